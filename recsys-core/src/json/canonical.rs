@@ -1,0 +1,344 @@
+use super::parse::{parse_with, JsonError, JsonErrorKind, Limits};
+use super::value::{Number, Value};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// PostgreSQL 15 `jsonb` text rendering of a JSON document (see `docs/formats.md`).
+/// Fails on input PostgreSQL would reject: invalid UTF-8, `\u0000`, lone surrogates,
+/// and numbers outside the `numeric` range.
+pub fn canonical_text(input: &[u8]) -> Result<String, JsonError> {
+    let v = parse_with(input, Limits { reject_nul: true, ..Limits::default() })?;
+    canonical_value_text(&v)
+}
+
+/// Canonical text of an already parsed value.
+pub fn canonical_value_text(v: &Value) -> Result<String, JsonError> {
+    let mut out = String::with_capacity(64);
+    write_canonical(&mut out, v, &mut String::from("$"))?;
+    Ok(out)
+}
+
+/// The ETag of a document: lower-case hex SHA-256 of its canonical text.
+pub fn etag(input: &[u8]) -> Result<String, JsonError> {
+    Ok(sha256_hex(canonical_text(input)?.as_bytes()))
+}
+
+/// The ETag of an already parsed value.
+pub fn etag_of_value(v: &Value) -> Result<String, JsonError> {
+    Ok(sha256_hex(canonical_value_text(v)?.as_bytes()))
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Normalises an `If-Match` value. The reference trims whitespace and strips surrounding
+/// quotes; we additionally accept the weak form `W/"…"` and lower-case the hex, so that
+/// every spelling a client might send for one version compares equal.
+pub fn normalize_if_match(raw: &str) -> String {
+    let mut s = raw.trim();
+    if let Some(rest) = s.strip_prefix("W/").or_else(|| s.strip_prefix("w/")) {
+        s = rest.trim();
+    }
+    let s = s.trim_matches('"').trim();
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_string()
+    }
+}
+
+/// True when an `If-Match` header value names `current_etag`. An empty header is "no
+/// condition" and is handled by the caller; `*` matches any existing version.
+pub fn if_match_matches(raw: &str, current_etag: &str) -> bool {
+    let n = normalize_if_match(raw);
+    n == "*" || n == current_etag
+}
+
+fn write_canonical(out: &mut String, v: &Value, path: &mut String) -> Result<(), JsonError> {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => numeric_text(out, n).map_err(|message| JsonError {
+            kind: JsonErrorKind::Syntax,
+            offset: 0,
+            path: path.clone(),
+            message,
+        })?,
+        Value::String(s) => pg_string(out, s, path)?,
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let len = path.len();
+                let _ = write!(path, "[{i}]");
+                write_canonical(out, x, path)?;
+                path.truncate(len);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            let mut members = m.deduped();
+            members.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+            out.push('{');
+            for (i, (k, x)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                pg_string(out, k, path)?;
+                out.push_str(": ");
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                write_canonical(out, x, path)?;
+                path.truncate(len);
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+fn pg_string(out: &mut String, s: &str, path: &str) -> Result<(), JsonError> {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => {
+                return Err(JsonError {
+                    kind: JsonErrorKind::NulCharacter,
+                    offset: 0,
+                    path: path.to_string(),
+                    message: "\\u0000 cannot be stored".into(),
+                })
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(())
+}
+
+// PostgreSQL `numeric` limits: up to 131072 digits before the decimal point and 16383 after.
+const PG_MAX_INT_DIGITS: i64 = 131_072;
+const PG_MAX_FRAC_DIGITS: i64 = 16_383;
+
+/// Renders a JSON number literal as PostgreSQL `numeric` text: exponent expanded, scale =
+/// max(0, fraction digits − exponent), trailing zeros kept, negative zero unsigned.
+fn numeric_text(out: &mut String, n: &Number) -> Result<(), String> {
+    let lit = n.literal();
+    let (neg, rest) = match lit.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, lit),
+    };
+    let (mant, exp_str) = match rest.find(['e', 'E']) {
+        Some(p) => (&rest[..p], Some(&rest[p + 1..])),
+        None => (rest, None),
+    };
+    let (int_part, frac_part) = match mant.split_once('.') {
+        Some((a, b)) => (a, b),
+        None => (mant, ""),
+    };
+    let exp: i64 = match exp_str {
+        None => 0,
+        Some(e) => {
+            let (sign, digits) = match e.as_bytes().first() {
+                Some(b'-') => (-1i64, &e[1..]),
+                Some(b'+') => (1, &e[1..]),
+                _ => (1, e),
+            };
+            let mut v: i64 = 0;
+            for b in digits.bytes() {
+                v = v.saturating_mul(10).saturating_add((b - b'0') as i64);
+            }
+            sign * v
+        }
+    };
+    let digits: String = format!("{int_part}{frac_part}");
+    let frac_len = frac_part.len() as i64;
+    let point = int_part.len() as i64 + exp; // position of the decimal point within `digits`
+    let scale = (frac_len - exp).max(0);
+    let first_nonzero = digits.bytes().position(|b| b != b'0');
+    let is_zero = first_nonzero.is_none();
+    // Range check against numeric's limits (on significant digits).
+    if let Some(fz) = first_nonzero {
+        let int_digits = point - fz as i64;
+        if int_digits > PG_MAX_INT_DIGITS {
+            return Err(format!("number {lit} is out of range for numeric"));
+        }
+    }
+    if scale > PG_MAX_FRAC_DIGITS {
+        return Err(format!("number {lit} has too many fraction digits for numeric"));
+    }
+    if neg && !is_zero {
+        out.push('-');
+    }
+    let len = digits.len() as i64;
+    // Integer part.
+    if point <= 0 {
+        out.push('0');
+    } else {
+        let int_digits: String = if point >= len {
+            let mut s = digits.clone();
+            s.extend(std::iter::repeat_n('0', (point - len) as usize));
+            s
+        } else {
+            digits[..point as usize].to_string()
+        };
+        let trimmed = int_digits.trim_start_matches('0');
+        out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+    }
+    if scale > 0 {
+        out.push('.');
+        // Fraction digits: digits after the point, left-padded with zeros if the point is
+        // before the first digit; exactly `scale` of them.
+        let mut written = 0i64;
+        if point < 0 {
+            let pad = (-point).min(scale);
+            out.extend(std::iter::repeat_n('0', pad as usize));
+            written += pad;
+        }
+        let from = point.max(0) as usize;
+        for b in digits.as_bytes().iter().skip(from) {
+            if written >= scale {
+                break;
+            }
+            out.push(*b as char);
+            written += 1;
+        }
+        out.extend(std::iter::repeat_n('0', (scale - written).max(0) as usize));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTORS: &[(&str, &str, &str)] = &[
+        (
+            r#"{"weights":{"pop":0.7,"cooc":0.3}}"#,
+            r#"{"weights": {"pop": 0.7, "cooc": 0.3}}"#,
+            "dfcdd8e7a983874ea92e6b4a1772c69b2f43d48eda1f4e5d5219966949d9bc73",
+        ),
+        (
+            r#"{"weights":{"pop":1,"cooc":0,"emb":0},"algo":"popularity","flags":{"beta":true}}"#,
+            r#"{"algo": "popularity", "flags": {"beta": true}, "weights": {"emb": 0, "pop": 1, "cooc": 0}}"#,
+            "6544371c28a72fdcb30698deaab55840dfe8a6a59f979de0afb0485cfc55fe97",
+        ),
+        (
+            r#"[{"action":"pin","target_type":"item","item_ids":["item_1","item_2"],"surface":"home","priority":10}]"#,
+            r#"[{"action": "pin", "surface": "home", "item_ids": ["item_1", "item_2"], "priority": 10, "target_type": "item"}]"#,
+            "db5729dd18989279309f040b154c8a28f561cdfba1a4258fee58791499fe77a3",
+        ),
+        (
+            r#"{"rules":[{"action":"block","tag":"Adult"}]}"#,
+            r#"{"rules": [{"tag": "Adult", "action": "block"}]}"#,
+            "a415b557cd4e1fd5e562f9a152f20f6f413d587224c7667f1614ba5c19061eeb",
+        ),
+        ("{}", "{}", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
+        ("[]", "[]", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+        (
+            r#"{"n":[1.0,1e2,-0.0,0.000001,1E-7,123456789012345678901234567890]}"#,
+            r#"{"n": [1.0, 100, 0.0, 0.000001, 0.0000001, 123456789012345678901234567890]}"#,
+            "59740d8d86609441e1562d48334ee7edaa806068e5256c1541cfebfba5103057",
+        ),
+        (r#"{"a":1,"a":2}"#, r#"{"a": 2}"#, ""),
+        (r#"{"é":1,"z":2,"ab":3,"B":4}"#, r#"{"B": 4, "z": 2, "ab": 3, "é": 1}"#, ""),
+    ];
+
+    #[test]
+    fn reference_vectors() {
+        for (input, canon, tag) in VECTORS {
+            assert_eq!(canonical_text(input.as_bytes()).unwrap(), *canon, "{input}");
+            if !tag.is_empty() {
+                assert_eq!(etag(input.as_bytes()).unwrap(), *tag, "{input}");
+            }
+        }
+    }
+
+    fn num(lit: &str) -> String {
+        let v = crate::json::parse(lit.as_bytes()).unwrap();
+        canonical_value_text(&v).unwrap()
+    }
+
+    #[test]
+    fn numeric_rendering() {
+        for (lit, want) in [
+            ("1e2", "100"),
+            ("1.0", "1.0"),
+            ("2.50", "2.50"),
+            ("1E-2", "0.01"),
+            ("1E-7", "0.0000001"),
+            ("100.10e1", "1001.0"),
+            ("-0.0", "0.0"),
+            ("-0", "0"),
+            ("-1.5", "-1.5"),
+            ("0", "0"),
+            ("0.0e5", "0"),
+            ("12.345e-1", "1.2345"),
+            ("5e-1", "0.5"),
+            ("-12e+3", "-12000"),
+            ("0.000e-2", "0.00000"),
+            ("123456789012345678901234567890", "123456789012345678901234567890"),
+        ] {
+            assert_eq!(num(lit), want, "{lit}");
+        }
+    }
+
+    #[test]
+    fn numeric_range_is_enforced() {
+        let v = crate::json::parse(b"1e1000000").unwrap();
+        assert!(canonical_value_text(&v).is_err());
+        let v = crate::json::parse(b"1e-100000").unwrap();
+        assert!(canonical_value_text(&v).is_err());
+        let v = crate::json::parse(b"0e1000000").unwrap();
+        assert_eq!(canonical_value_text(&v).unwrap(), "0");
+    }
+
+    #[test]
+    fn strings_are_reescaped() {
+        let v = canonical_text("[\"a\\u0001\\/\\u2028😀\\ud83d\\ude00\\u007f\"]".as_bytes()).unwrap();
+        assert_eq!(v, "[\"a\\u0001/\u{2028}😀😀\u{7f}\"]");
+    }
+
+    #[test]
+    fn postgres_rejections() {
+        assert_eq!(canonical_text(br#"["\u0000"]"#).unwrap_err().kind, JsonErrorKind::NulCharacter);
+        assert_eq!(canonical_text(br#"["\ud800"]"#).unwrap_err().kind, JsonErrorKind::LoneSurrogate);
+        assert_eq!(canonical_text(b"[\"\xc3\x28\"]").unwrap_err().kind, JsonErrorKind::InvalidUtf8);
+    }
+
+    #[test]
+    fn if_match_forms() {
+        let t = "dfcdd8e7a983874ea92e6b4a1772c69b2f43d48eda1f4e5d5219966949d9bc73";
+        for raw in [
+            t.to_string(),
+            format!("\"{t}\""),
+            format!("  \"{t}\"  "),
+            format!("W/\"{t}\""),
+            format!("w/\"{t}\""),
+            t.to_uppercase(),
+        ] {
+            assert!(if_match_matches(&raw, t), "{raw}");
+        }
+        assert!(!if_match_matches("abc", t));
+        assert!(if_match_matches("*", t));
+    }
+}

@@ -1,0 +1,14 @@
+//! JSON as the documents need it: a strict, bounded parser that keeps number literals and
+//! duplicate keys as written, three output forms (compact responses, the PostgreSQL `jsonb`
+//! text form behind ETags, and Go's `encoding/json` form behind artifact version hashes),
+//! and the ETag / If-Match helpers built on the canonical form.
+
+mod canonical;
+mod parse;
+mod value;
+mod write;
+
+pub use canonical::{canonical_text, canonical_value_text, etag, etag_of_value, if_match_matches, normalize_if_match};
+pub use parse::{parse, parse_with, JsonError, JsonErrorKind, Limits};
+pub use value::{Map, Number, Value};
+pub use write::{format_go_float, to_go_string, to_string, write_go_string};

@@ -1,0 +1,525 @@
+use super::value::{Map, Number, Value};
+use std::fmt;
+
+/// Bounds applied while parsing untrusted input. Every document and request goes through
+/// these, so deep nesting or giant literals fail fast with a typed error instead of
+/// exhausting the stack or memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Maximum input size in bytes.
+    pub max_bytes: usize,
+    /// Maximum nesting depth of arrays and objects.
+    pub max_depth: usize,
+    /// Maximum length of one number literal.
+    pub max_number_len: usize,
+    /// Reject `\u0000` in strings (PostgreSQL `jsonb` cannot store it).
+    pub reject_nul: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_bytes: 16 << 20,
+            max_depth: 64,
+            max_number_len: 1000,
+            reject_nul: true,
+        }
+    }
+}
+
+/// What went wrong, with a stable code per kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonErrorKind {
+    Syntax,
+    InvalidUtf8,
+    NulCharacter,
+    LoneSurrogate,
+    TooDeep,
+    TooLarge,
+    NumberTooLong,
+    TrailingData,
+    Empty,
+}
+
+impl JsonErrorKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            JsonErrorKind::Syntax => "RECSYS_JSON_SYNTAX",
+            JsonErrorKind::InvalidUtf8 => "RECSYS_JSON_INVALID_UTF8",
+            JsonErrorKind::NulCharacter => "RECSYS_JSON_NUL_CHARACTER",
+            JsonErrorKind::LoneSurrogate => "RECSYS_JSON_LONE_SURROGATE",
+            JsonErrorKind::TooDeep => "RECSYS_JSON_TOO_DEEP",
+            JsonErrorKind::TooLarge => "RECSYS_JSON_TOO_LARGE",
+            JsonErrorKind::NumberTooLong => "RECSYS_JSON_NUMBER_TOO_LONG",
+            JsonErrorKind::TrailingData => "RECSYS_JSON_TRAILING_DATA",
+            JsonErrorKind::Empty => "RECSYS_JSON_EMPTY",
+        }
+    }
+}
+
+/// A parse failure: kind, byte offset, the JSON path of the value being read, and a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    pub kind: JsonErrorKind,
+    pub offset: usize,
+    pub path: String,
+    pub message: String,
+}
+
+impl JsonError {
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.message, self.offset)?;
+        if !self.path.is_empty() {
+            write!(f, " (path {})", self.path)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// Parses one JSON document with default limits.
+pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
+    parse_with(input, Limits::default())
+}
+
+/// Parses one JSON document with the given limits.
+pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
+    if input.len() > limits.max_bytes {
+        return Err(JsonError {
+            kind: JsonErrorKind::TooLarge,
+            offset: limits.max_bytes,
+            path: String::new(),
+            message: format!(
+                "document is {} bytes, more than the limit of {}",
+                input.len(),
+                limits.max_bytes
+            ),
+        });
+    }
+    if let Err(e) = std::str::from_utf8(input) {
+        return Err(JsonError {
+            kind: JsonErrorKind::InvalidUtf8,
+            offset: e.valid_up_to(),
+            path: String::new(),
+            message: "invalid utf-8".into(),
+        });
+    }
+    let mut p = Parser { s: input, i: 0, limits, depth: 0 };
+    p.skip_ws();
+    if p.i >= p.s.len() {
+        return Err(p.err(JsonErrorKind::Empty, "empty document".into()));
+    }
+    let v = p.value().map_err(|mut e| {
+        e.path = finish_path(&e.path);
+        e
+    })?;
+    p.skip_ws();
+    if p.i < p.s.len() {
+        return Err(p.err(JsonErrorKind::TrailingData, "unexpected trailing data after the document".into()));
+    }
+    Ok(v)
+}
+
+// Paths are accumulated innermost-first as reversed segments while unwinding; this turns
+// them into `$.a[0].b` form.
+fn finish_path(rev: &str) -> String {
+    let mut segs: Vec<&str> = rev.split('\u{1}').filter(|s| !s.is_empty()).collect();
+    segs.reverse();
+    let mut out = String::from("$");
+    for s in segs {
+        out.push_str(s);
+    }
+    out
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    limits: Limits,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, kind: JsonErrorKind, message: String) -> JsonError {
+        JsonError { kind, offset: self.i, path: String::new(), message }
+    }
+
+    fn syntax(&self, what: &str) -> JsonError {
+        let found = match self.s.get(self.i) {
+            None => "end of input".to_string(),
+            Some(&b) if b.is_ascii_graphic() => format!("'{}'", b as char),
+            Some(&b) => format!("byte 0x{:02x}", b),
+        };
+        self.err(JsonErrorKind::Syntax, format!("expected {what}, found {found}"))
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(&b) = self.s.get(self.i) {
+            if b == b' ' || b == b'\n' || b == b'\r' || b == b'\t' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn value(&mut self) -> Result<Value, JsonError> {
+        match self.s.get(self.i) {
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b't') => self.literal(b"true", Value::Bool(true)),
+            Some(b'f') => self.literal(b"false", Value::Bool(false)),
+            Some(b'n') => self.literal(b"null", Value::Null),
+            Some(b'-') | Some(b'0'..=b'9') => self.number(),
+            _ => Err(self.syntax("a value")),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], v: Value) -> Result<Value, JsonError> {
+        if self.s[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(self.syntax("a value"))
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), JsonError> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(self.err(
+                JsonErrorKind::TooDeep,
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+            ));
+        }
+        Ok(())
+    }
+
+    fn object(&mut self) -> Result<Value, JsonError> {
+        self.enter()?;
+        self.i += 1;
+        let mut map = Map::new();
+        self.skip_ws();
+        if self.s.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(Value::Object(map));
+        }
+        loop {
+            self.skip_ws();
+            if self.s.get(self.i) != Some(&b'"') {
+                return Err(self.syntax("a string key"));
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if self.s.get(self.i) != Some(&b':') {
+                return Err(self.syntax("':'"));
+            }
+            self.i += 1;
+            self.skip_ws();
+            let v = match self.value() {
+                Ok(v) => v,
+                Err(mut e) => {
+                    e.path.push('\u{1}');
+                    e.path.push_str(&path_key(&key));
+                    return Err(e);
+                }
+            };
+            map.push(key, v);
+            self.skip_ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return Err(self.syntax("',' or '}'")),
+            }
+        }
+        self.depth -= 1;
+        Ok(Value::Object(map))
+    }
+
+    fn array(&mut self) -> Result<Value, JsonError> {
+        self.enter()?;
+        self.i += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.s.get(self.i) == Some(&b']') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            let v = match self.value() {
+                Ok(v) => v,
+                Err(mut e) => {
+                    e.path.push('\u{1}');
+                    e.path.push_str(&format!("[{}]", items.len()));
+                    return Err(e);
+                }
+            };
+            items.push(v);
+            self.skip_ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return Err(self.syntax("',' or ']'")),
+            }
+        }
+        self.depth -= 1;
+        Ok(Value::Array(items))
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let d = match self.s.get(self.i) {
+                Some(&b) if b.is_ascii_hexdigit() => (b as char).to_digit(16).unwrap_or(0),
+                _ => return Err(self.syntax("4 hex digits in a \\u escape")),
+            };
+            v = v * 16 + d;
+            self.i += 1;
+        }
+        Ok(v)
+    }
+
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.i += 1; // opening quote
+        let start = self.i;
+        // Fast path: no escapes.
+        while let Some(&b) = self.s.get(self.i) {
+            match b {
+                b'"' => {
+                    // Input was validated as UTF-8 and we stopped at an ASCII quote.
+                    let s = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
+                    self.i += 1;
+                    return Ok(s.to_owned());
+                }
+                b'\\' => break,
+                0..=0x1f => return Err(self.err(JsonErrorKind::Syntax, "control character in string".into())),
+                _ => self.i += 1,
+            }
+        }
+        let mut out = String::from(std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default());
+        loop {
+            let run_start = self.i;
+            while let Some(&b) = self.s.get(self.i) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
+            out.push_str(std::str::from_utf8(&self.s[run_start..self.i]).unwrap_or_default());
+            match self.s.get(self.i) {
+                None => return Err(self.syntax("'\"' to close the string")),
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = match self.s.get(self.i) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.i += 1;
+                            let esc_at = self.i - 2;
+                            let hi = self.hex4()?;
+                            let cp = if (0xD800..0xDC00).contains(&hi) {
+                                if self.s.get(self.i) == Some(&b'\\') && self.s.get(self.i + 1) == Some(&b'u') {
+                                    self.i += 2;
+                                    let lo = self.hex4()?;
+                                    if !(0xDC00..0xE000).contains(&lo) {
+                                        return Err(JsonError {
+                                            kind: JsonErrorKind::LoneSurrogate,
+                                            offset: esc_at,
+                                            path: String::new(),
+                                            message: "lone surrogate in \\u escape".into(),
+                                        });
+                                    }
+                                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                                } else {
+                                    return Err(JsonError {
+                                        kind: JsonErrorKind::LoneSurrogate,
+                                        offset: esc_at,
+                                        path: String::new(),
+                                        message: "lone surrogate in \\u escape".into(),
+                                    });
+                                }
+                            } else if (0xDC00..0xE000).contains(&hi) {
+                                return Err(JsonError {
+                                    kind: JsonErrorKind::LoneSurrogate,
+                                    offset: esc_at,
+                                    path: String::new(),
+                                    message: "lone surrogate in \\u escape".into(),
+                                });
+                            } else {
+                                hi
+                            };
+                            if cp == 0 && self.limits.reject_nul {
+                                return Err(JsonError {
+                                    kind: JsonErrorKind::NulCharacter,
+                                    offset: esc_at,
+                                    path: String::new(),
+                                    message: "\\u0000 is not allowed in strings".into(),
+                                });
+                            }
+                            out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
+                            continue;
+                        }
+                        _ => return Err(self.syntax("a valid escape character")),
+                    };
+                    self.i += 1;
+                    out.push(c);
+                }
+                Some(_) => return Err(self.err(JsonErrorKind::Syntax, "control character in string".into())),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, JsonError> {
+        let start = self.i;
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match self.s.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                while matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+                    self.i += 1;
+                }
+            }
+            _ => return Err(self.syntax("a digit")),
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+                return Err(self.syntax("a digit after '.'"));
+            }
+            while matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+        }
+        if matches!(self.s.get(self.i), Some(b'e') | Some(b'E')) {
+            self.i += 1;
+            if matches!(self.s.get(self.i), Some(b'+') | Some(b'-')) {
+                self.i += 1;
+            }
+            if !matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+                return Err(self.syntax("a digit in the exponent"));
+            }
+            while matches!(self.s.get(self.i), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+        }
+        if self.i - start > self.limits.max_number_len {
+            return Err(JsonError {
+                kind: JsonErrorKind::NumberTooLong,
+                offset: start,
+                path: String::new(),
+                message: format!("number literal longer than {} characters", self.limits.max_number_len),
+            });
+        }
+        let lit = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("0");
+        Ok(Value::Number(Number::from_literal_unchecked(lit)))
+    }
+}
+
+fn path_key(key: &str) -> String {
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        format!(".{key}")
+    } else {
+        let mut s = String::from("[");
+        super::write::write_std_string(&mut s, key);
+        s.push(']');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(s: &str) -> JsonErrorKind {
+        parse(s.as_bytes()).unwrap_err().kind
+    }
+
+    #[test]
+    fn parses_all_value_kinds() {
+        let v = parse(br#" {"a": [1, -2.5e3, true, false, null, "x\u00e9\ud83d\ude00\n"]} "#).unwrap();
+        let arr = v.as_object().unwrap().get("a").unwrap().as_array().unwrap();
+        assert_eq!(arr.len(), 6);
+        assert_eq!(arr[1].as_number().unwrap().literal(), "-2.5e3");
+        assert_eq!(arr[5].as_str().unwrap(), "x\u{e9}\u{1F600}\n");
+    }
+
+    #[test]
+    fn keeps_duplicates_and_last_wins() {
+        let v = parse(br#"{"a":1,"A":3,"a":2}"#).unwrap();
+        let m = v.as_object().unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.get("a").unwrap().as_f64(), Some(2.0));
+        assert_eq!(m.get_ci("a").unwrap().as_f64(), Some(2.0));
+        assert_eq!(m.get_ci("A").unwrap().as_f64(), Some(2.0));
+    }
+
+    #[test]
+    fn rejects_bad_input_with_kinds() {
+        assert_eq!(kind(""), JsonErrorKind::Empty);
+        assert_eq!(kind("{"), JsonErrorKind::Syntax);
+        assert_eq!(kind("[1,]"), JsonErrorKind::Syntax);
+        assert_eq!(kind("01"), JsonErrorKind::TrailingData);
+        assert_eq!(kind("1."), JsonErrorKind::Syntax);
+        assert_eq!(kind("{} {}"), JsonErrorKind::TrailingData);
+        assert_eq!(kind(r#""\u0000""#), JsonErrorKind::NulCharacter);
+        assert_eq!(kind(r#""\ud800""#), JsonErrorKind::LoneSurrogate);
+        assert_eq!(kind(r#""\udc00x""#), JsonErrorKind::LoneSurrogate);
+        assert_eq!(kind(r#""\ud800\u0041""#), JsonErrorKind::LoneSurrogate);
+        assert_eq!(kind("\"a\x01\""), JsonErrorKind::Syntax);
+        assert_eq!(parse(b"\"\xff\"").unwrap_err().kind, JsonErrorKind::InvalidUtf8);
+        assert_eq!(kind(&"[".repeat(100)), JsonErrorKind::TooDeep);
+        assert_eq!(kind(&"9".repeat(2000)), JsonErrorKind::NumberTooLong);
+        let lim = Limits { max_bytes: 3, ..Limits::default() };
+        assert_eq!(parse_with(b"[1,2]", lim).unwrap_err().kind, JsonErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn deep_nesting_never_overflows_the_stack() {
+        let s = "[".repeat(1_000_000);
+        assert_eq!(kind(&s), JsonErrorKind::TooDeep);
+    }
+
+    #[test]
+    fn error_paths_name_the_offending_member() {
+        let e = parse(br#"{"rules":[{"a":1},{"b":tru}]}"#).unwrap_err();
+        assert_eq!(e.path, "$.rules[1].b");
+        let e = parse(br#"{"we ird":[x]}"#).unwrap_err();
+        assert_eq!(e.path, "$[\"we ird\"][0]");
+    }
+
+    #[test]
+    fn nul_allowed_when_configured() {
+        let lim = Limits { reject_nul: false, ..Limits::default() };
+        assert_eq!(parse_with(br#""\u0000""#, lim).unwrap(), Value::String("\0".into()));
+    }
+}

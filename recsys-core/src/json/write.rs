@@ -1,0 +1,202 @@
+use super::value::Value;
+use std::fmt::Write as _;
+
+/// Compact JSON as the core emits it in responses: members in insertion order, strings with
+/// the minimal escapes (`"`, `\`, control characters), numbers as their literal.
+pub fn to_string(v: &Value) -> String {
+    let mut out = String::with_capacity(128);
+    write_value(&mut out, v, Escape::Std);
+    out
+}
+
+/// Compact JSON exactly as Go's `encoding/json.Marshal` would render this value (HTML-safe
+/// escapes, U+2028/U+2029 escaped). Used for artifact version hashes.
+pub fn to_go_string(v: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, v, Escape::Go);
+    out
+}
+
+#[derive(Clone, Copy)]
+enum Escape {
+    Std,
+    Go,
+}
+
+fn write_value(out: &mut String, v: &Value, esc: Escape) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => out.push_str(n.literal()),
+        Value::String(s) => match esc {
+            Escape::Std => write_std_string(out, s),
+            Escape::Go => write_go_string(out, s),
+        },
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, x, esc);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match esc {
+                    Escape::Std => write_std_string(out, k),
+                    Escape::Go => write_go_string(out, k),
+                }
+                out.push(':');
+                write_value(out, x, esc);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON string with the minimal escapes.
+pub(crate) fn write_std_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let rep: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match rep {
+            Some(r) => out.push_str(r),
+            None => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// A JSON string escaped the way Go's `encoding/json` does by default.
+pub fn write_go_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let rep: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            '\u{8}' => Some("\\b"),
+            '\u{c}' => Some("\\f"),
+            '<' => Some("\\u003c"),
+            '>' => Some("\\u003e"),
+            '&' => Some("\\u0026"),
+            '\u{2028}' => Some("\\u2028"),
+            '\u{2029}' => Some("\\u2029"),
+            '\0'..='\u{1f}' => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match rep {
+            Some(r) => out.push_str(r),
+            None => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        start = i + c.len_utf8();
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Appends `f` the way Go's `encoding/json` renders a `float64`: shortest round-trip digits,
+/// plain decimal unless |f| < 1e-6 or |f| >= 1e21, then `1e-7` / `1e+21` exponent form.
+/// The caller guarantees `f` is finite.
+pub fn format_go_float(out: &mut String, f: f64) {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        // Rust's `{:e}` gives the shortest digits as `d.ddde[-]x`.
+        let s = format!("{f:e}");
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        out.push_str(mant);
+        out.push('e');
+        if let Some(neg) = exp.strip_prefix('-') {
+            out.push('-');
+            out.push_str(neg);
+        } else {
+            out.push('+');
+            if exp.len() < 2 {
+                out.push('0');
+            }
+            out.push_str(exp);
+        }
+    } else {
+        let _ = write!(out, "{f}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::parse;
+
+    fn go(f: f64) -> String {
+        let mut s = String::new();
+        format_go_float(&mut s, f);
+        s
+    }
+
+    #[test]
+    fn go_float_vectors() {
+        let cases = [
+            (0.0, "0"),
+            (1.0, "1"),
+            (2.5, "2.5"),
+            (0.000001, "0.000001"),
+            (1e-7, "1e-7"),
+            (1.5e-7, "1.5e-7"),
+            (123456789.125, "123456789.125"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.25e22, "1.25e+22"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (1e-10, "1e-10"),
+            (0.3333333333333333, "0.3333333333333333"),
+            (-2.5, "-2.5"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(go(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn go_string_escapes() {
+        let mut s = String::new();
+        write_go_string(&mut s, "a<b>&c\u{2028}\u{1}\u{8}\u{c}\t\n\r\"\\/é😀");
+        assert_eq!(s, r#""a\u003cb\u003e\u0026c\u2028\u0001\b\f\t\n\r\"\\/é😀""#);
+    }
+
+    #[test]
+    fn std_roundtrip() {
+        let src = r#"{"a":[1,2.50,"x\"\u0001y"],"b":{"c":null,"d":true}}"#;
+        let v = parse(src.as_bytes()).unwrap();
+        assert_eq!(to_string(&v), src.replace("\\u0001", "\\u0001"));
+        assert_eq!(parse(to_string(&v).as_bytes()).unwrap(), v);
+    }
+}

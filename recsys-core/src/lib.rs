@@ -1,0 +1,21 @@
+//! # recsys-core
+//!
+//! The pure decision core of the recsys recommendation service. Given immutable snapshots of
+//! a tenant's config, rules and artifacts, it answers `recommend`, `validate` and `similar`
+//! requests, and it owns the formats, versions (ETags) and verification of those documents.
+//!
+//! The crate performs no I/O: it never reads a clock, a file, a socket or an environment
+//! variable. Time, bytes and identities come in as arguments; effects go out as values.
+//!
+//! Start with [`api::Engine`] (the JSON call/answer surface every binding uses) or with the
+//! typed modules below.
+
+#![forbid(unsafe_code)]
+
+pub mod json;
+pub mod time;
+pub mod api;
+pub mod error;
+
+pub use api::{call_static, Engine};
+pub use error::{ApiError, Problem};
