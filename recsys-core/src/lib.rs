@@ -19,3 +19,5 @@ pub mod error;
 
 pub use api::{call_static, Engine};
 pub use error::{ApiError, Problem};
+pub mod artifacts;
+pub mod rules;

@@ -1,0 +1,1 @@
+//! Rules document: lenient and strict parsing, stable rule ids, applicability.
