@@ -84,7 +84,8 @@ impl ApiError {
     pub fn to_json(&self) -> String {
         crate::json::to_string(&self.to_value())
     }
-    pub(crate) fn internal(message: impl Into<String>) -> ApiError {
+    /// An unexpected failure (status 500). Bindings use it for caught panics.
+    pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new("RECSYS_INTERNAL", 500, message)
     }
 }

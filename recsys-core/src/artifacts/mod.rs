@@ -1,1 +1,42 @@
 //! Manifest v1 and the five artifact types: typed models, parsing, version hashes, verification.
+//!
+//! * [`parse_manifest`] reads the per-(tenant, surface) pointer document; [`verify_manifest_scope`]
+//!   checks it against the request.
+//! * [`parse_artifact`] reads one blob with Go-compatible decoding (see the `decode` notes:
+//!   case-insensitive members, last duplicate wins, unknown members ignored, `null` kept apart
+//!   from `[]`) and applies the pipeline validator's structural checks and [`ArtifactLimits`].
+//!   It decodes straight from the bytes (`stream`); a tree-based twin (`oracle`) is kept for
+//!   differential tests.
+//! * [`version_hash`] / [`canonical_hash_input`] reproduce the pipeline's version rule byte for
+//!   byte; [`verify`] checks it against `build.version` and an expected version
+//!   ([`version_from_uri`]); [`verify_against`] checks tenant and surface;
+//!   [`load_artifact`] does all three.
+//!
+//! Every failure is an [`ArtifactError`] with a stable code; it converts into
+//! [`ApiError`](crate::error::ApiError) as `RECSYS_ARTIFACT_INCOMPATIBLE` (422) or
+//! `RECSYS_ARTIFACT_TOO_LARGE` (413).
+//!
+//! Differences from the reference, on purpose: an empty `segment` is accepted (the hash then
+//! leaves it out, as Go's `omitempty` does); the hash is always verified (the reference service
+//! never does); tenant and surface can be checked; row counts are bounded.
+
+mod decode;
+mod error;
+mod hash;
+mod model;
+#[cfg(test)]
+mod oracle;
+mod stream;
+
+pub use decode::{parse_manifest, verify_manifest_scope};
+pub use error::{ArtifactError, CODE_INCOMPATIBLE, CODE_TOO_LARGE};
+pub use hash::{
+    canonical_hash_input, load_artifact, verify, verify_against, version_from_uri, version_hash,
+};
+pub use model::{
+    is_empty_body, row_count, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, Build,
+    ContentItem, ContentSimArtifact, CoocArtifact, CoocNeighbor, CoocRow, Envelope,
+    ImplicitArtifact, ManifestV1, PopItem, PopularityArtifact, ScoredItem, SessionSeqArtifact,
+    UserRow, Window,
+};
+pub use stream::parse_artifact;

@@ -196,7 +196,7 @@ mod tests {
     fn std_roundtrip() {
         let src = r#"{"a":[1,2.50,"x\"\u0001y"],"b":{"c":null,"d":true}}"#;
         let v = parse(src.as_bytes()).unwrap();
-        assert_eq!(to_string(&v), src.replace("\\u0001", "\\u0001"));
+        assert_eq!(to_string(&v), src);
         assert_eq!(parse(to_string(&v).as_bytes()).unwrap(), v);
     }
 }

@@ -1,0 +1,329 @@
+//! Version hashes (pipelines.md section 4) and verification.
+//!
+//! The version is the lowercase hex SHA-256 of the artifact rendered exactly as Go's
+//! `encoding/json.Marshal` renders the typed struct with the build block blanked. Members come
+//! in struct order (`v`, `artifact_type`, `tenant`, `surface`, `segment`, `window` with `start`
+//! and `end`, the body, then `"build":{"built_at":"","version":""}`); `segment` is left out
+//! when empty; missing arrays are `null` and empty ones `[]`; strings use Go's escapes and
+//! scores Go's float format. Window strings are hashed verbatim.
+
+use super::error::ArtifactError;
+use super::model::*;
+use crate::json::{format_go_float, write_go_string};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// The exact bytes the version hash is taken over.
+pub fn canonical_hash_input(a: &Artifact) -> String {
+    let env = &a.envelope;
+    let mut out = String::with_capacity(256 + 48 * a.body.row_count());
+    let _ = write!(out, "{{\"v\":{}", env.v);
+    out.push_str(",\"artifact_type\":");
+    // Go writes the struct's `artifact_type` string; after parsing it equals the body's kind.
+    write_go_string(&mut out, env.kind.as_str());
+    out.push_str(",\"tenant\":");
+    write_go_string(&mut out, &env.tenant);
+    out.push_str(",\"surface\":");
+    write_go_string(&mut out, &env.surface);
+    if !env.segment.is_empty() {
+        out.push_str(",\"segment\":");
+        write_go_string(&mut out, &env.segment);
+    }
+    out.push_str(",\"window\":{\"start\":");
+    write_go_string(&mut out, &env.window.start_raw);
+    out.push_str(",\"end\":");
+    write_go_string(&mut out, &env.window.end_raw);
+    out.push_str("},\"");
+    out.push_str(a.body.kind().body_key());
+    out.push_str("\":");
+    match &a.body {
+        ArtifactBody::Popularity(b) => write_list(&mut out, &b.items, |out, it| {
+            write_counted(out, &it.item_id, it.count)
+        }),
+        ArtifactBody::Cooc(b) => write_list(&mut out, &b.neighbors, |out, row| {
+            out.push_str("{\"item_id\":");
+            write_go_string(out, &row.item_id);
+            out.push_str(",\"items\":");
+            write_list(out, &row.items, |out, n| {
+                write_counted(out, &n.item_id, n.count)
+            });
+            out.push('}');
+        }),
+        ArtifactBody::Implicit(ImplicitArtifact { users })
+        | ArtifactBody::SessionSeq(SessionSeqArtifact { users }) => {
+            write_list(&mut out, users, |out, row| {
+                out.push_str("{\"user_id\":");
+                write_go_string(out, &row.user_id);
+                out.push_str(",\"items\":");
+                write_list(out, &row.items, |out, it| {
+                    out.push_str("{\"item_id\":");
+                    write_go_string(out, &it.item_id);
+                    out.push_str(",\"score\":");
+                    write_float(out, it.score);
+                    out.push('}');
+                });
+                out.push('}');
+            })
+        }
+        ArtifactBody::ContentSim(b) => write_list(&mut out, &b.items, |out, it| {
+            out.push_str("{\"item_id\":");
+            write_go_string(out, &it.item_id);
+            out.push_str(",\"tags\":");
+            write_list(out, &it.tags, |out, t| write_go_string(out, t));
+            out.push('}');
+        }),
+    }
+    out.push_str(",\"build\":{\"built_at\":\"\",\"version\":\"\"}}");
+    out
+}
+
+fn write_list<T>(out: &mut String, list: &Option<Vec<T>>, mut each: impl FnMut(&mut String, &T)) {
+    match list {
+        None => out.push_str("null"),
+        Some(v) => {
+            out.push('[');
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                each(out, x);
+            }
+            out.push(']');
+        }
+    }
+}
+
+fn write_counted(out: &mut String, item_id: &str, count: i64) {
+    out.push_str("{\"item_id\":");
+    write_go_string(out, item_id);
+    let _ = write!(out, ",\"count\":{count}}}");
+}
+
+/// Go float rendering; parsing never yields a non-finite score, a hand-built one renders as
+/// `null` (Go's encoder would refuse it).
+fn write_float(out: &mut String, f: f64) {
+    if f.is_finite() {
+        format_go_float(out, f);
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The version the artifact should declare: SHA-256 of [`canonical_hash_input`].
+pub fn version_hash(a: &Artifact) -> String {
+    sha256_hex(canonical_hash_input(a).as_bytes())
+}
+
+/// Recomputes the version hash and checks it against `build.version` and, when given, against
+/// `expected_version` (typically [`version_from_uri`] of the blob's URI). Returns the version.
+/// `built_at` and `source_hash` are not checked (they are not covered by the hash).
+pub fn verify(a: &Artifact, expected_version: Option<&str>) -> Result<String, ArtifactError> {
+    let declared = &a.envelope.build.version;
+    if declared.is_empty() {
+        return Err(ArtifactError::MissingField {
+            path: "$.build.version".into(),
+        });
+    }
+    let computed = version_hash(a);
+    if computed != *declared {
+        return Err(ArtifactError::HashMismatch {
+            computed,
+            declared: declared.clone(),
+        });
+    }
+    if let Some(expected) = expected_version {
+        if expected != computed {
+            return Err(ArtifactError::VersionMismatch {
+                expected: expected.to_string(),
+                found: computed,
+            });
+        }
+    }
+    Ok(computed)
+}
+
+/// Checks that the artifact belongs to `tenant` and `surface` (exact comparison). The reference
+/// service never does this; we do.
+pub fn verify_against(a: &Artifact, tenant: &str, surface: &str) -> Result<(), ArtifactError> {
+    if a.envelope.tenant != tenant {
+        return Err(ArtifactError::TenantMismatch {
+            expected: tenant.to_string(),
+            found: a.envelope.tenant.clone(),
+        });
+    }
+    if a.envelope.surface != surface {
+        return Err(ArtifactError::SurfaceMismatch {
+            expected: surface.to_string(),
+            found: a.envelope.surface.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The version named by a blob URI: the file stem of its last path segment, if that is 64
+/// lowercase hex digits (`s3://bucket/demo/home/cooc/<version>.json`).
+pub fn version_from_uri(uri: &str) -> Option<&str> {
+    let name = uri.trim().rsplit('/').next()?;
+    let stem = match name.rsplit_once('.') {
+        Some((stem, _ext)) => stem,
+        None => name,
+    };
+    if stem.len() == 64
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Some(stem)
+    } else {
+        None
+    }
+}
+
+/// Everything the loader needs for one blob: parse as `kind`, verify the hash (and the URI
+/// stem when the URI names a version), and check tenant and surface.
+pub fn load_artifact(
+    bytes: &[u8],
+    kind: ArtifactKind,
+    uri: &str,
+    tenant: &str,
+    surface: &str,
+    limits: &ArtifactLimits,
+) -> Result<Artifact, ArtifactError> {
+    let a = super::parse_artifact(bytes, Some(kind), limits)?;
+    verify(&a, version_from_uri(uri))?;
+    verify_against(&a, tenant, surface)?;
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    fn artifact(body: ArtifactBody, segment: &str) -> Artifact {
+        Artifact {
+            envelope: Envelope {
+                v: 1,
+                kind: body.kind(),
+                tenant: "demo".into(),
+                surface: "home".into(),
+                segment: segment.into(),
+                window: Window {
+                    start: Timestamp::from_secs(0),
+                    end: Timestamp::from_secs(86400),
+                    start_raw: "1970-01-01T00:00:00Z".into(),
+                    end_raw: "1970-01-02T00:00:00Z".into(),
+                },
+                build: Build::default(),
+            },
+            body,
+        }
+    }
+
+    #[test]
+    fn hash_input_shape() {
+        let a = artifact(ArtifactBody::absent(ArtifactKind::Cooc), "");
+        assert_eq!(
+            canonical_hash_input(&a),
+            r#"{"v":1,"artifact_type":"cooc","tenant":"demo","surface":"home","window":{"start":"1970-01-01T00:00:00Z","end":"1970-01-02T00:00:00Z"},"neighbors":null,"build":{"built_at":"","version":""}}"#
+        );
+        let a = artifact(
+            ArtifactBody::SessionSeq(SessionSeqArtifact {
+                users: Some(vec![UserRow {
+                    user_id: "u<".into(),
+                    items: Some(vec![ScoredItem {
+                        item_id: "x".into(),
+                        score: 1e21,
+                    }]),
+                }]),
+            }),
+            "seg",
+        );
+        assert_eq!(
+            canonical_hash_input(&a),
+            r#"{"v":1,"artifact_type":"session_seq","tenant":"demo","surface":"home","segment":"seg","window":{"start":"1970-01-01T00:00:00Z","end":"1970-01-02T00:00:00Z"},"users":[{"user_id":"u\u003c","items":[{"item_id":"x","score":1e+21}]}],"build":{"built_at":"","version":""}}"#
+        );
+    }
+
+    #[test]
+    fn verify_reports_mismatches() {
+        let mut a = artifact(
+            ArtifactBody::Popularity(PopularityArtifact {
+                items: Some(vec![]),
+            }),
+            "d",
+        );
+        assert_eq!(
+            verify(&a, None).unwrap_err().path(),
+            Some("$.build.version")
+        );
+        a.envelope.build.version = "0".repeat(64);
+        assert_eq!(
+            verify(&a, None).unwrap_err().code(),
+            "RECSYS_ARTIFACT_HASH_MISMATCH"
+        );
+        let v = version_hash(&a);
+        a.envelope.build.version = v.clone();
+        assert_eq!(verify(&a, None).unwrap(), v);
+        assert_eq!(verify(&a, Some(&v)).unwrap(), v);
+        let e = verify(&a, Some("abc")).unwrap_err();
+        assert_eq!(e.code(), "RECSYS_ARTIFACT_VERSION_MISMATCH");
+        assert!(verify_against(&a, "demo", "home").is_ok());
+        assert_eq!(
+            verify_against(&a, "x", "home").unwrap_err().code(),
+            "RECSYS_ARTIFACT_TENANT_MISMATCH"
+        );
+        assert_eq!(
+            verify_against(&a, "demo", "x").unwrap_err().code(),
+            "RECSYS_ARTIFACT_SURFACE_MISMATCH"
+        );
+    }
+
+    #[test]
+    fn non_finite_scores_do_not_panic() {
+        let a = artifact(
+            ArtifactBody::Implicit(ImplicitArtifact {
+                users: Some(vec![UserRow {
+                    user_id: "u".into(),
+                    items: Some(vec![ScoredItem {
+                        item_id: "x".into(),
+                        score: f64::NAN,
+                    }]),
+                }]),
+            }),
+            "",
+        );
+        assert!(canonical_hash_input(&a).contains(r#""score":null"#));
+    }
+
+    #[test]
+    fn versions_from_uris() {
+        let v = "64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c";
+        assert_eq!(
+            version_from_uri(&format!("s3://b/demo/home/popularity/{v}.json")),
+            Some(v)
+        );
+        assert_eq!(
+            version_from_uri(&format!(" file:///abs/x/{v}.json ")),
+            Some(v)
+        );
+        assert_eq!(version_from_uri(v), Some(v));
+        assert_eq!(
+            version_from_uri(&format!("s3://b/{}.json", v.to_uppercase())),
+            None
+        );
+        assert_eq!(version_from_uri("s3://b/k1"), None);
+        assert_eq!(version_from_uri(&format!("s3://b/{v}/")), None);
+        assert_eq!(version_from_uri(""), None);
+    }
+}
