@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the Node binding with the napi CLI and runs its checks: tsc --strict over a typed
+# usage file (the hand-written recsys.d.ts and the generated index.d.ts), then node's test
+# runner (etag vectors, error classes, async variants, conformance corpus).
+#
+# Runs from any directory (CI calls `bash bindings/node/ci.sh` from the repo root) on a
+# fresh machine: everything comes from the npm registry and crates.io. Environment:
+#   CARGO_TARGET_DIR  honoured by the napi CLI (it builds --target x86_64-unknown-linux-gnu)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$HERE"
+export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+
+# Not `npm ci`: some per-platform optional packages of the napi CLI's dependencies are
+# missing from the registry as reached here, so they are absent from the lockfile and
+# `npm ci` refuses it. `npm install --no-save` installs exactly the locked versions.
+t0=$SECONDS
+npm install --no-save --no-audit --no-fund
+echo "node: npm install in $((SECONDS - t0))s"
+
+t0=$SECONDS
+npx --no -- napi build --platform --release
+echo "node: build in $((SECONDS - t0))s"
+
+t0=$SECONDS
+npx --no -- tsc --noEmit --strict --target es2020 --module commonjs typecheck/usage.ts
+echo "node: tsc in $((SECONDS - t0))s"
+
+# Last, so the test runner's summary is the closing output.
+node --test test/

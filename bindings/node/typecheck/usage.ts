@@ -1,0 +1,87 @@
+// Typed usage of the public API, compiled by `tsc --noEmit --strict` in ci.sh (never run;
+// kept out of test/ so no test runner picks it up).
+import * as recsys from '../recsys'
+import {
+  Engine,
+  ErrorObject,
+  JsonInput,
+  JsonObject,
+  Problem,
+  RecsysError,
+  ValidationError,
+  VersionMismatchError,
+  callStatic,
+  canonicalize,
+  etag,
+} from '../recsys'
+import * as native from '../index'
+
+export async function exercise(): Promise<string[]> {
+  const out: string[] = []
+  const tag: string = etag('{"a":1}')
+  const tagBytes: string = etag(new Uint8Array([123, 125]))
+  const canonical: string = canonicalize('[1.50]')
+  const answer: string = callStatic('etag', '{}')
+  const ops: readonly string[] = recsys.STATIC_OPS
+  out.push(tag, tagBytes, canonical, answer, ...ops)
+
+  const engine = new Engine()
+  const withOptions = new Engine({})
+  const fromText = new Engine('{}')
+  const raw: string = engine.call('etag', '[]')
+  const obj: JsonObject = withOptions.callObject('canonicalize', { k: [1, 2] })
+  const rawAsync: string = await fromText.callAsync('etag', '[]', new AbortController().signal)
+  const objAsync: JsonObject = await engine.callObjectAsync('etag', '{}')
+  out.push(raw, String(obj.canonical), rawAsync, String(objAsync.etag))
+
+  const docs: JsonInput = '{"tenant":"t","surface":"home"}'
+  const ctx = { now: '2026-01-01T00:00:00Z', request_id: 'r1', tenant: 't' }
+  try {
+    const report: JsonObject = engine.loadSnapshot(docs)
+    const reportText: string = engine.loadSnapshotJson('{}')
+    const reportAsync: JsonObject = await engine.loadSnapshotAsync({ tenant: 't' })
+    const reportTextAsync: string = await engine.loadSnapshotJsonAsync('{}')
+    const rec: JsonObject = engine.recommend({ surface: 'home', k: 5 }, ctx)
+    const recText: string = engine.recommendJson('{}', '{}')
+    const recAsync: JsonObject = await engine.recommendAsync('{}', ctx)
+    const recTextAsync: string = await engine.recommendJsonAsync('{}', '{}')
+    const val: JsonObject = engine.validate({}, ctx)
+    const valText: string = engine.validateJson('{}', '{}')
+    const valAsync: JsonObject = await engine.validateAsync({}, ctx)
+    const valTextAsync: string = await engine.validateJsonAsync('{}', '{}')
+    const sim: JsonObject = engine.similar({ item_id: 'i1' }, ctx)
+    const simText: string = engine.similarJson('{}', '{}')
+    const simAsync: JsonObject = await engine.similarAsync({}, ctx)
+    const simTextAsync: string = await engine.similarJsonAsync('{}', '{}')
+    out.push(String(report), reportText, String(reportAsync), reportTextAsync)
+    out.push(String(rec), recText, String(recAsync), recTextAsync)
+    out.push(String(val), valText, String(valAsync), valTextAsync)
+    out.push(String(sim), simText, String(simAsync), simTextAsync)
+  } catch (e) {
+    if (e instanceof VersionMismatchError) {
+      out.push(String(e.details.current_version))
+    } else if (e instanceof ValidationError) {
+      const problems: Problem[] = e.problems
+      out.push(...problems.map((p) => `${p.path} ${p.code} ${p.message}`))
+    } else if (e instanceof RecsysError) {
+      const code: string = e.code
+      const status: number = e.status
+      const details: ErrorObject = e.details
+      const exact: string = e.errorJson
+      out.push(code, String(status), e.message, details.code, exact)
+    } else {
+      throw e
+    }
+  }
+  const cls: typeof RecsysError = recsys.errorClassFor('RECSYS_INVALID_REQUEST')
+  const err: RecsysError = recsys.errorFromJson('{"code":"X","status":500,"message":"m"}')
+  out.push(cls.name, err.code)
+
+  // The generated native typings.
+  const nativeEngine = new native.Engine()
+  const nativeAnswer: string = nativeEngine.call('etag', '{}')
+  const nativeAsync: Promise<string> = nativeEngine.callAsync('etag', '{}')
+  const nativeOps: string[] = native.staticOps()
+  out.push(nativeAnswer, await nativeAsync, ...nativeOps, native.etag('{}'), native.canonicalize('{}'), native.callStatic('etag', '{}'))
+  return out
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the Python binding into a venv and runs its checks: mypy --strict over the package
+# and a typed usage file, then pytest (etag vectors, errors, threads/GIL, conformance corpus).
+#
+# Runs from any directory (CI calls `bash bindings/python/ci.sh` from the repo root) on a
+# fresh machine: everything comes from PyPI and crates.io. Environment:
+#   CACHE             tool cache outside the clone (default $HOME/.cache/recsys-ci)
+#   CARGO_TARGET_DIR  honoured as usual by cargo/maturin when set
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${CACHE:-$HOME/.cache/recsys-ci}
+UV_VERSION=0.13.9
+MATURIN_VERSION=1.16.0
+PYTEST_VERSION=9.2.0
+MYPY_VERSION=2.4.1
+
+mkdir -p "$CACHE"
+export PATH="$CACHE/uv/bin:$PATH"
+export UV_CACHE_DIR=${UV_CACHE_DIR:-$CACHE/uv-cache}
+export UV_PYTHON_DOWNLOADS=never # use the machine's python3, never fetch an interpreter
+export PYTHONPYCACHEPREFIX=${PYTHONPYCACHEPREFIX:-$CACHE/pycache}
+
+t0=$SECONDS
+if ! { command -v uv >/dev/null && uv --version | grep -qF "uv $UV_VERSION"; }; then
+    python3 -m pip install -q --disable-pip-version-check --target "$CACHE/uv" "uv==$UV_VERSION"
+fi
+
+VENV=$HERE/.venv
+uv venv -q --allow-existing --python "$(python3 -c 'import sys; print(sys.executable)')" "$VENV"
+export VIRTUAL_ENV=$VENV
+export PATH="$VENV/bin:$PATH"
+uv pip install -q "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION" "mypy==$MYPY_VERSION"
+echo "python: tools ready in $((SECONDS - t0))s"
+
+t0=$SECONDS
+(cd "$HERE" && maturin develop --release --uv --locked)
+echo "python: build in $((SECONDS - t0))s"
+
+t0=$SECONDS
+(cd "$HERE" && mypy --strict --cache-dir "$CACHE/mypy-cache" python/recsys_core tests/typing_usage.py)
+echo "python: mypy in $((SECONDS - t0))s"
+
+# Last, so pytest's summary is the closing line.
+(cd "$HERE" && python -m pytest -q -p no:cacheprovider tests)

@@ -1,0 +1,127 @@
+//! Python binding of `recsys-core`: the native part `recsys_core._native`.
+//!
+//! A thin layer: borrow the Python strings, release the GIL, call the core's JSON
+//! call/answer API, and convert the answer or the error back. Typed conveniences (dict
+//! conversion, exception classes per error code) live in the pure-Python package
+//! `recsys_core`, so new operations and error codes need no change here.
+//!
+//! Every core call runs inside `Python::detach` (other Python threads keep running) and
+//! inside `catch_unwind`, so a panic in the core surfaces as a `RECSYS_INTERNAL` error and
+//! never unwinds into the interpreter.
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::sync::PyOnceLock;
+use recsys_core::ApiError;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs a core call, turning a panic into a `RECSYS_INTERNAL` error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panic_error(payload.as_ref())))
+}
+
+fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown panic");
+    ApiError::new(
+        "RECSYS_INTERNAL",
+        500,
+        format!("internal error in recsys core: {what}"),
+    )
+}
+
+/// Builds the Python exception for a core error. The class is chosen by
+/// `recsys_core._errors._from_native` (pure Python) from the error's JSON form; should that
+/// module be unavailable, a `RuntimeError` carrying the JSON is raised instead.
+fn to_py_err(py: Python<'_>, e: &ApiError) -> PyErr {
+    static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let json = e.to_json();
+    FACTORY
+        .import(py, "recsys_core._errors", "_from_native")
+        .and_then(|factory| factory.call1((json.as_str(),)))
+        .map(PyErr::from_value)
+        .unwrap_or_else(|_| PyRuntimeError::new_err(json))
+}
+
+/// Releases the GIL around a guarded core call and converts its error.
+fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, ApiError> + Send) -> PyResult<T> {
+    py.detach(|| guarded(f)).map_err(|e| to_py_err(py, &e))
+}
+
+/// A JSON document given as `str` or `bytes` (bytes are checked as UTF-8 by the core).
+#[derive(FromPyObject)]
+enum Document {
+    Text(PyBackedStr),
+    Bytes(PyBackedBytes),
+}
+
+impl Document {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Document::Text(s) => s.as_bytes(),
+            Document::Bytes(b) => b,
+        }
+    }
+}
+
+/// The serving engine. Immutable from Python's side and `Send + Sync`: share one instance
+/// across threads; calls run without the GIL.
+#[pyclass(frozen, subclass, module = "recsys_core._native", name = "Engine")]
+struct PyEngine {
+    inner: recsys_core::Engine,
+}
+
+#[pymethods]
+impl PyEngine {
+    /// `options`: engine options as a JSON object text, or `None` for the defaults.
+    #[new]
+    #[pyo3(signature = (options = None))]
+    fn new(py: Python<'_>, options: Option<PyBackedStr>) -> PyResult<Self> {
+        let inner = run(py, || match &options {
+            Some(text) => recsys_core::Engine::with_options_json(text),
+            None => Ok(recsys_core::Engine::new()),
+        })?;
+        Ok(PyEngine { inner })
+    }
+
+    /// Runs operation `op` with a JSON input text and returns the JSON answer text.
+    fn call(&self, py: Python<'_>, op: PyBackedStr, input: PyBackedStr) -> PyResult<String> {
+        run(py, || self.inner.call(&op, &input))
+    }
+}
+
+/// Lower-case hex SHA-256 of the document's canonical (PostgreSQL jsonb) text.
+#[pyfunction]
+fn etag(py: Python<'_>, doc: Document) -> PyResult<String> {
+    run(py, || Ok(recsys_core::json::etag(doc.as_bytes())?))
+}
+
+/// The canonical (PostgreSQL jsonb) text of a document.
+#[pyfunction]
+fn canonicalize(py: Python<'_>, doc: Document) -> PyResult<String> {
+    run(py, || {
+        Ok(recsys_core::json::canonical_text(doc.as_bytes())?)
+    })
+}
+
+/// Runs a stateless operation (`etag`, `canonicalize`, `conformance_split`, ...).
+#[pyfunction]
+fn call_static(py: Python<'_>, op: PyBackedStr, input: PyBackedStr) -> PyResult<String> {
+    run(py, || recsys_core::call_static(&op, &input))
+}
+
+#[pymodule(gil_used = false)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyEngine>()?;
+    m.add_function(wrap_pyfunction!(etag, m)?)?;
+    m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(call_static, m)?)?;
+    m.add("STATIC_OPS", recsys_core::api::STATIC_OPS.to_vec())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
