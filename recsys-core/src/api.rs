@@ -3,11 +3,20 @@
 //! a JSON input, a JSON answer or an [`ApiError`]. Typed Rust callers can use the modules
 //! directly; this layer only converts.
 
+use crate::artifacts::ArtifactLimits;
+use crate::compile::{compile, report_value, Documents};
+pub use crate::engine::{Engine, EngineOptions};
 use crate::error::ApiError;
 use crate::json::{self, Map, Value};
+use crate::request::CallContext;
 
 /// Operations that need no engine state.
-pub const STATIC_OPS: &[&str] = &["etag", "canonicalize", "conformance_split", "conformance_compare"];
+pub const STATIC_OPS: &[&str] = &[
+    "etag",
+    "canonicalize",
+    "conformance_split",
+    "conformance_compare",
+];
 
 /// Runs a stateless operation.
 ///
@@ -44,7 +53,9 @@ fn invalid_case(message: impl Into<String>) -> ApiError {
 /// "input": text, "expect": text}`.
 fn conformance_split(input: &str) -> Result<String, ApiError> {
     let case = parse_input(input)?;
-    let m = case.as_object().ok_or_else(|| invalid_case("a case must be a json object"))?;
+    let m = case
+        .as_object()
+        .ok_or_else(|| invalid_case("a case must be a json object"))?;
     let text = |k: &str| -> Value {
         match m.get(k) {
             None | Some(Value::Null) => Value::Null,
@@ -59,7 +70,15 @@ fn conformance_split(input: &str) -> Result<String, ApiError> {
     };
     let mut out = Map::new();
     out.push("name", Value::String(string("name")?));
-    out.push("description", Value::String(m.get("description").and_then(Value::as_str).unwrap_or("").to_owned()));
+    out.push(
+        "description",
+        Value::String(
+            m.get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+        ),
+    );
     out.push("call", Value::String(string("call")?));
     out.push("engine", text("engine"));
     out.push("documents", text("documents"));
@@ -77,11 +96,21 @@ fn conformance_split(input: &str) -> Result<String, ApiError> {
 /// `{"pass": bool, "expected": canonical text, "actual": canonical text}`.
 fn conformance_compare(input: &str) -> Result<String, ApiError> {
     let v = parse_input(input)?;
-    let m = v.as_object().ok_or_else(|| invalid_case("compare input must be an object"))?;
-    let expect = m.get("expect").ok_or_else(|| invalid_case("missing \"expect\""))?;
-    let actual = m.get("actual").ok_or_else(|| invalid_case("missing \"actual\""))?;
+    let m = v
+        .as_object()
+        .ok_or_else(|| invalid_case("compare input must be an object"))?;
+    let expect = m
+        .get("expect")
+        .ok_or_else(|| invalid_case("missing \"expect\""))?;
+    let actual = m
+        .get("actual")
+        .ok_or_else(|| invalid_case("missing \"actual\""))?;
     let pass = match expect_error(expect) {
-        Some(want) => match actual.as_object().and_then(|a| a.get("error")).and_then(Value::as_object) {
+        Some(want) => match actual
+            .as_object()
+            .and_then(|a| a.get("error"))
+            .and_then(Value::as_object)
+        {
             Some(got) => want.deduped().iter().all(|(k, v)| got.get(k) == Some(*v)),
             None => false,
         },
@@ -89,7 +118,10 @@ fn conformance_compare(input: &str) -> Result<String, ApiError> {
     };
     let mut out = Map::new();
     out.push("pass", Value::Bool(pass));
-    out.push("expected", Value::String(json::canonical_value_text(expect)?));
+    out.push(
+        "expected",
+        Value::String(json::canonical_value_text(expect)?),
+    );
     out.push("actual", Value::String(json::canonical_value_text(actual)?));
     Ok(json::to_string(&Value::Object(out)))
 }
@@ -104,36 +136,78 @@ fn expect_error(expect: &Value) -> Option<&Map> {
 }
 
 fn unknown_op(op: &str) -> ApiError {
-    ApiError::new("RECSYS_UNKNOWN_OPERATION", 400, format!("unknown operation {op:?}"))
-}
-
-/// A serving engine: the current compiled snapshot per (tenant, surface) plus engine-wide
-/// options. `Send + Sync`; share one per process.
-#[derive(Default)]
-pub struct Engine {
-    _private: (),
+    ApiError::new(
+        "RECSYS_UNKNOWN_OPERATION",
+        400,
+        format!("unknown operation {op:?}"),
+    )
 }
 
 impl Engine {
-    pub fn new() -> Engine {
-        Engine::default()
-    }
-
-    /// An engine with options given as a JSON object (see `docs/formats.md`, engine options).
+    /// An engine with options given as a JSON object (see [`EngineOptions::from_value`]).
     pub fn with_options_json(options: &str) -> Result<Engine, ApiError> {
-        let v = parse_input(options)?;
-        if v.as_object().is_none() {
-            return Err(ApiError::new("RECSYS_INVALID_OPTIONS", 400, "engine options must be a json object"));
-        }
-        Ok(Engine::default())
+        Ok(Engine::with_options(EngineOptions::from_value(
+            &parse_input(options)?,
+        )?))
     }
 
     /// Runs a named operation with a JSON input and returns the JSON answer.
-    /// Stateless operations ([`STATIC_OPS`]) are accepted here too.
+    ///
+    /// * `load_snapshot`: documents → compile report (see [`crate::compile::Documents`]).
+    /// * `recommend`, `validate`, `similar`: `{"request": {...}, "ctx": {...}}` → answer.
+    /// * `snapshots`: `{}` → the loaded (tenant, surface) pairs.
+    /// * any [`STATIC_OPS`] operation.
     pub fn call(&self, op: &str, input: &str) -> Result<String, ApiError> {
         if STATIC_OPS.contains(&op) {
             return call_static(op, input);
         }
-        Err(unknown_op(op))
+        let v = parse_input(input)?;
+        let answer = match op {
+            "load_snapshot" => {
+                let docs = Documents::from_value(&v)?;
+                let (snap, report) = compile(&docs, &ArtifactLimits::default())?;
+                let answer = report_value(&snap, &report);
+                self.install(snap);
+                answer
+            }
+            "recommend" | "validate" | "similar" => {
+                let m = v.as_object().ok_or_else(|| {
+                    ApiError::new(
+                        "RECSYS_INVALID_REQUEST",
+                        400,
+                        "input must be {\"request\": ..., \"ctx\": ...}",
+                    )
+                })?;
+                for (k, _) in m.iter() {
+                    if k != "request" && k != "ctx" {
+                        return Err(ApiError::new(
+                            "RECSYS_INVALID_REQUEST",
+                            400,
+                            format!("unknown member {k:?}: input must be {{\"request\": ..., \"ctx\": ...}}"),
+                        ));
+                    }
+                }
+                let ctx = CallContext::from_value(m.get("ctx").unwrap_or(&Value::Null))?;
+                let req = m.get("request").unwrap_or(&Value::Null);
+                match op {
+                    "recommend" => self.recommend(req, &ctx)?,
+                    "similar" => self.similar(req, &ctx)?,
+                    _ => self.validate(req, &ctx)?,
+                }
+            }
+            "snapshots" => Value::Array(
+                self.loaded()
+                    .into_iter()
+                    .map(|(t, s)| {
+                        let mut m = Map::new();
+                        m.push("tenant", Value::String(t));
+                        m.push("surface", Value::String(s));
+                        Value::Object(m)
+                    })
+                    .collect(),
+            ),
+            _ => return Err(unknown_op(op)),
+        };
+        Ok(json::to_string(&answer))
     }
 }

@@ -47,7 +47,11 @@ pub struct Weights {
 }
 
 impl Weights {
-    pub const POPULARITY_ONLY: Weights = Weights { pop: 1.0, cooc: 0.0, emb: 0.0 };
+    pub const POPULARITY_ONLY: Weights = Weights {
+        pop: 1.0,
+        cooc: 0.0,
+        emb: 0.0,
+    };
     pub fn is_zero(&self) -> bool {
         self.pop == 0.0 && self.cooc == 0.0 && self.emb == 0.0
     }
@@ -179,7 +183,15 @@ pub mod codes {
     pub const UNKNOWN_FIELD: &str = "RECSYS_CONFIG_UNKNOWN_FIELD";
 }
 
-const TOP_FIELDS: &[&str] = &["algo", "weights", "flags", "limits", "diversity", "rules_enabled", "surfaces"];
+const TOP_FIELDS: &[&str] = &[
+    "algo",
+    "weights",
+    "flags",
+    "limits",
+    "diversity",
+    "rules_enabled",
+    "surfaces",
+];
 const SURFACE_FIELDS: &[&str] = &["algo", "weights", "limits", "diversity", "rules_enabled"];
 const LIMIT_FIELDS: &[(&str, u64, u64)] = &[
     ("max_k", 0, 1000),
@@ -283,14 +295,20 @@ fn build(v: &Value, rep: &mut ConfigReport) -> TenantConfig {
                     }
                 }
             }
-            other => rep.errors.push(wrong_type("$.surfaces", "an object", other)),
+            other => rep
+                .errors
+                .push(wrong_type("$.surfaces", "an object", other)),
         }
     }
     cfg
 }
 
 fn wrong_type(path: &str, want: &str, got: &Value) -> Problem {
-    Problem::new(path, codes::WRONG_TYPE, format!("{path} must be {want}, got {}", got.type_name()))
+    Problem::new(
+        path,
+        codes::WRONG_TYPE,
+        format!("{path} must be {want}, got {}", got.type_name()),
+    )
 }
 
 /// Applies the members of one config object (tenant level or a surface override) onto `sc`.
@@ -325,13 +343,23 @@ fn apply_section(
                 format!("algo {s:?} is not one of blend, popularity, cooc, implicit"),
             )),
         },
-        Some(other) => rep.errors.push(wrong_type(&format!("{base}.algo"), "a string", other)),
+        Some(other) => rep
+            .errors
+            .push(wrong_type(&format!("{base}.algo"), "a string", other)),
     }
     match m.get("weights") {
         None | Some(Value::Null) => {}
         Some(Value::Object(wm)) => {
-            let mut w = Weights { pop: 0.0, cooc: 0.0, emb: 0.0 };
-            for (k, slot) in [("pop", &mut w.pop), ("cooc", &mut w.cooc), ("emb", &mut w.emb)] {
+            let mut w = Weights {
+                pop: 0.0,
+                cooc: 0.0,
+                emb: 0.0,
+            };
+            for (k, slot) in [
+                ("pop", &mut w.pop),
+                ("cooc", &mut w.cooc),
+                ("emb", &mut w.emb),
+            ] {
                 let path = format!("{base}.weights.{k}");
                 match wm.get(k) {
                     None | Some(Value::Null) => {}
@@ -340,7 +368,10 @@ fn apply_section(
                         _ => rep.errors.push(Problem::new(
                             &path,
                             codes::NEGATIVE_WEIGHT,
-                            format!("weight {k} must be a non-negative finite number, got {}", n.literal()),
+                            format!(
+                                "weight {k} must be a non-negative finite number, got {}",
+                                n.literal()
+                            ),
                         )),
                     },
                     Some(other) => rep.errors.push(wrong_type(&path, "a number", other)),
@@ -357,7 +388,9 @@ fn apply_section(
             }
             sc.weights = Some(w);
         }
-        Some(other) => rep.errors.push(wrong_type(&format!("{base}.weights"), "an object", other)),
+        Some(other) => rep
+            .errors
+            .push(wrong_type(&format!("{base}.weights"), "an object", other)),
     }
     match m.get("limits") {
         None | Some(Value::Null) => {}
@@ -375,17 +408,19 @@ fn apply_section(
                 let path = format!("{base}.limits.{k}");
                 let v = match lm.get(k) {
                     None | Some(Value::Null) => continue,
-                    Some(Value::Number(n)) => match n.as_integral_i64() {
-                        Some(i) if i >= *lo as i64 && i <= *hi as i64 => i as u64,
-                        _ => {
-                            rep.errors.push(Problem::new(
+                    Some(Value::Number(n)) => {
+                        match n.as_integral_i64() {
+                            Some(i) if i >= *lo as i64 && i <= *hi as i64 => i as u64,
+                            _ => {
+                                rep.errors.push(Problem::new(
                                 &path,
                                 codes::BAD_LIMIT,
                                 format!("limit {k} must be an integer between {lo} and {hi}, got {}", n.literal()),
                             ));
-                            continue;
+                                continue;
+                            }
                         }
-                    },
+                    }
                     Some(other) => {
                         rep.errors.push(wrong_type(&path, "an integer", other));
                         continue;
@@ -408,23 +443,42 @@ fn apply_section(
                 }
             }
         }
-        Some(other) => rep.errors.push(wrong_type(&format!("{base}.limits"), "an object", other)),
+        Some(other) => rep
+            .errors
+            .push(wrong_type(&format!("{base}.limits"), "an object", other)),
     }
     match m.get("diversity") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(dm)) => apply_diversity(&mut sc.diversity, dm, &format!("{base}.diversity"), rep),
-        Some(other) => rep.errors.push(wrong_type(&format!("{base}.diversity"), "an object", other)),
+        Some(Value::Object(dm)) => {
+            apply_diversity(&mut sc.diversity, dm, &format!("{base}.diversity"), rep)
+        }
+        Some(other) => {
+            rep.errors
+                .push(wrong_type(&format!("{base}.diversity"), "an object", other))
+        }
     }
     match m.get("rules_enabled") {
         None | Some(Value::Null) => {}
         Some(Value::Bool(b)) => sc.rules_enabled = *b,
-        Some(other) => rep.errors.push(wrong_type(&format!("{base}.rules_enabled"), "a boolean", other)),
+        Some(other) => rep.errors.push(wrong_type(
+            &format!("{base}.rules_enabled"),
+            "a boolean",
+            other,
+        )),
     }
 }
 
 fn apply_diversity(d: &mut Diversity, m: &Map, base: &str, rep: &mut ConfigReport) {
     for (k, _) in m.deduped() {
-        if !["mmr_lambda", "brand_cap", "category_cap", "brand_tag_prefixes", "category_tag_prefixes"].contains(&k) {
+        if ![
+            "mmr_lambda",
+            "brand_cap",
+            "category_cap",
+            "brand_tag_prefixes",
+            "category_tag_prefixes",
+        ]
+        .contains(&k)
+        {
             rep.warnings.push(Problem::new(
                 format!("{base}.{k}"),
                 codes::UNKNOWN_FIELD,
@@ -442,9 +496,15 @@ fn apply_diversity(d: &mut Diversity, m: &Map, base: &str, rep: &mut ConfigRepor
                 format!("mmr_lambda must be between 0 and 1, got {}", n.literal()),
             )),
         },
-        Some(other) => rep.errors.push(wrong_type(&format!("{base}.mmr_lambda"), "a number", other)),
+        Some(other) => {
+            rep.errors
+                .push(wrong_type(&format!("{base}.mmr_lambda"), "a number", other))
+        }
     }
-    for (k, slot) in [("brand_cap", &mut d.brand_cap), ("category_cap", &mut d.category_cap)] {
+    for (k, slot) in [
+        ("brand_cap", &mut d.brand_cap),
+        ("category_cap", &mut d.category_cap),
+    ] {
         match m.get(k) {
             None | Some(Value::Null) => {}
             Some(Value::Number(n)) => match n.as_integral_i64() {
@@ -455,7 +515,9 @@ fn apply_diversity(d: &mut Diversity, m: &Map, base: &str, rep: &mut ConfigRepor
                     format!("{k} must be a non-negative integer, got {}", n.literal()),
                 )),
             },
-            Some(other) => rep.errors.push(wrong_type(&format!("{base}.{k}"), "an integer", other)),
+            Some(other) => rep
+                .errors
+                .push(wrong_type(&format!("{base}.{k}"), "an integer", other)),
         }
     }
     for (k, slot) in [
@@ -474,12 +536,19 @@ fn apply_diversity(d: &mut Diversity, m: &Map, base: &str, rep: &mut ConfigRepor
                                 out.push(p);
                             }
                         }
-                        None => rep.errors.push(wrong_type(&format!("{base}.{k}[{i}]"), "a string", x)),
+                        None => {
+                            rep.errors
+                                .push(wrong_type(&format!("{base}.{k}[{i}]"), "a string", x))
+                        }
                     }
                 }
                 *slot = out;
             }
-            Some(other) => rep.errors.push(wrong_type(&format!("{base}.{k}"), "an array of strings", other)),
+            Some(other) => rep.errors.push(wrong_type(
+                &format!("{base}.{k}"),
+                "an array of strings",
+                other,
+            )),
         }
     }
 }
@@ -547,7 +616,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_warnings() {
-        let (_, w) = cfg(r#"{"colour":"red","weights":{"pop":1,"x":2},"limits":{"max_q":1}}"#).unwrap();
+        let (_, w) =
+            cfg(r#"{"colour":"red","weights":{"pop":1,"x":2},"limits":{"max_q":1}}"#).unwrap();
         let paths: Vec<&str> = w.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["$.colour", "$.weights.x", "$.limits.max_q"]);
         assert!(w.iter().all(|p| p.code == codes::UNKNOWN_FIELD));
@@ -560,10 +630,24 @@ mod tests {
         .unwrap();
         let home = c.for_surface("home");
         assert_eq!(home.algo, Algo::Blend);
-        assert_eq!(home.weights, Some(Weights { pop: 1.0, cooc: 0.5, emb: 0.0 }));
+        assert_eq!(
+            home.weights,
+            Some(Weights {
+                pop: 1.0,
+                cooc: 0.5,
+                emb: 0.0
+            })
+        );
         let pdp = c.for_surface("pdp");
         assert_eq!(pdp.algo, Algo::Cooc);
-        assert_eq!(pdp.weights, Some(Weights { pop: 0.0, cooc: 1.0, emb: 0.0 }));
+        assert_eq!(
+            pdp.weights,
+            Some(Weights {
+                pop: 0.0,
+                cooc: 1.0,
+                emb: 0.0
+            })
+        );
         assert_eq!(pdp.limits.max_k, 100);
         assert_eq!(pdp.diversity.mmr_lambda, 0.5);
         assert_eq!(pdp.diversity.brand_tag_prefixes, vec!["maker:".to_string()]);

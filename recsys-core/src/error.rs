@@ -18,7 +18,11 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Problem {
-        Problem { path: path.into(), code, message: message.into() }
+        Problem {
+            path: path.into(),
+            code,
+            message: message.into(),
+        }
     }
     pub fn to_value(&self) -> Value {
         let mut m = Map::with_capacity(3);
@@ -51,7 +55,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: &'static str, status: u16, message: impl Into<String>) -> ApiError {
-        ApiError { code, status, message: message.into(), problems: Vec::new(), extra: None }
+        ApiError {
+            code,
+            status,
+            message: message.into(),
+            problems: Vec::new(),
+            extra: None,
+        }
     }
     pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
         self.problems = problems;
@@ -72,7 +82,10 @@ impl ApiError {
         m.push("status", Value::u64(self.status as u64));
         m.push("message", Value::str(&self.message));
         if !self.problems.is_empty() {
-            m.push("problems", Value::Array(self.problems.iter().map(Problem::to_value).collect()));
+            m.push(
+                "problems",
+                Value::Array(self.problems.iter().map(Problem::to_value).collect()),
+            );
         }
         if let Some(extra) = &self.extra {
             for (k, v) in extra.iter() {
@@ -92,7 +105,16 @@ impl ApiError {
 
 impl From<crate::json::JsonError> for ApiError {
     fn from(e: crate::json::JsonError) -> ApiError {
-        ApiError::new(e.code(), 400, format!("invalid json: {e}"))
-            .with_problems(vec![Problem::new(if e.path.is_empty() { "$".to_string() } else { e.path.clone() }, e.code(), e.message.clone())])
+        ApiError::new(e.code(), 400, format!("invalid json: {e}")).with_problems(vec![
+            Problem::new(
+                if e.path.is_empty() {
+                    "$".to_string()
+                } else {
+                    e.path.clone()
+                },
+                e.code(),
+                e.message.clone(),
+            ),
+        ])
     }
 }

@@ -12,10 +12,17 @@
 
 #![forbid(unsafe_code)]
 
-pub mod json;
-pub mod time;
 pub mod api;
+pub mod candidates;
+pub mod compile;
+pub mod config;
+pub mod engine;
 pub mod error;
+pub mod json;
+pub mod ranking;
+pub mod request;
+pub mod snapshot;
+pub mod time;
 
 pub use api::{call_static, Engine};
 pub use error::{ApiError, Problem};

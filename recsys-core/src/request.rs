@@ -18,7 +18,10 @@ pub struct Warning {
 
 impl Warning {
     pub fn new(code: &'static str, detail: impl Into<String>) -> Warning {
-        Warning { code, detail: detail.into() }
+        Warning {
+            code,
+            detail: detail.into(),
+        }
     }
     pub fn to_value(&self) -> Value {
         let mut m = Map::with_capacity(2);
@@ -101,7 +104,9 @@ pub struct Constraints {
 
 impl Constraints {
     pub fn is_empty(&self) -> bool {
-        self.required_tags.is_empty() && self.forbidden_tags.is_empty() && self.max_per_tag.is_empty()
+        self.required_tags.is_empty()
+            && self.forbidden_tags.is_empty()
+            && self.max_per_tag.is_empty()
     }
 }
 
@@ -115,7 +120,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { include_reasons: false, explain: Explain::None, include_trace: false, seed: 0 }
+        Options {
+            include_reasons: false,
+            explain: Explain::None,
+            include_trace: false,
+            seed: 0,
+        }
     }
 }
 
@@ -170,16 +180,22 @@ struct Dec {
 
 impl Dec {
     fn bad(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push((400, Problem::new(path, INVALID_REQUEST, message)));
+        self.problems
+            .push((400, Problem::new(path, INVALID_REQUEST, message)));
     }
     fn unprocessable(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push((422, Problem::new(path, UNPROCESSABLE, message)));
+        self.problems
+            .push((422, Problem::new(path, UNPROCESSABLE, message)));
     }
     fn finish<T>(self, v: T) -> Result<(T, Vec<Warning>), ApiError> {
         match self.problems.first() {
             None => Ok((v, self.warnings)),
             Some((status, first)) => {
-                let code = if *status == 400 { INVALID_REQUEST } else { UNPROCESSABLE };
+                let code = if *status == 400 {
+                    INVALID_REQUEST
+                } else {
+                    UNPROCESSABLE
+                };
                 Err(ApiError::new(code, *status, first.message.clone())
                     .with_problems(self.problems.into_iter().map(|(_, p)| p).collect()))
             }
@@ -210,7 +226,10 @@ fn object<'a>(v: Option<&'a Value>, path: &str, d: &mut Dec) -> Option<&'a Map> 
         None => None,
         Some(Value::Object(m)) => Some(m),
         Some(other) => {
-            d.bad(path, format!("{path} must be an object, got {}", other.type_name()));
+            d.bad(
+                path,
+                format!("{path} must be an object, got {}", other.type_name()),
+            );
             None
         }
     }
@@ -221,7 +240,10 @@ fn string(v: Option<&Value>, path: &str, d: &mut Dec) -> String {
         None => String::new(),
         Some(Value::String(s)) => s.trim().to_string(),
         Some(other) => {
-            d.bad(path, format!("{path} must be a string, got {}", other.type_name()));
+            d.bad(
+                path,
+                format!("{path} must be a string, got {}", other.type_name()),
+            );
             String::new()
         }
     }
@@ -232,7 +254,10 @@ fn boolean(v: Option<&Value>, path: &str, d: &mut Dec) -> bool {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            d.bad(path, format!("{path} must be a boolean, got {}", other.type_name()));
+            d.bad(
+                path,
+                format!("{path} must be a boolean, got {}", other.type_name()),
+            );
             false
         }
     }
@@ -243,12 +268,18 @@ fn integer(v: &Value, path: &str, d: &mut Dec) -> Option<i64> {
         Value::Number(n) => match n.as_i64() {
             Some(i) => Some(i),
             None => {
-                d.bad(path, format!("{path} must be an integer, got {}", n.literal()));
+                d.bad(
+                    path,
+                    format!("{path} must be an integer, got {}", n.literal()),
+                );
                 None
             }
         },
         other => {
-            d.bad(path, format!("{path} must be an integer, got {}", other.type_name()));
+            d.bad(
+                path,
+                format!("{path} must be an integer, got {}", other.type_name()),
+            );
             None
         }
     }
@@ -260,7 +291,13 @@ fn id_list(v: Option<&Value>, path: &str, d: &mut Dec) -> Vec<String> {
         None => return Vec::new(),
         Some(Value::Array(a)) => a,
         Some(other) => {
-            d.bad(path, format!("{path} must be an array of strings, got {}", other.type_name()));
+            d.bad(
+                path,
+                format!(
+                    "{path} must be an array of strings, got {}",
+                    other.type_name()
+                ),
+            );
             return Vec::new();
         }
     };
@@ -275,7 +312,10 @@ fn id_list(v: Option<&Value>, path: &str, d: &mut Dec) -> Vec<String> {
                 }
             }
             Value::Null => {}
-            other => d.bad(format!("{path}[{i}]"), format!("{path}[{i}] must be a string, got {}", other.type_name())),
+            other => d.bad(
+                format!("{path}[{i}]"),
+                format!("{path}[{i}] must be a string, got {}", other.type_name()),
+            ),
         }
     }
     out
@@ -308,22 +348,38 @@ pub fn normalize_tag(s: &str) -> String {
 /// `/` or `\`, no control characters.
 pub fn is_path_safe(s: &str) -> bool {
     let t = s.trim();
-    !t.is_empty() && t != "." && t != ".." && !t.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+    !t.is_empty()
+        && t != "."
+        && t != ".."
+        && !t.chars().any(|c| c == '/' || c == '\\' || c.is_control())
 }
 
-fn surface_segment(surface: Option<&Value>, segment: Option<&Value>, d: &mut Dec) -> (String, String) {
+fn surface_segment(
+    surface: Option<&Value>,
+    segment: Option<&Value>,
+    d: &mut Dec,
+) -> (String, String) {
     let surface = string(surface, "$.surface", d);
     if surface.is_empty() {
         d.bad("$.surface", "surface is required");
     } else if !is_path_safe(&surface) {
-        d.bad("$.surface", format!("surface contains invalid path segment: {surface:?}"));
+        d.bad(
+            "$.surface",
+            format!("surface contains invalid path segment: {surface:?}"),
+        );
     }
     let mut segment = string(segment, "$.segment", d);
     if segment.is_empty() {
         segment = "default".into();
-        d.warnings.push(Warning::new(warnings::DEFAULT_APPLIED, "segment defaulted to 'default'"));
+        d.warnings.push(Warning::new(
+            warnings::DEFAULT_APPLIED,
+            "segment defaulted to 'default'",
+        ));
     } else if !is_path_safe(&segment) {
-        d.bad("$.segment", format!("segment contains invalid path segment: {segment:?}"));
+        d.bad(
+            "$.segment",
+            format!("segment contains invalid path segment: {segment:?}"),
+        );
     }
     (surface, segment)
 }
@@ -331,13 +387,17 @@ fn surface_segment(surface: Option<&Value>, segment: Option<&Value>, d: &mut Dec
 fn k_value(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> u32 {
     match v {
         None => {
-            d.warnings.push(Warning::new(warnings::DEFAULT_APPLIED, "k defaulted to 20"));
+            d.warnings
+                .push(Warning::new(warnings::DEFAULT_APPLIED, "k defaulted to 20"));
             20.min(limits.max_k)
         }
         Some(v) => match integer(v, "$.k", d) {
             Some(k) if k >= 1 && k <= limits.max_k as i64 => k as u32,
             Some(k) => {
-                d.bad("$.k", format!("k must be between 1 and {}, got {k}", limits.max_k));
+                d.bad(
+                    "$.k",
+                    format!("k must be between 1 and {}, got {k}", limits.max_k),
+                );
                 1
             }
             None => 1,
@@ -355,13 +415,21 @@ fn candidates(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> (Vec<String>, 
     if include.len() > limits.max_include_ids {
         d.bad(
             "$.candidates.include_ids",
-            format!("candidates.include_ids exceeds limit: {} ids, the limit is {}", include.len(), limits.max_include_ids),
+            format!(
+                "candidates.include_ids exceeds limit: {} ids, the limit is {}",
+                include.len(),
+                limits.max_include_ids
+            ),
         );
     }
     if exclude.len() > limits.max_exclude_ids {
         d.bad(
             "$.candidates.exclude_ids",
-            format!("candidates.exclude_ids exceeds limit: {} ids, the limit is {}", exclude.len(), limits.max_exclude_ids),
+            format!(
+                "candidates.exclude_ids exceeds limit: {} ids, the limit is {}",
+                exclude.len(),
+                limits.max_exclude_ids
+            ),
         );
     }
     (include, exclude)
@@ -369,14 +437,26 @@ fn candidates(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> (Vec<String>, 
 
 fn constraints(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> Option<Constraints> {
     let m = object(v, "$.constraints", d)?;
-    let [req, forb, mpt] = fields(m, ["required_tags", "forbidden_tags", "max_per_tag"], "$.constraints", d);
+    let [req, forb, mpt] = fields(
+        m,
+        ["required_tags", "forbidden_tags", "max_per_tag"],
+        "$.constraints",
+        d,
+    );
     let required_tags = tag_list(req, "$.constraints.required_tags", d);
     let forbidden_tags = tag_list(forb, "$.constraints.forbidden_tags", d);
-    for (name, l) in [("required_tags", &required_tags), ("forbidden_tags", &forbidden_tags)] {
+    for (name, l) in [
+        ("required_tags", &required_tags),
+        ("forbidden_tags", &forbidden_tags),
+    ] {
         if l.len() > limits.max_tags {
             d.bad(
                 format!("$.constraints.{name}"),
-                format!("constraints tags exceed limit: {} {name}, the limit is {}", l.len(), limits.max_tags),
+                format!(
+                    "constraints tags exceed limit: {} {name}, the limit is {}",
+                    l.len(),
+                    limits.max_tags
+                ),
             );
         }
     }
@@ -386,9 +466,14 @@ fn constraints(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> Option<Constr
             Value::Object(mm) => {
                 for (k, x) in mm.deduped() {
                     let path = format!("$.constraints.max_per_tag.{k}");
-                    let Some(n) = integer(x, &path, d) else { continue };
+                    let Some(n) = integer(x, &path, d) else {
+                        continue;
+                    };
                     if n < 0 {
-                        d.unprocessable(&path, "constraints.max_per_tag values must be non-negative");
+                        d.unprocessable(
+                            &path,
+                            "constraints.max_per_tag values must be non-negative",
+                        );
                         continue;
                     }
                     let tag = normalize_tag(k);
@@ -409,18 +494,29 @@ fn constraints(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> Option<Constr
                 if max_per_tag.len() > limits.max_tags {
                     d.bad(
                         "$.constraints.max_per_tag",
-                        format!("constraints.max_per_tag exceeds limit: {} tags, the limit is {}", max_per_tag.len(), limits.max_tags),
+                        format!(
+                            "constraints.max_per_tag exceeds limit: {} tags, the limit is {}",
+                            max_per_tag.len(),
+                            limits.max_tags
+                        ),
                     );
                 }
                 max_per_tag.sort();
             }
             other => d.bad(
                 "$.constraints.max_per_tag",
-                format!("$.constraints.max_per_tag must be an object, got {}", other.type_name()),
+                format!(
+                    "$.constraints.max_per_tag must be an object, got {}",
+                    other.type_name()
+                ),
             ),
         }
     }
-    let c = Constraints { required_tags, forbidden_tags, max_per_tag };
+    let c = Constraints {
+        required_tags,
+        forbidden_tags,
+        max_per_tag,
+    };
     if c.is_empty() {
         None
     } else {
@@ -431,11 +527,17 @@ fn constraints(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> Option<Constr
 fn options(v: Option<&Value>, d: &mut Dec) -> Options {
     let Some(m) = object(v, "$.options", d) else {
         if v.is_none() {
-            d.warnings.push(Warning::new(warnings::DEFAULT_APPLIED, "options defaulted"));
+            d.warnings
+                .push(Warning::new(warnings::DEFAULT_APPLIED, "options defaulted"));
         }
         return Options::default();
     };
-    let [reasons, explain, trace, seed] = fields(m, ["include_reasons", "explain", "include_trace", "seed"], "$.options", d);
+    let [reasons, explain, trace, seed] = fields(
+        m,
+        ["include_reasons", "explain", "include_trace", "seed"],
+        "$.options",
+        d,
+    );
     let include_reasons = boolean(reasons, "$.options.include_reasons", d);
     let include_trace = boolean(trace, "$.options.include_trace", d);
     let explain_s = string(explain, "$.options.explain", d).to_ascii_lowercase();
@@ -444,12 +546,22 @@ fn options(v: Option<&Value>, d: &mut Dec) -> Options {
         "summary" => Explain::Summary,
         "full" => Explain::Full,
         other => {
-            d.unprocessable("$.options.explain", format!("options.explain must be one of none, summary, full, got {other:?}"));
+            d.unprocessable(
+                "$.options.explain",
+                format!("options.explain must be one of none, summary, full, got {other:?}"),
+            );
             Explain::None
         }
     };
-    let seed = seed.and_then(|s| integer(s, "$.options.seed", d)).unwrap_or(0);
-    Options { include_reasons, explain, include_trace, seed }
+    let seed = seed
+        .and_then(|s| integer(s, "$.options.seed", d))
+        .unwrap_or(0);
+    Options {
+        include_reasons,
+        explain,
+        include_trace,
+        seed,
+    }
 }
 
 fn root<'a>(v: &'a Value, d: &mut Dec) -> Option<&'a Map> {
@@ -457,7 +569,10 @@ fn root<'a>(v: &'a Value, d: &mut Dec) -> Option<&'a Map> {
         Value::Object(m) => Some(m),
         Value::Null => None,
         other => {
-            d.bad("$", format!("request must be a json object, got {}", other.type_name()));
+            d.bad(
+                "$",
+                format!("request must be a json object, got {}", other.type_name()),
+            );
             None
         }
     }
@@ -465,33 +580,62 @@ fn root<'a>(v: &'a Value, d: &mut Dec) -> Option<&'a Map> {
 
 impl RecommendRequest {
     /// Decodes, normalises and validates a recommend request against the tenant's limits.
-    pub fn from_value(v: &Value, limits: &Limits) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
-        let mut d = Dec { problems: Vec::new(), warnings: Vec::new() };
+    pub fn from_value(
+        v: &Value,
+        limits: &Limits,
+    ) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
+        let mut d = Dec {
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        };
         let empty = Map::new();
         let m = root(v, &mut d).unwrap_or(&empty);
-        let [surface, segment, k, user, context, anchors, cands, cons, weights, opts, experiment] = fields(
-            m,
-            [
-                "surface", "segment", "k", "user", "context", "anchors", "candidates", "constraints", "weights", "options",
-                "experiment",
-            ],
-            "$",
-            &mut d,
-        );
+        let [surface, segment, k, user, context, anchors, cands, cons, weights, opts, experiment] =
+            fields(
+                m,
+                [
+                    "surface",
+                    "segment",
+                    "k",
+                    "user",
+                    "context",
+                    "anchors",
+                    "candidates",
+                    "constraints",
+                    "weights",
+                    "options",
+                    "experiment",
+                ],
+                "$",
+                &mut d,
+            );
         let (surface, segment) = surface_segment(surface, segment, &mut d);
         let k = k_value(k, limits, &mut d);
         let mut u = User::default();
         if let Some(um) = object(user, "$.user", &mut d) {
-            let [uid, aid, sid] = fields(um, ["user_id", "anonymous_id", "session_id"], "$.user", &mut d);
+            let [uid, aid, sid] = fields(
+                um,
+                ["user_id", "anonymous_id", "session_id"],
+                "$.user",
+                &mut d,
+            );
             u.user_id = string(uid, "$.user.user_id", &mut d);
             u.anonymous_id = string(aid, "$.user.anonymous_id", &mut d);
             u.session_id = string(sid, "$.user.session_id", &mut d);
         }
         if u.user_id.is_empty() && u.anonymous_id.is_empty() && u.session_id.is_empty() {
-            d.unprocessable("$.user", "user_id or anonymous_id or session_id is required");
+            d.unprocessable(
+                "$.user",
+                "user_id or anonymous_id or session_id is required",
+            );
         }
         let context = object(context, "$.context", &mut d).map(|cm| {
-            let [locale, device, country, now] = fields(cm, ["locale", "device", "country", "now"], "$.context", &mut d);
+            let [locale, device, country, now] = fields(
+                cm,
+                ["locale", "device", "country", "now"],
+                "$.context",
+                &mut d,
+            );
             let mut c = Context {
                 locale: string(locale, "$.context.locale", &mut d),
                 device: string(device, "$.context.device", &mut d),
@@ -501,7 +645,10 @@ impl RecommendRequest {
             if !c.now.is_empty() {
                 match Timestamp::parse_rfc3339(&c.now) {
                     Some(t) => c.now = t.to_rfc3339(),
-                    None => d.bad("$.context.now", format!("context.now must be RFC3339, got {:?}", c.now)),
+                    None => d.bad(
+                        "$.context.now",
+                        format!("context.now must be RFC3339, got {:?}", c.now),
+                    ),
                 }
             }
             c
@@ -517,18 +664,30 @@ impl RecommendRequest {
                     ));
                     limits.max_anchors as i64
                 }
-                Some(v) => integer(v, "$.anchors.max_anchors", &mut d).unwrap_or(limits.max_anchors as i64),
+                Some(v) => {
+                    integer(v, "$.anchors.max_anchors", &mut d).unwrap_or(limits.max_anchors as i64)
+                }
             };
             if ids.len() > limits.max_anchors {
                 d.bad(
                     "$.anchors.item_ids",
-                    format!("anchors.item_ids exceeds limit: {} ids, the limit is {}", ids.len(), limits.max_anchors),
+                    format!(
+                        "anchors.item_ids exceeds limit: {} ids, the limit is {}",
+                        ids.len(),
+                        limits.max_anchors
+                    ),
                 );
             }
             if max < ids.len() as i64 {
-                d.unprocessable("$.anchors.max_anchors", "anchors.max_anchors must be >= number of anchor items");
+                d.unprocessable(
+                    "$.anchors.max_anchors",
+                    "anchors.max_anchors must be >= number of anchor items",
+                );
             } else if max <= 0 {
-                d.bad("$.anchors.max_anchors", "anchors.max_anchors must be positive");
+                d.bad(
+                    "$.anchors.max_anchors",
+                    "anchors.max_anchors must be positive",
+                );
             }
             (ids, max.clamp(0, u32::MAX as i64) as u32)
         });
@@ -536,19 +695,33 @@ impl RecommendRequest {
         let constraints = constraints(cons, limits, &mut d);
         let weights = object(weights, "$.weights", &mut d).map(|wm| {
             let [pop, cooc, emb] = fields(wm, ["pop", "cooc", "emb"], "$.weights", &mut d);
-            let mut w = Weights { pop: 0.0, cooc: 0.0, emb: 0.0 };
+            let mut w = Weights {
+                pop: 0.0,
+                cooc: 0.0,
+                emb: 0.0,
+            };
             let mut negative = false;
-            for (name, v, slot) in [("pop", pop, &mut w.pop), ("cooc", cooc, &mut w.cooc), ("emb", emb, &mut w.emb)] {
+            for (name, v, slot) in [
+                ("pop", pop, &mut w.pop),
+                ("cooc", cooc, &mut w.cooc),
+                ("emb", emb, &mut w.emb),
+            ] {
                 match v {
                     None => {}
                     Some(Value::Number(n)) => match n.as_f64() {
                         Some(f) if f >= 0.0 => *slot = f,
                         Some(_) => negative = true,
-                        None => d.bad(format!("$.weights.{name}"), format!("weights.{name} is out of range: {}", n.literal())),
+                        None => d.bad(
+                            format!("$.weights.{name}"),
+                            format!("weights.{name} is out of range: {}", n.literal()),
+                        ),
                     },
                     Some(other) => d.bad(
                         format!("$.weights.{name}"),
-                        format!("$.weights.{name} must be a number, got {}", other.type_name()),
+                        format!(
+                            "$.weights.{name} must be a number, got {}",
+                            other.type_name()
+                        ),
                     ),
                 }
             }
@@ -560,7 +733,10 @@ impl RecommendRequest {
         let options = options(opts, &mut d);
         let experiment = object(experiment, "$.experiment", &mut d).and_then(|em| {
             let [id, variant] = fields(em, ["id", "variant"], "$.experiment", &mut d);
-            let e = Experiment { id: string(id, "$.experiment.id", &mut d), variant: string(variant, "$.experiment.variant", &mut d) };
+            let e = Experiment {
+                id: string(id, "$.experiment.id", &mut d),
+                variant: string(variant, "$.experiment.variant", &mut d),
+            };
             if e.id.is_empty() && e.variant.is_empty() {
                 None
             } else {
@@ -602,7 +778,12 @@ impl RecommendRequest {
         m.push("user", Value::Object(u));
         if let Some(c) = &self.context {
             let mut cm = Map::new();
-            for (k, v) in [("locale", &c.locale), ("device", &c.device), ("country", &c.country), ("now", &c.now)] {
+            for (k, v) in [
+                ("locale", &c.locale),
+                ("device", &c.device),
+                ("country", &c.country),
+                ("now", &c.now),
+            ] {
                 if !v.is_empty() {
                     cm.push(k, Value::str(v));
                 }
@@ -650,12 +831,30 @@ impl RecommendRequest {
 impl SimilarRequest {
     /// Decodes, normalises and validates a similar request. Besides the reference's fields
     /// it accepts `candidates` (include/exclude), which similar honours as recommend does.
-    pub fn from_value(v: &Value, limits: &Limits) -> Result<(SimilarRequest, Vec<Warning>), ApiError> {
-        let mut d = Dec { problems: Vec::new(), warnings: Vec::new() };
+    pub fn from_value(
+        v: &Value,
+        limits: &Limits,
+    ) -> Result<(SimilarRequest, Vec<Warning>), ApiError> {
+        let mut d = Dec {
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        };
         let empty = Map::new();
         let m = root(v, &mut d).unwrap_or(&empty);
-        let [surface, segment, item_id, k, cands, cons, opts] =
-            fields(m, ["surface", "segment", "item_id", "k", "candidates", "constraints", "options"], "$", &mut d);
+        let [surface, segment, item_id, k, cands, cons, opts] = fields(
+            m,
+            [
+                "surface",
+                "segment",
+                "item_id",
+                "k",
+                "candidates",
+                "constraints",
+                "options",
+            ],
+            "$",
+            &mut d,
+        );
         let (surface, segment) = surface_segment(surface, segment, &mut d);
         let item_id = string(item_id, "$.item_id", &mut d);
         if item_id.is_empty() {
@@ -665,7 +864,16 @@ impl SimilarRequest {
         let (include_ids, exclude_ids) = candidates(cands, limits, &mut d);
         let constraints = constraints(cons, limits, &mut d);
         let options = options(opts, &mut d);
-        d.finish(SimilarRequest { surface, segment, item_id, k, include_ids, exclude_ids, constraints, options })
+        d.finish(SimilarRequest {
+            surface,
+            segment,
+            item_id,
+            k,
+            include_ids,
+            exclude_ids,
+            constraints,
+            options,
+        })
     }
 }
 
@@ -726,7 +934,10 @@ pub struct CallContext {
 impl CallContext {
     /// Decodes `{"now": RFC3339, "request_id"?, "tenant", "roles"?}`.
     pub fn from_value(v: &Value) -> Result<CallContext, ApiError> {
-        let mut d = Dec { problems: Vec::new(), warnings: Vec::new() };
+        let mut d = Dec {
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        };
         let empty = Map::new();
         let m = match v {
             Value::Object(m) => m,
@@ -735,12 +946,16 @@ impl CallContext {
                 &empty
             }
         };
-        let [now, rid, tenant, roles] = fields(m, ["now", "request_id", "tenant", "roles"], "$.ctx", &mut d);
+        let [now, rid, tenant, roles] =
+            fields(m, ["now", "request_id", "tenant", "roles"], "$.ctx", &mut d);
         let now_s = string(now, "$.ctx.now", &mut d);
         let now = match Timestamp::parse_rfc3339(&now_s) {
             Some(t) => t,
             None => {
-                d.bad("$.ctx.now", format!("ctx.now must be an RFC3339 timestamp, got {now_s:?}"));
+                d.bad(
+                    "$.ctx.now",
+                    format!("ctx.now must be an RFC3339 timestamp, got {now_s:?}"),
+                );
                 Timestamp::default()
             }
         };
@@ -749,8 +964,18 @@ impl CallContext {
         if tenant.is_empty() {
             d.bad("$.ctx.tenant", "ctx.tenant is required");
         }
-        let roles = id_list(roles, "$.ctx.roles", &mut d).into_iter().map(|r| r.to_ascii_lowercase()).collect();
-        d.finish(CallContext { now, request_id, tenant, roles }).map(|(c, _)| c).map_err(|mut e| {
+        let roles = id_list(roles, "$.ctx.roles", &mut d)
+            .into_iter()
+            .map(|r| r.to_ascii_lowercase())
+            .collect();
+        d.finish(CallContext {
+            now,
+            request_id,
+            tenant,
+            roles,
+        })
+        .map(|(c, _)| c)
+        .map_err(|mut e| {
             e.code = "RECSYS_INVALID_CONTEXT";
             e.status = 400;
             e
@@ -779,7 +1004,14 @@ mod tests {
         assert_eq!(r.k, 20);
         assert_eq!(r.user.user_id, "u1");
         let details: Vec<&str> = w.iter().map(|w| w.detail.as_str()).collect();
-        assert_eq!(details, ["segment defaulted to 'default'", "k defaulted to 20", "options defaulted"]);
+        assert_eq!(
+            details,
+            [
+                "segment defaulted to 'default'",
+                "k defaulted to 20",
+                "options defaulted"
+            ]
+        );
     }
 
     #[test]
@@ -796,19 +1028,68 @@ mod tests {
         let cases: &[(&str, &str, u16, &str)] = &[
             (r#"{}"#, INVALID_REQUEST, 400, "surface is required"),
             (r#"null"#, INVALID_REQUEST, 400, "surface is required"),
-            (r#"{"surface":"a/b","user":{"user_id":"u"}}"#, INVALID_REQUEST, 400, "surface contains invalid path segment: \"a/b\""),
-            (r#"{"surface":"h","k":0,"user":{"user_id":"u"}}"#, INVALID_REQUEST, 400, "k must be between 1 and 200, got 0"),
-            (r#"{"surface":"h","k":20.5,"user":{"user_id":"u"}}"#, INVALID_REQUEST, 400, "$.k must be an integer, got 20.5"),
-            (r#"{"surface":"h"}"#, UNPROCESSABLE, 422, "user_id or anonymous_id or session_id is required"),
-            (r#"{"surface":"h","user":{"session_id":"s"},"weights":{"pop":-1}}"#, UNPROCESSABLE, 422, "weights must be non-negative"),
-            (r#"{"surface":"h","user":{"session_id":"s"},"options":{"explain":"x"}}"#, UNPROCESSABLE, 422, "options.explain must be one of none, summary, full, got \"x\""),
-            (r#"{"surface":"h","user":{"session_id":"s"},"anchors":{"item_ids":["a","b"],"max_anchors":1}}"#, UNPROCESSABLE, 422, "anchors.max_anchors must be >= number of anchor items"),
-            (r#"{"surface":"h","user":{"session_id":"s"},"constraints":{"max_per_tag":{"x":-1}}}"#, UNPROCESSABLE, 422, "constraints.max_per_tag values must be non-negative"),
-            (r#"{"surface":"h","user":{"session_id":"s"},"context":{"now":"yesterday"}}"#, INVALID_REQUEST, 400, "context.now must be RFC3339, got \"yesterday\""),
+            (
+                r#"{"surface":"a/b","user":{"user_id":"u"}}"#,
+                INVALID_REQUEST,
+                400,
+                "surface contains invalid path segment: \"a/b\"",
+            ),
+            (
+                r#"{"surface":"h","k":0,"user":{"user_id":"u"}}"#,
+                INVALID_REQUEST,
+                400,
+                "k must be between 1 and 200, got 0",
+            ),
+            (
+                r#"{"surface":"h","k":20.5,"user":{"user_id":"u"}}"#,
+                INVALID_REQUEST,
+                400,
+                "$.k must be an integer, got 20.5",
+            ),
+            (
+                r#"{"surface":"h"}"#,
+                UNPROCESSABLE,
+                422,
+                "user_id or anonymous_id or session_id is required",
+            ),
+            (
+                r#"{"surface":"h","user":{"session_id":"s"},"weights":{"pop":-1}}"#,
+                UNPROCESSABLE,
+                422,
+                "weights must be non-negative",
+            ),
+            (
+                r#"{"surface":"h","user":{"session_id":"s"},"options":{"explain":"x"}}"#,
+                UNPROCESSABLE,
+                422,
+                "options.explain must be one of none, summary, full, got \"x\"",
+            ),
+            (
+                r#"{"surface":"h","user":{"session_id":"s"},"anchors":{"item_ids":["a","b"],"max_anchors":1}}"#,
+                UNPROCESSABLE,
+                422,
+                "anchors.max_anchors must be >= number of anchor items",
+            ),
+            (
+                r#"{"surface":"h","user":{"session_id":"s"},"constraints":{"max_per_tag":{"x":-1}}}"#,
+                UNPROCESSABLE,
+                422,
+                "constraints.max_per_tag values must be non-negative",
+            ),
+            (
+                r#"{"surface":"h","user":{"session_id":"s"},"context":{"now":"yesterday"}}"#,
+                INVALID_REQUEST,
+                400,
+                "context.now must be RFC3339, got \"yesterday\"",
+            ),
         ];
         for (input, code, status, msg) in cases {
             let e = rec(input).unwrap_err();
-            assert_eq!((e.code, e.status, e.message.as_str()), (*code, *status, *msg), "{input}");
+            assert_eq!(
+                (e.code, e.status, e.message.as_str()),
+                (*code, *status, *msg),
+                "{input}"
+            );
         }
     }
 
@@ -830,8 +1111,15 @@ mod tests {
         assert_eq!(c.required_tags, ["red", "blue"]);
         assert_eq!(c.max_per_tag, [("brand:a".to_string(), 1)]);
         let many: Vec<String> = (0..5001).map(|i| format!("\"i{i}\"")).collect();
-        let e = rec(&format!(r#"{{"surface":"h","user":{{"user_id":"u"}},"candidates":{{"exclude_ids":[{}]}}}}"#, many.join(","))).unwrap_err();
-        assert_eq!(e.message, "candidates.exclude_ids exceeds limit: 5001 ids, the limit is 5000");
+        let e = rec(&format!(
+            r#"{{"surface":"h","user":{{"user_id":"u"}},"candidates":{{"exclude_ids":[{}]}}}}"#,
+            many.join(",")
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "candidates.exclude_ids exceeds limit: 5001 ids, the limit is 5000"
+        );
     }
 
     #[test]
@@ -845,7 +1133,10 @@ mod tests {
 
     #[test]
     fn context_is_required_and_checked() {
-        let c = CallContext::from_value(&parse(br#"{"now":"2026-01-01T00:00:00Z","tenant":"demo","roles":["Admin"]}"#).unwrap()).unwrap();
+        let c = CallContext::from_value(
+            &parse(br#"{"now":"2026-01-01T00:00:00Z","tenant":"demo","roles":["Admin"]}"#).unwrap(),
+        )
+        .unwrap();
         assert!(c.has_role("admin"));
         let e = CallContext::from_value(&parse(br#"{"tenant":""}"#).unwrap()).unwrap_err();
         assert_eq!(e.code, "RECSYS_INVALID_CONTEXT");

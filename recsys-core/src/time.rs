@@ -16,17 +16,25 @@ impl Timestamp {
     }
     /// Unix milliseconds.
     pub fn as_millis(self) -> i64 {
-        self.secs.saturating_mul(1000).saturating_add((self.nanos / 1_000_000) as i64)
+        self.secs
+            .saturating_mul(1000)
+            .saturating_add((self.nanos / 1_000_000) as i64)
     }
     pub fn from_millis(ms: i64) -> Timestamp {
-        Timestamp { secs: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) as u32) * 1_000_000 }
+        Timestamp {
+            secs: ms.div_euclid(1000),
+            nanos: (ms.rem_euclid(1000) as u32) * 1_000_000,
+        }
     }
     /// Seconds from `earlier` to `self` (may be negative), as a float.
     pub fn seconds_since(self, earlier: Timestamp) -> f64 {
         (self.secs - earlier.secs) as f64 + (self.nanos as f64 - earlier.nanos as f64) / 1e9
     }
     pub fn add_secs(self, s: i64) -> Timestamp {
-        Timestamp { secs: self.secs.saturating_add(s), nanos: self.nanos }
+        Timestamp {
+            secs: self.secs.saturating_add(s),
+            nanos: self.nanos,
+        }
     }
 
     /// Parses RFC 3339 (`2026-01-02T03:04:05Z`, fractional seconds and numeric offsets
@@ -83,7 +91,9 @@ impl Timestamp {
             _ => return None,
         };
         let ss = ss.min(59); // leap second folds into :59
-        let secs = days_from_civil(y, mo, d) * 86400 + hh as i64 * 3600 + mm as i64 * 60 + ss as i64 - offset_secs;
+        let secs =
+            days_from_civil(y, mo, d) * 86400 + hh as i64 * 3600 + mm as i64 * 60 + ss as i64
+                - offset_secs;
         Some(Timestamp { secs, nanos })
     }
 
@@ -114,7 +124,16 @@ impl Timestamp {
         let days = self.secs.div_euclid(86400);
         let rem = self.secs.rem_euclid(86400);
         let (y, m, d) = civil_from_days(days);
-        let _ = write!(s, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, m, d, rem / 3600, (rem / 60) % 60, rem % 60);
+        let _ = write!(
+            s,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            y,
+            m,
+            d,
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60
+        );
         if nanos && self.nanos > 0 {
             let frac = format!("{:09}", self.nanos);
             s.push('.');
@@ -196,13 +215,30 @@ mod tests {
         assert_eq!(t2.secs, t.secs);
         assert_eq!(t2.nanos, 500_000_000);
         assert_eq!(t2.to_rfc3339_nanos(), "2026-01-02T03:04:05.5Z");
-        assert_eq!(Timestamp::parse_rfc3339("1970-01-01T00:00:00Z").unwrap().secs, 0);
-        assert_eq!(Timestamp::parse_date("2026-03-01").unwrap().to_rfc3339(), "2026-03-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-01T00:00:00Z")
+                .unwrap()
+                .secs,
+            0
+        );
+        assert_eq!(
+            Timestamp::parse_date("2026-03-01").unwrap().to_rfc3339(),
+            "2026-03-01T00:00:00Z"
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01", "2026-01-01T00:00:00", "2026-01-01T00:00:00.Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:00+0200"] {
+        for s in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:00:00+0200",
+        ] {
             assert!(Timestamp::parse_rfc3339(s).is_none(), "{s}");
         }
     }

@@ -571,8 +571,7 @@ mod tests {
         assert_eq!(items(&a)[0].count, 5);
         let a = pop(r#""items":[{"item_id":"a"}],"items":null"#).unwrap();
         assert!(a.as_popularity().unwrap().items.is_none());
-        let a = pop(r#""items":[{"item_id":"a","count":1},{"item_id":"b","count":2}],"Items":[{"count":7}]"#)
-            .unwrap();
+        let a = pop(r#""items":[{"item_id":"a","count":1},{"item_id":"b","count":2}],"Items":[{"count":7}]"#).unwrap();
         assert_eq!(
             items(&a),
             &[PopItem {

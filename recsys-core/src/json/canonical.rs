@@ -7,7 +7,13 @@ use std::fmt::Write as _;
 /// Fails on input PostgreSQL would reject: invalid UTF-8, `\u0000`, lone surrogates,
 /// and numbers outside the `numeric` range.
 pub fn canonical_text(input: &[u8]) -> Result<String, JsonError> {
-    let v = parse_with(input, Limits { reject_nul: true, ..Limits::default() })?;
+    let v = parse_with(
+        input,
+        Limits {
+            reject_nul: true,
+            ..Limits::default()
+        },
+    )?;
     canonical_value_text(&v)
 }
 
@@ -86,7 +92,11 @@ fn write_canonical(out: &mut String, v: &Value, path: &mut String) -> Result<(),
         }
         Value::Object(m) => {
             let mut members = m.deduped();
-            members.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+            members.sort_by(|a, b| {
+                a.0.len()
+                    .cmp(&b.0.len())
+                    .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+            });
             out.push('{');
             for (i, (k, x)) in members.iter().enumerate() {
                 if i > 0 {
@@ -184,7 +194,9 @@ fn numeric_text(out: &mut String, n: &Number) -> Result<(), String> {
         }
     }
     if scale > PG_MAX_FRAC_DIGITS {
-        return Err(format!("number {lit} has too many fraction digits for numeric"));
+        return Err(format!(
+            "number {lit} has too many fraction digits for numeric"
+        ));
     }
     if neg && !is_zero {
         out.push('-');
@@ -252,15 +264,27 @@ mod tests {
             r#"{"rules": [{"tag": "Adult", "action": "block"}]}"#,
             "a415b557cd4e1fd5e562f9a152f20f6f413d587224c7667f1614ba5c19061eeb",
         ),
-        ("{}", "{}", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
-        ("[]", "[]", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+        (
+            "{}",
+            "{}",
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+        ),
+        (
+            "[]",
+            "[]",
+            "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+        ),
         (
             r#"{"n":[1.0,1e2,-0.0,0.000001,1E-7,123456789012345678901234567890]}"#,
             r#"{"n": [1.0, 100, 0.0, 0.000001, 0.0000001, 123456789012345678901234567890]}"#,
             "59740d8d86609441e1562d48334ee7edaa806068e5256c1541cfebfba5103057",
         ),
         (r#"{"a":1,"a":2}"#, r#"{"a": 2}"#, ""),
-        (r#"{"é":1,"z":2,"ab":3,"B":4}"#, r#"{"B": 4, "z": 2, "ab": 3, "é": 1}"#, ""),
+        (
+            r#"{"é":1,"z":2,"ab":3,"B":4}"#,
+            r#"{"B": 4, "z": 2, "ab": 3, "é": 1}"#,
+            "",
+        ),
     ];
 
     #[test]
@@ -296,7 +320,10 @@ mod tests {
             ("5e-1", "0.5"),
             ("-12e+3", "-12000"),
             ("0.000e-2", "0.00000"),
-            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
         ] {
             assert_eq!(num(lit), want, "{lit}");
         }
@@ -314,15 +341,25 @@ mod tests {
 
     #[test]
     fn strings_are_reescaped() {
-        let v = canonical_text("[\"a\\u0001\\/\\u2028😀\\ud83d\\ude00\\u007f\"]".as_bytes()).unwrap();
+        let v =
+            canonical_text("[\"a\\u0001\\/\\u2028😀\\ud83d\\ude00\\u007f\"]".as_bytes()).unwrap();
         assert_eq!(v, "[\"a\\u0001/\u{2028}😀😀\u{7f}\"]");
     }
 
     #[test]
     fn postgres_rejections() {
-        assert_eq!(canonical_text(br#"["\u0000"]"#).unwrap_err().kind, JsonErrorKind::NulCharacter);
-        assert_eq!(canonical_text(br#"["\ud800"]"#).unwrap_err().kind, JsonErrorKind::LoneSurrogate);
-        assert_eq!(canonical_text(b"[\"\xc3\x28\"]").unwrap_err().kind, JsonErrorKind::InvalidUtf8);
+        assert_eq!(
+            canonical_text(br#"["\u0000"]"#).unwrap_err().kind,
+            JsonErrorKind::NulCharacter
+        );
+        assert_eq!(
+            canonical_text(br#"["\ud800"]"#).unwrap_err().kind,
+            JsonErrorKind::LoneSurrogate
+        );
+        assert_eq!(
+            canonical_text(b"[\"\xc3\x28\"]").unwrap_err().kind,
+            JsonErrorKind::InvalidUtf8
+        );
     }
 
     #[test]

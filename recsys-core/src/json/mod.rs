@@ -8,7 +8,9 @@ mod parse;
 mod value;
 mod write;
 
-pub use canonical::{canonical_text, canonical_value_text, etag, etag_of_value, if_match_matches, normalize_if_match};
+pub use canonical::{
+    canonical_text, canonical_value_text, etag, etag_of_value, if_match_matches, normalize_if_match,
+};
 pub use parse::{parse, parse_with, JsonError, JsonErrorKind, Limits};
 pub use value::{Map, Number, Value};
 pub use write::{format_go_float, to_go_string, to_string, write_go_string};

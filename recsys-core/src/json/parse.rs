@@ -111,7 +111,12 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
             message: "invalid utf-8".into(),
         });
     }
-    let mut p = Parser { s: input, i: 0, limits, depth: 0 };
+    let mut p = Parser {
+        s: input,
+        i: 0,
+        limits,
+        depth: 0,
+    };
     p.skip_ws();
     if p.i >= p.s.len() {
         return Err(p.err(JsonErrorKind::Empty, "empty document".into()));
@@ -122,7 +127,10 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
     })?;
     p.skip_ws();
     if p.i < p.s.len() {
-        return Err(p.err(JsonErrorKind::TrailingData, "unexpected trailing data after the document".into()));
+        return Err(p.err(
+            JsonErrorKind::TrailingData,
+            "unexpected trailing data after the document".into(),
+        ));
     }
     Ok(v)
 }
@@ -148,7 +156,12 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn err(&self, kind: JsonErrorKind, message: String) -> JsonError {
-        JsonError { kind, offset: self.i, path: String::new(), message }
+        JsonError {
+            kind,
+            offset: self.i,
+            path: String::new(),
+            message,
+        }
     }
 
     fn syntax(&self, what: &str) -> JsonError {
@@ -157,7 +170,10 @@ impl<'a> Parser<'a> {
             Some(&b) if b.is_ascii_graphic() => format!("'{}'", b as char),
             Some(&b) => format!("byte 0x{:02x}", b),
         };
-        self.err(JsonErrorKind::Syntax, format!("expected {what}, found {found}"))
+        self.err(
+            JsonErrorKind::Syntax,
+            format!("expected {what}, found {found}"),
+        )
     }
 
     #[inline]
@@ -310,7 +326,11 @@ impl<'a> Parser<'a> {
                     return Ok(s.to_owned());
                 }
                 b'\\' => break,
-                0..=0x1f => return Err(self.err(JsonErrorKind::Syntax, "control character in string".into())),
+                0..=0x1f => {
+                    return Err(
+                        self.err(JsonErrorKind::Syntax, "control character in string".into())
+                    )
+                }
                 _ => self.i += 1,
             }
         }
@@ -346,7 +366,9 @@ impl<'a> Parser<'a> {
                             let esc_at = self.i - 2;
                             let hi = self.hex4()?;
                             let cp = if (0xD800..0xDC00).contains(&hi) {
-                                if self.s.get(self.i) == Some(&b'\\') && self.s.get(self.i + 1) == Some(&b'u') {
+                                if self.s.get(self.i) == Some(&b'\\')
+                                    && self.s.get(self.i + 1) == Some(&b'u')
+                                {
                                     self.i += 2;
                                     let lo = self.hex4()?;
                                     if !(0xDC00..0xE000).contains(&lo) {
@@ -392,7 +414,11 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     out.push(c);
                 }
-                Some(_) => return Err(self.err(JsonErrorKind::Syntax, "control character in string".into())),
+                Some(_) => {
+                    return Err(
+                        self.err(JsonErrorKind::Syntax, "control character in string".into())
+                    )
+                }
             }
         }
     }
@@ -437,7 +463,10 @@ impl<'a> Parser<'a> {
                 kind: JsonErrorKind::NumberTooLong,
                 offset: start,
                 path: String::new(),
-                message: format!("number literal longer than {} characters", self.limits.max_number_len),
+                message: format!(
+                    "number literal longer than {} characters",
+                    self.limits.max_number_len
+                ),
             });
         }
         let lit = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("0");
@@ -466,7 +495,8 @@ mod tests {
 
     #[test]
     fn parses_all_value_kinds() {
-        let v = parse(br#" {"a": [1, -2.5e3, true, false, null, "x\u00e9\ud83d\ude00\n"]} "#).unwrap();
+        let v =
+            parse(br#" {"a": [1, -2.5e3, true, false, null, "x\u00e9\ud83d\ude00\n"]} "#).unwrap();
         let arr = v.as_object().unwrap().get("a").unwrap().as_array().unwrap();
         assert_eq!(arr.len(), 6);
         assert_eq!(arr[1].as_number().unwrap().literal(), "-2.5e3");
@@ -496,11 +526,20 @@ mod tests {
         assert_eq!(kind(r#""\udc00x""#), JsonErrorKind::LoneSurrogate);
         assert_eq!(kind(r#""\ud800\u0041""#), JsonErrorKind::LoneSurrogate);
         assert_eq!(kind("\"a\x01\""), JsonErrorKind::Syntax);
-        assert_eq!(parse(b"\"\xff\"").unwrap_err().kind, JsonErrorKind::InvalidUtf8);
+        assert_eq!(
+            parse(b"\"\xff\"").unwrap_err().kind,
+            JsonErrorKind::InvalidUtf8
+        );
         assert_eq!(kind(&"[".repeat(100)), JsonErrorKind::TooDeep);
         assert_eq!(kind(&"9".repeat(2000)), JsonErrorKind::NumberTooLong);
-        let lim = Limits { max_bytes: 3, ..Limits::default() };
-        assert_eq!(parse_with(b"[1,2]", lim).unwrap_err().kind, JsonErrorKind::TooLarge);
+        let lim = Limits {
+            max_bytes: 3,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_with(b"[1,2]", lim).unwrap_err().kind,
+            JsonErrorKind::TooLarge
+        );
     }
 
     #[test]
@@ -519,7 +558,13 @@ mod tests {
 
     #[test]
     fn nul_allowed_when_configured() {
-        let lim = Limits { reject_nul: false, ..Limits::default() };
-        assert_eq!(parse_with(br#""\u0000""#, lim).unwrap(), Value::String("\0".into()));
+        let lim = Limits {
+            reject_nul: false,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_with(br#""\u0000""#, lim).unwrap(),
+            Value::String("\0".into())
+        );
     }
 }

@@ -198,7 +198,9 @@ impl Value {
     }
     /// Builds a number from a float; non-finite values become `null` (they cannot occur in output).
     pub fn f64(f: f64) -> Value {
-        Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+        Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
     pub fn i64(i: i64) -> Value {
         Value::Number(Number::from_i64(i))

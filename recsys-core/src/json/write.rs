@@ -189,7 +189,10 @@ mod tests {
     fn go_string_escapes() {
         let mut s = String::new();
         write_go_string(&mut s, "a<b>&c\u{2028}\u{1}\u{8}\u{c}\t\n\r\"\\/é😀");
-        assert_eq!(s, r#""a\u003cb\u003e\u0026c\u2028\u0001\b\f\t\n\r\"\\/é😀""#);
+        assert_eq!(
+            s,
+            r#""a\u003cb\u003e\u0026c\u2028\u0001\b\f\t\n\r\"\\/é😀""#
+        );
     }
 
     #[test]

@@ -1,0 +1,1149 @@
+//! The serving entry points (`recommend`, `validate`, `similar`) and the engine that holds the
+//! current compiled snapshot per (tenant, surface) behind an atomic pointer: readers never
+//! lock, a new snapshot replaces the old one in one swap, and in-flight requests finish on the
+//! snapshot they started with.
+
+use crate::candidates::{Filters, Keys, Pool, SignalMaps, StageCounts};
+use crate::config::{Algo, Weights};
+use crate::error::ApiError;
+use crate::json::{Map, Value};
+use crate::ranking::{self, CapCounts, MmrInfo, SelectParams};
+use crate::request::{
+    warnings as w, CallContext, Constraints, Explain, Options, RecommendRequest, SimilarRequest,
+    Warning,
+};
+use crate::rules::eval::{self, Target};
+use crate::snapshot::{ItemIdx, TenantSnapshot};
+use arc_swap::ArcSwap;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Engine-wide options (the host's deployment settings, not tenant documents).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineOptions {
+    /// Global rules switch (the reference's `RECSYS_ALGO_RULES_ENABLED`); default on.
+    pub rules_enabled: bool,
+    /// Algorithm build label reported in `meta.algo_version`.
+    pub algo_version: String,
+    /// `explain: full` and `include_trace` need the admin role.
+    pub explain_require_admin: bool,
+    /// Name of the admin role (case-insensitive).
+    pub admin_role: String,
+}
+
+impl Default for EngineOptions {
+    fn default() -> EngineOptions {
+        EngineOptions {
+            rules_enabled: true,
+            algo_version: "recsys-algo@local".into(),
+            explain_require_admin: true,
+            admin_role: "admin".into(),
+        }
+    }
+}
+
+impl EngineOptions {
+    /// Reads `{"rules_enabled", "algo_version", "explain_require_admin", "admin_role"}`;
+    /// unknown members are an error (a typo in a deployment setting should not pass).
+    pub fn from_value(v: &Value) -> Result<EngineOptions, ApiError> {
+        let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
+        let m = v
+            .as_object()
+            .ok_or_else(|| bad("engine options must be a json object".into()))?;
+        let mut o = EngineOptions::default();
+        for (k, val) in m.iter() {
+            match (k, val) {
+                ("rules_enabled", Value::Bool(b)) => o.rules_enabled = *b,
+                ("explain_require_admin", Value::Bool(b)) => o.explain_require_admin = *b,
+                ("algo_version", Value::String(s)) if !s.trim().is_empty() => {
+                    o.algo_version = s.trim().into()
+                }
+                ("admin_role", Value::String(s)) => o.admin_role = s.trim().into(),
+                (
+                    "rules_enabled" | "explain_require_admin" | "algo_version" | "admin_role",
+                    other,
+                ) => {
+                    return Err(bad(format!(
+                        "engine option {k:?} has the wrong type ({})",
+                        other.type_name()
+                    )))
+                }
+                _ => return Err(bad(format!("unknown engine option {k:?}"))),
+            }
+        }
+        Ok(o)
+    }
+}
+
+type SnapshotMap = HashMap<(String, String), Arc<TenantSnapshot>>;
+
+/// A serving engine. `Send + Sync`; share one per process.
+#[derive(Default)]
+pub struct Engine {
+    pub(crate) options: EngineOptions,
+    snapshots: ArcSwap<SnapshotMap>,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine::default()
+    }
+
+    pub fn with_options(options: EngineOptions) -> Engine {
+        Engine {
+            options,
+            snapshots: ArcSwap::default(),
+        }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Makes `snap` the current snapshot for its (tenant, surface); returns the previous one.
+    pub fn install(&self, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
+        let key = (snap.tenant.clone(), snap.surface.clone());
+        let snap = Arc::new(snap);
+        let mut previous = None;
+        self.snapshots.rcu(|cur| {
+            let mut next = SnapshotMap::clone(cur);
+            previous = next.insert(key.clone(), snap.clone());
+            next
+        });
+        previous
+    }
+
+    /// Removes a snapshot; returns it if there was one.
+    pub fn remove(&self, tenant: &str, surface: &str) -> Option<Arc<TenantSnapshot>> {
+        let key = (tenant.to_string(), surface.to_string());
+        let mut previous = None;
+        self.snapshots.rcu(|cur| {
+            let mut next = SnapshotMap::clone(cur);
+            previous = next.remove(&key);
+            next
+        });
+        previous
+    }
+
+    /// The snapshot serving (tenant, surface), falling back to the tenant's `default` surface
+    /// as the reference does; the flag says whether the fallback was used.
+    pub fn snapshot(&self, tenant: &str, surface: &str) -> Option<(Arc<TenantSnapshot>, bool)> {
+        let map = self.snapshots.load();
+        if let Some(s) = map.get(&(tenant.to_string(), surface.to_string())) {
+            return Some((s.clone(), false));
+        }
+        map.get(&(tenant.to_string(), "default".to_string()))
+            .map(|s| (s.clone(), true))
+    }
+
+    /// (tenant, surface) pairs with a snapshot, sorted.
+    pub fn loaded(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self.snapshots.load().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    fn snapshot_for(
+        &self,
+        ctx: &CallContext,
+        surface: &str,
+    ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
+        self.snapshot(&ctx.tenant, surface).ok_or_else(|| {
+            ApiError::new(
+                "RECSYS_SNAPSHOT_NOT_FOUND",
+                404,
+                format!(
+                    "no snapshot is loaded for tenant {:?} surface {surface:?}",
+                    ctx.tenant
+                ),
+            )
+        })
+    }
+
+    /// `recommend`: a ranked list for a request.
+    pub fn recommend(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
+        let surface = peek_surface(request);
+        let (snap, fell_back) = match self.snapshot_for(ctx, &surface) {
+            Ok(s) => s,
+            Err(e) => {
+                // Report request errors first, as a caller would expect.
+                RecommendRequest::from_value(request, &Default::default())?;
+                return Err(e);
+            }
+        };
+        let (req, warns) = RecommendRequest::from_value(request, &snap.config.limits)?;
+        self.guards(&snap, req.k, &req.options, ctx)?;
+        let spec = Spec::for_recommend(&snap, &req);
+        Ok(run(&self.options, &snap, fell_back, &spec, warns, ctx))
+    }
+
+    /// `similar`: neighbours of one item, with constraints and rules applied.
+    pub fn similar(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
+        let surface = peek_surface(request);
+        let (snap, fell_back) = match self.snapshot_for(ctx, &surface) {
+            Ok(s) => s,
+            Err(e) => {
+                SimilarRequest::from_value(request, &Default::default())?;
+                return Err(e);
+            }
+        };
+        let (req, warns) = SimilarRequest::from_value(request, &snap.config.limits)?;
+        self.guards(&snap, req.k, &req.options, ctx)?;
+        let spec = Spec::for_similar(&snap, &req);
+        Ok(run(&self.options, &snap, fell_back, &spec, warns, ctx))
+    }
+
+    /// `validate`: the normalised request and its warnings, without ranking.
+    pub fn validate(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
+        let surface = peek_surface(request);
+        let snap = self.snapshot(&ctx.tenant, &surface);
+        let limits = snap
+            .as_ref()
+            .map(|(s, _)| s.config.limits.clone())
+            .unwrap_or_default();
+        let (req, warns) = RecommendRequest::from_value(request, &limits)?;
+        let mut out = Map::new();
+        out.push("normalized_request", req.to_value());
+        if !warns.is_empty() {
+            out.push(
+                "warnings",
+                Value::Array(warns.iter().map(Warning::to_value).collect()),
+            );
+        }
+        let mut meta = Map::new();
+        meta.push("tenant_id", Value::str(&ctx.tenant));
+        meta.push("surface", Value::str(&req.surface));
+        meta.push("segment", Value::str(&req.segment));
+        meta.push(
+            "algo_version",
+            Value::str(match &snap {
+                Some((s, _)) => algo_version(&self.options, s),
+                None => self.options.algo_version.clone(),
+            }),
+        );
+        if !ctx.request_id.is_empty() {
+            meta.push("request_id", Value::str(&ctx.request_id));
+        }
+        out.push("meta", Value::Object(meta));
+        Ok(Value::Object(out))
+    }
+
+    fn guards(
+        &self,
+        snap: &TenantSnapshot,
+        k: u32,
+        o: &Options,
+        ctx: &CallContext,
+    ) -> Result<(), ApiError> {
+        let max = snap.config.limits.explain_max_items;
+        if o.explain != Explain::None && max > 0 && k > max {
+            return Err(ApiError::new(
+                "RECSYS_EXPLAIN_TOO_LARGE",
+                422,
+                format!("explain payload too large: k is {k}, explain allows at most {max}"),
+            ));
+        }
+        if self.options.explain_require_admin
+            && !self.options.admin_role.is_empty()
+            && (o.include_trace || o.explain == Explain::Full)
+            && !ctx.has_role(&self.options.admin_role)
+        {
+            return Err(ApiError::new(
+                "RECSYS_FORBIDDEN",
+                403,
+                "insufficient scope: explain full and include_trace need the admin role",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn peek_surface(request: &Value) -> String {
+    request
+        .as_object()
+        .and_then(|m| {
+            m.iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("surface"))
+                .last()
+                .map(|(_, v)| v)
+        })
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn algo_version(o: &EngineOptions, snap: &TenantSnapshot) -> String {
+    if snap.algo_explicit {
+        format!("{}:{}", o.algo_version, snap.config.algo.as_str())
+    } else {
+        o.algo_version.clone()
+    }
+}
+
+/// Where candidates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Algo(Algo),
+    Similar,
+}
+
+/// One decision to make: everything the pipeline needs, from recommend or similar.
+struct Spec<'r> {
+    surface: &'r str,
+    segment: &'r str,
+    k: u32,
+    source: Source,
+    weights: Weights,
+    weights_defaulted: bool,
+    user_key: &'r str,
+    anchors: Vec<ItemIdx>,
+    include: &'r [String],
+    exclude: &'r [String],
+    /// Extra keys excluded by the call itself (the anchor of `similar`).
+    exclude_item: Option<&'r str>,
+    constraints: Option<&'r Constraints>,
+    options: &'r Options,
+}
+
+fn resolve_weights(req: Option<Weights>, snap: &TenantSnapshot) -> (Weights, bool) {
+    let mut w = match (req, snap.config.weights) {
+        (Some(r), _) => r,
+        (None, Some(c)) => c,
+        (None, None) => {
+            return (
+                match snap.config.algo {
+                    Algo::Cooc => Weights {
+                        pop: 0.0,
+                        cooc: 1.0,
+                        emb: 0.0,
+                    },
+                    Algo::Implicit => Weights {
+                        pop: 0.0,
+                        cooc: 0.0,
+                        emb: 1.0,
+                    },
+                    Algo::Blend | Algo::Popularity => Weights::POPULARITY_ONLY,
+                },
+                true,
+            )
+        }
+    };
+    for x in [&mut w.pop, &mut w.cooc, &mut w.emb] {
+        if !(x.is_finite() && *x > 0.0) {
+            *x = 0.0;
+        }
+    }
+    if w.is_zero() {
+        w = Weights::POPULARITY_ONLY;
+    }
+    (w, false)
+}
+
+impl<'r> Spec<'r> {
+    fn for_recommend(snap: &TenantSnapshot, req: &'r RecommendRequest) -> Spec<'r> {
+        let (weights, weights_defaulted) = resolve_weights(req.weights, snap);
+        // Anchors: request anchors, then include ids (catalog items only), capped; else the
+        // user's strongest implicit items as history.
+        let max = snap.config.limits.max_anchors;
+        let mut anchors: Vec<ItemIdx> = Vec::new();
+        let explicit = req
+            .anchors
+            .as_ref()
+            .map(|(ids, _)| ids.as_slice())
+            .unwrap_or(&[]);
+        for id in explicit.iter().chain(req.include_ids.iter()) {
+            if anchors.len() >= max {
+                break;
+            }
+            if let Some(i) = snap.items.get(id) {
+                if !anchors.contains(&i) {
+                    anchors.push(i);
+                }
+            }
+        }
+        let user_key = req.user.key();
+        if anchors.is_empty() && !user_key.is_empty() {
+            if let Some(row) = snap.implicit.get(user_key) {
+                anchors.extend(row.iter().take(10).map(|(i, _)| *i));
+            }
+        }
+        Spec {
+            surface: &req.surface,
+            segment: &req.segment,
+            k: req.k,
+            source: Source::Algo(snap.config.algo),
+            weights,
+            weights_defaulted,
+            user_key,
+            anchors,
+            include: &req.include_ids,
+            exclude: &req.exclude_ids,
+            exclude_item: None,
+            constraints: req.constraints.as_ref(),
+            options: &req.options,
+        }
+    }
+
+    fn for_similar(snap: &TenantSnapshot, req: &'r SimilarRequest) -> Spec<'r> {
+        let weights = match snap.config.weights {
+            Some(w) if w.cooc > 0.0 || w.emb > 0.0 => Weights {
+                pop: 0.0,
+                cooc: w.cooc,
+                emb: w.emb,
+            },
+            _ => Weights {
+                pop: 0.0,
+                cooc: 1.0,
+                emb: 1.0,
+            },
+        };
+        Spec {
+            surface: &req.surface,
+            segment: &req.segment,
+            k: req.k,
+            source: Source::Similar,
+            weights,
+            weights_defaulted: false,
+            user_key: "",
+            anchors: snap.items.get(&req.item_id).into_iter().collect(),
+            include: &req.include_ids,
+            exclude: &req.exclude_ids,
+            exclude_item: Some(&req.item_id),
+            constraints: req.constraints.as_ref(),
+            options: &req.options,
+        }
+    }
+}
+
+/// Content candidates per anchor tag (most popular items sharing the tag).
+const CONTENT_PER_TAG: usize = 200;
+
+/// Per-result explain data.
+struct Out {
+    pos: usize,
+    pinned_by: Option<usize>,
+    mmr: Option<MmrInfo>,
+}
+
+/// The decision pipeline shared by recommend and similar.
+fn run(
+    opts: &EngineOptions,
+    snap: &TenantSnapshot,
+    fell_back: bool,
+    spec: &Spec,
+    mut warnings: Vec<Warning>,
+    ctx: &CallContext,
+) -> Value {
+    let cfg = &snap.config;
+    let mut keys = Keys::new(snap);
+    // --- hard filters, resolved first ---
+    let mut f = Filters::default();
+    if !spec.include.is_empty() {
+        let mut allow: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
+        allow.sort_unstable();
+        allow.dedup();
+        f.allow = Some(allow);
+    }
+    for id in spec
+        .exclude
+        .iter()
+        .map(String::as_str)
+        .chain(spec.exclude_item)
+    {
+        if let Some(k) = keys.lookup(snap, id) {
+            f.exclude.push(k);
+        }
+    }
+    f.exclude.sort_unstable();
+    f.exclude.dedup();
+    let mut max_per_tag = Vec::new();
+    if let Some(c) = spec.constraints {
+        if !c.required_tags.is_empty() {
+            let mut r: Vec<u32> = c
+                .required_tags
+                .iter()
+                .filter_map(|t| snap.tags.get(t))
+                .collect();
+            r.sort_unstable();
+            f.required = Some(r);
+        }
+        f.forbidden = c
+            .forbidden_tags
+            .iter()
+            .filter_map(|t| snap.tags.get(t))
+            .collect();
+        f.forbidden.sort_unstable();
+        max_per_tag = c
+            .max_per_tag
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .filter_map(|(t, n)| snap.tags.get(t).map(|i| (i, *n)))
+            .collect();
+        max_per_tag.sort_unstable();
+    }
+    let rules_on = opts.rules_enabled && cfg.rules_enabled;
+    let mut applied = if rules_on {
+        eval::resolve(snap, &mut keys, spec.segment, ctx.now)
+    } else {
+        eval::Applied::default()
+    };
+    f.blocks = std::mem::take(&mut applied.blocks);
+
+    // --- candidate pool ---
+    let use_cooc = spec.weights.cooc > 0.0 || spec.source == Source::Algo(Algo::Cooc);
+    let use_sim = spec.weights.emb > 0.0 || spec.source == Source::Algo(Algo::Implicit);
+    let maps = SignalMaps::build(snap, &spec.anchors, spec.user_key, use_cooc, use_sim);
+    let params = SelectParams {
+        n: 0,
+        lambda: cfg.diversity.mmr_lambda,
+        brand_cap: cfg.diversity.brand_cap,
+        category_cap: cfg.diversity.category_cap,
+        max_per_tag,
+    };
+    let need = spec.k as usize + cfg.limits.max_pins as usize;
+    let exact_pop = spec.weights.cooc == 0.0
+        && spec.weights.emb == 0.0
+        && applied.boosts.is_empty()
+        && !params.greedy();
+    let fanout = if exact_pop {
+        need
+    } else {
+        need.max(cfg.limits.popularity_fanout as usize)
+    };
+    let mut pool = Pool::with_capacity(fanout.min(4096));
+    let mut fell_back_to_pop = false;
+    let pop_source = |pool: &mut Pool, keys: &Keys| {
+        let mut taken = 0usize;
+        for &i in &snap.pop_order {
+            if taken >= fanout {
+                break;
+            }
+            if pool.offer(snap, keys, &f, &maps, i) {
+                taken += 1;
+            }
+        }
+    };
+    let cooc_source = |pool: &mut Pool, keys: &Keys| {
+        let mut v: Vec<(u32, f64)> = maps.cooc.iter().map(|(k, c)| (*k, *c)).collect();
+        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (k, _) in v {
+            pool.offer(snap, keys, &f, &maps, k);
+        }
+    };
+    let sim_sources = |pool: &mut Pool, keys: &Keys| {
+        if !spec.user_key.is_empty() {
+            for row in [
+                snap.implicit.get(spec.user_key),
+                snap.session.get(spec.user_key),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for &(k, _) in row.iter() {
+                    pool.offer(snap, keys, &f, &maps, k);
+                }
+            }
+        }
+        for &t in &maps.anchor_tags {
+            if let Some(p) = snap.tag_postings.get(t as usize) {
+                let mut taken = 0;
+                for &k in p.iter() {
+                    if taken >= CONTENT_PER_TAG {
+                        break;
+                    }
+                    if spec.anchors.contains(&k) {
+                        continue;
+                    }
+                    if pool.offer(snap, keys, &f, &maps, k) {
+                        taken += 1;
+                    }
+                }
+            }
+        }
+    };
+    if f.allow.is_some() {
+        for id in spec.include {
+            if let Some(k) = keys.lookup(snap, id) {
+                pool.offer(snap, &keys, &f, &maps, k);
+            }
+        }
+    } else {
+        match spec.source {
+            Source::Algo(Algo::Popularity) => pop_source(&mut pool, &keys),
+            Source::Algo(Algo::Cooc) => {
+                cooc_source(&mut pool, &keys);
+                if pool.is_empty() {
+                    fell_back_to_pop = true;
+                    pop_source(&mut pool, &keys);
+                }
+            }
+            Source::Algo(Algo::Implicit) => {
+                if let Some(row) = snap.implicit.get(spec.user_key) {
+                    for &(k, _) in row.iter() {
+                        pool.offer(snap, &keys, &f, &maps, k);
+                    }
+                }
+                if pool.is_empty() {
+                    fell_back_to_pop = true;
+                    pop_source(&mut pool, &keys);
+                }
+            }
+            Source::Algo(Algo::Blend) => {
+                pop_source(&mut pool, &keys);
+                if use_cooc {
+                    cooc_source(&mut pool, &keys);
+                }
+                if use_sim {
+                    sim_sources(&mut pool, &keys);
+                }
+            }
+            Source::Similar => {
+                cooc_source(&mut pool, &keys);
+                sim_sources(&mut pool, &keys);
+            }
+        }
+    }
+    let weights = if fell_back_to_pop && spec.weights_defaulted {
+        Weights::POPULARITY_ONLY
+    } else {
+        spec.weights
+    };
+
+    // --- scores ---
+    for c in &mut pool.cands {
+        c.score = ranking::blend(&weights, &c.raw).score;
+    }
+    // Tag index of the pool for tag/brand/category rule targets: (space << 30 | tag, pos).
+    let tag_index = |pool: &Pool| -> Vec<(u32, u32)> {
+        let mut v = Vec::new();
+        for (pos, c) in pool.cands.iter().enumerate() {
+            if let Some(t) = snap.item_tags.get(c.key as usize) {
+                v.extend(t.all.iter().map(|x| (*x, pos as u32)));
+                v.extend(t.brands.iter().map(|x| ((1 << 30) | *x, pos as u32)));
+                v.extend(t.categories.iter().map(|x| ((2 << 30) | *x, pos as u32)));
+            }
+        }
+        v.sort_unstable();
+        v
+    };
+    let needs_index = applied
+        .boosts
+        .iter()
+        .chain(applied.pins.iter())
+        .any(|a| matches!(a.target, Target::Tagged(..)));
+    let index = if needs_index {
+        tag_index(&pool)
+    } else {
+        Vec::new()
+    };
+    let matches = |space: u8, t: u32| -> Vec<usize> {
+        let key = ((space as u32) << 30) | t;
+        let lo = index.partition_point(|&(x, _)| x < key);
+        index[lo..]
+            .iter()
+            .take_while(|&&(x, _)| x == key)
+            .map(|&(_, p)| p as usize)
+            .collect()
+    };
+
+    // --- boosts (priority order, compounding) ---
+    let mut boost_details: Vec<(usize, usize, f64)> = Vec::new(); // (pos, action index, delta)
+    for (ai, b) in applied.boosts.iter().enumerate() {
+        let v = b.rule.boost_value.unwrap_or(0.0);
+        let targets: Vec<usize> = match &b.target {
+            Target::Keys(ks) => {
+                let mut out = Vec::new();
+                for &k in ks {
+                    match pool.index.get(&k) {
+                        Some(&p) => out.push(p as usize),
+                        None => {
+                            if pool.offer(snap, &keys, &f, &maps, k) {
+                                let p = pool.len() - 1;
+                                pool.cands[p].score =
+                                    ranking::blend(&weights, &pool.cands[p].raw).score;
+                                out.push(p);
+                            }
+                        }
+                    }
+                }
+                out
+            }
+            Target::Tagged(space, t) => matches(*space, *t),
+            Target::Nothing => Vec::new(),
+        };
+        for p in targets {
+            let c = &mut pool.cands[p];
+            let mut delta = c.score * v;
+            if delta == 0.0 {
+                delta = v;
+            }
+            c.score += delta;
+            c.boost += delta;
+            boost_details.push((p, ai, delta));
+        }
+    }
+
+    // --- pins (priority order, blocks already excluded) ---
+    let mut counts = CapCounts::default();
+    let mut pinned: Vec<(usize, usize)> = Vec::new(); // (pos, pin action index)
+    let mut budget = cfg.limits.max_pins as usize;
+    for (ai, pa) in applied.pins.iter().enumerate() {
+        if budget == 0 {
+            break;
+        }
+        let limit = match pa.rule.max_pins {
+            Some(m) if m >= 0 && (m as usize) < budget => m as usize,
+            _ => budget,
+        };
+        if limit == 0 {
+            continue;
+        }
+        let targets: Vec<u32> = match &pa.target {
+            Target::Keys(ks) => ks.clone(),
+            Target::Tagged(space, t) => {
+                let mut ps = matches(*space, *t);
+                ps.sort_by(|a, b| ranking::by_score(snap, &keys, &pool.cands[*a], &pool.cands[*b]));
+                ps.into_iter().map(|p| pool.cands[p].key).collect()
+            }
+            Target::Nothing => Vec::new(),
+        };
+        let mut by_rule = 0usize;
+        for k in targets {
+            if by_rule >= limit || budget == 0 {
+                break;
+            }
+            let pos = match pool.index.get(&k) {
+                Some(&p) => p as usize,
+                None => {
+                    if !pool.offer(snap, &keys, &f, &maps, k) {
+                        continue;
+                    }
+                    let p = pool.len() - 1;
+                    pool.cands[p].score = ranking::blend(&weights, &pool.cands[p].raw).score;
+                    p
+                }
+            };
+            if pinned.iter().any(|(p, _)| *p == pos) || !counts.fits(snap, k, &params, false) {
+                continue;
+            }
+            counts.add(snap, k, &params);
+            pinned.push((pos, ai));
+            budget -= 1;
+            by_rule += 1;
+        }
+    }
+
+    // --- selection ---
+    let is_pinned = |p: usize| pinned.iter().any(|(q, _)| *q == p);
+    let eligible: Vec<usize> = (0..pool.len()).filter(|p| !is_pinned(*p)).collect();
+    let params = SelectParams {
+        n: (spec.k as usize).saturating_sub(pinned.len()),
+        ..params
+    };
+    let sel = ranking::select(snap, &keys, &pool.cands, eligible, &params, &mut counts);
+    let mut outs: Vec<Out> = pinned
+        .iter()
+        .map(|&(pos, ai)| Out {
+            pos,
+            pinned_by: Some(ai),
+            mmr: None,
+        })
+        .collect();
+    outs.extend(sel.picked.iter().map(|&(pos, mmr)| Out {
+        pos,
+        pinned_by: None,
+        mmr,
+    }));
+
+    // --- warnings ---
+    let a = snap.available;
+    let mut signal_warn: Vec<&str> = Vec::new();
+    let mut need_signal = |needed: bool, have: bool, name: &'static str| {
+        if needed && !have {
+            signal_warn.push(name);
+        }
+    };
+    let algo_pop = matches!(spec.source, Source::Algo(_));
+    need_signal(
+        algo_pop
+            && (weights.pop > 0.0
+                || fell_back_to_pop
+                || spec.source == Source::Algo(Algo::Popularity)),
+        a.popularity,
+        "popularity",
+    );
+    need_signal(use_cooc, a.cooc, "cooc");
+    need_signal(
+        use_sim && spec.source != Source::Similar,
+        a.implicit,
+        "collaborative",
+    );
+    need_signal(use_sim, a.content, "content");
+    need_signal(
+        use_sim && spec.source != Source::Similar,
+        a.session,
+        "session",
+    );
+    signal_warn.sort_unstable();
+    let no_artifacts = !(a.popularity || a.cooc || a.implicit || a.content || a.session);
+    if no_artifacts {
+        warnings.push(Warning::new(
+            w::NO_ARTIFACTS,
+            "the snapshot has no artifacts; only candidates.include_ids and pins can be served",
+        ));
+    } else {
+        for s in &signal_warn {
+            warnings.push(Warning::new(
+                w::SIGNAL_UNAVAILABLE,
+                format!("{s} signal unavailable"),
+            ));
+        }
+    }
+    if fell_back {
+        warnings.push(Warning::new(
+            w::SURFACE_FALLBACK,
+            format!(
+                "no snapshot for surface {:?}; served from the \"default\" surface",
+                spec.surface
+            ),
+        ));
+    }
+    let c = pool.counts;
+    let removed_constraints = c.after_exclude - c.after_constraints;
+    if removed_constraints > 0 {
+        warnings.push(Warning::new(
+            w::CONSTRAINTS_FILTERED,
+            format!("{removed_constraints} items removed by tag constraints"),
+        ));
+    }
+    if sel.capped > 0 && !params.max_per_tag.is_empty() {
+        warnings.push(Warning::new(
+            w::CONSTRAINTS_FILTERED,
+            format!(
+                "{} items held back by max_per_tag or diversity caps",
+                sel.capped
+            ),
+        ));
+    }
+    if f.allow.is_some() {
+        let served = outs.len();
+        if served == 0 {
+            warnings.push(Warning::new(
+                w::CANDIDATES_INCLUDE_EMPTY,
+                "no items matched candidates.include_ids",
+            ));
+        } else if (c.after_rules as usize) < spec.include.len() {
+            let n = spec.include.len() - c.after_rules as usize;
+            warnings.push(Warning::new(
+                w::CANDIDATES_INCLUDE_FILTERED,
+                format!("{n} items of candidates.include_ids removed by exclusions, constraints or rules"),
+            ));
+        }
+    }
+    if !rules_on && !snap.rules.is_empty() {
+        warnings.push(Warning::new(
+            w::RULES_DISABLED,
+            "rules are disabled; merchandising rules were not applied",
+        ));
+    }
+
+    // --- response ---
+    let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
+        let mut t: Vec<String> = boost_details
+            .iter()
+            .filter(|(p, _, _)| *p == pos)
+            .map(|(_, ai, d)| eval::boost_token(applied.boosts[*ai].rule, *d))
+            .collect();
+        if let Some(ai) = pin {
+            t.push(eval::pin_token(applied.pins[ai].rule));
+        }
+        t.sort();
+        t.dedup();
+        t
+    };
+    let diversity_on = params.greedy();
+    let mut items = Vec::with_capacity(outs.len());
+    for (rank, o) in outs.iter().enumerate() {
+        let cand = &pool.cands[o.pos];
+        let bl = ranking::blend(&weights, &cand.raw);
+        let mut m = Map::new();
+        m.push("item_id", Value::str(keys.name(snap, cand.key)));
+        m.push("rank", Value::u64(rank as u64 + 1));
+        m.push("score", Value::f64(cand.score));
+        let tokens = tokens_for(o.pos, o.pinned_by);
+        if spec.options.include_reasons {
+            let mut r: Vec<String> = Vec::new();
+            if weights.pop > 0.0 && cand.raw.pop > 0.0 {
+                r.push("recent_popularity".into());
+            }
+            if weights.cooc > 0.0 && cand.raw.cooc > 0.0 {
+                r.push("co_visitation".into());
+            }
+            if weights.emb > 0.0 && bl.sim > 0.0 {
+                for (v, name) in [
+                    (bl.collab, "collaborative"),
+                    (bl.content, "content_similarity"),
+                    (bl.session, "session_sequence"),
+                ] {
+                    if v > 0.0 && (bl.sim - v).abs() <= 1e-9 {
+                        r.push(name.into());
+                    }
+                }
+            }
+            if diversity_on && o.pinned_by.is_none() {
+                r.push("diversity".into());
+            }
+            r.extend(tokens.iter().cloned());
+            if !r.is_empty() {
+                m.push(
+                    "reasons",
+                    Value::Array(r.into_iter().map(Value::String).collect()),
+                );
+            }
+        }
+        if spec.options.explain != Explain::None {
+            let mut e = Map::new();
+            let contrib = [
+                weights.pop * bl.pop,
+                weights.cooc * bl.cooc,
+                weights.emb * bl.sim,
+            ];
+            let vals = if contrib.iter().all(|x| *x == 0.0) {
+                [bl.pop, bl.cooc, bl.sim]
+            } else {
+                contrib
+            };
+            let mut s = Map::new();
+            for (k, v) in ["pop", "cooc", "emb"].iter().zip(vals) {
+                s.push(*k, Value::f64(v));
+            }
+            e.push("signals", Value::Object(s));
+            if !tokens.is_empty() {
+                e.push(
+                    "rules",
+                    Value::Array(tokens.iter().cloned().map(Value::String).collect()),
+                );
+            }
+            if spec.options.explain == Explain::Full {
+                let mut raw = Map::new();
+                for (k, v) in [
+                    ("pop", cand.raw.pop),
+                    ("cooc", cand.raw.cooc),
+                    ("collab", cand.raw.collab),
+                    ("content", cand.raw.content),
+                    ("session", cand.raw.session),
+                ] {
+                    raw.push(k, Value::f64(v));
+                }
+                e.push("raw", Value::Object(raw));
+                let mut wm = Map::new();
+                wm.push("pop", Value::f64(weights.pop));
+                wm.push("cooc", Value::f64(weights.cooc));
+                wm.push("emb", Value::f64(weights.emb));
+                e.push("weights", Value::Object(wm));
+                if cand.boost != 0.0 {
+                    e.push("boost", Value::f64(cand.boost));
+                }
+                if o.pinned_by.is_some() {
+                    e.push("pinned", Value::Bool(true));
+                }
+                if let Some(mi) = o.mmr {
+                    let mut mm = Map::new();
+                    mm.push("lambda", Value::f64(params.lambda));
+                    mm.push("relevance", Value::f64(mi.relevance));
+                    mm.push("max_sim", Value::f64(mi.max_sim));
+                    mm.push("penalty", Value::f64(mi.penalty));
+                    mm.push("rank", Value::u64(mi.rank as u64));
+                    e.push("mmr", Value::Object(mm));
+                }
+            }
+            m.push("explain", Value::Object(e));
+        }
+        items.push(Value::Object(m));
+    }
+    let returned = items.len() as u64;
+    let mut out = Map::new();
+    out.push("items", Value::Array(items));
+    let mut meta = Map::new();
+    meta.push("tenant_id", Value::str(&snap.tenant));
+    meta.push("surface", Value::str(spec.surface));
+    meta.push("segment", Value::str(spec.segment));
+    meta.push("algo_version", Value::str(algo_version(opts, snap)));
+    let v = &snap.versions;
+    if let Some(x) = &v.config_version {
+        meta.push("config_version", Value::str(x));
+    }
+    if let Some(x) = &v.rules_version {
+        meta.push("rules_version", Value::str(x));
+    }
+    if let Some(x) = &v.manifest_version {
+        meta.push("manifest_version", Value::str(x));
+    }
+    if !v.artifacts.is_empty() {
+        let mut am = Map::new();
+        for (k, x) in &v.artifacts {
+            am.push(k, Value::str(x));
+        }
+        meta.push("artifact_versions", Value::Object(am));
+    }
+    if fell_back {
+        meta.push("snapshot_surface", Value::str(&snap.surface));
+    }
+    if !ctx.request_id.is_empty() {
+        meta.push("request_id", Value::str(&ctx.request_id));
+    }
+    let mut cm = Map::new();
+    for (k, x) in [
+        ("candidates", c.candidates),
+        ("after_include", c.after_include),
+        ("after_exclude", c.after_exclude),
+        ("after_constraints", c.after_constraints),
+        ("after_rules", c.after_rules),
+        ("pinned", pinned.len() as u64),
+        ("returned", returned),
+    ] {
+        cm.push(k, Value::u64(x));
+    }
+    meta.push("counts", Value::Object(cm));
+    if returned < spec.k as u64 {
+        meta.push(
+            "diagnostics",
+            diagnostics(
+                snap,
+                spec,
+                &c,
+                sel.capped,
+                no_artifacts,
+                &signal_warn,
+                applied.applicable,
+                returned,
+            ),
+        );
+    }
+    out.push("meta", Value::Object(meta));
+    if !warnings.is_empty() {
+        out.push(
+            "warnings",
+            Value::Array(warnings.iter().map(Warning::to_value).collect()),
+        );
+    }
+    Value::Object(out)
+}
+
+/// Why a response is shorter than `k`, stage by stage (the "empty recommendations" runbook).
+#[allow(clippy::too_many_arguments)]
+fn diagnostics(
+    snap: &TenantSnapshot,
+    spec: &Spec,
+    c: &StageCounts,
+    capped: usize,
+    no_artifacts: bool,
+    missing: &[&str],
+    rules: usize,
+    returned: u64,
+) -> Value {
+    let mut d: Vec<Value> = Vec::new();
+    let mut add = |stage: &str, removed: Option<u64>, message: String| {
+        let mut m = Map::new();
+        m.push("stage", Value::str(stage));
+        if let Some(r) = removed {
+            m.push("removed", Value::u64(r));
+        }
+        m.push("message", Value::String(message));
+        d.push(Value::Object(m));
+    };
+    if no_artifacts {
+        add("artifacts", None, "the snapshot has no artifacts".into());
+    } else if !missing.is_empty() {
+        add(
+            "artifacts",
+            None,
+            format!("signals unavailable: {}", missing.join(", ")),
+        );
+    }
+    if spec.source != Source::Algo(Algo::Popularity)
+        && spec.include.is_empty()
+        && spec.anchors.is_empty()
+        && spec.user_key.is_empty()
+    {
+        add(
+            "anchors",
+            None,
+            "no anchors: the request has none and no user history was found".into(),
+        );
+    }
+    if !spec.include.is_empty() {
+        let known = spec
+            .include
+            .iter()
+            .filter(|id| snap.items.get(id).is_some())
+            .count();
+        add(
+            "include",
+            None,
+            format!(
+                "candidates.include_ids limits the pool to {} ids ({known} known to the catalog)",
+                spec.include.len()
+            ),
+        );
+    }
+    add(
+        "candidates",
+        None,
+        format!("{} candidates were examined", c.candidates),
+    );
+    for (stage, before, after, what) in [
+        (
+            "include",
+            c.candidates,
+            c.after_include,
+            "not in candidates.include_ids",
+        ),
+        (
+            "exclude",
+            c.after_include,
+            c.after_exclude,
+            "in candidates.exclude_ids",
+        ),
+        (
+            "constraints",
+            c.after_exclude,
+            c.after_constraints,
+            "removed by required or forbidden tags",
+        ),
+        (
+            "rules",
+            c.after_constraints,
+            c.after_rules,
+            "blocked by rules",
+        ),
+    ] {
+        if before > after {
+            add(
+                stage,
+                Some(before - after),
+                format!("{} candidates {what}", before - after),
+            );
+        }
+    }
+    if rules > 0 && c.after_constraints == c.after_rules {
+        add(
+            "rules",
+            Some(0),
+            format!("{rules} rules applied; none blocked a candidate"),
+        );
+    }
+    if capped > 0 {
+        add(
+            "diversity",
+            Some(capped as u64),
+            format!("{capped} candidates held back by max_per_tag or diversity caps"),
+        );
+    }
+    add(
+        "result",
+        None,
+        format!("{returned} of {} requested items returned", spec.k),
+    );
+    Value::Array(d)
+}

@@ -1,0 +1,153 @@
+//! Rule evaluation for one request: which compiled rules apply (segment scope and time window
+//! at `ctx.now`; surface scope was settled when the snapshot was compiled), what they block,
+//! and the ordered pin and boost actions. Blocks always win: they are hard filters applied to
+//! every candidate before pins and boosts are considered, so a block frees the pin slot a
+//! blocked item would have taken, whatever the priorities.
+
+use super::{Action, Rule, TargetType};
+use crate::candidates::{Blocks, Keys};
+use crate::request::normalize_tag;
+use crate::snapshot::{ItemIdx, TagIdx, TenantSnapshot};
+use crate::time::Timestamp;
+
+/// A rule target resolved against a snapshot's interned ids.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleTarget {
+    /// Item ids in rule order: interned when the catalog knows them, else the raw id.
+    Items(Vec<Result<ItemIdx, Box<str>>>),
+    /// A normalised tag (matched against all of an item's tags); `None` if no item has it.
+    Tag(Option<TagIdx>),
+    Brand(Option<TagIdx>),
+    Category(Option<TagIdx>),
+}
+
+impl RuleTarget {
+    /// Resolves a parsed rule's target against a snapshot's interners.
+    pub fn compile(rule: &Rule, snap: &TenantSnapshot) -> RuleTarget {
+        match rule.target_type {
+            TargetType::Item => RuleTarget::Items(
+                rule.item_ids
+                    .iter()
+                    .map(|id| {
+                        snap.items
+                            .get(id)
+                            .ok_or_else(|| Box::<str>::from(id.as_str()))
+                    })
+                    .collect(),
+            ),
+            TargetType::Tag => RuleTarget::Tag(snap.tags.get(&normalize_tag(&rule.target_key))),
+            TargetType::Brand => RuleTarget::Brand(snap.tags.get(&normalize_tag(&rule.target_key))),
+            TargetType::Category => {
+                RuleTarget::Category(snap.tags.get(&normalize_tag(&rule.target_key)))
+            }
+        }
+    }
+}
+
+/// True when a rule's segment scope and validity window admit this request.
+pub fn active(rule: &Rule, segment: &str, now: Timestamp) -> bool {
+    if let Some(seg) = &rule.segment {
+        if !seg.eq_ignore_ascii_case(segment) {
+            return false;
+        }
+    }
+    if rule.valid_from.is_some_and(|f| now < f) {
+        return false;
+    }
+    if rule.valid_until.is_some_and(|u| now >= u) {
+        return false;
+    }
+    true
+}
+
+/// A pin or boost action with its target resolved to request keys.
+#[derive(Debug)]
+pub struct Action_<'s> {
+    pub rule: &'s Rule,
+    pub target: Target,
+}
+
+/// Resolved targets: explicit keys or a tag-space match.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Keys(Vec<u32>),
+    /// (space, tag): space 0 = all tags, 1 = brands, 2 = categories.
+    Tagged(u8, TagIdx),
+    Nothing,
+}
+
+/// The applicable rules of one request.
+#[derive(Debug, Default)]
+pub struct Applied<'s> {
+    pub blocks: Blocks,
+    /// Rules that blocked something: (rule, how many keys/tags it named).
+    pub block_rules: Vec<&'s Rule>,
+    pub boosts: Vec<Action_<'s>>,
+    pub pins: Vec<Action_<'s>>,
+    pub applicable: usize,
+}
+
+/// Resolves the snapshot's rules for a request.
+pub fn resolve<'s>(
+    snap: &'s TenantSnapshot,
+    keys: &mut Keys<'s>,
+    segment: &str,
+    now: Timestamp,
+) -> Applied<'s> {
+    let mut out = Applied::default();
+    for (rule, target) in snap.rules.iter().zip(snap.rule_targets.iter()) {
+        if !active(rule, segment, now) {
+            continue;
+        }
+        out.applicable += 1;
+        let t = match target {
+            RuleTarget::Items(ids) => Target::Keys(
+                ids.iter()
+                    .map(|r| match r {
+                        Ok(i) => *i,
+                        Err(s) => keys.key(snap, s),
+                    })
+                    .collect(),
+            ),
+            RuleTarget::Tag(Some(t)) => Target::Tagged(0, *t),
+            RuleTarget::Brand(Some(t)) => Target::Tagged(1, *t),
+            RuleTarget::Category(Some(t)) => Target::Tagged(2, *t),
+            _ => Target::Nothing,
+        };
+        match rule.action {
+            Action::Block => {
+                match &t {
+                    Target::Keys(k) => out.blocks.items.extend_from_slice(k),
+                    Target::Tagged(0, x) => out.blocks.tags.push(*x),
+                    Target::Tagged(1, x) => out.blocks.brands.push(*x),
+                    Target::Tagged(_, x) => out.blocks.categories.push(*x),
+                    Target::Nothing => {}
+                }
+                out.block_rules.push(rule);
+            }
+            Action::Boost => {
+                if rule.boost_value.is_some_and(|v| v != 0.0 && v.is_finite()) {
+                    out.boosts.push(Action_ { rule, target: t });
+                }
+            }
+            Action::Pin => out.pins.push(Action_ { rule, target: t }),
+        }
+    }
+    out.blocks.finish();
+    out
+}
+
+/// `rule.boost:+0.50[<id>]`: signed, two decimals.
+pub fn boost_token(rule: &Rule, delta: f64) -> String {
+    format!(
+        "rule.boost:{}{:.2}[{}]",
+        if delta >= 0.0 { "+" } else { "-" },
+        delta.abs(),
+        rule.id
+    )
+}
+
+/// `rule.pin[<id>]`.
+pub fn pin_token(rule: &Rule) -> String {
+    format!("rule.pin[{}]", rule.id)
+}

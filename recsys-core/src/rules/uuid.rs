@@ -1,0 +1,188 @@
+//! A minimal UUID: parsing in the spellings the reference accepts, lower-case hyphenated
+//! display, and name-based version 5 derivation (SHA-1), which is all rule ids need.
+
+use sha1::{Digest, Sha1};
+use std::fmt;
+use std::str::FromStr;
+
+/// A UUID as its 16 bytes. Displays as lower-case hyphenated text
+/// (`6ba7b812-9dad-11d1-80b4-00c04fd430c8`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Uuid(pub [u8; 16]);
+
+/// Rule identifiers are UUIDs: given in the document or derived with [`Uuid::new_v5`].
+pub type RuleId = Uuid;
+
+/// The RFC 4122 namespace for ISO object identifiers, used to turn a tenant string that is not
+/// itself a UUID into the org UUID.
+pub const NAMESPACE_OID: Uuid = Uuid([
+    0x6b, 0xa7, 0xb8, 0x12, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+]);
+
+impl Uuid {
+    /// The all-zero UUID.
+    pub const NIL: Uuid = Uuid([0; 16]);
+
+    /// Parses the forms the reference accepts: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, the same
+    /// in braces, with a `urn:uuid:` prefix, or as 32 bare hex digits. Hex is case-insensitive;
+    /// surrounding whitespace is not accepted.
+    pub fn parse(s: &str) -> Option<Uuid> {
+        let b = s.as_bytes();
+        let body: &[u8] = match b.len() {
+            32 => return hex_bytes(b),
+            36 => b,
+            38 if b[0] == b'{' && b[37] == b'}' => &b[1..37],
+            45 if b[..9].eq_ignore_ascii_case(b"urn:uuid:") => &b[9..],
+            _ => return None,
+        };
+        if body[8] != b'-' || body[13] != b'-' || body[18] != b'-' || body[23] != b'-' {
+            return None;
+        }
+        let mut hex = [0u8; 32];
+        let mut n = 0;
+        for (i, &c) in body.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            hex[n] = c;
+            n += 1;
+        }
+        hex_bytes(&hex)
+    }
+
+    /// The 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// True for the all-zero UUID.
+    pub fn is_nil(&self) -> bool {
+        self.0 == [0; 16]
+    }
+
+    /// The version nibble (5 for derived ids).
+    pub fn version(&self) -> u8 {
+        self.0[6] >> 4
+    }
+
+    /// A name-based UUID, version 5 (RFC 4122 §4.3): SHA-1 over the namespace bytes followed
+    /// by the name, truncated to 16 bytes, with the version and variant bits set.
+    pub fn new_v5(namespace: &Uuid, name: &[u8]) -> Uuid {
+        let mut h = Sha1::new();
+        h.update(namespace.0);
+        h.update(name);
+        let digest = h.finalize();
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&digest[..16]);
+        b[6] = (b[6] & 0x0f) | 0x50;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        Uuid(b)
+    }
+
+    /// The org UUID for a tenant string: the string itself when it parses as a UUID, otherwise
+    /// the version 5 UUID of the string in the OID namespace (`demo` ⇒
+    /// `32a83486-1530-507c-add7-d97f4316b28b`).
+    pub fn for_tenant(tenant: &str) -> Uuid {
+        Uuid::parse(tenant).unwrap_or_else(|| Uuid::new_v5(&NAMESPACE_OID, tenant.as_bytes()))
+    }
+}
+
+fn hex_bytes(hex: &[u8]) -> Option<Uuid> {
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = (pair[1] as char).to_digit(16)?;
+        out[i] = (hi * 16 + lo) as u8;
+    }
+    Some(Uuid(out))
+}
+
+impl fmt::Display for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 36];
+        let mut n = 0;
+        for (i, byte) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                buf[n] = b'-';
+                n += 1;
+            }
+            buf[n] = HEX[(byte >> 4) as usize];
+            buf[n + 1] = HEX[(byte & 0x0f) as usize];
+            n += 2;
+        }
+        // Only ASCII was written.
+        f.write_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl fmt::Debug for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Uuid({self})")
+    }
+}
+
+/// Error returned by [`Uuid::from_str`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid uuid {0:?}")]
+pub struct UuidParseError(pub String);
+
+impl FromStr for Uuid {
+    type Err = UuidParseError;
+    fn from_str(s: &str) -> Result<Uuid, UuidParseError> {
+        Uuid::parse(s).ok_or_else(|| UuidParseError(s.chars().take(64).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_forms_and_display() {
+        let want = "6ba7b812-9dad-11d1-80b4-00c04fd430c8";
+        for s in [
+            want,
+            "6BA7B812-9DAD-11D1-80B4-00C04FD430C8",
+            "{6ba7b812-9dad-11d1-80b4-00c04fd430c8}",
+            "urn:uuid:6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+            "URN:UUID:6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+            "6ba7b8129dad11d180b400c04fd430c8",
+        ] {
+            assert_eq!(Uuid::parse(s), Some(NAMESPACE_OID), "{s}");
+        }
+        assert_eq!(NAMESPACE_OID.to_string(), want);
+        for s in [
+            "",
+            " 6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+            "6ba7b812x9dad-11d1-80b4-00c04fd430c8",
+            "6ba7b812-9dad-11d1-80b4-00c04fd430cg",
+            "{6ba7b812-9dad-11d1-80b4-00c04fd430c8]",
+            "urn:uuix:6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+            "6ba7b812-9dad-11d1-80b4-00c04fd430c",
+            "é6ba7b812-9dad-11d1-80b4-00c04fd430",
+        ] {
+            assert_eq!(Uuid::parse(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn v5_vectors() {
+        // The org UUID of tenant `demo` as the reference service reports it.
+        let demo = Uuid::for_tenant("demo");
+        assert_eq!(demo.to_string(), "32a83486-1530-507c-add7-d97f4316b28b");
+        assert_eq!(demo.version(), 5);
+        assert_eq!(demo.0[8] & 0xc0, 0x80);
+        // A tenant that is a UUID is used as is.
+        assert_eq!(
+            Uuid::for_tenant("6BA7B812-9DAD-11D1-80B4-00C04FD430C8"),
+            NAMESPACE_OID
+        );
+        assert!(Uuid::NIL.is_nil());
+        assert_eq!("x".parse::<Uuid>(), Err(UuidParseError("x".into())));
+    }
+}
