@@ -3,7 +3,6 @@
 //! a JSON input, a JSON answer or an [`ApiError`]. Typed Rust callers can use the modules
 //! directly; this layer only converts.
 
-use crate::artifacts::ArtifactLimits;
 use crate::compile::{compile, report_value, Documents};
 pub use crate::engine::{Engine, EngineOptions};
 use crate::error::ApiError;
@@ -165,7 +164,7 @@ impl Engine {
         let answer = match op {
             "load_snapshot" => {
                 let docs = Documents::from_value(&v)?;
-                let (snap, report) = compile(&docs, &ArtifactLimits::default())?;
+                let (snap, report) = compile(&docs, &self.options().artifact_limits)?;
                 let answer = report_value(&snap, &report);
                 self.install(snap);
                 answer

@@ -29,6 +29,8 @@ pub struct EngineOptions {
     pub explain_require_admin: bool,
     /// Name of the admin role (case-insensitive).
     pub admin_role: String,
+    /// Size and row limits applied to manifests and artifacts when compiling snapshots.
+    pub artifact_limits: crate::artifacts::ArtifactLimits,
 }
 
 impl Default for EngineOptions {
@@ -38,13 +40,16 @@ impl Default for EngineOptions {
             algo_version: "recsys-algo@local".into(),
             explain_require_admin: true,
             admin_role: "admin".into(),
+            artifact_limits: crate::artifacts::ArtifactLimits::default(),
         }
     }
 }
 
 impl EngineOptions {
-    /// Reads `{"rules_enabled", "algo_version", "explain_require_admin", "admin_role"}`;
-    /// unknown members are an error (a typo in a deployment setting should not pass).
+    /// Reads `{"rules_enabled", "algo_version", "explain_require_admin", "admin_role",
+    /// "artifact_max_bytes", "artifact_max_items", "artifact_max_neighbors_per_row",
+    /// "artifact_max_users", "artifact_max_items_per_user"}`; unknown members are an error (a
+    /// typo in a deployment setting should not pass).
     pub fn from_value(v: &Value) -> Result<EngineOptions, ApiError> {
         let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
         let m = v
@@ -60,7 +65,33 @@ impl EngineOptions {
                 }
                 ("admin_role", Value::String(s)) => o.admin_role = s.trim().into(),
                 (
-                    "rules_enabled" | "explain_require_admin" | "algo_version" | "admin_role",
+                    "artifact_max_bytes"
+                    | "artifact_max_items"
+                    | "artifact_max_neighbors_per_row"
+                    | "artifact_max_users"
+                    | "artifact_max_items_per_user",
+                    Value::Number(n),
+                ) if n.as_i64().is_some_and(|x| x > 0) => {
+                    let x = n.as_i64().unwrap_or(1) as usize;
+                    let l = &mut o.artifact_limits;
+                    match k {
+                        "artifact_max_bytes" => l.max_bytes = x,
+                        "artifact_max_items" => l.max_items = x,
+                        "artifact_max_neighbors_per_row" => l.max_neighbors_per_row = x,
+                        "artifact_max_users" => l.max_users = x,
+                        _ => l.max_items_per_user = x,
+                    }
+                }
+                (
+                    "rules_enabled"
+                    | "explain_require_admin"
+                    | "algo_version"
+                    | "admin_role"
+                    | "artifact_max_bytes"
+                    | "artifact_max_items"
+                    | "artifact_max_neighbors_per_row"
+                    | "artifact_max_users"
+                    | "artifact_max_items_per_user",
                     other,
                 ) => {
                     return Err(bad(format!(
@@ -1146,4 +1177,55 @@ fn diagnostics(
         format!("{returned} of {} requested items returned", spec.k),
     );
     Value::Array(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::parse;
+
+    #[test]
+    fn options_parse_and_reject_typos() {
+        let o = EngineOptions::from_value(
+            &parse(br#"{"rules_enabled":false,"algo_version":"v2","admin_role":"boss","artifact_max_bytes":50000000}"#)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(!o.rules_enabled);
+        assert_eq!(o.algo_version, "v2");
+        assert_eq!(o.admin_role, "boss");
+        assert_eq!(o.artifact_limits.max_bytes, 50_000_000);
+        for bad in [
+            r#"{"rules_enabld":false}"#,
+            r#"{"rules_enabled":"no"}"#,
+            r#"{"artifact_max_bytes":-1}"#,
+            "[]",
+        ] {
+            let e = EngineOptions::from_value(&parse(bad.as_bytes()).unwrap()).unwrap_err();
+            assert_eq!(e.code, "RECSYS_INVALID_OPTIONS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn install_swaps_and_remove_drops() {
+        let e = Engine::new();
+        let cfg = crate::config::TenantConfig::default();
+        let mk = || {
+            TenantSnapshot::compile(
+                "t",
+                "s",
+                &cfg,
+                Vec::new(),
+                Default::default(),
+                Default::default(),
+            )
+        };
+        assert!(e.install(mk()).is_none());
+        assert!(e.install(mk()).is_some());
+        assert_eq!(e.loaded(), vec![("t".to_string(), "s".to_string())]);
+        assert!(e.snapshot("t", "s").is_some_and(|(_, fb)| !fb));
+        assert!(e.snapshot("t", "other").is_none());
+        assert!(e.remove("t", "s").is_some());
+        assert!(e.loaded().is_empty());
+    }
 }
