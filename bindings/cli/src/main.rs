@@ -9,6 +9,19 @@ use recsys_core::{call_static, ApiError, Engine, Problem};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Prints to stdout, ignoring write errors: a closed pipe (`recsys ... | head`) must end the
+/// program quietly, not panic as `std::println!` does.
+macro_rules! println {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 const USAGE: &str = "usage:
   recsys demo                                  recommend on the embedded example data
   recsys etag FILE [--json]                    config_version / rules_version of a document

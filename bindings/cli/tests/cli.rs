@@ -1,0 +1,153 @@
+//! End-to-end tests of the `recsys` binary.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_recsys"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).current_dir(root()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn tmp(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("recsys-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn etag_matches_the_reference_vector() {
+    let f = tmp("w.json", r#"{"weights":{"pop":0.7,"cooc":0.3}}"#);
+    let (code, out, _) = run(&["etag", &f]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        "dfcdd8e7a983874ea92e6b4a1772c69b2f43d48eda1f4e5d5219966949d9bc73"
+    );
+    let (_, out, _) = run(&["etag", &f, "--json"]);
+    assert!(
+        out.contains(r#""canonical":"{\"weights\": {\"pop\": 0.7, \"cooc\": 0.3}}""#),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_reports_codes_and_exit_status() {
+    let (code, out, _) = run(&["check", "config", "examples/data/config.json"]);
+    assert_eq!(
+        (code, out.trim_end().ends_with("config: valid")),
+        (0, true),
+        "{out}"
+    );
+    let bad = tmp("bad_config.json", r#"{"algo":"nope","weights":{"pop":-1}}"#);
+    let (code, out, _) = run(&["check", "config", &bad, "--json"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("RECSYS_CONFIG_UNKNOWN_ALGO") && out.contains("RECSYS_CONFIG_NEGATIVE_WEIGHT"),
+        "{out}"
+    );
+    let bad_rules = tmp("bad_rules.json", r#"[{"action":"zap","item_ids":["a"]}]"#);
+    let (code, out, _) = run(&["check", "rules", &bad_rules]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("RECSYS_RULE_UNKNOWN_ACTION") && out.contains("$[0].action"),
+        "{out}"
+    );
+    let (code, _, _) = run(&["check", "manifest", "examples/data/manifest.json"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn verify_artifact_detects_tampering() {
+    let p = "examples/data/objectstore/demo/home/popularity/64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json";
+    let (code, out, _) = run(&["verify-artifact", p]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(
+        "computed version 64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c"
+    ));
+    let text = std::fs::read_to_string(root().join(p)).unwrap().replacen(
+        "\"count\": 3",
+        "\"count\": 4",
+        1,
+    );
+    let t = tmp(
+        "64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json",
+        &text,
+    );
+    let (code, out, _) = run(&["verify-artifact", &t, "--json"]);
+    assert_eq!(code, 1);
+    assert!(out.contains(r#""valid":false"#), "{out}");
+}
+
+#[test]
+fn recommend_from_a_directory_and_conformance() {
+    let (code, out, err) = run(&[
+        "recommend",
+        "examples/data",
+        "--request",
+        "examples/data/request.json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(r#"{"items":[{"item_id":"sku-trail-jacket","rank":1"#),
+        "{out}"
+    );
+    let (code, out, _) = run(&["conformance", "recsys-core/tests/conformance"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with(" 0 failed"), "{out}");
+}
+
+#[test]
+fn demo_prints_a_ranked_table() {
+    let (code, out, _) = run(&["demo"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("rank  item")
+            && out.contains("sku-trail-jacket")
+            && out.contains("config_version"),
+        "{out}"
+    );
+}
+
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    let mut child = bin()
+        .arg("demo")
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // close the read end before the program writes
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(status.success());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, err) = run(&["frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown command"));
+}
