@@ -125,6 +125,77 @@ fn conformance_compare(input: &str) -> Result<String, ApiError> {
     Ok(json::to_string(&Value::Object(out)))
 }
 
+fn missing(k: &str) -> ApiError {
+    ApiError::new(
+        "RECSYS_INVALID_REQUEST",
+        400,
+        format!("missing member {k:?}"),
+    )
+}
+
+fn object(v: &Value) -> Result<&Map, ApiError> {
+    v.as_object()
+        .ok_or_else(|| ApiError::new("RECSYS_INVALID_REQUEST", 400, "input must be a json object"))
+}
+
+fn str_member<'a>(m: &'a Map, k: &str) -> Result<&'a str, ApiError> {
+    m.get(k)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing(k))
+}
+
+fn now_member(m: &Map) -> Result<crate::time::Timestamp, ApiError> {
+    let s = str_member(m, "now")?;
+    crate::time::Timestamp::parse_rfc3339(s).ok_or_else(|| {
+        ApiError::new(
+            "RECSYS_INVALID_REQUEST",
+            400,
+            format!("now must be an RFC3339 timestamp, got {s:?}"),
+        )
+    })
+}
+
+/// `{"found": "<text>"}`, `{"not_found": true}` or `{"error": "<message>"}`.
+fn fetch_member(v: Option<&Value>) -> Result<crate::loader::Fetch, ApiError> {
+    use crate::loader::Fetch;
+    let m = v
+        .and_then(Value::as_object)
+        .ok_or_else(|| missing("result"))?;
+    if let Some(t) = m.get("found") {
+        return Ok(Fetch::Found(match t {
+            Value::String(s) => s.clone().into_bytes(),
+            other => json::to_string(other).into_bytes(),
+        }));
+    }
+    if m.get("not_found").and_then(Value::as_bool) == Some(true) {
+        return Ok(Fetch::NotFound);
+    }
+    if let Some(e) = m.get("error").and_then(Value::as_str) {
+        return Ok(Fetch::Error(e.to_string()));
+    }
+    Err(ApiError::new(
+        "RECSYS_INVALID_REQUEST",
+        400,
+        "a fetch result is {\"found\": text}, {\"not_found\": true} or {\"error\": message}",
+    ))
+}
+
+fn step_value(step: crate::loader::Step) -> Value {
+    match step {
+        crate::loader::Step::Done(v) => v,
+        crate::loader::Step::Fetch(uris) => {
+            let mut a = Map::new();
+            a.push(
+                "fetch",
+                Value::Array(uris.into_iter().map(Value::String).collect()),
+            );
+            Value::Object(a)
+        }
+    }
+}
+
 fn expect_error(expect: &Value) -> Option<&Map> {
     let m = expect.as_object()?;
     if m.len() == 1 {
@@ -164,10 +235,101 @@ impl Engine {
         let answer = match op {
             "load_snapshot" => {
                 let docs = Documents::from_value(&v)?;
-                let (snap, report) = compile(&docs, &self.options().artifact_limits)?;
-                let answer = report_value(&snap, &report);
-                self.install(snap);
-                answer
+                let (td, set, _, report) = compile(&docs, &self.options().artifact_limits)?;
+                let snap = self.install_parts(docs.tenant, docs.surface, td, set);
+                report_value(&snap, &report)
+            }
+            "set_config" | "set_rules" => {
+                let m = object(&v)?;
+                let tenant = str_member(m, "tenant")?;
+                let doc = m.get("document").filter(|d| !d.is_null());
+                let n = if op == "set_config" {
+                    self.set_config(tenant, doc)?
+                } else {
+                    self.set_rules(tenant, doc)?
+                };
+                let mut a = Map::new();
+                a.push("tenant", Value::str(tenant));
+                a.push("recompiled", Value::u64(n as u64));
+                Value::Object(a)
+            }
+            "liveness" => self.liveness(),
+            "readiness" => self.readiness(now_member(object(&v)?)?),
+            "loader_track" => {
+                let m = object(&v)?;
+                let uri = self.loader_track(str_member(m, "tenant")?, str_member(m, "surface")?)?;
+                let mut a = Map::new();
+                a.push("manifest_uri", Value::String(uri));
+                Value::Object(a)
+            }
+            "loader_due" => Value::Array(
+                self.loader_due(now_member(object(&v)?)?)
+                    .into_iter()
+                    .map(|(t, s, u)| {
+                        let mut a = Map::new();
+                        a.push("tenant", Value::String(t));
+                        a.push("surface", Value::String(s));
+                        a.push("manifest_uri", Value::String(u));
+                        Value::Object(a)
+                    })
+                    .collect(),
+            ),
+            "loader_invalidate" => {
+                let m = object(&v)?;
+                let surface = m.get("surface").and_then(Value::as_str);
+                let n = self.loader_invalidate(str_member(m, "tenant")?, surface);
+                let mut a = Map::new();
+                a.push("invalidated", Value::u64(n as u64));
+                Value::Object(a)
+            }
+            "loader_apply_manifest" | "loader_pin" => {
+                let m = object(&v)?;
+                let (t, s, now) = (
+                    str_member(m, "tenant")?,
+                    str_member(m, "surface")?,
+                    now_member(m)?,
+                );
+                let step = if op == "loader_pin" {
+                    let manifest = m.get("manifest").ok_or_else(|| missing("manifest"))?;
+                    let text = match manifest {
+                        Value::String(x) => x.clone(),
+                        other => json::to_string(other),
+                    };
+                    self.loader_pin(t, s, now, text.into_bytes())?
+                } else {
+                    self.loader_apply_manifest(t, s, now, fetch_member(m.get("result"))?)?
+                };
+                step_value(step)
+            }
+            "loader_apply_artifacts" => {
+                let m = object(&v)?;
+                let mut fetched = std::collections::BTreeMap::new();
+                if let Some(r) = m.get("results").and_then(Value::as_object) {
+                    for (uri, f) in r.iter() {
+                        fetched.insert(uri.to_string(), fetch_member(Some(f))?);
+                    }
+                }
+                self.loader_apply_artifacts(
+                    str_member(m, "tenant")?,
+                    str_member(m, "surface")?,
+                    now_member(m)?,
+                    fetched,
+                )?
+            }
+            "loader_release" => {
+                let m = object(&v)?;
+                self.loader_release(
+                    str_member(m, "tenant")?,
+                    str_member(m, "surface")?,
+                    now_member(m)?,
+                )?
+            }
+            "loader_unpin" => {
+                let m = object(&v)?;
+                let was = self.loader_unpin(str_member(m, "tenant")?, str_member(m, "surface")?)?;
+                let mut a = Map::new();
+                a.push("was_pinned", Value::Bool(was));
+                Value::Object(a)
             }
             "recommend" | "validate" | "similar" => {
                 let m = v.as_object().ok_or_else(|| {

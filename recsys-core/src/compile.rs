@@ -4,13 +4,15 @@
 //! [`TenantSnapshot::compile`]. Any invalid input fails the whole compile: the snapshot that
 //! is serving stays in place.
 
-use crate::artifacts::{self, ArtifactBody, ArtifactKind, ArtifactLimits};
+use crate::artifacts::{self, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, ManifestV1};
 use crate::config::TenantConfig;
 use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::is_path_safe;
-use crate::rules::{self, RulesParseOptions};
-use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+use crate::rules::{self, Rule, RulesParseOptions};
+use crate::snapshot::{ScoredRows, SignalData, TenantSnapshot, Versions};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The documents of one tenant/surface, as given to `load_snapshot`.
 pub struct Documents<'a> {
@@ -74,6 +76,229 @@ impl<'a> Documents<'a> {
     }
 }
 
+/// A tenant's validated config and parsed rules (one set per tenant, shared by its surfaces).
+#[derive(Debug, Clone, Default)]
+pub struct TenantDocs {
+    pub config: TenantConfig,
+    pub config_version: Option<String>,
+    pub rules: Vec<Rule>,
+    pub rules_version: Option<String>,
+    /// Config warnings (unknown members) and rule findings that did not drop a rule.
+    pub warnings: Vec<Problem>,
+    /// Rules serving could not understand (lenient parsing), with index and reason.
+    pub rules_dropped: Vec<Problem>,
+}
+
+impl TenantDocs {
+    /// Validates a config document (strictly) and parses a rules document (leniently).
+    pub fn new(
+        tenant: &str,
+        config: Option<&Value>,
+        rules: Option<&Value>,
+    ) -> Result<TenantDocs, ApiError> {
+        let mut d = TenantDocs::default();
+        d.set_config(config)?;
+        d.set_rules(tenant, rules)?;
+        Ok(d)
+    }
+
+    /// Replaces the config (`None` = no config document: defaults, no version).
+    pub fn set_config(&mut self, config: Option<&Value>) -> Result<(), ApiError> {
+        self.warnings
+            .retain(|p| !p.code.starts_with("RECSYS_CONFIG"));
+        match config {
+            None => {
+                self.config = TenantConfig::default();
+                self.config_version = None;
+            }
+            Some(v) => {
+                let (c, w) = TenantConfig::from_value(v).map_err(|problems| {
+                    let first = problems
+                        .first()
+                        .map(|p| p.message.clone())
+                        .unwrap_or_default();
+                    ApiError::new(
+                        "RECSYS_INVALID_CONFIG",
+                        422,
+                        format!("invalid config: {first}"),
+                    )
+                    .with_problems(problems)
+                })?;
+                self.config = c;
+                self.config_version = Some(json::etag_of_value(v)?);
+                self.warnings.extend(w);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the rules (`None` = no rules document).
+    pub fn set_rules(&mut self, tenant: &str, rules: Option<&Value>) -> Result<(), ApiError> {
+        self.warnings
+            .retain(|p| p.code.starts_with("RECSYS_CONFIG"));
+        match rules {
+            None => {
+                self.rules = Vec::new();
+                self.rules_version = None;
+                self.rules_dropped = Vec::new();
+            }
+            Some(v) => {
+                let opts = RulesParseOptions::lenient(tenant);
+                let doc = rules::parse_rules_value(v, &opts).map_err(ApiError::from)?;
+                self.rules_version = Some(json::etag_of_value(v)?);
+                self.warnings.extend(doc.warnings);
+                self.rules = doc.rules;
+                self.rules_dropped = doc.dropped;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One verified artifact and where it came from.
+#[derive(Debug)]
+pub struct LoadedArtifact {
+    pub uri: String,
+    pub artifact: Artifact,
+}
+
+impl LoadedArtifact {
+    pub fn version(&self) -> &str {
+        &self.artifact.envelope.build.version
+    }
+    pub fn rows(&self) -> usize {
+        self.artifact.body.row_count()
+    }
+    pub fn is_empty(&self) -> bool {
+        artifacts::is_empty_body(&self.artifact)
+    }
+}
+
+/// The manifest a surface's artifacts came from.
+#[derive(Debug, Clone)]
+pub struct ManifestInfo {
+    pub manifest: ManifestV1,
+    /// ETag of the manifest document.
+    pub version: String,
+}
+
+/// The verified artifacts of one tenant/surface.
+#[derive(Debug, Clone, Default)]
+pub struct ArtifactSet {
+    pub manifest: Option<ManifestInfo>,
+    pub artifacts: BTreeMap<ArtifactKind, Arc<LoadedArtifact>>,
+    /// Artifacts the manifest names but that were not available.
+    pub warnings: Vec<Problem>,
+    /// DB-only mode: signals supplied directly instead of artifacts.
+    pub signals: Option<Arc<SignalData>>,
+}
+
+impl ArtifactSet {
+    /// Parses and verifies a manifest and the artifacts it references (documents form).
+    pub fn from_documents(
+        tenant: &str,
+        surface: &str,
+        manifest: Option<&Value>,
+        blobs: Option<&Map>,
+        limits: &ArtifactLimits,
+    ) -> Result<ArtifactSet, ApiError> {
+        let mut set = ArtifactSet::default();
+        let Some(mv) = manifest else { return Ok(set) };
+        let info = parse_manifest_doc(tenant, surface, &text_of(mv), limits)?;
+        for kind in ArtifactKind::ALL {
+            let Some(uri) = info.manifest.uri(kind) else {
+                continue;
+            };
+            let Some(blob) = blobs.and_then(|a| a.get(uri)) else {
+                set.warnings.push(Problem::new(
+                    format!("$.manifest.current.{}", kind.as_str()),
+                    "RECSYS_ARTIFACT_NOT_FOUND",
+                    format!(
+                        "artifact {uri:?} referenced by the manifest was not supplied; the {} signal is unavailable",
+                        kind.as_str()
+                    ),
+                ));
+                continue;
+            };
+            let a = load_blob(text_of(blob).as_bytes(), kind, uri, tenant, surface, limits)?;
+            set.artifacts.insert(kind, Arc::new(a));
+        }
+        set.manifest = Some(info);
+        Ok(set)
+    }
+}
+
+/// Parses a manifest and checks it belongs to (tenant, surface).
+pub fn parse_manifest_doc(
+    tenant: &str,
+    surface: &str,
+    text: &str,
+    limits: &ArtifactLimits,
+) -> Result<ManifestInfo, ApiError> {
+    let manifest = artifacts::parse_manifest(text.as_bytes(), limits).map_err(ApiError::from)?;
+    artifacts::verify_manifest_scope(&manifest, tenant, surface).map_err(ApiError::from)?;
+    let version = json::etag(text.as_bytes())?;
+    Ok(ManifestInfo { manifest, version })
+}
+
+/// Parses and verifies one artifact blob (type, version hash, URI stem, tenant, surface).
+pub fn load_blob(
+    bytes: &[u8],
+    kind: ArtifactKind,
+    uri: &str,
+    tenant: &str,
+    surface: &str,
+    limits: &ArtifactLimits,
+) -> Result<LoadedArtifact, ApiError> {
+    let a = artifacts::load_artifact(bytes, kind, uri, tenant, surface, limits).map_err(|e| {
+        let mut err = ApiError::from(e);
+        err.message = format!("artifact {uri:?}: {}", err.message);
+        err
+    })?;
+    Ok(LoadedArtifact {
+        uri: uri.to_string(),
+        artifact: a,
+    })
+}
+
+/// Builds the snapshot of one surface from its tenant's documents and its artifacts.
+pub fn assemble(
+    tenant: &str,
+    surface: &str,
+    docs: &TenantDocs,
+    set: &ArtifactSet,
+) -> TenantSnapshot {
+    let mut versions = Versions {
+        config_version: docs.config_version.clone(),
+        rules_version: docs.rules_version.clone(),
+        ..Versions::default()
+    };
+    let mut data = match &set.signals {
+        Some(s) => SignalData::clone(s),
+        None => SignalData::default(),
+    };
+    if let Some(m) = &set.manifest {
+        versions.manifest_version = Some(m.version.clone());
+        versions.manifest_updated_at = m.manifest.updated_at;
+    }
+    for (kind, a) in &set.artifacts {
+        versions
+            .artifacts
+            .push((kind.as_str().to_string(), a.version().to_string()));
+        let end = a.artifact.envelope.window.end;
+        versions.oldest_window_end = Some(versions.oldest_window_end.map_or(end, |e| e.min(end)));
+        put_signal(&mut data, &a.artifact.body);
+    }
+    TenantSnapshot::compile(
+        tenant,
+        surface,
+        &docs.config,
+        docs.rules.clone(),
+        data,
+        versions,
+    )
+}
+
 /// What a compile produced, for the caller and the audit trail.
 pub struct CompileReport {
     pub warnings: Vec<Problem>,
@@ -88,124 +313,47 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-/// Compiles documents into a snapshot.
+/// Compiles documents into their parts and a snapshot.
 pub fn compile(
     docs: &Documents,
     limits: &ArtifactLimits,
-) -> Result<(TenantSnapshot, CompileReport), ApiError> {
-    let mut versions = Versions::default();
-    let mut warnings = Vec::new();
-    // Config: strict.
-    let config = match docs.config {
-        None => TenantConfig::default(),
-        Some(v) => {
-            let (c, w) = TenantConfig::from_value(v).map_err(|problems| {
-                let first = problems
-                    .first()
-                    .map(|p| p.message.clone())
-                    .unwrap_or_default();
-                ApiError::new(
-                    "RECSYS_INVALID_CONFIG",
-                    422,
-                    format!("invalid config: {first}"),
-                )
-                .with_problems(problems)
-            })?;
-            versions.config_version = Some(json::etag_of_value(v)?);
-            warnings.extend(w);
-            c
-        }
-    };
-    // Rules: lenient (what serving does with a stored document), drops reported.
-    let (rule_list, dropped) = match docs.rules {
-        None => (Vec::new(), Vec::new()),
-        Some(v) => {
-            let opts = RulesParseOptions {
-                strict: false,
-                tenant: docs.tenant.to_string(),
-                ..RulesParseOptions::default()
-            };
-            let doc =
-                rules::parse_rules(json::to_string(v).as_bytes(), &opts).map_err(ApiError::from)?;
-            versions.rules_version = Some(json::etag_of_value(v)?);
-            warnings.extend(doc.warnings);
-            (doc.rules, doc.dropped)
-        }
-    };
-    // Manifest and artifacts.
-    let mut data = SignalData::default();
-    if let Some(mv) = docs.manifest {
-        let manifest =
-            artifacts::parse_manifest(text_of(mv).as_bytes(), limits).map_err(ApiError::from)?;
-        artifacts::verify_manifest_scope(&manifest, docs.tenant, docs.surface)
-            .map_err(ApiError::from)?;
-        versions.manifest_version = Some(json::etag_of_value(mv)?);
-        versions.manifest_updated_at = manifest.updated_at;
-        for kind in ArtifactKind::ALL {
-            let Some(uri) = manifest.uri(kind) else {
-                continue;
-            };
-            let Some(blob) = docs.artifacts.and_then(|a| a.get(uri)) else {
-                warnings.push(Problem::new(
-                    format!("$.manifest.current.{}", kind.as_str()),
-                    "RECSYS_ARTIFACT_NOT_FOUND",
-                    format!(
-                        "artifact {uri:?} referenced by the manifest was not supplied; the {} signal is unavailable",
-                        kind.as_str()
-                    ),
-                ));
-                continue;
-            };
-            let a = artifacts::load_artifact(
-                text_of(blob).as_bytes(),
-                kind,
-                uri,
-                docs.tenant,
-                docs.surface,
-                limits,
-            )
-            .map_err(|e| {
-                let mut err = ApiError::from(e);
-                err.message = format!("artifact {uri:?}: {}", err.message);
-                err
-            })?;
-            versions
-                .artifacts
-                .push((kind.as_str().to_string(), a.envelope.build.version.clone()));
-            put_signal(&mut data, a.body);
-        }
-    }
-    let rules_loaded = rule_list.len();
-    let snap = TenantSnapshot::compile(
+) -> Result<(TenantDocs, ArtifactSet, TenantSnapshot, CompileReport), ApiError> {
+    let td = TenantDocs::new(docs.tenant, docs.config, docs.rules)?;
+    let set = ArtifactSet::from_documents(
         docs.tenant,
         docs.surface,
-        &config,
-        rule_list,
-        data,
-        versions,
-    );
-    warnings.extend(snap.notes.notes.iter().cloned());
-    Ok((
-        snap,
-        CompileReport {
-            warnings,
-            rules_loaded,
-            rules_dropped: dropped,
-        },
-    ))
+        docs.manifest,
+        docs.artifacts,
+        limits,
+    )?;
+    let snap = assemble(docs.tenant, docs.surface, &td, &set);
+    let report = report_for(&td, &set, &snap);
+    Ok((td, set, snap, report))
 }
 
-fn put_signal(d: &mut SignalData, body: ArtifactBody) {
-    let scored = |rows: Option<Vec<artifacts::UserRow>>| -> Vec<(String, Vec<(String, f64)>)> {
-        rows.unwrap_or_default()
-            .into_iter()
+/// The report for a freshly assembled snapshot.
+pub fn report_for(td: &TenantDocs, set: &ArtifactSet, snap: &TenantSnapshot) -> CompileReport {
+    let mut warnings = td.warnings.clone();
+    warnings.extend(set.warnings.iter().cloned());
+    warnings.extend(snap.notes.notes.iter().cloned());
+    CompileReport {
+        warnings,
+        rules_loaded: td.rules.len(),
+        rules_dropped: td.rules_dropped.clone(),
+    }
+}
+
+fn put_signal(d: &mut SignalData, body: &ArtifactBody) {
+    let scored = |rows: &Option<Vec<artifacts::UserRow>>| -> ScoredRows {
+        rows.iter()
+            .flatten()
             .map(|u| {
                 (
-                    u.user_id,
+                    u.user_id.clone(),
                     u.items
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|i| (i.item_id, i.score))
+                        .iter()
+                        .flatten()
+                        .map(|i| (i.item_id.clone(), i.score))
                         .collect(),
                 )
             })
@@ -215,38 +363,38 @@ fn put_signal(d: &mut SignalData, body: ArtifactBody) {
         ArtifactBody::Popularity(p) => {
             d.popularity = Some(
                 p.items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|i| (i.item_id, i.count as f64))
+                    .iter()
+                    .flatten()
+                    .map(|i| (i.item_id.clone(), i.count as f64))
                     .collect(),
             );
         }
         ArtifactBody::Cooc(c) => {
             d.cooc = Some(
                 c.neighbors
-                    .unwrap_or_default()
-                    .into_iter()
+                    .iter()
+                    .flatten()
                     .map(|r| {
                         (
-                            r.item_id,
+                            r.item_id.clone(),
                             r.items
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|n| (n.item_id, n.count as f64))
+                                .iter()
+                                .flatten()
+                                .map(|n| (n.item_id.clone(), n.count as f64))
                                 .collect(),
                         )
                     })
                     .collect(),
             );
         }
-        ArtifactBody::Implicit(i) => d.implicit = Some(scored(i.users)),
-        ArtifactBody::SessionSeq(s) => d.session = Some(scored(s.users)),
+        ArtifactBody::Implicit(i) => d.implicit = Some(scored(&i.users)),
+        ArtifactBody::SessionSeq(s) => d.session = Some(scored(&s.users)),
         ArtifactBody::ContentSim(c) => {
             d.content = Some(
                 c.items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|i| (i.item_id, i.tags.unwrap_or_default()))
+                    .iter()
+                    .flatten()
+                    .map(|i| (i.item_id.clone(), i.tags.clone().unwrap_or_default()))
                     .collect(),
             );
         }

@@ -4,9 +4,11 @@
 //! snapshot they started with.
 
 use crate::candidates::{Filters, Keys, Pool, SignalMaps, StageCounts};
+use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::{Algo, Weights};
 use crate::error::ApiError;
 use crate::json::{Map, Value};
+use crate::loader::{is_stale, SourceState};
 use crate::ranking::{self, CapCounts, MmrInfo, SelectParams};
 use crate::request::{
     warnings as w, CallContext, Constraints, Explain, Options, RecommendRequest, SimilarRequest,
@@ -16,7 +18,7 @@ use crate::rules::eval::{self, Target};
 use crate::snapshot::{ItemIdx, TenantSnapshot};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Engine-wide options (the host's deployment settings, not tenant documents).
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +33,8 @@ pub struct EngineOptions {
     pub admin_role: String,
     /// Size and row limits applied to manifests and artifacts when compiling snapshots.
     pub artifact_limits: crate::artifacts::ArtifactLimits,
+    /// Manifest refresh, freshness and hold settings.
+    pub loader: crate::loader::LoaderOptions,
 }
 
 impl Default for EngineOptions {
@@ -41,6 +45,7 @@ impl Default for EngineOptions {
             explain_require_admin: true,
             admin_role: "admin".into(),
             artifact_limits: crate::artifacts::ArtifactLimits::default(),
+            loader: crate::loader::LoaderOptions::default(),
         }
     }
 }
@@ -64,6 +69,20 @@ impl EngineOptions {
                     o.algo_version = s.trim().into()
                 }
                 ("admin_role", Value::String(s)) => o.admin_role = s.trim().into(),
+                ("manifest_template", Value::String(s)) => {
+                    o.loader.manifest_template = Some(crate::loader::ManifestTemplate::parse(s)?)
+                }
+                ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
+                ("manifest_ttl_seconds" | "max_artifact_age_seconds", Value::Number(n))
+                    if n.as_i64().is_some_and(|x| x >= 0) =>
+                {
+                    let x = n.as_i64().unwrap_or(0);
+                    if k == "manifest_ttl_seconds" {
+                        o.loader.manifest_ttl_seconds = x;
+                    } else {
+                        o.loader.max_artifact_age_seconds = x;
+                    }
+                }
                 (
                     "artifact_max_bytes"
                     | "artifact_max_items"
@@ -87,6 +106,10 @@ impl EngineOptions {
                     | "explain_require_admin"
                     | "algo_version"
                     | "admin_role"
+                    | "manifest_template"
+                    | "hold_empty_publishes"
+                    | "manifest_ttl_seconds"
+                    | "max_artifact_age_seconds"
                     | "artifact_max_bytes"
                     | "artifact_max_items"
                     | "artifact_max_neighbors_per_row"
@@ -113,6 +136,8 @@ type SnapshotMap = HashMap<(String, String), Arc<TenantSnapshot>>;
 pub struct Engine {
     pub(crate) options: EngineOptions,
     snapshots: ArcSwap<SnapshotMap>,
+    /// Write side only (loads, refreshes, document changes); requests never take it.
+    state: Mutex<SourceState>,
 }
 
 impl Engine {
@@ -124,6 +149,7 @@ impl Engine {
         Engine {
             options,
             snapshots: ArcSwap::default(),
+            state: Mutex::default(),
         }
     }
 
@@ -131,10 +157,81 @@ impl Engine {
         &self.options
     }
 
+    /// The write-side state. Every update to it is computed first and stored in one
+    /// assignment, so a poisoned lock (a panic elsewhere while held) is safe to reuse.
+    pub(crate) fn lock_state(&self) -> MutexGuard<'_, SourceState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Installs documents and artifacts for (tenant, surface) as one snapshot, remembers them
+    /// for later recompiles, and recompiles the tenant's other surfaces when its config or
+    /// rules changed. Returns the snapshot installed.
+    pub fn install_parts(
+        &self,
+        tenant: &str,
+        surface: &str,
+        docs: TenantDocs,
+        set: ArtifactSet,
+    ) -> Arc<TenantSnapshot> {
+        let mut st = self.lock_state();
+        let changed = st.docs.get(tenant).is_none_or(|d| {
+            d.config_version != docs.config_version || d.rules_version != docs.rules_version
+        });
+        let snap = Arc::new(assemble(tenant, surface, &docs, &set));
+        st.docs.insert(tenant.to_string(), docs);
+        let s = st
+            .surfaces
+            .entry((tenant.to_string(), surface.to_string()))
+            .or_default();
+        s.set = set;
+        s.loaded = true;
+        self.install_arc(snap.clone());
+        if changed {
+            self.recompile_tenant(&st, tenant, Some(surface));
+        }
+        snap
+    }
+
+    /// Replaces a tenant's config document (`None` removes it) and recompiles its surfaces.
+    /// An invalid document changes nothing. Returns how many surfaces were recompiled.
+    pub fn set_config(&self, tenant: &str, config: Option<&Value>) -> Result<usize, ApiError> {
+        let mut st = self.lock_state();
+        let mut d = st.docs.get(tenant).cloned().unwrap_or_default();
+        d.set_config(config)?;
+        st.docs.insert(tenant.to_string(), d);
+        Ok(self.recompile_tenant(&st, tenant, None))
+    }
+
+    /// Replaces a tenant's rules document (`None` removes it) and recompiles its surfaces.
+    pub fn set_rules(&self, tenant: &str, rules: Option<&Value>) -> Result<usize, ApiError> {
+        let mut st = self.lock_state();
+        let mut d = st.docs.get(tenant).cloned().unwrap_or_default();
+        d.set_rules(tenant, rules)?;
+        st.docs.insert(tenant.to_string(), d);
+        Ok(self.recompile_tenant(&st, tenant, None))
+    }
+
+    /// Recompiles every loaded surface of `tenant` (except `skip`); returns how many.
+    fn recompile_tenant(&self, st: &SourceState, tenant: &str, skip: Option<&str>) -> usize {
+        let docs = st.docs.get(tenant).cloned().unwrap_or_default();
+        let mut n = 0;
+        for ((t, s), ss) in &st.surfaces {
+            if t == tenant && ss.loaded && Some(s.as_str()) != skip {
+                self.install(assemble(t, s, &docs, &ss.set));
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Makes `snap` the current snapshot for its (tenant, surface); returns the previous one.
     pub fn install(&self, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
+        self.install_arc(Arc::new(snap))
+    }
+
+    /// [`Engine::install`] for a snapshot already in an `Arc`.
+    pub fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
         let key = (snap.tenant.clone(), snap.surface.clone());
-        let snap = Arc::new(snap);
         let mut previous = None;
         self.snapshots.rcu(|cur| {
             let mut next = SnapshotMap::clone(cur);
@@ -829,6 +926,19 @@ fn run(
                 format!("{s} signal unavailable"),
             ));
         }
+    }
+    if is_stale(
+        &snap.versions,
+        ctx.now,
+        opts.loader.max_artifact_age_seconds,
+    ) {
+        warnings.push(Warning::new(
+            w::STALE_ARTIFACTS,
+            format!(
+                "artifacts are older than {} seconds",
+                opts.loader.max_artifact_age_seconds
+            ),
+        ));
     }
     if fell_back {
         warnings.push(Warning::new(

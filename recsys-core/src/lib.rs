@@ -19,6 +19,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod json;
+pub mod loader;
 pub mod ranking;
 pub mod request;
 pub mod snapshot;

@@ -97,6 +97,8 @@ pub struct Versions {
     /// (artifact kind, version) in publish order.
     pub artifacts: Vec<(String, String)>,
     pub manifest_updated_at: Option<Timestamp>,
+    /// The earliest `window.end` among the artifacts (freshness).
+    pub oldest_window_end: Option<Timestamp>,
 }
 
 /// What compiling dropped or clamped (never silent).

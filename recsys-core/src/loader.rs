@@ -1,0 +1,745 @@
+//! Artifact lifecycle: manifest refresh on a TTL or on invalidation, fetching only artifacts
+//! whose URI changed, verification, last-known-good, held empty publishes, pins (artifact
+//! rollback), freshness and readiness.
+//!
+//! The core never does I/O or keeps time. The host drives the loop in steps — ask what is due
+//! ([`Engine::loader_due`]), fetch the manifest, hand over the bytes
+//! ([`Engine::loader_apply_manifest`]), fetch the artifacts it asks for, hand those over
+//! ([`Engine::loader_apply_artifacts`]) — or calls the convenience driver
+//! [`Engine::refresh_due`] with an [`ArtifactReader`] it implements.
+//!
+//! Last-known-good: a missing, unreadable, corrupt or hash-mismatched manifest or artifact
+//! never replaces what is serving; the failure is recorded and surfaced in readiness. A
+//! publish that would replace a non-empty artifact with an empty one is held (configurable)
+//! until released.
+
+use crate::artifacts::ArtifactKind;
+use crate::compile::{
+    assemble, load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo, TenantDocs,
+};
+use crate::engine::Engine;
+use crate::error::ApiError;
+use crate::json::{Map, Value};
+use crate::request::is_path_safe;
+use crate::time::Timestamp;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What a host read of one URI produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fetch {
+    Found(Vec<u8>),
+    NotFound,
+    /// An I/O or transport failure (message for operators).
+    Error(String),
+}
+
+/// Host adapter: read the bytes at a URI, at most `max_bytes` (return `Error` when larger).
+pub trait ArtifactReader: Send + Sync {
+    fn read(&self, uri: &str, max_bytes: usize) -> Fetch;
+}
+
+/// A validated manifest location template with `{tenant}` and `{surface}` placeholders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestTemplate(String);
+
+/// URI schemes a template may use.
+pub const ALLOWED_SCHEMES: &[&str] = &["s3", "file", "gs", "https", "mem"];
+
+impl ManifestTemplate {
+    /// Validates a template: an allowed scheme (or a relative path), `{surface}` present, no
+    /// `..` segment, no other `{...}` placeholder.
+    pub fn parse(s: &str) -> Result<ManifestTemplate, ApiError> {
+        let bad = |m: String| ApiError::new("RECSYS_INVALID_TEMPLATE", 400, m);
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(bad("manifest template is empty".into()));
+        }
+        if let Some((scheme, _)) = t.split_once("://") {
+            if !ALLOWED_SCHEMES.contains(&scheme) {
+                return Err(bad(format!(
+                    "manifest template scheme {scheme:?} is not one of {ALLOWED_SCHEMES:?}"
+                )));
+            }
+        } else if t.starts_with('/') || t.contains(':') {
+            return Err(bad(format!(
+                "manifest template {t:?} must be a relative path or use a scheme"
+            )));
+        }
+        if !t.contains("{surface}") {
+            return Err(bad(format!(
+                "manifest template {t:?} must contain {{surface}}"
+            )));
+        }
+        let stripped = t.replace("{tenant}", "").replace("{surface}", "");
+        if stripped.contains('{') || stripped.contains('}') {
+            return Err(bad(format!(
+                "manifest template {t:?} has an unknown placeholder"
+            )));
+        }
+        let path = t.split_once("://").map(|(_, p)| p).unwrap_or(t);
+        if path.split('/').any(|seg| seg == "..") {
+            return Err(bad(format!(
+                "manifest template {t:?} contains a '..' segment"
+            )));
+        }
+        Ok(ManifestTemplate(t.to_string()))
+    }
+
+    /// The manifest URI of (tenant, surface); both must be path-safe segments.
+    pub fn render(&self, tenant: &str, surface: &str) -> Result<String, ApiError> {
+        for (what, v) in [("tenant", tenant), ("surface", surface)] {
+            if !is_path_safe(v) || v.trim() != v {
+                return Err(ApiError::new(
+                    "RECSYS_INVALID_PATH_SEGMENT",
+                    400,
+                    format!("{what} {v:?} is not a safe path segment"),
+                ));
+            }
+        }
+        Ok(self
+            .0
+            .replace("{tenant}", tenant)
+            .replace("{surface}", surface))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One recorded load failure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// `manifest` or an artifact kind.
+    pub kind: String,
+    pub uri: String,
+    pub code: String,
+    pub error: String,
+    pub at: Timestamp,
+}
+
+impl Failure {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.push("kind", Value::str(&self.kind));
+        m.push("uri", Value::str(&self.uri));
+        m.push("code", Value::str(&self.code));
+        m.push("error", Value::str(&self.error));
+        m.push("at", Value::str(self.at.to_rfc3339()));
+        Value::Object(m)
+    }
+}
+
+/// A publish that was not applied because it would replace a non-empty artifact with an
+/// empty one.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub artifact: Arc<LoadedArtifact>,
+    pub at: Timestamp,
+}
+
+/// Loader state of one tenant/surface.
+#[derive(Debug, Default)]
+pub struct SurfaceState {
+    /// What is serving (last known good).
+    pub set: ArtifactSet,
+    /// Whether a snapshot for this surface has been installed.
+    pub loaded: bool,
+    /// Refreshed by the loader (tracked) or only through `load_snapshot`.
+    pub tracked: bool,
+    /// When the next refresh is due; `None` = now.
+    pub next_due: Option<Timestamp>,
+    pub last_refresh: Option<Timestamp>,
+    pub last_success: Option<Timestamp>,
+    /// Most recent failures first, at most [`MAX_FAILURES`].
+    pub failures: Vec<Failure>,
+    pub held: BTreeMap<ArtifactKind, Held>,
+    /// Pinned to a manifest given by an operator (artifact rollback): refreshes are skipped.
+    pub pinned: Option<Timestamp>,
+    /// A manifest waiting for its artifacts.
+    pending: Option<ManifestInfo>,
+}
+
+/// Failures kept per surface.
+pub const MAX_FAILURES: usize = 20;
+
+impl SurfaceState {
+    fn fail(&mut self, kind: &str, uri: &str, code: &str, error: String, at: Timestamp) {
+        self.failures.insert(
+            0,
+            Failure {
+                kind: kind.into(),
+                uri: uri.into(),
+                code: code.into(),
+                error,
+                at,
+            },
+        );
+        self.failures.truncate(MAX_FAILURES);
+    }
+}
+
+/// Loader settings (part of the engine options).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoaderOptions {
+    pub manifest_template: Option<ManifestTemplate>,
+    /// Seconds between manifest refreshes (default 60).
+    pub manifest_ttl_seconds: i64,
+    /// Age beyond which artifacts are stale (0 = never stale; default 0).
+    pub max_artifact_age_seconds: i64,
+    /// Hold publishes that would replace a non-empty artifact with an empty one (default true).
+    pub hold_empty_publishes: bool,
+}
+
+impl Default for LoaderOptions {
+    fn default() -> LoaderOptions {
+        LoaderOptions {
+            manifest_template: None,
+            manifest_ttl_seconds: 60,
+            max_artifact_age_seconds: 0,
+            hold_empty_publishes: true,
+        }
+    }
+}
+
+/// The outcome of one refresh step, as reported to the host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Fetch these URIs and call `loader_apply_artifacts`.
+    Fetch(Vec<String>),
+    /// Nothing more to do; the report says what happened.
+    Done(Value),
+}
+
+/// Engine-side state behind the write lock: tenants' documents and surfaces' artifacts.
+#[derive(Debug, Default)]
+pub struct SourceState {
+    pub docs: BTreeMap<String, TenantDocs>,
+    pub surfaces: BTreeMap<(String, String), SurfaceState>,
+}
+
+fn key(t: &str, s: &str) -> (String, String) {
+    (t.to_string(), s.to_string())
+}
+
+fn report(
+    tenant: &str,
+    surface: &str,
+    outcome: &str,
+    detail: Option<String>,
+    st: &SurfaceState,
+) -> Value {
+    let mut m = Map::new();
+    m.push("tenant", Value::str(tenant));
+    m.push("surface", Value::str(surface));
+    m.push("outcome", Value::str(outcome));
+    if let Some(d) = detail {
+        m.push("detail", Value::String(d));
+    }
+    if let Some(mi) = &st.set.manifest {
+        m.push("manifest_version", Value::str(&mi.version));
+    }
+    let mut held = Vec::new();
+    for (k, h) in &st.held {
+        let mut hm = Map::new();
+        hm.push("kind", Value::str(k.as_str()));
+        hm.push("uri", Value::str(&h.artifact.uri));
+        hm.push("version", Value::str(h.artifact.version()));
+        held.push(Value::Object(hm));
+    }
+    if !held.is_empty() {
+        m.push("held", Value::Array(held));
+    }
+    if !st.failures.is_empty() && outcome != "swapped" {
+        m.push(
+            "failures",
+            Value::Array(st.failures.iter().take(5).map(Failure::to_value).collect()),
+        );
+    }
+    Value::Object(m)
+}
+
+impl Engine {
+    /// Starts refreshing (tenant, surface) from the manifest template.
+    pub fn loader_track(&self, tenant: &str, surface: &str) -> Result<String, ApiError> {
+        let tpl = self
+            .options
+            .loader
+            .manifest_template
+            .as_ref()
+            .ok_or_else(|| {
+                ApiError::new(
+                    "RECSYS_LOADER_NOT_CONFIGURED",
+                    400,
+                    "no manifest_template in the engine options",
+                )
+            })?;
+        let uri = tpl.render(tenant, surface)?;
+        let mut st = self.lock_state();
+        let s = st.surfaces.entry(key(tenant, surface)).or_default();
+        s.tracked = true;
+        s.next_due = None;
+        Ok(uri)
+    }
+
+    /// Tracked, unpinned surfaces whose refresh is due at `now`: (tenant, surface, manifest URI).
+    pub fn loader_due(&self, now: Timestamp) -> Vec<(String, String, String)> {
+        let Some(tpl) = &self.options.loader.manifest_template else {
+            return Vec::new();
+        };
+        let st = self.lock_state();
+        st.surfaces
+            .iter()
+            .filter(|(_, s)| s.tracked && s.pinned.is_none() && s.next_due.is_none_or(|d| d <= now))
+            .filter_map(|((t, sf), _)| tpl.render(t, sf).ok().map(|u| (t.clone(), sf.clone(), u)))
+            .collect()
+    }
+
+    /// Marks surfaces for an immediate refresh (all of the tenant's when `surface` is `None`);
+    /// returns how many.
+    pub fn loader_invalidate(&self, tenant: &str, surface: Option<&str>) -> usize {
+        let mut st = self.lock_state();
+        let mut n = 0;
+        for ((t, s), ss) in st.surfaces.iter_mut() {
+            if t == tenant && surface.is_none_or(|x| x == s) && ss.tracked {
+                ss.next_due = None;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Step 1: the manifest bytes (or why there are none) for a due surface.
+    pub fn loader_apply_manifest(
+        &self,
+        tenant: &str,
+        surface: &str,
+        now: Timestamp,
+        fetch: Fetch,
+    ) -> Result<Step, ApiError> {
+        let ttl = self.options.loader.manifest_ttl_seconds.max(1);
+        let uri = match &self.options.loader.manifest_template {
+            Some(t) => t.render(tenant, surface)?,
+            None => String::new(),
+        };
+        let mut st = self.lock_state();
+        let s = st.surfaces.entry(key(tenant, surface)).or_default();
+        s.last_refresh = Some(now);
+        s.next_due = Some(now.add_secs(ttl));
+        match fetch {
+            Fetch::NotFound => {
+                s.fail(
+                    "manifest",
+                    &uri,
+                    "RECSYS_MANIFEST_NOT_FOUND",
+                    "manifest not found".into(),
+                    now,
+                );
+                let outcome = if s.loaded { "kept" } else { "absent" };
+                Ok(Step::Done(report(
+                    tenant,
+                    surface,
+                    outcome,
+                    Some("manifest not found".into()),
+                    s,
+                )))
+            }
+            Fetch::Error(e) => {
+                s.fail(
+                    "manifest",
+                    &uri,
+                    "RECSYS_MANIFEST_UNREADABLE",
+                    e.clone(),
+                    now,
+                );
+                Ok(Step::Done(report(
+                    tenant,
+                    surface,
+                    "kept",
+                    Some(format!("manifest unreadable: {e}")),
+                    s,
+                )))
+            }
+            Fetch::Found(bytes) => {
+                let text = match String::from_utf8(bytes) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        s.fail(
+                            "manifest",
+                            &uri,
+                            "RECSYS_JSON_INVALID_UTF8",
+                            "manifest is not utf-8".into(),
+                            now,
+                        );
+                        return Ok(Step::Done(report(
+                            tenant,
+                            surface,
+                            "kept",
+                            Some("manifest is not utf-8".into()),
+                            s,
+                        )));
+                    }
+                };
+                match parse_manifest_doc(tenant, surface, &text, &self.options.artifact_limits) {
+                    Err(e) => {
+                        let code = e.problems.first().map(|p| p.code).unwrap_or(e.code);
+                        s.fail("manifest", &uri, code, e.message.clone(), now);
+                        Ok(Step::Done(report(
+                            tenant,
+                            surface,
+                            "kept",
+                            Some(format!("manifest rejected: {}", e.message)),
+                            s,
+                        )))
+                    }
+                    Ok(info) => {
+                        if s.loaded
+                            && s.set
+                                .manifest
+                                .as_ref()
+                                .is_some_and(|m| m.version == info.version)
+                            && s.held.is_empty()
+                        {
+                            s.last_success = Some(now);
+                            return Ok(Step::Done(report(tenant, surface, "unchanged", None, s)));
+                        }
+                        let need: Vec<String> = ArtifactKind::ALL
+                            .iter()
+                            .filter_map(|k| info.manifest.uri(*k).map(|u| (*k, u)))
+                            .filter(|(k, u)| !self.have_artifact(s, *k, u))
+                            .map(|(_, u)| u.to_string())
+                            .collect();
+                        s.pending = Some(info);
+                        if need.is_empty() {
+                            drop(st);
+                            return self
+                                .loader_apply_artifacts(tenant, surface, now, BTreeMap::new())
+                                .map(Step::Done);
+                        }
+                        Ok(Step::Fetch(need))
+                    }
+                }
+            }
+        }
+    }
+
+    fn have_artifact(&self, s: &SurfaceState, kind: ArtifactKind, uri: &str) -> bool {
+        s.set.artifacts.get(&kind).is_some_and(|a| a.uri == uri)
+            || s.held.get(&kind).is_some_and(|h| h.artifact.uri == uri)
+    }
+
+    /// Step 2: the artifacts asked for by step 1. Verifies them, applies last-known-good and
+    /// empty-publish holds, compiles and swaps in the new snapshot.
+    pub fn loader_apply_artifacts(
+        &self,
+        tenant: &str,
+        surface: &str,
+        now: Timestamp,
+        fetched: BTreeMap<String, Fetch>,
+    ) -> Result<Value, ApiError> {
+        let limits = &self.options.artifact_limits;
+        let hold = self.options.loader.hold_empty_publishes;
+        let mut guard = self.lock_state();
+        let st = &mut *guard;
+        let s = st.surfaces.entry(key(tenant, surface)).or_default();
+        let Some(info) = s.pending.take() else {
+            return Err(ApiError::new(
+                "RECSYS_LOADER_NO_PENDING_MANIFEST",
+                409,
+                format!("no manifest is pending for tenant {tenant:?} surface {surface:?}; apply a manifest first"),
+            ));
+        };
+        let mut next: BTreeMap<ArtifactKind, Arc<LoadedArtifact>> = BTreeMap::new();
+        let mut failed = 0usize;
+        let mut newly_held: Vec<ArtifactKind> = Vec::new();
+        for kind in ArtifactKind::ALL {
+            let Some(uri) = info.manifest.uri(kind) else {
+                continue;
+            };
+            if let Some(a) = s.set.artifacts.get(&kind).filter(|a| a.uri == uri) {
+                next.insert(kind, a.clone());
+                continue;
+            }
+            if let Some(h) = s.held.get(&kind).filter(|h| h.artifact.uri == uri) {
+                // Still held: keep serving the previous artifact.
+                if let Some(a) = s.set.artifacts.get(&kind) {
+                    next.insert(kind, a.clone());
+                } else {
+                    next.insert(kind, h.artifact.clone());
+                }
+                continue;
+            }
+            let loaded = match fetched.get(uri) {
+                Some(Fetch::Found(bytes)) => load_blob(bytes, kind, uri, tenant, surface, limits),
+                Some(Fetch::NotFound) | None => Err(ApiError::new(
+                    "RECSYS_ARTIFACT_NOT_FOUND",
+                    404,
+                    "artifact not found",
+                )),
+                Some(Fetch::Error(e)) => {
+                    Err(ApiError::new("RECSYS_ARTIFACT_UNREADABLE", 503, e.clone()))
+                }
+            };
+            match loaded {
+                Err(e) => {
+                    let code = e.problems.first().map(|p| p.code).unwrap_or(e.code);
+                    s.fail(kind.as_str(), uri, code, e.message.clone(), now);
+                    failed += 1;
+                }
+                Ok(a) => {
+                    let a = Arc::new(a);
+                    let current_non_empty =
+                        s.set.artifacts.get(&kind).is_some_and(|c| !c.is_empty());
+                    if hold && a.is_empty() && current_non_empty {
+                        s.held.insert(
+                            kind,
+                            Held {
+                                artifact: a,
+                                at: now,
+                            },
+                        );
+                        newly_held.push(kind);
+                        if let Some(c) = s.set.artifacts.get(&kind) {
+                            next.insert(kind, c.clone());
+                        }
+                    } else {
+                        s.held.remove(&kind);
+                        next.insert(kind, a);
+                    }
+                }
+            }
+        }
+        if failed > 0 && s.loaded {
+            return Ok(report(
+                tenant,
+                surface,
+                "kept",
+                Some(format!("{failed} artifacts failed verification or could not be read; the last known good snapshot keeps serving")),
+                s,
+            ));
+        }
+        // Kinds the manifest no longer names are dropped; held entries for them too.
+        s.held.retain(|k, _| info.manifest.uri(*k).is_some());
+        let mut set = ArtifactSet {
+            manifest: Some(info),
+            artifacts: next,
+            warnings: Vec::new(),
+            signals: None,
+        };
+        if failed > 0 {
+            set.warnings.push(crate::error::Problem::new(
+                "$.manifest",
+                "RECSYS_ARTIFACT_PARTIAL",
+                format!("{failed} artifacts could not be loaded; their signals are unavailable"),
+            ));
+        }
+        let docs = st.docs.get(tenant).cloned().unwrap_or_default();
+        let snap = assemble(tenant, surface, &docs, &set);
+        let s = st.surfaces.entry(key(tenant, surface)).or_default();
+        s.set = set;
+        s.loaded = true;
+        s.last_success = Some(now);
+        self.install(snap);
+        let detail = (!newly_held.is_empty()).then(|| {
+            let kinds: Vec<&str> = newly_held.iter().map(|k| k.as_str()).collect();
+            format!("empty publishes held for: {}", kinds.join(", "))
+        });
+        Ok(report(tenant, surface, "swapped", detail, s))
+    }
+
+    /// Applies publishes that were held because they were empty (an operator's decision).
+    pub fn loader_release(
+        &self,
+        tenant: &str,
+        surface: &str,
+        now: Timestamp,
+    ) -> Result<Value, ApiError> {
+        let mut guard = self.lock_state();
+        let st = &mut *guard;
+        let s = st
+            .surfaces
+            .get_mut(&key(tenant, surface))
+            .ok_or_else(|| not_tracked(tenant, surface))?;
+        if s.held.is_empty() {
+            return Ok(report(tenant, surface, "nothing_held", None, s));
+        }
+        for (k, h) in std::mem::take(&mut s.held) {
+            s.set.artifacts.insert(k, h.artifact);
+        }
+        s.last_success = Some(now);
+        let docs = st.docs.get(tenant).cloned().unwrap_or_default();
+        let s = st
+            .surfaces
+            .get(&key(tenant, surface))
+            .ok_or_else(|| not_tracked(tenant, surface))?;
+        let snap = assemble(tenant, surface, &docs, &s.set);
+        self.install(snap);
+        Ok(report(tenant, surface, "released", None, s))
+    }
+
+    /// Pins (tenant, surface) to an operator-supplied manifest (artifact rollback): the manifest
+    /// is applied like a refresh and the template is not consulted until [`Engine::loader_unpin`].
+    pub fn loader_pin(
+        &self,
+        tenant: &str,
+        surface: &str,
+        now: Timestamp,
+        manifest: Vec<u8>,
+    ) -> Result<Step, ApiError> {
+        let text = String::from_utf8(manifest)
+            .map_err(|_| ApiError::new("RECSYS_JSON_INVALID_UTF8", 400, "manifest is not utf-8"))?;
+        // Validate before pinning, so a bad manifest changes nothing.
+        parse_manifest_doc(tenant, surface, &text, &self.options.artifact_limits)?;
+        {
+            let mut st = self.lock_state();
+            let s = st.surfaces.entry(key(tenant, surface)).or_default();
+            s.pinned = Some(now);
+            s.held.clear();
+        }
+        self.loader_apply_manifest(tenant, surface, now, Fetch::Found(text.into_bytes()))
+    }
+
+    /// Releases a pin; the next refresh follows the manifest template again.
+    pub fn loader_unpin(&self, tenant: &str, surface: &str) -> Result<bool, ApiError> {
+        let mut st = self.lock_state();
+        let s = st
+            .surfaces
+            .get_mut(&key(tenant, surface))
+            .ok_or_else(|| not_tracked(tenant, surface))?;
+        let was = s.pinned.take().is_some();
+        s.next_due = None;
+        Ok(was)
+    }
+
+    /// Convenience driver: refreshes every due surface with the host's reader.
+    pub fn refresh_due(
+        &self,
+        now: Timestamp,
+        reader: &dyn ArtifactReader,
+    ) -> Vec<Result<Value, ApiError>> {
+        let max = self.options.artifact_limits.max_bytes;
+        let mut out = Vec::new();
+        for (t, s, uri) in self.loader_due(now) {
+            let step = self.loader_apply_manifest(&t, &s, now, reader.read(&uri, max));
+            out.push(match step {
+                Ok(Step::Done(v)) => Ok(v),
+                Ok(Step::Fetch(uris)) => {
+                    let fetched = uris
+                        .into_iter()
+                        .map(|u| (u.clone(), reader.read(&u, max)))
+                        .collect();
+                    self.loader_apply_artifacts(&t, &s, now, fetched)
+                }
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
+
+    /// `{"status": "ok"}`: the engine is usable (it holds no resources that can go bad).
+    pub fn liveness(&self) -> Value {
+        let mut m = Map::new();
+        m.push("status", Value::str("ok"));
+        Value::Object(m)
+    }
+
+    /// Readiness: ready when every tracked surface has a snapshot serving (last known good
+    /// counts). Per surface: versions, artifact ages, staleness, last errors, held publishes.
+    pub fn readiness(&self, now: Timestamp) -> Value {
+        let max_age = self.options.loader.max_artifact_age_seconds;
+        let st = self.lock_state();
+        let mut ready = true;
+        let mut surfaces = Vec::new();
+        for ((t, sf), s) in &st.surfaces {
+            let snap = self.snapshot(t, sf).filter(|(_, fb)| !fb).map(|(s, _)| s);
+            let serving = snap.is_some();
+            if s.tracked && !serving {
+                ready = false;
+            }
+            let mut m = Map::new();
+            m.push("tenant", Value::str(t));
+            m.push("surface", Value::str(sf));
+            m.push("serving", Value::Bool(serving));
+            m.push("tracked", Value::Bool(s.tracked));
+            m.push("pinned", Value::Bool(s.pinned.is_some()));
+            if let Some(snap) = &snap {
+                let v = &snap.versions;
+                for (k, x) in [
+                    ("config_version", &v.config_version),
+                    ("rules_version", &v.rules_version),
+                    ("manifest_version", &v.manifest_version),
+                ] {
+                    m.push(k, x.as_ref().map(Value::str).unwrap_or(Value::Null));
+                }
+                m.push("stale", Value::Bool(is_stale(v, now, max_age)));
+                if let Some(u) = v.manifest_updated_at {
+                    m.push("manifest_age_seconds", Value::f64(now.seconds_since(u)));
+                }
+            }
+            let mut arts = Map::new();
+            for (k, a) in &s.set.artifacts {
+                let mut am = Map::new();
+                am.push("uri", Value::str(&a.uri));
+                am.push("version", Value::str(a.version()));
+                am.push("rows", Value::u64(a.rows() as u64));
+                am.push(
+                    "window_end",
+                    Value::str(a.artifact.envelope.window.end.to_rfc3339()),
+                );
+                am.push(
+                    "age_seconds",
+                    Value::f64(now.seconds_since(a.artifact.envelope.window.end)),
+                );
+                arts.push(k.as_str(), Value::Object(am));
+            }
+            m.push("artifacts", Value::Object(arts));
+            if let Some(x) = s.last_success {
+                m.push("last_success", Value::str(x.to_rfc3339()));
+            }
+            m.push(
+                "last_errors",
+                Value::Array(s.failures.iter().take(5).map(Failure::to_value).collect()),
+            );
+            let held: Vec<Value> = s
+                .held
+                .iter()
+                .map(|(k, h)| {
+                    let mut hm = Map::new();
+                    hm.push("kind", Value::str(k.as_str()));
+                    hm.push("uri", Value::str(&h.artifact.uri));
+                    hm.push("version", Value::str(h.artifact.version()));
+                    hm.push("since", Value::str(h.at.to_rfc3339()));
+                    Value::Object(hm)
+                })
+                .collect();
+            m.push("held", Value::Array(held));
+            surfaces.push(Value::Object(m));
+        }
+        let mut out = Map::new();
+        out.push(
+            "status",
+            Value::str(if ready { "ready" } else { "not_ready" }),
+        );
+        out.push("surfaces", Value::Array(surfaces));
+        Value::Object(out)
+    }
+}
+
+/// Whether artifacts are older than `max_age` seconds at `now` (manifest `updated_at` or the
+/// earliest artifact window end). `max_age <= 0` disables the check.
+pub fn is_stale(v: &crate::snapshot::Versions, now: Timestamp, max_age: i64) -> bool {
+    if max_age <= 0 {
+        return false;
+    }
+    let old = |t: Option<Timestamp>| t.is_some_and(|t| now.seconds_since(t) > max_age as f64);
+    old(v.manifest_updated_at) || old(v.oldest_window_end)
+}
+
+fn not_tracked(tenant: &str, surface: &str) -> ApiError {
+    ApiError::new(
+        "RECSYS_SNAPSHOT_NOT_FOUND",
+        404,
+        format!("no loader state for tenant {tenant:?} surface {surface:?}"),
+    )
+}

@@ -1,0 +1,518 @@
+//! Artifact lifecycle: refresh, verification, last-known-good, held empty publishes, pins,
+//! freshness and readiness, driven through the real fixtures of the reference pipeline.
+
+use recsys_core::json::{parse, Value};
+use recsys_core::loader::{ArtifactReader, Fetch, ManifestTemplate};
+use recsys_core::request::CallContext;
+use recsys_core::time::Timestamp;
+use recsys_core::Engine;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+const TEMPLATE: &str = "s3://recsys-artifacts/registry/current/{tenant}/{surface}/manifest.json";
+const MANIFEST_URI: &str = "s3://recsys-artifacts/registry/current/demo/home/manifest.json";
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/artifacts")
+}
+
+/// An object store over a fixture dataset, with a replaceable manifest and per-URI overrides.
+struct Store {
+    dataset: &'static str,
+    manifest: Mutex<Option<Vec<u8>>>,
+    overrides: Mutex<HashMap<String, Fetch>>,
+    reads: Mutex<Vec<String>>,
+}
+
+impl Store {
+    fn new(dataset: &'static str, manifest_from: &str) -> Store {
+        let m = std::fs::read(
+            fixtures()
+                .join(manifest_from)
+                .join("registry/current/demo/home/manifest.json"),
+        )
+        .unwrap();
+        Store {
+            dataset,
+            manifest: Mutex::new(Some(m)),
+            overrides: Mutex::default(),
+            reads: Mutex::default(),
+        }
+    }
+    fn set_manifest(&self, m: Option<Vec<u8>>) {
+        *self.manifest.lock().unwrap() = m;
+    }
+    fn reads(&self) -> Vec<String> {
+        std::mem::take(&mut *self.reads.lock().unwrap())
+    }
+}
+
+impl ArtifactReader for Store {
+    fn read(&self, uri: &str, _max: usize) -> Fetch {
+        self.reads.lock().unwrap().push(uri.to_string());
+        if let Some(f) = self.overrides.lock().unwrap().get(uri) {
+            return f.clone();
+        }
+        if uri == MANIFEST_URI {
+            return match &*self.manifest.lock().unwrap() {
+                Some(m) => Fetch::Found(m.clone()),
+                None => Fetch::NotFound,
+            };
+        }
+        let key = uri.strip_prefix("s3://recsys-artifacts/").unwrap_or(uri);
+        match std::fs::read(fixtures().join(self.dataset).join("objectstore").join(key)) {
+            Ok(b) => Fetch::Found(b),
+            Err(_) => Fetch::NotFound,
+        }
+    }
+}
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap()
+}
+
+fn engine(extra: &str) -> Engine {
+    let e = Engine::with_options_json(&format!(
+        r#"{{"manifest_template":"{TEMPLATE}","manifest_ttl_seconds":60{extra}}}"#
+    ))
+    .unwrap();
+    e.loader_track("demo", "home").unwrap();
+    e
+}
+
+fn recommend(e: &Engine, now: &str) -> Value {
+    let ctx = CallContext::from_value(
+        &parse(format!(r#"{{"now":"{now}","tenant":"demo"}}"#).as_bytes()).unwrap(),
+    )
+    .unwrap();
+    e.recommend(
+        &parse(br#"{"surface":"home","k":10,"user":{"user_id":"u_fitness"}}"#).unwrap(),
+        &ctx,
+    )
+    .unwrap()
+}
+
+fn items(v: &Value) -> Vec<String> {
+    v.as_object()
+        .unwrap()
+        .get("items")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i.as_object()
+                .unwrap()
+                .get("item_id")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| {
+        v.as_object()
+            .unwrap()
+            .get(k)
+            .unwrap_or_else(|| panic!("no {k} in {v:?}"))
+    })
+}
+
+fn outcome(r: &Result<Value, recsys_core::ApiError>) -> String {
+    get(r.as_ref().unwrap(), &["outcome"])
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn first_refresh_loads_and_serves() {
+    let e = engine("");
+    let store = Store::new("ecommerce-mini", "ecommerce-mini");
+    let now = t("2026-11-23T00:00:00Z");
+    let out = e.refresh_due(now, &store);
+    assert_eq!(out.len(), 1);
+    assert_eq!(outcome(&out[0]), "swapped");
+    assert_eq!(store.reads().len(), 6, "manifest + five artifacts");
+    assert_eq!(items(&recommend(&e, "2026-11-23T00:00:00Z")).len(), 8);
+    let r = e.readiness(now);
+    assert_eq!(get(&r, &["status"]).as_str(), Some("ready"));
+}
+
+#[test]
+fn refresh_waits_for_the_ttl_and_fetches_only_changed_artifacts() {
+    let e = engine("");
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    store.reads();
+    assert!(e.loader_due(t("2026-11-23T00:00:59Z")).is_empty());
+    assert_eq!(e.loader_due(t("2026-11-23T00:01:00Z")).len(), 1);
+    // Same manifest: nothing but the manifest is read.
+    let out = e.refresh_due(t("2026-11-23T00:01:00Z"), &store);
+    assert_eq!(outcome(&out[0]), "unchanged");
+    assert_eq!(store.reads(), vec![MANIFEST_URI.to_string()]);
+    // Invalidation makes it due at once.
+    assert_eq!(e.loader_invalidate("demo", Some("home")), 1);
+    assert_eq!(e.loader_due(t("2026-11-23T00:01:01Z")).len(), 1);
+    // A manifest that changes one artifact: exactly that one is fetched.
+    let day1 = std::fs::read_to_string(
+        fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"),
+    )
+    .unwrap();
+    let changed = day1.replace(
+        "content_sim/a81df24dda26639a44a19b2eeefc3fb0be982d2deca36c4128221a5777560e3a.json",
+        "content_sim/5434f0b4a14aa33943e51fed64327b70784c367dc8febfd15d769032b38c9956.json",
+    );
+    store.set_manifest(Some(changed.into_bytes()));
+    let out = e.refresh_due(t("2026-11-23T00:01:01Z"), &store);
+    assert_eq!(outcome(&out[0]), "swapped");
+    let reads = store.reads();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(reads[1].contains("5434f0b4"));
+}
+
+#[test]
+fn empty_publish_is_held_then_released_when_forced() {
+    let e = engine("");
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    let before = recommend(&e, "2026-11-23T00:00:00Z");
+    assert_eq!(items(&before).len(), 8);
+    // Day two: the pipeline publishes empty popularity/cooc/implicit/session over good ones.
+    store.set_manifest(Some(
+        std::fs::read(
+            fixtures().join("ecommerce-mini-2day/registry/current/demo/home/manifest.json"),
+        )
+        .unwrap(),
+    ));
+    let out = e.refresh_due(t("2026-11-23T00:02:00Z"), &store);
+    let rep = out[0].as_ref().unwrap();
+    assert_eq!(get(rep, &["outcome"]).as_str(), Some("swapped"));
+    let held = get(rep, &["held"]).as_array().unwrap();
+    let kinds: Vec<&str> = held
+        .iter()
+        .map(|h| get(h, &["kind"]).as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["popularity", "cooc", "implicit", "session_seq"]);
+    // Still serving yesterday's popularity.
+    let during = recommend(&e, "2026-11-23T00:02:00Z");
+    assert_eq!(items(&during), items(&before));
+    let versions = get(&during, &["meta", "artifact_versions"]);
+    assert_eq!(
+        get(versions, &["popularity"]).as_str(),
+        Some("64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c")
+    );
+    assert_eq!(
+        get(versions, &["content_sim"]).as_str(),
+        Some("5434f0b4a14aa33943e51fed64327b70784c367dc8febfd15d769032b38c9956"),
+        "the non-empty content_sim publish was applied"
+    );
+    let r = e.readiness(t("2026-11-23T00:02:00Z"));
+    let s = &get(&r, &["surfaces"]).as_array().unwrap()[0];
+    assert_eq!(get(s, &["held"]).as_array().unwrap().len(), 4);
+    // Refreshing again keeps holding without refetching the held blobs.
+    e.loader_invalidate("demo", None);
+    store.reads();
+    let out = e.refresh_due(t("2026-11-23T00:03:00Z"), &store);
+    assert_eq!(store.reads(), vec![MANIFEST_URI.to_string()]);
+    assert_eq!(
+        get(out[0].as_ref().unwrap(), &["held"])
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    // The operator forces the release: the empty artifacts now serve.
+    let rel = e
+        .loader_release("demo", "home", t("2026-11-23T00:04:00Z"))
+        .unwrap();
+    assert_eq!(get(&rel, &["outcome"]).as_str(), Some("released"));
+    let after = recommend(&e, "2026-11-23T00:04:00Z");
+    assert!(items(&after).is_empty(), "{:?}", items(&after));
+    assert!(get(&after, &["meta"])
+        .as_object()
+        .unwrap()
+        .get("diagnostics")
+        .is_some());
+}
+
+#[test]
+fn holding_can_be_disabled() {
+    let e = engine(r#","hold_empty_publishes":false"#);
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    store.set_manifest(Some(
+        std::fs::read(
+            fixtures().join("ecommerce-mini-2day/registry/current/demo/home/manifest.json"),
+        )
+        .unwrap(),
+    ));
+    let out = e.refresh_due(t("2026-11-23T00:02:00Z"), &store);
+    assert!(get(out[0].as_ref().unwrap(), &["outcome"]).as_str() == Some("swapped"));
+    assert!(out[0]
+        .as_ref()
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .get("held")
+        .is_none());
+    assert!(items(&recommend(&e, "2026-11-23T00:02:00Z")).is_empty());
+}
+
+#[test]
+fn corrupt_unreadable_or_missing_inputs_never_replace_what_serves() {
+    let e = engine("");
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    let good = recommend(&e, "2026-11-23T00:00:00Z");
+    let pop2 = "s3://recsys-artifacts/demo/home/popularity/c4c010b3c48a8eca11433bc6f8a5038d60934ebe678cdf734ca6282baedcacce.json";
+    let day2 = std::fs::read(
+        fixtures().join("ecommerce-mini-2day/registry/current/demo/home/manifest.json"),
+    )
+    .unwrap();
+    let cases: Vec<(&str, Box<dyn Fn(&Store)>, &str)> = vec![
+        (
+            "manifest missing",
+            Box::new(|s: &Store| s.set_manifest(None)),
+            "RECSYS_MANIFEST_NOT_FOUND",
+        ),
+        (
+            "manifest corrupt",
+            Box::new(|s: &Store| s.set_manifest(Some(b"{not json".to_vec()))),
+            "RECSYS_ARTIFACT_INVALID_JSON",
+        ),
+        (
+            "manifest for another tenant",
+            Box::new(|s: &Store| {
+                let m = std::fs::read_to_string(
+                    fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"),
+                )
+                .unwrap();
+                s.set_manifest(Some(
+                    m.replace("\"tenant\": \"demo\"", "\"tenant\": \"acme\"")
+                        .into_bytes(),
+                ))
+            }),
+            "RECSYS_ARTIFACT_TENANT_MISMATCH",
+        ),
+        (
+            "manifest store down",
+            Box::new(|s: &Store| {
+                s.overrides.lock().unwrap().insert(
+                    MANIFEST_URI.into(),
+                    Fetch::Error("connection refused".into()),
+                );
+            }),
+            "RECSYS_MANIFEST_UNREADABLE",
+        ),
+        (
+            "artifact tampered",
+            Box::new(move |s: &Store| {
+                s.overrides.lock().unwrap().clear();
+                s.set_manifest(Some(day2.clone()));
+                let text = std::fs::read_to_string(fixtures().join("ecommerce-mini-2day/objectstore/demo/home/content_sim/5434f0b4a14aa33943e51fed64327b70784c367dc8febfd15d769032b38c9956.json")).unwrap();
+                s.overrides.lock().unwrap().insert(
+                    "s3://recsys-artifacts/demo/home/content_sim/5434f0b4a14aa33943e51fed64327b70784c367dc8febfd15d769032b38c9956.json".into(),
+                    Fetch::Found(text.replacen("\"margin:high\"", "\"margin:low\"", 1).into_bytes()),
+                );
+            }),
+            "RECSYS_ARTIFACT_HASH_MISMATCH",
+        ),
+        (
+            "artifact missing",
+            Box::new(move |s: &Store| {
+                s.overrides.lock().unwrap().clear();
+                s.overrides
+                    .lock()
+                    .unwrap()
+                    .insert(pop2.into(), Fetch::NotFound);
+                s.overrides.lock().unwrap().insert(
+                    "s3://recsys-artifacts/demo/home/content_sim/5434f0b4a14aa33943e51fed64327b70784c367dc8febfd15d769032b38c9956.json".into(),
+                    Fetch::NotFound,
+                );
+            }),
+            "RECSYS_ARTIFACT_NOT_FOUND",
+        ),
+    ];
+    let mut now = t("2026-11-23T00:10:00Z");
+    for (name, setup, code) in cases {
+        setup(&store);
+        e.loader_invalidate("demo", None);
+        let out = e.refresh_due(now, &store);
+        assert_eq!(outcome(&out[0]), "kept", "{name}");
+        assert_eq!(
+            items(&recommend(&e, "2026-11-23T00:10:00Z")),
+            items(&good),
+            "{name}"
+        );
+        let r = e.readiness(now);
+        let s = &get(&r, &["surfaces"]).as_array().unwrap()[0];
+        assert_eq!(
+            get(&r, &["status"]).as_str(),
+            Some("ready"),
+            "{name}: last known good still serves"
+        );
+        let last = &get(s, &["last_errors"]).as_array().unwrap()[0];
+        assert_eq!(
+            get(last, &["code"]).as_str(),
+            Some(code),
+            "{name}: {last:?}"
+        );
+        assert_eq!(get(last, &["at"]).as_str(), Some(now.to_rfc3339().as_str()));
+        now = now.add_secs(60);
+    }
+}
+
+#[test]
+fn never_loaded_surface_is_not_ready() {
+    let e = engine("");
+    let store = Store::new("ecommerce-mini", "ecommerce-mini");
+    store.set_manifest(None);
+    let out = e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    assert_eq!(outcome(&out[0]), "absent");
+    assert_eq!(
+        get(&e.readiness(t("2026-11-23T00:00:00Z")), &["status"]).as_str(),
+        Some("not_ready")
+    );
+}
+
+#[test]
+fn pinning_rolls_artifacts_back_until_unpinned() {
+    let e = engine(r#","hold_empty_publishes":false"#);
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini-2day");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    assert!(
+        items(&recommend(&e, "2026-11-23T00:00:00Z")).is_empty(),
+        "day two serves empty artifacts"
+    );
+    // Roll back to day one's manifest content.
+    let day1 =
+        std::fs::read(fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"))
+            .unwrap();
+    let step = e
+        .loader_pin("demo", "home", t("2026-11-23T00:01:00Z"), day1)
+        .unwrap();
+    let uris = match step {
+        recsys_core::loader::Step::Fetch(u) => u,
+        other => panic!("{other:?}"),
+    };
+    let fetched = uris
+        .iter()
+        .map(|u| (u.clone(), store.read(u, usize::MAX)))
+        .collect();
+    let rep = e
+        .loader_apply_artifacts("demo", "home", t("2026-11-23T00:01:00Z"), fetched)
+        .unwrap();
+    assert_eq!(get(&rep, &["outcome"]).as_str(), Some("swapped"));
+    assert_eq!(items(&recommend(&e, "2026-11-23T00:01:00Z")).len(), 8);
+    assert!(
+        e.loader_due(t("2026-11-24T00:00:00Z")).is_empty(),
+        "a pinned surface is not refreshed"
+    );
+    assert!(e.loader_unpin("demo", "home").unwrap());
+    let out = e.refresh_due(t("2026-11-24T00:00:00Z"), &store);
+    assert_eq!(outcome(&out[0]), "swapped");
+    assert!(items(&recommend(&e, "2026-11-24T00:00:00Z")).is_empty());
+    // A bad manifest cannot be pinned.
+    assert!(e
+        .loader_pin("demo", "home", t("2026-11-24T00:00:00Z"), b"[]".to_vec())
+        .is_err());
+}
+
+#[test]
+fn stale_artifacts_are_served_with_a_warning() {
+    let e = engine(r#","max_artifact_age_seconds":86400"#);
+    let store = Store::new("ecommerce-mini", "ecommerce-mini");
+    e.refresh_due(t("2026-01-02T12:00:00Z"), &store);
+    let fresh = recommend(&e, "2026-01-02T12:00:00Z");
+    let codes = |v: &Value| -> Vec<String> {
+        v.as_object()
+            .unwrap()
+            .get("warnings")
+            .and_then(|w| w.as_array())
+            .unwrap_or(&[])
+            .iter()
+            .map(|w| get(w, &["code"]).as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        !codes(&fresh).contains(&"STALE_ARTIFACTS".to_string()),
+        "{:?}",
+        codes(&fresh)
+    );
+    // The artifact windows end 2026-01-02; a month later they are stale but still serve.
+    let stale = recommend(&e, "2026-02-02T00:00:00Z");
+    assert!(codes(&stale).contains(&"STALE_ARTIFACTS".to_string()));
+    assert_eq!(items(&stale).len(), 8);
+    let r = e.readiness(t("2026-02-02T00:00:00Z"));
+    assert_eq!(
+        get(&get(&r, &["surfaces"]).as_array().unwrap()[0], &["stale"]),
+        &Value::Bool(true)
+    );
+}
+
+#[test]
+fn templates_are_validated() {
+    assert!(ManifestTemplate::parse(TEMPLATE).is_ok());
+    for bad in [
+        "",
+        "ftp://x/{surface}",
+        "/abs/{surface}",
+        "s3://b/../{surface}",
+        "s3://b/{tenant}/m.json",
+        "s3://b/{x}/{surface}",
+    ] {
+        assert!(ManifestTemplate::parse(bad).is_err(), "{bad}");
+    }
+    let tpl = ManifestTemplate::parse(TEMPLATE).unwrap();
+    for (tn, sf) in [
+        ("a/b", "home"),
+        ("demo", ".."),
+        ("demo", "ho\u{1}me"),
+        (" demo", "home"),
+    ] {
+        assert_eq!(
+            tpl.render(tn, sf).unwrap_err().code,
+            "RECSYS_INVALID_PATH_SEGMENT",
+            "{tn:?} {sf:?}"
+        );
+    }
+    assert!(Engine::with_options_json(r#"{"manifest_template":"s3://b/../{surface}"}"#).is_err());
+}
+
+#[test]
+fn document_changes_recompile_every_surface_of_the_tenant() {
+    let e = engine("");
+    let store = Store::new("ecommerce-mini", "ecommerce-mini");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    let before = recommend(&e, "2026-11-23T00:00:00Z");
+    assert!(get(&before, &["meta"])
+        .as_object()
+        .unwrap()
+        .get("config_version")
+        .is_none());
+    let cfg = parse(br#"{"weights":{"pop":1},"limits":{"max_pins":1}}"#).unwrap();
+    assert_eq!(e.set_config("demo", Some(&cfg)).unwrap(), 1);
+    let after = recommend(&e, "2026-11-23T00:00:00Z");
+    assert_eq!(
+        get(&after, &["meta", "config_version"]).as_str().unwrap(),
+        recsys_core::json::etag_of_value(&cfg).unwrap()
+    );
+    let bad = parse(br#"{"algo":"nope"}"#).unwrap();
+    assert_eq!(
+        e.set_config("demo", Some(&bad)).unwrap_err().code,
+        "RECSYS_INVALID_CONFIG"
+    );
+    let still = recommend(&e, "2026-11-23T00:00:00Z");
+    assert_eq!(
+        get(&still, &["meta", "config_version"]),
+        get(&after, &["meta", "config_version"])
+    );
+    let rules = parse(br#"[{"action":"block","item_ids":["sku-backpack"]}]"#).unwrap();
+    e.set_rules("demo", Some(&rules)).unwrap();
+    assert!(!items(&recommend(&e, "2026-11-23T00:00:00Z")).contains(&"sku-backpack".to_string()));
+}
