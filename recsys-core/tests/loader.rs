@@ -274,7 +274,8 @@ fn corrupt_unreadable_or_missing_inputs_never_replace_what_serves() {
         fixtures().join("ecommerce-mini-2day/registry/current/demo/home/manifest.json"),
     )
     .unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&Store)>, &str)> = vec![
+    type Setup = Box<dyn Fn(&Store)>;
+    let cases: Vec<(&str, Setup, &str)> = vec![
         (
             "manifest missing",
             Box::new(|s: &Store| s.set_manifest(None)),
