@@ -332,27 +332,23 @@ impl Engine {
                 Value::Object(a)
             }
             "recommend" | "validate" | "similar" => {
-                let m = v.as_object().ok_or_else(|| {
-                    ApiError::new(
-                        "RECSYS_INVALID_REQUEST",
-                        400,
-                        "input must be {\"request\": ..., \"ctx\": ...}",
-                    )
-                })?;
+                let m = object(&v)?;
                 for (k, _) in m.iter() {
-                    if k != "request" && k != "ctx" {
+                    if !matches!(k, "request" | "ctx" | "signals") {
                         return Err(ApiError::new(
                             "RECSYS_INVALID_REQUEST",
                             400,
-                            format!("unknown member {k:?}: input must be {{\"request\": ..., \"ctx\": ...}}"),
+                            format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ..., \"signals\"?: ...}}"),
                         ));
                     }
                 }
                 let ctx = CallContext::from_value(m.get("ctx").unwrap_or(&Value::Null))?;
                 let req = m.get("request").unwrap_or(&Value::Null);
-                match op {
-                    "recommend" => self.recommend(req, &ctx)?,
-                    "similar" => self.similar(req, &ctx)?,
+                match (op, m.get("signals").filter(|s| !s.is_null())) {
+                    ("recommend", Some(sig)) => self.recommend_with_signals(req, &ctx, sig)?,
+                    ("similar", Some(sig)) => self.similar_with_signals(req, &ctx, sig)?,
+                    ("recommend", None) => self.recommend(req, &ctx)?,
+                    ("similar", None) => self.similar(req, &ctx)?,
                     _ => self.validate(req, &ctx)?,
                 }
             }

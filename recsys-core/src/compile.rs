@@ -23,6 +23,8 @@ pub struct Documents<'a> {
     pub manifest: Option<&'a Value>,
     /// URI → artifact (a JSON document, or a string holding its raw text).
     pub artifacts: Option<&'a Map>,
+    /// DB-only mode: signals instead of (or in addition to) artifacts.
+    pub signals: Option<&'a Value>,
 }
 
 impl<'a> Documents<'a> {
@@ -40,6 +42,7 @@ impl<'a> Documents<'a> {
                 "rules",
                 "manifest",
                 "artifacts",
+                "signals",
             ]
             .contains(&k)
             {
@@ -72,6 +75,7 @@ impl<'a> Documents<'a> {
             rules: m.get("rules"),
             manifest: m.get("manifest").filter(|v| !v.is_null()),
             artifacts,
+            signals: m.get("signals").filter(|v| !v.is_null()),
         })
     }
 }
@@ -319,13 +323,16 @@ pub fn compile(
     limits: &ArtifactLimits,
 ) -> Result<(TenantDocs, ArtifactSet, TenantSnapshot, CompileReport), ApiError> {
     let td = TenantDocs::new(docs.tenant, docs.config, docs.rules)?;
-    let set = ArtifactSet::from_documents(
+    let mut set = ArtifactSet::from_documents(
         docs.tenant,
         docs.surface,
         docs.manifest,
         docs.artifacts,
         limits,
     )?;
+    if let Some(sv) = docs.signals {
+        set.signals = Some(Arc::new(signals_from_value(sv, limits)?));
+    }
     let snap = assemble(docs.tenant, docs.surface, &td, &set);
     let report = report_for(&td, &set, &snap);
     Ok((td, set, snap, report))
@@ -433,4 +440,198 @@ pub fn report_value(snap: &TenantSnapshot, rep: &CompileReport) -> Value {
         Value::Array(rep.warnings.iter().map(Problem::to_value).collect()),
     );
     Value::Object(m)
+}
+
+/// DB-only mode: signals supplied by the host instead of artifacts, either in
+/// `load_snapshot` documents (`"signals"`) or per request. Shape:
+///
+/// ```json
+/// { "popularity": [{"item_id": "a", "score": 12}],
+///   "cooc":       [{"item_id": "a", "items": [{"item_id": "b", "score": 3}]}],
+///   "implicit":   [{"user_id": "u", "items": [{"item_id": "b", "score": 1}]}],
+///   "session":    [{"user_id": "u", "items": [{"item_id": "c", "score": 1}]}],
+///   "tags":       [{"item_id": "a", "tags": ["brand:acme", "red"]}] }
+/// ```
+///
+/// Every member is optional; a present member makes that signal available. Scores must be
+/// finite numbers; ids non-empty strings.
+pub fn signals_from_value(v: &Value, limits: &ArtifactLimits) -> Result<SignalData, ApiError> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut d = SignalData::default();
+    let Some(m) = v.as_object() else {
+        return Err(ApiError::new(
+            "RECSYS_INVALID_SIGNALS",
+            400,
+            "signals must be a json object",
+        ));
+    };
+    let id = |x: Option<&Value>, path: String, problems: &mut Vec<Problem>| -> Option<String> {
+        match x.and_then(Value::as_str).map(str::trim) {
+            Some(s) if !s.is_empty() => Some(s.to_string()),
+            _ => {
+                problems.push(Problem::new(
+                    path,
+                    "RECSYS_SIGNAL_BAD_ID",
+                    "must be a non-empty string",
+                ));
+                None
+            }
+        }
+    };
+    let score = |x: Option<&Value>, path: String, problems: &mut Vec<Problem>| -> Option<f64> {
+        match x.and_then(Value::as_f64) {
+            Some(f) => Some(f),
+            None => {
+                problems.push(Problem::new(
+                    path,
+                    "RECSYS_SIGNAL_BAD_SCORE",
+                    "must be a finite number",
+                ));
+                None
+            }
+        }
+    };
+    let rows = |k: &str, problems: &mut Vec<Problem>| -> Option<Vec<(usize, Map)>> {
+        let a = m.get(k)?;
+        let Some(a) = a.as_array() else {
+            problems.push(Problem::new(
+                format!("$.{k}"),
+                "RECSYS_SIGNAL_WRONG_TYPE",
+                "must be an array",
+            ));
+            return None;
+        };
+        if a.len() > limits.max_items {
+            problems.push(Problem::new(
+                format!("$.{k}"),
+                "RECSYS_SIGNAL_TOO_MANY",
+                format!("{} rows, the limit is {}", a.len(), limits.max_items),
+            ));
+            return None;
+        }
+        let mut out = Vec::with_capacity(a.len());
+        for (i, r) in a.iter().enumerate() {
+            match r.as_object() {
+                Some(o) => out.push((i, o.clone())),
+                None => problems.push(Problem::new(
+                    format!("$.{k}[{i}]"),
+                    "RECSYS_SIGNAL_WRONG_TYPE",
+                    "must be an object",
+                )),
+            }
+        }
+        Some(out)
+    };
+    let scored_list =
+        |x: Option<&Value>, path: &str, problems: &mut Vec<Problem>| -> Vec<(String, f64)> {
+            let mut out = Vec::new();
+            match x.and_then(Value::as_array) {
+                Some(items) => {
+                    for (j, it) in items.iter().enumerate() {
+                        let o = it.as_object();
+                        let p = format!("{path}[{j}]");
+                        if let (Some(i), Some(s)) = (
+                            id(
+                                o.and_then(|o| o.get("item_id")),
+                                format!("{p}.item_id"),
+                                problems,
+                            ),
+                            score(
+                                o.and_then(|o| o.get("score")),
+                                format!("{p}.score"),
+                                problems,
+                            ),
+                        ) {
+                            out.push((i, s));
+                        }
+                    }
+                }
+                None => problems.push(Problem::new(
+                    path.to_string(),
+                    "RECSYS_SIGNAL_WRONG_TYPE",
+                    "must be an array",
+                )),
+            }
+            out
+        };
+    for (k, _) in m.iter() {
+        if !["popularity", "cooc", "implicit", "session", "tags"].contains(&k) {
+            problems.push(Problem::new(
+                format!("$.{k}"),
+                "RECSYS_SIGNAL_UNKNOWN",
+                format!("unknown signal {k:?}"),
+            ));
+        }
+    }
+    if let Some(r) = rows("popularity", &mut problems) {
+        let mut out = Vec::with_capacity(r.len());
+        for (i, o) in r {
+            let p = format!("$.popularity[{i}]");
+            if let (Some(id), Some(s)) = (
+                id(o.get("item_id"), format!("{p}.item_id"), &mut problems),
+                score(o.get("score"), format!("{p}.score"), &mut problems),
+            ) {
+                out.push((id, s));
+            }
+        }
+        d.popularity = Some(out);
+    }
+    for (k, key) in [
+        ("cooc", "item_id"),
+        ("implicit", "user_id"),
+        ("session", "user_id"),
+    ] {
+        if let Some(r) = rows(k, &mut problems) {
+            let mut out = Vec::with_capacity(r.len());
+            for (i, o) in r {
+                let p = format!("$.{k}[{i}]");
+                if let Some(owner) = id(o.get(key), format!("{p}.{key}"), &mut problems) {
+                    out.push((
+                        owner,
+                        scored_list(o.get("items"), &format!("{p}.items"), &mut problems),
+                    ));
+                }
+            }
+            match k {
+                "cooc" => d.cooc = Some(out),
+                "implicit" => d.implicit = Some(out),
+                _ => d.session = Some(out),
+            }
+        }
+    }
+    if let Some(r) = rows("tags", &mut problems) {
+        let mut out = Vec::with_capacity(r.len());
+        for (i, o) in r {
+            let p = format!("$.tags[{i}]");
+            let Some(item) = id(o.get("item_id"), format!("{p}.item_id"), &mut problems) else {
+                continue;
+            };
+            let tags: Vec<String> = match o.get("tags").and_then(Value::as_array) {
+                Some(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                None => {
+                    problems.push(Problem::new(
+                        format!("{p}.tags"),
+                        "RECSYS_SIGNAL_WRONG_TYPE",
+                        "must be an array of strings",
+                    ));
+                    continue;
+                }
+            };
+            out.push((item, tags));
+        }
+        d.content = Some(out);
+    }
+    if let Some(first) = problems.first() {
+        return Err(ApiError::new(
+            "RECSYS_INVALID_SIGNALS",
+            400,
+            format!("invalid signals: {} {}", first.path, first.message),
+        )
+        .with_problems(problems));
+    }
+    Ok(d)
 }

@@ -288,6 +288,61 @@ impl Engine {
         })
     }
 
+    /// DB-only mode per request: serves `request` from `signals` supplied by the host (same
+    /// ranking, rules and meta as artifact mode; the tenant's config and rules apply).
+    pub fn recommend_with_signals(
+        &self,
+        request: &Value,
+        ctx: &CallContext,
+        signals: &Value,
+    ) -> Result<Value, ApiError> {
+        let snap = self.ephemeral(request, ctx, signals)?;
+        let (req, warns) = RecommendRequest::from_value(request, &snap.config.limits)?;
+        self.guards(&snap, req.k, &req.options, ctx)?;
+        let spec = Spec::for_recommend(&snap, &req);
+        Ok(run(&self.options, &snap, false, &spec, warns, ctx))
+    }
+
+    /// `similar` over host-supplied signals (DB-only mode).
+    pub fn similar_with_signals(
+        &self,
+        request: &Value,
+        ctx: &CallContext,
+        signals: &Value,
+    ) -> Result<Value, ApiError> {
+        let snap = self.ephemeral(request, ctx, signals)?;
+        let (req, warns) = SimilarRequest::from_value(request, &snap.config.limits)?;
+        self.guards(&snap, req.k, &req.options, ctx)?;
+        let spec = Spec::for_similar(&snap, &req);
+        Ok(run(&self.options, &snap, false, &spec, warns, ctx))
+    }
+
+    /// A snapshot compiled for one request from host-supplied signals and the tenant's documents.
+    fn ephemeral(
+        &self,
+        request: &Value,
+        ctx: &CallContext,
+        signals: &Value,
+    ) -> Result<TenantSnapshot, ApiError> {
+        let surface = peek_surface(request);
+        if !crate::request::is_path_safe(&surface) {
+            // Let request validation produce the precise error.
+            RecommendRequest::from_value(request, &Default::default())?;
+        }
+        let data = crate::compile::signals_from_value(signals, &self.options.artifact_limits)?;
+        let docs = self
+            .lock_state()
+            .docs
+            .get(&ctx.tenant)
+            .cloned()
+            .unwrap_or_default();
+        let set = ArtifactSet {
+            signals: Some(Arc::new(data)),
+            ..ArtifactSet::default()
+        };
+        Ok(assemble(&ctx.tenant, &surface, &docs, &set))
+    }
+
     /// `recommend`: a ranked list for a request.
     pub fn recommend(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
         let surface = peek_surface(request);
