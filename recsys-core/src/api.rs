@@ -290,10 +290,19 @@ impl Engine {
                     now_member(m)?,
                 );
                 let step = if op == "loader_pin" {
-                    let manifest = m.get("manifest").ok_or_else(|| missing("manifest"))?;
-                    let text = match manifest {
-                        Value::String(x) => x.clone(),
-                        other => json::to_string(other),
+                    // Either the manifest content, or a version list {"current": {kind: uri}}.
+                    let text = match (m.get("manifest"), m.get("current")) {
+                        (Some(Value::String(x)), _) => x.clone(),
+                        (Some(other), _) => json::to_string(other),
+                        (None, Some(cur)) => {
+                            let mut mm = Map::new();
+                            mm.push("v", Value::i64(1));
+                            mm.push("tenant", Value::str(t));
+                            mm.push("surface", Value::str(s));
+                            mm.push("current", cur.clone());
+                            json::to_string(&Value::Object(mm))
+                        }
+                        (None, None) => return Err(missing("manifest")),
                     };
                     self.loader_pin(t, s, now, text.into_bytes())?
                 } else {

@@ -652,8 +652,11 @@ impl Engine {
         let mut ready = true;
         let mut surfaces = Vec::new();
         for ((t, sf), s) in &st.surfaces {
-            let snap = self.snapshot(t, sf).filter(|(_, fb)| !fb).map(|(s, _)| s);
-            let serving = snap.is_some();
+            // A surface without a snapshot of its own is served by the tenant's `default`
+            // surface when one is loaded (the reference's manifest fallback).
+            let found = self.snapshot(t, sf);
+            let serving = found.is_some();
+            let snap = found.as_ref().map(|(s, _)| s.clone());
             if s.tracked && !serving {
                 ready = false;
             }
@@ -661,6 +664,9 @@ impl Engine {
             m.push("tenant", Value::str(t));
             m.push("surface", Value::str(sf));
             m.push("serving", Value::Bool(serving));
+            if let Some((snap, true)) = &found {
+                m.push("serving_surface", Value::str(&snap.surface));
+            }
             m.push("tracked", Value::Bool(s.tracked));
             m.push("pinned", Value::Bool(s.pinned.is_some()));
             if let Some(snap) = &snap {

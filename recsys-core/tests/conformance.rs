@@ -11,13 +11,17 @@ fn field(split: &recsys_core::json::Value, k: &str) -> Option<String> {
 #[test]
 fn conformance_corpus() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.retain(|p| p.extension().is_some_and(|e| e == "json"));
     files.sort();
     let (mut passed, mut failed) = (0, Vec::new());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
-        let split = call_static("conformance_split", &text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let split = call_static("conformance_split", &text)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let split = recsys_core::json::parse(split.as_bytes()).unwrap();
         let name = field(&split, "name").unwrap();
         let engine = match field(&split, "engine") {
@@ -37,9 +41,19 @@ fn conformance_corpus() {
             Err(e) => format!("{{\"error\":{}}}", e.to_json()),
         };
         let expect = field(&split, "expect").unwrap();
-        let cmp = call_static("conformance_compare", &format!("{{\"expect\":{expect},\"actual\":{actual}}}")).unwrap();
+        let cmp = call_static(
+            "conformance_compare",
+            &format!("{{\"expect\":{expect},\"actual\":{actual}}}"),
+        )
+        .unwrap();
         let cmp = recsys_core::json::parse(cmp.as_bytes()).unwrap();
-        if cmp.as_object().unwrap().get("pass").and_then(|v| v.as_bool()) == Some(true) {
+        if cmp
+            .as_object()
+            .unwrap()
+            .get("pass")
+            .and_then(|v| v.as_bool())
+            == Some(true)
+        {
             passed += 1;
         } else {
             failed.push(format!(
@@ -50,6 +64,10 @@ fn conformance_corpus() {
         }
     }
     println!("{passed} passed, {} failed", failed.len());
-    assert!(failed.is_empty(), "conformance failures:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "conformance failures:\n{}",
+        failed.join("\n")
+    );
     assert!(passed >= 3, "the corpus must not be empty");
 }

@@ -517,3 +517,120 @@ fn document_changes_recompile_every_surface_of_the_tenant() {
     e.set_rules("demo", Some(&rules)).unwrap();
     assert!(!items(&recommend(&e, "2026-11-23T00:00:00Z")).contains(&"sku-backpack".to_string()));
 }
+
+#[test]
+fn json_ops_drive_the_loader_step_by_step_and_pin_by_version_list() {
+    let e = engine(r#","hold_empty_publishes":false"#);
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini-2day");
+    let due = e
+        .call("loader_due", r#"{"now":"2026-11-23T00:00:00Z"}"#)
+        .unwrap();
+    assert_eq!(
+        due,
+        format!(r#"[{{"tenant":"demo","surface":"home","manifest_uri":"{MANIFEST_URI}"}}]"#)
+    );
+    let Fetch::Found(m) = store.read(MANIFEST_URI, usize::MAX) else {
+        panic!()
+    };
+    let m = String::from_utf8(m).unwrap();
+    let step = e
+        .call(
+            "loader_apply_manifest",
+            &format!(
+                r#"{{"tenant":"demo","surface":"home","now":"2026-11-23T00:00:00Z","result":{{"found":{}}}}}"#,
+                recsys_core::json::to_string(&Value::String(m))
+            ),
+        )
+        .unwrap();
+    let uris: Vec<String> = get(&parse(step.as_bytes()).unwrap(), &["fetch"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(uris.len(), 5);
+    let mut results = String::from("{");
+    for (i, u) in uris.iter().enumerate() {
+        let Fetch::Found(b) = store.read(u, usize::MAX) else {
+            panic!()
+        };
+        if i > 0 {
+            results.push(',');
+        }
+        results.push_str(&format!(
+            "{}:{{\"found\":{}}}",
+            recsys_core::json::to_string(&Value::str(u)),
+            recsys_core::json::to_string(&Value::String(String::from_utf8(b).unwrap()))
+        ));
+    }
+    results.push('}');
+    let done = e
+        .call(
+            "loader_apply_artifacts",
+            &format!(r#"{{"tenant":"demo","surface":"home","now":"2026-11-23T00:00:00Z","results":{results}}}"#),
+        )
+        .unwrap();
+    assert!(done.contains(r#""outcome":"swapped""#), "{done}");
+    // Pin by version list: day one's popularity only.
+    let pin = e
+        .call(
+            "loader_pin",
+            r#"{"tenant":"demo","surface":"home","now":"2026-11-23T00:01:00Z","current":{"popularity":"s3://recsys-artifacts/demo/home/popularity/64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json"}}"#,
+        )
+        .unwrap();
+    assert!(pin.contains("64c20045"), "{pin}");
+    let Fetch::Found(b) = store.read(
+        "s3://recsys-artifacts/demo/home/popularity/64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json",
+        usize::MAX,
+    ) else {
+        panic!()
+    };
+    let mut fetched = std::collections::BTreeMap::new();
+    fetched.insert(
+        "s3://recsys-artifacts/demo/home/popularity/64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json".to_string(),
+        Fetch::Found(b),
+    );
+    e.loader_apply_artifacts("demo", "home", t("2026-11-23T00:01:00Z"), fetched)
+        .unwrap();
+    assert_eq!(items(&recommend(&e, "2026-11-23T00:01:00Z")).len(), 8);
+    let r = e
+        .call("readiness", r#"{"now":"2026-11-23T00:01:00Z"}"#)
+        .unwrap();
+    assert!(r.contains(r#""pinned":true"#), "{r}");
+    assert_eq!(e.call("liveness", "{}").unwrap(), r#"{"status":"ok"}"#);
+}
+
+#[test]
+fn a_surface_without_a_manifest_is_served_by_the_default_surface() {
+    let e = Engine::with_options_json(&format!(r#"{{"manifest_template":"{TEMPLATE}"}}"#)).unwrap();
+    e.loader_track("demo", "pdp").unwrap();
+    let docs = format!(
+        r#"{{"tenant":"demo","surface":"default","signals":{{"popularity":[{{"item_id":"x","score":1}}]}}}}"#
+    );
+    e.call("load_snapshot", &docs).unwrap();
+    let store = Store::new("ecommerce-mini", "ecommerce-mini");
+    let out = e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    assert_eq!(
+        outcome(&out[0]),
+        "absent",
+        "no manifest at registry/current/demo/pdp"
+    );
+    let r = e.readiness(t("2026-11-23T00:00:00Z"));
+    assert_eq!(get(&r, &["status"]).as_str(), Some("ready"), "{r:?}");
+    let ctx = CallContext::from_value(
+        &parse(br#"{"now":"2026-11-23T00:00:00Z","tenant":"demo"}"#).unwrap(),
+    )
+    .unwrap();
+    let a = e
+        .recommend(
+            &parse(br#"{"surface":"pdp","user":{"user_id":"u"}}"#).unwrap(),
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(items(&a), ["x"]);
+    assert_eq!(
+        get(&a, &["meta", "snapshot_surface"]).as_str(),
+        Some("default")
+    );
+    assert!(recsys_core::json::to_string(&a).contains("SURFACE_FALLBACK"));
+}
