@@ -604,10 +604,8 @@ fn json_ops_drive_the_loader_step_by_step_and_pin_by_version_list() {
 fn a_surface_without_a_manifest_is_served_by_the_default_surface() {
     let e = Engine::with_options_json(&format!(r#"{{"manifest_template":"{TEMPLATE}"}}"#)).unwrap();
     e.loader_track("demo", "pdp").unwrap();
-    let docs = format!(
-        r#"{{"tenant":"demo","surface":"default","signals":{{"popularity":[{{"item_id":"x","score":1}}]}}}}"#
-    );
-    e.call("load_snapshot", &docs).unwrap();
+    let docs = r#"{"tenant":"demo","surface":"default","signals":{"popularity":[{"item_id":"x","score":1}]}}"#;
+    e.call("load_snapshot", docs).unwrap();
     let store = Store::new("ecommerce-mini", "ecommerce-mini");
     let out = e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
     assert_eq!(
