@@ -108,7 +108,23 @@ export declare class Engine {
   similar(request: JsonInput, ctx: JsonInput): JsonObject
   similarJsonAsync(request: string, ctx: string, signal?: AbortSignal | null): Promise<string>
   similarAsync(request: JsonInput, ctx: JsonInput, signal?: AbortSignal | null): Promise<JsonObject>
+
+  /** Replaces a tenant's config (JSON text; null removes it) and recompiles its surfaces. */
+  setConfig(tenant: string, documentJson: string | null): JsonObject
+  /** Replaces a tenant's rules (JSON text; null removes them) and recompiles its surfaces. */
+  setRules(tenant: string, documentJson: string | null): JsonObject
+  /** `{status: "ok"}` while the engine is usable. */
+  liveness(): JsonObject
+  /** Per tenant/surface readiness report at `now` (RFC 3339). */
+  readiness(now: string): JsonObject
+  /** Starts refreshing (tenant, surface) from the `manifest_template` option; returns the manifest URI. */
+  loaderTrack(tenant: string, surface: string): string
+  /** Refreshes every tracked surface due at `now` with the host's reader; one report per surface. */
+  refreshDue(now: string, read: Reader): Promise<JsonObject[]>
 }
+
+/** A host artifact reader: the object at `uri`, null when absent; throws/rejects on I/O failure. */
+export type Reader = (uri: string) => string | Uint8Array | null | Promise<string | Uint8Array | null>
 
 /** Lower-case hex SHA-256 of the document's canonical (PostgreSQL jsonb) text. */
 export declare function etag(doc: string | Uint8Array): string

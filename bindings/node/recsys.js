@@ -190,6 +190,69 @@ class Engine {
   async similarAsync(request, ctx, signal) {
     return JSON.parse(await this.similarJsonAsync(request, ctx, signal))
   }
+
+  // documents, health and the artifact loader
+
+  /** Replaces a tenant's config (JSON text; null removes it) and recompiles its surfaces. */
+  setConfig(tenant, documentJson) {
+    return JSON.parse(this.call('set_config', `{"tenant":${JSON.stringify(tenant)},"document":${documentJson ?? 'null'}}`))
+  }
+  /** Replaces a tenant's rules (JSON text; null removes them) and recompiles its surfaces. */
+  setRules(tenant, documentJson) {
+    return JSON.parse(this.call('set_rules', `{"tenant":${JSON.stringify(tenant)},"document":${documentJson ?? 'null'}}`))
+  }
+  /** `{status: "ok"}` while the engine is usable (for `/livez`). */
+  liveness() {
+    return this.callObject('liveness', {})
+  }
+  /** Per tenant/surface readiness report (for `/readyz` and `/health/detailed`). */
+  readiness(now) {
+    return this.callObject('readiness', { now })
+  }
+  /** Starts refreshing (tenant, surface) from the `manifest_template` option; returns the manifest URI. */
+  loaderTrack(tenant, surface) {
+    return this.callObject('loader_track', { tenant, surface }).manifest_uri
+  }
+  /**
+   * Convenience driver: refreshes every tracked surface due at `now` with the host's
+   * `read(uri)` (returns a string/Buffer/Uint8Array, null when absent, throws or rejects on
+   * I/O failure; may be async). Bad or missing inputs never replace what is serving.
+   */
+  async refreshDue(now, read) {
+    const reports = []
+    for (const due of JSON.parse(this.call('loader_due', JSON.stringify({ now })))) {
+      const head = JSON.stringify({ tenant: due.tenant, surface: due.surface, now }).slice(0, -1)
+      let step = JSON.parse(
+        await this.callAsync('loader_apply_manifest', `${head},"result":${await fetchResult(read, due.manifest_uri)}}`),
+      )
+      if (step.fetch) {
+        const parts = []
+        for (const uri of step.fetch) parts.push(`${JSON.stringify(uri)}:${await fetchResult(read, uri)}`)
+        step = JSON.parse(await this.callAsync('loader_apply_artifacts', `${head},"results":{${parts.join(',')}}}`))
+      }
+      reports.push(step)
+    }
+    return reports
+  }
+}
+
+/** One host read as the core's fetch-result JSON: found / not_found / error. */
+async function fetchResult(read, uri) {
+  let data
+  try {
+    data = await read(uri)
+  } catch (err) {
+    return JSON.stringify({ error: `${err && err.name ? err.name : 'Error'}: ${err && err.message ? err.message : err}` })
+  }
+  if (data == null) return '{"not_found":true}'
+  if (typeof data !== 'string') {
+    try {
+      data = new TextDecoder('utf-8', { fatal: true }).decode(data)
+    } catch {
+      return '{"error":"the object is not utf-8"}'
+    }
+  }
+  return `{"found":${JSON.stringify(data)}}`
 }
 
 /** Lower-case hex SHA-256 of the document's canonical (PostgreSQL jsonb) text. */

@@ -6,6 +6,7 @@ import {
   ErrorObject,
   JsonInput,
   JsonObject,
+  Reader,
   Problem,
   RecsysError,
   ValidationError,
@@ -29,6 +30,12 @@ export async function exercise(): Promise<string[]> {
   const withOptions = new Engine({})
   const fromText = new Engine('{}')
   const raw: string = engine.call('etag', '[]')
+  const reader: Reader = async (uri: string) => (uri.endsWith('.json') ? '{}' : null)
+  const reports: JsonObject[] = await engine.refreshDue('2026-01-01T00:00:00Z', reader)
+  const ready: JsonObject = engine.readiness('2026-01-01T00:00:00Z')
+  const uri: string = engine.loaderTrack('demo', 'home')
+  const recompiled: JsonObject = engine.setConfig('demo', null)
+  void [reports, ready, uri, recompiled, engine.setRules('demo', '[]'), engine.liveness()]
   const obj: JsonObject = withOptions.callObject('canonicalize', { k: [1, 2] })
   const rawAsync: string = await fromText.callAsync('etag', '[]', new AbortController().signal)
   const objAsync: JsonObject = await engine.callObjectAsync('etag', '{}')

@@ -14,7 +14,7 @@ Errors raise :class:`RecsysError` or one of its subclasses, chosen by the error 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from . import _native
 from ._errors import (
@@ -35,6 +35,7 @@ from ._native import STATIC_OPS, call_static, canonicalize, etag
 __all__ = [
     "Engine",
     "JsonInput",
+    "Reader",
     "STATIC_OPS",
     "call_static",
     "canonicalize",
@@ -68,6 +69,27 @@ def _text(value: JsonInput) -> str:
 def _object(answer: str) -> Dict[str, Any]:
     obj: Dict[str, Any] = json.loads(answer)
     return obj
+
+
+#: A host artifact reader for :meth:`Engine.refresh_due`: returns the bytes (or text) at a
+#: URI, ``None`` when there is nothing there, and raises on an I/O failure.
+Reader = Callable[[str], Optional[Union[bytes, str]]]
+
+
+def _fetch(read: Reader, uri: str) -> str:
+    """One read as the core's fetch-result JSON: found / not_found / error."""
+    try:
+        data = read(uri)
+    except Exception as exc:  # the host's I/O failure becomes a recorded load failure
+        return json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+    if data is None:
+        return '{"not_found":true}'
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            return '{"error":"the object is not utf-8"}'
+    return '{"found":' + json.dumps(data, ensure_ascii=False) + "}"
 
 
 def _envelope(request: JsonInput, ctx: JsonInput) -> str:
@@ -134,3 +156,46 @@ class Engine(_native.Engine):
     def similar(self, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
         """Items similar to the request's anchor item; same context as :meth:`recommend`."""
         return _object(self.call("similar", _envelope(request, ctx)))
+
+    # Operations: documents, health, and the artifact loader.
+
+    def set_config(self, tenant: str, document: Optional[str]) -> Dict[str, Any]:
+        """Replaces a tenant's config (JSON text; ``None`` removes it) and recompiles its
+        surfaces. An invalid document raises and changes nothing."""
+        doc = "null" if document is None else document
+        return _object(self.call("set_config", '{"tenant":' + json.dumps(tenant) + ',"document":' + doc + "}"))
+
+    def set_rules(self, tenant: str, document: Optional[str]) -> Dict[str, Any]:
+        """Replaces a tenant's rules (JSON text; ``None`` removes them) and recompiles."""
+        doc = "null" if document is None else document
+        return _object(self.call("set_rules", '{"tenant":' + json.dumps(tenant) + ',"document":' + doc + "}"))
+
+    def liveness(self) -> Dict[str, Any]:
+        """``{"status": "ok"}`` while the engine is usable (for ``/livez``)."""
+        return _object(self.call("liveness", "{}"))
+
+    def readiness(self, now: str) -> Dict[str, Any]:
+        """Per tenant/surface readiness report (for ``/readyz`` and ``/health/detailed``)."""
+        return _object(self.call("readiness", json.dumps({"now": now})))
+
+    def loader_track(self, tenant: str, surface: str) -> str:
+        """Starts refreshing (tenant, surface) from the ``manifest_template`` option;
+        returns the manifest URI."""
+        answer = self.call_dict("loader_track", {"tenant": tenant, "surface": surface})
+        return str(answer["manifest_uri"])
+
+    def refresh_due(self, now: str, read: Reader) -> List[Dict[str, Any]]:
+        """Convenience driver: refreshes every tracked surface that is due at ``now`` using
+        the host's ``read(uri)``; returns one report per surface. Bad or missing inputs
+        never replace what is serving (last known good)."""
+        reports: List[Dict[str, Any]] = []
+        for due in json.loads(self.call("loader_due", json.dumps({"now": now}))):
+            head = json.dumps({"tenant": due["tenant"], "surface": due["surface"], "now": now})[:-1]
+            step = _object(
+                self.call("loader_apply_manifest", head + ',"result":' + _fetch(read, due["manifest_uri"]) + "}")
+            )
+            if "fetch" in step:
+                results = ",".join(json.dumps(uri) + ":" + _fetch(read, uri) for uri in step["fetch"])
+                step = _object(self.call("loader_apply_artifacts", head + ',"results":{' + results + "}}"))
+            reports.append(step)
+        return reports
