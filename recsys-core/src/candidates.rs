@@ -248,6 +248,8 @@ pub struct SignalMaps {
     pub session: IdMap<f64>,
     /// Union of the anchors' similarity tags, sorted.
     pub anchor_tags: Vec<TagIdx>,
+    /// The anchors (an anchor's content similarity is measured against the *other* anchors).
+    pub anchors: Vec<ItemIdx>,
 }
 
 impl SignalMaps {
@@ -261,10 +263,9 @@ impl SignalMaps {
         let mut m = SignalMaps::default();
         if use_cooc {
             for &a in anchors {
+                // Anchors may be neighbours of each other (included items co-occur); rows
+                // never contain their own anchor.
                 for &(n, c) in snap.cooc_row(a) {
-                    if anchors.contains(&n) {
-                        continue;
-                    }
                     let e = m.cooc.entry(n).or_insert(0.0);
                     if c > *e {
                         *e = c;
@@ -288,6 +289,7 @@ impl SignalMaps {
             }
             m.anchor_tags.sort_unstable();
             m.anchor_tags.dedup();
+            m.anchors = anchors.to_vec();
         }
         m
     }
@@ -296,11 +298,29 @@ impl SignalMaps {
     pub fn signals(&self, snap: &TenantSnapshot, k: u32) -> Signals {
         let idx = k as usize;
         let content = match snap.item_tags.get(idx) {
-            Some(t) if !self.anchor_tags.is_empty() => t
-                .sim
-                .iter()
-                .filter(|x| self.anchor_tags.binary_search(x).is_ok())
-                .count() as f64,
+            Some(t) if !self.anchor_tags.is_empty() => {
+                if self.anchors.contains(&k) {
+                    // An anchor is not similar to itself: compare with the other anchors only.
+                    let mut others: Vec<TagIdx> = self
+                        .anchors
+                        .iter()
+                        .filter(|&&a| a != k)
+                        .filter_map(|&a| snap.item_tags.get(a as usize))
+                        .flat_map(|o| o.sim.iter().copied())
+                        .collect();
+                    others.sort_unstable();
+                    others.dedup();
+                    t.sim
+                        .iter()
+                        .filter(|x| others.binary_search(x).is_ok())
+                        .count() as f64
+                } else {
+                    t.sim
+                        .iter()
+                        .filter(|x| self.anchor_tags.binary_search(x).is_ok())
+                        .count() as f64
+                }
+            }
             _ => 0.0,
         };
         Signals {

@@ -5,7 +5,7 @@
 
 use crate::candidates::{Filters, Keys, Pool, SignalMaps, StageCounts};
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
-use crate::config::{Algo, Weights};
+use crate::config::{Algo, SurfaceConfig, Weights};
 use crate::error::ApiError;
 use crate::json::{Map, Value};
 use crate::loader::{is_stale, SourceState};
@@ -297,10 +297,7 @@ impl Engine {
         signals: &Value,
     ) -> Result<Value, ApiError> {
         let snap = self.ephemeral(request, ctx, signals)?;
-        let (req, warns) = RecommendRequest::from_value(request, &snap.config.limits)?;
-        self.guards(&snap, req.k, &req.options, ctx)?;
-        let spec = Spec::for_recommend(&snap, &req);
-        Ok(run(&self.options, &snap, false, &spec, warns, ctx))
+        self.serve(Call::Recommend, request, ctx, &snap, false)
     }
 
     /// `similar` over host-supplied signals (DB-only mode).
@@ -311,10 +308,7 @@ impl Engine {
         signals: &Value,
     ) -> Result<Value, ApiError> {
         let snap = self.ephemeral(request, ctx, signals)?;
-        let (req, warns) = SimilarRequest::from_value(request, &snap.config.limits)?;
-        self.guards(&snap, req.k, &req.options, ctx)?;
-        let spec = Spec::for_similar(&snap, &req);
-        Ok(run(&self.options, &snap, false, &spec, warns, ctx))
+        self.serve(Call::Similar, request, ctx, &snap, false)
     }
 
     /// A snapshot compiled for one request from host-supplied signals and the tenant's documents.
@@ -345,45 +339,79 @@ impl Engine {
 
     /// `recommend`: a ranked list for a request.
     pub fn recommend(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        let surface = peek_surface(request);
-        let (snap, fell_back) = match self.snapshot_for(ctx, &surface) {
-            Ok(s) => s,
-            Err(e) => {
-                // Report request errors first, as a caller would expect.
-                RecommendRequest::from_value(request, &Default::default())?;
-                return Err(e);
-            }
-        };
-        let (req, warns) = RecommendRequest::from_value(request, &snap.config.limits)?;
-        self.guards(&snap, req.k, &req.options, ctx)?;
-        let spec = Spec::for_recommend(&snap, &req);
-        Ok(run(&self.options, &snap, fell_back, &spec, warns, ctx))
+        let (snap, fell_back) = self.lookup(request, ctx, Call::Recommend)?;
+        self.serve(Call::Recommend, request, ctx, &snap, fell_back)
     }
 
     /// `similar`: neighbours of one item, with constraints and rules applied.
     pub fn similar(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
+        let (snap, fell_back) = self.lookup(request, ctx, Call::Similar)?;
+        self.serve(Call::Similar, request, ctx, &snap, fell_back)
+    }
+
+    /// The snapshot for a request; without one, request errors are reported first.
+    fn lookup(
+        &self,
+        request: &Value,
+        ctx: &CallContext,
+        call: Call,
+    ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
         let surface = peek_surface(request);
-        let (snap, fell_back) = match self.snapshot_for(ctx, &surface) {
-            Ok(s) => s,
-            Err(e) => {
-                SimilarRequest::from_value(request, &Default::default())?;
-                return Err(e);
+        self.snapshot_for(ctx, &surface).or_else(|e| {
+            match call {
+                Call::Recommend => {
+                    RecommendRequest::from_value(request, &Default::default()).map(|_| ())?
+                }
+                Call::Similar => {
+                    SimilarRequest::from_value(request, &Default::default()).map(|_| ())?
+                }
             }
+            Err(e)
+        })
+    }
+
+    /// Decodes and runs one request on a snapshot. When the `default` surface serves another
+    /// surface, the requested surface's config overrides and rule scopes apply.
+    fn serve(
+        &self,
+        call: Call,
+        request: &Value,
+        ctx: &CallContext,
+        snap: &TenantSnapshot,
+        fell_back: bool,
+    ) -> Result<Value, ApiError> {
+        let fallback_cfg;
+        let cfg: &SurfaceConfig = if fell_back {
+            fallback_cfg = snap.tenant_config.for_surface(&peek_surface(request));
+            &fallback_cfg
+        } else {
+            &snap.config
         };
-        let (req, warns) = SimilarRequest::from_value(request, &snap.config.limits)?;
-        self.guards(&snap, req.k, &req.options, ctx)?;
-        let spec = Spec::for_similar(&snap, &req);
-        Ok(run(&self.options, &snap, fell_back, &spec, warns, ctx))
+        match call {
+            Call::Recommend => {
+                let (req, warns) = RecommendRequest::from_value(request, &cfg.limits)?;
+                self.guards(cfg, req.k, &req.options, ctx)?;
+                let spec = Spec::for_recommend(snap, cfg, &req);
+                Ok(run(&self.options, snap, cfg, fell_back, &spec, warns, ctx))
+            }
+            Call::Similar => {
+                let (req, warns) = SimilarRequest::from_value(request, &cfg.limits)?;
+                self.guards(cfg, req.k, &req.options, ctx)?;
+                let spec = Spec::for_similar(snap, cfg, &req);
+                Ok(run(&self.options, snap, cfg, fell_back, &spec, warns, ctx))
+            }
+        }
     }
 
     /// `validate`: the normalised request and its warnings, without ranking.
     pub fn validate(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
         let surface = peek_surface(request);
         let snap = self.snapshot(&ctx.tenant, &surface);
-        let limits = snap
-            .as_ref()
-            .map(|(s, _)| s.config.limits.clone())
-            .unwrap_or_default();
+        let limits = match &snap {
+            Some((s, false)) => s.config.limits.clone(),
+            Some((s, true)) => s.tenant_config.for_surface(&surface).limits,
+            None => Default::default(),
+        };
         let (req, warns) = RecommendRequest::from_value(request, &limits)?;
         let mut out = Map::new();
         out.push("normalized_request", req.to_value());
@@ -400,7 +428,7 @@ impl Engine {
         meta.push(
             "algo_version",
             Value::str(match &snap {
-                Some((s, _)) => algo_version(&self.options, s),
+                Some((s, _)) => algo_version(&self.options, s.algo_explicit, s.config.algo),
                 None => self.options.algo_version.clone(),
             }),
         );
@@ -413,12 +441,12 @@ impl Engine {
 
     fn guards(
         &self,
-        snap: &TenantSnapshot,
+        cfg: &SurfaceConfig,
         k: u32,
         o: &Options,
         ctx: &CallContext,
     ) -> Result<(), ApiError> {
-        let max = snap.config.limits.explain_max_items;
+        let max = cfg.limits.explain_max_items;
         if o.explain != Explain::None && max > 0 && k > max {
             return Err(ApiError::new(
                 "RECSYS_EXPLAIN_TOO_LARGE",
@@ -455,9 +483,16 @@ fn peek_surface(request: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn algo_version(o: &EngineOptions, snap: &TenantSnapshot) -> String {
-    if snap.algo_explicit {
-        format!("{}:{}", o.algo_version, snap.config.algo.as_str())
+/// Which serving call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    Recommend,
+    Similar,
+}
+
+fn algo_version(o: &EngineOptions, explicit: bool, algo: Algo) -> String {
+    if explicit {
+        format!("{}:{}", o.algo_version, algo.as_str())
     } else {
         o.algo_version.clone()
     }
@@ -480,6 +515,10 @@ struct Spec<'r> {
     weights_defaulted: bool,
     user_key: &'r str,
     anchors: Vec<ItemIdx>,
+    /// The request's own `anchors.item_ids` (catalog items): seeds, never co-occurrence candidates.
+    seeds: Vec<ItemIdx>,
+    /// Whether the user key has an implicit or session row (history).
+    has_history: bool,
     include: &'r [String],
     exclude: &'r [String],
     /// Extra keys excluded by the call itself (the anchor of `similar`).
@@ -488,13 +527,13 @@ struct Spec<'r> {
     options: &'r Options,
 }
 
-fn resolve_weights(req: Option<Weights>, snap: &TenantSnapshot) -> (Weights, bool) {
-    let mut w = match (req, snap.config.weights) {
+fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool) {
+    let mut w = match (req, cfg.weights) {
         (Some(r), _) => r,
         (None, Some(c)) => c,
         (None, None) => {
             return (
-                match snap.config.algo {
+                match cfg.algo {
                     Algo::Cooc => Weights {
                         pop: 0.0,
                         cooc: 1.0,
@@ -523,11 +562,15 @@ fn resolve_weights(req: Option<Weights>, snap: &TenantSnapshot) -> (Weights, boo
 }
 
 impl<'r> Spec<'r> {
-    fn for_recommend(snap: &TenantSnapshot, req: &'r RecommendRequest) -> Spec<'r> {
-        let (weights, weights_defaulted) = resolve_weights(req.weights, snap);
+    fn for_recommend(
+        snap: &TenantSnapshot,
+        cfg: &SurfaceConfig,
+        req: &'r RecommendRequest,
+    ) -> Spec<'r> {
+        let (weights, weights_defaulted) = resolve_weights(req.weights, cfg);
         // Anchors: request anchors, then include ids (catalog items only), capped; else the
         // user's strongest implicit items as history.
-        let max = snap.config.limits.max_anchors;
+        let max = cfg.limits.max_anchors;
         let mut anchors: Vec<ItemIdx> = Vec::new();
         let explicit = req
             .anchors
@@ -544,7 +587,13 @@ impl<'r> Spec<'r> {
                 }
             }
         }
+        let seeds: Vec<ItemIdx> = explicit
+            .iter()
+            .filter_map(|id| snap.items.get(id))
+            .collect();
         let user_key = req.user.key();
+        let has_history = !user_key.is_empty()
+            && (snap.implicit.contains_key(user_key) || snap.session.contains_key(user_key));
         if anchors.is_empty() && !user_key.is_empty() {
             if let Some(row) = snap.implicit.get(user_key) {
                 anchors.extend(row.iter().take(10).map(|(i, _)| *i));
@@ -554,11 +603,13 @@ impl<'r> Spec<'r> {
             surface: &req.surface,
             segment: &req.segment,
             k: req.k,
-            source: Source::Algo(snap.config.algo),
+            source: Source::Algo(cfg.algo),
             weights,
             weights_defaulted,
             user_key,
             anchors,
+            seeds,
+            has_history,
             include: &req.include_ids,
             exclude: &req.exclude_ids,
             exclude_item: None,
@@ -567,8 +618,12 @@ impl<'r> Spec<'r> {
         }
     }
 
-    fn for_similar(snap: &TenantSnapshot, req: &'r SimilarRequest) -> Spec<'r> {
-        let weights = match snap.config.weights {
+    fn for_similar(
+        snap: &TenantSnapshot,
+        cfg: &SurfaceConfig,
+        req: &'r SimilarRequest,
+    ) -> Spec<'r> {
+        let weights = match cfg.weights {
             Some(w) if w.cooc > 0.0 || w.emb > 0.0 => Weights {
                 pop: 0.0,
                 cooc: w.cooc,
@@ -589,6 +644,8 @@ impl<'r> Spec<'r> {
             weights_defaulted: false,
             user_key: "",
             anchors: snap.items.get(&req.item_id).into_iter().collect(),
+            seeds: snap.items.get(&req.item_id).into_iter().collect(),
+            has_history: false,
             include: &req.include_ids,
             exclude: &req.exclude_ids,
             exclude_item: Some(&req.item_id),
@@ -609,15 +666,16 @@ struct Out {
 }
 
 /// The decision pipeline shared by recommend and similar.
+#[allow(clippy::too_many_arguments)]
 fn run(
     opts: &EngineOptions,
     snap: &TenantSnapshot,
+    cfg: &SurfaceConfig,
     fell_back: bool,
     spec: &Spec,
     mut warnings: Vec<Warning>,
     ctx: &CallContext,
 ) -> Value {
-    let cfg = &snap.config;
     let mut keys = Keys::new(snap);
     // --- hard filters, resolved first ---
     let mut f = Filters::default();
@@ -633,9 +691,9 @@ fn run(
         .map(String::as_str)
         .chain(spec.exclude_item)
     {
-        if let Some(k) = keys.lookup(snap, id) {
-            f.exclude.push(k);
-        }
+        // Interned even when unknown, so a rule naming the same id maps to the same key and
+        // the exclusion still wins over its pin or boost.
+        f.exclude.push(keys.key(snap, id));
     }
     f.exclude.sort_unstable();
     f.exclude.dedup();
@@ -666,7 +724,7 @@ fn run(
     }
     let rules_on = opts.rules_enabled && cfg.rules_enabled;
     let mut applied = if rules_on {
-        eval::resolve(snap, &mut keys, spec.segment, ctx.now)
+        eval::resolve(snap, &mut keys, spec.surface, spec.segment, ctx.now)
     } else {
         eval::Applied::default()
     };
@@ -687,6 +745,7 @@ fn run(
     let exact_pop = spec.weights.cooc == 0.0
         && spec.weights.emb == 0.0
         && applied.boosts.is_empty()
+        && applied.pins.is_empty()
         && !params.greedy();
     let fanout = if exact_pop {
         need
@@ -710,7 +769,10 @@ fn run(
         let mut v: Vec<(u32, f64)> = maps.cooc.iter().map(|(k, c)| (*k, *c)).collect();
         v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         for (k, _) in v {
-            pool.offer(snap, keys, &f, &maps, k);
+            // Explicit request anchors are the seeds, not co-occurrence candidates.
+            if !spec.seeds.contains(&k) {
+                pool.offer(snap, keys, &f, &maps, k);
+            }
         }
     };
     let sim_sources = |pool: &mut Pool, keys: &Keys| {
@@ -869,7 +931,7 @@ fn run(
     // --- pins (priority order, blocks already excluded) ---
     let mut counts = CapCounts::default();
     let mut pinned: Vec<(usize, usize)> = Vec::new(); // (pos, pin action index)
-    let mut budget = cfg.limits.max_pins as usize;
+    let mut budget = (cfg.limits.max_pins as usize).min(spec.k as usize);
     for (ai, pa) in applied.pins.iter().enumerate() {
         if budget == 0 {
             break;
@@ -1012,12 +1074,12 @@ fn run(
             format!("{removed_constraints} items removed by tag constraints"),
         ));
     }
-    if sel.capped > 0 && !params.max_per_tag.is_empty() {
+    if sel.capped_by_tag > 0 {
         warnings.push(Warning::new(
             w::CONSTRAINTS_FILTERED,
             format!(
-                "{} items held back by max_per_tag or diversity caps",
-                sel.capped
+                "{} items held back by constraints.max_per_tag",
+                sel.capped_by_tag
             ),
         ));
     }
@@ -1057,7 +1119,9 @@ fn run(
         t.dedup();
         t
     };
-    let diversity_on = params.greedy();
+    // The `diversity` reason: MMR or brand/category caps ran (a request max_per_tag is a
+    // constraint, not diversification).
+    let diversity_on = params.lambda > 0.0 || params.brand_cap > 0 || params.category_cap > 0;
     let mut items = Vec::with_capacity(outs.len());
     for (rank, o) in outs.iter().enumerate() {
         let cand = &pool.cands[o.pos];
@@ -1164,7 +1228,10 @@ fn run(
     meta.push("tenant_id", Value::str(&snap.tenant));
     meta.push("surface", Value::str(spec.surface));
     meta.push("segment", Value::str(spec.segment));
-    meta.push("algo_version", Value::str(algo_version(opts, snap)));
+    meta.push(
+        "algo_version",
+        Value::str(algo_version(opts, snap.algo_explicit, cfg.algo)),
+    );
     let v = &snap.versions;
     if let Some(x) = &v.config_version {
         meta.push("config_version", Value::str(x));
@@ -1208,7 +1275,7 @@ fn run(
                 snap,
                 spec,
                 &c,
-                sel.capped,
+                (sel.capped_by_tag, sel.capped - sel.capped_by_tag),
                 no_artifacts,
                 &signal_warn,
                 applied.applicable,
@@ -1232,7 +1299,7 @@ fn diagnostics(
     snap: &TenantSnapshot,
     spec: &Spec,
     c: &StageCounts,
-    capped: usize,
+    (by_tag, by_diversity): (usize, usize),
     no_artifacts: bool,
     missing: &[&str],
     rules: usize,
@@ -1257,16 +1324,29 @@ fn diagnostics(
             format!("signals unavailable: {}", missing.join(", ")),
         );
     }
-    if spec.source != Source::Algo(Algo::Popularity)
-        && spec.include.is_empty()
-        && spec.anchors.is_empty()
-        && spec.user_key.is_empty()
-    {
-        add(
-            "anchors",
-            None,
-            "no anchors: the request has none and no user history was found".into(),
-        );
+    match (spec.source, spec.exclude_item) {
+        (Source::Similar, Some(item)) if spec.anchors.is_empty() => {
+            add(
+                "anchors",
+                None,
+                format!("item {item:?} is not in the catalog"),
+            );
+        }
+        (Source::Algo(algo), _)
+            if (matches!(algo, Algo::Cooc | Algo::Implicit)
+                || spec.weights.cooc > 0.0
+                || spec.weights.emb > 0.0)
+                && spec.include.is_empty()
+                && spec.anchors.is_empty()
+                && !spec.has_history =>
+        {
+            add(
+                "anchors",
+                None,
+                "no anchors: the request has none and the user has no history".into(),
+            );
+        }
+        _ => {}
     }
     if !spec.include.is_empty() {
         let known = spec
@@ -1329,11 +1409,18 @@ fn diagnostics(
             format!("{rules} rules applied; none blocked a candidate"),
         );
     }
-    if capped > 0 {
+    if by_tag > 0 {
+        add(
+            "max_per_tag",
+            Some(by_tag as u64),
+            format!("{by_tag} candidates held back by constraints.max_per_tag"),
+        );
+    }
+    if by_diversity > 0 {
         add(
             "diversity",
-            Some(capped as u64),
-            format!("{capped} candidates held back by max_per_tag or diversity caps"),
+            Some(by_diversity as u64),
+            format!("{by_diversity} candidates held back by brand/category caps"),
         );
     }
     add(

@@ -16,6 +16,7 @@ pub mod api;
 pub mod candidates;
 pub mod compile;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod error;
 pub mod json;

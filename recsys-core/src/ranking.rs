@@ -88,16 +88,25 @@ pub struct CapCounts {
 impl CapCounts {
     /// Whether an item fits the caps (brand/category only when `diversity`).
     pub fn fits(&self, snap: &TenantSnapshot, key: u32, p: &SelectParams, diversity: bool) -> bool {
-        let Some(t) = snap.item_tags.get(key as usize) else {
-            return true;
-        };
+        self.blocker(snap, key, p, diversity).is_none()
+    }
+
+    /// Which cap (if any) keeps an item out: brand/category caps only when `diversity`.
+    pub fn blocker(
+        &self,
+        snap: &TenantSnapshot,
+        key: u32,
+        p: &SelectParams,
+        diversity: bool,
+    ) -> Option<CapHit> {
+        let t = snap.item_tags.get(key as usize)?;
         if diversity
             && p.brand_cap > 0
             && t.brands
                 .iter()
                 .any(|b| self.brands.get(b).copied().unwrap_or(0) >= p.brand_cap)
         {
-            return false;
+            return Some(CapHit::Diversity);
         }
         if diversity
             && p.category_cap > 0
@@ -105,15 +114,15 @@ impl CapCounts {
                 .iter()
                 .any(|c| self.categories.get(c).copied().unwrap_or(0) >= p.category_cap)
         {
-            return false;
+            return Some(CapHit::Diversity);
         }
         for (tag, cap) in &p.max_per_tag {
             if t.all.binary_search(tag).is_ok() && self.tags.get(tag).copied().unwrap_or(0) >= *cap
             {
-                return false;
+                return Some(CapHit::MaxPerTag);
             }
         }
-        true
+        None
     }
     pub fn add(&mut self, snap: &TenantSnapshot, key: u32, p: &SelectParams) {
         let Some(t) = snap.item_tags.get(key as usize) else {
@@ -133,6 +142,15 @@ impl CapCounts {
     }
 }
 
+/// Which cap held an item back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapHit {
+    /// A request `max_per_tag` cap.
+    MaxPerTag,
+    /// A brand or category cap from the diversity config.
+    Diversity,
+}
+
 /// MMR details of a selected item (for explain).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MmrInfo {
@@ -149,6 +167,8 @@ pub struct Selection {
     pub picked: Vec<(usize, Option<MmrInfo>)>,
     /// Candidates skipped because a cap was full.
     pub capped: usize,
+    /// Of `capped`: held back by a request `max_per_tag` cap.
+    pub capped_by_tag: usize,
 }
 
 /// Selects up to `p.n` candidates from `eligible` (positions into `cands`).
@@ -183,11 +203,17 @@ pub fn select(
                 break;
             }
             let key = cands[i].key;
-            if counts.fits(snap, key, p, true) {
-                counts.add(snap, key, p);
-                sel.picked.push((i, None));
-            } else {
-                sel.capped += 1;
+            match counts.blocker(snap, key, p, true) {
+                None => {
+                    counts.add(snap, key, p);
+                    sel.picked.push((i, None));
+                }
+                Some(hit) => {
+                    sel.capped += 1;
+                    if hit == CapHit::MaxPerTag {
+                        sel.capped_by_tag += 1;
+                    }
+                }
             }
         }
         return sel;
@@ -243,7 +269,12 @@ fn mmr(
             }
         }
         let Some((pos, _)) = best else {
-            sel.capped += done.iter().filter(|d| !**d).count();
+            for pos in (0..m).filter(|p| !done[*p]) {
+                sel.capped += 1;
+                if counts.blocker(snap, cands[order[pos]].key, p, true) == Some(CapHit::MaxPerTag) {
+                    sel.capped_by_tag += 1;
+                }
+            }
             break;
         };
         done[pos] = true;

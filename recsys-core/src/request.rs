@@ -180,17 +180,30 @@ struct Dec {
 
 impl Dec {
     fn bad(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems
-            .push((400, Problem::new(path, INVALID_REQUEST, message)));
+        let message = message.into();
+        // Decoding failures (unknown members, wrong JSON types) come before validation, as
+        // in the reference, where they stop the decoder before any value is checked.
+        let decode = message.starts_with("json: unknown field")
+            || (message.contains(" must be a") && message.contains(", got "));
+        self.problems.push((
+            if decode { 0 } else { 400 },
+            Problem::new(path, INVALID_REQUEST, message),
+        ));
     }
     fn unprocessable(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems
             .push((422, Problem::new(path, UNPROCESSABLE, message)));
     }
     fn finish<T>(self, v: T) -> Result<(T, Vec<Warning>), ApiError> {
-        match self.problems.first() {
+        let first = self
+            .problems
+            .iter()
+            .find(|(s, _)| *s == 0)
+            .or(self.problems.first());
+        match first {
             None => Ok((v, self.warnings)),
             Some((status, first)) => {
+                let status = if *status == 0 { &400 } else { status };
                 let code = if *status == 400 {
                     INVALID_REQUEST
                 } else {
@@ -387,9 +400,12 @@ fn surface_segment(
 fn k_value(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> u32 {
     match v {
         None => {
-            d.warnings
-                .push(Warning::new(warnings::DEFAULT_APPLIED, "k defaulted to 20"));
-            20.min(limits.max_k)
+            let k = 20.min(limits.max_k);
+            d.warnings.push(Warning::new(
+                warnings::DEFAULT_APPLIED,
+                format!("k defaulted to {k}"),
+            ));
+            k
         }
         Some(v) => match integer(v, "$.k", d) {
             Some(k) if k >= 1 && k <= limits.max_k as i64 => k as u32,
@@ -1141,5 +1157,32 @@ mod tests {
         let e = CallContext::from_value(&parse(br#"{"tenant":""}"#).unwrap()).unwrap_err();
         assert_eq!(e.code, "RECSYS_INVALID_CONTEXT");
         assert_eq!(e.problems.len(), 2);
+    }
+
+    #[test]
+    fn decode_errors_win_over_validation_errors() {
+        // The missing user (422) is found first, but an unknown member is a decode error (400).
+        let e = rec(r#"{"surface":"home","options":{"bogus":1}}"#).unwrap_err();
+        assert_eq!((e.code, e.status), (INVALID_REQUEST, 400));
+        assert_eq!(e.message, "json: unknown field \"bogus\"");
+        assert_eq!(e.problems.len(), 2);
+        let e = rec(r#"{"surface":"home","user":{"user_id":"u"},"weights":{"pop":-1,"cooc":"x"}}"#)
+            .unwrap_err();
+        assert_eq!((e.code, e.status), (INVALID_REQUEST, 400));
+    }
+
+    #[test]
+    fn default_k_respects_a_lower_tenant_limit() {
+        let limits = Limits {
+            max_k: 5,
+            ..Limits::default()
+        };
+        let (r, w) = RecommendRequest::from_value(
+            &parse(br#"{"surface":"h","user":{"user_id":"u"}}"#).unwrap(),
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(r.k, 5);
+        assert!(w.iter().any(|w| w.detail == "k defaulted to 5"));
     }
 }

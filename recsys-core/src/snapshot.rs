@@ -113,6 +113,8 @@ pub struct TenantSnapshot {
     pub tenant: String,
     pub surface: String,
     pub config: SurfaceConfig,
+    /// The whole tenant config (per-surface overrides for fallback requests).
+    pub tenant_config: TenantConfig,
     pub algo_explicit: bool,
     pub versions: Versions,
     pub available: Available,
@@ -132,7 +134,7 @@ pub struct TenantSnapshot {
     pub session: HashMap<Box<str>, Box<[(ItemIdx, f64)]>>,
     /// tag → items carrying it as a similarity tag, by popularity desc then id asc.
     pub tag_postings: Vec<Box<[ItemIdx]>>,
-    /// Rules scoped to this surface (priority desc, stable), enabled ones only.
+    /// Enabled rules, priority desc (stable); scopes are checked per request.
     pub rules: Vec<Rule>,
     /// Targets of `rules`, resolved to interned ids (same order).
     pub rule_targets: Vec<crate::rules::eval::RuleTarget>,
@@ -329,21 +331,17 @@ impl TenantSnapshot {
                     .then(a.cmp(&b))
             });
         }
-        // 7. Rules: keep enabled rules that can apply to this surface.
+        // 7. Rules: keep enabled rules (priority desc, stable). Surface scopes are checked per
+        // request, so a surface served by the `default` snapshot still gets its own rules.
         let total_rules = rules.len();
-        let scoped =
-            |s: &Option<String>| s.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(surface));
-        let mut kept: Vec<Rule> = rules
-            .into_iter()
-            .filter(|r| r.enabled && scoped(&r.namespace) && scoped(&r.surface))
-            .collect();
+        let mut kept: Vec<Rule> = rules.into_iter().filter(|r| r.enabled).collect();
         kept.sort_by_key(|r| std::cmp::Reverse(r.priority)); // stable: ties keep document order
         if kept.len() < total_rules {
             notes.notes.push(crate::error::Problem::new(
                 "$.rules",
                 "RECSYS_SNAPSHOT_RULES_SKIPPED",
                 format!(
-                    "{} of {total_rules} rules are disabled or scoped to another surface",
+                    "{} of {total_rules} rules are disabled",
                     total_rules - kept.len()
                 ),
             ));
@@ -359,6 +357,7 @@ impl TenantSnapshot {
             tenant: tenant.to_string(),
             surface: surface.to_string(),
             config: sc,
+            tenant_config: config.clone(),
             algo_explicit: config.algo_explicit,
             versions,
             available,

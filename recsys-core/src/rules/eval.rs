@@ -1,5 +1,5 @@
-//! Rule evaluation for one request: which compiled rules apply (segment scope and time window
-//! at `ctx.now`; surface scope was settled when the snapshot was compiled), what they block,
+//! Rule evaluation for one request: which compiled rules apply (surface and segment scope, and
+//! the time window at `ctx.now`), what they block,
 //! and the ordered pin and boost actions. Blocks always win: they are hard filters applied to
 //! every candidate before pins and boosts are considered, so a block frees the pin slot a
 //! blocked item would have taken, whatever the priorities.
@@ -44,8 +44,13 @@ impl RuleTarget {
     }
 }
 
-/// True when a rule's segment scope and validity window admit this request.
-pub fn active(rule: &Rule, segment: &str, now: Timestamp) -> bool {
+/// True when a rule's surface and segment scopes and its validity window admit this request.
+pub fn active(rule: &Rule, surface: &str, segment: &str, now: Timestamp) -> bool {
+    // Namespace and surface scopes both name the request surface (namespace = surface).
+    let scoped = |s: &Option<String>| s.as_ref().is_some_and(|x| !x.eq_ignore_ascii_case(surface));
+    if scoped(&rule.namespace) || scoped(&rule.surface) {
+        return false;
+    }
     if let Some(seg) = &rule.segment {
         if !seg.eq_ignore_ascii_case(segment) {
             return false;
@@ -91,12 +96,13 @@ pub struct Applied<'s> {
 pub fn resolve<'s>(
     snap: &'s TenantSnapshot,
     keys: &mut Keys<'s>,
+    surface: &str,
     segment: &str,
     now: Timestamp,
 ) -> Applied<'s> {
     let mut out = Applied::default();
     for (rule, target) in snap.rules.iter().zip(snap.rule_targets.iter()) {
-        if !active(rule, segment, now) {
+        if !active(rule, surface, segment, now) {
             continue;
         }
         out.applicable += 1;

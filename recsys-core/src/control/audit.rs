@@ -1,0 +1,586 @@
+//! Audit entries: the draft the control plane writes, the sealed entry the store keeps, the
+//! per-tenant hash chain that makes tampering detectable, and the opaque keyset cursor used
+//! to page through a tenant's log.
+//!
+//! # Hash chain
+//!
+//! Every entry carries `prev_hash` (the `hash` of the tenant's previous entry, `null` for the
+//! first) and `hash = sha256_hex(prev_hash_text ‖ canonical JSON of the entry without hash)`,
+//! where `prev_hash_text` is the empty string for the first entry and the canonical JSON is
+//! the `jsonb` text form of [`AuditEntry::body_value`]. Changing any field of a stored entry
+//! breaks its own hash; deleting or reordering entries breaks the next entry's link.
+//!
+//! # Cursor
+//!
+//! Listing is ordered by `(occurred_at, id)` descending. A cursor encodes the key of the last
+//! entry returned; the next page holds the entries strictly below it. Because ids are unique,
+//! the key is unique, so pages never skip or repeat an entry even when many entries share a
+//! timestamp.
+
+use crate::json::{self, Map, Value};
+use crate::time::Timestamp;
+use sha2::{Digest, Sha256};
+use std::fmt::{self, Write as _};
+
+/// Stable action names written into the audit log.
+pub mod actions {
+    /// A config document became current through a put.
+    pub const CONFIG_UPDATE: &str = "config.update";
+    /// A rules document became current through a put.
+    pub const RULES_UPDATE: &str = "rules.update";
+    /// A config version became current again through a rollback helper.
+    pub const CONFIG_ROLLBACK: &str = "config.rollback";
+    /// A rules version became current again through a rollback helper.
+    pub const RULES_ROLLBACK: &str = "rules.rollback";
+    /// Caches were invalidated.
+    pub const CACHE_INVALIDATE: &str = "cache.invalidate";
+}
+
+/// Who did it: the principal's subject and its type (`user`, `api_key`, `system`, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub subject: String,
+    pub actor_type: String,
+}
+
+/// What was changed: an entity type (`tenant_config`, `tenant_rules`, `cache_invalidation`)
+/// and, for documents, the version (ETag) that became current.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entity {
+    pub entity_type: String,
+    pub id: Option<String>,
+}
+
+/// The unique ordering key of an entry in a listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuditKey {
+    pub occurred_at: Timestamp,
+    pub id: u64,
+}
+
+/// An entry before the store has assigned its id and chained it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditDraft {
+    pub tenant: String,
+    pub occurred_at: Timestamp,
+    pub actor: Actor,
+    pub action: String,
+    pub entity: Entity,
+    pub request_id: Option<String>,
+    pub before_state: Option<Value>,
+    pub after_state: Option<Value>,
+    pub extra: Option<Value>,
+}
+
+impl AuditDraft {
+    /// Turns the draft into a chained entry. A store calls this inside the same atomic step
+    /// in which it assigns `id` (greater than every id it assigned before) and reads the hash
+    /// of the tenant's last entry (`None` when the tenant has none).
+    pub fn seal(self, id: u64, prev_hash: Option<&str>) -> AuditEntry {
+        let mut entry = AuditEntry {
+            id,
+            occurred_at: self.occurred_at,
+            tenant: self.tenant,
+            actor: self.actor,
+            action: self.action,
+            entity: self.entity,
+            request_id: self.request_id,
+            before_state: self.before_state,
+            after_state: self.after_state,
+            extra: self.extra,
+            prev_hash: prev_hash.map(str::to_owned),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        entry
+    }
+}
+
+/// A stored, chained audit entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    /// Store-assigned, strictly increasing (per store; per tenant they increase too).
+    pub id: u64,
+    pub occurred_at: Timestamp,
+    pub tenant: String,
+    pub actor: Actor,
+    pub action: String,
+    pub entity: Entity,
+    pub request_id: Option<String>,
+    pub before_state: Option<Value>,
+    pub after_state: Option<Value>,
+    pub extra: Option<Value>,
+    /// Hash of the tenant's previous entry; `None` for the first entry.
+    pub prev_hash: Option<String>,
+    /// See the module documentation.
+    pub hash: String,
+}
+
+fn opt_str(s: &Option<String>) -> Value {
+    s.as_deref().map(Value::str).unwrap_or(Value::Null)
+}
+
+fn opt_value(v: &Option<Value>) -> Value {
+    v.clone().unwrap_or(Value::Null)
+}
+
+impl AuditEntry {
+    pub fn key(&self) -> AuditKey {
+        AuditKey {
+            occurred_at: self.occurred_at,
+            id: self.id,
+        }
+    }
+
+    /// True for `config.update`, `config.rollback`, `rules.update`, `rules.rollback`: the
+    /// entries that record a pointer move.
+    pub fn is_pointer_move(&self) -> bool {
+        matches!(
+            self.action.as_str(),
+            actions::CONFIG_UPDATE
+                | actions::CONFIG_ROLLBACK
+                | actions::RULES_UPDATE
+                | actions::RULES_ROLLBACK
+        )
+    }
+
+    /// Every field except `hash`, absent values as `null`: the value the hash covers.
+    pub fn body_value(&self) -> Value {
+        let mut m = Map::with_capacity(12);
+        m.push("id", Value::u64(self.id));
+        m.push(
+            "occurred_at",
+            Value::str(self.occurred_at.to_rfc3339_nanos()),
+        );
+        m.push("tenant_id", Value::str(&self.tenant));
+        m.push("actor", actor_value(&self.actor));
+        m.push("action", Value::str(&self.action));
+        m.push("entity", entity_value(&self.entity));
+        m.push("request_id", opt_str(&self.request_id));
+        m.push("before_state", opt_value(&self.before_state));
+        m.push("after_state", opt_value(&self.after_state));
+        m.push("extra", opt_value(&self.extra));
+        m.push("prev_hash", opt_str(&self.prev_hash));
+        Value::Object(m)
+    }
+
+    /// Recomputes the hash from the entry's fields (ignores the stored `hash`).
+    pub fn compute_hash(&self) -> String {
+        let body = self.body_value();
+        // Documents in states were canonicalised before they were written and free-text
+        // fields never contain NUL, so the canonical form always exists; the compact form is
+        // a deterministic fallback for entries built by hand.
+        let text = json::canonical_value_text(&body).unwrap_or_else(|_| json::to_string(&body));
+        let mut input = String::with_capacity(64 + text.len());
+        input.push_str(self.prev_hash.as_deref().unwrap_or(""));
+        input.push_str(&text);
+        sha256_hex(input.as_bytes())
+    }
+
+    /// The entry as JSON: [`AuditEntry::body_value`] plus `hash`. With `redacted`, the
+    /// `before_state`, `after_state` and `extra` members are omitted (what viewers get).
+    pub fn to_value(&self, redacted: bool) -> Value {
+        let mut m = Map::with_capacity(12);
+        if let Value::Object(body) = self.body_value() {
+            for (k, v) in body.into_vec() {
+                if redacted && matches!(k.as_str(), "before_state" | "after_state" | "extra") {
+                    continue;
+                }
+                m.push(k, v);
+            }
+        }
+        m.push("hash", Value::str(&self.hash));
+        Value::Object(m)
+    }
+
+    /// Reads an entry back from [`AuditEntry::to_value`]`(false)` (for hosts that keep the
+    /// log as JSON and for verifying exported logs).
+    pub fn from_value(v: &Value) -> Option<AuditEntry> {
+        let m = v.as_object()?;
+        let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+        let os = |k: &str| -> Option<Option<String>> {
+            match m.get(k) {
+                None | Some(Value::Null) => Some(None),
+                Some(Value::String(x)) => Some(Some(x.clone())),
+                _ => None,
+            }
+        };
+        let ov = |k: &str| match m.get(k) {
+            None | Some(Value::Null) => None,
+            Some(x) => Some(x.clone()),
+        };
+        let actor = m.get("actor")?.as_object()?;
+        let entity = m.get("entity")?.as_object()?;
+        let entity_id = match entity.get("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(x)) => Some(x.clone()),
+            _ => return None,
+        };
+        Some(AuditEntry {
+            id: m.get("id")?.as_number()?.literal().parse().ok()?,
+            occurred_at: Timestamp::parse_rfc3339(m.get("occurred_at")?.as_str()?)?,
+            tenant: s("tenant_id")?,
+            actor: Actor {
+                subject: actor.get("subject")?.as_str()?.to_owned(),
+                actor_type: actor.get("type")?.as_str()?.to_owned(),
+            },
+            action: s("action")?,
+            entity: Entity {
+                entity_type: entity.get("type")?.as_str()?.to_owned(),
+                id: entity_id,
+            },
+            request_id: os("request_id")?,
+            before_state: ov("before_state"),
+            after_state: ov("after_state"),
+            extra: ov("extra"),
+            prev_hash: os("prev_hash")?,
+            hash: s("hash")?,
+        })
+    }
+}
+
+fn actor_value(a: &Actor) -> Value {
+    let mut m = Map::with_capacity(2);
+    m.push("subject", Value::str(&a.subject));
+    m.push("type", Value::str(&a.actor_type));
+    Value::Object(m)
+}
+
+fn entity_value(e: &Entity) -> Value {
+    let mut m = Map::with_capacity(2);
+    m.push("type", Value::str(&e.entity_type));
+    m.push("id", opt_str(&e.id));
+    Value::Object(m)
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Why a chain failed verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TamperReason {
+    /// The entry's stored hash does not match its content.
+    HashMismatch,
+    /// The entry's `prev_hash` is not the previous entry's hash (an entry was removed,
+    /// inserted or reordered).
+    BrokenLink,
+    /// Ids do not strictly increase.
+    OutOfOrder,
+    /// The entry belongs to another tenant.
+    TenantMismatch,
+}
+
+impl fmt::Display for TamperReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TamperReason::HashMismatch => "hash does not match the entry",
+            TamperReason::BrokenLink => "prev_hash does not match the previous entry",
+            TamperReason::OutOfOrder => "ids do not increase",
+            TamperReason::TenantMismatch => "entry belongs to another tenant",
+        })
+    }
+}
+
+impl TamperReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TamperReason::HashMismatch => "hash_mismatch",
+            TamperReason::BrokenLink => "broken_link",
+            TamperReason::OutOfOrder => "out_of_order",
+            TamperReason::TenantMismatch => "tenant_mismatch",
+        }
+    }
+}
+
+/// The first entry at which a chain fails verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("audit chain broken at entry {at_id}: {reason}")]
+pub struct TamperError {
+    pub at_id: u64,
+    pub reason: TamperReason,
+}
+
+/// Incremental verifier of one tenant's chain, fed entries in id order (so long logs can be
+/// verified page by page).
+#[derive(Clone, Debug, Default)]
+pub struct ChainVerifier {
+    tenant: Option<String>,
+    last_id: Option<u64>,
+    last_hash: Option<String>,
+    count: u64,
+}
+
+impl ChainVerifier {
+    /// A verifier for a chain that starts at the tenant's first entry. With `tenant`, every
+    /// entry must belong to it; without, every entry must belong to the first entry's tenant.
+    pub fn new(tenant: Option<&str>) -> ChainVerifier {
+        ChainVerifier {
+            tenant: tenant.map(str::to_owned),
+            ..ChainVerifier::default()
+        }
+    }
+
+    /// Checks the next entry.
+    pub fn push(&mut self, e: &AuditEntry) -> Result<(), TamperError> {
+        let fail = |reason| TamperError {
+            at_id: e.id,
+            reason,
+        };
+        match &self.tenant {
+            Some(t) if *t != e.tenant => return Err(fail(TamperReason::TenantMismatch)),
+            Some(_) => {}
+            None => self.tenant = Some(e.tenant.clone()),
+        }
+        if matches!(self.last_id, Some(last) if e.id <= last) {
+            return Err(fail(TamperReason::OutOfOrder));
+        }
+        if e.prev_hash != self.last_hash {
+            return Err(fail(TamperReason::BrokenLink));
+        }
+        if e.compute_hash() != e.hash {
+            return Err(fail(TamperReason::HashMismatch));
+        }
+        self.last_id = Some(e.id);
+        self.last_hash = Some(e.hash.clone());
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Entries verified so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Hash of the last verified entry (the chain head).
+    pub fn head(&self) -> Option<&str> {
+        self.last_hash.as_deref()
+    }
+}
+
+/// Verifies a tenant's complete chain, given in id order from its first entry.
+pub fn verify_audit_chain(entries: &[AuditEntry]) -> Result<(), TamperError> {
+    let mut v = ChainVerifier::new(None);
+    entries.iter().try_for_each(|e| v.push(e))
+}
+
+const CURSOR_PREFIX: &str = "a1.";
+
+/// Encodes a listing key as an opaque cursor.
+pub fn encode_cursor(key: AuditKey) -> String {
+    let mut s = String::with_capacity(CURSOR_PREFIX.len() + 40);
+    s.push_str(CURSOR_PREFIX);
+    let mut bytes = Vec::with_capacity(20);
+    bytes.extend_from_slice(&key.occurred_at.secs.to_be_bytes());
+    bytes.extend_from_slice(&key.occurred_at.nanos.to_be_bytes());
+    bytes.extend_from_slice(&key.id.to_be_bytes());
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Decodes a cursor made by [`encode_cursor`]; `None` for anything else.
+pub fn decode_cursor(s: &str) -> Option<AuditKey> {
+    let hex = s.strip_prefix(CURSOR_PREFIX)?;
+    if hex.len() != 40 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut bytes = [0u8; 20];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    let secs = i64::from_be_bytes(bytes[0..8].try_into().ok()?);
+    let nanos = u32::from_be_bytes(bytes[8..12].try_into().ok()?);
+    let id = u64::from_be_bytes(bytes[12..20].try_into().ok()?);
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    Some(AuditKey {
+        occurred_at: Timestamp { secs, nanos },
+        id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(action: &str, after: Option<Value>) -> AuditDraft {
+        AuditDraft {
+            tenant: "t1".into(),
+            occurred_at: Timestamp {
+                secs: 1_767_323_045,
+                nanos: 120_000_000,
+            },
+            actor: Actor {
+                subject: "alice".into(),
+                actor_type: "user".into(),
+            },
+            action: action.into(),
+            entity: Entity {
+                entity_type: "tenant_config".into(),
+                id: Some("ab".repeat(32)),
+            },
+            request_id: Some("req-1".into()),
+            before_state: None,
+            after_state: after,
+            extra: None,
+        }
+    }
+
+    fn chain(n: u64) -> Vec<AuditEntry> {
+        let mut out: Vec<AuditEntry> = Vec::new();
+        for i in 0..n {
+            let prev = out.last().map(|e| e.hash.clone());
+            let after = crate::json::parse(format!("{{\"n\":{i}}}").as_bytes()).unwrap();
+            out.push(draft(actions::CONFIG_UPDATE, Some(after)).seal(i * 3 + 1, prev.as_deref()));
+        }
+        out
+    }
+
+    #[test]
+    fn seal_links_and_verifies() {
+        let c = chain(5);
+        assert_eq!(c[0].prev_hash, None);
+        assert_eq!(c[1].prev_hash.as_deref(), Some(c[0].hash.as_str()));
+        assert_eq!(c[0].hash.len(), 64);
+        verify_audit_chain(&c).unwrap();
+        verify_audit_chain(&[]).unwrap();
+    }
+
+    #[test]
+    fn hash_covers_prev_hash_and_body() {
+        let e = draft(actions::CONFIG_UPDATE, None).seal(1, None);
+        let body = crate::json::canonical_value_text(&e.body_value()).unwrap();
+        assert_eq!(e.hash, sha256_hex(body.as_bytes()));
+        let e2 = draft(actions::CONFIG_UPDATE, None).seal(1, Some("x"));
+        assert_eq!(
+            e2.hash,
+            sha256_hex(format!("x{}", e2.body_value_text()).as_bytes())
+        );
+    }
+
+    impl AuditEntry {
+        fn body_value_text(&self) -> String {
+            crate::json::canonical_value_text(&self.body_value()).unwrap()
+        }
+    }
+
+    #[test]
+    fn detects_each_kind_of_tampering() {
+        let c = chain(4);
+        let mut t = c.clone();
+        t[2].after_state = Some(Value::str("evil"));
+        assert_eq!(
+            verify_audit_chain(&t),
+            Err(TamperError {
+                at_id: t[2].id,
+                reason: TamperReason::HashMismatch
+            })
+        );
+        let mut t = c.clone();
+        t.remove(1);
+        assert_eq!(
+            verify_audit_chain(&t).unwrap_err(),
+            TamperError {
+                at_id: c[2].id,
+                reason: TamperReason::BrokenLink
+            }
+        );
+        let mut t = c.clone();
+        t.swap(1, 2);
+        assert_eq!(
+            verify_audit_chain(&t).unwrap_err(),
+            TamperError {
+                at_id: c[2].id,
+                reason: TamperReason::BrokenLink
+            }
+        );
+        let mut t = c.clone();
+        t[2].id = t[1].id;
+        assert_eq!(
+            verify_audit_chain(&t).unwrap_err().reason,
+            TamperReason::OutOfOrder
+        );
+        let mut t = c.clone();
+        t[3].tenant = "t2".into();
+        assert_eq!(
+            verify_audit_chain(&t).unwrap_err(),
+            TamperError {
+                at_id: c[3].id,
+                reason: TamperReason::TenantMismatch
+            }
+        );
+        // Re-hashing a modified entry still breaks the next link.
+        let mut t = c.clone();
+        t[1].actor.subject = "mallory".into();
+        t[1].hash = t[1].compute_hash();
+        assert_eq!(
+            verify_audit_chain(&t).unwrap_err(),
+            TamperError {
+                at_id: c[2].id,
+                reason: TamperReason::BrokenLink
+            }
+        );
+    }
+
+    #[test]
+    fn json_roundtrip_and_redaction() {
+        for e in chain(3) {
+            let v = e.to_value(false);
+            assert_eq!(AuditEntry::from_value(&v).as_ref(), Some(&e));
+            let text = crate::json::to_string(&v);
+            let back = AuditEntry::from_value(&crate::json::parse(text.as_bytes()).unwrap());
+            assert_eq!(back.as_ref(), Some(&e));
+            let r = e.to_value(true);
+            let m = r.as_object().unwrap();
+            assert!(m.get("after_state").is_none() && m.get("extra").is_none());
+            assert!(m.get("before_state").is_none());
+            assert_eq!(m.get("hash").and_then(Value::as_str), Some(e.hash.as_str()));
+        }
+    }
+
+    #[test]
+    fn cursor_roundtrip_and_rejects_garbage() {
+        for key in [
+            AuditKey {
+                occurred_at: Timestamp::from_secs(0),
+                id: 0,
+            },
+            AuditKey {
+                occurred_at: Timestamp {
+                    secs: -5,
+                    nanos: 999_999_999,
+                },
+                id: u64::MAX,
+            },
+            AuditKey {
+                occurred_at: Timestamp {
+                    secs: 1_767_323_045,
+                    nanos: 1,
+                },
+                id: 42,
+            },
+        ] {
+            let c = encode_cursor(key);
+            assert_eq!(decode_cursor(&c), Some(key), "{c}");
+        }
+        for bad in [
+            "",
+            "a1.",
+            "a1.zz",
+            "b1.00000000000000000000000000000000000000000",
+            "a1.000000000000000000000000000000000000000G",
+            "a1.00000000000000003b9aca000000000000000000",
+            "a1.00000000000000000000000000000000000000000",
+        ] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The storage adapter the host implements, and an in-memory implementation.
+//!
+//! The control plane never keeps state of its own: every version, pointer and audit entry
+//! lives behind [`DocumentStore`], and the store decides races through
+//! [`DocumentStore::compare_and_swap`].
+
+use super::audit::{AuditDraft, AuditEntry, AuditKey};
+use super::DocKind;
+use crate::time::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+
+/// What kind of failure a store reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreErrorKind {
+    /// The store cannot be reached or timed out; nothing was written. Retryable.
+    Unavailable,
+    /// The store detected a concurrent modification (e.g. a serialization failure) and
+    /// wrote nothing. The control plane treats it like a lost compare-and-swap.
+    Conflict,
+    /// Stored data violates an invariant (a pointer to a missing version, a version whose
+    /// content does not match its ETag).
+    Corrupt,
+    /// Anything else.
+    Other,
+}
+
+impl StoreErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreErrorKind::Unavailable => "unavailable",
+            StoreErrorKind::Conflict => "conflict",
+            StoreErrorKind::Corrupt => "corrupt",
+            StoreErrorKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error reported by a [`DocumentStore`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("store {kind}: {message}")]
+pub struct StoreError {
+    pub kind: StoreErrorKind,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> StoreError {
+        StoreError {
+            kind,
+            message: message.into(),
+        }
+    }
+    pub fn unavailable(message: impl Into<String>) -> StoreError {
+        StoreError::new(StoreErrorKind::Unavailable, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> StoreError {
+        StoreError::new(StoreErrorKind::Conflict, message)
+    }
+    pub fn corrupt(message: impl Into<String>) -> StoreError {
+        StoreError::new(StoreErrorKind::Corrupt, message)
+    }
+    pub fn other(message: impl Into<String>) -> StoreError {
+        StoreError::new(StoreErrorKind::Other, message)
+    }
+}
+
+/// One immutable, content-addressed version of a tenant document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredVersion {
+    /// Lower-case hex SHA-256 of `canonical_text`; the version's key.
+    pub etag: String,
+    /// The PostgreSQL `jsonb` text form of the document.
+    pub canonical_text: String,
+    /// The document as its first writer sent it (number literals and key order kept).
+    pub document: String,
+    pub created_at: Timestamp,
+    /// Subject of the principal that first wrote this content.
+    pub created_by: String,
+    pub comment: Option<String>,
+}
+
+/// The current pointer of one (tenant, document kind).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pointer {
+    /// ETag of the current version.
+    pub etag: String,
+    /// ETag of the version that was current before the last move (`None` after the first
+    /// write). "Roll back to the previous version" goes there.
+    pub previous: Option<String>,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+}
+
+/// A requested pointer move: from `expected` (`None` = no current version) to `new_etag`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointerSwap {
+    pub kind: DocKind,
+    pub expected: Option<String>,
+    pub new_etag: String,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// The host's storage adapter. Implementations must be safe to share between threads; each
+/// method is one atomic step of the store (a transaction, a lock, a conditional write).
+///
+/// Contract, per tenant (tenants never see each other's data):
+///
+/// * Versions are immutable and keyed by ETag per (tenant, kind); storing an ETag that
+///   exists is a no-op that keeps the existing version (author, comment, text).
+/// * A pointer per (tenant, kind) references a stored version.
+/// * The audit log is append-only; ids are assigned by the store, strictly increasing;
+///   each appended entry is chained to the tenant's previous one with
+///   [`AuditDraft::seal`].
+pub trait DocumentStore: Send + Sync {
+    /// The current pointer, `None` when the tenant has never had a document of this kind.
+    fn current(&self, tenant: &str, kind: DocKind) -> Result<Option<Pointer>, StoreError>;
+
+    /// One version by ETag.
+    fn get_version(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        etag: &str,
+    ) -> Result<Option<StoredVersion>, StoreError>;
+
+    /// Stores a version unless its ETag exists. `Ok(true)` when it was inserted.
+    fn put_version(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        version: &StoredVersion,
+    ) -> Result<bool, StoreError>;
+
+    /// Every version of (tenant, kind), oldest first (insertion order).
+    fn list_versions(&self, tenant: &str, kind: DocKind) -> Result<Vec<StoredVersion>, StoreError>;
+
+    /// Compare-and-swap of the current pointer, atomic with the audit entry that records it.
+    ///
+    /// If the pointer's ETag equals `swap.expected` (both `None` = no pointer yet) and
+    /// `swap.new_etag` is a stored version: set the pointer to
+    /// `{etag: new_etag, previous: expected, updated_at: at, updated_by: by}`, append `audit`
+    /// (sealed as in [`DocumentStore::append_audit`]) and return the entry. Otherwise change
+    /// nothing and return `Ok(None)`. An `Err` means nothing was written.
+    fn compare_and_swap(
+        &self,
+        tenant: &str,
+        swap: &PointerSwap,
+        audit: AuditDraft,
+    ) -> Result<Option<AuditEntry>, StoreError>;
+
+    /// Appends an entry: assigns the next id, seals the draft with the hash of the tenant's
+    /// last entry, stores it and returns it, all in one atomic step.
+    fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError>;
+
+    /// Up to `limit` entries with `(occurred_at, id) < before` (all when `before` is `None`),
+    /// ordered by `(occurred_at, id)` descending.
+    fn list_audit(
+        &self,
+        tenant: &str,
+        before: Option<AuditKey>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Up to `limit` entries with `id > after_id` (all when `None`), ordered by id ascending:
+    /// the chain order used for verification.
+    fn audit_chain(
+        &self,
+        tenant: &str,
+        after_id: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+#[derive(Default)]
+struct KindState {
+    versions: Vec<StoredVersion>,
+    by_etag: HashMap<String, usize>,
+    pointer: Option<Pointer>,
+}
+
+#[derive(Default)]
+struct TenantState {
+    config: KindState,
+    rules: KindState,
+    /// In id order.
+    audit: Vec<AuditEntry>,
+    /// Listing key → position in `audit`.
+    by_key: BTreeMap<AuditKey, usize>,
+}
+
+impl TenantState {
+    fn kind(&self, kind: DocKind) -> &KindState {
+        match kind {
+            DocKind::Config => &self.config,
+            DocKind::Rules => &self.rules,
+        }
+    }
+    fn kind_mut(&mut self, kind: DocKind) -> &mut KindState {
+        match kind {
+            DocKind::Config => &mut self.config,
+            DocKind::Rules => &mut self.rules,
+        }
+    }
+    fn append(&mut self, id: u64, draft: AuditDraft) -> AuditEntry {
+        let entry = draft.seal(id, self.audit.last().map(|e| e.hash.as_str()));
+        self.by_key.insert(entry.key(), self.audit.len());
+        self.audit.push(entry.clone());
+        entry
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    last_audit_id: u64,
+    tenants: HashMap<String, TenantState>,
+}
+
+impl Inner {
+    fn next_id(&mut self) -> u64 {
+        self.last_audit_id += 1;
+        self.last_audit_id
+    }
+}
+
+/// A [`DocumentStore`] in process memory, behind one mutex: for tests, examples and embedded
+/// hosts that keep documents in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied step: every mutation
+        // below happens after all checks.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn check_tenant(tenant: &str, draft: &AuditDraft) -> Result<(), StoreError> {
+    if draft.tenant == tenant {
+        Ok(())
+    } else {
+        Err(StoreError::other(format!(
+            "audit entry for tenant {:?} appended to tenant {tenant:?}",
+            draft.tenant
+        )))
+    }
+}
+
+impl DocumentStore for MemoryStore {
+    fn current(&self, tenant: &str, kind: DocKind) -> Result<Option<Pointer>, StoreError> {
+        let g = self.lock();
+        Ok(g.tenants
+            .get(tenant)
+            .and_then(|t| t.kind(kind).pointer.clone()))
+    }
+
+    fn get_version(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        etag: &str,
+    ) -> Result<Option<StoredVersion>, StoreError> {
+        let g = self.lock();
+        Ok(g.tenants.get(tenant).and_then(|t| {
+            let k = t.kind(kind);
+            k.by_etag.get(etag).map(|&i| k.versions[i].clone())
+        }))
+    }
+
+    fn put_version(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        version: &StoredVersion,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let k = g
+            .tenants
+            .entry(tenant.to_owned())
+            .or_default()
+            .kind_mut(kind);
+        if k.by_etag.contains_key(&version.etag) {
+            return Ok(false);
+        }
+        k.by_etag.insert(version.etag.clone(), k.versions.len());
+        k.versions.push(version.clone());
+        Ok(true)
+    }
+
+    fn list_versions(&self, tenant: &str, kind: DocKind) -> Result<Vec<StoredVersion>, StoreError> {
+        let g = self.lock();
+        Ok(g.tenants
+            .get(tenant)
+            .map(|t| t.kind(kind).versions.clone())
+            .unwrap_or_default())
+    }
+
+    fn compare_and_swap(
+        &self,
+        tenant: &str,
+        swap: &PointerSwap,
+        audit: AuditDraft,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        check_tenant(tenant, &audit)?;
+        let mut g = self.lock();
+        let Some(t) = g.tenants.get(tenant) else {
+            return Ok(None);
+        };
+        let k = t.kind(swap.kind);
+        if k.pointer.as_ref().map(|p| &p.etag) != swap.expected.as_ref()
+            || !k.by_etag.contains_key(&swap.new_etag)
+        {
+            return Ok(None);
+        }
+        let id = g.next_id();
+        let t = g.tenants.entry(tenant.to_owned()).or_default();
+        t.kind_mut(swap.kind).pointer = Some(Pointer {
+            etag: swap.new_etag.clone(),
+            previous: swap.expected.clone(),
+            updated_at: swap.at,
+            updated_by: swap.by.clone(),
+        });
+        Ok(Some(t.append(id, audit)))
+    }
+
+    fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError> {
+        check_tenant(tenant, &audit)?;
+        let mut g = self.lock();
+        let id = g.next_id();
+        Ok(g.tenants
+            .entry(tenant.to_owned())
+            .or_default()
+            .append(id, audit))
+    }
+
+    fn list_audit(
+        &self,
+        tenant: &str,
+        before: Option<AuditKey>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let g = self.lock();
+        let Some(t) = g.tenants.get(tenant) else {
+            return Ok(Vec::new());
+        };
+        let iter: Box<dyn DoubleEndedIterator<Item = (&AuditKey, &usize)>> = match before {
+            Some(b) => Box::new(t.by_key.range(..b)),
+            None => Box::new(t.by_key.iter()),
+        };
+        Ok(iter
+            .rev()
+            .take(limit)
+            .map(|(_, &i)| t.audit[i].clone())
+            .collect())
+    }
+
+    fn audit_chain(
+        &self,
+        tenant: &str,
+        after_id: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let g = self.lock();
+        let Some(t) = g.tenants.get(tenant) else {
+            return Ok(Vec::new());
+        };
+        let start = match after_id {
+            Some(a) => t.audit.partition_point(|e| e.id <= a),
+            None => 0,
+        };
+        Ok(t.audit[start..].iter().take(limit).cloned().collect())
+    }
+}
