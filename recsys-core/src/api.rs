@@ -11,6 +11,11 @@ use crate::request::CallContext;
 
 /// Operations that need no engine state.
 pub const STATIC_OPS: &[&str] = &[
+    "assign",
+    "exposure_event",
+    "api_key_hash",
+    "api_key_verify",
+    "validate_profile",
     "etag",
     "canonicalize",
     "conformance_split",
@@ -22,6 +27,9 @@ pub const STATIC_OPS: &[&str] = &[
 /// * `etag`: input = any JSON document; answer = `{"etag": "<hex>", "canonical": "<text>"}`.
 /// * `canonicalize`: same answer (kept as an alias for readability).
 pub fn call_static(op: &str, input: &str) -> Result<String, ApiError> {
+    if let Some(answer) = crate::ops::api::call_static_json(op, input) {
+        return answer;
+    }
     match op {
         "etag" | "canonicalize" => {
             let canonical = json::canonical_text(input.as_bytes())?;
@@ -123,6 +131,115 @@ fn conformance_compare(input: &str) -> Result<String, ApiError> {
     );
     out.push("actual", Value::String(json::canonical_value_text(actual)?));
     Ok(json::to_string(&Value::Object(out)))
+}
+
+impl Engine {
+    /// Control-plane operations: `{"request": {...op input...}, "ctx": {"now", "request_id"?,
+    /// "principal": {"subject", "tenant", "roles"}}}`. Successful writes are applied to the
+    /// tenant's snapshots at once; invalidating `artifacts` schedules a manifest refresh.
+    fn admin(&self, op: &str, v: &Value) -> Result<Value, ApiError> {
+        use crate::control::{DocKind, OpContext, Principal};
+        let m = object(v)?;
+        for (k, _) in m.iter() {
+            if k != "request" && k != "ctx" {
+                return Err(ApiError::new(
+                    "RECSYS_INVALID_REQUEST",
+                    400,
+                    format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ...}}"),
+                ));
+            }
+        }
+        let ctx = m
+            .get("ctx")
+            .and_then(Value::as_object)
+            .ok_or_else(|| missing("ctx"))?;
+        let now = now_member(ctx)?;
+        let request_id = ctx.get("request_id").and_then(Value::as_str).unwrap_or("");
+        let principal =
+            Principal::from_value(ctx.get("principal").ok_or_else(|| missing("principal"))?)
+                .map_err(ApiError::from)?;
+        let req = m.get("request").unwrap_or(&Value::Null);
+        let mut answer =
+            crate::control::api::call(&self.control, op, req, now, request_id, &principal)
+                .unwrap_or_else(|| Err(unknown_op(op)))?;
+        let tenant = req
+            .as_object()
+            .and_then(|r| r.get("tenant"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
+        let octx = OpContext::new(now, request_id, principal.clone());
+        // Apply what changed to the serving snapshots.
+        let sync = |kind: DocKind| -> Result<usize, ApiError> {
+            let doc = match self.control.get(&octx, tenant, kind) {
+                Ok(d) => Some(d.document),
+                Err(e) if ApiError::from(e.clone()).status == 404 => None,
+                Err(e) => return Err(e.into()),
+            };
+            match kind {
+                DocKind::Config => self.set_config(tenant, doc.as_ref()),
+                DocKind::Rules => self.set_rules(tenant, doc.as_ref()),
+            }
+        };
+        let changed = answer
+            .as_object()
+            .and_then(|a| a.get("changed"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        let mut recompiled = 0;
+        match op {
+            "admin.put_config" if changed => recompiled += sync(DocKind::Config)?,
+            "admin.put_rules" if changed => recompiled += sync(DocKind::Rules)?,
+            "admin.rollback" if changed => {
+                let kind = req
+                    .as_object()
+                    .and_then(|r| r.get("kind"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                recompiled += sync(if kind.trim().eq_ignore_ascii_case("rules") {
+                    DocKind::Rules
+                } else {
+                    DocKind::Config
+                })?;
+            }
+            "admin.invalidate" => {
+                let targets: Vec<String> = answer
+                    .as_object()
+                    .and_then(|a| a.get("targets"))
+                    .and_then(Value::as_array)
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let surface = answer
+                    .as_object()
+                    .and_then(|a| a.get("surface"))
+                    .and_then(Value::as_str);
+                let mut counts = Map::new();
+                for t in &targets {
+                    let n = match t.as_str() {
+                        "config" => sync(DocKind::Config)?,
+                        "rules" => sync(DocKind::Rules)?,
+                        _ => self.loader_invalidate(tenant, surface),
+                    };
+                    counts.push(t.as_str(), Value::u64(n as u64));
+                }
+                if let Value::Object(a) = &mut answer {
+                    a.insert("invalidated", Value::Object(counts));
+                }
+            }
+            _ => {}
+        }
+        if recompiled > 0 {
+            if let Value::Object(a) = &mut answer {
+                a.insert("recompiled", Value::u64(recompiled as u64));
+            }
+        }
+        Ok(answer)
+    }
 }
 
 fn missing(k: &str) -> ApiError {
@@ -232,10 +349,15 @@ impl Engine {
             return call_static(op, input);
         }
         let v = parse_input(input)?;
+        if crate::control::api::OPS.contains(&op) {
+            return self.admin(op, &v).map(|a| json::to_string(&a));
+        }
         let answer = match op {
             "load_snapshot" => {
                 let docs = Documents::from_value(&v)?;
-                let (td, set, _, report) = compile(&docs, &self.options().artifact_limits)?;
+                let base = self.lock_state().docs.get(docs.tenant).cloned();
+                let (td, set, _, report) =
+                    compile(&docs, base.as_ref(), &self.options().artifact_limits)?;
                 let snap = self.install_parts(docs.tenant, docs.surface, td, set);
                 report_value(&snap, &report)
             }

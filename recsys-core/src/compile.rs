@@ -318,11 +318,22 @@ fn text_of(v: &Value) -> String {
 }
 
 /// Compiles documents into their parts and a snapshot.
+///
+/// `base` is the tenant's current documents: a `config` or `rules` member absent from `docs`
+/// keeps the current one (so loading artifacts never undoes a control-plane write); a member
+/// present (even `null`) replaces it.
 pub fn compile(
     docs: &Documents,
+    base: Option<&TenantDocs>,
     limits: &ArtifactLimits,
 ) -> Result<(TenantDocs, ArtifactSet, TenantSnapshot, CompileReport), ApiError> {
-    let td = TenantDocs::new(docs.tenant, docs.config, docs.rules)?;
+    let mut td = base.cloned().unwrap_or_default();
+    if let Some(c) = docs.config {
+        td.set_config(Some(c))?;
+    }
+    if let Some(r) = docs.rules {
+        td.set_rules(docs.tenant, Some(r))?;
+    }
     let mut set = ArtifactSet::from_documents(
         docs.tenant,
         docs.surface,

@@ -132,12 +132,20 @@ impl EngineOptions {
 type SnapshotMap = HashMap<(String, String), Arc<TenantSnapshot>>;
 
 /// A serving engine. `Send + Sync`; share one per process.
-#[derive(Default)]
 pub struct Engine {
     pub(crate) options: EngineOptions,
     snapshots: ArcSwap<SnapshotMap>,
     /// Write side only (loads, refreshes, document changes); requests never take it.
     state: Mutex<SourceState>,
+    /// Versioned config/rules documents, audit and access control (in memory unless the
+    /// host supplies its own store).
+    pub(crate) control: crate::control::ControlPlane,
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::with_options(EngineOptions::default())
+    }
 }
 
 impl Engine {
@@ -146,11 +154,22 @@ impl Engine {
     }
 
     pub fn with_options(options: EngineOptions) -> Engine {
+        Engine::with_control(options, crate::control::ControlPlane::in_memory())
+    }
+
+    /// An engine whose control plane uses the host's document store.
+    pub fn with_control(options: EngineOptions, control: crate::control::ControlPlane) -> Engine {
         Engine {
             options,
             snapshots: ArcSwap::default(),
             state: Mutex::default(),
+            control,
         }
+    }
+
+    /// The control plane (versioned documents, audit, rollback, access control).
+    pub fn control(&self) -> &crate::control::ControlPlane {
+        &self.control
     }
 
     pub fn options(&self) -> &EngineOptions {

@@ -20,6 +20,7 @@ pub mod control;
 pub mod engine;
 pub mod error;
 pub mod json;
+pub mod ops;
 pub mod loader;
 pub mod ranking;
 pub mod request;

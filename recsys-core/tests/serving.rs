@@ -129,7 +129,8 @@ fn typed_snapshot() -> TenantSnapshot {
 
 #[test]
 fn concurrent_recommend_during_snapshot_swaps_sees_one_whole_snapshot() {
-    let docs_a = docs("demo", "home", POP_A, None);
+    // Explicit empty rules: an absent `rules` member would keep the tenant's current rules.
+    let docs_a = docs("demo", "home", POP_A, Some("[]"));
     let docs_b = docs(
         "demo",
         "home",
