@@ -376,6 +376,26 @@ impl Engine {
                 Value::Object(a)
             }
             "liveness" => self.liveness(),
+            "metrics" => {
+                let mut a = Map::new();
+                a.push(
+                    "prometheus",
+                    Value::String(self.metrics_registry().render_prometheus()),
+                );
+                Value::Object(a)
+            }
+            "exposure_drain" => {
+                let max = object(&v)?
+                    .get("max")
+                    .and_then(Value::as_number)
+                    .and_then(|n| n.as_i64())
+                    .unwrap_or(1000);
+                let (events, dropped) = self.drain_exposures(max.max(0) as usize);
+                let mut a = Map::new();
+                a.push("events", Value::Array(events));
+                a.push("dropped", Value::u64(dropped));
+                Value::Object(a)
+            }
             "readiness" => self.readiness(now_member(object(&v)?)?),
             "loader_track" => {
                 let m = object(&v)?;

@@ -9,6 +9,12 @@ use crate::config::{Algo, SurfaceConfig, Weights};
 use crate::error::ApiError;
 use crate::json::{Map, Value};
 use crate::loader::{is_stale, SourceState};
+use crate::ops::experiments::Assigner;
+use crate::ops::exposure::{
+    ExposureEncoder, ExposureEvent, ExposureFormat, ExposureSink, SubjectHasher,
+};
+use crate::ops::metrics::{self, Metrics, MetricsRegistry, Outcome};
+use crate::ops::Endpoint;
 use crate::ranking::{self, CapCounts, MmrInfo, SelectParams};
 use crate::request::{
     warnings as w, CallContext, Constraints, Explain, Options, RecommendRequest, SimilarRequest,
@@ -18,6 +24,7 @@ use crate::rules::eval::{self, Target};
 use crate::snapshot::{ItemIdx, TenantSnapshot};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Engine-wide options (the host's deployment settings, not tenant documents).
@@ -35,6 +42,73 @@ pub struct EngineOptions {
     pub artifact_limits: crate::artifacts::ArtifactLimits,
     /// Manifest refresh, freshness and hold settings.
     pub loader: crate::loader::LoaderOptions,
+    /// Experiment assignment (salt and definitions); `None` = no assignment.
+    pub experiments: Option<Assigner>,
+    /// Exposure logging; `None` = off.
+    pub exposure: Option<ExposureOptions>,
+    /// Record request metrics in the built-in registry (and the host adapter). Off by
+    /// default: the registry takes a short mutex per request.
+    pub metrics: bool,
+}
+
+/// Exposure logging settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExposureOptions {
+    pub format: ExposureFormat,
+    /// HMAC key for subject hashing; `None` = raw subjects (development only).
+    pub salt: Option<Vec<u8>>,
+    pub key_id: String,
+    /// Events kept for `exposure_drain` when no sink is set (oldest dropped first).
+    pub queue_limit: usize,
+}
+
+impl ExposureOptions {
+    fn encoder(&self) -> ExposureEncoder {
+        match &self.salt {
+            Some(s) => ExposureEncoder::new(
+                self.format,
+                SubjectHasher::with_key_id(self.key_id.clone(), s.clone()),
+            ),
+            None => ExposureEncoder::raw(self.format),
+        }
+    }
+
+    fn from_value(v: &Value) -> Result<ExposureOptions, ApiError> {
+        let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
+        let m = v
+            .as_object()
+            .ok_or_else(|| bad("exposure options must be an object".into()))?;
+        let mut o = ExposureOptions {
+            format: ExposureFormat::ServiceV1,
+            salt: None,
+            key_id: String::new(),
+            queue_limit: 10_000,
+        };
+        let mut hash = true;
+        for (k, x) in m.iter() {
+            match (k, x) {
+                ("format", Value::String(f)) => {
+                    o.format = ExposureFormat::parse(f)
+                        .ok_or_else(|| bad(format!("unknown exposure format {f:?}")))?
+                }
+                ("salt", Value::String(s)) => o.salt = Some(s.clone().into_bytes()),
+                ("key_id", Value::String(s)) => o.key_id = s.clone(),
+                ("hash_subjects", Value::Bool(b)) => hash = *b,
+                ("queue_limit", Value::Number(n)) if n.as_i64().is_some_and(|x| x > 0) => {
+                    o.queue_limit = n.as_i64().unwrap_or(1) as usize
+                }
+                _ => return Err(bad(format!("invalid exposure option {k:?}"))),
+            }
+        }
+        if !hash {
+            o.salt = None;
+        } else if o.salt.as_ref().is_none_or(|s| s.is_empty()) {
+            return Err(bad(
+                "exposure.salt is required when hash_subjects is on".into()
+            ));
+        }
+        Ok(o)
+    }
 }
 
 impl Default for EngineOptions {
@@ -46,6 +120,9 @@ impl Default for EngineOptions {
             admin_role: "admin".into(),
             artifact_limits: crate::artifacts::ArtifactLimits::default(),
             loader: crate::loader::LoaderOptions::default(),
+            experiments: None,
+            exposure: None,
+            metrics: false,
         }
     }
 }
@@ -73,6 +150,28 @@ impl EngineOptions {
                     o.loader.manifest_template = Some(crate::loader::ManifestTemplate::parse(s)?)
                 }
                 ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
+                ("metrics", Value::Bool(b)) => o.metrics = *b,
+                ("exposure", x) => o.exposure = Some(ExposureOptions::from_value(x)?),
+                ("experiments", Value::Object(x)) => {
+                    let salt = x.get("salt").and_then(Value::as_str).unwrap_or("");
+                    let defs = match x.get("definitions") {
+                        Some(d) => crate::ops::experiments::parse_definitions(d).map_err(|p| {
+                            ApiError::new(
+                                "RECSYS_INVALID_OPTIONS",
+                                400,
+                                "invalid experiment definitions",
+                            )
+                            .with_problems(p)
+                        })?,
+                        None => Vec::new(),
+                    };
+                    let enabled = x.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+                    let a = Assigner::new(salt.as_bytes().to_vec(), defs)
+                        .map_err(ApiError::from)?
+                        .with_enabled(enabled);
+                    o.experiments = Some(a);
+                }
+
                 ("manifest_ttl_seconds" | "max_artifact_age_seconds", Value::Number(n))
                     if n.as_i64().is_some_and(|x| x >= 0) =>
                 {
@@ -108,6 +207,8 @@ impl EngineOptions {
                     | "admin_role"
                     | "manifest_template"
                     | "hold_empty_publishes"
+                    | "metrics"
+                    | "experiments"
                     | "manifest_ttl_seconds"
                     | "max_artifact_age_seconds"
                     | "artifact_max_bytes"
@@ -140,6 +241,11 @@ pub struct Engine {
     /// Versioned config/rules documents, audit and access control (in memory unless the
     /// host supplies its own store).
     pub(crate) control: crate::control::ControlPlane,
+    registry: Arc<MetricsRegistry>,
+    metrics_adapter: Option<Arc<dyn Metrics>>,
+    exposure_sink: Option<Arc<dyn ExposureSink>>,
+    exposures: Mutex<std::collections::VecDeque<Value>>,
+    exposures_dropped: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Engine {
@@ -164,6 +270,11 @@ impl Engine {
             snapshots: ArcSwap::default(),
             state: Mutex::default(),
             control,
+            registry: Arc::default(),
+            metrics_adapter: None,
+            exposure_sink: None,
+            exposures: Mutex::default(),
+            exposures_dropped: Default::default(),
         }
     }
 
@@ -315,8 +426,11 @@ impl Engine {
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<Value, ApiError> {
-        let snap = self.ephemeral(request, ctx, signals)?;
-        self.serve(Call::Recommend, request, ctx, &snap, false)
+        let r = self
+            .ephemeral(request, ctx, signals)
+            .and_then(|snap| self.serve(Call::Recommend, request, ctx, &snap, false));
+        self.observe(Endpoint::Recommend, &r);
+        r.map(|(v, _)| v)
     }
 
     /// `similar` over host-supplied signals (DB-only mode).
@@ -326,8 +440,11 @@ impl Engine {
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<Value, ApiError> {
-        let snap = self.ephemeral(request, ctx, signals)?;
-        self.serve(Call::Similar, request, ctx, &snap, false)
+        let r = self
+            .ephemeral(request, ctx, signals)
+            .and_then(|snap| self.serve(Call::Similar, request, ctx, &snap, false));
+        self.observe(Endpoint::Similar, &r);
+        r.map(|(v, _)| v)
     }
 
     /// A snapshot compiled for one request from host-supplied signals and the tenant's documents.
@@ -358,14 +475,24 @@ impl Engine {
 
     /// `recommend`: a ranked list for a request.
     pub fn recommend(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        let (snap, fell_back) = self.lookup(request, ctx, Call::Recommend)?;
-        self.serve(Call::Recommend, request, ctx, &snap, fell_back)
+        let r = self
+            .lookup(request, ctx, Call::Recommend)
+            .and_then(|(snap, fell_back)| {
+                self.serve(Call::Recommend, request, ctx, &snap, fell_back)
+            });
+        self.observe(Endpoint::Recommend, &r);
+        r.map(|(v, _)| v)
     }
 
     /// `similar`: neighbours of one item, with constraints and rules applied.
     pub fn similar(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        let (snap, fell_back) = self.lookup(request, ctx, Call::Similar)?;
-        self.serve(Call::Similar, request, ctx, &snap, fell_back)
+        let r = self
+            .lookup(request, ctx, Call::Similar)
+            .and_then(|(snap, fell_back)| {
+                self.serve(Call::Similar, request, ctx, &snap, fell_back)
+            });
+        self.observe(Endpoint::Similar, &r);
+        r.map(|(v, _)| v)
     }
 
     /// The snapshot for a request; without one, request errors are reported first.
@@ -398,28 +525,166 @@ impl Engine {
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
-        let cfg: &SurfaceConfig = if fell_back {
+        let base: &SurfaceConfig = if fell_back {
             fallback_cfg = snap.tenant_config.for_surface(&peek_surface(request));
             &fallback_cfg
         } else {
             &snap.config
         };
+        let endpoint = match call {
+            Call::Recommend => Endpoint::Recommend,
+            Call::Similar => Endpoint::Similar,
+        };
         match call {
             Call::Recommend => {
-                let (req, warns) = RecommendRequest::from_value(request, &cfg.limits)?;
-                self.guards(cfg, req.k, &req.options, ctx)?;
+                let (req, warns) = RecommendRequest::from_value(request, &base.limits)?;
+                self.guards(base, req.k, &req.options, ctx)?;
+                // Experiment assignment: the variant's overrides (weights, algorithm, rules
+                // switch) apply on top of the surface config; request weights still win.
+                let assignment = self
+                    .options
+                    .experiments
+                    .as_ref()
+                    .and_then(|a| a.assign_request(&req, ctx.now));
+                let over = assignment
+                    .as_ref()
+                    .and_then(|a| {
+                        self.options
+                            .experiments
+                            .as_ref()
+                            .and_then(|x| x.overrides(a))
+                    })
+                    .cloned();
+                let variant_cfg;
+                let cfg: &SurfaceConfig = match &over {
+                    Some(o) => {
+                        let mut c = base.clone();
+                        if let Some(w) = o.weights {
+                            c.weights = Some(w);
+                        }
+                        if let Some(a) = o.algo {
+                            c.algo = a;
+                        }
+                        if let Some(r) = o.rules_enabled {
+                            c.rules_enabled = r;
+                        }
+                        variant_cfg = c;
+                        &variant_cfg
+                    }
+                    None => base,
+                };
                 let spec = Spec::for_recommend(snap, cfg, &req);
-                Ok(run(&self.options, snap, cfg, fell_back, &spec, warns, ctx))
+                let mut answer = run(&self.options, snap, cfg, fell_back, &spec, warns, ctx);
+                if let (Some(a), Value::Object(m)) = (&assignment, &mut answer) {
+                    if let Some(Value::Object(meta)) = m.get_mut("meta") {
+                        meta.insert("experiment", a.to_meta_value());
+                    }
+                }
+                let event = self.options.exposure.as_ref().map(|_| {
+                    let ev = ExposureEvent::from_answer(endpoint, &answer, ctx).with_request(&req);
+                    match &assignment {
+                        Some(a) => ev.with_assignment(a),
+                        None => ev,
+                    }
+                });
+                Ok((answer, event))
             }
             Call::Similar => {
-                let (req, warns) = SimilarRequest::from_value(request, &cfg.limits)?;
-                self.guards(cfg, req.k, &req.options, ctx)?;
-                let spec = Spec::for_similar(snap, cfg, &req);
-                Ok(run(&self.options, snap, cfg, fell_back, &spec, warns, ctx))
+                let (req, warns) = SimilarRequest::from_value(request, &base.limits)?;
+                self.guards(base, req.k, &req.options, ctx)?;
+                let spec = Spec::for_similar(snap, base, &req);
+                let answer = run(&self.options, snap, base, fell_back, &spec, warns, ctx);
+                let event = self
+                    .options
+                    .exposure
+                    .as_ref()
+                    .map(|_| ExposureEvent::from_answer(endpoint, &answer, ctx));
+                Ok((answer, event))
             }
         }
+    }
+
+    /// Records metrics (when enabled) and delivers the exposure event (when configured) of a
+    /// finished call.
+    fn observe(
+        &self,
+        endpoint: Endpoint,
+        result: &Result<(Value, Option<ExposureEvent>), ApiError>,
+    ) {
+        if self.options.metrics {
+            let sinks: [Option<&dyn Metrics>; 2] =
+                [Some(&*self.registry), self.metrics_adapter.as_deref()];
+            for m in sinks.into_iter().flatten() {
+                match result {
+                    Ok((answer, _)) => {
+                        metrics::record_response(m, endpoint, Outcome::Success, answer)
+                    }
+                    Err(e) => {
+                        metrics::record_error(m, endpoint, e);
+                    }
+                }
+            }
+        }
+        if let (Ok((_, Some(ev))), Some(x)) = (result, &self.options.exposure) {
+            let ok = match x.encoder().encode(ev) {
+                Ok(v) => match &self.exposure_sink {
+                    Some(sink) => sink.emit(&v).is_ok(),
+                    None => {
+                        let mut q = self.exposures.lock().unwrap_or_else(|p| p.into_inner());
+                        if q.len() >= x.queue_limit {
+                            q.pop_front();
+                            self.exposures_dropped.fetch_add(1, AtomicOrdering::Relaxed);
+                        }
+                        q.push_back(v);
+                        true
+                    }
+                },
+                Err(_) => false,
+            };
+            if self.options.metrics {
+                metrics::record_exposure(&*self.registry, x.format.as_str(), ok);
+            }
+        }
+    }
+
+    /// Takes up to `max` queued exposure events (oldest first) and the count dropped because
+    /// the queue was full since the last drain.
+    pub fn drain_exposures(&self, max: usize) -> (Vec<Value>, u64) {
+        let mut q = self.exposures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = max.min(q.len());
+        (
+            q.drain(..n).collect(),
+            self.exposures_dropped.swap(0, AtomicOrdering::Relaxed),
+        )
+    }
+
+    /// Runs `f` on every metrics destination when the `metrics` option is on.
+    pub(crate) fn record(&self, f: impl Fn(&dyn Metrics)) {
+        if self.options.metrics {
+            f(&*self.registry);
+            if let Some(a) = &self.metrics_adapter {
+                f(&**a);
+            }
+        }
+    }
+
+    /// The built-in metrics registry (filled when the `metrics` option is on).
+    pub fn metrics_registry(&self) -> &MetricsRegistry {
+        &self.registry
+    }
+
+    /// Also sends metrics to a host adapter.
+    pub fn with_metrics_adapter(mut self, m: Arc<dyn Metrics>) -> Engine {
+        self.metrics_adapter = Some(m);
+        self
+    }
+
+    /// Sends exposure events to a host sink instead of the in-engine queue.
+    pub fn with_exposure_sink(mut self, s: Arc<dyn ExposureSink>) -> Engine {
+        self.exposure_sink = Some(s);
+        self
     }
 
     /// `validate`: the normalised request and its warnings, without ranking.

@@ -20,6 +20,7 @@ use crate::compile::{
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::json::{Map, Value};
+use crate::ops::metrics;
 use crate::request::is_path_safe;
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
@@ -329,6 +330,7 @@ impl Engine {
         s.next_due = Some(now.add_secs(ttl));
         match fetch {
             Fetch::NotFound => {
+                self.record(|m| metrics::record_artifact_failure(m, "manifest"));
                 s.fail(
                     "manifest",
                     &uri,
@@ -346,6 +348,7 @@ impl Engine {
                 )))
             }
             Fetch::Error(e) => {
+                self.record(|m| metrics::record_artifact_failure(m, "manifest"));
                 s.fail(
                     "manifest",
                     &uri,
@@ -365,6 +368,7 @@ impl Engine {
                 let text = match String::from_utf8(bytes) {
                     Ok(t) => t,
                     Err(_) => {
+                        self.record(|m| metrics::record_artifact_failure(m, "manifest"));
                         s.fail(
                             "manifest",
                             &uri,
@@ -384,6 +388,7 @@ impl Engine {
                 match parse_manifest_doc(tenant, surface, &text, &self.options.artifact_limits) {
                     Err(e) => {
                         let code = e.problems.first().map(|p| p.code).unwrap_or(e.code);
+                        self.record(|m| metrics::record_artifact_failure(m, "manifest"));
                         s.fail("manifest", &uri, code, e.message.clone(), now);
                         Ok(Step::Done(report(
                             tenant,
@@ -484,6 +489,7 @@ impl Engine {
             match loaded {
                 Err(e) => {
                     let code = e.problems.first().map(|p| p.code).unwrap_or(e.code);
+                    self.record(|m| metrics::record_artifact_failure(m, kind.as_str()));
                     s.fail(kind.as_str(), uri, code, e.message.clone(), now);
                     failed += 1;
                 }
@@ -540,7 +546,21 @@ impl Engine {
         s.set = set;
         s.loaded = true;
         s.last_success = Some(now);
+        let (updated, count) = (snap.versions.manifest_updated_at, s.set.artifacts.len());
         self.install(snap);
+        self.record(|m| {
+            metrics::record_snapshot_swap(m);
+            if let Some(u) = updated {
+                metrics::record_manifest(m, now.seconds_since(u), count);
+            }
+            for (k, a) in &s.set.artifacts {
+                metrics::record_artifact_age(
+                    m,
+                    k.as_str(),
+                    now.seconds_since(a.artifact.envelope.window.end),
+                );
+            }
+        });
         let detail = (!newly_held.is_empty()).then(|| {
             let kinds: Vec<&str> = newly_held.iter().map(|k| k.as_str()).collect();
             format!("empty publishes held for: {}", kinds.join(", "))

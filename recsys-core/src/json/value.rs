@@ -105,6 +105,14 @@ impl Map {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
     }
+    /// Mutable access to the last member named exactly `key`.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.0
+            .iter_mut()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
     /// Last member whose name equals `key` ignoring ASCII case (Go decoder matching).
     pub fn get_ci(&self, key: &str) -> Option<&Value> {
         self.0

@@ -1,0 +1,147 @@
+//! Operations wired into serving: experiment variants in meta and applied per variant,
+//! exposure events drained from the engine, request and loader metrics in Prometheus text.
+
+use recsys_core::json::{parse, to_string, Value};
+use recsys_core::Engine;
+
+const DOCS: &str = r#"{"tenant":"demo","surface":"home",
+  "rules":[{"action":"pin","item_ids":["c"]}],
+  "signals":{"popularity":[{"item_id":"a","score":3},{"item_id":"b","score":2},{"item_id":"c","score":1}]}}"#;
+
+fn call(e: &Engine, user: &str, experiment: &str) -> Value {
+    let rid = user.len();
+    let input = format!(
+        r#"{{"request":{{"surface":"home","k":3,"user":{{"user_id":"{user}"}}{experiment}}},"ctx":{{"now":"2026-01-01T00:00:00Z","tenant":"demo","request_id":"req-{rid}"}}}}"#
+    );
+    parse(e.call("recommend", &input).unwrap().as_bytes()).unwrap()
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| {
+        v.as_object()
+            .unwrap()
+            .get(k)
+            .unwrap_or_else(|| panic!("no {k} in {}", to_string(v)))
+    })
+}
+
+fn first(v: &Value) -> String {
+    get(v, &["items"]).as_array().unwrap()[0]
+        .as_object()
+        .unwrap()
+        .get("item_id")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn experiment_variant_is_in_meta_and_its_overrides_apply() {
+    // Variant B turns merchandising rules off for its subjects.
+    let e = Engine::with_options_json(
+        r#"{"experiments":{"salt":"salt","definitions":[{"id":"exp-1","enabled":true,"traffic_percent":100,
+            "variants":["A",{"name":"B","overrides":{"rules_enabled":false}}]}]}}"#,
+    )
+    .unwrap();
+    e.call("load_snapshot", DOCS).unwrap();
+    // user-123 falls in B (reference vector: variant hash 4238060713167832805 mod 2 = 1).
+    let b = call(&e, "user-123", r#","experiment":{"id":"exp-1"}"#);
+    assert_eq!(
+        to_string(get(&b, &["meta", "experiment"])),
+        r#"{"id":"exp-1","variant":"B"}"#
+    );
+    assert_eq!(
+        first(&b),
+        "a",
+        "rules are off for variant B, so the pin on c does not apply"
+    );
+    // Find a subject in A: the pin applies.
+    let a = (0..50)
+        .map(|i| call(&e, &format!("u{i}"), r#","experiment":{"id":"exp-1"}"#))
+        .find(|v| get(v, &["meta", "experiment", "variant"]).as_str() == Some("A"))
+        .expect("some subject lands in A");
+    assert_eq!(first(&a), "c");
+    // A client-chosen variant wins; no experiment in the request means no assignment.
+    let forced = call(
+        &e,
+        "user-123",
+        r#","experiment":{"id":"exp-1","variant":"A"}"#,
+    );
+    assert_eq!(first(&forced), "c");
+    assert!(get(&call(&e, "user-123", ""), &["meta"])
+        .as_object()
+        .unwrap()
+        .get("experiment")
+        .is_none());
+}
+
+#[test]
+fn exposure_events_are_queued_hashed_and_drained() {
+    let e = Engine::with_options_json(
+        r#"{"exposure":{"format":"eval_v1","salt":"pepper","key_id":"k2"}}"#,
+    )
+    .unwrap();
+    e.call("load_snapshot", DOCS).unwrap();
+    call(&e, "secret-user-42", "");
+    call(&e, "secret-user-43", "");
+    let drained = parse(e.call("exposure_drain", r#"{"max":1}"#).unwrap().as_bytes()).unwrap();
+    let events = get(&drained, &["events"]).as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    let text = to_string(&events[0]);
+    assert!(
+        !text.contains("secret-user"),
+        "raw ids never appear when hashing is on: {text}"
+    );
+    assert!(
+        text.contains(r#""request_id":"req-14""#) && text.contains(r#""subject_key_id":"k2""#),
+        "{text}"
+    );
+    let rest = parse(e.call("exposure_drain", "{}").unwrap().as_bytes()).unwrap();
+    assert_eq!(get(&rest, &["events"]).as_array().unwrap().len(), 1);
+    assert_eq!(get(&rest, &["dropped"]), &Value::u64(0));
+    // Hashing is required unless explicitly turned off.
+    assert_eq!(
+        Engine::with_options_json(r#"{"exposure":{"format":"eval_v1"}}"#)
+            .err()
+            .map(|e| e.code),
+        Some("RECSYS_INVALID_OPTIONS")
+    );
+}
+
+#[test]
+fn metrics_count_requests_and_empty_results() {
+    let e = Engine::with_options_json(r#"{"metrics":true}"#).unwrap();
+    e.call("load_snapshot", DOCS).unwrap();
+    call(&e, "u1", "");
+    let empty = r#"{"request":{"surface":"home","user":{"user_id":"u"},"candidates":{"include_ids":["zz"]},"constraints":{"required_tags":["x"]}},"ctx":{"now":"2026-01-01T00:00:00Z","tenant":"demo"}}"#;
+    e.call("recommend", empty).unwrap();
+    assert!(e
+        .call(
+            "recommend",
+            r#"{"request":{},"ctx":{"now":"2026-01-01T00:00:00Z","tenant":"demo"}}"#
+        )
+        .is_err());
+    let text = parse(e.call("metrics", "{}").unwrap().as_bytes()).unwrap();
+    let prom = get(&text, &["prometheus"]).as_str().unwrap().to_string();
+    assert!(
+        prom.contains("# TYPE recsys_recommendation_requests_total counter"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains(r#"empty="true""#) && prom.contains(r#"empty="false""#),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("recsys_recommendation_warning_codes_total"),
+        "{prom}"
+    );
+    // Off by default: nothing is recorded.
+    let quiet = Engine::new();
+    quiet.call("load_snapshot", DOCS).unwrap();
+    call(&quiet, "u1", "");
+    assert!(!quiet
+        .metrics_registry()
+        .render_prometheus()
+        .contains("requests_total{"));
+}
