@@ -159,6 +159,9 @@ impl Engine {
             Principal::from_value(ctx.get("principal").ok_or_else(|| missing("principal"))?)
                 .map_err(ApiError::from)?;
         let req = m.get("request").unwrap_or(&Value::Null);
+        if ARTIFACT_ADMIN_OPS.contains(&op) {
+            return self.artifact_admin(op, req, OpContext::new(now, request_id, principal));
+        }
         let mut answer =
             crate::control::api::call(&self.control, op, req, now, request_id, &principal)
                 .unwrap_or_else(|| Err(unknown_op(op)))?;
@@ -239,6 +242,107 @@ impl Engine {
             }
         }
         Ok(answer)
+    }
+}
+
+/// Artifact rollback operations, access-checked and audited through the control plane.
+pub const ARTIFACT_ADMIN_OPS: &[&str] = &[
+    "admin.pin_artifacts",
+    "admin.unpin_artifacts",
+    "admin.release_held",
+];
+
+impl Engine {
+    /// `admin.pin_artifacts` `{"tenant","surface","manifest"|"current"}` pins a surface to a
+    /// manifest (artifact rollback; the answer is like `loader_pin`: fetch these URIs, then
+    /// call `loader_apply_artifacts`); `admin.unpin_artifacts` `{"tenant","surface"}` releases
+    /// it; `admin.release_held` `{"tenant","surface"}` applies held empty publishes. Each is
+    /// audited (`artifacts.pin`, `artifacts.unpin`, `artifacts.release`) with the surface's
+    /// manifest and artifact versions before and after.
+    fn artifact_admin(
+        &self,
+        op: &str,
+        req: &Value,
+        ctx: crate::control::OpContext,
+    ) -> Result<Value, ApiError> {
+        let m = object(req)?;
+        let (tenant, surface) = (str_member(m, "tenant")?, str_member(m, "surface")?);
+        self.control
+            .authorize_write(&ctx, tenant)
+            .map_err(ApiError::from)?;
+        let state = |e: &Engine| -> Value {
+            let st = e.lock_state();
+            let mut v = Map::new();
+            v.push("surface", Value::str(surface));
+            if let Some(s) = st.surfaces.get(&(tenant.to_string(), surface.to_string())) {
+                if let Some(mi) = &s.set.manifest {
+                    v.push("manifest_version", Value::str(&mi.version));
+                }
+                let mut a = Map::new();
+                for (k, x) in &s.set.artifacts {
+                    a.push(k.as_str(), Value::str(x.version()));
+                }
+                v.push("artifact_versions", Value::Object(a));
+                v.push("pinned", Value::Bool(s.pinned.is_some()));
+                v.push("held", Value::u64(s.held.len() as u64));
+            }
+            Value::Object(v)
+        };
+        let before = state(self);
+        let (action, answer) = match op {
+            "admin.pin_artifacts" => {
+                let text = match (m.get("manifest"), m.get("current")) {
+                    (Some(Value::String(x)), _) => x.clone(),
+                    (Some(other), _) => json::to_string(other),
+                    (None, Some(cur)) => {
+                        let mut mm = Map::new();
+                        mm.push("v", Value::i64(1));
+                        mm.push("tenant", Value::str(tenant));
+                        mm.push("surface", Value::str(surface));
+                        mm.push("current", cur.clone());
+                        json::to_string(&Value::Object(mm))
+                    }
+                    (None, None) => return Err(missing("manifest")),
+                };
+                (
+                    "artifacts.pin",
+                    step_value(self.loader_pin(tenant, surface, ctx.now, text.into_bytes())?),
+                )
+            }
+            "admin.unpin_artifacts" => {
+                let was = self.loader_unpin(tenant, surface)?;
+                let mut a = Map::new();
+                a.push("was_pinned", Value::Bool(was));
+                ("artifacts.unpin", Value::Object(a))
+            }
+            _ => (
+                "artifacts.release",
+                self.loader_release(tenant, surface, ctx.now)?,
+            ),
+        };
+        let after = state(self);
+        let entry = self
+            .control
+            .record_action(
+                &ctx,
+                tenant,
+                action,
+                "artifacts",
+                Some(surface.to_string()),
+                Some(before),
+                Some(after),
+            )
+            .map_err(ApiError::from)?;
+        let mut out = match answer {
+            Value::Object(o) => o,
+            other => {
+                let mut o = Map::new();
+                o.push("result", other);
+                o
+            }
+        };
+        out.insert("audit_id", Value::u64(entry.id));
+        Ok(Value::Object(out))
     }
 }
 
@@ -349,7 +453,7 @@ impl Engine {
             return call_static(op, input);
         }
         let v = parse_input(input)?;
-        if crate::control::api::OPS.contains(&op) {
+        if crate::control::api::OPS.contains(&op) || ARTIFACT_ADMIN_OPS.contains(&op) {
             return self.admin(op, &v).map(|a| json::to_string(&a));
         }
         let answer = match op {

@@ -632,3 +632,80 @@ fn a_surface_without_a_manifest_is_served_by_the_default_surface() {
     );
     assert!(recsys_core::json::to_string(&a).contains("SURFACE_FALLBACK"));
 }
+
+#[test]
+fn artifact_pins_are_access_checked_and_audited() {
+    let e = engine(r#","hold_empty_publishes":false"#);
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini-2day");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    let ctx = |roles: &str, tenant: &str| {
+        format!(
+            r#"{{"now":"2026-11-23T00:05:00Z","request_id":"op-1","principal":{{"subject":"oncall","tenant":"{tenant}","roles":[{roles}]}}}}"#
+        )
+    };
+    let day1 = std::fs::read_to_string(
+        fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"),
+    )
+    .unwrap();
+    let req = format!(
+        r#"{{"tenant":"demo","surface":"home","manifest":{}}}"#,
+        recsys_core::json::to_string(&Value::String(day1))
+    );
+    // A viewer, or another tenant's admin, cannot pin.
+    for c in [ctx(r#""viewer""#, "demo"), ctx(r#""admin""#, "acme")] {
+        let err = e
+            .call(
+                "admin.pin_artifacts",
+                &format!(r#"{{"request":{req},"ctx":{c}}}"#),
+            )
+            .unwrap_err();
+        assert_eq!(err.code, "RECSYS_FORBIDDEN");
+    }
+    let pinned = e
+        .call(
+            "admin.pin_artifacts",
+            &format!(
+                r#"{{"request":{req},"ctx":{}}}"#,
+                ctx(r#""operator""#, "demo")
+            ),
+        )
+        .unwrap();
+    assert!(
+        pinned.contains("\"fetch\"") && pinned.contains("\"audit_id\""),
+        "{pinned}"
+    );
+    let audit = e
+        .call(
+            "admin.audit",
+            &format!(
+                r#"{{"request":{{"tenant":"demo"}},"ctx":{}}}"#,
+                ctx(r#""operator""#, "demo")
+            ),
+        )
+        .unwrap();
+    assert!(audit.contains(r#""action":"artifacts.pin""#), "{audit}");
+    assert!(
+        audit.contains(r#""pinned":false"#) && audit.contains(r#""pinned":true"#),
+        "before and after states: {audit}"
+    );
+    let unpinned = e
+        .call(
+            "admin.unpin_artifacts",
+            &format!(
+                r#"{{"request":{{"tenant":"demo","surface":"home"}},"ctx":{}}}"#,
+                ctx(r#""admin""#, "demo")
+            ),
+        )
+        .unwrap();
+    assert!(unpinned.contains(r#""was_pinned":true"#));
+    let verify = e
+        .call(
+            "admin.verify_audit",
+            &format!(
+                r#"{{"request":{{"tenant":"demo"}},"ctx":{}}}"#,
+                ctx(r#""admin""#, "demo")
+            ),
+        )
+        .unwrap();
+    assert!(verify.contains(r#""ok":true"#), "{verify}");
+}

@@ -759,6 +759,44 @@ impl ControlPlane {
         })
     }
 
+    /// Records an operator action the control plane does not own itself (artifact pins,
+    /// releases of held publishes): checks write access for the tenant, then appends an
+    /// audit entry to the tenant's chain.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_action(
+        &self,
+        ctx: &OpContext,
+        tenant: &str,
+        action: &str,
+        entity_type: &str,
+        entity_id: Option<String>,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Result<AuditEntry, ControlError> {
+        self.authorize(ctx, tenant, Access::Write)?;
+        let draft = AuditDraft {
+            tenant: tenant.to_owned(),
+            occurred_at: ctx.now,
+            actor: ctx.principal.actor(),
+            action: action.to_owned(),
+            entity: Entity {
+                entity_type: entity_type.to_owned(),
+                id: entity_id,
+            },
+            request_id: request_id(ctx),
+            before_state: before,
+            after_state: after,
+            extra: None,
+        };
+        Ok(self.store.append_audit(tenant, draft)?)
+    }
+
+    /// Checks that the caller may write for `tenant` (used before actions that are audited
+    /// afterwards with [`ControlPlane::record_action`]).
+    pub fn authorize_write(&self, ctx: &OpContext, tenant: &str) -> Result<(), ControlError> {
+        self.authorize(ctx, tenant, Access::Write)
+    }
+
     // ---- internals --------------------------------------------------------------------
 
     fn comment(&self, comment: Option<&str>) -> Result<Option<String>, ControlError> {
