@@ -70,8 +70,8 @@ fn write_canonical(out: &mut String, v: &Value, path: &mut String) -> Result<(),
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => numeric_text(out, n).map_err(|message| JsonError {
-            kind: JsonErrorKind::Syntax,
+        Value::Number(n) => numeric_text(out, n).map_err(|(kind, message)| JsonError {
+            kind,
             offset: 0,
             path: path.clone(),
             message,
@@ -145,14 +145,30 @@ fn pg_string(out: &mut String, s: &str, path: &str) -> Result<(), JsonError> {
     Ok(())
 }
 
-// PostgreSQL `numeric` limits: up to 131072 digits before the decimal point and 16383 after.
+// PostgreSQL `numeric` limits: up to 131072 digits before the decimal point and 16383 after;
+// exponents at or beyond INT_MAX / 2 in magnitude are refused before anything else.
 const PG_MAX_INT_DIGITS: i64 = 131_072;
 const PG_MAX_FRAC_DIGITS: i64 = 16_383;
+const PG_MAX_EXPONENT: i64 = (i32::MAX / 2) as i64;
+
+/// The longest canonical rendering of one number we produce: the parser's number-literal
+/// limit, so that canonical text always parses again (canonicalisation is a fixed point) and
+/// a short literal such as `1e131071` cannot expand into 131 072 characters. PostgreSQL would
+/// render such numbers; we refuse them (a deliberate difference, `docs/differences.md`).
+pub const MAX_CANONICAL_NUMBER_LEN: usize = 1000;
 
 /// Renders a JSON number literal as PostgreSQL `numeric` text: exponent expanded, scale =
 /// max(0, fraction digits − exponent), trailing zeros kept, negative zero unsigned.
-fn numeric_text(out: &mut String, n: &Number) -> Result<(), String> {
+///
+/// Every bound is checked on lengths computed up front, before anything is allocated.
+fn numeric_text(out: &mut String, n: &Number) -> Result<(), (JsonErrorKind, String)> {
     let lit = n.literal();
+    let range_err = || {
+        (
+            JsonErrorKind::Syntax,
+            format!("number {lit} is out of range for numeric"),
+        )
+    };
     let (neg, rest) = match lit.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, lit),
@@ -173,48 +189,63 @@ fn numeric_text(out: &mut String, n: &Number) -> Result<(), String> {
                 Some(b'+') => (1, &e[1..]),
                 _ => (1, e),
             };
+            // Saturates long before i64 overflow: anything past the limit is refused below.
             let mut v: i64 = 0;
             for b in digits.bytes() {
-                v = v.saturating_mul(10).saturating_add((b - b'0') as i64);
+                v = (v * 10 + (b - b'0') as i64).min(PG_MAX_EXPONENT);
             }
             sign * v
         }
     };
-    let digits: String = format!("{int_part}{frac_part}");
+    if exp >= PG_MAX_EXPONENT || exp <= -PG_MAX_EXPONENT {
+        return Err(range_err());
+    }
+    let digits = [int_part.as_bytes(), frac_part.as_bytes()].concat();
+    let len = digits.len() as i64;
     let frac_len = frac_part.len() as i64;
+    // |exp| < 2^30 and the lengths are bounded by the input size, so none of this overflows.
     let point = int_part.len() as i64 + exp; // position of the decimal point within `digits`
     let scale = (frac_len - exp).max(0);
-    let first_nonzero = digits.bytes().position(|b| b != b'0');
-    let is_zero = first_nonzero.is_none();
-    // Range check against numeric's limits (on significant digits).
-    if let Some(fz) = first_nonzero {
-        let int_digits = point - fz as i64;
-        if int_digits > PG_MAX_INT_DIGITS {
-            return Err(format!("number {lit} is out of range for numeric"));
-        }
-    }
+    let first_nonzero = digits.iter().position(|&b| b != b'0');
     if scale > PG_MAX_FRAC_DIGITS {
-        return Err(format!(
-            "number {lit} has too many fraction digits for numeric"
+        return Err((
+            JsonErrorKind::Syntax,
+            format!("number {lit} has too many fraction digits for numeric"),
         ));
     }
-    if neg && !is_zero {
+    // Significant integer digits (at least the single `0`).
+    let int_digits = match first_nonzero {
+        Some(fz) if point > fz as i64 => point - fz as i64,
+        _ => 1,
+    };
+    if int_digits > PG_MAX_INT_DIGITS {
+        return Err(range_err());
+    }
+    let is_zero = first_nonzero.is_none();
+    let sign = (neg && !is_zero) as i64;
+    let total = sign + int_digits + if scale > 0 { 1 + scale } else { 0 };
+    if total > MAX_CANONICAL_NUMBER_LEN as i64 {
+        return Err((
+            JsonErrorKind::NumberTooLong,
+            format!(
+                "number {lit} expands to {total} characters in canonical form; at most {MAX_CANONICAL_NUMBER_LEN} are accepted"
+            ),
+        ));
+    }
+    if sign == 1 {
         out.push('-');
     }
-    let len = digits.len() as i64;
-    // Integer part.
-    if point <= 0 {
-        out.push('0');
-    } else {
-        let int_digits: String = if point >= len {
-            let mut s = digits.clone();
-            s.extend(std::iter::repeat_n('0', (point - len) as usize));
-            s
-        } else {
-            digits[..point as usize].to_string()
-        };
-        let trimmed = int_digits.trim_start_matches('0');
-        out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+    // Integer part: the significant digits up to the point, zero-padded when the point lies
+    // beyond the last digit.
+    match first_nonzero {
+        Some(fz) if point > fz as i64 => {
+            let end = point.min(len) as usize;
+            out.extend(digits[fz..end].iter().map(|&b| b as char));
+            if point > len {
+                out.extend(std::iter::repeat_n('0', (point - len) as usize));
+            }
+        }
+        _ => out.push('0'),
     }
     if scale > 0 {
         out.push('.');
@@ -227,11 +258,11 @@ fn numeric_text(out: &mut String, n: &Number) -> Result<(), String> {
             written += pad;
         }
         let from = point.max(0) as usize;
-        for b in digits.as_bytes().iter().skip(from) {
+        for &b in digits.iter().skip(from) {
             if written >= scale {
                 break;
             }
-            out.push(*b as char);
+            out.push(b as char);
             written += 1;
         }
         out.extend(std::iter::repeat_n('0', (scale - written).max(0) as usize));
@@ -337,6 +368,42 @@ mod tests {
         assert!(canonical_value_text(&v).is_err());
         let v = crate::json::parse(b"0e1000000").unwrap();
         assert_eq!(canonical_value_text(&v).unwrap(), "0");
+    }
+
+    /// Fuzz findings F1-F3 (fuzz/regressions): huge exponents are refused or cheap, never a
+    /// panic, a wrap-around or a giant allocation; canonical text always parses again.
+    #[test]
+    fn huge_exponents_are_refused_or_cheap() {
+        for lit in [
+            "1e9223372036854775807",
+            "1.5e-9223372036854775807",
+            "1e26701234567890123456",
+            "0e1073741823",
+            "0e-1073741823",
+            "1e131073",
+        ] {
+            let v = crate::json::parse(lit.as_bytes()).unwrap();
+            let e = canonical_value_text(&v).unwrap_err();
+            assert_eq!(e.kind, JsonErrorKind::Syntax, "{lit}: {e:?}");
+        }
+        // A zero mantissa renders as 0 without materialising the exponent.
+        for lit in ["0e99999999", "-0.0e1073741822", "0.000e+5"] {
+            let v = crate::json::parse(lit.as_bytes()).unwrap();
+            assert_eq!(canonical_value_text(&v).unwrap(), "0", "{lit}");
+        }
+        // Expansions past the number-literal limit are refused with NumberTooLong.
+        let v = crate::json::parse(b"[1e1000]").unwrap();
+        let e = canonical_value_text(&v).unwrap_err();
+        assert_eq!(e.kind, JsonErrorKind::NumberTooLong);
+        assert_eq!(e.path, "$[0]");
+        assert!(e.message.contains("1e1000"), "{}", e.message);
+        // The largest accepted expansion is a fixed point.
+        for lit in ["1e999", "-1e998", "1e-998", "-5e-997", "0.5e-997"] {
+            let c = canonical_text(lit.as_bytes()).unwrap();
+            assert!(c.len() <= MAX_CANONICAL_NUMBER_LEN, "{lit}");
+            assert_eq!(canonical_text(c.as_bytes()).unwrap(), c, "{lit}");
+        }
+        assert_eq!(canonical_text(b"1e999").unwrap().len(), 1000);
     }
 
     #[test]

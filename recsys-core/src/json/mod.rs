@@ -9,7 +9,8 @@ mod value;
 mod write;
 
 pub use canonical::{
-    canonical_text, canonical_value_text, etag, etag_of_value, if_match_matches, normalize_if_match,
+    canonical_text, canonical_value_text, etag, etag_of_value, if_match_matches,
+    normalize_if_match, MAX_CANONICAL_NUMBER_LEN,
 };
 pub use parse::{parse, parse_with, JsonError, JsonErrorKind, Limits};
 pub use value::{Map, Number, Value};
