@@ -1142,37 +1142,81 @@ fn run(
     for c in &mut pool.cands {
         c.score = ranking::blend(&weights, &c.raw).score;
     }
-    // Tag index of the pool for tag/brand/category rule targets: (space << 30 | tag, pos).
-    let tag_index = |pool: &Pool| -> Vec<(u32, u32)> {
-        let mut v = Vec::new();
-        for (pos, c) in pool.cands.iter().enumerate() {
-            if let Some(t) = snap.item_tags.get(c.key as usize) {
-                v.extend(t.all.iter().map(|x| (*x, pos as u32)));
-                v.extend(t.brands.iter().map(|x| ((1 << 30) | *x, pos as u32)));
-                v.extend(t.categories.iter().map(|x| ((2 << 30) | *x, pos as u32)));
-            }
-        }
+    // Tag index of the pool for tag/brand/category rule targets: (space << 30 | tag, pos),
+    // holding only the tags some boost or pin targets (a bitset over the packed keys), so its
+    // sort handles the handful of matching pairs, not every tag of every candidate.
+    let targeted: Vec<u32> = {
+        let mut v: Vec<u32> = applied
+            .boosts
+            .iter()
+            .chain(applied.pins.iter())
+            .filter_map(|a| match a.target {
+                Target::Tagged(space, t) => Some(((space as u32) << 30) | t),
+                _ => None,
+            })
+            .collect();
         v.sort_unstable();
+        v.dedup();
         v
     };
-    let needs_index = applied
-        .boosts
-        .iter()
-        .chain(applied.pins.iter())
-        .any(|a| matches!(a.target, Target::Tagged(..)));
-    let index = if needs_index {
-        tag_index(&pool)
+    // Positions per targeted key, grouped by a counting sort (no comparison sort): the
+    // positions of `targeted[i]` are `index_pos[index_off[i]..index_off[i + 1]]`, in pool order.
+    let (index_off, index_pos) = if targeted.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        Vec::new()
+        let ntags = snap.tags.len();
+        let mut bits = vec![0u64; (3 * ntags).div_ceil(64)];
+        for &key in &targeted {
+            let bit = (key >> 30) as usize * ntags + (key & ((1 << 30) - 1)) as usize;
+            if let Some(w) = bits.get_mut(bit / 64) {
+                *w |= 1 << (bit % 64);
+            }
+        }
+        let hit = |space: usize, t: u32| {
+            let bit = space * ntags + t as usize;
+            bits.get(bit / 64)
+                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+        };
+        // (slot, pos) for every candidate tag some rule targets, in pool order.
+        let mut hits: Vec<(u32, u32)> = Vec::new();
+        for (pos, c) in pool.cands.iter().enumerate() {
+            if let Some(t) = snap.item_tags.get(c.key as usize) {
+                for (space, list) in [(0usize, &t.all), (1, &t.brands), (2, &t.categories)] {
+                    for &x in list.iter() {
+                        if hit(space, x) {
+                            let key = ((space as u32) << 30) | x;
+                            if let Ok(slot) = targeted.binary_search(&key) {
+                                hits.push((slot as u32, pos as u32));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut off = vec![0u32; targeted.len() + 1];
+        for &(slot, _) in &hits {
+            off[slot as usize + 1] += 1;
+        }
+        for i in 0..targeted.len() {
+            off[i + 1] += off[i];
+        }
+        let mut fill = off.clone();
+        let mut pos_by_slot = vec![0u32; hits.len()];
+        for &(slot, pos) in &hits {
+            pos_by_slot[fill[slot as usize] as usize] = pos;
+            fill[slot as usize] += 1;
+        }
+        (off, pos_by_slot)
     };
     let matches = |space: u8, t: u32| -> Vec<usize> {
         let key = ((space as u32) << 30) | t;
-        let lo = index.partition_point(|&(x, _)| x < key);
-        index[lo..]
-            .iter()
-            .take_while(|&&(x, _)| x == key)
-            .map(|&(_, p)| p as usize)
-            .collect()
+        match targeted.binary_search(&key) {
+            Ok(slot) => index_pos[index_off[slot] as usize..index_off[slot + 1] as usize]
+                .iter()
+                .map(|&p| p as usize)
+                .collect(),
+            Err(_) => Vec::new(),
+        }
     };
 
     // --- boosts (priority order, compounding) ---
@@ -1182,7 +1226,7 @@ fn run(
         let targets: Vec<usize> = match &b.target {
             Target::Keys(ks) => {
                 let mut out = Vec::new();
-                for &k in ks {
+                for &k in ks.iter() {
                     match pool.index.get(&k) {
                         Some(&p) => out.push(p as usize),
                         None => {
@@ -1228,7 +1272,7 @@ fn run(
             continue;
         }
         let targets: Vec<u32> = match &pa.target {
-            Target::Keys(ks) => ks.clone(),
+            Target::Keys(ks) => ks.to_vec(),
             Target::Tagged(space, t) => {
                 let mut ps = matches(*space, *t);
                 ps.sort_by(|a, b| ranking::by_score(snap, &keys, &pool.cands[*a], &pool.cands[*b]));
@@ -1390,10 +1434,19 @@ fn run(
     }
 
     // --- response ---
+    // Rule tokens are only formatted when reasons or explain ask for them.
+    let want_tokens = spec.options.include_reasons || spec.options.explain != Explain::None;
+    if want_tokens {
+        boost_details.sort_by_key(|&(p, ai, _)| (p, ai));
+    }
     let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
-        let mut t: Vec<String> = boost_details
+        if !want_tokens {
+            return Vec::new();
+        }
+        let lo = boost_details.partition_point(|&(p, _, _)| p < pos);
+        let mut t: Vec<String> = boost_details[lo..]
             .iter()
-            .filter(|(p, _, _)| *p == pos)
+            .take_while(|(p, _, _)| *p == pos)
             .map(|(_, ai, d)| eval::boost_token(applied.boosts[*ai].rule, *d))
             .collect();
         if let Some(ai) = pin {

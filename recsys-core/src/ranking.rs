@@ -180,22 +180,16 @@ pub fn select(
     p: &SelectParams,
     counts: &mut CapCounts,
 ) -> Selection {
-    let cmp = |a: &usize, b: &usize| by_score(snap, keys, &cands[*a], &cands[*b]);
     let mut sel = Selection::default();
     if p.n == 0 || eligible.is_empty() {
         return sel;
     }
     if !p.greedy() {
-        if eligible.len() > p.n * 2 && eligible.len() > 64 {
-            eligible.select_nth_unstable_by(p.n - 1, cmp);
-            eligible.truncate(p.n);
-        }
-        eligible.sort_unstable_by(cmp);
-        eligible.truncate(p.n);
+        sort_by_score(snap, keys, cands, &mut eligible, Some(p.n));
         sel.picked = eligible.into_iter().map(|i| (i, None)).collect();
         return sel;
     }
-    eligible.sort_unstable_by(cmp);
+    sort_by_score(snap, keys, cands, &mut eligible, None);
     if p.lambda <= 0.0 {
         // Caps only: walk in score order.
         for i in eligible {
@@ -222,6 +216,46 @@ pub fn select(
     sel
 }
 
+/// Orders positions into `cands` by [`by_score`] (score desc, id asc), keeping only the first
+/// `top` when given. Pools of catalog items (the usual case) sort packed integer keys, which
+/// orders exactly like `by_score` because catalog keys are interned in id order; pools with
+/// ids the catalog does not know fall back to comparing names.
+fn sort_by_score(
+    snap: &TenantSnapshot,
+    keys: &Keys,
+    cands: &[Cand],
+    positions: &mut Vec<usize>,
+    top: Option<usize>,
+) {
+    let n = top.unwrap_or(positions.len()).min(positions.len());
+    if positions.iter().all(|&i| cands[i].key < keys.catalog) {
+        // Descending `total_cmp` order as an unsigned integer.
+        let desc = |x: f64| {
+            let b = x.to_bits();
+            let asc = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+            !asc
+        };
+        let mut packed: Vec<(u64, u32, u32)> = positions
+            .iter()
+            .map(|&i| (desc(cands[i].score), cands[i].key, i as u32))
+            .collect();
+        if n < packed.len() && n > 0 {
+            packed.select_nth_unstable(n - 1);
+        }
+        packed.truncate(n);
+        packed.sort_unstable();
+        positions.clear();
+        positions.extend(packed.iter().map(|&(_, _, i)| i as usize));
+        return;
+    }
+    let cmp = |a: &usize, b: &usize| by_score(snap, keys, &cands[*a], &cands[*b]);
+    if n < positions.len() && n > 0 {
+        positions.select_nth_unstable_by(n - 1, cmp);
+    }
+    positions.truncate(n);
+    positions.sort_unstable_by(cmp);
+}
+
 /// Greedy MMR: each round picks the eligible candidate maximising
 /// `λ·score/max_score − (1−λ)·max Jaccard(similarity tags, picked)`; ties go to the better
 /// score-order position. Similarities are updated incrementally through pool-local tag
@@ -236,39 +270,145 @@ fn mmr(
 ) {
     let m = order.len();
     let max_score = order.iter().map(|&i| cands[i].score).fold(0.0f64, f64::max);
-    let norm = |s: f64| if max_score > 0.0 { s / max_score } else { 0.0 };
+    let lambda = p.lambda;
+    // Relevance term per position, hoisted out of the rounds.
+    let rel: Vec<f64> = order
+        .iter()
+        .map(|&i| {
+            let s = cands[i].score;
+            lambda * if max_score > 0.0 { s / max_score } else { 0.0 }
+        })
+        .collect();
     let sim_tags = |pos: usize| -> &[TagIdx] {
         snap.item_tags
             .get(cands[order[pos]].key as usize)
             .map(|t| &*t.sim)
             .unwrap_or(&[])
     };
-    // Pool-local postings: (tag, position in `order`), sorted.
-    let mut postings: Vec<(TagIdx, u32)> = Vec::new();
-    for pos in 0..m {
-        postings.extend(sim_tags(pos).iter().map(|&t| (t, pos as u32)));
-    }
-    postings.sort_unstable();
+    // Pool-local postings: the positions (in `order`) of the candidates carrying each
+    // similarity tag, grouped by tag with a counting sort when the tag space is not much
+    // larger than the postings (no comparison sort); positions of tag `t` are
+    // `post_pos[post_off[slot(t)]..post_off[slot(t) + 1]]`.
+    let total: usize = (0..m).map(|pos| sim_tags(pos).len()).sum();
+    let ntags = snap.tags.len();
+    let dense = ntags <= 8 * total.max(64);
+    let (post_off, post_pos, sparse_tags) = if dense {
+        let mut off = vec![0u32; ntags + 1];
+        for pos in 0..m {
+            for &t in sim_tags(pos) {
+                off[t as usize + 1] += 1;
+            }
+        }
+        for i in 0..ntags {
+            off[i + 1] += off[i];
+        }
+        let mut fill = off.clone();
+        let mut pp = vec![0u32; total];
+        for pos in 0..m {
+            for &t in sim_tags(pos) {
+                pp[fill[t as usize] as usize] = pos as u32;
+                fill[t as usize] += 1;
+            }
+        }
+        (off, pp, Vec::new())
+    } else {
+        // A huge tag space: sort packed `tag << 32 | position` pairs instead.
+        let mut packed: Vec<u64> = Vec::with_capacity(total);
+        for pos in 0..m {
+            packed.extend(
+                sim_tags(pos)
+                    .iter()
+                    .map(|&t| ((t as u64) << 32) | pos as u64),
+            );
+        }
+        packed.sort_unstable();
+        let mut tags_seen: Vec<TagIdx> = Vec::new();
+        let mut off = vec![0u32];
+        let mut pp = Vec::with_capacity(total);
+        for (i, &x) in packed.iter().enumerate() {
+            let t = (x >> 32) as TagIdx;
+            if tags_seen.last() != Some(&t) {
+                if i > 0 {
+                    off.push(i as u32);
+                }
+                tags_seen.push(t);
+            }
+            pp.push(x as u32);
+        }
+        off.push(packed.len() as u32);
+        (off, pp, tags_seen)
+    };
+    let postings_of = |t: TagIdx| -> &[u32] {
+        let slot = if dense {
+            Some(t as usize)
+        } else {
+            sparse_tags.binary_search(&t).ok()
+        };
+        match slot {
+            Some(s) if s + 1 < post_off.len() => {
+                &post_pos[post_off[s] as usize..post_off[s + 1] as usize]
+            }
+            _ => &[],
+        }
+    };
     let mut max_sim = vec![0.0f64; m];
     let mut inter = vec![0u32; m];
     let mut touched: Vec<u32> = Vec::new();
     let mut done = vec![false; m];
-    let lambda = p.lambda;
+    // With λ ≤ 1 the penalty weight is not negative and `max_sim` only grows, so a
+    // candidate's value never increases between rounds: a value computed in an earlier round
+    // is an upper bound. Rounds use a max-heap of such bounds ("lazy greedy"): the top is
+    // re-evaluated, and when its current value equals its bound it beats every other bound,
+    // so it is exactly the candidate the full scan would choose (ties: the earlier position).
+    // Caps only fill up, so a candidate that does not fit now never will and leaves the heap.
+    let value = |pos: usize, max_sim: &[f64]| rel[pos] - (1.0 - lambda) * max_sim[pos];
+    let asc = |x: f64| {
+        let b = x.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let lazy = (0.0..=1.0).contains(&lambda);
+    let mut heap: std::collections::BinaryHeap<(u64, std::cmp::Reverse<u32>)> = if lazy {
+        (0..m)
+            .map(|pos| (asc(value(pos, &max_sim)), std::cmp::Reverse(pos as u32)))
+            .collect()
+    } else {
+        std::collections::BinaryHeap::new()
+    };
     while sel.picked.len() < p.n {
-        let mut best: Option<(usize, f64)> = None;
-        for pos in 0..m {
-            if done[pos] {
-                continue;
-            }
-            let v = lambda * norm(cands[order[pos]].score) - (1.0 - lambda) * max_sim[pos];
-            if best.is_none_or(|(_, bv)| v > bv) {
-                if !counts.fits(snap, cands[order[pos]].key, p, true) {
+        let mut best: Option<usize> = None;
+        if lazy {
+            while let Some((bound, std::cmp::Reverse(pos))) = heap.pop() {
+                let pos = pos as usize;
+                let cur = asc(value(pos, &max_sim));
+                if cur != bound {
+                    heap.push((cur, std::cmp::Reverse(pos as u32)));
                     continue;
                 }
-                best = Some((pos, v));
+                if counts.fits(snap, cands[order[pos]].key, p, true) {
+                    best = Some(pos);
+                    break;
+                }
+            }
+        } else {
+            let mut best_v = f64::NEG_INFINITY;
+            for pos in 0..m {
+                if done[pos] {
+                    continue;
+                }
+                let v = value(pos, &max_sim);
+                if (best.is_none() || v > best_v)
+                    && counts.fits(snap, cands[order[pos]].key, p, true)
+                {
+                    best = Some(pos);
+                    best_v = v;
+                }
             }
         }
-        let Some((pos, _)) = best else {
+        let Some(pos) = best else {
             for pos in (0..m).filter(|p| !done[*p]) {
                 sel.capped += 1;
                 if counts.blocker(snap, cands[order[pos]].key, p, true) == Some(CapHit::MaxPerTag) {
@@ -280,13 +420,12 @@ fn mmr(
         done[pos] = true;
         let key = cands[order[pos]].key;
         counts.add(snap, key, p);
-        let rel = lambda * norm(cands[order[pos]].score);
         let pen = (1.0 - lambda) * max_sim[pos];
         sel.picked.push((
             order[pos],
             Some(MmrInfo {
                 max_sim: max_sim[pos],
-                relevance: rel,
+                relevance: rel[pos],
                 penalty: pen,
                 rank: sel.picked.len() as u32 + 1,
             }),
@@ -297,11 +436,7 @@ fn mmr(
             continue;
         }
         for &t in pt {
-            let lo = postings.partition_point(|&(x, _)| x < t);
-            for &(x, other) in &postings[lo..] {
-                if x != t {
-                    break;
-                }
+            for &other in postings_of(t) {
                 if inter[other as usize] == 0 {
                     touched.push(other);
                 }

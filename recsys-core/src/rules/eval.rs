@@ -15,6 +15,9 @@ use crate::time::Timestamp;
 pub enum RuleTarget {
     /// Item ids in rule order: interned when the catalog knows them, else the raw id.
     Items(Vec<Result<ItemIdx, Box<str>>>),
+    /// Item ids the catalog knows, every one of them, in rule order (the common case,
+    /// borrowed per request without allocating).
+    KnownItems(Box<[ItemIdx]>),
     /// A normalised tag (matched against all of an item's tags); `None` if no item has it.
     Tag(Option<TagIdx>),
     Brand(Option<TagIdx>),
@@ -25,16 +28,22 @@ impl RuleTarget {
     /// Resolves a parsed rule's target against a snapshot's interners.
     pub fn compile(rule: &Rule, snap: &TenantSnapshot) -> RuleTarget {
         match rule.target_type {
-            TargetType::Item => RuleTarget::Items(
-                rule.item_ids
+            TargetType::Item => {
+                let ids: Vec<Result<ItemIdx, Box<str>>> = rule
+                    .item_ids
                     .iter()
                     .map(|id| {
                         snap.items
                             .get(id)
                             .ok_or_else(|| Box::<str>::from(id.as_str()))
                     })
-                    .collect(),
-            ),
+                    .collect();
+                if ids.iter().all(|r| r.is_ok()) {
+                    RuleTarget::KnownItems(ids.into_iter().flatten().collect())
+                } else {
+                    RuleTarget::Items(ids)
+                }
+            }
             TargetType::Tag => RuleTarget::Tag(snap.tags.get(&normalize_tag(&rule.target_key))),
             TargetType::Brand => RuleTarget::Brand(snap.tags.get(&normalize_tag(&rule.target_key))),
             TargetType::Category => {
@@ -69,13 +78,14 @@ pub fn active(rule: &Rule, surface: &str, segment: &str, now: Timestamp) -> bool
 #[derive(Debug)]
 pub struct Action_<'s> {
     pub rule: &'s Rule,
-    pub target: Target,
+    pub target: Target<'s>,
 }
 
 /// Resolved targets: explicit keys or a tag-space match.
 #[derive(Debug, Clone)]
-pub enum Target {
-    Keys(Vec<u32>),
+pub enum Target<'s> {
+    /// Item keys in rule order (borrowed from the snapshot when the catalog knows them all).
+    Keys(std::borrow::Cow<'s, [u32]>),
     /// (space, tag): space 0 = all tags, 1 = brands, 2 = categories.
     Tagged(u8, TagIdx),
     Nothing,
@@ -100,13 +110,46 @@ pub fn resolve<'s>(
     segment: &str,
     now: Timestamp,
 ) -> Applied<'s> {
-    let mut out = Applied::default();
+    // Capacities first (upper bounds over every rule, active or not): growing these vectors
+    // one reallocation at a time costs more than the resolution itself once the allocator
+    // has to consolidate freed chunks for each larger block.
+    let (mut items, mut tags, mut brands, mut cats, mut blocks, mut boosts, mut pins) =
+        (0, 0, 0, 0, 0, 0, 0);
+    for (rule, target) in snap.rules.iter().zip(snap.rule_targets.iter()) {
+        match rule.action {
+            Action::Block => {
+                blocks += 1;
+                match target {
+                    RuleTarget::Items(v) => items += v.len(),
+                    RuleTarget::KnownItems(v) => items += v.len(),
+                    RuleTarget::Tag(_) => tags += 1,
+                    RuleTarget::Brand(_) => brands += 1,
+                    RuleTarget::Category(_) => cats += 1,
+                }
+            }
+            Action::Boost => boosts += 1,
+            Action::Pin => pins += 1,
+        }
+    }
+    let mut out = Applied {
+        blocks: Blocks {
+            items: Vec::with_capacity(items),
+            tags: Vec::with_capacity(tags),
+            brands: Vec::with_capacity(brands),
+            categories: Vec::with_capacity(cats),
+        },
+        block_rules: Vec::with_capacity(blocks),
+        boosts: Vec::with_capacity(boosts),
+        pins: Vec::with_capacity(pins),
+        applicable: 0,
+    };
     for (rule, target) in snap.rules.iter().zip(snap.rule_targets.iter()) {
         if !active(rule, surface, segment, now) {
             continue;
         }
         out.applicable += 1;
         let t = match target {
+            RuleTarget::KnownItems(ids) => Target::Keys(std::borrow::Cow::Borrowed(ids)),
             RuleTarget::Items(ids) => Target::Keys(
                 ids.iter()
                     .map(|r| match r {
