@@ -49,6 +49,10 @@ pub struct EngineOptions {
     /// Record request metrics in the built-in registry (and the host adapter). Off by
     /// default: the registry takes a short mutex per request.
     pub metrics: bool,
+    /// Role names of the control plane's access levels (`roles` option:
+    /// `{"viewer":[..],"operator":[..],"admin":[..]}`, each list optional); `None` keeps the
+    /// defaults `viewer` / `operator` / `admin`.
+    pub roles: Option<crate::control::AccessPolicy>,
 }
 
 /// Exposure logging settings.
@@ -123,6 +127,7 @@ impl Default for EngineOptions {
             experiments: None,
             exposure: None,
             metrics: false,
+            roles: None,
         }
     }
 }
@@ -151,6 +156,37 @@ impl EngineOptions {
                 }
                 ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
                 ("metrics", Value::Bool(b)) => o.metrics = *b,
+                ("roles", Value::Object(r)) => {
+                    let mut p = crate::control::AccessPolicy::default();
+                    for (level, names) in r.iter() {
+                        let level: &str = level;
+                        let list: Option<Vec<String>> = names.as_array().and_then(|a| {
+                            a.iter()
+                                .map(|x| {
+                                    x.as_str()
+                                        .map(|s| s.trim().to_string())
+                                        .filter(|s| !s.is_empty())
+                                })
+                                .collect()
+                        });
+                        let Some(list) = list.filter(|l| !l.is_empty()) else {
+                            return Err(bad(format!(
+                                "engine option roles.{level} must be a non-empty array of role names"
+                            )));
+                        };
+                        match level {
+                            "viewer" => p.viewer_roles = list,
+                            "operator" => p.operator_roles = list,
+                            "admin" => p.admin_roles = list,
+                            _ => {
+                                return Err(bad(format!(
+                                    "unknown access level {level:?} in engine option roles (viewer, operator, admin)"
+                                )))
+                            }
+                        }
+                    }
+                    o.roles = Some(p);
+                }
                 ("exposure", x) => o.exposure = Some(ExposureOptions::from_value(x)?),
                 ("experiments", Value::Object(x)) => {
                     let salt = x.get("salt").and_then(Value::as_str).unwrap_or("");
@@ -208,6 +244,7 @@ impl EngineOptions {
                     | "manifest_template"
                     | "hold_empty_publishes"
                     | "metrics"
+                    | "roles"
                     | "experiments"
                     | "manifest_ttl_seconds"
                     | "max_artifact_age_seconds"
@@ -264,7 +301,12 @@ impl Engine {
     }
 
     /// An engine whose control plane uses the host's document store.
+    /// The `roles` option, when set, replaces the control plane's access policy.
     pub fn with_control(options: EngineOptions, control: crate::control::ControlPlane) -> Engine {
+        let control = match &options.roles {
+            Some(p) => control.with_policy(p.clone()),
+            None => control,
+        };
         Engine {
             options,
             snapshots: ArcSwap::default(),
@@ -368,6 +410,9 @@ impl Engine {
             previous = next.insert(key.clone(), snap.clone());
             next
         });
+        // Every path that serves a new snapshot (load_snapshot, the loader, admin writes)
+        // comes through here, so this is the one place swaps are counted.
+        self.record(metrics::record_snapshot_swap);
         previous
     }
 
@@ -643,9 +688,7 @@ impl Engine {
                 },
                 Err(_) => false,
             };
-            if self.options.metrics {
-                metrics::record_exposure(&*self.registry, x.format.as_str(), ok);
-            }
+            self.record(|m| metrics::record_exposure(m, x.format.as_str(), ok));
         }
     }
 

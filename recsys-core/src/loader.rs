@@ -549,7 +549,6 @@ impl Engine {
         let (updated, count) = (snap.versions.manifest_updated_at, s.set.artifacts.len());
         self.install(snap);
         self.record(|m| {
-            metrics::record_snapshot_swap(m);
             if let Some(u) = updated {
                 metrics::record_manifest(m, now.seconds_since(u), count);
             }

@@ -220,3 +220,44 @@ fn config_writes_are_validated_and_scoped() {
         "RECSYS_INVALID_TARGETS"
     );
 }
+
+/// The `roles` engine option renames the access levels (the reference's configurable role
+/// names); bad role lists are refused at start.
+#[test]
+fn role_names_are_configurable() {
+    let e = Engine::with_options_json(
+        r#"{"roles":{"viewer":["reader"],"operator":["merchandiser","ops"]}}"#,
+    )
+    .unwrap();
+    let doc = r#"{"tenant":"demo","document":{"weights":{"pop":1}}}"#;
+    assert!(admin(&e, "admin.put_config", doc, r#""merchandiser""#, "demo").is_ok());
+    assert_eq!(
+        admin(&e, "admin.put_config", doc, r#""operator""#, "demo")
+            .unwrap_err()
+            .code,
+        "RECSYS_FORBIDDEN",
+        "the default name no longer grants operator"
+    );
+    assert!(admin(
+        &e,
+        "admin.get_config",
+        r#"{"tenant":"demo"}"#,
+        r#""reader""#,
+        "demo"
+    )
+    .is_ok());
+    // Unchanged levels keep their default names.
+    assert!(admin(&e, "admin.put_config", doc, r#""admin""#, "demo").is_ok());
+    for bad in [
+        r#"{"roles":{"viewer":[]}}"#,
+        r#"{"roles":{"superuser":["x"]}}"#,
+        r#"{"roles":{"admin":"root"}}"#,
+        r#"{"roles":[]}"#,
+    ] {
+        assert_eq!(
+            Engine::with_options_json(bad).err().map(|e| e.code),
+            Some("RECSYS_INVALID_OPTIONS"),
+            "{bad}"
+        );
+    }
+}

@@ -145,3 +145,27 @@ fn metrics_count_requests_and_empty_results() {
         .render_prometheus()
         .contains("requests_total{"));
 }
+
+/// Snapshot swaps are counted on every install path, and a host metrics adapter sees the
+/// same series as the built-in registry (exposure outcomes included).
+#[test]
+fn swaps_and_exposures_reach_the_registry_and_the_host_adapter() {
+    use recsys_core::ops::metrics::{names, MetricsRegistry};
+    use std::sync::Arc;
+    let host = Arc::new(MetricsRegistry::new());
+    let e = Engine::with_options_json(
+        r#"{"metrics":true,"exposure":{"format":"eval_v1","salt":"pepper","key_id":"k1"}}"#,
+    )
+    .unwrap()
+    .with_metrics_adapter(host.clone());
+    e.call("load_snapshot", DOCS).unwrap();
+    e.call("load_snapshot", DOCS).unwrap();
+    call(&e, "u1", "");
+    for r in [e.metrics_registry(), &*host] {
+        assert_eq!(r.counter_value(names::SNAPSHOT_SWAPS_TOTAL, &[]), 2);
+        assert_eq!(
+            r.counter_sum(names::EXPOSURE_EVENTS_TOTAL, &[("result", "ok")]),
+            1
+        );
+    }
+}
