@@ -4,12 +4,12 @@
 #
 # Runs from any directory (CI calls `bash bindings/python/ci.sh` from the repo root) on a
 # fresh machine: everything comes from PyPI and crates.io. Environment:
-#   CACHE             tool cache outside the clone (default $HOME/.cache/recsys-ci)
+#   CACHE             tool cache under the ignored target/ directory (default target/ci in the repository)
 #   CARGO_TARGET_DIR  honoured as usual by cargo/maturin when set
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE=${CACHE:-$HOME/.cache/recsys-ci}
+CACHE=${CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/ci}
 UV_VERSION=0.13.9
 MATURIN_VERSION=1.16.0
 PYTEST_VERSION=9.2.0

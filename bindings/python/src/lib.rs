@@ -8,6 +8,11 @@
 //! Every core call runs inside `Python::detach` (other Python threads keep running) and
 //! inside `catch_unwind`, so a panic in the core surfaces as a `RECSYS_INTERNAL` error and
 //! never unwinds into the interpreter.
+//!
+//! Host adapters (a document store for the control plane, a metrics adapter, an exposure
+//! sink) can be Python objects; see `adapters.rs`.
+
+mod adapters;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -16,6 +21,7 @@ use pyo3::sync::PyOnceLock;
 use recsys_core::ApiError;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 /// Runs a core call, turning a panic into a `RECSYS_INTERNAL` error.
 fn guarded<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
@@ -74,24 +80,121 @@ impl Document {
 #[pyclass(frozen, subclass, module = "recsys_core._native", name = "Engine")]
 struct PyEngine {
     inner: recsys_core::Engine,
+    metrics_errors: Option<Arc<adapters::AdapterErrors>>,
+    exposure_errors: Option<Arc<adapters::AdapterErrors>>,
+}
+
+fn invalid_adapter(message: String) -> ApiError {
+    ApiError::new("RECSYS_INVALID_ADAPTER", 400, message)
 }
 
 #[pymethods]
 impl PyEngine {
     /// `options`: engine options as a JSON object text, or `None` for the defaults.
+    /// `store`: the control plane's document store (a Python object with the
+    /// `DocumentStore` methods; `None` = in memory). `metrics`: a metrics adapter (an object
+    /// with `counter`, `histogram`, `gauge`, or a callable `f(kind, name, labels, value)`).
+    /// `exposure_sink`: an object with `emit(event)` or a callable `f(event)`.
     #[new]
-    #[pyo3(signature = (options = None))]
-    fn new(py: Python<'_>, options: Option<PyBackedStr>) -> PyResult<Self> {
-        let inner = run(py, || match &options {
-            Some(text) => recsys_core::Engine::with_options_json(text),
-            None => Ok(recsys_core::Engine::new()),
+    #[pyo3(signature = (options = None, store = None, metrics = None, exposure_sink = None))]
+    fn new(
+        py: Python<'_>,
+        options: Option<PyBackedStr>,
+        store: Option<Bound<'_, PyAny>>,
+        metrics: Option<Bound<'_, PyAny>>,
+        exposure_sink: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let store = store.filter(|s| !s.is_none());
+        let metrics = metrics.filter(|s| !s.is_none());
+        let exposure_sink = exposure_sink.filter(|s| !s.is_none());
+        if let Some(s) = &store {
+            let missing = adapters::missing_methods(s);
+            if !missing.is_empty() {
+                return Err(to_py_err(
+                    py,
+                    &invalid_adapter(format!(
+                        "the document store lacks the method(s) {}",
+                        missing.join(", ")
+                    )),
+                ));
+            }
+        }
+        let metrics = match &metrics {
+            Some(m) => Some(adapters::PyMetrics::new(m).ok_or_else(|| {
+                to_py_err(
+                    py,
+                    &invalid_adapter(
+                        "the metrics adapter needs counter, histogram and gauge methods, or must be callable"
+                            .into(),
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let sink = match &exposure_sink {
+            Some(s) => Some(adapters::PySink::new(s).ok_or_else(|| {
+                to_py_err(
+                    py,
+                    &invalid_adapter(
+                        "the exposure sink needs an emit method, or must be callable".into(),
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let store = store.map(|s| adapters::PyStore::new(s.unbind()));
+        let metrics_errors = metrics.as_ref().map(|m| m.errors.clone());
+        let exposure_errors = sink.as_ref().map(|s| s.errors.clone());
+        let mut inner = run(py, || {
+            let opts = match &options {
+                Some(text) => recsys_core::engine::EngineOptions::from_value(
+                    &recsys_core::json::parse(text.as_bytes())?,
+                )?,
+                None => recsys_core::engine::EngineOptions::default(),
+            };
+            Ok(match store {
+                Some(s) => recsys_core::Engine::with_control(
+                    opts,
+                    recsys_core::control::ControlPlane::new(Arc::new(s)),
+                ),
+                None => recsys_core::Engine::with_options(opts),
+            })
         })?;
-        Ok(PyEngine { inner })
+        if let Some(m) = metrics {
+            inner = inner.with_metrics_adapter(Arc::new(m));
+        }
+        if let Some(s) = sink {
+            inner = inner.with_exposure_sink(Arc::new(s));
+        }
+        Ok(PyEngine {
+            inner,
+            metrics_errors,
+            exposure_errors,
+        })
     }
 
     /// Runs operation `op` with a JSON input text and returns the JSON answer text.
     fn call(&self, py: Python<'_>, op: PyBackedStr, input: PyBackedStr) -> PyResult<String> {
         run(py, || self.inner.call(&op, &input))
+    }
+
+    /// Exceptions swallowed from the metrics adapter and the exposure sink:
+    /// `{"metrics": {"errors": n, "last_error": str | None}, "exposure_sink": {...}}`, with
+    /// an entry only for the adapters this engine has.
+    fn adapter_errors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let out = pyo3::types::PyDict::new(py);
+        for (name, errors) in [
+            ("metrics", &self.metrics_errors),
+            ("exposure_sink", &self.exposure_errors),
+        ] {
+            if let Some(e) = errors {
+                let d = pyo3::types::PyDict::new(py);
+                d.set_item("errors", e.count())?;
+                d.set_item("last_error", e.last())?;
+                out.set_item(name, d)?;
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -118,6 +221,7 @@ fn call_static(py: Python<'_>, op: PyBackedStr, input: PyBackedStr) -> PyResult<
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
+    m.add_class::<adapters::PyAuditDraft>()?;
     m.add_function(wrap_pyfunction!(etag, m)?)?;
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
     m.add_function(wrap_pyfunction!(call_static, m)?)?;

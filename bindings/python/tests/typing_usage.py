@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Type
+from typing import Any, Callable, Dict, List, Optional, Type
 
 import recsys_core
 from recsys_core import (
     STATIC_OPS,
+    AdminContext,
     Engine,
+    Principal,
+    StoreError,
     JsonInput,
     RecsysError,
     ValidationError,
@@ -16,6 +19,15 @@ from recsys_core import (
     canonicalize,
     error_class_for,
     etag,
+)
+from recsys_core.adapters import (
+    AuditDraft,
+    AuditEntry,
+    DocumentStore,
+    ExposureSinkFunction,
+    MemoryStore,
+    Metrics,
+    PointerSwap,
 )
 
 
@@ -74,6 +86,81 @@ def exercise() -> List[str]:
             out.append(e.code)
     cls: Type[RecsysError] = error_class_for("RECSYS_INVALID_REQUEST")
     out.append(cls.__name__)
+    out += exercise_adapters()
+    return out
+
+
+class CountingMetrics:
+    """Satisfies the Metrics protocol structurally."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def counter(self, name: str, labels: Dict[str, str], delta: int) -> None:
+        self.n += delta
+
+    def histogram(self, name: str, labels: Dict[str, str], value: float) -> None:
+        self.n += 1
+
+    def gauge(self, name: str, labels: Dict[str, str], value: float) -> None:
+        self.n += 1
+
+
+class LoggingStore(MemoryStore):
+    """A store subclass overriding one method with the protocol's signature."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.swaps: List[PointerSwap] = []
+
+    def compare_and_swap(self, tenant: str, swap: PointerSwap, draft: AuditDraft) -> Optional[AuditEntry]:
+        self.swaps.append(swap)
+        return super().compare_and_swap(tenant, swap, draft)
+
+
+def exercise_adapters() -> List[str]:
+    out: List[str] = []
+    store: DocumentStore = LoggingStore()
+    metrics: Metrics = CountingMetrics()
+    sink: ExposureSinkFunction = lambda event: out.append(str(event.get("request_id")))
+    engine = Engine({"metrics": True}, store=store, metrics=metrics, exposure_sink=sink)
+    principal: Principal = {"subject": "alice", "tenant": "t", "roles": ["admin"]}
+    ctx: AdminContext = {"now": "2026-01-01T00:00:00Z", "principal": principal, "request_id": "r"}
+    put: Dict[str, Any] = engine.put_config("t", '{"weights":{"pop":1}}', ctx=ctx, if_match=None, comment="c")
+    version: str = put["config_version"]
+    try:
+        engine.put_config("t", {"weights": {"pop": 2}}, ctx=ctx, if_match="0" * 64)
+    except VersionMismatchError as e:
+        out.append(str(e.details.get("current_version")))
+    except StoreError as e:
+        out.append(e.code)
+    results: List[Dict[str, Any]] = [
+        engine.get_config("t", ctx=ctx),
+        engine.put_rules("t", "[]", ctx=ctx),
+        engine.get_rules("t", ctx=ctx),
+        engine.list_versions("t", "config", ctx=ctx),
+        engine.audit("t", ctx=ctx, limit=1, cursor=None),
+        engine.verify_audit("t", ctx=ctx),
+        engine.invalidate("t", ["config"], ctx=ctx, surface=None),
+    ]
+    try:
+        engine.rollback("t", "config", ctx=ctx, to=None, if_match=version, comment=None)
+    except RecsysError as e:
+        out.append(e.code)
+    artifact_calls: List[Callable[[], Dict[str, Any]]] = [
+        lambda: engine.pin_artifacts("t", "home", ctx=ctx, current={"popularity": "s3://b/k.json"}),
+        lambda: engine.unpin_artifacts("t", "home", ctx=ctx),
+        lambda: engine.release_held("t", "home", ctx=ctx),
+    ]
+    for name, artifact_call in zip(["pin", "unpin", "release"], artifact_calls):
+        try:
+            results.append(artifact_call())
+        except RecsysError as e:
+            out.append(f"{name}: {e.code}")
+    text: str = engine.admin_json("admin.get_config", {"tenant": "t"}, ctx)
+    errors: Dict[str, Dict[str, Any]] = engine.adapter_errors()
+    prometheus: str = engine.metrics_text()
+    out += [str(sorted(r)) for r in results] + [text, str(errors), prometheus[:20]]
     return out
 
 

@@ -9,14 +9,18 @@ convenience: they go through the :mod:`json` module, which reads every float as 
 
 Every call releases the GIL, so one :class:`Engine` can serve many threads at once.
 Errors raise :class:`RecsysError` or one of its subclasses, chosen by the error code.
+
+Host adapters (a document store for the control plane, a metrics adapter, an exposure sink)
+are plain Python objects passed to the constructor; see :mod:`recsys_core.adapters`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from . import _native
+from .adapters import DocumentStore, ExposureSink, ExposureSinkFunction, Metrics, MetricsFunction
 from ._errors import (
     ArtifactError,
     ForbiddenError,
@@ -25,6 +29,7 @@ from ._errors import (
     NotFoundError,
     OverloadedError,
     RecsysError,
+    StoreError,
     UnknownOperationError,
     ValidationError,
     VersionMismatchError,
@@ -33,8 +38,10 @@ from ._errors import (
 from ._native import STATIC_OPS, call_static, canonicalize, etag
 
 __all__ = [
+    "AdminContext",
     "Engine",
     "JsonInput",
+    "Principal",
     "Reader",
     "STATIC_OPS",
     "call_static",
@@ -50,6 +57,7 @@ __all__ = [
     "NotFoundError",
     "UnknownOperationError",
     "InternalError",
+    "StoreError",
     "error_class_for",
 ]
 
@@ -58,6 +66,26 @@ __version__: str = _native.__version__
 #: A JSON value given either as text (passed to the core verbatim) or as a mapping
 #: (serialised with :func:`json.dumps`).
 JsonInput = Union[str, Mapping[str, Any]]
+
+
+class Principal(TypedDict, total=False):
+    """The authenticated caller of an admin operation, as the host's auth resolved it."""
+
+    subject: str  #: user id, ``api-key:<id>``...; empty = ``system``
+    tenant: str  #: the tenant the caller is scoped to (must equal the operation's tenant)
+    roles: List[str]  #: ``viewer`` reads; ``operator`` and ``admin`` also write
+    type: str  #: actor type written into the audit log (``user`` by default)
+
+
+class _AdminContextBase(TypedDict):
+    now: str  #: RFC 3339; the core has no clock
+    principal: Principal
+
+
+class AdminContext(_AdminContextBase, total=False):
+    """The context of an admin operation."""
+
+    request_id: str
 
 
 def _text(value: JsonInput) -> str:
@@ -110,8 +138,26 @@ class Engine(_native.Engine):
 
     __slots__ = ()
 
-    def __new__(cls, options: Optional[JsonInput] = None) -> Engine:
-        return super().__new__(cls, None if options is None else _text(options))
+    def __new__(
+        cls,
+        options: Optional[JsonInput] = None,
+        *,
+        store: Optional[DocumentStore] = None,
+        metrics: Optional[Union[Metrics, MetricsFunction]] = None,
+        exposure_sink: Optional[Union[ExposureSink, ExposureSinkFunction]] = None,
+    ) -> Engine:
+        """``store``: the control plane's :class:`~recsys_core.adapters.DocumentStore`
+        (default: in memory); ``metrics``: a metrics adapter, called when the ``metrics``
+        option is on; ``exposure_sink``: where exposure events go (default: queued for
+        ``exposure_drain``). Adapters that lack the needed methods raise
+        :class:`ValidationError` ``RECSYS_INVALID_ADAPTER``."""
+        return super().__new__(
+            cls,
+            None if options is None else _text(options),
+            store=store,
+            metrics=metrics,
+            exposure_sink=exposure_sink,
+        )
 
     def call_dict(self, op: str, input: JsonInput) -> Dict[str, Any]:
         """Runs ``op`` with a mapping (or JSON text) and returns the answer as a dict."""
@@ -199,3 +245,142 @@ class Engine(_native.Engine):
                 step = _object(self.call("loader_apply_artifacts", head + ',"results":{' + results + "}}"))
             reports.append(step)
         return reports
+
+    # Control plane: versioned config/rules, rollback, audit, caches, artifact pins. Every
+    # operation takes the caller's context (time, request id, principal) and raises typed
+    # errors with stable codes (ForbiddenError for another tenant or too weak a role,
+    # VersionMismatchError with details["current_version"], StoreError, ...).
+
+    def admin_json(self, op: str, request: JsonInput, ctx: Union[AdminContext, str]) -> str:
+        """Runs admin operation ``op`` (``admin.get_config``, ...) and returns the exact JSON
+        answer text (documents keep their number literals)."""
+        ctx_text = ctx if isinstance(ctx, str) else _text(ctx)
+        return self.call(op, '{"request":' + _text(request) + ',"ctx":' + ctx_text + "}")
+
+    def _admin(self, op: str, request: Dict[str, Any], ctx: AdminContext) -> Dict[str, Any]:
+        return _object(self.admin_json(op, {k: v for k, v in request.items() if v is not None}, ctx))
+
+    def get_config(self, tenant: str, *, ctx: AdminContext) -> Dict[str, Any]:
+        """``{"tenant_id", "config_version", "config"}``; ``RECSYS_CONFIG_NOT_FOUND`` (404) when none."""
+        return self._admin("admin.get_config", {"tenant": tenant}, ctx)
+
+    def get_rules(self, tenant: str, *, ctx: AdminContext) -> Dict[str, Any]:
+        """``{"tenant_id", "rules_version", "rules"}``; ``RECSYS_RULES_NOT_FOUND`` (404) when none."""
+        return self._admin("admin.get_rules", {"tenant": tenant}, ctx)
+
+    def put_config(
+        self,
+        tenant: str,
+        document: JsonInput,
+        *,
+        ctx: AdminContext,
+        if_match: Optional[str] = None,
+        comment: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Validates and stores a config, makes it current and applies it to serving.
+        Pass the document as JSON text to keep its literals (and so its ETag) exact.
+        ``if_match``: the version read (``RECSYS_VERSION_MISMATCH`` 409 otherwise). Answer:
+        ``{"tenant_id", "config_version", "config", "changed", "recompiled"?}``."""
+        return self._admin(
+            "admin.put_config",
+            {"tenant": tenant, "document": _text(document), "if_match": if_match, "comment": comment},
+            ctx,
+        )
+
+    def put_rules(
+        self,
+        tenant: str,
+        document: JsonInput,
+        *,
+        ctx: AdminContext,
+        if_match: Optional[str] = None,
+        comment: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """As :meth:`put_config`, for the rules document (validated strictly)."""
+        return self._admin(
+            "admin.put_rules",
+            {"tenant": tenant, "document": _text(document), "if_match": if_match, "comment": comment},
+            ctx,
+        )
+
+    def list_versions(self, tenant: str, kind: str, *, ctx: AdminContext) -> Dict[str, Any]:
+        """Every stored version of ``kind`` (``config`` / ``rules``), oldest first, with
+        ``current_version`` and ``previous_version``."""
+        return self._admin("admin.list_versions", {"tenant": tenant, "kind": kind}, ctx)
+
+    def rollback(
+        self,
+        tenant: str,
+        kind: str,
+        *,
+        ctx: AdminContext,
+        to: Optional[str] = None,
+        if_match: Optional[str] = None,
+        comment: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Makes the previous version (or version ``to``) current again, audited as
+        ``config.rollback`` / ``rules.rollback``; serving switches at once."""
+        return self._admin(
+            "admin.rollback",
+            {"tenant": tenant, "kind": kind, "to": to, "if_match": if_match, "comment": comment},
+            ctx,
+        )
+
+    def audit(
+        self, tenant: str, *, ctx: AdminContext, limit: Optional[int] = None, cursor: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """One page of the audit log, newest first: ``{"entries", "next_cursor"?}``. Viewers
+        get entries without states."""
+        return self._admin("admin.audit", {"tenant": tenant, "limit": limit, "cursor": cursor}, ctx)
+
+    def verify_audit(self, tenant: str, *, ctx: AdminContext) -> Dict[str, Any]:
+        """Checks the tenant's hash chain and pointers: ``{"ok", "entries", "head_hash",
+        "tampered_at"?, "reason"?, "pointer_mismatches"?}``."""
+        return self._admin("admin.verify_audit", {"tenant": tenant}, ctx)
+
+    def invalidate(
+        self, tenant: str, targets: Sequence[str], *, ctx: AdminContext, surface: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Drops caches (``config``, ``rules``, ``popularity``/``artifacts``), audited."""
+        return self._admin("admin.invalidate", {"tenant": tenant, "targets": list(targets), "surface": surface}, ctx)
+
+    def pin_artifacts(
+        self,
+        tenant: str,
+        surface: str,
+        *,
+        ctx: AdminContext,
+        manifest: Optional[JsonInput] = None,
+        current: Optional[Mapping[str, str]] = None,
+    ) -> Dict[str, Any]:
+        """Pins a surface to a manifest (artifact rollback); the answer lists the URIs to
+        fetch for ``loader_apply_artifacts``. Audited as ``artifacts.pin``."""
+        request: Dict[str, Any] = {"tenant": tenant, "surface": surface}
+        if manifest is not None:
+            request["manifest"] = _text(manifest)
+        if current is not None:
+            request["current"] = dict(current)
+        return self._admin("admin.pin_artifacts", request, ctx)
+
+    def unpin_artifacts(self, tenant: str, surface: str, *, ctx: AdminContext) -> Dict[str, Any]:
+        """Lets refreshes update a pinned surface again; audited as ``artifacts.unpin``."""
+        return self._admin("admin.unpin_artifacts", {"tenant": tenant, "surface": surface}, ctx)
+
+    def release_held(self, tenant: str, surface: str, *, ctx: AdminContext) -> Dict[str, Any]:
+        """Applies held empty publishes; audited as ``artifacts.release``."""
+        return self._admin("admin.release_held", {"tenant": tenant, "surface": surface}, ctx)
+
+    def metrics_text(self) -> str:
+        """Prometheus text of the engine's metrics (option ``metrics``), plus
+        ``recsys_host_adapter_errors_total{adapter}``: exceptions swallowed from the metrics
+        adapter and the exposure sink."""
+        text = str(_object(self.call("metrics", "{}"))["prometheus"])
+        errors = self.adapter_errors()
+        if errors:
+            lines = [
+                "# HELP recsys_host_adapter_errors_total Exceptions swallowed from host adapters.",
+                "# TYPE recsys_host_adapter_errors_total counter",
+            ]
+            lines += [f'recsys_host_adapter_errors_total{{adapter="{k}"}} {v["errors"]}' for k, v in sorted(errors.items())]
+            text = text + ("" if not text or text.endswith("\n") else "\n") + "\n".join(lines) + "\n"
+        return text

@@ -22,6 +22,7 @@ __all__ = [
     "NotFoundError",
     "UnknownOperationError",
     "InternalError",
+    "StoreError",
     "error_class_for",
 ]
 
@@ -113,6 +114,11 @@ class UnknownOperationError(RecsysError):
     """``RECSYS_UNKNOWN_OPERATION``: the operation name is not known to this core."""
 
 
+class StoreError(RecsysError):
+    """``RECSYS_STORE_*``: the document store failed (``UNAVAILABLE`` 503, ``CONFLICT`` 409,
+    ``CORRUPT`` 500, ``ERROR`` 500); nothing was half-written."""
+
+
 class InternalError(RecsysError):
     """``RECSYS_INTERNAL``: a bug in the core (including a caught panic)."""
 
@@ -131,6 +137,7 @@ _PREFIX: Tuple[Tuple[str, Type[RecsysError]], ...] = (
     ("RECSYS_UNPROCESSABLE", ValidationError),
     ("RECSYS_VALIDATION_", ValidationError),
     ("RECSYS_ARTIFACT_", ArtifactError),
+    ("RECSYS_STORE_", StoreError),
 )
 
 

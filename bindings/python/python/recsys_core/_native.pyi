@@ -1,6 +1,6 @@
 """Type stubs of the native module ``recsys_core._native`` (built from ``src/lib.rs``)."""
 
-from typing import List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from typing_extensions import Self
 
@@ -10,9 +10,36 @@ STATIC_OPS: List[str]
 class Engine:
     """The serving engine; ``options`` is the engine options JSON text or ``None``."""
 
-    def __new__(cls, options: Optional[str] = None) -> Self: ...
+    def __new__(
+        cls,
+        options: Optional[str] = None,
+        store: Optional[Any] = None,
+        metrics: Optional[Any] = None,
+        exposure_sink: Optional[Any] = None,
+    ) -> Self: ...
     def call(self, op: str, input: str) -> str:
         """Runs ``op`` with a JSON input text; returns the JSON answer text (GIL released)."""
+        ...
+    def adapter_errors(self) -> Dict[str, Dict[str, Any]]:
+        """Exceptions swallowed from the metrics adapter and exposure sink:
+        ``{"metrics": {"errors": n, "last_error": str | None}, "exposure_sink": {...}}``."""
+        ...
+
+class AuditDraft:
+    """An audit entry before the store assigned its id; seal it in the store's atomic step."""
+
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def occurred_at(self) -> str: ...
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def nanos(self) -> int: ...
+    def seal(self, id: int, prev_hash: Optional[str]) -> Any:
+        """The sealed entry (an ``AuditEntry`` dict) with this id, chained to ``prev_hash``."""
         ...
 
 def etag(doc: Union[str, bytes, bytearray]) -> str:
