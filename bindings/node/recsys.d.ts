@@ -65,6 +65,10 @@ export declare class NotFoundError extends RecsysError {}
 export declare class UnknownOperationError extends RecsysError {}
 /** `RECSYS_INTERNAL`, including a caught panic in the core. */
 export declare class InternalError extends RecsysError {}
+/** `RECSYS_STORE_UNAVAILABLE` (503), `RECSYS_STORE_CONFLICT` (409), `RECSYS_STORE_CORRUPT`, `RECSYS_STORE_ERROR` (500). */
+export declare class StoreError extends RecsysError {}
+/** `RECSYS_ADAPTER_SYNC_ONLY` (an async call needing the JS store), `RECSYS_ADAPTER_REENTRANT` (an adapter called the engine). */
+export declare class AdapterError extends RecsysError {}
 
 /** The error class thrown for `code` (`RecsysError` for codes this version does not know). */
 export declare function errorClassFor(code: string): typeof RecsysError
@@ -77,8 +81,11 @@ export declare function errorFromJson(errorJson: string): RecsysError
  * `*Async` methods run on libuv's thread pool.
  */
 export declare class Engine {
-  /** `options`: engine options as an object or JSON text; omitted for the defaults. */
-  constructor(options?: JsonInput | null)
+  /**
+   * `options`: engine options as an object or JSON text; omitted for the defaults.
+   * `adapters`: host adapters called synchronously from inside engine calls (see `Adapters`).
+   */
+  constructor(options?: JsonInput | null, adapters?: Adapters | null)
 
   /** Runs `op` with a JSON input text; returns the JSON answer text. Any op name is forwarded. */
   call(op: string, input: string): string
@@ -121,6 +128,278 @@ export declare class Engine {
   loaderTrack(tenant: string, surface: string): string
   /** Refreshes every tracked surface due at `now` with the host's reader; one report per surface. */
   refreshDue(now: string, read: Reader): Promise<JsonObject[]>
+  /** Loader step 1 off the event loop: the manifest's fetch result; answers `{fetch: uris}` or a report. */
+  applyManifestAsync(tenant: string, surface: string, now: string, result: FetchResult, signal?: AbortSignal | null): Promise<JsonObject>
+  /** Loader step 2 off the event loop: fetch results by URI; answers the refresh report. */
+  applyArtifactsAsync(
+    tenant: string,
+    surface: string,
+    now: string,
+    results: { [uri: string]: FetchResult },
+    signal?: AbortSignal | null,
+  ): Promise<JsonObject>
+
+  // Control plane. Synchronous (they may call a JS document store). Errors: NotFoundError,
+  // VersionMismatchError (409), ForbiddenError (403: other tenant or role), ValidationError,
+  // StoreError.
+  getConfig(tenant: string, ctx: AdminContext): ConfigAnswer
+  putConfig(tenant: string, document: JsonInput, ctx: AdminContext, opts?: PutOptions): ConfigWriteAnswer
+  getRules(tenant: string, ctx: AdminContext): RulesAnswer
+  putRules(tenant: string, document: JsonInput, ctx: AdminContext, opts?: PutOptions): RulesWriteAnswer
+  listVersions(tenant: string, kind: DocKind, ctx: AdminContext): VersionList
+  rollback(tenant: string, kind: DocKind, ctx: AdminContext, opts?: RollbackOptions): RollbackAnswer
+  audit(tenant: string, ctx: AdminContext, opts?: AuditOptions): AuditPage
+  verifyAudit(tenant: string, ctx: AdminContext): AuditVerification
+  invalidate(tenant: string, targets: string[], ctx: AdminContext, opts?: { surface?: string }): InvalidateAnswer
+  pinArtifacts(tenant: string, surface: string, ctx: AdminContext, opts: { manifest?: JsonInput; current?: JsonObject }): ArtifactAdminAnswer
+  unpinArtifacts(tenant: string, surface: string, ctx: AdminContext): ArtifactAdminAnswer
+  releaseHeld(tenant: string, surface: string, ctx: AdminContext): ArtifactAdminAnswer
+}
+
+/** A host read as the loader expects it. */
+export type FetchResult = { found: string } | { not_found: true } | { error: string }
+
+export type DocKind = 'config' | 'rules'
+
+/** Who calls an admin operation; a principal acts on its own tenant only. */
+export interface Principal {
+  subject: string
+  tenant: string
+  /** Role names (`viewer` reads; `operator` / `admin` write), or one comma/space separated string. */
+  roles: string[] | string
+  /** `user` (default), `api_key`, `service`, ... */
+  type?: string
+}
+
+/** The host context of an admin call: the core reads no clock. */
+export interface AdminContext {
+  /** RFC 3339. */
+  now: string
+  requestId?: string
+  principal: Principal
+}
+
+export interface PutOptions {
+  /** An HTTP If-Match value: the current version, quoted or not, `W/` allowed. */
+  ifMatch?: string
+  comment?: string
+}
+export interface RollbackOptions extends PutOptions {
+  /** The version (ETag) to make current; the previous version when omitted. */
+  to?: string
+}
+export interface AuditOptions {
+  /** 1..max (default 100 in the core). */
+  limit?: number
+  /** `next_cursor` of the previous page. */
+  cursor?: string
+}
+
+export interface ConfigAnswer {
+  tenant_id: string
+  config_version: string
+  config: unknown
+}
+export interface ConfigWriteAnswer extends ConfigAnswer {
+  /** False for a no-op put (the document is already current). */
+  changed: boolean
+  /** Snapshots recompiled with the new document. */
+  recompiled?: number
+}
+export interface RulesAnswer {
+  tenant_id: string
+  rules_version: string
+  rules: unknown
+}
+export interface RulesWriteAnswer extends RulesAnswer {
+  changed: boolean
+  recompiled?: number
+}
+export interface VersionInfo {
+  version: string
+  created_at: string
+  created_by: string
+  comment?: string
+  current: boolean
+}
+export interface VersionList {
+  tenant_id: string
+  kind: DocKind
+  current_version: string | null
+  previous_version: string | null
+  versions: VersionInfo[]
+}
+export interface RollbackAnswer {
+  tenant_id: string
+  kind: DocKind
+  config_version?: string
+  rules_version?: string
+  from_version: string | null
+  changed: boolean
+  config?: unknown
+  rules?: unknown
+  recompiled?: number
+}
+/** One audit entry; the states are omitted for viewers. */
+export interface AuditEntryObject {
+  id: number
+  occurred_at: string
+  tenant_id: string
+  actor: { subject: string; type: string }
+  action: string
+  entity: { type: string; id: string | null }
+  request_id: string | null
+  before_state?: unknown
+  after_state?: unknown
+  extra?: unknown
+  prev_hash: string | null
+  hash: string
+}
+export interface AuditPage {
+  entries: AuditEntryObject[]
+  next_cursor?: string
+}
+export interface AuditVerification {
+  tenant_id: string
+  ok: boolean
+  entries: number
+  head_hash: string | null
+  tampered_at?: number
+  reason?: 'hash_mismatch' | 'broken_link' | 'out_of_order' | 'tenant_mismatch'
+  pointer_mismatches?: { kind: DocKind; pointer: string | null; audited: string | null }[]
+}
+export interface InvalidateAnswer {
+  tenant_id: string
+  targets: string[]
+  surface?: string
+  status: 'applied'
+  invalidated: { [target: string]: number }
+}
+export interface ArtifactAdminAnswer {
+  audit_id: number
+  [member: string]: unknown
+}
+
+// --- host adapters ---------------------------------------------------------------------
+//
+// Plain objects whose methods the engine calls synchronously, on the JS thread, from inside
+// a synchronous engine call. During an `*Async` call metrics and exposure events are
+// buffered and delivered when its promise settles; an async call that needs the document
+// store is refused with AdapterError RECSYS_ADAPTER_SYNC_ONLY. Adapters must not call the
+// engine they serve (AdapterError RECSYS_ADAPTER_REENTRANT).
+
+export interface Adapters {
+  /** The control plane's storage (default: the core's in-memory store). */
+  store?: DocumentStore | null
+  /** Also receives every metric the built-in registry records (engine option `metrics: true`). */
+  metrics?: MetricsAdapter | null
+  /** Receives exposure events instead of the in-engine queue (engine option `exposure`). */
+  exposureSink?: ExposureSink | null
+}
+
+/** The current pointer of (tenant, kind). */
+export interface Pointer {
+  etag: string
+  previous: string | null
+  updatedAt: string
+  updatedBy: string
+}
+/** An immutable, content-addressed version: keep all members as given. */
+export interface StoredVersion {
+  etag: string
+  canonicalText: string
+  /** The document text as first written. */
+  document: string
+  createdAt: string
+  createdBy: string
+  comment: string | null
+}
+export interface PointerSwap {
+  kind: DocKind
+  expected: string | null
+  newEtag: string
+  by: string
+  at: string
+}
+/** A sealed audit entry: keep it as returned by `AuditDraft.seal` (`json` is the exact entry text). */
+export interface StoredAuditEntry {
+  id: number
+  tenant: string
+  occurredAt: string
+  /** Fixed-width string ordered like `occurredAt`: list order is (timeKey, id). */
+  timeKey: string
+  action: string
+  prevHash: string | null
+  hash: string
+  json: string
+}
+/** The listing key: entries strictly below (timeKey, id). */
+export interface AuditKey {
+  occurredAt: string
+  timeKey: string
+  id: number
+}
+/** An audit entry before the store assigns its id; `seal` chains it (hash computed in the core). */
+export declare class AuditDraft {
+  private constructor()
+  readonly tenant: string
+  readonly occurredAt: string
+  readonly timeKey: string
+  readonly action: string
+  /** Call inside the atomic step that assigns `id` (greater than every id before) and reads the tenant's last hash. */
+  seal(id: number, prevHash: string | null): StoredAuditEntry
+}
+
+/**
+ * The host's storage, with the semantics of `MemoryStore` (see there). Each method is one
+ * atomic step; throw `DocumentStoreError` to report a failure of a given kind.
+ */
+export interface DocumentStore {
+  current(tenant: string, kind: DocKind): Pointer | null
+  getVersion(tenant: string, kind: DocKind, etag: string): StoredVersion | null
+  /** Stores the version unless its ETag exists; true when inserted. */
+  putVersion(tenant: string, kind: DocKind, version: StoredVersion): boolean
+  /** Oldest first. */
+  listVersions(tenant: string, kind: DocKind): StoredVersion[]
+  /** If the pointer equals `swap.expected` and `swap.newEtag` is stored: move it, append the sealed draft, return the entry; else null. */
+  compareAndSwap(tenant: string, swap: PointerSwap, draft: AuditDraft): StoredAuditEntry | null
+  appendAudit(tenant: string, draft: AuditDraft): StoredAuditEntry
+  /** Up to `limit` entries below `before` (all when null), newest (timeKey, id) first. */
+  listAudit(tenant: string, before: AuditKey | null, limit: number): StoredAuditEntry[]
+  /** Up to `limit` entries with id > afterId (all when null), by id ascending. */
+  auditChain(tenant: string, afterId: number | null, limit: number): StoredAuditEntry[]
+}
+
+export type StoreErrorKind = 'unavailable' | 'conflict' | 'corrupt' | 'other'
+/** Thrown by a document store: `unavailable` → RECSYS_STORE_UNAVAILABLE (503), `conflict` → retried, then 409, ... */
+export declare class DocumentStoreError extends Error {
+  constructor(kind: StoreErrorKind, message: string)
+  readonly kind: StoreErrorKind
+}
+
+/** The reference document store in JS (in memory), answering exactly like the core's. */
+export declare class MemoryStore implements DocumentStore {
+  constructor()
+  current(tenant: string, kind: DocKind): Pointer | null
+  getVersion(tenant: string, kind: DocKind, etag: string): StoredVersion | null
+  putVersion(tenant: string, kind: DocKind, version: StoredVersion): boolean
+  listVersions(tenant: string, kind: DocKind): StoredVersion[]
+  compareAndSwap(tenant: string, swap: PointerSwap, draft: AuditDraft): StoredAuditEntry | null
+  appendAudit(tenant: string, draft: AuditDraft): StoredAuditEntry
+  listAudit(tenant: string, before: AuditKey | null, limit: number): StoredAuditEntry[]
+  auditChain(tenant: string, afterId: number | null, limit: number): StoredAuditEntry[]
+}
+
+export type Labels = { [label: string]: string }
+/** Metric names and labels are those of the built-in registry (see docs/operations.md). */
+export interface MetricsAdapter {
+  counter(name: string, labels: Labels, delta: number): void
+  histogram(name: string, labels: Labels, value: number): void
+  gauge(name: string, labels: Labels, value: number): void
+}
+/** Receives each encoded exposure event; a throw counts the event as failed. May return a promise (not awaited). */
+export interface ExposureSink {
+  emit(event: JsonObject): void | Promise<void>
 }
 
 /** A host artifact reader: the object at `uri`, null when absent; throws/rejects on I/O failure. */

@@ -32,6 +32,10 @@ class ForbiddenError extends RecsysError {}
 class NotFoundError extends RecsysError {}
 class UnknownOperationError extends RecsysError {}
 class InternalError extends RecsysError {}
+/** `RECSYS_STORE_*`: the document store failed (unavailable, conflict, corrupt, other). */
+class StoreError extends RecsysError {}
+/** `RECSYS_ADAPTER_*`: a host adapter was used in a way the binding cannot serve. */
+class AdapterError extends RecsysError {}
 
 const EXACT = new Map([
   ['RECSYS_VERSION_MISMATCH', VersionMismatchError],
@@ -46,6 +50,8 @@ const PREFIX = [
   ['RECSYS_UNPROCESSABLE', ValidationError],
   ['RECSYS_VALIDATION_', ValidationError],
   ['RECSYS_ARTIFACT_', ArtifactError],
+  ['RECSYS_STORE_', StoreError],
+  ['RECSYS_ADAPTER_', AdapterError],
 ]
 
 /** The error class thrown for `code` (`RecsysError` for unknown codes). */
@@ -113,9 +119,18 @@ function envelope(request, ctx) {
 class Engine {
   #native
 
-  /** `options`: engine options as an object or JSON text; omitted for the defaults. */
-  constructor(options) {
-    this.#native = guard(() => new native.Engine(options == null ? undefined : text(options)))
+  /**
+   * `options`: engine options as an object or JSON text; omitted for the defaults.
+   * `adapters`: optional host adapters `{store, metrics, exposureSink}` (plain objects, see
+   * the README): the control plane's document store (default: the core's in-memory store),
+   * a metrics destination (besides the built-in registry; needs the `metrics` option) and
+   * where exposure events go (instead of the in-engine queue; needs the `exposure` option).
+   */
+  constructor(options, adapters) {
+    const { names, bridge } = adapterBridge(adapters)
+    this.#native = guard(
+      () => new native.Engine(options == null ? undefined : text(options), bridge, names.length ? names : undefined),
+    )
   }
 
   /** Runs `op` with a JSON input text; returns the JSON answer text. */
@@ -234,6 +249,283 @@ class Engine {
     }
     return reports
   }
+
+  // control plane (admin): versioned config/rules with If-Match, rollback, hash-chained
+  // audit, invalidation, artifact pins. `ctx` is {now, requestId?, principal: {subject,
+  // tenant, roles, type?}}; a principal acts on its own tenant only. Answers are the core's
+  // JSON objects (snake_case members, the same bodies as the HTTP service). With a JS
+  // document store these must be called synchronously (they are).
+
+  #admin(op, request, ctx) {
+    return this.callObject(op, { request, ctx: adminCtx(ctx) })
+  }
+  /** The current config: {tenant_id, config_version, config}; NotFoundError when none. */
+  getConfig(tenant, ctx) {
+    return this.#admin('admin.get_config', { tenant }, ctx)
+  }
+  /** Stores a config version and makes it current; `ifMatch` as an HTTP If-Match value. */
+  putConfig(tenant, document, ctx, opts = {}) {
+    return this.#admin('admin.put_config', putInput(tenant, document, opts), ctx)
+  }
+  getRules(tenant, ctx) {
+    return this.#admin('admin.get_rules', { tenant }, ctx)
+  }
+  putRules(tenant, document, ctx, opts = {}) {
+    return this.#admin('admin.put_rules', putInput(tenant, document, opts), ctx)
+  }
+  /** Every stored version of `kind` ('config' | 'rules'), oldest first. */
+  listVersions(tenant, kind, ctx) {
+    return this.#admin('admin.list_versions', { tenant, kind }, ctx)
+  }
+  /** Makes an earlier version current: `opts.to` (an ETag) or the previous version. */
+  rollback(tenant, kind, ctx, opts = {}) {
+    return this.#admin(
+      'admin.rollback',
+      compact({ tenant, kind, to: opts.to, if_match: opts.ifMatch, comment: opts.comment }),
+      ctx,
+    )
+  }
+  /** One page of the audit log, newest first: {entries, next_cursor?}. */
+  audit(tenant, ctx, opts = {}) {
+    return this.#admin('admin.audit', compact({ tenant, limit: opts.limit, cursor: opts.cursor }), ctx)
+  }
+  /** Verifies the tenant's audit hash chain: {tenant_id, ok, entries, head_hash, ...}. */
+  verifyAudit(tenant, ctx) {
+    return this.#admin('admin.verify_audit', { tenant }, ctx)
+  }
+  /** Invalidates caches (`config`, `rules`, `popularity`/`artifacts` targets). */
+  invalidate(tenant, targets, ctx, opts = {}) {
+    return this.#admin('admin.invalidate', compact({ tenant, targets, surface: opts.surface }), ctx)
+  }
+  /** Pins a surface to a manifest (`opts.manifest`, object or JSON text) or to `opts.current`. */
+  pinArtifacts(tenant, surface, ctx, opts = {}) {
+    return this.#admin(
+      'admin.pin_artifacts',
+      compact({ tenant, surface, manifest: opts.manifest, current: opts.current }),
+      ctx,
+    )
+  }
+  unpinArtifacts(tenant, surface, ctx) {
+    return this.#admin('admin.unpin_artifacts', { tenant, surface }, ctx)
+  }
+  /** Applies empty publishes held back by `hold_empty_publishes`. */
+  releaseHeld(tenant, surface, ctx) {
+    return this.#admin('admin.release_held', { tenant, surface }, ctx)
+  }
+
+  // artifact loading off the event loop: the two steps `refreshDue` drives, for hosts that
+  // drive the loader themselves. `result(s)` are fetch results {found} / {not_found} / {error}.
+  applyManifestAsync(tenant, surface, now, result, signal) {
+    return this.callObjectAsync('loader_apply_manifest', { tenant, surface, now, result }, signal)
+  }
+  applyArtifactsAsync(tenant, surface, now, results, signal) {
+    return this.callObjectAsync('loader_apply_artifacts', { tenant, surface, now, results }, signal)
+  }
+}
+
+function compact(obj) {
+  const out = {}
+  for (const [k, v] of Object.entries(obj)) if (v !== undefined && v !== null) out[k] = v
+  return out
+}
+
+function adminCtx(ctx) {
+  if (!ctx || typeof ctx !== 'object') {
+    throw new ValidationError('RECSYS_INVALID_REQUEST', 400, 'ctx must be an object {now, requestId?, principal}')
+  }
+  return compact({ now: ctx.now, request_id: ctx.requestId ?? ctx.request_id, principal: ctx.principal })
+}
+
+// Documents given as text reach the core verbatim (literals, and so ETags, stay exact).
+function putInput(tenant, document, opts) {
+  return compact({
+    tenant,
+    document: document === undefined ? undefined : text(document),
+    if_match: opts.ifMatch,
+    comment: opts.comment,
+  })
+}
+
+// --- host adapters -------------------------------------------------------------------------
+
+const STORE_METHODS = [
+  'current',
+  'getVersion',
+  'putVersion',
+  'listVersions',
+  'compareAndSwap',
+  'appendAudit',
+  'listAudit',
+  'auditChain',
+]
+const METRICS_METHODS = ['counter', 'histogram', 'gauge']
+const STORE_KINDS = new Set(['unavailable', 'conflict', 'corrupt', 'other'])
+
+/** What a document store throws to report a failure of a given kind. */
+class DocumentStoreError extends Error {
+  constructor(kind, message) {
+    super(message)
+    this.name = 'DocumentStoreError'
+    this.kind = STORE_KINDS.has(kind) ? kind : 'other'
+  }
+}
+
+/**
+ * An audit entry before the store has assigned its id: the store calls
+ * `seal(id, prevHash)` inside the same atomic step in which it assigns the id and reads the
+ * tenant's last hash; the core computes the chained hash and returns the entry to keep.
+ */
+class AuditDraft {
+  #draft
+  constructor(value) {
+    this.#draft = value.draft
+    this.tenant = value.tenant
+    this.occurredAt = value.occurredAt
+    this.timeKey = value.timeKey
+    this.action = value.action
+    Object.freeze(this)
+  }
+  seal(id, prevHash) {
+    return JSON.parse(guard(() => native.sealAuditDraft(this.#draft, id, prevHash ?? null)))
+  }
+}
+
+function checkAdapter(name, obj, methods) {
+  if (obj == null) return false
+  if (typeof obj !== 'object' && typeof obj !== 'function') {
+    throw new ValidationError('RECSYS_INVALID_ADAPTER', 400, `adapter ${name} must be an object`)
+  }
+  for (const m of methods) {
+    if (typeof obj[m] !== 'function') {
+      throw new ValidationError('RECSYS_INVALID_ADAPTER', 400, `adapter ${name} has no method ${m}()`)
+    }
+  }
+  return true
+}
+
+function describe(err) {
+  if (err instanceof Error) return err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message
+  return String(err)
+}
+
+// The one function the native engine calls for every adapter method:
+// (adapter, method, argsJson) -> '{"ok": value}' | '{"error": {kind, message}}'. Never throws.
+function adapterBridge(adapters) {
+  const a = adapters ?? {}
+  if (typeof a !== 'object') throw new ValidationError('RECSYS_INVALID_ADAPTER', 400, 'adapters must be an object')
+  for (const k of Object.keys(a)) {
+    if (!['store', 'metrics', 'exposureSink'].includes(k)) {
+      throw new ValidationError('RECSYS_INVALID_ADAPTER', 400, `unknown adapter ${k}: expected store, metrics or exposureSink`)
+    }
+  }
+  const targets = {}
+  if (checkAdapter('store', a.store, STORE_METHODS)) targets.store = a.store
+  if (checkAdapter('metrics', a.metrics, METRICS_METHODS)) targets.metrics = a.metrics
+  if (checkAdapter('exposureSink', a.exposureSink, ['emit'])) targets.exposure = a.exposureSink
+  const names = Object.keys(targets)
+  if (!names.length) return { names, bridge: undefined }
+  const bridge = (adapter, method, argsJson) => {
+    try {
+      const target = targets[adapter]
+      const args = JSON.parse(argsJson)
+      if (adapter === 'store') {
+        if (method === 'compareAndSwap') args[2] = new AuditDraft(args[2])
+        if (method === 'appendAudit') args[1] = new AuditDraft(args[1])
+      }
+      const result = target[method](...args)
+      if (result && typeof result.then === 'function') {
+        if (adapter === 'store') {
+          result.then(undefined, () => {})
+          throw new DocumentStoreError('other', `store.${method}() returned a promise; document stores are synchronous`)
+        }
+        // Metrics and exposure sinks may be async; nothing waits for them.
+        result.then(undefined, () => {})
+        return '{"ok":null}'
+      }
+      return JSON.stringify({ ok: result === undefined ? null : result })
+    } catch (err) {
+      const kind = err && STORE_KINDS.has(err.kind) ? err.kind : 'other'
+      return JSON.stringify({ error: { kind, message: `${adapter}.${method}: ${describe(err)}` } })
+    }
+  }
+  return { names, bridge }
+}
+
+/**
+ * The reference document store in JS, with the semantics of the core's `MemoryStore`:
+ * immutable content-addressed versions, one pointer per (tenant, kind) moved by
+ * compare-and-swap together with its audit entry, an append-only audit log with
+ * store-wide increasing ids, each entry sealed (hash-chained) by the core. Replace the maps
+ * with a database to make it durable; every method must be one atomic step.
+ */
+class MemoryStore {
+  #lastAuditId = 0
+  #tenants = new Map()
+
+  #tenant(tenant, create) {
+    let t = this.#tenants.get(tenant)
+    if (!t && create) {
+      t = {
+        config: { versions: [], byEtag: new Map(), pointer: null },
+        rules: { versions: [], byEtag: new Map(), pointer: null },
+        audit: [],
+      }
+      this.#tenants.set(tenant, t)
+    }
+    return t
+  }
+
+  #append(t, draft) {
+    const last = t.audit.length ? t.audit[t.audit.length - 1].hash : null
+    const entry = draft.seal(++this.#lastAuditId, last)
+    t.audit.push(entry)
+    return entry
+  }
+
+  current(tenant, kind) {
+    return this.#tenant(tenant)?.[kind].pointer ?? null
+  }
+  getVersion(tenant, kind, etag) {
+    const k = this.#tenant(tenant)?.[kind]
+    return k?.byEtag.has(etag) ? k.versions[k.byEtag.get(etag)] : null
+  }
+  putVersion(tenant, kind, version) {
+    const k = this.#tenant(tenant, true)[kind]
+    if (k.byEtag.has(version.etag)) return false
+    k.byEtag.set(version.etag, k.versions.length)
+    k.versions.push(version)
+    return true
+  }
+  listVersions(tenant, kind) {
+    return [...(this.#tenant(tenant)?.[kind].versions ?? [])]
+  }
+  compareAndSwap(tenant, swap, draft) {
+    if (draft.tenant !== tenant) {
+      throw new DocumentStoreError('other', `audit entry for tenant ${JSON.stringify(draft.tenant)} appended to tenant ${JSON.stringify(tenant)}`)
+    }
+    const t = this.#tenant(tenant)
+    if (!t) return null
+    const k = t[swap.kind]
+    if ((k.pointer ? k.pointer.etag : null) !== swap.expected || !k.byEtag.has(swap.newEtag)) return null
+    k.pointer = { etag: swap.newEtag, previous: swap.expected, updatedAt: swap.at, updatedBy: swap.by }
+    return this.#append(t, draft)
+  }
+  appendAudit(tenant, draft) {
+    if (draft.tenant !== tenant) {
+      throw new DocumentStoreError('other', `audit entry for tenant ${JSON.stringify(draft.tenant)} appended to tenant ${JSON.stringify(tenant)}`)
+    }
+    return this.#append(this.#tenant(tenant, true), draft)
+  }
+  listAudit(tenant, before, limit) {
+    const below = (e) => !before || e.timeKey < before.timeKey || (e.timeKey === before.timeKey && e.id < before.id)
+    return (this.#tenant(tenant)?.audit ?? [])
+      .filter(below)
+      .sort((x, y) => (x.timeKey === y.timeKey ? y.id - x.id : x.timeKey < y.timeKey ? 1 : -1))
+      .slice(0, limit)
+  }
+  auditChain(tenant, afterId, limit) {
+    return (this.#tenant(tenant)?.audit ?? []).filter((e) => afterId == null || e.id > afterId).slice(0, limit)
+  }
 }
 
 /** One host read as the core's fetch-result JSON: found / not_found / error. */
@@ -286,6 +578,11 @@ module.exports = {
   NotFoundError,
   UnknownOperationError,
   InternalError,
+  StoreError,
+  AdapterError,
+  DocumentStoreError,
+  AuditDraft,
+  MemoryStore,
   errorClassFor,
   errorFromJson,
 }

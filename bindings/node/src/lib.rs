@@ -6,9 +6,15 @@
 //! turns it into the matching `RecsysError` subclass. Every core call runs inside
 //! `catch_unwind`, so a panic surfaces as a `RECSYS_INTERNAL` error instead of aborting the
 //! process. The `*Async` variants run on libuv's thread pool (`AsyncTask`), off the event loop.
+//!
+//! Host adapters written in JS (document store, metrics, exposure sink) are wired in
+//! `host.rs`; see there for the threading model.
 
-use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Uint8Array};
-use napi::{Env, Error, Result, Status, Task};
+mod host;
+
+use host::{DeferScope, Deferred, EnvScope, Host, JsExposureSink, JsMetrics, JsStore};
+use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Function, ObjectFinalize, Uint8Array};
+use napi::{Env, Error, JsValue, Result, Status, Task};
 use napi_derive::napi;
 use recsys_core::ApiError;
 use std::any::Any;
@@ -44,32 +50,114 @@ fn doc_bytes(doc: &Either<String, Uint8Array>) -> &[u8] {
 }
 
 /// The serving engine (`Send + Sync`); share one per process.
-#[napi(js_name = "Engine")]
+#[napi(js_name = "Engine", custom_finalize)]
 pub struct NativeEngine {
     inner: Arc<recsys_core::Engine>,
+    /// The JS adapters' bridge, when any adapter is installed.
+    host: Option<Arc<Host>>,
+    /// True when the document store is a JS adapter (async admin calls are refused).
+    js_store: bool,
+}
+
+impl ObjectFinalize for NativeEngine {
+    fn finalize(self, env: Env) -> Result<()> {
+        if let Some(h) = &self.host {
+            h.release(env.raw());
+        }
+        Ok(())
+    }
+}
+
+/// True for operations that reach the control plane's document store.
+fn uses_store(op: &str) -> bool {
+    op.starts_with("admin.")
 }
 
 #[napi]
 impl NativeEngine {
     /// `options`: engine options as a JSON object text; omitted for the defaults.
-    #[napi(constructor)]
-    pub fn new(options: Option<String>) -> Result<Self> {
-        let inner = guarded(|| match &options {
-            Some(text) => recsys_core::Engine::with_options_json(text),
-            None => Ok(recsys_core::Engine::new()),
+    /// `bridge` and `adapters`: the JS host adapters (built by `recsys.js`): a function
+    /// `(adapter, method, argsJson) => answerJson` and the names of the adapters it serves
+    /// (`store`, `metrics`, `exposure`).
+    #[napi(
+        constructor,
+        ts_args_type = "options?: string | null, bridge?: ((adapter: string, method: string, argsJson: string) => string) | null, adapters?: Array<string> | null"
+    )]
+    pub fn new(
+        env: Env,
+        options: Option<String>,
+        bridge: Option<Function>,
+        adapters: Option<Vec<String>>,
+    ) -> Result<Self> {
+        let adapters = adapters.unwrap_or_default();
+        for a in &adapters {
+            if !matches!(a.as_str(), "store" | "metrics" | "exposure") {
+                return guarded(|| {
+                    Err(ApiError::new(
+                        host::INVALID_ADAPTER,
+                        400,
+                        format!("unknown adapter {a:?}: expected store, metrics or exposure"),
+                    ))
+                });
+            }
+        }
+        let host = match (&bridge, adapters.is_empty()) {
+            // SAFETY: `env` is this call's env and `f` one of its values.
+            (Some(f), false) => Some(unsafe { Host::new(env.raw(), f.raw()) }?),
+            (None, false) => {
+                return guarded(|| {
+                    Err(ApiError::new(
+                        host::INVALID_ADAPTER,
+                        400,
+                        "adapters were named without a bridge function",
+                    ))
+                })
+            }
+            _ => None,
+        };
+        let has = |name: &str| adapters.iter().any(|a| a == name);
+        let inner = guarded(|| {
+            let opts = match &options {
+                Some(text) => recsys_core::engine::EngineOptions::from_value(
+                    &recsys_core::json::parse(text.as_bytes())?,
+                )?,
+                None => recsys_core::engine::EngineOptions::default(),
+            };
+            let mut engine = match (&host, has("store")) {
+                (Some(h), true) => recsys_core::Engine::with_control(
+                    opts,
+                    recsys_core::control::ControlPlane::new(Arc::new(JsStore(Arc::clone(h)))),
+                ),
+                _ => recsys_core::Engine::with_options(opts),
+            };
+            if let (Some(h), true) = (&host, has("metrics")) {
+                engine = engine.with_metrics_adapter(Arc::new(JsMetrics(Arc::clone(h))));
+            }
+            if let (Some(h), true) = (&host, has("exposure")) {
+                engine = engine.with_exposure_sink(Arc::new(JsExposureSink(Arc::clone(h))));
+            }
+            Ok(engine)
         })?;
         Ok(NativeEngine {
             inner: Arc::new(inner),
+            js_store: host.is_some() && has("store"),
+            host,
         })
     }
 
-    /// Runs operation `op` with a JSON input text and returns the JSON answer text.
+    /// Runs operation `op` with a JSON input text and returns the JSON answer text. JS
+    /// adapters are called on this thread during the call.
     #[napi]
-    pub fn call(&self, op: String, input: String) -> Result<String> {
-        guarded(|| self.inner.call(&op, &input))
+    pub fn call(&self, env: Env, op: String, input: String) -> Result<String> {
+        guarded(|| {
+            let _scope = EnvScope::enter(env.raw())?;
+            self.inner.call(&op, &input)
+        })
     }
 
     /// Like `call`, on libuv's thread pool; the promise resolves to the JSON answer text.
+    /// Metrics and exposure events for JS adapters are delivered when it resolves; an
+    /// operation that needs a JS document store is refused (`RECSYS_ADAPTER_SYNC_ONLY`).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn call_async(
         &self,
@@ -77,10 +165,22 @@ impl NativeEngine {
         input: String,
         signal: Option<AbortSignal>,
     ) -> AsyncTask<CallTask> {
+        let refused = (self.js_store && uses_store(&op)).then(|| {
+            ApiError::new(
+                host::SYNC_ONLY,
+                409,
+                format!(
+                    "{op} needs the JS document store, which runs on the JS thread only; \
+                     use the synchronous method"
+                ),
+            )
+        });
         let task = CallTask {
             engine: Arc::clone(&self.inner),
             op,
             input,
+            refused,
+            deferred: Vec::new(),
         };
         AsyncTask::with_optional_signal(task, signal)
     }
@@ -91,6 +191,8 @@ pub struct CallTask {
     engine: Arc<recsys_core::Engine>,
     op: String,
     input: String,
+    refused: Option<ApiError>,
+    deferred: Vec<Deferred>,
 }
 
 impl Task for CallTask {
@@ -98,12 +200,57 @@ impl Task for CallTask {
     type JsValue = String;
 
     fn compute(&mut self) -> Result<String> {
-        guarded(|| self.engine.call(&self.op, &self.input))
+        if let Some(e) = self.refused.take() {
+            return guarded(|| Err(e));
+        }
+        let scope = DeferScope::enter();
+        let out = guarded(|| self.engine.call(&self.op, &self.input));
+        self.deferred = scope.take();
+        out
     }
 
-    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
+    fn resolve(&mut self, env: Env, output: String) -> Result<String> {
+        self.deliver(env);
         Ok(output)
     }
+
+    fn reject(&mut self, env: Env, err: Error) -> Result<String> {
+        self.deliver(env);
+        Err(err)
+    }
+}
+
+impl CallTask {
+    fn deliver(&mut self, env: Env) {
+        let calls = std::mem::take(&mut self.deferred);
+        if calls.is_empty() {
+            return;
+        }
+        if let Ok(_scope) = EnvScope::enter(env.raw()) {
+            host::replay(env.raw(), calls);
+        }
+    }
+}
+
+/// Seals an audit draft handed to a JS document store: `draft` is the draft's JSON text,
+/// `id` the store-assigned id, `prevHash` the hash of the tenant's last entry. Answers the
+/// entry object as JSON text (the hash chain is computed here, in the core).
+#[napi]
+pub fn seal_audit_draft(draft: String, id: i64, prev_hash: Option<String>) -> Result<String> {
+    guarded(|| {
+        let id = u64::try_from(id).map_err(|_| {
+            ApiError::new(
+                host::INVALID_ADAPTER,
+                400,
+                "audit ids are positive integers",
+            )
+        })?;
+        Ok(recsys_core::json::to_string(&host::seal_draft(
+            &draft,
+            id,
+            prev_hash.as_deref(),
+        )?))
+    })
 }
 
 /// Lower-case hex SHA-256 of the document's canonical (PostgreSQL jsonb) text.

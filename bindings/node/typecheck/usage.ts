@@ -92,3 +92,83 @@ export async function exercise(): Promise<string[]> {
   out.push(nativeAnswer, await nativeAsync, ...nativeOps, native.etag('{}'), native.canonicalize('{}'), native.callStatic('etag', '{}'))
   return out
 }
+
+// Host adapters and the typed admin surface.
+import {
+  AdapterError,
+  AdminContext,
+  AuditDraft,
+  DocumentStore,
+  DocumentStoreError,
+  MemoryStore,
+  MetricsAdapter,
+  ExposureSink,
+  StoreError,
+  StoredAuditEntry,
+} from '../recsys'
+
+class LoggingStore implements DocumentStore {
+  private inner = new MemoryStore()
+  current(tenant: string, kind: recsys.DocKind) {
+    return this.inner.current(tenant, kind)
+  }
+  getVersion(tenant: string, kind: recsys.DocKind, etag: string) {
+    return this.inner.getVersion(tenant, kind, etag)
+  }
+  putVersion(tenant: string, kind: recsys.DocKind, version: recsys.StoredVersion) {
+    if (version.etag.length !== 64) throw new DocumentStoreError('corrupt', 'bad etag')
+    return this.inner.putVersion(tenant, kind, version)
+  }
+  listVersions(tenant: string, kind: recsys.DocKind) {
+    return this.inner.listVersions(tenant, kind)
+  }
+  compareAndSwap(tenant: string, swap: recsys.PointerSwap, draft: AuditDraft): StoredAuditEntry | null {
+    return this.inner.compareAndSwap(tenant, swap, draft)
+  }
+  appendAudit(tenant: string, draft: AuditDraft): StoredAuditEntry {
+    const sealed: StoredAuditEntry = draft.seal(1, null)
+    void sealed
+    return this.inner.appendAudit(tenant, draft)
+  }
+  listAudit(tenant: string, before: recsys.AuditKey | null, limit: number) {
+    return this.inner.listAudit(tenant, before, limit)
+  }
+  auditChain(tenant: string, afterId: number | null, limit: number) {
+    return this.inner.auditChain(tenant, afterId, limit)
+  }
+}
+
+export async function exerciseAdmin(): Promise<string[]> {
+  const metrics: MetricsAdapter = {
+    counter: (name: string, labels: recsys.Labels, delta: number) => void [name, labels, delta],
+    histogram: () => undefined,
+    gauge: () => undefined,
+  }
+  const exposureSink: ExposureSink = { emit: async (event: JsonObject) => void event }
+  const engine = new Engine({ metrics: true }, { store: new LoggingStore(), metrics, exposureSink })
+  const ctx: AdminContext = { now: '2026-01-01T00:00:00Z', requestId: 'r', principal: { subject: 'a', tenant: 't', roles: ['admin'] } }
+  const out: string[] = []
+  try {
+    const put: recsys.ConfigWriteAnswer = engine.putConfig('t', '{"weights":{"pop":1}}', ctx, { ifMatch: '"x"', comment: 'c' })
+    const got: recsys.ConfigAnswer = engine.getConfig('t', ctx)
+    const rules: recsys.RulesWriteAnswer = engine.putRules('t', [], ctx)
+    const rulesNow: recsys.RulesAnswer = engine.getRules('t', ctx)
+    const versions: recsys.VersionList = engine.listVersions('t', 'config', ctx)
+    const back: recsys.RollbackAnswer = engine.rollback('t', 'config', ctx, { to: put.config_version })
+    const page: recsys.AuditPage = engine.audit('t', ctx, { limit: 10, cursor: undefined })
+    const verified: recsys.AuditVerification = engine.verifyAudit('t', ctx)
+    const inv: recsys.InvalidateAnswer = engine.invalidate('t', ['config'], ctx, { surface: 'home' })
+    const pin: recsys.ArtifactAdminAnswer = engine.pinArtifacts('t', 'home', ctx, { manifest: '{}' })
+    const unpin: recsys.ArtifactAdminAnswer = engine.unpinArtifacts('t', 'home', ctx)
+    const rel: recsys.ArtifactAdminAnswer = engine.releaseHeld('t', 'home', ctx)
+    const step: JsonObject = await engine.applyManifestAsync('t', 'home', ctx.now, { not_found: true })
+    const done: JsonObject = await engine.applyArtifactsAsync('t', 'home', ctx.now, { 's3://x': { error: 'down' } })
+    out.push(put.config_version, String(got.config), rules.rules_version, rulesNow.rules_version, String(versions.versions.length))
+    out.push(String(back.changed), String(page.entries[0]?.hash), String(verified.ok), inv.status, String(pin.audit_id))
+    out.push(String(unpin.audit_id), String(rel.audit_id), String(step), String(done))
+  } catch (e) {
+    if (e instanceof StoreError || e instanceof AdapterError) out.push(e.code)
+    else throw e
+  }
+  return out
+}
