@@ -3,7 +3,7 @@
 //! a JSON input, a JSON answer or an [`ApiError`]. Typed Rust callers can use the modules
 //! directly; this layer only converts.
 
-use crate::compile::{compile, report_value, Documents};
+use crate::compile::{report_value, Documents};
 pub use crate::engine::{Engine, EngineOptions};
 use crate::error::ApiError;
 use crate::json::{self, Map, Value};
@@ -173,16 +173,16 @@ impl Engine {
             .trim();
         let octx = OpContext::new(now, request_id, principal.clone());
         // Apply what changed to the serving snapshots.
+        // The current version is read under the engine's write lock, so concurrent writers
+        // apply their reads in order and the last write is what serves.
         let sync = |kind: DocKind| -> Result<usize, ApiError> {
-            let doc = match self.control.get(&octx, tenant, kind) {
-                Ok(d) => Some(d.document),
-                Err(e) if ApiError::from(e.clone()).status == 404 => None,
-                Err(e) => return Err(e.into()),
-            };
-            match kind {
-                DocKind::Config => self.set_config(tenant, doc.as_ref()),
-                DocKind::Rules => self.set_rules(tenant, doc.as_ref()),
-            }
+            self.set_document_with(tenant, kind, || {
+                match self.control.get(&octx, tenant, kind) {
+                    Ok(d) => Ok(Some(d.document)),
+                    Err(e) if ApiError::from(e.clone()).status == 404 => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            })
         };
         let changed = answer
             .as_object()
@@ -459,10 +459,7 @@ impl Engine {
         let answer = match op {
             "load_snapshot" => {
                 let docs = Documents::from_value(&v)?;
-                let base = self.lock_state().docs.get(docs.tenant).cloned();
-                let (td, set, _, report) =
-                    compile(&docs, base.as_ref(), &self.options().artifact_limits)?;
-                let snap = self.install_parts(docs.tenant, docs.surface, td, set);
+                let (snap, report) = self.load_documents(&docs)?;
                 report_value(&snap, &report)
             }
             "set_config" | "set_rules" => {

@@ -304,6 +304,7 @@ pub fn assemble(
 }
 
 /// What a compile produced, for the caller and the audit trail.
+#[derive(Debug, Default)]
 pub struct CompileReport {
     pub warnings: Vec<Problem>,
     pub rules_loaded: usize,
@@ -327,6 +328,19 @@ pub fn compile(
     base: Option<&TenantDocs>,
     limits: &ArtifactLimits,
 ) -> Result<(TenantDocs, ArtifactSet, TenantSnapshot, CompileReport), ApiError> {
+    let td = merge_documents(docs, base)?;
+    let set = artifact_set(docs, limits)?;
+    let snap = assemble(docs.tenant, docs.surface, &td, &set);
+    let report = report_for(&td, &set, &snap);
+    Ok((td, set, snap, report))
+}
+
+/// The tenant documents after a load: the config and rules `docs` supplies, the tenant's
+/// current ones (`base`) for those it leaves out.
+pub fn merge_documents(
+    docs: &Documents,
+    base: Option<&TenantDocs>,
+) -> Result<TenantDocs, ApiError> {
     let mut td = base.cloned().unwrap_or_default();
     if let Some(c) = docs.config {
         td.set_config(Some(c))?;
@@ -334,6 +348,12 @@ pub fn compile(
     if let Some(r) = docs.rules {
         td.set_rules(docs.tenant, Some(r))?;
     }
+    Ok(td)
+}
+
+/// The verified artifacts (and DB-mode signals) of a load: the expensive, document-independent
+/// part, done before any lock is taken.
+pub fn artifact_set(docs: &Documents, limits: &ArtifactLimits) -> Result<ArtifactSet, ApiError> {
     let mut set = ArtifactSet::from_documents(
         docs.tenant,
         docs.surface,
@@ -344,9 +364,7 @@ pub fn compile(
     if let Some(sv) = docs.signals {
         set.signals = Some(Arc::new(signals_from_value(sv, limits)?));
     }
-    let snap = assemble(docs.tenant, docs.surface, &td, &set);
-    let report = report_for(&td, &set, &snap);
-    Ok((td, set, snap, report))
+    Ok(set)
 }
 
 /// The report for a freshly assembled snapshot.

@@ -6,6 +6,7 @@
 use crate::candidates::{Filters, Keys, Pool, SignalMaps, StageCounts};
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::{Algo, SurfaceConfig, Weights};
+use crate::control::DocKind;
 use crate::error::ApiError;
 use crate::json::{Map, Value};
 use crate::loader::{is_stale, SourceState};
@@ -346,6 +347,42 @@ impl Engine {
         set: ArtifactSet,
     ) -> Arc<TenantSnapshot> {
         let mut st = self.lock_state();
+        self.install_locked(&mut st, tenant, surface, docs, set)
+    }
+
+    /// `load_snapshot`: verifies the artifacts first (no lock held), then, under the write
+    /// lock, merges the supplied config/rules with the tenant's *current* documents and
+    /// installs. Merging under the lock is what keeps a config or rules write that lands
+    /// while the artifacts are being verified from being overwritten by the load.
+    pub fn load_documents(
+        &self,
+        docs: &crate::compile::Documents,
+    ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
+        let set = crate::compile::artifact_set(docs, &self.options.artifact_limits)?;
+        let mut st = self.lock_state();
+        let td = crate::compile::merge_documents(docs, st.docs.get(docs.tenant))?;
+        let snap = self.install_locked(&mut st, docs.tenant, docs.surface, td, set);
+        // Still under the lock: exactly the documents and artifacts just installed.
+        let td = st.docs.get(docs.tenant);
+        let set = st
+            .surfaces
+            .get(&(docs.tenant.to_string(), docs.surface.to_string()))
+            .map(|s| &s.set);
+        let report = match (td, set) {
+            (Some(td), Some(set)) => crate::compile::report_for(td, set, &snap),
+            _ => crate::compile::CompileReport::default(),
+        };
+        Ok((snap, report))
+    }
+
+    fn install_locked(
+        &self,
+        st: &mut SourceState,
+        tenant: &str,
+        surface: &str,
+        docs: TenantDocs,
+        set: ArtifactSet,
+    ) -> Arc<TenantSnapshot> {
         let changed = st.docs.get(tenant).is_none_or(|d| {
             d.config_version != docs.config_version || d.rules_version != docs.rules_version
         });
@@ -359,7 +396,7 @@ impl Engine {
         s.loaded = true;
         self.install_arc(snap.clone());
         if changed {
-            self.recompile_tenant(&st, tenant, Some(surface));
+            self.recompile_tenant(st, tenant, Some(surface));
         }
         snap
     }
@@ -367,18 +404,30 @@ impl Engine {
     /// Replaces a tenant's config document (`None` removes it) and recompiles its surfaces.
     /// An invalid document changes nothing. Returns how many surfaces were recompiled.
     pub fn set_config(&self, tenant: &str, config: Option<&Value>) -> Result<usize, ApiError> {
-        let mut st = self.lock_state();
-        let mut d = st.docs.get(tenant).cloned().unwrap_or_default();
-        d.set_config(config)?;
-        st.docs.insert(tenant.to_string(), d);
-        Ok(self.recompile_tenant(&st, tenant, None))
+        self.set_document_with(tenant, DocKind::Config, || Ok(config.cloned()))
     }
 
     /// Replaces a tenant's rules document (`None` removes it) and recompiles its surfaces.
     pub fn set_rules(&self, tenant: &str, rules: Option<&Value>) -> Result<usize, ApiError> {
+        self.set_document_with(tenant, DocKind::Rules, || Ok(rules.cloned()))
+    }
+
+    /// Reads a document with `fetch` *while holding the write lock* and applies it: two
+    /// writers that each fetch "the current version" and apply it can then never apply an
+    /// older fetch over a newer one (the admin ops fetch from the control plane this way).
+    pub(crate) fn set_document_with(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        fetch: impl FnOnce() -> Result<Option<Value>, ApiError>,
+    ) -> Result<usize, ApiError> {
         let mut st = self.lock_state();
+        let doc = fetch()?;
         let mut d = st.docs.get(tenant).cloned().unwrap_or_default();
-        d.set_rules(tenant, rules)?;
+        match kind {
+            DocKind::Config => d.set_config(doc.as_ref())?,
+            DocKind::Rules => d.set_rules(tenant, doc.as_ref())?,
+        }
         st.docs.insert(tenant.to_string(), d);
         Ok(self.recompile_tenant(&st, tenant, None))
     }
