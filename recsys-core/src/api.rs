@@ -452,7 +452,22 @@ impl Engine {
         if STATIC_OPS.contains(&op) {
             return call_static(op, input);
         }
-        let v = parse_input(input)?;
+        let v = if op == "load_snapshot" {
+            // Documents embed up to five artifacts, each bounded by the engine's artifact
+            // limits: size the envelope from those, not from the generic 16 MiB call limit.
+            let a = &self.options().artifact_limits;
+            let d = json::Limits::default();
+            json::parse_with(
+                input.as_bytes(),
+                json::Limits {
+                    max_bytes: a.max_bytes.saturating_mul(5).saturating_add(d.max_bytes),
+                    max_depth: a.max_depth.saturating_add(4).max(d.max_depth),
+                    ..d
+                },
+            )?
+        } else {
+            parse_input(input)?
+        };
         if crate::control::api::OPS.contains(&op) || ARTIFACT_ADMIN_OPS.contains(&op) {
             return self.admin(op, &v).map(|a| json::to_string(&a));
         }

@@ -1082,3 +1082,53 @@ fn throughput_smoke() {
         );
     }
 }
+
+/// `load_snapshot` through the call surface admits what the engine's artifact limits admit:
+/// its input limit is sized from them (five artifacts plus documents), not the generic
+/// 16 MiB call limit, so a 20 MB popularity artifact loads when `artifact_max_bytes` allows.
+#[test]
+fn load_snapshot_input_limit_follows_the_artifact_limits() {
+    use recsys_core::Engine;
+    let body = |version: &str| {
+        let mut s = String::from(
+            r#"{"v":1,"artifact_type":"popularity","tenant":"demo","surface":"home","window":{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z"},"items":["#,
+        );
+        for i in 0..500_000u32 {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                r#"{{"item_id":"item-{i:07}","count":{}}}"#,
+                1 + i % 997
+            ));
+        }
+        s.push_str(&format!(
+            r#"],"build":{{"built_at":"2026-01-02T00:00:00Z","version":"{version}"}}}}"#
+        ));
+        s
+    };
+    let unsigned = body("0");
+    let a = parse_artifact(
+        unsigned.as_bytes(),
+        Some(ArtifactKind::Popularity),
+        &ArtifactLimits::unlimited(),
+    )
+    .unwrap();
+    let version = version_hash(&a);
+    let text = body(&version);
+    assert!(text.len() > 17 << 20, "bigger than the generic call limit");
+    let uri = format!("s3://recsys-artifacts/demo/home/popularity/{version}.json");
+    let docs = format!(
+        r#"{{"tenant":"demo","surface":"home","manifest":{{"v":1,"tenant":"demo","surface":"home","current":{{"popularity":"{uri}"}},"updated_at":"2026-01-02T00:00:00Z"}},"artifacts":{{"{uri}":{text}}}}}"#
+    );
+    let roomy = Engine::with_options_json(r#"{"artifact_max_bytes":30000000}"#).unwrap();
+    let report = roomy.call("load_snapshot", &docs).expect("loads");
+    assert!(
+        report.contains(&version),
+        "{}",
+        &report[..report.len().min(400)]
+    );
+    // The default artifact limit (10 MB) still refuses the artifact itself, with its own code.
+    let e = Engine::new().call("load_snapshot", &docs).unwrap_err();
+    assert_eq!((e.code, e.status), ("RECSYS_ARTIFACT_TOO_LARGE", 413));
+}
