@@ -49,7 +49,9 @@ test('metrics adapter sees what the built-in registry counts (sync calls)', () =
   const totals = new Map()
   for (const [kind, name, labels, delta] of r.calls) {
     if (kind !== 'counter') continue
-    const key = `${name}{${Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`).join(',')}}`
+    const pairs = Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`)
+    // Prometheus text writes a series without labels as a bare name.
+    const key = pairs.length ? `${name}{${pairs.join(',')}}` : name
     totals.set(key, (totals.get(key) ?? 0) + delta)
   }
   assert.ok(totals.size >= 3)
