@@ -36,13 +36,16 @@ else
 fi
 
 for t in "${targets[@]}"; do
-    mkdir -p "corpus/$t" "seeds/$t"
+    # New inputs go to a scratch corpus under target/ (libFuzzer writes to its first corpus
+    # directory); the committed corpus and the seeds are only read, so a run leaves the tree
+    # clean. `select-corpus.sh <t> "$CACHE/fuzz-corpus/<t>"` folds finds back in.
+    mkdir -p "$CACHE/fuzz-corpus/$t" "corpus/$t" "seeds/$t"
     dict=()
     if [[ -f "dicts/$t.dict" ]]; then
         dict=("-dict=dicts/$t.dict")
     fi
     echo "fuzz smoke: $t for ${FUZZ_SECONDS}s"
-    cargo +nightly fuzz run "$t" --target-dir "$CACHE/fuzz-target" "corpus/$t" "seeds/$t" -- \
+    cargo +nightly fuzz run "$t" --target-dir "$CACHE/fuzz-target" "$CACHE/fuzz-corpus/$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$FUZZ_SECONDS" "${dict[@]}"
 done
 echo "fuzz smoke: OK (${targets[*]})"

@@ -1,0 +1,59 @@
+//! Runs one recommend case in a loop, for profilers and quick before/after checks on a busy
+//! machine (prints the minimum and median of per-batch means; the minimum is the least
+//! disturbed figure). Cases: `target` (blended, 1,000 active rules, MMR + caps, ~1k pool,
+//! k=20, no history; the `recommend/target` bench case) and `pop` (popularity-only, k=20).
+//!
+//! ```sh
+//! cargo run --release -p recsys-benches --example profile_target -- target 20000
+//! valgrind --tool=callgrind target/release/examples/profile_target target 200
+//! ```
+
+use recsys_benches::*;
+use std::hint::black_box;
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let case = args.next().unwrap_or_else(|| "target".into());
+    let iters: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let cat = Catalog::generate(CatalogSpec::new(100_000));
+    let (config, rules) = match case.as_str() {
+        "target" => (
+            ConfigSpec::blended(1_000).with_mmr(),
+            Some(rules_json(&cat, &RulesSpec::active(1_000, 1_000))),
+        ),
+        "pop" => (ConfigSpec::popularity(), None),
+        other => {
+            eprintln!("unknown case {other:?}: use target or pop");
+            std::process::exit(2);
+        }
+    };
+    let engine = engine_with(compile_snapshot(
+        &cat,
+        Signals::ALL,
+        &config.to_json(),
+        rules.as_deref(),
+    ));
+    let req = RequestSpec::new(20).value();
+    let ctx = ctx();
+    let answer = engine.recommend(&req, &ctx).expect("recommend");
+    eprintln!("counts: {:?}", counts(&answer));
+    let batch = 100.min(iters.max(1));
+    let mut means = Vec::new();
+    let mut done = 0;
+    while done < iters {
+        let t = Instant::now();
+        for _ in 0..batch {
+            black_box(engine.recommend(black_box(&req), &ctx).unwrap());
+        }
+        means.push(t.elapsed().as_secs_f64() * 1e6 / batch as f64);
+        done += batch;
+    }
+    means.sort_by(f64::total_cmp);
+    println!(
+        "{case}: {} calls, min {:.1} µs, median {:.1} µs",
+        done,
+        means[0],
+        means[means.len() / 2]
+    );
+}

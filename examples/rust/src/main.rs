@@ -1,0 +1,75 @@
+//! A minimal Rust host for recsys-core: build an `Engine`, load the example tenant from
+//! `examples/data` (or the directory given as the first argument), then run one `recommend`
+//! and one `validate` and print the items and the versions that served them.
+//!
+//! The core does no I/O, so this program reads the files and passes their text in.
+
+use recsys_core::json::{self, Value};
+use recsys_core::Engine;
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+/// `v[key]`, or `null` when `v` is not an object or has no such member.
+fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    v.as_object().and_then(|m| m.get(key)).unwrap_or(&NULL)
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let dir = match std::env::args().nth(1) {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"),
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.join(name));
+
+    // 1. The snapshot: config + rules + manifest, plus every artifact the manifest names,
+    //    keyed by its URI (the example stores s3://bucket/key at <dir>/objectstore/key).
+    let manifest = read("manifest.json")?;
+    let mut artifacts = Vec::new();
+    for (_kind, uri) in get(&json::parse(manifest.as_bytes())?, "current")
+        .as_object()
+        .ok_or("no current")?
+        .iter()
+    {
+        let uri = uri.as_str().ok_or("a manifest URI is a string")?;
+        let (_bucket, key) = uri
+            .strip_prefix("s3://")
+            .and_then(|r| r.split_once('/'))
+            .ok_or("not s3://")?;
+        let text = read(&format!("objectstore/{key}"))?;
+        artifacts.push(format!("{}:{text}", json::to_string(&Value::str(uri))));
+    }
+    let (config, rules) = (read("config.json")?, read("rules.json")?);
+    let documents = format!(
+        r#"{{"tenant":"demo","surface":"home","config":{config},"rules":{rules},"manifest":{manifest},"artifacts":{{{}}}}}"#,
+        artifacts.join(",")
+    );
+    let engine = Engine::new();
+    engine.call("load_snapshot", &documents)?;
+
+    // 2. recommend. The host supplies the clock and the tenant in `ctx`.
+    let ctx = r#"{"now":"2026-01-02T00:00:00Z","request_id":"example-1","tenant":"demo"}"#;
+    let input = format!(r#"{{"request":{},"ctx":{ctx}}}"#, read("request.json")?);
+    let answer = json::parse(engine.call("recommend", &input)?.as_bytes())?;
+    println!("items:");
+    for item in get(&answer, "items").as_array().unwrap_or_default() {
+        let (rank, id) = (
+            json::to_string(get(item, "rank")),
+            get(item, "item_id").as_str().unwrap_or(""),
+        );
+        println!(
+            "  {rank} {id} {:.4}",
+            get(item, "score").as_f64().unwrap_or(0.0)
+        );
+    }
+    println!("meta:");
+    for (key, value) in get(&answer, "meta").as_object().ok_or("no meta")?.iter() {
+        println!("  {key} {}", json::to_string(value));
+    }
+
+    // 3. validate: the same input, normalised and checked, without ranking anything.
+    let checked = json::parse(engine.call("validate", &input)?.as_bytes())?;
+    let warnings = get(&checked, "warnings").as_array().unwrap_or_default();
+    println!("validate: ok, {} warnings", warnings.len());
+    Ok(())
+}
