@@ -1,0 +1,1 @@
+"""An HTTP recommendation service over the recsys-core Python binding (see README.md)."""

@@ -1,0 +1,373 @@
+"""An HTTP recommendation service on recsys-core: the reference service's API (serving,
+admin with ETag/If-Match, audit, cache invalidation, rollback, health, metrics) with
+problem+json errors, API-key auth and a PostgreSQL control plane.
+
+The engine does the deciding; this module only moves bytes: it authenticates the caller,
+passes request bodies to the engine as JSON text (so number literals stay exact), and turns
+engine errors into problem+json with the engine's stable codes and statuses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+import recsys_core
+from recsys_core import AdminContext, Principal, RecsysError
+
+from .pgstore import PostgresStore, migrate
+
+PROBLEM_BASE = "https://errors.recsys.example/problem/"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A configured API key: its id, the stored hash (never the key), tenant and roles."""
+
+    id: str
+    hash: str
+    tenant: str
+    roles: List[str]
+
+
+@dataclass
+class Settings:
+    dsn: str
+    data_dir: Path = ROOT / "examples" / "data"
+    tenant: str = "demo"
+    surface: str = "home"
+    api_key_secret: str = ""
+    api_keys: List[ApiKey] = field(default_factory=list)
+    api_key_header: str = "X-API-Key"
+    tenant_header: str = "X-Org-Id"
+    engine_options: Dict[str, Any] = field(default_factory=lambda: {"metrics": True})
+
+    @staticmethod
+    def from_env(env: Mapping[str, str] = os.environ) -> Settings:
+        """`RECSYS_PG_DSN` (required), `RECSYS_DATA_DIR`, `RECSYS_API_KEY_SECRET`,
+        `RECSYS_API_KEYS`: a JSON list of `{"id", "hash", "tenant", "roles"}` or a path to one."""
+        keys_text = env.get("RECSYS_API_KEYS", "[]")
+        if not keys_text.lstrip().startswith("["):
+            keys_text = Path(keys_text).read_text()
+        return Settings(
+            dsn=env["RECSYS_PG_DSN"],
+            data_dir=Path(env.get("RECSYS_DATA_DIR", str(ROOT / "examples" / "data"))),
+            api_key_secret=env.get("RECSYS_API_KEY_SECRET", ""),
+            api_keys=[ApiKey(k["id"], k["hash"], k["tenant"], list(k.get("roles", []))) for k in json.loads(keys_text)],
+        )
+
+
+def hash_api_key(secret: str, key: str) -> str:
+    """The stored form of an API key (the core's reference-compatible hash)."""
+    return str(json.loads(recsys_core.call_static("api_key_hash", json.dumps({"secret": secret, "key": key})))["hash"])
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def error(code: str, status: int, message: str) -> RecsysError:
+    return recsys_core.error_class_for(code)(code, status, message)
+
+
+def problem(request: Request, e: RecsysError) -> JSONResponse:
+    """problem+json for an error with a stable code (service.md 1.8)."""
+    rid = getattr(request.state, "request_id", None)
+    body: Dict[str, Any] = {
+        "type": PROBLEM_BASE + e.code.lower().replace("_", "-"),
+        "title": HTTPStatus(e.status).phrase,
+        "status": e.status,
+        "detail": e.message,
+        "instance": request.url.path,
+        "code": e.code,
+    }
+    if rid:
+        body["request_id"] = rid
+    if e.problems:
+        body["problems"] = e.problems
+    for extra in ("current_version", "kind", "version"):
+        if extra in e.details:
+            body[extra] = e.details[extra]
+    headers = {"X-Request-Id": rid} if rid else {}
+    return JSONResponse(body, status_code=e.status, media_type="application/problem+json", headers=headers)
+
+
+def _text(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error("RECSYS_INVALID_REQUEST", 400, f"{what} must be utf-8")
+
+
+def _json_object(body: bytes, allowed: List[str]) -> Dict[str, Any]:
+    """A small admin request body (strings and lists only): strict, unknown members rejected."""
+    text = _text(body, "request body").strip()
+    if not text:
+        return {}
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise error("RECSYS_INVALID_REQUEST", 400, f"request body must be valid json: {e}")
+    if not isinstance(obj, dict):
+        raise error("RECSYS_INVALID_REQUEST", 400, "request body must be a json object")
+    for k in obj:
+        if k not in allowed:
+            raise error("RECSYS_INVALID_REQUEST", 400, f"unknown member {k!r}; expected one of {', '.join(allowed)}")
+    return obj
+
+
+def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAPI:
+    """Migrates the database, seeds the example tenant's documents when it has none, loads
+    the example snapshot (artifact mode) and returns the app."""
+    migrate(settings.dsn)
+    store = PostgresStore(settings.dsn)
+    engine = recsys_core.Engine(settings.engine_options, store=store)
+    keys_by_hash = {k.hash: k for k in settings.api_keys}
+    _seed_and_load(engine, store, settings, clock())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(title="recsys python service", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.engine = engine
+    app.state.store = store
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        rid = request.headers.get("X-Request-Id", "").strip() or str(uuid.uuid4())
+        request.state.request_id = rid
+        try:
+            response: Response = await call_next(request)
+        except RecsysError as e:
+            response = problem(request, e)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    @app.exception_handler(RecsysError)
+    async def recsys_error(request: Request, e: RecsysError) -> JSONResponse:
+        return problem(request, e)
+
+    def authenticate(request: Request) -> Principal:
+        """API key → principal; the tenant header, when present, must name the key's tenant."""
+        key = request.headers.get(settings.api_key_header, "").strip()
+        if not key:
+            raise error("RECSYS_AUTH_REQUIRED", 401, "authentication required")
+        found = keys_by_hash.get(hash_api_key(settings.api_key_secret, key))
+        if found is None:
+            raise error("RECSYS_AUTH_INVALID", 401, "invalid api key")
+        # Constant-time check of the key against the stored hash (the core's verifier).
+        recsys_core.call_static(
+            "api_key_verify", json.dumps({"secret": settings.api_key_secret, "key": key, "hash": found.hash})
+        )
+        values = request.headers.getlist(settings.tenant_header)
+        if len(values) > 1 or any(c in v for v in values for c in ", \t"):
+            raise error("RECSYS_TENANT_SCOPE_INVALID", 403, "tenant scope invalid")
+        if values and values[0].strip() != found.tenant:
+            raise error("RECSYS_TENANT_SCOPE_MISMATCH", 403, "tenant scope mismatch")
+        return {"subject": f"api-key:{found.id}", "tenant": found.tenant, "roles": found.roles, "type": "api_key"}
+
+    def admin_ctx(request: Request, principal: Principal) -> AdminContext:
+        return {"now": clock(), "request_id": request.state.request_id, "principal": principal}
+
+    async def call(op: str, input_text: str) -> str:
+        return await run_in_threadpool(engine.call, op, input_text)
+
+    async def admin(request: Request, op: str, req: Dict[str, Any]) -> str:
+        principal = authenticate(request)
+        return await run_in_threadpool(engine.admin_json, op, req, admin_ctx(request, principal))
+
+    def json_response(text: str, etag: Optional[str] = None, status: int = 200) -> Response:
+        headers = {"Cache-Control": "no-store"}
+        if etag:
+            headers["ETag"] = etag
+        return Response(text, status_code=status, media_type="application/json", headers=headers)
+
+    # ---- serving ------------------------------------------------------------------------
+
+    async def serve(request: Request, op: str) -> Response:
+        principal = authenticate(request)
+        body = _text(await request.body(), "request body")
+        if not body.strip():
+            raise error("RECSYS_INVALID_REQUEST", 400, "request body is required")
+        recsys_core.canonicalize(body)  # exactly one JSON value, or a typed JSON error
+        ctx = {
+            "now": clock(),
+            "request_id": request.state.request_id,
+            "tenant": principal.get("tenant", ""),
+            "roles": principal.get("roles", []),
+        }
+        envelope = '{"request":' + body + ',"ctx":' + json.dumps(ctx) + "}"
+        return json_response(await call(op, envelope))
+
+    @app.post("/v1/recommend")
+    async def recommend(request: Request) -> Response:
+        return await serve(request, "recommend")
+
+    @app.post("/v1/recommend/validate")
+    async def validate(request: Request) -> Response:
+        return await serve(request, "validate")
+
+    @app.post("/v1/similar")
+    async def similar(request: Request) -> Response:
+        return await serve(request, "similar")
+
+    # ---- admin --------------------------------------------------------------------------
+
+    def doc_routes(kind: str) -> None:
+        version_field = f"{kind}_version"
+
+        async def get_doc(request: Request, tenant_id: str) -> Response:
+            text = await admin(request, f"admin.get_{kind}", {"tenant": tenant_id})
+            return json_response(text, json.loads(text)[version_field])
+
+        async def put_doc(request: Request, tenant_id: str) -> Response:
+            document = _text(await request.body(), f"{kind} payload")
+            req: Dict[str, Any] = {"tenant": tenant_id, "document": document}
+            if_match = request.headers.get("If-Match")
+            if if_match is not None and if_match.strip():
+                req["if_match"] = if_match
+            text = await admin(request, f"admin.put_{kind}", req)
+            return json_response(text, json.loads(text)[version_field])
+
+        async def versions(request: Request, tenant_id: str) -> Response:
+            return json_response(await admin(request, "admin.list_versions", {"tenant": tenant_id, "kind": kind}))
+
+        async def rollback(request: Request, tenant_id: str) -> Response:
+            body = _json_object(await request.body(), ["to", "comment"])
+            req: Dict[str, Any] = {"tenant": tenant_id, "kind": kind}
+            for k in ("to", "comment"):
+                if body.get(k) is not None:
+                    if not isinstance(body[k], str):
+                        raise error("RECSYS_INVALID_REQUEST", 400, f"{k} must be a string")
+                    req[k] = body[k]
+            if_match = request.headers.get("If-Match")
+            if if_match is not None and if_match.strip():
+                req["if_match"] = if_match
+            text = await admin(request, "admin.rollback", req)
+            return json_response(text, json.loads(text)[version_field])
+
+        base = "/v1/admin/tenants/{tenant_id}/" + kind
+        app.add_api_route(base, get_doc, methods=["GET"], name=f"get_{kind}")
+        app.add_api_route(base, put_doc, methods=["PUT"], name=f"put_{kind}")
+        app.add_api_route(base + "/versions", versions, methods=["GET"], name=f"{kind}_versions")
+        app.add_api_route(base + "/rollback", rollback, methods=["POST"], name=f"rollback_{kind}")
+
+    doc_routes("config")
+    doc_routes("rules")
+
+    @app.get("/v1/admin/tenants/{tenant_id}/audit")
+    async def audit(request: Request, tenant_id: str) -> Response:
+        req: Dict[str, Any] = {"tenant": tenant_id}
+        limit = request.query_params.get("limit")
+        if limit is not None:
+            try:
+                req["limit"] = int(limit)
+            except ValueError:
+                raise error("RECSYS_INVALID_REQUEST", 400, "limit must be an integer")
+        cursor = request.query_params.get("cursor")
+        if cursor:
+            req["cursor"] = cursor
+        return json_response(await admin(request, "admin.audit", req))
+
+    @app.get("/v1/admin/tenants/{tenant_id}/audit/verify")
+    async def verify_audit(request: Request, tenant_id: str) -> Response:
+        return json_response(await admin(request, "admin.verify_audit", {"tenant": tenant_id}))
+
+    @app.post("/v1/admin/tenants/{tenant_id}/cache/invalidate")
+    async def invalidate(request: Request, tenant_id: str) -> Response:
+        body = _json_object(await request.body(), ["targets", "surface"])
+        req: Dict[str, Any] = {"tenant": tenant_id, **body}
+        return json_response(await admin(request, "admin.invalidate", req))
+
+    # ---- health and metrics -------------------------------------------------------------
+
+    def database_ok() -> bool:
+        try:
+            store.ping()
+            return True
+        except recsys_core.adapters.StoreException:
+            return False
+
+    @app.get("/livez")
+    async def livez() -> Response:
+        return json_response(await call("liveness", "{}"))
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        db = await run_in_threadpool(database_ok)
+        engine_ok = json.loads(await call("liveness", "{}")).get("status") == "ok"
+        healthy = db and engine_ok
+        body = {
+            "status": "healthy" if healthy else "unhealthy",
+            "checks": {"engine": "ok" if engine_ok else "failed", "database": "ok" if db else "failed"},
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        db = await run_in_threadpool(database_ok)
+        readiness = json.loads(await call("readiness", json.dumps({"now": clock()})))
+        ready = db and readiness.get("status") == "ready"
+        body = {"status": "ready" if ready else "not_ready", "database": "ok" if db else "failed", "engine": readiness}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        text = await run_in_threadpool(engine.metrics_text)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _seed_and_load(engine: recsys_core.Engine, store: PostgresStore, s: Settings, now: str) -> None:
+    """Seeds the tenant's config and rules from the data directory when the database has
+    none (audited as `system`), then loads the snapshot: the current documents from the
+    database plus the manifest and its artifacts from the data directory."""
+    system: AdminContext = {
+        "now": now,
+        "request_id": "startup",
+        "principal": {"subject": "", "tenant": s.tenant, "roles": ["admin"], "type": "system"},
+    }
+    docs: Dict[str, str] = {}
+    for kind in ("config", "rules"):
+        if store.current(s.tenant, kind) is None:
+            text = (s.data_dir / f"{kind}.json").read_text()
+            if kind == "config":
+                engine.put_config(s.tenant, text, ctx=system, comment="seeded from the data directory")
+            else:
+                engine.put_rules(s.tenant, text, ctx=system, comment="seeded from the data directory")
+        pointer = store.current(s.tenant, kind)
+        assert pointer is not None
+        version = store.get_version(s.tenant, kind, pointer["etag"])
+        assert version is not None
+        docs[kind] = version["document"]
+    manifest = (s.data_dir / "manifest.json").read_text()
+    artifacts = []
+    for uri in json.loads(manifest)["current"].values():
+        key = uri.split("://", 1)[1].split("/", 1)[1]
+        artifacts.append(json.dumps(uri) + ":" + (s.data_dir / "objectstore" / key).read_text())
+    documents = (
+        '{"tenant":' + json.dumps(s.tenant) + ',"surface":' + json.dumps(s.surface)
+        + ',"config":' + docs["config"] + ',"rules":' + docs["rules"]
+        + ',"manifest":' + manifest + ',"artifacts":{' + ",".join(artifacts) + "}}"
+    )
+    engine.load_snapshot_json(documents)
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory recsys_service.app:app_from_env`."""
+    return create_app(Settings.from_env())
