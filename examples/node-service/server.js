@@ -1,0 +1,226 @@
+'use strict'
+// A small recommendation service on the recsys-core Node binding, with node:http only.
+//
+//   POST /v1/recommend                             a recommendation (the core's answer)
+//   GET  /v1/admin/tenants/{tenant_id}/config      the current config, ETag header
+//   PUT  /v1/admin/tenants/{tenant_id}/config      a new config; If-Match for optimistic locking
+//   GET  /healthz                                  {"status":"healthy", ...}
+//   GET  /metrics                                  Prometheus text
+//
+// Errors are application/problem+json: {type, title, status, detail, instance, code,
+// request_id}, as in the HTTP service this replaces.
+//
+// The caller's identity comes from development headers (replace them with your real auth in
+// front of this handler): X-Org-Id = the caller's tenant, X-Dev-User-Id = its subject,
+// X-Dev-Roles = comma separated roles (viewer reads, operator/admin write). The core itself
+// refuses any admin call on a tenant other than the caller's.
+
+const http = require('node:http')
+const fs = require('node:fs')
+const path = require('node:path')
+const recsys = require('../../bindings/node/recsys.js')
+
+const DEFAULT_DATA = path.join(__dirname, '..', 'data')
+const MAX_BODY = 1 << 20 // 1 MiB, like the reference service
+const PROBLEM_BASE = 'https://errors.recsys.example/problem/'
+const ADMIN_CONFIG = /^\/v1\/admin\/tenants\/([^/]+)\/config$/
+
+/**
+ * Reads a data directory laid out like examples/data (config.json, rules.json,
+ * manifest.json, objectstore/<path of each s3://recsys-artifacts/ URI>) into the
+ * documents `load_snapshot` takes, as JSON text: documents are never re-serialised, so
+ * number literals, and with them the versions (ETags), stay exactly as written.
+ */
+function readDocuments(dataDir) {
+  const read = (p) => fs.readFileSync(path.join(dataDir, p), 'utf8')
+  const manifestText = read('manifest.json')
+  const manifest = JSON.parse(manifestText)
+  const artifacts = Object.values(manifest.current).map((uri) => {
+    const rel = uri.replace(/^s3:\/\/recsys-artifacts\//, '')
+    return `${JSON.stringify(uri)}:${JSON.stringify(read(path.join('objectstore', rel)))}`
+  })
+  return {
+    tenant: manifest.tenant,
+    surface: manifest.surface,
+    config: read('config.json'),
+    rules: read('rules.json'),
+    text:
+      `{"tenant":${JSON.stringify(manifest.tenant)},"surface":${JSON.stringify(manifest.surface)},` +
+      `"config":${read('config.json')},"rules":${read('rules.json')},` +
+      `"manifest":${manifestText},"artifacts":{${artifacts.join(',')}}}`,
+  }
+}
+
+/**
+ * Builds the engine: the example tenant's config and rules go through the control plane
+ * (so they are versioned and audited like any admin write), then its artifacts are loaded.
+ */
+function createEngine({ dataDir = DEFAULT_DATA, now, engineOptions = { metrics: true }, adapters } = {}) {
+  const engine = new recsys.Engine(engineOptions, adapters)
+  const docs = readDocuments(dataDir)
+  const system = { now, requestId: 'startup', principal: { subject: 'system', tenant: docs.tenant, roles: ['admin'], type: 'system' } }
+  engine.putConfig(docs.tenant, docs.config, system, { comment: 'loaded at startup' })
+  engine.putRules(docs.tenant, docs.rules, system, { comment: 'loaded at startup' })
+  const report = engine.loadSnapshotJson(docs.text)
+  return { engine, tenant: docs.tenant, surface: docs.surface, report: JSON.parse(report) }
+}
+
+class HttpProblem extends Error {
+  constructor(status, code, detail) {
+    super(detail)
+    this.status = status
+    this.code = code
+  }
+}
+
+function problemBody(status, code, detail, instance, requestId, extra) {
+  const body = {
+    type: code ? PROBLEM_BASE + code.toLowerCase().replace(/_/g, '-') : 'about:blank',
+    title: http.STATUS_CODES[status] || 'Error',
+    status,
+    detail,
+    instance,
+  }
+  if (code) body.code = code
+  if (requestId) body.request_id = requestId
+  return JSON.stringify({ ...body, ...extra })
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    let size = 0
+    // Past the limit the rest is read and dropped, so the client still gets the answer.
+    req.on('data', (c) => {
+      size += c.length
+      if (size <= MAX_BODY) chunks.push(c)
+    })
+    req.on('end', () => {
+      if (size > MAX_BODY) reject(new HttpProblem(400, 'RECSYS_INVALID_REQUEST', 'http: request body too large'))
+      else resolve(Buffer.concat(chunks).toString('utf8'))
+    })
+    req.on('error', reject)
+  })
+}
+
+/** The caller from the development headers (see the top of this file). */
+function principalOf(req) {
+  const tenant = (req.headers['x-org-id'] || '').trim()
+  if (!tenant) throw new HttpProblem(403, 'RECSYS_TENANT_SCOPE_REQUIRED', 'tenant scope required')
+  if (tenant.includes(',') || /\s/.test(tenant)) throw new HttpProblem(403, 'RECSYS_TENANT_SCOPE_INVALID', 'tenant scope invalid')
+  return {
+    subject: (req.headers['x-dev-user-id'] || '').trim(),
+    tenant,
+    roles: (req.headers['x-dev-roles'] || '').split(',').map((r) => r.trim()).filter(Boolean),
+  }
+}
+
+/**
+ * The request handler. `options.clock()` gives `now` as RFC 3339 (the core reads no clock;
+ * tests pass a fixed one); `options.requestIds()` makes ids for requests without
+ * X-Request-Id.
+ */
+function createHandler(state, options = {}) {
+  const { engine } = state
+  const clock = options.clock || (() => new Date().toISOString())
+  let counter = 0
+  const newId = options.requestIds || (() => `node-service-${String(++counter).padStart(6, '0')}`)
+
+  return async function handle(req, res) {
+    const url = new URL(req.url, 'http://localhost')
+    const requestId = (req.headers['x-request-id'] || '').trim() || newId()
+    res.setHeader('X-Request-Id', requestId)
+    const send = (status, body, type = 'application/json; charset=utf-8', headers = {}) => {
+      res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers })
+      res.end(body)
+    }
+    const fail = (status, code, detail, extra, headers) =>
+      send(status, problemBody(status, code, detail, url.pathname, requestId, extra), 'application/problem+json', headers)
+    const methods = (allowed) => {
+      if (allowed.includes(req.method)) return true
+      fail(405, null, `method ${req.method} not allowed`, undefined, { Allow: allowed.join(', ') })
+      return false
+    }
+    try {
+      if (url.pathname === '/healthz') {
+        if (!methods(['GET'])) return
+        const live = engine.liveness()
+        const loaded = engine.callObject('snapshots', {})
+        return send(200, JSON.stringify({ status: live.status === 'ok' ? 'healthy' : 'unhealthy', snapshots: loaded }))
+      }
+      if (url.pathname === '/metrics') {
+        if (!methods(['GET'])) return
+        return send(200, engine.callObject('metrics', {}).prometheus, 'text/plain; version=0.0.4; charset=utf-8')
+      }
+      if (url.pathname === '/v1/recommend') {
+        if (!methods(['POST'])) return
+        const tenant = principalOf(req).tenant
+        const body = await readBody(req)
+        if (!body.trim()) throw new HttpProblem(400, 'RECSYS_INVALID_REQUEST', 'request body is required')
+        const ctx = JSON.stringify({ now: clock(), request_id: requestId, tenant })
+        // Off the event loop: the core runs on libuv's thread pool.
+        return send(200, await engine.recommendJsonAsync(body, ctx))
+      }
+      const admin = ADMIN_CONFIG.exec(url.pathname)
+      if (admin) {
+        if (!methods(['GET', 'PUT'])) return
+        const tenant = decodeURIComponent(admin[1])
+        const ctx = { now: clock(), requestId, principal: principalOf(req) }
+        let answer
+        if (req.method === 'GET') {
+          answer = engine.getConfig(tenant, ctx)
+        } else {
+          const body = await readBody(req)
+          const ifMatch = req.headers['if-match']
+          answer = engine.putConfig(tenant, body, ctx, ifMatch === undefined ? {} : { ifMatch })
+        }
+        const out = { tenant_id: answer.tenant_id, config_version: answer.config_version, config: answer.config }
+        return send(200, JSON.stringify(out), undefined, { ETag: answer.config_version })
+      }
+      return fail(404, null, 'no such route')
+    } catch (err) {
+      if (err instanceof HttpProblem) return fail(err.status, err.code, err.message)
+      if (err instanceof recsys.RecsysError) {
+        const extra = {}
+        if (err.problems.length) extra.problems = err.problems
+        if (err.details.current_version !== undefined) extra.current_version = err.details.current_version
+        const headers = err.code === 'RECSYS_OVERLOADED' ? { 'Retry-After': '1' } : undefined
+        return fail(err.status, err.code, err.message, extra, headers)
+      }
+      console.error(err)
+      return fail(500, 'RECSYS_INTERNAL', 'internal error')
+    }
+  }
+}
+
+/** Starts the service; resolves to {server, url, state} once it listens. */
+async function start({ host = '127.0.0.1', port = 8080, ...options } = {}) {
+  const state = createEngine({ ...options, now: (options.clock || (() => new Date().toISOString()))() })
+  const server = http.createServer(createHandler(state, options))
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, resolve)
+  })
+  const addr = server.address()
+  return { server, state, url: `http://${addr.address}:${addr.port}` }
+}
+
+module.exports = { readDocuments, createEngine, createHandler, start, problemBody }
+
+if (require.main === module) {
+  const arg = (name, fallback) => {
+    const i = process.argv.indexOf(`--${name}`)
+    return i > 0 ? process.argv[i + 1] : fallback
+  }
+  start({
+    host: arg('host', process.env.HOST || '127.0.0.1'),
+    port: Number(arg('port', process.env.PORT || 8080)),
+    dataDir: path.resolve(arg('data', DEFAULT_DATA)),
+  }).then(
+    ({ url, state }) => console.log(`recsys node-service on ${url} (tenant ${state.tenant}, surface ${state.surface})`),
+    (err) => {
+      console.error(err)
+      process.exit(1)
+    },
+  )
+}
