@@ -190,6 +190,14 @@ impl EngineOptions {
                 }
                 ("exposure", x) => o.exposure = Some(ExposureOptions::from_value(x)?),
                 ("experiments", Value::Object(x)) => {
+                    if let Some((k, _)) = x
+                        .iter()
+                        .find(|(k, _)| !matches!(&**k, "salt" | "definitions" | "enabled"))
+                    {
+                        return Err(bad(format!(
+                            "unknown member {k:?} in engine option experiments (salt, definitions, enabled)"
+                        )));
+                    }
                     let salt = x.get("salt").and_then(Value::as_str).unwrap_or("");
                     let defs = match x.get("definitions") {
                         Some(d) => crate::ops::experiments::parse_definitions(d).map_err(|p| {

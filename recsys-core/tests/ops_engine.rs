@@ -169,3 +169,14 @@ fn swaps_and_exposures_reach_the_registry_and_the_host_adapter() {
         );
     }
 }
+
+/// Unknown members of the `experiments` option are refused like every other option.
+#[test]
+fn experiment_options_are_strict() {
+    assert!(Engine::with_options_json(r#"{"experiments":{"salt":"s","enabled":true}}"#).is_ok());
+    let e = Engine::with_options_json(r#"{"experiments":{"salt":"s","default_variants":["A"]}}"#)
+        .err()
+        .expect("refused");
+    assert_eq!(e.code, "RECSYS_INVALID_OPTIONS");
+    assert!(e.message.contains("default_variants"), "{}", e.message);
+}

@@ -134,7 +134,7 @@ pub const DEFINITIONS: &[MetricDef] = &[
     def(
         names::ARTIFACT_LOAD_FAILURES_TOTAL,
         MetricKind::Counter,
-        "Artifact load failures by kind (not-found excluded).",
+        "Manifest and artifact load failures (not found, unreadable, invalid) by manifest or artifact kind.",
         &["kind"],
         &[],
     ),
