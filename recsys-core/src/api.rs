@@ -468,17 +468,28 @@ impl Engine {
         } else {
             parse_input(input)?
         };
+        self.call_value(op, &v).map(|a| json::to_string(&a))
+    }
+
+    /// [`Engine::call`] on an already decoded input, answering a value: for hosts that
+    /// convert their own data structures (the Python binding's dicts) without a JSON text
+    /// round trip. Same operations, same answers (`to_string` of this is `call`'s text).
+    pub fn call_value(&self, op: &str, v: &Value) -> Result<Value, ApiError> {
+        if STATIC_OPS.contains(&op) {
+            let answer = call_static(op, &json::to_string(v))?;
+            return Ok(json::parse(answer.as_bytes())?);
+        }
         if crate::control::api::OPS.contains(&op) || ARTIFACT_ADMIN_OPS.contains(&op) {
-            return self.admin(op, &v).map(|a| json::to_string(&a));
+            return self.admin(op, v);
         }
         let answer = match op {
             "load_snapshot" => {
-                let docs = Documents::from_value(&v)?;
+                let docs = Documents::from_value(v)?;
                 let (snap, report) = self.load_documents(&docs)?;
                 report_value(&snap, &report)
             }
             "set_config" | "set_rules" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 let tenant = str_member(m, "tenant")?;
                 let doc = m.get("document").filter(|d| !d.is_null());
                 let n = if op == "set_config" {
@@ -501,7 +512,7 @@ impl Engine {
                 Value::Object(a)
             }
             "exposure_drain" => {
-                let max = object(&v)?
+                let max = object(v)?
                     .get("max")
                     .and_then(Value::as_number)
                     .and_then(|n| n.as_i64())
@@ -512,16 +523,16 @@ impl Engine {
                 a.push("dropped", Value::u64(dropped));
                 Value::Object(a)
             }
-            "readiness" => self.readiness(now_member(object(&v)?)?),
+            "readiness" => self.readiness(now_member(object(v)?)?),
             "loader_track" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 let uri = self.loader_track(str_member(m, "tenant")?, str_member(m, "surface")?)?;
                 let mut a = Map::new();
                 a.push("manifest_uri", Value::String(uri));
                 Value::Object(a)
             }
             "loader_due" => Value::Array(
-                self.loader_due(now_member(object(&v)?)?)
+                self.loader_due(now_member(object(v)?)?)
                     .into_iter()
                     .map(|(t, s, u)| {
                         let mut a = Map::new();
@@ -533,7 +544,7 @@ impl Engine {
                     .collect(),
             ),
             "loader_invalidate" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 let surface = m.get("surface").and_then(Value::as_str);
                 let n = self.loader_invalidate(str_member(m, "tenant")?, surface);
                 let mut a = Map::new();
@@ -541,7 +552,7 @@ impl Engine {
                 Value::Object(a)
             }
             "loader_apply_manifest" | "loader_pin" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 let (t, s, now) = (
                     str_member(m, "tenant")?,
                     str_member(m, "surface")?,
@@ -569,7 +580,7 @@ impl Engine {
                 step_value(step)
             }
             "loader_apply_artifacts" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 let mut fetched = std::collections::BTreeMap::new();
                 if let Some(r) = m.get("results").and_then(Value::as_object) {
                     for (uri, f) in r.iter() {
@@ -584,7 +595,7 @@ impl Engine {
                 )?
             }
             "loader_release" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 self.loader_release(
                     str_member(m, "tenant")?,
                     str_member(m, "surface")?,
@@ -592,14 +603,14 @@ impl Engine {
                 )?
             }
             "loader_unpin" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 let was = self.loader_unpin(str_member(m, "tenant")?, str_member(m, "surface")?)?;
                 let mut a = Map::new();
                 a.push("was_pinned", Value::Bool(was));
                 Value::Object(a)
             }
             "recommend" | "validate" | "similar" => {
-                let m = object(&v)?;
+                let m = object(v)?;
                 for (k, _) in m.iter() {
                     if !matches!(k, "request" | "ctx" | "signals") {
                         return Err(ApiError::new(
@@ -632,6 +643,6 @@ impl Engine {
             ),
             _ => return Err(unknown_op(op)),
         };
-        Ok(json::to_string(&answer))
+        Ok(answer)
     }
 }

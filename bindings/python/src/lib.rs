@@ -13,6 +13,7 @@
 //! sink) can be Python objects; see `adapters.rs`.
 
 mod adapters;
+mod convert;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -176,6 +177,28 @@ impl PyEngine {
     /// Runs operation `op` with a JSON input text and returns the JSON answer text.
     fn call(&self, py: Python<'_>, op: PyBackedStr, input: PyBackedStr) -> PyResult<String> {
         run(py, || self.inner.call(&op, &input))
+    }
+
+    /// Runs operation `op` with Python objects as input (a dict, or JSON text) and returns the
+    /// answer as Python objects: no JSON text in between (see `convert.rs`). Conversion
+    /// errors are `TypeError`/`ValueError` raised before the core runs.
+    fn call_object<'py>(
+        &self,
+        py: Python<'py>,
+        op: PyBackedStr,
+        input: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let answer = if let Ok(text) = input.cast_exact::<pyo3::types::PyString>() {
+            let text = text.to_cow()?.into_owned();
+            run(py, || {
+                let a = self.inner.call(&op, &text)?;
+                Ok(recsys_core::json::parse(a.as_bytes())?)
+            })?
+        } else {
+            let v = convert::to_value(input)?;
+            run(py, || self.inner.call_value(&op, &v))?
+        };
+        convert::to_py(py, &answer)
     }
 
     /// Exceptions swallowed from the metrics adapter and the exposure sink:

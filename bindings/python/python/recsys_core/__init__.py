@@ -161,7 +161,26 @@ class Engine(_native.Engine):
 
     def call_dict(self, op: str, input: JsonInput) -> Dict[str, Any]:
         """Runs ``op`` with a mapping (or JSON text) and returns the answer as a dict."""
-        return _object(self.call(op, _text(input)))
+        if isinstance(input, str):
+            return _object(self.call(op, input))
+        return self._objects(op, input)
+
+    def _objects(self, op: str, input: Any) -> Dict[str, Any]:
+        # Native conversion (no json.dumps/json.loads); values it does not convert natively
+        # (non-str keys, tuples, NaN, ...) take the JSON text path, which behaves as before.
+        try:
+            answer = self.call_object(op, input)
+        except RecsysError:
+            raise
+        except (TypeError, ValueError):
+            return _object(self.call(op, _text(input)))
+        obj: Dict[str, Any] = answer
+        return obj
+
+    def _serve(self, op: str, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
+        if isinstance(request, str) or isinstance(ctx, str):
+            return _object(self.call(op, _envelope(request, ctx)))
+        return self._objects(op, {"request": request, "ctx": ctx})
 
     # load_snapshot: {"tenant","surface","config","rules","manifest","artifacts"} -> report
 
@@ -185,7 +204,7 @@ class Engine(_native.Engine):
     def recommend(self, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
         """Recommends items for ``request``; ``ctx`` carries ``now`` (RFC 3339),
         ``request_id`` and ``tenant``."""
-        return _object(self.call("recommend", _envelope(request, ctx)))
+        return self._serve("recommend", request, ctx)
 
     def validate_json(self, request: str, ctx: str) -> str:
         """``validate`` with JSON texts in and the JSON answer text out."""
@@ -193,7 +212,7 @@ class Engine(_native.Engine):
 
     def validate(self, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
         """Validates a recommend request without ranking; same inputs as :meth:`recommend`."""
-        return _object(self.call("validate", _envelope(request, ctx)))
+        return self._serve("validate", request, ctx)
 
     def similar_json(self, request: str, ctx: str) -> str:
         """``similar`` with JSON texts in and the JSON answer text out."""
@@ -201,7 +220,7 @@ class Engine(_native.Engine):
 
     def similar(self, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
         """Items similar to the request's anchor item; same context as :meth:`recommend`."""
-        return _object(self.call("similar", _envelope(request, ctx)))
+        return self._serve("similar", request, ctx)
 
     # Operations: documents, health, and the artifact loader.
 

@@ -20,6 +20,12 @@ class Engine:
     def call(self, op: str, input: str) -> str:
         """Runs ``op`` with a JSON input text; returns the JSON answer text (GIL released)."""
         ...
+    def call_object(self, op: str, input: Any) -> Any:
+        """Runs ``op`` with Python objects (or JSON text) as input; returns the answer as
+        Python objects, without JSON text in between (GIL released while the core runs).
+        Raises ``TypeError``/``ValueError`` for values ``json.dumps`` would encode differently
+        (non-``str`` keys, tuples, NaN); the dict methods then fall back to JSON text."""
+        ...
     def adapter_errors(self) -> Dict[str, Dict[str, Any]]:
         """Exceptions swallowed from the metrics adapter and exposure sink:
         ``{"metrics": {"errors": n, "last_error": str | None}, "exposure_sink": {...}}``."""
