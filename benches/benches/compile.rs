@@ -5,9 +5,9 @@
 //! * `artifacts_json`: the JSON path with public pieces: every artifact parsed and verified
 //!   (`artifacts::load_artifact`: decode, version hash, tenant/surface), converted to signal
 //!   data, then compiled. This is the work `load_snapshot` does per artifact.
-//! * `load_snapshot_call`: `Engine::call("load_snapshot", documents)` end to end, at the
-//!   largest size its 16 MiB call-input limit admits (the 1M document is refused; the setup
-//!   prints the error), with the artifacts embedded as JSON objects (what the CLI sends);
+//! * `load_snapshot_call`: `Engine::call("load_snapshot", documents)` end to end at the 100k
+//!   size (the 1M documents load too, once, in the setup: its input limit follows the artifact
+//!   limits), with the artifacts embedded as JSON objects (what the CLI sends);
 //!   `load_snapshot_call_strings` embeds them as JSON strings holding their text.
 //!
 //! Each 1M-scale iteration takes seconds, so this group uses criterion's minimum of 10 flat
