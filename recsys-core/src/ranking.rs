@@ -566,4 +566,59 @@ mod tests {
             );
         }
     }
+
+    /// The packed-key sort orders exactly like `by_score` (total order on floats, including
+    /// -0.0, negatives and ties broken by id), with and without a top-n cut.
+    #[test]
+    fn packed_sort_equals_by_score() {
+        use crate::config::TenantConfig;
+        use crate::snapshot::{SignalData, Versions};
+        let n = 300usize;
+        let snap = TenantSnapshot::compile(
+            "t",
+            "home",
+            &TenantConfig::default(),
+            Vec::new(),
+            SignalData {
+                popularity: Some((0..n).map(|i| (format!("i{i:04}"), 1.0)).collect()),
+                ..SignalData::default()
+            },
+            Versions::default(),
+        );
+        let keys = Keys::new(&snap);
+        let values = [
+            -2.5,
+            -0.0,
+            0.0,
+            0.0,
+            1e-300,
+            0.5,
+            0.5,
+            3.0,
+            f64::MAX,
+            -f64::MAX,
+        ];
+        let mut seed = 7u64;
+        let cands: Vec<Cand> = (0..n as u32)
+            .map(|k| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                Cand {
+                    key: k,
+                    raw: Signals::default(),
+                    score: values[(seed >> 33) as usize % values.len()],
+                    boost: 0.0,
+                }
+            })
+            .collect();
+        for top in [None, Some(1), Some(20), Some(n), Some(n + 5)] {
+            let mut want: Vec<usize> = (0..n).rev().collect();
+            want.sort_by(|a, b| by_score(&snap, &keys, &cands[*a], &cands[*b]));
+            want.truncate(top.unwrap_or(n).min(n));
+            let mut got: Vec<usize> = (0..n).rev().collect();
+            sort_by_score(&snap, &keys, &cands, &mut got, top);
+            assert_eq!(got, want, "top {top:?}");
+        }
+    }
 }
