@@ -228,7 +228,7 @@ impl Engine {
                         "rules" => sync(DocKind::Rules)?,
                         _ => self.loader_invalidate(tenant, surface),
                     };
-                    counts.push(t.as_str(), Value::u64(n as u64));
+                    counts.push(t.clone(), Value::u64(n as u64));
                 }
                 if let Value::Object(a) = &mut answer {
                     a.insert("invalidated", Value::Object(counts));

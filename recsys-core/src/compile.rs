@@ -452,7 +452,7 @@ pub fn report_value(snap: &TenantSnapshot, rep: &CompileReport) -> Value {
     }
     let mut am = Map::new();
     for (k, x) in &v.artifacts {
-        am.push(k, Value::str(x));
+        am.push(k.clone(), Value::str(x));
     }
     m.push("artifact_versions", Value::Object(am));
     m.push("items", Value::u64(snap.catalog_len() as u64));

@@ -1563,7 +1563,7 @@ fn run(
     for (rank, o) in outs.iter().enumerate() {
         let cand = &pool.cands[o.pos];
         let bl = ranking::blend(&weights, &cand.raw);
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(5);
         m.push("item_id", Value::str(keys.name(snap, cand.key)));
         m.push("rank", Value::u64(rank as u64 + 1));
         m.push("score", Value::f64(cand.score));
@@ -1599,7 +1599,7 @@ fn run(
             }
         }
         if spec.options.explain != Explain::None {
-            let mut e = Map::new();
+            let mut e = Map::with_capacity(4);
             let contrib = [
                 weights.pop * bl.pop,
                 weights.cooc * bl.cooc,
@@ -1659,9 +1659,9 @@ fn run(
         items.push(Value::Object(m));
     }
     let returned = items.len() as u64;
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(3);
     out.push("items", Value::Array(items));
-    let mut meta = Map::new();
+    let mut meta = Map::with_capacity(14);
     meta.push("tenant_id", Value::str(&snap.tenant));
     meta.push("surface", Value::str(spec.surface));
     meta.push("segment", Value::str(spec.segment));
@@ -1682,7 +1682,7 @@ fn run(
     if !v.artifacts.is_empty() {
         let mut am = Map::new();
         for (k, x) in &v.artifacts {
-            am.push(k, Value::str(x));
+            am.push(k.clone(), Value::str(x));
         }
         meta.push("artifact_versions", Value::Object(am));
     }
@@ -1692,7 +1692,7 @@ fn run(
     if !ctx.request_id.is_empty() {
         meta.push("request_id", Value::str(&ctx.request_id));
     }
-    let mut cm = Map::new();
+    let mut cm = Map::with_capacity(7);
     for (k, x) in [
         ("candidates", c.candidates),
         ("after_include", c.after_include),

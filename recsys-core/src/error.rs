@@ -68,7 +68,9 @@ impl ApiError {
         self
     }
     pub fn with_extra(mut self, key: &str, value: Value) -> ApiError {
-        self.extra.get_or_insert_with(Map::new).insert(key, value);
+        self.extra
+            .get_or_insert_with(Map::new)
+            .insert(key.to_owned(), value);
         self
     }
     pub fn code(&self) -> &'static str {
@@ -89,7 +91,7 @@ impl ApiError {
         }
         if let Some(extra) = &self.extra {
             for (k, v) in extra.iter() {
-                m.push(k, v.clone());
+                m.push(k.to_owned(), v.clone());
             }
         }
         Value::Object(m)

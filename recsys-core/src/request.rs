@@ -922,7 +922,7 @@ fn constraints_value(c: &Constraints) -> Value {
     if !c.max_per_tag.is_empty() {
         let mut mm = Map::new();
         for (t, n) in &c.max_per_tag {
-            mm.push(t, Value::u64(*n as u64));
+            mm.push(t.clone(), Value::u64(*n as u64));
         }
         cm.push("max_per_tag", Value::Object(mm));
     }

@@ -611,7 +611,7 @@ pub struct JsMetrics(pub Arc<Host>);
 fn labels_value(labels: &[(&str, &str)]) -> Value {
     let mut m = Map::new();
     for (k, v) in labels {
-        m.insert(*k, Value::str(*v));
+        m.insert(k.to_string(), Value::str(*v));
     }
     Value::Object(m)
 }

@@ -1,4 +1,5 @@
 use super::write::format_go_float;
+use std::borrow::Cow;
 
 /// A JSON value. Numbers keep their literal text so that canonical forms (PostgreSQL `numeric`,
 /// Go `int64`) can be derived exactly; objects keep every member in document order, duplicates
@@ -27,15 +28,34 @@ impl Number {
         if !f.is_finite() {
             return None;
         }
-        let mut s = String::new();
+        // Integral values below 2^53 (counts, ranks, whole scores) print as integers in Go
+        // and here; integer formatting is far cheaper than the shortest-float search. -0.0
+        // keeps its sign through the float path ("-0", as Go writes it).
+        if f.fract() == 0.0
+            && f.abs() < 9_007_199_254_740_992.0
+            && !(f == 0.0 && f.is_sign_negative())
+        {
+            return Some(Number::from_i64(f as i64));
+        }
+        let mut s = String::with_capacity(24);
         format_go_float(&mut s, f);
         Some(Number(s.into()))
     }
     pub fn from_i64(i: i64) -> Number {
-        Number(i.to_string().into())
+        let mut buf = [0u8; 20];
+        let digits = decimal(i.unsigned_abs(), &mut buf);
+        if i < 0 {
+            let mut s = String::with_capacity(digits.len() + 1);
+            s.push('-');
+            s.push_str(digits);
+            Number(s.into_boxed_str())
+        } else {
+            Number(digits.into())
+        }
     }
     pub fn from_u64(i: u64) -> Number {
-        Number(i.to_string().into())
+        let mut buf = [0u8; 20];
+        Number(decimal(i, &mut buf).into())
     }
     /// The literal as written.
     pub fn literal(&self) -> &str {
@@ -76,10 +96,29 @@ impl Number {
     }
 }
 
+/// The decimal digits of `n` in `buf` (no formatting machinery, one exact allocation later).
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
 /// Object members in document order. Lookups return the *last* matching member, which is
 /// what both PostgreSQL `jsonb` and Go's decoder keep for duplicate keys.
+///
+/// Member names are `Cow<'static, str>`: names the engine writes (`"item_id"`, `"rank"`, ...)
+/// are borrowed statics, so building an answer allocates nothing per key; parsed names are
+/// owned.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Map(Vec<(String, Value)>);
+pub struct Map(Vec<(Cow<'static, str>, Value)>);
 
 impl Map {
     pub fn new() -> Map {
@@ -89,11 +128,11 @@ impl Map {
         Map(Vec::with_capacity(n))
     }
     /// Appends a member without looking for an existing one (parser and builders use this).
-    pub fn push(&mut self, key: impl Into<String>, value: Value) {
+    pub fn push(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
         self.0.push((key.into(), value));
     }
     /// Sets `key`, replacing the last existing member of that name.
-    pub fn insert(&mut self, key: impl Into<String>, value: Value) {
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
         let key = key.into();
         if let Some(slot) = self.0.iter_mut().rev().find(|(k, _)| *k == key) {
             slot.1 = value;
@@ -129,26 +168,29 @@ impl Map {
     }
     /// All members in document order, duplicates included.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (&**k, v))
     }
     /// Members with duplicates collapsed (last value wins, at the position of the last one).
     pub fn deduped(&self) -> Vec<(&str, &Value)> {
         let mut out: Vec<(&str, &Value)> = Vec::with_capacity(self.0.len());
         for (i, (k, v)) in self.0.iter().enumerate() {
             if !self.0[i + 1..].iter().any(|(k2, _)| k2 == k) {
-                out.push((k.as_str(), v));
+                out.push((&**k, v));
             }
         }
         out
     }
     pub fn into_vec(self) -> Vec<(String, Value)> {
         self.0
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v))
+            .collect()
     }
 }
 
 impl From<Vec<(String, Value)>> for Map {
     fn from(v: Vec<(String, Value)>) -> Map {
-        Map(v)
+        Map(v.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
     }
 }
 
@@ -215,5 +257,60 @@ impl Value {
     }
     pub fn u64(i: u64) -> Value {
         Value::Number(Number::from_u64(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integer fast path of `from_f64` writes exactly what Go's float rendering does.
+    #[test]
+    fn from_f64_integers_match_the_float_rendering() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            3.0,
+            1e15,
+            -1e15,
+            9_007_199_254_740_991.0,
+        ];
+        xs.extend((0..2000).map(|i| (i * 7919 - 5000) as f64));
+        xs.extend([9_007_199_254_740_992.0, 1e20, 1e21, 0.5, -2.25, 1e-7]);
+        for f in xs {
+            let mut want = String::new();
+            format_go_float(&mut want, f);
+            assert_eq!(Number::from_f64(f).unwrap().literal(), want, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn integer_literals_match_to_string() {
+        for i in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            1234567890,
+            i64::MIN,
+            i64::MAX,
+            -9_007_199_254_740_993,
+        ] {
+            assert_eq!(Number::from_i64(i).literal(), i.to_string());
+        }
+        for u in [
+            0,
+            1,
+            99,
+            100,
+            18_446_744_073_709_551_615u64,
+            10_000_000_000_000_000_000,
+        ] {
+            assert_eq!(Number::from_u64(u).literal(), u.to_string());
+        }
     }
 }
