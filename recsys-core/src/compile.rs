@@ -304,7 +304,6 @@ pub fn assemble(
 }
 
 /// What a compile produced, for the caller and the audit trail.
-#[derive(Debug, Default)]
 pub struct CompileReport {
     pub warnings: Vec<Problem>,
     pub rules_loaded: usize,

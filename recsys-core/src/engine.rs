@@ -354,8 +354,10 @@ impl Engine {
         docs: TenantDocs,
         set: ArtifactSet,
     ) -> Arc<TenantSnapshot> {
+        let snap = Arc::new(assemble(tenant, surface, &docs, &set));
         let mut st = self.lock_state();
-        self.install_locked(&mut st, tenant, surface, docs, set)
+        self.install_locked(&mut st, tenant, surface, docs, set, snap.clone());
+        snap
     }
 
     /// `load_snapshot`: verifies the artifacts first (no lock held), then, under the write
@@ -369,20 +371,14 @@ impl Engine {
         let set = crate::compile::artifact_set(docs, &self.options.artifact_limits)?;
         let mut st = self.lock_state();
         let td = crate::compile::merge_documents(docs, st.docs.get(docs.tenant))?;
-        let snap = self.install_locked(&mut st, docs.tenant, docs.surface, td, set);
-        // Still under the lock: exactly the documents and artifacts just installed.
-        let td = st.docs.get(docs.tenant);
-        let set = st
-            .surfaces
-            .get(&(docs.tenant.to_string(), docs.surface.to_string()))
-            .map(|s| &s.set);
-        let report = match (td, set) {
-            (Some(td), Some(set)) => crate::compile::report_for(td, set, &snap),
-            _ => crate::compile::CompileReport::default(),
-        };
+        let snap = Arc::new(assemble(docs.tenant, docs.surface, &td, &set));
+        let report = crate::compile::report_for(&td, &set, &snap);
+        self.install_locked(&mut st, docs.tenant, docs.surface, td, set, snap.clone());
         Ok((snap, report))
     }
 
+    /// Remembers `docs` and `set` for (tenant, surface), serves `snap` (assembled from them)
+    /// and recompiles the tenant's other surfaces when its config or rules changed.
     fn install_locked(
         &self,
         st: &mut SourceState,
@@ -390,11 +386,11 @@ impl Engine {
         surface: &str,
         docs: TenantDocs,
         set: ArtifactSet,
-    ) -> Arc<TenantSnapshot> {
+        snap: Arc<TenantSnapshot>,
+    ) {
         let changed = st.docs.get(tenant).is_none_or(|d| {
             d.config_version != docs.config_version || d.rules_version != docs.rules_version
         });
-        let snap = Arc::new(assemble(tenant, surface, &docs, &set));
         st.docs.insert(tenant.to_string(), docs);
         let s = st
             .surfaces
@@ -402,11 +398,10 @@ impl Engine {
             .or_default();
         s.set = set;
         s.loaded = true;
-        self.install_arc(snap.clone());
+        self.install_arc(snap);
         if changed {
             self.recompile_tenant(st, tenant, Some(surface));
         }
-        snap
     }
 
     /// Replaces a tenant's config document (`None` removes it) and recompiles its surfaces.
@@ -1293,20 +1288,7 @@ fn run(
                 }
             }
         }
-        let mut off = vec![0u32; targeted.len() + 1];
-        for &(slot, _) in &hits {
-            off[slot as usize + 1] += 1;
-        }
-        for i in 0..targeted.len() {
-            off[i + 1] += off[i];
-        }
-        let mut fill = off.clone();
-        let mut pos_by_slot = vec![0u32; hits.len()];
-        for &(slot, pos) in &hits {
-            pos_by_slot[fill[slot as usize] as usize] = pos;
-            fill[slot as usize] += 1;
-        }
-        (off, pos_by_slot)
+        ranking::group_by_slot(targeted.len(), || hits.iter().copied())
     };
     let matches = |space: u8, t: u32| -> Vec<usize> {
         let key = ((space as u32) << 30) | t;

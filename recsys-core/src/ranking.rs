@@ -216,6 +216,40 @@ pub fn select(
     sel
 }
 
+/// A float's bits as an unsigned integer in `f64::total_cmp` order (ascending), so packed
+/// integer keys sort exactly like the floats.
+fn ordered_bits(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// Groups `(slot, value)` pairs by slot with a counting sort (no comparison sort): the values
+/// of slot `s` are `values[off[s]..off[s + 1]]`, in the order `pairs` yields them. `pairs` is
+/// called twice (count, then fill) and must yield the same pairs, each slot below `slots`.
+pub(crate) fn group_by_slot<I: Iterator<Item = (u32, u32)>>(
+    slots: usize,
+    pairs: impl Fn() -> I,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut off = vec![0u32; slots + 1];
+    for (slot, _) in pairs() {
+        off[slot as usize + 1] += 1;
+    }
+    for i in 0..slots {
+        off[i + 1] += off[i];
+    }
+    let mut fill = off.clone();
+    let mut values = vec![0u32; off[slots] as usize];
+    for (slot, v) in pairs() {
+        values[fill[slot as usize] as usize] = v;
+        fill[slot as usize] += 1;
+    }
+    (off, values)
+}
+
 /// Orders positions into `cands` by [`by_score`] (score desc, id asc), keeping only the first
 /// `top` when given. Pools of catalog items (the usual case) sort packed integer keys, which
 /// orders exactly like `by_score` because catalog keys are interned in id order; pools with
@@ -230,14 +264,9 @@ fn sort_by_score(
     let n = top.unwrap_or(positions.len()).min(positions.len());
     if positions.iter().all(|&i| cands[i].key < keys.catalog) {
         // Descending `total_cmp` order as an unsigned integer.
-        let desc = |x: f64| {
-            let b = x.to_bits();
-            let asc = if b >> 63 == 1 { !b } else { b | (1 << 63) };
-            !asc
-        };
         let mut packed: Vec<(u64, u32, u32)> = positions
             .iter()
-            .map(|&i| (desc(cands[i].score), cands[i].key, i as u32))
+            .map(|&i| (!ordered_bits(cands[i].score), cands[i].key, i as u32))
             .collect();
         if n < packed.len() && n > 0 {
             packed.select_nth_unstable(n - 1);
@@ -296,23 +325,9 @@ fn mmr(
     let ntags = snap.tags.len();
     let dense = ntags <= 8 * total.max(64);
     let (post_off, post_pos, sparse_tags) = if dense {
-        let mut off = vec![0u32; ntags + 1];
-        for pos in 0..m {
-            for &t in sim_tags(pos) {
-                off[t as usize + 1] += 1;
-            }
-        }
-        for i in 0..ntags {
-            off[i + 1] += off[i];
-        }
-        let mut fill = off.clone();
-        let mut pp = vec![0u32; total];
-        for pos in 0..m {
-            for &t in sim_tags(pos) {
-                pp[fill[t as usize] as usize] = pos as u32;
-                fill[t as usize] += 1;
-            }
-        }
+        let (off, pp) = group_by_slot(ntags, || {
+            (0..m).flat_map(|pos| sim_tags(pos).iter().map(move |&t| (t, pos as u32)))
+        });
         (off, pp, Vec::new())
     } else {
         // A huge tag space: sort packed `tag << 32 | position` pairs instead.
@@ -365,18 +380,15 @@ fn mmr(
     // so it is exactly the candidate the full scan would choose (ties: the earlier position).
     // Caps only fill up, so a candidate that does not fit now never will and leaves the heap.
     let value = |pos: usize, max_sim: &[f64]| rel[pos] - (1.0 - lambda) * max_sim[pos];
-    let asc = |x: f64| {
-        let b = x.to_bits();
-        if b >> 63 == 1 {
-            !b
-        } else {
-            b | (1 << 63)
-        }
-    };
     let lazy = !full_scan && (0.0..=1.0).contains(&lambda);
     let mut heap: std::collections::BinaryHeap<(u64, std::cmp::Reverse<u32>)> = if lazy {
         (0..m)
-            .map(|pos| (asc(value(pos, &max_sim)), std::cmp::Reverse(pos as u32)))
+            .map(|pos| {
+                (
+                    ordered_bits(value(pos, &max_sim)),
+                    std::cmp::Reverse(pos as u32),
+                )
+            })
             .collect()
     } else {
         std::collections::BinaryHeap::new()
@@ -386,7 +398,7 @@ fn mmr(
         if lazy {
             while let Some((bound, std::cmp::Reverse(pos))) = heap.pop() {
                 let pos = pos as usize;
-                let cur = asc(value(pos, &max_sim));
+                let cur = ordered_bits(value(pos, &max_sim));
                 if cur != bound {
                     heap.push((cur, std::cmp::Reverse(pos as u32)));
                     continue;
