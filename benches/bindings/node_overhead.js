@@ -8,40 +8,7 @@ const fs = require('fs')
 const path = require('path')
 const { Engine } = require(path.join(__dirname, '../../bindings/node/recsys.js'))
 
-const REQUEST = '{"surface":"home","k":10,"user":{"user_id":"u_fitness"},"anchors":{"item_ids":["sku-running-shoe"]}}'
-const CTX = '{"now":"2026-01-02T00:00:00Z","request_id":"bench","tenant":"demo"}'
-const WARMUP = Number(process.env.BENCH_WARMUP || 2000)
-const CALLS = Number(process.env.BENCH_CALLS || 20000)
-
-function report(label, ns) {
-  ns.sort((a, b) => a - b)
-  const at = (q) => (ns[Math.round((ns.length - 1) * q)] / 1000).toFixed(2)
-  console.log(`${label}: median ${at(0.5)} us, p99 ${at(0.99)} us (n=${ns.length})`)
-}
-
-function measure(label, f) {
-  for (let i = 0; i < WARMUP; i++) f()
-  const ns = new Float64Array(CALLS)
-  const clock = process.hrtime.bigint
-  for (let i = 0; i < CALLS; i++) {
-    const t = clock()
-    f()
-    ns[i] = Number(clock() - t)
-  }
-  report(label, ns)
-}
-
-async function measureAsync(label, f) {
-  for (let i = 0; i < WARMUP; i++) await f()
-  const ns = new Float64Array(CALLS)
-  const clock = process.hrtime.bigint
-  for (let i = 0; i < CALLS; i++) {
-    const t = clock()
-    await f()
-    ns[i] = Number(clock() - t)
-  }
-  report(label, ns)
-}
+const { REQUEST, CTX, measure, measureAsync } = require('./timing.js')
 
 async function main() {
   const documents = fs.readFileSync(process.argv[2], 'utf8')

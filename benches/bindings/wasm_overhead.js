@@ -8,24 +8,7 @@ const fs = require('fs')
 const path = require('path')
 const { Engine } = require(path.join(__dirname, '../../bindings/wasm/pkg-node/recsys_wasm.js'))
 
-const REQUEST = '{"surface":"home","k":10,"user":{"user_id":"u_fitness"},"anchors":{"item_ids":["sku-running-shoe"]}}'
-const CTX = '{"now":"2026-01-02T00:00:00Z","request_id":"bench","tenant":"demo"}'
-const WARMUP = Number(process.env.BENCH_WARMUP || 2000)
-const CALLS = Number(process.env.BENCH_CALLS || 20000)
-
-function measure(label, f) {
-  for (let i = 0; i < WARMUP; i++) f()
-  const ns = new Float64Array(CALLS)
-  const clock = process.hrtime.bigint
-  for (let i = 0; i < CALLS; i++) {
-    const t = clock()
-    f()
-    ns[i] = Number(clock() - t)
-  }
-  ns.sort()
-  const at = (q) => (ns[Math.round((ns.length - 1) * q)] / 1000).toFixed(2)
-  console.log(`${label}: median ${at(0.5)} us, p99 ${at(0.99)} us (n=${CALLS})`)
-}
+const { REQUEST, CTX, measure } = require('./timing.js')
 
 const documents = fs.readFileSync(process.argv[2], 'utf8')
 const engine = new Engine()
