@@ -24,7 +24,6 @@
 
 use pyo3::exceptions::{PyConnectionError, PyOSError, PyTimeoutError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use recsys_core::control::{
     Actor, AuditDraft, AuditEntry, AuditKey, DocKind, DocumentStore, Entity, Pointer, PointerSwap,
@@ -673,12 +672,10 @@ impl PySink {
 
 impl ExposureSink for PySink {
     fn emit(&self, event: &Value) -> Result<(), SinkError> {
-        static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let text = json::to_string(event);
         Python::attach(|py| {
             let result = (|| -> PyResult<()> {
-                let loads = LOADS.import(py, "json", "loads")?;
-                let ev = loads.call1((text.as_str(),))?;
+                // The same dict `json.loads` of the event's text would give (convert.rs).
+                let ev = crate::convert::to_py(py, event)?;
                 let o = self.obj.bind(py);
                 match self.shape {
                     Shape::Methods => o.call_method1("emit", (ev,))?,
