@@ -88,7 +88,7 @@ fn put_config(e: &Engine, doc: &str) {
 }
 
 /// The control plane's current config version.
-fn e_call_admin_get_config(e: &Engine) -> String {
+fn current_config_version(e: &Engine) -> String {
     let input = format!(r#"{{"request":{{"tenant":"demo"}},"ctx":{ADMIN_CTX}}}"#);
     let a = parse(e.call("admin.get_config", &input).unwrap().as_bytes()).unwrap();
     let v = a
@@ -226,8 +226,7 @@ fn serving_under_continuous_swaps_stays_whole_and_bounded() {
     );
 
     // No lost update: serving reflects the config the control plane holds as current.
-    let current = e_call_admin_get_config(&engine);
-    let want = current;
+    let want = current_config_version(&engine);
     let answer = parse(engine.call("recommend", &reqs[0].1).unwrap().as_bytes()).unwrap();
     let meta = answer.as_object().unwrap().get("meta").unwrap();
     assert_eq!(
