@@ -504,6 +504,7 @@ impl Engine {
             }
             "liveness" => self.liveness(),
             "metrics" => {
+                self.export_gate_gauges();
                 let mut a = Map::new();
                 a.push(
                     "prometheus",

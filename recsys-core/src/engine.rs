@@ -54,6 +54,10 @@ pub struct EngineOptions {
     /// `{"viewer":[..],"operator":[..],"admin":[..]}`, each list optional); `None` keeps the
     /// defaults `viewer` / `operator` / `admin`.
     pub roles: Option<crate::control::AccessPolicy>,
+    /// Admission gate in front of `recommend` and `similar` (`backpressure` option:
+    /// `{"max_in_flight", "max_queue"?, "queue_timeout_ms"?, "retry_after_ms"?}`); the
+    /// default (`max_in_flight` 0) admits everyone. Rejections are 503 `RECSYS_OVERLOADED`.
+    pub backpressure: crate::ops::profile::BackpressureSettings,
 }
 
 /// Exposure logging settings.
@@ -129,6 +133,7 @@ impl Default for EngineOptions {
             exposure: None,
             metrics: false,
             roles: None,
+            backpressure: Default::default(),
         }
     }
 }
@@ -189,6 +194,7 @@ impl EngineOptions {
                     o.roles = Some(p);
                 }
                 ("exposure", x) => o.exposure = Some(ExposureOptions::from_value(x)?),
+                ("backpressure", x) => o.backpressure = backpressure_from_value(x)?,
                 ("experiments", Value::Object(x)) => {
                     if let Some((k, _)) = x
                         .iter()
@@ -276,6 +282,46 @@ impl EngineOptions {
     }
 }
 
+/// The `backpressure` engine option: `{"max_in_flight", "max_queue"?, "queue_timeout_ms"?,
+/// "retry_after_ms"?}`, non-negative integers (service.md 7.1; the same names as the
+/// profile's `backpressure` section).
+fn backpressure_from_value(
+    v: &Value,
+) -> Result<crate::ops::profile::BackpressureSettings, ApiError> {
+    let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
+    let m = v.as_object().ok_or_else(|| {
+        bad(format!(
+            "engine option backpressure must be a json object, got {}",
+            v.type_name()
+        ))
+    })?;
+    let mut b = crate::ops::profile::BackpressureSettings::default();
+    for (k, val) in m.iter() {
+        let n = match val {
+            Value::Number(n) => n.as_i64().and_then(|x| u64::try_from(x).ok()),
+            _ => None,
+        };
+        let Some(n) = n else {
+            return Err(bad(format!(
+                "engine option backpressure.{k} must be a non-negative integer, got {}",
+                crate::json::to_string(val)
+            )));
+        };
+        match k {
+            "max_in_flight" => b.max_in_flight = n,
+            "max_queue" => b.max_queue = n,
+            "queue_timeout_ms" => b.queue_timeout = std::time::Duration::from_millis(n),
+            "retry_after_ms" => b.retry_after = std::time::Duration::from_millis(n),
+            _ => {
+                return Err(bad(format!(
+                "unknown member {k:?} in engine option backpressure (max_in_flight, max_queue, queue_timeout_ms, retry_after_ms)"
+            )))
+            }
+        }
+    }
+    Ok(b)
+}
+
 type SnapshotMap = HashMap<(String, String), Arc<TenantSnapshot>>;
 
 /// A serving engine. `Send + Sync`; share one per process.
@@ -292,6 +338,9 @@ pub struct Engine {
     exposure_sink: Option<Arc<dyn ExposureSink>>,
     exposures: Mutex<std::collections::VecDeque<Value>>,
     exposures_dropped: std::sync::atomic::AtomicU64,
+    /// Admission gate of `recommend` / `similar` (disabled unless the `backpressure` option
+    /// sets `max_in_flight`).
+    gate: crate::ops::AdmissionGate,
 }
 
 impl Default for Engine {
@@ -316,7 +365,15 @@ impl Engine {
             Some(p) => control.with_policy(p.clone()),
             None => control,
         };
+        let b = &options.backpressure;
+        let gate = crate::ops::AdmissionGate::new(
+            usize::try_from(b.max_in_flight).unwrap_or(usize::MAX),
+            usize::try_from(b.max_queue).unwrap_or(usize::MAX),
+            b.queue_timeout,
+        )
+        .with_retry_after(b.retry_after);
         Engine {
+            gate,
             options,
             snapshots: ArcSwap::default(),
             state: Mutex::default(),
@@ -523,11 +580,10 @@ impl Engine {
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<Value, ApiError> {
-        let r = self
-            .ephemeral(request, ctx, signals)
-            .and_then(|snap| self.serve(Call::Recommend, request, ctx, &snap, false));
-        self.observe(Endpoint::Recommend, &r);
-        r.map(|(v, _)| v)
+        self.admitted(Endpoint::Recommend, || {
+            self.ephemeral(request, ctx, signals)
+                .and_then(|snap| self.serve(Call::Recommend, request, ctx, &snap, false))
+        })
     }
 
     /// `similar` over host-supplied signals (DB-only mode).
@@ -537,11 +593,10 @@ impl Engine {
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<Value, ApiError> {
-        let r = self
-            .ephemeral(request, ctx, signals)
-            .and_then(|snap| self.serve(Call::Similar, request, ctx, &snap, false));
-        self.observe(Endpoint::Similar, &r);
-        r.map(|(v, _)| v)
+        self.admitted(Endpoint::Similar, || {
+            self.ephemeral(request, ctx, signals)
+                .and_then(|snap| self.serve(Call::Similar, request, ctx, &snap, false))
+        })
     }
 
     /// A snapshot compiled for one request from host-supplied signals and the tenant's documents.
@@ -572,24 +627,69 @@ impl Engine {
 
     /// `recommend`: a ranked list for a request.
     pub fn recommend(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        let r = self
-            .lookup(request, ctx, Call::Recommend)
-            .and_then(|(snap, fell_back)| {
-                self.serve(Call::Recommend, request, ctx, &snap, fell_back)
-            });
-        self.observe(Endpoint::Recommend, &r);
-        r.map(|(v, _)| v)
+        self.admitted(Endpoint::Recommend, || {
+            self.lookup(request, ctx, Call::Recommend)
+                .and_then(|(snap, fell_back)| {
+                    self.serve(Call::Recommend, request, ctx, &snap, fell_back)
+                })
+        })
     }
 
     /// `similar`: neighbours of one item, with constraints and rules applied.
     pub fn similar(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        let r = self
-            .lookup(request, ctx, Call::Similar)
-            .and_then(|(snap, fell_back)| {
-                self.serve(Call::Similar, request, ctx, &snap, fell_back)
-            });
-        self.observe(Endpoint::Similar, &r);
+        self.admitted(Endpoint::Similar, || {
+            self.lookup(request, ctx, Call::Similar)
+                .and_then(|(snap, fell_back)| {
+                    self.serve(Call::Similar, request, ctx, &snap, fell_back)
+                })
+        })
+    }
+
+    /// Runs one `recommend` / `similar` under a slot of the admission gate and records it.
+    /// The slot is held until the answer is built and observed (metrics, exposure event),
+    /// so a slow host adapter counts as load; without a slot the answer is 503
+    /// `RECSYS_OVERLOADED` (recorded with outcome `overload`).
+    fn admitted(
+        &self,
+        endpoint: Endpoint,
+        run: impl FnOnce() -> Result<(Value, Option<ExposureEvent>), ApiError>,
+    ) -> Result<Value, ApiError> {
+        let permit = self.admit();
+        let r = match &permit {
+            Ok(_) => run(),
+            Err(e) => Err(e.clone()),
+        };
+        self.observe(endpoint, &r);
+        drop(permit);
         r.map(|(v, _)| v)
+    }
+
+    /// A slot of the admission gate, or 503 `RECSYS_OVERLOADED` with `retry_after`.
+    /// Rejections are counted in `recsys_backpressure_rejections_total` when metrics are on.
+    fn admit(&self) -> Result<crate::ops::Permit, ApiError> {
+        self.gate.try_acquire().map_err(|o| {
+            if self.options.metrics {
+                let sinks: [Option<&dyn Metrics>; 2] =
+                    [Some(&*self.registry), self.metrics_adapter.as_deref()];
+                for m in sinks.into_iter().flatten() {
+                    m.counter(metrics::names::BACKPRESSURE_REJECTIONS_TOTAL, &[], 1);
+                }
+            }
+            ApiError::from(o)
+        })
+    }
+
+    /// The admission gate's counters (in flight, waiting, admitted, rejected).
+    pub fn gate_stats(&self) -> crate::ops::GateStats {
+        self.gate.stats()
+    }
+
+    /// Publishes the gate's in-flight and waiting gauges into the built-in registry (at
+    /// scrape time, when the gate is enabled).
+    pub(crate) fn export_gate_gauges(&self) {
+        if self.gate.is_enabled() {
+            self.gate.export(&*self.registry);
+        }
     }
 
     /// The snapshot for a request; without one, request errors are reported first.

@@ -355,7 +355,17 @@ fn page_through(plane: &ControlPlane, ctx: &OpContext, limit: Option<usize>) -> 
     let mut cursor = None;
     let mut pages = 0;
     loop {
-        let page = plane.audit(ctx, T, &AuditQuery { limit, cursor }).unwrap();
+        let page = plane
+            .audit(
+                ctx,
+                T,
+                &AuditQuery {
+                    limit,
+                    cursor,
+                    ..AuditQuery::default()
+                },
+            )
+            .unwrap();
         let want = limit.unwrap_or(100).min(200);
         assert!(page.entries.len() <= want);
         out.extend(page.entries);
@@ -400,6 +410,7 @@ fn pagination_never_skips_or_repeats_entries_sharing_timestamps() {
             &AuditQuery {
                 limit: Some(200),
                 cursor: None,
+                ..AuditQuery::default()
             },
         )
         .unwrap();
@@ -411,6 +422,7 @@ fn pagination_never_skips_or_repeats_entries_sharing_timestamps() {
             &AuditQuery {
                 limit: Some(200),
                 cursor: p.next_cursor,
+                ..AuditQuery::default()
             },
         )
         .unwrap();
@@ -421,6 +433,7 @@ fn pagination_never_skips_or_repeats_entries_sharing_timestamps() {
             &AuditQuery {
                 limit: Some(50),
                 cursor: p2.next_cursor,
+                ..AuditQuery::default()
             },
         )
         .unwrap();
@@ -434,6 +447,7 @@ fn pagination_never_skips_or_repeats_entries_sharing_timestamps() {
             &AuditQuery {
                 limit: Some(0),
                 cursor: None,
+                ..AuditQuery::default()
             },
         )
         .unwrap_err();
@@ -445,6 +459,7 @@ fn pagination_never_skips_or_repeats_entries_sharing_timestamps() {
             &AuditQuery {
                 limit: None,
                 cursor: Some("not-a-cursor".into()),
+                ..AuditQuery::default()
             },
         )
         .unwrap_err();
@@ -478,7 +493,13 @@ fn audit_pagination_via_json_ops() {
         r#"{"limit":0}"#,
         r#"{"limit":-1}"#,
         r#"{"limit":1.5}"#,
-        r#"{"limit":"5"}"#,
+        r#"{"limit":"5x"}"#,
+        r#"{"limit":"-5"}"#,
+        r#"{"before_id":-1}"#,
+        r#"{"before_id":"1e3"}"#,
+        r#"{"before":"yesterday"}"#,
+        r#"{"before":5}"#,
+        r#"{"cursor":"a1.x","before_id":3}"#,
     ] {
         let mut m = parse(bad);
         if let Value::Object(o) = &mut m {
@@ -489,6 +510,102 @@ fn audit_pagination_via_json_ops() {
             .unwrap_err();
         assert_eq!(e.code, "RECSYS_INVALID_REQUEST", "{bad}");
     }
+}
+
+/// The reference's keyset paging (`before`, `before_id` in; `next_before`,
+/// `next_before_id` out) over 450 entries sharing three timestamps: every entry exactly once
+/// (the reference loses one per page boundary), query-string forms accepted, flat fields.
+#[test]
+fn audit_reference_keyset_paging_via_json_ops() {
+    let plane = busy_plane();
+    let p = who("alice", &["admin"]);
+    for limit in [1, 7, 64, 200] {
+        let mut seen = Vec::new();
+        let mut bound: Option<(String, u64)> = None;
+        let mut pages = 0;
+        loop {
+            let input = match &bound {
+                // Strings, as an HTTP host passes query parameters through.
+                Some((b, id)) => format!(
+                    r#"{{"tenant":"{T}","limit":"{limit}","before":"{b}","before_id":"{id}"}}"#
+                ),
+                None => format!(r#"{{"tenant":"{T}","limit":{limit}}}"#),
+            };
+            let v = op(&plane, &p, "admin.audit", &input).unwrap();
+            let entries = get(&v, &["entries"]).as_array().unwrap();
+            assert!(entries.len() <= limit);
+            for e in entries {
+                seen.push(get(e, &["id"]).as_number().unwrap().as_i64().unwrap());
+            }
+            pages += 1;
+            assert!(pages <= 451);
+            let m = v.as_object().unwrap();
+            match (m.get("next_before"), m.get("next_before_id")) {
+                (Some(b), Some(id)) => {
+                    let id = id.as_number().unwrap().as_i64().unwrap() as u64;
+                    assert_eq!(Some(&Value::u64(id)), m.get("next_before_id"));
+                    // The same key as the opaque cursor.
+                    let c = m.get("next_cursor").unwrap().as_str().unwrap();
+                    let key = recsys_core::control::decode_cursor(c).unwrap();
+                    assert_eq!(key.id, id);
+                    assert_eq!(key.occurred_at.to_rfc3339_nanos(), b.as_str().unwrap());
+                    bound = Some((b.as_str().unwrap().to_owned(), id));
+                }
+                (None, None) => break,
+                other => panic!("next_before without next_before_id: {other:?}"),
+            }
+        }
+        assert_eq!(seen.len(), 450, "limit {limit}");
+        assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 450);
+    }
+    // `before` alone: everything strictly older than that instant, plus the entries at it
+    // (any id); `before_id` 0 means any id, as in the reference.
+    for (before, id, want) in [
+        ("2026-03-01T09:59:00Z", "", 150),
+        ("2026-03-01T09:59:00Z", "0", 150),
+        ("2026-03-01T09:59:00.000000001Z", "", 150),
+        ("2026-03-01T09:58:59Z", "", 0),
+    ] {
+        let input =
+            format!(r#"{{"tenant":"{T}","limit":200,"before":"{before}","before_id":"{id}"}}"#);
+        let v = op(&plane, &p, "admin.audit", &input).unwrap();
+        let got = get(&v, &["entries"]).as_array().unwrap();
+        assert_eq!(got.len(), want, "{input}");
+        assert!(got
+            .iter()
+            .all(|e| get(e, &["occurred_at"]).as_str() == Some("2026-03-01T09:59:00Z")));
+    }
+    // Flat entry fields (the reference's names) plus the chain fields.
+    let v = op(
+        &plane,
+        &p,
+        "admin.audit",
+        &format!(r#"{{"tenant":"{T}","limit":1}}"#),
+    )
+    .unwrap();
+    let e = &get(&v, &["entries"]).as_array().unwrap()[0];
+    let keys: Vec<&str> = e.as_object().unwrap().iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "occurred_at",
+            "tenant_id",
+            "actor_sub",
+            "actor_type",
+            "action",
+            "entity_type",
+            "entity_id",
+            "request_id",
+            "before_state",
+            "after_state",
+            "extra",
+            "prev_hash",
+            "hash"
+        ]
+    );
+    assert_eq!(get(e, &["actor_sub"]), &Value::str("alice"));
+    assert_eq!(get(e, &["entity_type"]), &Value::str("cache_invalidation"));
 }
 
 #[test]
@@ -517,7 +634,7 @@ fn viewers_get_redacted_audit_entries() {
     assert!(m.get("after_state").is_none() && m.get("before_state").is_none());
     assert!(m.get("extra").is_none());
     assert_eq!(get(e0, &["action"]), &Value::str("config.update"));
-    assert_eq!(get(e0, &["actor", "subject"]), &Value::str("alice"));
+    assert_eq!(get(e0, &["actor_sub"]), &Value::str("alice"));
 }
 
 #[test]
@@ -1842,4 +1959,39 @@ proptest! {
         }
         prop_assert!(plane.verify_audit(&ctx, T).unwrap().ok());
     }
+}
+
+#[test]
+fn rollback_to_an_empty_version_is_refused_not_a_rollback() {
+    let plane = ControlPlane::in_memory();
+    put(&plane, &admin(), CFG_A).unwrap();
+    put(&plane, &admin(), CFG_B).unwrap();
+    let b = plane.store().current(T, DocKind::Config).unwrap().unwrap();
+    let p = who("alice", &["admin"]);
+    for to in [r#""""#, r#""  ""#, r#""\"\"""#] {
+        let input = format!(r#"{{"tenant":"{T}","kind":"config","to":{to}}}"#);
+        let e = op(&plane, &p, "admin.rollback", &input).unwrap_err();
+        assert_eq!(
+            (e.code, e.status),
+            ("RECSYS_INVALID_REQUEST", 400),
+            "{input}"
+        );
+        assert!(
+            e.message.contains("to must name a version"),
+            "{}",
+            e.message
+        );
+    }
+    // Nothing moved.
+    let cur = plane.store().current(T, DocKind::Config).unwrap().unwrap();
+    assert_eq!(cur.etag, b.etag);
+    // Absent or null `to` is the previous version.
+    let v = op(
+        &plane,
+        &p,
+        "admin.rollback",
+        &format!(r#"{{"tenant":"{T}","kind":"config","to":null}}"#),
+    )
+    .unwrap();
+    assert_eq!(get(&v, &["changed"]), &Value::Bool(true));
 }

@@ -1575,7 +1575,7 @@ fn static_ops() {
             r#"{"salt":"salt","experiment_id":"exp-1","subject":"user-123"}"#
         )
         .unwrap(),
-        r#"{"experiment_id":"exp-1","variant":"B","bucket":5868,"variant_hash":4238060713167832805,"in_traffic":true,"holdout":false,"reason":"default_variants"}"#
+        r#"{"experiment_id":"exp-1","variant":"B","bucket":5868,"variant_hash":"4238060713167832805","in_traffic":true,"holdout":false,"reason":"default_variants"}"#
     );
     assert_eq!(op("assign", r#"{"experiment_id":""}"#).unwrap(), "null");
     let e = op(

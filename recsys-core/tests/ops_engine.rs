@@ -180,3 +180,107 @@ fn experiment_options_are_strict() {
     assert_eq!(e.code, "RECSYS_INVALID_OPTIONS");
     assert!(e.message.contains("default_variants"), "{}", e.message);
 }
+
+/// A metrics adapter whose first success record blocks until released: it holds the
+/// request's admission slot (the slot is held until the answer has been observed).
+struct Gatekeeper {
+    entered: std::sync::mpsc::SyncSender<()>,
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    blocked: std::sync::atomic::AtomicBool,
+}
+
+impl recsys_core::ops::Metrics for Gatekeeper {
+    fn counter(&self, name: &str, labels: &[(&str, &str)], _: u64) {
+        let success = labels.contains(&("outcome", "success"));
+        if name == "recsys_recommendation_requests_total"
+            && success
+            && !self.blocked.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.entered.send(()).unwrap();
+            self.release.lock().unwrap().recv().unwrap();
+        }
+    }
+    fn histogram(&self, _: &str, _: &[(&str, &str)], _: f64) {}
+    fn gauge(&self, _: &str, _: &[(&str, &str)], _: f64) {}
+}
+
+#[test]
+fn backpressure_option_rejects_past_max_in_flight_with_retry_after() {
+    let (entered_tx, entered_rx) = std::sync::mpsc::sync_channel(1);
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    let gk = std::sync::Arc::new(Gatekeeper {
+        entered: entered_tx,
+        release: std::sync::Mutex::new(release_rx),
+        blocked: Default::default(),
+    });
+    let e = Engine::with_options_json(
+        r#"{"metrics":true,"backpressure":{"max_in_flight":1,"max_queue":0,"queue_timeout_ms":0,"retry_after_ms":2500}}"#,
+    )
+    .unwrap()
+    .with_metrics_adapter(gk);
+    e.call("load_snapshot", DOCS).unwrap();
+    let e = std::sync::Arc::new(e);
+    let holder = {
+        let e = e.clone();
+        std::thread::spawn(move || call(&e, "u-1", ""))
+    };
+    entered_rx.recv().unwrap(); // the first request holds the only slot
+    let input = r#"{"request":{"surface":"home","k":3,"user":{"user_id":"u-2"}},"ctx":{"now":"2026-01-01T00:00:00Z","tenant":"demo"}}"#;
+    for op in ["recommend", "similar"] {
+        let err = e.call(op, input).unwrap_err();
+        assert_eq!((err.code, err.status), ("RECSYS_OVERLOADED", 503));
+        assert_eq!(err.message, "service overloaded");
+        let extra = to_string(&err.to_value());
+        assert!(extra.contains(r#""retry_after":2"#), "{extra}");
+    }
+    // validate is not gated (reference: recommend and similar only).
+    e.call("validate", input).unwrap();
+    let stats = e.gate_stats();
+    assert_eq!((stats.in_flight, stats.rejected), (1, 2));
+    release_tx.send(()).unwrap();
+    assert_eq!(first(&holder.join().unwrap()), "c");
+    // The slot is free again, and the rejections were counted.
+    call(&e, "u-3", "");
+    let prom = get(
+        &parse(e.call("metrics", "{}").unwrap().as_bytes()).unwrap(),
+        &["prometheus"],
+    )
+    .as_str()
+    .unwrap()
+    .to_owned();
+    assert!(
+        prom.contains("recsys_backpressure_rejections_total 2"),
+        "{prom}"
+    );
+    assert!(prom.contains(r#"outcome="overload""#), "{prom}");
+    assert!(prom.contains("recsys_backpressure_in_flight 0"), "{prom}");
+}
+
+#[test]
+fn backpressure_option_is_strict_and_off_by_default() {
+    let e = Engine::with_options_json(r#"{"backpressure":{"max_in_flight":0}}"#).unwrap();
+    e.call("load_snapshot", DOCS).unwrap();
+    for i in 0..5 {
+        call(&e, &format!("u{i}"), "");
+    }
+    assert_eq!(e.gate_stats().rejected, 0);
+    for (bad, needle) in [
+        (r#"{"backpressure":5}"#, "must be a json object"),
+        (
+            r#"{"backpressure":{"max_in_flight":-1}}"#,
+            "max_in_flight must be a non-negative integer, got -1",
+        ),
+        (
+            r#"{"backpressure":{"max_queue":1.5}}"#,
+            "max_queue must be a non-negative integer, got 1.5",
+        ),
+        (
+            r#"{"backpressure":{"max_inflight":1}}"#,
+            r#"unknown member "max_inflight""#,
+        ),
+    ] {
+        let err = Engine::with_options_json(bad).err().expect(bad);
+        assert_eq!(err.code, "RECSYS_INVALID_OPTIONS", "{bad}");
+        assert!(err.message.contains(needle), "{bad}: {}", err.message);
+    }
+}

@@ -9,7 +9,7 @@
 //! | `admin.put_rules` | `{"tenant", "document", "if_match"?, "comment"?}` | `{"tenant_id", "rules_version", "rules", "changed"}` |
 //! | `admin.list_versions` | `{"tenant", "kind"}` | `{"tenant_id", "kind", "current_version", "previous_version", "versions": [{"version", "created_at", "created_by", "comment"?, "current"}]}` |
 //! | `admin.rollback` | `{"tenant", "kind", "to"?, "if_match"?, "comment"?}` | `{"tenant_id", "kind", "<kind>_version", "from_version", "changed", "<kind>"}` |
-//! | `admin.audit` | `{"tenant", "limit"?, "cursor"?}` | `{"entries": [...], "next_cursor"?}` |
+//! | `admin.audit` | `{"tenant", "limit"?, "cursor"?, "before"?, "before_id"?}` | `{"entries": [{"id", "occurred_at", "tenant_id", "actor_sub", "actor_type", "action", "entity_type", "entity_id", "request_id", "before_state"?, "after_state"?, "extra"?, "prev_hash", "hash"}], "next_cursor"?, "next_before"?, "next_before_id"?}` |
 //! | `admin.verify_audit` | `{"tenant"}` | `{"tenant_id", "ok", "entries", "head_hash", "tampered_at"?, "reason"?, "pointer_mismatches"?}` |
 //! | `admin.invalidate` | `{"tenant", "targets": [...], "surface"?}` | `{"tenant_id", "targets", "surface"?, "status": "applied", "invalidated"}` |
 //!
@@ -19,8 +19,8 @@
 //! document; get answers the stored document as first written.
 
 use super::{
-    AuditQuery, ControlError, ControlPlane, CurrentDocument, DocKind, OpContext, Principal,
-    PutRequest, RollbackTarget, WriteOutcome,
+    AuditEntry, AuditQuery, ControlError, ControlPlane, CurrentDocument, DocKind, OpContext,
+    Principal, PutRequest, RollbackTarget, WriteOutcome,
 };
 use crate::error::ApiError;
 use crate::json::{self, Map, Value};
@@ -128,9 +128,16 @@ fn run(
             let m = members(input, &["tenant", "kind", "to", "if_match", "comment"])?;
             let tenant = tenant(m)?;
             let kind = kind(m)?;
+            // Absent (or null) = the previous version; present = a version, so an empty
+            // one is a mistake, not a request for the previous version.
             let target = match opt_str(m, "to")? {
-                Some(t) if !t.trim().is_empty() => RollbackTarget::Version(t),
-                _ => RollbackTarget::Previous,
+                Some(t) if json::normalize_if_match(t).is_empty() => {
+                    return Err(ControlError::invalid_request(format!(
+                        "to must name a version (an etag), got {t:?}; omit it for the previous version"
+                    )))
+                }
+                Some(t) => RollbackTarget::Version(t),
+                None => RollbackTarget::Previous,
             };
             let out = plane.rollback(
                 ctx,
@@ -143,33 +150,42 @@ fn run(
             Ok(rollback_value(tenant, out))
         }
         "admin.audit" => {
-            let m = members(input, &["tenant", "limit", "cursor"])?;
-            let limit = match m.get("limit") {
-                None | Some(Value::Null) => None,
-                Some(Value::Number(n)) => match n.as_i64() {
-                    Some(i) if i > 0 => Some(usize::try_from(i).unwrap_or(usize::MAX)),
-                    Some(_) => return Err(ControlError::invalid_request("limit must be positive")),
-                    None => return Err(ControlError::invalid_request("limit must be an integer")),
-                },
-                Some(_) => return Err(ControlError::invalid_request("limit must be an integer")),
+            let m = members(input, &["tenant", "limit", "cursor", "before", "before_id"])?;
+            let limit = match opt_int(m, "limit")? {
+                None => None,
+                Some(0) => return Err(ControlError::invalid_request("limit must be positive")),
+                Some(i) => Some(usize::try_from(i).unwrap_or(usize::MAX)),
+            };
+            let before = match opt_str(m, "before")?.map(str::trim) {
+                None | Some("") => None,
+                Some(t) => Some(Timestamp::parse_rfc3339(t).ok_or_else(|| {
+                    ControlError::invalid_request(format!(
+                        "before must be an RFC 3339 timestamp, got {t:?}"
+                    ))
+                })?),
             };
             let query = AuditQuery {
                 limit,
                 cursor: opt_str(m, "cursor")?.map(str::to_owned),
+                before,
+                before_id: opt_int(m, "before_id")?,
             };
             let page = plane.audit(ctx, tenant(m)?, &query)?;
             let mut v = Map::new();
+            let entries = page.entries.iter();
             v.push(
                 "entries",
-                Value::Array(
-                    page.entries
-                        .iter()
-                        .map(|e| e.to_value(page.redacted))
-                        .collect(),
-                ),
+                Value::Array(entries.map(|e| entry_value(e, page.redacted)).collect()),
             );
             if let Some(c) = page.next_cursor {
                 v.push("next_cursor", Value::String(c));
+            }
+            if let Some(k) = page.next_before {
+                v.push(
+                    "next_before",
+                    Value::String(k.occurred_at.to_rfc3339_nanos()),
+                );
+                v.push("next_before_id", Value::u64(k.id));
             }
             Ok(Value::Object(v))
         }
@@ -267,6 +283,60 @@ fn opt_str<'a>(m: &'a Map, key: &str) -> Result<Option<&'a str>, ControlError> {
             v.type_name()
         ))),
     }
+}
+
+/// A non-negative integer member, given as a JSON integer or as its decimal text (what an
+/// HTTP query parameter carries); `None` when absent, null or an empty string.
+fn opt_int(m: &Map, key: &str) -> Result<Option<u64>, ControlError> {
+    let bad = |shown: String| {
+        ControlError::invalid_request(format!("{key} must be a non-negative integer, got {shown}"))
+    };
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => u64::try_from(i).map(Some).map_err(|_| bad(i.to_string())),
+            None => Err(bad(n.literal().to_string())),
+        },
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => {
+            let t = s.trim();
+            match t.parse::<u64>() {
+                Ok(i) if i <= i64::MAX as u64 && t.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(Some(i))
+                }
+                _ => Err(bad(format!("{s:?}"))),
+            }
+        }
+        Some(v) => Err(bad(v.type_name().to_string())),
+    }
+}
+
+/// An audit entry as the HTTP API shows it: the reference's flat fields (`actor_sub`,
+/// `actor_type`, `entity_type`, `entity_id`, ...) plus this core's `prev_hash` and `hash`.
+/// Redacted entries (viewers) have no `before_state`, `after_state` or `extra`.
+fn entry_value(e: &AuditEntry, redacted: bool) -> Value {
+    let mut m = Map::with_capacity(14);
+    m.push("id", Value::u64(e.id));
+    m.push("occurred_at", Value::str(e.occurred_at.to_rfc3339_nanos()));
+    m.push("tenant_id", Value::str(&e.tenant));
+    m.push("actor_sub", Value::str(&e.actor.subject));
+    m.push("actor_type", Value::str(&e.actor.actor_type));
+    m.push("action", Value::str(&e.action));
+    m.push("entity_type", Value::str(&e.entity.entity_type));
+    m.push("entity_id", opt(e.entity.id.as_deref()));
+    m.push("request_id", opt(e.request_id.as_deref()));
+    if !redacted {
+        for (k, v) in [
+            ("before_state", &e.before_state),
+            ("after_state", &e.after_state),
+            ("extra", &e.extra),
+        ] {
+            m.push(k, v.clone().unwrap_or(Value::Null));
+        }
+    }
+    m.push("prev_hash", opt(e.prev_hash.as_deref()));
+    m.push("hash", Value::str(&e.hash));
+    Value::Object(m)
 }
 
 fn tenant(m: &Map) -> Result<&str, ControlError> {

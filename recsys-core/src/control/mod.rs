@@ -277,6 +277,12 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Reference-style keyset paging: entries strictly older than (`before`, `before_id`)
+    /// in (occurred_at, id) order. `before` defaults to now + 1 hour when only `before_id`
+    /// is given; `before_id` absent or 0 means "any id" (`i64::MAX`). Not combinable with
+    /// `cursor`.
+    pub before: Option<Timestamp>,
+    pub before_id: Option<u64>,
 }
 
 /// One page of a tenant's audit log, newest first.
@@ -285,6 +291,8 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Present when older entries exist: the key of the last entry of this page.
     pub next_cursor: Option<String>,
+    /// The same key for reference clients (`next_before`, `next_before_id`).
+    pub next_before: Option<AuditKey>,
     /// True when the caller is a viewer: states and extra were removed from the entries.
     pub redacted: bool,
 }
@@ -498,10 +506,7 @@ impl ControlPlane {
             Some(n) => n.min(self.options.audit_max_limit),
         }
         .max(1);
-        let before = match query.cursor.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(c) => Some(decode_cursor(c).ok_or(ControlError::InvalidCursor)?),
-        };
+        let before = audit_bound(query, ctx.now)?;
         let mut entries: Vec<AuditEntry> = self
             .store
             .list_audit(tenant, before, limit + 1)?
@@ -510,11 +515,14 @@ impl ControlPlane {
             .collect();
         let more = entries.len() > limit;
         entries.truncate(limit);
-        let next_cursor = if more {
-            entries.last().map(|e| encode_cursor(e.key()))
+        // The key of the last entry returned (not of the first one left out, as in the
+        // reference): the next page's strict `<` then neither skips nor repeats an entry.
+        let next_before = if more {
+            entries.last().map(AuditEntry::key)
         } else {
             None
         };
+        let next_cursor = next_before.map(encode_cursor);
         let redacted = !self.policy.sees_audit_details(&ctx.principal);
         if redacted {
             for e in &mut entries {
@@ -526,6 +534,7 @@ impl ControlPlane {
         Ok(AuditPage {
             entries,
             next_cursor,
+            next_before,
             redacted,
         })
     }
@@ -1099,6 +1108,30 @@ impl ControlPlane {
                 }
             }
         }
+    }
+}
+
+/// The exclusive upper key of an audit page: from the opaque cursor, or from the
+/// reference's `before` / `before_id`; `None` = from the newest entry.
+fn audit_bound(query: &AuditQuery, now: Timestamp) -> Result<Option<AuditKey>, ControlError> {
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    match (cursor, query.before, query.before_id) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(ControlError::invalid_request(
+            "use either cursor or before/before_id, not both",
+        )),
+        (Some(c), None, None) => Ok(Some(decode_cursor(c).ok_or(ControlError::InvalidCursor)?)),
+        (None, None, None) => Ok(None),
+        (None, before, before_id) => Ok(Some(AuditKey {
+            occurred_at: before.unwrap_or_else(|| now.add_secs(3600)),
+            id: match before_id {
+                None | Some(0) => i64::MAX as u64,
+                Some(id) => id,
+            },
+        })),
     }
 }
 

@@ -693,7 +693,8 @@ impl Assignment {
     }
 
     /// `{"experiment_id", "variant"?, "bucket"?, "variant_hash"?, "in_traffic", "holdout",
-    /// "reason"}` (the `assign` operation's answer).
+    /// "reason"}` (the `assign` operation's answer). `variant_hash` is the u64 as a decimal
+    /// string: JavaScript's JSON numbers lose precision above 2^53.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.push("experiment_id", Value::str(&self.experiment_id));
@@ -704,7 +705,7 @@ impl Assignment {
             m.push("bucket", Value::u64(b as u64));
         }
         if let Some(h) = self.variant_hash {
-            m.push("variant_hash", Value::u64(h));
+            m.push("variant_hash", Value::String(h.to_string()));
         }
         m.push("in_traffic", Value::Bool(self.in_traffic));
         m.push("holdout", Value::Bool(self.holdout));
