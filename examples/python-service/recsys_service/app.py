@@ -1,6 +1,7 @@
 """An HTTP recommendation service on recsys-core: the reference service's API (serving,
-admin with ETag/If-Match, audit, cache invalidation, rollback, health, metrics) with
-problem+json errors, API-key auth and a PostgreSQL control plane.
+admin with ETag/If-Match, audit, cache invalidation, rollback, health, metrics, license) with
+problem+json errors, API-key and JWT bearer auth, backpressure, structured JSON logs and a
+PostgreSQL control plane.
 
 The engine does the deciding; this module only moves bytes: it authenticates the caller,
 passes request bodies to the engine as JSON text (so number literals stay exact), and turns
@@ -10,7 +11,9 @@ engine errors into problem+json with the engine's stable codes and statuses.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,10 +25,13 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
 
 import recsys_core
 from recsys_core import AdminContext, Principal, RecsysError
 
+from . import logs, routes_extra
+from .auth_jwt import JwtInvalid, JwtSettings, JwtVerifier, bearer_token
 from .pgstore import PostgresStore, migrate
 
 PROBLEM_BASE = "https://errors.recsys.example/problem/"
@@ -53,20 +59,58 @@ class Settings:
     api_key_header: str = "X-API-Key"
     tenant_header: str = "X-Org-Id"
     engine_options: Dict[str, Any] = field(default_factory=lambda: {"metrics": True})
+    #: JWT bearer auth (``None`` = API keys only).
+    jwt: Optional[JwtSettings] = None
+    #: Extra keyword arguments for ``recsys_core.Engine`` (``metrics``, ``exposure_sink``).
+    engine_adapters: Dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         """`RECSYS_PG_DSN` (required), `RECSYS_DATA_DIR`, `RECSYS_API_KEY_SECRET`,
-        `RECSYS_API_KEYS`: a JSON list of `{"id", "hash", "tenant", "roles"}` or a path to one."""
+        `RECSYS_API_KEYS`: a JSON list of `{"id", "hash", "tenant", "roles"}` or a path to one;
+        the JWT settings of :mod:`recsys_service.auth_jwt`; `RECSYS_BACKPRESSURE_MAX_INFLIGHT`,
+        `_MAX_QUEUE`, `_WAIT_TIMEOUT`, `_RETRY_AFTER` (durations: `200ms`, `1s`)."""
         keys_text = env.get("RECSYS_API_KEYS", "[]")
         if not keys_text.lstrip().startswith("["):
             keys_text = Path(keys_text).read_text()
+        options: Dict[str, Any] = {"metrics": True}
+        backpressure = backpressure_from_env(env)
+        if backpressure:
+            options["backpressure"] = backpressure
         return Settings(
             dsn=env["RECSYS_PG_DSN"],
             data_dir=Path(env.get("RECSYS_DATA_DIR", str(ROOT / "examples" / "data"))),
             api_key_secret=env.get("RECSYS_API_KEY_SECRET", ""),
             api_keys=[ApiKey(k["id"], k["hash"], k["tenant"], list(k.get("roles", []))) for k in json.loads(keys_text)],
+            engine_options=options,
+            jwt=JwtSettings.from_env(env),
         )
+
+
+def duration_ms(text: str, name: str) -> int:
+    """`250ms`, `2s`, `1m` or a bare number of milliseconds."""
+    t = text.strip().lower()
+    for suffix, scale in (("ms", 1), ("s", 1000), ("m", 60_000)):
+        if t.endswith(suffix) and t[: -len(suffix)].strip().isdigit():
+            return int(t[: -len(suffix)]) * scale
+    if t.isdigit():
+        return int(t)
+    raise ValueError(f"{name} must be a duration such as 200ms or 1s, got {text!r}")
+
+
+def backpressure_from_env(env: Mapping[str, str]) -> Optional[Dict[str, int]]:
+    """The engine's `backpressure` option from the reference's variables; `None` when
+    `RECSYS_BACKPRESSURE_MAX_INFLIGHT` is unset or 0. Unlike the reference, the queue is
+    never unbounded: `_MAX_QUEUE` defaults to the in-flight cap."""
+    inflight = int(env.get("RECSYS_BACKPRESSURE_MAX_INFLIGHT", "0") or "0")
+    if inflight <= 0:
+        return None
+    return {
+        "max_in_flight": inflight,
+        "max_queue": int(env.get("RECSYS_BACKPRESSURE_MAX_QUEUE", "") or inflight),
+        "queue_timeout_ms": duration_ms(env.get("RECSYS_BACKPRESSURE_WAIT_TIMEOUT", "200ms"), "RECSYS_BACKPRESSURE_WAIT_TIMEOUT"),
+        "retry_after_ms": duration_ms(env.get("RECSYS_BACKPRESSURE_RETRY_AFTER", "1s"), "RECSYS_BACKPRESSURE_RETRY_AFTER"),
+    }
 
 
 def hash_api_key(secret: str, key: str) -> str:
@@ -101,6 +145,9 @@ def problem(request: Request, e: RecsysError) -> JSONResponse:
         if extra in e.details:
             body[extra] = e.details[extra]
     headers = {"X-Request-Id": rid} if rid else {}
+    retry_after = e.details.get("retry_after")
+    if e.code == "RECSYS_OVERLOADED" and isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(body, status_code=e.status, media_type="application/problem+json", headers=headers)
 
 
@@ -131,14 +178,27 @@ def _json_object(body: bytes, allowed: List[str]) -> Dict[str, Any]:
 def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAPI:
     """Migrates the database, seeds the example tenant's documents when it has none, loads
     the example snapshot (artifact mode) and returns the app."""
+    verifier = JwtVerifier(settings.jwt) if settings.jwt is not None else None  # fails fast
     migrate(settings.dsn)
     store = PostgresStore(settings.dsn)
-    engine = recsys_core.Engine(settings.engine_options, store=store)
+    engine = recsys_core.Engine(settings.engine_options, store=store, **settings.engine_adapters)
     keys_by_hash = {k.hash: k for k in settings.api_keys}
     _seed_and_load(engine, store, settings, clock())
+    if not settings.api_keys and verifier is None:
+        logs.event(
+            logging.WARNING,
+            "no api keys and no jwt auth configured: every /v1 request will get 401 RECSYS_AUTH_REQUIRED; "
+            "set RECSYS_API_KEYS (make a hash with `recsys api-key hash`) or JWT_AUTH_ENABLED",
+        )
+    gate = settings.engine_options.get("backpressure") or {}
+    # Engine calls wait in worker threads: give the pool room for every admitted and queued
+    # request, so saturation is answered by the engine's gate (503), not by a hidden queue.
+    threads_needed = int(gate.get("max_in_flight", 0)) + int(gate.get("max_queue", 0)) + 8
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, threads_needed)
         yield
         store.close()
 
@@ -150,22 +210,32 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
     async def request_id(request: Request, call_next: Callable[[Request], Any]) -> Response:
         rid = request.headers.get("X-Request-Id", "").strip() or str(uuid.uuid4())
         request.state.request_id = rid
+        started = time.perf_counter()
         try:
             response: Response = await call_next(request)
         except RecsysError as e:
             response = problem(request, e)
         response.headers["X-Request-Id"] = rid
+        principal = getattr(request.state, "principal", None) or {}
+        logs.event(
+            logging.INFO,
+            "request",
+            request_id=rid,
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            tenant=principal.get("tenant"),
+            auth=principal.get("type"),
+            subject_hash=logs.subject_hash(settings.api_key_secret, principal["subject"]) if principal.get("subject") else None,
+        )
         return response
 
     @app.exception_handler(RecsysError)
     async def recsys_error(request: Request, e: RecsysError) -> JSONResponse:
         return problem(request, e)
 
-    def authenticate(request: Request) -> Principal:
-        """API key → principal; the tenant header, when present, must name the key's tenant."""
-        key = request.headers.get(settings.api_key_header, "").strip()
-        if not key:
-            raise error("RECSYS_AUTH_REQUIRED", 401, "authentication required")
+    def api_key_principal(key: str) -> Dict[str, Any]:
         found = keys_by_hash.get(hash_api_key(settings.api_key_secret, key))
         if found is None:
             raise error("RECSYS_AUTH_INVALID", 401, "invalid api key")
@@ -173,12 +243,51 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
         recsys_core.call_static(
             "api_key_verify", json.dumps({"secret": settings.api_key_secret, "key": key, "hash": found.hash})
         )
+        return {"subject": f"api-key:{found.id}", "tenant": found.tenant, "roles": list(found.roles), "type": "api_key"}
+
+    async def bearer_principal(header: str) -> Dict[str, Any]:
+        try:
+            token = bearer_token(header)
+            if verifier is None:
+                raise JwtInvalid("bearer tokens are not accepted by this service (JWT auth is off)")
+            if verifier.fetches:  # the first use of a key may fetch the JWKS
+                return await run_in_threadpool(verifier.principal, token)
+            return verifier.principal(token)
+        except JwtInvalid as e:
+            raise error("RECSYS_AUTH_INVALID", 401, f"invalid bearer token: {e.reason}")
+
+    async def authenticate(request: Request) -> Principal:
+        """Bearer token and/or API key → principal (as in the reference: the token gives
+        subject, tenant and roles; a key adds its roles and must agree on the tenant). A
+        malformed `Authorization` header is a 401 even next to a valid key. The tenant
+        header, when present, must name the same tenant."""
+        header = request.headers.get("Authorization")
+        key = request.headers.get(settings.api_key_header, "").strip()
+        if header is None and not key:
+            raise error("RECSYS_AUTH_REQUIRED", 401, "authentication required")
+        p: Dict[str, Any] = await bearer_principal(header) if header is not None else {}
+        if key:
+            k = api_key_principal(key)
+            if p.get("tenant") and p["tenant"] != k["tenant"]:
+                raise error("RECSYS_TENANT_SCOPE_MISMATCH", 403, "tenant scope mismatch")
+            if p:
+                p["tenant"], p["tenant_from_claim"] = k["tenant"], True
+                p["roles"] = p["roles"] + [r for r in k["roles"] if r.lower() not in {x.lower() for x in p["roles"]}]
+            else:
+                p = {**k, "tenant_from_claim": True}
         values = request.headers.getlist(settings.tenant_header)
         if len(values) > 1 or any(c in v for v in values for c in ", \t"):
             raise error("RECSYS_TENANT_SCOPE_INVALID", 403, "tenant scope invalid")
-        if values and values[0].strip() != found.tenant:
+        header_tenant = values[0].strip() if values else ""
+        if header_tenant and p["tenant"] and header_tenant != p["tenant"]:
             raise error("RECSYS_TENANT_SCOPE_MISMATCH", 403, "tenant scope mismatch")
-        return {"subject": f"api-key:{found.id}", "tenant": found.tenant, "roles": found.roles, "type": "api_key"}
+        if not p["tenant"]:
+            if not header_tenant or (settings.jwt is not None and settings.jwt.require_tenant_claim):
+                raise error("RECSYS_TENANT_SCOPE_REQUIRED", 403, "tenant scope required")
+            p["tenant"] = header_tenant
+        principal: Principal = {"subject": p["subject"], "tenant": p["tenant"], "roles": p["roles"], "type": p["type"]}
+        request.state.principal = principal
+        return principal
 
     def admin_ctx(request: Request, principal: Principal) -> AdminContext:
         return {"now": clock(), "request_id": request.state.request_id, "principal": principal}
@@ -187,19 +296,19 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
         return await run_in_threadpool(engine.call, op, input_text)
 
     async def admin(request: Request, op: str, req: Dict[str, Any]) -> str:
-        principal = authenticate(request)
+        principal = await authenticate(request)
         return await run_in_threadpool(engine.admin_json, op, req, admin_ctx(request, principal))
 
     def json_response(text: str, etag: Optional[str] = None, status: int = 200) -> Response:
         headers = {"Cache-Control": "no-store"}
         if etag:
-            headers["ETag"] = etag
+            headers["ETag"] = f'"{etag}"'  # quoted (RFC 9110); If-Match takes both forms
         return Response(text, status_code=status, media_type="application/json", headers=headers)
 
     # ---- serving ------------------------------------------------------------------------
 
     async def serve(request: Request, op: str) -> Response:
-        principal = authenticate(request)
+        principal = await authenticate(request)
         body = _text(await request.body(), "request body")
         if not body.strip():
             raise error("RECSYS_INVALID_REQUEST", 400, "request body is required")
@@ -271,16 +380,12 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
 
     @app.get("/v1/admin/tenants/{tenant_id}/audit")
     async def audit(request: Request, tenant_id: str) -> Response:
+        # Query values go to the engine as text: it validates them (one set of rules).
         req: Dict[str, Any] = {"tenant": tenant_id}
-        limit = request.query_params.get("limit")
-        if limit is not None:
-            try:
-                req["limit"] = int(limit)
-            except ValueError:
-                raise error("RECSYS_INVALID_REQUEST", 400, "limit must be an integer")
-        cursor = request.query_params.get("cursor")
-        if cursor:
-            req["cursor"] = cursor
+        for name in ("limit", "before", "before_id", "cursor"):
+            value = request.query_params.get(name)
+            if value is not None:
+                req[name] = value
         return json_response(await admin(request, "admin.audit", req))
 
     @app.get("/v1/admin/tenants/{tenant_id}/audit/verify")
@@ -324,6 +429,8 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
         ready = db and readiness.get("status") == "ready"
         body = {"status": "ready" if ready else "not_ready", "database": "ok" if db else "failed", "engine": readiness}
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    routes_extra.install(app)
 
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
