@@ -6,19 +6,24 @@
 //   PUT  /v1/admin/tenants/{tenant_id}/config      a new config; If-Match for optimistic locking
 //   GET  /healthz                                  {"status":"healthy", ...}
 //   GET  /metrics                                  Prometheus text
+//   GET  /v1/license                               the license (no authentication)
 //
 // Errors are application/problem+json: {type, title, status, detail, instance, code,
 // request_id}, as in the HTTP service this replaces.
 //
-// The caller's identity comes from development headers (replace them with your real auth in
-// front of this handler): X-Org-Id = the caller's tenant, X-Dev-User-Id = its subject,
-// X-Dev-Roles = comma separated roles (viewer reads, operator/admin write). The core itself
-// refuses any admin call on a tenant other than the caller's.
+// The caller's identity (./auth.js): JWT bearer tokens and/or API keys when configured
+// (`auth: {jwt, apiKeys}`, or the environment, see ./env.js); without either, development
+// headers: X-Org-Id = the caller's tenant, X-Dev-User-Id = its subject, X-Dev-Roles = comma
+// separated roles (viewer reads, operator/admin write), with a warning at startup. The core
+// itself refuses any admin call on a tenant other than the caller's. One JSON log line per
+// request (request id, status, tenant; never user ids).
 
 const http = require('node:http')
 const fs = require('node:fs')
 const path = require('node:path')
 const recsys = require('../../bindings/node/recsys.js')
+const { createAuth, AuthProblem } = require('./auth.js')
+const LICENSE = require('./license.json')
 
 const DEFAULT_DATA = path.join(__dirname, '..', 'data')
 const MAX_BODY = 1 << 20 // 1 MiB, like the reference service
@@ -103,16 +108,9 @@ function readBody(req) {
   })
 }
 
-/** The caller from the development headers (see the top of this file). */
-function principalOf(req) {
-  const tenant = (req.headers['x-org-id'] || '').trim()
-  if (!tenant) throw new HttpProblem(403, 'RECSYS_TENANT_SCOPE_REQUIRED', 'tenant scope required')
-  if (tenant.includes(',') || /\s/.test(tenant)) throw new HttpProblem(403, 'RECSYS_TENANT_SCOPE_INVALID', 'tenant scope invalid')
-  return {
-    subject: (req.headers['x-dev-user-id'] || '').trim(),
-    tenant,
-    roles: (req.headers['x-dev-roles'] || '').split(',').map((r) => r.trim()).filter(Boolean),
-  }
+/** One JSON object per line on stderr (the default `log` option). */
+function jsonLine(fields) {
+  process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), ...fields }) + '\n')
 }
 
 /**
@@ -125,14 +123,29 @@ function createHandler(state, options = {}) {
   const clock = options.clock || (() => new Date().toISOString())
   let counter = 0
   const newId = options.requestIds || (() => `node-service-${String(++counter).padStart(6, '0')}`)
+  const auth = state.auth || createAuth(options.auth)
+  const log = options.log || jsonLine
 
   return async function handle(req, res) {
     const url = new URL(req.url, 'http://localhost')
     const requestId = (req.headers['x-request-id'] || '').trim() || newId()
+    const started = process.hrtime.bigint()
+    let caller = null
+    const principalOf = async (r) => (caller = await auth.principal(r))
     res.setHeader('X-Request-Id', requestId)
     const send = (status, body, type = 'application/json; charset=utf-8', headers = {}) => {
       res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers })
       res.end(body)
+      log({
+        level: 'info',
+        msg: 'request',
+        request_id: requestId,
+        method: req.method,
+        path: url.pathname,
+        status,
+        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+        ...(caller ? { tenant: caller.tenant, auth: caller.type } : {}),
+      })
     }
     const fail = (status, code, detail, extra, headers) =>
       send(status, problemBody(status, code, detail, url.pathname, requestId, extra), 'application/problem+json', headers)
@@ -148,16 +161,20 @@ function createHandler(state, options = {}) {
         const loaded = engine.callObject('snapshots', {})
         return send(200, JSON.stringify({ status: live.status === 'ok' ? 'healthy' : 'unhealthy', snapshots: loaded }))
       }
+      if (url.pathname === '/v1/license') {
+        if (!methods(['GET'])) return
+        return send(200, JSON.stringify(LICENSE), undefined, { 'Cache-Control': 'no-store' })
+      }
       if (url.pathname === '/metrics') {
         if (!methods(['GET'])) return
         return send(200, engine.callObject('metrics', {}).prometheus, 'text/plain; version=0.0.4; charset=utf-8')
       }
       if (url.pathname === '/v1/recommend') {
         if (!methods(['POST'])) return
-        const tenant = principalOf(req).tenant
+        const { tenant, roles } = await principalOf(req)
         const body = await readBody(req)
         if (!body.trim()) throw new HttpProblem(400, 'RECSYS_INVALID_REQUEST', 'request body is required')
-        const ctx = JSON.stringify({ now: clock(), request_id: requestId, tenant })
+        const ctx = JSON.stringify({ now: clock(), request_id: requestId, tenant, roles })
         // Off the event loop: the core runs on libuv's thread pool.
         return send(200, await engine.recommendJsonAsync(body, ctx))
       }
@@ -165,7 +182,7 @@ function createHandler(state, options = {}) {
       if (admin) {
         if (!methods(['GET', 'PUT'])) return
         const tenant = decodeURIComponent(admin[1])
-        const ctx = { now: clock(), requestId, principal: principalOf(req) }
+        const ctx = { now: clock(), requestId, principal: await principalOf(req) }
         let answer
         if (req.method === 'GET') {
           answer = engine.getConfig(tenant, ctx)
@@ -175,16 +192,18 @@ function createHandler(state, options = {}) {
           answer = engine.putConfig(tenant, body, ctx, ifMatch === undefined ? {} : { ifMatch })
         }
         const out = { tenant_id: answer.tenant_id, config_version: answer.config_version, config: answer.config }
-        return send(200, JSON.stringify(out), undefined, { ETag: answer.config_version })
+        // Quoted (RFC 9110); If-Match takes the quoted and the bare form.
+        return send(200, JSON.stringify(out), undefined, { ETag: `"${answer.config_version}"` })
       }
       return fail(404, null, 'no such route')
     } catch (err) {
-      if (err instanceof HttpProblem) return fail(err.status, err.code, err.message)
+      if (err instanceof HttpProblem || err instanceof AuthProblem) return fail(err.status, err.code, err.message)
       if (err instanceof recsys.RecsysError) {
         const extra = {}
         if (err.problems.length) extra.problems = err.problems
         if (err.details.current_version !== undefined) extra.current_version = err.details.current_version
-        const headers = err.code === 'RECSYS_OVERLOADED' ? { 'Retry-After': '1' } : undefined
+        const retryAfter = err.details.retry_after
+        const headers = err.code === 'RECSYS_OVERLOADED' && Number.isInteger(retryAfter) ? { 'Retry-After': String(retryAfter) } : undefined
         return fail(err.status, err.code, err.message, extra, headers)
       }
       console.error(err)
@@ -195,7 +214,15 @@ function createHandler(state, options = {}) {
 
 /** Starts the service; resolves to {server, url, state} once it listens. */
 async function start({ host = '127.0.0.1', port = 8080, ...options } = {}) {
-  const state = createEngine({ ...options, now: (options.clock || (() => new Date().toISOString()))() })
+  const auth = createAuth(options.auth) // fails fast on a bad JWT/JWKS setting
+  const state = { ...createEngine({ ...options, now: (options.clock || (() => new Date().toISOString()))() }), auth }
+  if (auth.mode === 'dev-headers') {
+    ;(options.log || jsonLine)({
+      level: 'warn',
+      msg: 'no api keys and no jwt auth configured: trusting development headers (X-Org-Id, X-Dev-Roles); ' +
+        'set RECSYS_API_KEYS (make a hash with `recsys api-key hash`) or JWT_AUTH_ENABLED before exposing this service',
+    })
+  }
   const server = http.createServer(createHandler(state, options))
   await new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -216,6 +243,7 @@ if (require.main === module) {
     host: arg('host', process.env.HOST || '127.0.0.1'),
     port: Number(arg('port', process.env.PORT || 8080)),
     dataDir: path.resolve(arg('data', DEFAULT_DATA)),
+    ...require('./env.js').optionsFromEnv(process.env),
   }).then(
     ({ url, state }) => console.log(`recsys node-service on ${url} (tenant ${state.tenant}, surface ${state.surface})`),
     (err) => {

@@ -79,7 +79,7 @@ test('POST /v1/recommend errors are problem+json', async () => {
 test('admin config: GET with ETag, PUT with If-Match, serving follows', async () => {
   const got = await http('GET', CONFIG_URL, { headers: VIEWER })
   assert.equal(got.status, 200, got.text)
-  assert.equal(got.headers.get('etag'), CONFIG_ETAG)
+  assert.equal(got.headers.get('etag'), `"${CONFIG_ETAG}"`) // quoted (RFC 9110)
   assert.deepEqual(got.json, {
     tenant_id: 'demo',
     config_version: CONFIG_ETAG,
@@ -89,7 +89,7 @@ test('admin config: GET with ETag, PUT with If-Match, serving follows', async ()
   const doc = '{"algo":"popularity","weights":{"pop":1.0,"cooc":0,"emb":0}}'
   const put = await http('PUT', CONFIG_URL, { headers: { ...ADMIN, 'if-match': `"${CONFIG_ETAG}"` }, body: doc })
   assert.equal(put.status, 200, put.text)
-  assert.equal(put.headers.get('etag'), recsys.etag(doc))
+  assert.equal(put.headers.get('etag'), `"${recsys.etag(doc)}"`)
   assert.equal(put.json.config_version, recsys.etag(doc))
   assert.deepEqual(Object.keys(put.json), ['tenant_id', 'config_version', 'config'])
 
@@ -105,9 +105,9 @@ test('admin config: GET with ETag, PUT with If-Match, serving follows', async ()
   // Roll back by putting the old document again (no If-Match: unconditional).
   const back = await http('PUT', CONFIG_URL, { headers: ADMIN, body: fs.readFileSync(path.join(DATA, 'config.json')) })
   assert.equal(back.status, 200, back.text)
-  assert.equal(back.headers.get('etag'), CONFIG_ETAG)
+  assert.equal(back.headers.get('etag'), `"${CONFIG_ETAG}"`)
   const again = await http('GET', CONFIG_URL, { headers: VIEWER })
-  assert.equal(again.headers.get('etag'), CONFIG_ETAG)
+  assert.equal(again.headers.get('etag'), `"${CONFIG_ETAG}"`)
 })
 
 test('admin config errors', async () => {
@@ -153,7 +153,7 @@ test('the same service on a JS document store adapter answers the same', async (
   try {
     const get = await fetch(alt.url + CONFIG_URL, { headers: VIEWER })
     assert.equal(get.status, 200)
-    assert.equal(get.headers.get('etag'), CONFIG_ETAG)
+    assert.equal(get.headers.get('etag'), `"${CONFIG_ETAG}"`)
     // The documents live in the JS store.
     assert.equal(store.current('demo', 'config').etag, CONFIG_ETAG)
     assert.equal(store.listVersions('demo', 'rules').length, 1)
