@@ -305,6 +305,78 @@ static void test_threads(void) {
     recsys_engine_free(engine);
 }
 
+/* ---- backpressure: the engine's admission gate, reached through engine options -------------- */
+
+#define BP_THREADS 4
+#define BP_CALLS 3000
+
+static const char *BP_DOCS =
+    "{\"tenant\":\"demo\",\"surface\":\"home\",\"signals\":{\"popularity\":"
+    "[{\"item_id\":\"a\",\"score\":3},{\"item_id\":\"b\",\"score\":2}]}}";
+static const char *BP_REQUEST =
+    "{\"request\":{\"surface\":\"home\",\"k\":2,\"user\":{\"user_id\":\"u\"}},"
+    "\"ctx\":{\"now\":\"2026-01-01T00:00:00Z\",\"tenant\":\"demo\"}}";
+
+struct bp_worker { RecsysEngine *engine; int ok, overloaded, other; };
+
+static void *bp_main(void *arg) {
+    struct bp_worker *w = arg;
+    for (int i = 0; i < BP_CALLS; i++) {
+        char *out = NULL;
+        RecsysError *err = NULL;
+        if (recsys_engine_call(w->engine, "recommend", BP_REQUEST, &out, &err) == RECSYS_OK) {
+            w->ok++;
+        } else if (error_is(err, "RECSYS_OVERLOADED", 503) &&
+                   strstr(recsys_error_json(err), "\"retry_after\":2") != NULL) {
+            w->overloaded++;
+        } else {
+            w->other++;
+        }
+        recsys_string_free(out);
+        recsys_error_free(err);
+    }
+    return NULL;
+}
+
+static void test_backpressure(void) {
+    RecsysError *err = NULL;
+    /* A typo in the option is refused, with the member named. */
+    CHECK(recsys_engine_new("{\"backpressure\":{\"max_inflight\":1}}", &err) == NULL, "typo accepted");
+    CHECK(error_is(err, "RECSYS_INVALID_OPTIONS", 400) && strstr(recsys_error_message(err), "max_inflight"),
+          "typo error: %s", recsys_error_message(err));
+    recsys_error_free(err);
+    err = NULL;
+    RecsysEngine *engine = recsys_engine_new(
+        "{\"backpressure\":{\"max_in_flight\":1,\"max_queue\":0,\"queue_timeout_ms\":0,\"retry_after_ms\":2000}}",
+        &err);
+    CHECK(engine != NULL, "backpressure option refused: %s", err ? recsys_error_message(err) : "");
+    if (engine == NULL) {
+        recsys_error_free(err);
+        return;
+    }
+    char *out = NULL;
+    CHECK(recsys_engine_call(engine, "load_snapshot", BP_DOCS, &out, NULL) == RECSYS_OK, "load_snapshot");
+    recsys_string_free(out);
+    pthread_t threads[BP_THREADS];
+    struct bp_worker workers[BP_THREADS];
+    for (int i = 0; i < BP_THREADS; i++) {
+        workers[i] = (struct bp_worker){engine, 0, 0, 0};
+        CHECK(pthread_create(&threads[i], NULL, bp_main, &workers[i]) == 0, "pthread_create");
+    }
+    int ok = 0, overloaded = 0, other = 0;
+    for (int i = 0; i < BP_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        ok += workers[i].ok;
+        overloaded += workers[i].overloaded;
+        other += workers[i].other;
+    }
+    /* Four threads on one slot: every call is served or refused with 503 + retry_after. */
+    CHECK(other == 0, "%d calls failed with something other than RECSYS_OVERLOADED", other);
+    CHECK(ok > 0 && overloaded > 0, "served %d, refused %d: the gate never filled", ok, overloaded);
+    CHECK(ok + overloaded == BP_THREADS * BP_CALLS, "calls lost");
+    recsys_engine_free(engine);
+}
+
 /* ---- conformance corpus ------------------------------------------------------------------------ */
 
 static char *read_file(const char *path) {
@@ -421,6 +493,7 @@ int main(int argc, char **argv) {
     test_etag_vectors();
     test_errors();
     test_threads();
+    test_backpressure();
     test_conformance(argv[1]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

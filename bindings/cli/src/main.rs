@@ -22,6 +22,8 @@ macro_rules! println {
     }};
 }
 
+mod ops;
+
 const USAGE: &str = "usage:
   recsys demo                                  recommend on the embedded example data
   recsys etag FILE [--json]                    config_version / rules_version of a document
@@ -33,7 +35,13 @@ const USAGE: &str = "usage:
   recsys recommend|validate|similar DIR (--request FILE | --request-json JSON)
         [--now RFC3339] [--tenant T] [--request-id ID] [--roles a,b]
                                                serve one request from DIR (config.json,
-                                               rules.json, manifest.json, artifacts)";
+                                               rules.json, manifest.json, artifacts)
+  recsys api-key hash KEY [--secret S | --secret-env VAR] [--json]
+                                               the hash to store for an API key (KEY - = stdin)
+  recsys assign --experiment ID (--subject S | --user-id U | --session-id S | --anonymous-id A)
+        [--salt S | --salt-env VAR] [--surface S] [--now RFC3339] [--definitions FILE] [--json]
+                                               the experiment variant serving would assign
+  recsys validate-profile FILE [--json]        check an engine profile; exit 1 when invalid";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -127,6 +135,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "verify-artifact" => verify_artifact(Path::new(arg(0)?), &f),
         "conformance" => conformance(Path::new(arg(0)?)),
         "recommend" | "validate" | "similar" => serve(cmd, Path::new(arg(0)?), &f),
+        "api-key" => ops::api_key(arg(0)?, &f),
+        "assign" => ops::assign(&f),
+        "validate-profile" => ops::validate_profile(arg(0)?, &f),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -151,3 +151,115 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown command"));
 }
+
+#[test]
+fn api_key_hash_gives_the_reference_vectors() {
+    let (code, out, _) = run(&["api-key", "hash", "--secret", "pepper", "secret"]);
+    assert_eq!(
+        (code, out.trim()),
+        (
+            0,
+            "804e6d854739162fdea0d455b3aafe67f40d2919406186a27be601596ac6d306"
+        )
+    );
+    let (_, out, _) = run(&["api-key", "hash", "secret"]);
+    assert_eq!(
+        out.trim(),
+        "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+    );
+    // The secret from the environment, the key from stdin (nothing secret in argv).
+    let mut child = bin()
+        .args(["api-key", "hash", "-", "--secret-env", "RECSYS_TEST_PEPPER"])
+        .env("RECSYS_TEST_PEPPER", "pepper")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"secret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "804e6d854739162fdea0d455b3aafe67f40d2919406186a27be601596ac6d306"
+    );
+    let (code, _, err) = run(&[
+        "api-key",
+        "hash",
+        "k",
+        "--secret-env",
+        "RECSYS_NOT_SET_ANYWHERE",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("\"RECSYS_NOT_SET_ANYWHERE\" is not set"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["api-key", "rotate", "k"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown api-key command \"rotate\""), "{err}");
+}
+
+#[test]
+fn assign_gives_the_reference_vectors_and_variant_hash_as_a_string() {
+    let (code, out, _) = run(&[
+        "assign",
+        "--experiment",
+        "exp-1",
+        "--subject",
+        "user-123",
+        "--salt",
+        "salt",
+    ]);
+    assert_eq!((code, out.trim()), (0, "B"));
+    let (_, out, _) = run(&[
+        "assign",
+        "--experiment",
+        "exp-home",
+        "--user-id",
+        "user-1",
+        "--salt",
+        "salt",
+        "--json",
+    ]);
+    assert!(
+        out.contains(r#""variant_hash":"15163657043209502297""#),
+        "{out}"
+    );
+    assert!(out.contains(r#""bucket":9926"#), "{out}");
+    let defs = tmp(
+        "defs.json",
+        r#"[{"id":"exp-off","enabled":false,"variants":["A","B"]}]"#,
+    );
+    let (code, out, _) = run(&[
+        "assign",
+        "--experiment",
+        "exp-off",
+        "--subject",
+        "u",
+        "--definitions",
+        &defs,
+    ]);
+    assert_eq!((code, out.trim()), (0, "(none)"));
+    let (code, _, _) = run(&["assign", "--subject", "u"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn validate_profile_lists_every_problem() {
+    let (code, out, _) = run(&["validate-profile", "examples/data/profile.json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(r#""valid":true"#), "{out}");
+    let bad = tmp(
+        "profile.json",
+        r#"{"mode":"production","exposure":{"enabled":true}}"#,
+    );
+    let (code, _, err) = run(&["validate-profile", &bad]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("RECSYS_INVALID_PROFILE") && err.contains("$.salts.experiments"),
+        "{err}"
+    );
+    let (code, out, _) = run(&["validate-profile", &bad, "--json"]);
+    assert_eq!(code, 1);
+    assert!(out.contains(r#""code":"RECSYS_INVALID_PROFILE""#), "{out}");
+}

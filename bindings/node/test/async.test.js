@@ -68,3 +68,28 @@ test('an aborted signal rejects the async call', async () => {
     (err) => assert.ok(err instanceof Error),
   )
 })
+
+test('the backpressure option gates concurrent recommendations: answered or 503 RECSYS_OVERLOADED', async () => {
+  assert.throws(() => new recsys.Engine({ backpressure: { max_inflight: 1 } }), (e) => e.code === 'RECSYS_INVALID_OPTIONS' && /max_inflight/.test(e.message))
+  const engine = new recsys.Engine({ backpressure: { max_in_flight: 1, max_queue: 0, queue_timeout_ms: 0, retry_after_ms: 4000 } })
+  engine.loadSnapshotJson('{"tenant":"demo","surface":"home","signals":{"popularity":[{"item_id":"a","score":3},{"item_id":"b","score":2}]}}')
+  const input = '{"request":{"surface":"home","k":2,"user":{"user_id":"u"}},"ctx":{"now":"2026-01-01T00:00:00Z","tenant":"demo"}}'
+  let ok = 0
+  let refused = 0
+  // Batches of concurrent calls on libuv's pool until the single slot was found taken
+  // (bounded: 200 batches; a refusal usually comes in the first few).
+  for (let batch = 0; batch < 200 && refused === 0; batch++) {
+    const results = await Promise.allSettled(Array.from({ length: 32 }, () => engine.callAsync('recommend', input)))
+    for (const r of results) {
+      if (r.status === 'fulfilled') {
+        ok++
+        continue
+      }
+      assert.ok(r.reason instanceof recsys.OverloadedError, String(r.reason))
+      assert.equal(r.reason.status, 503)
+      assert.equal(r.reason.details.retry_after, 4)
+      refused++
+    }
+  }
+  assert.ok(ok > 0 && refused > 0, `ok ${ok}, refused ${refused}`)
+})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 import recsys_core
 from recsys_core import Engine
@@ -78,3 +78,77 @@ def test_gil_is_released_around_core_calls() -> None:
         # A call could in principle return before the main thread was scheduled at all;
         # a few attempts make that vanishingly unlikely, while a held GIL fails every time.
         assert any(_python_progresses_during(call) for _ in range(5))
+
+
+_BP_DOCS = (
+    '{"tenant":"demo","surface":"home","signals":{"popularity":'
+    '[{"item_id":"a","score":3},{"item_id":"b","score":2}]}}'
+)
+_BP_REQUEST = {"surface": "home", "k": 2, "user": {"user_id": "u"}}
+_BP_CTX = {"now": "2026-01-01T00:00:00Z", "tenant": "demo"}
+
+
+class _HoldFirstSuccess:
+    """A metrics adapter that holds the first successful request's admission slot (the
+    engine keeps it until the answer is recorded) until released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.held = False
+
+    def counter(self, name: str, labels: Dict[str, str], delta: int) -> None:
+        if name != "recsys_recommendation_requests_total" or labels.get("outcome") != "success":
+            return
+        with self.lock:
+            if self.held:
+                return
+            self.held = True
+        self.entered.set()
+        assert self.release.wait(10)
+
+    def histogram(self, name: str, labels: Dict[str, str], value: float) -> None:
+        pass
+
+    def gauge(self, name: str, labels: Dict[str, str], value: float) -> None:
+        pass
+
+
+def test_backpressure_option_answers_a_full_gate_with_overloaded() -> None:
+    hold = _HoldFirstSuccess()
+    options = {"metrics": True, "backpressure": {"max_in_flight": 1, "max_queue": 0, "queue_timeout_ms": 0, "retry_after_ms": 1500}}
+    engine = Engine(options, metrics=hold)
+    engine.load_snapshot(_BP_DOCS)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        first = pool.submit(engine.recommend, _BP_REQUEST, _BP_CTX)
+        assert hold.entered.wait(10)
+        # Four concurrent callers while the only slot is held: all refused at once.
+        errors: List[BaseException] = []
+        for f in [pool.submit(engine.recommend, _BP_REQUEST, _BP_CTX) for _ in range(4)]:
+            e = f.exception(timeout=10)
+            assert e is not None
+            errors.append(e)
+        hold.release.set()
+        assert [i["item_id"] for i in first.result(timeout=10)["items"]] == ["a", "b"]
+    for e in errors:
+        assert isinstance(e, recsys_core.OverloadedError)
+        assert (e.code, e.status, e.message) == ("RECSYS_OVERLOADED", 503, "service overloaded")
+        assert e.details["retry_after"] == 1
+    assert "recsys_backpressure_rejections_total 4" in engine.metrics_text()
+    engine.recommend(_BP_REQUEST, _BP_CTX)  # the slot is free again
+
+
+def test_backpressure_option_is_validated() -> None:
+    for bad, needle in [
+        ({"backpressure": {"max_inflight": 1}}, "max_inflight"),
+        ({"backpressure": {"max_in_flight": -1}}, "non-negative integer"),
+        ({"backpressure": []}, "json object"),
+    ]:
+        try:
+            Engine(bad)
+        except recsys_core.RecsysError as e:
+            assert e.code == "RECSYS_INVALID_OPTIONS" and needle in e.message, e.message
+        else:
+            raise AssertionError(f"{bad} accepted")
+    Engine({"backpressure": {"max_in_flight": 0}})  # 0 = off

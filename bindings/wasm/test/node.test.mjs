@@ -69,6 +69,34 @@ test("engine options", () => {
   throwsRecsys(() => new lib.Engine("{"), "RECSYS_JSON_SYNTAX", 400);
 });
 
+test("the backpressure option is accepted and validated", () => {
+  // One thread here, so the gate never fills: every call is admitted and answered.
+  const e = new lib.Engine(
+    '{"backpressure":{"max_in_flight":1,"max_queue":0,"queue_timeout_ms":0,"retry_after_ms":1000}}',
+  );
+  e.call(
+    "load_snapshot",
+    '{"tenant":"demo","surface":"home","signals":{"popularity":[{"item_id":"a","score":3}]}}',
+  );
+  const input =
+    '{"request":{"surface":"home","k":1,"user":{"user_id":"u"}},"ctx":{"now":"2026-01-01T00:00:00Z","tenant":"demo"}}';
+  for (let i = 0; i < 3; i++) {
+    assert.equal(JSON.parse(e.call("recommend", input)).items[0].item_id, "a");
+  }
+  e.free();
+  const err = throwsRecsys(
+    () => new lib.Engine('{"backpressure":{"max_inflight":1}}'),
+    "RECSYS_INVALID_OPTIONS",
+    400,
+  );
+  assert.match(err.message, /max_inflight/);
+  throwsRecsys(
+    () => new lib.Engine('{"backpressure":{"max_queue":-1}}'),
+    "RECSYS_INVALID_OPTIONS",
+    400,
+  );
+});
+
 test("serving methods: load a snapshot, recommend, validate, similar", () => {
   const engine = new lib.Engine();
   try {
