@@ -30,14 +30,7 @@ pub fn api_key(sub: &str, f: &Flags) -> Result<ExitCode, String> {
         }
         Some(k) => k.to_string(),
     };
-    let secret = match (f.opt("secret"), f.opt("secret-env")) {
-        (Some(_), Some(_)) => return Err("give --secret or --secret-env, not both".into()),
-        (Some(s), None) => s.to_string(),
-        (None, Some(var)) => {
-            std::env::var(var).map_err(|_| format!("environment variable {var:?} is not set"))?
-        }
-        (None, None) => String::new(),
-    };
+    let secret = value_or_env(f, "secret")?;
     let mut input = Map::new();
     input.push("secret", Value::String(secret));
     input.push("key", Value::String(key));
@@ -53,14 +46,7 @@ pub fn assign(f: &Flags) -> Result<ExitCode, String> {
     )?;
     let mut input = Map::new();
     input.push("experiment_id", Value::str(id));
-    let salt = match (f.opt("salt"), f.opt("salt-env")) {
-        (Some(_), Some(_)) => return Err("give --salt or --salt-env, not both".into()),
-        (Some(s), None) => s.to_string(),
-        (None, Some(var)) => {
-            std::env::var(var).map_err(|_| format!("environment variable {var:?} is not set"))?
-        }
-        (None, None) => String::new(),
-    };
+    let salt = value_or_env(f, "salt")?;
     input.push("salt", Value::String(salt));
     if let Some(s) = f.opt("subject") {
         input.push("subject", Value::str(s));
@@ -104,6 +90,19 @@ pub fn validate_profile(path: &str, f: &Flags) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Ok(report_error(&e, f.json)),
+    }
+}
+
+/// `--NAME VALUE`, or `--NAME-env VAR` (the value of that environment variable, kept out
+/// of argv and shell history), or empty.
+fn value_or_env(f: &Flags, name: &str) -> Result<String, String> {
+    match (f.opt(name), f.opt(&format!("{name}-env"))) {
+        (Some(_), Some(_)) => Err(format!("give --{name} or --{name}-env, not both")),
+        (Some(s), None) => Ok(s.to_string()),
+        (None, Some(var)) => {
+            std::env::var(var).map_err(|_| format!("environment variable {var:?} is not set"))
+        }
+        (None, None) => Ok(String::new()),
     }
 }
 
