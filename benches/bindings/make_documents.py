@@ -27,5 +27,6 @@ text = (
     + ',"manifest":' + manifest
     + ',"artifacts":{' + ",".join(artifacts) + "}}"
 )
+os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
 with open(out, "w", encoding="utf-8") as f:
     f.write(text)

@@ -41,3 +41,8 @@ else
 fi
 echo "c: static library"
 "$OUT/test_static" "$CASES"
+
+# The C guides' programs and shell blocks as written, plus the root README's and the Rust
+# guide's shell and data blocks (this step already has the release build they reuse).
+RECSYS_C_LIB=$LIB python3 .ci/snippets.py --only c,sh,json,toml \
+    bindings/c/README.md docs/bindings/c.md README.md docs/bindings/rust.md

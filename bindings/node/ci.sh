@@ -27,5 +27,8 @@ t0=$SECONDS
 npx --no -- tsc --noEmit --strict --target es2020 --module commonjs typecheck/usage.ts
 echo "node: tsc in $((SECONDS - t0))s"
 
+# The Node guides' code blocks, run as written.
+python3 ../../.ci/snippets.py --only js,sh bindings/node/README.md docs/bindings/node.md
+
 # Last, so the test runner's summary is the closing output.
 node --test test/

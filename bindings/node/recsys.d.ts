@@ -193,6 +193,9 @@ export interface AuditOptions {
   limit?: number
   /** `next_cursor` of the previous page. */
   cursor?: string
+  /** Reference-style keyset paging: `next_before` / `next_before_id` of the previous page (not with `cursor`). */
+  before?: string
+  beforeId?: number
 }
 
 export interface ConfigAnswer {
@@ -240,14 +243,16 @@ export interface RollbackAnswer {
   rules?: unknown
   recompiled?: number
 }
-/** One audit entry; the states are omitted for viewers. */
+/** One audit entry (the reference's flat fields plus the hash chain); the states are omitted for viewers. */
 export interface AuditEntryObject {
   id: number
   occurred_at: string
   tenant_id: string
-  actor: { subject: string; type: string }
+  actor_sub: string
+  actor_type: string
   action: string
-  entity: { type: string; id: string | null }
+  entity_type: string
+  entity_id: string | null
   request_id: string | null
   before_state?: unknown
   after_state?: unknown
@@ -258,6 +263,9 @@ export interface AuditEntryObject {
 export interface AuditPage {
   entries: AuditEntryObject[]
   next_cursor?: string
+  /** With `next_before_id`: the key of the page's last entry, for reference-style paging. */
+  next_before?: string
+  next_before_id?: number
 }
 export interface AuditVerification {
   tenant_id: string

@@ -285,9 +285,10 @@ class Engine {
       ctx,
     )
   }
-  /** One page of the audit log, newest first: {entries, next_cursor?}. */
+  /** One page of the audit log, newest first: {entries, next_cursor?, next_before?, next_before_id?}. */
   audit(tenant, ctx, opts = {}) {
-    return this.#admin('admin.audit', compact({ tenant, limit: opts.limit, cursor: opts.cursor }), ctx)
+    const page = compact({ tenant, limit: opts.limit, cursor: opts.cursor, before: opts.before, before_id: opts.beforeId })
+    return this.#admin('admin.audit', page, ctx)
   }
   /** Verifies the tenant's audit hash chain: {tenant_id, ok, entries, head_hash, ...}. */
   verifyAudit(tenant, ctx) {

@@ -42,4 +42,12 @@ t0=$SECONDS
 echo "python: mypy in $((SECONDS - t0))s"
 
 # Last, so pytest's summary is the closing line.
+# Every code block of the Python guides, run as written; and every block of every guide is
+# run by some CI script (.ci/snippets.py --coverage).
+t0=$SECONDS
+python3 "$HERE/../../.ci/snippets.py" --coverage
+PYTHON="$VENV/bin/python" python3 "$HERE/../../.ci/snippets.py" --only python,sh \
+    bindings/python/README.md docs/bindings/python.md
+echo "python: snippets in $((SECONDS - t0))s"
+
 (cd "$HERE" && python -m pytest -q -p no:cacheprovider tests)

@@ -59,6 +59,8 @@ run_tests() {
     if [ "${RECSYS_SKIP_NPM_INSTALL:-0}" != 1 ]; then
         (cd "$HERE" && npm install --no-save)
     fi
+    # The guides' code blocks, run as written.
+    python3 "$HERE/../../.ci/snippets.py" --only js,sh bindings/wasm/README.md docs/bindings/wasm.md
     # Last, so the test runner's summary is the closing output.
     node --test "$HERE/test/"
 }

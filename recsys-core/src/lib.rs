@@ -28,6 +28,17 @@ pub mod snapshot;
 pub mod time;
 
 pub use api::{call_static, Engine};
+
+/// The Rust blocks of the README run as doc tests (`.ci/snippets.py --coverage` checks that
+/// every guide's blocks run somewhere in CI).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
+/// The Rust blocks of the Rust guide run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/bindings/rust.md")]
+pub struct RustGuideDoctests;
 pub use error::{ApiError, Problem};
 pub mod artifacts;
 pub mod rules;

@@ -346,11 +346,20 @@ class Engine(_native.Engine):
         )
 
     def audit(
-        self, tenant: str, *, ctx: AdminContext, limit: Optional[int] = None, cursor: Optional[str] = None
+        self,
+        tenant: str,
+        *,
+        ctx: AdminContext,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+        before: Optional[str] = None,
+        before_id: Optional[int] = None,
     ) -> Dict[str, Any]:
-        """One page of the audit log, newest first: ``{"entries", "next_cursor"?}``. Viewers
-        get entries without states."""
-        return self._admin("admin.audit", {"tenant": tenant, "limit": limit, "cursor": cursor}, ctx)
+        """One page of the audit log, newest first: ``{"entries", "next_cursor"?,
+        "next_before"?, "next_before_id"?}``; page on with ``cursor`` or with the reference's
+        ``before`` + ``before_id``. Viewers get entries without states."""
+        req: Dict[str, Any] = {"tenant": tenant, "limit": limit, "cursor": cursor, "before": before, "before_id": before_id}
+        return self._admin("admin.audit", req, ctx)
 
     def verify_audit(self, tenant: str, *, ctx: AdminContext) -> Dict[str, Any]:
         """Checks the tenant's hash chain and pointers: ``{"ok", "entries", "head_hash",

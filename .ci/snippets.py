@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Runs the code blocks of the README and the binding guides, as a new user would.
+
+usage: snippets.py [--only LANG,...] FILE...      run the blocks of FILEs (paths from the repo root)
+       snippets.py --coverage                     check that every block of every guide is run by a CI stage
+
+Every fenced block must name its language. Per file, in document order:
+
+* ``sh`` / ``bash``: run at once with ``bash -euo pipefail`` from the repository root;
+* ``python``: the file's python blocks form one script (later blocks use earlier names), run
+  with ``$PYTHON`` (default ``python3``) from the repository root;
+* ``js``: likewise one script, written into the binding's directory (``bindings/node`` or
+  ``bindings/wasm``, so ``require('recsys-core')`` and ``./pkg-node/...`` resolve as in an app
+  there) and run with ``node`` from the repository root; ESM when it uses ``import``;
+* ``c``: each block is a whole program. A block starting with ``/* app.c`` is what the file's
+  shell blocks compile: it is saved as ``app.c`` in the repository root before they run (and
+  removed with ``app`` afterwards). Other C blocks are compiled here against
+  ``$RECSYS_C_LIB`` and run;
+* ``json`` / ``toml``: must parse;
+* ``rust``: run as doc tests by ``cargo test`` (``recsys-core/src/lib.rs`` includes the files
+  listed in ``RUST_DOCTEST_FILES``);
+* ``text``: not run (output shown for reading). Keep these rare.
+
+Snippets see ``RECSYS_SNIPPET=1`` in their environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDES = ["README.md", "bindings/c/README.md", "bindings/node/README.md", "bindings/python/README.md",
+          "bindings/wasm/README.md", "docs/bindings/c.md", "docs/bindings/node.md", "docs/bindings/python.md",
+          "docs/bindings/rust.md", "docs/bindings/wasm.md"]
+RUST_DOCTEST_FILES = ["README.md", "docs/bindings/rust.md"]
+# Which CI script runs which files (with `--only`), so --coverage can prove every block runs.
+STAGES: Dict[str, Tuple[List[str], List[str]]] = {
+    "bindings/python/ci.sh": (["python", "sh"], ["bindings/python/README.md", "docs/bindings/python.md"]),
+    "bindings/node/ci.sh": (["js", "sh"], ["bindings/node/README.md", "docs/bindings/node.md"]),
+    "bindings/wasm/ci.sh": (["js", "sh"], ["bindings/wasm/README.md", "docs/bindings/wasm.md"]),
+    "bindings/c/ci.sh": (["c", "sh", "json", "toml"],
+                         ["bindings/c/README.md", "docs/bindings/c.md", "README.md", "docs/bindings/rust.md"]),
+}
+KNOWN = {"sh", "bash", "python", "js", "c", "json", "toml", "rust", "text"}
+FENCE = re.compile(r"^(```+|~~~+)\s*([^\s`]*)")
+
+
+def blocks(path: Path) -> List[Tuple[int, str, str]]:
+    """(line, language, code) of every fenced block."""
+    out: List[Tuple[int, str, str]] = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        fence, lang, start = m.group(1), m.group(2).lower(), i + 1
+        body: List[str] = []
+        i += 1
+        while i < len(lines) and not lines[i].startswith(fence):
+            body.append(lines[i])
+            i += 1
+        if i == len(lines):
+            raise SystemExit(f"{path}:{start}: unclosed code block")
+        out.append((start, lang, "\n".join(body) + "\n"))
+        i += 1
+    return out
+
+
+def run(cmd: List[str], where: str, **kw: object) -> None:
+    env = {**os.environ, "RECSYS_SNIPPET": "1"}
+    r = subprocess.run(cmd, cwd=ROOT, env=env, text=True, capture_output=True, **kw)  # type: ignore[call-overload]
+    if r.returncode != 0:
+        sys.stdout.write(r.stdout)
+        sys.stderr.write(r.stderr)
+        raise SystemExit(f"{where}: failed (exit {r.returncode})")
+    print(f"  ok {where}")
+
+
+def js_home(rel: str) -> Path:
+    return ROOT / ("bindings/wasm" if "wasm" in rel else "bindings/node")
+
+
+def run_file(rel: str, only: List[str]) -> int:
+    path = ROOT / rel
+    found = blocks(path)
+    sessions: Dict[str, List[str]] = {"python": [], "js": []}
+    app_c = ROOT / "app.c"
+    ran = 0
+    try:
+        # The program the shell blocks build, saved before any of them runs (the guide says
+        # "save it as app.c" whether it comes before or after the commands).
+        for _, lang, code in found:
+            if lang == "c" and code.lstrip().startswith("/* app.c"):
+                app_c.write_text(code)
+        for line, lang, code in found:
+            where = f"{rel}:{line} ({lang})"
+            if lang not in KNOWN:
+                raise SystemExit(f"{where}: unknown or missing language on the fence")
+            if lang in ("text", "rust") or (lang not in only and not (lang == "bash" and "sh" in only)):
+                continue
+            ran += 1
+            if lang in ("sh", "bash"):
+                run(["bash", "-euo", "pipefail", "-c", code], where)
+            elif lang in sessions:
+                sessions[lang].append(f"// {where}\n" if lang == "js" else f"# {where}\n")
+                sessions[lang].append(code)
+            elif lang == "json":
+                json.loads(code)
+                print(f"  ok {where}")
+            elif lang == "toml":
+                tomllib.loads(code)
+                print(f"  ok {where}")
+            elif lang == "c" and not code.lstrip().startswith("/* app.c"):
+                lib = os.environ.get("RECSYS_C_LIB", str(ROOT / "target" / "release"))
+                with tempfile.TemporaryDirectory() as tmp:
+                    src, exe = Path(tmp) / "snippet.c", Path(tmp) / "snippet"
+                    src.write_text(code)
+                    run(["cc", "-std=c11", "-Wall", "-Werror", "-I", "bindings/c/include", str(src), "-L", lib,
+                         "-lrecsys_ffi", f"-Wl,-rpath,{lib}", "-o", str(exe)], where + " compile")
+                    run([str(exe)], where)
+        if sessions["python"]:
+            with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+                f.write("".join(sessions["python"]))
+            try:
+                run([os.environ.get("PYTHON", "python3"), f.name], f"{rel} (python blocks)")
+            finally:
+                os.unlink(f.name)
+        if sessions["js"]:
+            code = "".join(sessions["js"])
+            esm = re.search(r"^\s*import\s", code, re.M) is not None
+            script = js_home(rel) / f".snippet-{os.getpid()}.{'mjs' if esm else 'cjs'}"
+            script.write_text(code)
+            try:
+                run(["node", str(script)], f"{rel} (js blocks)")
+            finally:
+                script.unlink()
+    finally:
+        for p in (app_c, ROOT / "app"):
+            if p.exists():
+                p.unlink()
+    return ran
+
+
+def coverage() -> None:
+    """Every block of every guide is run by some stage (or is text / a Rust doc test)."""
+    lib_rs = (ROOT / "recsys-core/src/lib.rs").read_text()
+    for rel in RUST_DOCTEST_FILES:
+        assert f'include_str!("../../{rel}")' in lib_rs, f"{rel} is not included as doc tests in recsys-core/src/lib.rs"
+    problems = []
+    for rel in GUIDES:
+        for line, lang, _ in blocks(ROOT / rel):
+            lang = "sh" if lang == "bash" else lang
+            if lang not in KNOWN:
+                problems.append(f"{rel}:{line}: unknown or missing language on the fence")
+            elif lang == "rust" and rel not in RUST_DOCTEST_FILES:
+                problems.append(f"{rel}:{line}: rust block in a file that is not doc-tested")
+            elif lang not in ("text", "rust") and not any(lang in langs and rel in files for langs, files in STAGES.values()):
+                problems.append(f"{rel}:{line}: no CI stage runs this {lang} block")
+    for script in STAGES:
+        assert ".ci/snippets.py" in (ROOT / script).read_text(), f"{script} does not run .ci/snippets.py"
+    if problems:
+        raise SystemExit("\n".join(problems))
+    print(f"snippets: every block of {len(GUIDES)} guides is run in CI")
+
+
+def main(argv: List[str]) -> None:
+    if argv[:1] == ["--coverage"]:
+        coverage()
+        return
+    only = sorted(KNOWN)
+    if argv[:1] == ["--only"]:
+        only, argv = argv[1].split(","), argv[2:]
+    total = 0
+    for rel in argv:
+        print(f"snippets: {rel}")
+        total += run_file(rel, only)
+    print(f"snippets: {total} block(s) ran")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
