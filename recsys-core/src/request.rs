@@ -276,9 +276,11 @@ fn boolean(v: Option<&Value>, path: &str, d: &mut Dec) -> bool {
     }
 }
 
+/// An integer member: an integer literal, or an integral number written with a fraction or
+/// an exponent (`20.0`, `2e1`), as JSON Schema counts integers (the reference refused those).
 fn integer(v: &Value, path: &str, d: &mut Dec) -> Option<i64> {
     match v {
-        Value::Number(n) => match n.as_i64() {
+        Value::Number(n) => match n.as_integral_i64() {
             Some(i) => Some(i),
             None => {
                 d.bad(
@@ -1010,6 +1012,25 @@ mod tests {
 
     fn rec(s: &str) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
         RecommendRequest::from_value(&parse(s.as_bytes()).unwrap(), &Limits::default())
+    }
+
+    #[test]
+    fn integral_numbers_count_as_integers_fractions_do_not() {
+        for k in ["7", "7.0", "7e0", "0.7e1"] {
+            let (r, _) = rec(&format!(
+                r#"{{"surface":"home","k":{k},"user":{{"user_id":"u"}}}}"#
+            ))
+            .unwrap();
+            assert_eq!(r.k, 7, "{k}");
+        }
+        for k in ["7.5", "1e400", "-0.5"] {
+            let e = rec(&format!(
+                r#"{{"surface":"home","k":{k},"user":{{"user_id":"u"}}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(e.code, INVALID_REQUEST, "{k}");
+            assert!(e.message.contains(k), "{}", e.message);
+        }
     }
 
     #[test]

@@ -293,7 +293,7 @@ fn opt_int(m: &Map, key: &str) -> Result<Option<u64>, ControlError> {
     };
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_i64() {
+        Some(Value::Number(n)) => match n.as_integral_i64() {
             Some(i) => u64::try_from(i).map(Some).map_err(|_| bad(i.to_string())),
             None => Err(bad(n.literal().to_string())),
         },
