@@ -16,7 +16,7 @@ MATURIN_VERSION=1.16.0
 PINS=(
     "fastapi==0.165.0" "starlette==1.10.0" "httpx==0.29.0" "uvicorn==0.55.0"
     "psycopg[binary]==3.3.9" "jsonschema==4.26.0" "openapi-spec-validator==0.9.0" "pyyaml==6.0.4"
-    "pytest==9.2.0" "pyjwt==2.15.1" "cryptography==50.0.2"
+    "pytest==9.2.0" "pyjwt==2.15.1" "cryptography==50.0.2" "schemathesis==4.32.5"
     "maturin==$MATURIN_VERSION" "mypy==2.4.1"
 )
 
@@ -87,6 +87,12 @@ echo "python-service: postgres ($("$PG_BIN/postgres" --version)) up in $((SECOND
 t0=$SECONDS
 (cd "$HERE" && mypy --strict --cache-dir "$CACHE/mypy-cache-py-service" recsys_service)
 echo "python-service: mypy in $((SECONDS - t0))s"
+
+# The contract test: schemathesis drives the running service with docs/openapi.yaml (no 5xx,
+# conforming responses, schema-valid requests accepted); bounded to about a minute.
+t0=$SECONDS
+bash "$HERE/contract/run.sh"
+echo "python-service: contract test in $((SECONDS - t0))s"
 
 # Last, so pytest's summary is the closing line.
 (cd "$HERE" && python -m pytest -q -p no:cacheprovider tests)
