@@ -215,6 +215,14 @@ function createHandler(state, options = {}) {
 /** Starts the service; resolves to {server, url, state} once it listens. */
 async function start({ host = '127.0.0.1', port = 8080, ...options } = {}) {
   const auth = createAuth(options.auth) // fails fast on a bad JWT/JWKS setting
+  // Async calls wait for the engine's admission gate on libuv's pool: give the pool a thread
+  // for every admitted and queued call plus spares, so a full gate answers 503 at once rather
+  // than requests queueing unseen in front of it. Only effective before the pool first runs.
+  const gate = (options.engineOptions && options.engineOptions.backpressure) || {}
+  if (gate.max_in_flight > 0 && !process.env.UV_THREADPOOL_SIZE) {
+    const threads = gate.max_in_flight + (gate.max_queue || 0) + 4
+    process.env.UV_THREADPOOL_SIZE = String(Math.min(1024, Math.max(4, threads)))
+  }
   const state = { ...createEngine({ ...options, now: (options.clock || (() => new Date().toISOString()))() }), auth }
   if (auth.mode === 'dev-headers') {
     ;(options.log || jsonLine)({

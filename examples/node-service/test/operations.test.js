@@ -58,6 +58,8 @@ test('license, quoted ETag with both If-Match forms, Allow, logs, startup warnin
 test('backpressure: concurrent clients get 200 or 503 RECSYS_OVERLOADED with Retry-After', async () => {
   const engineOptions = { metrics: true, backpressure: { max_in_flight: 1, max_queue: 0, queue_timeout_ms: 0, retry_after_ms: 3000 } }
   await withService({ engineOptions }, async (url) => {
+    // libuv's pool is sized to the gate (1 in flight + 0 queued + 4 spares).
+    assert.equal(process.env.UV_THREADPOOL_SIZE, '5')
     let ok = 0
     let refused = 0
     // Batches of 48 concurrent clients until the gate has refused some (bounded: 100 batches;
