@@ -37,7 +37,7 @@ PY
 export RECSYS_PG_DSN="${RECSYS_PG_DSN/dbname=postgres/dbname=$DB}"
 export RECSYS_DATA_DIR=$WORK/data RECSYS_API_KEY_SECRET=contract-secret
 export RECSYS_CONTRACT_KEY=contract-key
-RECSYS_API_KEYS=$(python -c 'import json; from recsys_service.app import hash_api_key; print(json.dumps([{"id": "contract", "hash": hash_api_key("contract-secret", "contract-key"), "tenant": "demo", "roles": ["admin"]}]))')
+RECSYS_API_KEYS=$(cd "$HERE/.." && python -c 'import json; from recsys_service.app import hash_api_key; print(json.dumps([{"id": "contract", "hash": hash_api_key("contract-secret", "contract-key"), "tenant": "demo", "roles": ["admin"]}]))')
 export RECSYS_API_KEYS
 (cd "$HERE/.." && exec python -m uvicorn --factory recsys_service.app:app_from_env --host 127.0.0.1 --port "$PORT" \
     --log-level warning) 2>"$WORK/server.log" &
