@@ -31,21 +31,14 @@ import recsys_core
 from recsys_core import AdminContext, Principal, RecsysError
 
 from . import logs, routes_extra
-from .auth_jwt import JwtInvalid, JwtSettings, JwtVerifier, bearer_token
+from .auth import ApiKey as ApiKey  # re-exported: settings and tests build keys from here
+from .auth import Authenticator, error
+from .auth import hash_api_key as hash_api_key
+from .auth_jwt import JwtSettings, JwtVerifier
 from .pgstore import PostgresStore, migrate
 
 PROBLEM_BASE = "https://errors.recsys.example/problem/"
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """A configured API key: its id, the stored hash (never the key), tenant and roles."""
-
-    id: str
-    hash: str
-    tenant: str
-    roles: List[str]
 
 
 @dataclass
@@ -113,17 +106,8 @@ def backpressure_from_env(env: Mapping[str, str]) -> Optional[Dict[str, int]]:
     }
 
 
-def hash_api_key(secret: str, key: str) -> str:
-    """The stored form of an API key (the core's reference-compatible hash)."""
-    return str(json.loads(recsys_core.call_static("api_key_hash", json.dumps({"secret": secret, "key": key})))["hash"])
-
-
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def error(code: str, status: int, message: str) -> RecsysError:
-    return recsys_core.error_class_for(code)(code, status, message)
 
 
 def problem(request: Request, e: RecsysError) -> JSONResponse:
@@ -182,7 +166,6 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
     migrate(settings.dsn)
     store = PostgresStore(settings.dsn)
     engine = recsys_core.Engine(settings.engine_options, store=store, **settings.engine_adapters)
-    keys_by_hash = {k.hash: k for k in settings.api_keys}
     _seed_and_load(engine, store, settings, clock())
     if not settings.api_keys and verifier is None:
         logs.event(
@@ -235,57 +218,11 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
     async def recsys_error(request: Request, e: RecsysError) -> JSONResponse:
         return problem(request, e)
 
-    def api_key_principal(key: str) -> Dict[str, Any]:
-        found = keys_by_hash.get(hash_api_key(settings.api_key_secret, key))
-        if found is None:
-            raise error("RECSYS_AUTH_INVALID", 401, "invalid api key")
-        # Constant-time check of the key against the stored hash (the core's verifier).
-        recsys_core.call_static(
-            "api_key_verify", json.dumps({"secret": settings.api_key_secret, "key": key, "hash": found.hash})
-        )
-        return {"subject": f"api-key:{found.id}", "tenant": found.tenant, "roles": list(found.roles), "type": "api_key"}
-
-    async def bearer_principal(header: str) -> Dict[str, Any]:
-        try:
-            token = bearer_token(header)
-            if verifier is None:
-                raise JwtInvalid("bearer tokens are not accepted by this service (JWT auth is off)")
-            if verifier.fetches:  # the first use of a key may fetch the JWKS
-                return await run_in_threadpool(verifier.principal, token)
-            return verifier.principal(token)
-        except JwtInvalid as e:
-            raise error("RECSYS_AUTH_INVALID", 401, f"invalid bearer token: {e.reason}")
+    auth = Authenticator(settings.api_keys, settings.api_key_secret, verifier, settings.api_key_header,
+                         settings.tenant_header, require_tenant_claim=bool(settings.jwt and settings.jwt.require_tenant_claim))
 
     async def authenticate(request: Request) -> Principal:
-        """Bearer token and/or API key → principal (as in the reference: the token gives
-        subject, tenant and roles; a key adds its roles and must agree on the tenant). A
-        malformed `Authorization` header is a 401 even next to a valid key. The tenant
-        header, when present, must name the same tenant."""
-        header = request.headers.get("Authorization")
-        key = request.headers.get(settings.api_key_header, "").strip()
-        if header is None and not key:
-            raise error("RECSYS_AUTH_REQUIRED", 401, "authentication required")
-        p: Dict[str, Any] = await bearer_principal(header) if header is not None else {}
-        if key:
-            k = api_key_principal(key)
-            if p.get("tenant") and p["tenant"] != k["tenant"]:
-                raise error("RECSYS_TENANT_SCOPE_MISMATCH", 403, "tenant scope mismatch")
-            if p:
-                p["tenant"], p["tenant_from_claim"] = k["tenant"], True
-                p["roles"] = p["roles"] + [r for r in k["roles"] if r.lower() not in {x.lower() for x in p["roles"]}]
-            else:
-                p = {**k, "tenant_from_claim": True}
-        values = request.headers.getlist(settings.tenant_header)
-        if len(values) > 1 or any(c in v for v in values for c in ", \t"):
-            raise error("RECSYS_TENANT_SCOPE_INVALID", 403, "tenant scope invalid")
-        header_tenant = values[0].strip() if values else ""
-        if header_tenant and p["tenant"] and header_tenant != p["tenant"]:
-            raise error("RECSYS_TENANT_SCOPE_MISMATCH", 403, "tenant scope mismatch")
-        if not p["tenant"]:
-            if not header_tenant or (settings.jwt is not None and settings.jwt.require_tenant_claim):
-                raise error("RECSYS_TENANT_SCOPE_REQUIRED", 403, "tenant scope required")
-            p["tenant"] = header_tenant
-        principal: Principal = {"subject": p["subject"], "tenant": p["tenant"], "roles": p["roles"], "type": p["type"]}
+        principal = await auth.principal(request)
         request.state.principal = principal
         return principal
 

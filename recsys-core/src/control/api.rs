@@ -149,46 +149,7 @@ fn run(
             )?;
             Ok(rollback_value(tenant, out))
         }
-        "admin.audit" => {
-            let m = members(input, &["tenant", "limit", "cursor", "before", "before_id"])?;
-            let limit = match opt_int(m, "limit")? {
-                None => None,
-                Some(0) => return Err(ControlError::invalid_request("limit must be positive")),
-                Some(i) => Some(usize::try_from(i).unwrap_or(usize::MAX)),
-            };
-            let before = match opt_str(m, "before")?.map(str::trim) {
-                None | Some("") => None,
-                Some(t) => Some(Timestamp::parse_rfc3339(t).ok_or_else(|| {
-                    ControlError::invalid_request(format!(
-                        "before must be an RFC 3339 timestamp, got {t:?}"
-                    ))
-                })?),
-            };
-            let query = AuditQuery {
-                limit,
-                cursor: opt_str(m, "cursor")?.map(str::to_owned),
-                before,
-                before_id: opt_int(m, "before_id")?,
-            };
-            let page = plane.audit(ctx, tenant(m)?, &query)?;
-            let mut v = Map::new();
-            let entries = page.entries.iter();
-            v.push(
-                "entries",
-                Value::Array(entries.map(|e| entry_value(e, page.redacted)).collect()),
-            );
-            if let Some(c) = page.next_cursor {
-                v.push("next_cursor", Value::String(c));
-            }
-            if let Some(k) = page.next_before {
-                v.push(
-                    "next_before",
-                    Value::String(k.occurred_at.to_rfc3339_nanos()),
-                );
-                v.push("next_before_id", Value::u64(k.id));
-            }
-            Ok(Value::Object(v))
-        }
+        "admin.audit" => audit_page(plane, ctx, input),
         "admin.verify_audit" => {
             let m = members(input, &["tenant"])?;
             let r = plane.verify_audit(ctx, tenant(m)?)?;
@@ -283,6 +244,49 @@ fn opt_str<'a>(m: &'a Map, key: &str) -> Result<Option<&'a str>, ControlError> {
             v.type_name()
         ))),
     }
+}
+
+/// `admin.audit`: one page, with the reference's keyset (`before`, `before_id` in;
+/// `next_before`, `next_before_id` out) and the opaque cursor.
+fn audit_page(plane: &ControlPlane, ctx: &OpContext, input: &Value) -> Result<Value, ControlError> {
+    let m = members(input, &["tenant", "limit", "cursor", "before", "before_id"])?;
+    let limit = match opt_int(m, "limit")? {
+        None => None,
+        Some(0) => return Err(ControlError::invalid_request("limit must be positive")),
+        Some(i) => Some(usize::try_from(i).unwrap_or(usize::MAX)),
+    };
+    let before = match opt_str(m, "before")?.map(str::trim) {
+        None | Some("") => None,
+        Some(t) => Some(Timestamp::parse_rfc3339(t).ok_or_else(|| {
+            ControlError::invalid_request(format!(
+                "before must be an RFC 3339 timestamp, got {t:?}"
+            ))
+        })?),
+    };
+    let query = AuditQuery {
+        limit,
+        cursor: opt_str(m, "cursor")?.map(str::to_owned),
+        before,
+        before_id: opt_int(m, "before_id")?,
+    };
+    let page = plane.audit(ctx, tenant(m)?, &query)?;
+    let mut v = Map::new();
+    let entries = page.entries.iter();
+    v.push(
+        "entries",
+        Value::Array(entries.map(|e| entry_value(e, page.redacted)).collect()),
+    );
+    if let Some(c) = page.next_cursor {
+        v.push("next_cursor", Value::String(c));
+    }
+    if let Some(k) = page.next_before {
+        v.push(
+            "next_before",
+            Value::String(k.occurred_at.to_rfc3339_nanos()),
+        );
+        v.push("next_before_id", Value::u64(k.id));
+    }
+    Ok(Value::Object(v))
 }
 
 /// A non-negative integer member, given as a JSON integer or as its decimal text (what an
