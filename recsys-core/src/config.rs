@@ -528,11 +528,12 @@ fn apply_diversity(d: &mut Diversity, m: &Map, base: &str, rep: &mut ConfigRepor
             None | Some(Value::Null) => {}
             Some(Value::Array(a)) => {
                 let mut out: Vec<String> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 for (i, x) in a.iter().enumerate() {
                     match x.as_str() {
                         Some(s) => {
                             let p = normalize_prefix(s);
-                            if !p.is_empty() && !out.contains(&p) {
+                            if !p.is_empty() && seen.insert(p.clone()) {
                                 out.push(p);
                             }
                         }

@@ -111,6 +111,9 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
+/// Below this many members, duplicate detection scans pairwise.
+const SMALL_MAP: usize = 16;
+
 /// Object members in document order. Lookups return the *last* matching member, which is
 /// what both PostgreSQL `jsonb` and Go's decoder keep for duplicate keys.
 ///
@@ -171,14 +174,43 @@ impl Map {
         self.0.iter().map(|(k, v)| (&**k, v))
     }
     /// Members with duplicates collapsed (last value wins, at the position of the last one).
+    ///
+    /// O(n log n) in the member count: member positions are sorted by name (ties by
+    /// position), which puts the last member of each name at the end of its run.
     pub fn deduped(&self) -> Vec<(&str, &Value)> {
-        let mut out: Vec<(&str, &Value)> = Vec::with_capacity(self.0.len());
-        for (i, (k, v)) in self.0.iter().enumerate() {
-            if !self.0[i + 1..].iter().any(|(k2, _)| k2 == k) {
-                out.push((&**k, v));
+        let n = self.0.len();
+        if n <= SMALL_MAP {
+            // A handful of members: the pairwise scan is cheaper than sorting.
+            let mut out: Vec<(&str, &Value)> = Vec::with_capacity(n);
+            for (i, (k, v)) in self.0.iter().enumerate() {
+                if !self.0[i + 1..].iter().any(|(k2, _)| k2 == k) {
+                    out.push((&**k, v));
+                }
+            }
+            return out;
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            self.0[a as usize]
+                .0
+                .cmp(&self.0[b as usize].0)
+                .then(a.cmp(&b))
+        });
+        let mut keep = vec![false; n];
+        for (j, &i) in order.iter().enumerate() {
+            let last_of_name = order
+                .get(j + 1)
+                .is_none_or(|&next| self.0[next as usize].0 != self.0[i as usize].0);
+            if last_of_name {
+                keep[i as usize] = true;
             }
         }
-        out
+        self.0
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|((k, v), _)| (&**k, v))
+            .collect()
     }
     pub fn into_vec(self) -> Vec<(String, Value)> {
         self.0
