@@ -46,6 +46,10 @@ pub struct Weights {
     pub emb: f64,
 }
 
+/// The largest blend weight a config or request may set. With every signal normalised into
+/// [0, 1], blended scores stay below 3 × this, far from overflow.
+pub const MAX_WEIGHT: f64 = 1e6;
+
 impl Weights {
     pub const POPULARITY_ONLY: Weights = Weights {
         pop: 1.0,
@@ -173,6 +177,8 @@ pub mod codes {
     pub const UNKNOWN_ALGO: &str = "RECSYS_CONFIG_UNKNOWN_ALGO";
     /// A weight is negative or not finite.
     pub const NEGATIVE_WEIGHT: &str = "RECSYS_CONFIG_NEGATIVE_WEIGHT";
+    /// A weight is larger than [`super::MAX_WEIGHT`].
+    pub const WEIGHT_TOO_LARGE: &str = "RECSYS_CONFIG_WEIGHT_TOO_LARGE";
     /// A limit is negative, fractional or out of its allowed range.
     pub const BAD_LIMIT: &str = "RECSYS_CONFIG_BAD_LIMIT";
     /// A diversity value is out of range (`mmr_lambda` outside [0, 1], negative caps).
@@ -364,6 +370,14 @@ fn apply_section(
                 match wm.get(k) {
                     None | Some(Value::Null) => {}
                     Some(Value::Number(n)) => match n.as_f64() {
+                        Some(f) if f > MAX_WEIGHT => rep.errors.push(Problem::new(
+                            &path,
+                            codes::WEIGHT_TOO_LARGE,
+                            format!(
+                                "weight {k} must be at most {MAX_WEIGHT:e}, got {}",
+                                n.literal()
+                            ),
+                        )),
                         Some(f) if f >= 0.0 => *slot = f,
                         _ => rep.errors.push(Problem::new(
                             &path,

@@ -1349,12 +1349,13 @@ fn run(
         };
         for p in targets {
             let c = &mut pool.cands[p];
-            let mut delta = c.score * v;
+            // Compounding boosts saturate instead of overflowing to infinity.
+            let mut delta = ranking::finite(c.score * v);
             if delta == 0.0 {
                 delta = v;
             }
-            c.score += delta;
-            c.boost += delta;
+            c.score = ranking::finite(c.score + delta);
+            c.boost = ranking::finite(c.boost + delta);
             boost_details.push((p, ai, delta));
         }
     }

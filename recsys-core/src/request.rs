@@ -730,6 +730,14 @@ impl RecommendRequest {
                 match v {
                     None => {}
                     Some(Value::Number(n)) => match n.as_f64() {
+                        Some(f) if f > crate::config::MAX_WEIGHT => d.unprocessable(
+                            format!("$.weights.{name}"),
+                            format!(
+                                "weights.{name} must be at most {:e}, got {}",
+                                crate::config::MAX_WEIGHT,
+                                n.literal()
+                            ),
+                        ),
                         Some(f) if f >= 0.0 => *slot = f,
                         Some(_) => negative = true,
                         None => d.bad(

@@ -329,6 +329,9 @@ fn unwrap_envelope<'a>(
 // Keys
 
 const ACTION_KEYS: &[&str] = &["action", "rule_action", "operation"];
+/// The largest boost magnitude (a boost multiplies the score by `1 + boost_value`); larger
+/// values are refused so that a finite document can never produce an infinite score.
+pub const MAX_BOOST: f64 = 1e6;
 const TYPE_KEYS: &[&str] = &["target_type", "targetType"];
 const KEY_KEYS: &[&str] = &["target_key", "targetKey", "key"];
 const IMPLIED_KEYS: &[(&str, TargetType)] = &[
@@ -1130,6 +1133,14 @@ fn read_rule(
 
     let boost = obj.first(BOOST_KEYS, f, float_value);
     let boost_value = match (action, boost) {
+        (Some(Action::Boost), Some((k, Some(b)))) if b.abs() > MAX_BOOST => {
+            f.push(error(
+                &obj.field(k),
+                codes::BAD_NUMBER,
+                format!("{k} {b:e} is out of range: a boost is at most {MAX_BOOST:e} in magnitude"),
+            ));
+            None
+        }
         (Some(Action::Boost), Some((_, b))) => b,
         (Some(Action::Boost), None) => {
             f.push(error(
