@@ -517,15 +517,9 @@ pub fn report_value(snap: &TenantSnapshot, rep: &CompileReport) -> Value {
     let mut rm = Map::new();
     rm.push("loaded", Value::u64(rep.rules_loaded as u64));
     rm.push("serving", Value::u64(snap.rules.len() as u64));
-    rm.push(
-        "dropped",
-        Value::Array(rep.rules_dropped.iter().map(Problem::to_value).collect()),
-    );
+    rm.push("dropped", crate::error::problems_value(&rep.rules_dropped));
     m.push("rules", Value::Object(rm));
-    m.push(
-        "warnings",
-        Value::Array(rep.warnings.iter().map(Problem::to_value).collect()),
-    );
+    m.push("warnings", crate::error::problems_value(&rep.warnings));
     Value::Object(m)
 }
 

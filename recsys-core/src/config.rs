@@ -213,7 +213,14 @@ const LIMIT_FIELDS: &[(&str, u64, u64)] = &[
 impl TenantConfig {
     /// Validates a parsed config document. `Err` carries every error; `Ok` carries the typed
     /// config and the warnings (unknown members).
+    ///
+    /// The document is first held to the document limits ([`crate::json::Limits::document`]),
+    /// whichever way it arrived; crossing one is a problem with the parser's code
+    /// (`RECSYS_JSON_TOO_LARGE`, `RECSYS_JSON_TOO_DEEP`, `RECSYS_JSON_TOO_MANY_MEMBERS`).
     pub fn from_value(v: &Value) -> Result<(TenantConfig, Vec<Problem>), Vec<Problem>> {
+        if let Err(e) = crate::json::check_value(v, &crate::json::Limits::document()) {
+            return Err(vec![Problem::new("$", e.code(), e.message)]);
+        }
         let mut rep = ConfigReport::default();
         let cfg = build(v, &mut rep);
         if rep.errors.is_empty() {

@@ -183,7 +183,7 @@ pub struct ControlOptions {
 impl Default for ControlOptions {
     fn default() -> ControlOptions {
         ControlOptions {
-            max_document_bytes: 1 << 20,
+            max_document_bytes: json::Limits::document().max_bytes,
             max_write_attempts: 8,
             audit_default_limit: 100,
             audit_max_limit: 200,
@@ -846,7 +846,15 @@ impl ControlPlane {
                     bytes.len(),
                     self.options.max_document_bytes
                 ),
-                Vec::new(),
+                vec![Problem::new(
+                    "$",
+                    json::JsonErrorKind::TooLarge.code(),
+                    format!(
+                        "document is {} bytes, more than the limit of {}",
+                        bytes.len(),
+                        self.options.max_document_bytes
+                    ),
+                )],
             ));
         }
         if bytes
@@ -861,7 +869,7 @@ impl ControlPlane {
         }
         let value = match kind {
             DocKind::Config => {
-                let v = json::parse(bytes).map_err(json_invalid)?;
+                let v = json::parse_with(bytes, json::Limits::document()).map_err(json_invalid)?;
                 if let Err(problems) = TenantConfig::from_value(&v) {
                     return Err(invalid(422, summary(name, &problems), problems));
                 }
@@ -888,7 +896,9 @@ impl ControlPlane {
                 }
             }
         };
-        let canonical = json::canonical_value_text(&value).map_err(json_invalid)?;
+        let canonical =
+            json::canonical_value_text_within(&value, json::Limits::document().max_bytes)
+                .map_err(json_invalid)?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             invalid(
                 400,

@@ -35,7 +35,7 @@ impl Default for RulesParseOptions {
             tenant: String::new(),
             max_rules: 10_000,
             max_item_ids_per_rule: 1_000,
-            json_limits: Limits::default(),
+            json_limits: Limits::document(),
         }
     }
 }
@@ -106,6 +106,8 @@ pub fn parse_rules_value(
     value: &Value,
     opts: &RulesParseOptions,
 ) -> Result<RulesDocument, RulesError> {
+    // The same limits whether the document came as text or embedded in another call.
+    crate::json::check_value(value, &opts.json_limits)?;
     let mut doc_findings: Findings = Vec::new();
     let (base, list) = unwrap_envelope(value, opts.strict, &mut doc_findings);
     if list.len() > opts.max_rules {
