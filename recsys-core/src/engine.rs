@@ -26,7 +26,7 @@ use crate::snapshot::{ItemIdx, TenantSnapshot};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Engine-wide options (the host's deployment settings, not tenant documents).
 #[derive(Clone, Debug, PartialEq)]
@@ -292,6 +292,8 @@ pub struct Engine {
     exposure_sink: Option<Arc<dyn ExposureSink>>,
     exposures: Mutex<std::collections::VecDeque<Value>>,
     exposures_dropped: std::sync::atomic::AtomicU64,
+    /// Identity for the adapter guards ([`crate::adapters`]).
+    id: usize,
 }
 
 impl Default for Engine {
@@ -326,6 +328,7 @@ impl Engine {
             exposure_sink: None,
             exposures: Mutex::default(),
             exposures_dropped: Default::default(),
+            id: crate::adapters::next_engine_id(),
         }
     }
 
@@ -338,10 +341,24 @@ impl Engine {
         &self.options
     }
 
+    /// Marks this engine busy on the current thread for one operation; fails with
+    /// `RECSYS_ADAPTER_REENTRANT` when one of its adapters is calling back into it.
+    pub(crate) fn enter(&self) -> Result<crate::adapters::Busy, ApiError> {
+        crate::adapters::Busy::enter(self.id)
+    }
+
     /// The write-side state. Every update to it is computed first and stored in one
     /// assignment, so a poisoned lock (a panic elsewhere while held) is safe to reuse.
-    pub(crate) fn lock_state(&self) -> MutexGuard<'_, SourceState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// Metric events for the host's adapter raised while it is held are delivered after
+    /// it is released (see [`crate::adapters`]).
+    pub(crate) fn lock_state(&self) -> crate::adapters::StateGuard<'_> {
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let adapter = if self.options.metrics {
+            self.metrics_adapter.as_deref()
+        } else {
+            None
+        };
+        crate::adapters::StateGuard::new(guard, self.id, adapter)
     }
 
     /// Installs documents and artifacts for (tenant, surface) as one snapshot, remembers them
@@ -781,7 +798,7 @@ impl Engine {
         if self.options.metrics {
             f(&*self.registry);
             if let Some(a) = &self.metrics_adapter {
-                f(&**a);
+                crate::adapters::to_adapter(self.id, &**a, &f);
             }
         }
     }

@@ -168,6 +168,19 @@ pub struct SurfaceState {
 pub const MAX_FAILURES: usize = 20;
 
 impl SurfaceState {
+    /// Artifact kinds the serving manifest names that are not serving (failed verification
+    /// or could not be read, with nothing older to keep serving).
+    pub fn missing(&self) -> Vec<&'static str> {
+        let Some(m) = &self.set.manifest else {
+            return Vec::new();
+        };
+        ArtifactKind::ALL
+            .into_iter()
+            .filter(|k| m.manifest.uri(*k).is_some() && !self.set.artifacts.contains_key(k))
+            .map(|k| k.as_str())
+            .collect()
+    }
+
     fn fail(&mut self, kind: &str, uri: &str, code: &str, error: String, at: Timestamp) {
         self.failures.insert(
             0,
@@ -266,6 +279,13 @@ fn report(
         m.push(
             "failures",
             Value::Array(st.failures.iter().take(5).map(Failure::to_value).collect()),
+        );
+    }
+    let missing = st.missing();
+    if !missing.is_empty() {
+        m.push(
+            "missing",
+            Value::Array(missing.into_iter().map(Value::str).collect()),
         );
     }
     Value::Object(m)
@@ -422,6 +442,8 @@ impl Engine {
                                 .as_ref()
                                 .is_some_and(|m| m.version == info.version)
                             && s.held.is_empty()
+                            // A partial load fetches what is missing again.
+                            && s.missing().is_empty()
                         {
                             s.last_success = Some(now);
                             return Ok(Step::Done(report(tenant, surface, "unchanged", None, s)));
@@ -601,7 +623,10 @@ impl Engine {
             let kinds: Vec<&str> = newly_held.iter().map(|k| k.as_str()).collect();
             format!("empty publishes held for: {}", kinds.join(", "))
         });
-        let answer = report(tenant, surface, "swapped", detail, s);
+        // A first load with failures serves what verified, but says so: "partial", with the
+        // failures and the missing kinds (readiness reports them too).
+        let outcome = if failed > 0 { "partial" } else { "swapped" };
+        let answer = report(tenant, surface, outcome, detail, s);
         let plan = st.plan_rebuild(tenant, Some(surface));
         drop(guard);
         self.rebuild(plan);
@@ -677,6 +702,10 @@ impl Engine {
         reader: &dyn ArtifactReader,
     ) -> Vec<Result<Value, ApiError>> {
         let max = self.options.artifact_limits.max_bytes;
+        let _busy = match self.enter() {
+            Ok(b) => b,
+            Err(e) => return vec![Err(e)],
+        };
         let mut out = Vec::new();
         for (t, s, uri) in self.loader_due(now) {
             let step = self.loader_apply_manifest(&t, &s, now, reader.read(&uri, max));
@@ -715,7 +744,8 @@ impl Engine {
             let found = self.snapshot(t, sf);
             let serving = found.is_some();
             let snap = found.as_ref().map(|(s, _)| s.clone());
-            if s.tracked && !serving {
+            let missing = s.missing();
+            if (s.tracked && !serving) || (serving && !missing.is_empty()) {
                 ready = false;
             }
             let mut m = Map::new();
@@ -727,6 +757,10 @@ impl Engine {
             }
             m.push("tracked", Value::Bool(s.tracked));
             m.push("pinned", Value::Bool(s.pinned.is_some()));
+            m.push(
+                "missing",
+                Value::Array(missing.into_iter().map(Value::str).collect()),
+            );
             if let Some(snap) = &snap {
                 let v = &snap.versions;
                 for (k, x) in [
