@@ -290,8 +290,8 @@ class Engine {
     return this.#admin('admin.audit', compact({ tenant, limit: opts.limit, cursor: opts.cursor }), ctx)
   }
   /** Verifies the tenant's audit hash chain: {tenant_id, ok, entries, head_hash, ...}. */
-  verifyAudit(tenant, ctx) {
-    return this.#admin('admin.verify_audit', { tenant }, ctx)
+  verifyAudit(tenant, ctx, opts = {}) {
+    return this.#admin('admin.verify_audit', compact({ tenant, head: opts.head }), ctx)
   }
   /** Invalidates caches (`config`, `rules`, `popularity`/`artifacts` targets). */
   invalidate(tenant, targets, ctx, opts = {}) {

@@ -342,6 +342,10 @@ impl Engine {
             }
         };
         out.insert("audit_id", Value::u64(entry.id));
+        out.insert(
+            "audit_head",
+            crate::control::AuditHead::of(&entry).to_value(),
+        );
         Ok(Value::Object(out))
     }
 }

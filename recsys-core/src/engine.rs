@@ -54,6 +54,9 @@ pub struct EngineOptions {
     /// `{"viewer":[..],"operator":[..],"admin":[..]}`, each list optional); `None` keeps the
     /// defaults `viewer` / `operator` / `admin`.
     pub roles: Option<crate::control::AccessPolicy>,
+    /// Host secrets keying the audit chain (`audit_keys` option: `{"active": "<id>",
+    /// "keys": {"<id>": "<secret>"}}`); `None` = plain SHA-256 chain.
+    pub audit_keys: Option<Arc<crate::control::AuditKeyring>>,
 }
 
 /// Exposure logging settings.
@@ -129,6 +132,7 @@ impl Default for EngineOptions {
             exposure: None,
             metrics: false,
             roles: None,
+            audit_keys: None,
         }
     }
 }
@@ -157,6 +161,11 @@ impl EngineOptions {
                 }
                 ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
                 ("metrics", Value::Bool(b)) => o.metrics = *b,
+                ("audit_keys", keys) => {
+                    o.audit_keys = Some(Arc::new(
+                        crate::control::AuditKeyring::from_value(keys).map_err(bad)?,
+                    ))
+                }
                 ("roles", Value::Object(r)) => {
                     let mut p = crate::control::AccessPolicy::default();
                     for (level, names) in r.iter() {
@@ -316,6 +325,10 @@ impl Engine {
     pub fn with_control(options: EngineOptions, control: crate::control::ControlPlane) -> Engine {
         let control = match &options.roles {
             Some(p) => control.with_policy(p.clone()),
+            None => control,
+        };
+        let control = match &options.audit_keys {
+            Some(k) => control.with_audit_keys(Some(k.clone())),
             None => control,
         };
         Engine {

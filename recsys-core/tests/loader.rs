@@ -721,9 +721,10 @@ fn a_first_load_with_a_failed_artifact_is_partial_and_not_ready() {
         fixtures().join("ecommerce-mini/objectstore/demo/home/popularity/64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json"),
     )
     .unwrap();
-    let tampered = String::from_utf8(good.clone())
-        .unwrap()
-        .replacen("\"count\": 3", "\"count\": 4", 1);
+    let tampered =
+        String::from_utf8(good.clone())
+            .unwrap()
+            .replacen("\"count\": 3", "\"count\": 4", 1);
     assert_ne!(tampered.as_bytes(), &good[..]);
     s.overrides
         .lock()
@@ -733,25 +734,47 @@ fn a_first_load_with_a_failed_artifact_is_partial_and_not_ready() {
     let now = "2026-11-23T00:00:00Z";
     let r = e.refresh_due(t(now), &s);
     let report = r[0].as_ref().unwrap();
-    assert_eq!(get(report, &["outcome"]).as_str(), Some("partial"), "{report:?}");
+    assert_eq!(
+        get(report, &["outcome"]).as_str(),
+        Some("partial"),
+        "{report:?}"
+    );
     let failures = get(report, &["failures"]).as_array().unwrap();
     assert_eq!(
         get(&failures[0], &["kind"]).as_str(),
         Some("popularity"),
         "{failures:?}"
     );
-    assert_eq!(get(report, &["missing"]), &Value::Array(vec![Value::str("popularity")]));
+    assert_eq!(
+        get(report, &["missing"]),
+        &Value::Array(vec![Value::str("popularity")])
+    );
     let ready = e.readiness(t(now));
-    assert_eq!(get(&ready, &["status"]).as_str(), Some("not_ready"), "{ready:?}");
+    assert_eq!(
+        get(&ready, &["status"]).as_str(),
+        Some("not_ready"),
+        "{ready:?}"
+    );
     let surface = &get(&ready, &["surfaces"]).as_array().unwrap()[0];
     assert_eq!(get(surface, &["serving"]), &Value::Bool(true));
-    assert_eq!(get(surface, &["missing"]), &Value::Array(vec![Value::str("popularity")]));
+    assert_eq!(
+        get(surface, &["missing"]),
+        &Value::Array(vec![Value::str("popularity")])
+    );
     // The good artifact arrives: swapped, nothing missing, ready.
     s.overrides.lock().unwrap().clear();
     e.loader_invalidate("demo", None);
     let r = e.refresh_due(t("2026-11-23T00:05:00Z"), &s);
     let report = r[0].as_ref().unwrap();
-    assert_eq!(get(report, &["outcome"]).as_str(), Some("swapped"), "{report:?}");
+    assert_eq!(
+        get(report, &["outcome"]).as_str(),
+        Some("swapped"),
+        "{report:?}"
+    );
     let ready = e.readiness(t("2026-11-23T00:05:00Z"));
-    assert_eq!(get(&ready, &["status"]).as_str(), Some("ready"), "{ready:?}");
+    assert_eq!(
+        get(&ready, &["status"]).as_str(),
+        Some("ready"),
+        "{ready:?}"
+    );
 }

@@ -105,3 +105,24 @@ def test_a_metrics_adapter_calling_back_is_refused_not_deadlocked() -> None:
     finishes(lambda: engine.set_config("t1", '{"algo":"popularity"}'))
     assert metrics.seen and set(metrics.seen) == {"RECSYS_ADAPTER_REENTRANT"}, metrics.seen
     assert recsys_core.__name__ == "recsys_core"
+
+
+def test_a_python_store_keeps_a_keyed_audit_chain() -> None:
+    """The ``audit_keys`` option reaches a Python store: drafts seal with the host's key
+    (the secret never crosses to Python), writes return the head, verify checks it."""
+    keys = {"active": "k1", "keys": {"k1": "a-host-secret-of-32-bytes-000000"}}
+    store = MemoryStore()
+    engine = Engine({"audit_keys": keys}, store=store)
+    put = engine.put_config("t1", '{"weights":{"pop":1}}', ctx=ctx())
+    head = put["audit_head"]
+    assert head["hash"].startswith("hmac-sha256:k1:")
+    assert "a-host-secret" not in repr(store.__dict__)
+    assert engine.verify_audit("t1", ctx=ctx(), head=head)["ok"] is True
+    # The same store read by an engine without that key cannot vouch for the chain.
+    stranger = Engine({"audit_keys": {"active": "k2", "keys": {"k2": "another-secret-of-32-bytes-00000"}}}, store=store)
+    v = stranger.verify_audit("t1", ctx=ctx())
+    assert (v["ok"], v["reason"]) == (False, "unknown_key")
+    # A head the chain does not reach is reported.
+    gone = {"id": head["id"] + 1, "hash": head["hash"]}
+    v = engine.verify_audit("t1", ctx=ctx(), head=gone)
+    assert (v["ok"], v["reason"]) == (False, "truncated")

@@ -60,7 +60,8 @@ mod store;
 pub use access::{valid_tenant, Access, AccessPolicy, Level, Principal};
 pub use audit::{
     actions, decode_cursor, encode_cursor, verify_audit_chain, Actor, AuditDraft, AuditEntry,
-    AuditKey, ChainVerifier, Entity, TamperError, TamperReason,
+    AuditHead, AuditKey, AuditKeyring, AuditSigner, ChainVerifier, Entity, TamperError,
+    TamperReason, KEYED_HASH_PREFIX,
 };
 pub use error::ControlError;
 pub use invalidate::{
@@ -233,6 +234,8 @@ pub struct WriteOutcome {
     pub new_version: bool,
     /// Id of the audit entry recording the move.
     pub audit_id: Option<u64>,
+    /// The tenant's audit chain head after the write (the entry recording it).
+    pub audit_head: Option<AuditHead>,
     /// The caches to drop because of the move (already applied when an invalidator is set).
     pub invalidation: Option<Invalidation>,
     /// What the invalidator reported.
@@ -323,6 +326,8 @@ pub struct InvalidationOutcome {
     pub invalidation: Invalidation,
     pub invalidated: InvalidationCounts,
     pub audit_id: u64,
+    /// The tenant's audit chain head after the invalidation.
+    pub audit_head: AuditHead,
 }
 
 /// A validated document ready to be stored.
@@ -347,6 +352,8 @@ pub struct ControlPlane {
     policy: AccessPolicy,
     invalidator: Option<Arc<dyn Invalidator>>,
     options: ControlOptions,
+    /// Host secrets keying the audit chain (`None`: plain SHA-256 chain).
+    audit_keys: Option<Arc<AuditKeyring>>,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -369,12 +376,24 @@ impl ControlPlane {
             policy: AccessPolicy::default(),
             invalidator: None,
             options: ControlOptions::default(),
+            audit_keys: None,
         }
     }
 
     /// A control plane over a fresh [`MemoryStore`].
     pub fn in_memory() -> ControlPlane {
         ControlPlane::new(Arc::new(MemoryStore::new()))
+    }
+
+    /// Keys the audit chain with the host's secrets (see [`AuditKeyring`]).
+    pub fn with_audit_keys(mut self, keys: Option<Arc<AuditKeyring>>) -> ControlPlane {
+        self.audit_keys = keys;
+        self
+    }
+
+    /// The signer new audit entries are sealed with.
+    fn signer(&self) -> Option<AuditSigner> {
+        self.audit_keys.as_ref().map(|k| k.signer())
     }
 
     pub fn with_policy(mut self, policy: AccessPolicy) -> ControlPlane {
@@ -530,15 +549,19 @@ impl ControlPlane {
         })
     }
 
-    /// Verifies the tenant's whole audit chain, and that each pointer is where the last
-    /// recorded move put it.
+    /// Verifies the tenant's whole audit chain (keyed hashes with the audit keys), that it
+    /// contains `head` when given (a head a write returned: its absence is truncation, another
+    /// hash at its id a rewrite), and that each pointer is where the last recorded move put it.
     pub fn verify_audit(
         &self,
         ctx: &OpContext,
         tenant: &str,
+        head: Option<AuditHead>,
     ) -> Result<AuditVerification, ControlError> {
         self.authorize(ctx, tenant, Access::Read)?;
-        let mut verifier = ChainVerifier::new(Some(tenant));
+        let mut verifier = ChainVerifier::new(Some(tenant))
+            .with_keys(self.audit_keys.clone())
+            .expecting_head(head);
         let mut last_move: [Option<String>; 2] = [None, None];
         let mut after = None;
         let mut tamper = None;
@@ -557,6 +580,9 @@ impl ControlPlane {
                 Some(e) if page.len() >= AUDIT_VERIFY_PAGE => after = Some(e.id),
                 _ => break,
             }
+        }
+        if tamper.is_none() {
+            tamper = verifier.finish().err();
         }
         let mut pointer_mismatches = Vec::new();
         if tamper.is_none() {
@@ -750,12 +776,14 @@ impl ControlPlane {
             before_state: None,
             after_state: Some(Value::Object(after)),
             extra: None,
+            signer: self.signer(),
         };
         let entry = self.store.append_audit(tenant, draft)?;
         Ok(InvalidationOutcome {
             invalidation,
             invalidated,
             audit_id: entry.id,
+            audit_head: AuditHead::of(&entry),
         })
     }
 
@@ -787,6 +815,7 @@ impl ControlPlane {
             before_state: before,
             after_state: after,
             extra: None,
+            signer: self.signer(),
         };
         Ok(self.store.append_audit(tenant, draft)?)
     }
@@ -996,6 +1025,7 @@ impl ControlPlane {
                     from_version: cur_etag,
                     new_version: false,
                     audit_id: None,
+                    audit_head: None,
                     invalidation: None,
                     invalidated: InvalidationCounts::new(),
                 });
@@ -1056,6 +1086,7 @@ impl ControlPlane {
                 before_state: before,
                 after_state: Some(doc.value.clone()),
                 extra: Some(Value::Object(extra)),
+                signer: self.signer(),
             };
             let swap = PointerSwap {
                 kind,
@@ -1089,6 +1120,7 @@ impl ControlPlane {
                         from_version: cur_etag,
                         new_version,
                         audit_id: Some(entry.id),
+                        audit_head: Some(AuditHead::of(&entry)),
                         invalidation: Some(invalidation),
                         invalidated,
                     });
