@@ -4,6 +4,10 @@
 #   FUZZ_SECONDS=10 fuzz/smoke.sh                # every target, 10 s each
 #   FUZZ_SECONDS=60 fuzz/smoke.sh rules artifact # some targets
 #
+# Inputs go up to 1 MiB (-max_len) and each must finish within FUZZ_TIMEOUT seconds (default
+# 1, -timeout): a quadratic path on a large input shows up as a timeout, which fails the run.
+# RSS is capped (-rss_limit_mb, default 2048) so memory blow-ups fail too.
+#
 # Environment: FUZZ_SECONDS (default 10) per target; CACHE (default target/ci in the repository) holds
 # the build directory ($CACHE/fuzz-target) and, if installed there, cargo-fuzz ($CACHE/tools/bin).
 # New coverage is written to fuzz/corpus/<target>/ (created when missing); seeds are read from
@@ -12,8 +16,11 @@
 set -euo pipefail
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
+FUZZ_TIMEOUT="${FUZZ_TIMEOUT:-1}"
+FUZZ_MAX_LEN="${FUZZ_MAX_LEN:-1048576}"
+FUZZ_RSS_MB="${FUZZ_RSS_MB:-2048}"
 CACHE="${CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/ci}"
-ALL_TARGETS=(canonical_json config rules manifest artifact recommend)
+ALL_TARGETS=(canonical_json config rules manifest artifact recommend differential)
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -46,6 +53,7 @@ for t in "${targets[@]}"; do
     fi
     echo "fuzz smoke: $t for ${FUZZ_SECONDS}s"
     cargo +nightly fuzz run "$t" --target-dir "$CACHE/fuzz-target" "$CACHE/fuzz-corpus/$t" "corpus/$t" "seeds/$t" -- \
-        -max_total_time="$FUZZ_SECONDS" "${dict[@]}"
+        -max_total_time="$FUZZ_SECONDS" -max_len="$FUZZ_MAX_LEN" -timeout="$FUZZ_TIMEOUT" \
+        -rss_limit_mb="$FUZZ_RSS_MB" "${dict[@]}"
 done
 echo "fuzz smoke: OK (${targets[*]})"

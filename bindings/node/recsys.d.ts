@@ -149,7 +149,7 @@ export declare class Engine {
   listVersions(tenant: string, kind: DocKind, ctx: AdminContext): VersionList
   rollback(tenant: string, kind: DocKind, ctx: AdminContext, opts?: RollbackOptions): RollbackAnswer
   audit(tenant: string, ctx: AdminContext, opts?: AuditOptions): AuditPage
-  verifyAudit(tenant: string, ctx: AdminContext): AuditVerification
+  verifyAudit(tenant: string, ctx: AdminContext, opts?: { head?: { id: number; hash: string } }): AuditVerification
   invalidate(tenant: string, targets: string[], ctx: AdminContext, opts?: { surface?: string }): InvalidateAnswer
   pinArtifacts(tenant: string, surface: string, ctx: AdminContext, opts: { manifest?: JsonInput; current?: JsonObject }): ArtifactAdminAnswer
   unpinArtifacts(tenant: string, surface: string, ctx: AdminContext): ArtifactAdminAnswer

@@ -291,8 +291,8 @@ class Engine {
     return this.#admin('admin.audit', page, ctx)
   }
   /** Verifies the tenant's audit hash chain: {tenant_id, ok, entries, head_hash, ...}. */
-  verifyAudit(tenant, ctx) {
-    return this.#admin('admin.verify_audit', { tenant }, ctx)
+  verifyAudit(tenant, ctx, opts = {}) {
+    return this.#admin('admin.verify_audit', compact({ tenant, head: opts.head }), ctx)
   }
   /** Invalidates caches (`config`, `rules`, `popularity`/`artifacts` targets). */
   invalidate(tenant, targets, ctx, opts = {}) {

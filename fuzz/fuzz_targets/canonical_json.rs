@@ -9,7 +9,9 @@
 //! * `parse(data)` Ok ⇒ `parse(to_string(v)) == v` and `parse(to_go_string(v)) == v`
 //!   (both writers keep member order, duplicates and number literals).
 //!
-//! * huge exponents are refused or cheap (fixed findings F1-F3, `regressions/`).
+//! * huge exponents are refused or cheap (fixed findings F1-F3, `regressions/`);
+//! * limits honoured: canonical text is never longer than the document size limit, and the
+//!   value check (`check_value`) and the parser agree on the document limits.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,6 +21,7 @@ use recsys_fuzz::is_lower_hex64;
 fuzz_target!(|data: &[u8]| {
     let canonical = json::canonical_text(data);
     if let Ok(c) = &canonical {
+        assert!(c.len() <= json::Limits::document().max_bytes, "canonical text over the size limit");
         let tag = json::etag(data).expect("etag fails on a document canonical_text accepts");
         assert!(is_lower_hex64(&tag), "etag is not 64 lower-case hex digits: {tag:?}");
         match json::canonical_text(c.as_bytes()) {
@@ -42,6 +45,12 @@ fuzz_target!(|data: &[u8]| {
             let back = json::parse(go.as_bytes())
                 .unwrap_or_else(|e| panic!("to_go_string output does not re-parse: {e}\n{go}"));
             assert_eq!(back, v, "to_go_string round trip changed the value\n{go}");
+
+            // One limits specification: value and compact text are judged alike.
+            let lim = json::Limits::document();
+            let by_value = json::check_value(&v, &lim).map_err(|e| e.kind);
+            let by_text = json::parse_with(text.as_bytes(), lim).map(|_| ()).map_err(|e| e.kind);
+            assert_eq!(by_value.is_ok(), by_text.is_ok(), "value and text limits disagree: {by_value:?} {by_text:?}");
 
             // The value-level canonical form agrees with the byte-level one.
             if let Ok(c) = &canonical {

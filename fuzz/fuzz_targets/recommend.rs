@@ -10,7 +10,11 @@
 //! * `items.len() <= k` when `k` is an integer, `<= 20` when `k` is absent, and always `<= 200`;
 //! * ranks are exactly 1..=n in order; no item id repeats;
 //! * no id of `candidates.exclude_ids` appears; when `candidates.include_ids` is non-empty every
-//!   item is one of them.
+//!   item is one of them;
+//! * every `score` is a finite number (never `null`: arithmetic saturates).
+//!
+//! On every error: at most `MAX_PROBLEMS + 1` problems (limits honoured), and a request beyond
+//! the document size limit is refused with `RECSYS_JSON_TOO_LARGE` only when it is larger.
 //!
 //! The request fields are read the way the request decoder documents it: member names match
 //! ASCII case-insensitively, the last duplicate wins, `null` means absent, ids are trimmed and
@@ -134,7 +138,18 @@ fuzz_target!(|data: &[u8]| {
             Err(e) => eprintln!("recommend ERR: {}", e.to_json()),
         }
     }
-    let Ok(answer) = answer else { return };
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            assert!(
+                e.problems.len() <= recsys_core::error::MAX_PROBLEMS + 1,
+                "{} problems, the cap is {}",
+                e.problems.len(),
+                recsys_core::error::MAX_PROBLEMS
+            );
+            return;
+        }
+    };
 
     let answer = json::parse(answer.as_bytes()).unwrap_or_else(|e| panic!("recommend answer is not json: {e}\n{answer}"));
     let items = answer
@@ -169,5 +184,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(seen.insert(id), "item {id:?} appears twice");
         assert!(!exclude.contains(id), "excluded item {id:?} returned at rank {}", i + 1);
         assert!(include.is_empty() || include.contains(id), "item {id:?} is not in include_ids");
+        let score = m.get("score");
+        assert!(
+            score.and_then(Value::as_f64).is_some_and(f64::is_finite),
+            "items[{i}] score is not a finite number: {score:?}"
+        );
     }
 });

@@ -9,7 +9,9 @@
 //! * every parsed rule is well formed as documented on `Rule`: ITEM rules have at least one
 //!   item id (trimmed, non-blank, no duplicates), other targets a non-empty key and no ids;
 //!   `boost_value` (finite) only on BOOST, `max_pins` only on PIN;
-//! * the document's rules carry distinct list indices in increasing order.
+//! * the document's rules carry distinct list indices in increasing order;
+//! * limits honoured: `boost_value` at most `MAX_BOOST` in magnitude; an accepted document is
+//!   within the document limits (bytes, depth, members) as text and as a value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -52,6 +54,7 @@ fn check_well_formed(doc: &RulesDocument, mode: &str) {
             Some(b) => {
                 assert_eq!(r.action, Action::Boost, "{mode}: boost_value on a non-BOOST rule: {r:?}");
                 assert!(b.is_finite(), "{mode}: non-finite boost_value: {r:?}");
+                assert!(b.abs() <= recsys_core::rules::MAX_BOOST, "{mode}: boost_value over the limit: {r:?}");
             }
             None => {}
         }
@@ -69,6 +72,12 @@ fuzz_target!(|data: &[u8]| {
     match &lenient {
         Ok(doc) => {
             check_well_formed(doc, "lenient");
+            let limits = recsys_core::json::Limits::document();
+            assert!(data.len() <= limits.max_bytes, "a rules document over the size limit was accepted");
+            if let Ok(v) = recsys_core::json::parse_with(data, limits) {
+                recsys_core::json::check_value(&v, &limits)
+                    .unwrap_or_else(|e| panic!("accepted rules fail the value check of the same limits: {e}"));
+            }
             let again = parse_rules(data, lenient_opts).expect("lenient parse is not deterministic");
             assert_eq!(ids(doc), ids(&again), "lenient rule ids are not stable");
         }

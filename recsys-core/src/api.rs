@@ -342,6 +342,10 @@ impl Engine {
             }
         };
         out.insert("audit_id", Value::u64(entry.id));
+        out.insert(
+            "audit_head",
+            crate::control::AuditHead::of(&entry).to_value(),
+        );
         Ok(Value::Object(out))
     }
 }
@@ -479,6 +483,8 @@ impl Engine {
             let answer = call_static(op, &json::to_string(v))?;
             return Ok(json::parse(answer.as_bytes())?);
         }
+        // Refuses a call made by one of this engine's adapters from inside an operation.
+        let _busy = self.enter()?;
         if crate::control::api::OPS.contains(&op) || ARTIFACT_ADMIN_OPS.contains(&op) {
             return self.admin(op, v);
         }

@@ -340,14 +340,73 @@ pub fn merge_documents(
     docs: &Documents,
     base: Option<&TenantDocs>,
 ) -> Result<TenantDocs, ApiError> {
-    let mut td = base.cloned().unwrap_or_default();
-    if let Some(c) = docs.config {
-        td.set_config(Some(c))?;
+    Ok(DocsUpdate::of_documents(docs)?.apply(base))
+}
+
+/// A change to a tenant's config and/or rules, validated (and versioned) up front, so that
+/// applying it to the tenant's current documents, under the engine's write lock, is only a
+/// field copy: no parsing, validation or canonicalisation happens there.
+#[derive(Default)]
+pub struct DocsUpdate {
+    /// The new config part (`config`, `config_version`, config warnings), when it changes.
+    config: Option<TenantDocs>,
+    /// The new rules part (`rules`, `rules_version`, `rules_dropped`, rule warnings).
+    rules: Option<TenantDocs>,
+}
+
+impl DocsUpdate {
+    /// Validates a replacement config document (`None` removes it).
+    pub fn config(config: Option<&Value>) -> Result<DocsUpdate, ApiError> {
+        let mut d = TenantDocs::default();
+        d.set_config(config)?;
+        Ok(DocsUpdate {
+            config: Some(d),
+            rules: None,
+        })
     }
-    if let Some(r) = docs.rules {
-        td.set_rules(docs.tenant, Some(r))?;
+
+    /// Parses a replacement rules document (`None` removes it).
+    pub fn rules(tenant: &str, rules: Option<&Value>) -> Result<DocsUpdate, ApiError> {
+        let mut d = TenantDocs::default();
+        d.set_rules(tenant, rules)?;
+        Ok(DocsUpdate {
+            config: None,
+            rules: Some(d),
+        })
     }
-    Ok(td)
+
+    /// The config and rules a `load_snapshot` supplies (members it leaves out keep the current).
+    pub fn of_documents(docs: &Documents) -> Result<DocsUpdate, ApiError> {
+        let mut u = DocsUpdate::default();
+        if let Some(c) = docs.config {
+            u.config = DocsUpdate::config(Some(c))?.config;
+        }
+        if let Some(r) = docs.rules {
+            u.rules = DocsUpdate::rules(docs.tenant, Some(r))?.rules;
+        }
+        Ok(u)
+    }
+
+    /// `base` (the tenant's current documents) with this update applied.
+    pub fn apply(&self, base: Option<&TenantDocs>) -> TenantDocs {
+        let mut td = base.cloned().unwrap_or_default();
+        let is_config = |p: &Problem| p.code.starts_with("RECSYS_CONFIG");
+        if let Some(c) = &self.config {
+            td.warnings.retain(|p| !is_config(p));
+            // A fresh document's warnings are all its own (what `set_config` appends).
+            td.warnings.extend(c.warnings.iter().cloned());
+            td.config = c.config.clone();
+            td.config_version = c.config_version.clone();
+        }
+        if let Some(r) = &self.rules {
+            td.warnings.retain(is_config);
+            td.warnings.extend(r.warnings.iter().cloned());
+            td.rules = r.rules.clone();
+            td.rules_version = r.rules_version.clone();
+            td.rules_dropped = r.rules_dropped.clone();
+        }
+        td
+    }
 }
 
 /// The verified artifacts (and DB-mode signals) of a load: the expensive, document-independent
@@ -458,15 +517,9 @@ pub fn report_value(snap: &TenantSnapshot, rep: &CompileReport) -> Value {
     let mut rm = Map::new();
     rm.push("loaded", Value::u64(rep.rules_loaded as u64));
     rm.push("serving", Value::u64(snap.rules.len() as u64));
-    rm.push(
-        "dropped",
-        Value::Array(rep.rules_dropped.iter().map(Problem::to_value).collect()),
-    );
+    rm.push("dropped", crate::error::problems_value(&rep.rules_dropped));
     m.push("rules", Value::Object(rm));
-    m.push(
-        "warnings",
-        Value::Array(rep.warnings.iter().map(Problem::to_value).collect()),
-    );
+    m.push("warnings", crate::error::problems_value(&rep.warnings));
     Value::Object(m)
 }
 

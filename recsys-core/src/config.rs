@@ -46,6 +46,10 @@ pub struct Weights {
     pub emb: f64,
 }
 
+/// The largest blend weight a config or request may set. With every signal normalised into
+/// [0, 1], blended scores stay below 3 × this, far from overflow.
+pub const MAX_WEIGHT: f64 = 1e6;
+
 impl Weights {
     pub const POPULARITY_ONLY: Weights = Weights {
         pop: 1.0,
@@ -173,6 +177,8 @@ pub mod codes {
     pub const UNKNOWN_ALGO: &str = "RECSYS_CONFIG_UNKNOWN_ALGO";
     /// A weight is negative or not finite.
     pub const NEGATIVE_WEIGHT: &str = "RECSYS_CONFIG_NEGATIVE_WEIGHT";
+    /// A weight is larger than [`super::MAX_WEIGHT`].
+    pub const WEIGHT_TOO_LARGE: &str = "RECSYS_CONFIG_WEIGHT_TOO_LARGE";
     /// A limit is negative, fractional or out of its allowed range.
     pub const BAD_LIMIT: &str = "RECSYS_CONFIG_BAD_LIMIT";
     /// A diversity value is out of range (`mmr_lambda` outside [0, 1], negative caps).
@@ -207,7 +213,14 @@ const LIMIT_FIELDS: &[(&str, u64, u64)] = &[
 impl TenantConfig {
     /// Validates a parsed config document. `Err` carries every error; `Ok` carries the typed
     /// config and the warnings (unknown members).
+    ///
+    /// The document is first held to the document limits ([`crate::json::Limits::document`]),
+    /// whichever way it arrived; crossing one is a problem with the parser's code
+    /// (`RECSYS_JSON_TOO_LARGE`, `RECSYS_JSON_TOO_DEEP`, `RECSYS_JSON_TOO_MANY_MEMBERS`).
     pub fn from_value(v: &Value) -> Result<(TenantConfig, Vec<Problem>), Vec<Problem>> {
+        if let Err(e) = crate::json::check_value(v, &crate::json::Limits::document()) {
+            return Err(vec![Problem::new("$", e.code(), e.message)]);
+        }
         let mut rep = ConfigReport::default();
         let cfg = build(v, &mut rep);
         if rep.errors.is_empty() {
@@ -364,6 +377,14 @@ fn apply_section(
                 match wm.get(k) {
                     None | Some(Value::Null) => {}
                     Some(Value::Number(n)) => match n.as_f64() {
+                        Some(f) if f > MAX_WEIGHT => rep.errors.push(Problem::new(
+                            &path,
+                            codes::WEIGHT_TOO_LARGE,
+                            format!(
+                                "weight {k} must be at most {MAX_WEIGHT:e}, got {}",
+                                n.literal()
+                            ),
+                        )),
                         Some(f) if f >= 0.0 => *slot = f,
                         _ => rep.errors.push(Problem::new(
                             &path,
@@ -528,11 +549,12 @@ fn apply_diversity(d: &mut Diversity, m: &Map, base: &str, rep: &mut ConfigRepor
             None | Some(Value::Null) => {}
             Some(Value::Array(a)) => {
                 let mut out: Vec<String> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 for (i, x) in a.iter().enumerate() {
                     match x.as_str() {
                         Some(s) => {
                             let p = normalize_prefix(s);
-                            if !p.is_empty() && !out.contains(&p) {
+                            if !p.is_empty() && seen.insert(p.clone()) {
                                 out.push(p);
                             }
                         }

@@ -26,7 +26,7 @@ use crate::snapshot::{ItemIdx, TenantSnapshot};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Engine-wide options (the host's deployment settings, not tenant documents).
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +58,9 @@ pub struct EngineOptions {
     /// `{"max_in_flight", "max_queue"?, "queue_timeout_ms"?, "retry_after_ms"?}`); the
     /// default (`max_in_flight` 0) admits everyone. Rejections are 503 `RECSYS_OVERLOADED`.
     pub backpressure: crate::ops::profile::BackpressureSettings,
+    /// Host secrets keying the audit chain (`audit_keys` option: `{"active": "<id>",
+    /// "keys": {"<id>": "<secret>"}}`); `None` = plain SHA-256 chain.
+    pub audit_keys: Option<Arc<crate::control::AuditKeyring>>,
 }
 
 /// Exposure logging settings.
@@ -134,6 +137,7 @@ impl Default for EngineOptions {
             metrics: false,
             roles: None,
             backpressure: Default::default(),
+            audit_keys: None,
         }
     }
 }
@@ -162,6 +166,11 @@ impl EngineOptions {
                 }
                 ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
                 ("metrics", Value::Bool(b)) => o.metrics = *b,
+                ("audit_keys", keys) => {
+                    o.audit_keys = Some(Arc::new(
+                        crate::control::AuditKeyring::from_value(keys).map_err(bad)?,
+                    ))
+                }
                 ("roles", Value::Object(r)) => {
                     let mut p = crate::control::AccessPolicy::default();
                     for (level, names) in r.iter() {
@@ -341,6 +350,8 @@ pub struct Engine {
     /// Admission gate of `recommend` / `similar` (disabled unless the `backpressure` option
     /// sets `max_in_flight`).
     gate: crate::ops::AdmissionGate,
+    /// Identity for the adapter guards ([`crate::adapters`]).
+    id: usize,
 }
 
 impl Default for Engine {
@@ -372,6 +383,10 @@ impl Engine {
             b.queue_timeout,
         )
         .with_retry_after(b.retry_after);
+        let control = match &options.audit_keys {
+            Some(k) => control.with_audit_keys(Some(k.clone())),
+            None => control,
+        };
         Engine {
             gate,
             options,
@@ -383,6 +398,7 @@ impl Engine {
             exposure_sink: None,
             exposures: Mutex::default(),
             exposures_dropped: Default::default(),
+            id: crate::adapters::next_engine_id(),
         }
     }
 
@@ -395,15 +411,29 @@ impl Engine {
         &self.options
     }
 
+    /// Marks this engine busy on the current thread for one operation; fails with
+    /// `RECSYS_ADAPTER_REENTRANT` when one of its adapters is calling back into it.
+    pub(crate) fn enter(&self) -> Result<crate::adapters::Busy, ApiError> {
+        crate::adapters::Busy::enter(self.id)
+    }
+
     /// The write-side state. Every update to it is computed first and stored in one
     /// assignment, so a poisoned lock (a panic elsewhere while held) is safe to reuse.
-    pub(crate) fn lock_state(&self) -> MutexGuard<'_, SourceState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// Metric events for the host's adapter raised while it is held are delivered after
+    /// it is released (see [`crate::adapters`]).
+    pub(crate) fn lock_state(&self) -> crate::adapters::StateGuard<'_> {
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let adapter = if self.options.metrics {
+            self.metrics_adapter.as_deref()
+        } else {
+            None
+        };
+        crate::adapters::StateGuard::new(guard, self.id, adapter)
     }
 
     /// Installs documents and artifacts for (tenant, surface) as one snapshot, remembers them
     /// for later recompiles, and recompiles the tenant's other surfaces when its config or
-    /// rules changed. Returns the snapshot installed.
+    /// rules changed. Returns the snapshot built for (tenant, surface).
     pub fn install_parts(
         &self,
         tenant: &str,
@@ -411,53 +441,49 @@ impl Engine {
         docs: TenantDocs,
         set: ArtifactSet,
     ) -> Arc<TenantSnapshot> {
-        let snap = Arc::new(assemble(tenant, surface, &docs, &set));
-        let mut st = self.lock_state();
-        self.install_locked(&mut st, tenant, surface, docs, set, snap.clone());
-        snap
+        let docs = Arc::new(docs);
+        let plan = {
+            let mut st = self.lock_state();
+            st.commit_load(tenant, surface, docs.clone(), set.clone())
+        };
+        self.built_for(tenant, surface, self.rebuild(plan), &docs, &set)
     }
 
-    /// `load_snapshot`: verifies the artifacts first (no lock held), then, under the write
-    /// lock, merges the supplied config/rules with the tenant's *current* documents and
-    /// installs. Merging under the lock is what keeps a config or rules write that lands
-    /// while the artifacts are being verified from being overwritten by the load.
+    /// `load_snapshot`: verifies the artifacts and validates the documents first (no lock
+    /// held), then, under the write lock, merges the supplied config/rules with the tenant's
+    /// *current* documents (a field copy) and records them; snapshots are assembled after the
+    /// lock is released. Merging under the lock is what keeps a config or rules write that
+    /// lands while the artifacts are being verified from being overwritten by the load.
     pub fn load_documents(
         &self,
         docs: &crate::compile::Documents,
     ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
         let set = crate::compile::artifact_set(docs, &self.options.artifact_limits)?;
-        let mut st = self.lock_state();
-        let td = crate::compile::merge_documents(docs, st.docs.get(docs.tenant))?;
-        let snap = Arc::new(assemble(docs.tenant, docs.surface, &td, &set));
+        let update = crate::compile::DocsUpdate::of_documents(docs)?;
+        let (td, plan) = {
+            let mut st = self.lock_state();
+            let td = Arc::new(update.apply(st.docs.get(docs.tenant).map(|d| &**d)));
+            let plan = st.commit_load(docs.tenant, docs.surface, td.clone(), set.clone());
+            (td, plan)
+        };
+        let snap = self.built_for(docs.tenant, docs.surface, self.rebuild(plan), &td, &set);
         let report = crate::compile::report_for(&td, &set, &snap);
-        self.install_locked(&mut st, docs.tenant, docs.surface, td, set, snap.clone());
         Ok((snap, report))
     }
 
-    /// Remembers `docs` and `set` for (tenant, surface), serves `snap` (assembled from them)
-    /// and recompiles the tenant's other surfaces when its config or rules changed.
-    fn install_locked(
+    /// The snapshot a write built for `surface` (assembled here if a racing writer's plan
+    /// left it out, which cannot happen for the surface the write itself changed).
+    fn built_for(
         &self,
-        st: &mut SourceState,
         tenant: &str,
         surface: &str,
-        docs: TenantDocs,
-        set: ArtifactSet,
-        snap: Arc<TenantSnapshot>,
-    ) {
-        let changed = st.docs.get(tenant).is_none_or(|d| {
-            d.config_version != docs.config_version || d.rules_version != docs.rules_version
-        });
-        st.docs.insert(tenant.to_string(), docs);
-        let s = st
-            .surfaces
-            .entry((tenant.to_string(), surface.to_string()))
-            .or_default();
-        s.set = set;
-        s.loaded = true;
-        self.install_arc(snap);
-        if changed {
-            self.recompile_tenant(st, tenant, Some(surface));
+        built: Vec<(String, Arc<TenantSnapshot>)>,
+        docs: &TenantDocs,
+        set: &ArtifactSet,
+    ) -> Arc<TenantSnapshot> {
+        match built.into_iter().find(|(s, _)| s == surface) {
+            Some((_, snap)) => snap,
+            None => Arc::new(assemble(tenant, surface, docs, set)),
         }
     }
 
@@ -472,37 +498,62 @@ impl Engine {
         self.set_document_with(tenant, DocKind::Rules, || Ok(rules.cloned()))
     }
 
-    /// Reads a document with `fetch` *while holding the write lock* and applies it: two
-    /// writers that each fetch "the current version" and apply it can then never apply an
-    /// older fetch over a newer one (the admin ops fetch from the control plane this way).
+    /// Reads a document with `fetch` and applies it, with no lock held while `fetch` (a host
+    /// adapter, for the admin ops) runs or while the document is validated. Writers are
+    /// ordered optimistically: the tenant's document generation is read before `fetch`, and
+    /// the result is applied only if no other document write landed in between; otherwise
+    /// this one fetches again. So a writer can never apply an older fetch over a newer one,
+    /// and each retry means another writer made progress.
     pub(crate) fn set_document_with(
         &self,
         tenant: &str,
         kind: DocKind,
-        fetch: impl FnOnce() -> Result<Option<Value>, ApiError>,
+        fetch: impl Fn() -> Result<Option<Value>, ApiError>,
     ) -> Result<usize, ApiError> {
-        let mut st = self.lock_state();
-        let doc = fetch()?;
-        let mut d = st.docs.get(tenant).cloned().unwrap_or_default();
-        match kind {
-            DocKind::Config => d.set_config(doc.as_ref())?,
-            DocKind::Rules => d.set_rules(tenant, doc.as_ref())?,
+        loop {
+            let seen = self.lock_state().doc_gens.get(tenant).copied();
+            let doc = fetch()?;
+            let update = match kind {
+                DocKind::Config => crate::compile::DocsUpdate::config(doc.as_ref())?,
+                DocKind::Rules => crate::compile::DocsUpdate::rules(tenant, doc.as_ref())?,
+            };
+            let plan = {
+                let mut st = self.lock_state();
+                if st.doc_gens.get(tenant).copied() != seen {
+                    continue;
+                }
+                let td = Arc::new(update.apply(st.docs.get(tenant).map(|d| &**d)));
+                st.commit_docs(tenant, td);
+                st.plan_rebuild(tenant, None)
+            };
+            return Ok(self.rebuild(plan).len());
         }
-        st.docs.insert(tenant.to_string(), d);
-        Ok(self.recompile_tenant(&st, tenant, None))
     }
 
-    /// Recompiles every loaded surface of `tenant` (except `skip`); returns how many.
-    fn recompile_tenant(&self, st: &SourceState, tenant: &str, skip: Option<&str>) -> usize {
-        let docs = st.docs.get(tenant).cloned().unwrap_or_default();
-        let mut n = 0;
-        for ((t, s), ss) in &st.surfaces {
-            if t == tenant && ss.loaded && Some(s.as_str()) != skip {
-                self.install(assemble(t, s, &docs, &ss.set));
-                n += 1;
+    /// Assembles the snapshots of a plan with no lock held, then installs each one whose
+    /// surface has not changed since the plan was made (a later writer's plan covers it and
+    /// installs its own build). Returns every snapshot built, by surface.
+    pub(crate) fn rebuild(&self, plan: Rebuild) -> Vec<(String, Arc<TenantSnapshot>)> {
+        let built: Vec<(String, u64, Arc<TenantSnapshot>)> = plan
+            .surfaces
+            .into_iter()
+            .map(|(s, set, gen)| {
+                let snap = Arc::new(assemble(&plan.tenant, &s, &plan.docs, &set));
+                (s, gen, snap)
+            })
+            .collect();
+        let st = self.lock_state();
+        for (s, gen, snap) in &built {
+            let current = st
+                .surfaces
+                .get(&(plan.tenant.clone(), s.clone()))
+                .is_some_and(|ss| ss.gen == *gen);
+            if current {
+                self.install_arc(snap.clone());
             }
         }
-        n
+        drop(st);
+        built.into_iter().map(|(s, _, snap)| (s, snap)).collect()
     }
 
     /// Makes `snap` the current snapshot for its (tenant, surface); returns the previous one.
@@ -860,7 +911,7 @@ impl Engine {
         if self.options.metrics {
             f(&*self.registry);
             if let Some(a) = &self.metrics_adapter {
-                f(&**a);
+                crate::adapters::to_adapter(self.id, &**a, &f);
             }
         }
     }
@@ -1428,12 +1479,13 @@ fn run(
         };
         for p in targets {
             let c = &mut pool.cands[p];
-            let mut delta = c.score * v;
+            // Compounding boosts saturate instead of overflowing to infinity.
+            let mut delta = ranking::finite(c.score * v);
             if delta == 0.0 {
                 delta = v;
             }
-            c.score += delta;
-            c.boost += delta;
+            c.score = ranking::finite(c.score + delta);
+            c.boost = ranking::finite(c.boost + delta);
             boost_details.push((p, ai, delta));
         }
     }
@@ -1950,10 +2002,162 @@ fn diagnostics(
     Value::Array(d)
 }
 
+/// Snapshots to build after a write: the tenant's documents and, per surface, the artifacts
+/// and the generation they were taken at.
+pub(crate) struct Rebuild {
+    tenant: String,
+    docs: Arc<TenantDocs>,
+    surfaces: Vec<(String, ArtifactSet, u64)>,
+}
+
+impl SourceState {
+    fn next_gen(&mut self) -> u64 {
+        self.gen += 1;
+        self.gen
+    }
+
+    /// Records new documents for `tenant` (a new document generation).
+    fn commit_docs(&mut self, tenant: &str, docs: Arc<TenantDocs>) {
+        let g = self.next_gen();
+        self.doc_gens.insert(tenant.to_string(), g);
+        self.docs.insert(tenant.to_string(), docs);
+    }
+
+    /// Records a load of (tenant, surface) and plans the rebuild: that surface, and every
+    /// other loaded surface of the tenant when its config or rules changed.
+    fn commit_load(
+        &mut self,
+        tenant: &str,
+        surface: &str,
+        docs: Arc<TenantDocs>,
+        set: ArtifactSet,
+    ) -> Rebuild {
+        let changed = self.docs.get(tenant).is_none_or(|d| {
+            d.config_version != docs.config_version || d.rules_version != docs.rules_version
+        });
+        self.commit_docs(tenant, docs);
+        let s = self
+            .surfaces
+            .entry((tenant.to_string(), surface.to_string()))
+            .or_default();
+        s.set = set;
+        s.loaded = true;
+        self.plan_rebuild(tenant, (!changed).then_some(surface))
+    }
+
+    /// Gives `tenant`'s loaded surfaces (only `only`, when given) a new generation and
+    /// returns what their snapshots are built from.
+    pub(crate) fn plan_rebuild(&mut self, tenant: &str, only: Option<&str>) -> Rebuild {
+        let g = self.next_gen();
+        let docs = self.docs.get(tenant).cloned().unwrap_or_default();
+        let mut surfaces = Vec::new();
+        for ((t, s), ss) in self.surfaces.iter_mut() {
+            if t == tenant && ss.loaded && only.is_none_or(|o| o == s) {
+                ss.gen = g;
+                surfaces.push((s.clone(), ss.set.clone(), g));
+            }
+        }
+        Rebuild {
+            tenant: tenant.to_string(),
+            docs,
+            surfaces,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::json::parse;
+
+    fn loaded() -> Engine {
+        let e = Engine::new();
+        e.call(
+            "load_snapshot",
+            r#"{"tenant":"demo","surface":"home","signals":{"popularity":[{"item_id":"a","score":1}]}}"#,
+        )
+        .unwrap();
+        e
+    }
+
+    fn serving_config_version(e: &Engine) -> Option<String> {
+        e.snapshot("demo", "home")
+            .and_then(|(s, _)| s.versions.config_version.clone())
+    }
+
+    /// The host adapter behind a document write runs with no engine lock held, so it may
+    /// call back into the engine (here: read the state, and load another tenant).
+    #[test]
+    fn document_fetch_runs_without_the_write_lock() {
+        let e = loaded();
+        let n = e
+            .set_document_with("demo", DocKind::Config, || {
+                assert!(e.state.try_lock().is_ok(), "fetch ran under the write lock");
+                e.call(
+                    "load_snapshot",
+                    r#"{"tenant":"other","surface":"home","signals":{"popularity":[]}}"#,
+                )?;
+                Ok(Some(parse(br#"{"algo":"popularity"}"#).unwrap()))
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            serving_config_version(&e),
+            Some(crate::json::etag(br#"{"algo":"popularity"}"#).unwrap())
+        );
+    }
+
+    /// A document write that lands while another writer's fetch is in flight makes that
+    /// writer fetch again: the stale read is never applied over the newer write.
+    #[test]
+    fn a_write_during_a_fetch_makes_the_fetch_retry() {
+        let e = loaded();
+        let store = Mutex::new(r#"{"algo":"cooc"}"#.to_string());
+        let fetches = std::sync::atomic::AtomicUsize::new(0);
+        e.set_document_with("demo", DocKind::Config, || {
+            let read = store.lock().unwrap().clone();
+            if fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                // A racing writer stores and applies a newer document after our read.
+                let newer = r#"{"algo":"popularity"}"#;
+                *store.lock().unwrap() = newer.to_string();
+                e.set_config("demo", Some(&parse(newer.as_bytes()).unwrap()))?;
+            }
+            Ok(Some(parse(read.as_bytes()).unwrap()))
+        })
+        .unwrap();
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(
+            serving_config_version(&e),
+            Some(crate::json::etag(br#"{"algo":"popularity"}"#).unwrap())
+        );
+    }
+
+    /// Concurrent loads and config writes of one tenant: whatever the interleaving, what
+    /// serves at the end is built from the documents the engine recorded last.
+    #[test]
+    fn concurrent_writers_converge_on_the_recorded_documents() {
+        let e = loaded();
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let e = &e;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let doc = format!(r#"{{"weights":{{"pop":{}}}}}"#, t * 100 + i + 1);
+                        e.set_config("demo", Some(&parse(doc.as_bytes()).unwrap()))
+                            .unwrap();
+                        e.call(
+                            "load_snapshot",
+                            r#"{"tenant":"demo","surface":"home","signals":{"popularity":[{"item_id":"a","score":1}]}}"#,
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let recorded = e.lock_state().docs["demo"].config_version.clone();
+        assert!(recorded.is_some());
+        assert_eq!(serving_config_version(&e), recorded);
+    }
 
     #[test]
     fn options_parse_and_reject_typos() {

@@ -33,6 +33,41 @@ impl Problem {
     }
 }
 
+/// The most problems any error or report lists; the rest are summarised in one final
+/// `RECSYS_PROBLEMS_TRUNCATED` entry, so 160 000 unknown members cannot make a 10 MB error.
+pub const MAX_PROBLEMS: usize = 100;
+
+/// Code of the entry that stands for the problems left out of a capped list.
+pub const PROBLEMS_TRUNCATED: &str = "RECSYS_PROBLEMS_TRUNCATED";
+
+/// `problems` cut to [`MAX_PROBLEMS`], with one entry saying how many more there were.
+pub fn capped(mut problems: Vec<Problem>) -> Vec<Problem> {
+    if problems.len() > MAX_PROBLEMS {
+        let more = problems.len() - MAX_PROBLEMS;
+        problems.truncate(MAX_PROBLEMS);
+        problems.push(truncated_note(more));
+    }
+    problems
+}
+
+fn truncated_note(more: usize) -> Problem {
+    Problem::new(
+        "$",
+        PROBLEMS_TRUNCATED,
+        format!("{more} more problems are not listed"),
+    )
+}
+
+/// A problem list as JSON, capped like [`capped`] (for reports that keep the full list).
+pub fn problems_value(problems: &[Problem]) -> Value {
+    let shown = problems.len().min(MAX_PROBLEMS);
+    let mut out: Vec<Value> = problems[..shown].iter().map(Problem::to_value).collect();
+    if problems.len() > shown {
+        out.push(truncated_note(problems.len() - shown).to_value());
+    }
+    Value::Array(out)
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {} ({})", self.path, self.message, self.code)
@@ -63,8 +98,9 @@ impl ApiError {
             extra: None,
         }
     }
+    /// Attaches the problems behind the error, at most [`MAX_PROBLEMS`] (see [`capped`]).
     pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
-        self.problems = problems;
+        self.problems = capped(problems);
         self
     }
     pub fn with_extra(mut self, key: &str, value: Value) -> ApiError {

@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod api;
 pub mod candidates;
 pub mod compile;

@@ -15,7 +15,7 @@
 
 use crate::artifacts::ArtifactKind;
 use crate::compile::{
-    assemble, load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo, TenantDocs,
+    load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo, TenantDocs,
 };
 use crate::engine::Engine;
 use crate::error::ApiError;
@@ -160,12 +160,27 @@ pub struct SurfaceState {
     pub pinned: Option<Timestamp>,
     /// A manifest waiting for its artifacts.
     pending: Option<ManifestInfo>,
+    /// Generation of the last change that needs this surface's snapshot rebuilt.
+    pub(crate) gen: u64,
 }
 
 /// Failures kept per surface.
 pub const MAX_FAILURES: usize = 20;
 
 impl SurfaceState {
+    /// Artifact kinds the serving manifest names that are not serving (failed verification
+    /// or could not be read, with nothing older to keep serving).
+    pub fn missing(&self) -> Vec<&'static str> {
+        let Some(m) = &self.set.manifest else {
+            return Vec::new();
+        };
+        ArtifactKind::ALL
+            .into_iter()
+            .filter(|k| m.manifest.uri(*k).is_some() && !self.set.artifacts.contains_key(k))
+            .map(|k| k.as_str())
+            .collect()
+    }
+
     fn fail(&mut self, kind: &str, uri: &str, code: &str, error: String, at: Timestamp) {
         self.failures.insert(
             0,
@@ -214,10 +229,18 @@ pub enum Step {
 }
 
 /// Engine-side state behind the write lock: tenants' documents and surfaces' artifacts.
+///
+/// Nothing expensive happens while it is locked: documents are validated and artifacts
+/// verified before, snapshots assembled after (see `Engine::rebuild`). Generations order the
+/// writers: every change to a tenant's documents or to a surface's artifacts takes a new one.
 #[derive(Debug, Default)]
 pub struct SourceState {
-    pub docs: BTreeMap<String, TenantDocs>,
+    pub docs: BTreeMap<String, Arc<TenantDocs>>,
     pub surfaces: BTreeMap<(String, String), SurfaceState>,
+    /// Generation of each tenant's documents (absent = never written).
+    pub(crate) doc_gens: BTreeMap<String, u64>,
+    /// The last generation handed out.
+    pub(crate) gen: u64,
 }
 
 fn key(t: &str, s: &str) -> (String, String) {
@@ -256,6 +279,13 @@ fn report(
         m.push(
             "failures",
             Value::Array(st.failures.iter().take(5).map(Failure::to_value).collect()),
+        );
+    }
+    let missing = st.missing();
+    if !missing.is_empty() {
+        m.push(
+            "missing",
+            Value::Array(missing.into_iter().map(Value::str).collect()),
         );
     }
     Value::Object(m)
@@ -324,6 +354,13 @@ impl Engine {
             Some(t) => t.render(tenant, surface)?,
             None => String::new(),
         };
+        // Parse and verify the manifest before taking the write lock.
+        let parsed = match &fetch {
+            Fetch::Found(bytes) => Some(std::str::from_utf8(bytes).ok().map(|text| {
+                parse_manifest_doc(tenant, surface, text, &self.options.artifact_limits)
+            })),
+            _ => None,
+        };
         let mut st = self.lock_state();
         let s = st.surfaces.entry(key(tenant, surface)).or_default();
         s.last_refresh = Some(now);
@@ -364,10 +401,10 @@ impl Engine {
                     s,
                 )))
             }
-            Fetch::Found(bytes) => {
-                let text = match String::from_utf8(bytes) {
-                    Ok(t) => t,
-                    Err(_) => {
+            Fetch::Found(_) => {
+                let parsed = match parsed.flatten() {
+                    Some(p) => p,
+                    None => {
                         self.record(|m| metrics::record_artifact_failure(m, "manifest"));
                         s.fail(
                             "manifest",
@@ -385,7 +422,7 @@ impl Engine {
                         )));
                     }
                 };
-                match parse_manifest_doc(tenant, surface, &text, &self.options.artifact_limits) {
+                match parsed {
                     Err(e) => {
                         let code = e.problems.first().map(|p| p.code).unwrap_or(e.code);
                         self.record(|m| metrics::record_artifact_failure(m, "manifest"));
@@ -405,6 +442,8 @@ impl Engine {
                                 .as_ref()
                                 .is_some_and(|m| m.version == info.version)
                             && s.held.is_empty()
+                            // A partial load fetches what is missing again.
+                            && s.missing().is_empty()
                         {
                             s.last_success = Some(now);
                             return Ok(Step::Done(report(tenant, surface, "unchanged", None, s)));
@@ -445,6 +484,24 @@ impl Engine {
     ) -> Result<Value, ApiError> {
         let limits = &self.options.artifact_limits;
         let hold = self.options.loader.hold_empty_publishes;
+        // Verify what was fetched before taking the write lock (the expensive part).
+        let pending = {
+            let st = self.lock_state();
+            st.surfaces
+                .get(&key(tenant, surface))
+                .and_then(|s| s.pending.clone())
+        };
+        let mut verified: BTreeMap<(ArtifactKind, String), Result<LoadedArtifact, ApiError>> =
+            BTreeMap::new();
+        for kind in ArtifactKind::ALL {
+            let Some(uri) = pending.as_ref().and_then(|p| p.manifest.uri(kind)) else {
+                continue;
+            };
+            if let Some(Fetch::Found(bytes)) = fetched.get(uri) {
+                let loaded = load_blob(bytes, kind, uri, tenant, surface, limits);
+                verified.insert((kind, uri.to_string()), loaded);
+            }
+        }
         let mut guard = self.lock_state();
         let st = &mut *guard;
         let s = st.surfaces.entry(key(tenant, surface)).or_default();
@@ -476,7 +533,11 @@ impl Engine {
                 continue;
             }
             let loaded = match fetched.get(uri) {
-                Some(Fetch::Found(bytes)) => load_blob(bytes, kind, uri, tenant, surface, limits),
+                Some(Fetch::Found(bytes)) => match verified.remove(&(kind, uri.to_string())) {
+                    Some(done) => done,
+                    // The pending manifest changed since: verify this one now.
+                    None => load_blob(bytes, kind, uri, tenant, surface, limits),
+                },
                 Some(Fetch::NotFound) | None => Err(ApiError::new(
                     "RECSYS_ARTIFACT_NOT_FOUND",
                     404,
@@ -540,14 +601,12 @@ impl Engine {
                 format!("{failed} artifacts could not be loaded; their signals are unavailable"),
             ));
         }
-        let docs = st.docs.get(tenant).cloned().unwrap_or_default();
-        let snap = assemble(tenant, surface, &docs, &set);
         let s = st.surfaces.entry(key(tenant, surface)).or_default();
+        let updated = set.manifest.as_ref().and_then(|m| m.manifest.updated_at);
         s.set = set;
         s.loaded = true;
         s.last_success = Some(now);
-        let (updated, count) = (snap.versions.manifest_updated_at, s.set.artifacts.len());
-        self.install(snap);
+        let count = s.set.artifacts.len();
         self.record(|m| {
             if let Some(u) = updated {
                 metrics::record_manifest(m, now.seconds_since(u), count);
@@ -564,7 +623,14 @@ impl Engine {
             let kinds: Vec<&str> = newly_held.iter().map(|k| k.as_str()).collect();
             format!("empty publishes held for: {}", kinds.join(", "))
         });
-        Ok(report(tenant, surface, "swapped", detail, s))
+        // A first load with failures serves what verified, but says so: "partial", with the
+        // failures and the missing kinds (readiness reports them too).
+        let outcome = if failed > 0 { "partial" } else { "swapped" };
+        let answer = report(tenant, surface, outcome, detail, s);
+        let plan = st.plan_rebuild(tenant, Some(surface));
+        drop(guard);
+        self.rebuild(plan);
+        Ok(answer)
     }
 
     /// Applies publishes that were held because they were empty (an operator's decision).
@@ -587,14 +653,12 @@ impl Engine {
             s.set.artifacts.insert(k, h.artifact);
         }
         s.last_success = Some(now);
-        let docs = st.docs.get(tenant).cloned().unwrap_or_default();
-        let s = st
-            .surfaces
-            .get(&key(tenant, surface))
-            .ok_or_else(|| not_tracked(tenant, surface))?;
-        let snap = assemble(tenant, surface, &docs, &s.set);
-        self.install(snap);
-        Ok(report(tenant, surface, "released", None, s))
+        s.loaded = true;
+        let answer = report(tenant, surface, "released", None, s);
+        let plan = st.plan_rebuild(tenant, Some(surface));
+        drop(guard);
+        self.rebuild(plan);
+        Ok(answer)
     }
 
     /// Pins (tenant, surface) to an operator-supplied manifest (artifact rollback): the manifest
@@ -638,6 +702,10 @@ impl Engine {
         reader: &dyn ArtifactReader,
     ) -> Vec<Result<Value, ApiError>> {
         let max = self.options.artifact_limits.max_bytes;
+        let _busy = match self.enter() {
+            Ok(b) => b,
+            Err(e) => return vec![Err(e)],
+        };
         let mut out = Vec::new();
         for (t, s, uri) in self.loader_due(now) {
             let step = self.loader_apply_manifest(&t, &s, now, reader.read(&uri, max));
@@ -676,7 +744,8 @@ impl Engine {
             let found = self.snapshot(t, sf);
             let serving = found.is_some();
             let snap = found.as_ref().map(|(s, _)| s.clone());
-            if s.tracked && !serving {
+            let missing = s.missing();
+            if (s.tracked && !serving) || (serving && !missing.is_empty()) {
                 ready = false;
             }
             let mut m = Map::new();
@@ -688,6 +757,10 @@ impl Engine {
             }
             m.push("tracked", Value::Bool(s.tracked));
             m.push("pinned", Value::Bool(s.pinned.is_some()));
+            m.push(
+                "missing",
+                Value::Array(missing.into_iter().map(Value::str).collect()),
+            );
             if let Some(snap) = &snap {
                 let v = &snap.versions;
                 for (k, x) in [

@@ -32,6 +32,16 @@ pub struct Blended {
     pub score: f64,
 }
 
+/// `x` saturated into the finite range: ±infinity become ±`f64::MAX`, NaN becomes 0. Every
+/// score the engine computes goes through this, so no answer ever carries a `null` score.
+pub fn finite(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(-f64::MAX, f64::MAX)
+    }
+}
+
 pub fn blend(w: &Weights, raw: &Signals) -> Blended {
     let pop = sat(raw.pop);
     let cooc = sat(raw.cooc);
@@ -46,7 +56,7 @@ pub fn blend(w: &Weights, raw: &Signals) -> Blended {
         collab,
         content,
         session,
-        score: w.pop * pop + w.cooc * cooc + w.emb * sim,
+        score: finite(w.pop * pop + w.cooc * cooc + w.emb * sim),
     }
 }
 

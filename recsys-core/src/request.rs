@@ -340,9 +340,10 @@ fn id_list(v: Option<&Value>, path: &str, d: &mut Dec) -> Vec<String> {
 fn tag_list(v: Option<&Value>, path: &str, d: &mut Dec) -> Vec<String> {
     let ids = id_list(v, path, d);
     let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
     for t in ids {
         let n = normalize_tag(&t);
-        if !n.is_empty() && !out.contains(&n) {
+        if !n.is_empty() && seen.insert(n.clone()) {
             out.push(n);
         }
     }
@@ -482,6 +483,7 @@ fn constraints(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> Option<Constr
     if let Some(mv) = mpt {
         match mv {
             Value::Object(mm) => {
+                let mut caps: std::collections::BTreeMap<String, u32> = Default::default();
                 for (k, x) in mm.deduped() {
                     let path = format!("$.constraints.max_per_tag.{k}");
                     let Some(n) = integer(x, &path, d) else {
@@ -500,15 +502,19 @@ fn constraints(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> Option<Constr
                     }
                     let n = n.min(u32::MAX as i64) as u32;
                     // Keys that collide after lower-casing keep the strictest cap.
-                    match max_per_tag.iter_mut().find(|(t, _)| *t == tag) {
-                        Some(slot) => {
-                            if n != 0 && (slot.1 == 0 || n < slot.1) {
-                                slot.1 = n;
+                    match caps.entry(tag) {
+                        std::collections::btree_map::Entry::Occupied(mut slot) => {
+                            let slot = slot.get_mut();
+                            if n != 0 && (*slot == 0 || n < *slot) {
+                                *slot = n;
                             }
                         }
-                        None => max_per_tag.push((tag, n)),
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            slot.insert(n);
+                        }
                     }
                 }
+                max_per_tag = caps.into_iter().collect();
                 if max_per_tag.len() > limits.max_tags {
                     d.bad(
                         "$.constraints.max_per_tag",
@@ -519,7 +525,6 @@ fn constraints(v: Option<&Value>, limits: &Limits, d: &mut Dec) -> Option<Constr
                         ),
                     );
                 }
-                max_per_tag.sort();
             }
             other => d.bad(
                 "$.constraints.max_per_tag",
@@ -727,6 +732,14 @@ impl RecommendRequest {
                 match v {
                     None => {}
                     Some(Value::Number(n)) => match n.as_f64() {
+                        Some(f) if f > crate::config::MAX_WEIGHT => d.unprocessable(
+                            format!("$.weights.{name}"),
+                            format!(
+                                "weights.{name} must be at most {:e}, got {}",
+                                crate::config::MAX_WEIGHT,
+                                n.literal()
+                            ),
+                        ),
                         Some(f) if f >= 0.0 => *slot = f,
                         Some(_) => negative = true,
                         None => d.bad(

@@ -5,10 +5,11 @@
 use proptest::prelude::*;
 use recsys_core::control::api::{call, OPS};
 use recsys_core::control::{
-    actions, verify_audit_chain, AccessPolicy, AuditDraft, AuditEntry, AuditKey, AuditQuery,
-    CacheTarget, ControlError, ControlOptions, ControlPlane, DocKind, DocumentStore, Invalidation,
-    InvalidationCounts, Invalidator, MemoryStore, OpContext, Pointer, PointerSwap, Principal,
-    PutRequest, RollbackTarget, StoreError, StoreErrorKind, StoredVersion, TamperReason,
+    actions, verify_audit_chain, AccessPolicy, AuditDraft, AuditEntry, AuditHead, AuditKey,
+    AuditKeyring, AuditQuery, AuditSigner, CacheTarget, ControlError, ControlOptions, ControlPlane,
+    DocKind, DocumentStore, Invalidation, InvalidationCounts, Invalidator, MemoryStore, OpContext,
+    Pointer, PointerSwap, Principal, PutRequest, RollbackTarget, StoreError, StoreErrorKind,
+    StoredVersion, TamperReason,
 };
 use recsys_core::error::ApiError;
 use recsys_core::json::{self, Value};
@@ -464,7 +465,7 @@ fn pagination_never_skips_or_repeats_entries_sharing_timestamps() {
         )
         .unwrap_err();
     assert_eq!((e.code(), e.status()), ("RECSYS_INVALID_CURSOR", 400));
-    assert!(plane.verify_audit(&viewer(), T).unwrap().ok());
+    assert!(plane.verify_audit(&viewer(), T, None).unwrap().ok());
 }
 
 #[test]
@@ -709,6 +710,8 @@ fn audit_entries_carry_every_field() {
 // ---- tamper detection ----------------------------------------------------------------------
 
 /// A store wrapper that injects faults and tampering into an inner [`MemoryStore`].
+type ChainRewrite = Box<dyn Fn(Vec<AuditEntry>) -> Vec<AuditEntry> + Send>;
+
 #[derive(Default)]
 struct FaultyStore {
     inner: Arc<MemoryStore>,
@@ -716,6 +719,8 @@ struct FaultyStore {
     lose_cas: AtomicU32,
     before_cas: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     tamper_audit: Mutex<Option<(u64, Value)>>,
+    /// An attacker with write access to the log: rewrites the whole chain as read.
+    rewrite_chain: Mutex<Option<ChainRewrite>>,
     corrupt_version: Mutex<Option<String>>,
     fake_pointer: Mutex<Option<String>>,
 }
@@ -755,7 +760,10 @@ impl FaultyStore {
                 }
             }
         }
-        entries
+        match &*self.rewrite_chain.lock().unwrap() {
+            Some(f) => f(entries),
+            None => entries,
+        }
     }
 }
 
@@ -852,14 +860,14 @@ fn tampering_with_a_stored_entry_is_detected_at_that_id() {
     plane.invalidate(&admin(), T, &["config"], None).unwrap();
     let entries = full_audit(store.as_ref(), T);
     verify_audit_chain(&entries).unwrap();
-    let v = plane.verify_audit(&viewer(), T).unwrap();
+    let v = plane.verify_audit(&viewer(), T, None).unwrap();
     assert!(v.ok());
     assert_eq!(v.entries, 4);
     assert_eq!(v.head_hash.as_deref(), Some(entries[3].hash.as_str()));
 
     let target = entries[1].id;
     *store.tamper_audit.lock().unwrap() = Some((target, parse(r#"{"algo":"cooc"}"#)));
-    let v = plane.verify_audit(&viewer(), T).unwrap();
+    let v = plane.verify_audit(&viewer(), T, None).unwrap();
     assert!(!v.ok());
     let t = v.tamper.unwrap();
     assert_eq!((t.at_id, t.reason), (target, TamperReason::HashMismatch));
@@ -883,9 +891,9 @@ fn verify_reports_a_pointer_moved_behind_the_planes_back() {
     let (store, plane) = faulty();
     put(&plane, &admin(), CFG_A).unwrap();
     put(&plane, &admin(), CFG_B).unwrap();
-    assert!(plane.verify_audit(&admin(), T).unwrap().ok());
+    assert!(plane.verify_audit(&admin(), T, None).unwrap().ok());
     *store.fake_pointer.lock().unwrap() = Some(etag(CFG_A));
-    let v = plane.verify_audit(&admin(), T).unwrap();
+    let v = plane.verify_audit(&admin(), T, None).unwrap();
     assert!(v.tamper.is_none() && !v.ok());
     assert_eq!(v.pointer_mismatches.len(), 1);
     assert_eq!(v.pointer_mismatches[0].kind, DocKind::Config);
@@ -968,7 +976,7 @@ fn rollback_to_previous_and_to_a_named_version() {
             "config.rollback"
         ]
     );
-    assert!(plane.verify_audit(&ctx, T).unwrap().ok());
+    assert!(plane.verify_audit(&ctx, T, None).unwrap().ok());
 }
 
 #[test]
@@ -1258,7 +1266,7 @@ fn cross_tenant_access_is_denied_on_every_op() {
             .audit(&intruder, T, &AuditQuery::default())
             .map(|_| ()),
     );
-    forbidden(plane.verify_audit(&intruder, T).map(|_| ()));
+    forbidden(plane.verify_audit(&intruder, T, None).map(|_| ()));
     forbidden(
         plane
             .invalidate(&intruder, T, &["config"], None)
@@ -1303,8 +1311,8 @@ fn tenants_are_isolated_in_the_store() {
         "RECSYS_VERSION_NOT_FOUND",
         "another tenant's version"
     );
-    assert!(plane.verify_audit(&a, T).unwrap().ok());
-    assert!(plane.verify_audit(&g, "globex").unwrap().ok());
+    assert!(plane.verify_audit(&a, T, None).unwrap().ok());
+    assert!(plane.verify_audit(&g, "globex", None).unwrap().ok());
 }
 
 #[test]
@@ -1411,9 +1419,13 @@ fn invalidation_validates_audits_and_reports_counts() {
         &format!(r#"{{"tenant":"{T}","targets":["popularity"]}}"#),
     )
     .unwrap();
+    let head = AuditHead::of(full_audit(plane.store().as_ref(), T).last().unwrap());
     assert_eq!(
         json::to_string(&v),
-        r#"{"tenant_id":"acme","targets":["artifacts"],"status":"applied","invalidated":{"artifacts":7}}"#
+        format!(
+            r#"{{"tenant_id":"acme","targets":["artifacts"],"status":"applied","invalidated":{{"artifacts":7}},"audit_head":{}}}"#,
+            json::to_string(&head.to_value())
+        )
     );
     let e = op(
         &plane,
@@ -1467,11 +1479,13 @@ fn json_ops_answer_like_the_reference() {
         json::to_string(&Value::str(raw))
     );
     let v = op(&plane, &p, "admin.put_config", &input).unwrap();
+    let head = AuditHead::of(&full_audit(plane.store().as_ref(), T)[0]);
     assert_eq!(
         json::to_string(&v),
         format!(
-            r#"{{"tenant_id":"acme","config_version":"{}","config":{raw},"changed":true}}"#,
-            etag(raw)
+            r#"{{"tenant_id":"acme","config_version":"{}","config":{raw},"changed":true,"audit_head":{{"id":1,"hash":"{}"}}}}"#,
+            etag(raw),
+            head.hash
         )
     );
     let v = op(
@@ -1612,7 +1626,10 @@ fn store_failures_leave_pointer_and_audit_unchanged() {
         } else {
             assert!(extra.is_empty(), "{method}");
         }
-        assert!(plane.verify_audit(&admin(), T).unwrap().ok(), "{method}");
+        assert!(
+            plane.verify_audit(&admin(), T, None).unwrap().ok(),
+            "{method}"
+        );
         // The same put succeeds once the store is back, re-using the leftover version.
         let out = plane
             .put_config(&admin(), T, CFG_B.as_bytes(), None)
@@ -1637,7 +1654,7 @@ fn store_failures_leave_pointer_and_audit_unchanged() {
             "list_audit" => plane
                 .audit(&viewer(), T, &AuditQuery::default())
                 .map(|_| ()),
-            "audit_chain" => plane.verify_audit(&viewer(), T).map(|_| ()),
+            "audit_chain" => plane.verify_audit(&viewer(), T, None).map(|_| ()),
             _ => plane
                 .list_versions(&viewer(), T, DocKind::Config)
                 .map(|_| ()),
@@ -1717,7 +1734,7 @@ fn lost_races_retry_unconditional_and_refuse_conditional_writes() {
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[1].actor.subject, "bob");
     assert_eq!(plane.get_config(&admin(), T).unwrap().etag, etag(CFG_C));
-    assert!(plane.verify_audit(&admin(), T).unwrap().ok());
+    assert!(plane.verify_audit(&admin(), T, None).unwrap().ok());
 }
 
 #[test]
@@ -1809,7 +1826,7 @@ fn concurrent_puts_keep_pointer_and_audit_consistent() {
         at,
         "the pointer is where the last entry put it"
     );
-    assert!(plane.verify_audit(&admin(), T).unwrap().ok());
+    assert!(plane.verify_audit(&admin(), T, None).unwrap().ok());
 }
 
 // ---- model-based ---------------------------------------------------------------------------------
@@ -1957,7 +1974,7 @@ proptest! {
             prop_assert_eq!(&versions, &m.versions);
             prop_assert_eq!(full_audit(store.as_ref(), T).len(), m.audit_len);
         }
-        prop_assert!(plane.verify_audit(&ctx, T).unwrap().ok());
+        prop_assert!(plane.verify_audit(&ctx, T, None).unwrap().ok());
     }
 }
 
@@ -1994,4 +2011,181 @@ fn rollback_to_an_empty_version_is_refused_not_a_rollback() {
     )
     .unwrap();
     assert_eq!(get(&v, &["changed"]), &Value::Bool(true));
+}
+
+// ---- keyed audit chain and chain heads ------------------------------------------------
+
+fn keyring(active: &str, ids: &[&str]) -> Arc<AuditKeyring> {
+    let keys = ids
+        .iter()
+        .map(|id| (id.to_string(), format!("host-secret-{id}-0123456789")));
+    Arc::new(AuditKeyring::new(active, keys).unwrap())
+}
+
+/// The chain as an attacker with write access to the log would rebuild it: `edit` applied,
+/// then every entry re-sealed (plain SHA-256 when `signer` is `None`) and re-linked.
+fn resealed(
+    entries: Vec<AuditEntry>,
+    edit: impl Fn(&mut AuditEntry),
+    signer: Option<AuditSigner>,
+) -> Vec<AuditEntry> {
+    let mut prev: Option<String> = None;
+    let mut out = Vec::new();
+    for mut e in entries {
+        edit(&mut e);
+        let id = e.id;
+        let sealed = AuditDraft::from_entry(e, signer.clone()).seal(id, prev.as_deref());
+        prev = Some(sealed.hash.clone());
+        out.push(sealed);
+    }
+    out
+}
+
+/// Dropping the newest entry leaves a valid chain; the head the write returned catches it.
+#[test]
+fn a_dropped_newest_entry_is_reported_against_the_returned_head() {
+    let (store, plane) = faulty();
+    put(&plane, &admin(), CFG_A).unwrap();
+    let put_head = plane
+        .put_config(&admin(), T, CFG_B.as_bytes(), None)
+        .unwrap()
+        .audit_head
+        .unwrap();
+    let head = plane
+        .invalidate(&admin(), T, &["config"], None)
+        .unwrap()
+        .audit_head;
+    let entries = full_audit(store.as_ref(), T);
+    assert_eq!(head, AuditHead::of(entries.last().unwrap()));
+    assert_eq!(put_head, AuditHead::of(&entries[1]));
+    assert!(plane
+        .verify_audit(&viewer(), T, Some(head.clone()))
+        .unwrap()
+        .ok());
+    // An older head is still contained in a longer chain.
+    assert!(plane
+        .verify_audit(&viewer(), T, Some(put_head))
+        .unwrap()
+        .ok());
+
+    *store.rewrite_chain.lock().unwrap() = Some(Box::new(|mut es| {
+        es.pop();
+        es
+    }));
+    // What the reference (and an unanchored check) says: intact.
+    assert!(plane.verify_audit(&viewer(), T, None).unwrap().ok());
+    let v = plane
+        .verify_audit(&viewer(), T, Some(head.clone()))
+        .unwrap();
+    let t = v.tamper.unwrap();
+    assert_eq!((t.at_id, t.reason), (head.id, TamperReason::Truncated));
+    let ans = op(
+        &plane,
+        &who("v", &["viewer"]),
+        "admin.verify_audit",
+        &format!(
+            r#"{{"tenant":"{T}","head":{}}}"#,
+            json::to_string(&head.to_value())
+        ),
+    )
+    .unwrap();
+    assert_eq!(get(&ans, &["ok"]), &Value::Bool(false));
+    assert_eq!(get(&ans, &["reason"]), &Value::str("truncated"));
+}
+
+/// With audit keys, an edited log re-hashed with plain SHA-256, or with a guessed secret
+/// under the right key id, fails verification; without keys the plain re-hash passes, and
+/// only the returned head catches it.
+#[test]
+fn a_keyed_chain_cannot_be_recomputed_without_the_secret() {
+    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let plane = ControlPlane::new(store.clone()).with_audit_keys(Some(keyring("k1", &["k1"])));
+    for d in [CFG_A, CFG_B, CFG_C] {
+        put(&plane, &admin(), d).unwrap();
+    }
+    let entries = full_audit(store.as_ref(), T);
+    assert!(entries
+        .iter()
+        .all(|e| e.hash.starts_with("hmac-sha256:k1:")));
+    assert_eq!(
+        entries[1].prev_hash.as_deref(),
+        Some(entries[0].hash.as_str())
+    );
+    assert!(plane.verify_audit(&viewer(), T, None).unwrap().ok());
+    let target = entries[1].id;
+    let edit = move |e: &mut AuditEntry| {
+        if e.id == target {
+            e.after_state = Some(parse(r#"{"algo":"cooc"}"#));
+        }
+    };
+    *store.rewrite_chain.lock().unwrap() = Some(Box::new(move |es| resealed(es, edit, None)));
+    let t = plane
+        .verify_audit(&viewer(), T, None)
+        .unwrap()
+        .tamper
+        .unwrap();
+    assert_eq!((t.at_id, t.reason), (entries[0].id, TamperReason::Unkeyed));
+    let guessed = AuditKeyring::new("k1", [("k1", "a-guessed-secret-0000")]).unwrap();
+    *store.rewrite_chain.lock().unwrap() = Some(Box::new(move |es| {
+        resealed(es, edit, Some(guessed.signer()))
+    }));
+    let t = plane
+        .verify_audit(&viewer(), T, None)
+        .unwrap()
+        .tamper
+        .unwrap();
+    assert_eq!(
+        (t.at_id, t.reason),
+        (entries[0].id, TamperReason::HashMismatch)
+    );
+
+    // The same attack on an unkeyed log.
+    let (store, plane) = faulty();
+    let mut head = None;
+    for d in [CFG_A, CFG_B, CFG_C] {
+        head = plane
+            .put_config(&admin(), T, d.as_bytes(), None)
+            .unwrap()
+            .audit_head;
+    }
+    let target = full_audit(store.as_ref(), T)[1].id;
+    let edit = move |e: &mut AuditEntry| {
+        if e.id == target {
+            e.after_state = Some(parse(r#"{"algo":"cooc"}"#));
+        }
+    };
+    *store.rewrite_chain.lock().unwrap() = Some(Box::new(move |es| resealed(es, edit, None)));
+    assert!(plane.verify_audit(&viewer(), T, None).unwrap().ok());
+    let head = head.unwrap();
+    let t = plane
+        .verify_audit(&viewer(), T, Some(head.clone()))
+        .unwrap()
+        .tamper
+        .unwrap();
+    assert_eq!((t.at_id, t.reason), (head.id, TamperReason::HeadMismatch));
+}
+
+/// Keys rotate by id: entries keep verifying with the key they name; a keyring without
+/// that key reports it.
+#[test]
+fn audit_keys_rotate_by_id() {
+    let store = Arc::new(MemoryStore::new());
+    let p1 = ControlPlane::new(store.clone()).with_audit_keys(Some(keyring("k1", &["k1"])));
+    put(&p1, &admin(), CFG_A).unwrap();
+    let p2 = ControlPlane::new(store.clone()).with_audit_keys(Some(keyring("k2", &["k1", "k2"])));
+    put(&p2, &admin(), CFG_B).unwrap();
+    let entries = full_audit(store.as_ref(), T);
+    assert!(entries[0].hash.starts_with("hmac-sha256:k1:"));
+    assert!(entries[1].hash.starts_with("hmac-sha256:k2:"));
+    assert!(p2.verify_audit(&viewer(), T, None).unwrap().ok());
+    let p3 = ControlPlane::new(store.clone()).with_audit_keys(Some(keyring("k2", &["k2"])));
+    let t = p3.verify_audit(&viewer(), T, None).unwrap().tamper.unwrap();
+    assert_eq!(
+        (t.at_id, t.reason),
+        (entries[0].id, TamperReason::UnknownKey)
+    );
+    // Keys are validated: short secrets and unknown active ids are refused.
+    assert!(AuditKeyring::new("k1", [("k1", "short")]).is_err());
+    assert!(AuditKeyring::new("k9", [("k1", "long-enough-secret-123")]).is_err());
+    assert!(!format!("{:?}", keyring("k1", &["k1"])).contains("host-secret"));
 }

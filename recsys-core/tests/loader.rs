@@ -709,3 +709,72 @@ fn artifact_pins_are_access_checked_and_audited() {
         .unwrap();
     assert!(verify.contains(r#""ok":true"#), "{verify}");
 }
+
+/// A first load where one artifact fails verification serves what verified, but says so:
+/// outcome `partial` with the failure and the missing kind, and readiness is `not_ready`
+/// naming what is missing until a good artifact arrives.
+#[test]
+fn a_first_load_with_a_failed_artifact_is_partial_and_not_ready() {
+    let s = Store::new("ecommerce-mini", "ecommerce-mini");
+    let pop = "s3://recsys-artifacts/demo/home/popularity/64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json";
+    let good = std::fs::read(
+        fixtures().join("ecommerce-mini/objectstore/demo/home/popularity/64c20045f5f4c79e2a84778d165077eea4af2c3c0f63d46794103759c566922c.json"),
+    )
+    .unwrap();
+    let tampered =
+        String::from_utf8(good.clone())
+            .unwrap()
+            .replacen("\"count\": 3", "\"count\": 4", 1);
+    assert_ne!(tampered.as_bytes(), &good[..]);
+    s.overrides
+        .lock()
+        .unwrap()
+        .insert(pop.into(), Fetch::Found(tampered.into_bytes()));
+    let e = engine("");
+    let now = "2026-11-23T00:00:00Z";
+    let r = e.refresh_due(t(now), &s);
+    let report = r[0].as_ref().unwrap();
+    assert_eq!(
+        get(report, &["outcome"]).as_str(),
+        Some("partial"),
+        "{report:?}"
+    );
+    let failures = get(report, &["failures"]).as_array().unwrap();
+    assert_eq!(
+        get(&failures[0], &["kind"]).as_str(),
+        Some("popularity"),
+        "{failures:?}"
+    );
+    assert_eq!(
+        get(report, &["missing"]),
+        &Value::Array(vec![Value::str("popularity")])
+    );
+    let ready = e.readiness(t(now));
+    assert_eq!(
+        get(&ready, &["status"]).as_str(),
+        Some("not_ready"),
+        "{ready:?}"
+    );
+    let surface = &get(&ready, &["surfaces"]).as_array().unwrap()[0];
+    assert_eq!(get(surface, &["serving"]), &Value::Bool(true));
+    assert_eq!(
+        get(surface, &["missing"]),
+        &Value::Array(vec![Value::str("popularity")])
+    );
+    // The good artifact arrives: swapped, nothing missing, ready.
+    s.overrides.lock().unwrap().clear();
+    e.loader_invalidate("demo", None);
+    let r = e.refresh_due(t("2026-11-23T00:05:00Z"), &s);
+    let report = r[0].as_ref().unwrap();
+    assert_eq!(
+        get(report, &["outcome"]).as_str(),
+        Some("swapped"),
+        "{report:?}"
+    );
+    let ready = e.readiness(t("2026-11-23T00:05:00Z"));
+    assert_eq!(
+        get(&ready, &["status"]).as_str(),
+        Some("ready"),
+        "{ready:?}"
+    );
+}

@@ -42,13 +42,14 @@ extern "C" {
 struct RecsysEngine *recsys_engine_new(const char *options_json, struct RecsysError **err);
 
 /**
- * Releases an engine. NULL is accepted and ignored. The engine must not be in use by
- * another thread.
+ * Releases an engine and returns `RECSYS_OK`. NULL is accepted and ignored. A pointer that
+ * is not a live engine (freed already, or another kind of handle) is left alone and gives
+ * `RECSYS_ERROR`. The engine must not be in use by another thread.
  *
  * # Safety
- * `engine` must be NULL or a pointer returned by `recsys_engine_new` that was not freed yet.
+ * `engine` must be NULL or a pointer this library returned.
  */
-void recsys_engine_free(struct RecsysEngine *engine);
+int recsys_engine_free(struct RecsysEngine *engine);
 
 /**
  * Runs operation `op` with the JSON text `input` on `engine` (any operation name the core
@@ -114,20 +115,24 @@ const char *recsys_error_message(const struct RecsysError *err);
 const char *recsys_error_json(const struct RecsysError *err);
 
 /**
- * Releases an error. NULL is accepted and ignored.
+ * Releases an error and returns `RECSYS_OK`. NULL is accepted and ignored. A pointer that
+ * is not a live error (freed already, or another kind of handle) is left alone and gives
+ * `RECSYS_ERROR`.
  *
  * # Safety
- * `err` must be NULL or an error returned through an `err` out-parameter, not freed yet.
+ * `err` must be NULL or a pointer this library returned.
  */
-void recsys_error_free(struct RecsysError *err);
+int recsys_error_free(struct RecsysError *err);
 
 /**
- * Releases a string returned through an `out` parameter. NULL is accepted and ignored.
+ * Releases a string returned through an `out` parameter and returns `RECSYS_OK`. NULL is
+ * accepted and ignored; a pointer that is not a live answer string of this library (freed
+ * already, or a borrowed error string) is left alone and gives `RECSYS_ERROR`.
  *
  * # Safety
- * `s` must be NULL or a string returned by this library, not freed yet.
+ * `s` must be NULL or a pointer this library returned.
  */
-void recsys_string_free(char *s);
+int recsys_string_free(char *s);
 
 /**
  * The library version (`"0.1.0"`), a static string.

@@ -21,14 +21,22 @@
 //!   holds immutable, atomically swapped snapshots, so a caught panic cannot leave it half
 //!   updated and the engine stays usable.
 //! * A `RecsysEngine` is thread-safe: one engine may be shared by any number of threads.
+//! * Handles are validated. Every engine, error and answer string the library hands out is
+//!   registered as live, with its kind, until it is freed; engines and errors also carry a
+//!   tag that is poisoned when they are freed. A double free, a free of the wrong kind of
+//!   handle (an error passed to `recsys_engine_free`), or a call on a freed engine is
+//!   refused with `RECSYS_FFI_INVALID_HANDLE` (the free functions return `RECSYS_ERROR`)
+//!   instead of corrupting the heap; nothing is read through a pointer that is not live.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use recsys_core::ApiError;
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::{OnceLock, RwLock};
 
 /// Returned by functions that succeeded.
 pub const RECSYS_OK: c_int = 0;
@@ -38,12 +46,14 @@ pub const RECSYS_ERROR: c_int = 1;
 /// An engine: the current compiled snapshots plus engine-wide options. Opaque; create with
 /// `recsys_engine_new`, release with `recsys_engine_free`. Thread-safe.
 pub struct RecsysEngine {
+    tag: u64,
     inner: recsys_core::Engine,
 }
 
 /// An error: stable code, HTTP status, message and the full error object as JSON. Opaque;
 /// release with `recsys_error_free`.
 pub struct RecsysError {
+    tag: u64,
     code: CString,
     status: u16,
     message: CString,
@@ -51,6 +61,113 @@ pub struct RecsysError {
 }
 
 const NULL_POINTER: &str = "RECSYS_FFI_NULL_POINTER";
+const INVALID_HANDLE: &str = "RECSYS_FFI_INVALID_HANDLE";
+
+/// Tags of live handles, and the value a handle's tag takes when it is freed.
+const ENGINE_TAG: u64 = 0x5245_4353_454e_4731; // "RECSENG1"
+const ERROR_TAG: u64 = 0x5245_4353_4552_5231; // "RECSERR1"
+const FREED_TAG: u64 = 0xdead_f4ee_dead_f4ee;
+
+/// The kinds of handle the library hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Engine,
+    Error,
+    String,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Engine => "engine",
+            Kind::Error => "error",
+            Kind::String => "string",
+        }
+    }
+}
+
+/// Every live handle, by address. A pointer is used only while it is registered with the
+/// expected kind, so a stale or foreign pointer is refused before anything is read
+/// through it. (A B-tree: its allocations are referenced from their start, so leak checkers
+/// see the registry as reachable, not "possibly lost".)
+fn live() -> &'static RwLock<BTreeMap<usize, Kind>> {
+    static LIVE: OnceLock<RwLock<BTreeMap<usize, Kind>>> = OnceLock::new();
+    LIVE.get_or_init(RwLock::default)
+}
+
+fn register<T>(p: *const T, kind: Kind) {
+    live()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(p as usize, kind);
+}
+
+fn invalid_handle<T>(p: *const T, kind: Kind) -> ApiError {
+    ApiError::new(
+        INVALID_HANDLE,
+        400,
+        format!(
+            "{p:p} is not a live {} handle (already freed, never returned by this library, or another kind of handle)",
+            kind.name()
+        ),
+    )
+}
+
+/// Checks that `p` is a live handle of `kind`.
+fn check<T>(p: *const T, kind: Kind) -> Result<(), ApiError> {
+    let ok = live()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(p as usize))
+        == Some(&kind);
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid_handle(p, kind))
+    }
+}
+
+/// Removes `p` from the live handles if it is one of `kind` (exactly once: a second free of
+/// the same pointer fails here).
+fn unregister<T>(p: *const T, kind: Kind) -> Result<(), ApiError> {
+    let mut live = live().write().unwrap_or_else(|e| e.into_inner());
+    if live.get(&(p as usize)) == Some(&kind) {
+        live.remove(&(p as usize));
+        Ok(())
+    } else {
+        Err(invalid_handle(p, kind))
+    }
+}
+
+/// A live engine handle as a reference, after its registration and tag are checked.
+///
+/// # Safety
+/// `engine` must not be freed concurrently with the returned borrow.
+unsafe fn engine_ref<'a>(engine: *const RecsysEngine) -> Result<&'a RecsysEngine, ApiError> {
+    if engine.is_null() {
+        return Err(null_pointer("engine"));
+    }
+    check(engine, Kind::Engine)?;
+    // SAFETY: registered as a live engine (made by `Box::into_raw`, not freed yet).
+    let e = unsafe { &*engine };
+    if e.tag != ENGINE_TAG {
+        return Err(invalid_handle(engine, Kind::Engine));
+    }
+    Ok(e)
+}
+
+/// A live error handle as a reference; `None` for NULL or anything that is not one.
+///
+/// # Safety
+/// `err` must not be freed concurrently with the returned borrow.
+unsafe fn error_ref<'a>(err: *const RecsysError) -> Option<&'a RecsysError> {
+    if err.is_null() || check(err, Kind::Error).is_err() {
+        return None;
+    }
+    // SAFETY: registered as a live error (made by `Box::into_raw`, not freed yet).
+    let e = unsafe { &*err };
+    (e.tag == ERROR_TAG).then_some(e)
+}
 const INVALID_UTF8: &str = "RECSYS_FFI_INVALID_UTF8";
 const INTERNAL: &str = "RECSYS_INTERNAL";
 
@@ -63,6 +180,7 @@ fn c_string_lossy(s: &str) -> CString {
 impl RecsysError {
     fn new(e: &ApiError) -> RecsysError {
         RecsysError {
+            tag: ERROR_TAG,
             code: c_string_lossy(e.code),
             status: e.status,
             message: c_string_lossy(&e.message),
@@ -114,9 +232,11 @@ unsafe fn read_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, ApiErr
 
 /// Moves an answer into a caller-owned C string.
 fn answer_to_c(answer: String) -> Result<*mut c_char, ApiError> {
-    CString::new(answer)
+    let s = CString::new(answer)
         .map(CString::into_raw)
-        .map_err(|_| ApiError::new(INTERNAL, 500, "the answer contains a nul byte"))
+        .map_err(|_| ApiError::new(INTERNAL, 500, "the answer contains a nul byte"))?;
+    register(s, Kind::String);
+    Ok(s)
 }
 
 /// Runs an entry point's body, turning a panic into a `RECSYS_INTERNAL` error.
@@ -132,11 +252,16 @@ fn catch<T>(body: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
 unsafe fn finish<T>(err: *mut *mut RecsysError, result: Result<T, ApiError>, failure: T) -> T {
     let (value, error) = match result {
         Ok(v) => (v, ptr::null_mut()),
-        Err(e) => (failure, Box::into_raw(Box::new(RecsysError::new(&e)))),
+        Err(e) => {
+            let error = Box::into_raw(Box::new(RecsysError::new(&e)));
+            register(error, Kind::Error);
+            (failure, error)
+        }
     };
     if err.is_null() {
         // The caller asked for no details: release the error right away.
         if !error.is_null() {
+            let _ = unregister(error, Kind::Error);
             // SAFETY: `error` was just made by `Box::into_raw` and is not shared.
             drop(unsafe { Box::from_raw(error) });
         }
@@ -194,27 +319,38 @@ pub unsafe extern "C" fn recsys_engine_new(
                 read_str(options_json, "options_json")
             }?)?
         };
-        Ok(Box::into_raw(Box::new(RecsysEngine { inner })))
+        let engine = Box::into_raw(Box::new(RecsysEngine {
+            tag: ENGINE_TAG,
+            inner,
+        }));
+        register(engine, Kind::Engine);
+        Ok(engine)
     });
     // SAFETY: `err` is NULL or valid for writes by this function's contract.
     unsafe { finish(err, result, ptr::null_mut()) }
 }
 
-/// Releases an engine. NULL is accepted and ignored. The engine must not be in use by
-/// another thread.
+/// Releases an engine and returns `RECSYS_OK`. NULL is accepted and ignored. A pointer that
+/// is not a live engine (freed already, or another kind of handle) is left alone and gives
+/// `RECSYS_ERROR`. The engine must not be in use by another thread.
 ///
 /// # Safety
-/// `engine` must be NULL or a pointer returned by `recsys_engine_new` that was not freed yet.
+/// `engine` must be NULL or a pointer this library returned.
 #[no_mangle]
-pub unsafe extern "C" fn recsys_engine_free(engine: *mut RecsysEngine) {
+pub unsafe extern "C" fn recsys_engine_free(engine: *mut RecsysEngine) -> c_int {
     if engine.is_null() {
-        return;
+        return RECSYS_OK;
     }
-    // SAFETY: by contract the pointer came from `Box::into_raw` in `recsys_engine_new` and is
-    // released exactly once.
-    let engine = unsafe { Box::from_raw(engine) };
+    if unregister(engine, Kind::Engine).is_err() {
+        return RECSYS_ERROR;
+    }
+    // SAFETY: it was a live engine (made by `Box::into_raw` in `recsys_engine_new`) and has
+    // just been unregistered, so this is its only release.
+    let mut engine = unsafe { Box::from_raw(engine) };
+    engine.tag = FREED_TAG;
     // A panic while dropping must not unwind into C; there is nowhere to report it.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(engine)));
+    RECSYS_OK
 }
 
 /// Runs operation `op` with the JSON text `input` on `engine` (any operation name the core
@@ -234,13 +370,16 @@ pub unsafe extern "C" fn recsys_engine_call(
     err: *mut *mut RecsysError,
 ) -> c_int {
     let result = catch(|| {
-        // SAFETY: by contract `engine` is NULL or a live engine not freed concurrently.
-        let Some(engine) = (unsafe { engine.as_ref() }) else {
-            if !out.is_null() {
-                // SAFETY: `out` is not NULL and valid for writes by contract.
-                unsafe { *out = ptr::null_mut() };
+        // SAFETY: by contract `engine` is not freed concurrently with this call.
+        let engine = match unsafe { engine_ref(engine) } {
+            Ok(e) => e,
+            Err(e) => {
+                if !out.is_null() {
+                    // SAFETY: `out` is not NULL and valid for writes by contract.
+                    unsafe { *out = ptr::null_mut() };
+                }
+                return Err(e);
             }
-            return Err(null_pointer("engine"));
         };
         // SAFETY: `op`, `input` and `out` satisfy `call_into`'s contract by ours.
         unsafe { call_into(op, input, out, |op, input| engine.inner.call(op, input)) }
@@ -275,8 +414,8 @@ pub unsafe extern "C" fn recsys_call_static(
 /// `err` must be NULL or a live error.
 #[no_mangle]
 pub unsafe extern "C" fn recsys_error_code(err: *const RecsysError) -> *const c_char {
-    // SAFETY: by contract `err` is NULL or a live error.
-    unsafe { err.as_ref() }.map_or(ptr::null(), |e| e.code.as_ptr())
+    // SAFETY: by contract `err` is not freed concurrently with this call.
+    unsafe { error_ref(err) }.map_or(ptr::null(), |e| e.code.as_ptr())
 }
 
 /// The HTTP status a host should answer with (400, 404, 409, 422, 500, ...); 0 when `err` is
@@ -286,8 +425,8 @@ pub unsafe extern "C" fn recsys_error_code(err: *const RecsysError) -> *const c_
 /// `err` must be NULL or a live error.
 #[no_mangle]
 pub unsafe extern "C" fn recsys_error_status(err: *const RecsysError) -> c_int {
-    // SAFETY: by contract `err` is NULL or a live error.
-    unsafe { err.as_ref() }.map_or(0, |e| c_int::from(e.status))
+    // SAFETY: by contract `err` is not freed concurrently with this call.
+    unsafe { error_ref(err) }.map_or(0, |e| c_int::from(e.status))
 }
 
 /// The error's lower-case message. Borrowed: valid until `recsys_error_free`. NULL when `err`
@@ -297,8 +436,8 @@ pub unsafe extern "C" fn recsys_error_status(err: *const RecsysError) -> c_int {
 /// `err` must be NULL or a live error.
 #[no_mangle]
 pub unsafe extern "C" fn recsys_error_message(err: *const RecsysError) -> *const c_char {
-    // SAFETY: by contract `err` is NULL or a live error.
-    unsafe { err.as_ref() }.map_or(ptr::null(), |e| e.message.as_ptr())
+    // SAFETY: by contract `err` is not freed concurrently with this call.
+    unsafe { error_ref(err) }.map_or(ptr::null(), |e| e.message.as_ptr())
 }
 
 /// The whole error object as JSON: `{"code","status","message","problems"?,...}`, the form the
@@ -309,34 +448,50 @@ pub unsafe extern "C" fn recsys_error_message(err: *const RecsysError) -> *const
 /// `err` must be NULL or a live error.
 #[no_mangle]
 pub unsafe extern "C" fn recsys_error_json(err: *const RecsysError) -> *const c_char {
-    // SAFETY: by contract `err` is NULL or a live error.
-    unsafe { err.as_ref() }.map_or(ptr::null(), |e| e.json.as_ptr())
+    // SAFETY: by contract `err` is not freed concurrently with this call.
+    unsafe { error_ref(err) }.map_or(ptr::null(), |e| e.json.as_ptr())
 }
 
-/// Releases an error. NULL is accepted and ignored.
+/// Releases an error and returns `RECSYS_OK`. NULL is accepted and ignored. A pointer that
+/// is not a live error (freed already, or another kind of handle) is left alone and gives
+/// `RECSYS_ERROR`.
 ///
 /// # Safety
-/// `err` must be NULL or an error returned through an `err` out-parameter, not freed yet.
+/// `err` must be NULL or a pointer this library returned.
 #[no_mangle]
-pub unsafe extern "C" fn recsys_error_free(err: *mut RecsysError) {
-    if !err.is_null() {
-        // SAFETY: by contract the pointer came from `Box::into_raw` in `finish` and is released
-        // exactly once.
-        drop(unsafe { Box::from_raw(err) });
+pub unsafe extern "C" fn recsys_error_free(err: *mut RecsysError) -> c_int {
+    if err.is_null() {
+        return RECSYS_OK;
     }
+    if unregister(err, Kind::Error).is_err() {
+        return RECSYS_ERROR;
+    }
+    // SAFETY: it was a live error (made by `Box::into_raw` in `finish`) and has just been
+    // unregistered, so this is its only release.
+    let mut e = unsafe { Box::from_raw(err) };
+    e.tag = FREED_TAG;
+    drop(e);
+    RECSYS_OK
 }
 
-/// Releases a string returned through an `out` parameter. NULL is accepted and ignored.
+/// Releases a string returned through an `out` parameter and returns `RECSYS_OK`. NULL is
+/// accepted and ignored; a pointer that is not a live answer string of this library (freed
+/// already, or a borrowed error string) is left alone and gives `RECSYS_ERROR`.
 ///
 /// # Safety
-/// `s` must be NULL or a string returned by this library, not freed yet.
+/// `s` must be NULL or a pointer this library returned.
 #[no_mangle]
-pub unsafe extern "C" fn recsys_string_free(s: *mut c_char) {
-    if !s.is_null() {
-        // SAFETY: by contract the pointer came from `CString::into_raw` in `answer_to_c` and
-        // is released exactly once.
-        drop(unsafe { CString::from_raw(s) });
+pub unsafe extern "C" fn recsys_string_free(s: *mut c_char) -> c_int {
+    if s.is_null() {
+        return RECSYS_OK;
     }
+    if unregister(s, Kind::String).is_err() {
+        return RECSYS_ERROR;
+    }
+    // SAFETY: it was a live answer (made by `CString::into_raw` in `answer_to_c`) and has
+    // just been unregistered, so this is its only release.
+    drop(unsafe { CString::from_raw(s) });
+    RECSYS_OK
 }
 
 /// The library version (`"0.1.0"`), a static string.

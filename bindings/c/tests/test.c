@@ -258,6 +258,42 @@ static void test_errors(void) {
     CHECK(strlen(recsys_version()) > 0, "version");
 }
 
+/* ---- handle validation: double and wrong-type frees are typed errors -------------------------- */
+
+static void test_handles(void) {
+    RecsysError *err = NULL;
+    char *out = NULL;
+    RecsysEngine *engine = recsys_engine_new(NULL, &err);
+    CHECK(engine != NULL, "engine_new");
+    CHECK(recsys_engine_call(engine, "etag", "{}", &out, &err) == RECSYS_OK, "etag");
+
+    /* Strings: the second free is refused; a borrowed error string is not ours to free. */
+    CHECK(recsys_string_free(out) == RECSYS_OK, "string free");
+    CHECK(recsys_string_free(out) == RECSYS_ERROR, "double string free accepted");
+
+    /* Errors: a wrong-type free (an error passed as an engine) and a double free. */
+    CHECK(recsys_engine_call(engine, "frobnicate", "{}", &out, &err) == RECSYS_ERROR, "bad op");
+    CHECK(recsys_engine_free((RecsysEngine *)(void *)err) == RECSYS_ERROR, "error freed as an engine");
+    CHECK(recsys_string_free((char *)recsys_error_json(err)) == RECSYS_ERROR, "borrowed error text freed as a string");
+    CHECK(error_is(err, "RECSYS_UNKNOWN_OPERATION", 400), "error survives the refused frees");
+    RecsysError *first = err, *second = NULL;
+    CHECK(recsys_engine_call((RecsysEngine *)(void *)first, "etag", "{}", &out, &second) == RECSYS_ERROR, "error used as an engine");
+    CHECK(error_is(second, "RECSYS_FFI_INVALID_HANDLE", 400), "wrong handle: %s", second ? recsys_error_json(second) : "no error");
+    CHECK(recsys_error_free(second) == RECSYS_OK, "error free");
+    CHECK(recsys_error_free(first) == RECSYS_OK, "error free");
+    CHECK(recsys_error_free(first) == RECSYS_ERROR, "double error free accepted");
+    CHECK(recsys_error_code(first) == NULL, "accessor on a freed error");
+
+    /* Engines: a call on a freed engine and a double free are refused. */
+    CHECK(recsys_engine_free(engine) == RECSYS_OK, "engine free");
+    CHECK(recsys_engine_call(engine, "etag", "{}", &out, &err) == RECSYS_ERROR && error_is(err, "RECSYS_FFI_INVALID_HANDLE", 400),
+          "call on a freed engine: %s", err ? recsys_error_json(err) : "no error");
+    CHECK(out == NULL, "out set by a refused call");
+    recsys_error_free(err);
+    CHECK(recsys_engine_free(engine) == RECSYS_ERROR, "double engine free accepted");
+    CHECK(recsys_error_free((RecsysError *)(void *)engine) == RECSYS_ERROR, "engine freed as an error");
+}
+
 /* ---- one engine shared by several threads ------------------------------------------------------ */
 
 #define THREADS 8
@@ -492,6 +528,7 @@ int main(int argc, char **argv) {
     }
     test_etag_vectors();
     test_errors();
+    test_handles();
     test_threads();
     test_backpressure();
     test_conformance(argv[1]);

@@ -35,7 +35,8 @@ const USAGE: &str = "usage:
   recsys recommend|validate|similar DIR (--request FILE | --request-json JSON)
         [--now RFC3339] [--tenant T] [--request-id ID] [--roles a,b]
                                                serve one request from DIR (config.json,
-                                               rules.json, manifest.json, artifacts)
+                                               rules.json, manifest.json; artifacts only
+                                               from DIR/objectstore)
   recsys api-key hash KEY [--secret S | --secret-env VAR] [--json]
                                                the hash to store for an API key (KEY - = stdin)
   recsys assign --experiment ID (--subject S | --user-id U | --session-id S | --anonymous-id A)
@@ -95,8 +96,29 @@ impl Flags {
     }
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// A file's bytes; an I/O failure is a usage-level error (exit 2).
+fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A document file as text: invalid UTF-8 is the parser's typed error
+/// (`RECSYS_JSON_INVALID_UTF8`), like every other bad document.
+fn read(path: &Path) -> Result<Result<String, ApiError>, String> {
+    Ok(String::from_utf8(read_bytes(path)?).map_err(|e| {
+        let err = json::JsonError {
+            kind: json::JsonErrorKind::InvalidUtf8,
+            offset: e.utf8_error().valid_up_to(),
+            path: String::new(),
+            message: "invalid utf-8".into(),
+        };
+        in_file(path, err.into())
+    }))
+}
+
+/// `e` with the file it came from named in its message.
+fn in_file(path: &Path, mut e: ApiError) -> ApiError {
+    e.message = format!("{}: {}", path.display(), e.message);
+    e
 }
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -114,7 +136,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     match cmd.as_str() {
         "demo" => demo(),
         "etag" => {
-            let text = read(Path::new(arg(0)?))?;
+            let text = match read(Path::new(arg(0)?))? {
+                Ok(t) => t,
+                Err(e) => return Ok(report_error(&e, f.json)),
+            };
             match call_static("etag", &text) {
                 Ok(a) if f.json => println!("{a}"),
                 Ok(a) => {
@@ -190,7 +215,6 @@ fn print_problems(kind: &str, errors: &[Problem], warnings: &[Problem], as_json:
 }
 
 fn check(kind: &str, path: &Path, f: &Flags) -> Result<ExitCode, String> {
-    let text = read(path)?;
     let limits = ArtifactLimits::default();
     let one = |e: ApiError| -> Vec<Problem> {
         if e.problems.is_empty() {
@@ -199,8 +223,12 @@ fn check(kind: &str, path: &Path, f: &Flags) -> Result<ExitCode, String> {
             e.problems.clone()
         }
     };
+    let text = match read(path)? {
+        Ok(t) => t,
+        Err(e) => return Ok(print_problems(kind, &one(e), &[], f.json)),
+    };
     let (errors, warnings) = match kind {
-        "config" => match json::parse(text.as_bytes()) {
+        "config" => match json::parse_with(text.as_bytes(), json::Limits::document()) {
             Err(e) => (one(e.into()), vec![]),
             Ok(v) => match TenantConfig::from_value(&v) {
                 Ok((_, w)) => (vec![], w),
@@ -238,7 +266,10 @@ fn check(kind: &str, path: &Path, f: &Flags) -> Result<ExitCode, String> {
 }
 
 fn verify_artifact(path: &Path, f: &Flags) -> Result<ExitCode, String> {
-    let text = read(path)?;
+    let text = match read(path)? {
+        Ok(t) => t,
+        Err(e) => return Ok(report_error(&e, f.json)),
+    };
     let limits = ArtifactLimits::default();
     let uri = f
         .opt("uri")
@@ -295,7 +326,8 @@ fn conformance(dir: &Path) -> Result<ExitCode, String> {
     files.sort();
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in &files {
-        match run_case(&read(path)?) {
+        let case = read(path)?.map_err(|e| e.to_json());
+        match case.and_then(|text| run_case(&text)) {
             Ok(()) => passed += 1,
             Err(msg) => {
                 failed += 1;
@@ -351,82 +383,145 @@ fn run_case(text: &str) -> Result<(), String> {
     }
 }
 
-/// Resolves a manifest URI to a file under DIR: `s3://bucket/key` → DIR/objectstore/key,
-/// `file://path` and bare paths → the path (relative ones under DIR).
-fn uri_path(dir: &Path, uri: &str) -> PathBuf {
-    if let Some(rest) = uri.strip_prefix("s3://") {
-        let key = rest.split_once('/').map(|(_, k)| k).unwrap_or("");
-        return dir.join("objectstore").join(key);
-    }
-    let p = Path::new(uri.strip_prefix("file://").unwrap_or(uri));
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        dir.join(p)
-    }
-}
-
-/// Builds the `load_snapshot` documents for a directory, passing every file's text verbatim.
-fn documents_from_dir(dir: &Path, tenant: Option<&str>) -> Result<String, String> {
-    let opt = |name: &str| -> Result<Option<String>, String> {
-        let p = dir.join(name);
-        if p.exists() {
-            read(&p).map(Some)
-        } else {
-            Ok(None)
+/// Resolves a manifest URI to a file under DIR/objectstore: `s3://bucket/key` →
+/// DIR/objectstore/key; `file://path` and bare paths → the path (relative ones under DIR),
+/// accepted only when it resolves (symlinks and `..` included) inside DIR/objectstore.
+/// `Ok(None)`: no such file (load_snapshot then reports the artifact missing).
+fn uri_path(dir: &Path, uri: &str) -> Result<Option<PathBuf>, ApiError> {
+    let store = dir.join("objectstore");
+    let candidate = match uri.strip_prefix("s3://") {
+        Some(rest) => store.join(rest.split_once('/').map(|(_, k)| k).unwrap_or("")),
+        None => {
+            let p = Path::new(uri.strip_prefix("file://").unwrap_or(uri));
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                dir.join(p)
+            }
         }
     };
-    let manifest_text = opt("manifest.json")?;
-    let mut out = String::from("{");
-    let (t, s) = match &manifest_text {
-        Some(mt) => {
-            let m = artifacts::parse_manifest(mt.as_bytes(), &ArtifactLimits::default())
-                .map_err(|e| format!("manifest.json: {e}"))?;
-            (m.tenant.clone(), m.surface.clone())
-        }
-        None => (
-            tenant.unwrap_or("default").to_string(),
-            "default".to_string(),
-        ),
+    let outside = || {
+        ApiError::new(
+            "RECSYS_ARTIFACT_URI_OUTSIDE_STORE",
+            400,
+            format!(
+                "artifact uri {uri:?} resolves outside {}; the cli reads artifacts only from there",
+                store.display()
+            ),
+        )
     };
-    out.push_str(&format!(
-        "\"tenant\":{},\"surface\":{}",
-        json::to_string(&Value::String(t)),
-        json::to_string(&Value::String(s))
-    ));
-    for (k, file) in [("config", "config.json"), ("rules", "rules.json")] {
-        if let Some(text) = opt(file)? {
-            out.push_str(&format!(",\"{k}\":{text}"));
-        }
+    // Lexically first (a missing file outside is still refused), then with symlinks resolved.
+    if !lexical(&candidate).starts_with(lexical(&store)) {
+        return Err(outside());
     }
-    if let Some(mt) = manifest_text {
-        out.push_str(&format!(",\"manifest\":{mt},\"artifacts\":{{"));
-        let m = artifacts::parse_manifest(mt.as_bytes(), &ArtifactLimits::default())
-            .map_err(|e| e.to_string())?;
-        let mut first = true;
-        for kind in ArtifactKind::ALL {
-            let Some(uri) = m.uri(kind) else { continue };
-            let p = uri_path(dir, uri);
-            if !p.exists() {
-                continue; // reported by load_snapshot as a missing artifact
-            }
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            out.push_str(&format!(
-                "{}:{}",
-                json::to_string(&Value::str(uri)),
-                read(&p)?
-            ));
-        }
-        out.push('}');
+    let (Ok(real), Ok(root)) = (candidate.canonicalize(), store.canonicalize()) else {
+        return Ok(None);
+    };
+    if !real.starts_with(&root) || !real.is_file() {
+        return Err(outside());
     }
-    out.push('}');
-    Ok(out)
+    Ok(Some(real))
 }
 
-fn ctx_json(f: &Flags, tenant: &str) -> String {
+/// `p` with `.` and `..` components resolved without touching the file system.
+fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A JSON document file parsed with `limits`; errors name the file.
+fn parse_file(path: &Path, limits: json::Limits) -> Result<Option<Value>, ApiError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read(path)
+        .map_err(|e| ApiError::new("RECSYS_FILE_UNREADABLE", 400, e))?
+        .map_err(|e| in_file(path, e))?;
+    json::parse_with(text.as_bytes(), limits)
+        .map(Some)
+        .map_err(|e| in_file(path, e.into()))
+}
+
+/// Builds the `load_snapshot` documents for a directory with the JSON writer: config and
+/// rules are parsed (document limits) and inserted as values, artifacts as their raw text
+/// (a JSON string, verified byte for byte by the core), so no file can splice members into
+/// the load.
+fn documents_from_dir(dir: &Path, tenant: Option<&str>) -> Result<String, ApiError> {
+    let alimits = ArtifactLimits::default();
+    let manifest_limits = json::Limits {
+        max_bytes: alimits.max_bytes,
+        max_depth: alimits.max_depth,
+        ..json::Limits::default()
+    };
+    let manifest = parse_file(&dir.join("manifest.json"), manifest_limits)?;
+    let config = parse_file(&dir.join("config.json"), json::Limits::document())?;
+    let rules = parse_file(&dir.join("rules.json"), json::Limits::document())?;
+    let Some(mv) = manifest else {
+        let tenant = tenant.unwrap_or("default");
+        return Ok(load_input(tenant, "default", config, rules, None));
+    };
+    let m = artifacts::parse_manifest(json::to_string(&mv).as_bytes(), &alimits)
+        .map_err(|e| in_file(&dir.join("manifest.json"), e.into()))?;
+    let mut arts = Vec::new();
+    for kind in ArtifactKind::ALL {
+        let Some(uri) = m.uri(kind) else { continue };
+        let Some(p) = uri_path(dir, uri)? else {
+            continue; // reported by load_snapshot as a missing artifact
+        };
+        let text = read(&p)
+            .map_err(|e| ApiError::new("RECSYS_FILE_UNREADABLE", 400, e))?
+            .map_err(|e| in_file(&p, e))?;
+        arts.push((uri.to_string(), text));
+    }
+    Ok(load_input(
+        &m.tenant,
+        &m.surface,
+        config,
+        rules,
+        Some((mv, arts)),
+    ))
+}
+
+/// The `load_snapshot` input, written with the JSON writer: artifacts are (URI, raw text).
+fn load_input(
+    tenant: &str,
+    surface: &str,
+    config: Option<Value>,
+    rules: Option<Value>,
+    manifest: Option<(Value, Vec<(String, String)>)>,
+) -> String {
+    let mut out = Map::new();
+    out.push("tenant", Value::str(tenant));
+    out.push("surface", Value::str(surface));
+    if let Some(c) = config {
+        out.push("config", c);
+    }
+    if let Some(r) = rules {
+        out.push("rules", r);
+    }
+    if let Some((mv, arts)) = manifest {
+        out.push("manifest", mv);
+        let mut am = Map::new();
+        for (uri, text) in arts {
+            am.push(uri, Value::String(text));
+        }
+        out.push("artifacts", Value::Object(am));
+    }
+    json::to_string(&Value::Object(out))
+}
+
+fn ctx_value(f: &Flags, tenant: &str) -> Value {
     let mut m = Map::new();
     m.push(
         "now",
@@ -445,11 +540,14 @@ fn ctx_json(f: &Flags, tenant: &str) -> String {
         .map(Value::str)
         .collect();
     m.push("roles", Value::Array(roles));
-    json::to_string(&Value::Object(m))
+    Value::Object(m)
 }
 
 fn serve(op: &str, dir: &Path, f: &Flags) -> Result<ExitCode, String> {
-    let docs = documents_from_dir(dir, f.opt("tenant"))?;
+    let docs = match documents_from_dir(dir, f.opt("tenant")) {
+        Ok(d) => d,
+        Err(e) => return Ok(report_error(&e, f.json)),
+    };
     let engine = Engine::new();
     let report = match engine.call("load_snapshot", &docs) {
         Ok(r) => r,
@@ -461,11 +559,22 @@ fn serve(op: &str, dir: &Path, f: &Flags) -> Result<ExitCode, String> {
     )
     .unwrap_or_default();
     let request = match (f.opt("request"), f.opt("request-json")) {
-        (Some(p), _) => read(Path::new(p))?,
+        (Some(p), _) => match read(Path::new(p))? {
+            Ok(t) => t,
+            Err(e) => return Ok(report_error(&e, f.json)),
+        },
         (None, Some(j)) => j.to_string(),
         (None, None) => return Err("give --request FILE or --request-json JSON".into()),
     };
-    let input = format!("{{\"request\":{request},\"ctx\":{}}}", ctx_json(f, &tenant));
+    // The call input is assembled with the JSON writer, never by pasting the request text.
+    let request = match json::parse(request.as_bytes()) {
+        Ok(v) => v,
+        Err(e) => return Ok(report_error(&e.into(), f.json)),
+    };
+    let mut input = Map::new();
+    input.push("request", request);
+    input.push("ctx", ctx_value(f, &tenant));
+    let input = json::to_string(&Value::Object(input));
     match engine.call(op, &input) {
         Ok(a) => {
             println!("{a}");
@@ -492,31 +601,29 @@ const DEMO_ARTIFACTS: [&str; 5] = [
 fn demo() -> Result<ExitCode, String> {
     let m = artifacts::parse_manifest(DEMO_MANIFEST.as_bytes(), &ArtifactLimits::default())
         .map_err(|e| e.to_string())?;
-    let mut arts = String::new();
+    let mut arts = Vec::new();
     for (i, kind) in ArtifactKind::ALL.iter().enumerate() {
         let uri = m.uri(*kind).ok_or("the demo manifest lacks an artifact")?;
-        if i > 0 {
-            arts.push(',');
-        }
-        arts.push_str(&format!(
-            "{}:{}",
-            json::to_string(&Value::str(uri)),
-            DEMO_ARTIFACTS[i]
-        ));
+        arts.push((uri.to_string(), DEMO_ARTIFACTS[i].to_string()));
     }
-    let docs = format!(
-        "{{\"tenant\":\"demo\",\"surface\":\"home\",\"config\":{DEMO_CONFIG},\"rules\":{DEMO_RULES},\"manifest\":{DEMO_MANIFEST},\"artifacts\":{{{arts}}}}}"
+    let parse = |t: &str| json::parse(t.as_bytes()).map_err(|e| e.to_string());
+    let docs = load_input(
+        "demo",
+        "home",
+        Some(parse(DEMO_CONFIG)?),
+        Some(parse(DEMO_RULES)?),
+        Some((parse(DEMO_MANIFEST)?, arts)),
     );
     let engine = Engine::new();
     let report = engine
         .call("load_snapshot", &docs)
         .map_err(|e| e.to_json())?;
     let ctx = r#"{"now":"2026-01-02T00:00:00Z","request_id":"demo-1","tenant":"demo"}"#;
+    let mut input = Map::new();
+    input.push("request", parse(DEMO_REQUEST)?);
+    input.push("ctx", parse(ctx)?);
     let answer = engine
-        .call(
-            "recommend",
-            &format!("{{\"request\":{DEMO_REQUEST},\"ctx\":{ctx}}}"),
-        )
+        .call("recommend", &json::to_string(&Value::Object(input)))
         .map_err(|e| e.to_json())?;
     let rep = json::parse(report.as_bytes()).map_err(|e| e.to_string())?;
     let v = json::parse(answer.as_bytes()).map_err(|e| e.to_string())?;

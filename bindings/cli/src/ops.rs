@@ -69,7 +69,7 @@ pub fn assign(f: &Flags) -> Result<ExitCode, String> {
         }
     }
     if let Some(path) = f.opt("definitions") {
-        let text = read(std::path::Path::new(path))?;
+        let text = read(std::path::Path::new(path))?.map_err(|e| e.message)?;
         let defs = json::parse(text.as_bytes()).map_err(|e| format!("{path}: {e}"))?;
         input.push("definitions", defs);
     }
@@ -79,7 +79,10 @@ pub fn assign(f: &Flags) -> Result<ExitCode, String> {
 /// `recsys validate-profile FILE [--json]`: exit 0 and the summary when the engine profile
 /// passes the fail-fast checks, exit 1 with every problem otherwise.
 pub fn validate_profile(path: &str, f: &Flags) -> Result<ExitCode, String> {
-    let text = read(std::path::Path::new(path))?;
+    let text = match read(std::path::Path::new(path))? {
+        Ok(t) => t,
+        Err(e) => return Ok(report_error(&e, f.json)),
+    };
     let v = match json::parse(text.as_bytes()) {
         Ok(v) => v,
         Err(e) => return Ok(report_error(&ApiError::from(e), f.json)),

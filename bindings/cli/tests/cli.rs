@@ -263,3 +263,125 @@ fn validate_profile_lists_every_problem() {
     assert_eq!(code, 1);
     assert!(out.contains(r#""code":"RECSYS_INVALID_PROFILE""#), "{out}");
 }
+
+/// A fresh directory with the example manifest and objectstore, plus `config.json`.
+fn data_dir(name: &str, config: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("recsys-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let src = root().join("examples/data");
+    copy_dir(&src, &dir);
+    std::fs::write(dir.join("config.json"), config).unwrap();
+    dir
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `recsys recommend DIR --request examples/data/request.json --json`.
+fn recommend_json(dir: &std::path::Path) -> (i32, String, String) {
+    run(&[
+        "recommend",
+        &dir.display().to_string(),
+        "--request",
+        "examples/data/request.json",
+        "--json",
+    ])
+}
+
+/// A config file that smuggles a `rules` member into the load is refused by `recommend`
+/// exactly as `check` refuses it; its rules are never applied.
+#[test]
+fn recommend_never_splices_file_text_into_the_load() {
+    let injected =
+        r#"{"algo":"popularity"}, "rules": [{"action":"pin","item_ids":["sku-beanie"]}]"#;
+    let dir = data_dir("splice", injected);
+    let cfg = dir.join("config.json").display().to_string();
+    let (code, out, _) = run(&["check", "config", &cfg, "--json"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("RECSYS_JSON_TRAILING_DATA"), "{out}");
+    let (code, out, err) = recommend_json(&dir);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("RECSYS_JSON_TRAILING_DATA"), "{out}");
+    assert!(out.contains("config.json"), "{out}");
+    // A request file cannot splice members into the call input either.
+    let req = tmp(
+        "splice_request.json",
+        r#"{"surface":"home","k":1}, "ctx": {}"#,
+    );
+    let ok_dir = data_dir("splice-ok", r#"{"algo":"popularity"}"#);
+    let (code, out, _) = run(&[
+        "recommend",
+        &ok_dir.display().to_string(),
+        "--request",
+        &req,
+        "--json",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("RECSYS_JSON_TRAILING_DATA"), "{out}");
+}
+
+/// Manifest URIs resolve only to files under DIR/objectstore.
+#[test]
+fn recommend_reads_artifacts_only_from_the_objectstore() {
+    let dir = data_dir("escape", r#"{"algo":"popularity"}"#);
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let start = manifest
+        .find("s3://recsys-artifacts/demo/home/popularity/")
+        .unwrap();
+    let end = start + manifest[start..].find('"').unwrap();
+    let link = dir.join("objectstore/demo/home/popularity/link.json");
+    std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+    for uri in [
+        "s3://bucket/demo/home/popularity/link.json",
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "../../../../../../etc/passwd",
+        "s3://bucket/../../config.json",
+    ] {
+        let m = format!("{}{}{}", &manifest[..start], uri, &manifest[end..]);
+        std::fs::write(dir.join("manifest.json"), m).unwrap();
+        let (code, out, err) = recommend_json(&dir);
+        assert_eq!(code, 1, "{uri}: {out}{err}");
+        assert!(
+            out.contains("RECSYS_ARTIFACT_URI_OUTSIDE_STORE"),
+            "{uri}: {out}"
+        );
+        assert!(!out.contains("root:"), "{out}");
+    }
+}
+
+/// Invalid UTF-8 is the parser's typed error in every command, not an I/O message.
+#[test]
+fn invalid_utf8_is_a_typed_error() {
+    let dir = std::env::temp_dir().join(format!("recsys-cli-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, b"{\"algo\":\"\xff\"}").unwrap();
+    let bad = bad.display().to_string();
+    for args in [
+        vec!["etag", bad.as_str(), "--json"],
+        vec!["check", "config", bad.as_str(), "--json"],
+        vec!["check", "rules", bad.as_str(), "--json"],
+        vec!["verify-artifact", bad.as_str(), "--json"],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(out.contains("RECSYS_JSON_INVALID_UTF8"), "{args:?}: {out}");
+        assert!(!err.contains("stream did not contain valid UTF-8"), "{err}");
+    }
+    let d = data_dir("utf8", "{}");
+    std::fs::write(d.join("config.json"), b"{\"algo\":\"\xff\"}").unwrap();
+    let (code, out, _) = recommend_json(&d);
+    assert_eq!(code, 1);
+    assert!(out.contains("RECSYS_JSON_INVALID_UTF8"), "{out}");
+}

@@ -30,8 +30,8 @@
 
 use napi::sys;
 use recsys_core::control::{
-    AuditDraft, AuditEntry, AuditKey, DocKind, DocumentStore, Pointer, PointerSwap, StoreError,
-    StoreErrorKind, StoredVersion,
+    AuditDraft, AuditEntry, AuditKey, AuditSigner, DocKind, DocumentStore, Pointer, PointerSwap,
+    StoreError, StoreErrorKind, StoredVersion,
 };
 use recsys_core::json::{self, Map, Value};
 use recsys_core::ops::exposure::SinkError;
@@ -56,6 +56,18 @@ thread_local! {
     static IN_ADAPTER: Cell<bool> = const { Cell::new(false) };
     /// Adapter calls buffered by the async task running on this worker thread.
     static DEFERRED: RefCell<Option<Vec<Deferred>>> = const { RefCell::new(None) };
+    /// The audit key of the draft a JS store is sealing on this thread (the draft crosses
+    /// to JS as text; its secret never does).
+    static SIGNER: RefCell<Option<AuditSigner>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (a store call that seals `draft`) with the draft's audit key available to
+/// [`seal_draft`].
+fn with_signer<T>(draft: &AuditDraft, f: impl FnOnce() -> T) -> T {
+    let previous = SIGNER.with(|s| s.replace(draft.signer.clone()));
+    let out = f();
+    SIGNER.with(|s| *s.borrow_mut() = previous);
+    out
 }
 
 /// One adapter call to deliver on the JS thread later.
@@ -395,17 +407,7 @@ pub fn seal_draft(draft: &str, id: u64, prev_hash: Option<&str>) -> Result<Value
     m.insert("prev_hash", Value::Null);
     m.insert("hash", Value::str(""));
     let e = AuditEntry::from_value(&Value::Object(m)).ok_or_else(|| bad("missing fields"))?;
-    let d = AuditDraft {
-        tenant: e.tenant,
-        occurred_at: e.occurred_at,
-        actor: e.actor,
-        action: e.action,
-        entity: e.entity,
-        request_id: e.request_id,
-        before_state: e.before_state,
-        after_state: e.after_state,
-        extra: e.extra,
-    };
+    let d = AuditDraft::from_entry(e, SIGNER.with(|s| s.borrow().clone()));
     Ok(entry_value(&d.seal(id, prev_hash)))
 }
 
@@ -547,10 +549,12 @@ impl DocumentStore for JsStore {
         s.push("newEtag", Value::str(&swap.new_etag));
         s.push("by", Value::str(&swap.by));
         s.push("at", Value::str(swap.at.to_rfc3339_nanos()));
-        let v = self.call(
-            "compareAndSwap",
-            vec![Value::str(tenant), Value::Object(s), draft_value(&audit)],
-        )?;
+        let v = with_signer(&audit, || {
+            self.call(
+                "compareAndSwap",
+                vec![Value::str(tenant), Value::Object(s), draft_value(&audit)],
+            )
+        })?;
         if v.is_null() {
             return Ok(None);
         }
@@ -560,7 +564,9 @@ impl DocumentStore for JsStore {
     }
 
     fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError> {
-        let v = self.call("appendAudit", vec![Value::str(tenant), draft_value(&audit)])?;
+        let v = with_signer(&audit, || {
+            self.call("appendAudit", vec![Value::str(tenant), draft_value(&audit)])
+        })?;
         entry_of(&v).ok_or_else(|| malformed("audit entry"))
     }
 

@@ -191,6 +191,26 @@ test('verifyAudit detects an entry tampered with in the JS store', () => {
   assert.equal(v.reason, 'hash_mismatch')
 })
 
+test('a JS store keeps a keyed audit chain; writes return the head verifyAudit checks', () => {
+  const keys = { active: 'k1', keys: { k1: 'a-host-secret-of-32-bytes-000000' } }
+  let dropNewest = false
+  const store = brokenStore({
+    auditChain: (inner, tenant, afterId, limit) =>
+      inner.auditChain(tenant, afterId, limit).filter((e) => !(dropNewest && e.id === 2)),
+  })
+  const engine = new Engine({ audit_keys: keys }, { store })
+  engine.putConfig('demo', DOC1, ctx(1))
+  const put = engine.putConfig('demo', DOC2, ctx(2))
+  assert.match(put.audit_head.hash, /^hmac-sha256:k1:[0-9a-f]{64}$/)
+  assert.equal(put.audit_head.id, 2)
+  assert.equal(engine.verifyAudit('demo', ctx(3), { head: put.audit_head }).ok, true)
+  // Dropping the newest entry still links up, but the head is gone.
+  dropNewest = true
+  const v = engine.verifyAudit('demo', ctx(4), { head: put.audit_head })
+  assert.equal(v.ok, false)
+  assert.equal(v.reason, 'truncated')
+})
+
 test('store failures become typed StoreErrors with stable codes', () => {
   const cases = [
     [() => { throw new DocumentStoreError('unavailable', 'db down') }, 'RECSYS_STORE_UNAVAILABLE', 503, /db down/],

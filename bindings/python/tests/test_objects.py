@@ -93,7 +93,7 @@ def test_dict_methods_use_objects_and_agree_with_the_json_methods(repo_root: Pat
     similar = {"surface": "home", "k": 3, "item_id": "sku-running-shoe"}
     _same(engine.similar(similar, ctx), json.loads(engine.similar_json(json.dumps(similar), json.dumps(ctx))))
     # Floats keep json.dumps's literal: weights given as floats serve as with the text path.
-    weighted = dict(request, weights={"pop": 0.1, "cooc": 1e-7, "emb": 2.5e16})
+    weighted = dict(request, weights={"pop": 0.1, "cooc": 1e-7, "emb": 2.5e5})
     _same(engine.recommend(weighted, ctx), json.loads(engine.recommend_json(json.dumps(weighted), json.dumps(ctx))))
     # Big integers: converted exactly, refused by the engine exactly as via text.
     big = dict(request, k=2**70)

@@ -175,6 +175,8 @@ pub(super) fn json_limits(limits: &ArtifactLimits) -> Limits {
         max_bytes: limits.max_bytes,
         max_depth: limits.max_depth,
         max_number_len: 1000,
+        // Artifacts are bounded by rows, neighbours and tags instead (ArtifactLimits).
+        max_members: usize::MAX,
         reject_nul: false,
     }
 }

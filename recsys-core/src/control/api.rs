@@ -10,7 +10,7 @@
 //! | `admin.list_versions` | `{"tenant", "kind"}` | `{"tenant_id", "kind", "current_version", "previous_version", "versions": [{"version", "created_at", "created_by", "comment"?, "current"}]}` |
 //! | `admin.rollback` | `{"tenant", "kind", "to"?, "if_match"?, "comment"?}` | `{"tenant_id", "kind", "<kind>_version", "from_version", "changed", "<kind>"}` |
 //! | `admin.audit` | `{"tenant", "limit"?, "cursor"?, "before"?, "before_id"?}` | `{"entries": [{"id", "occurred_at", "tenant_id", "actor_sub", "actor_type", "action", "entity_type", "entity_id", "request_id", "before_state"?, "after_state"?, "extra"?, "prev_hash", "hash"}], "next_cursor"?, "next_before"?, "next_before_id"?}` |
-//! | `admin.verify_audit` | `{"tenant"}` | `{"tenant_id", "ok", "entries", "head_hash", "tampered_at"?, "reason"?, "pointer_mismatches"?}` |
+//! | `admin.verify_audit` | `{"tenant", "head"?: {"id", "hash"}}` | `{"tenant_id", "ok", "entries", "head_hash", "tampered_at"?, "reason"?, "pointer_mismatches"?}` |
 //! | `admin.invalidate` | `{"tenant", "targets": [...], "surface"?}` | `{"tenant_id", "targets", "surface"?, "status": "applied", "invalidated"}` |
 //!
 //! `document` is the document itself as JSON, or a string holding its raw JSON text (to keep
@@ -96,6 +96,9 @@ fn run(
             v.push(kind.version_field(), Value::str(&out.etag));
             v.push(kind.as_str(), out.document);
             v.push("changed", Value::Bool(out.changed));
+            if let Some(h) = &out.audit_head {
+                v.push("audit_head", h.to_value());
+            }
             Ok(Value::Object(v))
         }
         "admin.list_versions" => {
@@ -151,8 +154,16 @@ fn run(
         }
         "admin.audit" => audit_page(plane, ctx, input),
         "admin.verify_audit" => {
-            let m = members(input, &["tenant"])?;
-            let r = plane.verify_audit(ctx, tenant(m)?)?;
+            let m = members(input, &["tenant", "head"])?;
+            let head = match m.get("head") {
+                None | Some(Value::Null) => None,
+                Some(h) => Some(super::AuditHead::from_value(h).ok_or_else(|| {
+                    ControlError::invalid_request(
+                        "head must be {\"id\": <entry id>, \"hash\": <entry hash>}",
+                    )
+                })?),
+            };
+            let r = plane.verify_audit(ctx, tenant(m)?, head)?;
             let mut v = Map::new();
             v.push("tenant_id", Value::str(&r.tenant));
             v.push("ok", Value::Bool(r.ok()));
@@ -212,6 +223,7 @@ fn run(
                 "invalidated",
                 super::invalidate::counts_value(&out.invalidated),
             );
+            v.push("audit_head", out.audit_head.to_value());
             Ok(Value::Object(v))
         }
         _ => Err(ControlError::invalid_request(format!(
@@ -373,6 +385,9 @@ fn rollback_value(tenant: &str, out: WriteOutcome) -> Value {
     v.push(out.kind.version_field(), Value::str(&out.etag));
     v.push("from_version", opt(out.from_version.as_deref()));
     v.push("changed", Value::Bool(out.changed));
+    if let Some(h) = &out.audit_head {
+        v.push("audit_head", h.to_value());
+    }
     v.push(out.kind.as_str(), out.document);
     Value::Object(v)
 }

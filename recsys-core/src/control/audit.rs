@@ -5,10 +5,19 @@
 //! # Hash chain
 //!
 //! Every entry carries `prev_hash` (the `hash` of the tenant's previous entry, `null` for the
-//! first) and `hash = sha256_hex(prev_hash_text ‖ canonical JSON of the entry without hash)`,
+//! first) and a `hash` over `prev_hash_text ‖ canonical JSON of the entry without hash`,
 //! where `prev_hash_text` is the empty string for the first entry and the canonical JSON is
 //! the `jsonb` text form of [`AuditEntry::body_value`]. Changing any field of a stored entry
 //! breaks its own hash; deleting or reordering entries breaks the next entry's link.
+//!
+//! With an [`AuditKeyring`] (the engine option `audit_keys`: a host secret per key id), the
+//! hash is keyed: `hash = "hmac-sha256:<key id>:" + hex(HMAC-SHA256(secret, input))`, so
+//! nobody without the secret can recompute a chain after editing it. Keys rotate by id: new
+//! entries use the active key, older ones verify with the key their `hash` names. Without a
+//! keyring, `hash` is the plain `sha256_hex(input)` (tamper-evident only against accidents).
+//! Every write returns the new chain head (entry id and hash); a host that keeps it
+//! elsewhere can have `verify_audit` check the chain against it, which reports truncation
+//! (the head is gone) and rewrites (the entry at the head's id has another hash).
 //!
 //! # Cursor
 //!
@@ -18,9 +27,174 @@
 //! timestamp.
 
 use crate::json::{self, Map, Value};
+use crate::ops::digest::{hex, hmac_sha256};
 use crate::time::Timestamp;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+/// Prefix of a keyed (HMAC) entry hash: `hmac-sha256:<key id>:<hex>`.
+pub const KEYED_HASH_PREFIX: &str = "hmac-sha256:";
+
+/// The shortest audit secret accepted, in bytes.
+pub const MIN_AUDIT_KEY_BYTES: usize = 16;
+
+/// The host's audit secrets by key id, and the id new entries are keyed with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditKeyring {
+    active: String,
+    keys: BTreeMap<String, Arc<[u8]>>,
+}
+
+impl fmt::Debug for AuditKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print a secret.
+        f.debug_struct("AuditKeyring")
+            .field("active", &self.active)
+            .field("key_ids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AuditKeyring {
+    /// A keyring from `(key id, secret)` pairs; `active` keys new entries. Ids are 1-64
+    /// characters of `[A-Za-z0-9_.-]`; secrets at least [`MIN_AUDIT_KEY_BYTES`] bytes.
+    pub fn new<I, K, S>(active: &str, keys: I) -> Result<AuditKeyring, String>
+    where
+        I: IntoIterator<Item = (K, S)>,
+        K: Into<String>,
+        S: AsRef<[u8]>,
+    {
+        let mut map = BTreeMap::new();
+        for (id, secret) in keys {
+            let id = id.into();
+            let valid_id = !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !valid_id {
+                return Err(format!(
+                    "audit key id {id:?} must be 1-64 characters of letters, digits, '_', '.', '-'"
+                ));
+            }
+            if secret.as_ref().len() < MIN_AUDIT_KEY_BYTES {
+                return Err(format!(
+                    "audit key {id:?} is shorter than {MIN_AUDIT_KEY_BYTES} bytes"
+                ));
+            }
+            map.insert(id, Arc::from(secret.as_ref()));
+        }
+        if !map.contains_key(active) {
+            return Err(format!("active audit key {active:?} is not among the keys"));
+        }
+        Ok(AuditKeyring {
+            active: active.to_owned(),
+            keys: map,
+        })
+    }
+
+    /// Reads the engine option `{"active": "<id>", "keys": {"<id>": "<secret>", ...}}`.
+    pub fn from_value(v: &Value) -> Result<AuditKeyring, String> {
+        let m = v
+            .as_object()
+            .ok_or("audit_keys must be an object {\"active\", \"keys\"}")?;
+        for (k, _) in m.iter() {
+            if k != "active" && k != "keys" {
+                return Err(format!("unknown member {k:?} in audit_keys"));
+            }
+        }
+        let active = m
+            .get("active")
+            .and_then(Value::as_str)
+            .ok_or("audit_keys.active must be a key id")?;
+        let keys = m
+            .get("keys")
+            .and_then(Value::as_object)
+            .ok_or("audit_keys.keys must be an object of key id -> secret")?;
+        let mut pairs = Vec::with_capacity(keys.len());
+        for (id, s) in keys.deduped() {
+            let secret = s
+                .as_str()
+                .ok_or_else(|| format!("audit key {id:?} must be a string"))?;
+            pairs.push((id.to_owned(), secret.as_bytes().to_vec()));
+        }
+        AuditKeyring::new(active, pairs)
+    }
+
+    /// The signer of new entries (the active key).
+    pub fn signer(&self) -> AuditSigner {
+        AuditSigner {
+            key_id: self.active.clone(),
+            key: self.keys[&self.active].clone(),
+        }
+    }
+
+    fn key(&self, id: &str) -> Option<&[u8]> {
+        self.keys.get(id).map(|k| &**k)
+    }
+}
+
+/// The key a draft is sealed with (carried by the draft to the store's `seal`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditSigner {
+    key_id: String,
+    key: Arc<[u8]>,
+}
+
+impl fmt::Debug for AuditSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditSigner")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditSigner {
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+}
+
+/// `hmac-sha256:<id>:<hex>` of `input` under `key`.
+fn keyed_hash(key_id: &str, key: &[u8], input: &[u8]) -> String {
+    format!(
+        "{KEYED_HASH_PREFIX}{key_id}:{}",
+        hex(&hmac_sha256(key, input))
+    )
+}
+
+/// The chain head a write leaves: the newest entry's id and hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditHead {
+    pub id: u64,
+    pub hash: String,
+}
+
+impl AuditHead {
+    pub fn of(e: &AuditEntry) -> AuditHead {
+        AuditHead {
+            id: e.id,
+            hash: e.hash.clone(),
+        }
+    }
+    /// `{"id": n, "hash": "..."}`.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::with_capacity(2);
+        m.push("id", Value::u64(self.id));
+        m.push("hash", Value::str(&self.hash));
+        Value::Object(m)
+    }
+    /// Reads [`AuditHead::to_value`].
+    pub fn from_value(v: &Value) -> Option<AuditHead> {
+        let m = v.as_object()?;
+        Some(AuditHead {
+            id: m.get("id")?.as_number()?.as_i64()?.try_into().ok()?,
+            hash: m.get("hash")?.as_str()?.to_owned(),
+        })
+    }
+}
 
 /// Stable action names written into the audit log.
 pub mod actions {
@@ -70,9 +244,28 @@ pub struct AuditDraft {
     pub before_state: Option<Value>,
     pub after_state: Option<Value>,
     pub extra: Option<Value>,
+    /// The key the entry is sealed with (`None`: plain SHA-256 chain).
+    pub signer: Option<AuditSigner>,
 }
 
 impl AuditDraft {
+    /// The draft an entry was sealed from (its id, `prev_hash` and `hash` dropped), to be
+    /// sealed again with `signer` (hosts that carry drafts as entry text; audit tooling).
+    pub fn from_entry(e: AuditEntry, signer: Option<AuditSigner>) -> AuditDraft {
+        AuditDraft {
+            tenant: e.tenant,
+            occurred_at: e.occurred_at,
+            actor: e.actor,
+            action: e.action,
+            entity: e.entity,
+            request_id: e.request_id,
+            before_state: e.before_state,
+            after_state: e.after_state,
+            extra: e.extra,
+            signer,
+        }
+    }
+
     /// Turns the draft into a chained entry. A store calls this inside the same atomic step
     /// in which it assigns `id` (greater than every id it assigned before) and reads the hash
     /// of the tenant's last entry (`None` when the tenant has none).
@@ -91,7 +284,10 @@ impl AuditDraft {
             prev_hash: prev_hash.map(str::to_owned),
             hash: String::new(),
         };
-        entry.hash = entry.compute_hash();
+        entry.hash = match &self.signer {
+            Some(s) => keyed_hash(&s.key_id, &s.key, &entry.hash_input()),
+            None => entry.compute_hash(),
+        };
         entry
     }
 }
@@ -164,8 +360,14 @@ impl AuditEntry {
         Value::Object(m)
     }
 
-    /// Recomputes the hash from the entry's fields (ignores the stored `hash`).
+    /// Recomputes the plain (unkeyed) hash from the entry's fields (ignores the stored
+    /// `hash`).
     pub fn compute_hash(&self) -> String {
+        sha256_hex(&self.hash_input())
+    }
+
+    /// What the hash covers: `prev_hash_text ‖ canonical body`.
+    fn hash_input(&self) -> Vec<u8> {
         let body = self.body_value();
         // Documents in states were canonicalised before they were written and free-text
         // fields never contain NUL, so the canonical form always exists; the compact form is
@@ -174,7 +376,28 @@ impl AuditEntry {
         let mut input = String::with_capacity(64 + text.len());
         input.push_str(self.prev_hash.as_deref().unwrap_or(""));
         input.push_str(&text);
-        sha256_hex(input.as_bytes())
+        input.into_bytes()
+    }
+
+    /// Checks the stored `hash` against the entry's content: keyed hashes with the key they
+    /// name from `keys`; with a keyring, an unkeyed hash is refused (anyone can compute it).
+    pub fn check_hash(&self, keys: Option<&AuditKeyring>) -> Result<(), TamperReason> {
+        let expected = match self.hash.strip_prefix(KEYED_HASH_PREFIX) {
+            Some(rest) => {
+                let id = rest.split_once(':').map(|(id, _)| id).unwrap_or("");
+                let key = keys
+                    .and_then(|k| k.key(id))
+                    .ok_or(TamperReason::UnknownKey)?;
+                keyed_hash(id, key, &self.hash_input())
+            }
+            None if keys.is_some() => return Err(TamperReason::Unkeyed),
+            None => self.compute_hash(),
+        };
+        if crate::ops::digest::constant_time_eq(expected.as_bytes(), self.hash.as_bytes()) {
+            Ok(())
+        } else {
+            Err(TamperReason::HashMismatch)
+        }
     }
 
     /// The entry as JSON: [`AuditEntry::body_value`] plus `hash`. With `redacted`, the
@@ -274,6 +497,14 @@ pub enum TamperReason {
     OutOfOrder,
     /// The entry belongs to another tenant.
     TenantMismatch,
+    /// The entry's hash names a key id the keyring does not hold.
+    UnknownKey,
+    /// The entry's hash is unkeyed although audit keys are configured.
+    Unkeyed,
+    /// The chain ends before the expected head (entries were removed from its end).
+    Truncated,
+    /// The entry at the expected head's id has another hash (the log was rewritten).
+    HeadMismatch,
 }
 
 impl fmt::Display for TamperReason {
@@ -283,6 +514,10 @@ impl fmt::Display for TamperReason {
             TamperReason::BrokenLink => "prev_hash does not match the previous entry",
             TamperReason::OutOfOrder => "ids do not increase",
             TamperReason::TenantMismatch => "entry belongs to another tenant",
+            TamperReason::UnknownKey => "hash names an unknown audit key",
+            TamperReason::Unkeyed => "hash is not keyed although audit keys are configured",
+            TamperReason::Truncated => "the chain ends before the expected head",
+            TamperReason::HeadMismatch => "the entry at the expected head has another hash",
         })
     }
 }
@@ -294,6 +529,10 @@ impl TamperReason {
             TamperReason::BrokenLink => "broken_link",
             TamperReason::OutOfOrder => "out_of_order",
             TamperReason::TenantMismatch => "tenant_mismatch",
+            TamperReason::UnknownKey => "unknown_key",
+            TamperReason::Unkeyed => "unkeyed",
+            TamperReason::Truncated => "truncated",
+            TamperReason::HeadMismatch => "head_mismatch",
         }
     }
 }
@@ -314,6 +553,9 @@ pub struct ChainVerifier {
     last_id: Option<u64>,
     last_hash: Option<String>,
     count: u64,
+    keys: Option<Arc<AuditKeyring>>,
+    expected_head: Option<AuditHead>,
+    head_seen: bool,
 }
 
 impl ChainVerifier {
@@ -323,6 +565,29 @@ impl ChainVerifier {
         ChainVerifier {
             tenant: tenant.map(str::to_owned),
             ..ChainVerifier::default()
+        }
+    }
+
+    /// Verifies keyed hashes with `keys` (and refuses unkeyed ones).
+    pub fn with_keys(mut self, keys: Option<Arc<AuditKeyring>>) -> ChainVerifier {
+        self.keys = keys;
+        self
+    }
+
+    /// Requires the chain to contain `head` (an id and hash a write returned earlier).
+    pub fn expecting_head(mut self, head: Option<AuditHead>) -> ChainVerifier {
+        self.expected_head = head;
+        self
+    }
+
+    /// After the last entry: fails when the expected head never appeared (truncation).
+    pub fn finish(&self) -> Result<(), TamperError> {
+        match &self.expected_head {
+            Some(h) if !self.head_seen => Err(TamperError {
+                at_id: h.id,
+                reason: TamperReason::Truncated,
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -343,8 +608,17 @@ impl ChainVerifier {
         if e.prev_hash != self.last_hash {
             return Err(fail(TamperReason::BrokenLink));
         }
-        if e.compute_hash() != e.hash {
-            return Err(fail(TamperReason::HashMismatch));
+        e.check_hash(self.keys.as_deref()).map_err(fail)?;
+        if let Some(h) = &self.expected_head {
+            if h.id == e.id {
+                if h.hash != e.hash {
+                    return Err(fail(TamperReason::HeadMismatch));
+                }
+                self.head_seen = true;
+            } else if e.id > h.id && !self.head_seen {
+                // Ids only increase: the head's id was skipped, so its entry is gone.
+                return Err(fail(TamperReason::HeadMismatch));
+            }
         }
         self.last_id = Some(e.id);
         self.last_hash = Some(e.hash.clone());
@@ -366,7 +640,8 @@ impl ChainVerifier {
 /// Verifies a tenant's complete chain, given in id order from its first entry.
 pub fn verify_audit_chain(entries: &[AuditEntry]) -> Result<(), TamperError> {
     let mut v = ChainVerifier::new(None);
-    entries.iter().try_for_each(|e| v.push(e))
+    entries.iter().try_for_each(|e| v.push(e))?;
+    v.finish()
 }
 
 const CURSOR_PREFIX: &str = "a1.";
@@ -431,6 +706,7 @@ mod tests {
             before_state: None,
             after_state: after,
             extra: None,
+            signer: None,
         }
     }
 

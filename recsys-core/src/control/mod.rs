@@ -60,7 +60,8 @@ mod store;
 pub use access::{valid_tenant, Access, AccessPolicy, Level, Principal};
 pub use audit::{
     actions, decode_cursor, encode_cursor, verify_audit_chain, Actor, AuditDraft, AuditEntry,
-    AuditKey, ChainVerifier, Entity, TamperError, TamperReason,
+    AuditHead, AuditKey, AuditKeyring, AuditSigner, ChainVerifier, Entity, TamperError,
+    TamperReason, KEYED_HASH_PREFIX,
 };
 pub use error::ControlError;
 pub use invalidate::{
@@ -183,7 +184,7 @@ pub struct ControlOptions {
 impl Default for ControlOptions {
     fn default() -> ControlOptions {
         ControlOptions {
-            max_document_bytes: 1 << 20,
+            max_document_bytes: json::Limits::document().max_bytes,
             max_write_attempts: 8,
             audit_default_limit: 100,
             audit_max_limit: 200,
@@ -233,6 +234,8 @@ pub struct WriteOutcome {
     pub new_version: bool,
     /// Id of the audit entry recording the move.
     pub audit_id: Option<u64>,
+    /// The tenant's audit chain head after the write (the entry recording it).
+    pub audit_head: Option<AuditHead>,
     /// The caches to drop because of the move (already applied when an invalidator is set).
     pub invalidation: Option<Invalidation>,
     /// What the invalidator reported.
@@ -331,6 +334,8 @@ pub struct InvalidationOutcome {
     pub invalidation: Invalidation,
     pub invalidated: InvalidationCounts,
     pub audit_id: u64,
+    /// The tenant's audit chain head after the invalidation.
+    pub audit_head: AuditHead,
 }
 
 /// A validated document ready to be stored.
@@ -355,6 +360,8 @@ pub struct ControlPlane {
     policy: AccessPolicy,
     invalidator: Option<Arc<dyn Invalidator>>,
     options: ControlOptions,
+    /// Host secrets keying the audit chain (`None`: plain SHA-256 chain).
+    audit_keys: Option<Arc<AuditKeyring>>,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -377,12 +384,24 @@ impl ControlPlane {
             policy: AccessPolicy::default(),
             invalidator: None,
             options: ControlOptions::default(),
+            audit_keys: None,
         }
     }
 
     /// A control plane over a fresh [`MemoryStore`].
     pub fn in_memory() -> ControlPlane {
         ControlPlane::new(Arc::new(MemoryStore::new()))
+    }
+
+    /// Keys the audit chain with the host's secrets (see [`AuditKeyring`]).
+    pub fn with_audit_keys(mut self, keys: Option<Arc<AuditKeyring>>) -> ControlPlane {
+        self.audit_keys = keys;
+        self
+    }
+
+    /// The signer new audit entries are sealed with.
+    fn signer(&self) -> Option<AuditSigner> {
+        self.audit_keys.as_ref().map(|k| k.signer())
     }
 
     pub fn with_policy(mut self, policy: AccessPolicy) -> ControlPlane {
@@ -539,15 +558,19 @@ impl ControlPlane {
         })
     }
 
-    /// Verifies the tenant's whole audit chain, and that each pointer is where the last
-    /// recorded move put it.
+    /// Verifies the tenant's whole audit chain (keyed hashes with the audit keys), that it
+    /// contains `head` when given (a head a write returned: its absence is truncation, another
+    /// hash at its id a rewrite), and that each pointer is where the last recorded move put it.
     pub fn verify_audit(
         &self,
         ctx: &OpContext,
         tenant: &str,
+        head: Option<AuditHead>,
     ) -> Result<AuditVerification, ControlError> {
         self.authorize(ctx, tenant, Access::Read)?;
-        let mut verifier = ChainVerifier::new(Some(tenant));
+        let mut verifier = ChainVerifier::new(Some(tenant))
+            .with_keys(self.audit_keys.clone())
+            .expecting_head(head);
         let mut last_move: [Option<String>; 2] = [None, None];
         let mut after = None;
         let mut tamper = None;
@@ -566,6 +589,9 @@ impl ControlPlane {
                 Some(e) if page.len() >= AUDIT_VERIFY_PAGE => after = Some(e.id),
                 _ => break,
             }
+        }
+        if tamper.is_none() {
+            tamper = verifier.finish().err();
         }
         let mut pointer_mismatches = Vec::new();
         if tamper.is_none() {
@@ -759,12 +785,14 @@ impl ControlPlane {
             before_state: None,
             after_state: Some(Value::Object(after)),
             extra: None,
+            signer: self.signer(),
         };
         let entry = self.store.append_audit(tenant, draft)?;
         Ok(InvalidationOutcome {
             invalidation,
             invalidated,
             audit_id: entry.id,
+            audit_head: AuditHead::of(&entry),
         })
     }
 
@@ -796,6 +824,7 @@ impl ControlPlane {
             before_state: before,
             after_state: after,
             extra: None,
+            signer: self.signer(),
         };
         Ok(self.store.append_audit(tenant, draft)?)
     }
@@ -855,7 +884,15 @@ impl ControlPlane {
                     bytes.len(),
                     self.options.max_document_bytes
                 ),
-                Vec::new(),
+                vec![Problem::new(
+                    "$",
+                    json::JsonErrorKind::TooLarge.code(),
+                    format!(
+                        "document is {} bytes, more than the limit of {}",
+                        bytes.len(),
+                        self.options.max_document_bytes
+                    ),
+                )],
             ));
         }
         if bytes
@@ -870,7 +907,7 @@ impl ControlPlane {
         }
         let value = match kind {
             DocKind::Config => {
-                let v = json::parse(bytes).map_err(json_invalid)?;
+                let v = json::parse_with(bytes, json::Limits::document()).map_err(json_invalid)?;
                 if let Err(problems) = TenantConfig::from_value(&v) {
                     return Err(invalid(422, summary(name, &problems), problems));
                 }
@@ -897,7 +934,9 @@ impl ControlPlane {
                 }
             }
         };
-        let canonical = json::canonical_value_text(&value).map_err(json_invalid)?;
+        let canonical =
+            json::canonical_value_text_within(&value, json::Limits::document().max_bytes)
+                .map_err(json_invalid)?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             invalid(
                 400,
@@ -995,6 +1034,7 @@ impl ControlPlane {
                     from_version: cur_etag,
                     new_version: false,
                     audit_id: None,
+                    audit_head: None,
                     invalidation: None,
                     invalidated: InvalidationCounts::new(),
                 });
@@ -1055,6 +1095,7 @@ impl ControlPlane {
                 before_state: before,
                 after_state: Some(doc.value.clone()),
                 extra: Some(Value::Object(extra)),
+                signer: self.signer(),
             };
             let swap = PointerSwap {
                 kind,
@@ -1088,6 +1129,7 @@ impl ControlPlane {
                         from_version: cur_etag,
                         new_version,
                         audit_id: Some(entry.id),
+                        audit_head: Some(AuditHead::of(&entry)),
                         invalidation: Some(invalidation),
                         invalidated,
                     });

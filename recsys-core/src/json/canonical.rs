@@ -6,22 +6,39 @@ use std::fmt::Write as _;
 /// PostgreSQL 15 `jsonb` text rendering of a JSON document (see `docs/formats.md`).
 /// Fails on input PostgreSQL would reject: invalid UTF-8, `\u0000`, lone surrogates,
 /// and numbers outside the `numeric` range.
+///
+/// The input is held to the document limits ([`Limits::document`]) and so is the canonical
+/// text: a document whose canonical form would exceed the size limit (`[0,0]` grows to
+/// `[0, 0]`) is refused with `RECSYS_JSON_TOO_LARGE`, so canonical text is always a fixed
+/// point: it parses again, within the limits, to itself.
 pub fn canonical_text(input: &[u8]) -> Result<String, JsonError> {
-    let v = parse_with(
-        input,
-        Limits {
-            reject_nul: true,
-            ..Limits::default()
-        },
-    )?;
-    canonical_value_text(&v)
+    let limits = Limits::document();
+    let v = parse_with(input, limits)?;
+    canonical_value_text_within(&v, limits.max_bytes)
 }
 
-/// Canonical text of an already parsed value.
+/// Canonical text of an already parsed value (no size limit: audit bodies, test answers).
 pub fn canonical_value_text(v: &Value) -> Result<String, JsonError> {
+    canonical_value_text_within(v, usize::MAX)
+}
+
+/// Canonical text of a value, refused with `RECSYS_JSON_TOO_LARGE` past `max_bytes`.
+pub fn canonical_value_text_within(v: &Value, max_bytes: usize) -> Result<String, JsonError> {
     let mut out = String::with_capacity(64);
-    write_canonical(&mut out, v, &mut String::from("$"))?;
+    write_canonical(&mut out, v, &mut String::from("$"), max_bytes)?;
+    if out.len() > max_bytes {
+        return Err(canonical_too_large(max_bytes));
+    }
     Ok(out)
+}
+
+fn canonical_too_large(max_bytes: usize) -> JsonError {
+    JsonError {
+        kind: JsonErrorKind::TooLarge,
+        offset: 0,
+        path: "$".into(),
+        message: format!("canonical text is more than the limit of {max_bytes} bytes"),
+    }
 }
 
 /// The ETag of a document: lower-case hex SHA-256 of its canonical text.
@@ -29,9 +46,11 @@ pub fn etag(input: &[u8]) -> Result<String, JsonError> {
     Ok(sha256_hex(canonical_text(input)?.as_bytes()))
 }
 
-/// The ETag of an already parsed value.
+/// The ETag of an already parsed config or rules document (its canonical text is held to
+/// the document size limit, as [`etag`] holds it).
 pub fn etag_of_value(v: &Value) -> Result<String, JsonError> {
-    Ok(sha256_hex(canonical_value_text(v)?.as_bytes()))
+    let text = canonical_value_text_within(v, Limits::document().max_bytes)?;
+    Ok(sha256_hex(text.as_bytes()))
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
@@ -66,7 +85,17 @@ pub fn if_match_matches(raw: &str, current_etag: &str) -> bool {
     n == "*" || n == current_etag
 }
 
-fn write_canonical(out: &mut String, v: &Value, path: &mut String) -> Result<(), JsonError> {
+fn write_canonical(
+    out: &mut String,
+    v: &Value,
+    path: &mut String,
+    max: usize,
+) -> Result<(), JsonError> {
+    // Each value writes a bounded amount before the next check (strings at most 6x, numbers
+    // at most MAX_CANONICAL_NUMBER_LEN), so a refused document costs about `max` work.
+    if out.len() > max {
+        return Err(canonical_too_large(max));
+    }
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -85,7 +114,7 @@ fn write_canonical(out: &mut String, v: &Value, path: &mut String) -> Result<(),
                 }
                 let len = path.len();
                 let _ = write!(path, "[{i}]");
-                write_canonical(out, x, path)?;
+                write_canonical(out, x, path, max)?;
                 path.truncate(len);
             }
             out.push(']');
@@ -107,7 +136,7 @@ fn write_canonical(out: &mut String, v: &Value, path: &mut String) -> Result<(),
                 let len = path.len();
                 path.push('.');
                 path.push_str(k);
-                write_canonical(out, x, path)?;
+                write_canonical(out, x, path, max)?;
                 path.truncate(len);
             }
             out.push('}');

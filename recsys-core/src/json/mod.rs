@@ -4,14 +4,16 @@
 //! and the ETag / If-Match helpers built on the canonical form.
 
 mod canonical;
+mod limits;
 mod parse;
 mod value;
 mod write;
 
 pub use canonical::{
-    canonical_text, canonical_value_text, etag, etag_of_value, if_match_matches,
-    normalize_if_match, MAX_CANONICAL_NUMBER_LEN,
+    canonical_text, canonical_value_text, canonical_value_text_within, etag, etag_of_value,
+    if_match_matches, normalize_if_match, MAX_CANONICAL_NUMBER_LEN,
 };
+pub use limits::check_value;
 pub use parse::{parse, parse_with, JsonError, JsonErrorKind, Limits};
 pub use value::{Map, Number, Value};
 pub use write::{format_go_float, to_go_string, to_string, write_go_string};

@@ -12,6 +12,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum length of one number literal.
     pub max_number_len: usize,
+    /// Maximum number of members (array elements plus object members) in the whole document.
+    pub max_members: usize,
     /// Reject `\u0000` in strings (PostgreSQL `jsonb` cannot store it).
     pub reject_nul: bool,
 }
@@ -22,6 +24,7 @@ impl Default for Limits {
             max_bytes: 16 << 20,
             max_depth: 64,
             max_number_len: 1000,
+            max_members: usize::MAX,
             reject_nul: true,
         }
     }
@@ -36,6 +39,7 @@ pub enum JsonErrorKind {
     LoneSurrogate,
     TooDeep,
     TooLarge,
+    TooManyMembers,
     NumberTooLong,
     TrailingData,
     Empty,
@@ -50,6 +54,7 @@ impl JsonErrorKind {
             JsonErrorKind::LoneSurrogate => "RECSYS_JSON_LONE_SURROGATE",
             JsonErrorKind::TooDeep => "RECSYS_JSON_TOO_DEEP",
             JsonErrorKind::TooLarge => "RECSYS_JSON_TOO_LARGE",
+            JsonErrorKind::TooManyMembers => "RECSYS_JSON_TOO_MANY_MEMBERS",
             JsonErrorKind::NumberTooLong => "RECSYS_JSON_NUMBER_TOO_LONG",
             JsonErrorKind::TrailingData => "RECSYS_JSON_TRAILING_DATA",
             JsonErrorKind::Empty => "RECSYS_JSON_EMPTY",
@@ -116,6 +121,7 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
         i: 0,
         limits,
         depth: 0,
+        members: 0,
     };
     p.skip_ws();
     if p.i >= p.s.len() {
@@ -152,6 +158,7 @@ struct Parser<'a> {
     i: usize,
     limits: Limits,
     depth: usize,
+    members: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -220,6 +227,18 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Counts one array element or object member against `max_members`, before it is read.
+    fn member(&mut self) -> Result<(), JsonError> {
+        self.members += 1;
+        if self.members > self.limits.max_members {
+            return Err(self.err(
+                JsonErrorKind::TooManyMembers,
+                format!("document has more than {} members", self.limits.max_members),
+            ));
+        }
+        Ok(())
+    }
+
     fn object(&mut self) -> Result<Value, JsonError> {
         self.enter()?;
         self.i += 1;
@@ -235,6 +254,7 @@ impl<'a> Parser<'a> {
             if self.s.get(self.i) != Some(&b'"') {
                 return Err(self.syntax("a string key"));
             }
+            self.member()?;
             let key = self.string()?;
             self.skip_ws();
             if self.s.get(self.i) != Some(&b':') {
@@ -262,6 +282,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.depth -= 1;
+        map.shrink_to_fit();
         Ok(Value::Object(map))
     }
 
@@ -277,6 +298,7 @@ impl<'a> Parser<'a> {
         }
         loop {
             self.skip_ws();
+            self.member()?;
             let v = match self.value() {
                 Ok(v) => v,
                 Err(mut e) => {
@@ -297,6 +319,8 @@ impl<'a> Parser<'a> {
             }
         }
         self.depth -= 1;
+        // Growth left up to half the capacity unused; a parsed tree keeps only what it holds.
+        items.shrink_to_fit();
         Ok(Value::Array(items))
     }
 

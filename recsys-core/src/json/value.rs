@@ -14,14 +14,54 @@ pub enum Value {
     Object(Map),
 }
 
-/// A number literal, validated against the JSON grammar.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Number(Box<str>);
+/// A number literal, validated against the JSON grammar. Literals of up to
+/// [`INLINE_NUMBER`] bytes (nearly all) are stored inline, so an array of numbers costs one
+/// value slot per element and no allocation.
+#[derive(Clone)]
+pub struct Number(Repr);
+
+/// Longest literal stored inline (the `Value` stays 32 bytes).
+const INLINE_NUMBER: usize = 22;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE_NUMBER] },
+    Heap(Box<str>),
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Number) -> bool {
+        self.literal() == other.literal()
+    }
+}
+
+impl Eq for Number {}
+
+impl std::hash::Hash for Number {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.literal().hash(h)
+    }
+}
+
+impl std::fmt::Debug for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Number").field(&self.literal()).finish()
+    }
+}
 
 impl Number {
     /// Wraps a literal that the parser has already validated.
     pub(crate) fn from_literal_unchecked(lit: &str) -> Number {
-        Number(lit.into())
+        if lit.len() <= INLINE_NUMBER {
+            let mut bytes = [0u8; INLINE_NUMBER];
+            bytes[..lit.len()].copy_from_slice(lit.as_bytes());
+            Number(Repr::Inline {
+                len: lit.len() as u8,
+                bytes,
+            })
+        } else {
+            Number(Repr::Heap(lit.into()))
+        }
     }
     /// Builds a number from a finite float using Go's `encoding/json` rendering; `None` for NaN/inf.
     pub fn from_f64(f: f64) -> Option<Number> {
@@ -39,7 +79,7 @@ impl Number {
         }
         let mut s = String::with_capacity(24);
         format_go_float(&mut s, f);
-        Some(Number(s.into()))
+        Some(Number::from_literal_unchecked(&s))
     }
     pub fn from_i64(i: i64) -> Number {
         let mut buf = [0u8; 20];
@@ -48,27 +88,36 @@ impl Number {
             let mut s = String::with_capacity(digits.len() + 1);
             s.push('-');
             s.push_str(digits);
-            Number(s.into_boxed_str())
+            Number::from_literal_unchecked(&s)
         } else {
-            Number(digits.into())
+            Number::from_literal_unchecked(digits)
         }
     }
     pub fn from_u64(i: u64) -> Number {
         let mut buf = [0u8; 20];
-        Number(decimal(i, &mut buf).into())
+        Number::from_literal_unchecked(decimal(i, &mut buf))
     }
     /// The literal as written.
     pub fn literal(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Inline bytes are a copy of a valid literal (ASCII).
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or("0")
+            }
+            Repr::Heap(s) => s,
+        }
     }
     /// True when the literal has neither a fraction nor an exponent (what Go accepts for ints).
     pub fn is_integer_literal(&self) -> bool {
-        !self.0.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
+        !self
+            .literal()
+            .bytes()
+            .any(|b| matches!(b, b'.' | b'e' | b'E'))
     }
     /// The value as `i64` when the literal is an integer literal in range (Go `int64` decoding).
     pub fn as_i64(&self) -> Option<i64> {
         if self.is_integer_literal() {
-            self.0.parse().ok()
+            self.literal().parse().ok()
         } else {
             None
         }
@@ -87,7 +136,7 @@ impl Number {
     }
     /// The value as a finite `f64` (correctly rounded); `None` if it overflows.
     pub fn as_f64(&self) -> Option<f64> {
-        let f: f64 = self.0.parse().ok()?;
+        let f: f64 = self.literal().parse().ok()?;
         if f.is_finite() {
             Some(f)
         } else {
@@ -111,6 +160,9 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
+/// Below this many members, duplicate detection scans pairwise.
+const SMALL_MAP: usize = 16;
+
 /// Object members in document order. Lookups return the *last* matching member, which is
 /// what both PostgreSQL `jsonb` and Go's decoder keep for duplicate keys.
 ///
@@ -126,6 +178,10 @@ impl Map {
     }
     pub fn with_capacity(n: usize) -> Map {
         Map(Vec::with_capacity(n))
+    }
+    /// Drops unused capacity (the parser calls it on every finished object).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
     }
     /// Appends a member without looking for an existing one (parser and builders use this).
     pub fn push(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
@@ -171,14 +227,43 @@ impl Map {
         self.0.iter().map(|(k, v)| (&**k, v))
     }
     /// Members with duplicates collapsed (last value wins, at the position of the last one).
+    ///
+    /// O(n log n) in the member count: member positions are sorted by name (ties by
+    /// position), which puts the last member of each name at the end of its run.
     pub fn deduped(&self) -> Vec<(&str, &Value)> {
-        let mut out: Vec<(&str, &Value)> = Vec::with_capacity(self.0.len());
-        for (i, (k, v)) in self.0.iter().enumerate() {
-            if !self.0[i + 1..].iter().any(|(k2, _)| k2 == k) {
-                out.push((&**k, v));
+        let n = self.0.len();
+        if n <= SMALL_MAP {
+            // A handful of members: the pairwise scan is cheaper than sorting.
+            let mut out: Vec<(&str, &Value)> = Vec::with_capacity(n);
+            for (i, (k, v)) in self.0.iter().enumerate() {
+                if !self.0[i + 1..].iter().any(|(k2, _)| k2 == k) {
+                    out.push((&**k, v));
+                }
+            }
+            return out;
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            self.0[a as usize]
+                .0
+                .cmp(&self.0[b as usize].0)
+                .then(a.cmp(&b))
+        });
+        let mut keep = vec![false; n];
+        for (j, &i) in order.iter().enumerate() {
+            let last_of_name = order
+                .get(j + 1)
+                .is_none_or(|&next| self.0[next as usize].0 != self.0[i as usize].0);
+            if last_of_name {
+                keep[i as usize] = true;
             }
         }
-        out
+        self.0
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|((k, v), _)| (&**k, v))
+            .collect()
     }
     pub fn into_vec(self) -> Vec<(String, Value)> {
         self.0

@@ -307,10 +307,11 @@ pub(crate) fn parse_definitions_at(
         }
     };
     let mut defs: Vec<ExperimentDef> = Vec::with_capacity(arr.len());
+    let mut ids = std::collections::HashSet::with_capacity(arr.len());
     for (i, d) in arr.iter().enumerate() {
         let p = format!("{path}[{i}]");
         let def = parse_def(d, &p, problems);
-        if !def.id.is_empty() && defs.iter().any(|x| x.id == def.id) {
+        if !def.id.is_empty() && !ids.insert(def.id.clone()) {
             problems.push(Problem::new(
                 format!("{p}.id"),
                 codes::DUPLICATE_ID,
@@ -337,6 +338,7 @@ pub(crate) fn parse_variants_at(
         }
     };
     let mut out: Vec<VariantDef> = Vec::with_capacity(arr.len());
+    let mut names = std::collections::HashSet::with_capacity(arr.len());
     for (i, x) in arr.iter().enumerate() {
         let p = format!("{path}[{i}]");
         let var = match x {
@@ -355,7 +357,7 @@ pub(crate) fn parse_variants_at(
             ));
             continue;
         }
-        if out.iter().any(|o| o.name == var.name) {
+        if !names.insert(var.name.clone()) {
             problems.push(Problem::new(
                 &p,
                 codes::DUPLICATE_VARIANT,
@@ -920,14 +922,16 @@ impl Assigner {
         definitions: Vec<ExperimentDef>,
     ) -> Result<Assigner, ExperimentError> {
         let mut problems = Vec::new();
+        let mut ids = std::collections::HashSet::with_capacity(definitions.len());
         for (i, d) in definitions.iter().enumerate() {
+            let first_of_id = ids.insert(d.id.as_str());
             if d.id.trim().is_empty() {
                 problems.push(Problem::new(
                     format!("$[{i}].id"),
                     codes::MISSING_ID,
                     "experiment id is required",
                 ));
-            } else if definitions[..i].iter().any(|x| x.id == d.id) {
+            } else if !first_of_id {
                 problems.push(Problem::new(
                     format!("$[{i}].id"),
                     codes::DUPLICATE_ID,

@@ -24,7 +24,7 @@ pub mod api;
 pub mod apikeys;
 pub mod backpressure;
 mod decode;
-mod digest;
+pub(crate) mod digest;
 pub mod experiments;
 pub mod exposure;
 pub mod metrics;

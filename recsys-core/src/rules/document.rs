@@ -35,7 +35,7 @@ impl Default for RulesParseOptions {
             tenant: String::new(),
             max_rules: 10_000,
             max_item_ids_per_rule: 1_000,
-            json_limits: Limits::default(),
+            json_limits: Limits::document(),
         }
     }
 }
@@ -106,6 +106,8 @@ pub fn parse_rules_value(
     value: &Value,
     opts: &RulesParseOptions,
 ) -> Result<RulesDocument, RulesError> {
+    // The same limits whether the document came as text or embedded in another call.
+    crate::json::check_value(value, &opts.json_limits)?;
     let mut doc_findings: Findings = Vec::new();
     let (base, list) = unwrap_envelope(value, opts.strict, &mut doc_findings);
     if list.len() > opts.max_rules {
@@ -329,6 +331,9 @@ fn unwrap_envelope<'a>(
 // Keys
 
 const ACTION_KEYS: &[&str] = &["action", "rule_action", "operation"];
+/// The largest boost magnitude (a boost multiplies the score by `1 + boost_value`); larger
+/// values are refused so that a finite document can never produce an infinite score.
+pub const MAX_BOOST: f64 = 1e6;
 const TYPE_KEYS: &[&str] = &["target_type", "targetType"];
 const KEY_KEYS: &[&str] = &["target_key", "targetKey", "key"];
 const IMPLIED_KEYS: &[(&str, TargetType)] = &[
@@ -1130,6 +1135,14 @@ fn read_rule(
 
     let boost = obj.first(BOOST_KEYS, f, float_value);
     let boost_value = match (action, boost) {
+        (Some(Action::Boost), Some((k, Some(b)))) if b.abs() > MAX_BOOST => {
+            f.push(error(
+                &obj.field(k),
+                codes::BAD_NUMBER,
+                format!("{k} {b:e} is out of range: a boost is at most {MAX_BOOST:e} in magnitude"),
+            ));
+            None
+        }
         (Some(Action::Boost), Some((_, b))) => b,
         (Some(Action::Boost), None) => {
             f.push(error(

@@ -60,6 +60,7 @@ mod uuid;
 
 pub use document::{
     derive_rule_id, go_map_json, parse_rules, parse_rules_value, RulesDocument, RulesParseOptions,
+    MAX_BOOST,
 };
 pub use error::{codes, RulesError, INVALID_RULES, PROBLEM_CODES, RULES_TOO_MANY};
 pub use model::{Action, Rule, RuleSet, TargetType};

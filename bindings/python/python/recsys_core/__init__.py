@@ -361,10 +361,17 @@ class Engine(_native.Engine):
         req: Dict[str, Any] = {"tenant": tenant, "limit": limit, "cursor": cursor, "before": before, "before_id": before_id}
         return self._admin("admin.audit", req, ctx)
 
-    def verify_audit(self, tenant: str, *, ctx: AdminContext) -> Dict[str, Any]:
-        """Checks the tenant's hash chain and pointers: ``{"ok", "entries", "head_hash",
-        "tampered_at"?, "reason"?, "pointer_mismatches"?}``."""
-        return self._admin("admin.verify_audit", {"tenant": tenant}, ctx)
+    def verify_audit(
+        self, tenant: str, *, ctx: AdminContext, head: Optional[Mapping[str, Any]] = None
+    ) -> Dict[str, Any]:
+        """Checks the tenant's hash chain (keyed with the ``audit_keys`` option) and pointers:
+        ``{"ok", "entries", "head_hash", "tampered_at"?, "reason"?, "pointer_mismatches"?}``.
+        ``head`` is an ``audit_head`` a write returned (``{"id", "hash"}``), kept elsewhere:
+        its absence reports ``truncated``, another hash at its id ``head_mismatch``."""
+        request: Dict[str, Any] = {"tenant": tenant}
+        if head is not None:
+            request["head"] = dict(head)
+        return self._admin("admin.verify_audit", request, ctx)
 
     def invalidate(
         self, tenant: str, targets: Sequence[str], *, ctx: AdminContext, surface: Optional[str] = None

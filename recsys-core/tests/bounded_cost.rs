@@ -1,0 +1,114 @@
+//! Bounded cost: inputs that grow 10x cost about 10x, on every path that used to be
+//! quadratic (duplicate-key collapsing behind ETags, config validation and request
+//! decoding). Ratios, not absolute times: each size runs three times and the fastest run
+//! counts; the bound (30x for 10x the input, plus a small floor for timer noise) fails the
+//! old O(n^2) code by a wide margin (100x and more) yet tolerates a busy machine.
+
+use recsys_core::json;
+use recsys_core::Engine;
+use std::time::{Duration, Instant};
+
+fn fastest_of_three(f: &dyn Fn()) -> Duration {
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// Runs `work(n)` and `work(10 * n)` and checks the larger costs at most ~30x the smaller.
+fn assert_scales_linearly(what: &str, n: usize, work: impl Fn(usize)) {
+    let small = fastest_of_three(&|| work(n));
+    let big = fastest_of_three(&|| work(10 * n));
+    let bound = small * 30 + Duration::from_millis(20);
+    assert!(
+        big <= bound,
+        "{what}: {n} -> {small:?}, {} -> {big:?} (more than 30x)",
+        10 * n
+    );
+}
+
+/// `{"k0":0,"k1":1,...}` with every key also repeated once (duplicates to collapse).
+fn object_with_keys(n: usize, prefix: &str) -> String {
+    let mut s = String::from("{");
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("\"{prefix}{i}\":{i}"));
+    }
+    s.push_str(&format!(",\"{prefix}0\":1}}"));
+    s
+}
+
+#[test]
+fn etag_of_a_wide_object_is_linear() {
+    assert_scales_linearly("etag", 4_000, |n| {
+        let doc = object_with_keys(n, "k");
+        json::etag(doc.as_bytes()).expect("etag");
+    });
+}
+
+#[test]
+fn duplicate_collapsing_keeps_the_last_member_in_place() {
+    let doc = object_with_keys(40, "k");
+    let v = json::parse(doc.as_bytes()).unwrap();
+    let m = v.as_object().unwrap();
+    let d = m.deduped();
+    assert_eq!(d.len(), 40);
+    // k0 moved to the end (its last occurrence) with the last value.
+    assert_eq!(d[39].0, "k0");
+    assert_eq!(d[39].1, &json::Value::i64(1));
+    assert_eq!(d[0].0, "k1");
+}
+
+fn loaded_engine() -> Engine {
+    let e = Engine::new();
+    e.call(
+        "load_snapshot",
+        r#"{"tenant":"demo","surface":"home","signals":{"popularity":[{"item_id":"a","score":3},{"item_id":"b","score":2}]}}"#,
+    )
+    .unwrap();
+    e
+}
+
+#[test]
+fn request_max_per_tag_is_refused_in_linear_time() {
+    let e = loaded_engine();
+    assert_scales_linearly("max_per_tag", 8_000, |n| {
+        let caps = object_with_keys(n, "tag");
+        let input = format!(
+            r#"{{"request":{{"surface":"home","k":2,"user":{{"user_id":"u"}},"constraints":{{"max_per_tag":{caps}}}}},"ctx":{{"now":"2026-01-01T00:00:00Z","tenant":"demo"}}}}"#
+        );
+        let err = e.call("recommend", &input).unwrap_err();
+        assert!(err.message.contains("the limit is 200"), "{}", err.message);
+    });
+}
+
+#[test]
+fn admin_put_config_with_many_members_is_linear() {
+    let e = Engine::new();
+    assert_scales_linearly("admin.put_config", 7_000, |n| {
+        let doc = object_with_keys(n, "k");
+        let input = format!(
+            r#"{{"request":{{"tenant":"demo","document":{doc}}},"ctx":{{"now":"2026-01-01T00:00:00Z","principal":{{"subject":"a","tenant":"demo","roles":["admin"]}}}}}}"#
+        );
+        // Unknown members are refused or warned about; either way the cost is what counts.
+        let _ = e.call("admin.put_config", &input);
+    });
+}
+
+#[test]
+fn set_config_with_many_members_is_linear() {
+    let e = loaded_engine();
+    assert_scales_linearly("set_config", 7_000, |n| {
+        let doc = object_with_keys(n, "k");
+        let _ = e.call(
+            "set_config",
+            &format!(r#"{{"tenant":"demo","document":{doc}}}"#),
+        );
+    });
+}
