@@ -1,0 +1,69 @@
+//! Loads a `gen_workload.py` tenant the way a host does and prints what it cost:
+//! SHA-256 over the same bytes (the floor), the load through the loader's step API, resident
+//! memory after it and at peak, then `set_config` / `set_rules` on the loaded tenant and a
+//! reload of the same artifacts.
+//!
+//! ```sh
+//! python3 ../shared/bench/gen_workload.py --items 100000 --rules 1000 --out /tmp/wl
+//! cargo run --release -p recsys-benches --example load_workload -- /tmp/wl
+//! ```
+
+use recsys_benches::workload::*;
+use recsys_core::time::Timestamp;
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .expect("usage: load_workload WORKLOAD_DIR");
+    let wl = Workload::read(std::path::Path::new(&dir)).expect("workload");
+    let bytes = wl.artifact_bytes();
+    let (rss0, _) = rss_kib().unwrap_or_default();
+    println!(
+        "workload {dir}: {} artifacts, {:.1} MB; rss after reading {:.0} MiB",
+        wl.artifacts.len(),
+        bytes as f64 / 1e6,
+        rss0 as f64 / 1024.0
+    );
+    let t = Instant::now();
+    for (_, b) in &wl.artifacts {
+        std::hint::black_box(Sha256::digest(b));
+    }
+    let sha = t.elapsed().as_secs_f64();
+    println!("sha256 over the artifact bytes: {sha:.3} s");
+    let engine = workload_engine();
+    let now = Timestamp::parse_rfc3339("2026-01-02T01:00:00Z").expect("now");
+    let t = Instant::now();
+    let report = load_workload(&engine, &wl, now);
+    let load = t.elapsed().as_secs_f64();
+    let (rss, hwm) = rss_kib().unwrap_or_default();
+    println!(
+        "load: {load:.3} s ({:.2}x sha256); rss {:.0} MiB (+{:.0} over the inputs), peak {:.0} MiB; {}",
+        load / sha,
+        rss as f64 / 1024.0,
+        (rss - rss0) as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        report.as_object().and_then(|m| m.get("outcome")).and_then(|v| v.as_str()).unwrap_or("?")
+    );
+    for round in 0..3 {
+        let t = Instant::now();
+        engine
+            .set_config(WL_TENANT, Some(&wl.config))
+            .expect("set_config");
+        let c = t.elapsed().as_secs_f64() * 1e3;
+        let mut line = format!("round {round}: set_config {c:.2} ms");
+        for (n, r) in &wl.rules {
+            let t = Instant::now();
+            engine.set_rules(WL_TENANT, Some(r)).expect("set_rules");
+            line += &format!(", set_rules({n}) {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+        }
+        println!("{line}");
+    }
+    let (rss, hwm) = rss_kib().unwrap_or_default();
+    println!(
+        "after changes: rss {:.0} MiB, peak {:.0} MiB",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+}

@@ -1,0 +1,124 @@
+//! Reading a `gen_workload.py` tenant (the same data the Go figures come from) from disk and
+//! loading it into an engine through the loader's step API, one artifact at a time, as a host
+//! does. Used by the `lifecycle` bench and the `load_workload` example.
+
+use recsys_core::api::EngineOptions;
+use recsys_core::json::{self, Value};
+use recsys_core::loader::{Fetch, Step};
+use recsys_core::time::Timestamp;
+use recsys_core::Engine;
+use std::path::{Path, PathBuf};
+
+/// Tenant and surface of every `gen_workload.py` output.
+pub const WL_TENANT: &str = "demo";
+pub const WL_SURFACE: &str = "home";
+const URI_PREFIX: &str = "s3://recsys-artifacts/";
+
+/// The files of one generated workload, read into memory.
+pub struct Workload {
+    pub dir: PathBuf,
+    pub manifest: Vec<u8>,
+    /// (URI, bytes) in manifest order.
+    pub artifacts: Vec<(String, Vec<u8>)>,
+    pub config: Value,
+    /// `rules-<N>.json` documents found, by N.
+    pub rules: Vec<(usize, Value)>,
+}
+
+impl Workload {
+    /// Reads the workload at `dir` (the `--out` of `gen_workload.py`).
+    pub fn read(dir: &Path) -> Result<Workload, String> {
+        let rd = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
+        let manifest = rd(dir.join(format!(
+            "registry/current/{WL_TENANT}/{WL_SURFACE}/manifest.json"
+        )))?;
+        let mv = json::parse(&manifest).map_err(|e| format!("manifest: {}", e.message))?;
+        let mut artifacts = Vec::new();
+        if let Some(cur) = mv.as_object().and_then(|m| m.get("current")).and_then(Value::as_object) {
+            for (_, uri) in cur.iter() {
+                let uri = uri.as_str().ok_or("manifest uri is not a string")?;
+                let key = uri.strip_prefix(URI_PREFIX).ok_or("unexpected uri scheme")?;
+                artifacts.push((uri.to_string(), rd(dir.join("objectstore").join(key))?));
+            }
+        }
+        let parse = |b: Vec<u8>| json::parse(&b).map_err(|e| e.message);
+        let config = parse(rd(dir.join("config.json"))?)?;
+        let mut rules = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+            let name = e.map_err(|e| e.to_string())?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(n) = name
+                .strip_prefix("rules-")
+                .and_then(|r| r.strip_suffix(".json"))
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                rules.push((n, parse(rd(dir.join(&*name))?)?));
+            }
+        }
+        rules.sort_by_key(|(n, _)| *n);
+        Ok(Workload {
+            dir: dir.to_path_buf(),
+            manifest,
+            artifacts,
+            config,
+            rules,
+        })
+    }
+
+    /// Total artifact bytes.
+    pub fn artifact_bytes(&self) -> usize {
+        self.artifacts.iter().map(|(_, b)| b.len()).sum()
+    }
+}
+
+/// An engine whose artifact limits admit a 1M-item workload.
+pub fn workload_engine() -> Engine {
+    let opts = EngineOptions::from_value(
+        &json::parse(
+            br#"{"artifact_max_bytes": 1073741824, "artifact_max_items": 5000000,
+                 "artifact_max_users": 5000000}"#,
+        )
+        .expect("options json"),
+    )
+    .expect("engine options");
+    Engine::with_options(opts)
+}
+
+/// Loads `wl`'s manifest and artifacts into `engine` with the loader's step API, handing each
+/// artifact over as its own bytes (cloned from `wl`: a host reads them fresh each time).
+pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
+    let step = engine
+        .loader_apply_manifest(WL_TENANT, WL_SURFACE, now, Fetch::Found(wl.manifest.clone()))
+        .expect("manifest step");
+    let uris = match step {
+        Step::Fetch(uris) => uris,
+        Step::Done(v) => return v,
+    };
+    let fetched = uris
+        .iter()
+        .map(|uri| {
+            let bytes = wl.artifacts.iter().find(|(u, _)| u == uri).map(|(_, b)| b.clone());
+            (uri.clone(), bytes.map(Fetch::Found).unwrap_or(Fetch::NotFound))
+        })
+        .collect();
+    engine
+        .loader_apply_artifacts(WL_TENANT, WL_SURFACE, now, fetched)
+        .expect("artifacts step")
+}
+
+/// The workload directory named by `RECSYS_BENCH_WORKLOAD` (or `var`), if set.
+pub fn workload_dir(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var).map(PathBuf::from)
+}
+
+/// Resident and peak resident memory of this process in KiB (`VmRSS`, `VmHWM`), Linux only.
+pub fn rss_kib() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
