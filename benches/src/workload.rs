@@ -34,10 +34,16 @@ impl Workload {
         )))?;
         let mv = json::parse(&manifest).map_err(|e| format!("manifest: {}", e.message))?;
         let mut artifacts = Vec::new();
-        if let Some(cur) = mv.as_object().and_then(|m| m.get("current")).and_then(Value::as_object) {
+        if let Some(cur) = mv
+            .as_object()
+            .and_then(|m| m.get("current"))
+            .and_then(Value::as_object)
+        {
             for (_, uri) in cur.iter() {
                 let uri = uri.as_str().ok_or("manifest uri is not a string")?;
-                let key = uri.strip_prefix(URI_PREFIX).ok_or("unexpected uri scheme")?;
+                let key = uri
+                    .strip_prefix(URI_PREFIX)
+                    .ok_or("unexpected uri scheme")?;
                 artifacts.push((uri.to_string(), rd(dir.join("objectstore").join(key))?));
             }
         }
@@ -88,7 +94,12 @@ pub fn workload_engine() -> Engine {
 /// artifact over as its own bytes (cloned from `wl`: a host reads them fresh each time).
 pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
     let step = engine
-        .loader_apply_manifest(WL_TENANT, WL_SURFACE, now, Fetch::Found(wl.manifest.clone()))
+        .loader_apply_manifest(
+            WL_TENANT,
+            WL_SURFACE,
+            now,
+            Fetch::Found(wl.manifest.clone()),
+        )
         .expect("manifest step");
     let uris = match step {
         Step::Fetch(uris) => uris,
@@ -97,8 +108,15 @@ pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
     let fetched = uris
         .iter()
         .map(|uri| {
-            let bytes = wl.artifacts.iter().find(|(u, _)| u == uri).map(|(_, b)| b.clone());
-            (uri.clone(), bytes.map(Fetch::Found).unwrap_or(Fetch::NotFound))
+            let bytes = wl
+                .artifacts
+                .iter()
+                .find(|(u, _)| u == uri)
+                .map(|(_, b)| b.clone());
+            (
+                uri.clone(),
+                bytes.map(Fetch::Found).unwrap_or(Fetch::NotFound),
+            )
         })
         .collect();
     engine

@@ -4,15 +4,15 @@
 //! [`TenantSnapshot::compile`]. Any invalid input fails the whole compile: the snapshot that
 //! is serving stays in place.
 
-use crate::artifacts::{self, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, ManifestV1};
+use crate::artifacts::{self, Artifact, ArtifactKind, ArtifactLimits, ManifestV1};
 use crate::config::TenantConfig;
 use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::is_path_safe;
 use crate::rules::{self, Rule, RulesParseOptions};
-use crate::snapshot::{ScoredRows, SignalData, TenantSnapshot, Versions};
+use crate::snapshot::{Catalog, SignalData, Sources, TenantSnapshot, Versions};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The documents of one tenant/surface, as given to `load_snapshot`.
 pub struct Documents<'a> {
@@ -195,9 +195,33 @@ pub struct ArtifactSet {
     pub warnings: Vec<Problem>,
     /// DB-only mode: signals supplied directly instead of artifacts.
     pub signals: Option<Arc<SignalData>>,
+    /// The catalog compiled from `signals` and `artifacts`, once (see [`ArtifactSet::catalog`]).
+    pub(crate) catalog: OnceLock<Arc<Catalog>>,
 }
 
 impl ArtifactSet {
+    /// The catalog of this set: compiled on first use, then shared by every snapshot built
+    /// from the set (config and rules changes reuse it).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .get_or_init(|| {
+                let mut src = match &self.signals {
+                    Some(s) => Sources::of_signals(s),
+                    None => Sources::default(),
+                };
+                for a in self.artifacts.values() {
+                    src.put_artifact(&a.artifact.body);
+                }
+                Arc::new(Catalog::build(&src))
+            })
+            .clone()
+    }
+
+    /// Forgets the compiled catalog after `artifacts` or `signals` changed in place.
+    pub fn invalidate_catalog(&mut self) {
+        self.catalog = OnceLock::new();
+    }
+
     /// Parses and verifies a manifest and the artifacts it references (documents form).
     pub fn from_documents(
         tenant: &str,
@@ -265,7 +289,8 @@ pub fn load_blob(
     })
 }
 
-/// Builds the snapshot of one surface from its tenant's documents and its artifacts.
+/// Builds the snapshot of one surface from its tenant's documents and its artifacts: the
+/// set's catalog (compiled once per artifact set) with the documents compiled against it.
 pub fn assemble(
     tenant: &str,
     surface: &str,
@@ -277,10 +302,6 @@ pub fn assemble(
         rules_version: docs.rules_version.clone(),
         ..Versions::default()
     };
-    let mut data = match &set.signals {
-        Some(s) => SignalData::clone(s),
-        None => SignalData::default(),
-    };
     if let Some(m) = &set.manifest {
         versions.manifest_version = Some(m.version.clone());
         versions.manifest_updated_at = m.manifest.updated_at;
@@ -291,14 +312,13 @@ pub fn assemble(
             .push((kind.as_str().to_string(), a.version().to_string()));
         let end = a.artifact.envelope.window.end;
         versions.oldest_window_end = Some(versions.oldest_window_end.map_or(end, |e| e.min(end)));
-        put_signal(&mut data, &a.artifact.body);
     }
-    TenantSnapshot::compile(
+    TenantSnapshot::with_policy(
         tenant,
         surface,
+        set.catalog(),
         &docs.config,
         docs.rules.clone(),
-        data,
         versions,
     )
 }
@@ -375,64 +395,6 @@ pub fn report_for(td: &TenantDocs, set: &ArtifactSet, snap: &TenantSnapshot) -> 
         warnings,
         rules_loaded: td.rules.len(),
         rules_dropped: td.rules_dropped.clone(),
-    }
-}
-
-fn put_signal(d: &mut SignalData, body: &ArtifactBody) {
-    let scored = |rows: &Option<Vec<artifacts::UserRow>>| -> ScoredRows {
-        rows.iter()
-            .flatten()
-            .map(|u| {
-                (
-                    u.user_id.clone(),
-                    u.items
-                        .iter()
-                        .flatten()
-                        .map(|i| (i.item_id.clone(), i.score))
-                        .collect(),
-                )
-            })
-            .collect()
-    };
-    match body {
-        ArtifactBody::Popularity(p) => {
-            d.popularity = Some(
-                p.items
-                    .iter()
-                    .flatten()
-                    .map(|i| (i.item_id.clone(), i.count as f64))
-                    .collect(),
-            );
-        }
-        ArtifactBody::Cooc(c) => {
-            d.cooc = Some(
-                c.neighbors
-                    .iter()
-                    .flatten()
-                    .map(|r| {
-                        (
-                            r.item_id.clone(),
-                            r.items
-                                .iter()
-                                .flatten()
-                                .map(|n| (n.item_id.clone(), n.count as f64))
-                                .collect(),
-                        )
-                    })
-                    .collect(),
-            );
-        }
-        ArtifactBody::Implicit(i) => d.implicit = Some(scored(&i.users)),
-        ArtifactBody::SessionSeq(s) => d.session = Some(scored(&s.users)),
-        ArtifactBody::ContentSim(c) => {
-            d.content = Some(
-                c.items
-                    .iter()
-                    .flatten()
-                    .map(|i| (i.item_id.clone(), i.tags.clone().unwrap_or_default()))
-                    .collect(),
-            );
-        }
     }
 }
 

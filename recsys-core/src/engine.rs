@@ -1082,7 +1082,7 @@ fn run(
             let mut r: Vec<u32> = c
                 .required_tags
                 .iter()
-                .filter_map(|t| snap.tags.get(t))
+                .filter_map(|t| snap.tags().get(t))
                 .collect();
             r.sort_unstable();
             f.required = Some(r);
@@ -1090,14 +1090,14 @@ fn run(
         f.forbidden = c
             .forbidden_tags
             .iter()
-            .filter_map(|t| snap.tags.get(t))
+            .filter_map(|t| snap.tags().get(t))
             .collect();
         f.forbidden.sort_unstable();
         max_per_tag = c
             .max_per_tag
             .iter()
             .filter(|(_, n)| *n > 0)
-            .filter_map(|(t, n)| snap.tags.get(t).map(|i| (i, *n)))
+            .filter_map(|(t, n)| snap.tags().get(t).map(|i| (i, *n)))
             .collect();
         max_per_tag.sort_unstable();
     }
@@ -1169,7 +1169,7 @@ fn run(
             }
         }
         for &t in &maps.anchor_tags {
-            if let Some(p) = snap.tag_postings.get(t as usize) {
+            if let Some(p) = snap.tag_index.postings(t) {
                 let mut taken = 0;
                 for &k in p.iter() {
                     if taken >= CONTENT_PER_TAG {
@@ -1259,7 +1259,7 @@ fn run(
     let (index_off, index_pos) = if targeted.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        let ntags = snap.tags.len();
+        let ntags = snap.tags().len();
         let mut bits = vec![0u64; (3 * ntags).div_ceil(64)];
         for &key in &targeted {
             let bit = (key >> 30) as usize * ntags + (key & ((1 << 30) - 1)) as usize;
@@ -1275,7 +1275,7 @@ fn run(
         // (slot, pos) for every candidate tag some rule targets, in pool order.
         let mut hits: Vec<(u32, u32)> = Vec::new();
         for (pos, c) in pool.cands.iter().enumerate() {
-            if let Some(t) = snap.item_tags.get(c.key as usize) {
+            if let Some(t) = snap.item_tags(c.key) {
                 for (space, list) in [(0usize, &t.all), (1, &t.brands), (2, &t.categories)] {
                     for &x in list.iter() {
                         if hit(space, x) {

@@ -532,6 +532,7 @@ impl Engine {
             artifacts: next,
             warnings: Vec::new(),
             signals: None,
+            catalog: Default::default(),
         };
         if failed > 0 {
             set.warnings.push(crate::error::Problem::new(
@@ -586,6 +587,7 @@ impl Engine {
         for (k, h) in std::mem::take(&mut s.held) {
             s.set.artifacts.insert(k, h.artifact);
         }
+        s.set.invalidate_catalog();
         s.last_success = Some(now);
         let docs = st.docs.get(tenant).cloned().unwrap_or_default();
         let s = st
