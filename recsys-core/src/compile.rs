@@ -4,13 +4,13 @@
 //! [`TenantSnapshot::compile`]. Any invalid input fails the whole compile: the snapshot that
 //! is serving stays in place.
 
-use crate::artifacts::{self, Artifact, ArtifactKind, ArtifactLimits, ManifestV1};
+use crate::artifacts::{self, Artifact, ArtifactKind, ArtifactLimits, Envelope, ManifestV1};
 use crate::config::TenantConfig;
 use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::is_path_safe;
 use crate::rules::{self, Rule, RulesParseOptions};
-use crate::snapshot::{Catalog, SignalData, Sources, TenantSnapshot, Versions};
+use crate::snapshot::{Catalog, Columns, SignalData, Sources, TenantSnapshot, Versions};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -159,22 +159,40 @@ impl TenantDocs {
     }
 }
 
-/// One verified artifact and where it came from.
+/// One verified artifact and where it came from: its envelope and its signal in compact
+/// columns (the decoded rows are not kept).
 #[derive(Debug)]
 pub struct LoadedArtifact {
     pub uri: String,
-    pub artifact: Artifact,
+    pub kind: ArtifactKind,
+    pub envelope: Envelope,
+    rows: usize,
+    pub columns: Columns,
 }
 
 impl LoadedArtifact {
+    /// Keeps what serving needs of a verified artifact; the decoded rows are freed as they
+    /// are moved into columns.
+    pub fn new(uri: &str, a: Artifact) -> LoadedArtifact {
+        let rows = a.body.row_count();
+        LoadedArtifact {
+            uri: uri.to_string(),
+            kind: a.kind(),
+            envelope: a.envelope,
+            rows,
+            columns: Columns::from_body(a.body),
+        }
+    }
     pub fn version(&self) -> &str {
-        &self.artifact.envelope.build.version
+        &self.envelope.build.version
     }
+    /// Top-level rows of the artifact (items, anchor rows or users).
     pub fn rows(&self) -> usize {
-        self.artifact.body.row_count()
+        self.rows
     }
+    /// No rows (`[]`, `null` or missing body).
     pub fn is_empty(&self) -> bool {
-        artifacts::is_empty_body(&self.artifact)
+        self.rows == 0
     }
 }
 
@@ -210,7 +228,7 @@ impl ArtifactSet {
                     None => Sources::default(),
                 };
                 for a in self.artifacts.values() {
-                    src.put_artifact(&a.artifact.body);
+                    src.put_columns(a.kind, &a.columns);
                 }
                 Arc::new(Catalog::build(&src))
             })
@@ -283,10 +301,7 @@ pub fn load_blob(
         err.message = format!("artifact {uri:?}: {}", err.message);
         err
     })?;
-    Ok(LoadedArtifact {
-        uri: uri.to_string(),
-        artifact: a,
-    })
+    Ok(LoadedArtifact::new(uri, a))
 }
 
 /// Builds the snapshot of one surface from its tenant's documents and its artifacts: the
@@ -310,7 +325,7 @@ pub fn assemble(
         versions
             .artifacts
             .push((kind.as_str().to_string(), a.version().to_string()));
-        let end = a.artifact.envelope.window.end;
+        let end = a.envelope.window.end;
         versions.oldest_window_end = Some(versions.oldest_window_end.map_or(end, |e| e.min(end)));
     }
     TenantSnapshot::with_policy(

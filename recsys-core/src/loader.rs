@@ -557,7 +557,7 @@ impl Engine {
                 metrics::record_artifact_age(
                     m,
                     k.as_str(),
-                    now.seconds_since(a.artifact.envelope.window.end),
+                    now.seconds_since(a.envelope.window.end),
                 );
             }
         });
@@ -710,13 +710,10 @@ impl Engine {
                 am.push("uri", Value::str(&a.uri));
                 am.push("version", Value::str(a.version()));
                 am.push("rows", Value::u64(a.rows() as u64));
-                am.push(
-                    "window_end",
-                    Value::str(a.artifact.envelope.window.end.to_rfc3339()),
-                );
+                am.push("window_end", Value::str(a.envelope.window.end.to_rfc3339()));
                 am.push(
                     "age_seconds",
-                    Value::f64(now.seconds_since(a.artifact.envelope.window.end)),
+                    Value::f64(now.seconds_since(a.envelope.window.end)),
                 );
                 arts.push(k.as_str(), Value::Object(am));
             }

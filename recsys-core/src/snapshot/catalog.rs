@@ -4,7 +4,7 @@
 //! rows, in flat arrays. A config or rules change never rebuilds it.
 
 use super::intern::{Interner, InternerBuilder, StrMap};
-use super::sources::{Pairs, Rows, Sources};
+use super::sources::{Pairs, Rows, Sources, TagList, Tagged};
 use super::tags::{TagIndex, TagPrefixes};
 use super::{Available, ItemIdx, TagIdx, MAX_NEIGHBOURS_PER_ROW};
 use crate::candidates::IdHasher;
@@ -90,11 +90,21 @@ impl Catalog {
             tags: Vec::new(),
         };
         if let Some(c) = src.content {
+            // Columns already number their distinct raw tags: normalise each once.
+            let dict: Vec<Option<u32>> = match c {
+                Tagged::Cols(t) => (0..t.dict.len())
+                    .map(|i| tagb.add(normalized_tag(t.dict.get(i))))
+                    .collect(),
+                _ => Vec::new(),
+            };
             c.each(|item, tags| {
                 content.item.push(ids.add(item.into()));
-                content
-                    .tags
-                    .extend(tags.iter().filter_map(|t| tagb.add(normalized_tag(t))));
+                match tags {
+                    TagList::Cols(_, raw) => content
+                        .tags
+                        .extend(raw.iter().filter_map(|&r| dict[r as usize])),
+                    _ => tags.each(|t| content.tags.extend(tagb.add(normalized_tag(t)))),
+                }
                 content.tag_off.push(content.tags.len() as u32);
             });
         }

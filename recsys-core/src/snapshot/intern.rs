@@ -1,6 +1,7 @@
 //! Interning and hashing for snapshot-owned strings: a seeded fast string hasher, string-keyed
 //! maps built on it, and [`Interner`] (dense ids in byte order).
 
+use super::columns::Strs;
 use hashbrown::HashTable;
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
@@ -64,9 +65,17 @@ impl Hasher for StrHasher {
     fn write_u8(&mut self, i: u8) {
         self.0 = fold_mul(self.0 ^ i as u64, FOLD_K);
     }
+    /// Ends with a 64-bit avalanche (as in MurmurHash3's finaliser): hash tables take the
+    /// bucket from the low bits and a 7-bit tag from the high ones, and ids that differ only
+    /// in a few bytes (`sku-0000001`, `sku-0000002`, ...) must differ in both.
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        h ^ (h >> 33)
     }
 }
 
@@ -77,9 +86,8 @@ pub type StrMap<V> = HashMap<Box<str>, V, StrHashState>;
 /// only ids (no per-name allocation, ~13 bytes per id for the table and offsets).
 #[derive(Debug, Default)]
 pub struct Interner {
-    bytes: String,
-    /// End offset of each name in `bytes`, by id.
-    ends: Vec<usize>,
+    /// Names by id.
+    names: Strs,
     table: HashTable<u32>,
     hasher: StrHashState,
 }
@@ -87,20 +95,17 @@ pub struct Interner {
 impl Interner {
     /// Interns `names`, which must be sorted in byte order and distinct (ids = positions).
     pub(crate) fn from_sorted<S: AsRef<str>>(names: &[S]) -> Interner {
-        let total = names.iter().map(|n| n.as_ref().len()).sum();
         let mut it = Interner {
-            bytes: String::with_capacity(total),
-            ends: Vec::with_capacity(names.len()),
+            names: Strs::with_capacity(names.len()),
             table: HashTable::with_capacity(names.len()),
             hasher: StrHashState::default(),
         };
         for (i, n) in names.iter().enumerate() {
             let n = n.as_ref();
-            it.bytes.push_str(n);
-            it.ends.push(it.bytes.len());
+            it.names.push(n);
             let h = it.hasher.hash_one(n);
             it.table.insert_unique(h, i as u32, |&j| {
-                it.hasher.hash_one(name_at(&it.bytes, &it.ends, j))
+                it.hasher.hash_one(it.names.get(j as usize))
             });
         }
         it
@@ -109,38 +114,30 @@ impl Interner {
     pub fn get(&self, s: &str) -> Option<u32> {
         let h = self.hasher.hash_one(s);
         self.table
-            .find(h, |&j| name_at(&self.bytes, &self.ends, j) == s)
+            .find(h, |&j| self.names.get(j as usize) == s)
             .copied()
     }
 
     pub fn name(&self, i: u32) -> &str {
-        if (i as usize) < self.ends.len() {
-            name_at(&self.bytes, &self.ends, i)
+        if (i as usize) < self.names.len() {
+            self.names.get(i as usize)
         } else {
             ""
         }
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.names.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.names.is_empty()
     }
 
     /// Heap bytes held (names, offsets, table).
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity()
-            + self.ends.capacity() * std::mem::size_of::<usize>()
-            + self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+        self.names.heap_bytes() + self.table.capacity() * (std::mem::size_of::<u32>() + 1)
     }
-}
-
-fn name_at<'s>(bytes: &'s str, ends: &[usize], i: u32) -> &'s str {
-    let i = i as usize;
-    let start = if i == 0 { 0 } else { ends[i - 1] };
-    &bytes[start..ends[i]]
 }
 
 /// Collects distinct strings in first-seen order with one hash lookup each, then sorts only
@@ -185,15 +182,52 @@ impl<'a> InternerBuilder<'a> {
         })
     }
 
-    /// The interner, and for each first-seen id its final (byte-order) id.
+    /// The interner, and for each first-seen id its final (byte-order) id. The distinct
+    /// strings are sorted by an in-place 16-byte prefix key (no pointer chasing per
+    /// comparison; full strings are compared only between equal prefixes), and the hash
+    /// table is kept, its ids renumbered, instead of being rebuilt.
     pub(crate) fn finish(self) -> (Interner, Vec<u32>) {
-        let mut order: Vec<u32> = (0..self.strs.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.strs[a as usize].cmp(&self.strs[b as usize]));
-        let mut rank = vec![0u32; order.len()];
-        for (r, &fs) in order.iter().enumerate() {
+        let InternerBuilder {
+            strs,
+            mut table,
+            hasher,
+        } = self;
+        let mut keyed: Vec<(u128, u32)> = strs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (prefix_key(s), i as u32))
+            .collect();
+        keyed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| strs[a.1 as usize].cmp(&strs[b.1 as usize]))
+        });
+        let mut rank = vec![0u32; keyed.len()];
+        let mut names = Strs::with_capacity(keyed.len());
+        for (r, &(_, fs)) in keyed.iter().enumerate() {
             rank[fs as usize] = r as u32;
+            names.push(&strs[fs as usize]);
         }
-        let sorted: Vec<&str> = order.iter().map(|&i| &*self.strs[i as usize]).collect();
-        (Interner::from_sorted(&sorted), rank)
+        drop(keyed);
+        drop(strs);
+        for id in table.iter_mut() {
+            *id = rank[*id as usize];
+        }
+        (
+            Interner {
+                names,
+                table,
+                hasher,
+            },
+            rank,
+        )
     }
+}
+
+/// The first 16 bytes of `s`, big-endian, zero-padded: ordering these keys orders the
+/// strings, except between strings whose keys are equal.
+fn prefix_key(s: &str) -> u128 {
+    let mut b = [0u8; 16];
+    let n = s.len().min(16);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_be_bytes(b)
 }

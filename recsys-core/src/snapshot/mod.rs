@@ -4,13 +4,15 @@
 //! comparing the strings: tie-breaks "by item id" cost one integer compare.
 
 mod catalog;
+mod columns;
 mod intern;
 mod sources;
 mod tags;
 
 pub use catalog::Catalog;
+pub use columns::{Columns, RowCols, Strs, TagCols};
 pub use intern::{Interner, StrHashState, StrHasher, StrMap};
-pub use sources::{Pairs, Rows, Sources, Tagged};
+pub use sources::{Pairs, Rows, Sources, TagList, Tagged};
 pub use tags::{ItemTags, TagIndex, TagPrefixes};
 
 use crate::config::{SurfaceConfig, TenantConfig};

@@ -2,7 +2,9 @@
 //! [`SignalData`] (DB-only mode) or the decoded artifacts, read in place so compiling never
 //! copies a string of its input.
 
+use super::columns::{Columns, RowCols, Strs, TagCols};
 use super::{ScoredRows, SignalData};
+use crate::artifacts::ArtifactKind;
 use crate::artifacts::{ArtifactBody, ContentItem, CoocRow, PopItem, UserRow};
 
 /// (item, score) pairs: popularity.
@@ -12,6 +14,13 @@ pub enum Pairs<'a> {
     Popularity(&'a [PopItem]),
     Cooc(&'a [crate::artifacts::CoocNeighbor]),
     Scored(&'a [crate::artifacts::ScoredItem]),
+    /// Pairs `range` of a column (ids and scores side by side).
+    Cols {
+        ids: &'a Strs,
+        scores: &'a [f64],
+        start: usize,
+        end: usize,
+    },
 }
 
 impl<'a> Pairs<'a> {
@@ -21,6 +30,7 @@ impl<'a> Pairs<'a> {
             Pairs::Popularity(v) => v.len(),
             Pairs::Cooc(v) => v.len(),
             Pairs::Scored(v) => v.len(),
+            Pairs::Cols { start, end, .. } => end - start,
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -34,6 +44,16 @@ impl<'a> Pairs<'a> {
             Pairs::Popularity(v) => v.iter().for_each(|p| f(&p.item_id, p.count as f64)),
             Pairs::Cooc(v) => v.iter().for_each(|p| f(&p.item_id, p.count as f64)),
             Pairs::Scored(v) => v.iter().for_each(|p| f(&p.item_id, p.score)),
+            Pairs::Cols {
+                ids,
+                scores,
+                start,
+                end,
+            } => {
+                for (i, &s) in scores.iter().enumerate().take(end).skip(start) {
+                    f(ids.get(i), s);
+                }
+            }
         }
     }
 }
@@ -44,6 +64,7 @@ pub enum Rows<'a> {
     Owned(&'a ScoredRows),
     Cooc(&'a [CoocRow]),
     Users(&'a [UserRow]),
+    Cols(&'a RowCols),
 }
 
 impl<'a> Rows<'a> {
@@ -63,6 +84,19 @@ impl<'a> Rows<'a> {
                     Pairs::Scored(r.items.as_deref().unwrap_or_default()),
                 )
             }),
+            Rows::Cols(c) => {
+                for r in 0..c.len() {
+                    f(
+                        c.keys.get(r),
+                        Pairs::Cols {
+                            ids: &c.ids,
+                            scores: &c.scores,
+                            start: c.off[r] as usize,
+                            end: c.off[r + 1] as usize,
+                        },
+                    )
+                }
+            }
         }
     }
 }
@@ -72,16 +106,44 @@ impl<'a> Rows<'a> {
 pub enum Tagged<'a> {
     Owned(&'a [(String, Vec<String>)]),
     Content(&'a [ContentItem]),
+    Cols(&'a TagCols),
+}
+
+/// The tags of one content row.
+#[derive(Clone, Copy, Debug)]
+pub enum TagList<'a> {
+    Strings(&'a [String]),
+    Cols(&'a Strs, &'a [u32]),
+}
+
+impl<'a> TagList<'a> {
+    /// Calls `f(tag)` for each tag, in order.
+    #[inline]
+    pub fn each(&self, mut f: impl FnMut(&'a str)) {
+        match *self {
+            TagList::Strings(v) => v.iter().for_each(|t| f(t)),
+            TagList::Cols(dict, ids) => ids.iter().for_each(|&t| f(dict.get(t as usize))),
+        }
+    }
 }
 
 impl<'a> Tagged<'a> {
     /// Calls `f(item, tags)` for each row, in order.
-    pub fn each(&self, mut f: impl FnMut(&'a str, &'a [String])) {
+    pub fn each(&self, mut f: impl FnMut(&'a str, TagList<'a>)) {
         match *self {
-            Tagged::Owned(v) => v.iter().for_each(|(i, t)| f(i, t)),
-            Tagged::Content(v) => v
-                .iter()
-                .for_each(|c| f(&c.item_id, c.tags.as_deref().unwrap_or_default())),
+            Tagged::Owned(v) => v.iter().for_each(|(i, t)| f(i, TagList::Strings(t))),
+            Tagged::Content(v) => v.iter().for_each(|c| {
+                f(
+                    &c.item_id,
+                    TagList::Strings(c.tags.as_deref().unwrap_or_default()),
+                )
+            }),
+            Tagged::Cols(c) => {
+                for r in 0..c.items.len() {
+                    let tags = &c.tags[c.off[r] as usize..c.off[r + 1] as usize];
+                    f(c.items.get(r), TagList::Cols(&c.dict, tags))
+                }
+            }
         }
     }
 }
@@ -105,6 +167,26 @@ impl<'a> Sources<'a> {
             implicit: d.implicit.as_ref().map(Rows::Owned),
             content: d.content.as_deref().map(Tagged::Owned),
             session: d.session.as_ref().map(Rows::Owned),
+        }
+    }
+
+    /// Replaces the signal of `kind` with an artifact's columns.
+    pub fn put_columns(&mut self, kind: ArtifactKind, cols: &'a Columns) {
+        match (kind, cols) {
+            (ArtifactKind::Popularity, Columns::Pairs { ids, scores }) => {
+                self.popularity = Some(Pairs::Cols {
+                    ids,
+                    scores,
+                    start: 0,
+                    end: ids.len(),
+                })
+            }
+            (ArtifactKind::Cooc, Columns::Rows(r)) => self.cooc = Some(Rows::Cols(r)),
+            (ArtifactKind::Implicit, Columns::Rows(r)) => self.implicit = Some(Rows::Cols(r)),
+            (ArtifactKind::SessionSeq, Columns::Rows(r)) => self.session = Some(Rows::Cols(r)),
+            (ArtifactKind::ContentSim, Columns::Tags(t)) => self.content = Some(Tagged::Cols(t)),
+            // Columns always match their artifact's kind (built from its body).
+            _ => {}
         }
     }
 
