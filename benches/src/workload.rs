@@ -91,7 +91,8 @@ pub fn workload_engine() -> Engine {
 }
 
 /// Loads `wl`'s manifest and artifacts into `engine` with the loader's step API, handing each
-/// artifact over as its own bytes (cloned from `wl`: a host reads them fresh each time).
+/// artifact over on its own (`loader_stage_artifact`, a copy of its bytes as a host would
+/// read it), then applying them.
 pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
     let step = engine
         .loader_apply_manifest(
@@ -105,22 +106,17 @@ pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
         Step::Fetch(uris) => uris,
         Step::Done(v) => return v,
     };
-    let fetched = uris
-        .iter()
-        .map(|uri| {
-            let bytes = wl
-                .artifacts
-                .iter()
-                .find(|(u, _)| u == uri)
-                .map(|(_, b)| b.clone());
-            (
-                uri.clone(),
-                bytes.map(Fetch::Found).unwrap_or(Fetch::NotFound),
-            )
-        })
-        .collect();
+    for uri in &uris {
+        if let Some((_, bytes)) = wl.artifacts.iter().find(|(u, _)| u == uri) {
+            // A host reads each object into its own buffer and hands it over on its own.
+            let bytes = bytes.clone();
+            engine
+                .loader_stage_artifact(WL_TENANT, WL_SURFACE, uri, &bytes)
+                .expect("artifact verifies");
+        }
+    }
     engine
-        .loader_apply_artifacts(WL_TENANT, WL_SURFACE, now, fetched)
+        .loader_apply_artifacts(WL_TENANT, WL_SURFACE, now, Default::default())
         .expect("artifacts step")
 }
 

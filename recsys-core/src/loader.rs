@@ -160,6 +160,9 @@ pub struct SurfaceState {
     pub pinned: Option<Timestamp>,
     /// A manifest waiting for its artifacts.
     pending: Option<ManifestInfo>,
+    /// Artifacts of the pending manifest handed over one at a time
+    /// ([`Engine::loader_stage_artifact`]), already verified, by URI.
+    staged: BTreeMap<String, Result<Arc<LoadedArtifact>, ApiError>>,
 }
 
 /// Failures kept per surface.
@@ -416,6 +419,7 @@ impl Engine {
                             .map(|(_, u)| u.to_string())
                             .collect();
                         s.pending = Some(info);
+                        s.staged.clear();
                         if need.is_empty() {
                             drop(st);
                             return self
@@ -434,6 +438,59 @@ impl Engine {
             || s.held.get(&kind).is_some_and(|h| h.artifact.uri == uri)
     }
 
+    /// Step 2, one artifact at a time: verifies the bytes of one URI the pending manifest
+    /// names and keeps the result (in compact columns) for [`Engine::loader_apply_artifacts`],
+    /// which then needs no bytes for it. Decoding and verifying run without the write lock,
+    /// and the host can free each buffer before reading the next. A verification failure is
+    /// returned here and recorded when the artifacts are applied (last known good applies).
+    /// Answers `{"uri", "kind", "version", "rows"}`.
+    pub fn loader_stage_artifact(
+        &self,
+        tenant: &str,
+        surface: &str,
+        uri: &str,
+        bytes: &[u8],
+    ) -> Result<Value, ApiError> {
+        let pending_kind = |st: &SourceState| -> Result<ArtifactKind, ApiError> {
+            let info = st
+                .surfaces
+                .get(&key(tenant, surface))
+                .and_then(|s| s.pending.as_ref())
+                .ok_or_else(|| no_pending(tenant, surface))?;
+            ArtifactKind::ALL
+                .into_iter()
+                .find(|k| info.manifest.uri(*k) == Some(uri))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "RECSYS_LOADER_UNKNOWN_ARTIFACT",
+                        409,
+                        format!("the pending manifest for tenant {tenant:?} surface {surface:?} does not name {uri:?}"),
+                    )
+                })
+        };
+        let kind = pending_kind(&self.lock_state())?;
+        let limits = &self.options.artifact_limits;
+        let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
+        let mut st = self.lock_state();
+        // The manifest may have been replaced while this artifact was being verified.
+        if pending_kind(&st)? != kind {
+            return Err(no_pending(tenant, surface));
+        }
+        let answer = loaded.as_ref().map(|a| {
+            let mut m = Map::new();
+            m.push("uri", Value::str(uri));
+            m.push("kind", Value::str(kind.as_str()));
+            m.push("version", Value::str(a.version()));
+            m.push("rows", Value::u64(a.rows() as u64));
+            Value::Object(m)
+        });
+        let answer = answer.map_err(Clone::clone);
+        if let Some(s) = st.surfaces.get_mut(&key(tenant, surface)) {
+            s.staged.insert(uri.to_string(), loaded);
+        }
+        answer
+    }
+
     /// Step 2: the artifacts asked for by step 1. Verifies them, applies last-known-good and
     /// empty-publish holds, compiles and swaps in the new snapshot.
     pub fn loader_apply_artifacts(
@@ -448,12 +505,9 @@ impl Engine {
         let mut guard = self.lock_state();
         let st = &mut *guard;
         let s = st.surfaces.entry(key(tenant, surface)).or_default();
+        let mut staged = std::mem::take(&mut s.staged);
         let Some(info) = s.pending.take() else {
-            return Err(ApiError::new(
-                "RECSYS_LOADER_NO_PENDING_MANIFEST",
-                409,
-                format!("no manifest is pending for tenant {tenant:?} surface {surface:?}; apply a manifest first"),
-            ));
+            return Err(no_pending(tenant, surface));
         };
         let mut next: BTreeMap<ArtifactKind, Arc<LoadedArtifact>> = BTreeMap::new();
         let mut failed = 0usize;
@@ -476,12 +530,14 @@ impl Engine {
                 continue;
             }
             let loaded = match fetched.get(uri) {
-                Some(Fetch::Found(bytes)) => load_blob(bytes, kind, uri, tenant, surface, limits),
-                Some(Fetch::NotFound) | None => Err(ApiError::new(
-                    "RECSYS_ARTIFACT_NOT_FOUND",
-                    404,
-                    "artifact not found",
-                )),
+                Some(Fetch::Found(bytes)) => {
+                    load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new)
+                }
+                None if staged.contains_key(uri) => match staged.remove(uri) {
+                    Some(r) => r,
+                    None => Err(not_found()),
+                },
+                Some(Fetch::NotFound) | None => Err(not_found()),
                 Some(Fetch::Error(e)) => {
                     Err(ApiError::new("RECSYS_ARTIFACT_UNREADABLE", 503, e.clone()))
                 }
@@ -494,7 +550,6 @@ impl Engine {
                     failed += 1;
                 }
                 Ok(a) => {
-                    let a = Arc::new(a);
                     let current_non_empty =
                         s.set.artifacts.get(&kind).is_some_and(|c| !c.is_empty());
                     if hold && a.is_empty() && current_non_empty {
@@ -758,6 +813,18 @@ pub fn is_stale(v: &crate::snapshot::Versions, now: Timestamp, max_age: i64) -> 
     }
     let old = |t: Option<Timestamp>| t.is_some_and(|t| now.seconds_since(t) > max_age as f64);
     old(v.manifest_updated_at) || old(v.oldest_window_end)
+}
+
+fn no_pending(tenant: &str, surface: &str) -> ApiError {
+    ApiError::new(
+        "RECSYS_LOADER_NO_PENDING_MANIFEST",
+        409,
+        format!("no manifest is pending for tenant {tenant:?} surface {surface:?}; apply a manifest first"),
+    )
+}
+
+fn not_found() -> ApiError {
+    ApiError::new("RECSYS_ARTIFACT_NOT_FOUND", 404, "artifact not found")
 }
 
 fn not_tracked(tenant: &str, surface: &str) -> ApiError {
