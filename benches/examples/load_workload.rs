@@ -55,13 +55,13 @@ fn main() {
     for round in 0..3 {
         let t = Instant::now();
         engine
-            .set_config(WL_TENANT, Some(&wl.config))
+            .set_config(&wl.tenant, Some(&wl.config))
             .expect("set_config");
         let c = t.elapsed().as_secs_f64() * 1e3;
         let mut line = format!("round {round}: set_config {c:.2} ms");
         for (n, r) in &wl.rules {
             let t = Instant::now();
-            engine.set_rules(WL_TENANT, Some(r)).expect("set_rules");
+            engine.set_rules(&wl.tenant, Some(r)).expect("set_rules");
             line += &format!(", set_rules({n}) {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
         }
         println!("{line}");

@@ -9,6 +9,11 @@ use recsys_core::time::Timestamp;
 use recsys_core::Engine;
 use std::path::{Path, PathBuf};
 
+/// `now` of every workload load (after the generated windows end).
+pub fn workload_now() -> Timestamp {
+    Timestamp::parse_rfc3339("2026-01-02T01:00:00Z").expect("timestamp")
+}
+
 /// Tenant and surface of every `gen_workload.py` output.
 pub const WL_TENANT: &str = "demo";
 pub const WL_SURFACE: &str = "home";
@@ -16,7 +21,10 @@ const URI_PREFIX: &str = "s3://recsys-artifacts/";
 
 /// The files of one generated workload, read into memory.
 pub struct Workload {
-    pub dir: PathBuf,
+    /// What the figures are labelled with (`100k`, `1M`, ...).
+    pub label: String,
+    pub tenant: String,
+    pub surface: String,
     pub manifest: Vec<u8>,
     /// (URI, bytes) in manifest order.
     pub artifacts: Vec<(String, Vec<u8>)>,
@@ -62,13 +70,97 @@ impl Workload {
             }
         }
         rules.sort_by_key(|(n, _)| *n);
+        let meta = std::fs::read(dir.join("workload.json"))
+            .ok()
+            .and_then(|b| json::parse(&b).ok());
+        let items = meta
+            .as_ref()
+            .and_then(Value::as_object)
+            .and_then(|m| m.get("items"))
+            .and_then(Value::as_f64)
+            .map_or(0, |n| n as usize);
         Ok(Workload {
-            dir: dir.to_path_buf(),
+            label: crate::size_label(items),
+            tenant: WL_TENANT.into(),
+            surface: WL_SURFACE.into(),
             manifest,
             artifacts,
             config,
             rules,
         })
+    }
+
+    /// A workload generated in memory by this crate (what CI can afford): every signal of
+    /// `cat`, its default config and one rules document per entry of `rules`.
+    pub fn generated(cat: &crate::Catalog, rules: &[usize]) -> Workload {
+        let arts = cat.artifacts(crate::Signals::ALL);
+        let manifest = crate::manifest_json(&arts).into_bytes();
+        let config = json::parse(crate::ConfigSpec::blended(1000).to_json().as_bytes())
+            .expect("generated config");
+        let rules = rules
+            .iter()
+            .map(|&n| {
+                let text = crate::rules_json(cat, &crate::RulesSpec::active(n, 1000));
+                (n, json::parse(text.as_bytes()).expect("generated rules"))
+            })
+            .collect();
+        Workload {
+            label: format!("generated_{}", crate::size_label(cat.len())),
+            tenant: crate::TENANT.into(),
+            surface: crate::SURFACE.into(),
+            manifest,
+            artifacts: arts
+                .into_iter()
+                .map(|a| (a.uri, a.text.into_bytes()))
+                .collect(),
+            config,
+            rules,
+        }
+    }
+
+    /// `load_snapshot` documents for this workload, artifacts embedded as JSON strings
+    /// (a full decode, verify and compile each time it is loaded).
+    pub fn documents(&self) -> Value {
+        let mut arts = json::Map::new();
+        for (uri, b) in &self.artifacts {
+            arts.push(
+                uri.clone(),
+                Value::String(String::from_utf8_lossy(b).into_owned()),
+            );
+        }
+        let mut m = json::Map::new();
+        m.push("tenant", Value::str(&self.tenant));
+        m.push("surface", Value::str(&self.surface));
+        m.push(
+            "manifest",
+            json::parse(&self.manifest).expect("manifest json"),
+        );
+        m.push("artifacts", Value::Object(arts));
+        Value::Object(m)
+    }
+
+    /// A small request for this workload's surface, and the call context.
+    pub fn request(&self, k: u32) -> (Value, recsys_core::request::CallContext) {
+        let req = json::parse(
+            format!(
+                r#"{{"surface":"{}","k":{k},"user":{{"anonymous_id":"anon-0001"}}}}"#,
+                self.surface
+            )
+            .as_bytes(),
+        )
+        .expect("request json");
+        let ctx = recsys_core::request::CallContext::from_value(
+            &json::parse(
+                format!(
+                    r#"{{"now":"2026-01-02T01:00:00Z","tenant":"{}","request_id":"r"}}"#,
+                    self.tenant
+                )
+                .as_bytes(),
+            )
+            .expect("ctx json"),
+        )
+        .expect("ctx");
+        (req, ctx)
     }
 
     /// Total artifact bytes.
@@ -94,13 +186,9 @@ pub fn workload_engine() -> Engine {
 /// artifact over on its own (`loader_stage_artifact`, a copy of its bytes as a host would
 /// read it), then applying them.
 pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
+    let (t, s) = (wl.tenant.as_str(), wl.surface.as_str());
     let step = engine
-        .loader_apply_manifest(
-            WL_TENANT,
-            WL_SURFACE,
-            now,
-            Fetch::Found(wl.manifest.clone()),
-        )
+        .loader_apply_manifest(t, s, now, Fetch::Found(wl.manifest.clone()))
         .expect("manifest step");
     let uris = match step {
         Step::Fetch(uris) => uris,
@@ -111,18 +199,25 @@ pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
             // A host reads each object into its own buffer and hands it over on its own.
             let bytes = bytes.clone();
             engine
-                .loader_stage_artifact(WL_TENANT, WL_SURFACE, uri, &bytes)
+                .loader_stage_artifact(t, s, uri, &bytes)
                 .expect("artifact verifies");
         }
     }
     engine
-        .loader_apply_artifacts(WL_TENANT, WL_SURFACE, now, Default::default())
+        .loader_apply_artifacts(t, s, now, Default::default())
         .expect("artifacts step")
 }
 
-/// The workload directory named by `RECSYS_BENCH_WORKLOAD` (or `var`), if set.
-pub fn workload_dir(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var).map(PathBuf::from)
+/// The workload directories named by the environment variable `var` (comma-separated).
+pub fn workload_dirs(var: &str) -> Vec<PathBuf> {
+    std::env::var(var)
+        .map(|v| {
+            v.split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| PathBuf::from(p.trim()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Resident and peak resident memory of this process in KiB (`VmRSS`, `VmHWM`), Linux only.
