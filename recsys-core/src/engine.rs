@@ -292,6 +292,10 @@ pub struct Engine {
     exposure_sink: Option<Arc<dyn ExposureSink>>,
     exposures: Mutex<std::collections::VecDeque<Value>>,
     exposures_dropped: std::sync::atomic::AtomicU64,
+    /// Snapshots replaced by the engine's own write paths, kept until no request holds
+    /// them, so the last reference is dropped on a write path, not on a request thread
+    /// (freeing a 1M-item catalog takes ~0.1 s).
+    retired: Mutex<Vec<Arc<TenantSnapshot>>>,
 }
 
 impl Default for Engine {
@@ -326,6 +330,7 @@ impl Engine {
             exposure_sink: None,
             exposures: Mutex::default(),
             exposures_dropped: Default::default(),
+            retired: Mutex::default(),
         }
     }
 
@@ -398,7 +403,7 @@ impl Engine {
             .or_default();
         s.set = set;
         s.loaded = true;
-        self.install_arc(snap);
+        self.install_retiring(snap);
         if changed {
             self.recompile_tenant(st, tenant, Some(surface));
         }
@@ -441,11 +446,29 @@ impl Engine {
         let mut n = 0;
         for ((t, s), ss) in &st.surfaces {
             if t == tenant && ss.loaded && Some(s.as_str()) != skip {
-                self.install(assemble(t, s, &docs, &ss.set));
+                self.install_retiring(Arc::new(assemble(t, s, &docs, &ss.set)));
                 n += 1;
             }
         }
         n
+    }
+
+    /// Installs `snap` and retires the snapshot it replaces (see [`Engine::reap_retired`]).
+    pub(crate) fn install_retiring(&self, snap: Arc<TenantSnapshot>) {
+        let previous = self.install_arc(snap);
+        let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
+        retired.extend(previous);
+        // Free what no request holds any more, here on the write path.
+        retired.retain(|s| Arc::strong_count(s) > 1);
+    }
+
+    /// Frees retired snapshots that no request holds any more; returns how many are still
+    /// held. The engine's write paths and `loader_due` call it; a host that installs rarely
+    /// can call it from its refresh tick.
+    pub fn reap_retired(&self) -> usize {
+        let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
+        retired.retain(|s| Arc::strong_count(s) > 1);
+        retired.len()
     }
 
     /// Makes `snap` the current snapshot for its (tenant, surface); returns the previous one.

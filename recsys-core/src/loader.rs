@@ -289,6 +289,7 @@ impl Engine {
 
     /// Tracked, unpinned surfaces whose refresh is due at `now`: (tenant, surface, manifest URI).
     pub fn loader_due(&self, now: Timestamp) -> Vec<(String, String, String)> {
+        self.reap_retired();
         let Some(tpl) = &self.options.loader.manifest_template else {
             return Vec::new();
         };
@@ -603,7 +604,7 @@ impl Engine {
         s.loaded = true;
         s.last_success = Some(now);
         let (updated, count) = (snap.versions.manifest_updated_at, s.set.artifacts.len());
-        self.install(snap);
+        self.install_retiring(Arc::new(snap));
         self.record(|m| {
             if let Some(u) = updated {
                 metrics::record_manifest(m, now.seconds_since(u), count);
@@ -650,7 +651,7 @@ impl Engine {
             .get(&key(tenant, surface))
             .ok_or_else(|| not_tracked(tenant, surface))?;
         let snap = assemble(tenant, surface, &docs, &s.set);
-        self.install(snap);
+        self.install_retiring(Arc::new(snap));
         Ok(report(tenant, surface, "released", None, s))
     }
 

@@ -842,3 +842,32 @@ fn document_changes_share_the_catalog_and_prefix_changes_rebuild_only_the_tag_in
     assert!(!std::sync::Arc::ptr_eq(&first.tag_index, &third.tag_index));
     assert_eq!(third.tag_index.prefixes().brand, vec!["maker:".to_string()]);
 }
+
+#[test]
+fn a_snapshot_replaced_while_a_request_holds_it_is_freed_on_a_write_path() {
+    let e = engine("");
+    e.refresh_due(
+        t("2026-11-23T00:00:00Z"),
+        &Store::new("ecommerce-mini", "ecommerce-mini"),
+    );
+    // A request holds the serving snapshot while a config change replaces it.
+    let (held, _) = e.snapshot("demo", "home").unwrap();
+    let weak = std::sync::Arc::downgrade(&held);
+    e.set_config("demo", Some(&parse(br#"{"algo":"blend"}"#).unwrap()))
+        .unwrap();
+    // The request ends: its reference is not the last one, so it frees nothing.
+    drop(held);
+    assert!(
+        weak.upgrade().is_some(),
+        "retired, not freed by the request"
+    );
+    // The next write path (or loader tick) frees it.
+    assert_eq!(e.reap_retired(), 0);
+    assert!(weak.upgrade().is_none());
+    // A snapshot no request holds is freed at once by the change that replaces it.
+    let (current, _) = e.snapshot("demo", "home").unwrap();
+    let weak = std::sync::Arc::downgrade(&current);
+    drop(current);
+    e.set_config("demo", None).unwrap();
+    assert!(weak.upgrade().is_none());
+}
