@@ -287,6 +287,9 @@ pub fn parse_manifest_doc(
     Ok(ManifestInfo { manifest, version })
 }
 
+/// The largest artifact any engine option admits (see [`load_blob`]).
+pub const MAX_ARTIFACT_BYTES: usize = u32::MAX as usize;
+
 /// Parses and verifies one artifact blob (type, version hash, URI stem, tenant, surface).
 pub fn load_blob(
     bytes: &[u8],
@@ -296,6 +299,12 @@ pub fn load_blob(
     surface: &str,
     limits: &ArtifactLimits,
 ) -> Result<LoadedArtifact, ApiError> {
+    // Columns and catalog rows use 32-bit offsets: an artifact is never larger than 4 GiB
+    // (every value occupies at least one byte, so no count can reach 2^32).
+    let limits = &ArtifactLimits {
+        max_bytes: limits.max_bytes.min(MAX_ARTIFACT_BYTES),
+        ..*limits
+    };
     let a = artifacts::load_artifact(bytes, kind, uri, tenant, surface, limits).map_err(|e| {
         let mut err = ApiError::from(e);
         err.message = format!("artifact {uri:?}: {}", err.message);
