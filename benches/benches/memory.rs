@@ -12,7 +12,14 @@
 //! Steps: `TenantSnapshot::compile` from signal data, and the JSON path (artifact texts →
 //! `load_artifact` → signal data → compile) for 1M popularity items + 100k co-occurrence
 //! rows. `-- --test` (smoke) uses 20k + 2k.
+//!
+//! `load <workload>`: a whole tenant loaded through the loader step API into a fresh engine
+//! (each artifact handed over on its own, then compiled and swapped): `peak` and
+//! `peak_over_inputs` as above, `serving` = the heap the engine holds after the load (what
+//! stays resident while serving). A generated tenant always (100k items; 2k in smoke mode);
+//! every `gen_workload.py` output named in `RECSYS_BENCH_WORKLOAD` (comma-separated) too.
 
+use recsys_benches::workload::*;
 use recsys_benches::*;
 use recsys_core::snapshot::{TenantSnapshot, Versions};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -139,4 +146,51 @@ fn main() {
         "[memory] process VmHWM (peak RSS, generation included): {}",
         vm_hwm()
     );
+    drop(arts);
+
+    // Loads through the loader step API: a generated tenant always, the gen_workload.py
+    // outputs named in RECSYS_BENCH_WORKLOAD when set.
+    let mut spec = CatalogSpec::new(scaled(100_000, 2_000));
+    spec.users = spec.users.min(1000);
+    spec.session_users = spec.session_users.min(1000);
+    let cat = Catalog::generate(spec);
+    let generated = Workload::generated(&cat, &[]);
+    drop(cat);
+    measure_load(&generated);
+    drop(generated);
+    for dir in workload_dirs("RECSYS_BENCH_WORKLOAD") {
+        match Workload::read(&dir) {
+            Ok(wl) => measure_load(&wl),
+            Err(e) => println!("[memory] workload {} unreadable: {e}", dir.display()),
+        }
+    }
+}
+
+/// One load of `wl` into a fresh engine: the heap at peak and the heap the engine holds
+/// afterwards (what stays resident while serving), with the workload's bytes as inputs.
+fn measure_load(wl: &Workload) {
+    let before = CURRENT.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let t = Instant::now();
+    let engine = workload_engine();
+    load_workload(&engine, wl, workload_now());
+    let wall = t.elapsed();
+    let peak = PEAK.load(Relaxed);
+    let serving = CURRENT.load(Relaxed).saturating_sub(before);
+    let (rss, hwm) = rss_kib().unwrap_or_default();
+    println!(
+        "[memory] load {} ({} artifact bytes): inputs={} peak={} peak_over_inputs={} serving={} \
+         wall={:.2}s; process VmRSS {} MiB, VmHWM {} MiB; loadavg {}",
+        wl.label,
+        wl.artifact_bytes(),
+        mib(before),
+        mib(peak),
+        mib(peak - before),
+        mib(serving),
+        wall.as_secs_f64(),
+        rss / 1024,
+        hwm / 1024,
+        loadavg()
+    );
+    drop(engine);
 }

@@ -27,6 +27,8 @@ use recsys_core::snapshot::{ScoredRows, SignalData, TenantSnapshot, Versions};
 use recsys_core::Engine;
 use std::fmt::Write as _;
 
+pub mod workload;
+
 /// Tenant of every generated document.
 pub const TENANT: &str = "bench";
 /// Surface of every generated document.

@@ -126,6 +126,10 @@ export declare class Engine {
   readiness(now: string): JsonObject
   /** Starts refreshing (tenant, surface) from the `manifest_template` option; returns the manifest URI. */
   loaderTrack(tenant: string, surface: string): string
+  /** Hands over one artifact of the pending manifest as bytes (read in place); returns {uri, kind, version, rows}. */
+  loaderStageArtifact(tenant: string, surface: string, uri: string, data: Uint8Array): JsonObject
+  /** Like `loaderStageArtifact`, off the event loop (the bytes are copied once, natively). */
+  loaderStageArtifactAsync(tenant: string, surface: string, uri: string, data: Uint8Array): Promise<JsonObject>
   /** Refreshes every tracked surface due at `now` with the host's reader; one report per surface. */
   refreshDue(now: string, read: Reader): Promise<JsonObject[]>
   /** Loader step 1 off the event loop: the manifest's fetch result; answers `{fetch: uris}` or a report. */

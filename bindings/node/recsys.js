@@ -138,6 +138,20 @@ class Engine {
     return guard(() => this.#native.call(op, input))
   }
 
+  /**
+   * Hands over one artifact of the pending manifest as bytes (`Buffer`/`Uint8Array`, read in
+   * place, no string copy); returns `{uri, kind, version, rows}`. Loader step 2, one
+   * artifact at a time: `loader_apply_artifacts` then needs no bytes for it.
+   */
+  loaderStageArtifact(tenant, surface, uri, data) {
+    return JSON.parse(guard(() => this.#native.loaderStageArtifact(tenant, surface, uri, data)))
+  }
+
+  /** Like `loaderStageArtifact`, off the event loop (the bytes are copied once, natively). */
+  async loaderStageArtifactAsync(tenant, surface, uri, data) {
+    return JSON.parse(await guardAsync(() => this.#native.loaderStageArtifactAsync(tenant, surface, uri, data)))
+  }
+
   /** Like `call`, off the event loop. */
   callAsync(op, input, signal) {
     return guardAsync(() => this.#native.callAsync(op, input, signal))
@@ -242,7 +256,20 @@ class Engine {
       )
       if (step.fetch) {
         const parts = []
-        for (const uri of step.fetch) parts.push(`${JSON.stringify(uri)}:${await fetchResult(read, uri)}`)
+        for (const uri of step.fetch) {
+          const data = await readObject(read, uri)
+          if (data instanceof Uint8Array) {
+            // Bytes are handed over one artifact at a time, never as a JSON string; a
+            // verification failure is recorded when the artifacts are applied.
+            try {
+              await this.loaderStageArtifactAsync(due.tenant, due.surface, uri, data)
+            } catch (err) {
+              if (!(err instanceof RecsysError)) throw err
+            }
+          } else {
+            parts.push(`${JSON.stringify(uri)}:${data}`)
+          }
+        }
         step = JSON.parse(await this.callAsync('loader_apply_artifacts', `${head},"results":{${parts.join(',')}}}`))
       }
       reports.push(step)
@@ -529,8 +556,8 @@ class MemoryStore {
   }
 }
 
-/** One host read as the core's fetch-result JSON: found / not_found / error. */
-async function fetchResult(read, uri) {
+/** One host read: the object's bytes, or its fetch-result JSON when it is text or absent. */
+async function readObject(read, uri) {
   let data
   try {
     data = await read(uri)
@@ -538,14 +565,19 @@ async function fetchResult(read, uri) {
     return JSON.stringify({ error: `${err && err.name ? err.name : 'Error'}: ${err && err.message ? err.message : err}` })
   }
   if (data == null) return '{"not_found":true}'
-  if (typeof data !== 'string') {
-    try {
-      data = new TextDecoder('utf-8', { fatal: true }).decode(data)
-    } catch {
-      return '{"error":"the object is not utf-8"}'
-    }
+  if (typeof data === 'string') return `{"found":${JSON.stringify(data)}}`
+  return data instanceof Uint8Array ? data : new Uint8Array(data)
+}
+
+/** One host read as the core's fetch-result JSON: found / not_found / error. */
+async function fetchResult(read, uri) {
+  const data = await readObject(read, uri)
+  if (!(data instanceof Uint8Array)) return data
+  try {
+    return `{"found":${JSON.stringify(new TextDecoder('utf-8', { fatal: true }).decode(data))}}`
+  } catch {
+    return '{"error":"the object is not utf-8"}'
   }
-  return `{"found":${JSON.stringify(data)}}`
 }
 
 /** Lower-case hex SHA-256 of the document's canonical (PostgreSQL jsonb) text. */

@@ -86,8 +86,8 @@ impl<'a> Keys<'a> {
         &self,
         snap: &'s TenantSnapshot,
         k: u32,
-    ) -> Option<&'s crate::snapshot::ItemTags> {
-        snap.item_tags.get(k as usize)
+    ) -> Option<crate::snapshot::ItemTags<'s>> {
+        snap.item_tags(k)
     }
 }
 
@@ -195,12 +195,12 @@ impl Filters {
         let tags = keys.tags(snap, k);
         if let Some(req) = &self.required {
             match tags {
-                Some(t) if intersects(&t.all, req) => {}
+                Some(t) if intersects(t.all, req) => {}
                 _ => return Err(Stage::Constraints),
             }
         }
         if let Some(t) = tags {
-            if intersects(&t.all, &self.forbidden) {
+            if intersects(t.all, &self.forbidden) {
                 return Err(Stage::Constraints);
             }
         }
@@ -209,9 +209,9 @@ impl Filters {
             return Err(Stage::Rules);
         }
         if let Some(t) = tags {
-            if intersects(&t.all, &b.tags)
-                || intersects(&t.brands, &b.brands)
-                || intersects(&t.categories, &b.categories)
+            if intersects(t.all, &b.tags)
+                || intersects(t.brands, &b.brands)
+                || intersects(t.categories, &b.categories)
             {
                 return Err(Stage::Rules);
             }
@@ -283,8 +283,8 @@ impl SignalMaps {
                 }
             }
             for &a in anchors {
-                if let Some(t) = snap.item_tags.get(a as usize) {
-                    m.anchor_tags.extend_from_slice(&t.sim);
+                if let Some(t) = snap.item_tags(a) {
+                    m.anchor_tags.extend_from_slice(t.sim);
                 }
             }
             m.anchor_tags.sort_unstable();
@@ -297,7 +297,7 @@ impl SignalMaps {
     /// Raw signals of an item.
     pub fn signals(&self, snap: &TenantSnapshot, k: u32) -> Signals {
         let idx = k as usize;
-        let content = match snap.item_tags.get(idx) {
+        let content = match snap.item_tags(idx as u32) {
             Some(t) if !self.anchor_tags.is_empty() => {
                 if self.anchors.contains(&k) {
                     // An anchor is not similar to itself: compare with the other anchors only.
@@ -305,7 +305,7 @@ impl SignalMaps {
                         .anchors
                         .iter()
                         .filter(|&&a| a != k)
-                        .filter_map(|&a| snap.item_tags.get(a as usize))
+                        .filter_map(|&a| snap.item_tags(a))
                         .flat_map(|o| o.sim.iter().copied())
                         .collect();
                     others.sort_unstable();

@@ -4,15 +4,15 @@
 //! [`TenantSnapshot::compile`]. Any invalid input fails the whole compile: the snapshot that
 //! is serving stays in place.
 
-use crate::artifacts::{self, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, ManifestV1};
+use crate::artifacts::{self, Artifact, ArtifactKind, ArtifactLimits, Envelope, ManifestV1};
 use crate::config::TenantConfig;
 use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::is_path_safe;
 use crate::rules::{self, Rule, RulesParseOptions};
-use crate::snapshot::{ScoredRows, SignalData, TenantSnapshot, Versions};
+use crate::snapshot::{Catalog, Columns, SignalData, Sources, TenantSnapshot, Versions};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The documents of one tenant/surface, as given to `load_snapshot`.
 pub struct Documents<'a> {
@@ -159,22 +159,40 @@ impl TenantDocs {
     }
 }
 
-/// One verified artifact and where it came from.
+/// One verified artifact and where it came from: its envelope and its signal in compact
+/// columns (the decoded rows are not kept).
 #[derive(Debug)]
 pub struct LoadedArtifact {
     pub uri: String,
-    pub artifact: Artifact,
+    pub kind: ArtifactKind,
+    pub envelope: Envelope,
+    rows: usize,
+    pub columns: Columns,
 }
 
 impl LoadedArtifact {
+    /// Keeps what serving needs of a verified artifact; the decoded rows are freed as they
+    /// are moved into columns.
+    pub fn new(uri: &str, a: Artifact) -> LoadedArtifact {
+        let rows = a.body.row_count();
+        LoadedArtifact {
+            uri: uri.to_string(),
+            kind: a.kind(),
+            envelope: a.envelope,
+            rows,
+            columns: Columns::from_body(a.body),
+        }
+    }
     pub fn version(&self) -> &str {
-        &self.artifact.envelope.build.version
+        &self.envelope.build.version
     }
+    /// Top-level rows of the artifact (items, anchor rows or users).
     pub fn rows(&self) -> usize {
-        self.artifact.body.row_count()
+        self.rows
     }
+    /// No rows (`[]`, `null` or missing body).
     pub fn is_empty(&self) -> bool {
-        artifacts::is_empty_body(&self.artifact)
+        self.rows == 0
     }
 }
 
@@ -195,9 +213,33 @@ pub struct ArtifactSet {
     pub warnings: Vec<Problem>,
     /// DB-only mode: signals supplied directly instead of artifacts.
     pub signals: Option<Arc<SignalData>>,
+    /// The catalog compiled from `signals` and `artifacts`, once (see [`ArtifactSet::catalog`]).
+    pub(crate) catalog: OnceLock<Arc<Catalog>>,
 }
 
 impl ArtifactSet {
+    /// The catalog of this set: compiled on first use, then shared by every snapshot built
+    /// from the set (config and rules changes reuse it).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .get_or_init(|| {
+                let mut src = match &self.signals {
+                    Some(s) => Sources::of_signals(s),
+                    None => Sources::default(),
+                };
+                for a in self.artifacts.values() {
+                    src.put_columns(a.kind, &a.columns);
+                }
+                Arc::new(Catalog::build(&src))
+            })
+            .clone()
+    }
+
+    /// Forgets the compiled catalog after `artifacts` or `signals` changed in place.
+    pub fn invalidate_catalog(&mut self) {
+        self.catalog = OnceLock::new();
+    }
+
     /// Parses and verifies a manifest and the artifacts it references (documents form).
     pub fn from_documents(
         tenant: &str,
@@ -245,6 +287,9 @@ pub fn parse_manifest_doc(
     Ok(ManifestInfo { manifest, version })
 }
 
+/// The largest artifact any engine option admits (see [`load_blob`]).
+pub const MAX_ARTIFACT_BYTES: usize = u32::MAX as usize;
+
 /// Parses and verifies one artifact blob (type, version hash, URI stem, tenant, surface).
 pub fn load_blob(
     bytes: &[u8],
@@ -254,18 +299,22 @@ pub fn load_blob(
     surface: &str,
     limits: &ArtifactLimits,
 ) -> Result<LoadedArtifact, ApiError> {
+    // Columns and catalog rows use 32-bit offsets: an artifact is never larger than 4 GiB
+    // (every value occupies at least one byte, so no count can reach 2^32).
+    let limits = &ArtifactLimits {
+        max_bytes: limits.max_bytes.min(MAX_ARTIFACT_BYTES),
+        ..*limits
+    };
     let a = artifacts::load_artifact(bytes, kind, uri, tenant, surface, limits).map_err(|e| {
         let mut err = ApiError::from(e);
         err.message = format!("artifact {uri:?}: {}", err.message);
         err
     })?;
-    Ok(LoadedArtifact {
-        uri: uri.to_string(),
-        artifact: a,
-    })
+    Ok(LoadedArtifact::new(uri, a))
 }
 
-/// Builds the snapshot of one surface from its tenant's documents and its artifacts.
+/// Builds the snapshot of one surface from its tenant's documents and its artifacts: the
+/// set's catalog (compiled once per artifact set) with the documents compiled against it.
 pub fn assemble(
     tenant: &str,
     surface: &str,
@@ -277,10 +326,6 @@ pub fn assemble(
         rules_version: docs.rules_version.clone(),
         ..Versions::default()
     };
-    let mut data = match &set.signals {
-        Some(s) => SignalData::clone(s),
-        None => SignalData::default(),
-    };
     if let Some(m) = &set.manifest {
         versions.manifest_version = Some(m.version.clone());
         versions.manifest_updated_at = m.manifest.updated_at;
@@ -289,16 +334,15 @@ pub fn assemble(
         versions
             .artifacts
             .push((kind.as_str().to_string(), a.version().to_string()));
-        let end = a.artifact.envelope.window.end;
+        let end = a.envelope.window.end;
         versions.oldest_window_end = Some(versions.oldest_window_end.map_or(end, |e| e.min(end)));
-        put_signal(&mut data, &a.artifact.body);
     }
-    TenantSnapshot::compile(
+    TenantSnapshot::with_policy(
         tenant,
         surface,
+        set.catalog(),
         &docs.config,
         docs.rules.clone(),
-        data,
         versions,
     )
 }
@@ -434,64 +478,6 @@ pub fn report_for(td: &TenantDocs, set: &ArtifactSet, snap: &TenantSnapshot) -> 
         warnings,
         rules_loaded: td.rules.len(),
         rules_dropped: td.rules_dropped.clone(),
-    }
-}
-
-fn put_signal(d: &mut SignalData, body: &ArtifactBody) {
-    let scored = |rows: &Option<Vec<artifacts::UserRow>>| -> ScoredRows {
-        rows.iter()
-            .flatten()
-            .map(|u| {
-                (
-                    u.user_id.clone(),
-                    u.items
-                        .iter()
-                        .flatten()
-                        .map(|i| (i.item_id.clone(), i.score))
-                        .collect(),
-                )
-            })
-            .collect()
-    };
-    match body {
-        ArtifactBody::Popularity(p) => {
-            d.popularity = Some(
-                p.items
-                    .iter()
-                    .flatten()
-                    .map(|i| (i.item_id.clone(), i.count as f64))
-                    .collect(),
-            );
-        }
-        ArtifactBody::Cooc(c) => {
-            d.cooc = Some(
-                c.neighbors
-                    .iter()
-                    .flatten()
-                    .map(|r| {
-                        (
-                            r.item_id.clone(),
-                            r.items
-                                .iter()
-                                .flatten()
-                                .map(|n| (n.item_id.clone(), n.count as f64))
-                                .collect(),
-                        )
-                    })
-                    .collect(),
-            );
-        }
-        ArtifactBody::Implicit(i) => d.implicit = Some(scored(&i.users)),
-        ArtifactBody::SessionSeq(s) => d.session = Some(scored(&s.users)),
-        ArtifactBody::ContentSim(c) => {
-            d.content = Some(
-                c.items
-                    .iter()
-                    .flatten()
-                    .map(|i| (i.item_id.clone(), i.tags.clone().unwrap_or_default()))
-                    .collect(),
-            );
-        }
     }
 }
 

@@ -162,6 +162,9 @@ pub struct SurfaceState {
     pending: Option<ManifestInfo>,
     /// Generation of the last change that needs this surface's snapshot rebuilt.
     pub(crate) gen: u64,
+    /// Artifacts of the pending manifest handed over one at a time
+    /// ([`Engine::loader_stage_artifact`]), already verified, by URI.
+    staged: BTreeMap<String, Result<Arc<LoadedArtifact>, ApiError>>,
 }
 
 /// Failures kept per surface.
@@ -316,6 +319,7 @@ impl Engine {
 
     /// Tracked, unpinned surfaces whose refresh is due at `now`: (tenant, surface, manifest URI).
     pub fn loader_due(&self, now: Timestamp) -> Vec<(String, String, String)> {
+        self.reap_retired();
         let Some(tpl) = &self.options.loader.manifest_template else {
             return Vec::new();
         };
@@ -455,6 +459,7 @@ impl Engine {
                             .map(|(_, u)| u.to_string())
                             .collect();
                         s.pending = Some(info);
+                        s.staged.clear();
                         if need.is_empty() {
                             drop(st);
                             return self
@@ -471,6 +476,59 @@ impl Engine {
     fn have_artifact(&self, s: &SurfaceState, kind: ArtifactKind, uri: &str) -> bool {
         s.set.artifacts.get(&kind).is_some_and(|a| a.uri == uri)
             || s.held.get(&kind).is_some_and(|h| h.artifact.uri == uri)
+    }
+
+    /// Step 2, one artifact at a time: verifies the bytes of one URI the pending manifest
+    /// names and keeps the result (in compact columns) for [`Engine::loader_apply_artifacts`],
+    /// which then needs no bytes for it. Decoding and verifying run without the write lock,
+    /// and the host can free each buffer before reading the next. A verification failure is
+    /// returned here and recorded when the artifacts are applied (last known good applies).
+    /// Answers `{"uri", "kind", "version", "rows"}`.
+    pub fn loader_stage_artifact(
+        &self,
+        tenant: &str,
+        surface: &str,
+        uri: &str,
+        bytes: &[u8],
+    ) -> Result<Value, ApiError> {
+        let pending_kind = |st: &SourceState| -> Result<ArtifactKind, ApiError> {
+            let info = st
+                .surfaces
+                .get(&key(tenant, surface))
+                .and_then(|s| s.pending.as_ref())
+                .ok_or_else(|| no_pending(tenant, surface))?;
+            ArtifactKind::ALL
+                .into_iter()
+                .find(|k| info.manifest.uri(*k) == Some(uri))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "RECSYS_LOADER_UNKNOWN_ARTIFACT",
+                        409,
+                        format!("the pending manifest for tenant {tenant:?} surface {surface:?} does not name {uri:?}"),
+                    )
+                })
+        };
+        let kind = pending_kind(&self.lock_state())?;
+        let limits = &self.options.artifact_limits;
+        let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
+        let mut st = self.lock_state();
+        // The manifest may have been replaced while this artifact was being verified.
+        if pending_kind(&st)? != kind {
+            return Err(no_pending(tenant, surface));
+        }
+        let answer = loaded.as_ref().map(|a| {
+            let mut m = Map::new();
+            m.push("uri", Value::str(uri));
+            m.push("kind", Value::str(kind.as_str()));
+            m.push("version", Value::str(a.version()));
+            m.push("rows", Value::u64(a.rows() as u64));
+            Value::Object(m)
+        });
+        let answer = answer.map_err(Clone::clone);
+        if let Some(s) = st.surfaces.get_mut(&key(tenant, surface)) {
+            s.staged.insert(uri.to_string(), loaded);
+        }
+        answer
     }
 
     /// Step 2: the artifacts asked for by step 1. Verifies them, applies last-known-good and
@@ -491,26 +549,23 @@ impl Engine {
                 .get(&key(tenant, surface))
                 .and_then(|s| s.pending.clone())
         };
-        let mut verified: BTreeMap<(ArtifactKind, String), Result<LoadedArtifact, ApiError>> =
+        let mut verified: BTreeMap<(ArtifactKind, String), Result<Arc<LoadedArtifact>, ApiError>> =
             BTreeMap::new();
         for kind in ArtifactKind::ALL {
             let Some(uri) = pending.as_ref().and_then(|p| p.manifest.uri(kind)) else {
                 continue;
             };
             if let Some(Fetch::Found(bytes)) = fetched.get(uri) {
-                let loaded = load_blob(bytes, kind, uri, tenant, surface, limits);
+                let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
                 verified.insert((kind, uri.to_string()), loaded);
             }
         }
         let mut guard = self.lock_state();
         let st = &mut *guard;
         let s = st.surfaces.entry(key(tenant, surface)).or_default();
+        let mut staged = std::mem::take(&mut s.staged);
         let Some(info) = s.pending.take() else {
-            return Err(ApiError::new(
-                "RECSYS_LOADER_NO_PENDING_MANIFEST",
-                409,
-                format!("no manifest is pending for tenant {tenant:?} surface {surface:?}; apply a manifest first"),
-            ));
+            return Err(no_pending(tenant, surface));
         };
         let mut next: BTreeMap<ArtifactKind, Arc<LoadedArtifact>> = BTreeMap::new();
         let mut failed = 0usize;
@@ -536,13 +591,13 @@ impl Engine {
                 Some(Fetch::Found(bytes)) => match verified.remove(&(kind, uri.to_string())) {
                     Some(done) => done,
                     // The pending manifest changed since: verify this one now.
-                    None => load_blob(bytes, kind, uri, tenant, surface, limits),
+                    None => load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new),
                 },
-                Some(Fetch::NotFound) | None => Err(ApiError::new(
-                    "RECSYS_ARTIFACT_NOT_FOUND",
-                    404,
-                    "artifact not found",
-                )),
+                None if staged.contains_key(uri) => match staged.remove(uri) {
+                    Some(r) => r,
+                    None => Err(not_found()),
+                },
+                Some(Fetch::NotFound) | None => Err(not_found()),
                 Some(Fetch::Error(e)) => {
                     Err(ApiError::new("RECSYS_ARTIFACT_UNREADABLE", 503, e.clone()))
                 }
@@ -555,7 +610,6 @@ impl Engine {
                     failed += 1;
                 }
                 Ok(a) => {
-                    let a = Arc::new(a);
                     let current_non_empty =
                         s.set.artifacts.get(&kind).is_some_and(|c| !c.is_empty());
                     if hold && a.is_empty() && current_non_empty {
@@ -593,6 +647,7 @@ impl Engine {
             artifacts: next,
             warnings: Vec::new(),
             signals: None,
+            catalog: Default::default(),
         };
         if failed > 0 {
             set.warnings.push(crate::error::Problem::new(
@@ -615,7 +670,7 @@ impl Engine {
                 metrics::record_artifact_age(
                     m,
                     k.as_str(),
-                    now.seconds_since(a.artifact.envelope.window.end),
+                    now.seconds_since(a.envelope.window.end),
                 );
             }
         });
@@ -652,6 +707,7 @@ impl Engine {
         for (k, h) in std::mem::take(&mut s.held) {
             s.set.artifacts.insert(k, h.artifact);
         }
+        s.set.invalidate_catalog();
         s.last_success = Some(now);
         s.loaded = true;
         let answer = report(tenant, surface, "released", None, s);
@@ -781,13 +837,10 @@ impl Engine {
                 am.push("uri", Value::str(&a.uri));
                 am.push("version", Value::str(a.version()));
                 am.push("rows", Value::u64(a.rows() as u64));
-                am.push(
-                    "window_end",
-                    Value::str(a.artifact.envelope.window.end.to_rfc3339()),
-                );
+                am.push("window_end", Value::str(a.envelope.window.end.to_rfc3339()));
                 am.push(
                     "age_seconds",
-                    Value::f64(now.seconds_since(a.artifact.envelope.window.end)),
+                    Value::f64(now.seconds_since(a.envelope.window.end)),
                 );
                 arts.push(k.as_str(), Value::Object(am));
             }
@@ -832,6 +885,18 @@ pub fn is_stale(v: &crate::snapshot::Versions, now: Timestamp, max_age: i64) -> 
     }
     let old = |t: Option<Timestamp>| t.is_some_and(|t| now.seconds_since(t) > max_age as f64);
     old(v.manifest_updated_at) || old(v.oldest_window_end)
+}
+
+fn no_pending(tenant: &str, surface: &str) -> ApiError {
+    ApiError::new(
+        "RECSYS_LOADER_NO_PENDING_MANIFEST",
+        409,
+        format!("no manifest is pending for tenant {tenant:?} surface {surface:?}; apply a manifest first"),
+    )
+}
+
+fn not_found() -> ApiError {
+    ApiError::new("RECSYS_ARTIFACT_NOT_FOUND", 404, "artifact not found")
 }
 
 fn not_tracked(tenant: &str, surface: &str) -> ApiError {

@@ -109,7 +109,7 @@ impl CapCounts {
         p: &SelectParams,
         diversity: bool,
     ) -> Option<CapHit> {
-        let t = snap.item_tags.get(key as usize)?;
+        let t = snap.item_tags(key)?;
         if diversity
             && p.brand_cap > 0
             && t.brands
@@ -135,7 +135,7 @@ impl CapCounts {
         None
     }
     pub fn add(&mut self, snap: &TenantSnapshot, key: u32, p: &SelectParams) {
-        let Some(t) = snap.item_tags.get(key as usize) else {
+        let Some(t) = snap.item_tags(key) else {
             return;
         };
         for b in t.brands.iter() {
@@ -322,9 +322,8 @@ fn mmr(
         })
         .collect();
     let sim_tags = |pos: usize| -> &[TagIdx] {
-        snap.item_tags
-            .get(cands[order[pos]].key as usize)
-            .map(|t| &*t.sim)
+        snap.item_tags(cands[order[pos]].key)
+            .map(|t| t.sim)
             .unwrap_or(&[])
     };
     // Pool-local postings: the positions (in `order`) of the candidates carrying each
@@ -332,7 +331,7 @@ fn mmr(
     // larger than the postings (no comparison sort); positions of tag `t` are
     // `post_pos[post_off[slot(t)]..post_off[slot(t) + 1]]`.
     let total: usize = (0..m).map(|pos| sim_tags(pos).len()).sum();
-    let ntags = snap.tags.len();
+    let ntags = snap.tags().len();
     let dense = ntags <= 8 * total.max(64);
     let (post_off, post_pos, sparse_tags) = if dense {
         let (off, pp) = group_by_slot(ntags, || {

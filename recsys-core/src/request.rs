@@ -352,11 +352,16 @@ fn tag_list(v: Option<&Value>, path: &str, d: &mut Dec) -> Vec<String> {
 
 /// Tag normalisation used everywhere: trim, then simple per-character lower-casing.
 pub fn normalize_tag(s: &str) -> String {
+    normalized_tag(s).into_owned()
+}
+
+/// [`normalize_tag`] without allocating when the tag is already normalised.
+pub fn normalized_tag(s: &str) -> std::borrow::Cow<'_, str> {
     let t = s.trim();
     if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        t.to_string()
+        std::borrow::Cow::Borrowed(t)
     } else {
-        t.chars().flat_map(char::to_lowercase).collect()
+        std::borrow::Cow::Owned(t.chars().flat_map(char::to_lowercase).collect())
     }
 }
 

@@ -778,3 +778,165 @@ fn a_first_load_with_a_failed_artifact_is_partial_and_not_ready() {
         "{ready:?}"
     );
 }
+
+/// Drives one refresh handing each artifact over on its own with `loader_stage_artifact`.
+fn refresh_staged(e: &Engine, store: &Store, now: Timestamp) -> Value {
+    let step = e
+        .loader_apply_manifest("demo", "home", now, store.read(MANIFEST_URI, usize::MAX))
+        .unwrap();
+    let uris = match step {
+        recsys_core::loader::Step::Fetch(u) => u,
+        recsys_core::loader::Step::Done(v) => return v,
+    };
+    for uri in &uris {
+        let Fetch::Found(bytes) = store.read(uri, usize::MAX) else {
+            continue;
+        };
+        let staged = e.loader_stage_artifact("demo", "home", uri, &bytes);
+        if let Ok(v) = staged {
+            assert_eq!(get(&v, &["uri"]).as_str(), Some(uri.as_str()));
+        }
+    }
+    e.loader_apply_artifacts("demo", "home", now, Default::default())
+        .unwrap()
+}
+
+#[test]
+fn artifacts_staged_one_at_a_time_load_like_a_batch() {
+    let now = t("2026-11-23T00:00:00Z");
+    let batch = engine("");
+    batch.refresh_due(now, &Store::new("ecommerce-mini", "ecommerce-mini"));
+    let staged = engine("");
+    let report = refresh_staged(
+        &staged,
+        &Store::new("ecommerce-mini", "ecommerce-mini"),
+        now,
+    );
+    assert_eq!(get(&report, &["outcome"]).as_str(), Some("swapped"));
+    assert_eq!(
+        recsys_core::json::to_string(&recommend(&staged, "2026-11-23T00:00:00Z")),
+        recsys_core::json::to_string(&recommend(&batch, "2026-11-23T00:00:00Z")),
+    );
+    // Staging needs a pending manifest that names the URI.
+    let err = staged
+        .loader_stage_artifact("demo", "home", "s3://recsys-artifacts/x.json", b"{}")
+        .unwrap_err();
+    assert_eq!(err.code, "RECSYS_LOADER_NO_PENDING_MANIFEST");
+}
+
+#[test]
+fn a_staged_artifact_that_fails_verification_keeps_the_last_known_good() {
+    let now = t("2026-11-23T00:00:00Z");
+    let e = engine("");
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
+    assert_eq!(outcome(&e.refresh_due(now, &store)[0]), "swapped");
+    let before = recsys_core::json::to_string(&recommend(&e, "2026-11-23T00:00:00Z"));
+    let day1 = std::fs::read_to_string(
+        fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"),
+    )
+    .unwrap();
+    let new_uri = "s3://recsys-artifacts/demo/home/content_sim/5434f0b4a14aa33943e51fed64327b70784c367dc8febfd15d769032b38c9956.json";
+    store.set_manifest(Some(
+        day1.replace(
+            "content_sim/a81df24dda26639a44a19b2eeefc3fb0be982d2deca36c4128221a5777560e3a.json",
+            "content_sim/5434f0b4a14aa33943e51fed64327b70784c367dc8febfd15d769032b38c9956.json",
+        )
+        .into_bytes(),
+    ));
+    let later = t("2026-11-23T00:01:00Z");
+    let step = e
+        .loader_apply_manifest("demo", "home", later, store.read(MANIFEST_URI, usize::MAX))
+        .unwrap();
+    assert_eq!(
+        step,
+        recsys_core::loader::Step::Fetch(vec![new_uri.to_string()])
+    );
+    // A URI the manifest does not name is refused.
+    let err = e
+        .loader_stage_artifact("demo", "home", "s3://recsys-artifacts/other.json", b"{}")
+        .unwrap_err();
+    assert_eq!(err.code, "RECSYS_LOADER_UNKNOWN_ARTIFACT");
+    // Tampered bytes: refused when staged, recorded when applied, nothing replaced.
+    let Fetch::Found(bytes) = store.read(new_uri, usize::MAX) else {
+        panic!("fixture missing")
+    };
+    let tampered = String::from_utf8(bytes)
+        .unwrap()
+        .replacen("brand:", "brand:x", 1);
+    let err = e
+        .loader_stage_artifact("demo", "home", new_uri, tampered.as_bytes())
+        .unwrap_err();
+    assert_eq!(err.code, "RECSYS_ARTIFACT_INCOMPATIBLE");
+    let r = e
+        .loader_apply_artifacts("demo", "home", later, Default::default())
+        .unwrap();
+    assert_eq!(get(&r, &["outcome"]).as_str(), Some("kept"));
+    assert_eq!(
+        recsys_core::json::to_string(&recommend(&e, "2026-11-23T00:01:00Z")),
+        before
+    );
+}
+
+#[test]
+fn document_changes_share_the_catalog_and_prefix_changes_rebuild_only_the_tag_index() {
+    let e = engine("");
+    e.refresh_due(
+        t("2026-11-23T00:00:00Z"),
+        &Store::new("ecommerce-mini", "ecommerce-mini"),
+    );
+    let (first, _) = e.snapshot("demo", "home").unwrap();
+    e.set_rules(
+        "demo",
+        Some(&parse(br#"[{"action":"block","target_type":"item","item_ids":["x"]}]"#).unwrap()),
+    )
+    .unwrap();
+    e.set_config("demo", Some(&parse(br#"{"algo":"blend"}"#).unwrap()))
+        .unwrap();
+    let (second, _) = e.snapshot("demo", "home").unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&first, &second),
+        "a new policy is served"
+    );
+    assert!(std::sync::Arc::ptr_eq(&first.catalog, &second.catalog));
+    assert!(std::sync::Arc::ptr_eq(&first.tag_index, &second.tag_index));
+    assert_eq!(second.rules.len(), 1);
+    // New brand prefixes: same catalog, a tag index built for them.
+    e.set_config(
+        "demo",
+        Some(&parse(br#"{"diversity":{"brand_tag_prefixes":["maker:"]}}"#).unwrap()),
+    )
+    .unwrap();
+    let (third, _) = e.snapshot("demo", "home").unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first.catalog, &third.catalog));
+    assert!(!std::sync::Arc::ptr_eq(&first.tag_index, &third.tag_index));
+    assert_eq!(third.tag_index.prefixes().brand, vec!["maker:".to_string()]);
+}
+
+#[test]
+fn a_snapshot_replaced_while_a_request_holds_it_is_freed_on_a_write_path() {
+    let e = engine("");
+    e.refresh_due(
+        t("2026-11-23T00:00:00Z"),
+        &Store::new("ecommerce-mini", "ecommerce-mini"),
+    );
+    // A request holds the serving snapshot while a config change replaces it.
+    let (held, _) = e.snapshot("demo", "home").unwrap();
+    let weak = std::sync::Arc::downgrade(&held);
+    e.set_config("demo", Some(&parse(br#"{"algo":"blend"}"#).unwrap()))
+        .unwrap();
+    // The request ends: its reference is not the last one, so it frees nothing.
+    drop(held);
+    assert!(
+        weak.upgrade().is_some(),
+        "retired, not freed by the request"
+    );
+    // The next write path (or loader tick) frees it.
+    assert_eq!(e.reap_retired(), 0);
+    assert!(weak.upgrade().is_none());
+    // A snapshot no request holds is freed at once by the change that replaces it.
+    let (current, _) = e.snapshot("demo", "home").unwrap();
+    let weak = std::sync::Arc::downgrade(&current);
+    drop(current);
+    e.set_config("demo", None).unwrap();
+    assert!(weak.upgrade().is_none());
+}

@@ -235,7 +235,10 @@ fn serving_under_continuous_swaps_stays_whole_and_bounded() {
         "serving lost the last config write"
     );
 
-    // Bounded memory: every replaced snapshot is gone once nothing serves it.
+    // Bounded memory: snapshots that requests still held when they were replaced are
+    // retired and freed on a write path (the next write, a loader tick, or `reap_retired`),
+    // never on a request thread; after that every replaced snapshot is gone.
+    engine.reap_retired();
     let live = replaced
         .lock()
         .unwrap()

@@ -155,6 +155,47 @@ impl NativeEngine {
         })
     }
 
+    /// Hands over the bytes of one artifact the pending manifest names (loader step 2, one
+    /// artifact at a time). The `Buffer`/`Uint8Array` is read in place (no string copy);
+    /// answers `{"uri","kind","version","rows"}` as JSON text.
+    #[napi]
+    pub fn loader_stage_artifact(
+        &self,
+        env: Env,
+        tenant: String,
+        surface: String,
+        uri: String,
+        data: Uint8Array,
+    ) -> Result<String> {
+        guarded(|| {
+            let _scope = EnvScope::enter(env.raw())?;
+            let v = self
+                .inner
+                .loader_stage_artifact(&tenant, &surface, &uri, &data)?;
+            Ok(recsys_core::json::to_string(&v))
+        })
+    }
+
+    /// Like `loaderStageArtifact`, on libuv's thread pool (off the event loop). The bytes
+    /// are copied once into native memory (a JS buffer cannot be read from another thread);
+    /// still no string conversion or JSON escaping.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn loader_stage_artifact_async(
+        &self,
+        tenant: String,
+        surface: String,
+        uri: String,
+        data: Uint8Array,
+    ) -> AsyncTask<StageTask> {
+        AsyncTask::new(StageTask {
+            engine: self.inner.clone(),
+            tenant,
+            surface,
+            uri,
+            data: data.to_vec(),
+        })
+    }
+
     /// Like `call`, on libuv's thread pool; the promise resolves to the JSON answer text.
     /// Metrics and exposure events for JS adapters are delivered when it resolves; an
     /// operation that needs a JS document store is refused (`RECSYS_ADAPTER_SYNC_ONLY`).
@@ -229,6 +270,34 @@ impl CallTask {
         if let Ok(_scope) = EnvScope::enter(env.raw()) {
             host::replay(env.raw(), calls);
         }
+    }
+}
+
+/// `loaderStageArtifactAsync`'s work: verifying one artifact off the event loop.
+pub struct StageTask {
+    engine: Arc<recsys_core::Engine>,
+    tenant: String,
+    surface: String,
+    uri: String,
+    data: Vec<u8>,
+}
+
+impl Task for StageTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<String> {
+        let data = std::mem::take(&mut self.data);
+        guarded(|| {
+            let v =
+                self.engine
+                    .loader_stage_artifact(&self.tenant, &self.surface, &self.uri, &data)?;
+            Ok(recsys_core::json::to_string(&v))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
+        Ok(output)
     }
 }
 

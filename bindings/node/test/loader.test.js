@@ -52,3 +52,35 @@ test('setConfig recompiles and rejects invalid documents', () => {
     (err) => err instanceof ValidationError && err.code === 'RECSYS_INVALID_CONFIG' && err.problems[0].path === '$.algo',
   )
 })
+
+test('artifacts are handed over as bytes, one at a time', async () => {
+  const engine = new Engine({ manifest_template: TEMPLATE, manifest_ttl_seconds: 60 })
+  engine.loaderTrack('demo', 'home')
+  const { RecsysError } = require('../recsys.js')
+  assert.throws(
+    () => engine.loaderStageArtifact('demo', 'home', 's3://recsys-artifacts/x.json', Buffer.from('{}')),
+    (e) => e instanceof RecsysError && e.code === 'RECSYS_LOADER_NO_PENDING_MANIFEST',
+  )
+  const b = bucket()
+  const head = JSON.stringify({ tenant: 'demo', surface: 'home', now: '2026-11-23T00:00:00Z' }).slice(0, -1)
+  const manifest = (await b.read(MANIFEST)).toString('utf8')
+  const step = JSON.parse(engine.call('loader_apply_manifest', `${head},"result":{"found":${JSON.stringify(manifest)}}}`))
+  for (const [i, uri] of step.fetch.entries()) {
+    const data = await b.read(uri)
+    const staged = i % 2
+      ? engine.loaderStageArtifact('demo', 'home', uri, data)
+      : await engine.loaderStageArtifactAsync('demo', 'home', uri, new Uint8Array(data))
+    assert.equal(staged.uri, uri)
+    assert.ok(staged.rows > 0)
+  }
+  const report = JSON.parse(engine.call('loader_apply_artifacts', `${head},"results":{}}`))
+  assert.equal(report.outcome, 'swapped')
+  const other = new Engine({ manifest_template: TEMPLATE, manifest_ttl_seconds: 60 })
+  other.loaderTrack('demo', 'home')
+  const [again] = await other.refreshDue('2026-11-23T00:00:00Z', bucket().read)
+  assert.equal(again.outcome, 'swapped')
+  assert.deepEqual(
+    engine.recommend(request, ctx('2026-11-23T00:00:00Z')).items,
+    other.recommend(request, ctx('2026-11-23T00:00:00Z')).items,
+  )
+})

@@ -179,6 +179,27 @@ impl PyEngine {
         run(py, || self.inner.call(&op, &input))
     }
 
+    /// Hands over the bytes of one artifact the pending manifest names (loader step 2, one
+    /// artifact at a time): `bytes` are read in place, never copied into a `str`; the GIL is
+    /// released while they are verified. Returns `{"uri", "kind", "version", "rows"}` as
+    /// JSON text; a verification failure raises here and is recorded when the artifacts are
+    /// applied.
+    fn loader_stage_artifact(
+        &self,
+        py: Python<'_>,
+        tenant: PyBackedStr,
+        surface: PyBackedStr,
+        uri: PyBackedStr,
+        data: PyBackedBytes,
+    ) -> PyResult<String> {
+        run(py, || {
+            let v = self
+                .inner
+                .loader_stage_artifact(&tenant, &surface, &uri, &data)?;
+            Ok(recsys_core::json::to_string(&v))
+        })
+    }
+
     /// Runs operation `op` with Python objects as input (a dict, or JSON text) and returns the
     /// answer as Python objects: no JSON text in between (see `convert.rs`). Conversion
     /// errors are `TypeError`/`ValueError` raised before the core runs.

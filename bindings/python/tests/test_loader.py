@@ -83,3 +83,35 @@ def test_set_config_recompiles_and_rejects_invalid_documents() -> None:
         assert err.problems[0]["path"] == "$.algo"
     else:
         raise AssertionError("an invalid config must raise")
+
+
+def test_artifacts_are_handed_over_as_bytes_one_at_a_time() -> None:
+    engine = recsys_core.Engine({"manifest_template": TEMPLATE, "manifest_ttl_seconds": 60})
+    engine.loader_track("demo", "home")
+    bucket = Bucket()
+    # Without a pending manifest there is nothing to stage.
+    try:
+        engine.loader_stage_artifact("demo", "home", "s3://recsys-artifacts/x.json", b"{}")
+        raise AssertionError("staging without a pending manifest must fail")
+    except recsys_core.RecsysError as e:
+        assert e.code == "RECSYS_LOADER_NO_PENDING_MANIFEST"
+    head = json.dumps({"tenant": "demo", "surface": "home", "now": "2026-11-23T00:00:00Z"})[:-1]
+    manifest = bucket.read(MANIFEST)
+    assert manifest is not None
+    found = json.dumps({"found": manifest.decode()})
+    step = json.loads(engine.call("loader_apply_manifest", head + ',"result":' + found + "}"))
+    for uri in step["fetch"]:
+        data = bucket.read(uri)
+        assert data is not None
+        staged = json.loads(engine.loader_stage_artifact("demo", "home", uri, data))
+        assert staged["uri"] == uri and staged["rows"] > 0
+    report = json.loads(engine.call("loader_apply_artifacts", head + ',"results":{}}'))
+    assert report["outcome"] == "swapped"
+    # refresh_due hands bytes over the same way: only the manifest and artifacts are read.
+    other = recsys_core.Engine({"manifest_template": TEMPLATE, "manifest_ttl_seconds": 60})
+    other.loader_track("demo", "home")
+    [again] = other.refresh_due("2026-11-23T00:00:00Z", Bucket().read)
+    assert again["outcome"] == "swapped"
+    request = '{"surface":"home","k":3,"user":{"user_id":"u_fitness"}}'
+    ctx_text = ctx("2026-11-23T00:00:00Z")
+    assert engine.recommend(request, ctx_text)["items"] == other.recommend(request, ctx_text)["items"]

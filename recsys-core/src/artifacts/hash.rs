@@ -15,32 +15,44 @@ use std::fmt::Write as _;
 
 /// The exact bytes the version hash is taken over.
 pub fn canonical_hash_input(a: &Artifact) -> String {
-    let env = &a.envelope;
     let mut out = String::with_capacity(256 + 48 * a.body.row_count());
+    write_canonical(a, &mut out, &mut |_| {});
+    out
+}
+
+/// Bytes of canonical text handed to the hasher at a time.
+const HASH_CHUNK: usize = 64 * 1024;
+
+/// Writes the canonical text of `a` into `out`, calling `flush(out)` after every row, which
+/// may consume and clear what was written so far (the version hash streams it into SHA-256
+/// instead of holding the whole text).
+fn write_canonical(a: &Artifact, out: &mut String, flush: &mut dyn FnMut(&mut String)) {
+    let env = &a.envelope;
     let _ = write!(out, "{{\"v\":{}", env.v);
     out.push_str(",\"artifact_type\":");
     // Go writes the struct's `artifact_type` string; after parsing it equals the body's kind.
-    write_go_string(&mut out, env.kind.as_str());
+    write_go_string(out, env.kind.as_str());
     out.push_str(",\"tenant\":");
-    write_go_string(&mut out, &env.tenant);
+    write_go_string(out, &env.tenant);
     out.push_str(",\"surface\":");
-    write_go_string(&mut out, &env.surface);
+    write_go_string(out, &env.surface);
     if !env.segment.is_empty() {
         out.push_str(",\"segment\":");
-        write_go_string(&mut out, &env.segment);
+        write_go_string(out, &env.segment);
     }
     out.push_str(",\"window\":{\"start\":");
-    write_go_string(&mut out, &env.window.start_raw);
+    write_go_string(out, &env.window.start_raw);
     out.push_str(",\"end\":");
-    write_go_string(&mut out, &env.window.end_raw);
+    write_go_string(out, &env.window.end_raw);
     out.push_str("},\"");
     out.push_str(a.body.kind().body_key());
     out.push_str("\":");
     match &a.body {
-        ArtifactBody::Popularity(b) => write_list(&mut out, &b.items, |out, it| {
-            write_counted(out, &it.item_id, it.count)
+        ArtifactBody::Popularity(b) => write_list(out, &b.items, |out, it| {
+            write_counted(out, &it.item_id, it.count);
+            flush(out);
         }),
-        ArtifactBody::Cooc(b) => write_list(&mut out, &b.neighbors, |out, row| {
+        ArtifactBody::Cooc(b) => write_list(out, &b.neighbors, |out, row| {
             out.push_str("{\"item_id\":");
             write_go_string(out, &row.item_id);
             out.push_str(",\"items\":");
@@ -48,10 +60,11 @@ pub fn canonical_hash_input(a: &Artifact) -> String {
                 write_counted(out, &n.item_id, n.count)
             });
             out.push('}');
+            flush(out);
         }),
         ArtifactBody::Implicit(ImplicitArtifact { users })
         | ArtifactBody::SessionSeq(SessionSeqArtifact { users }) => {
-            write_list(&mut out, users, |out, row| {
+            write_list(out, users, |out, row| {
                 out.push_str("{\"user_id\":");
                 write_go_string(out, &row.user_id);
                 out.push_str(",\"items\":");
@@ -63,18 +76,19 @@ pub fn canonical_hash_input(a: &Artifact) -> String {
                     out.push('}');
                 });
                 out.push('}');
+                flush(out);
             })
         }
-        ArtifactBody::ContentSim(b) => write_list(&mut out, &b.items, |out, it| {
+        ArtifactBody::ContentSim(b) => write_list(out, &b.items, |out, it| {
             out.push_str("{\"item_id\":");
             write_go_string(out, &it.item_id);
             out.push_str(",\"tags\":");
             write_list(out, &it.tags, |out, t| write_go_string(out, t));
             out.push('}');
+            flush(out);
         }),
     }
     out.push_str(",\"build\":{\"built_at\":\"\",\"version\":\"\"}}");
-    out
 }
 
 fn write_list<T>(out: &mut String, list: &Option<Vec<T>>, mut each: impl FnMut(&mut String, &T)) {
@@ -109,19 +123,27 @@ fn write_float(out: &mut String, f: f64) {
     }
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+/// The version the artifact should declare: SHA-256 of [`canonical_hash_input`], streamed
+/// through the hasher in chunks (the canonical text is never held whole).
+pub fn version_hash(a: &Artifact) -> String {
+    let mut hasher = Sha256::new();
+    let mut out = String::with_capacity(HASH_CHUNK + 4096);
+    write_canonical(a, &mut out, &mut |out: &mut String| {
+        if out.len() >= HASH_CHUNK {
+            hasher.update(out.as_bytes());
+            out.clear();
+        }
+    });
+    hasher.update(out.as_bytes());
+    hex(&hasher.finalize())
+}
+
+fn hex(digest: &[u8]) -> String {
     let mut s = String::with_capacity(64);
     for b in digest {
         let _ = write!(s, "{b:02x}");
     }
     s
-}
-
-/// The version the artifact should declare: SHA-256 of [`canonical_hash_input`].
-pub fn version_hash(a: &Artifact) -> String {
-    sha256_hex(canonical_hash_input(a).as_bytes())
 }
 
 /// Recomputes the version hash and checks it against `build.version` and, when given, against

@@ -44,10 +44,12 @@ impl RuleTarget {
                     RuleTarget::Items(ids)
                 }
             }
-            TargetType::Tag => RuleTarget::Tag(snap.tags.get(&normalize_tag(&rule.target_key))),
-            TargetType::Brand => RuleTarget::Brand(snap.tags.get(&normalize_tag(&rule.target_key))),
+            TargetType::Tag => RuleTarget::Tag(snap.tags().get(&normalize_tag(&rule.target_key))),
+            TargetType::Brand => {
+                RuleTarget::Brand(snap.tags().get(&normalize_tag(&rule.target_key)))
+            }
             TargetType::Category => {
-                RuleTarget::Category(snap.tags.get(&normalize_tag(&rule.target_key)))
+                RuleTarget::Category(snap.tags().get(&normalize_tag(&rule.target_key)))
             }
         }
     }

@@ -104,8 +104,8 @@ def _object(answer: str) -> Dict[str, Any]:
 Reader = Callable[[str], Optional[Union[bytes, str]]]
 
 
-def _fetch(read: Reader, uri: str) -> str:
-    """One read as the core's fetch-result JSON: found / not_found / error."""
+def _read(read: Reader, uri: str) -> Union[bytes, str]:
+    """One read: the object's bytes (or text), or its fetch-result JSON when it has none."""
     try:
         data = read(uri)
     except Exception as exc:  # the host's I/O failure becomes a recorded load failure
@@ -113,11 +113,19 @@ def _fetch(read: Reader, uri: str) -> str:
     if data is None:
         return '{"not_found":true}'
     if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    return '{"found":' + json.dumps(data, ensure_ascii=False) + "}"
+
+
+def _fetch(read: Reader, uri: str) -> str:
+    """One read as the core's fetch-result JSON: found / not_found / error."""
+    data = _read(read, uri)
+    if isinstance(data, bytes):
         try:
-            data = bytes(data).decode("utf-8")
+            return '{"found":' + json.dumps(data.decode("utf-8"), ensure_ascii=False) + "}"
         except UnicodeDecodeError:
             return '{"error":"the object is not utf-8"}'
-    return '{"found":' + json.dumps(data, ensure_ascii=False) + "}"
+    return data
 
 
 def _envelope(request: JsonInput, ctx: JsonInput) -> str:
@@ -260,8 +268,22 @@ class Engine(_native.Engine):
                 self.call("loader_apply_manifest", head + ',"result":' + _fetch(read, due["manifest_uri"]) + "}")
             )
             if "fetch" in step:
-                results = ",".join(json.dumps(uri) + ":" + _fetch(read, uri) for uri in step["fetch"])
-                step = _object(self.call("loader_apply_artifacts", head + ',"results":{' + results + "}}"))
+                results = []
+                for uri in step["fetch"]:
+                    data = _read(read, uri)
+                    if isinstance(data, bytes):
+                        # Handed over as bytes, one artifact at a time: no JSON string copy.
+                        # A verification failure is recorded when the artifacts are applied.
+                        try:
+                            self.loader_stage_artifact(due["tenant"], due["surface"], uri, data)
+                        except RecsysError:
+                            pass
+                        del data
+                    else:
+                        results.append(json.dumps(uri) + ":" + data)
+                step = _object(
+                    self.call("loader_apply_artifacts", head + ',"results":{' + ",".join(results) + "}}")
+                )
             reports.append(step)
         return reports
 

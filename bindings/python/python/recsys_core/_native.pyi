@@ -20,6 +20,9 @@ class Engine:
     def call(self, op: str, input: str) -> str:
         """Runs ``op`` with a JSON input text; returns the JSON answer text (GIL released)."""
         ...
+    def loader_stage_artifact(self, tenant: str, surface: str, uri: str, data: bytes) -> str:
+        """Verifies one artifact of the pending manifest from its bytes (no ``str`` copy)."""
+        ...
     def call_object(self, op: str, input: Any) -> Any:
         """Runs ``op`` with Python objects (or JSON text) as input; returns the answer as
         Python objects, without JSON text in between (GIL released while the core runs).

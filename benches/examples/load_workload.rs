@@ -1,0 +1,121 @@
+//! Loads a `gen_workload.py` tenant the way a host does and prints what it cost:
+//! SHA-256 over the same bytes (the floor), the load through the loader's step API, resident
+//! memory after it and at peak, then `set_config` / `set_rules` on the loaded tenant and a
+//! reload of the same artifacts.
+//!
+//! ```sh
+//! python3 ../shared/bench/gen_workload.py --items 100000 --rules 1000 --out /tmp/wl
+//! cargo run --release -p recsys-benches --example load_workload -- /tmp/wl
+//! ```
+
+use recsys_benches::workload::*;
+use recsys_core::time::Timestamp;
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .expect("usage: load_workload WORKLOAD_DIR");
+    let wl = Workload::read(std::path::Path::new(&dir)).expect("workload");
+    let bytes = wl.artifact_bytes();
+    let (rss0, _) = rss_kib().unwrap_or_default();
+    println!(
+        "workload {dir}: {} artifacts, {:.1} MB; rss after reading {:.0} MiB",
+        wl.artifacts.len(),
+        bytes as f64 / 1e6,
+        rss0 as f64 / 1024.0
+    );
+    let (t, c) = (Instant::now(), thread_cpu_secs());
+    for (_, b) in &wl.artifacts {
+        std::hint::black_box(Sha256::digest(b));
+    }
+    let sha = t.elapsed().as_secs_f64();
+    println!("sha256 cpu {:.2} s", thread_cpu_secs() - c);
+    println!("sha256 over the artifact bytes: {sha:.3} s");
+    if std::env::args().any(|a| a == "--phases") {
+        phases(&wl);
+        return;
+    }
+    let engine = workload_engine();
+    let now = Timestamp::parse_rfc3339("2026-01-02T01:00:00Z").expect("now");
+    let (t, c) = (Instant::now(), thread_cpu_secs());
+    let report = load_workload(&engine, &wl, now);
+    let load = t.elapsed().as_secs_f64();
+    println!("load cpu {:.2} s", thread_cpu_secs() - c);
+    let (rss, hwm) = rss_kib().unwrap_or_default();
+    println!(
+        "load: {load:.3} s ({:.2}x sha256); rss {:.0} MiB (+{:.0} over the inputs), peak {:.0} MiB; {}",
+        load / sha,
+        rss as f64 / 1024.0,
+        (rss - rss0) as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        report.as_object().and_then(|m| m.get("outcome")).and_then(|v| v.as_str()).unwrap_or("?")
+    );
+    for round in 0..3 {
+        let t = Instant::now();
+        engine
+            .set_config(&wl.tenant, Some(&wl.config))
+            .expect("set_config");
+        let c = t.elapsed().as_secs_f64() * 1e3;
+        let mut line = format!("round {round}: set_config {c:.2} ms");
+        for (n, r) in &wl.rules {
+            let t = Instant::now();
+            engine.set_rules(&wl.tenant, Some(r)).expect("set_rules");
+            line += &format!(", set_rules({n}) {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+        }
+        println!("{line}");
+    }
+    let (rss, hwm) = rss_kib().unwrap_or_default();
+    println!(
+        "after changes: rss {:.0} MiB, peak {:.0} MiB",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+}
+
+/// Times the load's phases one by one on the same bytes: decode, version hash, catalog.
+fn phases(wl: &Workload) {
+    use recsys_core::artifacts::{parse_artifact, version_hash, ArtifactLimits};
+    use recsys_core::snapshot::{Catalog, Sources};
+    let limits = ArtifactLimits::unlimited();
+    let mut decoded = Vec::new();
+    for (uri, b) in &wl.artifacts {
+        let t = Instant::now();
+        let a = parse_artifact(b, None, &limits).expect("artifact");
+        let dec = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let v = version_hash(&a);
+        let hash = t.elapsed().as_secs_f64();
+        assert_eq!(v, a.envelope.build.version, "{uri}");
+        println!(
+            "{:<12} {:>7.1} MB: decode {dec:.3} s, version hash {hash:.3} s",
+            a.kind().as_str(),
+            b.len() as f64 / 1e6
+        );
+        decoded.push(a);
+    }
+    let mut src = Sources::default();
+    for a in &decoded {
+        src.put_artifact(&a.body);
+    }
+    let (t, c) = (Instant::now(), thread_cpu_secs());
+    let cat = Catalog::build(&src);
+    let build = t.elapsed().as_secs_f64();
+    println!("catalog build: cpu {:.2} s", thread_cpu_secs() - c);
+    let t = Instant::now();
+    let tags = cat.tag_index(&Default::default());
+    println!(
+        "catalog {build:.3} s ({} items, {:.0} MiB); tag index {:.3} s ({:.0} MiB)",
+        cat.catalog_len(),
+        cat.heap_bytes() as f64 / 1048576.0,
+        t.elapsed().as_secs_f64(),
+        tags.heap_bytes() as f64 / 1048576.0
+    );
+    let t = Instant::now();
+    drop(decoded);
+    println!(
+        "dropping the decoded artifacts {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+}

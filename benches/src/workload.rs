@@ -1,0 +1,246 @@
+//! Reading a `gen_workload.py` tenant (the same data the Go figures come from) from disk and
+//! loading it into an engine through the loader's step API, one artifact at a time, as a host
+//! does. Used by the `lifecycle` bench and the `load_workload` example.
+
+use recsys_core::api::EngineOptions;
+use recsys_core::json::{self, Value};
+use recsys_core::loader::{Fetch, Step};
+use recsys_core::time::Timestamp;
+use recsys_core::Engine;
+use std::path::{Path, PathBuf};
+
+/// `now` of every workload load (after the generated windows end).
+pub fn workload_now() -> Timestamp {
+    Timestamp::parse_rfc3339("2026-01-02T01:00:00Z").expect("timestamp")
+}
+
+/// Tenant and surface of every `gen_workload.py` output.
+pub const WL_TENANT: &str = "demo";
+pub const WL_SURFACE: &str = "home";
+const URI_PREFIX: &str = "s3://recsys-artifacts/";
+
+/// The files of one generated workload, read into memory.
+pub struct Workload {
+    /// What the figures are labelled with (`100k`, `1M`, ...).
+    pub label: String,
+    pub tenant: String,
+    pub surface: String,
+    pub manifest: Vec<u8>,
+    /// (URI, bytes) in manifest order.
+    pub artifacts: Vec<(String, Vec<u8>)>,
+    pub config: Value,
+    /// `rules-<N>.json` documents found, by N.
+    pub rules: Vec<(usize, Value)>,
+}
+
+impl Workload {
+    /// Reads the workload at `dir` (the `--out` of `gen_workload.py`).
+    pub fn read(dir: &Path) -> Result<Workload, String> {
+        let rd = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
+        let manifest = rd(dir.join(format!(
+            "registry/current/{WL_TENANT}/{WL_SURFACE}/manifest.json"
+        )))?;
+        let mv = json::parse(&manifest).map_err(|e| format!("manifest: {}", e.message))?;
+        let mut artifacts = Vec::new();
+        if let Some(cur) = mv
+            .as_object()
+            .and_then(|m| m.get("current"))
+            .and_then(Value::as_object)
+        {
+            for (_, uri) in cur.iter() {
+                let uri = uri.as_str().ok_or("manifest uri is not a string")?;
+                let key = uri
+                    .strip_prefix(URI_PREFIX)
+                    .ok_or("unexpected uri scheme")?;
+                artifacts.push((uri.to_string(), rd(dir.join("objectstore").join(key))?));
+            }
+        }
+        let parse = |b: Vec<u8>| json::parse(&b).map_err(|e| e.message);
+        let config = parse(rd(dir.join("config.json"))?)?;
+        let mut rules = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+            let name = e.map_err(|e| e.to_string())?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(n) = name
+                .strip_prefix("rules-")
+                .and_then(|r| r.strip_suffix(".json"))
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                rules.push((n, parse(rd(dir.join(&*name))?)?));
+            }
+        }
+        rules.sort_by_key(|(n, _)| *n);
+        let meta = std::fs::read(dir.join("workload.json"))
+            .ok()
+            .and_then(|b| json::parse(&b).ok());
+        let items = meta
+            .as_ref()
+            .and_then(Value::as_object)
+            .and_then(|m| m.get("items"))
+            .and_then(Value::as_f64)
+            .map_or(0, |n| n as usize);
+        Ok(Workload {
+            label: crate::size_label(items),
+            tenant: WL_TENANT.into(),
+            surface: WL_SURFACE.into(),
+            manifest,
+            artifacts,
+            config,
+            rules,
+        })
+    }
+
+    /// A workload generated in memory by this crate (what CI can afford): every signal of
+    /// `cat`, its default config and one rules document per entry of `rules`.
+    pub fn generated(cat: &crate::Catalog, rules: &[usize]) -> Workload {
+        let arts = cat.artifacts(crate::Signals::ALL);
+        let manifest = crate::manifest_json(&arts).into_bytes();
+        let config = json::parse(crate::ConfigSpec::blended(1000).to_json().as_bytes())
+            .expect("generated config");
+        let rules = rules
+            .iter()
+            .map(|&n| {
+                let text = crate::rules_json(cat, &crate::RulesSpec::active(n, 1000));
+                (n, json::parse(text.as_bytes()).expect("generated rules"))
+            })
+            .collect();
+        Workload {
+            label: format!("generated_{}", crate::size_label(cat.len())),
+            tenant: crate::TENANT.into(),
+            surface: crate::SURFACE.into(),
+            manifest,
+            artifacts: arts
+                .into_iter()
+                .map(|a| (a.uri, a.text.into_bytes()))
+                .collect(),
+            config,
+            rules,
+        }
+    }
+
+    /// `load_snapshot` documents for this workload, artifacts embedded as JSON strings
+    /// (a full decode, verify and compile each time it is loaded).
+    pub fn documents(&self) -> Value {
+        let mut arts = json::Map::new();
+        for (uri, b) in &self.artifacts {
+            arts.push(
+                uri.clone(),
+                Value::String(String::from_utf8_lossy(b).into_owned()),
+            );
+        }
+        let mut m = json::Map::new();
+        m.push("tenant", Value::str(&self.tenant));
+        m.push("surface", Value::str(&self.surface));
+        m.push(
+            "manifest",
+            json::parse(&self.manifest).expect("manifest json"),
+        );
+        m.push("artifacts", Value::Object(arts));
+        Value::Object(m)
+    }
+
+    /// A small request for this workload's surface, and the call context.
+    pub fn request(&self, k: u32) -> (Value, recsys_core::request::CallContext) {
+        let req = json::parse(
+            format!(
+                r#"{{"surface":"{}","k":{k},"user":{{"anonymous_id":"anon-0001"}}}}"#,
+                self.surface
+            )
+            .as_bytes(),
+        )
+        .expect("request json");
+        let ctx = recsys_core::request::CallContext::from_value(
+            &json::parse(
+                format!(
+                    r#"{{"now":"2026-01-02T01:00:00Z","tenant":"{}","request_id":"r"}}"#,
+                    self.tenant
+                )
+                .as_bytes(),
+            )
+            .expect("ctx json"),
+        )
+        .expect("ctx");
+        (req, ctx)
+    }
+
+    /// Total artifact bytes.
+    pub fn artifact_bytes(&self) -> usize {
+        self.artifacts.iter().map(|(_, b)| b.len()).sum()
+    }
+}
+
+/// An engine whose artifact limits admit a 1M-item workload.
+pub fn workload_engine() -> Engine {
+    let opts = EngineOptions::from_value(
+        &json::parse(
+            br#"{"artifact_max_bytes": 1073741824, "artifact_max_items": 5000000,
+                 "artifact_max_users": 5000000}"#,
+        )
+        .expect("options json"),
+    )
+    .expect("engine options");
+    Engine::with_options(opts)
+}
+
+/// Loads `wl`'s manifest and artifacts into `engine` with the loader's step API, handing each
+/// artifact over on its own (`loader_stage_artifact`, a copy of its bytes as a host would
+/// read it), then applying them.
+pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
+    let (t, s) = (wl.tenant.as_str(), wl.surface.as_str());
+    let step = engine
+        .loader_apply_manifest(t, s, now, Fetch::Found(wl.manifest.clone()))
+        .expect("manifest step");
+    let uris = match step {
+        Step::Fetch(uris) => uris,
+        Step::Done(v) => return v,
+    };
+    for uri in &uris {
+        if let Some((_, bytes)) = wl.artifacts.iter().find(|(u, _)| u == uri) {
+            // A host reads each object into its own buffer and hands it over on its own.
+            let bytes = bytes.clone();
+            engine
+                .loader_stage_artifact(t, s, uri, &bytes)
+                .expect("artifact verifies");
+        }
+    }
+    engine
+        .loader_apply_artifacts(t, s, now, Default::default())
+        .expect("artifacts step")
+}
+
+/// The workload directories named by the environment variable `var` (comma-separated).
+pub fn workload_dirs(var: &str) -> Vec<PathBuf> {
+    std::env::var(var)
+        .map(|v| {
+            v.split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| PathBuf::from(p.trim()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Resident and peak resident memory of this process in KiB (`VmRSS`, `VmHWM`), Linux only.
+pub fn rss_kib() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// CPU seconds (user + system) this thread has used so far, from `/proc/thread-self/stat`
+/// (Linux; 0 elsewhere). On a shared machine, CPU time is the steadier measure.
+pub fn thread_cpu_secs() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/thread-self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}

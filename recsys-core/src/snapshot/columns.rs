@@ -1,0 +1,204 @@
+//! The signal data of one verified artifact in compact columns: every string of a column in
+//! one buffer, scores in a flat array, rows as offsets, content tags as ids into a
+//! per-artifact dictionary. A loaded artifact keeps only this (not its decoded rows), so a
+//! catalog can be recompiled when another artifact of the set changes, at a fraction of the
+//! memory of the decoded form.
+
+use super::intern::StrMap;
+use crate::artifacts::ArtifactBody;
+
+/// Strings stored back to back (one buffer and an end offset per string).
+#[derive(Clone, Debug, Default)]
+pub struct Strs {
+    bytes: String,
+    ends: Vec<usize>,
+}
+
+impl Strs {
+    pub(crate) fn with_capacity(n: usize) -> Strs {
+        Strs {
+            bytes: String::new(),
+            ends: Vec::with_capacity(n),
+        }
+    }
+    pub(crate) fn push(&mut self, s: &str) {
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len());
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+    fn shrink(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+}
+
+/// Rows of (item, score) pairs keyed by an id: `ids[off[r]..off[r+1]]` belong to row `r`.
+#[derive(Clone, Debug, Default)]
+pub struct RowCols {
+    pub keys: Strs,
+    pub off: Vec<u32>,
+    pub ids: Strs,
+    pub scores: Vec<f64>,
+}
+
+/// Items with their tags: the tags of item `r` are `tags[off[r]..off[r+1]]`, ids into `dict`.
+#[derive(Clone, Debug, Default)]
+pub struct TagCols {
+    pub items: Strs,
+    pub off: Vec<u32>,
+    pub tags: Vec<u32>,
+    pub dict: Strs,
+}
+
+/// One artifact's signal, in columns.
+#[derive(Clone, Debug)]
+pub enum Columns {
+    /// Popularity: (item, count).
+    Pairs { ids: Strs, scores: Vec<f64> },
+    /// Co-occurrence (anchor rows, counts), implicit and session (user rows, scores).
+    Rows(RowCols),
+    /// Content similarity.
+    Tags(TagCols),
+}
+
+impl Columns {
+    /// Moves a decoded body into columns, freeing each decoded row as it goes.
+    pub fn from_body(body: ArtifactBody) -> Columns {
+        match body {
+            ArtifactBody::Popularity(p) => {
+                let items = p.items.unwrap_or_default();
+                let mut ids = Strs::with_capacity(items.len());
+                let mut scores = Vec::with_capacity(items.len());
+                for it in items {
+                    ids.push(&it.item_id);
+                    scores.push(it.count as f64);
+                }
+                ids.shrink();
+                Columns::Pairs { ids, scores }
+            }
+            ArtifactBody::Cooc(c) => {
+                let rows = c.neighbors.unwrap_or_default();
+                let mut r = RowCols::new(rows.len());
+                for row in rows {
+                    r.keys.push(&row.item_id);
+                    for n in row.items.unwrap_or_default() {
+                        r.ids.push(&n.item_id);
+                        r.scores.push(n.count as f64);
+                    }
+                    r.end_row();
+                }
+                r.shrink();
+                Columns::Rows(r)
+            }
+            ArtifactBody::Implicit(crate::artifacts::ImplicitArtifact { users })
+            | ArtifactBody::SessionSeq(crate::artifacts::SessionSeqArtifact { users }) => {
+                let users = users.unwrap_or_default();
+                let mut r = RowCols::new(users.len());
+                for u in users {
+                    r.keys.push(&u.user_id);
+                    for it in u.items.unwrap_or_default() {
+                        r.ids.push(&it.item_id);
+                        r.scores.push(it.score);
+                    }
+                    r.end_row();
+                }
+                r.shrink();
+                Columns::Rows(r)
+            }
+            ArtifactBody::ContentSim(c) => {
+                Columns::Tags(TagCols::from_items(c.items.unwrap_or_default()))
+            }
+        }
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Columns::Pairs { ids, scores } => ids.heap_bytes() + scores.capacity() * 8,
+            Columns::Rows(r) => {
+                r.keys.heap_bytes()
+                    + r.ids.heap_bytes()
+                    + r.off.capacity() * 4
+                    + r.scores.capacity() * 8
+            }
+            Columns::Tags(t) => {
+                t.items.heap_bytes()
+                    + t.dict.heap_bytes()
+                    + (t.off.capacity() + t.tags.capacity()) * 4
+            }
+        }
+    }
+}
+
+impl RowCols {
+    fn new(rows: usize) -> RowCols {
+        let mut off = Vec::with_capacity(rows + 1);
+        off.push(0);
+        RowCols {
+            keys: Strs::with_capacity(rows),
+            off,
+            ids: Strs::default(),
+            scores: Vec::new(),
+        }
+    }
+    fn end_row(&mut self) {
+        self.off.push(self.ids.len() as u32);
+    }
+    fn shrink(&mut self) {
+        self.keys.shrink();
+        self.ids.shrink();
+        self.scores.shrink_to_fit();
+    }
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl TagCols {
+    fn from_items(items: Vec<crate::artifacts::ContentItem>) -> TagCols {
+        let mut t = TagCols {
+            items: Strs::with_capacity(items.len()),
+            off: Vec::with_capacity(items.len() + 1),
+            tags: Vec::new(),
+            dict: Strs::default(),
+        };
+        t.off.push(0);
+        // Tags repeat across items: each distinct string is stored once.
+        let mut dict: StrMap<u32> = StrMap::default();
+        for it in items {
+            t.items.push(&it.item_id);
+            for tag in it.tags.unwrap_or_default() {
+                let id = match dict.get(tag.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = t.dict.len() as u32;
+                        t.dict.push(&tag);
+                        dict.insert(tag.into_boxed_str(), id);
+                        id
+                    }
+                };
+                t.tags.push(id);
+            }
+            t.off.push(t.tags.len() as u32);
+        }
+        t.items.shrink();
+        t.dict.shrink();
+        t
+    }
+}

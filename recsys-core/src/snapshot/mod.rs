@@ -1,0 +1,199 @@
+//! Compiled tenant snapshots: config + rules + artifacts of one tenant/surface, compiled once
+//! into an immutable, `Send + Sync` structure with interned item ids and the indexes ranking
+//! needs. Item ids are interned in byte order, so comparing two interned ids is the same as
+//! comparing the strings: tie-breaks "by item id" cost one integer compare.
+
+mod catalog;
+mod columns;
+mod intern;
+mod sources;
+mod tags;
+
+pub use catalog::Catalog;
+pub use columns::{Columns, RowCols, Strs, TagCols};
+pub use intern::{Interner, StrHashState, StrHasher, StrMap};
+pub use sources::{Pairs, Rows, Sources, TagList, Tagged};
+pub use tags::{ItemTags, TagIndex, TagPrefixes};
+
+use crate::config::{SurfaceConfig, TenantConfig};
+use crate::rules::Rule;
+use crate::time::Timestamp;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Dense id of an item in a snapshot (rank of the id string in byte order).
+pub type ItemIdx = u32;
+/// Dense id of a normalised tag in a snapshot.
+pub type TagIdx = u32;
+
+/// Max neighbours kept per anchor row (cooc) and per user row (implicit, session).
+pub const MAX_NEIGHBOURS_PER_ROW: usize = 200;
+
+/// Which signals the snapshot has data for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Available {
+    pub popularity: bool,
+    pub cooc: bool,
+    pub implicit: bool,
+    pub content: bool,
+    pub session: bool,
+}
+
+/// Rows keyed by an id (anchor item or user), each with scored items.
+pub type ScoredRows = Vec<(String, Vec<(String, f64)>)>;
+
+/// Plain inputs a snapshot is compiled from; artifacts and DB-only hosts both produce this.
+#[derive(Debug, Default, Clone)]
+pub struct SignalData {
+    /// (item, count) in any order.
+    pub popularity: Option<Vec<(String, f64)>>,
+    /// anchor → neighbours (item, count).
+    pub cooc: Option<ScoredRows>,
+    /// user → items (item, score).
+    pub implicit: Option<ScoredRows>,
+    /// item → tags.
+    pub content: Option<Vec<(String, Vec<String>)>>,
+    /// user → next items (item, score).
+    pub session: Option<ScoredRows>,
+}
+
+/// Version information reported in response meta.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Versions {
+    pub config_version: Option<String>,
+    pub rules_version: Option<String>,
+    pub manifest_version: Option<String>,
+    /// (artifact kind, version) in publish order.
+    pub artifacts: Vec<(String, String)>,
+    pub manifest_updated_at: Option<Timestamp>,
+    /// The earliest `window.end` among the artifacts (freshness).
+    pub oldest_window_end: Option<Timestamp>,
+}
+
+/// What compiling dropped or clamped (never silent).
+#[derive(Debug, Default, Clone)]
+pub struct CompileNotes {
+    pub notes: Vec<crate::error::Problem>,
+}
+
+/// An immutable compiled snapshot of one tenant/surface: a policy (config and rules, compiled
+/// against the catalog's interned ids) over a shared [`Catalog`]. Changing the config or the
+/// rules compiles a new snapshot around the same `Arc<Catalog>` (and, when the diversity
+/// prefixes are unchanged, the same `Arc<TagIndex>`), so it costs the size of the documents,
+/// not of the catalog. Catalog members (`items`, `pop_count`, `cooc_row`, ...) are reached
+/// through `Deref`.
+#[derive(Debug)]
+pub struct TenantSnapshot {
+    pub tenant: String,
+    pub surface: String,
+    pub config: SurfaceConfig,
+    /// The whole tenant config (per-surface overrides for fallback requests).
+    pub tenant_config: TenantConfig,
+    pub algo_explicit: bool,
+    pub versions: Versions,
+    /// The artifact-derived part, shared by every policy compiled against it.
+    pub catalog: Arc<Catalog>,
+    /// Tags under this config's brand/category prefixes (shared while they are unchanged).
+    pub tag_index: Arc<TagIndex>,
+    /// Enabled rules, priority desc (stable); scopes are checked per request.
+    pub rules: Vec<Rule>,
+    /// Targets of `rules`, resolved to interned ids (same order).
+    pub rule_targets: Vec<crate::rules::eval::RuleTarget>,
+    pub notes: CompileNotes,
+}
+
+impl std::ops::Deref for TenantSnapshot {
+    type Target = Catalog;
+    fn deref(&self) -> &Catalog {
+        &self.catalog
+    }
+}
+
+impl TenantSnapshot {
+    /// Compiles a catalog from `data` and a policy against it. `rules` must already be
+    /// parsed; disabled rules are dropped here (their count is noted).
+    pub fn compile(
+        tenant: &str,
+        surface: &str,
+        config: &TenantConfig,
+        rules: Vec<Rule>,
+        data: SignalData,
+        versions: Versions,
+    ) -> TenantSnapshot {
+        let catalog = Arc::new(Catalog::build(&Sources::of_signals(&data)));
+        drop(data);
+        TenantSnapshot::with_policy(tenant, surface, catalog, config, rules, versions)
+    }
+
+    /// Compiles config and rules against an existing catalog: the cost of a document
+    /// change. Surface scopes of rules are checked per request, so a surface served by the
+    /// `default` snapshot still gets its own rules.
+    pub fn with_policy(
+        tenant: &str,
+        surface: &str,
+        catalog: Arc<Catalog>,
+        config: &TenantConfig,
+        rules: Vec<Rule>,
+        versions: Versions,
+    ) -> TenantSnapshot {
+        let sc = config.for_surface(surface);
+        let tag_index = catalog.tag_index(&TagPrefixes {
+            brand: sc.diversity.brand_tag_prefixes.clone(),
+            category: sc.diversity.category_tag_prefixes.clone(),
+        });
+        let mut notes = CompileNotes {
+            notes: catalog.notes.clone(),
+        };
+        let total_rules = rules.len();
+        let mut kept: Vec<Rule> = rules.into_iter().filter(|r| r.enabled).collect();
+        kept.sort_by_key(|r| std::cmp::Reverse(r.priority)); // stable: ties keep document order
+        if kept.len() < total_rules {
+            notes.notes.push(crate::error::Problem::new(
+                "$.rules",
+                "RECSYS_SNAPSHOT_RULES_SKIPPED",
+                format!(
+                    "{} of {total_rules} rules are disabled",
+                    total_rules - kept.len()
+                ),
+            ));
+        }
+        let mut snap = TenantSnapshot {
+            tenant: tenant.to_string(),
+            surface: surface.to_string(),
+            config: sc,
+            tenant_config: config.clone(),
+            algo_explicit: config.algo_explicit,
+            versions,
+            catalog,
+            tag_index,
+            rules: kept,
+            rule_targets: Vec::new(),
+            notes,
+        };
+        snap.rule_targets = snap
+            .rules
+            .iter()
+            .map(|r| crate::rules::eval::RuleTarget::compile(r, &snap))
+            .collect();
+        snap
+    }
+
+    /// The tags of an item under this snapshot's prefixes.
+    pub fn item_tags(&self, i: ItemIdx) -> Option<ItemTags<'_>> {
+        self.tag_index.item(i)
+    }
+
+    /// The tag id space of this snapshot.
+    pub fn tags(&self) -> &Interner {
+        &self.tag_index.tags
+    }
+
+    /// The versions map for meta / readiness.
+    pub fn artifact_versions(&self) -> BTreeMap<&str, &str> {
+        self.versions
+            .artifacts
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
