@@ -214,7 +214,10 @@ pub struct ArtifactSet {
     /// DB-only mode: signals supplied directly instead of artifacts.
     pub signals: Option<Arc<SignalData>>,
     /// The catalog compiled from `signals` and `artifacts`, once (see [`ArtifactSet::catalog`]).
-    pub(crate) catalog: OnceLock<Arc<Catalog>>,
+    /// The cell is shared by clones of the set, so a catalog compiled from a clone (a rebuild
+    /// runs outside the write lock, on a copy of the engine's set) is cached for the engine's
+    /// own set too, and the next config or rules change reuses it.
+    pub(crate) catalog: Arc<OnceLock<Arc<Catalog>>>,
 }
 
 impl ArtifactSet {
@@ -237,7 +240,7 @@ impl ArtifactSet {
 
     /// Forgets the compiled catalog after `artifacts` or `signals` changed in place.
     pub fn invalidate_catalog(&mut self) {
-        self.catalog = OnceLock::new();
+        self.catalog = Arc::default();
     }
 
     /// Parses and verifies a manifest and the artifacts it references (documents form).
