@@ -292,6 +292,8 @@ pub struct Engine {
     exposure_sink: Option<Arc<dyn ExposureSink>>,
     exposures: Mutex<std::collections::VecDeque<Value>>,
     exposures_dropped: std::sync::atomic::AtomicU64,
+    /// Where each tenant stands relative to the store (see [`crate::sync`]).
+    pub(crate) sync: Mutex<crate::sync::SyncState>,
 }
 
 impl Default for Engine {
@@ -326,6 +328,7 @@ impl Engine {
             exposure_sink: None,
             exposures: Mutex::default(),
             exposures_dropped: Default::default(),
+            sync: Mutex::default(),
         }
     }
 
@@ -433,6 +436,28 @@ impl Engine {
         }
         st.docs.insert(tenant.to_string(), d);
         Ok(self.recompile_tenant(&st, tenant, None))
+    }
+
+    /// Like [`Engine::set_document_with`], but `decide` sees the tenant's current documents
+    /// (under the write lock) and returns `None` to change nothing; answers how many
+    /// surfaces were recompiled, `None` when nothing changed.
+    pub(crate) fn set_document_if(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        decide: impl FnOnce(Option<&crate::compile::TenantDocs>) -> Result<Option<Value>, ApiError>,
+    ) -> Result<Option<usize>, ApiError> {
+        let mut st = self.lock_state();
+        let Some(doc) = decide(st.docs.get(tenant))? else {
+            return Ok(None);
+        };
+        let mut d = st.docs.get(tenant).cloned().unwrap_or_default();
+        match kind {
+            DocKind::Config => d.set_config(Some(&doc))?,
+            DocKind::Rules => d.set_rules(tenant, Some(&doc))?,
+        }
+        st.docs.insert(tenant.to_string(), d);
+        Ok(Some(self.recompile_tenant(&st, tenant, None)))
     }
 
     /// Recompiles every loaded surface of `tenant` (except `skip`); returns how many.
