@@ -22,8 +22,8 @@ def engine(store: Optional[MemoryStore]) -> Engine:
 
 
 def served_config(e: Engine) -> Any:
-    answer = e.recommend({"surface": "home", "k": 1}, {"now": NOW, "tenant": "t1", "request_id": "q"})
-    return answer["meta"]["config_version"]
+    answer = e.recommend({"surface": "home", "k": 1, "user": {"user_id": "u"}}, {"now": NOW, "tenant": "t1", "request_id": "q"})
+    return answer["meta"].get("config_version")
 
 
 def test_two_engines_on_one_python_store_converge_and_never_move_back() -> None:
@@ -51,6 +51,7 @@ def test_two_engines_on_one_python_store_converge_and_never_move_back() -> None:
 def test_python_memory_store_feed_matches_the_builtin_store() -> None:
     def run(e: Engine, store_of: Any) -> Dict[str, Any]:
         e.put_config("t1", '{"weights":{"pop":0.5}}', ctx=ADMIN)
+        e.put_config("t1", '{"weights":{"pop":0.7}}', ctx=ADMIN)
         e.put_rules("t1", '[{"action":"block","item_ids":["x"]}]', ctx=ADMIN)
         e.rollback("t1", "config", ctx=ADMIN)
         e.invalidate("t1", ["popularity"], ctx=ADMIN)
@@ -65,14 +66,14 @@ def test_python_memory_store_feed_matches_the_builtin_store() -> None:
     builtin = run(engine(None), None)
     assert py["audit"] == builtin["audit"]
     changes = py_store.changes_since("t1", 0, 100)
-    assert [c["action"] for c in changes] == ["config.update", "rules.update", "config.rollback", "cache.invalidate"]
+    assert [c["action"] for c in changes] == ["config.update", "config.update", "rules.update", "config.rollback", "cache.invalidate"]
     assert all(c["action"] in CHANGE_ACTIONS for c in changes)
     ids = [c["id"] for c in changes]
     assert ids == sorted(ids) and py_store.revision("t1") == ids[-1]
-    assert py_store.current("t1", "config")["revision"] == ids[2]  # type: ignore[index]
+    assert py_store.current("t1", "config")["revision"] == ids[3]  # type: ignore[index]
     assert py_store.changes_since("t1", ids[1], 1) == [changes[2]]
     assert py_store.changes_since("nobody", 0, 10) == [] and py_store.revision("nobody") == 0
-    assert py["sync"]["installed"]["config"]["revision"] == ids[2]
+    assert py["sync"]["installed"]["config"]["revision"] == ids[3]
 
 
 def test_a_store_without_revisions_is_a_typed_error() -> None:
