@@ -375,6 +375,7 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
         tenants = json.loads(await call("sync_status", json.dumps({"now": clock()})))["tenants"]
         return {
             "status": "not_ready" if reasons else "ready",
+            "pid": os.getpid(),
             "reasons": reasons,
             "database": "ok" if db else "failed",
             "engine": readiness,

@@ -253,3 +253,40 @@ def test_a_process_killed_mid_run_converges_when_it_restarts(fleet: Fleet) -> No
     fleet.wait_ready(3)
     s = fleet.serving(3)
     assert s["rules_version"] == want and s["manifest_version"] == recsys_core.etag(text) and s["pinned"] is True
+
+
+def test_gunicorn_with_several_uvicorn_workers_every_worker_serves_a_change(fleet: Fleet) -> None:
+    """The reference's runtime model: gunicorn, several uvicorn workers, one port. Each
+    worker holds its own engine and listener; a change through another process reaches all."""
+    port = BASE_PORT + 10
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "uvicorn.workers.UvicornWorker",
+           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "recsys_service.app:app_from_env()"]
+    proc = subprocess.Popen(cmd, cwd=HERE, env=fleet.env)
+    url = f"http://127.0.0.1:{port}/health/detailed"
+    try:
+        def ready_pids(want: Callable[[Dict[str, Any]], bool], timeout: float) -> set[int]:
+            pids: set[int] = set()
+            deadline = time.monotonic() + timeout
+            while len(pids) < 2:
+                assert proc.poll() is None, "gunicorn exited"
+                assert time.monotonic() < deadline, f"workers serving it: {pids}"
+                try:
+                    # A new connection each time, so the kernel hands requests to both workers.
+                    with httpx.Client(timeout=5.0) as c:
+                        body = c.get(url, headers={"Connection": "close"}).json()
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+                    continue
+                t = next(t for t in body["tenants"] if t["tenant"] == "demo")
+                home = next(x for x in t["surfaces"] if x["surface"] == "home")
+                if body["status"] == "ready" and want(home):
+                    pids.add(body["pid"])
+            return pids
+
+        ready_pids(lambda h: True, 60)
+        r = fleet.call("PUT", 0, "/v1/admin/tenants/demo/config", content=json.dumps({"weights": {"pop": 0.31}}))
+        want = r.json()["config_version"]
+        assert len(ready_pids(lambda h: h["config_version"] == want, 10)) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
