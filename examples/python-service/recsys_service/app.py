@@ -64,7 +64,8 @@ class Settings:
     def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         """`RECSYS_PG_DSN` (required), `RECSYS_DATA_DIR`, `RECSYS_API_KEY_SECRET`,
         `RECSYS_API_KEYS`: a JSON list of `{"id", "hash", "tenant", "roles"}` or a path to one,
-        `RECSYS_RECONCILE_SECONDS` (default 5), `RECSYS_FEED_DOWN_SECONDS` (default 30)."""
+        `RECSYS_RECONCILE_SECONDS` (default 5), `RECSYS_FEED_DOWN_SECONDS` (default 30),
+        `RECSYS_ENGINE_OPTIONS` (a JSON object merged over `{"metrics": true}`)."""
         keys_text = env.get("RECSYS_API_KEYS", "[]")
         if not keys_text.lstrip().startswith("["):
             keys_text = Path(keys_text).read_text()
@@ -73,6 +74,7 @@ class Settings:
             data_dir=Path(env.get("RECSYS_DATA_DIR", str(ROOT / "examples" / "data"))),
             api_key_secret=env.get("RECSYS_API_KEY_SECRET", ""),
             api_keys=[ApiKey(k["id"], k["hash"], k["tenant"], list(k.get("roles", []))) for k in json.loads(keys_text)],
+            engine_options={"metrics": True, **json.loads(env.get("RECSYS_ENGINE_OPTIONS", "{}"))},
             reconcile_seconds=float(env.get("RECSYS_RECONCILE_SECONDS", "5")),
             feed_down_seconds=float(env.get("RECSYS_FEED_DOWN_SECONDS", "30")),
         )
