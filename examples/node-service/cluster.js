@@ -24,15 +24,16 @@ if (cluster.isPrimary) {
   const ready = options.dsn ? migrate(options.dsn) : Promise.resolve()
   ready.then(
     () => {
+      let stopping = false
       for (let i = 0; i < workers; i++) cluster.fork()
       cluster.on('exit', (worker, code, signal) => {
-        if (!process.exitCode) {
-          console.error(`worker ${worker.process.pid} exited (${signal || code}); starting another`)
-          cluster.fork()
-        }
+        if (stopping) return
+        // A second later, so a worker that cannot start does not spin.
+        console.error(`worker ${worker.process.pid} exited (${signal || code}); starting another in 1 s`)
+        setTimeout(() => stopping || cluster.fork(), 1000)
       })
       const stop = () => {
-        process.exitCode = 0
+        stopping = true
         for (const w of Object.values(cluster.workers)) w.kill()
       }
       process.on('SIGTERM', stop)

@@ -65,8 +65,12 @@ test.before(async () => {
 })
 
 test.after(async () => {
-  for (const p of procs) p.kill('SIGTERM')
-  await sleep(500)
+  await Promise.all(
+    procs.map((p) => (p.exitCode !== null ? null : new Promise((resolve) => {
+      p.once('exit', resolve)
+      p.kill('SIGTERM')
+    }))),
+  )
   if (pg) pg.stop()
 })
 
