@@ -290,3 +290,26 @@ def test_gunicorn_with_several_uvicorn_workers_every_worker_serves_a_change(flee
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_late_duplicated_and_garbled_notifications_never_move_serving_backwards(fleet: Fleet, pg: TempPostgres) -> None:
+    r = fleet.call("PUT", 0, "/v1/admin/tenants/demo/config", content=json.dumps({"weights": {"pop": 0.55}}))
+    want = r.json()["config_version"]
+    fleet.converge(lambda s: s["config_version"] == want)
+    heard = {i: fleet.standing(i)["feed"]["notifications"] for i in fleet.procs}
+    errors = {i: fleet.standing(i)["feed"]["sync_errors"] for i in fleet.procs}
+    with psycopg.connect(f"host={pg.dir} port={pg.port} user=postgres dbname=postgres", autocommit=True) as conn:
+        for payload in (
+            {"tenant": "demo", "kind": "config", "revision": 1},  # late: the first change
+            {"tenant": "demo", "kind": "config", "revision": store_revision(pg)},  # a duplicate
+            {"tenant": "demo", "kind": "rules", "revision": 2},
+        ):
+            conn.execute("SELECT pg_notify('recsys_changes', %s)", (json.dumps(payload),))
+        conn.execute("SELECT pg_notify('recsys_changes', 'not json')")
+    deadline = time.monotonic() + 5
+    for i in fleet.procs:
+        while fleet.standing(i)["feed"]["notifications"] < heard[i] + 4:
+            assert time.monotonic() < deadline, fleet.standing(i)["feed"]
+            time.sleep(0.01)
+        assert fleet.serving(i)["config_version"] == want
+        assert fleet.standing(i)["feed"]["sync_errors"] == errors[i]
