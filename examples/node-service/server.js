@@ -305,7 +305,7 @@ function optionsFromEnv(arg) {
   }
 }
 
-module.exports = { readDocuments, createEngine, createHandler, start, problemBody, optionsFromEnv }
+module.exports = { readDocuments, createEngine, createHandler, start, standing, problemBody, optionsFromEnv }
 
 if (require.main === module) {
   const arg = (name, fallback) => {
