@@ -158,6 +158,10 @@ export declare class Engine {
   pinArtifacts(tenant: string, surface: string, ctx: AdminContext, opts: { manifest?: JsonInput; current?: JsonObject }): ArtifactAdminAnswer
   unpinArtifacts(tenant: string, surface: string, ctx: AdminContext): ArtifactAdminAnswer
   releaseHeld(tenant: string, surface: string, ctx: AdminContext): ArtifactAdminAnswer
+  /** Reconciles with the store (`admin.sync`): `{tenants: [report...]}`. */
+  sync(now: string, opts?: { tenant?: string; kinds?: Array<'config' | 'rules' | 'artifacts' | 'cache'>; revision?: number }): JsonObject
+  /** Per tenant: revision reconciled, store revision, behind, last sync, lag, served versions. */
+  syncStatus(now: string): JsonObject
 }
 
 /** A host read as the loader expects it. */
@@ -315,6 +319,8 @@ export interface Pointer {
   previous: string | null
   updatedAt: string
   updatedBy: string
+  /** The id of the audit entry that recorded the move: higher = newer. */
+  revision: number
 }
 /** An immutable, content-addressed version: keep all members as given. */
 export interface StoredVersion {
@@ -380,7 +386,14 @@ export interface DocumentStore {
   listAudit(tenant: string, before: AuditKey | null, limit: number): StoredAuditEntry[]
   /** Up to `limit` entries with id > afterId (all when null), by id ascending. */
   auditChain(tenant: string, afterId: number | null, limit: number): StoredAuditEntry[]
+  /** The id of the tenant's last change (an entry whose action is in CHANGE_ACTIONS), 0 when none. */
+  revision(tenant: string): number
+  /** Up to `limit` changes with id > since, by id ascending: the change feed. */
+  changesSince(tenant: string, since: number, limit: number): StoredAuditEntry[]
 }
+
+/** The audit actions that make up the change feed. */
+export declare const CHANGE_ACTIONS: readonly string[]
 
 export type StoreErrorKind = 'unavailable' | 'conflict' | 'corrupt' | 'other'
 /** Thrown by a document store: `unavailable` → RECSYS_STORE_UNAVAILABLE (503), `conflict` → retried, then 409, ... */
@@ -400,6 +413,8 @@ export declare class MemoryStore implements DocumentStore {
   appendAudit(tenant: string, draft: AuditDraft): StoredAuditEntry
   listAudit(tenant: string, before: AuditKey | null, limit: number): StoredAuditEntry[]
   auditChain(tenant: string, afterId: number | null, limit: number): StoredAuditEntry[]
+  revision(tenant: string): number
+  changesSince(tenant: string, since: number, limit: number): StoredAuditEntry[]
 }
 
 export type Labels = { [label: string]: string }

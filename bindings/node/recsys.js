@@ -340,6 +340,21 @@ class Engine {
   releaseHeld(tenant, surface, ctx) {
     return this.#admin('admin.release_held', { tenant, surface }, ctx)
   }
+  /**
+   * Reconciles this engine with its store (`admin.sync`): installs pointers whose revision
+   * is newer than what serves and applies pins, releases and invalidations from the change
+   * feed. `opts.tenant`, `opts.kinds` (config, rules, artifacts, cache), `opts.revision` (the
+   * one a notification carried). Idempotent; never moves serving backwards.
+   */
+  sync(now, opts = {}) {
+    return JSON.parse(
+      this.call('admin.sync', JSON.stringify({ request: compact({ tenant: opts.tenant, kinds: opts.kinds, revision: opts.revision }), ctx: { now } })),
+    )
+  }
+  /** Per tenant: revision reconciled, store revision, behind, last sync, lag, served versions. */
+  syncStatus(now) {
+    return JSON.parse(this.call('sync_status', JSON.stringify({ now })))
+  }
 
   // artifact loading off the event loop: the two steps `refreshDue` drives, for hosts that
   // drive the loader themselves. `result(s)` are fetch results {found} / {not_found} / {error}.
@@ -385,7 +400,24 @@ const STORE_METHODS = [
   'appendAudit',
   'listAudit',
   'auditChain',
+  'revision',
+  'changesSince',
 ]
+
+/**
+ * The audit actions that change what a tenant's processes serve (the change feed): pointer
+ * moves, artifact pins, unpins and releases, cache invalidations.
+ */
+const CHANGE_ACTIONS = Object.freeze([
+  'config.update',
+  'rules.update',
+  'config.rollback',
+  'rules.rollback',
+  'cache.invalidate',
+  'artifacts.pin',
+  'artifacts.unpin',
+  'artifacts.release',
+])
 const METRICS_METHODS = ['counter', 'histogram', 'gauge']
 const STORE_KINDS = new Set(['unavailable', 'conflict', 'corrupt', 'other'])
 
@@ -497,6 +529,7 @@ class MemoryStore {
         config: { versions: [], byEtag: new Map(), pointer: null },
         rules: { versions: [], byEtag: new Map(), pointer: null },
         audit: [],
+        changes: [], // the change-feed entries, id order
       }
       this.#tenants.set(tenant, t)
     }
@@ -507,6 +540,7 @@ class MemoryStore {
     const last = t.audit.length ? t.audit[t.audit.length - 1].hash : null
     const entry = draft.seal(++this.#lastAuditId, last)
     t.audit.push(entry)
+    if (CHANGE_ACTIONS.includes(entry.action)) t.changes.push(entry)
     return entry
   }
 
@@ -535,8 +569,9 @@ class MemoryStore {
     if (!t) return null
     const k = t[swap.kind]
     if ((k.pointer ? k.pointer.etag : null) !== swap.expected || !k.byEtag.has(swap.newEtag)) return null
-    k.pointer = { etag: swap.newEtag, previous: swap.expected, updatedAt: swap.at, updatedBy: swap.by }
-    return this.#append(t, draft)
+    const entry = this.#append(t, draft)
+    k.pointer = { etag: swap.newEtag, previous: swap.expected, updatedAt: swap.at, updatedBy: swap.by, revision: entry.id }
+    return entry
   }
   appendAudit(tenant, draft) {
     if (draft.tenant !== tenant) {
@@ -553,6 +588,23 @@ class MemoryStore {
   }
   auditChain(tenant, afterId, limit) {
     return (this.#tenant(tenant)?.audit ?? []).filter((e) => afterId == null || e.id > afterId).slice(0, limit)
+  }
+  /** The tenant's revision: the id of its last change, 0 when none. */
+  revision(tenant) {
+    const c = this.#tenant(tenant)?.changes ?? []
+    return c.length ? c[c.length - 1].id : 0
+  }
+  /** Up to `limit` changes with id > `since`, by id ascending (binary search on id). */
+  changesSince(tenant, since, limit) {
+    const c = this.#tenant(tenant)?.changes ?? []
+    let lo = 0
+    let hi = c.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (c[mid].id <= since) lo = mid + 1
+      else hi = mid
+    }
+    return c.slice(lo, lo + limit)
   }
 }
 
@@ -616,6 +668,7 @@ module.exports = {
   DocumentStoreError,
   AuditDraft,
   MemoryStore,
+  CHANGE_ACTIONS,
   errorClassFor,
   errorFromJson,
 }

@@ -5,6 +5,11 @@
 //   GET  /v1/admin/tenants/{tenant_id}/config      the current config, ETag header
 //   PUT  /v1/admin/tenants/{tenant_id}/config      a new config; If-Match for optimistic locking
 //   GET  /healthz                                  {"status":"healthy", ...}
+//   GET  /readyz, /health/detailed                 readiness with reasons, change feed, served versions
+//
+// With a PostgreSQL DSN (--dsn or RECSYS_PG_DSN) the control plane lives in PostgreSQL and
+// every process converges through LISTEN/NOTIFY (fleet.js); cluster.js runs one process per
+// core with node:cluster.
 //   GET  /metrics                                  Prometheus text
 //   GET  /v1/license                               the license (no authentication)
 //
@@ -24,6 +29,9 @@ const path = require('node:path')
 const recsys = require('../../bindings/node/recsys.js')
 const { createAuth, AuthProblem } = require('./auth.js')
 const LICENSE = require('./license.json')
+const { PgStore, migrate } = require('./pg/store.js')
+const { FleetSync, fleetMetrics } = require('./fleet.js')
+const envOptions = require('./env.js').optionsFromEnv
 
 const DEFAULT_DATA = path.join(__dirname, '..', 'data')
 const MAX_BODY = 1 << 20 // 1 MiB, like the reference service
@@ -64,9 +72,24 @@ function createEngine({ dataDir = DEFAULT_DATA, now, engineOptions = { metrics: 
   const engine = new recsys.Engine(engineOptions, adapters)
   const docs = readDocuments(dataDir)
   const system = { now, requestId: 'startup', principal: { subject: 'system', tenant: docs.tenant, roles: ['admin'], type: 'system' } }
-  engine.putConfig(docs.tenant, docs.config, system, { comment: 'loaded at startup' })
-  engine.putRules(docs.tenant, docs.rules, system, { comment: 'loaded at startup' })
-  const report = engine.loadSnapshotJson(docs.text)
+  const store = adapters && adapters.store
+  // With a shared store (PostgreSQL), documents are seeded only when the tenant has none,
+  // and the snapshot is loaded with the store's current versions.
+  let text = docs.text
+  if (store) {
+    for (const kind of ['config', 'rules']) {
+      if (store.current(docs.tenant, kind) === null) {
+        const put = kind === 'config' ? engine.putConfig.bind(engine) : engine.putRules.bind(engine)
+        put(docs.tenant, docs[kind], system, { comment: 'seeded from the data directory' })
+      }
+    }
+    const current = (kind) => store.getVersion(docs.tenant, kind, store.current(docs.tenant, kind).etag).document
+    text = text.replace(`"config":${docs.config},"rules":${docs.rules},`, `"config":${current('config')},"rules":${current('rules')},`)
+  } else {
+    engine.putConfig(docs.tenant, docs.config, system, { comment: 'loaded at startup' })
+    engine.putRules(docs.tenant, docs.rules, system, { comment: 'loaded at startup' })
+  }
+  const report = engine.loadSnapshotJson(text)
   return { engine, tenant: docs.tenant, surface: docs.surface, report: JSON.parse(report) }
 }
 
@@ -155,6 +178,12 @@ function createHandler(state, options = {}) {
       return false
     }
     try {
+      if (url.pathname === '/readyz' || url.pathname === '/health/detailed') {
+        if (!methods(['GET'])) return
+        const body = standing(state, clock, options.feedDownSeconds ?? 30)
+        const status = url.pathname === '/readyz' && body.status !== 'ready' ? 503 : 200
+        return send(status, JSON.stringify(body))
+      }
       if (url.pathname === '/healthz') {
         if (!methods(['GET'])) return
         const live = engine.liveness()
@@ -167,7 +196,12 @@ function createHandler(state, options = {}) {
       }
       if (url.pathname === '/metrics') {
         if (!methods(['GET'])) return
-        return send(200, engine.callObject('metrics', {}).prometheus, 'text/plain; version=0.0.4; charset=utf-8')
+        let text = engine.callObject('metrics', {}).prometheus
+        if (state.fleet) {
+          if (text && !text.endsWith('\n')) text += '\n'
+          text += fleetMetrics(state.fleet, engine.syncStatus(clock()).tenants)
+        }
+        return send(200, text, 'text/plain; version=0.0.4; charset=utf-8')
       }
       if (url.pathname === '/v1/recommend') {
         if (!methods(['POST'])) return
@@ -212,7 +246,45 @@ function createHandler(state, options = {}) {
   }
 }
 
-/** Starts the service; resolves to {server, url, state} once it listens. */
+/**
+ * Where this process stands: readiness with its reasons (database, engine, not_reconciled,
+ * feed_down), the change feed, and per tenant the revision reconciled, the lag and, per
+ * surface, the versions served.
+ */
+function standing(state, clock, feedDownSeconds) {
+  const { engine, store, fleet } = state
+  const reasons = []
+  let database = 'ok'
+  if (store) {
+    try {
+      store.ping()
+    } catch {
+      database = 'failed'
+      reasons.push('database')
+    }
+  }
+  const readiness = engine.readiness(clock())
+  if (readiness.status !== 'ready') reasons.push('engine')
+  const feed = fleet ? fleet.report(feedDownSeconds) : null
+  if (feed && !feed.reconciled) reasons.push('not_reconciled')
+  if (feed && feed.down_seconds > feedDownSeconds) reasons.push('feed_down')
+  return {
+    status: reasons.length ? 'not_ready' : 'ready',
+    pid: process.pid,
+    reasons,
+    database,
+    engine: readiness,
+    feed,
+    tenants: engine.syncStatus(clock()).tenants,
+  }
+}
+
+/**
+ * Starts the service; resolves to {server, url, state} once it listens. With `dsn` (a
+ * PostgreSQL DSN) the control plane lives in PostgreSQL and the process converges with the
+ * fleet through LISTEN/NOTIFY (`reconcileSeconds`, default 5; `/readyz` fails once the feed
+ * has been down longer than `feedDownSeconds`, default 30).
+ */
 async function start({ host = '127.0.0.1', port = 8080, ...options } = {}) {
   const auth = createAuth(options.auth) // fails fast on a bad JWT/JWKS setting
   // Async calls wait for the engine's admission gate on libuv's pool: give the pool a thread
@@ -223,7 +295,19 @@ async function start({ host = '127.0.0.1', port = 8080, ...options } = {}) {
     const threads = gate.max_in_flight + (gate.max_queue || 0) + 4
     process.env.UV_THREADPOOL_SIZE = String(Math.min(1024, Math.max(4, threads)))
   }
-  const state = { ...createEngine({ ...options, now: (options.clock || (() => new Date().toISOString()))() }), auth }
+  const clock = options.clock || (() => new Date().toISOString())
+  let state
+  if (options.dsn) {
+    await migrate(options.dsn)
+    const store = new PgStore(options.dsn)
+    state = createEngine({ ...options, now: clock(), adapters: { store } })
+    const fleet = new FleetSync(state.engine, options.dsn, { clock, reconcileSeconds: options.reconcileSeconds ?? 5 })
+    fleet.reconcile()
+    fleet.start()
+    state = { ...state, store, fleet, auth }
+  } else {
+    state = { ...createEngine({ ...options, now: clock() }), auth }
+  }
   if (auth.mode === 'dev-headers') {
     ;(options.log || jsonLine)({
       level: 'warn',
@@ -232,6 +316,10 @@ async function start({ host = '127.0.0.1', port = 8080, ...options } = {}) {
     })
   }
   const server = http.createServer(createHandler(state, options))
+  server.on('close', () => {
+    if (state.fleet) state.fleet.stop()
+    if (state.store) state.store.close()
+  })
   await new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, resolve)
@@ -240,19 +328,28 @@ async function start({ host = '127.0.0.1', port = 8080, ...options } = {}) {
   return { server, state, url: `http://${addr.address}:${addr.port}` }
 }
 
-module.exports = { readDocuments, createEngine, createHandler, start, problemBody }
+/** Command-line flags over the environment: --host/HOST, --port/PORT, --data, --dsn/RECSYS_PG_DSN, RECSYS_RECONCILE_SECONDS, RECSYS_FEED_DOWN_SECONDS, and the auth and backpressure settings of env.js. */
+function optionsFromEnv(arg) {
+  const env = process.env
+  return {
+    host: arg('host', env.HOST || '127.0.0.1'),
+    port: Number(arg('port', env.PORT || 8080)),
+    dataDir: path.resolve(arg('data', DEFAULT_DATA)),
+    dsn: arg('dsn', env.RECSYS_PG_DSN),
+    reconcileSeconds: Number(env.RECSYS_RECONCILE_SECONDS || 5),
+    feedDownSeconds: Number(env.RECSYS_FEED_DOWN_SECONDS || 30),
+    ...envOptions(env),
+  }
+}
+
+module.exports = { readDocuments, createEngine, createHandler, start, standing, problemBody, optionsFromEnv }
 
 if (require.main === module) {
   const arg = (name, fallback) => {
     const i = process.argv.indexOf(`--${name}`)
     return i > 0 ? process.argv[i + 1] : fallback
   }
-  start({
-    host: arg('host', process.env.HOST || '127.0.0.1'),
-    port: Number(arg('port', process.env.PORT || 8080)),
-    dataDir: path.resolve(arg('data', DEFAULT_DATA)),
-    ...require('./env.js').optionsFromEnv(process.env),
-  }).then(
+  start(optionsFromEnv(arg)).then(
     ({ url, state }) => console.log(`recsys node-service on ${url} (tenant ${state.tenant}, surface ${state.surface})`),
     (err) => {
       console.error(err)

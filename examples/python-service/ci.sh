@@ -16,7 +16,7 @@ MATURIN_VERSION=1.16.0
 PINS=(
     "fastapi==0.165.0" "starlette==1.10.0" "httpx==0.29.0" "uvicorn==0.55.0"
     "psycopg[binary]==3.3.9" "jsonschema==4.26.0" "openapi-spec-validator==0.9.0" "pyyaml==6.0.4"
-    "pytest==9.2.0" "pyjwt==2.15.1" "cryptography==50.0.2" "schemathesis==4.32.5"
+    "pytest==9.2.0" "pyjwt==2.15.1" "cryptography==50.0.2" "schemathesis==4.32.5" "gunicorn==26.2.0"
     "maturin==$MATURIN_VERSION" "mypy==2.4.1"
 )
 

@@ -149,6 +149,9 @@ impl Engine {
                 ));
             }
         }
+        if op == "admin.sync" {
+            return self.sync_op(m);
+        }
         let ctx = m
             .get("ctx")
             .and_then(Value::as_object)
@@ -171,18 +174,17 @@ impl Engine {
             .and_then(Value::as_str)
             .unwrap_or("")
             .trim();
-        let octx = OpContext::new(now, request_id, principal.clone());
-        // Apply what changed to the serving snapshots.
-        // The current version is read under the engine's write lock, so concurrent writers
-        // apply their reads in order and the last write is what serves.
+        // Apply what changed to the serving snapshots through the fleet reconcile
+        // (crate::sync): the current pointer is read and installed only when its revision is
+        // newer than what serves, so concurrent writers and syncs never move serving back.
         let sync = |kind: DocKind| -> Result<usize, ApiError> {
-            self.set_document_with(tenant, kind, || {
-                match self.control.get(&octx, tenant, kind) {
-                    Ok(d) => Ok(Some(d.document)),
-                    Err(e) if ApiError::from(e.clone()).status == 404 => Ok(None),
-                    Err(e) => Err(e.into()),
-                }
-            })
+            let kinds = crate::sync::SyncKinds {
+                config: kind == DocKind::Config,
+                rules: kind == DocKind::Rules,
+                feed: false,
+            };
+            let reports = self.sync_entered(Some(tenant), kinds, None, now)?;
+            Ok(reports.iter().map(|r| r.recompiled).sum())
         };
         let changed = answer
             .as_object()
@@ -224,8 +226,8 @@ impl Engine {
                 let mut counts = Map::new();
                 for t in &targets {
                     let n = match t.as_str() {
-                        "config" => sync(DocKind::Config)?,
-                        "rules" => sync(DocKind::Rules)?,
+                        "config" => self.sync_forced(tenant, DocKind::Config, now)?,
+                        "rules" => self.sync_forced(tenant, DocKind::Rules, now)?,
                         _ => self.loader_invalidate(tenant, surface),
                     };
                     counts.push(t.clone(), Value::u64(n as u64));
@@ -289,6 +291,7 @@ impl Engine {
             Value::Object(v)
         };
         let before = state(self);
+        let mut pinned: Option<String> = None;
         let (action, answer) = match op {
             "admin.pin_artifacts" => {
                 let text = match (m.get("manifest"), m.get("current")) {
@@ -304,10 +307,9 @@ impl Engine {
                     }
                     (None, None) => return Err(missing("manifest")),
                 };
-                (
-                    "artifacts.pin",
-                    step_value(self.loader_pin(tenant, surface, ctx.now, text.into_bytes())?),
-                )
+                let step = self.loader_pin(tenant, surface, ctx.now, text.clone().into_bytes())?;
+                pinned = Some(text);
+                ("artifacts.pin", step_value(step))
             }
             "admin.unpin_artifacts" => {
                 let was = self.loader_unpin(tenant, surface)?;
@@ -321,18 +323,33 @@ impl Engine {
             ),
         };
         let after = state(self);
+        // The pinned manifest travels in the entry, so every process of a fleet can apply
+        // the same pin from the change feed (crate::sync).
+        let extra = pinned.map(|text| {
+            let mut x = Map::new();
+            x.push("manifest", Value::String(text));
+            Value::Object(x)
+        });
+        let entity = crate::control::Entity {
+            entity_type: "artifacts".into(),
+            id: Some(surface.to_string()),
+        };
         let entry = self
             .control
-            .record_action(
+            .record_action_with_extra(
                 &ctx,
                 tenant,
                 action,
-                "artifacts",
-                Some(surface.to_string()),
-                Some(before),
-                Some(after),
+                entity,
+                [Some(before), Some(after)],
+                extra,
             )
             .map_err(ApiError::from)?;
+        match action {
+            "artifacts.pin" => self.note_pin(tenant, surface, Some(entry.id)),
+            "artifacts.unpin" => self.note_pin(tenant, surface, None),
+            _ => {}
+        }
         let mut out = match answer {
             Value::Object(o) => o,
             other => {
@@ -345,6 +362,99 @@ impl Engine {
         out.insert(
             "audit_head",
             crate::control::AuditHead::of(&entry).to_value(),
+        );
+        Ok(Value::Object(out))
+    }
+}
+
+impl Engine {
+    /// `admin.sync`: `{"request": {"tenant"?, "kinds"?, "revision"?}, "ctx": {"now"}}` →
+    /// `{"tenants": [report...]}` (see [`crate::sync`]). It takes no principal: it only
+    /// makes this process serve what the store already holds, and changes nothing there.
+    /// (The envelope's members are checked by the caller, [`Engine::admin`].)
+    fn sync_op(&self, m: &Map) -> Result<Value, ApiError> {
+        let now = now_member(
+            m.get("ctx")
+                .and_then(Value::as_object)
+                .ok_or_else(|| missing("ctx"))?,
+        )?;
+        let empty = Map::new();
+        let req = match m.get("request") {
+            None | Some(Value::Null) => &empty,
+            Some(r) => object(r)?,
+        };
+        for (k, _) in req.iter() {
+            if !matches!(k, "tenant" | "kinds" | "revision") {
+                return Err(ApiError::new(
+                    "RECSYS_INVALID_REQUEST",
+                    400,
+                    format!("unknown member {k:?}; expected one of tenant, kinds, revision"),
+                ));
+            }
+        }
+        let tenant = match req.get("tenant") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) if crate::control::valid_tenant(t.trim()) => Some(t.trim()),
+            Some(t) => {
+                return Err(ApiError::new(
+                    "RECSYS_INVALID_REQUEST",
+                    400,
+                    format!(
+                        "tenant must be a valid tenant id, got {}",
+                        json::to_string(t)
+                    ),
+                ))
+            }
+        };
+        let kinds = match req.get("kinds") {
+            None | Some(Value::Null) => crate::sync::SyncKinds::ALL,
+            Some(Value::Array(a)) => {
+                let names: Option<Vec<&str>> = a.iter().map(Value::as_str).collect();
+                let names = names.ok_or_else(|| {
+                    ApiError::new(
+                        "RECSYS_INVALID_REQUEST",
+                        400,
+                        "kinds must be an array of strings",
+                    )
+                })?;
+                crate::sync::SyncKinds::parse(names)?
+            }
+            Some(_) => {
+                return Err(ApiError::new(
+                    "RECSYS_INVALID_REQUEST",
+                    400,
+                    "kinds must be an array of strings",
+                ))
+            }
+        };
+        let revision = match req.get("revision") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(n.as_i64().filter(|i| *i >= 0).ok_or_else(|| {
+                ApiError::new(
+                    "RECSYS_INVALID_REQUEST",
+                    400,
+                    format!(
+                        "revision must be a non-negative integer, got {}",
+                        json::to_string(&Value::Number(n.clone()))
+                    ),
+                )
+            })? as u64),
+            Some(other) => {
+                return Err(ApiError::new(
+                    "RECSYS_INVALID_REQUEST",
+                    400,
+                    format!(
+                        "revision must be an integer, got {}",
+                        json::to_string(other)
+                    ),
+                ))
+            }
+        };
+        let reports = self.sync_entered(tenant, kinds, revision, now)?;
+        let mut out = Map::new();
+        out.push(
+            "tenants",
+            Value::Array(reports.iter().map(|r| r.to_value()).collect()),
         );
         Ok(Value::Object(out))
     }
@@ -485,7 +595,10 @@ impl Engine {
         }
         // Refuses a call made by one of this engine's adapters from inside an operation.
         let _busy = self.enter()?;
-        if crate::control::api::OPS.contains(&op) || ARTIFACT_ADMIN_OPS.contains(&op) {
+        if crate::control::api::OPS.contains(&op)
+            || ARTIFACT_ADMIN_OPS.contains(&op)
+            || op == "admin.sync"
+        {
             return self.admin(op, v);
         }
         let answer = match op {
@@ -531,6 +644,7 @@ impl Engine {
                 Value::Object(a)
             }
             "readiness" => self.readiness(now_member(object(v)?)?),
+            "sync_status" => self.sync_status(now_member(object(v)?)?),
             "loader_track" => {
                 let m = object(v)?;
                 let uri = self.loader_track(str_member(m, "tenant")?, str_member(m, "surface")?)?;

@@ -356,6 +356,8 @@ pub struct Engine {
     /// them, so the last reference is dropped on a write path, not on a request thread
     /// (freeing a 1M-item catalog takes ~0.1 s).
     retired: Mutex<Vec<Arc<TenantSnapshot>>>,
+    /// Where each tenant stands relative to the store (see [`crate::sync`]).
+    pub(crate) sync: Mutex<crate::sync::SyncState>,
 }
 
 impl Default for Engine {
@@ -404,6 +406,7 @@ impl Engine {
             exposures_dropped: Default::default(),
             id: crate::adapters::next_engine_id(),
             retired: Mutex::default(),
+            sync: Mutex::default(),
         }
     }
 
@@ -522,16 +525,62 @@ impl Engine {
                 DocKind::Config => crate::compile::DocsUpdate::config(doc.as_ref())?,
                 DocKind::Rules => crate::compile::DocsUpdate::rules(tenant, doc.as_ref())?,
             };
-            let plan = {
-                let mut st = self.lock_state();
-                if st.doc_gens.get(tenant).copied() != seen {
-                    continue;
-                }
-                let td = Arc::new(update.apply(st.docs.get(tenant).map(|d| &**d)));
-                st.commit_docs(tenant, td);
-                st.plan_rebuild(tenant, None)
+            if let Some(n) = self.commit_update(tenant, seen, &update) {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Applies a validated update to `tenant`'s documents unless another write changed them
+    /// since generation `seen` was read (then `None`: the caller re-reads and retries), and
+    /// rebuilds the tenant's snapshots; answers how many were rebuilt.
+    fn commit_update(
+        &self,
+        tenant: &str,
+        seen: Option<u64>,
+        update: &crate::compile::DocsUpdate,
+    ) -> Option<usize> {
+        let plan = {
+            let mut st = self.lock_state();
+            if st.doc_gens.get(tenant).copied() != seen {
+                return None;
+            }
+            let td = Arc::new(update.apply(st.docs.get(tenant).map(|d| &**d)));
+            st.commit_docs(tenant, td);
+            st.plan_rebuild(tenant, None)
+        };
+        Some(self.rebuild(plan).len())
+    }
+
+    /// Like [`Engine::set_document_with`], but `decide` sees the tenant's current documents
+    /// and returns `None` to change nothing; answers how many surfaces were recompiled,
+    /// `None` when nothing changed. `decide` runs with no lock held (it may read the store)
+    /// and again when another write changed the tenant's documents in the meantime, so
+    /// what it decided from is what is replaced.
+    pub(crate) fn set_document_if(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        mut decide: impl FnMut(Option<&TenantDocs>) -> Result<Option<Value>, ApiError>,
+    ) -> Result<Option<usize>, ApiError> {
+        loop {
+            let (seen, current) = {
+                let st = self.lock_state();
+                (
+                    st.doc_gens.get(tenant).copied(),
+                    st.docs.get(tenant).cloned(),
+                )
             };
-            return Ok(self.rebuild(plan).len());
+            let Some(doc) = decide(current.as_deref())? else {
+                return Ok(None);
+            };
+            let update = match kind {
+                DocKind::Config => crate::compile::DocsUpdate::config(Some(&doc))?,
+                DocKind::Rules => crate::compile::DocsUpdate::rules(tenant, Some(&doc))?,
+            };
+            if let Some(n) = self.commit_update(tenant, seen, &update) {
+                return Ok(Some(n));
+            }
         }
     }
 
@@ -2153,6 +2202,37 @@ mod tests {
             serving_config_version(&e),
             Some(crate::json::etag(br#"{"algo":"popularity"}"#).unwrap())
         );
+    }
+
+    /// The sync's conditional write decides with no engine lock held (it reads the store),
+    /// and decides again from the new documents when another write lands in between, so
+    /// it never replaces a document it did not see.
+    #[test]
+    fn a_conditional_write_decides_without_the_lock_and_again_after_a_race() {
+        let e = loaded();
+        let mut seen = Vec::new();
+        let n = e
+            .set_document_if("demo", DocKind::Config, |docs| {
+                assert!(
+                    e.state.try_lock().is_ok(),
+                    "decide ran under the write lock"
+                );
+                seen.push(docs.and_then(|d| d.config_version.clone()));
+                if seen.len() == 1 {
+                    e.set_config("demo", Some(&parse(br#"{"algo":"cooc"}"#).unwrap()))?;
+                }
+                Ok(Some(parse(br#"{"algo":"popularity"}"#).unwrap()))
+            })
+            .unwrap();
+        assert_eq!(n, Some(1));
+        let cooc = crate::json::etag(br#"{"algo":"cooc"}"#).unwrap();
+        assert_eq!(seen, vec![None, Some(cooc)]);
+        assert_eq!(
+            serving_config_version(&e),
+            Some(crate::json::etag(br#"{"algo":"popularity"}"#).unwrap())
+        );
+        let unchanged = e.set_document_if("demo", DocKind::Config, |_| Ok(None));
+        assert_eq!(unchanged.unwrap(), None);
     }
 
     /// Concurrent loads and config writes of one tenant: whatever the interleaving, what

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod ranking;
 pub mod request;
 pub mod snapshot;
+pub mod sync;
 pub mod time;
 
 pub use api::{call_static, Engine};

@@ -843,6 +843,19 @@ impl DocumentStore for FaultyStore {
         self.fault("audit_chain")?;
         Ok(self.tamper(self.inner.audit_chain(tenant, after_id, limit)?))
     }
+    fn revision(&self, tenant: &str) -> Result<u64, StoreError> {
+        self.fault("revision")?;
+        self.inner.revision(tenant)
+    }
+    fn changes_since(
+        &self,
+        tenant: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.fault("changes_since")?;
+        self.inner.changes_since(tenant, since, limit)
+    }
 }
 
 fn faulty() -> (Arc<FaultyStore>, ControlPlane) {

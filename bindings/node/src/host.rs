@@ -444,6 +444,7 @@ fn pointer_of(v: &Value) -> Option<Pointer> {
         previous: opt_str_of(m, "previous")?,
         updated_at: time_of(m, "updatedAt")?,
         updated_by: str_of(m, "updatedBy")?,
+        revision: m.get("revision")?.as_number()?.as_i64()?.try_into().ok()?,
     })
 }
 
@@ -603,6 +604,31 @@ impl DocumentStore for JsStore {
         let v = self.call(
             "auditChain",
             vec![Value::str(tenant), after, Value::u64(limit as u64)],
+        )?;
+        entries_of(&v)
+    }
+
+    fn revision(&self, tenant: &str) -> Result<u64, StoreError> {
+        self.call("revision", vec![Value::str(tenant)])?
+            .as_number()
+            .and_then(|n| n.as_i64())
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| malformed("revision (expected a non-negative integer)"))
+    }
+
+    fn changes_since(
+        &self,
+        tenant: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let v = self.call(
+            "changesSince",
+            vec![
+                Value::str(tenant),
+                Value::u64(since),
+                Value::u64(limit as u64),
+            ],
         )?;
         entries_of(&v)
     }

@@ -168,7 +168,7 @@ test('admin writes reach serving: put config recompiles the tenant', () => {
 function brokenStore(overrides) {
   const inner = new MemoryStore()
   const store = {}
-  for (const m of ['current', 'getVersion', 'putVersion', 'listVersions', 'compareAndSwap', 'appendAudit', 'listAudit', 'auditChain']) {
+  for (const m of ['current', 'getVersion', 'putVersion', 'listVersions', 'compareAndSwap', 'appendAudit', 'listAudit', 'auditChain', 'revision', 'changesSince']) {
     store[m] = (...args) => (overrides[m] ? overrides[m](inner, ...args) : inner[m](...args))
   }
   return store

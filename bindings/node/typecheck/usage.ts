@@ -136,6 +136,12 @@ class LoggingStore implements DocumentStore {
   auditChain(tenant: string, afterId: number | null, limit: number) {
     return this.inner.auditChain(tenant, afterId, limit)
   }
+  revision(tenant: string): number {
+    return this.inner.revision(tenant)
+  }
+  changesSince(tenant: string, since: number, limit: number): StoredAuditEntry[] {
+    return this.inner.changesSince(tenant, since, limit)
+  }
 }
 
 export async function exerciseAdmin(): Promise<string[]> {
@@ -148,6 +154,10 @@ export async function exerciseAdmin(): Promise<string[]> {
   const engine = new Engine({ metrics: true }, { store: new LoggingStore(), metrics, exposureSink })
   const ctx: AdminContext = { now: '2026-01-01T00:00:00Z', requestId: 'r', principal: { subject: 'a', tenant: 't', roles: ['admin'] } }
   const out: string[] = []
+  const synced: JsonObject = engine.sync('2026-01-01T00:00:00Z', { tenant: 't', kinds: ['config', 'artifacts'], revision: 3 })
+  const standing: JsonObject = engine.syncStatus('2026-01-01T00:00:00Z')
+  const feed: readonly string[] = recsys.CHANGE_ACTIONS
+  void [synced, standing, feed]
   try {
     const put: recsys.ConfigWriteAnswer = engine.putConfig('t', '{"weights":{"pop":1}}', ctx, { ifMatch: '"x"', comment: 'c' })
     const got: recsys.ConfigAnswer = engine.getConfig('t', ctx)

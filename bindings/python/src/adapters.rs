@@ -197,6 +197,7 @@ fn pointer_from(method: &str, v: &Bound<'_, PyAny>) -> Result<Pointer, StoreErro
         previous: r.opt_string("previous")?,
         updated_at: r.time("updated_at")?,
         updated_by: r.string("updated_by")?,
+        revision: r.u64("revision")?,
     })
 }
 
@@ -542,6 +543,41 @@ impl DocumentStore for PyStore {
                 PyTuple::new(py, items)
             },
             |v| entries_from("audit_chain", v),
+        )
+    }
+
+    fn revision(&self, tenant: &str) -> Result<u64, StoreError> {
+        self.call(
+            "revision",
+            |py| PyTuple::new(py, [tenant]),
+            |v| {
+                if v.is_instance_of::<pyo3::types::PyBool>() {
+                    return Err(malformed("revision", "a bool instead of an integer"));
+                }
+                v.extract::<u64>().map_err(|_| {
+                    malformed("revision", "something that is not a non-negative integer")
+                })
+            },
+        )
+    }
+
+    fn changes_since(
+        &self,
+        tenant: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.call(
+            "changes_since",
+            |py| {
+                let items: [Bound<'_, PyAny>; 3] = [
+                    tenant.into_pyobject(py)?.into_any(),
+                    since.into_pyobject(py)?.into_any(),
+                    limit.into_pyobject(py)?.into_any(),
+                ];
+                PyTuple::new(py, items)
+            },
+            |v| entries_from("changes_since", v),
         )
     }
 }

@@ -157,6 +157,9 @@ def exercise_adapters() -> List[str]:
             results.append(artifact_call())
         except RecsysError as e:
             out.append(f"{name}: {e.code}")
+    synced: Dict[str, Any] = engine.sync("2026-01-01T00:00:00Z", tenant="t", kinds=["config", "artifacts"], revision=3)
+    standing: Dict[str, Any] = engine.sync_status("2026-01-01T00:00:00Z")
+    results += [synced, standing]
     text: str = engine.admin_json("admin.get_config", {"tenant": "t"}, ctx)
     errors: Dict[str, Dict[str, Any]] = engine.adapter_errors()
     prometheus: str = engine.metrics_text()

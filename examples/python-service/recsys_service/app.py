@@ -35,6 +35,7 @@ from .auth import ApiKey as ApiKey  # re-exported: settings and tests build keys
 from .auth import Authenticator, error
 from .auth import hash_api_key as hash_api_key
 from .auth_jwt import JwtSettings, JwtVerifier
+from .fleet import FleetSync
 from .pgstore import PostgresStore, migrate
 
 PROBLEM_BASE = "https://errors.recsys.example/problem/"
@@ -56,13 +57,20 @@ class Settings:
     jwt: Optional[JwtSettings] = None
     #: Extra keyword arguments for ``recsys_core.Engine`` (``metrics``, ``exposure_sink``).
     engine_adapters: Dict[str, Any] = field(default_factory=dict)
+    #: seconds between full reconciles with the store (covers lost notifications)
+    reconcile_seconds: float = 5.0
+    #: /readyz fails once the change feed has been down longer than this
+    feed_down_seconds: float = 30.0
 
     @staticmethod
     def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         """`RECSYS_PG_DSN` (required), `RECSYS_DATA_DIR`, `RECSYS_API_KEY_SECRET`,
         `RECSYS_API_KEYS`: a JSON list of `{"id", "hash", "tenant", "roles"}` or a path to one;
         the JWT settings of :mod:`recsys_service.auth_jwt`; `RECSYS_BACKPRESSURE_MAX_INFLIGHT`,
-        `_MAX_QUEUE`, `_WAIT_TIMEOUT`, `_RETRY_AFTER` (durations: `200ms`, `1s`)."""
+        `_MAX_QUEUE`, `_WAIT_TIMEOUT`, `_RETRY_AFTER` (durations: `200ms`, `1s`);
+        `RECSYS_RECONCILE_SECONDS` (default 5), `RECSYS_FEED_DOWN_SECONDS` (default 30),
+        `RECSYS_ENGINE_OPTIONS` (a JSON object merged over `{"metrics": true}` and the
+        backpressure settings)."""
         keys_text = env.get("RECSYS_API_KEYS", "[]")
         if not keys_text.lstrip().startswith("["):
             keys_text = Path(keys_text).read_text()
@@ -70,6 +78,7 @@ class Settings:
         backpressure = backpressure_from_env(env)
         if backpressure:
             options["backpressure"] = backpressure
+        options.update(json.loads(env.get("RECSYS_ENGINE_OPTIONS", "{}")))
         return Settings(
             dsn=env["RECSYS_PG_DSN"],
             data_dir=Path(env.get("RECSYS_DATA_DIR", str(ROOT / "examples" / "data"))),
@@ -77,6 +86,8 @@ class Settings:
             api_keys=[ApiKey(k["id"], k["hash"], k["tenant"], list(k.get("roles", []))) for k in json.loads(keys_text)],
             engine_options=options,
             jwt=JwtSettings.from_env(env),
+            reconcile_seconds=float(env.get("RECSYS_RECONCILE_SECONDS", "5")),
+            feed_down_seconds=float(env.get("RECSYS_FEED_DOWN_SECONDS", "30")),
         )
 
 
@@ -177,17 +188,27 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
     # Engine calls wait in worker threads: give the pool room for every admitted and queued
     # request, so saturation is answered by the engine's gate (503), not by a hidden queue.
     threads_needed = int(gate.get("max_in_flight", 0)) + int(gate.get("max_queue", 0)) + 8
+    # Every process converges from the store: a full reconcile now (so the process starts
+    # ready), then the LISTEN/NOTIFY listener and the periodic reconcile in a thread of this
+    # process (under gunicorn, of this worker: create the app after the fork, no --preload).
+    fleet = FleetSync(
+        engine, settings.dsn, clock, lambda uri: _read_object(settings.data_dir, uri), settings.reconcile_seconds
+    )
+    fleet.reconcile()
+    fleet.start()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, threads_needed)
         yield
+        fleet.stop()
         store.close()
 
     app = FastAPI(title="recsys python service", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.engine = engine
     app.state.store = store
+    app.state.fleet = fleet
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -359,20 +380,89 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
         }
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    @app.get("/readyz")
-    async def readyz() -> JSONResponse:
+    def feed_report() -> Dict[str, Any]:
+        f = fleet.snapshot()
+        mono = time.monotonic()
+
+        def ago(t: Optional[float]) -> Optional[float]:
+            return None if t is None else round(mono - t, 3)
+
+        return {
+            "connected": f.connected,
+            "down_seconds": round(f.down_for(mono), 3),
+            "disconnects": f.disconnects,
+            "notifications": f.notifications,
+            "syncs": f.syncs,
+            "sync_errors": f.sync_errors,
+            "reconciled": f.reconciled,
+            "last_notification_seconds": ago(f.last_notification_at),
+            "last_full_sync_seconds": ago(f.last_full_sync_at),
+            "last_error": f.last_error,
+            "reconcile_seconds": settings.reconcile_seconds,
+            "down_threshold_seconds": settings.feed_down_seconds,
+        }
+
+    async def standing() -> Dict[str, Any]:
+        """Readiness with its reasons, the feed, and per tenant where this process stands."""
         db = await run_in_threadpool(database_ok)
         readiness = json.loads(await call("readiness", json.dumps({"now": clock()})))
-        ready = db and readiness.get("status") == "ready"
-        body = {"status": "ready" if ready else "not_ready", "database": "ok" if db else "failed", "engine": readiness}
-        return JSONResponse(body, status_code=200 if ready else 503)
+        feed = feed_report()
+        reasons = []
+        if not db:
+            reasons.append("database")
+        if readiness.get("status") != "ready":
+            reasons.append("engine")
+        if not feed["reconciled"]:
+            reasons.append("not_reconciled")
+        if feed["down_seconds"] > settings.feed_down_seconds:
+            reasons.append("feed_down")
+        tenants = json.loads(await call("sync_status", json.dumps({"now": clock()})))["tenants"]
+        return {
+            "status": "not_ready" if reasons else "ready",
+            "pid": os.getpid(),
+            "reasons": reasons,
+            "database": "ok" if db else "failed",
+            "engine": readiness,
+            "feed": feed,
+            "tenants": tenants,
+        }
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        body = await standing()
+        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+
+    @app.get("/health/detailed")
+    async def health_detailed() -> JSONResponse:
+        return JSONResponse(await standing())
 
     routes_extra.install(app)
 
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
         text = await run_in_threadpool(engine.metrics_text)
+        tenants = json.loads(await call("sync_status", json.dumps({"now": clock()})))["tenants"]
+        text += ("" if not text or text.endswith("\n") else "\n") + _fleet_metrics(fleet, tenants)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    # ---- artifact pins --------------------------------------------------------------------
+
+    async def artifact_admin(request: Request, tenant_id: str, op: str, allowed: List[str]) -> Response:
+        body = _json_object(await request.body(), allowed)
+        if not isinstance(body.get("surface"), str):
+            raise error("RECSYS_INVALID_REQUEST", 400, "surface must be a string")
+        answer = json.loads(await admin(request, op, {"tenant": tenant_id, **body}))
+        if "fetch" in answer:  # the pinned manifest names artifacts this process has not loaded
+            await run_in_threadpool(fleet.apply_fetch, tenant_id, body["surface"], answer.pop("fetch"))
+        return json_response(json.dumps(answer))
+
+    @app.post("/v1/admin/tenants/{tenant_id}/artifacts/pin")
+    async def pin_artifacts(request: Request, tenant_id: str) -> Response:
+        return await artifact_admin(request, tenant_id, "admin.pin_artifacts", ["surface", "manifest", "current"])
+
+    @app.post("/v1/admin/tenants/{tenant_id}/artifacts/unpin")
+    async def unpin_artifacts(request: Request, tenant_id: str) -> Response:
+        return await artifact_admin(request, tenant_id, "admin.unpin_artifacts", ["surface"])
 
     return app
 
@@ -410,6 +500,71 @@ def _seed_and_load(engine: recsys_core.Engine, store: PostgresStore, s: Settings
         + ',"manifest":' + manifest + ',"artifacts":{' + ",".join(artifacts) + "}}"
     )
     engine.load_snapshot_json(documents)
+
+
+def _read_object(data_dir: Path, uri: str) -> Optional[str]:
+    """An artifact from the data directory's object store (`<scheme>://<bucket>/<key>`)."""
+    key = uri.split("://", 1)[-1].split("/", 1)[-1]
+    path = (data_dir / "objectstore" / key).resolve()
+    if not str(path).startswith(str((data_dir / "objectstore").resolve())) or not path.is_file():
+        return None
+    return path.read_text()
+
+
+def _label(v: Any) -> str:
+    return str(v if v is not None else "").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _fleet_metrics(fleet: FleetSync, tenants: List[Dict[str, Any]]) -> str:
+    """The fleet series: what each tenant and surface serves (an info series, value 1), how
+    far behind the store this process is, and the change feed's health."""
+    f = fleet.snapshot()
+    lines = [
+        "# HELP recsys_served_version_info Versions this process serves, per tenant and surface.",
+        "# TYPE recsys_served_version_info gauge",
+    ]
+    for t in tenants:
+        for sf in t["surfaces"]:
+            labels = ",".join(
+                f'{k}="{_label(v)}"'
+                for k, v in (
+                    ("tenant", t["tenant"]),
+                    ("surface", sf["surface"]),
+                    ("config_version", sf["config_version"]),
+                    ("rules_version", sf["rules_version"]),
+                    ("manifest_version", sf["manifest_version"]),
+                )
+            )
+            lines.append(f"recsys_served_version_info{{{labels}}} 1")
+    lines += [
+        "# HELP recsys_sync_revision_behind Store changes this process has not reconciled yet, per tenant.",
+        "# TYPE recsys_sync_revision_behind gauge",
+    ]
+    lines += [f'recsys_sync_revision_behind{{tenant="{_label(t["tenant"])}"}} {t["behind"]}' for t in tenants]
+    lines += [
+        "# HELP recsys_sync_last_lag_seconds Write-to-served lag of the newest change this process applied, per tenant.",
+        "# TYPE recsys_sync_last_lag_seconds gauge",
+    ]
+    lines += [
+        f'recsys_sync_last_lag_seconds{{tenant="{_label(t["tenant"])}"}} {t["lag_seconds"]}'
+        for t in tenants
+        if t["lag_seconds"] is not None
+    ]
+    lines += [
+        "# HELP recsys_feed_connected Whether the change feed (LISTEN) is connected and reconciled.",
+        "# TYPE recsys_feed_connected gauge",
+        f"recsys_feed_connected {1 if f.connected else 0}",
+        "# HELP recsys_feed_disconnects_total Times the change feed connection was lost.",
+        "# TYPE recsys_feed_disconnects_total counter",
+        f"recsys_feed_disconnects_total {f.disconnects}",
+        "# HELP recsys_feed_notifications_total Change notifications received.",
+        "# TYPE recsys_feed_notifications_total counter",
+        f"recsys_feed_notifications_total {f.notifications}",
+        "# HELP recsys_sync_errors_total Syncs with the store that failed.",
+        "# TYPE recsys_sync_errors_total counter",
+        f"recsys_sync_errors_total {f.sync_errors}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def app_from_env() -> FastAPI:

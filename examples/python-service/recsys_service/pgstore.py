@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
 from recsys_core.adapters import (
+    CHANGE_ACTIONS,
     AuditDraft,
     AuditEntry,
     AuditKey,
@@ -99,13 +100,14 @@ class PostgresStore:
     def current(self, tenant: str, kind: str) -> Optional[Pointer]:
         with self._tx() as cur:
             cur.execute(
-                "SELECT etag, previous, updated_at, updated_by FROM document_pointers WHERE tenant_id = %s AND kind = %s",
+                "SELECT etag, previous, updated_at, updated_by, revision FROM document_pointers"
+                " WHERE tenant_id = %s AND kind = %s",
                 (tenant, kind),
             )
             row = cur.fetchone()
         if row is None:
             return None
-        return Pointer(etag=row[0], previous=row[1], updated_at=row[2], updated_by=row[3])
+        return Pointer(etag=row[0], previous=row[1], updated_at=row[2], updated_by=row[3], revision=int(row[4]))
 
     def get_version(self, tenant: str, kind: str, etag: str) -> Optional[StoredVersion]:
         with self._tx() as cur:
@@ -160,22 +162,26 @@ class PostgresStore:
             )
             if cur.fetchone() is None:
                 return None
+            # The move's revision is the id of the audit entry recording it, taken under the
+            # tenant's chain-head lock so the tenant's ids are assigned (and committed) in order.
+            prev_hash = _lock_head(cur, tenant)
+            revision = _next_id(cur)
             if row is None:
                 cur.execute(
-                    "INSERT INTO document_pointers (tenant_id, kind, etag, previous, updated_at, updated_by)"
-                    " VALUES (%s, %s, %s, NULL, %s, %s) ON CONFLICT (tenant_id, kind) DO NOTHING",
-                    (tenant, kind, swap["new_etag"], swap["at"], swap["by"]),
+                    "INSERT INTO document_pointers (tenant_id, kind, etag, previous, updated_at, updated_by, revision)"
+                    " VALUES (%s, %s, %s, NULL, %s, %s, %s) ON CONFLICT (tenant_id, kind) DO NOTHING",
+                    (tenant, kind, swap["new_etag"], swap["at"], swap["by"], revision),
                 )
             else:
                 cur.execute(
-                    "UPDATE document_pointers SET etag = %s, previous = %s, updated_at = %s, updated_by = %s"
-                    " WHERE tenant_id = %s AND kind = %s AND etag = %s",
-                    (swap["new_etag"], swap["expected"], swap["at"], swap["by"], tenant, kind, swap["expected"]),
+                    "UPDATE document_pointers SET etag = %s, previous = %s, updated_at = %s, updated_by = %s,"
+                    " revision = %s WHERE tenant_id = %s AND kind = %s AND etag = %s",
+                    (swap["new_etag"], swap["expected"], swap["at"], swap["by"], revision, tenant, kind, swap["expected"]),
                 )
             if cur.rowcount != 1:  # a concurrent first write won the insert
                 cur.connection.rollback()
                 return None
-            return _append(cur, tenant, draft)
+            return _append(cur, tenant, draft, (revision, prev_hash))
 
     def append_audit(self, tenant: str, draft: AuditDraft) -> AuditEntry:
         _check_tenant(tenant, draft)
@@ -197,6 +203,23 @@ class PostgresStore:
                     " ORDER BY occurred_seconds DESC, occurred_nanos DESC, id DESC LIMIT %s",
                     (tenant, before["seconds"], before["nanos"], before["id"], limit),
                 )
+            return [r[0] for r in cur.fetchall()]
+
+    def revision(self, tenant: str) -> int:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT coalesce(max(id), 0) FROM audit_log WHERE tenant_id = %s AND action = ANY(%s)",
+                (tenant, list(CHANGE_ACTIONS)),
+            )
+            row = cur.fetchone()
+        return 0 if row is None else int(row[0])
+
+    def changes_since(self, tenant: str, since: int, limit: int) -> List[AuditEntry]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT entry FROM audit_log WHERE tenant_id = %s AND id > %s AND action = ANY(%s) ORDER BY id LIMIT %s",
+                (tenant, since, list(CHANGE_ACTIONS), limit),
+            )
             return [r[0] for r in cur.fetchall()]
 
     def audit_chain(self, tenant: str, after_id: Optional[int], limit: int) -> List[AuditEntry]:
@@ -246,18 +269,36 @@ def _version(row: Any) -> StoredVersion:
     )
 
 
-def _append(cur: psycopg.Cursor[Any], tenant: str, draft: AuditDraft) -> AuditEntry:
+def _next_id(cur: psycopg.Cursor[Any]) -> int:
+    cur.execute("SELECT nextval('audit_log_id_seq')")
+    row = cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _lock_head(cur: psycopg.Cursor[Any], tenant: str) -> Optional[str]:
+    """Locks the tenant's chain head (created when missing) and returns its hash."""
     cur.execute(
         "INSERT INTO audit_heads (tenant_id, last_id, hash) VALUES (%s, 0, NULL) ON CONFLICT (tenant_id) DO NOTHING",
         (tenant,),
     )
     cur.execute("SELECT hash FROM audit_heads WHERE tenant_id = %s FOR UPDATE", (tenant,))
     head = cur.fetchone()
-    prev_hash = None if head is None else head[0]
-    cur.execute("SELECT nextval('audit_log_id_seq')")
-    row = cur.fetchone()
-    assert row is not None
-    entry: AuditEntry = draft.seal(int(row[0]), prev_hash)
+    return None if head is None else head[0]
+
+
+def _append(
+    cur: psycopg.Cursor[Any], tenant: str, draft: AuditDraft, taken: Optional[Tuple[int, Optional[str]]] = None
+) -> AuditEntry:
+    """Appends the draft as the tenant's next entry. `taken` = (id, previous hash) when the
+    caller already locked the head and took the id (a pointer move uses the id as the
+    pointer's revision)."""
+    if taken is None:
+        prev_hash = _lock_head(cur, tenant)
+        id = _next_id(cur)
+    else:
+        id, prev_hash = taken
+    entry: AuditEntry = draft.seal(id, prev_hash)
     cur.execute(
         "INSERT INTO audit_log (id, tenant_id, occurred_seconds, occurred_nanos, action, hash, entry)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",

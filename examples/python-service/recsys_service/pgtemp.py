@@ -9,6 +9,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 from typing import List, Optional
 
 
@@ -43,9 +44,22 @@ class TempPostgres:
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         data = os.path.join(self.dir, "data")
         self._run(["initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+        self._start_server()
+        return f"host={self.dir} port={self.port} user=postgres dbname=postgres"
+
+    def _start_server(self) -> None:
+        assert self.dir is not None
+        data = os.path.join(self.dir, "data")
         opts = f"-k {self.dir} -p {self.port} -c listen_addresses='' -c fsync=off"
         self._run(["pg_ctl", "-D", data, "-o", opts, "-l", os.path.join(self.dir, "log"), "-w", "start"])
-        return f"host={self.dir} port={self.port} user=postgres dbname=postgres"
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stops the server (fast: open connections are dropped) and starts it again with
+        the same data, after `down_seconds`."""
+        assert self.dir is not None
+        self._run(["pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "fast", "-w", "stop"])
+        time.sleep(down_seconds)
+        self._start_server()
 
     def stop(self) -> None:
         if self.dir is None:

@@ -93,6 +93,7 @@ def make_client(clean_db: str) -> Iterator[Callable[[], TestClient]]:
 
     yield make
     for c in clients:
+        c.app.state.fleet.stop()  # type: ignore[attr-defined]
         c.app.state.store.close()  # type: ignore[attr-defined]
         c.close()
 

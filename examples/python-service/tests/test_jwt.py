@@ -69,6 +69,7 @@ def jwt_client(clean_db: str, jwks_file: Path) -> Iterator[Callable[..., TestCli
 
     yield make
     for c in made:
+        c.app.state.fleet.stop()  # type: ignore[attr-defined]
         c.app.state.store.close()  # type: ignore[attr-defined]
 
 
@@ -174,6 +175,7 @@ def test_jwks_from_a_url_on_an_allowed_host(clean_db: str, spec: Spec) -> None:
         for _ in range(3):
             assert c.post("/v1/recommend", content=REQUEST, headers=bearer(token())).status_code == 200
         assert _Jwks.hits == 1  # cached
+        c.app.state.fleet.stop()  # type: ignore[attr-defined]
         c.app.state.store.close()  # type: ignore[attr-defined]
         for bad, needle in [
             (dict(allowed_hosts=["id.example.test"], allow_insecure_jwks=True), "not in AUTH_JWKS_ALLOWED_HOSTS"),

@@ -88,7 +88,10 @@ def test_every_operation_answers_as_documented(client: TestClient, spec: Spec) -
     call("GET", "/v1/admin/tenants/demo/audit?limit=2", headers=auth())
     call("GET", "/v1/admin/tenants/demo/audit/verify", headers=auth())
     call("POST", "/v1/admin/tenants/demo/cache/invalidate", json={"targets": ["artifacts"]}, headers=auth())
-    for path in ("/livez", "/healthz", "/readyz", "/metrics", "/v1/license"):
+    manifest = (REPO / "examples" / "data" / "manifest.json").read_text()
+    call("POST", "/v1/admin/tenants/demo/artifacts/pin", json={"surface": "home", "manifest": manifest}, headers=auth())
+    call("POST", "/v1/admin/tenants/demo/artifacts/unpin", json={"surface": "home"}, headers=auth())
+    for path in ("/livez", "/healthz", "/readyz", "/health/detailed", "/metrics", "/v1/license"):
         call("GET", path)
     documented = {(m, p) for p, item in spec.doc["paths"].items() for m in item if m in METHODS}
     assert seen == documented

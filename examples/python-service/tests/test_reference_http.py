@@ -119,4 +119,5 @@ def test_startup_warns_when_no_credentials_are_configured(clean_db: str) -> None
         logs.logger().removeHandler(handler)
     warning = json.loads(sink.getvalue().splitlines()[0])
     assert warning["level"] == "warning" and "no api keys" in warning["msg"] and "recsys api-key hash" in warning["msg"]
+    app.state.fleet.stop()
     app.state.store.close()

@@ -4,7 +4,9 @@ against docs/openapi.yaml."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, List
@@ -13,7 +15,9 @@ import psycopg
 from fastapi.testclient import TestClient
 
 import recsys_core
-from conftest import REPO, Spec, auth
+from conftest import REPO, Clock, Spec, auth, settings
+
+from recsys_service.app import create_app
 
 DATA = REPO / "examples" / "data"
 REQUEST = (DATA / "request.json").read_text()
@@ -315,3 +319,40 @@ def test_settings_from_the_environment(clean_db: str, tmp_path: Path) -> None:
         denied = client.put(CONFIG, content="{}", headers={"X-API-Key": "env-key"})
         assert denied.status_code == 403 and denied.json()["code"] == "RECSYS_FORBIDDEN"
     assert app.state.store._opened == []
+
+
+def test_not_ready_when_the_change_feed_is_down_longer_than_the_threshold(clean_db: str, spec: Spec) -> None:
+    app = create_app(dataclasses.replace(settings(clean_db), feed_down_seconds=0.3, reconcile_seconds=0.2), clock=Clock())
+    client = TestClient(app)
+    fleet = app.state.fleet
+    try:
+        deadline = time.monotonic() + 10
+        while not client.get("/health/detailed").json()["feed"]["connected"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert spec.check(client.get("/readyz")).status_code == 200
+        # The listener loses its database (the store itself still answers).
+        good = fleet.dsn
+        fleet.dsn = clean_db.replace("dbname=", "dbname=missing_")
+        fleet._conn.close()
+        while client.get("/health/detailed").json()["feed"]["connected"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.4)
+        ready = spec.check(client.get("/readyz"))
+        assert ready.status_code == 503 and "feed_down" in ready.json()["reasons"], ready.json()
+        detailed = spec.check(client.get("/health/detailed")).json()
+        assert detailed["feed"]["disconnects"] == 1 and detailed["feed"]["down_seconds"] > 0.3
+        metrics = client.get("/metrics").text
+        assert "recsys_feed_connected 0" in metrics and "recsys_feed_disconnects_total 1" in metrics
+        assert 'recsys_served_version_info{tenant="demo",surface="home",config_version="' in metrics
+        # The database comes back: reconnect with backoff, reconcile, ready again.
+        fleet.dsn = good
+        deadline = time.monotonic() + 15
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/readyz").json()
+            time.sleep(0.05)
+        assert client.get("/health/detailed").json()["feed"]["connected"] is True
+    finally:
+        fleet.stop()
+        app.state.store.close()

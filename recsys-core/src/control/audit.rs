@@ -208,6 +208,13 @@ pub mod actions {
     pub const RULES_ROLLBACK: &str = "rules.rollback";
     /// Caches were invalidated.
     pub const CACHE_INVALIDATE: &str = "cache.invalidate";
+    /// A surface was pinned to a manifest (artifact rollback); `extra.manifest` holds the
+    /// manifest text so every process of a fleet can apply the same pin.
+    pub const ARTIFACTS_PIN: &str = "artifacts.pin";
+    /// A surface's pin was released.
+    pub const ARTIFACTS_UNPIN: &str = "artifacts.unpin";
+    /// Held empty publishes of a surface were released.
+    pub const ARTIFACTS_RELEASE: &str = "artifacts.release";
 }
 
 /// Who did it: the principal's subject and its type (`user`, `api_key`, `system`, ...).

@@ -69,7 +69,8 @@ pub use invalidate::{
     INVALID_TARGET,
 };
 pub use store::{
-    DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind, StoredVersion,
+    is_change_action, DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind,
+    StoredVersion, CHANGE_ACTIONS,
 };
 
 use crate::config::TenantConfig;
@@ -436,6 +437,21 @@ impl ControlPlane {
     }
 
     // ---- reads ------------------------------------------------------------------------
+
+    /// The current pointer of (tenant, kind) and its document, integrity-checked, without
+    /// an access check: for the engine's own reconcile with the store ([`crate::sync`]),
+    /// which reads what is already current and changes nothing in the store.
+    pub fn current_for_serving(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+    ) -> Result<Option<(Pointer, Value)>, ControlError> {
+        let Some(p) = self.store.current(tenant, kind)? else {
+            return Ok(None);
+        };
+        let (_, document) = self.load_pointed(tenant, kind, &p)?;
+        Ok(Some((p, document)))
+    }
 
     /// The current document (viewer, operator or admin of the tenant).
     pub fn get(
@@ -810,20 +826,35 @@ impl ControlPlane {
         before: Option<Value>,
         after: Option<Value>,
     ) -> Result<AuditEntry, ControlError> {
+        let entity = Entity {
+            entity_type: entity_type.to_owned(),
+            id: entity_id,
+        };
+        self.record_action_with_extra(ctx, tenant, action, entity, [before, after], None)
+    }
+
+    /// [`ControlPlane::record_action`] with an `extra` member: what other processes need
+    /// to apply the same action (the pinned manifest's text for `artifacts.pin`).
+    pub fn record_action_with_extra(
+        &self,
+        ctx: &OpContext,
+        tenant: &str,
+        action: &str,
+        entity: Entity,
+        [before, after]: [Option<Value>; 2],
+        extra: Option<Value>,
+    ) -> Result<AuditEntry, ControlError> {
         self.authorize(ctx, tenant, Access::Write)?;
         let draft = AuditDraft {
             tenant: tenant.to_owned(),
             occurred_at: ctx.now,
             actor: ctx.principal.actor(),
             action: action.to_owned(),
-            entity: Entity {
-                entity_type: entity_type.to_owned(),
-                id: entity_id,
-            },
+            entity,
             request_id: request_id(ctx),
             before_state: before,
             after_state: after,
-            extra: None,
+            extra,
             signer: self.signer(),
         };
         Ok(self.store.append_audit(tenant, draft)?)

@@ -4,7 +4,7 @@
 //! lives behind [`DocumentStore`], and the store decides races through
 //! [`DocumentStore::compare_and_swap`].
 
-use super::audit::{AuditDraft, AuditEntry, AuditKey};
+use super::audit::{actions, AuditDraft, AuditEntry, AuditKey};
 use super::DocKind;
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -97,6 +97,31 @@ pub struct Pointer {
     pub previous: Option<String>,
     pub updated_at: Timestamp,
     pub updated_by: String,
+    /// The tenant's revision at which the pointer last moved: the id of the audit entry that
+    /// records the move (assigned by the store in [`DocumentStore::compare_and_swap`]).
+    /// Revisions only grow, so of two reads of a pointer the one with the higher revision
+    /// is the newer one, whatever order they arrive in.
+    pub revision: u64,
+}
+
+/// The audit actions that change what a tenant's processes serve: pointer moves, artifact
+/// pins, unpins and releases, and cache invalidations. Together they are the tenant's
+/// change feed ([`DocumentStore::changes_since`]); every other action (none today) is
+/// bookkeeping only.
+pub const CHANGE_ACTIONS: &[&str] = &[
+    actions::CONFIG_UPDATE,
+    actions::RULES_UPDATE,
+    actions::CONFIG_ROLLBACK,
+    actions::RULES_ROLLBACK,
+    actions::CACHE_INVALIDATE,
+    actions::ARTIFACTS_PIN,
+    actions::ARTIFACTS_UNPIN,
+    actions::ARTIFACTS_RELEASE,
+];
+
+/// Whether an audit action is part of the change feed (see [`CHANGE_ACTIONS`]).
+pub fn is_change_action(action: &str) -> bool {
+    CHANGE_ACTIONS.contains(&action)
 }
 
 /// A requested pointer move: from `expected` (`None` = no current version) to `new_etag`.
@@ -120,6 +145,11 @@ pub struct PointerSwap {
 /// * The audit log is append-only; ids are assigned by the store, strictly increasing;
 ///   each appended entry is chained to the tenant's previous one with
 ///   [`AuditDraft::seal`].
+/// * Change feed: the audit entries whose action is in [`CHANGE_ACTIONS`] are the tenant's
+///   changes; an entry's id is the change's *revision*. A pointer carries the revision of
+///   the move that set it ([`Pointer::revision`]). A fleet of engines on one store
+///   converges by reading the changes after the revision it has applied
+///   ([`DocumentStore::changes_since`]).
 pub trait DocumentStore: Send + Sync {
     /// The current pointer, `None` when the tenant has never had a document of this kind.
     fn current(&self, tenant: &str, kind: DocKind) -> Result<Option<Pointer>, StoreError>;
@@ -178,6 +208,19 @@ pub trait DocumentStore: Send + Sync {
         after_id: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The tenant's revision: the id of its last change (an entry whose action is in
+    /// [`CHANGE_ACTIONS`]), 0 when it has none.
+    fn revision(&self, tenant: &str) -> Result<u64, StoreError>;
+
+    /// Up to `limit` changes of the tenant (entries whose action is in [`CHANGE_ACTIONS`])
+    /// with `id > since`, ordered by id ascending.
+    fn changes_since(
+        &self,
+        tenant: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 #[derive(Default)]
@@ -195,6 +238,8 @@ struct TenantState {
     audit: Vec<AuditEntry>,
     /// Listing key → position in `audit`.
     by_key: BTreeMap<AuditKey, usize>,
+    /// Positions in `audit` of the change-feed entries, in id order.
+    changes: Vec<usize>,
 }
 
 impl TenantState {
@@ -213,6 +258,9 @@ impl TenantState {
     fn append(&mut self, id: u64, draft: AuditDraft) -> AuditEntry {
         let entry = draft.seal(id, self.audit.last().map(|e| e.hash.as_str()));
         self.by_key.insert(entry.key(), self.audit.len());
+        if is_change_action(&entry.action) {
+            self.changes.push(self.audit.len());
+        }
         self.audit.push(entry.clone());
         entry
     }
@@ -334,6 +382,7 @@ impl DocumentStore for MemoryStore {
             previous: swap.expected.clone(),
             updated_at: swap.at,
             updated_by: swap.by.clone(),
+            revision: id,
         });
         Ok(Some(t.append(id, audit)))
     }
@@ -384,5 +433,31 @@ impl DocumentStore for MemoryStore {
             None => 0,
         };
         Ok(t.audit[start..].iter().take(limit).cloned().collect())
+    }
+
+    fn revision(&self, tenant: &str) -> Result<u64, StoreError> {
+        let g = self.lock();
+        Ok(g.tenants
+            .get(tenant)
+            .and_then(|t| t.changes.last().map(|&i| t.audit[i].id))
+            .unwrap_or(0))
+    }
+
+    fn changes_since(
+        &self,
+        tenant: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let g = self.lock();
+        let Some(t) = g.tenants.get(tenant) else {
+            return Ok(Vec::new());
+        };
+        let start = t.changes.partition_point(|&i| t.audit[i].id <= since);
+        Ok(t.changes[start..]
+            .iter()
+            .take(limit)
+            .map(|&i| t.audit[i].clone())
+            .collect())
     }
 }

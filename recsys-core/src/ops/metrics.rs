@@ -21,6 +21,7 @@
 //! | `recsys_artifact_age_seconds` | gauge | kind | ours |
 //! | `recsys_snapshot_swaps_total` | counter | — | ours |
 //! | `recsys_exposure_events_total` | counter | format, result | ours |
+//! | `recsys_sync_lag_seconds` | histogram | — | ours: write of a change to this process serving it |
 //!
 //! Empty-recommendation rate = `requests_total{empty="true"}` / `requests_total{outcome="success"}`
 //! (see [`MetricsRegistry::empty_rate`]).
@@ -69,6 +70,7 @@ pub mod names {
     pub const ARTIFACT_AGE_SECONDS: &str = "recsys_artifact_age_seconds";
     pub const SNAPSHOT_SWAPS_TOTAL: &str = "recsys_snapshot_swaps_total";
     pub const EXPOSURE_EVENTS_TOTAL: &str = "recsys_exposure_events_total";
+    pub const SYNC_LAG_SECONDS: &str = "recsys_sync_lag_seconds";
 }
 
 /// Kind of a metric family.
@@ -229,6 +231,13 @@ pub const DEFINITIONS: &[MetricDef] = &[
         &[],
         &[],
     ),
+    def(
+        names::SYNC_LAG_SECONDS,
+        MetricKind::Histogram,
+        "Seconds from the write of a store change to this process serving it (fleet sync).",
+        &[],
+        LATENCY_BUCKETS,
+    ),
 ];
 
 /// The definition of a known metric.
@@ -383,6 +392,11 @@ pub fn record_artifact_age(metrics: &dyn Metrics, kind: &str, age_seconds: f64) 
 /// Records a snapshot swap.
 pub fn record_snapshot_swap(metrics: &dyn Metrics) {
     metrics.counter(names::SNAPSHOT_SWAPS_TOTAL, &[], 1);
+}
+
+/// Records how long a store change took to be served by this process.
+pub fn record_sync_lag(metrics: &dyn Metrics, seconds: f64) {
+    metrics.histogram(names::SYNC_LAG_SECONDS, &[], seconds);
 }
 
 /// Records an exposure event handed (or not) to the sink.

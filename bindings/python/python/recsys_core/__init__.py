@@ -427,6 +427,35 @@ class Engine(_native.Engine):
         """Applies held empty publishes; audited as ``artifacts.release``."""
         return self._admin("admin.release_held", {"tenant": tenant, "surface": surface}, ctx)
 
+    def sync(
+        self,
+        now: str,
+        *,
+        tenant: Optional[str] = None,
+        kinds: Optional[Sequence[str]] = None,
+        revision: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        """Reconciles this engine with its store (``admin.sync``): installs the config and
+        rules pointers whose revision is newer than what serves, and applies artifact pins,
+        releases and invalidations from the change feed. ``kinds``: ``config``, ``rules``,
+        ``artifacts``, ``cache`` (default all); ``revision``: the one a change notification
+        carried (answered without reading the store when already reconciled). Idempotent;
+        never moves serving backwards. Each tenant's report lists ``fetch``: artifacts a
+        pin needs, to hand to ``loader_apply_artifacts``."""
+        request: Dict[str, Any] = {}
+        if tenant is not None:
+            request["tenant"] = tenant
+        if kinds is not None:
+            request["kinds"] = list(kinds)
+        if revision is not None:
+            request["revision"] = revision
+        return _object(self.call("admin.sync", json.dumps({"request": request, "ctx": {"now": now}})))
+
+    def sync_status(self, now: str) -> Dict[str, Any]:
+        """Per tenant: the revision reconciled, the store revision last seen, ``behind``,
+        the last sync and its lag, and per surface the versions being served."""
+        return _object(self.call("sync_status", json.dumps({"now": now})))
+
     def metrics_text(self) -> str:
         """Prometheus text of the engine's metrics (option ``metrics``), plus
         ``recsys_host_adapter_errors_total{adapter}``: exceptions swallowed from the metrics

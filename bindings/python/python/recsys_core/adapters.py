@@ -35,6 +35,7 @@ fails the control-plane call with a typed error, because a write must not half-h
 
 from __future__ import annotations
 
+import bisect
 import threading
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypedDict, Union
 
@@ -43,6 +44,7 @@ from ._native import AuditDraft
 __all__ = [
     "AuditDraft",
     "AuditEntry",
+    "CHANGE_ACTIONS",
     "AuditKey",
     "DocumentStore",
     "ExposureSink",
@@ -78,6 +80,9 @@ class Pointer(TypedDict):
     previous: Optional[str]  #: the version current before the last move
     updated_at: str  #: RFC 3339
     updated_by: str
+    #: the id of the audit entry that recorded the move (the tenant's revision then); a
+    #: read with a higher revision is newer, whatever order reads arrive in
+    revision: int
 
 
 class PointerSwap(TypedDict):
@@ -175,6 +180,16 @@ class DocumentStore(Protocol):
         """Up to ``limit`` entries with ``id > after_id`` (all when ``None``), by id ascending."""
         ...
 
+    def revision(self, tenant: str) -> int:
+        """The tenant's revision: the id of its last change (an entry whose action is in
+        :data:`CHANGE_ACTIONS`), ``0`` when it has none."""
+        ...
+
+    def changes_since(self, tenant: str, since: int, limit: int) -> List[AuditEntry]:
+        """Up to ``limit`` changes (entries whose action is in :data:`CHANGE_ACTIONS`) with
+        ``id > since``, by id ascending: the change feed a fleet converges from."""
+        ...
+
 
 class Metrics(Protocol):
     """A metrics adapter (Prometheus client, StatsD, OpenTelemetry...). Label order is not
@@ -200,6 +215,20 @@ class ExposureSink(Protocol):
 
 #: An exposure sink as one function ``f(event)``.
 ExposureSinkFunction = Callable[[Dict[str, Any]], Any]
+
+
+#: The audit actions that change what a tenant's processes serve (the change feed): pointer
+#: moves, artifact pins, unpins and releases, cache invalidations.
+CHANGE_ACTIONS = (
+    "config.update",
+    "rules.update",
+    "config.rollback",
+    "rules.rollback",
+    "cache.invalidate",
+    "artifacts.pin",
+    "artifacts.unpin",
+    "artifacts.release",
+)
 
 
 class StoreException(Exception):
@@ -238,11 +267,16 @@ class _Tenant:
     def __init__(self) -> None:
         self.kinds: Dict[str, _Kind] = {"config": _Kind(), "rules": _Kind()}
         self.audit: List[AuditEntry] = []  # id order
+        self.changes: List[AuditEntry] = []  # the change-feed entries, id order
+        self.change_ids: List[int] = []  # their ids, for bisection
 
     def append(self, id: int, draft: AuditDraft) -> AuditEntry:
         prev = self.audit[-1]["hash"] if self.audit else None
         entry: AuditEntry = draft.seal(id, prev)
         self.audit.append(entry)
+        if entry["action"] in CHANGE_ACTIONS:
+            self.changes.append(entry)
+            self.change_ids.append(entry["id"])
         return entry
 
 
@@ -309,7 +343,11 @@ class MemoryStore:
                 return None
             self._last_id += 1
             k.pointer = Pointer(
-                etag=swap["new_etag"], previous=swap["expected"], updated_at=swap["at"], updated_by=swap["by"]
+                etag=swap["new_etag"],
+                previous=swap["expected"],
+                updated_at=swap["at"],
+                updated_by=swap["by"],
+                revision=self._last_id,
             )
             return _copy(t.append(self._last_id, draft))
 
@@ -336,6 +374,19 @@ class MemoryStore:
             if t is None:
                 return []
             return [_copy(e) for e in t.audit if after_id is None or e["id"] > after_id][:limit]
+
+    def revision(self, tenant: str) -> int:
+        with self._lock:
+            t = self._tenants.get(tenant)
+            return t.changes[-1]["id"] if t is not None and t.changes else 0
+
+    def changes_since(self, tenant: str, since: int, limit: int) -> List[AuditEntry]:
+        with self._lock:
+            t = self._tenants.get(tenant)
+            if t is None:
+                return []
+            start = bisect.bisect_right(t.change_ids, since)
+            return [_copy(e) for e in t.changes[start : start + limit]]
 
     # For tests and tooling: direct access to the stored log (e.g. to simulate tampering).
     def raw_audit(self, tenant: str) -> List[AuditEntry]:

@@ -1,0 +1,637 @@
+//! Fleet reconcile: brings one engine's serving state in line with its [`DocumentStore`].
+//!
+//! Every process of a fleet holds its own [`Engine`]; the store is the only shared state.
+//! When a host learns (a `LISTEN/NOTIFY` message, a poll) or suspects (a reconnect, a
+//! timer) that the store changed, it calls [`Engine::sync`] (`admin.sync` in the JSON
+//! surface). The engine then
+//!
+//! 1. reads the tenant's revision ([`DocumentStore::revision`]), then the config and rules
+//!    pointers, and installs a pointer only when its revision is higher than the one it
+//!    serves: a late or duplicated notification, or two syncs racing, can never move
+//!    serving backwards;
+//! 2. reads the change feed after the position it has applied
+//!    ([`DocumentStore::changes_since`]) and applies the artifact side: the last pin or
+//!    unpin of each surface (the pinned manifest travels in the audit entry's `extra`),
+//!    releases of held publishes, and cache invalidations (artifact refresh due now;
+//!    config/rules targets re-read their pointer).
+//!
+//! It is idempotent: a second sync with nothing new reads the revision and the pointers and
+//! installs nothing. A sync given the notification's `revision` answers at once, without
+//! touching the store, when every kind it names has already been reconciled at or past it.
+//! Syncs of one engine are serialised by one mutex, taken before the engine's write lock.
+
+use crate::control::{actions, AuditEntry, ControlError, DocKind, Pointer};
+use crate::engine::Engine;
+use crate::error::ApiError;
+use crate::json::{Map, Value};
+use crate::loader::Step;
+use crate::time::Timestamp;
+use std::collections::BTreeMap;
+use std::sync::MutexGuard;
+
+/// Changes read from the store per call while following the feed.
+pub const FEED_PAGE: usize = 500;
+
+/// What a sync reconciles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncKinds {
+    pub config: bool,
+    pub rules: bool,
+    /// Pins, unpins, releases and cache invalidations: reading the change feed applies all
+    /// of them, so `artifacts` and `cache` name the same step.
+    pub feed: bool,
+}
+
+impl SyncKinds {
+    pub const ALL: SyncKinds = SyncKinds {
+        config: true,
+        rules: true,
+        feed: true,
+    };
+
+    /// From kind names: `config`, `rules`, `artifacts`, `cache` (an empty list = all).
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<SyncKinds, ApiError> {
+        let mut k = SyncKinds {
+            config: false,
+            rules: false,
+            feed: false,
+        };
+        let mut any = false;
+        for n in names {
+            any = true;
+            match n.trim().to_ascii_lowercase().as_str() {
+                "config" => k.config = true,
+                "rules" => k.rules = true,
+                "artifacts" | "cache" => k.feed = true,
+                _ => {
+                    return Err(ApiError::new(
+                        "RECSYS_INVALID_REQUEST",
+                        400,
+                        format!(
+                            "unknown sync kind {n:?}; expected config, rules, artifacts or cache"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(if any { k } else { SyncKinds::ALL })
+    }
+
+    fn has(&self, kind: DocKind) -> bool {
+        match kind {
+            DocKind::Config => self.config,
+            DocKind::Rules => self.rules,
+        }
+    }
+}
+
+/// Where one tenant of this engine stands relative to the store.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TenantSync {
+    /// (revision, etag) of the config and rules pointers being served, as read from the store.
+    pointers: [Option<(u64, String)>; 2],
+    /// Store revision known to be reflected by the last read of each pointer.
+    seen: [u64; 2],
+    /// Revision up to which the change feed has been applied.
+    feed: u64,
+    /// Whether the feed has been read once (the first read skips historical invalidations).
+    fed: bool,
+    /// The store's revision at the last sync.
+    pub store_revision: u64,
+    pub last_sync: Option<Timestamp>,
+    /// Seconds from the write of the newest change applied to the sync that applied it.
+    pub last_lag_seconds: Option<f64>,
+    /// Surface → revision of the pin being applied (absent = not pinned by the feed).
+    pins: BTreeMap<String, u64>,
+}
+
+impl TenantSync {
+    /// The lowest revision every kind has been reconciled to.
+    pub fn revision(&self) -> u64 {
+        self.seen[0].min(self.seen[1]).min(self.feed)
+    }
+
+    fn up_to(&self, kinds: SyncKinds, revision: u64) -> bool {
+        (!kinds.config || self.seen[0] >= revision)
+            && (!kinds.rules || self.seen[1] >= revision)
+            && (!kinds.feed || (self.fed && self.feed >= revision))
+    }
+}
+
+/// Per-tenant sync state of an engine.
+#[derive(Debug, Default)]
+pub struct SyncState {
+    pub tenants: BTreeMap<String, TenantSync>,
+}
+
+/// What one tenant's sync did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TenantReport {
+    pub tenant: String,
+    /// The store's revision read at the start.
+    pub revision: u64,
+    /// Nothing was read: the notification's revision was already reconciled.
+    pub up_to_date: bool,
+    /// Kinds whose pointer was installed: (kind, revision, etag).
+    pub installed: Vec<(DocKind, u64, String)>,
+    /// Surfaces recompiled by the installs.
+    pub recompiled: usize,
+    /// Changes read from the feed.
+    pub changes: usize,
+    /// Artifact-side actions applied: (action, surface).
+    pub applied: Vec<(String, String)>,
+    /// Surfaces whose pin needs artifacts the host must fetch, then hand to
+    /// `loader_apply_artifacts`: (surface, URIs).
+    pub fetch: Vec<(String, Vec<String>)>,
+    /// Artifact-side actions that failed (surface, message); the feed still moves on.
+    pub errors: Vec<(String, String)>,
+}
+
+impl TenantReport {
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.push("tenant", Value::str(&self.tenant));
+        m.push("revision", Value::u64(self.revision));
+        m.push("up_to_date", Value::Bool(self.up_to_date));
+        let mut inst = Map::new();
+        for (k, r, e) in &self.installed {
+            let mut x = Map::new();
+            x.push("version", Value::str(e));
+            x.push("revision", Value::u64(*r));
+            inst.push(k.as_str(), Value::Object(x));
+        }
+        m.push("installed", Value::Object(inst));
+        m.push("recompiled", Value::u64(self.recompiled as u64));
+        m.push("changes", Value::u64(self.changes as u64));
+        let pairs = |v: &[(String, String)], a: &'static str, b: &'static str| -> Value {
+            Value::Array(
+                v.iter()
+                    .map(|(x, y)| {
+                        let mut o = Map::new();
+                        o.push(a, Value::str(x));
+                        o.push(b, Value::str(y));
+                        Value::Object(o)
+                    })
+                    .collect(),
+            )
+        };
+        m.push("applied", pairs(&self.applied, "action", "surface"));
+        let fetch = self
+            .fetch
+            .iter()
+            .map(|(s, uris)| {
+                let mut o = Map::new();
+                o.push("surface", Value::str(s));
+                o.push("uris", Value::Array(uris.iter().map(Value::str).collect()));
+                Value::Object(o)
+            })
+            .collect();
+        m.push("fetch", Value::Array(fetch));
+        m.push("errors", pairs(&self.errors, "surface", "error"));
+        Value::Object(m)
+    }
+}
+
+/// The artifact-side outcome of a stretch of the feed, per surface.
+#[derive(Default)]
+struct FeedPlan {
+    /// Surface → last pin (revision, manifest text) or unpin (revision, None).
+    pin: BTreeMap<String, (u64, Option<String>)>,
+    /// Surfaces with a release after their last pin.
+    release: BTreeMap<String, u64>,
+    /// (surface or None for all, re-read config, re-read rules, other targets).
+    invalidations: Vec<(Option<String>, bool, bool, bool)>,
+}
+
+impl FeedPlan {
+    fn add(&mut self, e: &AuditEntry) {
+        let surface = e.entity.id.clone().unwrap_or_default();
+        match e.action.as_str() {
+            actions::ARTIFACTS_PIN => {
+                let manifest = e
+                    .extra
+                    .as_ref()
+                    .and_then(|x| x.as_object())
+                    .and_then(|x| x.get("manifest"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                self.release.remove(&surface);
+                // A pin without its manifest (written before manifests were recorded)
+                // cannot be replayed; it is reported as an error when applied.
+                self.pin
+                    .insert(surface, (e.id, Some(manifest.unwrap_or_default())));
+            }
+            actions::ARTIFACTS_UNPIN => {
+                self.pin.insert(surface, (e.id, None));
+            }
+            actions::ARTIFACTS_RELEASE => {
+                self.release.insert(surface, e.id);
+            }
+            actions::CACHE_INVALIDATE => {
+                let after = e.after_state.as_ref().and_then(|a| a.as_object());
+                let targets: Vec<&str> = after
+                    .and_then(|a| a.get("targets"))
+                    .and_then(Value::as_array)
+                    .map(|t| t.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let surface = after
+                    .and_then(|a| a.get("surface"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                self.invalidations.push((
+                    surface,
+                    targets.contains(&"config"),
+                    targets.contains(&"rules"),
+                    targets.iter().any(|t| *t != "config" && *t != "rules"),
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn doc_version(kind: DocKind, docs: &crate::compile::TenantDocs) -> Option<&str> {
+    match kind {
+        DocKind::Config => docs.config_version.as_deref(),
+        DocKind::Rules => docs.rules_version.as_deref(),
+    }
+}
+
+impl Engine {
+    fn lock_sync(&self) -> MutexGuard<'_, SyncState> {
+        // Every update of the sync state is one assignment after the work succeeded.
+        self.sync.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tenants this engine serves or has synced: the sync's default scope.
+    fn known_tenants(&self, sync: &SyncState) -> Vec<String> {
+        let st = self.lock_state();
+        let mut t: Vec<String> = st.docs.keys().cloned().collect();
+        t.extend(st.surfaces.keys().map(|(t, _)| t.clone()));
+        t.extend(sync.tenants.keys().cloned());
+        t.sort();
+        t.dedup();
+        t
+    }
+
+    /// Reconciles this engine with its store: `tenant` (all known tenants when `None`),
+    /// the given kinds. `revision` is the revision a notification carried: when every kind
+    /// has already been reconciled at or past it, nothing is read.
+    /// Fails with `RECSYS_ADAPTER_REENTRANT` when called by one of this engine's adapters.
+    pub fn sync(
+        &self,
+        tenant: Option<&str>,
+        kinds: SyncKinds,
+        revision: Option<u64>,
+        now: Timestamp,
+    ) -> Result<Vec<TenantReport>, ApiError> {
+        let _busy = self.enter()?;
+        self.sync_entered(tenant, kinds, revision, now)
+    }
+
+    /// [`Engine::sync`] inside an operation that already holds the adapter guard.
+    pub(crate) fn sync_entered(
+        &self,
+        tenant: Option<&str>,
+        kinds: SyncKinds,
+        revision: Option<u64>,
+        now: Timestamp,
+    ) -> Result<Vec<TenantReport>, ApiError> {
+        let mut sync = self.lock_sync();
+        let tenants = match tenant {
+            Some(t) => vec![t.to_owned()],
+            None => self.known_tenants(&sync),
+        };
+        let mut out = Vec::with_capacity(tenants.len());
+        for t in tenants {
+            let mut ts = sync.tenants.get(&t).cloned().unwrap_or_default();
+            let report = self.sync_tenant(&mut ts, &t, kinds, revision, now);
+            // The state is stored even when a later step failed: what was installed is
+            // served, and its revision must be remembered.
+            sync.tenants.insert(t, ts);
+            out.push(report?);
+        }
+        Ok(out)
+    }
+
+    fn sync_tenant(
+        &self,
+        ts: &mut TenantSync,
+        tenant: &str,
+        kinds: SyncKinds,
+        revision: Option<u64>,
+        now: Timestamp,
+    ) -> Result<TenantReport, ApiError> {
+        let mut report = TenantReport {
+            tenant: tenant.to_owned(),
+            ..TenantReport::default()
+        };
+        if let Some(r) = revision {
+            if ts.up_to(kinds, r) {
+                report.up_to_date = true;
+                report.revision = ts.store_revision;
+                return Ok(report);
+            }
+        }
+        let head = self
+            .control
+            .store()
+            .revision(tenant)
+            .map_err(|e| ApiError::from(ControlError::from(e)))?;
+        report.revision = head;
+        ts.store_revision = ts.store_revision.max(head);
+        let mut newest: Option<Timestamp> = None;
+        let mut force = [false, false];
+        if kinds.feed {
+            newest = self.follow_feed(ts, tenant, now, &mut force, &mut report)?;
+        }
+        for kind in DocKind::ALL {
+            if kinds.has(kind) || force[kind as usize] {
+                if let Some(at) = self.reconcile_pointer(
+                    ts,
+                    tenant,
+                    kind,
+                    head,
+                    force[kind as usize],
+                    &mut report,
+                )? {
+                    newest = Some(newest.map_or(at, |n| n.max(at)));
+                }
+            }
+        }
+        ts.last_sync = Some(now);
+        if let Some(at) = newest {
+            let lag = now.seconds_since(at).max(0.0);
+            ts.last_lag_seconds = Some(lag);
+            self.record(|r| crate::ops::metrics::record_sync_lag(r, lag));
+        }
+        Ok(report)
+    }
+
+    /// Reads one pointer and installs it when it is newer than what is served. Returns the
+    /// time of the move when something was installed.
+    fn reconcile_pointer(
+        &self,
+        ts: &mut TenantSync,
+        tenant: &str,
+        kind: DocKind,
+        head: u64,
+        force: bool,
+        report: &mut TenantReport,
+    ) -> Result<Option<Timestamp>, ApiError> {
+        let i = kind as usize;
+        let mut read: Option<(Pointer, Value)> = None;
+        let n = self.set_document_if(tenant, kind, |docs| {
+            let Some((p, doc)) = self.control.current_for_serving(tenant, kind)? else {
+                return Ok(None);
+            };
+            let newer = match &ts.pointers[i] {
+                None => true,
+                // A forced re-read (a cache invalidation) re-applies the current version,
+                // but still never an older one.
+                Some((rev, _)) => p.revision > *rev || (force && p.revision >= *rev),
+            };
+            let serving = docs.and_then(|d| doc_version(kind, d)) == Some(p.etag.as_str());
+            let apply = newer && (!serving || force);
+            read = Some((p, doc.clone()));
+            Ok(apply.then_some(doc))
+        })?;
+        ts.seen[i] = ts.seen[i].max(head);
+        let Some((p, _)) = read else {
+            return Ok(None);
+        };
+        report.recompiled += n.unwrap_or(0);
+        let moved = ts.pointers[i]
+            .as_ref()
+            .is_none_or(|(rev, _)| p.revision > *rev);
+        if !moved {
+            return Ok(None);
+        }
+        report.installed.push((kind, p.revision, p.etag.clone()));
+        // The first pointer a process reads is its starting state, not a change it was late
+        // for: only later moves count towards the lag.
+        let had = ts.pointers[i].is_some();
+        ts.pointers[i] = Some((p.revision, p.etag));
+        Ok(had.then_some(p.updated_at))
+    }
+
+    /// Reads the change feed from the applied position to its end and applies its artifact
+    /// side. Returns the write time of the newest change read.
+    fn follow_feed(
+        &self,
+        ts: &mut TenantSync,
+        tenant: &str,
+        now: Timestamp,
+        force: &mut [bool; 2],
+        report: &mut TenantReport,
+    ) -> Result<Option<Timestamp>, ApiError> {
+        let store = self.control.store();
+        let mut plan = FeedPlan::default();
+        let mut pos = ts.feed;
+        let mut newest = None;
+        loop {
+            let page = store
+                .changes_since(tenant, pos, FEED_PAGE)
+                .map_err(|e| ApiError::from(ControlError::from(e)))?;
+            for e in &page {
+                if e.id <= pos || e.tenant != tenant {
+                    continue; // a store answering out of contract: never step backwards
+                }
+                plan.add(e);
+                pos = e.id;
+                newest = Some(e.occurred_at);
+                report.changes += 1;
+            }
+            if page.len() < FEED_PAGE {
+                break;
+            }
+        }
+        let first = !ts.fed;
+        ts.feed = pos;
+        ts.fed = true;
+        self.apply_plan(ts, tenant, now, plan, first, force, report);
+        Ok(if first { None } else { newest })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_plan(
+        &self,
+        ts: &mut TenantSync,
+        tenant: &str,
+        now: Timestamp,
+        plan: FeedPlan,
+        first: bool,
+        force: &mut [bool; 2],
+        report: &mut TenantReport,
+    ) {
+        let local: Vec<String> = {
+            let st = self.lock_state();
+            st.surfaces
+                .keys()
+                .filter(|(t, _)| t == tenant)
+                .map(|(_, s)| s.clone())
+                .collect()
+        };
+        let known = |s: &str| local.iter().any(|x| x == s);
+        for (surface, (rev, manifest)) in plan.pin {
+            if !known(&surface) {
+                continue;
+            }
+            let result = match manifest {
+                Some(text) if ts.pins.get(&surface) != Some(&rev) => {
+                    ts.pins.insert(surface.clone(), rev);
+                    self.loader_pin(tenant, &surface, now, text.into_bytes())
+                        .map(|step| (actions::ARTIFACTS_PIN, Some(step)))
+                }
+                None if ts.pins.remove(&surface).is_some() || first => self
+                    .loader_unpin(tenant, &surface)
+                    .map(|_| (actions::ARTIFACTS_UNPIN, None)),
+                _ => continue,
+            };
+            match result {
+                Ok((action, step)) => {
+                    report.applied.push((action.into(), surface.clone()));
+                    if let Some(Step::Fetch(uris)) = step {
+                        report.fetch.push((surface, uris));
+                    }
+                }
+                Err(e) => report.errors.push((surface, e.message.clone())),
+            }
+        }
+        for (surface, _) in plan.release {
+            if !known(&surface) {
+                continue;
+            }
+            match self.loader_release(tenant, &surface, now) {
+                Ok(_) => report
+                    .applied
+                    .push((actions::ARTIFACTS_RELEASE.into(), surface)),
+                Err(e) => report.errors.push((surface, e.message.clone())),
+            }
+        }
+        // A process that starts fresh has no caches to drop: historical invalidations are
+        // skipped on the first read of the feed.
+        if first {
+            return;
+        }
+        for (surface, config, rules, other) in plan.invalidations {
+            force[0] |= config;
+            force[1] |= rules;
+            if other {
+                self.loader_invalidate(tenant, surface.as_deref());
+            }
+            report.applied.push((
+                actions::CACHE_INVALIDATE.into(),
+                surface.unwrap_or_default(),
+            ));
+        }
+    }
+
+    /// Re-reads one pointer and re-applies its document even when it is the one serving
+    /// (cache invalidation of `config` / `rules`); never installs an older revision.
+    /// Returns how many surfaces were recompiled.
+    pub fn sync_forced(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        now: Timestamp,
+    ) -> Result<usize, ApiError> {
+        let mut sync = self.lock_sync();
+        let mut ts = sync.tenants.get(tenant).cloned().unwrap_or_default();
+        let mut report = TenantReport::default();
+        let head = self
+            .control
+            .store()
+            .revision(tenant)
+            .map_err(|e| ApiError::from(ControlError::from(e)))?;
+        let r = self.reconcile_pointer(&mut ts, tenant, kind, head, true, &mut report);
+        ts.last_sync = Some(now);
+        sync.tenants.insert(tenant.to_owned(), ts);
+        r.map(|_| report.recompiled)
+    }
+
+    /// Records that this engine applied a pin (or unpin, `None`) written through it, so its
+    /// own sync does not apply it a second time.
+    pub(crate) fn note_pin(&self, tenant: &str, surface: &str, revision: Option<u64>) {
+        let mut sync = self.lock_sync();
+        let ts = sync.tenants.entry(tenant.to_owned()).or_default();
+        match revision {
+            Some(r) => {
+                ts.pins.insert(surface.to_owned(), r);
+            }
+            None => {
+                ts.pins.remove(surface);
+            }
+        }
+    }
+
+    /// Per tenant: the revisions reconciled, the store revision last seen, the last sync and
+    /// its lag, and per surface the versions being served.
+    pub fn sync_status(&self, now: Timestamp) -> Value {
+        let sync = self.lock_sync();
+        let tenants = self.known_tenants(&sync);
+        let served = self.loaded();
+        let mut list = Vec::new();
+        for t in tenants {
+            let ts = sync.tenants.get(&t).cloned().unwrap_or_default();
+            let mut m = Map::new();
+            m.push("tenant", Value::str(&t));
+            m.push("revision", Value::u64(ts.revision()));
+            m.push("store_revision", Value::u64(ts.store_revision));
+            m.push(
+                "behind",
+                Value::u64(ts.store_revision.saturating_sub(ts.revision())),
+            );
+            match ts.last_sync {
+                Some(x) => {
+                    m.push("last_sync", Value::str(x.to_rfc3339_nanos()));
+                    m.push(
+                        "since_last_sync_seconds",
+                        Value::f64(now.seconds_since(x).max(0.0)),
+                    );
+                }
+                None => m.push("last_sync", Value::Null),
+            }
+            m.push(
+                "lag_seconds",
+                ts.last_lag_seconds.map(Value::f64).unwrap_or(Value::Null),
+            );
+            let mut ptrs = Map::new();
+            for kind in DocKind::ALL {
+                let v = match &ts.pointers[kind as usize] {
+                    Some((r, e)) => {
+                        let mut x = Map::new();
+                        x.push("version", Value::str(e));
+                        x.push("revision", Value::u64(*r));
+                        Value::Object(x)
+                    }
+                    None => Value::Null,
+                };
+                ptrs.push(kind.as_str(), v);
+            }
+            m.push("pointers", Value::Object(ptrs));
+            let mut surfaces = Vec::new();
+            for (st, sf) in served.iter().filter(|(x, _)| *x == t) {
+                if let Some((snap, _)) = self.snapshot(st, sf) {
+                    let v = &snap.versions;
+                    let mut s = Map::new();
+                    s.push("surface", Value::str(sf));
+                    for (k, x) in [
+                        ("config_version", &v.config_version),
+                        ("rules_version", &v.rules_version),
+                        ("manifest_version", &v.manifest_version),
+                    ] {
+                        s.push(k, x.as_ref().map(Value::str).unwrap_or(Value::Null));
+                    }
+                    s.push("pinned", Value::Bool(ts.pins.contains_key(sf)));
+                    surfaces.push(Value::Object(s));
+                }
+            }
+            m.push("surfaces", Value::Array(surfaces));
+            list.push(Value::Object(m));
+        }
+        let mut out = Map::new();
+        out.push("tenants", Value::Array(list));
+        Value::Object(out)
+    }
+}
