@@ -58,6 +58,9 @@ pub struct EngineOptions {
     /// `{"max_in_flight", "max_queue"?, "queue_timeout_ms"?, "retry_after_ms"?}`); the
     /// default (`max_in_flight` 0) admits everyone. Rejections are 503 `RECSYS_OVERLOADED`.
     pub backpressure: crate::ops::profile::BackpressureSettings,
+    /// `lint_strict`: config and rules writes with error-level lint findings are refused
+    /// (`RECSYS_LINT_FAILED`); off by default (findings are reported as warnings).
+    pub lint_strict: bool,
 }
 
 /// Exposure logging settings.
@@ -134,6 +137,7 @@ impl Default for EngineOptions {
             metrics: false,
             roles: None,
             backpressure: Default::default(),
+            lint_strict: false,
         }
     }
 }
@@ -162,6 +166,7 @@ impl EngineOptions {
                 }
                 ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
                 ("metrics", Value::Bool(b)) => o.metrics = *b,
+                ("lint_strict", Value::Bool(b)) => o.lint_strict = *b,
                 ("roles", Value::Object(r)) => {
                     let mut p = crate::control::AccessPolicy::default();
                     for (level, names) in r.iter() {
@@ -259,6 +264,7 @@ impl EngineOptions {
                     | "manifest_template"
                     | "hold_empty_publishes"
                     | "metrics"
+                    | "lint_strict"
                     | "roles"
                     | "experiments"
                     | "manifest_ttl_seconds"
@@ -715,7 +721,7 @@ impl Engine {
 
     /// Decodes and runs one request on a snapshot. When the `default` surface serves another
     /// surface, the requested surface's config overrides and rule scopes apply.
-    fn serve(
+    pub(crate) fn serve(
         &self,
         call: Call,
         request: &Value,
@@ -964,7 +970,7 @@ fn peek_surface(request: &Value) -> String {
 
 /// Which serving call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Call {
+pub(crate) enum Call {
     Recommend,
     Similar,
 }

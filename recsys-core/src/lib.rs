@@ -14,14 +14,17 @@
 
 pub mod api;
 pub mod candidates;
+pub mod change;
 pub mod compile;
 pub mod config;
 pub mod control;
 pub mod engine;
 pub mod error;
 pub mod json;
+pub mod lint;
 pub mod loader;
 pub mod ops;
+pub mod preview;
 pub mod ranking;
 pub mod request;
 pub mod snapshot;
