@@ -31,8 +31,8 @@ fn bad(message: String) -> ApiError {
 
 /// One served answer reduced to what a diff needs.
 struct Served {
-    /// (item id, rule indexes named by its reasons), in rank order.
-    items: Vec<(String, BTreeSet<usize>)>,
+    /// (item id, ids of the rules its reasons name), in rank order.
+    items: Vec<(String, BTreeSet<String>)>,
     config_version: Option<String>,
     rules_version: Option<String>,
 }
@@ -40,7 +40,8 @@ struct Served {
 /// Who changed an item: a rule (document index) or a setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Cause {
-    Rule(usize, Action),
+    /// (document index, action, whether the index is in the candidate rules (else current)).
+    Rule(usize, Action, bool),
     Setting(&'static str),
 }
 
@@ -48,9 +49,13 @@ impl Cause {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
         match self {
-            Cause::Rule(i, a) => {
+            Cause::Rule(i, a, candidate) => {
                 m.push("rule", Value::u64(*i as u64));
                 m.push("action", Value::str(a.as_str()));
+                m.push(
+                    "rules",
+                    Value::str(if *candidate { "candidate" } else { "current" }),
+                );
             }
             Cause::Setting(s) => m.push("setting", Value::str(*s)),
         }
@@ -70,20 +75,16 @@ impl RuleIds {
                 .collect(),
         )
     }
-    fn of_reason(&self, reason: &str) -> Option<usize> {
+    fn of_reason(reason: &str) -> Option<String> {
         let rest = reason.strip_prefix("rule.")?;
-        let id = rest.split_once('[')?.1.strip_suffix(']')?;
-        self.0.get(id).map(|(i, _)| *i)
+        Some(rest.split_once('[')?.1.strip_suffix(']')?.to_string())
     }
-    fn action(&self, index: usize) -> Action {
-        self.0
-            .values()
-            .find(|(i, _)| *i == index)
-            .map_or(Action::Boost, |(_, a)| *a)
+    fn get(&self, id: &str) -> Option<(usize, Action)> {
+        self.0.get(id).copied()
     }
 }
 
-fn served(answer: &Value, ids: &RuleIds) -> Served {
+fn served(answer: &Value) -> Served {
     let m = answer.as_object();
     let meta = m.and_then(|m| m.get("meta")).and_then(Value::as_object);
     let version = |k: &str| {
@@ -105,7 +106,7 @@ fn served(answer: &Value, ids: &RuleIds) -> Served {
                 .unwrap_or(&[])
                 .iter()
                 .filter_map(Value::as_str)
-                .filter_map(|r| ids.of_reason(r))
+                .filter_map(RuleIds::of_reason)
                 .collect();
             (id.to_string(), rules)
         })
@@ -173,7 +174,7 @@ impl Run<'_> {
         let (answer, _) = self
             .engine
             .serve(Call::Recommend, req, ctx, side.snap, fell_back)?;
-        Ok(served(&answer, &side.ids))
+        Ok(served(&answer))
     }
 
     /// Candidate blocks that apply to the request and remove `item`.
@@ -236,19 +237,21 @@ impl Run<'_> {
         let mut fired: BTreeSet<usize> = after
             .items
             .iter()
-            .flat_map(|(_, r)| r.iter().copied())
+            .flat_map(|(_, r)| r.iter())
+            .filter_map(|id| self.after.ids.get(id).map(|(i, _)| i))
             .collect();
         let (surface, segment) = surface_segment(&req);
-        let fallback = |rb: &BTreeSet<usize>, ra: &BTreeSet<usize>| -> Vec<Cause> {
+        let fallback = |rb: &BTreeSet<String>, ra: &BTreeSet<String>| -> Vec<Cause> {
             let mut c: Vec<Cause> = ra
                 .symmetric_difference(rb)
-                .map(|&r| {
-                    let ids = if ra.contains(&r) {
+                .filter_map(|id| {
+                    let candidate = ra.contains(id);
+                    let ids = if candidate {
                         &self.after.ids
                     } else {
                         &self.before.ids
                     };
-                    Cause::Rule(r, ids.action(r))
+                    ids.get(id).map(|(i, a)| Cause::Rule(i, a, candidate))
                 })
                 .collect();
             if c.is_empty() {
@@ -279,7 +282,7 @@ impl Run<'_> {
                     } else {
                         blocks
                             .into_iter()
-                            .map(|b| Cause::Rule(b, Action::Block))
+                            .map(|b| Cause::Rule(b, Action::Block, true))
                             .collect()
                     };
                     removed.push(entry(id, Some(rank), None, cause));

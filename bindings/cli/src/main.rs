@@ -22,6 +22,7 @@ macro_rules! println {
     }};
 }
 
+mod change;
 mod ops;
 
 const USAGE: &str = "usage:
@@ -36,6 +37,12 @@ const USAGE: &str = "usage:
         [--now RFC3339] [--tenant T] [--request-id ID] [--roles a,b]
                                                serve one request from DIR (config.json,
                                                rules.json, manifest.json, artifacts)
+  recsys lint DIR [--config F] [--rules F] [--now RFC3339] [--json]
+                                               lint DIR's (or candidate) config and rules
+                                               against its catalog; exit 1 on errors
+  recsys preview DIR [--config F] [--rules F] --requests F.jsonl [--now RFC3339]
+        [--max-details N] [--json]             serve the requests against current and
+                                               candidate documents; print what changes
   recsys api-key hash KEY [--secret S | --secret-env VAR] [--json]
                                                the hash to store for an API key (KEY - = stdin)
   recsys assign --experiment ID (--subject S | --user-id U | --session-id S | --anonymous-id A)
@@ -135,6 +142,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "verify-artifact" => verify_artifact(Path::new(arg(0)?), &f),
         "conformance" => conformance(Path::new(arg(0)?)),
         "recommend" | "validate" | "similar" => serve(cmd, Path::new(arg(0)?), &f),
+        "lint" => change::lint(Path::new(arg(0)?), &f),
+        "preview" => change::preview(Path::new(arg(0)?), &f),
         "api-key" => ops::api_key(arg(0)?, &f),
         "assign" => ops::assign(&f),
         "validate-profile" => ops::validate_profile(arg(0)?, &f),
