@@ -571,6 +571,12 @@ impl Engine {
             "liveness" => self.liveness(),
             "metrics" => {
                 self.export_gate_gauges();
+                if self.options().rule_telemetry {
+                    self.rule_stats.export(
+                        self.metrics_registry(),
+                        crate::ops::rule_stats::DEFAULT_TOP_N,
+                    );
+                }
                 let mut a = Map::new();
                 a.push(
                     "prometheus",

@@ -15,6 +15,7 @@ use crate::ops::exposure::{
     ExposureEncoder, ExposureEvent, ExposureFormat, ExposureSink, SubjectHasher,
 };
 use crate::ops::metrics::{self, Metrics, MetricsRegistry, Outcome};
+use crate::ops::rule_stats::RuleOutcome;
 use crate::ops::Endpoint;
 use crate::ranking::{self, CapCounts, MmrInfo, SelectParams};
 use crate::request::{
@@ -22,6 +23,7 @@ use crate::request::{
     Warning,
 };
 use crate::rules::eval::{self, Target};
+use crate::rules::Rule;
 use crate::snapshot::{ItemIdx, TenantSnapshot};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
@@ -61,6 +63,10 @@ pub struct EngineOptions {
     /// `lint_strict`: config and rules writes with error-level lint findings are refused
     /// (`RECSYS_LINT_FAILED`); off by default (findings are reported as warnings).
     pub lint_strict: bool,
+    /// `rule_telemetry`: count per rule whether it fired, displaced an item, was blocked or
+    /// did nothing (exported by the `metrics` op as `recsys_rule_outcomes`, top 20 rules plus
+    /// `other`), and list each applicable rule's outcome in `meta.rules` of `explain: full`.
+    pub rule_telemetry: bool,
 }
 
 /// Exposure logging settings.
@@ -138,6 +144,7 @@ impl Default for EngineOptions {
             roles: None,
             backpressure: Default::default(),
             lint_strict: false,
+            rule_telemetry: false,
         }
     }
 }
@@ -167,6 +174,7 @@ impl EngineOptions {
                 ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
                 ("metrics", Value::Bool(b)) => o.metrics = *b,
                 ("lint_strict", Value::Bool(b)) => o.lint_strict = *b,
+                ("rule_telemetry", Value::Bool(b)) => o.rule_telemetry = *b,
                 ("roles", Value::Object(r)) => {
                     let mut p = crate::control::AccessPolicy::default();
                     for (level, names) in r.iter() {
@@ -265,6 +273,7 @@ impl EngineOptions {
                     | "hold_empty_publishes"
                     | "metrics"
                     | "lint_strict"
+                    | "rule_telemetry"
                     | "roles"
                     | "experiments"
                     | "manifest_ttl_seconds"
@@ -347,6 +356,8 @@ pub struct Engine {
     /// Admission gate of `recommend` / `similar` (disabled unless the `backpressure` option
     /// sets `max_in_flight`).
     gate: crate::ops::AdmissionGate,
+    /// Per-rule outcome counts (`rule_telemetry` option).
+    pub(crate) rule_stats: crate::ops::rule_stats::RuleStats,
 }
 
 impl Default for Engine {
@@ -389,6 +400,7 @@ impl Engine {
             exposure_sink: None,
             exposures: Mutex::default(),
             exposures_dropped: Default::default(),
+            rule_stats: Default::default(),
         }
     }
 
@@ -729,6 +741,23 @@ impl Engine {
         snap: &TenantSnapshot,
         fell_back: bool,
     ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
+        let mut outcomes = Vec::new();
+        let r = self.serve_with(call, request, ctx, snap, fell_back, &mut outcomes);
+        self.rule_stats.record(&outcomes);
+        r
+    }
+
+    /// [`Engine::serve`] without recording rule telemetry: the outcomes are handed back
+    /// (preview serves requests that never reach users).
+    pub(crate) fn serve_with(
+        &self,
+        call: Call,
+        request: &Value,
+        ctx: &CallContext,
+        snap: &TenantSnapshot,
+        fell_back: bool,
+        outcomes: &mut Vec<(String, RuleOutcome)>,
+    ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
         let base: &SurfaceConfig = if fell_back {
             fallback_cfg = snap.tenant_config.for_surface(&peek_surface(request));
@@ -779,7 +808,16 @@ impl Engine {
                     None => base,
                 };
                 let spec = Spec::for_recommend(snap, cfg, &req);
-                let mut answer = run(&self.options, snap, cfg, fell_back, &spec, warns, ctx);
+                let mut answer = run(
+                    &self.options,
+                    snap,
+                    cfg,
+                    fell_back,
+                    &spec,
+                    warns,
+                    ctx,
+                    outcomes,
+                );
                 if let (Some(a), Value::Object(m)) = (&assignment, &mut answer) {
                     if let Some(Value::Object(meta)) = m.get_mut("meta") {
                         meta.insert("experiment", a.to_meta_value());
@@ -798,7 +836,16 @@ impl Engine {
                 let (req, warns) = SimilarRequest::from_value(request, &base.limits)?;
                 self.guards(base, req.k, &req.options, ctx)?;
                 let spec = Spec::for_similar(snap, base, &req);
-                let answer = run(&self.options, snap, base, fell_back, &spec, warns, ctx);
+                let answer = run(
+                    &self.options,
+                    snap,
+                    base,
+                    fell_back,
+                    &spec,
+                    warns,
+                    ctx,
+                    outcomes,
+                );
                 let event = self
                     .options
                     .exposure
@@ -1160,6 +1207,7 @@ fn run(
     spec: &Spec,
     mut warnings: Vec<Warning>,
     ctx: &CallContext,
+    outcomes: &mut Vec<(String, RuleOutcome)>,
 ) -> Value {
     let mut keys = Keys::new(snap);
     // --- hard filters, resolved first ---
@@ -1516,6 +1564,23 @@ fn run(
         mmr,
     }));
 
+    let rule_meta = if opts.rule_telemetry {
+        let returned: Vec<usize> = outs.iter().map(|o| o.pos).collect();
+        let list = rule_outcomes(
+            snap,
+            &keys,
+            &applied,
+            &pool,
+            &pinned,
+            &boost_details,
+            &returned,
+        );
+        outcomes.extend(list.iter().map(|(r, o)| (r.id.to_string(), *o)));
+        (spec.options.explain == Explain::Full).then(|| rule_outcomes_value(&list))
+    } else {
+        None
+    };
+
     // --- warnings ---
     let a = snap.available;
     let mut signal_warn: Vec<&str> = Vec::new();
@@ -1793,6 +1858,9 @@ fn run(
         cm.push(k, Value::u64(x));
     }
     meta.push("counts", Value::Object(cm));
+    if let Some(r) = rule_meta {
+        meta.push("rules", r);
+    }
     if returned < spec.k as u64 {
         meta.push(
             "diagnostics",
@@ -1816,6 +1884,91 @@ fn run(
         );
     }
     Value::Object(out)
+}
+
+/// Whether candidate `k` is one of a rule target's items.
+fn target_has(snap: &TenantSnapshot, keys: &Keys, t: &Target, k: u32) -> bool {
+    match t {
+        Target::Keys(ks) => ks.contains(&k),
+        Target::Tagged(space, tag) => keys.tags(snap, k).is_some_and(|x| {
+            let list = match space {
+                0 => &x.all,
+                1 => &x.brands,
+                _ => &x.categories,
+            };
+            list.binary_search(tag).is_ok()
+        }),
+        Target::Nothing => false,
+    }
+}
+
+/// What each applicable rule did for this request (see [`RuleOutcome`]), in evaluation
+/// order: blocks, then boosts, then pins.
+fn rule_outcomes<'s>(
+    snap: &TenantSnapshot,
+    keys: &Keys,
+    applied: &eval::Applied<'s>,
+    pool: &crate::candidates::Pool,
+    pinned: &[(usize, usize)],
+    boost_details: &[(usize, usize, f64)],
+    returned: &[usize],
+) -> Vec<(&'s Rule, RuleOutcome)> {
+    let blocked_target = |t: &Target| pool.blocked.iter().any(|&k| target_has(snap, keys, t, k));
+    let mut out = Vec::new();
+    for (rule, t) in applied.block_rules.iter().zip(&applied.block_targets) {
+        let hit = blocked_target(t);
+        out.push((
+            *rule,
+            if hit {
+                RuleOutcome::Fired
+            } else {
+                RuleOutcome::Noop
+            },
+        ));
+    }
+    for (ai, b) in applied.boosts.iter().enumerate() {
+        let touched: Vec<usize> = boost_details
+            .iter()
+            .filter(|(_, a, _)| *a == ai)
+            .map(|(p, _, _)| *p)
+            .collect();
+        let o = if touched.iter().any(|p| returned.contains(p)) {
+            RuleOutcome::Displaced
+        } else if !touched.is_empty() {
+            RuleOutcome::Fired
+        } else if blocked_target(&b.target) {
+            RuleOutcome::Blocked
+        } else {
+            RuleOutcome::Noop
+        };
+        out.push((b.rule, o));
+    }
+    for (ai, p) in applied.pins.iter().enumerate() {
+        let o = if pinned.iter().any(|(_, a)| *a == ai) {
+            RuleOutcome::Displaced
+        } else if blocked_target(&p.target) {
+            RuleOutcome::Blocked
+        } else {
+            RuleOutcome::Noop
+        };
+        out.push((p.rule, o));
+    }
+    out
+}
+
+/// `[{"rule_id", "action", "outcome"}]` for `meta.rules`.
+fn rule_outcomes_value(list: &[(&Rule, RuleOutcome)]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|(r, o)| {
+                let mut m = Map::with_capacity(3);
+                m.push("rule_id", Value::str(r.id.to_string()));
+                m.push("action", Value::str(r.action.as_str()));
+                m.push("outcome", Value::str(o.as_str()));
+                Value::Object(m)
+            })
+            .collect(),
+    )
 }
 
 /// Why a response is shorter than `k`, stage by stage (the "empty recommendations" runbook).

@@ -171,9 +171,14 @@ impl Run<'_> {
             .map(str::trim)
             .unwrap_or("");
         let fell_back = !surface.is_empty() && surface != side.snap.surface;
-        let (answer, _) = self
-            .engine
-            .serve(Call::Recommend, req, ctx, side.snap, fell_back)?;
+        let (answer, _) = self.engine.serve_with(
+            Call::Recommend,
+            req,
+            ctx,
+            side.snap,
+            fell_back,
+            &mut Vec::new(),
+        )?;
         Ok(served(&answer))
     }
 
