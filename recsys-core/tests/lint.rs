@@ -5,46 +5,20 @@
 use recsys_core::json::{self, Value};
 use recsys_core::lint::codes;
 use recsys_core::Engine;
-use std::path::PathBuf;
+
+mod common;
 
 fn parse(s: &str) -> Value {
     json::parse(s.as_bytes()).unwrap()
 }
 
-/// The example documents, with `config`, `rules` replaced and the artifacts of `drop` left out.
-fn documents(config: &str, rules: &str, drop: &[&str]) -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
-    let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
-    let mut manifest = parse(&read(root.join("manifest.json")));
-    let mut blobs = Vec::new();
-    if let Value::Object(m) = &mut manifest {
-        if let Some(Value::Object(cur)) = m.get_mut("current") {
-            let mut kept = json::Map::new();
-            for (k, v) in cur.iter() {
-                if !drop.contains(&k) {
-                    kept.push(k.to_string(), v.clone());
-                }
-            }
-            *cur = kept;
-            for (_, uri) in cur.iter() {
-                let uri = uri.as_str().unwrap();
-                let rel = uri.strip_prefix("s3://recsys-artifacts/").unwrap();
-                let text = read(root.join("objectstore").join(rel));
-                blobs.push(format!("{}:{}", json::to_string(&Value::str(uri)), text));
-            }
-        }
-    }
-    format!(
-        r#"{{"tenant":"demo","surface":"home","config":{config},"rules":{rules},"manifest":{},"artifacts":{{{}}}}}"#,
-        json::to_string(&manifest),
-        blobs.join(",")
-    )
-}
-
 fn engine_with(options: &str, config: &str, drop: &[&str]) -> Engine {
     let e = Engine::with_options_json(options).unwrap();
-    e.call("load_snapshot", &documents(config, "[]", drop))
-        .unwrap();
+    e.call(
+        "load_snapshot",
+        &common::example_documents(Some(config), Some("[]"), drop),
+    )
+    .unwrap();
     e
 }
 

@@ -3,51 +3,19 @@
 
 use recsys_core::json::{self, Value};
 use recsys_core::Engine;
-use std::path::PathBuf;
+
+mod common;
 
 fn parse(s: &str) -> Value {
     json::parse(s.as_bytes()).unwrap()
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data")
-}
-
-fn read(p: PathBuf) -> String {
-    std::fs::read_to_string(p).unwrap()
-}
-
 /// The example engine: its config and rules (pin sku-trail-jacket, boost margin:high,
 /// block sku-denim-jacket).
 fn engine() -> Engine {
-    let manifest = read(root().join("manifest.json"));
-    let m = parse(&manifest);
-    let mut blobs = Vec::new();
-    for (_, uri) in m
-        .as_object()
-        .unwrap()
-        .get("current")
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .iter()
-    {
-        let uri = uri.as_str().unwrap();
-        let rel = uri.strip_prefix("s3://recsys-artifacts/").unwrap();
-        blobs.push(format!(
-            "{}:{}",
-            json::to_string(&Value::str(uri)),
-            read(root().join("objectstore").join(rel))
-        ));
-    }
-    let docs = format!(
-        r#"{{"tenant":"demo","surface":"home","config":{},"rules":{},"manifest":{manifest},"artifacts":{{{}}}}}"#,
-        read(root().join("config.json")),
-        read(root().join("rules.json")),
-        blobs.join(",")
-    );
     let e = Engine::new();
-    e.call("load_snapshot", &docs).unwrap();
+    e.call("load_snapshot", &common::example_documents(None, None, &[]))
+        .unwrap();
     e
 }
 
@@ -64,7 +32,7 @@ fn get<'a>(v: &'a Value, k: &str) -> &'a Value {
 }
 
 fn request() -> String {
-    read(root().join("request.json"))
+    common::read_example("request.json")
 }
 
 #[test]

@@ -4,45 +4,16 @@
 
 use recsys_core::json::{self, Value};
 use recsys_core::Engine;
-use std::path::PathBuf;
 
-fn read(p: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../examples/data")
-            .join(p),
-    )
-    .unwrap()
-}
+mod common;
 
 fn engine(options: &str, rules: &str) -> Engine {
-    let manifest = read("manifest.json");
-    let m = json::parse(manifest.as_bytes()).unwrap();
-    let mut blobs = Vec::new();
-    for (_, uri) in m
-        .as_object()
-        .unwrap()
-        .get("current")
-        .unwrap()
-        .as_object()
-        .unwrap()
-        .iter()
-    {
-        let uri = uri.as_str().unwrap();
-        let rel = uri.strip_prefix("s3://recsys-artifacts/").unwrap();
-        blobs.push(format!(
-            "{}:{}",
-            json::to_string(&Value::str(uri)),
-            read(&format!("objectstore/{rel}"))
-        ));
-    }
-    let docs = format!(
-        r#"{{"tenant":"demo","surface":"home","config":{},"rules":{rules},"manifest":{manifest},"artifacts":{{{}}}}}"#,
-        read("config.json"),
-        blobs.join(",")
-    );
     let e = Engine::with_options_json(options).unwrap();
-    e.call("load_snapshot", &docs).unwrap();
+    e.call(
+        "load_snapshot",
+        &common::example_documents(None, Some(rules), &[]),
+    )
+    .unwrap();
     e
 }
 
