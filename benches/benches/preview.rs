@@ -36,7 +36,11 @@ fn input(candidate: &str, n: usize) -> Map {
     m.push("surface", Value::str(SURFACE));
     m.push("rules", Value::String(candidate.to_string()));
     let reqs: Vec<Value> = (0..n)
-        .map(|i| RequestSpec::new(20).user(format!("u{:06}", i % 5000)).value())
+        .map(|i| {
+            RequestSpec::new(20)
+                .user(format!("u{:06}", i % 5000))
+                .value()
+        })
         .collect();
     m.push("requests", Value::Array(reqs));
     m.push("max_details", Value::u64(100));

@@ -86,6 +86,53 @@ pub fn lint(dir: &Path, f: &Flags) -> Result<ExitCode, String> {
     })
 }
 
+/// `recsys check config|rules FILE --catalog DIR`: the lint findings of FILE against DIR's
+/// catalog, as problems (`check` lists them as warnings; its exit status stays about validity).
+pub fn catalog_findings(
+    dir: &Path,
+    kind: &str,
+    file: &Path,
+    f: &Flags,
+) -> Result<Vec<recsys_core::Problem>, String> {
+    let (engine, tenant) = match load(dir, f)? {
+        Ok(x) => x,
+        Err(_) => return Err(format!("cannot load the catalog in {}", dir.display())),
+    };
+    let mut m = Map::new();
+    m.push("tenant", Value::str(&tenant));
+    m.push(kind.to_string(), Value::String(read(file)?));
+    m.push("now", Value::str(f.opt("now").unwrap_or(DEFAULT_NOW)));
+    let answer = engine
+        .call_value("lint", &Value::Object(m))
+        .map_err(|e| e.to_string())?;
+    let findings = answer
+        .as_object()
+        .and_then(|a| a.get("findings"))
+        .and_then(Value::as_array)
+        .unwrap_or(&[]);
+    let code = |c: &str| {
+        recsys_core::lint::codes::ALL
+            .iter()
+            .copied()
+            .find(|x| *x == c)
+            .unwrap_or("RECSYS_LINT")
+    };
+    Ok(findings
+        .iter()
+        .map(|x| {
+            recsys_core::Problem::new(
+                field(x, "path").unwrap_or_default(),
+                code(&field(x, "code").unwrap_or_default()),
+                format!(
+                    "{}: {}",
+                    field(x, "severity").unwrap_or_default(),
+                    field(x, "message").unwrap_or_default()
+                ),
+            )
+        })
+        .collect())
+}
+
 /// Reads a JSON Lines file: each non-blank line is a request object, or an exposure event
 /// carrying its request (a `request` member).
 fn requests(path: &Path) -> Result<(Vec<Value>, Vec<Value>), String> {

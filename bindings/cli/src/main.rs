@@ -28,8 +28,10 @@ mod ops;
 const USAGE: &str = "usage:
   recsys demo                                  recommend on the embedded example data
   recsys etag FILE [--json]                    config_version / rules_version of a document
-  recsys check config|rules|manifest|artifact FILE [--json] [--tenant T]
-                                               validate a document; exit 1 when invalid
+  recsys check config|rules|manifest|artifact FILE [--json] [--tenant T] [--catalog DIR]
+                                               validate a document; exit 1 when invalid;
+                                               with --catalog, lint findings against DIR's
+                                               catalog are listed as warnings
   recsys verify-artifact FILE [--uri URI] [--json]
                                                recompute an artifact's version hash
   recsys conformance DIR                       run a conformance corpus (cases/*.json)
@@ -243,6 +245,10 @@ fn check(kind: &str, path: &Path, f: &Flags) -> Result<ExitCode, String> {
             ))
         }
     };
+    let mut warnings = warnings;
+    if let (Some(dir), true, "config" | "rules") = (f.opt("catalog"), errors.is_empty(), kind) {
+        warnings.extend(change::catalog_findings(Path::new(dir), kind, path, f)?);
+    }
     Ok(print_problems(kind, &errors, &warnings, f.json))
 }
 

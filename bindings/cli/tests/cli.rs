@@ -279,6 +279,10 @@ fn lint_and_preview_a_candidate_rule_set() {
         out.contains(r#""code":"RULES_PIN_BLOCKED","severity":"error","rules":[1,0]"#),
         "{out}"
     );
+    // check stays about validity; with --catalog it lists the findings as warnings.
+    let (code, out, _) = run(&["check", "rules", &rules, "--catalog", "examples/data"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning RULES_PIN_BLOCKED"), "{out}");
     let request = std::fs::read_to_string(root().join("examples/data/request.json")).unwrap();
     let requests = tmp(
         "preview.jsonl",
