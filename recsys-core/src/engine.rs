@@ -78,6 +78,9 @@ pub struct ExposureOptions {
     pub key_id: String,
     /// Events kept for `exposure_drain` when no sink is set (oldest dropped first).
     pub queue_limit: usize,
+    /// `include_request`: `service_v1` events of `recommend` carry the normalised request
+    /// (`request`, subject ids hashed like the event's), so `admin.preview` can replay them.
+    pub include_request: bool,
 }
 
 impl ExposureOptions {
@@ -101,6 +104,7 @@ impl ExposureOptions {
             salt: None,
             key_id: String::new(),
             queue_limit: 10_000,
+            include_request: false,
         };
         let mut hash = true;
         for (k, x) in m.iter() {
@@ -112,6 +116,7 @@ impl ExposureOptions {
                 ("salt", Value::String(s)) => o.salt = Some(s.clone().into_bytes()),
                 ("key_id", Value::String(s)) => o.key_id = s.clone(),
                 ("hash_subjects", Value::Bool(b)) => hash = *b,
+                ("include_request", Value::Bool(b)) => o.include_request = *b,
                 ("queue_limit", Value::Number(n)) if n.as_i64().is_some_and(|x| x > 0) => {
                     o.queue_limit = n.as_i64().unwrap_or(1) as usize
                 }
@@ -823,8 +828,12 @@ impl Engine {
                         meta.insert("experiment", a.to_meta_value());
                     }
                 }
-                let event = self.options.exposure.as_ref().map(|_| {
-                    let ev = ExposureEvent::from_answer(endpoint, &answer, ctx).with_request(&req);
+                let event = self.options.exposure.as_ref().map(|x| {
+                    let mut ev =
+                        ExposureEvent::from_answer(endpoint, &answer, ctx).with_request(&req);
+                    if x.include_request {
+                        ev.request = Some(req.to_value());
+                    }
                     match &assignment {
                         Some(a) => ev.with_assignment(a),
                         None => ev,

@@ -188,3 +188,65 @@ fn preview_needs_write_access_and_valid_input() {
     let err = preview(&fresh, r#""requests":[]"#, r#""operator""#).unwrap_err();
     assert_eq!(err.code, "RECSYS_SNAPSHOT_NOT_FOUND");
 }
+
+fn drained(e: &Engine) -> Vec<Value> {
+    let req = common::read_example("request.json");
+    for id in ["r1", "r2"] {
+        e.call(
+            "recommend",
+            &format!(r#"{{"request":{req},"ctx":{{"now":"2026-01-02T00:00:00Z","tenant":"demo","request_id":"{id}"}}}}"#),
+        )
+        .unwrap();
+    }
+    let d = json::parse(e.call("exposure_drain", "{}").unwrap().as_bytes()).unwrap();
+    get(&d, "events").as_array().unwrap().to_vec()
+}
+
+#[test]
+fn recorded_exposures_replay_through_preview() {
+    let e =
+        Engine::with_options_json(r#"{"exposure":{"hash_subjects":false,"include_request":true}}"#)
+            .unwrap();
+    e.call("load_snapshot", &common::example_documents(None, None, &[]))
+        .unwrap();
+    let events = drained(&e);
+    assert_eq!(events.len(), 2);
+    let recorded = get(&events[0], "request");
+    assert_eq!(
+        get(get(recorded, "user"), "user_id").as_str(),
+        Some("u_fitness")
+    );
+    let body = format!(
+        r#""rules":[{{"action":"block","item_ids":["sku-trail-jacket"]}}],"exposures":{}"#,
+        json::to_string(&Value::Array(events))
+    );
+    let a = preview(&e, &body, r#""operator""#).unwrap();
+    assert_eq!(get(&a, "served").as_f64(), Some(2.0));
+    assert_eq!(get(&a, "changed").as_f64(), Some(2.0));
+    let ids: Vec<&str> = get(&a, "details")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| get(d, "request_id").as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["r1", "r2"]);
+
+    // With hashed subjects the recorded request carries the hash, never the raw id; without
+    // the option there is no request at all.
+    let hashed =
+        Engine::with_options_json(r#"{"exposure":{"salt":"s3cret","include_request":true}}"#)
+            .unwrap();
+    hashed
+        .call("load_snapshot", &common::example_documents(None, None, &[]))
+        .unwrap();
+    let ev = drained(&hashed);
+    let text = json::to_string(&ev[0]);
+    assert!(!text.contains("u_fitness"), "{text}");
+    let user = get(get(&ev[0], "request"), "user");
+    assert_eq!(get(user, "user_id").as_str().map(str::len), Some(64));
+    let plain = Engine::with_options_json(r#"{"exposure":{"hash_subjects":false}}"#).unwrap();
+    plain
+        .call("load_snapshot", &common::example_documents(None, None, &[]))
+        .unwrap();
+    assert!(get(&drained(&plain)[0], "request").is_null());
+}
