@@ -165,6 +165,9 @@ impl Engine {
         if op == "admin.preview" {
             return self.preview_op(req, &OpContext::new(now, request_id, principal));
         }
+        if crate::release::RELEASE_OPS.contains(&op) {
+            return self.release_op(op, req, &OpContext::new(now, request_id, principal));
+        }
         let findings =
             self.lint_write(op, req, &OpContext::new(now, request_id, principal.clone()))?;
         let mut answer =
@@ -531,6 +534,7 @@ impl Engine {
         if crate::control::api::OPS.contains(&op)
             || ARTIFACT_ADMIN_OPS.contains(&op)
             || op == "admin.preview"
+            || crate::release::RELEASE_OPS.contains(&op)
         {
             return self.admin(op, v);
         }

@@ -91,6 +91,9 @@ pub struct TenantDocs {
     pub warnings: Vec<Problem>,
     /// Rules serving could not understand (lenient parsing), with index and reason.
     pub rules_dropped: Vec<Problem>,
+    /// The release these documents were published as (`admin.release`); a single-document
+    /// change clears it.
+    pub release_id: Option<String>,
 }
 
 impl TenantDocs {
@@ -108,6 +111,7 @@ impl TenantDocs {
 
     /// Replaces the config (`None` = no config document: defaults, no version).
     pub fn set_config(&mut self, config: Option<&Value>) -> Result<(), ApiError> {
+        self.release_id = None;
         self.warnings
             .retain(|p| !p.code.starts_with("RECSYS_CONFIG"));
         match config {
@@ -138,6 +142,7 @@ impl TenantDocs {
 
     /// Replaces the rules (`None` = no rules document).
     pub fn set_rules(&mut self, tenant: &str, rules: Option<&Value>) -> Result<(), ApiError> {
+        self.release_id = None;
         self.warnings
             .retain(|p| p.code.starts_with("RECSYS_CONFIG"));
         match rules {
@@ -275,6 +280,7 @@ pub fn assemble(
     let mut versions = Versions {
         config_version: docs.config_version.clone(),
         rules_version: docs.rules_version.clone(),
+        release_id: docs.release_id.clone(),
         ..Versions::default()
     };
     let mut data = match &set.signals {

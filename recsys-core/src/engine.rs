@@ -515,6 +515,23 @@ impl Engine {
         Ok(self.recompile_tenant(&st, tenant, None))
     }
 
+    /// Applies a release: reads config and rules with `fetch` *under the write lock* and
+    /// installs both in one recompile, so no request sees one without the other.
+    pub(crate) fn set_release_with(
+        &self,
+        tenant: &str,
+        fetch: impl FnOnce() -> Result<(Option<Value>, Option<Value>, String), ApiError>,
+    ) -> Result<usize, ApiError> {
+        let mut st = self.lock_state();
+        let (config, rules, release_id) = fetch()?;
+        let mut d = st.docs.get(tenant).cloned().unwrap_or_default();
+        d.set_config(config.as_ref())?;
+        d.set_rules(tenant, rules.as_ref())?;
+        d.release_id = Some(release_id);
+        st.docs.insert(tenant.to_string(), d);
+        Ok(self.recompile_tenant(&st, tenant, None))
+    }
+
     /// Recompiles every loaded surface of `tenant` (except `skip`); returns how many.
     fn recompile_tenant(&self, st: &SourceState, tenant: &str, skip: Option<&str>) -> usize {
         let docs = st.docs.get(tenant).cloned().unwrap_or_default();
@@ -1840,6 +1857,9 @@ fn run(
     }
     if let Some(x) = &v.manifest_version {
         meta.push("manifest_version", Value::str(x));
+    }
+    if let Some(x) = &v.release_id {
+        meta.push("release_id", Value::str(x));
     }
     if !v.artifacts.is_empty() {
         let mut am = Map::new();

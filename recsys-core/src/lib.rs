@@ -26,6 +26,7 @@ pub mod loader;
 pub mod ops;
 pub mod preview;
 pub mod ranking;
+pub mod release;
 pub mod request;
 pub mod snapshot;
 pub mod time;
