@@ -333,26 +333,7 @@ impl DocumentStore for MemoryStore {
         swap: &PointerSwap,
         audit: AuditDraft,
     ) -> Result<Option<AuditEntry>, StoreError> {
-        check_tenant(tenant, &audit)?;
-        let mut g = self.lock();
-        let Some(t) = g.tenants.get(tenant) else {
-            return Ok(None);
-        };
-        let k = t.kind(swap.kind);
-        if k.pointer.as_ref().map(|p| &p.etag) != swap.expected.as_ref()
-            || !k.by_etag.contains_key(&swap.new_etag)
-        {
-            return Ok(None);
-        }
-        let id = g.next_id();
-        let t = g.tenants.entry(tenant.to_owned()).or_default();
-        t.kind_mut(swap.kind).pointer = Some(Pointer {
-            etag: swap.new_etag.clone(),
-            previous: swap.expected.clone(),
-            updated_at: swap.at,
-            updated_by: swap.by.clone(),
-        });
-        Ok(Some(t.append(id, audit)))
+        self.compare_and_swap_all(tenant, std::slice::from_ref(swap), audit)
     }
 
     fn compare_and_swap_all(
