@@ -165,9 +165,20 @@ impl Engine {
         if ARTIFACT_ADMIN_OPS.contains(&op) {
             return self.artifact_admin(op, req, OpContext::new(now, request_id, principal));
         }
+        if op == "admin.preview" {
+            return self.preview_op(req, &OpContext::new(now, request_id, principal));
+        }
+        if crate::release::RELEASE_OPS.contains(&op) {
+            return self.release_op(op, req, &OpContext::new(now, request_id, principal));
+        }
+        let findings =
+            self.lint_write(op, req, &OpContext::new(now, request_id, principal.clone()))?;
         let mut answer =
             crate::control::api::call(&self.control, op, req, now, request_id, &principal)
                 .unwrap_or_else(|| Err(unknown_op(op)))?;
+        if let (Some(f), Value::Object(a)) = (&findings, &mut answer) {
+            a.insert("lint", crate::lint::findings_value(f));
+        }
         let tenant = req
             .as_object()
             .and_then(|r| r.get("tenant"))
@@ -244,6 +255,47 @@ impl Engine {
             }
         }
         Ok(answer)
+    }
+}
+
+impl Engine {
+    /// Lints the document an `admin.put_config` / `admin.put_rules` is about to write against
+    /// the tenant's loaded catalog. `None` for other ops, and when the document does not parse
+    /// (the write itself reports that). With `lint_strict`, error-level findings refuse the
+    /// write before anything is stored.
+    fn lint_write(
+        &self,
+        op: &str,
+        req: &Value,
+        ctx: &crate::control::OpContext,
+    ) -> Result<Option<Vec<crate::lint::Finding>>, ApiError> {
+        let member = match op {
+            "admin.put_config" => "config",
+            "admin.put_rules" => "rules",
+            _ => return Ok(None),
+        };
+        let Some(r) = req.as_object() else {
+            return Ok(None);
+        };
+        let mut m = Map::new();
+        if let Some(t) = r.get("tenant") {
+            m.push("tenant", t.clone());
+        }
+        m.push(member, r.get("document").cloned().unwrap_or(Value::Null));
+        let Ok(p) = crate::change::Proposal::from_input(self, &m) else {
+            return Ok(None);
+        };
+        // Findings describe the tenant's catalog: only a caller allowed to write sees them.
+        if self.control.authorize_write(ctx, &p.tenant).is_err() {
+            return Ok(None);
+        }
+        let findings = p.lint(ctx.now);
+        if self.options.lint_strict {
+            if let Some(e) = crate::lint::strict_error(&findings) {
+                return Err(e);
+            }
+        }
+        Ok(Some(findings))
     }
 }
 
@@ -598,6 +650,8 @@ impl Engine {
         if crate::control::api::OPS.contains(&op)
             || ARTIFACT_ADMIN_OPS.contains(&op)
             || op == "admin.sync"
+            || op == "admin.preview"
+            || crate::release::RELEASE_OPS.contains(&op)
         {
             return self.admin(op, v);
         }
@@ -621,9 +675,29 @@ impl Engine {
                 a.push("recompiled", Value::u64(n as u64));
                 Value::Object(a)
             }
+            "lint" => {
+                let m = object(v)?;
+                for (k, _) in m.iter() {
+                    if !matches!(k, "tenant" | "surface" | "config" | "rules" | "now") {
+                        return Err(ApiError::new(
+                            "RECSYS_INVALID_REQUEST",
+                            400,
+                            format!("unknown member {k:?}: input is {{\"tenant\", \"now\", \"surface\"?, \"config\"?, \"rules\"?}}"),
+                        ));
+                    }
+                }
+                let p = crate::change::Proposal::from_input(self, m)?;
+                crate::change::lint_answer(&p, &p.lint(now_member(m)?))
+            }
             "liveness" => self.liveness(),
             "metrics" => {
                 self.export_gate_gauges();
+                if self.options().rule_telemetry {
+                    self.rule_stats.export(
+                        self.metrics_registry(),
+                        crate::ops::rule_stats::DEFAULT_TOP_N,
+                    );
+                }
                 let mut a = Map::new();
                 a.push(
                     "prometheus",

@@ -341,6 +341,8 @@ pub struct Pool {
     pub counts: StageCounts,
     /// Keys examined and rejected, by stage (for include diagnostics).
     pub rejected_include_ids: u64,
+    /// Keys examined and removed by rule blocks (per-rule telemetry).
+    pub blocked: Vec<u32>,
     seen: HashSet<u32, BuildHasherDefault<IdHasher>>,
 }
 
@@ -369,6 +371,9 @@ impl Pool {
         let r = f.check(snap, keys, k);
         self.counts.record(r);
         if r.is_err() {
+            if r == Err(Stage::Rules) {
+                self.blocked.push(k);
+            }
             return false;
         }
         self.index.insert(k, self.cands.len() as u32);

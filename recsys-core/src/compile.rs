@@ -91,6 +91,9 @@ pub struct TenantDocs {
     pub warnings: Vec<Problem>,
     /// Rules serving could not understand (lenient parsing), with index and reason.
     pub rules_dropped: Vec<Problem>,
+    /// The release these documents were published as (`admin.release`); a single-document
+    /// change clears it.
+    pub release_id: Option<String>,
 }
 
 impl TenantDocs {
@@ -108,6 +111,7 @@ impl TenantDocs {
 
     /// Replaces the config (`None` = no config document: defaults, no version).
     pub fn set_config(&mut self, config: Option<&Value>) -> Result<(), ApiError> {
+        self.release_id = None;
         self.warnings
             .retain(|p| !p.code.starts_with("RECSYS_CONFIG"));
         match config {
@@ -138,6 +142,7 @@ impl TenantDocs {
 
     /// Replaces the rules (`None` = no rules document).
     pub fn set_rules(&mut self, tenant: &str, rules: Option<&Value>) -> Result<(), ApiError> {
+        self.release_id = None;
         self.warnings
             .retain(|p| p.code.starts_with("RECSYS_CONFIG"));
         match rules {
@@ -238,7 +243,8 @@ impl ArtifactSet {
             .clone()
     }
 
-    /// Forgets the compiled catalog after `artifacts` or `signals` changed in place.
+    /// Forgets the compiled catalog after `artifacts` or `signals` changed in place (clones
+    /// taken earlier keep theirs).
     pub fn invalidate_catalog(&mut self) {
         self.catalog = Arc::default();
     }
@@ -327,6 +333,7 @@ pub fn assemble(
     let mut versions = Versions {
         config_version: docs.config_version.clone(),
         rules_version: docs.rules_version.clone(),
+        release_id: docs.release_id.clone(),
         ..Versions::default()
     };
     if let Some(m) = &set.manifest {
@@ -399,6 +406,8 @@ pub struct DocsUpdate {
     config: Option<TenantDocs>,
     /// The new rules part (`rules`, `rules_version`, `rules_dropped`, rule warnings).
     rules: Option<TenantDocs>,
+    /// The release naming both parts (`admin.release`); any other change clears it.
+    release_id: Option<String>,
 }
 
 impl DocsUpdate {
@@ -408,7 +417,7 @@ impl DocsUpdate {
         d.set_config(config)?;
         Ok(DocsUpdate {
             config: Some(d),
-            rules: None,
+            ..DocsUpdate::default()
         })
     }
 
@@ -417,8 +426,22 @@ impl DocsUpdate {
         let mut d = TenantDocs::default();
         d.set_rules(tenant, rules)?;
         Ok(DocsUpdate {
-            config: None,
             rules: Some(d),
+            ..DocsUpdate::default()
+        })
+    }
+
+    /// A release: both documents replaced together (`None` removes one), named `release_id`.
+    pub fn release(
+        tenant: &str,
+        config: Option<&Value>,
+        rules: Option<&Value>,
+        release_id: String,
+    ) -> Result<DocsUpdate, ApiError> {
+        Ok(DocsUpdate {
+            config: DocsUpdate::config(config)?.config,
+            rules: DocsUpdate::rules(tenant, rules)?.rules,
+            release_id: Some(release_id),
         })
     }
 
@@ -444,6 +467,7 @@ impl DocsUpdate {
             td.warnings.extend(c.warnings.iter().cloned());
             td.config = c.config.clone();
             td.config_version = c.config_version.clone();
+            td.release_id = None;
         }
         if let Some(r) = &self.rules {
             td.warnings.retain(is_config);
@@ -451,6 +475,10 @@ impl DocsUpdate {
             td.rules = r.rules.clone();
             td.rules_version = r.rules_version.clone();
             td.rules_dropped = r.rules_dropped.clone();
+            td.release_id = None;
+        }
+        if self.release_id.is_some() {
+            td.release_id = self.release_id.clone();
         }
         td
     }

@@ -15,6 +15,7 @@ use crate::ops::exposure::{
     ExposureEncoder, ExposureEvent, ExposureFormat, ExposureSink, SubjectHasher,
 };
 use crate::ops::metrics::{self, Metrics, MetricsRegistry, Outcome};
+use crate::ops::rule_stats::RuleOutcome;
 use crate::ops::Endpoint;
 use crate::ranking::{self, CapCounts, MmrInfo, SelectParams};
 use crate::request::{
@@ -22,6 +23,7 @@ use crate::request::{
     Warning,
 };
 use crate::rules::eval::{self, Target};
+use crate::rules::Rule;
 use crate::snapshot::{ItemIdx, TenantSnapshot};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
@@ -61,6 +63,13 @@ pub struct EngineOptions {
     /// Host secrets keying the audit chain (`audit_keys` option: `{"active": "<id>",
     /// "keys": {"<id>": "<secret>"}}`); `None` = plain SHA-256 chain.
     pub audit_keys: Option<Arc<crate::control::AuditKeyring>>,
+    /// `lint_strict`: config and rules writes with error-level lint findings are refused
+    /// (`RECSYS_LINT_FAILED`); off by default (findings are reported as warnings).
+    pub lint_strict: bool,
+    /// `rule_telemetry`: count per rule whether it fired, displaced an item, was blocked or
+    /// did nothing (exported by the `metrics` op as `recsys_rule_outcomes`, top 20 rules plus
+    /// `other`), and list each applicable rule's outcome in `meta.rules` of `explain: full`.
+    pub rule_telemetry: bool,
 }
 
 /// Exposure logging settings.
@@ -72,6 +81,9 @@ pub struct ExposureOptions {
     pub key_id: String,
     /// Events kept for `exposure_drain` when no sink is set (oldest dropped first).
     pub queue_limit: usize,
+    /// `include_request`: `service_v1` events of `recommend` carry the normalised request
+    /// (`request`, subject ids hashed like the event's), so `admin.preview` can replay them.
+    pub include_request: bool,
 }
 
 impl ExposureOptions {
@@ -95,6 +107,7 @@ impl ExposureOptions {
             salt: None,
             key_id: String::new(),
             queue_limit: 10_000,
+            include_request: false,
         };
         let mut hash = true;
         for (k, x) in m.iter() {
@@ -106,6 +119,7 @@ impl ExposureOptions {
                 ("salt", Value::String(s)) => o.salt = Some(s.clone().into_bytes()),
                 ("key_id", Value::String(s)) => o.key_id = s.clone(),
                 ("hash_subjects", Value::Bool(b)) => hash = *b,
+                ("include_request", Value::Bool(b)) => o.include_request = *b,
                 ("queue_limit", Value::Number(n)) if n.as_i64().is_some_and(|x| x > 0) => {
                     o.queue_limit = n.as_i64().unwrap_or(1) as usize
                 }
@@ -138,6 +152,8 @@ impl Default for EngineOptions {
             roles: None,
             backpressure: Default::default(),
             audit_keys: None,
+            lint_strict: false,
+            rule_telemetry: false,
         }
     }
 }
@@ -171,6 +187,8 @@ impl EngineOptions {
                         crate::control::AuditKeyring::from_value(keys).map_err(bad)?,
                     ))
                 }
+                ("lint_strict", Value::Bool(b)) => o.lint_strict = *b,
+                ("rule_telemetry", Value::Bool(b)) => o.rule_telemetry = *b,
                 ("roles", Value::Object(r)) => {
                     let mut p = crate::control::AccessPolicy::default();
                     for (level, names) in r.iter() {
@@ -268,6 +286,8 @@ impl EngineOptions {
                     | "manifest_template"
                     | "hold_empty_publishes"
                     | "metrics"
+                    | "lint_strict"
+                    | "rule_telemetry"
                     | "roles"
                     | "experiments"
                     | "manifest_ttl_seconds"
@@ -358,6 +378,8 @@ pub struct Engine {
     retired: Mutex<Vec<Arc<TenantSnapshot>>>,
     /// Where each tenant stands relative to the store (see [`crate::sync`]).
     pub(crate) sync: Mutex<crate::sync::SyncState>,
+    /// Per-rule outcome counts (`rule_telemetry` option).
+    pub(crate) rule_stats: crate::ops::rule_stats::RuleStats,
 }
 
 impl Default for Engine {
@@ -407,6 +429,7 @@ impl Engine {
             id: crate::adapters::next_engine_id(),
             retired: Mutex::default(),
             sync: Mutex::default(),
+            rule_stats: Default::default(),
         }
     }
 
@@ -518,13 +541,40 @@ impl Engine {
         kind: DocKind,
         fetch: impl Fn() -> Result<Option<Value>, ApiError>,
     ) -> Result<usize, ApiError> {
+        self.update_docs_with(tenant, || {
+            let doc = fetch()?;
+            match kind {
+                DocKind::Config => crate::compile::DocsUpdate::config(doc.as_ref()),
+                DocKind::Rules => crate::compile::DocsUpdate::rules(tenant, doc.as_ref()),
+            }
+        })
+    }
+
+    /// Applies a release: `fetch` reads config and rules (and names their release) with no
+    /// lock held, like [`Engine::set_document_with`]; both documents are then installed in
+    /// one commit and one rebuild, so no request sees one without the other.
+    pub(crate) fn set_release_with(
+        &self,
+        tenant: &str,
+        fetch: impl Fn() -> Result<(Option<Value>, Option<Value>, String), ApiError>,
+    ) -> Result<usize, ApiError> {
+        self.update_docs_with(tenant, || {
+            let (config, rules, release_id) = fetch()?;
+            crate::compile::DocsUpdate::release(tenant, config.as_ref(), rules.as_ref(), release_id)
+        })
+    }
+
+    /// The optimistic write loop behind [`Engine::set_document_with`] and
+    /// [`Engine::set_release_with`]: `update` fetches and validates with no lock held; the
+    /// result is committed only if no other document write landed since it started.
+    fn update_docs_with(
+        &self,
+        tenant: &str,
+        update: impl Fn() -> Result<crate::compile::DocsUpdate, ApiError>,
+    ) -> Result<usize, ApiError> {
         loop {
             let seen = self.lock_state().doc_gens.get(tenant).copied();
-            let doc = fetch()?;
-            let update = match kind {
-                DocKind::Config => crate::compile::DocsUpdate::config(doc.as_ref())?,
-                DocKind::Rules => crate::compile::DocsUpdate::rules(tenant, doc.as_ref())?,
-            };
+            let update = update()?;
             if let Some(n) = self.commit_update(tenant, seen, &update) {
                 return Ok(n);
             }
@@ -838,13 +888,30 @@ impl Engine {
 
     /// Decodes and runs one request on a snapshot. When the `default` surface serves another
     /// surface, the requested surface's config overrides and rule scopes apply.
-    fn serve(
+    pub(crate) fn serve(
         &self,
         call: Call,
         request: &Value,
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
+    ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
+        let mut outcomes = Vec::new();
+        let r = self.serve_with(call, request, ctx, snap, fell_back, &mut outcomes);
+        self.rule_stats.record(&outcomes);
+        r
+    }
+
+    /// [`Engine::serve`] without recording rule telemetry: the outcomes are handed back
+    /// (preview serves requests that never reach users).
+    pub(crate) fn serve_with(
+        &self,
+        call: Call,
+        request: &Value,
+        ctx: &CallContext,
+        snap: &TenantSnapshot,
+        fell_back: bool,
+        outcomes: &mut Vec<(String, RuleOutcome)>,
     ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
         let base: &SurfaceConfig = if fell_back {
@@ -896,14 +963,27 @@ impl Engine {
                     None => base,
                 };
                 let spec = Spec::for_recommend(snap, cfg, &req);
-                let mut answer = run(&self.options, snap, cfg, fell_back, &spec, warns, ctx);
+                let mut answer = run(
+                    &self.options,
+                    snap,
+                    cfg,
+                    fell_back,
+                    &spec,
+                    warns,
+                    ctx,
+                    outcomes,
+                );
                 if let (Some(a), Value::Object(m)) = (&assignment, &mut answer) {
                     if let Some(Value::Object(meta)) = m.get_mut("meta") {
                         meta.insert("experiment", a.to_meta_value());
                     }
                 }
-                let event = self.options.exposure.as_ref().map(|_| {
-                    let ev = ExposureEvent::from_answer(endpoint, &answer, ctx).with_request(&req);
+                let event = self.options.exposure.as_ref().map(|x| {
+                    let mut ev =
+                        ExposureEvent::from_answer(endpoint, &answer, ctx).with_request(&req);
+                    if x.include_request {
+                        ev.request = Some(req.to_value());
+                    }
                     match &assignment {
                         Some(a) => ev.with_assignment(a),
                         None => ev,
@@ -915,7 +995,16 @@ impl Engine {
                 let (req, warns) = SimilarRequest::from_value(request, &base.limits)?;
                 self.guards(base, req.k, &req.options, ctx)?;
                 let spec = Spec::for_similar(snap, base, &req);
-                let answer = run(&self.options, snap, base, fell_back, &spec, warns, ctx);
+                let answer = run(
+                    &self.options,
+                    snap,
+                    base,
+                    fell_back,
+                    &spec,
+                    warns,
+                    ctx,
+                    outcomes,
+                );
                 let event = self
                     .options
                     .exposure
@@ -1087,7 +1176,7 @@ fn peek_surface(request: &Value) -> String {
 
 /// Which serving call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Call {
+pub(crate) enum Call {
     Recommend,
     Similar,
 }
@@ -1277,6 +1366,7 @@ fn run(
     spec: &Spec,
     mut warnings: Vec<Warning>,
     ctx: &CallContext,
+    outcomes: &mut Vec<(String, RuleOutcome)>,
 ) -> Value {
     let mut keys = Keys::new(snap);
     // --- hard filters, resolved first ---
@@ -1634,6 +1724,23 @@ fn run(
         mmr,
     }));
 
+    let rule_meta = if opts.rule_telemetry {
+        let returned: Vec<usize> = outs.iter().map(|o| o.pos).collect();
+        let list = rule_outcomes(
+            snap,
+            &keys,
+            &applied,
+            &pool,
+            &pinned,
+            &boost_details,
+            &returned,
+        );
+        outcomes.extend(list.iter().map(|(r, o)| (r.id.to_string(), *o)));
+        (spec.options.explain == Explain::Full).then(|| rule_outcomes_value(&list))
+    } else {
+        None
+    };
+
     // --- warnings ---
     let a = snap.available;
     let mut signal_warn: Vec<&str> = Vec::new();
@@ -1885,6 +1992,9 @@ fn run(
     if let Some(x) = &v.manifest_version {
         meta.push("manifest_version", Value::str(x));
     }
+    if let Some(x) = &v.release_id {
+        meta.push("release_id", Value::str(x));
+    }
     if !v.artifacts.is_empty() {
         let mut am = Map::new();
         for (k, x) in &v.artifacts {
@@ -1911,6 +2021,9 @@ fn run(
         cm.push(k, Value::u64(x));
     }
     meta.push("counts", Value::Object(cm));
+    if let Some(r) = rule_meta {
+        meta.push("rules", r);
+    }
     if returned < spec.k as u64 {
         meta.push(
             "diagnostics",
@@ -1934,6 +2047,91 @@ fn run(
         );
     }
     Value::Object(out)
+}
+
+/// Whether candidate `k` is one of a rule target's items.
+fn target_has(snap: &TenantSnapshot, keys: &Keys, t: &Target, k: u32) -> bool {
+    match t {
+        Target::Keys(ks) => ks.contains(&k),
+        Target::Tagged(space, tag) => keys.tags(snap, k).is_some_and(|x| {
+            let list = match space {
+                0 => &x.all,
+                1 => &x.brands,
+                _ => &x.categories,
+            };
+            list.binary_search(tag).is_ok()
+        }),
+        Target::Nothing => false,
+    }
+}
+
+/// What each applicable rule did for this request (see [`RuleOutcome`]), in evaluation
+/// order: blocks, then boosts, then pins.
+fn rule_outcomes<'s>(
+    snap: &TenantSnapshot,
+    keys: &Keys,
+    applied: &eval::Applied<'s>,
+    pool: &crate::candidates::Pool,
+    pinned: &[(usize, usize)],
+    boost_details: &[(usize, usize, f64)],
+    returned: &[usize],
+) -> Vec<(&'s Rule, RuleOutcome)> {
+    let blocked_target = |t: &Target| pool.blocked.iter().any(|&k| target_has(snap, keys, t, k));
+    let mut out = Vec::new();
+    for (rule, t) in applied.block_rules.iter().zip(&applied.block_targets) {
+        let hit = blocked_target(t);
+        out.push((
+            *rule,
+            if hit {
+                RuleOutcome::Fired
+            } else {
+                RuleOutcome::Noop
+            },
+        ));
+    }
+    for (ai, b) in applied.boosts.iter().enumerate() {
+        let touched: Vec<usize> = boost_details
+            .iter()
+            .filter(|(_, a, _)| *a == ai)
+            .map(|(p, _, _)| *p)
+            .collect();
+        let o = if touched.iter().any(|p| returned.contains(p)) {
+            RuleOutcome::Displaced
+        } else if !touched.is_empty() {
+            RuleOutcome::Fired
+        } else if blocked_target(&b.target) {
+            RuleOutcome::Blocked
+        } else {
+            RuleOutcome::Noop
+        };
+        out.push((b.rule, o));
+    }
+    for (ai, p) in applied.pins.iter().enumerate() {
+        let o = if pinned.iter().any(|(_, a)| *a == ai) {
+            RuleOutcome::Displaced
+        } else if blocked_target(&p.target) {
+            RuleOutcome::Blocked
+        } else {
+            RuleOutcome::Noop
+        };
+        out.push((p.rule, o));
+    }
+    out
+}
+
+/// `[{"rule_id", "action", "outcome"}]` for `meta.rules`.
+fn rule_outcomes_value(list: &[(&Rule, RuleOutcome)]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|(r, o)| {
+                let mut m = Map::with_capacity(3);
+                m.push("rule_id", Value::str(r.id.to_string()));
+                m.push("action", Value::str(r.action.as_str()));
+                m.push("outcome", Value::str(o.as_str()));
+                Value::Object(m)
+            })
+            .collect(),
+    )
 }
 
 /// Why a response is shorter than `k`, stage by stage (the "empty recommendations" runbook).
@@ -2176,6 +2374,48 @@ mod tests {
         assert_eq!(
             serving_config_version(&e),
             Some(crate::json::etag(br#"{"algo":"popularity"}"#).unwrap())
+        );
+    }
+
+    /// After `load_snapshot`, config, rules and release changes compile only policy: every
+    /// snapshot they serve shares the catalog the load compiled; a release is applied with
+    /// no lock held while its documents are fetched, and names itself in the versions.
+    #[test]
+    fn document_and_release_changes_share_the_loaded_catalog() {
+        let e = loaded();
+        let catalog = |e: &Engine| e.snapshot("demo", "home").unwrap().0.catalog.clone();
+        let first = catalog(&e);
+        e.set_config("demo", Some(&parse(br#"{"algo":"popularity"}"#).unwrap()))
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &catalog(&e)),
+            "a config change rebuilt the catalog"
+        );
+        e.set_rules("demo", Some(&parse(b"[]").unwrap())).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &catalog(&e)),
+            "a rules change rebuilt the catalog"
+        );
+        let n = e
+            .set_release_with("demo", || {
+                assert!(e.state.try_lock().is_ok(), "fetch ran under the write lock");
+                let config = parse(br#"{"algo":"blend"}"#).unwrap();
+                Ok((Some(config), None, "r1".into()))
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        let (snap, _) = e.snapshot("demo", "home").unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &snap.catalog),
+            "a release rebuilt the catalog"
+        );
+        assert_eq!(snap.versions.release_id.as_deref(), Some("r1"));
+        assert_eq!(snap.versions.rules_version, None);
+        // A single-document change ends the release unit.
+        e.set_config("demo", None).unwrap();
+        assert_eq!(
+            e.snapshot("demo", "home").unwrap().0.versions.release_id,
+            None
         );
     }
 

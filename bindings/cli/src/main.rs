@@ -22,13 +22,16 @@ macro_rules! println {
     }};
 }
 
+mod change;
 mod ops;
 
 const USAGE: &str = "usage:
   recsys demo                                  recommend on the embedded example data
   recsys etag FILE [--json]                    config_version / rules_version of a document
-  recsys check config|rules|manifest|artifact FILE [--json] [--tenant T]
-                                               validate a document; exit 1 when invalid
+  recsys check config|rules|manifest|artifact FILE [--json] [--tenant T] [--catalog DIR]
+                                               validate a document; exit 1 when invalid;
+                                               with --catalog, lint findings against DIR's
+                                               catalog are listed as warnings
   recsys verify-artifact FILE [--uri URI] [--json]
                                                recompute an artifact's version hash
   recsys conformance DIR                       run a conformance corpus (cases/*.json)
@@ -37,6 +40,12 @@ const USAGE: &str = "usage:
                                                serve one request from DIR (config.json,
                                                rules.json, manifest.json; artifacts only
                                                from DIR/objectstore)
+  recsys lint DIR [--config F] [--rules F] [--now RFC3339] [--json]
+                                               lint DIR's (or candidate) config and rules
+                                               against its catalog; exit 1 on errors
+  recsys preview DIR [--config F] [--rules F] --requests F.jsonl [--now RFC3339]
+        [--max-details N] [--json]             serve the requests against current and
+                                               candidate documents; print what changes
   recsys api-key hash KEY [--secret S | --secret-env VAR] [--json]
                                                the hash to store for an API key (KEY - = stdin)
   recsys assign --experiment ID (--subject S | --user-id U | --session-id S | --anonymous-id A)
@@ -160,6 +169,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "verify-artifact" => verify_artifact(Path::new(arg(0)?), &f),
         "conformance" => conformance(Path::new(arg(0)?)),
         "recommend" | "validate" | "similar" => serve(cmd, Path::new(arg(0)?), &f),
+        "lint" => change::lint(Path::new(arg(0)?), &f),
+        "preview" => change::preview(Path::new(arg(0)?), &f),
         "api-key" => ops::api_key(arg(0)?, &f),
         "assign" => ops::assign(&f),
         "validate-profile" => ops::validate_profile(arg(0)?, &f),
@@ -262,6 +273,10 @@ fn check(kind: &str, path: &Path, f: &Flags) -> Result<ExitCode, String> {
             ))
         }
     };
+    let mut warnings = warnings;
+    if let (Some(dir), true, "config" | "rules") = (f.opt("catalog"), errors.is_empty(), kind) {
+        warnings.extend(change::catalog_findings(Path::new(dir), kind, &text, f)?);
+    }
     Ok(print_problems(kind, &errors, &warnings, f.json))
 }
 
@@ -543,21 +558,31 @@ fn ctx_value(f: &Flags, tenant: &str) -> Value {
     Value::Object(m)
 }
 
-fn serve(op: &str, dir: &Path, f: &Flags) -> Result<ExitCode, String> {
+/// Loads DIR into a fresh engine: the engine and the tenant, or the exit code of a load
+/// error already reported.
+fn load_dir(dir: &Path, f: &Flags) -> Result<Result<(Engine, String), ExitCode>, String> {
     let docs = match documents_from_dir(dir, f.opt("tenant")) {
         Ok(d) => d,
-        Err(e) => return Ok(report_error(&e, f.json)),
+        Err(e) => return Ok(Err(report_error(&e, f.json))),
     };
     let engine = Engine::new();
     let report = match engine.call("load_snapshot", &docs) {
         Ok(r) => r,
-        Err(e) => return Ok(report_error(&e, f.json)),
+        Err(e) => return Ok(Err(report_error(&e, f.json))),
     };
     let tenant = field(
         &json::parse(report.as_bytes()).map_err(|e| e.to_string())?,
         "tenant",
     )
     .unwrap_or_default();
+    Ok(Ok((engine, tenant)))
+}
+
+fn serve(op: &str, dir: &Path, f: &Flags) -> Result<ExitCode, String> {
+    let (engine, tenant) = match load_dir(dir, f)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
     let request = match (f.opt("request"), f.opt("request-json")) {
         (Some(p), _) => match read(Path::new(p))? {
             Ok(t) => t,

@@ -385,3 +385,46 @@ fn invalid_utf8_is_a_typed_error() {
     assert_eq!(code, 1);
     assert!(out.contains("RECSYS_JSON_INVALID_UTF8"), "{out}");
 }
+
+#[test]
+fn lint_and_preview_a_candidate_rule_set() {
+    let (code, out, _) = run(&["lint", "examples/data"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("lint: 0 error(s), 0 warning(s)"), "{out}");
+    let rules = tmp(
+        "lint-rules.json",
+        r#"[{"action":"block","item_ids":["sku-trail-jacket"]},{"action":"pin","item_ids":["sku-trail-jacket"]}]"#,
+    );
+    let (code, out, _) = run(&["lint", "examples/data", "--rules", &rules, "--json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(r#""code":"RULES_PIN_BLOCKED","severity":"error","rules":[1,0]"#),
+        "{out}"
+    );
+    // check stays about validity; with --catalog it lists the findings as warnings.
+    let (code, out, _) = run(&["check", "rules", &rules, "--catalog", "examples/data"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning RULES_PIN_BLOCKED"), "{out}");
+    let request = std::fs::read_to_string(root().join("examples/data/request.json")).unwrap();
+    let requests = tmp(
+        "preview.jsonl",
+        &format!(
+            "{}\n\n{{\"surface\":\"home\",\"k\":3,\"user\":{{\"user_id\":\"u_new\"}}}}\n",
+            request.replace('\n', "")
+        ),
+    );
+    let (code, out, err) = run(&[
+        "preview",
+        "examples/data",
+        "--rules",
+        &rules,
+        "--requests",
+        &requests,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("changed            2"), "{out}");
+    assert!(out.contains(r#""item_id":"sku-trail-jacket","from_rank":1,"because":[{"rule":0,"action":"BLOCK","rules":"candidate"}]"#), "{out}");
+    let (code, _, err) = run(&["preview", "examples/data"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--requests"), "{err}");
+}

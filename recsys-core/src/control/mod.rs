@@ -55,6 +55,7 @@ pub mod api;
 mod audit;
 mod error;
 mod invalidate;
+mod release;
 mod store;
 
 pub use access::{valid_tenant, Access, AccessPolicy, Level, Principal};
@@ -68,6 +69,7 @@ pub use invalidate::{
     parse_surface, parse_targets, CacheTarget, Invalidation, InvalidationCounts, Invalidator,
     INVALID_TARGET,
 };
+pub use release::{Release, ReleaseOutcome};
 pub use store::{
     is_change_action, DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind,
     StoredVersion, CHANGE_ACTIONS,
@@ -600,6 +602,7 @@ impl ControlPlane {
                 if let Some(kind) = DocKind::of_move_action(&e.action) {
                     last_move[kind as usize] = e.entity.id.clone();
                 }
+                release::moves(e, &mut last_move);
             }
             match page.last() {
                 Some(e) if page.len() >= AUDIT_VERIFY_PAGE => after = Some(e.id),

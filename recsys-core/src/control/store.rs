@@ -187,6 +187,23 @@ pub trait DocumentStore: Send + Sync {
         audit: AuditDraft,
     ) -> Result<Option<AuditEntry>, StoreError>;
 
+    /// Several compare-and-swaps of one tenant's pointers (at most one per kind) as one atomic
+    /// step recorded by one audit entry (a release): if every swap's `expected` matches and
+    /// every `new_etag` is stored, move every pointer, append `audit` and return it; else
+    /// change nothing and return `Ok(None)`. The default refuses: a store must opt in to
+    /// releases by implementing this in one transaction.
+    fn compare_and_swap_all(
+        &self,
+        tenant: &str,
+        swaps: &[PointerSwap],
+        audit: AuditDraft,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let _ = (tenant, swaps, audit);
+        Err(StoreError::other(
+            "this document store cannot move several pointers in one step; releases need compare_and_swap_all",
+        ))
+    }
+
     /// Appends an entry: assigns the next id, seals the draft with the hash of the tenant's
     /// last entry, stores it and returns it, all in one atomic step.
     fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError>;
@@ -364,26 +381,39 @@ impl DocumentStore for MemoryStore {
         swap: &PointerSwap,
         audit: AuditDraft,
     ) -> Result<Option<AuditEntry>, StoreError> {
+        self.compare_and_swap_all(tenant, std::slice::from_ref(swap), audit)
+    }
+
+    fn compare_and_swap_all(
+        &self,
+        tenant: &str,
+        swaps: &[PointerSwap],
+        audit: AuditDraft,
+    ) -> Result<Option<AuditEntry>, StoreError> {
         check_tenant(tenant, &audit)?;
         let mut g = self.lock();
         let Some(t) = g.tenants.get(tenant) else {
             return Ok(None);
         };
-        let k = t.kind(swap.kind);
-        if k.pointer.as_ref().map(|p| &p.etag) != swap.expected.as_ref()
-            || !k.by_etag.contains_key(&swap.new_etag)
-        {
-            return Ok(None);
+        for swap in swaps {
+            let k = t.kind(swap.kind);
+            if k.pointer.as_ref().map(|p| &p.etag) != swap.expected.as_ref()
+                || !k.by_etag.contains_key(&swap.new_etag)
+            {
+                return Ok(None);
+            }
         }
         let id = g.next_id();
         let t = g.tenants.entry(tenant.to_owned()).or_default();
-        t.kind_mut(swap.kind).pointer = Some(Pointer {
-            etag: swap.new_etag.clone(),
-            previous: swap.expected.clone(),
-            updated_at: swap.at,
-            updated_by: swap.by.clone(),
-            revision: id,
-        });
+        for swap in swaps {
+            t.kind_mut(swap.kind).pointer = Some(Pointer {
+                etag: swap.new_etag.clone(),
+                previous: swap.expected.clone(),
+                updated_at: swap.at,
+                updated_by: swap.by.clone(),
+                revision: id,
+            });
+        }
         Ok(Some(t.append(id, audit)))
     }
 

@@ -218,6 +218,32 @@ pub enum SubjectMode {
     Raw,
 }
 
+/// A recorded request with its `user` ids in the event's subject form: hashed (empty ids
+/// dropped) or raw.
+fn request_with_subjects(r: &Value, subjects: &SubjectMode) -> Value {
+    let mut r = r.clone();
+    let SubjectMode::Hashed(h) = subjects else {
+        return r;
+    };
+    if let Value::Object(m) = &mut r {
+        if let Some(Value::Object(u)) = m.get("user") {
+            let mut out = Map::new();
+            for (k, v) in u.iter() {
+                match (k, v.as_str()) {
+                    ("user_id" | "anonymous_id" | "session_id", Some(id)) => {
+                        if let Some(x) = h.hash(id) {
+                            out.push(k.to_string(), Value::String(x));
+                        }
+                    }
+                    _ => out.push(k.to_string(), v.clone()),
+                }
+            }
+            m.insert("user", Value::Object(out));
+        }
+    }
+    r
+}
+
 /// One shown item.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExposedItem {
@@ -242,6 +268,10 @@ pub struct ExposureEvent {
     pub user: User,
     pub context: Option<Context>,
     pub items: Vec<ExposedItem>,
+    /// The normalised request, recorded when the exposure option `include_request` is on
+    /// (`service_v1` only), so `admin.preview` can replay it; subject ids in it are hashed
+    /// like the event's own.
+    pub request: Option<Value>,
 }
 
 fn meta_str(meta: Option<&Map>, key: &str) -> String {
@@ -268,6 +298,7 @@ impl ExposureEvent {
             user: User::default(),
             context: None,
             items: Vec::new(),
+            request: None,
         }
     }
 
@@ -446,6 +477,9 @@ impl ExposureEvent {
                 })
                 .collect();
             m.push("items", Value::Array(items));
+        }
+        if let Some(r) = &self.request {
+            m.push("request", request_with_subjects(r, subjects));
         }
         Ok(Value::Object(m))
     }

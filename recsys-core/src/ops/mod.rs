@@ -29,6 +29,7 @@ pub mod experiments;
 pub mod exposure;
 pub mod metrics;
 pub mod profile;
+pub mod rule_stats;
 
 pub use apikeys::{hash_api_key, ApiKeyError, ApiKeyVerifier};
 pub use backpressure::{AdmissionGate, GateStats, Overloaded, Permit};

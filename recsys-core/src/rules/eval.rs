@@ -97,8 +97,10 @@ pub enum Target<'s> {
 #[derive(Debug, Default)]
 pub struct Applied<'s> {
     pub blocks: Blocks,
-    /// Rules that blocked something: (rule, how many keys/tags it named).
+    /// The applicable block rules, in evaluation order.
     pub block_rules: Vec<&'s Rule>,
+    /// Their targets (same order), for per-rule telemetry.
+    pub block_targets: Vec<Target<'s>>,
     pub boosts: Vec<Action_<'s>>,
     pub pins: Vec<Action_<'s>>,
     pub applicable: usize,
@@ -141,6 +143,7 @@ pub fn resolve<'s>(
             categories: Vec::with_capacity(cats),
         },
         block_rules: Vec::with_capacity(blocks),
+        block_targets: Vec::with_capacity(blocks),
         boosts: Vec::with_capacity(boosts),
         pins: Vec::with_capacity(pins),
         applicable: 0,
@@ -175,6 +178,7 @@ pub fn resolve<'s>(
                     Target::Nothing => {}
                 }
                 out.block_rules.push(rule);
+                out.block_targets.push(t);
             }
             Action::Boost => {
                 if rule.boost_value.is_some_and(|v| v != 0.0 && v.is_finite()) {

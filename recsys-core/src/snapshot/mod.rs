@@ -63,6 +63,8 @@ pub struct Versions {
     pub config_version: Option<String>,
     pub rules_version: Option<String>,
     pub manifest_version: Option<String>,
+    /// The release serving config and rules came from, when they were published as one.
+    pub release_id: Option<String>,
     /// (artifact kind, version) in publish order.
     pub artifacts: Vec<(String, String)>,
     pub manifest_updated_at: Option<Timestamp>,

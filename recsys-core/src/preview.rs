@@ -1,0 +1,541 @@
+//! Preview: serves a set of requests against the current and the candidate documents of a
+//! tenant (same artifacts), without publishing, and reports what the change does: per
+//! request the items added, removed and moved with the rule or setting responsible, and
+//! overall the empty-result rate before and after, overlap@k, and which rules fired.
+//!
+//! Requests come as request objects or as recorded exposure events that carry their request
+//! (a `request` member). The candidate snapshot is compiled once; each request then costs two
+//! ordinary `recommend` calls, so a preview is linear in the number of requests.
+
+use crate::change::Proposal;
+use crate::control::OpContext;
+use crate::engine::Call;
+use crate::error::ApiError;
+use crate::json::{Map, Value};
+use crate::lint::{CatalogView, SnapshotCatalog};
+use crate::request::CallContext;
+use crate::rules::{Action, Rule};
+use crate::snapshot::TenantSnapshot;
+use crate::time::Timestamp;
+use crate::Engine;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Most requests one preview serves (checked before any is served).
+pub const MAX_PREVIEW_REQUESTS: usize = 100_000;
+/// Per-request diffs listed by default (every request is still counted in the summary).
+pub const DEFAULT_MAX_DETAILS: usize = 1000;
+
+fn bad(message: String) -> ApiError {
+    ApiError::new("RECSYS_INVALID_REQUEST", 400, message)
+}
+
+/// One served answer reduced to what a diff needs.
+struct Served {
+    /// (item id, ids of the rules its reasons name), in rank order.
+    items: Vec<(String, BTreeSet<String>)>,
+    config_version: Option<String>,
+    rules_version: Option<String>,
+}
+
+/// Who changed an item: a rule (document index) or a setting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Cause {
+    /// (document index, action, whether the index is in the candidate rules (else current)).
+    Rule(usize, Action, bool),
+    Setting(&'static str),
+}
+
+impl Cause {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        match self {
+            Cause::Rule(i, a, candidate) => {
+                m.push("rule", Value::u64(*i as u64));
+                m.push("action", Value::str(a.as_str()));
+                m.push(
+                    "rules",
+                    Value::str(if *candidate { "candidate" } else { "current" }),
+                );
+            }
+            Cause::Setting(s) => m.push("setting", Value::str(*s)),
+        }
+        Value::Object(m)
+    }
+}
+
+/// Rule ids of one side, to turn reason tokens (`rule.pin[<id>]`) into document indexes.
+struct RuleIds(HashMap<String, (usize, Action)>);
+
+impl RuleIds {
+    fn new(rules: &[Rule]) -> RuleIds {
+        RuleIds(
+            rules
+                .iter()
+                .map(|r| (r.id.to_string(), (r.index, r.action)))
+                .collect(),
+        )
+    }
+    fn of_reason(reason: &str) -> Option<String> {
+        let rest = reason.strip_prefix("rule.")?;
+        Some(rest.split_once('[')?.1.strip_suffix(']')?.to_string())
+    }
+    fn get(&self, id: &str) -> Option<(usize, Action)> {
+        self.0.get(id).copied()
+    }
+}
+
+fn served(answer: &Value) -> Served {
+    let m = answer.as_object();
+    let meta = m.and_then(|m| m.get("meta")).and_then(Value::as_object);
+    let version = |k: &str| {
+        meta.and_then(|x| x.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let items = m
+        .and_then(|m| m.get("items"))
+        .and_then(Value::as_array)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|it| {
+            let id = it.get("item_id").and_then(Value::as_str).unwrap_or("");
+            let rules = it
+                .get("reasons")
+                .and_then(Value::as_array)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(RuleIds::of_reason)
+                .collect();
+            (id.to_string(), rules)
+        })
+        .collect();
+    Served {
+        items,
+        config_version: version("config_version"),
+        rules_version: version("rules_version"),
+    }
+}
+
+/// The request with reasons on (attribution reads them; ranking does not change).
+fn with_reasons(request: &Value) -> Value {
+    let mut r = request.clone();
+    if let Value::Object(m) = &mut r {
+        let mut opts = match m.get("options") {
+            Some(Value::Object(o)) => o.clone(),
+            _ => Map::new(),
+        };
+        opts.insert("include_reasons", Value::Bool(true));
+        m.insert("options", Value::Object(opts));
+    }
+    r
+}
+
+/// Everything one preview accumulates.
+#[derive(Default)]
+struct Totals {
+    served: usize,
+    failed: usize,
+    empty_before: usize,
+    empty_after: usize,
+    overlap_sum: f64,
+    changed: usize,
+    /// Candidate rule index → requests it fired on (pin/boost in reasons, block removing an item).
+    fired: BTreeMap<usize, u64>,
+    details: Vec<Value>,
+}
+
+struct Side<'a> {
+    snap: &'a TenantSnapshot,
+    ids: RuleIds,
+}
+
+struct Run<'a> {
+    engine: &'a Engine,
+    before: Side<'a>,
+    after: Side<'a>,
+    proposal: &'a Proposal,
+    /// Candidate block rules, for removed items.
+    blocks: Vec<&'a Rule>,
+    catalog: SnapshotCatalog<'a>,
+    max_details: usize,
+}
+
+impl Run<'_> {
+    fn serve(&self, side: &Side, req: &Value, ctx: &CallContext) -> Result<Served, ApiError> {
+        let surface = req
+            .as_object()
+            .and_then(|m| m.get("surface"))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("");
+        let fell_back = !surface.is_empty() && surface != side.snap.surface;
+        let (answer, _) = self.engine.serve_with(
+            Call::Recommend,
+            req,
+            ctx,
+            side.snap,
+            fell_back,
+            &mut Vec::new(),
+        )?;
+        Ok(served(&answer))
+    }
+
+    /// Candidate blocks that apply to the request and remove `item`.
+    fn blocked_by(&self, item: &str, surface: &str, segment: &str, now: Timestamp) -> Vec<usize> {
+        self.blocks
+            .iter()
+            .filter(|b| b.applies(surface, segment, now))
+            .filter(|b| match crate::lint::rules_space(b.target_type) {
+                None => b.item_ids.iter().any(|i| i == item),
+                Some(sp) => self.catalog.item_matches(item, sp, &b.target_key),
+            })
+            .map(|b| b.index)
+            .collect()
+    }
+
+    fn one(&self, i: usize, req: &Value, ctx: &CallContext, t: &mut Totals) {
+        let req = with_reasons(req);
+        let (before, after) = match (
+            self.serve(&self.before, &req, ctx),
+            self.serve(&self.after, &req, ctx),
+        ) {
+            (Ok(b), Ok(a)) => (b, a),
+            (b, a) => {
+                t.failed += 1;
+                if t.details.len() < self.max_details {
+                    let mut m = Map::new();
+                    m.push("index", Value::u64(i as u64));
+                    for (k, r) in [("before_error", b.err()), ("after_error", a.err())] {
+                        if let Some(e) = r {
+                            m.push(k, e.to_value());
+                        }
+                    }
+                    t.details.push(Value::Object(m));
+                }
+                return;
+            }
+        };
+        t.served += 1;
+        t.empty_before += usize::from(before.items.is_empty());
+        t.empty_after += usize::from(after.items.is_empty());
+        let k = before.items.len().max(after.items.len());
+        let pos = |s: &Served| -> HashMap<String, usize> {
+            s.items
+                .iter()
+                .enumerate()
+                .map(|(p, (id, _))| (id.clone(), p))
+                .collect()
+        };
+        let (pb, pa) = (pos(&before), pos(&after));
+        let common = before
+            .items
+            .iter()
+            .filter(|(id, _)| pa.contains_key(id))
+            .count();
+        t.overlap_sum += if k == 0 {
+            1.0
+        } else {
+            common as f64 / k as f64
+        };
+        let mut fired: BTreeSet<usize> = after
+            .items
+            .iter()
+            .flat_map(|(_, r)| r.iter())
+            .filter_map(|id| self.after.ids.get(id).map(|(i, _)| i))
+            .collect();
+        let (surface, segment) = surface_segment(&req);
+        let fallback = |rb: &BTreeSet<String>, ra: &BTreeSet<String>| -> Vec<Cause> {
+            let mut c: Vec<Cause> = ra
+                .symmetric_difference(rb)
+                .filter_map(|id| {
+                    let candidate = ra.contains(id);
+                    let ids = if candidate {
+                        &self.after.ids
+                    } else {
+                        &self.before.ids
+                    };
+                    ids.get(id).map(|(i, a)| Cause::Rule(i, a, candidate))
+                })
+                .collect();
+            if c.is_empty() {
+                c.push(if self.proposal.config_changed {
+                    Cause::Setting("config")
+                } else {
+                    Cause::Setting("displaced")
+                });
+            }
+            c
+        };
+        let none = BTreeSet::new();
+        let mut added = Vec::new();
+        for (rank, (id, ra)) in after.items.iter().enumerate() {
+            if !pb.contains_key(id) {
+                added.push(entry(id, None, Some(rank), fallback(&none, ra)));
+            }
+        }
+        let mut removed = Vec::new();
+        let mut moved = Vec::new();
+        for (rank, (id, rb)) in before.items.iter().enumerate() {
+            match pa.get(id) {
+                None => {
+                    let blocks = self.blocked_by(id, &surface, &segment, ctx.now);
+                    fired.extend(blocks.iter().copied());
+                    let cause = if blocks.is_empty() {
+                        fallback(rb, &none)
+                    } else {
+                        blocks
+                            .into_iter()
+                            .map(|b| Cause::Rule(b, Action::Block, true))
+                            .collect()
+                    };
+                    removed.push(entry(id, Some(rank), None, cause));
+                }
+                Some(&to) if to != rank => {
+                    let ra = &after.items[to].1;
+                    moved.push(entry(id, Some(rank), Some(to), fallback(rb, ra)));
+                }
+                _ => {}
+            }
+        }
+        for r in fired {
+            *t.fired.entry(r).or_insert(0) += 1;
+        }
+        if added.is_empty() && removed.is_empty() && moved.is_empty() {
+            return;
+        }
+        t.changed += 1;
+        if t.details.len() < self.max_details {
+            let mut m = Map::new();
+            m.push("index", Value::u64(i as u64));
+            if !ctx.request_id.is_empty() {
+                m.push("request_id", Value::str(&ctx.request_id));
+            }
+            m.push("before", versions(&before));
+            m.push("after", versions(&after));
+            m.push("added", Value::Array(added));
+            m.push("removed", Value::Array(removed));
+            m.push("moved", Value::Array(moved));
+            t.details.push(Value::Object(m));
+        }
+    }
+}
+
+fn surface_segment(req: &Value) -> (String, String) {
+    let get = |k: &str| {
+        req.as_object()
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    (get("surface"), get("segment"))
+}
+
+fn versions(s: &Served) -> Value {
+    let mut m = Map::new();
+    let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::str);
+    m.push("config_version", opt(&s.config_version));
+    m.push("rules_version", opt(&s.rules_version));
+    m.push("items", Value::u64(s.items.len() as u64));
+    Value::Object(m)
+}
+
+fn entry(id: &str, from: Option<usize>, to: Option<usize>, causes: Vec<Cause>) -> Value {
+    let mut m = Map::new();
+    m.push("item_id", Value::str(id));
+    if let Some(f) = from {
+        m.push("from_rank", Value::u64(f as u64 + 1));
+    }
+    if let Some(t) = to {
+        m.push("to_rank", Value::u64(t as u64 + 1));
+    }
+    m.push(
+        "because",
+        Value::Array(causes.iter().map(Cause::to_value).collect()),
+    );
+    Value::Object(m)
+}
+
+/// A request to preview: from a `requests` entry, or an exposure event's `request` member
+/// (its `timestamp` becomes the request's `now`, its `request_id` the context's).
+fn requests_of(m: &Map, now: Timestamp) -> Result<Vec<(Value, Timestamp, String)>, ApiError> {
+    let list = |k: &str| m.get(k).and_then(Value::as_array);
+    let (reqs, events) = (list("requests"), list("exposures"));
+    let n = reqs.map_or(0, <[Value]>::len) + events.map_or(0, <[Value]>::len);
+    if n > MAX_PREVIEW_REQUESTS {
+        return Err(bad(format!(
+            "a preview serves at most {MAX_PREVIEW_REQUESTS} requests, got {n}"
+        )));
+    }
+    if reqs.is_none() && events.is_none() {
+        return Err(bad("give \"requests\" (request objects) or \"exposures\" (exposure events with a \"request\" member)".into()));
+    }
+    let mut out = Vec::with_capacity(n);
+    for r in reqs.unwrap_or(&[]) {
+        out.push((r.clone(), now, String::new()));
+    }
+    for (i, e) in events.unwrap_or(&[]).iter().enumerate() {
+        let em = e.as_object();
+        let req = em.and_then(|x| x.get("request")).ok_or_else(|| {
+            bad(format!("exposure event {i} has no \"request\" member; record exposures with the request (exposure option include_request)"))
+        })?;
+        let at = em
+            .and_then(|x| x.get("timestamp"))
+            .and_then(Value::as_str)
+            .and_then(Timestamp::parse_rfc3339)
+            .unwrap_or(now);
+        let id = em
+            .and_then(|x| x.get("request_id"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        out.push((req.clone(), at, id));
+    }
+    Ok(out)
+}
+
+impl Engine {
+    /// `admin.preview` `{"tenant", "now", "surface"?, "config"?, "rules"?, "requests"? |
+    /// "exposures"?, "max_details"?}`: see the module documentation. Needs write access to
+    /// the tenant (it is the step before a write).
+    pub(crate) fn preview_op(&self, req: &Value, ctx: &OpContext) -> Result<Value, ApiError> {
+        let m = req
+            .as_object()
+            .ok_or_else(|| bad("input must be a json object".into()))?;
+        for (k, _) in m.iter() {
+            if !matches!(
+                k,
+                "tenant"
+                    | "surface"
+                    | "config"
+                    | "rules"
+                    | "requests"
+                    | "exposures"
+                    | "max_details"
+            ) {
+                return Err(bad(format!("unknown member {k:?} in admin.preview")));
+            }
+        }
+        let tenant = m.get("tenant").and_then(Value::as_str).unwrap_or("").trim();
+        self.control.authorize_write(ctx, tenant)?;
+        self.preview(m, ctx.now)
+    }
+
+    /// Runs a preview (no access check: for hosts and the CLI, which own their authorization).
+    pub fn preview(&self, m: &Map, now: Timestamp) -> Result<Value, ApiError> {
+        let p = Proposal::from_input(self, m)?;
+        let requests = requests_of(m, now)?;
+        let max_details = match m.get("max_details") {
+            None => DEFAULT_MAX_DETAILS,
+            Some(v) => v
+                .as_number()
+                .and_then(|n| n.as_i64())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| bad("max_details must be a non-negative integer".into()))?
+                as usize,
+        };
+        let Some((_, current)) = &p.loaded else {
+            return Err(ApiError::new(
+                "RECSYS_SNAPSHOT_NOT_FOUND",
+                404,
+                format!(
+                    "no snapshot is loaded for tenant {:?} surface {:?}",
+                    p.tenant, p.surface
+                ),
+            ));
+        };
+        let candidate = p
+            .candidate_snapshot()
+            .ok_or_else(|| bad("no candidate".into()))?;
+        let run = Run {
+            engine: self,
+            before: Side {
+                snap: current,
+                ids: RuleIds::new(&p.current.rules),
+            },
+            after: Side {
+                snap: &candidate,
+                ids: RuleIds::new(&p.candidate.rules),
+            },
+            proposal: &p,
+            blocks: candidate
+                .rules
+                .iter()
+                .filter(|r| r.action == Action::Block)
+                .collect(),
+            catalog: SnapshotCatalog::new(&candidate),
+            max_details,
+        };
+        let mut t = Totals::default();
+        for (i, (req, at, id)) in requests.iter().enumerate() {
+            let ctx = CallContext {
+                now: *at,
+                request_id: id.clone(),
+                tenant: p.tenant.clone(),
+                roles: Vec::new(),
+            };
+            run.one(i, req, &ctx, &mut t);
+        }
+        Ok(summary(&p, &candidate, &t, requests.len()))
+    }
+}
+
+fn rate(n: usize, of: usize) -> Value {
+    Value::f64(if of == 0 { 0.0 } else { n as f64 / of as f64 })
+}
+
+fn summary(p: &Proposal, candidate: &TenantSnapshot, t: &Totals, n: usize) -> Value {
+    let mut a = Map::new();
+    a.push("tenant", Value::str(&p.tenant));
+    a.push("surface", Value::str(&p.surface));
+    let side = |d: &crate::compile::TenantDocs| {
+        let mut m = Map::new();
+        let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::str);
+        m.push("config_version", opt(&d.config_version));
+        m.push("rules_version", opt(&d.rules_version));
+        Value::Object(m)
+    };
+    a.push("before", side(&p.current));
+    a.push("after", side(&p.candidate));
+    a.push("requests", Value::u64(n as u64));
+    a.push("served", Value::u64(t.served as u64));
+    a.push("failed", Value::u64(t.failed as u64));
+    a.push("changed", Value::u64(t.changed as u64));
+    a.push("empty_rate_before", rate(t.empty_before, t.served));
+    a.push("empty_rate_after", rate(t.empty_after, t.served));
+    a.push(
+        "overlap_at_k",
+        Value::f64(if t.served == 0 {
+            1.0
+        } else {
+            t.overlap_sum / t.served as f64
+        }),
+    );
+    let fired: Vec<Value> = t
+        .fired
+        .iter()
+        .map(|(r, c)| {
+            let mut m = Map::new();
+            m.push("rule", Value::u64(*r as u64));
+            m.push("requests", Value::u64(*c));
+            Value::Object(m)
+        })
+        .collect();
+    a.push("rules_fired", Value::Array(fired));
+    let mut never: Vec<usize> = candidate
+        .rules
+        .iter()
+        .map(|r| r.index)
+        .filter(|i| !t.fired.contains_key(i))
+        .collect();
+    never.sort_unstable();
+    a.push(
+        "rules_never_fired",
+        Value::Array(never.into_iter().map(|i| Value::u64(i as u64)).collect()),
+    );
+    a.push("details", Value::Array(t.details.clone()));
+    Value::Object(a)
+}
