@@ -32,7 +32,7 @@ if ! RUSTUP_AUTO_INSTALL=0 cargo +nightly --version >/dev/null 2>&1; then
     exit 0
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz smoke: SKIPPED: cargo-fuzz is not installed (see /work/shared/toolchain.md section 4)"
+    echo "fuzz smoke: SKIPPED: cargo-fuzz is not installed (see ../shared/toolchain.md section 4, beside the repository)"
     exit 0
 fi
 
