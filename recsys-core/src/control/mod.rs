@@ -791,21 +791,18 @@ impl ControlPlane {
             after.push("surface", Value::str(s));
         }
         after.push("invalidated", invalidate::counts_value(&invalidated));
-        let draft = AuditDraft {
-            tenant: tenant.to_owned(),
-            occurred_at: ctx.now,
-            actor: ctx.principal.actor(),
-            action: actions::CACHE_INVALIDATE.into(),
-            entity: Entity {
-                entity_type: "cache_invalidation".into(),
-                id: None,
-            },
-            request_id: request_id(ctx),
-            before_state: None,
-            after_state: Some(Value::Object(after)),
-            extra: None,
-            signer: self.signer(),
+        let entity = Entity {
+            entity_type: "cache_invalidation".into(),
+            id: None,
         };
+        let draft = self.draft(
+            ctx,
+            tenant,
+            actions::CACHE_INVALIDATE,
+            entity,
+            [None, Some(Value::Object(after))],
+            None,
+        );
         let entry = self.store.append_audit(tenant, draft)?;
         Ok(InvalidationOutcome {
             invalidation,
@@ -848,7 +845,22 @@ impl ControlPlane {
         extra: Option<Value>,
     ) -> Result<AuditEntry, ControlError> {
         self.authorize(ctx, tenant, Access::Write)?;
-        let draft = AuditDraft {
+        let draft = self.draft(ctx, tenant, action, entity, [before, after], extra);
+        Ok(self.store.append_audit(tenant, draft)?)
+    }
+
+    /// The audit draft of an action by `ctx`'s principal on `tenant`, at `ctx.now`, sealed
+    /// with this plane's audit key (if any): the one place entries are drafted.
+    pub(crate) fn draft(
+        &self,
+        ctx: &OpContext,
+        tenant: &str,
+        action: &str,
+        entity: Entity,
+        [before, after]: [Option<Value>; 2],
+        extra: Option<Value>,
+    ) -> AuditDraft {
+        AuditDraft {
             tenant: tenant.to_owned(),
             occurred_at: ctx.now,
             actor: ctx.principal.actor(),
@@ -859,8 +871,7 @@ impl ControlPlane {
             after_state: after,
             extra,
             signer: self.signer(),
-        };
-        Ok(self.store.append_audit(tenant, draft)?)
+        }
     }
 
     /// Checks that the caller may write for `tenant` (used before actions that are audited
@@ -1112,25 +1123,22 @@ impl ControlPlane {
             if let Some(c) = &comment {
                 extra.push("comment", Value::str(c));
             }
-            let draft = AuditDraft {
-                tenant: tenant.to_owned(),
-                occurred_at: ctx.now,
-                actor: actor.clone(),
-                action: match how {
-                    How::Put => kind.update_action(),
-                    How::RollbackPrevious | How::RollbackTo => kind.rollback_action(),
-                }
-                .into(),
-                entity: Entity {
-                    entity_type: kind.entity_type().into(),
-                    id: Some(doc.etag.clone()),
-                },
-                request_id: request_id(ctx),
-                before_state: before,
-                after_state: Some(doc.value.clone()),
-                extra: Some(Value::Object(extra)),
-                signer: self.signer(),
+            let action = match how {
+                How::Put => kind.update_action(),
+                How::RollbackPrevious | How::RollbackTo => kind.rollback_action(),
             };
+            let entity = Entity {
+                entity_type: kind.entity_type().into(),
+                id: Some(doc.etag.clone()),
+            };
+            let draft = self.draft(
+                ctx,
+                tenant,
+                action,
+                entity,
+                [before, Some(doc.value.clone())],
+                Some(Value::Object(extra)),
+            );
             let swap = PointerSwap {
                 kind,
                 expected: cur_etag.clone(),

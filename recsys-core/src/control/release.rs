@@ -11,8 +11,8 @@
 //! store does); others answer a store error.
 
 use super::{
-    request_id, Access, AuditDraft, AuditHead, ControlError, ControlPlane, DocKind, Entity,
-    OpContext, PointerSwap, StoreErrorKind, StoredVersion,
+    Access, AuditHead, ControlError, ControlPlane, DocKind, Entity, OpContext, PointerSwap,
+    StoreErrorKind, StoredVersion,
 };
 use crate::error::ApiError;
 use crate::json::{self, Map, Value};
@@ -264,21 +264,18 @@ impl ControlPlane {
             if let Some(c) = &comment {
                 extra.push("comment", Value::str(c));
             }
-            let draft = AuditDraft {
-                tenant: tenant.to_owned(),
-                occurred_at: ctx.now,
-                actor: actor.clone(),
-                action: action.into(),
-                entity: Entity {
-                    entity_type: "release".into(),
-                    id: Some(target.id.clone()),
-                },
-                request_id: request_id(ctx),
-                before_state: Some(current.to_value()),
-                after_state: Some(target.to_value()),
-                extra: (!extra.is_empty()).then_some(Value::Object(extra)),
-                signer: self.signer(),
+            let entity = Entity {
+                entity_type: "release".into(),
+                id: Some(target.id.clone()),
             };
+            let draft = self.draft(
+                ctx,
+                tenant,
+                action,
+                entity,
+                [Some(current.to_value()), Some(target.to_value())],
+                (!extra.is_empty()).then_some(Value::Object(extra)),
+            );
             match self.store.compare_and_swap_all(tenant, &swaps, draft) {
                 Ok(Some(entry)) => {
                     return Ok(ReleaseOutcome {
