@@ -719,6 +719,47 @@ impl Engine {
             }
             "readiness" => self.readiness(now_member(object(v)?)?),
             "sync_status" => self.sync_status(now_member(object(v)?)?),
+            op if op.starts_with("loader_") => self.loader_op(op, v)?,
+            "recommend" | "validate" | "similar" => {
+                let m = object(v)?;
+                for (k, _) in m.iter() {
+                    if !matches!(k, "request" | "ctx" | "signals") {
+                        return Err(ApiError::new(
+                            "RECSYS_INVALID_REQUEST",
+                            400,
+                            format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ..., \"signals\"?: ...}}"),
+                        ));
+                    }
+                }
+                let ctx = CallContext::from_value(m.get("ctx").unwrap_or(&Value::Null))?;
+                let req = m.get("request").unwrap_or(&Value::Null);
+                match (op, m.get("signals").filter(|s| !s.is_null())) {
+                    ("recommend", Some(sig)) => self.recommend_with_signals(req, &ctx, sig)?,
+                    ("similar", Some(sig)) => self.similar_with_signals(req, &ctx, sig)?,
+                    ("recommend", None) => self.recommend(req, &ctx)?,
+                    ("similar", None) => self.similar(req, &ctx)?,
+                    _ => self.validate(req, &ctx)?,
+                }
+            }
+            "snapshots" => Value::Array(
+                self.loaded()
+                    .into_iter()
+                    .map(|(t, s)| {
+                        let mut m = Map::new();
+                        m.push("tenant", Value::String(t));
+                        m.push("surface", Value::String(s));
+                        Value::Object(m)
+                    })
+                    .collect(),
+            ),
+            _ => return Err(unknown_op(op)),
+        };
+        Ok(answer)
+    }
+
+    /// The artifact lifecycle operations (`loader_*`) of [`Engine::call_value`].
+    fn loader_op(&self, op: &str, v: &Value) -> Result<Value, ApiError> {
+        Ok(match op {
             "loader_track" => {
                 let m = object(v)?;
                 let uri = self.loader_track(str_member(m, "tenant")?, str_member(m, "surface")?)?;
@@ -804,40 +845,7 @@ impl Engine {
                 a.push("was_pinned", Value::Bool(was));
                 Value::Object(a)
             }
-            "recommend" | "validate" | "similar" => {
-                let m = object(v)?;
-                for (k, _) in m.iter() {
-                    if !matches!(k, "request" | "ctx" | "signals") {
-                        return Err(ApiError::new(
-                            "RECSYS_INVALID_REQUEST",
-                            400,
-                            format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ..., \"signals\"?: ...}}"),
-                        ));
-                    }
-                }
-                let ctx = CallContext::from_value(m.get("ctx").unwrap_or(&Value::Null))?;
-                let req = m.get("request").unwrap_or(&Value::Null);
-                match (op, m.get("signals").filter(|s| !s.is_null())) {
-                    ("recommend", Some(sig)) => self.recommend_with_signals(req, &ctx, sig)?,
-                    ("similar", Some(sig)) => self.similar_with_signals(req, &ctx, sig)?,
-                    ("recommend", None) => self.recommend(req, &ctx)?,
-                    ("similar", None) => self.similar(req, &ctx)?,
-                    _ => self.validate(req, &ctx)?,
-                }
-            }
-            "snapshots" => Value::Array(
-                self.loaded()
-                    .into_iter()
-                    .map(|(t, s)| {
-                        let mut m = Map::new();
-                        m.push("tenant", Value::String(t));
-                        m.push("surface", Value::String(s));
-                        Value::Object(m)
-                    })
-                    .collect(),
-            ),
             _ => return Err(unknown_op(op)),
-        };
-        Ok(answer)
+        })
     }
 }
