@@ -21,6 +21,7 @@ pub mod config;
 pub mod control;
 pub mod engine;
 pub mod error;
+pub mod host;
 pub mod json;
 pub mod lint;
 pub mod loader;
