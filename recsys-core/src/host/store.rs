@@ -40,7 +40,7 @@ pub enum StoreArg {
     /// An audit draft, which the host store seals (`draft.seal(id, prev_hash)`) in the same
     /// atomic step in which it assigns the entry's id. How it crosses is the binding's
     /// choice (an object with a `seal` method, or [`super::records::draft_record`]).
-    Draft(AuditDraft),
+    Draft(Box<AuditDraft>),
 }
 
 /// Moves one store call across a binding's boundary.
@@ -163,7 +163,7 @@ impl<T: RecordTransport> DocumentStore for RecordStore<T> {
         let swap = StoreArg::Value(swap_record(swap, self.0.style()));
         self.call(
             "compare_and_swap",
-            vec![s(tenant), swap, StoreArg::Draft(audit)],
+            vec![s(tenant), swap, StoreArg::Draft(Box::new(audit))],
             optional(entry_from_record),
         )
     }
@@ -171,7 +171,7 @@ impl<T: RecordTransport> DocumentStore for RecordStore<T> {
     fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError> {
         self.call(
             "append_audit",
-            vec![s(tenant), StoreArg::Draft(audit)],
+            vec![s(tenant), StoreArg::Draft(Box::new(audit))],
             entry_from_record,
         )
     }
