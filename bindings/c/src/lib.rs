@@ -15,11 +15,11 @@
 //! * Misuse is reported, never undefined behaviour for the cases we can detect: NULL
 //!   pointers give `RECSYS_FFI_NULL_POINTER`, invalid UTF-8 gives `RECSYS_FFI_INVALID_UTF8`.
 //!   A pointer that is not NULL must still be valid (a live engine, a NUL-terminated string).
-//! * Every entry point runs its body under `catch_unwind`: a panic becomes a
-//!   `RECSYS_INTERNAL` error and never unwinds into C. (This needs the default
-//!   `panic = "unwind"`; a `panic = "abort"` build would abort the process instead.) The engine
-//!   holds immutable, atomically swapped snapshots, so a caught panic cannot leave it half
-//!   updated and the engine stays usable.
+//! * Every entry point runs its body under the core's panic guard
+//!   ([`recsys_core::host::guard`]): a panic becomes a `RECSYS_INTERNAL` error and never
+//!   unwinds into C. (This needs the default `panic = "unwind"`; a `panic = "abort"` build
+//!   would abort the process instead.) The engine holds immutable, atomically swapped
+//!   snapshots, so a caught panic cannot leave it half updated and the engine stays usable.
 //! * A `RecsysEngine` is thread-safe: one engine may be shared by any number of threads.
 //! * Handles are validated. Every engine, error and answer string the library hands out is
 //!   registered as live, with its kind, until it is freed; engines and errors also carry a
@@ -30,8 +30,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+use recsys_core::host::guard;
 use recsys_core::ApiError;
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -169,7 +169,7 @@ unsafe fn error_ref<'a>(err: *const RecsysError) -> Option<&'a RecsysError> {
     (e.tag == ERROR_TAG).then_some(e)
 }
 const INVALID_UTF8: &str = "RECSYS_FFI_INVALID_UTF8";
-const INTERNAL: &str = "RECSYS_INTERNAL";
+const INTERNAL: &str = recsys_core::host::INTERNAL;
 
 /// A C string from text that may contain NUL bytes (messages quote user input): NULs become
 /// U+FFFD so the text is never truncated silently.
@@ -195,15 +195,6 @@ fn null_pointer(what: &str) -> ApiError {
         400,
         format!("{what} must not be a null pointer"),
     )
-}
-
-fn panic_error(payload: Box<dyn Any + Send>) -> ApiError {
-    let detail = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic payload".to_owned());
-    ApiError::new(INTERNAL, 500, format!("internal error (panic): {detail}"))
 }
 
 /// Borrows a C string as UTF-8.
@@ -237,11 +228,6 @@ fn answer_to_c(answer: String) -> Result<*mut c_char, ApiError> {
         .map_err(|_| ApiError::new(INTERNAL, 500, "the answer contains a nul byte"))?;
     register(s, Kind::String);
     Ok(s)
-}
-
-/// Runs an entry point's body, turning a panic into a `RECSYS_INTERNAL` error.
-fn catch<T>(body: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| Err(panic_error(payload)))
 }
 
 /// Ends an entry point: stores NULL (success) or a new `RecsysError` (failure) in `*err`
@@ -310,7 +296,7 @@ pub unsafe extern "C" fn recsys_engine_new(
     options_json: *const c_char,
     err: *mut *mut RecsysError,
 ) -> *mut RecsysEngine {
-    let result = catch(|| {
+    let result = guard(|| {
         let inner = if options_json.is_null() {
             recsys_core::Engine::new()
         } else {
@@ -369,7 +355,7 @@ pub unsafe extern "C" fn recsys_engine_call(
     out: *mut *mut c_char,
     err: *mut *mut RecsysError,
 ) -> c_int {
-    let result = catch(|| {
+    let result = guard(|| {
         // SAFETY: by contract `engine` is not freed concurrently with this call.
         let engine = match unsafe { engine_ref(engine) } {
             Ok(e) => e,
@@ -402,7 +388,7 @@ pub unsafe extern "C" fn recsys_call_static(
     err: *mut *mut RecsysError,
 ) -> c_int {
     // SAFETY: `op`, `input` and `out` satisfy `call_into`'s contract by this function's.
-    let result = catch(|| unsafe { call_into(op, input, out, recsys_core::call_static) });
+    let result = guard(|| unsafe { call_into(op, input, out, recsys_core::call_static) });
     // SAFETY: `err` is NULL or valid for writes by this function's contract.
     unsafe { finish(err, result, RECSYS_ERROR) }
 }
@@ -558,7 +544,7 @@ mod tests {
     #[test]
     fn panics_become_internal_errors() {
         let mut err = ptr::null_mut();
-        let result = catch(|| -> Result<c_int, ApiError> { panic!("boom") });
+        let result = guard(|| -> Result<c_int, ApiError> { panic!("boom") });
         // SAFETY: `err` is valid for writes.
         let rc = unsafe { finish(&mut err, result, RECSYS_ERROR) };
         assert_eq!(rc, RECSYS_ERROR);
