@@ -127,7 +127,7 @@ impl WasmEngine {
         request_json: &str,
         ctx_json: Option<String>,
     ) -> Result<String, JsValue> {
-        self.call("recommend", &serving_input(request_json, ctx_json))
+        self.call("recommend", &serving_input(request_json, ctx_json)?)
     }
 
     /// `call("validate", input)`; see [`serving_input`] for how the input is formed.
@@ -136,27 +136,22 @@ impl WasmEngine {
         request_json: &str,
         ctx_json: Option<String>,
     ) -> Result<String, JsValue> {
-        self.call("validate", &serving_input(request_json, ctx_json))
+        self.call("validate", &serving_input(request_json, ctx_json)?)
     }
 
     /// `call("similar", input)`; see [`serving_input`] for how the input is formed.
     pub fn similar(&self, request_json: &str, ctx_json: Option<String>) -> Result<String, JsValue> {
-        self.call("similar", &serving_input(request_json, ctx_json))
+        self.call("similar", &serving_input(request_json, ctx_json)?)
     }
 }
 
-/// The input of the serving operations, `{"request": ..., "ctx": ...}`: with a context, both
-/// texts are embedded verbatim (never re-serialised); without one, the first argument already
-/// is the whole input and is passed as is.
-///
-/// `ctx` comes last on purpose: the core keeps the last of duplicate members and rejects
-/// trailing data, so a request text crafted to smuggle in its own `"ctx"` member can never
-/// replace the host's context (it either loses to it or makes the input invalid).
-fn serving_input(request_json: &str, ctx_json: Option<String>) -> String {
-    match ctx_json {
-        None => request_json.to_owned(),
-        Some(ctx) => format!("{{\"request\":{request_json},\"ctx\":{ctx}}}"),
-    }
+/// The input of the serving operations, `{"request": ..., "ctx": ...}`, built by the core
+/// ([`recsys_core::host::serving_input`]): each text must be one JSON value, so a request
+/// cannot smuggle in its own context; without a context, the first argument already is the
+/// whole input and is passed as is.
+fn serving_input(request_json: &str, ctx_json: Option<String>) -> Result<String, JsValue> {
+    check_poison()?;
+    recsys_core::host::serving_input(request_json, ctx_json.as_deref()).map_err(to_js_error)
 }
 
 /// `{"etag": "<hex>", "canonical": "<text>"}` for any JSON document.

@@ -117,15 +117,11 @@ test("serving methods: load a snapshot, recommend, validate, similar", () => {
     assert.equal(typeof engine.validate(request, ctx), "string");
     assert.equal(typeof engine.similar('{"surface":"home","item_id":"A","k":2}', ctx), "string");
 
-    // A request text that tries to smuggle in its own ctx cannot replace the host's.
+    // A request text that tries to smuggle in its own ctx is refused: each part must be one
+    // JSON value (the core builds the envelope).
     const smuggled = '{"surface":"home","user":{"user_id":"u1"}},"ctx":{"now":"2026-01-02T00:00:00Z","tenant":"evil","roles":["admin"]}';
-    let outcome;
-    try {
-      outcome = JSON.parse(engine.recommend(smuggled, ctx)).meta.tenant_id;
-    } catch (e) {
-      outcome = e.code;
-    }
-    assert.ok(outcome === "demo" || /^RECSYS_/.test(outcome), `smuggled ctx won: ${outcome}`);
+    throwsRecsys(() => engine.recommend(smuggled, ctx), "RECSYS_JSON_TRAILING_DATA", 400);
+    throwsRecsys(() => engine.recommend(request, '{"now":'), "RECSYS_JSON_SYNTAX", 400);
 
     throwsRecsys(() => engine.recommend(request, '{"now":"2026-01-02T00:00:00Z"}'), "RECSYS_INVALID_CONTEXT", 400);
   } finally {
