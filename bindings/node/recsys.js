@@ -111,11 +111,6 @@ function text(value) {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
-// Concatenated, not re-serialised: text inputs reach the core exactly as given.
-function envelope(request, ctx) {
-  return '{"request":' + text(request) + ',"ctx":' + text(ctx) + '}'
-}
-
 class Engine {
   #native
 
@@ -180,41 +175,49 @@ class Engine {
     return this.callObjectAsync('load_snapshot', documents, signal)
   }
 
-  // recommend / validate / similar: {request, ctx: {now, request_id, tenant}} -> response
+  // recommend / validate / similar: {request, ctx: {now, request_id, tenant}} -> response.
+  // The core builds the {"request","ctx"} input from the two JSON texts (text inputs reach
+  // it exactly as given; each must be one JSON value).
+  #serve(op, request, ctx) {
+    return guard(() => this.#native.serve(op, text(request) ?? '', text(ctx) ?? ''))
+  }
+  #serveAsync(op, request, ctx, signal) {
+    return guardAsync(() => this.#native.serveAsync(op, text(request) ?? '', text(ctx) ?? '', signal))
+  }
   recommendJson(request, ctx) {
-    return this.call('recommend', envelope(request, ctx))
+    return this.#serve('recommend', request, ctx)
   }
   recommend(request, ctx) {
     return JSON.parse(this.recommendJson(request, ctx))
   }
   recommendJsonAsync(request, ctx, signal) {
-    return this.callAsync('recommend', envelope(request, ctx), signal)
+    return this.#serveAsync('recommend', request, ctx, signal)
   }
   async recommendAsync(request, ctx, signal) {
     return JSON.parse(await this.recommendJsonAsync(request, ctx, signal))
   }
 
   validateJson(request, ctx) {
-    return this.call('validate', envelope(request, ctx))
+    return this.#serve('validate', request, ctx)
   }
   validate(request, ctx) {
     return JSON.parse(this.validateJson(request, ctx))
   }
   validateJsonAsync(request, ctx, signal) {
-    return this.callAsync('validate', envelope(request, ctx), signal)
+    return this.#serveAsync('validate', request, ctx, signal)
   }
   async validateAsync(request, ctx, signal) {
     return JSON.parse(await this.validateJsonAsync(request, ctx, signal))
   }
 
   similarJson(request, ctx) {
-    return this.call('similar', envelope(request, ctx))
+    return this.#serve('similar', request, ctx)
   }
   similar(request, ctx) {
     return JSON.parse(this.similarJson(request, ctx))
   }
   similarJsonAsync(request, ctx, signal) {
-    return this.callAsync('similar', envelope(request, ctx), signal)
+    return this.#serveAsync('similar', request, ctx, signal)
   }
   async similarAsync(request, ctx, signal) {
     return JSON.parse(await this.similarJsonAsync(request, ctx, signal))

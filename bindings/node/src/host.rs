@@ -29,14 +29,12 @@
 //! entries keep their exact literals.
 
 use napi::sys;
-use recsys_core::control::{
-    AuditDraft, AuditEntry, AuditKey, AuditSigner, DocKind, DocumentStore, Pointer, PointerSwap,
-    StoreError, StoreErrorKind, StoredVersion,
-};
+use recsys_core::control::{AuditSigner, StoreError, StoreErrorKind};
+use recsys_core::host::records::{self, HostStyle};
+use recsys_core::host::store::{RecordTransport, StoreArg};
 use recsys_core::json::{self, Map, Value};
 use recsys_core::ops::exposure::SinkError;
 use recsys_core::ops::{ExposureSink, Metrics};
-use recsys_core::time::Timestamp;
 use recsys_core::ApiError;
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -59,15 +57,6 @@ thread_local! {
     /// The audit key of the draft a JS store is sealing on this thread (the draft crosses
     /// to JS as text; its secret never does).
     static SIGNER: RefCell<Option<AuditSigner>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` (a store call that seals `draft`) with the draft's audit key available to
-/// [`seal_draft`].
-fn with_signer<T>(draft: &AuditDraft, f: impl FnOnce() -> T) -> T {
-    let previous = SIGNER.with(|s| s.replace(draft.signer.clone()));
-    let out = f();
-    SIGNER.with(|s| *s.borrow_mut() = previous);
-    out
 }
 
 /// One adapter call to deliver on the JS thread later.
@@ -332,305 +321,50 @@ unsafe fn coerce_string(env: sys::napi_env, v: sys::napi_value) -> Option<String
 }
 
 // ---------------------------------------------------------------------------------------
-// JSON forms shared with recsys.js
+// The document store: records are encoded and decoded by the core (`recsys_core::host`);
+// this only moves them across the bridge as JSON text.
 
-fn opt_str(s: Option<&str>) -> Value {
-    s.map(Value::str).unwrap_or(Value::Null)
-}
-
-/// A fixed-width decimal string ordered like the timestamp (for the JS store's sorting).
-pub fn time_key(t: Timestamp) -> String {
-    format!("{:020}{:09}", (t.secs as i128 - i64::MIN as i128), t.nanos)
-}
-
-fn version_value(v: &StoredVersion) -> Value {
-    let mut m = Map::new();
-    m.push("etag", Value::str(&v.etag));
-    m.push("canonicalText", Value::str(&v.canonical_text));
-    m.push("document", Value::str(&v.document));
-    m.push("createdAt", Value::str(v.created_at.to_rfc3339_nanos()));
-    m.push("createdBy", Value::str(&v.created_by));
-    m.push("comment", opt_str(v.comment.as_deref()));
-    Value::Object(m)
-}
-
-/// The draft as the JSON the JS side hands back to [`seal_draft`].
-pub fn draft_value(d: &AuditDraft) -> Value {
-    let mut m = Map::new();
-    m.push("tenant", Value::str(&d.tenant));
-    m.push("occurredAt", Value::str(d.occurred_at.to_rfc3339_nanos()));
-    m.push("timeKey", Value::str(time_key(d.occurred_at)));
-    m.push("action", Value::str(&d.action));
-    let body = d.clone().seal(0, None).to_value(false);
-    let mut draft = Map::new();
-    if let Value::Object(b) = body {
-        for (k, v) in b.into_vec() {
-            if !matches!(k.as_str(), "id" | "prev_hash" | "hash") {
-                draft.push(k, v);
-            }
-        }
-    }
-    m.push(
-        "draft",
-        Value::String(json::to_string(&Value::Object(draft))),
-    );
-    Value::Object(m)
-}
-
-/// The entry as handed to a JS store: index fields plus `json`, the exact entry text the
-/// store must keep and return.
-pub fn entry_value(e: &AuditEntry) -> Value {
-    let mut m = Map::new();
-    m.push("id", Value::u64(e.id));
-    m.push("tenant", Value::str(&e.tenant));
-    m.push("occurredAt", Value::str(e.occurred_at.to_rfc3339_nanos()));
-    m.push("timeKey", Value::str(time_key(e.occurred_at)));
-    m.push("action", Value::str(&e.action));
-    m.push("prevHash", opt_str(e.prev_hash.as_deref()));
-    m.push("hash", Value::str(&e.hash));
-    m.push("json", Value::String(json::to_string(&e.to_value(false))));
-    Value::Object(m)
-}
-
-/// Seals a draft (the `draft` text of [`draft_value`]) with a store-assigned id and the
-/// tenant's previous hash: the hash chain is computed here, in the core.
+/// Seals a draft (the `draft` text of the core's draft record) with a store-assigned id and
+/// the tenant's previous hash, keyed with the audit key of the store call in progress on this
+/// thread: the hash chain is computed in the core.
 pub fn seal_draft(draft: &str, id: u64, prev_hash: Option<&str>) -> Result<Value, ApiError> {
-    let bad = |m: &str| ApiError::new(INVALID_ADAPTER, 400, format!("invalid audit draft: {m}"));
-    if id == 0 {
-        return Err(bad("ids start at 1"));
-    }
-    let v = json::parse(draft.as_bytes()).map_err(|e| bad(&e.to_string()))?;
-    let Value::Object(mut m) = v else {
-        return Err(bad("not an object"));
-    };
-    m.insert("id", Value::u64(0));
-    m.insert("prev_hash", Value::Null);
-    m.insert("hash", Value::str(""));
-    let e = AuditEntry::from_value(&Value::Object(m)).ok_or_else(|| bad("missing fields"))?;
-    let d = AuditDraft::from_entry(e, SIGNER.with(|s| s.borrow().clone()));
-    Ok(entry_value(&d.seal(id, prev_hash)))
+    let signer = SIGNER.with(|s| s.borrow().clone());
+    let entry = records::seal_draft_text(draft, id, prev_hash, signer)?;
+    Ok(records::entry_record(&entry, HostStyle::JavaScript))
 }
 
-// ---------------------------------------------------------------------------------------
-// The document store
-
-/// A [`DocumentStore`] implemented by a JS object (see `recsys.js` for its interface).
+/// The transport of a document store implemented by a JS object (see `recsys.js` for its
+/// interface); the core's `RecordStore` over it is the engine's `DocumentStore`.
 pub struct JsStore(pub Arc<Host>);
 
-fn malformed(what: &str) -> StoreError {
-    StoreError::other(format!("the JS document store returned a malformed {what}"))
-}
-
-fn str_of(m: &Map, k: &str) -> Option<String> {
-    m.get(k).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn opt_str_of(m: &Map, k: &str) -> Option<Option<String>> {
-    match m.get(k) {
-        None | Some(Value::Null) => Some(None),
-        Some(Value::String(s)) => Some(Some(s.clone())),
-        _ => None,
+impl RecordTransport for JsStore {
+    fn style(&self) -> HostStyle {
+        HostStyle::JavaScript
     }
-}
 
-fn time_of(m: &Map, k: &str) -> Option<Timestamp> {
-    Timestamp::parse_rfc3339(m.get(k)?.as_str()?)
-}
-
-fn pointer_of(v: &Value) -> Option<Pointer> {
-    let m = v.as_object()?;
-    Some(Pointer {
-        etag: str_of(m, "etag")?,
-        previous: opt_str_of(m, "previous")?,
-        updated_at: time_of(m, "updatedAt")?,
-        updated_by: str_of(m, "updatedBy")?,
-        revision: m.get("revision")?.as_number()?.as_i64()?.try_into().ok()?,
-    })
-}
-
-fn version_of(v: &Value) -> Option<StoredVersion> {
-    let m = v.as_object()?;
-    Some(StoredVersion {
-        etag: str_of(m, "etag")?,
-        canonical_text: str_of(m, "canonicalText")?,
-        document: str_of(m, "document")?,
-        created_at: time_of(m, "createdAt")?,
-        created_by: str_of(m, "createdBy")?,
-        comment: opt_str_of(m, "comment")?,
-    })
-}
-
-fn entry_of(v: &Value) -> Option<AuditEntry> {
-    let text = v.as_object()?.get("json")?.as_str()?;
-    AuditEntry::from_value(&json::parse(text.as_bytes()).ok()?)
-}
-
-fn entries_of(v: &Value) -> Result<Vec<AuditEntry>, StoreError> {
-    v.as_array()
-        .ok_or_else(|| malformed("entry list"))?
-        .iter()
-        .map(|e| entry_of(e).ok_or_else(|| malformed("audit entry")))
-        .collect()
-}
-
-impl JsStore {
-    fn call(&self, method: &'static str, args: Vec<Value>) -> Result<Value, StoreError> {
+    fn call(&self, method: &str, args: Vec<StoreArg>) -> Result<Value, StoreError> {
+        let mut signer = None;
+        let args: Vec<Value> = args
+            .into_iter()
+            .map(|a| match a {
+                StoreArg::Value(v) => v,
+                StoreArg::Draft(d) => {
+                    signer = Some(d.signer.clone());
+                    records::draft_record(&d, HostStyle::JavaScript)
+                }
+            })
+            .collect();
         let text = json::to_string(&Value::Array(args));
-        match self.0.call_now("store", method, &text) {
+        let previous = SIGNER.with(|s| s.replace(signer.flatten()));
+        let answer = self.0.call_now("store", method, &text);
+        SIGNER.with(|s| *s.borrow_mut() = previous);
+        match answer {
             Some(r) => r.map_err(|(kind, message)| StoreError::new(kind, message)),
             None => Err(StoreError::unavailable(
                 "the JS document store can only be used by synchronous engine calls on the JS \
                  thread (not by *Async calls)",
             )),
         }
-    }
-}
-
-fn kind_value(kind: DocKind) -> Value {
-    Value::str(kind.as_str())
-}
-
-impl DocumentStore for JsStore {
-    fn current(&self, tenant: &str, kind: DocKind) -> Result<Option<Pointer>, StoreError> {
-        let v = self.call("current", vec![Value::str(tenant), kind_value(kind)])?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        pointer_of(&v).map(Some).ok_or_else(|| malformed("pointer"))
-    }
-
-    fn get_version(
-        &self,
-        tenant: &str,
-        kind: DocKind,
-        etag: &str,
-    ) -> Result<Option<StoredVersion>, StoreError> {
-        let v = self.call(
-            "getVersion",
-            vec![Value::str(tenant), kind_value(kind), Value::str(etag)],
-        )?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        version_of(&v).map(Some).ok_or_else(|| malformed("version"))
-    }
-
-    fn put_version(
-        &self,
-        tenant: &str,
-        kind: DocKind,
-        version: &StoredVersion,
-    ) -> Result<bool, StoreError> {
-        self.call(
-            "putVersion",
-            vec![Value::str(tenant), kind_value(kind), version_value(version)],
-        )?
-        .as_bool()
-        .ok_or_else(|| malformed("putVersion answer (expected a boolean)"))
-    }
-
-    fn list_versions(&self, tenant: &str, kind: DocKind) -> Result<Vec<StoredVersion>, StoreError> {
-        self.call("listVersions", vec![Value::str(tenant), kind_value(kind)])?
-            .as_array()
-            .ok_or_else(|| malformed("version list"))?
-            .iter()
-            .map(|v| version_of(v).ok_or_else(|| malformed("version")))
-            .collect()
-    }
-
-    fn compare_and_swap(
-        &self,
-        tenant: &str,
-        swap: &PointerSwap,
-        audit: AuditDraft,
-    ) -> Result<Option<AuditEntry>, StoreError> {
-        let mut s = Map::new();
-        s.push("kind", kind_value(swap.kind));
-        s.push("expected", opt_str(swap.expected.as_deref()));
-        s.push("newEtag", Value::str(&swap.new_etag));
-        s.push("by", Value::str(&swap.by));
-        s.push("at", Value::str(swap.at.to_rfc3339_nanos()));
-        let v = with_signer(&audit, || {
-            self.call(
-                "compareAndSwap",
-                vec![Value::str(tenant), Value::Object(s), draft_value(&audit)],
-            )
-        })?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        entry_of(&v)
-            .map(Some)
-            .ok_or_else(|| malformed("audit entry"))
-    }
-
-    fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError> {
-        let v = with_signer(&audit, || {
-            self.call("appendAudit", vec![Value::str(tenant), draft_value(&audit)])
-        })?;
-        entry_of(&v).ok_or_else(|| malformed("audit entry"))
-    }
-
-    fn list_audit(
-        &self,
-        tenant: &str,
-        before: Option<AuditKey>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let before = match before {
-            None => Value::Null,
-            Some(k) => {
-                let mut m = Map::new();
-                m.push("occurredAt", Value::str(k.occurred_at.to_rfc3339_nanos()));
-                m.push("timeKey", Value::str(time_key(k.occurred_at)));
-                m.push("id", Value::u64(k.id));
-                Value::Object(m)
-            }
-        };
-        let v = self.call(
-            "listAudit",
-            vec![Value::str(tenant), before, Value::u64(limit as u64)],
-        )?;
-        entries_of(&v)
-    }
-
-    fn audit_chain(
-        &self,
-        tenant: &str,
-        after_id: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let after = after_id.map(Value::u64).unwrap_or(Value::Null);
-        let v = self.call(
-            "auditChain",
-            vec![Value::str(tenant), after, Value::u64(limit as u64)],
-        )?;
-        entries_of(&v)
-    }
-
-    fn revision(&self, tenant: &str) -> Result<u64, StoreError> {
-        self.call("revision", vec![Value::str(tenant)])?
-            .as_number()
-            .and_then(|n| n.as_i64())
-            .and_then(|n| u64::try_from(n).ok())
-            .ok_or_else(|| malformed("revision (expected a non-negative integer)"))
-    }
-
-    fn changes_since(
-        &self,
-        tenant: &str,
-        since: u64,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let v = self.call(
-            "changesSince",
-            vec![
-                Value::str(tenant),
-                Value::u64(since),
-                Value::u64(limit as u64),
-            ],
-        )?;
-        entries_of(&v)
     }
 }
 

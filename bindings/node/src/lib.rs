@@ -3,9 +3,10 @@
 //! A thin layer over the core's JSON call/answer API: strings in, strings out. A core error
 //! is thrown as a JS `Error` whose message is the error's JSON form
 //! (`{"code","status","message","problems"?,...}`); the hand-written wrapper `recsys.js`
-//! turns it into the matching `RecsysError` subclass. Every core call runs inside
-//! `catch_unwind`, so a panic surfaces as a `RECSYS_INTERNAL` error instead of aborting the
-//! process. The `*Async` variants run on libuv's thread pool (`AsyncTask`), off the event loop.
+//! turns it into the matching `RecsysError` subclass. Every core call runs inside the core's
+//! panic guard (`recsys_core::host::guard`), so a panic surfaces as a `RECSYS_INTERNAL` error
+//! instead of aborting the process. The `{"request","ctx"}` input of the serving and admin
+//! operations is built by the core too (`serve`, `serveAsync`). The `*Async` variants run on libuv's thread pool (`AsyncTask`), off the event loop.
 //!
 //! Host adapters written in JS (document store, metrics, exposure sink) are wired in
 //! `host.rs`; see there for the threading model.
@@ -16,30 +17,14 @@ use host::{DeferScope, Deferred, EnvScope, Host, JsExposureSink, JsMetrics, JsSt
 use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Function, ObjectFinalize, Uint8Array};
 use napi::{Env, Error, JsValue, Result, Status, Task};
 use napi_derive::napi;
+use recsys_core::host::store::RecordStore;
 use recsys_core::ApiError;
-use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-/// Runs a core call, turning a panic into a `RECSYS_INTERNAL` error and the error into a
-/// JS error carrying its JSON form.
+/// Runs a core call under the core's panic guard (a panic becomes `RECSYS_INTERNAL`) and
+/// turns its error into a JS error carrying the error's JSON form.
 fn guarded<T>(f: impl FnOnce() -> std::result::Result<T, ApiError>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f))
-        .unwrap_or_else(|payload| Err(panic_error(payload.as_ref())))
-        .map_err(|e| Error::new(Status::GenericFailure, e.to_json()))
-}
-
-fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
-    let what = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("unknown panic");
-    ApiError::new(
-        "RECSYS_INTERNAL",
-        500,
-        format!("internal error in recsys core: {what}"),
-    )
+    recsys_core::host::guard(f).map_err(|e| Error::new(Status::GenericFailure, e.to_json()))
 }
 
 fn doc_bytes(doc: &Either<String, Uint8Array>) -> &[u8] {
@@ -126,7 +111,9 @@ impl NativeEngine {
             let mut engine = match (&host, has("store")) {
                 (Some(h), true) => recsys_core::Engine::with_control(
                     opts,
-                    recsys_core::control::ControlPlane::new(Arc::new(JsStore(Arc::clone(h)))),
+                    recsys_core::control::ControlPlane::new(Arc::new(RecordStore(JsStore(
+                        Arc::clone(h),
+                    )))),
                 ),
                 _ => recsys_core::Engine::with_options(opts),
             };
@@ -153,6 +140,29 @@ impl NativeEngine {
             let _scope = EnvScope::enter(env.raw())?;
             self.inner.call(&op, &input)
         })
+    }
+
+    /// Runs a serving or admin operation whose input is `{"request": <request>, "ctx": <ctx>}`,
+    /// built by the core from the two JSON texts (each must be one JSON value).
+    #[napi]
+    pub fn serve(&self, env: Env, op: String, request: String, ctx: String) -> Result<String> {
+        guarded(|| {
+            let _scope = EnvScope::enter(env.raw())?;
+            let input = recsys_core::host::serving_input(&request, Some(&ctx))?;
+            self.inner.call(&op, &input)
+        })
+    }
+
+    /// Like `serve`, on libuv's thread pool (same rules as `callAsync`).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn serve_async(
+        &self,
+        op: String,
+        request: String,
+        ctx: String,
+        signal: Option<AbortSignal>,
+    ) -> AsyncTask<CallTask> {
+        self.task(op, request, Some(ctx), signal)
     }
 
     /// Hands over the bytes of one artifact the pending manifest names (loader step 2, one
@@ -206,6 +216,20 @@ impl NativeEngine {
         input: String,
         signal: Option<AbortSignal>,
     ) -> AsyncTask<CallTask> {
+        self.task(op, input, None, signal)
+    }
+}
+
+impl NativeEngine {
+    /// An async call of `op`; with `ctx`, `input` is the request and the core builds the
+    /// envelope on the worker thread.
+    fn task(
+        &self,
+        op: String,
+        input: String,
+        ctx: Option<String>,
+        signal: Option<AbortSignal>,
+    ) -> AsyncTask<CallTask> {
         let refused = (self.js_store && uses_store(&op)).then(|| {
             ApiError::new(
                 host::SYNC_ONLY,
@@ -220,6 +244,7 @@ impl NativeEngine {
             engine: Arc::clone(&self.inner),
             op,
             input,
+            ctx,
             refused,
             deferred: Vec::new(),
         };
@@ -232,6 +257,8 @@ pub struct CallTask {
     engine: Arc<recsys_core::Engine>,
     op: String,
     input: String,
+    /// With a context, `input` is the request of a `{"request","ctx"}` input.
+    ctx: Option<String>,
     refused: Option<ApiError>,
     deferred: Vec<Deferred>,
 }
@@ -245,7 +272,13 @@ impl Task for CallTask {
             return guarded(|| Err(e));
         }
         let scope = DeferScope::enter();
-        let out = guarded(|| self.engine.call(&self.op, &self.input));
+        let out = guarded(|| match &self.ctx {
+            Some(ctx) => {
+                let input = recsys_core::host::serving_input(&self.input, Some(ctx))?;
+                self.engine.call(&self.op, &input)
+            }
+            None => self.engine.call(&self.op, &self.input),
+        });
         self.deferred = scope.take();
         out
     }

@@ -217,7 +217,8 @@ test('store failures become typed StoreErrors with stable codes', () => {
     [() => { throw new DocumentStoreError('corrupt', 'bad row') }, 'RECSYS_STORE_CORRUPT', 500, /bad row/],
     [() => { throw new TypeError('oops') }, 'RECSYS_STORE_ERROR', 500, /TypeError: oops/],
     [() => { throw 'a string' }, 'RECSYS_STORE_ERROR', 500, /a string/],
-    [() => ({ etag: 42 }), 'RECSYS_STORE_ERROR', 500, /malformed pointer/],
+    // A wrong-shaped answer is corrupt, decoded by the core's record codec (recsys_core::host).
+    [() => ({ etag: 42 }), 'RECSYS_STORE_CORRUPT', 500, /current returned a malformed pointer \("etag" is not a string\)/],
     [() => Promise.resolve(null), 'RECSYS_STORE_ERROR', 500, /returned a promise/],
   ]
   for (const [current, code, status, message] of cases) {
