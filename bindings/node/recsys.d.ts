@@ -26,6 +26,232 @@ export interface ErrorObject {
   [extra: string]: unknown
 }
 
+// ---- requests and answers of the serving operations --------------------------------------
+// Their JSON shape is the conformance corpus's (recsys-core/tests/conformance): CI type-checks
+// every corpus request and answer as a literal of these types (`tsc --strict`,
+// bindings/corpus_types.py), so a member the core adds, drops or retypes fails the build.
+// Requests are given in their canonical form: the core also accepts member names in any case
+// and `null` for an absent member (Go compatibility).
+
+/** Who the recommendation is for (at least one id for personalised signals). */
+export interface User {
+  user_id?: string
+  anonymous_id?: string
+  session_id?: string
+}
+
+/** Request context; `now` (RFC 3339) is only used when the host's ctx has none. */
+export interface RequestContext {
+  locale?: string
+  device?: string
+  country?: string
+  now?: string
+}
+
+/** Seed items for co-occurrence and similarity signals. */
+export interface Anchors {
+  item_ids?: string[]
+  max_anchors?: number
+}
+
+/** Candidate ids to add (`include_ids`) or remove (`exclude_ids`). */
+export interface CandidateFilter {
+  include_ids?: string[]
+  exclude_ids?: string[]
+}
+
+/** Tag constraints; tags are matched lower-cased and trimmed. */
+export interface Constraints {
+  required_tags?: string[]
+  forbidden_tags?: string[]
+  /** At most this many items per tag. */
+  max_per_tag?: { [tag: string]: number }
+}
+
+/** Blend weights per signal (non-negative). */
+export interface Weights {
+  pop?: number
+  cooc?: number
+  emb?: number
+}
+
+export type ExplainLevel = 'none' | 'summary' | 'full'
+
+export interface RequestOptions {
+  include_reasons?: boolean
+  /** `full` (and `include_trace`) need the admin role in ctx.roles. */
+  explain?: ExplainLevel
+  include_trace?: boolean
+  seed?: number
+}
+
+/** A variant forced by the caller (otherwise assigned by the engine's experiments). */
+export interface ExperimentRef {
+  id?: string
+  variant?: string
+}
+
+/** The `request` of `recommend` and `validate`. */
+export interface RecommendRequest {
+  surface: string
+  /** Default `default`. */
+  segment?: string
+  /** Default 20; at most the surface's limit. */
+  k?: number
+  user?: User
+  context?: RequestContext
+  anchors?: Anchors
+  candidates?: CandidateFilter
+  constraints?: Constraints
+  weights?: Weights
+  options?: RequestOptions
+  experiment?: ExperimentRef
+}
+
+/** The `request` of `similar`: items like `item_id`. */
+export interface SimilarRequest {
+  surface: string
+  segment?: string
+  item_id: string
+  k?: number
+  candidates?: CandidateFilter
+  constraints?: Constraints
+  options?: RequestOptions
+}
+
+/** The host context of a serving call: the core reads no clock and does no auth. */
+export interface ServingContext {
+  /** RFC 3339. */
+  now: string
+  tenant: string
+  request_id?: string
+  /** The caller's roles (`admin` unlocks `explain: full` and `include_trace`). */
+  roles?: string[]
+}
+
+/** A request adjustment the core made (`DEFAULT_APPLIED`, `LIMIT_CLAMPED`, ...). */
+export interface RequestWarning {
+  code: string
+  detail: string
+}
+
+/** Signal values of one item, by signal. */
+export interface SignalValues {
+  pop: number
+  cooc: number
+  emb: number
+}
+
+/** Why an item scored as it did (`options.explain`). */
+export interface ItemExplain {
+  signals: SignalValues
+  /** Rule tokens that touched the item (`boost:r1`, `pin:r2`, ...). */
+  rules?: string[]
+  /** `explain: full` only, from here on. */
+  raw?: { pop: number; cooc: number; collab: number; content: number; session: number }
+  weights?: SignalValues
+  boost?: number
+  pinned?: boolean
+  mmr?: { lambda: number; relevance: number; max_sim: number; penalty: number; rank: number }
+}
+
+/** One ranked item. */
+export interface RecommendedItem {
+  item_id: string
+  /** 1-based. */
+  rank: number
+  score: number
+  /** `options.include_reasons`: `recent_popularity`, `co_visitation`, `diversity`, ... */
+  reasons?: string[]
+  explain?: ItemExplain
+}
+
+/** How many candidates were left after each stage. */
+export interface Counts {
+  candidates: number
+  after_include: number
+  after_exclude: number
+  after_constraints: number
+  after_rules: number
+  pinned: number
+  returned: number
+}
+
+/** Why an answer has fewer than `k` items, stage by stage. */
+export interface Diagnostic {
+  stage: string
+  removed?: number
+  message: string
+}
+
+/** What a rule did to this request (`meta.rules`). */
+export interface RuleOutcome {
+  rule_id: string
+  action: string
+  outcome: string
+}
+
+/** The answer's provenance: tenant, versions of every input, counts. */
+export interface AnswerMeta {
+  tenant_id: string
+  surface: string
+  segment: string
+  algo_version: string
+  config_version?: string
+  rules_version?: string
+  manifest_version?: string
+  release_id?: string
+  /** Version of each artifact served, by kind (`popularity`, `cooc`, ...). */
+  artifact_versions?: { [kind: string]: string }
+  /** Set when the surface fell back to another surface's snapshot. */
+  snapshot_surface?: string
+  request_id?: string
+  counts: Counts
+  rules?: RuleOutcome[]
+  diagnostics?: Diagnostic[]
+  /** The experiment variant this request was assigned. */
+  experiment?: { id: string; variant?: string }
+}
+
+/** The answer of `recommend` (and of `similar`). */
+export interface Recommendation {
+  items: RecommendedItem[]
+  meta: AnswerMeta
+  warnings?: RequestWarning[]
+}
+
+/** The answer of `similar`: the same shape as a recommendation. */
+export type SimilarAnswer = Recommendation
+
+/** The request as the core understood it: defaults applied, lists normalised. */
+export interface NormalizedRequest extends RecommendRequest {
+  segment: string
+  k: number
+  user: User
+  options: Required<RequestOptions>
+}
+
+/** The answer of `validate`. */
+export interface Validation {
+  normalized_request: NormalizedRequest
+  warnings?: RequestWarning[]
+  meta: { tenant_id: string; surface: string; segment: string; algo_version: string; request_id?: string }
+}
+
+/** The answer of `load_snapshot`: what was compiled and installed. */
+export interface LoadReport {
+  tenant: string
+  surface: string
+  config_version: string | null
+  rules_version: string | null
+  manifest_version: string | null
+  artifact_versions: { [kind: string]: string }
+  /** Items in the catalog. */
+  items: number
+  rules: { loaded: number; serving: number; dropped: Problem[] }
+  warnings: Problem[]
+}
+
 /** An error answered by the recsys core. */
 export declare class RecsysError extends Error {
   constructor(
@@ -96,25 +322,28 @@ export declare class Engine {
 
   /** Compiles and installs a snapshot from `{tenant, surface, config, rules, manifest, artifacts}`. */
   loadSnapshotJson(documents: string): string
-  loadSnapshot(documents: JsonInput): JsonObject
+  loadSnapshot(documents: JsonInput): LoadReport
   loadSnapshotJsonAsync(documents: string, signal?: AbortSignal | null): Promise<string>
-  loadSnapshotAsync(documents: JsonInput, signal?: AbortSignal | null): Promise<JsonObject>
+  loadSnapshotAsync(documents: JsonInput, signal?: AbortSignal | null): Promise<LoadReport>
 
-  /** `ctx` carries `now` (RFC 3339), `request_id` and `tenant`. */
+  /**
+   * `ctx` carries `now` (RFC 3339), `tenant`, `request_id` and `roles`. Objects or JSON texts;
+   * the core builds the `{request, ctx}` input (each text must be one JSON value).
+   */
   recommendJson(request: string, ctx: string): string
-  recommend(request: JsonInput, ctx: JsonInput): JsonObject
+  recommend(request: RecommendRequest | string, ctx: ServingContext | string): Recommendation
   recommendJsonAsync(request: string, ctx: string, signal?: AbortSignal | null): Promise<string>
-  recommendAsync(request: JsonInput, ctx: JsonInput, signal?: AbortSignal | null): Promise<JsonObject>
+  recommendAsync(request: RecommendRequest | string, ctx: ServingContext | string, signal?: AbortSignal | null): Promise<Recommendation>
 
   validateJson(request: string, ctx: string): string
-  validate(request: JsonInput, ctx: JsonInput): JsonObject
+  validate(request: RecommendRequest | string, ctx: ServingContext | string): Validation
   validateJsonAsync(request: string, ctx: string, signal?: AbortSignal | null): Promise<string>
-  validateAsync(request: JsonInput, ctx: JsonInput, signal?: AbortSignal | null): Promise<JsonObject>
+  validateAsync(request: RecommendRequest | string, ctx: ServingContext | string, signal?: AbortSignal | null): Promise<Validation>
 
   similarJson(request: string, ctx: string): string
-  similar(request: JsonInput, ctx: JsonInput): JsonObject
+  similar(request: SimilarRequest | string, ctx: ServingContext | string): SimilarAnswer
   similarJsonAsync(request: string, ctx: string, signal?: AbortSignal | null): Promise<string>
-  similarAsync(request: JsonInput, ctx: JsonInput, signal?: AbortSignal | null): Promise<JsonObject>
+  similarAsync(request: SimilarRequest | string, ctx: ServingContext | string, signal?: AbortSignal | null): Promise<SimilarAnswer>
 
   /** Replaces a tenant's config (JSON text; null removes it) and recompiles its surfaces. */
   setConfig(tenant: string, documentJson: string | null): JsonObject

@@ -6,7 +6,15 @@ import {
   ErrorObject,
   JsonInput,
   JsonObject,
+  LoadReport,
   Reader,
+  RecommendRequest,
+  RecommendedItem,
+  Recommendation,
+  RequestWarning,
+  ServingContext,
+  SimilarAnswer,
+  Validation,
   Problem,
   RecsysError,
   ValidationError,
@@ -42,23 +50,29 @@ export async function exercise(): Promise<string[]> {
   out.push(raw, String(obj.canonical), rawAsync, String(objAsync.etag))
 
   const docs: JsonInput = '{"tenant":"t","surface":"home"}'
-  const ctx = { now: '2026-01-01T00:00:00Z', request_id: 'r1', tenant: 't' }
+  const ctx: ServingContext = { now: '2026-01-01T00:00:00Z', request_id: 'r1', tenant: 't', roles: ['admin'] }
   try {
-    const report: JsonObject = engine.loadSnapshot(docs)
+    const report: LoadReport = engine.loadSnapshot(docs)
     const reportText: string = engine.loadSnapshotJson('{}')
-    const reportAsync: JsonObject = await engine.loadSnapshotAsync({ tenant: 't' })
+    const reportAsync: LoadReport = await engine.loadSnapshotAsync({ tenant: 't' })
     const reportTextAsync: string = await engine.loadSnapshotJsonAsync('{}')
-    const rec: JsonObject = engine.recommend({ surface: 'home', k: 5 }, ctx)
+    const request: RecommendRequest = { surface: 'home', k: 5, user: { user_id: 'u1' }, options: { explain: 'summary' } }
+    const rec: Recommendation = engine.recommend(request, ctx)
+    const first: RecommendedItem | undefined = rec.items[0]
+    const returned: number = rec.meta.counts.returned
+    const warnings: RequestWarning[] = rec.warnings ?? []
+    out.push(`${first?.item_id} ${first?.score} ${first?.explain?.signals.pop} ${returned} ${warnings.length}`)
     const recText: string = engine.recommendJson('{}', '{}')
-    const recAsync: JsonObject = await engine.recommendAsync('{}', ctx)
+    const recAsync: Recommendation = await engine.recommendAsync('{}', ctx)
     const recTextAsync: string = await engine.recommendJsonAsync('{}', '{}')
-    const val: JsonObject = engine.validate({}, ctx)
+    const val: Validation = engine.validate({ surface: 'home' }, ctx)
+    out.push(val.normalized_request.options.explain)
     const valText: string = engine.validateJson('{}', '{}')
-    const valAsync: JsonObject = await engine.validateAsync({}, ctx)
+    const valAsync: Validation = await engine.validateAsync(request, JSON.stringify(ctx))
     const valTextAsync: string = await engine.validateJsonAsync('{}', '{}')
-    const sim: JsonObject = engine.similar({ item_id: 'i1' }, ctx)
+    const sim: SimilarAnswer = engine.similar({ surface: 'home', item_id: 'i1' }, ctx)
     const simText: string = engine.similarJson('{}', '{}')
-    const simAsync: JsonObject = await engine.similarAsync({}, ctx)
+    const simAsync: SimilarAnswer = await engine.similarAsync('{}', ctx)
     const simTextAsync: string = await engine.similarJsonAsync('{}', '{}')
     out.push(String(report), reportText, String(reportAsync), reportTextAsync)
     out.push(String(rec), recText, String(recAsync), recTextAsync)
