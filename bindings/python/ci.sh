@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Python binding into a venv and runs its checks: mypy --strict over the package
-# and a typed usage file, then pytest (etag vectors, errors, threads/GIL, conformance corpus).
+# Builds the Python binding into a venv and runs its checks: mypy --strict over the package,
+# a typed usage file and every conformance-corpus request and answer typed with the package's
+# TypedDicts (../corpus_types.py), then pytest (etag vectors, errors, threads/GIL,
+# conformance corpus).
 #
 # Runs from any directory (CI calls `bash bindings/python/ci.sh` from the repo root) on a
 # fresh machine: everything comes from PyPI and crates.io. Environment:
@@ -39,6 +41,19 @@ echo "python: build in $((SECONDS - t0))s"
 
 t0=$SECONDS
 (cd "$HERE" && mypy --strict --cache-dir "$CACHE/mypy-cache" python/recsys_core tests/typing_usage.py)
+# The TypedDicts of requests and answers against the core's real answers: every
+# conformance-corpus request and answer as a typed literal (mypy rejects unknown, missing and
+# retyped members); and the check must fail on a drifted copy, so it is known to bite.
+TYPED=$CACHE/typecheck
+mkdir -p "$TYPED"
+python3 "$HERE/../corpus_types.py" py >"$TYPED/corpus_typed.py"
+python3 "$HERE/../corpus_types.py" py --drift >"$TYPED/corpus_drift.py"
+(cd "$HERE" && mypy --strict --cache-dir "$CACHE/mypy-cache" "$TYPED/corpus_typed.py")
+if (cd "$HERE" && mypy --strict --cache-dir "$CACHE/mypy-cache" "$TYPED/corpus_drift.py") >"$TYPED/drift.log" 2>&1 ||
+    ! grep -q drift_member "$TYPED/drift.log"; then
+    echo "python: the corpus type check did not catch a drifted answer" >&2
+    exit 1
+fi
 echo "python: mypy in $((SECONDS - t0))s"
 
 # Last, so pytest's summary is the closing line.

@@ -4,11 +4,13 @@
 //! Engine calls run with the GIL released (see `run` in `lib.rs`); every adapter method
 //! re-acquires it with `Python::attach` for the duration of the Python call only.
 //!
-//! Values cross the boundary as plain dicts of `str`, `int`, `bool` and `None`. Audit
-//! states (`before_state`, `after_state`, `extra`) travel as JSON **text**, so documents keep
-//! their number literals exactly (the audit hash covers them). Timestamps are RFC 3339
-//! strings; audit entries and keys also carry `seconds` and `nanos` (Unix time) so a store
-//! can order them without parsing.
+//! The store's records cross the boundary as plain dicts of `str`, `int`, `bool` and `None`,
+//! encoded and decoded by the core (`recsys_core::host::records`, Python style; the same
+//! codec serves the Node binding): audit states (`before_state`, `after_state`, `extra`)
+//! travel as JSON **text**, so documents keep their number literals exactly (the audit hash
+//! covers them); timestamps are RFC 3339 strings, and audit entries and keys also carry
+//! `seconds` and `nanos` (Unix time) so a store can order them without parsing. The method
+//! calls themselves are the core's `RecordStore`; [`PyStore`] only moves values.
 //!
 //! A Python exception raised by the store becomes a [`StoreError`]: its kind is the
 //! exception's `kind` attribute when that is one of `unavailable`, `conflict`, `corrupt`,
@@ -25,11 +27,10 @@
 use pyo3::exceptions::{PyConnectionError, PyOSError, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use recsys_core::control::{
-    Actor, AuditDraft, AuditEntry, AuditKey, DocKind, DocumentStore, Entity, Pointer, PointerSwap,
-    StoreError, StoreErrorKind, StoredVersion,
-};
-use recsys_core::json::{self, Value};
+use recsys_core::control::{AuditDraft, StoreError, StoreErrorKind};
+use recsys_core::host::records::{self, HostStyle};
+use recsys_core::host::store::{RecordTransport, StoreArg};
+use recsys_core::json::Value;
 use recsys_core::ops::exposure::SinkError;
 use recsys_core::ops::{ExposureSink, Metrics};
 use recsys_core::time::Timestamp;
@@ -50,10 +51,6 @@ pub const STORE_METHODS: &[&str] = &[
 
 fn ts_text(t: Timestamp) -> String {
     t.to_rfc3339_nanos()
-}
-
-fn kind_text(k: DocKind) -> &'static str {
-    k.as_str()
 }
 
 /// Describes a Python exception as `Type: message`.
@@ -92,209 +89,6 @@ fn store_error(py: Python<'_>, method: &str, e: &PyErr) -> StoreError {
         _ => StoreErrorKind::Other,
     };
     StoreError::new(kind, format!("{method}: {}", describe(py, e)))
-}
-
-fn malformed(method: &str, what: impl std::fmt::Display) -> StoreError {
-    StoreError::corrupt(format!("{method} returned {what}"))
-}
-
-// ---- dict readers ----------------------------------------------------------------------
-
-struct Reader<'a, 'py> {
-    method: &'a str,
-    what: &'a str,
-    dict: &'a Bound<'py, PyDict>,
-}
-
-impl<'a, 'py> Reader<'a, 'py> {
-    fn new(method: &'a str, what: &'a str, v: &'a Bound<'py, PyAny>) -> Result<Self, StoreError> {
-        let dict = v
-            .cast::<PyDict>()
-            .map_err(|_| malformed(method, format_args!("a {what} that is not a dict")))?;
-        Ok(Reader { method, what, dict })
-    }
-
-    fn bad(&self, key: &str, expected: &str) -> StoreError {
-        malformed(
-            self.method,
-            format_args!("a {} whose {key:?} is not {expected}", self.what),
-        )
-    }
-
-    fn get(&self, key: &str) -> Option<Bound<'py, PyAny>> {
-        self.dict
-            .get_item(key)
-            .ok()
-            .flatten()
-            .filter(|v| !v.is_none())
-    }
-
-    fn string(&self, key: &str) -> Result<String, StoreError> {
-        self.get(key)
-            .and_then(|v| v.extract::<String>().ok())
-            .ok_or_else(|| self.bad(key, "a string"))
-    }
-
-    fn opt_string(&self, key: &str) -> Result<Option<String>, StoreError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .extract::<String>()
-                .map(Some)
-                .map_err(|_| self.bad(key, "a string or None")),
-        }
-    }
-
-    fn time(&self, key: &str) -> Result<Timestamp, StoreError> {
-        Timestamp::parse_rfc3339(&self.string(key)?)
-            .ok_or_else(|| self.bad(key, "an RFC 3339 timestamp"))
-    }
-
-    fn u64(&self, key: &str) -> Result<u64, StoreError> {
-        self.get(key)
-            .filter(|v| !v.is_instance_of::<pyo3::types::PyBool>())
-            .and_then(|v| v.extract::<u64>().ok())
-            .ok_or_else(|| self.bad(key, "a non-negative integer"))
-    }
-
-    fn json(&self, key: &str) -> Result<Option<Value>, StoreError> {
-        match self.opt_string(key)? {
-            None => Ok(None),
-            Some(text) => json::parse(text.as_bytes())
-                .map(Some)
-                .map_err(|_| self.bad(key, "JSON text")),
-        }
-    }
-}
-
-fn version_from(method: &str, v: &Bound<'_, PyAny>) -> Result<StoredVersion, StoreError> {
-    let r = Reader::new(method, "version", v)?;
-    Ok(StoredVersion {
-        etag: r.string("etag")?,
-        canonical_text: r.string("canonical_text")?,
-        document: r.string("document")?,
-        created_at: r.time("created_at")?,
-        created_by: r.string("created_by")?,
-        comment: r.opt_string("comment")?,
-    })
-}
-
-fn version_dict<'py>(py: Python<'py>, v: &StoredVersion) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("etag", &v.etag)?;
-    d.set_item("canonical_text", &v.canonical_text)?;
-    d.set_item("document", &v.document)?;
-    d.set_item("created_at", ts_text(v.created_at))?;
-    d.set_item("created_by", &v.created_by)?;
-    d.set_item("comment", v.comment.as_deref())?;
-    Ok(d)
-}
-
-fn pointer_from(method: &str, v: &Bound<'_, PyAny>) -> Result<Pointer, StoreError> {
-    let r = Reader::new(method, "pointer", v)?;
-    Ok(Pointer {
-        etag: r.string("etag")?,
-        previous: r.opt_string("previous")?,
-        updated_at: r.time("updated_at")?,
-        updated_by: r.string("updated_by")?,
-        revision: r.u64("revision")?,
-    })
-}
-
-fn swap_dict<'py>(py: Python<'py>, s: &PointerSwap) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("kind", kind_text(s.kind))?;
-    d.set_item("expected", s.expected.as_deref())?;
-    d.set_item("new_etag", &s.new_etag)?;
-    d.set_item("by", &s.by)?;
-    d.set_item("at", ts_text(s.at))?;
-    Ok(d)
-}
-
-fn key_dict<'py>(py: Python<'py>, k: &AuditKey) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("occurred_at", ts_text(k.occurred_at))?;
-    d.set_item("seconds", k.occurred_at.secs)?;
-    d.set_item("nanos", k.occurred_at.nanos)?;
-    d.set_item("id", k.id)?;
-    Ok(d)
-}
-
-fn opt_json(v: &Option<Value>) -> Option<String> {
-    v.as_ref().map(json::to_string)
-}
-
-/// An audit entry as the dict stores keep.
-pub fn entry_dict<'py>(py: Python<'py>, e: &AuditEntry) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("id", e.id)?;
-    d.set_item("occurred_at", ts_text(e.occurred_at))?;
-    d.set_item("seconds", e.occurred_at.secs)?;
-    d.set_item("nanos", e.occurred_at.nanos)?;
-    d.set_item("tenant_id", &e.tenant)?;
-    let actor = PyDict::new(py);
-    actor.set_item("subject", &e.actor.subject)?;
-    actor.set_item("type", &e.actor.actor_type)?;
-    d.set_item("actor", actor)?;
-    d.set_item("action", &e.action)?;
-    let entity = PyDict::new(py);
-    entity.set_item("type", &e.entity.entity_type)?;
-    entity.set_item("id", e.entity.id.as_deref())?;
-    d.set_item("entity", entity)?;
-    d.set_item("request_id", e.request_id.as_deref())?;
-    d.set_item("before_state", opt_json(&e.before_state))?;
-    d.set_item("after_state", opt_json(&e.after_state))?;
-    d.set_item("extra", opt_json(&e.extra))?;
-    d.set_item("prev_hash", e.prev_hash.as_deref())?;
-    d.set_item("hash", &e.hash)?;
-    Ok(d)
-}
-
-fn entry_from(method: &str, v: &Bound<'_, PyAny>) -> Result<AuditEntry, StoreError> {
-    let r = Reader::new(method, "audit entry", v)?;
-    let nested = |key: &str| -> Result<Bound<'_, PyDict>, StoreError> {
-        r.get(key)
-            .and_then(|x| x.cast_into::<PyDict>().ok())
-            .ok_or_else(|| r.bad(key, "a dict"))
-    };
-    let actor = nested("actor")?;
-    let entity = nested("entity")?;
-    let actor_any = actor.as_any();
-    let entity_any = entity.as_any();
-    let ar = Reader::new(method, "audit entry actor", actor_any)?;
-    let er = Reader::new(method, "audit entry entity", entity_any)?;
-    Ok(AuditEntry {
-        id: r.u64("id")?,
-        occurred_at: r.time("occurred_at")?,
-        tenant: r.string("tenant_id")?,
-        actor: Actor {
-            subject: ar.string("subject")?,
-            actor_type: ar.string("type")?,
-        },
-        action: r.string("action")?,
-        entity: Entity {
-            entity_type: er.string("type")?,
-            id: er.opt_string("id")?,
-        },
-        request_id: r.opt_string("request_id")?,
-        before_state: r.json("before_state")?,
-        after_state: r.json("after_state")?,
-        extra: r.json("extra")?,
-        prev_hash: r.opt_string("prev_hash")?,
-        hash: r.string("hash")?,
-    })
-}
-
-fn entries_from(method: &str, v: &Bound<'_, PyAny>) -> Result<Vec<AuditEntry>, StoreError> {
-    let list = v
-        .try_iter()
-        .map_err(|_| malformed(method, "something that is not a list of audit entries"))?;
-    let mut out = Vec::new();
-    for item in list {
-        let item = item.map_err(|_| malformed(method, "a list that cannot be iterated"))?;
-        out.push(entry_from(method, &item)?);
-    }
-    Ok(out)
 }
 
 // ---- the audit draft ---------------------------------------------------------------------
@@ -344,7 +138,10 @@ impl PyAuditDraft {
         prev_hash: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let entry = self.draft.clone().seal(id, prev_hash);
-        entry_dict(py, &entry)
+        let record = records::entry_record(&entry, HostStyle::Python);
+        crate::convert::to_py(py, &record)?
+            .cast_into::<PyDict>()
+            .map_err(PyErr::from)
     }
     fn __repr__(&self) -> String {
         format!(
@@ -358,7 +155,10 @@ impl PyAuditDraft {
 
 // ---- the document store ------------------------------------------------------------------
 
-/// A [`DocumentStore`] backed by a Python object.
+/// The transport of a document store implemented by a Python object: the core's
+/// `RecordStore` over it is the engine's `DocumentStore`. Records are encoded and decoded by
+/// the core (`recsys_core::host::records`, Python style); this only converts them to and
+/// from Python objects, under the GIL.
 pub struct PyStore {
     obj: Py<PyAny>,
 }
@@ -367,218 +167,38 @@ impl PyStore {
     pub fn new(obj: Py<PyAny>) -> PyStore {
         PyStore { obj }
     }
+}
 
-    /// Calls `method` with `args` and converts its answer, all under the GIL.
-    fn call<T>(
-        &self,
-        method: &str,
-        args: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyTuple>>,
-        convert: impl FnOnce(&Bound<'_, PyAny>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+impl RecordTransport for PyStore {
+    fn style(&self) -> HostStyle {
+        HostStyle::Python
+    }
+
+    fn call(&self, method: &str, args: Vec<StoreArg>) -> Result<Value, StoreError> {
         Python::attach(|py| {
-            let args = args(py).map_err(|e| store_error(py, method, &e))?;
+            let args = args
+                .into_iter()
+                .map(|a| match a {
+                    StoreArg::Value(v) => crate::convert::to_py(py, &v),
+                    StoreArg::Draft(d) => {
+                        Bound::new(py, PyAuditDraft { draft: *d }).map(Bound::into_any)
+                    }
+                })
+                .collect::<PyResult<Vec<_>>>()
+                .and_then(|items| PyTuple::new(py, items))
+                .map_err(|e| store_error(py, method, &e))?;
             let answer = self
                 .obj
                 .bind(py)
                 .call_method1(method, args)
                 .map_err(|e| store_error(py, method, &e))?;
-            convert(&answer)
+            crate::convert::answer_to_value(&answer).map_err(|e| {
+                StoreError::corrupt(format!(
+                    "{method} returned a value the binding cannot read: {}",
+                    describe(py, &e)
+                ))
+            })
         })
-    }
-}
-
-fn optional<T>(
-    v: &Bound<'_, PyAny>,
-    f: impl FnOnce(&Bound<'_, PyAny>) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    if v.is_none() {
-        Ok(None)
-    } else {
-        f(v).map(Some)
-    }
-}
-
-impl DocumentStore for PyStore {
-    fn current(&self, tenant: &str, kind: DocKind) -> Result<Option<Pointer>, StoreError> {
-        self.call(
-            "current",
-            |py| PyTuple::new(py, [tenant, kind_text(kind)]),
-            |v| optional(v, |v| pointer_from("current", v)),
-        )
-    }
-
-    fn get_version(
-        &self,
-        tenant: &str,
-        kind: DocKind,
-        etag: &str,
-    ) -> Result<Option<StoredVersion>, StoreError> {
-        self.call(
-            "get_version",
-            |py| PyTuple::new(py, [tenant, kind_text(kind), etag]),
-            |v| optional(v, |v| version_from("get_version", v)),
-        )
-    }
-
-    fn put_version(
-        &self,
-        tenant: &str,
-        kind: DocKind,
-        version: &StoredVersion,
-    ) -> Result<bool, StoreError> {
-        self.call(
-            "put_version",
-            |py| {
-                let items: [Bound<'_, PyAny>; 3] = [
-                    tenant.into_pyobject(py)?.into_any(),
-                    kind_text(kind).into_pyobject(py)?.into_any(),
-                    version_dict(py, version)?.into_any(),
-                ];
-                PyTuple::new(py, items)
-            },
-            |v| {
-                v.cast::<pyo3::types::PyBool>()
-                    .map(|b| b.is_true())
-                    .map_err(|_| malformed("put_version", "something that is not a bool"))
-            },
-        )
-    }
-
-    fn list_versions(&self, tenant: &str, kind: DocKind) -> Result<Vec<StoredVersion>, StoreError> {
-        self.call(
-            "list_versions",
-            |py| PyTuple::new(py, [tenant, kind_text(kind)]),
-            |v| {
-                let it = v
-                    .try_iter()
-                    .map_err(|_| malformed("list_versions", "something that is not a list"))?;
-                let mut out = Vec::new();
-                for item in it {
-                    let item = item.map_err(|_| {
-                        malformed("list_versions", "a list that cannot be iterated")
-                    })?;
-                    out.push(version_from("list_versions", &item)?);
-                }
-                Ok(out)
-            },
-        )
-    }
-
-    fn compare_and_swap(
-        &self,
-        tenant: &str,
-        swap: &PointerSwap,
-        audit: AuditDraft,
-    ) -> Result<Option<AuditEntry>, StoreError> {
-        self.call(
-            "compare_and_swap",
-            |py| {
-                let items: [Bound<'_, PyAny>; 3] = [
-                    tenant.into_pyobject(py)?.into_any(),
-                    swap_dict(py, swap)?.into_any(),
-                    Bound::new(py, PyAuditDraft { draft: audit })?.into_any(),
-                ];
-                PyTuple::new(py, items)
-            },
-            |v| optional(v, |v| entry_from("compare_and_swap", v)),
-        )
-    }
-
-    fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError> {
-        self.call(
-            "append_audit",
-            |py| {
-                let items: [Bound<'_, PyAny>; 2] = [
-                    tenant.into_pyobject(py)?.into_any(),
-                    Bound::new(py, PyAuditDraft { draft: audit })?.into_any(),
-                ];
-                PyTuple::new(py, items)
-            },
-            |v| entry_from("append_audit", v),
-        )
-    }
-
-    fn list_audit(
-        &self,
-        tenant: &str,
-        before: Option<AuditKey>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        self.call(
-            "list_audit",
-            |py| {
-                let before = match &before {
-                    Some(k) => key_dict(py, k)?.into_any(),
-                    None => py.None().into_bound(py),
-                };
-                let items: [Bound<'_, PyAny>; 3] = [
-                    tenant.into_pyobject(py)?.into_any(),
-                    before,
-                    limit.into_pyobject(py)?.into_any(),
-                ];
-                PyTuple::new(py, items)
-            },
-            |v| entries_from("list_audit", v),
-        )
-    }
-
-    fn audit_chain(
-        &self,
-        tenant: &str,
-        after_id: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        self.call(
-            "audit_chain",
-            |py| {
-                let after = match after_id {
-                    Some(a) => a.into_pyobject(py)?.into_any(),
-                    None => py.None().into_bound(py),
-                };
-                let items: [Bound<'_, PyAny>; 3] = [
-                    tenant.into_pyobject(py)?.into_any(),
-                    after,
-                    limit.into_pyobject(py)?.into_any(),
-                ];
-                PyTuple::new(py, items)
-            },
-            |v| entries_from("audit_chain", v),
-        )
-    }
-
-    fn revision(&self, tenant: &str) -> Result<u64, StoreError> {
-        self.call(
-            "revision",
-            |py| PyTuple::new(py, [tenant]),
-            |v| {
-                if v.is_instance_of::<pyo3::types::PyBool>() {
-                    return Err(malformed("revision", "a bool instead of an integer"));
-                }
-                v.extract::<u64>().map_err(|_| {
-                    malformed("revision", "something that is not a non-negative integer")
-                })
-            },
-        )
-    }
-
-    fn changes_since(
-        &self,
-        tenant: &str,
-        since: u64,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        self.call(
-            "changes_since",
-            |py| {
-                let items: [Bound<'_, PyAny>; 3] = [
-                    tenant.into_pyobject(py)?.into_any(),
-                    since.into_pyobject(py)?.into_any(),
-                    limit.into_pyobject(py)?.into_any(),
-                ];
-                PyTuple::new(py, items)
-            },
-            |v| entries_from("changes_since", v),
-        )
     }
 }
 

@@ -13,7 +13,8 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::PyTypeInfo;
 use recsys_core::json::{Map, Number, Value};
 
 /// Depth cap, as the core's parser applies to JSON text.
@@ -22,23 +23,50 @@ const MAX_DEPTH: usize = 64;
 /// Converts a Python value (dict, list, str, int, float, bool, None; exact types only) to
 /// a core value.
 pub fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    to_value_at(obj, 0)
+    value_at(obj, 0, Mode::Exact)
 }
 
-fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+/// Converts what a host store returned to a core value, for the core's record decoder
+/// (`recsys_core::host::records`). More lenient than [`to_value`], as a store may answer
+/// with database rows: subclasses of `dict`, `str`, `int` count as their base types, and any
+/// iterable other than `str`, `bytes` and `dict` is an array.
+pub fn answer_to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    value_at(obj, 0, Mode::Loose)
+}
+
+/// Which Python values convert: exactly what `json.dumps` would encode the same way, or
+/// (for store answers) their subclasses and any iterable too.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Exact,
+    Loose,
+}
+
+/// `obj` as a `T`: exactly a `T`, or (loose) a `T` or a subclass.
+fn cast_as<'a, 'py, T: PyTypeInfo>(
+    obj: &'a Bound<'py, PyAny>,
+    mode: Mode,
+) -> Option<&'a Bound<'py, T>> {
+    match mode {
+        Mode::Exact => obj.cast_exact::<T>().ok(),
+        Mode::Loose => obj.cast::<T>().ok(),
+    }
+}
+
+fn value_at(obj: &Bound<'_, PyAny>, depth: usize, mode: Mode) -> PyResult<Value> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err("value nested too deeply"));
     }
     if obj.is_none() {
         return Ok(Value::Null);
     }
-    if let Ok(s) = obj.cast_exact::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
-    }
-    if let Ok(b) = obj.cast_exact::<PyBool>() {
+    if let Some(b) = cast_as::<PyBool>(obj, mode) {
         return Ok(Value::Bool(b.is_true()));
     }
-    if let Ok(i) = obj.cast_exact::<PyInt>() {
+    if let Some(s) = cast_as::<PyString>(obj, mode) {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
+    }
+    if let Some(i) = cast_as::<PyInt>(obj, mode) {
         return Ok(match i.extract::<i64>() {
             Ok(x) => Value::i64(x),
             Err(_) => number(&i.str()?.to_string())?,
@@ -53,22 +81,31 @@ fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         }
         return number(&f.repr()?.to_string());
     }
-    if let Ok(d) = obj.cast_exact::<PyDict>() {
+    if let Some(d) = cast_as::<PyDict>(obj, mode) {
         let mut m = Map::with_capacity(d.len());
         for (k, v) in d.iter() {
-            let Ok(k) = k.cast_exact::<PyString>() else {
+            let Some(k) = cast_as::<PyString>(&k, mode) else {
                 return Err(PyTypeError::new_err("dict keys must be str"));
             };
-            m.push(k.to_cow()?.into_owned(), to_value_at(&v, depth + 1)?);
+            m.push(k.to_cow()?.into_owned(), value_at(&v, depth + 1, mode)?);
         }
         return Ok(Value::Object(m));
     }
     if let Ok(l) = obj.cast_exact::<PyList>() {
         let mut a = Vec::with_capacity(l.len());
         for v in l.iter() {
-            a.push(to_value_at(&v, depth + 1)?);
+            a.push(value_at(&v, depth + 1, mode)?);
         }
         return Ok(Value::Array(a));
+    }
+    if mode == Mode::Loose && obj.cast::<PyBytes>().is_err() {
+        if let Ok(items) = obj.try_iter() {
+            let mut a = Vec::new();
+            for v in items {
+                a.push(value_at(&v?, depth + 1, mode)?);
+            }
+            return Ok(Value::Array(a));
+        }
     }
     Err(PyTypeError::new_err(format!(
         "object of type {} is not converted natively",
@@ -124,3 +161,4 @@ fn number_to_py<'py>(py: Python<'py>, n: &Number) -> PyResult<Bound<'py, PyAny>>
     let f: f64 = lit.parse().unwrap_or(f64::NAN);
     Ok(PyFloat::new(py, f).into_any())
 }
+

@@ -6,8 +6,10 @@
 //! `recsys_core`, so new operations and error codes need no change here.
 //!
 //! Every core call runs inside `Python::detach` (other Python threads keep running) and
-//! inside `catch_unwind`, so a panic in the core surfaces as a `RECSYS_INTERNAL` error and
-//! never unwinds into the interpreter.
+//! inside the core's panic guard (`recsys_core::host::guard`), so a panic in the core
+//! surfaces as a `RECSYS_INTERNAL` error and never unwinds into the interpreter. The
+//! `{"request","ctx"}` input of the serving and admin operations is built by the core too
+//! (`Engine.serve`).
 //!
 //! Host adapters (a document store for the control plane, a metrics adapter, an exposure
 //! sink) can be Python objects; see `adapters.rs`.
@@ -20,27 +22,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
 use recsys_core::ApiError;
-use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-
-/// Runs a core call, turning a panic into a `RECSYS_INTERNAL` error.
-fn guarded<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panic_error(payload.as_ref())))
-}
-
-fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
-    let what = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("unknown panic");
-    ApiError::new(
-        "RECSYS_INTERNAL",
-        500,
-        format!("internal error in recsys core: {what}"),
-    )
-}
 
 /// Builds the Python exception for a core error. The class is chosen by
 /// `recsys_core._errors._from_native` (pure Python) from the error's JSON form; should that
@@ -55,9 +37,11 @@ fn to_py_err(py: Python<'_>, e: &ApiError) -> PyErr {
         .unwrap_or_else(|_| PyRuntimeError::new_err(json))
 }
 
-/// Releases the GIL around a guarded core call and converts its error.
+/// Releases the GIL around a core call under the core's panic guard
+/// (`recsys_core::host::guard`: a panic becomes `RECSYS_INTERNAL`) and converts its error.
 fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, ApiError> + Send) -> PyResult<T> {
-    py.detach(|| guarded(f)).map_err(|e| to_py_err(py, &e))
+    py.detach(|| recsys_core::host::guard(f))
+        .map_err(|e| to_py_err(py, &e))
 }
 
 /// A JSON document given as `str` or `bytes` (bytes are checked as UTF-8 by the core).
@@ -156,7 +140,9 @@ impl PyEngine {
             Ok(match store {
                 Some(s) => recsys_core::Engine::with_control(
                     opts,
-                    recsys_core::control::ControlPlane::new(Arc::new(s)),
+                    recsys_core::control::ControlPlane::new(Arc::new(
+                        recsys_core::host::store::RecordStore(s),
+                    )),
                 ),
                 None => recsys_core::Engine::with_options(opts),
             })
@@ -177,6 +163,22 @@ impl PyEngine {
     /// Runs operation `op` with a JSON input text and returns the JSON answer text.
     fn call(&self, py: Python<'_>, op: PyBackedStr, input: PyBackedStr) -> PyResult<String> {
         run(py, || self.inner.call(&op, &input))
+    }
+
+    /// Runs a serving or admin operation whose input is `{"request": <request>, "ctx": <ctx>}`,
+    /// built by the core from the two JSON texts (each must be one JSON value); returns the
+    /// JSON answer text.
+    fn serve(
+        &self,
+        py: Python<'_>,
+        op: PyBackedStr,
+        request: PyBackedStr,
+        ctx: PyBackedStr,
+    ) -> PyResult<String> {
+        run(py, || {
+            let input = recsys_core::host::serving_input(&request, Some(&ctx))?;
+            self.inner.call(&op, &input)
+        })
     }
 
     /// Hands over the bytes of one artifact the pending manifest names (loader step 2, one

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Type
+from typing import Any, Callable, Dict, List, Mapping, Optional, Type
 
 import recsys_core
 from recsys_core import (
@@ -12,7 +12,14 @@ from recsys_core import (
     Principal,
     StoreError,
     JsonInput,
+    LoadReport,
+    RecommendedItem,
+    Recommendation,
+    RecommendRequest,
     RecsysError,
+    ServingContext,
+    SimilarAnswer,
+    Validation,
     ValidationError,
     VersionMismatchError,
     call_static,
@@ -51,16 +58,28 @@ def exercise() -> List[str]:
     out += [raw, str(obj["canonical"])]
 
     docs: JsonInput = '{"tenant":"t","surface":"home"}'
-    ctx: Dict[str, Any] = {"now": "2026-01-01T00:00:00Z", "request_id": "r1", "tenant": "t"}
-    dict_calls: List[Callable[[], Dict[str, Any]]] = [
+    ctx: ServingContext = {"now": "2026-01-01T00:00:00Z", "request_id": "r1", "tenant": "t"}
+    request: RecommendRequest = {"surface": "home", "k": 5, "options": {"explain": "summary"}}
+    try:
+        rec: Recommendation = engine.recommend(request, ctx)
+        first: Optional[RecommendedItem] = rec["items"][0] if rec["items"] else None
+        returned: int = rec["meta"]["counts"]["returned"]
+        out.append(f"{first and first['item_id']} {returned} {len(rec.get('warnings', []))}")
+    except RecsysError as e:
+        out.append(e.code)
+    dict_calls: List[Callable[[], Mapping[str, Any]]] = [
         lambda: engine.load_snapshot(docs),
         lambda: engine.recommend({"surface": "home", "k": 5}, ctx),
         lambda: engine.validate('{"surface":"home"}', ctx),
         lambda: engine.similar({"item_id": "i1"}, '{"now":"2026-01-01T00:00:00Z"}'),
     ]
+    report: Callable[[], LoadReport] = lambda: engine.load_snapshot(docs)  # noqa: E731
+    checked: Callable[[], Validation] = lambda: engine.validate(request, ctx)  # noqa: E731
+    alike: Callable[[], SimilarAnswer] = lambda: engine.similar({"surface": "home", "item_id": "i1"}, ctx)  # noqa: E731
+    dict_calls += [report, checked, alike]
     for call in dict_calls:
         try:
-            result: Dict[str, Any] = call()
+            result: Mapping[str, Any] = call()
             out.append(str(sorted(result)))
         except VersionMismatchError as e:
             current: Any = e.details.get("current_version")

@@ -17,9 +17,11 @@ are plain Python objects passed to the constructor; see :mod:`recsys_core.adapte
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypedDict, Union, cast
 
-from . import _native
+from . import _native, _types
+from ._types import *  # noqa: F401,F403  (the typed requests and answers)
+from ._types import LoadReport, Recommendation, SimilarAnswer, Validation
 from .adapters import DocumentStore, ExposureSink, ExposureSinkFunction, Metrics, MetricsFunction
 from ._errors import (
     ArtifactError,
@@ -60,6 +62,7 @@ __all__ = [
     "StoreError",
     "error_class_for",
 ]
+__all__ += _types.__all__
 
 __version__: str = _native.__version__
 
@@ -128,11 +131,6 @@ def _fetch(read: Reader, uri: str) -> str:
     return data
 
 
-def _envelope(request: JsonInput, ctx: JsonInput) -> str:
-    # Concatenated, not re-serialised: text inputs reach the core exactly as given.
-    return '{"request":' + _text(request) + ',"ctx":' + _text(ctx) + "}"
-
-
 class Engine(_native.Engine):
     """The serving engine: compiled snapshots per (tenant, surface) plus engine options.
 
@@ -187,7 +185,8 @@ class Engine(_native.Engine):
 
     def _serve(self, op: str, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
         if isinstance(request, str) or isinstance(ctx, str):
-            return _object(self.call(op, _envelope(request, ctx)))
+            # The core builds {"request","ctx"} from the two texts (each one JSON value).
+            return _object(self.serve(op, _text(request), _text(ctx)))
         return self._objects(op, {"request": request, "ctx": ctx})
 
     # load_snapshot: {"tenant","surface","config","rules","manifest","artifacts"} -> report
@@ -197,38 +196,40 @@ class Engine(_native.Engine):
         compile report as JSON text. The exact way: document literals stay as written."""
         return self.call("load_snapshot", documents)
 
-    def load_snapshot(self, documents: JsonInput) -> Dict[str, Any]:
+    def load_snapshot(self, documents: JsonInput) -> LoadReport:
         """Compiles and installs a snapshot; returns the compile report.
 
         Pass ``documents`` as JSON text to keep number literals (and so ETags) exact."""
-        return _object(self.call("load_snapshot", _text(documents)))
+        return cast(LoadReport, _object(self.call("load_snapshot", _text(documents))))
 
     # recommend / validate / similar: {"request": {...}, "ctx": {"now","request_id","tenant"}}
 
     def recommend_json(self, request: str, ctx: str) -> str:
         """``recommend`` with JSON texts in and the JSON answer text out."""
-        return self.call("recommend", _envelope(request, ctx))
+        return self.serve("recommend", request, ctx)
 
-    def recommend(self, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
-        """Recommends items for ``request``; ``ctx`` carries ``now`` (RFC 3339),
-        ``request_id`` and ``tenant``."""
-        return self._serve("recommend", request, ctx)
+    def recommend(self, request: JsonInput, ctx: JsonInput) -> Recommendation:
+        """Recommends items for ``request`` (a :class:`RecommendRequest`); ``ctx`` (a
+        :class:`ServingContext`) carries ``now`` (RFC 3339), ``tenant``, ``request_id`` and
+        ``roles``."""
+        return cast(Recommendation, self._serve("recommend", request, ctx))
 
     def validate_json(self, request: str, ctx: str) -> str:
         """``validate`` with JSON texts in and the JSON answer text out."""
-        return self.call("validate", _envelope(request, ctx))
+        return self.serve("validate", request, ctx)
 
-    def validate(self, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
+    def validate(self, request: JsonInput, ctx: JsonInput) -> Validation:
         """Validates a recommend request without ranking; same inputs as :meth:`recommend`."""
-        return self._serve("validate", request, ctx)
+        return cast(Validation, self._serve("validate", request, ctx))
 
     def similar_json(self, request: str, ctx: str) -> str:
         """``similar`` with JSON texts in and the JSON answer text out."""
-        return self.call("similar", _envelope(request, ctx))
+        return self.serve("similar", request, ctx)
 
-    def similar(self, request: JsonInput, ctx: JsonInput) -> Dict[str, Any]:
-        """Items similar to the request's anchor item; same context as :meth:`recommend`."""
-        return self._serve("similar", request, ctx)
+    def similar(self, request: JsonInput, ctx: JsonInput) -> SimilarAnswer:
+        """Items similar to ``request["item_id"]`` (a :class:`SimilarRequest`); same context
+        as :meth:`recommend`."""
+        return cast(SimilarAnswer, self._serve("similar", request, ctx))
 
     # Operations: documents, health, and the artifact loader.
 
@@ -295,8 +296,7 @@ class Engine(_native.Engine):
     def admin_json(self, op: str, request: JsonInput, ctx: Union[AdminContext, str]) -> str:
         """Runs admin operation ``op`` (``admin.get_config``, ...) and returns the exact JSON
         answer text (documents keep their number literals)."""
-        ctx_text = ctx if isinstance(ctx, str) else _text(ctx)
-        return self.call(op, '{"request":' + _text(request) + ',"ctx":' + ctx_text + "}")
+        return self.serve(op, _text(request), _text(ctx))
 
     def _admin(self, op: str, request: Dict[str, Any], ctx: AdminContext) -> Dict[str, Any]:
         return _object(self.admin_json(op, {k: v for k, v in request.items() if v is not None}, ctx))

@@ -20,6 +20,10 @@ class Engine:
     def call(self, op: str, input: str) -> str:
         """Runs ``op`` with a JSON input text; returns the JSON answer text (GIL released)."""
         ...
+    def serve(self, op: str, request: str, ctx: str) -> str:
+        """Runs ``op`` with the input ``{"request": <request>, "ctx": <ctx>}``, which the core
+        builds from the two JSON texts (each must be one JSON value); returns the answer text."""
+        ...
     def loader_stage_artifact(self, tenant: str, surface: str, uri: str, data: bytes) -> str:
         """Verifies one artifact of the pending manifest from its bytes (no ``str`` copy)."""
         ...
