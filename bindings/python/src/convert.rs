@@ -161,4 +161,3 @@ fn number_to_py<'py>(py: Python<'py>, n: &Number) -> PyResult<Bound<'py, PyAny>>
     let f: f64 = lit.parse().unwrap_or(f64::NAN);
     Ok(PyFloat::new(py, f).into_any())
 }
-
