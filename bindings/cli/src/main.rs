@@ -591,15 +591,12 @@ fn serve(op: &str, dir: &Path, f: &Flags) -> Result<ExitCode, String> {
         (None, Some(j)) => j.to_string(),
         (None, None) => return Err("give --request FILE or --request-json JSON".into()),
     };
-    // The call input is assembled with the JSON writer, never by pasting the request text.
-    let request = match json::parse(request.as_bytes()) {
-        Ok(v) => v,
-        Err(e) => return Ok(report_error(&e.into(), f.json)),
+    // The call input is built by the core (the same envelope every binding uses).
+    let ctx = json::to_string(&ctx_value(f, &tenant));
+    let input = match recsys_core::host::serving_input(&request, Some(&ctx)) {
+        Ok(i) => i,
+        Err(e) => return Ok(report_error(&e, f.json)),
     };
-    let mut input = Map::new();
-    input.push("request", request);
-    input.push("ctx", ctx_value(f, &tenant));
-    let input = json::to_string(&Value::Object(input));
     match engine.call(op, &input) {
         Ok(a) => {
             println!("{a}");
@@ -644,12 +641,9 @@ fn demo() -> Result<ExitCode, String> {
         .call("load_snapshot", &docs)
         .map_err(|e| e.to_json())?;
     let ctx = r#"{"now":"2026-01-02T00:00:00Z","request_id":"demo-1","tenant":"demo"}"#;
-    let mut input = Map::new();
-    input.push("request", parse(DEMO_REQUEST)?);
-    input.push("ctx", parse(ctx)?);
-    let answer = engine
-        .call("recommend", &json::to_string(&Value::Object(input)))
-        .map_err(|e| e.to_json())?;
+    let input =
+        recsys_core::host::serving_input(DEMO_REQUEST, Some(ctx)).map_err(|e| e.to_json())?;
+    let answer = engine.call("recommend", &input).map_err(|e| e.to_json())?;
     let rep = json::parse(report.as_bytes()).map_err(|e| e.to_string())?;
     let v = json::parse(answer.as_bytes()).map_err(|e| e.to_string())?;
     println!("recsys demo: tenant \"demo\", surface \"home\" (examples/data: the ecommerce-mini fixture)");
