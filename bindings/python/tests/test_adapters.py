@@ -404,3 +404,61 @@ def test_exposure_sink_receives_events_and_failures_are_counted() -> None:
     text = failing.metrics_text()
     assert 'recsys_exposure_events_total{format="service_v1",result="error"} 1' in text
     assert 'recsys_host_adapter_errors_total{adapter="exposure_sink"} 1' in text
+
+
+class RowStore(MemoryStore):
+    """A MemoryStore answering like a database driver: rows as dict subclasses, lists as
+    tuples or generators, strings as str subclasses."""
+
+    class Row(dict):  # type: ignore[type-arg]
+        pass
+
+    class Text(str):
+        pass
+
+    def current(self, tenant: str, kind: str) -> Optional[Pointer]:
+        p = super().current(tenant, kind)
+        if p is None:
+            return None
+        row = RowStore.Row(p)
+        row["etag"] = RowStore.Text(p["etag"])
+        row["row_id"] = 17  # a member the codec does not know is ignored
+        return row  # type: ignore[return-value]
+
+    def list_versions(self, tenant: str, kind: str) -> Any:
+        return tuple(RowStore.Row(v) for v in super().list_versions(tenant, kind))
+
+    def list_audit(self, tenant: str, before: Any, limit: int) -> Any:
+        return (RowStore.Row(e) for e in super().list_audit(tenant, before, limit))
+
+
+def test_database_shaped_answers_are_read_by_the_core_codec() -> None:
+    """Records are decoded by the core (recsys_core::host::records): dict subclasses, tuples
+    and generators are accepted; the answers equal the plain MemoryStore's."""
+    plain, rows = Engine(store=MemoryStore()), Engine(store=RowStore())
+    for engine in (plain, rows):
+        engine.put_config("t1", '{"weights":{"pop":1}}', ctx=ctx())
+        engine.put_config("t1", '{"weights":{"pop":2}}', ctx=ctx())
+    for op, request in [
+        ("admin.get_config", {"tenant": "t1"}),
+        ("admin.list_versions", {"tenant": "t1", "kind": "config"}),
+        ("admin.audit", {"tenant": "t1"}),
+    ]:
+        assert rows.admin_json(op, request, ctx()) == plain.admin_json(op, request, ctx())
+
+
+def test_serving_envelope_is_built_by_the_core() -> None:
+    engine = Engine()
+    request = '{"surface":"home","k":10,"user":{"user_id":"u"}}'
+    context = '{"now":"2026-01-01T00:00:00Z","tenant":"t1","request_id":"r"}'
+    by_hand = engine.call("validate", '{"request":' + request + ',"ctx":' + context + "}")
+    assert engine.validate_json(request, context) == by_hand
+    assert engine.serve("validate", request, context) == by_hand
+    smuggled = '{"surface":"home"},"ctx":{"now":"2026-01-01T00:00:00Z","tenant":"evil"}'
+    with pytest.raises(recsys_core.JsonError) as info:
+        engine.validate_json(smuggled, context)
+    assert info.value.code == "RECSYS_JSON_TRAILING_DATA"
+    assert info.value.message.startswith("request: invalid json")
+    with pytest.raises(recsys_core.JsonError) as info:
+        engine.validate({"surface": "home"}, '{"now":')
+    assert info.value.problems[0]["path"].startswith("$.ctx")
