@@ -593,11 +593,7 @@ fn serve(op: &str, dir: &Path, f: &Flags) -> Result<ExitCode, String> {
     };
     // The call input is built by the core (the same envelope every binding uses).
     let ctx = json::to_string(&ctx_value(f, &tenant));
-    let input = match recsys_core::host::serving_input(&request, Some(&ctx)) {
-        Ok(i) => i,
-        Err(e) => return Ok(report_error(&e, f.json)),
-    };
-    match engine.call(op, &input) {
+    match recsys_core::host::serve(&engine, op, &request, &ctx) {
         Ok(a) => {
             println!("{a}");
             Ok(ExitCode::SUCCESS)
@@ -641,9 +637,8 @@ fn demo() -> Result<ExitCode, String> {
         .call("load_snapshot", &docs)
         .map_err(|e| e.to_json())?;
     let ctx = r#"{"now":"2026-01-02T00:00:00Z","request_id":"demo-1","tenant":"demo"}"#;
-    let input =
-        recsys_core::host::serving_input(DEMO_REQUEST, Some(ctx)).map_err(|e| e.to_json())?;
-    let answer = engine.call("recommend", &input).map_err(|e| e.to_json())?;
+    let answer = recsys_core::host::serve(&engine, "recommend", DEMO_REQUEST, ctx)
+        .map_err(|e| e.to_json())?;
     let rep = json::parse(report.as_bytes()).map_err(|e| e.to_string())?;
     let v = json::parse(answer.as_bytes()).map_err(|e| e.to_string())?;
     println!("recsys demo: tenant \"demo\", surface \"home\" (examples/data: the ecommerce-mini fixture)");

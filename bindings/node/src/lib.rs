@@ -148,8 +148,7 @@ impl NativeEngine {
     pub fn serve(&self, env: Env, op: String, request: String, ctx: String) -> Result<String> {
         guarded(|| {
             let _scope = EnvScope::enter(env.raw())?;
-            let input = recsys_core::host::serving_input(&request, Some(&ctx))?;
-            self.inner.call(&op, &input)
+            recsys_core::host::serve(&self.inner, &op, &request, &ctx)
         })
     }
 
@@ -273,10 +272,7 @@ impl Task for CallTask {
         }
         let scope = DeferScope::enter();
         let out = guarded(|| match &self.ctx {
-            Some(ctx) => {
-                let input = recsys_core::host::serving_input(&self.input, Some(ctx))?;
-                self.engine.call(&self.op, &input)
-            }
+            Some(ctx) => recsys_core::host::serve(&self.engine, &self.op, &self.input, ctx),
             None => self.engine.call(&self.op, &self.input),
         });
         self.deferred = scope.take();

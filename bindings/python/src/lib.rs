@@ -176,8 +176,7 @@ impl PyEngine {
         ctx: PyBackedStr,
     ) -> PyResult<String> {
         run(py, || {
-            let input = recsys_core::host::serving_input(&request, Some(&ctx))?;
-            self.inner.call(&op, &input)
+            recsys_core::host::serve(&self.inner, &op, &request, &ctx)
         })
     }
 

@@ -115,43 +115,50 @@ impl WasmEngine {
         guard(|| self.inner.call(op, input))
     }
 
+    /// A serving operation: with a context, the core builds the input `{"request": ...,
+    /// "ctx": ...}` from the two texts ([`recsys_core::host::serve`]; each must be one JSON
+    /// value, so a request cannot smuggle in its own context); without one, the first
+    /// argument already is the whole input.
+    fn serve(
+        &self,
+        op: &str,
+        request_json: &str,
+        ctx_json: Option<String>,
+    ) -> Result<String, JsValue> {
+        match ctx_json {
+            Some(ctx) => guard(|| recsys_core::host::serve(&self.inner, op, request_json, &ctx)),
+            None => self.call(op, request_json),
+        }
+    }
+
     /// `call("load_snapshot", docsJson)`.
     #[wasm_bindgen(js_name = loadSnapshot)]
     pub fn load_snapshot(&self, docs_json: &str) -> Result<String, JsValue> {
         self.call("load_snapshot", docs_json)
     }
 
-    /// `call("recommend", input)`; see [`serving_input`] for how the input is formed.
+    /// `call("recommend", input)`; see `serve` for how the input is formed.
     pub fn recommend(
         &self,
         request_json: &str,
         ctx_json: Option<String>,
     ) -> Result<String, JsValue> {
-        self.call("recommend", &serving_input(request_json, ctx_json)?)
+        self.serve("recommend", request_json, ctx_json)
     }
 
-    /// `call("validate", input)`; see [`serving_input`] for how the input is formed.
+    /// `call("validate", input)`; see `serve` for how the input is formed.
     pub fn validate(
         &self,
         request_json: &str,
         ctx_json: Option<String>,
     ) -> Result<String, JsValue> {
-        self.call("validate", &serving_input(request_json, ctx_json)?)
+        self.serve("validate", request_json, ctx_json)
     }
 
-    /// `call("similar", input)`; see [`serving_input`] for how the input is formed.
+    /// `call("similar", input)`; see `serve` for how the input is formed.
     pub fn similar(&self, request_json: &str, ctx_json: Option<String>) -> Result<String, JsValue> {
-        self.call("similar", &serving_input(request_json, ctx_json)?)
+        self.serve("similar", request_json, ctx_json)
     }
-}
-
-/// The input of the serving operations, `{"request": ..., "ctx": ...}`, built by the core
-/// ([`recsys_core::host::serving_input`]): each text must be one JSON value, so a request
-/// cannot smuggle in its own context; without a context, the first argument already is the
-/// whole input and is passed as is.
-fn serving_input(request_json: &str, ctx_json: Option<String>) -> Result<String, JsValue> {
-    check_poison()?;
-    recsys_core::host::serving_input(request_json, ctx_json.as_deref()).map_err(to_js_error)
 }
 
 /// `{"etag": "<hex>", "canonical": "<text>"}` for any JSON document.

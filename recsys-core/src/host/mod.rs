@@ -3,9 +3,9 @@
 //!
 //! * [`guard`] runs a binding's entry point and turns a panic into the typed
 //!   `RECSYS_INTERNAL` error (status 500), so no panic ever crosses an FFI boundary.
-//! * [`serving_input`] builds the `{"request": ..., "ctx": ...}` input of `recommend`,
-//!   `validate`, `similar` and the `admin.*` operations from the host's two JSON texts, with
-//!   the JSON writer (never by splicing strings).
+//! * [`serve`] runs `recommend`, `validate`, `similar` or an `admin.*` operation from the
+//!   host's request and context texts: the core builds the `{"request": ..., "ctx": ...}`
+//!   input ([`serving_value`], [`serving_input`]); no binding splices strings.
 //! * [`records`] and [`store`]: the store records a host document store keeps (versions,
 //!   pointers, pointer swaps, audit keys, drafts and entries) and a [`store::RecordStore`]
 //!   that implements the core's `DocumentStore` on top of any host that can call a method
@@ -15,6 +15,7 @@
 pub mod records;
 pub mod store;
 
+use crate::api::Engine;
 use crate::error::ApiError;
 use crate::json::{self, Map, Value};
 use std::any::Any;
@@ -45,28 +46,63 @@ pub fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
     )
 }
 
-/// The input of the serving and admin operations, `{"request": ..., "ctx": ...}`, from the
-/// request's and the context's JSON texts; without a context, `request` already is the
-/// whole input and is returned as is.
-///
-/// Each text must be exactly one JSON value (checked with the core's parser and its default
-/// limits): a request text cannot smuggle in its own `"ctx"` member or trailing data. The
-/// envelope is written by the JSON writer; number literals and member order are kept. A
-/// malformed part fails with the parser's `RECSYS_JSON_*` code, its problem path under
-/// `$.request` or `$.ctx`.
-pub fn serving_input(request: &str, ctx: Option<&str>) -> Result<String, ApiError> {
-    let Some(ctx) = ctx else {
-        return Ok(request.to_owned());
-    };
-    let mut m = Map::with_capacity(2);
-    m.push("request", part(request, "request")?);
-    m.push("ctx", part(ctx, "ctx")?);
-    Ok(json::to_string(&Value::Object(m)))
+/// Runs a serving or admin operation (`recommend`, `validate`, `similar`, `admin.*`) whose
+/// input is `{"request": <request>, "ctx": <ctx>}`, from the host's two JSON texts: the
+/// envelope is built as a value ([`serving_value`]) and handed to the engine without a text
+/// round trip, so each part is parsed once. Same answer as `engine.call(op, envelope text)`.
+pub fn serve(engine: &Engine, op: &str, request: &str, ctx: &str) -> Result<String, ApiError> {
+    let input = serving_value(request, ctx)?;
+    engine.call_value(op, &input).map(|a| json::to_string(&a))
 }
 
+/// The input text of the serving and admin operations (see [`serving_value`]); without a
+/// context, `request` already is the whole input and is returned as is.
+pub fn serving_input(request: &str, ctx: Option<&str>) -> Result<String, ApiError> {
+    match ctx {
+        None => Ok(request.to_owned()),
+        Some(ctx) => Ok(json::to_string(&serving_value(request, ctx)?)),
+    }
+}
+
+/// `{"request": <request>, "ctx": <ctx>}` as a value, written by the core instead of spliced
+/// by each binding. Each text must be exactly one JSON value, so a request text cannot
+/// smuggle in its own `"ctx"` member or trailing data. The limits are those of the envelope
+/// as one document (the engine's default call limits): its total size, and one level of
+/// depth taken by the envelope itself. A malformed part fails with the parser's
+/// `RECSYS_JSON_*` code, its message naming the part and its problem path under `$.request`
+/// or `$.ctx`.
+pub fn serving_value(request: &str, ctx: &str) -> Result<Value, ApiError> {
+    let limits = json::Limits::default();
+    let total = ENVELOPE_BYTES
+        .saturating_add(request.len())
+        .saturating_add(ctx.len());
+    if total > limits.max_bytes {
+        return Err(ApiError::from(json::JsonError {
+            kind: json::JsonErrorKind::TooLarge,
+            offset: limits.max_bytes,
+            path: String::new(),
+            message: format!(
+                "document is {total} bytes, more than the limit of {}",
+                limits.max_bytes
+            ),
+        }));
+    }
+    let part_limits = json::Limits {
+        max_depth: limits.max_depth.saturating_sub(1),
+        ..limits
+    };
+    let mut m = Map::with_capacity(2);
+    m.push("request", part(request, "request", part_limits)?);
+    m.push("ctx", part(ctx, "ctx", part_limits)?);
+    Ok(Value::Object(m))
+}
+
+/// Bytes the envelope adds around its two parts: `{"request":` `,"ctx":` `}`.
+const ENVELOPE_BYTES: usize = 19;
+
 /// One part of the envelope, parsed; errors name the part.
-fn part(text: &str, name: &'static str) -> Result<Value, ApiError> {
-    json::parse(text.as_bytes()).map_err(|mut e| {
+fn part(text: &str, name: &'static str, limits: json::Limits) -> Result<Value, ApiError> {
+    json::parse_with(text.as_bytes(), limits).map_err(|mut e| {
         e.path = format!("$.{name}{}", e.path.strip_prefix('$').unwrap_or(&e.path));
         let mut err = ApiError::from(e);
         err.message = format!("{name}: {}", err.message);
@@ -101,6 +137,50 @@ mod tests {
         let got = serving_input(r#" {"k": 1.50, "b":[1e3]} "#, Some(r#"{"now":"x"}"#)).unwrap();
         assert_eq!(got, r#"{"request":{"k":1.50,"b":[1e3]},"ctx":{"now":"x"}}"#);
         assert_eq!(serving_input("{\"a\":1}", None).unwrap(), "{\"a\":1}");
+    }
+
+    #[test]
+    fn serve_answers_like_call_with_a_hand_built_input() {
+        let engine = Engine::new();
+        let request = r#"{"surface":"home","k":3,"user":{"user_id":"u"},"weights":{"pop":0.50}}"#;
+        let ctx = r#"{"now":"2026-01-01T00:00:00Z","tenant":"demo","request_id":"r"}"#;
+        let by_hand = engine
+            .call(
+                "validate",
+                &format!(r#"{{"request":{request},"ctx":{ctx}}}"#),
+            )
+            .unwrap();
+        assert_eq!(serve(&engine, "validate", request, ctx).unwrap(), by_hand);
+        let e = serve(&engine, "validate", "{", ctx).unwrap_err();
+        assert_eq!(e.code, "RECSYS_JSON_SYNTAX");
+    }
+
+    #[test]
+    fn the_envelope_keeps_the_limits_of_one_document() {
+        let d = json::Limits::default();
+        // The envelope takes one level: a request at the parser's depth limit is too deep,
+        // exactly as it is inside a hand-built envelope.
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let ok = deep(d.max_depth - 1);
+        let spliced = format!(r#"{{"request":{ok},"ctx":{{}}}}"#);
+        assert!(json::parse(spliced.as_bytes()).is_ok());
+        assert!(serving_value(&ok, "{}").is_ok());
+        let too_deep = deep(d.max_depth);
+        let spliced = format!(r#"{{"request":{too_deep},"ctx":{{}}}}"#);
+        let by_hand = ApiError::from(json::parse(spliced.as_bytes()).unwrap_err());
+        let e = serving_value(&too_deep, "{}").unwrap_err();
+        assert_eq!(
+            (e.code, by_hand.code),
+            ("RECSYS_JSON_TOO_DEEP", "RECSYS_JSON_TOO_DEEP")
+        );
+        // Size: the two parts plus the envelope's 19 bytes, checked before any parsing.
+        let half = format!("\"{}\"", "x".repeat(d.max_bytes / 2));
+        let e = serving_value(&half, &half).unwrap_err();
+        assert_eq!(e.code, "RECSYS_JSON_TOO_LARGE");
+        let fits = format!("\"{}\"", "x".repeat(d.max_bytes - ENVELOPE_BYTES - 2 - 2));
+        assert!(serving_value(&fits, "{}").is_ok());
+        let over = format!("\"{}\"", "x".repeat(d.max_bytes - ENVELOPE_BYTES - 2 - 1));
+        assert!(serving_value(&over, "{}").is_err());
     }
 
     #[test]
