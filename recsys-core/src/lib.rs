@@ -48,3 +48,4 @@ pub struct RustGuideDoctests;
 pub use error::{ApiError, Problem};
 pub mod artifacts;
 pub mod rules;
+pub(crate) mod serve;
