@@ -7,7 +7,7 @@ use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::SurfaceConfig;
 use crate::control::DocKind;
 use crate::error::ApiError;
-use crate::json::{Map, Value};
+use crate::json::Value;
 use crate::loader::SourceState;
 use crate::ops::experiments::Assigner;
 use crate::ops::exposure::{
@@ -16,7 +16,9 @@ use crate::ops::exposure::{
 use crate::ops::metrics::{self, Metrics, MetricsRegistry, Outcome};
 use crate::ops::rule_stats::RuleOutcome;
 use crate::ops::Endpoint;
-use crate::request::{CallContext, Explain, Options, RecommendRequest, SimilarRequest, Warning};
+use crate::request::{CallContext, Explain, Options, RecommendRequest, SimilarRequest};
+use crate::serve::answer::{ExperimentMeta, Recommendation, Validation, ValidationMeta};
+use crate::serve::request::{Input, Request};
 use crate::serve::spec::Spec;
 use crate::serve::Decision;
 use crate::snapshot::TenantSnapshot;
@@ -744,40 +746,47 @@ impl Engine {
     /// ranking, rules and meta as artifact mode; the tenant's config and rules apply).
     pub fn recommend_with_signals(
         &self,
-        request: &Value,
+        request: &RecommendRequest,
         ctx: &CallContext,
         signals: &Value,
-    ) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Recommend, || {
-            self.ephemeral(request, ctx, signals)
-                .and_then(|snap| self.serve(Call::Recommend, request, ctx, &snap, false))
-        })
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_signals(Input::recommend(request), ctx, signals)
     }
 
     /// `similar` over host-supplied signals (DB-only mode).
     pub fn similar_with_signals(
         &self,
-        request: &Value,
+        request: &SimilarRequest,
         ctx: &CallContext,
         signals: &Value,
-    ) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Similar, || {
-            self.ephemeral(request, ctx, signals)
-                .and_then(|snap| self.serve(Call::Similar, request, ctx, &snap, false))
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_signals(Input::similar(request), ctx, signals)
+    }
+
+    /// DB-only mode for a typed or JSON request.
+    pub(crate) fn serve_signals(
+        &self,
+        input: Input,
+        ctx: &CallContext,
+        signals: &Value,
+    ) -> Result<Recommendation, ApiError> {
+        self.admitted(input.endpoint(), || {
+            self.ephemeral(&input, ctx, signals)
+                .and_then(|snap| self.serve(&input, ctx, &snap, false))
         })
     }
 
     /// A snapshot compiled for one request from host-supplied signals and the tenant's documents.
     fn ephemeral(
         &self,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<TenantSnapshot, ApiError> {
-        let surface = peek_surface(request);
+        let surface = input.surface();
         if !crate::request::is_path_safe(&surface) {
             // Let request validation produce the precise error.
-            RecommendRequest::from_value(request, &Default::default())?;
+            input.precheck()?;
         }
         let data = crate::compile::signals_from_value(signals, &self.options.artifact_limits)?;
         let docs = self
@@ -794,22 +803,51 @@ impl Engine {
     }
 
     /// `recommend`: a ranked list for a request.
-    pub fn recommend(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Recommend, || {
-            self.lookup(request, ctx, Call::Recommend)
-                .and_then(|(snap, fell_back)| {
-                    self.serve(Call::Recommend, request, ctx, &snap, fell_back)
-                })
-        })
+    ///
+    /// ```
+    /// use recsys_core::json::parse;
+    /// use recsys_core::request::{CallContext, RecommendRequest, User};
+    /// use recsys_core::Engine;
+    ///
+    /// let engine = Engine::new();
+    /// engine.call(
+    ///     "load_snapshot",
+    ///     r#"{"tenant":"demo","surface":"home","signals":{"popularity":[
+    ///         {"item_id":"a","score":3},{"item_id":"b","score":2}]}}"#,
+    /// )?;
+    /// let ctx = CallContext::from_value(&parse(br#"{"now":"2026-01-01T00:00:00Z","tenant":"demo"}"#)?)?;
+    /// let rec = engine.recommend(&RecommendRequest::new("home", User::id("u1")).k(5), &ctx)?;
+    /// let ids: Vec<&str> = rec.items.iter().map(|i| i.item_id.as_str()).collect();
+    /// assert_eq!(ids, ["a", "b"]);
+    /// assert_eq!(rec.meta.counts.returned, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recommend(
+        &self,
+        request: &RecommendRequest,
+        ctx: &CallContext,
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_input(Input::recommend(request), ctx)
     }
 
     /// `similar`: neighbours of one item, with constraints and rules applied.
-    pub fn similar(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Similar, || {
-            self.lookup(request, ctx, Call::Similar)
-                .and_then(|(snap, fell_back)| {
-                    self.serve(Call::Similar, request, ctx, &snap, fell_back)
-                })
+    pub fn similar(
+        &self,
+        request: &SimilarRequest,
+        ctx: &CallContext,
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_input(Input::similar(request), ctx)
+    }
+
+    /// Serves a typed or JSON request on the snapshot of its surface.
+    pub(crate) fn serve_input(
+        &self,
+        input: Input,
+        ctx: &CallContext,
+    ) -> Result<Recommendation, ApiError> {
+        self.admitted(input.endpoint(), || {
+            self.lookup(&input, ctx)
+                .and_then(|(snap, fell_back)| self.serve(&input, ctx, &snap, fell_back))
         })
     }
 
@@ -820,8 +858,8 @@ impl Engine {
     fn admitted(
         &self,
         endpoint: Endpoint,
-        run: impl FnOnce() -> Result<(Value, Option<ExposureEvent>), ApiError>,
-    ) -> Result<Value, ApiError> {
+        run: impl FnOnce() -> Result<(Recommendation, Option<ExposureEvent>), ApiError>,
+    ) -> Result<Recommendation, ApiError> {
         let permit = self.admit();
         let r = match &permit {
             Ok(_) => run(),
@@ -863,36 +901,26 @@ impl Engine {
     /// The snapshot for a request; without one, request errors are reported first.
     fn lookup(
         &self,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
-        call: Call,
     ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
-        let surface = peek_surface(request);
-        self.snapshot_for(ctx, &surface).or_else(|e| {
-            match call {
-                Call::Recommend => {
-                    RecommendRequest::from_value(request, &Default::default()).map(|_| ())?
-                }
-                Call::Similar => {
-                    SimilarRequest::from_value(request, &Default::default()).map(|_| ())?
-                }
-            }
+        self.snapshot_for(ctx, &input.surface()).or_else(|e| {
+            input.precheck()?;
             Err(e)
         })
     }
 
-    /// Decodes and runs one request on a snapshot. When the `default` surface serves another
-    /// surface, the requested surface's config overrides and rule scopes apply.
+    /// Decodes (or checks) and runs one request on a snapshot. When the `default` surface
+    /// serves another surface, the requested surface's config overrides and rule scopes apply.
     pub(crate) fn serve(
         &self,
-        call: Call,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
-    ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
+    ) -> Result<(Recommendation, Option<ExposureEvent>), ApiError> {
         let mut outcomes = Vec::new();
-        let r = self.serve_with(call, request, ctx, snap, fell_back, &mut outcomes);
+        let r = self.serve_with(input, ctx, snap, fell_back, &mut outcomes);
         self.rule_stats.record(&outcomes);
         r
     }
@@ -901,58 +929,35 @@ impl Engine {
     /// (preview serves requests that never reach users).
     pub(crate) fn serve_with(
         &self,
-        call: Call,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
         outcomes: &mut Vec<(String, RuleOutcome)>,
-    ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
+    ) -> Result<(Recommendation, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
         let base: &SurfaceConfig = if fell_back {
-            fallback_cfg = snap.tenant_config.for_surface(&peek_surface(request));
+            fallback_cfg = snap.tenant_config.for_surface(&input.surface());
             &fallback_cfg
         } else {
             &snap.config
         };
-        let endpoint = match call {
-            Call::Recommend => Endpoint::Recommend,
-            Call::Similar => Endpoint::Similar,
-        };
-        match call {
-            Call::Recommend => {
-                let (req, warns) = RecommendRequest::from_value(request, &base.limits)?;
+        let endpoint = input.endpoint();
+        match input {
+            Input::Recommend(r) => {
+                let (req, warns) = r.resolve(&base.limits)?;
                 self.guards(base, req.k, &req.options, ctx)?;
                 // Experiment assignment: the variant's overrides (weights, algorithm, rules
                 // switch) apply on top of the surface config; request weights still win.
-                let assignment = self
-                    .options
-                    .experiments
-                    .as_ref()
-                    .and_then(|a| a.assign_request(&req, ctx.now));
+                let experiments = self.options.experiments.as_ref();
+                let assignment = experiments.and_then(|a| a.assign_request(&req, ctx.now));
                 let over = assignment
                     .as_ref()
-                    .and_then(|a| {
-                        self.options
-                            .experiments
-                            .as_ref()
-                            .and_then(|x| x.overrides(a))
-                    })
-                    .cloned();
+                    .and_then(|a| experiments.and_then(|x| x.overrides(a)));
                 let variant_cfg;
-                let cfg: &SurfaceConfig = match &over {
+                let cfg: &SurfaceConfig = match over {
                     Some(o) => {
-                        let mut c = base.clone();
-                        if let Some(w) = o.weights {
-                            c.weights = Some(w);
-                        }
-                        if let Some(a) = o.algo {
-                            c.algo = a;
-                        }
-                        if let Some(r) = o.rules_enabled {
-                            c.rules_enabled = r;
-                        }
-                        variant_cfg = c;
+                        variant_cfg = with_overrides(base, o);
                         &variant_cfg
                     }
                     None => base,
@@ -967,14 +972,13 @@ impl Engine {
                     ctx,
                 };
                 let mut answer = crate::serve::run(&decision, warns, outcomes);
-                if let (Some(a), Value::Object(m)) = (&assignment, &mut answer) {
-                    if let Some(Value::Object(meta)) = m.get_mut("meta") {
-                        meta.insert("experiment", a.to_meta_value());
-                    }
-                }
+                answer.meta.experiment = assignment.as_ref().map(|a| ExperimentMeta {
+                    id: a.experiment_id.clone(),
+                    variant: a.variant.clone(),
+                });
                 let event = self.options.exposure.as_ref().map(|x| {
-                    let mut ev =
-                        ExposureEvent::from_answer(endpoint, &answer, ctx).with_request(&req);
+                    let mut ev = ExposureEvent::from_recommendation(endpoint, &answer, ctx)
+                        .with_request(&req);
                     if x.include_request {
                         ev.request = Some(req.to_value());
                     }
@@ -985,8 +989,8 @@ impl Engine {
                 });
                 Ok((answer, event))
             }
-            Call::Similar => {
-                let (req, warns) = SimilarRequest::from_value(request, &base.limits)?;
+            Input::Similar(r) => {
+                let (req, warns) = r.resolve(&base.limits)?;
                 self.guards(base, req.k, &req.options, ctx)?;
                 let spec = Spec::for_similar(snap, base, &req);
                 let decision = Decision {
@@ -1002,7 +1006,7 @@ impl Engine {
                     .options
                     .exposure
                     .as_ref()
-                    .map(|_| ExposureEvent::from_answer(endpoint, &answer, ctx));
+                    .map(|_| ExposureEvent::from_recommendation(endpoint, &answer, ctx));
                 Ok((answer, event))
             }
         }
@@ -1013,16 +1017,20 @@ impl Engine {
     fn observe(
         &self,
         endpoint: Endpoint,
-        result: &Result<(Value, Option<ExposureEvent>), ApiError>,
+        result: &Result<(Recommendation, Option<ExposureEvent>), ApiError>,
     ) {
         if self.options.metrics {
             let sinks: [Option<&dyn Metrics>; 2] =
                 [Some(&*self.registry), self.metrics_adapter.as_deref()];
             for m in sinks.into_iter().flatten() {
                 match result {
-                    Ok((answer, _)) => {
-                        metrics::record_response(m, endpoint, Outcome::Success, answer)
-                    }
+                    Ok((answer, _)) => metrics::record_counts(
+                        m,
+                        endpoint,
+                        Outcome::Success,
+                        answer.items.len(),
+                        answer.warnings.iter().map(|w| w.code),
+                    ),
                     Err(e) => {
                         metrics::record_error(m, endpoint, e);
                     }
@@ -1088,41 +1096,46 @@ impl Engine {
     }
 
     /// `validate`: the normalised request and its warnings, without ranking.
-    pub fn validate(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        let surface = peek_surface(request);
+    pub fn validate(
+        &self,
+        request: &RecommendRequest,
+        ctx: &CallContext,
+    ) -> Result<Validation, ApiError> {
+        self.validate_input(&Request::Typed(request), ctx)
+    }
+
+    /// `validate` for a typed or JSON request: checked against the limits of the surface
+    /// that would serve it.
+    pub(crate) fn validate_input(
+        &self,
+        request: &Request<RecommendRequest>,
+        ctx: &CallContext,
+    ) -> Result<Validation, ApiError> {
+        let surface = request.surface();
         let snap = self.snapshot(&ctx.tenant, &surface);
         let limits = match &snap {
             Some((s, false)) => s.config.limits.clone(),
             Some((s, true)) => s.tenant_config.for_surface(&surface).limits,
             None => Default::default(),
         };
-        let (req, warns) = RecommendRequest::from_value(request, &limits)?;
-        let mut out = Map::new();
-        out.push("normalized_request", req.to_value());
-        if !warns.is_empty() {
-            out.push(
-                "warnings",
-                Value::Array(warns.iter().map(Warning::to_value).collect()),
-            );
-        }
-        let mut meta = Map::new();
-        meta.push("tenant_id", Value::str(&ctx.tenant));
-        meta.push("surface", Value::str(&req.surface));
-        meta.push("segment", Value::str(&req.segment));
-        meta.push(
-            "algo_version",
-            Value::str(match &snap {
+        let (req, warnings) = request.resolve(&limits)?;
+        let meta = ValidationMeta {
+            tenant_id: ctx.tenant.clone(),
+            surface: req.surface.clone(),
+            segment: req.segment.clone(),
+            algo_version: match &snap {
                 Some((s, _)) => {
                     crate::serve::meta::algo_version(&self.options, s.algo_explicit, s.config.algo)
                 }
                 None => self.options.algo_version.clone(),
-            }),
-        );
-        if !ctx.request_id.is_empty() {
-            meta.push("request_id", Value::str(&ctx.request_id));
-        }
-        out.push("meta", Value::Object(meta));
-        Ok(Value::Object(out))
+            },
+            request_id: (!ctx.request_id.is_empty()).then(|| ctx.request_id.clone()),
+        };
+        Ok(Validation {
+            normalized_request: req.into_owned(),
+            warnings,
+            meta,
+        })
     }
 
     fn guards(
@@ -1155,25 +1168,22 @@ impl Engine {
     }
 }
 
-fn peek_surface(request: &Value) -> String {
-    request
-        .as_object()
-        .and_then(|m| {
-            m.iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case("surface"))
-                .last()
-                .map(|(_, v)| v)
-        })
-        .and_then(Value::as_str)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
-/// Which serving call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Call {
-    Recommend,
-    Similar,
+/// A surface config with an experiment variant's overrides applied.
+fn with_overrides(
+    base: &SurfaceConfig,
+    o: &crate::ops::experiments::VariantOverrides,
+) -> SurfaceConfig {
+    let mut c = base.clone();
+    if let Some(w) = o.weights {
+        c.weights = Some(w);
+    }
+    if let Some(a) = o.algo {
+        c.algo = a;
+    }
+    if let Some(r) = o.rules_enabled {
+        c.rules_enabled = r;
+    }
+    c
 }
 
 /// Snapshots to build after a write: the tenant's documents and, per surface, the artifacts

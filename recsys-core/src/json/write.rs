@@ -124,6 +124,22 @@ pub fn write_go_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends `f` as [`super::Value::f64`] renders it: `null` when not finite, integral values
+/// below 2^53 as integers (cheaper than the shortest-float search, same text), otherwise
+/// [`format_go_float`].
+pub(crate) fn write_f64(out: &mut String, f: f64) {
+    if !f.is_finite() {
+        out.push_str("null");
+    } else if f.fract() == 0.0
+        && f.abs() < 9_007_199_254_740_992.0
+        && !(f == 0.0 && f.is_sign_negative())
+    {
+        let _ = write!(out, "{}", f as i64);
+    } else {
+        format_go_float(out, f);
+    }
+}
+
 /// Appends `f` the way Go's `encoding/json` renders a `float64`: shortest round-trip digits,
 /// plain decimal unless |f| < 1e-6 or |f| >= 1e21, then `1e-7` / `1e+21` exponent form.
 /// The caller guarantees `f` is finite.

@@ -2,6 +2,7 @@
 //! of the "empty recommendations" runbook (artifacts, anchors, allow-list, candidates,
 //! filters, rules, caps, result).
 
+use super::answer::Diagnostic;
 use super::filters::Filtered;
 use super::select::Selected;
 use super::spec::Source;
@@ -9,7 +10,6 @@ use super::warnings::Warned;
 use super::Decision;
 use crate::candidates::StageCounts;
 use crate::config::Algo;
-use crate::json::{Map, Value};
 
 /// Why the answer holds `returned` of the `k` items asked for.
 pub(crate) fn build(
@@ -19,19 +19,17 @@ pub(crate) fn build(
     w: &Warned,
     c: &StageCounts,
     returned: u64,
-) -> Value {
+) -> Vec<Diagnostic> {
     let (snap, spec) = (d.snap, d.spec);
     let (by_tag, by_diversity) = (s.capped_by_tag, s.capped - s.capped_by_tag);
     let (no_artifacts, missing, rules) = (w.no_artifacts, &w.missing, f.applied.applicable);
-    let mut out: Vec<Value> = Vec::new();
-    let mut add = |stage: &str, removed: Option<u64>, message: String| {
-        let mut m = Map::new();
-        m.push("stage", Value::str(stage));
-        if let Some(r) = removed {
-            m.push("removed", Value::u64(r));
-        }
-        m.push("message", Value::String(message));
-        out.push(Value::Object(m));
+    let mut out: Vec<Diagnostic> = Vec::new();
+    let mut add = |stage: &'static str, removed: Option<u64>, message: String| {
+        out.push(Diagnostic {
+            stage,
+            removed,
+            message,
+        });
     };
     if no_artifacts {
         add("artifacts", None, "the snapshot has no artifacts".into());
@@ -146,5 +144,5 @@ pub(crate) fn build(
         None,
         format!("{returned} of {} requested items returned", spec.k),
     );
-    Value::Array(out)
+    out
 }

@@ -1,13 +1,13 @@
 //! The answer's items: id, rank and score of each selected position, with `reasons`
 //! (`options.include_reasons`) and `explain` (`options.explain`: summary or full).
 
+use super::answer::{BlendParts, Item, ItemExplain, MmrExplain, RawSignals};
 use super::filters::Filtered;
 use super::rules::Ruled;
 use super::select::{Out, Selected};
 use super::sources::Pooled;
 use super::Decision;
 use crate::candidates::Cand;
-use crate::json::{Map, Value};
 use crate::ranking::{self, Blended};
 use crate::request::Explain;
 use crate::rules::eval;
@@ -19,7 +19,7 @@ pub(crate) fn build(
     p: &Pooled,
     r: &mut Ruled,
     s: &Selected,
-) -> Vec<Value> {
+) -> Vec<Item> {
     let options = d.spec.options;
     // Rule tokens are only formatted when reasons or explain ask for them.
     let want_tokens = options.include_reasons || options.explain != Explain::None;
@@ -48,24 +48,21 @@ pub(crate) fn build(
     for (rank, o) in s.outs.iter().enumerate() {
         let cand = &p.pool.cands[o.pos];
         let bl = ranking::blend(&p.weights, &cand.raw);
-        let mut m = Map::with_capacity(5);
-        m.push("item_id", Value::str(f.keys.name(d.snap, cand.key)));
-        m.push("rank", Value::u64(rank as u64 + 1));
-        m.push("score", Value::f64(cand.score));
         let tokens = tokens_for(o.pos, o.pinned_by);
-        if options.include_reasons {
-            let r = reasons(f, p, cand, &bl, o, &tokens);
-            if !r.is_empty() {
-                m.push(
-                    "reasons",
-                    Value::Array(r.into_iter().map(Value::String).collect()),
-                );
-            }
-        }
-        if options.explain != Explain::None {
-            m.push("explain", explain(d, f, p, cand, &bl, o, tokens));
-        }
-        items.push(Value::Object(m));
+        let reasons = if options.include_reasons {
+            reasons(f, p, cand, &bl, o, &tokens)
+        } else {
+            Vec::new()
+        };
+        let explain =
+            (options.explain != Explain::None).then(|| explain(d, f, p, cand, &bl, o, tokens));
+        items.push(Item {
+            item_id: f.keys.name(d.snap, cand.key).to_string(),
+            rank: rank as u32 + 1,
+            score: cand.score,
+            reasons,
+            explain,
+        });
     }
     items
 }
@@ -120,62 +117,50 @@ fn explain(
     bl: &Blended,
     o: &Out,
     tokens: Vec<String>,
-) -> Value {
+) -> ItemExplain {
     let weights = &p.weights;
-    let mut e = Map::with_capacity(4);
     let contrib = [
         weights.pop * bl.pop,
         weights.cooc * bl.cooc,
         weights.emb * bl.sim,
     ];
-    let vals = if contrib.iter().all(|x| *x == 0.0) {
+    let [pop, cooc, emb] = if contrib.iter().all(|x| *x == 0.0) {
         [bl.pop, bl.cooc, bl.sim]
     } else {
         contrib
     };
-    let mut s = Map::new();
-    for (k, v) in ["pop", "cooc", "emb"].iter().zip(vals) {
-        s.push(*k, Value::f64(v));
-    }
-    e.push("signals", Value::Object(s));
-    if !tokens.is_empty() {
-        e.push(
-            "rules",
-            Value::Array(tokens.into_iter().map(Value::String).collect()),
-        );
-    }
+    let mut e = ItemExplain {
+        signals: BlendParts { pop, cooc, emb },
+        rules: tokens,
+        raw: None,
+        weights: None,
+        boost: None,
+        pinned: false,
+        mmr: None,
+    };
     if d.spec.options.explain == Explain::Full {
-        let mut raw = Map::new();
-        for (k, v) in [
-            ("pop", cand.raw.pop),
-            ("cooc", cand.raw.cooc),
-            ("collab", cand.raw.collab),
-            ("content", cand.raw.content),
-            ("session", cand.raw.session),
-        ] {
-            raw.push(k, Value::f64(v));
-        }
-        e.push("raw", Value::Object(raw));
-        let mut wm = Map::new();
-        wm.push("pop", Value::f64(weights.pop));
-        wm.push("cooc", Value::f64(weights.cooc));
-        wm.push("emb", Value::f64(weights.emb));
-        e.push("weights", Value::Object(wm));
-        if cand.boost != 0.0 {
-            e.push("boost", Value::f64(cand.boost));
-        }
-        if o.pinned_by.is_some() {
-            e.push("pinned", Value::Bool(true));
-        }
-        if let Some(mi) = o.mmr {
-            let mut mm = Map::new();
-            mm.push("lambda", Value::f64(f.params.lambda));
-            mm.push("relevance", Value::f64(mi.relevance));
-            mm.push("max_sim", Value::f64(mi.max_sim));
-            mm.push("penalty", Value::f64(mi.penalty));
-            mm.push("rank", Value::u64(mi.rank as u64));
-            e.push("mmr", Value::Object(mm));
-        }
+        let raw = &cand.raw;
+        e.raw = Some(RawSignals {
+            pop: raw.pop,
+            cooc: raw.cooc,
+            collab: raw.collab,
+            content: raw.content,
+            session: raw.session,
+        });
+        e.weights = Some(BlendParts {
+            pop: weights.pop,
+            cooc: weights.cooc,
+            emb: weights.emb,
+        });
+        e.boost = (cand.boost != 0.0).then_some(cand.boost);
+        e.pinned = o.pinned_by.is_some();
+        e.mmr = o.mmr.map(|mi| MmrExplain {
+            lambda: f.params.lambda,
+            relevance: mi.relevance,
+            max_sim: mi.max_sim,
+            penalty: mi.penalty,
+            rank: mi.rank,
+        });
     }
-    Value::Object(e)
+    e
 }

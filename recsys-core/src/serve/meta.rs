@@ -2,6 +2,7 @@
 //! versions, the fallback surface, the request id, per-stage counts, and (when asked for or
 //! when the answer is short) rule outcomes and diagnostics.
 
+use super::answer::{Counts, Meta, RuleReport};
 use super::diagnostics;
 use super::filters::Filtered;
 use super::select::Selected;
@@ -10,7 +11,6 @@ use super::Decision;
 use crate::candidates::StageCounts;
 use crate::config::Algo;
 use crate::engine::EngineOptions;
-use crate::json::{Map, Value};
 
 /// The counts `meta.counts` reports.
 pub(crate) struct Tally {
@@ -36,62 +36,36 @@ pub(crate) fn build(
     s: &Selected,
     w: &Warned,
     t: Tally,
-    rule_meta: Option<Value>,
-) -> Value {
+    rules: Option<Vec<RuleReport>>,
+) -> Meta {
     let (snap, spec) = (d.snap, d.spec);
-    let mut meta = Map::with_capacity(14);
-    meta.push("tenant_id", Value::str(&snap.tenant));
-    meta.push("surface", Value::str(spec.surface));
-    meta.push("segment", Value::str(spec.segment));
-    meta.push(
-        "algo_version",
-        Value::str(algo_version(d.opts, snap.algo_explicit, d.cfg.algo)),
-    );
     let v = &snap.versions;
-    if let Some(x) = &v.config_version {
-        meta.push("config_version", Value::str(x));
-    }
-    if let Some(x) = &v.rules_version {
-        meta.push("rules_version", Value::str(x));
-    }
-    if let Some(x) = &v.manifest_version {
-        meta.push("manifest_version", Value::str(x));
-    }
-    if let Some(x) = &v.release_id {
-        meta.push("release_id", Value::str(x));
-    }
-    if !v.artifacts.is_empty() {
-        let mut am = Map::new();
-        for (k, x) in &v.artifacts {
-            am.push(k.clone(), Value::str(x));
-        }
-        meta.push("artifact_versions", Value::Object(am));
-    }
-    if d.fell_back {
-        meta.push("snapshot_surface", Value::str(&snap.surface));
-    }
-    if !d.ctx.request_id.is_empty() {
-        meta.push("request_id", Value::str(&d.ctx.request_id));
-    }
     let c = &t.stages;
-    let mut cm = Map::with_capacity(7);
-    for (k, x) in [
-        ("candidates", c.candidates),
-        ("after_include", c.after_include),
-        ("after_exclude", c.after_exclude),
-        ("after_constraints", c.after_constraints),
-        ("after_rules", c.after_rules),
-        ("pinned", t.pinned),
-        ("returned", t.returned),
-    ] {
-        cm.push(k, Value::u64(x));
+    let counts = Counts {
+        candidates: c.candidates,
+        after_include: c.after_include,
+        after_exclude: c.after_exclude,
+        after_constraints: c.after_constraints,
+        after_rules: c.after_rules,
+        pinned: t.pinned,
+        returned: t.returned,
+    };
+    Meta {
+        tenant_id: snap.tenant.clone(),
+        surface: spec.surface.to_string(),
+        segment: spec.segment.to_string(),
+        algo_version: algo_version(d.opts, snap.algo_explicit, d.cfg.algo),
+        config_version: v.config_version.clone(),
+        rules_version: v.rules_version.clone(),
+        manifest_version: v.manifest_version.clone(),
+        release_id: v.release_id.clone(),
+        artifact_versions: v.artifacts.clone(),
+        snapshot_surface: d.fell_back.then(|| snap.surface.clone()),
+        request_id: (!d.ctx.request_id.is_empty()).then(|| d.ctx.request_id.clone()),
+        counts,
+        rules,
+        diagnostics: (t.returned < spec.k as u64)
+            .then(|| diagnostics::build(d, f, s, w, c, t.returned)),
+        experiment: None,
     }
-    meta.push("counts", Value::Object(cm));
-    if let Some(r) = rule_meta {
-        meta.push("rules", r);
-    }
-    if t.returned < spec.k as u64 {
-        meta.push("diagnostics", diagnostics::build(d, f, s, w, c, t.returned));
-    }
-    Value::Object(meta)
 }

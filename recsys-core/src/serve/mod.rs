@@ -9,12 +9,15 @@
 //! 5. [`select`]: the answer's positions (pins first, then ranked and diversified picks).
 //! 6. [`telemetry`]: what each applicable rule did (the `rule_telemetry` option).
 //! 7. [`warnings`]: the answer's warnings.
-//! 8. [`items`] and [`meta`]: the answer (with [`diagnostics`] when it is short).
+//! 8. [`items`] and [`meta`]: the typed [`answer::Recommendation`] (with [`diagnostics`]
+//!    when it is short).
 
+pub mod answer;
 pub(crate) mod diagnostics;
 pub(crate) mod filters;
 pub(crate) mod items;
 pub(crate) mod meta;
+pub(crate) mod request;
 pub(crate) mod rules;
 pub(crate) mod select;
 pub(crate) mod sources;
@@ -24,10 +27,10 @@ pub(crate) mod warnings;
 
 use crate::config::SurfaceConfig;
 use crate::engine::EngineOptions;
-use crate::json::{Map, Value};
 use crate::ops::rule_stats::RuleOutcome;
 use crate::request::{CallContext, Warning};
 use crate::snapshot::TenantSnapshot;
+use answer::Recommendation;
 use spec::Spec;
 
 /// Everything one decision is made from: the engine's settings, the snapshot and the
@@ -48,31 +51,23 @@ pub(crate) fn run(
     d: &Decision,
     warnings: Vec<Warning>,
     outcomes: &mut Vec<(String, RuleOutcome)>,
-) -> Value {
+) -> Recommendation {
     let filtered = filters::resolve(d);
     let mut pooled = sources::gather(d, &filtered);
     let mut ruled = rules::apply(d, &filtered, &mut pooled);
     let selected = select::select(d, &filtered, &pooled, &mut ruled);
-    let rule_meta = telemetry::outcomes(d, &filtered, &pooled, &ruled, &selected, outcomes);
+    let rule_reports = telemetry::outcomes(d, &filtered, &pooled, &ruled, &selected, outcomes);
     let warned = warnings::collect(d, &filtered, &pooled, &selected, warnings);
     let items = items::build(d, &filtered, &pooled, &mut ruled, &selected);
-    let returned = items.len() as u64;
-    let mut out = Map::with_capacity(3);
-    out.push("items", Value::Array(items));
-    let counts = meta::Tally {
+    let tally = meta::Tally {
         stages: pooled.pool.counts,
         pinned: ruled.pinned.len() as u64,
-        returned,
+        returned: items.len() as u64,
     };
-    out.push(
-        "meta",
-        meta::build(d, &filtered, &selected, &warned, counts, rule_meta),
-    );
-    if !warned.warnings.is_empty() {
-        out.push(
-            "warnings",
-            Value::Array(warned.warnings.iter().map(Warning::to_value).collect()),
-        );
+    let meta = meta::build(d, &filtered, &selected, &warned, tally, rule_reports);
+    Recommendation {
+        items,
+        meta,
+        warnings: warned.warnings,
     }
-    Value::Object(out)
 }

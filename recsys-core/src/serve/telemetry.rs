@@ -2,13 +2,13 @@
 //! request (fired, displaced an item, was blocked, did nothing), counted by the engine and
 //! listed in `meta.rules` of `explain: full`.
 
+use super::answer::RuleReport;
 use super::filters::Filtered;
 use super::rules::Ruled;
 use super::select::Selected;
 use super::sources::Pooled;
 use super::Decision;
 use crate::candidates::Keys;
-use crate::json::{Map, Value};
 use crate::ops::rule_stats::RuleOutcome;
 use crate::request::Explain;
 use crate::rules::eval::{self, Target};
@@ -24,7 +24,7 @@ pub(crate) fn outcomes(
     r: &Ruled,
     s: &Selected,
     outcomes: &mut Vec<(String, RuleOutcome)>,
-) -> Option<Value> {
+) -> Option<Vec<RuleReport>> {
     if !d.opts.rule_telemetry {
         return None;
     }
@@ -39,7 +39,7 @@ pub(crate) fn outcomes(
         &returned,
     );
     outcomes.extend(list.iter().map(|(r, o)| (r.id.to_string(), *o)));
-    (d.spec.options.explain == Explain::Full).then(|| rule_outcomes_value(&list))
+    (d.spec.options.explain == Explain::Full).then(|| reports(&list))
 }
 
 /// Whether candidate `k` is one of a rule target's items.
@@ -112,17 +112,13 @@ fn rule_outcomes<'s>(
     out
 }
 
-/// `[{"rule_id", "action", "outcome"}]` for `meta.rules`.
-fn rule_outcomes_value(list: &[(&Rule, RuleOutcome)]) -> Value {
-    Value::Array(
-        list.iter()
-            .map(|(r, o)| {
-                let mut m = Map::with_capacity(3);
-                m.push("rule_id", Value::str(r.id.to_string()));
-                m.push("action", Value::str(r.action.as_str()));
-                m.push("outcome", Value::str(o.as_str()));
-                Value::Object(m)
-            })
-            .collect(),
-    )
+/// The `meta.rules` list.
+fn reports(list: &[(&Rule, RuleOutcome)]) -> Vec<RuleReport> {
+    list.iter()
+        .map(|(r, o)| RuleReport {
+            rule_id: r.id.to_string(),
+            action: r.action,
+            outcome: *o,
+        })
+        .collect()
 }
