@@ -11,6 +11,9 @@ use crate::request::CallContext;
 use crate::serve::answer::Answer;
 use crate::serve::request::{Input, Request};
 
+/// The serving operations (answers written straight from typed results).
+const SERVING_OPS: &[&str] = &["recommend", "similar", "validate"];
+
 /// Operations that need no engine state.
 pub const STATIC_OPS: &[&str] = &[
     "assign",
@@ -636,6 +639,11 @@ impl Engine {
         } else {
             parse_input(input)?
         };
+        if SERVING_OPS.contains(&op) {
+            // Answers are written straight from the typed result, with no value tree.
+            let _busy = self.enter()?;
+            return self.serving_op(op, &v)?.to_text();
+        }
         self.call_value(op, &v).map(|a| json::to_string(&a))
     }
 
