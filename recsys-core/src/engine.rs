@@ -830,7 +830,8 @@ impl Engine {
         self.serve_input(Input::recommend(request), ctx)
     }
 
-    /// `similar`: neighbours of one item, with constraints and rules applied.
+    /// `similar`: neighbours of one item, with constraints and rules applied. The answer has
+    /// the shape of `recommend`'s (`meta.experiment` is never set).
     pub fn similar(
         &self,
         request: &SimilarRequest,
@@ -1095,7 +1096,8 @@ impl Engine {
         self
     }
 
-    /// `validate`: the normalised request and its warnings, without ranking.
+    /// `validate`: the request checked against the limits of the surface that would serve
+    /// it, without ranking; answers it with the `meta` a `recommend` would carry.
     pub fn validate(
         &self,
         request: &RecommendRequest,

@@ -6,9 +6,8 @@
 //! escapes, struct members in declaration order.
 
 use super::value::{Map, Number, Value};
-use super::write::{write_f64, write_std_string};
+use super::write::{write_f64, write_i64, write_std_string, write_u64};
 use serde::ser::{self, Serialize};
-use std::fmt::Write as _;
 
 /// Why a value could not be written as JSON (a map key that is not a string, or an error
 /// raised by the value's own `Serialize` implementation).
@@ -35,7 +34,7 @@ fn key_error() -> SerError {
 
 /// Writes `v` as compact JSON text.
 pub fn to_text<T: Serialize + ?Sized>(v: &T) -> Result<String, SerError> {
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(1024);
     v.serialize(&mut Text { out: &mut out })?;
     Ok(out)
 }
@@ -84,9 +83,6 @@ impl<'a, 'o> Text<'o> {
             close,
         }
     }
-    fn int(&mut self, i: impl std::fmt::Display) {
-        let _ = write!(self.out, "{i}");
-    }
 }
 
 impl<'a, 'o> ser::Serializer for &'a mut Text<'o> {
@@ -114,7 +110,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Text<'o> {
         self.serialize_i64(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<(), SerError> {
-        self.int(v);
+        write_i64(self.out, v);
         Ok(())
     }
     fn serialize_u8(self, v: u8) -> Result<(), SerError> {
@@ -127,7 +123,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Text<'o> {
         self.serialize_u64(v.into())
     }
     fn serialize_u64(self, v: u64) -> Result<(), SerError> {
-        self.int(v);
+        write_u64(self.out, v);
         Ok(())
     }
     fn serialize_f32(self, v: f32) -> Result<(), SerError> {
@@ -675,6 +671,19 @@ mod tests {
             assert_eq!(to_text(&f).unwrap(), want, "{f}");
             assert_eq!(to_string(&to_value(&f).unwrap()), want, "{f}");
             assert_eq!(to_string(&Value::f64(f)), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn integers_and_strings_are_written_as_the_writer_writes_them() {
+        for i in [0, 1, -1, 10, -10, 1234567890, i64::MIN, i64::MAX] {
+            assert_eq!(to_text(&i).unwrap(), i.to_string());
+        }
+        for u in [0, 9, 10, u64::MAX] {
+            assert_eq!(to_text(&u).unwrap(), u.to_string());
+        }
+        for s in ["", "plain", "q\"uote", "back\\slash", "tab\t", "\u{1}", "é😀"] {
+            assert_eq!(to_text(s).unwrap(), to_string(&Value::str(s)));
         }
     }
 
