@@ -682,7 +682,15 @@ mod tests {
         for u in [0, 9, 10, u64::MAX] {
             assert_eq!(to_text(&u).unwrap(), u.to_string());
         }
-        for s in ["", "plain", "q\"uote", "back\\slash", "tab\t", "\u{1}", "é😀"] {
+        for s in [
+            "",
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "tab\t",
+            "\u{1}",
+            "é😀",
+        ] {
             assert_eq!(to_text(s).unwrap(), to_string(&Value::str(s)));
         }
     }
