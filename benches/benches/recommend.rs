@@ -1,6 +1,7 @@
 //! `recommend` latency through the two entry points every host uses:
 //!
-//! * `value/...`: [`Engine::recommend`] with a pre-parsed request value (typed Rust hosts);
+//! * `value/...`: [`Engine::recommend`] with a typed request, answering a typed
+//!   `Recommendation` (typed Rust hosts);
 //! * `call/...`: [`Engine::call`]`("recommend", text)` (the binding path: JSON parse of the
 //!   input, the same decision, JSON serialisation of the answer).
 //!
@@ -11,8 +12,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use recsys_benches::*;
-use recsys_core::json::Value;
-use recsys_core::request::CallContext;
+use recsys_core::request::{CallContext, RecommendRequest};
 use recsys_core::Engine;
 use std::cell::OnceCell;
 use std::hint::black_box;
@@ -21,7 +21,7 @@ use std::time::Duration;
 
 struct Case {
     engine: Arc<Engine>,
-    req: Value,
+    req: RecommendRequest,
     input: String,
     ctx: CallContext,
 }
@@ -37,7 +37,7 @@ enum Pool {
 fn prepare(group: &str, id: &str, engine: Arc<Engine>, spec: &RequestSpec, pool: Pool) -> Case {
     let case = Case {
         engine,
-        req: spec.value(),
+        req: spec.typed(),
         input: spec.call_input(),
         ctx: ctx(),
     };

@@ -49,7 +49,7 @@ impl Recycler {
 }
 
 fn reader(engine: &Engine, stop: &AtomicBool, reads: &AtomicU64) {
-    let req = RequestSpec::new(20).value();
+    let req = RequestSpec::new(20).typed();
     let ctx = ctx();
     let mut n = 0u64;
     while !stop.load(Relaxed) {
@@ -114,7 +114,7 @@ fn benches(c: &mut Criterion) {
         }
     }
 
-    let req = RequestSpec::new(20).value();
+    let req = RequestSpec::new(20).typed();
     let ctx = ctx();
     g.throughput(Throughput::Elements(1));
     for threads in [1u64, 2] {

@@ -66,7 +66,7 @@ fn main() {
     measure("rust Engine::call", warmup, calls, || {
         black_box(engine.call("recommend", black_box(&input)).unwrap());
     });
-    let request = json::parse(REQUEST.as_bytes()).unwrap();
+    let request = recsys_benches::typed_request(&json::parse(REQUEST.as_bytes()).unwrap());
     let ctx = CallContext::from_value(&json::parse(CTX.as_bytes()).unwrap()).unwrap();
     measure("rust Engine::recommend", warmup, calls, || {
         black_box(engine.recommend(black_box(&request), &ctx).unwrap());

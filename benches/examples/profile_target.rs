@@ -34,7 +34,7 @@ fn main() {
         &config.to_json(),
         rules.as_deref(),
     ));
-    let req = RequestSpec::new(20).value();
+    let req = RequestSpec::new(20).typed();
     let ctx = ctx();
     let answer = engine.recommend(&req, &ctx).expect("recommend");
     eprintln!("counts: {:?}", counts(&answer));

@@ -21,10 +21,10 @@ use recsys_core::api::EngineOptions;
 use recsys_core::artifacts::{self, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, UserRow};
 use recsys_core::config::TenantConfig;
 use recsys_core::json::{self, Value};
-use recsys_core::request::CallContext;
+use recsys_core::request::{CallContext, RecommendRequest};
 use recsys_core::rules::{parse_rules, RulesParseOptions};
 use recsys_core::snapshot::{ScoredRows, SignalData, TenantSnapshot, Versions};
-use recsys_core::Engine;
+use recsys_core::{Engine, Recommendation};
 use std::fmt::Write as _;
 
 pub mod workload;
@@ -830,10 +830,31 @@ impl RequestSpec {
         json::parse(self.to_json().as_bytes()).expect("generated request parses")
     }
 
+    /// The request typed (what [`Engine::recommend`] takes).
+    pub fn typed(&self) -> RecommendRequest {
+        typed_request(&self.value())
+    }
+
     /// The `Engine::call("recommend", ...)` input text.
     pub fn call_input(&self) -> String {
         format!("{{\"request\":{},\"ctx\":{}}}", self.to_json(), ctx_json())
     }
+}
+
+/// A JSON request decoded into the typed request (with limits no generated request
+/// reaches: the engine checks it against the surface's own).
+pub fn typed_request(v: &Value) -> RecommendRequest {
+    let limits = recsys_core::config::Limits {
+        max_k: u32::MAX,
+        max_include_ids: usize::MAX,
+        max_exclude_ids: usize::MAX,
+        max_anchors: usize::MAX,
+        max_tags: usize::MAX,
+        ..Default::default()
+    };
+    RecommendRequest::from_value(v, &limits)
+        .expect("generated request decodes")
+        .0
 }
 
 /// The call context of every generated call.
@@ -1029,24 +1050,13 @@ pub struct Counts {
     pub returned: u64,
 }
 
-pub fn counts(answer: &Value) -> Counts {
-    let get = |k: &str| -> u64 {
-        answer
-            .as_object()
-            .and_then(|m| m.get("meta"))
-            .and_then(Value::as_object)
-            .and_then(|m| m.get("counts"))
-            .and_then(Value::as_object)
-            .and_then(|m| m.get(k))
-            .and_then(Value::as_number)
-            .and_then(|n| n.as_i64())
-            .unwrap_or(0) as u64
-    };
+pub fn counts(answer: &Recommendation) -> Counts {
+    let c = &answer.meta.counts;
     Counts {
-        candidates: get("candidates"),
-        after_rules: get("after_rules"),
-        pinned: get("pinned"),
-        returned: get("returned"),
+        candidates: c.candidates,
+        after_rules: c.after_rules,
+        pinned: c.pinned,
+        returned: c.returned,
     }
 }
 
@@ -1186,7 +1196,7 @@ mod tests {
             assert!(out.contains("\"rank\":20"), "{out}");
         }
         let e = engine_with(compile_snapshot(&cat, Signals::ALL, &cfg, Some(&rules)));
-        let a = e.recommend(&RequestSpec::new(20).value(), &ctx()).unwrap();
+        let a = e.recommend(&RequestSpec::new(20).typed(), &ctx()).unwrap();
         let c = counts(&a);
         assert_eq!(c.returned, 20);
         assert!(c.candidates >= 100, "{c:?}");
@@ -1201,7 +1211,7 @@ mod tests {
             &ConfigSpec::blended(500).to_json(),
             None,
         ));
-        let a = e.recommend(&RequestSpec::new(20).value(), &ctx()).unwrap();
+        let a = e.recommend(&RequestSpec::new(20).typed(), &ctx()).unwrap();
         assert_eq!(counts(&a).candidates, 500);
         let e = engine_with(compile_snapshot(
             &cat,
@@ -1209,7 +1219,7 @@ mod tests {
             &ConfigSpec::popularity().to_json(),
             None,
         ));
-        let a = e.recommend(&RequestSpec::new(20).value(), &ctx()).unwrap();
+        let a = e.recommend(&RequestSpec::new(20).typed(), &ctx()).unwrap();
         assert_eq!(counts(&a).candidates, 23);
     }
 }

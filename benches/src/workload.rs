@@ -140,15 +140,18 @@ impl Workload {
     }
 
     /// A small request for this workload's surface, and the call context.
-    pub fn request(&self, k: u32) -> (Value, recsys_core::request::CallContext) {
-        let req = json::parse(
-            format!(
-                r#"{{"surface":"{}","k":{k},"user":{{"anonymous_id":"anon-0001"}}}}"#,
-                self.surface
-            )
-            .as_bytes(),
+    pub fn request(
+        &self,
+        k: u32,
+    ) -> (
+        recsys_core::request::RecommendRequest,
+        recsys_core::request::CallContext,
+    ) {
+        let req = recsys_core::request::RecommendRequest::new(
+            self.surface.as_str(),
+            recsys_core::request::User::anonymous("anon-0001"),
         )
-        .expect("request json");
+        .k(k);
         let ctx = recsys_core::request::CallContext::from_value(
             &json::parse(
                 format!(

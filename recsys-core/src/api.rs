@@ -8,6 +8,11 @@ pub use crate::engine::{Engine, EngineOptions};
 use crate::error::ApiError;
 use crate::json::{self, Map, Value};
 use crate::request::CallContext;
+use crate::serve::answer::Answer;
+use crate::serve::request::{Input, Request};
+
+/// The serving operations (answers written straight from typed results).
+const SERVING_OPS: &[&str] = &["recommend", "similar", "validate"];
 
 /// Operations that need no engine state.
 pub const STATIC_OPS: &[&str] = &[
@@ -634,7 +639,44 @@ impl Engine {
         } else {
             parse_input(input)?
         };
+        if SERVING_OPS.contains(&op) {
+            // Answers are written straight from the typed result, with no value tree.
+            let _busy = self.enter()?;
+            return self.serving_op(op, &v)?.to_text();
+        }
         self.call_value(op, &v).map(|a| json::to_string(&a))
+    }
+
+    /// `recommend`, `similar` and `validate`: `{"request", "ctx", "signals"?}` decoded, the
+    /// typed call made (over host-supplied signals when given), its answer handed back.
+    pub(crate) fn serving_op(&self, op: &str, v: &Value) -> Result<Answer, ApiError> {
+        let m = object(v)?;
+        for (k, _) in m.iter() {
+            if !matches!(k, "request" | "ctx" | "signals") {
+                return Err(ApiError::new(
+                    "RECSYS_INVALID_REQUEST",
+                    400,
+                    format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ..., \"signals\"?: ...}}"),
+                ));
+            }
+        }
+        let ctx = CallContext::from_value(m.get("ctx").unwrap_or(&Value::Null))?;
+        let req = m.get("request").unwrap_or(&Value::Null);
+        let input = match op {
+            "recommend" => Input::Recommend(Request::Json(req)),
+            "similar" => Input::Similar(Request::Json(req)),
+            _ => {
+                return Ok(Answer::Validation(
+                    self.validate_input(&Request::Json(req), &ctx)?,
+                ))
+            }
+        };
+        Ok(Answer::Recommendation(
+            match m.get("signals").filter(|s| !s.is_null()) {
+                Some(signals) => self.serve_signals(input, &ctx, signals)?,
+                None => self.serve_input(input, &ctx)?,
+            },
+        ))
     }
 
     /// [`Engine::call`] on an already decoded input, answering a value: for hosts that
@@ -720,27 +762,7 @@ impl Engine {
             "readiness" => self.readiness(now_member(object(v)?)?),
             "sync_status" => self.sync_status(now_member(object(v)?)?),
             op if op.starts_with("loader_") => self.loader_op(op, v)?,
-            "recommend" | "validate" | "similar" => {
-                let m = object(v)?;
-                for (k, _) in m.iter() {
-                    if !matches!(k, "request" | "ctx" | "signals") {
-                        return Err(ApiError::new(
-                            "RECSYS_INVALID_REQUEST",
-                            400,
-                            format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ..., \"signals\"?: ...}}"),
-                        ));
-                    }
-                }
-                let ctx = CallContext::from_value(m.get("ctx").unwrap_or(&Value::Null))?;
-                let req = m.get("request").unwrap_or(&Value::Null);
-                match (op, m.get("signals").filter(|s| !s.is_null())) {
-                    ("recommend", Some(sig)) => self.recommend_with_signals(req, &ctx, sig)?,
-                    ("similar", Some(sig)) => self.similar_with_signals(req, &ctx, sig)?,
-                    ("recommend", None) => self.recommend(req, &ctx)?,
-                    ("similar", None) => self.similar(req, &ctx)?,
-                    _ => self.validate(req, &ctx)?,
-                }
-            }
+            "recommend" | "validate" | "similar" => self.serving_op(op, v)?.to_value()?,
             "snapshots" => Value::Array(
                 self.loaded()
                     .into_iter()

@@ -3,13 +3,12 @@
 //! lock, a new snapshot replaces the old one in one swap, and in-flight requests finish on the
 //! snapshot they started with.
 
-use crate::candidates::{Filters, Keys, Pool, SignalMaps, StageCounts};
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
-use crate::config::{Algo, SurfaceConfig, Weights};
+use crate::config::SurfaceConfig;
 use crate::control::DocKind;
 use crate::error::ApiError;
-use crate::json::{Map, Value};
-use crate::loader::{is_stale, SourceState};
+use crate::json::Value;
+use crate::loader::SourceState;
 use crate::ops::experiments::Assigner;
 use crate::ops::exposure::{
     ExposureEncoder, ExposureEvent, ExposureFormat, ExposureSink, SubjectHasher,
@@ -17,14 +16,12 @@ use crate::ops::exposure::{
 use crate::ops::metrics::{self, Metrics, MetricsRegistry, Outcome};
 use crate::ops::rule_stats::RuleOutcome;
 use crate::ops::Endpoint;
-use crate::ranking::{self, CapCounts, MmrInfo, SelectParams};
-use crate::request::{
-    warnings as w, CallContext, Constraints, Explain, Options, RecommendRequest, SimilarRequest,
-    Warning,
-};
-use crate::rules::eval::{self, Target};
-use crate::rules::Rule;
-use crate::snapshot::{ItemIdx, TenantSnapshot};
+use crate::request::{CallContext, Explain, Options, RecommendRequest, SimilarRequest};
+use crate::serve::answer::{ExperimentMeta, Recommendation, Validation, ValidationMeta};
+use crate::serve::request::{Input, Request};
+use crate::serve::spec::Spec;
+use crate::serve::Decision;
+use crate::snapshot::TenantSnapshot;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
@@ -749,40 +746,47 @@ impl Engine {
     /// ranking, rules and meta as artifact mode; the tenant's config and rules apply).
     pub fn recommend_with_signals(
         &self,
-        request: &Value,
+        request: &RecommendRequest,
         ctx: &CallContext,
         signals: &Value,
-    ) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Recommend, || {
-            self.ephemeral(request, ctx, signals)
-                .and_then(|snap| self.serve(Call::Recommend, request, ctx, &snap, false))
-        })
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_signals(Input::recommend(request), ctx, signals)
     }
 
     /// `similar` over host-supplied signals (DB-only mode).
     pub fn similar_with_signals(
         &self,
-        request: &Value,
+        request: &SimilarRequest,
         ctx: &CallContext,
         signals: &Value,
-    ) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Similar, || {
-            self.ephemeral(request, ctx, signals)
-                .and_then(|snap| self.serve(Call::Similar, request, ctx, &snap, false))
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_signals(Input::similar(request), ctx, signals)
+    }
+
+    /// DB-only mode for a typed or JSON request.
+    pub(crate) fn serve_signals(
+        &self,
+        input: Input,
+        ctx: &CallContext,
+        signals: &Value,
+    ) -> Result<Recommendation, ApiError> {
+        self.admitted(input.endpoint(), || {
+            self.ephemeral(&input, ctx, signals)
+                .and_then(|snap| self.serve(&input, ctx, &snap, false))
         })
     }
 
     /// A snapshot compiled for one request from host-supplied signals and the tenant's documents.
     fn ephemeral(
         &self,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<TenantSnapshot, ApiError> {
-        let surface = peek_surface(request);
+        let surface = input.surface();
         if !crate::request::is_path_safe(&surface) {
             // Let request validation produce the precise error.
-            RecommendRequest::from_value(request, &Default::default())?;
+            input.precheck()?;
         }
         let data = crate::compile::signals_from_value(signals, &self.options.artifact_limits)?;
         let docs = self
@@ -799,22 +803,52 @@ impl Engine {
     }
 
     /// `recommend`: a ranked list for a request.
-    pub fn recommend(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Recommend, || {
-            self.lookup(request, ctx, Call::Recommend)
-                .and_then(|(snap, fell_back)| {
-                    self.serve(Call::Recommend, request, ctx, &snap, fell_back)
-                })
-        })
+    ///
+    /// ```
+    /// use recsys_core::json::parse;
+    /// use recsys_core::request::{CallContext, RecommendRequest, User};
+    /// use recsys_core::Engine;
+    ///
+    /// let engine = Engine::new();
+    /// engine.call(
+    ///     "load_snapshot",
+    ///     r#"{"tenant":"demo","surface":"home","signals":{"popularity":[
+    ///         {"item_id":"a","score":3},{"item_id":"b","score":2}]}}"#,
+    /// )?;
+    /// let ctx = CallContext::from_value(&parse(br#"{"now":"2026-01-01T00:00:00Z","tenant":"demo"}"#)?)?;
+    /// let rec = engine.recommend(&RecommendRequest::new("home", User::id("u1")).k(5), &ctx)?;
+    /// let ids: Vec<&str> = rec.items.iter().map(|i| i.item_id.as_str()).collect();
+    /// assert_eq!(ids, ["a", "b"]);
+    /// assert_eq!(rec.meta.counts.returned, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recommend(
+        &self,
+        request: &RecommendRequest,
+        ctx: &CallContext,
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_input(Input::recommend(request), ctx)
     }
 
-    /// `similar`: neighbours of one item, with constraints and rules applied.
-    pub fn similar(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        self.admitted(Endpoint::Similar, || {
-            self.lookup(request, ctx, Call::Similar)
-                .and_then(|(snap, fell_back)| {
-                    self.serve(Call::Similar, request, ctx, &snap, fell_back)
-                })
+    /// `similar`: neighbours of one item, with constraints and rules applied. The answer has
+    /// the shape of `recommend`'s (`meta.experiment` is never set).
+    pub fn similar(
+        &self,
+        request: &SimilarRequest,
+        ctx: &CallContext,
+    ) -> Result<Recommendation, ApiError> {
+        self.serve_input(Input::similar(request), ctx)
+    }
+
+    /// Serves a typed or JSON request on the snapshot of its surface.
+    pub(crate) fn serve_input(
+        &self,
+        input: Input,
+        ctx: &CallContext,
+    ) -> Result<Recommendation, ApiError> {
+        self.admitted(input.endpoint(), || {
+            self.lookup(&input, ctx)
+                .and_then(|(snap, fell_back)| self.serve(&input, ctx, &snap, fell_back))
         })
     }
 
@@ -825,8 +859,8 @@ impl Engine {
     fn admitted(
         &self,
         endpoint: Endpoint,
-        run: impl FnOnce() -> Result<(Value, Option<ExposureEvent>), ApiError>,
-    ) -> Result<Value, ApiError> {
+        run: impl FnOnce() -> Result<(Recommendation, Option<ExposureEvent>), ApiError>,
+    ) -> Result<Recommendation, ApiError> {
         let permit = self.admit();
         let r = match &permit {
             Ok(_) => run(),
@@ -868,36 +902,26 @@ impl Engine {
     /// The snapshot for a request; without one, request errors are reported first.
     fn lookup(
         &self,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
-        call: Call,
     ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
-        let surface = peek_surface(request);
-        self.snapshot_for(ctx, &surface).or_else(|e| {
-            match call {
-                Call::Recommend => {
-                    RecommendRequest::from_value(request, &Default::default()).map(|_| ())?
-                }
-                Call::Similar => {
-                    SimilarRequest::from_value(request, &Default::default()).map(|_| ())?
-                }
-            }
+        self.snapshot_for(ctx, &input.surface()).or_else(|e| {
+            input.precheck()?;
             Err(e)
         })
     }
 
-    /// Decodes and runs one request on a snapshot. When the `default` surface serves another
-    /// surface, the requested surface's config overrides and rule scopes apply.
+    /// Decodes (or checks) and runs one request on a snapshot. When the `default` surface
+    /// serves another surface, the requested surface's config overrides and rule scopes apply.
     pub(crate) fn serve(
         &self,
-        call: Call,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
-    ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
+    ) -> Result<(Recommendation, Option<ExposureEvent>), ApiError> {
         let mut outcomes = Vec::new();
-        let r = self.serve_with(call, request, ctx, snap, fell_back, &mut outcomes);
+        let r = self.serve_with(input, ctx, snap, fell_back, &mut outcomes);
         self.rule_stats.record(&outcomes);
         r
     }
@@ -906,81 +930,56 @@ impl Engine {
     /// (preview serves requests that never reach users).
     pub(crate) fn serve_with(
         &self,
-        call: Call,
-        request: &Value,
+        input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
         outcomes: &mut Vec<(String, RuleOutcome)>,
-    ) -> Result<(Value, Option<ExposureEvent>), ApiError> {
+    ) -> Result<(Recommendation, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
         let base: &SurfaceConfig = if fell_back {
-            fallback_cfg = snap.tenant_config.for_surface(&peek_surface(request));
+            fallback_cfg = snap.tenant_config.for_surface(&input.surface());
             &fallback_cfg
         } else {
             &snap.config
         };
-        let endpoint = match call {
-            Call::Recommend => Endpoint::Recommend,
-            Call::Similar => Endpoint::Similar,
-        };
-        match call {
-            Call::Recommend => {
-                let (req, warns) = RecommendRequest::from_value(request, &base.limits)?;
+        let endpoint = input.endpoint();
+        match input {
+            Input::Recommend(r) => {
+                let (req, warns) = r.resolve(&base.limits)?;
                 self.guards(base, req.k, &req.options, ctx)?;
                 // Experiment assignment: the variant's overrides (weights, algorithm, rules
                 // switch) apply on top of the surface config; request weights still win.
-                let assignment = self
-                    .options
-                    .experiments
-                    .as_ref()
-                    .and_then(|a| a.assign_request(&req, ctx.now));
+                let experiments = self.options.experiments.as_ref();
+                let assignment = experiments.and_then(|a| a.assign_request(&req, ctx.now));
                 let over = assignment
                     .as_ref()
-                    .and_then(|a| {
-                        self.options
-                            .experiments
-                            .as_ref()
-                            .and_then(|x| x.overrides(a))
-                    })
-                    .cloned();
+                    .and_then(|a| experiments.and_then(|x| x.overrides(a)));
                 let variant_cfg;
-                let cfg: &SurfaceConfig = match &over {
+                let cfg: &SurfaceConfig = match over {
                     Some(o) => {
-                        let mut c = base.clone();
-                        if let Some(w) = o.weights {
-                            c.weights = Some(w);
-                        }
-                        if let Some(a) = o.algo {
-                            c.algo = a;
-                        }
-                        if let Some(r) = o.rules_enabled {
-                            c.rules_enabled = r;
-                        }
-                        variant_cfg = c;
+                        variant_cfg = with_overrides(base, o);
                         &variant_cfg
                     }
                     None => base,
                 };
                 let spec = Spec::for_recommend(snap, cfg, &req);
-                let mut answer = run(
-                    &self.options,
+                let decision = Decision {
+                    opts: &self.options,
                     snap,
                     cfg,
                     fell_back,
-                    &spec,
-                    warns,
+                    spec: &spec,
                     ctx,
-                    outcomes,
-                );
-                if let (Some(a), Value::Object(m)) = (&assignment, &mut answer) {
-                    if let Some(Value::Object(meta)) = m.get_mut("meta") {
-                        meta.insert("experiment", a.to_meta_value());
-                    }
-                }
+                };
+                let mut answer = crate::serve::run(&decision, warns, outcomes);
+                answer.meta.experiment = assignment.as_ref().map(|a| ExperimentMeta {
+                    id: a.experiment_id.clone(),
+                    variant: a.variant.clone(),
+                });
                 let event = self.options.exposure.as_ref().map(|x| {
-                    let mut ev =
-                        ExposureEvent::from_answer(endpoint, &answer, ctx).with_request(&req);
+                    let mut ev = ExposureEvent::from_recommendation(endpoint, &answer, ctx)
+                        .with_request(&req);
                     if x.include_request {
                         ev.request = Some(req.to_value());
                     }
@@ -991,25 +990,24 @@ impl Engine {
                 });
                 Ok((answer, event))
             }
-            Call::Similar => {
-                let (req, warns) = SimilarRequest::from_value(request, &base.limits)?;
+            Input::Similar(r) => {
+                let (req, warns) = r.resolve(&base.limits)?;
                 self.guards(base, req.k, &req.options, ctx)?;
                 let spec = Spec::for_similar(snap, base, &req);
-                let answer = run(
-                    &self.options,
+                let decision = Decision {
+                    opts: &self.options,
                     snap,
-                    base,
+                    cfg: base,
                     fell_back,
-                    &spec,
-                    warns,
+                    spec: &spec,
                     ctx,
-                    outcomes,
-                );
+                };
+                let answer = crate::serve::run(&decision, warns, outcomes);
                 let event = self
                     .options
                     .exposure
                     .as_ref()
-                    .map(|_| ExposureEvent::from_answer(endpoint, &answer, ctx));
+                    .map(|_| ExposureEvent::from_recommendation(endpoint, &answer, ctx));
                 Ok((answer, event))
             }
         }
@@ -1020,16 +1018,20 @@ impl Engine {
     fn observe(
         &self,
         endpoint: Endpoint,
-        result: &Result<(Value, Option<ExposureEvent>), ApiError>,
+        result: &Result<(Recommendation, Option<ExposureEvent>), ApiError>,
     ) {
         if self.options.metrics {
             let sinks: [Option<&dyn Metrics>; 2] =
                 [Some(&*self.registry), self.metrics_adapter.as_deref()];
             for m in sinks.into_iter().flatten() {
                 match result {
-                    Ok((answer, _)) => {
-                        metrics::record_response(m, endpoint, Outcome::Success, answer)
-                    }
+                    Ok((answer, _)) => metrics::record_counts(
+                        m,
+                        endpoint,
+                        Outcome::Success,
+                        answer.items.len(),
+                        answer.warnings.iter().map(|w| w.code),
+                    ),
                     Err(e) => {
                         metrics::record_error(m, endpoint, e);
                     }
@@ -1094,40 +1096,48 @@ impl Engine {
         self
     }
 
-    /// `validate`: the normalised request and its warnings, without ranking.
-    pub fn validate(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
-        let surface = peek_surface(request);
+    /// `validate`: the request checked against the limits of the surface that would serve
+    /// it, without ranking; answers it with the `meta` a `recommend` would carry.
+    pub fn validate(
+        &self,
+        request: &RecommendRequest,
+        ctx: &CallContext,
+    ) -> Result<Validation, ApiError> {
+        self.validate_input(&Request::Typed(request), ctx)
+    }
+
+    /// `validate` for a typed or JSON request: checked against the limits of the surface
+    /// that would serve it.
+    pub(crate) fn validate_input(
+        &self,
+        request: &Request<RecommendRequest>,
+        ctx: &CallContext,
+    ) -> Result<Validation, ApiError> {
+        let surface = request.surface();
         let snap = self.snapshot(&ctx.tenant, &surface);
         let limits = match &snap {
             Some((s, false)) => s.config.limits.clone(),
             Some((s, true)) => s.tenant_config.for_surface(&surface).limits,
             None => Default::default(),
         };
-        let (req, warns) = RecommendRequest::from_value(request, &limits)?;
-        let mut out = Map::new();
-        out.push("normalized_request", req.to_value());
-        if !warns.is_empty() {
-            out.push(
-                "warnings",
-                Value::Array(warns.iter().map(Warning::to_value).collect()),
-            );
-        }
-        let mut meta = Map::new();
-        meta.push("tenant_id", Value::str(&ctx.tenant));
-        meta.push("surface", Value::str(&req.surface));
-        meta.push("segment", Value::str(&req.segment));
-        meta.push(
-            "algo_version",
-            Value::str(match &snap {
-                Some((s, _)) => algo_version(&self.options, s.algo_explicit, s.config.algo),
+        let (req, warnings) = request.resolve(&limits)?;
+        let meta = ValidationMeta {
+            tenant_id: ctx.tenant.clone(),
+            surface: req.surface.clone(),
+            segment: req.segment.clone(),
+            algo_version: match &snap {
+                Some((s, _)) => {
+                    crate::serve::meta::algo_version(&self.options, s.algo_explicit, s.config.algo)
+                }
                 None => self.options.algo_version.clone(),
-            }),
-        );
-        if !ctx.request_id.is_empty() {
-            meta.push("request_id", Value::str(&ctx.request_id));
-        }
-        out.push("meta", Value::Object(meta));
-        Ok(Value::Object(out))
+            },
+            request_id: (!ctx.request_id.is_empty()).then(|| ctx.request_id.clone()),
+        };
+        Ok(Validation {
+            normalized_request: req.into_owned(),
+            warnings,
+            meta,
+        })
     }
 
     fn guards(
@@ -1160,1116 +1170,22 @@ impl Engine {
     }
 }
 
-fn peek_surface(request: &Value) -> String {
-    request
-        .as_object()
-        .and_then(|m| {
-            m.iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case("surface"))
-                .last()
-                .map(|(_, v)| v)
-        })
-        .and_then(Value::as_str)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
-/// Which serving call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Call {
-    Recommend,
-    Similar,
-}
-
-fn algo_version(o: &EngineOptions, explicit: bool, algo: Algo) -> String {
-    if explicit {
-        format!("{}:{}", o.algo_version, algo.as_str())
-    } else {
-        o.algo_version.clone()
+/// A surface config with an experiment variant's overrides applied.
+fn with_overrides(
+    base: &SurfaceConfig,
+    o: &crate::ops::experiments::VariantOverrides,
+) -> SurfaceConfig {
+    let mut c = base.clone();
+    if let Some(w) = o.weights {
+        c.weights = Some(w);
     }
-}
-
-/// Where candidates come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Source {
-    Algo(Algo),
-    Similar,
-}
-
-/// One decision to make: everything the pipeline needs, from recommend or similar.
-struct Spec<'r> {
-    surface: &'r str,
-    segment: &'r str,
-    k: u32,
-    source: Source,
-    weights: Weights,
-    weights_defaulted: bool,
-    user_key: &'r str,
-    anchors: Vec<ItemIdx>,
-    /// The request's own `anchors.item_ids` (catalog items): seeds, never co-occurrence candidates.
-    seeds: Vec<ItemIdx>,
-    /// Whether the user key has an implicit or session row (history).
-    has_history: bool,
-    include: &'r [String],
-    exclude: &'r [String],
-    /// Extra keys excluded by the call itself (the anchor of `similar`).
-    exclude_item: Option<&'r str>,
-    constraints: Option<&'r Constraints>,
-    options: &'r Options,
-}
-
-fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool) {
-    let mut w = match (req, cfg.weights) {
-        (Some(r), _) => r,
-        (None, Some(c)) => c,
-        (None, None) => {
-            return (
-                match cfg.algo {
-                    Algo::Cooc => Weights {
-                        pop: 0.0,
-                        cooc: 1.0,
-                        emb: 0.0,
-                    },
-                    Algo::Implicit => Weights {
-                        pop: 0.0,
-                        cooc: 0.0,
-                        emb: 1.0,
-                    },
-                    Algo::Blend | Algo::Popularity => Weights::POPULARITY_ONLY,
-                },
-                true,
-            )
-        }
-    };
-    for x in [&mut w.pop, &mut w.cooc, &mut w.emb] {
-        if !(x.is_finite() && *x > 0.0) {
-            *x = 0.0;
-        }
+    if let Some(a) = o.algo {
+        c.algo = a;
     }
-    if w.is_zero() {
-        w = Weights::POPULARITY_ONLY;
+    if let Some(r) = o.rules_enabled {
+        c.rules_enabled = r;
     }
-    (w, false)
-}
-
-impl<'r> Spec<'r> {
-    fn for_recommend(
-        snap: &TenantSnapshot,
-        cfg: &SurfaceConfig,
-        req: &'r RecommendRequest,
-    ) -> Spec<'r> {
-        let (weights, weights_defaulted) = resolve_weights(req.weights, cfg);
-        // Anchors: request anchors, then include ids (catalog items only), capped; else the
-        // user's strongest implicit items as history.
-        let max = cfg.limits.max_anchors;
-        let mut anchors: Vec<ItemIdx> = Vec::new();
-        let explicit = req
-            .anchors
-            .as_ref()
-            .map(|(ids, _)| ids.as_slice())
-            .unwrap_or(&[]);
-        for id in explicit.iter().chain(req.include_ids.iter()) {
-            if anchors.len() >= max {
-                break;
-            }
-            if let Some(i) = snap.items.get(id) {
-                if !anchors.contains(&i) {
-                    anchors.push(i);
-                }
-            }
-        }
-        let seeds: Vec<ItemIdx> = explicit
-            .iter()
-            .filter_map(|id| snap.items.get(id))
-            .collect();
-        let user_key = req.user.key();
-        let has_history = !user_key.is_empty()
-            && (snap.implicit.contains_key(user_key) || snap.session.contains_key(user_key));
-        if anchors.is_empty() && !user_key.is_empty() {
-            if let Some(row) = snap.implicit.get(user_key) {
-                anchors.extend(row.iter().take(10).map(|(i, _)| *i));
-            }
-        }
-        Spec {
-            surface: &req.surface,
-            segment: &req.segment,
-            k: req.k,
-            source: Source::Algo(cfg.algo),
-            weights,
-            weights_defaulted,
-            user_key,
-            anchors,
-            seeds,
-            has_history,
-            include: &req.include_ids,
-            exclude: &req.exclude_ids,
-            exclude_item: None,
-            constraints: req.constraints.as_ref(),
-            options: &req.options,
-        }
-    }
-
-    fn for_similar(
-        snap: &TenantSnapshot,
-        cfg: &SurfaceConfig,
-        req: &'r SimilarRequest,
-    ) -> Spec<'r> {
-        let weights = match cfg.weights {
-            Some(w) if w.cooc > 0.0 || w.emb > 0.0 => Weights {
-                pop: 0.0,
-                cooc: w.cooc,
-                emb: w.emb,
-            },
-            _ => Weights {
-                pop: 0.0,
-                cooc: 1.0,
-                emb: 1.0,
-            },
-        };
-        Spec {
-            surface: &req.surface,
-            segment: &req.segment,
-            k: req.k,
-            source: Source::Similar,
-            weights,
-            weights_defaulted: false,
-            user_key: "",
-            anchors: snap.items.get(&req.item_id).into_iter().collect(),
-            seeds: snap.items.get(&req.item_id).into_iter().collect(),
-            has_history: false,
-            include: &req.include_ids,
-            exclude: &req.exclude_ids,
-            exclude_item: Some(&req.item_id),
-            constraints: req.constraints.as_ref(),
-            options: &req.options,
-        }
-    }
-}
-
-/// Content candidates per anchor tag (most popular items sharing the tag).
-const CONTENT_PER_TAG: usize = 200;
-
-/// Per-result explain data.
-struct Out {
-    pos: usize,
-    pinned_by: Option<usize>,
-    mmr: Option<MmrInfo>,
-}
-
-/// The decision pipeline shared by recommend and similar.
-#[allow(clippy::too_many_arguments)]
-fn run(
-    opts: &EngineOptions,
-    snap: &TenantSnapshot,
-    cfg: &SurfaceConfig,
-    fell_back: bool,
-    spec: &Spec,
-    mut warnings: Vec<Warning>,
-    ctx: &CallContext,
-    outcomes: &mut Vec<(String, RuleOutcome)>,
-) -> Value {
-    let mut keys = Keys::new(snap);
-    // --- hard filters, resolved first ---
-    let mut f = Filters::default();
-    if !spec.include.is_empty() {
-        let mut allow: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
-        allow.sort_unstable();
-        allow.dedup();
-        f.allow = Some(allow);
-    }
-    for id in spec
-        .exclude
-        .iter()
-        .map(String::as_str)
-        .chain(spec.exclude_item)
-    {
-        // Interned even when unknown, so a rule naming the same id maps to the same key and
-        // the exclusion still wins over its pin or boost.
-        f.exclude.push(keys.key(snap, id));
-    }
-    f.exclude.sort_unstable();
-    f.exclude.dedup();
-    let mut max_per_tag = Vec::new();
-    if let Some(c) = spec.constraints {
-        if !c.required_tags.is_empty() {
-            let mut r: Vec<u32> = c
-                .required_tags
-                .iter()
-                .filter_map(|t| snap.tags().get(t))
-                .collect();
-            r.sort_unstable();
-            f.required = Some(r);
-        }
-        f.forbidden = c
-            .forbidden_tags
-            .iter()
-            .filter_map(|t| snap.tags().get(t))
-            .collect();
-        f.forbidden.sort_unstable();
-        max_per_tag = c
-            .max_per_tag
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .filter_map(|(t, n)| snap.tags().get(t).map(|i| (i, *n)))
-            .collect();
-        max_per_tag.sort_unstable();
-    }
-    let rules_on = opts.rules_enabled && cfg.rules_enabled;
-    let mut applied = if rules_on {
-        eval::resolve(snap, &mut keys, spec.surface, spec.segment, ctx.now)
-    } else {
-        eval::Applied::default()
-    };
-    f.blocks = std::mem::take(&mut applied.blocks);
-
-    // --- candidate pool ---
-    let use_cooc = spec.weights.cooc > 0.0 || spec.source == Source::Algo(Algo::Cooc);
-    let use_sim = spec.weights.emb > 0.0 || spec.source == Source::Algo(Algo::Implicit);
-    let maps = SignalMaps::build(snap, &spec.anchors, spec.user_key, use_cooc, use_sim);
-    let params = SelectParams {
-        n: 0,
-        lambda: cfg.diversity.mmr_lambda,
-        brand_cap: cfg.diversity.brand_cap,
-        category_cap: cfg.diversity.category_cap,
-        max_per_tag,
-    };
-    let need = spec.k as usize + cfg.limits.max_pins as usize;
-    let exact_pop = spec.weights.cooc == 0.0
-        && spec.weights.emb == 0.0
-        && applied.boosts.is_empty()
-        && applied.pins.is_empty()
-        && !params.greedy();
-    let fanout = if exact_pop {
-        need
-    } else {
-        need.max(cfg.limits.popularity_fanout as usize)
-    };
-    let mut pool = Pool::with_capacity(fanout.min(4096));
-    let mut fell_back_to_pop = false;
-    let pop_source = |pool: &mut Pool, keys: &Keys| {
-        let mut taken = 0usize;
-        for &i in &snap.pop_order {
-            if taken >= fanout {
-                break;
-            }
-            if pool.offer(snap, keys, &f, &maps, i) {
-                taken += 1;
-            }
-        }
-    };
-    let cooc_source = |pool: &mut Pool, keys: &Keys| {
-        let mut v: Vec<(u32, f64)> = maps.cooc.iter().map(|(k, c)| (*k, *c)).collect();
-        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (k, _) in v {
-            // Explicit request anchors are the seeds, not co-occurrence candidates.
-            if !spec.seeds.contains(&k) {
-                pool.offer(snap, keys, &f, &maps, k);
-            }
-        }
-    };
-    let sim_sources = |pool: &mut Pool, keys: &Keys| {
-        if !spec.user_key.is_empty() {
-            for row in [
-                snap.implicit.get(spec.user_key),
-                snap.session.get(spec.user_key),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                for &(k, _) in row.iter() {
-                    pool.offer(snap, keys, &f, &maps, k);
-                }
-            }
-        }
-        for &t in &maps.anchor_tags {
-            if let Some(p) = snap.tag_index.postings(t) {
-                let mut taken = 0;
-                for &k in p.iter() {
-                    if taken >= CONTENT_PER_TAG {
-                        break;
-                    }
-                    if spec.anchors.contains(&k) {
-                        continue;
-                    }
-                    if pool.offer(snap, keys, &f, &maps, k) {
-                        taken += 1;
-                    }
-                }
-            }
-        }
-    };
-    if f.allow.is_some() {
-        for id in spec.include {
-            if let Some(k) = keys.lookup(snap, id) {
-                pool.offer(snap, &keys, &f, &maps, k);
-            }
-        }
-    } else {
-        match spec.source {
-            Source::Algo(Algo::Popularity) => pop_source(&mut pool, &keys),
-            Source::Algo(Algo::Cooc) => {
-                cooc_source(&mut pool, &keys);
-                if pool.is_empty() {
-                    fell_back_to_pop = true;
-                    pop_source(&mut pool, &keys);
-                }
-            }
-            Source::Algo(Algo::Implicit) => {
-                if let Some(row) = snap.implicit.get(spec.user_key) {
-                    for &(k, _) in row.iter() {
-                        pool.offer(snap, &keys, &f, &maps, k);
-                    }
-                }
-                if pool.is_empty() {
-                    fell_back_to_pop = true;
-                    pop_source(&mut pool, &keys);
-                }
-            }
-            Source::Algo(Algo::Blend) => {
-                pop_source(&mut pool, &keys);
-                if use_cooc {
-                    cooc_source(&mut pool, &keys);
-                }
-                if use_sim {
-                    sim_sources(&mut pool, &keys);
-                }
-            }
-            Source::Similar => {
-                cooc_source(&mut pool, &keys);
-                sim_sources(&mut pool, &keys);
-            }
-        }
-    }
-    let weights = if fell_back_to_pop && spec.weights_defaulted {
-        Weights::POPULARITY_ONLY
-    } else {
-        spec.weights
-    };
-
-    // --- scores ---
-    for c in &mut pool.cands {
-        c.score = ranking::blend(&weights, &c.raw).score;
-    }
-    // Tag index of the pool for tag/brand/category rule targets: (space << 30 | tag, pos),
-    // holding only the tags some boost or pin targets (a bitset over the packed keys), so its
-    // sort handles the handful of matching pairs, not every tag of every candidate.
-    let targeted: Vec<u32> = {
-        let mut v: Vec<u32> = applied
-            .boosts
-            .iter()
-            .chain(applied.pins.iter())
-            .filter_map(|a| match a.target {
-                Target::Tagged(space, t) => Some(((space as u32) << 30) | t),
-                _ => None,
-            })
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    // Positions per targeted key, grouped by a counting sort (no comparison sort): the
-    // positions of `targeted[i]` are `index_pos[index_off[i]..index_off[i + 1]]`, in pool order.
-    let (index_off, index_pos) = if targeted.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let ntags = snap.tags().len();
-        let mut bits = vec![0u64; (3 * ntags).div_ceil(64)];
-        for &key in &targeted {
-            let bit = (key >> 30) as usize * ntags + (key & ((1 << 30) - 1)) as usize;
-            if let Some(w) = bits.get_mut(bit / 64) {
-                *w |= 1 << (bit % 64);
-            }
-        }
-        let hit = |space: usize, t: u32| {
-            let bit = space * ntags + t as usize;
-            bits.get(bit / 64)
-                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
-        };
-        // (slot, pos) for every candidate tag some rule targets, in pool order.
-        let mut hits: Vec<(u32, u32)> = Vec::new();
-        for (pos, c) in pool.cands.iter().enumerate() {
-            if let Some(t) = snap.item_tags(c.key) {
-                for (space, list) in [(0usize, &t.all), (1, &t.brands), (2, &t.categories)] {
-                    for &x in list.iter() {
-                        if hit(space, x) {
-                            let key = ((space as u32) << 30) | x;
-                            if let Ok(slot) = targeted.binary_search(&key) {
-                                hits.push((slot as u32, pos as u32));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        ranking::group_by_slot(targeted.len(), || hits.iter().copied())
-    };
-    let matches = |space: u8, t: u32| -> Vec<usize> {
-        let key = ((space as u32) << 30) | t;
-        match targeted.binary_search(&key) {
-            Ok(slot) => index_pos[index_off[slot] as usize..index_off[slot + 1] as usize]
-                .iter()
-                .map(|&p| p as usize)
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    };
-
-    // --- boosts (priority order, compounding) ---
-    let mut boost_details: Vec<(usize, usize, f64)> = Vec::new(); // (pos, action index, delta)
-    for (ai, b) in applied.boosts.iter().enumerate() {
-        let v = b.rule.boost_value.unwrap_or(0.0);
-        let targets: Vec<usize> = match &b.target {
-            Target::Keys(ks) => {
-                let mut out = Vec::new();
-                for &k in ks.iter() {
-                    match pool.index.get(&k) {
-                        Some(&p) => out.push(p as usize),
-                        None => {
-                            if pool.offer(snap, &keys, &f, &maps, k) {
-                                let p = pool.len() - 1;
-                                pool.cands[p].score =
-                                    ranking::blend(&weights, &pool.cands[p].raw).score;
-                                out.push(p);
-                            }
-                        }
-                    }
-                }
-                out
-            }
-            Target::Tagged(space, t) => matches(*space, *t),
-            Target::Nothing => Vec::new(),
-        };
-        for p in targets {
-            let c = &mut pool.cands[p];
-            // Compounding boosts saturate instead of overflowing to infinity.
-            let mut delta = ranking::finite(c.score * v);
-            if delta == 0.0 {
-                delta = v;
-            }
-            c.score = ranking::finite(c.score + delta);
-            c.boost = ranking::finite(c.boost + delta);
-            boost_details.push((p, ai, delta));
-        }
-    }
-
-    // --- pins (priority order, blocks already excluded) ---
-    let mut counts = CapCounts::default();
-    let mut pinned: Vec<(usize, usize)> = Vec::new(); // (pos, pin action index)
-    let mut budget = (cfg.limits.max_pins as usize).min(spec.k as usize);
-    for (ai, pa) in applied.pins.iter().enumerate() {
-        if budget == 0 {
-            break;
-        }
-        let limit = match pa.rule.max_pins {
-            Some(m) if m >= 0 && (m as usize) < budget => m as usize,
-            _ => budget,
-        };
-        if limit == 0 {
-            continue;
-        }
-        let targets: Vec<u32> = match &pa.target {
-            Target::Keys(ks) => ks.to_vec(),
-            Target::Tagged(space, t) => {
-                let mut ps = matches(*space, *t);
-                ps.sort_by(|a, b| ranking::by_score(snap, &keys, &pool.cands[*a], &pool.cands[*b]));
-                ps.into_iter().map(|p| pool.cands[p].key).collect()
-            }
-            Target::Nothing => Vec::new(),
-        };
-        let mut by_rule = 0usize;
-        for k in targets {
-            if by_rule >= limit || budget == 0 {
-                break;
-            }
-            let pos = match pool.index.get(&k) {
-                Some(&p) => p as usize,
-                None => {
-                    if !pool.offer(snap, &keys, &f, &maps, k) {
-                        continue;
-                    }
-                    let p = pool.len() - 1;
-                    pool.cands[p].score = ranking::blend(&weights, &pool.cands[p].raw).score;
-                    p
-                }
-            };
-            if pinned.iter().any(|(p, _)| *p == pos) || !counts.fits(snap, k, &params, false) {
-                continue;
-            }
-            counts.add(snap, k, &params);
-            pinned.push((pos, ai));
-            budget -= 1;
-            by_rule += 1;
-        }
-    }
-
-    // --- selection ---
-    let is_pinned = |p: usize| pinned.iter().any(|(q, _)| *q == p);
-    let eligible: Vec<usize> = (0..pool.len()).filter(|p| !is_pinned(*p)).collect();
-    let params = SelectParams {
-        n: (spec.k as usize).saturating_sub(pinned.len()),
-        ..params
-    };
-    let sel = ranking::select(snap, &keys, &pool.cands, eligible, &params, &mut counts);
-    let mut outs: Vec<Out> = pinned
-        .iter()
-        .map(|&(pos, ai)| Out {
-            pos,
-            pinned_by: Some(ai),
-            mmr: None,
-        })
-        .collect();
-    outs.extend(sel.picked.iter().map(|&(pos, mmr)| Out {
-        pos,
-        pinned_by: None,
-        mmr,
-    }));
-
-    let rule_meta = if opts.rule_telemetry {
-        let returned: Vec<usize> = outs.iter().map(|o| o.pos).collect();
-        let list = rule_outcomes(
-            snap,
-            &keys,
-            &applied,
-            &pool,
-            &pinned,
-            &boost_details,
-            &returned,
-        );
-        outcomes.extend(list.iter().map(|(r, o)| (r.id.to_string(), *o)));
-        (spec.options.explain == Explain::Full).then(|| rule_outcomes_value(&list))
-    } else {
-        None
-    };
-
-    // --- warnings ---
-    let a = snap.available;
-    let mut signal_warn: Vec<&str> = Vec::new();
-    let mut need_signal = |needed: bool, have: bool, name: &'static str| {
-        if needed && !have {
-            signal_warn.push(name);
-        }
-    };
-    let algo_pop = matches!(spec.source, Source::Algo(_));
-    need_signal(
-        algo_pop
-            && (weights.pop > 0.0
-                || fell_back_to_pop
-                || spec.source == Source::Algo(Algo::Popularity)),
-        a.popularity,
-        "popularity",
-    );
-    need_signal(use_cooc, a.cooc, "cooc");
-    need_signal(
-        use_sim && spec.source != Source::Similar,
-        a.implicit,
-        "collaborative",
-    );
-    need_signal(use_sim, a.content, "content");
-    need_signal(
-        use_sim && spec.source != Source::Similar,
-        a.session,
-        "session",
-    );
-    signal_warn.sort_unstable();
-    let no_artifacts = !(a.popularity || a.cooc || a.implicit || a.content || a.session);
-    if no_artifacts {
-        warnings.push(Warning::new(
-            w::NO_ARTIFACTS,
-            "the snapshot has no artifacts; only candidates.include_ids and pins can be served",
-        ));
-    } else {
-        for s in &signal_warn {
-            warnings.push(Warning::new(
-                w::SIGNAL_UNAVAILABLE,
-                format!("{s} signal unavailable"),
-            ));
-        }
-    }
-    if is_stale(
-        &snap.versions,
-        ctx.now,
-        opts.loader.max_artifact_age_seconds,
-    ) {
-        warnings.push(Warning::new(
-            w::STALE_ARTIFACTS,
-            format!(
-                "artifacts are older than {} seconds",
-                opts.loader.max_artifact_age_seconds
-            ),
-        ));
-    }
-    if fell_back {
-        warnings.push(Warning::new(
-            w::SURFACE_FALLBACK,
-            format!(
-                "no snapshot for surface {:?}; served from the \"default\" surface",
-                spec.surface
-            ),
-        ));
-    }
-    let c = pool.counts;
-    let removed_constraints = c.after_exclude - c.after_constraints;
-    if removed_constraints > 0 {
-        warnings.push(Warning::new(
-            w::CONSTRAINTS_FILTERED,
-            format!("{removed_constraints} items removed by tag constraints"),
-        ));
-    }
-    if sel.capped_by_tag > 0 {
-        warnings.push(Warning::new(
-            w::CONSTRAINTS_FILTERED,
-            format!(
-                "{} items held back by constraints.max_per_tag",
-                sel.capped_by_tag
-            ),
-        ));
-    }
-    if f.allow.is_some() {
-        let served = outs.len();
-        if served == 0 {
-            warnings.push(Warning::new(
-                w::CANDIDATES_INCLUDE_EMPTY,
-                "no items matched candidates.include_ids",
-            ));
-        } else if (c.after_rules as usize) < spec.include.len() {
-            let n = spec.include.len() - c.after_rules as usize;
-            warnings.push(Warning::new(
-                w::CANDIDATES_INCLUDE_FILTERED,
-                format!("{n} items of candidates.include_ids removed by exclusions, constraints or rules"),
-            ));
-        }
-    }
-    if !rules_on && !snap.rules.is_empty() {
-        warnings.push(Warning::new(
-            w::RULES_DISABLED,
-            "rules are disabled; merchandising rules were not applied",
-        ));
-    }
-
-    // --- response ---
-    // Rule tokens are only formatted when reasons or explain ask for them.
-    let want_tokens = spec.options.include_reasons || spec.options.explain != Explain::None;
-    if want_tokens {
-        boost_details.sort_by_key(|&(p, ai, _)| (p, ai));
-    }
-    let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
-        if !want_tokens {
-            return Vec::new();
-        }
-        let lo = boost_details.partition_point(|&(p, _, _)| p < pos);
-        let mut t: Vec<String> = boost_details[lo..]
-            .iter()
-            .take_while(|(p, _, _)| *p == pos)
-            .map(|(_, ai, d)| eval::boost_token(applied.boosts[*ai].rule, *d))
-            .collect();
-        if let Some(ai) = pin {
-            t.push(eval::pin_token(applied.pins[ai].rule));
-        }
-        t.sort();
-        t.dedup();
-        t
-    };
-    // The `diversity` reason: MMR or brand/category caps ran (a request max_per_tag is a
-    // constraint, not diversification).
-    let diversity_on = params.lambda > 0.0 || params.brand_cap > 0 || params.category_cap > 0;
-    let mut items = Vec::with_capacity(outs.len());
-    for (rank, o) in outs.iter().enumerate() {
-        let cand = &pool.cands[o.pos];
-        let bl = ranking::blend(&weights, &cand.raw);
-        let mut m = Map::with_capacity(5);
-        m.push("item_id", Value::str(keys.name(snap, cand.key)));
-        m.push("rank", Value::u64(rank as u64 + 1));
-        m.push("score", Value::f64(cand.score));
-        let tokens = tokens_for(o.pos, o.pinned_by);
-        if spec.options.include_reasons {
-            let mut r: Vec<String> = Vec::new();
-            if weights.pop > 0.0 && cand.raw.pop > 0.0 {
-                r.push("recent_popularity".into());
-            }
-            if weights.cooc > 0.0 && cand.raw.cooc > 0.0 {
-                r.push("co_visitation".into());
-            }
-            if weights.emb > 0.0 && bl.sim > 0.0 {
-                for (v, name) in [
-                    (bl.collab, "collaborative"),
-                    (bl.content, "content_similarity"),
-                    (bl.session, "session_sequence"),
-                ] {
-                    if v > 0.0 && (bl.sim - v).abs() <= 1e-9 {
-                        r.push(name.into());
-                    }
-                }
-            }
-            if diversity_on && o.pinned_by.is_none() {
-                r.push("diversity".into());
-            }
-            r.extend(tokens.iter().cloned());
-            if !r.is_empty() {
-                m.push(
-                    "reasons",
-                    Value::Array(r.into_iter().map(Value::String).collect()),
-                );
-            }
-        }
-        if spec.options.explain != Explain::None {
-            let mut e = Map::with_capacity(4);
-            let contrib = [
-                weights.pop * bl.pop,
-                weights.cooc * bl.cooc,
-                weights.emb * bl.sim,
-            ];
-            let vals = if contrib.iter().all(|x| *x == 0.0) {
-                [bl.pop, bl.cooc, bl.sim]
-            } else {
-                contrib
-            };
-            let mut s = Map::new();
-            for (k, v) in ["pop", "cooc", "emb"].iter().zip(vals) {
-                s.push(*k, Value::f64(v));
-            }
-            e.push("signals", Value::Object(s));
-            if !tokens.is_empty() {
-                e.push(
-                    "rules",
-                    Value::Array(tokens.iter().cloned().map(Value::String).collect()),
-                );
-            }
-            if spec.options.explain == Explain::Full {
-                let mut raw = Map::new();
-                for (k, v) in [
-                    ("pop", cand.raw.pop),
-                    ("cooc", cand.raw.cooc),
-                    ("collab", cand.raw.collab),
-                    ("content", cand.raw.content),
-                    ("session", cand.raw.session),
-                ] {
-                    raw.push(k, Value::f64(v));
-                }
-                e.push("raw", Value::Object(raw));
-                let mut wm = Map::new();
-                wm.push("pop", Value::f64(weights.pop));
-                wm.push("cooc", Value::f64(weights.cooc));
-                wm.push("emb", Value::f64(weights.emb));
-                e.push("weights", Value::Object(wm));
-                if cand.boost != 0.0 {
-                    e.push("boost", Value::f64(cand.boost));
-                }
-                if o.pinned_by.is_some() {
-                    e.push("pinned", Value::Bool(true));
-                }
-                if let Some(mi) = o.mmr {
-                    let mut mm = Map::new();
-                    mm.push("lambda", Value::f64(params.lambda));
-                    mm.push("relevance", Value::f64(mi.relevance));
-                    mm.push("max_sim", Value::f64(mi.max_sim));
-                    mm.push("penalty", Value::f64(mi.penalty));
-                    mm.push("rank", Value::u64(mi.rank as u64));
-                    e.push("mmr", Value::Object(mm));
-                }
-            }
-            m.push("explain", Value::Object(e));
-        }
-        items.push(Value::Object(m));
-    }
-    let returned = items.len() as u64;
-    let mut out = Map::with_capacity(3);
-    out.push("items", Value::Array(items));
-    let mut meta = Map::with_capacity(14);
-    meta.push("tenant_id", Value::str(&snap.tenant));
-    meta.push("surface", Value::str(spec.surface));
-    meta.push("segment", Value::str(spec.segment));
-    meta.push(
-        "algo_version",
-        Value::str(algo_version(opts, snap.algo_explicit, cfg.algo)),
-    );
-    let v = &snap.versions;
-    if let Some(x) = &v.config_version {
-        meta.push("config_version", Value::str(x));
-    }
-    if let Some(x) = &v.rules_version {
-        meta.push("rules_version", Value::str(x));
-    }
-    if let Some(x) = &v.manifest_version {
-        meta.push("manifest_version", Value::str(x));
-    }
-    if let Some(x) = &v.release_id {
-        meta.push("release_id", Value::str(x));
-    }
-    if !v.artifacts.is_empty() {
-        let mut am = Map::new();
-        for (k, x) in &v.artifacts {
-            am.push(k.clone(), Value::str(x));
-        }
-        meta.push("artifact_versions", Value::Object(am));
-    }
-    if fell_back {
-        meta.push("snapshot_surface", Value::str(&snap.surface));
-    }
-    if !ctx.request_id.is_empty() {
-        meta.push("request_id", Value::str(&ctx.request_id));
-    }
-    let mut cm = Map::with_capacity(7);
-    for (k, x) in [
-        ("candidates", c.candidates),
-        ("after_include", c.after_include),
-        ("after_exclude", c.after_exclude),
-        ("after_constraints", c.after_constraints),
-        ("after_rules", c.after_rules),
-        ("pinned", pinned.len() as u64),
-        ("returned", returned),
-    ] {
-        cm.push(k, Value::u64(x));
-    }
-    meta.push("counts", Value::Object(cm));
-    if let Some(r) = rule_meta {
-        meta.push("rules", r);
-    }
-    if returned < spec.k as u64 {
-        meta.push(
-            "diagnostics",
-            diagnostics(
-                snap,
-                spec,
-                &c,
-                (sel.capped_by_tag, sel.capped - sel.capped_by_tag),
-                no_artifacts,
-                &signal_warn,
-                applied.applicable,
-                returned,
-            ),
-        );
-    }
-    out.push("meta", Value::Object(meta));
-    if !warnings.is_empty() {
-        out.push(
-            "warnings",
-            Value::Array(warnings.iter().map(Warning::to_value).collect()),
-        );
-    }
-    Value::Object(out)
-}
-
-/// Whether candidate `k` is one of a rule target's items.
-fn target_has(snap: &TenantSnapshot, keys: &Keys, t: &Target, k: u32) -> bool {
-    match t {
-        Target::Keys(ks) => ks.contains(&k),
-        Target::Tagged(space, tag) => keys.tags(snap, k).is_some_and(|x| {
-            let list = match space {
-                0 => &x.all,
-                1 => &x.brands,
-                _ => &x.categories,
-            };
-            list.binary_search(tag).is_ok()
-        }),
-        Target::Nothing => false,
-    }
-}
-
-/// What each applicable rule did for this request (see [`RuleOutcome`]), in evaluation
-/// order: blocks, then boosts, then pins.
-fn rule_outcomes<'s>(
-    snap: &TenantSnapshot,
-    keys: &Keys,
-    applied: &eval::Applied<'s>,
-    pool: &crate::candidates::Pool,
-    pinned: &[(usize, usize)],
-    boost_details: &[(usize, usize, f64)],
-    returned: &[usize],
-) -> Vec<(&'s Rule, RuleOutcome)> {
-    let blocked_target = |t: &Target| pool.blocked.iter().any(|&k| target_has(snap, keys, t, k));
-    let mut out = Vec::new();
-    for (rule, t) in applied.block_rules.iter().zip(&applied.block_targets) {
-        let hit = blocked_target(t);
-        out.push((
-            *rule,
-            if hit {
-                RuleOutcome::Fired
-            } else {
-                RuleOutcome::Noop
-            },
-        ));
-    }
-    for (ai, b) in applied.boosts.iter().enumerate() {
-        let touched: Vec<usize> = boost_details
-            .iter()
-            .filter(|(_, a, _)| *a == ai)
-            .map(|(p, _, _)| *p)
-            .collect();
-        let o = if touched.iter().any(|p| returned.contains(p)) {
-            RuleOutcome::Displaced
-        } else if !touched.is_empty() {
-            RuleOutcome::Fired
-        } else if blocked_target(&b.target) {
-            RuleOutcome::Blocked
-        } else {
-            RuleOutcome::Noop
-        };
-        out.push((b.rule, o));
-    }
-    for (ai, p) in applied.pins.iter().enumerate() {
-        let o = if pinned.iter().any(|(_, a)| *a == ai) {
-            RuleOutcome::Displaced
-        } else if blocked_target(&p.target) {
-            RuleOutcome::Blocked
-        } else {
-            RuleOutcome::Noop
-        };
-        out.push((p.rule, o));
-    }
-    out
-}
-
-/// `[{"rule_id", "action", "outcome"}]` for `meta.rules`.
-fn rule_outcomes_value(list: &[(&Rule, RuleOutcome)]) -> Value {
-    Value::Array(
-        list.iter()
-            .map(|(r, o)| {
-                let mut m = Map::with_capacity(3);
-                m.push("rule_id", Value::str(r.id.to_string()));
-                m.push("action", Value::str(r.action.as_str()));
-                m.push("outcome", Value::str(o.as_str()));
-                Value::Object(m)
-            })
-            .collect(),
-    )
-}
-
-/// Why a response is shorter than `k`, stage by stage (the "empty recommendations" runbook).
-#[allow(clippy::too_many_arguments)]
-fn diagnostics(
-    snap: &TenantSnapshot,
-    spec: &Spec,
-    c: &StageCounts,
-    (by_tag, by_diversity): (usize, usize),
-    no_artifacts: bool,
-    missing: &[&str],
-    rules: usize,
-    returned: u64,
-) -> Value {
-    let mut d: Vec<Value> = Vec::new();
-    let mut add = |stage: &str, removed: Option<u64>, message: String| {
-        let mut m = Map::new();
-        m.push("stage", Value::str(stage));
-        if let Some(r) = removed {
-            m.push("removed", Value::u64(r));
-        }
-        m.push("message", Value::String(message));
-        d.push(Value::Object(m));
-    };
-    if no_artifacts {
-        add("artifacts", None, "the snapshot has no artifacts".into());
-    } else if !missing.is_empty() {
-        add(
-            "artifacts",
-            None,
-            format!("signals unavailable: {}", missing.join(", ")),
-        );
-    }
-    match (spec.source, spec.exclude_item) {
-        (Source::Similar, Some(item)) if spec.anchors.is_empty() => {
-            add(
-                "anchors",
-                None,
-                format!("item {item:?} is not in the catalog"),
-            );
-        }
-        (Source::Algo(algo), _)
-            if (matches!(algo, Algo::Cooc | Algo::Implicit)
-                || spec.weights.cooc > 0.0
-                || spec.weights.emb > 0.0)
-                && spec.include.is_empty()
-                && spec.anchors.is_empty()
-                && !spec.has_history =>
-        {
-            add(
-                "anchors",
-                None,
-                "no anchors: the request has none and the user has no history".into(),
-            );
-        }
-        _ => {}
-    }
-    if !spec.include.is_empty() {
-        let known = spec
-            .include
-            .iter()
-            .filter(|id| snap.items.get(id).is_some())
-            .count();
-        add(
-            "include",
-            None,
-            format!(
-                "candidates.include_ids limits the pool to {} ids ({known} known to the catalog)",
-                spec.include.len()
-            ),
-        );
-    }
-    add(
-        "candidates",
-        None,
-        format!("{} candidates were examined", c.candidates),
-    );
-    for (stage, before, after, what) in [
-        (
-            "include",
-            c.candidates,
-            c.after_include,
-            "not in candidates.include_ids",
-        ),
-        (
-            "exclude",
-            c.after_include,
-            c.after_exclude,
-            "in candidates.exclude_ids",
-        ),
-        (
-            "constraints",
-            c.after_exclude,
-            c.after_constraints,
-            "removed by required or forbidden tags",
-        ),
-        (
-            "rules",
-            c.after_constraints,
-            c.after_rules,
-            "blocked by rules",
-        ),
-    ] {
-        if before > after {
-            add(
-                stage,
-                Some(before - after),
-                format!("{} candidates {what}", before - after),
-            );
-        }
-    }
-    if rules > 0 && c.after_constraints == c.after_rules {
-        add(
-            "rules",
-            Some(0),
-            format!("{rules} rules applied; none blocked a candidate"),
-        );
-    }
-    if by_tag > 0 {
-        add(
-            "max_per_tag",
-            Some(by_tag as u64),
-            format!("{by_tag} candidates held back by constraints.max_per_tag"),
-        );
-    }
-    if by_diversity > 0 {
-        add(
-            "diversity",
-            Some(by_diversity as u64),
-            format!("{by_diversity} candidates held back by brand/category caps"),
-        );
-    }
-    add(
-        "result",
-        None,
-        format!("{returned} of {} requested items returned", spec.k),
-    );
-    Value::Array(d)
+    c
 }
 
 /// Snapshots to build after a write: the tenant's documents and, per surface, the artifacts

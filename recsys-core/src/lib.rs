@@ -49,3 +49,8 @@ pub struct RustGuideDoctests;
 pub use error::{ApiError, Problem};
 pub mod artifacts;
 pub mod rules;
+pub(crate) mod serve;
+pub use serve::answer::{
+    BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
+    RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,
+};

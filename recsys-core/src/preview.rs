@@ -9,12 +9,13 @@
 
 use crate::change::Proposal;
 use crate::control::OpContext;
-use crate::engine::Call;
 use crate::error::ApiError;
 use crate::json::{Map, Value};
 use crate::lint::{CatalogView, SnapshotCatalog};
 use crate::request::CallContext;
 use crate::rules::{Action, Rule};
+use crate::serve::answer::Recommendation;
+use crate::serve::request::{Input, Request};
 use crate::snapshot::TenantSnapshot;
 use crate::time::Timestamp;
 use crate::Engine;
@@ -84,37 +85,23 @@ impl RuleIds {
     }
 }
 
-fn served(answer: &Value) -> Served {
-    let m = answer.as_object();
-    let meta = m.and_then(|m| m.get("meta")).and_then(Value::as_object);
-    let version = |k: &str| {
-        meta.and_then(|x| x.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let items = m
-        .and_then(|m| m.get("items"))
-        .and_then(Value::as_array)
-        .unwrap_or(&[])
+fn served(answer: &Recommendation) -> Served {
+    let items = answer
+        .items
         .iter()
-        .filter_map(Value::as_object)
         .map(|it| {
-            let id = it.get("item_id").and_then(Value::as_str).unwrap_or("");
             let rules = it
-                .get("reasons")
-                .and_then(Value::as_array)
-                .unwrap_or(&[])
+                .reasons
                 .iter()
-                .filter_map(Value::as_str)
-                .filter_map(RuleIds::of_reason)
+                .filter_map(|r| RuleIds::of_reason(r))
                 .collect();
-            (id.to_string(), rules)
+            (it.item_id.clone(), rules)
         })
         .collect();
     Served {
         items,
-        config_version: version("config_version"),
-        rules_version: version("rules_version"),
+        config_version: answer.meta.config_version.clone(),
+        rules_version: answer.meta.rules_version.clone(),
     }
 }
 
@@ -172,8 +159,7 @@ impl Run<'_> {
             .unwrap_or("");
         let fell_back = !surface.is_empty() && surface != side.snap.surface;
         let (answer, _) = self.engine.serve_with(
-            Call::Recommend,
-            req,
+            &Input::Recommend(Request::Json(req)),
             ctx,
             side.snap,
             fell_back,

@@ -3,7 +3,7 @@
 
 use recsys_core::json::{parse, Value};
 use recsys_core::loader::{ArtifactReader, Fetch, ManifestTemplate};
-use recsys_core::request::CallContext;
+use recsys_core::request::{CallContext, RecommendRequest, User};
 use recsys_core::time::Timestamp;
 use recsys_core::Engine;
 use std::collections::HashMap;
@@ -86,11 +86,8 @@ fn recommend(e: &Engine, now: &str) -> Value {
         &parse(format!(r#"{{"now":"{now}","tenant":"demo"}}"#).as_bytes()).unwrap(),
     )
     .unwrap();
-    e.recommend(
-        &parse(br#"{"surface":"home","k":10,"user":{"user_id":"u_fitness"}}"#).unwrap(),
-        &ctx,
-    )
-    .unwrap()
+    let r = RecommendRequest::new("home", User::id("u_fitness")).k(10);
+    recsys_core::json::to_value(&e.recommend(&r, &ctx).unwrap()).unwrap()
 }
 
 fn items(v: &Value) -> Vec<String> {
@@ -619,12 +616,8 @@ fn a_surface_without_a_manifest_is_served_by_the_default_surface() {
         &parse(br#"{"now":"2026-11-23T00:00:00Z","tenant":"demo"}"#).unwrap(),
     )
     .unwrap();
-    let a = e
-        .recommend(
-            &parse(br#"{"surface":"pdp","user":{"user_id":"u"}}"#).unwrap(),
-            &ctx,
-        )
-        .unwrap();
+    let r = RecommendRequest::new("pdp", User::id("u"));
+    let a = recsys_core::json::to_value(&e.recommend(&r, &ctx).unwrap()).unwrap();
     assert_eq!(items(&a), ["x"]);
     assert_eq!(
         get(&a, &["meta", "snapshot_surface"]).as_str(),

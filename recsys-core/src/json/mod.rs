@@ -6,6 +6,7 @@
 mod canonical;
 mod limits;
 mod parse;
+pub(crate) mod ser;
 mod value;
 mod write;
 
@@ -15,5 +16,6 @@ pub use canonical::{
 };
 pub use limits::check_value;
 pub use parse::{parse, parse_with, JsonError, JsonErrorKind, Limits};
+pub use ser::{to_text, to_value, SerError};
 pub use value::{Map, Number, Value};
 pub use write::{format_go_float, to_go_string, to_string, write_go_string};

@@ -63,6 +63,14 @@ fn write_value(out: &mut String, v: &Value, esc: Escape) {
 
 /// A JSON string with the minimal escapes.
 pub(crate) fn write_std_string(out: &mut String, s: &str) {
+    // Most strings (member names, ids, versions) need no escape: one scan, one copy.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.push('"');
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
@@ -122,6 +130,46 @@ pub fn write_go_string(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Appends the decimal digits of `n` (no formatting machinery).
+pub(crate) fn write_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn write_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    write_u64(out, n.unsigned_abs());
+}
+
+/// Appends `f` as [`super::Value::f64`] renders it: `null` when not finite, integral values
+/// below 2^53 as integers (cheaper than the shortest-float search, same text), otherwise
+/// [`format_go_float`].
+pub(crate) fn write_f64(out: &mut String, f: f64) {
+    if !f.is_finite() {
+        out.push_str("null");
+    } else if f.fract() == 0.0
+        && f.abs() < 9_007_199_254_740_992.0
+        && !(f == 0.0 && f.is_sign_negative())
+    {
+        write_i64(out, f as i64);
+    } else {
+        format_go_float(out, f);
+    }
 }
 
 /// Appends `f` the way Go's `encoding/json` renders a `float64`: shortest round-trip digits,

@@ -340,6 +340,38 @@ impl ExposureEvent {
         ev
     }
 
+    /// The event for a typed `recommend` / `similar` answer (the same fields as
+    /// [`ExposureEvent::from_answer`] reads from its JSON).
+    pub fn from_recommendation(
+        endpoint: Endpoint,
+        answer: &crate::serve::answer::Recommendation,
+        ctx: &CallContext,
+    ) -> ExposureEvent {
+        let mut ev = ExposureEvent::new(endpoint, ctx.now);
+        let meta = &answer.meta;
+        ev.request_id = if ctx.request_id.is_empty() {
+            meta.request_id.clone().unwrap_or_default()
+        } else {
+            ctx.request_id.clone()
+        };
+        ev.tenant_id = meta.tenant_id.clone();
+        ev.surface = meta.surface.clone();
+        ev.segment = meta.segment.clone();
+        ev.algo_version = meta.algo_version.clone();
+        ev.config_version = meta.config_version.clone().unwrap_or_default();
+        ev.rules_version = meta.rules_version.clone().unwrap_or_default();
+        ev.items = answer
+            .items
+            .iter()
+            .map(|it| ExposedItem {
+                item_id: it.item_id.clone(),
+                rank: it.rank.into(),
+                score: it.score,
+            })
+            .collect();
+        ev
+    }
+
     /// Adds the subject ids, context and experiment of a normalised `recommend` request.
     pub fn with_request(mut self, req: &RecommendRequest) -> ExposureEvent {
         self.user = req.user.clone();

@@ -308,6 +308,27 @@ pub fn record_response(
         .and_then(|m| m.get("items"))
         .and_then(Value::as_array)
         .map_or(0, <[Value]>::len);
+    let warnings = root
+        .and_then(|m| m.get("warnings"))
+        .and_then(Value::as_array)
+        .unwrap_or(&[]);
+    let codes = warnings.iter().map(|w| {
+        w.as_object()
+            .and_then(|m| m.get("code"))
+            .and_then(Value::as_str)
+            .unwrap_or("UNKNOWN")
+    });
+    record_counts(metrics, endpoint, outcome, items, codes);
+}
+
+/// [`record_response`] from the answer's item count and warning codes (the typed answer's).
+pub fn record_counts<'a>(
+    metrics: &dyn Metrics,
+    endpoint: Endpoint,
+    outcome: Outcome,
+    items: usize,
+    warning_codes: impl ExactSizeIterator<Item = &'a str>,
+) {
     let empty = outcome == Outcome::Success && items == 0;
     let ep = endpoint.as_str();
     metrics.counter(
@@ -323,17 +344,12 @@ pub fn record_response(
         return;
     }
     metrics.histogram(names::RETURNED_ITEMS, &[("endpoint", ep)], items as f64);
-    let warnings = root
-        .and_then(|m| m.get("warnings"))
-        .and_then(Value::as_array)
-        .unwrap_or(&[]);
-    metrics.histogram(names::WARNINGS, &[("endpoint", ep)], warnings.len() as f64);
-    for w in warnings {
-        let code = w
-            .as_object()
-            .and_then(|m| m.get("code"))
-            .and_then(Value::as_str)
-            .unwrap_or("UNKNOWN");
+    metrics.histogram(
+        names::WARNINGS,
+        &[("endpoint", ep)],
+        warning_codes.len() as f64,
+    );
+    for code in warning_codes {
         metrics.counter(
             names::WARNING_CODES_TOTAL,
             &[("endpoint", ep), ("code", code)],

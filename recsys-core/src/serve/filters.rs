@@ -1,0 +1,91 @@
+//! Hard filters, resolved before any candidate is looked at: `candidates.include_ids` as an
+//! allow-list, exclusions (the request's and the call's own anchor), required and forbidden
+//! tags, the applicable rules and their blocks, and the caps selection honours.
+
+use super::Decision;
+use crate::candidates::{Filters, Keys};
+use crate::ranking::SelectParams;
+use crate::rules::eval;
+
+/// The filters of one decision, with the request's ids interned as keys.
+pub(crate) struct Filtered<'a> {
+    pub keys: Keys<'a>,
+    pub filters: Filters,
+    /// The applicable rules (their blocks are in `filters.blocks`).
+    pub applied: eval::Applied<'a>,
+    /// Rules are on for this request (engine switch and surface config).
+    pub rules_on: bool,
+    /// MMR, brand/category caps and `max_per_tag` (`n` is set by selection).
+    pub params: SelectParams,
+}
+
+/// Resolves the filters, caps and applicable rules of a decision.
+pub(crate) fn resolve<'a>(d: &Decision<'a>) -> Filtered<'a> {
+    let (snap, spec, cfg) = (d.snap, d.spec, d.cfg);
+    let mut keys = Keys::new(snap);
+    let mut f = Filters::default();
+    if !spec.include.is_empty() {
+        let mut allow: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
+        allow.sort_unstable();
+        allow.dedup();
+        f.allow = Some(allow);
+    }
+    for id in spec
+        .exclude
+        .iter()
+        .map(String::as_str)
+        .chain(spec.exclude_item)
+    {
+        // Interned even when unknown, so a rule naming the same id maps to the same key and
+        // the exclusion still wins over its pin or boost.
+        f.exclude.push(keys.key(snap, id));
+    }
+    f.exclude.sort_unstable();
+    f.exclude.dedup();
+    let mut max_per_tag = Vec::new();
+    if let Some(c) = spec.constraints {
+        if !c.required_tags.is_empty() {
+            let mut r: Vec<u32> = c
+                .required_tags
+                .iter()
+                .filter_map(|t| snap.tags().get(t))
+                .collect();
+            r.sort_unstable();
+            f.required = Some(r);
+        }
+        f.forbidden = c
+            .forbidden_tags
+            .iter()
+            .filter_map(|t| snap.tags().get(t))
+            .collect();
+        f.forbidden.sort_unstable();
+        max_per_tag = c
+            .max_per_tag
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .filter_map(|(t, n)| snap.tags().get(t).map(|i| (i, *n)))
+            .collect();
+        max_per_tag.sort_unstable();
+    }
+    let rules_on = d.opts.rules_enabled && cfg.rules_enabled;
+    let mut applied = if rules_on {
+        eval::resolve(snap, &mut keys, spec.surface, spec.segment, d.ctx.now)
+    } else {
+        eval::Applied::default()
+    };
+    f.blocks = std::mem::take(&mut applied.blocks);
+    let params = SelectParams {
+        n: 0,
+        lambda: cfg.diversity.mmr_lambda,
+        brand_cap: cfg.diversity.brand_cap,
+        category_cap: cfg.diversity.category_cap,
+        max_per_tag,
+    };
+    Filtered {
+        keys,
+        filters: f,
+        applied,
+        rules_on,
+        params,
+    }
+}

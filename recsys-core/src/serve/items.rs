@@ -1,0 +1,166 @@
+//! The answer's items: id, rank and score of each selected position, with `reasons`
+//! (`options.include_reasons`) and `explain` (`options.explain`: summary or full).
+
+use super::answer::{BlendParts, Item, ItemExplain, MmrExplain, RawSignals};
+use super::filters::Filtered;
+use super::rules::Ruled;
+use super::select::{Out, Selected};
+use super::sources::Pooled;
+use super::Decision;
+use crate::candidates::Cand;
+use crate::ranking::{self, Blended};
+use crate::request::Explain;
+use crate::rules::eval;
+
+/// Builds the items of the answer, in answer order.
+pub(crate) fn build(
+    d: &Decision,
+    f: &Filtered,
+    p: &Pooled,
+    r: &mut Ruled,
+    s: &Selected,
+) -> Vec<Item> {
+    let options = d.spec.options;
+    // Rule tokens are only formatted when reasons or explain ask for them.
+    let want_tokens = options.include_reasons || options.explain != Explain::None;
+    if want_tokens {
+        r.boost_details.sort_by_key(|&(p, ai, _)| (p, ai));
+    }
+    let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
+        if !want_tokens {
+            return Vec::new();
+        }
+        let details = &r.boost_details;
+        let lo = details.partition_point(|&(p, _, _)| p < pos);
+        let mut t: Vec<String> = details[lo..]
+            .iter()
+            .take_while(|(p, _, _)| *p == pos)
+            .map(|(_, ai, d)| eval::boost_token(f.applied.boosts[*ai].rule, *d))
+            .collect();
+        if let Some(ai) = pin {
+            t.push(eval::pin_token(f.applied.pins[ai].rule));
+        }
+        t.sort();
+        t.dedup();
+        t
+    };
+    let mut items = Vec::with_capacity(s.outs.len());
+    for (rank, o) in s.outs.iter().enumerate() {
+        let cand = &p.pool.cands[o.pos];
+        let bl = ranking::blend(&p.weights, &cand.raw);
+        let tokens = tokens_for(o.pos, o.pinned_by);
+        let reasons = if options.include_reasons {
+            reasons(f, p, cand, &bl, o, &tokens)
+        } else {
+            Vec::new()
+        };
+        let explain =
+            (options.explain != Explain::None).then(|| explain(d, f, p, cand, &bl, o, tokens));
+        items.push(Item {
+            item_id: f.keys.name(d.snap, cand.key).to_string(),
+            rank: rank as u32 + 1,
+            score: cand.score,
+            reasons,
+            explain,
+        });
+    }
+    items
+}
+
+/// Why an item is in the answer: the signals that scored it, diversification, and the
+/// rules that boosted or pinned it.
+fn reasons(
+    f: &Filtered,
+    p: &Pooled,
+    cand: &Cand,
+    bl: &Blended,
+    o: &Out,
+    tokens: &[String],
+) -> Vec<String> {
+    let weights = &p.weights;
+    let mut r: Vec<String> = Vec::new();
+    if weights.pop > 0.0 && cand.raw.pop > 0.0 {
+        r.push("recent_popularity".into());
+    }
+    if weights.cooc > 0.0 && cand.raw.cooc > 0.0 {
+        r.push("co_visitation".into());
+    }
+    if weights.emb > 0.0 && bl.sim > 0.0 {
+        for (v, name) in [
+            (bl.collab, "collaborative"),
+            (bl.content, "content_similarity"),
+            (bl.session, "session_sequence"),
+        ] {
+            if v > 0.0 && (bl.sim - v).abs() <= 1e-9 {
+                r.push(name.into());
+            }
+        }
+    }
+    // The `diversity` reason: MMR or brand/category caps ran (a request max_per_tag is a
+    // constraint, not diversification).
+    let params = &f.params;
+    let diversity_on = params.lambda > 0.0 || params.brand_cap > 0 || params.category_cap > 0;
+    if diversity_on && o.pinned_by.is_none() {
+        r.push("diversity".into());
+    }
+    r.extend(tokens.iter().cloned());
+    r
+}
+
+/// An item's `explain` object: weighted signal contributions and rule tokens; with
+/// `explain: full` also raw signals, weights, boost, pin and MMR figures.
+fn explain(
+    d: &Decision,
+    f: &Filtered,
+    p: &Pooled,
+    cand: &Cand,
+    bl: &Blended,
+    o: &Out,
+    tokens: Vec<String>,
+) -> ItemExplain {
+    let weights = &p.weights;
+    let contrib = [
+        weights.pop * bl.pop,
+        weights.cooc * bl.cooc,
+        weights.emb * bl.sim,
+    ];
+    let [pop, cooc, emb] = if contrib.iter().all(|x| *x == 0.0) {
+        [bl.pop, bl.cooc, bl.sim]
+    } else {
+        contrib
+    };
+    let mut e = ItemExplain {
+        signals: BlendParts { pop, cooc, emb },
+        rules: tokens,
+        raw: None,
+        weights: None,
+        boost: None,
+        pinned: false,
+        mmr: None,
+    };
+    if d.spec.options.explain == Explain::Full {
+        let raw = &cand.raw;
+        e.raw = Some(RawSignals {
+            pop: raw.pop,
+            cooc: raw.cooc,
+            collab: raw.collab,
+            content: raw.content,
+            session: raw.session,
+        });
+        e.weights = Some(BlendParts {
+            pop: weights.pop,
+            cooc: weights.cooc,
+            emb: weights.emb,
+        });
+        e.boost = (cand.boost != 0.0).then_some(cand.boost);
+        e.pinned = o.pinned_by.is_some();
+        e.mmr = o.mmr.map(|mi| MmrExplain {
+            lambda: f.params.lambda,
+            relevance: mi.relevance,
+            max_sim: mi.max_sim,
+            penalty: mi.penalty,
+            rank: mi.rank,
+        });
+    }
+    e
+}

@@ -1,0 +1,464 @@
+//! Requests as they enter the pipeline. A typed request (built with the builders here) is
+//! checked against the serving surface's limits; a JSON request is decoded against them by
+//! the strict decoder in [`crate::request`]. Either way the pipeline gets a normalised
+//! request and the warnings to answer with.
+
+use crate::config::{Limits, Weights, MAX_WEIGHT};
+use crate::error::{ApiError, Problem};
+use crate::json::Value;
+use crate::ops::Endpoint;
+use crate::request::{
+    is_path_safe, normalize_tag, Constraints, Experiment, Explain, Options, RecommendRequest,
+    SimilarRequest, User, Warning, INVALID_REQUEST, UNPROCESSABLE,
+};
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+/// A request of one kind: typed, or JSON still to decode.
+pub(crate) enum Request<'r, T> {
+    Typed(&'r T),
+    Json(&'r Value),
+}
+
+/// A serving request (`recommend` or `similar`).
+pub(crate) enum Input<'r> {
+    Recommend(Request<'r, RecommendRequest>),
+    Similar(Request<'r, SimilarRequest>),
+}
+
+impl<'r> Input<'r> {
+    pub fn recommend(r: &'r RecommendRequest) -> Input<'r> {
+        Input::Recommend(Request::Typed(r))
+    }
+    pub fn similar(r: &'r SimilarRequest) -> Input<'r> {
+        Input::Similar(Request::Typed(r))
+    }
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Input::Recommend(_) => Endpoint::Recommend,
+            Input::Similar(_) => Endpoint::Similar,
+        }
+    }
+    /// The surface the request names (trimmed), before any validation.
+    pub fn surface(&self) -> String {
+        match self {
+            Input::Recommend(r) => r.surface(),
+            Input::Similar(r) => r.surface(),
+        }
+    }
+    /// The request's own errors against the default limits (reported before a missing
+    /// snapshot).
+    pub fn precheck(&self) -> Result<(), ApiError> {
+        match self {
+            Input::Recommend(r) => r.resolve(&Limits::default()).map(|_| ()),
+            Input::Similar(r) => r.resolve(&Limits::default()).map(|_| ()),
+        }
+    }
+}
+
+/// What both request kinds offer the pipeline's entry.
+pub(crate) trait Servable: Clone {
+    /// Strict decoding against the surface's limits (with `DEFAULT_APPLIED` warnings).
+    fn decode(v: &Value, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError>;
+    /// Problems of a typed request against the surface's limits.
+    fn problems(&self, limits: &Limits, p: &mut Problems);
+    fn surface(&self) -> &str;
+}
+
+impl<'r, T: Servable> Request<'r, T> {
+    /// The surface the request names (trimmed), before any validation.
+    pub fn surface(&self) -> String {
+        match self {
+            Request::Typed(r) => r.surface().trim().to_string(),
+            Request::Json(v) => peek_surface(v),
+        }
+    }
+    /// The normalised request and its warnings, or every problem found.
+    pub fn resolve(&self, limits: &Limits) -> Result<(Cow<'r, T>, Vec<Warning>), ApiError> {
+        match self {
+            Request::Typed(r) => {
+                let mut p = Problems::default();
+                r.problems(limits, &mut p);
+                p.finish().map(|_| (Cow::Borrowed(*r), Vec::new()))
+            }
+            Request::Json(v) => T::decode(v, limits).map(|(r, w)| (Cow::Owned(r), w)),
+        }
+    }
+}
+
+fn peek_surface(request: &Value) -> String {
+    request
+        .as_object()
+        .and_then(|m| {
+            m.iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("surface"))
+                .last()
+                .map(|(_, v)| v)
+        })
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Problems found in a typed request: 400 for malformed values, 422 for unacceptable ones;
+/// the first decides the answer's code, as in the JSON decoder.
+#[derive(Default)]
+pub(crate) struct Problems(Vec<(u16, Problem)>);
+
+impl Problems {
+    fn bad(&mut self, path: &str, message: String) {
+        self.0
+            .push((400, Problem::new(path, INVALID_REQUEST, message)));
+    }
+    fn unprocessable(&mut self, path: &str, message: String) {
+        self.0
+            .push((422, Problem::new(path, UNPROCESSABLE, message)));
+    }
+    fn finish(self) -> Result<(), ApiError> {
+        let Some((status, first)) = self.0.first() else {
+            return Ok(());
+        };
+        let code = if *status == 400 {
+            INVALID_REQUEST
+        } else {
+            UNPROCESSABLE
+        };
+        Err(ApiError::new(code, *status, first.message.clone())
+            .with_problems(self.0.into_iter().map(|(_, p)| p).collect()))
+    }
+    fn surface_segment(&mut self, surface: &str, segment: &str) {
+        if surface.trim().is_empty() {
+            self.bad("$.surface", "surface is required".into());
+        } else if !is_path_safe(surface) || surface.trim() != surface {
+            self.bad(
+                "$.surface",
+                format!("surface contains invalid path segment: {surface:?}"),
+            );
+        }
+        if !is_path_safe(segment) || segment.trim() != segment {
+            self.bad(
+                "$.segment",
+                format!("segment contains invalid path segment: {segment:?}"),
+            );
+        }
+    }
+    fn k(&mut self, k: u32, limits: &Limits) {
+        if k < 1 || k > limits.max_k {
+            self.bad(
+                "$.k",
+                format!("k must be between 1 and {}, got {k}", limits.max_k),
+            );
+        }
+    }
+    fn candidates(&mut self, include: &[String], exclude: &[String], limits: &Limits) {
+        for (name, ids, max) in [
+            ("include_ids", include, limits.max_include_ids),
+            ("exclude_ids", exclude, limits.max_exclude_ids),
+        ] {
+            if ids.len() > max {
+                self.bad(
+                    &format!("$.candidates.{name}"),
+                    format!(
+                        "candidates.{name} exceeds limit: {} ids, the limit is {max}",
+                        ids.len()
+                    ),
+                );
+            }
+        }
+    }
+    fn constraints(&mut self, c: Option<&Constraints>, limits: &Limits) {
+        let Some(c) = c else { return };
+        for (name, l) in [
+            ("required_tags", c.required_tags.len()),
+            ("forbidden_tags", c.forbidden_tags.len()),
+        ] {
+            if l > limits.max_tags {
+                self.bad(
+                    &format!("$.constraints.{name}"),
+                    format!(
+                        "constraints tags exceed limit: {l} {name}, the limit is {}",
+                        limits.max_tags
+                    ),
+                );
+            }
+        }
+        if c.max_per_tag.len() > limits.max_tags {
+            self.bad(
+                "$.constraints.max_per_tag",
+                format!(
+                    "constraints.max_per_tag exceeds limit: {} tags, the limit is {}",
+                    c.max_per_tag.len(),
+                    limits.max_tags
+                ),
+            );
+        }
+    }
+    fn weights(&mut self, w: Option<&Weights>) {
+        let Some(w) = w else { return };
+        for (name, x) in [("pop", w.pop), ("cooc", w.cooc), ("emb", w.emb)] {
+            let path = format!("$.weights.{name}");
+            if !x.is_finite() || x < 0.0 {
+                self.unprocessable(
+                    &path,
+                    format!("weights.{name} must be a finite non-negative number, got {x}"),
+                );
+            } else if x > MAX_WEIGHT {
+                self.unprocessable(
+                    &path,
+                    format!("weights.{name} must be at most {MAX_WEIGHT:e}, got {x}"),
+                );
+            }
+        }
+    }
+}
+
+impl Servable for RecommendRequest {
+    fn decode(v: &Value, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
+        RecommendRequest::from_value(v, limits)
+    }
+    fn surface(&self) -> &str {
+        &self.surface
+    }
+    fn problems(&self, limits: &Limits, p: &mut Problems) {
+        p.surface_segment(&self.surface, &self.segment);
+        p.k(self.k, limits);
+        let u = &self.user;
+        if u.user_id.is_empty() && u.anonymous_id.is_empty() && u.session_id.is_empty() {
+            p.unprocessable(
+                "$.user",
+                "user_id or anonymous_id or session_id is required".into(),
+            );
+        }
+        if let Some((ids, max)) = &self.anchors {
+            if ids.len() > limits.max_anchors {
+                p.bad(
+                    "$.anchors.item_ids",
+                    format!(
+                        "anchors.item_ids exceeds limit: {} ids, the limit is {}",
+                        ids.len(),
+                        limits.max_anchors
+                    ),
+                );
+            }
+            if (*max as usize) < ids.len() {
+                p.unprocessable(
+                    "$.anchors.max_anchors",
+                    "anchors.max_anchors must be >= number of anchor items".into(),
+                );
+            } else if *max == 0 {
+                p.bad(
+                    "$.anchors.max_anchors",
+                    "anchors.max_anchors must be positive".into(),
+                );
+            }
+        }
+        p.candidates(&self.include_ids, &self.exclude_ids, limits);
+        p.constraints(self.constraints.as_ref(), limits);
+        p.weights(self.weights.as_ref());
+    }
+}
+
+impl Servable for SimilarRequest {
+    fn decode(v: &Value, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
+        SimilarRequest::from_value(v, limits)
+    }
+    fn surface(&self) -> &str {
+        &self.surface
+    }
+    fn problems(&self, limits: &Limits, p: &mut Problems) {
+        p.surface_segment(&self.surface, &self.segment);
+        if self.item_id.trim().is_empty() {
+            p.bad("$.item_id", "item_id is required".into());
+        }
+        p.k(self.k, limits);
+        p.candidates(&self.include_ids, &self.exclude_ids, limits);
+        p.constraints(self.constraints.as_ref(), limits);
+    }
+}
+
+/// Trimmed, blank-free, de-duplicated ids (first occurrence wins), as the decoder keeps them.
+fn ids<I: IntoIterator<Item = S>, S: AsRef<str>>(ids: I) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for id in ids {
+        let t = id.as_ref().trim();
+        if !t.is_empty() && seen.insert(t.to_string()) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// Normalised, de-duplicated tags.
+fn tags<I: IntoIterator<Item = S>, S: AsRef<str>>(tags: I) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for t in tags {
+        let n = normalize_tag(t.as_ref());
+        if !n.is_empty() && seen.insert(n.clone()) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// The constraints of a request, created empty when it has none.
+fn constraints(c: &mut Option<Constraints>) -> &mut Constraints {
+    c.get_or_insert_with(Constraints::default)
+}
+
+/// Sets a tag's `max_per_tag` cap (tags sorted, the latest cap for a tag wins).
+fn set_cap(c: &mut Constraints, tag: &str, cap: u32) {
+    let tag = normalize_tag(tag);
+    match c
+        .max_per_tag
+        .binary_search_by(|(t, _)| t.as_str().cmp(&tag))
+    {
+        Ok(i) => c.max_per_tag[i].1 = cap,
+        Err(i) => c.max_per_tag.insert(i, (tag, cap)),
+    }
+}
+
+/// The builder methods both request kinds share.
+macro_rules! shared_builders {
+    () => {
+        /// How many items to return.
+        pub fn k(mut self, k: u32) -> Self {
+            self.k = k;
+            self
+        }
+        /// The segment (rule scopes).
+        pub fn segment(mut self, segment: impl Into<String>) -> Self {
+            self.segment = segment.into().trim().to_string();
+            self
+        }
+        /// Serve only these items (`candidates.include_ids`).
+        pub fn include_ids<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, items: I) -> Self {
+            self.include_ids = ids(items);
+            self
+        }
+        /// Never serve these items (`candidates.exclude_ids`).
+        pub fn exclude_ids<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, items: I) -> Self {
+            self.exclude_ids = ids(items);
+            self
+        }
+        /// Items must carry every one of these tags.
+        pub fn required_tags<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, t: I) -> Self {
+            constraints(&mut self.constraints).required_tags = tags(t);
+            self
+        }
+        /// Items must carry none of these tags.
+        pub fn forbidden_tags<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, t: I) -> Self {
+            constraints(&mut self.constraints).forbidden_tags = tags(t);
+            self
+        }
+        /// Add `reasons` to each item.
+        pub fn include_reasons(mut self, on: bool) -> Self {
+            self.options.include_reasons = on;
+            self
+        }
+        /// Add `explain` to each item (`Full` needs the admin role by default).
+        pub fn explain(mut self, level: Explain) -> Self {
+            self.options.explain = level;
+            self
+        }
+    };
+}
+
+impl User {
+    /// A signed-in user.
+    pub fn id(user_id: impl Into<String>) -> User {
+        User {
+            user_id: user_id.into().trim().to_string(),
+            ..User::default()
+        }
+    }
+    /// An anonymous visitor.
+    pub fn anonymous(anonymous_id: impl Into<String>) -> User {
+        User {
+            anonymous_id: anonymous_id.into().trim().to_string(),
+            ..User::default()
+        }
+    }
+    /// A session.
+    pub fn session(session_id: impl Into<String>) -> User {
+        User {
+            session_id: session_id.into().trim().to_string(),
+            ..User::default()
+        }
+    }
+}
+
+impl RecommendRequest {
+    /// A request for `surface` and `user` with the decoder's defaults: segment `default`,
+    /// k 20, no anchors, candidates or constraints, the surface's weights, options off.
+    /// Ids and tags given to the builder methods are normalised as the JSON decoder does
+    /// (trimmed, blanks dropped, de-duplicated; tags lower-cased); the engine checks the
+    /// result against the surface's limits.
+    ///
+    /// ```
+    /// use recsys_core::request::{RecommendRequest, User};
+    /// let r = RecommendRequest::new("home", User::id("u1")).k(5).exclude_ids(["a", " a ", "b"]);
+    /// assert_eq!((r.k, r.exclude_ids.len()), (5, 2));
+    /// ```
+    pub fn new(surface: impl Into<String>, user: User) -> RecommendRequest {
+        RecommendRequest {
+            surface: surface.into().trim().to_string(),
+            segment: "default".into(),
+            k: 20,
+            user,
+            context: None,
+            anchors: None,
+            include_ids: Vec::new(),
+            exclude_ids: Vec::new(),
+            constraints: None,
+            weights: None,
+            options: Options::default(),
+            experiment: None,
+        }
+    }
+    shared_builders!();
+    /// Anchor items (`anchors.item_ids`).
+    pub fn anchors<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, items: I) -> Self {
+        let items = ids(items);
+        let max = items.len().max(1) as u32;
+        self.anchors = Some((items, max));
+        self
+    }
+    /// At most `cap` items carrying `tag` (0 = no cap).
+    pub fn max_per_tag(mut self, tag: &str, cap: u32) -> Self {
+        set_cap(constraints(&mut self.constraints), tag, cap);
+        self
+    }
+    /// Blend weights overriding the surface config's.
+    pub fn weights(mut self, pop: f64, cooc: f64, emb: f64) -> Self {
+        self.weights = Some(Weights { pop, cooc, emb });
+        self
+    }
+    /// The experiment (and variant) the host already assigned.
+    pub fn experiment(mut self, id: impl Into<String>, variant: impl Into<String>) -> Self {
+        self.experiment = Some(Experiment {
+            id: id.into().trim().to_string(),
+            variant: variant.into().trim().to_string(),
+        });
+        self
+    }
+}
+
+impl SimilarRequest {
+    /// Neighbours of `item_id` on `surface`: segment `default`, k 20, options off (the
+    /// builder methods normalise like [`RecommendRequest::new`]'s).
+    pub fn new(surface: impl Into<String>, item_id: impl Into<String>) -> SimilarRequest {
+        SimilarRequest {
+            surface: surface.into().trim().to_string(),
+            segment: "default".into(),
+            item_id: item_id.into().trim().to_string(),
+            k: 20,
+            include_ids: Vec::new(),
+            exclude_ids: Vec::new(),
+            constraints: None,
+            options: Options::default(),
+        }
+    }
+    shared_builders!();
+}

@@ -1,0 +1,67 @@
+//! Selection: the answer's positions, pinned items first, then up to `k` more picked from
+//! the rest of the pool by score, MMR and the brand/category/tag caps.
+
+use super::filters::Filtered;
+use super::rules::Ruled;
+use super::sources::Pooled;
+use super::Decision;
+use crate::ranking::{self, MmrInfo, SelectParams};
+
+/// One answer position.
+pub(crate) struct Out {
+    /// Position in the pool.
+    pub pos: usize,
+    /// The pin action that placed it.
+    pub pinned_by: Option<usize>,
+    /// MMR's figures when MMR picked it.
+    pub mmr: Option<MmrInfo>,
+}
+
+/// The selected positions, in answer order, and what the caps held back.
+pub(crate) struct Selected {
+    pub outs: Vec<Out>,
+    /// Candidates skipped because a cap was full.
+    pub capped: usize,
+    /// Of `capped`: held back by a request `max_per_tag` cap.
+    pub capped_by_tag: usize,
+}
+
+/// Selects the answer: pins, then the ranked (and diversified) rest.
+pub(crate) fn select(d: &Decision, f: &Filtered, p: &Pooled, r: &mut Ruled) -> Selected {
+    let pinned = &r.pinned;
+    let is_pinned = |pos: usize| pinned.iter().any(|(q, _)| *q == pos);
+    let eligible: Vec<usize> = (0..p.pool.len()).filter(|pos| !is_pinned(*pos)).collect();
+    let params = SelectParams {
+        n: (d.spec.k as usize).saturating_sub(pinned.len()),
+        lambda: f.params.lambda,
+        brand_cap: f.params.brand_cap,
+        category_cap: f.params.category_cap,
+        max_per_tag: f.params.max_per_tag.clone(),
+    };
+    let sel = ranking::select(
+        d.snap,
+        &f.keys,
+        &p.pool.cands,
+        eligible,
+        &params,
+        &mut r.counts,
+    );
+    let mut outs: Vec<Out> = pinned
+        .iter()
+        .map(|&(pos, ai)| Out {
+            pos,
+            pinned_by: Some(ai),
+            mmr: None,
+        })
+        .collect();
+    outs.extend(sel.picked.iter().map(|&(pos, mmr)| Out {
+        pos,
+        pinned_by: None,
+        mmr,
+    }));
+    Selected {
+        outs,
+        capped: sel.capped,
+        capped_by_tag: sel.capped_by_tag,
+    }
+}

@@ -1,0 +1,164 @@
+//! The request resolved against the surface config: one [`Spec`] saying what to decide
+//! (k, weights, anchors, candidate source, filters as the request wrote them), built from
+//! a `recommend` or a `similar` request.
+
+use crate::config::{Algo, SurfaceConfig, Weights};
+use crate::request::{Constraints, Options, RecommendRequest, SimilarRequest};
+use crate::snapshot::{ItemIdx, TenantSnapshot};
+
+/// Where candidates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    Algo(Algo),
+    Similar,
+}
+
+/// One decision to make: everything the pipeline needs, from recommend or similar.
+pub(crate) struct Spec<'r> {
+    pub surface: &'r str,
+    pub segment: &'r str,
+    pub k: u32,
+    pub source: Source,
+    pub weights: Weights,
+    pub weights_defaulted: bool,
+    pub user_key: &'r str,
+    pub anchors: Vec<ItemIdx>,
+    /// The request's own `anchors.item_ids` (catalog items): seeds, never co-occurrence candidates.
+    pub seeds: Vec<ItemIdx>,
+    /// Whether the user key has an implicit or session row (history).
+    pub has_history: bool,
+    pub include: &'r [String],
+    pub exclude: &'r [String],
+    /// Extra keys excluded by the call itself (the anchor of `similar`).
+    pub exclude_item: Option<&'r str>,
+    pub constraints: Option<&'r Constraints>,
+    pub options: &'r Options,
+}
+
+fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool) {
+    let mut w = match (req, cfg.weights) {
+        (Some(r), _) => r,
+        (None, Some(c)) => c,
+        (None, None) => {
+            return (
+                match cfg.algo {
+                    Algo::Cooc => Weights {
+                        pop: 0.0,
+                        cooc: 1.0,
+                        emb: 0.0,
+                    },
+                    Algo::Implicit => Weights {
+                        pop: 0.0,
+                        cooc: 0.0,
+                        emb: 1.0,
+                    },
+                    Algo::Blend | Algo::Popularity => Weights::POPULARITY_ONLY,
+                },
+                true,
+            )
+        }
+    };
+    for x in [&mut w.pop, &mut w.cooc, &mut w.emb] {
+        if !(x.is_finite() && *x > 0.0) {
+            *x = 0.0;
+        }
+    }
+    if w.is_zero() {
+        w = Weights::POPULARITY_ONLY;
+    }
+    (w, false)
+}
+
+impl<'r> Spec<'r> {
+    pub(crate) fn for_recommend(
+        snap: &TenantSnapshot,
+        cfg: &SurfaceConfig,
+        req: &'r RecommendRequest,
+    ) -> Spec<'r> {
+        let (weights, weights_defaulted) = resolve_weights(req.weights, cfg);
+        // Anchors: request anchors, then include ids (catalog items only), capped; else the
+        // user's strongest implicit items as history.
+        let max = cfg.limits.max_anchors;
+        let mut anchors: Vec<ItemIdx> = Vec::new();
+        let explicit = req
+            .anchors
+            .as_ref()
+            .map(|(ids, _)| ids.as_slice())
+            .unwrap_or(&[]);
+        for id in explicit.iter().chain(req.include_ids.iter()) {
+            if anchors.len() >= max {
+                break;
+            }
+            if let Some(i) = snap.items.get(id) {
+                if !anchors.contains(&i) {
+                    anchors.push(i);
+                }
+            }
+        }
+        let seeds: Vec<ItemIdx> = explicit
+            .iter()
+            .filter_map(|id| snap.items.get(id))
+            .collect();
+        let user_key = req.user.key();
+        let has_history = !user_key.is_empty()
+            && (snap.implicit.contains_key(user_key) || snap.session.contains_key(user_key));
+        if anchors.is_empty() && !user_key.is_empty() {
+            if let Some(row) = snap.implicit.get(user_key) {
+                anchors.extend(row.iter().take(10).map(|(i, _)| *i));
+            }
+        }
+        Spec {
+            surface: &req.surface,
+            segment: &req.segment,
+            k: req.k,
+            source: Source::Algo(cfg.algo),
+            weights,
+            weights_defaulted,
+            user_key,
+            anchors,
+            seeds,
+            has_history,
+            include: &req.include_ids,
+            exclude: &req.exclude_ids,
+            exclude_item: None,
+            constraints: req.constraints.as_ref(),
+            options: &req.options,
+        }
+    }
+
+    pub(crate) fn for_similar(
+        snap: &TenantSnapshot,
+        cfg: &SurfaceConfig,
+        req: &'r SimilarRequest,
+    ) -> Spec<'r> {
+        let weights = match cfg.weights {
+            Some(w) if w.cooc > 0.0 || w.emb > 0.0 => Weights {
+                pop: 0.0,
+                cooc: w.cooc,
+                emb: w.emb,
+            },
+            _ => Weights {
+                pop: 0.0,
+                cooc: 1.0,
+                emb: 1.0,
+            },
+        };
+        Spec {
+            surface: &req.surface,
+            segment: &req.segment,
+            k: req.k,
+            source: Source::Similar,
+            weights,
+            weights_defaulted: false,
+            user_key: "",
+            anchors: snap.items.get(&req.item_id).into_iter().collect(),
+            seeds: snap.items.get(&req.item_id).into_iter().collect(),
+            has_history: false,
+            include: &req.include_ids,
+            exclude: &req.exclude_ids,
+            exclude_item: Some(&req.item_id),
+            constraints: req.constraints.as_ref(),
+            options: &req.options,
+        }
+    }
+}
