@@ -35,7 +35,7 @@ impl Strs {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.bytes[start..self.ends[i]]
     }
-    fn shrink(&mut self) {
+    pub(crate) fn shrink(&mut self) {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
@@ -143,7 +143,7 @@ impl Columns {
 }
 
 impl RowCols {
-    fn new(rows: usize) -> RowCols {
+    pub(crate) fn new(rows: usize) -> RowCols {
         let mut off = Vec::with_capacity(rows + 1);
         off.push(0);
         RowCols {
@@ -153,10 +153,10 @@ impl RowCols {
             scores: Vec::new(),
         }
     }
-    fn end_row(&mut self) {
+    pub(crate) fn end_row(&mut self) {
         self.off.push(self.ids.len() as u32);
     }
-    fn shrink(&mut self) {
+    pub(crate) fn shrink(&mut self) {
         self.keys.shrink();
         self.ids.shrink();
         self.scores.shrink_to_fit();
@@ -172,33 +172,64 @@ impl RowCols {
 
 impl TagCols {
     fn from_items(items: Vec<crate::artifacts::ContentItem>) -> TagCols {
-        let mut t = TagCols {
-            items: Strs::with_capacity(items.len()),
-            off: Vec::with_capacity(items.len() + 1),
-            tags: Vec::new(),
-            dict: Strs::default(),
-        };
-        t.off.push(0);
-        // Tags repeat across items: each distinct string is stored once.
-        let mut dict: StrMap<u32> = StrMap::default();
+        let mut b = TagColsBuilder::new(items.len());
         for it in items {
-            t.items.push(&it.item_id);
             for tag in it.tags.unwrap_or_default() {
-                let id = match dict.get(tag.as_str()) {
-                    Some(&id) => id,
-                    None => {
-                        let id = t.dict.len() as u32;
-                        t.dict.push(&tag);
-                        dict.insert(tag.into_boxed_str(), id);
-                        id
-                    }
-                };
-                t.tags.push(id);
+                b.push_tag(&tag);
             }
-            t.off.push(t.tags.len() as u32);
+            b.end_item(&it.item_id);
         }
-        t.items.shrink();
-        t.dict.shrink();
-        t
+        b.finish()
+    }
+}
+
+/// Builds [`TagCols`] item by item: tags repeat across items, so each distinct tag string is
+/// stored once and looked up by reference (no allocation per occurrence).
+pub(crate) struct TagColsBuilder {
+    cols: TagCols,
+    dict: StrMap<u32>,
+}
+
+impl TagColsBuilder {
+    pub(crate) fn new(items: usize) -> TagColsBuilder {
+        let mut off = Vec::with_capacity(items + 1);
+        off.push(0);
+        TagColsBuilder {
+            cols: TagCols {
+                items: Strs::with_capacity(items),
+                off,
+                tags: Vec::new(),
+                dict: Strs::default(),
+            },
+            dict: StrMap::default(),
+        }
+    }
+
+    /// Adds a tag to the item being read.
+    #[inline]
+    pub(crate) fn push_tag(&mut self, tag: &str) {
+        let id = match self.dict.get(tag) {
+            Some(&id) => id,
+            None => {
+                let id = self.cols.dict.len() as u32;
+                self.cols.dict.push(tag);
+                self.dict.insert(tag.into(), id);
+                id
+            }
+        };
+        self.cols.tags.push(id);
+    }
+
+    /// Ends the item being read (its tags are those pushed since the last call).
+    pub(crate) fn end_item(&mut self, item_id: &str) {
+        self.cols.items.push(item_id);
+        self.cols.off.push(self.cols.tags.len() as u32);
+    }
+
+    pub(crate) fn finish(mut self) -> TagCols {
+        self.cols.items.shrink();
+        self.cols.dict.shrink();
+        self.cols.tags.shrink_to_fit();
+        self.cols
     }
 }

@@ -10,6 +10,7 @@ mod sources;
 mod tags;
 
 pub use catalog::Catalog;
+pub(crate) use columns::TagColsBuilder;
 pub use columns::{Columns, RowCols, Strs, TagCols};
 pub use intern::{Interner, StrHashState, StrHasher, StrMap};
 pub use sources::{Pairs, Rows, Sources, TagList, Tagged};
