@@ -9,7 +9,7 @@ mod intern;
 mod sources;
 mod tags;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, Shared, UserRows};
 pub(crate) use columns::TagColsBuilder;
 pub use columns::{Columns, RowCols, Strs, TagCols};
 pub use intern::{Interner, StrHashState, StrHasher, StrMap};
