@@ -427,10 +427,12 @@ pub struct CompileReport {
     pub rules_dropped: Vec<Problem>,
 }
 
-fn text_of(v: &Value) -> String {
+/// The text of an embedded document: a string is used as it is (not copied); an object is
+/// written back to text once, which the byte decoders then read.
+fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
-        other => json::to_string(other),
+        Value::String(s) => std::borrow::Cow::Borrowed(s),
+        other => std::borrow::Cow::Owned(json::to_string(other)),
     }
 }
 
