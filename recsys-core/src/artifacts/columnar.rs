@@ -404,7 +404,7 @@ impl<'a, 'l> Pass<'a, 'l> {
         Ok((id, score))
     }
 
-    fn content_row(&mut self, r: &mut Reader<'a>, t: &mut TagColsBuilder) -> R<()> {
+    fn content_row(&mut self, r: &mut Reader<'a>, t: &mut TagColsBuilder<'a>) -> R<()> {
         let limit = self.lim.max_tags_per_item;
         let mut id: Cow<'a, str> = Cow::Borrowed("");
         let mut seen_tags = false;
@@ -436,7 +436,7 @@ impl<'a, 'l> Pass<'a, 'l> {
                     }
                     let tag = r.string()?;
                     push_go_string(sub, &tag);
-                    t.push_tag(&tag);
+                    t.push_tag(tag);
                     Ok(())
                 })?;
                 sub.push(']');
@@ -460,10 +460,10 @@ impl<'a, 'l> Pass<'a, 'l> {
 }
 
 /// Columns being filled.
-enum Build {
+enum Build<'a> {
     Pairs(Strs, Vec<f64>),
     Rows(RowCols),
-    Tags(TagColsBuilder),
+    Tags(TagColsBuilder<'a>),
 }
 
 /// A string member (last one wins, `null` leaves it).

@@ -4,8 +4,9 @@
 //! catalog can be recompiled when another artifact of the set changes, at a fraction of the
 //! memory of the decoded form.
 
-use super::intern::StrMap;
+use super::intern::InternerBuilder;
 use crate::artifacts::ArtifactBody;
+use std::borrow::Cow;
 
 /// Strings stored back to back (one buffer and an end offset per string).
 #[derive(Clone, Debug, Default)]
@@ -175,7 +176,7 @@ impl TagCols {
         let mut b = TagColsBuilder::new(items.len());
         for it in items {
             for tag in it.tags.unwrap_or_default() {
-                b.push_tag(&tag);
+                b.push_tag(Cow::Owned(tag));
             }
             b.end_item(&it.item_id);
         }
@@ -184,14 +185,16 @@ impl TagCols {
 }
 
 /// Builds [`TagCols`] item by item: tags repeat across items, so each distinct tag string is
-/// stored once and looked up by reference (no allocation per occurrence).
-pub(crate) struct TagColsBuilder {
+/// stored once; occurrences are looked up by reference in an [`InternerBuilder`] (no
+/// allocation, and a tag of up to 16 bytes is decided without reading the stored string). An
+/// empty tag names nothing (the catalog drops it after normalising) and is not kept.
+pub(crate) struct TagColsBuilder<'a> {
     cols: TagCols,
-    dict: StrMap<u32>,
+    dict: InternerBuilder<'a>,
 }
 
-impl TagColsBuilder {
-    pub(crate) fn new(items: usize) -> TagColsBuilder {
+impl<'a> TagColsBuilder<'a> {
+    pub(crate) fn new(items: usize) -> TagColsBuilder<'a> {
         let mut off = Vec::with_capacity(items + 1);
         off.push(0);
         TagColsBuilder {
@@ -201,23 +204,16 @@ impl TagColsBuilder {
                 tags: Vec::new(),
                 dict: Strs::default(),
             },
-            dict: StrMap::default(),
+            dict: InternerBuilder::with_capacity(256),
         }
     }
 
     /// Adds a tag to the item being read.
     #[inline]
-    pub(crate) fn push_tag(&mut self, tag: &str) {
-        let id = match self.dict.get(tag) {
-            Some(&id) => id,
-            None => {
-                let id = self.cols.dict.len() as u32;
-                self.cols.dict.push(tag);
-                self.dict.insert(tag.into(), id);
-                id
-            }
-        };
-        self.cols.tags.push(id);
+    pub(crate) fn push_tag(&mut self, tag: Cow<'a, str>) {
+        if let Some(id) = self.dict.add(tag) {
+            self.cols.tags.push(id);
+        }
     }
 
     /// Ends the item being read (its tags are those pushed since the last call).
@@ -227,6 +223,9 @@ impl TagColsBuilder {
     }
 
     pub(crate) fn finish(mut self) -> TagCols {
+        for t in self.dict.into_first_seen() {
+            self.cols.dict.push(&t);
+        }
         self.cols.items.shrink();
         self.cols.dict.shrink();
         self.cols.tags.shrink_to_fit();

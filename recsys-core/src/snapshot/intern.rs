@@ -199,6 +199,11 @@ impl<'a> InternerBuilder<'a> {
         })
     }
 
+    /// The distinct strings, by first-seen id.
+    pub(crate) fn into_first_seen(self) -> Vec<Cow<'a, str>> {
+        self.strs
+    }
+
     /// The interner, and for each first-seen id its final (byte-order) id. The distinct
     /// strings are sorted by an in-place 16-byte prefix key (no pointer chasing per
     /// comparison; full strings are compared only between equal prefixes); the interner's
