@@ -20,7 +20,7 @@ use super::model::*;
 use super::stream::{dec_envelope_member, Reader};
 use crate::json::{format_go_float, write_go_string};
 use crate::snapshot::TagColsBuilder;
-use crate::snapshot::{Columns, RowCols, Strs};
+use crate::snapshot::{ColStrs, Columns, RowCols};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -230,7 +230,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             k => (self.lim.max_items, k),
         };
         let mut cols = match kind {
-            ArtifactKind::Popularity => Build::Pairs(Strs::default(), Vec::new()),
+            ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
             ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
             _ => Build::Rows(RowCols::new(0)),
         };
@@ -293,7 +293,7 @@ impl<'a, 'l> Pass<'a, 'l> {
         Ok((id, count))
     }
 
-    fn pop_row(&mut self, r: &mut Reader<'a>, ids: &mut Strs, scores: &mut Vec<f64>) -> R<()> {
+    fn pop_row(&mut self, r: &mut Reader<'a>, ids: &mut ColStrs, scores: &mut Vec<f64>) -> R<()> {
         let (id, count) = Self::counted(r)?;
         write_counted(&mut self.out, &id, count);
         ids.push(&id);
@@ -461,7 +461,7 @@ impl<'a, 'l> Pass<'a, 'l> {
 
 /// Columns being filled.
 enum Build<'a> {
-    Pairs(Strs, Vec<f64>),
+    Pairs(ColStrs, Vec<f64>),
     Rows(RowCols),
     Tags(TagColsBuilder<'a>),
 }

@@ -8,15 +8,48 @@ use super::intern::InternerBuilder;
 use crate::artifacts::ArtifactBody;
 use std::borrow::Cow;
 
-/// Strings stored back to back (one buffer and an end offset per string).
-#[derive(Clone, Debug, Default)]
-pub struct Strs {
-    bytes: String,
-    ends: Vec<usize>,
+/// An end offset of [`Strs`]: `usize`, or `u32` where the strings come from one artifact
+/// (never larger than 4 GiB, see `compile::MAX_ARTIFACT_BYTES`), which halves the offsets.
+pub trait Offset: Copy + Default + std::fmt::Debug {
+    fn of(n: usize) -> Self;
+    fn get(self) -> usize;
 }
 
-impl Strs {
-    pub(crate) fn with_capacity(n: usize) -> Strs {
+impl Offset for usize {
+    #[inline]
+    fn of(n: usize) -> usize {
+        n
+    }
+    #[inline]
+    fn get(self) -> usize {
+        self
+    }
+}
+
+impl Offset for u32 {
+    /// Saturates (unreachable: an artifact's strings fit in 4 GiB).
+    #[inline]
+    fn of(n: usize) -> u32 {
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+    #[inline]
+    fn get(self) -> usize {
+        self as usize
+    }
+}
+
+/// Strings stored back to back (one buffer and an end offset per string).
+#[derive(Clone, Debug, Default)]
+pub struct Strs<O: Offset = usize> {
+    bytes: String,
+    ends: Vec<O>,
+}
+
+/// The strings of one artifact's column (32-bit offsets).
+pub type ColStrs = Strs<u32>;
+
+impl<O: Offset> Strs<O> {
+    pub(crate) fn with_capacity(n: usize) -> Strs<O> {
         Strs {
             bytes: String::new(),
             ends: Vec::with_capacity(n),
@@ -24,7 +57,7 @@ impl Strs {
     }
     pub(crate) fn push(&mut self, s: &str) {
         self.bytes.push_str(s);
-        self.ends.push(self.bytes.len());
+        self.ends.push(O::of(self.bytes.len()));
     }
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -33,41 +66,43 @@ impl Strs {
         self.ends.is_empty()
     }
     pub fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
+        let start = if i == 0 { 0 } else { self.ends[i - 1].get() };
+        self.bytes
+            .get(start..self.ends[i].get())
+            .unwrap_or_default()
     }
     pub(crate) fn shrink(&mut self) {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+        self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<O>()
     }
 }
 
 /// Rows of (item, score) pairs keyed by an id: `ids[off[r]..off[r+1]]` belong to row `r`.
 #[derive(Clone, Debug, Default)]
 pub struct RowCols {
-    pub keys: Strs,
+    pub keys: ColStrs,
     pub off: Vec<u32>,
-    pub ids: Strs,
+    pub ids: ColStrs,
     pub scores: Vec<f64>,
 }
 
 /// Items with their tags: the tags of item `r` are `tags[off[r]..off[r+1]]`, ids into `dict`.
 #[derive(Clone, Debug, Default)]
 pub struct TagCols {
-    pub items: Strs,
+    pub items: ColStrs,
     pub off: Vec<u32>,
     pub tags: Vec<u32>,
-    pub dict: Strs,
+    pub dict: ColStrs,
 }
 
 /// One artifact's signal, in columns.
 #[derive(Clone, Debug)]
 pub enum Columns {
     /// Popularity: (item, count).
-    Pairs { ids: Strs, scores: Vec<f64> },
+    Pairs { ids: ColStrs, scores: Vec<f64> },
     /// Co-occurrence (anchor rows, counts), implicit and session (user rows, scores).
     Rows(RowCols),
     /// Content similarity.
@@ -80,7 +115,7 @@ impl Columns {
         match body {
             ArtifactBody::Popularity(p) => {
                 let items = p.items.unwrap_or_default();
-                let mut ids = Strs::with_capacity(items.len());
+                let mut ids = ColStrs::with_capacity(items.len());
                 let mut scores = Vec::with_capacity(items.len());
                 for it in items {
                     ids.push(&it.item_id);
@@ -148,9 +183,9 @@ impl RowCols {
         let mut off = Vec::with_capacity(rows + 1);
         off.push(0);
         RowCols {
-            keys: Strs::with_capacity(rows),
+            keys: ColStrs::with_capacity(rows),
             off,
-            ids: Strs::default(),
+            ids: ColStrs::default(),
             scores: Vec::new(),
         }
     }
@@ -199,10 +234,10 @@ impl<'a> TagColsBuilder<'a> {
         off.push(0);
         TagColsBuilder {
             cols: TagCols {
-                items: Strs::with_capacity(items),
+                items: ColStrs::with_capacity(items),
                 off,
                 tags: Vec::new(),
-                dict: Strs::default(),
+                dict: ColStrs::default(),
             },
             dict: InternerBuilder::with_capacity(256),
         }

@@ -215,6 +215,8 @@ impl<'a> InternerBuilder<'a> {
             table,
             hasher,
         } = self;
+        // Not needed any more: freed before the sort keys are allocated (a lower peak).
+        drop(table);
         let mut keyed: Vec<(u128, u32)> = strs
             .iter()
             .enumerate()
@@ -232,7 +234,6 @@ impl<'a> InternerBuilder<'a> {
         }
         drop(keyed);
         drop(strs);
-        drop(table);
         let mut ids = HashTable::with_capacity(names.len());
         for i in 0..names.len() {
             let h = hasher.hash_one(names.get(i));
