@@ -14,7 +14,9 @@
 //! rows. `-- --test` (smoke) uses 20k + 2k.
 //!
 //! `load <workload>`: a whole tenant loaded through the loader step API into a fresh engine
-//! (each artifact handed over on its own, then compiled and swapped): `peak` and
+//! (each artifact handed over on its own, then compiled and swapped), twice: each artifact
+//! handed over as a copy of its bytes (a host reading each object into a buffer of its own,
+//! so the one being staged is held twice) and as the workload's own buffer: `peak` and
 //! `peak_over_inputs` as above, `serving` = the heap the engine holds after the load (what
 //! stays resident while serving). A generated tenant always (100k items; 2k in smoke mode);
 //! every `gen_workload.py` output named in `RECSYS_BENCH_WORKLOAD` (comma-separated) too.
@@ -169,20 +171,33 @@ fn main() {
 /// One load of `wl` into a fresh engine: the heap at peak and the heap the engine holds
 /// afterwards (what stays resident while serving), with the workload's bytes as inputs.
 fn measure_load(wl: &Workload) {
+    measure_load_with(wl, true);
+    measure_load_with(wl, false);
+}
+
+/// `copy`: each artifact handed over as a copy of its bytes (a host reading each object into
+/// a buffer of its own, so the largest artifact is held twice while it is staged) or as the
+/// workload's own buffer (the inputs are the only copy).
+fn measure_load_with(wl: &Workload, copy: bool) {
     let before = CURRENT.load(Relaxed);
     PEAK.store(before, Relaxed);
     let t = Instant::now();
     let engine = workload_engine();
-    load_workload(&engine, wl, workload_now());
+    load_workload_with(&engine, wl, workload_now(), copy);
     let wall = t.elapsed();
     let peak = PEAK.load(Relaxed);
     let serving = CURRENT.load(Relaxed).saturating_sub(before);
     let (rss, hwm) = rss_kib().unwrap_or_default();
     println!(
-        "[memory] load {} ({} artifact bytes): inputs={} peak={} peak_over_inputs={} serving={} \
-         wall={:.2}s; process VmRSS {} MiB, VmHWM {} MiB; loadavg {}",
+        "[memory] load {} ({} artifact bytes, {}): inputs={} peak={} peak_over_inputs={} \
+         serving={} wall={:.2}s; process VmRSS {} MiB, VmHWM {} MiB; loadavg {}",
         wl.label,
         wl.artifact_bytes(),
+        if copy {
+            "each handed over as a copy"
+        } else {
+            "handed over in place"
+        },
         mib(before),
         mib(peak),
         mib(peak - before),

@@ -37,6 +37,10 @@ fn main() {
         phases(&wl);
         return;
     }
+    if let Some(shape) = std::env::args().skip_while(|a| a != "--shape").nth(1) {
+        load_snapshot_text(&wl, &shape, sha, rss0);
+        return;
+    }
     let engine = workload_engine();
     let now = Timestamp::parse_rfc3339("2026-01-02T01:00:00Z").expect("now");
     let (t, c) = (Instant::now(), thread_cpu_secs());
@@ -61,8 +65,12 @@ fn main() {
         let mut line = format!("round {round}: set_config {c:.2} ms");
         for (n, r) in &wl.rules {
             let t = Instant::now();
-            engine.set_rules(&wl.tenant, Some(r)).expect("set_rules");
-            line += &format!(", set_rules({n}) {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+            match engine.set_rules(&wl.tenant, Some(r)) {
+                Ok(_) => {
+                    line += &format!(", set_rules({n}) {:.2} ms", t.elapsed().as_secs_f64() * 1e3)
+                }
+                Err(e) => line += &format!(", set_rules({n}) refused: {}", e.code),
+            }
         }
         println!("{line}");
     }
@@ -74,11 +82,105 @@ fn main() {
     );
 }
 
+/// One `load_snapshot` call with the artifacts embedded in its JSON text as objects (their
+/// text spliced in) or as strings, as a host sends it: time, resident and peak memory.
+fn load_snapshot_text(wl: &Workload, shape: &str, sha: f64, rss0: u64) {
+    let mut text = format!(
+        r#"{{"tenant":"{}","surface":"{}","manifest":{},"artifacts":{{"#,
+        wl.tenant,
+        wl.surface,
+        String::from_utf8_lossy(&wl.manifest)
+    );
+    for (i, (uri, b)) in wl.artifacts.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!("{uri:?}:"));
+        let raw = String::from_utf8_lossy(b);
+        match shape {
+            "objects" => text.push_str(&raw),
+            _ => recsys_core::json::write_go_string(&mut text, &raw),
+        }
+    }
+    text.push_str("}}");
+    let (rss1, _) = rss_kib().unwrap_or_default();
+    println!(
+        "{shape}: load_snapshot text {:.1} MB; rss with it {:.0} MiB",
+        text.len() as f64 / 1e6,
+        rss1 as f64 / 1024.0
+    );
+    let engine = workload_engine();
+    let (t, c) = (Instant::now(), thread_cpu_secs());
+    engine.call("load_snapshot", &text).expect("load_snapshot");
+    let load = t.elapsed().as_secs_f64();
+    let cpu = thread_cpu_secs() - c;
+    drop(text);
+    let (rss, hwm) = rss_kib().unwrap_or_default();
+    println!(
+        "{shape}: load {load:.3} s wall, {cpu:.2} s cpu ({:.2}x sha256 wall); peak {:.0} MiB \
+         (+{:.0} over the text and inputs); rss after {:.0} MiB (+{:.0} over the inputs)",
+        load / sha,
+        hwm as f64 / 1024.0,
+        (hwm as f64 - rss1 as f64) / 1024.0,
+        rss as f64 / 1024.0,
+        (rss as f64 - rss0 as f64) / 1024.0
+    );
+}
+
 /// Times the load's phases one by one on the same bytes: decode, version hash, catalog.
 fn phases(wl: &Workload) {
-    use recsys_core::artifacts::{parse_artifact, version_hash, ArtifactLimits};
+    use recsys_core::artifacts::{
+        load_columns, parse_artifact, version_from_uri, version_hash, ArtifactKind, ArtifactLimits,
+    };
     use recsys_core::snapshot::{Catalog, Sources};
     let limits = ArtifactLimits::unlimited();
+    let mut loaded = Vec::new();
+    let (t0, c0) = (Instant::now(), thread_cpu_secs());
+    for (uri, b) in &wl.artifacts {
+        let kind = ArtifactKind::ALL
+            .into_iter()
+            .find(|k| uri.contains(&format!("/{}/", k.as_str())))
+            .expect("kind in uri");
+        let t = Instant::now();
+        let c = load_columns(
+            b,
+            kind,
+            version_from_uri(uri),
+            &wl.tenant,
+            &wl.surface,
+            &limits,
+        )
+        .expect("one pass")
+        .expect("verified");
+        println!(
+            "{:<12} {:>7.1} MB: one pass (decode + hash + checks) {:.3} s",
+            kind.as_str(),
+            b.len() as f64 / 1e6,
+            t.elapsed().as_secs_f64()
+        );
+        loaded.push((kind, c));
+    }
+    println!(
+        "one pass over every artifact: {:.3} s wall, {:.2} s cpu",
+        t0.elapsed().as_secs_f64(),
+        thread_cpu_secs() - c0
+    );
+    let mut src = Sources::default();
+    for (kind, c) in &loaded {
+        src.put_columns(*kind, &c.columns);
+    }
+    let (t, c) = (Instant::now(), thread_cpu_secs());
+    let cat = Catalog::build(&src);
+    println!(
+        "catalog from columns: {:.3} s wall, {:.2} s cpu",
+        t.elapsed().as_secs_f64(),
+        thread_cpu_secs() - c
+    );
+    drop(cat);
+    drop(loaded);
+    if !std::env::args().any(|a| a == "--two-step") {
+        return;
+    }
     let mut decoded = Vec::new();
     for (uri, b) in &wl.artifacts {
         let t = Instant::now();

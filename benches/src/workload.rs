@@ -189,6 +189,13 @@ pub fn workload_engine() -> Engine {
 /// artifact over on its own (`loader_stage_artifact`, a copy of its bytes as a host would
 /// read it), then applying them.
 pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
+    load_workload_with(engine, wl, now, true)
+}
+
+/// [`load_workload`], handing over a copy of each artifact's bytes (`copy`, a host that reads
+/// each object into a buffer of its own) or the workload's own buffers (a host that holds
+/// every object already: the buffers are the inputs, nothing is held twice).
+pub fn load_workload_with(engine: &Engine, wl: &Workload, now: Timestamp, copy: bool) -> Value {
     let (t, s) = (wl.tenant.as_str(), wl.surface.as_str());
     let step = engine
         .loader_apply_manifest(t, s, now, Fetch::Found(wl.manifest.clone()))
@@ -200,9 +207,9 @@ pub fn load_workload(engine: &Engine, wl: &Workload, now: Timestamp) -> Value {
     for uri in &uris {
         if let Some((_, bytes)) = wl.artifacts.iter().find(|(u, _)| u == uri) {
             // A host reads each object into its own buffer and hands it over on its own.
-            let bytes = bytes.clone();
+            let owned = copy.then(|| bytes.clone());
             engine
-                .loader_stage_artifact(t, s, uri, &bytes)
+                .loader_stage_artifact(t, s, uri, owned.as_deref().unwrap_or(bytes))
                 .expect("artifact verifies");
         }
     }

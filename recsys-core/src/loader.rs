@@ -648,7 +648,10 @@ impl Engine {
             warnings: Vec::new(),
             signals: None,
             catalog: Default::default(),
+            base: Default::default(),
         };
+        // Unchanged artifacts keep their part of the serving catalog.
+        set.follow(&s.set);
         if failed > 0 {
             set.warnings.push(crate::error::Problem::new(
                 "$.manifest",
@@ -704,10 +707,12 @@ impl Engine {
         if s.held.is_empty() {
             return Ok(report(tenant, surface, "nothing_held", None, s));
         }
+        let prev = s.set.clone();
         for (k, h) in std::mem::take(&mut s.held) {
             s.set.artifacts.insert(k, h.artifact);
         }
         s.set.invalidate_catalog();
+        s.set.follow(&prev);
         s.last_success = Some(now);
         s.loaded = true;
         let answer = report(tenant, surface, "released", None, s);

@@ -933,3 +933,71 @@ fn a_snapshot_replaced_while_a_request_holds_it_is_freed_on_a_write_path() {
     e.set_config("demo", None).unwrap();
     assert!(weak.upgrade().is_none());
 }
+
+#[test]
+fn a_changed_artifact_rebuilds_only_what_depends_on_it() {
+    let e = engine("");
+    let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
+    e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
+    let (first, _) = e.snapshot("demo", "home").unwrap();
+    // A new co-occurrence artifact over the same items (one count raised), the rest unchanged.
+    let old_version = "d964fd4949770b5ad88ad26828568d428a834792718df35074530a2599a7e5e2";
+    let text = std::fs::read_to_string(fixtures().join(format!(
+        "ecommerce-mini/objectstore/demo/home/cooc/{old_version}.json"
+    )))
+    .unwrap()
+    .replacen("\"count\": 1\n", "\"count\": 5\n", 1);
+    let limits = recsys_core::artifacts::ArtifactLimits::default();
+    let parsed = recsys_core::artifacts::parse_artifact(text.as_bytes(), None, &limits).unwrap();
+    let version = recsys_core::artifacts::version_hash(&parsed);
+    assert_ne!(version, old_version);
+    let uri = format!("s3://recsys-artifacts/demo/home/cooc/{version}.json");
+    store.overrides.lock().unwrap().insert(
+        uri.clone(),
+        Fetch::Found(text.replace(old_version, &version).into_bytes()),
+    );
+    let day1 = std::fs::read_to_string(
+        fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"),
+    )
+    .unwrap();
+    let changed = day1.replace(
+        &format!("s3://recsys-artifacts/demo/home/cooc/{old_version}.json"),
+        &uri,
+    );
+    store.set_manifest(Some(changed.clone().into_bytes()));
+    e.loader_invalidate("demo", Some("home"));
+    let out = e.refresh_due(t("2026-11-23T00:00:01Z"), &store);
+    assert_eq!(outcome(&out[0]), "swapped");
+    let (second, _) = e.snapshot("demo", "home").unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first.catalog, &second.catalog));
+    // Ids, content tags, popularity and user rows are the same arrays, not copies; the
+    // co-occurrence rows are new; the tag index is kept.
+    assert_eq!(
+        second.catalog.shared_parts(&first.catalog),
+        [true, true, true, false, true]
+    );
+    assert!(std::sync::Arc::ptr_eq(&first.tag_index, &second.tag_index));
+    // And the result is what a fresh load of the same manifest compiles.
+    let fresh = engine("");
+    let store2 = Store::new("ecommerce-mini-2day", "ecommerce-mini");
+    store2.set_manifest(Some(changed.into_bytes()));
+    *store2.overrides.lock().unwrap() = store.overrides.lock().unwrap().clone();
+    fresh.refresh_due(t("2026-11-23T00:00:01Z"), &store2);
+    let (want, _) = fresh.snapshot("demo", "home").unwrap();
+    assert_eq!(want.catalog_len(), second.catalog_len());
+    let mut differs = 0;
+    for i in 0..want.catalog_len() as u32 {
+        assert_eq!(want.items.name(i), second.items.name(i));
+        assert_eq!(want.cooc_row(i), second.cooc_row(i));
+        assert_eq!(want.raw_item_tags(i), second.raw_item_tags(i));
+        differs += usize::from(first.cooc_row(i) != second.cooc_row(i));
+    }
+    assert!(
+        differs > 0,
+        "the new co-occurrence rows differ from the old ones"
+    );
+    assert_eq!(
+        recsys_core::json::to_string(&recommend(&fresh, "2026-11-23T00:01:00Z")),
+        recsys_core::json::to_string(&recommend(&e, "2026-11-23T00:01:00Z"))
+    );
+}

@@ -21,7 +21,7 @@ pub fn canonical_hash_input(a: &Artifact) -> String {
 }
 
 /// Bytes of canonical text handed to the hasher at a time.
-const HASH_CHUNK: usize = 64 * 1024;
+pub(super) const HASH_CHUNK: usize = 64 * 1024;
 
 /// Writes the canonical text of `a` into `out`, calling `flush(out)` after every row, which
 /// may consume and clear what was written so far (the version hash streams it into SHA-256
@@ -138,7 +138,7 @@ pub fn version_hash(a: &Artifact) -> String {
     hex(&hasher.finalize())
 }
 
-fn hex(digest: &[u8]) -> String {
+pub(super) fn hex(digest: &[u8]) -> String {
     let mut s = String::with_capacity(64);
     for b in digest {
         let _ = write!(s, "{b:02x}");
@@ -150,13 +150,28 @@ fn hex(digest: &[u8]) -> String {
 /// `expected_version` (typically [`version_from_uri`] of the blob's URI). Returns the version.
 /// `built_at` and `source_hash` are not checked (they are not covered by the hash).
 pub fn verify(a: &Artifact, expected_version: Option<&str>) -> Result<String, ArtifactError> {
-    let declared = &a.envelope.build.version;
-    if declared.is_empty() {
-        return Err(ArtifactError::MissingField {
-            path: "$.build.version".into(),
-        });
+    if a.envelope.build.version.is_empty() {
+        return Err(missing_version());
     }
-    let computed = version_hash(a);
+    check_version(&a.envelope.build, version_hash(a), expected_version)
+}
+
+fn missing_version() -> ArtifactError {
+    ArtifactError::MissingField {
+        path: "$.build.version".into(),
+    }
+}
+
+/// Compares a computed version with the declared one and the expected one (see [`verify`]).
+pub(super) fn check_version(
+    build: &Build,
+    computed: String,
+    expected_version: Option<&str>,
+) -> Result<String, ArtifactError> {
+    let declared = &build.version;
+    if declared.is_empty() {
+        return Err(missing_version());
+    }
     if computed != *declared {
         return Err(ArtifactError::HashMismatch {
             computed,
@@ -177,16 +192,24 @@ pub fn verify(a: &Artifact, expected_version: Option<&str>) -> Result<String, Ar
 /// Checks that the artifact belongs to `tenant` and `surface` (exact comparison). The reference
 /// service never does this; we do.
 pub fn verify_against(a: &Artifact, tenant: &str, surface: &str) -> Result<(), ArtifactError> {
-    if a.envelope.tenant != tenant {
+    verify_scope(&a.envelope, tenant, surface)
+}
+
+pub(super) fn verify_scope(
+    env: &Envelope,
+    tenant: &str,
+    surface: &str,
+) -> Result<(), ArtifactError> {
+    if env.tenant != tenant {
         return Err(ArtifactError::TenantMismatch {
             expected: tenant.to_string(),
-            found: a.envelope.tenant.clone(),
+            found: env.tenant.clone(),
         });
     }
-    if a.envelope.surface != surface {
+    if env.surface != surface {
         return Err(ArtifactError::SurfaceMismatch {
             expected: surface.to_string(),
-            found: a.envelope.surface.clone(),
+            found: env.surface.clone(),
         });
     }
     Ok(())

@@ -11,6 +11,9 @@
 //!   byte; [`verify`] checks it against `build.version` and an expected version
 //!   ([`version_from_uri`]); [`verify_against`] checks tenant and surface;
 //!   [`load_artifact`] does all three.
+//! * [`load_columns`] does all of that in one pass straight into the snapshot's columns
+//!   (no decoded rows, hash fed as it goes) for every document it can take exactly, and
+//!   says when the caller must use the steps above instead.
 //!
 //! Every failure is an [`ArtifactError`] with a stable code; it converts into
 //! [`ApiError`](crate::error::ApiError) as `RECSYS_ARTIFACT_INCOMPATIBLE` (422) or
@@ -20,6 +23,7 @@
 //! leaves it out, as Go's `omitempty` does); the hash is always verified (the reference service
 //! never does); tenant and surface can be checked; row counts are bounded.
 
+mod columnar;
 mod decode;
 mod error;
 mod hash;
@@ -28,6 +32,7 @@ mod model;
 mod oracle;
 mod stream;
 
+pub use columnar::{load_columns, ColumnarArtifact};
 pub use decode::{parse_manifest, verify_manifest_scope};
 pub use error::{ArtifactError, CODE_INCOMPATIBLE, CODE_TOO_LARGE};
 pub use hash::{

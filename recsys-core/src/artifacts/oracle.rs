@@ -301,8 +301,11 @@ mod tests {
     //! (same artifact, or the same error) on every input.
 
     use super::parse_artifact_value;
-    use crate::artifacts::{parse_artifact, ArtifactKind, ArtifactLimits};
+    use crate::artifacts::{
+        load_artifact, load_columns, parse_artifact, version_from_uri, ArtifactKind, ArtifactLimits,
+    };
     use crate::json::{self, Map, Number, Value};
+    use crate::snapshot::Columns;
     use proptest::prelude::*;
     use std::path::PathBuf;
 
@@ -347,6 +350,9 @@ mod tests {
     }
 
     fn check(bytes: &[u8], expected: Option<ArtifactKind>, limits: &ArtifactLimits) {
+        if let Some(kind) = expected {
+            one_pass_agrees(bytes, kind, limits);
+        }
         let streamed = parse_artifact(bytes, expected, limits);
         let oracle = parse_artifact_value(bytes, expected, limits);
         assert_eq!(
@@ -355,6 +361,45 @@ mod tests {
             "decoders disagree on {:?} (expected {expected:?})",
             String::from_utf8_lossy(bytes)
         );
+    }
+
+    /// The one-pass loader, when it takes a document, gives what the two steps (decode, then
+    /// verify hash, version and scope) give: the same envelope, rows and columns, or the same
+    /// error. Returns whether it took the document.
+    fn one_pass_agrees(bytes: &[u8], kind: ArtifactKind, limits: &ArtifactLimits) -> bool {
+        let (tenant, surface) = ("demo", "home");
+        let declared = parse_artifact(bytes, Some(kind), limits)
+            .map(|a| a.envelope.build.version)
+            .unwrap_or_default();
+        for uri in [
+            "s3://b/x.json".to_string(),
+            format!("s3://b/{declared}.json"),
+            format!("s3://b/{}.json", "0".repeat(64)),
+        ] {
+            let expected = version_from_uri(&uri);
+            let Some(fast) = load_columns(bytes, kind, expected, tenant, surface, limits) else {
+                return false;
+            };
+            let steps = load_artifact(bytes, kind, &uri, tenant, surface, limits);
+            match (fast, steps) {
+                (Ok(c), Ok(a)) => {
+                    assert_eq!(c.envelope, a.envelope);
+                    assert_eq!(c.rows, a.body.row_count());
+                    assert_eq!(
+                        format!("{:?}", c.columns),
+                        format!("{:?}", Columns::from_body(a.body))
+                    );
+                }
+                (Err(e), Err(e2)) => assert_eq!(e, e2, "{}", String::from_utf8_lossy(bytes)),
+                (f, s) => panic!(
+                    "one pass {:?} vs two steps {:?} on {}",
+                    f.map(|c| c.rows),
+                    s.map(|a| a.body.row_count()),
+                    String::from_utf8_lossy(bytes)
+                ),
+            }
+        }
+        true
     }
 
     fn check_all(bytes: &[u8], limits: &ArtifactLimits) {
@@ -370,6 +415,8 @@ mod tests {
         assert_eq!(blobs.len(), 24);
         for (kind, b) in &blobs {
             assert!(parse_artifact(b, Some(*kind), &ArtifactLimits::default()).is_ok());
+            // Every published artifact takes the one-pass path, valid or not.
+            assert!(one_pass_agrees(b, *kind, &ArtifactLimits::default()));
             check_all(b, &ArtifactLimits::default());
         }
     }

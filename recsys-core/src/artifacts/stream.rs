@@ -107,50 +107,14 @@ fn decode_as(
                 }
                 _ => {}
             }
-            if key_is(k, "v") {
-                match r.peek() {
-                    Some(b'n') => r.null(),
-                    _ => r.dec_i64(env.v.get_or_insert(0), &Path::Key(&rp, "v")),
-                }
-            } else if key_is(k, "artifact_type") {
+            if key_is(k, "artifact_type") {
                 r.dec_str(&mut env.artifact_type, &Path::Key(&rp, "artifact_type"))?;
                 if kind.is_none() {
                     kind = ArtifactKind::parse(&env.artifact_type);
                 }
                 Ok(())
-            } else if key_is(k, "tenant") {
-                r.dec_str(&mut env.tenant, &Path::Key(&rp, "tenant"))
-            } else if key_is(k, "surface") {
-                r.dec_str(&mut env.surface, &Path::Key(&rp, "surface"))
-            } else if key_is(k, "segment") {
-                r.dec_str(&mut env.segment, &Path::Key(&rp, "segment"))
-            } else if key_is(k, "window") {
-                let wp = Path::Key(&rp, "window");
-                r.dec_obj(&wp, |r, k| {
-                    if key_is(k, "start") {
-                        r.dec_str(&mut env.start, &Path::Key(&wp, "start"))
-                    } else if key_is(k, "end") {
-                        r.dec_str(&mut env.end, &Path::Key(&wp, "end"))
-                    } else {
-                        r.skip()
-                    }
-                })
-            } else if key_is(k, "build") {
-                let bp = Path::Key(&rp, "build");
-                let b = &mut env.build;
-                r.dec_obj(&bp, |r, k| {
-                    if key_is(k, "built_at") {
-                        r.dec_str(&mut b.built_at, &Path::Key(&bp, "built_at"))
-                    } else if key_is(k, "version") {
-                        r.dec_str(&mut b.version, &Path::Key(&bp, "version"))
-                    } else if key_is(k, "source_hash") {
-                        r.dec_str(&mut b.source_hash, &Path::Key(&bp, "source_hash"))
-                    } else {
-                        r.skip()
-                    }
-                })
             } else {
-                r.skip()
+                dec_envelope_member(r, k, &mut env)
             }
         })?;
         r.end()
@@ -163,6 +127,53 @@ fn decode_as(
             Ok(Some((env, body, k)))
         }
         (Ok(()), _, _) => Ok(None),
+    }
+}
+
+/// Decodes one top-level member of the envelope (`v`, `artifact_type`, `tenant`, `surface`,
+/// `segment`, `window`, `build`) into `env`; any other member is skipped.
+pub(super) fn dec_envelope_member(r: &mut Reader<'_>, k: &str, env: &mut RawEnvelope) -> R<()> {
+    let rp = Path::Root;
+    if key_is(k, "v") {
+        match r.peek() {
+            Some(b'n') => r.null(),
+            _ => r.dec_i64(env.v.get_or_insert(0), &Path::Key(&rp, "v")),
+        }
+    } else if key_is(k, "artifact_type") {
+        r.dec_str(&mut env.artifact_type, &Path::Key(&rp, "artifact_type"))
+    } else if key_is(k, "tenant") {
+        r.dec_str(&mut env.tenant, &Path::Key(&rp, "tenant"))
+    } else if key_is(k, "surface") {
+        r.dec_str(&mut env.surface, &Path::Key(&rp, "surface"))
+    } else if key_is(k, "segment") {
+        r.dec_str(&mut env.segment, &Path::Key(&rp, "segment"))
+    } else if key_is(k, "window") {
+        let wp = Path::Key(&rp, "window");
+        r.dec_obj(&wp, |r, k| {
+            if key_is(k, "start") {
+                r.dec_str(&mut env.start, &Path::Key(&wp, "start"))
+            } else if key_is(k, "end") {
+                r.dec_str(&mut env.end, &Path::Key(&wp, "end"))
+            } else {
+                r.skip()
+            }
+        })
+    } else if key_is(k, "build") {
+        let bp = Path::Key(&rp, "build");
+        let b = &mut env.build;
+        r.dec_obj(&bp, |r, k| {
+            if key_is(k, "built_at") {
+                r.dec_str(&mut b.built_at, &Path::Key(&bp, "built_at"))
+            } else if key_is(k, "version") {
+                r.dec_str(&mut b.version, &Path::Key(&bp, "version"))
+            } else if key_is(k, "source_hash") {
+                r.dec_str(&mut b.source_hash, &Path::Key(&bp, "source_hash"))
+            } else {
+                r.skip()
+            }
+        })
+    } else {
+        r.skip()
     }
 }
 
@@ -345,7 +356,7 @@ fn dec_content_item(
 // ---------------------------------------------------------------------------------------------
 // The reader: a validating pull tokenizer with the grammar of `crate::json::parse`.
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     src: &'a str,
     b: &'a [u8],
     i: usize,
@@ -355,7 +366,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(src: &'a str, limits: &ArtifactLimits) -> Reader<'a> {
+    pub(super) fn new(src: &'a str, limits: &ArtifactLimits) -> Reader<'a> {
         let j = json_limits(limits);
         Reader {
             src,
@@ -392,19 +403,19 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn peek(&mut self) -> Option<u8> {
+    pub(super) fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.b.get(self.i).copied()
     }
 
-    fn begin(&mut self) -> R<()> {
+    pub(super) fn begin(&mut self) -> R<()> {
         if self.peek().is_none() {
             return Err(self.json_err(JsonErrorKind::Empty, "empty document"));
         }
         Ok(())
     }
 
-    fn end(&mut self) -> R<()> {
+    pub(super) fn end(&mut self) -> R<()> {
         if self.peek().is_some() {
             return Err(self.json_err(
                 JsonErrorKind::TrailingData,
@@ -439,12 +450,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn null(&mut self) -> R<()> {
+    pub(super) fn null(&mut self) -> R<()> {
         self.literal(b"null")
     }
 
     /// Calls `f` with each member name; `f` must consume the member's value. The reader is at `{`.
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &str) -> R<()>) -> R<()> {
+    pub(super) fn object(&mut self, mut f: impl FnMut(&mut Self, &str) -> R<()>) -> R<()> {
         self.enter()?;
         self.i += 1;
         if self.peek() == Some(b'}') {
@@ -477,7 +488,7 @@ impl<'a> Reader<'a> {
 
     /// Calls `f` with each element index; `f` must consume the element. The reader is at `[`.
     /// Returns the number of elements.
-    fn array(&mut self, mut f: impl FnMut(&mut Self, usize) -> R<()>) -> R<usize> {
+    pub(super) fn array(&mut self, mut f: impl FnMut(&mut Self, usize) -> R<()>) -> R<usize> {
         self.enter()?;
         self.i += 1;
         if self.peek() == Some(b']') {
@@ -503,7 +514,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string token; borrowed from the input unless it has escapes. The reader is at `"`.
-    fn string(&mut self) -> R<Cow<'a, str>> {
+    pub(super) fn string(&mut self) -> R<Cow<'a, str>> {
         self.i += 1;
         let start = self.i;
         loop {
@@ -608,7 +619,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A number token, validated against the JSON grammar. The reader is at `-` or a digit.
-    fn number(&mut self) -> R<&'a str> {
+    pub(super) fn number(&mut self) -> R<&'a str> {
         let start = self.i;
         if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -649,7 +660,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value, checking its syntax.
-    fn skip(&mut self) -> R<()> {
+    pub(super) fn skip(&mut self) -> R<()> {
         match self.peek() {
             Some(b'{') => self.object(|r, _| r.skip()),
             Some(b'[') => self.array(|r, _| r.skip()).map(|_| ()),
@@ -685,7 +696,7 @@ impl<'a> Reader<'a> {
 
     // Go decoding into typed slots: `null` leaves scalars and objects untouched.
 
-    fn dec_str(&mut self, slot: &mut String, p: &Path<'_>) -> R<()> {
+    pub(super) fn dec_str(&mut self, slot: &mut String, p: &Path<'_>) -> R<()> {
         match self.peek() {
             Some(b'"') => {
                 *slot = self.string()?.into_owned();
@@ -696,7 +707,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn dec_i64(&mut self, slot: &mut i64, p: &Path<'_>) -> R<()> {
+    pub(super) fn dec_i64(&mut self, slot: &mut i64, p: &Path<'_>) -> R<()> {
         match self.peek() {
             Some(b'-' | b'0'..=b'9') => {
                 let lit = self.number()?;
@@ -717,7 +728,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn dec_f64(&mut self, slot: &mut f64, p: &Path<'_>) -> R<()> {
+    pub(super) fn dec_f64(&mut self, slot: &mut f64, p: &Path<'_>) -> R<()> {
         match self.peek() {
             Some(b'-' | b'0'..=b'9') => {
                 let lit = self.number()?;
@@ -738,7 +749,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn dec_obj(&mut self, p: &Path<'_>, f: impl FnMut(&mut Self, &str) -> R<()>) -> R<()> {
+    pub(super) fn dec_obj(
+        &mut self,
+        p: &Path<'_>,
+        f: impl FnMut(&mut Self, &str) -> R<()>,
+    ) -> R<()> {
         match self.peek() {
             Some(b'{') => self.object(f),
             Some(b'n') => self.null(),
@@ -749,7 +764,7 @@ impl<'a> Reader<'a> {
     /// Go slice decoding: elements decode into the earlier elements of a duplicate member,
     /// the result is cut to this array's length, `null` sets `None`. Reaching element `limit`
     /// is a `LimitExceeded` (the rest is skipped to count it).
-    fn dec_vec<T: Default>(
+    pub(super) fn dec_vec<T: Default>(
         &mut self,
         slot: &mut Option<Vec<T>>,
         p: &Path<'_>,

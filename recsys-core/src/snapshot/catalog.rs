@@ -2,11 +2,18 @@
 //! artifact set and shared (`Arc`) by every policy (config + rules version) compiled against
 //! it. Interned item ids, per-item normalised tags, popularity, co-occurrence rows and user
 //! rows, in flat arrays. A config or rules change never rebuilds it.
+//!
+//! Each part is itself shared, so a changed artifact rebuilds only what depends on it
+//! ([`Catalog::rebuild`]): when the new artifact names no item the catalog does not know and
+//! every known item is still named by some signal, the interned ids are kept and only that
+//! signal's part is compiled again; the tag indexes are kept too unless popularity or content
+//! changed.
 
 use super::intern::{Interner, InternerBuilder, StrMap};
 use super::sources::{Pairs, Rows, Sources, TagList, Tagged};
 use super::tags::{TagIndex, TagPrefixes};
 use super::{Available, ItemIdx, TagIdx, MAX_NEIGHBOURS_PER_ROW};
+use crate::artifacts::ArtifactKind;
 use crate::candidates::IdHasher;
 use crate::error::Problem;
 use crate::request::normalized_tag;
@@ -15,26 +22,89 @@ use std::sync::{Arc, Mutex};
 /// Tag indexes kept per catalog (one per distinct set of brand/category prefixes in use).
 const TAG_INDEXES_KEPT: usize = 4;
 
+/// An immutable array shared between catalogs (a rebuild keeps the parts it does not
+/// recompile). Reads like a slice: indexing, `get`, `iter`, `for x in &shared`.
+#[derive(Debug)]
+pub struct Shared<T>(Arc<Vec<T>>);
+
+impl<T> Default for Shared<T> {
+    fn default() -> Shared<T> {
+        Shared(Arc::new(Vec::new()))
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Shared<T> {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> Shared<T> {
+    fn new(v: Vec<T>) -> Shared<T> {
+        Shared(Arc::new(v))
+    }
+    /// Whether two catalogs share this array (not a copy of it).
+    pub fn ptr_eq(&self, other: &Shared<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<T>()
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// user key → items by score desc, id asc.
+pub type UserRows = StrMap<Box<[(ItemIdx, f64)]>>;
+
+/// The signals, as bits of [`Catalog::refs`] and indexes of `truncated`.
+const SIGNALS: [ArtifactKind; 5] = ArtifactKind::ALL;
+
+fn bit(kind: ArtifactKind) -> u8 {
+    1 << (kind as u8)
+}
+
+/// A resolved id occurrence: an item, none (empty id), or "look the trimmed name up" (a
+/// neighbour id with surrounding blanks resolves to the trimmed id, as the reference does).
+const ABSENT: u32 = u32::MAX;
+const BY_NAME: u32 = u32::MAX - 1;
+
 /// The compiled, immutable artifact data of one tenant/surface.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    pub items: Interner,
+    pub items: Arc<Interner>,
+    /// Per item, which signals name it (bit `1 << kind`): lets a rebuild keep the ids.
+    refs: Shared<u8>,
     /// Normalised tags as they appear in the content data, byte order.
-    pub raw_tags: Interner,
+    pub raw_tags: Arc<Interner>,
     /// Per item, its raw tag ids (sorted, distinct): `raw_ids[raw_off[i]..raw_off[i+1]]`.
-    raw_off: Vec<u32>,
-    raw_ids: Vec<TagIdx>,
+    raw_off: Shared<u32>,
+    raw_ids: Shared<TagIdx>,
     /// Raw popularity count per item (0 when absent).
-    pub pop_count: Vec<f64>,
+    pub pop_count: Shared<f64>,
     /// Items with a popularity entry, by count desc then id asc.
-    pub pop_order: Vec<ItemIdx>,
+    pub pop_order: Shared<ItemIdx>,
     /// Co-occurrence rows in CSR form: neighbours of item `i` are `cooc_nbrs[cooc_off[i]..cooc_off[i+1]]`.
-    cooc_off: Vec<u32>,
-    cooc_nbrs: Vec<(ItemIdx, f64)>,
-    /// user key → items by score desc, id asc.
-    pub implicit: StrMap<Box<[(ItemIdx, f64)]>>,
-    pub session: StrMap<Box<[(ItemIdx, f64)]>>,
+    cooc_off: Shared<u32>,
+    cooc_nbrs: Shared<(ItemIdx, f64)>,
+    pub implicit: Arc<UserRows>,
+    pub session: Arc<UserRows>,
     pub available: Available,
+    /// Rows clamped to [`MAX_NEIGHBOURS_PER_ROW`] per signal (cooc, implicit, session).
+    truncated: [usize; 3],
     /// What compiling clamped (never silent).
     pub notes: Vec<Problem>,
     /// Memoised tag indexes by brand/category prefixes (see [`Catalog::tag_index`]).
@@ -53,122 +123,272 @@ fn sort_scored(v: &mut [(ItemIdx, f64)]) {
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
-/// Content rows as read in the first pass: item and tag first-seen ids, flat.
-struct ContentCols {
-    item: Vec<Option<u32>>,
-    tag_off: Vec<u32>,
-    tags: Vec<u32>,
+/// Every id occurrence of the sources, resolved to item ids, in source order.
+#[derive(Default)]
+struct Occurrences {
+    pop: Vec<u32>,
+    cooc_anchor: Vec<u32>,
+    cooc: Vec<u32>,
+    implicit: Vec<u32>,
+    session: Vec<u32>,
+    content: Vec<u32>,
+}
+
+impl Occurrences {
+    fn rows_mut(&mut self, kind: ArtifactKind) -> &mut Vec<u32> {
+        match kind {
+            ArtifactKind::Cooc => &mut self.cooc,
+            ArtifactKind::Implicit => &mut self.implicit,
+            _ => &mut self.session,
+        }
+    }
+}
+
+fn rows_of<'a>(src: &Sources<'a>, kind: ArtifactKind) -> Option<Rows<'a>> {
+    match kind {
+        ArtifactKind::Cooc => src.cooc,
+        ArtifactKind::Implicit => src.implicit,
+        ArtifactKind::SessionSeq => src.session,
+        _ => None,
+    }
+}
+
+/// Calls `f(kind, id, is_neighbour)` for every id occurrence of `kind` in `src`, in the
+/// order [`Occurrences`] records them.
+fn each_id<'a>(src: &Sources<'a>, kind: ArtifactKind, mut f: impl FnMut(&'a str, bool)) {
+    match kind {
+        ArtifactKind::Popularity => {
+            if let Some(p) = src.popularity {
+                p.each(|i, _| f(i, false));
+            }
+        }
+        ArtifactKind::ContentSim => {
+            if let Some(c) = src.content {
+                c.each(|item, _| f(item, false));
+            }
+        }
+        _ => {
+            if let Some(rows) = rows_of(src, kind) {
+                rows.each(|_, items| items.each(|i, _| f(i, true)));
+            }
+            if let (ArtifactKind::Cooc, Some(c)) = (kind, src.cooc) {
+                c.each(|a, _| f(a, false));
+            }
+        }
+    }
+}
+
+/// Where the occurrences of `kind` go: neighbours first, then (cooc) anchors.
+fn push_occ(occ: &mut Occurrences, kind: ArtifactKind, neighbour: bool, id: u32) {
+    match kind {
+        ArtifactKind::Popularity => occ.pop.push(id),
+        ArtifactKind::ContentSim => occ.content.push(id),
+        ArtifactKind::Cooc if !neighbour => occ.cooc_anchor.push(id),
+        k => occ.rows_mut(k).push(id),
+    }
+}
+
+fn is_trimmed(s: &str) -> bool {
+    s.trim().len() == s.len()
 }
 
 impl Catalog {
     /// Compiles the catalog from its sources. Item ids are interned in byte order.
     pub fn build(src: &Sources<'_>) -> Catalog {
-        // 1. One pass over every id occurrence: distinct ids and tags by hash, content rows
-        //    kept as first-seen ids (no string is copied or looked up twice).
+        // One pass over every id occurrence: distinct ids by hash (first-seen ids, no string
+        // copied or looked up twice), occurrences kept as first-seen ids, then ranked.
         let mut ids = InternerBuilder::with_capacity(src.popularity.map_or(0, |p| p.len()));
-        let mut tagb = InternerBuilder::with_capacity(1024);
-        let mut pop_fs: Vec<(Option<u32>, f64)> = Vec::new();
-        if let Some(p) = src.popularity {
-            pop_fs.reserve(p.len());
-            p.each(|i, c| pop_fs.push((ids.add(i.into()), c)));
-        }
-        for rows in [src.cooc, src.implicit, src.session].into_iter().flatten() {
-            rows.each(|_, items| {
-                items.each(|i, _| {
-                    ids.add(i.into());
-                })
+        let mut refs_fs: Vec<u8> = Vec::new();
+        let mut occ = Occurrences::default();
+        for kind in SIGNALS {
+            each_id(src, kind, |s, neighbour| {
+                let id = match ids.add(s.into()) {
+                    Some(f) => {
+                        if refs_fs.len() <= f as usize {
+                            refs_fs.resize(f as usize + 1, 0);
+                        }
+                        refs_fs[f as usize] |= bit(kind);
+                        if neighbour && !is_trimmed(s) {
+                            BY_NAME
+                        } else {
+                            f
+                        }
+                    }
+                    None => ABSENT,
+                };
+                push_occ(&mut occ, kind, neighbour, id);
             });
         }
-        if let Some(c) = src.cooc {
-            c.each(|a, _| {
-                ids.add(a.into());
-            });
+        let (items, rank) = ids.finish();
+        let mut refs = vec![0u8; items.len()];
+        for (f, r) in refs_fs.into_iter().enumerate() {
+            refs[rank[f] as usize] = r;
         }
-        let mut content = ContentCols {
-            item: Vec::new(),
-            tag_off: vec![0],
-            tags: Vec::new(),
-        };
-        if let Some(c) = src.content {
-            // Columns already number their distinct raw tags: normalise each once.
-            let dict: Vec<Option<u32>> = match c {
-                Tagged::Cols(t) => (0..t.dict.len())
-                    .map(|i| tagb.add(normalized_tag(t.dict.get(i))))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            c.each(|item, tags| {
-                content.item.push(ids.add(item.into()));
-                match tags {
-                    TagList::Cols(_, raw) => content
-                        .tags
-                        .extend(raw.iter().filter_map(|&r| dict[r as usize])),
-                    _ => tags.each(|t| content.tags.extend(tagb.add(normalized_tag(t)))),
+        for v in [
+            &mut occ.pop,
+            &mut occ.cooc_anchor,
+            &mut occ.cooc,
+            &mut occ.implicit,
+            &mut occ.session,
+            &mut occ.content,
+        ] {
+            for x in v.iter_mut() {
+                if *x < BY_NAME {
+                    *x = rank[*x as usize];
                 }
-                content.tag_off.push(content.tags.len() as u32);
-            });
-        }
-        let (items, id_rank) = ids.finish();
-        let (raw_tags, tag_rank) = tagb.finish();
-        let n = items.len();
-        let rank = |fs: Option<u32>| fs.map(|f| id_rank[f as usize]);
-
-        // 2. Per-item raw tags (later rows for the same item replace earlier ones).
-        let (raw_off, raw_ids) = item_tag_csr(n, &content, &rank, &tag_rank);
-        drop(content);
-
-        // 3. Popularity: last duplicate's count wins.
-        let mut pop_count = vec![0.0; n];
-        let mut has_pop = vec![false; n];
-        for (fs, c) in pop_fs {
-            if let Some(ix) = rank(fs) {
-                pop_count[ix as usize] = clean(c);
-                has_pop[ix as usize] = true;
             }
         }
-        let mut pop_order: Vec<ItemIdx> = (0..n as u32).filter(|&i| has_pop[i as usize]).collect();
-        pop_order.sort_by(|&a, &b| {
-            pop_count[b as usize]
-                .total_cmp(&pop_count[a as usize])
-                .then(a.cmp(&b))
-        });
-        drop(has_pop);
+        let mut cat = Catalog {
+            items: Arc::new(items),
+            refs: Shared::new(refs),
+            ..Catalog::default()
+        };
+        for kind in SIGNALS {
+            cat.compile_part(src, kind, &occ);
+        }
+        cat.finish(src)
+    }
 
-        // 4. Co-occurrence CSR (first row per anchor wins, as the reference's lookup).
-        let mut truncated = 0usize;
-        let (cooc_off, cooc_nbrs) = cooc_csr(&items, src.cooc, &mut truncated);
-        // 5. Users.
-        let implicit = users(&items, src.implicit, &mut truncated);
-        let session = users(&items, src.session, &mut truncated);
-        let mut notes = Vec::new();
+    /// Compiles the catalog of `src`, where only the signals of `changed` differ from the
+    /// sources `prev` was compiled from. Keeps `prev`'s interned ids and every part that does
+    /// not depend on a changed signal when the ids stay the same (see the module
+    /// documentation); otherwise compiles everything.
+    pub fn rebuild(prev: &Catalog, src: &Sources<'_>, changed: &[ArtifactKind]) -> Catalog {
+        match Catalog::reuse_ids(prev, src, changed) {
+            Some((refs, occ)) => {
+                let mut cat = Catalog {
+                    items: prev.items.clone(),
+                    refs: Shared::new(refs),
+                    raw_tags: prev.raw_tags.clone(),
+                    raw_off: prev.raw_off.clone(),
+                    raw_ids: prev.raw_ids.clone(),
+                    pop_count: prev.pop_count.clone(),
+                    pop_order: prev.pop_order.clone(),
+                    cooc_off: prev.cooc_off.clone(),
+                    cooc_nbrs: prev.cooc_nbrs.clone(),
+                    implicit: prev.implicit.clone(),
+                    session: prev.session.clone(),
+                    truncated: prev.truncated,
+                    ..Catalog::default()
+                };
+                for &kind in changed {
+                    cat.compile_part(src, kind, &occ);
+                }
+                let tags_kept = !changed
+                    .iter()
+                    .any(|k| matches!(k, ArtifactKind::Popularity | ArtifactKind::ContentSim));
+                if tags_kept {
+                    let kept = prev.tag_indexes.lock().unwrap_or_else(|p| p.into_inner());
+                    cat.tag_indexes = Mutex::new(kept.clone());
+                }
+                cat.finish(src)
+            }
+            None => Catalog::build(src),
+        }
+    }
+
+    /// The item ids of `prev` serve `src` when every id the changed signals name is known and
+    /// every known item is still named: returns the new `refs` and the changed signals'
+    /// occurrences, resolved.
+    fn reuse_ids(
+        prev: &Catalog,
+        src: &Sources<'_>,
+        changed: &[ArtifactKind],
+    ) -> Option<(Vec<u8>, Occurrences)> {
+        let mask = changed.iter().fold(0u8, |m, &k| m | bit(k));
+        let mut refs: Vec<u8> = prev.refs.iter().map(|r| r & !mask).collect();
+        let mut occ = Occurrences::default();
+        let mut unknown = false;
+        for &kind in changed {
+            each_id(src, kind, |s, neighbour| {
+                if unknown || s.is_empty() {
+                    push_occ(&mut occ, kind, neighbour, ABSENT);
+                    return;
+                }
+                let Some(ix) = prev.items.get(s) else {
+                    unknown = true;
+                    return;
+                };
+                refs[ix as usize] |= bit(kind);
+                let id = if neighbour && !is_trimmed(s) {
+                    BY_NAME
+                } else {
+                    ix
+                };
+                push_occ(&mut occ, kind, neighbour, id);
+            });
+        }
+        (!unknown && refs.iter().all(|&r| r != 0)).then_some((refs, occ))
+    }
+
+    /// Compiles the part of one signal from its resolved occurrences.
+    fn compile_part(&mut self, src: &Sources<'_>, kind: ArtifactKind, occ: &Occurrences) {
+        let items = self.items.clone();
+        let n = items.len();
+        match kind {
+            ArtifactKind::Popularity => {
+                let (count, order) = popularity(n, src.popularity, &occ.pop);
+                self.pop_count = Shared::new(count);
+                self.pop_order = Shared::new(order);
+            }
+            ArtifactKind::ContentSim => {
+                let (tags, off, ids) = content(n, src.content, &occ.content);
+                self.raw_tags = Arc::new(tags);
+                self.raw_off = Shared::new(off);
+                self.raw_ids = Shared::new(ids);
+            }
+            ArtifactKind::Cooc => {
+                let mut t = 0;
+                let (off, nbrs) = cooc_csr(&items, src.cooc, &occ.cooc_anchor, &occ.cooc, &mut t);
+                self.cooc_off = Shared::new(off);
+                self.cooc_nbrs = Shared::new(nbrs);
+                self.truncated[0] = t;
+            }
+            ArtifactKind::Implicit => {
+                let mut t = 0;
+                self.implicit = Arc::new(users(&items, src.implicit, &occ.implicit, &mut t));
+                self.truncated[1] = t;
+            }
+            ArtifactKind::SessionSeq => {
+                let mut t = 0;
+                self.session = Arc::new(users(&items, src.session, &occ.session, &mut t));
+                self.truncated[2] = t;
+            }
+        }
+    }
+
+    /// Availability and notes, once every part is in place.
+    fn finish(mut self, src: &Sources<'_>) -> Catalog {
+        self.available = Available {
+            popularity: src.popularity.is_some(),
+            cooc: src.cooc.is_some(),
+            implicit: src.implicit.is_some(),
+            content: src.content.is_some(),
+            session: src.session.is_some(),
+        };
+        let truncated: usize = self.truncated.iter().sum();
+        self.notes.clear();
         if truncated > 0 {
-            notes.push(Problem::new(
+            self.notes.push(Problem::new(
                 "$.artifacts",
                 "RECSYS_SNAPSHOT_ROWS_CLAMPED",
                 format!("{truncated} neighbour/user rows were longer than {MAX_NEIGHBOURS_PER_ROW} entries; only the top {MAX_NEIGHBOURS_PER_ROW} by score are kept"),
             ));
         }
-        Catalog {
-            items,
-            raw_tags,
-            raw_off,
-            raw_ids,
-            pop_count,
-            pop_order,
-            cooc_off,
-            cooc_nbrs,
-            implicit,
-            session,
-            available: Available {
-                popularity: src.popularity.is_some(),
-                cooc: src.cooc.is_some(),
-                implicit: src.implicit.is_some(),
-                content: src.content.is_some(),
-                session: src.session.is_some(),
-            },
-            notes,
-            tag_indexes: Mutex::default(),
-        }
+        self
+    }
+
+    /// Whether `self` and `other` share their interned ids, content tags, popularity,
+    /// co-occurrence and user rows (in that order): what a rebuild kept.
+    pub fn shared_parts(&self, other: &Catalog) -> [bool; 5] {
+        [
+            Arc::ptr_eq(&self.items, &other.items),
+            Arc::ptr_eq(&self.raw_tags, &other.raw_tags) && self.raw_ids.ptr_eq(&other.raw_ids),
+            self.pop_count.ptr_eq(&other.pop_count),
+            self.cooc_nbrs.ptr_eq(&other.cooc_nbrs),
+            Arc::ptr_eq(&self.implicit, &other.implicit)
+                && Arc::ptr_eq(&self.session, &other.session),
+        ]
     }
 
     /// Co-occurrence neighbours of an item (count desc, id asc).
@@ -211,11 +431,13 @@ impl Catalog {
         };
         self.items.heap_bytes()
             + self.raw_tags.heap_bytes()
-            + (self.raw_off.capacity() + self.raw_ids.capacity()) * 4
-            + self.pop_count.capacity() * 8
-            + self.pop_order.capacity() * 4
-            + self.cooc_off.capacity() * 4
-            + self.cooc_nbrs.capacity() * 16
+            + self.refs.heap_bytes()
+            + self.raw_off.heap_bytes()
+            + self.raw_ids.heap_bytes()
+            + self.pop_count.heap_bytes()
+            + self.pop_order.heap_bytes()
+            + self.cooc_off.heap_bytes()
+            + self.cooc_nbrs.heap_bytes()
             + users(&self.implicit)
             + users(&self.session)
     }
@@ -242,28 +464,75 @@ pub(crate) fn sort_dedup_tail(v: &mut Vec<u32>, start: usize) {
     v.truncate(w);
 }
 
-/// Per-item sorted, distinct raw tag ids from the content rows (last row per item wins).
-fn item_tag_csr(
+/// Popularity counts per item (last duplicate wins) and the items with an entry by count
+/// desc, id asc.
+fn popularity(n: usize, pop: Option<Pairs<'_>>, occ: &[u32]) -> (Vec<f64>, Vec<ItemIdx>) {
+    let mut count = vec![0.0; n];
+    let mut has = vec![false; n];
+    if let Some(p) = pop {
+        let mut k = 0;
+        p.each(|_, c| {
+            if let Some(&ix) = occ.get(k).filter(|&&ix| ix < BY_NAME) {
+                count[ix as usize] = clean(c);
+                has[ix as usize] = true;
+            }
+            k += 1;
+        });
+    }
+    let mut order: Vec<ItemIdx> = (0..n as u32).filter(|&i| has[i as usize]).collect();
+    order.sort_by(|&a, &b| {
+        count[b as usize]
+            .total_cmp(&count[a as usize])
+            .then(a.cmp(&b))
+    });
+    (count, order)
+}
+
+/// The raw tags of the content rows, and per item its sorted, distinct raw tag ids (the last
+/// row of an item wins).
+fn content(
     n: usize,
-    c: &ContentCols,
-    rank: &impl Fn(Option<u32>) -> Option<u32>,
-    tag_rank: &[u32],
-) -> (Vec<u32>, Vec<TagIdx>) {
+    content: Option<Tagged<'_>>,
+    occ: &[u32],
+) -> (Interner, Vec<u32>, Vec<TagIdx>) {
+    let mut tagb = InternerBuilder::with_capacity(1024);
+    let mut tag_off = vec![0u32];
+    let mut tags: Vec<u32> = Vec::new();
+    if let Some(c) = content {
+        // Columns already number their distinct raw tags: normalise each once.
+        let dict: Vec<Option<u32>> = match c {
+            Tagged::Cols(t) => (0..t.dict.len())
+                .map(|i| tagb.add(normalized_tag(t.dict.get(i))))
+                .collect(),
+            _ => Vec::new(),
+        };
+        c.each(|_, list| {
+            match list {
+                TagList::Cols(_, raw) => tags.extend(
+                    raw.iter()
+                        .filter_map(|&r| dict.get(r as usize).copied().flatten()),
+                ),
+                _ => list.each(|t| tags.extend(tagb.add(normalized_tag(t)))),
+            }
+            tag_off.push(tags.len() as u32);
+        });
+    }
+    let (raw_tags, tag_rank) = tagb.finish();
     let mut last_row: Vec<u32> = vec![u32::MAX; n];
-    for (r, fs) in c.item.iter().enumerate() {
-        if let Some(ix) = rank(*fs) {
+    for (r, &ix) in occ.iter().enumerate() {
+        if ix < BY_NAME {
             last_row[ix as usize] = r as u32;
         }
     }
     let mut off = Vec::with_capacity(n + 1);
-    let mut ids: Vec<TagIdx> = Vec::with_capacity(c.tags.len());
+    let mut ids: Vec<TagIdx> = Vec::with_capacity(tags.len());
     off.push(0u32);
     for &r in &last_row {
         if r != u32::MAX {
-            let (a, b) = (c.tag_off[r as usize], c.tag_off[r as usize + 1]);
+            let (a, b) = (tag_off[r as usize], tag_off[r as usize + 1]);
             let start = ids.len();
             ids.extend(
-                c.tags[a as usize..b as usize]
+                tags[a as usize..b as usize]
                     .iter()
                     .map(|&t| tag_rank[t as usize]),
             );
@@ -271,25 +540,48 @@ fn item_tag_csr(
         }
         off.push(ids.len() as u32);
     }
-    (off, ids)
+    (raw_tags, off, ids)
+}
+
+/// The item a resolved neighbour occurrence names.
+#[inline]
+fn resolve(items: &Interner, occ: u32, name: &str) -> Option<ItemIdx> {
+    match occ {
+        ABSENT => None,
+        BY_NAME => items.get(name.trim()),
+        ix => Some(ix),
+    }
 }
 
 fn cooc_csr(
     items: &Interner,
     cooc: Option<Rows<'_>>,
+    anchors: &[u32],
+    occ: &[u32],
     truncated: &mut usize,
 ) -> (Vec<u32>, Vec<(ItemIdx, f64)>) {
     let n = items.len();
     let mut row_of: Vec<Option<Vec<(ItemIdx, f64)>>> = Vec::new();
     let mut slot: Vec<u32> = vec![u32::MAX; n];
     if let Some(c) = cooc {
-        c.each(|anchor, nb| {
-            let Some(a) = items.get(anchor) else { return };
-            if slot[a as usize] != u32::MAX {
+        let (mut r, mut k) = (0, 0);
+        c.each(|_, nb| {
+            let row_occ = occ.get(k..k + nb.len()).unwrap_or_default();
+            k += nb.len();
+            let anchor = anchors.get(r).copied().unwrap_or(ABSENT);
+            r += 1;
+            // First row per anchor wins, as the reference's lookup.
+            if anchor >= BY_NAME || slot[anchor as usize] != u32::MAX {
                 return;
             }
-            slot[a as usize] = row_of.len() as u32;
-            row_of.push(Some(scored_row(items, nb, Some(a), truncated)));
+            slot[anchor as usize] = row_of.len() as u32;
+            row_of.push(Some(scored_row(
+                items,
+                nb,
+                row_occ,
+                Some(anchor),
+                truncated,
+            )));
         });
     }
     let mut off = Vec::with_capacity(n + 1);
@@ -304,41 +596,47 @@ fn cooc_csr(
     (off, nbrs)
 }
 
-fn users(
-    items: &Interner,
-    rows: Option<Rows<'_>>,
-    truncated: &mut usize,
-) -> StrMap<Box<[(ItemIdx, f64)]>> {
-    let mut m: StrMap<Box<[(ItemIdx, f64)]>> = StrMap::default();
+fn users(items: &Interner, rows: Option<Rows<'_>>, occ: &[u32], truncated: &mut usize) -> UserRows {
+    let mut m: UserRows = StrMap::default();
     if let Some(rows) = rows {
+        let mut k = 0;
         rows.each(|u, list| {
+            let row_occ = occ.get(k..k + list.len()).unwrap_or_default();
+            k += list.len();
             let key = u.trim();
             if key.is_empty() || m.contains_key(key) {
                 return;
             }
-            m.insert(key.into(), scored_row(items, list, None, truncated).into());
+            m.insert(
+                key.into(),
+                scored_row(items, list, row_occ, None, truncated).into(),
+            );
         });
     }
     m
 }
 
-/// Interns, cleans (positive finite scores, non-blank ids, first occurrence wins, no self
-/// pair), sorts (score desc, id asc) and clamps one neighbour/user row.
+/// Cleans (positive finite scores, non-blank ids, first occurrence wins, no self pair),
+/// sorts (score desc, id asc) and clamps one neighbour/user row; `occ` are its resolved ids.
 fn scored_row(
     items: &Interner,
     list: Pairs<'_>,
+    occ: &[u32],
     own: Option<ItemIdx>,
     truncated: &mut usize,
 ) -> Vec<(ItemIdx, f64)> {
     let mut seen: std::collections::HashSet<ItemIdx, std::hash::BuildHasherDefault<IdHasher>> =
         std::collections::HashSet::with_capacity_and_hasher(list.len(), Default::default());
     let mut out: Vec<(ItemIdx, f64)> = Vec::with_capacity(list.len().min(MAX_NEIGHBOURS_PER_ROW));
+    let mut k = 0;
     list.each(|i, s| {
+        let o = occ.get(k).copied().unwrap_or(ABSENT);
+        k += 1;
         let s = clean(s);
         if s <= 0.0 {
             return;
         }
-        let Some(ix) = items.get(i.trim()) else {
+        let Some(ix) = resolve(items, o, i) else {
             return;
         };
         if Some(ix) == own || !seen.insert(ix) {
@@ -352,4 +650,125 @@ fn scored_row(
         *truncated += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::SignalData;
+
+    fn data() -> SignalData {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        SignalData {
+            popularity: Some(vec![
+                ("a".into(), 3.0),
+                ("b".into(), 2.0),
+                ("c".into(), 1.0),
+            ]),
+            cooc: Some(vec![(
+                "a".into(),
+                vec![("b".into(), 2.0), (" c ".into(), 1.0)],
+            )]),
+            implicit: Some(vec![("u".into(), vec![("c".into(), 1.0)])]),
+            content: Some(vec![
+                ("a".into(), s(&["brand:x", "t1"])),
+                ("b".into(), s(&["t1"])),
+            ]),
+            session: None,
+        }
+    }
+
+    /// Everything a catalog answers, for comparing a rebuild with a fresh build.
+    fn dump(c: &Catalog) -> String {
+        let mut out = format!("{:?} {:?} {:?}\n", c.available, c.pop_order, c.notes.len());
+        for i in 0..c.catalog_len() as u32 {
+            out += &format!(
+                "{} {:?} {:?} {:?}\n",
+                c.items.name(i),
+                c.pop_count[i as usize],
+                c.cooc_row(i),
+                c.raw_item_tags(i)
+                    .iter()
+                    .map(|&t| c.raw_tags.name(t))
+                    .collect::<Vec<_>>()
+            );
+        }
+        let mut users: Vec<_> = c.implicit.iter().chain(c.session.iter()).collect();
+        users.sort_by(|a, b| a.0.cmp(b.0));
+        out + &format!("{users:?}")
+    }
+
+    #[test]
+    fn a_rebuild_keeps_the_parts_the_change_does_not_feed_and_equals_a_fresh_build() {
+        let d = data();
+        let prev = Catalog::build(&Sources::of_signals(&d));
+        let t = prev.tag_index(&TagPrefixes::default());
+        // New co-occurrence counts over known items: only the cooc rows are compiled.
+        let mut d2 = d.clone();
+        d2.cooc = Some(vec![(
+            "b".into(),
+            vec![("a".into(), 5.0), (" c ".into(), 1.0)],
+        )]);
+        let next = Catalog::rebuild(&prev, &Sources::of_signals(&d2), &[ArtifactKind::Cooc]);
+        assert_eq!(next.shared_parts(&prev), [true, true, true, false, true]);
+        assert!(Arc::ptr_eq(&t, &next.tag_index(&TagPrefixes::default())));
+        assert_eq!(
+            dump(&next),
+            dump(&Catalog::build(&Sources::of_signals(&d2)))
+        );
+        // New popularity: the tag index (postings by popularity) is built again.
+        let mut d3 = d.clone();
+        d3.popularity = Some(vec![
+            ("c".into(), 9.0),
+            ("a".into(), 1.0),
+            ("b".into(), 1.0),
+        ]);
+        let next = Catalog::rebuild(
+            &prev,
+            &Sources::of_signals(&d3),
+            &[ArtifactKind::Popularity],
+        );
+        assert_eq!(next.shared_parts(&prev), [true, true, false, true, true]);
+        assert!(!Arc::ptr_eq(&t, &next.tag_index(&TagPrefixes::default())));
+        assert_eq!(
+            dump(&next),
+            dump(&Catalog::build(&Sources::of_signals(&d3)))
+        );
+        // Content and users replaced, one user row gone.
+        let mut d4 = d.clone();
+        d4.content = Some(vec![("c".into(), vec!["t2".into()])]);
+        d4.implicit = None;
+        let changed = [ArtifactKind::ContentSim, ArtifactKind::Implicit];
+        let next = Catalog::rebuild(&prev, &Sources::of_signals(&d4), &changed);
+        assert_eq!(next.shared_parts(&prev), [true, false, true, true, false]);
+        assert_eq!(
+            dump(&next),
+            dump(&Catalog::build(&Sources::of_signals(&d4)))
+        );
+    }
+
+    #[test]
+    fn a_rebuild_that_changes_the_item_ids_compiles_everything() {
+        let d = data();
+        let prev = Catalog::build(&Sources::of_signals(&d));
+        // A new item: the ids change.
+        let mut d2 = d.clone();
+        d2.cooc = Some(vec![("a".into(), vec![("z".into(), 1.0)])]);
+        let next = Catalog::rebuild(&prev, &Sources::of_signals(&d2), &[ArtifactKind::Cooc]);
+        assert_eq!(next.shared_parts(&prev), [false; 5]);
+        assert_eq!(
+            dump(&next),
+            dump(&Catalog::build(&Sources::of_signals(&d2)))
+        );
+        // An item no signal names any more (" c " was only in the cooc row): the ids change.
+        let mut d3 = d.clone();
+        d3.cooc = None;
+        let next = Catalog::rebuild(&prev, &Sources::of_signals(&d3), &[ArtifactKind::Cooc]);
+        assert!(!next.shared_parts(&prev)[0]);
+        assert_eq!(next.catalog_len() + 1, prev.catalog_len());
+        assert_eq!(
+            dump(&next),
+            dump(&Catalog::build(&Sources::of_signals(&d3)))
+        );
+    }
 }

@@ -4,18 +4,52 @@
 //! catalog can be recompiled when another artifact of the set changes, at a fraction of the
 //! memory of the decoded form.
 
-use super::intern::StrMap;
+use super::intern::InternerBuilder;
 use crate::artifacts::ArtifactBody;
+use std::borrow::Cow;
+
+/// An end offset of [`Strs`]: `usize`, or `u32` where the strings come from one artifact
+/// (never larger than 4 GiB, see `compile::MAX_ARTIFACT_BYTES`), which halves the offsets.
+pub trait Offset: Copy + Default + std::fmt::Debug {
+    fn of(n: usize) -> Self;
+    fn get(self) -> usize;
+}
+
+impl Offset for usize {
+    #[inline]
+    fn of(n: usize) -> usize {
+        n
+    }
+    #[inline]
+    fn get(self) -> usize {
+        self
+    }
+}
+
+impl Offset for u32 {
+    /// Saturates (unreachable: an artifact's strings fit in 4 GiB).
+    #[inline]
+    fn of(n: usize) -> u32 {
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+    #[inline]
+    fn get(self) -> usize {
+        self as usize
+    }
+}
 
 /// Strings stored back to back (one buffer and an end offset per string).
 #[derive(Clone, Debug, Default)]
-pub struct Strs {
+pub struct Strs<O: Offset = usize> {
     bytes: String,
-    ends: Vec<usize>,
+    ends: Vec<O>,
 }
 
-impl Strs {
-    pub(crate) fn with_capacity(n: usize) -> Strs {
+/// The strings of one artifact's column (32-bit offsets).
+pub type ColStrs = Strs<u32>;
+
+impl<O: Offset> Strs<O> {
+    pub(crate) fn with_capacity(n: usize) -> Strs<O> {
         Strs {
             bytes: String::new(),
             ends: Vec::with_capacity(n),
@@ -23,7 +57,7 @@ impl Strs {
     }
     pub(crate) fn push(&mut self, s: &str) {
         self.bytes.push_str(s);
-        self.ends.push(self.bytes.len());
+        self.ends.push(O::of(self.bytes.len()));
     }
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -32,41 +66,43 @@ impl Strs {
         self.ends.is_empty()
     }
     pub fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
+        let start = if i == 0 { 0 } else { self.ends[i - 1].get() };
+        self.bytes
+            .get(start..self.ends[i].get())
+            .unwrap_or_default()
     }
-    fn shrink(&mut self) {
+    pub(crate) fn shrink(&mut self) {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+        self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<O>()
     }
 }
 
 /// Rows of (item, score) pairs keyed by an id: `ids[off[r]..off[r+1]]` belong to row `r`.
 #[derive(Clone, Debug, Default)]
 pub struct RowCols {
-    pub keys: Strs,
+    pub keys: ColStrs,
     pub off: Vec<u32>,
-    pub ids: Strs,
+    pub ids: ColStrs,
     pub scores: Vec<f64>,
 }
 
 /// Items with their tags: the tags of item `r` are `tags[off[r]..off[r+1]]`, ids into `dict`.
 #[derive(Clone, Debug, Default)]
 pub struct TagCols {
-    pub items: Strs,
+    pub items: ColStrs,
     pub off: Vec<u32>,
     pub tags: Vec<u32>,
-    pub dict: Strs,
+    pub dict: ColStrs,
 }
 
 /// One artifact's signal, in columns.
 #[derive(Clone, Debug)]
 pub enum Columns {
     /// Popularity: (item, count).
-    Pairs { ids: Strs, scores: Vec<f64> },
+    Pairs { ids: ColStrs, scores: Vec<f64> },
     /// Co-occurrence (anchor rows, counts), implicit and session (user rows, scores).
     Rows(RowCols),
     /// Content similarity.
@@ -79,7 +115,7 @@ impl Columns {
         match body {
             ArtifactBody::Popularity(p) => {
                 let items = p.items.unwrap_or_default();
-                let mut ids = Strs::with_capacity(items.len());
+                let mut ids = ColStrs::with_capacity(items.len());
                 let mut scores = Vec::with_capacity(items.len());
                 for it in items {
                     ids.push(&it.item_id);
@@ -143,20 +179,20 @@ impl Columns {
 }
 
 impl RowCols {
-    fn new(rows: usize) -> RowCols {
+    pub(crate) fn new(rows: usize) -> RowCols {
         let mut off = Vec::with_capacity(rows + 1);
         off.push(0);
         RowCols {
-            keys: Strs::with_capacity(rows),
+            keys: ColStrs::with_capacity(rows),
             off,
-            ids: Strs::default(),
+            ids: ColStrs::default(),
             scores: Vec::new(),
         }
     }
-    fn end_row(&mut self) {
+    pub(crate) fn end_row(&mut self) {
         self.off.push(self.ids.len() as u32);
     }
-    fn shrink(&mut self) {
+    pub(crate) fn shrink(&mut self) {
         self.keys.shrink();
         self.ids.shrink();
         self.scores.shrink_to_fit();
@@ -172,33 +208,62 @@ impl RowCols {
 
 impl TagCols {
     fn from_items(items: Vec<crate::artifacts::ContentItem>) -> TagCols {
-        let mut t = TagCols {
-            items: Strs::with_capacity(items.len()),
-            off: Vec::with_capacity(items.len() + 1),
-            tags: Vec::new(),
-            dict: Strs::default(),
-        };
-        t.off.push(0);
-        // Tags repeat across items: each distinct string is stored once.
-        let mut dict: StrMap<u32> = StrMap::default();
+        let mut b = TagColsBuilder::new(items.len());
         for it in items {
-            t.items.push(&it.item_id);
             for tag in it.tags.unwrap_or_default() {
-                let id = match dict.get(tag.as_str()) {
-                    Some(&id) => id,
-                    None => {
-                        let id = t.dict.len() as u32;
-                        t.dict.push(&tag);
-                        dict.insert(tag.into_boxed_str(), id);
-                        id
-                    }
-                };
-                t.tags.push(id);
+                b.push_tag(Cow::Owned(tag));
             }
-            t.off.push(t.tags.len() as u32);
+            b.end_item(&it.item_id);
         }
-        t.items.shrink();
-        t.dict.shrink();
-        t
+        b.finish()
+    }
+}
+
+/// Builds [`TagCols`] item by item: tags repeat across items, so each distinct tag string is
+/// stored once; occurrences are looked up by reference in an [`InternerBuilder`] (no
+/// allocation, and a tag of up to 16 bytes is decided without reading the stored string). An
+/// empty tag names nothing (the catalog drops it after normalising) and is not kept.
+pub(crate) struct TagColsBuilder<'a> {
+    cols: TagCols,
+    dict: InternerBuilder<'a>,
+}
+
+impl<'a> TagColsBuilder<'a> {
+    pub(crate) fn new(items: usize) -> TagColsBuilder<'a> {
+        let mut off = Vec::with_capacity(items + 1);
+        off.push(0);
+        TagColsBuilder {
+            cols: TagCols {
+                items: ColStrs::with_capacity(items),
+                off,
+                tags: Vec::new(),
+                dict: ColStrs::default(),
+            },
+            dict: InternerBuilder::with_capacity(256),
+        }
+    }
+
+    /// Adds a tag to the item being read.
+    #[inline]
+    pub(crate) fn push_tag(&mut self, tag: Cow<'a, str>) {
+        if let Some(id) = self.dict.add(tag) {
+            self.cols.tags.push(id);
+        }
+    }
+
+    /// Ends the item being read (its tags are those pushed since the last call).
+    pub(crate) fn end_item(&mut self, item_id: &str) {
+        self.cols.items.push(item_id);
+        self.cols.off.push(self.cols.tags.len() as u32);
+    }
+
+    pub(crate) fn finish(mut self) -> TagCols {
+        for t in self.dict.into_first_seen() {
+            self.cols.dict.push(&t);
+        }
+        self.cols.items.shrink();
+        self.cols.dict.shrink();
+        self.cols.tags.shrink_to_fit();
+        self.cols
     }
 }

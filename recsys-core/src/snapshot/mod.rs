@@ -9,8 +9,9 @@ mod intern;
 mod sources;
 mod tags;
 
-pub use catalog::Catalog;
-pub use columns::{Columns, RowCols, Strs, TagCols};
+pub use catalog::{Catalog, Shared, UserRows};
+pub(crate) use columns::TagColsBuilder;
+pub use columns::{ColStrs, Columns, Offset, RowCols, Strs, TagCols};
 pub use intern::{Interner, StrHashState, StrHasher, StrMap};
 pub use sources::{Pairs, Rows, Sources, TagList, Tagged};
 pub use tags::{ItemTags, TagIndex, TagPrefixes};

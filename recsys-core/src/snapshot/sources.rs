@@ -2,7 +2,7 @@
 //! [`SignalData`] (DB-only mode) or the decoded artifacts, read in place so compiling never
 //! copies a string of its input.
 
-use super::columns::{Columns, RowCols, Strs, TagCols};
+use super::columns::{ColStrs, Columns, RowCols, TagCols};
 use super::{ScoredRows, SignalData};
 use crate::artifacts::ArtifactKind;
 use crate::artifacts::{ArtifactBody, ContentItem, CoocRow, PopItem, UserRow};
@@ -16,7 +16,7 @@ pub enum Pairs<'a> {
     Scored(&'a [crate::artifacts::ScoredItem]),
     /// Pairs `range` of a column (ids and scores side by side).
     Cols {
-        ids: &'a Strs,
+        ids: &'a ColStrs,
         scores: &'a [f64],
         start: usize,
         end: usize,
@@ -113,7 +113,7 @@ pub enum Tagged<'a> {
 #[derive(Clone, Copy, Debug)]
 pub enum TagList<'a> {
     Strings(&'a [String]),
-    Cols(&'a Strs, &'a [u32]),
+    Cols(&'a ColStrs, &'a [u32]),
 }
 
 impl<'a> TagList<'a> {

@@ -131,11 +131,22 @@ impl TagIndex {
             })
             .collect();
         let n = cat.catalog_len();
-        let occ = (0..n as u32).map(|i| cat.raw_item_tags(i).len()).sum();
-        let mut all = Csr::with_capacity(n, occ);
-        let mut sim = Csr::with_capacity(n, occ);
-        let mut brands = Csr::with_capacity(n, n);
-        let mut categories = Csr::with_capacity(n, n);
+        // Exact sizes (every list is read once to count it), so nothing is over-allocated.
+        let mut occ = [0usize; 4];
+        for i in 0..n as u32 {
+            for &t in cat.raw_item_tags(i) {
+                occ[0] += 1;
+                occ[match class[t as usize] {
+                    Class::Sim => 1,
+                    Class::Brand(_) => 2,
+                    Class::Category(_) => 3,
+                }] += 1;
+            }
+        }
+        let mut all = Csr::with_capacity(n, occ[0]);
+        let mut sim = Csr::with_capacity(n, occ[1]);
+        let mut brands = Csr::with_capacity(n, occ[2]);
+        let mut categories = Csr::with_capacity(n, occ[3]);
         for i in 0..n as u32 {
             for &t in cat.raw_item_tags(i) {
                 all.ids.push(remap[t as usize]);
