@@ -412,3 +412,40 @@ fn cost_grows_linearly_with_rules() {
         "600 rules {small:.4}s, 6000 rules {large:.4}s"
     );
 }
+
+/// The catalog statistics lint needs (per-tag item counts, brand/category sizes) are built
+/// once per shared tag index, not on every write: two rules writes lint against the same
+/// counts, and the snapshots they compile share the tag index that holds them.
+#[test]
+fn writes_reuse_the_catalog_counts_kept_with_the_shared_tag_index() {
+    let e = engine_with("{}", CONFIG, &[]);
+    let before = e.snapshot("demo", "home").unwrap().0;
+    assert!(
+        !before.tag_index.counts_built(),
+        "nothing has linted against the catalog yet"
+    );
+    let put = |rules: &str| {
+        let a = admin(
+            &e,
+            "admin.put_rules",
+            &format!(r#"{{"tenant":"demo","document":{rules}}}"#),
+        )
+        .unwrap();
+        assert!(get(&a, "lint").as_array().is_some(), "{a:?}");
+    };
+    put(r#"[{"action":"block","target_type":"brand","key":"roastlab"}]"#);
+    assert!(
+        before.tag_index.counts_built(),
+        "the write's lint used the tag index's cached counts"
+    );
+    let first = before.tag_index.counts() as *const _;
+    put(r#"[{"action":"block","target_type":"brand","key":"nosuchbrand"}]"#);
+    let after = e.snapshot("demo", "home").unwrap().0;
+    assert!(std::sync::Arc::ptr_eq(&before.tag_index, &after.tag_index));
+    assert_eq!(after.tag_index.counts() as *const _, first);
+    // The counts are right: the example catalog's brands add up to the items with a brand.
+    let c = after.tag_index.counts();
+    let branded: usize = c.brand_sizes.iter().sum();
+    assert_eq!(branded + c.no_brand, after.catalog_len());
+    assert!(!c.brand_sizes.is_empty());
+}
