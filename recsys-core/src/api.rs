@@ -254,6 +254,11 @@ impl Engine {
                 a.insert("recompiled", Value::u64(recompiled as u64));
             }
         }
+        if let (true, Value::Object(a)) = (op == "admin.rollback", &mut answer) {
+            if let Some(f) = self.lint_now_serving(tenant, now) {
+                a.insert("lint", crate::lint::findings_value(&f));
+            }
+        }
         Ok(answer)
     }
 }
@@ -738,7 +743,7 @@ impl Engine {
                     ("similar", Some(sig)) => self.similar_with_signals(req, &ctx, sig)?,
                     ("recommend", None) => self.recommend(req, &ctx)?,
                     ("similar", None) => self.similar(req, &ctx)?,
-                    _ => self.validate(req, &ctx)?,
+                    _ => self.validate_with_lint(req, &ctx)?,
                 }
             }
             "snapshots" => Value::Array(

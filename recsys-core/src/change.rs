@@ -147,3 +147,52 @@ pub fn lint_answer(p: &Proposal, findings: &[Finding]) -> Value {
     a.push("warnings", Value::u64((findings.len() - errors) as u64));
     Value::Object(a)
 }
+
+impl Engine {
+    /// Lint findings of the documents serving `tenant` against the catalog loaded for
+    /// `surface` (the checks that need a catalog are skipped when none is loaded): what
+    /// `validate` reports next to the request's warnings. Empty when the tenant has no
+    /// documents. The catalog statistics are cached on the shared tag index, so this costs
+    /// what the documents cost.
+    pub fn served_lint(&self, tenant: &str, surface: &str, now: Timestamp) -> Vec<Finding> {
+        let docs = self.lock_state().docs.get(tenant).cloned();
+        let Some(docs) = docs else {
+            return Vec::new();
+        };
+        let snap = self.snapshot(tenant, surface).map(|(s, _)| s);
+        lint_docs(&docs, snap.as_deref(), now)
+    }
+
+    /// `validate`'s answer with the served documents' lint findings added as `lint` (only
+    /// when there are findings, so an answer without any is unchanged).
+    pub(crate) fn validate_with_lint(
+        &self,
+        request: &Value,
+        ctx: &crate::request::CallContext,
+    ) -> Result<Value, ApiError> {
+        let mut answer = self.validate(request, ctx)?;
+        let surface = answer
+            .as_object()
+            .and_then(|a| a.get("meta"))
+            .and_then(Value::as_object)
+            .and_then(|m| m.get("surface"))
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_string();
+        let findings = self.served_lint(&ctx.tenant, &surface, ctx.now);
+        if let (false, Value::Object(a)) = (findings.is_empty(), &mut answer) {
+            a.insert("lint", lint::findings_value(&findings));
+        }
+        Ok(answer)
+    }
+}
+
+impl Engine {
+    /// The findings of the documents serving `tenant` now, on the surface a proposal without
+    /// one would use: what a write that restores documents (a rollback) reports as `lint`.
+    pub(crate) fn lint_now_serving(&self, tenant: &str, now: Timestamp) -> Option<Vec<Finding>> {
+        let mut m = Map::new();
+        m.push("tenant", Value::str(tenant));
+        Proposal::from_input(self, &m).ok().map(|p| p.lint(now))
+    }
+}

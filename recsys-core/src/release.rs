@@ -120,6 +120,8 @@ impl Engine {
             let n = self.serve_release(tenant, ctx)?;
             a.push("recompiled", Value::u64(n as u64));
         }
+        // A rollback reports the findings of what it restored (as served now).
+        let lint = lint.or_else(|| self.lint_now_serving(tenant, ctx.now));
         if let Some(f) = lint {
             a.push("lint", crate::lint::findings_value(&f));
         }
