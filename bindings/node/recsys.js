@@ -406,7 +406,8 @@ const STORE_METHODS = [
 
 /**
  * The audit actions that change what a tenant's processes serve (the change feed): pointer
- * moves, artifact pins, unpins and releases, cache invalidations.
+ * moves, releases (release.publish / release.rollback), artifact pins, unpins and
+ * releases of held publishes, cache invalidations.
  */
 const CHANGE_ACTIONS = Object.freeze([
   'config.update',
@@ -417,6 +418,8 @@ const CHANGE_ACTIONS = Object.freeze([
   'artifacts.pin',
   'artifacts.unpin',
   'artifacts.release',
+  'release.publish',
+  'release.rollback',
 ])
 const METRICS_METHODS = ['counter', 'histogram', 'gauge']
 const STORE_KINDS = new Set(['unavailable', 'conflict', 'corrupt', 'other'])

@@ -20,7 +20,7 @@
 //! touching the store, when every kind it names has already been reconciled at or past it.
 //! Syncs of one engine are serialised by one mutex, taken before the engine's write lock.
 
-use crate::control::{actions, AuditEntry, ControlError, DocKind, Pointer};
+use crate::control::{actions, AuditEntry, ControlError, DocKind, Pointer, Release};
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::json::{Map, Value};
@@ -224,6 +224,25 @@ impl FeedPlan {
             actions::ARTIFACTS_UNPIN => {
                 self.pin.insert(surface, (e.id, None));
             }
+            actions::RELEASE_PUBLISH | actions::RELEASE_ROLLBACK => {
+                // The pins a release changes, as pins and unpins at its revision; its
+                // documents are installed together by the pointer reconcile.
+                let (Some(from), Some(to)) =
+                    (Release::of_entry(e, false), Release::of_entry(e, true))
+                else {
+                    return;
+                };
+                for s in crate::release::changed_surfaces(&from, &to) {
+                    let text = to.pin(&s).flatten().map(str::to_owned);
+                    let pinned = to.artifacts.get(&s).cloned().flatten().is_some();
+                    if pinned {
+                        self.release.remove(&s);
+                    }
+                    // A pin whose manifest text is missing is reported when applied.
+                    let manifest = pinned.then(|| text.unwrap_or_default());
+                    self.pin.insert(s, (e.id, manifest));
+                }
+            }
             actions::ARTIFACTS_RELEASE => {
                 self.release.insert(surface, e.id);
             }
@@ -345,8 +364,18 @@ impl Engine {
         if kinds.feed {
             newest = self.follow_feed(ts, tenant, now, &mut force, &mut report)?;
         }
-        for kind in DocKind::ALL {
-            if kinds.has(kind) || force[kind as usize] {
+        // Pointers last moved together by a release are installed together, as one unit.
+        let wanted = DocKind::ALL.map(|k| kinds.has(k) || force[k as usize]);
+        let joint = if wanted.iter().any(|w| *w) {
+            self.reconcile_release(ts, tenant, head, force, &mut report)?
+        } else {
+            None
+        };
+        if let Some(Some(at)) = joint {
+            newest = Some(newest.map_or(at, |n| n.max(at)));
+        }
+        for kind in DocKind::ALL.into_iter().filter(|_| joint.is_none()) {
+            if wanted[kind as usize] {
                 if let Some(at) = self.reconcile_pointer(
                     ts,
                     tenant,
@@ -366,6 +395,86 @@ impl Engine {
             self.record(|r| crate::ops::metrics::record_sync_lag(r, lag));
         }
         Ok(report)
+    }
+
+    /// When both pointers (those that exist) were last moved by one release entry, installs
+    /// both documents in one commit named by the release, when either is newer than what is
+    /// served. `None` when the pointers are not a release's (the caller reconciles each kind);
+    /// else the time of the move when a later move was read.
+    fn reconcile_release(
+        &self,
+        ts: &mut TenantSync,
+        tenant: &str,
+        head: u64,
+        force: [bool; 2],
+        report: &mut TenantReport,
+    ) -> Result<Option<Option<Timestamp>>, ApiError> {
+        let store = self.control.store();
+        let mut read: Option<[Option<Pointer>; 2]> = None;
+        let n = self.set_release_if(tenant, |docs| {
+            read = None;
+            let cur = DocKind::ALL.map(|k| self.control.current_for_serving(tenant, k));
+            let [c, r] = cur;
+            let (c, r) = (c?, r?);
+            let ptrs = [
+                c.as_ref().map(|x| x.0.clone()),
+                r.as_ref().map(|x| x.0.clone()),
+            ];
+            let mut revs = ptrs.iter().flatten().map(|p| p.revision);
+            let Some(rev) = revs.next() else {
+                return Ok(None);
+            };
+            if revs.any(|x| x != rev) {
+                return Ok(None);
+            }
+            let entry = store
+                .audit_chain(tenant, Some(rev.saturating_sub(1)), 1)
+                .map_err(|e| ApiError::from(ControlError::from(e)))?;
+            let id = match entry.first() {
+                Some(e) if e.id == rev && e.entity.entity_type == "release" => {
+                    e.entity.id.clone().unwrap_or_default()
+                }
+                _ => return Ok(None),
+            };
+            let newer = (0..2).any(|i| match (&ptrs[i], &ts.pointers[i]) {
+                (Some(_), None) => true,
+                (Some(p), Some((seen, _))) => {
+                    p.revision > *seen || (force[i] && p.revision >= *seen)
+                }
+                (None, _) => false,
+            });
+            let serving = docs.is_some_and(|d| {
+                d.release_id.as_deref() == Some(id.as_str())
+                    && DocKind::ALL.iter().all(|k| {
+                        doc_version(*k, d) == ptrs[*k as usize].as_ref().map(|p| p.etag.as_str())
+                    })
+            });
+            read = Some(ptrs);
+            let apply = newer && (!serving || force.iter().any(|f| *f));
+            Ok(apply.then(|| (c.map(|x| x.1), r.map(|x| x.1), id)))
+        })?;
+        let Some(ptrs) = read else {
+            return Ok(None);
+        };
+        report.recompiled += n.unwrap_or(0);
+        let mut newest = None;
+        for kind in DocKind::ALL {
+            let i = kind as usize;
+            ts.seen[i] = ts.seen[i].max(head);
+            let Some(p) = &ptrs[i] else { continue };
+            if ts.pointers[i]
+                .as_ref()
+                .is_some_and(|(rev, _)| p.revision <= *rev)
+            {
+                continue;
+            }
+            report.installed.push((kind, p.revision, p.etag.clone()));
+            if ts.pointers[i].is_some() {
+                newest = Some(newest.map_or(p.updated_at, |n: Timestamp| n.max(p.updated_at)));
+            }
+            ts.pointers[i] = Some((p.revision, p.etag.clone()));
+        }
+        Ok(Some(newest))
     }
 
     /// Reads one pointer and installs it when it is newer than what is served. Returns the

@@ -1143,6 +1143,7 @@ impl ControlPlane {
                 kind,
                 expected: cur_etag.clone(),
                 new_etag: doc.etag.clone(),
+                expected_revision: None,
                 by: actor.subject.clone(),
                 at: ctx.now,
             };

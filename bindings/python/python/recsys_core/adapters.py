@@ -218,7 +218,8 @@ ExposureSinkFunction = Callable[[Dict[str, Any]], Any]
 
 
 #: The audit actions that change what a tenant's processes serve (the change feed): pointer
-#: moves, artifact pins, unpins and releases, cache invalidations.
+#: moves, releases (``release.publish`` / ``release.rollback``), artifact pins, unpins and
+#: releases of held publishes, cache invalidations.
 CHANGE_ACTIONS = (
     "config.update",
     "rules.update",
@@ -228,6 +229,8 @@ CHANGE_ACTIONS = (
     "artifacts.pin",
     "artifacts.unpin",
     "artifacts.release",
+    "release.publish",
+    "release.rollback",
 )
 
 
