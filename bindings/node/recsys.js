@@ -492,7 +492,7 @@ function adapterBridge(adapters) {
       const target = targets[adapter]
       const args = JSON.parse(argsJson)
       if (adapter === 'store') {
-        if (method === 'compareAndSwap') args[2] = new AuditDraft(args[2])
+        if (method === 'compareAndSwap' || method === 'compareAndSwapAll') args[2] = new AuditDraft(args[2])
         if (method === 'appendAudit') args[1] = new AuditDraft(args[1])
       }
       const result = target[method](...args)

@@ -486,6 +486,21 @@ impl JsStore {
     }
 }
 
+/// A swap as the JS store receives it (`expectedRevision` is `null` unless a release set it).
+fn swap_value(swap: &PointerSwap) -> Value {
+    let mut s = Map::new();
+    s.push("kind", kind_value(swap.kind));
+    s.push("expected", opt_str(swap.expected.as_deref()));
+    s.push("newEtag", Value::str(&swap.new_etag));
+    s.push(
+        "expectedRevision",
+        swap.expected_revision.map_or(Value::Null, Value::u64),
+    );
+    s.push("by", Value::str(&swap.by));
+    s.push("at", Value::str(swap.at.to_rfc3339_nanos()));
+    Value::Object(s)
+}
+
 fn kind_value(kind: DocKind) -> Value {
     Value::str(kind.as_str())
 }
@@ -544,16 +559,33 @@ impl DocumentStore for JsStore {
         swap: &PointerSwap,
         audit: AuditDraft,
     ) -> Result<Option<AuditEntry>, StoreError> {
-        let mut s = Map::new();
-        s.push("kind", kind_value(swap.kind));
-        s.push("expected", opt_str(swap.expected.as_deref()));
-        s.push("newEtag", Value::str(&swap.new_etag));
-        s.push("by", Value::str(&swap.by));
-        s.push("at", Value::str(swap.at.to_rfc3339_nanos()));
         let v = with_signer(&audit, || {
             self.call(
                 "compareAndSwap",
-                vec![Value::str(tenant), Value::Object(s), draft_value(&audit)],
+                vec![Value::str(tenant), swap_value(swap), draft_value(&audit)],
+            )
+        })?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        entry_of(&v)
+            .map(Some)
+            .ok_or_else(|| malformed("audit entry"))
+    }
+
+    /// Forwarded to the store's `compareAndSwapAll(tenant, swaps, draft)` (releases need it;
+    /// a store without the method answers a store error).
+    fn compare_and_swap_all(
+        &self,
+        tenant: &str,
+        swaps: &[PointerSwap],
+        audit: AuditDraft,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let list = Value::Array(swaps.iter().map(swap_value).collect());
+        let v = with_signer(&audit, || {
+            self.call(
+                "compareAndSwapAll",
+                vec![Value::str(tenant), list, draft_value(&audit)],
             )
         })?;
         if v.is_null() {

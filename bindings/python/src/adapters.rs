@@ -206,6 +206,7 @@ fn swap_dict<'py>(py: Python<'py>, s: &PointerSwap) -> PyResult<Bound<'py, PyDic
     d.set_item("kind", kind_text(s.kind))?;
     d.set_item("expected", s.expected.as_deref())?;
     d.set_item("new_etag", &s.new_etag)?;
+    d.set_item("expected_revision", s.expected_revision)?;
     d.set_item("by", &s.by)?;
     d.set_item("at", ts_text(s.at))?;
     Ok(d)
@@ -481,6 +482,46 @@ impl DocumentStore for PyStore {
                 PyTuple::new(py, items)
             },
             |v| optional(v, |v| entry_from("compare_and_swap", v)),
+        )
+    }
+
+    /// Forwarded to the store's `compare_and_swap_all(tenant, swaps, draft)` when it has one
+    /// (releases need it); without it, the core's refusal.
+    fn compare_and_swap_all(
+        &self,
+        tenant: &str,
+        swaps: &[PointerSwap],
+        audit: AuditDraft,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let has = Python::attach(|py| {
+            self.obj
+                .bind(py)
+                .hasattr("compare_and_swap_all")
+                .unwrap_or(false)
+        });
+        if !has {
+            return Err(StoreError::other(
+                "this document store has no compare_and_swap_all method; releases need it",
+            ));
+        }
+        self.call(
+            "compare_and_swap_all",
+            |py| {
+                let list = pyo3::types::PyList::new(
+                    py,
+                    swaps
+                        .iter()
+                        .map(|s| swap_dict(py, s))
+                        .collect::<PyResult<Vec<_>>>()?,
+                )?;
+                let items: [Bound<'_, PyAny>; 3] = [
+                    tenant.into_pyobject(py)?.into_any(),
+                    list.into_any(),
+                    Bound::new(py, PyAuditDraft { draft: audit })?.into_any(),
+                ];
+                PyTuple::new(py, items)
+            },
+            |v| optional(v, |v| entry_from("compare_and_swap_all", v)),
         )
     }
 
