@@ -8,10 +8,13 @@
 //! 1. reads the tenant's revision ([`DocumentStore::revision`]), then the config and rules
 //!    pointers, and installs a pointer only when its revision is higher than the one it
 //!    serves: a late or duplicated notification, or two syncs racing, can never move
-//!    serving backwards;
+//!    serving backwards. Pointers last moved together by one release entry (a release moves
+//!    or guards every pointer, all at the entry's id) are installed together, in one commit
+//!    named by the release, so no process serves one release's config with another's rules;
 //! 2. reads the change feed after the position it has applied
 //!    ([`DocumentStore::changes_since`]) and applies the artifact side: the last pin or
-//!    unpin of each surface (the pinned manifest travels in the audit entry's `extra`),
+//!    unpin of each surface (the pinned manifest travels in the audit entry's `extra`; a
+//!    release's pin changes count as pins and unpins at the release's revision),
 //!    releases of held publishes, and cache invalidations (artifact refresh due now;
 //!    config/rules targets re-read their pointer).
 //!

@@ -268,7 +268,13 @@ fn chunked_previews_count_every_request_once_and_keep_request_order() {
     // Every third request is one the block changes; the rest are answered the same.
     let n = PREVIEW_CHUNK * 2 + 7;
     let reqs: Vec<String> = (0..n)
-        .map(|i| if i % 3 == 0 { request() } else { unchanged.to_string() })
+        .map(|i| {
+            if i % 3 == 0 {
+                request()
+            } else {
+                unchanged.to_string()
+            }
+        })
         .collect();
     let body = format!(
         r#""rules":{rules},"max_details":300,"requests":[{}]"#,

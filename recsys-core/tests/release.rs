@@ -291,14 +291,22 @@ fn kept_documents_are_guarded_not_moved_and_manifests_are_checked() {
         &format!(r#"{{"tenant":"demo","artifacts":{{"home":{manifest}}}}}"#),
     )
     .unwrap_err();
-    assert!(err.message.contains("needs a config or rules"), "{}", err.message);
+    assert!(
+        err.message.contains("needs a config or rules"),
+        "{}",
+        err.message
+    );
     let err = admin(
         &e,
         "admin.release",
         &format!(r#"{{"tenant":"demo","rules":{RULES_A},"artifacts":{{"other":{manifest}}}}}"#),
     )
     .unwrap_err();
-    assert!(err.message.contains("artifacts[\"other\"]"), "{}", err.message);
+    assert!(
+        err.message.contains("artifacts[\"other\"]"),
+        "{}",
+        err.message
+    );
     let cur = admin(&e, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
     assert_eq!(s(&cur, "release_id"), s(&before, "release_id"));
 }
