@@ -9,6 +9,7 @@ import json
 import threading
 from typing import Any, Dict, List, Tuple
 
+import psycopg
 import pytest
 import recsys_core
 
@@ -39,8 +40,15 @@ def release(e: recsys_core.Engine, pop: float, block: str, **more: Any) -> Dict[
 def test_a_release_moves_both_pointers_with_one_entry_and_rolls_back_in_one_call(clean_db: str) -> None:
     migrate(clean_db)
     e, store = engine(clean_db)
+    listener = psycopg.connect(clean_db, autocommit=True)
     try:
+        listener.execute("LISTEN recsys_changes")
         one = release(e, 0.2, "a")
+        # The release is announced as a feed change (followers read its pins from the
+        # feed) next to its pointer moves.
+        heard = [json.loads(n.payload) for n in listener.notifies(timeout=2.0, stop_after=3)]
+        kinds = {(h["kind"], h["revision"]) for h in heard}
+        assert kinds == {(k, one["audit_id"]) for k in ("config", "rules", "artifacts")}, heard
         two = release(e, 0.3, "b", if_match=one["release_id"])
         cfg, rules = store.current("demo", "config"), store.current("demo", "rules")
         assert cfg is not None and rules is not None
@@ -64,6 +72,7 @@ def test_a_release_moves_both_pointers_with_one_entry_and_rolls_back_in_one_call
         assert actions == ["release.publish"] * 3 + ["release.rollback"]
         assert admin(e, "admin.verify_audit", {"tenant": "demo"})["ok"] is True
     finally:
+        listener.close()
         store.close()
 
 
