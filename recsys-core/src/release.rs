@@ -220,7 +220,10 @@ impl Engine {
             let mut e = Map::new();
             e.push("surface", Value::str(&surface));
             let known = tracked.iter().any(|(t, s)| t == tenant && *s == surface);
-            let result = match to.pin(&surface).flatten() {
+            let pinned = to.artifacts.get(&surface).cloned().flatten().is_some();
+            // A pin whose manifest text is missing fails as an empty manifest (reported).
+            let text = to.pin(&surface).flatten().unwrap_or("");
+            let result = match pinned.then_some(text) {
                 Some(text) => {
                     e.push("action", Value::str("pin"));
                     self.loader_pin(tenant, &surface, now, text.as_bytes().to_vec())
