@@ -400,10 +400,12 @@ impl Engine {
         Ok(report)
     }
 
-    /// When both pointers (those that exist) were last moved by one release entry, installs
-    /// both documents in one commit named by the release, when either is newer than what is
-    /// served. `None` when the pointers are not a release's (the caller reconciles each kind);
-    /// else the time of the move when a later move was read.
+    /// When the newest pointer move was a release entry, installs the release's documents
+    /// in one commit named by the release, when it is newer than what is served. A release
+    /// moves or guards every pointer at its entry's id, so a pointer read below that id was
+    /// read before the release landed: the release's own versions are the state at its id.
+    /// `None` when the newest move was not a release (the caller reconciles each kind); else
+    /// the time of the release when a later move than the one served was read.
     fn reconcile_release(
         &self,
         ts: &mut TenantSync,
@@ -413,50 +415,66 @@ impl Engine {
         report: &mut TenantReport,
     ) -> Result<Option<Option<Timestamp>>, ApiError> {
         let store = self.control.store();
-        let mut read: Option<[Option<Pointer>; 2]> = None;
+        let store_err = |e| ApiError::from(ControlError::from(e));
+        // (revision, versions, release time) of the release read.
+        let mut read: Option<(u64, [Option<String>; 2], Timestamp)> = None;
         let n = self.set_release_if(tenant, |docs| {
             read = None;
-            let cur = DocKind::ALL.map(|k| self.control.current_for_serving(tenant, k));
-            let [c, r] = cur;
-            let (c, r) = (c?, r?);
-            let ptrs = [
-                c.as_ref().map(|x| x.0.clone()),
-                r.as_ref().map(|x| x.0.clone()),
-            ];
-            let mut revs = ptrs.iter().flatten().map(|p| p.revision);
-            let Some(rev) = revs.next() else {
+            let mut rev = None;
+            let mut current: [Option<String>; 2] = [None, None];
+            for kind in DocKind::ALL {
+                if let Some(p) = store.current(tenant, kind).map_err(store_err)? {
+                    rev = rev.max(Some(p.revision));
+                    current[kind as usize] = Some(p.etag);
+                }
+            }
+            let Some(rev) = rev else {
                 return Ok(None);
             };
-            if revs.any(|x| x != rev) {
-                return Ok(None);
-            }
             let entry = store
                 .audit_chain(tenant, Some(rev.saturating_sub(1)), 1)
-                .map_err(|e| ApiError::from(ControlError::from(e)))?;
-            let id = match entry.first() {
-                Some(e) if e.id == rev && e.entity.entity_type == "release" => {
-                    e.entity.id.clone().unwrap_or_default()
-                }
-                _ => return Ok(None),
+                .map_err(store_err)?;
+            let Some((e, release)) = entry
+                .first()
+                .filter(|e| e.id == rev)
+                .and_then(|e| Release::of_entry(e, true).map(|r| (e, r)))
+            else {
+                return Ok(None);
             };
-            let newer = (0..2).any(|i| match (&ptrs[i], &ts.pointers[i]) {
+            // A kind the release has no version for keeps its pointer (a guard).
+            let versions = [
+                release.config_version.clone().or(current[0].take()),
+                release.rules_version.clone().or(current[1].take()),
+            ];
+            let newer = (0..2).any(|i| match (&versions[i], &ts.pointers[i]) {
                 (Some(_), None) => true,
-                (Some(p), Some((seen, _))) => {
-                    p.revision > *seen || (force[i] && p.revision >= *seen)
-                }
+                (Some(_), Some((seen, _))) => rev > *seen || (force[i] && rev >= *seen),
                 (None, _) => false,
             });
             let serving = docs.is_some_and(|d| {
-                d.release_id.as_deref() == Some(id.as_str())
-                    && DocKind::ALL.iter().all(|k| {
-                        doc_version(*k, d) == ptrs[*k as usize].as_ref().map(|p| p.etag.as_str())
-                    })
+                d.release_id.as_deref() == Some(release.id.as_str())
+                    && DocKind::ALL
+                        .iter()
+                        .all(|k| doc_version(*k, d) == versions[*k as usize].as_deref())
             });
-            read = Some(ptrs);
-            let apply = newer && (!serving || force.iter().any(|f| *f));
-            Ok(apply.then(|| (c.map(|x| x.1), r.map(|x| x.1), id)))
+            read = Some((rev, versions.clone(), e.occurred_at));
+            if !newer || (serving && !force.iter().any(|f| *f)) {
+                return Ok(None);
+            }
+            let doc = |k: DocKind| -> Result<Option<Value>, ApiError> {
+                versions[k as usize]
+                    .as_deref()
+                    .map(|v| self.control.version_for_serving(tenant, k, v))
+                    .transpose()
+                    .map_err(ApiError::from)
+            };
+            Ok(Some((
+                doc(DocKind::Config)?,
+                doc(DocKind::Rules)?,
+                release.id,
+            )))
         })?;
-        let Some(ptrs) = read else {
+        let Some((rev, versions, at)) = read else {
             return Ok(None);
         };
         report.recompiled += n.unwrap_or(0);
@@ -464,18 +482,18 @@ impl Engine {
         for kind in DocKind::ALL {
             let i = kind as usize;
             ts.seen[i] = ts.seen[i].max(head);
-            let Some(p) = &ptrs[i] else { continue };
+            let Some(v) = &versions[i] else { continue };
             if ts.pointers[i]
                 .as_ref()
-                .is_some_and(|(rev, _)| p.revision <= *rev)
+                .is_some_and(|(seen, _)| rev <= *seen)
             {
                 continue;
             }
-            report.installed.push((kind, p.revision, p.etag.clone()));
+            report.installed.push((kind, rev, v.clone()));
             if ts.pointers[i].is_some() {
-                newest = Some(newest.map_or(p.updated_at, |n: Timestamp| n.max(p.updated_at)));
+                newest = Some(at);
             }
-            ts.pointers[i] = Some((p.revision, p.etag.clone()));
+            ts.pointers[i] = Some((rev, v.clone()));
         }
         Ok(Some(newest))
     }

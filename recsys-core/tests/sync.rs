@@ -742,3 +742,34 @@ fn a_follower_never_serves_a_mixed_release() {
     assert_eq!(release_id(&b), release_id(&a));
     assert_eq!(served(&b), served(&a));
 }
+
+/// A follower that reads one pointer from before a release and the other from after it (a
+/// lagging replica, or a release landing between the two reads) still installs the release
+/// whole: the newest move is the release entry, whose versions are the state at its id.
+#[test]
+fn a_torn_pointer_read_still_installs_the_whole_release() {
+    let inner = Arc::new(MemoryStore::new());
+    let store = Arc::new(Lagging::new(inner.clone()));
+    let (a, b) = (engine(inner.clone()), engine(store.clone()));
+    let (c1, r1) = (r#"{"weights":{"pop":0.5}}"#, r#"[]"#);
+    release(&a, &format!(r#""config":{c1},"rules":{r1}"#)).unwrap();
+    sync(&b, r#"{"tenant":"demo"}"#);
+    let old_config = inner.current("demo", DocKind::Config).unwrap().unwrap();
+    let (c2, r2) = (
+        r#"{"weights":{"pop":0.6}}"#,
+        r#"[{"action":"block","item_ids":["sku-yoga-mat"]}]"#,
+    );
+    let two = release(&a, &format!(r#""config":{c2},"rules":{r2}"#)).unwrap();
+    // b's store answers the config pointer as it was before the second release.
+    *store.stale.lock().unwrap() = Some((old_config.clone(), old_config.etag.clone()));
+    let r = sync(&b, r#"{"tenant":"demo"}"#);
+    let (config, rules, _) = served(&b);
+    assert_eq!(
+        config,
+        etag(c2.as_bytes()).unwrap(),
+        "{}",
+        json::to_string(&r)
+    );
+    assert_eq!(rules, etag(r2.as_bytes()).unwrap());
+    assert_eq!(release_id(&b), str_of(&two, "release_id"));
+}
