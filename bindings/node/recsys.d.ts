@@ -565,6 +565,8 @@ export interface PointerSwap {
   kind: DocKind
   expected: string | null
   newEtag: string
+  /** When not null, the pointer's revision must equal it too (releases set it). */
+  expectedRevision: number | null
   by: string
   at: string
 }
@@ -610,6 +612,13 @@ export interface DocumentStore {
   listVersions(tenant: string, kind: DocKind): StoredVersion[]
   /** If the pointer equals `swap.expected` and `swap.newEtag` is stored: move it, append the sealed draft, return the entry; else null. */
   compareAndSwap(tenant: string, swap: PointerSwap, draft: AuditDraft): StoredAuditEntry | null
+  /**
+   * Releases need it: every swap checked (etag, and `expectedRevision` when set) and every
+   * `newEtag` stored, then every pointer moved (a guard swap, `newEtag === expected`, only
+   * re-stamped) with the entry's id as revision and the sealed draft appended, in one atomic
+   * step; else nothing changes and null. Without it, releases answer a store error.
+   */
+  compareAndSwapAll?(tenant: string, swaps: PointerSwap[], draft: AuditDraft): StoredAuditEntry | null
   appendAudit(tenant: string, draft: AuditDraft): StoredAuditEntry
   /** Up to `limit` entries below `before` (all when null), newest (timeKey, id) first. */
   listAudit(tenant: string, before: AuditKey | null, limit: number): StoredAuditEntry[]

@@ -409,7 +409,8 @@ const STORE_METHODS = [
 
 /**
  * The audit actions that change what a tenant's processes serve (the change feed): pointer
- * moves, artifact pins, unpins and releases, cache invalidations.
+ * moves, releases (release.publish / release.rollback), artifact pins, unpins and
+ * releases of held publishes, cache invalidations.
  */
 const CHANGE_ACTIONS = Object.freeze([
   'config.update',
@@ -420,6 +421,8 @@ const CHANGE_ACTIONS = Object.freeze([
   'artifacts.pin',
   'artifacts.unpin',
   'artifacts.release',
+  'release.publish',
+  'release.rollback',
 ])
 const METRICS_METHODS = ['counter', 'histogram', 'gauge']
 const STORE_KINDS = new Set(['unavailable', 'conflict', 'corrupt', 'other'])
@@ -492,7 +495,7 @@ function adapterBridge(adapters) {
       const target = targets[adapter]
       const args = JSON.parse(argsJson)
       if (adapter === 'store') {
-        if (method === 'compareAndSwap') args[2] = new AuditDraft(args[2])
+        if (method === 'compareAndSwap' || method === 'compareAndSwapAll') args[2] = new AuditDraft(args[2])
         if (method === 'appendAudit') args[1] = new AuditDraft(args[1])
       }
       const result = target[method](...args)

@@ -259,6 +259,11 @@ impl Engine {
                 a.insert("recompiled", Value::u64(recompiled as u64));
             }
         }
+        if let (true, Value::Object(a)) = (op == "admin.rollback", &mut answer) {
+            if let Some(f) = self.lint_now_serving(tenant, now) {
+                a.insert("lint", crate::lint::findings_value(&f));
+            }
+        }
         Ok(answer)
     }
 }

@@ -147,3 +147,29 @@ pub fn lint_answer(p: &Proposal, findings: &[Finding]) -> Value {
     a.push("warnings", Value::u64((findings.len() - errors) as u64));
     Value::Object(a)
 }
+
+impl Engine {
+    /// Lint findings of the documents serving `tenant` against the catalog loaded for
+    /// `surface` (the checks that need a catalog are skipped when none is loaded): what
+    /// `validate` reports next to the request's warnings. Empty when the tenant has no
+    /// documents. The catalog statistics are cached on the shared tag index, so this costs
+    /// what the documents cost.
+    pub fn served_lint(&self, tenant: &str, surface: &str, now: Timestamp) -> Vec<Finding> {
+        let docs = self.lock_state().docs.get(tenant).cloned();
+        let Some(docs) = docs else {
+            return Vec::new();
+        };
+        let snap = self.snapshot(tenant, surface).map(|(s, _)| s);
+        lint_docs(&docs, snap.as_deref(), now)
+    }
+}
+
+impl Engine {
+    /// The findings of the documents serving `tenant` now, on the surface a proposal without
+    /// one would use: what a write that restores documents (a rollback) reports as `lint`.
+    pub(crate) fn lint_now_serving(&self, tenant: &str, now: Timestamp) -> Option<Vec<Finding>> {
+        let mut m = Map::new();
+        m.push("tenant", Value::str(tenant));
+        Proposal::from_input(self, &m).ok().map(|p| p.lint(now))
+    }
+}

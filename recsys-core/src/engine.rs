@@ -547,22 +547,7 @@ impl Engine {
         })
     }
 
-    /// Applies a release: `fetch` reads config and rules (and names their release) with no
-    /// lock held, like [`Engine::set_document_with`]; both documents are then installed in
-    /// one commit and one rebuild, so no request sees one without the other.
-    pub(crate) fn set_release_with(
-        &self,
-        tenant: &str,
-        fetch: impl Fn() -> Result<(Option<Value>, Option<Value>, String), ApiError>,
-    ) -> Result<usize, ApiError> {
-        self.update_docs_with(tenant, || {
-            let (config, rules, release_id) = fetch()?;
-            crate::compile::DocsUpdate::release(tenant, config.as_ref(), rules.as_ref(), release_id)
-        })
-    }
-
-    /// The optimistic write loop behind [`Engine::set_document_with`] and
-    /// [`Engine::set_release_with`]: `update` fetches and validates with no lock held; the
+    /// The optimistic write loop behind [`Engine::set_document_with`]: `update` fetches and validates with no lock held; the
     /// result is committed only if no other document write landed since it started.
     fn update_docs_with(
         &self,
@@ -610,6 +595,46 @@ impl Engine {
         kind: DocKind,
         mut decide: impl FnMut(Option<&TenantDocs>) -> Result<Option<Value>, ApiError>,
     ) -> Result<Option<usize>, ApiError> {
+        self.update_docs_if(tenant, |docs| {
+            decide(docs)?
+                .map(|doc| match kind {
+                    DocKind::Config => crate::compile::DocsUpdate::config(Some(&doc)),
+                    DocKind::Rules => crate::compile::DocsUpdate::rules(tenant, Some(&doc)),
+                })
+                .transpose()
+        })
+    }
+
+    /// [`Engine::set_document_if`] for a release: `decide` returns both documents and the
+    /// release id (or `None` to change nothing), installed in one commit and one rebuild.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn set_release_if(
+        &self,
+        tenant: &str,
+        mut decide: impl FnMut(
+            Option<&TenantDocs>,
+        )
+            -> Result<Option<(Option<Value>, Option<Value>, String)>, ApiError>,
+    ) -> Result<Option<usize>, ApiError> {
+        self.update_docs_if(tenant, |docs| {
+            decide(docs)?
+                .map(|(config, rules, id)| {
+                    crate::compile::DocsUpdate::release(tenant, config.as_ref(), rules.as_ref(), id)
+                })
+                .transpose()
+        })
+    }
+
+    /// The loop behind [`Engine::set_document_if`] and [`Engine::set_release_if`]: `decide`
+    /// runs with no lock held, again whenever another write changed the tenant's documents
+    /// before its update could be committed.
+    fn update_docs_if(
+        &self,
+        tenant: &str,
+        mut decide: impl FnMut(
+            Option<&TenantDocs>,
+        ) -> Result<Option<crate::compile::DocsUpdate>, ApiError>,
+    ) -> Result<Option<usize>, ApiError> {
         loop {
             let (seen, current) = {
                 let st = self.lock_state();
@@ -618,12 +643,8 @@ impl Engine {
                     st.docs.get(tenant).cloned(),
                 )
             };
-            let Some(doc) = decide(current.as_deref())? else {
+            let Some(update) = decide(current.as_deref())? else {
                 return Ok(None);
-            };
-            let update = match kind {
-                DocKind::Config => crate::compile::DocsUpdate::config(Some(&doc))?,
-                DocKind::Rules => crate::compile::DocsUpdate::rules(tenant, Some(&doc))?,
             };
             if let Some(n) = self.commit_update(tenant, seen, &update) {
                 return Ok(Some(n));
@@ -1133,10 +1154,12 @@ impl Engine {
             },
             request_id: (!ctx.request_id.is_empty()).then(|| ctx.request_id.clone()),
         };
+        let lint = self.served_lint(&ctx.tenant, &meta.surface, ctx.now);
         Ok(Validation {
             normalized_request: req.into_owned(),
             warnings,
             meta,
+            lint,
         })
     }
 
@@ -1313,13 +1336,13 @@ mod tests {
             "a rules change rebuilt the catalog"
         );
         let n = e
-            .set_release_with("demo", || {
+            .set_release_if("demo", |_| {
                 assert!(e.state.try_lock().is_ok(), "fetch ran under the write lock");
                 let config = parse(br#"{"algo":"blend"}"#).unwrap();
-                Ok((Some(config), None, "r1".into()))
+                Ok(Some((Some(config), None, "r1".into())))
             })
             .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(n, Some(1));
         let (snap, _) = e.snapshot("demo", "home").unwrap();
         assert!(
             Arc::ptr_eq(&first, &snap.catalog),

@@ -5,7 +5,9 @@
 //!
 //! Requests come as request objects or as recorded exposure events that carry their request
 //! (a `request` member). The candidate snapshot is compiled once; each request then costs two
-//! ordinary `recommend` calls, so a preview is linear in the number of requests.
+//! ordinary `recommend` calls, so a preview is linear in the number of requests. Requests are
+//! independent, so they are served in fixed-size chunks on up to four threads and the
+//! chunks' totals added in request order (the answer does not depend on the thread count).
 
 use crate::change::Proposal;
 use crate::control::OpContext;
@@ -131,6 +133,8 @@ struct Totals {
     /// Candidate rule index → requests it fired on (pin/boost in reasons, block removing an item).
     fired: BTreeMap<usize, u64>,
     details: Vec<Value>,
+    /// Most details this total keeps.
+    detail_limit: usize,
 }
 
 struct Side<'a> {
@@ -190,7 +194,7 @@ impl Run<'_> {
             (Ok(b), Ok(a)) => (b, a),
             (b, a) => {
                 t.failed += 1;
-                if t.details.len() < self.max_details {
+                if t.details.len() < t.detail_limit {
                     let mut m = Map::new();
                     m.push("index", Value::u64(i as u64));
                     for (k, r) in [("before_error", b.err()), ("after_error", a.err())] {
@@ -292,7 +296,7 @@ impl Run<'_> {
             return;
         }
         t.changed += 1;
-        if t.details.len() < self.max_details {
+        if t.details.len() < t.detail_limit {
             let mut m = Map::new();
             m.push("index", Value::u64(i as u64));
             if !ctx.request_id.is_empty() {
@@ -455,17 +459,94 @@ impl Engine {
             catalog: SnapshotCatalog::new(&candidate),
             max_details,
         };
-        let mut t = Totals::default();
-        for (i, (req, at, id)) in requests.iter().enumerate() {
-            let ctx = CallContext {
-                now: *at,
-                request_id: id.clone(),
-                tenant: p.tenant.clone(),
-                roles: Vec::new(),
-            };
-            run.one(i, req, &ctx, &mut t);
-        }
+        let t = run.all(&requests, &p.tenant);
         Ok(summary(&p, &candidate, &t, requests.len()))
+    }
+}
+
+/// Requests per unit of preview work. Fixed (not derived from the thread count), so the
+/// summary's sums are added in the same order on every machine: same input, same bytes.
+pub const PREVIEW_CHUNK: usize = 256;
+
+/// Threads a preview serves on: the machine's parallelism, at most 4 (one on WASM, which has
+/// no threads).
+fn preview_threads(chunks: usize) -> usize {
+    if cfg!(target_arch = "wasm32") {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(chunks)
+}
+
+impl Totals {
+    /// Adds a later chunk's totals (details stay in request order, at most `max_details`).
+    fn merge(&mut self, o: Totals, max_details: usize) {
+        self.served += o.served;
+        self.failed += o.failed;
+        self.empty_before += o.empty_before;
+        self.empty_after += o.empty_after;
+        self.overlap_sum += o.overlap_sum;
+        self.changed += o.changed;
+        for (r, c) in o.fired {
+            *self.fired.entry(r).or_insert(0) += c;
+        }
+        let room = max_details.saturating_sub(self.details.len());
+        self.details.extend(o.details.into_iter().take(room));
+    }
+}
+
+impl Run<'_> {
+    /// Serves every request, in chunks of [`PREVIEW_CHUNK`] spread over
+    /// [`preview_threads`] threads (each request is independent: two reads of immutable
+    /// snapshots), and adds the chunks' totals up in request order.
+    fn all(&self, requests: &[(Value, Timestamp, String)], tenant: &str) -> Totals {
+        let chunks: Vec<&[(Value, Timestamp, String)]> = requests.chunks(PREVIEW_CHUNK).collect();
+        let chunk = |c: usize, detail_limit: usize| -> Totals {
+            let mut t = Totals {
+                detail_limit,
+                ..Totals::default()
+            };
+            for (j, (req, at, id)) in chunks[c].iter().enumerate() {
+                let ctx = CallContext {
+                    now: *at,
+                    request_id: id.clone(),
+                    tenant: tenant.to_string(),
+                    roles: Vec::new(),
+                };
+                self.one(c * PREVIEW_CHUNK + j, req, &ctx, &mut t);
+            }
+            t
+        };
+        let threads = preview_threads(chunks.len());
+        let mut total = Totals {
+            detail_limit: self.max_details,
+            ..Totals::default()
+        };
+        // Waves of `threads` chunks, merged in order after each wave: memory stays at one
+        // wave's details, and a chunk keeps only as many details as may still be listed.
+        for wave in (0..chunks.len()).collect::<Vec<_>>().chunks(threads.max(1)) {
+            let limit = self.max_details.saturating_sub(total.details.len());
+            let results: Vec<Totals> = if wave.len() == 1 {
+                vec![chunk(wave[0], limit)]
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = wave
+                        .iter()
+                        .map(|&c| s.spawn(move || chunk(c, limit)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                        .collect()
+                })
+            };
+            for t in results {
+                total.merge(t, self.max_details);
+            }
+        }
+        total
     }
 }
 

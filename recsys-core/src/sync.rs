@@ -8,10 +8,13 @@
 //! 1. reads the tenant's revision ([`DocumentStore::revision`]), then the config and rules
 //!    pointers, and installs a pointer only when its revision is higher than the one it
 //!    serves: a late or duplicated notification, or two syncs racing, can never move
-//!    serving backwards;
+//!    serving backwards. Pointers last moved together by one release entry (a release moves
+//!    or guards every pointer, all at the entry's id) are installed together, in one commit
+//!    named by the release, so no process serves one release's config with another's rules;
 //! 2. reads the change feed after the position it has applied
 //!    ([`DocumentStore::changes_since`]) and applies the artifact side: the last pin or
-//!    unpin of each surface (the pinned manifest travels in the audit entry's `extra`),
+//!    unpin of each surface (the pinned manifest travels in the audit entry's `extra`; a
+//!    release's pin changes count as pins and unpins at the release's revision),
 //!    releases of held publishes, and cache invalidations (artifact refresh due now;
 //!    config/rules targets re-read their pointer).
 //!
@@ -20,7 +23,7 @@
 //! touching the store, when every kind it names has already been reconciled at or past it.
 //! Syncs of one engine are serialised by one mutex, taken before the engine's write lock.
 
-use crate::control::{actions, AuditEntry, ControlError, DocKind, Pointer};
+use crate::control::{actions, AuditEntry, ControlError, DocKind, Pointer, Release};
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::json::{Map, Value};
@@ -224,6 +227,25 @@ impl FeedPlan {
             actions::ARTIFACTS_UNPIN => {
                 self.pin.insert(surface, (e.id, None));
             }
+            actions::RELEASE_PUBLISH | actions::RELEASE_ROLLBACK => {
+                // The pins a release changes, as pins and unpins at its revision; its
+                // documents are installed together by the pointer reconcile.
+                let (Some(from), Some(to)) =
+                    (Release::of_entry(e, false), Release::of_entry(e, true))
+                else {
+                    return;
+                };
+                for s in crate::release::changed_surfaces(&from, &to) {
+                    let text = to.pin(&s).flatten().map(str::to_owned);
+                    let pinned = to.artifacts.get(&s).cloned().flatten().is_some();
+                    if pinned {
+                        self.release.remove(&s);
+                    }
+                    // A pin whose manifest text is missing is reported when applied.
+                    let manifest = pinned.then(|| text.unwrap_or_default());
+                    self.pin.insert(s, (e.id, manifest));
+                }
+            }
             actions::ARTIFACTS_RELEASE => {
                 self.release.insert(surface, e.id);
             }
@@ -345,8 +367,18 @@ impl Engine {
         if kinds.feed {
             newest = self.follow_feed(ts, tenant, now, &mut force, &mut report)?;
         }
-        for kind in DocKind::ALL {
-            if kinds.has(kind) || force[kind as usize] {
+        // Pointers last moved together by a release are installed together, as one unit.
+        let wanted = DocKind::ALL.map(|k| kinds.has(k) || force[k as usize]);
+        let joint = if wanted.iter().any(|w| *w) {
+            self.reconcile_release(ts, tenant, head, force, &mut report)?
+        } else {
+            None
+        };
+        if let Some(Some(at)) = joint {
+            newest = Some(newest.map_or(at, |n| n.max(at)));
+        }
+        for kind in DocKind::ALL.into_iter().filter(|_| joint.is_none()) {
+            if wanted[kind as usize] {
                 if let Some(at) = self.reconcile_pointer(
                     ts,
                     tenant,
@@ -366,6 +398,104 @@ impl Engine {
             self.record(|r| crate::ops::metrics::record_sync_lag(r, lag));
         }
         Ok(report)
+    }
+
+    /// When the newest pointer move was a release entry, installs the release's documents
+    /// in one commit named by the release, when it is newer than what is served. A release
+    /// moves or guards every pointer at its entry's id, so a pointer read below that id was
+    /// read before the release landed: the release's own versions are the state at its id.
+    /// `None` when the newest move was not a release (the caller reconciles each kind); else
+    /// the time of the release when a later move than the one served was read.
+    fn reconcile_release(
+        &self,
+        ts: &mut TenantSync,
+        tenant: &str,
+        head: u64,
+        force: [bool; 2],
+        report: &mut TenantReport,
+    ) -> Result<Option<Option<Timestamp>>, ApiError> {
+        let store = self.control.store();
+        let store_err = |e| ApiError::from(ControlError::from(e));
+        // (revision, versions, release time) of the release read.
+        let mut read: Option<(u64, [Option<String>; 2], Timestamp)> = None;
+        let n = self.set_release_if(tenant, |docs| {
+            read = None;
+            let mut rev = None;
+            let mut current: [Option<String>; 2] = [None, None];
+            for kind in DocKind::ALL {
+                if let Some(p) = store.current(tenant, kind).map_err(store_err)? {
+                    rev = rev.max(Some(p.revision));
+                    current[kind as usize] = Some(p.etag);
+                }
+            }
+            let Some(rev) = rev else {
+                return Ok(None);
+            };
+            let entry = store
+                .audit_chain(tenant, Some(rev.saturating_sub(1)), 1)
+                .map_err(store_err)?;
+            let Some((e, release)) = entry
+                .first()
+                .filter(|e| e.id == rev)
+                .and_then(|e| Release::of_entry(e, true).map(|r| (e, r)))
+            else {
+                return Ok(None);
+            };
+            // A kind the release has no version for keeps its pointer (a guard).
+            let versions = [
+                release.config_version.clone().or(current[0].take()),
+                release.rules_version.clone().or(current[1].take()),
+            ];
+            let newer = (0..2).any(|i| match (&versions[i], &ts.pointers[i]) {
+                (Some(_), None) => true,
+                (Some(_), Some((seen, _))) => rev > *seen || (force[i] && rev >= *seen),
+                (None, _) => false,
+            });
+            let serving = docs.is_some_and(|d| {
+                d.release_id.as_deref() == Some(release.id.as_str())
+                    && DocKind::ALL
+                        .iter()
+                        .all(|k| doc_version(*k, d) == versions[*k as usize].as_deref())
+            });
+            read = Some((rev, versions.clone(), e.occurred_at));
+            if !newer || (serving && !force.iter().any(|f| *f)) {
+                return Ok(None);
+            }
+            let doc = |k: DocKind| -> Result<Option<Value>, ApiError> {
+                versions[k as usize]
+                    .as_deref()
+                    .map(|v| self.control.version_for_serving(tenant, k, v))
+                    .transpose()
+                    .map_err(ApiError::from)
+            };
+            Ok(Some((
+                doc(DocKind::Config)?,
+                doc(DocKind::Rules)?,
+                release.id,
+            )))
+        })?;
+        let Some((rev, versions, at)) = read else {
+            return Ok(None);
+        };
+        report.recompiled += n.unwrap_or(0);
+        let mut newest = None;
+        for kind in DocKind::ALL {
+            let i = kind as usize;
+            ts.seen[i] = ts.seen[i].max(head);
+            let Some(v) = &versions[i] else { continue };
+            if ts.pointers[i]
+                .as_ref()
+                .is_some_and(|(seen, _)| rev <= *seen)
+            {
+                continue;
+            }
+            report.installed.push((kind, rev, v.clone()));
+            if ts.pointers[i].is_some() {
+                newest = Some(at);
+            }
+            ts.pointers[i] = Some((rev, v.clone()));
+        }
+        Ok(Some(newest))
     }
 
     /// Reads one pointer and installs it when it is newer than what is served. Returns the

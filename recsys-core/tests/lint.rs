@@ -412,3 +412,89 @@ fn cost_grows_linearly_with_rules() {
         "600 rules {small:.4}s, 6000 rules {large:.4}s"
     );
 }
+
+/// The catalog statistics lint needs (per-tag item counts, brand/category sizes) are built
+/// once per shared tag index, not on every write: two rules writes lint against the same
+/// counts, and the snapshots they compile share the tag index that holds them.
+#[test]
+fn writes_reuse_the_catalog_counts_kept_with_the_shared_tag_index() {
+    let e = engine_with("{}", CONFIG, &[]);
+    let before = e.snapshot("demo", "home").unwrap().0;
+    assert!(
+        !before.tag_index.counts_built(),
+        "nothing has linted against the catalog yet"
+    );
+    let put = |rules: &str| {
+        let a = admin(
+            &e,
+            "admin.put_rules",
+            &format!(r#"{{"tenant":"demo","document":{rules}}}"#),
+        )
+        .unwrap();
+        assert!(get(&a, "lint").as_array().is_some(), "{a:?}");
+    };
+    put(r#"[{"action":"block","target_type":"brand","key":"roastlab"}]"#);
+    assert!(
+        before.tag_index.counts_built(),
+        "the write's lint used the tag index's cached counts"
+    );
+    let first = before.tag_index.counts() as *const _;
+    put(r#"[{"action":"block","target_type":"brand","key":"nosuchbrand"}]"#);
+    let after = e.snapshot("demo", "home").unwrap().0;
+    assert!(std::sync::Arc::ptr_eq(&before.tag_index, &after.tag_index));
+    assert_eq!(after.tag_index.counts() as *const _, first);
+    // The counts are right: the example catalog's brands add up to the items with a brand.
+    let c = after.tag_index.counts();
+    let branded: usize = c.brand_sizes.iter().sum();
+    assert_eq!(branded + c.no_brand, after.catalog_len());
+    assert!(!c.brand_sizes.is_empty());
+}
+
+/// `validate` reports the lint findings of the documents serving the tenant (against the
+/// surface's catalog) next to the request's warnings; clean documents add nothing, so an
+/// answer without findings is byte-for-byte what it was.
+#[test]
+fn validate_reports_the_served_documents_findings() {
+    let validate = |e: &Engine| {
+        let a = e
+            .call(
+                "validate",
+                r#"{"request":{"surface":"home","k":5,"user":{"user_id":"u1"}},"ctx":{"now":"2026-01-02T00:00:00Z","tenant":"demo"}}"#,
+            )
+            .unwrap();
+        parse(&a)
+    };
+    let clean = engine_with("{}", CONFIG, &[]);
+    let a = validate(&clean);
+    assert!(get(&a, "lint").is_null(), "{a:?}");
+    assert!(get(&a, "normalized_request").as_object().is_some());
+
+    let e = engine_with("{}", CONFIG, &[]);
+    let rules = r#"[{"action":"block","item_ids":["sku-yoga-mat"],"valid_until":"2025-06-01T00:00:00Z"},{"action":"boost","item_ids":["sku-no-such-item"],"boost_value":0.5}]"#;
+    admin(
+        &e,
+        "admin.put_rules",
+        &format!(r#"{{"tenant":"demo","document":{rules}}}"#),
+    )
+    .unwrap();
+    let a = validate(&e);
+    let f = get(&a, "lint").as_array().expect("lint findings").to_vec();
+    assert_eq!(
+        with_code(&f, codes::RULES_EXPIRED),
+        vec![("warning".into(), vec![0])]
+    );
+    assert_eq!(with_code(&f, codes::RULES_UNKNOWN_TARGET).len(), 1, "{f:?}");
+    // A write that fixes the documents clears them.
+    let put = admin(&e, "admin.put_rules", r#"{"tenant":"demo","document":[]}"#).unwrap();
+    assert_eq!(get(&put, "lint").as_array().map(|l| l.len()), Some(0));
+    assert!(get(&validate(&e), "lint").is_null());
+    // A rollback is a write too: it reports the findings of what it restored.
+    let back = admin(&e, "admin.rollback", r#"{"tenant":"demo","kind":"rules"}"#).unwrap();
+    let f = get(&back, "lint")
+        .as_array()
+        .expect("rollback lint")
+        .to_vec();
+    assert_eq!(with_code(&f, codes::RULES_EXPIRED).len(), 1, "{back:?}");
+    let again = get(&validate(&e), "lint").as_array().unwrap().to_vec();
+    assert_eq!(with_code(&again, codes::RULES_EXPIRED).len(), 1);
+}

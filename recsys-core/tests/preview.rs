@@ -250,3 +250,55 @@ fn recorded_exposures_replay_through_preview() {
         .unwrap();
     assert!(get(&drained(&plain)[0], "request").is_null());
 }
+
+/// A preview larger than one chunk of work (`PREVIEW_CHUNK`) is served on several threads:
+/// the answer is the one a single pass gives (every request counted once, details in request
+/// order and cut at `max_details`), and the same input gives the same bytes every time.
+#[test]
+fn chunked_previews_count_every_request_once_and_keep_request_order() {
+    use recsys_core::preview::PREVIEW_CHUNK;
+    let e = engine();
+    // The example's rules plus a block of the jacket they pin.
+    let current = common::read_example("rules.json");
+    let rules = format!(
+        r#"{},{{"action":"block","item_ids":["sku-trail-jacket"]}}]"#,
+        current.trim().trim_end_matches(']')
+    );
+    let unchanged = r#"{"surface":"home","k":5,"user":{"user_id":"nobody"},"candidates":{"exclude_ids":["sku-trail-jacket"]}}"#;
+    // Every third request is one the block changes; the rest are answered the same.
+    let n = PREVIEW_CHUNK * 2 + 7;
+    let reqs: Vec<String> = (0..n)
+        .map(|i| {
+            if i % 3 == 0 {
+                request()
+            } else {
+                unchanged.to_string()
+            }
+        })
+        .collect();
+    let body = format!(
+        r#""rules":{rules},"max_details":300,"requests":[{}]"#,
+        reqs.join(",")
+    );
+    let a = preview(&e, &body, r#""operator""#).unwrap();
+    assert_eq!(get(&a, "served").as_f64(), Some(n as f64));
+    let changed = n.div_ceil(3);
+    assert_eq!(get(&a, "changed").as_f64(), Some(changed as f64));
+    let details = get(&a, "details").as_array().unwrap();
+    assert_eq!(details.len(), 300.min(changed));
+    let indexes: Vec<f64> = details
+        .iter()
+        .map(|d| get(d, "index").as_f64().unwrap())
+        .collect();
+    let want: Vec<f64> = (0..n).step_by(3).take(300).map(|i| i as f64).collect();
+    assert_eq!(indexes, want);
+    let block = parse(&current).as_array().unwrap().len() as f64;
+    let fired = get(&a, "rules_fired").as_array().unwrap();
+    let by_block = fired
+        .iter()
+        .find(|f| get(f, "rule").as_f64() == Some(block))
+        .expect("the block fired");
+    assert_eq!(get(by_block, "requests").as_f64(), Some(changed as f64));
+    let again = preview(&e, &body, r#""operator""#).unwrap();
+    assert_eq!(json::to_string(&a), json::to_string(&again));
+}

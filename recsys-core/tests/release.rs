@@ -253,3 +253,60 @@ fn concurrent_writers_never_serve_a_mixed_pair() {
     let v = admin(&e, "admin.verify_audit", r#"{"tenant":"demo"}"#).unwrap();
     assert_eq!(get(&v, "ok").as_bool(), Some(true));
 }
+
+/// A release guards the document it keeps (checked, re-stamped, not moved): the kept
+/// document's own previous version stays what `admin.rollback` returns to. A release of
+/// pins alone needs a document to guard; a bad manifest is refused before anything is
+/// stored.
+#[test]
+fn kept_documents_are_guarded_not_moved_and_manifests_are_checked() {
+    let e = engine();
+    for r in [RULES_A, RULES_B] {
+        admin(
+            &e,
+            "admin.put_rules",
+            &format!(r#"{{"tenant":"demo","document":{r}}}"#),
+        )
+        .unwrap();
+    }
+    let only_config = admin(
+        &e,
+        "admin.release",
+        &format!(r#"{{"tenant":"demo","config":{CONFIG_A}}}"#),
+    )
+    .unwrap();
+    assert_eq!(s(&only_config, "rules_version"), etag(RULES_B));
+    let back = admin(&e, "admin.rollback", r#"{"tenant":"demo","kind":"rules"}"#).unwrap();
+    assert_eq!(s(&back, "rules_version"), etag(RULES_A), "{back:?}");
+
+    let fresh = Engine::new();
+    fresh
+        .call("load_snapshot", &common::example_documents(None, None, &[]))
+        .unwrap();
+    let manifest = common::read_example("manifest.json");
+    let before = admin(&e, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
+    let err = admin(
+        &fresh,
+        "admin.release",
+        &format!(r#"{{"tenant":"demo","artifacts":{{"home":{manifest}}}}}"#),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("needs a config or rules"),
+        "{}",
+        err.message
+    );
+    let err = admin(
+        &e,
+        "admin.release",
+        &format!(r#"{{"tenant":"demo","rules":{RULES_A},"artifacts":{{"other":{manifest}}}}}"#),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("artifacts[\"other\"]"),
+        "{}",
+        err.message
+    );
+    let cur = admin(&e, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
+    assert_eq!(s(&cur, "release_id"), s(&before, "release_id"));
+}

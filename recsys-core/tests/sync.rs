@@ -464,3 +464,312 @@ impl DocumentStore for Lagging {
         self.inner.changes_since(t, s, l)
     }
 }
+
+// ---- Releases across a fleet -------------------------------------------------------------
+
+fn release(e: &Engine, body: &str) -> Result<Value, recsys_core::ApiError> {
+    admin(
+        e,
+        "admin.release",
+        &format!(r#"{{"tenant":"demo",{body}}}"#),
+    )
+}
+
+fn release_id(e: &Engine) -> String {
+    let (snap, _) = e.snapshot("demo", "home").unwrap();
+    snap.versions.release_id.clone().unwrap_or_default()
+}
+
+fn pinned_manifest(day: u32) -> String {
+    data("manifest.json").replace(
+        "2026-11-22T23:28:39Z",
+        &format!("2026-11-{day:02}T00:00:00Z"),
+    )
+}
+
+/// Whether `e` reports demo/home pinned (`sync_status`).
+fn is_pinned(e: &Engine) -> bool {
+    let status = parse(
+        e.call("sync_status", &format!(r#"{{"now":"{NOW}"}}"#))
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let t = &get(&status, "tenants").as_array().unwrap()[0];
+    get(&get(t, "surfaces").as_array().unwrap()[0], "pinned") == &Value::Bool(true)
+}
+
+fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
+    get(v, k).as_str().unwrap_or("")
+}
+
+#[test]
+fn a_release_reaches_the_fleet_as_one_unit_and_rolls_back_in_one_call() {
+    let store: Arc<dyn DocumentStore> = Arc::new(MemoryStore::new());
+    let (a, b) = (engine(store.clone()), engine(store.clone()));
+    sync(&b, "{}");
+    let pinned = pinned_manifest(19);
+    let (c1, r1) = (
+        r#"{"weights":{"pop":0.3}}"#,
+        r#"[{"action":"block","item_ids":["sku-yoga-mat"]}]"#,
+    );
+    let one = release(
+        &a,
+        &format!(
+            r#""config":{c1},"rules":{r1},"artifacts":{{"home":{}}}"#,
+            json::to_string(&Value::String(pinned.clone()))
+        ),
+    )
+    .unwrap();
+    let id1 = str_of(&one, "release_id").to_string();
+    let want1 = (
+        etag(c1.as_bytes()).unwrap(),
+        etag(r1.as_bytes()).unwrap(),
+        etag(pinned.as_bytes()).unwrap(),
+    );
+    assert_eq!(served(&a), want1);
+    assert_eq!(release_id(&a), id1);
+    // The release names its pins: the id covers them.
+    let pins = get(&one, "artifacts");
+    assert_eq!(str_of(pins, "home"), want1.2);
+    assert_ne!(served(&b), want1);
+
+    // The follower installs config, rules and the pin from one sync: both documents in one
+    // commit (one recompile of its one surface), named by the release.
+    let r = sync(&b, r#"{"tenant":"demo"}"#);
+    assert_eq!(served(&b), want1, "{}", json::to_string(&r));
+    assert_eq!(release_id(&b), id1);
+    assert_eq!(
+        get(&r, "recompiled"),
+        &Value::u64(1),
+        "{}",
+        json::to_string(&r)
+    );
+    let installed = get(&r, "installed");
+    assert!(installed.as_object().unwrap().get("config").is_some());
+    assert!(installed.as_object().unwrap().get("rules").is_some());
+    assert!(json::to_string(get(&r, "applied")).contains("artifacts.pin"));
+
+    // A second release changes both documents and unpins.
+    let (c2, r2) = (
+        r#"{"weights":{"pop":0.4}}"#,
+        r#"[{"action":"block","item_ids":["sku-backpack"]}]"#,
+    );
+    let two = release(
+        &a,
+        &format!(r#""config":{c2},"rules":{r2},"artifacts":{{"home":null}},"if_match":"{id1}""#),
+    )
+    .unwrap();
+    let id2 = str_of(&two, "release_id").to_string();
+    sync(&b, r#"{"tenant":"demo"}"#);
+    assert_eq!(release_id(&b), id2);
+    assert_eq!(served(&b).0, etag(c2.as_bytes()).unwrap());
+    assert_eq!(served(&b).1, etag(r2.as_bytes()).unwrap());
+    assert!(!is_pinned(&b));
+
+    // Roll back through a in one call: config, rules and the pin return, on b after a sync.
+    let back = admin(&a, "admin.rollback_release", r#"{"tenant":"demo"}"#).unwrap();
+    assert_eq!(str_of(&back, "release_id"), id1);
+    assert_eq!(served(&a), want1);
+    let r = sync(&b, r#"{"tenant":"demo"}"#);
+    assert_eq!(served(&b), want1, "{}", json::to_string(&r));
+    assert_eq!(release_id(&b), id1);
+    assert!(is_pinned(&b));
+    // The change feed carries the releases; the audit chain verifies.
+    let feed: Vec<String> = store
+        .changes_since("demo", 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        feed,
+        vec!["release.publish", "release.publish", "release.rollback"]
+    );
+    let v = admin(&a, "admin.verify_audit", r#"{"tenant":"demo"}"#).unwrap();
+    assert_eq!(get(&v, "ok"), &Value::Bool(true), "{}", json::to_string(&v));
+}
+
+/// Two processes race releases with If-Match on the release they read: exactly one wins,
+/// the other is refused and nothing of it is stored (no pointer moved, no entry), also when
+/// the releases only change pins (every existing pointer is guarded by its revision).
+#[test]
+fn racing_releases_through_two_engines_conflict_and_store_nothing_partial() {
+    let store: Arc<dyn DocumentStore> = Arc::new(MemoryStore::new());
+    let (a, b) = (engine(store.clone()), engine(store.clone()));
+    let base = release(&a, r#""config":{"weights":{"pop":0.1}},"rules":[]"#).unwrap();
+    let id0 = str_of(&base, "release_id").to_string();
+    let pin = |day: u32| json::to_string(&Value::String(pinned_manifest(day)));
+    let mine = release(
+        &a,
+        &format!(r#""rules":[{{"action":"block","item_ids":["sku-yoga-mat"]}}],"artifacts":{{"home":{}}},"if_match":"{id0}""#, pin(10)),
+    )
+    .unwrap();
+    let theirs = release(
+        &b,
+        &format!(r#""config":{{"weights":{{"pop":0.9}}}},"rules":[{{"action":"block","item_ids":["sku-backpack"]}}],"if_match":"{id0}""#),
+    )
+    .unwrap_err();
+    assert_eq!(theirs.code, "RECSYS_VERSION_MISMATCH");
+    let cur = admin(&b, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
+    assert_eq!(str_of(&cur, "release_id"), str_of(&mine, "release_id"));
+    assert_eq!(
+        str_of(&cur, "config_version"),
+        str_of(&base, "config_version")
+    );
+    // Pin-only releases race the same way.
+    let id1 = str_of(&cur, "release_id").to_string();
+    let p1 = release(
+        &a,
+        &format!(r#""artifacts":{{"home":{}}},"if_match":"{id1}""#, pin(11)),
+    )
+    .unwrap();
+    let p2 = release(
+        &b,
+        &format!(r#""artifacts":{{"home":{}}},"if_match":"{id1}""#, pin(12)),
+    )
+    .unwrap_err();
+    assert_eq!(p2.code, "RECSYS_VERSION_MISMATCH");
+    let cur = admin(&b, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
+    assert_eq!(str_of(&cur, "release_id"), str_of(&p1, "release_id"));
+    assert_eq!(
+        str_of(get(&cur, "artifacts"), "home"),
+        etag(pinned_manifest(11).as_bytes()).unwrap()
+    );
+
+    // Threads on both engines race: every win is one entry, every loss stores nothing, and
+    // the store ends on the last winner's release exactly.
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            let e = if t % 2 == 0 { a.clone() } else { b.clone() };
+            std::thread::spawn(move || {
+                let mut won = 0;
+                for i in 0..8u32 {
+                    let cur = admin(&e, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
+                    let body = format!(
+                        r#""config":{{"weights":{{"pop":0.{t}{i}1}}}},"artifacts":{{"home":{}}},"if_match":"{}""#,
+                        pin(1 + (t * 8 + i) % 28),
+                        str_of(&cur, "release_id")
+                    );
+                    match release(&e, &body) {
+                        Ok(_) => won += 1,
+                        Err(err) => assert_eq!(err.code, "RECSYS_VERSION_MISMATCH"),
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let won: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(won > 0);
+    let entries = store.changes_since("demo", 0, 1000).unwrap();
+    assert_eq!(
+        entries.len(),
+        3 + won,
+        "one entry per won release, none for a lost one"
+    );
+    let last = entries.last().unwrap();
+    let after = last.after_state.as_ref().unwrap();
+    let cur = admin(&a, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
+    assert_eq!(str_of(&cur, "release_id"), str_of(after, "release_id"));
+    assert_eq!(
+        str_of(&cur, "config_version"),
+        str_of(after, "config_version")
+    );
+    for e in [&a, &b] {
+        sync(e, r#"{"tenant":"demo"}"#);
+        assert_eq!(release_id(e), str_of(after, "release_id"));
+        assert_eq!(served(e).0, str_of(after, "config_version"));
+    }
+    let v = admin(&a, "admin.verify_audit", r#"{"tenant":"demo"}"#).unwrap();
+    assert_eq!(get(&v, "ok"), &Value::Bool(true), "{}", json::to_string(&v));
+}
+
+/// A follower syncing in a loop while the leader publishes releases never serves one
+/// release's config with another's rules.
+#[test]
+fn a_follower_never_serves_a_mixed_release() {
+    let store: Arc<dyn DocumentStore> = Arc::new(MemoryStore::new());
+    let (a, b) = (engine(store.clone()), Arc::new(engine(store.clone())));
+    let pairs: Vec<(String, String)> = (1..=4)
+        .map(|i| {
+            (
+                format!(r#"{{"weights":{{"pop":0.{i}}}}}"#),
+                format!(r#"[{{"action":"boost","tag":"margin:high","boost_value":0.{i}}}]"#),
+            )
+        })
+        .collect();
+    let allowed: std::collections::HashSet<(String, String)> = pairs
+        .iter()
+        .map(|(c, r)| (etag(c.as_bytes()).unwrap(), etag(r.as_bytes()).unwrap()))
+        .collect();
+    release(
+        &a,
+        &format!(r#""config":{},"rules":{}"#, pairs[0].0, pairs[0].1),
+    )
+    .unwrap();
+    sync(&b, "{}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let (b, stop) = (b.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                sync(&b, r#"{"tenant":"demo"}"#);
+            }
+        })
+    };
+    let reader = {
+        let (b, stop, allowed) = (b.clone(), stop.clone(), allowed.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let (c, r, _) = served(&b);
+                assert!(allowed.contains(&(c.clone(), r.clone())), "mixed: {c} {r}");
+                n += 1;
+            }
+            n
+        })
+    };
+    for round in 0..40 {
+        let (c, r) = &pairs[round % pairs.len()];
+        release(&a, &format!(r#""config":{c},"rules":{r}"#)).unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    follower.join().unwrap();
+    assert!(reader.join().unwrap() > 0);
+    sync(&b, r#"{"tenant":"demo"}"#);
+    assert_eq!(release_id(&b), release_id(&a));
+    assert_eq!(served(&b), served(&a));
+}
+
+/// A follower that reads one pointer from before a release and the other from after it (a
+/// lagging replica, or a release landing between the two reads) still installs the release
+/// whole: the newest move is the release entry, whose versions are the state at its id.
+#[test]
+fn a_torn_pointer_read_still_installs_the_whole_release() {
+    let inner = Arc::new(MemoryStore::new());
+    let store = Arc::new(Lagging::new(inner.clone()));
+    let (a, b) = (engine(inner.clone()), engine(store.clone()));
+    let (c1, r1) = (r#"{"weights":{"pop":0.5}}"#, r#"[]"#);
+    release(&a, &format!(r#""config":{c1},"rules":{r1}"#)).unwrap();
+    sync(&b, r#"{"tenant":"demo"}"#);
+    let old_config = inner.current("demo", DocKind::Config).unwrap().unwrap();
+    let (c2, r2) = (
+        r#"{"weights":{"pop":0.6}}"#,
+        r#"[{"action":"block","item_ids":["sku-yoga-mat"]}]"#,
+    );
+    let two = release(&a, &format!(r#""config":{c2},"rules":{r2}"#)).unwrap();
+    // b's store answers the config pointer as it was before the second release.
+    *store.stale.lock().unwrap() = Some((old_config.clone(), old_config.etag.clone()));
+    let r = sync(&b, r#"{"tenant":"demo"}"#);
+    let (config, rules, _) = served(&b);
+    assert_eq!(
+        config,
+        etag(c2.as_bytes()).unwrap(),
+        "{}",
+        json::to_string(&r)
+    );
+    assert_eq!(rules, etag(r2.as_bytes()).unwrap());
+    assert_eq!(release_id(&b), str_of(&two, "release_id"));
+}

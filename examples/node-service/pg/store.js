@@ -139,6 +139,12 @@ class PgStore {
     const taken = this.#call('casBegin', tenant, swap)
     return taken === null ? null : this.#seal(tenant, draft, taken)
   }
+  /** A release: several pointers moved (or guarded) and one entry appended, in one transaction. */
+  compareAndSwapAll(tenant, swaps, draft) {
+    checkTenant(tenant, draft)
+    const taken = this.#call('casAllBegin', tenant, swaps)
+    return taken === null ? null : this.#seal(tenant, draft, taken)
+  }
   appendAudit(tenant, draft) {
     checkTenant(tenant, draft)
     return this.#seal(tenant, draft, this.#call('appendBegin', tenant))

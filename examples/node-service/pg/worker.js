@@ -129,6 +129,50 @@ const OPS = {
     if (moved.rowCount !== 1) return OPS.abort(c)
     return { id, prevHash }
   },
+  // A release: every swap checked (etag, and expectedRevision when set; pointer rows locked
+  // in kind order, so two releases cannot deadlock) and every pointer moved (a guard swap,
+  // whose newEtag is its expected, only re-stamped) with the new entry's id as revision, in
+  // one transaction that casFinish commits (or abort rolls back).
+  async casAllBegin(c, tenant, swaps) {
+    await c.query('BEGIN')
+    open = true
+    const rows = new Map()
+    for (const swap of [...swaps].sort((a, b) => (a.kind < b.kind ? -1 : 1))) {
+      const row = await c.query('SELECT etag, revision FROM document_pointers WHERE tenant_id = $1 AND kind = $2 FOR UPDATE', [tenant, swap.kind])
+      const cur = row.rows.length ? row.rows[0] : null
+      rows.set(swap.kind, cur)
+      if ((cur ? cur.etag : null) !== swap.expected) return OPS.abort(c)
+      if (swap.expectedRevision != null && (!cur || Number(cur.revision) !== swap.expectedRevision)) return OPS.abort(c)
+      const exists = await c.query('SELECT 1 FROM document_versions WHERE tenant_id = $1 AND kind = $2 AND etag = $3', [
+        tenant,
+        swap.kind,
+        swap.newEtag,
+      ])
+      if (!exists.rows.length) return OPS.abort(c)
+    }
+    const { id, prevHash } = await lockHead(c, tenant)
+    for (const swap of swaps) {
+      let moved
+      if (!rows.get(swap.kind)) {
+        moved = await c.query(
+          'INSERT INTO document_pointers (tenant_id, kind, etag, previous, updated_at, updated_by, revision) VALUES ($1, $2, $3, NULL, $4, $5, $6) ON CONFLICT (tenant_id, kind) DO NOTHING',
+          [tenant, swap.kind, swap.newEtag, swap.at, swap.by, id],
+        )
+      } else if (swap.newEtag === swap.expected) {
+        moved = await c.query(
+          'UPDATE document_pointers SET updated_at = $1, updated_by = $2, revision = $3 WHERE tenant_id = $4 AND kind = $5 AND etag = $6',
+          [swap.at, swap.by, id, tenant, swap.kind, swap.expected],
+        )
+      } else {
+        moved = await c.query(
+          'UPDATE document_pointers SET etag = $1, previous = $2, updated_at = $3, updated_by = $4, revision = $5 WHERE tenant_id = $6 AND kind = $7 AND etag = $8',
+          [swap.newEtag, swap.expected, swap.at, swap.by, id, tenant, swap.kind, swap.expected],
+        )
+      }
+      if (moved.rowCount !== 1) return OPS.abort(c)
+    }
+    return { id, prevHash }
+  },
   async casFinish(c, tenant, entry) {
     await insertEntry(c, tenant, entry)
     await c.query('COMMIT')

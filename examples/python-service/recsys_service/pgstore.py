@@ -2,7 +2,8 @@
 `recsys_core.adapters` over the tables of `migrations/`.
 
 Every method is one transaction. `compare_and_swap` locks the pointer row (`FOR UPDATE`),
-moves it and appends the audit entry in the same transaction; appends lock the tenant's
+moves it and appends the audit entry in the same transaction (`compare_and_swap_all`, for
+releases, does the same for several pointers at once); appends lock the tenant's
 chain head (`audit_heads`), assign the id from a sequence and seal the draft with the head's
 hash, so a tenant's chain is extended one entry at a time.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -181,6 +182,62 @@ class PostgresStore:
             if cur.rowcount != 1:  # a concurrent first write won the insert
                 cur.connection.rollback()
                 return None
+            return _append(cur, tenant, draft, (revision, prev_hash))
+
+    def compare_and_swap_all(
+        self, tenant: str, swaps: List[PointerSwap], draft: AuditDraft
+    ) -> Optional[AuditEntry]:
+        """A release: every swap checked and every pointer moved (a guard swap, whose
+        ``new_etag`` is its ``expected``, only re-stamped) with the entry's id as revision,
+        and the entry appended, in one transaction; else nothing changes and ``None``."""
+        _check_tenant(tenant, draft)
+        with self._tx() as cur:
+            rows: Dict[str, Any] = {}
+            # Pointer rows are locked in kind order, so two releases cannot deadlock.
+            for swap in sorted(swaps, key=lambda s: s["kind"]):
+                kind = swap["kind"]
+                cur.execute(
+                    "SELECT etag, revision FROM document_pointers WHERE tenant_id = %s AND kind = %s FOR UPDATE",
+                    (tenant, kind),
+                )
+                row = cur.fetchone()
+                rows[kind] = row
+                if (None if row is None else row[0]) != swap["expected"]:
+                    return None
+                want = swap.get("expected_revision")
+                if want is not None and (row is None or int(row[1]) != want):
+                    return None
+                cur.execute(
+                    "SELECT 1 FROM document_versions WHERE tenant_id = %s AND kind = %s AND etag = %s",
+                    (tenant, kind, swap["new_etag"]),
+                )
+                if cur.fetchone() is None:
+                    return None
+            prev_hash = _lock_head(cur, tenant)
+            revision = _next_id(cur)
+            for swap in swaps:
+                kind = swap["kind"]
+                if rows[kind] is None:
+                    cur.execute(
+                        "INSERT INTO document_pointers (tenant_id, kind, etag, previous, updated_at, updated_by, revision)"
+                        " VALUES (%s, %s, %s, NULL, %s, %s, %s) ON CONFLICT (tenant_id, kind) DO NOTHING",
+                        (tenant, kind, swap["new_etag"], swap["at"], swap["by"], revision),
+                    )
+                elif swap["new_etag"] == swap["expected"]:
+                    cur.execute(
+                        "UPDATE document_pointers SET updated_at = %s, updated_by = %s, revision = %s"
+                        " WHERE tenant_id = %s AND kind = %s AND etag = %s",
+                        (swap["at"], swap["by"], revision, tenant, kind, swap["expected"]),
+                    )
+                else:
+                    cur.execute(
+                        "UPDATE document_pointers SET etag = %s, previous = %s, updated_at = %s, updated_by = %s,"
+                        " revision = %s WHERE tenant_id = %s AND kind = %s AND etag = %s",
+                        (swap["new_etag"], swap["expected"], swap["at"], swap["by"], revision, tenant, kind, swap["expected"]),
+                    )
+                if cur.rowcount != 1:  # a concurrent first write won the insert
+                    cur.connection.rollback()
+                    return None
             return _append(cur, tenant, draft, (revision, prev_hash))
 
     def append_audit(self, tenant: str, draft: AuditDraft) -> AuditEntry:

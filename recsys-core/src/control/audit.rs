@@ -215,6 +215,10 @@ pub mod actions {
     pub const ARTIFACTS_UNPIN: &str = "artifacts.unpin";
     /// Held empty publishes of a surface were released.
     pub const ARTIFACTS_RELEASE: &str = "artifacts.release";
+    /// A release (config, rules and artifact pins as one unit) was published.
+    pub const RELEASE_PUBLISH: &str = "release.publish";
+    /// The tenant went back to an earlier release.
+    pub const RELEASE_ROLLBACK: &str = "release.rollback";
 }
 
 /// Who did it: the principal's subject and its type (`user`, `api_key`, `system`, ...).

@@ -1028,6 +1028,24 @@ impl ControlPlane {
         Ok(Some((v, value)))
     }
 
+    /// A stored version's document, checked against its ETag (what serving installs);
+    /// `Corrupt` when the version is missing.
+    pub(crate) fn version_for_serving(
+        &self,
+        tenant: &str,
+        kind: DocKind,
+        etag: &str,
+    ) -> Result<Value, ControlError> {
+        let p = Pointer {
+            etag: etag.to_owned(),
+            previous: None,
+            updated_at: Timestamp::default(),
+            updated_by: String::new(),
+            revision: 0,
+        };
+        Ok(self.load_pointed(tenant, kind, &p)?.1)
+    }
+
     fn load_pointed(
         &self,
         tenant: &str,
@@ -1143,6 +1161,7 @@ impl ControlPlane {
                 kind,
                 expected: cur_etag.clone(),
                 new_etag: doc.etag.clone(),
+                expected_revision: None,
                 by: actor.subject.clone(),
                 at: ctx.now,
             };

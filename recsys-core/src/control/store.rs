@@ -104,11 +104,14 @@ pub struct Pointer {
     pub revision: u64,
 }
 
-/// The audit actions that change what a tenant's processes serve: pointer moves, artifact
-/// pins, unpins and releases, and cache invalidations. Together they are the tenant's
+/// The audit actions that change what a tenant's processes serve: releases (config, rules
+/// and artifact pins as one unit), pointer moves, artifact pins, unpins and releases of held
+/// publishes, and cache invalidations. Together they are the tenant's
 /// change feed ([`DocumentStore::changes_since`]); every other action (none today) is
 /// bookkeeping only.
 pub const CHANGE_ACTIONS: &[&str] = &[
+    actions::RELEASE_PUBLISH,
+    actions::RELEASE_ROLLBACK,
     actions::CONFIG_UPDATE,
     actions::RULES_UPDATE,
     actions::CONFIG_ROLLBACK,
@@ -125,13 +128,36 @@ pub fn is_change_action(action: &str) -> bool {
 }
 
 /// A requested pointer move: from `expected` (`None` = no current version) to `new_etag`.
+///
+/// A swap whose `new_etag` equals its `expected` is a *guard* (releases use them for the
+/// kinds they keep): the pointer must match as for a move, and is then re-stamped (revision,
+/// `updated_at`, `updated_by`) with its ETag and `previous` left as they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PointerSwap {
     pub kind: DocKind,
     pub expected: Option<String>,
     pub new_etag: String,
+    /// When set, the pointer's [`Pointer::revision`] must also equal it (releases set it, so
+    /// two releases racing on the same pointers cannot both succeed even when they leave a
+    /// document as it was).
+    pub expected_revision: Option<u64>,
     pub by: String,
     pub at: Timestamp,
+}
+
+impl PointerSwap {
+    /// Whether this swap only guards the pointer (see the type's documentation).
+    pub fn is_guard(&self) -> bool {
+        self.expected.as_deref() == Some(self.new_etag.as_str())
+    }
+
+    /// Whether `current` is what this swap expects.
+    pub fn matches(&self, current: Option<&Pointer>) -> bool {
+        current.map(|p| &p.etag) == self.expected.as_ref()
+            && self
+                .expected_revision
+                .is_none_or(|r| current.is_some_and(|p| p.revision == r))
+    }
 }
 
 /// The host's storage adapter. Implementations must be safe to share between threads; each
@@ -188,10 +214,12 @@ pub trait DocumentStore: Send + Sync {
     ) -> Result<Option<AuditEntry>, StoreError>;
 
     /// Several compare-and-swaps of one tenant's pointers (at most one per kind) as one atomic
-    /// step recorded by one audit entry (a release): if every swap's `expected` matches and
-    /// every `new_etag` is stored, move every pointer, append `audit` and return it; else
-    /// change nothing and return `Ok(None)`. The default refuses: a store must opt in to
-    /// releases by implementing this in one transaction.
+    /// step recorded by one audit entry (a release): if every swap matches
+    /// ([`PointerSwap::matches`]: `expected`, and `expected_revision` when set) and every
+    /// `new_etag` is stored, move every pointer (a guard swap only re-stamps it, see
+    /// [`PointerSwap`]), all with the new entry's id as revision, append `audit` and return
+    /// it; else change nothing and return `Ok(None)`. The default refuses: a store must opt
+    /// in to releases by implementing this in one transaction.
     fn compare_and_swap_all(
         &self,
         tenant: &str,
@@ -397,18 +425,21 @@ impl DocumentStore for MemoryStore {
         };
         for swap in swaps {
             let k = t.kind(swap.kind);
-            if k.pointer.as_ref().map(|p| &p.etag) != swap.expected.as_ref()
-                || !k.by_etag.contains_key(&swap.new_etag)
-            {
+            if !swap.matches(k.pointer.as_ref()) || !k.by_etag.contains_key(&swap.new_etag) {
                 return Ok(None);
             }
         }
         let id = g.next_id();
         let t = g.tenants.entry(tenant.to_owned()).or_default();
         for swap in swaps {
-            t.kind_mut(swap.kind).pointer = Some(Pointer {
+            let pointer = &mut t.kind_mut(swap.kind).pointer;
+            let previous = match (swap.is_guard(), pointer.as_ref()) {
+                (true, Some(p)) => p.previous.clone(),
+                _ => swap.expected.clone(),
+            };
+            *pointer = Some(Pointer {
                 etag: swap.new_etag.clone(),
-                previous: swap.expected.clone(),
+                previous,
                 updated_at: swap.at,
                 updated_by: swap.by.clone(),
                 revision: id,

@@ -144,12 +144,17 @@ pub fn pointer_record(p: &Pointer, style: HostStyle) -> Value {
         .done()
 }
 
-/// A pointer swap: `kind`, `expected`, `new_etag`, `by`, `at`.
+/// A pointer swap: `kind`, `expected`, `new_etag`, `expected_revision` (null unless a
+/// release guards the pointer's revision too), `by`, `at`.
 pub fn swap_record(s: &PointerSwap, style: HostStyle) -> Value {
     Out::new(style)
         .put("kind", Value::str(s.kind.as_str()))
         .put("expected", opt_str(s.expected.as_deref()))
         .put("new_etag", Value::str(&s.new_etag))
+        .put(
+            "expected_revision",
+            s.expected_revision.map_or(Value::Null, Value::u64),
+        )
         .put("by", Value::str(&s.by))
         .put("at", Value::str(s.at.to_rfc3339_nanos()))
         .done()
@@ -518,12 +523,13 @@ mod tests {
             kind: DocKind::Rules,
             expected: None,
             new_etag: "n".into(),
+            expected_revision: Some(7),
             by: "b".into(),
             at: t("2026-01-01T00:00:00Z"),
         };
         assert_eq!(
             json::to_string(&swap_record(&swap, HostStyle::JavaScript)),
-            r#"{"kind":"rules","expected":null,"newEtag":"n","by":"b","at":"2026-01-01T00:00:00Z"}"#
+            r#"{"kind":"rules","expected":null,"newEtag":"n","expectedRevision":7,"by":"b","at":"2026-01-01T00:00:00Z"}"#
         );
     }
 

@@ -13,6 +13,7 @@
 //! | `put_version` | tenant, kind, version | boolean (false: the ETag was stored already) |
 //! | `list_versions` | tenant, kind | list of versions |
 //! | `compare_and_swap` | tenant, swap, draft | entry or null (pointer not as expected) |
+//! | `compare_and_swap_all` | tenant, list of swaps, draft | entry or null (any pointer not as expected; nothing moved) |
 //! | `append_audit` | tenant, draft | entry |
 //! | `list_audit` | tenant, key or null, limit | list of entries |
 //! | `audit_chain` | tenant, id or null, limit | list of entries |
@@ -168,6 +169,21 @@ impl<T: RecordTransport> DocumentStore for RecordStore<T> {
         )
     }
 
+    fn compare_and_swap_all(
+        &self,
+        tenant: &str,
+        swaps: &[PointerSwap],
+        audit: AuditDraft,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let style = self.0.style();
+        let list = Value::Array(swaps.iter().map(|w| swap_record(w, style)).collect());
+        self.call(
+            "compare_and_swap_all",
+            vec![s(tenant), StoreArg::Value(list), StoreArg::Draft(Box::new(audit))],
+            optional(entry_from_record),
+        )
+    }
+
     fn append_audit(&self, tenant: &str, audit: AuditDraft) -> Result<AuditEntry, StoreError> {
         self.call(
             "append_audit",
@@ -309,19 +325,20 @@ mod tests {
                     let v = version_from_record(&parsed[2], style).unwrap();
                     Value::Bool(self.inner.put_version(&st(0), k(1), &v)?)
                 }
-                "compare_and_swap" | "compareAndSwap" => {
-                    let m = parsed[1].as_object().unwrap();
-                    let get = |key: &'static str| m.get(&style.name(key)).cloned().unwrap();
-                    let swap = PointerSwap {
-                        kind: DocKind::parse(get("kind").as_str().unwrap()).unwrap(),
-                        expected: get("expected").as_str().map(str::to_owned),
-                        new_etag: get("new_etag").as_str().unwrap().to_owned(),
-                        by: get("by").as_str().unwrap().to_owned(),
-                        at: crate::time::Timestamp::parse_rfc3339(get("at").as_str().unwrap())
-                            .unwrap(),
-                    };
+                "compare_and_swap" | "compareAndSwap" => self
+                    .inner
+                    .compare_and_swap(&st(0), &swap_of(&parsed[1], style), sealed(&draft(2)))?
+                    .map(rec)
+                    .unwrap_or(Value::Null),
+                "compare_and_swap_all" | "compareAndSwapAll" => {
+                    let swaps: Vec<PointerSwap> = parsed[1]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|w| swap_of(w, style))
+                        .collect();
                     self.inner
-                        .compare_and_swap(&st(0), &swap, sealed(&draft(2)))?
+                        .compare_and_swap_all(&st(0), &swaps, sealed(&draft(2)))?
                         .map(rec)
                         .unwrap_or(Value::Null)
                 }
@@ -341,11 +358,28 @@ mod tests {
         }
     }
 
+    /// A swap record read back the way a host store reads it.
+    fn swap_of(v: &Value, style: HostStyle) -> PointerSwap {
+        let m = v.as_object().unwrap();
+        let get = |key: &'static str| m.get(&style.name(key)).cloned().unwrap();
+        PointerSwap {
+            kind: DocKind::parse(get("kind").as_str().unwrap()).unwrap(),
+            expected: get("expected").as_str().map(str::to_owned),
+            new_etag: get("new_etag").as_str().unwrap().to_owned(),
+            expected_revision: get("expected_revision")
+                .as_number()
+                .map(|n| n.literal().parse().unwrap()),
+            by: get("by").as_str().unwrap().to_owned(),
+            at: crate::time::Timestamp::parse_rfc3339(get("at").as_str().unwrap()).unwrap(),
+        }
+    }
+
     fn swap(expected: Option<&str>, new: &str) -> PointerSwap {
         PointerSwap {
             kind: DocKind::Config,
             expected: expected.map(str::to_owned),
             new_etag: new.into(),
+            expected_revision: None,
             by: "alice".into(),
             at: crate::time::Timestamp::from_secs(1_767_225_600),
         }
@@ -382,7 +416,7 @@ mod tests {
                 .unwrap());
             assert_eq!(
                 store.get_version("demo", DocKind::Config, "e1").unwrap(),
-                Some(version)
+                Some(version.clone())
             );
             assert_eq!(store.current("demo", DocKind::Config).unwrap(), None);
             let entry = store
@@ -399,7 +433,40 @@ mod tests {
             let p = store.current("demo", DocKind::Config).unwrap().unwrap();
             assert_eq!((p.etag.as_str(), p.revision), ("e1", entry.id));
             assert_eq!(store.revision("demo").unwrap(), entry.id);
-            assert_eq!(store.list_audit("demo", None, 10).unwrap(), vec![entry]);
+            assert_eq!(store.list_audit("demo", None, 10).unwrap(), vec![entry.clone()]);
+            // Several pointers move in one step, or none does when one is not as expected.
+            let rules = |expected: Option<&str>, new: &str| PointerSwap {
+                kind: DocKind::Rules,
+                ..swap(expected, new)
+            };
+            for (k, etag) in [(DocKind::Config, "e2"), (DocKind::Rules, "r1")] {
+                let v = StoredVersion {
+                    etag: etag.into(),
+                    ..version.clone()
+                };
+                assert!(store.put_version("demo", k, &v).unwrap());
+            }
+            let stale = [swap(Some("e1"), "e2"), rules(Some("nope"), "r1")];
+            assert_eq!(
+                store.compare_and_swap_all("demo", &stale, draft()).unwrap(),
+                None
+            );
+            assert_eq!(store.current("demo", DocKind::Config).unwrap().unwrap().etag, "e1");
+            let both = [
+                PointerSwap {
+                    expected_revision: Some(entry.id),
+                    ..swap(Some("e1"), "e2")
+                },
+                rules(None, "r1"),
+            ];
+            let release = store
+                .compare_and_swap_all("demo", &both, draft())
+                .unwrap()
+                .expect("released");
+            for (k, etag) in [(DocKind::Config, "e2"), (DocKind::Rules, "r1")] {
+                let p = store.current("demo", k).unwrap().unwrap();
+                assert_eq!((p.etag.as_str(), p.revision), (etag, release.id));
+            }
             let calls = store.0.calls.lock().unwrap();
             let first = &calls[0];
             match style {

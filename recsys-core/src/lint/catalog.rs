@@ -6,7 +6,7 @@
 //! [`CatalogView`] again, nothing else.
 
 use crate::request::normalized_tag;
-use crate::snapshot::{Available, TenantSnapshot};
+use crate::snapshot::{Available, TagCounts, TenantSnapshot};
 
 /// Which tag space a key lives in (mirrors the rule target types that name tags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,40 +32,24 @@ pub trait CatalogView {
     /// Every (space, key) the item carries: its tags, brand values and category values.
     fn item_keys(&self, id: &str) -> Vec<(TagSpace, String)>;
     /// Item counts per brand (or category) value, and how many items have none.
-    fn group_sizes(&self, space: TagSpace) -> (Vec<usize>, usize);
+    fn group_sizes(&self, space: TagSpace) -> (&[usize], usize);
     /// Which signals have data.
     fn signals(&self) -> Available;
 }
 
-/// [`CatalogView`] over a compiled snapshot, with per-tag counts built once (O(total tags)).
+/// [`CatalogView`] over a compiled snapshot. The per-tag counts live with the snapshot's
+/// shared tag index ([`crate::snapshot::TagIndex::counts`]): built once per catalog and
+/// prefixes, so creating a view (every admin write lints) costs nothing per item.
 pub struct SnapshotCatalog<'s> {
     snap: &'s TenantSnapshot,
-    /// Per tag id: items carrying it as a tag, as a brand value, as a category value.
-    counts: Vec<[u32; 3]>,
-    no_brand: usize,
-    no_category: usize,
+    counts: &'s TagCounts,
 }
 
 impl<'s> SnapshotCatalog<'s> {
     pub fn new(snap: &'s TenantSnapshot) -> SnapshotCatalog<'s> {
-        let mut counts = vec![[0u32; 3]; snap.tags().len()];
-        let (mut no_brand, mut no_category) = (0, 0);
-        for t in (0..snap.catalog_len() as u32).filter_map(|i| snap.item_tags(i)) {
-            for (space, list) in [(0, t.all), (1, t.brands), (2, t.categories)] {
-                for &x in list.iter() {
-                    if let Some(c) = counts.get_mut(x as usize) {
-                        c[space] = c[space].saturating_add(1);
-                    }
-                }
-            }
-            no_brand += usize::from(t.brands.is_empty());
-            no_category += usize::from(t.categories.is_empty());
-        }
         SnapshotCatalog {
             snap,
-            counts,
-            no_brand,
-            no_category,
+            counts: snap.tag_index.counts(),
         }
     }
 
@@ -91,7 +75,7 @@ impl CatalogView for SnapshotCatalog<'_> {
         self.snap
             .tags()
             .get(&normalized_tag(key))
-            .and_then(|t| self.counts.get(t as usize))
+            .and_then(|t| self.counts.per_tag.get(t as usize))
             .map_or(0, |c| c[Self::slot(space)] as usize)
     }
 
@@ -126,20 +110,13 @@ impl CatalogView for SnapshotCatalog<'_> {
             .collect()
     }
 
-    fn group_sizes(&self, space: TagSpace) -> (Vec<usize>, usize) {
-        let slot = Self::slot(space);
-        let sizes = self
-            .counts
-            .iter()
-            .map(|c| c[slot] as usize)
-            .filter(|&n| n > 0)
-            .collect();
-        let none = match space {
-            TagSpace::Brand => self.no_brand,
-            TagSpace::Category => self.no_category,
-            TagSpace::Tag => 0,
-        };
-        (sizes, none)
+    fn group_sizes(&self, space: TagSpace) -> (&[usize], usize) {
+        let c = self.counts;
+        match space {
+            TagSpace::Brand => (&c.brand_sizes, c.no_brand),
+            TagSpace::Category => (&c.category_sizes, c.no_category),
+            TagSpace::Tag => (&[], 0),
+        }
     }
 
     fn signals(&self) -> Available {

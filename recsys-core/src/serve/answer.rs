@@ -249,6 +249,13 @@ pub struct Validation {
     pub warnings: Vec<Warning>,
     /// Tenant, surface, segment, algorithm build and request id.
     pub meta: ValidationMeta,
+    /// Lint findings of the documents serving the tenant, against the catalog loaded for the
+    /// surface (present only when there are any, so a clean tenant's answer is unchanged).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "findings_as_array"
+    )]
+    pub lint: Vec<crate::lint::Finding>,
 }
 
 /// `meta` of a [`Validation`].
@@ -299,6 +306,13 @@ fn pairs_as_object<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S:
         m.serialize_entry(k, v)?;
     }
     m.end()
+}
+
+fn findings_as_array<S: Serializer>(
+    f: &[crate::lint::Finding],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    ValueRef(&crate::lint::findings_value(f)).serialize(s)
 }
 
 fn request_as_object<S: Serializer>(r: &RecommendRequest, s: S) -> Result<S::Ok, S::Error> {

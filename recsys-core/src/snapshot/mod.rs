@@ -14,7 +14,7 @@ pub(crate) use columns::TagColsBuilder;
 pub use columns::{ColStrs, Columns, Offset, RowCols, Strs, TagCols};
 pub use intern::{Interner, StrHashState, StrHasher, StrMap};
 pub use sources::{Pairs, Rows, Sources, TagList, Tagged};
-pub use tags::{ItemTags, TagIndex, TagPrefixes};
+pub use tags::{ItemTags, TagCounts, TagIndex, TagPrefixes};
 
 use crate::config::{SurfaceConfig, TenantConfig};
 use crate::rules::Rule;

@@ -8,6 +8,7 @@
 use super::catalog::{csr_row, sort_dedup_tail, Catalog};
 use super::intern::Interner;
 use super::{ItemIdx, TagIdx};
+use std::sync::OnceLock;
 
 /// The diversity prefixes a tag index is built for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,6 +105,58 @@ pub struct TagIndex {
     categories: Csr,
     /// tag → items carrying it as a similarity tag, by popularity desc then id asc.
     postings: Csr,
+    /// Per-tag item counts, computed on first use and shared by every policy compiled
+    /// against this index (see [`TagIndex::counts`]).
+    counts: OnceLock<TagCounts>,
+}
+
+/// How many items carry each tag, and how items spread over brands and categories: what
+/// lint's catalog checks ask. Computed once per tag index (O(total tags)), so a config or
+/// rules write that lints against the loaded catalog costs what its documents cost.
+#[derive(Debug, Default)]
+pub struct TagCounts {
+    /// Per tag id: items carrying it as a tag, as a brand value, as a category value.
+    pub per_tag: Vec<[u32; 3]>,
+    /// Item counts of each brand value with at least one item, in tag id order.
+    pub brand_sizes: Vec<usize>,
+    /// Item counts of each category value with at least one item, in tag id order.
+    pub category_sizes: Vec<usize>,
+    /// Items without a brand / without a category.
+    pub no_brand: usize,
+    pub no_category: usize,
+}
+
+impl TagCounts {
+    fn build(index: &TagIndex) -> TagCounts {
+        let mut per_tag = vec![[0u32; 3]; index.tags.len()];
+        let (mut no_brand, mut no_category) = (0, 0);
+        let rows = index.all.off.len().saturating_sub(1) as u32;
+        for t in (0..rows).filter_map(|i| index.item(i)) {
+            for (space, list) in [(0, t.all), (1, t.brands), (2, t.categories)] {
+                for &x in list {
+                    if let Some(c) = per_tag.get_mut(x as usize) {
+                        c[space] = c[space].saturating_add(1);
+                    }
+                }
+            }
+            no_brand += usize::from(t.brands.is_empty());
+            no_category += usize::from(t.categories.is_empty());
+        }
+        let sizes = |slot: usize| -> Vec<usize> {
+            per_tag
+                .iter()
+                .map(|c| c[slot] as usize)
+                .filter(|&n| n > 0)
+                .collect()
+        };
+        TagCounts {
+            brand_sizes: sizes(1),
+            category_sizes: sizes(2),
+            per_tag,
+            no_brand,
+            no_category,
+        }
+    }
 }
 
 impl TagIndex {
@@ -170,7 +223,18 @@ impl TagIndex {
             brands,
             categories,
             postings,
+            counts: OnceLock::new(),
         }
+    }
+
+    /// The per-tag item counts, built on the first call and kept with the index.
+    pub fn counts(&self) -> &TagCounts {
+        self.counts.get_or_init(|| TagCounts::build(self))
+    }
+
+    /// Whether [`TagIndex::counts`] has been built (for tests of the cache).
+    pub fn counts_built(&self) -> bool {
+        self.counts.get().is_some()
     }
 
     pub fn prefixes(&self) -> &TagPrefixes {

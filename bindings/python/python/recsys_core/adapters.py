@@ -86,11 +86,16 @@ class Pointer(TypedDict):
 
 
 class PointerSwap(TypedDict):
-    """A requested pointer move from ``expected`` (``None``: no pointer yet) to ``new_etag``."""
+    """A requested pointer move from ``expected`` (``None``: no pointer yet) to ``new_etag``.
+    A swap whose ``new_etag`` equals ``expected`` is a guard (releases use them for the kinds
+    they keep): checked like a move, then only re-stamped (revision, ``updated_at``,
+    ``updated_by``), its etag and ``previous`` left as they are."""
 
     kind: str  #: ``config`` or ``rules``
     expected: Optional[str]
     new_etag: str
+    #: When not ``None``, the pointer's ``revision`` must equal it too (releases set it).
+    expected_revision: Optional[int]
     by: str
     at: str  #: RFC 3339
 
@@ -140,6 +145,13 @@ class DocumentStore(Protocol):
     ETag per (tenant, kind), and storing an existing ETag keeps the existing version; one
     pointer per (tenant, kind); an append-only audit log whose ids the store assigns,
     strictly increasing across the store.
+
+    Releases (``admin.release``) also need an optional method
+    ``compare_and_swap_all(tenant, swaps: List[PointerSwap], draft) -> Optional[AuditEntry]``:
+    every swap checked (etag, and ``expected_revision`` when set) and every ``new_etag``
+    stored, then every pointer moved (a guard only re-stamped) with the new entry's id as
+    revision and the draft appended, all in one transaction; else nothing changes and it
+    returns ``None``. A store without it answers releases with a store error.
     """
 
     def current(self, tenant: str, kind: str) -> Optional[Pointer]:
@@ -218,7 +230,8 @@ ExposureSinkFunction = Callable[[Dict[str, Any]], Any]
 
 
 #: The audit actions that change what a tenant's processes serve (the change feed): pointer
-#: moves, artifact pins, unpins and releases, cache invalidations.
+#: moves, releases (``release.publish`` / ``release.rollback``), artifact pins, unpins and
+#: releases of held publishes, cache invalidations.
 CHANGE_ACTIONS = (
     "config.update",
     "rules.update",
@@ -228,6 +241,8 @@ CHANGE_ACTIONS = (
     "artifacts.pin",
     "artifacts.unpin",
     "artifacts.release",
+    "release.publish",
+    "release.rollback",
 )
 
 
