@@ -78,8 +78,8 @@ impl Proposal {
         let loaded = match loaded {
             Some(set) => engine
                 .snapshot(&tenant, &surface)
-                .filter(|(_, fell_back)| !fell_back)
-                .map(|(snap, _)| (set, snap)),
+                .filter(|s| !s.fallback)
+                .map(|s| (set, s.snapshot)),
             None => None,
         };
         let mut candidate = current.clone();

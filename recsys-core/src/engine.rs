@@ -3,6 +3,18 @@
 //! lock, a new snapshot replaces the old one in one swap, and in-flight requests finish on the
 //! snapshot they started with.
 
+mod admin;
+mod builder;
+mod context;
+mod documents;
+mod lifecycle;
+
+pub use admin::{Admin, ArtifactChange, Invalidated, InvalidatedTarget, Written};
+pub use builder::EngineBuilder;
+pub use context::Context;
+pub use documents::{Documents, IntoDocument, LoadReport};
+pub use lifecycle::{DueSurface, ExposureBatch, Loader, Refresh, Served, SurfaceId};
+
 use crate::candidates::{Filters, Keys, Pool, SignalMaps, StageCounts};
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::{Algo, SurfaceConfig, Weights};
@@ -711,19 +723,30 @@ impl Engine {
     }
 
     /// The snapshot serving (tenant, surface), falling back to the tenant's `default` surface
-    /// as the reference does; the flag says whether the fallback was used.
-    pub fn snapshot(&self, tenant: &str, surface: &str) -> Option<(Arc<TenantSnapshot>, bool)> {
+    /// as the reference does ([`Served::fallback`] says whether the fallback was used).
+    pub fn snapshot(&self, tenant: &str, surface: &str) -> Option<Served> {
         let map = self.snapshots.load();
         if let Some(s) = map.get(&(tenant.to_string(), surface.to_string())) {
-            return Some((s.clone(), false));
+            return Some(Served {
+                snapshot: s.clone(),
+                fallback: false,
+            });
         }
         map.get(&(tenant.to_string(), "default".to_string()))
-            .map(|s| (s.clone(), true))
+            .map(|s| Served {
+                snapshot: s.clone(),
+                fallback: true,
+            })
     }
 
-    /// (tenant, surface) pairs with a snapshot, sorted.
-    pub fn loaded(&self) -> Vec<(String, String)> {
-        let mut v: Vec<_> = self.snapshots.load().keys().cloned().collect();
+    /// The (tenant, surface) pairs with a snapshot, sorted.
+    pub fn loaded(&self) -> Vec<SurfaceId> {
+        let mut v: Vec<SurfaceId> = self
+            .snapshots
+            .load()
+            .keys()
+            .map(|(t, s)| SurfaceId::new(t.as_str(), s.as_str()))
+            .collect();
         v.sort();
         v
     }
@@ -733,7 +756,8 @@ impl Engine {
         ctx: &CallContext,
         surface: &str,
     ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
-        self.snapshot(&ctx.tenant, surface).ok_or_else(|| {
+        let served = self.snapshot(&ctx.tenant, surface);
+        served.map(|s| (s.snapshot, s.fallback)).ok_or_else(|| {
             ApiError::new(
                 "RECSYS_SNAPSHOT_NOT_FOUND",
                 404,
@@ -1058,13 +1082,13 @@ impl Engine {
 
     /// Takes up to `max` queued exposure events (oldest first) and the count dropped because
     /// the queue was full since the last drain.
-    pub fn drain_exposures(&self, max: usize) -> (Vec<Value>, u64) {
+    pub fn drain_exposures(&self, max: usize) -> ExposureBatch {
         let mut q = self.exposures.lock().unwrap_or_else(|p| p.into_inner());
         let n = max.min(q.len());
-        (
-            q.drain(..n).collect(),
-            self.exposures_dropped.swap(0, AtomicOrdering::Relaxed),
-        )
+        ExposureBatch {
+            events: q.drain(..n).collect(),
+            dropped: self.exposures_dropped.swap(0, AtomicOrdering::Relaxed),
+        }
     }
 
     /// Runs `f` on every metrics destination when the `metrics` option is on.
@@ -1097,7 +1121,9 @@ impl Engine {
     /// `validate`: the normalised request and its warnings, without ranking.
     pub fn validate(&self, request: &Value, ctx: &CallContext) -> Result<Value, ApiError> {
         let surface = peek_surface(request);
-        let snap = self.snapshot(&ctx.tenant, &surface);
+        let snap = self
+            .snapshot(&ctx.tenant, &surface)
+            .map(|s| (s.snapshot, s.fallback));
         let limits = match &snap {
             Some((s, false)) => s.config.limits.clone(),
             Some((s, true)) => s.tenant_config.for_surface(&surface).limits,
@@ -2352,7 +2378,7 @@ mod tests {
 
     fn serving_config_version(e: &Engine) -> Option<String> {
         e.snapshot("demo", "home")
-            .and_then(|(s, _)| s.versions.config_version.clone())
+            .and_then(|s| s.snapshot.versions.config_version.clone())
     }
 
     /// The host adapter behind a document write runs with no engine lock held, so it may
@@ -2383,7 +2409,7 @@ mod tests {
     #[test]
     fn document_and_release_changes_share_the_loaded_catalog() {
         let e = loaded();
-        let catalog = |e: &Engine| e.snapshot("demo", "home").unwrap().0.catalog.clone();
+        let catalog = |e: &Engine| e.snapshot("demo", "home").unwrap().snapshot.catalog.clone();
         let first = catalog(&e);
         e.set_config("demo", Some(&parse(br#"{"algo":"popularity"}"#).unwrap()))
             .unwrap();
@@ -2404,7 +2430,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 1);
-        let (snap, _) = e.snapshot("demo", "home").unwrap();
+        let snap = e.snapshot("demo", "home").unwrap().snapshot;
         assert!(
             Arc::ptr_eq(&first, &snap.catalog),
             "a release rebuilt the catalog"
@@ -2414,7 +2440,11 @@ mod tests {
         // A single-document change ends the release unit.
         e.set_config("demo", None).unwrap();
         assert_eq!(
-            e.snapshot("demo", "home").unwrap().0.versions.release_id,
+            e.snapshot("demo", "home")
+                .unwrap()
+                .snapshot
+                .versions
+                .release_id,
             None
         );
     }
@@ -2540,8 +2570,8 @@ mod tests {
         };
         assert!(e.install(mk()).is_none());
         assert!(e.install(mk()).is_some());
-        assert_eq!(e.loaded(), vec![("t".to_string(), "s".to_string())]);
-        assert!(e.snapshot("t", "s").is_some_and(|(_, fb)| !fb));
+        assert_eq!(e.loaded(), vec![SurfaceId::new("t", "s")]);
+        assert!(e.snapshot("t", "s").is_some_and(|s| !s.fallback));
         assert!(e.snapshot("t", "other").is_none());
         assert!(e.remove("t", "s").is_some());
         assert!(e.loaded().is_empty());

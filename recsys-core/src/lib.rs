@@ -33,7 +33,14 @@ pub mod snapshot;
 pub mod sync;
 pub mod time;
 
-pub use api::{call_static, Engine};
+pub use api::{call_static, Op};
+pub use control::{DocKind, DocumentStore, MemoryStore, Principal};
+pub use engine::{
+    Admin, Context, Documents, DueSurface, Engine, EngineBuilder, EngineOptions, ExposureBatch,
+    LoadReport, Loader, Refresh, Served, SurfaceId, Written,
+};
+pub use loader::{ArtifactReader, Fetch, Step};
+pub use time::Timestamp;
 
 /// The Rust blocks of the README run as doc tests (`.ci/snippets.py --coverage` checks that
 /// every guide's blocks run somewhere in CI).

@@ -471,12 +471,7 @@ impl Engine {
         };
         let mut t = Totals::default();
         for (i, (req, at, id)) in requests.iter().enumerate() {
-            let ctx = CallContext {
-                now: *at,
-                request_id: id.clone(),
-                tenant: p.tenant.clone(),
-                roles: Vec::new(),
-            };
+            let ctx = CallContext::new(*at, p.tenant.clone()).request_id(id.clone());
             run.one(i, req, &ctx, &mut t);
         }
         Ok(summary(&p, &candidate, &t, requests.len()))

@@ -611,8 +611,11 @@ impl Engine {
             }
             m.push("pointers", Value::Object(ptrs));
             let mut surfaces = Vec::new();
-            for (st, sf) in served.iter().filter(|(x, _)| *x == t) {
-                if let Some((snap, _)) = self.snapshot(st, sf) {
+            for id in served.iter().filter(|id| id.tenant == *t) {
+                let sf = &id.surface;
+                if let Some(crate::engine::Served { snapshot: snap, .. }) =
+                    self.snapshot(&id.tenant, sf)
+                {
                     let v = &snap.versions;
                     let mut s = Map::new();
                     s.push("surface", Value::str(sf));
