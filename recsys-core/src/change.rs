@@ -18,9 +18,8 @@ pub struct Proposal {
     pub surface: String,
     pub current: TenantDocs,
     pub candidate: TenantDocs,
-    /// Whether the proposal replaces the config / the rules.
+    /// Whether the proposal replaces the config.
     pub config_changed: bool,
-    pub rules_changed: bool,
     /// The surface's artifacts and the snapshot serving it, when one is loaded.
     pub loaded: Option<(ArtifactSet, Arc<TenantSnapshot>)>,
 }
@@ -91,7 +90,6 @@ impl Proposal {
         }
         Ok(Proposal {
             config_changed: candidate.config_version != current.config_version,
-            rules_changed: candidate.rules_version != current.rules_version,
             tenant,
             surface,
             current,

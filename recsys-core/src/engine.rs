@@ -87,9 +87,11 @@ pub struct EngineOptions {
 /// Exposure logging settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExposureOptions {
+    /// The event encoding (`service_v1` or `eval_v1`).
     pub format: ExposureFormat,
     /// HMAC key for subject hashing; `None` = raw subjects (development only).
     pub salt: Option<Vec<u8>>,
+    /// Names the salt in each event, so consumers know which key hashed the subject.
     pub key_id: String,
     /// Events kept for `exposure_drain` when no sink is set (oldest dropped first).
     pub queue_limit: usize,
@@ -401,10 +403,12 @@ impl Default for Engine {
 }
 
 impl Engine {
+    /// An engine with default options and an in-memory store (see [`Engine::builder`]).
     pub fn new() -> Engine {
         Engine::default()
     }
 
+    /// An engine with `options` and an in-memory store (see [`Engine::builder`]).
     pub fn with_options(options: EngineOptions) -> Engine {
         Engine::with_control(options, crate::control::ControlPlane::in_memory())
     }
@@ -450,6 +454,7 @@ impl Engine {
         &self.control
     }
 
+    /// The options the engine was built with.
     pub fn options(&self) -> &EngineOptions {
         &self.options
     }

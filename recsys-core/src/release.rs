@@ -8,13 +8,6 @@ use crate::error::ApiError;
 use crate::json::{self, Map, Value};
 use crate::Engine;
 
-/// The release operations.
-pub const RELEASE_OPS: &[&str] = &[
-    "admin.get_release",
-    "admin.release",
-    "admin.rollback_release",
-];
-
 fn bad(message: String) -> ApiError {
     ApiError::new("RECSYS_INVALID_REQUEST", 400, message)
 }

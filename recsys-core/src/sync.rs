@@ -35,7 +35,9 @@ pub const FEED_PAGE: usize = 500;
 /// What a sync reconciles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncKinds {
+    /// The config pointer.
     pub config: bool,
+    /// The rules pointer.
     pub rules: bool,
     /// Pins, unpins, releases and cache invalidations: reading the change feed applies all
     /// of them, so `artifacts` and `cache` name the same step.
@@ -43,6 +45,7 @@ pub struct SyncKinds {
 }
 
 impl SyncKinds {
+    /// Everything: both pointers and the change feed.
     pub const ALL: SyncKinds = SyncKinds {
         config: true,
         rules: true,
@@ -127,6 +130,7 @@ pub struct SyncState {
 /// What one tenant's sync did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TenantReport {
+    /// The tenant synced.
     pub tenant: String,
     /// The store's revision read at the start.
     pub revision: u64,
@@ -148,6 +152,7 @@ pub struct TenantReport {
 }
 
 impl TenantReport {
+    /// The report as `admin.sync` answers it.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.push("tenant", Value::str(&self.tenant));

@@ -110,7 +110,7 @@ fn the_raw_control_plane_stores_without_serving_and_admin_serves() {
     // The admin handle serves what the store holds on its next write or sync.
     let synced = e
         .admin()
-        .sync(Some("demo"), recsys_core::sync::SyncKinds::ALL, None, now())
+        .sync(Some("demo"), recsys_core::SyncKinds::ALL, None, now())
         .unwrap();
     assert!(synced.iter().any(|t| t.tenant == "demo"));
     assert_eq!(

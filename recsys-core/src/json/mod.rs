@@ -6,6 +6,8 @@
 mod canonical;
 mod limits;
 mod parse;
+#[cfg(feature = "serde")]
+mod serde;
 mod value;
 mod write;
 
