@@ -449,7 +449,9 @@ impl Engine {
         }
     }
 
-    /// The control plane (versioned documents, audit, rollback, access control).
+    /// The raw control plane over the store (versioned documents, audit, access control).
+    /// Writes through it reach the store only; [`Engine::admin`] is the same plane with
+    /// every write also served (and artifact actions audited).
     pub fn control(&self) -> &crate::control::ControlPlane {
         &self.control
     }
@@ -729,6 +731,18 @@ impl Engine {
 
     /// The snapshot serving (tenant, surface), falling back to the tenant's `default` surface
     /// as the reference does ([`Served::fallback`] says whether the fallback was used).
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "default").signals(r#"{"popularity": []}"#))?;
+    /// let served = engine.snapshot("demo", "checkout").expect("the default surface serves");
+    /// assert!(served.fallback);
+    /// assert_eq!(served.snapshot.surface, "default");
+    /// assert!(engine.snapshot("acme", "home").is_none());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn snapshot(&self, tenant: &str, surface: &str) -> Option<Served> {
         let map = self.snapshots.load();
         if let Some(s) = map.get(&(tenant.to_string(), surface.to_string())) {
@@ -745,6 +759,17 @@ impl Engine {
     }
 
     /// The (tenant, surface) pairs with a snapshot, sorted.
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine, SurfaceId};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// for surface in ["pdp", "home"] {
+    ///     engine.load_snapshot(Documents::new("demo", surface).signals(r#"{"popularity": []}"#))?;
+    /// }
+    /// assert_eq!(engine.loaded(), [SurfaceId::new("demo", "home"), SurfaceId::new("demo", "pdp")]);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loaded(&self) -> Vec<SurfaceId> {
         let mut v: Vec<SurfaceId> = self
             .snapshots
@@ -1086,7 +1111,18 @@ impl Engine {
     }
 
     /// Takes up to `max` queued exposure events (oldest first) and the count dropped because
-    /// the queue was full since the last drain.
+    /// the queue was full since the last drain. Events queue when the `exposure` option is
+    /// set and no [`EngineBuilder::exposure_sink`] is.
+    ///
+    /// ```
+    /// let engine = recsys_core::Engine::builder()
+    ///     .options_json(r#"{"exposure": {"format": "service_v1", "salt": "s", "key_id": "k1"}}"#)
+    ///     .build()?;
+    /// let batch = engine.drain_exposures(100);
+    /// assert!(batch.events.is_empty());
+    /// assert_eq!(batch.dropped, 0);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn drain_exposures(&self, max: usize) -> ExposureBatch {
         let mut q = self.exposures.lock().unwrap_or_else(|p| p.into_inner());
         let n = max.min(q.len());

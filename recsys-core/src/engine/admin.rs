@@ -219,6 +219,20 @@ impl Admin<'_> {
     }
 
     /// Makes an earlier version current again (audited), then serves it.
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocKind, Engine, Principal, RollbackTarget, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let admin = engine.admin();
+    /// let first = admin.put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// admin.put_config(&ctx, r#"{"weights": {"pop": 2}}"#, None)?;
+    /// let back = admin.rollback(&ctx, DocKind::Config, RollbackTarget::Previous, None, None)?;
+    /// assert_eq!(back.outcome.etag, first.outcome.etag);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn rollback(
         &self,
         ctx: &Context,
@@ -242,6 +256,18 @@ impl Admin<'_> {
     /// Drops the tenant's caches (audited as `cache.invalidate`): `config` and `rules`
     /// are re-read from the store and recompiled, `artifacts` marks the tenant's tracked
     /// surfaces (or `surface`) for an immediate refresh.
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("ops", "demo", ["operator"]));
+    /// let out = engine.admin().invalidate(&ctx, &["rules"], None)?;
+    /// assert_eq!(out.served[0].target.as_str(), "rules");
+    /// assert!(out.outcome.audit_id > 0);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn invalidate<S: AsRef<str>>(
         &self,
         ctx: &Context,
@@ -313,6 +339,16 @@ impl Admin<'_> {
 
     /// Reconciles this engine with its store (see [`Engine::sync`]). It changes nothing in
     /// the store, so it needs no actor.
+    ///
+    /// ```
+    /// use recsys_core::{Engine, SyncKinds, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let reports = engine.admin().sync(Some("demo"), SyncKinds::ALL, None, now)?;
+    /// assert_eq!(reports[0].tenant, "demo");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn sync(
         &self,
         tenant: Option<&str>,
