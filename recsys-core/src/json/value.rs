@@ -21,7 +21,7 @@ pub enum Value {
 }
 
 /// A number literal, validated against the JSON grammar. Literals of up to
-/// [`INLINE_NUMBER`] bytes (nearly all) are stored inline, so an array of numbers costs one
+/// `INLINE_NUMBER` bytes (nearly all) are stored inline, so an array of numbers costs one
 /// value slot per element and no allocation.
 #[derive(Clone)]
 pub struct Number(Repr);
