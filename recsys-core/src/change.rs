@@ -18,9 +18,8 @@ pub struct Proposal {
     pub surface: String,
     pub current: TenantDocs,
     pub candidate: TenantDocs,
-    /// Whether the proposal replaces the config / the rules.
+    /// Whether the proposal replaces the config.
     pub config_changed: bool,
-    pub rules_changed: bool,
     /// The surface's artifacts and the snapshot serving it, when one is loaded.
     pub loaded: Option<(ArtifactSet, Arc<TenantSnapshot>)>,
 }
@@ -78,8 +77,8 @@ impl Proposal {
         let loaded = match loaded {
             Some(set) => engine
                 .snapshot(&tenant, &surface)
-                .filter(|(_, fell_back)| !fell_back)
-                .map(|(snap, _)| (set, snap)),
+                .filter(|s| !s.fallback)
+                .map(|s| (set, s.snapshot)),
             None => None,
         };
         let mut candidate = current.clone();
@@ -91,7 +90,6 @@ impl Proposal {
         }
         Ok(Proposal {
             config_changed: candidate.config_version != current.config_version,
-            rules_changed: candidate.rules_version != current.rules_version,
             tenant,
             surface,
             current,
@@ -159,7 +157,7 @@ impl Engine {
         let Some(docs) = docs else {
             return Vec::new();
         };
-        let snap = self.snapshot(tenant, surface).map(|(s, _)| s);
+        let snap = self.snapshot(tenant, surface).map(|s| s.snapshot);
         lint_docs(&docs, snap.as_deref(), now)
     }
 }

@@ -3,6 +3,18 @@
 //! lock, a new snapshot replaces the old one in one swap, and in-flight requests finish on the
 //! snapshot they started with.
 
+mod admin;
+mod builder;
+mod context;
+mod documents;
+mod lifecycle;
+
+pub use admin::{Admin, ArtifactChange, Invalidated, InvalidatedTarget, Written};
+pub use builder::EngineBuilder;
+pub use context::Context;
+pub use documents::{Documents, IntoDocument, LoadReport};
+pub use lifecycle::{DueSurface, ExposureBatch, Loader, Refresh, Served, SurfaceId};
+
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::SurfaceConfig;
 use crate::control::DocKind;
@@ -72,9 +84,11 @@ pub struct EngineOptions {
 /// Exposure logging settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExposureOptions {
+    /// The event encoding (`service_v1` or `eval_v1`).
     pub format: ExposureFormat,
     /// HMAC key for subject hashing; `None` = raw subjects (development only).
     pub salt: Option<Vec<u8>>,
+    /// Names the salt in each event, so consumers know which key hashed the subject.
     pub key_id: String,
     /// Events kept for `exposure_drain` when no sink is set (oldest dropped first).
     pub queue_limit: usize,
@@ -386,10 +400,12 @@ impl Default for Engine {
 }
 
 impl Engine {
+    /// An engine with default options and an in-memory store (see [`Engine::builder`]).
     pub fn new() -> Engine {
         Engine::default()
     }
 
+    /// An engine with `options` and an in-memory store (see [`Engine::builder`]).
     pub fn with_options(options: EngineOptions) -> Engine {
         Engine::with_control(options, crate::control::ControlPlane::in_memory())
     }
@@ -430,11 +446,16 @@ impl Engine {
         }
     }
 
-    /// The control plane (versioned documents, audit, rollback, access control).
+    /// The raw control plane over the store (versioned documents, audit, access control).
+    /// Writes through it reach the store only; [`Engine::admin`] is the same plane with
+    /// every write also served (and artifact actions audited). Internal: for the
+    /// workspace's tests, not part of the supported API.
+    #[doc(hidden)]
     pub fn control(&self) -> &crate::control::ControlPlane {
         &self.control
     }
 
+    /// The options the engine was built with.
     pub fn options(&self) -> &EngineOptions {
         &self.options
     }
@@ -482,6 +503,9 @@ impl Engine {
     /// *current* documents (a field copy) and records them; snapshots are assembled after the
     /// lock is released. Merging under the lock is what keeps a config or rules write that
     /// lands while the artifacts are being verified from being overwritten by the load.
+    /// Internal (the lifecycle bench reloads pre-parsed documents); use
+    /// [`Engine::load_snapshot`].
+    #[doc(hidden)]
     pub fn load_documents(
         &self,
         docs: &crate::compile::Documents,
@@ -729,19 +753,53 @@ impl Engine {
     }
 
     /// The snapshot serving (tenant, surface), falling back to the tenant's `default` surface
-    /// as the reference does; the flag says whether the fallback was used.
-    pub fn snapshot(&self, tenant: &str, surface: &str) -> Option<(Arc<TenantSnapshot>, bool)> {
+    /// as the reference does ([`Served::fallback`] says whether the fallback was used).
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "default").signals(r#"{"popularity": []}"#))?;
+    /// let served = engine.snapshot("demo", "checkout").expect("the default surface serves");
+    /// assert!(served.fallback);
+    /// assert_eq!(served.snapshot.surface, "default");
+    /// assert!(engine.snapshot("acme", "home").is_none());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
+    pub fn snapshot(&self, tenant: &str, surface: &str) -> Option<Served> {
         let map = self.snapshots.load();
         if let Some(s) = map.get(&(tenant.to_string(), surface.to_string())) {
-            return Some((s.clone(), false));
+            return Some(Served {
+                snapshot: s.clone(),
+                fallback: false,
+            });
         }
         map.get(&(tenant.to_string(), "default".to_string()))
-            .map(|s| (s.clone(), true))
+            .map(|s| Served {
+                snapshot: s.clone(),
+                fallback: true,
+            })
     }
 
-    /// (tenant, surface) pairs with a snapshot, sorted.
-    pub fn loaded(&self) -> Vec<(String, String)> {
-        let mut v: Vec<_> = self.snapshots.load().keys().cloned().collect();
+    /// The (tenant, surface) pairs with a snapshot, sorted.
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine, SurfaceId};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// for surface in ["pdp", "home"] {
+    ///     engine.load_snapshot(Documents::new("demo", surface).signals(r#"{"popularity": []}"#))?;
+    /// }
+    /// assert_eq!(engine.loaded(), [SurfaceId::new("demo", "home"), SurfaceId::new("demo", "pdp")]);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
+    pub fn loaded(&self) -> Vec<SurfaceId> {
+        let mut v: Vec<SurfaceId> = self
+            .snapshots
+            .load()
+            .keys()
+            .map(|(t, s)| SurfaceId::new(t.as_str(), s.as_str()))
+            .collect();
         v.sort();
         v
     }
@@ -751,7 +809,8 @@ impl Engine {
         ctx: &CallContext,
         surface: &str,
     ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
-        self.snapshot(&ctx.tenant, surface).ok_or_else(|| {
+        let served = self.snapshot(&ctx.tenant, surface);
+        served.map(|s| (s.snapshot, s.fallback)).ok_or_else(|| {
             ApiError::new(
                 "RECSYS_SNAPSHOT_NOT_FOUND",
                 404,
@@ -1080,14 +1139,25 @@ impl Engine {
     }
 
     /// Takes up to `max` queued exposure events (oldest first) and the count dropped because
-    /// the queue was full since the last drain.
-    pub fn drain_exposures(&self, max: usize) -> (Vec<Value>, u64) {
+    /// the queue was full since the last drain. Events queue when the `exposure` option is
+    /// set and no [`EngineBuilder::exposure_sink`] is.
+    ///
+    /// ```
+    /// let engine = recsys_core::Engine::builder()
+    ///     .options_json(r#"{"exposure": {"format": "service_v1", "salt": "s", "key_id": "k1"}}"#)
+    ///     .build()?;
+    /// let batch = engine.drain_exposures(100);
+    /// assert!(batch.events.is_empty());
+    /// assert_eq!(batch.dropped, 0);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
+    pub fn drain_exposures(&self, max: usize) -> ExposureBatch {
         let mut q = self.exposures.lock().unwrap_or_else(|p| p.into_inner());
         let n = max.min(q.len());
-        (
-            q.drain(..n).collect(),
-            self.exposures_dropped.swap(0, AtomicOrdering::Relaxed),
-        )
+        ExposureBatch {
+            events: q.drain(..n).collect(),
+            dropped: self.exposures_dropped.swap(0, AtomicOrdering::Relaxed),
+        }
     }
 
     /// Runs `f` on every metrics destination when the `metrics` option is on.
@@ -1135,7 +1205,9 @@ impl Engine {
         ctx: &CallContext,
     ) -> Result<Validation, ApiError> {
         let surface = request.surface();
-        let snap = self.snapshot(&ctx.tenant, &surface);
+        let snap = self
+            .snapshot(&ctx.tenant, &surface)
+            .map(|s| (s.snapshot, s.fallback));
         let limits = match &snap {
             Some((s, false)) => s.config.limits.clone(),
             Some((s, true)) => s.tenant_config.for_surface(&surface).limits,
@@ -1291,7 +1363,7 @@ mod tests {
 
     fn serving_config_version(e: &Engine) -> Option<String> {
         e.snapshot("demo", "home")
-            .and_then(|(s, _)| s.versions.config_version.clone())
+            .and_then(|s| s.snapshot.versions.config_version.clone())
     }
 
     /// The host adapter behind a document write runs with no engine lock held, so it may
@@ -1322,7 +1394,7 @@ mod tests {
     #[test]
     fn document_and_release_changes_share_the_loaded_catalog() {
         let e = loaded();
-        let catalog = |e: &Engine| e.snapshot("demo", "home").unwrap().0.catalog.clone();
+        let catalog = |e: &Engine| e.snapshot("demo", "home").unwrap().snapshot.catalog.clone();
         let first = catalog(&e);
         e.set_config("demo", Some(&parse(br#"{"algo":"popularity"}"#).unwrap()))
             .unwrap();
@@ -1343,7 +1415,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, Some(1));
-        let (snap, _) = e.snapshot("demo", "home").unwrap();
+        let snap = e.snapshot("demo", "home").unwrap().snapshot;
         assert!(
             Arc::ptr_eq(&first, &snap.catalog),
             "a release rebuilt the catalog"
@@ -1353,7 +1425,11 @@ mod tests {
         // A single-document change ends the release unit.
         e.set_config("demo", None).unwrap();
         assert_eq!(
-            e.snapshot("demo", "home").unwrap().0.versions.release_id,
+            e.snapshot("demo", "home")
+                .unwrap()
+                .snapshot
+                .versions
+                .release_id,
             None
         );
     }
@@ -1479,8 +1555,8 @@ mod tests {
         };
         assert!(e.install(mk()).is_none());
         assert!(e.install(mk()).is_some());
-        assert_eq!(e.loaded(), vec![("t".to_string(), "s".to_string())]);
-        assert!(e.snapshot("t", "s").is_some_and(|(_, fb)| !fb));
+        assert_eq!(e.loaded(), vec![SurfaceId::new("t", "s")]);
+        assert!(e.snapshot("t", "s").is_some_and(|s| !s.fallback));
         assert!(e.snapshot("t", "other").is_none());
         assert!(e.remove("t", "s").is_some());
         assert!(e.loaded().is_empty());

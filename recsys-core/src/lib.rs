@@ -5,36 +5,106 @@
 //! requests, and it owns the formats, versions (ETags) and verification of those documents.
 //!
 //! The crate performs no I/O: it never reads a clock, a file, a socket or an environment
-//! variable. Time, bytes and identities come in as arguments; effects go out as values.
+//! variable. Time, bytes and identities come in as arguments; effects go out as values or
+//! through the adapter traits a host implements ([`DocumentStore`], [`ArtifactReader`],
+//! [`Metrics`], [`ExposureSink`]).
 //!
-//! Start with [`api::Engine`] (the JSON call/answer surface every binding uses) or with the
-//! typed modules below.
+//! ## The supported API
+//!
+//! * [`Engine`], built with [`Engine::builder`]: [`Engine::load_snapshot`] takes typed
+//!   [`Documents`]; [`Engine::admin`] is the control plane (every write reaches the store
+//!   *and* what serves, audited); [`Engine::loader`] drives the artifact lifecycle.
+//! * [`Context`]: what the host says about a call (time, tenant, request id, caller).
+//! * [`Engine::call`] / [`call_static`]: every operation ([`Op`]) as JSON text in and out,
+//!   the form every binding and the conformance corpus use.
+//! * [`ApiError`]: every failure, with a stable code and an HTTP status.
+//! * [`json`]: the canonical JSON values, ETags and If-Match rules the formats are defined
+//!   in (with the `serde` feature: `Serialize` / `Deserialize` for [`json::Value`] and
+//!   `From<serde_json::Value>`).
+//!
+//! ```
+//! use recsys_core::{Documents, Engine};
+//!
+//! let engine = Engine::builder().build()?;
+//! engine.load_snapshot(
+//!     Documents::new("demo", "home")
+//!         .config(r#"{"weights": {"pop": 1}}"#)
+//!         .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#),
+//! )?;
+//! let answer = engine.call("recommend", r#"{
+//!     "request": {"surface": "home", "k": 2, "user": {"user_id": "u1"}},
+//!     "ctx": {"now": "2026-01-02T00:00:00Z", "tenant": "demo"}}"#)?;
+//! assert!(answer.starts_with(r#"{"items":[{"item_id":"a","rank":1"#), "{answer}");
+//! # Ok::<(), recsys_core::ApiError>(())
+//! ```
+//!
+//! Modules marked internal in the source (`#[doc(hidden)]`) are reachable only so the
+//! workspace's bindings, benchmarks, fuzzers and tests can reach the parts they measure; they
+//! are not a supported API and change without notice.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
-pub mod adapters;
 pub mod api;
-pub mod candidates;
-pub mod change;
-pub mod compile;
-pub mod config;
-pub mod control;
 pub mod engine;
-pub mod error;
 pub mod host;
 pub mod json;
-pub mod lint;
-pub mod loader;
-pub mod ops;
-pub mod preview;
-pub mod ranking;
-pub mod release;
-pub mod request;
-pub mod snapshot;
-pub mod sync;
 pub mod time;
 
-pub use api::{call_static, Engine};
+pub(crate) mod adapters;
+pub(crate) mod change;
+pub(crate) mod preview;
+pub(crate) mod ranking;
+pub(crate) mod release;
+pub(crate) mod serve;
+pub(crate) mod sync;
+
+// Internal: reachable for the workspace's bindings, benches, fuzzers and tests only.
+#[doc(hidden)]
+pub mod artifacts;
+#[doc(hidden)]
+pub mod candidates;
+#[doc(hidden)]
+pub mod compile;
+#[doc(hidden)]
+pub mod config;
+#[doc(hidden)]
+pub mod control;
+#[doc(hidden)]
+pub mod error;
+#[doc(hidden)]
+pub mod lint;
+#[doc(hidden)]
+pub mod loader;
+#[doc(hidden)]
+pub mod ops;
+#[doc(hidden)]
+pub mod request;
+#[doc(hidden)]
+pub mod rules;
+#[doc(hidden)]
+pub mod snapshot;
+
+pub use api::{call_static, Op};
+pub use control::{
+    AuditDraft, AuditEntry, DocKind, DocumentStore, MemoryStore, Pointer, PointerSwap, Principal,
+    RollbackTarget, StoreError, StoreErrorKind, StoredVersion,
+};
+pub use engine::{
+    Admin, ArtifactChange, Context, Documents, DueSurface, Engine, EngineBuilder, EngineOptions,
+    ExposureBatch, IntoDocument, Invalidated, InvalidatedTarget, LoadReport, Loader, Refresh,
+    Served, SurfaceId, Written,
+};
+pub use error::{ApiError, Problem};
+pub use loader::{ArtifactReader, Fetch, Step};
+pub use ops::exposure::SinkError;
+pub use ops::{ExposureSink, Metrics};
+pub use serve::answer::{
+    BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
+    RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,
+};
+pub use sync::{SyncKinds, TenantReport};
+pub use time::Timestamp;
 
 /// The Rust blocks of the README run as doc tests (`.ci/snippets.py --coverage` checks that
 /// every guide's blocks run somewhere in CI).
@@ -46,11 +116,3 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/bindings/rust.md")]
 pub struct RustGuideDoctests;
-pub use error::{ApiError, Problem};
-pub mod artifacts;
-pub mod rules;
-pub(crate) mod serve;
-pub use serve::answer::{
-    BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
-    RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,
-};

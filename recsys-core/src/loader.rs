@@ -317,8 +317,8 @@ impl Engine {
         Ok(uri)
     }
 
-    /// Tracked, unpinned surfaces whose refresh is due at `now`: (tenant, surface, manifest URI).
-    pub fn loader_due(&self, now: Timestamp) -> Vec<(String, String, String)> {
+    /// Tracked, unpinned surfaces whose refresh is due at `now`, with their manifest URI.
+    pub fn loader_due(&self, now: Timestamp) -> Vec<crate::engine::DueSurface> {
         self.reap_retired();
         let Some(tpl) = &self.options.loader.manifest_template else {
             return Vec::new();
@@ -327,7 +327,14 @@ impl Engine {
         st.surfaces
             .iter()
             .filter(|(_, s)| s.tracked && s.pinned.is_none() && s.next_due.is_none_or(|d| d <= now))
-            .filter_map(|((t, sf), _)| tpl.render(t, sf).ok().map(|u| (t.clone(), sf.clone(), u)))
+            .filter_map(|((t, sf), _)| {
+                let manifest_uri = tpl.render(t, sf).ok()?;
+                Some(crate::engine::DueSurface {
+                    tenant: t.clone(),
+                    surface: sf.clone(),
+                    manifest_uri,
+                })
+            })
             .collect()
     }
 
@@ -761,25 +768,37 @@ impl Engine {
         &self,
         now: Timestamp,
         reader: &dyn ArtifactReader,
-    ) -> Vec<Result<Value, ApiError>> {
+    ) -> Vec<crate::engine::Refresh> {
         let max = self.options.artifact_limits.max_bytes;
         let _busy = match self.enter() {
             Ok(b) => b,
-            Err(e) => return vec![Err(e)],
+            Err(e) => {
+                return vec![crate::engine::Refresh {
+                    tenant: String::new(),
+                    surface: String::new(),
+                    result: Err(e),
+                }]
+            }
         };
         let mut out = Vec::new();
-        for (t, s, uri) in self.loader_due(now) {
-            let step = self.loader_apply_manifest(&t, &s, now, reader.read(&uri, max));
-            out.push(match step {
+        for due in self.loader_due(now) {
+            let (t, s) = (&due.tenant, &due.surface);
+            let step = self.loader_apply_manifest(t, s, now, reader.read(&due.manifest_uri, max));
+            let result = match step {
                 Ok(Step::Done(v)) => Ok(v),
                 Ok(Step::Fetch(uris)) => {
                     let fetched = uris
                         .into_iter()
                         .map(|u| (u.clone(), reader.read(&u, max)))
                         .collect();
-                    self.loader_apply_artifacts(&t, &s, now, fetched)
+                    self.loader_apply_artifacts(t, s, now, fetched)
                 }
                 Err(e) => Err(e),
+            };
+            out.push(crate::engine::Refresh {
+                tenant: due.tenant,
+                surface: due.surface,
+                result,
             });
         }
         out
@@ -802,7 +821,7 @@ impl Engine {
         for ((t, sf), s) in &st.surfaces {
             // A surface without a snapshot of its own is served by the tenant's `default`
             // surface when one is loaded (the reference's manifest fallback).
-            let found = self.snapshot(t, sf);
+            let found = self.snapshot(t, sf).map(|s| (s.snapshot, s.fallback));
             let serving = found.is_some();
             let snap = found.as_ref().map(|(s, _)| s.clone());
             let missing = s.missing();

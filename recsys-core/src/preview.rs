@@ -509,12 +509,7 @@ impl Run<'_> {
                 ..Totals::default()
             };
             for (j, (req, at, id)) in chunks[c].iter().enumerate() {
-                let ctx = CallContext {
-                    now: *at,
-                    request_id: id.clone(),
-                    tenant: tenant.to_string(),
-                    roles: Vec::new(),
-                };
+                let ctx = CallContext::new(*at, tenant).request_id(id.clone());
                 self.one(c * PREVIEW_CHUNK + j, req, &ctx, &mut t);
             }
             t

@@ -11,13 +11,6 @@ use crate::loader::Step;
 use crate::time::Timestamp;
 use crate::Engine;
 
-/// The release operations.
-pub const RELEASE_OPS: &[&str] = &[
-    "admin.get_release",
-    "admin.release",
-    "admin.rollback_release",
-];
-
 /// Most surfaces one release pins or unpins (checked before any manifest is parsed).
 pub const MAX_RELEASE_SURFACES: usize = 64;
 
@@ -219,7 +212,9 @@ impl Engine {
         for surface in changed_surfaces(from, to) {
             let mut e = Map::new();
             e.push("surface", Value::str(&surface));
-            let known = tracked.iter().any(|(t, s)| t == tenant && *s == surface);
+            let known = tracked
+                .iter()
+                .any(|s| s.tenant == tenant && s.surface == surface);
             let pinned = to.artifacts.get(&surface).cloned().flatten().is_some();
             // A pin whose manifest text is missing fails as an empty manifest (reported).
             let text = to.pin(&surface).flatten().unwrap_or("");

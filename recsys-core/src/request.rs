@@ -965,6 +965,9 @@ pub struct CallContext {
     pub request_id: String,
     pub tenant: String,
     pub roles: Vec<String>,
+    /// The authenticated caller, for control-plane operations ([`crate::engine::Admin`]);
+    /// serving does not use it.
+    pub actor: Option<crate::control::Principal>,
 }
 
 impl CallContext {
@@ -1009,6 +1012,7 @@ impl CallContext {
             request_id,
             tenant,
             roles,
+            actor: None,
         })
         .map(|(c, _)| c)
         .map_err(|mut e| {

@@ -38,7 +38,9 @@ pub const FEED_PAGE: usize = 500;
 /// What a sync reconciles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncKinds {
+    /// The config pointer.
     pub config: bool,
+    /// The rules pointer.
     pub rules: bool,
     /// Pins, unpins, releases and cache invalidations: reading the change feed applies all
     /// of them, so `artifacts` and `cache` name the same step.
@@ -46,6 +48,7 @@ pub struct SyncKinds {
 }
 
 impl SyncKinds {
+    /// Everything: both pointers and the change feed.
     pub const ALL: SyncKinds = SyncKinds {
         config: true,
         rules: true,
@@ -130,6 +133,7 @@ pub struct SyncState {
 /// What one tenant's sync did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TenantReport {
+    /// The tenant synced.
     pub tenant: String,
     /// The store's revision read at the start.
     pub revision: u64,
@@ -151,6 +155,7 @@ pub struct TenantReport {
 }
 
 impl TenantReport {
+    /// The report as `admin.sync` answers it.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.push("tenant", Value::str(&self.tenant));
@@ -741,8 +746,11 @@ impl Engine {
             }
             m.push("pointers", Value::Object(ptrs));
             let mut surfaces = Vec::new();
-            for (st, sf) in served.iter().filter(|(x, _)| *x == t) {
-                if let Some((snap, _)) = self.snapshot(st, sf) {
+            for id in served.iter().filter(|id| id.tenant == *t) {
+                let sf = &id.surface;
+                if let Some(crate::engine::Served { snapshot: snap, .. }) =
+                    self.snapshot(&id.tenant, sf)
+                {
                     let v = &snap.versions;
                     let mut s = Map::new();
                     s.push("surface", Value::str(sf));

@@ -6,11 +6,14 @@ use std::fmt::Write as _;
 /// An instant as Unix seconds plus nanoseconds (UTC).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp {
+    /// Whole seconds since 1970-01-01T00:00:00Z.
     pub secs: i64,
+    /// Nanoseconds within the second (0..1e9).
     pub nanos: u32,
 }
 
 impl Timestamp {
+    /// The instant `secs` seconds after the Unix epoch.
     pub const fn from_secs(secs: i64) -> Timestamp {
         Timestamp { secs, nanos: 0 }
     }
@@ -20,6 +23,7 @@ impl Timestamp {
             .saturating_mul(1000)
             .saturating_add((self.nanos / 1_000_000) as i64)
     }
+    /// The instant `ms` milliseconds after the Unix epoch.
     pub fn from_millis(ms: i64) -> Timestamp {
         Timestamp {
             secs: ms.div_euclid(1000),
@@ -30,6 +34,7 @@ impl Timestamp {
     pub fn seconds_since(self, earlier: Timestamp) -> f64 {
         (self.secs - earlier.secs) as f64 + (self.nanos as f64 - earlier.nanos as f64) / 1e9
     }
+    /// This instant moved by `s` seconds (saturating).
     pub fn add_secs(self, s: i64) -> Timestamp {
         Timestamp {
             secs: self.secs.saturating_add(s),

@@ -419,7 +419,7 @@ fn cost_grows_linearly_with_rules() {
 #[test]
 fn writes_reuse_the_catalog_counts_kept_with_the_shared_tag_index() {
     let e = engine_with("{}", CONFIG, &[]);
-    let before = e.snapshot("demo", "home").unwrap().0;
+    let before = e.snapshot("demo", "home").unwrap().snapshot;
     assert!(
         !before.tag_index.counts_built(),
         "nothing has linted against the catalog yet"
@@ -440,7 +440,7 @@ fn writes_reuse_the_catalog_counts_kept_with_the_shared_tag_index() {
     );
     let first = before.tag_index.counts() as *const _;
     put(r#"[{"action":"block","target_type":"brand","key":"nosuchbrand"}]"#);
-    let after = e.snapshot("demo", "home").unwrap().0;
+    let after = e.snapshot("demo", "home").unwrap().snapshot;
     assert!(std::sync::Arc::ptr_eq(&before.tag_index, &after.tag_index));
     assert_eq!(after.tag_index.counts() as *const _, first);
     // The counts are right: the example catalog's brands add up to the items with a brand.

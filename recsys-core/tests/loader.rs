@@ -133,7 +133,7 @@ fn first_refresh_loads_and_serves() {
     let now = t("2026-11-23T00:00:00Z");
     let out = e.refresh_due(now, &store);
     assert_eq!(out.len(), 1);
-    assert_eq!(outcome(&out[0]), "swapped");
+    assert_eq!(outcome(&out[0].result), "swapped");
     assert_eq!(store.reads().len(), 6, "manifest + five artifacts");
     assert_eq!(items(&recommend(&e, "2026-11-23T00:00:00Z")).len(), 8);
     let r = e.readiness(now);
@@ -150,7 +150,7 @@ fn refresh_waits_for_the_ttl_and_fetches_only_changed_artifacts() {
     assert_eq!(e.loader_due(t("2026-11-23T00:01:00Z")).len(), 1);
     // Same manifest: nothing but the manifest is read.
     let out = e.refresh_due(t("2026-11-23T00:01:00Z"), &store);
-    assert_eq!(outcome(&out[0]), "unchanged");
+    assert_eq!(outcome(&out[0].result), "unchanged");
     assert_eq!(store.reads(), vec![MANIFEST_URI.to_string()]);
     // Invalidation makes it due at once.
     assert_eq!(e.loader_invalidate("demo", Some("home")), 1);
@@ -166,7 +166,7 @@ fn refresh_waits_for_the_ttl_and_fetches_only_changed_artifacts() {
     );
     store.set_manifest(Some(changed.into_bytes()));
     let out = e.refresh_due(t("2026-11-23T00:01:01Z"), &store);
-    assert_eq!(outcome(&out[0]), "swapped");
+    assert_eq!(outcome(&out[0].result), "swapped");
     let reads = store.reads();
     assert_eq!(reads.len(), 2, "{reads:?}");
     assert!(reads[1].contains("5434f0b4"));
@@ -187,7 +187,7 @@ fn empty_publish_is_held_then_released_when_forced() {
         .unwrap(),
     ));
     let out = e.refresh_due(t("2026-11-23T00:02:00Z"), &store);
-    let rep = out[0].as_ref().unwrap();
+    let rep = out[0].result.as_ref().unwrap();
     assert_eq!(get(rep, &["outcome"]).as_str(), Some("swapped"));
     let held = get(rep, &["held"]).as_array().unwrap();
     let kinds: Vec<&str> = held
@@ -217,7 +217,7 @@ fn empty_publish_is_held_then_released_when_forced() {
     let out = e.refresh_due(t("2026-11-23T00:03:00Z"), &store);
     assert_eq!(store.reads(), vec![MANIFEST_URI.to_string()]);
     assert_eq!(
-        get(out[0].as_ref().unwrap(), &["held"])
+        get(out[0].result.as_ref().unwrap(), &["held"])
             .as_array()
             .unwrap()
             .len(),
@@ -249,8 +249,9 @@ fn holding_can_be_disabled() {
         .unwrap(),
     ));
     let out = e.refresh_due(t("2026-11-23T00:02:00Z"), &store);
-    assert!(get(out[0].as_ref().unwrap(), &["outcome"]).as_str() == Some("swapped"));
+    assert!(get(out[0].result.as_ref().unwrap(), &["outcome"]).as_str() == Some("swapped"));
     assert!(out[0]
+        .result
         .as_ref()
         .unwrap()
         .as_object()
@@ -341,7 +342,7 @@ fn corrupt_unreadable_or_missing_inputs_never_replace_what_serves() {
         setup(&store);
         e.loader_invalidate("demo", None);
         let out = e.refresh_due(now, &store);
-        assert_eq!(outcome(&out[0]), "kept", "{name}");
+        assert_eq!(outcome(&out[0].result), "kept", "{name}");
         assert_eq!(
             items(&recommend(&e, "2026-11-23T00:10:00Z")),
             items(&good),
@@ -371,7 +372,7 @@ fn never_loaded_surface_is_not_ready() {
     let store = Store::new("ecommerce-mini", "ecommerce-mini");
     store.set_manifest(None);
     let out = e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
-    assert_eq!(outcome(&out[0]), "absent");
+    assert_eq!(outcome(&out[0].result), "absent");
     assert_eq!(
         get(&e.readiness(t("2026-11-23T00:00:00Z")), &["status"]).as_str(),
         Some("not_ready")
@@ -413,7 +414,7 @@ fn pinning_rolls_artifacts_back_until_unpinned() {
     );
     assert!(e.loader_unpin("demo", "home").unwrap());
     let out = e.refresh_due(t("2026-11-24T00:00:00Z"), &store);
-    assert_eq!(outcome(&out[0]), "swapped");
+    assert_eq!(outcome(&out[0].result), "swapped");
     assert!(items(&recommend(&e, "2026-11-24T00:00:00Z")).is_empty());
     // A bad manifest cannot be pinned.
     assert!(e
@@ -606,7 +607,7 @@ fn a_surface_without_a_manifest_is_served_by_the_default_surface() {
     let store = Store::new("ecommerce-mini", "ecommerce-mini");
     let out = e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
     assert_eq!(
-        outcome(&out[0]),
+        outcome(&out[0].result),
         "absent",
         "no manifest at registry/current/demo/pdp"
     );
@@ -726,7 +727,7 @@ fn a_first_load_with_a_failed_artifact_is_partial_and_not_ready() {
     let e = engine("");
     let now = "2026-11-23T00:00:00Z";
     let r = e.refresh_due(t(now), &s);
-    let report = r[0].as_ref().unwrap();
+    let report = r[0].result.as_ref().unwrap();
     assert_eq!(
         get(report, &["outcome"]).as_str(),
         Some("partial"),
@@ -758,7 +759,7 @@ fn a_first_load_with_a_failed_artifact_is_partial_and_not_ready() {
     s.overrides.lock().unwrap().clear();
     e.loader_invalidate("demo", None);
     let r = e.refresh_due(t("2026-11-23T00:05:00Z"), &s);
-    let report = r[0].as_ref().unwrap();
+    let report = r[0].result.as_ref().unwrap();
     assert_eq!(
         get(report, &["outcome"]).as_str(),
         Some("swapped"),
@@ -822,7 +823,7 @@ fn a_staged_artifact_that_fails_verification_keeps_the_last_known_good() {
     let now = t("2026-11-23T00:00:00Z");
     let e = engine("");
     let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
-    assert_eq!(outcome(&e.refresh_due(now, &store)[0]), "swapped");
+    assert_eq!(outcome(&e.refresh_due(now, &store)[0].result), "swapped");
     let before = recsys_core::json::to_string(&recommend(&e, "2026-11-23T00:00:00Z"));
     let day1 = std::fs::read_to_string(
         fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"),
@@ -877,7 +878,7 @@ fn document_changes_share_the_catalog_and_prefix_changes_rebuild_only_the_tag_in
         t("2026-11-23T00:00:00Z"),
         &Store::new("ecommerce-mini", "ecommerce-mini"),
     );
-    let (first, _) = e.snapshot("demo", "home").unwrap();
+    let first = e.snapshot("demo", "home").unwrap().snapshot;
     e.set_rules(
         "demo",
         Some(&parse(br#"[{"action":"block","target_type":"item","item_ids":["x"]}]"#).unwrap()),
@@ -885,7 +886,7 @@ fn document_changes_share_the_catalog_and_prefix_changes_rebuild_only_the_tag_in
     .unwrap();
     e.set_config("demo", Some(&parse(br#"{"algo":"blend"}"#).unwrap()))
         .unwrap();
-    let (second, _) = e.snapshot("demo", "home").unwrap();
+    let second = e.snapshot("demo", "home").unwrap().snapshot;
     assert!(
         !std::sync::Arc::ptr_eq(&first, &second),
         "a new policy is served"
@@ -899,7 +900,7 @@ fn document_changes_share_the_catalog_and_prefix_changes_rebuild_only_the_tag_in
         Some(&parse(br#"{"diversity":{"brand_tag_prefixes":["maker:"]}}"#).unwrap()),
     )
     .unwrap();
-    let (third, _) = e.snapshot("demo", "home").unwrap();
+    let third = e.snapshot("demo", "home").unwrap().snapshot;
     assert!(std::sync::Arc::ptr_eq(&first.catalog, &third.catalog));
     assert!(!std::sync::Arc::ptr_eq(&first.tag_index, &third.tag_index));
     assert_eq!(third.tag_index.prefixes().brand, vec!["maker:".to_string()]);
@@ -913,7 +914,7 @@ fn a_snapshot_replaced_while_a_request_holds_it_is_freed_on_a_write_path() {
         &Store::new("ecommerce-mini", "ecommerce-mini"),
     );
     // A request holds the serving snapshot while a config change replaces it.
-    let (held, _) = e.snapshot("demo", "home").unwrap();
+    let held = e.snapshot("demo", "home").unwrap().snapshot;
     let weak = std::sync::Arc::downgrade(&held);
     e.set_config("demo", Some(&parse(br#"{"algo":"blend"}"#).unwrap()))
         .unwrap();
@@ -927,7 +928,7 @@ fn a_snapshot_replaced_while_a_request_holds_it_is_freed_on_a_write_path() {
     assert_eq!(e.reap_retired(), 0);
     assert!(weak.upgrade().is_none());
     // A snapshot no request holds is freed at once by the change that replaces it.
-    let (current, _) = e.snapshot("demo", "home").unwrap();
+    let current = e.snapshot("demo", "home").unwrap().snapshot;
     let weak = std::sync::Arc::downgrade(&current);
     drop(current);
     e.set_config("demo", None).unwrap();
@@ -939,7 +940,7 @@ fn a_changed_artifact_rebuilds_only_what_depends_on_it() {
     let e = engine("");
     let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
     e.refresh_due(t("2026-11-23T00:00:00Z"), &store);
-    let (first, _) = e.snapshot("demo", "home").unwrap();
+    let first = e.snapshot("demo", "home").unwrap().snapshot;
     // A new co-occurrence artifact over the same items (one count raised), the rest unchanged.
     let old_version = "d964fd4949770b5ad88ad26828568d428a834792718df35074530a2599a7e5e2";
     let text = std::fs::read_to_string(fixtures().join(format!(
@@ -967,8 +968,8 @@ fn a_changed_artifact_rebuilds_only_what_depends_on_it() {
     store.set_manifest(Some(changed.clone().into_bytes()));
     e.loader_invalidate("demo", Some("home"));
     let out = e.refresh_due(t("2026-11-23T00:00:01Z"), &store);
-    assert_eq!(outcome(&out[0]), "swapped");
-    let (second, _) = e.snapshot("demo", "home").unwrap();
+    assert_eq!(outcome(&out[0].result), "swapped");
+    let second = e.snapshot("demo", "home").unwrap().snapshot;
     assert!(!std::sync::Arc::ptr_eq(&first.catalog, &second.catalog));
     // Ids, content tags, popularity and user rows are the same arrays, not copies; the
     // co-occurrence rows are new; the tag index is kept.
@@ -983,7 +984,7 @@ fn a_changed_artifact_rebuilds_only_what_depends_on_it() {
     store2.set_manifest(Some(changed.into_bytes()));
     *store2.overrides.lock().unwrap() = store.overrides.lock().unwrap().clone();
     fresh.refresh_due(t("2026-11-23T00:00:01Z"), &store2);
-    let (want, _) = fresh.snapshot("demo", "home").unwrap();
+    let want = fresh.snapshot("demo", "home").unwrap().snapshot;
     assert_eq!(want.catalog_len(), second.catalog_len());
     let mut differs = 0;
     for i in 0..want.catalog_len() as u32 {

@@ -793,12 +793,7 @@ fn exposure_from_answer_request_and_assignment() {
             "meta":{"tenant_id":"acme","surface":"home","segment":"default","algo_version":"recsys-algo@local",
                     "config_version":"cfgv","request_id":"req-1","counts":{"returned":2}}}"#,
     );
-    let ctx = CallContext {
-        now: ts("2026-01-02T03:04:05.5Z"),
-        request_id: "req-1".into(),
-        tenant: "acme".into(),
-        roles: vec![],
-    };
+    let ctx = CallContext::new(ts("2026-01-02T03:04:05.5Z"), "acme").request_id("req-1");
     let assignment = Assigner::new("salt", vec![])
         .unwrap()
         .assign_request(&req, ctx.now)

@@ -175,8 +175,7 @@ fn swaps_and_exposures_reach_the_registry_and_the_host_adapter() {
 fn experiment_options_are_strict() {
     assert!(Engine::with_options_json(r#"{"experiments":{"salt":"s","enabled":true}}"#).is_ok());
     let e = Engine::with_options_json(r#"{"experiments":{"salt":"s","default_variants":["A"]}}"#)
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(e.code, "RECSYS_INVALID_OPTIONS");
     assert!(e.message.contains("default_variants"), "{}", e.message);
 }
@@ -279,7 +278,7 @@ fn backpressure_option_is_strict_and_off_by_default() {
             r#"unknown member "max_inflight""#,
         ),
     ] {
-        let err = Engine::with_options_json(bad).err().expect(bad);
+        let err = Engine::with_options_json(bad).expect_err(bad);
         assert_eq!(err.code, "RECSYS_INVALID_OPTIONS", "{bad}");
         assert!(err.message.contains(needle), "{bad}: {}", err.message);
     }

@@ -256,7 +256,8 @@ fn recorded_exposures_replay_through_preview() {
 /// order and cut at `max_details`), and the same input gives the same bytes every time.
 #[test]
 fn chunked_previews_count_every_request_once_and_keep_request_order() {
-    use recsys_core::preview::PREVIEW_CHUNK;
+    // The chunk size of recsys-core/src/preview.rs (an internal constant).
+    const PREVIEW_CHUNK: usize = 256;
     let e = engine();
     // The example's rules plus a block of the jacket they pin.
     let current = common::read_example("rules.json");

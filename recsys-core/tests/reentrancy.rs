@@ -85,6 +85,42 @@ fn an_adapter_calling_back_through_the_call_surface_is_refused() {
         .is_ok());
 }
 
+/// The typed handles take the same guard: a typed admin write whose metric events reach an
+/// adapter that writes through `engine.admin()` again is not deadlocked, the nested write is
+/// refused, and a typed write through the JSON layer (which already holds the guard) works.
+#[test]
+fn an_adapter_calling_back_through_the_typed_admin_handle_is_refused() {
+    fn ctx() -> recsys_core::Context {
+        let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+        recsys_core::Context::new(now, "demo").actor(recsys_core::Principal::new(
+            "alice",
+            "demo",
+            ["admin"],
+        ))
+    }
+    let (e, adapter) = engine_with(|e| {
+        e.admin()
+            .put_rules(&ctx(), "[]", None)
+            .map(|_| ())
+            .map_err(|err| err.code.to_string())
+    });
+    e.call("load_snapshot", LOAD).unwrap();
+    adapter.seen.lock().unwrap().clear();
+    let e2 = e.clone();
+    let written = finishes(move || {
+        e2.admin()
+            .put_config(&ctx(), r#"{"weights":{"pop":2}}"#, None)
+    });
+    assert_eq!(written.unwrap().recompiled, 1);
+    let seen = adapter.seen.lock().unwrap();
+    assert!(!seen.is_empty(), "the adapter saw no event");
+    assert!(
+        seen.iter()
+            .all(|r| r.as_ref().err().map(String::as_str) == Some("RECSYS_ADAPTER_REENTRANT")),
+        "{seen:?}"
+    );
+}
+
 #[test]
 fn metric_events_reach_the_adapter_after_the_write_lock_is_released() {
     // The Rust API has no guard of its own here; the adapter takes the write lock itself

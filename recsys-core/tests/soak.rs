@@ -142,7 +142,7 @@ fn serving_under_continuous_swaps_stays_whole_and_bounded() {
     let served = Arc::new(AtomicU64::new(0));
     let replaced: Arc<Mutex<Vec<Weak<TenantSnapshot>>>> = Arc::default();
     let track = |e: &Engine, replaced: &Mutex<Vec<Weak<TenantSnapshot>>>| {
-        if let Some((s, _)) = e.snapshot("demo", "home") {
+        if let Some(s) = e.snapshot("demo", "home").map(|x| x.snapshot) {
             replaced.lock().unwrap().push(Arc::downgrade(&s));
         }
     };

@@ -84,7 +84,7 @@ fn get<'a>(v: &'a Value, k: &str) -> &'a Value {
 
 /// (config_version, rules_version, manifest_version) served for demo/home.
 fn served(e: &Engine) -> (String, String, String) {
-    let (snap, _) = e.snapshot("demo", "home").unwrap();
+    let snap = e.snapshot("demo", "home").unwrap().snapshot;
     let v = &snap.versions;
     let s = |x: &Option<String>| x.clone().unwrap_or_default();
     (
@@ -476,7 +476,7 @@ fn release(e: &Engine, body: &str) -> Result<Value, recsys_core::ApiError> {
 }
 
 fn release_id(e: &Engine) -> String {
-    let (snap, _) = e.snapshot("demo", "home").unwrap();
+    let snap = e.snapshot("demo", "home").unwrap().snapshot;
     snap.versions.release_id.clone().unwrap_or_default()
 }
 

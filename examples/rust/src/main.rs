@@ -5,7 +5,7 @@
 //! The core does no I/O, so this program reads the files and passes their text in.
 
 use recsys_core::json::{self, Value};
-use recsys_core::Engine;
+use recsys_core::{Documents, Engine};
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
@@ -22,10 +22,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let read = |name: &str| std::fs::read_to_string(dir.join(name));
 
-    // 1. The snapshot: config + rules + manifest, plus every artifact the manifest names,
-    //    keyed by its URI (the example stores s3://bucket/key at <dir>/objectstore/key).
+    // 1. The snapshot: config + rules + manifest, plus the bytes of every artifact the
+    //    manifest names, by URI (the example stores s3://bucket/key at <dir>/objectstore/key).
     let manifest = read("manifest.json")?;
-    let mut artifacts = Vec::new();
+    let mut documents = Documents::new("demo", "home")
+        .config(read("config.json")?)
+        .rules(read("rules.json")?)
+        .manifest(manifest.as_str());
     for (_kind, uri) in get(&json::parse(manifest.as_bytes())?, "current")
         .as_object()
         .ok_or("no current")?
@@ -36,16 +39,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             .strip_prefix("s3://")
             .and_then(|r| r.split_once('/'))
             .ok_or("not s3://")?;
-        let text = read(&format!("objectstore/{key}"))?;
-        artifacts.push(format!("{}:{text}", json::to_string(&Value::str(uri))));
+        documents = documents.artifact(uri, std::fs::read(dir.join("objectstore").join(key))?);
     }
-    let (config, rules) = (read("config.json")?, read("rules.json")?);
-    let documents = format!(
-        r#"{{"tenant":"demo","surface":"home","config":{config},"rules":{rules},"manifest":{manifest},"artifacts":{{{}}}}}"#,
-        artifacts.join(",")
-    );
-    let engine = Engine::new();
-    engine.call("load_snapshot", &documents)?;
+    let engine = Engine::builder().build()?;
+    engine.load_snapshot(documents)?;
 
     // 2. recommend. The host supplies the clock and the tenant in `ctx`.
     let ctx = r#"{"now":"2026-01-02T00:00:00Z","request_id":"example-1","tenant":"demo"}"#;

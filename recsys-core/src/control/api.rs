@@ -78,28 +78,9 @@ fn run(
             } else {
                 DocKind::Rules
             };
-            let m = members(input, &["tenant", "document", "if_match", "comment"])?;
-            let tenant = tenant(m)?;
-            let text = match m.get("document") {
-                None => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => json::to_string(v),
-            };
-            let req = PutRequest {
-                document: text.as_bytes(),
-                if_match: opt_str(m, "if_match")?,
-                comment: opt_str(m, "comment")?,
-            };
-            let out = plane.put(ctx, tenant, kind, req)?;
-            let mut v = Map::new();
-            v.push("tenant_id", Value::str(tenant));
-            v.push(kind.version_field(), Value::str(&out.etag));
-            v.push(kind.as_str(), out.document);
-            v.push("changed", Value::Bool(out.changed));
-            if let Some(h) = &out.audit_head {
-                v.push("audit_head", h.to_value());
-            }
-            Ok(Value::Object(v))
+            let put = PutInput::decode(input)?;
+            let out = plane.put(ctx, put.tenant, kind, put.request())?;
+            Ok(put_value(put.tenant, out))
         }
         "admin.list_versions" => {
             let m = members(input, &["tenant", "kind"])?;
@@ -128,29 +109,9 @@ fn run(
             Ok(Value::Object(v))
         }
         "admin.rollback" => {
-            let m = members(input, &["tenant", "kind", "to", "if_match", "comment"])?;
-            let tenant = tenant(m)?;
-            let kind = kind(m)?;
-            // Absent (or null) = the previous version; present = a version, so an empty
-            // one is a mistake, not a request for the previous version.
-            let target = match opt_str(m, "to")? {
-                Some(t) if json::normalize_if_match(t).is_empty() => {
-                    return Err(ControlError::invalid_request(format!(
-                        "to must name a version (an etag), got {t:?}; omit it for the previous version"
-                    )))
-                }
-                Some(t) => RollbackTarget::Version(t),
-                None => RollbackTarget::Previous,
-            };
-            let out = plane.rollback(
-                ctx,
-                tenant,
-                kind,
-                target,
-                opt_str(m, "if_match")?,
-                opt_str(m, "comment")?,
-            )?;
-            Ok(rollback_value(tenant, out))
+            let r = RollbackInput::decode(input)?;
+            let out = plane.rollback(ctx, r.tenant, r.kind, r.target, r.if_match, r.comment)?;
+            Ok(rollback_value(r.tenant, out))
         }
         "admin.audit" => audit_page(plane, ctx, input),
         "admin.verify_audit" => {
@@ -190,46 +151,151 @@ fn run(
             Ok(Value::Object(v))
         }
         "admin.invalidate" => {
-            let m = members(input, &["tenant", "targets", "surface"])?;
-            let tenant = tenant(m)?;
-            let targets: Vec<&str> = match m.get("targets") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|t| {
-                        t.as_str().ok_or_else(|| {
-                            ControlError::invalid_request("targets must be an array of strings")
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
-                Some(_) => {
-                    return Err(ControlError::invalid_request(
-                        "targets must be an array of strings",
-                    ))
-                }
-            };
-            let out = plane.invalidate(ctx, tenant, &targets, opt_str(m, "surface")?)?;
-            let mut v = Map::new();
-            v.push("tenant_id", Value::str(tenant));
-            v.push(
-                "targets",
-                super::invalidate::targets_value(&out.invalidation.targets),
-            );
-            if let Some(s) = &out.invalidation.surface {
-                v.push("surface", Value::str(s));
-            }
-            v.push("status", Value::str("applied"));
-            v.push(
-                "invalidated",
-                super::invalidate::counts_value(&out.invalidated),
-            );
-            v.push("audit_head", out.audit_head.to_value());
-            Ok(Value::Object(v))
+            let i = InvalidateInput::decode(input)?;
+            let out = plane.invalidate(ctx, i.tenant, &i.targets, i.surface)?;
+            Ok(invalidate_value(i.tenant, &out))
         }
         _ => Err(ControlError::invalid_request(format!(
             "unknown operation {op:?}"
         ))),
     }
+}
+
+/// The input of `admin.put_config` / `admin.put_rules`.
+pub(crate) struct PutInput<'a> {
+    pub tenant: &'a str,
+    /// The document's JSON text (a string member is taken as the text itself).
+    pub text: String,
+    pub if_match: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+impl<'a> PutInput<'a> {
+    /// Reads `{"tenant", "document", "if_match"?, "comment"?}`.
+    pub fn decode(input: &'a Value) -> Result<PutInput<'a>, ControlError> {
+        let m = members(input, &["tenant", "document", "if_match", "comment"])?;
+        Ok(PutInput {
+            tenant: tenant(m)?,
+            text: match m.get("document") {
+                None => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => json::to_string(v),
+            },
+            if_match: opt_str(m, "if_match")?,
+            comment: opt_str(m, "comment")?,
+        })
+    }
+
+    /// The typed request.
+    pub fn request(&self) -> PutRequest<'_> {
+        PutRequest {
+            document: self.text.as_bytes(),
+            if_match: self.if_match,
+            comment: self.comment,
+        }
+    }
+}
+
+/// The input of `admin.rollback`.
+pub(crate) struct RollbackInput<'a> {
+    pub tenant: &'a str,
+    pub kind: DocKind,
+    pub target: RollbackTarget<'a>,
+    pub if_match: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+impl<'a> RollbackInput<'a> {
+    /// Reads `{"tenant", "kind", "to"?, "if_match"?, "comment"?}`.
+    pub fn decode(input: &'a Value) -> Result<RollbackInput<'a>, ControlError> {
+        let m = members(input, &["tenant", "kind", "to", "if_match", "comment"])?;
+        // Absent (or null) = the previous version; present = a version, so an empty
+        // one is a mistake, not a request for the previous version.
+        let target = match opt_str(m, "to")? {
+            Some(t) if json::normalize_if_match(t).is_empty() => {
+                return Err(ControlError::invalid_request(format!(
+                    "to must name a version (an etag), got {t:?}; omit it for the previous version"
+                )))
+            }
+            Some(t) => RollbackTarget::Version(t),
+            None => RollbackTarget::Previous,
+        };
+        Ok(RollbackInput {
+            tenant: tenant(m)?,
+            kind: kind(m)?,
+            target,
+            if_match: opt_str(m, "if_match")?,
+            comment: opt_str(m, "comment")?,
+        })
+    }
+}
+
+/// The input of `admin.invalidate`.
+pub(crate) struct InvalidateInput<'a> {
+    pub tenant: &'a str,
+    pub targets: Vec<&'a str>,
+    pub surface: Option<&'a str>,
+}
+
+impl<'a> InvalidateInput<'a> {
+    /// Reads `{"tenant", "targets", "surface"?}`.
+    pub fn decode(input: &'a Value) -> Result<InvalidateInput<'a>, ControlError> {
+        let m = members(input, &["tenant", "targets", "surface"])?;
+        let targets: Vec<&str> = match m.get("targets") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|t| {
+                    t.as_str().ok_or_else(|| {
+                        ControlError::invalid_request("targets must be an array of strings")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(ControlError::invalid_request(
+                    "targets must be an array of strings",
+                ))
+            }
+        };
+        Ok(InvalidateInput {
+            tenant: tenant(m)?,
+            targets,
+            surface: opt_str(m, "surface")?,
+        })
+    }
+}
+
+/// The answer of a put.
+pub(crate) fn put_value(tenant: &str, out: WriteOutcome) -> Value {
+    let mut v = Map::new();
+    v.push("tenant_id", Value::str(tenant));
+    v.push(out.kind.version_field(), Value::str(&out.etag));
+    v.push(out.kind.as_str(), out.document);
+    v.push("changed", Value::Bool(out.changed));
+    if let Some(h) = &out.audit_head {
+        v.push("audit_head", h.to_value());
+    }
+    Value::Object(v)
+}
+
+/// The answer of an invalidation.
+pub(crate) fn invalidate_value(tenant: &str, out: &super::InvalidationOutcome) -> Value {
+    let mut v = Map::new();
+    v.push("tenant_id", Value::str(tenant));
+    v.push(
+        "targets",
+        super::invalidate::targets_value(&out.invalidation.targets),
+    );
+    if let Some(s) = &out.invalidation.surface {
+        v.push("surface", Value::str(s));
+    }
+    v.push("status", Value::str("applied"));
+    v.push(
+        "invalidated",
+        super::invalidate::counts_value(&out.invalidated),
+    );
+    v.push("audit_head", out.audit_head.to_value());
+    Value::Object(v)
 }
 
 fn members<'a>(input: &'a Value, allowed: &[&str]) -> Result<&'a Map, ControlError> {
@@ -378,7 +444,7 @@ fn current_value(doc: &CurrentDocument) -> Value {
     Value::Object(v)
 }
 
-fn rollback_value(tenant: &str, out: WriteOutcome) -> Value {
+pub(crate) fn rollback_value(tenant: &str, out: WriteOutcome) -> Value {
     let mut v = Map::new();
     v.push("tenant_id", Value::str(tenant));
     v.push("kind", Value::str(out.kind.as_str()));

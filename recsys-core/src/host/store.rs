@@ -179,7 +179,11 @@ impl<T: RecordTransport> DocumentStore for RecordStore<T> {
         let list = Value::Array(swaps.iter().map(|w| swap_record(w, style)).collect());
         self.call(
             "compare_and_swap_all",
-            vec![s(tenant), StoreArg::Value(list), StoreArg::Draft(Box::new(audit))],
+            vec![
+                s(tenant),
+                StoreArg::Value(list),
+                StoreArg::Draft(Box::new(audit)),
+            ],
             optional(entry_from_record),
         )
     }
@@ -433,7 +437,10 @@ mod tests {
             let p = store.current("demo", DocKind::Config).unwrap().unwrap();
             assert_eq!((p.etag.as_str(), p.revision), ("e1", entry.id));
             assert_eq!(store.revision("demo").unwrap(), entry.id);
-            assert_eq!(store.list_audit("demo", None, 10).unwrap(), vec![entry.clone()]);
+            assert_eq!(
+                store.list_audit("demo", None, 10).unwrap(),
+                vec![entry.clone()]
+            );
             // Several pointers move in one step, or none does when one is not as expected.
             let rules = |expected: Option<&str>, new: &str| PointerSwap {
                 kind: DocKind::Rules,
@@ -451,7 +458,14 @@ mod tests {
                 store.compare_and_swap_all("demo", &stale, draft()).unwrap(),
                 None
             );
-            assert_eq!(store.current("demo", DocKind::Config).unwrap().unwrap().etag, "e1");
+            assert_eq!(
+                store
+                    .current("demo", DocKind::Config)
+                    .unwrap()
+                    .unwrap()
+                    .etag,
+                "e1"
+            );
             let both = [
                 PointerSwap {
                     expected_revision: Some(entry.id),

@@ -7,6 +7,8 @@ mod canonical;
 mod limits;
 mod parse;
 pub(crate) mod ser;
+#[cfg(feature = "serde")]
+mod serde;
 mod value;
 mod write;
 

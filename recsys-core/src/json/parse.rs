@@ -33,19 +33,30 @@ impl Default for Limits {
 /// What went wrong, with a stable code per kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JsonErrorKind {
+    /// Not JSON.
     Syntax,
+    /// Bytes that are not UTF-8.
     InvalidUtf8,
+    /// A `\u0000` in a string (PostgreSQL text cannot hold it).
     NulCharacter,
+    /// A `\ud800`-style escape without its pair.
     LoneSurrogate,
+    /// Nesting deeper than the limit.
     TooDeep,
+    /// More bytes than the limit.
     TooLarge,
+    /// More object members or array elements than the limit.
     TooManyMembers,
+    /// A number literal longer than the limit.
     NumberTooLong,
+    /// Something after the value.
     TrailingData,
+    /// No value at all.
     Empty,
 }
 
 impl JsonErrorKind {
+    /// The stable error code (`RECSYS_JSON_...`).
     pub fn code(self) -> &'static str {
         match self {
             JsonErrorKind::Syntax => "RECSYS_JSON_SYNTAX",
@@ -65,13 +76,18 @@ impl JsonErrorKind {
 /// A parse failure: kind, byte offset, the JSON path of the value being read, and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonError {
+    /// What went wrong.
     pub kind: JsonErrorKind,
+    /// Byte offset of the problem in the input.
     pub offset: usize,
+    /// JSON path of the value being read (`$.a[0]`).
     pub path: String,
+    /// Lower-case message.
     pub message: String,
 }
 
 impl JsonError {
+    /// The stable error code of its kind.
     pub fn code(&self) -> &'static str {
         self.kind.code()
     }

@@ -6,16 +6,22 @@ use std::borrow::Cow;
 /// included, so each consumer can apply its own "last one wins" rule.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number, with its literal text.
     Number(Number),
+    /// A string.
     String(String),
+    /// An array.
     Array(Vec<Value>),
+    /// An object, members in document order.
     Object(Map),
 }
 
 /// A number literal, validated against the JSON grammar. Literals of up to
-/// [`INLINE_NUMBER`] bytes (nearly all) are stored inline, so an array of numbers costs one
+/// `INLINE_NUMBER` bytes (nearly all) are stored inline, so an array of numbers costs one
 /// value slot per element and no allocation.
 #[derive(Clone)]
 pub struct Number(Repr);
@@ -81,6 +87,7 @@ impl Number {
         format_go_float(&mut s, f);
         Some(Number::from_literal_unchecked(&s))
     }
+    /// The number `i`.
     pub fn from_i64(i: i64) -> Number {
         let mut buf = [0u8; 20];
         let digits = decimal(i.unsigned_abs(), &mut buf);
@@ -93,6 +100,7 @@ impl Number {
             Number::from_literal_unchecked(digits)
         }
     }
+    /// The number `i`.
     pub fn from_u64(i: u64) -> Number {
         let mut buf = [0u8; 20];
         Number::from_literal_unchecked(decimal(i, &mut buf))
@@ -173,9 +181,11 @@ const SMALL_MAP: usize = 16;
 pub struct Map(Vec<(Cow<'static, str>, Value)>);
 
 impl Map {
+    /// An empty object.
     pub fn new() -> Map {
         Map(Vec::new())
     }
+    /// An empty object with room for `n` members.
     pub fn with_capacity(n: usize) -> Map {
         Map(Vec::with_capacity(n))
     }
@@ -216,9 +226,11 @@ impl Map {
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v)
     }
+    /// Members, duplicates included.
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// True when there are no members.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -265,6 +277,7 @@ impl Map {
             .map(|((k, v), _)| (&**k, v))
             .collect()
     }
+    /// The members as owned (name, value) pairs, in document order.
     pub fn into_vec(self) -> Vec<(String, Value)> {
         self.0
             .into_iter()
@@ -280,39 +293,46 @@ impl From<Vec<(String, Value)>> for Map {
 }
 
 impl Value {
+    /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
             _ => None,
         }
     }
+    /// The object, if this is one.
     pub fn as_object(&self) -> Option<&Map> {
         match self {
             Value::Object(m) => Some(m),
             _ => None,
         }
     }
+    /// The array's elements, if this is one.
     pub fn as_array(&self) -> Option<&[Value]> {
         match self {
             Value::Array(a) => Some(a),
             _ => None,
         }
     }
+    /// The boolean, if this is one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
             _ => None,
         }
     }
+    /// The number, if this is one.
     pub fn as_number(&self) -> Option<&Number> {
         match self {
             Value::Number(n) => Some(n),
             _ => None,
         }
     }
+    /// The number as a float, if this is a number.
     pub fn as_f64(&self) -> Option<f64> {
         self.as_number().and_then(Number::as_f64)
     }
+    /// True for `null`.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -337,9 +357,11 @@ impl Value {
             .map(Value::Number)
             .unwrap_or(Value::Null)
     }
+    /// Builds a number from an integer.
     pub fn i64(i: i64) -> Value {
         Value::Number(Number::from_i64(i))
     }
+    /// Builds a number from an unsigned integer.
     pub fn u64(i: u64) -> Value {
         Value::Number(Number::from_u64(i))
     }

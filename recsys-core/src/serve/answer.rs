@@ -308,10 +308,7 @@ fn pairs_as_object<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S:
     m.end()
 }
 
-fn findings_as_array<S: Serializer>(
-    f: &[crate::lint::Finding],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn findings_as_array<S: Serializer>(f: &[crate::lint::Finding], s: S) -> Result<S::Ok, S::Error> {
     ValueRef(&crate::lint::findings_value(f)).serialize(s)
 }
 
@@ -386,7 +383,7 @@ mod tests {
                 continue;
             };
             let answer = engine
-                .serving_op(&op, &parse(input.as_bytes()).unwrap())
+                .serving_op(op.parse().unwrap(), &parse(input.as_bytes()).unwrap())
                 .unwrap();
             let name = f.display();
             assert_eq!(answer.to_text().unwrap(), text, "{name}");

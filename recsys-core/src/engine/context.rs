@@ -1,0 +1,58 @@
+//! [`Context`]: what the host tells the engine about one call (the time, the request id, the
+//! tenant the caller was resolved to, its roles and, for control-plane writes, the caller).
+
+use crate::control::Principal;
+use crate::request::CallContext;
+use crate::time::Timestamp;
+
+/// The host-supplied context of one call. The engine reads no clock and authenticates
+/// nobody: `now`, the tenant and the caller come from here.
+///
+/// ```
+/// use recsys_core::{Context, Principal, Timestamp};
+///
+/// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+/// let ctx = Context::new(now, "demo")
+///     .request_id("req-1")
+///     .roles(["editor"])
+///     .actor(Principal::new("alice", "demo", ["admin"]));
+/// assert_eq!(ctx.tenant, "demo");
+/// assert!(ctx.has_role("EDITOR"));
+/// assert_eq!(ctx.actor.as_ref().map(|p| p.subject.as_str()), Some("alice"));
+/// ```
+pub type Context = CallContext;
+
+impl CallContext {
+    /// A context at `now` for `tenant`, with no request id, no roles and no actor.
+    pub fn new(now: Timestamp, tenant: impl Into<String>) -> CallContext {
+        CallContext {
+            now,
+            request_id: String::new(),
+            tenant: tenant.into(),
+            roles: Vec::new(),
+            actor: None,
+        }
+    }
+
+    /// Sets the request id echoed in answers, metrics and audit entries.
+    pub fn request_id(mut self, id: impl Into<String>) -> CallContext {
+        self.request_id = id.into();
+        self
+    }
+
+    /// Sets the caller's roles (lower-cased, as the JSON context's `roles` are).
+    pub fn roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> CallContext {
+        self.roles = roles
+            .into_iter()
+            .map(|r| r.into().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Sets the authenticated caller of a control-plane operation ([`crate::engine::Admin`]
+    /// checks its access and names it in the audit log).
+    pub fn actor(mut self, principal: Principal) -> CallContext {
+        self.actor = Some(principal);
+        self
+    }
+}
