@@ -3,7 +3,7 @@
 //! lock, a new snapshot replaces the old one in one swap, and in-flight requests finish on the
 //! snapshot they started with.
 
-use crate::candidates::{Filters, Keys, Pool, SignalMaps, StageCounts};
+use crate::candidates::{Budgets, Filters, Keys, Pool, SignalMaps, SignalUse, StageCounts};
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::{Algo, SurfaceConfig, Weights};
 use crate::control::DocKind;
@@ -1285,7 +1285,7 @@ impl<'r> Spec<'r> {
         let user_key = req.user.key();
         let has_history = !user_key.is_empty()
             && (snap.implicit.contains_key(user_key) || snap.session.contains_key(user_key));
-        if anchors.is_empty() && !user_key.is_empty() {
+        if anchors.is_empty() && !user_key.is_empty() && cfg.signals.history_anchors {
             if let Some(row) = snap.implicit.get(user_key) {
                 anchors.extend(row.iter().take(10).map(|(i, _)| *i));
             }
@@ -1345,9 +1345,6 @@ impl<'r> Spec<'r> {
         }
     }
 }
-
-/// Content candidates per anchor tag (most popular items sharing the tag).
-const CONTENT_PER_TAG: usize = 200;
 
 /// Per-result explain data.
 struct Out {
@@ -1415,17 +1412,23 @@ fn run(
         max_per_tag.sort_unstable();
     }
     let rules_on = opts.rules_enabled && cfg.rules_enabled;
-    let mut applied = if rules_on {
-        eval::resolve(snap, &mut keys, spec.surface, spec.segment, ctx.now)
-    } else {
-        eval::Applied::default()
-    };
-    f.blocks = std::mem::take(&mut applied.blocks);
+    let scope = eval::Scope::new(snap, spec.surface, spec.segment, ctx.now);
+    if rules_on {
+        f.blocks = Some(&scope);
+    }
 
     // --- candidate pool ---
     let use_cooc = spec.weights.cooc > 0.0 || spec.source == Source::Algo(Algo::Cooc);
     let use_sim = spec.weights.emb > 0.0 || spec.source == Source::Algo(Algo::Implicit);
-    let maps = SignalMaps::build(snap, &spec.anchors, spec.user_key, use_cooc, use_sim);
+    let sw = cfg.signals;
+    let used = SignalUse {
+        cooc: use_cooc,
+        collaborative: use_sim && sw.collaborative,
+        content: use_sim && sw.content,
+        session: use_sim && sw.session,
+    };
+    let maps = SignalMaps::build(snap, &spec.anchors, spec.user_key, used);
+    let budgets = Budgets::of(&cfg.limits);
     let params = SelectParams {
         n: 0,
         lambda: cfg.diversity.mmr_lambda,
@@ -1436,15 +1439,14 @@ fn run(
     let need = spec.k as usize + cfg.limits.max_pins as usize;
     let exact_pop = spec.weights.cooc == 0.0
         && spec.weights.emb == 0.0
-        && applied.boosts.is_empty()
-        && applied.pins.is_empty()
+        && !(rules_on && scope.any_action())
         && !params.greedy();
     let fanout = if exact_pop {
         need
     } else {
         need.max(cfg.limits.popularity_fanout as usize)
     };
-    let mut pool = Pool::with_capacity(fanout.min(4096));
+    let mut pool = Pool::with_capacity(fanout.min(4096), cfg.limits.max_pool as usize);
     let mut fell_back_to_pop = false;
     let pop_source = |pool: &mut Pool, keys: &Keys| {
         let mut taken = 0usize;
@@ -1458,20 +1460,21 @@ fn run(
         }
     };
     let cooc_source = |pool: &mut Pool, keys: &Keys| {
-        let mut v: Vec<(u32, f64)> = maps.cooc.iter().map(|(k, c)| (*k, *c)).collect();
-        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (k, _) in v {
-            // Explicit request anchors are the seeds, not co-occurrence candidates.
-            if !spec.seeds.contains(&k) {
-                pool.offer(snap, keys, &f, &maps, k);
-            }
+        if !sw.cooc_candidates {
+            return;
+        }
+        let per_anchor = budgets.cooc_per_anchor;
+        for k in maps.cooc_candidates(snap, &spec.anchors, &spec.seeds, per_anchor) {
+            pool.offer(snap, keys, &f, &maps, k);
         }
     };
     let sim_sources = |pool: &mut Pool, keys: &Keys| {
         if !spec.user_key.is_empty() {
             for row in [
-                snap.implicit.get(spec.user_key),
-                snap.session.get(spec.user_key),
+                snap.implicit
+                    .get(spec.user_key)
+                    .filter(|_| used.collaborative),
+                snap.session.get(spec.user_key).filter(|_| used.session),
             ]
             .into_iter()
             .flatten()
@@ -1481,22 +1484,7 @@ fn run(
                 }
             }
         }
-        for &t in &maps.anchor_tags {
-            if let Some(p) = snap.tag_index.postings(t) {
-                let mut taken = 0;
-                for &k in p.iter() {
-                    if taken >= CONTENT_PER_TAG {
-                        break;
-                    }
-                    if spec.anchors.contains(&k) {
-                        continue;
-                    }
-                    if pool.offer(snap, keys, &f, &maps, k) {
-                        taken += 1;
-                    }
-                }
-            }
-        }
+        pool.offer_content(snap, keys, &f, &maps, &budgets);
     };
     if f.allow.is_some() {
         for id in spec.include {
@@ -1515,7 +1503,11 @@ fn run(
                 }
             }
             Source::Algo(Algo::Implicit) => {
-                if let Some(row) = snap.implicit.get(spec.user_key) {
+                if let Some(row) = snap
+                    .implicit
+                    .get(spec.user_key)
+                    .filter(|_| sw.collaborative)
+                {
                     for &(k, _) in row.iter() {
                         pool.offer(snap, &keys, &f, &maps, k);
                     }
@@ -1540,6 +1532,7 @@ fn run(
             }
         }
     }
+    pool.lift_cap();
     let weights = if fell_back_to_pop && spec.weights_defaulted {
         Weights::POPULARITY_ONLY
     } else {
@@ -1550,69 +1543,12 @@ fn run(
     for c in &mut pool.cands {
         c.score = ranking::blend(&weights, &c.raw).score;
     }
-    // Tag index of the pool for tag/brand/category rule targets: (space << 30 | tag, pos),
-    // holding only the tags some boost or pin targets (a bitset over the packed keys), so its
-    // sort handles the handful of matching pairs, not every tag of every candidate.
-    let targeted: Vec<u32> = {
-        let mut v: Vec<u32> = applied
-            .boosts
-            .iter()
-            .chain(applied.pins.iter())
-            .filter_map(|a| match a.target {
-                Target::Tagged(space, t) => Some(((space as u32) << 30) | t),
-                _ => None,
-            })
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    // Positions per targeted key, grouped by a counting sort (no comparison sort): the
-    // positions of `targeted[i]` are `index_pos[index_off[i]..index_off[i + 1]]`, in pool order.
-    let (index_off, index_pos) = if targeted.is_empty() {
-        (Vec::new(), Vec::new())
+    let applied = if rules_on {
+        eval::resolve(&scope, &mut keys, &pool, opts.rule_telemetry)
     } else {
-        let ntags = snap.tags().len();
-        let mut bits = vec![0u64; (3 * ntags).div_ceil(64)];
-        for &key in &targeted {
-            let bit = (key >> 30) as usize * ntags + (key & ((1 << 30) - 1)) as usize;
-            if let Some(w) = bits.get_mut(bit / 64) {
-                *w |= 1 << (bit % 64);
-            }
-        }
-        let hit = |space: usize, t: u32| {
-            let bit = space * ntags + t as usize;
-            bits.get(bit / 64)
-                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
-        };
-        // (slot, pos) for every candidate tag some rule targets, in pool order.
-        let mut hits: Vec<(u32, u32)> = Vec::new();
-        for (pos, c) in pool.cands.iter().enumerate() {
-            if let Some(t) = snap.item_tags(c.key) {
-                for (space, list) in [(0usize, &t.all), (1, &t.brands), (2, &t.categories)] {
-                    for &x in list.iter() {
-                        if hit(space, x) {
-                            let key = ((space as u32) << 30) | x;
-                            if let Ok(slot) = targeted.binary_search(&key) {
-                                hits.push((slot as u32, pos as u32));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        ranking::group_by_slot(targeted.len(), || hits.iter().copied())
+        eval::Applied::default()
     };
-    let matches = |space: u8, t: u32| -> Vec<usize> {
-        let key = ((space as u32) << 30) | t;
-        match targeted.binary_search(&key) {
-            Ok(slot) => index_pos[index_off[slot] as usize..index_off[slot + 1] as usize]
-                .iter()
-                .map(|&p| p as usize)
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    };
+    let matches = |space: u8, t: u32| applied.matches(space, t);
 
     // --- boosts (priority order, compounding) ---
     let mut boost_details: Vec<(usize, usize, f64)> = Vec::new(); // (pos, action index, delta)
@@ -2034,7 +1970,7 @@ fn run(
                 (sel.capped_by_tag, sel.capped - sel.capped_by_tag),
                 no_artifacts,
                 &signal_warn,
-                applied.applicable,
+                if rules_on { scope.applicable() } else { 0 },
                 returned,
             ),
         );
