@@ -50,6 +50,10 @@ impl<'a> Keys<'a> {
         if let Some(i) = snap.items.get(id) {
             return i;
         }
+        self.external_key(id)
+    }
+    /// The key of an id the catalog is known not to have (a rule's stale id), interning it.
+    pub fn external_key(&mut self, id: &'a str) -> u32 {
         if let Some(&k) = self.external_index.get(id) {
             return k;
         }
@@ -176,7 +180,7 @@ impl Filters<'_> {
                 return Err(Stage::Constraints);
             }
         }
-        if self.blocks.is_some_and(|b| b.blocks(keys, k)) {
+        if self.blocks.is_some_and(|b| b.blocks(keys, k, tags)) {
             return Err(Stage::Rules);
         }
         Ok(())
@@ -239,6 +243,8 @@ impl SignalMaps {
     ) -> SignalMaps {
         let mut m = SignalMaps::default();
         if used.cooc {
+            let n: usize = anchors.iter().map(|&a| snap.cooc_row(a).len()).sum();
+            m.cooc.reserve(n);
             for &a in anchors {
                 // Anchors may be neighbours of each other (included items co-occur); rows
                 // never contain their own anchor.

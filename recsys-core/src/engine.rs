@@ -1368,8 +1368,9 @@ fn run(
     let mut keys = Keys::new(snap);
     // --- hard filters, resolved first ---
     let mut f = Filters::default();
+    let include_keys: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
     if !spec.include.is_empty() {
-        let mut allow: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
+        let mut allow = include_keys.clone();
         allow.sort_unstable();
         allow.dedup();
         f.allow = Some(allow);
@@ -1487,10 +1488,8 @@ fn run(
         pool.offer_content(snap, keys, &f, &maps, &budgets);
     };
     if f.allow.is_some() {
-        for id in spec.include {
-            if let Some(k) = keys.lookup(snap, id) {
-                pool.offer(snap, &keys, &f, &maps, k);
-            }
+        for &k in &include_keys {
+            pool.offer(snap, &keys, &f, &maps, k);
         }
     } else {
         match spec.source {

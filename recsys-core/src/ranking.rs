@@ -5,7 +5,7 @@
 
 use crate::candidates::{Cand, IdMap, Keys, Signals};
 use crate::config::Weights;
-use crate::snapshot::{TagIdx, TenantSnapshot};
+use crate::snapshot::{ItemTags, TagIdx, TenantSnapshot};
 use std::cmp::Ordering;
 
 /// Saturating normaliser `x / (x + 1)` for counts and scores (0 for non-positive).
@@ -109,7 +109,17 @@ impl CapCounts {
         p: &SelectParams,
         diversity: bool,
     ) -> Option<CapHit> {
-        let t = snap.item_tags(key)?;
+        self.blocker_of(snap.item_tags(key), p, diversity)
+    }
+
+    /// [`CapCounts::blocker`] for an item's tags (looked up once by the caller).
+    fn blocker_of(
+        &self,
+        t: Option<ItemTags<'_>>,
+        p: &SelectParams,
+        diversity: bool,
+    ) -> Option<CapHit> {
+        let t = t?;
         if diversity
             && p.brand_cap > 0
             && t.brands
@@ -321,11 +331,13 @@ fn mmr(
             lambda * if max_score > 0.0 { s / max_score } else { 0.0 }
         })
         .collect();
-    let sim_tags = |pos: usize| -> &[TagIdx] {
-        snap.item_tags(cands[order[pos]].key)
-            .map(|t| t.sim)
-            .unwrap_or(&[])
-    };
+    // Each candidate's tags, looked up once.
+    let tags: Vec<Option<ItemTags>> = order
+        .iter()
+        .map(|&i| snap.item_tags(cands[i].key))
+        .collect();
+    let fits = |counts: &CapCounts, pos: usize| counts.blocker_of(tags[pos], p, true).is_none();
+    let sim_tags = |pos: usize| -> &[TagIdx] { tags[pos].map(|t| t.sim).unwrap_or(&[]) };
     let mut postings = Postings::build(snap.tags().len(), m, &sim_tags);
     let mut max_sim = vec![0.0f64; m];
     let mut done = vec![false; m];
@@ -359,21 +371,16 @@ fn mmr(
                     heap.push((cur, std::cmp::Reverse(pos as u32)));
                     continue;
                 }
-                if counts.fits(snap, cands[order[pos]].key, p, true) {
+                if fits(counts, pos) {
                     best = Some(pos);
                     break;
                 }
             }
         } else {
             let mut best_v = f64::NEG_INFINITY;
-            for pos in 0..m {
-                if done[pos] {
-                    continue;
-                }
+            for (pos, _) in done.iter().enumerate().filter(|(_, d)| !**d) {
                 let v = value(pos, &max_sim);
-                if (best.is_none() || v > best_v)
-                    && counts.fits(snap, cands[order[pos]].key, p, true)
-                {
+                if (best.is_none() || v > best_v) && fits(counts, pos) {
                     best = Some(pos);
                     best_v = v;
                 }

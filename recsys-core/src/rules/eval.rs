@@ -250,7 +250,7 @@ impl<'s> Scope<'s> {
     }
     /// Whether an applicable block rule removes candidate `k` (an item, its tags, brands or
     /// categories).
-    pub fn blocks(&self, keys: &Keys, k: u32) -> bool {
+    pub fn blocks(&self, keys: &Keys, k: u32, tags: Option<crate::snapshot::ItemTags>) -> bool {
         let ix = &self.snap.rule_index;
         if k < keys.catalog {
             if self.any(rules_of(&ix.block_items, &k)) {
@@ -261,9 +261,12 @@ impl<'s> Scope<'s> {
         {
             return true;
         }
-        let Some(t) = keys.tags(self.snap, k) else {
+        let Some(t) = tags else {
             return false;
         };
+        if ix.block_tags.is_empty() {
+            return false;
+        }
         for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
             for &x in list {
                 let key = pack(space, x);
@@ -337,18 +340,14 @@ impl Applied<'_> {
 }
 
 /// A rule's target resolved to request keys (interning ids the catalog does not know).
-fn target_of<'s>(
-    snap: &'s TenantSnapshot,
-    keys: &mut Keys<'s>,
-    target: &'s RuleTarget,
-) -> Target<'s> {
+fn target_of<'s>(keys: &mut Keys<'s>, target: &'s RuleTarget) -> Target<'s> {
     match target {
         RuleTarget::KnownItems(ids) => Target::Keys(std::borrow::Cow::Borrowed(ids)),
         RuleTarget::Items(ids) => Target::Keys(
             ids.iter()
                 .map(|r| match r {
                     Ok(i) => *i,
-                    Err(s) => keys.key(snap, s),
+                    Err(s) => keys.external_key(s),
                 })
                 .collect(),
         ),
@@ -414,7 +413,7 @@ pub fn resolve<'s>(
     };
     for r in rules {
         let rule = &snap.rules[r as usize];
-        let t = target_of(snap, keys, &snap.rule_targets[r as usize]);
+        let t = target_of(keys, &snap.rule_targets[r as usize]);
         match rule.action {
             Action::Block => {
                 out.block_rules.push(rule);
