@@ -168,7 +168,10 @@ impl Filters<'_> {
         if self.exclude.binary_search(&k).is_ok() {
             return Err(Stage::Exclude);
         }
-        let tags = keys.tags(snap, k);
+        // Tags only when a filter needs them (each lookup is a few cache misses at scale).
+        let needs_tags =
+            self.required.is_some() || !self.forbidden.is_empty() || self.blocks.is_some();
+        let tags = if needs_tags { keys.tags(snap, k) } else { None };
         if let Some(req) = &self.required {
             match tags {
                 Some(t) if intersects(t.all, req) => {}
@@ -291,13 +294,10 @@ impl SignalMaps {
         if self.anchor_tags.is_empty() {
             return 0.0;
         }
-        let Some(t) = snap.item_tags(k) else {
-            return 0.0;
-        };
         // An anchor's own tags count once in `anchor_tags`; they must come from another.
         let own = u32::from(self.anchors.binary_search(&k).is_ok());
         let mut n = 0u32;
-        for x in t.sim.iter() {
+        for x in snap.tag_index.sim(k) {
             if let Ok(i) = self.anchor_tags.binary_search_by_key(x, |&(t, _)| t) {
                 if self.anchor_tags[i].1 > own {
                     n += 1;
