@@ -1785,7 +1785,7 @@ fn run(
     // Rule tokens are only formatted when reasons or explain ask for them.
     let want_tokens = spec.options.include_reasons || spec.options.explain != Explain::None;
     if want_tokens {
-        boost_details.sort_by_key(|&(p, ai, _)| (p, ai));
+        boost_details.sort_unstable_by_key(|&(p, ai, _)| (p, ai));
     }
     let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
         if !want_tokens {

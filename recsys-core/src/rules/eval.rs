@@ -126,6 +126,8 @@ impl TagBits {
 pub struct RuleIndex {
     /// Block rules on catalog items: (item, rule), sorted.
     block_items: Vec<(ItemIdx, u32)>,
+    /// Bitset over item ids: some block rule names the item.
+    block_item_bits: Vec<u64>,
     /// Block rules on ids the catalog does not know: (id, rule), sorted.
     block_names: Vec<(Box<str>, u32)>,
     /// Block rules on tags, brands and categories: (packed tag, rule), sorted.
@@ -190,6 +192,11 @@ impl RuleIndex {
         ix.block_tags.sort_unstable();
         ix.tagged_actions.sort_unstable();
         ix.block_tag_bits = TagBits::new(ntags, ix.block_tags.iter().map(|x| x.0));
+        let items = ix.block_items.last().map_or(0, |x| x.0 as usize + 1);
+        ix.block_item_bits = vec![0u64; items.div_ceil(64)];
+        for &(i, _) in &ix.block_items {
+            ix.block_item_bits[i as usize / 64] |= 1 << (i % 64);
+        }
         ix.tagged_bits = TagBits::new(ntags, ix.tagged_actions.iter().map(|x| x.0));
         ix
     }
@@ -253,7 +260,11 @@ impl<'s> Scope<'s> {
     pub fn blocks(&self, keys: &Keys, k: u32, tags: Option<crate::snapshot::ItemTags>) -> bool {
         let ix = &self.snap.rule_index;
         if k < keys.catalog {
-            if self.any(rules_of(&ix.block_items, &k)) {
+            let named = ix
+                .block_item_bits
+                .get(k as usize / 64)
+                .is_some_and(|w| w & (1 << (k % 64)) != 0);
+            if named && self.any(rules_of(&ix.block_items, &k)) {
                 return true;
             }
         } else if !ix.block_names.is_empty()
