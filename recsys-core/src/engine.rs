@@ -1694,14 +1694,15 @@ fn run(
         "popularity",
     );
     need_signal(use_cooc, a.cooc, "cooc");
+    // A source switched off in `signals` is not needed, so its absence is no warning.
     need_signal(
-        use_sim && spec.source != Source::Similar,
+        used.collaborative && spec.source != Source::Similar,
         a.implicit,
         "collaborative",
     );
-    need_signal(use_sim, a.content, "content");
+    need_signal(used.content, a.content, "content");
     need_signal(
-        use_sim && spec.source != Source::Similar,
+        used.session && spec.source != Source::Similar,
         a.session,
         "session",
     );

@@ -179,3 +179,39 @@ fn history_anchors_switch() {
     let off = cfg(r#","signals":{"history_anchors":false}"#);
     assert_eq!(candidates(&recommend(&engine(2000, &off), req)), 23);
 }
+
+/// A source switched off is not needed, so a missing artifact for it is no warning.
+#[test]
+fn a_switched_off_source_is_not_reported_unavailable() {
+    let warns = |config: &str| {
+        let cfg = TenantConfig::from_value(&json::parse(config.as_bytes()).unwrap())
+            .unwrap()
+            .0;
+        let snap = TenantSnapshot::compile(
+            "t",
+            "home",
+            &cfg,
+            Vec::new(),
+            SignalData {
+                popularity: Some((0..50).map(|i| (id(i), 1.0 + i as f64)).collect()),
+                ..SignalData::default()
+            },
+            Versions::default(),
+        );
+        let e = Engine::new();
+        e.install(snap);
+        let a = recommend(&e, r#"{"surface":"home","k":5,"user":{"user_id":"u1"}}"#);
+        json::to_string(
+            a.as_object()
+                .unwrap()
+                .get("warnings")
+                .unwrap_or(&Value::Null),
+        )
+    };
+    let on = warns(r#"{"weights":{"pop":1,"cooc":0,"emb":1}}"#);
+    assert!(on.contains("content signal unavailable"), "{on}");
+    assert!(on.contains("session signal unavailable"), "{on}");
+    let off = warns(r#"{"weights":{"pop":1,"cooc":0,"emb":1},"signals":{"content":false}}"#);
+    assert!(!off.contains("content signal unavailable"), "{off}");
+    assert!(off.contains("session signal unavailable"), "{off}");
+}
