@@ -32,14 +32,8 @@ fn engine(n: usize, config: &str) -> Engine {
         |from: usize, len: usize| (0..len).map(|j| (id(from + j), (len - j) as f64)).collect();
     let cooc = vec![(id(500), row(600, 300)), (id(700), row(900, 10))];
     let implicit = vec![("u1".to_string(), vec![(id(700), 5.0), (id(701), 4.0)])];
-    let cfg = TenantConfig::from_value(&json::parse(config.as_bytes()).unwrap())
-        .expect("valid config")
-        .0;
-    let snap = TenantSnapshot::compile(
-        "t",
-        "home",
-        &cfg,
-        Vec::new(),
+    serve(
+        config,
         SignalData {
             popularity: Some(popularity),
             content: Some(content),
@@ -47,8 +41,15 @@ fn engine(n: usize, config: &str) -> Engine {
             implicit: Some(implicit),
             session: None,
         },
-        Versions::default(),
-    );
+    )
+}
+
+/// An engine serving `data` under `config` (tenant `t`, surface `home`).
+fn serve(config: &str, data: SignalData) -> Engine {
+    let cfg = TenantConfig::from_value(&json::parse(config.as_bytes()).unwrap())
+        .expect("valid config")
+        .0;
+    let snap = TenantSnapshot::compile("t", "home", &cfg, Vec::new(), data, Versions::default());
     let e = Engine::new();
     e.install(snap);
     e
@@ -184,22 +185,13 @@ fn history_anchors_switch() {
 #[test]
 fn a_switched_off_source_is_not_reported_unavailable() {
     let warns = |config: &str| {
-        let cfg = TenantConfig::from_value(&json::parse(config.as_bytes()).unwrap())
-            .unwrap()
-            .0;
-        let snap = TenantSnapshot::compile(
-            "t",
-            "home",
-            &cfg,
-            Vec::new(),
+        let e = serve(
+            config,
             SignalData {
                 popularity: Some((0..50).map(|i| (id(i), 1.0 + i as f64)).collect()),
                 ..SignalData::default()
             },
-            Versions::default(),
         );
-        let e = Engine::new();
-        e.install(snap);
         let a = recommend(&e, r#"{"surface":"home","k":5,"user":{"user_id":"u1"}}"#);
         json::to_string(
             a.as_object()
