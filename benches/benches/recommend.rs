@@ -9,10 +9,21 @@
 //! the blended+rules+MMR target case, and each signal type. Every case is run once outside
 //! the timed loop and its `meta.counts` checked and printed (`[case]` lines on stderr), so the
 //! pool sizes quoted in `docs/performance.md` are the engine's own counts.
+//!
+//! `shapes/<wl>/...`: the request shapes A-E of `gen_workload.py` (`requests.json`, the same
+//! bodies the Go figures in `../shared/bench/README.md` come from), on every workload named in
+//! `RECSYS_BENCH_WORKLOAD` (comma-separated directories, as for the `lifecycle` bench). Each
+//! shape's `env` (the reference's process settings) becomes the tenant config that means the
+//! same here; D serves the workload's largest rules document.
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
+use recsys_benches::workload::*;
 use recsys_benches::*;
+use recsys_core::config::TenantConfig;
+use recsys_core::json::{self, Map, Value};
 use recsys_core::request::{CallContext, RecommendRequest};
+use recsys_core::rules::{parse_rules, RulesParseOptions};
+use recsys_core::snapshot::TenantSnapshot;
 use recsys_core::Engine;
 use std::cell::OnceCell;
 use std::hint::black_box;
@@ -102,8 +113,15 @@ fn group<'c>(
     c: &'c mut Criterion,
     name: &str,
 ) -> BenchmarkGroup<'c, criterion::measurement::WallTime> {
-    log_load(&format!("recommend/{name}"));
-    let mut g = c.benchmark_group(format!("recommend/{name}"));
+    group_named(c, &format!("recommend/{name}"))
+}
+
+fn group_named<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+) -> BenchmarkGroup<'c, criterion::measurement::WallTime> {
+    log_load(name);
+    let mut g = c.benchmark_group(name);
     g.sample_size(20)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1));
@@ -373,5 +391,151 @@ fn benches(c: &mut Criterion) {
     run_group(c, "signals", &cat, specs);
 }
 
-criterion_group!(recommend, benches);
+/// The tenant config that gives a request shape of `requests.json` the reference settings
+/// of its `env`: the workload's `config.json`, the shape's `tenant_config` members, then
+/// `RECSYS_ALGO_POPULARITY_FANOUT` as `limits.popularity_fanout` (0 = k, the reference
+/// default), MMR λ, brand/category caps and prefixes as `diversity`, and
+/// `RECSYS_ALGO_RULES_ENABLED` as `rules_enabled` (off unless set, as in the reference).
+fn shape_config(base: &Value, shape: &Map) -> Value {
+    let mut cfg = base.as_object().cloned().unwrap_or_default();
+    if let Some(Value::Object(over)) = shape.get("tenant_config") {
+        for (k, v) in over.iter() {
+            cfg.insert(k.to_string(), v.clone());
+        }
+    }
+    let env = shape.get("env").and_then(Value::as_object);
+    let get = |k: &str| env.and_then(|e| e.get(k)).and_then(Value::as_str);
+    let num = |k: &str| get(k).map_or("0", |v| v).to_string();
+    let prefixes = |k: &str, default: &str| {
+        let list = get(k).unwrap_or(default);
+        let v: Vec<String> = list
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| format!("\"{}:\"", p.trim().trim_end_matches(':')))
+            .collect();
+        format!("[{}]", v.join(","))
+    };
+    let mut limits = cfg
+        .get("limits")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let fanout = num("RECSYS_ALGO_POPULARITY_FANOUT");
+    limits.insert("popularity_fanout", json::parse(fanout.as_bytes()).unwrap());
+    cfg.insert("limits", Value::Object(limits));
+    let diversity = format!(
+        r#"{{"mmr_lambda":{},"brand_cap":{},"category_cap":{},"brand_tag_prefixes":{},"category_tag_prefixes":{}}}"#,
+        num("RECSYS_ALGO_MMR_LAMBDA"),
+        num("RECSYS_ALGO_BRAND_CAP"),
+        num("RECSYS_ALGO_CATEGORY_CAP"),
+        prefixes("RECSYS_ALGO_BRAND_TAG_PREFIXES", "brand"),
+        prefixes("RECSYS_ALGO_CATEGORY_TAG_PREFIXES", "category"),
+    );
+    cfg.insert("diversity", json::parse(diversity.as_bytes()).unwrap());
+    let rules_on = get("RECSYS_ALGO_RULES_ENABLED") == Some("true");
+    cfg.insert("rules_enabled", Value::Bool(rules_on));
+    Value::Object(cfg)
+}
+
+/// Serves `rules` (or none) on the loaded workload tenant. A document larger than a rules
+/// document may be (1 MiB, the 10,000-rule one) is parsed without that limit and compiled
+/// against the loaded catalog directly.
+fn serve_rules(engine: &Engine, wl: &Workload, config: &Value, rules: Option<&Value>) {
+    let text = rules.map(json::to_string);
+    if text.as_ref().is_none_or(|t| t.len() <= 1 << 20) {
+        engine.set_rules(&wl.tenant, rules).expect("rules");
+        return;
+    }
+    let snap = engine.snapshot(&wl.tenant, &wl.surface).expect("loaded").snapshot;
+    let mut opts = RulesParseOptions::lenient(&wl.tenant);
+    opts.json_limits.max_bytes = 1 << 30;
+    let doc = parse_rules(text.unwrap_or_default().as_bytes(), &opts).expect("rules parse");
+    let cfg = TenantConfig::from_value(config).expect("config").0;
+    engine.install(TenantSnapshot::with_policy(
+        &wl.tenant,
+        &wl.surface,
+        snap.catalog.clone(),
+        &cfg,
+        doc.rules,
+        snap.versions.clone(),
+    ));
+}
+
+/// Request shapes A-E on every `gen_workload.py` output named in `RECSYS_BENCH_WORKLOAD`.
+fn shapes(c: &mut Criterion) {
+    let dirs = workload_dirs("RECSYS_BENCH_WORKLOAD");
+    if dirs.is_empty() {
+        eprintln!(
+            "[note] recommend/shapes: RECSYS_BENCH_WORKLOAD is not set; request shapes A-E \
+             on the gen_workload.py workloads are skipped"
+        );
+        return;
+    }
+    for dir in dirs {
+        let wl = match Workload::read(&dir) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("[note] recommend/shapes: {} unreadable: {e}", dir.display());
+                continue;
+            }
+        };
+        let label = wl.label.clone();
+        let group = format!("shapes/{label}");
+        let names = ["A", "B", "C", "D", "E"];
+        if !names.iter().any(|n| want(&group, n)) {
+            continue;
+        }
+        let text = std::fs::read(dir.join("requests.json")).expect("requests.json");
+        let requests = json::parse(&text).expect("requests.json parses");
+        let engine = Arc::new(workload_engine());
+        load_workload(&engine, &wl, workload_now());
+        let (_, ctx) = wl.request(20);
+        let mut g = group_named(c, &format!("recommend/{group}"));
+        let list = requests
+            .as_object()
+            .and_then(|m| m.get("requests"))
+            .and_then(Value::as_array)
+            .unwrap_or(&[]);
+        for shape in list.iter().filter_map(Value::as_object) {
+            let name = shape.get("name").and_then(Value::as_str).unwrap_or("?");
+            if !want(&group, name) {
+                continue;
+            }
+            let config = shape_config(&wl.config, shape);
+            engine
+                .set_config(&wl.tenant, Some(&config))
+                .expect("config");
+            // D serves the largest rules document; the others none.
+            let rules = (name == "D").then(|| wl.rules.last()).flatten();
+            serve_rules(&engine, &wl, &config, rules.map(|(_, r)| r));
+            let body = shape.get("body").expect("body");
+            let input = format!(
+                r#"{{"request":{},"ctx":{{"now":"2026-01-02T01:00:00Z","tenant":"{}","request_id":"r"}}}}"#,
+                json::to_string(body),
+                wl.tenant
+            );
+            let case = Case {
+                engine: engine.clone(),
+                req: typed_request(body),
+                input,
+                ctx: ctx.clone(),
+            };
+            let answer = case
+                .engine
+                .recommend(&case.req, &case.ctx)
+                .expect("recommend");
+            let n = counts(&answer);
+            let rules_n = rules.map_or(0, |(n, _)| *n);
+            eprintln!(
+                "[case] {group}/{name}: rules={rules_n} candidates={} after_rules={} pinned={} returned={}",
+                n.candidates, n.after_rules, n.pinned, n.returned
+            );
+            assert_eq!(n.returned, 20, "{group}/{name}: short answer {n:?}");
+            run(&mut g, name, &case);
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(recommend, benches, shapes);
 criterion_main!(recommend);

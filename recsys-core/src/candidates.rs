@@ -50,6 +50,10 @@ impl<'a> Keys<'a> {
         if let Some(i) = snap.items.get(id) {
             return i;
         }
+        self.external_key(id)
+    }
+    /// The key of an id the catalog is known not to have (a rule's stale id), interning it.
+    pub fn external_key(&mut self, id: &'a str) -> u32 {
         if let Some(&k) = self.external_index.get(id) {
             return k;
         }
@@ -135,42 +139,13 @@ impl StageCounts {
     }
 }
 
-/// Blocks resolved from the applicable rules.
-#[derive(Debug, Default)]
-pub struct Blocks {
-    pub items: Vec<u32>,
-    pub tags: Vec<TagIdx>,
-    pub brands: Vec<TagIdx>,
-    pub categories: Vec<TagIdx>,
-}
-
-impl Blocks {
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-            && self.tags.is_empty()
-            && self.brands.is_empty()
-            && self.categories.is_empty()
-    }
-    pub fn finish(&mut self) {
-        for v in [
-            &mut self.items,
-            &mut self.tags,
-            &mut self.brands,
-            &mut self.categories,
-        ] {
-            v.sort_unstable();
-            v.dedup();
-        }
-    }
-}
-
 fn intersects(a: &[u32], sorted: &[u32]) -> bool {
     !sorted.is_empty() && a.iter().any(|x| sorted.binary_search(x).is_ok())
 }
 
 /// Every hard filter of a request, resolved to keys and tag ids.
 #[derive(Debug, Default)]
-pub struct Filters {
+pub struct Filters<'s> {
     /// Sorted allow-list keys; `None` when the request has no `include_ids`.
     pub allow: Option<Vec<u32>>,
     /// Sorted excluded keys (only ids the request or catalog know).
@@ -178,10 +153,11 @@ pub struct Filters {
     /// Required tags ("any of"); `Some(vec![])` when every required tag is unknown (nothing passes).
     pub required: Option<Vec<TagIdx>>,
     pub forbidden: Vec<TagIdx>,
-    pub blocks: Blocks,
+    /// Rule blocks, looked up by target per candidate (`None` when rules are off).
+    pub blocks: Option<&'s crate::rules::eval::Scope<'s>>,
 }
 
-impl Filters {
+impl Filters<'_> {
     /// Checks one candidate against every hard filter, in pipeline order.
     pub fn check(&self, snap: &TenantSnapshot, keys: &Keys, k: u32) -> Result<(), Stage> {
         if let Some(allow) = &self.allow {
@@ -192,7 +168,10 @@ impl Filters {
         if self.exclude.binary_search(&k).is_ok() {
             return Err(Stage::Exclude);
         }
-        let tags = keys.tags(snap, k);
+        // Tags only when a filter needs them (each lookup is a few cache misses at scale).
+        let needs_tags =
+            self.required.is_some() || !self.forbidden.is_empty() || self.blocks.is_some();
+        let tags = if needs_tags { keys.tags(snap, k) } else { None };
         if let Some(req) = &self.required {
             match tags {
                 Some(t) if intersects(t.all, req) => {}
@@ -204,17 +183,8 @@ impl Filters {
                 return Err(Stage::Constraints);
             }
         }
-        let b = &self.blocks;
-        if b.items.binary_search(&k).is_ok() {
+        if self.blocks.is_some_and(|b| b.blocks(keys, k, tags)) {
             return Err(Stage::Rules);
-        }
-        if let Some(t) = tags {
-            if intersects(t.all, &b.tags)
-                || intersects(t.brands, &b.brands)
-                || intersects(t.categories, &b.categories)
-            {
-                return Err(Stage::Rules);
-            }
         }
         Ok(())
     }
@@ -246,10 +216,25 @@ pub struct SignalMaps {
     pub cooc: IdMap<f64>,
     pub collab: IdMap<f64>,
     pub session: IdMap<f64>,
-    /// Union of the anchors' similarity tags, sorted.
-    pub anchor_tags: Vec<TagIdx>,
-    /// The anchors (an anchor's content similarity is measured against the *other* anchors).
+    /// Union of the anchors' similarity tags, sorted, with how many anchors carry each (an
+    /// anchor's content similarity is measured against the *other* anchors: a tag counts
+    /// for it when another anchor carries it too).
+    pub anchor_tags: Vec<(TagIdx, u32)>,
+    /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
+}
+
+/// Which signal sources one request uses: the weights' needs and the config switches.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SignalUse {
+    /// Co-occurrence scores from the anchors' rows.
+    pub cooc: bool,
+    /// The user's implicit row (similarity score).
+    pub collaborative: bool,
+    /// Content similarity against the anchors' tags.
+    pub content: bool,
+    /// The user's session row (similarity score).
+    pub session: bool,
 }
 
 impl SignalMaps {
@@ -257,11 +242,12 @@ impl SignalMaps {
         snap: &TenantSnapshot,
         anchors: &[ItemIdx],
         user_key: &str,
-        use_cooc: bool,
-        use_sim: bool,
+        used: SignalUse,
     ) -> SignalMaps {
         let mut m = SignalMaps::default();
-        if use_cooc {
+        if used.cooc {
+            let n: usize = anchors.iter().map(|&a| snap.cooc_row(a).len()).sum();
+            m.cooc.reserve(n);
             for &a in anchors {
                 // Anchors may be neighbours of each other (included items co-occur); rows
                 // never contain their own anchor.
@@ -273,63 +259,121 @@ impl SignalMaps {
                 }
             }
         }
-        if use_sim {
-            if !user_key.is_empty() {
-                if let Some(row) = snap.implicit.get(user_key) {
-                    m.collab.extend(row.iter().copied());
-                }
-                if let Some(row) = snap.session.get(user_key) {
-                    m.session.extend(row.iter().copied());
-                }
+        if !user_key.is_empty() {
+            if let Some(row) = snap.implicit.get(user_key).filter(|_| used.collaborative) {
+                m.collab.extend(row.iter().copied());
             }
-            for &a in anchors {
-                if let Some(t) = snap.item_tags(a) {
-                    m.anchor_tags.extend_from_slice(t.sim);
-                }
+            if let Some(row) = snap.session.get(user_key).filter(|_| used.session) {
+                m.session.extend(row.iter().copied());
             }
-            m.anchor_tags.sort_unstable();
-            m.anchor_tags.dedup();
+        }
+        if used.content {
             m.anchors = anchors.to_vec();
+            m.anchors.sort_unstable();
+            m.anchors.dedup();
+            let mut tags: Vec<TagIdx> = m
+                .anchors
+                .iter()
+                .filter_map(|&a| snap.item_tags(a))
+                .flat_map(|t| t.sim.iter().copied())
+                .collect();
+            tags.sort_unstable();
+            for t in tags {
+                match m.anchor_tags.last_mut() {
+                    Some((last, n)) if *last == t => *n += 1,
+                    _ => m.anchor_tags.push((t, 1)),
+                }
+            }
         }
         m
+    }
+
+    /// Content similarity of an item: how many of its similarity tags the anchors carry
+    /// (for an anchor, the *other* anchors). A merge of two sorted interned tag lists.
+    pub fn content(&self, snap: &TenantSnapshot, k: u32) -> f64 {
+        if self.anchor_tags.is_empty() {
+            return 0.0;
+        }
+        // An anchor's own tags count once in `anchor_tags`; they must come from another.
+        let own = u32::from(self.anchors.binary_search(&k).is_ok());
+        let mut n = 0u32;
+        for x in snap.tag_index.sim(k) {
+            if let Ok(i) = self.anchor_tags.binary_search_by_key(x, |&(t, _)| t) {
+                if self.anchor_tags[i].1 > own {
+                    n += 1;
+                }
+            }
+        }
+        n as f64
     }
 
     /// Raw signals of an item.
     pub fn signals(&self, snap: &TenantSnapshot, k: u32) -> Signals {
         let idx = k as usize;
-        let content = match snap.item_tags(idx as u32) {
-            Some(t) if !self.anchor_tags.is_empty() => {
-                if self.anchors.contains(&k) {
-                    // An anchor is not similar to itself: compare with the other anchors only.
-                    let mut others: Vec<TagIdx> = self
-                        .anchors
-                        .iter()
-                        .filter(|&&a| a != k)
-                        .filter_map(|&a| snap.item_tags(a))
-                        .flat_map(|o| o.sim.iter().copied())
-                        .collect();
-                    others.sort_unstable();
-                    others.dedup();
-                    t.sim
-                        .iter()
-                        .filter(|x| others.binary_search(x).is_ok())
-                        .count() as f64
-                } else {
-                    t.sim
-                        .iter()
-                        .filter(|x| self.anchor_tags.binary_search(x).is_ok())
-                        .count() as f64
-                }
-            }
-            _ => 0.0,
-        };
         Signals {
             pop: snap.pop_count.get(idx).copied().unwrap_or(0.0),
             cooc: self.cooc.get(&k).copied().unwrap_or(0.0),
             collab: self.collab.get(&k).copied().unwrap_or(0.0),
-            content,
+            content: self.content(snap, k),
             session: self.session.get(&k).copied().unwrap_or(0.0),
         }
+    }
+
+    /// The anchors' co-occurrence candidates: the first `per_anchor` neighbours of each
+    /// anchor's row (strongest first), minus `seeds`, ordered by their co-occurrence score
+    /// (the max over anchors) descending, then key.
+    pub fn cooc_candidates(
+        &self,
+        snap: &TenantSnapshot,
+        anchors: &[ItemIdx],
+        seeds: &[ItemIdx],
+        per_anchor: usize,
+    ) -> Vec<u32> {
+        let mut v: Vec<(u32, f64)> = Vec::new();
+        for &a in anchors {
+            for &(n, _) in snap.cooc_row(a).iter().take(per_anchor) {
+                if let Some(&c) = self.cooc.get(&n) {
+                    v.push((n, c));
+                }
+            }
+        }
+        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.dedup_by_key(|x| x.0);
+        v.into_iter()
+            .map(|(k, _)| k)
+            // Explicit request anchors are the seeds, not co-occurrence candidates.
+            .filter(|k| !seeds.contains(k))
+            .collect()
+    }
+}
+
+/// Per-source candidate budgets of one request (`limits` of the surface config).
+#[derive(Clone, Copy, Debug)]
+pub struct Budgets {
+    /// Co-occurrence neighbours per anchor.
+    pub cooc_per_anchor: usize,
+    /// Content candidates per anchor similarity tag.
+    pub content_per_tag: usize,
+    /// Content candidates over all anchor tags.
+    pub content_total: usize,
+}
+
+impl Budgets {
+    pub fn of(l: &crate::config::Limits) -> Budgets {
+        Budgets {
+            cooc_per_anchor: l.cooc_per_anchor as usize,
+            content_per_tag: l.content_per_tag as usize,
+            content_total: l.content_candidates as usize,
+        }
+    }
+    /// Content candidates each of `tags` anchor tags may add: `content_per_tag`, or an equal
+    /// share of `content_total` when that is smaller (at least one while any is left).
+    pub fn per_tag(&self, tags: usize) -> usize {
+        let share = self
+            .content_total
+            .checked_div(tags)
+            .map_or(0, |share| share.max(1));
+        self.content_per_tag.min(share)
     }
 }
 
@@ -343,17 +387,30 @@ pub struct Pool {
     pub rejected_include_ids: u64,
     /// Keys examined and removed by rule blocks (per-rule telemetry).
     pub blocked: Vec<u32>,
+    /// At most this many candidates are pooled (`limits.max_pool` while sources are
+    /// gathered; lifted for rule injections, see [`Pool::lift_cap`]).
+    cap: usize,
     seen: HashSet<u32, BuildHasherDefault<IdHasher>>,
 }
 
 impl Pool {
-    pub fn with_capacity(n: usize) -> Pool {
+    /// An empty pool for about `n` candidates that takes at most `cap`.
+    pub fn with_capacity(n: usize, cap: usize) -> Pool {
         Pool {
-            cands: Vec::with_capacity(n),
-            index: IdMap::with_capacity_and_hasher(n, Default::default()),
-            seen: HashSet::with_capacity_and_hasher(n, Default::default()),
+            cands: Vec::with_capacity(n.min(cap)),
+            index: IdMap::with_capacity_and_hasher(n.min(cap), Default::default()),
+            seen: HashSet::with_capacity_and_hasher(n.min(cap), Default::default()),
+            cap,
             ..Pool::default()
         }
+    }
+    /// Whether the pool has reached its cap (sources stop offering).
+    pub fn full(&self) -> bool {
+        self.cands.len() >= self.cap
+    }
+    /// Lifts the cap once the sources are gathered: rule injections come on top.
+    pub fn lift_cap(&mut self) {
+        self.cap = usize::MAX;
     }
     /// Examines a candidate once: counts it, applies the filters, and pools it if it passes.
     /// Returns true when it was pooled.
@@ -365,7 +422,7 @@ impl Pool {
         maps: &SignalMaps,
         k: u32,
     ) -> bool {
-        if !self.seen.insert(k) {
+        if self.full() || !self.seen.insert(k) {
             return false;
         }
         let r = f.check(snap, keys, k);
@@ -384,6 +441,38 @@ impl Pool {
             boost: 0.0,
         });
         true
+    }
+    /// Content candidates: for each anchor similarity tag in tag order, its most popular
+    /// items (the tag's postings order) that are not anchors, up to [`Budgets::per_tag`]
+    /// pooled per tag and `content_total` in all.
+    pub fn offer_content(
+        &mut self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        f: &Filters,
+        maps: &SignalMaps,
+        b: &Budgets,
+    ) {
+        let per_tag = b.per_tag(maps.anchor_tags.len());
+        let mut total = 0usize;
+        for &(t, _) in &maps.anchor_tags {
+            let Some(p) = snap.tag_index.postings(t) else {
+                continue;
+            };
+            let mut taken = 0;
+            for &k in p.iter() {
+                if taken >= per_tag || total >= b.content_total || self.full() {
+                    break;
+                }
+                if maps.anchors.binary_search(&k).is_ok() {
+                    continue;
+                }
+                if self.offer(snap, keys, f, maps, k) {
+                    taken += 1;
+                    total += 1;
+                }
+            }
+        }
     }
     pub fn get(&self, k: u32) -> Option<&Cand> {
         self.index.get(&k).map(|&i| &self.cands[i as usize])

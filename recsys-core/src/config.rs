@@ -80,6 +80,17 @@ pub struct Limits {
     pub popularity_fanout: u32,
     /// Largest `k` for which `explain` is allowed (default 50; 0 = no limit).
     pub explain_max_items: u32,
+    /// Co-occurrence neighbours of each anchor that join the pool, strongest first (default
+    /// 200, the reference's neighbours per anchor).
+    pub cooc_per_anchor: u32,
+    /// Content candidates per anchor similarity tag, most popular first (default 200).
+    pub content_per_tag: u32,
+    /// Content candidates over all anchor tags together (default 1000); each tag gets an
+    /// equal share when this binds.
+    pub content_candidates: u32,
+    /// Candidates gathered from every signal source together (default 5000); rule
+    /// injections (item boosts and pins) come on top.
+    pub max_pool: u32,
 }
 
 impl Default for Limits {
@@ -93,6 +104,10 @@ impl Default for Limits {
             max_pins: 3,
             popularity_fanout: 200,
             explain_max_items: 50,
+            cooc_per_anchor: 200,
+            content_per_tag: 200,
+            content_candidates: 1000,
+            max_pool: 5000,
         }
     }
 }
@@ -124,6 +139,44 @@ impl Default for Diversity {
     }
 }
 
+/// One switch per signal source (all on by default). Turning one off removes both its
+/// candidates and its contribution to scores; the blend weights are untouched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalSwitches {
+    /// The anchors' co-occurrence neighbours join the candidate pool (the co-occurrence
+    /// score of candidates from other sources is kept).
+    pub cooc_candidates: bool,
+    /// Content similarity from `content_sim` tags: the similarity score and the content
+    /// candidates per anchor tag.
+    pub content: bool,
+    /// The user's implicit (collaborative) row: similarity score and candidates.
+    pub collaborative: bool,
+    /// The user's session row: similarity score and candidates.
+    pub session: bool,
+    /// A user's strongest implicit items act as anchors when the request names none.
+    pub history_anchors: bool,
+}
+
+impl Default for SignalSwitches {
+    fn default() -> SignalSwitches {
+        SignalSwitches {
+            cooc_candidates: true,
+            content: true,
+            collaborative: true,
+            session: true,
+            history_anchors: true,
+        }
+    }
+}
+
+const SIGNAL_FIELDS: &[&str] = &[
+    "cooc_candidates",
+    "content",
+    "collaborative",
+    "session",
+    "history_anchors",
+];
+
 /// Settings that apply to one surface (the tenant-wide values with that surface's overrides).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SurfaceConfig {
@@ -133,6 +186,8 @@ pub struct SurfaceConfig {
     pub limits: Limits,
     pub diversity: Diversity,
     pub rules_enabled: bool,
+    /// Which signal sources serve (`signals` in the document).
+    pub signals: SignalSwitches,
 }
 
 impl Default for SurfaceConfig {
@@ -143,6 +198,7 @@ impl Default for SurfaceConfig {
             limits: Limits::default(),
             diversity: Diversity::default(),
             rules_enabled: true,
+            signals: SignalSwitches::default(),
         }
     }
 }
@@ -196,9 +252,17 @@ const TOP_FIELDS: &[&str] = &[
     "limits",
     "diversity",
     "rules_enabled",
+    "signals",
     "surfaces",
 ];
-const SURFACE_FIELDS: &[&str] = &["algo", "weights", "limits", "diversity", "rules_enabled"];
+const SURFACE_FIELDS: &[&str] = &[
+    "algo",
+    "weights",
+    "limits",
+    "diversity",
+    "rules_enabled",
+    "signals",
+];
 const LIMIT_FIELDS: &[(&str, u64, u64)] = &[
     ("max_k", 0, 1000),
     ("max_include_ids", 0, 100_000),
@@ -208,6 +272,18 @@ const LIMIT_FIELDS: &[(&str, u64, u64)] = &[
     ("max_pins", 0, 1000),
     ("popularity_fanout", 0, 100_000),
     ("explain_max_items", 0, 100_000),
+    ("cooc_per_anchor", 0, 100_000),
+    ("content_per_tag", 0, 100_000),
+    ("content_candidates", 0, 100_000),
+    ("max_pool", 1, 1_000_000),
+];
+/// Limits where 0 is a value (no candidates from that source), not "keep the default".
+const ZERO_MEANS_NONE: &[&str] = &[
+    "explain_max_items",
+    "popularity_fanout",
+    "cooc_per_anchor",
+    "content_per_tag",
+    "content_candidates",
 ];
 
 impl TenantConfig {
@@ -448,7 +524,7 @@ fn apply_section(
                     }
                 };
                 // 0 keeps the default (the reference accepted 0 for "unset").
-                if v == 0 && *k != "explain_max_items" && *k != "popularity_fanout" {
+                if v == 0 && !ZERO_MEANS_NONE.contains(k) {
                     continue;
                 }
                 let l = &mut sc.limits;
@@ -460,6 +536,10 @@ fn apply_section(
                     "max_tags" => l.max_tags = v as usize,
                     "max_pins" => l.max_pins = v as u32,
                     "popularity_fanout" => l.popularity_fanout = v as u32,
+                    "cooc_per_anchor" => l.cooc_per_anchor = v as u32,
+                    "content_per_tag" => l.content_per_tag = v as u32,
+                    "content_candidates" => l.content_candidates = v as u32,
+                    "max_pool" => l.max_pool = v as u32,
                     _ => l.explain_max_items = v as u32,
                 }
             }
@@ -486,6 +566,45 @@ fn apply_section(
             "a boolean",
             other,
         )),
+    }
+    match m.get("signals") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(sm)) => {
+            apply_signals(&mut sc.signals, sm, &format!("{base}.signals"), rep)
+        }
+        Some(other) => rep
+            .errors
+            .push(wrong_type(&format!("{base}.signals"), "an object", other)),
+    }
+}
+
+fn apply_signals(s: &mut SignalSwitches, m: &Map, base: &str, rep: &mut ConfigReport) {
+    for (k, v) in m.deduped() {
+        let slot = match k {
+            "cooc_candidates" => &mut s.cooc_candidates,
+            "content" => &mut s.content,
+            "collaborative" => &mut s.collaborative,
+            "session" => &mut s.session,
+            "history_anchors" => &mut s.history_anchors,
+            _ => {
+                rep.warnings.push(Problem::new(
+                    format!("{base}.{k}"),
+                    codes::UNKNOWN_FIELD,
+                    format!(
+                        "unknown signal switch {k:?} is kept but ignored (known: {})",
+                        SIGNAL_FIELDS.join(", ")
+                    ),
+                ));
+                continue;
+            }
+        };
+        match v {
+            Value::Null => {}
+            Value::Bool(b) => *slot = *b,
+            other => rep
+                .errors
+                .push(wrong_type(&format!("{base}.{k}"), "a boolean", other)),
+        }
     }
 }
 
@@ -689,5 +808,50 @@ mod tests {
     fn zero_limits_keep_defaults() {
         let (c, _) = cfg(r#"{"limits":{"max_k":0,"max_exclude_ids":0}}"#).unwrap();
         assert_eq!(c.base.limits, Limits::default());
+    }
+
+    #[test]
+    fn candidate_budgets_take_zero_and_the_pool_cap_does_not() {
+        let (c, w) = cfg(r#"{"limits":{"cooc_per_anchor":0,"content_per_tag":7,
+            "content_candidates":0,"max_pool":300}}"#)
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let l = &c.base.limits;
+        assert_eq!(
+            (
+                l.cooc_per_anchor,
+                l.content_per_tag,
+                l.content_candidates,
+                l.max_pool
+            ),
+            (0, 7, 0, 300)
+        );
+        let errs = cfg(r#"{"limits":{"max_pool":0,"content_per_tag":-1}}"#).unwrap_err();
+        let paths: Vec<&str> = errs.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["$.limits.content_per_tag", "$.limits.max_pool"],
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn signal_switches_default_on_and_turn_off_one_by_one() {
+        let (c, _) = cfg("{}").unwrap();
+        assert_eq!(c.base.signals, SignalSwitches::default());
+        assert!(c.base.signals.content && c.base.signals.history_anchors);
+        let (c, w) = cfg(r#"{"signals":{"content":false,"colour":true},
+            "surfaces":{"pdp":{"signals":{"session":false}}}}"#)
+        .unwrap();
+        assert!(!c.base.signals.content && c.base.signals.collaborative);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].path, "$.signals.colour");
+        let pdp = c.for_surface("pdp").signals;
+        assert!(!pdp.content && !pdp.session && pdp.cooc_candidates);
+        let errs = cfg(r#"{"signals":{"content":"no"}}"#).unwrap_err();
+        assert_eq!(errs[0].path, "$.signals.content");
+        assert_eq!(errs[0].code, codes::WRONG_TYPE);
+        let errs = cfg(r#"{"signals":[]}"#).unwrap_err();
+        assert_eq!(errs[0].path, "$.signals");
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::candidates::{Cand, IdMap, Keys, Signals};
 use crate::config::Weights;
-use crate::snapshot::{TagIdx, TenantSnapshot};
+use crate::snapshot::{ItemTags, TagIdx, TenantSnapshot};
 use std::cmp::Ordering;
 
 /// Saturating normaliser `x / (x + 1)` for counts and scores (0 for non-positive).
@@ -109,7 +109,17 @@ impl CapCounts {
         p: &SelectParams,
         diversity: bool,
     ) -> Option<CapHit> {
-        let t = snap.item_tags(key)?;
+        self.blocker_of(snap.item_tags(key), p, diversity)
+    }
+
+    /// [`CapCounts::blocker`] for an item's tags (looked up once by the caller).
+    fn blocker_of(
+        &self,
+        t: Option<ItemTags<'_>>,
+        p: &SelectParams,
+        diversity: bool,
+    ) -> Option<CapHit> {
+        let t = t?;
         if diversity
             && p.brand_cap > 0
             && t.brands
@@ -321,66 +331,15 @@ fn mmr(
             lambda * if max_score > 0.0 { s / max_score } else { 0.0 }
         })
         .collect();
-    let sim_tags = |pos: usize| -> &[TagIdx] {
-        snap.item_tags(cands[order[pos]].key)
-            .map(|t| t.sim)
-            .unwrap_or(&[])
-    };
-    // Pool-local postings: the positions (in `order`) of the candidates carrying each
-    // similarity tag, grouped by tag with a counting sort when the tag space is not much
-    // larger than the postings (no comparison sort); positions of tag `t` are
-    // `post_pos[post_off[slot(t)]..post_off[slot(t) + 1]]`.
-    let total: usize = (0..m).map(|pos| sim_tags(pos).len()).sum();
-    let ntags = snap.tags().len();
-    let dense = ntags <= 8 * total.max(64);
-    let (post_off, post_pos, sparse_tags) = if dense {
-        let (off, pp) = group_by_slot(ntags, || {
-            (0..m).flat_map(|pos| sim_tags(pos).iter().map(move |&t| (t, pos as u32)))
-        });
-        (off, pp, Vec::new())
-    } else {
-        // A huge tag space: sort packed `tag << 32 | position` pairs instead.
-        let mut packed: Vec<u64> = Vec::with_capacity(total);
-        for pos in 0..m {
-            packed.extend(
-                sim_tags(pos)
-                    .iter()
-                    .map(|&t| ((t as u64) << 32) | pos as u64),
-            );
-        }
-        packed.sort_unstable();
-        let mut tags_seen: Vec<TagIdx> = Vec::new();
-        let mut off = vec![0u32];
-        let mut pp = Vec::with_capacity(total);
-        for (i, &x) in packed.iter().enumerate() {
-            let t = (x >> 32) as TagIdx;
-            if tags_seen.last() != Some(&t) {
-                if i > 0 {
-                    off.push(i as u32);
-                }
-                tags_seen.push(t);
-            }
-            pp.push(x as u32);
-        }
-        off.push(packed.len() as u32);
-        (off, pp, tags_seen)
-    };
-    let postings_of = |t: TagIdx| -> &[u32] {
-        let slot = if dense {
-            Some(t as usize)
-        } else {
-            sparse_tags.binary_search(&t).ok()
-        };
-        match slot {
-            Some(s) if s + 1 < post_off.len() => {
-                &post_pos[post_off[s] as usize..post_off[s + 1] as usize]
-            }
-            _ => &[],
-        }
-    };
+    // Each candidate's tags, looked up once.
+    let tags: Vec<Option<ItemTags>> = order
+        .iter()
+        .map(|&i| snap.item_tags(cands[i].key))
+        .collect();
+    let fits = |counts: &CapCounts, pos: usize| counts.blocker_of(tags[pos], p, true).is_none();
+    let sim_tags = |pos: usize| -> &[TagIdx] { tags[pos].map(|t| t.sim).unwrap_or(&[]) };
+    let mut postings = Postings::build(snap.tags().len(), m, &sim_tags);
     let mut max_sim = vec![0.0f64; m];
-    let mut inter = vec![0u32; m];
-    let mut touched: Vec<u32> = Vec::new();
     let mut done = vec![false; m];
     // With λ ≤ 1 the penalty weight is not negative and `max_sim` only grows, so a
     // candidate's value never increases between rounds: a value computed in an earlier round
@@ -412,21 +371,16 @@ fn mmr(
                     heap.push((cur, std::cmp::Reverse(pos as u32)));
                     continue;
                 }
-                if counts.fits(snap, cands[order[pos]].key, p, true) {
+                if fits(counts, pos) {
                     best = Some(pos);
                     break;
                 }
             }
         } else {
             let mut best_v = f64::NEG_INFINITY;
-            for pos in 0..m {
-                if done[pos] {
-                    continue;
-                }
+            for (pos, _) in done.iter().enumerate().filter(|(_, d)| !**d) {
                 let v = value(pos, &max_sim);
-                if (best.is_none() || v > best_v)
-                    && counts.fits(snap, cands[order[pos]].key, p, true)
-                {
+                if (best.is_none() || v > best_v) && fits(counts, pos) {
                     best = Some(pos);
                     best_v = v;
                 }
@@ -455,12 +409,99 @@ fn mmr(
             }),
         ));
         // Update similarities against the newly picked item.
-        let pt = sim_tags(pos);
-        if pt.is_empty() {
-            continue;
+        postings.raise_similarities(pos, &sim_tags, &mut max_sim);
+    }
+}
+
+/// Pool-local postings for MMR: the positions (in selection order) of the candidates
+/// carrying each similarity tag. Grouped by tag with a counting sort when the tag space is
+/// not much larger than the postings (no comparison sort), else by sorting packed
+/// `tag << 32 | position` pairs.
+struct Postings {
+    dense: bool,
+    /// Positions of slot `s` are `pos[off[s]..off[s + 1]]`.
+    off: Vec<u32>,
+    pos: Vec<u32>,
+    /// The tag of each slot when sparse.
+    sparse_tags: Vec<TagIdx>,
+    /// Per position: shared tags with the item just picked (scratch, zero between rounds).
+    inter: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+impl Postings {
+    fn build<'t>(ntags: usize, m: usize, sim_tags: &dyn Fn(usize) -> &'t [TagIdx]) -> Postings {
+        let total: usize = (0..m).map(|pos| sim_tags(pos).len()).sum();
+        let dense = ntags <= 8 * total.max(64);
+        let mut p = Postings {
+            dense,
+            off: Vec::new(),
+            pos: Vec::new(),
+            sparse_tags: Vec::new(),
+            inter: vec![0u32; m],
+            touched: Vec::new(),
+        };
+        if dense {
+            (p.off, p.pos) = group_by_slot(ntags, || {
+                (0..m).flat_map(|pos| sim_tags(pos).iter().map(move |&t| (t, pos as u32)))
+            });
+            return p;
         }
+        let mut packed: Vec<u64> = Vec::with_capacity(total);
+        for pos in 0..m {
+            packed.extend(
+                sim_tags(pos)
+                    .iter()
+                    .map(|&t| ((t as u64) << 32) | pos as u64),
+            );
+        }
+        packed.sort_unstable();
+        p.off.push(0);
+        p.pos.reserve(total);
+        for (i, &x) in packed.iter().enumerate() {
+            let t = (x >> 32) as TagIdx;
+            if p.sparse_tags.last() != Some(&t) {
+                if i > 0 {
+                    p.off.push(i as u32);
+                }
+                p.sparse_tags.push(t);
+            }
+            p.pos.push(x as u32);
+        }
+        p.off.push(packed.len() as u32);
+        p
+    }
+
+    fn of(&self, t: TagIdx) -> &[u32] {
+        let slot = if self.dense {
+            Some(t as usize)
+        } else {
+            self.sparse_tags.binary_search(&t).ok()
+        };
+        match slot {
+            Some(s) if s + 1 < self.off.len() => {
+                &self.pos[self.off[s] as usize..self.off[s + 1] as usize]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Raises `max_sim` of every candidate sharing a tag with the one at `picked` to their
+    /// Jaccard similarity, when larger: the cost is the postings of the picked item's tags.
+    fn raise_similarities<'t>(
+        &mut self,
+        picked: usize,
+        sim_tags: &dyn Fn(usize) -> &'t [TagIdx],
+        max_sim: &mut [f64],
+    ) {
+        let pt = sim_tags(picked);
+        if pt.is_empty() {
+            return;
+        }
+        let mut inter = std::mem::take(&mut self.inter);
+        let mut touched = std::mem::take(&mut self.touched);
         for &t in pt {
-            for &other in postings_of(t) {
+            for &other in self.of(t) {
                 if inter[other as usize] == 0 {
                     touched.push(other);
                 }
@@ -480,6 +521,8 @@ fn mmr(
             inter[o] = 0;
         }
         touched.clear();
+        self.inter = inter;
+        self.touched = touched;
     }
 }
 

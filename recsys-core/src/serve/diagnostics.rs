@@ -22,7 +22,11 @@ pub(crate) fn build(
 ) -> Vec<Diagnostic> {
     let (snap, spec) = (d.snap, d.spec);
     let (by_tag, by_diversity) = (s.capped_by_tag, s.capped - s.capped_by_tag);
-    let (no_artifacts, missing, rules) = (w.no_artifacts, &w.missing, f.applied.applicable);
+    let (no_artifacts, missing, rules) = (
+        w.no_artifacts,
+        &w.missing,
+        if f.rules_on { f.scope.applicable() } else { 0 },
+    );
     let mut out: Vec<Diagnostic> = Vec::new();
     let mut add = |stage: &'static str, removed: Option<u64>, message: String| {
         out.push(Diagnostic {

@@ -1,31 +1,37 @@
 //! Hard filters, resolved before any candidate is looked at: `candidates.include_ids` as an
 //! allow-list, exclusions (the request's and the call's own anchor), required and forbidden
-//! tags, the applicable rules and their blocks, and the caps selection honours.
+//! tags, rule blocks (looked up by target per candidate through the request's rule
+//! [`eval::Scope`]), and the caps selection honours.
 
 use super::Decision;
 use crate::candidates::{Filters, Keys};
 use crate::ranking::SelectParams;
 use crate::rules::eval;
 
-/// The filters of one decision, with the request's ids interned as keys.
+/// The filters of one decision, with the request's ids interned as keys. The rule scope is
+/// borrowed from [`super::run`], which owns it for the whole decision.
 pub(crate) struct Filtered<'a> {
     pub keys: Keys<'a>,
-    pub filters: Filters,
-    /// The applicable rules (their blocks are in `filters.blocks`).
-    pub applied: eval::Applied<'a>,
+    pub filters: Filters<'a>,
+    /// The `candidates.include_ids` keys, in request order (the allow-list's source).
+    pub include_keys: Vec<u32>,
+    /// The request's rule scope (surface, segment, now), counting the rules it evaluates.
+    pub scope: &'a eval::Scope<'a>,
     /// Rules are on for this request (engine switch and surface config).
     pub rules_on: bool,
     /// MMR, brand/category caps and `max_per_tag` (`n` is set by selection).
     pub params: SelectParams,
 }
 
-/// Resolves the filters, caps and applicable rules of a decision.
-pub(crate) fn resolve<'a>(d: &Decision<'a>) -> Filtered<'a> {
+/// Resolves the filters and caps of a decision; rule blocks go through `scope` when rules
+/// are on.
+pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filtered<'a> {
     let (snap, spec, cfg) = (d.snap, d.spec, d.cfg);
     let mut keys = Keys::new(snap);
     let mut f = Filters::default();
+    let include_keys: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
     if !spec.include.is_empty() {
-        let mut allow: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
+        let mut allow = include_keys.clone();
         allow.sort_unstable();
         allow.dedup();
         f.allow = Some(allow);
@@ -68,12 +74,9 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>) -> Filtered<'a> {
         max_per_tag.sort_unstable();
     }
     let rules_on = d.opts.rules_enabled && cfg.rules_enabled;
-    let mut applied = if rules_on {
-        eval::resolve(snap, &mut keys, spec.surface, spec.segment, d.ctx.now)
-    } else {
-        eval::Applied::default()
-    };
-    f.blocks = std::mem::take(&mut applied.blocks);
+    if rules_on {
+        f.blocks = Some(scope);
+    }
     let params = SelectParams {
         n: 0,
         lambda: cfg.diversity.mmr_lambda,
@@ -84,7 +87,8 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>) -> Filtered<'a> {
     Filtered {
         keys,
         filters: f,
-        applied,
+        include_keys,
+        scope,
         rules_on,
         params,
     }

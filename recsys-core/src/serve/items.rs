@@ -24,7 +24,7 @@ pub(crate) fn build(
     // Rule tokens are only formatted when reasons or explain ask for them.
     let want_tokens = options.include_reasons || options.explain != Explain::None;
     if want_tokens {
-        r.boost_details.sort_by_key(|&(p, ai, _)| (p, ai));
+        r.boost_details.sort_unstable_by_key(|&(p, ai, _)| (p, ai));
     }
     let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
         if !want_tokens {
@@ -35,10 +35,10 @@ pub(crate) fn build(
         let mut t: Vec<String> = details[lo..]
             .iter()
             .take_while(|(p, _, _)| *p == pos)
-            .map(|(_, ai, d)| eval::boost_token(f.applied.boosts[*ai].rule, *d))
+            .map(|(_, ai, d)| eval::boost_token(r.applied.boosts[*ai].rule, *d))
             .collect();
         if let Some(ai) = pin {
-            t.push(eval::pin_token(f.applied.pins[ai].rule));
+            t.push(eval::pin_token(r.applied.pins[ai].rule));
         }
         t.sort();
         t.dedup();

@@ -29,6 +29,7 @@ use crate::config::SurfaceConfig;
 use crate::engine::EngineOptions;
 use crate::ops::rule_stats::RuleOutcome;
 use crate::request::{CallContext, Warning};
+use crate::rules::eval;
 use crate::snapshot::TenantSnapshot;
 use answer::Recommendation;
 use spec::Spec;
@@ -52,9 +53,11 @@ pub(crate) fn run(
     warnings: Vec<Warning>,
     outcomes: &mut Vec<(String, RuleOutcome)>,
 ) -> Recommendation {
-    let filtered = filters::resolve(d);
+    // The rule scope outlives every stage: the filters look blocks up through it.
+    let scope = eval::Scope::new(d.snap, d.spec.surface, d.spec.segment, d.ctx.now);
+    let mut filtered = filters::resolve(d, &scope);
     let mut pooled = sources::gather(d, &filtered);
-    let mut ruled = rules::apply(d, &filtered, &mut pooled);
+    let mut ruled = rules::apply(d, &mut filtered, &mut pooled);
     let selected = select::select(d, &filtered, &pooled, &mut ruled);
     let rule_reports = telemetry::outcomes(d, &filtered, &pooled, &ruled, &selected, outcomes);
     let warned = warnings::collect(d, &filtered, &pooled, &selected, warnings);

@@ -1,18 +1,16 @@
 //! The candidate pool: which signal sources feed it (popularity, co-occurrence neighbours
 //! of the anchors, the user's implicit and session rows, content neighbours per anchor tag,
-//! or only `candidates.include_ids`), how many each may offer, and the blended score of
-//! every candidate that passed the hard filters.
+//! or only `candidates.include_ids`; each source switchable in `signals.*`), how many each
+//! may offer (the `limits` budgets, and `limits.max_pool` over all sources), and the blended
+//! score of every candidate that passed the hard filters.
 
 use super::filters::Filtered;
 use super::spec::{Source, Spec};
 use super::Decision;
-use crate::candidates::{Filters, Keys, Pool, SignalMaps};
-use crate::config::{Algo, Weights};
+use crate::candidates::{Budgets, Filters, Keys, Pool, SignalMaps, SignalUse};
+use crate::config::{Algo, SignalSwitches, Weights};
 use crate::ranking;
 use crate::snapshot::TenantSnapshot;
-
-/// Content candidates per anchor tag (most popular items sharing the tag).
-const CONTENT_PER_TAG: usize = 200;
 
 /// The scored candidate pool of one decision.
 pub(crate) struct Pooled {
@@ -25,17 +23,20 @@ pub(crate) struct Pooled {
     pub fell_back_to_pop: bool,
     /// The co-occurrence signal takes part.
     pub use_cooc: bool,
-    /// The similarity signals (implicit, content, session) take part.
-    pub use_sim: bool,
+    /// The signal sources actually used (the weights' needs and the `signals` switches).
+    pub used: SignalUse,
 }
 
 /// Offers candidates from one source to the pool through the hard filters.
 struct Offer<'x, 'a> {
     snap: &'x TenantSnapshot,
     keys: &'x Keys<'a>,
-    filters: &'x Filters,
+    filters: &'x Filters<'x>,
     maps: &'x SignalMaps,
     spec: &'x Spec<'x>,
+    switches: SignalSwitches,
+    used: SignalUse,
+    budgets: Budgets,
 }
 
 impl Offer<'_, '_> {
@@ -56,15 +57,18 @@ impl Offer<'_, '_> {
         }
     }
 
-    /// The anchors' co-occurrence neighbours, strongest first.
+    /// The anchors' co-occurrence neighbours (`limits.cooc_per_anchor` of each), strongest
+    /// first; none when `signals.cooc_candidates` is off.
     fn cooc(&self, pool: &mut Pool) {
-        let mut v: Vec<(u32, f64)> = self.maps.cooc.iter().map(|(k, c)| (*k, *c)).collect();
-        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (k, _) in v {
-            // Explicit request anchors are the seeds, not co-occurrence candidates.
-            if !self.spec.seeds.contains(&k) {
-                self.one(pool, k);
-            }
+        if !self.switches.cooc_candidates {
+            return;
+        }
+        let (spec, per_anchor) = (self.spec, self.budgets.cooc_per_anchor);
+        for k in self
+            .maps
+            .cooc_candidates(self.snap, &spec.anchors, &spec.seeds, per_anchor)
+        {
+            self.one(pool, k);
         }
     }
 
@@ -73,8 +77,12 @@ impl Offer<'_, '_> {
         let (snap, spec) = (self.snap, self.spec);
         if !spec.user_key.is_empty() {
             for row in [
-                snap.implicit.get(spec.user_key),
-                snap.session.get(spec.user_key),
+                snap.implicit
+                    .get(spec.user_key)
+                    .filter(|_| self.used.collaborative),
+                snap.session
+                    .get(spec.user_key)
+                    .filter(|_| self.used.session),
             ]
             .into_iter()
             .flatten()
@@ -84,27 +92,14 @@ impl Offer<'_, '_> {
                 }
             }
         }
-        for &t in &self.maps.anchor_tags {
-            if let Some(p) = snap.tag_index.postings(t) {
-                let mut taken = 0;
-                for &k in p.iter() {
-                    if taken >= CONTENT_PER_TAG {
-                        break;
-                    }
-                    if spec.anchors.contains(&k) {
-                        continue;
-                    }
-                    if self.one(pool, k) {
-                        taken += 1;
-                    }
-                }
-            }
-        }
+        pool.offer_content(snap, self.keys, self.filters, self.maps, &self.budgets);
     }
 
-    /// The user's implicit row (the `implicit` algorithm).
+    /// The user's implicit row (the `implicit` algorithm), unless `signals.collaborative`
+    /// is off.
     fn implicit(&self, pool: &mut Pool) {
-        if let Some(row) = self.snap.implicit.get(self.spec.user_key) {
+        let row = self.snap.implicit.get(self.spec.user_key);
+        if let Some(row) = row.filter(|_| self.switches.collaborative) {
             for &(k, _) in row.iter() {
                 self.one(pool, k);
             }
@@ -117,19 +112,25 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
     let (snap, spec, cfg) = (d.snap, d.spec, d.cfg);
     let use_cooc = spec.weights.cooc > 0.0 || spec.source == Source::Algo(Algo::Cooc);
     let use_sim = spec.weights.emb > 0.0 || spec.source == Source::Algo(Algo::Implicit);
-    let maps = SignalMaps::build(snap, &spec.anchors, spec.user_key, use_cooc, use_sim);
+    let sw = cfg.signals;
+    let used = SignalUse {
+        cooc: use_cooc,
+        collaborative: use_sim && sw.collaborative,
+        content: use_sim && sw.content,
+        session: use_sim && sw.session,
+    };
+    let maps = SignalMaps::build(snap, &spec.anchors, spec.user_key, used);
     let need = spec.k as usize + cfg.limits.max_pins as usize;
     let exact_pop = spec.weights.cooc == 0.0
         && spec.weights.emb == 0.0
-        && f.applied.boosts.is_empty()
-        && f.applied.pins.is_empty()
+        && !(f.rules_on && f.scope.any_action())
         && !f.params.greedy();
     let fanout = if exact_pop {
         need
     } else {
         need.max(cfg.limits.popularity_fanout as usize)
     };
-    let mut pool = Pool::with_capacity(fanout.min(4096));
+    let mut pool = Pool::with_capacity(fanout.min(4096), cfg.limits.max_pool as usize);
     let mut fell_back_to_pop = false;
     let offer = Offer {
         snap,
@@ -137,12 +138,13 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         filters: &f.filters,
         maps: &maps,
         spec,
+        switches: sw,
+        used,
+        budgets: Budgets::of(&cfg.limits),
     };
     if f.filters.allow.is_some() {
-        for id in spec.include {
-            if let Some(k) = f.keys.lookup(snap, id) {
-                offer.one(&mut pool, k);
-            }
+        for &k in &f.include_keys {
+            offer.one(&mut pool, k);
         }
     } else {
         match spec.source {
@@ -173,6 +175,8 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
             }
         }
     }
+    // Rule injections (pins, boosted items) come on top of the sources' cap.
+    pool.lift_cap();
     let weights = if fell_back_to_pop && spec.weights_defaulted {
         Weights::POPULARITY_ONLY
     } else {
@@ -187,6 +191,6 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         weights,
         fell_back_to_pop,
         use_cooc,
-        use_sim,
+        used,
     }
 }

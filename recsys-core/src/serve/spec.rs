@@ -102,7 +102,7 @@ impl<'r> Spec<'r> {
         let user_key = req.user.key();
         let has_history = !user_key.is_empty()
             && (snap.implicit.contains_key(user_key) || snap.session.contains_key(user_key));
-        if anchors.is_empty() && !user_key.is_empty() {
+        if anchors.is_empty() && !user_key.is_empty() && cfg.signals.history_anchors {
             if let Some(row) = snap.implicit.get(user_key) {
                 anchors.extend(row.iter().take(10).map(|(i, _)| *i));
             }

@@ -32,7 +32,7 @@ pub(crate) fn outcomes(
     let list = rule_outcomes(
         d.snap,
         &f.keys,
-        &f.applied,
+        &r.applied,
         &p.pool,
         &r.pinned,
         &r.boost_details,

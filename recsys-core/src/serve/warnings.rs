@@ -116,7 +116,7 @@ pub(crate) fn collect(
 /// The signals the decision needed that the snapshot lacks, sorted.
 fn missing_signals(d: &Decision, p: &Pooled) -> Vec<&'static str> {
     let (spec, a, weights) = (d.spec, d.snap.available, &p.weights);
-    let (use_cooc, use_sim) = (p.use_cooc, p.use_sim);
+    let (use_cooc, used) = (p.use_cooc, p.used);
     let mut missing: Vec<&'static str> = Vec::new();
     let mut need_signal = |needed: bool, have: bool, name: &'static str| {
         if needed && !have {
@@ -133,14 +133,15 @@ fn missing_signals(d: &Decision, p: &Pooled) -> Vec<&'static str> {
         "popularity",
     );
     need_signal(use_cooc, a.cooc, "cooc");
+    // A source switched off in `signals` is not needed, so its absence is no warning.
     need_signal(
-        use_sim && spec.source != Source::Similar,
+        used.collaborative && spec.source != Source::Similar,
         a.implicit,
         "collaborative",
     );
-    need_signal(use_sim, a.content, "content");
+    need_signal(used.content, a.content, "content");
     need_signal(
-        use_sim && spec.source != Source::Similar,
+        used.session && spec.source != Source::Similar,
         a.session,
         "session",
     );

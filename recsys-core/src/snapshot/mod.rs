@@ -102,6 +102,8 @@ pub struct TenantSnapshot {
     pub rules: Vec<Rule>,
     /// Targets of `rules`, resolved to interned ids (same order).
     pub rule_targets: Vec<crate::rules::eval::RuleTarget>,
+    /// `rules` indexed by target (what a request evaluates).
+    pub rule_index: crate::rules::eval::RuleIndex,
     pub notes: CompileNotes,
 }
 
@@ -171,6 +173,7 @@ impl TenantSnapshot {
             tag_index,
             rules: kept,
             rule_targets: Vec::new(),
+            rule_index: Default::default(),
             notes,
         };
         snap.rule_targets = snap
@@ -178,6 +181,11 @@ impl TenantSnapshot {
             .iter()
             .map(|r| crate::rules::eval::RuleTarget::compile(r, &snap))
             .collect();
+        snap.rule_index = crate::rules::eval::RuleIndex::build(
+            &snap.rules,
+            &snap.rule_targets,
+            snap.tags().len(),
+        );
         snap
     }
 

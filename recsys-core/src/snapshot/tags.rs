@@ -255,6 +255,12 @@ impl TagIndex {
     }
 
     /// Items carrying `t` as a similarity tag, by popularity desc then id asc.
+    /// An item's similarity tags alone (one row: cheaper than [`TagIndex::item`] when the
+    /// other lists are not needed).
+    pub fn sim(&self, i: ItemIdx) -> &[TagIdx] {
+        self.sim.row(i)
+    }
+
     pub fn postings(&self, t: TagIdx) -> Option<&[ItemIdx]> {
         ((t as usize) + 1 < self.postings.off.len()).then(|| self.postings.row(t))
     }
