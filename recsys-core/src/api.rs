@@ -6,6 +6,7 @@
 use crate::compile::{report_value, Documents};
 pub use crate::engine::{Engine, EngineOptions};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 use crate::request::CallContext;
 
@@ -49,7 +50,7 @@ fn parse_input(input: &str) -> Result<Value, ApiError> {
 }
 
 fn invalid_case(message: impl Into<String>) -> ApiError {
-    ApiError::new("RECSYS_INVALID_CASE", 400, message)
+    ApiError::new(ErrorCode::InvalidCase, message)
 }
 
 /// Splits a conformance case file into the raw JSON texts a runner passes to the engine, so
@@ -143,8 +144,7 @@ impl Engine {
         for (k, _) in m.iter() {
             if k != "request" && k != "ctx" {
                 return Err(ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    ErrorCode::InvalidRequest,
                     format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ...}}"),
                 ));
             }
@@ -438,8 +438,7 @@ impl Engine {
         for (k, _) in req.iter() {
             if !matches!(k, "tenant" | "kinds" | "revision") {
                 return Err(ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    ErrorCode::InvalidRequest,
                     format!("unknown member {k:?}; expected one of tenant, kinds, revision"),
                 ));
             }
@@ -449,8 +448,7 @@ impl Engine {
             Some(Value::String(t)) if crate::control::valid_tenant(t.trim()) => Some(t.trim()),
             Some(t) => {
                 return Err(ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    ErrorCode::InvalidRequest,
                     format!(
                         "tenant must be a valid tenant id, got {}",
                         json::to_string(t)
@@ -464,8 +462,7 @@ impl Engine {
                 let names: Option<Vec<&str>> = a.iter().map(Value::as_str).collect();
                 let names = names.ok_or_else(|| {
                     ApiError::new(
-                        "RECSYS_INVALID_REQUEST",
-                        400,
+                        ErrorCode::InvalidRequest,
                         "kinds must be an array of strings",
                     )
                 })?;
@@ -473,8 +470,7 @@ impl Engine {
             }
             Some(_) => {
                 return Err(ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    ErrorCode::InvalidRequest,
                     "kinds must be an array of strings",
                 ))
             }
@@ -483,8 +479,7 @@ impl Engine {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => Some(n.as_i64().filter(|i| *i >= 0).ok_or_else(|| {
                 ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    ErrorCode::InvalidRequest,
                     format!(
                         "revision must be a non-negative integer, got {}",
                         json::to_string(&Value::Number(n.clone()))
@@ -493,8 +488,7 @@ impl Engine {
             })? as u64),
             Some(other) => {
                 return Err(ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    ErrorCode::InvalidRequest,
                     format!(
                         "revision must be an integer, got {}",
                         json::to_string(other)
@@ -513,16 +507,12 @@ impl Engine {
 }
 
 fn missing(k: &str) -> ApiError {
-    ApiError::new(
-        "RECSYS_INVALID_REQUEST",
-        400,
-        format!("missing member {k:?}"),
-    )
+    ApiError::new(ErrorCode::InvalidRequest, format!("missing member {k:?}"))
 }
 
 fn object(v: &Value) -> Result<&Map, ApiError> {
     v.as_object()
-        .ok_or_else(|| ApiError::new("RECSYS_INVALID_REQUEST", 400, "input must be a json object"))
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidRequest, "input must be a json object"))
 }
 
 fn str_member<'a>(m: &'a Map, k: &str) -> Result<&'a str, ApiError> {
@@ -537,8 +527,7 @@ fn now_member(m: &Map) -> Result<crate::time::Timestamp, ApiError> {
     let s = str_member(m, "now")?;
     crate::time::Timestamp::parse_rfc3339(s).ok_or_else(|| {
         ApiError::new(
-            "RECSYS_INVALID_REQUEST",
-            400,
+            ErrorCode::InvalidRequest,
             format!("now must be an RFC3339 timestamp, got {s:?}"),
         )
     })
@@ -563,8 +552,7 @@ fn fetch_member(v: Option<&Value>) -> Result<crate::loader::Fetch, ApiError> {
         return Ok(Fetch::Error(e.to_string()));
     }
     Err(ApiError::new(
-        "RECSYS_INVALID_REQUEST",
-        400,
+        ErrorCode::InvalidRequest,
         "a fetch result is {\"found\": text}, {\"not_found\": true} or {\"error\": message}",
     ))
 }
@@ -594,8 +582,7 @@ fn expect_error(expect: &Value) -> Option<&Map> {
 
 fn unknown_op(op: &str) -> ApiError {
     ApiError::new(
-        "RECSYS_UNKNOWN_OPERATION",
-        400,
+        ErrorCode::UnknownOperation,
         format!("unknown operation {op:?}"),
     )
 }
@@ -679,9 +666,7 @@ impl Engine {
                 let m = object(v)?;
                 for (k, _) in m.iter() {
                     if !matches!(k, "tenant" | "surface" | "config" | "rules" | "now") {
-                        return Err(ApiError::new(
-                            "RECSYS_INVALID_REQUEST",
-                            400,
+                        return Err(ApiError::new(ErrorCode::InvalidRequest,
                             format!("unknown member {k:?}: input is {{\"tenant\", \"now\", \"surface\"?, \"config\"?, \"rules\"?}}"),
                         ));
                     }
@@ -724,9 +709,7 @@ impl Engine {
                 let m = object(v)?;
                 for (k, _) in m.iter() {
                     if !matches!(k, "request" | "ctx" | "signals") {
-                        return Err(ApiError::new(
-                            "RECSYS_INVALID_REQUEST",
-                            400,
+                        return Err(ApiError::new(ErrorCode::InvalidRequest,
                             format!("unknown member {k:?}: input is {{\"request\": ..., \"ctx\": ..., \"signals\"?: ...}}"),
                         ));
                     }

@@ -169,24 +169,25 @@ pub struct ConfigReport {
 
 pub mod codes {
     //! Problem codes reported by config validation.
+    use crate::error::ErrorCode;
     /// The document is not a JSON object (`null` is accepted as "empty").
-    pub const NOT_OBJECT: &str = "RECSYS_CONFIG_NOT_OBJECT";
+    pub const NOT_OBJECT: &str = ErrorCode::ConfigNotObject.code();
     /// A member has the wrong JSON type.
-    pub const WRONG_TYPE: &str = "RECSYS_CONFIG_WRONG_TYPE";
+    pub const WRONG_TYPE: &str = ErrorCode::ConfigWrongType.code();
     /// `algo` is not one of blend, popularity, cooc, implicit.
-    pub const UNKNOWN_ALGO: &str = "RECSYS_CONFIG_UNKNOWN_ALGO";
+    pub const UNKNOWN_ALGO: &str = ErrorCode::ConfigUnknownAlgo.code();
     /// A weight is negative or not finite.
-    pub const NEGATIVE_WEIGHT: &str = "RECSYS_CONFIG_NEGATIVE_WEIGHT";
+    pub const NEGATIVE_WEIGHT: &str = ErrorCode::ConfigNegativeWeight.code();
     /// A weight is larger than [`super::MAX_WEIGHT`].
-    pub const WEIGHT_TOO_LARGE: &str = "RECSYS_CONFIG_WEIGHT_TOO_LARGE";
+    pub const WEIGHT_TOO_LARGE: &str = ErrorCode::ConfigWeightTooLarge.code();
     /// A limit is negative, fractional or out of its allowed range.
-    pub const BAD_LIMIT: &str = "RECSYS_CONFIG_BAD_LIMIT";
+    pub const BAD_LIMIT: &str = ErrorCode::ConfigBadLimit.code();
     /// A diversity value is out of range (`mmr_lambda` outside [0, 1], negative caps).
-    pub const BAD_DIVERSITY: &str = "RECSYS_CONFIG_BAD_DIVERSITY";
+    pub const BAD_DIVERSITY: &str = ErrorCode::ConfigBadDiversity.code();
     /// A surface name is not path-safe.
-    pub const BAD_SURFACE: &str = "RECSYS_CONFIG_BAD_SURFACE";
+    pub const BAD_SURFACE: &str = ErrorCode::ConfigBadSurface.code();
     /// Warning: a member the core does not know; it is kept and ignored.
-    pub const UNKNOWN_FIELD: &str = "RECSYS_CONFIG_UNKNOWN_FIELD";
+    pub const UNKNOWN_FIELD: &str = ErrorCode::ConfigUnknownField.code();
 }
 
 const TOP_FIELDS: &[&str] = &[

@@ -8,6 +8,7 @@ use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::{Algo, SurfaceConfig, Weights};
 use crate::control::DocKind;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{Map, Value};
 use crate::loader::{is_stale, SourceState};
 use crate::ops::experiments::Assigner;
@@ -98,7 +99,7 @@ impl ExposureOptions {
     }
 
     fn from_value(v: &Value) -> Result<ExposureOptions, ApiError> {
-        let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
+        let bad = |m: String| ApiError::new(ErrorCode::InvalidOptions, m);
         let m = v
             .as_object()
             .ok_or_else(|| bad("exposure options must be an object".into()))?;
@@ -164,7 +165,7 @@ impl EngineOptions {
     /// "artifact_max_users", "artifact_max_items_per_user"}`; unknown members are an error (a
     /// typo in a deployment setting should not pass).
     pub fn from_value(v: &Value) -> Result<EngineOptions, ApiError> {
-        let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
+        let bad = |m: String| ApiError::new(ErrorCode::InvalidOptions, m);
         let m = v
             .as_object()
             .ok_or_else(|| bad("engine options must be a json object".into()))?;
@@ -235,8 +236,7 @@ impl EngineOptions {
                     let defs = match x.get("definitions") {
                         Some(d) => crate::ops::experiments::parse_definitions(d).map_err(|p| {
                             ApiError::new(
-                                "RECSYS_INVALID_OPTIONS",
-                                400,
+                                ErrorCode::InvalidOptions,
                                 "invalid experiment definitions",
                             )
                             .with_problems(p)
@@ -317,7 +317,7 @@ impl EngineOptions {
 fn backpressure_from_value(
     v: &Value,
 ) -> Result<crate::ops::profile::BackpressureSettings, ApiError> {
-    let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
+    let bad = |m: String| ApiError::new(ErrorCode::InvalidOptions, m);
     let m = v.as_object().ok_or_else(|| {
         bad(format!(
             "engine option backpressure must be a json object, got {}",
@@ -735,8 +735,7 @@ impl Engine {
     ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
         self.snapshot(&ctx.tenant, surface).ok_or_else(|| {
             ApiError::new(
-                "RECSYS_SNAPSHOT_NOT_FOUND",
-                404,
+                ErrorCode::SnapshotNotFound,
                 format!(
                     "no snapshot is loaded for tenant {:?} surface {surface:?}",
                     ctx.tenant
@@ -1140,8 +1139,7 @@ impl Engine {
         let max = cfg.limits.explain_max_items;
         if o.explain != Explain::None && max > 0 && k > max {
             return Err(ApiError::new(
-                "RECSYS_EXPLAIN_TOO_LARGE",
-                422,
+                ErrorCode::ExplainTooLarge,
                 format!("explain payload too large: k is {k}, explain allows at most {max}"),
             ));
         }
@@ -1151,8 +1149,7 @@ impl Engine {
             && !ctx.has_role(&self.options.admin_role)
         {
             return Err(ApiError::new(
-                "RECSYS_FORBIDDEN",
-                403,
+                ErrorCode::Forbidden,
                 "insufficient scope: explain full and include_trace need the admin role",
             ));
         }

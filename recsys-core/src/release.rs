@@ -5,6 +5,7 @@
 
 use crate::control::{DocKind, OpContext, Release, ReleaseOutcome};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 use crate::Engine;
 
@@ -16,7 +17,7 @@ pub const RELEASE_OPS: &[&str] = &[
 ];
 
 fn bad(message: String) -> ApiError {
-    ApiError::new("RECSYS_INVALID_REQUEST", 400, message)
+    ApiError::new(ErrorCode::InvalidRequest, message)
 }
 
 fn opt_str<'a>(m: &'a Map, k: &str) -> Result<Option<&'a str>, ApiError> {

@@ -5,7 +5,7 @@
 //! truncated silently.
 
 use crate::config::{Limits, Weights};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, ErrorCode, Problem};
 use crate::json::{Map, Number, Value};
 use crate::time::Timestamp;
 
@@ -169,8 +169,8 @@ pub struct SimilarRequest {
 
 /// Request-level validation codes: 400 for malformed input, 422 for well-formed but
 /// unacceptable values (the reference's split).
-pub const INVALID_REQUEST: &str = "RECSYS_INVALID_REQUEST";
-pub const UNPROCESSABLE: &str = "RECSYS_UNPROCESSABLE_ENTITY";
+pub const INVALID_REQUEST: &str = ErrorCode::InvalidRequest.code();
+pub const UNPROCESSABLE: &str = ErrorCode::UnprocessableEntity.code();
 
 /// Collects problems while decoding; the first one decides the error code.
 struct Dec {
@@ -203,13 +203,12 @@ impl Dec {
         match first {
             None => Ok((v, self.warnings)),
             Some((status, first)) => {
-                let status = if *status == 0 { &400 } else { status };
-                let code = if *status == 400 {
-                    INVALID_REQUEST
+                let code = if *status == 422 {
+                    ErrorCode::UnprocessableEntity
                 } else {
-                    UNPROCESSABLE
+                    ErrorCode::InvalidRequest
                 };
-                Err(ApiError::new(code, *status, first.message.clone())
+                Err(ApiError::new(code, first.message.clone())
                     .with_problems(self.problems.into_iter().map(|(_, p)| p).collect()))
             }
         }
@@ -1011,11 +1010,7 @@ impl CallContext {
             roles,
         })
         .map(|(c, _)| c)
-        .map_err(|mut e| {
-            e.code = "RECSYS_INVALID_CONTEXT";
-            e.status = 400;
-            e
-        })
+        .map_err(|e| ApiError::new(ErrorCode::InvalidContext, e.message).with_problems(e.problems))
     }
 
     pub fn has_role(&self, role: &str) -> bool {

@@ -23,6 +23,7 @@
 use crate::control::{actions, AuditEntry, ControlError, DocKind, Pointer};
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{Map, Value};
 use crate::loader::Step;
 use crate::time::Timestamp;
@@ -65,8 +66,7 @@ impl SyncKinds {
                 "artifacts" | "cache" => k.feed = true,
                 _ => {
                     return Err(ApiError::new(
-                        "RECSYS_INVALID_REQUEST",
-                        400,
+                        ErrorCode::InvalidRequest,
                         format!(
                             "unknown sync kind {n:?}; expected config, rules, artifacts or cache"
                         ),

@@ -33,6 +33,7 @@ use recsys_core::control::{
     AuditDraft, AuditEntry, AuditKey, AuditSigner, DocKind, DocumentStore, Pointer, PointerSwap,
     StoreError, StoreErrorKind, StoredVersion,
 };
+use recsys_core::error::ErrorCode;
 use recsys_core::json::{self, Map, Value};
 use recsys_core::ops::exposure::SinkError;
 use recsys_core::ops::{ExposureSink, Metrics};
@@ -41,13 +42,6 @@ use recsys_core::ApiError;
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::{Arc, Mutex};
-
-/// Error code: an async call of an operation that needs the JS document store.
-pub const SYNC_ONLY: &str = "RECSYS_ADAPTER_SYNC_ONLY";
-/// Error code: an adapter called back into the engine.
-pub const REENTRANT: &str = "RECSYS_ADAPTER_REENTRANT";
-/// Error code: a malformed adapter set or audit draft handed to the binding.
-pub const INVALID_ADAPTER: &str = "RECSYS_INVALID_ADAPTER";
 
 thread_local! {
     /// The env of the synchronous call running on this (JS) thread, or null.
@@ -88,8 +82,7 @@ impl EnvScope {
     pub fn enter(env: sys::napi_env) -> Result<EnvScope, ApiError> {
         if IN_ADAPTER.with(Cell::get) {
             return Err(ApiError::new(
-                REENTRANT,
-                500,
+                ErrorCode::AdapterReentrant,
                 "a host adapter (store, metrics or exposure sink) called back into the engine; \
                  adapters must not use the engine they serve",
             ));
@@ -395,7 +388,12 @@ pub fn entry_value(e: &AuditEntry) -> Value {
 /// Seals a draft (the `draft` text of [`draft_value`]) with a store-assigned id and the
 /// tenant's previous hash: the hash chain is computed here, in the core.
 pub fn seal_draft(draft: &str, id: u64, prev_hash: Option<&str>) -> Result<Value, ApiError> {
-    let bad = |m: &str| ApiError::new(INVALID_ADAPTER, 400, format!("invalid audit draft: {m}"));
+    let bad = |m: &str| {
+        ApiError::new(
+            ErrorCode::InvalidAdapter,
+            format!("invalid audit draft: {m}"),
+        )
+    };
     if id == 0 {
         return Err(bad("ids start at 1"));
     }

@@ -16,6 +16,7 @@ use host::{DeferScope, Deferred, EnvScope, Host, JsExposureSink, JsMetrics, JsSt
 use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Function, ObjectFinalize, Uint8Array};
 use napi::{Env, Error, JsValue, Result, Status, Task};
 use napi_derive::napi;
+use recsys_core::error::ErrorCode;
 use recsys_core::ApiError;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -36,8 +37,7 @@ fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("unknown panic");
     ApiError::new(
-        "RECSYS_INTERNAL",
-        500,
+        ErrorCode::Internal,
         format!("internal error in recsys core: {what}"),
     )
 }
@@ -94,8 +94,7 @@ impl NativeEngine {
             if !matches!(a.as_str(), "store" | "metrics" | "exposure") {
                 return guarded(|| {
                     Err(ApiError::new(
-                        host::INVALID_ADAPTER,
-                        400,
+                        ErrorCode::InvalidAdapter,
                         format!("unknown adapter {a:?}: expected store, metrics or exposure"),
                     ))
                 });
@@ -107,8 +106,7 @@ impl NativeEngine {
             (None, false) => {
                 return guarded(|| {
                     Err(ApiError::new(
-                        host::INVALID_ADAPTER,
-                        400,
+                        ErrorCode::InvalidAdapter,
                         "adapters were named without a bridge function",
                     ))
                 })
@@ -208,8 +206,7 @@ impl NativeEngine {
     ) -> AsyncTask<CallTask> {
         let refused = (self.js_store && uses_store(&op)).then(|| {
             ApiError::new(
-                host::SYNC_ONLY,
-                409,
+                ErrorCode::AdapterSyncOnly,
                 format!(
                     "{op} needs the JS document store, which runs on the JS thread only; \
                      use the synchronous method"
@@ -308,11 +305,7 @@ impl Task for StageTask {
 pub fn seal_audit_draft(draft: String, id: i64, prev_hash: Option<String>) -> Result<String> {
     guarded(|| {
         let id = u64::try_from(id).map_err(|_| {
-            ApiError::new(
-                host::INVALID_ADAPTER,
-                400,
-                "audit ids are positive integers",
-            )
+            ApiError::new(ErrorCode::InvalidAdapter, "audit ids are positive integers")
         })?;
         Ok(recsys_core::json::to_string(&host::seal_draft(
             &draft,

@@ -19,6 +19,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
+use recsys_core::error::ErrorCode;
 use recsys_core::ApiError;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -36,8 +37,7 @@ fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("unknown panic");
     ApiError::new(
-        "RECSYS_INTERNAL",
-        500,
+        ErrorCode::Internal,
         format!("internal error in recsys core: {what}"),
     )
 }
@@ -86,7 +86,7 @@ struct PyEngine {
 }
 
 fn invalid_adapter(message: String) -> ApiError {
-    ApiError::new("RECSYS_INVALID_ADAPTER", 400, message)
+    ApiError::new(ErrorCode::InvalidAdapter, message)
 }
 
 #[pymethods]

@@ -15,6 +15,7 @@ use super::{
     StoreErrorKind, StoredVersion,
 };
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 
 /// The versions a release names.
@@ -93,8 +94,7 @@ const MAX_HISTORY: usize = 10_000;
 
 fn mismatch(current: &Release) -> ApiError {
     ApiError::new(
-        "RECSYS_VERSION_MISMATCH",
-        409,
+        ErrorCode::VersionMismatch,
         format!(
             "release was changed concurrently; current release is {}",
             current.id
@@ -208,13 +208,11 @@ impl ControlPlane {
         }
         Err(match want {
             Some(id) => ApiError::new(
-                "RECSYS_RELEASE_NOT_FOUND",
-                404,
+                ErrorCode::ReleaseNotFound,
                 format!("no release {id:?} in the tenant's release history"),
             ),
             None => ApiError::new(
-                "RECSYS_NO_PREVIOUS_RELEASE",
-                409,
+                ErrorCode::NoPreviousRelease,
                 "the tenant has no earlier release to roll back to",
             ),
         })
@@ -295,8 +293,7 @@ impl ControlPlane {
             }
         }
         Err(ApiError::new(
-            "RECSYS_WRITE_CONFLICT",
-            409,
+            ErrorCode::WriteConflict,
             "the release was changed concurrently too many times; retry",
         ))
     }

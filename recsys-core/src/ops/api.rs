@@ -19,6 +19,7 @@
 //!
 //! Malformed inputs answer `RECSYS_INVALID_REQUEST` (400) with every problem.
 
+use crate::error::ErrorCode;
 use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::User;
@@ -39,7 +40,7 @@ pub const OPS: &[&str] = &[
     "validate_profile",
 ];
 
-const INVALID_REQUEST: &str = "RECSYS_INVALID_REQUEST";
+const INVALID_REQUEST: &str = ErrorCode::InvalidRequest.code();
 
 /// Runs an ops operation; `None` when `op` is not one of [`OPS`].
 pub fn call_static(op: &str, input: &Value) -> Option<Result<Value, ApiError>> {
@@ -76,7 +77,7 @@ fn invalid(problems: Vec<Problem>) -> ApiError {
     let msg = problems
         .first()
         .map_or_else(|| "invalid input".to_string(), |p| p.message.clone());
-    ApiError::new(INVALID_REQUEST, 400, msg).with_problems(problems)
+    ApiError::new(ErrorCode::InvalidRequest, msg).with_problems(problems)
 }
 
 fn root<'v>(r: &mut Reader, input: &'v Value) -> Option<&'v Map> {

@@ -35,6 +35,7 @@
 //!   `rules_enabled`) that the engine applies for subjects in that variant.
 
 use crate::config::{Algo, Weights};
+use crate::error::ErrorCode;
 use crate::error::{ApiError, Problem};
 use crate::json::{Map, Value};
 use crate::request::User;
@@ -54,31 +55,32 @@ pub const MAX_WEIGHT: f64 = 1_000_000.0;
 
 /// Stable codes: the error code and the finding codes of definition parsing.
 pub mod codes {
+    use crate::error::ErrorCode;
     /// Error code of [`ExperimentError`](super::ExperimentError) (HTTP 422).
-    pub const INVALID_EXPERIMENT: &str = "RECSYS_INVALID_EXPERIMENT";
+    pub const INVALID_EXPERIMENT: &str = ErrorCode::InvalidExperiment.code();
     /// A value has the wrong JSON type.
-    pub const WRONG_TYPE: &str = "RECSYS_EXPERIMENT_WRONG_TYPE";
+    pub const WRONG_TYPE: &str = ErrorCode::ExperimentWrongType.code();
     /// A member this format does not know (typos would silently change an experiment).
-    pub const UNKNOWN_FIELD: &str = "RECSYS_EXPERIMENT_UNKNOWN_FIELD";
+    pub const UNKNOWN_FIELD: &str = ErrorCode::ExperimentUnknownField.code();
     /// `id` missing or blank.
-    pub const MISSING_ID: &str = "RECSYS_EXPERIMENT_MISSING_ID";
+    pub const MISSING_ID: &str = ErrorCode::ExperimentMissingId.code();
     /// Two definitions share an id.
-    pub const DUPLICATE_ID: &str = "RECSYS_EXPERIMENT_DUPLICATE_ID";
+    pub const DUPLICATE_ID: &str = ErrorCode::ExperimentDuplicateId.code();
     /// A variant name is missing or blank.
-    pub const BAD_VARIANT: &str = "RECSYS_EXPERIMENT_BAD_VARIANT";
+    pub const BAD_VARIANT: &str = ErrorCode::ExperimentBadVariant.code();
     /// Two variants share a name.
-    pub const DUPLICATE_VARIANT: &str = "RECSYS_EXPERIMENT_DUPLICATE_VARIANT";
+    pub const DUPLICATE_VARIANT: &str = ErrorCode::ExperimentDuplicateVariant.code();
     /// `traffic_percent` / `holdout_percent` outside 0..=100 or not finite.
-    pub const BAD_PERCENT: &str = "RECSYS_EXPERIMENT_BAD_PERCENT";
+    pub const BAD_PERCENT: &str = ErrorCode::ExperimentBadPercent.code();
     /// A weight is negative, not finite, above [`MAX_WEIGHT`](super::MAX_WEIGHT), given for
     /// only some variants, or all weights are zero.
-    pub const BAD_WEIGHT: &str = "RECSYS_EXPERIMENT_BAD_WEIGHT";
+    pub const BAD_WEIGHT: &str = ErrorCode::ExperimentBadWeight.code();
     /// `starts_at` / `ends_at` is not an RFC 3339 timestamp.
-    pub const BAD_TIME: &str = "RECSYS_EXPERIMENT_BAD_TIME";
+    pub const BAD_TIME: &str = ErrorCode::ExperimentBadTime.code();
     /// `ends_at ≤ starts_at`: the experiment could never run.
-    pub const EMPTY_WINDOW: &str = "RECSYS_EXPERIMENT_EMPTY_WINDOW";
+    pub const EMPTY_WINDOW: &str = ErrorCode::ExperimentEmptyWindow.code();
     /// A per-variant override is invalid (negative blend weight, unknown algo).
-    pub const BAD_OVERRIDE: &str = "RECSYS_EXPERIMENT_BAD_OVERRIDE";
+    pub const BAD_OVERRIDE: &str = ErrorCode::ExperimentBadOverride.code();
 }
 
 /// Invalid experiment definitions; every finding is listed.
@@ -111,7 +113,7 @@ impl From<ExperimentError> for ApiError {
     fn from(e: ExperimentError) -> ApiError {
         let msg = e.to_string();
         let ExperimentError::Invalid(p) = e;
-        ApiError::new(codes::INVALID_EXPERIMENT, 422, msg).with_problems(p)
+        ApiError::new(ErrorCode::InvalidExperiment, msg).with_problems(p)
     }
 }
 

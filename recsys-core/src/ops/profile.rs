@@ -42,6 +42,7 @@
 //! API-key secrets or duplicate key ids, zero limits. Messages name the field but never
 //! echo a secret value.
 
+use crate::error::ErrorCode;
 use std::time::Duration;
 
 use crate::error::{ApiError, Problem};
@@ -55,20 +56,21 @@ use super::exposure::{ExposureEncoder, ExposureFormat, SubjectHasher};
 
 /// Stable codes.
 pub mod codes {
+    use crate::error::ErrorCode;
     /// Error code of [`ProfileError`](super::ProfileError) (HTTP 422).
-    pub const INVALID_PROFILE: &str = "RECSYS_INVALID_PROFILE";
-    pub const WRONG_TYPE: &str = "RECSYS_PROFILE_WRONG_TYPE";
-    pub const UNKNOWN_FIELD: &str = "RECSYS_PROFILE_UNKNOWN_FIELD";
+    pub const INVALID_PROFILE: &str = ErrorCode::InvalidProfile.code();
+    pub const WRONG_TYPE: &str = ErrorCode::ProfileWrongType.code();
+    pub const UNKNOWN_FIELD: &str = ErrorCode::ProfileUnknownField.code();
     /// A value outside its allowed set or range.
-    pub const BAD_VALUE: &str = "RECSYS_PROFILE_BAD_VALUE";
+    pub const BAD_VALUE: &str = ErrorCode::ProfileBadValue.code();
     /// Production: a feature that needs a salt is on and the salt is missing.
-    pub const MISSING_SALT: &str = "RECSYS_PROFILE_MISSING_SALT";
+    pub const MISSING_SALT: &str = ErrorCode::ProfileMissingSalt.code();
     /// Production: a feature that needs a secret is on and the secret is missing.
-    pub const MISSING_SECRET: &str = "RECSYS_PROFILE_MISSING_SECRET";
+    pub const MISSING_SECRET: &str = ErrorCode::ProfileMissingSecret.code();
     /// Production: dev header auth is allowed.
-    pub const DEV_AUTH: &str = "RECSYS_PROFILE_DEV_AUTH";
+    pub const DEV_AUTH: &str = ErrorCode::ProfileDevAuth.code();
     /// Production: exposure logging would write raw subject ids.
-    pub const HASHING_OFF: &str = "RECSYS_PROFILE_HASHING_OFF";
+    pub const HASHING_OFF: &str = ErrorCode::ProfileHashingOff.code();
 }
 
 /// An invalid profile, with every problem.
@@ -93,7 +95,7 @@ impl From<ProfileError> for ApiError {
     fn from(e: ProfileError) -> ApiError {
         let msg = e.to_string();
         let ProfileError::Invalid(p) = e;
-        ApiError::new(codes::INVALID_PROFILE, 422, msg).with_problems(p)
+        ApiError::new(ErrorCode::InvalidProfile, msg).with_problems(p)
     }
 }
 
