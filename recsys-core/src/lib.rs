@@ -19,6 +19,7 @@ pub mod change;
 pub mod compile;
 pub mod config;
 pub mod control;
+pub(crate) mod decode;
 pub mod engine;
 pub mod error;
 pub mod json;

@@ -593,14 +593,17 @@ impl ExposureEvent {
     ///   "context"?: {"locale"?, "device"?, "country"?, "now"?},
     ///   "items"?: [{"item_id", "rank", "score"?}]}`.
     pub fn from_value(v: &Value) -> Result<ExposureEvent, Vec<Problem>> {
-        let mut r = Reader::new(codes::WRONG_TYPE, codes::UNKNOWN_FIELD);
+        let mut r = Reader::new(
+            ErrorCode::ExposureWrongType,
+            ErrorCode::ExposureUnknownField,
+        );
         let mut ev = ExposureEvent::new(Endpoint::Recommend, Timestamp::default());
         let p = "$.event";
         let Some(m) = r.object(Some(v), p) else {
-            if r.problems.is_empty() {
+            if r.is_clean() {
                 r.wrong(p, "an object", v);
             }
-            return Err(r.problems);
+            return Err(r.into_problems());
         };
         r.known(
             m,
@@ -709,10 +712,10 @@ impl ExposureEvent {
             }
             Some(other) => r.wrong(&format!("{p}.items"), "an array", other),
         }
-        if r.problems.is_empty() {
+        if r.is_clean() {
             Ok(ev)
         } else {
-            Err(r.problems)
+            Err(r.into_problems())
         }
     }
 }

@@ -309,13 +309,13 @@ impl EngineProfile {
     /// Parses leniently: the profile read so far (defaults where a value was bad) and the
     /// structural problems found. Run [`EngineProfile::validate`] for the semantic checks.
     pub fn parse(v: &Value) -> (EngineProfile, Vec<Problem>) {
-        let mut r = Reader::new(codes::WRONG_TYPE, codes::UNKNOWN_FIELD);
+        let mut r = Reader::new(ErrorCode::ProfileWrongType, ErrorCode::ProfileUnknownField);
         let mut p = EngineProfile::default();
         let Some(m) = r.object(Some(v), "$") else {
-            if !v.is_null() || r.problems.is_empty() {
+            if !v.is_null() || r.is_clean() {
                 r.wrong("$", "an object", v);
             }
-            return (p, r.problems);
+            return (p, r.into_problems());
         };
         r.known(
             m,
@@ -410,21 +410,19 @@ impl EngineProfile {
                 p.experiments.enabled = b;
             }
             if let Some(v) = xm.get("default_variants") {
-                let vs = experiments::parse_variants_at(
-                    v,
-                    "$.experiments.default_variants",
-                    &mut r.problems,
-                );
+                let mut found = Vec::new();
+                let vs =
+                    experiments::parse_variants_at(v, "$.experiments.default_variants", &mut found);
+                r.extend(found);
                 if !vs.is_empty() {
                     p.experiments.default_variants = vs;
                 }
             }
             if let Some(v) = xm.get("definitions") {
-                p.experiments.definitions = experiments::parse_definitions_at(
-                    v,
-                    "$.experiments.definitions",
-                    &mut r.problems,
-                );
+                let mut found = Vec::new();
+                p.experiments.definitions =
+                    experiments::parse_definitions_at(v, "$.experiments.definitions", &mut found);
+                r.extend(found);
             }
         }
         if let Some(lm) = r.object(m.get("limits"), "$.limits") {
@@ -522,7 +520,7 @@ impl EngineProfile {
                 rl.retry_after = Duration::from_millis(x);
             }
         }
-        (p, r.problems)
+        (p, r.into_problems())
     }
 
     pub fn is_production(&self) -> bool {
