@@ -26,6 +26,7 @@ pub mod json;
 pub mod lint;
 pub mod loader;
 pub mod ops;
+pub mod options;
 pub mod preview;
 pub mod ranking;
 pub mod release;

@@ -195,7 +195,8 @@ impl Decoder {
         }
     }
 
-    fn unknown(&mut self, k: &str) {
+    /// Reports the member `k` of the current object as unknown.
+    pub fn unknown(&mut self, k: &str) {
         let message = (self.style.unknown_message)(&format!("{k:?}"));
         let code = self.style.unknown_field;
         let path = format!("{}.{k}", self.path);
