@@ -84,7 +84,6 @@ impl Decoder {
     }
 
     /// The JSON path of the value being decoded (`$.user.user_id`).
-    #[cfg(test)]
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -107,6 +106,12 @@ impl Decoder {
         let r = f(self);
         self.path.truncate(len);
         r
+    }
+
+    /// Moves the decoder to `path`, returning the path it was at (for callers that carry
+    /// more state than the decoder, see [`Decoder::at`]).
+    pub fn swap_path(&mut self, path: String) -> String {
+        std::mem::replace(&mut self.path, path)
     }
 
     /// Runs `f` at `path` (an absolute path such as `$.items[3]`), then returns to where it was.
