@@ -446,7 +446,10 @@ fn serve_rules(engine: &Engine, wl: &Workload, config: &Value, rules: Option<&Va
         engine.set_rules(&wl.tenant, rules).expect("rules");
         return;
     }
-    let snap = engine.snapshot(&wl.tenant, &wl.surface).expect("loaded").snapshot;
+    let snap = engine
+        .snapshot(&wl.tenant, &wl.surface)
+        .expect("loaded")
+        .snapshot;
     let mut opts = RulesParseOptions::lenient(&wl.tenant);
     opts.json_limits.max_bytes = 1 << 30;
     let doc = parse_rules(text.unwrap_or_default().as_bytes(), &opts).expect("rules parse");

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         }
         (Err(p1), Err(p2)) => {
             assert!(!p1.is_empty(), "config rejected without a problem");
-            let api = recsys_core::ApiError::new("X", 422, "x").with_problems(p1.clone());
+            let api = recsys_core::ApiError::new(recsys_core::error::ErrorCode::InvalidConfig, "x").with_problems(p1.clone());
             assert!(api.problems.len() <= recsys_core::error::MAX_PROBLEMS + 1, "problem list not capped");
             assert_eq!(p1, p2, "config problems are not deterministic");
         }

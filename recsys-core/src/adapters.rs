@@ -11,15 +11,13 @@
 //!   adapter only after the lock is released ([`StateGuard`]).
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::loader::SourceState;
 use crate::ops::Metrics;
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::MutexGuard;
-
-/// Error code: a host adapter called back into the engine it serves.
-pub const ADAPTER_REENTRANT: &str = "RECSYS_ADAPTER_REENTRANT";
 
 thread_local! {
     /// Engines with an operation in progress on this thread.
@@ -54,8 +52,7 @@ impl Busy {
             let mut b = b.borrow_mut();
             if b.contains(&engine) {
                 return Err(ApiError::new(
-                    ADAPTER_REENTRANT,
-                    500,
+                    ErrorCode::AdapterReentrant,
                     "a host adapter (document store, metrics, exposure sink or artifact reader) \
                      called back into the engine it serves; adapters must not use that engine",
                 ));

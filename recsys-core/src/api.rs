@@ -15,6 +15,7 @@ use loader::*;
 use crate::control::DocKind;
 pub use crate::engine::{Engine, EngineOptions};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 use crate::request::CallContext;
 use crate::serve::answer::Answer;
@@ -289,8 +290,7 @@ fn handler(op: Op) -> Handler {
         // Static operations never reach here (see `Engine::call_op`).
         _ => |_, _| {
             Err(ApiError::new(
-                "RECSYS_UNKNOWN_OPERATION",
-                400,
+                crate::error::ErrorCode::UnknownOperation,
                 "not an engine operation",
             ))
         },
@@ -403,16 +403,12 @@ fn snapshots(e: &Engine, _: &Value) -> Result<Value, ApiError> {
 }
 
 fn missing(k: &str) -> ApiError {
-    ApiError::new(
-        "RECSYS_INVALID_REQUEST",
-        400,
-        format!("missing member {k:?}"),
-    )
+    ApiError::new(ErrorCode::InvalidRequest, format!("missing member {k:?}"))
 }
 
 fn object(v: &Value) -> Result<&Map, ApiError> {
     v.as_object()
-        .ok_or_else(|| ApiError::new("RECSYS_INVALID_REQUEST", 400, "input must be a json object"))
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidRequest, "input must be a json object"))
 }
 
 fn str_member<'a>(m: &'a Map, k: &str) -> Result<&'a str, ApiError> {
@@ -427,8 +423,7 @@ fn now_member(m: &Map) -> Result<crate::time::Timestamp, ApiError> {
     let s = str_member(m, "now")?;
     crate::time::Timestamp::parse_rfc3339(s).ok_or_else(|| {
         ApiError::new(
-            "RECSYS_INVALID_REQUEST",
-            400,
+            ErrorCode::InvalidRequest,
             format!("now must be an RFC3339 timestamp, got {s:?}"),
         )
     })
@@ -438,8 +433,7 @@ fn now_member(m: &Map) -> Result<crate::time::Timestamp, ApiError> {
 fn only(m: &Map, allowed: &[&str], shape: &str) -> Result<(), ApiError> {
     match m.iter().find(|(k, _)| !allowed.contains(k)) {
         Some((k, _)) => Err(ApiError::new(
-            "RECSYS_INVALID_REQUEST",
-            400,
+            crate::error::ErrorCode::InvalidRequest,
             format!("unknown member {k:?}: input is {shape}"),
         )),
         None => Ok(()),
@@ -448,8 +442,7 @@ fn only(m: &Map, allowed: &[&str], shape: &str) -> Result<(), ApiError> {
 
 fn unknown_op(op: &str) -> ApiError {
     ApiError::new(
-        "RECSYS_UNKNOWN_OPERATION",
-        400,
+        ErrorCode::UnknownOperation,
         format!("unknown operation {op:?}"),
     )
 }

@@ -5,6 +5,7 @@
 
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 use crate::lint::{self, Finding, LintInput, SnapshotCatalog};
 use crate::snapshot::TenantSnapshot;
@@ -25,7 +26,7 @@ pub struct Proposal {
 }
 
 fn bad(message: String) -> ApiError {
-    ApiError::new("RECSYS_INVALID_REQUEST", 400, message)
+    ApiError::new(ErrorCode::InvalidRequest, message)
 }
 
 /// A document member: absent = keep, `null` = remove, a string = raw JSON text, else the value.

@@ -6,6 +6,7 @@
 
 use crate::artifacts::{self, Artifact, ArtifactKind, ArtifactLimits, Envelope, ManifestV1};
 use crate::config::TenantConfig;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::is_path_safe;
@@ -30,7 +31,7 @@ pub struct Documents<'a> {
 impl<'a> Documents<'a> {
     /// Reads `{"tenant", "surface", "config"?, "rules"?, "manifest"?, "artifacts"?}`.
     pub fn from_value(v: &'a Value) -> Result<Documents<'a>, ApiError> {
-        let bad = |m: String| ApiError::new("RECSYS_INVALID_DOCUMENTS", 400, m);
+        let bad = |m: String| ApiError::new(ErrorCode::InvalidDocuments, m);
         let m = v
             .as_object()
             .ok_or_else(|| bad("documents must be a json object".into()))?;
@@ -125,12 +126,8 @@ impl TenantDocs {
                         .first()
                         .map(|p| p.message.clone())
                         .unwrap_or_default();
-                    ApiError::new(
-                        "RECSYS_INVALID_CONFIG",
-                        422,
-                        format!("invalid config: {first}"),
-                    )
-                    .with_problems(problems)
+                    ApiError::new(ErrorCode::InvalidConfig, format!("invalid config: {first}"))
+                        .with_problems(problems)
                 })?;
                 self.config = c;
                 self.config_version = Some(json::etag_of_value(v)?);
@@ -623,8 +620,7 @@ pub fn signals_from_value(v: &Value, limits: &ArtifactLimits) -> Result<SignalDa
     let mut d = SignalData::default();
     let Some(m) = v.as_object() else {
         return Err(ApiError::new(
-            "RECSYS_INVALID_SIGNALS",
-            400,
+            ErrorCode::InvalidSignals,
             "signals must be a json object",
         ));
     };
@@ -790,8 +786,7 @@ pub fn signals_from_value(v: &Value, limits: &ArtifactLimits) -> Result<SignalDa
     }
     if let Some(first) = problems.first() {
         return Err(ApiError::new(
-            "RECSYS_INVALID_SIGNALS",
-            400,
+            ErrorCode::InvalidSignals,
             format!("invalid signals: {} {}", first.path, first.message),
         )
         .with_problems(problems));

@@ -3,7 +3,8 @@
 //! *and* when a snapshot is compiled, so a bad `algo` or a negative weight can never reach
 //! serving (the reference accepted `{"algo": 5}` and then failed every request).
 
-use crate::error::Problem;
+use crate::decode::{Decoder, Keys, ProblemKind, Style};
+use crate::error::{ErrorCode, Problem};
 use crate::json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -215,34 +216,82 @@ pub struct TenantConfig {
     surfaces: BTreeMap<String, Map>,
 }
 
-/// The outcome of validating a config document.
-#[derive(Clone, Debug, Default)]
-pub struct ConfigReport {
-    pub errors: Vec<Problem>,
-    /// Unknown members (kept in the stored document, ignored by serving).
-    pub warnings: Vec<Problem>,
+/// What validating a config document found: errors on the strict decoder (path tracking,
+/// every problem in order), and unknown members as warnings (kept in the stored document,
+/// ignored by serving).
+struct ConfigReport {
+    d: Decoder,
+    warnings: Vec<Problem>,
+}
+
+impl Default for ConfigReport {
+    fn default() -> ConfigReport {
+        ConfigReport {
+            d: Decoder::new("$", STYLE),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Config documents decode with exact keys; unknown members are warnings, not errors.
+const STYLE: Style = Style {
+    keys: Keys::Exact,
+    unknown_field: ErrorCode::ConfigUnknownField,
+    wrong_type: ErrorCode::ConfigWrongType,
+    unknown_message: |k| format!("unknown member {k} is kept but ignored"),
+};
+
+impl ConfigReport {
+    /// Runs `f` one member deeper (`<path>.name`), with the warnings at hand.
+    fn field<R>(&mut self, name: &str, f: impl FnOnce(&mut ConfigReport) -> R) -> R {
+        let inner = format!("{}.{name}", self.d.path());
+        let outer = self.d.swap_path(inner);
+        let r = f(self);
+        self.d.swap_path(outer);
+        r
+    }
+
+    /// An error at the current path.
+    fn error(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.d.report(ProblemKind::Invalid, code, message);
+    }
+
+    /// A warning for each member of `m` that `known` does not accept:
+    /// `unknown <what> "k" is kept but ignored`.
+    fn ignored(&mut self, m: &Map, known: impl Fn(&str) -> bool, what: &str) {
+        for (k, _) in m.deduped() {
+            if !known(k) {
+                self.warnings.push(Problem::new(
+                    format!("{}.{k}", self.d.path()),
+                    codes::UNKNOWN_FIELD,
+                    format!("unknown {what} {k:?} is kept but ignored"),
+                ));
+            }
+        }
+    }
 }
 
 pub mod codes {
     //! Problem codes reported by config validation.
+    use crate::error::ErrorCode;
     /// The document is not a JSON object (`null` is accepted as "empty").
-    pub const NOT_OBJECT: &str = "RECSYS_CONFIG_NOT_OBJECT";
+    pub const NOT_OBJECT: &str = ErrorCode::ConfigNotObject.code();
     /// A member has the wrong JSON type.
-    pub const WRONG_TYPE: &str = "RECSYS_CONFIG_WRONG_TYPE";
+    pub const WRONG_TYPE: &str = ErrorCode::ConfigWrongType.code();
     /// `algo` is not one of blend, popularity, cooc, implicit.
-    pub const UNKNOWN_ALGO: &str = "RECSYS_CONFIG_UNKNOWN_ALGO";
+    pub const UNKNOWN_ALGO: &str = ErrorCode::ConfigUnknownAlgo.code();
     /// A weight is negative or not finite.
-    pub const NEGATIVE_WEIGHT: &str = "RECSYS_CONFIG_NEGATIVE_WEIGHT";
+    pub const NEGATIVE_WEIGHT: &str = ErrorCode::ConfigNegativeWeight.code();
     /// A weight is larger than [`super::MAX_WEIGHT`].
-    pub const WEIGHT_TOO_LARGE: &str = "RECSYS_CONFIG_WEIGHT_TOO_LARGE";
+    pub const WEIGHT_TOO_LARGE: &str = ErrorCode::ConfigWeightTooLarge.code();
     /// A limit is negative, fractional or out of its allowed range.
-    pub const BAD_LIMIT: &str = "RECSYS_CONFIG_BAD_LIMIT";
+    pub const BAD_LIMIT: &str = ErrorCode::ConfigBadLimit.code();
     /// A diversity value is out of range (`mmr_lambda` outside [0, 1], negative caps).
-    pub const BAD_DIVERSITY: &str = "RECSYS_CONFIG_BAD_DIVERSITY";
+    pub const BAD_DIVERSITY: &str = ErrorCode::ConfigBadDiversity.code();
     /// A surface name is not path-safe.
-    pub const BAD_SURFACE: &str = "RECSYS_CONFIG_BAD_SURFACE";
+    pub const BAD_SURFACE: &str = ErrorCode::ConfigBadSurface.code();
     /// Warning: a member the core does not know; it is kept and ignored.
-    pub const UNKNOWN_FIELD: &str = "RECSYS_CONFIG_UNKNOWN_FIELD";
+    pub const UNKNOWN_FIELD: &str = ErrorCode::ConfigUnknownField.code();
 }
 
 const TOP_FIELDS: &[&str] = &[
@@ -299,10 +348,10 @@ impl TenantConfig {
         }
         let mut rep = ConfigReport::default();
         let cfg = build(v, &mut rep);
-        if rep.errors.is_empty() {
+        if rep.d.is_clean() {
             Ok((cfg, rep.warnings))
         } else {
-            Err(rep.errors)
+            Err(rep.d.into_problems())
         }
     }
 
@@ -311,7 +360,7 @@ impl TenantConfig {
         let mut sc = self.base.clone();
         if let Some(over) = self.surfaces.get(surface) {
             let mut rep = ConfigReport::default();
-            apply_section(&mut sc, over, "$", &mut rep, SURFACE_FIELDS, &mut false);
+            apply_section(&mut sc, over, &mut rep, SURFACE_FIELDS, &mut false);
         }
         sc
     }
@@ -328,257 +377,106 @@ fn build(v: &Value, rep: &mut ConfigReport) -> TenantConfig {
         Value::Null => return cfg,
         Value::Object(m) => m,
         other => {
-            rep.errors.push(Problem::new(
-                "$",
-                codes::NOT_OBJECT,
-                format!("config must be a json object, got {}", other.type_name()),
-            ));
+            let message = format!("config must be a json object, got {}", other.type_name());
+            rep.error(ErrorCode::ConfigNotObject, message);
             return cfg;
         }
     };
     let mut algo_explicit = false;
-    apply_section(&mut cfg.base, m, "$", rep, TOP_FIELDS, &mut algo_explicit);
+    apply_section(&mut cfg.base, m, rep, TOP_FIELDS, &mut algo_explicit);
     cfg.algo_explicit = algo_explicit;
-    if let Some(flags) = m.get("flags") {
-        match flags {
-            Value::Null => {}
-            Value::Object(fm) => {
-                for (k, fv) in fm.deduped() {
-                    match fv {
-                        Value::Bool(b) => {
-                            cfg.flags.insert(k.to_string(), *b);
-                        }
-                        other => rep.errors.push(Problem::new(
-                            format!("$.flags.{k}"),
-                            codes::WRONG_TYPE,
-                            format!("flag {k:?} must be a boolean, got {}", other.type_name()),
-                        )),
+    if let Some(fm) = rep.d.field("flags", |d| d.object(m.get("flags"))) {
+        rep.field("flags", |rep| {
+            for (k, fv) in fm.deduped() {
+                match fv {
+                    Value::Bool(b) => {
+                        cfg.flags.insert(k.to_string(), *b);
+                    }
+                    other => {
+                        let message =
+                            format!("flag {k:?} must be a boolean, got {}", other.type_name());
+                        rep.field(k, |rep| rep.error(ErrorCode::ConfigWrongType, message));
                     }
                 }
             }
-            other => rep.errors.push(wrong_type("$.flags", "an object", other)),
-        }
+        });
     }
-    if let Some(s) = m.get("surfaces") {
-        match s {
-            Value::Null => {}
-            Value::Object(sm) => {
-                for (name, sv) in sm.deduped() {
-                    let path = format!("$.surfaces.{name}");
-                    if !crate::request::is_path_safe(name) {
-                        rep.errors.push(Problem::new(
-                            &path,
-                            codes::BAD_SURFACE,
-                            format!("surface name {name:?} contains an invalid path segment"),
-                        ));
-                        continue;
-                    }
-                    match sv {
-                        Value::Object(om) => {
-                            // Validate the override now, against a throwaway target.
-                            let mut probe = cfg.base.clone();
-                            apply_section(&mut probe, om, &path, rep, SURFACE_FIELDS, &mut false);
-                            cfg.surfaces.insert(name.trim().to_string(), om.clone());
-                        }
-                        other => rep.errors.push(wrong_type(&path, "an object", other)),
-                    }
-                }
+    if let Some(sm) = rep.d.field("surfaces", |d| d.object(m.get("surfaces"))) {
+        rep.field("surfaces", |rep| {
+            for (name, sv) in sm.deduped() {
+                rep.field(name, |rep| surface(rep, &mut cfg, name, sv));
             }
-            other => rep
-                .errors
-                .push(wrong_type("$.surfaces", "an object", other)),
-        }
+        });
     }
     cfg
 }
 
-fn wrong_type(path: &str, want: &str, got: &Value) -> Problem {
-    Problem::new(
-        path,
-        codes::WRONG_TYPE,
-        format!("{path} must be {want}, got {}", got.type_name()),
-    )
+/// One `surfaces` member: a path-safe name and an override object, validated now against a
+/// throwaway target and kept raw for [`TenantConfig::for_surface`].
+fn surface(rep: &mut ConfigReport, cfg: &mut TenantConfig, name: &str, sv: &Value) {
+    if !crate::request::is_path_safe(name) {
+        let message = format!("surface name {name:?} contains an invalid path segment");
+        rep.error(ErrorCode::ConfigBadSurface, message);
+        return;
+    }
+    match sv {
+        Value::Object(om) => {
+            let mut probe = cfg.base.clone();
+            apply_section(&mut probe, om, rep, SURFACE_FIELDS, &mut false);
+            cfg.surfaces.insert(name.trim().to_string(), om.clone());
+        }
+        other => rep.d.wrong_type("an object", other),
+    }
 }
 
-/// Applies the members of one config object (tenant level or a surface override) onto `sc`.
+/// Applies the members of one config object (tenant level or a surface override, at the
+/// report's current path) onto `sc`.
 fn apply_section(
     sc: &mut SurfaceConfig,
     m: &Map,
-    base: &str,
     rep: &mut ConfigReport,
     known: &[&str],
     algo_explicit: &mut bool,
 ) {
-    for (k, _) in m.deduped() {
-        if !known.contains(&k) {
-            rep.warnings.push(Problem::new(
-                format!("{base}.{k}"),
-                codes::UNKNOWN_FIELD,
-                format!("unknown member {k:?} is kept but ignored"),
-            ));
-        }
-    }
-    match m.get("algo") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s.trim().is_empty() => {}
-        Some(Value::String(s)) => match Algo::parse(s) {
+    rep.ignored(m, |k| known.contains(&k), "member");
+    rep.field("algo", |rep| match rep.d.string(m.get("algo")) {
+        None => {}
+        Some(s) if s.trim().is_empty() => {}
+        Some(s) => match Algo::parse(s) {
             Some(a) => {
                 sc.algo = a;
                 *algo_explicit = true;
             }
-            None => rep.errors.push(Problem::new(
-                format!("{base}.algo"),
-                codes::UNKNOWN_ALGO,
-                format!("algo {s:?} is not one of blend, popularity, cooc, implicit"),
-            )),
+            None => {
+                let message = format!("algo {s:?} is not one of blend, popularity, cooc, implicit");
+                rep.error(ErrorCode::ConfigUnknownAlgo, message)
+            }
         },
-        Some(other) => rep
-            .errors
-            .push(wrong_type(&format!("{base}.algo"), "a string", other)),
+    });
+    if let Some(wm) = rep.d.field("weights", |d| d.object(m.get("weights"))) {
+        sc.weights = Some(rep.field("weights", |rep| weights(rep, wm)));
     }
-    match m.get("weights") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(wm)) => {
-            let mut w = Weights {
-                pop: 0.0,
-                cooc: 0.0,
-                emb: 0.0,
-            };
-            for (k, slot) in [
-                ("pop", &mut w.pop),
-                ("cooc", &mut w.cooc),
-                ("emb", &mut w.emb),
-            ] {
-                let path = format!("{base}.weights.{k}");
-                match wm.get(k) {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Number(n)) => match n.as_f64() {
-                        Some(f) if f > MAX_WEIGHT => rep.errors.push(Problem::new(
-                            &path,
-                            codes::WEIGHT_TOO_LARGE,
-                            format!(
-                                "weight {k} must be at most {MAX_WEIGHT:e}, got {}",
-                                n.literal()
-                            ),
-                        )),
-                        Some(f) if f >= 0.0 => *slot = f,
-                        _ => rep.errors.push(Problem::new(
-                            &path,
-                            codes::NEGATIVE_WEIGHT,
-                            format!(
-                                "weight {k} must be a non-negative finite number, got {}",
-                                n.literal()
-                            ),
-                        )),
-                    },
-                    Some(other) => rep.errors.push(wrong_type(&path, "a number", other)),
-                }
-            }
-            for (k, _) in wm.deduped() {
-                if !["pop", "cooc", "emb"].contains(&k) {
-                    rep.warnings.push(Problem::new(
-                        format!("{base}.weights.{k}"),
-                        codes::UNKNOWN_FIELD,
-                        format!("unknown weight {k:?} is kept but ignored"),
-                    ));
-                }
-            }
-            sc.weights = Some(w);
-        }
-        Some(other) => rep
-            .errors
-            .push(wrong_type(&format!("{base}.weights"), "an object", other)),
+    if let Some(lm) = rep.d.field("limits", |d| d.object(m.get("limits"))) {
+        rep.field("limits", |rep| limits(rep, &mut sc.limits, lm));
     }
-    match m.get("limits") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(lm)) => {
-            for (k, _) in lm.deduped() {
-                if !LIMIT_FIELDS.iter().any(|(n, _, _)| *n == k) {
-                    rep.warnings.push(Problem::new(
-                        format!("{base}.limits.{k}"),
-                        codes::UNKNOWN_FIELD,
-                        format!("unknown limit {k:?} is kept but ignored"),
-                    ));
-                }
-            }
-            for (k, lo, hi) in LIMIT_FIELDS {
-                let path = format!("{base}.limits.{k}");
-                let v = match lm.get(k) {
-                    None | Some(Value::Null) => continue,
-                    Some(Value::Number(n)) => {
-                        match n.as_integral_i64() {
-                            Some(i) if i >= *lo as i64 && i <= *hi as i64 => i as u64,
-                            _ => {
-                                rep.errors.push(Problem::new(
-                                &path,
-                                codes::BAD_LIMIT,
-                                format!("limit {k} must be an integer between {lo} and {hi}, got {}", n.literal()),
-                            ));
-                                continue;
-                            }
-                        }
-                    }
-                    Some(other) => {
-                        rep.errors.push(wrong_type(&path, "an integer", other));
-                        continue;
-                    }
-                };
-                // 0 keeps the default (the reference accepted 0 for "unset").
-                if v == 0 && !ZERO_MEANS_NONE.contains(k) {
-                    continue;
-                }
-                let l = &mut sc.limits;
-                match *k {
-                    "max_k" => l.max_k = v as u32,
-                    "max_include_ids" => l.max_include_ids = v as usize,
-                    "max_exclude_ids" => l.max_exclude_ids = v as usize,
-                    "max_anchors" => l.max_anchors = v as usize,
-                    "max_tags" => l.max_tags = v as usize,
-                    "max_pins" => l.max_pins = v as u32,
-                    "popularity_fanout" => l.popularity_fanout = v as u32,
-                    "cooc_per_anchor" => l.cooc_per_anchor = v as u32,
-                    "content_per_tag" => l.content_per_tag = v as u32,
-                    "content_candidates" => l.content_candidates = v as u32,
-                    "max_pool" => l.max_pool = v as u32,
-                    _ => l.explain_max_items = v as u32,
-                }
-            }
-        }
-        Some(other) => rep
-            .errors
-            .push(wrong_type(&format!("{base}.limits"), "an object", other)),
+    if let Some(dm) = rep.d.field("diversity", |d| d.object(m.get("diversity"))) {
+        rep.field("diversity", |rep| {
+            apply_diversity(&mut sc.diversity, dm, rep)
+        });
     }
-    match m.get("diversity") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(dm)) => {
-            apply_diversity(&mut sc.diversity, dm, &format!("{base}.diversity"), rep)
-        }
-        Some(other) => {
-            rep.errors
-                .push(wrong_type(&format!("{base}.diversity"), "an object", other))
-        }
+    if let Some(b) = rep
+        .d
+        .field("rules_enabled", |d| d.boolean(m.get("rules_enabled")))
+    {
+        sc.rules_enabled = b;
     }
-    match m.get("rules_enabled") {
-        None | Some(Value::Null) => {}
-        Some(Value::Bool(b)) => sc.rules_enabled = *b,
-        Some(other) => rep.errors.push(wrong_type(
-            &format!("{base}.rules_enabled"),
-            "a boolean",
-            other,
-        )),
-    }
-    match m.get("signals") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(sm)) => {
-            apply_signals(&mut sc.signals, sm, &format!("{base}.signals"), rep)
-        }
-        Some(other) => rep
-            .errors
-            .push(wrong_type(&format!("{base}.signals"), "an object", other)),
+    if let Some(sm) = rep.d.field("signals", |d| d.object(m.get("signals"))) {
+        rep.field("signals", |rep| apply_signals(&mut sc.signals, sm, rep));
     }
 }
 
-fn apply_signals(s: &mut SignalSwitches, m: &Map, base: &str, rep: &mut ConfigReport) {
+/// `signals`: one boolean switch per signal source ([`SIGNAL_FIELDS`]).
+fn apply_signals(s: &mut SignalSwitches, m: &Map, rep: &mut ConfigReport) {
     for (k, v) in m.deduped() {
         let slot = match k {
             "cooc_candidates" => &mut s.cooc_candidates,
@@ -588,7 +486,7 @@ fn apply_signals(s: &mut SignalSwitches, m: &Map, base: &str, rep: &mut ConfigRe
             "history_anchors" => &mut s.history_anchors,
             _ => {
                 rep.warnings.push(Problem::new(
-                    format!("{base}.{k}"),
+                    format!("{}.{k}", rep.d.path()),
                     codes::UNKNOWN_FIELD,
                     format!(
                         "unknown signal switch {k:?} is kept but ignored (known: {})",
@@ -598,100 +496,164 @@ fn apply_signals(s: &mut SignalSwitches, m: &Map, base: &str, rep: &mut ConfigRe
                 continue;
             }
         };
-        match v {
-            Value::Null => {}
-            Value::Bool(b) => *slot = *b,
-            other => rep
-                .errors
-                .push(wrong_type(&format!("{base}.{k}"), "a boolean", other)),
+        if let Some(b) = rep.d.field(k, |d| d.boolean(Some(v))) {
+            *slot = b;
         }
     }
 }
 
-fn apply_diversity(d: &mut Diversity, m: &Map, base: &str, rep: &mut ConfigReport) {
-    for (k, _) in m.deduped() {
-        if ![
-            "mmr_lambda",
-            "brand_cap",
-            "category_cap",
-            "brand_tag_prefixes",
-            "category_tag_prefixes",
-        ]
-        .contains(&k)
-        {
-            rep.warnings.push(Problem::new(
-                format!("{base}.{k}"),
-                codes::UNKNOWN_FIELD,
-                format!("unknown member {k:?} is kept but ignored"),
-            ));
+/// `weights`: `pop`, `cooc`, `emb`, each finite, non-negative and at most [`MAX_WEIGHT`].
+fn weights(rep: &mut ConfigReport, wm: &Map) -> Weights {
+    let mut w = Weights {
+        pop: 0.0,
+        cooc: 0.0,
+        emb: 0.0,
+    };
+    for (k, slot) in [
+        ("pop", &mut w.pop),
+        ("cooc", &mut w.cooc),
+        ("emb", &mut w.emb),
+    ] {
+        rep.field(k, |rep| match wm.get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(f) if f > MAX_WEIGHT => {
+                    let message = format!(
+                        "weight {k} must be at most {MAX_WEIGHT:e}, got {}",
+                        n.literal()
+                    );
+                    rep.error(ErrorCode::ConfigWeightTooLarge, message)
+                }
+                Some(f) if f >= 0.0 => *slot = f,
+                _ => {
+                    let message = format!(
+                        "weight {k} must be a non-negative finite number, got {}",
+                        n.literal()
+                    );
+                    rep.error(ErrorCode::ConfigNegativeWeight, message)
+                }
+            },
+            Some(other) => rep.d.wrong_type("a number", other),
+        });
+    }
+    rep.ignored(wm, |k| ["pop", "cooc", "emb"].contains(&k), "weight");
+    w
+}
+
+/// `limits`: each an integer in its range; 0 keeps the default except where 0 means "none".
+fn limits(rep: &mut ConfigReport, l: &mut Limits, lm: &Map) {
+    rep.ignored(
+        lm,
+        |k| LIMIT_FIELDS.iter().any(|(n, _, _)| *n == k),
+        "limit",
+    );
+    for (k, lo, hi) in LIMIT_FIELDS {
+        let v = rep.field(k, |rep| match lm.get(k) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match n.as_integral_i64() {
+                Some(i) if i >= *lo as i64 && i <= *hi as i64 => Some(i as u64),
+                _ => {
+                    let message = format!(
+                        "limit {k} must be an integer between {lo} and {hi}, got {}",
+                        n.literal()
+                    );
+                    rep.error(ErrorCode::ConfigBadLimit, message);
+                    None
+                }
+            },
+            Some(other) => {
+                rep.d.wrong_type("an integer", other);
+                None
+            }
+        });
+        let Some(v) = v else { continue };
+        // 0 keeps the default (the reference accepted 0 for "unset").
+        if v == 0 && !ZERO_MEANS_NONE.contains(k) {
+            continue;
+        }
+        match *k {
+            "max_k" => l.max_k = v as u32,
+            "max_include_ids" => l.max_include_ids = v as usize,
+            "max_exclude_ids" => l.max_exclude_ids = v as usize,
+            "max_anchors" => l.max_anchors = v as usize,
+            "max_tags" => l.max_tags = v as usize,
+            "max_pins" => l.max_pins = v as u32,
+            "popularity_fanout" => l.popularity_fanout = v as u32,
+            "cooc_per_anchor" => l.cooc_per_anchor = v as u32,
+            "content_per_tag" => l.content_per_tag = v as u32,
+            "content_candidates" => l.content_candidates = v as u32,
+            "max_pool" => l.max_pool = v as u32,
+            _ => l.explain_max_items = v as u32,
         }
     }
-    match m.get("mmr_lambda") {
+}
+
+const DIVERSITY_FIELDS: &[&str] = &[
+    "mmr_lambda",
+    "brand_cap",
+    "category_cap",
+    "brand_tag_prefixes",
+    "category_tag_prefixes",
+];
+
+fn apply_diversity(d: &mut Diversity, m: &Map, rep: &mut ConfigReport) {
+    rep.ignored(m, |k| DIVERSITY_FIELDS.contains(&k), "member");
+    rep.field("mmr_lambda", |rep| match m.get("mmr_lambda") {
         None | Some(Value::Null) => {}
         Some(Value::Number(n)) => match n.as_f64() {
             Some(f) if (0.0..=1.0).contains(&f) => d.mmr_lambda = f,
-            _ => rep.errors.push(Problem::new(
-                format!("{base}.mmr_lambda"),
-                codes::BAD_DIVERSITY,
-                format!("mmr_lambda must be between 0 and 1, got {}", n.literal()),
-            )),
+            _ => {
+                let message = format!("mmr_lambda must be between 0 and 1, got {}", n.literal());
+                rep.error(ErrorCode::ConfigBadDiversity, message)
+            }
         },
-        Some(other) => {
-            rep.errors
-                .push(wrong_type(&format!("{base}.mmr_lambda"), "a number", other))
-        }
-    }
+        Some(other) => rep.d.wrong_type("a number", other),
+    });
     for (k, slot) in [
         ("brand_cap", &mut d.brand_cap),
         ("category_cap", &mut d.category_cap),
     ] {
-        match m.get(k) {
+        rep.field(k, |rep| match m.get(k) {
             None | Some(Value::Null) => {}
             Some(Value::Number(n)) => match n.as_integral_i64() {
                 Some(i) if (0..=100_000).contains(&i) => *slot = i as u32,
-                _ => rep.errors.push(Problem::new(
-                    format!("{base}.{k}"),
-                    codes::BAD_DIVERSITY,
-                    format!("{k} must be a non-negative integer, got {}", n.literal()),
-                )),
+                _ => {
+                    let message =
+                        format!("{k} must be a non-negative integer, got {}", n.literal());
+                    rep.error(ErrorCode::ConfigBadDiversity, message)
+                }
             },
-            Some(other) => rep
-                .errors
-                .push(wrong_type(&format!("{base}.{k}"), "an integer", other)),
-        }
+            Some(other) => rep.d.wrong_type("an integer", other),
+        });
     }
     for (k, slot) in [
         ("brand_tag_prefixes", &mut d.brand_tag_prefixes),
         ("category_tag_prefixes", &mut d.category_tag_prefixes),
     ] {
-        match m.get(k) {
+        rep.field(k, |rep| match m.get(k) {
             None | Some(Value::Null) => {}
-            Some(Value::Array(a)) => {
-                let mut out: Vec<String> = Vec::new();
-                let mut seen = std::collections::HashSet::new();
-                for (i, x) in a.iter().enumerate() {
-                    match x.as_str() {
-                        Some(s) => {
-                            let p = normalize_prefix(s);
-                            if !p.is_empty() && seen.insert(p.clone()) {
-                                out.push(p);
-                            }
-                        }
-                        None => {
-                            rep.errors
-                                .push(wrong_type(&format!("{base}.{k}[{i}]"), "a string", x))
-                        }
-                    }
+            Some(Value::Array(a)) => *slot = prefixes(rep, a),
+            Some(other) => rep.d.wrong_type("an array of strings", other),
+        });
+    }
+}
+
+/// A tag-prefix list: normalised, blanks dropped, de-duplicated; non-strings are errors.
+fn prefixes(rep: &mut ConfigReport, a: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, x) in a.iter().enumerate() {
+        match x.as_str() {
+            Some(s) => {
+                let p = normalize_prefix(s);
+                if !p.is_empty() && seen.insert(p.clone()) {
+                    out.push(p);
                 }
-                *slot = out;
             }
-            Some(other) => rep.errors.push(wrong_type(
-                &format!("{base}.{k}"),
-                "an array of strings",
-                other,
-            )),
+            None => rep.d.index(i, |d| d.wrong_type("a string", x)),
         }
     }
+    out
 }
 
 /// `"Brand"`, `"brand:"` and `" BRAND: "` all become `brand:`; blank stays empty.

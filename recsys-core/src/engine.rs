@@ -19,12 +19,10 @@ use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::SurfaceConfig;
 use crate::control::DocKind;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::Value;
 use crate::loader::SourceState;
-use crate::ops::experiments::Assigner;
-use crate::ops::exposure::{
-    ExposureEncoder, ExposureEvent, ExposureFormat, ExposureSink, SubjectHasher,
-};
+use crate::ops::exposure::{ExposureEvent, ExposureSink};
 use crate::ops::metrics::{self, Metrics, MetricsRegistry, Outcome};
 use crate::ops::rule_stats::RuleOutcome;
 use crate::ops::Endpoint;
@@ -39,328 +37,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex};
 
-/// Engine-wide options (the host's deployment settings, not tenant documents).
-#[derive(Clone, Debug, PartialEq)]
-pub struct EngineOptions {
-    /// Global rules switch (the reference's `RECSYS_ALGO_RULES_ENABLED`); default on.
-    pub rules_enabled: bool,
-    /// Algorithm build label reported in `meta.algo_version`.
-    pub algo_version: String,
-    /// `explain: full` and `include_trace` need the admin role.
-    pub explain_require_admin: bool,
-    /// Name of the admin role (case-insensitive).
-    pub admin_role: String,
-    /// Size and row limits applied to manifests and artifacts when compiling snapshots.
-    pub artifact_limits: crate::artifacts::ArtifactLimits,
-    /// Manifest refresh, freshness and hold settings.
-    pub loader: crate::loader::LoaderOptions,
-    /// Experiment assignment (salt and definitions); `None` = no assignment.
-    pub experiments: Option<Assigner>,
-    /// Exposure logging; `None` = off.
-    pub exposure: Option<ExposureOptions>,
-    /// Record request metrics in the built-in registry (and the host adapter). Off by
-    /// default: the registry takes a short mutex per request.
-    pub metrics: bool,
-    /// Role names of the control plane's access levels (`roles` option:
-    /// `{"viewer":[..],"operator":[..],"admin":[..]}`, each list optional); `None` keeps the
-    /// defaults `viewer` / `operator` / `admin`.
-    pub roles: Option<crate::control::AccessPolicy>,
-    /// Admission gate in front of `recommend` and `similar` (`backpressure` option:
-    /// `{"max_in_flight", "max_queue"?, "queue_timeout_ms"?, "retry_after_ms"?}`); the
-    /// default (`max_in_flight` 0) admits everyone. Rejections are 503 `RECSYS_OVERLOADED`.
-    pub backpressure: crate::ops::profile::BackpressureSettings,
-    /// Host secrets keying the audit chain (`audit_keys` option: `{"active": "<id>",
-    /// "keys": {"<id>": "<secret>"}}`); `None` = plain SHA-256 chain.
-    pub audit_keys: Option<Arc<crate::control::AuditKeyring>>,
-    /// `lint_strict`: config and rules writes with error-level lint findings are refused
-    /// (`RECSYS_LINT_FAILED`); off by default (findings are reported as warnings).
-    pub lint_strict: bool,
-    /// `rule_telemetry`: count per rule whether it fired, displaced an item, was blocked or
-    /// did nothing (exported by the `metrics` op as `recsys_rule_outcomes`, top 20 rules plus
-    /// `other`), and list each applicable rule's outcome in `meta.rules` of `explain: full`.
-    pub rule_telemetry: bool,
-}
-
-/// Exposure logging settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExposureOptions {
-    /// The event encoding (`service_v1` or `eval_v1`).
-    pub format: ExposureFormat,
-    /// HMAC key for subject hashing; `None` = raw subjects (development only).
-    pub salt: Option<Vec<u8>>,
-    /// Names the salt in each event, so consumers know which key hashed the subject.
-    pub key_id: String,
-    /// Events kept for `exposure_drain` when no sink is set (oldest dropped first).
-    pub queue_limit: usize,
-    /// `include_request`: `service_v1` events of `recommend` carry the normalised request
-    /// (`request`, subject ids hashed like the event's), so `admin.preview` can replay them.
-    pub include_request: bool,
-}
-
-impl ExposureOptions {
-    fn encoder(&self) -> ExposureEncoder {
-        match &self.salt {
-            Some(s) => ExposureEncoder::new(
-                self.format,
-                SubjectHasher::with_key_id(self.key_id.clone(), s.clone()),
-            ),
-            None => ExposureEncoder::raw(self.format),
-        }
-    }
-
-    fn from_value(v: &Value) -> Result<ExposureOptions, ApiError> {
-        let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
-        let m = v
-            .as_object()
-            .ok_or_else(|| bad("exposure options must be an object".into()))?;
-        let mut o = ExposureOptions {
-            format: ExposureFormat::ServiceV1,
-            salt: None,
-            key_id: String::new(),
-            queue_limit: 10_000,
-            include_request: false,
-        };
-        let mut hash = true;
-        for (k, x) in m.iter() {
-            match (k, x) {
-                ("format", Value::String(f)) => {
-                    o.format = ExposureFormat::parse(f)
-                        .ok_or_else(|| bad(format!("unknown exposure format {f:?}")))?
-                }
-                ("salt", Value::String(s)) => o.salt = Some(s.clone().into_bytes()),
-                ("key_id", Value::String(s)) => o.key_id = s.clone(),
-                ("hash_subjects", Value::Bool(b)) => hash = *b,
-                ("include_request", Value::Bool(b)) => o.include_request = *b,
-                ("queue_limit", Value::Number(n)) if n.as_i64().is_some_and(|x| x > 0) => {
-                    o.queue_limit = n.as_i64().unwrap_or(1) as usize
-                }
-                _ => return Err(bad(format!("invalid exposure option {k:?}"))),
-            }
-        }
-        if !hash {
-            o.salt = None;
-        } else if o.salt.as_ref().is_none_or(|s| s.is_empty()) {
-            return Err(bad(
-                "exposure.salt is required when hash_subjects is on".into()
-            ));
-        }
-        Ok(o)
-    }
-}
-
-impl Default for EngineOptions {
-    fn default() -> EngineOptions {
-        EngineOptions {
-            rules_enabled: true,
-            algo_version: "recsys-algo@local".into(),
-            explain_require_admin: true,
-            admin_role: "admin".into(),
-            artifact_limits: crate::artifacts::ArtifactLimits::default(),
-            loader: crate::loader::LoaderOptions::default(),
-            experiments: None,
-            exposure: None,
-            metrics: false,
-            roles: None,
-            backpressure: Default::default(),
-            audit_keys: None,
-            lint_strict: false,
-            rule_telemetry: false,
-        }
-    }
-}
-
-impl EngineOptions {
-    /// Reads `{"rules_enabled", "algo_version", "explain_require_admin", "admin_role",
-    /// "artifact_max_bytes", "artifact_max_items", "artifact_max_neighbors_per_row",
-    /// "artifact_max_users", "artifact_max_items_per_user"}`; unknown members are an error (a
-    /// typo in a deployment setting should not pass).
-    pub fn from_value(v: &Value) -> Result<EngineOptions, ApiError> {
-        let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
-        let m = v
-            .as_object()
-            .ok_or_else(|| bad("engine options must be a json object".into()))?;
-        let mut o = EngineOptions::default();
-        for (k, val) in m.iter() {
-            match (k, val) {
-                ("rules_enabled", Value::Bool(b)) => o.rules_enabled = *b,
-                ("explain_require_admin", Value::Bool(b)) => o.explain_require_admin = *b,
-                ("algo_version", Value::String(s)) if !s.trim().is_empty() => {
-                    o.algo_version = s.trim().into()
-                }
-                ("admin_role", Value::String(s)) => o.admin_role = s.trim().into(),
-                ("manifest_template", Value::String(s)) => {
-                    o.loader.manifest_template = Some(crate::loader::ManifestTemplate::parse(s)?)
-                }
-                ("hold_empty_publishes", Value::Bool(b)) => o.loader.hold_empty_publishes = *b,
-                ("metrics", Value::Bool(b)) => o.metrics = *b,
-                ("audit_keys", keys) => {
-                    o.audit_keys = Some(Arc::new(
-                        crate::control::AuditKeyring::from_value(keys).map_err(bad)?,
-                    ))
-                }
-                ("lint_strict", Value::Bool(b)) => o.lint_strict = *b,
-                ("rule_telemetry", Value::Bool(b)) => o.rule_telemetry = *b,
-                ("roles", Value::Object(r)) => {
-                    let mut p = crate::control::AccessPolicy::default();
-                    for (level, names) in r.iter() {
-                        let level: &str = level;
-                        let list: Option<Vec<String>> = names.as_array().and_then(|a| {
-                            a.iter()
-                                .map(|x| {
-                                    x.as_str()
-                                        .map(|s| s.trim().to_string())
-                                        .filter(|s| !s.is_empty())
-                                })
-                                .collect()
-                        });
-                        let Some(list) = list.filter(|l| !l.is_empty()) else {
-                            return Err(bad(format!(
-                                "engine option roles.{level} must be a non-empty array of role names"
-                            )));
-                        };
-                        match level {
-                            "viewer" => p.viewer_roles = list,
-                            "operator" => p.operator_roles = list,
-                            "admin" => p.admin_roles = list,
-                            _ => {
-                                return Err(bad(format!(
-                                    "unknown access level {level:?} in engine option roles (viewer, operator, admin)"
-                                )))
-                            }
-                        }
-                    }
-                    o.roles = Some(p);
-                }
-                ("exposure", x) => o.exposure = Some(ExposureOptions::from_value(x)?),
-                ("backpressure", x) => o.backpressure = backpressure_from_value(x)?,
-                ("experiments", Value::Object(x)) => {
-                    if let Some((k, _)) = x
-                        .iter()
-                        .find(|(k, _)| !matches!(&**k, "salt" | "definitions" | "enabled"))
-                    {
-                        return Err(bad(format!(
-                            "unknown member {k:?} in engine option experiments (salt, definitions, enabled)"
-                        )));
-                    }
-                    let salt = x.get("salt").and_then(Value::as_str).unwrap_or("");
-                    let defs = match x.get("definitions") {
-                        Some(d) => crate::ops::experiments::parse_definitions(d).map_err(|p| {
-                            ApiError::new(
-                                "RECSYS_INVALID_OPTIONS",
-                                400,
-                                "invalid experiment definitions",
-                            )
-                            .with_problems(p)
-                        })?,
-                        None => Vec::new(),
-                    };
-                    let enabled = x.get("enabled").and_then(Value::as_bool).unwrap_or(true);
-                    let a = Assigner::new(salt.as_bytes().to_vec(), defs)
-                        .map_err(ApiError::from)?
-                        .with_enabled(enabled);
-                    o.experiments = Some(a);
-                }
-
-                ("manifest_ttl_seconds" | "max_artifact_age_seconds", Value::Number(n))
-                    if n.as_i64().is_some_and(|x| x >= 0) =>
-                {
-                    let x = n.as_i64().unwrap_or(0);
-                    if k == "manifest_ttl_seconds" {
-                        o.loader.manifest_ttl_seconds = x;
-                    } else {
-                        o.loader.max_artifact_age_seconds = x;
-                    }
-                }
-                (
-                    "artifact_max_bytes"
-                    | "artifact_max_items"
-                    | "artifact_max_neighbors_per_row"
-                    | "artifact_max_users"
-                    | "artifact_max_items_per_user",
-                    Value::Number(n),
-                ) if n.as_i64().is_some_and(|x| x > 0) => {
-                    let x = n.as_i64().unwrap_or(1) as usize;
-                    let l = &mut o.artifact_limits;
-                    match k {
-                        "artifact_max_bytes" => l.max_bytes = x,
-                        "artifact_max_items" => l.max_items = x,
-                        "artifact_max_neighbors_per_row" => l.max_neighbors_per_row = x,
-                        "artifact_max_users" => l.max_users = x,
-                        _ => l.max_items_per_user = x,
-                    }
-                }
-                (
-                    "rules_enabled"
-                    | "explain_require_admin"
-                    | "algo_version"
-                    | "admin_role"
-                    | "manifest_template"
-                    | "hold_empty_publishes"
-                    | "metrics"
-                    | "lint_strict"
-                    | "rule_telemetry"
-                    | "roles"
-                    | "experiments"
-                    | "manifest_ttl_seconds"
-                    | "max_artifact_age_seconds"
-                    | "artifact_max_bytes"
-                    | "artifact_max_items"
-                    | "artifact_max_neighbors_per_row"
-                    | "artifact_max_users"
-                    | "artifact_max_items_per_user",
-                    other,
-                ) => {
-                    return Err(bad(format!(
-                        "engine option {k:?} has the wrong type ({})",
-                        other.type_name()
-                    )))
-                }
-                _ => return Err(bad(format!("unknown engine option {k:?}"))),
-            }
-        }
-        Ok(o)
-    }
-}
-
-/// The `backpressure` engine option: `{"max_in_flight", "max_queue"?, "queue_timeout_ms"?,
-/// "retry_after_ms"?}`, non-negative integers (service.md 7.1; the same names as the
-/// profile's `backpressure` section).
-fn backpressure_from_value(
-    v: &Value,
-) -> Result<crate::ops::profile::BackpressureSettings, ApiError> {
-    let bad = |m: String| ApiError::new("RECSYS_INVALID_OPTIONS", 400, m);
-    let m = v.as_object().ok_or_else(|| {
-        bad(format!(
-            "engine option backpressure must be a json object, got {}",
-            v.type_name()
-        ))
-    })?;
-    let mut b = crate::ops::profile::BackpressureSettings::default();
-    for (k, val) in m.iter() {
-        let n = match val {
-            Value::Number(n) => n.as_i64().and_then(|x| u64::try_from(x).ok()),
-            _ => None,
-        };
-        let Some(n) = n else {
-            return Err(bad(format!(
-                "engine option backpressure.{k} must be a non-negative integer, got {}",
-                crate::json::to_string(val)
-            )));
-        };
-        match k {
-            "max_in_flight" => b.max_in_flight = n,
-            "max_queue" => b.max_queue = n,
-            "queue_timeout_ms" => b.queue_timeout = std::time::Duration::from_millis(n),
-            "retry_after_ms" => b.retry_after = std::time::Duration::from_millis(n),
-            _ => {
-                return Err(bad(format!(
-                "unknown member {k:?} in engine option backpressure (max_in_flight, max_queue, queue_timeout_ms, retry_after_ms)"
-            )))
-            }
-        }
-    }
-    Ok(b)
-}
+pub use crate::options::{EngineOptions, ExposureOptions};
 
 type SnapshotMap = HashMap<(String, String), Arc<TenantSnapshot>>;
 
@@ -812,8 +489,7 @@ impl Engine {
         let served = self.snapshot(&ctx.tenant, surface);
         served.map(|s| (s.snapshot, s.fallback)).ok_or_else(|| {
             ApiError::new(
-                "RECSYS_SNAPSHOT_NOT_FOUND",
-                404,
+                ErrorCode::SnapshotNotFound,
                 format!(
                     "no snapshot is loaded for tenant {:?} surface {surface:?}",
                     ctx.tenant
@@ -1245,8 +921,7 @@ impl Engine {
         let max = cfg.limits.explain_max_items;
         if o.explain != Explain::None && max > 0 && k > max {
             return Err(ApiError::new(
-                "RECSYS_EXPLAIN_TOO_LARGE",
-                422,
+                ErrorCode::ExplainTooLarge,
                 format!("explain payload too large: k is {k}, explain allows at most {max}"),
             ));
         }
@@ -1256,8 +931,7 @@ impl Engine {
             && !ctx.has_role(&self.options.admin_role)
         {
             return Err(ApiError::new(
-                "RECSYS_FORBIDDEN",
-                403,
+                ErrorCode::Forbidden,
                 "insufficient scope: explain full and include_trace need the admin role",
             ));
         }

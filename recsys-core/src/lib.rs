@@ -46,6 +46,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub(crate) mod decode;
 pub mod engine;
 pub mod host;
 pub mod json;
@@ -78,6 +79,8 @@ pub mod lint;
 pub mod loader;
 #[doc(hidden)]
 pub mod ops;
+#[doc(hidden)]
+pub mod options;
 #[doc(hidden)]
 pub mod request;
 #[doc(hidden)]

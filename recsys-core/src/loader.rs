@@ -19,6 +19,7 @@ use crate::compile::{
 };
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{Map, Value};
 use crate::ops::metrics;
 use crate::request::is_path_safe;
@@ -51,7 +52,7 @@ impl ManifestTemplate {
     /// Validates a template: an allowed scheme (or a relative path), `{surface}` present, no
     /// `..` segment, no other `{...}` placeholder.
     pub fn parse(s: &str) -> Result<ManifestTemplate, ApiError> {
-        let bad = |m: String| ApiError::new("RECSYS_INVALID_TEMPLATE", 400, m);
+        let bad = |m: String| ApiError::new(ErrorCode::InvalidTemplate, m);
         let t = s.trim();
         if t.is_empty() {
             return Err(bad("manifest template is empty".into()));
@@ -92,8 +93,7 @@ impl ManifestTemplate {
         for (what, v) in [("tenant", tenant), ("surface", surface)] {
             if !is_path_safe(v) || v.trim() != v {
                 return Err(ApiError::new(
-                    "RECSYS_INVALID_PATH_SEGMENT",
-                    400,
+                    ErrorCode::InvalidPathSegment,
                     format!("{what} {v:?} is not a safe path segment"),
                 ));
             }
@@ -304,8 +304,7 @@ impl Engine {
             .as_ref()
             .ok_or_else(|| {
                 ApiError::new(
-                    "RECSYS_LOADER_NOT_CONFIGURED",
-                    400,
+                    ErrorCode::LoaderNotConfigured,
                     "no manifest_template in the engine options",
                 )
             })?;
@@ -508,9 +507,7 @@ impl Engine {
                 .into_iter()
                 .find(|k| info.manifest.uri(*k) == Some(uri))
                 .ok_or_else(|| {
-                    ApiError::new(
-                        "RECSYS_LOADER_UNKNOWN_ARTIFACT",
-                        409,
+                    ApiError::new(ErrorCode::LoaderUnknownArtifact,
                         format!("the pending manifest for tenant {tenant:?} surface {surface:?} does not name {uri:?}"),
                     )
                 })
@@ -606,7 +603,7 @@ impl Engine {
                 },
                 Some(Fetch::NotFound) | None => Err(not_found()),
                 Some(Fetch::Error(e)) => {
-                    Err(ApiError::new("RECSYS_ARTIFACT_UNREADABLE", 503, e.clone()))
+                    Err(ApiError::new(ErrorCode::ArtifactUnreadable, e.clone()))
                 }
             };
             match loaded {
@@ -739,7 +736,7 @@ impl Engine {
         manifest: Vec<u8>,
     ) -> Result<Step, ApiError> {
         let text = String::from_utf8(manifest)
-            .map_err(|_| ApiError::new("RECSYS_JSON_INVALID_UTF8", 400, "manifest is not utf-8"))?;
+            .map_err(|_| ApiError::new(ErrorCode::JsonInvalidUtf8, "manifest is not utf-8"))?;
         // Validate before pinning, so a bad manifest changes nothing.
         parse_manifest_doc(tenant, surface, &text, &self.options.artifact_limits)?;
         {
@@ -912,21 +909,18 @@ pub fn is_stale(v: &crate::snapshot::Versions, now: Timestamp, max_age: i64) -> 
 }
 
 fn no_pending(tenant: &str, surface: &str) -> ApiError {
-    ApiError::new(
-        "RECSYS_LOADER_NO_PENDING_MANIFEST",
-        409,
+    ApiError::new(ErrorCode::LoaderNoPendingManifest,
         format!("no manifest is pending for tenant {tenant:?} surface {surface:?}; apply a manifest first"),
     )
 }
 
 fn not_found() -> ApiError {
-    ApiError::new("RECSYS_ARTIFACT_NOT_FOUND", 404, "artifact not found")
+    ApiError::new(ErrorCode::ArtifactNotFound, "artifact not found")
 }
 
 fn not_tracked(tenant: &str, surface: &str) -> ApiError {
     ApiError::new(
-        "RECSYS_SNAPSHOT_NOT_FOUND",
-        404,
+        ErrorCode::SnapshotNotFound,
         format!("no loader state for tenant {tenant:?} surface {surface:?}"),
     )
 }

@@ -12,6 +12,7 @@
 use crate::change::Proposal;
 use crate::control::OpContext;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{Map, Value};
 use crate::lint::{CatalogView, SnapshotCatalog};
 use crate::request::CallContext;
@@ -29,7 +30,7 @@ pub const MAX_PREVIEW_REQUESTS: usize = 100_000;
 pub const DEFAULT_MAX_DETAILS: usize = 1000;
 
 fn bad(message: String) -> ApiError {
-    ApiError::new("RECSYS_INVALID_REQUEST", 400, message)
+    ApiError::new(ErrorCode::InvalidRequest, message)
 }
 
 /// One served answer reduced to what a diff needs.
@@ -429,8 +430,7 @@ impl Engine {
         };
         let Some((_, current)) = &p.loaded else {
             return Err(ApiError::new(
-                "RECSYS_SNAPSHOT_NOT_FOUND",
-                404,
+                ErrorCode::SnapshotNotFound,
                 format!(
                     "no snapshot is loaded for tenant {:?} surface {:?}",
                     p.tenant, p.surface

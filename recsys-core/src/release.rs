@@ -6,6 +6,7 @@
 
 use crate::control::{OpContext, Release, ReleaseOutcome};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 use crate::loader::Step;
 use crate::time::Timestamp;
@@ -15,7 +16,7 @@ use crate::Engine;
 pub const MAX_RELEASE_SURFACES: usize = 64;
 
 fn bad(message: String) -> ApiError {
-    ApiError::new("RECSYS_INVALID_REQUEST", 400, message)
+    ApiError::new(ErrorCode::InvalidRequest, message)
 }
 
 fn opt_str<'a>(m: &'a Map, k: &str) -> Result<Option<&'a str>, ApiError> {
@@ -181,12 +182,9 @@ impl Engine {
                     t,
                     &self.options().artifact_limits,
                 )
-                .map_err(|e| {
-                    ApiError::new(
-                        e.code,
-                        e.status,
-                        format!("artifacts[{surface:?}]: {}", e.message),
-                    )
+                .map_err(|mut e| {
+                    e.message = format!("artifacts[{surface:?}]: {}", e.message);
+                    e
                 })?;
             }
             out.push((surface.to_string(), text));

@@ -26,6 +26,7 @@
 use crate::control::{actions, AuditEntry, ControlError, DocKind, Pointer, Release};
 use crate::engine::Engine;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{Map, Value};
 use crate::loader::Step;
 use crate::time::Timestamp;
@@ -71,8 +72,7 @@ impl SyncKinds {
                 "artifacts" | "cache" => k.feed = true,
                 _ => {
                     return Err(ApiError::new(
-                        "RECSYS_INVALID_REQUEST",
-                        400,
+                        ErrorCode::InvalidRequest,
                         format!(
                             "unknown sync kind {n:?}; expected config, rules, artifacts or cache"
                         ),

@@ -513,6 +513,70 @@ fn audit_pagination_via_json_ops() {
     }
 }
 
+/// Admin inputs are checked member by member in a fixed order (unknown members first, then
+/// each field); the first problem found is the error's message, whatever else is wrong.
+#[test]
+fn admin_inputs_report_their_first_problem() {
+    let plane = busy_plane();
+    let p = who("alice", &["admin"]);
+    for (op, input, message) in [
+        (
+            "admin.audit",
+            r#"{"tenant":5,"limit":0,"bogus":1,"bogus2":2}"#,
+            r#"unknown member "bogus"; expected one of tenant, limit, cursor, before, before_id"#,
+        ),
+        (
+            "admin.audit",
+            r#"{"tenant":5,"limit":0,"before":"x"}"#,
+            "limit must be positive",
+        ),
+        (
+            "admin.audit",
+            r#"{"tenant":"t","limit":"5x","before":"x"}"#,
+            r#"limit must be a non-negative integer, got "5x""#,
+        ),
+        (
+            "admin.rollback",
+            r#"{"tenant":"t","kind":7,"to":""}"#,
+            "kind must be a string, got number",
+        ),
+        (
+            "admin.rollback",
+            r#"{"tenant":"t","kind":"docs","comment":1}"#,
+            r#"kind must be "config" or "rules", got "docs""#,
+        ),
+        (
+            "admin.rollback",
+            r#"{"tenant":"t","kind":"rules","to":" ","comment":1}"#,
+            r#"to must name a version (an etag), got " "; omit it for the previous version"#,
+        ),
+        (
+            "admin.invalidate",
+            r#"{"tenant":"t","targets":["rules",1],"surface":2}"#,
+            "targets must be an array of strings",
+        ),
+        (
+            "admin.verify_audit",
+            r#"{"head":{"id":"x"},"tenant":3}"#,
+            r#"head must be {"id": <entry id>, "hash": <entry hash>}"#,
+        ),
+    ] {
+        let e = call(&plane, op, &parse(input), t0(), "r", &p)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.status),
+            ("RECSYS_INVALID_REQUEST", 400),
+            "{input}"
+        );
+        assert_eq!(e.message, message, "{input}");
+        assert!(
+            e.problems.is_empty(),
+            "admin input errors carry no list: {input}"
+        );
+    }
+}
+
 /// The reference's keyset paging (`before`, `before_id` in; `next_before`,
 /// `next_before_id` out) over 450 entries sharing three timestamps: every entry exactly once
 /// (the reference loses one per page boundary), query-string forms accepted, flat fields.

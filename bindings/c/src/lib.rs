@@ -30,6 +30,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+use recsys_core::error::ErrorCode;
 use recsys_core::host::guard;
 use recsys_core::ApiError;
 use std::collections::BTreeMap;
@@ -59,9 +60,6 @@ pub struct RecsysError {
     message: CString,
     json: CString,
 }
-
-const NULL_POINTER: &str = "RECSYS_FFI_NULL_POINTER";
-const INVALID_HANDLE: &str = "RECSYS_FFI_INVALID_HANDLE";
 
 /// Tags of live handles, and the value a handle's tag takes when it is freed.
 const ENGINE_TAG: u64 = 0x5245_4353_454e_4731; // "RECSENG1"
@@ -103,9 +101,7 @@ fn register<T>(p: *const T, kind: Kind) {
 }
 
 fn invalid_handle<T>(p: *const T, kind: Kind) -> ApiError {
-    ApiError::new(
-        INVALID_HANDLE,
-        400,
+    ApiError::new(ErrorCode::FfiInvalidHandle,
         format!(
             "{p:p} is not a live {} handle (already freed, never returned by this library, or another kind of handle)",
             kind.name()
@@ -168,8 +164,6 @@ unsafe fn error_ref<'a>(err: *const RecsysError) -> Option<&'a RecsysError> {
     let e = unsafe { &*err };
     (e.tag == ERROR_TAG).then_some(e)
 }
-const INVALID_UTF8: &str = "RECSYS_FFI_INVALID_UTF8";
-const INTERNAL: &str = recsys_core::host::INTERNAL;
 
 /// A C string from text that may contain NUL bytes (messages quote user input): NULs become
 /// U+FFFD so the text is never truncated silently.
@@ -191,8 +185,7 @@ impl RecsysError {
 
 fn null_pointer(what: &str) -> ApiError {
     ApiError::new(
-        NULL_POINTER,
-        400,
+        ErrorCode::FfiNullPointer,
         format!("{what} must not be a null pointer"),
     )
 }
@@ -211,8 +204,7 @@ unsafe fn read_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, ApiErr
     let c = unsafe { CStr::from_ptr(ptr) };
     c.to_str().map_err(|e| {
         ApiError::new(
-            INVALID_UTF8,
-            400,
+            ErrorCode::FfiInvalidUtf8,
             format!(
                 "{what} is not valid utf-8 (invalid byte at offset {})",
                 e.valid_up_to()
@@ -225,7 +217,7 @@ unsafe fn read_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, ApiErr
 fn answer_to_c(answer: String) -> Result<*mut c_char, ApiError> {
     let s = CString::new(answer)
         .map(CString::into_raw)
-        .map_err(|_| ApiError::new(INTERNAL, 500, "the answer contains a nul byte"))?;
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "the answer contains a nul byte"))?;
     register(s, Kind::String);
     Ok(s)
 }
@@ -527,7 +519,7 @@ mod tests {
         let rc = unsafe { recsys_call_static(ptr::null(), c"{}".as_ptr(), &mut out, &mut err) };
         assert_eq!(rc, RECSYS_ERROR);
         assert!(out.is_null());
-        assert_eq!(error_code(err), NULL_POINTER);
+        assert_eq!(error_code(err), ErrorCode::FfiNullPointer.code());
         // SAFETY: releasing what the library returned.
         unsafe { recsys_error_free(err) };
         let bad = [0xffu8, b'{', 0];
@@ -536,7 +528,7 @@ mod tests {
             recsys_call_static(c"etag".as_ptr(), bad.as_ptr().cast(), &mut out, &mut err)
         };
         assert_eq!(rc, RECSYS_ERROR);
-        assert_eq!(error_code(err), INVALID_UTF8);
+        assert_eq!(error_code(err), ErrorCode::FfiInvalidUtf8.code());
         // SAFETY: releasing what the library returned.
         unsafe { recsys_error_free(err) };
     }
@@ -548,7 +540,7 @@ mod tests {
         // SAFETY: `err` is valid for writes.
         let rc = unsafe { finish(&mut err, result, RECSYS_ERROR) };
         assert_eq!(rc, RECSYS_ERROR);
-        assert_eq!(error_code(err), INTERNAL);
+        assert_eq!(error_code(err), ErrorCode::Internal.code());
         // SAFETY: `err` is live.
         let json = unsafe { CStr::from_ptr(recsys_error_json(err)) }
             .to_str()

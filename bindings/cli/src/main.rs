@@ -3,6 +3,7 @@
 
 use recsys_core::artifacts::{self, ArtifactKind, ArtifactLimits};
 use recsys_core::config::TenantConfig;
+use recsys_core::error::ErrorCode;
 use recsys_core::json::{self, Map, Value};
 use recsys_core::rules::{self, RulesParseOptions};
 use recsys_core::{call_static, ApiError, Engine, Problem};
@@ -417,8 +418,7 @@ fn uri_path(dir: &Path, uri: &str) -> Result<Option<PathBuf>, ApiError> {
     };
     let outside = || {
         ApiError::new(
-            "RECSYS_ARTIFACT_URI_OUTSIDE_STORE",
-            400,
+            ErrorCode::ArtifactUriOutsideStore,
             format!(
                 "artifact uri {uri:?} resolves outside {}; the cli reads artifacts only from there",
                 store.display()
@@ -461,7 +461,7 @@ fn parse_file(path: &Path, limits: json::Limits) -> Result<Option<Value>, ApiErr
         return Ok(None);
     }
     let text = read(path)
-        .map_err(|e| ApiError::new("RECSYS_FILE_UNREADABLE", 400, e))?
+        .map_err(|e| ApiError::new(ErrorCode::FileUnreadable, e))?
         .map_err(|e| in_file(path, e))?;
     json::parse_with(text.as_bytes(), limits)
         .map(Some)
@@ -495,7 +495,7 @@ fn documents_from_dir(dir: &Path, tenant: Option<&str>) -> Result<String, ApiErr
             continue; // reported by load_snapshot as a missing artifact
         };
         let text = read(&p)
-            .map_err(|e| ApiError::new("RECSYS_FILE_UNREADABLE", 400, e))?
+            .map_err(|e| ApiError::new(ErrorCode::FileUnreadable, e))?
             .map_err(|e| in_file(&p, e))?;
         arts.push((uri.to_string(), text));
     }

@@ -30,6 +30,7 @@
 
 use napi::sys;
 use recsys_core::control::{AuditSigner, StoreError, StoreErrorKind};
+use recsys_core::error::ErrorCode;
 use recsys_core::host::records::{self, HostStyle};
 use recsys_core::host::store::{RecordTransport, StoreArg};
 use recsys_core::json::{self, Map, Value};
@@ -39,13 +40,6 @@ use recsys_core::ApiError;
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::{Arc, Mutex};
-
-/// Error code: an async call of an operation that needs the JS document store.
-pub const SYNC_ONLY: &str = "RECSYS_ADAPTER_SYNC_ONLY";
-/// Error code: an adapter called back into the engine.
-pub const REENTRANT: &str = "RECSYS_ADAPTER_REENTRANT";
-/// Error code: a malformed adapter set or audit draft handed to the binding.
-pub const INVALID_ADAPTER: &str = "RECSYS_INVALID_ADAPTER";
 
 thread_local! {
     /// The env of the synchronous call running on this (JS) thread, or null.
@@ -77,8 +71,7 @@ impl EnvScope {
     pub fn enter(env: sys::napi_env) -> Result<EnvScope, ApiError> {
         if IN_ADAPTER.with(Cell::get) {
             return Err(ApiError::new(
-                REENTRANT,
-                500,
+                ErrorCode::AdapterReentrant,
                 "a host adapter (store, metrics or exposure sink) called back into the engine; \
                  adapters must not use the engine they serve",
             ));

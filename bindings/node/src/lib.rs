@@ -17,6 +17,7 @@ use host::{DeferScope, Deferred, EnvScope, Host, JsExposureSink, JsMetrics, JsSt
 use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Function, ObjectFinalize, Uint8Array};
 use napi::{Env, Error, JsValue, Result, Status, Task};
 use napi_derive::napi;
+use recsys_core::error::ErrorCode;
 use recsys_core::host::store::RecordStore;
 use recsys_core::ApiError;
 use std::sync::Arc;
@@ -79,8 +80,7 @@ impl NativeEngine {
             if !matches!(a.as_str(), "store" | "metrics" | "exposure") {
                 return guarded(|| {
                     Err(ApiError::new(
-                        host::INVALID_ADAPTER,
-                        400,
+                        ErrorCode::InvalidAdapter,
                         format!("unknown adapter {a:?}: expected store, metrics or exposure"),
                     ))
                 });
@@ -92,8 +92,7 @@ impl NativeEngine {
             (None, false) => {
                 return guarded(|| {
                     Err(ApiError::new(
-                        host::INVALID_ADAPTER,
-                        400,
+                        ErrorCode::InvalidAdapter,
                         "adapters were named without a bridge function",
                     ))
                 })
@@ -231,8 +230,7 @@ impl NativeEngine {
     ) -> AsyncTask<CallTask> {
         let refused = (self.js_store && uses_store(&op)).then(|| {
             ApiError::new(
-                host::SYNC_ONLY,
-                409,
+                ErrorCode::AdapterSyncOnly,
                 format!(
                     "{op} needs the JS document store, which runs on the JS thread only; \
                      use the synchronous method"
@@ -337,11 +335,7 @@ impl Task for StageTask {
 pub fn seal_audit_draft(draft: String, id: i64, prev_hash: Option<String>) -> Result<String> {
     guarded(|| {
         let id = u64::try_from(id).map_err(|_| {
-            ApiError::new(
-                host::INVALID_ADAPTER,
-                400,
-                "audit ids are positive integers",
-            )
+            ApiError::new(ErrorCode::InvalidAdapter, "audit ids are positive integers")
         })?;
         Ok(recsys_core::json::to_string(&host::seal_draft(
             &draft,

@@ -21,6 +21,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
+use recsys_core::error::ErrorCode;
 use recsys_core::ApiError;
 use std::sync::Arc;
 
@@ -70,7 +71,7 @@ struct PyEngine {
 }
 
 fn invalid_adapter(message: String) -> ApiError {
-    ApiError::new("RECSYS_INVALID_ADAPTER", 400, message)
+    ApiError::new(ErrorCode::InvalidAdapter, message)
 }
 
 #[pymethods]

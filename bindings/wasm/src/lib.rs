@@ -21,6 +21,7 @@
 //! call throws `RECSYS_INTERNAL` instead of running on possibly inconsistent memory. Create a
 //! new instance of the module to recover.
 
+use recsys_core::error::ErrorCode;
 use recsys_core::ApiError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasm_bindgen::prelude::*;
@@ -78,8 +79,7 @@ fn to_js_error(e: ApiError) -> JsValue {
 fn check_poison() -> Result<(), JsValue> {
     if POISONED.load(Ordering::SeqCst) {
         return Err(to_js_error(ApiError::new(
-            "RECSYS_INTERNAL",
-            500,
+            ErrorCode::Internal,
             "the wasm instance panicked earlier and is poisoned; load a new instance",
         )));
     }

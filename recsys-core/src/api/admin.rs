@@ -192,8 +192,7 @@ pub(super) fn admin_sync(e: &Engine, m: &Map) -> Result<Value, ApiError> {
     for (k, _) in req.iter() {
         if !matches!(k, "tenant" | "kinds" | "revision") {
             return Err(ApiError::new(
-                "RECSYS_INVALID_REQUEST",
-                400,
+                crate::error::ErrorCode::InvalidRequest,
                 format!("unknown member {k:?}; expected one of tenant, kinds, revision"),
             ));
         }
@@ -203,8 +202,7 @@ pub(super) fn admin_sync(e: &Engine, m: &Map) -> Result<Value, ApiError> {
         Some(Value::String(t)) if crate::control::valid_tenant(t.trim()) => Some(t.trim()),
         Some(t) => {
             return Err(ApiError::new(
-                "RECSYS_INVALID_REQUEST",
-                400,
+                crate::error::ErrorCode::InvalidRequest,
                 format!(
                     "tenant must be a valid tenant id, got {}",
                     json::to_string(t)
@@ -218,8 +216,7 @@ pub(super) fn admin_sync(e: &Engine, m: &Map) -> Result<Value, ApiError> {
             let names: Option<Vec<&str>> = a.iter().map(Value::as_str).collect();
             let names = names.ok_or_else(|| {
                 ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    crate::error::ErrorCode::InvalidRequest,
                     "kinds must be an array of strings",
                 )
             })?;
@@ -227,8 +224,7 @@ pub(super) fn admin_sync(e: &Engine, m: &Map) -> Result<Value, ApiError> {
         }
         Some(_) => {
             return Err(ApiError::new(
-                "RECSYS_INVALID_REQUEST",
-                400,
+                crate::error::ErrorCode::InvalidRequest,
                 "kinds must be an array of strings",
             ))
         }
@@ -237,8 +233,7 @@ pub(super) fn admin_sync(e: &Engine, m: &Map) -> Result<Value, ApiError> {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(n.as_i64().filter(|i| *i >= 0).ok_or_else(|| {
             ApiError::new(
-                "RECSYS_INVALID_REQUEST",
-                400,
+                crate::error::ErrorCode::InvalidRequest,
                 format!(
                     "revision must be a non-negative integer, got {}",
                     json::to_string(&Value::Number(n.clone()))
@@ -247,8 +242,7 @@ pub(super) fn admin_sync(e: &Engine, m: &Map) -> Result<Value, ApiError> {
         })? as u64),
         Some(other) => {
             return Err(ApiError::new(
-                "RECSYS_INVALID_REQUEST",
-                400,
+                crate::error::ErrorCode::InvalidRequest,
                 format!(
                     "revision must be an integer, got {}",
                     json::to_string(other)

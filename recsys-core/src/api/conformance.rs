@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::json::{self, Map, Value};
 
 pub(super) fn invalid_case(message: impl Into<String>) -> ApiError {
-    ApiError::new("RECSYS_INVALID_CASE", 400, message)
+    ApiError::new(crate::error::ErrorCode::InvalidCase, message)
 }
 
 /// Splits a conformance case file into the raw JSON texts a runner passes to the engine, so

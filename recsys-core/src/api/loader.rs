@@ -113,8 +113,7 @@ pub(super) fn fetch_member(v: Option<&Value>) -> Result<crate::loader::Fetch, Ap
         return Ok(Fetch::Error(e.to_string()));
     }
     Err(ApiError::new(
-        "RECSYS_INVALID_REQUEST",
-        400,
+        crate::error::ErrorCode::InvalidRequest,
         "a fetch result is {\"found\": text}, {\"not_found\": true} or {\"error\": message}",
     ))
 }

@@ -1,13 +1,13 @@
 //! Errors of manifest / artifact parsing and verification.
 
 use super::model::ArtifactKind;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, ErrorCode, Problem};
 use crate::json::JsonError;
 
 /// Top-level code of every parse, validation or hash failure (HTTP 422).
-pub const CODE_INCOMPATIBLE: &str = "RECSYS_ARTIFACT_INCOMPATIBLE";
+pub const CODE_INCOMPATIBLE: &str = ErrorCode::ArtifactIncompatible.code();
 /// Top-level code of size failures (HTTP 413).
-pub const CODE_TOO_LARGE: &str = "RECSYS_ARTIFACT_TOO_LARGE";
+pub const CODE_TOO_LARGE: &str = ErrorCode::ArtifactTooLarge.code();
 
 /// Why a manifest or artifact was refused. Every variant has a stable [`code()`](Self::code)
 /// and, where one exists, the JSON [`path()`](Self::path) of the offending member.
@@ -153,13 +153,19 @@ impl ArtifactError {
         )
     }
 
+    /// The top-level code: `RECSYS_ARTIFACT_TOO_LARGE` for size failures,
+    /// `RECSYS_ARTIFACT_INCOMPATIBLE` otherwise.
+    pub fn top_code(&self) -> ErrorCode {
+        if self.is_size_error() {
+            ErrorCode::ArtifactTooLarge
+        } else {
+            ErrorCode::ArtifactIncompatible
+        }
+    }
+
     /// HTTP status a host should answer with: 413 for size failures, 422 otherwise.
     pub fn status(&self) -> u16 {
-        if self.is_size_error() {
-            413
-        } else {
-            422
-        }
+        self.top_code().status()
     }
 }
 
@@ -174,11 +180,6 @@ impl From<JsonError> for ArtifactError {
 /// `problems[0]`.
 impl From<ArtifactError> for ApiError {
     fn from(e: ArtifactError) -> ApiError {
-        let top = if e.is_size_error() {
-            CODE_TOO_LARGE
-        } else {
-            CODE_INCOMPATIBLE
-        };
         let detail = e.to_string();
         let problem = Problem::new(e.path().unwrap_or("$"), e.code(), detail.clone());
         let message = if e.is_size_error() {
@@ -186,7 +187,7 @@ impl From<ArtifactError> for ApiError {
         } else {
             format!("artifact incompatible: {detail}")
         };
-        ApiError::new(top, e.status(), message).with_problems(vec![problem])
+        ApiError::new(e.top_code(), message).with_problems(vec![problem])
     }
 }
 

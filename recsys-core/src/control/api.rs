@@ -22,7 +22,8 @@ use super::{
     AuditEntry, AuditQuery, ControlError, ControlPlane, CurrentDocument, DocKind, OpContext,
     Principal, PutRequest, RollbackTarget, WriteOutcome,
 };
-use crate::error::ApiError;
+use crate::decode::{Decoder, Keys, ProblemKind, Style};
+use crate::error::{ApiError, ErrorCode};
 use crate::json::{self, Map, Value};
 use crate::time::Timestamp;
 
@@ -68,8 +69,10 @@ fn run(
             } else {
                 DocKind::Rules
             };
-            let m = members(input, &["tenant"])?;
-            let doc = plane.get(ctx, tenant(m)?, kind)?;
+            let mut i = Input::new(input, &["tenant"])?;
+            let tenant = i.tenant();
+            i.done()?;
+            let doc = plane.get(ctx, tenant, kind)?;
             Ok(current_value(&doc))
         }
         "admin.put_config" | "admin.put_rules" => {
@@ -83,8 +86,10 @@ fn run(
             Ok(put_value(put.tenant, out))
         }
         "admin.list_versions" => {
-            let m = members(input, &["tenant", "kind"])?;
-            let list = plane.list_versions(ctx, tenant(m)?, kind(m)?)?;
+            let mut i = Input::new(input, &["tenant", "kind"])?;
+            let (tenant, kind) = (i.tenant(), i.kind());
+            i.done()?;
+            let list = plane.list_versions(ctx, tenant, kind)?;
             let mut v = Map::new();
             v.push("tenant_id", Value::str(&list.tenant));
             v.push("kind", Value::str(list.kind.as_str()));
@@ -114,51 +119,176 @@ fn run(
             Ok(rollback_value(r.tenant, out))
         }
         "admin.audit" => audit_page(plane, ctx, input),
-        "admin.verify_audit" => {
-            let m = members(input, &["tenant", "head"])?;
-            let head = match m.get("head") {
-                None | Some(Value::Null) => None,
-                Some(h) => Some(super::AuditHead::from_value(h).ok_or_else(|| {
-                    ControlError::invalid_request(
-                        "head must be {\"id\": <entry id>, \"hash\": <entry hash>}",
-                    )
-                })?),
-            };
-            let r = plane.verify_audit(ctx, tenant(m)?, head)?;
-            let mut v = Map::new();
-            v.push("tenant_id", Value::str(&r.tenant));
-            v.push("ok", Value::Bool(r.ok()));
-            v.push("entries", Value::u64(r.entries));
-            v.push("head_hash", opt(r.head_hash.as_deref()));
-            if let Some(t) = r.tamper {
-                v.push("tampered_at", Value::u64(t.at_id));
-                v.push("reason", Value::str(t.reason.as_str()));
-            }
-            if !r.pointer_mismatches.is_empty() {
-                let list = r
-                    .pointer_mismatches
-                    .iter()
-                    .map(|p| {
-                        let mut e = Map::new();
-                        e.push("kind", Value::str(p.kind.as_str()));
-                        e.push("pointer", opt(p.pointer.as_deref()));
-                        e.push("audited", opt(p.audited.as_deref()));
-                        Value::Object(e)
-                    })
-                    .collect();
-                v.push("pointer_mismatches", Value::Array(list));
-            }
-            Ok(Value::Object(v))
-        }
-        "admin.invalidate" => {
-            let i = InvalidateInput::decode(input)?;
-            let out = plane.invalidate(ctx, i.tenant, &i.targets, i.surface)?;
-            Ok(invalidate_value(i.tenant, &out))
-        }
+        "admin.verify_audit" => verify_audit(plane, ctx, input),
+        "admin.invalidate" => invalidate(plane, ctx, input),
         _ => Err(ControlError::invalid_request(format!(
             "unknown operation {op:?}"
         ))),
     }
+}
+
+/// An admin op's input on the strict decoder: exact keys, every member checked in order; the
+/// first problem found is the error (`RECSYS_INVALID_REQUEST` with its message).
+struct Input<'a> {
+    m: &'a Map,
+    d: Decoder,
+}
+
+const STYLE: Style = Style {
+    keys: Keys::Exact,
+    unknown_field: ErrorCode::InvalidRequest,
+    wrong_type: ErrorCode::InvalidRequest,
+    unknown_message: |k| format!("unknown member {k}"),
+};
+
+impl<'a> Input<'a> {
+    /// The input object, every member outside `allowed` a problem.
+    fn new(input: &'a Value, allowed: &[&str]) -> Result<Input<'a>, ControlError> {
+        let m = input
+            .as_object()
+            .ok_or_else(|| ControlError::invalid_request("input must be a json object"))?;
+        let mut d = Decoder::new("$", STYLE);
+        for (k, _) in m.iter() {
+            if !allowed.contains(&k) {
+                let message = format!(
+                    "unknown member {k:?}; expected one of {}",
+                    allowed.join(", ")
+                );
+                d.field(k, |d| {
+                    d.report(ProblemKind::Decode, ErrorCode::InvalidRequest, message)
+                });
+            }
+        }
+        Ok(Input { m, d })
+    }
+
+    fn problem(&mut self, key: &str, message: String) {
+        self.d.field(key, |d| {
+            d.report(ProblemKind::Invalid, ErrorCode::InvalidRequest, message)
+        });
+    }
+
+    /// An optional string member (`null` = absent).
+    fn str(&mut self, key: &str) -> Option<&'a str> {
+        match self.m.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(v) => {
+                self.problem(
+                    key,
+                    format!("{key} must be a string, got {}", v.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// `tenant` (absent = empty, refused by the control plane).
+    fn tenant(&mut self) -> &'a str {
+        self.str("tenant").unwrap_or("")
+    }
+
+    /// `kind`: `config` or `rules`.
+    fn kind(&mut self) -> DocKind {
+        let k = self.str("kind").unwrap_or("");
+        DocKind::parse(k).unwrap_or_else(|| {
+            self.problem(
+                "kind",
+                format!("kind must be \"config\" or \"rules\", got {k:?}"),
+            );
+            DocKind::Config
+        })
+    }
+
+    /// A non-negative integer member, given as a JSON integer or as its decimal text (what an
+    /// HTTP query parameter carries); `None` when absent, null or an empty string.
+    fn int(&mut self, key: &str) -> Option<u64> {
+        let shown = match self.m.get(key) {
+            None | Some(Value::Null) => return None,
+            Some(Value::Number(n)) => match n.as_integral_i64() {
+                Some(i) => match u64::try_from(i) {
+                    Ok(u) => return Some(u),
+                    Err(_) => i.to_string(),
+                },
+                None => n.literal().to_string(),
+            },
+            Some(Value::String(s)) if s.trim().is_empty() => return None,
+            Some(Value::String(s)) => {
+                let t = s.trim();
+                match t.parse::<u64>() {
+                    Ok(i) if i <= i64::MAX as u64 && t.bytes().all(|b| b.is_ascii_digit()) => {
+                        return Some(i)
+                    }
+                    _ => format!("{s:?}"),
+                }
+            }
+            Some(v) => v.type_name().to_string(),
+        };
+        self.problem(
+            key,
+            format!("{key} must be a non-negative integer, got {shown}"),
+        );
+        None
+    }
+
+    /// Ok when nothing was found; otherwise the first problem's message.
+    fn done(self) -> Result<(), ControlError> {
+        match self.d.into_problems().into_iter().next() {
+            None => Ok(()),
+            Some(p) => Err(ControlError::invalid_request(p.message)),
+        }
+    }
+}
+
+/// `admin.verify_audit`: walks the chain (from a pinned `head` when given).
+fn verify_audit(
+    plane: &ControlPlane,
+    ctx: &OpContext,
+    input: &Value,
+) -> Result<Value, ControlError> {
+    let mut i = Input::new(input, &["tenant", "head"])?;
+    let head = match i.m.get("head") {
+        None | Some(Value::Null) => None,
+        Some(h) => super::AuditHead::from_value(h).or_else(|| {
+            let message = "head must be {\"id\": <entry id>, \"hash\": <entry hash>}";
+            i.problem("head", message.to_string());
+            None
+        }),
+    };
+    let tenant = i.tenant();
+    i.done()?;
+    let r = plane.verify_audit(ctx, tenant, head)?;
+    let mut v = Map::new();
+    v.push("tenant_id", Value::str(&r.tenant));
+    v.push("ok", Value::Bool(r.ok()));
+    v.push("entries", Value::u64(r.entries));
+    v.push("head_hash", opt(r.head_hash.as_deref()));
+    if let Some(t) = r.tamper {
+        v.push("tampered_at", Value::u64(t.at_id));
+        v.push("reason", Value::str(t.reason.as_str()));
+    }
+    if !r.pointer_mismatches.is_empty() {
+        let list = r
+            .pointer_mismatches
+            .iter()
+            .map(|p| {
+                let mut e = Map::new();
+                e.push("kind", Value::str(p.kind.as_str()));
+                e.push("pointer", opt(p.pointer.as_deref()));
+                e.push("audited", opt(p.audited.as_deref()));
+                Value::Object(e)
+            })
+            .collect();
+        v.push("pointer_mismatches", Value::Array(list));
+    }
+    Ok(Value::Object(v))
+}
+
+/// `admin.invalidate`: drops the tenant's caches for the targets.
+fn invalidate(plane: &ControlPlane, ctx: &OpContext, input: &Value) -> Result<Value, ControlError> {
+    let i = InvalidateInput::decode(input)?;
+    let out = plane.invalidate(ctx, i.tenant, &i.targets, i.surface)?;
+    Ok(invalidate_value(i.tenant, &out))
 }
 
 /// The input of `admin.put_config` / `admin.put_rules`.
@@ -173,16 +303,20 @@ pub(crate) struct PutInput<'a> {
 impl<'a> PutInput<'a> {
     /// Reads `{"tenant", "document", "if_match"?, "comment"?}`.
     pub fn decode(input: &'a Value) -> Result<PutInput<'a>, ControlError> {
-        let m = members(input, &["tenant", "document", "if_match", "comment"])?;
+        let mut i = Input::new(input, &["tenant", "document", "if_match", "comment"])?;
+        let tenant = i.tenant();
+        let text = match i.m.get("document") {
+            None => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => json::to_string(v),
+        };
+        let (if_match, comment) = (i.str("if_match"), i.str("comment"));
+        i.done()?;
         Ok(PutInput {
-            tenant: tenant(m)?,
-            text: match m.get("document") {
-                None => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => json::to_string(v),
-            },
-            if_match: opt_str(m, "if_match")?,
-            comment: opt_str(m, "comment")?,
+            tenant,
+            text,
+            if_match,
+            comment,
         })
     }
 
@@ -208,24 +342,31 @@ pub(crate) struct RollbackInput<'a> {
 impl<'a> RollbackInput<'a> {
     /// Reads `{"tenant", "kind", "to"?, "if_match"?, "comment"?}`.
     pub fn decode(input: &'a Value) -> Result<RollbackInput<'a>, ControlError> {
-        let m = members(input, &["tenant", "kind", "to", "if_match", "comment"])?;
+        let mut i = Input::new(input, &["tenant", "kind", "to", "if_match", "comment"])?;
+        let (tenant, kind) = (i.tenant(), i.kind());
         // Absent (or null) = the previous version; present = a version, so an empty
         // one is a mistake, not a request for the previous version.
-        let target = match opt_str(m, "to")? {
+        let target = match i.str("to") {
             Some(t) if json::normalize_if_match(t).is_empty() => {
-                return Err(ControlError::invalid_request(format!(
+                i.problem(
+                    "to",
+                    format!(
                     "to must name a version (an etag), got {t:?}; omit it for the previous version"
-                )))
+                ),
+                );
+                RollbackTarget::Previous
             }
             Some(t) => RollbackTarget::Version(t),
             None => RollbackTarget::Previous,
         };
+        let (if_match, comment) = (i.str("if_match"), i.str("comment"));
+        i.done()?;
         Ok(RollbackInput {
-            tenant: tenant(m)?,
-            kind: kind(m)?,
+            tenant,
+            kind,
             target,
-            if_match: opt_str(m, "if_match")?,
-            comment: opt_str(m, "comment")?,
+            if_match,
+            comment,
         })
     }
 }
@@ -240,27 +381,25 @@ pub(crate) struct InvalidateInput<'a> {
 impl<'a> InvalidateInput<'a> {
     /// Reads `{"tenant", "targets", "surface"?}`.
     pub fn decode(input: &'a Value) -> Result<InvalidateInput<'a>, ControlError> {
-        let m = members(input, &["tenant", "targets", "surface"])?;
-        let targets: Vec<&str> = match m.get("targets") {
+        let mut i = Input::new(input, &["tenant", "targets", "surface"])?;
+        let tenant = i.tenant();
+        let targets: Vec<&str> = match i.m.get("targets") {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|t| {
-                    t.as_str().ok_or_else(|| {
-                        ControlError::invalid_request("targets must be an array of strings")
-                    })
-                })
-                .collect::<Result<_, _>>()?,
+            Some(Value::Array(a)) if a.iter().all(|t| t.as_str().is_some()) => {
+                a.iter().filter_map(Value::as_str).collect()
+            }
             Some(_) => {
-                return Err(ControlError::invalid_request(
-                    "targets must be an array of strings",
-                ))
+                let message = "targets must be an array of strings";
+                i.problem("targets", message.to_string());
+                Vec::new()
             }
         };
+        let surface = i.str("surface");
+        i.done()?;
         Ok(InvalidateInput {
-            tenant: tenant(m)?,
+            tenant,
             targets,
-            surface: opt_str(m, "surface")?,
+            surface,
         })
     }
 }
@@ -298,56 +437,37 @@ pub(crate) fn invalidate_value(tenant: &str, out: &super::InvalidationOutcome) -
     Value::Object(v)
 }
 
-fn members<'a>(input: &'a Value, allowed: &[&str]) -> Result<&'a Map, ControlError> {
-    let m = input
-        .as_object()
-        .ok_or_else(|| ControlError::invalid_request("input must be a json object"))?;
-    for (k, _) in m.iter() {
-        if !allowed.contains(&k) {
-            return Err(ControlError::invalid_request(format!(
-                "unknown member {k:?}; expected one of {}",
-                allowed.join(", ")
-            )));
-        }
-    }
-    Ok(m)
-}
-
-fn opt_str<'a>(m: &'a Map, key: &str) -> Result<Option<&'a str>, ControlError> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v) => Err(ControlError::invalid_request(format!(
-            "{key} must be a string, got {}",
-            v.type_name()
-        ))),
-    }
-}
-
 /// `admin.audit`: one page, with the reference's keyset (`before`, `before_id` in;
 /// `next_before`, `next_before_id` out) and the opaque cursor.
 fn audit_page(plane: &ControlPlane, ctx: &OpContext, input: &Value) -> Result<Value, ControlError> {
-    let m = members(input, &["tenant", "limit", "cursor", "before", "before_id"])?;
-    let limit = match opt_int(m, "limit")? {
+    let mut i = Input::new(input, &["tenant", "limit", "cursor", "before", "before_id"])?;
+    let limit = match i.int("limit") {
         None => None,
-        Some(0) => return Err(ControlError::invalid_request("limit must be positive")),
-        Some(i) => Some(usize::try_from(i).unwrap_or(usize::MAX)),
+        Some(0) => {
+            i.problem("limit", "limit must be positive".to_string());
+            None
+        }
+        Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
     };
-    let before = match opt_str(m, "before")?.map(str::trim) {
+    let before = match i.str("before").map(str::trim) {
         None | Some("") => None,
-        Some(t) => Some(Timestamp::parse_rfc3339(t).ok_or_else(|| {
-            ControlError::invalid_request(format!(
-                "before must be an RFC 3339 timestamp, got {t:?}"
-            ))
-        })?),
+        Some(t) => Timestamp::parse_rfc3339(t).or_else(|| {
+            i.problem(
+                "before",
+                format!("before must be an RFC 3339 timestamp, got {t:?}"),
+            );
+            None
+        }),
     };
     let query = AuditQuery {
         limit,
-        cursor: opt_str(m, "cursor")?.map(str::to_owned),
+        cursor: i.str("cursor").map(str::to_owned),
         before,
-        before_id: opt_int(m, "before_id")?,
+        before_id: i.int("before_id"),
     };
-    let page = plane.audit(ctx, tenant(m)?, &query)?;
+    let tenant = i.tenant();
+    i.done()?;
+    let page = plane.audit(ctx, tenant, &query)?;
     let mut v = Map::new();
     let entries = page.entries.iter();
     v.push(
@@ -365,32 +485,6 @@ fn audit_page(plane: &ControlPlane, ctx: &OpContext, input: &Value) -> Result<Va
         v.push("next_before_id", Value::u64(k.id));
     }
     Ok(Value::Object(v))
-}
-
-/// A non-negative integer member, given as a JSON integer or as its decimal text (what an
-/// HTTP query parameter carries); `None` when absent, null or an empty string.
-fn opt_int(m: &Map, key: &str) -> Result<Option<u64>, ControlError> {
-    let bad = |shown: String| {
-        ControlError::invalid_request(format!("{key} must be a non-negative integer, got {shown}"))
-    };
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_integral_i64() {
-            Some(i) => u64::try_from(i).map(Some).map_err(|_| bad(i.to_string())),
-            None => Err(bad(n.literal().to_string())),
-        },
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => {
-            let t = s.trim();
-            match t.parse::<u64>() {
-                Ok(i) if i <= i64::MAX as u64 && t.bytes().all(|b| b.is_ascii_digit()) => {
-                    Ok(Some(i))
-                }
-                _ => Err(bad(format!("{s:?}"))),
-            }
-        }
-        Some(v) => Err(bad(v.type_name().to_string())),
-    }
 }
 
 /// An audit entry as the HTTP API shows it: the reference's flat fields (`actor_sub`,
@@ -419,17 +513,6 @@ fn entry_value(e: &AuditEntry, redacted: bool) -> Value {
     m.push("prev_hash", opt(e.prev_hash.as_deref()));
     m.push("hash", Value::str(&e.hash));
     Value::Object(m)
-}
-
-fn tenant(m: &Map) -> Result<&str, ControlError> {
-    Ok(opt_str(m, "tenant")?.unwrap_or(""))
-}
-
-fn kind(m: &Map) -> Result<DocKind, ControlError> {
-    let k = opt_str(m, "kind")?.unwrap_or("");
-    DocKind::parse(k).ok_or_else(|| {
-        ControlError::invalid_request(format!("kind must be \"config\" or \"rules\", got {k:?}"))
-    })
 }
 
 fn opt(s: Option<&str>) -> Value {

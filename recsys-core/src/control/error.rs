@@ -2,7 +2,7 @@
 
 use super::store::{StoreError, StoreErrorKind};
 use super::DocKind;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, ErrorCode, Problem, Refusal};
 use crate::json::Value;
 
 /// Why a control-plane operation failed. Nothing was written unless stated otherwise.
@@ -23,7 +23,7 @@ pub enum ControlError {
     #[error("{message}")]
     InvalidDocument {
         kind: DocKind,
-        status: u16,
+        refusal: Refusal,
         message: String,
         problems: Vec<Problem>,
     },
@@ -56,7 +56,7 @@ pub enum ControlError {
     /// `RECSYS_INVALID_TARGETS`: 400 when no target is given, 422 for unknown targets.
     #[error("{message}")]
     InvalidTargets {
-        status: u16,
+        refusal: Refusal,
         message: String,
         problems: Vec<Problem>,
     },
@@ -76,53 +76,54 @@ impl ControlError {
         }
     }
 
-    /// The stable code.
+    /// The stable code string.
     pub fn code(&self) -> &'static str {
+        self.error_code().code()
+    }
+
+    /// The stable code.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ControlError::InvalidTenant { .. } => "RECSYS_INVALID_TENANT",
-            ControlError::Forbidden { .. } => "RECSYS_FORBIDDEN",
-            ControlError::InvalidRequest { .. } => "RECSYS_INVALID_REQUEST",
+            ControlError::InvalidTenant { .. } => ErrorCode::InvalidTenant,
+            ControlError::Forbidden { .. } => ErrorCode::Forbidden,
+            ControlError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             ControlError::InvalidDocument { kind, .. } => match kind {
-                DocKind::Config => "RECSYS_INVALID_CONFIG",
-                DocKind::Rules => "RECSYS_INVALID_RULES",
+                DocKind::Config => ErrorCode::InvalidConfig,
+                DocKind::Rules => ErrorCode::InvalidRules,
             },
-            ControlError::VersionMismatch { .. } => "RECSYS_VERSION_MISMATCH",
-            ControlError::WriteConflict { .. } => "RECSYS_WRITE_CONFLICT",
+            ControlError::VersionMismatch { .. } => ErrorCode::VersionMismatch,
+            ControlError::WriteConflict { .. } => ErrorCode::WriteConflict,
             ControlError::NotFound { kind } => match kind {
-                DocKind::Config => "RECSYS_CONFIG_NOT_FOUND",
-                DocKind::Rules => "RECSYS_RULES_NOT_FOUND",
+                DocKind::Config => ErrorCode::ConfigNotFound,
+                DocKind::Rules => ErrorCode::RulesNotFound,
             },
-            ControlError::VersionNotFound { .. } => "RECSYS_VERSION_NOT_FOUND",
-            ControlError::NoPreviousVersion { .. } => "RECSYS_NO_PREVIOUS_VERSION",
-            ControlError::InvalidTargets { .. } => "RECSYS_INVALID_TARGETS",
-            ControlError::InvalidCursor => "RECSYS_INVALID_CURSOR",
+            ControlError::VersionNotFound { .. } => ErrorCode::VersionNotFound,
+            ControlError::NoPreviousVersion { .. } => ErrorCode::NoPreviousVersion,
+            ControlError::InvalidTargets { .. } => ErrorCode::InvalidTargets,
+            ControlError::InvalidCursor => ErrorCode::InvalidCursor,
             ControlError::Store(e) => match e.kind {
-                StoreErrorKind::Unavailable => "RECSYS_STORE_UNAVAILABLE",
-                StoreErrorKind::Conflict => "RECSYS_STORE_CONFLICT",
-                StoreErrorKind::Corrupt => "RECSYS_STORE_CORRUPT",
-                StoreErrorKind::Other => "RECSYS_STORE_ERROR",
+                StoreErrorKind::Unavailable => ErrorCode::StoreUnavailable,
+                StoreErrorKind::Conflict => ErrorCode::StoreConflict,
+                StoreErrorKind::Corrupt => ErrorCode::StoreCorrupt,
+                StoreErrorKind::Other => ErrorCode::StoreError,
             },
+        }
+    }
+
+    /// How a refused payload failed, for the errors whose status depends on it.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            ControlError::InvalidDocument { refusal, .. }
+            | ControlError::InvalidTargets { refusal, .. } => Some(*refusal),
+            _ => None,
         }
     }
 
     /// The HTTP status a host should answer with.
     pub fn status(&self) -> u16 {
-        match self {
-            ControlError::InvalidTenant { .. }
-            | ControlError::InvalidRequest { .. }
-            | ControlError::InvalidCursor => 400,
-            ControlError::Forbidden { .. } => 403,
-            ControlError::InvalidDocument { status, .. }
-            | ControlError::InvalidTargets { status, .. } => *status,
-            ControlError::VersionMismatch { .. }
-            | ControlError::WriteConflict { .. }
-            | ControlError::NoPreviousVersion { .. } => 409,
-            ControlError::NotFound { .. } | ControlError::VersionNotFound { .. } => 404,
-            ControlError::Store(e) => match e.kind {
-                StoreErrorKind::Unavailable => 503,
-                StoreErrorKind::Conflict => 409,
-                StoreErrorKind::Corrupt | StoreErrorKind::Other => 500,
-            },
+        match self.refusal() {
+            Some(r) => r.status(),
+            None => self.error_code().status(),
         }
     }
 
@@ -147,8 +148,11 @@ impl ControlError {
 
 impl From<ControlError> for ApiError {
     fn from(e: ControlError) -> ApiError {
-        let mut api =
-            ApiError::new(e.code(), e.status(), e.to_string()).with_problems(e.problems().to_vec());
+        let mut api = match e.refusal() {
+            Some(how) => ApiError::refused(e.error_code(), how, e.to_string()),
+            None => ApiError::new(e.error_code(), e.to_string()),
+        }
+        .with_problems(e.problems().to_vec());
         if let Some(current) = e.current_version() {
             api = api.with_extra(
                 "current_version",

@@ -3,7 +3,8 @@
 //! [`Invalidation`] so a host without an invalidator can apply it itself.
 
 use super::error::ControlError;
-use crate::error::Problem;
+use crate::error::ErrorCode;
+use crate::error::{Problem, Refusal};
 use crate::json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -39,7 +40,7 @@ impl CacheTarget {
 }
 
 /// Problem code for an unknown target.
-pub const INVALID_TARGET: &str = "RECSYS_INVALID_TARGET";
+pub const INVALID_TARGET: &str = ErrorCode::InvalidTarget.code();
 
 /// Validates targets: each is trimmed and lower-cased; blanks are dropped; aliases resolve;
 /// duplicates collapse keeping first-seen order. No target left → 400; any unknown target →
@@ -69,14 +70,14 @@ pub fn parse_targets<S: AsRef<str>>(targets: &[S]) -> Result<Vec<CacheTarget>, C
     }
     if !any {
         return Err(ControlError::InvalidTargets {
-            status: 400,
+            refusal: Refusal::Malformed,
             message: "targets are required".into(),
             problems: Vec::new(),
         });
     }
     if let Some(first) = problems.first() {
         return Err(ControlError::InvalidTargets {
-            status: 422,
+            refusal: Refusal::Invalid,
             message: first.message.clone(),
             problems,
         });

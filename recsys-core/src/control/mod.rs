@@ -76,7 +76,7 @@ pub use store::{
 };
 
 use crate::config::TenantConfig;
-use crate::error::Problem;
+use crate::error::{Problem, Refusal};
 use crate::json::{self, JsonError, Map, Value};
 use crate::rules::{parse_rules_value, RulesError, RulesParseOptions, RULES_TOO_MANY};
 use crate::time::Timestamp;
@@ -902,13 +902,14 @@ impl ControlPlane {
         bytes: &[u8],
     ) -> Result<Validated, ControlError> {
         let name = kind.as_str();
-        let invalid =
-            |status: u16, message: String, problems: Vec<Problem>| ControlError::InvalidDocument {
+        let invalid = |refusal: Refusal, message: String, problems: Vec<Problem>| {
+            ControlError::InvalidDocument {
                 kind,
-                status,
+                refusal,
                 message,
                 problems,
-            };
+            }
+        };
         let json_invalid = |e: JsonError| {
             let path = if e.path.is_empty() {
                 "$".to_string()
@@ -916,14 +917,14 @@ impl ControlPlane {
                 e.path.clone()
             };
             invalid(
-                400,
+                Refusal::Malformed,
                 format!("{name} payload must be valid json: {e}"),
                 vec![Problem::new(path, e.code(), e.message.clone())],
             )
         };
         if bytes.len() > self.options.max_document_bytes {
             return Err(invalid(
-                413,
+                Refusal::TooLarge,
                 format!(
                     "{name} payload is {} bytes, more than the limit of {}",
                     bytes.len(),
@@ -945,7 +946,7 @@ impl ControlPlane {
             .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
         {
             return Err(invalid(
-                400,
+                Refusal::Malformed,
                 format!("{name} payload is required"),
                 Vec::new(),
             ));
@@ -954,7 +955,11 @@ impl ControlPlane {
             DocKind::Config => {
                 let v = json::parse_with(bytes, json::Limits::document()).map_err(json_invalid)?;
                 if let Err(problems) = TenantConfig::from_value(&v) {
-                    return Err(invalid(422, summary(name, &problems), problems));
+                    return Err(invalid(
+                        Refusal::Invalid,
+                        summary(name, &problems),
+                        problems,
+                    ));
                 }
                 v
             }
@@ -967,15 +972,19 @@ impl ControlPlane {
                     Err(e @ RulesError::TooMany { .. }) => {
                         let msg = e.to_string();
                         return Err(invalid(
-                            422,
+                            Refusal::Invalid,
                             msg.clone(),
                             vec![Problem::new("$", RULES_TOO_MANY, msg)],
                         ));
                     }
                     Err(RulesError::Invalid(problems)) => {
-                        return Err(invalid(422, summary(name, &problems), problems))
+                        return Err(invalid(
+                            Refusal::Invalid,
+                            summary(name, &problems),
+                            problems,
+                        ))
                     }
-                    Err(e) => return Err(invalid(e.status(), e.to_string(), e.problems())),
+                    Err(e) => return Err(invalid(e.refusal(), e.to_string(), e.problems())),
                 }
             }
         };
@@ -984,7 +993,7 @@ impl ControlPlane {
                 .map_err(json_invalid)?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             invalid(
-                400,
+                Refusal::Malformed,
                 format!("{name} payload must be valid utf-8"),
                 Vec::new(),
             )

@@ -22,6 +22,7 @@ use super::{
     Pointer, PointerSwap, StoreErrorKind, StoredVersion,
 };
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 use std::collections::BTreeMap;
 
@@ -176,8 +177,7 @@ const HISTORY_PAGE: usize = 500;
 
 fn mismatch(current: &Release) -> ApiError {
     ApiError::new(
-        "RECSYS_VERSION_MISMATCH",
-        409,
+        ErrorCode::VersionMismatch,
         format!(
             "release was changed concurrently; current release is {}",
             current.id
@@ -411,13 +411,11 @@ impl ControlPlane {
         }
         Err(match want {
             Some(id) => ApiError::new(
-                "RECSYS_RELEASE_NOT_FOUND",
-                404,
+                ErrorCode::ReleaseNotFound,
                 format!("no release {id:?} in the tenant's release history"),
             ),
             None => ApiError::new(
-                "RECSYS_NO_PREVIOUS_RELEASE",
-                409,
+                ErrorCode::NoPreviousRelease,
                 "the tenant has no earlier release to roll back to",
             ),
         })
@@ -474,8 +472,7 @@ impl ControlPlane {
             let swaps = self.release_swaps(ctx, &now, &target);
             if swaps.is_empty() {
                 return Err(ApiError::new(
-                    "RECSYS_INVALID_REQUEST",
-                    400,
+                    crate::error::ErrorCode::InvalidRequest,
                     format!(
                         "a release needs a config or rules document; tenant {tenant:?} has neither"
                     ),
@@ -512,8 +509,7 @@ impl ControlPlane {
             }
         }
         Err(ApiError::new(
-            "RECSYS_WRITE_CONFLICT",
-            409,
+            ErrorCode::WriteConflict,
             "the release was changed concurrently too many times; retry",
         ))
     }

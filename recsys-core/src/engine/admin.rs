@@ -114,8 +114,7 @@ impl Engine {
 fn op_context(ctx: &Context) -> Result<OpContext, ApiError> {
     let principal = ctx.actor.clone().ok_or_else(|| {
         ApiError::new(
-            "RECSYS_INVALID_CONTEXT",
-            400,
+            crate::error::ErrorCode::InvalidContext,
             "a control-plane operation needs the caller: set the context's actor",
         )
     })?;

@@ -137,7 +137,7 @@ impl EngineBuilder {
 }
 
 fn conflict(message: &str) -> ApiError {
-    ApiError::new("RECSYS_INVALID_OPTIONS", 400, message)
+    ApiError::new(crate::error::ErrorCode::InvalidOptions, message)
 }
 
 #[cfg(test)]

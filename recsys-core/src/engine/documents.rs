@@ -166,8 +166,7 @@ impl Documents {
             for (uri, bytes) in &self.artifacts {
                 let text = std::str::from_utf8(bytes).map_err(|_| {
                     ApiError::new(
-                        "RECSYS_JSON_INVALID_UTF8",
-                        400,
+                        crate::error::ErrorCode::JsonInvalidUtf8,
                         format!("artifact {uri:?} is not utf-8"),
                     )
                 })?;

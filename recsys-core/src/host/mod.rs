@@ -40,8 +40,7 @@ pub fn panic_error(payload: &(dyn Any + Send)) -> ApiError {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("unknown panic payload");
     ApiError::new(
-        INTERNAL,
-        500,
+        crate::error::ErrorCode::Internal,
         format!("internal error in recsys core (panic): {what}"),
     )
 }
@@ -128,8 +127,10 @@ mod tests {
             e.message
         );
         assert_eq!(guard(|| Ok(3)), Ok(3));
-        let typed = guard(|| -> Result<(), ApiError> { Err(ApiError::new("X", 400, "x")) });
-        assert_eq!(typed.unwrap_err().code, "X");
+        let typed = guard(|| -> Result<(), ApiError> {
+            Err(ApiError::new(crate::error::ErrorCode::InvalidRequest, "x"))
+        });
+        assert_eq!(typed.unwrap_err().code, "RECSYS_INVALID_REQUEST");
     }
 
     #[test]

@@ -202,8 +202,7 @@ pub fn seal_draft_text(
 ) -> Result<AuditEntry, ApiError> {
     let bad = |m: &str| {
         ApiError::new(
-            "RECSYS_INVALID_ADAPTER",
-            400,
+            crate::error::ErrorCode::InvalidAdapter,
             format!("invalid audit draft: {m}"),
         )
     };

@@ -56,19 +56,24 @@ pub enum JsonErrorKind {
 }
 
 impl JsonErrorKind {
-    /// The stable error code (`RECSYS_JSON_...`).
+    /// The stable code string.
     pub fn code(self) -> &'static str {
+        self.error_code().code()
+    }
+    /// The stable code.
+    pub fn error_code(self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
         match self {
-            JsonErrorKind::Syntax => "RECSYS_JSON_SYNTAX",
-            JsonErrorKind::InvalidUtf8 => "RECSYS_JSON_INVALID_UTF8",
-            JsonErrorKind::NulCharacter => "RECSYS_JSON_NUL_CHARACTER",
-            JsonErrorKind::LoneSurrogate => "RECSYS_JSON_LONE_SURROGATE",
-            JsonErrorKind::TooDeep => "RECSYS_JSON_TOO_DEEP",
-            JsonErrorKind::TooLarge => "RECSYS_JSON_TOO_LARGE",
-            JsonErrorKind::TooManyMembers => "RECSYS_JSON_TOO_MANY_MEMBERS",
-            JsonErrorKind::NumberTooLong => "RECSYS_JSON_NUMBER_TOO_LONG",
-            JsonErrorKind::TrailingData => "RECSYS_JSON_TRAILING_DATA",
-            JsonErrorKind::Empty => "RECSYS_JSON_EMPTY",
+            JsonErrorKind::Syntax => ErrorCode::JsonSyntax,
+            JsonErrorKind::InvalidUtf8 => ErrorCode::JsonInvalidUtf8,
+            JsonErrorKind::NulCharacter => ErrorCode::JsonNulCharacter,
+            JsonErrorKind::LoneSurrogate => ErrorCode::JsonLoneSurrogate,
+            JsonErrorKind::TooDeep => ErrorCode::JsonTooDeep,
+            JsonErrorKind::TooLarge => ErrorCode::JsonTooLarge,
+            JsonErrorKind::TooManyMembers => ErrorCode::JsonTooManyMembers,
+            JsonErrorKind::NumberTooLong => ErrorCode::JsonNumberTooLong,
+            JsonErrorKind::TrailingData => ErrorCode::JsonTrailingData,
+            JsonErrorKind::Empty => ErrorCode::JsonEmpty,
         }
     }
 }

@@ -17,6 +17,7 @@ pub use catalog::{CatalogView, SnapshotCatalog, TagSpace};
 pub(crate) use rules::space as rules_space;
 
 use crate::config::TenantConfig;
+use crate::error::ErrorCode;
 use crate::error::Problem;
 use crate::json::{Map, Value};
 use crate::rules::Rule;
@@ -57,7 +58,7 @@ pub mod codes {
 }
 
 /// The error code of a write refused by strict lint.
-pub const LINT_FAILED: &str = "RECSYS_LINT_FAILED";
+pub const LINT_FAILED: &str = ErrorCode::LintFailed.code();
 
 /// How serious a finding is. Strict mode refuses writes with any `Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -178,8 +179,7 @@ pub fn strict_error(findings: &[Finding]) -> Option<crate::ApiError> {
     let first = errors.first()?;
     Some(
         crate::ApiError::new(
-            LINT_FAILED,
-            422,
+            ErrorCode::LintFailed,
             format!(
                 "lint refused the document: {} error-level finding(s), first {}: {}",
                 errors.len(),

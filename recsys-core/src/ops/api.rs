@@ -19,6 +19,7 @@
 //!
 //! Malformed inputs answer `RECSYS_INVALID_REQUEST` (400) with every problem.
 
+use crate::error::ErrorCode;
 use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::User;
@@ -39,7 +40,7 @@ pub const OPS: &[&str] = &[
     "validate_profile",
 ];
 
-const INVALID_REQUEST: &str = "RECSYS_INVALID_REQUEST";
+const INVALID_REQUEST: &str = ErrorCode::InvalidRequest.code();
 
 /// Runs an ops operation; `None` when `op` is not one of [`OPS`].
 pub fn call_static(op: &str, input: &Value) -> Option<Result<Value, ApiError>> {
@@ -76,21 +77,21 @@ fn invalid(problems: Vec<Problem>) -> ApiError {
     let msg = problems
         .first()
         .map_or_else(|| "invalid input".to_string(), |p| p.message.clone());
-    ApiError::new(INVALID_REQUEST, 400, msg).with_problems(problems)
+    ApiError::new(ErrorCode::InvalidRequest, msg).with_problems(problems)
 }
 
 fn root<'v>(r: &mut Reader, input: &'v Value) -> Option<&'v Map> {
     let m = r.object(Some(input), "$");
-    if m.is_none() && r.problems.is_empty() {
+    if m.is_none() && r.is_clean() {
         r.wrong("$", "an object", input);
     }
     m
 }
 
 fn assign_op(input: &Value) -> Result<Value, ApiError> {
-    let mut r = Reader::new(INVALID_REQUEST, INVALID_REQUEST);
+    let mut r = Reader::new(ErrorCode::InvalidRequest, ErrorCode::InvalidRequest);
     let Some(m) = root(&mut r, input) else {
-        return Err(invalid(r.problems));
+        return Err(invalid(r.into_problems()));
     };
     r.known(
         m,
@@ -170,8 +171,8 @@ fn assign_op(input: &Value) -> Result<Value, ApiError> {
             "now is required: the experiment has a time window (the core has no clock)",
         );
     }
-    if !r.problems.is_empty() {
-        return Err(invalid(r.problems));
+    if !r.is_clean() {
+        return Err(invalid(r.into_problems()));
     }
     Ok(assigner
         .assign(&id, &variant, &surface, &user, now.unwrap_or_default())
@@ -179,9 +180,9 @@ fn assign_op(input: &Value) -> Result<Value, ApiError> {
 }
 
 fn exposure_op(input: &Value) -> Result<Value, ApiError> {
-    let mut r = Reader::new(INVALID_REQUEST, INVALID_REQUEST);
+    let mut r = Reader::new(ErrorCode::InvalidRequest, ErrorCode::InvalidRequest);
     let Some(m) = root(&mut r, input) else {
-        return Err(invalid(r.problems));
+        return Err(invalid(r.into_problems()));
     };
     r.known(
         m,
@@ -206,7 +207,7 @@ fn exposure_op(input: &Value) -> Result<Value, ApiError> {
         Some(v) => match ExposureEvent::from_value(v) {
             Ok(e) => Some(e),
             Err(p) => {
-                r.problems.extend(p);
+                r.extend(p);
                 None
             }
         },
@@ -215,8 +216,8 @@ fn exposure_op(input: &Value) -> Result<Value, ApiError> {
             None
         }
     };
-    let (Some(event), true) = (event, r.problems.is_empty()) else {
-        return Err(invalid(r.problems));
+    let (Some(event), true) = (event, r.is_clean()) else {
+        return Err(invalid(r.into_problems()));
     };
     let mode = if hashed {
         SubjectMode::Hashed(SubjectHasher::with_key_id(key_id, salt.into_bytes()))
@@ -227,9 +228,9 @@ fn exposure_op(input: &Value) -> Result<Value, ApiError> {
 }
 
 fn api_key_hash_op(input: &Value) -> Result<Value, ApiError> {
-    let mut r = Reader::new(INVALID_REQUEST, INVALID_REQUEST);
+    let mut r = Reader::new(ErrorCode::InvalidRequest, ErrorCode::InvalidRequest);
     let Some(m) = root(&mut r, input) else {
-        return Err(invalid(r.problems));
+        return Err(invalid(r.into_problems()));
     };
     r.known(m, &["secret", "key"], "$");
     let secret = r.string(m, "secret", "$").unwrap_or_default();
@@ -238,19 +239,19 @@ fn api_key_hash_op(input: &Value) -> Result<Value, ApiError> {
         r.problem("$.key", INVALID_REQUEST, "key is required");
     }
     match key {
-        Some(k) if r.problems.is_empty() => {
+        Some(k) if r.is_clean() => {
             let mut out = Map::with_capacity(1);
             out.push("hash", Value::String(hash_api_key(&secret, &k)));
             Ok(Value::Object(out))
         }
-        _ => Err(invalid(r.problems)),
+        _ => Err(invalid(r.into_problems())),
     }
 }
 
 fn api_key_verify_op(input: &Value) -> Result<Value, ApiError> {
-    let mut r = Reader::new(INVALID_REQUEST, INVALID_REQUEST);
+    let mut r = Reader::new(ErrorCode::InvalidRequest, ErrorCode::InvalidRequest);
     let Some(m) = root(&mut r, input) else {
-        return Err(invalid(r.problems));
+        return Err(invalid(r.into_problems()));
     };
     r.known(m, &["secret", "secrets", "key", "hash"], "$");
     let mut secrets = Vec::new();
@@ -274,8 +275,8 @@ fn api_key_verify_op(input: &Value) -> Result<Value, ApiError> {
     if hash.is_none() {
         r.problem("$.hash", INVALID_REQUEST, "hash is required");
     }
-    if !r.problems.is_empty() {
-        return Err(invalid(r.problems));
+    if !r.is_clean() {
+        return Err(invalid(r.into_problems()));
     }
     let verifier = ApiKeyVerifier::new(
         secrets

@@ -14,18 +14,19 @@
 //! tried even after a match), so neither timing nor the order of secrets reveals how much of
 //! a hash matched.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 use super::digest::{constant_time_eq, hex, hmac_sha256, sha256};
 
 /// Stable codes.
 pub mod codes {
+    use crate::error::ErrorCode;
     /// A key was presented but is unknown, revoked or expired (401 "invalid api key").
-    pub const AUTH_INVALID: &str = "RECSYS_AUTH_INVALID";
+    pub const AUTH_INVALID: &str = ErrorCode::AuthInvalid.code();
     /// No key was presented where one is required (401 "authentication required").
-    pub const AUTH_REQUIRED: &str = "RECSYS_AUTH_REQUIRED";
+    pub const AUTH_REQUIRED: &str = ErrorCode::AuthRequired.code();
     /// The verifier's secrets are misconfigured (none, more than two, duplicate key ids).
-    pub const INVALID_SECRETS: &str = "RECSYS_INVALID_API_KEY_SECRETS";
+    pub const INVALID_SECRETS: &str = ErrorCode::InvalidApiKeySecrets.code();
 }
 
 /// Errors of API-key verification and verifier set-up.
@@ -42,24 +43,27 @@ pub enum ApiKeyError {
 }
 
 impl ApiKeyError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiKeyError::Invalid => codes::AUTH_INVALID,
-            ApiKeyError::Missing => codes::AUTH_REQUIRED,
-            ApiKeyError::SecretCount(_) | ApiKeyError::DuplicateKeyId(_) => codes::INVALID_SECRETS,
+            ApiKeyError::Invalid => ErrorCode::AuthInvalid,
+            ApiKeyError::Missing => ErrorCode::AuthRequired,
+            ApiKeyError::SecretCount(_) | ApiKeyError::DuplicateKeyId(_) => {
+                ErrorCode::InvalidApiKeySecrets
+            }
         }
     }
+    pub fn code(&self) -> &'static str {
+        self.error_code().code()
+    }
     pub fn status(&self) -> u16 {
-        match self {
-            ApiKeyError::Invalid | ApiKeyError::Missing => 401,
-            _ => 422,
-        }
+        self.error_code().status()
     }
 }
 
 impl From<ApiKeyError> for ApiError {
     fn from(e: ApiKeyError) -> ApiError {
-        ApiError::new(e.code(), e.status(), e.to_string())
+        ApiError::new(e.error_code(), e.to_string())
     }
 }
 

@@ -23,6 +23,7 @@
 //! Waiters are not strictly FIFO: a newcomer may take a slot freed while a waiter is being
 //! woken (as with the reference's channel semaphore).
 
+use crate::error::ErrorCode;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ use crate::json::Value;
 use super::metrics::{names, Metrics};
 
 /// Error code of [`Overloaded`].
-pub const OVERLOADED: &str = "RECSYS_OVERLOADED";
+pub const OVERLOADED: &str = ErrorCode::Overloaded.code();
 
 /// Why a request was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,7 +75,7 @@ impl From<Overloaded> for ApiError {
     /// 503 `RECSYS_OVERLOADED` "service overloaded"; `extra.retry_after` (seconds) when the
     /// header should be sent.
     fn from(o: Overloaded) -> ApiError {
-        let e = ApiError::new(OVERLOADED, 503, "service overloaded");
+        let e = ApiError::new(ErrorCode::Overloaded, "service overloaded");
         match o.retry_after {
             Some(s) => e.with_extra("retry_after", Value::u64(s)),
             None => e,

@@ -1,126 +1,91 @@
-//! A small strict reader for the ops JSON inputs: optional members (`null` = absent), type
-//! checks and unknown-member detection, collecting every finding as a [`Problem`].
+//! The ops JSON inputs' view of the strict [`Decoder`]: members matched exactly, `null` =
+//! absent, type checks and unknown members collected as [`Problem`]s with the family's codes.
+//! Callers name absolute paths (`$.event.items[3]`); the decoder owns the messages.
 
-use crate::error::Problem;
+use crate::decode::{Decoder, Keys, ProblemKind, Style};
+use crate::error::{ErrorCode, Problem};
 use crate::json::{Map, Value};
 
 pub(crate) struct Reader {
-    pub problems: Vec<Problem>,
-    wrong_type: &'static str,
-    unknown: &'static str,
+    d: Decoder,
+}
+
+fn unknown_message(quoted: &str) -> String {
+    format!("unknown field {quoted}")
 }
 
 impl Reader {
-    pub fn new(wrong_type: &'static str, unknown: &'static str) -> Reader {
-        Reader {
-            problems: Vec::new(),
+    /// A reader reporting wrong JSON types as `wrong_type` and unknown members as `unknown`.
+    pub fn new(wrong_type: ErrorCode, unknown: ErrorCode) -> Reader {
+        let style = Style {
+            keys: Keys::Exact,
+            unknown_field: unknown,
             wrong_type,
-            unknown,
+            unknown_message,
+        };
+        Reader {
+            d: Decoder::new("$", style),
         }
     }
 
+    /// True when nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.d.is_clean()
+    }
+
+    /// Every problem found, in order.
+    pub fn into_problems(self) -> Vec<Problem> {
+        self.d.into_problems()
+    }
+
+    /// Adds problems found by a nested decoder.
+    pub fn extend(&mut self, problems: Vec<Problem>) {
+        self.d.extend(ProblemKind::Invalid, problems);
+    }
+
     pub fn problem(&mut self, path: impl Into<String>, code: &'static str, msg: impl Into<String>) {
-        self.problems.push(Problem::new(path, code, msg));
+        self.d.report_at(ProblemKind::Invalid, path, code, msg);
     }
 
     pub fn wrong(&mut self, path: &str, want: &str, got: &Value) {
-        let code = self.wrong_type;
-        self.problem(
-            path,
-            code,
-            format!("{path} must be {want}, got {}", got.type_name()),
-        );
+        self.d.at(path, |d| d.wrong_type(want, got));
     }
 
     /// The value as an object (absent or `null` → `None`).
     pub fn object<'v>(&mut self, v: Option<&'v Value>, path: &str) -> Option<&'v Map> {
-        match v {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m),
-            Some(other) => {
-                self.wrong(path, "an object", other);
-                None
-            }
-        }
+        self.d.at(path, |d| d.object(v))
     }
 
     /// Reports members not in `known`.
     pub fn known(&mut self, m: &Map, known: &[&str], path: &str) {
-        for (k, _) in m.deduped() {
-            if !known.contains(&k) {
-                let code = self.unknown;
-                self.problem(format!("{path}.{k}"), code, format!("unknown field {k:?}"));
-            }
-        }
+        self.d.at(path, |d| d.known(m, known));
     }
 
     pub fn string(&mut self, m: &Map, key: &str, path: &str) -> Option<String> {
-        match m.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                self.wrong(&format!("{path}.{key}"), "a string", other);
-                None
-            }
-        }
+        self.member(m, key, path, |d, v| d.string(v).map(str::to_owned))
     }
 
     pub fn boolean(&mut self, m: &Map, key: &str, path: &str) -> Option<bool> {
-        match m.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(other) => {
-                self.wrong(&format!("{path}.{key}"), "a boolean", other);
-                None
-            }
-        }
+        self.member(m, key, path, Decoder::boolean)
     }
 
     pub fn number(&mut self, m: &Map, key: &str, path: &str) -> Option<f64> {
-        match m.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(f) => Some(f),
-                None => {
-                    let code = self.wrong_type;
-                    self.problem(
-                        format!("{path}.{key}"),
-                        code,
-                        format!("{path}.{key} must be a finite number, got {}", n.literal()),
-                    );
-                    None
-                }
-            },
-            Some(other) => {
-                self.wrong(&format!("{path}.{key}"), "a number", other);
-                None
-            }
-        }
+        self.member(m, key, path, Decoder::finite)
     }
 
     /// A non-negative integer (`3`, `3.0` accepted).
     pub fn uint(&mut self, m: &Map, key: &str, path: &str) -> Option<u64> {
-        match m.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_integral_i64() {
-                Some(i) if i >= 0 => Some(i as u64),
-                _ => {
-                    let code = self.wrong_type;
-                    self.problem(
-                        format!("{path}.{key}"),
-                        code,
-                        format!(
-                            "{path}.{key} must be a non-negative integer, got {}",
-                            n.literal()
-                        ),
-                    );
-                    None
-                }
-            },
-            Some(other) => {
-                self.wrong(&format!("{path}.{key}"), "a non-negative integer", other);
-                None
-            }
-        }
+        self.member(m, key, path, Decoder::unsigned)
+    }
+
+    fn member<R>(
+        &mut self,
+        m: &Map,
+        key: &str,
+        path: &str,
+        read: impl FnOnce(&mut Decoder, Option<&Value>) -> Option<R>,
+    ) -> Option<R> {
+        let v = m.get(key);
+        self.d.at(path, |d| d.field(key, |d| read(d, v)))
     }
 }

@@ -35,6 +35,8 @@
 //!   `rules_enabled`) that the engine applies for subjects in that variant.
 
 use crate::config::{Algo, Weights};
+use crate::decode::{Decoder, Keys, ProblemKind, Style};
+use crate::error::ErrorCode;
 use crate::error::{ApiError, Problem};
 use crate::json::{Map, Value};
 use crate::request::User;
@@ -54,31 +56,32 @@ pub const MAX_WEIGHT: f64 = 1_000_000.0;
 
 /// Stable codes: the error code and the finding codes of definition parsing.
 pub mod codes {
+    use crate::error::ErrorCode;
     /// Error code of [`ExperimentError`](super::ExperimentError) (HTTP 422).
-    pub const INVALID_EXPERIMENT: &str = "RECSYS_INVALID_EXPERIMENT";
+    pub const INVALID_EXPERIMENT: &str = ErrorCode::InvalidExperiment.code();
     /// A value has the wrong JSON type.
-    pub const WRONG_TYPE: &str = "RECSYS_EXPERIMENT_WRONG_TYPE";
+    pub const WRONG_TYPE: &str = ErrorCode::ExperimentWrongType.code();
     /// A member this format does not know (typos would silently change an experiment).
-    pub const UNKNOWN_FIELD: &str = "RECSYS_EXPERIMENT_UNKNOWN_FIELD";
+    pub const UNKNOWN_FIELD: &str = ErrorCode::ExperimentUnknownField.code();
     /// `id` missing or blank.
-    pub const MISSING_ID: &str = "RECSYS_EXPERIMENT_MISSING_ID";
+    pub const MISSING_ID: &str = ErrorCode::ExperimentMissingId.code();
     /// Two definitions share an id.
-    pub const DUPLICATE_ID: &str = "RECSYS_EXPERIMENT_DUPLICATE_ID";
+    pub const DUPLICATE_ID: &str = ErrorCode::ExperimentDuplicateId.code();
     /// A variant name is missing or blank.
-    pub const BAD_VARIANT: &str = "RECSYS_EXPERIMENT_BAD_VARIANT";
+    pub const BAD_VARIANT: &str = ErrorCode::ExperimentBadVariant.code();
     /// Two variants share a name.
-    pub const DUPLICATE_VARIANT: &str = "RECSYS_EXPERIMENT_DUPLICATE_VARIANT";
+    pub const DUPLICATE_VARIANT: &str = ErrorCode::ExperimentDuplicateVariant.code();
     /// `traffic_percent` / `holdout_percent` outside 0..=100 or not finite.
-    pub const BAD_PERCENT: &str = "RECSYS_EXPERIMENT_BAD_PERCENT";
+    pub const BAD_PERCENT: &str = ErrorCode::ExperimentBadPercent.code();
     /// A weight is negative, not finite, above [`MAX_WEIGHT`](super::MAX_WEIGHT), given for
     /// only some variants, or all weights are zero.
-    pub const BAD_WEIGHT: &str = "RECSYS_EXPERIMENT_BAD_WEIGHT";
+    pub const BAD_WEIGHT: &str = ErrorCode::ExperimentBadWeight.code();
     /// `starts_at` / `ends_at` is not an RFC 3339 timestamp.
-    pub const BAD_TIME: &str = "RECSYS_EXPERIMENT_BAD_TIME";
+    pub const BAD_TIME: &str = ErrorCode::ExperimentBadTime.code();
     /// `ends_at ≤ starts_at`: the experiment could never run.
-    pub const EMPTY_WINDOW: &str = "RECSYS_EXPERIMENT_EMPTY_WINDOW";
+    pub const EMPTY_WINDOW: &str = ErrorCode::ExperimentEmptyWindow.code();
     /// A per-variant override is invalid (negative blend weight, unknown algo).
-    pub const BAD_OVERRIDE: &str = "RECSYS_EXPERIMENT_BAD_OVERRIDE";
+    pub const BAD_OVERRIDE: &str = ErrorCode::ExperimentBadOverride.code();
 }
 
 /// Invalid experiment definitions; every finding is listed.
@@ -111,7 +114,7 @@ impl From<ExperimentError> for ApiError {
     fn from(e: ExperimentError) -> ApiError {
         let msg = e.to_string();
         let ExperimentError::Invalid(p) = e;
-        ApiError::new(codes::INVALID_EXPERIMENT, 422, msg).with_problems(p)
+        ApiError::new(ErrorCode::InvalidExperiment, msg).with_problems(p)
     }
 }
 
@@ -235,7 +238,7 @@ impl ExperimentDef {
     ///   "starts_at"?, "ends_at"?}`. `null` means absent. Every finding is returned.
     pub fn from_value(v: &Value) -> Result<ExperimentDef, Vec<Problem>> {
         let mut problems = Vec::new();
-        let def = parse_def(v, "$", &mut problems);
+        let def = decode_at("$", &mut problems, |d| parse_def(d, v));
         if problems.is_empty() {
             Ok(def)
         } else {
@@ -281,6 +284,35 @@ impl ExperimentDef {
     }
 }
 
+/// Experiment documents decode with exact keys and the experiment codes.
+const STYLE: Style = Style {
+    keys: Keys::Exact,
+    unknown_field: ErrorCode::ExperimentUnknownField,
+    wrong_type: ErrorCode::ExperimentWrongType,
+    unknown_message,
+};
+
+fn unknown_message(quoted: &str) -> String {
+    format!("unknown field {quoted}")
+}
+
+/// A validation finding of an experiment document at the current path.
+fn bad(d: &mut Decoder, code: ErrorCode, message: impl Into<String>) {
+    d.report(ProblemKind::Invalid, code, message);
+}
+
+/// Runs `read` on a decoder rooted at `path`, appending its findings to `problems`.
+fn decode_at<T>(
+    path: &str,
+    problems: &mut Vec<Problem>,
+    read: impl FnOnce(&mut Decoder) -> T,
+) -> T {
+    let mut d = Decoder::new(path, STYLE);
+    let out = read(&mut d);
+    problems.extend(d.into_problems());
+    out
+}
+
 /// Parses a JSON array of definitions (the reference's `EXPERIMENT_CONFIG_JSON`); ids must be
 /// unique. Every finding of every definition is returned.
 pub fn parse_definitions(v: &Value) -> Result<Vec<ExperimentDef>, Vec<Problem>> {
@@ -298,27 +330,29 @@ pub(crate) fn parse_definitions_at(
     path: &str,
     problems: &mut Vec<Problem>,
 ) -> Vec<ExperimentDef> {
+    decode_at(path, problems, |d| definitions(d, v))
+}
+
+fn definitions(d: &mut Decoder, v: &Value) -> Vec<ExperimentDef> {
     let arr = match v {
         Value::Null => return Vec::new(),
         Value::Array(a) => a,
         other => {
-            problems.push(wrong_type(path, "an array of definitions", other));
+            d.wrong_type("an array of definitions", other);
             return Vec::new();
         }
     };
     let mut defs: Vec<ExperimentDef> = Vec::with_capacity(arr.len());
     let mut ids = std::collections::HashSet::with_capacity(arr.len());
-    for (i, d) in arr.iter().enumerate() {
-        let p = format!("{path}[{i}]");
-        let def = parse_def(d, &p, problems);
-        if !def.id.is_empty() && !ids.insert(def.id.clone()) {
-            problems.push(Problem::new(
-                format!("{p}.id"),
-                codes::DUPLICATE_ID,
-                format!("experiment id {:?} is defined more than once", def.id),
-            ));
-        }
-        defs.push(def);
+    for (i, x) in arr.iter().enumerate() {
+        d.index(i, |d| {
+            let def = parse_def(d, x);
+            if !def.id.is_empty() && !ids.insert(def.id.clone()) {
+                let message = format!("experiment id {:?} is defined more than once", def.id);
+                d.field("id", |d| bad(d, ErrorCode::ExperimentDuplicateId, message));
+            }
+            defs.push(def);
+        });
     }
     defs
 }
@@ -329,293 +363,225 @@ pub(crate) fn parse_variants_at(
     path: &str,
     problems: &mut Vec<Problem>,
 ) -> Vec<VariantDef> {
+    decode_at(path, problems, |d| variants(d, v))
+}
+
+fn variants(d: &mut Decoder, v: &Value) -> Vec<VariantDef> {
     let arr = match v {
         Value::Null => return Vec::new(),
         Value::Array(a) => a,
         other => {
-            problems.push(wrong_type(path, "an array of variants", other));
+            d.wrong_type("an array of variants", other);
             return Vec::new();
         }
     };
     let mut out: Vec<VariantDef> = Vec::with_capacity(arr.len());
     let mut names = std::collections::HashSet::with_capacity(arr.len());
     for (i, x) in arr.iter().enumerate() {
-        let p = format!("{path}[{i}]");
-        let var = match x {
-            Value::String(s) => VariantDef::named(s.trim()),
-            Value::Object(m) => parse_variant_object(m, &p, problems),
-            other => {
-                problems.push(wrong_type(&p, "a string or an object", other));
-                continue;
+        d.index(i, |d| {
+            let var = match x {
+                Value::String(s) => VariantDef::named(s.trim()),
+                Value::Object(m) => parse_variant_object(d, m),
+                other => return d.wrong_type("a string or an object", other),
+            };
+            if var.name.is_empty() {
+                bad(
+                    d,
+                    ErrorCode::ExperimentBadVariant,
+                    "variant name must not be empty",
+                );
+            } else if !names.insert(var.name.clone()) {
+                let message = format!("variant {:?} is listed more than once", var.name);
+                bad(d, ErrorCode::ExperimentDuplicateVariant, message);
+            } else {
+                out.push(var);
             }
-        };
-        if var.name.is_empty() {
-            problems.push(Problem::new(
-                &p,
-                codes::BAD_VARIANT,
-                "variant name must not be empty",
-            ));
-            continue;
-        }
-        if !names.insert(var.name.clone()) {
-            problems.push(Problem::new(
-                &p,
-                codes::DUPLICATE_VARIANT,
-                format!("variant {:?} is listed more than once", var.name),
-            ));
-            continue;
-        }
-        out.push(var);
+        });
     }
     let weighted = out.iter().filter(|v| v.weight.is_some()).count();
     if weighted > 0 && weighted < out.len() {
-        problems.push(Problem::new(
-            path,
-            codes::BAD_WEIGHT,
-            "either every variant has a weight or none has",
-        ));
+        let message = "either every variant has a weight or none has";
+        bad(d, ErrorCode::ExperimentBadWeight, message);
     } else if weighted > 0 && out.iter().all(|v| weight_units(v.weight) == 0) {
-        problems.push(Problem::new(
-            path,
-            codes::BAD_WEIGHT,
-            "at least one variant weight must be positive",
-        ));
+        let message = "at least one variant weight must be positive";
+        bad(d, ErrorCode::ExperimentBadWeight, message);
     }
     out
 }
 
-fn parse_variant_object(m: &Map, path: &str, problems: &mut Vec<Problem>) -> VariantDef {
-    unknown_fields(m, &["name", "weight", "overrides"], path, problems);
-    let name = match m.get("name") {
-        Some(Value::String(s)) => s.trim().to_string(),
-        None | Some(Value::Null) => String::new(),
-        Some(other) => {
-            problems.push(wrong_type(&format!("{path}.name"), "a string", other));
-            String::new()
-        }
-    };
-    let weight = match m.get("weight") {
+fn parse_variant_object(d: &mut Decoder, m: &Map) -> VariantDef {
+    d.known(m, &["name", "weight", "overrides"]);
+    let name = d.field("name", |d| {
+        d.string(m.get("name")).map(|s| s.trim().to_string())
+    });
+    let weight = d.field("weight", |d| match m.get("weight") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => match n.as_f64() {
             Some(w) if (0.0..=MAX_WEIGHT).contains(&w) => Some(w),
             _ => {
-                problems.push(Problem::new(
-                    format!("{path}.weight"),
-                    codes::BAD_WEIGHT,
-                    format!(
-                        "weight must be a number between 0 and {MAX_WEIGHT}, got {}",
-                        n.literal()
-                    ),
-                ));
+                let message = format!(
+                    "weight must be a number between 0 and {MAX_WEIGHT}, got {}",
+                    n.literal()
+                );
+                bad(d, ErrorCode::ExperimentBadWeight, message);
                 // Keep the variant weighted so the all-or-none check does not add noise.
                 Some(0.0)
             }
         },
         Some(other) => {
-            problems.push(wrong_type(&format!("{path}.weight"), "a number", other));
+            d.wrong_type("a number", other);
             Some(0.0)
         }
-    };
-    let overrides = match m.get("overrides") {
-        None | Some(Value::Null) => VariantOverrides::default(),
-        Some(Value::Object(o)) => parse_overrides(o, &format!("{path}.overrides"), problems),
-        Some(other) => {
-            problems.push(wrong_type(&format!("{path}.overrides"), "an object", other));
-            VariantOverrides::default()
-        }
-    };
+    });
+    let overrides = d.field("overrides", |d| {
+        d.object(m.get("overrides"))
+            .map(|o| parse_overrides(d, o))
+            .unwrap_or_default()
+    });
     VariantDef {
-        name,
+        name: name.unwrap_or_default(),
         weight,
         overrides,
     }
 }
 
-fn parse_overrides(m: &Map, path: &str, problems: &mut Vec<Problem>) -> VariantOverrides {
-    unknown_fields(m, &["weights", "algo", "rules_enabled"], path, problems);
+fn override_weights(d: &mut Decoder, wm: &Map) -> Weights {
+    d.known(wm, &["pop", "cooc", "emb"]);
+    let mut w = Weights {
+        pop: 0.0,
+        cooc: 0.0,
+        emb: 0.0,
+    };
+    for (k, slot) in [
+        ("pop", &mut w.pop),
+        ("cooc", &mut w.cooc),
+        ("emb", &mut w.emb),
+    ] {
+        d.field(k, |d| match wm.get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(f) if f >= 0.0 => *slot = f,
+                _ => {
+                    let message = format!(
+                        "weight {k} must be a non-negative finite number, got {}",
+                        n.literal()
+                    );
+                    bad(d, ErrorCode::ExperimentBadOverride, message)
+                }
+            },
+            Some(other) => d.wrong_type("a number", other),
+        });
+    }
+    w
+}
+
+fn parse_overrides(d: &mut Decoder, m: &Map) -> VariantOverrides {
+    d.known(m, &["weights", "algo", "rules_enabled"]);
     let mut o = VariantOverrides::default();
-    match m.get("weights") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(wm)) => {
-            unknown_fields(
-                wm,
-                &["pop", "cooc", "emb"],
-                &format!("{path}.weights"),
-                problems,
-            );
-            let mut w = Weights {
-                pop: 0.0,
-                cooc: 0.0,
-                emb: 0.0,
-            };
-            for (k, slot) in [
-                ("pop", &mut w.pop),
-                ("cooc", &mut w.cooc),
-                ("emb", &mut w.emb),
-            ] {
-                let p = format!("{path}.weights.{k}");
-                match wm.get(k) {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Number(n)) => match n.as_f64() {
-                        Some(f) if f >= 0.0 => *slot = f,
-                        _ => problems.push(Problem::new(
-                            &p,
-                            codes::BAD_OVERRIDE,
-                            format!(
-                                "weight {k} must be a non-negative finite number, got {}",
-                                n.literal()
-                            ),
-                        )),
-                    },
-                    Some(other) => problems.push(wrong_type(&p, "a number", other)),
+    if let Some(wm) = d.field("weights", |d| d.object(m.get("weights"))) {
+        o.weights = Some(d.field("weights", |d| override_weights(d, wm)));
+    }
+    d.field("algo", |d| {
+        if let Some(s) = d.string(m.get("algo")) {
+            match Algo::parse(s) {
+                Some(a) => o.algo = Some(a),
+                None => {
+                    let message =
+                        format!("algo {s:?} is not one of blend, popularity, cooc, implicit");
+                    bad(d, ErrorCode::ExperimentBadOverride, message)
                 }
             }
-            o.weights = Some(w);
         }
-        Some(other) => problems.push(wrong_type(&format!("{path}.weights"), "an object", other)),
-    }
-    match m.get("algo") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => match Algo::parse(s) {
-            Some(a) => o.algo = Some(a),
-            None => problems.push(Problem::new(
-                format!("{path}.algo"),
-                codes::BAD_OVERRIDE,
-                format!("algo {s:?} is not one of blend, popularity, cooc, implicit"),
-            )),
-        },
-        Some(other) => problems.push(wrong_type(&format!("{path}.algo"), "a string", other)),
-    }
-    match m.get("rules_enabled") {
-        None | Some(Value::Null) => {}
-        Some(Value::Bool(b)) => o.rules_enabled = Some(*b),
-        Some(other) => problems.push(wrong_type(
-            &format!("{path}.rules_enabled"),
-            "a boolean",
-            other,
-        )),
-    }
+    });
+    o.rules_enabled = d.field("rules_enabled", |d| d.boolean(m.get("rules_enabled")));
     o
 }
 
-fn parse_def(v: &Value, path: &str, problems: &mut Vec<Problem>) -> ExperimentDef {
+const DEF_FIELDS: &[&str] = &[
+    "id",
+    "enabled",
+    "surface",
+    "traffic_percent",
+    "holdout_percent",
+    "variants",
+    "starts_at",
+    "ends_at",
+];
+
+fn parse_def(d: &mut Decoder, v: &Value) -> ExperimentDef {
     let mut def = ExperimentDef::new("", Vec::new());
     def.enabled = false;
     let m = match v {
         Value::Object(m) => m,
         other => {
-            problems.push(wrong_type(path, "an object", other));
+            d.wrong_type("an object", other);
             return def;
         }
     };
-    unknown_fields(
-        m,
-        &[
-            "id",
-            "enabled",
-            "surface",
-            "traffic_percent",
-            "holdout_percent",
-            "variants",
-            "starts_at",
-            "ends_at",
-        ],
-        path,
-        problems,
-    );
-    match m.get("id") {
+    d.known(m, DEF_FIELDS);
+    d.field("id", |d| match m.get("id") {
         Some(Value::String(s)) if !s.trim().is_empty() => def.id = s.trim().to_string(),
-        None | Some(Value::Null) | Some(Value::String(_)) => problems.push(Problem::new(
-            format!("{path}.id"),
-            codes::MISSING_ID,
+        None | Some(Value::Null) | Some(Value::String(_)) => bad(
+            d,
+            ErrorCode::ExperimentMissingId,
             "experiment id is required",
-        )),
-        Some(other) => problems.push(wrong_type(&format!("{path}.id"), "a string", other)),
+        ),
+        Some(other) => d.wrong_type("a string", other),
+    });
+    if let Some(b) = d.field("enabled", |d| d.boolean(m.get("enabled"))) {
+        def.enabled = b;
     }
-    match m.get("enabled") {
-        None | Some(Value::Null) => {}
-        Some(Value::Bool(b)) => def.enabled = *b,
-        Some(other) => problems.push(wrong_type(&format!("{path}.enabled"), "a boolean", other)),
-    }
-    match m.get("surface") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if !s.is_empty() {
-                def.surface = Some(s.to_string());
-            }
-        }
-        Some(other) => problems.push(wrong_type(&format!("{path}.surface"), "a string", other)),
-    }
+    let surface = d.field("surface", |d| d.string(m.get("surface")).map(str::trim));
+    def.surface = surface.filter(|s| !s.is_empty()).map(str::to_string);
     for (key, slot) in [
         ("traffic_percent", &mut def.traffic_percent),
         ("holdout_percent", &mut def.holdout_percent),
     ] {
-        let p = format!("{path}.{key}");
-        match m.get(key) {
+        d.field(key, |d| match m.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::Number(n)) => match n.as_f64() {
                 Some(f) if (0.0..=100.0).contains(&f) => *slot = f,
-                _ => problems.push(Problem::new(
-                    &p,
-                    codes::BAD_PERCENT,
-                    format!("{key} must be between 0 and 100, got {}", n.literal()),
-                )),
+                _ => {
+                    let message = format!("{key} must be between 0 and 100, got {}", n.literal());
+                    bad(d, ErrorCode::ExperimentBadPercent, message)
+                }
             },
-            Some(other) => problems.push(wrong_type(&p, "a number", other)),
-        }
+            Some(other) => d.wrong_type("a number", other),
+        });
     }
     if let Some(vs) = m.get("variants") {
-        def.variants = parse_variants_at(vs, &format!("{path}.variants"), problems);
+        def.variants = d.field("variants", |d| variants(d, vs));
     }
+    window(d, m, &mut def);
+    def
+}
+
+/// `starts_at` / `ends_at`: RFC 3339 times, the end after the start.
+fn window(d: &mut Decoder, m: &Map, def: &mut ExperimentDef) {
     for (key, slot) in [
         ("starts_at", &mut def.starts_at),
         ("ends_at", &mut def.ends_at),
     ] {
-        let p = format!("{path}.{key}");
-        match m.get(key) {
+        d.field(key, |d| match m.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) => match Timestamp::parse_rfc3339(s.trim()) {
                 Some(t) => *slot = Some(t),
-                None => problems.push(Problem::new(
-                    &p,
-                    codes::BAD_TIME,
-                    format!("{key} must be an RFC 3339 timestamp, got {s:?}"),
-                )),
+                None => {
+                    let message = format!("{key} must be an RFC 3339 timestamp, got {s:?}");
+                    bad(d, ErrorCode::ExperimentBadTime, message)
+                }
             },
-            Some(other) => problems.push(wrong_type(&p, "an RFC 3339 string", other)),
-        }
+            Some(other) => d.wrong_type("an RFC 3339 string", other),
+        });
     }
     if let (Some(s), Some(e)) = (def.starts_at, def.ends_at) {
         if e <= s {
-            problems.push(Problem::new(
-                format!("{path}.ends_at"),
-                codes::EMPTY_WINDOW,
-                "ends_at must be after starts_at",
-            ));
+            let message = "ends_at must be after starts_at";
+            d.field("ends_at", |d| {
+                bad(d, ErrorCode::ExperimentEmptyWindow, message)
+            });
         }
     }
-    def
-}
-
-fn unknown_fields(m: &Map, known: &[&str], path: &str, problems: &mut Vec<Problem>) {
-    for (k, _) in m.deduped() {
-        if !known.contains(&k) {
-            problems.push(Problem::new(
-                format!("{path}.{k}"),
-                codes::UNKNOWN_FIELD,
-                format!("unknown field {k:?}"),
-            ));
-        }
-    }
-}
-
-fn wrong_type(path: &str, want: &str, got: &Value) -> Problem {
-    Problem::new(
-        path,
-        codes::WRONG_TYPE,
-        format!("{path} must be {want}, got {}", got.type_name()),
-    )
 }
 
 /// Why an assignment has (or lacks) a variant.

@@ -36,7 +36,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, ErrorCode, Problem};
 use crate::json::{Map, Value};
 use crate::request::{CallContext, Context, Experiment, RecommendRequest, User};
 use crate::time::Timestamp;
@@ -48,14 +48,15 @@ use super::Endpoint;
 
 /// Stable codes.
 pub mod codes {
+    use crate::error::ErrorCode;
     /// An event cannot be encoded (missing request id for `eval_v1`, bad item). HTTP 422.
-    pub const INVALID_EXPOSURE: &str = "RECSYS_INVALID_EXPOSURE";
+    pub const INVALID_EXPOSURE: &str = ErrorCode::InvalidExposure.code();
     /// The host sink failed. HTTP 500 (the reference only logs such failures).
-    pub const SINK_FAILED: &str = "RECSYS_EXPOSURE_SINK_FAILED";
+    pub const SINK_FAILED: &str = ErrorCode::ExposureSinkFailed.code();
     /// Finding codes of the `exposure_event` operation's input.
-    pub const WRONG_TYPE: &str = "RECSYS_EXPOSURE_WRONG_TYPE";
-    pub const UNKNOWN_FIELD: &str = "RECSYS_EXPOSURE_UNKNOWN_FIELD";
-    pub const BAD_VALUE: &str = "RECSYS_EXPOSURE_BAD_VALUE";
+    pub const WRONG_TYPE: &str = ErrorCode::ExposureWrongType.code();
+    pub const UNKNOWN_FIELD: &str = ErrorCode::ExposureUnknownField.code();
+    pub const BAD_VALUE: &str = ErrorCode::ExposureBadValue.code();
 }
 
 /// The line format (`EXPOSURE_LOG_FORMAT`).
@@ -96,21 +97,21 @@ pub enum ExposureError {
 }
 
 impl ExposureError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ExposureError::Sink(_) => codes::SINK_FAILED,
-            _ => codes::INVALID_EXPOSURE,
+            ExposureError::Sink(_) => ErrorCode::ExposureSinkFailed,
+            _ => ErrorCode::InvalidExposure,
         }
+    }
+    pub fn code(&self) -> &'static str {
+        self.error_code().code()
     }
 }
 
 impl From<ExposureError> for ApiError {
     fn from(e: ExposureError) -> ApiError {
-        let status = match e {
-            ExposureError::Sink(_) => 500,
-            _ => 422,
-        };
-        ApiError::new(e.code(), status, e.to_string())
+        ApiError::new(e.error_code(), e.to_string())
     }
 }
 
@@ -624,14 +625,17 @@ impl ExposureEvent {
     ///   "context"?: {"locale"?, "device"?, "country"?, "now"?},
     ///   "items"?: [{"item_id", "rank", "score"?}]}`.
     pub fn from_value(v: &Value) -> Result<ExposureEvent, Vec<Problem>> {
-        let mut r = Reader::new(codes::WRONG_TYPE, codes::UNKNOWN_FIELD);
+        let mut r = Reader::new(
+            ErrorCode::ExposureWrongType,
+            ErrorCode::ExposureUnknownField,
+        );
         let mut ev = ExposureEvent::new(Endpoint::Recommend, Timestamp::default());
         let p = "$.event";
         let Some(m) = r.object(Some(v), p) else {
-            if r.problems.is_empty() {
+            if r.is_clean() {
                 r.wrong(p, "an object", v);
             }
-            return Err(r.problems);
+            return Err(r.into_problems());
         };
         r.known(
             m,
@@ -740,10 +744,10 @@ impl ExposureEvent {
             }
             Some(other) => r.wrong(&format!("{p}.items"), "an array", other),
         }
-        if r.problems.is_empty() {
+        if r.is_clean() {
             Ok(ev)
         } else {
-            Err(r.problems)
+            Err(r.into_problems())
         }
     }
 }

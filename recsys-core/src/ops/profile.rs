@@ -42,6 +42,7 @@
 //! API-key secrets or duplicate key ids, zero limits. Messages name the field but never
 //! echo a secret value.
 
+use crate::error::ErrorCode;
 use std::time::Duration;
 
 use crate::error::{ApiError, Problem};
@@ -55,20 +56,21 @@ use super::exposure::{ExposureEncoder, ExposureFormat, SubjectHasher};
 
 /// Stable codes.
 pub mod codes {
+    use crate::error::ErrorCode;
     /// Error code of [`ProfileError`](super::ProfileError) (HTTP 422).
-    pub const INVALID_PROFILE: &str = "RECSYS_INVALID_PROFILE";
-    pub const WRONG_TYPE: &str = "RECSYS_PROFILE_WRONG_TYPE";
-    pub const UNKNOWN_FIELD: &str = "RECSYS_PROFILE_UNKNOWN_FIELD";
+    pub const INVALID_PROFILE: &str = ErrorCode::InvalidProfile.code();
+    pub const WRONG_TYPE: &str = ErrorCode::ProfileWrongType.code();
+    pub const UNKNOWN_FIELD: &str = ErrorCode::ProfileUnknownField.code();
     /// A value outside its allowed set or range.
-    pub const BAD_VALUE: &str = "RECSYS_PROFILE_BAD_VALUE";
+    pub const BAD_VALUE: &str = ErrorCode::ProfileBadValue.code();
     /// Production: a feature that needs a salt is on and the salt is missing.
-    pub const MISSING_SALT: &str = "RECSYS_PROFILE_MISSING_SALT";
+    pub const MISSING_SALT: &str = ErrorCode::ProfileMissingSalt.code();
     /// Production: a feature that needs a secret is on and the secret is missing.
-    pub const MISSING_SECRET: &str = "RECSYS_PROFILE_MISSING_SECRET";
+    pub const MISSING_SECRET: &str = ErrorCode::ProfileMissingSecret.code();
     /// Production: dev header auth is allowed.
-    pub const DEV_AUTH: &str = "RECSYS_PROFILE_DEV_AUTH";
+    pub const DEV_AUTH: &str = ErrorCode::ProfileDevAuth.code();
     /// Production: exposure logging would write raw subject ids.
-    pub const HASHING_OFF: &str = "RECSYS_PROFILE_HASHING_OFF";
+    pub const HASHING_OFF: &str = ErrorCode::ProfileHashingOff.code();
 }
 
 /// An invalid profile, with every problem.
@@ -93,7 +95,7 @@ impl From<ProfileError> for ApiError {
     fn from(e: ProfileError) -> ApiError {
         let msg = e.to_string();
         let ProfileError::Invalid(p) = e;
-        ApiError::new(codes::INVALID_PROFILE, 422, msg).with_problems(p)
+        ApiError::new(ErrorCode::InvalidProfile, msg).with_problems(p)
     }
 }
 
@@ -307,13 +309,13 @@ impl EngineProfile {
     /// Parses leniently: the profile read so far (defaults where a value was bad) and the
     /// structural problems found. Run [`EngineProfile::validate`] for the semantic checks.
     pub fn parse(v: &Value) -> (EngineProfile, Vec<Problem>) {
-        let mut r = Reader::new(codes::WRONG_TYPE, codes::UNKNOWN_FIELD);
+        let mut r = Reader::new(ErrorCode::ProfileWrongType, ErrorCode::ProfileUnknownField);
         let mut p = EngineProfile::default();
         let Some(m) = r.object(Some(v), "$") else {
-            if !v.is_null() || r.problems.is_empty() {
+            if !v.is_null() || r.is_clean() {
                 r.wrong("$", "an object", v);
             }
-            return (p, r.problems);
+            return (p, r.into_problems());
         };
         r.known(
             m,
@@ -333,194 +335,11 @@ impl EngineProfile {
             ],
             "$",
         );
-        if let Some(s) = r.string(m, "mode", "$") {
-            match Mode::parse(&s) {
-                Some(mode) => p.mode = mode,
-                None => r.problem(
-                    "$.mode",
-                    codes::BAD_VALUE,
-                    format!("mode must be production or development, got {s:?}"),
-                ),
-            }
-        }
-        if let Some(b) = r.boolean(m, "dev_auth_allowed", "$") {
-            p.dev_auth_allowed = b;
-        }
-        if let Some(b) = r.boolean(m, "rules_enabled", "$") {
-            p.rules_enabled = b;
-        }
-        if let Some(sm) = r.object(m.get("salts"), "$.salts") {
-            r.known(sm, &["exposure", "experiments"], "$.salts");
-            p.exposure_salt = secret(&mut r, sm.get("exposure"), "$.salts.exposure");
-            p.experiment_salt = secret(&mut r, sm.get("experiments"), "$.salts.experiments");
-        }
-        if let Some(sm) = r.object(m.get("secrets"), "$.secrets") {
-            r.known(sm, &["api_keys"], "$.secrets");
-            match sm.get("api_keys") {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(a)) => {
-                    for (i, x) in a.iter().enumerate() {
-                        let path = format!("$.secrets.api_keys[{i}]");
-                        if let Some(s) = secret(&mut r, Some(x), &path) {
-                            p.api_key_secrets.push(s);
-                        } else if x.is_null() {
-                            r.wrong(&path, "a string or {\"key_id\", \"value\"}", x);
-                        }
-                    }
-                }
-                Some(x) => {
-                    if let Some(s) = secret(&mut r, Some(x), "$.secrets.api_keys") {
-                        p.api_key_secrets.push(s);
-                    }
-                }
-            }
-        }
-        if let Some(am) = r.object(m.get("api_keys"), "$.api_keys") {
-            r.known(am, &["enabled"], "$.api_keys");
-            if let Some(b) = r.boolean(am, "enabled", "$.api_keys") {
-                p.api_keys_enabled = b;
-            }
-        }
-        if let Some(em) = r.object(m.get("exposure"), "$.exposure") {
-            let path = "$.exposure";
-            r.known(em, &["enabled", "format", "hash_subjects"], path);
-            if let Some(b) = r.boolean(em, "enabled", path) {
-                p.exposure.enabled = b;
-            }
-            if let Some(b) = r.boolean(em, "hash_subjects", path) {
-                p.exposure.hash_subjects = b;
-            }
-            if let Some(f) = r.string(em, "format", path) {
-                match ExposureFormat::parse(&f) {
-                    Some(x) => p.exposure.format = x,
-                    None => r.problem(
-                        "$.exposure.format",
-                        codes::BAD_VALUE,
-                        format!("exposure format must be service_v1 or eval_v1, got {f:?}"),
-                    ),
-                }
-            }
-        }
-        if let Some(xm) = r.object(m.get("experiments"), "$.experiments") {
-            let path = "$.experiments";
-            r.known(xm, &["enabled", "default_variants", "definitions"], path);
-            if let Some(b) = r.boolean(xm, "enabled", path) {
-                p.experiments.enabled = b;
-            }
-            if let Some(v) = xm.get("default_variants") {
-                let vs = experiments::parse_variants_at(
-                    v,
-                    "$.experiments.default_variants",
-                    &mut r.problems,
-                );
-                if !vs.is_empty() {
-                    p.experiments.default_variants = vs;
-                }
-            }
-            if let Some(v) = xm.get("definitions") {
-                p.experiments.definitions = experiments::parse_definitions_at(
-                    v,
-                    "$.experiments.definitions",
-                    &mut r.problems,
-                );
-            }
-        }
-        if let Some(lm) = r.object(m.get("limits"), "$.limits") {
-            let path = "$.limits";
-            let l = &mut p.limits;
-            r.known(
-                lm,
-                &[
-                    "max_body_bytes",
-                    "max_k",
-                    "explain_max_items",
-                    "artifact_max_bytes",
-                ],
-                path,
-            );
-            for (k, slot) in [
-                ("max_body_bytes", &mut l.max_body_bytes),
-                ("max_k", &mut l.max_k),
-                ("explain_max_items", &mut l.explain_max_items),
-                ("artifact_max_bytes", &mut l.artifact_max_bytes),
-            ] {
-                if let Some(x) = r.uint(lm, k, path) {
-                    *slot = x;
-                }
-            }
-        }
-        if let Some(tm) = r.object(m.get("ttls"), "$.ttls") {
-            let path = "$.ttls";
-            let t = &mut p.ttls;
-            r.known(
-                tm,
-                &[
-                    "config_cache_ms",
-                    "rules_cache_ms",
-                    "manifest_cache_ms",
-                    "artifact_cache_ms",
-                ],
-                path,
-            );
-            for (k, slot) in [
-                ("config_cache_ms", &mut t.config_cache),
-                ("rules_cache_ms", &mut t.rules_cache),
-                ("manifest_cache_ms", &mut t.manifest_cache),
-                ("artifact_cache_ms", &mut t.artifact_cache),
-            ] {
-                if let Some(x) = r.uint(tm, k, path) {
-                    *slot = Duration::from_millis(x);
-                }
-            }
-        }
-        if let Some(bm) = r.object(m.get("backpressure"), "$.backpressure") {
-            let path = "$.backpressure";
-            let b = &mut p.backpressure;
-            r.known(
-                bm,
-                &[
-                    "max_in_flight",
-                    "max_queue",
-                    "queue_timeout_ms",
-                    "retry_after_ms",
-                ],
-                path,
-            );
-            if let Some(x) = r.uint(bm, "max_in_flight", path) {
-                b.max_in_flight = x;
-            }
-            if let Some(x) = r.uint(bm, "max_queue", path) {
-                b.max_queue = x;
-            }
-            if let Some(x) = r.uint(bm, "queue_timeout_ms", path) {
-                b.queue_timeout = Duration::from_millis(x);
-            }
-            if let Some(x) = r.uint(bm, "retry_after_ms", path) {
-                b.retry_after = Duration::from_millis(x);
-            }
-        }
-        if let Some(rm) = r.object(m.get("rate_limit"), "$.rate_limit") {
-            let path = "$.rate_limit";
-            let rl = &mut p.rate_limit;
-            r.known(
-                rm,
-                &["enabled", "capacity", "refill_per_second", "retry_after_ms"],
-                path,
-            );
-            if let Some(x) = r.boolean(rm, "enabled", path) {
-                rl.enabled = x;
-            }
-            if let Some(x) = r.uint(rm, "capacity", path) {
-                rl.capacity = x;
-            }
-            if let Some(x) = r.uint(rm, "refill_per_second", path) {
-                rl.refill_per_second = x;
-            }
-            if let Some(x) = r.uint(rm, "retry_after_ms", path) {
-                rl.retry_after = Duration::from_millis(x);
-            }
-        }
-        (p, r.problems)
+        read::read_mode_and_secrets(&mut r, m, &mut p);
+        read::read_exposure_and_experiments(&mut r, m, &mut p);
+        read::read_limits_and_ttls(&mut r, m, &mut p);
+        read::read_admission(&mut r, m, &mut p);
+        (p, r.into_problems())
     }
 
     pub fn is_production(&self) -> bool {
@@ -772,6 +591,212 @@ pub(crate) fn secret(r: &mut Reader, v: Option<&Value>, path: &str) -> Option<Se
         Some(other) => {
             r.wrong(path, "a string or {\"key_id\", \"value\"}", other);
             None
+        }
+    }
+}
+
+/// The sections of [`EngineProfile::parse`], in document order.
+mod read {
+    use super::*;
+
+    /// `mode`, `dev_auth_allowed`, `rules_enabled`, `salts`, `secrets`, `api_keys`.
+    pub(super) fn read_mode_and_secrets(r: &mut Reader, m: &Map, p: &mut EngineProfile) {
+        if let Some(s) = r.string(m, "mode", "$") {
+            match Mode::parse(&s) {
+                Some(mode) => p.mode = mode,
+                None => r.problem(
+                    "$.mode",
+                    codes::BAD_VALUE,
+                    format!("mode must be production or development, got {s:?}"),
+                ),
+            }
+        }
+        if let Some(b) = r.boolean(m, "dev_auth_allowed", "$") {
+            p.dev_auth_allowed = b;
+        }
+        if let Some(b) = r.boolean(m, "rules_enabled", "$") {
+            p.rules_enabled = b;
+        }
+        if let Some(sm) = r.object(m.get("salts"), "$.salts") {
+            r.known(sm, &["exposure", "experiments"], "$.salts");
+            p.exposure_salt = secret(r, sm.get("exposure"), "$.salts.exposure");
+            p.experiment_salt = secret(r, sm.get("experiments"), "$.salts.experiments");
+        }
+        if let Some(sm) = r.object(m.get("secrets"), "$.secrets") {
+            r.known(sm, &["api_keys"], "$.secrets");
+            match sm.get("api_keys") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(a)) => {
+                    for (i, x) in a.iter().enumerate() {
+                        let path = format!("$.secrets.api_keys[{i}]");
+                        if let Some(s) = secret(r, Some(x), &path) {
+                            p.api_key_secrets.push(s);
+                        } else if x.is_null() {
+                            r.wrong(&path, "a string or {\"key_id\", \"value\"}", x);
+                        }
+                    }
+                }
+                Some(x) => {
+                    if let Some(s) = secret(r, Some(x), "$.secrets.api_keys") {
+                        p.api_key_secrets.push(s);
+                    }
+                }
+            }
+        }
+        if let Some(am) = r.object(m.get("api_keys"), "$.api_keys") {
+            r.known(am, &["enabled"], "$.api_keys");
+            if let Some(b) = r.boolean(am, "enabled", "$.api_keys") {
+                p.api_keys_enabled = b;
+            }
+        }
+    }
+
+    /// `exposure` and `experiments`.
+    pub(super) fn read_exposure_and_experiments(r: &mut Reader, m: &Map, p: &mut EngineProfile) {
+        if let Some(em) = r.object(m.get("exposure"), "$.exposure") {
+            let path = "$.exposure";
+            r.known(em, &["enabled", "format", "hash_subjects"], path);
+            if let Some(b) = r.boolean(em, "enabled", path) {
+                p.exposure.enabled = b;
+            }
+            if let Some(b) = r.boolean(em, "hash_subjects", path) {
+                p.exposure.hash_subjects = b;
+            }
+            if let Some(f) = r.string(em, "format", path) {
+                match ExposureFormat::parse(&f) {
+                    Some(x) => p.exposure.format = x,
+                    None => r.problem(
+                        "$.exposure.format",
+                        codes::BAD_VALUE,
+                        format!("exposure format must be service_v1 or eval_v1, got {f:?}"),
+                    ),
+                }
+            }
+        }
+        if let Some(xm) = r.object(m.get("experiments"), "$.experiments") {
+            let path = "$.experiments";
+            r.known(xm, &["enabled", "default_variants", "definitions"], path);
+            if let Some(b) = r.boolean(xm, "enabled", path) {
+                p.experiments.enabled = b;
+            }
+            if let Some(v) = xm.get("default_variants") {
+                let mut found = Vec::new();
+                let vs =
+                    experiments::parse_variants_at(v, "$.experiments.default_variants", &mut found);
+                r.extend(found);
+                if !vs.is_empty() {
+                    p.experiments.default_variants = vs;
+                }
+            }
+            if let Some(v) = xm.get("definitions") {
+                let mut found = Vec::new();
+                p.experiments.definitions =
+                    experiments::parse_definitions_at(v, "$.experiments.definitions", &mut found);
+                r.extend(found);
+            }
+        }
+    }
+
+    /// `limits` and `ttls`.
+    pub(super) fn read_limits_and_ttls(r: &mut Reader, m: &Map, p: &mut EngineProfile) {
+        if let Some(lm) = r.object(m.get("limits"), "$.limits") {
+            let path = "$.limits";
+            let l = &mut p.limits;
+            r.known(
+                lm,
+                &[
+                    "max_body_bytes",
+                    "max_k",
+                    "explain_max_items",
+                    "artifact_max_bytes",
+                ],
+                path,
+            );
+            for (k, slot) in [
+                ("max_body_bytes", &mut l.max_body_bytes),
+                ("max_k", &mut l.max_k),
+                ("explain_max_items", &mut l.explain_max_items),
+                ("artifact_max_bytes", &mut l.artifact_max_bytes),
+            ] {
+                if let Some(x) = r.uint(lm, k, path) {
+                    *slot = x;
+                }
+            }
+        }
+        if let Some(tm) = r.object(m.get("ttls"), "$.ttls") {
+            let path = "$.ttls";
+            let t = &mut p.ttls;
+            r.known(
+                tm,
+                &[
+                    "config_cache_ms",
+                    "rules_cache_ms",
+                    "manifest_cache_ms",
+                    "artifact_cache_ms",
+                ],
+                path,
+            );
+            for (k, slot) in [
+                ("config_cache_ms", &mut t.config_cache),
+                ("rules_cache_ms", &mut t.rules_cache),
+                ("manifest_cache_ms", &mut t.manifest_cache),
+                ("artifact_cache_ms", &mut t.artifact_cache),
+            ] {
+                if let Some(x) = r.uint(tm, k, path) {
+                    *slot = Duration::from_millis(x);
+                }
+            }
+        }
+    }
+
+    /// `backpressure` and `rate_limit`.
+    pub(super) fn read_admission(r: &mut Reader, m: &Map, p: &mut EngineProfile) {
+        if let Some(bm) = r.object(m.get("backpressure"), "$.backpressure") {
+            let path = "$.backpressure";
+            let b = &mut p.backpressure;
+            r.known(
+                bm,
+                &[
+                    "max_in_flight",
+                    "max_queue",
+                    "queue_timeout_ms",
+                    "retry_after_ms",
+                ],
+                path,
+            );
+            if let Some(x) = r.uint(bm, "max_in_flight", path) {
+                b.max_in_flight = x;
+            }
+            if let Some(x) = r.uint(bm, "max_queue", path) {
+                b.max_queue = x;
+            }
+            if let Some(x) = r.uint(bm, "queue_timeout_ms", path) {
+                b.queue_timeout = Duration::from_millis(x);
+            }
+            if let Some(x) = r.uint(bm, "retry_after_ms", path) {
+                b.retry_after = Duration::from_millis(x);
+            }
+        }
+        if let Some(rm) = r.object(m.get("rate_limit"), "$.rate_limit") {
+            let path = "$.rate_limit";
+            let rl = &mut p.rate_limit;
+            r.known(
+                rm,
+                &["enabled", "capacity", "refill_per_second", "retry_after_ms"],
+                path,
+            );
+            if let Some(x) = r.boolean(rm, "enabled", path) {
+                rl.enabled = x;
+            }
+            if let Some(x) = r.uint(rm, "capacity", path) {
+                rl.capacity = x;
+            }
+            if let Some(x) = r.uint(rm, "refill_per_second", path) {
+                rl.refill_per_second = x;
+            }
+            if let Some(x) = r.uint(rm, "retry_after_ms", path) {
+                rl.retry_after = Duration::from_millis(x);
+            }
         }
     }
 }

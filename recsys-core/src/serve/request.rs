@@ -119,11 +119,11 @@ impl Problems {
             return Ok(());
         };
         let code = if *status == 400 {
-            INVALID_REQUEST
+            crate::error::ErrorCode::InvalidRequest
         } else {
-            UNPROCESSABLE
+            crate::error::ErrorCode::UnprocessableEntity
         };
-        Err(ApiError::new(code, *status, first.message.clone())
+        Err(ApiError::new(code, first.message.clone())
             .with_problems(self.0.into_iter().map(|(_, p)| p).collect()))
     }
     fn surface_segment(&mut self, surface: &str, segment: &str) {

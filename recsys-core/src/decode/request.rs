@@ -1,0 +1,631 @@
+//! Wire decoding of `recommend` / `validate` / `similar` requests and the call context, on the
+//! strict [`Decoder`]: members matched case-insensitively (Go-style, as the reference),
+//! unknown members rejected, `null` = absent; normalisation with a `DEFAULT_APPLIED` warning
+//! per default; every problem listed, decoding problems first for the code and message.
+//! Limits come from the tenant config; input is never truncated silently.
+
+use super::{Decoder, Keys, ProblemKind, Style};
+use crate::config::{Limits, Weights};
+use crate::error::{ApiError, ErrorCode};
+use crate::json::{Map, Value};
+use crate::request::{
+    is_path_safe, normalize_tag, warnings, CallContext, Constraints, Context, Experiment, Explain,
+    Options, RecommendRequest, SimilarRequest, User, Warning,
+};
+use crate::time::Timestamp;
+
+/// Requests and contexts: Go-style keys, the reference's `json: unknown field` message.
+const STYLE: Style = Style {
+    keys: Keys::Fold,
+    unknown_field: ErrorCode::InvalidRequest,
+    wrong_type: ErrorCode::InvalidRequest,
+    unknown_message,
+};
+
+fn unknown_message(quoted: &str) -> String {
+    format!("json: unknown field {quoted}")
+}
+
+/// The decoder and the warnings of the defaults it applied.
+struct Req {
+    d: Decoder,
+    warnings: Vec<Warning>,
+}
+
+impl Req {
+    fn new() -> Req {
+        Req {
+            d: Decoder::new("$", STYLE),
+            warnings: Vec::new(),
+        }
+    }
+    fn warn(&mut self, detail: impl Into<String>) {
+        self.warnings
+            .push(Warning::new(warnings::DEFAULT_APPLIED, detail));
+    }
+    fn finish<T>(self, v: T) -> Result<(T, Vec<Warning>), ApiError> {
+        match self
+            .d
+            .fail(ErrorCode::InvalidRequest, ErrorCode::UnprocessableEntity)
+        {
+            None => Ok((v, self.warnings)),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// A malformed value (400) at the current path.
+fn bad(d: &mut Decoder, message: impl Into<String>) {
+    d.report(ProblemKind::Invalid, ErrorCode::InvalidRequest, message);
+}
+
+/// A well-formed but unacceptable value (422) at the current path.
+fn unprocessable(d: &mut Decoder, message: impl Into<String>) {
+    d.report(
+        ProblemKind::Unprocessable,
+        ErrorCode::UnprocessableEntity,
+        message,
+    );
+}
+
+/// A trimmed string member (absent → empty).
+fn string(d: &mut Decoder, name: &str, v: Option<&Value>) -> String {
+    d.field(name, |d| d.string(v).map(|s| s.trim().to_string()))
+        .unwrap_or_default()
+}
+
+/// Trimmed, blank-free, de-duplicated (first occurrence wins) id list; case preserved.
+fn id_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
+    let a = match v {
+        None => return Vec::new(),
+        Some(Value::Array(a)) => a,
+        Some(other) => {
+            d.wrong_type("an array of strings", other);
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<String> = Vec::with_capacity(a.len());
+    let mut seen = std::collections::HashSet::with_capacity(a.len());
+    for (i, x) in a.iter().enumerate() {
+        match x {
+            Value::String(s) => {
+                let t = s.trim();
+                if !t.is_empty() && seen.insert(t) {
+                    out.push(t.to_string());
+                }
+            }
+            Value::Null => {}
+            other => d.index(i, |d| d.wrong_type("a string", other)),
+        }
+    }
+    out
+}
+
+/// Lower-cased tag list (trimmed, blanks dropped, de-duplicated).
+fn tag_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
+    let ids = id_list(d, v);
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    for t in ids {
+        let n = normalize_tag(&t);
+        if !n.is_empty() && seen.insert(n.clone()) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+fn root<'a>(d: &mut Decoder, v: &'a Value) -> Option<&'a Map> {
+    match v {
+        Value::Object(m) => Some(m),
+        Value::Null => None,
+        other => {
+            let message = format!("request must be a json object, got {}", other.type_name());
+            d.report(ProblemKind::Decode, ErrorCode::InvalidRequest, message);
+            None
+        }
+    }
+}
+
+fn surface_segment(
+    r: &mut Req,
+    surface: Option<&Value>,
+    segment: Option<&Value>,
+) -> (String, String) {
+    let d = &mut r.d;
+    let surface_s = string(d, "surface", surface);
+    d.field("surface", |d| {
+        if surface_s.is_empty() {
+            bad(d, "surface is required");
+        } else if !is_path_safe(&surface_s) {
+            bad(
+                d,
+                format!("surface contains invalid path segment: {surface_s:?}"),
+            );
+        }
+    });
+    let mut segment_s = string(d, "segment", segment);
+    if segment_s.is_empty() {
+        segment_s = "default".into();
+        r.warn("segment defaulted to 'default'");
+    } else if !is_path_safe(&segment_s) {
+        d.field("segment", |d| {
+            bad(
+                d,
+                format!("segment contains invalid path segment: {segment_s:?}"),
+            )
+        });
+    }
+    (surface_s, segment_s)
+}
+
+fn k_value(r: &mut Req, v: Option<&Value>, limits: &Limits) -> u32 {
+    if v.is_none() {
+        let k = 20.min(limits.max_k);
+        r.warn(format!("k defaulted to {k}"));
+        return k;
+    }
+    r.d.field("k", |d| match d.integer(v) {
+        Some(k) if k >= 1 && k <= limits.max_k as i64 => k as u32,
+        Some(k) => {
+            bad(
+                d,
+                format!("k must be between 1 and {}, got {k}", limits.max_k),
+            );
+            1
+        }
+        None => 1,
+    })
+}
+
+fn over_limit(d: &mut Decoder, name: &str, what: &str, len: usize, limit: usize) {
+    if len > limit {
+        d.field(name, |d| {
+            bad(
+                d,
+                format!("{what} exceeds limit: {len} ids, the limit is {limit}"),
+            )
+        });
+    }
+}
+
+fn candidates(d: &mut Decoder, v: Option<&Value>, limits: &Limits) -> (Vec<String>, Vec<String>) {
+    d.field("candidates", |d| {
+        let Some(m) = d.object(v) else {
+            return (Vec::new(), Vec::new());
+        };
+        let [inc, exc] = d.fields(m, ["include_ids", "exclude_ids"]);
+        let include = d.field("include_ids", |d| id_list(d, inc));
+        let exclude = d.field("exclude_ids", |d| id_list(d, exc));
+        let what = "candidates.include_ids";
+        over_limit(
+            d,
+            "include_ids",
+            what,
+            include.len(),
+            limits.max_include_ids,
+        );
+        let what = "candidates.exclude_ids";
+        over_limit(
+            d,
+            "exclude_ids",
+            what,
+            exclude.len(),
+            limits.max_exclude_ids,
+        );
+        (include, exclude)
+    })
+}
+
+/// `max_per_tag`: tag → cap, sorted by tag; keys that collide after lower-casing keep the
+/// strictest cap (0 = no cap).
+fn max_per_tag(d: &mut Decoder, mv: &Value, limits: &Limits) -> Vec<(String, u32)> {
+    let Value::Object(mm) = mv else {
+        d.wrong_type("an object", mv);
+        return Vec::new();
+    };
+    let mut caps: std::collections::BTreeMap<String, u32> = Default::default();
+    for (k, x) in mm.deduped() {
+        let Some(n) = d.field(k, |d| d.integer(Some(x))) else {
+            continue;
+        };
+        if n < 0 {
+            let message = "constraints.max_per_tag values must be non-negative";
+            d.field(k, |d| unprocessable(d, message));
+            continue;
+        }
+        let tag = normalize_tag(k);
+        if tag.is_empty() {
+            continue;
+        }
+        let n = n.min(u32::MAX as i64) as u32;
+        let slot = caps.entry(tag).or_insert(n);
+        if n != 0 && (*slot == 0 || n < *slot) {
+            *slot = n;
+        }
+    }
+    let out: Vec<(String, u32)> = caps.into_iter().collect();
+    if out.len() > limits.max_tags {
+        bad(
+            d,
+            format!(
+                "constraints.max_per_tag exceeds limit: {} tags, the limit is {}",
+                out.len(),
+                limits.max_tags
+            ),
+        );
+    }
+    out
+}
+
+fn constraints(d: &mut Decoder, v: Option<&Value>, limits: &Limits) -> Option<Constraints> {
+    d.field("constraints", |d| {
+        let m = d.object(v)?;
+        let [req, forb, mpt] = d.fields(m, ["required_tags", "forbidden_tags", "max_per_tag"]);
+        let required_tags = d.field("required_tags", |d| tag_list(d, req));
+        let forbidden_tags = d.field("forbidden_tags", |d| tag_list(d, forb));
+        for (name, l) in [
+            ("required_tags", &required_tags),
+            ("forbidden_tags", &forbidden_tags),
+        ] {
+            if l.len() > limits.max_tags {
+                let message = format!(
+                    "constraints tags exceed limit: {} {name}, the limit is {}",
+                    l.len(),
+                    limits.max_tags
+                );
+                d.field(name, |d| bad(d, message));
+            }
+        }
+        let max_per_tag = match mpt {
+            Some(mv) => d.field("max_per_tag", |d| max_per_tag(d, mv, limits)),
+            None => Vec::new(),
+        };
+        let c = Constraints {
+            required_tags,
+            forbidden_tags,
+            max_per_tag,
+        };
+        (!c.is_empty()).then_some(c)
+    })
+}
+
+fn options(r: &mut Req, v: Option<&Value>) -> Options {
+    let Some(m) = r.d.field("options", |d| d.object(v)) else {
+        if v.is_none() {
+            r.warn("options defaulted");
+        }
+        return Options::default();
+    };
+    r.d.field("options", |d| {
+        let [reasons, explain, trace, seed] =
+            d.fields(m, ["include_reasons", "explain", "include_trace", "seed"]);
+        let include_reasons = d.field("include_reasons", |d| d.boolean(reasons));
+        let include_trace = d.field("include_trace", |d| d.boolean(trace));
+        let explain_s = string(d, "explain", explain).to_ascii_lowercase();
+        let explain = match explain_s.as_str() {
+            "" | "none" => Explain::None,
+            "summary" => Explain::Summary,
+            "full" => Explain::Full,
+            other => {
+                let message =
+                    format!("options.explain must be one of none, summary, full, got {other:?}");
+                d.field("explain", |d| unprocessable(d, message));
+                Explain::None
+            }
+        };
+        let seed = d.field("seed", |d| d.integer(seed)).unwrap_or(0);
+        Options {
+            include_reasons: include_reasons.unwrap_or(false),
+            explain,
+            include_trace: include_trace.unwrap_or(false),
+            seed,
+        }
+    })
+}
+
+fn user(d: &mut Decoder, v: Option<&Value>) -> User {
+    let mut u = User::default();
+    d.field("user", |d| {
+        if let Some(um) = d.object(v) {
+            let [uid, aid, sid] = d.fields(um, ["user_id", "anonymous_id", "session_id"]);
+            u.user_id = string(d, "user_id", uid);
+            u.anonymous_id = string(d, "anonymous_id", aid);
+            u.session_id = string(d, "session_id", sid);
+        }
+        if u.user_id.is_empty() && u.anonymous_id.is_empty() && u.session_id.is_empty() {
+            unprocessable(d, "user_id or anonymous_id or session_id is required");
+        }
+    });
+    u
+}
+
+fn context(d: &mut Decoder, v: Option<&Value>) -> Option<Context> {
+    d.field("context", |d| {
+        let cm = d.object(v)?;
+        let [locale, device, country, now] = d.fields(cm, ["locale", "device", "country", "now"]);
+        let mut c = Context {
+            locale: string(d, "locale", locale),
+            device: string(d, "device", device),
+            country: string(d, "country", country),
+            now: string(d, "now", now),
+        };
+        if !c.now.is_empty() {
+            match Timestamp::parse_rfc3339(&c.now) {
+                Some(t) => c.now = t.to_rfc3339(),
+                None => {
+                    let message = format!("context.now must be RFC3339, got {:?}", c.now);
+                    d.field("now", |d| bad(d, message));
+                }
+            }
+        }
+        Some(c)
+    })
+}
+
+fn anchors(r: &mut Req, v: Option<&Value>, limits: &Limits) -> Option<(Vec<String>, u32)> {
+    let am = r.d.field("anchors", |d| d.object(v))?;
+    let (ids, max) = r.d.field("anchors", |d| {
+        let [ids, max] = d.fields(am, ["item_ids", "max_anchors"]);
+        let ids = d.field("item_ids", |d| id_list(d, ids));
+        (ids, max)
+    });
+    let max = match max {
+        None => {
+            r.warn(format!(
+                "anchors.max_anchors defaulted to {}",
+                limits.max_anchors
+            ));
+            limits.max_anchors as i64
+        }
+        Some(v) => {
+            r.d.field("anchors", |d| {
+                d.field("max_anchors", |d| d.integer(Some(v)))
+            })
+            .unwrap_or(limits.max_anchors as i64)
+        }
+    };
+    r.d.field("anchors", |d| {
+        let what = "anchors.item_ids";
+        over_limit(d, "item_ids", what, ids.len(), limits.max_anchors);
+        d.field("max_anchors", |d| {
+            if max < ids.len() as i64 {
+                unprocessable(d, "anchors.max_anchors must be >= number of anchor items");
+            } else if max <= 0 {
+                bad(d, "anchors.max_anchors must be positive");
+            }
+        });
+    });
+    Some((ids, max.clamp(0, u32::MAX as i64) as u32))
+}
+
+fn weights(d: &mut Decoder, v: Option<&Value>) -> Option<Weights> {
+    d.field("weights", |d| {
+        let wm = d.object(v)?;
+        let [pop, cooc, emb] = d.fields(wm, ["pop", "cooc", "emb"]);
+        let mut w = Weights {
+            pop: 0.0,
+            cooc: 0.0,
+            emb: 0.0,
+        };
+        let mut negative = false;
+        for (name, v, slot) in [
+            ("pop", pop, &mut w.pop),
+            ("cooc", cooc, &mut w.cooc),
+            ("emb", emb, &mut w.emb),
+        ] {
+            d.field(name, |d| match v {
+                None => {}
+                Some(Value::Number(n)) => match n.as_f64() {
+                    Some(f) if f > crate::config::MAX_WEIGHT => unprocessable(
+                        d,
+                        format!(
+                            "weights.{name} must be at most {:e}, got {}",
+                            crate::config::MAX_WEIGHT,
+                            n.literal()
+                        ),
+                    ),
+                    Some(f) if f >= 0.0 => *slot = f,
+                    Some(_) => negative = true,
+                    None => bad(
+                        d,
+                        format!("weights.{name} is out of range: {}", n.literal()),
+                    ),
+                },
+                Some(other) => d.wrong_type("a number", other),
+            });
+        }
+        if negative {
+            unprocessable(d, "weights must be non-negative");
+        }
+        Some(w)
+    })
+}
+
+fn experiment(d: &mut Decoder, v: Option<&Value>) -> Option<Experiment> {
+    d.field("experiment", |d| {
+        let em = d.object(v)?;
+        let [id, variant] = d.fields(em, ["id", "variant"]);
+        let e = Experiment {
+            id: string(d, "id", id),
+            variant: string(d, "variant", variant),
+        };
+        (!e.id.is_empty() || !e.variant.is_empty()).then_some(e)
+    })
+}
+
+impl RecommendRequest {
+    /// Decodes, normalises and validates a recommend request against the tenant's limits.
+    pub fn from_value(
+        v: &Value,
+        limits: &Limits,
+    ) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
+        let mut r = Req::new();
+        let empty = Map::new();
+        let m = root(&mut r.d, v).unwrap_or(&empty);
+        let [surface, segment, k, user_v, context_v, anchors_v, cands, cons, weights_v, opts, exp] =
+            r.d.fields(
+                m,
+                [
+                    "surface",
+                    "segment",
+                    "k",
+                    "user",
+                    "context",
+                    "anchors",
+                    "candidates",
+                    "constraints",
+                    "weights",
+                    "options",
+                    "experiment",
+                ],
+            );
+        let (surface, segment) = surface_segment(&mut r, surface, segment);
+        let k = k_value(&mut r, k, limits);
+        let user = user(&mut r.d, user_v);
+        let context = context(&mut r.d, context_v);
+        let anchors = anchors(&mut r, anchors_v, limits);
+        let (include_ids, exclude_ids) = candidates(&mut r.d, cands, limits);
+        let constraints = constraints(&mut r.d, cons, limits);
+        let weights = weights(&mut r.d, weights_v);
+        let options = options(&mut r, opts);
+        let experiment = experiment(&mut r.d, exp);
+        r.finish(RecommendRequest {
+            surface,
+            segment,
+            k,
+            user,
+            context,
+            anchors,
+            include_ids,
+            exclude_ids,
+            constraints,
+            weights,
+            options,
+            experiment,
+        })
+    }
+}
+
+impl SimilarRequest {
+    /// Decodes, normalises and validates a similar request. Besides the reference's fields
+    /// it accepts `candidates` (include/exclude), which similar honours as recommend does.
+    pub fn from_value(
+        v: &Value,
+        limits: &Limits,
+    ) -> Result<(SimilarRequest, Vec<Warning>), ApiError> {
+        let mut r = Req::new();
+        let empty = Map::new();
+        let m = root(&mut r.d, v).unwrap_or(&empty);
+        let [surface, segment, item_id, k, cands, cons, opts] = r.d.fields(
+            m,
+            [
+                "surface",
+                "segment",
+                "item_id",
+                "k",
+                "candidates",
+                "constraints",
+                "options",
+            ],
+        );
+        let (surface, segment) = surface_segment(&mut r, surface, segment);
+        let item_id = string(&mut r.d, "item_id", item_id);
+        if item_id.is_empty() {
+            r.d.field("item_id", |d| bad(d, "item_id is required"));
+        }
+        let k = k_value(&mut r, k, limits);
+        let (include_ids, exclude_ids) = candidates(&mut r.d, cands, limits);
+        let constraints = constraints(&mut r.d, cons, limits);
+        let options = options(&mut r, opts);
+        r.finish(SimilarRequest {
+            surface,
+            segment,
+            item_id,
+            k,
+            include_ids,
+            exclude_ids,
+            constraints,
+            options,
+        })
+    }
+}
+
+impl CallContext {
+    /// Decodes `{"now": RFC3339, "request_id"?, "tenant", "roles"?}`.
+    pub fn from_value(v: &Value) -> Result<CallContext, ApiError> {
+        let mut d = Decoder::new("$.ctx", STYLE);
+        let empty = Map::new();
+        let m = match v {
+            Value::Object(m) => m,
+            _ => {
+                bad(&mut d, "ctx must be a json object");
+                &empty
+            }
+        };
+        let [now, rid, tenant, roles] = d.fields(m, ["now", "request_id", "tenant", "roles"]);
+        let now_s = string(&mut d, "now", now);
+        let now = Timestamp::parse_rfc3339(&now_s).unwrap_or_else(|| {
+            // A decoding problem, as the reference's time.Time decoding fails there.
+            let message = format!("ctx.now must be an RFC3339 timestamp, got {now_s:?}");
+            d.field("now", |d| {
+                d.report(ProblemKind::Decode, ErrorCode::InvalidRequest, message)
+            });
+            Timestamp::default()
+        });
+        let request_id = string(&mut d, "request_id", rid);
+        let tenant = string(&mut d, "tenant", tenant);
+        if tenant.is_empty() {
+            d.field("tenant", |d| bad(d, "ctx.tenant is required"));
+        }
+        let roles = d
+            .field("roles", |d| id_list(d, roles))
+            .into_iter()
+            .map(|r| r.to_ascii_lowercase())
+            .collect();
+        match d.fail(ErrorCode::InvalidContext, ErrorCode::InvalidContext) {
+            Some(e) => Err(e),
+            None => Ok(CallContext {
+                now,
+                request_id,
+                tenant,
+                roles,
+                actor: None,
+            }),
+        }
+    }
+}
+
+/// `FromStr` and `TryFrom<&str>` for a wire type: the text is parsed with the default JSON
+/// limits, then decoded by `$decode` (every problem listed in the error).
+macro_rules! from_wire_text {
+    ($t:ty, $decode:expr) => {
+        impl std::str::FromStr for $t {
+            type Err = ApiError;
+            fn from_str(s: &str) -> Result<$t, ApiError> {
+                let v = crate::json::parse(s.as_bytes())?;
+                $decode(&v)
+            }
+        }
+
+        impl TryFrom<&str> for $t {
+            type Error = ApiError;
+            fn try_from(s: &str) -> Result<$t, ApiError> {
+                s.parse()
+            }
+        }
+    };
+}
+
+// Requests decode under the default limits; their default warnings are dropped.
+from_wire_text!(RecommendRequest, |v| RecommendRequest::from_value(
+    v,
+    &Limits::default()
+)
+.map(|(r, _)| r));
+from_wire_text!(SimilarRequest, |v| SimilarRequest::from_value(
+    v,
+    &Limits::default()
+)
+.map(|(r, _)| r));
+from_wire_text!(CallContext, CallContext::from_value);
