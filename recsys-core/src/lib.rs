@@ -98,10 +98,11 @@ pub use engine::{
     ExposureBatch, IntoDocument, Invalidated, InvalidatedTarget, LoadReport, Loader, Refresh,
     Served, SurfaceId, Written,
 };
-pub use error::{ApiError, Problem};
+pub use error::{ApiError, ErrorCode, ErrorKind, Problem};
 pub use loader::{ArtifactReader, Fetch, Step};
 pub use ops::exposure::SinkError;
 pub use ops::{ExposureSink, Metrics};
+pub use request::{Explain, RecommendRequest, SimilarRequest, User, Warning};
 pub use serve::answer::{
     BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
     RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,

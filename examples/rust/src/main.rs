@@ -5,7 +5,7 @@
 //! The core does no I/O, so this program reads the files and passes their text in.
 
 use recsys_core::json::{self, Value};
-use recsys_core::{Documents, Engine};
+use recsys_core::{Context, Documents, Engine, RecommendRequest, Timestamp};
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
@@ -44,27 +44,30 @@ fn main() -> Result<(), Box<dyn Error>> {
     let engine = Engine::builder().build()?;
     engine.load_snapshot(documents)?;
 
-    // 2. recommend. The host supplies the clock and the tenant in `ctx`.
-    let ctx = r#"{"now":"2026-01-02T00:00:00Z","request_id":"example-1","tenant":"demo"}"#;
-    let input = format!(r#"{{"request":{},"ctx":{ctx}}}"#, read("request.json")?);
-    let answer = json::parse(engine.call("recommend", &input)?.as_bytes())?;
+    // 2. recommend, typed: the request file goes through the same strict decoder as the
+    //    JSON call (`str::parse`); the host supplies the clock and the tenant.
+    let request: RecommendRequest = read("request.json")?.parse()?;
+    let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").ok_or("a valid time")?;
+    let ctx = Context::new(now, "demo").request_id("example-1");
+    let rec = engine.recommend(&request, &ctx)?;
     println!("items:");
-    for item in get(&answer, "items").as_array().unwrap_or_default() {
-        let (rank, id) = (
-            json::to_string(get(item, "rank")),
-            get(item, "item_id").as_str().unwrap_or(""),
-        );
-        println!(
-            "  {rank} {id} {:.4}",
-            get(item, "score").as_f64().unwrap_or(0.0)
-        );
+    for item in &rec.items {
+        println!("  {} {} {:.4}", item.rank, item.item_id, item.score);
     }
     println!("meta:");
-    for (key, value) in get(&answer, "meta").as_object().ok_or("no meta")?.iter() {
+    // The typed answer writes the same JSON every binding returns.
+    let meta = json::parse(json::to_text(&rec.meta)?.as_bytes())?;
+    for (key, value) in meta.as_object().ok_or("no meta")?.iter() {
         println!("  {key} {}", json::to_string(value));
     }
 
-    // 3. validate: the same input, normalised and checked, without ranking anything.
+    // 3. validate, in the JSON form every other binding uses: the request text is decoded
+    //    here, so its warnings (defaults the decoder applied) come back with the answer.
+    let ctx_json = r#"{"now":"2026-01-02T00:00:00Z","request_id":"example-1","tenant":"demo"}"#;
+    let input = format!(
+        r#"{{"request":{},"ctx":{ctx_json}}}"#,
+        read("request.json")?
+    );
     let checked = json::parse(engine.call("validate", &input)?.as_bytes())?;
     let warnings = get(&checked, "warnings").as_array().unwrap_or_default();
     println!("validate: ok, {} warnings", warnings.len());
