@@ -59,6 +59,7 @@ pub(crate) mod ranking;
 pub(crate) mod release;
 pub(crate) mod serve;
 pub(crate) mod sync;
+pub(crate) mod wire;
 
 // Internal: reachable for the workspace's bindings, benches, fuzzers and tests only.
 #[doc(hidden)]
