@@ -53,7 +53,9 @@ pub mod json;
 pub mod time;
 
 pub(crate) mod adapters;
+pub(crate) mod candidates;
 pub(crate) mod change;
+pub(crate) mod options;
 pub(crate) mod preview;
 pub(crate) mod ranking;
 pub(crate) mod release;
@@ -64,8 +66,6 @@ pub(crate) mod wire;
 // Internal: reachable for the workspace's bindings, benches, fuzzers and tests only.
 #[doc(hidden)]
 pub mod artifacts;
-#[doc(hidden)]
-pub mod candidates;
 #[doc(hidden)]
 pub mod compile;
 #[doc(hidden)]
@@ -80,8 +80,6 @@ pub mod lint;
 pub mod loader;
 #[doc(hidden)]
 pub mod ops;
-#[doc(hidden)]
-pub mod options;
 #[doc(hidden)]
 pub mod request;
 #[doc(hidden)]
