@@ -1,6 +1,6 @@
 //! Request models for `recommend`, `validate` and `similar` and the host's call context, with
 //! their normalised `to_value` shapes. Wire decoding (strict, every problem listed, the
-//! reference's precedence) lives in [`crate::decode`] and is exposed as `from_value`,
+//! reference's precedence) lives in `crate::decode` and is exposed as `from_value`,
 //! `FromStr` and `TryFrom<&str>` on these types.
 
 use crate::config::Weights;
