@@ -616,103 +616,13 @@ pub fn report_value(snap: &TenantSnapshot, rep: &CompileReport) -> Value {
 /// Every member is optional; a present member makes that signal available. Scores must be
 /// finite numbers; ids non-empty strings.
 pub fn signals_from_value(v: &Value, limits: &ArtifactLimits) -> Result<SignalData, ApiError> {
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut d = SignalData::default();
     let Some(m) = v.as_object() else {
         return Err(ApiError::new(
             ErrorCode::InvalidSignals,
             "signals must be a json object",
         ));
     };
-    let id = |x: Option<&Value>, path: String, problems: &mut Vec<Problem>| -> Option<String> {
-        match x.and_then(Value::as_str).map(str::trim) {
-            Some(s) if !s.is_empty() => Some(s.to_string()),
-            _ => {
-                problems.push(Problem::new(
-                    path,
-                    "RECSYS_SIGNAL_BAD_ID",
-                    "must be a non-empty string",
-                ));
-                None
-            }
-        }
-    };
-    let score = |x: Option<&Value>, path: String, problems: &mut Vec<Problem>| -> Option<f64> {
-        match x.and_then(Value::as_f64) {
-            Some(f) => Some(f),
-            None => {
-                problems.push(Problem::new(
-                    path,
-                    "RECSYS_SIGNAL_BAD_SCORE",
-                    "must be a finite number",
-                ));
-                None
-            }
-        }
-    };
-    let rows = |k: &str, problems: &mut Vec<Problem>| -> Option<Vec<(usize, Map)>> {
-        let a = m.get(k)?;
-        let Some(a) = a.as_array() else {
-            problems.push(Problem::new(
-                format!("$.{k}"),
-                "RECSYS_SIGNAL_WRONG_TYPE",
-                "must be an array",
-            ));
-            return None;
-        };
-        if a.len() > limits.max_items {
-            problems.push(Problem::new(
-                format!("$.{k}"),
-                "RECSYS_SIGNAL_TOO_MANY",
-                format!("{} rows, the limit is {}", a.len(), limits.max_items),
-            ));
-            return None;
-        }
-        let mut out = Vec::with_capacity(a.len());
-        for (i, r) in a.iter().enumerate() {
-            match r.as_object() {
-                Some(o) => out.push((i, o.clone())),
-                None => problems.push(Problem::new(
-                    format!("$.{k}[{i}]"),
-                    "RECSYS_SIGNAL_WRONG_TYPE",
-                    "must be an object",
-                )),
-            }
-        }
-        Some(out)
-    };
-    let scored_list =
-        |x: Option<&Value>, path: &str, problems: &mut Vec<Problem>| -> Vec<(String, f64)> {
-            let mut out = Vec::new();
-            match x.and_then(Value::as_array) {
-                Some(items) => {
-                    for (j, it) in items.iter().enumerate() {
-                        let o = it.as_object();
-                        let p = format!("{path}[{j}]");
-                        if let (Some(i), Some(s)) = (
-                            id(
-                                o.and_then(|o| o.get("item_id")),
-                                format!("{p}.item_id"),
-                                problems,
-                            ),
-                            score(
-                                o.and_then(|o| o.get("score")),
-                                format!("{p}.score"),
-                                problems,
-                            ),
-                        ) {
-                            out.push((i, s));
-                        }
-                    }
-                }
-                None => problems.push(Problem::new(
-                    path.to_string(),
-                    "RECSYS_SIGNAL_WRONG_TYPE",
-                    "must be an array",
-                )),
-            }
-            out
-        };
+    let mut problems: Vec<Problem> = Vec::new();
     for (k, _) in m.iter() {
         if !["popularity", "cooc", "implicit", "session", "tags"].contains(&k) {
             problems.push(Problem::new(
@@ -722,68 +632,19 @@ pub fn signals_from_value(v: &Value, limits: &ArtifactLimits) -> Result<SignalDa
             ));
         }
     }
-    if let Some(r) = rows("popularity", &mut problems) {
-        let mut out = Vec::with_capacity(r.len());
-        for (i, o) in r {
-            let p = format!("$.popularity[{i}]");
-            if let (Some(id), Some(s)) = (
-                id(o.get("item_id"), format!("{p}.item_id"), &mut problems),
-                score(o.get("score"), format!("{p}.score"), &mut problems),
-            ) {
-                out.push((id, s));
-            }
-        }
-        d.popularity = Some(out);
-    }
-    for (k, key) in [
-        ("cooc", "item_id"),
-        ("implicit", "user_id"),
-        ("session", "user_id"),
-    ] {
-        if let Some(r) = rows(k, &mut problems) {
-            let mut out = Vec::with_capacity(r.len());
-            for (i, o) in r {
-                let p = format!("$.{k}[{i}]");
-                if let Some(owner) = id(o.get(key), format!("{p}.{key}"), &mut problems) {
-                    out.push((
-                        owner,
-                        scored_list(o.get("items"), &format!("{p}.items"), &mut problems),
-                    ));
-                }
-            }
-            match k {
-                "cooc" => d.cooc = Some(out),
-                "implicit" => d.implicit = Some(out),
-                _ => d.session = Some(out),
-            }
-        }
-    }
-    if let Some(r) = rows("tags", &mut problems) {
-        let mut out = Vec::with_capacity(r.len());
-        for (i, o) in r {
-            let p = format!("$.tags[{i}]");
-            let Some(item) = id(o.get("item_id"), format!("{p}.item_id"), &mut problems) else {
-                continue;
-            };
-            let tags: Vec<String> = match o.get("tags").and_then(Value::as_array) {
-                Some(a) => a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-                None => {
-                    problems.push(Problem::new(
-                        format!("{p}.tags"),
-                        "RECSYS_SIGNAL_WRONG_TYPE",
-                        "must be an array of strings",
-                    ));
-                    continue;
-                }
-            };
-            out.push((item, tags));
-        }
-        d.content = Some(out);
-    }
+    // Fields are evaluated in the order written, which is the order problems are reported.
+    let d = SignalData {
+        popularity: signal_rows(m, "popularity", limits, &mut problems)
+            .map(|rows| popularity_rows(&rows, &mut problems)),
+        cooc: signal_rows(m, "cooc", limits, &mut problems)
+            .map(|rows| owned_lists("cooc", "item_id", &rows, &mut problems)),
+        implicit: signal_rows(m, "implicit", limits, &mut problems)
+            .map(|rows| owned_lists("implicit", "user_id", &rows, &mut problems)),
+        session: signal_rows(m, "session", limits, &mut problems)
+            .map(|rows| owned_lists("session", "user_id", &rows, &mut problems)),
+        content: signal_rows(m, "tags", limits, &mut problems)
+            .map(|rows| tag_rows(&rows, &mut problems)),
+    };
     if let Some(first) = problems.first() {
         return Err(ApiError::new(
             ErrorCode::InvalidSignals,
@@ -792,4 +653,155 @@ pub fn signals_from_value(v: &Value, limits: &ArtifactLimits) -> Result<SignalDa
         .with_problems(problems));
     }
     Ok(d)
+}
+
+/// A signal id at `path`: a non-empty (trimmed) string, else a problem.
+fn signal_id(x: Option<&Value>, path: String, problems: &mut Vec<Problem>) -> Option<String> {
+    match x.and_then(Value::as_str).map(str::trim) {
+        Some(s) if !s.is_empty() => Some(s.to_string()),
+        _ => {
+            problems.push(Problem::new(
+                path,
+                "RECSYS_SIGNAL_BAD_ID",
+                "must be a non-empty string",
+            ));
+            None
+        }
+    }
+}
+
+/// A signal score at `path`: a finite number, else a problem.
+fn signal_score(x: Option<&Value>, path: String, problems: &mut Vec<Problem>) -> Option<f64> {
+    match x.and_then(Value::as_f64) {
+        Some(f) => Some(f),
+        None => {
+            problems.push(Problem::new(
+                path,
+                "RECSYS_SIGNAL_BAD_SCORE",
+                "must be a finite number",
+            ));
+            None
+        }
+    }
+}
+
+/// The object rows of signal `k` with their indexes; `None` when it is absent, not an array
+/// or longer than `limits.max_items` (checked before any row is read). Rows that are not
+/// objects are problems.
+fn signal_rows<'a>(
+    m: &'a Map,
+    k: &str,
+    limits: &ArtifactLimits,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<(usize, &'a Map)>> {
+    let a = m.get(k)?;
+    let Some(a) = a.as_array() else {
+        problems.push(Problem::new(
+            format!("$.{k}"),
+            "RECSYS_SIGNAL_WRONG_TYPE",
+            "must be an array",
+        ));
+        return None;
+    };
+    if a.len() > limits.max_items {
+        problems.push(Problem::new(
+            format!("$.{k}"),
+            "RECSYS_SIGNAL_TOO_MANY",
+            format!("{} rows, the limit is {}", a.len(), limits.max_items),
+        ));
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len());
+    for (i, r) in a.iter().enumerate() {
+        match r.as_object() {
+            Some(o) => out.push((i, o)),
+            None => problems.push(Problem::new(
+                format!("$.{k}[{i}]"),
+                "RECSYS_SIGNAL_WRONG_TYPE",
+                "must be an object",
+            )),
+        }
+    }
+    Some(out)
+}
+
+/// An `{item_id, score}` row at `p`, both checked.
+fn scored_row(o: Option<&Map>, p: &str, problems: &mut Vec<Problem>) -> Option<(String, f64)> {
+    let id = signal_id(
+        o.and_then(|o| o.get("item_id")),
+        format!("{p}.item_id"),
+        problems,
+    );
+    let score = signal_score(
+        o.and_then(|o| o.get("score")),
+        format!("{p}.score"),
+        problems,
+    );
+    Some((id?, score?))
+}
+
+/// `popularity`: one scored row per item.
+fn popularity_rows(rows: &[(usize, &Map)], problems: &mut Vec<Problem>) -> Vec<(String, f64)> {
+    rows.iter()
+        .filter_map(|(i, o)| scored_row(Some(o), &format!("$.popularity[{i}]"), problems))
+        .collect()
+}
+
+/// An array of scored rows at `path` (a non-array is a problem and yields nothing).
+fn scored_list(x: Option<&Value>, path: &str, problems: &mut Vec<Problem>) -> Vec<(String, f64)> {
+    let Some(items) = x.and_then(Value::as_array) else {
+        problems.push(Problem::new(
+            path.to_string(),
+            "RECSYS_SIGNAL_WRONG_TYPE",
+            "must be an array",
+        ));
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(j, it)| scored_row(it.as_object(), &format!("{path}[{j}]"), problems))
+        .collect()
+}
+
+/// `cooc`, `implicit`, `session`: rows of an owner id (`owner_key`) and its scored `items`.
+fn owned_lists(
+    k: &str,
+    owner_key: &str,
+    rows: &[(usize, &Map)],
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, Vec<(String, f64)>)> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, o) in rows {
+        let p = format!("$.{k}[{i}]");
+        if let Some(owner) = signal_id(o.get(owner_key), format!("{p}.{owner_key}"), problems) {
+            out.push((
+                owner,
+                scored_list(o.get("items"), &format!("{p}.items"), problems),
+            ));
+        }
+    }
+    out
+}
+
+/// `tags`: rows of an item id and its tag strings (non-strings in the list are skipped).
+fn tag_rows(rows: &[(usize, &Map)], problems: &mut Vec<Problem>) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, o) in rows {
+        let p = format!("$.tags[{i}]");
+        let Some(item) = signal_id(o.get("item_id"), format!("{p}.item_id"), problems) else {
+            continue;
+        };
+        let Some(a) = o.get("tags").and_then(Value::as_array) else {
+            problems.push(Problem::new(
+                format!("{p}.tags"),
+                "RECSYS_SIGNAL_WRONG_TYPE",
+                "must be an array of strings",
+            ));
+            continue;
+        };
+        let tags = a.iter().filter_map(Value::as_str).map(str::to_owned);
+        out.push((item, tags.collect()));
+    }
+    out
 }

@@ -13,7 +13,7 @@
 //! publish that would replace a non-empty artifact with an empty one is held (configurable)
 //! until released.
 
-use crate::artifacts::ArtifactKind;
+use crate::artifacts::{ArtifactKind, ArtifactLimits};
 use crate::compile::{
     load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo, TenantDocs,
 };
@@ -544,30 +544,20 @@ impl Engine {
         now: Timestamp,
         fetched: BTreeMap<String, Fetch>,
     ) -> Result<Value, ApiError> {
-        let limits = &self.options.artifact_limits;
         let hold = self.options.loader.hold_empty_publishes;
         // Verify what was fetched before taking the write lock (the expensive part).
-        let pending = {
-            let st = self.lock_state();
-            st.surfaces
-                .get(&key(tenant, surface))
-                .and_then(|s| s.pending.clone())
-        };
-        let mut verified: BTreeMap<(ArtifactKind, String), Result<Arc<LoadedArtifact>, ApiError>> =
-            BTreeMap::new();
-        for kind in ArtifactKind::ALL {
-            let Some(uri) = pending.as_ref().and_then(|p| p.manifest.uri(kind)) else {
-                continue;
-            };
-            if let Some(Fetch::Found(bytes)) = fetched.get(uri) {
-                let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
-                verified.insert((kind, uri.to_string()), loaded);
-            }
-        }
+        let verified = self.verify_fetched(tenant, surface, &fetched);
         let mut guard = self.lock_state();
         let st = &mut *guard;
         let s = st.surfaces.entry(key(tenant, surface)).or_default();
-        let mut staged = std::mem::take(&mut s.staged);
+        let mut source = Fetched {
+            fetched: &fetched,
+            verified,
+            staged: std::mem::take(&mut s.staged),
+            tenant,
+            surface,
+            limits: &self.options.artifact_limits,
+        };
         let Some(info) = s.pending.take() else {
             return Err(no_pending(tenant, surface));
         };
@@ -591,22 +581,7 @@ impl Engine {
                 }
                 continue;
             }
-            let loaded = match fetched.get(uri) {
-                Some(Fetch::Found(bytes)) => match verified.remove(&(kind, uri.to_string())) {
-                    Some(done) => done,
-                    // The pending manifest changed since: verify this one now.
-                    None => load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new),
-                },
-                None if staged.contains_key(uri) => match staged.remove(uri) {
-                    Some(r) => r,
-                    None => Err(not_found()),
-                },
-                Some(Fetch::NotFound) | None => Err(not_found()),
-                Some(Fetch::Error(e)) => {
-                    Err(ApiError::new(ErrorCode::ArtifactUnreadable, e.clone()))
-                }
-            };
-            match loaded {
+            match source.take(kind, uri) {
                 Err(e) => {
                     let code = e.problems.first().map(|p| p.code).unwrap_or(e.code);
                     self.record(|m| metrics::record_artifact_failure(m, kind.as_str()));
@@ -644,7 +619,59 @@ impl Engine {
                 s,
             ));
         }
-        // Kinds the manifest no longer names are dropped; held entries for them too.
+        self.install_artifacts(s, info, next, failed, now);
+        let detail = (!newly_held.is_empty()).then(|| {
+            let kinds: Vec<&str> = newly_held.iter().map(|k| k.as_str()).collect();
+            format!("empty publishes held for: {}", kinds.join(", "))
+        });
+        // A first load with failures serves what verified, but says so: "partial", with the
+        // failures and the missing kinds (readiness reports them too).
+        let outcome = if failed > 0 { "partial" } else { "swapped" };
+        let answer = report(tenant, surface, outcome, detail, s);
+        let plan = st.plan_rebuild(tenant, Some(surface));
+        drop(guard);
+        self.rebuild(plan);
+        Ok(answer)
+    }
+
+    /// Verifies every fetched artifact the pending manifest names, outside the state lock.
+    fn verify_fetched(
+        &self,
+        tenant: &str,
+        surface: &str,
+        fetched: &BTreeMap<String, Fetch>,
+    ) -> Verified {
+        let pending = {
+            let st = self.lock_state();
+            st.surfaces
+                .get(&key(tenant, surface))
+                .and_then(|s| s.pending.clone())
+        };
+        let limits = &self.options.artifact_limits;
+        let mut verified = Verified::new();
+        for kind in ArtifactKind::ALL {
+            let Some(uri) = pending.as_ref().and_then(|p| p.manifest.uri(kind)) else {
+                continue;
+            };
+            if let Some(Fetch::Found(bytes)) = fetched.get(uri) {
+                let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
+                verified.insert((kind, uri.to_string()), loaded);
+            }
+        }
+        verified
+    }
+
+    /// Swaps in the artifact set of manifest `info` (kinds it no longer names are dropped,
+    /// held entries for them too; unchanged artifacts keep their part of the catalog) and
+    /// records the manifest and artifact age metrics.
+    fn install_artifacts(
+        &self,
+        s: &mut SurfaceState,
+        info: ManifestInfo,
+        next: BTreeMap<ArtifactKind, Arc<LoadedArtifact>>,
+        failed: usize,
+        now: Timestamp,
+    ) {
         s.held.retain(|k, _| info.manifest.uri(*k).is_some());
         let mut set = ArtifactSet {
             manifest: Some(info),
@@ -654,7 +681,6 @@ impl Engine {
             catalog: Default::default(),
             base: Default::default(),
         };
-        // Unchanged artifacts keep their part of the serving catalog.
         set.follow(&s.set);
         if failed > 0 {
             set.warnings.push(crate::error::Problem::new(
@@ -663,7 +689,6 @@ impl Engine {
                 format!("{failed} artifacts could not be loaded; their signals are unavailable"),
             ));
         }
-        let s = st.surfaces.entry(key(tenant, surface)).or_default();
         let updated = set.manifest.as_ref().and_then(|m| m.manifest.updated_at);
         s.set = set;
         s.loaded = true;
@@ -681,18 +706,6 @@ impl Engine {
                 );
             }
         });
-        let detail = (!newly_held.is_empty()).then(|| {
-            let kinds: Vec<&str> = newly_held.iter().map(|k| k.as_str()).collect();
-            format!("empty publishes held for: {}", kinds.join(", "))
-        });
-        // A first load with failures serves what verified, but says so: "partial", with the
-        // failures and the missing kinds (readiness reports them too).
-        let outcome = if failed > 0 { "partial" } else { "swapped" };
-        let answer = report(tenant, surface, outcome, detail, s);
-        let plan = st.plan_rebuild(tenant, Some(surface));
-        drop(guard);
-        self.rebuild(plan);
-        Ok(answer)
     }
 
     /// Applies publishes that were held because they were empty (an operator's decision).
@@ -912,6 +925,40 @@ fn no_pending(tenant: &str, surface: &str) -> ApiError {
     ApiError::new(ErrorCode::LoaderNoPendingManifest,
         format!("no manifest is pending for tenant {tenant:?} surface {surface:?}; apply a manifest first"),
     )
+}
+
+/// One artifact verified (or failed), by kind and URI.
+type Loaded = Result<Arc<LoadedArtifact>, ApiError>;
+
+/// Artifacts verified before the state lock was taken, by kind and URI.
+type Verified = BTreeMap<(ArtifactKind, String), Loaded>;
+
+/// Where the artifacts of a pending manifest come from while it is applied: what the host
+/// fetched (verified ahead where possible) and what was staged one at a time.
+struct Fetched<'a> {
+    fetched: &'a BTreeMap<String, Fetch>,
+    verified: Verified,
+    staged: BTreeMap<String, Loaded>,
+    tenant: &'a str,
+    surface: &'a str,
+    limits: &'a ArtifactLimits,
+}
+
+impl Fetched<'_> {
+    /// The artifact of `kind` at `uri`: verified ahead, verified now (the pending manifest
+    /// changed since), staged, or the read failure.
+    fn take(&mut self, kind: ArtifactKind, uri: &str) -> Loaded {
+        match self.fetched.get(uri) {
+            Some(Fetch::Found(bytes)) => match self.verified.remove(&(kind, uri.to_string())) {
+                Some(done) => done,
+                None => load_blob(bytes, kind, uri, self.tenant, self.surface, self.limits)
+                    .map(Arc::new),
+            },
+            None => self.staged.remove(uri).unwrap_or_else(|| Err(not_found())),
+            Some(Fetch::NotFound) => Err(not_found()),
+            Some(Fetch::Error(e)) => Err(ApiError::new(ErrorCode::ArtifactUnreadable, e.clone())),
+        }
+    }
 }
 
 fn not_found() -> ApiError {

@@ -915,6 +915,8 @@ fn parse_target_type(
 // ---------------------------------------------------------------------------------------------
 // One rule
 
+/// One rule object, read member group by member group in the order the findings are
+/// reported: action, target, scope and window, identity, action values, metadata.
 fn read_rule(
     map: &Map,
     index: usize,
@@ -924,13 +926,47 @@ fn read_rule(
     f: &mut Findings,
 ) -> Option<Rule> {
     let obj = Obj::new(map, path, is_known_rule_key, f);
-    let max_ids = opts.max_item_ids_per_rule;
-    let id_list = |v: &Value, key: &str, path: &str, f: &mut Findings| {
-        id_list_value(v, key, path, max_ids, f)
-    };
+    let action = read_action(&obj, path, f);
+    let target = read_target(&obj, path, opts.max_item_ids_per_rule, f);
+    let scope = read_scope(&obj, f);
+    let identity = read_identity(&obj, f);
+    let (boost_value, max_pins) = read_action_values(&obj, action, path, f);
+    let meta = read_metadata(&obj, f);
 
-    // Action.
-    let action = match obj.text(ACTION_KEYS, f) {
+    let (action, target_type) = (action?, target.target_type?);
+    if f.iter().any(|(s, _)| *s == Sev::Drop) {
+        return None;
+    }
+    let id = identity
+        .given_id
+        .unwrap_or_else(|| derive_rule_id(org, map));
+    Some(Rule {
+        id,
+        index,
+        action,
+        target_type,
+        target_key: target.target_key,
+        item_ids: target.item_ids,
+        namespace: scope.namespace,
+        surface: scope.surface,
+        segment: scope.segment,
+        enabled: scope.enabled,
+        valid_from: scope.valid_from,
+        valid_until: scope.valid_until,
+        priority: identity.priority,
+        boost_value,
+        max_pins,
+        manual_override_id: identity.manual_override_id,
+        name: meta.name,
+        description: meta.description,
+        created_at: meta.created_at,
+        updated_at: meta.updated_at,
+    })
+}
+
+/// The rule's action; a missing or unknown one drops the rule.
+fn read_action(obj: &Obj<'_>, path: &str, f: &mut Findings) -> Option<Action> {
+    match obj.text(ACTION_KEYS, f) {
         None => {
             f.push(drop(
                 path,
@@ -950,77 +986,122 @@ fn read_rule(
             }
             a
         }
-    };
+    }
+}
 
-    // Target: explicit type, key (or tag/brand/category implying the type), item ids, then a
-    // nested `target` filling whatever is still unset.
-    let mut type_unknown = false;
-    let mut target_type = obj
+/// The target as written, before it is checked: the type (and whether an unknown one was
+/// reported), the key, and the item ids with the path they came from.
+#[derive(Default)]
+struct TargetParts {
+    target_type: Option<TargetType>,
+    type_unknown: bool,
+    key: Option<String>,
+    ids: Option<(String, Vec<String>)>,
+}
+
+/// The resolved target of a rule.
+struct Target {
+    target_type: Option<TargetType>,
+    target_key: String,
+    item_ids: Vec<String>,
+}
+
+/// Target: explicit type, key (or tag/brand/category implying the type), item ids, then a
+/// nested `target` filling whatever is still unset; then checked and normalised.
+fn read_target(obj: &Obj<'_>, path: &str, max_ids: usize, f: &mut Findings) -> Target {
+    let mut parts = read_top_target(obj, max_ids, f);
+    if let Some(target) = obj.get(TARGET_KEY) {
+        read_nested_target(target, &obj.field(TARGET_KEY), max_ids, &mut parts, f);
+    }
+    resolve_target(parts, path, f)
+}
+
+/// The target members of the rule object itself.
+fn read_top_target(obj: &Obj<'_>, max_ids: usize, f: &mut Findings) -> TargetParts {
+    let mut parts = TargetParts::default();
+    parts.target_type = obj
         .text(TYPE_KEYS, f)
-        .and_then(|(k, s)| parse_target_type(&s, &obj.field(k), &mut type_unknown, f));
-    let mut key: Option<String> = obj.text(KEY_KEYS, f).map(|(_, s)| s);
+        .and_then(|(k, s)| parse_target_type(&s, &obj.field(k), &mut parts.type_unknown, f));
+    parts.key = obj.text(KEY_KEYS, f).map(|(_, s)| s);
     let implied: Vec<&str> = IMPLIED_KEYS.iter().map(|(k, _)| *k).collect();
-    if key.is_some() {
+    if parts.key.is_some() {
         obj.ignore(&implied, "target_key is set", f);
     } else {
         for (i, (k, t)) in IMPLIED_KEYS.iter().enumerate() {
             if let Some((_, s)) = obj.text(&[*k], f) {
-                key = Some(s);
-                if target_type.is_none() {
-                    target_type = Some(*t);
+                parts.key = Some(s);
+                if parts.target_type.is_none() {
+                    parts.target_type = Some(*t);
                 }
                 obj.report_shadowed(k, &implied[i + 1..], f);
                 break;
             }
         }
     }
-    let mut ids: Option<(String, Vec<String>)> = obj
-        .first(ID_LIST_KEYS, f, id_list)
+    parts.ids = obj
+        .first(ID_LIST_KEYS, f, |v, key, path, f| {
+            id_list_value(v, key, path, max_ids, f)
+        })
         .map(|(k, v)| (obj.field(k), v));
+    parts
+}
 
-    if let Some(target) = obj.get(TARGET_KEY) {
-        let tpath = obj.field(TARGET_KEY);
-        match target {
-            Value::Object(m) => {
-                let nested = Obj::new(m, &tpath, is_known_target_key, f);
-                if target_type.is_none() && !type_unknown {
-                    target_type = nested.text(NESTED_TYPE_KEYS, f).and_then(|(k, s)| {
-                        parse_target_type(&s, &nested.field(k), &mut type_unknown, f)
-                    });
-                } else {
-                    nested.ignore(NESTED_TYPE_KEYS, "the target type is already set", f);
-                }
-                if key.is_none() {
-                    key = nested.text(NESTED_KEY_KEYS, f).map(|(_, s)| s);
-                } else {
-                    nested.ignore(NESTED_KEY_KEYS, "the target key is already set", f);
-                }
-                if ids.is_none() {
-                    ids = nested
-                        .first(NESTED_ID_LIST_KEYS, f, id_list)
-                        .map(|(k, v)| (nested.field(k), v));
-                } else {
-                    nested.ignore(NESTED_ID_LIST_KEYS, "item ids are already set", f);
-                }
+/// A nested `target` (an object, or a string naming the type) at `tpath`, filling whatever
+/// the rule object left unset and reporting the rest as ignored.
+fn read_nested_target(
+    target: &Value,
+    tpath: &str,
+    max_ids: usize,
+    parts: &mut TargetParts,
+    f: &mut Findings,
+) {
+    match target {
+        Value::Object(m) => {
+            let nested = Obj::new(m, tpath, is_known_target_key, f);
+            if parts.target_type.is_none() && !parts.type_unknown {
+                parts.target_type = nested.text(NESTED_TYPE_KEYS, f).and_then(|(k, s)| {
+                    parse_target_type(&s, &nested.field(k), &mut parts.type_unknown, f)
+                });
+            } else {
+                nested.ignore(NESTED_TYPE_KEYS, "the target type is already set", f);
             }
-            other => {
-                if let Got::Val(s) = text_value(other, TARGET_KEY, &tpath, f) {
-                    if target_type.is_none() && !type_unknown {
-                        target_type = parse_target_type(&s, &tpath, &mut type_unknown, f);
-                    } else {
-                        f.push(warn(
-                            &tpath,
-                            codes::IGNORED_FIELD,
-                            "\"target\" is ignored: the target type is already set".into(),
-                        ));
-                    }
+            if parts.key.is_none() {
+                parts.key = nested.text(NESTED_KEY_KEYS, f).map(|(_, s)| s);
+            } else {
+                nested.ignore(NESTED_KEY_KEYS, "the target key is already set", f);
+            }
+            if parts.ids.is_none() {
+                parts.ids = nested
+                    .first(NESTED_ID_LIST_KEYS, f, |v, key, path, f| {
+                        id_list_value(v, key, path, max_ids, f)
+                    })
+                    .map(|(k, v)| (nested.field(k), v));
+            } else {
+                nested.ignore(NESTED_ID_LIST_KEYS, "item ids are already set", f);
+            }
+        }
+        other => {
+            if let Got::Val(s) = text_value(other, TARGET_KEY, tpath, f) {
+                if parts.target_type.is_none() && !parts.type_unknown {
+                    parts.target_type = parse_target_type(&s, tpath, &mut parts.type_unknown, f);
+                } else {
+                    f.push(warn(
+                        tpath,
+                        codes::IGNORED_FIELD,
+                        "\"target\" is ignored: the target type is already set".into(),
+                    ));
                 }
             }
         }
     }
+}
 
-    let (ids_path, mut item_ids) = ids.unwrap_or_default();
-    if target_type.is_none() && !type_unknown {
+/// Checks the target as written: a missing type is inferred from item ids, an item rule
+/// needs ids (its key becomes one), other rules need a key (lower-cased) and ignore ids.
+fn resolve_target(parts: TargetParts, path: &str, f: &mut Findings) -> Target {
+    let (ids_path, mut item_ids) = parts.ids.unwrap_or_default();
+    let mut target_type = parts.target_type;
+    if target_type.is_none() && !parts.type_unknown {
         if item_ids.is_empty() {
             f.push(drop(
                 path,
@@ -1031,7 +1112,7 @@ fn read_rule(
             target_type = Some(TargetType::Item);
         }
     }
-    let mut target_key = key.unwrap_or_default();
+    let mut target_key = parts.key.unwrap_or_default();
     match target_type {
         Some(TargetType::Item) if item_ids.is_empty() => {
             if target_key.is_empty() {
@@ -1046,24 +1127,19 @@ fn read_rule(
         }
         Some(TargetType::Item) => {}
         Some(t) => {
+            let kind = t.as_str().to_ascii_lowercase();
             if target_key.is_empty() {
                 f.push(drop(
                     path,
                     codes::MISSING_TARGET,
-                    format!(
-                        "{} rule has no target key (set target_key)",
-                        t.as_str().to_ascii_lowercase()
-                    ),
+                    format!("{kind} rule has no target key (set target_key)"),
                 ));
             }
             if !item_ids.is_empty() {
                 f.push(warn(
                     &ids_path,
                     codes::IGNORED_FIELD,
-                    format!(
-                        "item ids are ignored for {} rules",
-                        t.as_str().to_ascii_lowercase()
-                    ),
+                    format!("item ids are ignored for {kind} rules"),
                 ));
                 item_ids.clear();
             }
@@ -1071,8 +1147,25 @@ fn read_rule(
         }
         None => {}
     }
+    Target {
+        target_type,
+        target_key,
+        item_ids,
+    }
+}
 
-    // Scope, state and window.
+/// Where and when a rule applies.
+struct Scope {
+    namespace: Option<String>,
+    surface: Option<String>,
+    segment: Option<String>,
+    enabled: bool,
+    valid_from: Option<Timestamp>,
+    valid_until: Option<Timestamp>,
+}
+
+/// Scope, state and validity window; a window that ends before it starts is an error.
+fn read_scope(obj: &Obj<'_>, f: &mut Findings) -> Scope {
     let namespace = obj.text(NAMESPACE_KEYS, f).map(|(_, s)| s);
     let surface = obj.text(SURFACE_KEYS, f).map(|(_, s)| s);
     let segment = obj.text(SEGMENT_KEYS, f).map(|(_, s)| s);
@@ -1100,9 +1193,26 @@ fn read_rule(
             ));
         }
     }
-    let valid_until = valid_until.and_then(|(_, t)| t);
+    Scope {
+        namespace,
+        surface,
+        segment,
+        enabled,
+        valid_from,
+        valid_until: valid_until.and_then(|(_, t)| t),
+    }
+}
 
-    // Identity and metadata.
+/// A rule's given id, manual override id and priority.
+struct Identity {
+    given_id: Option<Uuid>,
+    manual_override_id: Option<Uuid>,
+    priority: i64,
+}
+
+/// Identity: a rule id that is not a uuid is replaced by a derived one (a warning); an
+/// override id that is not a uuid is an error.
+fn read_identity(obj: &Obj<'_>, f: &mut Findings) -> Identity {
     let given_id = obj.text(RULE_ID_KEYS, f).and_then(|(k, s)| {
         let id = Uuid::parse(&s);
         if id.is_none() {
@@ -1132,7 +1242,33 @@ fn read_rule(
         .first(PRIORITY_KEYS, f, int_value)
         .and_then(|(_, p)| p)
         .unwrap_or(0);
+    Identity {
+        given_id,
+        manual_override_id,
+        priority,
+    }
+}
 
+/// The member `k` is ignored for rules of action `a` (a warning).
+fn ignored_for_action(obj: &Obj<'_>, k: &str, a: Action, f: &mut Findings) {
+    f.push(warn(
+        &obj.field(k),
+        codes::IGNORED_FIELD,
+        format!(
+            "{k:?} is ignored for {} rules",
+            a.as_str().to_ascii_lowercase()
+        ),
+    ));
+}
+
+/// The values only one action uses: a boost rule's boost value (required, bounded) and a pin
+/// rule's max pins; either given to another action is ignored.
+fn read_action_values(
+    obj: &Obj<'_>,
+    action: Option<Action>,
+    path: &str,
+    f: &mut Findings,
+) -> (Option<f64>, Option<i64>) {
     let boost = obj.first(BOOST_KEYS, f, float_value);
     let boost_value = match (action, boost) {
         (Some(Action::Boost), Some((k, Some(b)))) if b.abs() > MAX_BOOST => {
@@ -1153,14 +1289,7 @@ fn read_rule(
             None
         }
         (Some(a), Some((k, _))) => {
-            f.push(warn(
-                &obj.field(k),
-                codes::IGNORED_FIELD,
-                format!(
-                    "{k:?} is ignored for {} rules",
-                    a.as_str().to_ascii_lowercase()
-                ),
-            ));
+            ignored_for_action(obj, k, a, f);
             None
         }
         _ => None,
@@ -1168,18 +1297,25 @@ fn read_rule(
     let max_pins = match (action, obj.first(MAX_PINS_KEYS, f, int_value)) {
         (Some(Action::Pin), Some((_, m))) => m,
         (Some(a), Some((k, _))) if a != Action::Pin => {
-            f.push(warn(
-                &obj.field(k),
-                codes::IGNORED_FIELD,
-                format!(
-                    "{k:?} is ignored for {} rules",
-                    a.as_str().to_ascii_lowercase()
-                ),
-            ));
+            ignored_for_action(obj, k, a, f);
             None
         }
         _ => None,
     };
+    (boost_value, max_pins)
+}
+
+/// A rule's name, description and timestamps.
+struct Metadata {
+    name: String,
+    description: String,
+    created_at: Option<Timestamp>,
+    updated_at: Option<Timestamp>,
+}
+
+/// Metadata; `updated_at` defaults to `created_at`, and an org id is ignored (rules belong to
+/// the document's tenant).
+fn read_metadata(obj: &Obj<'_>, f: &mut Findings) -> Metadata {
     let name = obj.text(NAME_KEYS, f).map(|(_, s)| s).unwrap_or_default();
     let description = obj
         .text(DESCRIPTION_KEYS, f)
@@ -1195,34 +1331,12 @@ fn read_rule(
         "rules belong to the tenant whose document holds them",
         f,
     );
-
-    let (action, target_type) = (action?, target_type?);
-    if f.iter().any(|(s, _)| *s == Sev::Drop) {
-        return None;
-    }
-    let id = given_id.unwrap_or_else(|| derive_rule_id(org, map));
-    Some(Rule {
-        id,
-        index,
-        action,
-        target_type,
-        target_key,
-        item_ids,
-        namespace,
-        surface,
-        segment,
-        enabled,
-        valid_from,
-        valid_until,
-        priority,
-        boost_value,
-        max_pins,
-        manual_override_id,
+    Metadata {
         name,
         description,
         created_at,
         updated_at,
-    })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
