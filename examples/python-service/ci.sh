@@ -59,6 +59,9 @@ export PATH="$VENV/bin:$PATH"
 uv pip install -q "${PINS[@]}"
 echo "python-service: tools ready in $((SECONDS - t0))s"
 
+# The docs' json and yaml blocks parse (this venv has PyYAML; .ci/snippets.py --coverage maps them here).
+(cd "$REPO" && python .ci/snippets.py --only json,yaml docs/formats.md docs/observability.md docs/performance.md)
+
 t0=$SECONDS
 (cd "$REPO/bindings/python" && maturin develop --release --uv --locked)
 echo "python-service: binding build in $((SECONDS - t0))s"
