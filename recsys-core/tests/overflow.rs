@@ -128,3 +128,23 @@ fn compounding_boosts_saturate_to_finite_scores() {
         assert!(f.is_some_and(f64::is_finite), "{id}: {score:?}");
     }
 }
+
+/// An unlimited anchor limit (`usize::MAX`) is the default for `max_anchors`; it once wrapped
+/// to -1 in the decoder, so every request with anchors and no `max_anchors` was rejected.
+#[test]
+fn unlimited_anchor_limit_does_not_wrap() {
+    let limits = recsys_core::config::Limits {
+        max_anchors: usize::MAX,
+        ..Default::default()
+    };
+    let v = parse(
+        br#"{"surface":"home","k":5,"user":{"anonymous_id":"u"},"anchors":{"item_ids":["a","b"]}}"#,
+    )
+    .unwrap();
+    let (req, _) = recsys_core::RecommendRequest::from_value(&v, &limits)
+        .expect("anchors within an unlimited limit decode");
+    assert_eq!(
+        req.anchors,
+        Some((vec!["a".to_string(), "b".to_string()], u32::MAX))
+    );
+}

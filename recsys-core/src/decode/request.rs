@@ -370,19 +370,21 @@ fn anchors(r: &mut Req, v: Option<&Value>, limits: &Limits) -> Option<(Vec<Strin
         let ids = d.field("item_ids", |d| id_list(d, ids));
         (ids, max)
     });
+    // A limit beyond i64 (usize::MAX: "no limit") saturates instead of wrapping to -1.
+    let limit = i64::try_from(limits.max_anchors).unwrap_or(i64::MAX);
     let max = match max {
         None => {
             r.warn(format!(
                 "anchors.max_anchors defaulted to {}",
                 limits.max_anchors
             ));
-            limits.max_anchors as i64
+            limit
         }
         Some(v) => {
             r.d.field("anchors", |d| {
                 d.field("max_anchors", |d| d.integer(Some(v)))
             })
-            .unwrap_or(limits.max_anchors as i64)
+            .unwrap_or(limit)
         }
     };
     r.d.field("anchors", |d| {
