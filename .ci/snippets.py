@@ -48,7 +48,7 @@ STAGES: Dict[str, Tuple[List[str], List[str]]] = {
                          ["bindings/c/README.md", "docs/bindings/c.md", "README.md", "docs/bindings/rust.md"]),
     # Its venv has PyYAML.
     # After the bench step, so the bench binaries are built.
-    ".ci/run": (["sh"], ["docs/performance.md"]),
+    ".ci/run": (["sh"], ["docs/performance.md", "fuzz/regressions/README.md"]),
     "examples/python-service/ci.sh": (["json", "yaml"],
                                       ["docs/formats.md", "docs/observability.md", "docs/performance.md"]),
 }
@@ -83,8 +83,6 @@ NOT_YET_RUN: Dict[Tuple[str, str], str] = {
         "needs the workload generator, which is not in the repository",
     ("fuzz/README.md", "# every target, FUZZ_SECONDS each (default 10); skips with a message when nightly or cargo-fuzz is missing"):
         "minutes of fuzzing on nightly",
-    ("fuzz/regressions/README.md", "cd fuzz"):
-        "needs nightly (the fuzz crate); CI's fuzz step runs these tests",
 }
 KNOWN = {"sh", "bash", "python", "js", "c", "json", "toml", "yaml", "rust", "text"}
 FENCE = re.compile(r"^(```+|~~~+)\s*([^\s`]*)")
