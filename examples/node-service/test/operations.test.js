@@ -60,13 +60,19 @@ test('backpressure: concurrent clients get 200 or 503 RECSYS_OVERLOADED with Ret
   await withService({ engineOptions }, async (url) => {
     // libuv's pool is sized to the gate (1 in flight + 0 queued + 4 spares).
     assert.equal(process.env.UV_THREADPOOL_SIZE, '5')
+    // A request that keeps its slot busy for a while (5,000 exclusions to decode, intern and
+    // sort), so concurrent clients overlap however fast the core serves the example tenant.
+    const heavy = JSON.stringify({
+      ...JSON.parse(REQUEST),
+      candidates: { exclude_ids: Array.from({ length: 5000 }, (_, i) => `sku-absent-${i}`) },
+    })
     let ok = 0
     let refused = 0
     // Batches of 48 concurrent clients until the gate has refused some (bounded: 100 batches;
     // a refusal usually comes within the first few).
     for (let batch = 0; batch < 100 && refused === 0; batch++) {
       const answers = await Promise.all(
-        Array.from({ length: 48 }, () => fetch(url + '/v1/recommend', { method: 'POST', headers: { 'x-org-id': 'demo' }, body: REQUEST })),
+        Array.from({ length: 48 }, () => fetch(url + '/v1/recommend', { method: 'POST', headers: { 'x-org-id': 'demo' }, body: heavy })),
       )
       for (const r of answers) {
         const body = await r.json()
