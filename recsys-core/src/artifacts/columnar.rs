@@ -15,7 +15,7 @@
 
 use super::decode::{finish, float64_of, int64_of, key_is, RawEnvelope, R};
 use super::error::ArtifactError;
-use super::hash::{check_version, hex, verify_scope, HASH_CHUNK};
+use super::hash::{check_version, hex, verify_scope, EnvelopeHead, HASH_CHUNK};
 use super::model::*;
 use super::stream::{dec_envelope_member, Reader};
 use crate::json::{format_go_float, write_go_string};
@@ -184,24 +184,17 @@ impl<'a, 'l> Pass<'a, 'l> {
     /// Writes the canonical prefix up to the body member's value.
     fn start_body(&mut self) {
         let env = &self.env;
-        let out = &mut self.out;
-        out.push_str("{\"v\":1,\"artifact_type\":");
-        write_go_string(out, self.kind.as_str());
-        out.push_str(",\"tenant\":");
-        write_go_string(out, &env.tenant);
-        out.push_str(",\"surface\":");
-        write_go_string(out, &env.surface);
-        if !env.segment.is_empty() {
-            out.push_str(",\"segment\":");
-            write_go_string(out, &env.segment);
-        }
-        out.push_str(",\"window\":{\"start\":");
-        write_go_string(out, &env.start);
-        out.push_str(",\"end\":");
-        write_go_string(out, &env.end);
-        out.push_str("},\"");
-        out.push_str(self.kind.body_key());
-        out.push_str("\":");
+        // `v` must be 1 (checked with the envelope); the prefix may be written before it is read.
+        let head = EnvelopeHead {
+            v: 1,
+            kind: self.kind,
+            tenant: &env.tenant,
+            surface: &env.surface,
+            segment: &env.segment,
+            start: &env.start,
+            end: &env.end,
+        };
+        head.write(&mut self.out, self.kind);
         self.at_body = Some(Prefix::of(env));
     }
 

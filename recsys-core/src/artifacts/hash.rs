@@ -23,30 +23,60 @@ pub fn canonical_hash_input(a: &Artifact) -> String {
 /// Bytes of canonical text handed to the hasher at a time.
 pub(super) const HASH_CHUNK: usize = 64 * 1024;
 
+/// The envelope members of an artifact's canonical text, in Go's struct order.
+pub(crate) struct EnvelopeHead<'a> {
+    pub v: u32,
+    pub kind: ArtifactKind,
+    pub tenant: &'a str,
+    pub surface: &'a str,
+    pub segment: &'a str,
+    pub start: &'a str,
+    pub end: &'a str,
+}
+
+impl EnvelopeHead<'_> {
+    /// Writes the canonical text up to the value of `body`'s member: `{"v":..,
+    /// "artifact_type":..,"tenant":..,"surface":..,"segment"?:..,"window":{..},"<body>":`.
+    /// The decode-then-hash path and the one-pass loader both write it here, so their
+    /// versions cannot drift apart.
+    pub(crate) fn write(&self, out: &mut String, body: ArtifactKind) {
+        let _ = write!(out, "{{\"v\":{}", self.v);
+        out.push_str(",\"artifact_type\":");
+        write_go_string(out, self.kind.as_str());
+        out.push_str(",\"tenant\":");
+        write_go_string(out, self.tenant);
+        out.push_str(",\"surface\":");
+        write_go_string(out, self.surface);
+        if !self.segment.is_empty() {
+            out.push_str(",\"segment\":");
+            write_go_string(out, self.segment);
+        }
+        out.push_str(",\"window\":{\"start\":");
+        write_go_string(out, self.start);
+        out.push_str(",\"end\":");
+        write_go_string(out, self.end);
+        out.push_str("},\"");
+        out.push_str(body.body_key());
+        out.push_str("\":");
+    }
+}
+
 /// Writes the canonical text of `a` into `out`, calling `flush(out)` after every row, which
 /// may consume and clear what was written so far (the version hash streams it into SHA-256
 /// instead of holding the whole text).
 fn write_canonical(a: &Artifact, out: &mut String, flush: &mut dyn FnMut(&mut String)) {
     let env = &a.envelope;
-    let _ = write!(out, "{{\"v\":{}", env.v);
-    out.push_str(",\"artifact_type\":");
     // Go writes the struct's `artifact_type` string; after parsing it equals the body's kind.
-    write_go_string(out, env.kind.as_str());
-    out.push_str(",\"tenant\":");
-    write_go_string(out, &env.tenant);
-    out.push_str(",\"surface\":");
-    write_go_string(out, &env.surface);
-    if !env.segment.is_empty() {
-        out.push_str(",\"segment\":");
-        write_go_string(out, &env.segment);
-    }
-    out.push_str(",\"window\":{\"start\":");
-    write_go_string(out, &env.window.start_raw);
-    out.push_str(",\"end\":");
-    write_go_string(out, &env.window.end_raw);
-    out.push_str("},\"");
-    out.push_str(a.body.kind().body_key());
-    out.push_str("\":");
+    let head = EnvelopeHead {
+        v: env.v,
+        kind: env.kind,
+        tenant: &env.tenant,
+        surface: &env.surface,
+        segment: &env.segment,
+        start: &env.window.start_raw,
+        end: &env.window.end_raw,
+    };
+    head.write(out, a.body.kind());
     match &a.body {
         ArtifactBody::Popularity(b) => write_list(out, &b.items, |out, it| {
             write_counted(out, &it.item_id, it.count);
