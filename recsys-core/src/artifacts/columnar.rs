@@ -268,14 +268,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             if key_is(k, "item_id") {
                 string_slot(r, &mut id)
             } else if key_is(k, "count") {
-                match r.peek() {
-                    Some(b'n') => r.null(),
-                    Some(b'-' | b'0'..=b'9') => {
-                        count = int64_of(r.number()?).ok_or_else(bail)?;
-                        Ok(())
-                    }
-                    _ => Err(bail()),
-                }
+                number_slot(r, &mut count, int64_of)
             } else {
                 r.skip()
             }
@@ -379,14 +372,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             if key_is(k, "item_id") {
                 string_slot(r, &mut id)
             } else if key_is(k, "score") {
-                match r.peek() {
-                    Some(b'n') => r.null(),
-                    Some(b'-' | b'0'..=b'9') => {
-                        score = float64_of(r.number()?).ok_or_else(bail)?;
-                        Ok(())
-                    }
-                    _ => Err(bail()),
-                }
+                number_slot(r, &mut score, float64_of)
             } else {
                 r.skip()
             }
@@ -468,6 +454,18 @@ fn string_slot<'a>(r: &mut Reader<'a>, slot: &mut Cow<'a, str>) -> R<()> {
             Ok(())
         }
         Some(b'n') => r.null(),
+        _ => Err(bail()),
+    }
+}
+
+/// A number member read with `of` (`int64_of`, `float64_of`) into `slot`; `null` keeps it.
+fn number_slot<T>(r: &mut Reader<'_>, slot: &mut T, of: fn(&str) -> Option<T>) -> R<()> {
+    match r.peek() {
+        Some(b'n') => r.null(),
+        Some(b'-' | b'0'..=b'9') => {
+            *slot = of(r.number()?).ok_or_else(bail)?;
+            Ok(())
+        }
         _ => Err(bail()),
     }
 }
