@@ -3,7 +3,8 @@
 //! decoding). Ratios, not absolute times: each size runs five times and the fastest run
 //! counts; the bound (50x for 10x the input, plus a small floor for timer noise) fails the
 //! old O(n^2) code (100x and more) yet tolerates a busy 2-core CI machine, where cache
-//! effects and the sort's log factor alone were seen to reach 44x.
+//! effects and the sort's log factor alone were seen to reach 44x; a missed bound is
+//! measured again (three attempts) because one burst of load once pushed a linear path over.
 
 use recsys_core::json;
 use recsys_core::Engine;
@@ -21,14 +22,22 @@ fn fastest_of_five(f: &dyn Fn()) -> Duration {
 }
 
 /// Runs `work(n)` and `work(10 * n)` and checks the larger costs at most ~50x the smaller.
+/// A comparison that misses the bound is taken again, up to three times in all: a burst of
+/// load from another process can slow one measurement, but quadratic code misses every
+/// attempt (it costs 100x and more each time).
 fn assert_scales_linearly(what: &str, n: usize, work: impl Fn(usize)) {
-    let small = fastest_of_five(&|| work(n));
-    let big = fastest_of_five(&|| work(10 * n));
-    let bound = small * 50 + Duration::from_millis(20);
-    assert!(
-        big <= bound,
-        "{what}: {n} -> {small:?}, {} -> {big:?} (more than 50x)",
-        10 * n
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let small = fastest_of_five(&|| work(n));
+        let big = fastest_of_five(&|| work(10 * n));
+        if big <= small * 50 + Duration::from_millis(20) {
+            return;
+        }
+        seen.push(format!("{n} -> {small:?}, {} -> {big:?}", 10 * n));
+    }
+    panic!(
+        "{what}: more than 50x in all three attempts: {}",
+        seen.join("; ")
     );
 }
 
