@@ -9,6 +9,8 @@ mod context;
 mod documents;
 mod lifecycle;
 
+pub use crate::preview::{PreviewReport, PreviewRequest, PreviewVersions, RuleFired};
+pub use crate::release::{ReleaseReport, ReleaseRequest, ReleaseRollback};
 pub use admin::{Admin, ArtifactChange, Invalidated, InvalidatedTarget, Written};
 pub use builder::EngineBuilder;
 pub use context::Context;

@@ -538,7 +538,9 @@ fn push_key(path: &mut String, key: &str, quote_keys: bool) {
     }
 }
 
+mod input;
 mod members;
+pub use input::Input;
 pub use members::{Got, KeyNotes, Members};
 
 mod request;
