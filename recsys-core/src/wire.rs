@@ -97,3 +97,6 @@ mod tests {
         assert_eq!(to_text(&err).unwrap(), err.to_json());
     }
 }
+
+#[cfg(test)]
+mod samples;
