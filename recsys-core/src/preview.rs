@@ -22,6 +22,12 @@ use crate::serve::request::{Input, Request};
 use crate::snapshot::TenantSnapshot;
 use crate::time::Timestamp;
 use crate::Engine;
+
+mod report;
+pub use report::{
+    ChangeCause, ChangedRequest, FailedRequest, ItemChange, PreviewDetail, PreviewReport,
+    PreviewVersions, RuleFired, ServedVersions,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Most requests one preview serves (checked before any is served).
@@ -39,32 +45,6 @@ struct Served {
     items: Vec<(String, BTreeSet<String>)>,
     config_version: Option<String>,
     rules_version: Option<String>,
-}
-
-/// Who changed an item: a rule (document index) or a setting.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Cause {
-    /// (document index, action, whether the index is in the candidate rules (else current)).
-    Rule(usize, Action, bool),
-    Setting(&'static str),
-}
-
-impl Cause {
-    fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        match self {
-            Cause::Rule(i, a, candidate) => {
-                m.push("rule", Value::u64(*i as u64));
-                m.push("action", Value::str(a.as_str()));
-                m.push(
-                    "rules",
-                    Value::str(if *candidate { "candidate" } else { "current" }),
-                );
-            }
-            Cause::Setting(s) => m.push("setting", Value::str(*s)),
-        }
-        Value::Object(m)
-    }
 }
 
 /// Rule ids of one side, to turn reason tokens (`rule.pin[<id>]`) into document indexes.
@@ -133,7 +113,7 @@ struct Totals {
     changed: usize,
     /// Candidate rule index → requests it fired on (pin/boost in reasons, block removing an item).
     fired: BTreeMap<usize, u64>,
-    details: Vec<Value>,
+    details: Vec<PreviewDetail>,
     /// Most details this total keeps.
     detail_limit: usize,
 }
@@ -196,14 +176,11 @@ impl Run<'_> {
             (b, a) => {
                 t.failed += 1;
                 if t.details.len() < t.detail_limit {
-                    let mut m = Map::new();
-                    m.push("index", Value::u64(i as u64));
-                    for (k, r) in [("before_error", b.err()), ("after_error", a.err())] {
-                        if let Some(e) = r {
-                            m.push(k, e.to_value());
-                        }
-                    }
-                    t.details.push(Value::Object(m));
+                    t.details.push(PreviewDetail::Failed(FailedRequest {
+                        index: i,
+                        before_error: b.err(),
+                        after_error: a.err(),
+                    }));
                 }
                 return;
             }
@@ -237,8 +214,8 @@ impl Run<'_> {
             .filter_map(|id| self.after.ids.get(id).map(|(i, _)| i))
             .collect();
         let (surface, segment) = surface_segment(&req);
-        let fallback = |rb: &BTreeSet<String>, ra: &BTreeSet<String>| -> Vec<Cause> {
-            let mut c: Vec<Cause> = ra
+        let fallback = |rb: &BTreeSet<String>, ra: &BTreeSet<String>| -> Vec<ChangeCause> {
+            let mut c: Vec<ChangeCause> = ra
                 .symmetric_difference(rb)
                 .filter_map(|id| {
                     let candidate = ra.contains(id);
@@ -247,14 +224,18 @@ impl Run<'_> {
                     } else {
                         &self.before.ids
                     };
-                    ids.get(id).map(|(i, a)| Cause::Rule(i, a, candidate))
+                    ids.get(id).map(|(rule, action)| ChangeCause::Rule {
+                        rule,
+                        action,
+                        candidate,
+                    })
                 })
                 .collect();
             if c.is_empty() {
                 c.push(if self.proposal.config_changed {
-                    Cause::Setting("config")
+                    ChangeCause::Setting("config")
                 } else {
-                    Cause::Setting("displaced")
+                    ChangeCause::Setting("displaced")
                 });
             }
             c
@@ -278,7 +259,11 @@ impl Run<'_> {
                     } else {
                         blocks
                             .into_iter()
-                            .map(|b| Cause::Rule(b, Action::Block, true))
+                            .map(|rule| ChangeCause::Rule {
+                                rule,
+                                action: Action::Block,
+                                candidate: true,
+                            })
                             .collect()
                     };
                     removed.push(entry(id, Some(rank), None, cause));
@@ -298,17 +283,15 @@ impl Run<'_> {
         }
         t.changed += 1;
         if t.details.len() < t.detail_limit {
-            let mut m = Map::new();
-            m.push("index", Value::u64(i as u64));
-            if !ctx.request_id.is_empty() {
-                m.push("request_id", Value::str(&ctx.request_id));
-            }
-            m.push("before", versions(&before));
-            m.push("after", versions(&after));
-            m.push("added", Value::Array(added));
-            m.push("removed", Value::Array(removed));
-            m.push("moved", Value::Array(moved));
-            t.details.push(Value::Object(m));
+            t.details.push(PreviewDetail::Changed(ChangedRequest {
+                index: i,
+                request_id: (!ctx.request_id.is_empty()).then(|| ctx.request_id.clone()),
+                before: versions(&before),
+                after: versions(&after),
+                added,
+                removed,
+                moved,
+            }));
         }
     }
 }
@@ -325,29 +308,27 @@ fn surface_segment(req: &Value) -> (String, String) {
     (get("surface"), get("segment"))
 }
 
-fn versions(s: &Served) -> Value {
-    let mut m = Map::new();
-    let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::str);
-    m.push("config_version", opt(&s.config_version));
-    m.push("rules_version", opt(&s.rules_version));
-    m.push("items", Value::u64(s.items.len() as u64));
-    Value::Object(m)
+fn versions(s: &Served) -> ServedVersions {
+    ServedVersions {
+        config_version: s.config_version.clone(),
+        rules_version: s.rules_version.clone(),
+        items: s.items.len(),
+    }
 }
 
-fn entry(id: &str, from: Option<usize>, to: Option<usize>, causes: Vec<Cause>) -> Value {
-    let mut m = Map::new();
-    m.push("item_id", Value::str(id));
-    if let Some(f) = from {
-        m.push("from_rank", Value::u64(f as u64 + 1));
+/// An item's change, ranks counted from 1.
+fn entry(
+    id: &str,
+    from: Option<usize>,
+    to: Option<usize>,
+    because: Vec<ChangeCause>,
+) -> ItemChange {
+    ItemChange {
+        item_id: id.to_string(),
+        from_rank: from.map(|r| r + 1),
+        to_rank: to.map(|r| r + 1),
+        because,
     }
-    if let Some(t) = to {
-        m.push("to_rank", Value::u64(t as u64 + 1));
-    }
-    m.push(
-        "because",
-        Value::Array(causes.iter().map(Cause::to_value).collect()),
-    );
-    Value::Object(m)
 }
 
 /// Proposed documents and recorded requests to preview ([`crate::engine::Admin::preview`]).
@@ -643,78 +624,6 @@ impl Run<'_> {
     }
 }
 
-/// The candidate documents' versions on one side of a preview.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PreviewVersions {
-    /// The config's version (ETag), when there is a config.
-    pub config_version: Option<String>,
-    /// The rules' version (ETag), when there are rules.
-    pub rules_version: Option<String>,
-}
-
-impl PreviewVersions {
-    fn of(d: &crate::compile::TenantDocs) -> PreviewVersions {
-        PreviewVersions {
-            config_version: d.config_version.clone(),
-            rules_version: d.rules_version.clone(),
-        }
-    }
-    fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::str);
-        m.push("config_version", opt(&self.config_version));
-        m.push("rules_version", opt(&self.rules_version));
-        Value::Object(m)
-    }
-}
-
-/// How many previewed requests a candidate rule fired on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RuleFired {
-    /// The rule's index in the candidate rules document.
-    pub rule: usize,
-    /// Requests it fired on (pin/boost in an item's reasons, a block removing an item).
-    pub requests: u64,
-}
-
-/// What a proposed change does to recorded requests; serialises as the `admin.preview`
-/// answer.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct PreviewReport {
-    /// The tenant.
-    pub tenant: String,
-    /// The surface whose artifacts served both sides.
-    pub surface: String,
-    /// The documents serving now.
-    pub before: PreviewVersions,
-    /// The candidate documents.
-    pub after: PreviewVersions,
-    /// Requests given.
-    pub requests: usize,
-    /// Requests both sides answered.
-    pub served: usize,
-    /// Requests a side refused (each listed in `details` with its errors).
-    pub failed: usize,
-    /// Served requests whose items changed.
-    pub changed: usize,
-    /// Share of served requests with no items before the change.
-    pub empty_rate_before: f64,
-    /// Share of served requests with no items after the change.
-    pub empty_rate_after: f64,
-    /// Mean share of items both sides returned (1 for two empty answers).
-    pub overlap_at_k: f64,
-    /// Candidate rules that fired, by document index.
-    pub rules_fired: Vec<RuleFired>,
-    /// Candidate rules that fired on no request, by document index.
-    pub rules_never_fired: Vec<usize>,
-    /// Per changed or failed request (in request order, at most `max_details`): the items
-    /// added, removed and moved with the rule or setting responsible, or the errors.
-    pub details: Vec<Value>,
-}
-
 fn rate(n: usize, of: usize) -> f64 {
     if of == 0 {
         0.0
@@ -754,41 +663,5 @@ fn report(p: &Proposal, candidate: &TenantSnapshot, t: Totals, n: usize) -> Prev
             .collect(),
         rules_never_fired: never,
         details: t.details,
-    }
-}
-
-impl PreviewReport {
-    /// The answer's JSON form.
-    pub fn to_value(&self) -> Value {
-        let mut a = Map::new();
-        a.push("tenant", Value::str(&self.tenant));
-        a.push("surface", Value::str(&self.surface));
-        a.push("before", self.before.to_value());
-        a.push("after", self.after.to_value());
-        a.push("requests", Value::u64(self.requests as u64));
-        a.push("served", Value::u64(self.served as u64));
-        a.push("failed", Value::u64(self.failed as u64));
-        a.push("changed", Value::u64(self.changed as u64));
-        a.push("empty_rate_before", Value::f64(self.empty_rate_before));
-        a.push("empty_rate_after", Value::f64(self.empty_rate_after));
-        a.push("overlap_at_k", Value::f64(self.overlap_at_k));
-        let fired = self
-            .rules_fired
-            .iter()
-            .map(|f| {
-                let mut m = Map::new();
-                m.push("rule", Value::u64(f.rule as u64));
-                m.push("requests", Value::u64(f.requests));
-                Value::Object(m)
-            })
-            .collect();
-        a.push("rules_fired", Value::Array(fired));
-        let never = self.rules_never_fired.iter();
-        a.push(
-            "rules_never_fired",
-            Value::Array(never.map(|&i| Value::u64(i as u64)).collect()),
-        );
-        a.push("details", Value::Array(self.details.clone()));
-        Value::Object(a)
     }
 }

@@ -4,7 +4,9 @@
 
 mod common;
 
-use recsys_core::engine::{PreviewRequest, ReleaseRequest, ReleaseRollback};
+use recsys_core::engine::{
+    ChangeCause, PreviewDetail, PreviewRequest, ReleaseRequest, ReleaseRollback,
+};
 use recsys_core::json::{self, to_text, Value};
 use recsys_core::{ApiError, Context, Engine, Principal, RecommendRequest, Timestamp, User};
 
@@ -107,6 +109,31 @@ fn a_typed_preview_answers_the_bytes_of_the_json_operation() {
     );
     assert_eq!(report.changed, 1, "{a}");
     assert_eq!(report.rules_fired.len(), 2, "{a}");
+    // The details are typed: the block removed the backpack, the refused request is listed.
+    let PreviewDetail::Changed(changed) = &report.details[0] else {
+        panic!("{a}")
+    };
+    let backpack = changed
+        .removed
+        .iter()
+        .find(|c| c.item_id == "sku-backpack")
+        .expect("the blocked item is removed");
+    let [ChangeCause::Rule {
+        rule: 0,
+        action,
+        candidate: true,
+        ..
+    }] = &backpack.because[..]
+    else {
+        panic!("{a}")
+    };
+    assert_eq!(action.to_string(), "BLOCK");
+    let PreviewDetail::Failed(failed) = &report.details[1] else {
+        panic!("{a}")
+    };
+    assert_eq!(failed.index, 1);
+    let error = failed.after_error.as_ref().unwrap();
+    assert_eq!(error.code, "RECSYS_UNPROCESSABLE_ENTITY");
 
     // A typed request is the wire request it stands for.
     let r = RecommendRequest::new("home", User::id("u1")).k(3);
