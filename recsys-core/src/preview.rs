@@ -358,7 +358,7 @@ pub struct PreviewRequest {
     /// Exposure events carrying their request (a `request` member; their `timestamp` is the
     /// request's `now`, their `request_id` the context's).
     pub exposures: Option<Vec<Value>>,
-    /// Per-request diffs listed (default [`DEFAULT_MAX_DETAILS`]).
+    /// Per-request diffs listed (default 1000).
     pub max_details: Option<usize>,
 }
 
@@ -480,7 +480,7 @@ fn requests_of(
 }
 
 impl Engine {
-    /// Runs a JSON preview input (`admin.preview`'s request, see [`decode_preview`]) with no
+    /// Runs a JSON preview input (`admin.preview`'s request) with no
     /// access check: for hosts and the CLI, which own their authorization.
     pub fn preview(&self, m: &Map, now: Timestamp) -> Result<Value, ApiError> {
         let (tenant, req) = decode_preview(m)?;

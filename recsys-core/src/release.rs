@@ -42,7 +42,7 @@ pub struct ReleaseRequest {
     /// The rules document's JSON text, when the release changes the rules.
     pub rules: Option<String>,
     /// Surface → the manifest text to pin it to, or `None` to unpin it, in the order given
-    /// (at most [`MAX_RELEASE_SURFACES`]); `None` when the release names no surface.
+    /// (at most 64); `None` when the release names no surface.
     pub artifacts: Option<Vec<(String, Option<String>)>>,
     /// Publish only if this is the current release id.
     pub if_match: Option<String>,
