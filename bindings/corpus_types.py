@@ -14,6 +14,11 @@ written in their canonical form: the core also accepts member names in any case 
 matching), `null` for an absent member or list entry, and `explain` levels in any case; the
 types declare the canonical spelling. `--drift` adds one unknown member to one answer: the
 check must then fail (CI runs that too, so the check is known to bite).
+
+Also checked: `typed_samples.json`, one fully populated instance of each answer and request
+type (every optional member present, every enum value used), written by the core's test
+`wire::samples` from the Rust types themselves: a member a Rust type gains reaches this check
+even when no corpus case produces it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 CASES = Path(__file__).resolve().parent.parent / "recsys-core" / "tests" / "conformance" / "cases"
+SAMPLES = Path(__file__).resolve().parent / "typed_samples.json"
 
 ANSWER_TYPES = {
     "recommend": "Recommendation",
@@ -69,6 +75,10 @@ def items(drift: bool) -> List[Tuple[str, str, Any]]:
         if call in REQUEST_TYPES and isinstance(inp, dict) and set(inp) == {"request", "ctx"}:
             out.append((f"request_{name}", REQUEST_TYPES[call], canonical(inp["request"])))
             out.append((f"ctx_{name}", "ServingContext", inp["ctx"]))
+    samples: Dict[str, List[Any]] = json.loads(SAMPLES.read_text(encoding="utf-8"))
+    for ty, values in sorted(samples.items()):
+        for i, value in enumerate(values):
+            out.append((f"sample_{ty}_{i}", ty, value))
     return out
 
 

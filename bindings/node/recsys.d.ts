@@ -231,11 +231,28 @@ export interface NormalizedRequest extends RecommendRequest {
   options: Required<RequestOptions>
 }
 
+/** A lint finding about the documents serving a tenant. */
+export interface LintFinding {
+  code: string
+  severity: 'error' | 'warning'
+  /** Document indexes of the rules involved (the rule reported first). */
+  rules: number[]
+  /** JSON path in the document concerned. */
+  path: string
+  /** The surface the finding is about, when it depends on one. */
+  surface?: string
+  /** For `RULES_NOT_YET_ACTIVE`: when the rule starts (RFC 3339). */
+  starts_at?: string
+  message: string
+}
+
 /** The answer of `validate`. */
 export interface Validation {
   normalized_request: NormalizedRequest
   warnings?: RequestWarning[]
   meta: { tenant_id: string; surface: string; segment: string; algo_version: string; request_id?: string }
+  /** Lint findings of the documents serving the tenant (present only when there are any). */
+  lint?: LintFinding[]
 }
 
 /** The answer of `load_snapshot`: what was compiled and installed. */

@@ -502,19 +502,44 @@ fn apply_signals(s: &mut SignalSwitches, m: &Map, rep: &mut ConfigReport) {
     }
 }
 
-/// `weights`: `pop`, `cooc`, `emb`, each finite, non-negative and at most [`MAX_WEIGHT`].
+/// `weights`: `pop`, `cooc`, `emb` ([`read_weights`]); other members are warnings.
 fn weights(rep: &mut ConfigReport, wm: &Map) -> Weights {
+    let codes = WeightCodes {
+        too_large: ErrorCode::ConfigWeightTooLarge,
+        negative: ErrorCode::ConfigNegativeWeight,
+    };
+    let w = read_weights(&mut rep.d, wm, codes);
+    rep.ignored(wm, |k| WEIGHT_FIELDS.contains(&k), "weight");
+    w
+}
+
+/// The members of a `weights` object.
+pub(crate) const WEIGHT_FIELDS: [&str; 3] = ["pop", "cooc", "emb"];
+
+/// The codes a weight that cannot be used is reported with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WeightCodes {
+    /// A weight above [`MAX_WEIGHT`].
+    pub too_large: ErrorCode,
+    /// A negative weight, or a literal out of the `f64` range.
+    pub negative: ErrorCode,
+}
+
+/// The one reader of blend weights written in documents (a config's `weights`, an
+/// experiment variant's `overrides.weights`), the decoder at the `weights` object: `pop`,
+/// `cooc` and `emb` each a number, finite, non-negative and at most [`MAX_WEIGHT`]; absent
+/// or `null` is 0. Every unusable weight is a finding (other members are the caller's).
+pub(crate) fn read_weights(d: &mut Decoder, wm: &Map, codes: WeightCodes) -> Weights {
     let mut w = Weights {
         pop: 0.0,
         cooc: 0.0,
         emb: 0.0,
     };
-    for (k, slot) in [
-        ("pop", &mut w.pop),
-        ("cooc", &mut w.cooc),
-        ("emb", &mut w.emb),
-    ] {
-        rep.field(k, |rep| match wm.get(k) {
+    for (k, slot) in WEIGHT_FIELDS
+        .into_iter()
+        .zip([&mut w.pop, &mut w.cooc, &mut w.emb])
+    {
+        d.field(k, |d| match wm.get(k) {
             None | Some(Value::Null) => {}
             Some(Value::Number(n)) => match n.as_f64() {
                 Some(f) if f > MAX_WEIGHT => {
@@ -522,7 +547,7 @@ fn weights(rep: &mut ConfigReport, wm: &Map) -> Weights {
                         "weight {k} must be at most {MAX_WEIGHT:e}, got {}",
                         n.literal()
                     );
-                    rep.error(ErrorCode::ConfigWeightTooLarge, message)
+                    d.report(ProblemKind::Invalid, codes.too_large, message)
                 }
                 Some(f) if f >= 0.0 => *slot = f,
                 _ => {
@@ -530,13 +555,12 @@ fn weights(rep: &mut ConfigReport, wm: &Map) -> Weights {
                         "weight {k} must be a non-negative finite number, got {}",
                         n.literal()
                     );
-                    rep.error(ErrorCode::ConfigNegativeWeight, message)
+                    d.report(ProblemKind::Invalid, codes.negative, message)
                 }
             },
-            Some(other) => rep.d.wrong_type("a number", other),
+            Some(other) => d.wrong_type("a number", other),
         });
     }
-    rep.ignored(wm, |k| ["pop", "cooc", "emb"].contains(&k), "weight");
     w
 }
 

@@ -9,6 +9,11 @@ mod context;
 mod documents;
 mod lifecycle;
 
+pub use crate::preview::{
+    ChangeCause, ChangedRequest, FailedRequest, ItemChange, PreviewDetail, PreviewReport,
+    PreviewRequest, PreviewVersions, RuleFired, ServedVersions,
+};
+pub use crate::release::{ReleaseReport, ReleaseRequest, ReleaseRollback};
 pub use admin::{Admin, ArtifactChange, Invalidated, InvalidatedTarget, Written};
 pub use builder::EngineBuilder;
 pub use context::Context;

@@ -10,7 +10,7 @@
 //! chunks' totals added in request order (the answer does not depend on the thread count).
 
 use crate::change::Proposal;
-use crate::control::OpContext;
+use crate::decode::Input as Members;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::json::{Map, Value};
@@ -22,6 +22,12 @@ use crate::serve::request::{Input, Request};
 use crate::snapshot::TenantSnapshot;
 use crate::time::Timestamp;
 use crate::Engine;
+
+mod report;
+pub use report::{
+    ChangeCause, ChangedRequest, FailedRequest, ItemChange, PreviewDetail, PreviewReport,
+    PreviewVersions, RuleFired, ServedVersions,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Most requests one preview serves (checked before any is served).
@@ -39,32 +45,6 @@ struct Served {
     items: Vec<(String, BTreeSet<String>)>,
     config_version: Option<String>,
     rules_version: Option<String>,
-}
-
-/// Who changed an item: a rule (document index) or a setting.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Cause {
-    /// (document index, action, whether the index is in the candidate rules (else current)).
-    Rule(usize, Action, bool),
-    Setting(&'static str),
-}
-
-impl Cause {
-    fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        match self {
-            Cause::Rule(i, a, candidate) => {
-                m.push("rule", Value::u64(*i as u64));
-                m.push("action", Value::str(a.as_str()));
-                m.push(
-                    "rules",
-                    Value::str(if *candidate { "candidate" } else { "current" }),
-                );
-            }
-            Cause::Setting(s) => m.push("setting", Value::str(*s)),
-        }
-        Value::Object(m)
-    }
 }
 
 /// Rule ids of one side, to turn reason tokens (`rule.pin[<id>]`) into document indexes.
@@ -133,7 +113,7 @@ struct Totals {
     changed: usize,
     /// Candidate rule index → requests it fired on (pin/boost in reasons, block removing an item).
     fired: BTreeMap<usize, u64>,
-    details: Vec<Value>,
+    details: Vec<PreviewDetail>,
     /// Most details this total keeps.
     detail_limit: usize,
 }
@@ -196,14 +176,11 @@ impl Run<'_> {
             (b, a) => {
                 t.failed += 1;
                 if t.details.len() < t.detail_limit {
-                    let mut m = Map::new();
-                    m.push("index", Value::u64(i as u64));
-                    for (k, r) in [("before_error", b.err()), ("after_error", a.err())] {
-                        if let Some(e) = r {
-                            m.push(k, e.to_value());
-                        }
-                    }
-                    t.details.push(Value::Object(m));
+                    t.details.push(PreviewDetail::Failed(FailedRequest {
+                        index: i,
+                        before_error: b.err(),
+                        after_error: a.err(),
+                    }));
                 }
                 return;
             }
@@ -237,8 +214,8 @@ impl Run<'_> {
             .filter_map(|id| self.after.ids.get(id).map(|(i, _)| i))
             .collect();
         let (surface, segment) = surface_segment(&req);
-        let fallback = |rb: &BTreeSet<String>, ra: &BTreeSet<String>| -> Vec<Cause> {
-            let mut c: Vec<Cause> = ra
+        let fallback = |rb: &BTreeSet<String>, ra: &BTreeSet<String>| -> Vec<ChangeCause> {
+            let mut c: Vec<ChangeCause> = ra
                 .symmetric_difference(rb)
                 .filter_map(|id| {
                     let candidate = ra.contains(id);
@@ -247,14 +224,18 @@ impl Run<'_> {
                     } else {
                         &self.before.ids
                     };
-                    ids.get(id).map(|(i, a)| Cause::Rule(i, a, candidate))
+                    ids.get(id).map(|(rule, action)| ChangeCause::Rule {
+                        rule,
+                        action,
+                        candidate,
+                    })
                 })
                 .collect();
             if c.is_empty() {
                 c.push(if self.proposal.config_changed {
-                    Cause::Setting("config")
+                    ChangeCause::Setting("config")
                 } else {
-                    Cause::Setting("displaced")
+                    ChangeCause::Setting("displaced")
                 });
             }
             c
@@ -278,7 +259,11 @@ impl Run<'_> {
                     } else {
                         blocks
                             .into_iter()
-                            .map(|b| Cause::Rule(b, Action::Block, true))
+                            .map(|rule| ChangeCause::Rule {
+                                rule,
+                                action: Action::Block,
+                                candidate: true,
+                            })
                             .collect()
                     };
                     removed.push(entry(id, Some(rank), None, cause));
@@ -298,17 +283,15 @@ impl Run<'_> {
         }
         t.changed += 1;
         if t.details.len() < t.detail_limit {
-            let mut m = Map::new();
-            m.push("index", Value::u64(i as u64));
-            if !ctx.request_id.is_empty() {
-                m.push("request_id", Value::str(&ctx.request_id));
-            }
-            m.push("before", versions(&before));
-            m.push("after", versions(&after));
-            m.push("added", Value::Array(added));
-            m.push("removed", Value::Array(removed));
-            m.push("moved", Value::Array(moved));
-            t.details.push(Value::Object(m));
+            t.details.push(PreviewDetail::Changed(ChangedRequest {
+                index: i,
+                request_id: (!ctx.request_id.is_empty()).then(|| ctx.request_id.clone()),
+                before: versions(&before),
+                after: versions(&after),
+                added,
+                removed,
+                moved,
+            }));
         }
     }
 }
@@ -325,36 +308,144 @@ fn surface_segment(req: &Value) -> (String, String) {
     (get("surface"), get("segment"))
 }
 
-fn versions(s: &Served) -> Value {
-    let mut m = Map::new();
-    let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::str);
-    m.push("config_version", opt(&s.config_version));
-    m.push("rules_version", opt(&s.rules_version));
-    m.push("items", Value::u64(s.items.len() as u64));
-    Value::Object(m)
+fn versions(s: &Served) -> ServedVersions {
+    ServedVersions {
+        config_version: s.config_version.clone(),
+        rules_version: s.rules_version.clone(),
+        items: s.items.len(),
+    }
 }
 
-fn entry(id: &str, from: Option<usize>, to: Option<usize>, causes: Vec<Cause>) -> Value {
-    let mut m = Map::new();
-    m.push("item_id", Value::str(id));
-    if let Some(f) = from {
-        m.push("from_rank", Value::u64(f as u64 + 1));
+/// An item's change, ranks counted from 1.
+fn entry(
+    id: &str,
+    from: Option<usize>,
+    to: Option<usize>,
+    because: Vec<ChangeCause>,
+) -> ItemChange {
+    ItemChange {
+        item_id: id.to_string(),
+        from_rank: from.map(|r| r + 1),
+        to_rank: to.map(|r| r + 1),
+        because,
     }
-    if let Some(t) = to {
-        m.push("to_rank", Value::u64(t as u64 + 1));
-    }
-    m.push(
-        "because",
-        Value::Array(causes.iter().map(Cause::to_value).collect()),
-    );
-    Value::Object(m)
 }
 
-/// A request to preview: from a `requests` entry, or an exposure event's `request` member
-/// (its `timestamp` becomes the request's `now`, its `request_id` the context's).
-fn requests_of(m: &Map, now: Timestamp) -> Result<Vec<(Value, Timestamp, String)>, ApiError> {
-    let list = |k: &str| m.get(k).and_then(Value::as_array);
-    let (reqs, events) = (list("requests"), list("exposures"));
+/// Proposed documents and recorded requests to preview ([`crate::engine::Admin::preview`]).
+///
+/// ```
+/// use recsys_core::engine::PreviewRequest;
+/// use recsys_core::{RecommendRequest, User};
+///
+/// let p = PreviewRequest::new()
+///     .rules(r#"[{"action": "block", "item_ids": ["sku-1"]}]"#)
+///     .request(&RecommendRequest::new("home", User::id("u1")).k(5))
+///     .max_details(10);
+/// assert_eq!(p.requests.as_ref().map(Vec::len), Some(1));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct PreviewRequest {
+    /// The surface whose artifacts serve both sides (default: the tenant's first loaded one).
+    pub surface: Option<String>,
+    /// The candidate config: a string holds its JSON text, `null` removes it, another value
+    /// is the document; `None` keeps the current one.
+    pub config: Option<Value>,
+    /// The candidate rules, as `config`.
+    pub rules: Option<Value>,
+    /// Request objects to serve.
+    pub requests: Option<Vec<Value>>,
+    /// Exposure events carrying their request (a `request` member; their `timestamp` is the
+    /// request's `now`, their `request_id` the context's).
+    pub exposures: Option<Vec<Value>>,
+    /// Per-request diffs listed (default 1000).
+    pub max_details: Option<usize>,
+}
+
+impl PreviewRequest {
+    /// A preview that changes nothing yet (give it documents and requests).
+    pub fn new() -> PreviewRequest {
+        PreviewRequest::default()
+    }
+    /// Previews this config document (its JSON text).
+    pub fn config(mut self, text: impl Into<String>) -> PreviewRequest {
+        self.config = Some(Value::String(text.into()));
+        self
+    }
+    /// Previews this rules document (its JSON text).
+    pub fn rules(mut self, text: impl Into<String>) -> PreviewRequest {
+        self.rules = Some(Value::String(text.into()));
+        self
+    }
+    /// Serves both sides on `surface`'s artifacts.
+    pub fn surface(mut self, surface: impl Into<String>) -> PreviewRequest {
+        self.surface = Some(surface.into());
+        self
+    }
+    /// Adds a request to serve.
+    pub fn request(self, request: &crate::request::RecommendRequest) -> PreviewRequest {
+        self.request_json(request.to_value())
+    }
+    /// Adds a request given as JSON (served as `recommend` would serve it, errors counted).
+    pub fn request_json(mut self, request: Value) -> PreviewRequest {
+        self.requests.get_or_insert_with(Vec::new).push(request);
+        self
+    }
+    /// Adds a recorded exposure event that carries its request.
+    pub fn exposure(mut self, event: Value) -> PreviewRequest {
+        self.exposures.get_or_insert_with(Vec::new).push(event);
+        self
+    }
+    /// Lists at most `n` per-request diffs.
+    pub fn max_details(mut self, n: usize) -> PreviewRequest {
+        self.max_details = Some(n);
+        self
+    }
+}
+
+/// Reads `admin.preview`'s `{"tenant", "surface"?, "config"?, "rules"?, "requests"?,
+/// "exposures"?, "max_details"?}` (the tenant is returned untrimmed).
+pub(crate) fn decode_preview(m: &Map) -> Result<(&str, PreviewRequest), ApiError> {
+    let allowed = [
+        "tenant",
+        "surface",
+        "config",
+        "rules",
+        "requests",
+        "exposures",
+        "max_details",
+    ];
+    let mut i = Members::of(m, &allowed);
+    let tenant = i.tenant();
+    let list = |i: &mut Members<'_>, k: &str| match i.get(k) {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => Some(a.clone()),
+        Some(v) => {
+            i.problem(k, format!("{k} must be an array, got {}", v.type_name()));
+            None
+        }
+    };
+    let r = PreviewRequest {
+        surface: i.str("surface").map(str::to_owned),
+        config: i.get("config").cloned(),
+        rules: i.get("rules").cloned(),
+        requests: list(&mut i, "requests"),
+        exposures: list(&mut i, "exposures"),
+        max_details: i
+            .int("max_details")
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+    };
+    i.done()?;
+    Ok((tenant, r))
+}
+
+/// The requests to preview, each with its `now` and request id: the `requests` entries,
+/// then the exposure events' `request` members.
+fn requests_of(
+    r: &PreviewRequest,
+    now: Timestamp,
+) -> Result<Vec<(&Value, Timestamp, String)>, ApiError> {
+    let (reqs, events) = (r.requests.as_deref(), r.exposures.as_deref());
     let n = reqs.map_or(0, <[Value]>::len) + events.map_or(0, <[Value]>::len);
     if n > MAX_PREVIEW_REQUESTS {
         return Err(bad(format!(
@@ -366,7 +457,7 @@ fn requests_of(m: &Map, now: Timestamp) -> Result<Vec<(Value, Timestamp, String)
     }
     let mut out = Vec::with_capacity(n);
     for r in reqs.unwrap_or(&[]) {
-        out.push((r.clone(), now, String::new()));
+        out.push((r, now, String::new()));
     }
     for (i, e) in events.unwrap_or(&[]).iter().enumerate() {
         let em = e.as_object();
@@ -383,51 +474,39 @@ fn requests_of(m: &Map, now: Timestamp) -> Result<Vec<(Value, Timestamp, String)
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        out.push((req.clone(), at, id));
+        out.push((req, at, id));
     }
     Ok(out)
 }
 
 impl Engine {
-    /// `admin.preview` `{"tenant", "now", "surface"?, "config"?, "rules"?, "requests"? |
-    /// "exposures"?, "max_details"?}`: see the module documentation. Needs write access to
-    /// the tenant (it is the step before a write).
-    pub(crate) fn preview_op(&self, req: &Value, ctx: &OpContext) -> Result<Value, ApiError> {
-        let m = req
-            .as_object()
-            .ok_or_else(|| bad("input must be a json object".into()))?;
-        for (k, _) in m.iter() {
-            if !matches!(
-                k,
-                "tenant"
-                    | "surface"
-                    | "config"
-                    | "rules"
-                    | "requests"
-                    | "exposures"
-                    | "max_details"
-            ) {
-                return Err(bad(format!("unknown member {k:?} in admin.preview")));
-            }
-        }
-        let tenant = m.get("tenant").and_then(Value::as_str).unwrap_or("").trim();
-        self.control.authorize_write(ctx, tenant)?;
-        self.preview(m, ctx.now)
+    /// Runs a JSON preview input (`admin.preview`'s request) with no
+    /// access check: for hosts and the CLI, which own their authorization.
+    pub fn preview(&self, m: &Map, now: Timestamp) -> Result<Value, ApiError> {
+        let (tenant, req) = decode_preview(m)?;
+        Ok(self.preview_typed(tenant, &req, now)?.to_value())
     }
 
-    /// Runs a preview (no access check: for hosts and the CLI, which own their authorization).
-    pub fn preview(&self, m: &Map, now: Timestamp) -> Result<Value, ApiError> {
-        let p = Proposal::from_input(self, m)?;
-        let requests = requests_of(m, now)?;
-        let max_details = match m.get("max_details") {
-            None => DEFAULT_MAX_DETAILS,
-            Some(v) => v
-                .as_number()
-                .and_then(|n| n.as_i64())
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| bad("max_details must be a non-negative integer".into()))?
-                as usize,
-        };
+    /// Runs a preview for `tenant` (no access check; see the module documentation).
+    pub(crate) fn preview_typed(
+        &self,
+        tenant: &str,
+        req: &PreviewRequest,
+        now: Timestamp,
+    ) -> Result<PreviewReport, ApiError> {
+        let mut input = Map::new();
+        input.push("tenant", Value::str(tenant));
+        if let Some(s) = &req.surface {
+            input.push("surface", Value::str(s));
+        }
+        for (k, doc) in [("config", &req.config), ("rules", &req.rules)] {
+            if let Some(v) = doc {
+                input.push(k, v.clone());
+            }
+        }
+        let p = Proposal::from_input(self, &input)?;
+        let requests = requests_of(req, now)?;
+        let max_details = req.max_details.unwrap_or(DEFAULT_MAX_DETAILS);
         let Some((_, current)) = &p.loaded else {
             return Err(ApiError::new(
                 ErrorCode::SnapshotNotFound,
@@ -460,7 +539,7 @@ impl Engine {
             max_details,
         };
         let t = run.all(&requests, &p.tenant);
-        Ok(summary(&p, &candidate, &t, requests.len()))
+        Ok(report(&p, &candidate, t, requests.len()))
     }
 }
 
@@ -501,8 +580,8 @@ impl Run<'_> {
     /// Serves every request, in chunks of [`PREVIEW_CHUNK`] spread over
     /// [`preview_threads`] threads (each request is independent: two reads of immutable
     /// snapshots), and adds the chunks' totals up in request order.
-    fn all(&self, requests: &[(Value, Timestamp, String)], tenant: &str) -> Totals {
-        let chunks: Vec<&[(Value, Timestamp, String)]> = requests.chunks(PREVIEW_CHUNK).collect();
+    fn all(&self, requests: &[(&Value, Timestamp, String)], tenant: &str) -> Totals {
+        let chunks: Vec<&[(&Value, Timestamp, String)]> = requests.chunks(PREVIEW_CHUNK).collect();
         let chunk = |c: usize, detail_limit: usize| -> Totals {
             let mut t = Totals {
                 detail_limit,
@@ -545,48 +624,15 @@ impl Run<'_> {
     }
 }
 
-fn rate(n: usize, of: usize) -> Value {
-    Value::f64(if of == 0 { 0.0 } else { n as f64 / of as f64 })
+fn rate(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        n as f64 / of as f64
+    }
 }
 
-fn summary(p: &Proposal, candidate: &TenantSnapshot, t: &Totals, n: usize) -> Value {
-    let mut a = Map::new();
-    a.push("tenant", Value::str(&p.tenant));
-    a.push("surface", Value::str(&p.surface));
-    let side = |d: &crate::compile::TenantDocs| {
-        let mut m = Map::new();
-        let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::str);
-        m.push("config_version", opt(&d.config_version));
-        m.push("rules_version", opt(&d.rules_version));
-        Value::Object(m)
-    };
-    a.push("before", side(&p.current));
-    a.push("after", side(&p.candidate));
-    a.push("requests", Value::u64(n as u64));
-    a.push("served", Value::u64(t.served as u64));
-    a.push("failed", Value::u64(t.failed as u64));
-    a.push("changed", Value::u64(t.changed as u64));
-    a.push("empty_rate_before", rate(t.empty_before, t.served));
-    a.push("empty_rate_after", rate(t.empty_after, t.served));
-    a.push(
-        "overlap_at_k",
-        Value::f64(if t.served == 0 {
-            1.0
-        } else {
-            t.overlap_sum / t.served as f64
-        }),
-    );
-    let fired: Vec<Value> = t
-        .fired
-        .iter()
-        .map(|(r, c)| {
-            let mut m = Map::new();
-            m.push("rule", Value::u64(*r as u64));
-            m.push("requests", Value::u64(*c));
-            Value::Object(m)
-        })
-        .collect();
-    a.push("rules_fired", Value::Array(fired));
+fn report(p: &Proposal, candidate: &TenantSnapshot, t: Totals, n: usize) -> PreviewReport {
     let mut never: Vec<usize> = candidate
         .rules
         .iter()
@@ -594,10 +640,28 @@ fn summary(p: &Proposal, candidate: &TenantSnapshot, t: &Totals, n: usize) -> Va
         .filter(|i| !t.fired.contains_key(i))
         .collect();
     never.sort_unstable();
-    a.push(
-        "rules_never_fired",
-        Value::Array(never.into_iter().map(|i| Value::u64(i as u64)).collect()),
-    );
-    a.push("details", Value::Array(t.details.clone()));
-    Value::Object(a)
+    PreviewReport {
+        tenant: p.tenant.clone(),
+        surface: p.surface.clone(),
+        before: PreviewVersions::of(&p.current),
+        after: PreviewVersions::of(&p.candidate),
+        requests: n,
+        served: t.served,
+        failed: t.failed,
+        changed: t.changed,
+        empty_rate_before: rate(t.empty_before, t.served),
+        empty_rate_after: rate(t.empty_after, t.served),
+        overlap_at_k: if t.served == 0 {
+            1.0
+        } else {
+            t.overlap_sum / t.served as f64
+        },
+        rules_fired: t
+            .fired
+            .iter()
+            .map(|(&rule, &requests)| RuleFired { rule, requests })
+            .collect(),
+        rules_never_fired: never,
+        details: t.details,
+    }
 }

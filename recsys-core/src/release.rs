@@ -4,10 +4,12 @@
 //! pins it changes are applied first, then both documents in one commit and one rebuild
 //! (answers name the release in `meta.release_id`).
 
-use crate::control::{OpContext, Release, ReleaseOutcome};
+use crate::control::{AuditHead, OpContext, Release, ReleaseOutcome};
+use crate::decode::Input;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
+use crate::lint::Finding;
 use crate::loader::Step;
 use crate::time::Timestamp;
 use crate::Engine;
@@ -19,145 +21,337 @@ fn bad(message: String) -> ApiError {
     ApiError::new(ErrorCode::InvalidRequest, message)
 }
 
-fn opt_str<'a>(m: &'a Map, k: &str) -> Result<Option<&'a str>, ApiError> {
-    match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(bad(format!("{k} must be a string"))),
+/// A release to publish ([`crate::engine::Admin::publish_release`]): the documents it
+/// changes and the surfaces it pins or unpins, published, audited and served as one unit.
+///
+/// ```
+/// use recsys_core::engine::ReleaseRequest;
+///
+/// let r = ReleaseRequest::new()
+///     .config(r#"{"limits": {"max_pins": 2}}"#)
+///     .rules(r#"[{"action": "block", "item_ids": ["sku-1"]}]"#)
+///     .unpin("home")
+///     .comment("spring sale");
+/// assert_eq!(r.artifacts.as_deref().map(<[_]>::len), Some(1));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReleaseRequest {
+    /// The config document's JSON text, when the release changes the config.
+    pub config: Option<String>,
+    /// The rules document's JSON text, when the release changes the rules.
+    pub rules: Option<String>,
+    /// Surface → the manifest text to pin it to, or `None` to unpin it, in the order given
+    /// (at most 64); `None` when the release names no surface.
+    pub artifacts: Option<Vec<(String, Option<String>)>>,
+    /// Publish only if this is the current release id.
+    pub if_match: Option<String>,
+    /// Recorded in the audit entry.
+    pub comment: Option<String>,
+}
+
+impl ReleaseRequest {
+    /// An empty release (give it documents or pins).
+    pub fn new() -> ReleaseRequest {
+        ReleaseRequest::default()
+    }
+    /// Releases this config document (its JSON text).
+    pub fn config(mut self, text: impl Into<String>) -> ReleaseRequest {
+        self.config = Some(text.into());
+        self
+    }
+    /// Releases this rules document (its JSON text).
+    pub fn rules(mut self, text: impl Into<String>) -> ReleaseRequest {
+        self.rules = Some(text.into());
+        self
+    }
+    /// Pins `surface` to the manifest (its JSON text).
+    pub fn pin(
+        mut self,
+        surface: impl Into<String>,
+        manifest: impl Into<String>,
+    ) -> ReleaseRequest {
+        let pins = self.artifacts.get_or_insert_with(Vec::new);
+        pins.push((surface.into(), Some(manifest.into())));
+        self
+    }
+    /// Unpins `surface` (it follows its manifest template again).
+    pub fn unpin(mut self, surface: impl Into<String>) -> ReleaseRequest {
+        let pins = self.artifacts.get_or_insert_with(Vec::new);
+        pins.push((surface.into(), None));
+        self
+    }
+    /// Publishes only if `release_id` is the current release.
+    pub fn if_match(mut self, release_id: impl Into<String>) -> ReleaseRequest {
+        self.if_match = Some(release_id.into());
+        self
+    }
+    /// The audit comment.
+    pub fn comment(mut self, comment: impl Into<String>) -> ReleaseRequest {
+        self.comment = Some(comment.into());
+        self
     }
 }
 
-/// A document member as raw JSON text (a string holds the text itself).
-fn text(m: &Map, k: &str) -> Option<String> {
-    match m.get(k)? {
-        Value::String(s) => Some(s.clone()),
-        v => Some(json::to_string(v)),
+/// A release rollback ([`crate::engine::Admin::rollback_release`]): back to the previous
+/// release, or to a named one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReleaseRollback {
+    /// The release id to restore (`None`: the previous release).
+    pub to: Option<String>,
+    /// Roll back only if this is the current release id.
+    pub if_match: Option<String>,
+    /// Recorded in the audit entry.
+    pub comment: Option<String>,
+}
+
+impl ReleaseRollback {
+    /// Back to the previous release.
+    pub fn new() -> ReleaseRollback {
+        ReleaseRollback::default()
+    }
+    /// Back to the release `id`.
+    pub fn to(mut self, id: impl Into<String>) -> ReleaseRollback {
+        self.to = Some(id.into());
+        self
+    }
+    /// Only if `release_id` is the current release.
+    pub fn if_match(mut self, release_id: impl Into<String>) -> ReleaseRollback {
+        self.if_match = Some(release_id.into());
+        self
+    }
+    /// The audit comment.
+    pub fn comment(mut self, comment: impl Into<String>) -> ReleaseRollback {
+        self.comment = Some(comment.into());
+        self
     }
 }
 
-fn answer(tenant: &str, out: &ReleaseOutcome) -> Map {
+/// What a release or a release rollback did; serialises as the `admin.release` /
+/// `admin.rollback_release` answer.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ReleaseReport {
+    /// The tenant.
+    pub tenant: String,
+    /// The release now current.
+    pub release: Release,
+    /// The id of the release it replaced.
+    pub from_release_id: String,
+    /// Whether anything moved (an identical release changes nothing and writes no entry).
+    pub changed: bool,
+    /// The audit entry recording it, when one was written.
+    pub audit_id: Option<u64>,
+    /// The tenant's audit chain head after it, when an entry was written.
+    pub audit_head: Option<AuditHead>,
+    /// When it changed something: surfaces of this engine recompiled to serve it.
+    pub recompiled: Option<usize>,
+    /// When it changed pins: one entry per surface (`surface`, `action` `pin`/`unpin`,
+    /// `fetch` URIs the host must fetch, or `error`).
+    pub artifacts_applied: Vec<Value>,
+    /// Lint findings: of the released documents, or of what a rollback restored.
+    pub lint: Option<Vec<Finding>>,
+}
+
+impl ReleaseReport {
+    /// The answer's JSON form.
+    pub fn to_value(&self) -> Value {
+        let mut a = with_tenant(&self.tenant, &self.release);
+        a.push("from_release_id", Value::str(&self.from_release_id));
+        a.push("changed", Value::Bool(self.changed));
+        if let (Some(id), Some(head)) = (self.audit_id, &self.audit_head) {
+            a.push("audit_id", Value::u64(id));
+            a.push("audit_head", head.to_value());
+        }
+        if let Some(n) = self.recompiled {
+            a.push("recompiled", Value::u64(n as u64));
+        }
+        if !self.artifacts_applied.is_empty() {
+            a.push(
+                "artifacts_applied",
+                Value::Array(self.artifacts_applied.clone()),
+            );
+        }
+        if let Some(f) = &self.lint {
+            a.push("lint", crate::lint::findings_value(f));
+        }
+        Value::Object(a)
+    }
+}
+
+/// `{"tenant_id", <the release's members>}`: the `admin.get_release` answer.
+pub(crate) fn with_tenant(tenant: &str, release: &Release) -> Map {
     let mut a = Map::new();
     a.push("tenant_id", Value::str(tenant));
-    if let Value::Object(r) = out.release.to_value() {
+    if let Value::Object(r) = release.to_value() {
         for (k, v) in r.iter() {
             a.push(k.to_string(), v.clone());
         }
     }
-    a.push("from_release_id", Value::str(&out.from.id));
-    a.push("changed", Value::Bool(out.changed));
-    if let (Some(id), Some(head)) = (out.audit_id, &out.audit_head) {
-        a.push("audit_id", Value::u64(id));
-        a.push("audit_head", head.to_value());
-    }
     a
 }
 
+/// The `tenant` member of a release op (trimmed; absent or blank is refused).
+fn tenant<'a>(i: &mut Input<'a>) -> Result<&'a str, ApiError> {
+    match i.str("tenant").map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(t),
+        _ => Err(bad("missing member \"tenant\"".into())),
+    }
+}
+
+/// Reads `admin.get_release`'s `{"tenant"}`.
+pub(crate) fn decode_get(v: &Value) -> Result<&str, ApiError> {
+    let mut i = Input::new(v, &["tenant"])?;
+    let t = tenant(&mut i)?;
+    i.done()?;
+    Ok(t)
+}
+
+/// Reads `admin.release`'s `{"tenant", "config"?, "rules"?, "artifacts"?, "if_match"?,
+/// "comment"?}`: documents as JSON or as their text, `artifacts` an object of surface →
+/// manifest (JSON or text) or `null` to unpin.
+pub(crate) fn decode_release(v: &Value) -> Result<(&str, ReleaseRequest), ApiError> {
+    let allowed = [
+        "tenant",
+        "config",
+        "rules",
+        "artifacts",
+        "if_match",
+        "comment",
+    ];
+    let mut i = Input::new(v, &allowed)?;
+    let t = tenant(&mut i)?;
+    let artifacts = match i.get("artifacts") {
+        None => None,
+        Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Object(m)) => Some(
+            m.iter()
+                .map(|(surface, manifest)| {
+                    let text = match manifest {
+                        Value::Null => None,
+                        Value::String(t) => Some(t.clone()),
+                        v => Some(json::to_string(v)),
+                    };
+                    (surface.to_string(), text)
+                })
+                .collect(),
+        ),
+        Some(_) => {
+            let message = "artifacts must be an object of surface -> manifest (or null to unpin)";
+            i.problem("artifacts", message.into());
+            None
+        }
+    };
+    let r = ReleaseRequest {
+        config: i.document("config"),
+        rules: i.document("rules"),
+        artifacts,
+        if_match: i.str("if_match").map(str::to_owned),
+        comment: i.str("comment").map(str::to_owned),
+    };
+    i.done()?;
+    Ok((t, r))
+}
+
+/// Reads `admin.rollback_release`'s `{"tenant", "to"?, "if_match"?, "comment"?}`.
+pub(crate) fn decode_rollback(v: &Value) -> Result<(&str, ReleaseRollback), ApiError> {
+    let mut i = Input::new(v, &["tenant", "to", "if_match", "comment"])?;
+    let t = tenant(&mut i)?;
+    let r = ReleaseRollback {
+        to: i.str("to").map(str::to_owned),
+        if_match: i.str("if_match").map(str::to_owned),
+        comment: i.str("comment").map(str::to_owned),
+    };
+    i.done()?;
+    Ok((t, r))
+}
+
 impl Engine {
-    pub(crate) fn release_op(
+    /// Publishes a release for `tenant` (write access): lints the documents (refusing
+    /// error-level findings with `lint_strict`), checks every manifest, stores and audits
+    /// the release, then serves it.
+    pub(crate) fn publish_release(
         &self,
-        op: &str,
-        req: &Value,
         ctx: &OpContext,
-    ) -> Result<Value, ApiError> {
-        let m = req
-            .as_object()
-            .ok_or_else(|| bad("input must be a json object".into()))?;
-        let allowed: &[&str] = match op {
-            "admin.get_release" => &["tenant"],
-            "admin.release" => &[
-                "tenant",
-                "config",
-                "rules",
-                "artifacts",
-                "if_match",
-                "comment",
-            ],
-            _ => &["tenant", "to", "if_match", "comment"],
-        };
-        if let Some((k, _)) = m.iter().find(|(k, _)| !allowed.contains(k)) {
-            return Err(bad(format!("unknown member {k:?} in {op}")));
+        tenant: &str,
+        req: &ReleaseRequest,
+    ) -> Result<ReleaseReport, ApiError> {
+        if req.config.is_none() && req.rules.is_none() && req.artifacts.is_none() {
+            return Err(bad(
+                "a release needs \"config\", \"rules\", \"artifacts\" or several".into(),
+            ));
         }
-        let tenant = opt_str(m, "tenant")?
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| bad("missing member \"tenant\"".into()))?;
         let plane = self.control();
-        let (out, lint) = match op {
-            "admin.get_release" => {
-                let r = plane.current_release(ctx, tenant)?;
-                let mut a = Map::new();
-                a.push("tenant_id", Value::str(tenant));
-                if let Value::Object(x) = r.to_value() {
-                    for (k, v) in x.iter() {
-                        a.push(k.to_string(), v.clone());
-                    }
-                }
-                return Ok(Value::Object(a));
-            }
-            "admin.release" => {
-                let (config, rules) = (text(m, "config"), text(m, "rules"));
-                if config.is_none() && rules.is_none() && m.get("artifacts").is_none() {
-                    return Err(bad(
-                        "a release needs \"config\", \"rules\", \"artifacts\" or several".into(),
-                    ));
-                }
-                plane.authorize_write(ctx, tenant)?;
-                let artifacts = self.release_manifests(tenant, m.get("artifacts"))?;
-                let lint = self.lint_release(tenant, m, ctx)?;
-                let out = plane.publish_release(
-                    ctx,
-                    tenant,
-                    config.as_deref().map(str::as_bytes),
-                    rules.as_deref().map(str::as_bytes),
-                    &artifacts,
-                    opt_str(m, "if_match")?,
-                    opt_str(m, "comment")?,
-                )?;
-                (out, lint)
-            }
-            _ => {
-                let out = plane.rollback_release(
-                    ctx,
-                    tenant,
-                    opt_str(m, "to")?,
-                    opt_str(m, "if_match")?,
-                    opt_str(m, "comment")?,
-                )?;
-                (out, None)
-            }
-        };
-        let mut a = answer(tenant, &out);
-        if out.changed {
-            let pins =
-                self.apply_release_pins(tenant, ctx.now, &out.from, &out.release, out.audit_id);
-            let n = self.serve_release(tenant, ctx.now)?;
-            a.push("recompiled", Value::u64(n as u64));
-            if !pins.is_empty() {
-                a.push("artifacts_applied", Value::Array(pins));
-            }
-        }
-        // A rollback reports the findings of what it restored (as served now).
-        let lint = lint.or_else(|| self.lint_now_serving(tenant, ctx.now));
-        if let Some(f) = lint {
-            a.push("lint", crate::lint::findings_value(&f));
-        }
-        Ok(Value::Object(a))
+        plane.authorize_write(ctx, tenant)?;
+        let artifacts = self.release_manifests(tenant, req.artifacts.as_deref())?;
+        let lint = self.lint_release(tenant, req, ctx)?;
+        let out = plane.publish_release(
+            ctx,
+            tenant,
+            req.config.as_deref().map(str::as_bytes),
+            req.rules.as_deref().map(str::as_bytes),
+            &artifacts,
+            req.if_match.as_deref(),
+            req.comment.as_deref(),
+        )?;
+        self.serve_release_outcome(tenant, ctx, out, lint)
     }
 
-    /// The `artifacts` member of `admin.release`: surface → manifest (JSON text or object)
-    /// to pin, or `null` to unpin. Every manifest is parsed and scope-checked before anything
-    /// is stored, so a bad one changes nothing.
+    /// Rolls `tenant` back to an earlier release (write access), then serves it.
+    pub(crate) fn rollback_release(
+        &self,
+        ctx: &OpContext,
+        tenant: &str,
+        req: &ReleaseRollback,
+    ) -> Result<ReleaseReport, ApiError> {
+        let out = self.control().rollback_release(
+            ctx,
+            tenant,
+            req.to.as_deref(),
+            req.if_match.as_deref(),
+            req.comment.as_deref(),
+        )?;
+        self.serve_release_outcome(tenant, ctx, out, None)
+    }
+
+    /// Serves what a release (or rollback) stored, and reports it.
+    fn serve_release_outcome(
+        &self,
+        tenant: &str,
+        ctx: &OpContext,
+        out: ReleaseOutcome,
+        lint: Option<Vec<Finding>>,
+    ) -> Result<ReleaseReport, ApiError> {
+        let mut report = ReleaseReport {
+            tenant: tenant.to_string(),
+            release: out.release.clone(),
+            from_release_id: out.from.id.clone(),
+            changed: out.changed,
+            audit_id: out.audit_id,
+            audit_head: out.audit_head.clone(),
+            recompiled: None,
+            artifacts_applied: Vec::new(),
+            lint: None,
+        };
+        if out.changed {
+            report.artifacts_applied =
+                self.apply_release_pins(tenant, ctx.now, &out.from, &out.release, out.audit_id);
+            report.recompiled = Some(self.serve_release(tenant, ctx.now)?);
+        }
+        // A rollback reports the findings of what it restored (as served now).
+        report.lint = lint.or_else(|| self.lint_now_serving(tenant, ctx.now));
+        Ok(report)
+    }
+
+    /// A release's pins: surface → manifest text to pin, or `None` to unpin. Every manifest
+    /// is parsed and scope-checked before anything is stored, so a bad one changes nothing.
     fn release_manifests(
         &self,
         tenant: &str,
-        v: Option<&Value>,
+        pins: Option<&[(String, Option<String>)]>,
     ) -> Result<Vec<(String, Option<String>)>, ApiError> {
-        let Some(v) = v.filter(|v| !v.is_null()) else {
-            return Ok(Vec::new());
-        };
-        let m = v.as_object().ok_or_else(|| {
-            bad("artifacts must be an object of surface -> manifest (or null to unpin)".into())
-        })?;
+        let m = pins.unwrap_or_default();
         if m.len() > MAX_RELEASE_SURFACES {
             return Err(bad(format!(
                 "a release pins at most {MAX_RELEASE_SURFACES} surfaces, got {}",
@@ -165,17 +359,12 @@ impl Engine {
             )));
         }
         let mut out = Vec::with_capacity(m.len());
-        for (surface, manifest) in m.iter() {
+        for (surface, text) in m {
             let surface = surface.trim();
             if surface.is_empty() {
                 return Err(bad("artifacts names an empty surface".into()));
             }
-            let text = match manifest {
-                Value::Null => None,
-                Value::String(t) => Some(t.clone()),
-                v => Some(json::to_string(v)),
-            };
-            if let Some(t) = &text {
+            if let Some(t) = text {
                 crate::compile::parse_manifest_doc(
                     tenant,
                     surface,
@@ -187,7 +376,7 @@ impl Engine {
                     e
                 })?;
             }
-            out.push((surface.to_string(), text));
+            out.push((surface.to_string(), text.clone()));
         }
         Ok(out)
     }
@@ -252,14 +441,14 @@ impl Engine {
     fn lint_release(
         &self,
         tenant: &str,
-        m: &Map,
+        req: &ReleaseRequest,
         ctx: &OpContext,
-    ) -> Result<Option<Vec<crate::lint::Finding>>, ApiError> {
+    ) -> Result<Option<Vec<Finding>>, ApiError> {
         let mut input = Map::new();
         input.push("tenant", Value::str(tenant));
-        for k in ["config", "rules"] {
-            if let Some(v) = m.get(k) {
-                input.push(k, v.clone());
+        for (k, text) in [("config", &req.config), ("rules", &req.rules)] {
+            if let Some(t) = text {
+                input.push(k, Value::str(t));
             }
         }
         let Ok(p) = crate::change::Proposal::from_input(self, &input) else {

@@ -12,6 +12,8 @@ use crate::host::records::{pointer_record, version_record, HostStyle};
 use crate::json::ser::ValueRef;
 use crate::json::Value;
 use crate::lint::Finding;
+use crate::preview::PreviewReport;
+use crate::release::ReleaseReport;
 use crate::request::RecommendRequest;
 use crate::sync::TenantReport;
 use serde::{Serialize, Serializer};
@@ -38,6 +40,8 @@ serialize_as! {
     AuditHead => |h| h.to_value();
     AuditEntry => |e| e.to_value(false);
     Release => |r| r.to_value();
+    ReleaseReport => |r| r.to_value();
+    PreviewReport => |r| r.to_value();
     Invalidation => |i| i.to_value();
     StoredVersion => |v| version_record(v, HostStyle::Python);
     Pointer => |p| pointer_record(p, HostStyle::Python);
@@ -93,3 +97,6 @@ mod tests {
         assert_eq!(to_text(&err).unwrap(), err.to_json());
     }
 }
+
+#[cfg(test)]
+mod samples;

@@ -4,7 +4,7 @@
 
 use super::loader::step_value;
 use super::{missing, now_member, object, only, str_member, unknown_op, Op};
-use crate::control::{DocKind, OpContext, Principal};
+use crate::control::{DocKind, Principal};
 use crate::engine::{ArtifactChange, Context, Engine, Written};
 use crate::error::ApiError;
 use crate::json::{self, Map, Value};
@@ -50,10 +50,6 @@ impl<'a> AdminInput<'a> {
         Context::new(self.now, tenant)
             .request_id(self.request_id)
             .actor(self.principal.clone())
-    }
-
-    fn op_context(&self) -> OpContext {
-        OpContext::new(self.now, self.request_id, self.principal.clone())
     }
 }
 
@@ -277,14 +273,34 @@ pub(super) fn manifest_member(m: &Map, tenant: &str, surface: &str) -> Result<St
     }
 }
 
-/// `admin.get_release`, `admin.release`, `admin.rollback_release` (see [`crate::release`]).
+/// `admin.get_release`, `admin.release`, `admin.rollback_release` (see [`crate::release`]):
+/// the input decoded into a typed request, a call on [`crate::engine::Admin`], the report
+/// as JSON.
 pub(super) fn admin_release(e: &Engine, v: &Value, op: Op) -> Result<Value, ApiError> {
     let a = AdminInput::decode(v)?;
-    e.release_op(op.name(), a.request, &a.op_context())
+    let admin = e.admin_entered();
+    Ok(match op {
+        Op::AdminGetRelease => {
+            let tenant = crate::release::decode_get(a.request)?;
+            let r = admin.release(&a.context(tenant))?;
+            Value::Object(crate::release::with_tenant(tenant, &r))
+        }
+        Op::AdminRelease => {
+            let (tenant, req) = crate::release::decode_release(a.request)?;
+            admin.publish_release(&a.context(tenant), &req)?.to_value()
+        }
+        _ => {
+            let (tenant, req) = crate::release::decode_rollback(a.request)?;
+            admin.rollback_release(&a.context(tenant), &req)?.to_value()
+        }
+    })
 }
 
 /// `admin.preview`: replays requests against proposed documents (see [`crate::preview`]).
 pub(super) fn admin_preview(e: &Engine, v: &Value) -> Result<Value, ApiError> {
     let a = AdminInput::decode(v)?;
-    e.preview_op(a.request, &a.op_context())
+    let m = object(a.request)?;
+    let (tenant, req) = crate::preview::decode_preview(m)?;
+    let report = e.admin_entered().preview(&a.context(tenant), &req)?;
+    Ok(report.to_value())
 }

@@ -22,8 +22,8 @@ use super::{
     AuditEntry, AuditQuery, ControlError, ControlPlane, CurrentDocument, DocKind, OpContext,
     Principal, PutRequest, RollbackTarget, WriteOutcome,
 };
-use crate::decode::{Decoder, Keys, ProblemKind, Style};
-use crate::error::{ApiError, ErrorCode};
+use crate::decode::Input;
+use crate::error::ApiError;
 use crate::json::{self, Map, Value};
 use crate::time::Timestamp;
 
@@ -87,7 +87,7 @@ fn run(
         }
         "admin.list_versions" => {
             let mut i = Input::new(input, &["tenant", "kind"])?;
-            let (tenant, kind) = (i.tenant(), i.kind());
+            let (tenant, kind) = (i.tenant(), kind(&mut i));
             i.done()?;
             let list = plane.list_versions(ctx, tenant, kind)?;
             let mut v = Map::new();
@@ -127,117 +127,16 @@ fn run(
     }
 }
 
-/// An admin op's input on the strict decoder: exact keys, every member checked in order; the
-/// first problem found is the error (`RECSYS_INVALID_REQUEST` with its message).
-struct Input<'a> {
-    m: &'a Map,
-    d: Decoder,
-}
-
-const STYLE: Style = Style {
-    keys: Keys::Exact,
-    unknown_field: ErrorCode::InvalidRequest,
-    wrong_type: ErrorCode::InvalidRequest,
-    unknown_message: |k| format!("unknown member {k}"),
-};
-
-impl<'a> Input<'a> {
-    /// The input object, every member outside `allowed` a problem.
-    fn new(input: &'a Value, allowed: &[&str]) -> Result<Input<'a>, ControlError> {
-        let m = input
-            .as_object()
-            .ok_or_else(|| ControlError::invalid_request("input must be a json object"))?;
-        let mut d = Decoder::new("$", STYLE);
-        for (k, _) in m.iter() {
-            if !allowed.contains(&k) {
-                let message = format!(
-                    "unknown member {k:?}; expected one of {}",
-                    allowed.join(", ")
-                );
-                d.field(k, |d| {
-                    d.report(ProblemKind::Decode, ErrorCode::InvalidRequest, message)
-                });
-            }
-        }
-        Ok(Input { m, d })
-    }
-
-    fn problem(&mut self, key: &str, message: String) {
-        self.d.field(key, |d| {
-            d.report(ProblemKind::Invalid, ErrorCode::InvalidRequest, message)
-        });
-    }
-
-    /// An optional string member (`null` = absent).
-    fn str(&mut self, key: &str) -> Option<&'a str> {
-        match self.m.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(v) => {
-                self.problem(
-                    key,
-                    format!("{key} must be a string, got {}", v.type_name()),
-                );
-                None
-            }
-        }
-    }
-
-    /// `tenant` (absent = empty, refused by the control plane).
-    fn tenant(&mut self) -> &'a str {
-        self.str("tenant").unwrap_or("")
-    }
-
-    /// `kind`: `config` or `rules`.
-    fn kind(&mut self) -> DocKind {
-        let k = self.str("kind").unwrap_or("");
-        DocKind::parse(k).unwrap_or_else(|| {
-            self.problem(
-                "kind",
-                format!("kind must be \"config\" or \"rules\", got {k:?}"),
-            );
-            DocKind::Config
-        })
-    }
-
-    /// A non-negative integer member, given as a JSON integer or as its decimal text (what an
-    /// HTTP query parameter carries); `None` when absent, null or an empty string.
-    fn int(&mut self, key: &str) -> Option<u64> {
-        let shown = match self.m.get(key) {
-            None | Some(Value::Null) => return None,
-            Some(Value::Number(n)) => match n.as_integral_i64() {
-                Some(i) => match u64::try_from(i) {
-                    Ok(u) => return Some(u),
-                    Err(_) => i.to_string(),
-                },
-                None => n.literal().to_string(),
-            },
-            Some(Value::String(s)) if s.trim().is_empty() => return None,
-            Some(Value::String(s)) => {
-                let t = s.trim();
-                match t.parse::<u64>() {
-                    Ok(i) if i <= i64::MAX as u64 && t.bytes().all(|b| b.is_ascii_digit()) => {
-                        return Some(i)
-                    }
-                    _ => format!("{s:?}"),
-                }
-            }
-            Some(v) => v.type_name().to_string(),
-        };
-        self.problem(
-            key,
-            format!("{key} must be a non-negative integer, got {shown}"),
+/// `kind`: `config` or `rules`.
+fn kind(i: &mut Input<'_>) -> DocKind {
+    let k = i.str("kind").unwrap_or("");
+    DocKind::parse(k).unwrap_or_else(|| {
+        i.problem(
+            "kind",
+            format!("kind must be \"config\" or \"rules\", got {k:?}"),
         );
-        None
-    }
-
-    /// Ok when nothing was found; otherwise the first problem's message.
-    fn done(self) -> Result<(), ControlError> {
-        match self.d.into_problems().into_iter().next() {
-            None => Ok(()),
-            Some(p) => Err(ControlError::invalid_request(p.message)),
-        }
-    }
+        DocKind::Config
+    })
 }
 
 /// `admin.verify_audit`: walks the chain (from a pinned `head` when given).
@@ -247,7 +146,7 @@ fn verify_audit(
     input: &Value,
 ) -> Result<Value, ControlError> {
     let mut i = Input::new(input, &["tenant", "head"])?;
-    let head = match i.m.get("head") {
+    let head = match i.get("head") {
         None | Some(Value::Null) => None,
         Some(h) => super::AuditHead::from_value(h).or_else(|| {
             let message = "head must be {\"id\": <entry id>, \"hash\": <entry hash>}";
@@ -305,11 +204,7 @@ impl<'a> PutInput<'a> {
     pub fn decode(input: &'a Value) -> Result<PutInput<'a>, ControlError> {
         let mut i = Input::new(input, &["tenant", "document", "if_match", "comment"])?;
         let tenant = i.tenant();
-        let text = match i.m.get("document") {
-            None => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => json::to_string(v),
-        };
+        let text = i.document("document").unwrap_or_default();
         let (if_match, comment) = (i.str("if_match"), i.str("comment"));
         i.done()?;
         Ok(PutInput {
@@ -343,7 +238,7 @@ impl<'a> RollbackInput<'a> {
     /// Reads `{"tenant", "kind", "to"?, "if_match"?, "comment"?}`.
     pub fn decode(input: &'a Value) -> Result<RollbackInput<'a>, ControlError> {
         let mut i = Input::new(input, &["tenant", "kind", "to", "if_match", "comment"])?;
-        let (tenant, kind) = (i.tenant(), i.kind());
+        let (tenant, kind) = (i.tenant(), kind(&mut i));
         // Absent (or null) = the previous version; present = a version, so an empty
         // one is a mistake, not a request for the previous version.
         let target = match i.str("to") {
@@ -383,7 +278,7 @@ impl<'a> InvalidateInput<'a> {
     pub fn decode(input: &'a Value) -> Result<InvalidateInput<'a>, ControlError> {
         let mut i = Input::new(input, &["tenant", "targets", "surface"])?;
         let tenant = i.tenant();
-        let targets: Vec<&str> = match i.m.get("targets") {
+        let targets: Vec<&str> = match i.get("targets") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) if a.iter().all(|t| t.as_str().is_some()) => {
                 a.iter().filter_map(Value::as_str).collect()

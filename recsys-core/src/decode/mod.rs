@@ -7,6 +7,13 @@
 //! types) decide the code and message before validation problems, as in the reference, where
 //! they stop its decoder before any value is checked. Problem lists are capped by
 //! [`ApiError::with_problems`] (`RECSYS_PROBLEMS_TRUNCATED`).
+//!
+//! Documents read in two modes (the rules document: lenient when serving, strict when
+//! writing) give each finding a [`Severity`] whose weight the decoder's [`Mode`] decides: a
+//! finding can drop the element it is in ([`Decoder::element`]), be an error, or be a
+//! warning, and [`Decoder::outcome`] sorts them. Such documents also quote odd keys in paths
+//! (`$["weird key"]`, [`Decoder::quoted_keys`]), accept several spellings of one field and
+//! warn about repeated and unknown keys ([`Members`]).
 
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::json::{Map, Value};
@@ -59,11 +66,61 @@ pub struct Style {
     pub unknown_message: fn(&str) -> String,
 }
 
-/// One finding and its kind.
+/// How much a finding weighs; all but [`Severity::Error`] depend on the decoder's [`Mode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// An error in both modes (every finding of a plain strict input).
+    Error,
+    /// The enclosing element ([`Decoder::element`]) cannot be used: an error in strict mode;
+    /// in lenient mode the element is dropped and the finding says why.
+    Drop,
+    /// A malformed value: an error in strict mode; in lenient mode the value is ignored and
+    /// the finding is a warning.
+    Ignore,
+    /// A warning in both modes.
+    Warn,
+}
+
+/// How a document is read: strictly (writing: anything dropped or ignored is an error) or
+/// leniently (serving: use what can be used and say what was not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// [`Severity::Drop`] and [`Severity::Ignore`] findings are errors.
+    #[default]
+    Strict,
+    /// [`Severity::Drop`] findings drop their element, [`Severity::Ignore`] ones are warnings.
+    Lenient,
+}
+
+impl Mode {
+    /// Whether a finding of `severity` is an error in this mode.
+    pub fn is_error(self, severity: Severity) -> bool {
+        match severity {
+            Severity::Error => true,
+            Severity::Drop | Severity::Ignore => self == Mode::Strict,
+            Severity::Warn => false,
+        }
+    }
+}
+
+/// One finding, its kind and its severity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     pub kind: ProblemKind,
+    pub severity: Severity,
     pub problem: Problem,
+}
+
+/// The findings of a document sorted by what they mean in the decoder's mode, each list in
+/// the order found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// Findings that refuse the document.
+    pub errors: Vec<Problem>,
+    /// Findings that refuse nothing.
+    pub warnings: Vec<Problem>,
+    /// Lenient mode: why each dropped element was dropped.
+    pub dropped: Vec<Problem>,
 }
 
 /// Walks a value, tracking the path and collecting findings.
@@ -71,16 +128,48 @@ pub struct Decoder {
     style: Style,
     path: String,
     findings: Vec<Finding>,
+    mode: Mode,
+    quote_keys: bool,
+    /// Where the findings of the innermost open [`Decoder::element`] start.
+    element_start: usize,
 }
 
 impl Decoder {
-    /// A decoder positioned at `root` (usually `$`).
+    /// A strict decoder positioned at `root` (usually `$`), with plain `.key` paths.
     pub fn new(root: &str, style: Style) -> Decoder {
         Decoder {
             style,
             path: root.to_owned(),
             findings: Vec::new(),
+            mode: Mode::Strict,
+            quote_keys: false,
+            element_start: 0,
         }
+    }
+
+    /// The same decoder reading in `mode`.
+    pub fn with_mode(mut self, mode: Mode) -> Decoder {
+        self.mode = mode;
+        self
+    }
+
+    /// The same decoder writing a key that is not an identifier (ASCII letters, digits, `_`)
+    /// as `["key"]` in paths (`$["weird key"]`, quoted as [`quote`] does) instead of `.key`.
+    pub fn quoted_keys(mut self) -> Decoder {
+        self.quote_keys = true;
+        self
+    }
+
+    /// The mode findings are weighed in.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The path of member `key` of the object at `base`, in this decoder's path style.
+    pub fn child_path(&self, base: &str, key: &str) -> String {
+        let mut p = base.to_owned();
+        push_key(&mut p, key, self.quote_keys);
+        p
     }
 
     /// The JSON path of the value being decoded (`$.user.user_id`).
@@ -88,11 +177,11 @@ impl Decoder {
         &self.path
     }
 
-    /// Runs `f` one member deeper (`<path>.name`).
+    /// Runs `f` one member deeper (`<path>.name`, or `<path>["odd name"]` with
+    /// [`Decoder::quoted_keys`]).
     pub fn field<R>(&mut self, name: &str, f: impl FnOnce(&mut Decoder) -> R) -> R {
         let len = self.path.len();
-        self.path.push('.');
-        self.path.push_str(name);
+        push_key(&mut self.path, name, self.quote_keys);
         let r = f(self);
         self.path.truncate(len);
         r
@@ -138,17 +227,70 @@ impl Decoder {
     ) {
         self.findings.push(Finding {
             kind,
+            severity: Severity::Error,
             problem: Problem::new(path, code.into_code(), message),
         });
     }
 
+    /// Records a finding of a two-mode document at the current path (an invalid value when
+    /// it is an error).
+    pub fn note(&mut self, severity: Severity, code: impl Code, message: impl Into<String>) {
+        let path = self.path.clone();
+        self.note_at(severity, path, code, message);
+    }
+
+    /// Records a finding of a two-mode document at `path`.
+    pub fn note_at(
+        &mut self,
+        severity: Severity,
+        path: impl Into<String>,
+        code: impl Code,
+        message: impl Into<String>,
+    ) {
+        self.findings.push(Finding {
+            kind: ProblemKind::Invalid,
+            severity,
+            problem: Problem::new(path, code.into_code(), message),
+        });
+    }
+
+    /// Reads one element of a list (a rule of a rules document): `f` returns `None` when it
+    /// cannot build the element. The element is dropped when that happens or when a
+    /// [`Severity::Drop`] finding was made inside; in lenient mode only those findings are
+    /// then kept (what else was wrong with a dropped element does not matter), in strict mode
+    /// all of them.
+    pub fn element<R>(&mut self, f: impl FnOnce(&mut Decoder) -> Option<R>) -> Option<R> {
+        let start = self.findings.len();
+        let outer = std::mem::replace(&mut self.element_start, start);
+        let r = f(self);
+        let dropped = r.is_none() || self.dropped();
+        self.element_start = outer;
+        if dropped && self.mode == Mode::Lenient {
+            let mut i = 0;
+            self.findings.retain(|f| {
+                i += 1;
+                i <= start || f.severity == Severity::Drop
+            });
+        }
+        r.filter(|_| !dropped)
+    }
+
+    /// Whether the innermost open [`Decoder::element`] (else the whole input) has a
+    /// [`Severity::Drop`] finding so far.
+    pub fn dropped(&self) -> bool {
+        self.findings[self.element_start..]
+            .iter()
+            .any(|f| f.severity == Severity::Drop)
+    }
+
     /// Adds findings made elsewhere (problems of a nested document), as `kind`.
     pub fn extend(&mut self, kind: ProblemKind, problems: impl IntoIterator<Item = Problem>) {
-        self.findings.extend(
-            problems
-                .into_iter()
-                .map(|problem| Finding { kind, problem }),
-        );
+        self.findings
+            .extend(problems.into_iter().map(|problem| Finding {
+                kind,
+                severity: Severity::Error,
+                problem,
+            }));
     }
 
     /// A wrong-JSON-type finding at the current path: `<path> must be <want>, got <type>`.
@@ -204,7 +346,7 @@ impl Decoder {
     pub fn unknown(&mut self, k: &str) {
         let message = (self.style.unknown_message)(&format!("{k:?}"));
         let code = self.style.unknown_field;
-        let path = format!("{}.{k}", self.path);
+        let path = self.child_path(&self.path, k);
         self.report_at(ProblemKind::Decode, path, code, message);
     }
 
@@ -328,25 +470,82 @@ impl Decoder {
         self.findings.into_iter().map(|f| f.problem).collect()
     }
 
-    /// `None` when nothing was found; otherwise the error: the first decoding finding, else
-    /// the first finding, gives the message, and its kind picks `invalid` (decode, invalid)
-    /// or `unprocessable`. Every problem is listed in the order found.
+    /// The findings sorted by the mode: errors, warnings and (lenient) drop reasons.
+    pub fn outcome(self) -> Outcome {
+        let mut out = Outcome::default();
+        for f in self.findings {
+            let list = if self.mode.is_error(f.severity) {
+                &mut out.errors
+            } else if f.severity == Severity::Drop {
+                &mut out.dropped
+            } else {
+                &mut out.warnings
+            };
+            list.push(f.problem);
+        }
+        out
+    }
+
+    /// `None` when no finding is an error in the decoder's mode; otherwise the error: the
+    /// first decoding finding, else the first finding, gives the message, and its kind picks
+    /// `invalid` (decode, invalid) or `unprocessable`. Every error is listed in the order
+    /// found (warnings are not).
     pub fn fail(self, invalid: ErrorCode, unprocessable: ErrorCode) -> Option<ApiError> {
-        let lead = self
+        let mode = self.mode;
+        let errors: Vec<Finding> = self
             .findings
+            .into_iter()
+            .filter(|f| mode.is_error(f.severity))
+            .collect();
+        let lead = errors
             .iter()
             .find(|f| f.kind == ProblemKind::Decode)
-            .or(self.findings.first())?;
+            .or(errors.first())?;
         let code = match lead.kind {
             ProblemKind::Unprocessable => unprocessable,
             ProblemKind::Decode | ProblemKind::Invalid => invalid,
         };
         let message = lead.problem.message.clone();
-        Some(ApiError::new(code, message).with_problems(self.into_problems()))
+        let problems = errors.into_iter().map(|f| f.problem).collect();
+        Some(ApiError::new(code, message).with_problems(problems))
     }
 }
+
+/// Quotes user input for a message or a path (`"k"`, Rust string escapes), shortened to 64
+/// characters (`"…"…`) so a huge key or value cannot make a huge message.
+pub fn quote(s: &str) -> String {
+    const MAX: usize = 64;
+    match s.char_indices().nth(MAX) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}…", &s[..cut]),
+    }
+}
+
+/// Whether `key` can be written `.key` in a quoted-keys path.
+fn is_identifier(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Appends member `key` to `path`: `.key`, or `["key"]` when quoting and `key` is odd.
+fn push_key(path: &mut String, key: &str, quote_keys: bool) {
+    if quote_keys && !is_identifier(key) {
+        path.push('[');
+        path.push_str(&quote(key));
+        path.push(']');
+    } else {
+        path.push('.');
+        path.push_str(key);
+    }
+}
+
+mod input;
+mod members;
+pub use input::Input;
+pub use members::{Got, KeyNotes, Members};
 
 mod request;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_document;

@@ -3,6 +3,8 @@
 //! returns; artifact pins and releases of held publishes are access-checked and audited the
 //! same way. The JSON operations (`admin.*`) are conversions over these methods.
 
+mod release;
+
 use super::{Context, Engine};
 use crate::adapters::Busy;
 use crate::control::{

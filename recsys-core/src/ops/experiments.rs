@@ -34,7 +34,7 @@
 //! * **Per-variant overrides**: a variant may carry `overrides` (blend `weights`, `algo`,
 //!   `rules_enabled`) that the engine applies for subjects in that variant.
 
-use crate::config::{Algo, Weights};
+use crate::config::{read_weights, Algo, WeightCodes, Weights, WEIGHT_FIELDS};
 use crate::decode::{Decoder, Keys, ProblemKind, Style};
 use crate::error::ErrorCode;
 use crate::error::{ApiError, Problem};
@@ -80,7 +80,8 @@ pub mod codes {
     pub const BAD_TIME: &str = ErrorCode::ExperimentBadTime.code();
     /// `ends_at ≤ starts_at`: the experiment could never run.
     pub const EMPTY_WINDOW: &str = ErrorCode::ExperimentEmptyWindow.code();
-    /// A per-variant override is invalid (negative blend weight, unknown algo).
+    /// A per-variant override is invalid (a blend weight negative, not finite or above the
+    /// config bound [`crate::config::MAX_WEIGHT`], an unknown algo).
     pub const BAD_OVERRIDE: &str = ErrorCode::ExperimentBadOverride.code();
 }
 
@@ -445,34 +446,15 @@ fn parse_variant_object(d: &mut Decoder, m: &Map) -> VariantDef {
     }
 }
 
+/// A variant's `overrides.weights`: read and bounded like a config's weights
+/// ([`read_weights`]: at most [`crate::config::MAX_WEIGHT`]); unknown members are refused.
 fn override_weights(d: &mut Decoder, wm: &Map) -> Weights {
-    d.known(wm, &["pop", "cooc", "emb"]);
-    let mut w = Weights {
-        pop: 0.0,
-        cooc: 0.0,
-        emb: 0.0,
+    d.known(wm, &WEIGHT_FIELDS);
+    let codes = WeightCodes {
+        too_large: ErrorCode::ExperimentBadOverride,
+        negative: ErrorCode::ExperimentBadOverride,
     };
-    for (k, slot) in [
-        ("pop", &mut w.pop),
-        ("cooc", &mut w.cooc),
-        ("emb", &mut w.emb),
-    ] {
-        d.field(k, |d| match wm.get(k) {
-            None | Some(Value::Null) => {}
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(f) if f >= 0.0 => *slot = f,
-                _ => {
-                    let message = format!(
-                        "weight {k} must be a non-negative finite number, got {}",
-                        n.literal()
-                    );
-                    bad(d, ErrorCode::ExperimentBadOverride, message)
-                }
-            },
-            Some(other) => d.wrong_type("a number", other),
-        });
-    }
-    w
+    read_weights(d, wm, codes)
 }
 
 fn parse_overrides(d: &mut Decoder, m: &Map) -> VariantOverrides {
@@ -1062,5 +1044,61 @@ mod tests {
         assert_eq!(pick_variant(&vs, u64::MAX / 2).unwrap().name, "A");
         assert_eq!(pick_variant(&vs, u64::MAX / 2 + 1).unwrap().name, "B");
         assert_eq!(pick_variant(&vs, u64::MAX).unwrap().name, "B");
+    }
+
+    /// A variant's override weights are read by the config's weights reader: the same
+    /// literals are accepted and refused with the same messages at the same relative paths,
+    /// including the upper bound (1e6), which overrides did not apply before.
+    #[test]
+    fn override_weights_share_the_config_reader_and_its_bound() {
+        use crate::config::TenantConfig;
+        use crate::json::parse;
+        let cases = [
+            ("1e6", true),
+            ("1000000.0", true),
+            ("0", true),
+            ("0.25", true),
+            ("1000000.5", false),
+            ("2e6", false),
+            ("1.7e308", false),
+            ("1e400", false),
+            ("-1", false),
+            ("-0.0", true),
+        ];
+        for (lit, ok) in cases {
+            let config = TenantConfig::from_value(
+                &parse(format!(r#"{{"weights":{{"cooc":{lit}}}}}"#).as_bytes()).unwrap(),
+            );
+            let defs = parse_definitions(
+                &parse(
+                    format!(
+                        r#"[{{"id":"e","variants":[{{"name":"A","overrides":{{"weights":{{"cooc":{lit}}}}}}}]}}]"#
+                    )
+                    .as_bytes(),
+                )
+                .unwrap(),
+            );
+            assert_eq!(config.is_ok(), ok, "config {lit}");
+            assert_eq!(defs.is_ok(), ok, "experiment {lit}");
+            if let (Err(c), Err(e)) = (config, defs) {
+                assert_eq!(c.len(), 1, "{c:?}");
+                assert_eq!(e.len(), 1, "{e:?}");
+                assert_eq!(c[0].message, e[0].message, "{lit}");
+                assert_eq!(c[0].path, "$.weights.cooc");
+                assert_eq!(e[0].path, "$[0].variants[0].overrides.weights.cooc");
+                assert_eq!(e[0].code, codes::BAD_OVERRIDE);
+            }
+        }
+        let too_large = parse_definitions(
+            &parse(
+                br#"[{"id":"e","variants":[{"name":"A","overrides":{"weights":{"pop":2e6}}}]}]"#,
+            )
+            .unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            too_large[0].message,
+            "weight pop must be at most 1e6, got 2e6"
+        );
     }
 }

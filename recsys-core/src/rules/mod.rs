@@ -57,6 +57,7 @@ mod error;
 pub mod eval;
 mod model;
 mod uuid;
+mod values;
 
 pub use document::{
     derive_rule_id, go_map_json, parse_rules, parse_rules_value, RulesDocument, RulesParseOptions,

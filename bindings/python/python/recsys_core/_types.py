@@ -299,6 +299,21 @@ class ValidationMeta(_ValidationMetaBase, total=False):
     request_id: str
 
 
+class _LintFindingBase(TypedDict):
+    code: str
+    severity: Literal["error", "warning"]
+    rules: List[int]
+    path: str
+    message: str
+
+
+class LintFinding(_LintFindingBase, total=False):
+    """A lint finding about the documents serving a tenant."""
+
+    surface: str
+    starts_at: str
+
+
 class _ValidationBase(TypedDict):
     normalized_request: NormalizedRequest
     meta: ValidationMeta
@@ -308,6 +323,7 @@ class Validation(_ValidationBase, total=False):
     """The answer of ``validate``."""
 
     warnings: List[RequestWarning]
+    lint: List[LintFinding]
 
 
 class Problem(TypedDict):
@@ -349,6 +365,7 @@ __all__ = [
     "ExperimentRef",
     "ExplainLevel",
     "ItemExplain",
+    "LintFinding",
     "LoadReport",
     "MmrStep",
     "NormalizedOptions",

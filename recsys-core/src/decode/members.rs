@@ -1,0 +1,162 @@
+//! Objects of lenient documents read by alias: a member map with repeated keys collapsed
+//! (the last one used, with a warning), unknown keys warned about, and fields that accept
+//! several spellings, the first spelling with a usable value winning and the later ones
+//! reported as ignored.
+
+use super::{quote, Code, Decoder, Severity};
+use crate::json::{Map, Value};
+use std::collections::{BTreeMap, HashSet};
+
+/// How many repeated / unknown keys of one object are reported one by one (the rest in one
+/// summary finding).
+pub const MAX_KEY_FINDINGS: usize = 10;
+
+/// The codes and wording of an object's key warnings.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyNotes {
+    /// Code of a key that appears more than once.
+    pub duplicate: &'static str,
+    /// Code of a key the format does not know.
+    pub unknown: &'static str,
+    /// What is said of an unknown key (`key "k" <unknown_what>`).
+    pub unknown_what: &'static str,
+    /// Code of a known key that has no effect (a shadowed alias, an ignored member).
+    pub ignored: &'static str,
+}
+
+/// One value read from an alias.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Got<T> {
+    /// Absent-like (`null`, a blank string, an empty list): the next alias is tried.
+    Empty,
+    /// Wrong JSON type (already reported): the next alias is tried.
+    Wrong,
+    /// The alias wins (the value may still have failed to parse: `Val(None)`).
+    Val(T),
+}
+
+/// An object's members by key (a repeated key: the last value), at a fixed path.
+pub struct Members<'a> {
+    fields: BTreeMap<&'a str, &'a Value>,
+    path: String,
+    notes: KeyNotes,
+}
+
+impl Decoder {
+    /// The members of `map` (the object at the current path), warning (in both modes) about
+    /// every repeated key and every key `known` rejects, at most [`MAX_KEY_FINDINGS`] of each
+    /// listed one by one. O(n log n) in the member count.
+    pub fn members<'a>(
+        &mut self,
+        map: &'a Map,
+        known: impl Fn(&str) -> bool,
+        notes: KeyNotes,
+    ) -> Members<'a> {
+        let mut fields: BTreeMap<&'a str, &'a Value> = BTreeMap::new();
+        let mut repeated: HashSet<&str> = HashSet::new();
+        let mut duplicates: Vec<&str> = Vec::new();
+        let mut unknown: Vec<&str> = Vec::new();
+        for (k, v) in map.iter() {
+            if fields.insert(k, v).is_some() {
+                if repeated.insert(k) {
+                    duplicates.push(k);
+                }
+            } else if !known(k) {
+                unknown.push(k);
+            }
+        }
+        let members = Members {
+            fields,
+            path: self.path().to_owned(),
+            notes,
+        };
+        let what = "appears more than once; the last value is used";
+        members.report_keys(self, &duplicates, notes.duplicate, what);
+        members.report_keys(self, &unknown, notes.unknown, notes.unknown_what);
+        members
+    }
+}
+
+/// Whether a value counts as given: not `null`, a blank string or an empty list or object.
+pub fn non_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        _ => true,
+    }
+}
+
+impl<'a> Members<'a> {
+    /// The value of `key` (the last one when repeated).
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.fields.get(key).copied()
+    }
+
+    /// The path of member `key`.
+    pub fn child(&self, d: &Decoder, key: &str) -> String {
+        d.child_path(&self.path, key)
+    }
+
+    /// The field spelled by `aliases`: `read` runs on each present alias in turn (at its
+    /// path, given the value and the alias) until one gives [`Got::Val`]; later aliases with
+    /// a value are then warned about as ignored. `None` when no alias gives a value.
+    pub fn first<T>(
+        &self,
+        d: &mut Decoder,
+        aliases: &[&'static str],
+        mut read: impl FnMut(&mut Decoder, &Value, &str) -> Got<T>,
+    ) -> Option<(&'static str, T)> {
+        for (i, &k) in aliases.iter().enumerate() {
+            let Some(v) = self.get(k) else { continue };
+            let path = self.child(d, k);
+            match d.at(&path, |d| read(d, v, k)) {
+                Got::Empty | Got::Wrong => continue,
+                Got::Val(t) => {
+                    self.shadowed(d, k, &aliases[i + 1..]);
+                    return Some((k, t));
+                }
+            }
+        }
+        None
+    }
+
+    /// Warns that each of `later` that has a value is ignored because `winner` is set.
+    pub fn shadowed(&self, d: &mut Decoder, winner: &str, later: &[&str]) {
+        for &k in later {
+            if self.get(k).is_some_and(non_empty) {
+                let message = format!("{k:?} is ignored because {winner:?} is set");
+                self.warn(d, k, self.notes.ignored, message);
+            }
+        }
+    }
+
+    /// Warns that each of `keys` that has a value is ignored, for `reason`.
+    pub fn ignore(&self, d: &mut Decoder, keys: &[&str], reason: &str) {
+        for &k in keys {
+            if self.get(k).is_some_and(non_empty) {
+                let message = format!("{k:?} is ignored: {reason}");
+                self.warn(d, k, self.notes.ignored, message);
+            }
+        }
+    }
+
+    /// A warning at member `key`.
+    pub fn warn(&self, d: &mut Decoder, key: &str, code: impl Code, message: impl Into<String>) {
+        let path = self.child(d, key);
+        d.note_at(Severity::Warn, path, code, message);
+    }
+
+    fn report_keys(&self, d: &mut Decoder, keys: &[&str], code: &'static str, what: &str) {
+        for k in keys.iter().take(MAX_KEY_FINDINGS) {
+            self.warn(d, k, code, format!("key {} {what}", quote(k)));
+        }
+        if keys.len() > MAX_KEY_FINDINGS {
+            let more = keys.len() - MAX_KEY_FINDINGS;
+            let message =
+                format!("{more} more keys {what} (only the first {MAX_KEY_FINDINGS} are listed)");
+            d.note_at(Severity::Warn, self.path.clone(), code, message);
+        }
+    }
+}
