@@ -19,11 +19,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use recsys_benches::workload::*;
 use recsys_benches::*;
-use recsys_core::config::TenantConfig;
-use recsys_core::json::{self, Map, Value};
 use recsys_core::request::{CallContext, RecommendRequest};
-use recsys_core::rules::{parse_rules, RulesParseOptions};
-use recsys_core::snapshot::TenantSnapshot;
 use recsys_core::Engine;
 use std::cell::OnceCell;
 use std::hint::black_box;
@@ -391,79 +387,6 @@ fn benches(c: &mut Criterion) {
     run_group(c, "signals", &cat, specs);
 }
 
-/// The tenant config that gives a request shape of `requests.json` the reference settings
-/// of its `env`: the workload's `config.json`, the shape's `tenant_config` members, then
-/// `RECSYS_ALGO_POPULARITY_FANOUT` as `limits.popularity_fanout` (0 = k, the reference
-/// default), MMR λ, brand/category caps and prefixes as `diversity`, and
-/// `RECSYS_ALGO_RULES_ENABLED` as `rules_enabled` (off unless set, as in the reference).
-fn shape_config(base: &Value, shape: &Map) -> Value {
-    let mut cfg = base.as_object().cloned().unwrap_or_default();
-    if let Some(Value::Object(over)) = shape.get("tenant_config") {
-        for (k, v) in over.iter() {
-            cfg.insert(k.to_string(), v.clone());
-        }
-    }
-    let env = shape.get("env").and_then(Value::as_object);
-    let get = |k: &str| env.and_then(|e| e.get(k)).and_then(Value::as_str);
-    let num = |k: &str| get(k).map_or("0", |v| v).to_string();
-    let prefixes = |k: &str, default: &str| {
-        let list = get(k).unwrap_or(default);
-        let v: Vec<String> = list
-            .split(',')
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| format!("\"{}:\"", p.trim().trim_end_matches(':')))
-            .collect();
-        format!("[{}]", v.join(","))
-    };
-    let mut limits = cfg
-        .get("limits")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let fanout = num("RECSYS_ALGO_POPULARITY_FANOUT");
-    limits.insert("popularity_fanout", json::parse(fanout.as_bytes()).unwrap());
-    cfg.insert("limits", Value::Object(limits));
-    let diversity = format!(
-        r#"{{"mmr_lambda":{},"brand_cap":{},"category_cap":{},"brand_tag_prefixes":{},"category_tag_prefixes":{}}}"#,
-        num("RECSYS_ALGO_MMR_LAMBDA"),
-        num("RECSYS_ALGO_BRAND_CAP"),
-        num("RECSYS_ALGO_CATEGORY_CAP"),
-        prefixes("RECSYS_ALGO_BRAND_TAG_PREFIXES", "brand"),
-        prefixes("RECSYS_ALGO_CATEGORY_TAG_PREFIXES", "category"),
-    );
-    cfg.insert("diversity", json::parse(diversity.as_bytes()).unwrap());
-    let rules_on = get("RECSYS_ALGO_RULES_ENABLED") == Some("true");
-    cfg.insert("rules_enabled", Value::Bool(rules_on));
-    Value::Object(cfg)
-}
-
-/// Serves `rules` (or none) on the loaded workload tenant. A document larger than a rules
-/// document may be (1 MiB, the 10,000-rule one) is parsed without that limit and compiled
-/// against the loaded catalog directly.
-fn serve_rules(engine: &Engine, wl: &Workload, config: &Value, rules: Option<&Value>) {
-    let text = rules.map(json::to_string);
-    if text.as_ref().is_none_or(|t| t.len() <= 1 << 20) {
-        engine.set_rules(&wl.tenant, rules).expect("rules");
-        return;
-    }
-    let snap = engine
-        .snapshot(&wl.tenant, &wl.surface)
-        .expect("loaded")
-        .snapshot;
-    let mut opts = RulesParseOptions::lenient(&wl.tenant);
-    opts.json_limits.max_bytes = 1 << 30;
-    let doc = parse_rules(text.unwrap_or_default().as_bytes(), &opts).expect("rules parse");
-    let cfg = TenantConfig::from_value(config).expect("config").0;
-    engine.install(TenantSnapshot::with_policy(
-        &wl.tenant,
-        &wl.surface,
-        snap.catalog.clone(),
-        &cfg,
-        doc.rules,
-        snap.versions.clone(),
-    ));
-}
-
 /// Request shapes A-E on every `gen_workload.py` output named in `RECSYS_BENCH_WORKLOAD`.
 fn shapes(c: &mut Criterion) {
     let dirs = workload_dirs("RECSYS_BENCH_WORKLOAD");
@@ -488,39 +411,19 @@ fn shapes(c: &mut Criterion) {
         if !names.iter().any(|n| want(&group, n)) {
             continue;
         }
-        let text = std::fs::read(dir.join("requests.json")).expect("requests.json");
-        let requests = json::parse(&text).expect("requests.json parses");
         let engine = Arc::new(workload_engine());
         load_workload(&engine, &wl, workload_now());
         let (_, ctx) = wl.request(20);
         let mut g = group_named(c, &format!("recommend/{group}"));
-        let list = requests
-            .as_object()
-            .and_then(|m| m.get("requests"))
-            .and_then(Value::as_array)
-            .unwrap_or(&[]);
-        for shape in list.iter().filter_map(Value::as_object) {
-            let name = shape.get("name").and_then(Value::as_str).unwrap_or("?");
-            if !want(&group, name) {
+        for shape in read_shapes(&dir, &wl).expect("requests.json") {
+            if !want(&group, &shape.name) {
                 continue;
             }
-            let config = shape_config(&wl.config, shape);
-            engine
-                .set_config(&wl.tenant, Some(&config))
-                .expect("config");
-            // D serves the largest rules document; the others none.
-            let rules = (name == "D").then(|| wl.rules.last()).flatten();
-            serve_rules(&engine, &wl, &config, rules.map(|(_, r)| r));
-            let body = shape.get("body").expect("body");
-            let input = format!(
-                r#"{{"request":{},"ctx":{{"now":"2026-01-02T01:00:00Z","tenant":"{}","request_id":"r"}}}}"#,
-                json::to_string(body),
-                wl.tenant
-            );
+            let rules_n = serve_shape(&engine, &wl, &shape);
             let case = Case {
                 engine: engine.clone(),
-                req: typed_request(body),
-                input,
+                req: typed_request(&shape.body),
+                input: shape.input.clone(),
                 ctx: ctx.clone(),
             };
             let answer = case
@@ -528,7 +431,7 @@ fn shapes(c: &mut Criterion) {
                 .recommend(&case.req, &case.ctx)
                 .expect("recommend");
             let n = counts(&answer);
-            let rules_n = rules.map_or(0, |(n, _)| *n);
+            let name = &shape.name;
             eprintln!(
                 "[case] {group}/{name}: rules={rules_n} candidates={} after_rules={} pinned={} returned={}",
                 n.candidates, n.after_rules, n.pinned, n.returned

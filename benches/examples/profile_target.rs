@@ -10,7 +10,6 @@
 
 use recsys_benches::*;
 use std::hint::black_box;
-use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -38,22 +37,7 @@ fn main() {
     let ctx = ctx();
     let answer = engine.recommend(&req, &ctx).expect("recommend");
     eprintln!("counts: {:?}", counts(&answer));
-    let batch = 100.min(iters.max(1));
-    let mut means = Vec::new();
-    let mut done = 0;
-    while done < iters {
-        let t = Instant::now();
-        for _ in 0..batch {
-            black_box(engine.recommend(black_box(&req), &ctx).unwrap());
-        }
-        means.push(t.elapsed().as_secs_f64() * 1e6 / batch as f64);
-        done += batch;
-    }
-    means.sort_by(f64::total_cmp);
-    println!(
-        "{case}: {} calls, min {:.1} µs, median {:.1} µs",
-        done,
-        means[0],
-        means[means.len() / 2]
-    );
+    print_batch_means(&case, iters, 100, || {
+        black_box(engine.recommend(black_box(&req), &ctx).unwrap());
+    });
 }

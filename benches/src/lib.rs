@@ -1148,6 +1148,29 @@ pub fn size_label(n: usize) -> String {
     }
 }
 
+/// Runs `call` at least `iters` times in batches of `batch` and prints `label: N calls, min
+/// and median of the per-batch mean times` (the minimum is the least disturbed figure on a
+/// busy machine). Used by the profiling examples.
+pub fn print_batch_means(label: &str, iters: usize, batch: usize, mut call: impl FnMut()) {
+    let batch = batch.clamp(1, iters.max(1));
+    let mut means = Vec::new();
+    let mut done = 0;
+    while done < iters {
+        let t = std::time::Instant::now();
+        for _ in 0..batch {
+            call();
+        }
+        means.push(t.elapsed().as_secs_f64() * 1e6 / batch as f64);
+        done += batch;
+    }
+    means.sort_by(f64::total_cmp);
+    println!(
+        "{label}: {done} calls, min {:.1} µs, median {:.1} µs",
+        means[0],
+        means[means.len() / 2]
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

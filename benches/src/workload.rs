@@ -3,8 +3,11 @@
 //! does. Used by the `lifecycle` bench and the `load_workload` example.
 
 use recsys_core::api::EngineOptions;
-use recsys_core::json::{self, Value};
+use recsys_core::config::TenantConfig;
+use recsys_core::json::{self, Map, Value};
 use recsys_core::loader::{Fetch, Step};
+use recsys_core::rules::{parse_rules, RulesParseOptions};
+use recsys_core::snapshot::TenantSnapshot;
 use recsys_core::time::Timestamp;
 use recsys_core::Engine;
 use std::path::{Path, PathBuf};
@@ -216,6 +219,131 @@ pub fn load_workload_with(engine: &Engine, wl: &Workload, now: Timestamp, copy: 
     engine
         .loader_apply_artifacts(t, s, now, Default::default())
         .expect("artifacts step")
+}
+
+/// The tenant config that gives a request shape of `requests.json` the reference settings
+/// of its `env`: the workload's `config.json`, the shape's `tenant_config` members, then
+/// `RECSYS_ALGO_POPULARITY_FANOUT` as `limits.popularity_fanout` (0 = k, the reference
+/// default), MMR λ, brand/category caps and prefixes as `diversity`, and
+/// `RECSYS_ALGO_RULES_ENABLED` as `rules_enabled` (off unless set, as in the reference).
+pub fn shape_config(base: &Value, shape: &Map) -> Value {
+    let mut cfg = base.as_object().cloned().unwrap_or_default();
+    if let Some(Value::Object(over)) = shape.get("tenant_config") {
+        for (k, v) in over.iter() {
+            cfg.insert(k.to_string(), v.clone());
+        }
+    }
+    let env = shape.get("env").and_then(Value::as_object);
+    let get = |k: &str| env.and_then(|e| e.get(k)).and_then(Value::as_str);
+    let num = |k: &str| get(k).map_or("0", |v| v).to_string();
+    let prefixes = |k: &str, default: &str| {
+        let list = get(k).unwrap_or(default);
+        let v: Vec<String> = list
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| format!("\"{}:\"", p.trim().trim_end_matches(':')))
+            .collect();
+        format!("[{}]", v.join(","))
+    };
+    let mut limits = cfg
+        .get("limits")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let fanout = num("RECSYS_ALGO_POPULARITY_FANOUT");
+    limits.insert("popularity_fanout", json::parse(fanout.as_bytes()).unwrap());
+    cfg.insert("limits", Value::Object(limits));
+    let diversity = format!(
+        r#"{{"mmr_lambda":{},"brand_cap":{},"category_cap":{},"brand_tag_prefixes":{},"category_tag_prefixes":{}}}"#,
+        num("RECSYS_ALGO_MMR_LAMBDA"),
+        num("RECSYS_ALGO_BRAND_CAP"),
+        num("RECSYS_ALGO_CATEGORY_CAP"),
+        prefixes("RECSYS_ALGO_BRAND_TAG_PREFIXES", "brand"),
+        prefixes("RECSYS_ALGO_CATEGORY_TAG_PREFIXES", "category"),
+    );
+    cfg.insert("diversity", json::parse(diversity.as_bytes()).unwrap());
+    let rules_on = get("RECSYS_ALGO_RULES_ENABLED") == Some("true");
+    cfg.insert("rules_enabled", Value::Bool(rules_on));
+    Value::Object(cfg)
+}
+
+/// Serves `rules` (or none) on the loaded workload tenant. A document larger than a rules
+/// document may be (1 MiB, the 10,000-rule one) is parsed without that limit and compiled
+/// against the loaded catalog directly.
+pub fn serve_rules(engine: &Engine, wl: &Workload, config: &Value, rules: Option<&Value>) {
+    let text = rules.map(json::to_string);
+    if text.as_ref().is_none_or(|t| t.len() <= 1 << 20) {
+        engine.set_rules(&wl.tenant, rules).expect("rules");
+        return;
+    }
+    let snap = engine
+        .snapshot(&wl.tenant, &wl.surface)
+        .expect("loaded")
+        .snapshot;
+    let mut opts = RulesParseOptions::lenient(&wl.tenant);
+    opts.json_limits.max_bytes = 1 << 30;
+    let doc = parse_rules(text.unwrap_or_default().as_bytes(), &opts).expect("rules parse");
+    let cfg = TenantConfig::from_value(config).expect("config").0;
+    engine.install(TenantSnapshot::with_policy(
+        &wl.tenant,
+        &wl.surface,
+        snap.catalog.clone(),
+        &cfg,
+        doc.rules,
+        snap.versions.clone(),
+    ));
+}
+
+/// One request shape of a workload's `requests.json`, ready to serve.
+pub struct Shape {
+    /// `A`..`E`.
+    pub name: String,
+    /// The tenant config that gives the shape its reference settings ([`shape_config`]).
+    pub config: Value,
+    /// The request body.
+    pub body: Value,
+    /// The `Engine::call("recommend", ...)` input for the body.
+    pub input: String,
+}
+
+/// The request shapes of the workload at `dir` (its `requests.json`), in file order.
+pub fn read_shapes(dir: &Path, wl: &Workload) -> Result<Vec<Shape>, String> {
+    let p = dir.join("requests.json");
+    let text = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let requests = json::parse(&text).map_err(|e| e.message)?;
+    let list = requests
+        .as_object()
+        .and_then(|m| m.get("requests"))
+        .and_then(Value::as_array)
+        .unwrap_or(&[]);
+    let mut out = Vec::new();
+    for shape in list.iter().filter_map(Value::as_object) {
+        let name = shape.get("name").and_then(Value::as_str).unwrap_or("?");
+        let body = shape.get("body").cloned().unwrap_or(Value::Null);
+        let input = format!(
+            r#"{{"request":{},"ctx":{{"now":"2026-01-02T01:00:00Z","tenant":"{}","request_id":"r"}}}}"#,
+            json::to_string(&body),
+            wl.tenant
+        );
+        out.push(Shape {
+            name: name.to_string(),
+            config: shape_config(&wl.config, shape),
+            body,
+            input,
+        });
+    }
+    Ok(out)
+}
+
+/// Serves `shape`'s config on the loaded workload tenant, and its rules: D the workload's
+/// largest rules document, the others none. Returns the number of rules served.
+pub fn serve_shape(engine: &Engine, wl: &Workload, shape: &Shape) -> usize {
+    engine
+        .set_config(&wl.tenant, Some(&shape.config))
+        .expect("config");
+    let rules = (shape.name == "D").then(|| wl.rules.last()).flatten();
+    serve_rules(engine, wl, &shape.config, rules.map(|(_, r)| r));
+    rules.map_or(0, |(n, _)| *n)
 }
 
 /// The workload directories named by the environment variable `var` (comma-separated).

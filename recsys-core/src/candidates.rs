@@ -5,7 +5,7 @@
 //! items instead of the reference's "top-k, then filter" 0–3.
 
 use crate::snapshot::{ItemIdx, TagIdx, TenantSnapshot};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A cheap hasher for dense `u32` keys (request-local maps only; never exposed).
@@ -168,9 +168,10 @@ impl Filters<'_> {
         if self.exclude.binary_search(&k).is_ok() {
             return Err(Stage::Exclude);
         }
-        // Tags only when a filter needs them (each lookup is a few cache misses at scale).
-        let needs_tags =
-            self.required.is_some() || !self.forbidden.is_empty() || self.blocks.is_some();
+        // Tags only when a filter needs them (each lookup is a few cache misses at scale);
+        // rule blocks need them only for items some block rule could remove.
+        let may_block = self.blocks.is_some_and(|b| b.may_block(keys, k));
+        let needs_tags = self.required.is_some() || !self.forbidden.is_empty() || may_block;
         let tags = if needs_tags { keys.tags(snap, k) } else { None };
         if let Some(req) = &self.required {
             match tags {
@@ -183,7 +184,7 @@ impl Filters<'_> {
                 return Err(Stage::Constraints);
             }
         }
-        if self.blocks.is_some_and(|b| b.blocks(keys, k, tags)) {
+        if may_block && self.blocks.is_some_and(|b| b.blocks(keys, k, tags)) {
             return Err(Stage::Rules);
         }
         Ok(())
@@ -220,8 +221,56 @@ pub struct SignalMaps {
     /// anchor's content similarity is measured against the *other* anchors: a tag counts
     /// for it when another anchor carries it too).
     pub anchor_tags: Vec<(TagIdx, u32)>,
+    /// `anchor_tags` as an open-addressing table (what every candidate's content similarity
+    /// looks its tags up in: a probe or two instead of a binary search per tag).
+    anchor_table: TagTable,
     /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
+}
+
+/// A small open-addressing hash table from tag to count, built per request from the anchors'
+/// tags (a power-of-two table at most a quarter full, linear probing).
+#[derive(Debug, Default)]
+struct TagTable {
+    /// `(tag + 1, count)`; 0 marks an empty slot.
+    slots: Vec<(u32, u32)>,
+    shift: u32,
+}
+
+impl TagTable {
+    fn build(tags: &[(TagIdx, u32)]) -> TagTable {
+        let size = (tags.len() * 4).next_power_of_two().max(8);
+        let mut t = TagTable {
+            slots: vec![(0, 0); size],
+            shift: 64 - size.trailing_zeros(),
+        };
+        for &(tag, n) in tags {
+            let mut i = t.slot(tag);
+            while t.slots[i].0 != 0 {
+                i = (i + 1) & (size - 1);
+            }
+            t.slots[i] = (tag.wrapping_add(1), n);
+        }
+        t
+    }
+    fn slot(&self, tag: TagIdx) -> usize {
+        ((tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+    /// The count of `tag` (0 when absent).
+    fn get(&self, tag: TagIdx) -> u32 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        let (key, mask) = (tag.wrapping_add(1), self.slots.len() - 1);
+        let mut i = self.slot(tag);
+        loop {
+            match self.slots[i] {
+                (0, _) => return 0,
+                (k, n) if k == key => return n,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
 }
 
 /// Which signal sources one request uses: the weights' needs and the config switches.
@@ -284,6 +333,7 @@ impl SignalMaps {
                     _ => m.anchor_tags.push((t, 1)),
                 }
             }
+            m.anchor_table = TagTable::build(&m.anchor_tags);
         }
         m
     }
@@ -295,13 +345,11 @@ impl SignalMaps {
             return 0.0;
         }
         // An anchor's own tags count once in `anchor_tags`; they must come from another.
-        let own = u32::from(self.anchors.binary_search(&k).is_ok());
+        let own = u32::from(self.anchors.contains(&k));
         let mut n = 0u32;
-        for x in snap.tag_index.sim(k) {
-            if let Ok(i) = self.anchor_tags.binary_search_by_key(x, |&(t, _)| t) {
-                if self.anchor_tags[i].1 > own {
-                    n += 1;
-                }
+        for &x in snap.tag_index.sim(k) {
+            if self.anchor_table.get(x) > own {
+                n += 1;
             }
         }
         n as f64
@@ -381,7 +429,9 @@ impl Budgets {
 #[derive(Debug, Default)]
 pub struct Pool {
     pub cands: Vec<Cand>,
-    pub index: IdMap<u32>,
+    /// Every key examined: its position in `cands`, or [`Pool::REFUSED`] when a hard filter
+    /// refused it (one map, so an offer costs one hash insert).
+    index: IdMap<u32>,
     pub counts: StageCounts,
     /// Keys examined and rejected, by stage (for include diagnostics).
     pub rejected_include_ids: u64,
@@ -390,19 +440,27 @@ pub struct Pool {
     /// At most this many candidates are pooled (`limits.max_pool` while sources are
     /// gathered; lifted for rule injections, see [`Pool::lift_cap`]).
     cap: usize,
-    seen: HashSet<u32, BuildHasherDefault<IdHasher>>,
 }
 
 impl Pool {
+    /// [`Pool::index`] value of a key examined and refused by the hard filters.
+    const REFUSED: u32 = u32::MAX;
+
     /// An empty pool for about `n` candidates that takes at most `cap`.
     pub fn with_capacity(n: usize, cap: usize) -> Pool {
         Pool {
             cands: Vec::with_capacity(n.min(cap)),
             index: IdMap::with_capacity_and_hasher(n.min(cap), Default::default()),
-            seen: HashSet::with_capacity_and_hasher(n.min(cap), Default::default()),
             cap,
             ..Pool::default()
         }
+    }
+    /// The position of candidate `k` in the pool, if it was pooled.
+    pub fn position(&self, k: u32) -> Option<usize> {
+        self.index
+            .get(&k)
+            .filter(|&&i| i != Pool::REFUSED)
+            .map(|&i| i as usize)
     }
     /// Whether the pool has reached its cap (sources stop offering).
     pub fn full(&self) -> bool {
@@ -422,18 +480,23 @@ impl Pool {
         maps: &SignalMaps,
         k: u32,
     ) -> bool {
-        if self.full() || !self.seen.insert(k) {
+        if self.full() {
             return false;
         }
+        let slot = match self.index.entry(k) {
+            std::collections::hash_map::Entry::Occupied(_) => return false,
+            std::collections::hash_map::Entry::Vacant(v) => v,
+        };
         let r = f.check(snap, keys, k);
         self.counts.record(r);
         if r.is_err() {
+            slot.insert(Pool::REFUSED);
             if r == Err(Stage::Rules) {
                 self.blocked.push(k);
             }
             return false;
         }
-        self.index.insert(k, self.cands.len() as u32);
+        slot.insert(self.cands.len() as u32);
         self.cands.push(Cand {
             key: k,
             raw: maps.signals(snap, k),
@@ -475,12 +538,48 @@ impl Pool {
         }
     }
     pub fn get(&self, k: u32) -> Option<&Cand> {
-        self.index.get(&k).map(|&i| &self.cands[i as usize])
+        self.position(k).map(|i| &self.cands[i])
     }
     pub fn len(&self) -> usize {
         self.cands.len()
     }
     pub fn is_empty(&self) -> bool {
         self.cands.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tag_table_tests {
+    use super::TagTable;
+
+    /// The anchors' tag table answers every tag's count exactly as a binary search of the
+    /// sorted `(tag, count)` list does (0 for absent tags), on seeded random lists of every
+    /// size up to 200, including tag 0 and `u32::MAX - 1`.
+    #[test]
+    fn tag_table_matches_a_binary_search() {
+        let mut seed = 11u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % n) as u32
+        };
+        for len in 0..200usize {
+            let mut tags: Vec<(u32, u32)> = (0..len).map(|_| (next(500), 1 + next(5))).collect();
+            if len % 7 == 3 {
+                tags.push((0, 2));
+                tags.push((u32::MAX - 1, 3));
+            }
+            tags.sort_unstable();
+            tags.dedup_by_key(|t| t.0);
+            let table = TagTable::build(&tags);
+            for probe in (0..520).chain([u32::MAX - 1, u32::MAX - 2]) {
+                let want = tags
+                    .binary_search_by_key(&probe, |t| t.0)
+                    .map_or(0, |i| tags[i].1);
+                assert_eq!(table.get(probe), want, "len {len} tag {probe}");
+            }
+        }
+        assert_eq!(TagTable::default().get(3), 0);
     }
 }

@@ -13,7 +13,7 @@
 use super::{Action, Rule, TargetType};
 use crate::candidates::{Keys, Pool};
 use crate::request::normalize_tag;
-use crate::snapshot::{ItemIdx, TagIdx, TenantSnapshot};
+use crate::snapshot::{ItemIdx, TagIdx, TagIndex, TenantSnapshot};
 use crate::time::Timestamp;
 use std::cell::Cell;
 
@@ -126,8 +126,6 @@ impl TagBits {
 pub struct RuleIndex {
     /// Block rules on catalog items: (item, rule), sorted.
     block_items: Vec<(ItemIdx, u32)>,
-    /// Bitset over item ids: some block rule names the item.
-    block_item_bits: Vec<u64>,
     /// Block rules on ids the catalog does not know: (id, rule), sorted.
     block_names: Vec<(Box<str>, u32)>,
     /// Block rules on tags, brands and categories: (packed tag, rule), sorted.
@@ -140,6 +138,33 @@ pub struct RuleIndex {
     tagged_bits: TagBits,
     /// Every boost and pin rule that can act (any target), in evaluation order.
     actions: Vec<u32>,
+    /// Bitset over catalog items: some block rule (whatever its scope or window) names the
+    /// item or one of its tags, brands or categories. An item outside it is never blocked,
+    /// so the per-candidate block lookup (and its tag rows) is skipped for it.
+    may_block: Vec<u64>,
+    /// Bitset over rules: rules with no namespace, surface or segment scope and no validity
+    /// window, which apply to every request without comparing anything.
+    unscoped: Vec<u64>,
+}
+
+fn bit_set(bits: &[u64], i: u32) -> bool {
+    bits.get(i as usize / 64)
+        .is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn set_bit(bits: &mut [u64], i: u32) {
+    if let Some(w) = bits.get_mut(i as usize / 64) {
+        *w |= 1 << (i % 64);
+    }
+}
+
+/// A rule applies to every request: no scope, no validity window.
+fn unscoped(rule: &Rule) -> bool {
+    rule.namespace.is_none()
+        && rule.surface.is_none()
+        && rule.segment.is_none()
+        && rule.valid_from.is_none()
+        && rule.valid_until.is_none()
 }
 
 /// Whether a rule is a boost that can change a score or a pin.
@@ -152,11 +177,19 @@ fn acts(rule: &Rule) -> bool {
 }
 
 impl RuleIndex {
-    /// Indexes `rules` (with their compiled `targets`) over a tag space of `ntags` tags.
-    pub fn build(rules: &[Rule], targets: &[RuleTarget], ntags: usize) -> RuleIndex {
-        let mut ix = RuleIndex::default();
+    /// Indexes `rules` (with their compiled `targets`) over the tag index `tags` (its tag
+    /// space, and the item rows the block bitset is built from).
+    pub fn build(rules: &[Rule], targets: &[RuleTarget], tags: &TagIndex) -> RuleIndex {
+        let ntags = tags.tags.len();
+        let mut ix = RuleIndex {
+            unscoped: vec![0u64; rules.len().div_ceil(64)],
+            ..RuleIndex::default()
+        };
         for (r, (rule, target)) in rules.iter().zip(targets).enumerate() {
             let r = r as u32;
+            if unscoped(rule) {
+                set_bit(&mut ix.unscoped, r);
+            }
             let tagged = match target {
                 RuleTarget::Tag(Some(t)) => Some(pack(0, *t)),
                 RuleTarget::Brand(Some(t)) => Some(pack(1, *t)),
@@ -192,13 +225,37 @@ impl RuleIndex {
         ix.block_tags.sort_unstable();
         ix.tagged_actions.sort_unstable();
         ix.block_tag_bits = TagBits::new(ntags, ix.block_tags.iter().map(|x| x.0));
-        let items = ix.block_items.last().map_or(0, |x| x.0 as usize + 1);
-        ix.block_item_bits = vec![0u64; items.div_ceil(64)];
-        for &(i, _) in &ix.block_items {
-            ix.block_item_bits[i as usize / 64] |= 1 << (i % 64);
-        }
         ix.tagged_bits = TagBits::new(ntags, ix.tagged_actions.iter().map(|x| x.0));
+        ix.may_block = ix.may_block_bits(tags);
         ix
+    }
+
+    /// The [`RuleIndex::may_block`] bitset: the items block rules name, plus (when some
+    /// block rule targets a tag space) every item carrying a blocked tag, brand or category,
+    /// found in one pass over the item tag rows.
+    fn may_block_bits(&self, tags: &TagIndex) -> Vec<u64> {
+        let items = tags.items();
+        let mut bits = vec![0u64; items.div_ceil(64)];
+        for &(i, _) in &self.block_items {
+            set_bit(&mut bits, i);
+        }
+        if self.block_tags.is_empty() {
+            return bits;
+        }
+        for i in 0..items as u32 {
+            let Some(t) = tags.item(i) else { continue };
+            let hit =
+                [(0u8, t.all), (1, t.brands), (2, t.categories)]
+                    .iter()
+                    .any(|(space, list)| {
+                        list.iter()
+                            .any(|&x| self.block_tag_bits.has(pack(*space, x)))
+                    });
+            if hit {
+                set_bit(&mut bits, i);
+            }
+        }
+        bits
     }
 }
 
@@ -221,6 +278,7 @@ pub struct Scope<'s> {
     pub segment: &'s str,
     pub now: Timestamp,
     evaluated: Cell<u64>,
+    block_checks: Cell<u64>,
 }
 
 impl<'s> Scope<'s> {
@@ -236,35 +294,48 @@ impl<'s> Scope<'s> {
             segment,
             now,
             evaluated: Cell::new(0),
+            block_checks: Cell::new(0),
         }
     }
     /// Whether rule number `r` applies to this request (counted).
     pub fn applies(&self, r: u32) -> bool {
         self.evaluated.set(self.evaluated.get() + 1);
-        active(
-            &self.snap.rules[r as usize],
-            self.surface,
-            self.segment,
-            self.now,
-        )
+        bit_set(&self.snap.rule_index.unscoped, r)
+            || active(
+                &self.snap.rules[r as usize],
+                self.surface,
+                self.segment,
+                self.now,
+            )
     }
     /// How many rule evaluations this request has made so far.
     pub fn evaluated(&self) -> u64 {
         self.evaluated.get()
     }
+    /// How many candidates went through the full block lookup ([`Scope::blocks`]).
+    pub fn block_checks(&self) -> u64 {
+        self.block_checks.get()
+    }
     fn any(&self, list: &[(impl Sized, u32)]) -> bool {
         list.iter().any(|&(_, r)| self.applies(r))
+    }
+    /// Whether some block rule (in any scope) could remove candidate `k`: when false,
+    /// [`Scope::blocks`] is false too and need not look at the item's tags.
+    pub fn may_block(&self, keys: &Keys, k: u32) -> bool {
+        let ix = &self.snap.rule_index;
+        if k < keys.catalog {
+            bit_set(&ix.may_block, k)
+        } else {
+            !ix.block_names.is_empty()
+        }
     }
     /// Whether an applicable block rule removes candidate `k` (an item, its tags, brands or
     /// categories).
     pub fn blocks(&self, keys: &Keys, k: u32, tags: Option<crate::snapshot::ItemTags>) -> bool {
+        self.block_checks.set(self.block_checks.get() + 1);
         let ix = &self.snap.rule_index;
         if k < keys.catalog {
-            let named = ix
-                .block_item_bits
-                .get(k as usize / 64)
-                .is_some_and(|w| w & (1 << (k % 64)) != 0);
-            if named && self.any(rules_of(&ix.block_items, &k)) {
+            if self.any(rules_of(&ix.block_items, &k)) {
                 return true;
             }
         } else if !ix.block_names.is_empty()
@@ -339,13 +410,10 @@ pub struct Applied<'s> {
 
 impl Applied<'_> {
     /// Pool positions (pool order, as of resolution) of the candidates carrying a tag.
-    pub fn matches(&self, space: u8, t: TagIdx) -> Vec<usize> {
+    pub fn matches(&self, space: u8, t: TagIdx) -> &[u32] {
         match self.targeted.binary_search(&pack(space, t)) {
-            Ok(i) => self.pos[self.off[i] as usize..self.off[i + 1] as usize]
-                .iter()
-                .map(|&p| p as usize)
-                .collect(),
-            Err(_) => Vec::new(),
+            Ok(i) => &self.pos[self.off[i] as usize..self.off[i + 1] as usize],
+            Err(_) => &[],
         }
     }
 }
@@ -369,6 +437,62 @@ fn target_of<'s>(keys: &mut Keys<'s>, target: &'s RuleTarget) -> Target<'s> {
     }
 }
 
+/// The tag targets the pool carries: the packed (space, tag) keys some tag boost or pin
+/// targets and some candidate carries, sorted, with the pool positions carrying each
+/// (`pos[off[i]..off[i + 1]]`, in pool order). One sort of packed `key << 32 | position`
+/// pairs groups them.
+fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let ix = &snap.rule_index;
+    let mut hits: Vec<u64> = Vec::new();
+    if !ix.tagged_actions.is_empty() {
+        for (pos, c) in pool.cands.iter().enumerate() {
+            let Some(t) = snap.item_tags(c.key) else {
+                continue;
+            };
+            for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
+                for &x in list {
+                    let key = pack(space, x);
+                    if ix.tagged_bits.has(key) {
+                        hits.push(((key as u64) << 32) | pos as u64);
+                    }
+                }
+            }
+        }
+    }
+    hits.sort_unstable();
+    let mut targeted: Vec<u32> = Vec::new();
+    let mut off: Vec<u32> = Vec::new();
+    let mut pos: Vec<u32> = Vec::with_capacity(hits.len());
+    for h in hits {
+        let key = (h >> 32) as u32;
+        if targeted.last() != Some(&key) {
+            off.push(pos.len() as u32);
+            targeted.push(key);
+        }
+        pos.push(h as u32);
+    }
+    off.push(pos.len() as u32);
+    (targeted, off, pos)
+}
+
+/// The union of two sorted lists without common elements, sorted.
+fn merge_sorted(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 /// Resolves the boosts and pins that can act on `pool` (its candidates, before any rule
 /// acts): every applicable rule on items, and the applicable rules on tags some candidate
 /// carries, in evaluation order. With `every_rule` (per-rule telemetry, which reports each
@@ -381,39 +505,18 @@ pub fn resolve<'s>(
 ) -> Applied<'s> {
     let snap = scope.snap;
     let ix = &snap.rule_index;
-    // Tag targets the pool carries: (packed tag, pool position), in pool order.
-    let mut hits: Vec<(u32, u32)> = Vec::new();
-    if !ix.tagged_actions.is_empty() {
-        for (pos, c) in pool.cands.iter().enumerate() {
-            if let Some(t) = snap.item_tags(c.key) {
-                for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
-                    for &x in list {
-                        let key = pack(space, x);
-                        if ix.tagged_bits.has(key) {
-                            hits.push((key, pos as u32));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut targeted: Vec<u32> = hits.iter().map(|h| h.0).collect();
-    targeted.sort_unstable();
-    targeted.dedup();
-    let (off, pos) = crate::ranking::group_by_slot(targeted.len(), || {
-        hits.iter()
-            .map(|&(key, p)| (targeted.binary_search(&key).unwrap_or(0) as u32, p))
-    });
-    // The rules to evaluate, in evaluation order.
+    let (targeted, off, pos) = pool_tag_targets(snap, pool);
+    // The rules to evaluate, in evaluation order: the item boosts and pins (sorted) merged
+    // with the tag rules of the targeted tags.
     let mut rules: Vec<u32> = if every_rule {
         (0..snap.rules.len() as u32).collect()
     } else {
-        let mut v = ix.keyed_actions.clone();
-        for &key in &targeted {
-            v.extend(rules_of(&ix.tagged_actions, &key).iter().map(|x| x.1));
-        }
-        v.sort_unstable();
-        v
+        let mut tagged: Vec<u32> = targeted
+            .iter()
+            .flat_map(|key| rules_of(&ix.tagged_actions, key).iter().map(|x| x.1))
+            .collect();
+        tagged.sort_unstable();
+        merge_sorted(&ix.keyed_actions, &tagged)
     };
     rules.retain(|&r| scope.applies(r));
     let mut out = Applied {
@@ -579,5 +682,255 @@ mod tests {
         assert_eq!(applied.block_rules.len(), 30);
         assert_eq!(applied.boosts.len() + applied.pins.len(), 20);
         assert_eq!(scope.applicable(), 50);
+    }
+}
+
+/// The structures precomputed at compile time (the may-block item bitset, the unscoped-rule
+/// bitset, the grouped pool tag targets) against plain reference scans, on seeded random
+/// catalogs and rule documents.
+#[cfg(test)]
+mod precomputed_tests {
+    use super::*;
+    use crate::config::TenantConfig;
+    use crate::rules::{parse_rules, RulesParseOptions};
+    use crate::snapshot::{SignalData, Versions};
+    use std::collections::BTreeMap;
+
+    /// A small deterministic generator (xorshift64*).
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
+        }
+    }
+
+    const ITEMS: u64 = 120;
+
+    /// `ITEMS` items with 1-3 random tags of `t0..t29`, a brand of `b0..b11` and (most) a
+    /// category of `c0..c7`.
+    fn catalog(rng: &mut Rng) -> SignalData {
+        let content = (0..ITEMS)
+            .map(|i| {
+                let mut tags: Vec<String> = (0..1 + rng.below(3))
+                    .map(|_| format!("t{}", rng.below(30)))
+                    .collect();
+                tags.push(format!("brand:b{}", rng.below(12)));
+                if rng.below(4) > 0 {
+                    tags.push(format!("category:c{}", rng.below(8)));
+                }
+                (format!("i{i:03}"), tags)
+            })
+            .collect();
+        let popularity = (0..ITEMS)
+            .map(|i| (format!("i{i:03}"), (ITEMS - i) as f64))
+            .collect();
+        SignalData {
+            popularity: Some(popularity),
+            content: Some(content),
+            ..SignalData::default()
+        }
+    }
+
+    /// A random rule: any action and target type, on known or unknown keys, with random
+    /// surface, segment and validity-window scopes.
+    fn rule(rng: &mut Rng) -> String {
+        let action = ["block", "boost", "pin"][rng.below(3) as usize];
+        let target = match rng.below(4) {
+            0 => format!(
+                r#""target_type":"item","item_ids":["i{:03}","gone{}"]"#,
+                rng.below(ITEMS + 20),
+                rng.below(5)
+            ),
+            1 => format!(r#""target_type":"tag","target_key":"t{}""#, rng.below(34)),
+            2 => format!(r#""target_type":"brand","target_key":"b{}""#, rng.below(14)),
+            _ => format!(
+                r#""target_type":"category","target_key":"c{}""#,
+                rng.below(9)
+            ),
+        };
+        let mut extra = String::new();
+        match rng.below(6) {
+            0 => extra.push_str(r#","surface":"pdp""#),
+            1 => extra.push_str(r#","surface":"HOME""#),
+            2 => extra.push_str(r#","segment":"vip""#),
+            3 => extra.push_str(r#","valid_until":"2024-01-01T00:00:00Z""#),
+            4 => extra.push_str(r#","valid_from":"2025-01-01T00:00:00Z""#),
+            _ => {}
+        }
+        format!(r#"{{"action":"{action}",{target},"boost_value":0.5{extra}}}"#)
+    }
+
+    fn snapshot(rng: &mut Rng, rules: usize) -> TenantSnapshot {
+        let data = catalog(rng);
+        let doc: Vec<String> = (0..rules).map(|_| rule(rng)).collect();
+        let doc = format!("[{}]", doc.join(","));
+        let rules = parse_rules(doc.as_bytes(), &RulesParseOptions::lenient("t"))
+            .unwrap()
+            .rules;
+        let mut cfg = TenantConfig::default();
+        cfg.base.diversity.brand_tag_prefixes = vec!["brand:".into()];
+        cfg.base.diversity.category_tag_prefixes = vec!["category:".into()];
+        TenantSnapshot::compile("t", "home", &cfg, rules, data, Versions::default())
+    }
+
+    /// Whether some block rule, whatever its scope, targets item `k` or a tag it carries.
+    fn reference_may_block(snap: &TenantSnapshot, k: u32) -> bool {
+        let t = snap.item_tags(k).unwrap();
+        snap.rules
+            .iter()
+            .zip(&snap.rule_targets)
+            .filter(|(r, _)| r.action == Action::Block)
+            .any(|(_, target)| match target {
+                RuleTarget::KnownItems(ids) => ids.contains(&k),
+                RuleTarget::Items(ids) => ids.contains(&Ok(k)),
+                RuleTarget::Tag(Some(x)) => t.all.contains(x),
+                RuleTarget::Brand(Some(x)) => t.brands.contains(x),
+                RuleTarget::Category(Some(x)) => t.categories.contains(x),
+                _ => false,
+            })
+    }
+
+    /// The may-block bitset is exactly "some block rule targets the item", so skipping the
+    /// block lookup outside it never lets a blocked item through; and `applies` (with its
+    /// unscoped fast path) agrees with `active` for every rule, scope and time.
+    #[test]
+    fn precomputed_block_and_scope_bits_match_reference_scans() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let scopes = [("home", "default"), ("pdp", "vip"), ("home", "vip")];
+        let times = [1_600_000_000i64, 1_710_000_000, 1_800_000_000];
+        for round in 0..20 {
+            let snap = snapshot(&mut rng, 1 + round * 7);
+            let keys = Keys::new(&snap);
+            for k in 0..ITEMS as u32 {
+                let want = reference_may_block(&snap, k);
+                for (surface, segment) in scopes {
+                    for now in times {
+                        let scope = Scope::new(&snap, surface, segment, Timestamp::from_secs(now));
+                        assert_eq!(scope.may_block(&keys, k), want, "round {round} item {k}");
+                        if !want {
+                            assert!(!scope.blocks(&keys, k, snap.item_tags(k)));
+                        }
+                        for r in 0..snap.rules.len() as u32 {
+                            let rule = &snap.rules[r as usize];
+                            let now = Timestamp::from_secs(now);
+                            assert_eq!(scope.applies(r), active(rule, surface, segment, now));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Offers `offered` to an empty pool through the rule blocks of a `home` / `default`
+    /// request; returns the pool and how many full block lookups the offers made.
+    fn pool_of(snap: &TenantSnapshot, offered: Vec<u32>) -> (Pool, u64) {
+        let scope = Scope::new(snap, "home", "default", Timestamp::from_secs(0));
+        let keys = Keys::new(snap);
+        let f = crate::candidates::Filters {
+            blocks: Some(&scope),
+            ..Default::default()
+        };
+        let maps = crate::candidates::SignalMaps::default();
+        let mut pool = Pool::with_capacity(0, usize::MAX);
+        for k in offered {
+            pool.offer(snap, &keys, &f, &maps, k);
+        }
+        let checks = scope.block_checks();
+        (pool, checks)
+    }
+
+    /// The grouped tag targets of a pool equal a map built by scanning every candidate's
+    /// tags against every tag boost and pin.
+    #[test]
+    fn pool_tag_targets_match_a_reference_scan() {
+        let mut rng = Rng(42);
+        for round in 0..30 {
+            let snap = snapshot(&mut rng, 5 + round * 5);
+            let offered: Vec<u32> = (0..60).map(|_| rng.below(ITEMS) as u32).collect();
+            let (pool, _) = pool_of(&snap, offered);
+            let mut keys = std::collections::BTreeSet::new();
+            for (rule, target) in snap.rules.iter().zip(&snap.rule_targets) {
+                let key = match target {
+                    RuleTarget::Tag(Some(t)) => pack(0, *t),
+                    RuleTarget::Brand(Some(t)) => pack(1, *t),
+                    RuleTarget::Category(Some(t)) => pack(2, *t),
+                    _ => continue,
+                };
+                if acts(rule) {
+                    keys.insert(key);
+                }
+            }
+            let mut want: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            for key in keys {
+                for (pos, c) in pool.cands.iter().enumerate() {
+                    let t = snap.item_tags(c.key).unwrap();
+                    let list = [t.all, t.brands, t.categories][(key >> 30) as usize];
+                    if list.contains(&(key & ((1 << 30) - 1))) {
+                        want.entry(key).or_default().push(pos as u32);
+                    }
+                }
+            }
+            let (targeted, off, pos) = pool_tag_targets(&snap, &pool);
+            let got: BTreeMap<u32, Vec<u32>> = targeted
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| (k, pos[off[i] as usize..off[i + 1] as usize].to_vec()))
+                .collect();
+            assert_eq!(got, want, "round {round}");
+        }
+    }
+
+    /// Block rules a pool cannot hit cost it nothing: the full block lookup runs only for
+    /// candidates some block rule targets, with 100 or 1,000 unreachable block rules.
+    #[test]
+    fn block_lookups_do_not_grow_with_unreachable_blocks() {
+        let checks = |extra: usize| {
+            let mut rules = vec![
+                r#"{"action":"block","target_type":"item","item_ids":["i003"]}"#.to_string(),
+                r#"{"action":"block","target_type":"tag","target_key":"t7","surface":"pdp"}"#
+                    .to_string(),
+            ];
+            // Blocks on items beyond the pool and on tags no pooled item carries.
+            rules.extend((0..extra).map(|j| match j % 3 {
+                0 => format!(
+                    r#"{{"action":"block","target_type":"item","item_ids":["i{:03}"]}}"#,
+                    60 + j % 60
+                ),
+                1 => format!(r#"{{"action":"block","target_type":"tag","target_key":"u{j}"}}"#),
+                _ => format!(r#"{{"action":"block","target_type":"item","item_ids":["gone{j}"]}}"#),
+            }));
+            let doc = format!("[{}]", rules.join(","));
+            let rules = parse_rules(doc.as_bytes(), &RulesParseOptions::lenient("t"))
+                .unwrap()
+                .rules;
+            // i000..i059 carry t<i % 10>; i060.. carry u<i>, so the u-blocks reach none of
+            // the pool.
+            let content = (0..ITEMS)
+                .map(|i| {
+                    let tag = if i < 60 {
+                        format!("t{}", i % 10)
+                    } else {
+                        format!("u{i}")
+                    };
+                    (format!("i{i:03}"), vec![tag])
+                })
+                .collect();
+            let data = SignalData {
+                content: Some(content),
+                ..SignalData::default()
+            };
+            let cfg = TenantConfig::default();
+            let snap = TenantSnapshot::compile("t", "home", &cfg, rules, data, Versions::default());
+            let items = (0..60u32).map(|k| snap.items.get(&format!("i{k:03}")).unwrap());
+            let (pool, checks) = pool_of(&snap, items.collect::<Vec<_>>());
+            (checks, pool.len())
+        };
+        // i003 is blocked; the six t7 items are looked up and kept (the rule is scoped to
+        // another surface); the rest of the pool is never looked up.
+        assert_eq!(checks(100), (7, 59));
+        assert_eq!(checks(1000), checks(100));
     }
 }

@@ -13,24 +13,21 @@ use crate::request::Explain;
 use crate::rules::eval;
 
 /// Builds the items of the answer, in answer order.
-pub(crate) fn build(
-    d: &Decision,
-    f: &Filtered,
-    p: &Pooled,
-    r: &mut Ruled,
-    s: &Selected,
-) -> Vec<Item> {
+pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selected) -> Vec<Item> {
     let options = d.spec.options;
     // Rule tokens are only formatted when reasons or explain ask for them.
     let want_tokens = options.include_reasons || options.explain != Explain::None;
-    if want_tokens {
-        r.boost_details.sort_unstable_by_key(|&(p, ai, _)| (p, ai));
-    }
+    // The boosts of the returned positions only, sorted by (position, boost): one pass over
+    // every boost detail instead of sorting them all (a tag boost touches many candidates).
+    let details = if want_tokens {
+        returned_details(&r.boost_details, s)
+    } else {
+        Vec::new()
+    };
     let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
         if !want_tokens {
             return Vec::new();
         }
-        let details = &r.boost_details;
         let lo = details.partition_point(|&(p, _, _)| p < pos);
         let mut t: Vec<String> = details[lo..]
             .iter()
@@ -65,6 +62,23 @@ pub(crate) fn build(
         });
     }
     items
+}
+
+/// The boost details `(position, boost action, delta)` of the selected positions, sorted by
+/// (position, boost action).
+fn returned_details(all: &[(usize, usize, f64)], s: &Selected) -> Vec<(usize, usize, f64)> {
+    let len = s.outs.iter().map(|o| o.pos + 1).max().unwrap_or(0);
+    let mut returned = vec![false; len];
+    for o in &s.outs {
+        returned[o.pos] = true;
+    }
+    let mut details: Vec<(usize, usize, f64)> = all
+        .iter()
+        .filter(|(p, _, _)| returned.get(*p).copied().unwrap_or(false))
+        .copied()
+        .collect();
+    details.sort_unstable_by_key(|&(p, ai, _)| (p, ai));
+    details
 }
 
 /// Why an item is in the answer: the signals that scored it, diversification, and the

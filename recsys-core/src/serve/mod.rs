@@ -61,7 +61,7 @@ pub(crate) fn run(
     let selected = select::select(d, &filtered, &pooled, &mut ruled);
     let rule_reports = telemetry::outcomes(d, &filtered, &pooled, &ruled, &selected, outcomes);
     let warned = warnings::collect(d, &filtered, &pooled, &selected, warnings);
-    let items = items::build(d, &filtered, &pooled, &mut ruled, &selected);
+    let items = items::build(d, &filtered, &pooled, &ruled, &selected);
     let tally = meta::Tally {
         stages: pooled.pool.counts,
         pinned: ruled.pinned.len() as u64,

@@ -44,8 +44,8 @@ pub(crate) fn apply<'a>(d: &Decision, f: &mut Filtered<'a>, p: &mut Pooled) -> R
 /// Pool position of candidate `k`, offering it (scored) when the pool does not hold it;
 /// `None` when the hard filters refuse it.
 fn position(d: &Decision, f: &Filtered, p: &mut Pooled, k: u32) -> Option<usize> {
-    if let Some(&pos) = p.pool.index.get(&k) {
-        return Some(pos as usize);
+    if let Some(pos) = p.pool.position(k) {
+        return Some(pos);
     }
     if !p.pool.offer(d.snap, &f.keys, &f.filters, &p.maps, k) {
         return None;
@@ -63,15 +63,21 @@ fn boosts(
     p: &mut Pooled,
     applied: &eval::Applied,
 ) -> Vec<(usize, usize, f64)> {
-    let mut details: Vec<(usize, usize, f64)> = Vec::new();
+    // One detail per boosted candidate: sized up front (a tag boost can touch much of the
+    // pool, so the list can be large and would otherwise be copied as it grows).
+    let most: usize = applied
+        .boosts
+        .iter()
+        .map(|b| match &b.target {
+            Target::Keys(ks) => ks.len(),
+            Target::Tagged(space, t) => applied.matches(*space, *t).len(),
+            Target::Nothing => 0,
+        })
+        .sum();
+    let mut details: Vec<(usize, usize, f64)> = Vec::with_capacity(most);
     for (ai, b) in applied.boosts.iter().enumerate() {
         let v = b.rule.boost_value.unwrap_or(0.0);
-        let targets: Vec<usize> = match &b.target {
-            Target::Keys(ks) => ks.iter().filter_map(|&k| position(d, f, p, k)).collect(),
-            Target::Tagged(space, t) => applied.matches(*space, *t),
-            Target::Nothing => Vec::new(),
-        };
-        for pos in targets {
+        let mut boost = |p: &mut Pooled, pos: usize| {
             let c = &mut p.pool.cands[pos];
             // Compounding boosts saturate instead of overflowing to infinity.
             let mut delta = ranking::finite(c.score * v);
@@ -81,6 +87,23 @@ fn boosts(
             c.score = ranking::finite(c.score + delta);
             c.boost = ranking::finite(c.boost + delta);
             details.push((pos, ai, delta));
+        };
+        // Each target is boosted as it is found: an injected item's score depends on its
+        // own signals only, so the order of injections and boosts does not matter.
+        match &b.target {
+            Target::Keys(ks) => {
+                for &k in ks.iter() {
+                    if let Some(pos) = position(d, f, p, k) {
+                        boost(p, pos);
+                    }
+                }
+            }
+            Target::Tagged(space, t) => {
+                for &pos in applied.matches(*space, *t) {
+                    boost(p, pos as usize);
+                }
+            }
+            Target::Nothing => {}
         }
     }
     details
@@ -112,7 +135,11 @@ fn pins(
         let targets: Vec<u32> = match &pa.target {
             Target::Keys(ks) => ks.to_vec(),
             Target::Tagged(space, t) => {
-                let mut ps = applied.matches(*space, *t);
+                let mut ps: Vec<usize> = applied
+                    .matches(*space, *t)
+                    .iter()
+                    .map(|&pos| pos as usize)
+                    .collect();
                 let cands = &p.pool.cands;
                 ps.sort_by(|a, b| ranking::by_score(snap, &f.keys, &cands[*a], &cands[*b]));
                 ps.into_iter().map(|pos| cands[pos].key).collect()

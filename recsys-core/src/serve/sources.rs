@@ -130,7 +130,17 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
     } else {
         need.max(cfg.limits.popularity_fanout as usize)
     };
-    let mut pool = Pool::with_capacity(fanout.min(4096), cfg.limits.max_pool as usize);
+    // Sized for what the sources may offer (bounded by the pool cap), so the pool is not
+    // copied as it grows; rule injections may still add to it.
+    let budgets = Budgets::of(&cfg.limits);
+    let mut expect = fanout;
+    if use_cooc {
+        expect += spec.anchors.len().saturating_mul(budgets.cooc_per_anchor);
+    }
+    if use_sim {
+        expect = expect.saturating_add(budgets.content_total);
+    }
+    let mut pool = Pool::with_capacity(expect.min(8192), cfg.limits.max_pool as usize);
     let mut fell_back_to_pop = false;
     let offer = Offer {
         snap,
@@ -140,7 +150,7 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         spec,
         switches: sw,
         used,
-        budgets: Budgets::of(&cfg.limits),
+        budgets,
     };
     if f.filters.allow.is_some() {
         for &k in &f.include_keys {

@@ -181,11 +181,8 @@ impl TenantSnapshot {
             .iter()
             .map(|r| crate::rules::eval::RuleTarget::compile(r, &snap))
             .collect();
-        snap.rule_index = crate::rules::eval::RuleIndex::build(
-            &snap.rules,
-            &snap.rule_targets,
-            snap.tags().len(),
-        );
+        snap.rule_index =
+            crate::rules::eval::RuleIndex::build(&snap.rules, &snap.rule_targets, &snap.tag_index);
         snap
     }
 

@@ -72,12 +72,6 @@ impl Csr {
     fn end_row(&mut self) {
         self.off.push(self.ids.len() as u32);
     }
-    /// Sorts and dedups the row being built (from `start`), then ends it.
-    fn end_row_sorted(&mut self) {
-        let start = *self.off.last().unwrap_or(&0) as usize;
-        sort_dedup_tail(&mut self.ids, start);
-        self.end_row();
-    }
     fn row(&self, i: u32) -> &[u32] {
         csr_row(&self.off, &self.ids, i)
     }
@@ -94,15 +88,21 @@ enum Class {
     Category(TagIdx),
 }
 
+/// Every item's tag lists in one row, so reading an item's tags touches one offset pair and
+/// one contiguous run of memory (at catalog scale each separate list was a cache miss): row
+/// `i` is `rows.ids[rows.off[i]..rows.off[i + 1]]`, laid out as three end offsets (of the
+/// all, similarity and brand lists, relative to the lists' start) followed by the all,
+/// similarity, brand and category lists. The same memory as four separate lists with their
+/// own offsets.
+const ROW_HEAD: usize = 3;
+
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub struct TagIndex {
     prefixes: TagPrefixes,
     pub tags: Interner,
-    all: Csr,
-    sim: Csr,
-    brands: Csr,
-    categories: Csr,
+    /// Per item: the fused row of its tag lists (see [`ROW_HEAD`]).
+    rows: Csr,
     /// tag → items carrying it as a similarity tag, by popularity desc then id asc.
     postings: Csr,
     /// Per-tag item counts, computed on first use and shared by every policy compiled
@@ -130,7 +130,7 @@ impl TagCounts {
     fn build(index: &TagIndex) -> TagCounts {
         let mut per_tag = vec![[0u32; 3]; index.tags.len()];
         let (mut no_brand, mut no_category) = (0, 0);
-        let rows = index.all.off.len().saturating_sub(1) as u32;
+        let rows = index.items() as u32;
         for t in (0..rows).filter_map(|i| index.item(i)) {
             for (space, list) in [(0, t.all), (1, t.brands), (2, t.categories)] {
                 for &x in list {
@@ -196,32 +196,41 @@ impl TagIndex {
                 }] += 1;
             }
         }
-        let mut all = Csr::with_capacity(n, occ[0]);
-        let mut sim = Csr::with_capacity(n, occ[1]);
-        let mut brands = Csr::with_capacity(n, occ[2]);
-        let mut categories = Csr::with_capacity(n, occ[3]);
+        let mut rows = Csr::with_capacity(n, n * ROW_HEAD + occ[0] + occ[1] + occ[2] + occ[3]);
         for i in 0..n as u32 {
-            for &t in cat.raw_item_tags(i) {
-                all.ids.push(remap[t as usize]);
-                match class[t as usize] {
-                    Class::Sim => sim.ids.push(remap[t as usize]),
-                    Class::Brand(v) => brands.ids.push(v),
-                    Class::Category(v) => categories.ids.push(v),
-                }
-            }
-            all.end_row();
-            sim.end_row();
-            brands.end_row_sorted();
-            categories.end_row_sorted();
+            let head = rows.ids.len();
+            rows.ids.extend_from_slice(&[0; ROW_HEAD]);
+            let lists = head + ROW_HEAD;
+            let tags = cat.raw_item_tags(i);
+            rows.ids.extend(tags.iter().map(|&t| remap[t as usize]));
+            rows.ids[head] = (rows.ids.len() - lists) as u32;
+            let sim = tags
+                .iter()
+                .filter(|&&t| matches!(class[t as usize], Class::Sim));
+            rows.ids.extend(sim.map(|&t| remap[t as usize]));
+            rows.ids[head + 1] = (rows.ids.len() - lists) as u32;
+            rows.ids
+                .extend(tags.iter().filter_map(|&t| match class[t as usize] {
+                    Class::Brand(v) => Some(v),
+                    _ => None,
+                }));
+            let brands_from = lists + rows.ids[head + 1] as usize;
+            sort_dedup_tail(&mut rows.ids, brands_from);
+            rows.ids[head + 2] = (rows.ids.len() - lists) as u32;
+            let cats_from = rows.ids.len();
+            rows.ids
+                .extend(tags.iter().filter_map(|&t| match class[t as usize] {
+                    Class::Category(v) => Some(v),
+                    _ => None,
+                }));
+            sort_dedup_tail(&mut rows.ids, cats_from);
+            rows.end_row();
         }
-        let postings = postings(cat, &sim, tags.len());
+        let postings = postings(cat, &rows, tags.len());
         TagIndex {
             prefixes,
             tags,
-            all,
-            sim,
-            brands,
-            categories,
+            rows,
             postings,
             counts: OnceLock::new(),
         }
@@ -241,16 +250,28 @@ impl TagIndex {
         &self.prefixes
     }
 
+    /// How many items have tag rows (the catalog's size).
+    pub fn items(&self) -> usize {
+        self.rows.off.len().saturating_sub(1)
+    }
+
     /// The tags of an item; `None` outside the catalog.
     pub fn item(&self, i: ItemIdx) -> Option<ItemTags<'_>> {
-        if (i as usize) + 1 >= self.all.off.len() {
-            return None;
-        }
+        let row = self
+            .rows
+            .off
+            .get(i as usize + 1)
+            .map(|_| self.rows.row(i))?;
+        let (head, lists) = row.split_at_checked(ROW_HEAD)?;
+        let [a, s, b] = [head[0], head[1], head[2]].map(|x| (x as usize).min(lists.len()));
+        let (all, rest) = lists.split_at(a);
+        let (sim, rest) = rest.split_at(s.saturating_sub(a).min(rest.len()));
+        let (brands, categories) = rest.split_at(b.saturating_sub(s).min(rest.len()));
         Some(ItemTags {
-            all: self.all.row(i),
-            sim: self.sim.row(i),
-            brands: self.brands.row(i),
-            categories: self.categories.row(i),
+            all,
+            sim,
+            brands,
+            categories,
         })
     }
 
@@ -258,7 +279,13 @@ impl TagIndex {
     /// An item's similarity tags alone (one row: cheaper than [`TagIndex::item`] when the
     /// other lists are not needed).
     pub fn sim(&self, i: ItemIdx) -> &[TagIdx] {
-        self.sim.row(i)
+        let row = self.rows.row(i);
+        match row {
+            [a, s, _, lists @ ..] => lists
+                .get(*a as usize..(*s as usize).min(lists.len()))
+                .unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     pub fn postings(&self, t: TagIdx) -> Option<&[ItemIdx]> {
@@ -268,33 +295,37 @@ impl TagIndex {
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.tags.heap_bytes()
-            + [
-                &self.all,
-                &self.sim,
-                &self.brands,
-                &self.categories,
-                &self.postings,
-            ]
-            .iter()
-            .map(|c| c.heap_bytes())
-            .sum::<usize>()
+            + [&self.rows, &self.postings]
+                .iter()
+                .map(|c| c.heap_bytes())
+                .sum::<usize>()
     }
 }
 
 /// Similarity-tag postings, each by popularity desc then id asc: items are visited in that
 /// order (popular items as ranked, then every item with count 0 by id) and appended to their
 /// tags' lists with a counting sort, so no list is sorted.
-fn postings(cat: &Catalog, sim: &Csr, ntags: usize) -> Csr {
+fn postings(cat: &Catalog, rows: &Csr, ntags: usize) -> Csr {
     let n = cat.catalog_len();
+    let sim = |i: u32| {
+        let row = rows.row(i);
+        let lists = &row[ROW_HEAD.min(row.len())..];
+        match row {
+            [a, s, ..] => &lists[*a as usize..*s as usize],
+            _ => &[],
+        }
+    };
     let mut counts = vec![0u32; ntags + 1];
-    for &t in &sim.ids {
-        counts[t as usize + 1] += 1;
+    for i in 0..n as u32 {
+        for &t in sim(i) {
+            counts[t as usize + 1] += 1;
+        }
     }
     for k in 1..counts.len() {
         counts[k] += counts[k - 1];
     }
     let off = counts.clone();
-    let mut ids = vec![0u32; sim.ids.len()];
+    let mut ids = vec![0u32; counts[ntags] as usize];
     let popular = cat
         .pop_order
         .iter()
@@ -302,11 +333,75 @@ fn postings(cat: &Catalog, sim: &Csr, ntags: usize) -> Csr {
         .filter(|&i| cat.pop_count[i as usize] > 0.0);
     let rest = (0..n as u32).filter(|&i| cat.pop_count[i as usize] <= 0.0);
     for i in popular.chain(rest) {
-        for &t in sim.row(i) {
+        for &t in sim(i) {
             let slot = &mut counts[t as usize];
             ids[*slot as usize] = i;
             *slot += 1;
         }
     }
     Csr { off, ids }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::TenantConfig;
+    use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+    use std::collections::BTreeSet;
+
+    /// The fused per-item rows read back exactly the lists a plain split of each item's
+    /// tags gives (all tags, similarity tags, brand values, category values; sorted, no
+    /// duplicates), on seeded random catalogs with repeated, prefixed and empty tag lists.
+    #[test]
+    fn fused_rows_match_a_plain_split_of_each_items_tags() {
+        let mut seed = 7u64;
+        let mut below = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for round in 0..10 {
+            let items = 50 + round * 13;
+            let content: Vec<(String, Vec<String>)> = (0..items)
+                .map(|i| {
+                    let tags = (0..below(7))
+                        .map(|_| match below(4) {
+                            0 => format!("brand:b{}", below(5)),
+                            1 => format!("cat:c{}", below(5)),
+                            2 => format!("b{}", below(5)),
+                            _ => format!("t{}", below(20)),
+                        })
+                        .collect();
+                    (format!("i{i:03}"), tags)
+                })
+                .collect();
+            let mut cfg = TenantConfig::default();
+            cfg.base.diversity.brand_tag_prefixes = vec!["brand:".into()];
+            cfg.base.diversity.category_tag_prefixes = vec!["cat:".into()];
+            let data = SignalData {
+                content: Some(content.clone()),
+                ..SignalData::default()
+            };
+            let snap =
+                TenantSnapshot::compile("t", "home", &cfg, vec![], data, Versions::default());
+            assert_eq!(snap.tag_index.items(), items as usize);
+            for (id, tags) in &content {
+                let k = snap.items.get(id).unwrap();
+                let t = snap.item_tags(k).unwrap();
+                let ids = |it: &mut dyn Iterator<Item = &str>| -> Vec<u32> {
+                    let set: BTreeSet<u32> = it.map(|s| snap.tags().get(s).unwrap()).collect();
+                    set.into_iter().collect()
+                };
+                let names = || tags.iter().map(String::as_str);
+                assert_eq!(t.all, ids(&mut names()), "{id} all");
+                let plain = |s: &&str| !s.starts_with("brand:") && !s.starts_with("cat:");
+                assert_eq!(t.sim, ids(&mut names().filter(plain)), "{id} sim");
+                let values = |p: &'static str| names().filter_map(move |s| s.strip_prefix(p));
+                assert_eq!(t.brands, ids(&mut values("brand:")), "{id} brands");
+                assert_eq!(t.categories, ids(&mut values("cat:")), "{id} categories");
+                assert_eq!(snap.tag_index.sim(k), t.sim);
+            }
+            assert!(snap.item_tags(items as u32).is_none());
+        }
+    }
 }
