@@ -188,6 +188,16 @@ impl Engine {
         docs: &crate::compile::Documents,
     ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
         let set = crate::compile::artifact_set(docs, &self.options.artifact_limits)?;
+        self.install_documents(docs, set)
+    }
+
+    /// The rest of [`Engine::load_documents`] once the artifacts are verified: validates the
+    /// documents, then commits and assembles as it says.
+    pub(crate) fn install_documents(
+        &self,
+        docs: &crate::compile::Documents,
+        set: ArtifactSet,
+    ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
         let update = crate::compile::DocsUpdate::of_documents(docs)?;
         let (td, plan) = {
             let mut st = self.lock_state();
