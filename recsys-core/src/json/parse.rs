@@ -493,12 +493,7 @@ impl<'a> Parser<'a> {
         let mut out = String::from(std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default());
         loop {
             let run_start = self.i;
-            while let Some(&b) = self.s.get(self.i) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
+            self.i += plain_run(&self.s[self.i..]);
             out.push_str(std::str::from_utf8(&self.s[run_start..self.i]).unwrap_or_default());
             match self.s.get(self.i) {
                 None => return Err(self.syntax("'\"' to close the string")),
@@ -628,6 +623,15 @@ impl<'a> Parser<'a> {
         let lit = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("0");
         Ok(Value::Number(Number::from_literal_unchecked(lit)))
     }
+}
+
+/// The length of the run of string bytes at the start of `b` that needs no attention: up to
+/// the first quote, backslash or control character (found with `memchr`, then the control
+/// check over the run, which the compiler vectorises).
+#[inline]
+fn plain_run(b: &[u8]) -> usize {
+    let k = memchr::memchr2(b'"', b'\\', b).unwrap_or(b.len());
+    b[..k].iter().position(|&c| c < 0x20).unwrap_or(k)
 }
 
 fn path_key(key: &str) -> String {
