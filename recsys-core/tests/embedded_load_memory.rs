@@ -180,8 +180,7 @@ fn embedded_artifacts_cost_what_their_bytes_cost() {
         per_byte.push([bytes, objects, strings].map(|p| p as f64 / input as f64));
     }
     // Proportional to the input: 4x the items, about the same bytes per input byte.
-    for shape in 0..3 {
-        let (small, large) = (per_byte[0][shape], per_byte[1][shape]);
-        assert!(large < small * 1.5, "shape {shape}: {small} then {large}");
+    for (shape, (small, large)) in per_byte[0].iter().zip(&per_byte[1]).enumerate() {
+        assert!(*large < small * 1.5, "shape {shape}: {small} then {large}");
     }
 }
