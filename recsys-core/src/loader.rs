@@ -15,7 +15,8 @@
 
 use crate::artifacts::{ArtifactKind, ArtifactLimits};
 use crate::compile::{
-    load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo, TenantDocs,
+    in_parallel, load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo,
+    TenantDocs,
 };
 use crate::engine::Engine;
 use crate::error::ApiError;
@@ -648,17 +649,26 @@ impl Engine {
                 .and_then(|s| s.pending.clone())
         };
         let limits = &self.options.artifact_limits;
-        let mut verified = Verified::new();
-        for kind in ArtifactKind::ALL {
-            let Some(uri) = pending.as_ref().and_then(|p| p.manifest.uri(kind)) else {
-                continue;
-            };
-            if let Some(Fetch::Found(bytes)) = fetched.get(uri) {
-                let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
-                verified.insert((kind, uri.to_string()), loaded);
-            }
-        }
-        verified
+        let jobs: Vec<(ArtifactKind, &str, &[u8])> = ArtifactKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                let uri = pending.as_ref().and_then(|p| p.manifest.uri(kind))?;
+                match fetched.get(uri) {
+                    Some(Fetch::Found(bytes)) => Some((kind, uri, bytes.as_slice())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let sizes: Vec<usize> = jobs.iter().map(|j| j.2.len()).collect();
+        // Side by side, largest first (see `in_parallel`).
+        let loaded = in_parallel(&sizes, |i| {
+            let (kind, uri, bytes) = jobs[i];
+            load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new)
+        });
+        jobs.iter()
+            .zip(loaded)
+            .map(|((kind, uri, _), l)| ((*kind, uri.to_string()), l))
+            .collect()
     }
 
     /// Swaps in the artifact set of manifest `info` (kinds it no longer names are dropped,

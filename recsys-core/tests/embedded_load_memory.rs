@@ -157,7 +157,7 @@ fn peaks(n: usize) -> ([usize; 3], usize) {
 fn embedded_artifacts_cost_what_their_bytes_cost() {
     let _one = SERIAL.lock().unwrap();
     let mut per_byte = Vec::new();
-    for n in [20_000, 80_000] {
+    for n in [10_000, 40_000] {
         let ([bytes, objects, strings], input) = peaks(n);
         let largest = artifacts(n).iter().map(|(_, t)| t.len()).max().unwrap();
         eprintln!(
