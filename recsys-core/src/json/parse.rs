@@ -626,12 +626,10 @@ impl<'a> Parser<'a> {
 }
 
 /// The length of the run of string bytes at the start of `b` that needs no attention: up to
-/// the first quote, backslash or control character (found with `memchr`, then the control
-/// check over the run, which the compiler vectorises).
+/// the first quote, backslash or control character.
 #[inline]
 fn plain_run(b: &[u8]) -> usize {
-    let k = memchr::memchr2(b'"', b'\\', b).unwrap_or(b.len());
-    b[..k].iter().position(|&c| c < 0x20).unwrap_or(k)
+    super::scan::special(b, true)
 }
 
 fn path_key(key: &str) -> String {

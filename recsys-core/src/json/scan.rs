@@ -2,7 +2,7 @@
 //! from one string quote or bracket to the next (`memchr`), without validating what lies
 //! between. A caller that needs the value validated hands the range to a validating reader.
 
-use memchr::{memchr2, memchr3};
+use memchr::memchr3;
 
 /// The end (exclusive) of the value starting at `b[start]`; `None` when the text ends first.
 ///
@@ -67,12 +67,52 @@ fn next_structural(b: &[u8]) -> Option<usize> {
 pub fn string_end(b: &[u8], start: usize) -> Option<usize> {
     let mut j = start + 1;
     loop {
-        let k = j + memchr2(b'"', b'\\', b.get(j..)?)?;
-        if b[k] == b'"' {
-            return Some(k + 1);
+        let rest = b.get(j..)?;
+        let k = j + special(rest, false);
+        match b.get(k)? {
+            b'"' => return Some(k + 1),
+            _ => j = k + 2,
         }
-        j = k + 2;
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` equal to `c` (exact up to the first such byte; borrows
+/// may flag bytes after it).
+#[inline]
+fn bytes_equal(x: u64, c: u8) -> u64 {
+    let y = x ^ (ONES * c as u64);
+    y.wrapping_sub(ONES) & !y & HIGHS
+}
+
+/// The offset of the first byte of `b` that is a quote or a backslash, or (with `control`) a
+/// control character; `b.len()` if none. Eight bytes at a time (no call per run, so cheap on
+/// text dense with escapes, such as a document embedded as a string).
+#[inline]
+pub fn special(b: &[u8], control: bool) -> usize {
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let mut m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
+        if control {
+            // Bytes below 0x20.
+            m |= x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        }
+        if m != 0 {
+            // The lowest flagged byte is a true match (borrows only run upwards).
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || (control && c < 0x20) {
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 #[cfg(test)]
@@ -92,6 +132,36 @@ mod tests {
         ];
         for (text, end) in cases {
             assert_eq!(value_end(text.as_bytes(), 0), Some(*end), "{text}");
+        }
+    }
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control_byte() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"ab\"\\\x01\x1f \x7f\x80\xff\xe9~";
+        for _ in 0..4000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let len = (rng % 40) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = rng.rotate_left(i as u32 * 5);
+                    // Mostly plain bytes, so runs are long enough for the word loop.
+                    if r.is_multiple_of(5) {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    } else {
+                        b'a' + (r >> 8) as u8 % 26
+                    }
+                })
+                .collect();
+            for control in [false, true] {
+                let want = b
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\\' || (control && c < 0x20))
+                    .unwrap_or(b.len());
+                assert_eq!(special(&b, control), want, "{b:?} {control}");
+            }
         }
     }
 

@@ -188,6 +188,43 @@ fn push_occ(occ: &mut Occurrences, kind: ArtifactKind, neighbour: bool, id: u32)
     }
 }
 
+/// Id occurrences interned together: their table slots are read first, side by side.
+const ID_BATCH: usize = 16;
+
+/// The state of [`Catalog::build`]'s pass over every id occurrence.
+struct IdPass<'a> {
+    ids: InternerBuilder<'a>,
+    /// Per first-seen id, the signals that name it.
+    refs_fs: Vec<u8>,
+    occ: Occurrences,
+    /// Occurrences of the current signal not yet interned: (id, is a neighbour).
+    batch: Vec<(&'a str, bool)>,
+}
+
+impl IdPass<'_> {
+    /// Interns the batched occurrences of `kind`, in order, and records them.
+    fn flush(&mut self, kind: ArtifactKind) {
+        self.ids.prefetch(self.batch.iter().map(|b| b.0));
+        for (s, neighbour) in self.batch.drain(..) {
+            let id = match self.ids.add(s.into()) {
+                Some(f) => {
+                    if self.refs_fs.len() <= f as usize {
+                        self.refs_fs.resize(f as usize + 1, 0);
+                    }
+                    self.refs_fs[f as usize] |= bit(kind);
+                    if neighbour && !is_trimmed(s) {
+                        BY_NAME
+                    } else {
+                        f
+                    }
+                }
+                None => ABSENT,
+            };
+            push_occ(&mut self.occ, kind, neighbour, id);
+        }
+    }
+}
+
 fn is_trimmed(s: &str) -> bool {
     s.trim().len() == s.len()
 }
@@ -197,28 +234,27 @@ impl Catalog {
     pub fn build(src: &Sources<'_>) -> Catalog {
         // One pass over every id occurrence: distinct ids by hash (first-seen ids, no string
         // copied or looked up twice), occurrences kept as first-seen ids, then ranked.
-        let mut ids = InternerBuilder::with_capacity(src.popularity.map_or(0, |p| p.len()));
-        let mut refs_fs: Vec<u8> = Vec::new();
-        let mut occ = Occurrences::default();
+        let mut pass = IdPass {
+            ids: InternerBuilder::with_capacity(src.popularity.map_or(0, |p| p.len())),
+            refs_fs: Vec::new(),
+            occ: Occurrences::default(),
+            batch: Vec::with_capacity(ID_BATCH),
+        };
         for kind in SIGNALS {
             each_id(src, kind, |s, neighbour| {
-                let id = match ids.add(s.into()) {
-                    Some(f) => {
-                        if refs_fs.len() <= f as usize {
-                            refs_fs.resize(f as usize + 1, 0);
-                        }
-                        refs_fs[f as usize] |= bit(kind);
-                        if neighbour && !is_trimmed(s) {
-                            BY_NAME
-                        } else {
-                            f
-                        }
-                    }
-                    None => ABSENT,
-                };
-                push_occ(&mut occ, kind, neighbour, id);
+                pass.batch.push((s, neighbour));
+                if pass.batch.len() == ID_BATCH {
+                    pass.flush(kind);
+                }
             });
+            pass.flush(kind);
         }
+        let IdPass {
+            ids,
+            refs_fs,
+            mut occ,
+            ..
+        } = pass;
         let (items, rank) = ids.finish();
         let mut refs = vec![0u8; items.len()];
         for (f, r) in refs_fs.into_iter().enumerate() {
