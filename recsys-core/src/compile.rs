@@ -155,48 +155,6 @@ impl Blobs<'_> {
     }
 }
 
-/// Threads that load artifacts side by side: two (the work is memory-bound and a load
-/// rarely has more than two large artifacts); one on WASM, which has no threads, and for
-/// loads under a megabyte.
-const LOAD_THREADS: usize = 2;
-
-/// `f(i)` for every job `i`, on up to [`LOAD_THREADS`] threads, heaviest `weights` first
-/// (each thread takes the next job when it is done with one); answers by job. A thread that
-/// cannot be started leaves its share to the calling thread.
-pub(crate) fn in_parallel<T: Send>(weights: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(&i) = order.get(j) else {
-                return done;
-            };
-            done.push((i, f(i)));
-        }
-    };
-    // Below a megabyte a thread costs more than it saves.
-    let threads = if cfg!(target_arch = "wasm32") || weights.iter().sum::<usize>() < 1 << 20 {
-        1
-    } else {
-        LOAD_THREADS.min(weights.len())
-    };
-    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
-            .collect();
-        let mut done = work();
-        for h in helpers {
-            done.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        }
-        done
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, t)| t).collect()
-}
-
 /// Limits of a `load_snapshot` call's text: documents embed up to five artifacts, each bounded
 /// by the engine's artifact limits, so the envelope is sized from those, not from the generic
 /// 16 MiB call limit.
@@ -496,7 +454,7 @@ impl ArtifactSet {
             .iter()
             .map(|(_, uri)| blobs.map_or(0, |b| b.size(uri)))
             .collect();
-        let loaded = in_parallel(&sizes, |i| {
+        let loaded = crate::snapshot::parallel::in_parallel(&sizes, |i| {
             let (kind, uri) = jobs[i];
             blobs.and_then(|b| b.load(uri, kind, (tenant, surface), limits))
         });
@@ -1001,40 +959,4 @@ fn tag_rows(rows: &[(usize, &Map)], problems: &mut Vec<Problem>) -> Vec<(String,
         out.push((item, tags.collect()));
     }
     out
-}
-
-#[cfg(test)]
-mod parallel_tests {
-    use super::in_parallel;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[test]
-    fn every_job_runs_once_and_answers_in_job_order() {
-        for weights in [vec![], vec![5], vec![1, 1 << 22, 3, 1 << 21, 0]] {
-            let runs = AtomicUsize::new(0);
-            let out = in_parallel(&weights, |i| {
-                runs.fetch_add(1, Ordering::Relaxed);
-                i * 10
-            });
-            assert_eq!(runs.load(Ordering::Relaxed), weights.len());
-            assert_eq!(out, (0..weights.len()).map(|i| i * 10).collect::<Vec<_>>());
-        }
-    }
-
-    #[test]
-    fn large_loads_use_a_second_thread() {
-        let main = std::thread::current().id();
-        let started = AtomicUsize::new(0);
-        let ids = in_parallel(&[1 << 22, 1 << 22], |_| {
-            // Each job waits (up to 10 s) for the other to start: on one thread they could not.
-            started.fetch_add(1, Ordering::SeqCst);
-            let t = std::time::Instant::now();
-            while started.load(Ordering::SeqCst) < 2 && t.elapsed().as_secs() < 10 {
-                std::thread::yield_now();
-            }
-            std::thread::current().id()
-        });
-        assert!(ids.contains(&main), "the calling thread works too");
-        assert!(cfg!(target_arch = "wasm32") || ids[0] != ids[1], "{ids:?}");
-    }
 }

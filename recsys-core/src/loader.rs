@@ -15,8 +15,7 @@
 
 use crate::artifacts::{ArtifactKind, ArtifactLimits};
 use crate::compile::{
-    in_parallel, load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo,
-    TenantDocs,
+    load_blob, parse_manifest_doc, ArtifactSet, LoadedArtifact, ManifestInfo, TenantDocs,
 };
 use crate::engine::Engine;
 use crate::error::ApiError;
@@ -661,7 +660,7 @@ impl Engine {
             .collect();
         let sizes: Vec<usize> = jobs.iter().map(|j| j.2.len()).collect();
         // Side by side, largest first (see `in_parallel`).
-        let loaded = in_parallel(&sizes, |i| {
+        let loaded = crate::snapshot::parallel::in_parallel(&sizes, |i| {
             let (kind, uri, bytes) = jobs[i];
             load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new)
         });

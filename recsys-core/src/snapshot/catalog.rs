@@ -135,6 +135,17 @@ struct Occurrences {
 }
 
 impl Occurrences {
+    /// How much work the part of `kind` is, roughly (content: about six tags an item).
+    fn of(&self, kind: ArtifactKind) -> usize {
+        match kind {
+            ArtifactKind::Popularity => self.pop.len(),
+            ArtifactKind::ContentSim => self.content.len() * 6,
+            ArtifactKind::Cooc => self.cooc.len() + self.cooc_anchor.len(),
+            ArtifactKind::Implicit => self.implicit.len(),
+            ArtifactKind::SessionSeq => self.session.len(),
+        }
+    }
+
     fn rows_mut(&mut self, kind: ArtifactKind) -> &mut Vec<u32> {
         match kind {
             ArtifactKind::Cooc => &mut self.cooc,
@@ -185,6 +196,46 @@ fn push_occ(occ: &mut Occurrences, kind: ArtifactKind, neighbour: bool, id: u32)
         ArtifactKind::ContentSim => occ.content.push(id),
         ArtifactKind::Cooc if !neighbour => occ.cooc_anchor.push(id),
         k => occ.rows_mut(k).push(id),
+    }
+}
+
+/// One signal's part of the catalog, compiled on its own (the parts are independent once the
+/// ids are interned, so [`Catalog::build`] compiles them side by side).
+enum Part {
+    Popularity(Vec<f64>, Vec<ItemIdx>),
+    Content(Interner, Vec<u32>, Vec<TagIdx>),
+    /// Offsets, neighbours, rows truncated.
+    Cooc(Vec<u32>, Vec<(ItemIdx, f64)>, usize),
+    Implicit(UserRows, usize),
+    Session(UserRows, usize),
+}
+
+impl Part {
+    fn compile(items: &Interner, src: &Sources<'_>, kind: ArtifactKind, occ: &Occurrences) -> Part {
+        let n = items.len();
+        let mut t = 0;
+        match kind {
+            ArtifactKind::Popularity => {
+                let (count, order) = popularity(n, src.popularity, &occ.pop);
+                Part::Popularity(count, order)
+            }
+            ArtifactKind::ContentSim => {
+                let (tags, off, ids) = content(n, src.content, &occ.content);
+                Part::Content(tags, off, ids)
+            }
+            ArtifactKind::Cooc => {
+                let (off, nbrs) = cooc_csr(items, src.cooc, &occ.cooc_anchor, &occ.cooc, &mut t);
+                Part::Cooc(off, nbrs, t)
+            }
+            ArtifactKind::Implicit => {
+                let rows = users(items, src.implicit, &occ.implicit, &mut t);
+                Part::Implicit(rows, t)
+            }
+            ArtifactKind::SessionSeq => {
+                let rows = users(items, src.session, &occ.session, &mut t);
+                Part::Session(rows, t)
+            }
+        }
     }
 }
 
@@ -279,8 +330,13 @@ impl Catalog {
             refs: Shared::new(refs),
             ..Catalog::default()
         };
-        for kind in SIGNALS {
-            cat.compile_part(src, kind, &occ);
+        // Side by side, the parts with the most occurrences first.
+        let weights = SIGNALS.map(|k| occ.of(k));
+        let parts = super::parallel::in_parallel(&weights, |i| {
+            Part::compile(&cat.items, src, SIGNALS[i], &occ)
+        });
+        for part in parts {
+            cat.put(part);
         }
         cat.finish(src)
     }
@@ -359,35 +415,33 @@ impl Catalog {
 
     /// Compiles the part of one signal from its resolved occurrences.
     fn compile_part(&mut self, src: &Sources<'_>, kind: ArtifactKind, occ: &Occurrences) {
-        let items = self.items.clone();
-        let n = items.len();
-        match kind {
-            ArtifactKind::Popularity => {
-                let (count, order) = popularity(n, src.popularity, &occ.pop);
+        let part = Part::compile(&self.items, src, kind, occ);
+        self.put(part);
+    }
+
+    /// Installs a compiled part.
+    fn put(&mut self, part: Part) {
+        match part {
+            Part::Popularity(count, order) => {
                 self.pop_count = Shared::new(count);
                 self.pop_order = Shared::new(order);
             }
-            ArtifactKind::ContentSim => {
-                let (tags, off, ids) = content(n, src.content, &occ.content);
+            Part::Content(tags, off, ids) => {
                 self.raw_tags = Arc::new(tags);
                 self.raw_off = Shared::new(off);
                 self.raw_ids = Shared::new(ids);
             }
-            ArtifactKind::Cooc => {
-                let mut t = 0;
-                let (off, nbrs) = cooc_csr(&items, src.cooc, &occ.cooc_anchor, &occ.cooc, &mut t);
+            Part::Cooc(off, nbrs, t) => {
                 self.cooc_off = Shared::new(off);
                 self.cooc_nbrs = Shared::new(nbrs);
                 self.truncated[0] = t;
             }
-            ArtifactKind::Implicit => {
-                let mut t = 0;
-                self.implicit = Arc::new(users(&items, src.implicit, &occ.implicit, &mut t));
+            Part::Implicit(rows, t) => {
+                self.implicit = Arc::new(rows);
                 self.truncated[1] = t;
             }
-            ArtifactKind::SessionSeq => {
-                let mut t = 0;
-                self.session = Arc::new(users(&items, src.session, &occ.session, &mut t));
+            Part::Session(rows, t) => {
+                self.session = Arc::new(rows);
                 self.truncated[2] = t;
             }
         }
