@@ -544,6 +544,19 @@ impl Engine {
         now: Timestamp,
         fetched: BTreeMap<String, Fetch>,
     ) -> Result<Value, ApiError> {
+        crate::snapshot::parallel::with_threads(self.load_threads(), || {
+            self.apply_artifacts(tenant, surface, now, fetched)
+        })
+    }
+
+    /// [`Engine::loader_apply_artifacts`] within its thread budget.
+    fn apply_artifacts(
+        &self,
+        tenant: &str,
+        surface: &str,
+        now: Timestamp,
+        fetched: BTreeMap<String, Fetch>,
+    ) -> Result<Value, ApiError> {
         let hold = self.options.loader.hold_empty_publishes;
         // Verify what was fetched before taking the write lock (the expensive part).
         let verified = self.verify_fetched(tenant, surface, &fetched);

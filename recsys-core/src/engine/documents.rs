@@ -282,6 +282,11 @@ impl Engine {
     /// document that path does not take, loads the call the exact way instead (parsed whole,
     /// as [`Engine::call_value`] does), so answers and errors are the same either way.
     pub(crate) fn load_text(&self, input: &str) -> Result<LoadReport, ApiError> {
+        crate::snapshot::parallel::with_threads(self.load_threads(), || self.load_call(input))
+    }
+
+    /// [`Engine::load_text`] within its thread budget.
+    fn load_call(&self, input: &str) -> Result<LoadReport, ApiError> {
         let limits = compile::call_limits(&self.options().artifact_limits);
         if let Some((v, raw)) = json::parse_with_raw_members(input.as_bytes(), limits, "artifacts")
         {
