@@ -56,16 +56,21 @@ pub(crate) fn in_parallel<T: Send>(weights: &[usize], f: impl Fn(usize) -> T + S
     } else {
         THREADS.min(BUDGET.with(Cell::get)).min(weights.len())
     };
-    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
-            .collect();
-        let mut done = work();
-        for h in helpers {
-            done.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        }
-        done
-    });
+    // One thread: no scope at all (no thread machinery, which WASM lacks).
+    let mut done: Vec<(usize, T)> = if threads <= 1 {
+        work()
+    } else {
+        std::thread::scope(|s| {
+            let helpers: Vec<_> = (1..threads)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+                .collect();
+            let mut done = work();
+            for h in helpers {
+                done.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            done
+        })
+    };
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, t)| t).collect()
 }
