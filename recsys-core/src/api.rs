@@ -201,22 +201,13 @@ impl Engine {
         if op.is_static() {
             return call_static(op.name(), input);
         }
-        let v = if op == Op::LoadSnapshot {
-            // Documents embed up to five artifacts, each bounded by the engine's artifact
-            // limits: size the envelope from those, not from the generic 16 MiB call limit.
-            let a = &self.options().artifact_limits;
-            let d = json::Limits::default();
-            json::parse_with(
-                input.as_bytes(),
-                json::Limits {
-                    max_bytes: a.max_bytes.saturating_mul(5).saturating_add(d.max_bytes),
-                    max_depth: a.max_depth.saturating_add(4).max(d.max_depth),
-                    ..d
-                },
-            )?
-        } else {
-            parse_input(input)?
-        };
+        if op == Op::LoadSnapshot {
+            // Embedded artifacts are cut out of the text, never parsed into a tree.
+            return self
+                .load_text(input)
+                .map(|r| json::to_string(&r.to_value()));
+        }
+        let v = parse_input(input)?;
         if matches!(op, Op::Recommend | Op::Similar | Op::Validate) {
             // Answers are written straight from the typed result, with no value tree.
             let _busy = self.enter()?;

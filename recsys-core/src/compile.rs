@@ -22,8 +22,8 @@ pub struct Documents<'a> {
     pub config: Option<&'a Value>,
     pub rules: Option<&'a Value>,
     pub manifest: Option<&'a Value>,
-    /// URI → artifact (a JSON document, or a string holding its raw text).
-    pub artifacts: Option<&'a Map>,
+    /// URI → artifact (see [`Blobs`]).
+    pub artifacts: Option<Blobs<'a>>,
     /// DB-only mode: signals instead of (or in addition to) artifacts.
     pub signals: Option<&'a Value>,
 }
@@ -75,10 +75,155 @@ impl<'a> Documents<'a> {
             config: m.get("config"),
             rules: m.get("rules"),
             manifest: m.get("manifest").filter(|v| !v.is_null()),
-            artifacts,
+            artifacts: artifacts.map(Blobs::Tree),
             signals: m.get("signals").filter(|v| !v.is_null()),
         })
     }
+}
+
+/// The artifacts a load supplies, by URI (the last of a repeated URI counts).
+#[derive(Clone, Copy)]
+pub enum Blobs<'a> {
+    /// The `artifacts` member of a parsed call: each a JSON document, or a string holding its
+    /// text.
+    Tree(&'a Map),
+    /// Each artifact's text as it was handed over, never parsed into a tree.
+    Raw(&'a [RawBlob<'a>]),
+}
+
+/// One artifact's text, by URI (see [`Blobs::Raw`]).
+pub struct RawBlob<'a> {
+    pub uri: &'a str,
+    pub text: BlobText<'a>,
+}
+
+/// Where an artifact's text is.
+#[derive(Clone, Copy)]
+pub enum BlobText<'a> {
+    /// Its bytes, as a host handed them over (loaded like the loader's step API).
+    Bytes(&'a [u8]),
+    /// A JSON object cut from a `load_snapshot` call's text, not yet validated. It is loaded
+    /// in one pass only ([`load_object_span`]); a document that pass does not take fails, and
+    /// the caller loads the call the exact way (a parsed tree).
+    Object(&'a str),
+    /// A JSON string literal (with its quotes) cut from a call's text, unescaped when loaded.
+    String(&'a str),
+}
+
+impl Blobs<'_> {
+    /// The size of the artifact at `uri` as handed over (0 for a parsed tree).
+    fn size(&self, uri: &str) -> usize {
+        match self {
+            Blobs::Tree(_) => 0,
+            Blobs::Raw(raw) => raw
+                .iter()
+                .rfind(|b| b.uri == uri)
+                .map_or(0, |b| match b.text {
+                    BlobText::Bytes(t) => t.len(),
+                    BlobText::Object(t) | BlobText::String(t) => t.len(),
+                }),
+        }
+    }
+
+    /// The artifact at `uri` loaded as `kind`; `None` when there is none.
+    fn load(
+        &self,
+        uri: &str,
+        kind: ArtifactKind,
+        scope: (&str, &str),
+        limits: &ArtifactLimits,
+    ) -> Option<Result<LoadedArtifact, ApiError>> {
+        let (tenant, surface) = scope;
+        match self {
+            Blobs::Tree(m) => {
+                let blob = m.get(uri)?;
+                let a = load_blob(text_of(blob).as_bytes(), kind, uri, tenant, surface, limits);
+                Some(a)
+            }
+            Blobs::Raw(raw) => {
+                let i = raw.iter().rposition(|b| b.uri == uri)?;
+                let a = match raw[i].text {
+                    BlobText::Bytes(b) => load_blob(b, kind, uri, tenant, surface, limits),
+                    BlobText::Object(t) => load_object_span(t, kind, uri, scope, limits),
+                    BlobText::String(lit) => unescape_blob(lit).and_then(|text| {
+                        load_blob(text.as_bytes(), kind, uri, tenant, surface, limits)
+                    }),
+                };
+                Some(a)
+            }
+        }
+    }
+}
+
+/// Limits of a `load_snapshot` call's text: documents embed up to five artifacts, each bounded
+/// by the engine's artifact limits, so the envelope is sized from those, not from the generic
+/// 16 MiB call limit.
+pub fn call_limits(a: &ArtifactLimits) -> json::Limits {
+    let d = json::Limits::default();
+    json::Limits {
+        max_bytes: a.max_bytes.saturating_mul(5).saturating_add(d.max_bytes),
+        max_depth: a.max_depth.saturating_add(4).max(d.max_depth),
+        ..d
+    }
+}
+
+/// The text of a string literal cut from a call (see [`BlobText::String`]), read with the
+/// call's own parser, so it is exactly the string a parsed call holds.
+fn unescape_blob(lit: &str) -> Result<String, ApiError> {
+    let limits = json::Limits {
+        max_bytes: usize::MAX,
+        ..json::Limits::default()
+    };
+    match json::parse_with(lit.as_bytes(), limits)? {
+        Value::String(s) => Ok(s),
+        _ => Err(not_one_pass()),
+    }
+}
+
+/// An object cut from a call's text, loaded in one pass (see [`BlobText::Object`]). It stands
+/// for the call's exact path only when the pass takes the whole document and verifies it, and
+/// the text has no `\u0000` escape (which a call refuses anywhere, an artifact does not).
+fn load_object_span(
+    text: &str,
+    kind: ArtifactKind,
+    uri: &str,
+    (tenant, surface): (&str, &str),
+    limits: &ArtifactLimits,
+) -> Result<LoadedArtifact, ApiError> {
+    if has_nul_escape(text.as_bytes()) {
+        return Err(not_one_pass());
+    }
+    let limits = &ArtifactLimits {
+        max_bytes: limits.max_bytes.min(MAX_ARTIFACT_BYTES),
+        ..*limits
+    };
+    let expected = artifacts::version_from_uri(uri);
+    match artifacts::load_columns(text.as_bytes(), kind, expected, tenant, surface, limits) {
+        Some(Ok(c)) => Ok(LoadedArtifact {
+            uri: uri.to_string(),
+            kind,
+            envelope: c.envelope,
+            rows: c.rows,
+            columns: c.columns,
+        }),
+        _ => Err(not_one_pass()),
+    }
+}
+
+/// Whether JSON text holds a `\u0000` escape (a `\` run of odd length before `u0000`).
+fn has_nul_escape(b: &[u8]) -> bool {
+    memchr::memmem::find_iter(b, b"u0000").any(|k| {
+        let run = b[..k].iter().rev().take_while(|&&c| c == b'\\').count();
+        run % 2 == 1
+    })
+}
+
+/// A raw blob the one-pass path cannot stand for; never surfaces (see [`BlobText::Object`]).
+fn not_one_pass() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidDocuments,
+        "an embedded artifact needs the exact load path",
+    )
 }
 
 /// A tenant's validated config and parsed rules (one set per tenant, shared by its surfaces).
@@ -293,17 +438,28 @@ impl ArtifactSet {
         tenant: &str,
         surface: &str,
         manifest: Option<&Value>,
-        blobs: Option<&Map>,
+        blobs: Option<Blobs<'_>>,
         limits: &ArtifactLimits,
     ) -> Result<ArtifactSet, ApiError> {
         let mut set = ArtifactSet::default();
         let Some(mv) = manifest else { return Ok(set) };
         let info = parse_manifest_doc(tenant, surface, &text_of(mv), limits)?;
-        for kind in ArtifactKind::ALL {
-            let Some(uri) = info.manifest.uri(kind) else {
-                continue;
-            };
-            let Some(blob) = blobs.and_then(|a| a.get(uri)) else {
+        // Independent artifacts are verified side by side, largest first; the outcome is
+        // taken in kind order, as one after the other would give it.
+        let jobs: Vec<(ArtifactKind, &str)> = ArtifactKind::ALL
+            .into_iter()
+            .filter_map(|k| info.manifest.uri(k).map(|u| (k, u)))
+            .collect();
+        let sizes: Vec<usize> = jobs
+            .iter()
+            .map(|(_, uri)| blobs.map_or(0, |b| b.size(uri)))
+            .collect();
+        let loaded = crate::snapshot::parallel::in_parallel(&sizes, |i| {
+            let (kind, uri) = jobs[i];
+            blobs.and_then(|b| b.load(uri, kind, (tenant, surface), limits))
+        });
+        for ((kind, uri), loaded) in jobs.into_iter().zip(loaded) {
+            let Some(a) = loaded else {
                 set.warnings.push(Problem::new(
                     format!("$.manifest.current.{}", kind.as_str()),
                     "RECSYS_ARTIFACT_NOT_FOUND",
@@ -314,8 +470,7 @@ impl ArtifactSet {
                 ));
                 continue;
             };
-            let a = load_blob(text_of(blob).as_bytes(), kind, uri, tenant, surface, limits)?;
-            set.artifacts.insert(kind, Arc::new(a));
+            set.artifacts.insert(kind, Arc::new(a?));
         }
         set.manifest = Some(info);
         Ok(set)

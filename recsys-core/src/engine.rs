@@ -192,7 +192,30 @@ impl Engine {
         &self,
         docs: &crate::compile::Documents,
     ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
-        let set = crate::compile::artifact_set(docs, &self.options.artifact_limits)?;
+        crate::snapshot::parallel::with_threads(self.load_threads(), || {
+            let set = crate::compile::artifact_set(docs, &self.options.artifact_limits)?;
+            self.install_documents(docs, set)
+        })
+    }
+
+    /// Threads a load may use: two while the engine serves nothing yet (a cold start, where
+    /// load time is all that matters), one once it serves, so a reload never takes the core
+    /// requests are served on (see [`crate::snapshot::parallel`]).
+    pub(crate) fn load_threads(&self) -> usize {
+        if self.snapshots.load().is_empty() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The rest of [`Engine::load_documents`] once the artifacts are verified: validates the
+    /// documents, then commits and assembles as it says.
+    pub(crate) fn install_documents(
+        &self,
+        docs: &crate::compile::Documents,
+        set: ArtifactSet,
+    ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
         let update = crate::compile::DocsUpdate::of_documents(docs)?;
         let (td, plan) = {
             let mut st = self.lock_state();

@@ -544,6 +544,19 @@ impl Engine {
         now: Timestamp,
         fetched: BTreeMap<String, Fetch>,
     ) -> Result<Value, ApiError> {
+        crate::snapshot::parallel::with_threads(self.load_threads(), || {
+            self.apply_artifacts(tenant, surface, now, fetched)
+        })
+    }
+
+    /// [`Engine::loader_apply_artifacts`] within its thread budget.
+    fn apply_artifacts(
+        &self,
+        tenant: &str,
+        surface: &str,
+        now: Timestamp,
+        fetched: BTreeMap<String, Fetch>,
+    ) -> Result<Value, ApiError> {
         let hold = self.options.loader.hold_empty_publishes;
         // Verify what was fetched before taking the write lock (the expensive part).
         let verified = self.verify_fetched(tenant, surface, &fetched);
@@ -648,17 +661,26 @@ impl Engine {
                 .and_then(|s| s.pending.clone())
         };
         let limits = &self.options.artifact_limits;
-        let mut verified = Verified::new();
-        for kind in ArtifactKind::ALL {
-            let Some(uri) = pending.as_ref().and_then(|p| p.manifest.uri(kind)) else {
-                continue;
-            };
-            if let Some(Fetch::Found(bytes)) = fetched.get(uri) {
-                let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
-                verified.insert((kind, uri.to_string()), loaded);
-            }
-        }
-        verified
+        let jobs: Vec<(ArtifactKind, &str, &[u8])> = ArtifactKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                let uri = pending.as_ref().and_then(|p| p.manifest.uri(kind))?;
+                match fetched.get(uri) {
+                    Some(Fetch::Found(bytes)) => Some((kind, uri, bytes.as_slice())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let sizes: Vec<usize> = jobs.iter().map(|j| j.2.len()).collect();
+        // Side by side, largest first (see `in_parallel`).
+        let loaded = crate::snapshot::parallel::in_parallel(&sizes, |i| {
+            let (kind, uri, bytes) = jobs[i];
+            load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new)
+        });
+        jobs.iter()
+            .zip(loaded)
+            .map(|((kind, uri, _), l)| ((*kind, uri.to_string()), l))
+            .collect()
     }
 
     /// Swaps in the artifact set of manifest `info` (kinds it no longer names are dropped,

@@ -29,7 +29,7 @@ mod error;
 mod hash;
 mod model;
 #[cfg(test)]
-mod oracle;
+pub(crate) mod oracle;
 mod stream;
 
 pub use columnar::{load_columns, ColumnarArtifact};

@@ -296,7 +296,7 @@ fn dec_content_item(it: &mut ContentItem, v: Value, p: &Path<'_>, lim: &Artifact
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Differential tests: the streaming decoder must give exactly the oracle's result
     //! (same artifact, or the same error) on every input.
 
@@ -309,7 +309,8 @@ mod tests {
     use proptest::prelude::*;
     use std::path::PathBuf;
 
-    fn fixture_blobs() -> Vec<(ArtifactKind, Vec<u8>)> {
+    /// The published artifacts of the test fixtures' datasets, by kind, in a fixed order.
+    pub(crate) fn fixture_files() -> Vec<(ArtifactKind, PathBuf)> {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/artifacts");
         let mut out = Vec::new();
         for ds in ["tiny", "ecommerce-mini", "ecommerce-mini-2day"] {
@@ -324,11 +325,18 @@ mod tests {
                 let mut paths: Vec<PathBuf> =
                     entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
                 paths.sort();
-                for p in paths {
-                    out.push((kind, std::fs::read(&p).unwrap()));
-                }
+                out.extend(paths.into_iter().map(|p| (kind, p)));
             }
         }
+        out
+    }
+
+    fn fixture_blobs() -> Vec<(ArtifactKind, Vec<u8>)> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/artifacts");
+        let mut out: Vec<(ArtifactKind, Vec<u8>)> = fixture_files()
+            .into_iter()
+            .map(|(k, p)| (k, std::fs::read(p).unwrap()))
+            .collect();
         for (name, kind) in [
             (
                 "popularity_escapes_segment_default",

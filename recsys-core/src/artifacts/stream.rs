@@ -11,6 +11,7 @@ use super::decode::{
 };
 use super::error::ArtifactError;
 use super::model::*;
+use crate::json::scan::special;
 use crate::json::{parse_with, JsonError, JsonErrorKind};
 use std::borrow::Cow;
 
@@ -517,30 +518,23 @@ impl<'a> Reader<'a> {
     pub(super) fn string(&mut self) -> R<Cow<'a, str>> {
         self.i += 1;
         let start = self.i;
-        loop {
-            match self.b.get(self.i) {
-                Some(b'"') => {
-                    // Both ends sit next to ASCII quotes, so they are char boundaries.
-                    let s = self.src.get(start..self.i).unwrap_or_default();
-                    self.i += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(&c) if c < 0x20 => return Err(self.syntax("control character in string")),
-                Some(_) => self.i += 1,
-                None => return Err(self.syntax("unterminated string")),
+        self.i += special(self.b.get(self.i..).unwrap_or_default(), true);
+        match self.b.get(self.i) {
+            Some(b'"') => {
+                // Both ends sit next to ASCII quotes, so they are char boundaries.
+                let s = self.src.get(start..self.i).unwrap_or_default();
+                self.i += 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.syntax("control character in string")),
+            None => return Err(self.syntax("unterminated string")),
         }
         let mut out = String::with_capacity(self.i - start + 16);
         out.push_str(self.src.get(start..self.i).unwrap_or_default());
         loop {
             let run = self.i;
-            while let Some(&c) = self.b.get(self.i) {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
+            self.i += special(self.b.get(self.i..).unwrap_or_default(), true);
             out.push_str(self.src.get(run..self.i).unwrap_or_default());
             match self.b.get(self.i) {
                 Some(b'"') => {

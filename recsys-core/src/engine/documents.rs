@@ -2,10 +2,11 @@
 //! manifest and artifact bytes for one surface), and [`LoadReport`], what a load produced.
 
 use super::Engine;
-use crate::compile::{self, CompileReport};
+use crate::compile::{self, ArtifactSet, BlobText, Blobs, CompileReport, RawBlob};
 use crate::error::{ApiError, Problem};
-use crate::json::{Map, Value};
+use crate::json::{self, Map, Value};
 use crate::snapshot::TenantSnapshot;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// A document given to [`Documents`]: a parsed [`Value`], or JSON text (parsed with the
@@ -142,11 +143,20 @@ impl Documents {
         }
     }
 
-    /// Converts to the `load_snapshot` input the JSON call takes (artifact bytes become JSON
-    /// strings holding their text).
-    fn to_value(&self) -> Result<Value, ApiError> {
+    /// The documents as the `load_snapshot` JSON call takes them, without the artifacts
+    /// (handed over as bytes, see [`Engine::load_snapshot`]); fails on the first document that
+    /// was not JSON, then on the first artifact that is not UTF-8.
+    fn envelope_value(&self) -> Result<Value, ApiError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
+        }
+        for (uri, bytes) in &self.artifacts {
+            if std::str::from_utf8(bytes).is_err() {
+                return Err(ApiError::new(
+                    crate::error::ErrorCode::JsonInvalidUtf8,
+                    format!("artifact {uri:?} is not utf-8"),
+                ));
+            }
         }
         let mut m = Map::new();
         m.push("tenant", Value::str(&self.tenant));
@@ -160,19 +170,6 @@ impl Documents {
             if let Some(v) = v {
                 m.push(k, v.clone());
             }
-        }
-        if !self.artifacts.is_empty() {
-            let mut a = Map::with_capacity(self.artifacts.len());
-            for (uri, bytes) in &self.artifacts {
-                let text = std::str::from_utf8(bytes).map_err(|_| {
-                    ApiError::new(
-                        crate::error::ErrorCode::JsonInvalidUtf8,
-                        format!("artifact {uri:?} is not utf-8"),
-                    )
-                })?;
-                a.push(uri.clone(), Value::str(text));
-            }
-            m.push("artifacts", Value::Object(a));
         }
         Ok(Value::Object(m))
     }
@@ -258,19 +255,132 @@ impl Engine {
     /// Verifies the artifacts, validates the documents, compiles the surface's snapshot and
     /// serves it (the tenant's other surfaces are recompiled when its config or rules
     /// changed). Nothing changes when any part is invalid.
+    ///
+    /// Artifacts go from their bytes straight into the snapshot's columns (as through the
+    /// loader's step API): they are never copied into a JSON value.
     pub fn load_snapshot(&self, documents: Documents) -> Result<LoadReport, ApiError> {
-        let v = documents.to_value()?;
+        let v = documents.envelope_value()?;
+        let _busy = self.enter()?;
+        let mut docs = compile::Documents::from_value(&v)?;
+        let blobs: Vec<RawBlob> = documents
+            .artifacts
+            .iter()
+            .map(|(uri, bytes)| RawBlob {
+                uri,
+                text: BlobText::Bytes(bytes),
+            })
+            .collect();
+        if !blobs.is_empty() {
+            docs.artifacts = Some(Blobs::Raw(&blobs));
+        }
+        self.report(self.load_documents(&docs)?)
+    }
+
+    /// `load_snapshot` on the JSON text of a call ([`Engine::call`]). The artifacts embedded in
+    /// it are cut out of the text, never parsed into a tree: an object is loaded from its text
+    /// in one pass, a string is unescaped once and loaded like bytes. Any error, and any
+    /// document that path does not take, loads the call the exact way instead (parsed whole,
+    /// as [`Engine::call_value`] does), so answers and errors are the same either way.
+    pub(crate) fn load_text(&self, input: &str) -> Result<LoadReport, ApiError> {
+        crate::snapshot::parallel::with_threads(self.load_threads(), || self.load_call(input))
+    }
+
+    /// [`Engine::load_text`] within its thread budget.
+    fn load_call(&self, input: &str) -> Result<LoadReport, ApiError> {
+        let limits = compile::call_limits(&self.options().artifact_limits);
+        if let Some((v, raw)) = json::parse_with_raw_members(input.as_bytes(), limits, "artifacts")
+        {
+            let _busy = self.enter()?;
+            if let Some(done) = self.load_spans(input, &v, &raw, limits) {
+                return done;
+            }
+            #[cfg(test)]
+            embedded_tests::EXACT_LOADS.with(|n| n.set(n.get() + 1));
+            return self.load_value(&json::parse_with(input.as_bytes(), limits)?);
+        }
+        #[cfg(test)]
+        embedded_tests::EXACT_LOADS.with(|n| n.set(n.get() + 1));
+        let v = json::parse_with(input.as_bytes(), limits)?;
         let _busy = self.enter()?;
         self.load_value(&v)
     }
 
-    /// `load_snapshot` on the JSON input (the caller holds the adapter guard).
-    pub(crate) fn load_value(&self, v: &Value) -> Result<LoadReport, ApiError> {
-        let docs = compile::Documents::from_value(v)?;
-        let (snapshot, report) = self.load_documents(&docs)?;
+    /// The cut-out path of [`Engine::load_text`]; `None` when the exact path must answer.
+    fn load_spans(
+        &self,
+        input: &str,
+        v: &Value,
+        raw: &[json::RawMember],
+        limits: json::Limits,
+    ) -> Option<Result<LoadReport, ApiError>> {
+        let blobs: Vec<RawBlob> = raw
+            .iter()
+            .map(|m| {
+                let text = input.get(m.value.clone()).unwrap_or_default();
+                RawBlob {
+                    uri: &m.name,
+                    text: if text.starts_with('"') {
+                        BlobText::String(text)
+                    } else {
+                        BlobText::Object(text)
+                    },
+                }
+            })
+            .collect();
+        let mut docs = compile::Documents::from_value(v).ok()?;
+        if docs.artifacts.is_some() {
+            docs.artifacts = Some(Blobs::Raw(&blobs));
+        }
+        let set = compile::artifact_set(&docs, &self.options().artifact_limits).ok()?;
+        // The call is JSON only if the artifacts nothing loaded are.
+        if !unloaded_are_json(&blobs, &set, limits) {
+            return None;
+        }
+        Some(
+            self.install_documents(&docs, set)
+                .and_then(|done| self.report(done)),
+        )
+    }
+
+    fn report(
+        &self,
+        (snapshot, report): (Arc<TenantSnapshot>, CompileReport),
+    ) -> Result<LoadReport, ApiError> {
         Ok(LoadReport {
             snapshot,
             report: Arc::new(report),
         })
     }
+
+    /// `load_snapshot` on the JSON input (the caller holds the adapter guard).
+    pub(crate) fn load_value(&self, v: &Value) -> Result<LoadReport, ApiError> {
+        let docs = compile::Documents::from_value(v)?;
+        self.report(self.load_documents(&docs)?)
+    }
 }
+
+/// Whether every embedded artifact the load did not read (not named by the manifest, or an
+/// earlier one of a repeated URI) is JSON, as a parsed call would have checked. Each sits two
+/// levels deep in the call.
+fn unloaded_are_json(blobs: &[RawBlob], set: &ArtifactSet, limits: json::Limits) -> bool {
+    let loaded: BTreeSet<&str> = set.artifacts.values().map(|a| a.uri.as_str()).collect();
+    let last: BTreeMap<&str, usize> = blobs.iter().enumerate().map(|(i, b)| (b.uri, i)).collect();
+    let limits = json::Limits {
+        max_bytes: usize::MAX,
+        max_depth: limits.max_depth.saturating_sub(2),
+        ..limits
+    };
+    blobs.iter().enumerate().all(|(i, b)| {
+        let read = last.get(b.uri) == Some(&i) && loaded.contains(b.uri);
+        match b.text {
+            _ if read => true,
+            BlobText::Object(t) | BlobText::String(t) => {
+                json::parse_with(t.as_bytes(), limits).is_ok()
+            }
+            BlobText::Bytes(_) => true,
+        }
+    })
+}
+
+#[cfg(test)]
+mod embedded_tests;

@@ -6,6 +6,7 @@
 mod canonical;
 mod limits;
 mod parse;
+pub(crate) mod scan;
 pub(crate) mod ser;
 #[cfg(feature = "serde")]
 mod serde;
@@ -17,7 +18,9 @@ pub use canonical::{
     if_match_matches, normalize_if_match, MAX_CANONICAL_NUMBER_LEN,
 };
 pub use limits::check_value;
-pub use parse::{parse, parse_with, JsonError, JsonErrorKind, Limits};
+pub use parse::{
+    parse, parse_with, parse_with_raw_members, JsonError, JsonErrorKind, Limits, RawMember,
+};
 pub use ser::{to_text, to_value, SerError};
 pub use value::{Map, Number, Value};
 pub use write::{format_go_float, to_go_string, to_string, write_go_string};

@@ -162,6 +162,117 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
     Ok(v)
 }
 
+/// A member of an object read as raw text: its (unescaped) name and the byte range of its
+/// value in the input, found by a structural scan that neither validates nor builds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawMember {
+    /// The member's name.
+    pub name: String,
+    /// Where its value is in the input.
+    pub value: std::ops::Range<usize>,
+}
+
+/// Parses a top-level object like [`parse_with`], except the value of its member `name`: when
+/// that is an object, each of its members is returned as a [`RawMember`] (its value neither
+/// validated nor built) and the tree holds an empty object in its place.
+///
+/// `None` whenever the answer could differ from [`parse_with`]'s (any error, a top-level value
+/// that is not an object, `name` appearing twice): the caller then parses the input whole. A
+/// raw value is JSON only if the caller validates it (the call is valid JSON exactly when every
+/// raw value is, at the depth it sits, `max_depth - 2` for its own nesting).
+pub fn parse_with_raw_members(
+    input: &[u8],
+    limits: Limits,
+    name: &str,
+) -> Option<(Value, Vec<RawMember>)> {
+    if input.len() > limits.max_bytes || std::str::from_utf8(input).is_err() {
+        return None;
+    }
+    let mut p = Parser {
+        s: input,
+        i: 0,
+        limits,
+        depth: 0,
+        members: 0,
+    };
+    p.skip_ws();
+    if p.s.get(p.i) != Some(&b'{') {
+        return None;
+    }
+    let mut map = Map::new();
+    let mut raw: Option<Vec<RawMember>> = None;
+    p.each_member(|p, key| {
+        if key != name {
+            map.push(key, p.value().ok()?);
+        } else if raw.is_some() {
+            return None;
+        } else if p.s.get(p.i) == Some(&b'{') {
+            let mut out = Vec::new();
+            p.each_member(|p, name| {
+                let start = p.i;
+                p.i = super::scan::value_end(p.s, start)?;
+                out.push(RawMember {
+                    name,
+                    value: start..p.i,
+                });
+                Some(())
+            })?;
+            raw = Some(out);
+            map.push(key, Value::Object(Map::new()));
+        } else {
+            raw = Some(Vec::new());
+            map.push(key, p.value().ok()?);
+        }
+        Some(())
+    })?;
+    p.skip_ws();
+    if p.i < p.s.len() {
+        return None;
+    }
+    Some((Value::Object(map), raw.unwrap_or_default()))
+}
+
+impl Parser<'_> {
+    /// Reads the object at the cursor as [`Parser::object`] does, handing each member's name
+    /// to `f`, which must read its value; `None` on any error.
+    fn each_member(&mut self, mut f: impl FnMut(&mut Self, String) -> Option<()>) -> Option<()> {
+        self.enter().ok()?;
+        self.i += 1;
+        self.skip_ws();
+        if self.s.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            self.skip_ws();
+            if self.s.get(self.i) != Some(&b'"') {
+                return None;
+            }
+            self.member().ok()?;
+            let key = self.string().ok()?;
+            self.skip_ws();
+            if self.s.get(self.i) != Some(&b':') {
+                return None;
+            }
+            self.i += 1;
+            self.skip_ws();
+            f(self, key)?;
+            self.skip_ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+}
+
 // Paths are accumulated innermost-first as reversed segments while unwinding; this turns
 // them into `$.a[0].b` form.
 fn finish_path(rev: &str) -> String {
@@ -382,12 +493,7 @@ impl<'a> Parser<'a> {
         let mut out = String::from(std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default());
         loop {
             let run_start = self.i;
-            while let Some(&b) = self.s.get(self.i) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
+            self.i += plain_run(&self.s[self.i..]);
             out.push_str(std::str::from_utf8(&self.s[run_start..self.i]).unwrap_or_default());
             match self.s.get(self.i) {
                 None => return Err(self.syntax("'\"' to close the string")),
@@ -517,6 +623,13 @@ impl<'a> Parser<'a> {
         let lit = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("0");
         Ok(Value::Number(Number::from_literal_unchecked(lit)))
     }
+}
+
+/// The length of the run of string bytes at the start of `b` that needs no attention: up to
+/// the first quote, backslash or control character.
+#[inline]
+fn plain_run(b: &[u8]) -> usize {
+    super::scan::special(b, true)
 }
 
 fn path_key(key: &str) -> String {

@@ -135,6 +135,17 @@ struct Occurrences {
 }
 
 impl Occurrences {
+    /// How much work the part of `kind` is, roughly (content: about six tags an item).
+    fn of(&self, kind: ArtifactKind) -> usize {
+        match kind {
+            ArtifactKind::Popularity => self.pop.len(),
+            ArtifactKind::ContentSim => self.content.len() * 6,
+            ArtifactKind::Cooc => self.cooc.len() + self.cooc_anchor.len(),
+            ArtifactKind::Implicit => self.implicit.len(),
+            ArtifactKind::SessionSeq => self.session.len(),
+        }
+    }
+
     fn rows_mut(&mut self, kind: ArtifactKind) -> &mut Vec<u32> {
         match kind {
             ArtifactKind::Cooc => &mut self.cooc,
@@ -188,6 +199,83 @@ fn push_occ(occ: &mut Occurrences, kind: ArtifactKind, neighbour: bool, id: u32)
     }
 }
 
+/// One signal's part of the catalog, compiled on its own (the parts are independent once the
+/// ids are interned, so [`Catalog::build`] compiles them side by side).
+enum Part {
+    Popularity(Vec<f64>, Vec<ItemIdx>),
+    Content(Interner, Vec<u32>, Vec<TagIdx>),
+    /// Offsets, neighbours, rows truncated.
+    Cooc(Vec<u32>, Vec<(ItemIdx, f64)>, usize),
+    Implicit(UserRows, usize),
+    Session(UserRows, usize),
+}
+
+impl Part {
+    fn compile(items: &Interner, src: &Sources<'_>, kind: ArtifactKind, occ: &Occurrences) -> Part {
+        let n = items.len();
+        let mut t = 0;
+        match kind {
+            ArtifactKind::Popularity => {
+                let (count, order) = popularity(n, src.popularity, &occ.pop);
+                Part::Popularity(count, order)
+            }
+            ArtifactKind::ContentSim => {
+                let (tags, off, ids) = content(n, src.content, &occ.content);
+                Part::Content(tags, off, ids)
+            }
+            ArtifactKind::Cooc => {
+                let (off, nbrs) = cooc_csr(items, src.cooc, &occ.cooc_anchor, &occ.cooc, &mut t);
+                Part::Cooc(off, nbrs, t)
+            }
+            ArtifactKind::Implicit => {
+                let rows = users(items, src.implicit, &occ.implicit, &mut t);
+                Part::Implicit(rows, t)
+            }
+            ArtifactKind::SessionSeq => {
+                let rows = users(items, src.session, &occ.session, &mut t);
+                Part::Session(rows, t)
+            }
+        }
+    }
+}
+
+/// Id occurrences interned together: their table slots are read first, side by side.
+const ID_BATCH: usize = 16;
+
+/// The state of [`Catalog::build`]'s pass over every id occurrence.
+struct IdPass<'a> {
+    ids: InternerBuilder<'a>,
+    /// Per first-seen id, the signals that name it.
+    refs_fs: Vec<u8>,
+    occ: Occurrences,
+    /// Occurrences of the current signal not yet interned: (id, is a neighbour).
+    batch: Vec<(&'a str, bool)>,
+}
+
+impl IdPass<'_> {
+    /// Interns the batched occurrences of `kind`, in order, and records them.
+    fn flush(&mut self, kind: ArtifactKind) {
+        self.ids.prefetch(self.batch.iter().map(|b| b.0));
+        for (s, neighbour) in self.batch.drain(..) {
+            let id = match self.ids.add(s.into()) {
+                Some(f) => {
+                    if self.refs_fs.len() <= f as usize {
+                        self.refs_fs.resize(f as usize + 1, 0);
+                    }
+                    self.refs_fs[f as usize] |= bit(kind);
+                    if neighbour && !is_trimmed(s) {
+                        BY_NAME
+                    } else {
+                        f
+                    }
+                }
+                None => ABSENT,
+            };
+            push_occ(&mut self.occ, kind, neighbour, id);
+        }
+    }
+}
+
 fn is_trimmed(s: &str) -> bool {
     s.trim().len() == s.len()
 }
@@ -197,28 +285,27 @@ impl Catalog {
     pub fn build(src: &Sources<'_>) -> Catalog {
         // One pass over every id occurrence: distinct ids by hash (first-seen ids, no string
         // copied or looked up twice), occurrences kept as first-seen ids, then ranked.
-        let mut ids = InternerBuilder::with_capacity(src.popularity.map_or(0, |p| p.len()));
-        let mut refs_fs: Vec<u8> = Vec::new();
-        let mut occ = Occurrences::default();
+        let mut pass = IdPass {
+            ids: InternerBuilder::with_capacity(src.popularity.map_or(0, |p| p.len())),
+            refs_fs: Vec::new(),
+            occ: Occurrences::default(),
+            batch: Vec::with_capacity(ID_BATCH),
+        };
         for kind in SIGNALS {
             each_id(src, kind, |s, neighbour| {
-                let id = match ids.add(s.into()) {
-                    Some(f) => {
-                        if refs_fs.len() <= f as usize {
-                            refs_fs.resize(f as usize + 1, 0);
-                        }
-                        refs_fs[f as usize] |= bit(kind);
-                        if neighbour && !is_trimmed(s) {
-                            BY_NAME
-                        } else {
-                            f
-                        }
-                    }
-                    None => ABSENT,
-                };
-                push_occ(&mut occ, kind, neighbour, id);
+                pass.batch.push((s, neighbour));
+                if pass.batch.len() == ID_BATCH {
+                    pass.flush(kind);
+                }
             });
+            pass.flush(kind);
         }
+        let IdPass {
+            ids,
+            refs_fs,
+            mut occ,
+            ..
+        } = pass;
         let (items, rank) = ids.finish();
         let mut refs = vec![0u8; items.len()];
         for (f, r) in refs_fs.into_iter().enumerate() {
@@ -243,8 +330,13 @@ impl Catalog {
             refs: Shared::new(refs),
             ..Catalog::default()
         };
-        for kind in SIGNALS {
-            cat.compile_part(src, kind, &occ);
+        // Side by side, the parts with the most occurrences first.
+        let weights = SIGNALS.map(|k| occ.of(k));
+        let parts = super::parallel::in_parallel(&weights, |i| {
+            Part::compile(&cat.items, src, SIGNALS[i], &occ)
+        });
+        for part in parts {
+            cat.put(part);
         }
         cat.finish(src)
     }
@@ -323,35 +415,33 @@ impl Catalog {
 
     /// Compiles the part of one signal from its resolved occurrences.
     fn compile_part(&mut self, src: &Sources<'_>, kind: ArtifactKind, occ: &Occurrences) {
-        let items = self.items.clone();
-        let n = items.len();
-        match kind {
-            ArtifactKind::Popularity => {
-                let (count, order) = popularity(n, src.popularity, &occ.pop);
+        let part = Part::compile(&self.items, src, kind, occ);
+        self.put(part);
+    }
+
+    /// Installs a compiled part.
+    fn put(&mut self, part: Part) {
+        match part {
+            Part::Popularity(count, order) => {
                 self.pop_count = Shared::new(count);
                 self.pop_order = Shared::new(order);
             }
-            ArtifactKind::ContentSim => {
-                let (tags, off, ids) = content(n, src.content, &occ.content);
+            Part::Content(tags, off, ids) => {
                 self.raw_tags = Arc::new(tags);
                 self.raw_off = Shared::new(off);
                 self.raw_ids = Shared::new(ids);
             }
-            ArtifactKind::Cooc => {
-                let mut t = 0;
-                let (off, nbrs) = cooc_csr(&items, src.cooc, &occ.cooc_anchor, &occ.cooc, &mut t);
+            Part::Cooc(off, nbrs, t) => {
                 self.cooc_off = Shared::new(off);
                 self.cooc_nbrs = Shared::new(nbrs);
                 self.truncated[0] = t;
             }
-            ArtifactKind::Implicit => {
-                let mut t = 0;
-                self.implicit = Arc::new(users(&items, src.implicit, &occ.implicit, &mut t));
+            Part::Implicit(rows, t) => {
+                self.implicit = Arc::new(rows);
                 self.truncated[1] = t;
             }
-            ArtifactKind::SessionSeq => {
-                let mut t = 0;
-                self.session = Arc::new(users(&items, src.session, &occ.session, &mut t));
+            Part::Session(rows, t) => {
+                self.session = Arc::new(rows);
                 self.truncated[2] = t;
             }
         }

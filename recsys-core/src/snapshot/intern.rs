@@ -144,19 +144,23 @@ impl Interner {
 /// the distinct ones into an [`Interner`] (interning a million ids that occur three million
 /// times sorts a million strings, not three million).
 ///
-/// Each table slot carries the string's length and first 16 bytes, so a lookup of an id of at
-/// most 16 bytes (the common case) is decided in the slot, without reading the string it
-/// names: at catalog scale every such read is a cache miss.
+/// The table is open-addressed (linear probing, at most 2/3 full), and each slot carries the
+/// string's length and first 16 bytes, so a lookup of an id of at most 16 bytes (the common
+/// case) is decided in its slot, without reading the string it names. At catalog scale every
+/// slot read is a cache miss: [`InternerBuilder::prefetch`] lets a caller touch the slots of
+/// the next few strings first, so their misses overlap instead of queueing.
 pub(crate) struct InternerBuilder<'a> {
     strs: Vec<Cow<'a, str>>,
-    table: HashTable<Slot>,
+    /// Power-of-two length; a slot with `len == 0` is free (empty strings are never added).
+    slots: Vec<Slot>,
     hasher: StrHashState,
 }
 
-/// A builder table entry: the first-seen id, the length and the prefix key of its string.
-#[derive(Clone, Copy)]
+/// A builder table entry: the first-seen id, the length and the prefix key of its string
+/// (24 bytes: the key is two words, not a `u128`, which would align the slot to 32).
+#[derive(Clone, Copy, Default)]
 struct Slot {
-    key: u128,
+    key: [u64; 2],
     len: u32,
     id: u32,
 }
@@ -165,9 +169,25 @@ impl<'a> InternerBuilder<'a> {
     pub(crate) fn with_capacity(n: usize) -> InternerBuilder<'a> {
         InternerBuilder {
             strs: Vec::with_capacity(n),
-            table: HashTable::with_capacity(n),
+            slots: vec![Slot::default(); slots_for(n)],
             hasher: StrHashState::default(),
         }
+    }
+
+    #[inline]
+    fn home(&self, s: &str) -> usize {
+        self.hasher.hash_one(s) as usize & (self.slots.len() - 1)
+    }
+
+    /// Reads the home slot of each of `strs` (cheap and independent, so the CPU fetches them
+    /// side by side) ahead of adding them one by one.
+    #[inline]
+    pub(crate) fn prefetch<'s>(&self, strs: impl Iterator<Item = &'s str>) {
+        let mut touched = 0u32;
+        for s in strs {
+            touched ^= self.slots[self.home(s)].len;
+        }
+        std::hint::black_box(touched);
     }
 
     /// Adds `s` (empty strings are never interned); returns its first-seen id.
@@ -175,28 +195,40 @@ impl<'a> InternerBuilder<'a> {
         if s.is_empty() {
             return None;
         }
-        let h = self.hasher.hash_one(&*s);
-        let (key, len) = (prefix_key(&s), s.len());
-        let strs = &mut self.strs;
-        let hasher = &self.hasher;
-        let entry = self.table.entry(
-            h,
-            |e| e.key == key && e.len as usize == len && (len <= 16 || *strs[e.id as usize] == *s),
-            |e| hasher.hash_one(&*strs[e.id as usize]),
-        );
-        Some(match entry {
-            hashbrown::hash_table::Entry::Occupied(o) => o.get().id,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                let id = strs.len() as u32;
-                strs.push(s);
-                v.insert(Slot {
-                    key,
-                    len: len as u32,
-                    id,
-                });
-                id
+        let (key, len) = (prefix_words(&s), s.len().min(u32::MAX as usize) as u32);
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(&s);
+        loop {
+            let e = self.slots[i];
+            if e.len == 0 {
+                break;
             }
-        })
+            if e.key == key && e.len == len && (len <= 16 || *self.strs[e.id as usize] == *s) {
+                return Some(e.id);
+            }
+            i = (i + 1) & mask;
+        }
+        let id = self.strs.len() as u32;
+        self.strs.push(s);
+        self.slots[i] = Slot { key, len, id };
+        if self.strs.len() * 3 > self.slots.len() * 2 {
+            self.grow();
+        }
+        Some(id)
+    }
+
+    /// Doubles the table and places every string again.
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        self.slots = vec![Slot::default(); old.len() * 2];
+        let mask = self.slots.len() - 1;
+        for e in old.into_iter().filter(|e| e.len != 0) {
+            let mut i = self.home(&self.strs[e.id as usize]);
+            while self.slots[i].len != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = e;
+        }
     }
 
     /// The distinct strings, by first-seen id.
@@ -212,11 +244,11 @@ impl<'a> InternerBuilder<'a> {
     pub(crate) fn finish(self) -> (Interner, Vec<u32>) {
         let InternerBuilder {
             strs,
-            table,
+            slots,
             hasher,
         } = self;
         // Not needed any more: freed before the sort keys are allocated (a lower peak).
-        drop(table);
+        drop(slots);
         let mut keyed: Vec<(u128, u32)> = strs
             .iter()
             .enumerate()
@@ -250,6 +282,18 @@ impl<'a> InternerBuilder<'a> {
     }
 }
 
+/// Slots for `n` strings: a power of two, at most about 2/3 full.
+fn slots_for(n: usize) -> usize {
+    (n.saturating_mul(3) / 2).max(16).next_power_of_two()
+}
+
+/// [`prefix_key`] as two words (the slot's key).
+#[inline]
+fn prefix_words(s: &str) -> [u64; 2] {
+    let k = prefix_key(s);
+    [(k >> 64) as u64, k as u64]
+}
+
 /// The first 16 bytes of `s`, big-endian, zero-padded: ordering these keys orders the
 /// strings, except between strings whose keys are equal.
 fn prefix_key(s: &str) -> u128 {
@@ -257,4 +301,44 @@ fn prefix_key(s: &str) -> u128 {
     let n = s.len().min(16);
     b[..n].copy_from_slice(&s.as_bytes()[..n]);
     u128::from_be_bytes(b)
+}
+
+#[cfg(test)]
+mod builder_tests {
+    use super::InternerBuilder;
+
+    /// Ids are first-seen positions whatever the table's size (it grows from 16 slots here),
+    /// strings longer than the 16-byte slot key are told apart by their full text, and the
+    /// interner ranks them in byte order.
+    #[test]
+    fn first_seen_ids_survive_growth_and_long_shared_prefixes() {
+        let names: Vec<String> = (0..5000)
+            .map(|i| match i % 3 {
+                0 => format!("sku-{i:07}"),
+                1 => format!("a-long-shared-prefix-{i}"),
+                _ => format!("{}", i * 7919 % 10007),
+            })
+            .collect();
+        let mut b = InternerBuilder::with_capacity(0);
+        assert_eq!(b.add("".into()), None);
+        for round in 0..2 {
+            b.prefetch(names.iter().map(String::as_str));
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(
+                    b.add(n.as_str().into()),
+                    Some(i as u32),
+                    "round {round}: {n}"
+                );
+            }
+        }
+        let (interner, rank) = b.finish();
+        let mut sorted = names.clone();
+        sorted.sort();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(interner.name(rank[i]), n);
+            assert_eq!(sorted[rank[i] as usize], *n);
+            assert_eq!(interner.get(n), Some(rank[i]));
+        }
+        assert_eq!(interner.get("a-long-shared-prefix-x"), None);
+    }
 }

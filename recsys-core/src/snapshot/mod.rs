@@ -6,6 +6,7 @@
 mod catalog;
 mod columns;
 mod intern;
+pub(crate) mod parallel;
 mod sources;
 mod tags;
 

@@ -1,0 +1,174 @@
+//! Structural scans over JSON text that build nothing: where a value ends, found by jumping
+//! from one string quote or bracket to the next (`memchr`), without validating what lies
+//! between. A caller that needs the value validated hands the range to a validating reader.
+
+use memchr::memchr3;
+
+/// The end (exclusive) of the value starting at `b[start]`; `None` when the text ends first.
+///
+/// Strings are skipped from quote to quote (a backslash skips the byte after it); objects and
+/// arrays by counting brackets outside strings; anything else runs to the next delimiter.
+/// Mismatched brackets are not noticed: the range is only as good as the text is JSON.
+pub fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    match b.get(start)? {
+        b'"' => string_end(b, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            loop {
+                // The next quote or bracket (one scan for the quote and the two closers, and
+                // openers counted in between).
+                let rest = b.get(i..)?;
+                let k = i + next_structural(rest)?;
+                match b[k] {
+                    b'"' => {
+                        i = string_end(b, k)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    _ => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(k + 1);
+                        }
+                    }
+                }
+                i = k + 1;
+            }
+        }
+        _ => {
+            let mut i = start;
+            while let Some(&c) = b.get(i) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                    break;
+                }
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+/// The offset in `b` of the next `"`, `{`, `}`, `[` or `]`.
+#[inline]
+fn next_structural(b: &[u8]) -> Option<usize> {
+    // `[`/`]` and `{`/`}` differ in one bit (0x5b/0x5d, 0x7b/0x7d): look for the quote and
+    // both closers with one scan, and for openers in what the scan passed over.
+    let k = memchr3(b'"', b']', b'}', b).unwrap_or(b.len());
+    match b[..k].iter().position(|&c| c == b'[' || c == b'{') {
+        Some(o) => Some(o),
+        None if k < b.len() => Some(k),
+        None => None,
+    }
+}
+
+/// The end (exclusive) of the string whose opening quote is at `b[start]`.
+#[inline]
+pub fn string_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut j = start + 1;
+    loop {
+        let rest = b.get(j..)?;
+        let k = j + special(rest, false);
+        match b.get(k)? {
+            b'"' => return Some(k + 1),
+            _ => j = k + 2,
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` equal to `c` (exact up to the first such byte; borrows
+/// may flag bytes after it).
+#[inline]
+fn bytes_equal(x: u64, c: u8) -> u64 {
+    let y = x ^ (ONES * c as u64);
+    y.wrapping_sub(ONES) & !y & HIGHS
+}
+
+/// The offset of the first byte of `b` that is a quote or a backslash, or (with `control`) a
+/// control character; `b.len()` if none. Eight bytes at a time (no call per run, so cheap on
+/// text dense with escapes, such as a document embedded as a string).
+#[inline]
+pub fn special(b: &[u8], control: bool) -> usize {
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let mut m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
+        if control {
+            // Bytes below 0x20.
+            m |= x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        }
+        if m != 0 {
+            // The lowest flagged byte is a true match (borrows only run upwards).
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || (control && c < 0x20) {
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_end_of_every_kind_of_value() {
+        let cases: &[(&str, usize)] = &[
+            (r#""abc" ,"#, 5),
+            (r#""a\"b\\" x"#, 8),
+            (r#"{"a": [1, {"b": "}]"}], "c": "\""} tail"#, 34),
+            ("[[], {}, [[]]],", 14),
+            ("123.5e3, 4", 7),
+            ("true}", 4),
+            ("null", 4),
+        ];
+        for (text, end) in cases {
+            assert_eq!(value_end(text.as_bytes(), 0), Some(*end), "{text}");
+        }
+    }
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control_byte() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"ab\"\\\x01\x1f \x7f\x80\xff\xe9~";
+        for _ in 0..4000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let len = (rng % 40) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = rng.rotate_left(i as u32 * 5);
+                    // Mostly plain bytes, so runs are long enough for the word loop.
+                    if r.is_multiple_of(5) {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    } else {
+                        b'a' + (r >> 8) as u8 % 26
+                    }
+                })
+                .collect();
+            for control in [false, true] {
+                let want = b
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\\' || (control && c < 0x20))
+                    .unwrap_or(b.len());
+                assert_eq!(special(&b, control), want, "{b:?} {control}");
+            }
+        }
+    }
+
+    #[test]
+    fn unterminated_values_have_no_end() {
+        for text in [r#""abc"#, r#""ab\"#, "{", r#"{"a": "}"#, "[[]", r#"["\"]"#] {
+            assert_eq!(value_end(text.as_bytes(), 0), None, "{text}");
+        }
+    }
+}
