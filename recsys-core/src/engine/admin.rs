@@ -442,8 +442,7 @@ impl Admin<'_> {
             extra,
         )?;
         match action {
-            "artifacts.pin" => e.note_pin(tenant, surface, Some(entry.id)),
-            "artifacts.unpin" => e.note_pin(tenant, surface, None),
+            "artifacts.pin" | "artifacts.unpin" => e.note_pin(tenant, surface, entry.id),
             _ => {}
         }
         Ok(ArtifactChange {
