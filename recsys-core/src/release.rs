@@ -226,7 +226,7 @@ impl Engine {
     /// Serves the store's current release through the fleet reconcile ([`crate::sync`]):
     /// its pins and the pointers it moved are installed together in one commit, named by
     /// the release, exactly as every other process of the fleet installs them.
-    fn serve_release(
+    pub(crate) fn serve_release(
         &self,
         tenant: &str,
         now: Timestamp,

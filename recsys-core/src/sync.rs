@@ -866,7 +866,7 @@ impl Engine {
     }
 
     /// Whether (tenant, surface) is pinned to a manifest.
-    fn is_pinned(&self, tenant: &str, surface: &str) -> bool {
+    pub(crate) fn is_pinned(&self, tenant: &str, surface: &str) -> bool {
         let st = self.lock_state();
         let key = (tenant.to_owned(), surface.to_owned());
         st.surfaces.get(&key).is_some_and(|s| s.pinned.is_some())
