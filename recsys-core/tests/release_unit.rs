@@ -87,6 +87,10 @@ fn admin(e: &Engine, op: &str, request: &str) -> Result<Value, ApiError> {
 /// The host's side of a pin: fetches what the engine asks for and hands it over. `bad`
 /// corrupts one artifact.
 fn host_fetch(e: &Engine, fetch: &[String], bad: bool) -> Value {
+    try_host_fetch(e, fetch, bad).unwrap()
+}
+
+fn try_host_fetch(e: &Engine, fetch: &[String], bad: bool) -> Result<Value, ApiError> {
     let mut results = BTreeMap::new();
     for (i, uri) in fetch.iter().enumerate() {
         let mut bytes = read(uri);
@@ -96,9 +100,7 @@ fn host_fetch(e: &Engine, fetch: &[String], bad: bool) -> Value {
         results.insert(uri.clone(), Fetch::Found(bytes));
     }
     let now = Timestamp::parse_rfc3339(NOW).unwrap();
-    e.loader()
-        .apply_artifacts("demo", "home", now, results)
-        .unwrap()
+    e.loader().apply_artifacts("demo", "home", now, results)
 }
 
 /// The URIs a release answer (`artifacts_applied`) or a sync report (`fetch`) asks for.
@@ -395,4 +397,26 @@ fn a_rollback_restores_documents_and_artifacts_in_one_swap() {
     let report = host_fetch(&a, &wanted(&back), false);
     assert_eq!(s(&report, "outcome"), "swapped");
     assert_eq!(normalised(served(&a)), expected(0, &first));
+}
+
+/// A release still waiting for artifacts is superseded by the next one: the late hand-over
+/// of its artifacts is refused, never applied as a refresh beside the newer release.
+#[test]
+fn a_waiting_release_superseded_by_the_next_one_is_never_installed() {
+    let store: Arc<dyn DocumentStore> = Arc::new(MemoryStore::new());
+    let a = engine(store);
+    publish(&a, 0).unwrap();
+    let (c, r, m) = body(1);
+    let req = format!(
+        r#"{{"tenant":"demo","config":{c},"rules":{r},"artifacts":{{"home":{}}}}}"#,
+        json::to_string(&Value::str(&m))
+    );
+    let waiting = admin(&a, "admin.release", &req).unwrap();
+    let late = wanted(&waiting);
+    assert_eq!(late.len(), 5);
+    let third = publish(&a, 2).unwrap();
+    assert_eq!(normalised(served(&a)), expected(2, &third));
+    let err = try_host_fetch(&a, &late, false).unwrap_err();
+    assert_eq!(err.code, "RECSYS_LOADER_NO_PENDING_MANIFEST");
+    assert_eq!(normalised(served(&a)), expected(2, &third));
 }

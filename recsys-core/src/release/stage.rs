@@ -218,6 +218,8 @@ impl Engine {
             if st.doc_gens.get(tenant).copied() != pending.doc_gen {
                 return Commit::Superseded;
             }
+            // A release staged earlier is superseded by this one, whatever it becomes.
+            drop_waiting(st, tenant);
             let waiting = pending.waiting();
             if !waiting.is_empty() {
                 for (surface, staged) in &pending.surfaces {
@@ -233,7 +235,6 @@ impl Engine {
                 st.releases.insert(tenant.to_owned(), pending);
                 return Commit::Waiting(waiting);
             }
-            st.releases.remove(tenant);
             let now = pending.now;
             for (surface, staged) in std::mem::take(&mut pending.surfaces) {
                 let s = st.surfaces.entry((tenant.to_owned(), surface)).or_default();
@@ -341,13 +342,7 @@ impl Engine {
         s.pending = None;
         if failed > 0 {
             // Nothing of the release is installed: the previous one keeps serving whole.
-            let r = st.releases.remove(tenant);
-            for (sf, _) in r.iter().flat_map(|r| r.waiting()) {
-                if let Some(x) = st.surfaces.get_mut(&(tenant.to_owned(), sf)) {
-                    x.pending = None;
-                    x.staged.clear();
-                }
-            }
+            drop_waiting(st, tenant);
             let detail = format!("{failed} artifacts of release {id} failed verification or could not be read; the release was not installed and the previous one keeps serving");
             return Ok(outcome(
                 tenant,
@@ -410,6 +405,26 @@ impl Engine {
             result.1,
             st.surfaces.get(&key),
         ))
+    }
+}
+
+/// Drops the tenant's waiting release, and the manifests its surfaces were waiting on (a
+/// late hand-over for it is refused rather than applied as a refresh).
+fn drop_waiting(st: &mut crate::loader::SourceState, tenant: &str) {
+    let Some(r) = st.releases.remove(tenant) else {
+        return;
+    };
+    for (surface, staged) in &r.surfaces {
+        let Staged::Wait(w) = staged else { continue };
+        if let Some(s) = st.surfaces.get_mut(&(tenant.to_owned(), surface.clone())) {
+            if s.pending
+                .as_ref()
+                .is_some_and(|p| p.version == w.info.version)
+            {
+                s.pending = None;
+                s.staged.clear();
+            }
+        }
     }
 }
 
