@@ -265,18 +265,11 @@ impl Run<'_> {
         t.empty_before += usize::from(before.items.is_empty());
         t.empty_after += usize::from(after.items.is_empty());
         let k = before.items.len().max(after.items.len());
-        let pos = |s: &Served| -> HashMap<String, usize> {
-            s.items
-                .iter()
-                .enumerate()
-                .map(|(p, (id, _))| (id.clone(), p))
-                .collect()
-        };
-        let (pb, pa) = (pos(&before), pos(&after));
+        let (pb, pa) = (positions(&before), positions(&after));
         let common = before
             .items
             .iter()
-            .filter(|(id, _)| pa.contains_key(id))
+            .filter(|(id, _)| pa.contains_key(id.as_str()))
             .count();
         t.overlap_sum += if k == 0 {
             1.0
@@ -312,20 +305,33 @@ impl Run<'_> {
             }
             c
         };
+        // The diff: which items were added, removed (and by which candidate blocks: they
+        // count as fired) or moved. The entries, with their causes, are built only for the
+        // requests whose details are listed (the others push a placeholder: only whether
+        // the request changed is counted).
+        let keep = t.details.len() < t.detail_limit;
         let none = BTreeSet::new();
         let mut added = Vec::new();
         for (rank, (id, ra)) in after.items.iter().enumerate() {
-            if !pb.contains_key(id) {
+            if !pb.contains_key(id.as_str()) {
+                if !keep {
+                    added.push(Value::Null);
+                    continue;
+                }
                 added.push(entry(id, None, Some(rank), fallback(&none, ra)));
             }
         }
         let mut removed = Vec::new();
         let mut moved = Vec::new();
         for (rank, (id, rb)) in before.items.iter().enumerate() {
-            match pa.get(id) {
+            match pa.get(id.as_str()) {
                 None => {
                     let blocks = self.blocks.removing(id, &surface, &segment, ctx.now);
                     fired.extend(blocks.iter().copied());
+                    if !keep {
+                        removed.push(Value::Null);
+                        continue;
+                    }
                     let cause = if blocks.is_empty() {
                         fallback(rb, &none)
                     } else {
@@ -337,6 +343,10 @@ impl Run<'_> {
                     removed.push(entry(id, Some(rank), None, cause));
                 }
                 Some(&to) if to != rank => {
+                    if !keep {
+                        moved.push(Value::Null);
+                        continue;
+                    }
                     let ra = &after.items[to].1;
                     moved.push(entry(id, Some(rank), Some(to), fallback(rb, ra)));
                 }
@@ -350,7 +360,7 @@ impl Run<'_> {
             return;
         }
         t.changed += 1;
-        if t.details.len() < t.detail_limit {
+        if keep {
             let mut m = Map::new();
             m.push("index", Value::u64(i as u64));
             if !ctx.request_id.is_empty() {
@@ -364,6 +374,15 @@ impl Run<'_> {
             t.details.push(Value::Object(m));
         }
     }
+}
+
+/// Rank of each item of an answer, by id.
+fn positions(s: &Served) -> HashMap<&str, usize> {
+    s.items
+        .iter()
+        .enumerate()
+        .map(|(p, (id, _))| (id.as_str(), p))
+        .collect()
 }
 
 fn surface_segment(req: &Value) -> (String, String) {
