@@ -151,8 +151,8 @@ impl Engine {
     /// Lint findings of the documents serving `tenant` against the catalog loaded for
     /// `surface` (the checks that need a catalog are skipped when none is loaded): what
     /// `validate` reports next to the request's warnings. Empty when the tenant has no
-    /// documents. The findings are cached on the serving snapshot ([`crate::lint::cache`]):
-    /// a repeated call costs O(log rules + findings), not a lint of the documents.
+    /// documents. The findings are cached on the serving snapshot (see the `lint::cache`
+    /// module): a repeated call costs O(log rules + findings), not a lint of the documents.
     pub fn served_lint(&self, tenant: &str, surface: &str, now: Timestamp) -> Vec<Finding> {
         let docs = self.lock_state().docs.get(tenant).cloned();
         let Some(docs) = docs else {
