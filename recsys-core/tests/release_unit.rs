@@ -420,3 +420,37 @@ fn a_waiting_release_superseded_by_the_next_one_is_never_installed() {
     assert_eq!(err.code, "RECSYS_LOADER_NO_PENDING_MANIFEST");
     assert_eq!(normalised(served(&a)), expected(2, &third));
 }
+
+/// A waiting release's artifacts can be handed over one at a time (`loader_stage_artifact`,
+/// each buffer freed before the next is read); the final hand-over with no bytes installs
+/// the release whole.
+#[test]
+fn a_waiting_release_takes_its_artifacts_one_at_a_time() {
+    let store: Arc<dyn DocumentStore> = Arc::new(MemoryStore::new());
+    let a = engine(store);
+    let first = publish(&a, 0).unwrap();
+    let (c, r, m) = body(1);
+    let req = format!(
+        r#"{{"tenant":"demo","config":{c},"rules":{r},"artifacts":{{"home":{}}}}}"#,
+        json::to_string(&Value::str(&m))
+    );
+    let rel = admin(&a, "admin.release", &req).unwrap();
+    let id = s(&rel, "release_id").to_string();
+    for uri in wanted(&rel) {
+        let staged = a.loader().stage("demo", "home", &uri, &read(&uri)).unwrap();
+        assert_eq!(s(&staged, "uri"), uri);
+        assert_eq!(
+            normalised(served(&a)),
+            expected(0, &first),
+            "staged, not served"
+        );
+    }
+    let report = try_host_fetch(&a, &[], false).unwrap();
+    assert_eq!(
+        s(&report, "outcome"),
+        "swapped",
+        "{}",
+        json::to_string(&report)
+    );
+    assert_eq!(normalised(served(&a)), expected(1, &id));
+}
