@@ -401,8 +401,8 @@ export declare class Engine {
   audit(tenant: string, ctx: AdminContext, opts?: AuditOptions): AuditPage
   verifyAudit(tenant: string, ctx: AdminContext, opts?: { head?: { id: number; hash: string } }): AuditVerification
   invalidate(tenant: string, targets: string[], ctx: AdminContext, opts?: { surface?: string }): InvalidateAnswer
-  pinArtifacts(tenant: string, surface: string, ctx: AdminContext, opts: { manifest?: JsonInput; current?: JsonObject }): ArtifactAdminAnswer
-  unpinArtifacts(tenant: string, surface: string, ctx: AdminContext): ArtifactAdminAnswer
+  pinArtifacts(tenant: string, surface: string, ctx: AdminContext, opts: { manifest?: JsonInput; current?: JsonObject; ifMatch?: string }): ArtifactAdminAnswer
+  unpinArtifacts(tenant: string, surface: string, ctx: AdminContext, opts?: { ifMatch?: string }): ArtifactAdminAnswer
   releaseHeld(tenant: string, surface: string, ctx: AdminContext): ArtifactAdminAnswer
   /** Reconciles with the store (`admin.sync`): `{tenants: [report...]}`. */
   sync(now: string, opts?: { tenant?: string; kinds?: Array<'config' | 'rules' | 'artifacts' | 'cache'>; revision?: number }): JsonObject

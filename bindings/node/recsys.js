@@ -328,16 +328,20 @@ class Engine {
   invalidate(tenant, targets, ctx, opts = {}) {
     return this.#admin('admin.invalidate', compact({ tenant, targets, surface: opts.surface }), ctx)
   }
-  /** Pins a surface to a manifest (`opts.manifest`, object or JSON text) or to `opts.current`. */
+  /**
+   * Pins a surface to a manifest (`opts.manifest`, object or JSON text) or to `opts.current`.
+   * While a release is current, `opts.ifMatch` must be its `release_id`.
+   */
   pinArtifacts(tenant, surface, ctx, opts = {}) {
     return this.#admin(
       'admin.pin_artifacts',
-      compact({ tenant, surface, manifest: opts.manifest, current: opts.current }),
+      compact({ tenant, surface, manifest: opts.manifest, current: opts.current, if_match: opts.ifMatch }),
       ctx,
     )
   }
-  unpinArtifacts(tenant, surface, ctx) {
-    return this.#admin('admin.unpin_artifacts', { tenant, surface }, ctx)
+  /** Releases a pin; conditional on the current release like `pinArtifacts` (`opts.ifMatch`). */
+  unpinArtifacts(tenant, surface, ctx, opts = {}) {
+    return this.#admin('admin.unpin_artifacts', compact({ tenant, surface, if_match: opts.ifMatch }), ctx)
   }
   /** Applies empty publishes held back by `hold_empty_publishes`. */
   releaseHeld(tenant, surface, ctx) {

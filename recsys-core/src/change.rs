@@ -151,15 +151,17 @@ impl Engine {
     /// Lint findings of the documents serving `tenant` against the catalog loaded for
     /// `surface` (the checks that need a catalog are skipped when none is loaded): what
     /// `validate` reports next to the request's warnings. Empty when the tenant has no
-    /// documents. The catalog statistics are cached on the shared tag index, so this costs
-    /// what the documents cost.
+    /// documents. The findings are cached on the serving snapshot (see the `lint::cache`
+    /// module): a repeated call costs O(log rules + findings), not a lint of the documents.
     pub fn served_lint(&self, tenant: &str, surface: &str, now: Timestamp) -> Vec<Finding> {
         let docs = self.lock_state().docs.get(tenant).cloned();
         let Some(docs) = docs else {
             return Vec::new();
         };
-        let snap = self.snapshot(tenant, surface).map(|s| s.snapshot);
-        lint_docs(&docs, snap.as_deref(), now)
+        match self.snapshot(tenant, surface) {
+            Some(s) => s.snapshot.lint.findings(&docs, &s.snapshot, now),
+            None => lint_docs(&docs, None, now),
+        }
     }
 }
 

@@ -334,27 +334,7 @@ impl Engine {
         })
     }
 
-    /// [`Engine::set_document_if`] for a release: `decide` returns both documents and the
-    /// release id (or `None` to change nothing), installed in one commit and one rebuild.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn set_release_if(
-        &self,
-        tenant: &str,
-        mut decide: impl FnMut(
-            Option<&TenantDocs>,
-        )
-            -> Result<Option<(Option<Value>, Option<Value>, String)>, ApiError>,
-    ) -> Result<Option<usize>, ApiError> {
-        self.update_docs_if(tenant, |docs| {
-            decide(docs)?
-                .map(|(config, rules, id)| {
-                    crate::compile::DocsUpdate::release(tenant, config.as_ref(), rules.as_ref(), id)
-                })
-                .transpose()
-        })
-    }
-
-    /// The loop behind [`Engine::set_document_if`] and [`Engine::set_release_if`]: `decide`
+    /// The loop behind [`Engine::set_document_if`]: `decide`
     /// runs with no lock held, again whenever another write changed the tenant's documents
     /// before its update could be committed.
     fn update_docs_if(
@@ -394,22 +374,41 @@ impl Engine {
             })
             .collect();
         let st = self.lock_state();
-        for (s, gen, snap) in &built {
-            let current = st
-                .surfaces
-                .get(&(plan.tenant.clone(), s.clone()))
-                .is_some_and(|ss| ss.gen == *gen);
-            if current {
-                self.install_retiring(snap.clone());
-            }
-        }
+        let current: Vec<Arc<TenantSnapshot>> = built
+            .iter()
+            .filter(|(s, gen, _)| {
+                st.surfaces
+                    .get(&(plan.tenant.clone(), s.clone()))
+                    .is_some_and(|ss| ss.gen == *gen)
+            })
+            .map(|(_, _, snap)| snap.clone())
+            .collect();
+        // Every surface of the plan in one swap: a request on any of them sees the write
+        // whole or not at all.
+        self.install_all_retiring(current);
         drop(st);
         built.into_iter().map(|(s, _, snap)| (s, snap)).collect()
     }
 
-    /// Installs `snap` and retires the snapshot it replaces (see [`Engine::reap_retired`]).
-    pub(crate) fn install_retiring(&self, snap: Arc<TenantSnapshot>) {
-        let previous = self.install_arc(snap);
+    /// Installs `snaps` in one swap and retires the snapshots they replace (see
+    /// [`Engine::reap_retired`]).
+    pub(crate) fn install_all_retiring(&self, snaps: Vec<Arc<TenantSnapshot>>) {
+        if snaps.is_empty() {
+            return;
+        }
+        let mut previous = Vec::new();
+        self.snapshots.rcu(|cur| {
+            let mut next = SnapshotMap::clone(cur);
+            previous.clear();
+            for snap in &snaps {
+                let key = (snap.tenant.clone(), snap.surface.clone());
+                previous.extend(next.insert(key, snap.clone()));
+            }
+            next
+        });
+        for _ in &snaps {
+            self.record(metrics::record_snapshot_swap);
+        }
         let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
         retired.extend(previous);
         // Free what no request holds any more, here on the write path.
@@ -1000,7 +999,7 @@ impl SourceState {
     }
 
     /// Records new documents for `tenant` (a new document generation).
-    fn commit_docs(&mut self, tenant: &str, docs: Arc<TenantDocs>) {
+    pub(crate) fn commit_docs(&mut self, tenant: &str, docs: Arc<TenantDocs>) {
         let g = self.next_gen();
         self.doc_gens.insert(tenant.to_string(), g);
         self.docs.insert(tenant.to_string(), docs);
@@ -1091,8 +1090,8 @@ mod tests {
     }
 
     /// After `load_snapshot`, config, rules and release changes compile only policy: every
-    /// snapshot they serve shares the catalog the load compiled; a release is applied with
-    /// no lock held while its documents are fetched, and names itself in the versions.
+    /// snapshot they serve shares the catalog the load compiled; a release names itself in
+    /// the versions.
     #[test]
     fn document_and_release_changes_share_the_loaded_catalog() {
         let e = loaded();
@@ -1109,14 +1108,20 @@ mod tests {
             Arc::ptr_eq(&first, &catalog(&e)),
             "a rules change rebuilt the catalog"
         );
-        let n = e
-            .set_release_if("demo", |_| {
-                assert!(e.state.try_lock().is_ok(), "fetch ran under the write lock");
-                let config = parse(br#"{"algo":"blend"}"#).unwrap();
-                Ok(Some((Some(config), None, "r1".into())))
-            })
-            .unwrap();
-        assert_eq!(n, Some(1));
+        let config = parse(br#"{"algo":"blend"}"#).unwrap();
+        let update =
+            crate::compile::DocsUpdate::release("demo", Some(&config), None, "r1".into()).unwrap();
+        let pending = crate::release::stage::PendingRelease {
+            id: "r1".into(),
+            doc_gen: e.lock_state().doc_gens.get("demo").copied(),
+            update: Some(update),
+            surfaces: Default::default(),
+            now: crate::time::Timestamp::default(),
+        };
+        assert_eq!(
+            e.commit_release("demo", pending),
+            crate::release::stage::Commit::Installed(1)
+        );
         let snap = e.snapshot("demo", "home").unwrap().snapshot;
         assert!(
             Arc::ptr_eq(&first, &snap.catalog),

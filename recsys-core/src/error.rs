@@ -316,6 +316,9 @@ error_codes! {
     NoPreviousVersion = "RECSYS_NO_PREVIOUS_VERSION", 409, Conflict;
     /// `RECSYS_NO_PREVIOUS_RELEASE` (409): a rollback with no previous release.
     NoPreviousRelease = "RECSYS_NO_PREVIOUS_RELEASE", 409, Conflict;
+    /// `RECSYS_RELEASE_IF_MATCH_REQUIRED` (428): a manual artifact pin or unpin while a
+    /// release is current, without the release id it changes (`if_match`).
+    ReleaseIfMatchRequired = "RECSYS_RELEASE_IF_MATCH_REQUIRED", 428, Conflict;
     /// `RECSYS_LOADER_NOT_CONFIGURED` (400): a loader operation before the loader is configured.
     LoaderNotConfigured = "RECSYS_LOADER_NOT_CONFIGURED", 400, InvalidRequest;
     /// `RECSYS_LOADER_UNKNOWN_ARTIFACT` (409): an artifact the pending manifest does not name.

@@ -121,7 +121,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.push("kind", Value::str(&self.kind));
         m.push("uri", Value::str(&self.uri));
@@ -159,12 +159,12 @@ pub struct SurfaceState {
     /// Pinned to a manifest given by an operator (artifact rollback): refreshes are skipped.
     pub pinned: Option<Timestamp>,
     /// A manifest waiting for its artifacts.
-    pending: Option<ManifestInfo>,
+    pub(crate) pending: Option<ManifestInfo>,
     /// Generation of the last change that needs this surface's snapshot rebuilt.
     pub(crate) gen: u64,
     /// Artifacts of the pending manifest handed over one at a time
     /// ([`Engine::loader_stage_artifact`]), already verified, by URI.
-    staged: BTreeMap<String, Result<Arc<LoadedArtifact>, ApiError>>,
+    pub(crate) staged: BTreeMap<String, Result<Arc<LoadedArtifact>, ApiError>>,
 }
 
 /// Failures kept per surface.
@@ -184,7 +184,7 @@ impl SurfaceState {
             .collect()
     }
 
-    fn fail(&mut self, kind: &str, uri: &str, code: &str, error: String, at: Timestamp) {
+    pub(crate) fn fail(&mut self, kind: &str, uri: &str, code: &str, error: String, at: Timestamp) {
         self.failures.insert(
             0,
             Failure {
@@ -244,6 +244,9 @@ pub struct SourceState {
     pub(crate) doc_gens: BTreeMap<String, u64>,
     /// The last generation handed out.
     pub(crate) gen: u64,
+    /// Per tenant, a release waiting for artifacts the host is fetching
+    /// ([`crate::release::stage`]).
+    pub(crate) releases: BTreeMap<String, crate::release::stage::PendingRelease>,
 }
 
 fn key(t: &str, s: &str) -> (String, String) {
@@ -544,6 +547,10 @@ impl Engine {
         now: Timestamp,
         fetched: BTreeMap<String, Fetch>,
     ) -> Result<Value, ApiError> {
+        // Artifacts a waiting release asked for complete that release, not a refresh.
+        if let Some(done) = self.release_artifacts(tenant, surface, now, &fetched) {
+            return done;
+        }
         crate::snapshot::parallel::with_threads(self.load_threads(), || {
             self.apply_artifacts(tenant, surface, now, fetched)
         })

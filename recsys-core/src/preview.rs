@@ -14,7 +14,7 @@ use crate::decode::Input as Members;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::json::{Map, Value};
-use crate::lint::{CatalogView, SnapshotCatalog};
+use crate::lint::{SnapshotCatalog, TagSpace};
 use crate::request::CallContext;
 use crate::rules::{Action, Rule};
 use crate::serve::answer::Recommendation;
@@ -129,9 +129,75 @@ struct Run<'a> {
     after: Side<'a>,
     proposal: &'a Proposal,
     /// Candidate block rules, for removed items.
-    blocks: Vec<&'a Rule>,
-    catalog: SnapshotCatalog<'a>,
+    blocks: Blocks<'a>,
     max_details: usize,
+}
+
+/// The candidate's block rules indexed by what they target (item id, or interned tag per
+/// space), so the blocks that may remove an item are found from the item's id and tags, not
+/// by checking every block for every removed item.
+struct Blocks<'a> {
+    /// Block rules in serving order (priority desc, stable).
+    rules: Vec<&'a Rule>,
+    by_item: HashMap<&'a str, Vec<usize>>,
+    by_tag: HashMap<(TagSpace, u32), Vec<usize>>,
+    catalog: SnapshotCatalog<'a>,
+}
+
+impl<'a> Blocks<'a> {
+    fn new(candidate: &'a TenantSnapshot) -> Blocks<'a> {
+        let catalog = SnapshotCatalog::new(candidate);
+        let rules: Vec<&Rule> = candidate
+            .rules
+            .iter()
+            .filter(|r| r.action == Action::Block)
+            .collect();
+        let (mut by_item, mut by_tag) = (HashMap::new(), HashMap::new());
+        for (pos, b) in rules.iter().enumerate() {
+            match crate::lint::rules_space(b.target_type) {
+                None => {
+                    for id in &b.item_ids {
+                        by_item
+                            .entry(id.as_str())
+                            .or_insert_with(Vec::new)
+                            .push(pos);
+                    }
+                }
+                // A key no item carries matches nothing.
+                Some(sp) => {
+                    if let Some(t) = catalog.tag_of(&b.target_key) {
+                        by_tag.entry((sp, t)).or_insert_with(Vec::new).push(pos);
+                    }
+                }
+            }
+        }
+        Blocks {
+            rules,
+            by_item,
+            by_tag,
+            catalog,
+        }
+    }
+
+    /// Document indexes of the blocks that apply to the request and target `item`, in
+    /// serving order.
+    fn removing(&self, item: &str, surface: &str, segment: &str, now: Timestamp) -> Vec<usize> {
+        let mut hits: Vec<usize> = self.by_item.get(item).cloned().unwrap_or_default();
+        if !self.by_tag.is_empty() {
+            for (sp, tags) in self.catalog.item_tag_lists(item) {
+                for t in tags {
+                    hits.extend(self.by_tag.get(&(sp, *t)).into_iter().flatten());
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        hits.into_iter()
+            .map(|p| self.rules[p])
+            .filter(|b| b.applies(surface, segment, now))
+            .map(|b| b.index)
+            .collect()
+    }
 }
 
 impl Run<'_> {
@@ -151,19 +217,6 @@ impl Run<'_> {
             &mut Vec::new(),
         )?;
         Ok(served(&answer))
-    }
-
-    /// Candidate blocks that apply to the request and remove `item`.
-    fn blocked_by(&self, item: &str, surface: &str, segment: &str, now: Timestamp) -> Vec<usize> {
-        self.blocks
-            .iter()
-            .filter(|b| b.applies(surface, segment, now))
-            .filter(|b| match crate::lint::rules_space(b.target_type) {
-                None => b.item_ids.iter().any(|i| i == item),
-                Some(sp) => self.catalog.item_matches(item, sp, &b.target_key),
-            })
-            .map(|b| b.index)
-            .collect()
     }
 
     fn one(&self, i: usize, req: &Value, ctx: &CallContext, t: &mut Totals) {
@@ -189,18 +242,11 @@ impl Run<'_> {
         t.empty_before += usize::from(before.items.is_empty());
         t.empty_after += usize::from(after.items.is_empty());
         let k = before.items.len().max(after.items.len());
-        let pos = |s: &Served| -> HashMap<String, usize> {
-            s.items
-                .iter()
-                .enumerate()
-                .map(|(p, (id, _))| (id.clone(), p))
-                .collect()
-        };
-        let (pb, pa) = (pos(&before), pos(&after));
+        let (pb, pa) = (positions(&before), positions(&after));
         let common = before
             .items
             .iter()
-            .filter(|(id, _)| pa.contains_key(id))
+            .filter(|(id, _)| pa.contains_key(id.as_str()))
             .count();
         t.overlap_sum += if k == 0 {
             1.0
@@ -240,20 +286,34 @@ impl Run<'_> {
             }
             c
         };
+        // The diff: which items were added, removed (and by which candidate blocks: they
+        // count as fired) or moved. The entries, with their causes, are built only for the
+        // requests whose details are listed (for the others only whether the request
+        // changed is counted).
+        let keep = t.details.len() < t.detail_limit;
+        let mut unlisted = false;
         let none = BTreeSet::new();
         let mut added = Vec::new();
         for (rank, (id, ra)) in after.items.iter().enumerate() {
-            if !pb.contains_key(id) {
+            if !pb.contains_key(id.as_str()) {
+                if !keep {
+                    unlisted = true;
+                    continue;
+                }
                 added.push(entry(id, None, Some(rank), fallback(&none, ra)));
             }
         }
         let mut removed = Vec::new();
         let mut moved = Vec::new();
         for (rank, (id, rb)) in before.items.iter().enumerate() {
-            match pa.get(id) {
+            match pa.get(id.as_str()) {
                 None => {
-                    let blocks = self.blocked_by(id, &surface, &segment, ctx.now);
+                    let blocks = self.blocks.removing(id, &surface, &segment, ctx.now);
                     fired.extend(blocks.iter().copied());
+                    if !keep {
+                        unlisted = true;
+                        continue;
+                    }
                     let cause = if blocks.is_empty() {
                         fallback(rb, &none)
                     } else {
@@ -269,6 +329,10 @@ impl Run<'_> {
                     removed.push(entry(id, Some(rank), None, cause));
                 }
                 Some(&to) if to != rank => {
+                    if !keep {
+                        unlisted = true;
+                        continue;
+                    }
                     let ra = &after.items[to].1;
                     moved.push(entry(id, Some(rank), Some(to), fallback(rb, ra)));
                 }
@@ -278,11 +342,11 @@ impl Run<'_> {
         for r in fired {
             *t.fired.entry(r).or_insert(0) += 1;
         }
-        if added.is_empty() && removed.is_empty() && moved.is_empty() {
+        if !unlisted && added.is_empty() && removed.is_empty() && moved.is_empty() {
             return;
         }
         t.changed += 1;
-        if t.details.len() < t.detail_limit {
+        if keep {
             t.details.push(PreviewDetail::Changed(ChangedRequest {
                 index: i,
                 request_id: (!ctx.request_id.is_empty()).then(|| ctx.request_id.clone()),
@@ -294,6 +358,15 @@ impl Run<'_> {
             }));
         }
     }
+}
+
+/// Rank of each item of an answer, by id.
+fn positions(s: &Served) -> HashMap<&str, usize> {
+    s.items
+        .iter()
+        .enumerate()
+        .map(|(p, (id, _))| (id.as_str(), p))
+        .collect()
 }
 
 fn surface_segment(req: &Value) -> (String, String) {
@@ -530,12 +603,7 @@ impl Engine {
                 ids: RuleIds::new(&p.candidate.rules),
             },
             proposal: &p,
-            blocks: candidate
-                .rules
-                .iter()
-                .filter(|r| r.action == Action::Block)
-                .collect(),
-            catalog: SnapshotCatalog::new(&candidate),
+            blocks: Blocks::new(&candidate),
             max_details,
         };
         let t = run.all(&requests, &p.tenant);
@@ -576,10 +644,20 @@ impl Totals {
     }
 }
 
+/// Chunks served but not yet added to the total (a later chunk can finish first), and the
+/// total of every chunk before `next`.
+struct Merge {
+    next: usize,
+    done: BTreeMap<usize, Totals>,
+    total: Totals,
+}
+
 impl Run<'_> {
-    /// Serves every request, in chunks of [`PREVIEW_CHUNK`] spread over
-    /// [`preview_threads`] threads (each request is independent: two reads of immutable
-    /// snapshots), and adds the chunks' totals up in request order.
+    /// Serves every request, in chunks of [`PREVIEW_CHUNK`] taken in order by
+    /// [`preview_threads`] workers from one counter (each request is independent: two reads
+    /// of immutable snapshots), and adds the chunks' totals up in request order as the
+    /// prefix completes. No worker waits for another's chunk, and a chunk keeps only as
+    /// many details as may still be listed when it starts.
     fn all(&self, requests: &[(&Value, Timestamp, String)], tenant: &str) -> Totals {
         let chunks: Vec<&[(&Value, Timestamp, String)]> = requests.chunks(PREVIEW_CHUNK).collect();
         let chunk = |c: usize, detail_limit: usize| -> Totals {
@@ -593,34 +671,47 @@ impl Run<'_> {
             }
             t
         };
-        let threads = preview_threads(chunks.len());
-        let mut total = Totals {
-            detail_limit: self.max_details,
-            ..Totals::default()
-        };
-        // Waves of `threads` chunks, merged in order after each wave: memory stays at one
-        // wave's details, and a chunk keeps only as many details as may still be listed.
-        for wave in (0..chunks.len()).collect::<Vec<_>>().chunks(threads.max(1)) {
-            let limit = self.max_details.saturating_sub(total.details.len());
-            let results: Vec<Totals> = if wave.len() == 1 {
-                vec![chunk(wave[0], limit)]
-            } else {
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = wave
-                        .iter()
-                        .map(|&c| s.spawn(move || chunk(c, limit)))
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                        .collect()
-                })
-            };
-            for t in results {
-                total.merge(t, self.max_details);
+        let max = self.max_details;
+        let merge = std::sync::Mutex::new(Merge {
+            next: 0,
+            done: BTreeMap::new(),
+            total: Totals {
+                detail_limit: max,
+                ..Totals::default()
+            },
+        });
+        let lock = || merge.lock().unwrap_or_else(|p| p.into_inner());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || loop {
+            let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if c >= chunks.len() {
+                break;
             }
+            // The room left now bounds the room left when this chunk is added (it only
+            // shrinks), so the details listed do not depend on the timing.
+            let limit = max.saturating_sub(lock().total.details.len());
+            let t = chunk(c, limit);
+            let mut m = lock();
+            m.done.insert(c, t);
+            loop {
+                let at = m.next;
+                let Some(t) = m.done.remove(&at) else { break };
+                m.total.merge(t, max);
+                m.next += 1;
+            }
+        };
+        let threads = preview_threads(chunks.len());
+        if threads <= 1 {
+            work();
+        } else {
+            std::thread::scope(|s| {
+                for _ in 1..threads {
+                    s.spawn(work);
+                }
+                work();
+            });
         }
-        total
+        merge.into_inner().unwrap_or_else(|p| p.into_inner()).total
     }
 }
 
@@ -663,5 +754,103 @@ fn report(p: &Proposal, candidate: &TenantSnapshot, t: Totals, n: usize) -> Prev
             .collect(),
         rules_never_fired: never,
         details: t.details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Blocks;
+    use crate::compile::TenantDocs;
+    use crate::lint::{CatalogView, SnapshotCatalog};
+    use crate::snapshot::{SignalData, TenantSnapshot};
+    use crate::time::Timestamp;
+
+    /// The indexed lookup finds exactly the blocks a check of every block finds, in the
+    /// same order, for every item, scope and time.
+    #[test]
+    fn indexed_blocks_equal_a_scan_of_every_block() {
+        let tags = [
+            "brand:acme",
+            "brand:zeta",
+            "category:shoes",
+            "cat:bags",
+            "sale",
+            "new",
+        ];
+        let items: Vec<(String, Vec<String>)> = (0..60)
+            .map(|i| {
+                let t = (0..tags.len())
+                    .filter(|j| (i + j) % 3 == 0 || (i * j) % 7 == 1)
+                    .map(|j| tags[j].to_string())
+                    .collect();
+                (format!("i{i:02}"), t)
+            })
+            .collect();
+        let mut rules = Vec::new();
+        for i in 0..40 {
+            let scope = match i % 4 {
+                0 => String::new(),
+                1 => r#","surface":"home""#.to_string(),
+                2 => r#","segment":"vip""#.to_string(),
+                _ => r#","valid_until":"2026-01-01T12:00:00Z""#.to_string(),
+            };
+            let target = match i % 5 {
+                0 => format!(r#""item_ids":["i{:02}","i{:02}","nope"]"#, i, (i * 7) % 60),
+                1 => format!(r#""tag":"{}""#, tags[i % tags.len()]),
+                2 => r#""target_type":"brand","target_key":"acme""#.to_string(),
+                3 => r#""target_type":"category","target_key":"SHOES""#.to_string(),
+                _ => r#""tag":"unknown-tag""#.to_string(),
+            };
+            let action = if i % 6 == 5 {
+                "boost\",\"boost_value\":\"1"
+            } else {
+                "block"
+            };
+            rules.push(format!(
+                r#"{{"action":"{action}",{target},"priority":{}{scope}}}"#,
+                i % 3
+            ));
+        }
+        let doc = crate::json::parse(format!("[{}]", rules.join(",")).as_bytes()).unwrap();
+        let docs = TenantDocs::new("t", None, Some(&doc)).unwrap();
+        assert!(docs.rules_dropped.is_empty(), "{:?}", docs.rules_dropped);
+        let data = SignalData {
+            content: Some(items.clone()),
+            ..SignalData::default()
+        };
+        let snap = TenantSnapshot::compile(
+            "t",
+            "home",
+            &docs.config,
+            docs.rules,
+            data,
+            Default::default(),
+        );
+        let blocks = Blocks::new(&snap);
+        let catalog = SnapshotCatalog::new(&snap);
+        let scan = |item: &str, surface: &str, segment: &str, now: Timestamp| -> Vec<usize> {
+            blocks
+                .rules
+                .iter()
+                .filter(|b| b.applies(surface, segment, now))
+                .filter(|b| match crate::lint::rules_space(b.target_type) {
+                    None => b.item_ids.iter().any(|i| i == item),
+                    Some(sp) => catalog.item_matches(item, sp, &b.target_key),
+                })
+                .map(|b| b.index)
+                .collect()
+        };
+        let mut found = 0;
+        for now in ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"] {
+            let now = Timestamp::parse_rfc3339(now).unwrap();
+            for (surface, segment) in [("home", ""), ("pdp", "vip"), ("home", "vip")] {
+                for item in items.iter().map(|(i, _)| i.as_str()).chain(["nope", "zz"]) {
+                    let want = scan(item, surface, segment, now);
+                    found += want.len();
+                    assert_eq!(blocks.removing(item, surface, segment, now), want, "{item}");
+                }
+            }
+        }
+        assert!(found > 100, "the fixture exercises the blocks ({found})");
     }
 }

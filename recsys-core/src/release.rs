@@ -1,8 +1,11 @@
 //! The engine side of releases (see [`crate::control::Release`]): the `admin.release`,
 //! `admin.rollback_release` and `admin.get_release` operations, lint of the released
 //! documents, validation of the released manifests, and serving a release as one unit: the
-//! pins it changes are applied first, then both documents in one commit and one rebuild
-//! (answers name the release in `meta.release_id`).
+//! artifact sets of the pins it changes are staged off to the side, then they, both
+//! documents and the release id are installed in one commit and one snapshot swap
+//! ([`stage`]; answers name the release in `meta.release_id`).
+
+pub(crate) mod stage;
 
 use crate::control::{AuditHead, OpContext, Release, ReleaseOutcome};
 use crate::decode::Input;
@@ -10,9 +13,9 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::json::{self, Map, Value};
 use crate::lint::Finding;
-use crate::loader::Step;
 use crate::time::Timestamp;
 use crate::Engine;
+use std::collections::BTreeMap;
 
 /// Most surfaces one release pins or unpins (checked before any manifest is parsed).
 pub const MAX_RELEASE_SURFACES: usize = 64;
@@ -150,6 +153,9 @@ pub struct ReleaseReport {
     /// When it changed pins: one entry per surface (`surface`, `action` `pin`/`unpin`,
     /// `fetch` URIs the host must fetch, or `error`).
     pub artifacts_applied: Vec<Value>,
+    /// When its artifacts must be fetched first: the id of the release waiting for them
+    /// (the previous release keeps serving, whole, until they are handed over).
+    pub release_waiting: Option<String>,
     /// Lint findings: of the released documents, or of what a rollback restored.
     pub lint: Option<Vec<Finding>>,
 }
@@ -172,6 +178,9 @@ impl ReleaseReport {
                 "artifacts_applied",
                 Value::Array(self.artifacts_applied.clone()),
             );
+        }
+        if let Some(id) = &self.release_waiting {
+            a.push("release_waiting", Value::str(id));
         }
         if let Some(f) = &self.lint {
             a.push("lint", crate::lint::findings_value(f));
@@ -332,12 +341,14 @@ impl Engine {
             audit_head: out.audit_head.clone(),
             recompiled: None,
             artifacts_applied: Vec::new(),
+            release_waiting: None,
             lint: None,
         };
         if out.changed {
-            report.artifacts_applied =
-                self.apply_release_pins(tenant, ctx.now, &out.from, &out.release, out.audit_id);
-            report.recompiled = Some(self.serve_release(tenant, ctx.now)?);
+            let served = self.serve_release(tenant, ctx.now)?;
+            report.recompiled = Some(served.recompiled);
+            report.artifacts_applied = artifacts_applied(&served);
+            report.release_waiting = served.release_waiting;
         }
         // A rollback reports the findings of what it restored (as served now).
         report.lint = lint.or_else(|| self.lint_now_serving(tenant, ctx.now));
@@ -381,62 +392,6 @@ impl Engine {
         Ok(out)
     }
 
-    /// Applies the pins a release changes (from `from` to `to`) on this engine's surfaces:
-    /// a named manifest is pinned, a surface the release unpins (or that `from` named and `to`
-    /// does not) is unpinned. Answers one entry per surface (`fetch` lists the URIs the host
-    /// must fetch and hand to `loader_apply_artifacts`; a failure is reported, not raised:
-    /// the release is stored and the documents are served regardless).
-    pub(crate) fn apply_release_pins(
-        &self,
-        tenant: &str,
-        now: Timestamp,
-        from: &Release,
-        to: &Release,
-        revision: Option<u64>,
-    ) -> Vec<Value> {
-        let tracked = self.loaded();
-        let mut out = Vec::new();
-        for surface in changed_surfaces(from, to) {
-            let mut e = Map::new();
-            e.push("surface", Value::str(&surface));
-            let known = tracked
-                .iter()
-                .any(|s| s.tenant == tenant && s.surface == surface);
-            let pinned = to.artifacts.get(&surface).cloned().flatten().is_some();
-            // A pin whose manifest text is missing fails as an empty manifest (reported).
-            let text = to.pin(&surface).flatten().unwrap_or("");
-            let result = match pinned.then_some(text) {
-                Some(text) => {
-                    e.push("action", Value::str("pin"));
-                    self.loader_pin(tenant, &surface, now, text.as_bytes().to_vec())
-                        .map(|step| {
-                            self.note_pin(tenant, &surface, revision);
-                            if let Step::Fetch(uris) = step {
-                                e.push(
-                                    "fetch",
-                                    Value::Array(uris.iter().map(Value::str).collect()),
-                                );
-                            }
-                        })
-                }
-                None => {
-                    e.push("action", Value::str("unpin"));
-                    self.note_pin(tenant, &surface, None);
-                    if known {
-                        self.loader_unpin(tenant, &surface).map(|_| ())
-                    } else {
-                        Ok(())
-                    }
-                }
-            };
-            if let Err(err) = result {
-                e.push("error", err.to_value());
-            }
-            out.push(Value::Object(e));
-        }
-        out
-    }
-
     /// Lints the released pair against the loaded catalog; strict mode refuses errors.
     fn lint_release(
         &self,
@@ -463,18 +418,54 @@ impl Engine {
         Ok(Some(findings))
     }
 
-    /// Serves the store's current config and rules through the fleet reconcile
-    /// ([`crate::sync`]): pointers a release moved are installed together in one commit,
-    /// named by the release, exactly as every other process of the fleet installs them.
-    fn serve_release(&self, tenant: &str, now: Timestamp) -> Result<usize, ApiError> {
+    /// Serves the store's current release through the fleet reconcile ([`crate::sync`]):
+    /// its pins and the pointers it moved are installed together in one commit, named by
+    /// the release, exactly as every other process of the fleet installs them.
+    pub(crate) fn serve_release(
+        &self,
+        tenant: &str,
+        now: Timestamp,
+    ) -> Result<crate::sync::TenantReport, ApiError> {
         let kinds = crate::sync::SyncKinds {
             config: true,
             rules: true,
             feed: false,
         };
         let reports = self.sync_entered(Some(tenant), kinds, None, now)?;
-        Ok(reports.iter().map(|r| r.recompiled).sum())
+        Ok(reports.into_iter().next().unwrap_or_default())
     }
+}
+
+/// The `artifacts_applied` entries of a release answer: per surface whose pin it changed,
+/// `{"surface", "action": "pin"|"unpin", "fetch"?}` (`fetch`: the URIs the host must fetch
+/// and hand to `loader_apply_artifacts`; the release is installed, whole, once they
+/// verify), and `{"surface", "error"}` for a pin that could not be staged.
+fn artifacts_applied(r: &crate::sync::TenantReport) -> Vec<Value> {
+    let mut out: BTreeMap<&str, Map> = BTreeMap::new();
+    for (action, surface) in &r.applied {
+        let e = out.entry(surface).or_default();
+        e.push("surface", Value::str(surface));
+        e.push(
+            "action",
+            Value::str(action.trim_start_matches("artifacts.")),
+        );
+    }
+    for (surface, uris) in &r.fetch {
+        let e = out.entry(surface).or_default();
+        if e.is_empty() {
+            e.push("surface", Value::str(surface));
+            e.push("action", Value::str("pin"));
+        }
+        e.push("fetch", Value::Array(uris.iter().map(Value::str).collect()));
+    }
+    let mut v: Vec<Value> = out.into_values().map(Value::Object).collect();
+    for (surface, message) in &r.errors {
+        let mut e = Map::new();
+        e.push("surface", Value::str(surface));
+        e.push("error", Value::str(message));
+        v.push(Value::Object(e));
+    }
+    v
 }
 
 /// Surfaces whose pin a move from `from` to `to` changes: named by either side with a

@@ -29,6 +29,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::json::{Map, Value};
 use crate::loader::Step;
+use crate::release::stage::{Commit, PendingRelease, PinApplied};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
 use std::sync::MutexGuard;
@@ -107,7 +108,8 @@ pub struct TenantSync {
     pub last_sync: Option<Timestamp>,
     /// Seconds from the write of the newest change applied to the sync that applied it.
     pub last_lag_seconds: Option<f64>,
-    /// Surface → revision of the pin being applied (absent = not pinned by the feed).
+    /// Surface → revision of the last pin or unpin applied (by the feed, a release or this
+    /// engine's own admin calls), so nothing is applied twice or over a later action.
     pins: BTreeMap<String, u64>,
 }
 
@@ -152,6 +154,9 @@ pub struct TenantReport {
     pub fetch: Vec<(String, Vec<String>)>,
     /// Artifact-side actions that failed (surface, message); the feed still moves on.
     pub errors: Vec<(String, String)>,
+    /// A release whose pinned artifacts the host must fetch (`fetch`) before this engine
+    /// installs it, whole; until then the previous release keeps serving.
+    pub release_waiting: Option<String>,
 }
 
 impl TenantReport {
@@ -196,6 +201,9 @@ impl TenantReport {
             .collect();
         m.push("fetch", Value::Array(fetch));
         m.push("errors", pairs(&self.errors, "surface", "error"));
+        if let Some(id) = &self.release_waiting {
+            m.push("release_waiting", Value::str(id));
+        }
         Value::Object(m)
     }
 }
@@ -209,6 +217,9 @@ struct FeedPlan {
     release: BTreeMap<String, u64>,
     /// (surface or None for all, re-read config, re-read rules, other targets).
     invalidations: Vec<(Option<String>, bool, bool, bool)>,
+    /// The newest release entry read (revision, release): its pins are installed with it
+    /// as one unit, not as separate pins.
+    last_release: Option<(u64, Release)>,
 }
 
 impl FeedPlan {
@@ -233,8 +244,9 @@ impl FeedPlan {
                 self.pin.insert(surface, (e.id, None));
             }
             actions::RELEASE_PUBLISH | actions::RELEASE_ROLLBACK => {
-                // The pins a release changes, as pins and unpins at its revision; its
-                // documents are installed together by the pointer reconcile.
+                // The pins a release changes, as pins and unpins at its revision (applied as
+                // such only when a later release does not name the surface: the newest
+                // release installs its own pins together with its documents).
                 let (Some(from), Some(to)) =
                     (Release::of_entry(e, false), Release::of_entry(e, true))
                 else {
@@ -250,6 +262,7 @@ impl FeedPlan {
                     let manifest = pinned.then(|| text.unwrap_or_default());
                     self.pin.insert(s, (e.id, manifest));
                 }
+                self.last_release = Some((e.id, to));
             }
             actions::ARTIFACTS_RELEASE => {
                 self.release.insert(surface, e.id);
@@ -273,6 +286,52 @@ impl FeedPlan {
                 ));
             }
             _ => {}
+        }
+    }
+}
+
+impl FeedPlan {
+    /// Whether the newest release read names `surface` and is at or after `rev`: its pin
+    /// is installed with the release, not on its own.
+    fn covered(&self, surface: &str, rev: u64) -> bool {
+        self.last_release
+            .as_ref()
+            .is_some_and(|(r, to)| rev <= *r && to.artifacts.contains_key(surface))
+    }
+}
+
+/// What reading the feed found: the write time of the newest change (not on the first
+/// read) and the newest release entry, whose pins are installed with it.
+type FeedRead = (Option<Timestamp>, Option<(u64, Release)>);
+
+/// Where a sync stands while it reconciles the pointers.
+#[derive(Clone, Copy)]
+struct Reconcile {
+    /// The store's revision read at the start.
+    head: u64,
+    /// Kinds a cache invalidation asked to re-apply.
+    force: [bool; 2],
+    now: Timestamp,
+}
+
+/// The release entry behind the newest pointer move.
+struct ReleaseRead {
+    rev: u64,
+    /// Config and rules versions at the entry (a kind it guards keeps its pointer).
+    versions: [Option<String>; 2],
+    at: Timestamp,
+    release: Release,
+}
+
+/// Records the pins a release installed (so they are not applied twice) and reports them.
+fn note_applied(ts: &mut TenantSync, rev: u64, applied: &[PinApplied], report: &mut TenantReport) {
+    for a in applied {
+        ts.pins.insert(a.surface.clone(), rev);
+        report
+            .applied
+            .push((a.action.to_string(), a.surface.clone()));
+        if !a.fetch.is_empty() {
+            report.fetch.push((a.surface.clone(), a.fetch.clone()));
         }
     }
 }
@@ -369,13 +428,17 @@ impl Engine {
         ts.store_revision = ts.store_revision.max(head);
         let mut newest: Option<Timestamp> = None;
         let mut force = [false, false];
+        let mut last_release = None;
         if kinds.feed {
-            newest = self.follow_feed(ts, tenant, now, &mut force, &mut report)?;
+            (newest, last_release) = self.follow_feed(ts, tenant, now, &mut force, &mut report)?;
         }
-        // Pointers last moved together by a release are installed together, as one unit.
+        // Pointers last moved together by a release are installed together with its pins,
+        // as one unit.
         let wanted = DocKind::ALL.map(|k| kinds.has(k) || force[k as usize]);
+        let mut handled = None;
         let joint = if wanted.iter().any(|w| *w) {
-            self.reconcile_release(ts, tenant, head, force, &mut report)?
+            let at = Reconcile { head, force, now };
+            self.reconcile_release(ts, tenant, at, &mut report, &mut handled)?
         } else {
             None
         };
@@ -396,6 +459,11 @@ impl Engine {
                 }
             }
         }
+        // The pins of a release that is not the newest pointer move (a single-document write
+        // came after it) are installed on their own, still all in one swap.
+        if let Some((rev, to)) = last_release.filter(|(rev, _)| handled != Some(*rev)) {
+            self.install_release_pins(ts, tenant, rev, &to, now, &mut report)?;
+        }
         ts.last_sync = Some(now);
         if let Some(at) = newest {
             let lag = now.seconds_since(at).max(0.0);
@@ -406,101 +474,202 @@ impl Engine {
     }
 
     /// When the newest pointer move was a release entry, installs the release's documents
-    /// in one commit named by the release, when it is newer than what is served. A release
-    /// moves or guards every pointer at its entry's id, so a pointer read below that id was
-    /// read before the release landed: the release's own versions are the state at its id.
-    /// `None` when the newest move was not a release (the caller reconciles each kind); else
-    /// the time of the release when a later move than the one served was read.
+    /// and pins in one commit named by the release (see [`crate::release::stage`]), when it
+    /// is newer than what is served. A release moves or guards every pointer at its entry's
+    /// id, so a pointer read below that id was read before the release landed: the
+    /// release's own versions are the state at its id. `None` when the newest move was not a
+    /// release (the caller reconciles each kind); else the time of the release when a later
+    /// move than the one served was read. A release waiting for artifacts (or whose pinned
+    /// manifest cannot be read) is not recorded as served, so the next sync tries again.
     fn reconcile_release(
         &self,
         ts: &mut TenantSync,
         tenant: &str,
-        head: u64,
-        force: [bool; 2],
+        at: Reconcile,
         report: &mut TenantReport,
+        handled: &mut Option<u64>,
     ) -> Result<Option<Option<Timestamp>>, ApiError> {
-        let store = self.control.store();
-        let store_err = |e| ApiError::from(ControlError::from(e));
-        // (revision, versions, release time) of the release read.
-        let mut read: Option<(u64, [Option<String>; 2], Timestamp)> = None;
-        let n = self.set_release_if(tenant, |docs| {
-            read = None;
-            let mut rev = None;
-            let mut current: [Option<String>; 2] = [None, None];
-            for kind in DocKind::ALL {
-                if let Some(p) = store.current(tenant, kind).map_err(store_err)? {
-                    rev = rev.max(Some(p.revision));
-                    current[kind as usize] = Some(p.etag);
-                }
-            }
-            let Some(rev) = rev else {
+        loop {
+            let (seen, docs) = {
+                let st = self.lock_state();
+                let gen = st.doc_gens.get(tenant).copied();
+                (gen, st.docs.get(tenant).cloned())
+            };
+            let Some(read) = self.read_release(tenant)? else {
                 return Ok(None);
             };
-            let entry = store
-                .audit_chain(tenant, Some(rev.saturating_sub(1)), 1)
-                .map_err(store_err)?;
-            let Some((e, release)) = entry
-                .first()
-                .filter(|e| e.id == rev)
-                .and_then(|e| Release::of_entry(e, true).map(|r| (e, r)))
-            else {
-                return Ok(None);
-            };
-            // A kind the release has no version for keeps its pointer (a guard).
-            let versions = [
-                release.config_version.clone().or(current[0].take()),
-                release.rules_version.clone().or(current[1].take()),
-            ];
-            let newer = (0..2).any(|i| match (&versions[i], &ts.pointers[i]) {
+            *handled = Some(read.rev);
+            let rev = read.rev;
+            let newer = (0..2).any(|i| match (&read.versions[i], &ts.pointers[i]) {
                 (Some(_), None) => true,
-                (Some(_), Some((seen, _))) => rev > *seen || (force[i] && rev >= *seen),
+                (Some(_), Some((seen, _))) => rev > *seen || (at.force[i] && rev >= *seen),
                 (None, _) => false,
             });
-            let serving = docs.is_some_and(|d| {
-                d.release_id.as_deref() == Some(release.id.as_str())
+            let serving = docs.as_deref().is_some_and(|d| {
+                d.release_id.as_deref() == Some(read.release.id.as_str())
                     && DocKind::ALL
                         .iter()
-                        .all(|k| doc_version(*k, d) == versions[*k as usize].as_deref())
+                        .all(|k| doc_version(*k, d) == read.versions[*k as usize].as_deref())
             });
-            read = Some((rev, versions.clone(), e.occurred_at));
-            if !newer || (serving && !force.iter().any(|f| *f)) {
-                return Ok(None);
+            let later = |s: &str| ts.pins.get(s).is_some_and(|r| *r > rev);
+            let staged = match newer.then(|| self.stage_pins(tenant, &read.release, later)) {
+                None => Default::default(),
+                Some(Ok(staged)) => staged,
+                Some(Err(e)) => {
+                    report.errors.push((String::new(), e.message.clone()));
+                    return Ok(Some(None));
+                }
+            };
+            if !newer || (serving && staged.is_empty() && !at.force.iter().any(|f| *f)) {
+                return Ok(Some(self.note_release_read(ts, &read, at.head, report)));
             }
             let doc = |k: DocKind| -> Result<Option<Value>, ApiError> {
-                versions[k as usize]
+                read.versions[k as usize]
                     .as_deref()
                     .map(|v| self.control.version_for_serving(tenant, k, v))
                     .transpose()
                     .map_err(ApiError::from)
             };
-            Ok(Some((
-                doc(DocKind::Config)?,
-                doc(DocKind::Rules)?,
-                release.id,
-            )))
-        })?;
-        let Some((rev, versions, at)) = read else {
+            let update = crate::compile::DocsUpdate::release(
+                tenant,
+                doc(DocKind::Config)?.as_ref(),
+                doc(DocKind::Rules)?.as_ref(),
+                read.release.id.clone(),
+            )?;
+            let pending = PendingRelease {
+                id: read.release.id.clone(),
+                doc_gen: seen,
+                update: Some(update),
+                surfaces: staged,
+                now: at.now,
+            };
+            let applied = pending.applied();
+            match self.commit_release(tenant, pending) {
+                Commit::Superseded => continue,
+                Commit::Waiting(fetch) => {
+                    report.fetch.extend(fetch);
+                    report.release_waiting = Some(read.release.id.clone());
+                    return Ok(Some(None));
+                }
+                Commit::Installed(n) => {
+                    report.recompiled += n;
+                    note_applied(ts, rev, &applied, report);
+                    return Ok(Some(self.note_release_read(ts, &read, at.head, report)));
+                }
+            }
+        }
+    }
+
+    /// The release entry that made the newest pointer move, if the newest move was one.
+    fn read_release(&self, tenant: &str) -> Result<Option<ReleaseRead>, ApiError> {
+        let store = self.control.store();
+        let store_err = |e| ApiError::from(ControlError::from(e));
+        let mut rev = None;
+        let mut current: [Option<String>; 2] = [None, None];
+        for kind in DocKind::ALL {
+            if let Some(p) = store.current(tenant, kind).map_err(store_err)? {
+                rev = rev.max(Some(p.revision));
+                current[kind as usize] = Some(p.etag);
+            }
+        }
+        let Some(rev) = rev else {
             return Ok(None);
         };
-        report.recompiled += n.unwrap_or(0);
+        let entry = store
+            .audit_chain(tenant, Some(rev.saturating_sub(1)), 1)
+            .map_err(store_err)?;
+        let Some((e, release)) = entry
+            .first()
+            .filter(|e| e.id == rev)
+            .and_then(|e| Release::of_entry(e, true).map(|r| (e, r)))
+        else {
+            return Ok(None);
+        };
+        // A kind the release has no version for keeps its pointer (a guard).
+        let versions = [
+            release.config_version.clone().or(current[0].take()),
+            release.rules_version.clone().or(current[1].take()),
+        ];
+        Ok(Some(ReleaseRead {
+            rev,
+            versions,
+            at: e.occurred_at,
+            release,
+        }))
+    }
+
+    /// Records a release read as what serves (it is, or was just installed); answers the
+    /// time of the release when a later move than the one served was read.
+    fn note_release_read(
+        &self,
+        ts: &mut TenantSync,
+        read: &ReleaseRead,
+        head: u64,
+        report: &mut TenantReport,
+    ) -> Option<Timestamp> {
         let mut newest = None;
         for kind in DocKind::ALL {
             let i = kind as usize;
             ts.seen[i] = ts.seen[i].max(head);
-            let Some(v) = &versions[i] else { continue };
+            let Some(v) = &read.versions[i] else { continue };
             if ts.pointers[i]
                 .as_ref()
-                .is_some_and(|(seen, _)| rev <= *seen)
+                .is_some_and(|(seen, _)| read.rev <= *seen)
             {
                 continue;
             }
-            report.installed.push((kind, rev, v.clone()));
+            report.installed.push((kind, read.rev, v.clone()));
             if ts.pointers[i].is_some() {
-                newest = Some(at);
+                newest = Some(read.at);
             }
-            ts.pointers[i] = Some((rev, v.clone()));
+            ts.pointers[i] = Some((read.rev, v.clone()));
         }
-        Ok(Some(newest))
+        newest
+    }
+
+    /// Installs the pins of release `to` (read from the feed at `rev`) without its
+    /// documents: every surface it changes, in one swap.
+    fn install_release_pins(
+        &self,
+        ts: &mut TenantSync,
+        tenant: &str,
+        rev: u64,
+        to: &Release,
+        now: Timestamp,
+        report: &mut TenantReport,
+    ) -> Result<(), ApiError> {
+        loop {
+            let seen = self.lock_state().doc_gens.get(tenant).copied();
+            let later = |s: &str| ts.pins.get(s).is_some_and(|r| *r > rev);
+            let staged = match self.stage_pins(tenant, to, later) {
+                Ok(s) if s.is_empty() => return Ok(()),
+                Ok(s) => s,
+                Err(e) => {
+                    report.errors.push((String::new(), e.message.clone()));
+                    return Ok(());
+                }
+            };
+            let pending = PendingRelease {
+                id: to.id.clone(),
+                doc_gen: seen,
+                update: None,
+                surfaces: staged,
+                now,
+            };
+            let applied = pending.applied();
+            match self.commit_release(tenant, pending) {
+                Commit::Superseded => continue,
+                Commit::Waiting(fetch) => {
+                    report.fetch.extend(fetch);
+                    report.release_waiting = Some(to.id.clone());
+                }
+                Commit::Installed(n) => {
+                    report.recompiled += n;
+                    note_applied(ts, rev, &applied, report);
+                }
+            }
+            return Ok(());
+        }
     }
 
     /// Reads one pointer and installs it when it is newer than what is served. Returns the
@@ -559,7 +728,7 @@ impl Engine {
         now: Timestamp,
         force: &mut [bool; 2],
         report: &mut TenantReport,
-    ) -> Result<Option<Timestamp>, ApiError> {
+    ) -> Result<FeedRead, ApiError> {
         let store = self.control.store();
         let mut plan = FeedPlan::default();
         let mut pos = ts.feed;
@@ -584,8 +753,9 @@ impl Engine {
         let first = !ts.fed;
         ts.feed = pos;
         ts.fed = true;
+        let last_release = plan.last_release.clone();
         self.apply_plan(ts, tenant, now, plan, first, force, report);
-        Ok(if first { None } else { newest })
+        Ok((if first { None } else { newest }, last_release))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -608,20 +778,21 @@ impl Engine {
                 .collect()
         };
         let known = |s: &str| local.iter().any(|x| x == s);
-        for (surface, (rev, manifest)) in plan.pin {
-            if !known(&surface) {
+        for (surface, (rev, manifest)) in &plan.pin {
+            let done = ts.pins.get(surface).is_some_and(|r| r >= rev);
+            if !known(surface) || done || plan.covered(surface, *rev) {
                 continue;
             }
+            ts.pins.insert(surface.clone(), *rev);
+            let surface = surface.clone();
             let result = match manifest {
-                Some(text) if ts.pins.get(&surface) != Some(&rev) => {
-                    ts.pins.insert(surface.clone(), rev);
-                    self.loader_pin(tenant, &surface, now, text.into_bytes())
-                        .map(|step| (actions::ARTIFACTS_PIN, Some(step)))
-                }
-                None if ts.pins.remove(&surface).is_some() || first => self
+                Some(text) => self
+                    .loader_pin(tenant, &surface, now, text.clone().into_bytes())
+                    .map(|step| (actions::ARTIFACTS_PIN, Some(step))),
+                None if self.is_pinned(tenant, &surface) => self
                     .loader_unpin(tenant, &surface)
                     .map(|_| (actions::ARTIFACTS_UNPIN, None)),
-                _ => continue,
+                None => continue,
             };
             match result {
                 Ok((action, step)) => {
@@ -685,19 +856,20 @@ impl Engine {
         r.map(|_| report.recompiled)
     }
 
-    /// Records that this engine applied a pin (or unpin, `None`) written through it, so its
-    /// own sync does not apply it a second time.
-    pub(crate) fn note_pin(&self, tenant: &str, surface: &str, revision: Option<u64>) {
+    /// Records that this engine applied a pin or unpin written through it (audit entry
+    /// `revision`), so its own sync does not apply it a second time, nor a release's older
+    /// pin over it.
+    pub(crate) fn note_pin(&self, tenant: &str, surface: &str, revision: u64) {
         let mut sync = self.lock_sync();
         let ts = sync.tenants.entry(tenant.to_owned()).or_default();
-        match revision {
-            Some(r) => {
-                ts.pins.insert(surface.to_owned(), r);
-            }
-            None => {
-                ts.pins.remove(surface);
-            }
-        }
+        ts.pins.insert(surface.to_owned(), revision);
+    }
+
+    /// Whether (tenant, surface) is pinned to a manifest.
+    pub(crate) fn is_pinned(&self, tenant: &str, surface: &str) -> bool {
+        let st = self.lock_state();
+        let key = (tenant.to_owned(), surface.to_owned());
+        st.surfaces.get(&key).is_some_and(|s| s.pinned.is_some())
     }
 
     /// Per tenant: the revisions reconciled, the store revision last seen, the last sync and
@@ -761,7 +933,7 @@ impl Engine {
                     ] {
                         s.push(k, x.as_ref().map(Value::str).unwrap_or(Value::Null));
                     }
-                    s.push("pinned", Value::Bool(ts.pins.contains_key(sf)));
+                    s.push("pinned", Value::Bool(self.is_pinned(&t, sf)));
                     surfaces.push(Value::Object(s));
                 }
             }

@@ -458,11 +458,11 @@ def create_app(settings: Settings, clock: Callable[[], str] = utc_now) -> FastAP
 
     @app.post("/v1/admin/tenants/{tenant_id}/artifacts/pin")
     async def pin_artifacts(request: Request, tenant_id: str) -> Response:
-        return await artifact_admin(request, tenant_id, "admin.pin_artifacts", ["surface", "manifest", "current"])
+        return await artifact_admin(request, tenant_id, "admin.pin_artifacts", ["surface", "manifest", "current", "if_match"])
 
     @app.post("/v1/admin/tenants/{tenant_id}/artifacts/unpin")
     async def unpin_artifacts(request: Request, tenant_id: str) -> Response:
-        return await artifact_admin(request, tenant_id, "admin.unpin_artifacts", ["surface"])
+        return await artifact_admin(request, tenant_id, "admin.unpin_artifacts", ["surface", "if_match"])
 
     return app
 

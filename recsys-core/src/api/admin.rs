@@ -125,7 +125,10 @@ pub(super) fn admin_pin_artifacts(e: &Engine, v: &Value) -> Result<Value, ApiErr
     let m = object(a.request)?;
     let (t, s) = (str_member(m, "tenant")?, str_member(m, "surface")?);
     let text = manifest_member(m, t, s)?;
-    let out = e.admin_entered().pin_artifacts(&a.context(t), s, text)?;
+    let if_match = opt_str_member(m, "if_match")?;
+    let out = e
+        .admin_entered()
+        .pin_artifacts(&a.context(t), s, text, if_match)?;
     Ok(artifact_answer(out, step_value))
 }
 
@@ -134,7 +137,10 @@ pub(super) fn admin_unpin_artifacts(e: &Engine, v: &Value) -> Result<Value, ApiE
     let a = AdminInput::decode(v)?;
     let m = object(a.request)?;
     let (t, s) = (str_member(m, "tenant")?, str_member(m, "surface")?);
-    let out = e.admin_entered().unpin_artifacts(&a.context(t), s)?;
+    let if_match = opt_str_member(m, "if_match")?;
+    let out = e
+        .admin_entered()
+        .unpin_artifacts(&a.context(t), s, if_match)?;
     Ok(artifact_answer(out, |was| {
         let mut o = Map::new();
         o.push("was_pinned", Value::Bool(was));
@@ -257,6 +263,18 @@ pub(super) fn admin_sync(e: &Engine, m: &Map) -> Result<Value, ApiError> {
 
 /// `"manifest"` (its text, or the manifest as JSON) or `"current"` (a version list, wrapped
 /// into a v1 manifest for `tenant` / `surface`).
+/// An optional string member (`null` or absent: `None`); another type is refused.
+fn opt_str_member<'a>(m: &'a Map, k: &str) -> Result<Option<&'a str>, ApiError> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(ApiError::new(
+            crate::error::ErrorCode::InvalidRequest,
+            format!("{k} must be a string, got {}", json::to_string(other)),
+        )),
+    }
+}
+
 pub(super) fn manifest_member(m: &Map, tenant: &str, surface: &str) -> Result<String, ApiError> {
     match (m.get("manifest"), m.get("current")) {
         (Some(Value::String(x)), _) => Ok(x.clone()),

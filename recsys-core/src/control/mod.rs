@@ -69,6 +69,7 @@ pub use invalidate::{
     parse_surface, parse_targets, CacheTarget, Invalidation, InvalidationCounts, Invalidator,
     INVALID_TARGET,
 };
+pub(crate) use release::mismatch as release_mismatch;
 pub use release::{Release, ReleaseOutcome};
 pub use store::{
     is_change_action, DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind,

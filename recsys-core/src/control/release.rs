@@ -175,7 +175,7 @@ const MAX_HISTORY: usize = 10_000;
 /// Audit entries read per page of that scan.
 const HISTORY_PAGE: usize = 500;
 
-fn mismatch(current: &Release) -> ApiError {
+pub(crate) fn mismatch(current: &Release) -> ApiError {
     ApiError::new(
         ErrorCode::VersionMismatch,
         format!(
@@ -241,6 +241,41 @@ impl ControlPlane {
     pub fn current_release(&self, ctx: &OpContext, tenant: &str) -> Result<Release, ApiError> {
         self.authorize(ctx, tenant, Access::Read)?;
         Ok(self.release_now(tenant)?.release)
+    }
+
+    /// The current release when the tenant's documents are served as one (the newest
+    /// pointer move was a release entry: a single-document write since ends the unit), else
+    /// `None`. Manual pins and unpins need its id while it is current.
+    pub fn release_unit(&self, tenant: &str) -> Result<Option<Release>, ApiError> {
+        let mut rev = None;
+        for kind in DocKind::ALL {
+            let p = self
+                .store
+                .current(tenant, kind)
+                .map_err(ControlError::from)?;
+            rev = rev.max(p.map(|p| p.revision));
+        }
+        let Some(rev) = rev else { return Ok(None) };
+        let entry = self
+            .store
+            .audit_chain(tenant, Some(rev.saturating_sub(1)), 1)
+            .map_err(ControlError::from)?;
+        let is_release = entry
+            .first()
+            .is_some_and(|e| e.id == rev && e.entity.entity_type == "release");
+        if !is_release {
+            return Ok(None);
+        }
+        Ok(Some(self.release_now(tenant)?.release))
+    }
+
+    /// The tenant's newest audit entry's chain head (what an unchanged write answers).
+    pub(crate) fn audit_head_now(&self, tenant: &str) -> Result<Option<AuditHead>, ApiError> {
+        let page = self
+            .store
+            .list_audit(tenant, None, 1)
+            .map_err(ControlError::from)?;
+        Ok(page.first().map(AuditHead::of))
     }
 
     fn release_now(&self, tenant: &str) -> Result<Now, ApiError> {

@@ -17,6 +17,28 @@ use crate::json::{Map, Value};
 use crate::lint::Finding;
 use crate::loader::Step;
 use crate::sync::{SyncKinds, TenantReport};
+
+/// The loader-style step of a pin published as a release: the URIs the host must fetch
+/// (the release waits for them), or what was installed.
+fn pin_step(report: &TenantReport, surface: &str) -> Step {
+    if let Some((_, uris)) = report.fetch.iter().find(|(s, _)| s == surface) {
+        return Step::Fetch(uris.clone());
+    }
+    let mut m = Map::new();
+    m.push("tenant", Value::str(&report.tenant));
+    m.push("surface", Value::str(surface));
+    let installed = report.installed.first().map(|(_, rev, _)| *rev);
+    m.push(
+        "outcome",
+        Value::str(if installed.is_some() {
+            "swapped"
+        } else {
+            "unchanged"
+        }),
+    );
+    m.push("recompiled", Value::u64(report.recompiled as u64));
+    Step::Done(Value::Object(m))
+}
 use crate::time::Timestamp;
 
 /// The control plane of an engine (see [`Engine::admin`]). Methods take a [`Context`] whose
@@ -303,12 +325,33 @@ impl Admin<'_> {
     /// manifest's text so every process of a fleet applies the same pin from the change
     /// feed. The result is the loader's next step: fetch these URIs, then hand them to
     /// [`crate::engine::Loader::apply_artifacts`].
+    ///
+    /// While a release is current (the newest pointer move was a release entry) a pin
+    /// changes that release, so it must name it: `if_match` is the current `release_id`
+    /// (`RECSYS_RELEASE_IF_MATCH_REQUIRED`, 428, without it; `RECSYS_VERSION_MISMATCH`, 409,
+    /// when another one is current). The pin is then published as a release of that one
+    /// change (`release.publish`, one store step conditioned on the release, served as one
+    /// unit with a new `release_id`). Without a current release, `if_match` (when given)
+    /// must name the tenant's current release id as `admin.get_release` reads it.
     pub fn pin_artifacts(
         &self,
         ctx: &Context,
         surface: &str,
         manifest: String,
+        if_match: Option<&str>,
     ) -> Result<ArtifactChange<Step>, ApiError> {
+        {
+            let _busy = self.enter()?;
+            if let Some((report, id, head)) =
+                self.pin_as_release(ctx, surface, Some(manifest.clone()), if_match)?
+            {
+                return Ok(ArtifactChange {
+                    result: pin_step(&report, surface.trim()),
+                    audit_id: id,
+                    audit_head: head,
+                });
+            }
+        }
         self.artifact_action(ctx, surface, "artifacts.pin", |e, op, tenant| {
             let step = e.loader_pin(tenant, surface, op.now, manifest.clone().into_bytes())?;
             let mut x = Map::new();
@@ -318,15 +361,79 @@ impl Admin<'_> {
     }
 
     /// Releases a surface's pin (audited as `artifacts.unpin`); the result says whether it
-    /// was pinned.
+    /// was pinned. Conditional on the current release like [`Admin::pin_artifacts`].
     pub fn unpin_artifacts(
         &self,
         ctx: &Context,
         surface: &str,
+        if_match: Option<&str>,
     ) -> Result<ArtifactChange<bool>, ApiError> {
+        {
+            let _busy = self.enter()?;
+            let was = self.engine.is_pinned(ctx.tenant.trim(), surface.trim());
+            if let Some((_, id, head)) = self.pin_as_release(ctx, surface, None, if_match)? {
+                return Ok(ArtifactChange {
+                    result: was,
+                    audit_id: id,
+                    audit_head: head,
+                });
+            }
+        }
         self.artifact_action(ctx, surface, "artifacts.unpin", |e, _, tenant| {
             Ok((e.loader_unpin(tenant, surface)?, None))
         })
+    }
+
+    /// A manual pin (`Some(manifest)`) or unpin while a release is current: published as a
+    /// release of that one change, conditioned on `if_match`, and served as one unit.
+    /// `None` when no release is current (the caller pins as a plain artifact action).
+    fn pin_as_release(
+        &self,
+        ctx: &Context,
+        surface: &str,
+        manifest: Option<String>,
+        if_match: Option<&str>,
+    ) -> Result<Option<(TenantReport, u64, AuditHead)>, ApiError> {
+        let op = op_context(ctx)?;
+        let (tenant, surface) = (ctx.tenant.trim(), surface.trim());
+        let e = self.engine;
+        e.control.authorize_write(&op, tenant)?;
+        let Some(current) = e.control.release_unit(tenant)? else {
+            if let Some(cond) = if_match {
+                let now = e.control.current_release(&op, tenant)?;
+                if !crate::json::if_match_matches(cond, &now.id) {
+                    return Err(crate::control::release_mismatch(&now));
+                }
+            }
+            return Ok(None);
+        };
+        let Some(cond) = if_match else {
+            return Err(ApiError::new(
+                crate::error::ErrorCode::ReleaseIfMatchRequired,
+                format!(
+                    "release {} is current: a manual pin or unpin of surface {surface:?} changes it, so send its id as if_match",
+                    current.id
+                ),
+            )
+            .with_extra("current_version", Value::str(&current.id)));
+        };
+        if let Some(text) = &manifest {
+            let limits = &e.options.artifact_limits;
+            crate::compile::parse_manifest_doc(tenant, surface, text, limits)?;
+        }
+        let pins = [(surface.to_owned(), manifest)];
+        let out = e
+            .control
+            .publish_release(&op, tenant, None, None, &pins, Some(cond), None)?;
+        let report = match out.changed {
+            true => e.serve_release(tenant, ctx.now)?,
+            false => TenantReport::default(),
+        };
+        let head = match (out.audit_id, out.audit_head) {
+            (Some(id), Some(head)) => Some((id, head)),
+            _ => e.control.audit_head_now(tenant)?.map(|h| (h.id, h)),
+        };
+        Ok(head.map(|(id, h)| (report, id, h)))
     }
 
     /// Applies publishes held because they were empty (audited as `artifacts.release`).
@@ -444,8 +551,7 @@ impl Admin<'_> {
             extra,
         )?;
         match action {
-            "artifacts.pin" => e.note_pin(tenant, surface, Some(entry.id)),
-            "artifacts.unpin" => e.note_pin(tenant, surface, None),
+            "artifacts.pin" | "artifacts.unpin" => e.note_pin(tenant, surface, entry.id),
             _ => {}
         }
         Ok(ArtifactChange {

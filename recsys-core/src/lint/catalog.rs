@@ -53,6 +53,25 @@ impl<'s> SnapshotCatalog<'s> {
         }
     }
 
+    /// The interned tag a rule's target key names (`None`: no item carries it).
+    pub(crate) fn tag_of(&self, key: &str) -> Option<u32> {
+        self.snap.tags().get(&normalized_tag(key))
+    }
+
+    /// An item's tags in each space (`(space, sorted tag ids)`; empty when unknown).
+    pub(crate) fn item_tag_lists(&self, id: &str) -> [(TagSpace, &'s [u32]); 3] {
+        let tags = self.snap.items.get(id).and_then(|i| self.snap.item_tags(i));
+        let (all, brands, categories) = match tags {
+            Some(t) => (t.all, t.brands, t.categories),
+            None => (&[][..], &[][..], &[][..]),
+        };
+        [
+            (TagSpace::Tag, all),
+            (TagSpace::Brand, brands),
+            (TagSpace::Category, categories),
+        ]
+    }
+
     fn slot(space: TagSpace) -> usize {
         match space {
             TagSpace::Tag => 0,

@@ -9,6 +9,7 @@
 //! Cost: every check is O(n log n) in the number of rules and rule targets (indexes by target,
 //! never all pairs of rules), plus one O(total tags) pass over the catalog.
 
+pub(crate) mod cache;
 pub mod catalog;
 mod config;
 mod rules;
@@ -154,6 +155,12 @@ pub struct LintInput<'a> {
 pub fn lint(input: &LintInput) -> Vec<Finding> {
     let mut out = rules::check(input);
     out.extend(config::check(input));
+    sort(&mut out);
+    out
+}
+
+/// The order findings are reported in (stable: equal keys keep the order they were found).
+fn sort(out: &mut [Finding]) {
     out.sort_by(|a, b| {
         (a.severity, a.code, a.rules.first(), &a.path).cmp(&(
             b.severity,
@@ -162,7 +169,6 @@ pub fn lint(input: &LintInput) -> Vec<Finding> {
             &b.path,
         ))
     });
-    out
 }
 
 /// The findings as a JSON array.

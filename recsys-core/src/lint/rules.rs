@@ -32,34 +32,44 @@ pub(super) fn check(input: &LintInput) -> Vec<Finding> {
 fn windows(input: &LintInput, out: &mut Vec<Finding>) {
     for r in input.rules.iter().filter(|r| r.enabled) {
         if let Some(u) = r.valid_until.filter(|u| *u <= input.now) {
-            out.push(Finding::rule(
-                codes::RULES_EXPIRED,
-                Severity::Warning,
-                vec![r.index],
-                format!(
-                    "rule {} ({}) expired at {}",
-                    r.index,
-                    describe(r),
-                    u.to_rfc3339_nanos()
-                ),
-            ));
+            out.push(expired(r, u));
         }
         if let Some(f) = r.valid_from.filter(|f| *f > input.now) {
-            let mut x = Finding::rule(
-                codes::RULES_NOT_YET_ACTIVE,
-                Severity::Warning,
-                vec![r.index],
-                format!(
-                    "rule {} ({}) starts at {}",
-                    r.index,
-                    describe(r),
-                    f.to_rfc3339_nanos()
-                ),
-            );
-            x.starts_at = Some(f);
-            out.push(x);
+            out.push(not_yet_active(r, f));
         }
     }
+}
+
+/// `RULES_EXPIRED` of rule `r`, whose window ended at `until`.
+pub(super) fn expired(r: &Rule, until: Timestamp) -> Finding {
+    Finding::rule(
+        codes::RULES_EXPIRED,
+        Severity::Warning,
+        vec![r.index],
+        format!(
+            "rule {} ({}) expired at {}",
+            r.index,
+            describe(r),
+            until.to_rfc3339_nanos()
+        ),
+    )
+}
+
+/// `RULES_NOT_YET_ACTIVE` of rule `r`, whose window starts at `from`.
+pub(super) fn not_yet_active(r: &Rule, from: Timestamp) -> Finding {
+    let mut x = Finding::rule(
+        codes::RULES_NOT_YET_ACTIVE,
+        Severity::Warning,
+        vec![r.index],
+        format!(
+            "rule {} ({}) starts at {}",
+            r.index,
+            describe(r),
+            from.to_rfc3339_nanos()
+        ),
+    );
+    x.starts_at = Some(from);
+    x
 }
 
 /// `PIN ITEM ["a","b"]`, `BLOCK TAG "sale"`: how findings name a rule's effect.

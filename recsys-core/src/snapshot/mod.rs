@@ -106,6 +106,9 @@ pub struct TenantSnapshot {
     /// `rules` indexed by target (what a request evaluates).
     pub rule_index: crate::rules::eval::RuleIndex,
     pub notes: CompileNotes,
+    /// Lint findings of the documents served with this catalog (what `validate` reports),
+    /// computed once per span of time ([`crate::lint::cache`]).
+    pub(crate) lint: crate::lint::cache::LintCache,
 }
 
 impl std::ops::Deref for TenantSnapshot {
@@ -176,6 +179,7 @@ impl TenantSnapshot {
             rule_targets: Vec::new(),
             rule_index: Default::default(),
             notes,
+            lint: Default::default(),
         };
         snap.rule_targets = snap
             .rules

@@ -409,19 +409,30 @@ class Engine(_native.Engine):
         ctx: AdminContext,
         manifest: Optional[JsonInput] = None,
         current: Optional[Mapping[str, str]] = None,
+        if_match: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Pins a surface to a manifest (artifact rollback); the answer lists the URIs to
-        fetch for ``loader_apply_artifacts``. Audited as ``artifacts.pin``."""
+        fetch for ``loader_apply_artifacts``. Audited as ``artifacts.pin``. While a release
+        is current, ``if_match`` must be its ``release_id`` (the pin is published as a
+        release of that one change)."""
         request: Dict[str, Any] = {"tenant": tenant, "surface": surface}
         if manifest is not None:
             request["manifest"] = _text(manifest)
         if current is not None:
             request["current"] = dict(current)
+        if if_match is not None:
+            request["if_match"] = if_match
         return self._admin("admin.pin_artifacts", request, ctx)
 
-    def unpin_artifacts(self, tenant: str, surface: str, *, ctx: AdminContext) -> Dict[str, Any]:
-        """Lets refreshes update a pinned surface again; audited as ``artifacts.unpin``."""
-        return self._admin("admin.unpin_artifacts", {"tenant": tenant, "surface": surface}, ctx)
+    def unpin_artifacts(
+        self, tenant: str, surface: str, *, ctx: AdminContext, if_match: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Lets refreshes update a pinned surface again; audited as ``artifacts.unpin``
+        (conditional on the current release like :meth:`pin_artifacts`)."""
+        request: Dict[str, Any] = {"tenant": tenant, "surface": surface}
+        if if_match is not None:
+            request["if_match"] = if_match
+        return self._admin("admin.unpin_artifacts", request, ctx)
 
     def release_held(self, tenant: str, surface: str, *, ctx: AdminContext) -> Dict[str, Any]:
         """Applies held empty publishes; audited as ``artifacts.release``."""
