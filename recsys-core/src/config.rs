@@ -42,8 +42,11 @@ impl Algo {
 /// content, session).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Weights {
+    /// Weight of the popularity signal.
     pub pop: f64,
+    /// Weight of the co-occurrence signal.
     pub cooc: f64,
+    /// Weight of the embedding (content / collaborative) signal.
     pub emb: f64,
 }
 
@@ -52,11 +55,13 @@ pub struct Weights {
 pub const MAX_WEIGHT: f64 = 1e6;
 
 impl Weights {
+    /// Popularity only (`pop` 1, the others 0).
     pub const POPULARITY_ONLY: Weights = Weights {
         pop: 1.0,
         cooc: 0.0,
         emb: 0.0,
     };
+    /// True when every weight is zero.
     pub fn is_zero(&self) -> bool {
         self.pop == 0.0 && self.cooc == 0.0 && self.emb == 0.0
     }

@@ -89,7 +89,7 @@ impl Engine {
 
     /// An engine whose control plane uses the host's document store.
     /// The `roles` option, when set, replaces the control plane's access policy.
-    pub fn with_control(options: EngineOptions, control: crate::control::ControlPlane) -> Engine {
+    pub(crate) fn with_control(options: EngineOptions, control: crate::control::ControlPlane) -> Engine {
         let control = match &options.roles {
             Some(p) => control.with_policy(p.clone()),
             None => control,
@@ -128,7 +128,7 @@ impl Engine {
     /// every write also served (and artifact actions audited). Internal: for the
     /// workspace's tests, not part of the supported API.
     #[doc(hidden)]
-    pub fn control(&self) -> &crate::control::ControlPlane {
+    pub(crate) fn control(&self) -> &crate::control::ControlPlane {
         &self.control
     }
 
@@ -160,7 +160,7 @@ impl Engine {
     /// Installs documents and artifacts for (tenant, surface) as one snapshot, remembers them
     /// for later recompiles, and recompiles the tenant's other surfaces when its config or
     /// rules changed. Returns the snapshot built for (tenant, surface).
-    pub fn install_parts(
+    pub(crate) fn install_parts(
         &self,
         tenant: &str,
         surface: &str,
@@ -183,7 +183,7 @@ impl Engine {
     /// Internal (the lifecycle bench reloads pre-parsed documents); use
     /// [`Engine::load_snapshot`].
     #[doc(hidden)]
-    pub fn load_documents(
+    pub(crate) fn load_documents(
         &self,
         docs: &crate::compile::Documents,
     ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
@@ -391,19 +391,19 @@ impl Engine {
     /// Frees retired snapshots that no request holds any more; returns how many are still
     /// held. The engine's write paths and `loader_due` call it; a host that installs rarely
     /// can call it from its refresh tick.
-    pub fn reap_retired(&self) -> usize {
+    pub(crate) fn reap_retired(&self) -> usize {
         let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
         retired.retain(|s| Arc::strong_count(s) > 1);
         retired.len()
     }
 
     /// Makes `snap` the current snapshot for its (tenant, surface); returns the previous one.
-    pub fn install(&self, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
+    pub(crate) fn install(&self, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
         self.install_arc(Arc::new(snap))
     }
 
     /// [`Engine::install`] for a snapshot already in an `Arc`.
-    pub fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
+    pub(crate) fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
         let key = (snap.tenant.clone(), snap.surface.clone());
         let mut previous = None;
         self.snapshots.rcu(|cur| {
@@ -418,7 +418,7 @@ impl Engine {
     }
 
     /// Removes a snapshot; returns it if there was one.
-    pub fn remove(&self, tenant: &str, surface: &str) -> Option<Arc<TenantSnapshot>> {
+    pub(crate) fn remove(&self, tenant: &str, surface: &str) -> Option<Arc<TenantSnapshot>> {
         let key = (tenant.to_string(), surface.to_string());
         let mut previous = None;
         self.snapshots.rcu(|cur| {
@@ -643,7 +643,7 @@ impl Engine {
     }
 
     /// The admission gate's counters (in flight, waiting, admitted, rejected).
-    pub fn gate_stats(&self) -> crate::ops::GateStats {
+    pub(crate) fn gate_stats(&self) -> crate::ops::GateStats {
         self.gate.stats()
     }
 
@@ -847,7 +847,7 @@ impl Engine {
     }
 
     /// The built-in metrics registry (filled when the `metrics` option is on).
-    pub fn metrics_registry(&self) -> &MetricsRegistry {
+    pub(crate) fn metrics_registry(&self) -> &MetricsRegistry {
         &self.registry
     }
 

@@ -63,34 +63,25 @@ pub(crate) mod serve;
 pub(crate) mod sync;
 pub(crate) mod wire;
 
-// Internal: reachable for the workspace's bindings, benches, fuzzers and tests only.
-#[doc(hidden)]
-pub mod artifacts;
-#[doc(hidden)]
-pub mod compile;
-#[doc(hidden)]
-pub mod config;
-#[doc(hidden)]
-pub mod control;
-#[doc(hidden)]
-pub mod error;
-#[doc(hidden)]
-pub mod lint;
-#[doc(hidden)]
-pub mod loader;
-#[doc(hidden)]
-pub mod ops;
-#[doc(hidden)]
-pub mod request;
-#[doc(hidden)]
-pub mod rules;
-#[doc(hidden)]
-pub mod snapshot;
+pub(crate) mod artifacts;
+pub(crate) mod compile;
+pub(crate) mod config;
+pub(crate) mod control;
+pub(crate) mod error;
+pub(crate) mod lint;
+pub(crate) mod loader;
+pub(crate) mod ops;
+pub(crate) mod request;
+pub(crate) mod rules;
+pub(crate) mod snapshot;
 
 pub use api::{call_static, Op};
 pub use control::{
-    AuditDraft, AuditEntry, DocKind, DocumentStore, MemoryStore, Pointer, PointerSwap, Principal,
-    RollbackTarget, StoreError, StoreErrorKind, StoredVersion,
+    Actor, AuditDraft, AuditEntry, AuditHead, AuditKey, AuditPage, AuditQuery, AuditSigner,
+    AuditVerification, CacheTarget, CurrentDocument, DocKind, DocumentStore, Entity, Invalidation,
+    InvalidationCounts, InvalidationOutcome, MemoryStore, Pointer, PointerMismatch, PointerSwap,
+    Principal, RollbackTarget, StoreError, StoreErrorKind, StoredVersion, TamperReason,
+    VersionInfo, VersionList, WriteOutcome,
 };
 pub use engine::{
     Admin, ArtifactChange, Context, Documents, DueSurface, Engine, EngineBuilder, EngineOptions,
@@ -98,16 +89,29 @@ pub use engine::{
     Served, SurfaceId, Written,
 };
 pub use error::{ApiError, ErrorCode, ErrorKind, Problem};
+pub use lint::{Finding as LintFinding, Severity as LintSeverity};
 pub use loader::{ArtifactReader, Fetch, Step};
 pub use ops::exposure::SinkError;
+pub use ops::rule_stats::RuleOutcome;
 pub use ops::{ExposureSink, Metrics};
-pub use request::{Explain, RecommendRequest, SimilarRequest, User, Warning};
+pub use request::{
+    Constraints, Context as RequestContext, Experiment, Explain, Options as RequestOptions,
+    RecommendRequest, SimilarRequest, User, Warning,
+};
+pub use config::Weights;
 pub use serve::answer::{
     BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
     RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,
 };
 pub use sync::{SyncKinds, TenantReport};
 pub use time::Timestamp;
+
+// Tests of the internals (see src/tests/mod.rs); `recsys_core::` names this crate in the
+// files they share with the integration tests.
+#[cfg(test)]
+extern crate self as recsys_core;
+#[cfg(test)]
+mod tests;
 
 /// The Rust blocks of the README run as doc tests (`.ci/snippets.py --coverage` checks that
 /// every guide's blocks run somewhere in CI).

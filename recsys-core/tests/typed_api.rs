@@ -3,14 +3,14 @@
 //! the same codes and messages.
 
 use recsys_core::json::{parse, to_text};
-use recsys_core::request::{CallContext, Explain, RecommendRequest, SimilarRequest, User};
+use recsys_core::{Context, Explain, RecommendRequest, SimilarRequest, User};
 use recsys_core::{ApiError, Engine};
 
 const CTX: &str =
     r#"{"now":"2026-01-01T00:00:00Z","tenant":"demo","request_id":"r1","roles":["admin"]}"#;
 
-fn ctx() -> CallContext {
-    CallContext::from_value(&parse(CTX.as_bytes()).unwrap()).unwrap()
+fn ctx() -> Context {
+    Context::from_value(&parse(CTX.as_bytes()).unwrap()).unwrap()
 }
 
 /// A snapshot with popularity, co-occurrence and tags, and a boost and a pin rule.

@@ -30,7 +30,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use recsys_core::error::ErrorCode;
+use recsys_core::ErrorCode;
 use recsys_core::host::guard;
 use recsys_core::ApiError;
 use std::collections::BTreeMap;

@@ -21,7 +21,7 @@
 //! call throws `RECSYS_INTERNAL` instead of running on possibly inconsistent memory. Create a
 //! new instance of the module to recover.
 
-use recsys_core::error::ErrorCode;
+use recsys_core::ErrorCode;
 use recsys_core::ApiError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasm_bindgen::prelude::*;

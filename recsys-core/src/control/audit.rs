@@ -152,6 +152,7 @@ impl fmt::Debug for AuditSigner {
 }
 
 impl AuditSigner {
+    /// The id of the key drafts are sealed with.
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
@@ -168,11 +169,14 @@ fn keyed_hash(key_id: &str, key: &[u8], input: &[u8]) -> String {
 /// The chain head a write leaves: the newest entry's id and hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditHead {
+    /// The entry's id.
     pub id: u64,
+    /// The entry's chained hash.
     pub hash: String,
 }
 
 impl AuditHead {
+    /// The head an entry leaves the chain at.
     pub fn of(e: &AuditEntry) -> AuditHead {
         AuditHead {
             id: e.id,
@@ -224,7 +228,9 @@ pub mod actions {
 /// Who did it: the principal's subject and its type (`user`, `api_key`, `system`, ...).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
+    /// Who acted: the caller's subject.
     pub subject: String,
+    /// What kind of caller acted (`user`, `service`, ...).
     pub actor_type: String,
 }
 
@@ -232,28 +238,41 @@ pub struct Actor {
 /// and, for documents, the version (ETag) that became current.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entity {
+    /// What kind of thing changed (`config`, `rules`, `artifact`, ...).
     pub entity_type: String,
+    /// Its id (a version's ETag), when it has one.
     pub id: Option<String>,
 }
 
 /// The unique ordering key of an entry in a listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AuditKey {
+    /// When the entry happened.
     pub occurred_at: Timestamp,
+    /// The entry's id.
     pub id: u64,
 }
 
 /// An entry before the store has assigned its id and chained it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditDraft {
+    /// The tenant the entry belongs to.
     pub tenant: String,
+    /// When it happened.
     pub occurred_at: Timestamp,
+    /// Who acted.
     pub actor: Actor,
+    /// What was done (`config.update`, `rules.rollback`, ...).
     pub action: String,
+    /// What it was done to.
     pub entity: Entity,
+    /// The request id of the call that did it.
     pub request_id: Option<String>,
+    /// The state before the change, when recorded.
     pub before_state: Option<Value>,
+    /// The state after the change, when recorded.
     pub after_state: Option<Value>,
+    /// Anything else the action records.
     pub extra: Option<Value>,
     /// The key the entry is sealed with (`None`: plain SHA-256 chain).
     pub signer: Option<AuditSigner>,
@@ -308,14 +327,23 @@ impl AuditDraft {
 pub struct AuditEntry {
     /// Store-assigned, strictly increasing (per store; per tenant they increase too).
     pub id: u64,
+    /// When it happened.
     pub occurred_at: Timestamp,
+    /// The tenant the entry belongs to.
     pub tenant: String,
+    /// Who acted.
     pub actor: Actor,
+    /// What was done (`config.update`, `rules.rollback`, ...).
     pub action: String,
+    /// What it was done to.
     pub entity: Entity,
+    /// The request id of the call that did it.
     pub request_id: Option<String>,
+    /// The state before the change, when recorded.
     pub before_state: Option<Value>,
+    /// The state after the change, when recorded.
     pub after_state: Option<Value>,
+    /// Anything else the action records.
     pub extra: Option<Value>,
     /// Hash of the tenant's previous entry; `None` for the first entry.
     pub prev_hash: Option<String>,
@@ -332,6 +360,7 @@ fn opt_value(v: &Option<Value>) -> Value {
 }
 
 impl AuditEntry {
+    /// The entry's listing key (time, id).
     pub fn key(&self) -> AuditKey {
         AuditKey {
             occurred_at: self.occurred_at,
@@ -534,6 +563,7 @@ impl fmt::Display for TamperReason {
 }
 
 impl TamperReason {
+    /// The reason's stable name.
     pub fn as_str(self) -> &'static str {
         match self {
             TamperReason::HashMismatch => "hash_mismatch",

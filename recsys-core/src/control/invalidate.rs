@@ -21,6 +21,7 @@ pub enum CacheTarget {
 }
 
 impl CacheTarget {
+    /// The target's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             CacheTarget::Config => "config",
@@ -99,8 +100,11 @@ pub fn parse_surface(surface: Option<&str>) -> Result<Option<String>, ControlErr
 /// What to drop: the tenant's caches for `targets`, on one surface or (`None`) on all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalidation {
+    /// The tenant whose caches are invalidated.
     pub tenant: String,
+    /// Which caches.
     pub targets: Vec<CacheTarget>,
+    /// Only this surface, when set (all of the tenant's otherwise).
     pub surface: Option<String>,
 }
 

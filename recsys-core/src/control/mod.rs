@@ -86,11 +86,14 @@ use std::sync::Arc;
 /// The two documents a tenant has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocKind {
+    /// The tenant's config document.
     Config,
+    /// The tenant's rules document.
     Rules,
 }
 
 impl DocKind {
+    /// Both kinds, config first.
     pub const ALL: [DocKind; 2] = [DocKind::Config, DocKind::Rules];
 
     /// `config` / `rules`.
@@ -122,12 +125,14 @@ impl DocKind {
             DocKind::Rules => "rules_version",
         }
     }
+    /// The audit action of a write of this kind (`config.update`, `rules.update`).
     pub fn update_action(self) -> &'static str {
         match self {
             DocKind::Config => actions::CONFIG_UPDATE,
             DocKind::Rules => actions::RULES_UPDATE,
         }
     }
+    /// The audit action of a rollback of this kind.
     pub fn rollback_action(self) -> &'static str {
         match self {
             DocKind::Config => actions::CONFIG_ROLLBACK,
@@ -199,16 +204,25 @@ impl Default for ControlOptions {
 /// The current document of a tenant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CurrentDocument {
+    /// The tenant.
     pub tenant: String,
+    /// Which document.
     pub kind: DocKind,
+    /// The current version's ETag.
     pub etag: String,
     /// The document as its first writer sent it.
     pub document: Value,
+    /// The canonical text the ETag is the hash of.
     pub canonical_text: String,
+    /// The ETag the pointer held before this version.
     pub previous: Option<String>,
+    /// When the pointer was last moved.
     pub updated_at: Timestamp,
+    /// Who moved it.
     pub updated_by: String,
+    /// Who stored this version.
     pub created_by: String,
+    /// The comment stored with the version.
     pub comment: Option<String>,
 }
 
@@ -223,7 +237,9 @@ pub struct PutRequest<'a> {
 /// What a put or rollback did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WriteOutcome {
+    /// The tenant.
     pub tenant: String,
+    /// Which document.
     pub kind: DocKind,
     /// The version now current.
     pub etag: String,
@@ -258,20 +274,30 @@ pub enum RollbackTarget<'a> {
 /// One stored version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionInfo {
+    /// The version's ETag.
     pub etag: String,
+    /// When it was stored.
     pub created_at: Timestamp,
+    /// Who stored it.
     pub created_by: String,
+    /// The comment stored with it.
     pub comment: Option<String>,
+    /// True for the current version.
     pub current: bool,
 }
 
 /// The versions of one document, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionList {
+    /// The tenant.
     pub tenant: String,
+    /// Which document.
     pub kind: DocKind,
+    /// The current version's ETag.
     pub current: Option<String>,
+    /// The version current before it.
     pub previous: Option<String>,
+    /// Every stored version, oldest first.
     pub versions: Vec<VersionInfo>,
 }
 
@@ -288,12 +314,14 @@ pub struct AuditQuery {
     /// is given; `before_id` absent or 0 means "any id" (`i64::MAX`). Not combinable with
     /// `cursor`.
     pub before: Option<Timestamp>,
+    /// With `before`: entries with a smaller id at that time (see `before`).
     pub before_id: Option<u64>,
 }
 
 /// One page of a tenant's audit log, newest first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditPage {
+    /// The entries of this page, newest first.
     pub entries: Vec<AuditEntry>,
     /// Present when older entries exist: the key of the last entry of this page.
     pub next_cursor: Option<String>,
@@ -306,19 +334,24 @@ pub struct AuditPage {
 /// A pointer that disagrees with the last move recorded in the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PointerMismatch {
+    /// Which document.
     pub kind: DocKind,
+    /// The ETag the pointer holds.
     pub pointer: Option<String>,
+    /// The ETag the last audited move set.
     pub audited: Option<String>,
 }
 
 /// The result of verifying a tenant's audit chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditVerification {
+    /// The tenant.
     pub tenant: String,
     /// Entries verified before the first failure (all of them when intact).
     pub entries: u64,
     /// Hash of the last verified entry.
     pub head_hash: Option<String>,
+    /// The first broken link of the chain, if any.
     pub tamper: Option<TamperError>,
     /// Pointers that are not where the last recorded move put them (a pointer changed
     /// behind the control plane's back). Only checked when the chain is intact.
@@ -326,6 +359,7 @@ pub struct AuditVerification {
 }
 
 impl AuditVerification {
+    /// True when the chain verified and every pointer matches its audit log.
     pub fn ok(&self) -> bool {
         self.tamper.is_none() && self.pointer_mismatches.is_empty()
     }
@@ -334,8 +368,11 @@ impl AuditVerification {
 /// What an invalidation did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidationOutcome {
+    /// What was invalidated.
     pub invalidation: Invalidation,
+    /// How many caches were dropped.
     pub invalidated: InvalidationCounts,
+    /// The id of the audit entry recording it.
     pub audit_id: u64,
     /// The tenant's audit chain head after the invalidation.
     pub audit_head: AuditHead,

@@ -244,7 +244,7 @@ impl LoadReport {
     }
 
     /// The snapshot installed.
-    pub fn snapshot(&self) -> &Arc<TenantSnapshot> {
+    pub(crate) fn snapshot(&self) -> &Arc<TenantSnapshot> {
         &self.snapshot
     }
 

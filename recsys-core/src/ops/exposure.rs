@@ -123,6 +123,7 @@ pub struct SinkError(pub String);
 /// Where the host wants events to go (a file, a queue, ...). Implementations must not block
 /// for long: the reference writes synchronously after the response.
 pub trait ExposureSink: Send + Sync {
+    /// Sends one exposure event; an error is counted, never retried by the engine.
     fn emit(&self, event: &Value) -> Result<(), SinkError>;
 }
 

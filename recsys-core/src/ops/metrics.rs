@@ -38,8 +38,11 @@ use super::Endpoint;
 /// The adapter a host implements (Prometheus client, StatsD, OpenTelemetry, ...). Label
 /// order is not significant.
 pub trait Metrics: Send + Sync {
+    /// Adds `delta` to a counter.
     fn counter(&self, name: &str, labels: &[(&str, &str)], delta: u64);
+    /// Records one observation of a histogram.
     fn histogram(&self, name: &str, labels: &[(&str, &str)], value: f64);
+    /// Sets a gauge.
     fn gauge(&self, name: &str, labels: &[(&str, &str)], value: f64);
 }
 

@@ -30,12 +30,14 @@ pub enum RuleOutcome {
 }
 
 impl RuleOutcome {
+    /// Every outcome.
     pub const ALL: [RuleOutcome; 4] = [
         RuleOutcome::Fired,
         RuleOutcome::Displaced,
         RuleOutcome::Blocked,
         RuleOutcome::Noop,
     ];
+    /// The outcome's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             RuleOutcome::Fired => "fired",

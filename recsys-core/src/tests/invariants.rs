@@ -3,9 +3,9 @@
 //! requests, checked against invariants that must hold for every answer.
 
 use proptest::prelude::*;
-use recsys_core::artifacts::{parse_artifact, version_hash, ArtifactLimits};
-use recsys_core::json::{self, Map, Value};
-use recsys_core::Engine;
+use crate::artifacts::{parse_artifact, version_hash, ArtifactLimits};
+use crate::json::{self, Map, Value};
+use crate::Engine;
 use std::collections::BTreeSet;
 
 const ITEMS: usize = 8;
