@@ -46,6 +46,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod check;
 pub(crate) mod decode;
 pub mod engine;
 pub mod host;
@@ -89,7 +90,7 @@ pub use engine::{
     Served, SurfaceId, Written,
 };
 pub use error::{ApiError, ErrorCode, ErrorKind, Problem};
-pub use lint::{Finding as LintFinding, Severity as LintSeverity};
+pub use lint::{codes as lint_codes, Finding as LintFinding, Severity as LintSeverity};
 pub use loader::{ArtifactReader, Fetch, Step};
 pub use ops::exposure::SinkError;
 pub use ops::rule_stats::RuleOutcome;

@@ -7,11 +7,17 @@ use std::fmt;
 /// The five artifact types. The declaration order is the pipeline's publish order, which is
 /// also the `Ord` order (so a `BTreeMap<ArtifactKind, _>` iterates in publish order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum ArtifactKind {
+    /// Item popularity counts (`popularity`).
     Popularity,
+    /// Item-to-item co-occurrence neighbours (`cooc`).
     Cooc,
+    /// Per-user implicit-feedback items (`implicit`).
     Implicit,
+    /// Item tags for content similarity (`content_sim`).
     ContentSim,
+    /// Per-user recent session items (`session_seq`).
     SessionSeq,
 }
 
