@@ -489,6 +489,10 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The most problems an error lists; beyond it, one more entry says how many were left
+    /// out.
+    pub const MAX_PROBLEMS: usize = MAX_PROBLEMS;
+
     /// An error with `code`'s status.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::with_status(code, code.status(), message)
