@@ -19,12 +19,12 @@
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use recsys_benches::workload::*;
 use recsys_benches::*;
-use recsys_core::config::TenantConfig;
+use recsys_core::bench_internals::config::TenantConfig;
+use recsys_core::bench_internals::rules::{parse_rules, RulesParseOptions};
+use recsys_core::bench_internals::snapshot::TenantSnapshot;
 use recsys_core::json::{self, Map, Value};
-use recsys_core::request::{CallContext, RecommendRequest};
-use recsys_core::rules::{parse_rules, RulesParseOptions};
-use recsys_core::snapshot::TenantSnapshot;
 use recsys_core::Engine;
+use recsys_core::{Context as CallContext, RecommendRequest};
 use std::cell::OnceCell;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -446,22 +446,24 @@ fn serve_rules(engine: &Engine, wl: &Workload, config: &Value, rules: Option<&Va
         engine.set_rules(&wl.tenant, rules).expect("rules");
         return;
     }
-    let snap = engine
-        .snapshot(&wl.tenant, &wl.surface)
-        .expect("loaded")
-        .snapshot;
+    let snap = recsys_core::bench_internals::snapshot_of(
+        &engine.snapshot(&wl.tenant, &wl.surface).expect("loaded"),
+    );
     let mut opts = RulesParseOptions::lenient(&wl.tenant);
     opts.json_limits.max_bytes = 1 << 30;
     let doc = parse_rules(text.unwrap_or_default().as_bytes(), &opts).expect("rules parse");
     let cfg = TenantConfig::from_value(config).expect("config").0;
-    engine.install(TenantSnapshot::with_policy(
-        &wl.tenant,
-        &wl.surface,
-        snap.catalog.clone(),
-        &cfg,
-        doc.rules,
-        snap.versions.clone(),
-    ));
+    recsys_core::bench_internals::install(
+        engine,
+        TenantSnapshot::with_policy(
+            &wl.tenant,
+            &wl.surface,
+            snap.catalog.clone(),
+            &cfg,
+            doc.rules,
+            snap.versions.clone(),
+        ),
+    );
 }
 
 /// Request shapes A-E on every `gen_workload.py` output named in `RECSYS_BENCH_WORKLOAD`.

@@ -2,11 +2,11 @@
 //! loading it into an engine through the loader's step API, one artifact at a time, as a host
 //! does. Used by the `lifecycle` bench and the `load_workload` example.
 
-use recsys_core::api::EngineOptions;
 use recsys_core::json::{self, Value};
-use recsys_core::loader::{Fetch, Step};
 use recsys_core::time::Timestamp;
 use recsys_core::Engine;
+use recsys_core::EngineOptions;
+use recsys_core::{Fetch, Step};
 use std::path::{Path, PathBuf};
 
 /// `now` of every workload load (after the generated windows end).
@@ -140,19 +140,13 @@ impl Workload {
     }
 
     /// A small request for this workload's surface, and the call context.
-    pub fn request(
-        &self,
-        k: u32,
-    ) -> (
-        recsys_core::request::RecommendRequest,
-        recsys_core::request::CallContext,
-    ) {
-        let req = recsys_core::request::RecommendRequest::new(
+    pub fn request(&self, k: u32) -> (recsys_core::RecommendRequest, recsys_core::Context) {
+        let req = recsys_core::RecommendRequest::new(
             self.surface.as_str(),
-            recsys_core::request::User::anonymous("anon-0001"),
+            recsys_core::User::anonymous("anon-0001"),
         )
         .k(k);
-        let ctx = recsys_core::request::CallContext::from_value(
+        let ctx = recsys_core::Context::from_value(
             &json::parse(
                 format!(
                     r#"{{"now":"2026-01-02T01:00:00Z","tenant":"{}","request_id":"r"}}"#,

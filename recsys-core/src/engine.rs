@@ -89,7 +89,10 @@ impl Engine {
 
     /// An engine whose control plane uses the host's document store.
     /// The `roles` option, when set, replaces the control plane's access policy.
-    pub(crate) fn with_control(options: EngineOptions, control: crate::control::ControlPlane) -> Engine {
+    pub(crate) fn with_control(
+        options: EngineOptions,
+        control: crate::control::ControlPlane,
+    ) -> Engine {
         let control = match &options.roles {
             Some(p) => control.with_policy(p.clone()),
             None => control,

@@ -44,8 +44,14 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// The bench-only re-exports (feature `bench-internals`, hidden) reach internal types whose
+// fields are not documented as API; every other build enforces the lint.
+#![cfg_attr(feature = "bench-internals", allow(missing_docs))]
 
 pub mod api;
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals;
 pub mod check;
 pub(crate) mod decode;
 pub mod engine;
@@ -77,6 +83,7 @@ pub(crate) mod rules;
 pub(crate) mod snapshot;
 
 pub use api::{call_static, Op};
+pub use config::Weights;
 pub use control::{
     Actor, AuditDraft, AuditEntry, AuditHead, AuditKey, AuditPage, AuditQuery, AuditSigner,
     AuditVerification, CacheTarget, CurrentDocument, DocKind, DocumentStore, Entity, Invalidation,
@@ -99,7 +106,6 @@ pub use request::{
     Constraints, Context as RequestContext, Experiment, Explain, Options as RequestOptions,
     RecommendRequest, SimilarRequest, User, Warning,
 };
-pub use config::Weights;
 pub use serve::answer::{
     BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
     RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,

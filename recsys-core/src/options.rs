@@ -25,7 +25,7 @@ pub struct EngineOptions {
     /// Name of the admin role (case-insensitive).
     pub admin_role: String,
     /// Size and row limits applied to manifests and artifacts when compiling snapshots.
-    pub(crate) artifact_limits: crate::artifacts::ArtifactLimits,
+    pub artifact_limits: crate::artifacts::ArtifactLimits,
     /// Manifest refresh, freshness and hold settings.
     pub(crate) loader: crate::loader::LoaderOptions,
     /// Experiment assignment (salt and definitions); `None` = no assignment.

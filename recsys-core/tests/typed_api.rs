@@ -3,8 +3,8 @@
 //! the same codes and messages.
 
 use recsys_core::json::{parse, to_text};
-use recsys_core::{Context, Explain, RecommendRequest, SimilarRequest, User};
 use recsys_core::{ApiError, Engine};
+use recsys_core::{Context, Explain, RecommendRequest, SimilarRequest, User};
 
 const CTX: &str =
     r#"{"now":"2026-01-01T00:00:00Z","tenant":"demo","request_id":"r1","roles":["admin"]}"#;

@@ -1,7 +1,9 @@
 //! `recsys`: the operator CLI over recsys-core. No I/O happens in the core; this binary reads
 //! files, supplies the clock, and prints answers.
 
-use recsys_core::check::{Artifact, ArtifactKind, ArtifactLimits, Config, Manifest, Rules, RulesMode};
+use recsys_core::check::{
+    Artifact, ArtifactKind, ArtifactLimits, Config, Manifest, Rules, RulesMode,
+};
 use recsys_core::json::{self, Map, Value};
 use recsys_core::{call_static, ApiError, Engine, ErrorCode, Problem};
 use std::path::{Path, PathBuf};

@@ -17,9 +17,9 @@ use host::{DeferScope, Deferred, EnvScope, Host, JsExposureSink, JsMetrics, JsSt
 use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Function, ObjectFinalize, Uint8Array};
 use napi::{Env, Error, JsValue, Result, Status, Task};
 use napi_derive::napi;
-use recsys_core::ErrorCode;
 use recsys_core::host::store::RecordStore;
 use recsys_core::ApiError;
+use recsys_core::ErrorCode;
 use std::sync::Arc;
 
 /// Runs a core call under the core's panic guard (a panic becomes `RECSYS_INTERNAL`) and

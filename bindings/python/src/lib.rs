@@ -21,8 +21,8 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
-use recsys_core::ErrorCode;
 use recsys_core::ApiError;
+use recsys_core::ErrorCode;
 use std::sync::Arc;
 
 /// Builds the Python exception for a core error. The class is chosen by

@@ -6,8 +6,8 @@ use std::fmt;
 
 /// The five artifact types. The declaration order is the pipeline's publish order, which is
 /// also the `Ord` order (so a `BTreeMap<ArtifactKind, _>` iterates in publish order).
+/// The set is closed by the artifact format's version (`v: 1`), so it is exhaustive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
 pub enum ArtifactKind {
     /// Item popularity counts (`popularity`).
     Popularity,

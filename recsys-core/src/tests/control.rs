@@ -2,7 +2,6 @@
 //! any write, audit listing / hash chain / redaction, rollback helpers, RBAC and tenant
 //! isolation, cache invalidation, store failure paths, concurrency and a model-based test.
 
-use proptest::prelude::*;
 use crate::control::api::{call, OPS};
 use crate::control::{
     actions, verify_audit_chain, AccessPolicy, AuditDraft, AuditEntry, AuditHead, AuditKey,
@@ -14,6 +13,7 @@ use crate::control::{
 use crate::error::ApiError;
 use crate::json::{self, Value};
 use crate::time::Timestamp;
+use proptest::prelude::*;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -841,10 +841,7 @@ fn a_staged_artifact_that_fails_verification_keeps_the_last_known_good() {
     let step = e
         .loader_apply_manifest("demo", "home", later, store.read(MANIFEST_URI, usize::MAX))
         .unwrap();
-    assert_eq!(
-        step,
-        crate::loader::Step::Fetch(vec![new_uri.to_string()])
-    );
+    assert_eq!(step, crate::loader::Step::Fetch(vec![new_uri.to_string()]));
     // A URI the manifest does not name is refused.
     let err = e
         .loader_stage_artifact("demo", "home", "s3://recsys-artifacts/other.json", b"{}")

@@ -515,9 +515,8 @@ fn experiment_conformance_cases() {
         let mut cmp = Map::new();
         cmp.push("expect", m.get("expect").unwrap().clone());
         cmp.push("actual", actual.clone());
-        let res =
-            crate::call_static("conformance_compare", &json::to_string(&Value::Object(cmp)))
-                .unwrap();
+        let res = crate::call_static("conformance_compare", &json::to_string(&Value::Object(cmp)))
+            .unwrap();
         assert!(
             res.contains("\"pass\":true"),
             "{}: {}",

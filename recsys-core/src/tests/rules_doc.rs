@@ -991,11 +991,10 @@ fn derived_ids_are_stable_and_content_sensitive() {
         "a6a022e8-1246-58ad-b6d2-574aa8c6050c"
     );
     // Duplicates collapse last-wins, as a Go map would.
-    let m =
-        match crate::json::parse(br#"{"tag":"x","action":"block","tag":"Adult"}"#).unwrap() {
-            crate::json::Value::Object(m) => m,
-            _ => unreachable!(),
-        };
+    let m = match crate::json::parse(br#"{"tag":"x","action":"block","tag":"Adult"}"#).unwrap() {
+        crate::json::Value::Object(m) => m,
+        _ => unreachable!(),
+    };
     assert_eq!(go_map_json(&m), r#"{"action":"block","tag":"Adult"}"#);
     let org = Uuid::for_tenant("demo");
     assert_eq!(
