@@ -82,7 +82,7 @@ fn during_reload<T>(engine: &Engine, docs: &Value, f: impl FnOnce() -> T) -> (T,
         s.spawn(|| {
             let d = Documents::from_value(docs).expect("documents");
             while !stop.load(Relaxed) {
-                recsys_core::bench_internals::load_documents(&engine, &d).expect("reload");
+                recsys_core::bench_internals::load_documents(engine, &d).expect("reload");
                 reloads.fetch_add(1, Relaxed);
             }
         });

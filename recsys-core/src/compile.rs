@@ -98,18 +98,6 @@ pub struct TenantDocs {
 }
 
 impl TenantDocs {
-    /// Validates a config document (strictly) and parses a rules document (leniently).
-    pub fn new(
-        tenant: &str,
-        config: Option<&Value>,
-        rules: Option<&Value>,
-    ) -> Result<TenantDocs, ApiError> {
-        let mut d = TenantDocs::default();
-        d.set_config(config)?;
-        d.set_rules(tenant, rules)?;
-        Ok(d)
-    }
-
     /// Replaces the config (`None` = no config document: defaults, no version).
     pub fn set_config(&mut self, config: Option<&Value>) -> Result<(), ApiError> {
         self.release_id = None;
@@ -431,32 +419,6 @@ fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
         Value::String(s) => std::borrow::Cow::Borrowed(s),
         other => std::borrow::Cow::Owned(json::to_string(other)),
     }
-}
-
-/// Compiles documents into their parts and a snapshot.
-///
-/// `base` is the tenant's current documents: a `config` or `rules` member absent from `docs`
-/// keeps the current one (so loading artifacts never undoes a control-plane write); a member
-/// present (even `null`) replaces it.
-pub fn compile(
-    docs: &Documents,
-    base: Option<&TenantDocs>,
-    limits: &ArtifactLimits,
-) -> Result<(TenantDocs, ArtifactSet, TenantSnapshot, CompileReport), ApiError> {
-    let td = merge_documents(docs, base)?;
-    let set = artifact_set(docs, limits)?;
-    let snap = assemble(docs.tenant, docs.surface, &td, &set);
-    let report = report_for(&td, &set, &snap);
-    Ok((td, set, snap, report))
-}
-
-/// The tenant documents after a load: the config and rules `docs` supplies, the tenant's
-/// current ones (`base`) for those it leaves out.
-pub fn merge_documents(
-    docs: &Documents,
-    base: Option<&TenantDocs>,
-) -> Result<TenantDocs, ApiError> {
-    Ok(DocsUpdate::of_documents(docs)?.apply(base))
 }
 
 /// A change to a tenant's config and/or rules, validated (and versioned) up front, so that

@@ -279,22 +279,24 @@ impl ConfigReport {
 pub mod codes {
     //! Problem codes reported by config validation.
     use crate::error::ErrorCode;
+    #[cfg(test)]
     /// The document is not a JSON object (`null` is accepted as "empty").
     pub const NOT_OBJECT: &str = ErrorCode::ConfigNotObject.code();
+    #[cfg(test)]
     /// A member has the wrong JSON type.
     pub const WRONG_TYPE: &str = ErrorCode::ConfigWrongType.code();
+    #[cfg(test)]
     /// `algo` is not one of blend, popularity, cooc, implicit.
     pub const UNKNOWN_ALGO: &str = ErrorCode::ConfigUnknownAlgo.code();
+    #[cfg(test)]
     /// A weight is negative or not finite.
     pub const NEGATIVE_WEIGHT: &str = ErrorCode::ConfigNegativeWeight.code();
-    /// A weight is larger than [`super::MAX_WEIGHT`].
-    pub const WEIGHT_TOO_LARGE: &str = ErrorCode::ConfigWeightTooLarge.code();
+    #[cfg(test)]
     /// A limit is negative, fractional or out of its allowed range.
     pub const BAD_LIMIT: &str = ErrorCode::ConfigBadLimit.code();
+    #[cfg(test)]
     /// A diversity value is out of range (`mmr_lambda` outside [0, 1], negative caps).
     pub const BAD_DIVERSITY: &str = ErrorCode::ConfigBadDiversity.code();
-    /// A surface name is not path-safe.
-    pub const BAD_SURFACE: &str = ErrorCode::ConfigBadSurface.code();
     /// Warning: a member the core does not know; it is kept and ignored.
     pub const UNKNOWN_FIELD: &str = ErrorCode::ConfigUnknownField.code();
 }

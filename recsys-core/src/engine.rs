@@ -160,24 +160,6 @@ impl Engine {
         crate::adapters::StateGuard::new(guard, self.id, adapter)
     }
 
-    /// Installs documents and artifacts for (tenant, surface) as one snapshot, remembers them
-    /// for later recompiles, and recompiles the tenant's other surfaces when its config or
-    /// rules changed. Returns the snapshot built for (tenant, surface).
-    pub(crate) fn install_parts(
-        &self,
-        tenant: &str,
-        surface: &str,
-        docs: TenantDocs,
-        set: ArtifactSet,
-    ) -> Arc<TenantSnapshot> {
-        let docs = Arc::new(docs);
-        let plan = {
-            let mut st = self.lock_state();
-            st.commit_load(tenant, surface, docs.clone(), set.clone())
-        };
-        self.built_for(tenant, surface, self.rebuild(plan), &docs, &set)
-    }
-
     /// `load_snapshot`: verifies the artifacts and validates the documents first (no lock
     /// held), then, under the write lock, merges the supplied config/rules with the tenant's
     /// *current* documents (a field copy) and records them; snapshots are assembled after the
@@ -400,6 +382,7 @@ impl Engine {
         retired.len()
     }
 
+    #[cfg(any(test, feature = "bench-internals"))]
     /// Makes `snap` the current snapshot for its (tenant, surface); returns the previous one.
     pub(crate) fn install(&self, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
         self.install_arc(Arc::new(snap))
@@ -420,6 +403,7 @@ impl Engine {
         previous
     }
 
+    #[cfg(test)]
     /// Removes a snapshot; returns it if there was one.
     pub(crate) fn remove(&self, tenant: &str, surface: &str) -> Option<Arc<TenantSnapshot>> {
         let key = (tenant.to_string(), surface.to_string());
@@ -645,6 +629,7 @@ impl Engine {
         })
     }
 
+    #[cfg(test)]
     /// The admission gate's counters (in flight, waiting, admitted, rejected).
     pub(crate) fn gate_stats(&self) -> crate::ops::GateStats {
         self.gate.stats()

@@ -101,7 +101,7 @@ pub use lint::{codes as lint_codes, Finding as LintFinding, Severity as LintSeve
 pub use loader::{ArtifactReader, Fetch, Step};
 pub use ops::exposure::SinkError;
 pub use ops::rule_stats::RuleOutcome;
-pub use ops::{ExposureSink, Metrics};
+pub use ops::{ExposureSink, MemorySink, Metrics, NoopMetrics};
 pub use request::{
     Constraints, Context as RequestContext, Experiment, Explain, Options as RequestOptions,
     RecommendRequest, SimilarRequest, User, Warning,

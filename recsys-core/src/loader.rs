@@ -106,10 +106,6 @@ impl ManifestTemplate {
             .replace("{tenant}", tenant)
             .replace("{surface}", surface))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// One recorded load failure.

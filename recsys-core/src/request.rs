@@ -38,7 +38,6 @@ impl Warning {
 pub mod warnings {
     pub const DEFAULT_APPLIED: &str = "DEFAULT_APPLIED";
     pub const SIGNAL_UNAVAILABLE: &str = "SIGNAL_UNAVAILABLE";
-    pub const SIGNAL_PARTIAL: &str = "SIGNAL_PARTIAL";
     pub const CONSTRAINTS_FILTERED: &str = "CONSTRAINTS_FILTERED";
     pub const CANDIDATES_INCLUDE_FILTERED: &str = "CANDIDATES_INCLUDE_FILTERED";
     pub const CANDIDATES_INCLUDE_EMPTY: &str = "CANDIDATES_INCLUDE_EMPTY";
@@ -46,7 +45,6 @@ pub mod warnings {
     pub const NO_ARTIFACTS: &str = "NO_ARTIFACTS";
     pub const SURFACE_FALLBACK: &str = "SURFACE_FALLBACK";
     pub const STALE_ARTIFACTS: &str = "STALE_ARTIFACTS";
-    pub const RESULT_SHORT: &str = "RESULT_SHORT";
 }
 
 /// Explain level.

@@ -117,6 +117,7 @@ pub struct Build {
 }
 
 impl Build {
+    #[cfg(feature = "bench-internals")]
     /// `built_at` as an instant, when it parses as RFC 3339.
     pub fn built_at_timestamp(&self) -> Option<Timestamp> {
         Timestamp::parse_rfc3339(&self.built_at)
@@ -269,43 +270,36 @@ impl Artifact {
     pub fn declared_version(&self) -> &str {
         &self.envelope.build.version
     }
+    #[cfg(test)]
     pub fn as_popularity(&self) -> Option<&PopularityArtifact> {
         match &self.body {
             ArtifactBody::Popularity(b) => Some(b),
             _ => None,
         }
     }
+    #[cfg(test)]
     pub fn as_cooc(&self) -> Option<&CoocArtifact> {
         match &self.body {
             ArtifactBody::Cooc(b) => Some(b),
             _ => None,
         }
     }
-    pub fn as_implicit(&self) -> Option<&ImplicitArtifact> {
-        match &self.body {
-            ArtifactBody::Implicit(b) => Some(b),
-            _ => None,
-        }
-    }
+    #[cfg(test)]
     pub fn as_content_sim(&self) -> Option<&ContentSimArtifact> {
         match &self.body {
             ArtifactBody::ContentSim(b) => Some(b),
             _ => None,
         }
     }
-    pub fn as_session_seq(&self) -> Option<&SessionSeqArtifact> {
-        match &self.body {
-            ArtifactBody::SessionSeq(b) => Some(b),
-            _ => None,
-        }
-    }
 }
 
+#[cfg(test)]
 /// Number of top-level rows of the body (items, anchor rows or users).
 pub fn row_count(a: &Artifact) -> usize {
     a.body.row_count()
 }
 
+#[cfg(test)]
 /// True when the body has no rows (`[]`, `null` or missing). The pipeline publishes such
 /// artifacts for empty windows over good ones; callers may want to hold them back.
 pub fn is_empty_body(a: &Artifact) -> bool {

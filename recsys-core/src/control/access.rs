@@ -162,6 +162,7 @@ fn has_role(principal: &Principal, names: &[String]) -> bool {
 }
 
 impl AccessPolicy {
+    #[cfg(test)]
     pub fn new(viewer: &[&str], operator: &[&str], admin: &[&str]) -> AccessPolicy {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         AccessPolicy {

@@ -678,6 +678,7 @@ impl ChainVerifier {
     }
 }
 
+#[cfg(test)]
 /// Verifies a tenant's complete chain, given in id order from its first entry.
 pub fn verify_audit_chain(entries: &[AuditEntry]) -> Result<(), TamperError> {
     let mut v = ChainVerifier::new(None);

@@ -58,21 +58,20 @@ mod invalidate;
 mod release;
 mod store;
 
-pub use access::{valid_tenant, Access, AccessPolicy, Level, Principal};
+pub use access::{valid_tenant, Access, AccessPolicy, Principal};
+#[cfg(test)]
+pub use audit::verify_audit_chain;
 pub use audit::{
-    actions, decode_cursor, encode_cursor, verify_audit_chain, Actor, AuditDraft, AuditEntry,
-    AuditHead, AuditKey, AuditKeyring, AuditSigner, ChainVerifier, Entity, TamperError,
-    TamperReason, KEYED_HASH_PREFIX,
+    actions, decode_cursor, encode_cursor, Actor, AuditDraft, AuditEntry, AuditHead, AuditKey,
+    AuditKeyring, AuditSigner, ChainVerifier, Entity, TamperError, TamperReason,
 };
 pub use error::ControlError;
 pub use invalidate::{
     parse_surface, parse_targets, CacheTarget, Invalidation, InvalidationCounts, Invalidator,
-    INVALID_TARGET,
 };
 pub use release::{Release, ReleaseOutcome};
 pub use store::{
-    is_change_action, DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind,
-    StoredVersion, CHANGE_ACTIONS,
+    DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind, StoredVersion,
 };
 
 use crate::config::TenantConfig;
@@ -449,11 +448,13 @@ impl ControlPlane {
         self
     }
 
+    #[cfg(test)]
     pub fn with_invalidator(mut self, invalidator: Arc<dyn Invalidator>) -> ControlPlane {
         self.invalidator = Some(invalidator);
         self
     }
 
+    #[cfg(test)]
     pub fn with_options(mut self, options: ControlOptions) -> ControlPlane {
         self.options = options;
         self
@@ -461,14 +462,6 @@ impl ControlPlane {
 
     pub fn store(&self) -> &Arc<dyn DocumentStore> {
         &self.store
-    }
-
-    pub fn policy(&self) -> &AccessPolicy {
-        &self.policy
-    }
-
-    pub fn options(&self) -> &ControlOptions {
-        &self.options
     }
 
     fn authorize(&self, ctx: &OpContext, tenant: &str, access: Access) -> Result<(), ControlError> {
@@ -519,6 +512,7 @@ impl ControlPlane {
         })
     }
 
+    #[cfg(test)]
     pub fn get_config(
         &self,
         ctx: &OpContext,
@@ -527,6 +521,7 @@ impl ControlPlane {
         self.get(ctx, tenant, DocKind::Config)
     }
 
+    #[cfg(test)]
     pub fn get_rules(
         &self,
         ctx: &OpContext,
@@ -696,6 +691,7 @@ impl ControlPlane {
         )
     }
 
+    #[cfg(test)]
     pub fn put_config(
         &self,
         ctx: &OpContext,
@@ -711,6 +707,7 @@ impl ControlPlane {
         self.put(ctx, tenant, DocKind::Config, req)
     }
 
+    #[cfg(test)]
     pub fn put_rules(
         &self,
         ctx: &OpContext,
@@ -778,6 +775,7 @@ impl ControlPlane {
         self.write(ctx, tenant, kind, doc, condition.as_deref(), comment, how)
     }
 
+    #[cfg(test)]
     /// Rolls back to the version that was current before the current one.
     pub fn rollback_previous(
         &self,
@@ -788,6 +786,7 @@ impl ControlPlane {
         self.rollback(ctx, tenant, kind, RollbackTarget::Previous, None, None)
     }
 
+    #[cfg(test)]
     /// Rolls back to a named version.
     pub fn rollback_to(
         &self,
@@ -847,27 +846,6 @@ impl ControlPlane {
             audit_id: entry.id,
             audit_head: AuditHead::of(&entry),
         })
-    }
-
-    /// Records an operator action the control plane does not own itself (artifact pins,
-    /// releases of held publishes): checks write access for the tenant, then appends an
-    /// audit entry to the tenant's chain.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record_action(
-        &self,
-        ctx: &OpContext,
-        tenant: &str,
-        action: &str,
-        entity_type: &str,
-        entity_id: Option<String>,
-        before: Option<Value>,
-        after: Option<Value>,
-    ) -> Result<AuditEntry, ControlError> {
-        let entity = Entity {
-            entity_type: entity_type.to_owned(),
-            id: entity_id,
-        };
-        self.record_action_with_extra(ctx, tenant, action, entity, [before, after], None)
     }
 
     /// [`ControlPlane::record_action`] with an `extra` member: what other processes need

@@ -83,6 +83,7 @@ impl EngineBuilder {
         self
     }
 
+    #[cfg(test)]
     /// A fully configured control plane (store, invalidator, control limits), for hosts
     /// that need more than [`EngineBuilder::store`]. The `roles` and `audit_keys` options
     /// still apply on top of it.

@@ -243,11 +243,6 @@ impl LoadReport {
         &self.report.warnings
     }
 
-    /// The snapshot installed.
-    pub(crate) fn snapshot(&self) -> &Arc<TenantSnapshot> {
-        &self.snapshot
-    }
-
     /// The `load_snapshot` JSON answer.
     pub fn to_value(&self) -> Value {
         compile::report_value(&self.snapshot, &self.report)

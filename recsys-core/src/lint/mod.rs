@@ -57,9 +57,6 @@ pub mod codes {
     ];
 }
 
-/// The error code of a write refused by strict lint.
-pub const LINT_FAILED: &str = ErrorCode::LintFailed.code();
-
 /// How serious a finding is. Strict mode refuses writes with any `Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -49,13 +49,6 @@ use super::Endpoint;
 /// Stable codes.
 pub mod codes {
     use crate::error::ErrorCode;
-    /// An event cannot be encoded (missing request id for `eval_v1`, bad item). HTTP 422.
-    pub const INVALID_EXPOSURE: &str = ErrorCode::InvalidExposure.code();
-    /// The host sink failed. HTTP 500 (the reference only logs such failures).
-    pub const SINK_FAILED: &str = ErrorCode::ExposureSinkFailed.code();
-    /// Finding codes of the `exposure_event` operation's input.
-    pub const WRONG_TYPE: &str = ErrorCode::ExposureWrongType.code();
-    pub const UNKNOWN_FIELD: &str = ErrorCode::ExposureUnknownField.code();
     pub const BAD_VALUE: &str = ErrorCode::ExposureBadValue.code();
 }
 
@@ -134,6 +127,7 @@ pub struct MemorySink {
 }
 
 impl MemorySink {
+    /// An empty sink.
     pub fn new() -> MemorySink {
         MemorySink::default()
     }
@@ -149,9 +143,11 @@ impl MemorySink {
     pub fn take(&self) -> Vec<Value> {
         std::mem::take(&mut *self.lock())
     }
+    /// How many events it holds.
     pub fn len(&self) -> usize {
         self.lock().len()
     }
+    /// True when it holds no event.
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
     }
@@ -192,6 +188,7 @@ impl std::fmt::Debug for SubjectHasher {
 }
 
 impl SubjectHasher {
+    #[cfg(test)]
     /// A hasher without key id (output identical to the reference).
     pub fn new(salt: impl Into<Vec<u8>>) -> SubjectHasher {
         SubjectHasher::with_key_id("", salt)
@@ -276,6 +273,7 @@ pub struct ExposureEvent {
     pub request: Option<Value>,
 }
 
+#[cfg(test)]
 fn meta_str(meta: Option<&Map>, key: &str) -> String {
     meta.and_then(|m| m.get(key))
         .and_then(Value::as_str)
@@ -304,6 +302,7 @@ impl ExposureEvent {
         }
     }
 
+    #[cfg(test)]
     /// The event for a `recommend` / `similar` answer: items and `meta` (tenant, surface,
     /// segment, versions, request id) from the answer, the time and request id from `ctx`.
     pub fn from_answer(endpoint: Endpoint, answer: &Value, ctx: &CallContext) -> ExposureEvent {
@@ -778,6 +777,7 @@ impl ExposureEncoder {
     pub fn encode(&self, ev: &ExposureEvent) -> Result<Value, ExposureError> {
         ev.encode(self.format, &self.subjects)
     }
+    #[cfg(test)]
     /// Encodes and hands the event to `sink`.
     pub fn emit(&self, sink: &dyn ExposureSink, ev: &ExposureEvent) -> Result<(), ExposureError> {
         let v = self.encode(ev)?;

@@ -86,12 +86,6 @@ impl RuleStats {
         }
     }
 
-    /// The count of one rule and outcome (0 when unknown).
-    pub fn count(&self, rule_id: &str, outcome: RuleOutcome) -> u64 {
-        let g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        g.counts.get(rule_id).map_or(0, |c| c[outcome.slot()])
-    }
-
     /// Sets the [`RULE_OUTCOMES`] gauges: the `top_n` rules by total count (ties by id),
     /// the rest summed as `other`; rules that left the top N are set to 0.
     pub fn export(&self, metrics: &dyn Metrics, top_n: usize) {

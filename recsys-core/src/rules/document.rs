@@ -3,7 +3,9 @@
 //! (writing; rejects anything it would have to drop or ignore).
 
 use super::error::{codes, RulesError};
-use super::model::{lower_simple, Action, Rule, RuleSet, TargetType};
+#[cfg(any(test, feature = "bench-internals"))]
+use super::model::RuleSet;
+use super::model::{lower_simple, Action, Rule, TargetType};
 use super::uuid::{RuleId, Uuid, NAMESPACE_OID};
 use crate::error::Problem;
 use crate::json::{format_go_float, parse_with, to_go_string, Limits, Map, Number, Value};
@@ -72,10 +74,12 @@ pub struct RulesDocument {
 }
 
 impl RulesDocument {
+    #[cfg(any(test, feature = "bench-internals"))]
     /// The rules in evaluation order.
     pub fn rule_set(&self) -> RuleSet {
         RuleSet::new(self.rules.clone())
     }
+    #[cfg(any(test, feature = "bench-internals"))]
     pub fn into_rule_set(self) -> RuleSet {
         RuleSet::new(self.rules)
     }

@@ -248,6 +248,7 @@ impl<'s> Scope<'s> {
             self.now,
         )
     }
+    #[cfg(test)]
     /// How many rule evaluations this request has made so far.
     pub fn evaluated(&self) -> u64 {
         self.evaluated.get()
