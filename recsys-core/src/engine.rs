@@ -128,9 +128,7 @@ impl Engine {
 
     /// The raw control plane over the store (versioned documents, audit, access control).
     /// Writes through it reach the store only; [`Engine::admin`] is the same plane with
-    /// every write also served (and artifact actions audited). Internal: for the
-    /// workspace's tests, not part of the supported API.
-    #[doc(hidden)]
+    /// every write also served (and artifact actions audited).
     pub(crate) fn control(&self) -> &crate::control::ControlPlane {
         &self.control
     }
@@ -165,9 +163,8 @@ impl Engine {
     /// *current* documents (a field copy) and records them; snapshots are assembled after the
     /// lock is released. Merging under the lock is what keeps a config or rules write that
     /// lands while the artifacts are being verified from being overwritten by the load.
-    /// Internal (the lifecycle bench reloads pre-parsed documents); use
+    /// The lifecycle bench reloads pre-parsed documents through it; users call
     /// [`Engine::load_snapshot`].
-    #[doc(hidden)]
     pub(crate) fn load_documents(
         &self,
         docs: &crate::compile::Documents,

@@ -511,7 +511,8 @@ impl ApiError {
             error: code,
         }
     }
-    /// Attaches the problems behind the error, at most [`MAX_PROBLEMS`] (see [`capped`]).
+    /// Attaches the problems behind the error, at most [`ApiError::MAX_PROBLEMS`] (beyond it,
+    /// one more entry says how many were left out).
     pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
         self.problems = capped(problems);
         self

@@ -21,6 +21,9 @@
 //! * [`json`]: the canonical JSON values, ETags and If-Match rules the formats are defined
 //!   in (with the `serde` feature: `Serialize` / `Deserialize` for [`json::Value`] and
 //!   `From<serde_json::Value>`).
+//! * [`check`]: a config, rules document, manifest or artifact checked without an engine.
+//! * The adapter traits a host implements, with in-memory ones: [`MemoryStore`],
+//!   [`MemorySink`], [`NoopMetrics`]; [`host`]: the glue the language bindings share.
 //!
 //! ```
 //! use recsys_core::{Documents, Engine};
@@ -38,9 +41,8 @@
 //! # Ok::<(), recsys_core::ApiError>(())
 //! ```
 //!
-//! Modules marked internal in the source (`#[doc(hidden)]`) are reachable only so the
-//! workspace's bindings, benchmarks, fuzzers and tests can reach the parts they measure; they
-//! are not a supported API and change without notice.
+//! Everything else (snapshots, parsers, the serving pipeline, the control plane's internals)
+//! is private to the crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -89,7 +91,7 @@ pub use control::{
     AuditVerification, CacheTarget, CurrentDocument, DocKind, DocumentStore, Entity, Invalidation,
     InvalidationCounts, InvalidationOutcome, MemoryStore, Pointer, PointerMismatch, PointerSwap,
     Principal, RollbackTarget, StoreError, StoreErrorKind, StoredVersion, TamperReason,
-    VersionInfo, VersionList, WriteOutcome,
+    VersionInfo, VersionList, WriteOutcome, CHANGE_ACTIONS,
 };
 pub use engine::{
     Admin, ArtifactChange, Context, Documents, DueSurface, Engine, EngineBuilder, EngineOptions,

@@ -72,6 +72,7 @@ pub use invalidate::{
 pub use release::{Release, ReleaseOutcome};
 pub use store::{
     DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind, StoredVersion,
+    CHANGE_ACTIONS,
 };
 
 use crate::config::TenantConfig;
@@ -303,8 +304,7 @@ pub struct VersionList {
 /// An audit page request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditQuery {
-    /// Entries per page: default [`ControlOptions::audit_default_limit`], clamped to
-    /// [`ControlOptions::audit_max_limit`]; 0 is rejected.
+    /// Entries per page: 100 unless set, at most 200; 0 is rejected.
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

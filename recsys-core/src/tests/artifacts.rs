@@ -1012,7 +1012,7 @@ mod no_panics {
 }
 
 // -------------------------------------------------------------------------------------------
-// Throughput smoke check (not a benchmark): `cargo test --release -p recsys-core --test artifacts -- --ignored --nocapture`
+// Throughput smoke check (not a benchmark): `cargo test --release -p recsys-core --lib tests::artifacts -- --ignored --nocapture`
 
 #[test]
 #[ignore]
