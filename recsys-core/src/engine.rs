@@ -423,7 +423,7 @@ impl Engine {
     /// engine.load_snapshot(Documents::new("demo", "default").signals(r#"{"popularity": []}"#))?;
     /// let served = engine.snapshot("demo", "checkout").expect("the default surface serves");
     /// assert!(served.fallback);
-    /// assert_eq!(served.snapshot.surface, "default");
+    /// assert_eq!(served.surface(), "default");
     /// assert!(engine.snapshot("acme", "home").is_none());
     /// # Ok::<(), recsys_core::ApiError>(())
     /// ```
@@ -545,9 +545,7 @@ impl Engine {
     /// `recommend`: a ranked list for a request.
     ///
     /// ```
-    /// use recsys_core::json::parse;
-    /// use recsys_core::request::{CallContext, RecommendRequest, User};
-    /// use recsys_core::Engine;
+    /// use recsys_core::{Context, Engine, RecommendRequest, Timestamp, User};
     ///
     /// let engine = Engine::new();
     /// engine.call(
@@ -555,7 +553,8 @@ impl Engine {
     ///     r#"{"tenant":"demo","surface":"home","signals":{"popularity":[
     ///         {"item_id":"a","score":3},{"item_id":"b","score":2}]}}"#,
     /// )?;
-    /// let ctx = CallContext::from_value(&parse(br#"{"now":"2026-01-01T00:00:00Z","tenant":"demo"}"#)?)?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").ok_or("bad time")?;
+    /// let ctx = Context::new(now, "demo");
     /// let rec = engine.recommend(&RecommendRequest::new("home", User::id("u1")).k(5), &ctx)?;
     /// let ids: Vec<&str> = rec.items.iter().map(|i| i.item_id.as_str()).collect();
     /// assert_eq!(ids, ["a", "b"]);

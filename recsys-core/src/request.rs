@@ -10,6 +10,7 @@ use crate::time::Timestamp;
 
 /// A warning in a response: stable code and a human detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Warning {
     /// The warning's stable code.
     pub code: &'static str,
@@ -49,6 +50,7 @@ pub mod warnings {
 
 /// Explain level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Explain {
     /// No explanation.
     None,
@@ -71,6 +73,7 @@ impl Explain {
 
 /// Who the request is for.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct User {
     /// The signed-in user's id (empty when anonymous).
     pub user_id: String,
@@ -96,6 +99,7 @@ impl User {
 
 /// Where and how the request is made.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Context {
     /// The caller's locale.
     pub locale: String,
@@ -109,6 +113,7 @@ pub struct Context {
 
 /// Tag constraints on the answer.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Constraints {
     /// An item must carry every one of these tags.
     pub required_tags: Vec<String>,
@@ -129,6 +134,7 @@ impl Constraints {
 
 /// How the answer is built and explained.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Options {
     /// Adds reasons to items.
     pub include_reasons: bool,
@@ -153,6 +159,7 @@ impl Default for Options {
 
 /// A forced experiment variant.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Experiment {
     /// The experiment's id.
     pub id: String,
@@ -162,6 +169,7 @@ pub struct Experiment {
 
 /// A normalised `recommend` / `validate` request.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RecommendRequest {
     /// The surface to serve.
     pub surface: String,
@@ -191,6 +199,7 @@ pub struct RecommendRequest {
 
 /// A normalised `similar` request.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SimilarRequest {
     /// The surface to serve.
     pub surface: String,

@@ -168,6 +168,7 @@ fn keyed_hash(key_id: &str, key: &[u8], input: &[u8]) -> String {
 
 /// The chain head a write leaves: the newest entry's id and hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditHead {
     /// The entry's id.
     pub id: u64,
@@ -527,6 +528,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Why a chain failed verification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TamperReason {
     /// The entry's stored hash does not match its content.
     HashMismatch,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 /// A cache the engine keeps per tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum CacheTarget {
     /// Compiled config.
     Config,
@@ -99,6 +100,7 @@ pub fn parse_surface(surface: Option<&str>) -> Result<Option<String>, ControlErr
 
 /// What to drop: the tenant's caches for `targets`, on one surface or (`None`) on all.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Invalidation {
     /// The tenant whose caches are invalidated.
     pub tenant: String,

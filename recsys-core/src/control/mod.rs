@@ -203,6 +203,7 @@ impl Default for ControlOptions {
 
 /// The current document of a tenant.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CurrentDocument {
     /// The tenant.
     pub tenant: String,
@@ -236,6 +237,7 @@ pub struct PutRequest<'a> {
 
 /// What a put or rollback did.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct WriteOutcome {
     /// The tenant.
     pub tenant: String,
@@ -273,6 +275,7 @@ pub enum RollbackTarget<'a> {
 
 /// One stored version.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VersionInfo {
     /// The version's ETag.
     pub etag: String,
@@ -288,6 +291,7 @@ pub struct VersionInfo {
 
 /// The versions of one document, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VersionList {
     /// The tenant.
     pub tenant: String,
@@ -319,6 +323,7 @@ pub struct AuditQuery {
 
 /// One page of a tenant's audit log, newest first.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct AuditPage {
     /// The entries of this page, newest first.
     pub entries: Vec<AuditEntry>,
@@ -332,6 +337,7 @@ pub struct AuditPage {
 
 /// A pointer that disagrees with the last move recorded in the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PointerMismatch {
     /// Which document.
     pub kind: DocKind,
@@ -343,6 +349,7 @@ pub struct PointerMismatch {
 
 /// The result of verifying a tenant's audit chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditVerification {
     /// The tenant.
     pub tenant: String,
@@ -366,6 +373,7 @@ impl AuditVerification {
 
 /// What an invalidation did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidationOutcome {
     /// What was invalidated.
     pub invalidation: Invalidation,

@@ -59,6 +59,7 @@ pub mod codes {
 
 /// How serious a finding is. Strict mode refuses writes with any `Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Severity {
     /// The document would be refused (or serve wrongly).
     Error,
@@ -78,6 +79,7 @@ impl Severity {
 
 /// One lint finding.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Finding {
     /// The finding's stable code.
     pub code: &'static str,

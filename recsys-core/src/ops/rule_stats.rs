@@ -17,6 +17,7 @@ pub const MAX_TRACKED_RULES: usize = 10_000;
 
 /// What one rule did for one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum RuleOutcome {
     /// Applied and acted (a boost scored candidates, a block removed candidates), without
     /// putting an item into the answer.
