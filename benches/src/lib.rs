@@ -854,7 +854,7 @@ pub fn typed_request(v: &Value) -> RecommendRequest {
         max_tags: usize::MAX,
         ..Default::default()
     };
-    RecommendRequest::from_value(v, &limits)
+    recsys_core::bench_internals::request_from_value(v, &limits)
         .expect("generated request decodes")
         .0
 }

@@ -39,6 +39,14 @@ pub mod snapshot {
     pub use crate::snapshot::{Catalog, ScoredRows, SignalData, Sources, TenantSnapshot, Versions};
 }
 
+/// Decodes a recommend request under `limits` (the benches lift them for generated requests).
+pub fn request_from_value(
+    v: &crate::json::Value,
+    limits: &config::Limits,
+) -> Result<(crate::RecommendRequest, Vec<crate::Warning>), ApiError> {
+    crate::RecommendRequest::from_value(v, limits)
+}
+
 /// [`Engine`]'s atomic install of a compiled snapshot; returns the one it replaced.
 pub fn install(engine: &Engine, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
     engine.install(snap)

@@ -101,6 +101,7 @@ pub use engine::{
 pub use error::{ApiError, ErrorCode, ErrorKind, Problem};
 pub use lint::{codes as lint_codes, Finding as LintFinding, Severity as LintSeverity};
 pub use loader::{ArtifactReader, Fetch, Step};
+pub use ops::exposure::ExposureFormat;
 pub use ops::exposure::SinkError;
 pub use ops::rule_stats::RuleOutcome;
 pub use ops::{ExposureSink, MemorySink, Metrics, NoopMetrics};
@@ -108,6 +109,7 @@ pub use request::{
     Constraints, Context as RequestContext, Experiment, Explain, Options as RequestOptions,
     RecommendRequest, SimilarRequest, User, Warning,
 };
+pub use rules::Action as RuleAction;
 pub use serve::answer::{
     BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
     RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,

@@ -180,8 +180,6 @@ fn builders_normalise_like_the_decoder() {
         "candidates":{"include_ids":["a","b"]},
         "constraints":{"forbidden_tags":["red"],"max_per_tag":{"brand:x":1}},
         "options":{},"experiment":{"id":"exp","variant":"B"}}"#;
-    let (decoded, _) =
-        RecommendRequest::from_value(&parse(json.as_bytes()).unwrap(), &Default::default())
-            .unwrap();
+    let decoded: RecommendRequest = json.parse().unwrap();
     assert_eq!(r, decoded);
 }

@@ -422,7 +422,7 @@ impl AuditEntry {
 
     /// Checks the stored `hash` against the entry's content: keyed hashes with the key they
     /// name from `keys`; with a keyring, an unkeyed hash is refused (anyone can compute it).
-    pub fn check_hash(&self, keys: Option<&AuditKeyring>) -> Result<(), TamperReason> {
+    pub(crate) fn check_hash(&self, keys: Option<&AuditKeyring>) -> Result<(), TamperReason> {
         let expected = match self.hash.strip_prefix(KEYED_HASH_PREFIX) {
             Some(rest) => {
                 let id = rest.split_once(':').map(|(id, _)| id).unwrap_or("");

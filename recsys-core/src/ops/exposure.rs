@@ -54,14 +54,17 @@ pub mod codes {
 
 /// The line format (`EXPOSURE_LOG_FORMAT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum ExposureFormat {
     /// The reference default.
     #[default]
     ServiceV1,
+    /// The reference's `exposure.v1.json` schema (`eval_v1`).
     EvalV1,
 }
 
 impl ExposureFormat {
+    /// The format's name (`service_v1`, `eval_v1`).
     pub fn as_str(self) -> &'static str {
         match self {
             ExposureFormat::ServiceV1 => "service_v1",
