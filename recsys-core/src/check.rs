@@ -189,6 +189,18 @@ impl RuleView<'_> {
 
 /// A valid artifact manifest (v1): the current artifact of each kind for one
 /// (tenant, surface).
+///
+/// ```
+/// use recsys_core::check::{ArtifactKind, Manifest};
+///
+/// let m = Manifest::parse(br#"{"v": 1, "tenant": "demo", "surface": "home",
+///     "current": {"popularity": "s3://bucket/demo/home/popularity/1.json"},
+///     "updated_at": "2026-01-01T00:00:00Z"}"#)?;
+/// assert_eq!(m.uri(ArtifactKind::Popularity), Some("s3://bucket/demo/home/popularity/1.json"));
+/// assert!(m.check_scope("demo", "home").is_ok());
+/// assert!(m.check_scope("acme", "home").is_err());
+/// # Ok::<(), recsys_core::ApiError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     manifest: ManifestV1,
@@ -238,6 +250,21 @@ impl Manifest {
 }
 
 /// An artifact that parsed (its version not yet checked: see [`Artifact::verify`]).
+///
+/// ```
+/// use recsys_core::check::{Artifact, ArtifactKind};
+///
+/// let text = br#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+///     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+///     "items": [{"item_id": "a", "count": 3}],
+///     "build": {"built_at": "2026-01-02T00:00:00Z", "version": "not-the-hash"}}"#;
+/// let a = Artifact::parse(text, Some(ArtifactKind::Popularity))?;
+/// assert_eq!(a.kind(), ArtifactKind::Popularity);
+/// assert_eq!(a.version().len(), 64);
+/// let err = a.verify(None).unwrap_err();             // the declared version is not the hash
+/// assert_eq!(err.code, "RECSYS_ARTIFACT_INCOMPATIBLE");
+/// # Ok::<(), recsys_core::ApiError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Artifact {
     artifact: artifacts::Artifact,
