@@ -19,8 +19,8 @@ use criterion::{
     SamplingMode,
 };
 use recsys_benches::*;
-use recsys_core::config::TenantConfig;
-use recsys_core::snapshot::{SignalData, TenantSnapshot, Versions};
+use recsys_core::bench_internals::config::TenantConfig;
+use recsys_core::bench_internals::snapshot::{SignalData, TenantSnapshot, Versions};
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -21,7 +21,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode};
 use recsys_benches::workload::*;
 use recsys_benches::*;
-use recsys_core::compile::Documents;
+use recsys_core::bench_internals::compile::Documents;
 use recsys_core::json::Value;
 use recsys_core::Engine;
 use std::hint::black_box;
@@ -82,7 +82,7 @@ fn during_reload<T>(engine: &Engine, docs: &Value, f: impl FnOnce() -> T) -> (T,
         s.spawn(|| {
             let d = Documents::from_value(docs).expect("documents");
             while !stop.load(Relaxed) {
-                engine.load_documents(&d).expect("reload");
+                recsys_core::bench_internals::load_documents(engine, &d).expect("reload");
                 reloads.fetch_add(1, Relaxed);
             }
         });

@@ -23,7 +23,7 @@
 
 use recsys_benches::workload::*;
 use recsys_benches::*;
-use recsys_core::snapshot::{TenantSnapshot, Versions};
+use recsys_core::bench_internals::snapshot::{TenantSnapshot, Versions};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;

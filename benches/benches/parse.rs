@@ -14,7 +14,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use recsys_benches::*;
-use recsys_core::artifacts::{self, ArtifactKind, ArtifactLimits};
+use recsys_core::bench_internals::artifacts::{self, ArtifactKind, ArtifactLimits};
 use recsys_core::json;
 use std::hint::black_box;
 use std::time::Duration;

@@ -19,8 +19,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use recsys_benches::workload::*;
 use recsys_benches::*;
-use recsys_core::request::{CallContext, RecommendRequest};
 use recsys_core::Engine;
+use recsys_core::{Context as CallContext, RecommendRequest};
 use std::cell::OnceCell;
 use std::hint::black_box;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 //! (benches/bindings/run.sh writes DOCUMENTS_JSON and runs every binding's script.)
 
 use recsys_core::json;
-use recsys_core::request::CallContext;
+use recsys_core::Context as CallContext;
 use recsys_core::Engine;
 use std::hint::black_box;
 use std::time::Instant;

@@ -129,10 +129,10 @@ fn load_snapshot_text(wl: &Workload, shape: &str, sha: f64, rss0: u64) {
 
 /// Times the load's phases one by one on the same bytes: decode, version hash, catalog.
 fn phases(wl: &Workload) {
-    use recsys_core::artifacts::{
+    use recsys_core::bench_internals::artifacts::{
         load_columns, parse_artifact, version_from_uri, version_hash, ArtifactKind, ArtifactLimits,
     };
-    use recsys_core::snapshot::{Catalog, Sources};
+    use recsys_core::bench_internals::snapshot::{Catalog, Sources};
     let limits = ArtifactLimits::unlimited();
     let mut loaded = Vec::new();
     let (t0, c0) = (Instant::now(), thread_cpu_secs());

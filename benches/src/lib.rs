@@ -17,13 +17,15 @@
 //! as a quick smoke test (`cargo bench -p recsys-benches -- --test`), in which case they use
 //! small sizes.
 
-use recsys_core::api::EngineOptions;
-use recsys_core::artifacts::{self, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, UserRow};
-use recsys_core::config::TenantConfig;
+use recsys_core::bench_internals::artifacts::{
+    self, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, UserRow,
+};
+use recsys_core::bench_internals::config::TenantConfig;
+use recsys_core::bench_internals::rules::{parse_rules, RulesParseOptions};
+use recsys_core::bench_internals::snapshot::{ScoredRows, SignalData, TenantSnapshot, Versions};
 use recsys_core::json::{self, Value};
-use recsys_core::request::{CallContext, RecommendRequest};
-use recsys_core::rules::{parse_rules, RulesParseOptions};
-use recsys_core::snapshot::{ScoredRows, SignalData, TenantSnapshot, Versions};
+use recsys_core::EngineOptions;
+use recsys_core::{Context as CallContext, RecommendRequest};
 use recsys_core::{Engine, Recommendation};
 use std::fmt::Write as _;
 
@@ -844,7 +846,7 @@ impl RequestSpec {
 /// A JSON request decoded into the typed request (with limits no generated request
 /// reaches: the engine checks it against the surface's own).
 pub fn typed_request(v: &Value) -> RecommendRequest {
-    let limits = recsys_core::config::Limits {
+    let limits = recsys_core::bench_internals::config::Limits {
         max_k: u32::MAX,
         max_include_ids: usize::MAX,
         max_exclude_ids: usize::MAX,
@@ -852,7 +854,7 @@ pub fn typed_request(v: &Value) -> RecommendRequest {
         max_tags: usize::MAX,
         ..Default::default()
     };
-    RecommendRequest::from_value(v, &limits)
+    recsys_core::bench_internals::request_from_value(v, &limits)
         .expect("generated request decodes")
         .0
 }
@@ -873,10 +875,9 @@ pub fn ctx() -> CallContext {
 /// An engine whose artifact limits admit the large generated artifacts (the default limits
 /// stop at 10 MB per artifact).
 pub fn engine() -> Engine {
-    Engine::with_options(EngineOptions {
-        artifact_limits: ArtifactLimits::unlimited(),
-        ..EngineOptions::default()
-    })
+    let mut options = EngineOptions::default();
+    options.artifact_limits = ArtifactLimits::unlimited();
+    Engine::with_options(options)
 }
 
 /// Parses a config document (panics on an invalid one: generator bug).
@@ -886,7 +887,7 @@ pub fn tenant_config(config: &str) -> TenantConfig {
 }
 
 /// Parses a rules document leniently, as `load_snapshot` does.
-pub fn parse_rule_list(rules: &str) -> Vec<recsys_core::rules::Rule> {
+pub fn parse_rule_list(rules: &str) -> Vec<recsys_core::bench_internals::rules::Rule> {
     let mut opts = RulesParseOptions::lenient(TENANT);
     opts.json_limits.max_bytes = 1 << 30;
     let doc = parse_rules(rules.as_bytes(), &opts).expect("rules parse");
@@ -1037,7 +1038,7 @@ pub fn compile_from_json(arts: &[ArtifactText], config: &TenantConfig) -> Tenant
 /// An engine serving one compiled snapshot.
 pub fn engine_with(snap: TenantSnapshot) -> Engine {
     let e = engine();
-    e.install(snap);
+    recsys_core::bench_internals::install(&e, snap);
     e
 }
 

@@ -2,14 +2,14 @@
 //! loading it into an engine through the loader's step API, one artifact at a time, as a host
 //! does. Used by the `lifecycle` bench and the `load_workload` example.
 
-use recsys_core::api::EngineOptions;
-use recsys_core::config::TenantConfig;
+use recsys_core::bench_internals::config::TenantConfig;
+use recsys_core::bench_internals::rules::{parse_rules, RulesParseOptions};
+use recsys_core::bench_internals::snapshot::TenantSnapshot;
 use recsys_core::json::{self, Map, Value};
-use recsys_core::loader::{Fetch, Step};
-use recsys_core::rules::{parse_rules, RulesParseOptions};
-use recsys_core::snapshot::TenantSnapshot;
 use recsys_core::time::Timestamp;
 use recsys_core::Engine;
+use recsys_core::EngineOptions;
+use recsys_core::{Fetch, Step};
 use std::path::{Path, PathBuf};
 
 /// `now` of every workload load (after the generated windows end).
@@ -143,19 +143,13 @@ impl Workload {
     }
 
     /// A small request for this workload's surface, and the call context.
-    pub fn request(
-        &self,
-        k: u32,
-    ) -> (
-        recsys_core::request::RecommendRequest,
-        recsys_core::request::CallContext,
-    ) {
-        let req = recsys_core::request::RecommendRequest::new(
+    pub fn request(&self, k: u32) -> (recsys_core::RecommendRequest, recsys_core::Context) {
+        let req = recsys_core::RecommendRequest::new(
             self.surface.as_str(),
-            recsys_core::request::User::anonymous("anon-0001"),
+            recsys_core::User::anonymous("anon-0001"),
         )
         .k(k);
-        let ctx = recsys_core::request::CallContext::from_value(
+        let ctx = recsys_core::Context::from_value(
             &json::parse(
                 format!(
                     r#"{{"now":"2026-01-02T01:00:00Z","tenant":"{}","request_id":"r"}}"#,
@@ -276,22 +270,24 @@ pub fn serve_rules(engine: &Engine, wl: &Workload, config: &Value, rules: Option
         engine.set_rules(&wl.tenant, rules).expect("rules");
         return;
     }
-    let snap = engine
-        .snapshot(&wl.tenant, &wl.surface)
-        .expect("loaded")
-        .snapshot;
+    let snap = recsys_core::bench_internals::snapshot_of(
+        &engine.snapshot(&wl.tenant, &wl.surface).expect("loaded"),
+    );
     let mut opts = RulesParseOptions::lenient(&wl.tenant);
     opts.json_limits.max_bytes = 1 << 30;
     let doc = parse_rules(text.unwrap_or_default().as_bytes(), &opts).expect("rules parse");
     let cfg = TenantConfig::from_value(config).expect("config").0;
-    engine.install(TenantSnapshot::with_policy(
-        &wl.tenant,
-        &wl.surface,
-        snap.catalog.clone(),
-        &cfg,
-        doc.rules,
-        snap.versions.clone(),
-    ));
+    recsys_core::bench_internals::install(
+        engine,
+        TenantSnapshot::with_policy(
+            &wl.tenant,
+            &wl.surface,
+            snap.catalog.clone(),
+            &cfg,
+            doc.rules,
+            snap.versions.clone(),
+        ),
+    );
 }
 
 /// One request shape of a workload's `requests.json`, ready to serve.

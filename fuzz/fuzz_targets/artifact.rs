@@ -1,70 +1,64 @@
-//! `artifacts::parse_artifact`, `version_hash` and `verify`.
+//! `check::Artifact::parse`, `version` and `verify`.
 //!
 //! Invariants:
 //! * nothing panics: parsing with no expected kind and with each of `ArtifactKind::ALL`;
-//!   `version_hash`, `canonical_hash_input`, `verify` on every parsed artifact;
-//! * Ok ⇒ `envelope.kind == body.kind()`, `v == 1`, non-empty tenant and surface,
-//!   `window.end > window.start`;
+//!   `version`, `verify` on every parsed artifact;
+//! * Ok ⇒ non-empty tenant and surface, window end after its start;
 //! * expected kind: `Some(k)` Ok ⇒ kind `k`; `None` Ok with kind `k` ⇒ `Some(k)` gives the same
 //!   artifact; `None` Ok ⇒ every other `Some(j)` fails;
-//! * `version_hash` is 64 lower-case hex digits and deterministic; `verify(a, None)` Ok ⇔ the
-//!   declared version equals it, and then returns it; `verify(a, Some(h))` agrees;
+//! * `version` is 64 lower-case hex digits and deterministic; `verify(None)` Ok ⇔ the
+//!   declared version equals it, and then returns it; `verify(Some(h))` agrees;
 //! * monotone in the limits: Ok under tight row limits ⇒ the same artifact under the defaults.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use recsys_core::artifacts::{
-    canonical_hash_input, parse_artifact, verify, version_hash, Artifact, ArtifactKind, ArtifactLimits,
-};
+use recsys_core::check::{Artifact, ArtifactKind, ArtifactLimits};
 use recsys_fuzz::is_lower_hex64;
 
 fn check(a: &Artifact) {
-    assert_eq!(a.envelope.kind, a.body.kind(), "envelope and body kinds differ");
-    assert_eq!(a.envelope.v, 1);
-    assert!(!a.envelope.tenant.is_empty(), "artifact with an empty tenant");
-    assert!(!a.envelope.surface.is_empty(), "artifact with an empty surface");
-    assert!(a.envelope.window.end > a.envelope.window.start, "window end <= start: {:?}", a.envelope.window);
+    assert!(!a.tenant().is_empty(), "artifact with an empty tenant");
+    assert!(!a.surface().is_empty(), "artifact with an empty surface");
+    let (start, end) = a.window();
+    assert!(end > start, "window end <= start: {start:?} {end:?}");
 
-    let input = canonical_hash_input(a);
-    assert_eq!(input, canonical_hash_input(a), "canonical_hash_input is not deterministic");
-    let h = version_hash(a);
+    let h = a.version();
     assert!(is_lower_hex64(&h), "version hash is not 64 lower-case hex: {h:?}");
-    assert_eq!(h, version_hash(a), "version_hash is not deterministic");
+    assert_eq!(h, a.version(), "version is not deterministic");
 
     let declared = a.declared_version();
-    match verify(a, None) {
+    match a.verify(None) {
         Ok(v) => {
             assert_eq!(v, h, "verify returned a version other than the hash");
             assert_eq!(declared, h, "verify accepted a declared version other than the hash");
-            assert_eq!(verify(a, Some(&h)).as_deref(), Ok(h.as_str()));
+            assert_eq!(a.verify(Some(&h)).as_deref().ok(), Some(h.as_str()));
             let other = if h.starts_with('0') { "1".repeat(64) } else { "0".repeat(64) };
-            assert!(verify(a, Some(&other)).is_err(), "verify accepted a wrong expected version");
+            assert!(a.verify(Some(&other)).is_err(), "verify accepted a wrong expected version");
         }
         Err(_) => {
             assert_ne!(declared, h, "verify rejected an artifact whose declared version is the hash");
-            assert!(verify(a, Some(&h)).is_err());
+            assert!(a.verify(Some(&h)).is_err());
         }
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     let limits = ArtifactLimits::default();
-    let any = parse_artifact(data, None, &limits);
+    let any = Artifact::parse_with(data, None, &limits);
     if let Ok(a) = &any {
         check(a);
     }
     for k in ArtifactKind::ALL {
-        let typed = parse_artifact(data, Some(k), &limits);
+        let typed = Artifact::parse_with(data, Some(k), &limits);
         match (&any, &typed) {
             (_, Ok(t)) => {
-                assert_eq!(t.kind(), k, "parse_artifact(Some({k})) returned kind {}", t.kind());
+                assert_eq!(t.kind(), k, "parse(Some({k})) returned kind {}", t.kind());
                 check(t);
                 if let Ok(a) = &any {
                     assert_eq!(a, t, "Some({k}) and None give different artifacts");
                 }
             }
             (Ok(a), Err(e)) => {
-                assert_ne!(a.kind(), k, "None gives a {k} artifact but Some({k}) fails: {e}");
+                assert_ne!(a.kind(), k, "None gives a {k} artifact but Some({k}) fails: {}", e.message);
             }
             (Err(_), Err(_)) => {}
         }
@@ -79,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         max_depth: 8,
         ..limits
     };
-    if let Ok(t) = parse_artifact(data, None, &tight) {
+    if let Ok(t) = Artifact::parse_with(data, None, &tight) {
         assert_eq!(any.as_ref().ok(), Some(&t), "Ok under tight limits but not the same under the defaults");
     }
 });

@@ -54,12 +54,12 @@ const MANIFEST: &str = include_str!("../../examples/data/manifest.json");
 
 /// The `load_snapshot` input: `{"tenant","surface","config","rules","manifest","artifacts"}`.
 fn documents() -> String {
-    let manifest = recsys_core::artifacts::parse_manifest(MANIFEST.as_bytes(), &Default::default())
+    let manifest = recsys_core::check::Manifest::parse(MANIFEST.as_bytes())
         .expect("examples/data/manifest.json does not parse");
     let mut artifacts = String::from("{");
     for (i, (uri, text)) in ARTIFACTS.iter().enumerate() {
         assert!(
-            manifest.current.values().any(|u| u == uri),
+            manifest.artifacts().any(|(_, u)| u == *uri),
             "examples/data/manifest.json no longer points at {uri}; update ARTIFACTS"
         );
         if i > 0 {
@@ -142,10 +142,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(a) => a,
         Err(e) => {
             assert!(
-                e.problems.len() <= recsys_core::error::MAX_PROBLEMS + 1,
+                e.problems.len() <= recsys_core::ApiError::MAX_PROBLEMS + 1,
                 "{} problems, the cap is {}",
                 e.problems.len(),
-                recsys_core::error::MAX_PROBLEMS
+                recsys_core::ApiError::MAX_PROBLEMS
             );
             return;
         }

@@ -62,12 +62,6 @@ impl<'a> Keys<'a> {
         self.external_index.insert(id, k);
         k
     }
-    /// The key of an id if it is already known (catalog or interned external).
-    pub fn lookup(&self, snap: &TenantSnapshot, id: &str) -> Option<u32> {
-        snap.items
-            .get(id)
-            .or_else(|| self.external_index.get(id).copied())
-    }
     pub fn name<'s>(&'s self, snap: &'s TenantSnapshot, k: u32) -> &'s str {
         if k < self.catalog {
             snap.items.name(k)
@@ -433,8 +427,6 @@ pub struct Pool {
     /// refused it (one map, so an offer costs one hash insert).
     index: IdMap<u32>,
     pub counts: StageCounts,
-    /// Keys examined and rejected, by stage (for include diagnostics).
-    pub rejected_include_ids: u64,
     /// Keys examined and removed by rule blocks (per-rule telemetry).
     pub blocked: Vec<u32>,
     /// At most this many candidates are pooled (`limits.max_pool` while sources are
@@ -536,9 +528,6 @@ impl Pool {
                 }
             }
         }
-    }
-    pub fn get(&self, k: u32) -> Option<&Cand> {
-        self.position(k).map(|i| &self.cands[i])
     }
     pub fn len(&self) -> usize {
         self.cands.len()

@@ -244,6 +244,7 @@ pub struct TenantDocs {
 
 impl TenantDocs {
     /// Validates a config document (strictly) and parses a rules document (leniently).
+    #[cfg(test)]
     pub fn new(
         tenant: &str,
         config: Option<&Value>,
@@ -586,32 +587,6 @@ fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
         Value::String(s) => std::borrow::Cow::Borrowed(s),
         other => std::borrow::Cow::Owned(json::to_string(other)),
     }
-}
-
-/// Compiles documents into their parts and a snapshot.
-///
-/// `base` is the tenant's current documents: a `config` or `rules` member absent from `docs`
-/// keeps the current one (so loading artifacts never undoes a control-plane write); a member
-/// present (even `null`) replaces it.
-pub fn compile(
-    docs: &Documents,
-    base: Option<&TenantDocs>,
-    limits: &ArtifactLimits,
-) -> Result<(TenantDocs, ArtifactSet, TenantSnapshot, CompileReport), ApiError> {
-    let td = merge_documents(docs, base)?;
-    let set = artifact_set(docs, limits)?;
-    let snap = assemble(docs.tenant, docs.surface, &td, &set);
-    let report = report_for(&td, &set, &snap);
-    Ok((td, set, snap, report))
-}
-
-/// The tenant documents after a load: the config and rules `docs` supplies, the tenant's
-/// current ones (`base`) for those it leaves out.
-pub fn merge_documents(
-    docs: &Documents,
-    base: Option<&TenantDocs>,
-) -> Result<TenantDocs, ApiError> {
-    Ok(DocsUpdate::of_documents(docs)?.apply(base))
 }
 
 /// A change to a tenant's config and/or rules, validated (and versioned) up front, so that

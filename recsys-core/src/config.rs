@@ -42,8 +42,11 @@ impl Algo {
 /// content, session).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Weights {
+    /// Weight of the popularity signal.
     pub pop: f64,
+    /// Weight of the co-occurrence signal.
     pub cooc: f64,
+    /// Weight of the embedding (content / collaborative) signal.
     pub emb: f64,
 }
 
@@ -52,11 +55,13 @@ pub struct Weights {
 pub const MAX_WEIGHT: f64 = 1e6;
 
 impl Weights {
+    /// Popularity only (`pop` 1, the others 0).
     pub const POPULARITY_ONLY: Weights = Weights {
         pop: 1.0,
         cooc: 0.0,
         emb: 0.0,
     };
+    /// True when every weight is zero.
     pub fn is_zero(&self) -> bool {
         self.pop == 0.0 && self.cooc == 0.0 && self.emb == 0.0
     }
@@ -274,22 +279,24 @@ impl ConfigReport {
 pub mod codes {
     //! Problem codes reported by config validation.
     use crate::error::ErrorCode;
+    #[cfg(test)]
     /// The document is not a JSON object (`null` is accepted as "empty").
     pub const NOT_OBJECT: &str = ErrorCode::ConfigNotObject.code();
+    #[cfg(test)]
     /// A member has the wrong JSON type.
     pub const WRONG_TYPE: &str = ErrorCode::ConfigWrongType.code();
+    #[cfg(test)]
     /// `algo` is not one of blend, popularity, cooc, implicit.
     pub const UNKNOWN_ALGO: &str = ErrorCode::ConfigUnknownAlgo.code();
+    #[cfg(test)]
     /// A weight is negative or not finite.
     pub const NEGATIVE_WEIGHT: &str = ErrorCode::ConfigNegativeWeight.code();
-    /// A weight is larger than [`super::MAX_WEIGHT`].
-    pub const WEIGHT_TOO_LARGE: &str = ErrorCode::ConfigWeightTooLarge.code();
+    #[cfg(test)]
     /// A limit is negative, fractional or out of its allowed range.
     pub const BAD_LIMIT: &str = ErrorCode::ConfigBadLimit.code();
+    #[cfg(test)]
     /// A diversity value is out of range (`mmr_lambda` outside [0, 1], negative caps).
     pub const BAD_DIVERSITY: &str = ErrorCode::ConfigBadDiversity.code();
-    /// A surface name is not path-safe.
-    pub const BAD_SURFACE: &str = ErrorCode::ConfigBadSurface.code();
     /// Warning: a member the core does not know; it is kept and ignored.
     pub const UNKNOWN_FIELD: &str = ErrorCode::ConfigUnknownField.code();
 }

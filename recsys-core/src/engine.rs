@@ -94,7 +94,10 @@ impl Engine {
 
     /// An engine whose control plane uses the host's document store.
     /// The `roles` option, when set, replaces the control plane's access policy.
-    pub fn with_control(options: EngineOptions, control: crate::control::ControlPlane) -> Engine {
+    pub(crate) fn with_control(
+        options: EngineOptions,
+        control: crate::control::ControlPlane,
+    ) -> Engine {
         let control = match &options.roles {
             Some(p) => control.with_policy(p.clone()),
             None => control,
@@ -130,10 +133,8 @@ impl Engine {
 
     /// The raw control plane over the store (versioned documents, audit, access control).
     /// Writes through it reach the store only; [`Engine::admin`] is the same plane with
-    /// every write also served (and artifact actions audited). Internal: for the
-    /// workspace's tests, not part of the supported API.
-    #[doc(hidden)]
-    pub fn control(&self) -> &crate::control::ControlPlane {
+    /// every write also served (and artifact actions audited).
+    pub(crate) fn control(&self) -> &crate::control::ControlPlane {
         &self.control
     }
 
@@ -162,33 +163,14 @@ impl Engine {
         crate::adapters::StateGuard::new(guard, self.id, adapter)
     }
 
-    /// Installs documents and artifacts for (tenant, surface) as one snapshot, remembers them
-    /// for later recompiles, and recompiles the tenant's other surfaces when its config or
-    /// rules changed. Returns the snapshot built for (tenant, surface).
-    pub fn install_parts(
-        &self,
-        tenant: &str,
-        surface: &str,
-        docs: TenantDocs,
-        set: ArtifactSet,
-    ) -> Arc<TenantSnapshot> {
-        let docs = Arc::new(docs);
-        let plan = {
-            let mut st = self.lock_state();
-            st.commit_load(tenant, surface, docs.clone(), set.clone())
-        };
-        self.built_for(tenant, surface, self.rebuild(plan), &docs, &set)
-    }
-
     /// `load_snapshot`: verifies the artifacts and validates the documents first (no lock
     /// held), then, under the write lock, merges the supplied config/rules with the tenant's
     /// *current* documents (a field copy) and records them; snapshots are assembled after the
     /// lock is released. Merging under the lock is what keeps a config or rules write that
     /// lands while the artifacts are being verified from being overwritten by the load.
-    /// Internal (the lifecycle bench reloads pre-parsed documents); use
+    /// The lifecycle bench reloads pre-parsed documents through it; users call
     /// [`Engine::load_snapshot`].
-    #[doc(hidden)]
-    pub fn load_documents(
+    pub(crate) fn load_documents(
         &self,
         docs: &crate::compile::Documents,
     ) -> Result<(Arc<TenantSnapshot>, crate::compile::CompileReport), ApiError> {
@@ -418,19 +400,21 @@ impl Engine {
     /// Frees retired snapshots that no request holds any more; returns how many are still
     /// held. The engine's write paths and `loader_due` call it; a host that installs rarely
     /// can call it from its refresh tick.
-    pub fn reap_retired(&self) -> usize {
+    pub(crate) fn reap_retired(&self) -> usize {
         let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
         retired.retain(|s| Arc::strong_count(s) > 1);
         retired.len()
     }
 
+    #[cfg(any(test, feature = "bench-internals"))]
     /// Makes `snap` the current snapshot for its (tenant, surface); returns the previous one.
-    pub fn install(&self, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
+    pub(crate) fn install(&self, snap: TenantSnapshot) -> Option<Arc<TenantSnapshot>> {
         self.install_arc(Arc::new(snap))
     }
 
+    #[cfg(any(test, feature = "bench-internals"))]
     /// [`Engine::install`] for a snapshot already in an `Arc`.
-    pub fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
+    pub(crate) fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
         let key = (snap.tenant.clone(), snap.surface.clone());
         let mut previous = None;
         self.snapshots.rcu(|cur| {
@@ -444,8 +428,9 @@ impl Engine {
         previous
     }
 
+    #[cfg(test)]
     /// Removes a snapshot; returns it if there was one.
-    pub fn remove(&self, tenant: &str, surface: &str) -> Option<Arc<TenantSnapshot>> {
+    pub(crate) fn remove(&self, tenant: &str, surface: &str) -> Option<Arc<TenantSnapshot>> {
         let key = (tenant.to_string(), surface.to_string());
         let mut previous = None;
         self.snapshots.rcu(|cur| {
@@ -466,7 +451,7 @@ impl Engine {
     /// engine.load_snapshot(Documents::new("demo", "default").signals(r#"{"popularity": []}"#))?;
     /// let served = engine.snapshot("demo", "checkout").expect("the default surface serves");
     /// assert!(served.fallback);
-    /// assert_eq!(served.snapshot.surface, "default");
+    /// assert_eq!(served.surface(), "default");
     /// assert!(engine.snapshot("acme", "home").is_none());
     /// # Ok::<(), recsys_core::ApiError>(())
     /// ```
@@ -588,9 +573,7 @@ impl Engine {
     /// `recommend`: a ranked list for a request.
     ///
     /// ```
-    /// use recsys_core::json::parse;
-    /// use recsys_core::request::{CallContext, RecommendRequest, User};
-    /// use recsys_core::Engine;
+    /// use recsys_core::{Context, Engine, RecommendRequest, Timestamp, User};
     ///
     /// let engine = Engine::new();
     /// engine.call(
@@ -598,7 +581,8 @@ impl Engine {
     ///     r#"{"tenant":"demo","surface":"home","signals":{"popularity":[
     ///         {"item_id":"a","score":3},{"item_id":"b","score":2}]}}"#,
     /// )?;
-    /// let ctx = CallContext::from_value(&parse(br#"{"now":"2026-01-01T00:00:00Z","tenant":"demo"}"#)?)?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").ok_or("bad time")?;
+    /// let ctx = Context::new(now, "demo");
     /// let rec = engine.recommend(&RecommendRequest::new("home", User::id("u1")).k(5), &ctx)?;
     /// let ids: Vec<&str> = rec.items.iter().map(|i| i.item_id.as_str()).collect();
     /// assert_eq!(ids, ["a", "b"]);
@@ -669,8 +653,9 @@ impl Engine {
         })
     }
 
+    #[cfg(test)]
     /// The admission gate's counters (in flight, waiting, admitted, rejected).
-    pub fn gate_stats(&self) -> crate::ops::GateStats {
+    pub(crate) fn gate_stats(&self) -> crate::ops::GateStats {
         self.gate.stats()
     }
 
@@ -874,7 +859,7 @@ impl Engine {
     }
 
     /// The built-in metrics registry (filled when the `metrics` option is on).
-    pub fn metrics_registry(&self) -> &MetricsRegistry {
+    pub(crate) fn metrics_registry(&self) -> &MetricsRegistry {
         &self.registry
     }
 

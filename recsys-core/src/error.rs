@@ -408,10 +408,12 @@ pub struct Problem {
     pub path: String,
     /// Stable machine-readable code (`RECSYS_CONFIG_NEGATIVE_WEIGHT`, ...).
     pub code: &'static str,
+    /// What is wrong, quoting the input.
     pub message: String,
 }
 
 impl Problem {
+    /// A problem at `path` with a stable `code`.
     pub fn new(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Problem {
         Problem {
             path: path.into(),
@@ -419,6 +421,7 @@ impl Problem {
             message: message.into(),
         }
     }
+    /// The problem as JSON (`{"path", "code", "message"}`).
     pub fn to_value(&self) -> Value {
         let mut m = Map::with_capacity(3);
         m.push("path", Value::str(&self.path));
@@ -475,8 +478,11 @@ impl fmt::Display for Problem {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
+    /// The stable code (`RECSYS_...`).
     pub code: &'static str,
+    /// The HTTP status the code maps to.
     pub status: u16,
+    /// What went wrong, quoting the input.
     pub message: String,
     /// Findings behind the error (validation problems), possibly empty.
     pub problems: Vec<Problem>,
@@ -486,12 +492,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The most problems an error lists; beyond it, one more entry says how many were left
+    /// out.
+    pub const MAX_PROBLEMS: usize = MAX_PROBLEMS;
+
     /// An error with `code`'s status.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::with_status(code, code.status(), message)
     }
     /// A refused payload: `code` with the status of `how` (see [`Refusal`]).
-    pub fn refused(code: ErrorCode, how: Refusal, message: impl Into<String>) -> ApiError {
+    pub(crate) fn refused(code: ErrorCode, how: Refusal, message: impl Into<String>) -> ApiError {
         ApiError::with_status(code, how.status(), message)
     }
     fn with_status(code: ErrorCode, status: u16, message: impl Into<String>) -> ApiError {
@@ -504,11 +514,13 @@ impl ApiError {
             error: code,
         }
     }
-    /// Attaches the problems behind the error, at most [`MAX_PROBLEMS`] (see [`capped`]).
+    /// Attaches the problems behind the error, at most [`ApiError::MAX_PROBLEMS`] (beyond it,
+    /// one more entry says how many were left out).
     pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
         self.problems = capped(problems);
         self
     }
+    /// Adds a member to the error's JSON form.
     pub fn with_extra(mut self, key: &str, value: Value) -> ApiError {
         self.extra
             .get_or_insert_with(Map::new)
@@ -551,6 +563,7 @@ impl ApiError {
         }
         Value::Object(m)
     }
+    /// The error as JSON text.
     pub fn to_json(&self) -> String {
         crate::json::to_string(&self.to_value())
     }

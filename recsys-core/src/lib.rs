@@ -21,6 +21,9 @@
 //! * [`json`]: the canonical JSON values, ETags and If-Match rules the formats are defined
 //!   in (with the `serde` feature: `Serialize` / `Deserialize` for [`json::Value`] and
 //!   `From<serde_json::Value>`).
+//! * [`check`]: a config, rules document, manifest or artifact checked without an engine.
+//! * The adapter traits a host implements, with in-memory ones: [`MemoryStore`],
+//!   [`MemorySink`], [`NoopMetrics`]; [`host`]: the glue the language bindings share.
 //!
 //! ```
 //! use recsys_core::{Documents, Engine};
@@ -38,14 +41,20 @@
 //! # Ok::<(), recsys_core::ApiError>(())
 //! ```
 //!
-//! Modules marked internal in the source (`#[doc(hidden)]`) are reachable only so the
-//! workspace's bindings, benchmarks, fuzzers and tests can reach the parts they measure; they
-//! are not a supported API and change without notice.
+//! Everything else (snapshots, parsers, the serving pipeline, the control plane's internals)
+//! is private to the crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// The bench-only re-exports (feature `bench-internals`, hidden) reach internal types whose
+// fields are not documented as API; every other build enforces the lint.
+#![cfg_attr(feature = "bench-internals", allow(missing_docs))]
 
 pub mod api;
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals;
+pub mod check;
 pub(crate) mod decode;
 pub mod engine;
 pub mod host;
@@ -63,34 +72,26 @@ pub(crate) mod serve;
 pub(crate) mod sync;
 pub(crate) mod wire;
 
-// Internal: reachable for the workspace's bindings, benches, fuzzers and tests only.
-#[doc(hidden)]
-pub mod artifacts;
-#[doc(hidden)]
-pub mod compile;
-#[doc(hidden)]
-pub mod config;
-#[doc(hidden)]
-pub mod control;
-#[doc(hidden)]
-pub mod error;
-#[doc(hidden)]
-pub mod lint;
-#[doc(hidden)]
-pub mod loader;
-#[doc(hidden)]
-pub mod ops;
-#[doc(hidden)]
-pub mod request;
-#[doc(hidden)]
-pub mod rules;
-#[doc(hidden)]
-pub mod snapshot;
+pub(crate) mod artifacts;
+pub(crate) mod compile;
+pub(crate) mod config;
+pub(crate) mod control;
+pub(crate) mod error;
+pub(crate) mod lint;
+pub(crate) mod loader;
+pub(crate) mod ops;
+pub(crate) mod request;
+pub(crate) mod rules;
+pub(crate) mod snapshot;
 
 pub use api::{call_static, Op};
+pub use config::Weights;
 pub use control::{
-    AuditDraft, AuditEntry, DocKind, DocumentStore, MemoryStore, Pointer, PointerSwap, Principal,
-    RollbackTarget, StoreError, StoreErrorKind, StoredVersion,
+    Actor, AuditDraft, AuditEntry, AuditHead, AuditKey, AuditPage, AuditQuery, AuditSigner,
+    AuditVerification, CacheTarget, CurrentDocument, DocKind, DocumentStore, Entity, Invalidation,
+    InvalidationCounts, InvalidationOutcome, MemoryStore, Pointer, PointerMismatch, PointerSwap,
+    Principal, RollbackTarget, StoreError, StoreErrorKind, StoredVersion, TamperReason,
+    VersionInfo, VersionList, WriteOutcome, CHANGE_ACTIONS,
 };
 pub use engine::{
     Admin, ArtifactChange, Context, Documents, DueSurface, Engine, EngineBuilder, EngineOptions,
@@ -98,16 +99,30 @@ pub use engine::{
     Served, SurfaceId, Written,
 };
 pub use error::{ApiError, ErrorCode, ErrorKind, Problem};
+pub use lint::{codes as lint_codes, Finding as LintFinding, Severity as LintSeverity};
 pub use loader::{ArtifactReader, Fetch, Step};
+pub use ops::exposure::ExposureFormat;
 pub use ops::exposure::SinkError;
-pub use ops::{ExposureSink, Metrics};
-pub use request::{Explain, RecommendRequest, SimilarRequest, User, Warning};
+pub use ops::rule_stats::RuleOutcome;
+pub use ops::{ExposureSink, MemorySink, Metrics, NoopMetrics};
+pub use request::{
+    Constraints, Context as RequestContext, Experiment, Explain, Options as RequestOptions,
+    RecommendRequest, SimilarRequest, User, Warning,
+};
+pub use rules::Action as RuleAction;
 pub use serve::answer::{
     BlendParts, Counts, Diagnostic, ExperimentMeta, Item, ItemExplain, Meta, MmrExplain,
     RawSignals, Recommendation, RuleReport, Validation, ValidationMeta,
 };
 pub use sync::{SyncKinds, TenantReport};
 pub use time::Timestamp;
+
+// Tests of the internals (see src/tests/mod.rs); `recsys_core::` names this crate in the
+// files they share with the integration tests.
+#[cfg(test)]
+extern crate self as recsys_core;
+#[cfg(test)]
+mod tests;
 
 /// The Rust blocks of the README run as doc tests (`.ci/snippets.py --coverage` checks that
 /// every guide's blocks run somewhere in CI).

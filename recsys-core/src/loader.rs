@@ -30,7 +30,9 @@ use std::sync::Arc;
 /// What a host read of one URI produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fetch {
+    /// The bytes (at most `max_bytes`).
     Found(Vec<u8>),
+    /// Nothing at that URI.
     NotFound,
     /// An I/O or transport failure (message for operators).
     Error(String),
@@ -38,6 +40,7 @@ pub enum Fetch {
 
 /// Host adapter: read the bytes at a URI, at most `max_bytes` (return `Error` when larger).
 pub trait ArtifactReader: Send + Sync {
+    /// Reads `uri`, at most `max_bytes` of it.
     fn read(&self, uri: &str, max_bytes: usize) -> Fetch;
 }
 
@@ -102,10 +105,6 @@ impl ManifestTemplate {
             .0
             .replace("{tenant}", tenant)
             .replace("{surface}", surface))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 

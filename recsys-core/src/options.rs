@@ -27,9 +27,9 @@ pub struct EngineOptions {
     /// Size and row limits applied to manifests and artifacts when compiling snapshots.
     pub artifact_limits: crate::artifacts::ArtifactLimits,
     /// Manifest refresh, freshness and hold settings.
-    pub loader: crate::loader::LoaderOptions,
+    pub(crate) loader: crate::loader::LoaderOptions,
     /// Experiment assignment (salt and definitions); `None` = no assignment.
-    pub experiments: Option<Assigner>,
+    pub(crate) experiments: Option<Assigner>,
     /// Exposure logging; `None` = off.
     pub exposure: Option<ExposureOptions>,
     /// Record request metrics in the built-in registry (and the host adapter). Off by
@@ -38,14 +38,14 @@ pub struct EngineOptions {
     /// Role names of the control plane's access levels (`roles` option:
     /// `{"viewer":[..],"operator":[..],"admin":[..]}`, each list optional); `None` keeps the
     /// defaults `viewer` / `operator` / `admin`.
-    pub roles: Option<crate::control::AccessPolicy>,
+    pub(crate) roles: Option<crate::control::AccessPolicy>,
     /// Admission gate in front of `recommend` and `similar` (`backpressure` option:
     /// `{"max_in_flight", "max_queue"?, "queue_timeout_ms"?, "retry_after_ms"?}`); the
     /// default (`max_in_flight` 0) admits everyone. Rejections are 503 `RECSYS_OVERLOADED`.
-    pub backpressure: crate::ops::profile::BackpressureSettings,
+    pub(crate) backpressure: crate::ops::profile::BackpressureSettings,
     /// Host secrets keying the audit chain (`audit_keys` option: `{"active": "<id>",
     /// "keys": {"<id>": "<secret>"}}`); `None` = plain SHA-256 chain.
-    pub audit_keys: Option<Arc<crate::control::AuditKeyring>>,
+    pub(crate) audit_keys: Option<Arc<crate::control::AuditKeyring>>,
     /// `lint_strict`: config and rules writes with error-level lint findings are refused
     /// (`RECSYS_LINT_FAILED`); off by default (findings are reported as warnings).
     pub lint_strict: bool,

@@ -10,18 +10,23 @@ use crate::time::Timestamp;
 
 /// A warning in a response: stable code and a human detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Warning {
+    /// The warning's stable code.
     pub code: &'static str,
+    /// What it is about.
     pub detail: String,
 }
 
 impl Warning {
+    /// A warning with `code` and `detail`.
     pub fn new(code: &'static str, detail: impl Into<String>) -> Warning {
         Warning {
             code,
             detail: detail.into(),
         }
     }
+    /// The warning as JSON (`{"code", "detail"}`).
     pub fn to_value(&self) -> Value {
         let mut m = Map::with_capacity(2);
         m.push("code", Value::str(self.code));
@@ -34,7 +39,6 @@ impl Warning {
 pub mod warnings {
     pub const DEFAULT_APPLIED: &str = "DEFAULT_APPLIED";
     pub const SIGNAL_UNAVAILABLE: &str = "SIGNAL_UNAVAILABLE";
-    pub const SIGNAL_PARTIAL: &str = "SIGNAL_PARTIAL";
     pub const CONSTRAINTS_FILTERED: &str = "CONSTRAINTS_FILTERED";
     pub const CANDIDATES_INCLUDE_FILTERED: &str = "CANDIDATES_INCLUDE_FILTERED";
     pub const CANDIDATES_INCLUDE_EMPTY: &str = "CANDIDATES_INCLUDE_EMPTY";
@@ -42,18 +46,22 @@ pub mod warnings {
     pub const NO_ARTIFACTS: &str = "NO_ARTIFACTS";
     pub const SURFACE_FALLBACK: &str = "SURFACE_FALLBACK";
     pub const STALE_ARTIFACTS: &str = "STALE_ARTIFACTS";
-    pub const RESULT_SHORT: &str = "RESULT_SHORT";
 }
 
 /// Explain level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Explain {
+    /// No explanation.
     None,
+    /// Per item: the signal contributions and the rules that touched it.
     Summary,
+    /// Also raw signals, weights, boosts, pins and MMR details.
     Full,
 }
 
 impl Explain {
+    /// The level's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Explain::None => "none",
@@ -63,10 +71,15 @@ impl Explain {
     }
 }
 
+/// Who the request is for.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct User {
+    /// The signed-in user's id (empty when anonymous).
     pub user_id: String,
+    /// The anonymous visitor's id.
     pub anonymous_id: String,
+    /// The session's id.
     pub session_id: String,
 }
 
@@ -84,24 +97,34 @@ impl User {
     }
 }
 
+/// Where and how the request is made.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Context {
+    /// The caller's locale.
     pub locale: String,
+    /// The caller's device.
     pub device: String,
+    /// The caller's country.
     pub country: String,
     /// Re-rendered in UTC with second precision; not used by ranking (`ctx.now` is).
     pub now: String,
 }
 
+/// Tag constraints on the answer.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Constraints {
+    /// An item must carry every one of these tags.
     pub required_tags: Vec<String>,
+    /// An item must carry none of these tags.
     pub forbidden_tags: Vec<String>,
     /// Tag → cap (0 = no cap, as in the reference); sorted by tag.
     pub max_per_tag: Vec<(String, u32)>,
 }
 
 impl Constraints {
+    /// True when nothing is constrained.
     pub fn is_empty(&self) -> bool {
         self.required_tags.is_empty()
             && self.forbidden_tags.is_empty()
@@ -109,11 +132,17 @@ impl Constraints {
     }
 }
 
+/// How the answer is built and explained.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Options {
+    /// Adds reasons to items.
     pub include_reasons: bool,
+    /// How much of the scoring is explained.
     pub explain: Explain,
+    /// Adds a trace of the pipeline.
     pub include_trace: bool,
+    /// Echoed by `validate`; ranking does not use it (answers are deterministic).
     pub seed: i64,
 }
 
@@ -128,41 +157,65 @@ impl Default for Options {
     }
 }
 
+/// A forced experiment variant.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Experiment {
+    /// The experiment's id.
     pub id: String,
+    /// The variant's name.
     pub variant: String,
 }
 
 /// A normalised `recommend` / `validate` request.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RecommendRequest {
+    /// The surface to serve.
     pub surface: String,
+    /// The caller's segment (rules may target it).
     pub segment: String,
+    /// How many items to return.
     pub k: u32,
+    /// Who the request is for.
     pub user: User,
+    /// Where and how the request is made.
     pub context: Option<Context>,
     /// `Some` when the request had an `anchors` object (ids may be empty).
     pub anchors: Option<(Vec<String>, u32)>,
+    /// Items that must be candidates.
     pub include_ids: Vec<String>,
+    /// Items that must not be returned.
     pub exclude_ids: Vec<String>,
+    /// Tag constraints.
     pub constraints: Option<Constraints>,
     /// `Some` when the request carried a `weights` object (even `{}`): it overrides config.
     pub weights: Option<Weights>,
+    /// How the answer is built and explained.
     pub options: Options,
+    /// A forced experiment variant.
     pub experiment: Option<Experiment>,
 }
 
 /// A normalised `similar` request.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SimilarRequest {
+    /// The surface to serve.
     pub surface: String,
+    /// The caller's segment (rules may target it).
     pub segment: String,
+    /// The anchor item.
     pub item_id: String,
+    /// How many items to return.
     pub k: u32,
+    /// Items that must be candidates.
     pub include_ids: Vec<String>,
+    /// Items that must not be returned.
     pub exclude_ids: Vec<String>,
+    /// Tag constraints.
     pub constraints: Option<Constraints>,
+    /// How the answer is built and explained.
     pub options: Options,
 }
 

@@ -66,11 +66,10 @@ fn current(e: &Engine) -> Value {
 
 /// (release id, manifest version) of what serves demo/home.
 fn served(e: &Engine) -> (String, String) {
-    let snap = e.snapshot("demo", "home").unwrap().snapshot;
-    let v = &snap.versions;
+    let s = e.snapshot("demo", "home").unwrap();
     (
-        v.release_id.clone().unwrap_or_default(),
-        v.manifest_version.clone().unwrap_or_default(),
+        s.release_id().unwrap_or_default().to_string(),
+        s.manifest_version().unwrap_or_default().to_string(),
     )
 }
 

@@ -3,9 +3,9 @@
 //! adapter runs while the engine's write lock is held, so even a Rust host that calls the
 //! engine directly from its metrics adapter cannot deadlock it.
 
-use recsys_core::ops::Metrics;
 use recsys_core::time::Timestamp;
 use recsys_core::Engine;
+use recsys_core::Metrics;
 use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 

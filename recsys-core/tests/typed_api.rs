@@ -3,14 +3,14 @@
 //! the same codes and messages.
 
 use recsys_core::json::{parse, to_text};
-use recsys_core::request::{CallContext, Explain, RecommendRequest, SimilarRequest, User};
 use recsys_core::{ApiError, Engine};
+use recsys_core::{Context, Explain, RecommendRequest, SimilarRequest, User};
 
 const CTX: &str =
     r#"{"now":"2026-01-01T00:00:00Z","tenant":"demo","request_id":"r1","roles":["admin"]}"#;
 
-fn ctx() -> CallContext {
-    CallContext::from_value(&parse(CTX.as_bytes()).unwrap()).unwrap()
+fn ctx() -> Context {
+    Context::from_value(&parse(CTX.as_bytes()).unwrap()).unwrap()
 }
 
 /// A snapshot with popularity, co-occurrence and tags, and a boost and a pin rule.
@@ -180,8 +180,6 @@ fn builders_normalise_like_the_decoder() {
         "candidates":{"include_ids":["a","b"]},
         "constraints":{"forbidden_tags":["red"],"max_per_tag":{"brand:x":1}},
         "options":{},"experiment":{"id":"exp","variant":"B"}}"#;
-    let (decoded, _) =
-        RecommendRequest::from_value(&parse(json.as_bytes()).unwrap(), &Default::default())
-            .unwrap();
+    let decoded: RecommendRequest = json.parse().unwrap();
     assert_eq!(r, decoded);
 }

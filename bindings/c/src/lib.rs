@@ -30,9 +30,9 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use recsys_core::error::ErrorCode;
 use recsys_core::host::guard;
 use recsys_core::ApiError;
+use recsys_core::ErrorCode;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -115,7 +115,7 @@ pub fn catalog_findings(
         .and_then(Value::as_array)
         .unwrap_or(&[]);
     let code = |c: &str| {
-        recsys_core::lint::codes::ALL
+        recsys_core::lint_codes::ALL
             .iter()
             .copied()
             .find(|x| *x == c)

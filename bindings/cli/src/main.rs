@@ -1,12 +1,11 @@
 //! `recsys`: the operator CLI over recsys-core. No I/O happens in the core; this binary reads
 //! files, supplies the clock, and prints answers.
 
-use recsys_core::artifacts::{self, ArtifactKind, ArtifactLimits};
-use recsys_core::config::TenantConfig;
-use recsys_core::error::ErrorCode;
+use recsys_core::check::{
+    Artifact, ArtifactKind, ArtifactLimits, Config, Manifest, Rules, RulesMode,
+};
 use recsys_core::json::{self, Map, Value};
-use recsys_core::rules::{self, RulesParseOptions};
-use recsys_core::{call_static, ApiError, Engine, Problem};
+use recsys_core::{call_static, ApiError, Engine, ErrorCode, Problem};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -227,7 +226,6 @@ fn print_problems(kind: &str, errors: &[Problem], warnings: &[Problem], as_json:
 }
 
 fn check(kind: &str, path: &Path, f: &Flags) -> Result<ExitCode, String> {
-    let limits = ArtifactLimits::default();
     let one = |e: ApiError| -> Vec<Problem> {
         if e.problems.is_empty() {
             vec![Problem::new("$", e.code, e.message.clone())]
@@ -240,33 +238,24 @@ fn check(kind: &str, path: &Path, f: &Flags) -> Result<ExitCode, String> {
         Err(e) => return Ok(print_problems(kind, &one(e), &[], f.json)),
     };
     let (errors, warnings) = match kind {
-        "config" => match json::parse_with(text.as_bytes(), json::Limits::document()) {
-            Err(e) => (one(e.into()), vec![]),
-            Ok(v) => match TenantConfig::from_value(&v) {
-                Ok((_, w)) => (vec![], w),
-                Err(errs) => (errs, vec![]),
-            },
+        "config" => match Config::parse(text.as_bytes()) {
+            Ok(c) => (vec![], c.warnings().to_vec()),
+            Err(e) => (one(e), vec![]),
         },
         "rules" => {
-            let opts = RulesParseOptions {
-                strict: true,
-                tenant: f.opt("tenant").unwrap_or("default").to_string(),
-                ..RulesParseOptions::default()
-            };
-            match rules::parse_rules(text.as_bytes(), &opts) {
-                Ok(doc) => (vec![], doc.warnings),
-                Err(e) => (one(e.into()), vec![]),
+            let tenant = f.opt("tenant").unwrap_or("default");
+            match Rules::parse(text.as_bytes(), tenant, RulesMode::Strict) {
+                Ok(doc) => (vec![], doc.warnings().to_vec()),
+                Err(e) => (one(e), vec![]),
             }
         }
-        "manifest" => match artifacts::parse_manifest(text.as_bytes(), &limits) {
+        "manifest" => match Manifest::parse(text.as_bytes()) {
             Ok(_) => (vec![], vec![]),
-            Err(e) => (one(e.into()), vec![]),
+            Err(e) => (one(e), vec![]),
         },
-        "artifact" => match artifacts::parse_artifact(text.as_bytes(), None, &limits)
-            .and_then(|a| artifacts::verify(&a, None).map(|_| a))
-        {
+        "artifact" => match Artifact::parse(text.as_bytes(), None).and_then(|a| a.verify(None)) {
             Ok(_) => (vec![], vec![]),
-            Err(e) => (one(e.into()), vec![]),
+            Err(e) => (one(e), vec![]),
         },
         other => {
             return Err(format!(
@@ -286,17 +275,16 @@ fn verify_artifact(path: &Path, f: &Flags) -> Result<ExitCode, String> {
         Ok(t) => t,
         Err(e) => return Ok(report_error(&e, f.json)),
     };
-    let limits = ArtifactLimits::default();
     let uri = f
         .opt("uri")
         .map(str::to_string)
         .unwrap_or_else(|| path.display().to_string());
-    let a = match artifacts::parse_artifact(text.as_bytes(), None, &limits) {
+    let a = match Artifact::parse(text.as_bytes(), None) {
         Ok(a) => a,
-        Err(e) => return Ok(report_error(&e.into(), f.json)),
+        Err(e) => return Ok(report_error(&e, f.json)),
     };
-    let computed = artifacts::version_hash(&a);
-    let result = artifacts::verify(&a, artifacts::version_from_uri(&uri));
+    let computed = a.version();
+    let result = a.verify(Artifact::version_from_uri(&uri));
     if f.json {
         let mut m = Map::new();
         m.push("artifact_type", Value::str(a.kind().as_str()));
@@ -304,7 +292,7 @@ fn verify_artifact(path: &Path, f: &Flags) -> Result<ExitCode, String> {
         m.push("declared_version", Value::str(a.declared_version()));
         m.push("valid", Value::Bool(result.is_ok()));
         if let Err(e) = &result {
-            m.push("error", Value::str(e.to_string()));
+            m.push("error", Value::str(detail(e)));
         }
         println!("{}", json::to_string(&Value::Object(m)));
     } else {
@@ -313,7 +301,7 @@ fn verify_artifact(path: &Path, f: &Flags) -> Result<ExitCode, String> {
         println!("declared version {}", a.declared_version());
         match &result {
             Ok(_) => println!("ok: the version hash matches"),
-            Err(e) => println!("MISMATCH: {e}"),
+            Err(e) => println!("MISMATCH: {}", detail(e)),
         }
     }
     Ok(if result.is_ok() {
@@ -321,6 +309,11 @@ fn verify_artifact(path: &Path, f: &Flags) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What a version check found (the artifact error's own text, without the load's prefix).
+fn detail(e: &ApiError) -> &str {
+    e.problems.first().map_or(&e.message, |p| &p.message)
 }
 
 fn field(v: &Value, k: &str) -> Option<String> {
@@ -486,8 +479,8 @@ fn documents_from_dir(dir: &Path, tenant: Option<&str>) -> Result<String, ApiErr
         let tenant = tenant.unwrap_or("default");
         return Ok(load_input(tenant, "default", config, rules, None));
     };
-    let m = artifacts::parse_manifest(json::to_string(&mv).as_bytes(), &alimits)
-        .map_err(|e| in_file(&dir.join("manifest.json"), e.into()))?;
+    let m = Manifest::parse_with(json::to_string(&mv).as_bytes(), &alimits)
+        .map_err(|e| in_file(&dir.join("manifest.json"), e))?;
     let mut arts = Vec::new();
     for kind in ArtifactKind::ALL {
         let Some(uri) = m.uri(kind) else { continue };
@@ -500,8 +493,8 @@ fn documents_from_dir(dir: &Path, tenant: Option<&str>) -> Result<String, ApiErr
         arts.push((uri.to_string(), text));
     }
     Ok(load_input(
-        &m.tenant,
-        &m.surface,
+        m.tenant(),
+        m.surface(),
         config,
         rules,
         Some((mv, arts)),
@@ -617,8 +610,7 @@ const DEMO_ARTIFACTS: [&str; 5] = [
 ];
 
 fn demo() -> Result<ExitCode, String> {
-    let m = artifacts::parse_manifest(DEMO_MANIFEST.as_bytes(), &ArtifactLimits::default())
-        .map_err(|e| e.to_string())?;
+    let m = Manifest::parse(DEMO_MANIFEST.as_bytes()).map_err(|e| e.to_string())?;
     let mut arts = Vec::new();
     for (i, kind) in ArtifactKind::ALL.iter().enumerate() {
         let uri = m.uri(*kind).ok_or("the demo manifest lacks an artifact")?;

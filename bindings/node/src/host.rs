@@ -29,14 +29,14 @@
 //! entries keep their exact literals.
 
 use napi::sys;
-use recsys_core::control::{AuditSigner, StoreError, StoreErrorKind};
-use recsys_core::error::ErrorCode;
 use recsys_core::host::records::{self, HostStyle};
 use recsys_core::host::store::{RecordTransport, StoreArg};
 use recsys_core::json::{self, Map, Value};
-use recsys_core::ops::exposure::SinkError;
-use recsys_core::ops::{ExposureSink, Metrics};
 use recsys_core::ApiError;
+use recsys_core::ErrorCode;
+use recsys_core::SinkError;
+use recsys_core::{AuditSigner, StoreError, StoreErrorKind};
+use recsys_core::{ExposureSink, Metrics};
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::{Arc, Mutex};

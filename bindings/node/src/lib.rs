@@ -17,9 +17,9 @@ use host::{DeferScope, Deferred, EnvScope, Host, JsExposureSink, JsMetrics, JsSt
 use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Function, ObjectFinalize, Uint8Array};
 use napi::{Env, Error, JsValue, Result, Status, Task};
 use napi_derive::napi;
-use recsys_core::error::ErrorCode;
 use recsys_core::host::store::RecordStore;
 use recsys_core::ApiError;
+use recsys_core::ErrorCode;
 use std::sync::Arc;
 
 /// Runs a core call under the core's panic guard (a panic becomes `RECSYS_INTERNAL`) and
@@ -107,15 +107,12 @@ impl NativeEngine {
                 )?,
                 None => recsys_core::engine::EngineOptions::default(),
             };
+            let builder = recsys_core::Engine::builder().options(opts);
             let mut engine = match (&host, has("store")) {
-                (Some(h), true) => recsys_core::Engine::with_control(
-                    opts,
-                    recsys_core::control::ControlPlane::new(Arc::new(RecordStore(JsStore(
-                        Arc::clone(h),
-                    )))),
-                ),
-                _ => recsys_core::Engine::with_options(opts),
-            };
+                (Some(h), true) => builder.store(Arc::new(RecordStore(JsStore(Arc::clone(h))))),
+                _ => builder,
+            }
+            .build()?;
             if let (Some(h), true) = (&host, has("metrics")) {
                 engine = engine.with_metrics_adapter(Arc::new(JsMetrics(Arc::clone(h))));
             }

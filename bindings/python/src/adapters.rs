@@ -27,13 +27,13 @@
 use pyo3::exceptions::{PyConnectionError, PyOSError, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use recsys_core::control::{AuditDraft, StoreError, StoreErrorKind};
 use recsys_core::host::records::{self, HostStyle};
 use recsys_core::host::store::{RecordTransport, StoreArg};
 use recsys_core::json::Value;
-use recsys_core::ops::exposure::SinkError;
-use recsys_core::ops::{ExposureSink, Metrics};
 use recsys_core::time::Timestamp;
+use recsys_core::SinkError;
+use recsys_core::{AuditDraft, StoreError, StoreErrorKind};
+use recsys_core::{ExposureSink, Metrics};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 

@@ -21,8 +21,8 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
-use recsys_core::error::ErrorCode;
 use recsys_core::ApiError;
+use recsys_core::ErrorCode;
 use std::sync::Arc;
 
 /// Builds the Python exception for a core error. The class is chosen by
@@ -138,15 +138,12 @@ impl PyEngine {
                 )?,
                 None => recsys_core::engine::EngineOptions::default(),
             };
-            Ok(match store {
-                Some(s) => recsys_core::Engine::with_control(
-                    opts,
-                    recsys_core::control::ControlPlane::new(Arc::new(
-                        recsys_core::host::store::RecordStore(s),
-                    )),
-                ),
-                None => recsys_core::Engine::with_options(opts),
-            })
+            let builder = recsys_core::Engine::builder().options(opts);
+            match store {
+                Some(s) => builder.store(Arc::new(recsys_core::host::store::RecordStore(s))),
+                None => builder,
+            }
+            .build()
         })?;
         if let Some(m) = metrics {
             inner = inner.with_metrics_adapter(Arc::new(m));

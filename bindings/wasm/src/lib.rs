@@ -21,8 +21,8 @@
 //! call throws `RECSYS_INTERNAL` instead of running on possibly inconsistent memory. Create a
 //! new instance of the module to recover.
 
-use recsys_core::error::ErrorCode;
 use recsys_core::ApiError;
+use recsys_core::ErrorCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasm_bindgen::prelude::*;
 

@@ -4,6 +4,7 @@ use super::model::ArtifactKind;
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::json::JsonError;
 
+#[cfg(test)]
 /// Top-level code of every parse, validation or hash failure (HTTP 422).
 pub const CODE_INCOMPATIBLE: &str = ErrorCode::ArtifactIncompatible.code();
 /// Top-level code of size failures (HTTP 413).

@@ -13,6 +13,7 @@ use crate::json::{format_go_float, write_go_string};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
+#[cfg(any(test, feature = "bench-internals"))]
 /// The exact bytes the version hash is taken over.
 pub fn canonical_hash_input(a: &Artifact) -> String {
     let mut out = String::with_capacity(256 + 48 * a.body.row_count());

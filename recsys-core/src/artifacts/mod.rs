@@ -32,16 +32,18 @@ mod model;
 pub(crate) mod oracle;
 mod stream;
 
-pub use columnar::{load_columns, ColumnarArtifact};
+pub use columnar::load_columns;
 pub use decode::{parse_manifest, verify_manifest_scope};
-pub use error::{ArtifactError, CODE_INCOMPATIBLE, CODE_TOO_LARGE};
-pub use hash::{
-    canonical_hash_input, load_artifact, verify, verify_against, version_from_uri, version_hash,
-};
+pub use error::ArtifactError;
+#[cfg(any(test, feature = "bench-internals"))]
+pub use hash::canonical_hash_input;
+#[cfg(test)]
+pub use hash::verify_against;
+pub use hash::{load_artifact, verify, version_from_uri, version_hash};
+#[cfg(test)]
+pub use model::{is_empty_body, row_count};
 pub use model::{
-    is_empty_body, row_count, Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, Build,
-    ContentItem, ContentSimArtifact, CoocArtifact, CoocNeighbor, CoocRow, Envelope,
-    ImplicitArtifact, ManifestV1, PopItem, PopularityArtifact, ScoredItem, SessionSeqArtifact,
-    UserRow, Window,
+    Artifact, ArtifactBody, ArtifactKind, ArtifactLimits, ContentItem, CoocNeighbor, CoocRow,
+    Envelope, ImplicitArtifact, ManifestV1, PopItem, ScoredItem, SessionSeqArtifact, UserRow,
 };
 pub use stream::parse_artifact;

@@ -6,12 +6,18 @@ use std::fmt;
 
 /// The five artifact types. The declaration order is the pipeline's publish order, which is
 /// also the `Ord` order (so a `BTreeMap<ArtifactKind, _>` iterates in publish order).
+/// The set is closed by the artifact format's version (`v: 1`), so it is exhaustive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ArtifactKind {
+    /// Item popularity counts (`popularity`).
     Popularity,
+    /// Item-to-item co-occurrence neighbours (`cooc`).
     Cooc,
+    /// Per-user implicit-feedback items (`implicit`).
     Implicit,
+    /// Item tags for content similarity (`content_sim`).
     ContentSim,
+    /// Per-user recent session items (`session_seq`).
     SessionSeq,
 }
 
@@ -111,6 +117,7 @@ pub struct Build {
 }
 
 impl Build {
+    #[cfg(feature = "bench-internals")]
     /// `built_at` as an instant, when it parses as RFC 3339.
     pub fn built_at_timestamp(&self) -> Option<Timestamp> {
         Timestamp::parse_rfc3339(&self.built_at)
@@ -263,43 +270,36 @@ impl Artifact {
     pub fn declared_version(&self) -> &str {
         &self.envelope.build.version
     }
+    #[cfg(test)]
     pub fn as_popularity(&self) -> Option<&PopularityArtifact> {
         match &self.body {
             ArtifactBody::Popularity(b) => Some(b),
             _ => None,
         }
     }
+    #[cfg(test)]
     pub fn as_cooc(&self) -> Option<&CoocArtifact> {
         match &self.body {
             ArtifactBody::Cooc(b) => Some(b),
             _ => None,
         }
     }
-    pub fn as_implicit(&self) -> Option<&ImplicitArtifact> {
-        match &self.body {
-            ArtifactBody::Implicit(b) => Some(b),
-            _ => None,
-        }
-    }
+    #[cfg(test)]
     pub fn as_content_sim(&self) -> Option<&ContentSimArtifact> {
         match &self.body {
             ArtifactBody::ContentSim(b) => Some(b),
             _ => None,
         }
     }
-    pub fn as_session_seq(&self) -> Option<&SessionSeqArtifact> {
-        match &self.body {
-            ArtifactBody::SessionSeq(b) => Some(b),
-            _ => None,
-        }
-    }
 }
 
+#[cfg(test)]
 /// Number of top-level rows of the body (items, anchor rows or users).
 pub fn row_count(a: &Artifact) -> usize {
     a.body.row_count()
 }
 
+#[cfg(test)]
 /// True when the body has no rows (`[]`, `null` or missing). The pipeline publishes such
 /// artifacts for empty windows over good ones; callers may want to hold them back.
 pub fn is_empty_body(a: &Artifact) -> bool {

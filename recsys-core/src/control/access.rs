@@ -18,12 +18,14 @@ pub struct Principal {
     pub subject: String,
     /// The tenant the caller is scoped to.
     pub tenant: String,
+    /// Roles the caller holds (`viewer`, `editor`, `admin`, ...).
     pub roles: Vec<String>,
     /// `user` (default), `api_key`, `service`, `system`...
     pub actor_type: String,
 }
 
 impl Principal {
+    /// A principal with a subject (the caller's id) and roles.
     pub fn new<R: Into<String>>(
         subject: impl Into<String>,
         tenant: impl Into<String>,
@@ -37,6 +39,7 @@ impl Principal {
         }
     }
 
+    /// The same principal with another actor type (`user` unless set).
     pub fn with_type(mut self, actor_type: impl Into<String>) -> Principal {
         self.actor_type = actor_type.into();
         self
@@ -159,6 +162,7 @@ fn has_role(principal: &Principal, names: &[String]) -> bool {
 }
 
 impl AccessPolicy {
+    #[cfg(test)]
     pub fn new(viewer: &[&str], operator: &[&str], admin: &[&str]) -> AccessPolicy {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         AccessPolicy {

@@ -152,6 +152,7 @@ impl fmt::Debug for AuditSigner {
 }
 
 impl AuditSigner {
+    /// The id of the key drafts are sealed with.
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
@@ -167,12 +168,16 @@ fn keyed_hash(key_id: &str, key: &[u8], input: &[u8]) -> String {
 
 /// The chain head a write leaves: the newest entry's id and hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditHead {
+    /// The entry's id.
     pub id: u64,
+    /// The entry's chained hash.
     pub hash: String,
 }
 
 impl AuditHead {
+    /// The head an entry leaves the chain at.
     pub fn of(e: &AuditEntry) -> AuditHead {
         AuditHead {
             id: e.id,
@@ -224,7 +229,9 @@ pub mod actions {
 /// Who did it: the principal's subject and its type (`user`, `api_key`, `system`, ...).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
+    /// Who acted: the caller's subject.
     pub subject: String,
+    /// What kind of caller acted (`user`, `service`, ...).
     pub actor_type: String,
 }
 
@@ -232,28 +239,41 @@ pub struct Actor {
 /// and, for documents, the version (ETag) that became current.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entity {
+    /// What kind of thing changed (`config`, `rules`, `artifact`, ...).
     pub entity_type: String,
+    /// Its id (a version's ETag), when it has one.
     pub id: Option<String>,
 }
 
 /// The unique ordering key of an entry in a listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AuditKey {
+    /// When the entry happened.
     pub occurred_at: Timestamp,
+    /// The entry's id.
     pub id: u64,
 }
 
 /// An entry before the store has assigned its id and chained it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditDraft {
+    /// The tenant the entry belongs to.
     pub tenant: String,
+    /// When it happened.
     pub occurred_at: Timestamp,
+    /// Who acted.
     pub actor: Actor,
+    /// What was done (`config.update`, `rules.rollback`, ...).
     pub action: String,
+    /// What it was done to.
     pub entity: Entity,
+    /// The request id of the call that did it.
     pub request_id: Option<String>,
+    /// The state before the change, when recorded.
     pub before_state: Option<Value>,
+    /// The state after the change, when recorded.
     pub after_state: Option<Value>,
+    /// Anything else the action records.
     pub extra: Option<Value>,
     /// The key the entry is sealed with (`None`: plain SHA-256 chain).
     pub signer: Option<AuditSigner>,
@@ -308,14 +328,23 @@ impl AuditDraft {
 pub struct AuditEntry {
     /// Store-assigned, strictly increasing (per store; per tenant they increase too).
     pub id: u64,
+    /// When it happened.
     pub occurred_at: Timestamp,
+    /// The tenant the entry belongs to.
     pub tenant: String,
+    /// Who acted.
     pub actor: Actor,
+    /// What was done (`config.update`, `rules.rollback`, ...).
     pub action: String,
+    /// What it was done to.
     pub entity: Entity,
+    /// The request id of the call that did it.
     pub request_id: Option<String>,
+    /// The state before the change, when recorded.
     pub before_state: Option<Value>,
+    /// The state after the change, when recorded.
     pub after_state: Option<Value>,
+    /// Anything else the action records.
     pub extra: Option<Value>,
     /// Hash of the tenant's previous entry; `None` for the first entry.
     pub prev_hash: Option<String>,
@@ -332,6 +361,7 @@ fn opt_value(v: &Option<Value>) -> Value {
 }
 
 impl AuditEntry {
+    /// The entry's listing key (time, id).
     pub fn key(&self) -> AuditKey {
         AuditKey {
             occurred_at: self.occurred_at,
@@ -392,7 +422,7 @@ impl AuditEntry {
 
     /// Checks the stored `hash` against the entry's content: keyed hashes with the key they
     /// name from `keys`; with a keyring, an unkeyed hash is refused (anyone can compute it).
-    pub fn check_hash(&self, keys: Option<&AuditKeyring>) -> Result<(), TamperReason> {
+    pub(crate) fn check_hash(&self, keys: Option<&AuditKeyring>) -> Result<(), TamperReason> {
         let expected = match self.hash.strip_prefix(KEYED_HASH_PREFIX) {
             Some(rest) => {
                 let id = rest.split_once(':').map(|(id, _)| id).unwrap_or("");
@@ -498,6 +528,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Why a chain failed verification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TamperReason {
     /// The entry's stored hash does not match its content.
     HashMismatch,
@@ -534,6 +565,7 @@ impl fmt::Display for TamperReason {
 }
 
 impl TamperReason {
+    /// The reason's stable name.
     pub fn as_str(self) -> &'static str {
         match self {
             TamperReason::HashMismatch => "hash_mismatch",
@@ -648,6 +680,7 @@ impl ChainVerifier {
     }
 }
 
+#[cfg(test)]
 /// Verifies a tenant's complete chain, given in id order from its first entry.
 pub fn verify_audit_chain(entries: &[AuditEntry]) -> Result<(), TamperError> {
     let mut v = ChainVerifier::new(None);

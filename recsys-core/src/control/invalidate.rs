@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 /// A cache the engine keeps per tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum CacheTarget {
     /// Compiled config.
     Config,
@@ -21,6 +22,7 @@ pub enum CacheTarget {
 }
 
 impl CacheTarget {
+    /// The target's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             CacheTarget::Config => "config",
@@ -98,9 +100,13 @@ pub fn parse_surface(surface: Option<&str>) -> Result<Option<String>, ControlErr
 
 /// What to drop: the tenant's caches for `targets`, on one surface or (`None`) on all.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Invalidation {
+    /// The tenant whose caches are invalidated.
     pub tenant: String,
+    /// Which caches.
     pub targets: Vec<CacheTarget>,
+    /// Only this surface, when set (all of the tenant's otherwise).
     pub surface: Option<String>,
 }
 

@@ -58,22 +58,22 @@ mod invalidate;
 mod release;
 mod store;
 
-pub use access::{valid_tenant, Access, AccessPolicy, Level, Principal};
+pub use access::{valid_tenant, Access, AccessPolicy, Principal};
+#[cfg(test)]
+pub use audit::verify_audit_chain;
 pub use audit::{
-    actions, decode_cursor, encode_cursor, verify_audit_chain, Actor, AuditDraft, AuditEntry,
-    AuditHead, AuditKey, AuditKeyring, AuditSigner, ChainVerifier, Entity, TamperError,
-    TamperReason, KEYED_HASH_PREFIX,
+    actions, decode_cursor, encode_cursor, Actor, AuditDraft, AuditEntry, AuditHead, AuditKey,
+    AuditKeyring, AuditSigner, ChainVerifier, Entity, TamperError, TamperReason,
 };
 pub use error::ControlError;
 pub use invalidate::{
     parse_surface, parse_targets, CacheTarget, Invalidation, InvalidationCounts, Invalidator,
-    INVALID_TARGET,
 };
 pub(crate) use release::mismatch as release_mismatch;
 pub use release::{Release, ReleaseOutcome};
 pub use store::{
-    is_change_action, DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind,
-    StoredVersion, CHANGE_ACTIONS,
+    DocumentStore, MemoryStore, Pointer, PointerSwap, StoreError, StoreErrorKind, StoredVersion,
+    CHANGE_ACTIONS,
 };
 
 use crate::config::TenantConfig;
@@ -87,11 +87,14 @@ use std::sync::Arc;
 /// The two documents a tenant has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocKind {
+    /// The tenant's config document.
     Config,
+    /// The tenant's rules document.
     Rules,
 }
 
 impl DocKind {
+    /// Both kinds, config first.
     pub const ALL: [DocKind; 2] = [DocKind::Config, DocKind::Rules];
 
     /// `config` / `rules`.
@@ -123,12 +126,14 @@ impl DocKind {
             DocKind::Rules => "rules_version",
         }
     }
+    /// The audit action of a write of this kind (`config.update`, `rules.update`).
     pub fn update_action(self) -> &'static str {
         match self {
             DocKind::Config => actions::CONFIG_UPDATE,
             DocKind::Rules => actions::RULES_UPDATE,
         }
     }
+    /// The audit action of a rollback of this kind.
     pub fn rollback_action(self) -> &'static str {
         match self {
             DocKind::Config => actions::CONFIG_ROLLBACK,
@@ -199,17 +204,27 @@ impl Default for ControlOptions {
 
 /// The current document of a tenant.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CurrentDocument {
+    /// The tenant.
     pub tenant: String,
+    /// Which document.
     pub kind: DocKind,
+    /// The current version's ETag.
     pub etag: String,
     /// The document as its first writer sent it.
     pub document: Value,
+    /// The canonical text the ETag is the hash of.
     pub canonical_text: String,
+    /// The ETag the pointer held before this version.
     pub previous: Option<String>,
+    /// When the pointer was last moved.
     pub updated_at: Timestamp,
+    /// Who moved it.
     pub updated_by: String,
+    /// Who stored this version.
     pub created_by: String,
+    /// The comment stored with the version.
     pub comment: Option<String>,
 }
 
@@ -223,8 +238,11 @@ pub struct PutRequest<'a> {
 
 /// What a put or rollback did.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct WriteOutcome {
+    /// The tenant.
     pub tenant: String,
+    /// Which document.
     pub kind: DocKind,
     /// The version now current.
     pub etag: String,
@@ -258,29 +276,40 @@ pub enum RollbackTarget<'a> {
 
 /// One stored version.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VersionInfo {
+    /// The version's ETag.
     pub etag: String,
+    /// When it was stored.
     pub created_at: Timestamp,
+    /// Who stored it.
     pub created_by: String,
+    /// The comment stored with it.
     pub comment: Option<String>,
+    /// True for the current version.
     pub current: bool,
 }
 
 /// The versions of one document, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VersionList {
+    /// The tenant.
     pub tenant: String,
+    /// Which document.
     pub kind: DocKind,
+    /// The current version's ETag.
     pub current: Option<String>,
+    /// The version current before it.
     pub previous: Option<String>,
+    /// Every stored version, oldest first.
     pub versions: Vec<VersionInfo>,
 }
 
 /// An audit page request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditQuery {
-    /// Entries per page: default [`ControlOptions::audit_default_limit`], clamped to
-    /// [`ControlOptions::audit_max_limit`]; 0 is rejected.
+    /// Entries per page: 100 unless set, at most 200; 0 is rejected.
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -289,12 +318,15 @@ pub struct AuditQuery {
     /// is given; `before_id` absent or 0 means "any id" (`i64::MAX`). Not combinable with
     /// `cursor`.
     pub before: Option<Timestamp>,
+    /// With `before`: entries with a smaller id at that time (see `before`).
     pub before_id: Option<u64>,
 }
 
 /// One page of a tenant's audit log, newest first.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct AuditPage {
+    /// The entries of this page, newest first.
     pub entries: Vec<AuditEntry>,
     /// Present when older entries exist: the key of the last entry of this page.
     pub next_cursor: Option<String>,
@@ -306,20 +338,27 @@ pub struct AuditPage {
 
 /// A pointer that disagrees with the last move recorded in the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PointerMismatch {
+    /// Which document.
     pub kind: DocKind,
+    /// The ETag the pointer holds.
     pub pointer: Option<String>,
+    /// The ETag the last audited move set.
     pub audited: Option<String>,
 }
 
 /// The result of verifying a tenant's audit chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditVerification {
+    /// The tenant.
     pub tenant: String,
     /// Entries verified before the first failure (all of them when intact).
     pub entries: u64,
     /// Hash of the last verified entry.
     pub head_hash: Option<String>,
+    /// The first broken link of the chain, if any.
     pub tamper: Option<TamperError>,
     /// Pointers that are not where the last recorded move put them (a pointer changed
     /// behind the control plane's back). Only checked when the chain is intact.
@@ -327,6 +366,7 @@ pub struct AuditVerification {
 }
 
 impl AuditVerification {
+    /// True when the chain verified and every pointer matches its audit log.
     pub fn ok(&self) -> bool {
         self.tamper.is_none() && self.pointer_mismatches.is_empty()
     }
@@ -334,9 +374,13 @@ impl AuditVerification {
 
 /// What an invalidation did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidationOutcome {
+    /// What was invalidated.
     pub invalidation: Invalidation,
+    /// How many caches were dropped.
     pub invalidated: InvalidationCounts,
+    /// The id of the audit entry recording it.
     pub audit_id: u64,
     /// The tenant's audit chain head after the invalidation.
     pub audit_head: AuditHead,
@@ -413,11 +457,13 @@ impl ControlPlane {
         self
     }
 
+    #[cfg(test)]
     pub fn with_invalidator(mut self, invalidator: Arc<dyn Invalidator>) -> ControlPlane {
         self.invalidator = Some(invalidator);
         self
     }
 
+    #[cfg(test)]
     pub fn with_options(mut self, options: ControlOptions) -> ControlPlane {
         self.options = options;
         self
@@ -425,14 +471,6 @@ impl ControlPlane {
 
     pub fn store(&self) -> &Arc<dyn DocumentStore> {
         &self.store
-    }
-
-    pub fn policy(&self) -> &AccessPolicy {
-        &self.policy
-    }
-
-    pub fn options(&self) -> &ControlOptions {
-        &self.options
     }
 
     fn authorize(&self, ctx: &OpContext, tenant: &str, access: Access) -> Result<(), ControlError> {
@@ -483,6 +521,7 @@ impl ControlPlane {
         })
     }
 
+    #[cfg(test)]
     pub fn get_config(
         &self,
         ctx: &OpContext,
@@ -491,6 +530,7 @@ impl ControlPlane {
         self.get(ctx, tenant, DocKind::Config)
     }
 
+    #[cfg(test)]
     pub fn get_rules(
         &self,
         ctx: &OpContext,
@@ -660,6 +700,7 @@ impl ControlPlane {
         )
     }
 
+    #[cfg(test)]
     pub fn put_config(
         &self,
         ctx: &OpContext,
@@ -675,6 +716,7 @@ impl ControlPlane {
         self.put(ctx, tenant, DocKind::Config, req)
     }
 
+    #[cfg(test)]
     pub fn put_rules(
         &self,
         ctx: &OpContext,
@@ -742,6 +784,7 @@ impl ControlPlane {
         self.write(ctx, tenant, kind, doc, condition.as_deref(), comment, how)
     }
 
+    #[cfg(test)]
     /// Rolls back to the version that was current before the current one.
     pub fn rollback_previous(
         &self,
@@ -752,6 +795,7 @@ impl ControlPlane {
         self.rollback(ctx, tenant, kind, RollbackTarget::Previous, None, None)
     }
 
+    #[cfg(test)]
     /// Rolls back to a named version.
     pub fn rollback_to(
         &self,
@@ -811,27 +855,6 @@ impl ControlPlane {
             audit_id: entry.id,
             audit_head: AuditHead::of(&entry),
         })
-    }
-
-    /// Records an operator action the control plane does not own itself (artifact pins,
-    /// releases of held publishes): checks write access for the tenant, then appends an
-    /// audit entry to the tenant's chain.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record_action(
-        &self,
-        ctx: &OpContext,
-        tenant: &str,
-        action: &str,
-        entity_type: &str,
-        entity_id: Option<String>,
-        before: Option<Value>,
-        after: Option<Value>,
-    ) -> Result<AuditEntry, ControlError> {
-        let entity = Entity {
-            entity_type: entity_type.to_owned(),
-            id: entity_id,
-        };
-        self.record_action_with_extra(ctx, tenant, action, entity, [before, after], None)
     }
 
     /// [`ControlPlane::record_action`] with an `extra` member: what other processes need

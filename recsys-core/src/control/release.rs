@@ -44,10 +44,6 @@ fn opt(v: &Option<String>) -> Value {
 }
 
 impl Release {
-    pub fn new(config_version: Option<String>, rules_version: Option<String>) -> Release {
-        Release::with_artifacts(config_version, rules_version, BTreeMap::new())
-    }
-
     /// A release that also pins (or unpins) surfaces; see [`Release::artifacts`].
     pub fn with_artifacts(
         config_version: Option<String>,

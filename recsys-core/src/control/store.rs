@@ -27,6 +27,7 @@ pub enum StoreErrorKind {
 }
 
 impl StoreErrorKind {
+    /// The kind's stable name.
     pub fn as_str(self) -> &'static str {
         match self {
             StoreErrorKind::Unavailable => "unavailable",
@@ -47,26 +48,33 @@ impl fmt::Display for StoreErrorKind {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("store {kind}: {message}")]
 pub struct StoreError {
+    /// What went wrong.
     pub kind: StoreErrorKind,
+    /// The store's message.
     pub message: String,
 }
 
 impl StoreError {
+    /// An error of `kind`.
     pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> StoreError {
         StoreError {
             kind,
             message: message.into(),
         }
     }
+    /// The store cannot be reached; worth a retry.
     pub fn unavailable(message: impl Into<String>) -> StoreError {
         StoreError::new(StoreErrorKind::Unavailable, message)
     }
+    /// A concurrent write won; re-read and retry.
     pub fn conflict(message: impl Into<String>) -> StoreError {
         StoreError::new(StoreErrorKind::Conflict, message)
     }
+    /// The store holds something it should not.
     pub fn corrupt(message: impl Into<String>) -> StoreError {
         StoreError::new(StoreErrorKind::Corrupt, message)
     }
+    /// Any other failure.
     pub fn other(message: impl Into<String>) -> StoreError {
         StoreError::new(StoreErrorKind::Other, message)
     }
@@ -81,9 +89,11 @@ pub struct StoredVersion {
     pub canonical_text: String,
     /// The document as its first writer sent it (number literals and key order kept).
     pub document: String,
+    /// When it was stored.
     pub created_at: Timestamp,
     /// Subject of the principal that first wrote this content.
     pub created_by: String,
+    /// The comment stored with it.
     pub comment: Option<String>,
 }
 
@@ -95,7 +105,9 @@ pub struct Pointer {
     /// ETag of the version that was current before the last move (`None` after the first
     /// write). "Roll back to the previous version" goes there.
     pub previous: Option<String>,
+    /// When the pointer was moved.
     pub updated_at: Timestamp,
+    /// Who moved it.
     pub updated_by: String,
     /// The tenant's revision at which the pointer last moved: the id of the audit entry that
     /// records the move (assigned by the store in [`DocumentStore::compare_and_swap`]).
@@ -134,14 +146,19 @@ pub fn is_change_action(action: &str) -> bool {
 /// `updated_at`, `updated_by`) with its ETag and `previous` left as they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PointerSwap {
+    /// Which document's pointer.
     pub kind: DocKind,
+    /// The ETag the pointer must hold (`None`: no pointer yet).
     pub expected: Option<String>,
+    /// The ETag to move it to.
     pub new_etag: String,
     /// When set, the pointer's [`Pointer::revision`] must also equal it (releases set it, so
     /// two releases racing on the same pointers cannot both succeed even when they leave a
     /// document as it was).
     pub expected_revision: Option<u64>,
+    /// Who moves it.
     pub by: String,
+    /// When.
     pub at: Timestamp,
 }
 
@@ -332,6 +349,7 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }

@@ -458,7 +458,7 @@ fn experiment(d: &mut Decoder, v: Option<&Value>) -> Option<Experiment> {
 
 impl RecommendRequest {
     /// Decodes, normalises and validates a recommend request against the tenant's limits.
-    pub fn from_value(
+    pub(crate) fn from_value(
         v: &Value,
         limits: &Limits,
     ) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
@@ -512,7 +512,7 @@ impl RecommendRequest {
 impl SimilarRequest {
     /// Decodes, normalises and validates a similar request. Besides the reference's fields
     /// it accepts `candidates` (include/exclude), which similar honours as recommend does.
-    pub fn from_value(
+    pub(crate) fn from_value(
         v: &Value,
         limits: &Limits,
     ) -> Result<(SimilarRequest, Vec<Warning>), ApiError> {

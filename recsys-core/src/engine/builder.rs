@@ -83,10 +83,11 @@ impl EngineBuilder {
         self
     }
 
+    #[cfg(test)]
     /// A fully configured control plane (store, invalidator, control limits), for hosts
     /// that need more than [`EngineBuilder::store`]. The `roles` and `audit_keys` options
     /// still apply on top of it.
-    pub fn control(mut self, control: ControlPlane) -> EngineBuilder {
+    pub(crate) fn control(mut self, control: ControlPlane) -> EngineBuilder {
         self.control = Some(control);
         self
     }

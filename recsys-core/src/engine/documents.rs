@@ -125,8 +125,16 @@ impl Documents {
         self
     }
 
-    /// DB-only mode: signals the host supplies instead of (or besides) artifacts (see
-    /// [`crate::compile::signals_from_value`] for the shape).
+    /// DB-only mode: signals the host supplies instead of (or besides) artifacts. Every
+    /// member is optional and makes that signal available:
+    ///
+    /// ```json
+    /// { "popularity": [{"item_id": "a", "score": 2}],
+    ///   "cooc":       [{"item_id": "a", "items": [{"item_id": "b", "score": 3}]}],
+    ///   "implicit":   [{"user_id": "u", "items": [{"item_id": "b", "score": 1}]}],
+    ///   "session":    [{"user_id": "u", "items": [{"item_id": "c", "score": 1}]}],
+    ///   "tags":       [{"item_id": "a", "tags": ["brand:acme", "red"]}] }
+    /// ```
     pub fn signals(mut self, signals: impl IntoDocument) -> Documents {
         self.signals = self.take(signals.into_document());
         self
@@ -238,11 +246,6 @@ impl LoadReport {
     /// Warnings: unknown config members, artifact and catalog notes.
     pub fn warnings(&self) -> &[Problem] {
         &self.report.warnings
-    }
-
-    /// The snapshot installed.
-    pub fn snapshot(&self) -> &Arc<TenantSnapshot> {
-        &self.snapshot
     }
 
     /// The `load_snapshot` JSON answer.

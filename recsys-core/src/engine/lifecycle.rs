@@ -16,11 +16,48 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Served {
-    /// The snapshot.
-    pub snapshot: Arc<TenantSnapshot>,
+    /// The snapshot (internal).
+    pub(crate) snapshot: Arc<TenantSnapshot>,
     /// True when the surface has no snapshot of its own and the tenant's `default` surface
     /// serves it (the reference's fallback).
     pub fallback: bool,
+}
+
+impl Served {
+    /// The tenant served.
+    pub fn tenant(&self) -> &str {
+        &self.snapshot.tenant
+    }
+
+    /// The surface whose snapshot serves (`default` when [`Served::fallback`]).
+    pub fn surface(&self) -> &str {
+        &self.snapshot.surface
+    }
+
+    /// Items in the catalog serving.
+    pub fn items(&self) -> usize {
+        self.snapshot.catalog_len()
+    }
+
+    /// The ETag of the config serving, if any.
+    pub fn config_version(&self) -> Option<&str> {
+        self.snapshot.versions.config_version.as_deref()
+    }
+
+    /// The ETag of the rules serving, if any.
+    pub fn rules_version(&self) -> Option<&str> {
+        self.snapshot.versions.rules_version.as_deref()
+    }
+
+    /// The version of the manifest serving, if any.
+    pub fn manifest_version(&self) -> Option<&str> {
+        self.snapshot.versions.manifest_version.as_deref()
+    }
+
+    /// The id of the release serving, when the documents came from one (`meta.release_id`).
+    pub fn release_id(&self) -> Option<&str> {
+        self.snapshot.versions.release_id.as_deref()
+    }
 }
 
 /// A (tenant, surface) pair with a snapshot ([`Engine::loaded`]).

@@ -27,7 +27,8 @@ pub trait CatalogView {
     fn has_item(&self, id: &str) -> bool;
     /// How many items carry `key` in `space`.
     fn items_matching(&self, space: TagSpace, key: &str) -> usize;
-    /// Whether item `id` carries `key` in `space`.
+    /// Whether item `id` carries `key` in `space` (the preview tests' reference scan).
+    #[cfg(test)]
     fn item_matches(&self, id: &str, space: TagSpace, key: &str) -> bool;
     /// Every (space, key) the item carries: its tags, brand values and category values.
     fn item_keys(&self, id: &str) -> Vec<(TagSpace, String)>;
@@ -98,6 +99,7 @@ impl CatalogView for SnapshotCatalog<'_> {
             .map_or(0, |c| c[Self::slot(space)] as usize)
     }
 
+    #[cfg(test)]
     fn item_matches(&self, id: &str, space: TagSpace, key: &str) -> bool {
         let (Some(i), Some(t)) = (
             self.snap.items.get(id),

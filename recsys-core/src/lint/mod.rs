@@ -58,17 +58,18 @@ pub mod codes {
     ];
 }
 
-/// The error code of a write refused by strict lint.
-pub const LINT_FAILED: &str = ErrorCode::LintFailed.code();
-
 /// How serious a finding is. Strict mode refuses writes with any `Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Severity {
+    /// The document would be refused (or serve wrongly).
     Error,
+    /// Worth a look; the document is accepted.
     Warning,
 }
 
 impl Severity {
+    /// The severity's wire name (`error`, `warning`).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -79,8 +80,11 @@ impl Severity {
 
 /// One lint finding.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Finding {
+    /// The finding's stable code.
     pub code: &'static str,
+    /// How serious it is.
     pub severity: Severity,
     /// Document indexes of the rules involved (the rule reported first).
     pub rules: Vec<usize>,
@@ -90,6 +94,7 @@ pub struct Finding {
     pub surface: Option<String>,
     /// For `RULES_NOT_YET_ACTIVE`: when the rule starts.
     pub starts_at: Option<Timestamp>,
+    /// What was found, quoting the document.
     pub message: String,
 }
 

@@ -18,17 +18,6 @@ use crate::error::{ApiError, ErrorCode};
 
 use super::digest::{constant_time_eq, hex, hmac_sha256, sha256};
 
-/// Stable codes.
-pub mod codes {
-    use crate::error::ErrorCode;
-    /// A key was presented but is unknown, revoked or expired (401 "invalid api key").
-    pub const AUTH_INVALID: &str = ErrorCode::AuthInvalid.code();
-    /// No key was presented where one is required (401 "authentication required").
-    pub const AUTH_REQUIRED: &str = ErrorCode::AuthRequired.code();
-    /// The verifier's secrets are misconfigured (none, more than two, duplicate key ids).
-    pub const INVALID_SECRETS: &str = ErrorCode::InvalidApiKeySecrets.code();
-}
-
 /// Errors of API-key verification and verifier set-up.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiKeyError {
@@ -141,6 +130,7 @@ impl ApiKeyVerifier {
         Ok(ApiKeyVerifier { secrets })
     }
 
+    #[cfg(test)]
     /// A verifier with a single secret and an empty key id.
     pub fn single(secret: impl Into<String>) -> ApiKeyVerifier {
         ApiKeyVerifier {
@@ -151,20 +141,24 @@ impl ApiKeyVerifier {
         }
     }
 
+    #[cfg(test)]
     pub fn primary_key_id(&self) -> &str {
         self.secrets.first().map_or("", |s| s.key_id.as_str())
     }
 
+    #[cfg(test)]
     pub fn key_ids(&self) -> Vec<&str> {
         self.secrets.iter().map(|s| s.key_id.as_str()).collect()
     }
 
+    #[cfg(test)]
     /// The hash to store for a new key: `(primary key id, hash)`.
     pub fn hash(&self, raw_key: &str) -> (String, String) {
         let s = &self.secrets[0];
         (s.key_id.clone(), hash_api_key(&s.secret, raw_key))
     }
 
+    #[cfg(test)]
     /// The hash under every active secret, primary first: what a host looks up in its key
     /// table (`WHERE key_hash IN (...)`).
     pub fn candidate_hashes(&self, raw_key: &str) -> Vec<(String, String)> {

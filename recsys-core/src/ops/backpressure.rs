@@ -207,6 +207,7 @@ impl AdmissionGate {
         self.rebuild(|cfg, _| cfg.retry_after = retry_after_header(d))
     }
 
+    #[cfg(test)]
     /// Counts rejections in `recsys_backpressure_rejections_total`. Call before sharing.
     pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> AdmissionGate {
         self.rebuild(|_, m| *m = Some(metrics))

@@ -59,30 +59,10 @@ pub mod codes {
     use crate::error::ErrorCode;
     /// Error code of [`ExperimentError`](super::ExperimentError) (HTTP 422).
     pub const INVALID_EXPERIMENT: &str = ErrorCode::InvalidExperiment.code();
-    /// A value has the wrong JSON type.
-    pub const WRONG_TYPE: &str = ErrorCode::ExperimentWrongType.code();
-    /// A member this format does not know (typos would silently change an experiment).
-    pub const UNKNOWN_FIELD: &str = ErrorCode::ExperimentUnknownField.code();
     /// `id` missing or blank.
     pub const MISSING_ID: &str = ErrorCode::ExperimentMissingId.code();
     /// Two definitions share an id.
     pub const DUPLICATE_ID: &str = ErrorCode::ExperimentDuplicateId.code();
-    /// A variant name is missing or blank.
-    pub const BAD_VARIANT: &str = ErrorCode::ExperimentBadVariant.code();
-    /// Two variants share a name.
-    pub const DUPLICATE_VARIANT: &str = ErrorCode::ExperimentDuplicateVariant.code();
-    /// `traffic_percent` / `holdout_percent` outside 0..=100 or not finite.
-    pub const BAD_PERCENT: &str = ErrorCode::ExperimentBadPercent.code();
-    /// A weight is negative, not finite, above [`MAX_WEIGHT`](super::MAX_WEIGHT), given for
-    /// only some variants, or all weights are zero.
-    pub const BAD_WEIGHT: &str = ErrorCode::ExperimentBadWeight.code();
-    /// `starts_at` / `ends_at` is not an RFC 3339 timestamp.
-    pub const BAD_TIME: &str = ErrorCode::ExperimentBadTime.code();
-    /// `ends_at ≤ starts_at`: the experiment could never run.
-    pub const EMPTY_WINDOW: &str = ErrorCode::ExperimentEmptyWindow.code();
-    /// A per-variant override is invalid (a blend weight negative, not finite or above the
-    /// config bound [`crate::config::MAX_WEIGHT`], an unknown algo).
-    pub const BAD_OVERRIDE: &str = ErrorCode::ExperimentBadOverride.code();
 }
 
 /// Invalid experiment definitions; every finding is listed.
@@ -135,6 +115,7 @@ impl VariantOverrides {
     pub fn is_empty(&self) -> bool {
         self.weights.is_none() && self.algo.is_none() && self.rules_enabled.is_none()
     }
+    #[cfg(test)]
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         if let Some(w) = &self.weights {
@@ -172,6 +153,7 @@ impl VariantDef {
             overrides: VariantOverrides::default(),
         }
     }
+    #[cfg(test)]
     pub fn weighted(name: impl Into<String>, weight: f64) -> VariantDef {
         VariantDef {
             weight: Some(weight),
@@ -228,11 +210,7 @@ impl ExperimentDef {
         self.variants.iter().find(|v| v.name == name)
     }
 
-    /// Whether `now` is inside `[starts_at, ends_at)`.
-    pub fn is_active_at(&self, now: Timestamp) -> bool {
-        self.starts_at.is_none_or(|s| s <= now) && self.ends_at.is_none_or(|e| now < e)
-    }
-
+    #[cfg(test)]
     /// Parses one definition:
     /// `{"id", "enabled"?, "surface"?, "traffic_percent"?, "holdout_percent"?,
     ///   "variants"?: ["A" | {"name", "weight"?, "overrides"?: {"weights"?, "algo"?, "rules_enabled"?}}],
@@ -247,6 +225,7 @@ impl ExperimentDef {
         }
     }
 
+    #[cfg(test)]
     /// The definition as JSON (the shape [`ExperimentDef::from_value`] reads).
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
@@ -663,6 +642,7 @@ impl Assignment {
         Value::Object(m)
     }
 
+    #[cfg(test)]
     /// `{"id", "variant"?}`: the shape of the request's `experiment` object, for
     /// `meta.experiment` and exposure events.
     pub fn to_meta_value(&self) -> Value {
@@ -751,6 +731,7 @@ pub fn pick_variant(variants: &[VariantDef], value: u64) -> Option<&VariantDef> 
     variants.get((value % variants.len() as u64) as usize)
 }
 
+#[cfg(test)]
 /// Assigns `subject` to the experiment `def` on `surface` at `now` (service.md 6.2 with the
 /// extensions above). `salt` is the assignment salt as raw bytes (not trimmed). A definition
 /// without variants uses [`DEFAULT_VARIANTS`].
@@ -909,14 +890,6 @@ impl Assigner {
     pub fn with_enabled(mut self, enabled: bool) -> Assigner {
         self.enabled = enabled;
         self
-    }
-
-    pub fn definitions(&self) -> &[ExperimentDef] {
-        &self.definitions
-    }
-
-    pub fn default_variants(&self) -> &[VariantDef] {
-        &self.default_variants
     }
 
     pub fn definition(&self, id: &str) -> Option<&ExperimentDef> {
@@ -1086,7 +1059,7 @@ mod tests {
                 assert_eq!(c[0].message, e[0].message, "{lit}");
                 assert_eq!(c[0].path, "$.weights.cooc");
                 assert_eq!(e[0].path, "$[0].variants[0].overrides.weights.cooc");
-                assert_eq!(e[0].code, codes::BAD_OVERRIDE);
+                assert_eq!(e[0].code, ErrorCode::ExperimentBadOverride.code());
             }
         }
         let too_large = parse_definitions(

@@ -49,26 +49,22 @@ use super::Endpoint;
 /// Stable codes.
 pub mod codes {
     use crate::error::ErrorCode;
-    /// An event cannot be encoded (missing request id for `eval_v1`, bad item). HTTP 422.
-    pub const INVALID_EXPOSURE: &str = ErrorCode::InvalidExposure.code();
-    /// The host sink failed. HTTP 500 (the reference only logs such failures).
-    pub const SINK_FAILED: &str = ErrorCode::ExposureSinkFailed.code();
-    /// Finding codes of the `exposure_event` operation's input.
-    pub const WRONG_TYPE: &str = ErrorCode::ExposureWrongType.code();
-    pub const UNKNOWN_FIELD: &str = ErrorCode::ExposureUnknownField.code();
     pub const BAD_VALUE: &str = ErrorCode::ExposureBadValue.code();
 }
 
 /// The line format (`EXPOSURE_LOG_FORMAT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum ExposureFormat {
     /// The reference default.
     #[default]
     ServiceV1,
+    /// The reference's `exposure.v1.json` schema (`eval_v1`).
     EvalV1,
 }
 
 impl ExposureFormat {
+    /// The format's name (`service_v1`, `eval_v1`).
     pub fn as_str(self) -> &'static str {
         match self {
             ExposureFormat::ServiceV1 => "service_v1",
@@ -123,6 +119,7 @@ pub struct SinkError(pub String);
 /// Where the host wants events to go (a file, a queue, ...). Implementations must not block
 /// for long: the reference writes synchronously after the response.
 pub trait ExposureSink: Send + Sync {
+    /// Sends one exposure event; an error is counted, never retried by the engine.
     fn emit(&self, event: &Value) -> Result<(), SinkError>;
 }
 
@@ -133,6 +130,7 @@ pub struct MemorySink {
 }
 
 impl MemorySink {
+    /// An empty sink.
     pub fn new() -> MemorySink {
         MemorySink::default()
     }
@@ -148,9 +146,11 @@ impl MemorySink {
     pub fn take(&self) -> Vec<Value> {
         std::mem::take(&mut *self.lock())
     }
+    /// How many events it holds.
     pub fn len(&self) -> usize {
         self.lock().len()
     }
+    /// True when it holds no event.
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
     }
@@ -191,6 +191,7 @@ impl std::fmt::Debug for SubjectHasher {
 }
 
 impl SubjectHasher {
+    #[cfg(test)]
     /// A hasher without key id (output identical to the reference).
     pub fn new(salt: impl Into<Vec<u8>>) -> SubjectHasher {
         SubjectHasher::with_key_id("", salt)
@@ -275,6 +276,7 @@ pub struct ExposureEvent {
     pub request: Option<Value>,
 }
 
+#[cfg(test)]
 fn meta_str(meta: Option<&Map>, key: &str) -> String {
     meta.and_then(|m| m.get(key))
         .and_then(Value::as_str)
@@ -303,6 +305,7 @@ impl ExposureEvent {
         }
     }
 
+    #[cfg(test)]
     /// The event for a `recommend` / `similar` answer: items and `meta` (tenant, surface,
     /// segment, versions, request id) from the answer, the time and request id from `ctx`.
     pub fn from_answer(endpoint: Endpoint, answer: &Value, ctx: &CallContext) -> ExposureEvent {
@@ -777,6 +780,7 @@ impl ExposureEncoder {
     pub fn encode(&self, ev: &ExposureEvent) -> Result<Value, ExposureError> {
         ev.encode(self.format, &self.subjects)
     }
+    #[cfg(test)]
     /// Encodes and hands the event to `sink`.
     pub fn emit(&self, sink: &dyn ExposureSink, ev: &ExposureEvent) -> Result<(), ExposureError> {
         let v = self.encode(ev)?;

@@ -38,8 +38,11 @@ use super::Endpoint;
 /// The adapter a host implements (Prometheus client, StatsD, OpenTelemetry, ...). Label
 /// order is not significant.
 pub trait Metrics: Send + Sync {
+    /// Adds `delta` to a counter.
     fn counter(&self, name: &str, labels: &[(&str, &str)], delta: u64);
+    /// Records one observation of a histogram.
     fn histogram(&self, name: &str, labels: &[(&str, &str)], value: f64);
+    /// Sets a gauge.
     fn gauge(&self, name: &str, labels: &[(&str, &str)], value: f64);
 }
 
@@ -365,6 +368,7 @@ pub fn record_error(metrics: &dyn Metrics, endpoint: Endpoint, error: &ApiError)
     outcome
 }
 
+#[cfg(test)]
 /// Records handler latency (measured by the host).
 pub fn record_latency(metrics: &dyn Metrics, endpoint: Endpoint, outcome: Outcome, seconds: f64) {
     metrics.histogram(
@@ -377,6 +381,7 @@ pub fn record_latency(metrics: &dyn Metrics, endpoint: Endpoint, outcome: Outcom
     );
 }
 
+#[cfg(test)]
 /// Records a cache lookup (`cache` = `tenant_config`, `tenant_rules`, ...).
 pub fn record_cache(metrics: &dyn Metrics, cache: &str, hit: bool) {
     metrics.counter(
@@ -477,6 +482,7 @@ pub struct MetricsRegistry {
 }
 
 impl MetricsRegistry {
+    #[cfg(test)]
     pub fn new() -> MetricsRegistry {
         MetricsRegistry::default()
     }
@@ -511,6 +517,7 @@ impl MetricsRegistry {
         (fam.kind() == kind).then_some(fam)
     }
 
+    #[cfg(test)]
     /// The value of one counter series (0 when absent).
     pub fn counter_value(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
         match self.lock().get(name) {
@@ -519,6 +526,7 @@ impl MetricsRegistry {
         }
     }
 
+    #[cfg(test)]
     /// The sum of every series of a counter whose labels include all of `filter`.
     pub fn counter_sum(&self, name: &str, filter: &[(&str, &str)]) -> u64 {
         match self.lock().get(name) {
@@ -535,6 +543,7 @@ impl MetricsRegistry {
         }
     }
 
+    #[cfg(test)]
     pub fn gauge_value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         match self.lock().get(name) {
             Some(Family::Gauge(s)) => s.get(&label_set(labels)).copied(),
@@ -542,6 +551,7 @@ impl MetricsRegistry {
         }
     }
 
+    #[cfg(test)]
     /// `(count, sum)` of one histogram series.
     pub fn histogram_value(&self, name: &str, labels: &[(&str, &str)]) -> Option<(u64, f64)> {
         match self.lock().get(name) {
@@ -552,6 +562,7 @@ impl MetricsRegistry {
         }
     }
 
+    #[cfg(test)]
     /// Empty-recommendation rate: successes with no items / successes (optionally for one
     /// endpoint); `None` before the first success.
     pub fn empty_rate(&self, endpoint: Option<Endpoint>) -> Option<f64> {

@@ -49,18 +49,21 @@ use crate::error::{ApiError, Problem};
 use crate::json::{Map, Value};
 
 use super::apikeys::ApiKeyVerifier;
+#[cfg(test)]
 use super::backpressure::AdmissionGate;
 use super::decode::Reader;
-use super::experiments::{self, Assigner, ExperimentDef, VariantDef};
-use super::exposure::{ExposureEncoder, ExposureFormat, SubjectHasher};
+#[cfg(test)]
+use super::experiments::Assigner;
+use super::experiments::{self, ExperimentDef, VariantDef};
+use super::exposure::ExposureFormat;
+#[cfg(test)]
+use super::exposure::{ExposureEncoder, SubjectHasher};
 
 /// Stable codes.
 pub mod codes {
     use crate::error::ErrorCode;
     /// Error code of [`ProfileError`](super::ProfileError) (HTTP 422).
     pub const INVALID_PROFILE: &str = ErrorCode::InvalidProfile.code();
-    pub const WRONG_TYPE: &str = ErrorCode::ProfileWrongType.code();
-    pub const UNKNOWN_FIELD: &str = ErrorCode::ProfileUnknownField.code();
     /// A value outside its allowed set or range.
     pub const BAD_VALUE: &str = ErrorCode::ProfileBadValue.code();
     /// Production: a feature that needs a salt is on and the salt is missing.
@@ -490,6 +493,7 @@ impl EngineProfile {
         }
     }
 
+    #[cfg(test)]
     /// The exposure encoder, when exposure logging is enabled.
     pub fn exposure_encoder(&self) -> Option<ExposureEncoder> {
         if !self.exposure.enabled {
@@ -505,6 +509,7 @@ impl EngineProfile {
         ))
     }
 
+    #[cfg(test)]
     /// The experiment assigner (disabled when assignment is off; definitions are unique
     /// after a successful validation).
     pub fn assigner(&self) -> Result<Assigner, ApiError> {
@@ -517,6 +522,7 @@ impl EngineProfile {
             .with_enabled(self.experiments.enabled))
     }
 
+    #[cfg(test)]
     /// The API-key verifier, when API keys are enabled.
     pub fn api_key_verifier(&self) -> Result<Option<ApiKeyVerifier>, ApiError> {
         if !self.api_keys_enabled {
@@ -533,6 +539,7 @@ impl EngineProfile {
         Ok(Some(ApiKeyVerifier::new(secrets)?))
     }
 
+    #[cfg(test)]
     /// The admission gate (disabled when `max_in_flight` is 0).
     pub fn admission_gate(&self) -> AdmissionGate {
         let b = &self.backpressure;

@@ -17,6 +17,7 @@ pub const MAX_TRACKED_RULES: usize = 10_000;
 
 /// What one rule did for one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum RuleOutcome {
     /// Applied and acted (a boost scored candidates, a block removed candidates), without
     /// putting an item into the answer.
@@ -30,12 +31,14 @@ pub enum RuleOutcome {
 }
 
 impl RuleOutcome {
+    /// Every outcome.
     pub const ALL: [RuleOutcome; 4] = [
         RuleOutcome::Fired,
         RuleOutcome::Displaced,
         RuleOutcome::Blocked,
         RuleOutcome::Noop,
     ];
+    /// The outcome's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             RuleOutcome::Fired => "fired",
@@ -82,12 +85,6 @@ impl RuleStats {
                 }
             }
         }
-    }
-
-    /// The count of one rule and outcome (0 when unknown).
-    pub fn count(&self, rule_id: &str, outcome: RuleOutcome) -> u64 {
-        let g = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        g.counts.get(rule_id).map_or(0, |c| c[outcome.slot()])
     }
 
     /// Sets the [`RULE_OUTCOMES`] gauges: the `top_n` rules by total count (ties by id),

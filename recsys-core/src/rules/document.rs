@@ -6,7 +6,9 @@
 //! rule objects are [`Members`] read by alias; the value coercions are in `values.rs`.
 
 use super::error::{codes, RulesError};
-use super::model::{lower_simple, Action, Rule, RuleSet, TargetType};
+#[cfg(any(test, feature = "bench-internals"))]
+use super::model::RuleSet;
+use super::model::{lower_simple, Action, Rule, TargetType};
 use super::uuid::{RuleId, Uuid, NAMESPACE_OID};
 use super::values::{
     bool_value, float_value, id_list_value, int_value, parse_target_type, text_value, time_value,
@@ -79,10 +81,12 @@ pub struct RulesDocument {
 }
 
 impl RulesDocument {
+    #[cfg(any(test, feature = "bench-internals"))]
     /// The rules in evaluation order.
     pub fn rule_set(&self) -> RuleSet {
         RuleSet::new(self.rules.clone())
     }
+    #[cfg(any(test, feature = "bench-internals"))]
     pub fn into_rule_set(self) -> RuleSet {
         RuleSet::new(self.rules)
     }

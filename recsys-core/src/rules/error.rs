@@ -61,6 +61,7 @@ pub mod codes {
     pub const DUPLICATE_ID: &str = ErrorCode::RuleDuplicateId.code();
 }
 
+#[cfg(test)]
 /// Every finding code [`parse_rules`](super::parse_rules) can report (see [`codes`]).
 pub const PROBLEM_CODES: &[&str] = &[
     codes::NOT_CONTAINER,
@@ -85,8 +86,6 @@ pub const PROBLEM_CODES: &[&str] = &[
     codes::DUPLICATE_ID,
 ];
 
-/// Code of [`RulesError::Invalid`] and [`RulesError::Empty`] (the service's code for both).
-pub const INVALID_RULES: &str = ErrorCode::InvalidRules.code();
 /// Code of [`RulesError::TooMany`].
 pub const RULES_TOO_MANY: &str = ErrorCode::RulesTooMany.code();
 

@@ -308,11 +308,13 @@ impl<'s> Scope<'s> {
                 self.now,
             )
     }
+    #[cfg(test)]
     /// How many rule evaluations this request has made so far.
     pub fn evaluated(&self) -> u64 {
         self.evaluated.get()
     }
     /// How many candidates went through the full block lookup ([`Scope::blocks`]).
+    #[cfg(test)]
     pub fn block_checks(&self) -> u64 {
         self.block_checks.get()
     }

@@ -59,10 +59,14 @@ mod model;
 mod uuid;
 mod values;
 
-pub use document::{
-    derive_rule_id, go_map_json, parse_rules, parse_rules_value, RulesDocument, RulesParseOptions,
-    MAX_BOOST,
-};
-pub use error::{codes, RulesError, INVALID_RULES, PROBLEM_CODES, RULES_TOO_MANY};
-pub use model::{Action, Rule, RuleSet, TargetType};
-pub use uuid::{RuleId, Uuid, UuidParseError, NAMESPACE_OID};
+#[cfg(test)]
+pub use document::{derive_rule_id, go_map_json};
+pub use document::{parse_rules, parse_rules_value, RulesDocument, RulesParseOptions, MAX_BOOST};
+#[cfg(test)]
+pub use error::{codes, PROBLEM_CODES};
+pub use error::{RulesError, RULES_TOO_MANY};
+#[cfg(test)]
+pub use model::RuleSet;
+pub use model::{Action, Rule, TargetType};
+#[cfg(test)]
+pub use uuid::{RuleId, Uuid};

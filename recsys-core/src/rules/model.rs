@@ -149,6 +149,7 @@ pub struct Rule {
 }
 
 impl Rule {
+    #[cfg(any(test, feature = "bench-internals"))]
     /// A rule with defaults around the essentials (nil id, index 0, enabled, unscoped,
     /// unbounded, priority 0); handy for building rule sets in code and tests. The key and
     /// ids are stored as given (no normalisation).
@@ -210,12 +211,14 @@ impl Rule {
     }
 }
 
+#[cfg(any(test, feature = "bench-internals"))]
 /// Rules in evaluation order: priority descending, ties in document order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleSet {
     rules: Vec<Rule>,
 }
 
+#[cfg(any(test, feature = "bench-internals"))]
 impl RuleSet {
     /// Sorts `rules` stably by priority, highest first (equal priorities keep their order).
     pub fn new(mut rules: Vec<Rule>) -> RuleSet {
@@ -232,10 +235,6 @@ impl RuleSet {
         self.rules.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-
     /// The rules that apply to a request (see [`Rule::applies`]), in evaluation order.
     pub fn applicable<'a>(
         &'a self,
@@ -247,12 +246,9 @@ impl RuleSet {
             .iter()
             .filter(move |r| r.applies(surface, segment, now))
     }
-
-    pub fn into_rules(self) -> Vec<Rule> {
-        self.rules
-    }
 }
 
+#[cfg(any(test, feature = "bench-internals"))]
 impl From<Vec<Rule>> for RuleSet {
     fn from(rules: Vec<Rule>) -> RuleSet {
         RuleSet::new(rules)

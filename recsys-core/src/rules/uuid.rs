@@ -20,6 +20,7 @@ pub const NAMESPACE_OID: Uuid = Uuid([
 ]);
 
 impl Uuid {
+    #[cfg(any(test, feature = "bench-internals"))]
     /// The all-zero UUID.
     pub const NIL: Uuid = Uuid([0; 16]);
 
@@ -50,16 +51,12 @@ impl Uuid {
         hex_bytes(&hex)
     }
 
-    /// The 16 bytes.
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
     /// True for the all-zero UUID.
     pub fn is_nil(&self) -> bool {
         self.0 == [0; 16]
     }
 
+    #[cfg(any(test, feature = "bench-internals"))]
     /// The version nibble (5 for derived ids).
     pub fn version(&self) -> u8 {
         self.0[6] >> 4

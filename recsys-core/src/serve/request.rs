@@ -397,7 +397,7 @@ impl RecommendRequest {
     /// result against the surface's limits.
     ///
     /// ```
-    /// use recsys_core::request::{RecommendRequest, User};
+    /// use recsys_core::{RecommendRequest, User};
     /// let r = RecommendRequest::new("home", User::id("u1")).k(5).exclude_ids(["a", " a ", "b"]);
     /// assert_eq!((r.k, r.exclude_ids.len()), (5, 2));
     /// ```

@@ -47,6 +47,7 @@ impl<T> Shared<T> {
     pub fn ptr_eq(&self, other: &Shared<T>) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+    #[cfg(feature = "bench-internals")]
     fn heap_bytes(&self) -> usize {
         self.0.capacity() * std::mem::size_of::<T>()
     }
@@ -468,6 +469,7 @@ impl Catalog {
         self
     }
 
+    #[cfg(any(test, feature = "bench-internals"))]
     /// Whether `self` and `other` share their interned ids, content tags, popularity,
     /// co-occurrence and user rows (in that order): what a rebuild kept.
     pub fn shared_parts(&self, other: &Catalog) -> [bool; 5] {
@@ -512,6 +514,7 @@ impl Catalog {
         t
     }
 
+    #[cfg(feature = "bench-internals")]
     /// Heap bytes held by the catalog's own arrays (tag indexes excluded).
     pub fn heap_bytes(&self) -> usize {
         let users = |m: &StrMap<Box<[(ItemIdx, f64)]>>| {

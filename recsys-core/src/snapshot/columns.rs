@@ -62,6 +62,7 @@ impl<O: Offset> Strs<O> {
     pub fn len(&self) -> usize {
         self.ends.len()
     }
+    #[cfg(feature = "bench-internals")]
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
@@ -75,6 +76,7 @@ impl<O: Offset> Strs<O> {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
+    #[cfg(feature = "bench-internals")]
     pub(crate) fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<O>()
     }
@@ -159,6 +161,7 @@ impl Columns {
         }
     }
 
+    #[cfg(feature = "bench-internals")]
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         match self {
@@ -201,6 +204,7 @@ impl RowCols {
     pub fn len(&self) -> usize {
         self.keys.len()
     }
+    #[cfg(feature = "bench-internals")]
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

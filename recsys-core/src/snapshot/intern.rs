@@ -130,10 +130,12 @@ impl Interner {
         self.names.len()
     }
 
+    #[cfg(feature = "bench-internals")]
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
 
+    #[cfg(feature = "bench-internals")]
     /// Heap bytes held (names, offsets, table).
     pub fn heap_bytes(&self) -> usize {
         self.names.heap_bytes() + self.table.capacity() * (std::mem::size_of::<u32>() + 1)

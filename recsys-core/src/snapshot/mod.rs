@@ -10,16 +10,17 @@ pub(crate) mod parallel;
 mod sources;
 mod tags;
 
-pub use catalog::{Catalog, Shared, UserRows};
+pub use catalog::Catalog;
 pub(crate) use columns::TagColsBuilder;
-pub use columns::{ColStrs, Columns, Offset, RowCols, Strs, TagCols};
-pub use intern::{Interner, StrHashState, StrHasher, StrMap};
-pub use sources::{Pairs, Rows, Sources, TagList, Tagged};
+pub use columns::{ColStrs, Columns, RowCols};
+pub use intern::Interner;
+pub use sources::Sources;
 pub use tags::{ItemTags, TagCounts, TagIndex, TagPrefixes};
 
 use crate::config::{SurfaceConfig, TenantConfig};
 use crate::rules::Rule;
 use crate::time::Timestamp;
+#[cfg(feature = "bench-internals")]
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -119,6 +120,7 @@ impl std::ops::Deref for TenantSnapshot {
 }
 
 impl TenantSnapshot {
+    #[cfg(any(test, feature = "bench-internals"))]
     /// Compiles a catalog from `data` and a policy against it. `rules` must already be
     /// parsed; disabled rules are dropped here (their count is noted).
     pub fn compile(
@@ -201,6 +203,7 @@ impl TenantSnapshot {
         &self.tag_index.tags
     }
 
+    #[cfg(feature = "bench-internals")]
     /// The versions map for meta / readiness.
     pub fn artifact_versions(&self) -> BTreeMap<&str, &str> {
         self.versions

@@ -4,9 +4,12 @@
 
 use super::columns::{ColStrs, Columns, RowCols, TagCols};
 use super::{ScoredRows, SignalData};
+#[cfg(any(test, feature = "bench-internals"))]
+use crate::artifacts::ArtifactBody;
 use crate::artifacts::ArtifactKind;
-use crate::artifacts::{ArtifactBody, ContentItem, CoocRow, PopItem, UserRow};
+use crate::artifacts::{ContentItem, CoocRow, PopItem, UserRow};
 
+#[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))] // built by `put_artifact` (tests, benches)
 /// (item, score) pairs: popularity.
 #[derive(Clone, Copy, Debug)]
 pub enum Pairs<'a> {
@@ -33,6 +36,7 @@ impl<'a> Pairs<'a> {
             Pairs::Cols { start, end, .. } => end - start,
         }
     }
+    #[cfg(feature = "bench-internals")]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -58,6 +62,7 @@ impl<'a> Pairs<'a> {
     }
 }
 
+#[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))] // built by `put_artifact` (tests, benches)
 /// Rows keyed by an id (anchor item or user), each with (item, score) pairs.
 #[derive(Clone, Copy, Debug)]
 pub enum Rows<'a> {
@@ -101,6 +106,7 @@ impl<'a> Rows<'a> {
     }
 }
 
+#[cfg_attr(not(any(test, feature = "bench-internals")), allow(dead_code))] // built by `put_artifact` (tests, benches)
 /// item → tags rows: content similarity.
 #[derive(Clone, Copy, Debug)]
 pub enum Tagged<'a> {
@@ -190,6 +196,7 @@ impl<'a> Sources<'a> {
         }
     }
 
+    #[cfg(any(test, feature = "bench-internals"))]
     /// Replaces the signal `body` carries (an artifact overrides host signals of its kind).
     /// A body whose array is missing (`null`) still makes its signal available, empty.
     pub fn put_artifact(&mut self, body: &'a ArtifactBody) {

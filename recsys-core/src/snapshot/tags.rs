@@ -75,6 +75,7 @@ impl Csr {
     fn row(&self, i: u32) -> &[u32] {
         csr_row(&self.off, &self.ids, i)
     }
+    #[cfg(feature = "bench-internals")]
     fn heap_bytes(&self) -> usize {
         (self.off.capacity() + self.ids.capacity()) * 4
     }
@@ -241,6 +242,7 @@ impl TagIndex {
         self.counts.get_or_init(|| TagCounts::build(self))
     }
 
+    #[cfg(any(test, feature = "bench-internals"))]
     /// Whether [`TagIndex::counts`] has been built (for tests of the cache).
     pub fn counts_built(&self) -> bool {
         self.counts.get().is_some()
@@ -292,6 +294,7 @@ impl TagIndex {
         ((t as usize) + 1 < self.postings.off.len()).then(|| self.postings.row(t))
     }
 
+    #[cfg(feature = "bench-internals")]
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.tags.heap_bytes()

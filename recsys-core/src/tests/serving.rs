@@ -3,11 +3,11 @@
 //! side by side (surface fallback, tenants), engine options, and the example fixture
 //! (`examples/data`, tenant demo, surface home) end to end.
 
-use recsys_core::artifacts::{parse_artifact, version_hash, ArtifactLimits};
-use recsys_core::config::TenantConfig;
-use recsys_core::json::{self, Value};
-use recsys_core::snapshot::{SignalData, TenantSnapshot, Versions};
-use recsys_core::Engine;
+use crate::artifacts::{parse_artifact, version_hash, ArtifactLimits};
+use crate::config::TenantConfig;
+use crate::json::{self, Value};
+use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+use crate::Engine;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

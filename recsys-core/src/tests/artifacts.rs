@@ -2,9 +2,9 @@
 //! (`tests/fixtures/artifacts/`): parsing, version hashes, verification, the validator's
 //! tamper outcomes, limits and error paths.
 
-use recsys_core::artifacts::*;
-use recsys_core::error::ApiError;
-use recsys_core::json::{self, Map, Value};
+use crate::artifacts::*;
+use crate::error::ApiError;
+use crate::json::{self, Map, Value};
 use std::path::{Path, PathBuf};
 
 const DATASETS: [&str; 3] = ["tiny", "ecommerce-mini", "ecommerce-mini-2day"];
@@ -1012,7 +1012,7 @@ mod no_panics {
 }
 
 // -------------------------------------------------------------------------------------------
-// Throughput smoke check (not a benchmark): `cargo test --release -p recsys-core --test artifacts -- --ignored --nocapture`
+// Throughput smoke check (not a benchmark): `cargo test --release -p recsys-core --lib tests::artifacts -- --ignored --nocapture`
 
 #[test]
 #[ignore]
@@ -1088,7 +1088,7 @@ fn throughput_smoke() {
 /// 16 MiB call limit, so a 20 MB popularity artifact loads when `artifact_max_bytes` allows.
 #[test]
 fn load_snapshot_input_limit_follows_the_artifact_limits() {
-    use recsys_core::Engine;
+    use crate::Engine;
     let body = |version: &str| {
         let mut s = String::from(
             r#"{"v":1,"artifact_type":"popularity","tenant":"demo","surface":"home","window":{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z"},"items":["#,

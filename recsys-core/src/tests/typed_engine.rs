@@ -2,9 +2,9 @@
 //! handle (a write reaches the store *and* what serves), the `loader()` handle, named results
 //! and the `Op` enum behind `Engine::call`.
 
-use recsys_core::control::{AuditQuery, RollbackTarget};
-use recsys_core::json::{self, Value};
-use recsys_core::{Context, DocKind, Documents, Engine, MemoryStore, Op, Principal, Timestamp};
+use crate::control::{AuditQuery, RollbackTarget};
+use crate::json::{self, Value};
+use crate::{Context, DocKind, Documents, Engine, MemoryStore, Op, Principal, Timestamp};
 use std::sync::Arc;
 
 fn now() -> Timestamp {
@@ -97,7 +97,7 @@ fn the_raw_control_plane_stores_without_serving_and_admin_serves() {
     // What `engine.control()` does (the store only) vs what `engine.admin()` does.
     let e = serving();
     let before = serving_config_version(&e);
-    let op = recsys_core::control::OpContext::new(now(), "r", admin_ctx().actor.unwrap());
+    let op = crate::control::OpContext::new(now(), "r", admin_ctx().actor.unwrap());
     let raw = e
         .control()
         .put_config(&op, "demo", br#"{"weights": {"pop": 3}}"#, None)
@@ -110,7 +110,7 @@ fn the_raw_control_plane_stores_without_serving_and_admin_serves() {
     // The admin handle serves what the store holds on its next write or sync.
     let synced = e
         .admin()
-        .sync(Some("demo"), recsys_core::SyncKinds::ALL, None, now())
+        .sync(Some("demo"), crate::SyncKinds::ALL, None, now())
         .unwrap();
     assert!(synced.iter().any(|t| t.tenant == "demo"));
     assert_eq!(

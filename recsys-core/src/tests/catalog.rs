@@ -2,11 +2,11 @@
 //! decoded rows; host signals compile with the documented duplicate, blank and case rules;
 //! tag indexes follow the brand/category prefixes.
 
-use recsys_core::artifacts::{parse_artifact, ArtifactLimits};
-use recsys_core::snapshot::{Catalog, Columns, SignalData, Sources, TagPrefixes};
+use crate::artifacts::{parse_artifact, ArtifactLimits};
+use crate::snapshot::{Catalog, Columns, SignalData, Sources, TagPrefixes};
 use std::path::PathBuf;
 
-fn fixture_artifacts() -> Vec<recsys_core::artifacts::Artifact> {
+fn fixture_artifacts() -> Vec<crate::artifacts::Artifact> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/artifacts/ecommerce-mini/objectstore/demo/home");
     let mut out = Vec::new();

@@ -4,10 +4,10 @@
 //! the validators `recsys check` uses. Problem lists are capped; canonical text is a fixed
 //! point up to the limits.
 
-use recsys_core::config::TenantConfig;
-use recsys_core::json::{self, Limits, Value};
-use recsys_core::rules::{parse_rules, RulesParseOptions};
-use recsys_core::{ApiError, Engine};
+use crate::config::TenantConfig;
+use crate::json::{self, Limits, Value};
+use crate::rules::{parse_rules, RulesParseOptions};
+use crate::{ApiError, Engine};
 
 fn deep(levels: usize) -> String {
     format!(
@@ -189,7 +189,7 @@ fn canonical_text_is_a_fixed_point_up_to_the_limits() {
         json::etag(once.as_bytes()).unwrap(),
         json::etag(fits.as_bytes()).unwrap()
     );
-    let answer = recsys_core::call_static("etag", &once).unwrap();
+    let answer = crate::call_static("etag", &once).unwrap();
     assert!(json::parse(answer.as_bytes()).is_ok());
     let _ = Value::Null;
 }

@@ -1,4 +1,4 @@
-//! Tests of the production ops layer (`recsys_core::ops`): experiment assignment, exposure
+//! Tests of the production ops layer (`crate::ops`): experiment assignment, exposure
 //! events, API keys, the engine profile, backpressure and metrics.
 //!
 //! Test vectors were computed independently of the Rust code with Python's standard library
@@ -36,24 +36,24 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use recsys_core::config::Limits;
-use recsys_core::json::{self, Map, Value};
-use recsys_core::ops::apikeys::{hash_api_key, ApiKeyError, ApiKeyMatch, ApiKeyVerifier};
-use recsys_core::ops::backpressure::{AdmissionGate, Overloaded, RejectReason};
-use recsys_core::ops::experiments::{
+use crate::config::Limits;
+use crate::json::{self, Map, Value};
+use crate::ops::apikeys::{hash_api_key, ApiKeyError, ApiKeyMatch, ApiKeyVerifier};
+use crate::ops::backpressure::{AdmissionGate, Overloaded, RejectReason};
+use crate::ops::experiments::{
     self, assign, parse_definitions, pick_variant, traffic_bucket, variant_hash, AssignReason,
     Assigner, ExperimentDef, VariantDef,
 };
-use recsys_core::ops::exposure::{
+use crate::ops::exposure::{
     hash_subject, ExposedItem, ExposureEncoder, ExposureError, ExposureEvent, ExposureFormat,
     ExposureSink, MemorySink, SinkError, SubjectHasher, SubjectMode,
 };
-use recsys_core::ops::metrics::{self, names, Metrics, MetricsRegistry, Outcome};
-use recsys_core::ops::profile::{EngineProfile, Mode, Secret};
-use recsys_core::ops::{api as ops_api, Endpoint};
-use recsys_core::request::{CallContext, RecommendRequest, User};
-use recsys_core::time::Timestamp;
-use recsys_core::ApiError;
+use crate::ops::metrics::{self, names, Metrics, MetricsRegistry, Outcome};
+use crate::ops::profile::{EngineProfile, Mode, Secret};
+use crate::ops::{api as ops_api, Endpoint};
+use crate::request::{CallContext, RecommendRequest, User};
+use crate::time::Timestamp;
+use crate::ApiError;
 
 fn parse(s: &str) -> Value {
     json::parse(s.as_bytes()).unwrap()
@@ -515,9 +515,8 @@ fn experiment_conformance_cases() {
         let mut cmp = Map::new();
         cmp.push("expect", m.get("expect").unwrap().clone());
         cmp.push("actual", actual.clone());
-        let res =
-            recsys_core::call_static("conformance_compare", &json::to_string(&Value::Object(cmp)))
-                .unwrap();
+        let res = crate::call_static("conformance_compare", &json::to_string(&Value::Object(cmp)))
+            .unwrap();
         assert!(
             res.contains("\"pass\":true"),
             "{}: {}",
@@ -737,12 +736,12 @@ fn sample_event() -> ExposureEvent {
     ev.segment = "default".into();
     ev.algo_version = "recsys-algo@local".into();
     ev.config_version = "cfgv".into();
-    ev.experiment = Some(recsys_core::request::Experiment {
+    ev.experiment = Some(crate::request::Experiment {
         id: "exp-1".into(),
         variant: "B".into(),
     });
     ev.user = user("user", "", "sess-9");
-    ev.context = Some(recsys_core::request::Context {
+    ev.context = Some(crate::request::Context {
         locale: "fi-FI".into(),
         device: String::new(),
         country: "FI".into(),
@@ -1541,7 +1540,7 @@ fn metrics_outcome_mapping() {
         ("RECSYS_INTERNAL", 500, Outcome::InternalError),
     ];
     for (code, status, want) in cases {
-        let code = recsys_core::error::ErrorCode::from_code(code).expect(code);
+        let code = crate::error::ErrorCode::from_code(code).expect(code);
         let e = ApiError::new(code, "x");
         assert_eq!(e.status, status, "{code}");
         assert_eq!(Outcome::from_error(&e), want, "{code}");
@@ -1679,7 +1678,7 @@ fn static_ops() {
 fn shared_state_is_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<AdmissionGate>();
-    send_sync::<recsys_core::ops::Permit>();
+    send_sync::<crate::ops::Permit>();
     send_sync::<MetricsRegistry>();
     send_sync::<MemorySink>();
     send_sync::<Assigner>();

@@ -2,10 +2,10 @@
 //! boosts are bounded at validation (typed errors), and the ranking arithmetic saturates, so
 //! even thousands of compounding boosts keep every score a finite number.
 
-use recsys_core::config::TenantConfig;
-use recsys_core::json::{parse, Value};
-use recsys_core::rules::{parse_rules, RulesParseOptions};
-use recsys_core::Engine;
+use crate::config::TenantConfig;
+use crate::json::{parse, Value};
+use crate::rules::{parse_rules, RulesParseOptions};
+use crate::Engine;
 
 const CTX: &str = r#"{"now":"2026-01-01T00:00:00Z","tenant":"demo"}"#;
 
@@ -133,7 +133,7 @@ fn compounding_boosts_saturate_to_finite_scores() {
 /// to -1 in the decoder, so every request with anchors and no `max_anchors` was rejected.
 #[test]
 fn unlimited_anchor_limit_does_not_wrap() {
-    let limits = recsys_core::config::Limits {
+    let limits = crate::config::Limits {
         max_anchors: usize::MAX,
         ..Default::default()
     };
@@ -141,7 +141,7 @@ fn unlimited_anchor_limit_does_not_wrap() {
         br#"{"surface":"home","k":5,"user":{"anonymous_id":"u"},"anchors":{"item_ids":["a","b"]}}"#,
     )
     .unwrap();
-    let (req, _) = recsys_core::RecommendRequest::from_value(&v, &limits)
+    let (req, _) = crate::RecommendRequest::from_value(&v, &limits)
         .expect("anchors within an unlimited limit decode");
     assert_eq!(
         req.anchors,

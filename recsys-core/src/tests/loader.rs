@@ -1,11 +1,11 @@
 //! Artifact lifecycle: refresh, verification, last-known-good, held empty publishes, pins,
 //! freshness and readiness, driven through the real fixtures of the reference pipeline.
 
-use recsys_core::json::{parse, Value};
-use recsys_core::loader::{ArtifactReader, Fetch, ManifestTemplate};
-use recsys_core::request::{CallContext, RecommendRequest, User};
-use recsys_core::time::Timestamp;
-use recsys_core::Engine;
+use crate::json::{parse, Value};
+use crate::loader::{ArtifactReader, Fetch, ManifestTemplate};
+use crate::request::{CallContext, RecommendRequest, User};
+use crate::time::Timestamp;
+use crate::Engine;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -87,7 +87,7 @@ fn recommend(e: &Engine, now: &str) -> Value {
     )
     .unwrap();
     let r = RecommendRequest::new("home", User::id("u_fitness")).k(10);
-    recsys_core::json::to_value(&e.recommend(&r, &ctx).unwrap()).unwrap()
+    crate::json::to_value(&e.recommend(&r, &ctx).unwrap()).unwrap()
 }
 
 fn items(v: &Value) -> Vec<String> {
@@ -119,7 +119,7 @@ fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     })
 }
 
-fn outcome(r: &Result<Value, recsys_core::ApiError>) -> String {
+fn outcome(r: &Result<Value, crate::ApiError>) -> String {
     get(r.as_ref().unwrap(), &["outcome"])
         .as_str()
         .unwrap()
@@ -396,7 +396,7 @@ fn pinning_rolls_artifacts_back_until_unpinned() {
         .loader_pin("demo", "home", t("2026-11-23T00:01:00Z"), day1)
         .unwrap();
     let uris = match step {
-        recsys_core::loader::Step::Fetch(u) => u,
+        crate::loader::Step::Fetch(u) => u,
         other => panic!("{other:?}"),
     };
     let fetched = uris
@@ -499,7 +499,7 @@ fn document_changes_recompile_every_surface_of_the_tenant() {
     let after = recommend(&e, "2026-11-23T00:00:00Z");
     assert_eq!(
         get(&after, &["meta", "config_version"]).as_str().unwrap(),
-        recsys_core::json::etag_of_value(&cfg).unwrap()
+        crate::json::etag_of_value(&cfg).unwrap()
     );
     let bad = parse(br#"{"algo":"nope"}"#).unwrap();
     assert_eq!(
@@ -536,7 +536,7 @@ fn json_ops_drive_the_loader_step_by_step_and_pin_by_version_list() {
             "loader_apply_manifest",
             &format!(
                 r#"{{"tenant":"demo","surface":"home","now":"2026-11-23T00:00:00Z","result":{{"found":{}}}}}"#,
-                recsys_core::json::to_string(&Value::String(m))
+                crate::json::to_string(&Value::String(m))
             ),
         )
         .unwrap();
@@ -557,8 +557,8 @@ fn json_ops_drive_the_loader_step_by_step_and_pin_by_version_list() {
         }
         results.push_str(&format!(
             "{}:{{\"found\":{}}}",
-            recsys_core::json::to_string(&Value::str(u)),
-            recsys_core::json::to_string(&Value::String(String::from_utf8(b).unwrap()))
+            crate::json::to_string(&Value::str(u)),
+            crate::json::to_string(&Value::String(String::from_utf8(b).unwrap()))
         ));
     }
     results.push('}');
@@ -618,13 +618,13 @@ fn a_surface_without_a_manifest_is_served_by_the_default_surface() {
     )
     .unwrap();
     let r = RecommendRequest::new("pdp", User::id("u"));
-    let a = recsys_core::json::to_value(&e.recommend(&r, &ctx).unwrap()).unwrap();
+    let a = crate::json::to_value(&e.recommend(&r, &ctx).unwrap()).unwrap();
     assert_eq!(items(&a), ["x"]);
     assert_eq!(
         get(&a, &["meta", "snapshot_surface"]).as_str(),
         Some("default")
     );
-    assert!(recsys_core::json::to_string(&a).contains("SURFACE_FALLBACK"));
+    assert!(crate::json::to_string(&a).contains("SURFACE_FALLBACK"));
 }
 
 #[test]
@@ -643,7 +643,7 @@ fn artifact_pins_are_access_checked_and_audited() {
     .unwrap();
     let req = format!(
         r#"{{"tenant":"demo","surface":"home","manifest":{}}}"#,
-        recsys_core::json::to_string(&Value::String(day1))
+        crate::json::to_string(&Value::String(day1))
     );
     // A viewer, or another tenant's admin, cannot pin.
     for c in [ctx(r#""viewer""#, "demo"), ctx(r#""admin""#, "acme")] {
@@ -779,8 +779,8 @@ fn refresh_staged(e: &Engine, store: &Store, now: Timestamp) -> Value {
         .loader_apply_manifest("demo", "home", now, store.read(MANIFEST_URI, usize::MAX))
         .unwrap();
     let uris = match step {
-        recsys_core::loader::Step::Fetch(u) => u,
-        recsys_core::loader::Step::Done(v) => return v,
+        crate::loader::Step::Fetch(u) => u,
+        crate::loader::Step::Done(v) => return v,
     };
     for uri in &uris {
         let Fetch::Found(bytes) = store.read(uri, usize::MAX) else {
@@ -808,8 +808,8 @@ fn artifacts_staged_one_at_a_time_load_like_a_batch() {
     );
     assert_eq!(get(&report, &["outcome"]).as_str(), Some("swapped"));
     assert_eq!(
-        recsys_core::json::to_string(&recommend(&staged, "2026-11-23T00:00:00Z")),
-        recsys_core::json::to_string(&recommend(&batch, "2026-11-23T00:00:00Z")),
+        crate::json::to_string(&recommend(&staged, "2026-11-23T00:00:00Z")),
+        crate::json::to_string(&recommend(&batch, "2026-11-23T00:00:00Z")),
     );
     // Staging needs a pending manifest that names the URI.
     let err = staged
@@ -824,7 +824,7 @@ fn a_staged_artifact_that_fails_verification_keeps_the_last_known_good() {
     let e = engine("");
     let store = Store::new("ecommerce-mini-2day", "ecommerce-mini");
     assert_eq!(outcome(&e.refresh_due(now, &store)[0].result), "swapped");
-    let before = recsys_core::json::to_string(&recommend(&e, "2026-11-23T00:00:00Z"));
+    let before = crate::json::to_string(&recommend(&e, "2026-11-23T00:00:00Z"));
     let day1 = std::fs::read_to_string(
         fixtures().join("ecommerce-mini/registry/current/demo/home/manifest.json"),
     )
@@ -841,10 +841,7 @@ fn a_staged_artifact_that_fails_verification_keeps_the_last_known_good() {
     let step = e
         .loader_apply_manifest("demo", "home", later, store.read(MANIFEST_URI, usize::MAX))
         .unwrap();
-    assert_eq!(
-        step,
-        recsys_core::loader::Step::Fetch(vec![new_uri.to_string()])
-    );
+    assert_eq!(step, crate::loader::Step::Fetch(vec![new_uri.to_string()]));
     // A URI the manifest does not name is refused.
     let err = e
         .loader_stage_artifact("demo", "home", "s3://recsys-artifacts/other.json", b"{}")
@@ -866,7 +863,7 @@ fn a_staged_artifact_that_fails_verification_keeps_the_last_known_good() {
         .unwrap();
     assert_eq!(get(&r, &["outcome"]).as_str(), Some("kept"));
     assert_eq!(
-        recsys_core::json::to_string(&recommend(&e, "2026-11-23T00:01:00Z")),
+        crate::json::to_string(&recommend(&e, "2026-11-23T00:01:00Z")),
         before
     );
 }
@@ -948,9 +945,9 @@ fn a_changed_artifact_rebuilds_only_what_depends_on_it() {
     )))
     .unwrap()
     .replacen("\"count\": 1\n", "\"count\": 5\n", 1);
-    let limits = recsys_core::artifacts::ArtifactLimits::default();
-    let parsed = recsys_core::artifacts::parse_artifact(text.as_bytes(), None, &limits).unwrap();
-    let version = recsys_core::artifacts::version_hash(&parsed);
+    let limits = crate::artifacts::ArtifactLimits::default();
+    let parsed = crate::artifacts::parse_artifact(text.as_bytes(), None, &limits).unwrap();
+    let version = crate::artifacts::version_hash(&parsed);
     assert_ne!(version, old_version);
     let uri = format!("s3://recsys-artifacts/demo/home/cooc/{version}.json");
     store.overrides.lock().unwrap().insert(
@@ -998,7 +995,7 @@ fn a_changed_artifact_rebuilds_only_what_depends_on_it() {
         "the new co-occurrence rows differ from the old ones"
     );
     assert_eq!(
-        recsys_core::json::to_string(&recommend(&fresh, "2026-11-23T00:01:00Z")),
-        recsys_core::json::to_string(&recommend(&e, "2026-11-23T00:01:00Z"))
+        crate::json::to_string(&recommend(&fresh, "2026-11-23T00:01:00Z")),
+        crate::json::to_string(&recommend(&e, "2026-11-23T00:01:00Z"))
     );
 }

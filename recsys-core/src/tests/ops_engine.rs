@@ -1,8 +1,8 @@
 //! Operations wired into serving: experiment variants in meta and applied per variant,
 //! exposure events drained from the engine, request and loader metrics in Prometheus text.
 
-use recsys_core::json::{parse, to_string, Value};
-use recsys_core::Engine;
+use crate::json::{parse, to_string, Value};
+use crate::Engine;
 
 const DOCS: &str = r#"{"tenant":"demo","surface":"home",
   "rules":[{"action":"pin","item_ids":["c"]}],
@@ -150,7 +150,7 @@ fn metrics_count_requests_and_empty_results() {
 /// same series as the built-in registry (exposure outcomes included).
 #[test]
 fn swaps_and_exposures_reach_the_registry_and_the_host_adapter() {
-    use recsys_core::ops::metrics::{names, MetricsRegistry};
+    use crate::ops::metrics::{names, MetricsRegistry};
     use std::sync::Arc;
     let host = Arc::new(MetricsRegistry::new());
     let e = Engine::with_options_json(
@@ -188,7 +188,7 @@ struct Gatekeeper {
     blocked: std::sync::atomic::AtomicBool,
 }
 
-impl recsys_core::ops::Metrics for Gatekeeper {
+impl crate::ops::Metrics for Gatekeeper {
     fn counter(&self, name: &str, labels: &[(&str, &str)], _: u64) {
         let success = labels.contains(&("outcome", "success"));
         if name == "recsys_recommendation_requests_total"

@@ -2,10 +2,10 @@
 //! content and implicit artifacts with correct version hashes), random rules, config and
 //! requests, checked against invariants that must hold for every answer.
 
+use crate::artifacts::{parse_artifact, version_hash, ArtifactLimits};
+use crate::json::{self, Map, Value};
+use crate::Engine;
 use proptest::prelude::*;
-use recsys_core::artifacts::{parse_artifact, version_hash, ArtifactLimits};
-use recsys_core::json::{self, Map, Value};
-use recsys_core::Engine;
 use std::collections::BTreeSet;
 
 const ITEMS: usize = 8;

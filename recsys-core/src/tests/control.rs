@@ -2,18 +2,18 @@
 //! any write, audit listing / hash chain / redaction, rollback helpers, RBAC and tenant
 //! isolation, cache invalidation, store failure paths, concurrency and a model-based test.
 
-use proptest::prelude::*;
-use recsys_core::control::api::{call, OPS};
-use recsys_core::control::{
+use crate::control::api::{call, OPS};
+use crate::control::{
     actions, verify_audit_chain, AccessPolicy, AuditDraft, AuditEntry, AuditHead, AuditKey,
     AuditKeyring, AuditQuery, AuditSigner, CacheTarget, ControlError, ControlOptions, ControlPlane,
     DocKind, DocumentStore, Invalidation, InvalidationCounts, Invalidator, MemoryStore, OpContext,
     Pointer, PointerSwap, Principal, PutRequest, RollbackTarget, StoreError, StoreErrorKind,
     StoredVersion, TamperReason,
 };
-use recsys_core::error::ApiError;
-use recsys_core::json::{self, Value};
-use recsys_core::time::Timestamp;
+use crate::error::ApiError;
+use crate::json::{self, Value};
+use crate::time::Timestamp;
+use proptest::prelude::*;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -611,7 +611,7 @@ fn audit_reference_keyset_paging_via_json_ops() {
                     assert_eq!(Some(&Value::u64(id)), m.get("next_before_id"));
                     // The same key as the opaque cursor.
                     let c = m.get("next_cursor").unwrap().as_str().unwrap();
-                    let key = recsys_core::control::decode_cursor(c).unwrap();
+                    let key = crate::control::decode_cursor(c).unwrap();
                     assert_eq!(key.id, id);
                     assert_eq!(key.occurred_at.to_rfc3339_nanos(), b.as_str().unwrap());
                     bound = Some((b.as_str().unwrap().to_owned(), id));

@@ -1,12 +1,12 @@
 //! The rules document layer: shapes, aliases, coercions, lenient vs strict, stable ids,
 //! applicability and evaluation order.
 
-use recsys_core::error::{ApiError, Problem};
-use recsys_core::rules::{
+use crate::error::{ApiError, Problem};
+use crate::rules::{
     codes, derive_rule_id, go_map_json, parse_rules, Action, Rule, RuleId, RuleSet, RulesDocument,
     RulesError, RulesParseOptions, TargetType, Uuid, PROBLEM_CODES,
 };
-use recsys_core::time::Timestamp;
+use crate::time::Timestamp;
 use std::collections::HashSet;
 
 const DEMO_ORG: &str = "32a83486-1530-507c-add7-d97f4316b28b";
@@ -883,7 +883,7 @@ fn limits() {
 
     // JSON limits are applied.
     let opts = RulesParseOptions {
-        json_limits: recsys_core::json::Limits {
+        json_limits: crate::json::Limits {
             max_bytes: 10,
             ..Default::default()
         },
@@ -991,11 +991,10 @@ fn derived_ids_are_stable_and_content_sensitive() {
         "a6a022e8-1246-58ad-b6d2-574aa8c6050c"
     );
     // Duplicates collapse last-wins, as a Go map would.
-    let m =
-        match recsys_core::json::parse(br#"{"tag":"x","action":"block","tag":"Adult"}"#).unwrap() {
-            recsys_core::json::Value::Object(m) => m,
-            _ => unreachable!(),
-        };
+    let m = match crate::json::parse(br#"{"tag":"x","action":"block","tag":"Adult"}"#).unwrap() {
+        crate::json::Value::Object(m) => m,
+        _ => unreachable!(),
+    };
     assert_eq!(go_map_json(&m), r#"{"action":"block","tag":"Adult"}"#);
     let org = Uuid::for_tenant("demo");
     assert_eq!(

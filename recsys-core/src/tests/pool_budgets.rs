@@ -2,10 +2,10 @@
 //! `signals.*` in the tenant config): each bounds or removes exactly its own source, and the
 //! pool stops growing with the catalog once the budgets bind.
 
-use recsys_core::config::TenantConfig;
-use recsys_core::json::{self, Value};
-use recsys_core::snapshot::{SignalData, TenantSnapshot, Versions};
-use recsys_core::Engine;
+use crate::config::TenantConfig;
+use crate::json::{self, Value};
+use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+use crate::Engine;
 
 const CTX: &str = r#"{"now":"2026-03-01T12:00:00Z","tenant":"t","request_id":"r"}"#;
 

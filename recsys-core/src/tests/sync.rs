@@ -2,13 +2,13 @@
 //! idempotent, never moves serving backwards (late or duplicated notifications, stale
 //! reads), and carries the artifact side (pins, unpins, releases, invalidations) too.
 
-use recsys_core::control::{
+use crate::control::{
     AuditDraft, AuditEntry, AuditKey, ControlPlane, DocKind, DocumentStore, MemoryStore, Pointer,
     PointerSwap, StoreError, StoredVersion,
 };
-use recsys_core::engine::EngineOptions;
-use recsys_core::json::{self, etag, parse, Value};
-use recsys_core::Engine;
+use crate::engine::EngineOptions;
+use crate::json::{self, etag, parse, Value};
+use crate::Engine;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,7 +57,7 @@ fn engine(store: Arc<dyn DocumentStore>) -> Engine {
     e
 }
 
-fn admin(e: &Engine, op: &str, request: &str) -> Result<Value, recsys_core::ApiError> {
+fn admin(e: &Engine, op: &str, request: &str) -> Result<Value, crate::ApiError> {
     let input = format!(
         r#"{{"request":{request},"ctx":{{"now":"{NOW}","request_id":"r","principal":{{"subject":"ops","tenant":"demo","roles":["admin"]}}}}}}"#
     );
@@ -467,7 +467,7 @@ impl DocumentStore for Lagging {
 
 // ---- Releases across a fleet -------------------------------------------------------------
 
-fn release(e: &Engine, body: &str) -> Result<Value, recsys_core::ApiError> {
+fn release(e: &Engine, body: &str) -> Result<Value, crate::ApiError> {
     admin(
         e,
         "admin.release",

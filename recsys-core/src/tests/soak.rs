@@ -12,9 +12,9 @@
 //! * bounded memory: every replaced snapshot is freed (weak references die), and resident
 //!   memory does not grow beyond a fixed allowance.
 
-use recsys_core::json::{parse, to_string, Value};
-use recsys_core::snapshot::TenantSnapshot;
-use recsys_core::Engine;
+use crate::json::{parse, to_string, Value};
+use crate::snapshot::TenantSnapshot;
+use crate::Engine;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

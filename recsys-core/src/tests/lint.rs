@@ -2,11 +2,11 @@
 //! operation, findings on admin writes, strict mode refusing error-level findings, and cost
 //! that grows linearly with the rule count.
 
-use recsys_core::json::{self, Value};
-use recsys_core::lint::codes;
-use recsys_core::Engine;
+use crate::json::{self, Value};
+use crate::lint::codes;
+use crate::Engine;
 
-mod common;
+use super::common;
 
 fn parse(s: &str) -> Value {
     json::parse(s.as_bytes()).unwrap()
@@ -278,7 +278,7 @@ fn every_code_is_tested_here() {
     }
 }
 
-fn admin(e: &Engine, op: &str, request: &str) -> Result<Value, recsys_core::ApiError> {
+fn admin(e: &Engine, op: &str, request: &str) -> Result<Value, crate::ApiError> {
     e.call(
         op,
         &format!(r#"{{"request":{request},"ctx":{{"now":"2026-01-02T00:00:00Z","request_id":"r1","principal":{{"subject":"ops","tenant":"demo","roles":["admin"]}}}}}}"#),
