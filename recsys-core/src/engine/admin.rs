@@ -119,6 +119,18 @@ pub struct ArtifactChange<T> {
 
 impl Engine {
     /// The control plane, writing through the store and into serving (see [`Admin`]).
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocKind, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let admin = engine.admin();
+    /// admin.put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// assert_eq!(admin.get(&ctx, DocKind::Config)?.tenant, "demo");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn admin(&self) -> Admin<'_> {
         Admin {
             engine: self,
@@ -165,6 +177,19 @@ impl Admin<'_> {
     }
 
     /// The current config or rules document (viewer, operator or admin of the tenant).
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocKind, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let written = engine.admin().put_rules(&ctx, r#"[{"action": "block", "item_ids": ["a"]}]"#, None)?;
+    /// let current = engine.admin().get(&ctx, DocKind::Rules)?;
+    /// assert_eq!(current.etag, written.outcome.etag);
+    /// assert!(current.canonical_text.contains("block"));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn get(&self, ctx: &Context, kind: DocKind) -> Result<CurrentDocument, ApiError> {
         let _busy = self.enter()?;
         Ok(self
@@ -174,6 +199,21 @@ impl Admin<'_> {
     }
 
     /// The stored versions of a document, newest first.
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocKind, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let first = engine.admin().put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// let second = engine.admin().put_config(&ctx, r#"{"weights": {"pop": 2}}"#, None)?;
+    /// let list = engine.admin().list_versions(&ctx, DocKind::Config)?;
+    /// assert_eq!(list.current.as_deref(), Some(second.outcome.etag.as_str()));
+    /// assert_eq!(list.previous.as_deref(), Some(first.outcome.etag.as_str()));
+    /// assert_eq!(list.versions.len(), 2);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn list_versions(&self, ctx: &Context, kind: DocKind) -> Result<VersionList, ApiError> {
         let _busy = self.enter()?;
         let plane = &self.engine.control;
@@ -181,6 +221,20 @@ impl Admin<'_> {
     }
 
     /// One page of the tenant's audit log.
+    ///
+    /// ```
+    /// use recsys_core::{AuditQuery, Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// engine.admin().put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// let page = engine.admin().audit(&ctx, &AuditQuery { limit: Some(10), ..AuditQuery::default() })?;
+    /// assert_eq!(page.entries.len(), 1);
+    /// assert_eq!(page.entries[0].action, "config.update");
+    /// assert!(page.next_cursor.is_none());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn audit(&self, ctx: &Context, query: &AuditQuery) -> Result<AuditPage, ApiError> {
         let _busy = self.enter()?;
         Ok(self
@@ -190,6 +244,20 @@ impl Admin<'_> {
     }
 
     /// Verifies the tenant's audit chain (up to `head`, when the caller kept one).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// engine.admin().put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// engine.admin().put_rules(&ctx, "[]", None)?;
+    /// let check = engine.admin().verify_audit(&ctx, None)?;
+    /// assert_eq!(check.entries, 2);
+    /// assert!(check.tamper.is_none() && check.pointer_mismatches.is_empty());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn verify_audit(
         &self,
         ctx: &Context,
@@ -201,6 +269,22 @@ impl Admin<'_> {
     }
 
     /// Writes the tenant's config (see [`Admin::put`]).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let first = engine.admin().put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// assert!(first.outcome.changed);
+    /// // If-Match: a write based on a stale version is refused.
+    /// let next = engine.admin().put_config(&ctx, r#"{"weights": {"pop": 2}}"#, Some(&first.outcome.etag))?;
+    /// let stale = engine.admin().put_config(&ctx, "{}", Some(&first.outcome.etag)).unwrap_err();
+    /// assert_eq!(stale.code, "RECSYS_VERSION_MISMATCH");
+    /// assert_eq!(next.outcome.from_version.as_deref(), Some(first.outcome.etag.as_str()));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn put_config(
         &self,
         ctx: &Context,
@@ -211,6 +295,19 @@ impl Admin<'_> {
     }
 
     /// Writes the tenant's rules (see [`Admin::put`]).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let w = engine.admin().put_rules(&ctx, r#"[{"action": "block", "item_ids": ["sku-1"]}]"#, None)?;
+    /// assert!(w.outcome.changed);
+    /// let err = engine.admin().put_rules(&ctx, r#"[{"action": "explode"}]"#, None).unwrap_err();
+    /// assert_eq!(err.status, 422);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn put_rules(
         &self,
         ctx: &Context,
@@ -223,6 +320,18 @@ impl Admin<'_> {
     /// Validates, lints (refusing error-level findings with the `lint_strict` option),
     /// stores and audits a config or rules document, then serves it: the tenant's surfaces
     /// are recompiled from the store's current pointer before this returns.
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocKind, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// // An empty put (no document bytes) is refused with a typed error.
+    /// let err = engine.admin().put(&ctx, DocKind::Config, Default::default()).unwrap_err();
+    /// assert_eq!(err.status, 400);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn put(
         &self,
         ctx: &Context,
@@ -333,6 +442,20 @@ impl Admin<'_> {
     /// change (`release.publish`, one store step conditioned on the release, served as one
     /// unit with a new `release_id`). Without a current release, `if_match` (when given)
     /// must name the tenant's current release id as `admin.get_release` reads it.
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Step, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("ops", "demo", ["operator"]));
+    /// let manifest = r#"{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-01T00:00:00Z",
+    ///     "current": {"popularity": "mem://demo/home/popularity/1.json"}}"#;
+    /// let pinned = engine.admin().pin_artifacts(&ctx, "home", manifest.to_string(), None)?;
+    /// assert_eq!(pinned.result, Step::Fetch(vec!["mem://demo/home/popularity/1.json".into()]));
+    /// assert!(engine.admin().unpin_artifacts(&ctx, "home", None)?.result);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn pin_artifacts(
         &self,
         ctx: &Context,
@@ -362,6 +485,21 @@ impl Admin<'_> {
 
     /// Releases a surface's pin (audited as `artifacts.unpin`); the result says whether it
     /// was pinned. Conditional on the current release like [`Admin::pin_artifacts`].
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("ops", "demo", ["operator"]));
+    /// # let manifest = r#"{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-01T00:00:00Z",
+    /// #     "current": {"popularity": "mem://demo/home/popularity/1.json"}}"#;
+    /// engine.admin().pin_artifacts(&ctx, "home", manifest.to_string(), None)?;
+    /// let unpinned = engine.admin().unpin_artifacts(&ctx, "home", None)?;
+    /// assert!(unpinned.result);                                  // it was pinned
+    /// assert!(unpinned.audit_id > 0);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn unpin_artifacts(
         &self,
         ctx: &Context,
@@ -437,6 +575,21 @@ impl Admin<'_> {
     }
 
     /// Applies publishes held because they were empty (audited as `artifacts.release`).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder()
+    ///     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    ///     .build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("ops", "demo", ["operator"]));
+    /// engine.loader().track("demo", "home")?;
+    /// let out = engine.admin().release_held(&ctx, "home")?;
+    /// let text = recsys_core::json::to_string(&out.result);
+    /// assert!(text.contains(r#""outcome":"nothing_held""#), "{text}");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn release_held(
         &self,
         ctx: &Context,
