@@ -145,6 +145,33 @@ impl std::fmt::Debug for Loader<'_> {
 
 impl Engine {
     /// The artifact lifecycle (see [`Loader`]).
+    ///
+    /// ```
+    /// use recsys_core::{Engine, Fetch, Step, Timestamp};
+    ///
+    /// let engine = Engine::builder()
+    ///     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    ///     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "mem://demo/home/popularity/{v}.json"}}}}"#);
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let loader = engine.loader();
+    /// loader.track("demo", "home")?;
+    /// // Step 1: the host reads the manifest URI and hands over the bytes.
+    /// let Step::Fetch(uris) = loader.apply_manifest("demo", "home", now, Fetch::Found(manifest.into_bytes()))? else {
+    ///     panic!("the manifest names an artifact")
+    /// };
+    /// // Step 2: the host reads each artifact the manifest names.
+    /// let fetched = uris.into_iter().map(|u| (u, Fetch::Found(artifact.clone().into_bytes()))).collect();
+    /// loader.apply_artifacts("demo", "home", now, fetched)?;
+    /// assert_eq!(engine.snapshot("demo", "home").map(|s| s.items()), Some(1));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader(&self) -> Loader<'_> {
         Loader { engine: self }
     }
@@ -152,22 +179,96 @@ impl Engine {
 
 impl Loader<'_> {
     /// Starts refreshing (tenant, surface) from the manifest template; answers its URI.
+    ///
+    /// ```
+    /// use recsys_core::{Engine, Timestamp};
+    ///
+    /// let engine = Engine::builder()
+    ///     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    ///     .build()?;
+    /// assert_eq!(engine.loader().track("demo", "home")?, "mem://demo/home/manifest.json");
+    /// // Without a template there is nothing to track.
+    /// let err = Engine::builder().build()?.loader().track("demo", "home").unwrap_err();
+    /// assert_eq!(err.code, "RECSYS_LOADER_NOT_CONFIGURED");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn track(&self, tenant: &str, surface: &str) -> Result<String, ApiError> {
         self.engine.loader_track(tenant, surface)
     }
 
     /// Tracked, unpinned surfaces whose refresh is due at `now`.
+    ///
+    /// ```
+    /// use recsys_core::{Engine, Timestamp};
+    ///
+    /// let engine = Engine::builder()
+    ///     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    ///     .build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// assert!(engine.loader().due(now).is_empty());
+    /// engine.loader().track("demo", "home")?;
+    /// let due = engine.loader().due(now);
+    /// assert_eq!((due[0].surface.as_str(), due[0].manifest_uri.as_str()), ("home", "mem://demo/home/manifest.json"));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn due(&self, now: Timestamp) -> Vec<DueSurface> {
         self.engine.loader_due(now)
     }
 
     /// Marks surfaces for an immediate refresh (all of the tenant's when `surface` is
     /// `None`); answers how many.
+    ///
+    /// ```
+    /// use recsys_core::Fetch;
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let loader = engine.loader();
+    /// loader.track("demo", "home")?;
+    /// loader.apply_manifest("demo", "home", now, Fetch::NotFound)?;   // not due again until the TTL passes
+    /// assert!(loader.due(now).is_empty());
+    /// assert_eq!(loader.invalidate("demo", None), 1);
+    /// assert_eq!(loader.due(now).len(), 1);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn invalidate(&self, tenant: &str, surface: Option<&str>) -> usize {
         self.engine.loader_invalidate(tenant, surface)
     }
 
     /// Step 1: what the host read at the surface's manifest URI.
+    ///
+    /// ```
+    /// use recsys_core::{Fetch, Step};
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let loader = engine.loader();
+    /// loader.track("demo", "home")?;
+    /// let step = loader.apply_manifest("demo", "home", now, Fetch::Found(manifest.clone().into_bytes()))?;
+    /// assert_eq!(step, Step::Fetch(vec![uri.clone()]));
+    /// // A missing manifest keeps what serves and reports why.
+    /// let Step::Done(report) = loader.apply_manifest("demo", "home", now, Fetch::NotFound)? else { panic!() };
+    /// assert!(recsys_core::json::to_string(&report).contains("manifest not found"));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn apply_manifest(
         &self,
         tenant: &str,
@@ -181,6 +282,31 @@ impl Loader<'_> {
 
     /// Step 2, one artifact at a time: verifies and keeps the bytes of one URI the pending
     /// manifest names (the host can free each buffer before reading the next).
+    ///
+    /// ```
+    /// use recsys_core::Fetch;
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let loader = engine.loader();
+    /// loader.track("demo", "home")?;
+    /// loader.apply_manifest("demo", "home", now, Fetch::Found(manifest.into_bytes()))?;
+    /// let staged = loader.stage("demo", "home", &uri, artifact.as_bytes())?;
+    /// assert!(recsys_core::json::to_string(&staged).contains(r#""rows":1"#));
+    /// // Staged artifacts need no bytes when the artifacts are applied.
+    /// loader.apply_artifacts("demo", "home", now, Default::default())?;
+    /// assert_eq!(engine.snapshot("demo", "home").map(|s| s.items()), Some(1));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn stage(
         &self,
         tenant: &str,
@@ -193,6 +319,30 @@ impl Loader<'_> {
     }
 
     /// Step 2: installs the artifacts step 1 asked for (staged ones need no entry).
+    ///
+    /// ```
+    /// use recsys_core::Fetch;
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let loader = engine.loader();
+    /// loader.track("demo", "home")?;
+    /// loader.apply_manifest("demo", "home", now, Fetch::Found(manifest.into_bytes()))?;
+    /// let fetched = [(uri.clone(), Fetch::Found(artifact.into_bytes()))].into_iter().collect();
+    /// let report = loader.apply_artifacts("demo", "home", now, fetched)?;
+    /// assert!(recsys_core::json::to_string(&report).contains(r#""outcome":"swapped""#));
+    /// assert_eq!(engine.snapshot("demo", "home").map(|s| s.items()), Some(1));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn apply_artifacts(
         &self,
         tenant: &str,
@@ -206,12 +356,54 @@ impl Loader<'_> {
 
     /// Applies publishes held because they were empty. Not audited: the audited form is
     /// [`crate::engine::Admin::release_held`].
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader().track("demo", "home")?;
+    /// let report = engine.loader().release("demo", "home", now)?;
+    /// assert!(recsys_core::json::to_string(&report).contains(r#""outcome":"nothing_held""#));
+    /// assert!(engine.loader().release("demo", "pdp", now).is_err());   // not tracked
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn release(&self, tenant: &str, surface: &str, now: Timestamp) -> Result<Value, ApiError> {
         self.engine.loader_release(tenant, surface, now)
     }
 
     /// Pins a surface to a manifest (artifact rollback). Not audited: the audited form is
     /// [`crate::engine::Admin::pin_artifacts`].
+    ///
+    /// ```
+    /// use recsys_core::Step;
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader().track("demo", "home")?;
+    /// let step = engine.loader().pin("demo", "home", now, manifest.into_bytes())?;
+    /// assert_eq!(step, Step::Fetch(vec![uri]));
+    /// assert!(engine.loader().due(now).is_empty());            // pinned surfaces are not refreshed
+    /// assert!(engine.loader().unpin("demo", "home")?);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn pin(
         &self,
         tenant: &str,
@@ -223,11 +415,66 @@ impl Loader<'_> {
     }
 
     /// Releases a pin; answers whether there was one.
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader().track("demo", "home")?;
+    /// assert!(!engine.loader().unpin("demo", "home")?);        // was not pinned
+    /// engine.loader().pin("demo", "home", now, manifest.into_bytes())?;
+    /// assert!(engine.loader().unpin("demo", "home")?);
+    /// assert_eq!(engine.loader().due(now).len(), 1);           // refreshed again at once
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn unpin(&self, tenant: &str, surface: &str) -> Result<bool, ApiError> {
         self.engine.loader_unpin(tenant, surface)
     }
 
     /// Refreshes every due surface with the host's reader (steps 1 and 2 for each).
+    ///
+    /// ```
+    /// use recsys_core::{ArtifactReader, Fetch};
+    /// use std::collections::BTreeMap;
+    ///
+    /// /// A reader over an in-memory map of URIs to bytes.
+    /// struct Blobs(BTreeMap<String, Vec<u8>>);
+    /// impl ArtifactReader for Blobs {
+    ///     fn read(&self, uri: &str, _max_bytes: usize) -> Fetch {
+    ///         self.0.get(uri).cloned().map_or(Fetch::NotFound, Fetch::Found)
+    ///     }
+    /// }
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let reader = Blobs(BTreeMap::from([
+    ///     ("mem://demo/home/manifest.json".to_string(), manifest.into_bytes()),
+    ///     (uri, artifact.into_bytes()),
+    /// ]));
+    /// engine.loader().track("demo", "home")?;
+    /// let done = engine.loader().refresh_due(now, &reader);
+    /// assert!(done[0].result.is_ok());
+    /// assert_eq!(engine.snapshot("demo", "home").map(|s| s.items()), Some(1));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn refresh_due(&self, now: Timestamp, reader: &dyn ArtifactReader) -> Vec<Refresh> {
         self.engine.refresh_due(now, reader)
     }
