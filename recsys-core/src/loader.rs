@@ -298,6 +298,25 @@ fn report(
 
 impl Engine {
     /// Starts refreshing (tenant, surface) from the manifest template.
+    ///
+    /// The engine-level form of [`Loader::track`](crate::engine::Loader::track) (fuller example there).
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// assert_eq!(engine.loader_track("demo", "home")?, engine.loader().track("demo", "home")?);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_track(&self, tenant: &str, surface: &str) -> Result<String, ApiError> {
         let tpl = self
             .options
@@ -319,6 +338,27 @@ impl Engine {
     }
 
     /// Tracked, unpinned surfaces whose refresh is due at `now`, with their manifest URI.
+    ///
+    /// The engine-level form of [`Loader::due`](crate::engine::Loader::due) (fuller example there).
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader_track("demo", "home")?;
+    /// assert_eq!(engine.loader_due(now), engine.loader().due(now));
+    /// assert_eq!(engine.loader_due(now)[0].tenant, "demo");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_due(&self, now: Timestamp) -> Vec<crate::engine::DueSurface> {
         self.reap_retired();
         let Some(tpl) = &self.options.loader.manifest_template else {
@@ -341,6 +381,27 @@ impl Engine {
 
     /// Marks surfaces for an immediate refresh (all of the tenant's when `surface` is `None`);
     /// returns how many.
+    ///
+    /// The engine-level form of [`Loader::invalidate`](crate::engine::Loader::invalidate) (fuller example there).
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader_track("demo", "home")?;
+    /// assert_eq!(engine.loader_invalidate("demo", Some("home")), 1);
+    /// assert_eq!(engine.loader_invalidate("acme", None), 0);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_invalidate(&self, tenant: &str, surface: Option<&str>) -> usize {
         let mut st = self.lock_state();
         let mut n = 0;
@@ -354,6 +415,28 @@ impl Engine {
     }
 
     /// Step 1: the manifest bytes (or why there are none) for a due surface.
+    ///
+    /// The engine-level form of [`Loader::apply_manifest`](crate::engine::Loader::apply_manifest) (fuller example there).
+    ///
+    /// ```
+    /// # use recsys_core::{Fetch, Step};
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader_track("demo", "home")?;
+    /// let step = engine.loader_apply_manifest("demo", "home", now, Fetch::Found(manifest.into_bytes()))?;
+    /// assert_eq!(step, Step::Fetch(vec![uri]));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_apply_manifest(
         &self,
         tenant: &str,
@@ -492,6 +575,29 @@ impl Engine {
     /// and the host can free each buffer before reading the next. A verification failure is
     /// returned here and recorded when the artifacts are applied (last known good applies).
     /// Answers `{"uri", "kind", "version", "rows"}`.
+    ///
+    /// The engine-level form of [`Loader::stage`](crate::engine::Loader::stage) (fuller example there).
+    ///
+    /// ```
+    /// # use recsys_core::Fetch;
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// # engine.loader_track("demo", "home")?;
+    /// engine.loader_apply_manifest("demo", "home", now, Fetch::Found(manifest.into_bytes()))?;
+    /// let staged = engine.loader_stage_artifact("demo", "home", &uri, artifact.as_bytes())?;
+    /// assert!(recsys_core::json::to_string(&staged).contains(r#""kind":"popularity""#));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_stage_artifact(
         &self,
         tenant: &str,
@@ -539,6 +645,30 @@ impl Engine {
 
     /// Step 2: the artifacts asked for by step 1. Verifies them, applies last-known-good and
     /// empty-publish holds, compiles and swaps in the new snapshot.
+    ///
+    /// The engine-level form of [`Loader::apply_artifacts`](crate::engine::Loader::apply_artifacts) (fuller example there).
+    ///
+    /// ```
+    /// # use recsys_core::Fetch;
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// # engine.loader_track("demo", "home")?;
+    /// engine.loader_apply_manifest("demo", "home", now, Fetch::Found(manifest.into_bytes()))?;
+    /// let fetched = [(uri, Fetch::Found(artifact.into_bytes()))].into_iter().collect();
+    /// engine.loader_apply_artifacts("demo", "home", now, fetched)?;
+    /// assert_eq!(engine.snapshot("demo", "home").map(|s| s.items()), Some(1));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_apply_artifacts(
         &self,
         tenant: &str,
@@ -737,6 +867,27 @@ impl Engine {
     }
 
     /// Applies publishes that were held because they were empty (an operator's decision).
+    ///
+    /// The engine-level form of [`Loader::release`](crate::engine::Loader::release) (fuller example there).
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader_track("demo", "home")?;
+    /// let report = engine.loader_release("demo", "home", now)?;
+    /// assert!(recsys_core::json::to_string(&report).contains(r#""outcome":"nothing_held""#));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_release(
         &self,
         tenant: &str,
@@ -769,6 +920,27 @@ impl Engine {
 
     /// Pins (tenant, surface) to an operator-supplied manifest (artifact rollback): the manifest
     /// is applied like a refresh and the template is not consulted until [`Engine::loader_unpin`].
+    ///
+    /// The engine-level form of [`Loader::pin`](crate::engine::Loader::pin) (fuller example there).
+    ///
+    /// ```
+    /// # use recsys_core::Step;
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let step = engine.loader_pin("demo", "home", now, manifest.into_bytes())?;
+    /// assert_eq!(step, Step::Fetch(vec![uri]));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_pin(
         &self,
         tenant: &str,
@@ -790,6 +962,27 @@ impl Engine {
     }
 
     /// Releases a pin; the next refresh follows the manifest template again.
+    ///
+    /// The engine-level form of [`Loader::unpin`](crate::engine::Loader::unpin) (fuller example there).
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader_pin("demo", "home", now, manifest.into_bytes())?;
+    /// assert!(engine.loader_unpin("demo", "home")?);
+    /// assert!(!engine.loader_unpin("demo", "home")?);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn loader_unpin(&self, tenant: &str, surface: &str) -> Result<bool, ApiError> {
         let mut st = self.lock_state();
         let s = st
@@ -802,6 +995,34 @@ impl Engine {
     }
 
     /// Convenience driver: refreshes every due surface with the host's reader.
+    ///
+    /// The engine-level form of [`Loader::refresh_due`](crate::engine::Loader::refresh_due) (fuller example there).
+    ///
+    /// ```
+    /// # use recsys_core::{ArtifactReader, Fetch};
+    /// # struct Nothing;
+    /// # impl ArtifactReader for Nothing {
+    /// #     fn read(&self, _uri: &str, _max_bytes: usize) -> Fetch { Fetch::NotFound }
+    /// # }
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// engine.loader_track("demo", "home")?;
+    /// // A reader that finds nothing: the surface reports why and serves nothing.
+    /// let done = engine.refresh_due(now, &Nothing);
+    /// assert_eq!((done.len(), done[0].surface.as_str()), (1, "home"));
+    /// assert!(engine.snapshot("demo", "home").is_none());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn refresh_due(
         &self,
         now: Timestamp,
@@ -843,6 +1064,11 @@ impl Engine {
     }
 
     /// `{"status": "ok"}`: the engine is usable (it holds no resources that can go bad).
+    ///
+    /// ```
+    /// let engine = recsys_core::Engine::new();
+    /// assert_eq!(recsys_core::json::to_string(&engine.liveness()), r#"{"status":"ok"}"#);
+    /// ```
     pub fn liveness(&self) -> Value {
         let mut m = Map::new();
         m.push("status", Value::str("ok"));
@@ -851,6 +1077,28 @@ impl Engine {
 
     /// Readiness: ready when every tracked surface has a snapshot serving (last known good
     /// counts). Per surface: versions, artifact ages, staleness, last errors, held publishes.
+    ///
+    /// ```
+    /// # let engine = recsys_core::Engine::builder()
+    /// #     .options_json(r#"{"manifest_template": "mem://{tenant}/{surface}/manifest.json"}"#)
+    /// #     .build()?;
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}], "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// # let now = recsys_core::Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// assert!(recsys_core::json::to_string(&engine.readiness(now)).starts_with(r#"{"status":"ready""#));
+    /// // A tracked surface that serves nothing yet keeps the engine not ready.
+    /// engine.loader_track("demo", "home")?;
+    /// let ready = recsys_core::json::to_string(&engine.readiness(now));
+    /// assert!(ready.starts_with(r#"{"status":"not_ready""#), "{ready}");
+    /// assert!(ready.contains(r#""serving":false"#));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn readiness(&self, now: Timestamp) -> Value {
         let max_age = self.options.loader.max_artifact_age_seconds;
         let st = self.lock_state();
