@@ -83,11 +83,28 @@ impl Default for Engine {
 
 impl Engine {
     /// An engine with default options and an in-memory store (see [`Engine::builder`]).
+    ///
+    /// ```
+    /// use recsys_core::Engine;
+    ///
+    /// let engine = Engine::new();
+    /// assert!(engine.loaded().is_empty());
+    /// assert!(engine.options().rules_enabled);
+    /// ```
     pub fn new() -> Engine {
         Engine::default()
     }
 
     /// An engine with `options` and an in-memory store (see [`Engine::builder`]).
+    ///
+    /// ```
+    /// use recsys_core::{Engine, EngineOptions};
+    ///
+    /// let mut options = EngineOptions::default();
+    /// options.algo_version = "blend-v2".into();
+    /// let engine = Engine::with_options(options);
+    /// assert_eq!(engine.options().algo_version, "blend-v2");
+    /// ```
     pub fn with_options(options: EngineOptions) -> Engine {
         Engine::with_control(options, crate::control::ControlPlane::in_memory())
     }
@@ -139,6 +156,13 @@ impl Engine {
     }
 
     /// The options the engine was built with.
+    ///
+    /// ```
+    /// let engine = recsys_core::Engine::builder().options_json(r#"{"metrics": true}"#).build()?;
+    /// assert!(engine.options().metrics);
+    /// assert!(engine.options().exposure.is_none());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn options(&self) -> &EngineOptions {
         &self.options
     }
@@ -228,11 +252,44 @@ impl Engine {
 
     /// Replaces a tenant's config document (`None` removes it) and recompiles its surfaces.
     /// An invalid document changes nothing. Returns how many surfaces were recompiled.
+    ///
+    /// ```
+    /// # use recsys_core::{Context, Documents, Engine, Timestamp};
+    /// # let engine = Engine::builder().build()?;
+    /// # engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// use recsys_core::json::parse;
+    ///
+    /// let config = parse(br#"{"weights": {"pop": 1}}"#).unwrap();
+    /// assert_eq!(engine.set_config("demo", Some(&config))?, 1);   // one surface recompiled
+    /// let version = |e: &Engine| e.snapshot("demo", "home").unwrap().config_version().map(String::from);
+    /// let before = version(&engine).expect("the config serves");
+    /// let bad = parse(br#"{"weights": "heavy"}"#).unwrap();
+    /// assert!(engine.set_config("demo", Some(&bad)).is_err());
+    /// assert_eq!(version(&engine), Some(before));                 // nothing changed
+    /// assert_eq!(engine.set_config("demo", None)?, 1);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn set_config(&self, tenant: &str, config: Option<&Value>) -> Result<usize, ApiError> {
         self.set_document_with(tenant, DocKind::Config, || Ok(config.cloned()))
     }
 
     /// Replaces a tenant's rules document (`None` removes it) and recompiles its surfaces.
+    ///
+    /// ```
+    /// # use recsys_core::{Context, Documents, Engine, Timestamp};
+    /// # let engine = Engine::builder().build()?;
+    /// # engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// # use recsys_core::{RecommendRequest, User};
+    /// let rules = recsys_core::json::parse(br#"[{"action": "block", "item_ids": ["a"]}]"#).unwrap();
+    /// assert_eq!(engine.set_rules("demo", Some(&rules))?, 1);
+    /// let rec = engine.recommend(&RecommendRequest::new("home", User::id("u1")), &ctx)?;
+    /// assert_eq!(rec.items.iter().map(|i| i.item_id.as_str()).collect::<Vec<_>>(), ["b"]);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn set_rules(&self, tenant: &str, rules: Option<&Value>) -> Result<usize, ApiError> {
         self.set_document_with(tenant, DocKind::Rules, || Ok(rules.cloned()))
     }
@@ -512,6 +569,19 @@ impl Engine {
 
     /// DB-only mode per request: serves `request` from `signals` supplied by the host (same
     /// ranking, rules and meta as artifact mode; the tenant's config and rules apply).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, RecommendRequest, Timestamp, User};
+    ///
+    /// let engine = Engine::new();                      // nothing loaded: the host brings the signals
+    /// let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// let signals = recsys_core::json::parse(br#"{"popularity": [{"item_id": "x", "score": 1},
+    ///     {"item_id": "y", "score": 5}]}"#).unwrap();
+    /// let request = RecommendRequest::new("home", User::id("u1")).k(1);
+    /// let rec = engine.recommend_with_signals(&request, &ctx, &signals)?;
+    /// assert_eq!(rec.items[0].item_id, "y");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn recommend_with_signals(
         &self,
         request: &RecommendRequest,
@@ -522,6 +592,20 @@ impl Engine {
     }
 
     /// `similar` over host-supplied signals (DB-only mode).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, SimilarRequest, Timestamp};
+    ///
+    /// let engine = Engine::new();
+    /// let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// let signals = recsys_core::json::parse(br#"{"popularity": [{"item_id": "a", "score": 1},
+    ///     {"item_id": "b", "score": 1}, {"item_id": "c", "score": 1}],
+    ///     "cooc": [{"item_id": "a", "items": [{"item_id": "c", "score": 3}]}]}"#).unwrap();
+    /// let rec = engine.similar_with_signals(&SimilarRequest::new("pdp", "a"), &ctx, &signals)?;
+    /// assert_eq!(rec.items[0].item_id, "c");
+    /// assert!(rec.items.iter().all(|i| i.item_id != "a"));   // never the anchor itself
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn similar_with_signals(
         &self,
         request: &SimilarRequest,
@@ -599,6 +683,20 @@ impl Engine {
 
     /// `similar`: neighbours of one item, with constraints and rules applied. The answer has
     /// the shape of `recommend`'s (`meta.experiment` is never set).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Documents, Engine, SimilarRequest, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "pdp").signals(r#"{
+    ///     "popularity": [{"item_id": "a", "score": 1}, {"item_id": "b", "score": 1}, {"item_id": "c", "score": 1}],
+    ///     "cooc": [{"item_id": "a", "items": [{"item_id": "c", "score": 3}]}]}"#))?;
+    /// let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// let rec = engine.similar(&SimilarRequest::new("pdp", "a").k(5), &ctx)?;
+    /// assert_eq!(rec.items[0].item_id, "c");
+    /// assert!(rec.meta.experiment.is_none());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn similar(
         &self,
         request: &SimilarRequest,
@@ -864,12 +962,50 @@ impl Engine {
     }
 
     /// Also sends metrics to a host adapter.
+    ///
+    /// ```
+    /// use recsys_core::{Engine, Metrics};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// #[derive(Default)]
+    /// struct Counted(AtomicU64);
+    /// impl Metrics for Counted {
+    ///     fn counter(&self, _: &str, _: &[(&str, &str)], delta: u64) { self.0.fetch_add(delta, Ordering::Relaxed); }
+    ///     fn histogram(&self, _: &str, _: &[(&str, &str)], _: f64) {}
+    ///     fn gauge(&self, _: &str, _: &[(&str, &str)], _: f64) {}
+    /// }
+    /// let counted = Arc::new(Counted::default());
+    /// let engine = Engine::builder().options_json(r#"{"metrics": true}"#).build()?
+    ///     .with_metrics_adapter(counted.clone());
+    /// let _ = engine.call("recommend", r#"{"request": {"surface": "home", "user": {"user_id": "u"}},
+    ///     "ctx": {"now": "2026-01-02T00:00:00Z", "tenant": "demo"}}"#);   // fails: nothing loaded
+    /// assert!(counted.0.load(Ordering::Relaxed) > 0);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn with_metrics_adapter(mut self, m: Arc<dyn Metrics>) -> Engine {
         self.metrics_adapter = Some(m);
         self
     }
 
     /// Sends exposure events to a host sink instead of the in-engine queue.
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine, MemorySink};
+    /// use std::sync::Arc;
+    ///
+    /// let sink = Arc::new(MemorySink::new());
+    /// let engine = Engine::builder()
+    ///     .options_json(r#"{"exposure": {"format": "service_v1", "salt": "s", "key_id": "k1"}}"#)
+    ///     .build()?
+    ///     .with_exposure_sink(sink.clone());
+    /// engine.load_snapshot(Documents::new("demo", "home").signals(r#"{"popularity": [{"item_id": "a", "score": 1}]}"#))?;
+    /// engine.call("recommend", r#"{"request": {"surface": "home", "user": {"user_id": "u"}},
+    ///     "ctx": {"now": "2026-01-02T00:00:00Z", "tenant": "demo"}}"#)?;
+    /// assert_eq!(sink.len(), 1);
+    /// assert!(engine.drain_exposures(10).events.is_empty());     // the sink got it instead
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn with_exposure_sink(mut self, s: Arc<dyn ExposureSink>) -> Engine {
         self.exposure_sink = Some(s);
         self
@@ -877,6 +1013,19 @@ impl Engine {
 
     /// `validate`: the request checked against the limits of the surface that would serve
     /// it, without ranking; answers it with the `meta` a `recommend` would carry.
+    ///
+    /// ```
+    /// # use recsys_core::{Context, Documents, Engine, Timestamp};
+    /// # let engine = Engine::builder().build()?;
+    /// # engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// # use recsys_core::{RecommendRequest, User};
+    /// let v = engine.validate(&RecommendRequest::new(" home ", User::id("u1")).k(5), &ctx)?;
+    /// assert_eq!(v.normalized_request.surface, "home");
+    /// assert_eq!((v.meta.tenant_id.as_str(), v.meta.surface.as_str()), ("demo", "home"));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn validate(
         &self,
         request: &RecommendRequest,
