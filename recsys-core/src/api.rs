@@ -176,6 +176,15 @@ fn parse_input(input: &str) -> Result<Value, ApiError> {
 
 impl Engine {
     /// An engine with options given as a JSON object (see [`EngineOptions::from_value`]).
+    ///
+    /// ```
+    /// use recsys_core::Engine;
+    ///
+    /// let engine = Engine::with_options_json(r#"{"metrics": true}"#)?;
+    /// assert!(engine.options().metrics);
+    /// assert!(Engine::with_options_json("[]").is_err());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn with_options_json(options: &str) -> Result<Engine, ApiError> {
         Engine::builder().options_json(options).build()
     }
@@ -219,11 +228,34 @@ impl Engine {
     /// [`Engine::call`] on an already decoded input, answering a value: for hosts that
     /// convert their own data structures (the Python binding's dicts) without a JSON text
     /// round trip. Same operations, same answers (`to_string` of this is `call`'s text).
+    ///
+    /// ```
+    /// use recsys_core::json::{parse, to_string, Map, Value};
+    ///
+    /// let engine = recsys_core::Engine::builder().build()?;
+    /// let answer = engine.call_value("liveness", &Value::Object(Map::new()))?;
+    /// assert_eq!(to_string(&answer), engine.call("liveness", "{}")?);
+    /// let input = parse(br#"{"tenant": "demo", "surface": "home", "signals": {"popularity": []}}"#).unwrap();
+    /// engine.call_value("load_snapshot", &input)?;
+    /// assert_eq!(engine.loaded().len(), 1);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn call_value(&self, op: &str, v: &Value) -> Result<Value, ApiError> {
         self.call_op(op.parse()?, v)
     }
 
     /// [`Engine::call_value`] with the operation already parsed.
+    ///
+    /// ```
+    /// use recsys_core::json::{to_string, Map, Value};
+    /// use recsys_core::Op;
+    ///
+    /// let engine = recsys_core::Engine::builder().build()?;
+    /// let op: Op = "liveness".parse()?;
+    /// let answer = engine.call_op(op, &Value::Object(Map::new()))?;
+    /// assert_eq!(to_string(&answer), r#"{"status":"ok"}"#);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn call_op(&self, op: Op, v: &Value) -> Result<Value, ApiError> {
         if op.is_static() {
             let answer = call_static(op.name(), &json::to_string(v))?;

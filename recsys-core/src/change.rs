@@ -153,6 +153,20 @@ impl Engine {
     /// `validate` reports next to the request's warnings. Empty when the tenant has no
     /// documents. The findings are cached on the serving snapshot (see the `lint::cache`
     /// module): a repeated call costs O(log rules + findings), not a lint of the documents.
+    ///
+    /// ```
+    /// use recsys_core::{lint_codes, Documents, Engine, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "home")
+    ///     .rules(r#"[{"action": "pin", "item_ids": ["a"]}, {"action": "block", "item_ids": ["a"]}]"#)
+    ///     .signals(r#"{"popularity": [{"item_id": "a", "score": 1}]}"#))?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let findings = engine.served_lint("demo", "home", now);
+    /// assert!(findings.iter().any(|f| f.code == lint_codes::RULES_PIN_BLOCKED), "{findings:?}");
+    /// assert!(engine.served_lint("acme", "home", now).is_empty());   // no documents
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn served_lint(&self, tenant: &str, surface: &str, now: Timestamp) -> Vec<Finding> {
         let docs = self.lock_state().docs.get(tenant).cloned();
         let Some(docs) = docs else {

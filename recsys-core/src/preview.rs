@@ -555,6 +555,22 @@ fn requests_of(
 impl Engine {
     /// Runs a JSON preview input (`admin.preview`'s request) with no
     /// access check: for hosts and the CLI, which own their authorization.
+    ///
+    /// ```
+    /// use recsys_core::json::parse;
+    /// use recsys_core::{Documents, Engine, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "home")
+    ///     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// let input = parse(br#"{"tenant": "demo", "rules": "[{\"action\": \"block\", \"item_ids\": [\"a\"]}]",
+    ///     "requests": [{"surface": "home", "k": 2, "user": {"user_id": "u1"}}]}"#).unwrap();
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let report = engine.preview(input.as_object().unwrap(), now)?;
+    /// let text = recsys_core::json::to_string(&report);
+    /// assert!(text.contains(r#""changed":1"#), "{text}");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn preview(&self, m: &Map, now: Timestamp) -> Result<Value, ApiError> {
         let (tenant, req) = decode_preview(m)?;
         Ok(self.preview_typed(tenant, &req, now)?.to_value())

@@ -364,6 +364,24 @@ impl Engine {
     /// the given kinds. `revision` is the revision a notification carried: when every kind
     /// has already been reconciled at or past it, nothing is read.
     /// Fails with `RECSYS_ADAPTER_REENTRANT` when called by one of this engine's adapters.
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocumentStore, Engine, MemoryStore, Principal, SyncKinds, Timestamp};
+    /// use std::sync::Arc;
+    ///
+    /// let store: Arc<dyn DocumentStore> = Arc::new(MemoryStore::new());
+    /// let writer = Engine::builder().store(store.clone()).build()?;
+    /// let follower = Engine::builder().store(store).build()?;     // another process of the fleet
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// writer.admin().put_rules(&ctx, r#"[{"action": "block", "item_ids": ["a"]}]"#, None)?;
+    /// let reports = follower.sync(Some("demo"), SyncKinds::ALL, None, now)?;
+    /// assert_eq!(reports[0].installed.len(), 1);                 // the rules, at their revision
+    /// // A notification of a revision already reconciled reads nothing.
+    /// let again = follower.sync(Some("demo"), SyncKinds::ALL, Some(reports[0].revision), now)?;
+    /// assert!(again[0].up_to_date && again[0].installed.is_empty());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn sync(
         &self,
         tenant: Option<&str>,
@@ -836,6 +854,19 @@ impl Engine {
     /// Re-reads one pointer and re-applies its document even when it is the one serving
     /// (cache invalidation of `config` / `rules`); never installs an older revision.
     /// Returns how many surfaces were recompiled.
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocKind, Documents, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "home").signals(r#"{"popularity": []}"#))?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// engine.admin().put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// // Re-applied even though it already serves: the one surface is recompiled.
+    /// assert_eq!(engine.sync_forced("demo", DocKind::Config, now)?, 1);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn sync_forced(
         &self,
         tenant: &str,
@@ -874,6 +905,20 @@ impl Engine {
 
     /// Per tenant: the revisions reconciled, the store revision last seen, the last sync and
     /// its lag, and per surface the versions being served.
+    ///
+    /// ```
+    /// use recsys_core::{Context, Documents, Engine, Principal, SyncKinds, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "home").signals(r#"{"popularity": []}"#))?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// engine.admin().put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// engine.sync(None, SyncKinds::ALL, None, now)?;
+    /// let status = recsys_core::json::to_string(&engine.sync_status(now));
+    /// assert!(status.contains(r#""tenant":"demo","revision":1,"store_revision":1,"behind":0"#), "{status}");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn sync_status(&self, now: Timestamp) -> Value {
         let sync = self.lock_sync();
         let tenants = self.known_tenants(&sync);

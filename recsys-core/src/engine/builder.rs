@@ -58,6 +58,13 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Starts building an engine (see [`EngineBuilder`]).
+    ///
+    /// ```
+    /// let engine = recsys_core::Engine::builder().build()?;
+    /// assert!(engine.loaded().is_empty());
+    /// assert!(!engine.options().metrics);                 // the defaults
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn builder() -> EngineBuilder {
         EngineBuilder::default()
     }
@@ -65,6 +72,16 @@ impl Engine {
 
 impl EngineBuilder {
     /// The engine's options.
+    ///
+    /// ```
+    /// use recsys_core::{Engine, EngineOptions};
+    ///
+    /// let mut options = EngineOptions::default();
+    /// options.rules_enabled = false;
+    /// let engine = Engine::builder().options(options).build()?;
+    /// assert!(!engine.options().rules_enabled);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn options(mut self, options: EngineOptions) -> EngineBuilder {
         self.options = Some(options);
         self
@@ -72,12 +89,37 @@ impl EngineBuilder {
 
     /// The engine's options as a JSON object (the `engine` member of a conformance case, or
     /// a binding's options); decoded strictly by [`EngineBuilder::build`].
+    ///
+    /// ```
+    /// use recsys_core::Engine;
+    ///
+    /// let engine = Engine::builder().options_json(r#"{"algo_version": "v9", "metrics": true}"#).build()?;
+    /// assert_eq!(engine.options().algo_version, "v9");
+    /// // Decoded strictly: an unknown option fails the build.
+    /// let err = Engine::builder().options_json(r#"{"metric": true}"#).build().unwrap_err();
+    /// assert_eq!(err.status, 400);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn options_json(mut self, options: impl Into<String>) -> EngineBuilder {
         self.options_json = Some(options.into());
         self
     }
 
     /// The host's document store: versioned config and rules, pointers, audit log.
+    ///
+    /// ```
+    /// use recsys_core::{Context, DocKind, DocumentStore, Engine, MemoryStore, Principal, Timestamp};
+    /// use std::sync::Arc;
+    ///
+    /// let store: Arc<dyn DocumentStore> = Arc::new(MemoryStore::new());
+    /// let writer = Engine::builder().store(store.clone()).build()?;
+    /// let reader = Engine::builder().store(store).build()?;          // a second process, same store
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let w = writer.admin().put_config(&ctx, r#"{"weights": {"pop": 1}}"#, None)?;
+    /// assert_eq!(reader.admin().get(&ctx, DocKind::Config)?.etag, w.outcome.etag);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn store(mut self, store: Arc<dyn DocumentStore>) -> EngineBuilder {
         self.store = Some(store);
         self
@@ -93,12 +135,47 @@ impl EngineBuilder {
     }
 
     /// Also sends metric events to the host's adapter (when the `metrics` option is on).
+    ///
+    /// ```
+    /// use recsys_core::{Engine, Metrics};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// #[derive(Default)]
+    /// struct Names(Mutex<Vec<String>>);
+    /// impl Metrics for Names {
+    ///     fn counter(&self, name: &str, _: &[(&str, &str)], _: u64) { self.0.lock().unwrap().push(name.into()); }
+    ///     fn histogram(&self, _: &str, _: &[(&str, &str)], _: f64) {}
+    ///     fn gauge(&self, _: &str, _: &[(&str, &str)], _: f64) {}
+    /// }
+    /// let names = Arc::new(Names::default());
+    /// let engine = Engine::builder().options_json(r#"{"metrics": true}"#).metrics(names.clone()).build()?;
+    /// let _ = engine.call("recommend", r#"{"request": {"surface": "home", "user": {"user_id": "u"}},
+    ///     "ctx": {"now": "2026-01-02T00:00:00Z", "tenant": "demo"}}"#);   // fails: nothing loaded
+    /// assert!(!names.0.lock().unwrap().is_empty());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn metrics(mut self, metrics: Arc<dyn Metrics>) -> EngineBuilder {
         self.metrics = Some(metrics);
         self
     }
 
     /// Sends exposure events to the host's sink instead of the in-engine queue.
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine, MemorySink};
+    /// use std::sync::Arc;
+    ///
+    /// let sink = Arc::new(MemorySink::new());
+    /// let engine = Engine::builder()
+    ///     .options_json(r#"{"exposure": {"format": "service_v1", "salt": "s", "key_id": "k1"}}"#)
+    ///     .exposure_sink(sink.clone())
+    ///     .build()?;
+    /// engine.load_snapshot(Documents::new("demo", "home").signals(r#"{"popularity": [{"item_id": "a", "score": 1}]}"#))?;
+    /// engine.call("recommend", r#"{"request": {"surface": "home", "user": {"user_id": "u"}},
+    ///     "ctx": {"now": "2026-01-02T00:00:00Z", "tenant": "demo"}}"#)?;
+    /// assert_eq!(sink.len(), 1);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn exposure_sink(mut self, sink: Arc<dyn ExposureSink>) -> EngineBuilder {
         self.exposure_sink = Some(sink);
         self
@@ -107,6 +184,14 @@ impl EngineBuilder {
     /// The engine. Fails with `RECSYS_INVALID_OPTIONS` when the options are given twice
     /// (typed and as JSON) or a store and a control plane are both given, and with the
     /// options decoder's error when the JSON options are invalid.
+    ///
+    /// ```
+    /// use recsys_core::{Engine, EngineOptions};
+    ///
+    /// assert!(Engine::builder().build().is_ok());
+    /// let twice = Engine::builder().options(EngineOptions::default()).options_json("{}").build();
+    /// assert_eq!(twice.unwrap_err().code, "RECSYS_INVALID_OPTIONS");
+    /// ```
     pub fn build(self) -> Result<Engine, ApiError> {
         let options = match (self.options, self.options_json) {
             (Some(_), Some(_)) => {

@@ -261,6 +261,24 @@ impl Engine {
     ///
     /// Artifacts go from their bytes straight into the snapshot's columns (as through the
     /// loader's step API): they are never copied into a JSON value.
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let report = engine.load_snapshot(
+    ///     Documents::new("demo", "home")
+    ///         .config(r#"{"weights": {"pop": 1}}"#)
+    ///         .rules(r#"[{"action": "block", "item_ids": ["b"]}]"#)
+    ///         .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#),
+    /// )?;
+    /// assert_eq!((report.items(), report.rules_loaded()), (2, 1));
+    /// assert!(report.config_version().is_some());
+    /// // An invalid part changes nothing.
+    /// assert!(engine.load_snapshot(Documents::new("demo", "home").config("{")).is_err());
+    /// assert_eq!(engine.snapshot("demo", "home").map(|s| s.items()), Some(2));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn load_snapshot(&self, documents: Documents) -> Result<LoadReport, ApiError> {
         let v = documents.envelope_value()?;
         let _busy = self.enter()?;
