@@ -119,11 +119,27 @@ ops! {
 
 impl Op {
     /// True for operations that need no engine state ([`call_static`]).
+    ///
+    /// ```
+    /// use recsys_core::Op;
+    ///
+    /// assert!("etag".parse::<Op>()?.is_static());
+    /// assert!(!"recommend".parse::<Op>()?.is_static());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn is_static(self) -> bool {
         STATIC_OPS.contains(&self.name())
     }
 
     /// True for control-plane operations (input `{"request", "ctx"}`).
+    ///
+    /// ```
+    /// use recsys_core::Op;
+    ///
+    /// assert!("admin.put_config".parse::<Op>()?.is_admin());
+    /// assert!(!"validate".parse::<Op>()?.is_admin());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn is_admin(self) -> bool {
         self.name().starts_with("admin.")
     }

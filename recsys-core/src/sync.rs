@@ -58,6 +58,15 @@ impl SyncKinds {
     };
 
     /// From kind names: `config`, `rules`, `artifacts`, `cache` (an empty list = all).
+    ///
+    /// ```
+    /// use recsys_core::SyncKinds;
+    ///
+    /// assert_eq!(SyncKinds::parse([])?, SyncKinds::ALL);
+    /// assert_ne!(SyncKinds::parse(["config"])?, SyncKinds::ALL);
+    /// assert_eq!(SyncKinds::parse(["everything"]).unwrap_err().status, 400);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<SyncKinds, ApiError> {
         let mut k = SyncKinds {
             config: false,
@@ -161,6 +170,17 @@ pub struct TenantReport {
 
 impl TenantReport {
     /// The report as `admin.sync` answers it.
+    ///
+    /// ```
+    /// use recsys_core::{Engine, SyncKinds, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let reports = engine.sync(Some("demo"), SyncKinds::ALL, None, now)?;
+    /// let text = recsys_core::json::to_string(&reports[0].to_value());
+    /// assert!(text.starts_with(r#"{"tenant":"demo""#), "{text}");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.push("tenant", Value::str(&self.tenant));

@@ -24,6 +24,14 @@ pub type Context = CallContext;
 
 impl CallContext {
     /// A context at `now` for `tenant`, with no request id, no roles and no actor.
+    ///
+    /// ```
+    /// use recsys_core::{Context, Timestamp};
+    ///
+    /// let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// assert_eq!((ctx.tenant.as_str(), ctx.request_id.as_str()), ("demo", ""));
+    /// assert!(ctx.actor.is_none());
+    /// ```
     pub fn new(now: Timestamp, tenant: impl Into<String>) -> CallContext {
         CallContext {
             now,
@@ -35,12 +43,26 @@ impl CallContext {
     }
 
     /// Sets the request id echoed in answers, metrics and audit entries.
+    ///
+    /// ```
+    /// use recsys_core::{Context, Timestamp};
+    ///
+    /// let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo").request_id("r-7");
+    /// assert_eq!(ctx.request_id, "r-7");
+    /// ```
     pub fn request_id(mut self, id: impl Into<String>) -> CallContext {
         self.request_id = id.into();
         self
     }
 
     /// Sets the caller's roles (lower-cased, as the JSON context's `roles` are).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Timestamp};
+    ///
+    /// let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo").roles(["Admin"]);
+    /// assert_eq!(ctx.roles, ["admin"]);
+    /// ```
     pub fn roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> CallContext {
         self.roles = roles
             .into_iter()
@@ -51,6 +73,18 @@ impl CallContext {
 
     /// Sets the authenticated caller of a control-plane operation ([`crate::engine::Admin`]
     /// checks its access and names it in the audit log).
+    ///
+    /// ```
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let ctx = Context::new(Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap(), "demo");
+    /// let err = engine.admin().put_rules(&ctx, "[]", None).unwrap_err();    // writes need an actor
+    /// assert_eq!(err.code, "RECSYS_INVALID_CONTEXT");
+    /// let ctx = ctx.actor(Principal::new("alice", "demo", ["admin"]));
+    /// assert!(engine.admin().put_rules(&ctx, "[]", None).is_ok());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn actor(mut self, principal: Principal) -> CallContext {
         self.actor = Some(principal);
         self

@@ -91,6 +91,17 @@ pub struct Documents {
 
 impl Documents {
     /// Documents for `surface` of `tenant` (both must be path-safe names).
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "home").signals(r#"{"popularity": []}"#))?;
+    /// assert!(engine.snapshot("demo", "home").is_some());
+    /// let err = engine.load_snapshot(Documents::new("demo", "../etc").signals("{}")).unwrap_err();
+    /// assert_eq!(err.status, 400);                          // not a path-safe name
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn new(tenant: impl Into<String>, surface: impl Into<String>) -> Documents {
         Documents {
             tenant: tenant.into(),
@@ -100,6 +111,18 @@ impl Documents {
     }
 
     /// The tenant's config document (validated strictly; it replaces the current one).
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let report = engine.load_snapshot(Documents::new("demo", "home")
+    ///     .config(r#"{"weights": {"pop": 1}}"#).signals(r#"{"popularity": []}"#))?;
+    /// assert!(report.config_version().is_some());
+    /// let bad = Documents::new("demo", "home").config(r#"{"weights": {"pop": -1}}"#);
+    /// assert_eq!(engine.load_snapshot(bad).unwrap_err().code, "RECSYS_INVALID_CONFIG");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn config(mut self, config: impl IntoDocument) -> Documents {
         self.config = self.take(config.into_document());
         self
@@ -107,12 +130,42 @@ impl Documents {
 
     /// The tenant's rules document (parsed leniently: a rule serving cannot understand is
     /// dropped and reported).
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let report = engine.load_snapshot(Documents::new("demo", "home")
+    ///     .rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    ///     .signals(r#"{"popularity": []}"#))?;
+    /// assert_eq!(report.rules_loaded(), 1);
+    /// assert!(!report.rules_dropped().is_empty());          // the rule serving cannot understand
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn rules(mut self, rules: impl IntoDocument) -> Documents {
         self.rules = self.take(rules.into_document());
         self
     }
 
     /// The surface's artifact manifest (v1: `{"v", "tenant", "surface", "current": {kind: uri}}`).
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}, {"item_id": "b", "count": 1}],
+    /// #     "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// let engine = Engine::builder().build()?;
+    /// let report = engine.load_snapshot(Documents::new("demo", "home").manifest(manifest).artifact(uri, artifact))?;
+    /// assert_eq!(report.items(), 2);
+    /// assert!(report.manifest_version().is_some());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn manifest(mut self, manifest: impl IntoDocument) -> Documents {
         self.manifest = self.take(manifest.into_document());
         self
@@ -120,6 +173,27 @@ impl Documents {
 
     /// The bytes of an artifact the manifest names, by its URI (JSON text; verified against
     /// its version hash and the engine's artifact limits).
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    /// # let body = r#"{"v": 1, "artifact_type": "popularity", "tenant": "demo", "surface": "home",
+    /// #     "segment": "default", "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+    /// #     "items": [{"item_id": "a", "count": 3}, {"item_id": "b", "count": 1}],
+    /// #     "build": {"built_at": "2026-01-02T00:00:00Z", "version": "V"}}"#;
+    /// # let v = recsys_core::check::Artifact::parse(body.as_bytes(), None)?.version();
+    /// # let artifact = body.replace(r#""V""#, &format!("{v:?}"));
+    /// # let uri = format!("mem://demo/home/popularity/{v}.json");
+    /// # let manifest = format!(r#"{{"v": 1, "tenant": "demo", "surface": "home", "updated_at": "2026-01-02T00:00:00Z",
+    /// #     "current": {{"popularity": "{uri}"}}}}"#);
+    /// let engine = Engine::builder().build()?;
+    /// // Bytes that do not hash to the version the URI names are refused; nothing changes.
+    /// let tampered = artifact.replace(r#""count": 3"#, r#""count": 30"#);
+    /// let docs = Documents::new("demo", "home").manifest(manifest.as_str()).artifact(uri.as_str(), tampered);
+    /// assert!(engine.load_snapshot(docs).is_err());
+    /// engine.load_snapshot(Documents::new("demo", "home").manifest(manifest).artifact(uri, artifact))?;
+    /// assert_eq!(engine.snapshot("demo", "home").map(|s| s.items()), Some(2));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn artifact(mut self, uri: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Documents {
         self.artifacts.push((uri.into(), bytes.into()));
         self
@@ -249,6 +323,16 @@ impl LoadReport {
     }
 
     /// The `load_snapshot` JSON answer.
+    ///
+    /// ```
+    /// use recsys_core::{Documents, Engine};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let report = engine.load_snapshot(Documents::new("demo", "home").signals(r#"{"popularity": [{"item_id": "a", "score": 1}]}"#))?;
+    /// let text = recsys_core::json::to_string(&report.to_value());
+    /// assert!(text.contains(r#""tenant":"demo""#) && text.contains(r#""items":1"#), "{text}");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn to_value(&self) -> Value {
         compile::report_value(&self.snapshot, &self.report)
     }

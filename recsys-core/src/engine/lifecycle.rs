@@ -72,6 +72,14 @@ pub struct SurfaceId {
 
 impl SurfaceId {
     /// The pair (tenant, surface).
+    ///
+    /// ```
+    /// use recsys_core::SurfaceId;
+    ///
+    /// let id = SurfaceId::new("demo", "home");
+    /// assert_eq!((id.tenant.as_str(), id.surface.as_str()), ("demo", "home"));
+    /// assert!(id < SurfaceId::new("demo", "pdp"));            // ordered by tenant, then surface
+    /// ```
     pub fn new(tenant: impl Into<String>, surface: impl Into<String>) -> SurfaceId {
         SurfaceId {
             tenant: tenant.into(),
