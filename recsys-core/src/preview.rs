@@ -437,39 +437,96 @@ pub struct PreviewRequest {
 
 impl PreviewRequest {
     /// A preview that changes nothing yet (give it documents and requests).
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    ///
+    /// let p = PreviewRequest::new();
+    /// assert!(p.config.is_none() && p.rules.is_none() && p.requests.is_none());
+    /// ```
     pub fn new() -> PreviewRequest {
         PreviewRequest::default()
     }
     /// Previews this config document (its JSON text).
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    /// use recsys_core::json::Value;
+    ///
+    /// assert_eq!(PreviewRequest::new().config("{}").config, Some(Value::str("{}")));
+    /// ```
     pub fn config(mut self, text: impl Into<String>) -> PreviewRequest {
         self.config = Some(Value::String(text.into()));
         self
     }
     /// Previews this rules document (its JSON text).
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    /// use recsys_core::json::Value;
+    ///
+    /// assert_eq!(PreviewRequest::new().rules("[]").rules, Some(Value::str("[]")));
+    /// ```
     pub fn rules(mut self, text: impl Into<String>) -> PreviewRequest {
         self.rules = Some(Value::String(text.into()));
         self
     }
     /// Serves both sides on `surface`'s artifacts.
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    ///
+    /// assert_eq!(PreviewRequest::new().surface("pdp").surface.as_deref(), Some("pdp"));
+    /// ```
     pub fn surface(mut self, surface: impl Into<String>) -> PreviewRequest {
         self.surface = Some(surface.into());
         self
     }
     /// Adds a request to serve.
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    /// use recsys_core::{RecommendRequest, User};
+    ///
+    /// let p = PreviewRequest::new().request(&RecommendRequest::new("home", User::id("u1")));
+    /// let text = recsys_core::json::to_string(&p.requests.unwrap()[0]);
+    /// assert!(text.contains(r#""surface":"home""#), "{text}");
+    /// ```
     pub fn request(self, request: &crate::request::RecommendRequest) -> PreviewRequest {
         self.request_json(request.to_value())
     }
     /// Adds a request given as JSON (served as `recommend` would serve it, errors counted).
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    ///
+    /// let req = recsys_core::json::parse(br#"{"surface": "home", "user": {"user_id": "u1"}}"#).unwrap();
+    /// assert_eq!(PreviewRequest::new().request_json(req).requests.map(|r| r.len()), Some(1));
+    /// ```
     pub fn request_json(mut self, request: Value) -> PreviewRequest {
         self.requests.get_or_insert_with(Vec::new).push(request);
         self
     }
     /// Adds a recorded exposure event that carries its request.
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    ///
+    /// let event = recsys_core::json::parse(br#"{"timestamp": "2026-01-02T00:00:00Z",
+    ///     "request": {"surface": "home", "user": {"user_id": "u1"}}}"#).unwrap();
+    /// assert_eq!(PreviewRequest::new().exposure(event).exposures.map(|e| e.len()), Some(1));
+    /// ```
     pub fn exposure(mut self, event: Value) -> PreviewRequest {
         self.exposures.get_or_insert_with(Vec::new).push(event);
         self
     }
     /// Lists at most `n` per-request diffs.
+    ///
+    /// ```
+    /// use recsys_core::engine::PreviewRequest;
+    ///
+    /// assert_eq!(PreviewRequest::new().max_details(5).max_details, Some(5));
+    /// ```
     pub fn max_details(mut self, n: usize) -> PreviewRequest {
         self.max_details = Some(n);
         self

@@ -55,20 +55,46 @@ pub struct ReleaseRequest {
 
 impl ReleaseRequest {
     /// An empty release (give it documents or pins).
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    ///
+    /// let r = ReleaseRequest::new();
+    /// assert!(r.config.is_none() && r.rules.is_none() && r.artifacts.is_none());
+    /// ```
     pub fn new() -> ReleaseRequest {
         ReleaseRequest::default()
     }
     /// Releases this config document (its JSON text).
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    ///
+    /// assert_eq!(ReleaseRequest::new().config("{}").config.as_deref(), Some("{}"));
+    /// ```
     pub fn config(mut self, text: impl Into<String>) -> ReleaseRequest {
         self.config = Some(text.into());
         self
     }
     /// Releases this rules document (its JSON text).
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    ///
+    /// assert_eq!(ReleaseRequest::new().rules("[]").rules.as_deref(), Some("[]"));
+    /// ```
     pub fn rules(mut self, text: impl Into<String>) -> ReleaseRequest {
         self.rules = Some(text.into());
         self
     }
     /// Pins `surface` to the manifest (its JSON text).
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    ///
+    /// let r = ReleaseRequest::new().pin("home", r#"{"v": 1}"#).unpin("pdp");
+    /// assert_eq!(r.artifacts, Some(vec![("home".into(), Some(r#"{"v": 1}"#.into())), ("pdp".into(), None)]));
+    /// ```
     pub fn pin(
         mut self,
         surface: impl Into<String>,
@@ -79,17 +105,41 @@ impl ReleaseRequest {
         self
     }
     /// Unpins `surface` (it follows its manifest template again).
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    ///
+    /// assert_eq!(ReleaseRequest::new().unpin("home").artifacts, Some(vec![("home".into(), None)]));
+    /// ```
     pub fn unpin(mut self, surface: impl Into<String>) -> ReleaseRequest {
         let pins = self.artifacts.get_or_insert_with(Vec::new);
         pins.push((surface.into(), None));
         self
     }
     /// Publishes only if `release_id` is the current release.
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("ops", "demo", ["operator"]));
+    /// let stale = ReleaseRequest::new().rules("[]").if_match("not-the-current-release");
+    /// assert_eq!(engine.admin().publish_release(&ctx, &stale).unwrap_err().status, 409);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn if_match(mut self, release_id: impl Into<String>) -> ReleaseRequest {
         self.if_match = Some(release_id.into());
         self
     }
     /// The audit comment.
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    ///
+    /// assert_eq!(ReleaseRequest::new().comment("spring sale").comment.as_deref(), Some("spring sale"));
+    /// ```
     pub fn comment(mut self, comment: impl Into<String>) -> ReleaseRequest {
         self.comment = Some(comment.into());
         self
@@ -111,20 +161,54 @@ pub struct ReleaseRollback {
 
 impl ReleaseRollback {
     /// Back to the previous release.
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRollback;
+    ///
+    /// let r = ReleaseRollback::new();
+    /// assert!(r.to.is_none() && r.if_match.is_none());      // the previous release, unconditionally
+    /// ```
     pub fn new() -> ReleaseRollback {
         ReleaseRollback::default()
     }
     /// Back to the release `id`.
+    ///
+    /// ```
+    /// use recsys_core::engine::{ReleaseRequest, ReleaseRollback};
+    /// use recsys_core::{Context, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("ops", "demo", ["operator"]));
+    /// let first = engine.admin().publish_release(&ctx, &ReleaseRequest::new().rules("[]"))?;
+    /// engine.admin().publish_release(&ctx, &ReleaseRequest::new().config("{}"))?;
+    /// engine.admin().publish_release(&ctx, &ReleaseRequest::new().config(r#"{"weights": {"pop": 1}}"#))?;
+    /// let back = engine.admin().rollback_release(&ctx, &ReleaseRollback::new().to(&first.release.id))?;
+    /// assert_eq!(back.release.config_version, first.release.config_version);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn to(mut self, id: impl Into<String>) -> ReleaseRollback {
         self.to = Some(id.into());
         self
     }
     /// Only if `release_id` is the current release.
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRollback;
+    ///
+    /// assert_eq!(ReleaseRollback::new().if_match("r-1").if_match.as_deref(), Some("r-1"));
+    /// ```
     pub fn if_match(mut self, release_id: impl Into<String>) -> ReleaseRollback {
         self.if_match = Some(release_id.into());
         self
     }
     /// The audit comment.
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRollback;
+    ///
+    /// assert_eq!(ReleaseRollback::new().comment("bad rules").comment.as_deref(), Some("bad rules"));
+    /// ```
     pub fn comment(mut self, comment: impl Into<String>) -> ReleaseRollback {
         self.comment = Some(comment.into());
         self

@@ -278,46 +278,140 @@ impl std::fmt::Debug for LoadReport {
 
 impl LoadReport {
     /// The tenant loaded.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert_eq!(report.tenant(), "demo");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn tenant(&self) -> &str {
         &self.snapshot.tenant
     }
 
     /// The surface loaded.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert_eq!(report.surface(), "home");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn surface(&self) -> &str {
         &self.snapshot.surface
     }
 
     /// Items in the surface's catalog.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert_eq!(report.items(), 2);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn items(&self) -> usize {
         self.snapshot.catalog_len()
     }
 
     /// The ETag of the config serving, if any.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// let etag = recsys_core::call_static("etag", r#"{"weights": {"pop": 1}}"#)?;
+    /// assert!(etag.contains(report.config_version().unwrap()));   // the config's ETag
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn config_version(&self) -> Option<&str> {
         self.snapshot.versions.config_version.as_deref()
     }
 
     /// The ETag of the rules serving, if any.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert_eq!(report.rules_version().map(str::len), Some(64));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn rules_version(&self) -> Option<&str> {
         self.snapshot.versions.rules_version.as_deref()
     }
 
     /// The version of the manifest serving, if any.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert_eq!(report.manifest_version(), None);          // DB-only signals, no manifest
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn manifest_version(&self) -> Option<&str> {
         self.snapshot.versions.manifest_version.as_deref()
     }
 
     /// Rules parsed from the rules document.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert_eq!(report.rules_loaded(), 1);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn rules_loaded(&self) -> usize {
         self.report.rules_loaded
     }
 
     /// Rules serving could not understand, with index and reason.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert!(!report.rules_dropped().is_empty());          // the "explode" rule
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn rules_dropped(&self) -> &[Problem] {
         &self.report.rules_dropped
     }
 
     /// Warnings: unknown config members, artifact and catalog notes.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// assert!(report.warnings().is_empty());
+    /// let disabled = r#"[{"action": "block", "item_ids": ["a"], "enabled": false}]"#;
+    /// let report = engine.load_snapshot(Documents::new("demo", "home").rules(disabled))?;
+    /// assert!(!report.warnings().is_empty(), "a disabled rule is reported");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn warnings(&self) -> &[Problem] {
         &self.report.warnings
     }

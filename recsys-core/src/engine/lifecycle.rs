@@ -25,36 +25,117 @@ pub struct Served {
 
 impl Served {
     /// The tenant served.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let served = engine.snapshot("demo", "home").unwrap();
+    /// assert_eq!(served.tenant(), "demo");
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn tenant(&self) -> &str {
         &self.snapshot.tenant
     }
 
     /// The surface whose snapshot serves (`default` when [`Served::fallback`]).
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let served = engine.snapshot("demo", "home").unwrap();
+    /// assert_eq!(served.surface(), "home");
+    /// assert_eq!(engine.snapshot("demo", "pdp").map(|s| s.surface().to_string()), None);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn surface(&self) -> &str {
         &self.snapshot.surface
     }
 
     /// Items in the catalog serving.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let served = engine.snapshot("demo", "home").unwrap();
+    /// assert_eq!(served.items(), report.items());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn items(&self) -> usize {
         self.snapshot.catalog_len()
     }
 
     /// The ETag of the config serving, if any.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let served = engine.snapshot("demo", "home").unwrap();
+    /// assert_eq!(served.config_version(), report.config_version());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn config_version(&self) -> Option<&str> {
         self.snapshot.versions.config_version.as_deref()
     }
 
     /// The ETag of the rules serving, if any.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let served = engine.snapshot("demo", "home").unwrap();
+    /// assert_eq!(served.rules_version(), report.rules_version());
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn rules_version(&self) -> Option<&str> {
         self.snapshot.versions.rules_version.as_deref()
     }
 
     /// The version of the manifest serving, if any.
+    ///
+    /// ```
+    /// # use recsys_core::{Documents, Engine};
+    /// # let engine = Engine::builder().build()?;
+    /// # let report = engine.load_snapshot(Documents::new("demo", "home")
+    /// #     .config(r#"{"weights": {"pop": 1}}"#).rules(r#"[{"action": "block", "item_ids": ["a"]}, {"action": "explode"}]"#)
+    /// #     .signals(r#"{"popularity": [{"item_id": "a", "score": 2}, {"item_id": "b", "score": 1}]}"#))?;
+    /// # let served = engine.snapshot("demo", "home").unwrap();
+    /// assert_eq!(served.manifest_version(), None);
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn manifest_version(&self) -> Option<&str> {
         self.snapshot.versions.manifest_version.as_deref()
     }
 
     /// The id of the release serving, when the documents came from one (`meta.release_id`).
+    ///
+    /// ```
+    /// use recsys_core::engine::ReleaseRequest;
+    /// use recsys_core::{Context, Documents, Engine, Principal, Timestamp};
+    ///
+    /// let engine = Engine::builder().build()?;
+    /// engine.load_snapshot(Documents::new("demo", "home").signals(r#"{"popularity": []}"#))?;
+    /// assert_eq!(engine.snapshot("demo", "home").unwrap().release_id(), None);
+    /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
+    /// let ctx = Context::new(now, "demo").actor(Principal::new("ops", "demo", ["operator"]));
+    /// let out = engine.admin().publish_release(&ctx, &ReleaseRequest::new().rules("[]"))?;
+    /// assert_eq!(engine.snapshot("demo", "home").unwrap().release_id(), Some(out.release.id.as_str()));
+    /// # Ok::<(), recsys_core::ApiError>(())
+    /// ```
     pub fn release_id(&self) -> Option<&str> {
         self.snapshot.versions.release_id.as_deref()
     }
