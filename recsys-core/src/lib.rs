@@ -90,7 +90,7 @@ pub use control::{
     Actor, AuditDraft, AuditEntry, AuditHead, AuditKey, AuditPage, AuditQuery, AuditSigner,
     AuditVerification, CacheTarget, CurrentDocument, DocKind, DocumentStore, Entity, Invalidation,
     InvalidationCounts, InvalidationOutcome, MemoryStore, Pointer, PointerMismatch, PointerSwap,
-    Principal, RollbackTarget, StoreError, StoreErrorKind, StoredVersion, TamperReason,
+    Principal, PutRequest, RollbackTarget, StoreError, StoreErrorKind, StoredVersion, TamperReason,
     VersionInfo, VersionList, WriteOutcome, CHANGE_ACTIONS,
 };
 pub use engine::{

@@ -228,12 +228,49 @@ pub struct CurrentDocument {
     pub comment: Option<String>,
 }
 
-/// A put: the raw document bytes, an optional `If-Match` value and an optional comment.
+/// A put ([`crate::Admin::put`]): the raw document bytes, an optional `If-Match` value and
+/// an optional comment for the audit entry.
+///
+/// ```
+/// use recsys_core::PutRequest;
+///
+/// let req = PutRequest::new(br#"{"algo": "popularity"}"#)
+///     .if_match("W/\"abc\"")
+///     .comment("switch to popularity");
+/// assert_eq!(req.comment, Some("switch to popularity"));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct PutRequest<'a> {
+    /// The document's JSON text, as bytes.
     pub document: &'a [u8],
+    /// The version the caller last read: the put is refused when another is current.
     pub if_match: Option<&'a str>,
+    /// Why the change is made (kept in the audit entry).
     pub comment: Option<&'a str>,
+}
+
+impl<'a> PutRequest<'a> {
+    /// A put of `document` (JSON text), unconditional and without a comment.
+    pub fn new(document: &'a [u8]) -> PutRequest<'a> {
+        PutRequest {
+            document,
+            if_match: None,
+            comment: None,
+        }
+    }
+
+    /// Makes the put conditional on `version` being current (`If-Match`).
+    pub fn if_match(mut self, version: &'a str) -> PutRequest<'a> {
+        self.if_match = Some(version);
+        self
+    }
+
+    /// Records `comment` in the audit entry.
+    pub fn comment(mut self, comment: &'a str) -> PutRequest<'a> {
+        self.comment = Some(comment);
+        self
+    }
 }
 
 /// What a put or rollback did.

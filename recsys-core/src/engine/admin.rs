@@ -322,11 +322,18 @@ impl Admin<'_> {
     /// are recompiled from the store's current pointer before this returns.
     ///
     /// ```
-    /// use recsys_core::{Context, DocKind, Engine, Principal, Timestamp};
+    /// use recsys_core::{Context, DocKind, Engine, Principal, PutRequest, Timestamp};
     ///
     /// let engine = Engine::builder().build()?;
     /// let now = Timestamp::parse_rfc3339("2026-01-02T00:00:00Z").unwrap();
     /// let ctx = Context::new(now, "demo").actor(Principal::new("alice", "demo", ["admin"]));
+    /// let put = PutRequest::new(br#"{"algo": "popularity"}"#).comment("first config");
+    /// let w = engine.admin().put(&ctx, DocKind::Config, put)?;
+    /// assert!(w.outcome.changed);
+    /// // A put conditional on a version that is not current is refused, and stores nothing.
+    /// let stale = PutRequest::new(br#"{"algo": "blend"}"#).if_match("W/\"stale\"");
+    /// let err = engine.admin().put(&ctx, DocKind::Config, stale).unwrap_err();
+    /// assert_eq!(err.status, 409);
     /// // An empty put (no document bytes) is refused with a typed error.
     /// let err = engine.admin().put(&ctx, DocKind::Config, Default::default()).unwrap_err();
     /// assert_eq!(err.status, 400);
