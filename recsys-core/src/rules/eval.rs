@@ -232,28 +232,26 @@ impl RuleIndex {
 
     /// The [`RuleIndex::may_block`] bitset: the items block rules name, plus (when some
     /// block rule targets a tag space) every item carrying a blocked tag, brand or category,
-    /// found in one pass over the item tag rows.
+    /// found in one pass over the item tag rows that the tag index remembers per set of
+    /// blocked keys ([`TagIndex::tagged_items`]).
     fn may_block_bits(&self, tags: &TagIndex) -> Vec<u64> {
-        let items = tags.items();
-        let mut bits = vec![0u64; items.div_ceil(64)];
-        for &(i, _) in &self.block_items {
-            set_bit(&mut bits, i);
-        }
-        if self.block_tags.is_empty() {
-            return bits;
-        }
-        for i in 0..items as u32 {
-            let Some(t) = tags.item(i) else { continue };
-            let hit =
+        let mut bits = if self.block_tags.is_empty() {
+            vec![0u64; tags.items().div_ceil(64)]
+        } else {
+            let mut keys: Vec<u32> = self.block_tags.iter().map(|x| x.0).collect();
+            keys.dedup(); // block_tags is sorted
+            let hit = |t: &crate::snapshot::ItemTags<'_>| {
                 [(0u8, t.all), (1, t.brands), (2, t.categories)]
                     .iter()
                     .any(|(space, list)| {
                         list.iter()
                             .any(|&x| self.block_tag_bits.has(pack(*space, x)))
-                    });
-            if hit {
-                set_bit(&mut bits, i);
-            }
+                    })
+            };
+            tags.tagged_items(&keys, hit).as_ref().clone()
+        };
+        for &(i, _) in &self.block_items {
+            set_bit(&mut bits, i);
         }
         bits
     }
@@ -824,6 +822,53 @@ mod precomputed_tests {
                 }
             }
         }
+    }
+
+    /// Policies compiled against one catalog (what every config or rules change does) each
+    /// get the exact may-block bitset, and a rules document whose block targets were seen
+    /// recently reuses the tag index's pass instead of scanning every item again.
+    #[test]
+    fn the_may_block_pass_is_shared_by_policies_with_the_same_block_targets() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let base = snapshot(&mut rng, 0);
+        let mut cfg = TenantConfig::default();
+        cfg.base.diversity.brand_tag_prefixes = vec!["brand:".into()];
+        cfg.base.diversity.category_tag_prefixes = vec!["category:".into()];
+        let compile = |doc: &str| {
+            let rules = parse_rules(doc.as_bytes(), &RulesParseOptions::lenient("t"))
+                .unwrap()
+                .rules;
+            let catalog = base.catalog.clone();
+            TenantSnapshot::with_policy("t", "home", catalog, &cfg, rules, Versions::default())
+        };
+        let mut tagged_docs = 0;
+        for round in 0..12 {
+            let doc: Vec<String> = (0..1 + round * 5).map(|_| rule(&mut rng)).collect();
+            let doc = format!("[{}]", doc.join(","));
+            let snap = compile(&doc);
+            assert!(std::sync::Arc::ptr_eq(&snap.tag_index, &base.tag_index));
+            let keys = Keys::new(&snap);
+            let scope = Scope::new(&snap, "home", "default", Timestamp::from_secs(0));
+            for k in 0..ITEMS as u32 {
+                let want = reference_may_block(&snap, k);
+                assert_eq!(scope.may_block(&keys, k), want, "round {round} item {k}");
+            }
+            let kept = snap.tag_index.tagged_items_kept();
+            tagged_docs += usize::from(!snap.rule_index.block_tags.is_empty());
+            assert!(kept <= crate::snapshot::TAGGED_ITEMS_KEPT);
+            assert!(kept <= tagged_docs.max(1));
+            if !snap.rule_index.block_tags.is_empty() {
+                assert!(kept >= 1, "round {round}: the pass was kept");
+            }
+            // The same document again (a config change, a rollback): no new pass.
+            let again = compile(&doc);
+            assert_eq!(again.tag_index.tagged_items_kept(), kept, "round {round}");
+            assert_eq!(again.rule_index.may_block, snap.rule_index.may_block);
+        }
+        assert!(
+            tagged_docs >= 6,
+            "the documents exercise tag blocks ({tagged_docs})"
+        );
     }
 
     /// Offers `offered` to an empty pool through the rule blocks of a `home` / `default`

@@ -16,6 +16,8 @@ pub use columns::{ColStrs, Columns, RowCols};
 pub use intern::Interner;
 pub use sources::Sources;
 pub use tags::{ItemTags, TagCounts, TagIndex, TagPrefixes};
+#[cfg(test)]
+pub use tags::TAGGED_ITEMS_KEPT;
 
 use crate::config::{SurfaceConfig, TenantConfig};
 use crate::rules::Rule;

@@ -8,7 +8,7 @@
 use super::catalog::{csr_row, sort_dedup_tail, Catalog};
 use super::intern::Interner;
 use super::{ItemIdx, TagIdx};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The diversity prefixes a tag index is built for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -109,7 +109,17 @@ pub struct TagIndex {
     /// Per-tag item counts, computed on first use and shared by every policy compiled
     /// against this index (see [`TagIndex::counts`]).
     counts: OnceLock<TagCounts>,
+    /// The items carrying any of a set of tag keys (block rules' targets), for the last
+    /// [`TAGGED_ITEMS_KEPT`] key sets asked (see [`TagIndex::tagged_items`]).
+    tagged: Mutex<TaggedItems>,
 }
+
+/// Remembered passes of [`TagIndex::tagged_items`]: (sorted key set, item bitset), oldest first.
+type TaggedItems = Vec<(Vec<u32>, Arc<Vec<u64>>)>;
+
+/// How many key sets [`TagIndex::tagged_items`] remembers: a config change keeps the rules'
+/// set, and a rollback returns to a recent one.
+pub const TAGGED_ITEMS_KEPT: usize = 4;
 
 /// How many items carry each tag, and how items spread over brands and categories: what
 /// lint's catalog checks ask. Computed once per tag index (O(total tags)), so a config or
@@ -234,7 +244,40 @@ impl TagIndex {
             rows,
             postings,
             counts: OnceLock::new(),
+            tagged: Mutex::default(),
         }
+    }
+
+    /// The bitset over items of those for which `hit(item's tags)` holds, where `keys` (sorted,
+    /// deduplicated) is what `hit` depends on: computed in one pass over the item rows
+    /// (O(total tags): ~14 ms at 1M items) and remembered for the last
+    /// [`TAGGED_ITEMS_KEPT`] key sets, so recompiling a policy whose block targets did not
+    /// change (every config change, most rules changes, a rollback) does not pay it again.
+    pub fn tagged_items(&self, keys: &[u32], hit: impl Fn(&ItemTags<'_>) -> bool) -> Arc<Vec<u64>> {
+        let lock = || self.tagged.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, bits)) = lock().iter().find(|(k, _)| k == keys) {
+            return Arc::clone(bits);
+        }
+        let items = self.items();
+        let mut bits = vec![0u64; items.div_ceil(64)];
+        for i in 0..items as u32 {
+            if self.item(i).is_some_and(|t| hit(&t)) {
+                bits[i as usize / 64] |= 1 << (i % 64);
+            }
+        }
+        let bits = Arc::new(bits);
+        let mut kept = lock();
+        if kept.len() >= TAGGED_ITEMS_KEPT {
+            kept.remove(0);
+        }
+        kept.push((keys.to_vec(), Arc::clone(&bits)));
+        bits
+    }
+
+    /// How many key sets [`TagIndex::tagged_items`] has computed and kept (tests).
+    #[cfg(test)]
+    pub fn tagged_items_kept(&self) -> usize {
+        self.tagged.lock().map_or(0, |k| k.len())
     }
 
     /// The per-tag item counts, built on the first call and kept with the index.
