@@ -15,9 +15,9 @@ pub(crate) use columns::TagColsBuilder;
 pub use columns::{ColStrs, Columns, RowCols};
 pub use intern::Interner;
 pub use sources::Sources;
-pub use tags::{ItemTags, TagCounts, TagIndex, TagPrefixes};
 #[cfg(test)]
 pub use tags::TAGGED_ITEMS_KEPT;
+pub use tags::{ItemTags, TagCounts, TagIndex, TagPrefixes};
 
 use crate::config::{SurfaceConfig, TenantConfig};
 use crate::rules::Rule;
