@@ -214,7 +214,16 @@ fn benches(c: &mut Criterion) {
     let cat = OnceCell::new();
     let n = main_items();
     let pool = 1_000.min(n);
+    let blended = ConfigSpec::blended(pool as u32);
+    pool_size(c, &cat, n);
+    rule_count(c, &cat, pool, &blended);
+    k_and_diversity(c, &cat, pool, &blended);
+    target_case(c, &cat, pool, &blended);
+    one_signal(c, &cat);
+}
 
+/// Group `pool`: the candidate-pool size.
+fn pool_size(c: &mut Criterion, cat: &OnceCell<Catalog>, n: usize) {
     // Candidate-pool size: blended weights, no anchors or history, so the pool is exactly
     // the popularity fan-out.
     let specs = [100, 1_000, 10_000]
@@ -229,8 +238,11 @@ fn benches(c: &mut Criterion) {
             )
         })
         .collect();
-    run_group(c, "pool", &cat, specs);
+    run_group(c, "pool", cat, specs);
+}
 
+/// Group `rules`: the rule count.
+fn rule_count(c: &mut Criterion, cat: &OnceCell<Catalog>, pool: usize, blended: &ConfigSpec) {
     // Rule count (all active), blended over a 1k pool. Smoke runs use a 5k catalog whose
     // brands 10k rules would all block.
     let sizes = if smoke() {
@@ -238,7 +250,6 @@ fn benches(c: &mut Criterion) {
     } else {
         vec![0, 100, 1_000, 10_000]
     };
-    let blended = ConfigSpec::blended(pool as u32);
     let mut specs: Vec<Spec> = sizes
         .into_iter()
         .map(|r| {
@@ -268,8 +279,11 @@ fn benches(c: &mut Criterion) {
             ..RulesSpec::active(half, pool)
         }),
     );
-    run_group(c, "rules", &cat, specs);
+    run_group(c, "rules", cat, specs);
+}
 
+/// Groups `k` and `diversity`.
+fn k_and_diversity(c: &mut Criterion, cat: &OnceCell<Catalog>, pool: usize, blended: &ConfigSpec) {
     // k: popularity-only (exact top-k path) and blended + MMR over a 1k pool.
     let mut specs = Vec::new();
     for k in [20u32, 200] {
@@ -286,7 +300,7 @@ fn benches(c: &mut Criterion) {
             Pool::Exactly(pool as u64),
         ));
     }
-    run_group(c, "k", &cat, specs);
+    run_group(c, "k", cat, specs);
 
     // Diversity: off, brand/category caps only, MMR (lambda 0.7) with caps.
     let specs = vec![
@@ -309,8 +323,11 @@ fn benches(c: &mut Criterion) {
             Pool::Exactly(pool as u64),
         ),
     ];
-    run_group(c, "diversity", &cat, specs);
+    run_group(c, "diversity", cat, specs);
+}
 
+/// Group `target`: the target case.
+fn target_case(c: &mut Criterion, cat: &OnceCell<Catalog>, pool: usize, blended: &ConfigSpec) {
     // The target case: blended, 1,000 active rules, MMR with brand/category caps, a ~1,000
     // item pool, k=20; without history, with history and pop+cooc weights, and with history
     // and every signal (whose content candidates grow the pool).
@@ -334,8 +351,11 @@ fn benches(c: &mut Criterion) {
         Spec::new(id, target.clone(), req, Pool::AtLeast(pool as u64)).rules(rules.clone())
     })
     .collect();
-    run_group(c, "target", &cat, specs);
+    run_group(c, "target", cat, specs);
+}
 
+/// Group `signals`: one signal at a time.
+fn one_signal(c: &mut Criterion, cat: &OnceCell<Catalog>) {
     // One signal at a time. Anchors are popular items, which have co-occurrence rows.
     let anchors = |cat: &Catalog, n: usize| -> Vec<String> {
         (0..n)
@@ -384,7 +404,7 @@ fn benches(c: &mut Criterion) {
     });
     specs.insert(0, cooc);
     specs.insert(2, content);
-    run_group(c, "signals", &cat, specs);
+    run_group(c, "signals", cat, specs);
 }
 
 /// Request shapes A-E on every `gen_workload.py` output named in `RECSYS_BENCH_WORKLOAD`.
