@@ -8,39 +8,14 @@
 use recsys_core::json::{self, Value};
 use recsys_core::{Documents, Engine};
 use sha2::{Digest, Sha256};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Mutex;
 
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{CURRENT, PEAK};
 /// One measurement at a time (the test harness runs tests on several threads).
 static SERIAL: Mutex<()> = Mutex::new(());
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(l.size(), SeqCst) + l.size();
-        PEAK.fetch_max(now, SeqCst);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        CURRENT.fetch_sub(l.size(), SeqCst);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        if new > l.size() {
-            let now = CURRENT.fetch_add(new - l.size(), SeqCst) + new - l.size();
-            PEAK.fetch_max(now, SeqCst);
-        } else {
-            CURRENT.fetch_sub(l.size() - new, SeqCst);
-        }
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
 
 const HEAD: &str = r#"{"v":1,"artifact_type":"KIND","tenant":"t","surface":"s","window":{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z"},"items":["#;
 
