@@ -4,25 +4,11 @@
 use recsys_core::json::{parse, Value};
 use recsys_core::Engine;
 
+#[allow(dead_code)] // db_mode uses only the answer reader of the shared helpers
+mod common;
+
 fn items(answer: &str) -> Vec<String> {
-    let v = parse(answer.as_bytes()).unwrap();
-    v.as_object()
-        .unwrap()
-        .get("items")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            i.as_object()
-                .unwrap()
-                .get("item_id")
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+    common::item_ids(&parse(answer.as_bytes()).unwrap())
 }
 
 const SIGNALS: &str = r#"{

@@ -1,6 +1,7 @@
 //! Artifact lifecycle: refresh, verification, last-known-good, held empty publishes, pins,
 //! freshness and readiness, driven through the real fixtures of the reference pipeline.
 
+use super::common::item_ids as items;
 use crate::json::{parse, Value};
 use crate::loader::{ArtifactReader, Fetch, ManifestTemplate};
 use crate::request::{CallContext, RecommendRequest, User};
@@ -88,26 +89,6 @@ fn recommend(e: &Engine, now: &str) -> Value {
     .unwrap();
     let r = RecommendRequest::new("home", User::id("u_fitness")).k(10);
     crate::json::to_value(&e.recommend(&r, &ctx).unwrap()).unwrap()
-}
-
-fn items(v: &Value) -> Vec<String> {
-    v.as_object()
-        .unwrap()
-        .get("items")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            i.as_object()
-                .unwrap()
-                .get("item_id")
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
 }
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {

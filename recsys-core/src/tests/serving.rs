@@ -68,24 +68,7 @@ fn parse(s: &str) -> Value {
 }
 
 fn ids(answer: &str) -> Vec<String> {
-    parse(answer)
-        .as_object()
-        .unwrap()
-        .get("items")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            i.as_object()
-                .unwrap()
-                .get("item_id")
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+    super::common::item_ids(&parse(answer))
 }
 
 fn warning_codes(answer: &str) -> Vec<String> {

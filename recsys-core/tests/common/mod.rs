@@ -44,3 +44,26 @@ pub fn example_documents(config: Option<&str>, rules: Option<&str>, drop: &[&str
         blobs.join(",")
     )
 }
+
+/// The `item_id`s of a recommend answer, in order.
+#[allow(dead_code)] // not every test binary that includes this module reads answers
+pub fn item_ids(answer: &Value) -> Vec<String> {
+    answer
+        .as_object()
+        .unwrap()
+        .get("items")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i.as_object()
+                .unwrap()
+                .get("item_id")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
