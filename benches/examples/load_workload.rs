@@ -74,12 +74,42 @@ fn main() {
         }
         println!("{line}");
     }
+    new_block_targets(&engine, &wl);
     let (rss, hwm) = rss_kib().unwrap_or_default();
     println!(
         "after changes: rss {:.0} MiB, peak {:.0} MiB",
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0
     );
+}
+
+/// `set_rules` with block targets the engine has not seen (what an operator blocking a new
+/// brand does): round `r` turns the `r`-th tag, brand or category boost of the largest rules
+/// document into a block, so each round's set of blocked keys is new.
+fn new_block_targets(engine: &recsys_core::Engine, wl: &Workload) {
+    use recsys_core::json::Value;
+    let Some((n, Value::Array(doc))) = wl.rules.iter().max_by_key(|(n, _)| *n) else {
+        return;
+    };
+    let keyed = |r: &Value| {
+        let field = |k: &str| r.as_object().and_then(|m| m.get(k)).and_then(Value::as_str);
+        field("action") == Some("boost")
+            && matches!(field("target_type"), Some("tag" | "brand" | "category"))
+    };
+    let boosts: Vec<usize> = (0..doc.len()).filter(|&i| keyed(&doc[i])).collect();
+    let mut line = String::from("new block targets:");
+    for &i in boosts.iter().take(3) {
+        let mut rules = doc.clone();
+        if let Value::Object(m) = &mut rules[i] {
+            m.insert("action", Value::String("block".into()));
+        }
+        let t = Instant::now();
+        match engine.set_rules(&wl.tenant, Some(&Value::Array(rules))) {
+            Ok(_) => line += &format!(" set_rules({n}) {:.2} ms", t.elapsed().as_secs_f64() * 1e3),
+            Err(e) => line += &format!(" set_rules({n}) refused: {}", e.code),
+        }
+    }
+    println!("{line}");
 }
 
 /// One `load_snapshot` call with the artifacts embedded in its JSON text as objects (their

@@ -13,7 +13,7 @@
 use super::{Action, Rule, TargetType};
 use crate::candidates::{Keys, Pool};
 use crate::request::normalize_tag;
-use crate::snapshot::{ItemIdx, TagIdx, TagIndex, TenantSnapshot};
+use crate::snapshot::{ItemIdx, TagIdx, TagIndex, TagKey, TenantSnapshot};
 use crate::time::Timestamp;
 use std::cell::Cell;
 
@@ -86,6 +86,16 @@ pub fn active(rule: &Rule, surface: &str, segment: &str, now: Timestamp) -> bool
 /// Packs a tag-space target: space 0 = all tags, 1 = brands, 2 = categories.
 fn pack(space: u8, t: TagIdx) -> u32 {
     ((space as u32) << 30) | t
+}
+
+/// The tag-space key a packed target names (the inverse of [`pack`]; order-preserving).
+fn unpack(key: u32) -> TagKey {
+    let t = key & ((1 << 30) - 1);
+    match key >> 30 {
+        0 => TagKey::Tag(t),
+        1 => TagKey::Brand(t),
+        _ => TagKey::Category(t),
+    }
 }
 
 /// A bitset over packed (space, tag) keys.
@@ -238,17 +248,9 @@ impl RuleIndex {
         let mut bits = if self.block_tags.is_empty() {
             vec![0u64; tags.items().div_ceil(64)]
         } else {
-            let mut keys: Vec<u32> = self.block_tags.iter().map(|x| x.0).collect();
-            keys.dedup(); // block_tags is sorted
-            let hit = |t: &crate::snapshot::ItemTags<'_>| {
-                [(0u8, t.all), (1, t.brands), (2, t.categories)]
-                    .iter()
-                    .any(|(space, list)| {
-                        list.iter()
-                            .any(|&x| self.block_tag_bits.has(pack(*space, x)))
-                    })
-            };
-            tags.tagged_items(&keys, hit).as_ref().clone()
+            let mut keys: Vec<TagKey> = self.block_tags.iter().map(|x| unpack(x.0)).collect();
+            keys.dedup(); // block_tags is sorted, and unpacking keeps the order
+            tags.tagged_items(&keys).as_ref().clone()
         };
         for &(i, _) in &self.block_items {
             set_bit(&mut bits, i);
@@ -709,8 +711,8 @@ mod precomputed_tests {
 
     const ITEMS: u64 = 120;
 
-    /// `ITEMS` items with 1-3 random tags of `t0..t29`, a brand of `b0..b11` and (most) a
-    /// category of `c0..c7`.
+    /// `ITEMS` items with 1-3 random tags of `t0..t29`, a brand of `b0..b11`, some a plain
+    /// tag named like a brand value, and (most) a category of `c0..c7`.
     fn catalog(rng: &mut Rng) -> SignalData {
         let content = (0..ITEMS)
             .map(|i| {
@@ -718,6 +720,9 @@ mod precomputed_tests {
                     .map(|_| format!("t{}", rng.below(30)))
                     .collect();
                 tags.push(format!("brand:b{}", rng.below(12)));
+                if rng.below(5) == 0 {
+                    tags.push(format!("b{}", rng.below(12)));
+                }
                 if rng.below(4) > 0 {
                     tags.push(format!("category:c{}", rng.below(8)));
                 }
@@ -744,7 +749,17 @@ mod precomputed_tests {
                 rng.below(ITEMS + 20),
                 rng.below(5)
             ),
-            1 => format!(r#""target_type":"tag","target_key":"t{}""#, rng.below(34)),
+            // Plain tags, prefixed (brand and category) tags, and a plain tag named like a
+            // brand value: each tag space holds keys the others spell alike.
+            1 => {
+                let key = match rng.below(4) {
+                    0 => format!("brand:b{}", rng.below(14)),
+                    1 => format!("category:c{}", rng.below(9)),
+                    2 => format!("b{}", rng.below(14)),
+                    _ => format!("t{}", rng.below(34)),
+                };
+                format!(r#""target_type":"tag","target_key":"{key}""#)
+            }
             2 => format!(r#""target_type":"brand","target_key":"b{}""#, rng.below(14)),
             _ => format!(
                 r#""target_type":"category","target_key":"c{}""#,

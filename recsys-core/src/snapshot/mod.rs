@@ -17,7 +17,7 @@ pub use intern::Interner;
 pub use sources::Sources;
 #[cfg(test)]
 pub use tags::TAGGED_ITEMS_KEPT;
-pub use tags::{ItemTags, TagCounts, TagIndex, TagPrefixes};
+pub use tags::{ItemTags, TagCounts, TagIndex, TagKey, TagPrefixes};
 
 use crate::config::{SurfaceConfig, TenantConfig};
 use crate::rules::Rule;
