@@ -122,7 +122,8 @@ fn clean(x: f64) -> f64 {
 }
 
 fn sort_scored(v: &mut [(ItemIdx, f64)]) {
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // A total order on distinct ids: an unstable sort gives the same result, faster.
+    v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
 /// Every id occurrence of the sources, resolved to item ids, in source order.
@@ -166,28 +167,57 @@ fn rows_of<'a>(src: &Sources<'a>, kind: ArtifactKind) -> Option<Rows<'a>> {
     }
 }
 
-/// Calls `f(kind, id, is_neighbour)` for every id occurrence of `kind` in `src`, in the
-/// order [`Occurrences`] records them.
+/// Calls `f(id, is_neighbour)` for every id occurrence of `kind` in `src`, in the order
+/// [`Occurrences`] records them (co-occurrence: neighbours, then anchors).
 fn each_id<'a>(src: &Sources<'a>, kind: ArtifactKind, mut f: impl FnMut(&'a str, bool)) {
-    match kind {
-        ArtifactKind::Popularity => {
+    if kind == ArtifactKind::Cooc {
+        each_in_list(src, (kind, true), |s| f(s, true));
+        each_in_list(src, (kind, false), |s| f(s, false));
+    } else {
+        let neighbours = !matches!(kind, ArtifactKind::Popularity | ArtifactKind::ContentSim);
+        each_in_list(src, (kind, neighbours), |s| f(s, neighbours));
+    }
+}
+
+/// Calls `f(id)` for every id occurrence of one list of [`LISTS`], in source order.
+fn each_in_list<'a>(
+    src: &Sources<'a>,
+    (kind, neighbours): (ArtifactKind, bool),
+    mut f: impl FnMut(&'a str),
+) {
+    match (kind, neighbours) {
+        (ArtifactKind::Popularity, false) => {
             if let Some(p) = src.popularity {
-                p.each(|i, _| f(i, false));
+                p.each(|i, _| f(i));
             }
         }
-        ArtifactKind::ContentSim => {
+        (ArtifactKind::ContentSim, false) => {
             if let Some(c) = src.content {
-                c.each(|item, _| f(item, false));
+                c.each(|item, _| f(item));
             }
         }
-        _ => {
+        (ArtifactKind::Cooc, false) => {
+            if let Some(c) = src.cooc {
+                c.each(|a, _| f(a));
+            }
+        }
+        (_, true) => {
             if let Some(rows) = rows_of(src, kind) {
-                rows.each(|_, items| items.each(|i, _| f(i, true)));
-            }
-            if let (ArtifactKind::Cooc, Some(c)) = (kind, src.cooc) {
-                c.each(|a, _| f(a, false));
+                rows.each(|_, items| items.each(|i, _| f(i)));
             }
         }
+        _ => {}
+    }
+}
+
+/// How many id occurrences one list of [`LISTS`] has (read from lengths, not the ids).
+fn list_len(src: &Sources<'_>, (kind, neighbours): (ArtifactKind, bool)) -> usize {
+    match (kind, neighbours) {
+        (ArtifactKind::Popularity, false) => src.popularity.map_or(0, |p| p.len()),
+        (ArtifactKind::ContentSim, false) => src.content.map_or(0, |c| c.len()),
+        (ArtifactKind::Cooc, false) => src.cooc.map_or(0, |c| c.len()),
+        (_, true) => rows_of(src, kind).map_or(0, |r| r.pairs()),
+        _ => 0,
     }
 }
 
@@ -241,6 +271,13 @@ impl Part {
     }
 }
 
+/// What [`Catalog::build`] does side by side once the ids are interned.
+enum Job {
+    Part(Part),
+    /// The lookup table of the interned ids.
+    Table(hashbrown::HashTable<u32>),
+}
+
 /// The lists of id occurrences, in the order [`Occurrences`] keeps them: (signal, whether
 /// the list holds neighbours; co-occurrence has both).
 const LISTS: [(ArtifactKind, bool); 6] = [
@@ -253,17 +290,9 @@ const LISTS: [(ArtifactKind, bool); 6] = [
 ];
 
 /// The id occurrences of one list of [`LISTS`], in source order.
-fn list_ids<'a>(
-    src: &Sources<'a>,
-    (kind, neighbours): (ArtifactKind, bool),
-    n: usize,
-) -> Vec<&'a str> {
+fn list_ids<'a>(src: &Sources<'a>, list: (ArtifactKind, bool), n: usize) -> Vec<&'a str> {
     let mut v = Vec::with_capacity(n);
-    each_id(src, kind, |s, neighbour| {
-        if neighbour == neighbours {
-            v.push(s)
-        }
-    });
+    each_in_list(src, list, |s| v.push(s));
     v
 }
 
@@ -289,11 +318,7 @@ fn sort_occurrences<'a>(src: &Sources<'a>, list: (ArtifactKind, bool), n: usize)
 /// merged into byte order. Returns the ids, per item the signals naming it, and the
 /// occurrences resolved to item ids.
 fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
-    let weights = LISTS.map(|l| {
-        let mut n = 0;
-        each_id(src, l.0, |_, neighbour| n += usize::from(neighbour == l.1));
-        n
-    });
+    let weights = LISTS.map(|l| list_len(src, l));
     let sorted =
         super::parallel::in_parallel(&weights, |i| sort_occurrences(src, LISTS[i], weights[i]));
     let distinct: Vec<&[&str]> = sorted.iter().map(|s| s.distinct.as_slice()).collect();
@@ -304,7 +329,7 @@ fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
             refs[g as usize] |= bit(LISTS[l].0);
         }
     }
-    let items = Interner::from_sorted(&names);
+    let items = Interner::sorted_unindexed(&names);
     drop(names);
     let mut lists: Vec<Vec<u32>> = sorted
         .into_iter()
@@ -336,17 +361,27 @@ fn is_trimmed(s: &str) -> bool {
 impl Catalog {
     /// Compiles the catalog from its sources. Item ids are interned in byte order.
     pub fn build(src: &Sources<'_>) -> Catalog {
-        let (items, refs, occ) = intern_ids(src);
+        let (mut items, refs, occ) = intern_ids(src);
+        // Side by side, the parts with the most occurrences first, and the ids' lookup table
+        // (until it is in place, the parts look names up by binary search).
+        let mut weights = SIGNALS.map(|k| occ.of(k)).to_vec();
+        weights.push(items.len());
+        let jobs = super::parallel::in_parallel(&weights, |i| match SIGNALS.get(i) {
+            Some(&kind) => Job::Part(Part::compile(&items, src, kind, &occ)),
+            None => Job::Table(items.build_table()),
+        });
+        let mut parts = Vec::with_capacity(SIGNALS.len());
+        for job in jobs {
+            match job {
+                Job::Part(p) => parts.push(p),
+                Job::Table(t) => items.set_table(t),
+            }
+        }
         let mut cat = Catalog {
             items: Arc::new(items),
             refs: Shared::new(refs),
             ..Catalog::default()
         };
-        // Side by side, the parts with the most occurrences first.
-        let weights = SIGNALS.map(|k| occ.of(k));
-        let parts = super::parallel::in_parallel(&weights, |i| {
-            Part::compile(&cat.items, src, SIGNALS[i], &occ)
-        });
         for part in parts {
             cat.put(part);
         }
@@ -584,7 +619,8 @@ fn popularity(n: usize, pop: Option<Pairs<'_>>, occ: &[u32]) -> (Vec<f64>, Vec<I
         });
     }
     let mut order: Vec<ItemIdx> = (0..n as u32).filter(|&i| has[i as usize]).collect();
-    order.sort_by(|&a, &b| {
+    // Distinct ids, total order: unstable gives the same order.
+    order.sort_unstable_by(|&a, &b| {
         count[b as usize]
             .total_cmp(&count[a as usize])
             .then(a.cmp(&b))
