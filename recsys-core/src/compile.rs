@@ -111,6 +111,17 @@ pub enum BlobText<'a> {
 }
 
 impl Blobs<'_> {
+    /// Whether the artifact at `uri` is a string literal (unescaped into a copy to load).
+    fn is_string(&self, uri: &str) -> bool {
+        match self {
+            Blobs::Tree(_) => false,
+            Blobs::Raw(raw) => raw
+                .iter()
+                .rfind(|b| b.uri == uri)
+                .is_some_and(|b| matches!(b.text, BlobText::String(_))),
+        }
+    }
+
     /// The size of the artifact at `uri` as handed over (0 for a parsed tree).
     fn size(&self, uri: &str) -> usize {
         match self {
@@ -455,10 +466,25 @@ impl ArtifactSet {
             .iter()
             .map(|(_, uri)| blobs.map_or(0, |b| b.size(uri)))
             .collect();
+        // A string is unescaped into a copy of its own while it loads: one such copy at a
+        // time, so two large ones never add up in the load's peak.
+        let one_copy = std::sync::Mutex::new(());
+        #[cfg(test)]
+        let copies = string_copies::Count::default();
         let loaded = crate::snapshot::parallel::in_parallel(&sizes, |i| {
             let (kind, uri) = jobs[i];
-            blobs.and_then(|b| b.load(uri, kind, (tenant, surface), limits))
+            let _copy = blobs
+                .is_some_and(|b| b.is_string(uri))
+                .then(|| one_copy.lock().unwrap_or_else(|p| p.into_inner()));
+            let load = || blobs.and_then(|b| b.load(uri, kind, (tenant, surface), limits));
+            #[cfg(test)]
+            if _copy.is_some() {
+                return copies.during(load);
+            }
+            load()
         });
+        #[cfg(test)]
+        copies.record();
         for ((kind, uri), loaded) in jobs.into_iter().zip(loaded) {
             let Some(a) = loaded else {
                 set.warnings.push(Problem::new(
@@ -934,4 +960,45 @@ fn tag_rows(rows: &[(usize, &Map)], problems: &mut Vec<Problem>) -> Vec<(String,
         out.push((item, tags.collect()));
     }
     out
+}
+
+/// Test-only count of string artifacts being unescaped and loaded at once by the last
+/// `ArtifactSet::from_documents` of this thread.
+#[cfg(test)]
+pub(crate) mod string_copies {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    thread_local! {
+        static MOST: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Live and most-at-once counts of one load.
+    #[derive(Default)]
+    pub(crate) struct Count {
+        live: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Count {
+        /// One string artifact loading, until `f` returns.
+        pub(crate) fn during<T>(&self, f: impl FnOnce() -> T) -> T {
+            let n = self.live.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(n, SeqCst);
+            // Long enough for a second thread to start its own, were it allowed to.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let out = f();
+            self.live.fetch_sub(1, SeqCst);
+            out
+        }
+        /// Records the load's count for [`most`] (on the thread that ran the load).
+        pub(crate) fn record(&self) {
+            MOST.with(|m| m.set(self.most.load(SeqCst)));
+        }
+    }
+
+    /// The most string artifacts the last load of this thread had loading at once.
+    pub(crate) fn most() -> usize {
+        MOST.with(Cell::get)
+    }
 }

@@ -9,6 +9,7 @@
 //! signal's part is compiled again; the tag indexes are kept too unless popularity or content
 //! changed.
 
+use super::id_merge::{self, SortedList};
 use super::intern::{Interner, InternerBuilder, StrMap};
 use super::sources::{Pairs, Rows, Sources, TagList, Tagged};
 use super::tags::{TagIndex, TagPrefixes};
@@ -121,7 +122,8 @@ fn clean(x: f64) -> f64 {
 }
 
 fn sort_scored(v: &mut [(ItemIdx, f64)]) {
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // A total order on distinct ids: an unstable sort gives the same result, faster.
+    v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
 /// Every id occurrence of the sources, resolved to item ids, in source order.
@@ -165,28 +167,57 @@ fn rows_of<'a>(src: &Sources<'a>, kind: ArtifactKind) -> Option<Rows<'a>> {
     }
 }
 
-/// Calls `f(kind, id, is_neighbour)` for every id occurrence of `kind` in `src`, in the
-/// order [`Occurrences`] records them.
+/// Calls `f(id, is_neighbour)` for every id occurrence of `kind` in `src`, in the order
+/// [`Occurrences`] records them (co-occurrence: neighbours, then anchors).
 fn each_id<'a>(src: &Sources<'a>, kind: ArtifactKind, mut f: impl FnMut(&'a str, bool)) {
-    match kind {
-        ArtifactKind::Popularity => {
+    if kind == ArtifactKind::Cooc {
+        each_in_list(src, (kind, true), |s| f(s, true));
+        each_in_list(src, (kind, false), |s| f(s, false));
+    } else {
+        let neighbours = !matches!(kind, ArtifactKind::Popularity | ArtifactKind::ContentSim);
+        each_in_list(src, (kind, neighbours), |s| f(s, neighbours));
+    }
+}
+
+/// Calls `f(id)` for every id occurrence of one list of [`LISTS`], in source order.
+fn each_in_list<'a>(
+    src: &Sources<'a>,
+    (kind, neighbours): (ArtifactKind, bool),
+    mut f: impl FnMut(&'a str),
+) {
+    match (kind, neighbours) {
+        (ArtifactKind::Popularity, false) => {
             if let Some(p) = src.popularity {
-                p.each(|i, _| f(i, false));
+                p.each(|i, _| f(i));
             }
         }
-        ArtifactKind::ContentSim => {
+        (ArtifactKind::ContentSim, false) => {
             if let Some(c) = src.content {
-                c.each(|item, _| f(item, false));
+                c.each(|item, _| f(item));
             }
         }
-        _ => {
+        (ArtifactKind::Cooc, false) => {
+            if let Some(c) = src.cooc {
+                c.each(|a, _| f(a));
+            }
+        }
+        (_, true) => {
             if let Some(rows) = rows_of(src, kind) {
-                rows.each(|_, items| items.each(|i, _| f(i, true)));
-            }
-            if let (ArtifactKind::Cooc, Some(c)) = (kind, src.cooc) {
-                c.each(|a, _| f(a, false));
+                rows.each(|_, items| items.each(|i, _| f(i)));
             }
         }
+        _ => {}
+    }
+}
+
+/// How many id occurrences one list of [`LISTS`] has (read from lengths, not the ids).
+fn list_len(src: &Sources<'_>, (kind, neighbours): (ArtifactKind, bool)) -> usize {
+    match (kind, neighbours) {
+        (ArtifactKind::Popularity, false) => src.popularity.map_or(0, |p| p.len()),
+        (ArtifactKind::ContentSim, false) => src.content.map_or(0, |c| c.len()),
+        (ArtifactKind::Cooc, false) => src.cooc.map_or(0, |c| c.len()),
+        (_, true) => rows_of(src, kind).map_or(0, |r| r.pairs()),
+        _ => 0,
     }
 }
 
@@ -240,41 +271,87 @@ impl Part {
     }
 }
 
-/// Id occurrences interned together: their table slots are read first, side by side.
-const ID_BATCH: usize = 16;
-
-/// The state of [`Catalog::build`]'s pass over every id occurrence.
-struct IdPass<'a> {
-    ids: InternerBuilder<'a>,
-    /// Per first-seen id, the signals that name it.
-    refs_fs: Vec<u8>,
-    occ: Occurrences,
-    /// Occurrences of the current signal not yet interned: (id, is a neighbour).
-    batch: Vec<(&'a str, bool)>,
+/// What [`Catalog::build`] does side by side once the ids are interned.
+enum Job {
+    Part(Part),
+    /// The lookup table of the interned ids.
+    Table(hashbrown::HashTable<u32>),
 }
 
-impl IdPass<'_> {
-    /// Interns the batched occurrences of `kind`, in order, and records them.
-    fn flush(&mut self, kind: ArtifactKind) {
-        self.ids.prefetch(self.batch.iter().map(|b| b.0));
-        for (s, neighbour) in self.batch.drain(..) {
-            let id = match self.ids.add(s.into()) {
-                Some(f) => {
-                    if self.refs_fs.len() <= f as usize {
-                        self.refs_fs.resize(f as usize + 1, 0);
-                    }
-                    self.refs_fs[f as usize] |= bit(kind);
-                    if neighbour && !is_trimmed(s) {
-                        BY_NAME
-                    } else {
-                        f
-                    }
-                }
-                None => ABSENT,
-            };
-            push_occ(&mut self.occ, kind, neighbour, id);
+/// The lists of id occurrences, in the order [`Occurrences`] keeps them: (signal, whether
+/// the list holds neighbours; co-occurrence has both).
+const LISTS: [(ArtifactKind, bool); 6] = [
+    (ArtifactKind::Popularity, false),
+    (ArtifactKind::Cooc, false),
+    (ArtifactKind::Cooc, true),
+    (ArtifactKind::Implicit, true),
+    (ArtifactKind::SessionSeq, true),
+    (ArtifactKind::ContentSim, false),
+];
+
+/// The id occurrences of one list of [`LISTS`], in source order.
+fn list_ids<'a>(src: &Sources<'a>, list: (ArtifactKind, bool), n: usize) -> Vec<&'a str> {
+    let mut v = Vec::with_capacity(n);
+    each_in_list(src, list, |s| v.push(s));
+    v
+}
+
+/// One list of occurrences interned on its own ([`id_merge::sort_list`]); a neighbour id
+/// with surrounding blanks is interned as written but resolved by its trimmed name later
+/// ([`BY_NAME`]).
+fn sort_occurrences<'a>(src: &Sources<'a>, list: (ArtifactKind, bool), n: usize) -> SortedList<'a> {
+    let ids = list_ids(src, list, n);
+    let untrimmed: Vec<usize> = match list.1 {
+        true => (0..ids.len()).filter(|&i| !is_trimmed(ids[i])).collect(),
+        false => Vec::new(),
+    };
+    let mut sorted = id_merge::sort_list(ids);
+    for i in untrimmed {
+        if sorted.local[i] != id_merge::NONE {
+            sorted.local[i] = BY_NAME;
         }
     }
+    sorted
+}
+
+/// Interns every id occurrence of `src`: each list sorted on its own (side by side), then
+/// merged into byte order. Returns the ids, per item the signals naming it, and the
+/// occurrences resolved to item ids.
+fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
+    let weights = LISTS.map(|l| list_len(src, l));
+    let sorted =
+        super::parallel::in_parallel(&weights, |i| sort_occurrences(src, LISTS[i], weights[i]));
+    let distinct: Vec<&[&str]> = sorted.iter().map(|s| s.distinct.as_slice()).collect();
+    let (names, remap) = id_merge::merge(&distinct);
+    let mut refs = vec![0u8; names.len()];
+    for (l, map) in remap.iter().enumerate() {
+        for &g in map {
+            refs[g as usize] |= bit(LISTS[l].0);
+        }
+    }
+    let items = Interner::sorted_unindexed(&names);
+    drop(names);
+    let mut lists: Vec<Vec<u32>> = sorted
+        .into_iter()
+        .zip(&remap)
+        .map(|(s, map)| {
+            let mut local = s.local;
+            for x in local.iter_mut().filter(|x| **x < BY_NAME) {
+                *x = map[*x as usize];
+            }
+            local
+        })
+        .collect();
+    let mut take = |i: usize| std::mem::take(&mut lists[i]);
+    let occ = Occurrences {
+        pop: take(0),
+        cooc_anchor: take(1),
+        cooc: take(2),
+        implicit: take(3),
+        session: take(4),
+        content: take(5),
+    };
+    (items, refs, occ)
 }
 
 fn is_trimmed(s: &str) -> bool {
@@ -284,46 +361,20 @@ fn is_trimmed(s: &str) -> bool {
 impl Catalog {
     /// Compiles the catalog from its sources. Item ids are interned in byte order.
     pub fn build(src: &Sources<'_>) -> Catalog {
-        // One pass over every id occurrence: distinct ids by hash (first-seen ids, no string
-        // copied or looked up twice), occurrences kept as first-seen ids, then ranked.
-        let mut pass = IdPass {
-            ids: InternerBuilder::with_capacity(src.popularity.map_or(0, |p| p.len())),
-            refs_fs: Vec::new(),
-            occ: Occurrences::default(),
-            batch: Vec::with_capacity(ID_BATCH),
-        };
-        for kind in SIGNALS {
-            each_id(src, kind, |s, neighbour| {
-                pass.batch.push((s, neighbour));
-                if pass.batch.len() == ID_BATCH {
-                    pass.flush(kind);
-                }
-            });
-            pass.flush(kind);
-        }
-        let IdPass {
-            ids,
-            refs_fs,
-            mut occ,
-            ..
-        } = pass;
-        let (items, rank) = ids.finish();
-        let mut refs = vec![0u8; items.len()];
-        for (f, r) in refs_fs.into_iter().enumerate() {
-            refs[rank[f] as usize] = r;
-        }
-        for v in [
-            &mut occ.pop,
-            &mut occ.cooc_anchor,
-            &mut occ.cooc,
-            &mut occ.implicit,
-            &mut occ.session,
-            &mut occ.content,
-        ] {
-            for x in v.iter_mut() {
-                if *x < BY_NAME {
-                    *x = rank[*x as usize];
-                }
+        let (mut items, refs, occ) = intern_ids(src);
+        // Side by side, the parts with the most occurrences first, and the ids' lookup table
+        // (until it is in place, the parts look names up by binary search).
+        let mut weights = SIGNALS.map(|k| occ.of(k)).to_vec();
+        weights.push(items.len());
+        let jobs = super::parallel::in_parallel(&weights, |i| match SIGNALS.get(i) {
+            Some(&kind) => Job::Part(Part::compile(&items, src, kind, &occ)),
+            None => Job::Table(items.build_table()),
+        });
+        let mut parts = Vec::with_capacity(SIGNALS.len());
+        for job in jobs {
+            match job {
+                Job::Part(p) => parts.push(p),
+                Job::Table(t) => items.set_table(t),
             }
         }
         let mut cat = Catalog {
@@ -331,11 +382,6 @@ impl Catalog {
             refs: Shared::new(refs),
             ..Catalog::default()
         };
-        // Side by side, the parts with the most occurrences first.
-        let weights = SIGNALS.map(|k| occ.of(k));
-        let parts = super::parallel::in_parallel(&weights, |i| {
-            Part::compile(&cat.items, src, SIGNALS[i], &occ)
-        });
         for part in parts {
             cat.put(part);
         }
@@ -573,7 +619,8 @@ fn popularity(n: usize, pop: Option<Pairs<'_>>, occ: &[u32]) -> (Vec<f64>, Vec<I
         });
     }
     let mut order: Vec<ItemIdx> = (0..n as u32).filter(|&i| has[i as usize]).collect();
-    order.sort_by(|&a, &b| {
+    // Distinct ids, total order: unstable gives the same order.
+    order.sort_unstable_by(|&a, &b| {
         count[b as usize]
             .total_cmp(&count[a as usize])
             .then(a.cmp(&b))
@@ -863,5 +910,89 @@ mod tests {
             dump(&next),
             dump(&Catalog::build(&Sources::of_signals(&d3)))
         );
+    }
+
+    /// Ids sorted per signal and merged give exactly what one table over every occurrence
+    /// gives: every non-empty id (blanks kept) in byte order, per item the signals that name
+    /// it, and popularity resolved by name (last duplicate wins), on random signals.
+    #[test]
+    fn interning_by_sorted_lists_equals_one_table_over_every_occurrence() {
+        use std::collections::BTreeMap;
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        let stems = ["", " ", "sku-", "a-long-shared-prefix-", "é", "a"];
+        let id = |next: &mut dyn FnMut(u64) -> u64| {
+            let stem = stems[next(stems.len() as u64) as usize];
+            match next(3) {
+                0 => stem.to_string(),
+                1 => format!("{stem}{}", next(40)),
+                _ => format!(" {stem}{:05} ", next(60)),
+            }
+        };
+        for round in 0..50 {
+            let list = |n: u64, next: &mut dyn FnMut(u64) -> u64| -> Vec<(String, f64)> {
+                (0..next(n)).map(|_| (id(next), next(9) as f64)).collect()
+            };
+            let d = SignalData {
+                popularity: Some(list(80, &mut next)),
+                cooc: Some(
+                    (0..next(6))
+                        .map(|_| (id(&mut next), list(12, &mut next)))
+                        .collect(),
+                ),
+                implicit: Some(
+                    (0..next(4))
+                        .map(|u| (format!("u{u}"), list(10, &mut next)))
+                        .collect(),
+                ),
+                content: Some(
+                    (0..next(30))
+                        .map(|_| (id(&mut next), vec!["t".into()]))
+                        .collect(),
+                ),
+                session: None,
+            };
+            let cat = Catalog::build(&Sources::of_signals(&d));
+            let name = |s: &str, kind: ArtifactKind, named: &mut BTreeMap<String, u8>| {
+                if !s.is_empty() {
+                    *named.entry(s.to_string()).or_default() |= bit(kind);
+                }
+            };
+            let mut named_owned: BTreeMap<String, u8> = BTreeMap::new();
+            for (s, _) in d.popularity.as_deref().unwrap_or_default() {
+                name(s, ArtifactKind::Popularity, &mut named_owned);
+            }
+            for (a, row) in d.cooc.as_deref().unwrap_or_default() {
+                name(a, ArtifactKind::Cooc, &mut named_owned);
+                row.iter()
+                    .for_each(|(s, _)| name(s, ArtifactKind::Cooc, &mut named_owned));
+            }
+            for (_, row) in d.implicit.as_deref().unwrap_or_default() {
+                row.iter()
+                    .for_each(|(s, _)| name(s, ArtifactKind::Implicit, &mut named_owned));
+            }
+            for (s, _) in d.content.as_deref().unwrap_or_default() {
+                name(s, ArtifactKind::ContentSim, &mut named_owned);
+            }
+            let names: Vec<&String> = named_owned.keys().collect();
+            assert_eq!(cat.catalog_len(), names.len(), "round {round}");
+            for (i, (n, r)) in named_owned.iter().enumerate() {
+                assert_eq!(cat.items.name(i as u32), n, "round {round}");
+                assert_eq!(cat.refs[i], *r, "round {round}: {n:?}");
+            }
+            let mut pop: BTreeMap<&str, f64> = BTreeMap::new();
+            for (s, c) in d.popularity.as_deref().unwrap_or_default() {
+                pop.insert(s, clean(*c));
+            }
+            for (i, n) in names.iter().enumerate() {
+                let want = pop.get(n.as_str()).copied().unwrap_or(0.0);
+                assert_eq!(cat.pop_count[i], want, "round {round}: {n:?}");
+            }
+        }
     }
 }

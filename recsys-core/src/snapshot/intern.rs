@@ -111,7 +111,53 @@ impl Interner {
         it
     }
 
+    /// The names only, sorted in byte order and distinct (ids = positions), without the
+    /// lookup table: [`Interner::get`] searches the names until [`Interner::set_table`] puts
+    /// the table built by [`Interner::build_table`] in place (the table can then be built
+    /// while other work reads the names).
+    pub(crate) fn sorted_unindexed(names: &[&str]) -> Interner {
+        let mut it = Interner {
+            names: Strs::with_capacity(names.len()),
+            table: HashTable::new(),
+            hasher: StrHashState::default(),
+        };
+        for n in names {
+            it.names.push(n);
+        }
+        it
+    }
+
+    /// The lookup table of the names (see [`Interner::sorted_unindexed`]).
+    pub(crate) fn build_table(&self) -> HashTable<u32> {
+        let mut table = HashTable::with_capacity(self.names.len());
+        for i in 0..self.names.len() {
+            let h = self.hasher.hash_one(self.names.get(i));
+            table.insert_unique(h, i as u32, |&j| {
+                self.hasher.hash_one(self.names.get(j as usize))
+            });
+        }
+        table
+    }
+
+    /// Puts the table [`Interner::build_table`] built for these names in place.
+    pub(crate) fn set_table(&mut self, table: HashTable<u32>) {
+        self.table = table;
+    }
+
     pub fn get(&self, s: &str) -> Option<u32> {
+        if self.table.is_empty() {
+            // Unindexed (still compiling): binary search over the sorted names.
+            let (mut lo, mut hi) = (0, self.names.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match self.names.get(mid).cmp(s) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => return Some(mid as u32),
+                }
+            }
+            return None;
+        }
         let h = self.hasher.hash_one(s);
         self.table
             .find(h, |&j| self.names.get(j as usize) == s)
@@ -143,14 +189,13 @@ impl Interner {
 }
 
 /// Collects distinct strings in first-seen order with one hash lookup each, then sorts only
-/// the distinct ones into an [`Interner`] (interning a million ids that occur three million
-/// times sorts a million strings, not three million).
+/// the distinct ones into an [`Interner`]: for strings with few distinct values that occur
+/// many times (content tags: ~30k distinct in 6M occurrences at 1M items). Catalog item ids,
+/// which are mostly distinct, are interned by sorting instead (`id_merge`).
 ///
 /// The table is open-addressed (linear probing, at most 2/3 full), and each slot carries the
-/// string's length and first 16 bytes, so a lookup of an id of at most 16 bytes (the common
-/// case) is decided in its slot, without reading the string it names. At catalog scale every
-/// slot read is a cache miss: [`InternerBuilder::prefetch`] lets a caller touch the slots of
-/// the next few strings first, so their misses overlap instead of queueing.
+/// string's length and first 16 bytes, so a lookup of a string of at most 16 bytes (the
+/// common case) is decided in its slot, without reading the string it names.
 pub(crate) struct InternerBuilder<'a> {
     strs: Vec<Cow<'a, str>>,
     /// Power-of-two length; a slot with `len == 0` is free (empty strings are never added).
@@ -179,17 +224,6 @@ impl<'a> InternerBuilder<'a> {
     #[inline]
     fn home(&self, s: &str) -> usize {
         self.hasher.hash_one(s) as usize & (self.slots.len() - 1)
-    }
-
-    /// Reads the home slot of each of `strs` (cheap and independent, so the CPU fetches them
-    /// side by side) ahead of adding them one by one.
-    #[inline]
-    pub(crate) fn prefetch<'s>(&self, strs: impl Iterator<Item = &'s str>) {
-        let mut touched = 0u32;
-        for s in strs {
-            touched ^= self.slots[self.home(s)].len;
-        }
-        std::hint::black_box(touched);
     }
 
     /// Adds `s` (empty strings are never interned); returns its first-seen id.
@@ -291,7 +325,7 @@ fn slots_for(n: usize) -> usize {
 
 /// [`prefix_key`] as two words (the slot's key).
 #[inline]
-fn prefix_words(s: &str) -> [u64; 2] {
+pub(super) fn prefix_words(s: &str) -> [u64; 2] {
     let k = prefix_key(s);
     [(k >> 64) as u64, k as u64]
 }
@@ -324,7 +358,6 @@ mod builder_tests {
         let mut b = InternerBuilder::with_capacity(0);
         assert_eq!(b.add("".into()), None);
         for round in 0..2 {
-            b.prefetch(names.iter().map(String::as_str));
             for (i, n) in names.iter().enumerate() {
                 assert_eq!(
                     b.add(n.as_str().into()),
@@ -342,5 +375,35 @@ mod builder_tests {
             assert_eq!(interner.get(n), Some(rank[i]));
         }
         assert_eq!(interner.get("a-long-shared-prefix-x"), None);
+    }
+
+    /// An interner without its table finds the same ids (by binary search) as with it, and
+    /// the table built alongside is the one `from_sorted` builds.
+    #[test]
+    fn unindexed_names_answer_like_the_table() {
+        use super::Interner;
+        let mut names: Vec<String> = (0..3000).map(|i| format!("id-{}", i * 7 % 3001)).collect();
+        names.extend(
+            ["", " x", "a-long-shared-prefix-1", "a-long-shared-prefix-2"].map(String::from),
+        );
+        names.sort();
+        names.dedup();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut it = Interner::sorted_unindexed(&refs);
+        let probes: Vec<String> = names
+            .iter()
+            .cloned()
+            .chain(["id-", "zz", "a-long-shared-prefix-3", " "].map(String::from))
+            .collect();
+        let want: Vec<Option<u32>> = {
+            let full = Interner::from_sorted(&names);
+            probes.iter().map(|p| full.get(p)).collect()
+        };
+        let before: Vec<Option<u32>> = probes.iter().map(|p| it.get(p)).collect();
+        assert_eq!(before, want);
+        let table = it.build_table();
+        it.set_table(table);
+        let after: Vec<Option<u32>> = probes.iter().map(|p| it.get(p)).collect();
+        assert_eq!(after, want);
     }
 }

@@ -73,6 +73,24 @@ pub enum Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Owned(v) => v.len(),
+            Rows::Cooc(v) => v.len(),
+            Rows::Users(v) => v.len(),
+            Rows::Cols(c) => c.len(),
+        }
+    }
+    /// Number of (item, score) pairs over every row.
+    pub fn pairs(&self) -> usize {
+        match self {
+            Rows::Owned(v) => v.iter().map(|(_, r)| r.len()).sum(),
+            Rows::Cooc(v) => v.iter().map(|r| r.items.as_ref().map_or(0, Vec::len)).sum(),
+            Rows::Users(v) => v.iter().map(|r| r.items.as_ref().map_or(0, Vec::len)).sum(),
+            Rows::Cols(c) => c.ids.len(),
+        }
+    }
     /// Calls `f(key, row)` for each row, in order.
     pub fn each(&self, mut f: impl FnMut(&'a str, Pairs<'a>)) {
         match *self {
@@ -134,6 +152,14 @@ impl<'a> TagList<'a> {
 }
 
 impl<'a> Tagged<'a> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Tagged::Owned(v) => v.len(),
+            Tagged::Content(v) => v.len(),
+            Tagged::Cols(c) => c.items.len(),
+        }
+    }
     /// Calls `f(item, tags)` for each row, in order.
     pub fn each(&self, mut f: impl FnMut(&'a str, TagList<'a>)) {
         match *self {

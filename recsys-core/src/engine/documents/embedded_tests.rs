@@ -354,3 +354,66 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// Strings embedded in a call are unescaped into copies of their own: a cold load verifies
+/// artifacts on two threads, but loads one string at a time, so two large copies never add
+/// up in its peak (the objects beside them still load side by side).
+#[test]
+fn a_cold_load_unescapes_one_string_at_a_time() {
+    let version = |body: &str| {
+        crate::check::Artifact::parse(body.as_bytes(), None)
+            .unwrap()
+            .version()
+            .to_string()
+    };
+    let artifact = |kind: &str, rows: Vec<String>| {
+        let body = format!(
+            r#"{{"v":1,"artifact_type":"{kind}","tenant":"t","surface":"s","window":{{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z"}},"items":[{}],"build":{{"built_at":"","version":"V"}}}}"#,
+            rows.join(",")
+        );
+        let v = version(&body);
+        (
+            format!("s3://b/t/s/{kind}/{v}.json"),
+            body.replace("\"V\"", &format!("\"{v}\"")),
+        )
+    };
+    let n = 40_000;
+    let pop = artifact(
+        "popularity",
+        (0..n)
+            .map(|i| format!(r#"{{"item_id":"sku-{i:07}","count":{}}}"#, n - i))
+            .collect(),
+    );
+    let content = artifact(
+        "content_sim",
+        (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"item_id":"sku-{i:07}","tags":["a:{}","b:{}"]}}"#,
+                    i % 7,
+                    i % 11
+                )
+            })
+            .collect(),
+    );
+    let l = Load {
+        tenant: "t".into(),
+        surface: "s".into(),
+        manifest: manifest(
+            "t",
+            "s",
+            &[("popularity", &pop.0), ("content_sim", &content.0)],
+        ),
+        artifacts: vec![pop, content],
+    };
+    assert!(l.artifacts.iter().map(|a| a.1.len()).sum::<usize>() > 1 << 21);
+    let strings = engine()
+        .call("load_snapshot", &call_text(&l, string_of))
+        .unwrap();
+    assert_eq!(crate::compile::string_copies::most(), 1);
+    let objects = engine()
+        .call("load_snapshot", &call_text(&l, str::to_string))
+        .unwrap();
+    assert_eq!(strings, objects);
+    assert!(strings.contains(&format!("\"items\":{n}")), "{strings}");
+}
