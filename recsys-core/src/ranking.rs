@@ -274,6 +274,7 @@ pub(crate) fn group_by_slot<I: Iterator<Item = (u32, u32)>>(
 /// `top` when given. Pools of catalog items (the usual case) sort packed integer keys, which
 /// orders exactly like `by_score` because catalog keys are interned in id order; pools with
 /// ids the catalog does not know fall back to comparing names.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 fn sort_by_score(
     snap: &TenantSnapshot,
     keys: &Keys,
@@ -311,6 +312,7 @@ fn sort_by_score(
 /// postings, so a round costs O(pool) plus the postings of the item just picked.
 /// `full_scan` forces the plain O(pool) scan per round (the reference for the lazy heap,
 /// used by the tests to prove both pick the same items in the same order).
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 fn mmr(
     snap: &TenantSnapshot,
     cands: &[Cand],

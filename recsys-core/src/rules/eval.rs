@@ -497,6 +497,7 @@ fn merge_sorted(a: &[u32], b: &[u32]) -> Vec<u32> {
 /// acts): every applicable rule on items, and the applicable rules on tags some candidate
 /// carries, in evaluation order. With `every_rule` (per-rule telemetry, which reports each
 /// applicable rule) all rules are evaluated, and the applicable block rules listed too.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub fn resolve<'s>(
     scope: &Scope<'s>,
     keys: &mut Keys<'s>,
