@@ -28,6 +28,93 @@ impl Hasher for IdHasher {
 
 pub type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
 
+/// A small open-addressing hash table from item key to a value, for request-local lookups
+/// that every candidate makes (the pool's index, the anchors' and user's signal rows): a
+/// power-of-two table at most half full, Fibonacci hashing and linear probing, so a lookup
+/// is a probe or two; grows by rehashing.
+#[derive(Debug, Clone)]
+pub struct KeyTable<V: Copy + Default> {
+    /// `(key + 1, value)`; 0 marks an empty slot.
+    slots: Vec<(u32, V)>,
+    len: usize,
+    shift: u32,
+    /// The value of key `u32::MAX` (which `key + 1` cannot hold).
+    max_key: Option<V>,
+}
+
+impl<V: Copy + Default> Default for KeyTable<V> {
+    fn default() -> Self {
+        KeyTable {
+            slots: Vec::new(),
+            len: 0,
+            shift: 0,
+            max_key: None,
+        }
+    }
+}
+
+impl<V: Copy + Default> KeyTable<V> {
+    /// An empty table for about `n` keys.
+    pub fn with_capacity(n: usize) -> Self {
+        let size = (n.max(4) * 2).next_power_of_two();
+        KeyTable {
+            slots: vec![(0, V::default()); size],
+            shift: 64 - size.trailing_zeros(),
+            ..KeyTable::default()
+        }
+    }
+    /// The slot holding `key` (true), or the empty slot where it would go (false).
+    fn find(&self, key: u32) -> (usize, bool) {
+        let (tag, mask) = (key + 1, self.slots.len() - 1);
+        let mut i = ((tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        loop {
+            match self.slots[i].0 {
+                t if t == tag => return (i, true),
+                0 => return (i, false),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+    /// The value of `key`.
+    pub fn get(&self, key: u32) -> Option<V> {
+        if key == u32::MAX {
+            return self.max_key;
+        }
+        if self.slots.is_empty() {
+            return None;
+        }
+        let (i, found) = self.find(key);
+        found.then(|| self.slots[i].1)
+    }
+    /// The value of `key`, inserting `V::default()` when absent; true when it was inserted.
+    pub fn entry(&mut self, key: u32) -> (&mut V, bool) {
+        if key == u32::MAX {
+            let inserted = self.max_key.is_none();
+            return (self.max_key.get_or_insert_with(V::default), inserted);
+        }
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let (i, found) = self.find(key);
+        if !found {
+            self.slots[i].0 = key + 1;
+            self.len += 1;
+        }
+        (&mut self.slots[i].1, !found)
+    }
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        let max_key = self.max_key.take();
+        *self = KeyTable::with_capacity((old.len()).max(8));
+        self.max_key = max_key;
+        for (tag, v) in old.into_iter().filter(|s| s.0 != 0) {
+            let (i, _) = self.find(tag - 1);
+            self.slots[i] = (tag, v);
+            self.len += 1;
+        }
+    }
+}
+
 /// A request-local item key: ids below the catalog size are snapshot items; ids at or above
 /// it name items the catalog does not know (from `include_ids` or rules), kept by string.
 #[derive(Debug, Default)]
@@ -220,6 +307,9 @@ pub struct SignalMaps {
     anchor_table: TagTable,
     /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
+    /// `cooc`, `collab` and `session` in one table: (cooc, collab, session) per item, what
+    /// every candidate's signals are looked up in (one probe instead of three).
+    rows: KeyTable<[f64; 3]>,
 }
 
 /// A small open-addressing hash table from tag to count, built per request from the anchors'
@@ -310,6 +400,12 @@ impl SignalMaps {
                 m.session.extend(row.iter().copied());
             }
         }
+        m.rows = KeyTable::with_capacity(m.cooc.len() + m.collab.len() + m.session.len());
+        for (field, map) in [&m.cooc, &m.collab, &m.session].into_iter().enumerate() {
+            for (&k, &v) in map {
+                m.rows.entry(k).0[field] = v;
+            }
+        }
         if used.content {
             m.anchors = anchors.to_vec();
             m.anchors.sort_unstable();
@@ -352,12 +448,13 @@ impl SignalMaps {
     /// Raw signals of an item.
     pub fn signals(&self, snap: &TenantSnapshot, k: u32) -> Signals {
         let idx = k as usize;
+        let [cooc, collab, session] = self.rows.get(k).unwrap_or_default();
         Signals {
             pop: snap.pop_count.get(idx).copied().unwrap_or(0.0),
-            cooc: self.cooc.get(&k).copied().unwrap_or(0.0),
-            collab: self.collab.get(&k).copied().unwrap_or(0.0),
+            cooc,
+            collab,
             content: self.content(snap, k),
-            session: self.session.get(&k).copied().unwrap_or(0.0),
+            session,
         }
     }
 
@@ -425,7 +522,7 @@ pub struct Pool {
     pub cands: Vec<Cand>,
     /// Every key examined: its position in `cands`, or [`Pool::REFUSED`] when a hard filter
     /// refused it (one map, so an offer costs one hash insert).
-    index: IdMap<u32>,
+    index: KeyTable<u32>,
     pub counts: StageCounts,
     /// Keys examined and removed by rule blocks (per-rule telemetry).
     pub blocked: Vec<u32>,
@@ -442,7 +539,7 @@ impl Pool {
     pub fn with_capacity(n: usize, cap: usize) -> Pool {
         Pool {
             cands: Vec::with_capacity(n.min(cap)),
-            index: IdMap::with_capacity_and_hasher(n.min(cap), Default::default()),
+            index: KeyTable::with_capacity(n.min(cap)),
             cap,
             ..Pool::default()
         }
@@ -450,9 +547,9 @@ impl Pool {
     /// The position of candidate `k` in the pool, if it was pooled.
     pub fn position(&self, k: u32) -> Option<usize> {
         self.index
-            .get(&k)
-            .filter(|&&i| i != Pool::REFUSED)
-            .map(|&i| i as usize)
+            .get(k)
+            .filter(|&i| i != Pool::REFUSED)
+            .map(|i| i as usize)
     }
     /// Whether the pool has reached its cap (sources stop offering).
     pub fn full(&self) -> bool {
@@ -475,20 +572,20 @@ impl Pool {
         if self.full() {
             return false;
         }
-        let slot = match self.index.entry(k) {
-            std::collections::hash_map::Entry::Occupied(_) => return false,
-            std::collections::hash_map::Entry::Vacant(v) => v,
-        };
+        let (slot, new) = self.index.entry(k);
+        if !new {
+            return false;
+        }
         let r = f.check(snap, keys, k);
         self.counts.record(r);
         if r.is_err() {
-            slot.insert(Pool::REFUSED);
+            *slot = Pool::REFUSED;
             if r == Err(Stage::Rules) {
                 self.blocked.push(k);
             }
             return false;
         }
-        slot.insert(self.cands.len() as u32);
+        *slot = self.cands.len() as u32;
         self.cands.push(Cand {
             key: k,
             raw: maps.signals(snap, k),
@@ -570,5 +667,56 @@ mod tag_table_tests {
             }
         }
         assert_eq!(TagTable::default().get(3), 0);
+    }
+}
+
+#[cfg(test)]
+mod key_table_tests {
+    use super::KeyTable;
+    use std::collections::HashMap;
+
+    /// The key table answers every lookup and insertion as a `HashMap` does, through growth
+    /// from an empty and from a sized table, with clustered, spread and extreme keys.
+    #[test]
+    fn key_table_matches_a_hash_map() {
+        let mut seed = 3u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for round in 0..60 {
+            let mut table: KeyTable<u32> = if round % 2 == 0 {
+                KeyTable::default()
+            } else {
+                KeyTable::with_capacity(next(50) as usize)
+            };
+            let mut want: HashMap<u32, u32> = HashMap::new();
+            for step in 0..(1 + next(3000)) {
+                let key = match next(4) {
+                    0 => next(64) as u32,
+                    1 => u32::MAX - next(3) as u32,
+                    2 => (next(1 << 20) as u32) << 11,
+                    _ => next(1 << 31) as u32,
+                };
+                if next(3) == 0 {
+                    assert_eq!(table.get(key), want.get(&key).copied(), "round {round}");
+                    continue;
+                }
+                let (v, inserted) = table.entry(key);
+                assert_eq!(
+                    inserted,
+                    !want.contains_key(&key),
+                    "round {round} key {key}"
+                );
+                *v = v.wrapping_add(step as u32);
+                let w = want.entry(key).or_insert(0);
+                *w = w.wrapping_add(step as u32);
+            }
+            for (&k, &v) in &want {
+                assert_eq!(table.get(k), Some(v), "round {round} key {k}");
+            }
+        }
     }
 }

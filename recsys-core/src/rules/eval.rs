@@ -98,11 +98,14 @@ fn unpack(key: u32) -> TagKey {
     }
 }
 
-/// A bitset over packed (space, tag) keys.
+/// A bitset over packed (space, tag) keys, with the rank of each set key (its slot: how many
+/// set keys come before it, in key order).
 #[derive(Debug, Default)]
 struct TagBits {
     ntags: usize,
     bits: Vec<u64>,
+    /// Per word: the set bits in the words before it.
+    ranks: Vec<u32>,
 }
 
 impl TagBits {
@@ -110,6 +113,7 @@ impl TagBits {
         let mut b = TagBits {
             ntags,
             bits: vec![0u64; (3 * ntags).div_ceil(64)],
+            ranks: Vec::new(),
         };
         for key in keys {
             let bit = b.bit(key);
@@ -117,7 +121,24 @@ impl TagBits {
                 *w |= 1 << (bit % 64);
             }
         }
+        let mut set = 0u32;
+        b.ranks = b
+            .bits
+            .iter()
+            .map(|w| {
+                let before = set;
+                set += w.count_ones();
+                before
+            })
+            .collect();
         b
+    }
+    /// The slot of a set key (its rank among the set keys, which is key order), or `None`.
+    fn slot(&self, key: u32) -> Option<usize> {
+        let bit = self.bit(key);
+        let w = *self.bits.get(bit / 64)?;
+        let m = 1u64 << (bit % 64);
+        (w & m != 0).then(|| self.ranks[bit / 64] as usize + (w & (m - 1)).count_ones() as usize)
     }
     fn bit(&self, key: u32) -> usize {
         (key >> 30) as usize * self.ntags + (key & ((1 << 30) - 1)) as usize
@@ -146,6 +167,9 @@ pub struct RuleIndex {
     /// Boost and pin rules on tags, brands and categories: (packed tag, rule), sorted.
     tagged_actions: Vec<(u32, u32)>,
     tagged_bits: TagBits,
+    /// The rules of tagged slot `s` (see [`TagBits::slot`]) are
+    /// `tagged_actions[tagged_off[s]..tagged_off[s + 1]]`.
+    tagged_off: Vec<u32>,
     /// Every boost and pin rule that can act (any target), in evaluation order.
     actions: Vec<u32>,
     /// Bitset over catalog items: some block rule (whatever its scope or window) names the
@@ -236,6 +260,12 @@ impl RuleIndex {
         ix.tagged_actions.sort_unstable();
         ix.block_tag_bits = TagBits::new(ntags, ix.block_tags.iter().map(|x| x.0));
         ix.tagged_bits = TagBits::new(ntags, ix.tagged_actions.iter().map(|x| x.0));
+        for (i, &(key, _)) in ix.tagged_actions.iter().enumerate() {
+            if i == 0 || ix.tagged_actions[i - 1].0 != key {
+                ix.tagged_off.push(i as u32);
+            }
+        }
+        ix.tagged_off.push(ix.tagged_actions.len() as u32);
         ix.may_block = ix.may_block_bits(tags);
         ix
     }
@@ -403,20 +433,41 @@ pub struct Applied<'s> {
     pub block_targets: Vec<Target<'s>>,
     pub boosts: Vec<Action_<'s>>,
     pub pins: Vec<Action_<'s>>,
-    /// Packed tag keys some candidate carries and some tag rule targets, sorted.
-    targeted: Vec<u32>,
-    /// Pool positions per `targeted` key: `pos[off[i]..off[i + 1]]`, in pool order.
-    off: Vec<u32>,
-    pos: Vec<u32>,
+    /// The rule index the pool's tag targets are slotted by.
+    index: Option<&'s RuleIndex>,
+    /// Where the tag rules' targets sit in the pool.
+    targets: PoolTargets,
 }
 
 impl Applied<'_> {
     /// Pool positions (pool order, as of resolution) of the candidates carrying a tag.
     pub fn matches(&self, space: u8, t: TagIdx) -> &[u32] {
-        match self.targeted.binary_search(&pack(space, t)) {
-            Ok(i) => &self.pos[self.off[i] as usize..self.off[i + 1] as usize],
-            Err(_) => &[],
+        self.index
+            .map_or(&[], |ix| self.targets.of(ix, pack(space, t)))
+    }
+}
+
+/// The pool positions carrying each tag a tag boost or pin targets: slot `s` of the rule
+/// index's tagged keys ([`TagBits::slot`]) holds `pos[off[s]..off[s + 1]]`, in pool order.
+#[derive(Debug, Default)]
+struct PoolTargets {
+    off: Vec<u32>,
+    pos: Vec<u32>,
+}
+
+impl PoolTargets {
+    /// The positions carrying packed key `key` (none when no tag rule targets it).
+    fn of(&self, ix: &RuleIndex, key: u32) -> &[u32] {
+        match ix.tagged_bits.slot(key) {
+            Some(s) if s + 1 < self.off.len() => {
+                &self.pos[self.off[s] as usize..self.off[s + 1] as usize]
+            }
+            _ => &[],
         }
+    }
+    /// Whether some candidate carries the key of slot `s`.
+    fn hit(&self, s: usize) -> bool {
+        s + 1 < self.off.len() && self.off[s + 1] > self.off[s]
     }
 }
 
@@ -439,66 +490,75 @@ fn target_of<'s>(keys: &mut Keys<'s>, target: &'s RuleTarget) -> Target<'s> {
     }
 }
 
-/// The tag targets the pool carries: the packed (space, tag) keys some tag boost or pin
-/// targets and some candidate carries, sorted, with the pool positions carrying each
-/// (`pos[off[i]..off[i + 1]]`, in pool order). One sort of packed `key << 32 | position`
-/// pairs groups them.
-fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+/// The tag targets the pool carries: for each tagged slot of the rule index, the pool
+/// positions carrying its key, in pool order. Grouped with a counting sort over the slots
+/// (ranks in the tagged-key bitset), so no comparison sort and no search per hit.
+fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> PoolTargets {
     let ix = &snap.rule_index;
-    let mut hits: Vec<u64> = Vec::new();
-    if !ix.tagged_actions.is_empty() {
-        for (pos, c) in pool.cands.iter().enumerate() {
-            let Some(t) = snap.item_tags(c.key) else {
-                continue;
-            };
-            for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
-                for &x in list {
-                    let key = pack(space, x);
-                    if ix.tagged_bits.has(key) {
-                        hits.push(((key as u64) << 32) | pos as u64);
-                    }
+    let slots = ix.tagged_off.len().saturating_sub(1);
+    if slots == 0 {
+        return PoolTargets::default();
+    }
+    let mut hits: Vec<(u32, u32)> = Vec::new();
+    for (pos, c) in pool.cands.iter().enumerate() {
+        let Some(t) = snap.item_tags(c.key) else {
+            continue;
+        };
+        for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
+            for &x in list {
+                if let Some(s) = ix.tagged_bits.slot(pack(space, x)) {
+                    hits.push((s as u32, pos as u32));
                 }
             }
         }
     }
-    hits.sort_unstable();
-    let mut targeted: Vec<u32> = Vec::new();
-    let mut off: Vec<u32> = Vec::new();
-    let mut pos: Vec<u32> = Vec::with_capacity(hits.len());
-    for h in hits {
-        let key = (h >> 32) as u32;
-        if targeted.last() != Some(&key) {
-            off.push(pos.len() as u32);
-            targeted.push(key);
-        }
-        pos.push(h as u32);
+    let mut off = vec![0u32; slots + 1];
+    for &(s, _) in &hits {
+        off[s as usize + 1] += 1;
     }
-    off.push(pos.len() as u32);
-    (targeted, off, pos)
+    for s in 0..slots {
+        off[s + 1] += off[s];
+    }
+    let mut fill = off.clone();
+    let mut pos = vec![0u32; hits.len()];
+    for &(s, p) in &hits {
+        pos[fill[s as usize] as usize] = p;
+        fill[s as usize] += 1;
+    }
+    PoolTargets { off, pos }
 }
 
-/// The union of two sorted lists without common elements, sorted.
-fn merge_sorted(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] <= b[j] {
-            out.push(a[i]);
-            i += 1;
-        } else {
-            out.push(b[j]);
-            j += 1;
+/// The rules to evaluate for a pool, in evaluation order: the item boosts and pins, and the
+/// tag boosts and pins of the slots some candidate carries (one bit per rule, read in order).
+fn candidate_rules(ix: &RuleIndex, nrules: usize, targets: &PoolTargets) -> Vec<u32> {
+    let mut bits = vec![0u64; nrules.div_ceil(64)];
+    for &r in &ix.keyed_actions {
+        set_bit(&mut bits, r);
+    }
+    for s in 0..ix.tagged_off.len().saturating_sub(1) {
+        if targets.hit(s) {
+            let (lo, hi) = (ix.tagged_off[s] as usize, ix.tagged_off[s + 1] as usize);
+            for &(_, r) in &ix.tagged_actions[lo..hi] {
+                set_bit(&mut bits, r);
+            }
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
+    let mut rules = Vec::new();
+    for (w, &word) in bits.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            rules.push(w as u32 * 64 + word.trailing_zeros());
+            word &= word - 1;
+        }
+    }
+    rules
 }
 
 /// Resolves the boosts and pins that can act on `pool` (its candidates, before any rule
 /// acts): every applicable rule on items, and the applicable rules on tags some candidate
 /// carries, in evaluation order. With `every_rule` (per-rule telemetry, which reports each
 /// applicable rule) all rules are evaluated, and the applicable block rules listed too.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub fn resolve<'s>(
     scope: &Scope<'s>,
     keys: &mut Keys<'s>,
@@ -507,24 +567,16 @@ pub fn resolve<'s>(
 ) -> Applied<'s> {
     let snap = scope.snap;
     let ix = &snap.rule_index;
-    let (targeted, off, pos) = pool_tag_targets(snap, pool);
-    // The rules to evaluate, in evaluation order: the item boosts and pins (sorted) merged
-    // with the tag rules of the targeted tags.
+    let targets = pool_tag_targets(snap, pool);
     let mut rules: Vec<u32> = if every_rule {
         (0..snap.rules.len() as u32).collect()
     } else {
-        let mut tagged: Vec<u32> = targeted
-            .iter()
-            .flat_map(|key| rules_of(&ix.tagged_actions, key).iter().map(|x| x.1))
-            .collect();
-        tagged.sort_unstable();
-        merge_sorted(&ix.keyed_actions, &tagged)
+        candidate_rules(ix, snap.rules.len(), &targets)
     };
     rules.retain(|&r| scope.applies(r));
     let mut out = Applied {
-        targeted,
-        off,
-        pos,
+        index: Some(ix),
+        targets,
         ..Applied::default()
     };
     for r in rules {
@@ -935,13 +987,37 @@ mod precomputed_tests {
                     }
                 }
             }
-            let (targeted, off, pos) = pool_tag_targets(&snap, &pool);
-            let got: BTreeMap<u32, Vec<u32>> = targeted
-                .iter()
-                .enumerate()
-                .map(|(i, &k)| (k, pos[off[i] as usize..off[i + 1] as usize].to_vec()))
+            let targets = pool_tag_targets(&snap, &pool);
+            let ix = &snap.rule_index;
+            // Every packed key of the tag space: the targeted ones hold their positions,
+            // the others none.
+            let ntags = snap.tags().len() as u32;
+            let got: BTreeMap<u32, Vec<u32>> = (0..3u8)
+                .flat_map(|space| (0..ntags).map(move |t| pack(space, t)))
+                .map(|key| (key, targets.of(ix, key).to_vec()))
+                .filter(|(_, v)| !v.is_empty())
                 .collect();
             assert_eq!(got, want, "round {round}");
+            // The rules to evaluate: item actions and the tag actions of carried tags, in
+            // evaluation order.
+            let carried: Vec<u32> = (0..snap.rules.len() as u32)
+                .filter(|&r| {
+                    let rule = &snap.rules[r as usize];
+                    acts(rule)
+                        && match &snap.rule_targets[r as usize] {
+                            RuleTarget::Items(_) | RuleTarget::KnownItems(_) => true,
+                            RuleTarget::Tag(Some(t)) => want.contains_key(&pack(0, *t)),
+                            RuleTarget::Brand(Some(t)) => want.contains_key(&pack(1, *t)),
+                            RuleTarget::Category(Some(t)) => want.contains_key(&pack(2, *t)),
+                            _ => false,
+                        }
+                })
+                .collect();
+            assert_eq!(
+                candidate_rules(ix, snap.rules.len(), &targets),
+                carried,
+                "round {round}"
+            );
         }
     }
 

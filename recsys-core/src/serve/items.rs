@@ -13,6 +13,7 @@ use crate::request::Explain;
 use crate::rules::eval;
 
 /// Builds the items of the answer, in answer order.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selected) -> Vec<Item> {
     let options = d.spec.options;
     // Rule tokens are only formatted when reasons or explain ask for them.

@@ -25,6 +25,7 @@ pub(crate) struct Ruled<'a> {
 }
 
 /// Resolves the rules acting on the pool and applies boosts, then pins.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub(crate) fn apply<'a>(d: &Decision, f: &mut Filtered<'a>, p: &mut Pooled) -> Ruled<'a> {
     let applied = if f.rules_on {
         eval::resolve(f.scope, &mut f.keys, &p.pool, d.opts.rule_telemetry)
@@ -57,6 +58,7 @@ fn position(d: &Decision, f: &Filtered, p: &mut Pooled, k: u32) -> Option<usize>
 }
 
 /// Boosts in priority order, compounding; returns (pos, action index, delta) per boost.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 fn boosts(
     d: &Decision,
     f: &Filtered,
@@ -111,6 +113,7 @@ fn boosts(
 
 /// Pins in priority order (blocks already excluded), within the pin budget, each rule's
 /// `max_pins` and the caps; returns (pos, pin action index) and the caps' counts.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 fn pins(
     d: &Decision,
     f: &Filtered,

@@ -45,6 +45,7 @@ impl Offer<'_, '_> {
     }
 
     /// Most popular first, until `fanout` candidates were taken.
+    #[inline(never)] // a stage of its own in profiles (called a few times per request)
     fn popularity(&self, pool: &mut Pool, fanout: usize) {
         let mut taken = 0usize;
         for &i in &self.snap.pop_order {
@@ -59,6 +60,7 @@ impl Offer<'_, '_> {
 
     /// The anchors' co-occurrence neighbours (`limits.cooc_per_anchor` of each), strongest
     /// first; none when `signals.cooc_candidates` is off.
+    #[inline(never)] // a stage of its own in profiles (called a few times per request)
     fn cooc(&self, pool: &mut Pool) {
         if !self.switches.cooc_candidates {
             return;
@@ -73,6 +75,7 @@ impl Offer<'_, '_> {
     }
 
     /// The user's implicit and session rows, then content neighbours per anchor tag.
+    #[inline(never)] // a stage of its own in profiles (called a few times per request)
     fn similarity(&self, pool: &mut Pool) {
         let (snap, spec) = (self.snap, self.spec);
         if !spec.user_key.is_empty() {
@@ -108,6 +111,7 @@ impl Offer<'_, '_> {
 }
 
 /// Fills and scores the candidate pool of a decision.
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
     let (snap, spec, cfg) = (d.snap, d.spec, d.cfg);
     let use_cooc = spec.weights.cooc > 0.0 || spec.source == Source::Algo(Algo::Cooc);
