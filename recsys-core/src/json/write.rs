@@ -62,35 +62,11 @@ fn write_value(out: &mut String, v: &Value, esc: Escape) {
     }
 }
 
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any byte of `x` is below `n` (`n <= 0x80`): exact, no false positives.
-fn has_byte_below(x: u64, n: u8) -> bool {
-    x.wrapping_sub(LOW_BITS * u64::from(n)) & !x & HIGH_BITS != 0
-}
-
-/// Whether any byte of `x` equals `b`.
-fn has_byte(x: u64, b: u8) -> bool {
-    has_byte_below(x ^ (LOW_BITS * u64::from(b)), 1)
-}
-
-/// Whether `s` holds a byte the minimal escapes rewrite (`"`, `\`, a control character),
-/// eight bytes a step (a per-byte scan cost ~8 instructions a byte on the answers' hashes).
+/// Whether `s` holds a byte the minimal escapes rewrite (`"`, `\\`, a control character),
+/// found eight bytes a step (a per-byte scan cost ~8 instructions a byte on the answers'
+/// hashes).
 fn needs_std_escape(s: &[u8]) -> bool {
-    let mut chunks = s.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        if has_byte_below(x, 0x20) || has_byte(x, b'"') || has_byte(x, b'\\') {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    super::scan::special(s, true) < s.len()
 }
 
 /// A JSON string with the minimal escapes.
