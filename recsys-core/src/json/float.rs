@@ -125,7 +125,22 @@ fn is_exact_tie(abs: f64, s: i32) -> bool {
         return false;
     }
     // m' < 2^53 < 5^23: a larger power of five cannot divide it.
-    s >= 0 || (-s <= 22 && (m >> zeros) % 5u64.pow(s.unsigned_abs()) == 0)
+    s >= 0 || (-s <= 22 && (m >> zeros).is_multiple_of(5u64.pow(s.unsigned_abs())))
+}
+
+/// ryu writes |f| in [1e-5, 1e16) as plain decimal, as Go does, except that an integral
+/// value keeps a `.0` (`1200.0`). Returns Go's text, or `None` for an exact tie (see
+/// [`is_exact_tie`]), which the caller writes with std's digits.
+fn plain_go_text(abs: f64, text: &str) -> Option<&str> {
+    let (body, s) = match text.strip_suffix(".0") {
+        // `1200`: the shortest digits are `12`, two places left of the units.
+        Some(int) => (
+            int,
+            -(int.bytes().rev().take_while(|&b| b == b'0').count() as i32),
+        ),
+        None => (text, (text.len() - text.find('.')? - 1) as i32),
+    };
+    (!is_exact_tie(abs, s)).then_some(body)
 }
 
 /// Appends `f` the way Go's `encoding/json` renders a `float64`: shortest round-trip digits,
@@ -133,6 +148,14 @@ fn is_exact_tie(abs: f64, s: i32) -> bool {
 /// Zero is `0` (`-0` when negative). The caller guarantees `f` is finite.
 pub fn format_go_float(out: &mut String, f: f64) {
     let abs = f.abs();
+    if (1e-5..1e16).contains(&abs) {
+        // The common case (every score): ryu's own text is already Go's.
+        let mut gen = ryu::Buffer::new();
+        if let Some(text) = plain_go_text(abs, gen.format_finite(f)) {
+            out.push_str(text);
+            return;
+        }
+    }
     let d = Digits::of(abs);
     if abs != 0.0 && is_exact_tie(abs, d.len as i32 - d.point) {
         return format_std(out, f);
@@ -233,7 +256,7 @@ mod tests {
             f64::MIN,
             f64::EPSILON,
             5e-324,
-            2.2250738585072009e-308,
+            f64::from_bits(0x000f_ffff_ffff_ffff), // the largest subnormal
             9_007_199_254_740_993.0,
         ];
         for e in -325..=308 {
@@ -271,7 +294,8 @@ mod tests {
         }
         assert!(ties > 1000, "only {ties} ties exercised");
         for (f, want) in [
-            (1500000000000000.25, "1500000000000000.3"),
+            // 1500000000000000.25, exactly halfway between .2 and .3
+            (f64::from_bits(0x4315_50f7_dca7_0001), "1500000000000000.3"),
             (1.0 + 2f64.powi(-17), "1.0000076293945313"),
         ] {
             new.clear();
