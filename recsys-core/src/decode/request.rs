@@ -12,6 +12,7 @@ use crate::request::{
     is_path_safe, normalize_tag, warnings, CallContext, Constraints, Context, Experiment, Explain,
     Options, RecommendRequest, SimilarRequest, User, Warning,
 };
+use crate::snapshot::StrHashState;
 use crate::time::Timestamp;
 
 /// Requests and contexts: Go-style keys, the reference's `json: unknown field` message.
@@ -85,7 +86,10 @@ fn id_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
         }
     };
     let mut out: Vec<String> = Vec::with_capacity(a.len());
-    let mut seen = std::collections::HashSet::with_capacity(a.len());
+    // The snapshot's seeded string hasher: several times cheaper than SipHash on short ids
+    // (an allow-list of 200 ids spent ~45k instructions hashing).
+    let mut seen: hashbrown::HashSet<&str, StrHashState> =
+        hashbrown::HashSet::with_capacity_and_hasher(a.len(), StrHashState::default());
     for (i, x) in a.iter().enumerate() {
         match x {
             Value::String(s) => {

@@ -4,6 +4,7 @@
 //! and the ETag / If-Match helpers built on the canonical form.
 
 mod canonical;
+mod float;
 mod limits;
 mod parse;
 pub(crate) mod scan;
@@ -17,10 +18,11 @@ pub use canonical::{
     canonical_text, canonical_value_text, canonical_value_text_within, etag, etag_of_value,
     if_match_matches, normalize_if_match, MAX_CANONICAL_NUMBER_LEN,
 };
+pub use float::format_go_float;
 pub use limits::check_value;
 pub use parse::{
     parse, parse_with, parse_with_raw_members, JsonError, JsonErrorKind, Limits, RawMember,
 };
 pub use ser::{to_text, to_value, SerError};
 pub use value::{Map, Number, Value};
-pub use write::{format_go_float, to_go_string, to_string, write_go_string};
+pub use write::{to_go_string, to_string, write_go_string};

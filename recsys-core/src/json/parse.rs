@@ -472,23 +472,19 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<String, JsonError> {
         self.i += 1; // opening quote
         let start = self.i;
-        // Fast path: no escapes.
-        while let Some(&b) = self.s.get(self.i) {
-            match b {
-                b'"' => {
-                    // Input was validated as UTF-8 and we stopped at an ASCII quote.
-                    let s = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
-                    self.i += 1;
-                    return Ok(s.to_owned());
-                }
-                b'\\' => break,
-                0..=0x1f => {
-                    return Err(
-                        self.err(JsonErrorKind::Syntax, "control character in string".into())
-                    )
-                }
-                _ => self.i += 1,
+        // Fast path: no escapes (the run found eight bytes a step).
+        self.i += plain_run(&self.s[self.i..]);
+        match self.s.get(self.i) {
+            Some(b'"') => {
+                // Input was validated as UTF-8 and we stopped at an ASCII quote.
+                let s = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
+                self.i += 1;
+                return Ok(s.to_owned());
             }
+            Some(0..=0x1f) => {
+                return Err(self.err(JsonErrorKind::Syntax, "control character in string".into()))
+            }
+            _ => {}
         }
         let mut out = String::from(std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default());
         loop {

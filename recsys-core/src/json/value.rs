@@ -1,4 +1,4 @@
-use super::write::format_go_float;
+use super::float::format_go_float;
 use std::borrow::Cow;
 
 /// A JSON value. Numbers keep their literal text so that canonical forms (PostgreSQL `numeric`,

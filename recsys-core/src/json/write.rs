@@ -1,3 +1,4 @@
+use super::float::format_go_float;
 use super::value::Value;
 use std::fmt::Write as _;
 
@@ -61,10 +62,17 @@ fn write_value(out: &mut String, v: &Value, esc: Escape) {
     }
 }
 
+/// Whether `s` holds a byte the minimal escapes rewrite (`"`, `\\`, a control character),
+/// found eight bytes a step (a per-byte scan cost ~8 instructions a byte on the answers'
+/// hashes).
+fn needs_std_escape(s: &[u8]) -> bool {
+    super::scan::special(s, true) < s.len()
+}
+
 /// A JSON string with the minimal escapes.
 pub(crate) fn write_std_string(out: &mut String, s: &str) {
     // Most strings (member names, ids, versions) need no escape: one scan, one copy.
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_std_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push('"');
         out.push_str(s);
@@ -172,32 +180,6 @@ pub(crate) fn write_f64(out: &mut String, f: f64) {
     }
 }
 
-/// Appends `f` the way Go's `encoding/json` renders a `float64`: shortest round-trip digits,
-/// plain decimal unless |f| < 1e-6 or |f| >= 1e21, then `1e-7` / `1e+21` exponent form.
-/// The caller guarantees `f` is finite.
-pub fn format_go_float(out: &mut String, f: f64) {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        // Rust's `{:e}` gives the shortest digits as `d.ddde[-]x`.
-        let s = format!("{f:e}");
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        out.push_str(mant);
-        out.push('e');
-        if let Some(neg) = exp.strip_prefix('-') {
-            out.push('-');
-            out.push_str(neg);
-        } else {
-            out.push('+');
-            if exp.len() < 2 {
-                out.push('0');
-            }
-            out.push_str(exp);
-        }
-    } else {
-        let _ = write!(out, "{f}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +212,27 @@ mod tests {
         ];
         for (f, want) in cases {
             assert_eq!(go(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn escape_scan_finds_every_escaped_byte_at_every_position() {
+        for len in 0..40 {
+            let clean = "a".repeat(len);
+            assert!(!needs_std_escape(clean.as_bytes()));
+            for pos in 0..len {
+                for b in (0u8..0x20).chain([b'"', b'\\']) {
+                    let mut bytes = clean.clone().into_bytes();
+                    bytes[pos] = b;
+                    assert!(needs_std_escape(&bytes), "{len} {pos} {b}");
+                }
+                // Neighbours of the escaped bytes, and non-ASCII, need no escape.
+                for b in [0x20u8, b'!', b'#', b'[', b']', 0x7f, 0x80, 0xff] {
+                    let mut bytes = clean.clone().into_bytes();
+                    bytes[pos] = b;
+                    assert!(!needs_std_escape(&bytes), "{len} {pos} {b}");
+                }
+            }
         }
     }
 

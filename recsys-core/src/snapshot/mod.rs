@@ -15,6 +15,7 @@ pub use catalog::Catalog;
 pub(crate) use columns::TagColsBuilder;
 pub use columns::{ColStrs, Columns, RowCols};
 pub use intern::Interner;
+pub(crate) use intern::StrHashState;
 pub use sources::Sources;
 #[cfg(test)]
 pub use tags::TAGGED_ITEMS_KEPT;
