@@ -143,12 +143,6 @@ impl TagBits {
     fn bit(&self, key: u32) -> usize {
         (key >> 30) as usize * self.ntags + (key & ((1 << 30) - 1)) as usize
     }
-    fn has(&self, key: u32) -> bool {
-        let bit = self.bit(key);
-        self.bits
-            .get(bit / 64)
-            .is_some_and(|w| w & (1 << (bit % 64)) != 0)
-    }
 }
 
 /// A snapshot's rules indexed by target, built once at compile time (rule numbers are
@@ -162,6 +156,12 @@ pub struct RuleIndex {
     /// Block rules on tags, brands and categories: (packed tag, rule), sorted.
     block_tags: Vec<(u32, u32)>,
     block_tag_bits: TagBits,
+    /// The rules of blocked slot `s` (see [`TagBits::slot`]) are
+    /// `block_tags[block_off[s]..block_off[s + 1]]` (no binary search per candidate tag).
+    block_off: Vec<u32>,
+    /// Bitset over catalog items: some block rule names the item itself (the per-candidate
+    /// binary search of `block_items` runs only for these).
+    block_item_bits: Vec<u64>,
     /// Boost and pin rules on items, in evaluation order.
     keyed_actions: Vec<u32>,
     /// Boost and pin rules on tags, brands and categories: (packed tag, rule), sorted.
@@ -260,12 +260,12 @@ impl RuleIndex {
         ix.tagged_actions.sort_unstable();
         ix.block_tag_bits = TagBits::new(ntags, ix.block_tags.iter().map(|x| x.0));
         ix.tagged_bits = TagBits::new(ntags, ix.tagged_actions.iter().map(|x| x.0));
-        for (i, &(key, _)) in ix.tagged_actions.iter().enumerate() {
-            if i == 0 || ix.tagged_actions[i - 1].0 != key {
-                ix.tagged_off.push(i as u32);
-            }
+        ix.tagged_off = slot_offsets(&ix.tagged_actions);
+        ix.block_off = slot_offsets(&ix.block_tags);
+        ix.block_item_bits = vec![0u64; tags.items().div_ceil(64)];
+        for &(i, _) in &ix.block_items {
+            set_bit(&mut ix.block_item_bits, i);
         }
-        ix.tagged_off.push(ix.tagged_actions.len() as u32);
         ix.may_block = ix.may_block_bits(tags);
         ix
     }
@@ -287,6 +287,19 @@ impl RuleIndex {
         }
         bits
     }
+}
+
+/// Where each distinct key's run starts in a sorted `(packed key, rule)` list, plus its
+/// length: run `s` (the key's [`TagBits::slot`]) is `list[off[s]..off[s + 1]]`.
+fn slot_offsets(list: &[(u32, u32)]) -> Vec<u32> {
+    let mut off = Vec::new();
+    for (i, &(key, _)) in list.iter().enumerate() {
+        if i == 0 || list[i - 1].0 != key {
+            off.push(i as u32);
+        }
+    }
+    off.push(list.len() as u32);
+    off
 }
 
 /// The rules of `list` whose key is `key` (a sorted `(key, rule)` list).
@@ -367,7 +380,7 @@ impl<'s> Scope<'s> {
         self.block_checks.set(self.block_checks.get() + 1);
         let ix = &self.snap.rule_index;
         if k < keys.catalog {
-            if self.any(rules_of(&ix.block_items, &k)) {
+            if bit_set(&ix.block_item_bits, k) && self.any(rules_of(&ix.block_items, &k)) {
                 return true;
             }
         } else if !ix.block_names.is_empty()
@@ -383,9 +396,11 @@ impl<'s> Scope<'s> {
         }
         for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
             for &x in list {
-                let key = pack(space, x);
-                if ix.block_tag_bits.has(key) && self.any(rules_of(&ix.block_tags, &key)) {
-                    return true;
+                if let Some(s) = ix.block_tag_bits.slot(pack(space, x)) {
+                    let (lo, hi) = (ix.block_off[s] as usize, ix.block_off[s + 1] as usize);
+                    if self.any(&ix.block_tags[lo..hi]) {
+                        return true;
+                    }
                 }
             }
         }
@@ -954,6 +969,43 @@ mod precomputed_tests {
         }
         let checks = scope.block_checks();
         (pool, checks)
+    }
+
+    /// The block lookups' precomputed tables equal binary searches of the sorted block
+    /// lists: every packed key of the tag space finds its block rules through its slot, and
+    /// an item's block bit is set exactly when some block rule names it.
+    #[test]
+    fn block_slots_match_a_binary_search() {
+        let mut rng = Rng(7);
+        let mut blocked_keys = 0;
+        for round in 0..30 {
+            let snap = snapshot(&mut rng, 5 + round * 5);
+            let ix = &snap.rule_index;
+            let ntags = snap.tags().len() as u32;
+            for key in (0..3u8).flat_map(|space| (0..ntags).map(move |t| pack(space, t))) {
+                let want = rules_of(&ix.block_tags, &key);
+                let got = match ix.block_tag_bits.slot(key) {
+                    Some(s) => {
+                        &ix.block_tags[ix.block_off[s] as usize..ix.block_off[s + 1] as usize]
+                    }
+                    None => &[][..],
+                };
+                assert_eq!(got, want, "round {round} key {key}");
+                blocked_keys += usize::from(!want.is_empty());
+            }
+            for i in 0..ITEMS as u32 {
+                let named = !rules_of(&ix.block_items, &i).is_empty();
+                assert_eq!(
+                    bit_set(&ix.block_item_bits, i),
+                    named,
+                    "round {round} item {i}"
+                );
+            }
+        }
+        assert!(
+            blocked_keys > 30,
+            "too few blocked tag keys: {blocked_keys}"
+        );
     }
 
     /// The grouped tag targets of a pool equal a map built by scanning every candidate's
