@@ -93,7 +93,7 @@ fn id_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
     for (i, x) in a.iter().enumerate() {
         match x {
             Value::String(s) => {
-                let t = s.trim();
+                let t = trimmed(s);
                 if !t.is_empty() && seen.insert(t) {
                     out.push(t.to_string());
                 }
@@ -103,6 +103,15 @@ fn id_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
         }
     }
     out
+}
+
+/// `s.trim()`, without scanning when both ends are printable ASCII (ids almost always are;
+/// no byte of a Unicode space is one).
+fn trimmed(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 /// Lower-cased tag list (trimmed, blanks dropped, de-duplicated).
@@ -635,3 +644,23 @@ from_wire_text!(SimilarRequest, |v| SimilarRequest::from_value(
 )
 .map(|(r, _)| r));
 from_wire_text!(CallContext, CallContext::from_value);
+
+#[cfg(test)]
+mod trim_tests {
+    use super::trimmed;
+
+    #[test]
+    fn trimmed_is_trim() {
+        let ends = [
+            "", " ", "\t", "\n", "\u{a0}", "\u{3000}", "\u{2028}", "a", "é", "-", "\u{7f}", "~",
+        ];
+        for a in ends {
+            for mid in ["", "x", " y ", "\u{a0}z"] {
+                for b in ends {
+                    let s = format!("{a}{mid}{b}");
+                    assert_eq!(trimmed(&s), s.trim(), "{s:?}");
+                }
+            }
+        }
+    }
+}

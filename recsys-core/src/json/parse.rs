@@ -129,16 +129,20 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
             ),
         });
     }
-    if let Err(e) = std::str::from_utf8(input) {
-        return Err(JsonError {
-            kind: JsonErrorKind::InvalidUtf8,
-            offset: e.valid_up_to(),
-            path: String::new(),
-            message: "invalid utf-8".into(),
-        });
-    }
+    let text = match std::str::from_utf8(input) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(JsonError {
+                kind: JsonErrorKind::InvalidUtf8,
+                offset: e.valid_up_to(),
+                path: String::new(),
+                message: "invalid utf-8".into(),
+            })
+        }
+    };
     let mut p = Parser {
         s: input,
+        text,
         i: 0,
         limits,
         depth: 0,
@@ -185,11 +189,13 @@ pub fn parse_with_raw_members(
     limits: Limits,
     name: &str,
 ) -> Option<(Value, Vec<RawMember>)> {
-    if input.len() > limits.max_bytes || std::str::from_utf8(input).is_err() {
+    if input.len() > limits.max_bytes {
         return None;
     }
+    let text = std::str::from_utf8(input).ok()?;
     let mut p = Parser {
         s: input,
+        text,
         i: 0,
         limits,
         depth: 0,
@@ -287,6 +293,9 @@ fn finish_path(rev: &str) -> String {
 
 struct Parser<'a> {
     s: &'a [u8],
+    /// `s` as text (validated as UTF-8 once, before parsing): strings and number literals are
+    /// sliced from it between ASCII delimiters instead of being validated again.
+    text: &'a str,
     i: usize,
     limits: Limits,
     depth: usize,
@@ -301,6 +310,13 @@ impl<'a> Parser<'a> {
             path: String::new(),
             message,
         }
+    }
+
+    /// The input's text in `a..b`; both ends are next to ASCII delimiters, so on char
+    /// boundaries (empty otherwise, which cannot happen).
+    #[inline]
+    fn slice(&self, a: usize, b: usize) -> &'a str {
+        self.text.get(a..b).unwrap_or_default()
     }
 
     fn syntax(&self, what: &str) -> JsonError {
@@ -477,7 +493,7 @@ impl<'a> Parser<'a> {
         match self.s.get(self.i) {
             Some(b'"') => {
                 // Input was validated as UTF-8 and we stopped at an ASCII quote.
-                let s = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
+                let s = self.slice(start, self.i);
                 self.i += 1;
                 return Ok(s.to_owned());
             }
@@ -486,11 +502,11 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        let mut out = String::from(std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default());
+        let mut out = String::from(self.slice(start, self.i));
         loop {
             let run_start = self.i;
             self.i += plain_run(&self.s[self.i..]);
-            out.push_str(std::str::from_utf8(&self.s[run_start..self.i]).unwrap_or_default());
+            out.push_str(self.slice(run_start, self.i));
             match self.s.get(self.i) {
                 None => return Err(self.syntax("'\"' to close the string")),
                 Some(b'"') => {
@@ -616,7 +632,7 @@ impl<'a> Parser<'a> {
                 ),
             });
         }
-        let lit = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("0");
+        let lit = self.text.get(start..self.i).unwrap_or("0");
         Ok(Value::Number(Number::from_literal_unchecked(lit)))
     }
 }
@@ -645,6 +661,27 @@ mod tests {
 
     fn kind(s: &str) -> JsonErrorKind {
         parse(s.as_bytes()).unwrap_err().kind
+    }
+
+    #[test]
+    fn strings_next_to_multibyte_text_are_sliced_whole() {
+        // Strings and literals are sliced from the validated text (no second UTF-8 check):
+        // multi-byte characters at either end of a string, around escapes and beside numbers.
+        let text = r#"{"é": ["é", "aé", "éa", "\u00e9é\n", "€\"€", "😀"], "n": [-1.5e3, 0]}"#;
+        let v = parse(text.as_bytes()).unwrap();
+        let m = v.as_object().unwrap();
+        let a: Vec<&str> = m
+            .get("é")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(a, ["é", "aé", "éa", "éé\n", "€\"€", "😀"]);
+        let n = m.get("n").unwrap().as_array().unwrap();
+        assert_eq!(n[0].as_number().unwrap().literal(), "-1.5e3");
+        assert_eq!(n[1].as_number().unwrap().literal(), "0");
     }
 
     #[test]
