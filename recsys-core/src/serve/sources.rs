@@ -144,6 +144,11 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
     if use_sim {
         expect = expect.saturating_add(budgets.content_total);
     }
+    if f.filters.allow.is_some() {
+        // An allow-list is the whole offer: a pool sized for the sources would only be
+        // zeroed (a 200-id allow-list zeroed a table for 8,192 keys per request).
+        expect = f.include_keys.len();
+    }
     let mut pool = Pool::with_capacity(expect.min(8192), cfg.limits.max_pool as usize);
     let mut fell_back_to_pop = false;
     let offer = Offer {
