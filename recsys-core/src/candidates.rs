@@ -376,15 +376,19 @@ impl SignalMaps {
         anchors: &[ItemIdx],
         user_key: &str,
         used: SignalUse,
+        only: Option<&[u32]>,
     ) -> SignalMaps {
         let mut m = SignalMaps::default();
+        // With an allow-list (`only`, sorted) no other item can be a candidate, so the rows
+        // keep just its keys: 200 allowed anchors' co-occurrence rows hold ~10k neighbours.
+        let keep = |k: u32| only.is_none_or(|a| a.binary_search(&k).is_ok());
         if used.cooc {
             let n: usize = anchors.iter().map(|&a| snap.cooc_row(a).len()).sum();
-            m.cooc.reserve(n);
+            m.cooc.reserve(only.map_or(n, |a| n.min(a.len())));
             for &a in anchors {
                 // Anchors may be neighbours of each other (included items co-occur); rows
                 // never contain their own anchor.
-                for &(n, c) in snap.cooc_row(a) {
+                for &(n, c) in snap.cooc_row(a).iter().filter(|(n, _)| keep(*n)) {
                     let e = m.cooc.entry(n).or_insert(0.0);
                     if c > *e {
                         *e = c;
@@ -394,10 +398,12 @@ impl SignalMaps {
         }
         if !user_key.is_empty() {
             if let Some(row) = snap.implicit.get(user_key).filter(|_| used.collaborative) {
-                m.collab.extend(row.iter().copied());
+                m.collab
+                    .extend(row.iter().copied().filter(|(k, _)| keep(*k)));
             }
             if let Some(row) = snap.session.get(user_key).filter(|_| used.session) {
-                m.session.extend(row.iter().copied());
+                m.session
+                    .extend(row.iter().copied().filter(|(k, _)| keep(*k)));
             }
         }
         m.rows = KeyTable::with_capacity(m.cooc.len() + m.collab.len() + m.session.len());
@@ -717,6 +723,52 @@ mod key_table_tests {
             for (&k, &v) in &want {
                 assert_eq!(table.get(k), Some(v), "round {round} key {k}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod allow_list_signal_tests {
+    use super::{SignalMaps, SignalUse};
+    use crate::config::TenantConfig;
+    use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+
+    /// With an allow-list the signal rows hold only allowed keys, and every allowed key gets
+    /// exactly the signals the unfiltered maps give it (so answers cannot change).
+    #[test]
+    fn allow_listed_signal_rows_keep_only_allowed_keys_with_the_same_signals() {
+        let id = |i: usize| format!("i{i:03}");
+        let row = |a: usize| {
+            (0..40)
+                .map(|j| (id((a * 7 + j * 3) % 200), (j + 1) as f64))
+                .collect()
+        };
+        let data = SignalData {
+            popularity: Some((0..200).map(|i| (id(i), i as f64)).collect()),
+            cooc: Some((0..200).map(|a| (id(a), row(a))).collect()),
+            implicit: Some(vec![("u".into(), row(5))]),
+            session: Some(vec![("u".into(), row(9))]),
+            content: None,
+        };
+        let cfg = TenantConfig::default();
+        let snap = TenantSnapshot::compile("t", "home", &cfg, vec![], data, Versions::default());
+        let key = |i: usize| snap.items.get(&id(i)).unwrap();
+        let anchors: Vec<u32> = (0..20).map(|i| key(i * 3)).collect();
+        let mut allow: Vec<u32> = (0..30).map(|i| key(i * 5 + 1)).collect();
+        allow.sort_unstable();
+        let used = SignalUse {
+            cooc: true,
+            collaborative: true,
+            content: false,
+            session: true,
+        };
+        let all = SignalMaps::build(&snap, &anchors, "u", used, None);
+        let only = SignalMaps::build(&snap, &anchors, "u", used, Some(&allow));
+        assert!(only.rows.len <= allow.len(), "{} rows", only.rows.len);
+        assert!(all.rows.len > 3 * allow.len(), "{} rows", all.rows.len);
+        for &k in &allow {
+            let (a, b) = (all.signals(&snap, k), only.signals(&snap, k));
+            assert_eq!((a.cooc, a.collab, a.session), (b.cooc, b.collab, b.session));
         }
     }
 }

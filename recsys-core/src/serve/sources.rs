@@ -123,7 +123,13 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         content: use_sim && sw.content,
         session: use_sim && sw.session,
     };
-    let maps = SignalMaps::build(snap, &spec.anchors, spec.user_key, used);
+    let maps = SignalMaps::build(
+        snap,
+        &spec.anchors,
+        spec.user_key,
+        used,
+        f.filters.allow.as_deref(),
+    );
     let need = spec.k as usize + cfg.limits.max_pins as usize;
     let exact_pop = spec.weights.cooc == 0.0
         && spec.weights.emb == 0.0
