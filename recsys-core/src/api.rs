@@ -16,10 +16,11 @@ use crate::control::DocKind;
 pub use crate::engine::{Engine, EngineOptions};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
+use crate::json::node::{parse_node, Members};
 use crate::json::{self, Map, Value};
 use crate::request::CallContext;
 use crate::serve::answer::Answer;
-use crate::serve::request::{Input, Request};
+use crate::serve::request::{Input, JsonTree, Request};
 
 macro_rules! ops {
     ($($variant:ident => $name:literal, $doc:literal;)*) => {
@@ -232,12 +233,15 @@ impl Engine {
                 .load_text(input)
                 .map(|r| json::to_string(&r.to_value()));
         }
-        let v = parse_input(input)?;
         if matches!(op, Op::Recommend | Op::Similar | Op::Validate) {
-            // Answers are written straight from the typed result, with no value tree.
+            // The request is read from a tree borrowing the input's strings (same parser,
+            // limits and errors as `parse_input`), and the answer is written straight from
+            // the typed result, with no value tree either way.
+            let v = parse_node(input.as_bytes(), json::Limits::default())?;
             let _busy = self.enter()?;
             return self.serving_op(op, &v)?.to_text();
         }
+        let v = parse_input(input)?;
         self.call_op(op, &v).map(|a| json::to_string(&a))
     }
 
@@ -403,31 +407,39 @@ fn serve(e: &Engine, v: &Value, op: Op) -> Result<Value, ApiError> {
 impl Engine {
     /// `recommend`, `similar` and `validate`: `{"request", "ctx", "signals"?}` decoded, the
     /// typed call made (over host-supplied signals when given), its answer handed back.
-    pub(crate) fn serving_op(&self, op: Op, v: &Value) -> Result<Answer, ApiError> {
-        let m = object(v)?;
+    pub(crate) fn serving_op<J: JsonTree>(&self, op: Op, v: &J) -> Result<Answer, ApiError> {
+        let m = v.as_obj().ok_or_else(not_an_object)?;
         only(
             m,
             &["request", "ctx", "signals"],
             "{\"request\": ..., \"ctx\": ..., \"signals\"?: ...}",
         )?;
-        let ctx = CallContext::from_value(m.get("ctx").unwrap_or(&Value::Null))?;
-        let req = m.get("request").unwrap_or(&Value::Null);
+        let ctx = match m.get("ctx") {
+            Some(c) => CallContext::from_tree(c)?,
+            None => CallContext::from_value(&Value::Null)?,
+        };
+        let req = m.get("request");
         let input = match op {
-            Op::Recommend => Input::Recommend(Request::Json(req)),
-            Op::Similar => Input::Similar(Request::Json(req)),
+            Op::Recommend => Input::Recommend(request(req)),
+            Op::Similar => Input::Similar(request(req)),
             _ => {
-                return Ok(Answer::Validation(
-                    self.validate_input(&Request::Json(req), &ctx)?,
-                ))
+                let req = request(req);
+                return Ok(Answer::Validation(self.validate_input(&req, &ctx)?));
             }
         };
         Ok(Answer::Recommendation(
             match m.get("signals").filter(|s| !s.is_null()) {
-                Some(signals) => self.serve_signals(input, &ctx, signals)?,
+                Some(signals) => self.serve_signals(input, &ctx, &signals.as_value())?,
                 None => self.serve_input(input, &ctx)?,
             },
         ))
     }
+}
+
+/// The `request` member still to decode (absent: `null`).
+fn request<J: JsonTree, T>(v: Option<&J>) -> Request<'_, T> {
+    static NULL: Value = Value::Null;
+    v.map_or(Request::Json(&NULL), J::request)
 }
 
 /// `snapshots`: `{}` → `[{"tenant", "surface"}]`.
@@ -446,8 +458,11 @@ fn missing(k: &str) -> ApiError {
 }
 
 fn object(v: &Value) -> Result<&Map, ApiError> {
-    v.as_object()
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidRequest, "input must be a json object"))
+    v.as_object().ok_or_else(not_an_object)
+}
+
+fn not_an_object() -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, "input must be a json object")
 }
 
 fn str_member<'a>(m: &'a Map, k: &str) -> Result<&'a str, ApiError> {
@@ -469,7 +484,7 @@ fn now_member(m: &Map) -> Result<crate::time::Timestamp, ApiError> {
 }
 
 /// Refuses members other than `allowed`; `shape` is the input's shape for the message.
-fn only(m: &Map, allowed: &[&str], shape: &str) -> Result<(), ApiError> {
+fn only(m: &(impl Members + ?Sized), allowed: &[&str], shape: &str) -> Result<(), ApiError> {
     match m.iter().find(|(k, _)| !allowed.contains(k)) {
         Some((k, _)) => Err(ApiError::new(
             crate::error::ErrorCode::InvalidRequest,

@@ -16,7 +16,8 @@
 //! warn about repeated and unknown keys ([`Members`]).
 
 use crate::error::{ApiError, ErrorCode, Problem};
-use crate::json::{Map, Value};
+use crate::json::node::{Members as Object, Tree, View};
+use crate::json::{literal_f64, literal_integral_i64};
 
 /// A problem code: an [`ErrorCode`], or the string of one (the `codes` modules' constants).
 pub trait Code {
@@ -294,7 +295,7 @@ impl Decoder {
     }
 
     /// A wrong-JSON-type finding at the current path: `<path> must be <want>, got <type>`.
-    pub fn wrong_type(&mut self, want: &str, got: &Value) {
+    pub fn wrong_type(&mut self, want: &str, got: &impl Tree) {
         let message = format!("{} must be {want}, got {}", self.path, got.type_name());
         let code = self.style.wrong_type;
         self.report(ProblemKind::Decode, code, message);
@@ -302,12 +303,12 @@ impl Decoder {
 
     /// Resolves `m`'s members against `names` by the style's key matching; `null` members are
     /// absent and every unknown member is a [`ProblemKind::Decode`] finding at `<path>.<key>`.
-    pub fn fields<'a, const N: usize>(
+    pub fn fields<'a, O: Object + ?Sized, const N: usize>(
         &mut self,
-        m: &'a Map,
+        m: &'a O,
         names: [&'static str; N],
-    ) -> [Option<&'a Value>; N] {
-        let mut out: [Option<&'a Value>; N] = [None; N];
+    ) -> [Option<&'a O::Node>; N] {
+        let mut out: [Option<&'a O::Node>; N] = [None; N];
         match self.style.keys {
             Keys::Fold => {
                 for (k, v) in m.iter() {
@@ -330,7 +331,7 @@ impl Decoder {
     }
 
     /// Reports every member of `m` not in `names` (matched by the style), without reading any.
-    pub fn known(&mut self, m: &Map, names: &[&str]) {
+    pub fn known(&mut self, m: &(impl Object + ?Sized), names: &[&str]) {
         for (k, _) in m.deduped() {
             let found = match self.style.keys {
                 Keys::Fold => names.iter().any(|n| n.eq_ignore_ascii_case(k)),
@@ -351,36 +352,39 @@ impl Decoder {
     }
 
     /// The value as an object; absent or `null` is `None`, another type a finding.
-    pub fn object<'a>(&mut self, v: Option<&'a Value>) -> Option<&'a Map> {
-        match v? {
-            Value::Object(m) => Some(m),
-            Value::Null => None,
-            other => {
-                self.wrong_type("an object", other);
+    pub fn object<'a, T: Tree>(&mut self, v: Option<&'a T>) -> Option<&'a T::Obj> {
+        let v = v?;
+        match v.view() {
+            View::Object(m) => Some(m),
+            View::Null => None,
+            _ => {
+                self.wrong_type("an object", v);
                 None
             }
         }
     }
 
     /// The value as a string; absent or `null` is `None`, another type a finding.
-    pub fn string<'a>(&mut self, v: Option<&'a Value>) -> Option<&'a str> {
-        match v? {
-            Value::String(s) => Some(s),
-            Value::Null => None,
-            other => {
-                self.wrong_type("a string", other);
+    pub fn string<'a, T: Tree>(&mut self, v: Option<&'a T>) -> Option<&'a str> {
+        let v = v?;
+        match v.view() {
+            View::String(s) => Some(s),
+            View::Null => None,
+            _ => {
+                self.wrong_type("a string", v);
                 None
             }
         }
     }
 
     /// The value as a boolean; absent or `null` is `None`, another type a finding.
-    pub fn boolean(&mut self, v: Option<&Value>) -> Option<bool> {
-        match v? {
-            Value::Bool(b) => Some(*b),
-            Value::Null => None,
-            other => {
-                self.wrong_type("a boolean", other);
+    pub fn boolean<T: Tree>(&mut self, v: Option<&T>) -> Option<bool> {
+        let v = v?;
+        match v.view() {
+            View::Bool(b) => Some(b),
+            View::Null => None,
+            _ => {
+                self.wrong_type("a boolean", v);
                 None
             }
         }
@@ -389,20 +393,21 @@ impl Decoder {
     /// An integer: an integer literal or an integral number written with a fraction or an
     /// exponent (`20.0`, `2e1`), as JSON Schema counts integers. Anything else is a
     /// [`ProblemKind::Decode`] finding quoting the literal or the type.
-    pub fn integer(&mut self, v: Option<&Value>) -> Option<i64> {
-        match v? {
-            Value::Number(n) => match n.as_integral_i64() {
+    pub fn integer<T: Tree>(&mut self, v: Option<&T>) -> Option<i64> {
+        let v = v?;
+        match v.view() {
+            View::Number(lit) => match literal_integral_i64(lit) {
                 Some(i) => Some(i),
                 None => {
-                    let message = format!("{} must be an integer, got {}", self.path, n.literal());
+                    let message = format!("{} must be an integer, got {lit}", self.path);
                     let code = self.style.wrong_type;
                     self.report(ProblemKind::Decode, code, message);
                     None
                 }
             },
-            Value::Null => None,
-            other => {
-                self.wrong_type("an integer", other);
+            View::Null => None,
+            _ => {
+                self.wrong_type("an integer", v);
                 None
             }
         }
@@ -410,45 +415,43 @@ impl Decoder {
 
     /// A finite number; absent or `null` is `None`, a literal out of range or another type a
     /// finding.
-    pub fn finite(&mut self, v: Option<&Value>) -> Option<f64> {
-        match v? {
-            Value::Number(n) => match n.as_f64() {
+    pub fn finite<T: Tree>(&mut self, v: Option<&T>) -> Option<f64> {
+        let v = v?;
+        match v.view() {
+            View::Number(lit) => match literal_f64(lit) {
                 Some(f) => Some(f),
                 None => {
-                    let message =
-                        format!("{} must be a finite number, got {}", self.path, n.literal());
+                    let message = format!("{} must be a finite number, got {lit}", self.path);
                     let code = self.style.wrong_type;
                     self.report(ProblemKind::Decode, code, message);
                     None
                 }
             },
-            Value::Null => None,
-            other => {
-                self.wrong_type("a number", other);
+            View::Null => None,
+            _ => {
+                self.wrong_type("a number", v);
                 None
             }
         }
     }
 
     /// A non-negative integer (`3`, `3.0` accepted); absent or `null` is `None`.
-    pub fn unsigned(&mut self, v: Option<&Value>) -> Option<u64> {
-        match v? {
-            Value::Number(n) => match n.as_integral_i64() {
+    pub fn unsigned<T: Tree>(&mut self, v: Option<&T>) -> Option<u64> {
+        let v = v?;
+        match v.view() {
+            View::Number(lit) => match literal_integral_i64(lit) {
                 Some(i) if i >= 0 => Some(i as u64),
                 _ => {
-                    let message = format!(
-                        "{} must be a non-negative integer, got {}",
-                        self.path,
-                        n.literal()
-                    );
+                    let message =
+                        format!("{} must be a non-negative integer, got {lit}", self.path);
                     let code = self.style.wrong_type;
                     self.report(ProblemKind::Decode, code, message);
                     None
                 }
             },
-            Value::Null => None,
-            other => {
-                self.wrong_type("a non-negative integer", other);
+            View::Null => None,
+            _ => {
+                self.wrong_type("a non-negative integer", v);
                 None
             }
         }
@@ -549,3 +552,5 @@ mod request;
 mod tests;
 #[cfg(test)]
 mod tests_document;
+#[cfg(test)]
+mod tests_trees;

@@ -7,7 +7,8 @@
 use super::{Decoder, Keys, ProblemKind, Style};
 use crate::config::{Limits, Weights};
 use crate::error::{ApiError, ErrorCode};
-use crate::json::{Map, Value};
+use crate::json::node::{Members as _, Tree, View};
+use crate::json::{literal_f64, Value};
 use crate::request::{
     is_path_safe, normalize_tag, warnings, CallContext, Constraints, Context, Experiment, Explain,
     Options, RecommendRequest, SimilarRequest, User, Warning,
@@ -70,20 +71,19 @@ fn unprocessable(d: &mut Decoder, message: impl Into<String>) {
 }
 
 /// A trimmed string member (absent → empty).
-fn string(d: &mut Decoder, name: &str, v: Option<&Value>) -> String {
+fn string<T: Tree>(d: &mut Decoder, name: &str, v: Option<&T>) -> String {
     d.field(name, |d| d.string(v).map(|s| s.trim().to_string()))
         .unwrap_or_default()
 }
 
 /// Trimmed, blank-free, de-duplicated (first occurrence wins) id list; case preserved.
-fn id_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
-    let a = match v {
-        None => return Vec::new(),
-        Some(Value::Array(a)) => a,
-        Some(other) => {
-            d.wrong_type("an array of strings", other);
-            return Vec::new();
-        }
+fn id_list<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Vec<String> {
+    let Some(v) = v else {
+        return Vec::new();
+    };
+    let View::Array(a) = v.view() else {
+        d.wrong_type("an array of strings", v);
+        return Vec::new();
     };
     let mut out: Vec<String> = Vec::with_capacity(a.len());
     // The snapshot's seeded string hasher: several times cheaper than SipHash on short ids
@@ -91,15 +91,15 @@ fn id_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
     let mut seen: hashbrown::HashSet<&str, StrHashState> =
         hashbrown::HashSet::with_capacity_and_hasher(a.len(), StrHashState::default());
     for (i, x) in a.iter().enumerate() {
-        match x {
-            Value::String(s) => {
+        match x.view() {
+            View::String(s) => {
                 let t = trimmed(s);
                 if !t.is_empty() && seen.insert(t) {
                     out.push(t.to_string());
                 }
             }
-            Value::Null => {}
-            other => d.index(i, |d| d.wrong_type("a string", other)),
+            View::Null => {}
+            _ => d.index(i, |d| d.wrong_type("a string", x)),
         }
     }
     out
@@ -115,7 +115,7 @@ fn trimmed(s: &str) -> &str {
 }
 
 /// Lower-cased tag list (trimmed, blanks dropped, de-duplicated).
-fn tag_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
+fn tag_list<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Vec<String> {
     let ids = id_list(d, v);
     let mut out: Vec<String> = Vec::with_capacity(ids.len());
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
@@ -128,22 +128,35 @@ fn tag_list(d: &mut Decoder, v: Option<&Value>) -> Vec<String> {
     out
 }
 
-fn root<'a>(d: &mut Decoder, v: &'a Value) -> Option<&'a Map> {
-    match v {
-        Value::Object(m) => Some(m),
-        Value::Null => None,
-        other => {
-            let message = format!("request must be a json object, got {}", other.type_name());
+fn root<'a, T: Tree>(d: &mut Decoder, v: &'a T) -> Option<&'a T::Obj> {
+    match v.view() {
+        View::Object(m) => Some(m),
+        View::Null => None,
+        _ => {
+            let message = format!("request must be a json object, got {}", v.type_name());
             d.report(ProblemKind::Decode, ErrorCode::InvalidRequest, message);
             None
         }
     }
 }
 
-fn surface_segment(
+/// The root object's members resolved against `names` (none when it is not an object: `root`
+/// reported why).
+fn root_fields<'a, T: Tree, const N: usize>(
+    d: &mut Decoder,
+    v: &'a T,
+    names: [&'static str; N],
+) -> [Option<&'a T>; N] {
+    match root(d, v) {
+        Some(m) => d.fields(m, names),
+        None => [None; N],
+    }
+}
+
+fn surface_segment<T: Tree>(
     r: &mut Req,
-    surface: Option<&Value>,
-    segment: Option<&Value>,
+    surface: Option<&T>,
+    segment: Option<&T>,
 ) -> (String, String) {
     let d = &mut r.d;
     let surface_s = string(d, "surface", surface);
@@ -172,7 +185,7 @@ fn surface_segment(
     (surface_s, segment_s)
 }
 
-fn k_value(r: &mut Req, v: Option<&Value>, limits: &Limits) -> u32 {
+fn k_value<T: Tree>(r: &mut Req, v: Option<&T>, limits: &Limits) -> u32 {
     if v.is_none() {
         let k = 20.min(limits.max_k);
         r.warn(format!("k defaulted to {k}"));
@@ -202,7 +215,11 @@ fn over_limit(d: &mut Decoder, name: &str, what: &str, len: usize, limit: usize)
     }
 }
 
-fn candidates(d: &mut Decoder, v: Option<&Value>, limits: &Limits) -> (Vec<String>, Vec<String>) {
+fn candidates<T: Tree>(
+    d: &mut Decoder,
+    v: Option<&T>,
+    limits: &Limits,
+) -> (Vec<String>, Vec<String>) {
     d.field("candidates", |d| {
         let Some(m) = d.object(v) else {
             return (Vec::new(), Vec::new());
@@ -232,8 +249,8 @@ fn candidates(d: &mut Decoder, v: Option<&Value>, limits: &Limits) -> (Vec<Strin
 
 /// `max_per_tag`: tag → cap, sorted by tag; keys that collide after lower-casing keep the
 /// strictest cap (0 = no cap).
-fn max_per_tag(d: &mut Decoder, mv: &Value, limits: &Limits) -> Vec<(String, u32)> {
-    let Value::Object(mm) = mv else {
+fn max_per_tag<T: Tree>(d: &mut Decoder, mv: &T, limits: &Limits) -> Vec<(String, u32)> {
+    let View::Object(mm) = mv.view() else {
         d.wrong_type("an object", mv);
         return Vec::new();
     };
@@ -271,7 +288,7 @@ fn max_per_tag(d: &mut Decoder, mv: &Value, limits: &Limits) -> Vec<(String, u32
     out
 }
 
-fn constraints(d: &mut Decoder, v: Option<&Value>, limits: &Limits) -> Option<Constraints> {
+fn constraints<T: Tree>(d: &mut Decoder, v: Option<&T>, limits: &Limits) -> Option<Constraints> {
     d.field("constraints", |d| {
         let m = d.object(v)?;
         let [req, forb, mpt] = d.fields(m, ["required_tags", "forbidden_tags", "max_per_tag"]);
@@ -303,7 +320,7 @@ fn constraints(d: &mut Decoder, v: Option<&Value>, limits: &Limits) -> Option<Co
     })
 }
 
-fn options(r: &mut Req, v: Option<&Value>) -> Options {
+fn options<T: Tree>(r: &mut Req, v: Option<&T>) -> Options {
     let Some(m) = r.d.field("options", |d| d.object(v)) else {
         if v.is_none() {
             r.warn("options defaulted");
@@ -337,7 +354,7 @@ fn options(r: &mut Req, v: Option<&Value>) -> Options {
     })
 }
 
-fn user(d: &mut Decoder, v: Option<&Value>) -> User {
+fn user<T: Tree>(d: &mut Decoder, v: Option<&T>) -> User {
     let mut u = User::default();
     d.field("user", |d| {
         if let Some(um) = d.object(v) {
@@ -353,7 +370,7 @@ fn user(d: &mut Decoder, v: Option<&Value>) -> User {
     u
 }
 
-fn context(d: &mut Decoder, v: Option<&Value>) -> Option<Context> {
+fn context<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Context> {
     d.field("context", |d| {
         let cm = d.object(v)?;
         let [locale, device, country, now] = d.fields(cm, ["locale", "device", "country", "now"]);
@@ -376,7 +393,7 @@ fn context(d: &mut Decoder, v: Option<&Value>) -> Option<Context> {
     })
 }
 
-fn anchors(r: &mut Req, v: Option<&Value>, limits: &Limits) -> Option<(Vec<String>, u32)> {
+fn anchors<T: Tree>(r: &mut Req, v: Option<&T>, limits: &Limits) -> Option<(Vec<String>, u32)> {
     let am = r.d.field("anchors", |d| d.object(v))?;
     let (ids, max) = r.d.field("anchors", |d| {
         let [ids, max] = d.fields(am, ["item_ids", "max_anchors"]);
@@ -414,7 +431,7 @@ fn anchors(r: &mut Req, v: Option<&Value>, limits: &Limits) -> Option<(Vec<Strin
     Some((ids, max.clamp(0, u32::MAX as i64) as u32))
 }
 
-fn weights(d: &mut Decoder, v: Option<&Value>) -> Option<Weights> {
+fn weights<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Weights> {
     d.field("weights", |d| {
         let wm = d.object(v)?;
         let [pop, cooc, emb] = d.fields(wm, ["pop", "cooc", "emb"]);
@@ -429,25 +446,21 @@ fn weights(d: &mut Decoder, v: Option<&Value>) -> Option<Weights> {
             ("cooc", cooc, &mut w.cooc),
             ("emb", emb, &mut w.emb),
         ] {
-            d.field(name, |d| match v {
+            d.field(name, |d| match v.map(|v| (v, v.view())) {
                 None => {}
-                Some(Value::Number(n)) => match n.as_f64() {
+                Some((_, View::Number(lit))) => match literal_f64(lit) {
                     Some(f) if f > crate::config::MAX_WEIGHT => unprocessable(
                         d,
                         format!(
-                            "weights.{name} must be at most {:e}, got {}",
+                            "weights.{name} must be at most {:e}, got {lit}",
                             crate::config::MAX_WEIGHT,
-                            n.literal()
                         ),
                     ),
                     Some(f) if f >= 0.0 => *slot = f,
                     Some(_) => negative = true,
-                    None => bad(
-                        d,
-                        format!("weights.{name} is out of range: {}", n.literal()),
-                    ),
+                    None => bad(d, format!("weights.{name} is out of range: {lit}")),
                 },
-                Some(other) => d.wrong_type("a number", other),
+                Some((other, _)) => d.wrong_type("a number", other),
             });
         }
         if negative {
@@ -457,7 +470,7 @@ fn weights(d: &mut Decoder, v: Option<&Value>) -> Option<Weights> {
     })
 }
 
-fn experiment(d: &mut Decoder, v: Option<&Value>) -> Option<Experiment> {
+fn experiment<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Experiment> {
     d.field("experiment", |d| {
         let em = d.object(v)?;
         let [id, variant] = d.fields(em, ["id", "variant"]);
@@ -471,16 +484,15 @@ fn experiment(d: &mut Decoder, v: Option<&Value>) -> Option<Experiment> {
 
 impl RecommendRequest {
     /// Decodes, normalises and validates a recommend request against the tenant's limits.
-    pub(crate) fn from_value(
-        v: &Value,
+    pub(crate) fn from_value<T: Tree>(
+        v: &T,
         limits: &Limits,
     ) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
         let mut r = Req::new();
-        let empty = Map::new();
-        let m = root(&mut r.d, v).unwrap_or(&empty);
         let [surface, segment, k, user_v, context_v, anchors_v, cands, cons, weights_v, opts, exp] =
-            r.d.fields(
-                m,
+            root_fields(
+                &mut r.d,
+                v,
                 [
                     "surface",
                     "segment",
@@ -525,15 +537,14 @@ impl RecommendRequest {
 impl SimilarRequest {
     /// Decodes, normalises and validates a similar request. Besides the reference's fields
     /// it accepts `candidates` (include/exclude), which similar honours as recommend does.
-    pub(crate) fn from_value(
-        v: &Value,
+    pub(crate) fn from_value<T: Tree>(
+        v: &T,
         limits: &Limits,
     ) -> Result<(SimilarRequest, Vec<Warning>), ApiError> {
         let mut r = Req::new();
-        let empty = Map::new();
-        let m = root(&mut r.d, v).unwrap_or(&empty);
-        let [surface, segment, item_id, k, cands, cons, opts] = r.d.fields(
-            m,
+        let [surface, segment, item_id, k, cands, cons, opts] = root_fields(
+            &mut r.d,
+            v,
             [
                 "surface",
                 "segment",
@@ -569,16 +580,20 @@ impl SimilarRequest {
 impl CallContext {
     /// Decodes `{"now": RFC3339, "request_id"?, "tenant", "roles"?}`.
     pub fn from_value(v: &Value) -> Result<CallContext, ApiError> {
+        CallContext::from_tree(v)
+    }
+
+    /// [`CallContext::from_value`] on either tree.
+    pub(crate) fn from_tree<T: Tree>(v: &T) -> Result<CallContext, ApiError> {
         let mut d = Decoder::new("$.ctx", STYLE);
-        let empty = Map::new();
-        let m = match v {
-            Value::Object(m) => m,
+        let names = ["now", "request_id", "tenant", "roles"];
+        let [now, rid, tenant, roles] = match v.view() {
+            View::Object(m) => d.fields(m, names),
             _ => {
                 bad(&mut d, "ctx must be a json object");
-                &empty
+                [None; 4]
             }
         };
-        let [now, rid, tenant, roles] = d.fields(m, ["now", "request_id", "tenant", "roles"]);
         let now_s = string(&mut d, "now", now);
         let now = Timestamp::parse_rfc3339(&now_s).unwrap_or_else(|| {
             // A decoding problem, as the reference's time.Time decoding fails there.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::error::{ErrorKind, MAX_PROBLEMS, PROBLEMS_TRUNCATED};
-use crate::json::parse;
+use crate::json::{parse, Value};
 
 const EXACT: Style = Style {
     keys: Keys::Exact,

@@ -4,7 +4,7 @@
 
 use super::members::MAX_KEY_FINDINGS;
 use super::*;
-use crate::json::parse;
+use crate::json::{parse, Map, Value};
 
 const STYLE: Style = Style {
     keys: Keys::Exact,

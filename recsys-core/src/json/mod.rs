@@ -1,11 +1,14 @@
 //! JSON as the documents need it: a strict, bounded parser that keeps number literals and
-//! duplicate keys as written, three output forms (compact responses, the PostgreSQL `jsonb`
-//! text form behind ETags, and Go's `encoding/json` form behind artifact version hashes),
-//! and the ETag / If-Match helpers built on the canonical form.
+//! duplicate keys as written (into an owned [`Value`] tree, or, for a serving call's request
+//! read once, a tree borrowing the text's strings: `node`), three output forms (compact
+//! responses, the PostgreSQL `jsonb` text form behind ETags, and Go's `encoding/json` form
+//! behind artifact version hashes), and the ETag / If-Match helpers built on the canonical
+//! form.
 
 mod canonical;
 mod float;
 mod limits;
+pub(crate) mod node;
 mod parse;
 pub(crate) mod scan;
 pub(crate) mod ser;
@@ -24,5 +27,6 @@ pub use parse::{
     parse, parse_with, parse_with_raw_members, JsonError, JsonErrorKind, Limits, RawMember,
 };
 pub use ser::{to_text, to_value, SerError};
+pub(crate) use value::{literal_f64, literal_integral_i64};
 pub use value::{Map, Number, Value};
 pub use write::{to_go_string, to_string, write_go_string};

@@ -1,5 +1,12 @@
+//! The strict, bounded JSON parser: one [`Parser`] that builds either tree, the owned
+//! [`Value`] ([`parse_with`]) or the borrowed [`super::node::Node`]
+//! ([`super::node::parse_node`]), through a [`Build`] of each, so both see the same grammar,
+//! limits and errors.
+
 use super::value::{Map, Number, Value};
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// Bounds applied while parsing untrusted input. Every document and request goes through
 /// these, so deep nesting or giant literals fail fast with a typed error instead of
@@ -117,6 +124,70 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
 
 /// Parses one JSON document with the given limits.
 pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
+    parse_as::<Owned>(input, limits)
+}
+
+/// What the parser builds: its scalars, arrays and objects. Both trees are built by the same
+/// [`Parser`], so they differ only in what they keep.
+pub(crate) trait Build<'a> {
+    /// A value.
+    type Out;
+    /// An object being read.
+    type Object;
+    fn null() -> Self::Out;
+    fn boolean(b: bool) -> Self::Out;
+    /// A validated number literal (a slice of the input).
+    fn number(literal: &'a str) -> Self::Out;
+    fn string(s: Cow<'a, str>) -> Self::Out;
+    /// A finished array.
+    fn array(items: Vec<Self::Out>) -> Self::Out;
+    fn new_object() -> Self::Object;
+    fn member(o: &mut Self::Object, key: Cow<'a, str>, v: Self::Out);
+    /// A finished object.
+    fn object(o: Self::Object) -> Self::Out;
+}
+
+/// Builds [`Value`]s: strings owned, containers shrunk to what they hold (documents are
+/// kept for as long as they are served).
+pub(crate) struct Owned;
+
+impl<'a> Build<'a> for Owned {
+    type Out = Value;
+    type Object = Map;
+    fn null() -> Value {
+        Value::Null
+    }
+    fn boolean(b: bool) -> Value {
+        Value::Bool(b)
+    }
+    fn number(literal: &'a str) -> Value {
+        Value::Number(Number::from_literal_unchecked(literal))
+    }
+    fn string(s: Cow<'a, str>) -> Value {
+        Value::String(s.into_owned())
+    }
+    fn array(mut items: Vec<Value>) -> Value {
+        // Growth left up to half the capacity unused; a parsed tree keeps only what it holds.
+        items.shrink_to_fit();
+        Value::Array(items)
+    }
+    fn new_object() -> Map {
+        Map::new()
+    }
+    fn member(o: &mut Map, key: Cow<'a, str>, v: Value) {
+        o.push(key.into_owned(), v);
+    }
+    fn object(mut o: Map) -> Value {
+        o.shrink_to_fit();
+        Value::Object(o)
+    }
+}
+
+/// Parses one JSON document with the given limits into the tree `B` builds.
+pub(crate) fn parse_as<'a, B: Build<'a>>(
+    input: &'a [u8],
+    limits: Limits,
+) -> Result<B::Out, JsonError> {
     if input.len() > limits.max_bytes {
         return Err(JsonError {
             kind: JsonErrorKind::TooLarge,
@@ -140,14 +211,7 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value, JsonError> {
             })
         }
     };
-    let mut p = Parser {
-        s: input,
-        text,
-        i: 0,
-        limits,
-        depth: 0,
-        members: 0,
-    };
+    let mut p = Parser::<B>::new(input, text, limits);
     p.skip_ws();
     if p.i >= p.s.len() {
         return Err(p.err(JsonErrorKind::Empty, "empty document".into()));
@@ -193,14 +257,7 @@ pub fn parse_with_raw_members(
         return None;
     }
     let text = std::str::from_utf8(input).ok()?;
-    let mut p = Parser {
-        s: input,
-        text,
-        i: 0,
-        limits,
-        depth: 0,
-        members: 0,
-    };
+    let mut p = Parser::<Owned>::new(input, text, limits);
     p.skip_ws();
     if p.s.get(p.i) != Some(&b'{') {
         return None;
@@ -209,7 +266,7 @@ pub fn parse_with_raw_members(
     let mut raw: Option<Vec<RawMember>> = None;
     p.each_member(|p, key| {
         if key != name {
-            map.push(key, p.value().ok()?);
+            map.push(key.into_owned(), p.value().ok()?);
         } else if raw.is_some() {
             return None;
         } else if p.s.get(p.i) == Some(&b'{') {
@@ -218,16 +275,16 @@ pub fn parse_with_raw_members(
                 let start = p.i;
                 p.i = super::scan::value_end(p.s, start)?;
                 out.push(RawMember {
-                    name,
+                    name: name.into_owned(),
                     value: start..p.i,
                 });
                 Some(())
             })?;
             raw = Some(out);
-            map.push(key, Value::Object(Map::new()));
+            map.push(key.into_owned(), Value::Object(Map::new()));
         } else {
             raw = Some(Vec::new());
-            map.push(key, p.value().ok()?);
+            map.push(key.into_owned(), p.value().ok()?);
         }
         Some(())
     })?;
@@ -238,10 +295,13 @@ pub fn parse_with_raw_members(
     Some((Value::Object(map), raw.unwrap_or_default()))
 }
 
-impl Parser<'_> {
+impl<'a, B: Build<'a>> Parser<'a, B> {
     /// Reads the object at the cursor as [`Parser::object`] does, handing each member's name
     /// to `f`, which must read its value; `None` on any error.
-    fn each_member(&mut self, mut f: impl FnMut(&mut Self, String) -> Option<()>) -> Option<()> {
+    fn each_member(
+        &mut self,
+        mut f: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+    ) -> Option<()> {
         self.enter().ok()?;
         self.i += 1;
         self.skip_ws();
@@ -291,7 +351,8 @@ fn finish_path(rev: &str) -> String {
     out
 }
 
-struct Parser<'a> {
+/// The parser's cursor over one input, building the tree `B` builds.
+struct Parser<'a, B> {
     s: &'a [u8],
     /// `s` as text (validated as UTF-8 once, before parsing): strings and number literals are
     /// sliced from it between ASCII delimiters instead of being validated again.
@@ -300,9 +361,22 @@ struct Parser<'a> {
     limits: Limits,
     depth: usize,
     members: usize,
+    build: PhantomData<B>,
 }
 
-impl<'a> Parser<'a> {
+impl<'a, B: Build<'a>> Parser<'a, B> {
+    fn new(s: &'a [u8], text: &'a str, limits: Limits) -> Self {
+        Parser {
+            s,
+            text,
+            i: 0,
+            limits,
+            depth: 0,
+            members: 0,
+            build: PhantomData,
+        }
+    }
+
     fn err(&self, kind: JsonErrorKind, message: String) -> JsonError {
         JsonError {
             kind,
@@ -342,20 +416,20 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self) -> Result<Value, JsonError> {
+    fn value(&mut self) -> Result<B::Out, JsonError> {
         match self.s.get(self.i) {
             Some(b'{') => self.object(),
             Some(b'[') => self.array(),
-            Some(b'"') => Ok(Value::String(self.string()?)),
-            Some(b't') => self.literal(b"true", Value::Bool(true)),
-            Some(b'f') => self.literal(b"false", Value::Bool(false)),
-            Some(b'n') => self.literal(b"null", Value::Null),
+            Some(b'"') => Ok(B::string(self.string()?)),
+            Some(b't') => self.literal(b"true", B::boolean(true)),
+            Some(b'f') => self.literal(b"false", B::boolean(false)),
+            Some(b'n') => self.literal(b"null", B::null()),
             Some(b'-') | Some(b'0'..=b'9') => self.number(),
             _ => Err(self.syntax("a value")),
         }
     }
 
-    fn literal(&mut self, word: &[u8], v: Value) -> Result<Value, JsonError> {
+    fn literal(&mut self, word: &[u8], v: B::Out) -> Result<B::Out, JsonError> {
         if self.s[self.i..].starts_with(word) {
             self.i += word.len();
             Ok(v)
@@ -387,15 +461,15 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn object(&mut self) -> Result<Value, JsonError> {
+    fn object(&mut self) -> Result<B::Out, JsonError> {
         self.enter()?;
         self.i += 1;
-        let mut map = Map::new();
+        let mut map = B::new_object();
         self.skip_ws();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
             self.depth -= 1;
-            return Ok(Value::Object(map));
+            return Ok(B::object(map));
         }
         loop {
             self.skip_ws();
@@ -418,7 +492,7 @@ impl<'a> Parser<'a> {
                     return Err(e);
                 }
             };
-            map.push(key, v);
+            B::member(&mut map, key, v);
             self.skip_ws();
             match self.s.get(self.i) {
                 Some(b',') => self.i += 1,
@@ -430,11 +504,10 @@ impl<'a> Parser<'a> {
             }
         }
         self.depth -= 1;
-        map.shrink_to_fit();
-        Ok(Value::Object(map))
+        Ok(B::object(map))
     }
 
-    fn array(&mut self) -> Result<Value, JsonError> {
+    fn array(&mut self) -> Result<B::Out, JsonError> {
         self.enter()?;
         self.i += 1;
         let mut items = Vec::new();
@@ -442,7 +515,7 @@ impl<'a> Parser<'a> {
         if self.s.get(self.i) == Some(&b']') {
             self.i += 1;
             self.depth -= 1;
-            return Ok(Value::Array(items));
+            return Ok(B::array(items));
         }
         loop {
             self.skip_ws();
@@ -467,9 +540,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.depth -= 1;
-        // Growth left up to half the capacity unused; a parsed tree keeps only what it holds.
-        items.shrink_to_fit();
-        Ok(Value::Array(items))
+        Ok(B::array(items))
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -485,7 +556,7 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         self.i += 1; // opening quote
         let start = self.i;
         // Fast path: no escapes (the run found eight bytes a step).
@@ -495,7 +566,7 @@ impl<'a> Parser<'a> {
                 // Input was validated as UTF-8 and we stopped at an ASCII quote.
                 let s = self.slice(start, self.i);
                 self.i += 1;
-                return Ok(s.to_owned());
+                return Ok(Cow::Borrowed(s));
             }
             Some(0..=0x1f) => {
                 return Err(self.err(JsonErrorKind::Syntax, "control character in string".into()))
@@ -511,7 +582,7 @@ impl<'a> Parser<'a> {
                 None => return Err(self.syntax("'\"' to close the string")),
                 Some(b'"') => {
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -586,7 +657,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<Value, JsonError> {
+    fn number(&mut self) -> Result<B::Out, JsonError> {
         let start = self.i;
         if self.s.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -633,7 +704,7 @@ impl<'a> Parser<'a> {
             });
         }
         let lit = self.text.get(start..self.i).unwrap_or("0");
-        Ok(Value::Number(Number::from_literal_unchecked(lit)))
+        Ok(B::number(lit))
     }
 }
 

@@ -124,32 +124,48 @@ impl Number {
     }
     /// The value as `i64` when the literal is an integer literal in range (Go `int64` decoding).
     pub fn as_i64(&self) -> Option<i64> {
-        if self.is_integer_literal() {
-            self.literal().parse().ok()
-        } else {
-            None
-        }
+        literal_i64(self.literal())
     }
     /// The value as `i64` when it is mathematically an integer in range (`3`, `3.0`, `3e0`).
     pub fn as_integral_i64(&self) -> Option<i64> {
-        if let Some(i) = self.as_i64() {
-            return Some(i);
-        }
-        let f = self.as_f64()?;
-        if f.fract() == 0.0 && f.abs() < 9.0e15 {
-            Some(f as i64)
-        } else {
-            None
-        }
+        literal_integral_i64(self.literal())
     }
     /// The value as a finite `f64` (correctly rounded); `None` if it overflows.
     pub fn as_f64(&self) -> Option<f64> {
-        let f: f64 = self.literal().parse().ok()?;
-        if f.is_finite() {
-            Some(f)
-        } else {
-            None
-        }
+        literal_f64(self.literal())
+    }
+}
+
+/// A valid number literal as `i64` when it is an integer literal in range ([`Number::as_i64`]).
+pub(crate) fn literal_i64(lit: &str) -> Option<i64> {
+    if lit.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        None
+    } else {
+        lit.parse().ok()
+    }
+}
+
+/// A valid number literal as `i64` when it is mathematically an integer in range
+/// ([`Number::as_integral_i64`]).
+pub(crate) fn literal_integral_i64(lit: &str) -> Option<i64> {
+    if let Some(i) = literal_i64(lit) {
+        return Some(i);
+    }
+    let f = literal_f64(lit)?;
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+/// A valid number literal as a finite `f64` ([`Number::as_f64`]).
+pub(crate) fn literal_f64(lit: &str) -> Option<f64> {
+    let f: f64 = lit.parse().ok()?;
+    if f.is_finite() {
+        Some(f)
+    } else {
+        None
     }
 }
 
@@ -240,42 +256,13 @@ impl Map {
     }
     /// Members with duplicates collapsed (last value wins, at the position of the last one).
     ///
-    /// O(n log n) in the member count: member positions are sorted by name (ties by
-    /// position), which puts the last member of each name at the end of its run.
+    /// O(n log n) in the member count (see [`deduped`]).
     pub fn deduped(&self) -> Vec<(&str, &Value)> {
-        let n = self.0.len();
-        if n <= SMALL_MAP {
-            // A handful of members: the pairwise scan is cheaper than sorting.
-            let mut out: Vec<(&str, &Value)> = Vec::with_capacity(n);
-            for (i, (k, v)) in self.0.iter().enumerate() {
-                if !self.0[i + 1..].iter().any(|(k2, _)| k2 == k) {
-                    out.push((&**k, v));
-                }
-            }
-            return out;
-        }
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_unstable_by(|&a, &b| {
-            self.0[a as usize]
-                .0
-                .cmp(&self.0[b as usize].0)
-                .then(a.cmp(&b))
-        });
-        let mut keep = vec![false; n];
-        for (j, &i) in order.iter().enumerate() {
-            let last_of_name = order
-                .get(j + 1)
-                .is_none_or(|&next| self.0[next as usize].0 != self.0[i as usize].0);
-            if last_of_name {
-                keep[i as usize] = true;
-            }
-        }
-        self.0
-            .iter()
-            .zip(keep)
-            .filter(|(_, k)| *k)
-            .map(|((k, v), _)| (&**k, v))
-            .collect()
+        deduped(&self.0)
+    }
+    /// The members, duplicates included, in document order.
+    pub(crate) fn as_slice(&self) -> &[(Cow<'_, str>, Value)] {
+        &self.0
     }
     /// The members as owned (name, value) pairs, in document order.
     pub fn into_vec(self) -> Vec<(String, Value)> {
@@ -284,6 +271,46 @@ impl Map {
             .map(|(k, v)| (k.into_owned(), v))
             .collect()
     }
+}
+
+/// `members` with duplicates collapsed (last value wins, at the position of the last one).
+///
+/// O(n log n) in the member count: member positions are sorted by name (ties by position),
+/// which puts the last member of each name at the end of its run.
+pub(crate) fn deduped<'m, T>(members: &'m [(Cow<'_, str>, T)]) -> Vec<(&'m str, &'m T)> {
+    let n = members.len();
+    if n <= SMALL_MAP {
+        // A handful of members: the pairwise scan is cheaper than sorting.
+        let mut out: Vec<(&str, &T)> = Vec::with_capacity(n);
+        for (i, (k, v)) in members.iter().enumerate() {
+            if !members[i + 1..].iter().any(|(k2, _)| k2 == k) {
+                out.push((&**k, v));
+            }
+        }
+        return out;
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        members[a as usize]
+            .0
+            .cmp(&members[b as usize].0)
+            .then(a.cmp(&b))
+    });
+    let mut keep = vec![false; n];
+    for (j, &i) in order.iter().enumerate() {
+        let last_of_name = order
+            .get(j + 1)
+            .is_none_or(|&next| members[next as usize].0 != members[i as usize].0);
+        if last_of_name {
+            keep[i as usize] = true;
+        }
+    }
+    members
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|((k, v), _)| (&**k, v))
+        .collect()
 }
 
 impl From<Vec<(String, Value)>> for Map {

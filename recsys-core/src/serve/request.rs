@@ -5,6 +5,7 @@
 
 use crate::config::{Limits, Weights, MAX_WEIGHT};
 use crate::error::{ApiError, Problem};
+use crate::json::node::{Members as _, Node, Tree};
 use crate::json::Value;
 use crate::ops::Endpoint;
 use crate::request::{
@@ -14,10 +15,30 @@ use crate::request::{
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-/// A request of one kind: typed, or JSON still to decode.
+/// A request of one kind: typed, or JSON still to decode (an owned tree, or a tree borrowing
+/// the call's text).
 pub(crate) enum Request<'r, T> {
     Typed(&'r T),
     Json(&'r Value),
+    Text(&'r Node<'r>),
+}
+
+/// A JSON tree a request can arrive as.
+pub(crate) trait JsonTree: Tree {
+    /// This value as a request still to decode.
+    fn request<T>(&self) -> Request<'_, T>;
+}
+
+impl JsonTree for Value {
+    fn request<T>(&self) -> Request<'_, T> {
+        Request::Json(self)
+    }
+}
+
+impl JsonTree for Node<'_> {
+    fn request<T>(&self) -> Request<'_, T> {
+        Request::Text(self)
+    }
 }
 
 /// A serving request (`recommend` or `similar`).
@@ -59,7 +80,7 @@ impl<'r> Input<'r> {
 /// What both request kinds offer the pipeline's entry.
 pub(crate) trait Servable: Clone {
     /// Strict decoding against the surface's limits (with `DEFAULT_APPLIED` warnings).
-    fn decode(v: &Value, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError>;
+    fn decode<J: Tree>(v: &J, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError>;
     /// Problems of a typed request against the surface's limits.
     fn problems(&self, limits: &Limits, p: &mut Problems);
     fn surface(&self) -> &str;
@@ -70,7 +91,8 @@ impl<'r, T: Servable> Request<'r, T> {
     pub fn surface(&self) -> String {
         match self {
             Request::Typed(r) => r.surface().trim().to_string(),
-            Request::Json(v) => peek_surface(v),
+            Request::Json(v) => peek_surface(*v),
+            Request::Text(v) => peek_surface(*v),
         }
     }
     /// The normalised request and its warnings, or every problem found.
@@ -81,21 +103,22 @@ impl<'r, T: Servable> Request<'r, T> {
                 r.problems(limits, &mut p);
                 p.finish().map(|_| (Cow::Borrowed(*r), Vec::new()))
             }
-            Request::Json(v) => T::decode(v, limits).map(|(r, w)| (Cow::Owned(r), w)),
+            Request::Json(v) => T::decode(*v, limits).map(|(r, w)| (Cow::Owned(r), w)),
+            Request::Text(v) => T::decode(*v, limits).map(|(r, w)| (Cow::Owned(r), w)),
         }
     }
 }
 
-fn peek_surface(request: &Value) -> String {
+fn peek_surface<J: Tree>(request: &J) -> String {
     request
-        .as_object()
+        .as_obj()
         .and_then(|m| {
             m.iter()
                 .filter(|(k, _)| k.eq_ignore_ascii_case("surface"))
                 .last()
                 .map(|(_, v)| v)
         })
-        .and_then(Value::as_str)
+        .and_then(J::as_str)
         .map(|s| s.trim().to_string())
         .unwrap_or_default()
 }
@@ -213,7 +236,7 @@ impl Problems {
 }
 
 impl Servable for RecommendRequest {
-    fn decode(v: &Value, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
+    fn decode<J: Tree>(v: &J, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
         RecommendRequest::from_value(v, limits)
     }
     fn surface(&self) -> &str {
@@ -259,7 +282,7 @@ impl Servable for RecommendRequest {
 }
 
 impl Servable for SimilarRequest {
-    fn decode(v: &Value, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
+    fn decode<J: Tree>(v: &J, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
         SimilarRequest::from_value(v, limits)
     }
     fn surface(&self) -> &str {

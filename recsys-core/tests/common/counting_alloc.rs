@@ -1,5 +1,6 @@
-//! A global allocator that counts the bytes live and their peak, for the tests that bound
-//! memory by what is actually requested (`parse_memory`, `embedded_load_memory`). Include it
+//! A global allocator that counts the bytes live and their peak, and the allocations made,
+//! for the tests that bound memory and work by what is actually requested (`parse_memory`,
+//! `embedded_load_memory`, `request_text`). Include it
 //! with `#[path = "common/counting_alloc.rs"] mod counting_alloc;`: it installs itself as the
 //! test binary's global allocator.
 
@@ -10,11 +11,15 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 pub static CURRENT: AtomicUsize = AtomicUsize::new(0);
 /// The most [`CURRENT`] has been since it was last reset by a test.
 pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Allocations made (a growing `realloc` counts as one).
+#[allow(dead_code)]
+pub static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 struct Counting;
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, SeqCst);
         let now = CURRENT.fetch_add(l.size(), SeqCst) + l.size();
         PEAK.fetch_max(now, SeqCst);
         unsafe { System.alloc(l) }
@@ -25,6 +30,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         if new > l.size() {
+            ALLOCS.fetch_add(1, SeqCst);
             let now = CURRENT.fetch_add(new - l.size(), SeqCst) + new - l.size();
             PEAK.fetch_max(now, SeqCst);
         } else {
