@@ -15,7 +15,7 @@ pub(crate) mod ser;
 #[cfg(feature = "serde")]
 mod serde;
 mod value;
-mod write;
+pub(crate) mod write;
 
 pub use canonical::{
     canonical_text, canonical_value_text, canonical_value_text_within, etag, etag_of_value,

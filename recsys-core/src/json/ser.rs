@@ -35,8 +35,14 @@ fn key_error() -> SerError {
 /// Writes `v` as compact JSON text.
 pub fn to_text<T: Serialize + ?Sized>(v: &T) -> Result<String, SerError> {
     let mut out = String::with_capacity(1024);
-    v.serialize(&mut Text { out: &mut out })?;
+    append_text(&mut out, v)?;
     Ok(out)
+}
+
+/// Appends `v` as compact JSON text to `out` (what [`to_text`] writes): for writers that
+/// write the common members of an answer themselves and hand the rare ones to serde.
+pub(crate) fn append_text<T: Serialize + ?Sized>(out: &mut String, v: &T) -> Result<(), SerError> {
+    v.serialize(&mut Text { out })
 }
 
 /// Builds `v` as a [`Value`].
@@ -625,9 +631,8 @@ impl Serialize for ValueRef<'_> {
 /// serde `serialize_with` for an `f64` member: integral values below 2^53 as integers (as
 /// Go and [`to_text`] write them), others as floats, so serde_json users see `3`, not `3.0`.
 pub fn go_number<S: ser::Serializer>(f: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 && !(*f == 0.0 && f.is_sign_negative())
-    {
-        s.serialize_i64(*f as i64)
+    if let Some(i) = super::write::small_integral(*f) {
+        s.serialize_i64(i)
     } else {
         s.serialize_f64(*f)
     }
@@ -679,7 +684,7 @@ mod tests {
         for i in [0, 1, -1, 10, -10, 1234567890, i64::MIN, i64::MAX] {
             assert_eq!(to_text(&i).unwrap(), i.to_string());
         }
-        for u in [0, 9, 10, u64::MAX] {
+        for u in [0, 9, 10, 99, 100, 1_000_000, u64::MAX] {
             assert_eq!(to_text(&u).unwrap(), u.to_string());
         }
         for s in [

@@ -1,7 +1,9 @@
 //! The typed answers of the serving calls: [`Recommendation`] (`recommend` and `similar`)
 //! and [`Validation`] (`validate`). They derive `serde::Serialize` with exactly the shape of
 //! the JSON answers (members in answer order, absent members skipped), and the JSON call
-//! path writes them straight to text with [`crate::json::to_text`], no `Value` tree between.
+//! path writes them straight to text, no `Value` tree between: a [`Recommendation`] by
+//! [`super::text`] (the same text, written by hand), a [`Validation`] by
+//! [`crate::json::to_text`].
 
 use crate::error::ApiError;
 use crate::json::ser::{go_number, go_number_opt, ValueRef};
@@ -285,7 +287,7 @@ impl Answer {
     /// The answer's JSON text.
     pub(crate) fn to_text(&self) -> Result<String, ApiError> {
         match self {
-            Answer::Recommendation(r) => to_text(r),
+            Answer::Recommendation(r) => super::text::recommendation(r),
             Answer::Validation(v) => to_text(v),
         }
         .map_err(|e| ApiError::internal(format!("answer not writable as json: {e}")))

@@ -18,6 +18,9 @@ pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selec
     let options = d.spec.options;
     // Rule tokens are only formatted when reasons or explain ask for them.
     let want_tokens = options.include_reasons || options.explain != Explain::None;
+    if !want_tokens {
+        return plain(d, f, p, s);
+    }
     // The boosts of the returned positions only, sorted by (position, boost): one pass over
     // every boost detail instead of sorting them all (a tag boost touches many candidates).
     let details = if want_tokens {
@@ -63,6 +66,25 @@ pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selec
         });
     }
     items
+}
+
+/// The items without reasons or explanations (most requests): id, rank and score, each
+/// built in place.
+fn plain(d: &Decision, f: &Filtered, p: &Pooled, s: &Selected) -> Vec<Item> {
+    s.outs
+        .iter()
+        .zip(1..)
+        .map(|(o, rank)| {
+            let cand = &p.pool.cands[o.pos];
+            Item {
+                item_id: f.keys.name(d.snap, cand.key).to_owned(),
+                rank,
+                score: cand.score,
+                reasons: Vec::new(),
+                explain: None,
+            }
+        })
+        .collect()
 }
 
 /// The boost details `(position, boost action, delta)` of the selected positions, sorted by

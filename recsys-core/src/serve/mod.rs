@@ -11,6 +11,8 @@
 //! 7. [`warnings`]: the answer's warnings.
 //! 8. [`items`] and [`meta`]: the typed [`answer::Recommendation`] (with [`diagnostics`]
 //!    when it is short).
+//!
+//! [`text`] writes a recommendation as the JSON call path answers it.
 
 pub mod answer;
 pub(crate) mod diagnostics;
@@ -23,6 +25,7 @@ pub(crate) mod select;
 pub(crate) mod sources;
 pub(crate) mod spec;
 pub(crate) mod telemetry;
+pub(crate) mod text;
 pub(crate) mod warnings;
 
 use crate::config::SurfaceConfig;

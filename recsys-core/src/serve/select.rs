@@ -47,14 +47,13 @@ pub(crate) fn select(d: &Decision, f: &Filtered, p: &Pooled, r: &mut Ruled) -> S
         &params,
         &mut r.counts,
     );
-    let mut outs: Vec<Out> = pinned
-        .iter()
-        .map(|&(pos, ai)| Out {
-            pos,
-            pinned_by: Some(ai),
-            mmr: None,
-        })
-        .collect();
+    // One allocation for pins and picks.
+    let mut outs: Vec<Out> = Vec::with_capacity(pinned.len() + sel.picked.len());
+    outs.extend(pinned.iter().map(|&(pos, ai)| Out {
+        pos,
+        pinned_by: Some(ai),
+        mmr: None,
+    }));
     outs.extend(sel.picked.iter().map(|&(pos, mmr)| Out {
         pos,
         pinned_by: None,

@@ -1,0 +1,242 @@
+//! The hand-written answer text held to the serde writer's on random answers: every member
+//! present and absent, strings that need escapes, and scores of every kind.
+
+use super::recommendation;
+use crate::json::to_text;
+use crate::ops::rule_stats::RuleOutcome;
+use crate::request::Warning;
+use crate::rules::Action;
+use crate::serve::answer::*;
+
+/// A small deterministic generator (splitmix64), so a failure names a reproducible case.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn coin(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+    /// Ids as catalogs write them, and strings every escape rule applies to.
+    fn string(&mut self) -> String {
+        const PARTS: [&str; 12] = [
+            "sku-", "0042", "a", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "😀", "\u{2028}", "<&>",
+        ];
+        let n = self.below(6);
+        (0..n)
+            .map(|_| PARTS[self.below(PARTS.len() as u64) as usize])
+            .collect()
+    }
+    fn opt_string(&mut self) -> Option<String> {
+        self.coin().then(|| self.string())
+    }
+    /// Scores: in [0, 1] (most answers), integral, signed zeros, tiny, huge, any bits.
+    fn float(&mut self) -> f64 {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        match self.below(8) {
+            0 | 1 => u,
+            2 => (self.below(1000) as f64) - 500.0,
+            3 => [0.0, -0.0, 1.0, f64::MAX, 9_007_199_254_740_992.0][self.below(5) as usize],
+            4 => u * 1e-9,
+            5 => u * 1e22,
+            6 => -u,
+            _ => f64::from_bits(self.next()),
+        }
+    }
+    fn count(&mut self) -> u64 {
+        match self.below(3) {
+            0 => self.below(30),
+            1 => self.below(1_000_000),
+            _ => self.next(),
+        }
+    }
+    fn strings(&mut self) -> Vec<String> {
+        (0..self.below(3)).map(|_| self.string()).collect()
+    }
+}
+
+fn parts(g: &mut Gen) -> BlendParts {
+    BlendParts {
+        pop: g.float(),
+        cooc: g.float(),
+        emb: g.float(),
+    }
+}
+
+fn explain(g: &mut Gen) -> ItemExplain {
+    ItemExplain {
+        signals: parts(g),
+        rules: g.strings(),
+        raw: g.coin().then(|| RawSignals {
+            pop: g.float(),
+            cooc: g.float(),
+            collab: g.float(),
+            content: g.float(),
+            session: g.float(),
+        }),
+        weights: g.coin().then(|| parts(g)),
+        boost: g.coin().then(|| g.float()),
+        pinned: g.coin(),
+        mmr: g.coin().then(|| MmrExplain {
+            lambda: g.float(),
+            relevance: g.float(),
+            max_sim: g.float(),
+            penalty: g.float(),
+            rank: g.next() as u32,
+        }),
+    }
+}
+
+fn item(g: &mut Gen) -> Item {
+    Item {
+        item_id: g.string(),
+        rank: if g.coin() {
+            g.below(100) as u32
+        } else {
+            g.next() as u32
+        },
+        score: g.float(),
+        reasons: if g.below(4) == 0 { g.strings() } else { vec![] },
+        explain: (g.below(4) == 0).then(|| explain(g)),
+    }
+}
+
+fn meta(g: &mut Gen) -> Meta {
+    const ACTIONS: [Action; 3] = [Action::Block, Action::Pin, Action::Boost];
+    const OUTCOMES: [RuleOutcome; 4] = [
+        RuleOutcome::Fired,
+        RuleOutcome::Displaced,
+        RuleOutcome::Blocked,
+        RuleOutcome::Noop,
+    ];
+    Meta {
+        tenant_id: g.string(),
+        surface: g.string(),
+        segment: g.string(),
+        algo_version: g.string(),
+        config_version: g.opt_string(),
+        rules_version: g.opt_string(),
+        manifest_version: g.opt_string(),
+        release_id: g.opt_string(),
+        artifact_versions: (0..g.below(6)).map(|_| (g.string(), g.string())).collect(),
+        snapshot_surface: g.opt_string(),
+        request_id: g.opt_string(),
+        counts: Counts {
+            candidates: g.count(),
+            after_include: g.count(),
+            after_exclude: g.count(),
+            after_constraints: g.count(),
+            after_rules: g.count(),
+            pinned: g.count(),
+            returned: g.count(),
+        },
+        rules: g.coin().then(|| {
+            (0..g.below(3))
+                .map(|_| RuleReport {
+                    rule_id: g.string(),
+                    action: ACTIONS[g.below(3) as usize],
+                    outcome: OUTCOMES[g.below(4) as usize],
+                })
+                .collect()
+        }),
+        diagnostics: g.coin().then(|| {
+            (0..g.below(3))
+                .map(|_| Diagnostic {
+                    stage: "rules",
+                    removed: g.coin().then(|| g.count()),
+                    message: g.string(),
+                })
+                .collect()
+        }),
+        experiment: g.coin().then(|| ExperimentMeta {
+            id: g.string(),
+            variant: g.opt_string(),
+        }),
+    }
+}
+
+fn answer(g: &mut Gen) -> Recommendation {
+    Recommendation {
+        items: (0..g.below(25)).map(|_| item(g)).collect(),
+        meta: meta(g),
+        warnings: (0..g.below(3))
+            .map(|_| Warning::new("DEFAULT_APPLIED", g.string()))
+            .collect(),
+    }
+}
+
+/// The hand-written text is the serde writer's, byte for byte, on random answers (every
+/// member of every struct is drawn, so a member the writer forgot or misnamed shows).
+#[test]
+fn writes_what_the_serde_writer_writes() {
+    let mut g = Gen(0x0a25_3e21);
+    for case in 0..20_000 {
+        let r = answer(&mut g);
+        let want = to_text(&r).unwrap();
+        let got = recommendation(&r).unwrap();
+        assert_eq!(got, want, "case {case}");
+    }
+}
+
+/// A popularity answer (20 plain ids, scores in [0, 1), no optional members but versions)
+/// fits the buffer reserved for it: the text is written with one allocation.
+#[test]
+fn a_plain_answer_fits_its_estimate() {
+    let mut g = Gen(7);
+    let r = Recommendation {
+        items: (0..20)
+            .map(|i| Item {
+                item_id: format!("sku-{:07}", g.below(1_000_000)),
+                rank: i + 1,
+                score: (g.next() >> 11) as f64 / (1u64 << 53) as f64,
+                reasons: vec![],
+                explain: None,
+            })
+            .collect(),
+        meta: Meta {
+            tenant_id: "demo".into(),
+            surface: "home".into(),
+            segment: "default".into(),
+            algo_version: "recsys-algo@local:popularity".into(),
+            config_version: Some("c".repeat(64)),
+            rules_version: Some("r".repeat(64)),
+            manifest_version: Some("m".repeat(64)),
+            release_id: Some("release-1".into()),
+            artifact_versions: ["popularity", "cooc", "implicit", "content_sim"]
+                .iter()
+                .map(|k| (k.to_string(), "v".repeat(64)))
+                .collect(),
+            request_id: Some("req-123".into()),
+            counts: Counts {
+                candidates: 1_000_000,
+                after_include: 1_000_000,
+                after_exclude: 1_000_000,
+                after_constraints: 1_000_000,
+                after_rules: 1_000_000,
+                pinned: 3,
+                returned: 20,
+            },
+            snapshot_surface: None,
+            rules: None,
+            diagnostics: None,
+            experiment: None,
+        },
+        warnings: vec![],
+    };
+    let text = recommendation(&r).unwrap();
+    assert_eq!(text, to_text(&r).unwrap());
+    assert!(
+        text.len() <= super::estimate(&r),
+        "{} > {}",
+        text.len(),
+        super::estimate(&r)
+    );
+}
