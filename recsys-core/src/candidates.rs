@@ -465,7 +465,6 @@ impl SignalMaps {
 
     /// Raw signals of one item, read on their own (what [`SignalMaps::fill`] computes for a
     /// chunk of candidates at a time).
-    #[cfg(test)]
     pub fn signals(&self, snap: &TenantSnapshot, k: u32) -> Signals {
         let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
         let content = if self.anchor_tags.is_empty() {
@@ -663,7 +662,11 @@ impl Pool {
     }
     /// Reads the raw signals of the candidates pooled since the last call.
     pub fn fill_signals(&mut self, snap: &TenantSnapshot, maps: &SignalMaps) {
-        maps.fill(snap, &mut self.cands[self.scored..]);
+        match &mut self.cands[self.scored..] {
+            // A rule injection: one candidate, no chunk to overlap.
+            [c] => c.raw = maps.signals(snap, c.key),
+            pending => maps.fill(snap, pending),
+        }
         self.scored = self.cands.len();
     }
     /// Content candidates: for each anchor similarity tag in tag order, its most popular
