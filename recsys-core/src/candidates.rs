@@ -295,9 +295,8 @@ pub struct Cand {
 /// Request-time signal lookups derived from anchors and the user.
 #[derive(Debug, Default)]
 pub struct SignalMaps {
-    pub cooc: IdMap<f64>,
-    pub collab: IdMap<f64>,
-    pub session: IdMap<f64>,
+    /// The anchors' co-occurrence rows were read (`rows` holds their scores).
+    has_cooc: bool,
     /// Union of the anchors' similarity tags, sorted, with how many anchors carry each (an
     /// anchor's content similarity is measured against the *other* anchors: a tag counts
     /// for it when another anchor carries it too).
@@ -307,8 +306,9 @@ pub struct SignalMaps {
     anchor_table: TagTable,
     /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
-    /// `cooc`, `collab` and `session` in one table: (cooc, collab, session) per item, what
-    /// every candidate's signals are looked up in (one probe instead of three).
+    /// The co-occurrence score (the max over the anchors' rows), the user's implicit and
+    /// session scores in one table: (cooc, collab, session) per item, what every
+    /// candidate's signals are looked up in (one probe instead of three).
     rows: KeyTable<[f64; 3]>,
 }
 
@@ -379,36 +379,53 @@ impl SignalMaps {
         only: Option<&[u32]>,
     ) -> SignalMaps {
         let mut m = SignalMaps::default();
-        // With an allow-list (`only`, sorted) no other item can be a candidate, so the rows
-        // keep just its keys: 200 allowed anchors' co-occurrence rows hold ~10k neighbours.
-        let keep = |k: u32| only.is_none_or(|a| a.binary_search(&k).is_ok());
-        if used.cooc {
-            let n: usize = anchors.iter().map(|&a| snap.cooc_row(a).len()).sum();
-            m.cooc.reserve(only.map_or(n, |a| n.min(a.len())));
-            for &a in anchors {
-                // Anchors may be neighbours of each other (included items co-occur); rows
-                // never contain their own anchor.
-                for &(n, c) in snap.cooc_row(a).iter().filter(|(n, _)| keep(*n)) {
-                    let e = m.cooc.entry(n).or_insert(0.0);
-                    if c > *e {
-                        *e = c;
-                    }
+        // With an allow-list (`only`) no other item can be a candidate, so the rows keep just
+        // its keys (200 allowed anchors' co-occurrence rows hold ~10k neighbours): a probe
+        // into a small table of the allowed keys per neighbour.
+        let allowed = only.map(|a| {
+            let mut t = KeyTable::<()>::with_capacity(a.len());
+            for &k in a {
+                t.entry(k);
+            }
+            t
+        });
+        let keep = |k: u32| allowed.as_ref().is_none_or(|t| t.get(k).is_some());
+        let cooc_rows: Vec<&[(ItemIdx, f64)]> = if used.cooc {
+            anchors.iter().map(|&a| snap.cooc_row(a)).collect()
+        } else {
+            Vec::new()
+        };
+        warm(&cooc_rows, |e| e.0);
+        let user_rows: [Option<&[(ItemIdx, f64)]>; 2] = if user_key.is_empty() {
+            [None, None]
+        } else {
+            [
+                snap.implicit
+                    .get(user_key)
+                    .filter(|_| used.collaborative)
+                    .map(|r| &r[..]),
+                snap.session
+                    .get(user_key)
+                    .filter(|_| used.session)
+                    .map(|r| &r[..]),
+            ]
+        };
+        let n: usize = cooc_rows.iter().map(|r| r.len()).sum::<usize>()
+            + user_rows.iter().flatten().map(|r| r.len()).sum::<usize>();
+        m.rows = KeyTable::with_capacity(only.map_or(n, |a| n.min(a.len())));
+        m.has_cooc = used.cooc;
+        for row in &cooc_rows {
+            // Anchors may be neighbours of each other (included items co-occur); rows
+            // never contain their own anchor.
+            for &(n, c) in row.iter().filter(|(n, _)| keep(*n)) {
+                let e = &mut m.rows.entry(n).0[0];
+                if c > *e {
+                    *e = c;
                 }
             }
         }
-        if !user_key.is_empty() {
-            if let Some(row) = snap.implicit.get(user_key).filter(|_| used.collaborative) {
-                m.collab
-                    .extend(row.iter().copied().filter(|(k, _)| keep(*k)));
-            }
-            if let Some(row) = snap.session.get(user_key).filter(|_| used.session) {
-                m.session
-                    .extend(row.iter().copied().filter(|(k, _)| keep(*k)));
-            }
-        }
-        m.rows = KeyTable::with_capacity(m.cooc.len() + m.collab.len() + m.session.len());
-        for (field, map) in [&m.cooc, &m.collab, &m.session].into_iter().enumerate() {
-            for (&k, &v) in map {
+        for (field, row) in [(1, user_rows[0]), (2, user_rows[1])] {
+            for &(k, v) in row.into_iter().flatten().filter(|(k, _)| keep(*k)) {
                 m.rows.entry(k).0[field] = v;
             }
         }
@@ -416,12 +433,9 @@ impl SignalMaps {
             m.anchors = anchors.to_vec();
             m.anchors.sort_unstable();
             m.anchors.dedup();
-            let mut tags: Vec<TagIdx> = m
-                .anchors
-                .iter()
-                .filter_map(|&a| snap.item_tags(a))
-                .flat_map(|t| t.sim.iter().copied())
-                .collect();
+            // Every anchor's row first (independent loads, which overlap), then their tags.
+            let sims: Vec<&[TagIdx]> = m.anchors.iter().map(|&a| snap.tag_index.sim(a)).collect();
+            let mut tags: Vec<TagIdx> = sims.concat();
             tags.sort_unstable();
             for t in tags {
                 match m.anchor_tags.last_mut() {
@@ -434,16 +448,14 @@ impl SignalMaps {
         m
     }
 
-    /// Content similarity of an item: how many of its similarity tags the anchors carry
-    /// (for an anchor, the *other* anchors). A merge of two sorted interned tag lists.
-    pub fn content(&self, snap: &TenantSnapshot, k: u32) -> f64 {
-        if self.anchor_tags.is_empty() {
-            return 0.0;
-        }
+    /// Content similarity of item `k`, whose similarity tags are `sim`: how many of them the
+    /// anchors carry (for an anchor, the *other* anchors), each looked up in the anchors'
+    /// tag table.
+    fn content_of(&self, k: u32, sim: &[TagIdx]) -> f64 {
         // An anchor's own tags count once in `anchor_tags`; they must come from another.
-        let own = u32::from(self.anchors.contains(&k));
+        let own = u32::from(self.anchors.binary_search(&k).is_ok());
         let mut n = 0u32;
-        for &x in snap.tag_index.sim(k) {
+        for &x in sim {
             if self.anchor_table.get(x) > own {
                 n += 1;
             }
@@ -451,16 +463,53 @@ impl SignalMaps {
         n as f64
     }
 
-    /// Raw signals of an item.
+    /// Raw signals of one item, read on their own (what [`SignalMaps::fill`] computes for a
+    /// chunk of candidates at a time).
     pub fn signals(&self, snap: &TenantSnapshot, k: u32) -> Signals {
-        let idx = k as usize;
+        let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+        let content = if self.anchor_tags.is_empty() {
+            0.0
+        } else {
+            self.content_of(k, snap.tag_index.sim(k))
+        };
+        self.signals_of(k, pop, content)
+    }
+
+    /// Raw signals of item `k` with popularity count `pop` and content similarity `content`.
+    fn signals_of(&self, k: u32, pop: f64, content: f64) -> Signals {
         let [cooc, collab, session] = self.rows.get(k).unwrap_or_default();
         Signals {
-            pop: snap.pop_count.get(idx).copied().unwrap_or(0.0),
+            pop,
             cooc,
             collab,
-            content: self.content(snap, k),
+            content,
             session,
+        }
+    }
+
+    /// The raw signals of each of `cands` (an item's catalog rows are a few cache misses at
+    /// catalog scale: a chunk's popularity counts and tag rows are read in one short loop
+    /// first, so their misses overlap, then its signals are computed).
+    fn fill(&self, snap: &TenantSnapshot, cands: &mut [Cand]) {
+        const CHUNK: usize = 16;
+        let content = !self.anchor_tags.is_empty();
+        for chunk in cands.chunks_mut(CHUNK) {
+            let mut pop = [0.0f64; CHUNK];
+            let mut sim: [&[TagIdx]; CHUNK] = [&[]; CHUNK];
+            for (j, c) in chunk.iter().enumerate() {
+                pop[j] = snap.pop_count.get(c.key as usize).copied().unwrap_or(0.0);
+                if content {
+                    sim[j] = snap.tag_index.sim(c.key);
+                }
+            }
+            for (j, c) in chunk.iter_mut().enumerate() {
+                let cs = if content {
+                    self.content_of(c.key, sim[j])
+                } else {
+                    0.0
+                };
+                c.raw = self.signals_of(c.key, pop[j], cs);
+            }
         }
     }
 
@@ -475,9 +524,13 @@ impl SignalMaps {
         per_anchor: usize,
     ) -> Vec<u32> {
         let mut v: Vec<(u32, f64)> = Vec::new();
+        if !self.has_cooc {
+            return Vec::new();
+        }
         for &a in anchors {
             for &(n, _) in snap.cooc_row(a).iter().take(per_anchor) {
-                if let Some(&c) = self.cooc.get(&n) {
+                // Every neighbour the rows kept has its co-occurrence score there.
+                if let Some([c, _, _]) = self.rows.get(n) {
                     v.push((n, c));
                 }
             }
@@ -490,6 +543,17 @@ impl SignalMaps {
             .filter(|k| !seeds.contains(k))
             .collect()
     }
+}
+
+/// Reads the first entry of each row in one short loop (`key` of it), so the rows' first
+/// cache misses overlap instead of each waiting for the last (rows of a catalog-sized
+/// index are far apart); what reads the rows next finds them cached.
+fn warm<T>(rows: &[&[T]], key: impl Fn(&T) -> u32) {
+    let sum = rows
+        .iter()
+        .filter_map(|r| r.first())
+        .fold(0u32, |acc, e| acc.wrapping_add(key(e)));
+    std::hint::black_box(sum);
 }
 
 /// Per-source candidate budgets of one request (`limits` of the surface config).
@@ -535,6 +599,8 @@ pub struct Pool {
     /// At most this many candidates are pooled (`limits.max_pool` while sources are
     /// gathered; lifted for rule injections, see [`Pool::lift_cap`]).
     cap: usize,
+    /// `cands[..scored]` hold their raw signals ([`Pool::fill_signals`]).
+    scored: usize,
 }
 
 impl Pool {
@@ -565,16 +631,10 @@ impl Pool {
     pub fn lift_cap(&mut self) {
         self.cap = usize::MAX;
     }
-    /// Examines a candidate once: counts it, applies the filters, and pools it if it passes.
+    /// Examines a candidate once: counts it, applies the filters, and pools it if it passes
+    /// (its signals are read later, for many candidates at once: [`Pool::fill_signals`]).
     /// Returns true when it was pooled.
-    pub fn offer(
-        &mut self,
-        snap: &TenantSnapshot,
-        keys: &Keys,
-        f: &Filters,
-        maps: &SignalMaps,
-        k: u32,
-    ) -> bool {
+    pub fn offer(&mut self, snap: &TenantSnapshot, keys: &Keys, f: &Filters, k: u32) -> bool {
         if self.full() {
             return false;
         }
@@ -594,11 +654,20 @@ impl Pool {
         *slot = self.cands.len() as u32;
         self.cands.push(Cand {
             key: k,
-            raw: maps.signals(snap, k),
+            raw: Signals::default(),
             score: 0.0,
             boost: 0.0,
         });
         true
+    }
+    /// Reads the raw signals of the candidates pooled since the last call.
+    pub fn fill_signals(&mut self, snap: &TenantSnapshot, maps: &SignalMaps) {
+        match &mut self.cands[self.scored..] {
+            // A rule injection: one candidate, no chunk to overlap.
+            [c] => c.raw = maps.signals(snap, c.key),
+            pending => maps.fill(snap, pending),
+        }
+        self.scored = self.cands.len();
     }
     /// Content candidates: for each anchor similarity tag in tag order, its most popular
     /// items (the tag's postings order) that are not anchors, up to [`Budgets::per_tag`]
@@ -625,7 +694,7 @@ impl Pool {
                 if maps.anchors.binary_search(&k).is_ok() {
                     continue;
                 }
-                if self.offer(snap, keys, f, maps, k) {
+                if self.offer(snap, keys, f, k) {
                     taken += 1;
                     total += 1;
                 }
@@ -640,8 +709,34 @@ impl Pool {
     }
 }
 
+/// The deterministic random numbers of this crate's randomised unit tests (xorshift64*).
+#[cfg(test)]
+pub(crate) mod test_rng {
+    /// A seeded generator; the same seed gives the same numbers.
+    pub struct Rng(u64);
+
+    impl Rng {
+        /// A generator from `seed` (0 is replaced: xorshift would stay at 0).
+        pub fn new(seed: u64) -> Rng {
+            Rng(if seed == 0 {
+                0x9E37_79B9_7F4A_7C15
+            } else {
+                seed
+            })
+        }
+        /// A number in `0..n` (0 when `n` is 0).
+        pub fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) % n.max(1)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tag_table_tests {
+    use super::test_rng::Rng;
     use super::TagTable;
 
     /// The anchors' tag table answers every tag's count exactly as a binary search of the
@@ -649,13 +744,8 @@ mod tag_table_tests {
     /// size up to 200, including tag 0 and `u32::MAX - 1`.
     #[test]
     fn tag_table_matches_a_binary_search() {
-        let mut seed = 11u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 33) % n) as u32
-        };
+        let mut rng = Rng::new(11);
+        let mut next = |n: u64| rng.below(n) as u32;
         for len in 0..200usize {
             let mut tags: Vec<(u32, u32)> = (0..len).map(|_| (next(500), 1 + next(5))).collect();
             if len % 7 == 3 {
@@ -678,6 +768,7 @@ mod tag_table_tests {
 
 #[cfg(test)]
 mod key_table_tests {
+    use super::test_rng::Rng;
     use super::KeyTable;
     use std::collections::HashMap;
 
@@ -685,13 +776,8 @@ mod key_table_tests {
     /// from an empty and from a sized table, with clustered, spread and extreme keys.
     #[test]
     fn key_table_matches_a_hash_map() {
-        let mut seed = 3u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut rng = Rng::new(3);
+        let mut next = |n: u64| rng.below(n);
         for round in 0..60 {
             let mut table: KeyTable<u32> = if round % 2 == 0 {
                 KeyTable::default()
@@ -769,6 +855,128 @@ mod allow_list_signal_tests {
         for &k in &allow {
             let (a, b) = (all.signals(&snap, k), only.signals(&snap, k));
             assert_eq!((a.cooc, a.collab, a.session), (b.cooc, b.collab, b.session));
+        }
+    }
+}
+
+#[cfg(test)]
+mod batched_signal_tests {
+    use super::test_rng::Rng;
+    use super::{Filters, Keys, Pool, SignalMaps, SignalUse};
+    use crate::config::TenantConfig;
+    use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+
+    /// A random catalog of `n` items: popularity, co-occurrence rows, a user's implicit and
+    /// session rows, and 0-5 tags of `t0..t14` per item.
+    fn world(rng: &mut Rng, n: usize) -> TenantSnapshot {
+        let id = |i: u64| format!("i{i:03}");
+        let row = |rng: &mut Rng| -> Vec<(String, f64)> {
+            (0..rng.below(12))
+                .map(|_| (id(rng.below(n as u64)), 1.0 + rng.below(9) as f64))
+                .collect()
+        };
+        let data = SignalData {
+            popularity: Some(
+                (0..n as u64)
+                    .map(|i| (id(i), rng.below(50) as f64))
+                    .collect(),
+            ),
+            cooc: Some((0..n as u64).map(|a| (id(a), row(rng))).collect()),
+            implicit: Some(vec![("u".into(), row(rng))]),
+            session: Some(vec![("u".into(), row(rng))]),
+            content: Some(
+                (0..n as u64)
+                    .map(|i| {
+                        let tags = (0..rng.below(6)).map(|_| format!("t{}", rng.below(15)));
+                        (id(i), tags.collect())
+                    })
+                    .collect(),
+            ),
+        };
+        let cfg = TenantConfig::default();
+        TenantSnapshot::compile("t", "home", &cfg, vec![], data, Versions::default())
+    }
+
+    /// Every pooled candidate's signals, read a chunk at a time ([`Pool::fill_signals`],
+    /// called again after later offers as rule injections do), equal a plain recomputation
+    /// from the snapshot: popularity, the max co-occurrence count over the anchors' rows,
+    /// the user's rows, and the similarity tags some *other* anchor carries; with and
+    /// without an allow-list, for unknown keys too.
+    #[test]
+    fn signals_read_by_chunk_equal_a_plain_recomputation() {
+        let mut rng = Rng::new(17);
+        for round in 0..120 {
+            let n = 5 + rng.below(90) as usize;
+            let snap = world(&mut rng, n);
+            let catalog = snap.catalog_len() as u32;
+            let anchors: Vec<u32> = (0..rng.below(6))
+                .map(|_| rng.below(n as u64) as u32)
+                .collect();
+            let mut allow: Option<Vec<u32>> = (round % 3 == 0).then(|| {
+                (0..1 + rng.below(n as u64))
+                    .map(|_| rng.below(n as u64 + 3) as u32)
+                    .collect()
+            });
+            if let Some(a) = &mut allow {
+                a.sort_unstable();
+                a.dedup();
+            }
+            let used = SignalUse {
+                cooc: rng.below(4) != 0,
+                collaborative: rng.below(4) != 0,
+                content: rng.below(4) != 0,
+                session: rng.below(4) != 0,
+            };
+            let maps = SignalMaps::build(&snap, &anchors, "u", used, allow.as_deref());
+            let (keys, f) = (Keys::new(&snap), Filters::default());
+            let mut pool = Pool::with_capacity(4, usize::MAX);
+            for step in 0..rng.below(80) {
+                pool.offer(&snap, &keys, &f, rng.below(n as u64 + 3) as u32);
+                if step % 23 == 22 {
+                    pool.fill_signals(&snap, &maps);
+                }
+            }
+            pool.fill_signals(&snap, &maps);
+            let kept = |k: u32| allow.as_ref().is_none_or(|a| a.contains(&k));
+            let user = |row: Option<&[(u32, f64)]>, on: bool, k: u32| {
+                let row = row.filter(|_| on && kept(k));
+                row.and_then(|r| r.iter().rev().find(|e| e.0 == k))
+                    .map_or(0.0, |e| e.1)
+            };
+            let (implicit, session) = (snap.implicit.get("u"), snap.session.get("u"));
+            let (implicit, session) = (implicit.map(|r| &r[..]), session.map(|r| &r[..]));
+            for c in &pool.cands {
+                let k = c.key;
+                let cooc = anchors
+                    .iter()
+                    .filter(|_| used.cooc && kept(k))
+                    .flat_map(|&a| snap.cooc_row(a).iter().filter(|e| e.0 == k))
+                    .fold(0.0f64, |m, e| m.max(e.1));
+                let tags = |i: u32| snap.item_tags(i).map_or(&[][..], |t| t.sim);
+                let content = tags(k)
+                    .iter()
+                    .filter(|t| {
+                        anchors
+                            .iter()
+                            .any(|&a| used.content && a != k && tags(a).contains(t))
+                    })
+                    .count() as f64;
+                let pop = if k < catalog {
+                    snap.pop_count[k as usize]
+                } else {
+                    0.0
+                };
+                let want = [
+                    pop,
+                    cooc,
+                    user(implicit, used.collaborative, k),
+                    content,
+                    user(session, used.session, k),
+                ];
+                let r = c.raw;
+                let got = [r.pop, r.cooc, r.collab, r.content, r.session];
+                assert_eq!(got, want, "round {round} key {k}");
+            }
         }
     }
 }

@@ -504,6 +504,7 @@ fn shared_count(a: &[u32], b: &[u32]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::candidates::test_rng::Rng;
 
     #[test]
     fn sat_values() {
@@ -524,56 +525,84 @@ mod tests {
     /// MMR details as exact bit patterns (max_sim, relevance, penalty, rank).
     type MmrBits = (u64, u64, u64, u32);
 
+    /// A selection's picks with their MMR details as exact bit patterns.
+    fn mmr_bits(sel: &Selection) -> Vec<(usize, Option<MmrBits>)> {
+        let bits = |m: &MmrInfo| {
+            let f = [m.max_sim, m.relevance, m.penalty].map(f64::to_bits);
+            (f[0], f[1], f[2], m.rank)
+        };
+        sel.picked
+            .iter()
+            .map(|(i, m)| (*i, m.as_ref().map(bits)))
+            .collect()
+    }
+
+    /// A random MMR world: items `i000..` with up to `max_tags` tags of `t0..t{tag_space}`,
+    /// a brand of 4 and a category of 3 (about one in eight without tags at all when
+    /// `untagged`), and one candidate per item scored from `scores` (so ties are common).
+    fn random_world(
+        rng: &mut Rng,
+        n: usize,
+        untagged: bool,
+        (max_tags, tag_space): (u64, u64),
+        scores: &[f64],
+    ) -> (TenantSnapshot, Vec<Cand>) {
+        use crate::snapshot::SignalData;
+        let mut content: Vec<(String, Vec<String>)> = Vec::new();
+        for i in 0..n {
+            if untagged && rng.below(8) == 0 {
+                continue;
+            }
+            let mut tags: Vec<String> = (0..rng.below(max_tags))
+                .map(|_| format!("t{}", rng.below(tag_space)))
+                .collect();
+            tags.push(format!("brand:b{}", rng.below(4)));
+            tags.push(format!("category:c{}", rng.below(3)));
+            content.push((format!("i{i:03}"), tags));
+        }
+        let snap = snapshot(SignalData {
+            content: Some(content),
+            popularity: Some((0..n).map(|i| (format!("i{i:03}"), 1.0)).collect()),
+            ..SignalData::default()
+        });
+        (snap, random_cands(rng, n, scores))
+    }
+
+    /// A snapshot of `data` under the default config and no rules.
+    fn snapshot(data: crate::snapshot::SignalData) -> TenantSnapshot {
+        use crate::config::TenantConfig;
+        use crate::snapshot::Versions;
+        let cfg = TenantConfig::default();
+        TenantSnapshot::compile("t", "home", &cfg, Vec::new(), data, Versions::default())
+    }
+
+    /// Candidates for items `0..n`, each scored with one of `scores`.
+    fn random_cands(rng: &mut Rng, n: usize, scores: &[f64]) -> Vec<Cand> {
+        (0..n as u32)
+            .map(|k| Cand {
+                key: k,
+                raw: Signals::default(),
+                score: scores[rng.below(scores.len() as u64) as usize],
+                boost: 0.0,
+            })
+            .collect()
+    }
+
     /// The lazy-greedy heap picks exactly what the full scan picks (items, order, MMR
     /// details, capped counts) on random pools with tied scores, shared tags and caps.
     #[test]
     fn lazy_mmr_equals_the_full_scan() {
-        use crate::config::TenantConfig;
-        use crate::snapshot::{SignalData, Versions};
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n.max(1)
-        };
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         for world in 0..300 {
-            let n = 5 + next(60) as usize;
-            let content: Vec<(String, Vec<String>)> = (0..n)
-                .map(|i| {
-                    let mut tags: Vec<String> =
-                        (0..next(5)).map(|_| format!("t{}", next(12))).collect();
-                    tags.push(format!("brand:b{}", next(4)));
-                    tags.push(format!("category:c{}", next(3)));
-                    (format!("i{i:03}"), tags)
-                })
-                .collect();
-            let snap = TenantSnapshot::compile(
-                "t",
-                "home",
-                &TenantConfig::default(),
-                Vec::new(),
-                SignalData {
-                    content: Some(content),
-                    ..SignalData::default()
-                },
-                Versions::default(),
-            );
+            let n = 5 + rng.below(60) as usize;
+            let scores = [0.0, 0.25, 0.5, 0.5, 1.0, 2.0];
+            let (snap, cands) = random_world(&mut rng, n, false, (5, 12), &scores);
             let keys = Keys::new(&snap);
-            // Scores from a small set, so ties are common.
-            let cands: Vec<Cand> = (0..n as u32)
-                .map(|k| Cand {
-                    key: k,
-                    raw: Signals::default(),
-                    score: [0.0, 0.25, 0.5, 0.5, 1.0, 2.0][next(6) as usize],
-                    boost: 0.0,
-                })
-                .collect();
             let params = SelectParams {
-                n: 1 + next(n as u64) as usize,
-                lambda: [0.0001, 0.3, 0.5, 0.7, 1.0][next(5) as usize],
-                brand_cap: next(3) as u32,
-                category_cap: next(3) as u32,
+                n: 1 + rng.below(n as u64) as usize,
+                lambda: [0.0001, 0.3, 0.5, 0.7, 1.0][rng.below(5) as usize],
+                brand_cap: rng.below(3) as u32,
+                category_cap: rng.below(3) as u32,
                 max_per_tag: Vec::new(),
             };
             let mut order: Vec<usize> = (0..n).collect();
@@ -590,22 +619,7 @@ mod tests {
                     &mut sel,
                     full,
                 );
-                let picked: Vec<(usize, Option<MmrBits>)> = sel
-                    .picked
-                    .iter()
-                    .map(|(i, m)| {
-                        let m = m.map(|m| {
-                            (
-                                m.max_sim.to_bits(),
-                                m.relevance.to_bits(),
-                                m.penalty.to_bits(),
-                                m.rank,
-                            )
-                        });
-                        (*i, m)
-                    })
-                    .collect();
-                (picked, sel.capped, sel.capped_by_tag)
+                (mmr_bits(&sel), sel.capped, sel.capped_by_tag)
             };
             assert_eq!(
                 run(false),
@@ -690,77 +704,28 @@ mod tests {
     /// tied scores, shared tags, items without tags and brand/category caps.
     #[test]
     fn mmr_equals_a_reference_full_scan() {
-        use crate::config::TenantConfig;
-        use crate::snapshot::{SignalData, Versions};
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n.max(1)
-        };
+        let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
         for world in 0..400 {
-            let n = 2 + next(80) as usize;
-            let mut content: Vec<(String, Vec<String>)> = Vec::new();
-            for i in 0..n {
-                if next(8) == 0 {
-                    continue; // an item without tags
-                }
-                let mut tags: Vec<String> =
-                    (0..next(6)).map(|_| format!("t{}", next(10))).collect();
-                tags.push(format!("brand:b{}", next(4)));
-                tags.push(format!("category:c{}", next(3)));
-                content.push((format!("i{i:03}"), tags));
-            }
-            let popularity = Some((0..n).map(|i| (format!("i{i:03}"), 1.0)).collect());
-            let snap = TenantSnapshot::compile(
-                "t",
-                "home",
-                &TenantConfig::default(),
-                Vec::new(),
-                SignalData {
-                    content: Some(content),
-                    popularity,
-                    ..SignalData::default()
-                },
-                Versions::default(),
-            );
+            let n = 2 + rng.below(80) as usize;
+            let scores = [0.0, 0.25, 0.5, 0.5, 1.0, 2.0, 3.5];
+            let (snap, cands) = random_world(&mut rng, n, true, (6, 10), &scores);
             let keys = Keys::new(&snap);
-            let cands: Vec<Cand> = (0..n as u32)
-                .map(|k| Cand {
-                    key: k,
-                    raw: Signals::default(),
-                    score: [0.0, 0.25, 0.5, 0.5, 1.0, 2.0, 3.5][next(7) as usize],
-                    boost: 0.0,
-                })
-                .collect();
             let params = SelectParams {
-                n: 1 + next(n as u64 + 3) as usize,
-                lambda: [0.0001, 0.3, 0.5, 0.7, 0.7, 1.0, 1.5][next(7) as usize],
-                brand_cap: next(3) as u32,
-                category_cap: next(3) as u32,
+                n: 1 + rng.below(n as u64 + 3) as usize,
+                lambda: [0.0001, 0.3, 0.5, 0.7, 0.7, 1.0, 1.5][rng.below(7) as usize],
+                brand_cap: rng.below(3) as u32,
+                category_cap: rng.below(3) as u32,
                 max_per_tag: Vec::new(),
             };
             // Eligible positions in a random order (what `select` is given).
-            let mut eligible: Vec<usize> = (0..n).filter(|_| next(6) != 0).collect();
+            let mut eligible: Vec<usize> = (0..n).filter(|_| rng.below(6) != 0).collect();
             for i in (1..eligible.len()).rev() {
-                eligible.swap(i, next(i as u64 + 1) as usize);
+                eligible.swap(i, rng.below(i as u64 + 1) as usize);
             }
             let want = reference_mmr(&snap, &keys, &cands, &eligible, &params);
             let mut counts = CapCounts::default();
             let sel = select(&snap, &keys, &cands, eligible, &params, &mut counts);
-            let got: Vec<(usize, Option<MmrBits>)> = sel
-                .picked
-                .iter()
-                .map(|(i, m)| {
-                    let m = m.map(|m| {
-                        let bits = (m.max_sim, m.relevance, m.penalty);
-                        (bits.0.to_bits(), bits.1.to_bits(), bits.2.to_bits(), m.rank)
-                    });
-                    (*i, m)
-                })
-                .collect();
-            assert_eq!(got, want.0, "world {world}: picks differ");
+            assert_eq!(mmr_bits(&sel), want.0, "world {world}: picks differ");
             assert_eq!(sel.capped, want.1, "world {world}: capped differs");
         }
     }
@@ -768,16 +733,11 @@ mod tests {
     /// Two sorted, distinct id lists share what a plain count says they share.
     #[test]
     fn shared_count_counts_common_ids() {
-        let mut seed = 5u64;
+        let mut rng = Rng::new(5);
         for _ in 0..500 {
-            let (la, lb) = (seed % 13, (seed >> 7) % 17);
+            let (la, lb) = (rng.below(13), rng.below(17));
             let mut list = |len: u64| {
-                let mut v: Vec<u32> = (0..len)
-                    .map(|_| {
-                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        ((seed >> 33) % 40) as u32
-                    })
-                    .collect();
+                let mut v: Vec<u32> = (0..len).map(|_| rng.below(40) as u32).collect();
                 v.sort_unstable();
                 v.dedup();
                 v
@@ -793,20 +753,12 @@ mod tests {
     /// -0.0, negatives and ties broken by id), with and without a top-n cut.
     #[test]
     fn packed_sort_equals_by_score() {
-        use crate::config::TenantConfig;
-        use crate::snapshot::{SignalData, Versions};
+        use crate::snapshot::SignalData;
         let n = 300usize;
-        let snap = TenantSnapshot::compile(
-            "t",
-            "home",
-            &TenantConfig::default(),
-            Vec::new(),
-            SignalData {
-                popularity: Some((0..n).map(|i| (format!("i{i:04}"), 1.0)).collect()),
-                ..SignalData::default()
-            },
-            Versions::default(),
-        );
+        let snap = snapshot(SignalData {
+            popularity: Some((0..n).map(|i| (format!("i{i:04}"), 1.0)).collect()),
+            ..SignalData::default()
+        });
         let keys = Keys::new(&snap);
         let values = [
             -2.5,
@@ -820,20 +772,7 @@ mod tests {
             f64::MAX,
             -f64::MAX,
         ];
-        let mut seed = 7u64;
-        let cands: Vec<Cand> = (0..n as u32)
-            .map(|k| {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                Cand {
-                    key: k,
-                    raw: Signals::default(),
-                    score: values[(seed >> 33) as usize % values.len()],
-                    boost: 0.0,
-                }
-            })
-            .collect();
+        let cands = random_cands(&mut Rng::new(7), n, &values);
         for top in [None, Some(1), Some(20), Some(n), Some(n + 5)] {
             let mut want: Vec<usize> = (0..n).rev().collect();
             want.sort_by(|a, b| by_score(&snap, &keys, &cands[*a], &cands[*b]));

@@ -628,7 +628,7 @@ pub fn pin_token(rule: &Rule) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::candidates::{Filters, SignalMaps};
+    use crate::candidates::Filters;
     use crate::config::TenantConfig;
     use crate::rules::{parse_rules, RulesParseOptions};
     use crate::snapshot::{SignalData, Versions};
@@ -695,10 +695,9 @@ mod tests {
             blocks: Some(&scope),
             ..Filters::default()
         };
-        let maps = SignalMaps::default();
         let mut pool = Pool::with_capacity(50, usize::MAX);
         for k in 0..50u32 {
-            pool.offer(snap, &keys, &f, &maps, k);
+            pool.offer(snap, &keys, &f, k);
         }
         assert!(scope.any_action());
         let applied = resolve(&scope, &mut keys, &pool, false);
@@ -765,16 +764,7 @@ mod precomputed_tests {
     use crate::snapshot::{SignalData, Versions};
     use std::collections::BTreeMap;
 
-    /// A small deterministic generator (xorshift64*).
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
-        }
-    }
+    use crate::candidates::test_rng::Rng;
 
     const ITEMS: u64 = 120;
 
@@ -880,7 +870,7 @@ mod precomputed_tests {
     /// unscoped fast path) agrees with `active` for every rule, scope and time.
     #[test]
     fn precomputed_block_and_scope_bits_match_reference_scans() {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         let scopes = [("home", "default"), ("pdp", "vip"), ("home", "vip")];
         let times = [1_600_000_000i64, 1_710_000_000, 1_800_000_000];
         for round in 0..20 {
@@ -911,7 +901,7 @@ mod precomputed_tests {
     /// recently reuses the tag index's pass instead of scanning every item again.
     #[test]
     fn the_may_block_pass_is_shared_by_policies_with_the_same_block_targets() {
-        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
         let base = snapshot(&mut rng, 0);
         let mut cfg = TenantConfig::default();
         cfg.base.diversity.brand_tag_prefixes = vec!["brand:".into()];
@@ -962,10 +952,9 @@ mod precomputed_tests {
             blocks: Some(&scope),
             ..Default::default()
         };
-        let maps = crate::candidates::SignalMaps::default();
         let mut pool = Pool::with_capacity(0, usize::MAX);
         for k in offered {
-            pool.offer(snap, &keys, &f, &maps, k);
+            pool.offer(snap, &keys, &f, k);
         }
         let checks = scope.block_checks();
         (pool, checks)
@@ -976,7 +965,7 @@ mod precomputed_tests {
     /// an item's block bit is set exactly when some block rule names it.
     #[test]
     fn block_slots_match_a_binary_search() {
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let mut blocked_keys = 0;
         for round in 0..30 {
             let snap = snapshot(&mut rng, 5 + round * 5);
@@ -1012,7 +1001,7 @@ mod precomputed_tests {
     /// tags against every tag boost and pin.
     #[test]
     fn pool_tag_targets_match_a_reference_scan() {
-        let mut rng = Rng(42);
+        let mut rng = Rng::new(42);
         for round in 0..30 {
             let snap = snapshot(&mut rng, 5 + round * 5);
             let offered: Vec<u32> = (0..60).map(|_| rng.below(ITEMS) as u32).collect();

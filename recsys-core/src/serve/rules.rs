@@ -48,9 +48,10 @@ fn position(d: &Decision, f: &Filtered, p: &mut Pooled, k: u32) -> Option<usize>
     if let Some(pos) = p.pool.position(k) {
         return Some(pos);
     }
-    if !p.pool.offer(d.snap, &f.keys, &f.filters, &p.maps, k) {
+    if !p.pool.offer(d.snap, &f.keys, &f.filters, k) {
         return None;
     }
+    p.pool.fill_signals(d.snap, &p.maps);
     let pos = p.pool.len() - 1;
     let w: Weights = p.weights;
     p.pool.cands[pos].score = ranking::blend(&w, &p.pool.cands[pos].raw).score;

@@ -41,7 +41,7 @@ struct Offer<'x, 'a> {
 
 impl Offer<'_, '_> {
     fn one(&self, pool: &mut Pool, k: u32) -> bool {
-        pool.offer(self.snap, self.keys, self.filters, self.maps, k)
+        pool.offer(self.snap, self.keys, self.filters, k)
     }
 
     /// Most popular first, until `fanout` candidates were taken.
@@ -200,6 +200,7 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
             }
         }
     }
+    pool.fill_signals(snap, &maps);
     // Rule injections (pins, boosted items) come on top of the sources' cap.
     pool.lift_cap();
     let weights = if fell_back_to_pop && spec.weights_defaulted {
