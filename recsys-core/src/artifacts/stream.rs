@@ -354,6 +354,26 @@ fn dec_content_item(
     })
 }
 
+/// The number of spaces `b` starts with, eight bytes at a time.
+#[inline]
+fn space_run(b: &[u8]) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    let mut n = 0;
+    while let Some(w) = b.get(n..n + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ SPACES;
+        if x != 0 {
+            return n + (x.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + b
+        .get(n..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&c| c == b' ')
+        .count()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The reader: a validating pull tokenizer with the grammar of `crate::json::parse`.
 
@@ -379,6 +399,44 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader at byte `pos` of `src` (a char boundary), inside `depth` open containers.
+    pub(super) fn at(
+        src: &'a str,
+        limits: &ArtifactLimits,
+        pos: usize,
+        depth: usize,
+    ) -> Reader<'a> {
+        let mut r = Reader::new(src, limits);
+        r.i = pos;
+        r.depth = depth;
+        r
+    }
+
+    /// The whole text being read.
+    pub(super) fn src(&self) -> &'a str {
+        self.src
+    }
+
+    /// The byte offset of the next byte to read.
+    pub(super) fn pos(&self) -> usize {
+        self.i
+    }
+
+    /// Moves to byte `pos` (where the same reader stood, or another reader of the same text).
+    pub(super) fn set_pos(&mut self, pos: usize) {
+        self.i = pos;
+    }
+
+    /// Containers open at the reader.
+    pub(super) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Consumes the byte at the reader (a `,` or `]` just peeked).
+    pub(super) fn bump(&mut self) {
+        self.i += 1;
+    }
+
     fn json_err(&self, kind: JsonErrorKind, message: &str) -> ArtifactError {
         ArtifactError::Json(JsonError {
             kind,
@@ -395,7 +453,10 @@ impl<'a> Reader<'a> {
     #[inline]
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
-            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+            if c == b' ' {
+                // Indentation: a run of spaces, eight at a time.
+                self.i += 1 + space_run(self.b.get(self.i + 1..).unwrap_or_default());
+            } else if c == b'\n' || c == b'\r' || c == b'\t' {
                 self.i += 1;
             } else {
                 break;

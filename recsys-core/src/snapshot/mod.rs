@@ -12,7 +12,7 @@ mod sources;
 mod tags;
 
 pub use catalog::Catalog;
-pub(crate) use columns::TagColsBuilder;
+pub(crate) use columns::{grow_to, TagColsBuilder};
 pub use columns::{ColStrs, Columns, RowCols};
 pub use intern::Interner;
 pub(crate) use intern::StrHashState;
