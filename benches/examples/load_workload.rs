@@ -226,22 +226,14 @@ fn phases(wl: &Workload) {
             .find(|k| uri.contains(&format!("/{}/", k.as_str())))
             .expect("kind in uri");
         let t = Instant::now();
-        // `--threads N`: the pass with the thread budget of a cold start (2) or none (1).
-        let threads = std::env::args()
-            .skip_while(|a| a != "--threads")
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
-        let c = recsys_core::bench_internals::with_threads(threads, || {
-            load_columns(
-                b,
-                kind,
-                version_from_uri(uri),
-                &wl.tenant,
-                &wl.surface,
-                &limits,
-            )
-        })
+        let c = load_columns(
+            b,
+            kind,
+            version_from_uri(uri),
+            &wl.tenant,
+            &wl.surface,
+            &limits,
+        )
         .expect("one pass")
         .expect("verified");
         println!(

@@ -39,11 +39,6 @@ pub mod snapshot {
     pub use crate::snapshot::{Catalog, ScoredRows, SignalData, Sources, TenantSnapshot, Versions};
 }
 
-/// Runs `f` with loads on this thread allowed `threads` threads (as a cold start gets).
-pub fn with_threads<T>(threads: usize, f: impl FnOnce() -> T) -> T {
-    crate::snapshot::parallel::with_threads(threads, f)
-}
-
 /// Decodes a recommend request under `limits` (the benches lift them for generated requests).
 pub fn request_from_value(
     v: &crate::json::Value,

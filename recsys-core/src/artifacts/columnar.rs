@@ -24,10 +24,6 @@ use crate::snapshot::{ColStrs, Columns, RowCols};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
-mod split;
-#[cfg(test)]
-pub(crate) use split::with_min_split;
-
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
     pub envelope: Envelope,
@@ -136,11 +132,6 @@ struct Pass<'a, 'l> {
     hasher: Sha256,
     /// The canonical text of the nested list of the row being read.
     sub: String,
-    /// The tail of a split pass (`split`): canonical text is dropped, not hashed.
-    discard: bool,
-    /// Whether the columns hold every row read as written (no `null` list, no empty tag, no
-    /// count beyond 2^53), so that their canonical text can be written from them.
-    lossless: bool,
 }
 
 impl<'a, 'l> Pass<'a, 'l> {
@@ -156,8 +147,6 @@ impl<'a, 'l> Pass<'a, 'l> {
             out: String::with_capacity(HASH_CHUNK + 4096),
             hasher: Sha256::new(),
             sub: String::new(),
-            discard: false,
-            lossless: true,
         }
     }
 
@@ -212,9 +201,7 @@ impl<'a, 'l> Pass<'a, 'l> {
     #[inline]
     fn flush(&mut self) {
         if self.out.len() >= HASH_CHUNK {
-            if !self.discard {
-                self.hasher.update(self.out.as_bytes());
-            }
+            self.hasher.update(self.out.as_bytes());
             self.out.clear();
         }
     }
@@ -230,27 +217,30 @@ impl<'a, 'l> Pass<'a, 'l> {
             _ => return Err(bail()),
         }
         self.out.push('[');
-        let limit = match self.kind {
-            ArtifactKind::Implicit | ArtifactKind::SessionSeq => self.lim.max_users,
-            _ => self.lim.max_items,
+        let (limit, kind) = match self.kind {
+            ArtifactKind::Implicit | ArtifactKind::SessionSeq => (self.lim.max_users, self.kind),
+            k => (self.lim.max_items, k),
         };
-        let mut cols = Build::new(self.kind);
-        let n = match split::plan(r, self.kind) {
-            None => self.rows(r, &mut cols, limit, None)?,
-            Some(at) => {
-                let (src, kind, lim, depth) = (r.src(), self.kind, self.lim, r.depth() + 1);
-                let stop = std::sync::atomic::AtomicBool::new(false);
-                std::thread::scope(|s| {
-                    let tail = std::thread::Builder::new()
-                        .spawn_scoped(s, || split::read_tail(src, at, depth, kind, lim, &stop))
-                        .ok()
-                        .map(|h| split::Pending::new(at, h, &stop));
-                    let n = self.rows(r, &mut cols, limit, tail);
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                    n
-                })?
+        let mut cols = match kind {
+            ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
+            ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
+            _ => Build::Rows(RowCols::new(0)),
+        };
+        let n = r.array(|r, i| {
+            if i >= limit || r.peek() != Some(b'{') {
+                return Err(bail());
             }
-        };
+            if i > 0 {
+                self.out.push(',');
+            }
+            match &mut cols {
+                Build::Pairs(ids, scores) => self.pop_row(r, ids, scores),
+                Build::Rows(rc) => self.keyed_row(r, rc),
+                Build::Tags(t) => self.content_row(r, t),
+            }?;
+            self.flush();
+            Ok(())
+        })?;
         self.out.push(']');
         self.rows = n;
         self.columns = Some(match cols {
@@ -267,58 +257,6 @@ impl<'a, 'l> Pass<'a, 'l> {
             Build::Tags(t) => Columns::Tags(t.finish()),
         });
         Ok(())
-    }
-
-    /// The rows of the body array (the reader is at its `[`), into `cols`; answers how many.
-    /// With a `tail` (a split pass, see `split`), the rows from its offset on are the tail's,
-    /// once the head reaches exactly that offset and the tail read them as written.
-    fn rows(
-        &mut self,
-        r: &mut Reader<'a>,
-        cols: &mut Build<'a>,
-        limit: usize,
-        mut tail: Option<split::Pending<'_, 'a>>,
-    ) -> R<usize> {
-        let mut adopted = 0;
-        let start = r.pos();
-        let n = r.array(|r, i| {
-            if i >= limit || r.peek() != Some(b'{') {
-                return Err(bail());
-            }
-            if i == split::SAMPLE_ROWS {
-                if let Some(p) = &tail {
-                    // The head ends where the tail starts, which holds about as much again.
-                    cols.reserve_scaled(split::scale(p.at - start, r.pos() - start) * 2.0);
-                }
-            }
-            if tail.as_ref().is_some_and(|p| r.pos() >= p.at) {
-                if let Some(t) = tail.take().and_then(|p| p.take(r.pos())) {
-                    if i + t.rows <= limit {
-                        // The tail's rows stand in for the rest: the reader goes to its `]`.
-                        adopted = t.rows - 1;
-                        r.set_pos(t.end - 1);
-                        return self.adopt(cols, t, i > 0);
-                    }
-                }
-            }
-            if i > 0 {
-                self.out.push(',');
-            }
-            self.row(r, cols)?;
-            self.flush();
-            Ok(())
-        })?;
-        Ok(n + adopted)
-    }
-
-    /// One row of the body into `cols` (the reader is at its `{`).
-    #[inline]
-    fn row(&mut self, r: &mut Reader<'a>, cols: &mut Build<'a>) -> R<()> {
-        match cols {
-            Build::Pairs(ids, scores) => self.pop_row(r, ids, scores),
-            Build::Rows(rc) => self.keyed_row(r, rc),
-            Build::Tags(t) => self.content_row(r, t),
-        }
     }
 
     /// `{"item_id":..,"count":..}`: a popularity row or a co-occurrence neighbour.
@@ -342,7 +280,6 @@ impl<'a, 'l> Pass<'a, 'l> {
 
     fn pop_row(&mut self, r: &mut Reader<'a>, ids: &mut ColStrs, scores: &mut Vec<f64>) -> R<()> {
         let (id, count) = Self::counted(r)?;
-        self.lossless &= count <= EXACT_COUNT;
         write_counted(&mut self.out, &id, count);
         ids.push(&id);
         scores.push(count as f64);
@@ -359,7 +296,6 @@ impl<'a, 'l> Pass<'a, 'l> {
         };
         let mut key: Cow<'a, str> = Cow::Borrowed("");
         let mut seen_items = false;
-        let mut exact = true;
         let sub = &mut self.sub;
         sub.clear();
         sub.push_str("null");
@@ -372,7 +308,6 @@ impl<'a, 'l> Pass<'a, 'l> {
                 }
                 seen_items = true;
                 if r.peek() == Some(b'n') {
-                    exact = false;
                     return r.null();
                 }
                 if r.peek() != Some(b'[') {
@@ -397,7 +332,6 @@ impl<'a, 'l> Pass<'a, 'l> {
                         (id, s)
                     } else {
                         let (id, c) = Self::counted(r)?;
-                        exact &= c <= EXACT_COUNT;
                         write_counted(sub, &id, c);
                         (id, c as f64)
                     };
@@ -414,8 +348,6 @@ impl<'a, 'l> Pass<'a, 'l> {
         if key.is_empty() {
             return Err(bail());
         }
-        // A row without `items` is `null` too.
-        self.lossless &= exact && seen_items;
         let out = &mut self.out;
         out.push_str(if users {
             "{\"user_id\":"
@@ -454,7 +386,6 @@ impl<'a, 'l> Pass<'a, 'l> {
         let limit = self.lim.max_tags_per_item;
         let mut id: Cow<'a, str> = Cow::Borrowed("");
         let mut seen_tags = false;
-        let mut exact = true;
         let sub = &mut self.sub;
         sub.clear();
         sub.push_str("null");
@@ -467,7 +398,6 @@ impl<'a, 'l> Pass<'a, 'l> {
                 }
                 seen_tags = true;
                 if r.peek() == Some(b'n') {
-                    exact = false;
                     return r.null();
                 }
                 if r.peek() != Some(b'[') {
@@ -483,7 +413,6 @@ impl<'a, 'l> Pass<'a, 'l> {
                         sub.push(',');
                     }
                     let tag = r.string()?;
-                    exact &= !tag.is_empty();
                     push_go_string(sub, &tag);
                     t.push_tag(tag);
                     Ok(())
@@ -497,7 +426,6 @@ impl<'a, 'l> Pass<'a, 'l> {
         if id.is_empty() {
             return Err(bail());
         }
-        self.lossless &= exact && seen_tags;
         let out = &mut self.out;
         out.push_str("{\"item_id\":");
         push_go_string(out, &id);
@@ -515,31 +443,6 @@ enum Build<'a> {
     Rows(RowCols),
     Tags(TagColsBuilder<'a>),
 }
-
-impl Build<'_> {
-    fn new(kind: ArtifactKind) -> Self {
-        match kind {
-            ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
-            ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
-            _ => Build::Rows(RowCols::new(0)),
-        }
-    }
-
-    /// Makes room for `factor` times what the columns hold.
-    fn reserve_scaled(&mut self, factor: f64) {
-        match self {
-            Build::Pairs(ids, scores) => {
-                ids.reserve_scaled(factor);
-                crate::snapshot::grow_to(scores, factor);
-            }
-            Build::Rows(rc) => rc.reserve_scaled(factor),
-            Build::Tags(t) => t.reserve_scaled(factor),
-        }
-    }
-}
-
-/// The largest count a column's `f64` holds exactly (counts are written back from it).
-const EXACT_COUNT: i64 = 1 << 53;
 
 /// A string member (last one wins, `null` leaves it).
 #[inline]
@@ -570,6 +473,7 @@ fn write_counted(out: &mut String, id: &str, count: i64) {
     out.push_str("{\"item_id\":");
     push_go_string(out, id);
     out.push_str(",\"count\":");
+    // One per row and neighbour: without the formatting machinery.
     crate::json::write_i64(out, count);
     out.push('}');
 }

@@ -385,9 +385,7 @@ pub(crate) mod tests {
             format!("s3://b/{}.json", "0".repeat(64)),
         ] {
             let expected = version_from_uri(&uri);
-            let one = load_columns(bytes, kind, expected, tenant, surface, limits);
-            split_agrees(&one, bytes, kind, expected, limits);
-            let Some(fast) = one else {
+            let Some(fast) = load_columns(bytes, kind, expected, tenant, surface, limits) else {
                 return false;
             };
             let steps = load_artifact(bytes, kind, &uri, tenant, surface, limits);
@@ -410,33 +408,6 @@ pub(crate) mod tests {
             }
         }
         true
-    }
-
-    /// The pass with its body split across two threads (`columnar::split`, here for any body)
-    /// gives what one thread gave (`one`): the same columns, envelope and rows, or the same
-    /// error, or the same refusal.
-    fn split_agrees(
-        one: &Option<
-            Result<crate::artifacts::columnar::ColumnarArtifact, crate::artifacts::ArtifactError>,
-        >,
-        bytes: &[u8],
-        kind: ArtifactKind,
-        expected: Option<&str>,
-        limits: &ArtifactLimits,
-    ) {
-        let (two, _) = crate::snapshot::parallel::with_threads(2, || {
-            crate::artifacts::columnar::with_min_split(0, || {
-                load_columns(bytes, kind, expected, "demo", "home", limits)
-            })
-        });
-        let show = |r: &Option<Result<crate::artifacts::columnar::ColumnarArtifact, _>>| {
-            format!(
-                "{:?}",
-                r.as_ref()
-                    .map(|r| r.as_ref().map(|c| (&c.envelope, c.rows, &c.columns)))
-            )
-        };
-        assert_eq!(show(&two), show(one), "{}", String::from_utf8_lossy(bytes));
     }
 
     fn check_all(bytes: &[u8], limits: &ArtifactLimits) {

@@ -399,44 +399,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A reader at byte `pos` of `src` (a char boundary), inside `depth` open containers.
-    pub(super) fn at(
-        src: &'a str,
-        limits: &ArtifactLimits,
-        pos: usize,
-        depth: usize,
-    ) -> Reader<'a> {
-        let mut r = Reader::new(src, limits);
-        r.i = pos;
-        r.depth = depth;
-        r
-    }
-
-    /// The whole text being read.
-    pub(super) fn src(&self) -> &'a str {
-        self.src
-    }
-
-    /// The byte offset of the next byte to read.
-    pub(super) fn pos(&self) -> usize {
-        self.i
-    }
-
-    /// Moves to byte `pos` (where the same reader stood, or another reader of the same text).
-    pub(super) fn set_pos(&mut self, pos: usize) {
-        self.i = pos;
-    }
-
-    /// Containers open at the reader.
-    pub(super) fn depth(&self) -> usize {
-        self.depth
-    }
-
-    /// Consumes the byte at the reader (a `,` or `]` just peeked).
-    pub(super) fn bump(&mut self) {
-        self.i += 1;
-    }
-
     fn json_err(&self, kind: JsonErrorKind, message: &str) -> ArtifactError {
         ArtifactError::Json(JsonError {
             kind,
@@ -862,6 +824,45 @@ impl<'a> Reader<'a> {
                 Ok(())
             }
             _ => Err(self.wrong(p, "an array")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{space_run, Reader};
+    use crate::artifacts::ArtifactLimits;
+
+    #[test]
+    fn runs_of_spaces_are_counted_exactly_at_every_length_and_alignment() {
+        for pre in 0..9 {
+            for n in 0..40 {
+                for tail in ["", "x", "\n ", "\t", "y        "] {
+                    let s = format!("{}{}{tail}", "z".repeat(pre), " ".repeat(n));
+                    let b = &s.as_bytes()[pre..];
+                    assert_eq!(space_run(b), n, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whitespace_of_every_kind_is_skipped_between_tokens() {
+        let lim = ArtifactLimits::default();
+        for ws in [
+            "",
+            " ",
+            "\n",
+            " \t\r\n ",
+            &" ".repeat(17),
+            &"\n        ".repeat(3),
+        ] {
+            let text = format!("{ws}[{ws}1{ws},{ws}\"a\"{ws}]{ws}");
+            let mut r = Reader::new(&text, &lim);
+            assert_eq!(r.peek(), Some(b'['), "{text:?}");
+            let n = r.array(|r, _| r.skip()).unwrap();
+            assert_eq!(n, 2, "{text:?}");
+            r.end().unwrap();
         }
     }
 }

@@ -59,23 +59,6 @@ impl<O: Offset> Strs<O> {
         self.bytes.push_str(s);
         self.ends.push(O::of(self.bytes.len()));
     }
-    /// Makes room for `factor` times the strings held (see [`grow_to`]).
-    pub(crate) fn reserve_scaled(&mut self, factor: f64) {
-        grow_to(&mut self.ends, factor);
-        let want = (self.bytes.len() as f64 * factor) as usize;
-        self.bytes
-            .reserve_exact(want.saturating_sub(self.bytes.len()));
-    }
-    /// Appends every string of `other`, in order.
-    pub(crate) fn append(&mut self, other: &Strs<O>) {
-        let base = self.bytes.len();
-        // Exactly: the columns are complete after an append (no doubling left to shrink).
-        self.bytes.reserve_exact(other.bytes.len());
-        self.ends.reserve_exact(other.ends.len());
-        self.bytes.push_str(&other.bytes);
-        self.ends
-            .extend(other.ends.iter().map(|e| O::of(base + e.get())));
-    }
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -212,36 +195,6 @@ impl RowCols {
     pub(crate) fn end_row(&mut self) {
         self.off.push(self.ids.len() as u32);
     }
-    /// Makes room for `factor` times the rows and pairs held.
-    pub(crate) fn reserve_scaled(&mut self, factor: f64) {
-        self.keys.reserve_scaled(factor);
-        self.ids.reserve_scaled(factor);
-        grow_to(&mut self.scores, factor);
-        grow_to(&mut self.off, factor);
-    }
-    /// Appends the rows of `other`, in order, freeing each of its columns once copied.
-    pub(crate) fn append(&mut self, other: RowCols) {
-        let base = self.ids.len() as u32;
-        let RowCols {
-            keys,
-            off,
-            ids,
-            scores,
-        } = other;
-        self.scores.reserve_exact(scores.len());
-        self.scores.extend_from_slice(&scores);
-        drop(scores);
-        self.ids.append(&ids);
-        drop(ids);
-        self.keys.append(&keys);
-        drop(keys);
-        self.off.reserve_exact(off.len());
-        self.off.extend(off.iter().skip(1).map(|&o| base + o));
-    }
-    /// The pairs of row `r`.
-    pub(crate) fn row(&self, r: usize) -> std::ops::Range<usize> {
-        self.off[r] as usize..self.off[r + 1] as usize
-    }
     pub(crate) fn shrink(&mut self) {
         self.keys.shrink();
         self.ids.shrink();
@@ -308,51 +261,6 @@ impl<'a> TagColsBuilder<'a> {
         self.cols.off.push(self.cols.tags.len() as u32);
     }
 
-    /// Makes room for `factor` times the items and tags held.
-    pub(crate) fn reserve_scaled(&mut self, factor: f64) {
-        self.cols.items.reserve_scaled(factor);
-        grow_to(&mut self.cols.tags, factor);
-        grow_to(&mut self.cols.off, factor);
-    }
-
-    /// Items read so far.
-    pub(crate) fn items(&self) -> usize {
-        self.cols.items.len()
-    }
-
-    /// The id of item `r` and its tags.
-    pub(crate) fn item(&self, r: usize) -> (&str, impl Iterator<Item = &str> + '_) {
-        let tags = &self.cols.tags[self.cols.off[r] as usize..self.cols.off[r + 1] as usize];
-        let names = self.dict.first_seen();
-        (
-            self.cols.items.get(r),
-            tags.iter().map(move |&t| &*names[t as usize]),
-        )
-    }
-
-    /// Appends the items of `other` (read from the same text), as if they had been read here:
-    /// its tags are numbered in this dictionary, new ones in their first-seen order.
-    pub(crate) fn append(&mut self, other: TagColsBuilder<'a>) {
-        let map: Vec<u32> = other
-            .dict
-            .into_first_seen()
-            .into_iter()
-            .map(|t| self.dict.add(t).unwrap_or(0))
-            .collect();
-        let base = self.cols.tags.len() as u32;
-        // Each of `other`'s columns is freed once copied (the peak holds one at a time).
-        let TagCols {
-            items, off, tags, ..
-        } = other.cols;
-        self.cols.tags.reserve_exact(tags.len());
-        self.cols.tags.extend(tags.iter().map(|&t| map[t as usize]));
-        drop(tags);
-        self.cols.items.append(&items);
-        drop(items);
-        self.cols.off.reserve_exact(off.len());
-        self.cols.off.extend(off.iter().skip(1).map(|&o| base + o));
-    }
-
     pub(crate) fn finish(mut self) -> TagCols {
         for t in self.dict.into_first_seen() {
             self.cols.dict.push(&t);
@@ -362,12 +270,4 @@ impl<'a> TagColsBuilder<'a> {
         self.cols.tags.shrink_to_fit();
         self.cols
     }
-}
-
-/// Reserves exactly `factor` times the length of `v` (a column whose final size is known
-/// from how much of its input was read): one allocation of the final size instead of
-/// doubling, whose untouched tail is never resident.
-pub(crate) fn grow_to<T>(v: &mut Vec<T>, factor: f64) {
-    let want = (v.len() as f64 * factor) as usize;
-    v.reserve_exact(want.saturating_sub(v.len()));
 }

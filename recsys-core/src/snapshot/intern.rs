@@ -267,11 +267,6 @@ impl<'a> InternerBuilder<'a> {
         }
     }
 
-    /// The distinct strings so far, by first-seen id.
-    pub(crate) fn first_seen(&self) -> &[Cow<'a, str>] {
-        &self.strs
-    }
-
     /// The distinct strings, by first-seen id.
     pub(crate) fn into_first_seen(self) -> Vec<Cow<'a, str>> {
         self.strs

@@ -32,16 +32,6 @@ pub(crate) fn with_threads<T>(threads: usize, f: impl FnOnce() -> T) -> T {
 /// work weighing under a million (bytes, occurrences).
 const THREADS: usize = 2;
 
-/// Threads work may use on this thread: [`THREADS`] within the budget [`with_threads`] set
-/// (1 by default, and on WASM).
-pub(crate) fn threads() -> usize {
-    if cfg!(target_arch = "wasm32") {
-        1
-    } else {
-        THREADS.min(BUDGET.with(Cell::get))
-    }
-}
-
 /// `f(i)` for every job `i`, on up to [`THREADS`] threads (and the budget [`with_threads`]
 /// set, 1 by default), heaviest `weights` first
 /// (each thread takes the next job when it is done with one); answers by job. A thread that
