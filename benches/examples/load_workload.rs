@@ -44,7 +44,7 @@ fn main() {
     let engine = workload_engine();
     let now = Timestamp::parse_rfc3339("2026-01-02T01:00:00Z").expect("now");
     let (t, c) = (Instant::now(), thread_cpu_secs());
-    let report = load_workload(&engine, &wl, now);
+    let report = load_steps(&engine, &wl, now);
     let load = t.elapsed().as_secs_f64();
     println!("load cpu {:.2} s", thread_cpu_secs() - c);
     let (rss, hwm) = rss_kib().unwrap_or_default();
@@ -81,6 +81,52 @@ fn main() {
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0
     );
+}
+
+/// [`load_workload`] step by step (manifest, each artifact staged from a copy of its bytes,
+/// apply), printing each step's wall and calling-thread CPU time.
+fn load_steps(
+    engine: &recsys_core::Engine,
+    wl: &Workload,
+    now: Timestamp,
+) -> recsys_core::json::Value {
+    use recsys_core::{Fetch, Step};
+    let (t, s) = (wl.tenant.as_str(), wl.surface.as_str());
+    let step = engine
+        .loader_apply_manifest(t, s, now, Fetch::Found(wl.manifest.clone()))
+        .expect("manifest step");
+    let Step::Fetch(uris) = step else {
+        return load_workload(engine, wl, now);
+    };
+    let mut line = String::from("steps:");
+    for uri in &uris {
+        if let Some((_, bytes)) = wl.artifacts.iter().find(|(u, _)| u == uri) {
+            let (w, c) = (Instant::now(), thread_cpu_secs());
+            let owned = bytes.clone();
+            engine
+                .loader_stage_artifact(t, s, uri, &owned)
+                .expect("artifact verifies");
+            drop(owned);
+            let kind = uri.rsplit('/').nth(1).unwrap_or("?");
+            line += &format!(
+                " {kind} {:.3} s ({:.2} cpu),",
+                w.elapsed().as_secs_f64(),
+                thread_cpu_secs() - c
+            );
+        }
+    }
+    let (_, hwm) = rss_kib().unwrap_or_default();
+    line += &format!(" peak so far {:.0} MiB,", hwm as f64 / 1024.0);
+    let (w, c) = (Instant::now(), thread_cpu_secs());
+    let v = engine
+        .loader_apply_artifacts(t, s, now, Default::default())
+        .expect("artifacts step");
+    println!(
+        "{line} apply {:.3} s ({:.2} cpu)",
+        w.elapsed().as_secs_f64(),
+        thread_cpu_secs() - c
+    );
+    v
 }
 
 /// `set_rules` with block targets the engine has not seen (what an operator blocking a new
@@ -165,8 +211,16 @@ fn phases(wl: &Workload) {
     use recsys_core::bench_internals::snapshot::{Catalog, Sources};
     let limits = ArtifactLimits::unlimited();
     let mut loaded = Vec::new();
+    // `--only KIND` times (or profiles) one artifact's pass.
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
     let (t0, c0) = (Instant::now(), thread_cpu_secs());
     for (uri, b) in &wl.artifacts {
+        if only
+            .as_ref()
+            .is_some_and(|k| !uri.contains(&format!("/{k}/")))
+        {
+            continue;
+        }
         let kind = ArtifactKind::ALL
             .into_iter()
             .find(|k| uri.contains(&format!("/{}/", k.as_str())))

@@ -23,7 +23,6 @@ use crate::snapshot::TagColsBuilder;
 use crate::snapshot::{ColStrs, Columns, RowCols};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
@@ -473,7 +472,10 @@ fn number_slot<T>(r: &mut Reader<'_>, slot: &mut T, of: fn(&str) -> Option<T>) -
 fn write_counted(out: &mut String, id: &str, count: i64) {
     out.push_str("{\"item_id\":");
     push_go_string(out, id);
-    let _ = write!(out, ",\"count\":{count}}}");
+    out.push_str(",\"count\":");
+    // One per row and neighbour: without the formatting machinery.
+    crate::json::write_i64(out, count);
+    out.push('}');
 }
 
 /// Go's string encoding; ids and tags are almost always plain ASCII, copied as they are.

@@ -66,6 +66,10 @@ impl Path<'_> {
 #[inline]
 pub(super) fn key_is(key: &str, name: &str) -> bool {
     if key.len() == name.len() {
+        // Members are nearly always spelled as the pipeline writes them.
+        if key == name {
+            return true;
+        }
         return key.eq_ignore_ascii_case(name);
     }
     if key.is_ascii() {

@@ -354,6 +354,26 @@ fn dec_content_item(
     })
 }
 
+/// The number of spaces `b` starts with, eight bytes at a time.
+#[inline]
+fn space_run(b: &[u8]) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    let mut n = 0;
+    while let Some(w) = b.get(n..n + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ SPACES;
+        if x != 0 {
+            return n + (x.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + b
+        .get(n..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&c| c == b' ')
+        .count()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The reader: a validating pull tokenizer with the grammar of `crate::json::parse`.
 
@@ -395,7 +415,10 @@ impl<'a> Reader<'a> {
     #[inline]
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
-            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+            if c == b' ' {
+                // Indentation: a run of spaces, eight at a time.
+                self.i += 1 + space_run(self.b.get(self.i + 1..).unwrap_or_default());
+            } else if c == b'\n' || c == b'\r' || c == b'\t' {
                 self.i += 1;
             } else {
                 break;
@@ -801,6 +824,45 @@ impl<'a> Reader<'a> {
                 Ok(())
             }
             _ => Err(self.wrong(p, "an array")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{space_run, Reader};
+    use crate::artifacts::ArtifactLimits;
+
+    #[test]
+    fn runs_of_spaces_are_counted_exactly_at_every_length_and_alignment() {
+        for pre in 0..9 {
+            for n in 0..40 {
+                for tail in ["", "x", "\n ", "\t", "y        "] {
+                    let s = format!("{}{}{tail}", "z".repeat(pre), " ".repeat(n));
+                    let b = &s.as_bytes()[pre..];
+                    assert_eq!(space_run(b), n, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whitespace_of_every_kind_is_skipped_between_tokens() {
+        let lim = ArtifactLimits::default();
+        for ws in [
+            "",
+            " ",
+            "\n",
+            " \t\r\n ",
+            &" ".repeat(17),
+            &"\n        ".repeat(3),
+        ] {
+            let text = format!("{ws}[{ws}1{ws},{ws}\"a\"{ws}]{ws}");
+            let mut r = Reader::new(&text, &lim);
+            assert_eq!(r.peek(), Some(b'['), "{text:?}");
+            let n = r.array(|r, _| r.skip()).unwrap();
+            assert_eq!(n, 2, "{text:?}");
+            r.end().unwrap();
         }
     }
 }

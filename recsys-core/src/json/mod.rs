@@ -29,4 +29,5 @@ pub use parse::{
 pub use ser::{to_text, to_value, SerError};
 pub(crate) use value::{literal_f64, literal_integral_i64};
 pub use value::{Map, Number, Value};
+pub(crate) use write::write_i64;
 pub use write::{to_go_string, to_string, write_go_string};

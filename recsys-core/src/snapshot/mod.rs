@@ -17,8 +17,6 @@ pub use columns::{ColStrs, Columns, RowCols};
 pub use intern::Interner;
 pub(crate) use intern::StrHashState;
 pub use sources::Sources;
-#[cfg(test)]
-pub use tags::TAGGED_ITEMS_KEPT;
 pub use tags::{ItemTags, TagCounts, TagIndex, TagKey, TagPrefixes};
 
 use crate::config::{SurfaceConfig, TenantConfig};

@@ -8,7 +8,7 @@
 use super::catalog::{csr_row, sort_dedup_tail, Catalog};
 use super::intern::Interner;
 use super::{ItemIdx, TagIdx};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// The diversity prefixes a tag index is built for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -111,9 +111,6 @@ pub struct TagIndex {
     counts: OnceLock<TagCounts>,
     /// Items by brand value and by category value (see [`KeyPostings`]).
     values: KeyPostings,
-    /// The items carrying any of a set of tag keys (block rules' targets), for the last
-    /// [`TAGGED_ITEMS_KEPT`] key sets asked (see [`TagIndex::tagged_items`]).
-    tagged: Mutex<TaggedItems>,
 }
 
 /// A tag-space key: which list of an item's tags (`all`, brands or categories) holds `tag`.
@@ -186,13 +183,6 @@ fn for_each_key(rows: &Csr, ntags: usize, mut f: impl FnMut(usize, u32)) {
         }
     }
 }
-
-/// Remembered passes of [`TagIndex::tagged_items`]: (sorted key set, item bitset), oldest first.
-type TaggedItems = Vec<(Vec<TagKey>, Arc<Vec<u64>>)>;
-
-/// How many key sets [`TagIndex::tagged_items`] remembers: a config change keeps the rules'
-/// set, and a rollback returns to a recent one.
-pub const TAGGED_ITEMS_KEPT: usize = 4;
 
 /// How many items carry each tag, and how items spread over brands and categories: what
 /// lint's catalog checks ask. Computed once per tag index (O(total tags)), so a config or
@@ -319,21 +309,15 @@ impl TagIndex {
             postings,
             counts: OnceLock::new(),
             values,
-            tagged: Mutex::default(),
         }
     }
 
     /// The bitset over items of those carrying any of `keys` (sorted, deduplicated): the
     /// union of the keys' postings, so it costs the items the keys name (a block rule's
     /// targets), not a pass over every item's tags (~60 us against ~14 ms for the 56 block
-    /// targets of the 1M workload's 1,000 rules). The last [`TAGGED_ITEMS_KEPT`] key sets are
-    /// remembered, so recompiling a policy whose block targets did not change (every config
-    /// change, most rules changes, a rollback) does not even pay the union again.
-    pub fn tagged_items(&self, keys: &[TagKey]) -> Arc<Vec<u64>> {
-        let lock = || self.tagged.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, bits)) = lock().iter().find(|(k, _)| k == keys) {
-            return Arc::clone(bits);
-        }
+    /// targets of the 1M workload's 1,000 rules). Not remembered: a policy compile pays the
+    /// union each time, which is under 1% of a 1,000-rule change at 1M items.
+    pub fn tagged_items(&self, keys: &[TagKey]) -> Vec<u64> {
         let values = &self.values;
         let mut bits = vec![0u64; self.items().div_ceil(64)];
         let mut set = |i: ItemIdx| {
@@ -366,19 +350,7 @@ impl TagIndex {
                 }
             }
         }
-        let bits = Arc::new(bits);
-        let mut kept = lock();
-        if kept.len() >= TAGGED_ITEMS_KEPT {
-            kept.remove(0);
-        }
-        kept.push((keys.to_vec(), Arc::clone(&bits)));
         bits
-    }
-
-    /// How many key sets [`TagIndex::tagged_items`] has computed and kept (tests).
-    #[cfg(test)]
-    pub fn tagged_items_kept(&self) -> usize {
-        self.tagged.lock().map_or(0, |k| k.len())
     }
 
     /// The per-tag item counts, built on the first call and kept with the index.
