@@ -256,7 +256,8 @@ impl Map {
     }
     /// Members with duplicates collapsed (last value wins, at the position of the last one).
     ///
-    /// O(n log n) in the member count (see [`deduped`]).
+    /// O(n log n) in the member count (positions sorted by name; a handful of members are
+    /// compared pairwise).
     pub fn deduped(&self) -> Vec<(&str, &Value)> {
         deduped(&self.0)
     }
