@@ -16,6 +16,32 @@ use crate::request::{
 use crate::snapshot::StrHashState;
 use crate::time::Timestamp;
 
+/// The members a `recommend` request may have, in the order its decoder reads them.
+pub(crate) const RECOMMEND_FIELDS: [&str; 11] = [
+    "surface",
+    "segment",
+    "k",
+    "user",
+    "context",
+    "anchors",
+    "candidates",
+    "constraints",
+    "weights",
+    "options",
+    "experiment",
+];
+
+/// The members a `similar` request may have, in the order its decoder reads them.
+pub(crate) const SIMILAR_FIELDS: [&str; 7] = [
+    "surface",
+    "segment",
+    "item_id",
+    "k",
+    "candidates",
+    "constraints",
+    "options",
+];
+
 /// Requests and contexts: Go-style keys, the reference's `json: unknown field` message.
 const STYLE: Style = Style {
     keys: Keys::Fold,
@@ -490,23 +516,7 @@ impl RecommendRequest {
     ) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
         let mut r = Req::new();
         let [surface, segment, k, user_v, context_v, anchors_v, cands, cons, weights_v, opts, exp] =
-            root_fields(
-                &mut r.d,
-                v,
-                [
-                    "surface",
-                    "segment",
-                    "k",
-                    "user",
-                    "context",
-                    "anchors",
-                    "candidates",
-                    "constraints",
-                    "weights",
-                    "options",
-                    "experiment",
-                ],
-            );
+            root_fields(&mut r.d, v, RECOMMEND_FIELDS);
         let (surface, segment) = surface_segment(&mut r, surface, segment);
         let k = k_value(&mut r, k, limits);
         let user = user(&mut r.d, user_v);
@@ -542,19 +552,8 @@ impl SimilarRequest {
         limits: &Limits,
     ) -> Result<(SimilarRequest, Vec<Warning>), ApiError> {
         let mut r = Req::new();
-        let [surface, segment, item_id, k, cands, cons, opts] = root_fields(
-            &mut r.d,
-            v,
-            [
-                "surface",
-                "segment",
-                "item_id",
-                "k",
-                "candidates",
-                "constraints",
-                "options",
-            ],
-        );
+        let [surface, segment, item_id, k, cands, cons, opts] =
+            root_fields(&mut r.d, v, SIMILAR_FIELDS);
         let (surface, segment) = surface_segment(&mut r, surface, segment);
         let item_id = string(&mut r.d, "item_id", item_id);
         if item_id.is_empty() {

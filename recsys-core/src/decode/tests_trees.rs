@@ -130,29 +130,9 @@ fn object(r: &mut Rng, keys: &[&str], depth: usize) -> String {
     format!("{{{}}}", parts.join(","))
 }
 
-const RECOMMEND: &[&str] = &[
-    "surface",
-    "segment",
-    "k",
-    "user",
-    "context",
-    "anchors",
-    "candidates",
-    "constraints",
-    "weights",
-    "options",
-    "experiment",
-];
+const RECOMMEND: &[&str] = &super::request::RECOMMEND_FIELDS;
 
-const SIMILAR: &[&str] = &[
-    "surface",
-    "segment",
-    "item_id",
-    "k",
-    "candidates",
-    "constraints",
-    "options",
-];
+const SIMILAR: &[&str] = &super::request::SIMILAR_FIELDS;
 
 /// Small limits, so that the limit checks are met too.
 fn limits() -> Limits {
