@@ -709,35 +709,10 @@ impl Pool {
     }
 }
 
-/// The deterministic random numbers of this crate's randomised unit tests (xorshift64*).
-#[cfg(test)]
-pub(crate) mod test_rng {
-    /// A seeded generator; the same seed gives the same numbers.
-    pub struct Rng(u64);
-
-    impl Rng {
-        /// A generator from `seed` (0 is replaced: xorshift would stay at 0).
-        pub fn new(seed: u64) -> Rng {
-            Rng(if seed == 0 {
-                0x9E37_79B9_7F4A_7C15
-            } else {
-                seed
-            })
-        }
-        /// A number in `0..n` (0 when `n` is 0).
-        pub fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) % n.max(1)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tag_table_tests {
-    use super::test_rng::Rng;
     use super::TagTable;
+    use crate::tests::rng::Rng;
 
     /// The anchors' tag table answers every tag's count exactly as a binary search of the
     /// sorted `(tag, count)` list does (0 for absent tags), on seeded random lists of every
@@ -768,8 +743,8 @@ mod tag_table_tests {
 
 #[cfg(test)]
 mod key_table_tests {
-    use super::test_rng::Rng;
     use super::KeyTable;
+    use crate::tests::rng::Rng;
     use std::collections::HashMap;
 
     /// The key table answers every lookup and insertion as a `HashMap` does, through growth
@@ -861,10 +836,10 @@ mod allow_list_signal_tests {
 
 #[cfg(test)]
 mod batched_signal_tests {
-    use super::test_rng::Rng;
     use super::{Filters, Keys, Pool, SignalMaps, SignalUse};
     use crate::config::TenantConfig;
     use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+    use crate::tests::rng::Rng;
 
     /// A random catalog of `n` items: popularity, co-occurrence rows, a user's implicit and
     /// session rows, and 0-5 tags of `t0..t14` per item.

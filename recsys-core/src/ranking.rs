@@ -504,7 +504,7 @@ fn shared_count(a: &[u32], b: &[u32]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::candidates::test_rng::Rng;
+    use crate::tests::rng::Rng;
 
     #[test]
     fn sat_values() {

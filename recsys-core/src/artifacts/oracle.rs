@@ -519,22 +519,7 @@ pub(crate) mod tests {
 
     // --- structural mutations -------------------------------------------------------------
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-        fn chance(&mut self, per_mille: u64) -> bool {
-            self.next() % 1000 < per_mille
-        }
-    }
+    use crate::tests::rng::Rng;
 
     fn num(lit: &str) -> Value {
         Value::Number(Number::from_literal_unchecked(lit))
@@ -555,7 +540,7 @@ pub(crate) mod tests {
             "1",
             "2",
         ];
-        match rng.below(9) {
+        match rng.index(9) {
             0 => Value::Null,
             1 => Value::Bool(true),
             2 => Value::str(""),
@@ -564,12 +549,12 @@ pub(crate) mod tests {
             5 => Value::Object(Map::new()),
             6 => Value::Array(vec![Value::str("a"), Value::Null]),
             7 => Value::Object(Map::from(vec![("item_id".to_string(), Value::str("z"))])),
-            _ => num(NUMS[rng.below(NUMS.len())]),
+            _ => num(NUMS[rng.index(NUMS.len())]),
         }
     }
 
     fn mangle_key(k: &str, rng: &mut Rng) -> String {
-        match rng.below(4) {
+        match rng.index(4) {
             0 => k.to_ascii_uppercase(),
             1 => k.replacen('s', "\u{17F}", 1),
             2 => k.replacen('k', "\u{212A}", 1),
@@ -599,7 +584,7 @@ pub(crate) mod tests {
                     out.push((k, mutate(x, rng, rate)));
                 }
                 if rng.chance(rate / 2) {
-                    let at = rng.below(out.len() + 1);
+                    let at = rng.index(out.len() + 1);
                     out.insert(at, ("unknown".into(), leaf(rng)));
                 }
                 Value::Object(Map::from(out))
@@ -627,12 +612,12 @@ pub(crate) mod tests {
         }
         ArtifactLimits {
             max_bytes: 1 << 20,
-            max_items: rng.below(10),
-            max_neighbors_per_row: rng.below(6),
-            max_users: rng.below(8),
-            max_items_per_user: rng.below(6),
-            max_tags_per_item: rng.below(4),
-            max_depth: 2 + rng.below(6),
+            max_items: rng.index(10),
+            max_neighbors_per_row: rng.index(6),
+            max_users: rng.index(8),
+            max_items_per_user: rng.index(6),
+            max_tags_per_item: rng.index(4),
+            max_depth: 2 + rng.index(6),
         }
     }
 
@@ -643,7 +628,7 @@ pub(crate) mod tests {
         fn agree_on_structural_mutations(seed in 1u64.., pick in 0usize..64, rate in 5u64..300) {
             let blobs = fixture_blobs();
             let (kind, bytes) = &blobs[pick % blobs.len()];
-            let mut rng = Rng(seed);
+            let mut rng = Rng::new(seed);
             let doc = mutate(json::parse(bytes).unwrap(), &mut rng, rate);
             let text = if rng.chance(500) { json::to_string(&doc) } else { json::to_go_string(&doc) };
             let limits = limits_for(&mut rng);

@@ -7,24 +7,7 @@ use crate::config::Limits;
 use crate::json::node::parse_node;
 use crate::json::{self, Value};
 use crate::request::{CallContext, RecommendRequest, SimilarRequest};
-
-/// xorshift64: a reproducible stream of choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
+use crate::tests::rng::Rng;
 
 /// Strings as a request may spell them: plain, padded, blank, escaped, non-ASCII.
 const STRINGS: &[&str] = &[
@@ -66,7 +49,7 @@ const OTHERS: &[&str] = &[
 ];
 
 fn scalar(r: &mut Rng) -> String {
-    if r.below(2) == 0 {
+    if r.index(2) == 0 {
         r.pick(STRINGS).to_string()
     } else {
         r.pick(OTHERS).to_string()
@@ -74,11 +57,11 @@ fn scalar(r: &mut Rng) -> String {
 }
 
 fn id_list(r: &mut Rng) -> String {
-    let n = r.below(8);
+    let n = r.index(8);
     let items: Vec<String> = (0..n)
-        .map(|_| match r.below(10) {
+        .map(|_| match r.index(10) {
             0 => r.pick(OTHERS).to_string(),
-            1..=3 => format!("\"sku-{}\"", r.below(4)),
+            1..=3 => format!("\"sku-{}\"", r.index(4)),
             _ => r.pick(STRINGS).to_string(),
         })
         .collect();
@@ -87,7 +70,7 @@ fn id_list(r: &mut Rng) -> String {
 
 /// A member value for `name`: usually the right type, sometimes anything.
 fn member(r: &mut Rng, name: &str, depth: usize) -> String {
-    if r.below(6) == 0 || depth > 2 {
+    if r.index(6) == 0 || depth > 2 {
         return scalar(r);
     }
     let keys: &[&str] = match name {
@@ -114,11 +97,11 @@ fn member(r: &mut Rng, name: &str, depth: usize) -> String {
 
 /// An object with some of `keys` (case changed, repeated, or unknown now and then).
 fn object(r: &mut Rng, keys: &[&str], depth: usize) -> String {
-    let n = r.below(keys.len() + 2);
+    let n = r.index(keys.len() + 2);
     let mut parts = Vec::new();
     for _ in 0..n {
-        let k = keys[r.below(keys.len())];
-        let spelled = match r.below(12) {
+        let k = keys[r.index(keys.len())];
+        let spelled = match r.index(12) {
             0 => k.to_uppercase(),
             1 => format!("{k}_unknown"),
             2 => "we ird".to_string(),
@@ -176,7 +159,7 @@ fn same_from_both_trees(bytes: &[u8]) {
 
 #[test]
 fn generated_requests_decode_the_same_from_both_trees() {
-    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut r = Rng::new(0x9e37_79b9_7f4a_7c15);
     let cases = if cfg!(debug_assertions) {
         3_000
     } else {
@@ -194,7 +177,7 @@ fn generated_requests_decode_the_same_from_both_trees() {
                 } else {
                     r#""item_id":"a""#
                 },
-                1 + r.below(3),
+                1 + r.index(3),
                 id_list(&mut r),
                 id_list(&mut r),
                 id_list(&mut r)
@@ -202,15 +185,15 @@ fn generated_requests_decode_the_same_from_both_trees() {
         } else {
             object(&mut r, fields, 0)
         };
-        if r.below(20) == 2 {
+        if r.index(20) == 2 {
             // Not an object.
             text = format!("[{text}]");
         }
         let mut bytes = text.into_bytes();
-        match r.below(20) {
+        match r.index(20) {
             // Not JSON: cut short (perhaps inside a character), or a stray byte.
-            0 => bytes.truncate(r.below(bytes.len() + 1)),
-            1 => bytes.insert(r.below(bytes.len() + 1), b','),
+            0 => bytes.truncate(r.index(bytes.len() + 1)),
+            1 => bytes.insert(r.index(bytes.len() + 1), b','),
             _ => {}
         }
         same_from_both_trees(&bytes);

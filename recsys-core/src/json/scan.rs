@@ -137,12 +137,10 @@ mod tests {
 
     #[test]
     fn special_finds_the_first_quote_backslash_or_control_byte() {
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut gen = crate::tests::rng::Rng::new(0x2545_f491_4f6c_dd1d);
         let alphabet = b"ab\"\\\x01\x1f \x7f\x80\xff\xe9~";
         for _ in 0..4000 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
+            let rng = gen.next_u64();
             let len = (rng % 40) as usize;
             let b: Vec<u8> = (0..len)
                 .map(|i| {

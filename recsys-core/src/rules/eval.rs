@@ -763,7 +763,7 @@ mod precomputed_tests {
     use crate::snapshot::{SignalData, Versions};
     use std::collections::BTreeMap;
 
-    use crate::candidates::test_rng::Rng;
+    use crate::tests::rng::Rng;
 
     const ITEMS: u64 = 120;
 

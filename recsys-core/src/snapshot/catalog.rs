@@ -918,13 +918,8 @@ mod tests {
     #[test]
     fn interning_by_sorted_lists_equals_one_table_over_every_occurrence() {
         use std::collections::BTreeMap;
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |m: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % m
-        };
+        let mut rng = crate::tests::rng::Rng::new(0x2545_F491_4F6C_DD1D);
+        let mut next = move |m: u64| rng.below(m);
         let stems = ["", " ", "sku-", "a-long-shared-prefix-", "é", "a"];
         let id = |next: &mut dyn FnMut(u64) -> u64| {
             let stem = stems[next(stems.len() as u64) as usize];

@@ -115,17 +115,11 @@ mod id_merge_tests {
     use super::{merge, sort_list, NONE};
     use std::collections::BTreeSet;
 
-    /// A small deterministic generator (no dependency): xorshift64.
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
+    use crate::tests::rng::Rng;
 
     /// Ids that stress the order: empty, blanks, shared 16-byte prefixes, prefixes of each
     /// other, NUL bytes, multi-byte characters.
-    fn random_id(state: &mut u64) -> String {
+    fn random_id(state: &mut Rng) -> String {
         let stems = [
             "",
             " x",
@@ -136,12 +130,12 @@ mod id_merge_tests {
             "a\0",
             "a",
         ];
-        let stem = stems[(next(state) % stems.len() as u64) as usize];
-        match next(state) % 4 {
+        let stem = *state.pick(&stems);
+        match state.below(4) {
             0 => stem.to_string(),
-            1 => format!("{stem}{}", next(state) % 50),
-            2 => format!("{stem}{:07}", next(state) % 500),
-            _ => format!("{stem}{} ", next(state) % 20),
+            1 => format!("{stem}{}", state.below(50)),
+            2 => format!("{stem}{:07}", state.below(500)),
+            _ => format!("{stem}{} ", state.below(20)),
         }
     }
 
@@ -149,14 +143,14 @@ mod id_merge_tests {
     /// every list (the one-table path), for every occurrence, on random lists.
     #[test]
     fn sorted_lists_merge_to_the_byte_order_of_one_table() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut state = Rng::new(0x9E37_79B9_7F4A_7C15);
         for round in 0..200 {
-            let n_lists = 1 + (next(&mut state) % 6) as usize;
+            let n_lists = 1 + state.index(6);
             let lists: Vec<Vec<String>> = (0..n_lists)
                 .map(|_| {
-                    let len = (next(&mut state) % 300) as usize;
+                    let len = state.index(300);
                     let mut l: Vec<String> = (0..len).map(|_| random_id(&mut state)).collect();
-                    if next(&mut state).is_multiple_of(3) {
+                    if state.next_u64().is_multiple_of(3) {
                         l.sort();
                     }
                     l

@@ -1849,12 +1849,9 @@ fn concurrent_puts_keep_pointer_and_audit_consistent() {
             let moved = &moved;
             s.spawn(move || {
                 let ctx = ctx_as(who(&format!("w{th}"), &["operator"]));
-                let mut seed = th.wrapping_mul(2_654_435_761).wrapping_add(1);
+                let mut rng = crate::tests::rng::Rng::new(u64::from(th) + 1);
                 for i in 0..60u32 {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 17;
-                    seed ^= seed << 5;
-                    let doc = &docs[(seed % 5) as usize];
+                    let doc = rng.pick(docs);
                     let if_match = if i % 3 == 0 {
                         plane.get_config(&ctx, T).ok().map(|d| d.etag)
                     } else {

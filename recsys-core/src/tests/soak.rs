@@ -105,6 +105,26 @@ fn rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Per request, every answer a whole state may give: {config A, B} x {rules A, B}, each
+/// served by an engine of its own.
+fn answers_of_every_whole_state(
+    reqs: &[(&'static str, String)],
+    rule_docs: [&String; 2],
+) -> Vec<BTreeSet<String>> {
+    let mut valid: Vec<BTreeSet<String>> = vec![BTreeSet::new(); reqs.len()];
+    for config in [CONFIG_A, CONFIG_B] {
+        for docs in rule_docs {
+            let e = Engine::new();
+            e.call("load_snapshot", docs).unwrap();
+            put_config(&e, config);
+            for (i, (op, input)) in reqs.iter().enumerate() {
+                valid[i].insert(e.call(op, input).unwrap());
+            }
+        }
+    }
+    valid
+}
+
 #[test]
 fn serving_under_continuous_swaps_stays_whole_and_bounded() {
     let seconds: u64 = std::env::var("RECSYS_SOAK_SECONDS")
@@ -114,18 +134,7 @@ fn serving_under_continuous_swaps_stays_whole_and_bounded() {
     let (docs_a, docs_b) = (reload_docs(RULES_A), reload_docs(RULES_B));
     let reqs = requests();
 
-    // Every whole state an answer may come from: {config A, B} x {rules A, B}.
-    let mut valid: Vec<BTreeSet<String>> = vec![BTreeSet::new(); reqs.len()];
-    for config in [CONFIG_A, CONFIG_B] {
-        for docs in [&docs_a, &docs_b] {
-            let e = Engine::new();
-            e.call("load_snapshot", docs).unwrap();
-            put_config(&e, config);
-            for (i, (op, input)) in reqs.iter().enumerate() {
-                valid[i].insert(e.call(op, input).unwrap());
-            }
-        }
-    }
+    let valid = answers_of_every_whole_state(&reqs, [&docs_a, &docs_b]);
     // The states differ where they should (otherwise the torn-read check proves nothing).
     assert_eq!(valid[0].len(), 4, "four states, four recommend answers");
 
