@@ -382,6 +382,84 @@ impl CallContext {
     }
 }
 
+/// Collects the distinct strings of a request's id list, first occurrence wins (the decoder's
+/// and the builders' normalisation): an open-addressed table of `(hash, position)` slots over
+/// the ids kept so far, at most half full, with the snapshot's seeded string hasher (ids
+/// crafted to collide under one seed do not under another). A repeat is found by its hash
+/// and one string compare; no id is copied for the check.
+pub(crate) struct DistinctIds {
+    /// `(high hash bits, position + 1)`; position 0 marks a free slot. Power-of-two length.
+    slots: Vec<(u32, u32)>,
+    kept: usize,
+    hasher: crate::snapshot::StrHashState,
+    /// Slots read, growth included (the cost test's count).
+    #[cfg(test)]
+    probes: usize,
+}
+
+impl DistinctIds {
+    /// A table for about `n` ids (it grows past that).
+    pub(crate) fn with_capacity(n: usize) -> DistinctIds {
+        DistinctIds {
+            slots: vec![(0, 0); (n.saturating_mul(2)).max(8).next_power_of_two()],
+            kept: 0,
+            hasher: Default::default(),
+            #[cfg(test)]
+            probes: 0,
+        }
+    }
+
+    /// Pushes `id` onto `out` unless `out` (the ids kept through this table) already has it;
+    /// `make` turns the id into what `out` holds.
+    pub(crate) fn push<T: AsRef<str>>(
+        &mut self,
+        out: &mut Vec<T>,
+        id: &str,
+        make: impl FnOnce(&str) -> T,
+    ) {
+        use std::hash::BuildHasher;
+        debug_assert_eq!(out.len(), self.kept);
+        let h = self.hasher.hash_one(id);
+        let (tag, mask) = ((h >> 32) as u32, self.slots.len() - 1);
+        let mut i = h as usize & mask;
+        while let (t, p @ 1..) = self.slots[i] {
+            #[cfg(test)]
+            {
+                self.probes += 1;
+            }
+            if t == tag && out[p as usize - 1].as_ref() == id {
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+        out.push(make(id));
+        self.kept += 1;
+        self.slots[i] = (tag, self.kept as u32);
+        if self.kept * 2 > self.slots.len() {
+            self.grow(out);
+        }
+    }
+
+    /// Doubles the table, placing the kept ids again by their hashes.
+    fn grow<T: AsRef<str>>(&mut self, out: &[T]) {
+        use std::hash::BuildHasher;
+        self.slots = vec![(0, 0); self.slots.len() * 2];
+        let mask = self.slots.len() - 1;
+        for (p, id) in out.iter().enumerate() {
+            let h = self.hasher.hash_one(id.as_ref());
+            let mut i = h as usize & mask;
+            while self.slots[i].1 != 0 {
+                #[cfg(test)]
+                {
+                    self.probes += 1;
+                }
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = ((h >> 32) as u32, p as u32 + 1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,5 +662,63 @@ mod tests {
         .unwrap();
         assert_eq!(r.k, 5);
         assert!(w.iter().any(|w| w.detail == "k defaulted to 5"));
+    }
+
+    /// `DistinctIds` keeps what a hash set of the ids seen keeps: each id's first
+    /// occurrence, in order, through the table's growth from its smallest size (lists with
+    /// many repeats, long shared prefixes, multi-byte text, up to 5,000 ids).
+    #[test]
+    fn distinct_ids_keep_first_occurrences_in_order() {
+        use crate::candidates::test_rng::Rng;
+        let mut rng = Rng::new(42);
+        for round in 0..300 {
+            let len = rng.below(if round % 10 == 0 { 5000 } else { 300 }) as usize;
+            let span = 1 + rng.below(if round % 2 == 0 { 40 } else { 100_000 });
+            let ids: Vec<String> = (0..len)
+                .map(|_| match rng.below(3) {
+                    0 => format!("sku-{:07}", rng.below(span)),
+                    1 => format!("a-long-shared-prefix-of-an-id-é-{}", rng.below(span)),
+                    _ => format!("{}", rng.below(span)),
+                })
+                .collect();
+            let mut seen = std::collections::HashSet::new();
+            let want: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|id| seen.insert(*id))
+                .collect();
+            let mut table = DistinctIds::with_capacity(if round % 3 == 0 { 0 } else { len });
+            let mut got: Vec<String> = Vec::new();
+            for id in &ids {
+                table.push(&mut got, id, str::to_string);
+            }
+            assert_eq!(got, want, "round {round}");
+        }
+    }
+
+    /// Ten times the ids cost about ten times the slots read, whether the ids are distinct,
+    /// all the same, or the table grows from its smallest size.
+    #[test]
+    fn distinct_ids_cost_grows_with_the_list() {
+        let probes = |n: usize, repeat: bool, presized: bool| {
+            let mut t = DistinctIds::with_capacity(if presized { n } else { 0 });
+            let mut out: Vec<String> = Vec::new();
+            for i in 0..n {
+                let id = format!("sku-{:07}", if repeat { 7 } else { i });
+                t.push(&mut out, &id, str::to_string);
+            }
+            // Each id reads at least its own slot's neighbourhood once.
+            t.probes + n
+        };
+        for (repeat, presized) in [(false, true), (false, false), (true, true)] {
+            let (small, large) = (
+                probes(500, repeat, presized),
+                probes(5000, repeat, presized),
+            );
+            assert!(
+                large <= small * 14,
+                "{small} -> {large} (repeat {repeat}, presized {presized})"
+            );
+        }
     }
 }

@@ -10,10 +10,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::json::node::{Members as _, Tree, View};
 use crate::json::{literal_f64, Value};
 use crate::request::{
-    is_path_safe, normalize_tag, warnings, CallContext, Constraints, Context, Experiment, Explain,
-    Options, RecommendRequest, SimilarRequest, User, Warning,
+    is_path_safe, normalize_tag, normalized_tag, warnings, CallContext, Constraints, Context,
+    DistinctIds, Experiment, Explain, Options, RecommendRequest, SimilarRequest, User, Warning,
 };
-use crate::snapshot::StrHashState;
 use crate::time::Timestamp;
 
 /// The members a `recommend` request may have, in the order its decoder reads them.
@@ -112,16 +111,13 @@ fn id_list<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Vec<String> {
         return Vec::new();
     };
     let mut out: Vec<String> = Vec::with_capacity(a.len());
-    // The snapshot's seeded string hasher: several times cheaper than SipHash on short ids
-    // (an allow-list of 200 ids spent ~45k instructions hashing).
-    let mut seen: hashbrown::HashSet<&str, StrHashState> =
-        hashbrown::HashSet::with_capacity_and_hasher(a.len(), StrHashState::default());
+    let mut seen = DistinctIds::with_capacity(a.len());
     for (i, x) in a.iter().enumerate() {
         match x.view() {
             View::String(s) => {
                 let t = trimmed(s);
-                if !t.is_empty() && seen.insert(t) {
-                    out.push(t.to_string());
+                if !t.is_empty() {
+                    seen.push(&mut out, t, str::to_string);
                 }
             }
             View::Null => {}
@@ -144,11 +140,11 @@ fn trimmed(s: &str) -> &str {
 fn tag_list<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Vec<String> {
     let ids = id_list(d, v);
     let mut out: Vec<String> = Vec::with_capacity(ids.len());
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut seen = DistinctIds::with_capacity(ids.len());
     for t in ids {
-        let n = normalize_tag(&t);
-        if !n.is_empty() && seen.insert(n.clone()) {
-            out.push(n);
+        let n = normalized_tag(&t);
+        if !n.is_empty() {
+            seen.push(&mut out, &n, str::to_string);
         }
     }
     out

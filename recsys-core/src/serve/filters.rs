@@ -29,21 +29,26 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
     let (snap, spec, cfg) = (d.snap, d.spec, d.cfg);
     let mut keys = Keys::new(snap);
     let mut f = Filters::default();
-    let include_keys: Vec<u32> = spec.include.iter().map(|id| keys.key(snap, id)).collect();
+    // The spec looked the ids up in the catalog together; unknown ids get request-local keys.
+    let include_keys: Vec<u32> = spec
+        .include
+        .iter()
+        .zip(&spec.include_items)
+        .map(|(id, &item)| item.unwrap_or_else(|| keys.external_key(id)))
+        .collect();
     if !spec.include.is_empty() {
         let mut allow = include_keys.clone();
         allow.sort_unstable();
         allow.dedup();
         f.allow = Some(allow);
     }
-    for id in spec
-        .exclude
-        .iter()
-        .map(String::as_str)
-        .chain(spec.exclude_item)
-    {
-        // Interned even when unknown, so a rule naming the same id maps to the same key and
-        // the exclusion still wins over its pin or boost.
+    // Interned even when unknown, so a rule naming the same id maps to the same key and the
+    // exclusion still wins over its pin or boost.
+    for (id, &item) in spec.exclude.iter().zip(&spec.exclude_items) {
+        f.exclude
+            .push(item.unwrap_or_else(|| keys.external_key(id)));
+    }
+    if let Some(id) = spec.exclude_item {
         f.exclude.push(keys.key(snap, id));
     }
     f.exclude.sort_unstable();

@@ -9,11 +9,10 @@ use crate::json::node::{Members as _, Node, Tree};
 use crate::json::Value;
 use crate::ops::Endpoint;
 use crate::request::{
-    is_path_safe, normalize_tag, Constraints, Experiment, Explain, Options, RecommendRequest,
-    SimilarRequest, User, Warning, INVALID_REQUEST, UNPROCESSABLE,
+    is_path_safe, normalize_tag, normalized_tag, Constraints, DistinctIds, Experiment, Explain,
+    Options, RecommendRequest, SimilarRequest, User, Warning, INVALID_REQUEST, UNPROCESSABLE,
 };
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 /// A request of one kind: typed, or JSON still to decode (an owned tree, or a tree borrowing
 /// the call's text).
@@ -301,12 +300,13 @@ impl Servable for SimilarRequest {
 
 /// Trimmed, blank-free, de-duplicated ids (first occurrence wins), as the decoder keeps them.
 fn ids<I: IntoIterator<Item = S>, S: AsRef<str>>(ids: I) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
+    let ids = ids.into_iter();
+    let mut out: Vec<String> = Vec::with_capacity(ids.size_hint().0);
+    let mut seen = DistinctIds::with_capacity(ids.size_hint().0);
     for id in ids {
         let t = id.as_ref().trim();
-        if !t.is_empty() && seen.insert(t.to_string()) {
-            out.push(t.to_string());
+        if !t.is_empty() {
+            seen.push(&mut out, t, str::to_string);
         }
     }
     out
@@ -315,11 +315,11 @@ fn ids<I: IntoIterator<Item = S>, S: AsRef<str>>(ids: I) -> Vec<String> {
 /// Normalised, de-duplicated tags.
 fn tags<I: IntoIterator<Item = S>, S: AsRef<str>>(tags: I) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = DistinctIds::with_capacity(0);
     for t in tags {
-        let n = normalize_tag(t.as_ref());
-        if !n.is_empty() && seen.insert(n.clone()) {
-            out.push(n);
+        let n = normalized_tag(t.as_ref());
+        if !n.is_empty() {
+            seen.push(&mut out, &n, str::to_string);
         }
     }
     out

@@ -2,6 +2,7 @@
 //! (k, weights, anchors, candidate source, filters as the request wrote them), built from
 //! a `recommend` or a `similar` request.
 
+use crate::candidates::KeyTable;
 use crate::config::{Algo, SurfaceConfig, Weights};
 use crate::request::{Constraints, Options, RecommendRequest, SimilarRequest};
 use crate::snapshot::{ItemIdx, TenantSnapshot};
@@ -28,7 +29,12 @@ pub(crate) struct Spec<'r> {
     /// Whether the user key has an implicit or session row (history).
     pub has_history: bool,
     pub include: &'r [String],
+    /// `include` resolved against the catalog (request order; `None`: the catalog does not
+    /// know the id), looked up together with [`Interner::get_many`](crate::snapshot::Interner::get_many).
+    pub include_items: Vec<Option<ItemIdx>>,
     pub exclude: &'r [String],
+    /// `exclude` resolved as `include` is.
+    pub exclude_items: Vec<Option<ItemIdx>>,
     /// Extra keys excluded by the call itself (the anchor of `similar`).
     pub exclude_item: Option<&'r str>,
     pub constraints: Option<&'r Constraints>,
@@ -69,6 +75,30 @@ fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool)
     (w, false)
 }
 
+/// `ids` resolved against the catalog, in order.
+fn lookup(snap: &TenantSnapshot, ids: &[String]) -> Vec<Option<ItemIdx>> {
+    let mut out = Vec::new();
+    snap.items.get_many(ids, &mut out);
+    out
+}
+
+/// The first `max` distinct items of `items`, in order (an anchor named twice, or both as an
+/// anchor and in `include_ids`, counts once): a probe of a small key table each, not a scan
+/// of the anchors kept so far.
+fn first_distinct(items: impl Iterator<Item = ItemIdx>, max: usize) -> Vec<ItemIdx> {
+    let mut out = Vec::new();
+    let mut seen: KeyTable<()> = KeyTable::default();
+    for i in items {
+        if out.len() >= max {
+            break;
+        }
+        if seen.entry(i).1 {
+            out.push(i);
+        }
+    }
+    out
+}
+
 impl<'r> Spec<'r> {
     pub(crate) fn for_recommend(
         snap: &TenantSnapshot,
@@ -79,26 +109,17 @@ impl<'r> Spec<'r> {
         // Anchors: request anchors, then include ids (catalog items only), capped; else the
         // user's strongest implicit items as history.
         let max = cfg.limits.max_anchors;
-        let mut anchors: Vec<ItemIdx> = Vec::new();
         let explicit = req
             .anchors
             .as_ref()
             .map(|(ids, _)| ids.as_slice())
             .unwrap_or(&[]);
-        for id in explicit.iter().chain(req.include_ids.iter()) {
-            if anchors.len() >= max {
-                break;
-            }
-            if let Some(i) = snap.items.get(id) {
-                if !anchors.contains(&i) {
-                    anchors.push(i);
-                }
-            }
-        }
-        let seeds: Vec<ItemIdx> = explicit
-            .iter()
-            .filter_map(|id| snap.items.get(id))
-            .collect();
+        let seeds: Vec<ItemIdx> = lookup(snap, explicit).into_iter().flatten().collect();
+        let include_items = lookup(snap, &req.include_ids);
+        let mut anchors = first_distinct(
+            seeds.iter().chain(include_items.iter().flatten()).copied(),
+            max,
+        );
         let user_key = req.user.key();
         let has_history = !user_key.is_empty()
             && (snap.implicit.contains_key(user_key) || snap.session.contains_key(user_key));
@@ -119,7 +140,9 @@ impl<'r> Spec<'r> {
             seeds,
             has_history,
             include: &req.include_ids,
+            include_items,
             exclude: &req.exclude_ids,
+            exclude_items: lookup(snap, &req.exclude_ids),
             exclude_item: None,
             constraints: req.constraints.as_ref(),
             options: &req.options,
@@ -155,10 +178,45 @@ impl<'r> Spec<'r> {
             seeds: snap.items.get(&req.item_id).into_iter().collect(),
             has_history: false,
             include: &req.include_ids,
+            include_items: lookup(snap, &req.include_ids),
             exclude: &req.exclude_ids,
+            exclude_items: lookup(snap, &req.exclude_ids),
             exclude_item: Some(&req.item_id),
             constraints: req.constraints.as_ref(),
             options: &req.options,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_distinct;
+    use crate::candidates::test_rng::Rng;
+
+    /// The anchors kept are those a scan of the anchors so far keeps: each item's first
+    /// occurrence, in order, at most `max` (random lists with many repeats, every cap).
+    #[test]
+    fn first_distinct_keeps_first_occurrences_in_order() {
+        let mut rng = Rng::new(7);
+        for round in 0..2000 {
+            let len = rng.below(300) as usize;
+            let span = 1 + rng.below(if round % 2 == 0 { 20 } else { 1 << 32 });
+            let items: Vec<u32> = (0..len).map(|_| rng.below(span) as u32).collect();
+            let max = rng.below(len as u64 + 5) as usize;
+            let mut want: Vec<u32> = Vec::new();
+            for &i in &items {
+                if want.len() >= max {
+                    break;
+                }
+                if !want.contains(&i) {
+                    want.push(i);
+                }
+            }
+            assert_eq!(
+                first_distinct(items.iter().copied(), max),
+                want,
+                "{items:?}"
+            );
         }
     }
 }
