@@ -669,7 +669,7 @@ mod tests {
     /// many repeats, long shared prefixes, multi-byte text, up to 5,000 ids).
     #[test]
     fn distinct_ids_keep_first_occurrences_in_order() {
-        use crate::candidates::test_rng::Rng;
+        use crate::tests::rng::Rng;
         let mut rng = Rng::new(42);
         for round in 0..300 {
             let len = rng.below(if round % 10 == 0 { 5000 } else { 300 }) as usize;

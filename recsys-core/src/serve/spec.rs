@@ -191,7 +191,7 @@ impl<'r> Spec<'r> {
 #[cfg(test)]
 mod tests {
     use super::first_distinct;
-    use crate::candidates::test_rng::Rng;
+    use crate::tests::rng::Rng;
 
     /// The anchors kept are those a scan of the anchors so far keeps: each item's first
     /// occurrence, in order, at most `max` (random lists with many repeats, every cap).

@@ -452,7 +452,7 @@ mod builder_tests {
 #[cfg(test)]
 mod batch_tests {
     use super::Interner;
-    use crate::candidates::test_rng::Rng;
+    use crate::tests::rng::Rng;
     use std::hash::BuildHasher;
 
     /// `get_many` answers what `get` answers one name at a time, in order: random catalogs
