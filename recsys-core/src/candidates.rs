@@ -252,7 +252,10 @@ impl Filters<'_> {
         // Tags only when a filter needs them (each lookup is a few cache misses at scale);
         // rule blocks need them only for items some block rule could remove.
         let may_block = self.blocks.is_some_and(|b| b.may_block(keys, k));
-        let needs_tags = self.required.is_some() || !self.forbidden.is_empty() || may_block;
+        // Blocked by a rule for every request: one bit, no tag row for the block lookup.
+        let always = may_block && self.blocks.is_some_and(|b| b.always_blocks(keys, k));
+        let needs_tags =
+            self.required.is_some() || !self.forbidden.is_empty() || (may_block && !always);
         let tags = if needs_tags { keys.tags(snap, k) } else { None };
         if let Some(req) = &self.required {
             match tags {
@@ -265,7 +268,7 @@ impl Filters<'_> {
                 return Err(Stage::Constraints);
             }
         }
-        if may_block && self.blocks.is_some_and(|b| b.blocks(keys, k, tags)) {
+        if always || (may_block && self.blocks.is_some_and(|b| b.blocks(keys, k, tags))) {
             return Err(Stage::Rules);
         }
         Ok(())
@@ -616,12 +619,15 @@ impl Pool {
             ..Pool::default()
         }
     }
-    /// The position of candidate `k` in the pool, if it was pooled.
-    pub fn position(&self, k: u32) -> Option<usize> {
-        self.index
-            .get(k)
-            .filter(|&i| i != Pool::REFUSED)
-            .map(|i| i as usize)
+    /// Where candidate `k` stands: its pool position (`Ok`), or whether the hard filters
+    /// examined and refused it (`Err(true)`) or it was never offered (`Err(false)`); one
+    /// probe.
+    pub fn lookup(&self, k: u32) -> Result<usize, bool> {
+        match self.index.get(k) {
+            Some(Pool::REFUSED) => Err(true),
+            Some(i) => Ok(i as usize),
+            None => Err(false),
+        }
     }
     /// Whether the pool has reached its cap (sources stop offering).
     pub fn full(&self) -> bool {
