@@ -307,6 +307,10 @@ pub struct SignalMaps {
     /// `anchor_tags` as an open-addressing table (what every candidate's content similarity
     /// looks its tags up in: a probe or two instead of a binary search per tag).
     anchor_table: TagTable,
+    /// A 1,024-bit filter of `anchor_tags` (bit `tag % 1024`): a candidate's tag whose bit
+    /// is clear is no anchor tag, which most tags of most candidates are not, so the table
+    /// is probed only for the rest.
+    anchor_mask: [u64; 16],
     /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
     /// The co-occurrence score (the max over the anchors' rows), the user's implicit and
@@ -415,7 +419,10 @@ impl SignalMaps {
         };
         let n: usize = cooc_rows.iter().map(|r| r.len()).sum::<usize>()
             + user_rows.iter().flatten().map(|r| r.len()).sum::<usize>();
-        m.rows = KeyTable::with_capacity(only.map_or(n, |a| n.min(a.len())));
+        // No rows at all (a popularity-only request): no table to allocate and zero.
+        if n > 0 {
+            m.rows = KeyTable::with_capacity(only.map_or(n, |a| n.min(a.len())));
+        }
         m.has_cooc = used.cooc;
         for row in &cooc_rows {
             // Anchors may be neighbours of each other (included items co-occur); rows
@@ -447,6 +454,9 @@ impl SignalMaps {
                 }
             }
             m.anchor_table = TagTable::build(&m.anchor_tags);
+            for &(t, _) in &m.anchor_tags {
+                m.anchor_mask[(t as usize / 64) % 16] |= 1 << (t % 64);
+            }
         }
         m
     }
@@ -459,7 +469,8 @@ impl SignalMaps {
         let own = u32::from(self.anchors.binary_search(&k).is_ok());
         let mut n = 0u32;
         for &x in sim {
-            if self.anchor_table.get(x) > own {
+            let maybe = self.anchor_mask[(x as usize / 64) % 16] & (1 << (x % 64)) != 0;
+            if maybe && self.anchor_table.get(x) > own {
                 n += 1;
             }
         }

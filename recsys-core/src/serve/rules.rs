@@ -70,13 +70,23 @@ fn boosts(
 ) -> Vec<(usize, usize, f64)> {
     // One detail per boosted candidate: sized up front (a tag boost can touch much of the
     // pool, so the list can be large and would otherwise be copied as it grows).
-    let most: usize = applied
+    // Each tag boost's pool positions, looked up once (a slot rank each) for the sizing
+    // and the boosting both.
+    let matched: Vec<&[u32]> = applied
         .boosts
         .iter()
         .map(|b| match &b.target {
+            Target::Tagged(space, t) => applied.matches(*space, *t),
+            _ => &[],
+        })
+        .collect();
+    let most: usize = applied
+        .boosts
+        .iter()
+        .zip(&matched)
+        .map(|(b, m)| match &b.target {
             Target::Keys(ks) => ks.len(),
-            Target::Tagged(space, t) => applied.matches(*space, *t).len(),
-            Target::Nothing => 0,
+            _ => m.len(),
         })
         .sum();
     let mut details: Vec<(usize, usize, f64)> = Vec::with_capacity(most);
@@ -104,8 +114,8 @@ fn boosts(
                     }
                 }
             }
-            Target::Tagged(space, t) => {
-                for &pos in applied.matches(*space, *t) {
+            Target::Tagged(..) => {
+                for &pos in matched[ai] {
                     boost(p, pos as usize);
                 }
             }
