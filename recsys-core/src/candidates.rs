@@ -252,7 +252,10 @@ impl Filters<'_> {
         // Tags only when a filter needs them (each lookup is a few cache misses at scale);
         // rule blocks need them only for items some block rule could remove.
         let may_block = self.blocks.is_some_and(|b| b.may_block(keys, k));
-        let needs_tags = self.required.is_some() || !self.forbidden.is_empty() || may_block;
+        // Blocked by a rule for every request: one bit, no tag row for the block lookup.
+        let always = may_block && self.blocks.is_some_and(|b| b.always_blocks(keys, k));
+        let needs_tags =
+            self.required.is_some() || !self.forbidden.is_empty() || (may_block && !always);
         let tags = if needs_tags { keys.tags(snap, k) } else { None };
         if let Some(req) = &self.required {
             match tags {
@@ -265,7 +268,7 @@ impl Filters<'_> {
                 return Err(Stage::Constraints);
             }
         }
-        if may_block && self.blocks.is_some_and(|b| b.blocks(keys, k, tags)) {
+        if always || (may_block && self.blocks.is_some_and(|b| b.blocks(keys, k, tags))) {
             return Err(Stage::Rules);
         }
         Ok(())
@@ -304,6 +307,10 @@ pub struct SignalMaps {
     /// `anchor_tags` as an open-addressing table (what every candidate's content similarity
     /// looks its tags up in: a probe or two instead of a binary search per tag).
     anchor_table: TagTable,
+    /// A 1,024-bit filter of `anchor_tags` (bit `tag % 1024`): a candidate's tag whose bit
+    /// is clear is no anchor tag, which most tags of most candidates are not, so the table
+    /// is probed only for the rest.
+    anchor_mask: [u64; 16],
     /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
     /// The co-occurrence score (the max over the anchors' rows), the user's implicit and
@@ -412,7 +419,10 @@ impl SignalMaps {
         };
         let n: usize = cooc_rows.iter().map(|r| r.len()).sum::<usize>()
             + user_rows.iter().flatten().map(|r| r.len()).sum::<usize>();
-        m.rows = KeyTable::with_capacity(only.map_or(n, |a| n.min(a.len())));
+        // No rows at all (a popularity-only request): no table to allocate and zero.
+        if n > 0 {
+            m.rows = KeyTable::with_capacity(only.map_or(n, |a| n.min(a.len())));
+        }
         m.has_cooc = used.cooc;
         for row in &cooc_rows {
             // Anchors may be neighbours of each other (included items co-occur); rows
@@ -444,6 +454,9 @@ impl SignalMaps {
                 }
             }
             m.anchor_table = TagTable::build(&m.anchor_tags);
+            for &(t, _) in &m.anchor_tags {
+                m.anchor_mask[(t as usize / 64) % 16] |= 1 << (t % 64);
+            }
         }
         m
     }
@@ -456,7 +469,8 @@ impl SignalMaps {
         let own = u32::from(self.anchors.binary_search(&k).is_ok());
         let mut n = 0u32;
         for &x in sim {
-            if self.anchor_table.get(x) > own {
+            let maybe = self.anchor_mask[(x as usize / 64) % 16] & (1 << (x % 64)) != 0;
+            if maybe && self.anchor_table.get(x) > own {
                 n += 1;
             }
         }
@@ -616,12 +630,15 @@ impl Pool {
             ..Pool::default()
         }
     }
-    /// The position of candidate `k` in the pool, if it was pooled.
-    pub fn position(&self, k: u32) -> Option<usize> {
-        self.index
-            .get(k)
-            .filter(|&i| i != Pool::REFUSED)
-            .map(|i| i as usize)
+    /// Where candidate `k` stands: its pool position (`Ok`), or whether the hard filters
+    /// examined and refused it (`Err(true)`) or it was never offered (`Err(false)`); one
+    /// probe.
+    pub fn lookup(&self, k: u32) -> Result<usize, bool> {
+        match self.index.get(k) {
+            Some(Pool::REFUSED) => Err(true),
+            Some(i) => Ok(i as usize),
+            None => Err(false),
+        }
     }
     /// Whether the pool has reached its cap (sources stop offering).
     pub fn full(&self) -> bool {

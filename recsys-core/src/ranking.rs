@@ -366,20 +366,8 @@ fn mmr(
     // order). Caps only fill up, so a candidate that does not fit now never will and leaves
     // the heap.
     let lazy = !full_scan && (0.0..=1.0).contains(&lambda);
-    let tie = |pos: usize| match ties {
-        Ties::Position => (0, std::cmp::Reverse(pos as u32)),
-        Ties::ScoreKey => (
-            ordered_bits(cands[order[pos]].score),
-            std::cmp::Reverse(key(pos)),
-        ),
-    };
     let mut heap: std::collections::BinaryHeap<HeapEntry> = if lazy {
-        (0..m)
-            .map(|pos| {
-                let (hi, lo) = tie(pos);
-                (ordered_bits(value(pos, &sims)), hi, lo, pos as u32)
-            })
-            .collect()
+        initial_entries(cands, order, ties, lambda, max_score).into()
     } else {
         std::collections::BinaryHeap::new()
     };
@@ -432,6 +420,33 @@ fn mmr(
             }),
         ));
         sims.picks.push(sim_tags(pos));
+    }
+}
+
+/// The lazy MMR heap's first entries, one per position of `order`: before any pick a
+/// candidate's value is its relevance `λ·score/max_score` (its penalty is `(1−λ)·0 = +0`,
+/// which leaves the value's bits unchanged), with its tie-break ([`Ties`]). One pass over
+/// the pool with the tie rule chosen once (computing each entry through the per-position
+/// closures cost ~80 instructions a candidate).
+fn initial_entries(
+    cands: &[Cand],
+    order: &[usize],
+    ties: Ties,
+    lambda: f64,
+    max_score: f64,
+) -> Vec<HeapEntry> {
+    let rel = |s: f64| lambda * if max_score > 0.0 { s / max_score } else { 0.0 };
+    let cands = order.iter().map(|&i| &cands[i]).zip(0u32..);
+    match ties {
+        Ties::Position => cands
+            .map(|(c, pos)| (ordered_bits(rel(c.score)), 0, std::cmp::Reverse(pos), pos))
+            .collect(),
+        Ties::ScoreKey => cands
+            .map(|(c, pos)| {
+                let (bound, hi) = (ordered_bits(rel(c.score)), ordered_bits(c.score));
+                (bound, hi, std::cmp::Reverse(c.key), pos)
+            })
+            .collect(),
     }
 }
 

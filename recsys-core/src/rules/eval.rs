@@ -176,6 +176,11 @@ pub struct RuleIndex {
     /// item or one of its tags, brands or categories. An item outside it is never blocked,
     /// so the per-candidate block lookup (and its tag rows) is skipped for it.
     may_block: Vec<u64>,
+    /// Bitset over catalog items: some block rule without any scope or validity window
+    /// (one that applies to every request) names the item or one of its tags, brands or
+    /// categories. Such an item is refused by one bit test, without its tag row or the
+    /// block lookup.
+    always_blocked: Vec<u64>,
     /// Bitset over rules: rules with no namespace, surface or segment scope and no validity
     /// window, which apply to every request without comparing anything.
     unscoped: Vec<u64>,
@@ -266,25 +271,48 @@ impl RuleIndex {
         for &(i, _) in &ix.block_items {
             set_bit(&mut ix.block_item_bits, i);
         }
-        ix.may_block = ix.may_block_bits(tags);
+        (ix.may_block, ix.always_blocked) = ix.may_block_bits(tags);
         ix
     }
 
-    /// The [`RuleIndex::may_block`] bitset: the items block rules name, plus (when some
-    /// block rule targets a tag space) every item carrying a blocked tag, brand or category,
-    /// found from the tag index's item lists per blocked key ([`TagIndex::tagged_items`]).
-    fn may_block_bits(&self, tags: &TagIndex) -> Vec<u64> {
-        let mut bits = if self.block_tags.is_empty() {
-            vec![0u64; tags.items().div_ceil(64)]
-        } else {
-            let mut keys: Vec<TagKey> = self.block_tags.iter().map(|x| unpack(x.0)).collect();
-            keys.dedup(); // block_tags is sorted, and unpacking keeps the order
-            tags.tagged_items(&keys)
-        };
-        for &(i, _) in &self.block_items {
-            set_bit(&mut bits, i);
+    /// The [`RuleIndex::may_block`] and [`RuleIndex::always_blocked`] bitsets: the items
+    /// block rules name, plus (when some block rule targets a tag space) every item
+    /// carrying a blocked tag, brand or category, found from the tag index's item lists per
+    /// blocked key ([`TagIndex::tagged_items`]); the second from the unscoped rules only.
+    /// Each blocked key's item list is read once (keys with an unscoped rule, then the
+    /// others), as before the split.
+    fn may_block_bits(&self, tags: &TagIndex) -> (Vec<u64>, Vec<u64>) {
+        let words = tags.items().div_ceil(64);
+        let is_unscoped = |r: u32| bit_set(&self.unscoped, r);
+        // block_tags is sorted by key, and unpacking keeps the order.
+        let (mut always_keys, mut other_keys): (Vec<TagKey>, Vec<TagKey>) = (vec![], vec![]);
+        for run in self.block_tags.chunk_by(|a, b| a.0 == b.0) {
+            let key = unpack(run[0].0);
+            if run.iter().any(|&(_, r)| is_unscoped(r)) {
+                always_keys.push(key);
+            } else {
+                other_keys.push(key);
+            }
         }
-        bits
+        let of = |keys: &[TagKey]| {
+            if keys.is_empty() {
+                vec![0u64; words]
+            } else {
+                tags.tagged_items(keys)
+            }
+        };
+        let mut always = of(&always_keys);
+        let mut bits = of(&other_keys);
+        for &(i, r) in &self.block_items {
+            set_bit(&mut bits, i);
+            if is_unscoped(r) {
+                set_bit(&mut always, i);
+            }
+        }
+        for (b, a) in bits.iter_mut().zip(&always) {
+            *b |= a;
+        }
+        (bits, always)
     }
 }
 
@@ -372,6 +400,11 @@ impl<'s> Scope<'s> {
         } else {
             !ix.block_names.is_empty()
         }
+    }
+    /// Whether a block rule that applies to every request removes catalog item `k` (then
+    /// [`Scope::blocks`] is true too, and need not be asked).
+    pub fn always_blocks(&self, keys: &Keys, k: u32) -> bool {
+        k < keys.catalog && bit_set(&self.snap.rule_index.always_blocked, k)
     }
     /// Whether an applicable block rule removes candidate `k` (an item, its tags, brands or
     /// categories).
@@ -513,15 +546,27 @@ fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> PoolTargets {
     if slots == 0 {
         return PoolTargets::default();
     }
-    let mut hits: Vec<(u32, u32)> = Vec::new();
-    for (pos, c) in pool.cands.iter().enumerate() {
-        let Some(t) = snap.item_tags(c.key) else {
-            continue;
-        };
-        for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
-            for &x in list {
-                if let Some(s) = ix.tagged_bits.slot(pack(space, x)) {
-                    hits.push((s as u32, pos as u32));
+    // Sized for a few targeted keys per candidate (growing a list of thousands of hits
+    // copied it a dozen times per request).
+    let mut hits: Vec<(u32, u32)> = Vec::with_capacity(pool.cands.len() * 4);
+    // A chunk's tag rows are located in one short loop first (each is a catalog-scale
+    // miss: they overlap instead of each waiting for the last), then scanned.
+    const CHUNK: usize = 16;
+    for (c, chunk) in pool.cands.chunks(CHUNK).enumerate() {
+        let mut rows: [Option<crate::snapshot::ItemTags>; CHUNK] = [None; CHUNK];
+        for (j, cand) in chunk.iter().enumerate() {
+            rows[j] = snap.item_tags(cand.key);
+        }
+        for (j, t) in rows.iter().enumerate() {
+            let Some(t) = t else {
+                continue;
+            };
+            let pos = (c * CHUNK + j) as u32;
+            for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
+                for &x in list {
+                    if let Some(s) = ix.tagged_bits.slot(pack(space, x)) {
+                        hits.push((s as u32, pos));
+                    }
                 }
             }
         }
@@ -557,7 +602,8 @@ fn candidate_rules(ix: &RuleIndex, nrules: usize, targets: &PoolTargets) -> Vec<
             }
         }
     }
-    let mut rules = Vec::new();
+    let n = bits.iter().map(|w| w.count_ones() as usize).sum();
+    let mut rules = Vec::with_capacity(n);
     for (w, &word) in bits.iter().enumerate() {
         let mut word = word;
         while word != 0 {
@@ -593,6 +639,8 @@ pub fn resolve<'s>(
         targets,
         ..Applied::default()
     };
+    // Most of the rules are boosts (or pins): sized once, not grown a dozen times.
+    out.boosts.reserve(rules.len());
     for r in rules {
         let rule = &snap.rules[r as usize];
         let t = target_of(keys, &snap.rule_targets[r as usize]);
@@ -609,14 +657,18 @@ pub fn resolve<'s>(
     out
 }
 
-/// `rule.boost:+0.50[<id>]`: signed, two decimals.
+/// `rule.boost:+0.50[<id>]`: signed, two decimals. Written into a string sized once for
+/// the common case (a reasons answer formats one per boost of each returned item, often
+/// hundreds; `format!` grew each string a time or two).
 pub fn boost_token(rule: &Rule, delta: f64) -> String {
-    format!(
-        "rule.boost:{}{:.2}[{}]",
-        if delta >= 0.0 { "+" } else { "-" },
-        delta.abs(),
-        rule.id
-    )
+    use std::fmt::Write;
+    // 11 + a sign + the digits + a 36-character id in brackets.
+    let mut s = String::with_capacity(64);
+    s.push_str("rule.boost:");
+    s.push(if delta >= 0.0 { '+' } else { '-' });
+    // Writing to a `String` cannot fail.
+    let _ = write!(s, "{:.2}[{}]", delta.abs(), rule.id);
+    s
 }
 
 /// `rule.pin[<id>]`.
@@ -849,11 +901,28 @@ mod precomputed_tests {
 
     /// Whether some block rule, whatever its scope, targets item `k` or a tag it carries.
     fn reference_may_block(snap: &TenantSnapshot, k: u32) -> bool {
+        reference_blocked_by(snap, k, |_| true)
+    }
+
+    /// Whether some block rule with no scope and no validity window targets item `k` or a
+    /// tag it carries.
+    fn reference_always_blocked(snap: &TenantSnapshot, k: u32) -> bool {
+        reference_blocked_by(snap, k, |r| {
+            r.namespace.is_none()
+                && r.surface.is_none()
+                && r.segment.is_none()
+                && r.valid_from.is_none()
+                && r.valid_until.is_none()
+        })
+    }
+
+    /// Whether some block rule that `pick` keeps targets item `k` or a tag it carries.
+    fn reference_blocked_by(snap: &TenantSnapshot, k: u32, pick: impl Fn(&Rule) -> bool) -> bool {
         let t = snap.item_tags(k).unwrap();
         snap.rules
             .iter()
             .zip(&snap.rule_targets)
-            .filter(|(r, _)| r.action == Action::Block)
+            .filter(|(r, _)| r.action == Action::Block && pick(r))
             .any(|(_, target)| match target {
                 RuleTarget::KnownItems(ids) => ids.contains(&k),
                 RuleTarget::Items(ids) => ids.contains(&Ok(k)),
@@ -865,11 +934,14 @@ mod precomputed_tests {
     }
 
     /// The may-block bitset is exactly "some block rule targets the item", so skipping the
-    /// block lookup outside it never lets a blocked item through; and `applies` (with its
-    /// unscoped fast path) agrees with `active` for every rule, scope and time.
+    /// block lookup outside it never lets a blocked item through; the always-blocked bitset
+    /// is exactly "some unscoped block rule targets the item" (and the block lookup agrees
+    /// for every request); and `applies` (with its unscoped fast path) agrees with `active`
+    /// for every rule, scope and time.
     #[test]
     fn precomputed_block_and_scope_bits_match_reference_scans() {
         let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
+        let mut always_items = 0;
         let scopes = [("home", "default"), ("pdp", "vip"), ("home", "vip")];
         let times = [1_600_000_000i64, 1_710_000_000, 1_800_000_000];
         for round in 0..20 {
@@ -877,12 +949,18 @@ mod precomputed_tests {
             let keys = Keys::new(&snap);
             for k in 0..ITEMS as u32 {
                 let want = reference_may_block(&snap, k);
+                let always = reference_always_blocked(&snap, k);
+                always_items += usize::from(always);
                 for (surface, segment) in scopes {
                     for now in times {
                         let scope = Scope::new(&snap, surface, segment, Timestamp::from_secs(now));
                         assert_eq!(scope.may_block(&keys, k), want, "round {round} item {k}");
+                        assert_eq!(scope.always_blocks(&keys, k), always, "round {round} {k}");
                         if !want {
                             assert!(!scope.blocks(&keys, k, snap.item_tags(k)));
+                        }
+                        if always {
+                            assert!(scope.blocks(&keys, k, snap.item_tags(k)));
                         }
                         for r in 0..snap.rules.len() as u32 {
                             let rule = &snap.rules[r as usize];
@@ -893,6 +971,10 @@ mod precomputed_tests {
                 }
             }
         }
+        assert!(
+            always_items > 100,
+            "too few always-blocked items: {always_items}"
+        );
     }
 
     /// Policies compiled against one catalog (what every config or rules change does) each
@@ -1098,9 +1180,10 @@ mod precomputed_tests {
             let (pool, checks) = pool_of(&snap, items.collect::<Vec<_>>());
             (checks, pool.len())
         };
-        // i003 is blocked; the six t7 items are looked up and kept (the rule is scoped to
-        // another surface); the rest of the pool is never looked up.
-        assert_eq!(checks(100), (7, 59));
+        // i003 is blocked by a rule for every request (one bit, no lookup); the six t7 items
+        // are looked up and kept (the rule is scoped to another surface); the rest of the
+        // pool is never looked up.
+        assert_eq!(checks(100), (6, 59));
         assert_eq!(checks(1000), checks(100));
     }
 }

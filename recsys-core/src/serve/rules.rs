@@ -45,8 +45,10 @@ pub(crate) fn apply<'a>(d: &Decision, f: &mut Filtered<'a>, p: &mut Pooled) -> R
 /// Pool position of candidate `k`, offering it (scored) when the pool does not hold it;
 /// `None` when the hard filters refuse it.
 fn position(d: &Decision, f: &Filtered, p: &mut Pooled, k: u32) -> Option<usize> {
-    if let Some(pos) = p.pool.position(k) {
-        return Some(pos);
+    match p.pool.lookup(k) {
+        Ok(pos) => return Some(pos),
+        Err(true) => return None,
+        Err(false) => {}
     }
     if !p.pool.offer(d.snap, &f.keys, &f.filters, k) {
         return None;
@@ -68,16 +70,27 @@ fn boosts(
 ) -> Vec<(usize, usize, f64)> {
     // One detail per boosted candidate: sized up front (a tag boost can touch much of the
     // pool, so the list can be large and would otherwise be copied as it grows).
-    let most: usize = applied
+    // Each tag boost's pool positions, looked up once (a slot rank each) for the sizing
+    // and the boosting both.
+    let matched: Vec<&[u32]> = applied
         .boosts
         .iter()
         .map(|b| match &b.target {
+            Target::Tagged(space, t) => applied.matches(*space, *t),
+            _ => &[],
+        })
+        .collect();
+    let most: usize = applied
+        .boosts
+        .iter()
+        .zip(&matched)
+        .map(|(b, m)| match &b.target {
             Target::Keys(ks) => ks.len(),
-            Target::Tagged(space, t) => applied.matches(*space, *t).len(),
-            Target::Nothing => 0,
+            _ => m.len(),
         })
         .sum();
     let mut details: Vec<(usize, usize, f64)> = Vec::with_capacity(most);
+    inject(d, f, p, applied);
     for (ai, b) in applied.boosts.iter().enumerate() {
         let v = b.rule.boost_value.unwrap_or(0.0);
         let mut boost = |p: &mut Pooled, pos: usize| {
@@ -101,8 +114,8 @@ fn boosts(
                     }
                 }
             }
-            Target::Tagged(space, t) => {
-                for &pos in applied.matches(*space, *t) {
+            Target::Tagged(..) => {
+                for &pos in matched[ai] {
                     boost(p, pos as usize);
                 }
             }
@@ -110,6 +123,30 @@ fn boosts(
         }
     }
     details
+}
+
+/// Pools the items the boosts name (in boost order, then rule order: the order the boosts
+/// reach them, so every position is what boosting them one by one gives), then reads their
+/// signals together ([`crate::candidates::Pool::fill_signals`]: a chunk's catalog rows miss
+/// the cache together instead of one injection after another) and scores them.
+fn inject(d: &Decision, f: &Filtered, p: &mut Pooled, applied: &eval::Applied) {
+    let before = p.pool.len();
+    for b in &applied.boosts {
+        if let Target::Keys(ks) = &b.target {
+            for &k in ks.iter() {
+                // A key already examined is not examined again (one probe).
+                p.pool.offer(d.snap, &f.keys, &f.filters, k);
+            }
+        }
+    }
+    if p.pool.len() == before {
+        return;
+    }
+    p.pool.fill_signals(d.snap, &p.maps);
+    let w: Weights = p.weights;
+    for c in &mut p.pool.cands[before..] {
+        c.score = ranking::blend(&w, &c.raw).score;
+    }
 }
 
 /// Pins in priority order (blocks already excluded), within the pin budget, each rule's
