@@ -354,8 +354,16 @@ fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
     (items, refs, occ)
 }
 
+/// Whether `s` has no surrounding whitespace (`str::trim` would keep it whole). Ids that
+/// start and end with an ASCII byte are answered from those two bytes (a multi-byte
+/// whitespace character neither starts nor ends with one).
 fn is_trimmed(s: &str) -> bool {
-    s.trim().len() == s.len()
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if a.is_ascii() && z.is_ascii() => {
+            !char::from(a).is_whitespace() && !char::from(z).is_whitespace()
+        }
+        _ => s.trim().len() == s.len(),
+    }
 }
 
 impl Catalog {
@@ -539,6 +547,11 @@ impl Catalog {
         csr_row(&self.raw_off, &self.raw_ids, item)
     }
 
+    /// How many raw tags the items carry in all (the sum of their tag lists' lengths).
+    pub(crate) fn raw_tag_count(&self) -> usize {
+        self.raw_ids.len()
+    }
+
     /// Number of items in the catalog (any artifact).
     pub fn catalog_len(&self) -> usize {
         self.items.len()
@@ -592,6 +605,10 @@ pub(crate) fn csr_row<'a, T>(off: &[u32], vals: &'a [T], i: u32) -> &'a [T] {
 
 /// Sorts `v[start..]` and removes duplicates from it (one CSR row being built).
 pub(crate) fn sort_dedup_tail(v: &mut Vec<u32>, start: usize) {
+    // Already strictly ascending (short lists, lists written in order): nothing to do.
+    if v[start..].windows(2).all(|w| w[0] < w[1]) {
+        return;
+    }
     v[start..].sort_unstable();
     let mut w = start;
     for k in start..v.len() {
@@ -618,7 +635,15 @@ fn popularity(n: usize, pop: Option<Pairs<'_>>, occ: &[u32]) -> (Vec<f64>, Vec<I
             k += 1;
         });
     }
-    let mut order: Vec<ItemIdx> = (0..n as u32).filter(|&i| has[i as usize]).collect();
+    // The items with an entry, in the artifact's order: the pipeline writes count desc, id
+    // asc, so the sort below finds one ascending run and stops (a comparison sort of every
+    // item from id order otherwise).
+    let mut order: Vec<ItemIdx> = Vec::with_capacity(occ.len().min(n));
+    for &ix in occ.iter().filter(|&&ix| ix < BY_NAME) {
+        if std::mem::take(&mut has[ix as usize]) {
+            order.push(ix);
+        }
+    }
     // Distinct ids, total order: unstable gives the same order.
     order.sort_unstable_by(|&a, &b| {
         count[b as usize]
@@ -910,6 +935,22 @@ mod tests {
             dump(&next),
             dump(&Catalog::build(&Sources::of_signals(&d3)))
         );
+    }
+
+    /// The two-byte shortcut gives what `str::trim` gives, at every kind of end.
+    #[test]
+    fn is_trimmed_answers_like_trim() {
+        let ends = [
+            "", "a", " ", "\t", "\u{b}", "\u{c}", "\r", "\n", "\u{a0}", "\u{3000}", "é", "\0",
+        ];
+        for x in ends {
+            for y in ends {
+                let s = format!("{x}sku-1{y}");
+                assert_eq!(is_trimmed(&s), s.trim().len() == s.len(), "{s:?}");
+                let t = format!("{x}{y}");
+                assert_eq!(is_trimmed(&t), t.trim().len() == t.len(), "{t:?}");
+            }
+        }
     }
 
     /// Ids sorted per signal and merged give exactly what one table over every occurrence
