@@ -291,8 +291,16 @@ impl TagIndex {
             sort_dedup_tail(&mut rows.ids, cats_from);
             rows.end_row();
         }
-        let postings = postings(cat, &rows, tags.len());
-        let values = KeyPostings::build(&rows, tags.len());
+        // The similarity postings and the value lists read the rows independently: side by
+        // side when the load may use two threads (a cold start), one after the other else.
+        let weight = rows.ids.len();
+        let mut both = super::parallel::in_parallel(&[weight, weight], |i| match i {
+            0 => (Some(postings(cat, &rows, tags.len())), None),
+            _ => (None, Some(KeyPostings::build(&rows, tags.len()))),
+        })
+        .into_iter();
+        let postings = both.next().and_then(|b| b.0).unwrap_or_default();
+        let values = both.next().and_then(|b| b.1).unwrap_or_default();
         TagIndex {
             prefixes,
             tags,
