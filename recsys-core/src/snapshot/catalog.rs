@@ -15,7 +15,6 @@ use super::sources::{Pairs, Rows, Sources, TagList, Tagged};
 use super::tags::{TagIndex, TagPrefixes};
 use super::{Available, ItemIdx, TagIdx, MAX_NEIGHBOURS_PER_ROW};
 use crate::artifacts::ArtifactKind;
-use crate::candidates::IdHasher;
 use crate::error::Problem;
 use crate::request::normalized_tag;
 use std::sync::{Arc, Mutex};

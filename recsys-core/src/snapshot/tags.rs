@@ -291,16 +291,10 @@ impl TagIndex {
             sort_dedup_tail(&mut rows.ids, cats_from);
             rows.end_row();
         }
-        // The similarity postings and the value lists read the rows independently: side by
-        // side when the load may use two threads (a cold start), one after the other else.
-        let weight = rows.ids.len();
-        let mut both = super::parallel::in_parallel(&[weight, weight], |i| match i {
-            0 => (Some(postings(cat, &rows, tags.len())), None),
-            _ => (None, Some(KeyPostings::build(&rows, tags.len()))),
-        })
-        .into_iter();
-        let postings = both.next().and_then(|b| b.0).unwrap_or_default();
-        let values = both.next().and_then(|b| b.1).unwrap_or_default();
+        // One thread: built on a second one, the index's lists stayed in that thread's
+        // allocator arena and RSS after a 1M load read up to +296 MiB over the inputs.
+        let postings = postings(cat, &rows, tags.len());
+        let values = KeyPostings::build(&rows, tags.len());
         TagIndex {
             prefixes,
             tags,
