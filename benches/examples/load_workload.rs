@@ -208,7 +208,7 @@ fn phases(wl: &Workload) {
     use recsys_core::bench_internals::artifacts::{
         load_columns, parse_artifact, version_from_uri, version_hash, ArtifactKind, ArtifactLimits,
     };
-    use recsys_core::bench_internals::snapshot::{Catalog, Sources};
+    use recsys_core::bench_internals::snapshot::{Catalog, Sources, TagPrefixes};
     let limits = ArtifactLimits::unlimited();
     let mut loaded = Vec::new();
     // `--only KIND` times (or profiles) one artifact's pass.
@@ -257,6 +257,18 @@ fn phases(wl: &Workload) {
     let cat = Catalog::build(&src);
     println!(
         "catalog from columns: {:.3} s wall, {:.2} s cpu",
+        t.elapsed().as_secs_f64(),
+        thread_cpu_secs() - c
+    );
+    // The tag index under the default config's prefixes (what `apply` builds next).
+    let prefixes = TagPrefixes {
+        brand: vec!["brand:".into()],
+        category: vec!["category:".into(), "cat:".into()],
+    };
+    let (t, c) = (Instant::now(), thread_cpu_secs());
+    drop(cat.tag_index(&prefixes));
+    println!(
+        "tag index: {:.3} s wall, {:.2} s cpu",
         t.elapsed().as_secs_f64(),
         thread_cpu_secs() - c
     );

@@ -36,7 +36,9 @@ pub mod rules {
 
 /// Compiled snapshots and their parts.
 pub mod snapshot {
-    pub use crate::snapshot::{Catalog, ScoredRows, SignalData, Sources, TenantSnapshot, Versions};
+    pub use crate::snapshot::{
+        Catalog, ScoredRows, SignalData, Sources, TagPrefixes, TenantSnapshot, Versions,
+    };
 }
 
 /// Decodes a recommend request under `limits` (the benches lift them for generated requests).

@@ -122,3 +122,31 @@ fn set_config_with_many_members_is_linear() {
         );
     });
 }
+
+/// A catalog's ids are interned by radix-sorting each signal's id list (and co-occurrence
+/// rows cleaned with one array per part): a load with 10x the items, named out of order by
+/// popularity and by co-occurrence neighbours, costs about 10x.
+#[test]
+fn loading_many_ids_out_of_order_is_linear() {
+    assert_scales_linearly("load_snapshot ids", 3_000, |n| {
+        // Popularity names the items in a scrambled order (no sorted run to find).
+        let id = |i: usize| format!("sku-{:07}", (i * 7_919) % n);
+        let pop: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"item_id":"{}","score":{}}}"#, id(i), n - i))
+            .collect();
+        let cooc: Vec<String> = (0..n / 10)
+            .map(|i| {
+                let nbrs: Vec<String> = (1..=10)
+                    .map(|j| format!(r#"{{"item_id":"{}","score":{j}}}"#, id(i * 10 + j)))
+                    .collect();
+                format!(r#"{{"item_id":"{}","items":[{}]}}"#, id(i), nbrs.join(","))
+            })
+            .collect();
+        let input = format!(
+            r#"{{"tenant":"demo","surface":"home","signals":{{"popularity":[{}],"cooc":[{}]}}}}"#,
+            pop.join(","),
+            cooc.join(",")
+        );
+        Engine::new().call("load_snapshot", &input).unwrap();
+    });
+}

@@ -15,7 +15,6 @@ use super::sources::{Pairs, Rows, Sources, TagList, Tagged};
 use super::tags::{TagIndex, TagPrefixes};
 use super::{Available, ItemIdx, TagIdx, MAX_NEIGHBOURS_PER_ROW};
 use crate::artifacts::ArtifactKind;
-use crate::candidates::IdHasher;
 use crate::error::Problem;
 use crate::request::normalized_tag;
 use std::sync::{Arc, Mutex};
@@ -354,8 +353,16 @@ fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
     (items, refs, occ)
 }
 
+/// Whether `s` has no surrounding whitespace (`str::trim` would keep it whole). Ids that
+/// start and end with an ASCII byte are answered from those two bytes (a multi-byte
+/// whitespace character neither starts nor ends with one).
 fn is_trimmed(s: &str) -> bool {
-    s.trim().len() == s.len()
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if a.is_ascii() && z.is_ascii() => {
+            !char::from(a).is_whitespace() && !char::from(z).is_whitespace()
+        }
+        _ => s.trim().len() == s.len(),
+    }
 }
 
 impl Catalog {
@@ -539,6 +546,11 @@ impl Catalog {
         csr_row(&self.raw_off, &self.raw_ids, item)
     }
 
+    /// How many raw tags the items carry in all (the sum of their tag lists' lengths).
+    pub(crate) fn raw_tag_count(&self) -> usize {
+        self.raw_ids.len()
+    }
+
     /// Number of items in the catalog (any artifact).
     pub fn catalog_len(&self) -> usize {
         self.items.len()
@@ -592,6 +604,10 @@ pub(crate) fn csr_row<'a, T>(off: &[u32], vals: &'a [T], i: u32) -> &'a [T] {
 
 /// Sorts `v[start..]` and removes duplicates from it (one CSR row being built).
 pub(crate) fn sort_dedup_tail(v: &mut Vec<u32>, start: usize) {
+    // Already strictly ascending (short lists, lists written in order): nothing to do.
+    if v[start..].windows(2).all(|w| w[0] < w[1]) {
+        return;
+    }
     v[start..].sort_unstable();
     let mut w = start;
     for k in start..v.len() {
@@ -618,7 +634,15 @@ fn popularity(n: usize, pop: Option<Pairs<'_>>, occ: &[u32]) -> (Vec<f64>, Vec<I
             k += 1;
         });
     }
-    let mut order: Vec<ItemIdx> = (0..n as u32).filter(|&i| has[i as usize]).collect();
+    // The items with an entry, in the artifact's order: the pipeline writes count desc, id
+    // asc, so the sort below finds one ascending run and stops (a comparison sort of every
+    // item from id order otherwise).
+    let mut order: Vec<ItemIdx> = Vec::with_capacity(occ.len().min(n));
+    for &ix in occ.iter().filter(|&&ix| ix < BY_NAME) {
+        if std::mem::take(&mut has[ix as usize]) {
+            order.push(ix);
+        }
+    }
     // Distinct ids, total order: unstable gives the same order.
     order.sort_unstable_by(|&a, &b| {
         count[b as usize]
@@ -704,6 +728,7 @@ fn cooc_csr(
     let mut row_of: Vec<Option<Vec<(ItemIdx, f64)>>> = Vec::new();
     let mut slot: Vec<u32> = vec![u32::MAX; n];
     if let Some(c) = cooc {
+        let mut taken = Taken::new(n);
         let (mut r, mut k) = (0, 0);
         c.each(|_, nb| {
             let row_occ = occ.get(k..k + nb.len()).unwrap_or_default();
@@ -721,6 +746,7 @@ fn cooc_csr(
                 row_occ,
                 Some(anchor),
                 truncated,
+                &mut taken,
             )));
         });
     }
@@ -739,6 +765,7 @@ fn cooc_csr(
 fn users(items: &Interner, rows: Option<Rows<'_>>, occ: &[u32], truncated: &mut usize) -> UserRows {
     let mut m: UserRows = StrMap::default();
     if let Some(rows) = rows {
+        let mut taken = Taken::new(items.len());
         let mut k = 0;
         rows.each(|u, list| {
             let row_occ = occ.get(k..k + list.len()).unwrap_or_default();
@@ -749,37 +776,77 @@ fn users(items: &Interner, rows: Option<Rows<'_>>, occ: &[u32], truncated: &mut 
             }
             m.insert(
                 key.into(),
-                scored_row(items, list, row_occ, None, truncated).into(),
+                scored_row(items, list, row_occ, None, truncated, &mut taken).into(),
             );
         });
     }
     m
 }
 
+/// Which items the row being cleaned has taken (first occurrence wins): per item, the
+/// number of the last row that took it. One array per part instead of a hash set per row.
+struct Taken {
+    row: u32,
+    by: Vec<u32>,
+}
+
+impl Taken {
+    fn new(n: usize) -> Taken {
+        Taken {
+            row: 0,
+            by: vec![0; n],
+        }
+    }
+
+    /// Starts the next row.
+    fn next_row(&mut self) {
+        self.row = self.row.wrapping_add(1);
+        if self.row == 0 {
+            self.by.iter_mut().for_each(|b| *b = 0);
+            self.row = 1;
+        }
+    }
+
+    /// Takes `ix` for the current row; false when the row already has it.
+    fn take(&mut self, ix: ItemIdx) -> bool {
+        match self.by.get_mut(ix as usize) {
+            Some(b) if *b == self.row => false,
+            Some(b) => {
+                *b = self.row;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Cleans (positive finite scores, non-blank ids, first occurrence wins, no self pair),
-/// sorts (score desc, id asc) and clamps one neighbour/user row; `occ` are its resolved ids.
+/// sorts (score desc, id asc) and clamps one neighbour/user row; `occ` are its resolved ids
+/// (a pair's id text is read only when it must be resolved by name).
 fn scored_row(
     items: &Interner,
     list: Pairs<'_>,
     occ: &[u32],
     own: Option<ItemIdx>,
     truncated: &mut usize,
+    taken: &mut Taken,
 ) -> Vec<(ItemIdx, f64)> {
-    let mut seen: std::collections::HashSet<ItemIdx, std::hash::BuildHasherDefault<IdHasher>> =
-        std::collections::HashSet::with_capacity_and_hasher(list.len(), Default::default());
+    taken.next_row();
     let mut out: Vec<(ItemIdx, f64)> = Vec::with_capacity(list.len().min(MAX_NEIGHBOURS_PER_ROW));
-    let mut k = 0;
-    list.each(|i, s| {
+    list.each_score(|k, s| {
         let o = occ.get(k).copied().unwrap_or(ABSENT);
-        k += 1;
         let s = clean(s);
         if s <= 0.0 {
             return;
         }
-        let Some(ix) = resolve(items, o, i) else {
+        let ix = match o {
+            BY_NAME => resolve(items, o, list.id(k)),
+            _ => resolve(items, o, ""),
+        };
+        let Some(ix) = ix else {
             return;
         };
-        if Some(ix) == own || !seen.insert(ix) {
+        if Some(ix) == own || !taken.take(ix) {
             return;
         }
         out.push((ix, s));
@@ -910,6 +977,54 @@ mod tests {
             dump(&next),
             dump(&Catalog::build(&Sources::of_signals(&d3)))
         );
+    }
+
+    /// A row takes an item once; the next row may take it again; the row counter wrapping
+    /// around forgets every earlier row instead of mistaking one for the current row.
+    #[test]
+    fn taken_items_are_per_row_across_the_counters_wrap() {
+        let mut t = Taken::new(3);
+        t.next_row();
+        assert!(t.take(1) && !t.take(1) && t.take(2) && !t.take(7));
+        t.next_row();
+        assert!(t.take(1));
+        t.row = u32::MAX;
+        t.by[0] = 1;
+        t.next_row();
+        assert_eq!(t.row, 1);
+        assert!(t.take(0) && t.take(1) && !t.take(0));
+    }
+
+    /// A pair's id and score read alone give what reading the pairs in order gives.
+    #[test]
+    fn pairs_read_by_index_equal_pairs_read_in_order() {
+        let d = data();
+        let src = Sources::of_signals(&d);
+        let rows = src.cooc.expect("cooc rows");
+        rows.each(|_, list| {
+            let mut seen = Vec::new();
+            list.each(|i, s| seen.push((i, s)));
+            let mut by_index = Vec::new();
+            list.each_score(|k, s| by_index.push((list.id(k), s)));
+            assert_eq!(seen, by_index);
+            assert_eq!(list.id(list.len()), "");
+        });
+    }
+
+    /// The two-byte shortcut gives what `str::trim` gives, at every kind of end.
+    #[test]
+    fn is_trimmed_answers_like_trim() {
+        let ends = [
+            "", "a", " ", "\t", "\u{b}", "\u{c}", "\r", "\n", "\u{a0}", "\u{3000}", "é", "\0",
+        ];
+        for x in ends {
+            for y in ends {
+                let s = format!("{x}sku-1{y}");
+                assert_eq!(is_trimmed(&s), s.trim().len() == s.len(), "{s:?}");
+                let t = format!("{x}{y}");
+                assert_eq!(is_trimmed(&t), t.trim().len() == t.len(), "{t:?}");
+            }
+        }
     }
 
     /// Ids sorted per signal and merged give exactly what one table over every occurrence

@@ -40,6 +40,45 @@ impl<'a> Pairs<'a> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Calls `f(index, score)` for each pair, in order, without reading the ids (see
+    /// [`Pairs::id`]).
+    #[inline]
+    pub fn each_score(&self, mut f: impl FnMut(usize, f64)) {
+        match *self {
+            Pairs::Cols {
+                scores, start, end, ..
+            } => scores
+                .get(start..end)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .for_each(|(k, &s)| f(k, s)),
+            _ => {
+                let mut k = 0;
+                self.each(|_, s| {
+                    f(k, s);
+                    k += 1;
+                });
+            }
+        }
+    }
+
+    /// The id of pair `k` (empty past the end).
+    pub fn id(&self, k: usize) -> &'a str {
+        match *self {
+            Pairs::Owned(v) => v.get(k).map_or("", |p| &p.0),
+            Pairs::Popularity(v) => v.get(k).map_or("", |p| &p.item_id),
+            Pairs::Cooc(v) => v.get(k).map_or("", |p| &p.item_id),
+            Pairs::Scored(v) => v.get(k).map_or("", |p| &p.item_id),
+            Pairs::Cols {
+                ids, start, end, ..
+            } => match start + k < end {
+                true => ids.get(start + k),
+                false => "",
+            },
+        }
+    }
+
     /// Calls `f(id, score)` for each pair, in order.
     #[inline]
     pub fn each(&self, mut f: impl FnMut(&'a str, f64)) {

@@ -258,19 +258,10 @@ impl TagIndex {
             })
             .collect();
         let n = cat.catalog_len();
-        // Exact sizes (every list is read once to count it), so nothing is over-allocated.
-        let mut occ = [0usize; 4];
-        for i in 0..n as u32 {
-            for &t in cat.raw_item_tags(i) {
-                occ[0] += 1;
-                occ[match class[t as usize] {
-                    Class::Sim => 1,
-                    Class::Brand(_) => 2,
-                    Class::Category(_) => 3,
-                }] += 1;
-            }
-        }
-        let mut rows = Csr::with_capacity(n, n * ROW_HEAD + occ[0] + occ[1] + occ[2] + occ[3]);
+        // Every raw tag is in the all list and in exactly one of the other three, so twice
+        // the raw tags bound the lists (brand and category values shrink only by
+        // duplicates): sized without a counting pass over every item's tags.
+        let mut rows = Csr::with_capacity(n, n * ROW_HEAD + 2 * cat.raw_tag_count());
         for i in 0..n as u32 {
             let head = rows.ids.len();
             rows.ids.extend_from_slice(&[0; ROW_HEAD]);
@@ -300,6 +291,8 @@ impl TagIndex {
             sort_dedup_tail(&mut rows.ids, cats_from);
             rows.end_row();
         }
+        // One thread: built on a second one, the index's lists stayed in that thread's
+        // allocator arena and RSS after a 1M load read up to +296 MiB over the inputs.
         let postings = postings(cat, &rows, tags.len());
         let values = KeyPostings::build(&rows, tags.len());
         TagIndex {
