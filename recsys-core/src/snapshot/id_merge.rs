@@ -307,16 +307,16 @@ mod id_merge_tests {
     /// byte order of a plain sort.
     #[test]
     fn ids_sharing_a_stem_are_radix_sorted_into_byte_order() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut state = Rng::new(0x2545_F491_4F6C_DD1D);
         for round in 0..200 {
             let stem = ["sku-", "a-long-shared-prefix-", "", "item\0"][round % 4];
-            let len = (next(&mut state) % 400) as usize;
+            let len = state.index(400);
             let list: Vec<String> = (0..len)
-                .map(|_| match next(&mut state) % 5 {
+                .map(|_| match state.below(5) {
                     0 => String::new(),
-                    1 => format!("{stem}{}", next(&mut state) % 60),
-                    2 => format!("{stem}{} ", next(&mut state) % 60),
-                    _ => format!("{stem}{:07}", next(&mut state) % 300),
+                    1 => format!("{stem}{}", state.below(60)),
+                    2 => format!("{stem}{} ", state.below(60)),
+                    _ => format!("{stem}{:07}", state.below(300)),
                 })
                 .collect();
             let occ: Vec<&str> = list.iter().map(String::as_str).collect();
