@@ -80,6 +80,27 @@ pub(crate) fn write_std_string(out: &mut String, s: &str) {
         return;
     }
     out.push('"');
+    push_std_escaped(out, s);
+    out.push('"');
+}
+
+/// The concatenation of `parts` as one JSON string with the minimal escapes (escapes are
+/// per byte, so the parts escaped one by one are the whole escaped), without joining them
+/// first.
+pub(crate) fn write_std_string_parts(out: &mut String, parts: &[&str]) {
+    out.push('"');
+    for s in parts {
+        if needs_std_escape(s.as_bytes()) {
+            push_std_escaped(out, s);
+        } else {
+            out.push_str(s);
+        }
+    }
+    out.push('"');
+}
+
+/// The body of `s` with the minimal escapes, without quotes.
+fn push_std_escaped(out: &mut String, s: &str) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let rep: Option<&str> = match b {
@@ -103,7 +124,6 @@ pub(crate) fn write_std_string(out: &mut String, s: &str) {
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// A JSON string escaped the way Go's `encoding/json` does by default.
@@ -280,6 +300,24 @@ mod tests {
                     let mut bytes = clean.clone().into_bytes();
                     bytes[pos] = b;
                     assert!(!needs_std_escape(&bytes), "{len} {pos} {b}");
+                }
+            }
+        }
+    }
+
+    /// Parts written as one string are the joined string written.
+    #[test]
+    fn string_parts_are_the_joined_string() {
+        let pieces = [
+            "", "a", "sku-1", "\"", "\\", "\n", "\u{1}", "é", ":", "x\ty",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let (mut whole, mut parts) = (String::new(), String::new());
+                    write_std_string(&mut whole, &[a, b, c].concat());
+                    write_std_string_parts(&mut parts, &[a, b, c]);
+                    assert_eq!(parts, whole);
                 }
             }
         }
