@@ -167,6 +167,12 @@ pub(crate) fn write_u64(out: &mut String, mut n: u64) {
         out.push(char::from(b'0' + n as u8));
         return;
     }
+    if n < 100 {
+        // Ranks past 9 and most counts: two pushes, no buffer.
+        out.push(char::from(b'0' + (n / 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     while n > 0 {
@@ -302,6 +308,28 @@ mod tests {
                     assert!(!needs_std_escape(&bytes), "{len} {pos} {b}");
                 }
             }
+        }
+    }
+
+    /// Integers written digit by digit are their decimal, at every length.
+    #[test]
+    fn integers_are_their_decimal() {
+        let mut out = String::new();
+        let mut p = 1u64;
+        let mut values: Vec<u64> = (0..100_000).collect();
+        while let Some(next) = p.checked_mul(10) {
+            values.extend([p - 1, p, p + 1, next - 1]);
+            p = next;
+        }
+        values.push(u64::MAX);
+        for n in values {
+            out.clear();
+            write_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+            out.clear();
+            let i = (n as i64).wrapping_neg();
+            write_i64(&mut out, i);
+            assert_eq!(out, i.to_string());
         }
     }
 
