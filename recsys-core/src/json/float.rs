@@ -93,10 +93,6 @@ fn plain_go_text(text: &str) -> &str {
 /// plain decimal unless |f| < 1e-6 or |f| >= 1e21, then `1e-7` / `1e+21` exponent form.
 /// Zero is `0` (`-0` when negative). The caller guarantees `f` is finite.
 pub fn format_go_float(out: &mut String, f: f64) {
-    // Scores: the same bytes, a third of the instructions.
-    if super::unit_float::write(out, f) {
-        return;
-    }
     let abs = f.abs();
     if (1e-5..1e16).contains(&abs) {
         // The common case (every score): ryu's own text is already Go's.
@@ -141,7 +137,7 @@ pub fn format_go_float(out: &mut String, f: f64) {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::{format_go_float, Digits};
 
     /// The formatter this module replaced (std's shortest digits, re-laid out): the oracle
@@ -228,7 +224,7 @@ pub(super) mod tests {
     }
 
     /// A small deterministic generator (splitmix64), so a failure names a reproducible case.
-    pub(in crate::json) fn splitmix(state: &mut u64) -> u64 {
+    fn splitmix(state: &mut u64) -> u64 {
         *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = *state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

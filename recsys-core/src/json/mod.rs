@@ -14,7 +14,6 @@ pub(crate) mod scan;
 pub(crate) mod ser;
 #[cfg(feature = "serde")]
 mod serde;
-mod unit_float;
 mod value;
 pub(crate) mod write;
 
