@@ -717,8 +717,8 @@ impl Engine {
         })
     }
 
-    /// Whether the call path may answer in the [`Text`] form: an exposure event is made from
-    /// the typed answer, so with exposure logging on the call path builds one.
+    /// Whether the call path may answer in the [`crate::serve::Text`] form: an exposure event
+    /// is made from the typed answer, so with exposure logging on the call path builds one.
     pub(crate) fn text_form(&self) -> bool {
         self.options.exposure.is_none()
     }

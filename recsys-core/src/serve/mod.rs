@@ -12,7 +12,9 @@
 //! 8. [`items`] and [`meta`]: the typed [`answer::Recommendation`] (with [`diagnostics`]
 //!    when it is short).
 //!
-//! [`text`] writes a recommendation as the JSON call path answers it.
+//! The answer's form is the caller's ([`Form`]): the typed API gets a [`Recommendation`]
+//! ([`Typed`]); `Engine::call` gets the JSON text ([`Text`]), which [`text`] writes from a
+//! view borrowing the stages' outputs and the snapshot, with no typed answer between.
 
 pub mod answer;
 pub(crate) mod diagnostics;
