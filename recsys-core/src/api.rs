@@ -21,6 +21,7 @@ use crate::json::{self, Map, Value};
 use crate::request::CallContext;
 use crate::serve::answer::Answer;
 use crate::serve::request::{Input, JsonTree, Request};
+use crate::serve::{Text, Typed};
 
 macro_rules! ops {
     ($($variant:ident => $name:literal, $doc:literal;)*) => {
@@ -239,7 +240,7 @@ impl Engine {
             // the typed result, with no value tree either way.
             let v = parse_node(input.as_bytes(), json::Limits::default())?;
             let _busy = self.enter()?;
-            return self.serving_op(op, &v)?.to_text();
+            return self.serving_op(op, &v, self.text_form())?.into_text();
         }
         let v = parse_input(input)?;
         self.call_op(op, &v).map(|a| json::to_string(&a))
@@ -401,13 +402,19 @@ fn exposure_drain(e: &Engine, v: &Value) -> Result<Value, ApiError> {
 /// `recommend`, `similar`, `validate`: `{"request", "ctx", "signals"?}` → the answer (as a
 /// value: [`Engine::call`] writes the typed answer straight to text instead).
 fn serve(e: &Engine, v: &Value, op: Op) -> Result<Value, ApiError> {
-    e.serving_op(op, v)?.to_value()
+    e.serving_op(op, v, false)?.to_value()
 }
 
 impl Engine {
     /// `recommend`, `similar` and `validate`: `{"request", "ctx", "signals"?}` decoded, the
-    /// typed call made (over host-supplied signals when given), its answer handed back.
-    pub(crate) fn serving_op<J: JsonTree>(&self, op: Op, v: &J) -> Result<Answer, ApiError> {
+    /// typed call made (over host-supplied signals when given), its answer handed back; with
+    /// `text`, a recommendation is handed back already written as JSON text.
+    pub(crate) fn serving_op<J: JsonTree>(
+        &self,
+        op: Op,
+        v: &J,
+        text: bool,
+    ) -> Result<Answer, ApiError> {
         let m = v.as_obj().ok_or_else(not_an_object)?;
         only(
             m,
@@ -427,12 +434,17 @@ impl Engine {
                 return Ok(Answer::Validation(self.validate_input(&req, &ctx)?));
             }
         };
-        Ok(Answer::Recommendation(
-            match m.get("signals").filter(|s| !s.is_null()) {
-                Some(signals) => self.serve_signals(input, &ctx, &signals.as_value())?,
-                None => self.serve_input(input, &ctx)?,
-            },
-        ))
+        let signals = m.get("signals").filter(|s| !s.is_null());
+        Ok(match (signals, text) {
+            (Some(s), false) => {
+                Answer::Recommendation(self.serve_signals::<Typed>(input, &ctx, &s.as_value())?)
+            }
+            (Some(s), true) => {
+                Answer::Text(self.serve_signals::<Text>(input, &ctx, &s.as_value())?.text)
+            }
+            (None, false) => Answer::Recommendation(self.serve_input::<Typed>(input, &ctx)?),
+            (None, true) => Answer::Text(self.serve_input::<Text>(input, &ctx)?.text),
+        })
     }
 }
 

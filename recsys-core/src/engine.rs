@@ -35,7 +35,7 @@ use crate::request::{CallContext, Explain, Options, RecommendRequest, SimilarReq
 use crate::serve::answer::{ExperimentMeta, Recommendation, Validation, ValidationMeta};
 use crate::serve::request::{Input, Request};
 use crate::serve::spec::Spec;
-use crate::serve::Decision;
+use crate::serve::{Decision, Form, Typed};
 use crate::snapshot::TenantSnapshot;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
@@ -592,7 +592,7 @@ impl Engine {
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<Recommendation, ApiError> {
-        self.serve_signals(Input::recommend(request), ctx, signals)
+        self.serve_signals::<Typed>(Input::recommend(request), ctx, signals)
     }
 
     /// `similar` over host-supplied signals (DB-only mode).
@@ -616,19 +616,19 @@ impl Engine {
         ctx: &CallContext,
         signals: &Value,
     ) -> Result<Recommendation, ApiError> {
-        self.serve_signals(Input::similar(request), ctx, signals)
+        self.serve_signals::<Typed>(Input::similar(request), ctx, signals)
     }
 
-    /// DB-only mode for a typed or JSON request.
-    pub(crate) fn serve_signals(
+    /// DB-only mode for a typed or JSON request, answered in form `F`.
+    pub(crate) fn serve_signals<F: Form>(
         &self,
         input: Input,
         ctx: &CallContext,
         signals: &Value,
-    ) -> Result<Recommendation, ApiError> {
-        self.admitted(input.endpoint(), || {
+    ) -> Result<F::Out, ApiError> {
+        self.admitted::<F>(input.endpoint(), || {
             self.ephemeral(&input, ctx, signals)
-                .and_then(|snap| self.serve(&input, ctx, &snap, false))
+                .and_then(|snap| self.serve::<F>(&input, ctx, &snap, false))
         })
     }
 
@@ -682,7 +682,7 @@ impl Engine {
         request: &RecommendRequest,
         ctx: &CallContext,
     ) -> Result<Recommendation, ApiError> {
-        self.serve_input(Input::recommend(request), ctx)
+        self.serve_input::<Typed>(Input::recommend(request), ctx)
     }
 
     /// `similar`: neighbours of one item, with constraints and rules applied. The answer has
@@ -706,36 +706,42 @@ impl Engine {
         request: &SimilarRequest,
         ctx: &CallContext,
     ) -> Result<Recommendation, ApiError> {
-        self.serve_input(Input::similar(request), ctx)
+        self.serve_input::<Typed>(Input::similar(request), ctx)
     }
 
-    /// Serves a typed or JSON request on the snapshot of its surface.
-    pub(crate) fn serve_input(
+    /// Serves a typed or JSON request on the snapshot of its surface, answered in form `F`.
+    pub(crate) fn serve_input<F: Form>(
         &self,
         input: Input,
         ctx: &CallContext,
-    ) -> Result<Recommendation, ApiError> {
-        self.admitted(input.endpoint(), || {
+    ) -> Result<F::Out, ApiError> {
+        self.admitted::<F>(input.endpoint(), || {
             self.lookup(&input, ctx)
-                .and_then(|(snap, fell_back)| self.serve(&input, ctx, &snap, fell_back))
+                .and_then(|(snap, fell_back)| self.serve::<F>(&input, ctx, &snap, fell_back))
         })
+    }
+
+    /// Whether the call path may answer in the [`crate::serve::Text`] form: an exposure event
+    /// is made from the typed answer, so with exposure logging on the call path builds one.
+    pub(crate) fn text_form(&self) -> bool {
+        self.options.exposure.is_none()
     }
 
     /// Runs one `recommend` / `similar` under a slot of the admission gate and records it.
     /// The slot is held until the answer is built and observed (metrics, exposure event),
     /// so a slow host adapter counts as load; without a slot the answer is 503
     /// `RECSYS_OVERLOADED` (recorded with outcome `overload`).
-    fn admitted(
+    fn admitted<F: Form>(
         &self,
         endpoint: Endpoint,
-        run: impl FnOnce() -> Result<(Recommendation, Option<ExposureEvent>), ApiError>,
-    ) -> Result<Recommendation, ApiError> {
+        run: impl FnOnce() -> Result<(F::Out, Option<ExposureEvent>), ApiError>,
+    ) -> Result<F::Out, ApiError> {
         let permit = self.admit();
         let r = match &permit {
             Ok(_) => run(),
             Err(e) => Err(e.clone()),
         };
-        self.observe(endpoint, &r);
+        self.observe::<F>(endpoint, &r);
         drop(permit);
         r.map(|(v, _)| v)
     }
@@ -783,29 +789,29 @@ impl Engine {
 
     /// Decodes (or checks) and runs one request on a snapshot. When the `default` surface
     /// serves another surface, the requested surface's config overrides and rule scopes apply.
-    pub(crate) fn serve(
+    pub(crate) fn serve<F: Form>(
         &self,
         input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
-    ) -> Result<(Recommendation, Option<ExposureEvent>), ApiError> {
+    ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
         let mut outcomes = Vec::new();
-        let r = self.serve_with(input, ctx, snap, fell_back, &mut outcomes);
+        let r = self.serve_with::<F>(input, ctx, snap, fell_back, &mut outcomes);
         self.rule_stats.record(&outcomes);
         r
     }
 
     /// [`Engine::serve`] without recording rule telemetry: the outcomes are handed back
     /// (preview serves requests that never reach users).
-    pub(crate) fn serve_with(
+    pub(crate) fn serve_with<F: Form>(
         &self,
         input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
         outcomes: &mut Vec<(String, RuleOutcome)>,
-    ) -> Result<(Recommendation, Option<ExposureEvent>), ApiError> {
+    ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
         let base: &SurfaceConfig = if fell_back {
             fallback_cfg = snap.tenant_config.for_surface(&input.surface());
@@ -842,22 +848,28 @@ impl Engine {
                     spec: &spec,
                     ctx,
                 };
-                let mut answer = crate::serve::run(&decision, warns, outcomes);
-                answer.meta.experiment = assignment.as_ref().map(|a| ExperimentMeta {
+                let experiment = assignment.as_ref().map(|a| ExperimentMeta {
                     id: a.experiment_id.clone(),
                     variant: a.variant.clone(),
                 });
-                let event = self.options.exposure.as_ref().map(|x| {
-                    let mut ev = ExposureEvent::from_recommendation(endpoint, &answer, ctx)
-                        .with_request(&req);
-                    if x.include_request {
-                        ev.request = Some(req.to_value());
-                    }
-                    match &assignment {
-                        Some(a) => ev.with_assignment(a),
-                        None => ev,
-                    }
-                });
+                let answer = crate::serve::run::<F>(&decision, warns, outcomes, experiment)?;
+                let typed = F::typed(&answer);
+                let event = self
+                    .options
+                    .exposure
+                    .as_ref()
+                    .zip(typed)
+                    .map(|(x, answer)| {
+                        let mut ev = ExposureEvent::from_recommendation(endpoint, answer, ctx)
+                            .with_request(&req);
+                        if x.include_request {
+                            ev.request = Some(req.to_value());
+                        }
+                        match &assignment {
+                            Some(a) => ev.with_assignment(a),
+                            None => ev,
+                        }
+                    });
                 Ok((answer, event))
             }
             Input::Similar(r) => {
@@ -872,12 +884,13 @@ impl Engine {
                     spec: &spec,
                     ctx,
                 };
-                let answer = crate::serve::run(&decision, warns, outcomes);
+                let answer = crate::serve::run::<F>(&decision, warns, outcomes, None)?;
                 let event = self
                     .options
                     .exposure
                     .as_ref()
-                    .map(|_| ExposureEvent::from_recommendation(endpoint, &answer, ctx));
+                    .zip(F::typed(&answer))
+                    .map(|(_, answer)| ExposureEvent::from_recommendation(endpoint, answer, ctx));
                 Ok((answer, event))
             }
         }
@@ -885,10 +898,10 @@ impl Engine {
 
     /// Records metrics (when enabled) and delivers the exposure event (when configured) of a
     /// finished call.
-    fn observe(
+    fn observe<F: Form>(
         &self,
         endpoint: Endpoint,
-        result: &Result<(Recommendation, Option<ExposureEvent>), ApiError>,
+        result: &Result<(F::Out, Option<ExposureEvent>), ApiError>,
     ) {
         if self.options.metrics {
             let sinks: [Option<&dyn Metrics>; 2] =
@@ -899,8 +912,8 @@ impl Engine {
                         m,
                         endpoint,
                         Outcome::Success,
-                        answer.items.len(),
-                        answer.warnings.iter().map(|w| w.code),
+                        F::returned(answer),
+                        F::warnings(answer).iter().map(|w| w.code),
                     ),
                     Err(e) => {
                         metrics::record_error(m, endpoint, e);

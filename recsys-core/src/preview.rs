@@ -209,7 +209,7 @@ impl Run<'_> {
             .map(str::trim)
             .unwrap_or("");
         let fell_back = !surface.is_empty() && surface != side.snap.surface;
-        let (answer, _) = self.engine.serve_with(
+        let (answer, _) = self.engine.serve_with::<crate::serve::Typed>(
             &Input::Recommend(Request::Json(req)),
             ctx,
             side.snap,

@@ -80,6 +80,27 @@ pub(crate) fn write_std_string(out: &mut String, s: &str) {
         return;
     }
     out.push('"');
+    push_std_escaped(out, s);
+    out.push('"');
+}
+
+/// The concatenation of `parts` as one JSON string with the minimal escapes (escapes are
+/// per byte, so the parts escaped one by one are the whole escaped), without joining them
+/// first.
+pub(crate) fn write_std_string_parts(out: &mut String, parts: &[&str]) {
+    out.push('"');
+    for s in parts {
+        if needs_std_escape(s.as_bytes()) {
+            push_std_escaped(out, s);
+        } else {
+            out.push_str(s);
+        }
+    }
+    out.push('"');
+}
+
+/// The body of `s` with the minimal escapes, without quotes.
+fn push_std_escaped(out: &mut String, s: &str) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let rep: Option<&str> = match b {
@@ -103,7 +124,6 @@ pub(crate) fn write_std_string(out: &mut String, s: &str) {
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// A JSON string escaped the way Go's `encoding/json` does by default.
@@ -145,6 +165,12 @@ pub fn write_go_string(out: &mut String, s: &str) {
 pub(crate) fn write_u64(out: &mut String, mut n: u64) {
     if n < 10 {
         out.push(char::from(b'0' + n as u8));
+        return;
+    }
+    if n < 100 {
+        // Ranks past 9 and most counts: two pushes, no buffer.
+        out.push(char::from(b'0' + (n / 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
         return;
     }
     let mut buf = [0u8; 20];
@@ -280,6 +306,46 @@ mod tests {
                     let mut bytes = clean.clone().into_bytes();
                     bytes[pos] = b;
                     assert!(!needs_std_escape(&bytes), "{len} {pos} {b}");
+                }
+            }
+        }
+    }
+
+    /// Integers written digit by digit are their decimal, at every length.
+    #[test]
+    fn integers_are_their_decimal() {
+        let mut out = String::new();
+        let mut p = 1u64;
+        let mut values: Vec<u64> = (0..100_000).collect();
+        while let Some(next) = p.checked_mul(10) {
+            values.extend([p - 1, p, p + 1, next - 1]);
+            p = next;
+        }
+        values.push(u64::MAX);
+        for n in values {
+            out.clear();
+            write_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+            out.clear();
+            let i = (n as i64).wrapping_neg();
+            write_i64(&mut out, i);
+            assert_eq!(out, i.to_string());
+        }
+    }
+
+    /// Parts written as one string are the joined string written.
+    #[test]
+    fn string_parts_are_the_joined_string() {
+        let pieces = [
+            "", "a", "sku-1", "\"", "\\", "\n", "\u{1}", "é", ":", "x\ty",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let (mut whole, mut parts) = (String::new(), String::new());
+                    write_std_string(&mut whole, &[a, b, c].concat());
+                    write_std_string_parts(&mut parts, &[a, b, c]);
+                    assert_eq!(parts, whole);
                 }
             }
         }

@@ -281,24 +281,33 @@ pub struct ValidationMeta {
 pub(crate) enum Answer {
     Recommendation(Recommendation),
     Validation(Validation),
+    /// A recommendation already written as text (`Engine::call`).
+    Text(String),
+}
+
+/// The error of an answer the JSON writer refused.
+pub(crate) fn unwritable(e: crate::json::SerError) -> ApiError {
+    ApiError::internal(format!("answer not writable as json: {e}"))
 }
 
 impl Answer {
     /// The answer's JSON text.
-    pub(crate) fn to_text(&self) -> Result<String, ApiError> {
+    pub(crate) fn into_text(self) -> Result<String, ApiError> {
         match self {
-            Answer::Recommendation(r) => super::text::recommendation(r),
-            Answer::Validation(v) => to_text(v),
+            Answer::Recommendation(r) => super::text::recommendation(&r),
+            Answer::Validation(v) => to_text(&v),
+            Answer::Text(t) => Ok(t),
         }
-        .map_err(|e| ApiError::internal(format!("answer not writable as json: {e}")))
+        .map_err(unwritable)
     }
     /// The answer as a value (hosts that convert values themselves).
     pub(crate) fn to_value(&self) -> Result<Value, ApiError> {
         match self {
-            Answer::Recommendation(r) => to_value(r),
-            Answer::Validation(v) => to_value(v),
+            Answer::Recommendation(r) => to_value(r).map_err(unwritable),
+            Answer::Validation(v) => to_value(v).map_err(unwritable),
+            Answer::Text(t) => crate::json::parse(t.as_bytes())
+                .map_err(|e| ApiError::internal(format!("answer text not json: {e}"))),
         }
-        .map_err(|e| ApiError::internal(format!("answer not writable as json: {e}")))
     }
 }
 
@@ -385,10 +394,19 @@ mod tests {
                 continue;
             };
             let answer = engine
-                .serving_op(op.parse().unwrap(), &parse(input.as_bytes()).unwrap())
+                .serving_op(
+                    op.parse().unwrap(),
+                    &parse(input.as_bytes()).unwrap(),
+                    false,
+                )
                 .unwrap();
             let name = f.display();
-            assert_eq!(answer.to_text().unwrap(), text, "{name}");
+            let typed_text = match &answer {
+                Answer::Recommendation(r) => super::super::text::recommendation(r).unwrap(),
+                Answer::Validation(v) => to_text(v).unwrap(),
+                Answer::Text(t) => t.clone(),
+            };
+            assert_eq!(typed_text, text, "{name}");
             assert_eq!(to_string(&answer.to_value().unwrap()), text, "{name}");
             let via_serde = match &answer {
                 Answer::Recommendation(r) => {
@@ -399,6 +417,7 @@ mod tests {
                     validations += 1;
                     serde_json::to_value(v).unwrap()
                 }
+                Answer::Text(_) => panic!("{name}: a typed answer was asked for"),
             };
             let ours: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert_eq!(via_serde, ours, "{name}");

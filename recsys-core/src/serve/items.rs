@@ -12,12 +12,36 @@ use crate::ranking::{self, Blended};
 use crate::request::Explain;
 use crate::rules::eval;
 
+/// Whether the items carry reasons or explanations (rule tokens are only formatted then).
+pub(crate) fn detailed(d: &Decision) -> bool {
+    let options = d.spec.options;
+    options.include_reasons || options.explain != Explain::None
+}
+
+/// The items without reasons or explanations, borrowed: (id, score) in answer order, ranked
+/// from 1 (what the call path writes, no id copied).
+#[inline(never)] // a stage of its own in profiles (called a few times per request)
+pub(crate) fn plain_view<'a>(
+    d: &'a Decision,
+    f: &'a Filtered,
+    p: &Pooled,
+    s: &Selected,
+) -> Vec<(&'a str, f64)> {
+    s.outs
+        .iter()
+        .map(|o| {
+            let cand = &p.pool.cands[o.pos];
+            (f.keys.name(d.snap, cand.key), cand.score)
+        })
+        .collect()
+}
+
 /// Builds the items of the answer, in answer order.
 #[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selected) -> Vec<Item> {
     let options = d.spec.options;
     // Rule tokens are only formatted when reasons or explain ask for them.
-    let want_tokens = options.include_reasons || options.explain != Explain::None;
+    let want_tokens = detailed(d);
     if !want_tokens {
         return plain(d, f, p, s);
     }

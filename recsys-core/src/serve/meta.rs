@@ -2,15 +2,17 @@
 //! versions, the fallback surface, the request id, per-stage counts, and (when asked for or
 //! when the answer is short) rule outcomes and diagnostics.
 
-use super::answer::{Counts, Meta, RuleReport};
+use super::answer::{Counts, ExperimentMeta, RuleReport};
 use super::diagnostics;
 use super::filters::Filtered;
 use super::select::Selected;
+use super::text::MetaView;
 use super::warnings::Warned;
 use super::Decision;
 use crate::candidates::StageCounts;
 use crate::config::Algo;
 use crate::engine::EngineOptions;
+use std::borrow::Cow;
 
 /// The counts `meta.counts` reports.
 pub(crate) struct Tally {
@@ -22,28 +24,26 @@ pub(crate) struct Tally {
 /// The `algo_version` of an answer: the build label, with the algorithm when the config
 /// names one.
 pub(crate) fn algo_version(o: &EngineOptions, explicit: bool, algo: Algo) -> String {
-    if explicit {
-        // Three appends into one allocation (`format!` cost ~1,000 instructions a request).
-        let algo = algo.as_str();
-        let mut s = String::with_capacity(o.algo_version.len() + 1 + algo.len());
-        s.push_str(&o.algo_version);
-        s.push(':');
-        s.push_str(algo);
-        s
-    } else {
-        o.algo_version.clone()
-    }
+    super::text::joined(algo_parts(o, explicit, algo))
 }
 
-/// Builds `meta`.
-pub(crate) fn build(
-    d: &Decision,
+/// `algo_version`'s parts: the build label, and the algorithm when the config names one.
+fn algo_parts(o: &EngineOptions, explicit: bool, algo: Algo) -> (&str, Option<&'static str>) {
+    (&o.algo_version, explicit.then(|| algo.as_str()))
+}
+
+/// `meta` borrowed from the snapshot, the request and the engine's options: what the call
+/// path writes without copying its strings first, and what the typed answer's `meta` is
+/// copied from ([`MetaView::into_meta`]).
+pub(crate) fn view<'a>(
+    d: &'a Decision,
     f: &Filtered,
     s: &Selected,
     w: &Warned,
     t: Tally,
     rules: Option<Vec<RuleReport>>,
-) -> Meta {
+    experiment: Option<ExperimentMeta>,
+) -> MetaView<'a> {
     let (snap, spec) = (d.snap, d.spec);
     let v = &snap.versions;
     let c = &t.stages;
@@ -56,22 +56,22 @@ pub(crate) fn build(
         pinned: t.pinned,
         returned: t.returned,
     };
-    Meta {
-        tenant_id: snap.tenant.clone(),
-        surface: spec.surface.to_string(),
-        segment: spec.segment.to_string(),
-        algo_version: algo_version(d.opts, snap.algo_explicit, d.cfg.algo),
-        config_version: v.config_version.clone(),
-        rules_version: v.rules_version.clone(),
-        manifest_version: v.manifest_version.clone(),
-        release_id: v.release_id.clone(),
-        artifact_versions: v.artifacts.clone(),
-        snapshot_surface: d.fell_back.then(|| snap.surface.clone()),
-        request_id: (!d.ctx.request_id.is_empty()).then(|| d.ctx.request_id.clone()),
+    MetaView {
+        tenant_id: &snap.tenant,
+        surface: spec.surface,
+        segment: spec.segment,
+        algo_version: algo_parts(d.opts, snap.algo_explicit, d.cfg.algo),
+        config_version: v.config_version.as_deref(),
+        rules_version: v.rules_version.as_deref(),
+        manifest_version: v.manifest_version.as_deref(),
+        release_id: v.release_id.as_deref(),
+        artifact_versions: &v.artifacts,
+        snapshot_surface: d.fell_back.then_some(snap.surface.as_str()),
+        request_id: (!d.ctx.request_id.is_empty()).then_some(d.ctx.request_id.as_str()),
         counts,
-        rules,
+        rules: rules.map(Cow::Owned),
         diagnostics: (t.returned < spec.k as u64)
-            .then(|| diagnostics::build(d, f, s, w, c, t.returned)),
-        experiment: None,
+            .then(|| Cow::Owned(diagnostics::build(d, f, s, w, c, t.returned))),
+        experiment: experiment.map(Cow::Owned),
     }
 }

@@ -31,7 +31,9 @@ pub(crate) struct Selected {
 pub(crate) fn select(d: &Decision, f: &Filtered, p: &Pooled, r: &mut Ruled) -> Selected {
     let pinned = &r.pinned;
     let is_pinned = |pos: usize| pinned.iter().any(|(q, _)| *q == pos);
-    let eligible: Vec<usize> = (0..p.pool.len()).filter(|pos| !is_pinned(*pos)).collect();
+    // Sized once: a filtered range collects through three or four reallocations.
+    let mut eligible: Vec<usize> = Vec::with_capacity(p.pool.len());
+    eligible.extend((0..p.pool.len()).filter(|pos| !is_pinned(*pos)));
     let params = SelectParams {
         n: (d.spec.k as usize).saturating_sub(pinned.len()),
         lambda: f.params.lambda,

@@ -1,30 +1,169 @@
-//! The JSON text of a [`Recommendation`], as `Engine::call` answers it: the members every
-//! answer has (the items' ids, ranks and scores, `meta`'s strings, versions and counts) are
-//! written by hand with their member names as pre-escaped literals, into one buffer reserved
-//! from a size estimate; the members only some answers have (`reasons`, `explain`, rule
-//! reports, diagnostics, the experiment, warnings) are handed to the serde writer
-//! ([`crate::json::ser`]). The text is byte for byte what serialising the typed answer with
-//! [`crate::json::to_text`] writes (the tests hold it to that on random answers); only the
-//! cost differs (the serde path pays a call per member and grows its buffer twice).
+//! The JSON text of a recommendation, as `Engine::call` answers it, written from a borrowed
+//! view ([`View`]) of the answer: either of a typed [`Recommendation`] or, on the call path,
+//! of the pipeline's own stage outputs, so that the items' ids and `meta`'s strings are
+//! copied once, into the text, rather than cloned into a typed answer, written and freed.
+//! The members every answer has (the items' ids, ranks and scores, `meta`'s strings,
+//! versions and counts) are written by hand with their member names as pre-escaped
+//! literals, into one buffer reserved from a size estimate; the members only some answers
+//! have (`reasons`, `explain`, rule reports, diagnostics, the experiment, warnings) are
+//! handed to the serde writer ([`crate::json::ser`]). The text is byte for byte what
+//! serialising the typed answer with [`crate::json::to_text`] writes (the tests hold it to
+//! that on random answers); only the cost differs.
 
-use super::answer::{Counts, Item, Meta, Recommendation};
+use super::answer::{Counts, Diagnostic, ExperimentMeta, Item, Meta, Recommendation, RuleReport};
 use crate::json::ser::{append_text, SerError};
-use crate::json::write::{write_f64, write_std_string, write_u64};
+use crate::json::write::{write_f64, write_std_string, write_std_string_parts, write_u64};
+use crate::request::Warning;
+use std::borrow::Cow;
+
+/// A recommendation as the text writer reads it: borrowed strings, owned only where the
+/// pipeline made them for this answer (the rare members).
+pub(crate) struct View<'a> {
+    pub items: Items<'a>,
+    pub meta: MetaView<'a>,
+    pub warnings: &'a [Warning],
+}
+
+/// The items of a [`View`].
+pub(crate) enum Items<'a> {
+    /// Typed items (a typed answer's, or items with reasons or explanations).
+    Typed(Cow<'a, [Item]>),
+    /// Items without reasons or explanations: (id, score), ranked from 1.
+    Plain(Vec<(&'a str, f64)>),
+}
+
+impl Items<'_> {
+    /// How many items there are.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Items::Typed(i) => i.len(),
+            Items::Plain(i) => i.len(),
+        }
+    }
+}
+
+/// [`Meta`] borrowed: the strings from the snapshot, the request and the engine's options.
+pub(crate) struct MetaView<'a> {
+    pub tenant_id: &'a str,
+    pub surface: &'a str,
+    pub segment: &'a str,
+    /// The build label, and the algorithm appended after a `:` when the config names one.
+    pub algo_version: (&'a str, Option<&'a str>),
+    pub config_version: Option<&'a str>,
+    pub rules_version: Option<&'a str>,
+    pub manifest_version: Option<&'a str>,
+    pub release_id: Option<&'a str>,
+    pub artifact_versions: &'a [(String, String)],
+    pub snapshot_surface: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub counts: Counts,
+    pub rules: Option<Cow<'a, [RuleReport]>>,
+    pub diagnostics: Option<Cow<'a, [Diagnostic]>>,
+    pub experiment: Option<Cow<'a, ExperimentMeta>>,
+}
+
+impl<'a> View<'a> {
+    /// The view of a typed answer.
+    pub(crate) fn of(r: &'a Recommendation) -> View<'a> {
+        View {
+            items: Items::Typed(Cow::Borrowed(&r.items)),
+            meta: MetaView::of(&r.meta),
+            warnings: &r.warnings,
+        }
+    }
+}
+
+impl<'a> MetaView<'a> {
+    /// The view of a typed `meta`.
+    pub(crate) fn of(m: &'a Meta) -> MetaView<'a> {
+        // `into_meta` and `write_meta` name every member: a new one is a compile error there.
+        MetaView {
+            tenant_id: &m.tenant_id,
+            surface: &m.surface,
+            segment: &m.segment,
+            algo_version: (&m.algo_version, None),
+            config_version: m.config_version.as_deref(),
+            rules_version: m.rules_version.as_deref(),
+            manifest_version: m.manifest_version.as_deref(),
+            release_id: m.release_id.as_deref(),
+            artifact_versions: &m.artifact_versions,
+            snapshot_surface: m.snapshot_surface.as_deref(),
+            request_id: m.request_id.as_deref(),
+            counts: m.counts,
+            rules: m.rules.as_deref().map(Cow::Borrowed),
+            diagnostics: m.diagnostics.as_deref().map(Cow::Borrowed),
+            experiment: m.experiment.as_ref().map(Cow::Borrowed),
+        }
+    }
+
+    /// The typed `meta` (its strings copied).
+    pub(crate) fn into_meta(self) -> Meta {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        Meta {
+            tenant_id: self.tenant_id.to_owned(),
+            surface: self.surface.to_owned(),
+            segment: self.segment.to_owned(),
+            algo_version: joined(self.algo_version),
+            config_version: own(self.config_version),
+            rules_version: own(self.rules_version),
+            manifest_version: own(self.manifest_version),
+            release_id: own(self.release_id),
+            artifact_versions: self.artifact_versions.to_vec(),
+            snapshot_surface: own(self.snapshot_surface),
+            request_id: own(self.request_id),
+            counts: self.counts,
+            rules: self.rules.map(Cow::into_owned),
+            diagnostics: self.diagnostics.map(Cow::into_owned),
+            experiment: self.experiment.map(Cow::into_owned),
+        }
+    }
+}
+
+/// `label` or `label:algo` in one allocation (`format!` cost ~1,000 instructions).
+pub(crate) fn joined((label, algo): (&str, Option<&str>)) -> String {
+    match algo {
+        Some(algo) => {
+            let mut s = String::with_capacity(label.len() + 1 + algo.len());
+            s.push_str(label);
+            s.push(':');
+            s.push_str(algo);
+            s
+        }
+        None => label.to_owned(),
+    }
+}
 
 /// Writes `r` as compact JSON text.
 pub(crate) fn recommendation(r: &Recommendation) -> Result<String, SerError> {
-    let Recommendation {
+    write(&View::of(r))
+}
+
+/// Writes a view of an answer as compact JSON text.
+pub(crate) fn write(r: &View) -> Result<String, SerError> {
+    let View {
         items,
         meta,
         warnings,
     } = r;
     let mut out = String::with_capacity(estimate(r));
     out.push_str("{\"items\":[");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+    match items {
+        Items::Typed(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_item(&mut out, item)?;
+            }
         }
-        write_item(&mut out, item)?;
+        Items::Plain(items) => {
+            for (i, &(id, score)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_plain_item(&mut out, id, i as u64 + 1, score);
+            }
+        }
     }
     out.push_str("],\"meta\":");
     write_meta(&mut out, meta)?;
@@ -38,21 +177,25 @@ pub(crate) fn recommendation(r: &Recommendation) -> Result<String, SerError> {
 
 /// Bytes the common members of `r` take (a little over, so that one allocation holds an
 /// answer without reasons, explanations or diagnostics).
-fn estimate(r: &Recommendation) -> usize {
+fn estimate(r: &View) -> usize {
     // `{"item_id":"…","rank":NN,"score":0.xxxxxxxxxxxxxxxx},`: 14 + 8 + 9 + 24 + 2 around the id.
-    let items: usize = r.items.iter().map(|i| i.item_id.len() + 60).sum();
+    let items: usize = match &r.items {
+        Items::Typed(i) => i.iter().map(|i| i.item_id.len() + 60).sum(),
+        Items::Plain(i) => i.iter().map(|(id, _)| id.len() + 60).sum(),
+    };
     let m = &r.meta;
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() + 24);
+    let opt = |s: Option<&str>| s.map_or(0, |s| s.len() + 24);
     let strings = m.tenant_id.len()
         + m.surface.len()
         + m.segment.len()
-        + m.algo_version.len()
-        + opt(&m.config_version)
-        + opt(&m.rules_version)
-        + opt(&m.manifest_version)
-        + opt(&m.release_id)
-        + opt(&m.snapshot_surface)
-        + opt(&m.request_id);
+        + m.algo_version.0.len()
+        + m.algo_version.1.map_or(0, |a| a.len() + 1)
+        + opt(m.config_version)
+        + opt(m.rules_version)
+        + opt(m.manifest_version)
+        + opt(m.release_id)
+        + opt(m.snapshot_surface)
+        + opt(m.request_id);
     let artifacts: usize = m
         .artifact_versions
         .iter()
@@ -90,8 +233,19 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
     Ok(())
 }
 
+/// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}`.
+fn write_plain_item(out: &mut String, id: &str, rank: u64, score: f64) {
+    out.push_str("{\"item_id\":");
+    write_std_string(out, id);
+    out.push_str(",\"rank\":");
+    write_u64(out, rank);
+    out.push_str(",\"score\":");
+    write_f64(out, score);
+    out.push('}');
+}
+
 /// `,"name":"value"` when the member is present.
-fn opt_member(out: &mut String, name: &str, v: &Option<String>) {
+fn opt_member(out: &mut String, name: &str, v: Option<&str>) {
     if let Some(v) = v {
         out.push_str(name);
         write_std_string(out, v);
@@ -99,8 +253,8 @@ fn opt_member(out: &mut String, name: &str, v: &Option<String>) {
 }
 
 /// The answer's `meta` object.
-fn write_meta(out: &mut String, m: &Meta) -> Result<(), SerError> {
-    let Meta {
+fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
+    let MetaView {
         tenant_id,
         surface,
         segment,
@@ -124,11 +278,14 @@ fn write_meta(out: &mut String, m: &Meta) -> Result<(), SerError> {
     out.push_str(",\"segment\":");
     write_std_string(out, segment);
     out.push_str(",\"algo_version\":");
-    write_std_string(out, algo_version);
-    opt_member(out, ",\"config_version\":", config_version);
-    opt_member(out, ",\"rules_version\":", rules_version);
-    opt_member(out, ",\"manifest_version\":", manifest_version);
-    opt_member(out, ",\"release_id\":", release_id);
+    match algo_version {
+        (label, None) => write_std_string(out, label),
+        (label, Some(algo)) => write_std_string_parts(out, &[label, ":", algo]),
+    }
+    opt_member(out, ",\"config_version\":", *config_version);
+    opt_member(out, ",\"rules_version\":", *rules_version);
+    opt_member(out, ",\"manifest_version\":", *manifest_version);
+    opt_member(out, ",\"release_id\":", *release_id);
     if !artifact_versions.is_empty() {
         out.push_str(",\"artifact_versions\":{");
         for (i, (kind, version)) in artifact_versions.iter().enumerate() {
@@ -141,21 +298,21 @@ fn write_meta(out: &mut String, m: &Meta) -> Result<(), SerError> {
         }
         out.push('}');
     }
-    opt_member(out, ",\"snapshot_surface\":", snapshot_surface);
-    opt_member(out, ",\"request_id\":", request_id);
+    opt_member(out, ",\"snapshot_surface\":", *snapshot_surface);
+    opt_member(out, ",\"request_id\":", *request_id);
     out.push_str(",\"counts\":");
     write_counts(out, counts);
     if let Some(rules) = rules {
         out.push_str(",\"rules\":");
-        append_text(out, rules)?;
+        append_text(out, &**rules)?;
     }
     if let Some(d) = diagnostics {
         out.push_str(",\"diagnostics\":");
-        append_text(out, d)?;
+        append_text(out, &**d)?;
     }
     if let Some(e) = experiment {
         out.push_str(",\"experiment\":");
-        append_text(out, e)?;
+        append_text(out, &**e)?;
     }
     out.push('}');
     Ok(())

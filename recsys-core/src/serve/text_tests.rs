@@ -1,12 +1,13 @@
 //! The hand-written answer text held to the serde writer's on random answers: every member
 //! present and absent, strings that need escapes, and scores of every kind.
 
-use super::recommendation;
+use super::{recommendation, Items, MetaView, View};
 use crate::json::to_text;
 use crate::ops::rule_stats::RuleOutcome;
 use crate::request::Warning;
 use crate::rules::Action;
 use crate::serve::answer::*;
+use std::borrow::Cow;
 
 /// A small deterministic generator (splitmix64), so a failure names a reproducible case.
 struct Gen(u64);
@@ -233,10 +234,45 @@ fn a_plain_answer_fits_its_estimate() {
     };
     let text = recommendation(&r).unwrap();
     assert_eq!(text, to_text(&r).unwrap());
-    assert!(
-        text.len() <= super::estimate(&r),
-        "{} > {}",
-        text.len(),
-        super::estimate(&r)
-    );
+    let estimate = super::estimate(&View::of(&r));
+    assert!(text.len() <= estimate, "{} > {estimate}", text.len());
+}
+
+/// The call path's view (plain items as (id, score), `algo_version` as label and
+/// algorithm, the rare members owned) writes what the typed answer with the same contents
+/// writes.
+#[test]
+fn the_call_paths_view_writes_what_the_typed_answer_writes() {
+    let mut g = Gen(0x5eed_0f7e);
+    let mut plain = 0;
+    for case in 0..20_000 {
+        let mut r = answer(&mut g);
+        let simple = g.coin();
+        if simple {
+            for (i, item) in r.items.iter_mut().enumerate() {
+                item.rank = i as u32 + 1;
+                item.reasons.clear();
+                item.explain = None;
+            }
+        }
+        let (label, algo) = (g.string(), g.coin().then(|| g.string()));
+        r.meta.algo_version = super::joined((&label, algo.as_deref()));
+        let want_joined = to_text(&r).unwrap();
+        let mut view = View::of(&r);
+        if simple {
+            plain += 1;
+            let items = r.items.iter().map(|i| (i.item_id.as_str(), i.score));
+            view.items = Items::Plain(items.collect());
+        }
+        assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
+        view.meta.algo_version = (&label, algo.as_deref());
+        // The rare members owned, as the pipeline makes them.
+        let owned = MetaView::of(&r.meta).into_meta();
+        view.meta.rules = owned.rules.map(Cow::Owned);
+        view.meta.diagnostics = owned.diagnostics.map(Cow::Owned);
+        view.meta.experiment = owned.experiment.map(Cow::Owned);
+        assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
+        assert_eq!(MetaView::of(&r.meta).into_meta(), r.meta, "case {case}");
+    }
+    assert!(plain > 5_000, "{plain}");
 }
