@@ -5,11 +5,10 @@
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::ALLOCS;
+use counting_alloc::allocations_on_this_thread;
 
 use recsys_core::json::{parse, to_string};
 use recsys_core::Engine;
-use std::sync::atomic::Ordering::SeqCst;
 
 const CTX: &str = r#"{"now":"2026-01-02T01:00:00Z","tenant":"demo","request_id":"r"}"#;
 
@@ -33,14 +32,15 @@ fn input(k: usize) -> String {
     format!(r#"{{"request":{{"surface":"home","user":{{"user_id":"u"}},"k":{k}}},"ctx":{CTX}}}"#)
 }
 
-/// Allocations of the fifth of five identical calls (the first ones warm what is cached).
+/// Allocations of the fifth of five identical calls (the first ones warm what is cached),
+/// counted on this thread only: the tests of this file run in parallel.
 fn allocations(e: &Engine, input: &str) -> usize {
     for _ in 0..4 {
         e.call("recommend", input).unwrap();
     }
-    let before = ALLOCS.load(SeqCst);
+    let before = allocations_on_this_thread();
     e.call("recommend", input).unwrap();
-    ALLOCS.load(SeqCst) - before
+    allocations_on_this_thread() - before
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering::SeqCst;
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::{ALLOCS, CURRENT, PEAK};
+use counting_alloc::{allocations_on_this_thread, CURRENT, PEAK};
 
 const CTX: &str = r#"{"now":"2026-01-02T01:00:00Z","tenant":"demo","request_id":"r"}"#;
 
@@ -54,6 +54,7 @@ fn same_answers(e: &Engine, op: &str, input: &str) {
 
 #[test]
 fn text_and_value_calls_answer_alike() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = engine(60);
     let requests = [
         r#"{"surface":"home","user":{"user_id":"u"},"k":5}"#.to_string(),
@@ -99,6 +100,10 @@ fn text_and_value_calls_answer_alike() {
     }
 }
 
+/// Held by the tests of this file: the peak of live bytes is process-wide, so another test
+/// allocating at the same time would be counted in it.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// (allocations, bytes allocated) by one `recommend` call allowing `n` ids.
 fn cost(e: &Engine, n: usize) -> (usize, usize) {
     let input = call_input(&format!(
@@ -107,10 +112,10 @@ fn cost(e: &Engine, n: usize) -> (usize, usize) {
         ids(n / 4, 4)
     ));
     e.call("recommend", &input).unwrap(); // warm
-    let (allocs, bytes) = (ALLOCS.load(SeqCst), CURRENT.load(SeqCst));
+    let (allocs, bytes) = (allocations_on_this_thread(), CURRENT.load(SeqCst));
     PEAK.store(bytes, SeqCst);
     let answer = e.call("recommend", &input).unwrap();
-    let allocated = ALLOCS.load(SeqCst) - allocs;
+    let allocated = allocations_on_this_thread() - allocs;
     let peak = PEAK.load(SeqCst) - bytes;
     drop(answer);
     (allocated, peak)
@@ -118,6 +123,7 @@ fn cost(e: &Engine, n: usize) -> (usize, usize) {
 
 #[test]
 fn request_ids_cost_one_allocation_each_and_grow_linearly() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let e = engine(5_000);
     let (a1, b1) = cost(&e, 200);
     let (a10, b10) = cost(&e, 2_000);

@@ -15,11 +15,28 @@ pub static PEAK: AtomicUsize = AtomicUsize::new(0);
 #[allow(dead_code)]
 pub static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Allocations made by this thread (tests running in parallel do not add to it).
+    static MINE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Allocations made so far by the calling thread (a growing `realloc` counts as one).
+#[allow(dead_code)]
+pub fn allocations_on_this_thread() -> usize {
+    MINE.with(|c| c.get())
+}
+
+fn count_one() {
+    ALLOCS.fetch_add(1, SeqCst);
+    // `try_with`: an allocation during the thread's teardown is simply not counted.
+    let _ = MINE.try_with(|c| c.set(c.get() + 1));
+}
+
 struct Counting;
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, SeqCst);
+        count_one();
         let now = CURRENT.fetch_add(l.size(), SeqCst) + l.size();
         PEAK.fetch_max(now, SeqCst);
         unsafe { System.alloc(l) }
@@ -30,7 +47,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         if new > l.size() {
-            ALLOCS.fetch_add(1, SeqCst);
+            count_one();
             let now = CURRENT.fetch_add(new - l.size(), SeqCst) + new - l.size();
             PEAK.fetch_max(now, SeqCst);
         } else {
