@@ -99,6 +99,18 @@ impl<'a> Members<'a> {
         d.child_path(&self.path, key)
     }
 
+    /// Runs `f` at member `key`'s path. When the decoder is at this object's path (the
+    /// usual case) the key is pushed onto its path and popped after, with no new string;
+    /// otherwise the path is built ([`Members::child`]).
+    pub fn at<R>(&self, d: &mut Decoder, key: &str, f: impl FnOnce(&mut Decoder) -> R) -> R {
+        if d.path() == self.path {
+            d.field(key, f)
+        } else {
+            let path = self.child(d, key);
+            d.at(&path, f)
+        }
+    }
+
     /// The field spelled by `aliases`: `read` runs on each present alias in turn (at its
     /// path, given the value and the alias) until one gives [`Got::Val`]; later aliases with
     /// a value are then warned about as ignored. `None` when no alias gives a value.
@@ -110,8 +122,7 @@ impl<'a> Members<'a> {
     ) -> Option<(&'static str, T)> {
         for (i, &k) in aliases.iter().enumerate() {
             let Some(v) = self.get(k) else { continue };
-            let path = self.child(d, k);
-            match d.at(&path, |d| read(d, v, k)) {
+            match self.at(d, k, |d| read(d, v, k)) {
                 Got::Empty | Got::Wrong => continue,
                 Got::Val(t) => {
                     self.shadowed(d, k, &aliases[i + 1..]);

@@ -295,3 +295,31 @@ fn quote_shortens_long_input() {
     let s = "é".repeat(65);
     assert_eq!(quote(&s), format!("{:?}…", "é".repeat(64)));
 }
+
+/// A member's path is the same whether the decoder is at its object's path (the key pushed
+/// and popped, no new string) or somewhere else (the path built), plain and quoted, and the
+/// decoder's own path is back as it was after either.
+#[test]
+fn members_run_at_the_same_member_path_from_anywhere() {
+    let m = map(r#"{"plain": 1, "odd key": 2}"#);
+    for quoted in [false, true] {
+        let d0 = Decoder::new("$", STYLE);
+        let mut d = if quoted { d0.quoted_keys() } else { d0 };
+        d.field("rules", |d| {
+            d.index(3, |d| {
+                let obj = d.members(&m, |_| true, NOTES);
+                for key in ["plain", "odd key"] {
+                    let want = obj.child(d, key);
+                    let here = obj.at(d, key, |d| d.path().to_owned());
+                    let elsewhere = d.at("$.other", |d| obj.at(d, key, |d| d.path().to_owned()));
+                    assert_eq!(here, want, "{key} {quoted}");
+                    assert_eq!(elsewhere, want, "{key} {quoted}");
+                    assert_eq!(d.path(), "$.rules[3]");
+                }
+                if quoted {
+                    assert_eq!(obj.child(d, "odd key"), r#"$.rules[3]["odd key"]"#);
+                }
+            })
+        });
+    }
+}

@@ -493,8 +493,7 @@ struct Target {
 fn read_target(obj: &Members<'_>, d: &mut Decoder, max_ids: usize) -> Target {
     let mut parts = read_top_target(obj, d, max_ids);
     if let Some(target) = obj.get(TARGET_KEY) {
-        let tpath = obj.child(d, TARGET_KEY);
-        d.at(&tpath, |d| {
+        obj.at(d, TARGET_KEY, |d| {
             read_nested_target(target, d, max_ids, &mut parts)
         });
     }
@@ -509,8 +508,7 @@ fn target_type_at(
     s: &str,
     unknown: &mut bool,
 ) -> Option<TargetType> {
-    let path = obj.child(d, k);
-    d.at(&path, |d| parse_target_type(d, s, unknown))
+    obj.at(d, k, |d| parse_target_type(d, s, unknown))
 }
 
 /// The item ids of the first of `keys` that has some, with their path.
