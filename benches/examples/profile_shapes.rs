@@ -12,7 +12,7 @@
 //! (JSON in and out) instead of the typed `Engine::recommend`.
 
 use recsys_benches::workload::*;
-use recsys_benches::{counts, print_batch_means, typed_request};
+use recsys_benches::{counts, print_batch_means};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -31,13 +31,8 @@ fn main() {
     let engine = workload_engine();
     load_workload(&engine, &wl, workload_now());
     let (_, ctx) = wl.request(20);
-    for shape in read_shapes(&dir, &wl).expect("requests.json") {
-        if !names.split(',').any(|n| n == shape.name) {
-            continue;
-        }
-        serve_shape(&engine, &wl, &shape);
-        let req = typed_request(&shape.body);
-        let answer = engine.recommend(&req, &ctx).expect("recommend");
+    each_served_shape(&engine, &wl, &dir, names, |shape, req| {
+        let answer = engine.recommend(req, &ctx).expect("recommend");
         eprintln!("{}: {:?}", shape.name, counts(&answer));
         if dump {
             let text = engine.call("recommend", &shape.input).expect("call");
@@ -47,8 +42,8 @@ fn main() {
             if via_call {
                 black_box(engine.call("recommend", black_box(&shape.input)).unwrap());
             } else {
-                black_box(engine.recommend(black_box(&req), &ctx).unwrap());
+                black_box(engine.recommend(black_box(req), &ctx).unwrap());
             }
         });
-    }
+    });
 }

@@ -342,6 +342,25 @@ pub fn serve_shape(engine: &Engine, wl: &Workload, shape: &Shape) -> usize {
     rules.map_or(0, |(n, _)| *n)
 }
 
+/// Serves each shape of `dir`'s `requests.json` whose name is in `names` (comma-separated,
+/// e.g. `"A,C"`) on the loaded workload tenant, in the file's order, and hands it to `each`
+/// with its typed request while its config (and D's rules) are the ones served.
+pub fn each_served_shape(
+    engine: &Engine,
+    wl: &Workload,
+    dir: &Path,
+    names: &str,
+    mut each: impl FnMut(&Shape, &recsys_core::RecommendRequest),
+) {
+    for shape in read_shapes(dir, wl).expect("requests.json") {
+        if !names.split(',').any(|n| n == shape.name) {
+            continue;
+        }
+        serve_shape(engine, wl, &shape);
+        each(&shape, &crate::typed_request(&shape.body));
+    }
+}
+
 /// The workload directories named by the environment variable `var` (comma-separated).
 pub fn workload_dirs(var: &str) -> Vec<PathBuf> {
     std::env::var(var)
