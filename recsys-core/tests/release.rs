@@ -5,8 +5,12 @@
 use recsys_core::json::{self, Value};
 use recsys_core::{call_static, ApiError, Engine};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+
+#[path = "../src/tests/progress.rs"]
+mod progress;
+use progress::wait_for_more;
 
 mod common;
 
@@ -206,11 +210,12 @@ fn concurrent_writers_never_serve_a_mixed_pair() {
         s(&m0, "rules_version").into(),
     ));
     let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
     let readers: Vec<_> = (0..2)
         .map(|_| {
-            let (e, stop, allowed) = (e.clone(), stop.clone(), allowed.clone());
+            let (e, stop, allowed, reads) =
+                (e.clone(), stop.clone(), allowed.clone(), reads.clone());
             std::thread::spawn(move || {
-                let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let m = meta(&e);
                     let pair = (
@@ -218,12 +223,14 @@ fn concurrent_writers_never_serve_a_mixed_pair() {
                         s(&m, "rules_version").to_string(),
                     );
                     assert!(allowed.contains(&pair), "mixed pair served: {pair:?}");
-                    n += 1;
+                    reads.fetch_add(1, Ordering::Relaxed);
                 }
-                n
             })
         })
         .collect();
+    // Reads are under way before the first write (on a busy machine a reader thread may not
+    // run at all before the writers are done).
+    wait_for_more(&reads, 2, &readers[0]);
     let writers: Vec<_> = pairs
         .chunks(2)
         .map(|chunk| {
@@ -244,9 +251,12 @@ fn concurrent_writers_never_serve_a_mixed_pair() {
         })
         .collect();
     let won: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    wait_for_more(&reads, 2, &readers[0]);
     stop.store(true, Ordering::Relaxed);
-    let reads: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
-    assert!(won > 0 && reads > 0);
+    for r in readers {
+        r.join().unwrap();
+    }
+    assert!(won > 0);
     // The store and serving agree at the end, and the audit chain verifies.
     let cur = admin(&e, "admin.get_release", r#"{"tenant":"demo"}"#).unwrap();
     assert_eq!(s(&meta(&e), "release_id"), s(&cur, "release_id"));

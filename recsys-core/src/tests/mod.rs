@@ -17,6 +17,7 @@ mod ops;
 mod ops_engine;
 mod overflow;
 mod pool_budgets;
+pub(crate) mod progress;
 pub(crate) mod rng;
 mod rules_doc;
 mod serving;
