@@ -72,12 +72,20 @@ test('an aborted signal rejects the async call', async () => {
 test('the backpressure option gates concurrent recommendations: answered or 503 RECSYS_OVERLOADED', async () => {
   assert.throws(() => new recsys.Engine({ backpressure: { max_inflight: 1 } }), (e) => e.code === 'RECSYS_INVALID_OPTIONS' && /max_inflight/.test(e.message))
   const engine = new recsys.Engine({ backpressure: { max_in_flight: 1, max_queue: 0, queue_timeout_ms: 0, retry_after_ms: 4000 } })
-  engine.loadSnapshotJson('{"tenant":"demo","surface":"home","signals":{"popularity":[{"item_id":"a","score":3},{"item_id":"b","score":2}]}}')
-  const input = '{"request":{"surface":"home","k":2,"user":{"user_id":"u"}},"ctx":{"now":"2026-01-01T00:00:00Z","tenant":"demo"}}'
+  // Calls long enough (an allow-list of 5000 ids, a few ms each) that the single slot is
+  // still held when the scheduler runs another pool thread, even on a machine so busy that
+  // the pool's threads rarely run at once (2-item calls of a few µs then never overlapped).
+  const ids = Array.from({ length: 5000 }, (_, i) => `item-${i}`)
+  const popularity = ids.map((id, i) => ({ item_id: id, score: 5000 - i }))
+  engine.loadSnapshotJson(JSON.stringify({ tenant: 'demo', surface: 'home', signals: { popularity } }))
+  const input = JSON.stringify({
+    request: { surface: 'home', k: 200, user: { user_id: 'u' }, candidates: { include_ids: ids } },
+    ctx: { now: '2026-01-01T00:00:00Z', tenant: 'demo' }
+  })
   let ok = 0
   let refused = 0
   // Batches of concurrent calls on libuv's pool until the single slot was found taken
-  // (bounded: 200 batches; a refusal usually comes in the first few).
+  // (bounded: 200 batches; a refusal usually comes in the first one).
   for (let batch = 0; batch < 200 && refused === 0; batch++) {
     const results = await Promise.allSettled(Array.from({ length: 32 }, () => engine.callAsync('recommend', input)))
     for (const r of results) {
