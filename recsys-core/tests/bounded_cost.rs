@@ -9,40 +9,10 @@
 
 use recsys_core::json;
 use recsys_core::Engine;
-use std::time::{Duration, Instant};
 
-fn fastest_of_five(f: &dyn Fn()) -> Duration {
-    (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
-}
-
-/// Runs `work(n)` and `work(10 * n)` and checks the larger costs at most ~50x the smaller.
-/// Each size keeps the fastest time it has shown over all rounds (load from another process
-/// only ever adds time, so the minima approach the true costs), and a comparison that misses
-/// the bound is taken again with both minima refined, up to five rounds in all. Quadratic
-/// code misses every round: its fastest large run still costs 100x and more.
-fn assert_scales_linearly(what: &str, n: usize, work: impl Fn(usize)) {
-    let (mut small, mut big) = (Duration::MAX, Duration::MAX);
-    let mut seen = Vec::new();
-    for _ in 0..5 {
-        small = small.min(fastest_of_five(&|| work(n)));
-        big = big.min(fastest_of_five(&|| work(10 * n)));
-        if big <= small * 50 + Duration::from_millis(20) {
-            return;
-        }
-        seen.push(format!("{n} -> {small:?}, {} -> {big:?}", 10 * n));
-    }
-    panic!(
-        "{what}: more than 50x in all five rounds (fastest so far): {}",
-        seen.join("; ")
-    );
-}
+#[path = "../src/tests/scaling.rs"]
+mod scaling;
+use scaling::assert_scales_linearly;
 
 /// `{"k0":0,"k1":1,...}` with every key also repeated once (duplicates to collapse).
 fn object_with_keys(n: usize, prefix: &str) -> String {

@@ -20,6 +20,7 @@ mod pool_budgets;
 pub(crate) mod progress;
 pub(crate) mod rng;
 mod rules_doc;
+pub(crate) mod scaling;
 mod serving;
 mod soak;
 mod sync;
