@@ -465,16 +465,24 @@ impl SignalMaps {
     /// anchors carry (for an anchor, the *other* anchors), each looked up in the anchors'
     /// tag table.
     fn content_of(&self, k: u32, sim: &[TagIdx]) -> f64 {
-        // An anchor's own tags count once in `anchor_tags`; they must come from another.
-        let own = u32::from(self.anchors.binary_search(&k).is_ok());
-        let mut n = 0u32;
+        // Tags one anchor carries (`once`) and tags two or more carry (`more`).
+        let (mut once, mut more) = (0u32, 0u32);
         for &x in sim {
-            let maybe = self.anchor_mask[(x as usize / 64) % 16] & (1 << (x % 64)) != 0;
-            if maybe && self.anchor_table.get(x) > own {
-                n += 1;
+            if self.anchor_mask[(x as usize / 64) % 16] & (1 << (x % 64)) != 0 {
+                match self.anchor_table.get(x) {
+                    0 => {}
+                    1 => once += 1,
+                    _ => more += 1,
+                }
             }
         }
-        n as f64
+        // An anchor's own tags count once in `anchor_tags`; they must come from another,
+        // so an anchor's `once` tags are its own. Whether `k` is an anchor is searched only
+        // when that matters (most candidates carry no anchor tag at all).
+        if once > 0 && self.anchors.binary_search(&k).is_ok() {
+            once = 0;
+        }
+        (once + more) as f64
     }
 
     /// Raw signals of one item, read on their own (what [`SignalMaps::fill`] computes for a
@@ -887,6 +895,77 @@ mod batched_signal_tests {
         };
         let cfg = TenantConfig::default();
         TenantSnapshot::compile("t", "home", &cfg, vec![], data, Versions::default())
+    }
+
+    /// A random sorted, distinct list of up to `n` values below `below`.
+    fn sorted(rng: &mut Rng, n: u64, below: u64) -> Vec<u32> {
+        let mut v: Vec<u32> = (0..rng.below(n + 1))
+            .map(|_| rng.below(below) as u32)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The pool takes exactly the candidates a plain reading of the hard filters passes
+    /// (allow-list, exclusions, "any of" required tags, forbidden tags), each key once, with
+    /// the stage counts to match; each filter is set on its own in some rounds and none in
+    /// others (the unfiltered path), unknown keys and repeats included.
+    #[test]
+    fn offers_pass_exactly_what_the_filters_allow() {
+        let mut rng = Rng::new(23);
+        for round in 0..300 {
+            let n = 5 + rng.below(60) as usize;
+            let snap = world(&mut rng, n);
+            let span = n as u64 + 4;
+            let mut f = Filters::default();
+            let only = rng.below(6);
+            let set = |rng: &mut Rng, which: u64| only == which || (only == 5 && rng.below(2) == 0);
+            if set(&mut rng, 0) {
+                f.allow = Some(sorted(&mut rng, 30, span));
+            }
+            if set(&mut rng, 1) {
+                f.exclude = sorted(&mut rng, 10, span);
+            }
+            if set(&mut rng, 2) {
+                f.required = Some(sorted(&mut rng, 3, 20));
+            }
+            if set(&mut rng, 3) {
+                f.forbidden = sorted(&mut rng, 3, 20);
+            }
+            let keys = Keys::new(&snap);
+            let tags = |k: u32| snap.item_tags(k).map(|t| t.all);
+            let passes = |k: u32| {
+                let any_in =
+                    |list: &[u32]| tags(k).is_some_and(|t| t.iter().any(|x| list.contains(x)));
+                f.allow.as_ref().is_none_or(|a| a.contains(&k))
+                    && !f.exclude.contains(&k)
+                    && f.required.as_ref().is_none_or(|r| any_in(r))
+                    && !any_in(&f.forbidden)
+            };
+            let mut pool = Pool::with_capacity(4, usize::MAX);
+            let (mut seen, mut want) = (Vec::new(), Vec::new());
+            for _ in 0..rng.below(3 * span) {
+                let k = rng.below(span) as u32;
+                let first = !seen.contains(&k);
+                let pooled = first && passes(k);
+                seen.push(k);
+                if pooled {
+                    want.push(k);
+                }
+                assert_eq!(
+                    pool.offer(&snap, &keys, &f, k),
+                    pooled,
+                    "round {round} key {k}"
+                );
+            }
+            let got: Vec<u32> = pool.cands.iter().map(|c| c.key).collect();
+            assert_eq!(got, want, "round {round}");
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(pool.counts.candidates, seen.len() as u64, "round {round}");
+            assert_eq!(pool.counts.after_rules, want.len() as u64, "round {round}");
+        }
     }
 
     /// Every pooled candidate's signals, read a chunk at a time ([`Pool::fill_signals`],
