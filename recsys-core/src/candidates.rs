@@ -313,6 +313,9 @@ pub struct SignalMaps {
     anchor_mask: [u64; 16],
     /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
+    /// A 1,024-bit filter of `anchors` (bit `key % 1024`): a key whose bit is clear is no
+    /// anchor, so the anchors are searched only for the rest (every content offer asks).
+    anchor_keys: [u64; 16],
     /// The co-occurrence score (the max over the anchors' rows), the user's implicit and
     /// session scores in one table: (cooc, collab, session) per item, what every
     /// candidate's signals are looked up in (one probe instead of three).
@@ -443,6 +446,9 @@ impl SignalMaps {
             m.anchors = anchors.to_vec();
             m.anchors.sort_unstable();
             m.anchors.dedup();
+            for &a in &m.anchors {
+                m.anchor_keys[(a as usize / 64) % 16] |= 1 << (a % 64);
+            }
             // Every anchor's row first (independent loads, which overlap), then their tags.
             let sims: Vec<&[TagIdx]> = m.anchors.iter().map(|&a| snap.tag_index.sim(a)).collect();
             let mut tags: Vec<TagIdx> = sims.concat();
@@ -479,10 +485,16 @@ impl SignalMaps {
         // An anchor's own tags count once in `anchor_tags`; they must come from another,
         // so an anchor's `once` tags are its own. Whether `k` is an anchor is searched only
         // when that matters (most candidates carry no anchor tag at all).
-        if once > 0 && self.anchors.binary_search(&k).is_ok() {
+        if once > 0 && self.is_anchor(k) {
             once = 0;
         }
         (once + more) as f64
+    }
+
+    /// Whether `k` is one of the anchors (known when content similarity is used).
+    pub fn is_anchor(&self, k: u32) -> bool {
+        self.anchor_keys[(k as usize / 64) % 16] & (1 << (k % 64)) != 0
+            && self.anchors.binary_search(&k).is_ok()
     }
 
     /// Raw signals of one item, read on their own (what [`SignalMaps::fill`] computes for a
@@ -716,7 +728,7 @@ impl Pool {
                 if taken >= per_tag || total >= b.content_total || self.full() {
                     break;
                 }
-                if maps.anchors.binary_search(&k).is_ok() {
+                if maps.is_anchor(k) {
                     continue;
                 }
                 if self.offer(snap, keys, f, k) {
@@ -965,6 +977,33 @@ mod batched_signal_tests {
             seen.dedup();
             assert_eq!(pool.counts.candidates, seen.len() as u64, "round {round}");
             assert_eq!(pool.counts.after_rules, want.len() as u64, "round {round}");
+        }
+    }
+
+    /// `is_anchor` (a key filter, then a search) answers exactly as a search of the
+    /// anchors, for every key of catalogs up to ~5,000 items (keys that share a filter bit
+    /// with an anchor among them) and for keys past the catalog.
+    #[test]
+    fn anchor_filter_answers_as_a_search() {
+        let mut rng = Rng::new(31);
+        let used = SignalUse {
+            content: true,
+            ..SignalUse::default()
+        };
+        for round in 0..20 {
+            let n = 5 + rng.below(5_000) as usize;
+            let snap = world(&mut rng, n);
+            let anchors: Vec<u32> = (0..rng.below(40))
+                .map(|_| rng.below(n as u64) as u32)
+                .collect();
+            let maps = SignalMaps::build(&snap, &anchors, "", used, None);
+            for k in (0..n as u32 + 3000).chain([u32::MAX - 1, u32::MAX]) {
+                assert_eq!(
+                    maps.is_anchor(k),
+                    anchors.contains(&k),
+                    "round {round} key {k}"
+                );
+            }
         }
     }
 

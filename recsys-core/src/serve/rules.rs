@@ -108,8 +108,9 @@ fn boosts(
         // own signals only, so the order of injections and boosts does not matter.
         match &b.target {
             Target::Keys(ks) => {
+                // `inject` examined every key: each is pooled or refused (one probe).
                 for &k in ks.iter() {
-                    if let Some(pos) = position(d, f, p, k) {
+                    if let Ok(pos) = p.pool.lookup(k) {
                         boost(p, pos);
                     }
                 }
@@ -134,8 +135,11 @@ fn inject(d: &Decision, f: &Filtered, p: &mut Pooled, applied: &eval::Applied) {
     for b in &applied.boosts {
         if let Target::Keys(ks) = &b.target {
             for &k in ks.iter() {
-                // A key already examined is not examined again (one probe).
-                p.pool.offer(d.snap, &f.keys, &f.filters, k);
+                // A key already examined (most are: pooled by a source, refused, or named
+                // by an earlier boost) costs one probe, not an offer.
+                if p.pool.lookup(k) == Err(false) {
+                    p.pool.offer(d.snap, &f.keys, &f.filters, k);
+                }
             }
         }
     }
