@@ -4,6 +4,8 @@
 //! hash-order-free order. Filtering first is what makes an allow-list of 20 items return 20
 //! items instead of the reference's "top-k, then filter" 0–3.
 
+use crate::config::Weights;
+use crate::ranking::blend;
 use crate::snapshot::{ItemIdx, TagIdx, TenantSnapshot};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -521,10 +523,11 @@ impl SignalMaps {
         }
     }
 
-    /// The raw signals of each of `cands` (an item's catalog rows are a few cache misses at
-    /// catalog scale: a chunk's popularity counts and tag rows are read in one short loop
-    /// first, so their misses overlap, then its signals are computed).
-    fn fill(&self, snap: &TenantSnapshot, cands: &mut [Cand]) {
+    /// The raw signals and blended score (weights `w`) of each of `cands` (an item's catalog
+    /// rows are a few cache misses at catalog scale: a chunk's popularity counts and tag rows
+    /// are read in one short loop first, so their misses overlap, then its signals are
+    /// computed and blended while the candidate is at hand).
+    fn fill(&self, snap: &TenantSnapshot, cands: &mut [Cand], w: &Weights) {
         const CHUNK: usize = 16;
         let content = !self.anchor_tags.is_empty();
         for chunk in cands.chunks_mut(CHUNK) {
@@ -543,6 +546,7 @@ impl SignalMaps {
                     0.0
                 };
                 c.raw = self.signals_of(c.key, pop[j], cs);
+                c.score = blend(w, &c.raw).score;
             }
         }
     }
@@ -697,12 +701,16 @@ impl Pool {
         });
         true
     }
-    /// Reads the raw signals of the candidates pooled since the last call.
-    pub fn fill_signals(&mut self, snap: &TenantSnapshot, maps: &SignalMaps) {
+    /// Reads the raw signals of the candidates pooled since the last call and blends their
+    /// scores with weights `w`.
+    pub fn fill_signals(&mut self, snap: &TenantSnapshot, maps: &SignalMaps, w: &Weights) {
         match &mut self.cands[self.scored..] {
             // A rule injection: one candidate, no chunk to overlap.
-            [c] => c.raw = maps.signals(snap, c.key),
-            pending => maps.fill(snap, pending),
+            [c] => {
+                c.raw = maps.signals(snap, c.key);
+                c.score = blend(w, &c.raw).score;
+            }
+            pending => maps.fill(snap, pending, w),
         }
         self.scored = self.cands.len();
     }
@@ -1008,10 +1016,10 @@ mod batched_signal_tests {
     }
 
     /// Every pooled candidate's signals, read a chunk at a time ([`Pool::fill_signals`],
-    /// called again after later offers as rule injections do), equal a plain recomputation
-    /// from the snapshot: popularity, the max co-occurrence count over the anchors' rows,
-    /// the user's rows, and the similarity tags some *other* anchor carries; with and
-    /// without an allow-list, for unknown keys too.
+    /// called again after later offers as rule injections do), and its blended score, equal
+    /// a plain recomputation from the snapshot: popularity, the max co-occurrence count over
+    /// the anchors' rows, the user's rows, and the similarity tags some *other* anchor
+    /// carries; with and without an allow-list, for unknown keys too.
     #[test]
     fn signals_read_by_chunk_equal_a_plain_recomputation() {
         let mut rng = Rng::new(17);
@@ -1038,15 +1046,21 @@ mod batched_signal_tests {
                 session: rng.below(4) != 0,
             };
             let maps = SignalMaps::build(&snap, &anchors, "u", used, allow.as_deref());
+            let mut weight = || [0.0, 0.25, 1.0, -0.5][rng.below(4) as usize];
+            let w = crate::config::Weights {
+                pop: weight(),
+                cooc: weight(),
+                emb: weight(),
+            };
             let (keys, f) = (Keys::new(&snap), Filters::default());
             let mut pool = Pool::with_capacity(4, usize::MAX);
             for step in 0..rng.below(80) {
                 pool.offer(&snap, &keys, &f, rng.below(n as u64 + 3) as u32);
                 if step % 23 == 22 {
-                    pool.fill_signals(&snap, &maps);
+                    pool.fill_signals(&snap, &maps, &w);
                 }
             }
-            pool.fill_signals(&snap, &maps);
+            pool.fill_signals(&snap, &maps, &w);
             let kept = |k: u32| allow.as_ref().is_none_or(|a| a.contains(&k));
             let user = |row: Option<&[(u32, f64)]>, on: bool, k: u32| {
                 let row = row.filter(|_| on && kept(k));
@@ -1086,6 +1100,8 @@ mod batched_signal_tests {
                 let r = c.raw;
                 let got = [r.pop, r.cooc, r.collab, r.content, r.session];
                 assert_eq!(got, want, "round {round} key {k}");
+                let score = crate::ranking::blend(&w, &r).score;
+                assert_eq!(c.score.to_bits(), score.to_bits(), "round {round} key {k}");
             }
         }
     }

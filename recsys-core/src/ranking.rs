@@ -350,7 +350,12 @@ fn mmr(
     full_scan: bool,
 ) {
     let m = order.len();
-    let max_score = order.iter().map(|&i| cands[i].score).fold(0.0f64, f64::max);
+    // Scores are finite (no NaN for `f64::max` to skip), so a compare finds the same maximum
+    // (only its sign when every score is zero could differ, and then none is positive).
+    let max_score = order
+        .iter()
+        .map(|&i| cands[i].score)
+        .fold(0.0f64, |m, s| if s > m { s } else { m });
     let lambda = p.lambda;
     let rel = |pos: usize| {
         let s = cands[order[pos]].score;
