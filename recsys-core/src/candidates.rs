@@ -4,6 +4,8 @@
 //! hash-order-free order. Filtering first is what makes an allow-list of 20 items return 20
 //! items instead of the reference's "top-k, then filter" 0–3.
 
+use crate::config::Weights;
+use crate::ranking::blend;
 use crate::snapshot::{ItemIdx, TagIdx, TenantSnapshot};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -313,6 +315,9 @@ pub struct SignalMaps {
     anchor_mask: [u64; 16],
     /// The anchors, sorted.
     pub anchors: Vec<ItemIdx>,
+    /// A 1,024-bit filter of `anchors` (bit `key % 1024`): a key whose bit is clear is no
+    /// anchor, so the anchors are searched only for the rest (every content offer asks).
+    anchor_keys: [u64; 16],
     /// The co-occurrence score (the max over the anchors' rows), the user's implicit and
     /// session scores in one table: (cooc, collab, session) per item, what every
     /// candidate's signals are looked up in (one probe instead of three).
@@ -443,6 +448,9 @@ impl SignalMaps {
             m.anchors = anchors.to_vec();
             m.anchors.sort_unstable();
             m.anchors.dedup();
+            for &a in &m.anchors {
+                m.anchor_keys[(a as usize / 64) % 16] |= 1 << (a % 64);
+            }
             // Every anchor's row first (independent loads, which overlap), then their tags.
             let sims: Vec<&[TagIdx]> = m.anchors.iter().map(|&a| snap.tag_index.sim(a)).collect();
             let mut tags: Vec<TagIdx> = sims.concat();
@@ -465,16 +473,30 @@ impl SignalMaps {
     /// anchors carry (for an anchor, the *other* anchors), each looked up in the anchors'
     /// tag table.
     fn content_of(&self, k: u32, sim: &[TagIdx]) -> f64 {
-        // An anchor's own tags count once in `anchor_tags`; they must come from another.
-        let own = u32::from(self.anchors.binary_search(&k).is_ok());
-        let mut n = 0u32;
+        // Tags one anchor carries (`once`) and tags two or more carry (`more`).
+        let (mut once, mut more) = (0u32, 0u32);
         for &x in sim {
-            let maybe = self.anchor_mask[(x as usize / 64) % 16] & (1 << (x % 64)) != 0;
-            if maybe && self.anchor_table.get(x) > own {
-                n += 1;
+            if self.anchor_mask[(x as usize / 64) % 16] & (1 << (x % 64)) != 0 {
+                match self.anchor_table.get(x) {
+                    0 => {}
+                    1 => once += 1,
+                    _ => more += 1,
+                }
             }
         }
-        n as f64
+        // An anchor's own tags count once in `anchor_tags`; they must come from another,
+        // so an anchor's `once` tags are its own. Whether `k` is an anchor is searched only
+        // when that matters (most candidates carry no anchor tag at all).
+        if once > 0 && self.is_anchor(k) {
+            once = 0;
+        }
+        (once + more) as f64
+    }
+
+    /// Whether `k` is one of the anchors (known when content similarity is used).
+    pub fn is_anchor(&self, k: u32) -> bool {
+        self.anchor_keys[(k as usize / 64) % 16] & (1 << (k % 64)) != 0
+            && self.anchors.binary_search(&k).is_ok()
     }
 
     /// Raw signals of one item, read on their own (what [`SignalMaps::fill`] computes for a
@@ -501,10 +523,11 @@ impl SignalMaps {
         }
     }
 
-    /// The raw signals of each of `cands` (an item's catalog rows are a few cache misses at
-    /// catalog scale: a chunk's popularity counts and tag rows are read in one short loop
-    /// first, so their misses overlap, then its signals are computed).
-    fn fill(&self, snap: &TenantSnapshot, cands: &mut [Cand]) {
+    /// The raw signals and blended score (weights `w`) of each of `cands` (an item's catalog
+    /// rows are a few cache misses at catalog scale: a chunk's popularity counts and tag rows
+    /// are read in one short loop first, so their misses overlap, then its signals are
+    /// computed and blended while the candidate is at hand).
+    fn fill(&self, snap: &TenantSnapshot, cands: &mut [Cand], w: &Weights) {
         const CHUNK: usize = 16;
         let content = !self.anchor_tags.is_empty();
         for chunk in cands.chunks_mut(CHUNK) {
@@ -523,6 +546,7 @@ impl SignalMaps {
                     0.0
                 };
                 c.raw = self.signals_of(c.key, pop[j], cs);
+                c.score = blend(w, &c.raw).score;
             }
         }
     }
@@ -677,12 +701,16 @@ impl Pool {
         });
         true
     }
-    /// Reads the raw signals of the candidates pooled since the last call.
-    pub fn fill_signals(&mut self, snap: &TenantSnapshot, maps: &SignalMaps) {
+    /// Reads the raw signals of the candidates pooled since the last call and blends their
+    /// scores with weights `w`.
+    pub fn fill_signals(&mut self, snap: &TenantSnapshot, maps: &SignalMaps, w: &Weights) {
         match &mut self.cands[self.scored..] {
             // A rule injection: one candidate, no chunk to overlap.
-            [c] => c.raw = maps.signals(snap, c.key),
-            pending => maps.fill(snap, pending),
+            [c] => {
+                c.raw = maps.signals(snap, c.key);
+                c.score = blend(w, &c.raw).score;
+            }
+            pending => maps.fill(snap, pending, w),
         }
         self.scored = self.cands.len();
     }
@@ -708,7 +736,7 @@ impl Pool {
                 if taken >= per_tag || total >= b.content_total || self.full() {
                     break;
                 }
-                if maps.anchors.binary_search(&k).is_ok() {
+                if maps.is_anchor(k) {
                     continue;
                 }
                 if self.offer(snap, keys, f, k) {
@@ -889,11 +917,109 @@ mod batched_signal_tests {
         TenantSnapshot::compile("t", "home", &cfg, vec![], data, Versions::default())
     }
 
+    /// A random sorted, distinct list of up to `n` values below `below`.
+    fn sorted(rng: &mut Rng, n: u64, below: u64) -> Vec<u32> {
+        let mut v: Vec<u32> = (0..rng.below(n + 1))
+            .map(|_| rng.below(below) as u32)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The pool takes exactly the candidates a plain reading of the hard filters passes
+    /// (allow-list, exclusions, "any of" required tags, forbidden tags), each key once, with
+    /// the stage counts to match; each filter is set on its own in some rounds and none in
+    /// others (the unfiltered path), unknown keys and repeats included.
+    #[test]
+    fn offers_pass_exactly_what_the_filters_allow() {
+        let mut rng = Rng::new(23);
+        for round in 0..300 {
+            let n = 5 + rng.below(60) as usize;
+            let snap = world(&mut rng, n);
+            let span = n as u64 + 4;
+            let mut f = Filters::default();
+            let only = rng.below(6);
+            let set = |rng: &mut Rng, which: u64| only == which || (only == 5 && rng.below(2) == 0);
+            if set(&mut rng, 0) {
+                f.allow = Some(sorted(&mut rng, 30, span));
+            }
+            if set(&mut rng, 1) {
+                f.exclude = sorted(&mut rng, 10, span);
+            }
+            if set(&mut rng, 2) {
+                f.required = Some(sorted(&mut rng, 3, 20));
+            }
+            if set(&mut rng, 3) {
+                f.forbidden = sorted(&mut rng, 3, 20);
+            }
+            let keys = Keys::new(&snap);
+            let tags = |k: u32| snap.item_tags(k).map(|t| t.all);
+            let passes = |k: u32| {
+                let any_in =
+                    |list: &[u32]| tags(k).is_some_and(|t| t.iter().any(|x| list.contains(x)));
+                f.allow.as_ref().is_none_or(|a| a.contains(&k))
+                    && !f.exclude.contains(&k)
+                    && f.required.as_ref().is_none_or(|r| any_in(r))
+                    && !any_in(&f.forbidden)
+            };
+            let mut pool = Pool::with_capacity(4, usize::MAX);
+            let (mut seen, mut want) = (Vec::new(), Vec::new());
+            for _ in 0..rng.below(3 * span) {
+                let k = rng.below(span) as u32;
+                let first = !seen.contains(&k);
+                let pooled = first && passes(k);
+                seen.push(k);
+                if pooled {
+                    want.push(k);
+                }
+                assert_eq!(
+                    pool.offer(&snap, &keys, &f, k),
+                    pooled,
+                    "round {round} key {k}"
+                );
+            }
+            let got: Vec<u32> = pool.cands.iter().map(|c| c.key).collect();
+            assert_eq!(got, want, "round {round}");
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(pool.counts.candidates, seen.len() as u64, "round {round}");
+            assert_eq!(pool.counts.after_rules, want.len() as u64, "round {round}");
+        }
+    }
+
+    /// `is_anchor` (a key filter, then a search) answers exactly as a search of the
+    /// anchors, for every key of catalogs up to ~5,000 items (keys that share a filter bit
+    /// with an anchor among them) and for keys past the catalog.
+    #[test]
+    fn anchor_filter_answers_as_a_search() {
+        let mut rng = Rng::new(31);
+        let used = SignalUse {
+            content: true,
+            ..SignalUse::default()
+        };
+        for round in 0..20 {
+            let n = 5 + rng.below(5_000) as usize;
+            let snap = world(&mut rng, n);
+            let anchors: Vec<u32> = (0..rng.below(40))
+                .map(|_| rng.below(n as u64) as u32)
+                .collect();
+            let maps = SignalMaps::build(&snap, &anchors, "", used, None);
+            for k in (0..n as u32 + 3000).chain([u32::MAX - 1, u32::MAX]) {
+                assert_eq!(
+                    maps.is_anchor(k),
+                    anchors.contains(&k),
+                    "round {round} key {k}"
+                );
+            }
+        }
+    }
+
     /// Every pooled candidate's signals, read a chunk at a time ([`Pool::fill_signals`],
-    /// called again after later offers as rule injections do), equal a plain recomputation
-    /// from the snapshot: popularity, the max co-occurrence count over the anchors' rows,
-    /// the user's rows, and the similarity tags some *other* anchor carries; with and
-    /// without an allow-list, for unknown keys too.
+    /// called again after later offers as rule injections do), and its blended score, equal
+    /// a plain recomputation from the snapshot: popularity, the max co-occurrence count over
+    /// the anchors' rows, the user's rows, and the similarity tags some *other* anchor
+    /// carries; with and without an allow-list, for unknown keys too.
     #[test]
     fn signals_read_by_chunk_equal_a_plain_recomputation() {
         let mut rng = Rng::new(17);
@@ -920,15 +1046,21 @@ mod batched_signal_tests {
                 session: rng.below(4) != 0,
             };
             let maps = SignalMaps::build(&snap, &anchors, "u", used, allow.as_deref());
+            let mut weight = || [0.0, 0.25, 1.0, -0.5][rng.below(4) as usize];
+            let w = crate::config::Weights {
+                pop: weight(),
+                cooc: weight(),
+                emb: weight(),
+            };
             let (keys, f) = (Keys::new(&snap), Filters::default());
             let mut pool = Pool::with_capacity(4, usize::MAX);
             for step in 0..rng.below(80) {
                 pool.offer(&snap, &keys, &f, rng.below(n as u64 + 3) as u32);
                 if step % 23 == 22 {
-                    pool.fill_signals(&snap, &maps);
+                    pool.fill_signals(&snap, &maps, &w);
                 }
             }
-            pool.fill_signals(&snap, &maps);
+            pool.fill_signals(&snap, &maps, &w);
             let kept = |k: u32| allow.as_ref().is_none_or(|a| a.contains(&k));
             let user = |row: Option<&[(u32, f64)]>, on: bool, k: u32| {
                 let row = row.filter(|_| on && kept(k));
@@ -968,6 +1100,8 @@ mod batched_signal_tests {
                 let r = c.raw;
                 let got = [r.pop, r.cooc, r.collab, r.content, r.session];
                 assert_eq!(got, want, "round {round} key {k}");
+                let score = crate::ranking::blend(&w, &r).score;
+                assert_eq!(c.score.to_bits(), score.to_bits(), "round {round} key {k}");
             }
         }
     }

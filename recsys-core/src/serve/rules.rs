@@ -7,7 +7,6 @@
 use super::filters::Filtered;
 use super::sources::Pooled;
 use super::Decision;
-use crate::config::Weights;
 use crate::ranking::{self, CapCounts};
 use crate::rules::eval::{self, Target};
 
@@ -53,11 +52,8 @@ fn position(d: &Decision, f: &Filtered, p: &mut Pooled, k: u32) -> Option<usize>
     if !p.pool.offer(d.snap, &f.keys, &f.filters, k) {
         return None;
     }
-    p.pool.fill_signals(d.snap, &p.maps);
-    let pos = p.pool.len() - 1;
-    let w: Weights = p.weights;
-    p.pool.cands[pos].score = ranking::blend(&w, &p.pool.cands[pos].raw).score;
-    Some(pos)
+    p.pool.fill_signals(d.snap, &p.maps, &p.weights);
+    Some(p.pool.len() - 1)
 }
 
 /// Boosts in priority order, compounding; returns (pos, action index, delta) per boost.
@@ -108,8 +104,9 @@ fn boosts(
         // own signals only, so the order of injections and boosts does not matter.
         match &b.target {
             Target::Keys(ks) => {
+                // `inject` examined every key: each is pooled or refused (one probe).
                 for &k in ks.iter() {
-                    if let Some(pos) = position(d, f, p, k) {
+                    if let Ok(pos) = p.pool.lookup(k) {
                         boost(p, pos);
                     }
                 }
@@ -134,19 +131,18 @@ fn inject(d: &Decision, f: &Filtered, p: &mut Pooled, applied: &eval::Applied) {
     for b in &applied.boosts {
         if let Target::Keys(ks) = &b.target {
             for &k in ks.iter() {
-                // A key already examined is not examined again (one probe).
-                p.pool.offer(d.snap, &f.keys, &f.filters, k);
+                // A key already examined (most are: pooled by a source, refused, or named
+                // by an earlier boost) costs one probe, not an offer.
+                if p.pool.lookup(k) == Err(false) {
+                    p.pool.offer(d.snap, &f.keys, &f.filters, k);
+                }
             }
         }
     }
     if p.pool.len() == before {
         return;
     }
-    p.pool.fill_signals(d.snap, &p.maps);
-    let w: Weights = p.weights;
-    for c in &mut p.pool.cands[before..] {
-        c.score = ranking::blend(&w, &c.raw).score;
-    }
+    p.pool.fill_signals(d.snap, &p.maps, &p.weights);
 }
 
 /// Pins in priority order (blocks already excluded), within the pin budget, each rule's

@@ -33,7 +33,12 @@ pub(crate) fn select(d: &Decision, f: &Filtered, p: &Pooled, r: &mut Ruled) -> S
     let is_pinned = |pos: usize| pinned.iter().any(|(q, _)| *q == pos);
     // Sized once: a filtered range collects through three or four reallocations.
     let mut eligible: Vec<usize> = Vec::with_capacity(p.pool.len());
-    eligible.extend((0..p.pool.len()).filter(|pos| !is_pinned(*pos)));
+    if pinned.is_empty() {
+        // Every position (a range extends in one pass, not a push per position).
+        eligible.extend(0..p.pool.len());
+    } else {
+        eligible.extend((0..p.pool.len()).filter(|pos| !is_pinned(*pos)));
+    }
     let params = SelectParams {
         n: (d.spec.k as usize).saturating_sub(pinned.len()),
         lambda: f.params.lambda,

@@ -9,7 +9,6 @@ use super::spec::{Source, Spec};
 use super::Decision;
 use crate::candidates::{Budgets, Filters, Keys, Pool, SignalMaps, SignalUse};
 use crate::config::{Algo, SignalSwitches, Weights};
-use crate::ranking;
 use crate::snapshot::TenantSnapshot;
 
 /// The scored candidate pool of one decision.
@@ -200,17 +199,14 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
             }
         }
     }
-    pool.fill_signals(snap, &maps);
-    // Rule injections (pins, boosted items) come on top of the sources' cap.
-    pool.lift_cap();
     let weights = if fell_back_to_pop && spec.weights_defaulted {
         Weights::POPULARITY_ONLY
     } else {
         spec.weights
     };
-    for c in &mut pool.cands {
-        c.score = ranking::blend(&weights, &c.raw).score;
-    }
+    pool.fill_signals(snap, &maps, &weights);
+    // Rule injections (pins, boosted items) come on top of the sources' cap.
+    pool.lift_cap();
     Pooled {
         pool,
         maps,
