@@ -17,6 +17,7 @@ use super::decode::{finish, float64_of, int64_of, key_is, RawEnvelope, R};
 use super::error::ArtifactError;
 use super::hash::{check_version, hex, verify_scope, EnvelopeHead, HASH_CHUNK};
 use super::model::*;
+use super::rows::Span;
 use super::stream::{dec_envelope_member, Reader};
 use crate::json::{format_go_float, write_go_string};
 use crate::snapshot::TagColsBuilder;
@@ -45,12 +46,58 @@ pub fn load_columns(
     surface: &str,
     limits: &ArtifactLimits,
 ) -> Option<Result<ColumnarArtifact, ArtifactError>> {
+    let scope = Scope {
+        kind,
+        expected_version,
+        tenant,
+        surface,
+    };
+    load(bytes, &scope, limits, true).0
+}
+
+/// What a blob is loaded as and checked against.
+struct Scope<'s> {
+    kind: ArtifactKind,
+    expected_version: Option<&'s str>,
+    tenant: &'s str,
+    surface: &'s str,
+}
+
+/// [`load_columns`], with the pipeline's row layouts read by `rows` or not (`fast`); also
+/// answers how many rows were read that way.
+fn load(
+    bytes: &[u8],
+    scope: &Scope<'_>,
+    limits: &ArtifactLimits,
+    fast: bool,
+) -> (Option<Result<ColumnarArtifact, ArtifactError>>, usize) {
     if bytes.len() > limits.max_bytes {
-        return None;
+        return (None, 0);
     }
-    let src = std::str::from_utf8(bytes).ok()?;
-    let mut p = Pass::new(src, kind, limits);
-    p.document().ok()?;
+    let Ok(src) = std::str::from_utf8(bytes) else {
+        return (None, 0);
+    };
+    let mut p = Pass::new(src, scope.kind, limits);
+    p.fast = fast;
+    let done = p.document();
+    let fast_rows = p.fast_rows;
+    if done.is_err() {
+        return (None, fast_rows);
+    }
+    (finish_pass(p, scope), fast_rows)
+}
+
+/// The envelope's checks and the version hash once the whole document was read.
+fn finish_pass(
+    p: Pass<'_, '_>,
+    scope: &Scope<'_>,
+) -> Option<Result<ColumnarArtifact, ArtifactError>> {
+    let Scope {
+        kind,
+        expected_version,
+        tenant,
+        surface,
+    } = *scope;
     let Pass {
         env,
         at_body,
@@ -132,6 +179,14 @@ struct Pass<'a, 'l> {
     hasher: Sha256,
     /// The canonical text of the nested list of the row being read.
     sub: String,
+    /// Whether rows in the pipeline's layout are read by `rows` (always, but in tests).
+    fast: bool,
+    /// How many rows were read that way.
+    fast_rows: usize,
+    /// The tags of the content row read by `rows`.
+    spans: Vec<Span>,
+    /// The neighbours of the co-occurrence row read by `rows`.
+    pairs: Vec<(Span, i64)>,
 }
 
 impl<'a, 'l> Pass<'a, 'l> {
@@ -147,6 +202,10 @@ impl<'a, 'l> Pass<'a, 'l> {
             out: String::with_capacity(HASH_CHUNK + 4096),
             hasher: Sha256::new(),
             sub: String::new(),
+            fast: true,
+            fast_rows: 0,
+            spans: Vec::new(),
+            pairs: Vec::new(),
         }
     }
 
@@ -279,6 +338,16 @@ impl<'a, 'l> Pass<'a, 'l> {
     }
 
     fn pop_row(&mut self, r: &mut Reader<'a>, ids: &mut ColStrs, scores: &mut Vec<f64>) -> R<()> {
+        if self.fast {
+            if let Some((s, count)) = r.fast_row(1, |c, len| c.counted(len)) {
+                let (id, quoted) = r.span(s);
+                write_counted_plain(&mut self.out, quoted, count);
+                ids.push(id);
+                scores.push(count as f64);
+                self.fast_rows += 1;
+                return Ok(());
+            }
+        }
         let (id, count) = Self::counted(r)?;
         write_counted(&mut self.out, &id, count);
         ids.push(&id);
@@ -294,6 +363,9 @@ impl<'a, 'l> Pass<'a, 'l> {
         } else {
             ("item_id", self.lim.max_neighbors_per_row)
         };
+        if self.fast && !users && self.fast_cooc_row(r, rc, limit) {
+            return Ok(());
+        }
         let mut key: Cow<'a, str> = Cow::Borrowed("");
         let mut seen_items = false;
         let sub = &mut self.sub;
@@ -363,6 +435,61 @@ impl<'a, 'l> Pass<'a, 'l> {
         Ok(())
     }
 
+    /// A co-occurrence row in the pipeline's layout, read by `rows`; `false` (nothing read or
+    /// written) for any other.
+    fn fast_cooc_row(&mut self, r: &mut Reader<'a>, rc: &mut RowCols, limit: usize) -> bool {
+        let pairs = &mut self.pairs;
+        let Some(key) = r.fast_row(3, |c, len| c.cooc_row(limit, len, pairs)) else {
+            return false;
+        };
+        let (key, quoted) = r.span(key);
+        let out = &mut self.out;
+        out.push_str("{\"item_id\":");
+        out.push_str(quoted);
+        out.push_str(",\"items\":[");
+        for (j, &(s, count)) in self.pairs.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let (id, quoted) = r.span(s);
+            write_counted_plain(out, quoted, count);
+            rc.ids.push(id);
+            rc.scores.push(count as f64);
+        }
+        out.push_str("]}");
+        rc.keys.push(key);
+        rc.end_row();
+        self.fast_rows += 1;
+        true
+    }
+
+    /// A content row in the pipeline's layout, read by `rows`; `false` (nothing read or
+    /// written) for any other.
+    fn fast_content_row(&mut self, r: &mut Reader<'a>, t: &mut TagColsBuilder<'a>) -> bool {
+        let limit = self.lim.max_tags_per_item;
+        let spans = &mut self.spans;
+        let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans)) else {
+            return false;
+        };
+        let (id, quoted) = r.span(id);
+        let out = &mut self.out;
+        out.push_str("{\"item_id\":");
+        out.push_str(quoted);
+        out.push_str(",\"tags\":[");
+        for (j, &s) in self.spans.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let (tag, quoted) = r.span(s);
+            out.push_str(quoted);
+            t.push_tag(Cow::Borrowed(tag));
+        }
+        out.push_str("]}");
+        t.end_item(id);
+        self.fast_rows += 1;
+        true
+    }
+
     /// `{"item_id":..,"score":..}` of a user row (finite, `>= 0`).
     fn scored(r: &mut Reader<'a>) -> R<(Cow<'a, str>, f64)> {
         let mut id: Cow<'a, str> = Cow::Borrowed("");
@@ -383,6 +510,9 @@ impl<'a, 'l> Pass<'a, 'l> {
     }
 
     fn content_row(&mut self, r: &mut Reader<'a>, t: &mut TagColsBuilder<'a>) -> R<()> {
+        if self.fast && self.fast_content_row(r, t) {
+            return Ok(());
+        }
         let limit = self.lim.max_tags_per_item;
         let mut id: Cow<'a, str> = Cow::Borrowed("");
         let mut seen_tags = false;
@@ -472,6 +602,19 @@ fn number_slot<T>(r: &mut Reader<'_>, slot: &mut T, of: fn(&str) -> Option<T>) -
 fn write_counted(out: &mut String, id: &str, count: i64) {
     out.push_str("{\"item_id\":");
     push_go_string(out, id);
+    count_tail(out, count);
+}
+
+/// [`write_counted`] of an id whose Go encoding is `quoted`, its text as it stands.
+#[inline]
+fn write_counted_plain(out: &mut String, quoted: &str, count: i64) {
+    out.push_str("{\"item_id\":");
+    out.push_str(quoted);
+    count_tail(out, count);
+}
+
+#[inline]
+fn count_tail(out: &mut String, count: i64) {
     out.push_str(",\"count\":");
     // One per row and neighbour: without the formatting machinery.
     crate::json::write_i64(out, count);
@@ -490,5 +633,263 @@ fn push_go_string(out: &mut String, s: &str) {
         out.push('"');
     } else {
         write_go_string(out, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::{parse_artifact, version_hash};
+    use crate::tests::rng::Rng;
+
+    type Outcome = Option<Result<(Envelope, usize, String), ArtifactError>>;
+
+    fn outcome(r: Option<Result<ColumnarArtifact, ArtifactError>>) -> Outcome {
+        r.map(|r| r.map(|c| (c.envelope, c.rows, format!("{:?}", c.columns))))
+    }
+
+    /// Loads `bytes` with and without the row layouts of `rows`, asserts the same outcome
+    /// (columns, envelope, hash verdict, or the same refusal), and answers it with the number
+    /// of rows read by `rows`.
+    fn agree(bytes: &[u8], kind: ArtifactKind, limits: &ArtifactLimits) -> (Outcome, usize) {
+        let scope = Scope {
+            kind,
+            expected_version: None,
+            tenant: "demo",
+            surface: "home",
+        };
+        let (fast, n) = load(bytes, &scope, limits, true);
+        let (general, m) = load(bytes, &scope, limits, false);
+        assert_eq!(m, 0);
+        let fast = outcome(fast);
+        assert_eq!(fast, outcome(general), "{}", String::from_utf8_lossy(bytes));
+        (fast, n)
+    }
+
+    /// Generates documents in the pipeline's layout, some of their tokens replaced by odd ones
+    /// (`odd` per mille) that the row layouts must leave to the general reader.
+    struct Gen {
+        rng: Rng,
+        odd: u64,
+    }
+
+    impl Gen {
+        fn ws(&mut self) -> &'static str {
+            if !self.rng.chance(self.odd * 4) {
+                return "\n      ";
+            }
+            ["", " ", "\n", "\t", "\r\n", "         ", "\n\n  \t "][self.rng.index(7)]
+        }
+
+        fn string(&mut self, stem: &str) -> String {
+            if self.rng.chance(self.odd) {
+                const ODD: [&str; 12] = [
+                    r#""""#,
+                    r#""a\u0041""#,
+                    r#""a\"b""#,
+                    r#""a\/b""#,
+                    r#""<x>""#,
+                    r#""a&b""#,
+                    "\"\u{e9}\"",
+                    "\"\u{7f}\"",
+                    "\"a\u{2028}\"",
+                    "null",
+                    "7",
+                    "[\"x\"]",
+                ];
+                return ODD[self.rng.index(ODD.len())].to_string();
+            }
+            format!("\"{stem}{}\"", self.rng.below(100_000))
+        }
+
+        fn count(&mut self) -> String {
+            if self.rng.chance(self.odd) {
+                const ODD: [&str; 14] = [
+                    "-1",
+                    "-0",
+                    "01",
+                    "1.0",
+                    "1e2",
+                    "1E2",
+                    "0.5",
+                    "999999999999999999",
+                    "1000000000000000000",
+                    "9223372036854775807",
+                    "9223372036854775808",
+                    "99999999999999999999999",
+                    "null",
+                    "\"3\"",
+                ];
+                return ODD[self.rng.index(ODD.len())].to_string();
+            }
+            self.rng.below(10_000_000).to_string()
+        }
+
+        fn key(&mut self, name: &str) -> String {
+            if self.rng.chance(self.odd) {
+                return match self.rng.index(4) {
+                    0 => format!("\"{}\"", name.to_ascii_uppercase()),
+                    1 => format!("\"{}\"", name.replacen('t', "\\u0074", 1)),
+                    2 => format!("\"{}\"", name.replacen('s', "\u{17F}", 1)),
+                    _ => format!("\"{name}_\""),
+                };
+            }
+            format!("\"{name}\"")
+        }
+
+        /// An object of `members` (name, value), sometimes reordered, repeated or extended.
+        fn object(&mut self, mut members: Vec<(String, String)>) -> String {
+            if self.rng.chance(self.odd) && !members.is_empty() {
+                match self.rng.index(4) {
+                    0 => members.reverse(),
+                    1 => {
+                        let m = members[self.rng.index(members.len())].clone();
+                        members.push(m);
+                    }
+                    2 => {
+                        members.remove(self.rng.index(members.len()));
+                    }
+                    _ => members.insert(1, ("\"x\"".into(), "[1, {\"a\": null}]".into())),
+                }
+            }
+            let body: Vec<String> = members
+                .into_iter()
+                .map(|(k, v)| format!("{}{k}{}:{}{v}", self.ws(), self.ws(), self.ws()))
+                .collect();
+            format!("{{{}{}}}", body.join(","), self.ws())
+        }
+
+        fn list(&mut self, n: usize, mut elem: impl FnMut(&mut Self) -> String) -> String {
+            let items: Vec<String> = (0..n)
+                .map(|_| format!("{}{}", self.ws(), elem(self)))
+                .collect();
+            format!("[{}{}]", items.join(","), self.ws())
+        }
+
+        fn counted(&mut self) -> String {
+            let members = vec![
+                (self.key("item_id"), self.string("sku-")),
+                (self.key("count"), self.count()),
+            ];
+            self.object(members)
+        }
+
+        fn row(&mut self, kind: ArtifactKind) -> String {
+            let n = self.rng.index(7);
+            let members = match kind {
+                ArtifactKind::ContentSim => vec![
+                    (self.key("item_id"), self.string("sku-")),
+                    (self.key("tags"), self.list(n, |g| g.string("attr:a"))),
+                ],
+                ArtifactKind::Cooc => vec![
+                    (self.key("item_id"), self.string("sku-")),
+                    (self.key("items"), self.list(n, Gen::counted)),
+                ],
+                _ => return self.counted(),
+            };
+            self.object(members)
+        }
+
+        fn document(&mut self, kind: ArtifactKind, version: &str) -> String {
+            let n = self.rng.index(12);
+            let rows = self.list(n, |g| g.row(kind));
+            format!(
+                "{{\n  \"v\": 1,\n  \"artifact_type\": \"{}\",\n  \"tenant\": \"demo\",\n  \"surface\": \"home\",\n  \"segment\": \"default\",\n  \"window\": {{\n    \"start\": \"2026-01-01T00:00:00Z\",\n    \"end\": \"2026-01-02T00:00:00Z\"\n  }},\n  \"{}\": {rows},\n  \"build\": {{\"version\": \"{version}\"}}\n}}\n",
+                kind.as_str(),
+                kind.body_key()
+            )
+        }
+    }
+
+    const KINDS: [ArtifactKind; 3] = [
+        ArtifactKind::Popularity,
+        ArtifactKind::Cooc,
+        ArtifactKind::ContentSim,
+    ];
+
+    /// The document `g` makes next (the same draws with any version), with its true version.
+    fn versioned(g: &mut Gen, kind: ArtifactKind) -> String {
+        let seed = g.rng.next_u64();
+        g.rng = Rng::new(seed);
+        let draft = g.document(kind, "");
+        let version = parse_artifact(draft.as_bytes(), Some(kind), &ArtifactLimits::default())
+            .map(|a| version_hash(&a))
+            .unwrap_or_default();
+        g.rng = Rng::new(seed);
+        g.document(kind, &version)
+    }
+
+    #[test]
+    fn pipeline_rows_are_read_by_their_layout_with_the_general_readers_columns_and_hash() {
+        let mut g = Gen {
+            rng: Rng::new(0x5eed_0001),
+            odd: 0,
+        };
+        let lim = ArtifactLimits::default();
+        for round in 0..300 {
+            let kind = KINDS[round % 3];
+            let doc = versioned(&mut g, kind);
+            let (got, fast_rows) = agree(doc.as_bytes(), kind, &lim);
+            // The version computed by the two-step path verifies: the hash is the same.
+            let (_, rows, _) = got.unwrap().unwrap();
+            assert_eq!(fast_rows, rows, "{doc}");
+        }
+    }
+
+    #[test]
+    fn odd_tokens_whitespace_and_limits_fall_back_to_the_same_result() {
+        let mut g = Gen {
+            rng: Rng::new(0x5eed_0002),
+            odd: 0,
+        };
+        let mut fell_back = 0;
+        for round in 0..3000 {
+            g.odd = [0, 10, 40, 150][round % 4];
+            let kind = KINDS[(round / 4) % 3];
+            let doc = versioned(&mut g, kind);
+            let lim = if g.rng.chance(300) {
+                ArtifactLimits {
+                    max_items: g.rng.index(12),
+                    max_neighbors_per_row: g.rng.index(7),
+                    max_tags_per_item: g.rng.index(7),
+                    max_depth: 2 + g.rng.index(4),
+                    ..ArtifactLimits::default()
+                }
+            } else {
+                ArtifactLimits::default()
+            };
+            let (got, fast_rows) = agree(doc.as_bytes(), kind, &lim);
+            let rows = got
+                .and_then(|r| r.ok())
+                .map_or(usize::MAX, |(_, rows, _)| rows);
+            fell_back += usize::from(fast_rows != rows);
+            // Cut anywhere: the rows before the cut may be read fast, the result is the same.
+            let cut = g.rng.index(doc.len() + 1);
+            agree(&doc.as_bytes()[..cut], kind, &lim);
+        }
+        assert!(fell_back > 500, "{fell_back}");
+    }
+
+    #[test]
+    fn fixtures_agree_with_and_without_the_row_layouts() {
+        let root =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/artifacts");
+        let mut seen = 0;
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let bytes = std::fs::read(&p).unwrap();
+                for kind in ArtifactKind::ALL {
+                    agree(&bytes, kind, &ArtifactLimits::default());
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 20, "{seen}");
     }
 }

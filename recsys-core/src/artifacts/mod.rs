@@ -30,6 +30,7 @@ mod hash;
 mod model;
 #[cfg(test)]
 pub(crate) mod oracle;
+mod rows;
 mod stream;
 
 pub use columnar::load_columns;

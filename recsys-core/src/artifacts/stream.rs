@@ -11,6 +11,7 @@ use super::decode::{
 };
 use super::error::ArtifactError;
 use super::model::*;
+use super::rows::{Cursor, Span};
 use crate::json::scan::special;
 use crate::json::{parse_with, JsonError, JsonErrorKind};
 use std::borrow::Cow;
@@ -354,6 +355,22 @@ fn dec_content_item(
     })
 }
 
+/// The offset of the first byte at or after `i` that is not JSON whitespace.
+#[inline]
+pub(super) fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if c == b' ' {
+            // Indentation: a run of spaces, eight at a time.
+            i += 1 + space_run(b.get(i + 1..).unwrap_or_default());
+        } else if c == b'\n' || c == b'\r' || c == b'\t' {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
 /// The number of spaces `b` starts with, eight bytes at a time.
 #[inline]
 fn space_run(b: &[u8]) -> usize {
@@ -399,6 +416,35 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads a row with `read` from the cursor's position when `levels` more levels of nesting
+    /// are allowed, and moves past it when `read` answers; otherwise the reader is unchanged.
+    #[inline]
+    pub(super) fn fast_row<T>(
+        &mut self,
+        levels: usize,
+        read: impl FnOnce(&mut Cursor<'a>, usize) -> Option<T>,
+    ) -> Option<T> {
+        if self.depth + levels > self.max_depth {
+            return None;
+        }
+        let mut c = Cursor::new(self.b, self.i);
+        let got = read(&mut c, self.max_number_len)?;
+        self.i = c.at();
+        Some(got)
+    }
+
+    /// The text of `s`, quotes excluded and included.
+    #[inline]
+    pub(super) fn span(&self, s: Span) -> (&'a str, &'a str) {
+        let quoted = self.src.get(s.start - 1..s.end + 1).unwrap_or_default();
+        (
+            quoted
+                .get(1..quoted.len().saturating_sub(1))
+                .unwrap_or_default(),
+            quoted,
+        )
+    }
+
     fn json_err(&self, kind: JsonErrorKind, message: &str) -> ArtifactError {
         ArtifactError::Json(JsonError {
             kind,
@@ -414,16 +460,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn ws(&mut self) {
-        while let Some(&c) = self.b.get(self.i) {
-            if c == b' ' {
-                // Indentation: a run of spaces, eight at a time.
-                self.i += 1 + space_run(self.b.get(self.i + 1..).unwrap_or_default());
-            } else if c == b'\n' || c == b'\r' || c == b'\t' {
-                self.i += 1;
-            } else {
-                break;
-            }
-        }
+        self.i = skip_ws(self.b, self.i);
     }
 
     #[inline]

@@ -76,13 +76,15 @@ pub fn string_end(b: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// A one in each byte of a word.
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+/// The high bit of each byte of a word.
+pub(crate) const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `x` equal to `c` (exact up to the first such byte; borrows
 /// may flag bytes after it).
 #[inline]
-fn bytes_equal(x: u64, c: u8) -> u64 {
+pub(crate) fn bytes_equal(x: u64, c: u8) -> u64 {
     let y = x ^ (ONES * c as u64);
     y.wrapping_sub(ONES) & !y & HIGHS
 }

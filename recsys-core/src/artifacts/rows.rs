@@ -1,0 +1,394 @@
+//! The row layouts the pipeline writes, recognised without the general reader: a content row
+//! `{"item_id": "…", "tags": ["…", …]}`, a counted row `{"item_id": "…", "count": N}` and a
+//! co-occurrence row `{"item_id": "…", "items": [counted, …]}`, with any JSON whitespace
+//! between tokens.
+//!
+//! A row is taken only when its canonical text (Go's encoding, which the version hash covers)
+//! is its tokens copied as they stand: members spelled exactly and in struct order, each once
+//! and nothing else; strings of printable ASCII without `"`, `\`, `<`, `>` or `&` (Go writes
+//! those escaped, so they never stand as written); counts as plain non-negative integers of
+//! at most 18 digits without a leading zero (Go writes the same digits). Anything else (an
+//! escape, non-ASCII text, another member, a case-folded or duplicate name, `null`, a sign, a
+//! fraction, an exponent, a too-long number, the text ending) answers `None` before anything
+//! is written, and the caller reads the row with the general reader from the same place.
+//!
+//! Scans are linear: every loop advances over the input and stops at its end.
+
+use super::stream::skip_ws;
+use crate::json::scan::{bytes_equal as equal, HIGHS, ONES};
+
+/// The high bit of each byte of `x` that ends a plain string or makes it not plain (exact up
+/// to the first such byte): `"`, `&` (0x22 and 0x26 differ in bit 2), `<`, `>` (0x3c and
+/// 0x3e differ in bit 1), `\`, control bytes, DEL and every byte at or above 0x80.
+#[inline]
+fn stops(x: u64) -> u64 {
+    let quote_amp = equal(x & !(ONES * 0x04), b'"');
+    let angles = equal(x & !(ONES * 0x02), b'<');
+    let backslash = equal(x, b'\\');
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    // Adding one to the low seven bits carries into the high bit only from DEL (0x7f).
+    let high_or_del = (((x & !HIGHS) + ONES) | x) & HIGHS;
+    quote_amp | angles | backslash | control | high_or_del
+}
+
+/// Whether Go writes byte `c` of a string as it stands.
+#[inline]
+fn plain_byte(c: u8) -> bool {
+    (0x20..0x7f).contains(&c) && !matches!(c, b'"' | b'\\' | b'<' | b'>' | b'&')
+}
+
+/// The offset of the first byte of `b` that is not plain (see [`stops`]); `b.len()` if none.
+#[inline]
+pub(super) fn plain_len(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let m = stops(x);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if !plain_byte(c) {
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// A string's text in the input, quotes excluded: `b[start..end]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Span {
+    pub(super) start: usize,
+    pub(super) end: usize,
+}
+
+/// A position in the input; rows are read forward from it.
+pub(super) struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub(super) fn new(b: &'a [u8], i: usize) -> Cursor<'a> {
+        Cursor { b, i }
+    }
+
+    /// Where the cursor is (after the last row read).
+    pub(super) fn at(&self) -> usize {
+        self.i
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        self.i = skip_ws(self.b, self.i);
+    }
+
+    /// The next token is the byte `c`.
+    #[inline]
+    fn byte(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// The next tokens are the member name `quoted` (quotes included) and `:`.
+    #[inline]
+    fn key(&mut self, quoted: &[u8]) -> Option<()> {
+        self.ws();
+        if !self.b.get(self.i..)?.starts_with(quoted) {
+            return None;
+        }
+        self.i += quoted.len();
+        self.byte(b':')
+    }
+
+    /// The next token is a plain string.
+    #[inline]
+    fn plain(&mut self) -> Option<Span> {
+        self.byte(b'"')?;
+        let start = self.i;
+        let end = start + plain_len(self.b.get(start..)?);
+        if self.b.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.i = end + 1;
+        Some(Span { start, end })
+    }
+
+    /// The next token is a plain non-negative integer of at most `max_len` (and 18) digits.
+    #[inline]
+    fn count(&mut self, max_len: usize) -> Option<i64> {
+        self.ws();
+        let start = self.i;
+        let mut v: i64 = 0;
+        while let Some(&c) = self.b.get(self.i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            v = v * 10 + i64::from(c - b'0');
+            self.i += 1;
+            if self.i - start > 18 {
+                return None;
+            }
+        }
+        let len = self.i - start;
+        let leading_zero = len > 1 && self.b.get(start) == Some(&b'0');
+        let more = matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'));
+        if len == 0 || len > max_len || leading_zero || more {
+            return None;
+        }
+        Some(v)
+    }
+
+    /// The next token is a plain, non-empty string (an id: the general reader refuses empty ones).
+    #[inline]
+    fn id(&mut self) -> Option<Span> {
+        self.plain().filter(|s| s.end > s.start)
+    }
+
+    /// A list of elements read by `elem` after the next `[`, through its `]`; `None` past
+    /// `limit` elements.
+    #[inline]
+    fn list(&mut self, limit: usize, mut elem: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.byte(b'[')?;
+        self.ws();
+        if self.b.get(self.i) == Some(&b']') {
+            self.i += 1;
+            return Some(());
+        }
+        let mut n = 0;
+        loop {
+            if n >= limit {
+                return None;
+            }
+            elem(self)?;
+            n += 1;
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A content row at the cursor; its tags go to `tags` (cleared first). Answers its id.
+    pub(super) fn content_row(&mut self, max_tags: usize, tags: &mut Vec<Span>) -> Option<Span> {
+        tags.clear();
+        self.byte(b'{')?;
+        self.key(b"\"item_id\"")?;
+        let id = self.id()?;
+        self.byte(b',')?;
+        self.key(b"\"tags\"")?;
+        self.list(max_tags, |c| {
+            tags.push(c.plain()?);
+            Some(())
+        })?;
+        self.byte(b'}')?;
+        Some(id)
+    }
+
+    /// A counted row (popularity, or a co-occurrence neighbour) at the cursor.
+    pub(super) fn counted(&mut self, max_len: usize) -> Option<(Span, i64)> {
+        self.byte(b'{')?;
+        self.key(b"\"item_id\"")?;
+        let id = self.id()?;
+        self.byte(b',')?;
+        self.key(b"\"count\"")?;
+        let count = self.count(max_len)?;
+        self.byte(b'}')?;
+        Some((id, count))
+    }
+
+    /// A co-occurrence row at the cursor; its neighbours go to `items` (cleared first).
+    /// Answers its anchor id.
+    pub(super) fn cooc_row(
+        &mut self,
+        max_neighbors: usize,
+        max_len: usize,
+        items: &mut Vec<(Span, i64)>,
+    ) -> Option<Span> {
+        items.clear();
+        self.byte(b'{')?;
+        self.key(b"\"item_id\"")?;
+        let id = self.id()?;
+        self.byte(b',')?;
+        self.key(b"\"items\"")?;
+        self.list(max_neighbors, |c| {
+            items.push(c.counted(max_len)?);
+            Some(())
+        })?;
+        self.byte(b'}')?;
+        Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_len_finds_the_first_byte_go_would_not_write_as_it_stands() {
+        let mut gen = crate::tests::rng::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let odd = b"\"\\<>&\x00\x1f\x7f\x80\xc3\xff !~;=?%'";
+        for _ in 0..6000 {
+            let len = gen.index(40);
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    if gen.chance(120) {
+                        odd[gen.index(odd.len())]
+                    } else if gen.chance(30) {
+                        gen.below(256) as u8
+                    } else {
+                        b'a' + gen.below(26) as u8
+                    }
+                })
+                .collect();
+            for from in 0..b.len().min(9) {
+                let rest = &b[from..];
+                let want = rest
+                    .iter()
+                    .position(|&c| !plain_byte(c))
+                    .unwrap_or(rest.len());
+                assert_eq!(plain_len(rest), want, "{rest:?}");
+            }
+        }
+        for c in 0..=255u8 {
+            let want = (0x20..0x7f).contains(&c) && !b"\"\\<>&".contains(&c);
+            assert_eq!(plain_byte(c), want, "{c}");
+            for at in 0..8 {
+                let mut w = [b'a'; 8];
+                w[at] = c;
+                assert_eq!(plain_len(&w), if want { 8 } else { at }, "{c} at {at}");
+            }
+        }
+    }
+
+    fn content(text: &str, max_tags: usize) -> Option<(String, Vec<String>, usize)> {
+        let mut tags = Vec::new();
+        let mut c = Cursor::new(text.as_bytes(), 0);
+        let id = c.content_row(max_tags, &mut tags)?;
+        let s = |sp: Span| text[sp.start..sp.end].to_string();
+        Some((s(id), tags.into_iter().map(s).collect(), c.at()))
+    }
+
+    #[test]
+    fn content_rows_in_the_pipeline_layout_are_read_and_anything_else_is_refused() {
+        let row =
+            "{\n  \"item_id\": \"sku-1\",\n  \"tags\": [\n    \"brand:b1\",\n    \"x\"\n  ]\n},";
+        let (id, tags, at) = content(row, 10).unwrap();
+        assert_eq!((id.as_str(), at), ("sku-1", row.len() - 1));
+        assert_eq!(tags, ["brand:b1", "x"]);
+        let compact = r#"{"item_id":"a","tags":[]}"#;
+        assert_eq!(content(compact, 0).unwrap().1.len(), 0);
+        assert!(content(" \t\r\n{\"item_id\" :\"a\" , \"tags\":[ \"\" ] }", 1).is_some());
+        for refused in [
+            r#"{"item_id":"a","tags":["x"]"#,
+            r#"{"item_id":"a","tags":["x"],}"#,
+            r#"{"item_id":"a","tags":["x",]}"#,
+            r#"{"item_id":"a","tags":["x"],"tags":["y"]}"#,
+            r#"{"tags":["x"],"item_id":"a"}"#,
+            r#"{"Item_id":"a","tags":["x"]}"#,
+            r#"{"item_id":"a","tags":null}"#,
+            r#"{"item_id":null,"tags":[]}"#,
+            r#"{"item_id":"","tags":[]}"#,
+            r#"{"item_id":"a\"b","tags":[]}"#,
+            r#"{"item_id":"a","tags":["x\u0041"]}"#,
+            r#"{"item_id":"a<b","tags":[]}"#,
+            r#"{"item_id":"a","tags":["&"]}"#,
+            "{\"item_id\":\"é\",\"tags\":[]}",
+            "{\"item_id\":\"a\",\"tags\":[\"\x7f\"]}",
+            "{\"item_id\":\"a\",\"tags\":[\"\x01\"]}",
+            r#"{"item_id":"a","tags":[1]}"#,
+            r#"{"item_id":"a","x":1,"tags":[]}"#,
+            r#"{"item_id":"a","tags":["x","y","z"]}"#,
+            r#"{"item_id":"a","tags":["x""y"]}"#,
+            "{\"item_id\":\"a\",\"tags\":[\"x\"]\u{a0}}",
+            "{\"item_id\":\"a\",\"tags\":[\"x",
+            "",
+        ] {
+            assert_eq!(content(refused, 2), None, "{refused:?}");
+        }
+    }
+
+    fn counted(text: &str, max_len: usize) -> Option<(String, i64)> {
+        let mut c = Cursor::new(text.as_bytes(), 0);
+        let (id, n) = c.counted(max_len)?;
+        Some((text[id.start..id.end].to_string(), n))
+    }
+
+    #[test]
+    fn counts_are_taken_only_as_go_writes_them() {
+        let ok = |t: &str, n: i64| assert_eq!(counted(t, 100), Some(("a".into(), n)), "{t}");
+        ok(r#"{"item_id":"a","count":0}"#, 0);
+        ok("{ \"item_id\" : \"a\" ,\n \"count\" : 4948706 \n}", 4948706);
+        ok(
+            r#"{"item_id":"a","count":999999999999999999}"#,
+            999_999_999_999_999_999,
+        );
+        for refused in [
+            r#"{"item_id":"a","count":-1}"#,
+            r#"{"item_id":"a","count":-0}"#,
+            r#"{"item_id":"a","count":01}"#,
+            r#"{"item_id":"a","count":1.0}"#,
+            r#"{"item_id":"a","count":1e2}"#,
+            r#"{"item_id":"a","count":1E2}"#,
+            r#"{"item_id":"a","count":1000000000000000000}"#,
+            r#"{"item_id":"a","count":9223372036854775808}"#,
+            r#"{"item_id":"a","count":}"#,
+            r#"{"item_id":"a","count":null}"#,
+            r#"{"item_id":"a","count":"1"}"#,
+            r#"{"count":1,"item_id":"a"}"#,
+            r#"{"item_id":"","count":1}"#,
+            r#"{"item_id":"a","count":1,"count":2}"#,
+            r#"{"item_id":"a","count":12"#,
+        ] {
+            assert_eq!(counted(refused, 100), None, "{refused}");
+        }
+        assert_eq!(counted(r#"{"item_id":"a","count":123}"#, 2), None);
+        assert!(counted(r#"{"item_id":"a","count":12}"#, 2).is_some());
+    }
+
+    #[test]
+    fn cooc_rows_read_their_neighbours_up_to_the_limit() {
+        let row = r#"{ "item_id": "a", "items": [ {"item_id":"b","count":3}, {"item_id":"c","count":0} ] }"#;
+        let mut items = Vec::new();
+        let mut c = Cursor::new(row.as_bytes(), 0);
+        let id = c.cooc_row(2, 100, &mut items).unwrap();
+        assert_eq!((id.start, id.end, c.at()), (14, 15, row.len()));
+        let got: Vec<(&str, i64)> = items
+            .iter()
+            .map(|(s, n)| (&row[s.start..s.end], *n))
+            .collect();
+        assert_eq!(got, [("b", 3), ("c", 0)]);
+        assert!(Cursor::new(row.as_bytes(), 0)
+            .cooc_row(1, 100, &mut items)
+            .is_none());
+        let bad = r#"{"item_id":"a","items":[{"item_id":"b","count":3,"x":1}]}"#;
+        assert!(Cursor::new(bad.as_bytes(), 0)
+            .cooc_row(9, 100, &mut items)
+            .is_none());
+    }
+
+    #[test]
+    fn long_rows_are_read_to_their_end() {
+        for n in [1usize, 10, 10_000] {
+            let tags: Vec<String> = (0..n).map(|i| format!("\"t{i}\"")).collect();
+            let row = format!("{{\"item_id\":\"a\",\"tags\":[{}]}}", tags.join(",  "));
+            let mut got = Vec::new();
+            let mut c = Cursor::new(row.as_bytes(), 0);
+            assert!(c.content_row(n, &mut got).is_some());
+            assert_eq!((got.len(), c.at()), (n, row.len()));
+        }
+    }
+}
