@@ -2,10 +2,15 @@
 //! (the last one used, with a warning), unknown keys warned about, and fields that accept
 //! several spellings, the first spelling with a usable value winning and the later ones
 //! reported as ignored.
+//!
+//! An object's members are kept as one list sorted by key ([`KeyWord`] order: the key's
+//! first eight bytes as a number, then its length, then the rest), built by one sort and
+//! read by binary search, so most comparisons are of two integers and none allocates; the
+//! same order answers which keys a format knows ([`KeySet`]).
 
 use super::{quote, Code, Decoder, Severity};
 use crate::json::{Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Ordering;
 
 /// How many repeated / unknown keys of one object are reported one by one (the rest in one
 /// summary finding).
@@ -35,36 +40,125 @@ pub enum Got<T> {
     Val(T),
 }
 
+/// A key and its first eight bytes as a big-endian number (zero padded): equal keys have
+/// equal words, and the words order keys by their first bytes, so most keys are told apart
+/// without reading their text.
+#[derive(Clone, Copy, Debug)]
+struct KeyWord<'k> {
+    word: u64,
+    key: &'k str,
+}
+
+impl<'k> KeyWord<'k> {
+    /// The word of `key`.
+    fn new(key: &'k str) -> KeyWord<'k> {
+        let b = key.as_bytes();
+        let word = match b.first_chunk::<8>() {
+            Some(head) => u64::from_be_bytes(*head),
+            None => b
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (i, &c)| w | (u64::from(c) << (56 - 8 * i))),
+        };
+        KeyWord { word, key }
+    }
+
+    /// A total order consistent with key equality: the word, the length, then the bytes
+    /// after the eighth (a key of at most eight bytes is decided by its word and length).
+    fn order(&self, other: &KeyWord<'_>) -> Ordering {
+        let (a, b) = (self.key.as_bytes(), other.key.as_bytes());
+        self.word
+            .cmp(&other.word)
+            .then(a.len().cmp(&b.len()))
+            .then_with(|| match (a.get(8..), b.get(8..)) {
+                (Some(x), Some(y)) if !x.is_empty() => x.cmp(y),
+                _ => Ordering::Equal,
+            })
+    }
+}
+
+/// A fixed set of keys (a format's known member names), answered by binary search.
+pub struct KeySet {
+    sorted: Vec<KeyWord<'static>>,
+}
+
+impl KeySet {
+    /// The set of `keys` (repeats allowed).
+    pub fn new(keys: impl IntoIterator<Item = &'static str>) -> KeySet {
+        let mut sorted: Vec<KeyWord<'static>> = keys.into_iter().map(KeyWord::new).collect();
+        sorted.sort_unstable_by(|a, b| a.order(b));
+        sorted.dedup_by(|a, b| a.order(b) == Ordering::Equal);
+        KeySet { sorted }
+    }
+
+    /// Whether `key` is in the set. O(log n).
+    pub fn contains(&self, key: &str) -> bool {
+        let k = KeyWord::new(key);
+        self.sorted.binary_search_by(|s| s.order(&k)).is_ok()
+    }
+}
+
+/// One member of an object: its key and word, its value and its position.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    key: KeyWord<'a>,
+    value: &'a Value,
+    at: usize,
+}
+
 /// An object's members by key (a repeated key: the last value), at a fixed path.
 pub struct Members<'a> {
-    fields: BTreeMap<&'a str, &'a Value>,
+    /// One slot per distinct key (the last member of that key), in [`KeyWord`] order.
+    fields: Vec<Slot<'a>>,
     path: String,
     notes: KeyNotes,
 }
 
 impl Decoder {
     /// The members of `map` (the object at the current path), warning (in both modes) about
-    /// every repeated key and every key `known` rejects, at most [`MAX_KEY_FINDINGS`] of each
-    /// listed one by one. O(n log n) in the member count.
+    /// every repeated key (in the order of each key's second appearance) and every key
+    /// `known` rejects (asked once per distinct key; in the order of first appearance), at
+    /// most [`MAX_KEY_FINDINGS`] of each listed one by one. O(n log n) in the member count:
+    /// one sort of the members by key, the position breaking ties.
     pub fn members<'a>(
         &mut self,
         map: &'a Map,
         known: impl Fn(&str) -> bool,
         notes: KeyNotes,
     ) -> Members<'a> {
-        let mut fields: BTreeMap<&'a str, &'a Value> = BTreeMap::new();
-        let mut repeated: HashSet<&str> = HashSet::new();
-        let mut duplicates: Vec<&str> = Vec::new();
-        let mut unknown: Vec<&str> = Vec::new();
-        for (k, v) in map.iter() {
-            if fields.insert(k, v).is_some() {
-                if repeated.insert(k) {
-                    duplicates.push(k);
-                }
-            } else if !known(k) {
-                unknown.push(k);
+        let mut fields: Vec<Slot<'a>> = map
+            .iter()
+            .enumerate()
+            .map(|(at, (k, value))| Slot {
+                key: KeyWord::new(k),
+                value,
+                at,
+            })
+            .collect();
+        fields.sort_unstable_by(|a, b| a.key.order(&b.key).then(a.at.cmp(&b.at)));
+        let mut duplicates: Vec<(usize, &'a str)> = Vec::new();
+        let mut unknown: Vec<(usize, &'a str)> = Vec::new();
+        // Each run of one key is collapsed in place to its last member.
+        let (mut read, mut kept) = (0, 0);
+        while read < fields.len() {
+            let first = fields[read];
+            let mut end = read + 1;
+            while end < fields.len() && fields[end].key.order(&first.key) == Ordering::Equal {
+                end += 1;
             }
+            if end - read > 1 {
+                duplicates.push((fields[read + 1].at, first.key.key));
+            }
+            if !known(first.key.key) {
+                unknown.push((first.at, first.key.key));
+            }
+            fields[kept] = fields[end - 1];
+            kept += 1;
+            read = end;
         }
+        fields.truncate(kept);
+        duplicates.sort_unstable();
+        unknown.sort_unstable();
         let members = Members {
             fields,
             path: self.path().to_owned(),
@@ -91,7 +185,9 @@ pub fn non_empty(v: &Value) -> bool {
 impl<'a> Members<'a> {
     /// The value of `key` (the last one when repeated).
     pub fn get(&self, key: &str) -> Option<&'a Value> {
-        self.fields.get(key).copied()
+        let k = KeyWord::new(key);
+        let i = self.fields.binary_search_by(|s| s.key.order(&k)).ok()?;
+        Some(self.fields[i].value)
     }
 
     /// The path of member `key`.
@@ -159,8 +255,8 @@ impl<'a> Members<'a> {
         d.note_at(Severity::Warn, path, code, message);
     }
 
-    fn report_keys(&self, d: &mut Decoder, keys: &[&str], code: &'static str, what: &str) {
-        for k in keys.iter().take(MAX_KEY_FINDINGS) {
+    fn report_keys(&self, d: &mut Decoder, keys: &[(usize, &str)], code: &'static str, what: &str) {
+        for (_, k) in keys.iter().take(MAX_KEY_FINDINGS) {
             self.warn(d, k, code, format!("key {} {what}", quote(k)));
         }
         if keys.len() > MAX_KEY_FINDINGS {

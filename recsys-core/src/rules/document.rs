@@ -13,11 +13,12 @@ use super::uuid::{RuleId, Uuid, NAMESPACE_OID};
 use super::values::{
     bool_value, float_value, id_list_value, int_value, parse_target_type, text_value, time_value,
 };
-use crate::decode::{quote, Decoder, Got, KeyNotes, Keys, Members, Mode, Severity, Style};
+use crate::decode::{quote, Decoder, Got, KeyNotes, KeySet, Keys, Members, Mode, Severity, Style};
 use crate::error::{ErrorCode, Problem};
 use crate::json::{parse_with, to_go_string, Limits, Map, Number, Value};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 /// How to parse a rules document.
 #[derive(Clone, Debug)]
@@ -297,7 +298,7 @@ const ACTION_KEYS: &[&str] = &["action", "rule_action", "operation"];
 pub const MAX_BOOST: f64 = 1e6;
 const TYPE_KEYS: &[&str] = &["target_type", "targetType"];
 const KEY_KEYS: &[&str] = &["target_key", "targetKey", "key"];
-const IMPLIED_KEYS: &[(&str, TargetType)] = &[
+const IMPLIED_KEYS: [(&str, TargetType); 3] = [
     ("tag", TargetType::Tag),
     ("brand", TargetType::Brand),
     ("category", TargetType::Category),
@@ -340,39 +341,53 @@ const NESTED_ID_LIST_KEYS: &[&str] = &[
     "targetItems",
 ];
 
+/// Every member name a rule object may have (aliases, implied target keys, `target`).
+static RULE_KEYS: LazyLock<KeySet> = LazyLock::new(|| {
+    let lists = [
+        ACTION_KEYS,
+        TYPE_KEYS,
+        KEY_KEYS,
+        ID_LIST_KEYS,
+        NAMESPACE_KEYS,
+        SURFACE_KEYS,
+        SEGMENT_KEYS,
+        ENABLED_KEYS,
+        FROM_KEYS,
+        UNTIL_KEYS,
+        RULE_ID_KEYS,
+        OVERRIDE_KEYS,
+        PRIORITY_KEYS,
+        BOOST_KEYS,
+        MAX_PINS_KEYS,
+        CREATED_KEYS,
+        UPDATED_KEYS,
+        NAME_KEYS,
+        DESCRIPTION_KEYS,
+        ORG_KEYS,
+    ];
+    let implied = IMPLIED_KEYS.iter().map(|(k, _)| *k);
+    KeySet::new(
+        lists
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain(implied)
+            .chain([TARGET_KEY]),
+    )
+});
+
+/// Every member name a nested `target` object may have.
+static TARGET_KEYS: LazyLock<KeySet> = LazyLock::new(|| {
+    let lists = [NESTED_TYPE_KEYS, NESTED_KEY_KEYS, NESTED_ID_LIST_KEYS];
+    KeySet::new(lists.into_iter().flatten().copied())
+});
+
 fn is_known_rule_key(k: &str) -> bool {
-    k == TARGET_KEY
-        || IMPLIED_KEYS.iter().any(|(key, _)| *key == k)
-        || [
-            ACTION_KEYS,
-            TYPE_KEYS,
-            KEY_KEYS,
-            ID_LIST_KEYS,
-            NAMESPACE_KEYS,
-            SURFACE_KEYS,
-            SEGMENT_KEYS,
-            ENABLED_KEYS,
-            FROM_KEYS,
-            UNTIL_KEYS,
-            RULE_ID_KEYS,
-            OVERRIDE_KEYS,
-            PRIORITY_KEYS,
-            BOOST_KEYS,
-            MAX_PINS_KEYS,
-            CREATED_KEYS,
-            UPDATED_KEYS,
-            NAME_KEYS,
-            DESCRIPTION_KEYS,
-            ORG_KEYS,
-        ]
-        .iter()
-        .any(|keys| keys.contains(&k))
+    RULE_KEYS.contains(k)
 }
 
 fn is_known_target_key(k: &str) -> bool {
-    [NESTED_TYPE_KEYS, NESTED_KEY_KEYS, NESTED_ID_LIST_KEYS]
-        .iter()
-        .any(|keys| keys.contains(&k))
+    TARGET_KEYS.contains(k)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,7 +543,7 @@ fn read_top_target(obj: &Members<'_>, d: &mut Decoder, max_ids: usize) -> Target
     parts.target_type = text(obj, d, TYPE_KEYS)
         .and_then(|(k, s)| target_type_at(obj, d, k, &s, &mut parts.type_unknown));
     parts.key = text(obj, d, KEY_KEYS).map(|(_, s)| s);
-    let implied: Vec<&str> = IMPLIED_KEYS.iter().map(|(k, _)| *k).collect();
+    let implied: [&str; 3] = IMPLIED_KEYS.map(|(k, _)| k);
     if parts.key.is_some() {
         obj.ignore(d, &implied, "target_key is set");
     } else {
