@@ -3,10 +3,11 @@
 //! several spellings, the first spelling with a usable value winning and the later ones
 //! reported as ignored.
 //!
-//! An object's members are kept as one list sorted by key ([`KeyWord`] order: the key's
-//! first eight bytes as a number, then its length, then the rest), built by one sort and
-//! read by binary search, so most comparisons are of two integers and none allocates; the
-//! same order answers which keys a format knows ([`KeySet`]).
+//! An object's members are kept as one list sorted by key ([`KeyWord`] order: a word read
+//! from the key's first bytes, then its length, then the rest), built by one sort and read
+//! by binary search behind a 64-bit filter of the keys present, so most lookups of an absent
+//! alias compare nothing and most comparisons are of two integers; the same order answers
+//! which keys a format knows ([`KeySet`]).
 
 use super::{quote, Code, Decoder, Severity};
 use crate::json::{Map, Value};
@@ -40,9 +41,11 @@ pub enum Got<T> {
     Val(T),
 }
 
-/// A key and its first eight bytes as a big-endian number (zero padded): equal keys have
-/// equal words, and the words order keys by their first bytes, so most keys are told apart
-/// without reading their text.
+/// A key and a word read from its first bytes: the first eight, or, for a shorter key, its
+/// bytes gathered by overlapping reads (the first and last four; the first, middle and last
+/// one), so that with the key's length the word identifies a key of at most eight bytes.
+/// Equal keys have equal words, so most keys are told apart without reading their text.
+/// The order of words is arbitrary but fixed (lookups and runs of repeats need no more).
 #[derive(Clone, Copy, Debug)]
 struct KeyWord<'k> {
     word: u64,
@@ -51,20 +54,39 @@ struct KeyWord<'k> {
 
 impl<'k> KeyWord<'k> {
     /// The word of `key`.
+    #[inline]
     fn new(key: &'k str) -> KeyWord<'k> {
         let b = key.as_bytes();
-        let word = match b.first_chunk::<8>() {
-            Some(head) => u64::from_be_bytes(*head),
-            None => b
-                .iter()
-                .enumerate()
-                .fold(0u64, |w, (i, &c)| w | (u64::from(c) << (56 - 8 * i))),
+        let word = match (
+            b.first_chunk::<8>(),
+            b.first_chunk::<4>(),
+            b.last_chunk::<4>(),
+        ) {
+            (Some(head), _, _) => u64::from_le_bytes(*head),
+            (None, Some(lo), Some(hi)) => {
+                (u64::from(u32::from_le_bytes(*lo)) << 32) | u64::from(u32::from_le_bytes(*hi))
+            }
+            _ => match b {
+                [] => 0,
+                [first, ..] => {
+                    let (mid, last) = (b[b.len() / 2], b[b.len() - 1]);
+                    (u64::from(*first) << 16) | (u64::from(mid) << 8) | u64::from(last)
+                }
+            },
         };
         KeyWord { word, key }
     }
 
+    /// One of 64 bits chosen by the word and the length (a member filter, [`Members::get`]).
+    #[inline]
+    fn bit(&self) -> u64 {
+        let h = (self.word ^ self.key.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        1 << (h >> 58)
+    }
+
     /// A total order consistent with key equality: the word, the length, then the bytes
     /// after the eighth (a key of at most eight bytes is decided by its word and length).
+    #[inline]
     fn order(&self, other: &KeyWord<'_>) -> Ordering {
         let (a, b) = (self.key.as_bytes(), other.key.as_bytes());
         self.word
@@ -110,6 +132,8 @@ struct Slot<'a> {
 pub struct Members<'a> {
     /// One slot per distinct key (the last member of that key), in [`KeyWord`] order.
     fields: Vec<Slot<'a>>,
+    /// The [`KeyWord::bit`] of every key: a key whose bit is clear is absent.
+    filter: u64,
     path: String,
     notes: KeyNotes,
 }
@@ -157,10 +181,12 @@ impl Decoder {
             read = end;
         }
         fields.truncate(kept);
+        let filter = fields.iter().fold(0, |f, s| f | s.key.bit());
         duplicates.sort_unstable();
         unknown.sort_unstable();
         let members = Members {
             fields,
+            filter,
             path: self.path().to_owned(),
             notes,
         };
@@ -186,6 +212,9 @@ impl<'a> Members<'a> {
     /// The value of `key` (the last one when repeated).
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         let k = KeyWord::new(key);
+        if self.filter & k.bit() == 0 {
+            return None;
+        }
         let i = self.fields.binary_search_by(|s| s.key.order(&k)).ok()?;
         Some(self.fields[i].value)
     }

@@ -137,40 +137,52 @@ pub fn parse_rules_value(
     let single = matches!(list, Elements::Single(_));
 
     let mut rules: Vec<Rule> = Vec::new();
-    // Path of each kept rule, for the duplicate-id check.
-    let mut kept_paths: Vec<String> = Vec::new();
-    for (index, elem) in list.iter().enumerate() {
-        let path = if single {
+    // Element index of each kept rule, for the duplicate-id check.
+    let mut kept: Vec<usize> = Vec::new();
+    // The rules are read with the decoder at the list's path, each one element deeper.
+    d.at(&base, |d| {
+        for (index, elem) in list.iter().enumerate() {
+            let read = |d: &mut Decoder| {
+                d.element(|d| match elem {
+                    Value::Object(map) => read_rule(d, map, index, &org, opts),
+                    other => {
+                        let message =
+                            format!("rule must be a json object, got {}", other.type_name());
+                        d.note(Severity::Drop, codes::NOT_OBJECT, message);
+                        None
+                    }
+                })
+            };
+            let rule = if single {
+                read(d)
+            } else {
+                d.index(index, read)
+            };
+            if let Some(rule) = rule {
+                rules.push(rule);
+                kept.push(index);
+            }
+        }
+    });
+    let path_of = |index: usize| {
+        if single {
             base.clone()
         } else {
             format!("{base}[{index}]")
-        };
-        let rule = d.at(&path, |d| {
-            d.element(|d| match elem {
-                Value::Object(map) => read_rule(d, map, index, &org, opts),
-                other => {
-                    let message = format!("rule must be a json object, got {}", other.type_name());
-                    d.note(Severity::Drop, codes::NOT_OBJECT, message);
-                    None
-                }
-            })
-        });
-        if let Some(rule) = rule {
-            rules.push(rule);
-            kept_paths.push(path);
         }
-    }
+    };
 
     let mut first_by_id: HashMap<RuleId, usize> = HashMap::with_capacity(rules.len());
     for (i, rule) in rules.iter().enumerate() {
         if let Some(&j) = first_by_id.get(&rule.id) {
             let message = format!(
                 "rule id {} is also used by the rule at {}",
-                rule.id, kept_paths[j]
+                rule.id,
+                path_of(kept[j])
             );
             d.note_at(
                 Severity::Warn,
-                kept_paths[i].clone(),
+                path_of(kept[i]),
                 codes::DUPLICATE_ID,
                 message,
             );
@@ -884,6 +896,41 @@ mod tests {
             Value::Object(m) => m,
             _ => panic!("not an object"),
         }
+    }
+
+    /// Rules are read one element below the list's path: findings inside a rule, a dropped
+    /// rule and a repeated id name the rule's own path, under any envelope, and a single rule
+    /// object is read at the envelope's path.
+    #[test]
+    fn rule_findings_name_each_rule_under_its_envelope() {
+        let dup =
+            r#"{"action":"block","tag":"t","rule_id":"0b139f20-012b-4b14-ac9e-043c71408522"}"#;
+        let text = format!(r#"{{"data":{{"rules":[{dup},{{"tag":"u","zz":1}},{dup}]}}}}"#);
+        let v = parse(text.as_bytes()).unwrap();
+        let doc = parse_rules_value(&v, &RulesParseOptions::lenient("demo")).unwrap();
+        assert_eq!(doc.rules.len(), 2);
+        assert_eq!(doc.rules[1].index, 2);
+        let dropped: Vec<&str> = doc.dropped.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(dropped, ["$.data.rules[1]"]);
+        let found: Vec<(&str, &str)> = doc
+            .warnings
+            .iter()
+            .map(|p| (p.path.as_str(), p.code))
+            .collect();
+        assert_eq!(found, [("$.data.rules[2]", codes::DUPLICATE_ID)]);
+        assert!(doc.warnings[0]
+            .message
+            .ends_with("is also used by the rule at $.data.rules[0]"));
+
+        let v = parse(br#"{"rules":{"action":"block","tag":"t","zz":1}}"#).unwrap();
+        let doc = parse_rules_value(&v, &RulesParseOptions::lenient("demo")).unwrap();
+        assert_eq!(doc.rules.len(), 1);
+        let found: Vec<(&str, &str)> = doc
+            .warnings
+            .iter()
+            .map(|p| (p.path.as_str(), p.code))
+            .collect();
+        assert_eq!(found, [("$.rules.zz", codes::UNKNOWN_KEY)]);
     }
 
     #[test]
