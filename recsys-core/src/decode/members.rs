@@ -6,8 +6,8 @@
 //! An object's members are kept as one list sorted by key ([`KeyWord`] order: a word read
 //! from the key's first bytes, then its length, then the rest), built by one sort and read
 //! by binary search behind a 64-bit filter of the keys present, so most lookups of an absent
-//! alias compare nothing and most comparisons are of two integers; the same order answers
-//! which keys a format knows ([`KeySet`]).
+//! alias compare nothing and most comparisons are of two integers; the same words, hashed,
+//! answer which keys a format knows ([`KeySet`]).
 
 use super::{quote, Code, Decoder, Severity};
 use crate::json::{Map, Value};
@@ -77,11 +77,16 @@ impl<'k> KeyWord<'k> {
         KeyWord { word, key }
     }
 
-    /// One of 64 bits chosen by the word and the length (a member filter, [`Members::get`]).
+    /// A hash of the word and the length.
+    #[inline]
+    fn hash(&self) -> u64 {
+        (self.word ^ self.key.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// One of 64 bits chosen by the hash (a member filter, [`Members::get`]).
     #[inline]
     fn bit(&self) -> u64 {
-        let h = (self.word ^ self.key.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        1 << (h >> 58)
+        1 << (self.hash() >> 58)
     }
 
     /// A total order consistent with key equality: the word, the length, then the bytes
@@ -99,24 +104,44 @@ impl<'k> KeyWord<'k> {
     }
 }
 
-/// A fixed set of keys (a format's known member names), answered by binary search.
+/// A fixed set of keys (a format's known member names): an open-addressing table of at
+/// least four slots per key, probed from the key's hash, so a lookup compares about one key.
+/// A probe run is never longer than the set, whatever is asked.
 pub struct KeySet {
-    sorted: Vec<KeyWord<'static>>,
+    slots: Vec<Option<KeyWord<'static>>>,
 }
 
 impl KeySet {
     /// The set of `keys` (repeats allowed).
     pub fn new(keys: impl IntoIterator<Item = &'static str>) -> KeySet {
-        let mut sorted: Vec<KeyWord<'static>> = keys.into_iter().map(KeyWord::new).collect();
-        sorted.sort_unstable_by(|a, b| a.order(b));
-        sorted.dedup_by(|a, b| a.order(b) == Ordering::Equal);
-        KeySet { sorted }
+        let keys: Vec<KeyWord<'static>> = keys.into_iter().map(KeyWord::new).collect();
+        let mut set = KeySet {
+            slots: vec![None; (keys.len() * 4).next_power_of_two().max(8)],
+        };
+        for k in keys {
+            let i = set.probe(&k);
+            set.slots[i] = Some(k);
+        }
+        set
     }
 
-    /// Whether `key` is in the set. O(log n).
+    /// The slot holding `k`, else the empty slot where its probe run ends.
+    fn probe(&self, k: &KeyWord<'_>) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = (k.hash() >> 32) as usize & mask;
+        while let Some(s) = &self.slots[i] {
+            if s.order(k) == Ordering::Equal {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    /// Whether `key` is in the set.
     pub fn contains(&self, key: &str) -> bool {
         let k = KeyWord::new(key);
-        self.sorted.binary_search_by(|s| s.order(&k)).is_ok()
+        self.slots[self.probe(&k)].is_some()
     }
 }
 
