@@ -714,10 +714,14 @@ mod tests {
         match kind {
             0 => Value::Null,
             1 => Value::Bool(rng.chance(500)),
-            2 => Value::Number(Number::from_literal_unchecked(*rng.pick(NUMBERS))),
+            2 => {
+                let lit = *rng.pick(NUMBERS);
+                Value::Number(Number::from_literal_unchecked(lit))
+            }
             3 => {
                 let mut s = rng.pick(TEXTS).to_string();
-                s.push_str(*rng.pick(TEXTS));
+                let more = *rng.pick(TEXTS);
+                s.push_str(more);
                 Value::String(s)
             }
             4 => Value::Array(
