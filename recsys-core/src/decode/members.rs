@@ -2,10 +2,16 @@
 //! (the last one used, with a warning), unknown keys warned about, and fields that accept
 //! several spellings, the first spelling with a usable value winning and the later ones
 //! reported as ignored.
+//!
+//! An object's members are kept as one list sorted by key ([`KeyWord`] order: a word read
+//! from the key's first bytes, then its length, then the rest), built by one sort and read
+//! by binary search behind a 64-bit filter of the keys present, so most lookups of an absent
+//! alias compare nothing and most comparisons are of two integers; the same words, hashed,
+//! answer which keys a format knows ([`KeySet`]).
 
 use super::{quote, Code, Decoder, Severity};
 use crate::json::{Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Ordering;
 
 /// How many repeated / unknown keys of one object are reported one by one (the rest in one
 /// summary finding).
@@ -35,38 +41,177 @@ pub enum Got<T> {
     Val(T),
 }
 
+/// A key and a word read from its first bytes: the first eight, or, for a shorter key, its
+/// bytes gathered by overlapping reads (the first and last four; the first, middle and last
+/// one), so that with the key's length the word identifies a key of at most eight bytes.
+/// Equal keys have equal words, so most keys are told apart without reading their text.
+/// The order of words is arbitrary but fixed (lookups and runs of repeats need no more).
+#[derive(Clone, Copy, Debug)]
+struct KeyWord<'k> {
+    word: u64,
+    key: &'k str,
+}
+
+impl<'k> KeyWord<'k> {
+    /// The word of `key`.
+    #[inline]
+    fn new(key: &'k str) -> KeyWord<'k> {
+        let b = key.as_bytes();
+        let word = match (
+            b.first_chunk::<8>(),
+            b.first_chunk::<4>(),
+            b.last_chunk::<4>(),
+        ) {
+            (Some(head), _, _) => u64::from_le_bytes(*head),
+            (None, Some(lo), Some(hi)) => {
+                (u64::from(u32::from_le_bytes(*lo)) << 32) | u64::from(u32::from_le_bytes(*hi))
+            }
+            _ => match b {
+                [] => 0,
+                [first, ..] => {
+                    let (mid, last) = (b[b.len() / 2], b[b.len() - 1]);
+                    (u64::from(*first) << 16) | (u64::from(mid) << 8) | u64::from(last)
+                }
+            },
+        };
+        KeyWord { word, key }
+    }
+
+    /// A hash of the word and the length.
+    #[inline]
+    fn hash(&self) -> u64 {
+        (self.word ^ self.key.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// One of 64 bits chosen by the hash (a member filter, [`Members::get`]).
+    #[inline]
+    fn bit(&self) -> u64 {
+        1 << (self.hash() >> 58)
+    }
+
+    /// A total order consistent with key equality: the word, the length, then the bytes
+    /// after the eighth (a key of at most eight bytes is decided by its word and length).
+    #[inline]
+    fn order(&self, other: &KeyWord<'_>) -> Ordering {
+        let (a, b) = (self.key.as_bytes(), other.key.as_bytes());
+        self.word
+            .cmp(&other.word)
+            .then(a.len().cmp(&b.len()))
+            .then_with(|| match (a.get(8..), b.get(8..)) {
+                (Some(x), Some(y)) if !x.is_empty() => x.cmp(y),
+                _ => Ordering::Equal,
+            })
+    }
+}
+
+/// A fixed set of keys (a format's known member names): an open-addressing table of at
+/// least four slots per key, probed from the key's hash, so a lookup compares about one key.
+/// A probe run is never longer than the set, whatever is asked.
+pub struct KeySet {
+    slots: Vec<Option<KeyWord<'static>>>,
+}
+
+impl KeySet {
+    /// The set of `keys` (repeats allowed).
+    pub fn new(keys: impl IntoIterator<Item = &'static str>) -> KeySet {
+        let keys: Vec<KeyWord<'static>> = keys.into_iter().map(KeyWord::new).collect();
+        let mut set = KeySet {
+            slots: vec![None; (keys.len() * 4).next_power_of_two().max(8)],
+        };
+        for k in keys {
+            let i = set.probe(&k);
+            set.slots[i] = Some(k);
+        }
+        set
+    }
+
+    /// The slot holding `k`, else the empty slot where its probe run ends.
+    fn probe(&self, k: &KeyWord<'_>) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = (k.hash() >> 32) as usize & mask;
+        while let Some(s) = &self.slots[i] {
+            if s.order(k) == Ordering::Equal {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    /// Whether `key` is in the set.
+    pub fn contains(&self, key: &str) -> bool {
+        let k = KeyWord::new(key);
+        self.slots[self.probe(&k)].is_some()
+    }
+}
+
+/// One member of an object: its key and word, its value and its position.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    key: KeyWord<'a>,
+    value: &'a Value,
+    at: usize,
+}
+
 /// An object's members by key (a repeated key: the last value), at a fixed path.
 pub struct Members<'a> {
-    fields: BTreeMap<&'a str, &'a Value>,
+    /// One slot per distinct key (the last member of that key), in [`KeyWord`] order.
+    fields: Vec<Slot<'a>>,
+    /// The [`KeyWord::bit`] of every key: a key whose bit is clear is absent.
+    filter: u64,
     path: String,
     notes: KeyNotes,
 }
 
 impl Decoder {
     /// The members of `map` (the object at the current path), warning (in both modes) about
-    /// every repeated key and every key `known` rejects, at most [`MAX_KEY_FINDINGS`] of each
-    /// listed one by one. O(n log n) in the member count.
+    /// every repeated key (in the order of each key's second appearance) and every key
+    /// `known` rejects (asked once per distinct key; in the order of first appearance), at
+    /// most [`MAX_KEY_FINDINGS`] of each listed one by one. O(n log n) in the member count:
+    /// one sort of the members by key, the position breaking ties.
     pub fn members<'a>(
         &mut self,
         map: &'a Map,
         known: impl Fn(&str) -> bool,
         notes: KeyNotes,
     ) -> Members<'a> {
-        let mut fields: BTreeMap<&'a str, &'a Value> = BTreeMap::new();
-        let mut repeated: HashSet<&str> = HashSet::new();
-        let mut duplicates: Vec<&str> = Vec::new();
-        let mut unknown: Vec<&str> = Vec::new();
-        for (k, v) in map.iter() {
-            if fields.insert(k, v).is_some() {
-                if repeated.insert(k) {
-                    duplicates.push(k);
-                }
-            } else if !known(k) {
-                unknown.push(k);
+        let mut fields: Vec<Slot<'a>> = map
+            .iter()
+            .enumerate()
+            .map(|(at, (k, value))| Slot {
+                key: KeyWord::new(k),
+                value,
+                at,
+            })
+            .collect();
+        fields.sort_unstable_by(|a, b| a.key.order(&b.key).then(a.at.cmp(&b.at)));
+        let mut duplicates: Vec<(usize, &'a str)> = Vec::new();
+        let mut unknown: Vec<(usize, &'a str)> = Vec::new();
+        // Each run of one key is collapsed in place to its last member.
+        let (mut read, mut kept) = (0, 0);
+        while read < fields.len() {
+            let first = fields[read];
+            let mut end = read + 1;
+            while end < fields.len() && fields[end].key.order(&first.key) == Ordering::Equal {
+                end += 1;
             }
+            if end - read > 1 {
+                duplicates.push((fields[read + 1].at, first.key.key));
+            }
+            if !known(first.key.key) {
+                unknown.push((first.at, first.key.key));
+            }
+            fields[kept] = fields[end - 1];
+            kept += 1;
+            read = end;
         }
+        fields.truncate(kept);
+        let filter = fields.iter().fold(0, |f, s| f | s.key.bit());
+        duplicates.sort_unstable();
+        unknown.sort_unstable();
         let members = Members {
             fields,
+            filter,
             path: self.path().to_owned(),
             notes,
         };
@@ -91,7 +236,12 @@ pub fn non_empty(v: &Value) -> bool {
 impl<'a> Members<'a> {
     /// The value of `key` (the last one when repeated).
     pub fn get(&self, key: &str) -> Option<&'a Value> {
-        self.fields.get(key).copied()
+        let k = KeyWord::new(key);
+        if self.filter & k.bit() == 0 {
+            return None;
+        }
+        let i = self.fields.binary_search_by(|s| s.key.order(&k)).ok()?;
+        Some(self.fields[i].value)
     }
 
     /// The path of member `key`.
@@ -159,8 +309,8 @@ impl<'a> Members<'a> {
         d.note_at(Severity::Warn, path, code, message);
     }
 
-    fn report_keys(&self, d: &mut Decoder, keys: &[&str], code: &'static str, what: &str) {
-        for k in keys.iter().take(MAX_KEY_FINDINGS) {
+    fn report_keys(&self, d: &mut Decoder, keys: &[(usize, &str)], code: &'static str, what: &str) {
+        for (_, k) in keys.iter().take(MAX_KEY_FINDINGS) {
             self.warn(d, k, code, format!("key {} {what}", quote(k)));
         }
         if keys.len() > MAX_KEY_FINDINGS {

@@ -544,7 +544,7 @@ fn push_key(path: &mut String, key: &str, quote_keys: bool) {
 mod input;
 mod members;
 pub use input::Input;
-pub use members::{Got, KeyNotes, Members};
+pub use members::{Got, KeyNotes, KeySet, Members};
 
 mod request;
 
@@ -552,5 +552,7 @@ mod request;
 mod tests;
 #[cfg(test)]
 mod tests_document;
+#[cfg(test)]
+mod tests_members;
 #[cfg(test)]
 mod tests_trees;

@@ -6,14 +6,14 @@ use super::members::MAX_KEY_FINDINGS;
 use super::*;
 use crate::json::{parse, Map, Value};
 
-const STYLE: Style = Style {
+pub(super) const STYLE: Style = Style {
     keys: Keys::Exact,
     unknown_field: ErrorCode::RuleUnknownKey,
     wrong_type: ErrorCode::RuleWrongType,
     unknown_message: |k| format!("unknown {k}"),
 };
 
-const NOTES: KeyNotes = KeyNotes {
+pub(super) const NOTES: KeyNotes = KeyNotes {
     duplicate: "DUP",
     unknown: "UNKNOWN",
     unknown_what: "is not known",

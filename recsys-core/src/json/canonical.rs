@@ -25,7 +25,7 @@ pub fn canonical_value_text(v: &Value) -> Result<String, JsonError> {
 /// Canonical text of a value, refused with `RECSYS_JSON_TOO_LARGE` past `max_bytes`.
 pub fn canonical_value_text_within(v: &Value, max_bytes: usize) -> Result<String, JsonError> {
     let mut out = String::with_capacity(64);
-    write_canonical(&mut out, v, &mut String::from("$"), max_bytes)?;
+    write_canonical(&mut out, v, &mut Vec::new(), max_bytes)?;
     if out.len() > max_bytes {
         return Err(canonical_too_large(max_bytes));
     }
@@ -85,10 +85,35 @@ pub fn if_match_matches(raw: &str, current_etag: &str) -> bool {
     n == "*" || n == current_etag
 }
 
-fn write_canonical(
+/// One step of the path to the value being written; the path is rendered (`$.a[3]`) only
+/// when a value is refused, so writing a document builds no path strings.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The JSON path of `steps` (`$`, `.key`, `[i]`).
+fn render_path(steps: &[Step<'_>]) -> String {
+    let mut path = String::from("$");
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                path.push('.');
+                path.push_str(k);
+            }
+            Step::Index(i) => {
+                let _ = write!(path, "[{i}]");
+            }
+        }
+    }
+    path
+}
+
+fn write_canonical<'a>(
     out: &mut String,
-    v: &Value,
-    path: &mut String,
+    v: &'a Value,
+    path: &mut Vec<Step<'a>>,
     max: usize,
 ) -> Result<(), JsonError> {
     // Each value writes a bounded amount before the next check (strings at most 6x, numbers
@@ -102,7 +127,7 @@ fn write_canonical(
         Value::Number(n) => numeric_text(out, n).map_err(|(kind, message)| JsonError {
             kind,
             offset: 0,
-            path: path.clone(),
+            path: render_path(path),
             message,
         })?,
         Value::String(s) => pg_string(out, s, path)?,
@@ -112,32 +137,23 @@ fn write_canonical(
                 if i > 0 {
                     out.push_str(", ");
                 }
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
+                path.push(Step::Index(i));
                 write_canonical(out, x, path, max)?;
-                path.truncate(len);
+                path.pop();
             }
             out.push(']');
         }
         Value::Object(m) => {
-            let mut members = m.deduped();
-            members.sort_by(|a, b| {
-                a.0.len()
-                    .cmp(&b.0.len())
-                    .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
-            });
             out.push('{');
-            for (i, (k, x)) in members.iter().enumerate() {
+            for (i, (k, x)) in jsonb_members(m).into_iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
                 pg_string(out, k, path)?;
                 out.push_str(": ");
-                let len = path.len();
-                path.push('.');
-                path.push_str(k);
+                path.push(Step::Key(k));
                 write_canonical(out, x, path, max)?;
-                path.truncate(len);
+                path.pop();
             }
             out.push('}');
         }
@@ -145,31 +161,84 @@ fn write_canonical(
     Ok(())
 }
 
-fn pg_string(out: &mut String, s: &str, path: &str) -> Result<(), JsonError> {
+/// An object's members as `jsonb` keeps them: one per key (the last one written), shorter
+/// keys first, then by bytes. One sort of the members (position breaking ties, so each key's
+/// run ends with its last member) and one pass collapsing the runs: O(n log n).
+fn jsonb_members(m: &super::value::Map) -> Vec<(&str, &Value)> {
+    let mut members: Vec<(&str, &Value, usize)> = m
+        .iter()
+        .enumerate()
+        .map(|(at, (k, v))| (k, v, at))
+        .collect();
+    members.sort_unstable_by(|a, b| {
+        (a.0.len().cmp(&b.0.len()))
+            .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+            .then(a.2.cmp(&b.2))
+    });
+    // `later` follows `kept` in the sorted run: the kept slot takes its value.
+    members.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = later.1;
+        }
+        same
+    });
+    members.into_iter().map(|(k, v, _)| (k, v)).collect()
+}
+
+/// What a byte of a string becomes in `jsonb` text: itself (0), a two-character escape, a
+/// `\u00XX` escape (`u`), or a refusal (NUL, `!`).
+const PG_ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 1;
+    while c < 0x20 {
+        t[c] = b'u';
+        c += 1;
+    }
+    t[0] = b'!';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t
+};
+
+/// Writes `s` as a `jsonb` string literal: runs of bytes that need no escape are copied
+/// whole (every byte of a multi-byte character is one of them).
+fn pg_string(out: &mut String, s: &str, path: &[Step<'_>]) -> Result<(), JsonError> {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0' => {
+    let b = s.as_bytes();
+    let mut run = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let escape = PG_ESCAPES[c as usize];
+        if escape == 0 {
+            continue;
+        }
+        // `c` is ASCII, so `i` is a character boundary.
+        out.push_str(&s[run..i]);
+        run = i + 1;
+        match escape {
+            b'!' => {
                 return Err(JsonError {
                     kind: JsonErrorKind::NulCharacter,
                     offset: 0,
-                    path: path.to_string(),
+                    path: render_path(path),
                     message: "\\u0000 cannot be stored".into(),
                 })
             }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+            b'u' => {
+                let _ = write!(out, "\\u{:04x}", c);
             }
-            c => out.push(c),
+            e => {
+                out.push('\\');
+                out.push(e as char);
+            }
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
     Ok(())
 }
@@ -192,6 +261,15 @@ pub const MAX_CANONICAL_NUMBER_LEN: usize = 1000;
 /// Every bound is checked on lengths computed up front, before anything is allocated.
 fn numeric_text(out: &mut String, n: &Number) -> Result<(), (JsonErrorKind, String)> {
     let lit = n.literal();
+    if is_plain_integer(lit) {
+        out.push_str(lit);
+        return Ok(());
+    }
+    numeric_text_general(out, lit)
+}
+
+/// [`numeric_text`] for any literal.
+fn numeric_text_general(out: &mut String, lit: &str) -> Result<(), (JsonErrorKind, String)> {
     let range_err = || {
         (
             JsonErrorKind::Syntax,
@@ -297,6 +375,20 @@ fn numeric_text(out: &mut String, n: &Number) -> Result<(), (JsonErrorKind, Stri
         out.extend(std::iter::repeat_n('0', (scale - written).max(0) as usize));
     }
     Ok(())
+}
+
+/// Whether `numeric` writes the literal back unchanged: an integer without a leading zero
+/// (or `0` itself, not `-0`), within [`MAX_CANONICAL_NUMBER_LEN`]. Such literals skip the
+/// general rendering, which would write the same characters.
+fn is_plain_integer(lit: &str) -> bool {
+    let digits = lit.strip_prefix('-').unwrap_or(lit).as_bytes();
+    match digits {
+        [b'0'] => digits.len() == lit.len(),
+        [b'1'..=b'9', rest @ ..] => {
+            lit.len() <= MAX_CANONICAL_NUMBER_LEN && rest.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -473,5 +565,216 @@ mod tests {
         }
         assert!(!if_match_matches("abc", t));
         assert!(if_match_matches("*", t));
+    }
+
+    /// The writer as it was before members were sorted once, paths rendered only on refusal,
+    /// strings copied in runs and plain integers copied whole: the reference the current
+    /// writer must agree with, text and errors.
+    mod before {
+        use super::super::{numeric_text_general, JsonError, JsonErrorKind, Value};
+        use std::fmt::Write as _;
+
+        pub fn text(v: &Value) -> Result<String, JsonError> {
+            let mut out = String::new();
+            write(&mut out, v, &mut String::from("$"))?;
+            Ok(out)
+        }
+
+        fn write(out: &mut String, v: &Value, path: &mut String) -> Result<(), JsonError> {
+            match v {
+                Value::Null => out.push_str("null"),
+                Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                Value::Number(n) => {
+                    numeric_text_general(out, n.literal()).map_err(|(kind, message)| JsonError {
+                        kind,
+                        offset: 0,
+                        path: path.clone(),
+                        message,
+                    })?
+                }
+                Value::String(s) => string(out, s, path)?,
+                Value::Array(a) => {
+                    out.push('[');
+                    for (i, x) in a.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        let len = path.len();
+                        let _ = write!(path, "[{i}]");
+                        write(out, x, path)?;
+                        path.truncate(len);
+                    }
+                    out.push(']');
+                }
+                Value::Object(m) => {
+                    let mut members = m.deduped();
+                    members.sort_by(|a, b| {
+                        a.0.len()
+                            .cmp(&b.0.len())
+                            .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+                    });
+                    out.push('{');
+                    for (i, (k, x)) in members.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        string(out, k, path)?;
+                        out.push_str(": ");
+                        let len = path.len();
+                        path.push('.');
+                        path.push_str(k);
+                        write(out, x, path)?;
+                        path.truncate(len);
+                    }
+                    out.push('}');
+                }
+            }
+            Ok(())
+        }
+
+        fn string(out: &mut String, s: &str, path: &str) -> Result<(), JsonError> {
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\u{8}' => out.push_str("\\b"),
+                    '\u{c}' => out.push_str("\\f"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    '\0' => {
+                        return Err(JsonError {
+                            kind: JsonErrorKind::NulCharacter,
+                            offset: 0,
+                            path: path.to_string(),
+                            message: "\\u0000 cannot be stored".into(),
+                        })
+                    }
+                    c if (c as u32) < 0x20 => {
+                        let _ = write!(out, "\\u{:04x}", c as u32);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            Ok(())
+        }
+    }
+
+    /// Keys and strings that are close to each other or need escapes.
+    const TEXTS: &[&str] = &[
+        "",
+        "a",
+        "A",
+        "ab",
+        "b",
+        "é",
+        "z",
+        "aa",
+        "a\"b",
+        "back\\slash",
+        "tab\t",
+        "nl\n",
+        "cr\r",
+        "\u{8}\u{c}",
+        "\u{1}\u{1f}",
+        "\u{7f}",
+        "😀",
+        "\u{2028}",
+        "nul\0",
+        "item_ids",
+    ];
+    const NUMBERS: &[&str] = &[
+        "0",
+        "-0",
+        "7",
+        "-7",
+        "10",
+        "123456789012345678901234567890",
+        "0.5",
+        "-0.0",
+        "1e2",
+        "1E-7",
+        "2.50",
+        "-3e+2",
+        "1e1000",
+        "0e99",
+        "00",
+        "-01",
+    ];
+
+    fn random_value(rng: &mut crate::tests::rng::Rng, depth: usize) -> Value {
+        use crate::json::{Map, Number};
+        let kind = if depth >= 4 {
+            rng.index(4)
+        } else {
+            rng.index(6)
+        };
+        match kind {
+            0 => Value::Null,
+            1 => Value::Bool(rng.chance(500)),
+            2 => {
+                let lit = *rng.pick(NUMBERS);
+                Value::Number(Number::from_literal_unchecked(lit))
+            }
+            3 => {
+                let mut s = rng.pick(TEXTS).to_string();
+                let more = *rng.pick(TEXTS);
+                s.push_str(more);
+                Value::String(s)
+            }
+            4 => Value::Array(
+                (0..rng.index(5))
+                    .map(|_| random_value(rng, depth + 1))
+                    .collect(),
+            ),
+            _ => {
+                let mut m = Map::new();
+                for _ in 0..rng.index(9) {
+                    m.push(rng.pick(TEXTS).to_string(), random_value(rng, depth + 1));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_text_agrees_with_the_writer_it_replaced() {
+        let mut rng = crate::tests::rng::Rng::new(0xca_901);
+        let (mut ok, mut refused) = (0, 0);
+        for case in 0..5_000 {
+            let v = random_value(&mut rng, 0);
+            let want = before::text(&v).map_err(|e| (e.kind, e.path, e.message));
+            let got = canonical_value_text(&v).map_err(|e| (e.kind, e.path, e.message));
+            assert_eq!(got, want, "case {case}: {v:?}");
+            if want.is_ok() {
+                ok += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        // Both outcomes are exercised.
+        assert!(ok > 1_000 && refused > 500, "{ok} {refused}");
+    }
+
+    #[test]
+    fn plain_integers_are_the_literals_the_general_rendering_writes() {
+        for lit in NUMBERS
+            .iter()
+            .copied()
+            .chain(["1", "-1", "999", "-1000000"])
+        {
+            let mut general = String::new();
+            let slow = numeric_text_general(&mut general, lit).map(|_| general);
+            if is_plain_integer(lit) {
+                assert_eq!(slow.as_deref(), Ok(lit), "{lit}");
+            }
+        }
+        assert!(is_plain_integer("0") && is_plain_integer("-12") && is_plain_integer("120"));
+        for lit in ["-0", "00", "01", "-01", "1.0", "1e2", "", "-", "1a"] {
+            assert!(!is_plain_integer(lit), "{lit}");
+        }
+        assert!(!is_plain_integer(&"9".repeat(MAX_CANONICAL_NUMBER_LEN + 1)));
     }
 }

@@ -13,11 +13,12 @@ use super::uuid::{RuleId, Uuid, NAMESPACE_OID};
 use super::values::{
     bool_value, float_value, id_list_value, int_value, parse_target_type, text_value, time_value,
 };
-use crate::decode::{quote, Decoder, Got, KeyNotes, Keys, Members, Mode, Severity, Style};
+use crate::decode::{quote, Decoder, Got, KeyNotes, KeySet, Keys, Members, Mode, Severity, Style};
 use crate::error::{ErrorCode, Problem};
 use crate::json::{parse_with, to_go_string, Limits, Map, Number, Value};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 /// How to parse a rules document.
 #[derive(Clone, Debug)]
@@ -136,40 +137,52 @@ pub fn parse_rules_value(
     let single = matches!(list, Elements::Single(_));
 
     let mut rules: Vec<Rule> = Vec::new();
-    // Path of each kept rule, for the duplicate-id check.
-    let mut kept_paths: Vec<String> = Vec::new();
-    for (index, elem) in list.iter().enumerate() {
-        let path = if single {
+    // Element index of each kept rule, for the duplicate-id check.
+    let mut kept: Vec<usize> = Vec::new();
+    // The rules are read with the decoder at the list's path, each one element deeper.
+    d.at(&base, |d| {
+        for (index, elem) in list.iter().enumerate() {
+            let read = |d: &mut Decoder| {
+                d.element(|d| match elem {
+                    Value::Object(map) => read_rule(d, map, index, &org, opts),
+                    other => {
+                        let message =
+                            format!("rule must be a json object, got {}", other.type_name());
+                        d.note(Severity::Drop, codes::NOT_OBJECT, message);
+                        None
+                    }
+                })
+            };
+            let rule = if single {
+                read(d)
+            } else {
+                d.index(index, read)
+            };
+            if let Some(rule) = rule {
+                rules.push(rule);
+                kept.push(index);
+            }
+        }
+    });
+    let path_of = |index: usize| {
+        if single {
             base.clone()
         } else {
             format!("{base}[{index}]")
-        };
-        let rule = d.at(&path, |d| {
-            d.element(|d| match elem {
-                Value::Object(map) => read_rule(d, map, index, &org, opts),
-                other => {
-                    let message = format!("rule must be a json object, got {}", other.type_name());
-                    d.note(Severity::Drop, codes::NOT_OBJECT, message);
-                    None
-                }
-            })
-        });
-        if let Some(rule) = rule {
-            rules.push(rule);
-            kept_paths.push(path);
         }
-    }
+    };
 
     let mut first_by_id: HashMap<RuleId, usize> = HashMap::with_capacity(rules.len());
     for (i, rule) in rules.iter().enumerate() {
         if let Some(&j) = first_by_id.get(&rule.id) {
             let message = format!(
                 "rule id {} is also used by the rule at {}",
-                rule.id, kept_paths[j]
+                rule.id,
+                path_of(kept[j])
             );
             d.note_at(
                 Severity::Warn,
-                kept_paths[i].clone(),
+                path_of(kept[i]),
                 codes::DUPLICATE_ID,
                 message,
             );
@@ -297,7 +310,7 @@ const ACTION_KEYS: &[&str] = &["action", "rule_action", "operation"];
 pub const MAX_BOOST: f64 = 1e6;
 const TYPE_KEYS: &[&str] = &["target_type", "targetType"];
 const KEY_KEYS: &[&str] = &["target_key", "targetKey", "key"];
-const IMPLIED_KEYS: &[(&str, TargetType)] = &[
+const IMPLIED_KEYS: [(&str, TargetType); 3] = [
     ("tag", TargetType::Tag),
     ("brand", TargetType::Brand),
     ("category", TargetType::Category),
@@ -340,39 +353,53 @@ const NESTED_ID_LIST_KEYS: &[&str] = &[
     "targetItems",
 ];
 
+/// Every member name a rule object may have (aliases, implied target keys, `target`).
+static RULE_KEYS: LazyLock<KeySet> = LazyLock::new(|| {
+    let lists = [
+        ACTION_KEYS,
+        TYPE_KEYS,
+        KEY_KEYS,
+        ID_LIST_KEYS,
+        NAMESPACE_KEYS,
+        SURFACE_KEYS,
+        SEGMENT_KEYS,
+        ENABLED_KEYS,
+        FROM_KEYS,
+        UNTIL_KEYS,
+        RULE_ID_KEYS,
+        OVERRIDE_KEYS,
+        PRIORITY_KEYS,
+        BOOST_KEYS,
+        MAX_PINS_KEYS,
+        CREATED_KEYS,
+        UPDATED_KEYS,
+        NAME_KEYS,
+        DESCRIPTION_KEYS,
+        ORG_KEYS,
+    ];
+    let implied = IMPLIED_KEYS.iter().map(|(k, _)| *k);
+    KeySet::new(
+        lists
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain(implied)
+            .chain([TARGET_KEY]),
+    )
+});
+
+/// Every member name a nested `target` object may have.
+static TARGET_KEYS: LazyLock<KeySet> = LazyLock::new(|| {
+    let lists = [NESTED_TYPE_KEYS, NESTED_KEY_KEYS, NESTED_ID_LIST_KEYS];
+    KeySet::new(lists.into_iter().flatten().copied())
+});
+
 fn is_known_rule_key(k: &str) -> bool {
-    k == TARGET_KEY
-        || IMPLIED_KEYS.iter().any(|(key, _)| *key == k)
-        || [
-            ACTION_KEYS,
-            TYPE_KEYS,
-            KEY_KEYS,
-            ID_LIST_KEYS,
-            NAMESPACE_KEYS,
-            SURFACE_KEYS,
-            SEGMENT_KEYS,
-            ENABLED_KEYS,
-            FROM_KEYS,
-            UNTIL_KEYS,
-            RULE_ID_KEYS,
-            OVERRIDE_KEYS,
-            PRIORITY_KEYS,
-            BOOST_KEYS,
-            MAX_PINS_KEYS,
-            CREATED_KEYS,
-            UPDATED_KEYS,
-            NAME_KEYS,
-            DESCRIPTION_KEYS,
-            ORG_KEYS,
-        ]
-        .iter()
-        .any(|keys| keys.contains(&k))
+    RULE_KEYS.contains(k)
 }
 
 fn is_known_target_key(k: &str) -> bool {
-    [NESTED_TYPE_KEYS, NESTED_KEY_KEYS, NESTED_ID_LIST_KEYS]
-        .iter()
-        .any(|keys| keys.contains(&k))
+    TARGET_KEYS.contains(k)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,7 +555,7 @@ fn read_top_target(obj: &Members<'_>, d: &mut Decoder, max_ids: usize) -> Target
     parts.target_type = text(obj, d, TYPE_KEYS)
         .and_then(|(k, s)| target_type_at(obj, d, k, &s, &mut parts.type_unknown));
     parts.key = text(obj, d, KEY_KEYS).map(|(_, s)| s);
-    let implied: Vec<&str> = IMPLIED_KEYS.iter().map(|(k, _)| *k).collect();
+    let implied: [&str; 3] = IMPLIED_KEYS.map(|(k, _)| k);
     if parts.key.is_some() {
         obj.ignore(d, &implied, "target_key is set");
     } else {
@@ -869,6 +896,41 @@ mod tests {
             Value::Object(m) => m,
             _ => panic!("not an object"),
         }
+    }
+
+    /// Rules are read one element below the list's path: findings inside a rule, a dropped
+    /// rule and a repeated id name the rule's own path, under any envelope, and a single rule
+    /// object is read at the envelope's path.
+    #[test]
+    fn rule_findings_name_each_rule_under_its_envelope() {
+        let dup =
+            r#"{"action":"block","tag":"t","rule_id":"0b139f20-012b-4b14-ac9e-043c71408522"}"#;
+        let text = format!(r#"{{"data":{{"rules":[{dup},{{"tag":"u","zz":1}},{dup}]}}}}"#);
+        let v = parse(text.as_bytes()).unwrap();
+        let doc = parse_rules_value(&v, &RulesParseOptions::lenient("demo")).unwrap();
+        assert_eq!(doc.rules.len(), 2);
+        assert_eq!(doc.rules[1].index, 2);
+        let dropped: Vec<&str> = doc.dropped.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(dropped, ["$.data.rules[1]"]);
+        let found: Vec<(&str, &str)> = doc
+            .warnings
+            .iter()
+            .map(|p| (p.path.as_str(), p.code))
+            .collect();
+        assert_eq!(found, [("$.data.rules[2]", codes::DUPLICATE_ID)]);
+        assert!(doc.warnings[0]
+            .message
+            .ends_with("is also used by the rule at $.data.rules[0]"));
+
+        let v = parse(br#"{"rules":{"action":"block","tag":"t","zz":1}}"#).unwrap();
+        let doc = parse_rules_value(&v, &RulesParseOptions::lenient("demo")).unwrap();
+        assert_eq!(doc.rules.len(), 1);
+        let found: Vec<(&str, &str)> = doc
+            .warnings
+            .iter()
+            .map(|p| (p.path.as_str(), p.code))
+            .collect();
+        assert_eq!(found, [("$.rules.zz", codes::UNKNOWN_KEY)]);
     }
 
     #[test]

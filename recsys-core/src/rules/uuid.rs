@@ -30,7 +30,7 @@ impl Uuid {
     pub fn parse(s: &str) -> Option<Uuid> {
         let b = s.as_bytes();
         let body: &[u8] = match b.len() {
-            32 => return hex_bytes(b),
+            32 => return hex_bytes(b, &BARE_DIGITS),
             36 => b,
             38 if b[0] == b'{' && b[37] == b'}' => &b[1..37],
             45 if b[..9].eq_ignore_ascii_case(b"urn:uuid:") => &b[9..],
@@ -39,16 +39,7 @@ impl Uuid {
         if body[8] != b'-' || body[13] != b'-' || body[18] != b'-' || body[23] != b'-' {
             return None;
         }
-        let mut hex = [0u8; 32];
-        let mut n = 0;
-        for (i, &c) in body.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                continue;
-            }
-            hex[n] = c;
-            n += 1;
-        }
-        hex_bytes(&hex)
+        hex_bytes(body, &HYPHENATED_DIGITS)
     }
 
     /// True for the all-zero UUID.
@@ -84,17 +75,60 @@ impl Uuid {
     }
 }
 
-fn hex_bytes(hex: &[u8]) -> Option<Uuid> {
-    if hex.len() != 32 {
-        return None;
+/// Where the 32 hex digits of a bare UUID are.
+const BARE_DIGITS: [u8; 32] = {
+    let mut at = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        at[i] = i as u8;
+        i += 1;
     }
+    at
+};
+
+/// Where the 32 hex digits of a hyphenated UUID are (hyphens at 8, 13, 18 and 23).
+const HYPHENATED_DIGITS: [u8; 32] = {
+    let mut at = [0u8; 32];
+    let (mut i, mut pos) = (0, 0u8);
+    while i < 32 {
+        if matches!(pos, 8 | 13 | 18 | 23) {
+            pos += 1;
+        }
+        at[i] = pos;
+        i += 1;
+        pos += 1;
+    }
+    at
+};
+
+/// The value of each byte as a hex digit (either case); 0xff for any other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        t[b'a' as usize + c] = 10 + c as u8;
+        t[b'A' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    t
+};
+
+/// The UUID whose 32 hex digits are at `digits` in `text` (which holds them all).
+fn hex_bytes(text: &[u8], digits: &[u8; 32]) -> Option<Uuid> {
     let mut out = [0u8; 16];
-    for (i, pair) in hex.chunks_exact(2).enumerate() {
-        let hi = (pair[0] as char).to_digit(16)?;
-        let lo = (pair[1] as char).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
+    let mut bad = 0u8;
+    for (i, pair) in digits.chunks_exact(2).enumerate() {
+        let hi = HEX_VALUE[text[pair[0] as usize] as usize];
+        let lo = HEX_VALUE[text[pair[1] as usize] as usize];
+        bad |= (hi | lo) & 0xf0;
+        out[i] = (hi << 4) | (lo & 0x0f);
     }
-    Some(Uuid(out))
+    (bad == 0).then_some(Uuid(out))
 }
 
 impl fmt::Display for Uuid {
@@ -165,6 +199,74 @@ mod tests {
         ] {
             assert_eq!(Uuid::parse(s), None, "{s}");
         }
+    }
+
+    /// The parser as it was before the digit table: the hyphenated body copied without its
+    /// hyphens, each digit read with `char::to_digit`.
+    fn parse_before(s: &str) -> Option<Uuid> {
+        let b = s.as_bytes();
+        let hex_of = |hex: &[u8]| -> Option<Uuid> {
+            let mut out = [0u8; 16];
+            for (i, pair) in hex.chunks_exact(2).enumerate() {
+                let hi = (pair[0] as char).to_digit(16)?;
+                let lo = (pair[1] as char).to_digit(16)?;
+                out[i] = (hi * 16 + lo) as u8;
+            }
+            Some(Uuid(out))
+        };
+        let body: &[u8] = match b.len() {
+            32 => return hex_of(b),
+            36 => b,
+            38 if b[0] == b'{' && b[37] == b'}' => &b[1..37],
+            45 if b[..9].eq_ignore_ascii_case(b"urn:uuid:") => &b[9..],
+            _ => return None,
+        };
+        if [8, 13, 18, 23].iter().any(|&i| body[i] != b'-') {
+            return None;
+        }
+        let hex: Vec<u8> = (0..36)
+            .filter(|i| ![8, 13, 18, 23].contains(i))
+            .map(|i| body[i])
+            .collect();
+        hex_of(&hex)
+    }
+
+    #[test]
+    fn parsing_agrees_with_the_parser_it_replaced() {
+        let mut rng = crate::tests::rng::Rng::new(0x00d1d);
+        let digits = b"0123456789abcdefABCDEF";
+        let odd = ['g', 'G', '-', ' ', '{', '}', 'x', '/', ':', '@', '`', 'é'];
+        let (mut valid, mut invalid) = (0, 0);
+        for case in 0..20_000 {
+            let mut s: String = (0..32).map(|_| *rng.pick(digits) as char).collect();
+            if rng.chance(700) {
+                for at in [8, 13, 18, 23] {
+                    s.insert(at, '-');
+                }
+                match rng.index(4) {
+                    0 => s = format!("{{{s}}}"),
+                    1 => s = format!("{}{s}", rng.pick(&["urn:uuid:", "URN:uuid:", "urn:uuix:"])),
+                    _ => {}
+                }
+            }
+            if rng.chance(300) {
+                let chars: Vec<char> = s.chars().collect();
+                let at = rng.index(chars.len());
+                s = chars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| if i == at { *rng.pick(&odd) } else { c })
+                    .collect();
+            }
+            let want = parse_before(&s);
+            assert_eq!(Uuid::parse(&s), want, "case {case}: {s}");
+            if want.is_some() {
+                valid += 1;
+            } else {
+                invalid += 1;
+            }
+        }
+        assert!(valid > 5_000 && invalid > 2_000, "{valid} {invalid}");
     }
 
     #[test]
