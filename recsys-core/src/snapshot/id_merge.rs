@@ -445,6 +445,50 @@ mod id_merge_tests {
         }
     }
 
+    /// Merging lists of ids around the 16-byte prefix (every length near it, shared
+    /// prefixes, NUL bytes, blanks, multi-byte characters), split at random between lists
+    /// that overlap, gives their union in byte order and each list's ids in it.
+    #[test]
+    fn merging_ids_that_share_their_prefix_gives_byte_order() {
+        let p = "abcdefghijklmnop";
+        let mut ids: Vec<String> = ["", " ", "a", "a\0", "é", "éé", "ü-ид-0000001"]
+            .map(String::from)
+            .to_vec();
+        for tail in ["", "\0", " ", "q", "r", "qq", "qr", "é", "\0\0"] {
+            ids.push(format!("{p}{tail}"));
+            ids.push(format!("{}{tail}", &p[..15]));
+        }
+        let mut state = Rng::new(0xD1B5_4A32_D192_ED03);
+        for round in 0..100 {
+            let n_lists = 1 + state.index(5);
+            let lists: Vec<Vec<&str>> = (0..n_lists)
+                .map(|_| {
+                    let set: BTreeSet<&str> = ids
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|s| !s.is_empty() && state.chance(400))
+                        .collect();
+                    set.into_iter().collect()
+                })
+                .collect();
+            let slices: Vec<&[&str]> = lists.iter().map(Vec::as_slice).collect();
+            let (names, remap) = merge(&slices, &[]);
+            let want: Vec<&str> = lists
+                .iter()
+                .flatten()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(names, want, "round {round}");
+            for (j, l) in lists.iter().enumerate() {
+                for (k, s) in l.iter().enumerate() {
+                    assert_eq!(names[remap[j][k] as usize], *s, "round {round}");
+                }
+            }
+        }
+    }
+
     /// The 16-byte prefix key reads like the zero-padded first 16 bytes, at every length.
     #[test]
     fn prefix_words_are_the_zero_padded_first_sixteen_bytes() {
