@@ -336,28 +336,22 @@ pub(crate) fn merge<'a>(lists: &[&[&'a str]], prefer: &[bool]) -> (Vec<&'a str>,
     let mut remap: Vec<Vec<u32>> = lists.iter().map(|l| vec![0; l.len()]).collect();
     let mut names: Vec<&'a str> =
         Vec::with_capacity(lists.iter().map(|l| l.len()).max().unwrap_or(0));
-    let preferred = |j: usize| prefer.get(j).copied().unwrap_or(false);
+    // The order heads are compared in: preferred lists first, so that between equal heads
+    // (the first least one wins) a preferred list's string is taken, at no cost per id.
+    let mut scan: Vec<usize> = (0..lists.len()).collect();
+    scan.sort_by_key(|&j| !prefer.get(j).copied().unwrap_or(false));
     // The head of each list, with its prefix (compared first).
     let head = |j: usize, pos: &[usize]| lists[j].get(pos[j]).map(|s| (prefix_words(s), *s));
     let mut heads: Vec<Option<([u64; 2], &str)>> =
         (0..lists.len()).map(|j| head(j, &pos)).collect();
     loop {
-        let mut best: Option<(usize, [u64; 2], &str)> = None;
-        for (j, h) in heads.iter().enumerate() {
-            let Some(h) = h else { continue };
-            let take = match best {
-                None => true,
-                Some((b, p, s)) => match str_order(&h.0, h.1, &p, s) {
-                    Ordering::Less => true,
-                    Ordering::Equal => preferred(j) && !preferred(b),
-                    Ordering::Greater => false,
-                },
-            };
-            if take {
-                best = Some((j, h.0, h.1));
+        let mut best: Option<([u64; 2], &str)> = None;
+        for h in scan.iter().filter_map(|&j| heads[j].as_ref()) {
+            if best.is_none_or(|b| str_order(&h.0, h.1, &b.0, b.1) == Ordering::Less) {
+                best = Some(*h);
             }
         }
-        let Some((_, p, s)) = best else {
+        let Some((p, s)) = best else {
             return (names, remap);
         };
         let id = names.len() as u32;
