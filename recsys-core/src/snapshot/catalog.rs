@@ -295,22 +295,20 @@ fn list_ids<'a>(src: &Sources<'a>, list: (ArtifactKind, bool), n: usize) -> Vec<
     v
 }
 
-/// One list of occurrences interned on its own ([`id_merge::sort_list`]); a neighbour id
-/// with surrounding blanks is interned as written but resolved by its trimmed name later
-/// ([`BY_NAME`]).
-fn sort_occurrences<'a>(src: &Sources<'a>, list: (ArtifactKind, bool), n: usize) -> SortedList<'a> {
+/// One list of occurrences interned on its own ([`id_merge::sort_list`]), and the
+/// positions of its neighbour ids with surrounding blanks: those are interned as written but
+/// resolved by their trimmed name later ([`BY_NAME`]).
+fn sort_occurrences<'a>(
+    src: &Sources<'a>,
+    list: (ArtifactKind, bool),
+    n: usize,
+) -> (SortedList<'a>, Vec<usize>) {
     let ids = list_ids(src, list, n);
     let untrimmed: Vec<usize> = match list.1 {
         true => (0..ids.len()).filter(|&i| !is_trimmed(ids[i])).collect(),
         false => Vec::new(),
     };
-    let mut sorted = id_merge::sort_list(ids);
-    for i in untrimmed {
-        if sorted.local[i] != id_merge::NONE {
-            sorted.local[i] = BY_NAME;
-        }
-    }
-    sorted
+    (id_merge::sort_list(ids), untrimmed)
 }
 
 /// Interns every id occurrence of `src`: each list sorted on its own (side by side), then
@@ -320,8 +318,11 @@ fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
     let weights = LISTS.map(|l| list_len(src, l));
     let sorted =
         super::parallel::in_parallel(&weights, |i| sort_occurrences(src, LISTS[i], weights[i]));
-    let distinct: Vec<&[&str]> = sorted.iter().map(|s| s.distinct.as_slice()).collect();
-    let (names, remap) = id_merge::merge(&distinct);
+    let distinct: Vec<&[&str]> = sorted.iter().map(|s| s.0.distinct.as_slice()).collect();
+    // Names come from a list stored in byte order where one names them (content, as the
+    // pipeline writes it), so the interner copies them reading in order.
+    let in_order: Vec<bool> = sorted.iter().map(|s| s.0.in_order).collect();
+    let (names, remap) = id_merge::merge(&distinct, &in_order);
     let mut refs = vec![0u8; names.len()];
     for (l, map) in remap.iter().enumerate() {
         for &g in map {
@@ -333,12 +334,14 @@ fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
     let mut lists: Vec<Vec<u32>> = sorted
         .into_iter()
         .zip(&remap)
-        .map(|(s, map)| {
-            let mut local = s.local;
-            for x in local.iter_mut().filter(|x| **x < BY_NAME) {
-                *x = map[*x as usize];
+        .map(|((s, untrimmed), map)| {
+            let mut ids = s.resolve(map);
+            for i in untrimmed {
+                if ids[i] != id_merge::NONE {
+                    ids[i] = BY_NAME;
+                }
             }
-            local
+            ids
         })
         .collect();
     let mut take = |i: usize| std::mem::take(&mut lists[i]);

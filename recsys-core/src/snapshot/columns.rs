@@ -66,6 +66,7 @@ impl<O: Offset> Strs<O> {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+    #[inline]
     pub fn get(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1].get() };
         self.bytes

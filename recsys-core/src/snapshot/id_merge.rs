@@ -11,15 +11,80 @@
 use super::intern::prefix_words;
 use std::cmp::Ordering;
 
-/// An occurrence that names nothing (the empty id) in [`SortedList::local`].
+/// An occurrence that names nothing (the empty id) in [`SortedList::resolve`].
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// One list of id occurrences, interned on its own.
+/// One list of id occurrences, interned on its own: its distinct ids in byte order and,
+/// per id, where it occurs. Once the lists are merged, [`SortedList::resolve`] gives each
+/// occurrence its catalog id in one pass that reads the ids in order (the occurrences are
+/// written once each, in place of writing a local index per occurrence while sorting and
+/// reading it back through the merge's table afterwards: two passes out of order).
 pub(crate) struct SortedList<'a> {
     /// The list's distinct non-empty ids, in byte order.
     pub distinct: Vec<&'a str>,
+    /// Whether the non-empty ids were already in byte order as given (so reading
+    /// `distinct` reads the list's strings in the order they are stored).
+    pub in_order: bool,
+    /// The positions of the non-empty occurrences, grouped by id (groups in the order of
+    /// `distinct`).
+    at: Vec<u32>,
+    /// Per id of `distinct`, the end of its group in `at`.
+    ends: Vec<u32>,
+    /// Occurrences in the list, empty ids included.
+    len: usize,
+}
+
+impl<'a> SortedList<'a> {
+    fn with_capacity(len: usize, in_order: bool) -> SortedList<'a> {
+        SortedList {
+            distinct: Vec::new(),
+            in_order,
+            at: Vec::with_capacity(len),
+            ends: Vec::new(),
+            len,
+        }
+    }
+
+    /// Adds the occurrence at `at` to the group of the last id, or (`new` is its text) to
+    /// a new group.
+    #[inline]
+    fn push(&mut self, at: u32, new: Option<&'a str>) {
+        if let Some(s) = new {
+            if !self.at.is_empty() {
+                self.ends.push(self.at.len() as u32);
+            }
+            self.distinct.push(s);
+        }
+        self.at.push(at);
+    }
+
+    fn finish(mut self) -> SortedList<'a> {
+        if !self.at.is_empty() {
+            self.ends.push(self.at.len() as u32);
+        }
+        self
+    }
+
+    /// Per occurrence, `ids[k]` where `k` is its id's index in `distinct` ([`NONE`] for an
+    /// empty id). `ids` has an entry per distinct id (the merge's remap of this list).
+    pub(crate) fn resolve(self, ids: &[u32]) -> Vec<u32> {
+        let mut out = vec![NONE; self.len];
+        let mut from = 0;
+        for (&end, &id) in self.ends.iter().zip(ids) {
+            for &at in self.at.get(from..end as usize).unwrap_or_default() {
+                out[at as usize] = id;
+            }
+            from = end as usize;
+        }
+        out
+    }
+
+    #[cfg(test)]
     /// Per occurrence, the index of its id in `distinct` ([`NONE`] for an empty id).
-    pub local: Vec<u32>,
+    pub(crate) fn local(self) -> Vec<u32> {
+        let ids: Vec<u32> = (0..self.distinct.len() as u32).collect();
+        self.resolve(&ids)
+    }
 }
 
 /// The sort key of an occurrence: its first 16 bytes, its length and where it is.
@@ -56,39 +121,40 @@ fn key_order(a: &Key, b: &Key, strs: &[&str]) -> Ordering {
     })
 }
 
-/// Sorts one list of occurrences into its distinct ids and each occurrence's index among
-/// them. Lists longer than `u32::MAX - 1` are not a concern: an artifact is at most 4 GiB.
+/// A string's length as kept in a sort key (saturated; an artifact is at most 4 GiB, and
+/// keys of equal saturated length over 16 bytes are told apart by their text anyway).
+#[inline]
+fn len32(s: &str) -> u32 {
+    s.len().min(u32::MAX as usize) as u32
+}
+
+/// Sorts one list of occurrences into its distinct ids and where each occurs. Lists longer
+/// than `u32::MAX - 1` are not a concern: an artifact is at most 4 GiB.
 ///
 /// A list already in order is not sorted; a list whose 16-byte prefixes differ in at most
-/// eight byte positions (ids that share a stem, as catalogs name them) is radix-sorted on
-/// those bytes ([`radix_order`]); any other list is sorted by comparison.
+/// 64 bits (ids that share a stem, as catalogs name them) is radix-sorted on those bits
+/// ([`radix_order`]); any other list is sorted by comparison. An occurrence's text is read
+/// again only to start a new id (or to tell apart ids longer than 16 bytes).
 pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
-    let mut local = vec![NONE; occ.len()];
-    let mut distinct: Vec<&str> = Vec::new();
-    let mut rank = |at: usize, new: bool| {
-        if new {
-            distinct.push(occ[at]);
-        }
-        local[at] = distinct.len() as u32 - 1;
-    };
     let shape = Shape::of(&occ);
+    let mut sorted = SortedList::with_capacity(occ.len(), shape.in_order);
     if shape.in_order {
         let mut prev: Option<&str> = None;
         for (at, &s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-            rank(at, prev != Some(s));
+            sorted.push(at as u32, (prev != Some(s)).then_some(s));
             prev = Some(s);
         }
     } else if let Some(order) = radix_order(&occ, &shape) {
         for (j, p) in order.iter().enumerate() {
-            let (at, new) = (p.at as usize, j == 0);
-            // Equal packed bytes mean equal 16-byte prefixes: equal strings unless the
-            // lengths differ or both go on past the prefix.
-            let new = new || {
+            // Equal packed bits and lengths mean equal strings unless both go on past the
+            // 16-byte prefix.
+            let new = j == 0 || {
                 let q = &order[j - 1];
-                let (a, b) = (occ[q.at as usize], occ[at]);
-                q.key != p.key || a.len() != b.len() || (a.len() > 16 && a != b)
+                q.key != p.key
+                    || q.len != p.len
+                    || (p.len > 16 && occ[q.at as usize] != occ[p.at as usize])
             };
-            rank(at, new);
+            sorted.push(p.at, new.then(|| occ[p.at as usize]));
         }
     } else {
         let mut keys: Vec<Key> = Vec::with_capacity(occ.len());
@@ -98,21 +164,19 @@ pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
                 .filter(|(_, s)| !s.is_empty())
                 .map(|(i, s)| Key {
                     prefix: prefix_words(s),
-                    len: s.len().min(u32::MAX as usize) as u32,
+                    len: len32(s),
                     at: i as u32,
                 }),
         );
         keys.sort_unstable_by(|a, b| key_order(a, b, &occ));
         let mut prev: Option<&Key> = None;
         for k in &keys {
-            rank(
-                k.at as usize,
-                prev.is_none_or(|p| key_order(p, k, &occ) != Ordering::Equal),
-            );
+            let new = prev.is_none_or(|p| key_order(p, k, &occ) != Ordering::Equal);
+            sorted.push(k.at, new.then(|| occ[k.at as usize]));
             prev = Some(k);
         }
     }
-    SortedList { distinct, local }
+    sorted.finish()
 }
 
 /// What one read of a list tells: whether its non-empty ids are already in byte order, and
@@ -158,58 +222,83 @@ impl Shape {
 }
 
 /// An occurrence in [`radix_order`]: the bits of its prefix that vary in the list, packed
-/// in byte order (so they order like the prefixes), and where it is.
+/// in byte order (so they order like the prefixes), its length (in what would otherwise be
+/// padding) and where it is.
 #[derive(Clone, Copy)]
 struct Packed {
     key: u64,
+    len: u32,
     at: u32,
 }
 
 /// Bits per radix digit in [`radix_order`].
 const DIGIT: u32 = 11;
 
+/// One varying byte of the prefix as [`radix_order`] packs it: which word of
+/// [`prefix_words`] holds it, how far to shift that word, which low bits to keep, and how
+/// many bits that is.
+#[derive(Clone, Copy)]
+struct Field {
+    word: usize,
+    shift: u32,
+    mask: u64,
+    width: u32,
+}
+
 /// The non-empty occurrences of `occ` in byte order, by an LSD radix sort over the prefix
 /// bits that vary (ids sharing a stem vary in a few bits of a few bytes: 28 bits for
 /// `sku-0000000`, three counting passes), then each run of equal prefixes ordered by
 /// [`str_order`]. `None` when more than 64 bits vary (the comparison sort is used then).
-/// Costs 16 bytes per occurrence beside the result while sorting.
+/// The digits of every pass are counted while the keys are packed (one read of the ids;
+/// no pass can be skipped: each 11-bit digit holds the highest kept bit of some varying
+/// byte). Costs 16 bytes per occurrence beside the result while sorting.
 fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
-    let fields = shape.fields();
-    let bits: u32 = fields.iter().map(|f| f.1).sum();
+    let fields: Vec<Field> = shape
+        .fields()
+        .into_iter()
+        .map(|(b, w)| Field {
+            word: b / 8,
+            shift: 56 - 8 * (b % 8) as u32,
+            mask: (1 << w) - 1,
+            width: w,
+        })
+        .collect();
+    let bits: u32 = fields.iter().map(|f| f.width).sum();
     if bits > 64 {
         return None;
     }
-    let pack = |s: &str| {
-        let p = prefix_words(s);
-        fields.iter().fold(0u64, |k, &(b, w)| {
-            let byte = (p[b / 8] >> (56 - 8 * (b % 8))) & 0xff;
-            (k << w) | (byte & ((1 << w) - 1))
-        })
-    };
-    let mut keys: Vec<Packed> = occ
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_empty())
-        .map(|(i, s)| Packed {
-            key: pack(s),
-            at: i as u32,
-        })
-        .collect();
-    let mut buf = keys.clone();
+    let passes = bits.div_ceil(DIGIT) as usize;
     let mask = (1u64 << DIGIT) - 1;
-    let mut start = vec![0usize; (1 << DIGIT) + 1];
-    for pass in 0..bits.div_ceil(DIGIT) {
-        let shift = DIGIT * pass;
-        start.iter_mut().for_each(|c| *c = 0);
-        for k in &keys {
-            start[((k.key >> shift) & mask) as usize + 1] += 1;
+    let radix = 1usize << DIGIT;
+    // Per pass, how many keys have each digit.
+    let mut count = vec![0u32; passes * radix];
+    let mut keys: Vec<Packed> = Vec::with_capacity(occ.len());
+    for (i, s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        let p = prefix_words(s);
+        let key = fields.iter().fold(0u64, |k, f| {
+            (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
+        });
+        for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
+            c[((key >> (DIGIT as usize * pass)) & mask) as usize] += 1;
         }
-        for d in 1..start.len() {
-            start[d] += start[d - 1];
+        keys.push(Packed {
+            key,
+            len: len32(s),
+            at: i as u32,
+        });
+    }
+    let mut buf = keys.clone();
+    let mut start = vec![0u32; radix];
+    for (pass, c) in count.chunks_exact(radix).enumerate() {
+        let mut sum = 0;
+        for (st, &n) in start.iter_mut().zip(c) {
+            *st = sum;
+            sum += n;
         }
+        let shift = DIGIT as usize * pass;
         for k in &keys {
             let d = ((k.key >> shift) & mask) as usize;
-            buf[start[d]] = *k;
+            buf[start[d] as usize] = *k;
             start[d] += 1;
         }
         std::mem::swap(&mut keys, &mut buf);
@@ -223,14 +312,12 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
             j += 1;
         }
         let run = &mut keys[i..j];
-        let len = |k: &Packed| occ[k.at as usize].len();
-        if run.len() > 1 && !run.iter().all(|k| len(k) == len(&run[0]) && len(k) <= 16) {
+        if run.len() > 1 && !run.iter().all(|k| k.len == run[0].len && k.len <= 16) {
             run.sort_unstable_by(|a, b| {
-                let (s, t) = (occ[a.at as usize], occ[b.at as usize]);
-                if s.len() > 16 && t.len() > 16 {
-                    s.cmp(t)
+                if a.len > 16 && b.len > 16 {
+                    occ[a.at as usize].cmp(occ[b.at as usize])
                 } else {
-                    s.len().cmp(&t.len())
+                    a.len.cmp(&b.len)
                 }
             });
         }
@@ -241,19 +328,25 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
 
 /// Merges sorted lists of distinct ids (each in byte order) into one: the union in byte
 /// order, and per list, the index of each of its ids in the union. Heads are compared by
-/// their 16-byte prefixes first ([`str_order`]), so the text is read only past them.
-pub(crate) fn merge<'a>(lists: &[&[&'a str]]) -> (Vec<&'a str>, Vec<Vec<u32>>) {
+/// their 16-byte prefixes first ([`str_order`]), so the text is read only past them. An id
+/// named by several lists is taken from a `prefer`red list when one names it (a list whose
+/// strings are stored in byte order, so the union's strings are then read in order too).
+pub(crate) fn merge<'a>(lists: &[&[&'a str]], prefer: &[bool]) -> (Vec<&'a str>, Vec<Vec<u32>>) {
     let mut pos = vec![0usize; lists.len()];
     let mut remap: Vec<Vec<u32>> = lists.iter().map(|l| vec![0; l.len()]).collect();
     let mut names: Vec<&'a str> =
         Vec::with_capacity(lists.iter().map(|l| l.len()).max().unwrap_or(0));
+    // The order heads are compared in: preferred lists first, so that between equal heads
+    // (the first least one wins) a preferred list's string is taken, at no cost per id.
+    let mut scan: Vec<usize> = (0..lists.len()).collect();
+    scan.sort_by_key(|&j| !prefer.get(j).copied().unwrap_or(false));
     // The head of each list, with its prefix (compared first).
     let head = |j: usize, pos: &[usize]| lists[j].get(pos[j]).map(|s| (prefix_words(s), *s));
     let mut heads: Vec<Option<([u64; 2], &str)>> =
         (0..lists.len()).map(|j| head(j, &pos)).collect();
     loop {
         let mut best: Option<([u64; 2], &str)> = None;
-        for h in heads.iter().flatten() {
+        for h in scan.iter().filter_map(|&j| heads[j].as_ref()) {
             if best.is_none_or(|b| str_order(&h.0, h.1, &b.0, b.1) == Ordering::Less) {
                 best = Some(*h);
             }
@@ -309,7 +402,7 @@ mod id_merge_tests {
     fn ids_sharing_a_stem_are_radix_sorted_into_byte_order() {
         let mut state = Rng::new(0x2545_F491_4F6C_DD1D);
         for round in 0..200 {
-            let stem = ["sku-", "a-long-shared-prefix-", "", "item\0"][round % 4];
+            let stem = ["sku-", "a-long-shared-prefix-", "", "item\0", "ü-ид-"][round % 5];
             let len = state.index(400);
             let list: Vec<String> = (0..len)
                 .map(|_| match state.below(5) {
@@ -325,6 +418,7 @@ mod id_merge_tests {
                 assert!(super::radix_order(&occ, &shape).is_some(), "round {round}");
             }
             let sorted = sort_list(occ.clone());
+            assert_eq!(sorted.in_order, shape.in_order, "round {round}");
             let want: Vec<&str> = occ
                 .iter()
                 .copied()
@@ -333,10 +427,57 @@ mod id_merge_tests {
                 .into_iter()
                 .collect();
             assert_eq!(sorted.distinct, want, "round {round}");
+            let distinct = sorted.distinct.clone();
+            let local = sorted.local();
+            assert_eq!(local.len(), occ.len(), "round {round}");
             for (i, s) in occ.iter().enumerate() {
                 match s.is_empty() {
-                    true => assert_eq!(sorted.local[i], NONE),
-                    false => assert_eq!(sorted.distinct[sorted.local[i] as usize], *s),
+                    true => assert_eq!(local[i], NONE),
+                    false => assert_eq!(distinct[local[i] as usize], *s),
+                }
+            }
+        }
+    }
+
+    /// Merging lists of ids around the 16-byte prefix (every length near it, shared
+    /// prefixes, NUL bytes, blanks, multi-byte characters), split at random between lists
+    /// that overlap, gives their union in byte order and each list's ids in it.
+    #[test]
+    fn merging_ids_that_share_their_prefix_gives_byte_order() {
+        let p = "abcdefghijklmnop";
+        let mut ids: Vec<String> = ["", " ", "a", "a\0", "é", "éé", "ü-ид-0000001"]
+            .map(String::from)
+            .to_vec();
+        for tail in ["", "\0", " ", "q", "r", "qq", "qr", "é", "\0\0"] {
+            ids.push(format!("{p}{tail}"));
+            ids.push(format!("{}{tail}", &p[..15]));
+        }
+        let mut state = Rng::new(0xD1B5_4A32_D192_ED03);
+        for round in 0..100 {
+            let n_lists = 1 + state.index(5);
+            let lists: Vec<Vec<&str>> = (0..n_lists)
+                .map(|_| {
+                    let set: BTreeSet<&str> = ids
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|s| !s.is_empty() && state.chance(400))
+                        .collect();
+                    set.into_iter().collect()
+                })
+                .collect();
+            let slices: Vec<&[&str]> = lists.iter().map(Vec::as_slice).collect();
+            let (names, remap) = merge(&slices, &[]);
+            let want: Vec<&str> = lists
+                .iter()
+                .flatten()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(names, want, "round {round}");
+            for (j, l) in lists.iter().enumerate() {
+                for (k, s) in l.iter().enumerate() {
+                    assert_eq!(names[remap[j][k] as usize], *s, "round {round}");
                 }
             }
         }
@@ -384,17 +525,39 @@ mod id_merge_tests {
                 .iter()
                 .map(|l| sort_list(l.iter().map(String::as_str).collect()))
                 .collect();
+            let prefer: Vec<bool> = (0..n_lists).map(|_| state.chance(500)).collect();
             let distinct: Vec<&[&str]> = sorted.iter().map(|s| s.distinct.as_slice()).collect();
-            let (names, remap) = merge(&distinct);
+            let (names, remap) = merge(&distinct, &prefer);
             assert_eq!(names, ranked, "round {round}");
-            for (j, l) in lists.iter().enumerate() {
+            // An id a preferred list names is that list's string (the same bytes in memory).
+            for name in &names {
+                let prefer = &prefer;
+                let from_preferred = |p: bool| {
+                    (0..n_lists).filter(|&j| prefer[j] == p).any(|j| {
+                        distinct[j]
+                            .iter()
+                            .any(|d| d == name && std::ptr::eq(d.as_ptr(), name.as_ptr()))
+                    })
+                };
+                let named_by_preferred =
+                    (0..n_lists).any(|j| prefer[j] && distinct[j].contains(name));
+                assert_eq!(from_preferred(true), named_by_preferred, "round {round}");
+                assert!(
+                    from_preferred(true) || from_preferred(false),
+                    "round {round}"
+                );
+            }
+            drop(distinct);
+            for ((j, l), s) in lists.iter().enumerate().zip(sorted) {
+                let resolved = s.resolve(&remap[j]);
+                assert_eq!(resolved.len(), l.len(), "round {round}");
                 for (i, s) in l.iter().enumerate() {
-                    let local = sorted[j].local[i];
-                    if s.is_empty() {
-                        assert_eq!(local, NONE, "round {round}");
-                    } else {
-                        let global = remap[j][local as usize];
-                        assert_eq!(names[global as usize], s, "round {round} list {j} at {i}");
+                    match s.is_empty() {
+                        true => assert_eq!(resolved[i], NONE, "round {round}"),
+                        false => assert_eq!(
+                            names[resolved[i] as usize], s,
+                            "round {round} list {j} at {i}"
+                        ),
                     }
                 }
             }
