@@ -597,6 +597,36 @@ mod tests {
         }
     }
 
+    /// `options.explain` is matched without regard to ASCII case or padding; an unknown level
+    /// is quoted lower-cased, and absent or blank is `none`.
+    #[test]
+    fn explain_levels_ignore_case() {
+        let explain = |e: &str| {
+            rec(&format!(
+                r#"{{"surface":"h","user":{{"user_id":"u"}},"options":{{"explain":{e}}}}}"#
+            ))
+            .map(|(r, _)| r.options.explain)
+        };
+        for (e, want) in [
+            (r#""SuMMary""#, Explain::Summary),
+            (r#"" FULL ""#, Explain::Full),
+            (r#""none""#, Explain::None),
+            (r#""""#, Explain::None),
+            (r#"" ""#, Explain::None),
+            ("null", Explain::None),
+        ] {
+            assert_eq!(explain(e).unwrap(), want, "{e}");
+        }
+        let e = explain(r#"" LoUD ""#).unwrap_err();
+        assert_eq!(
+            e.message,
+            "options.explain must be one of none, summary, full, got \"loud\""
+        );
+        assert_eq!(e.problems[0].path, "$.options.explain");
+        let e = explain("1").unwrap_err();
+        assert_eq!(e.problems[0].path, "$.options.explain");
+    }
+
     #[test]
     fn all_problems_are_listed() {
         let e = rec(r#"{"surface":"","k":500,"weights":{"pop":-1}}"#).unwrap_err();
