@@ -29,6 +29,8 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
     let (snap, spec, cfg) = (d.snap, d.spec, d.cfg);
     let mut keys = Keys::new(snap);
     let mut f = Filters::default();
+    f.exclude
+        .reserve_exact(spec.exclude.len() + usize::from(spec.exclude_item.is_some()));
     // The spec looked the ids up in the catalog together; unknown ids get request-local keys.
     let include_keys: Vec<u32> = spec
         .include

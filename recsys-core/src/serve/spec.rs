@@ -76,12 +76,21 @@ fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool)
     (w, false)
 }
 
-/// The first `max` distinct items of `items`, in order (an anchor named twice, or both as an
-/// anchor and in `include_ids`, counts once): a probe of a small key table each, not a scan
-/// of the anchors kept so far.
-fn first_distinct(items: impl Iterator<Item = ItemIdx>, max: usize) -> Vec<ItemIdx> {
-    let mut out = Vec::new();
-    let mut seen: KeyTable<()> = KeyTable::default();
+/// The first `max` distinct items of `items` (`at_most` of them), in order (an anchor named
+/// twice, or both as an anchor and in `include_ids`, counts once): a probe of a small key
+/// table each, not a scan of the anchors kept so far; both sized once.
+fn first_distinct(
+    items: impl Iterator<Item = ItemIdx>,
+    max: usize,
+    at_most: usize,
+) -> Vec<ItemIdx> {
+    let cap = max.min(at_most);
+    let mut out = Vec::with_capacity(cap);
+    // An empty table allocates nothing (a request without anchors or include ids).
+    let mut seen: KeyTable<()> = match cap {
+        0 => KeyTable::default(),
+        _ => KeyTable::with_capacity(cap),
+    };
     for i in items {
         if out.len() >= max {
             break;
@@ -118,6 +127,7 @@ impl<'r> Spec<'r> {
         let mut anchors = first_distinct(
             seeds.iter().chain(include_items.iter().flatten()).copied(),
             max,
+            seeds.len() + include_items.len(),
         );
         let user_key = req.user.key();
         let has_history = !user_key.is_empty()
@@ -212,7 +222,7 @@ mod tests {
                 }
             }
             assert_eq!(
-                first_distinct(items.iter().copied(), max),
+                first_distinct(items.iter().copied(), max, items.len()),
                 want,
                 "{items:?}"
             );
