@@ -532,11 +532,14 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         loop {
             self.skip_ws();
             self.member()?;
+            // Read before the element: an inner array that fails leaves its own elements on
+            // the stack.
+            let index = self.stack.len() - base;
             let v = match self.value() {
                 Ok(v) => v,
                 Err(mut e) => {
                     e.path.push('\u{1}');
-                    e.path.push_str(&format!("[{}]", self.stack.len() - base));
+                    e.path.push_str(&format!("[{index}]"));
                     return Err(e);
                 }
             };

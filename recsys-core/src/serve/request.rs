@@ -761,7 +761,7 @@ mod tests {
             }
         }
         assert!(
-            with_ids > 300 && errors > 300,
+            with_ids > 50 && errors > 300,
             "{with_ids} with ids, {errors} errors"
         );
     }
