@@ -352,7 +352,7 @@ fn finish_path(rev: &str) -> String {
 }
 
 /// The parser's cursor over one input, building the tree `B` builds.
-struct Parser<'a, B: Build<'a>> {
+struct Parser<'a, B> {
     s: &'a [u8],
     /// `s` as text (validated as UTF-8 once, before parsing): strings and number literals are
     /// sliced from it between ASCII delimiters instead of being validated again.
@@ -361,11 +361,6 @@ struct Parser<'a, B: Build<'a>> {
     limits: Limits,
     depth: usize,
     members: usize,
-    /// The elements of the arrays being read, innermost last: an array's elements are
-    /// pushed here and moved into a vector of their exact count when it closes, so a long
-    /// array costs one allocation instead of a vector grown by doubling (each growth a
-    /// reallocation and a copy).
-    stack: Vec<B::Out>,
     build: PhantomData<B>,
 }
 
@@ -378,7 +373,6 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             limits,
             depth: 0,
             members: 0,
-            stack: Vec::new(),
             build: PhantomData,
         }
     }
@@ -516,34 +510,25 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
     fn array(&mut self) -> Result<B::Out, JsonError> {
         self.enter()?;
         self.i += 1;
+        let mut items = Vec::new();
         self.skip_ws();
         if self.s.get(self.i) == Some(&b']') {
             self.i += 1;
             self.depth -= 1;
-            return Ok(B::array(Vec::new()));
+            return Ok(B::array(items));
         }
-        if self.stack.capacity() == 0 {
-            // Sized once, for the first array, from the text left: an element and its comma
-            // take at least two bytes, most far more; the stack grows past this if it must.
-            let left = self.s.len() - self.i;
-            self.stack.reserve((left / 16).clamp(16, 4096));
-        }
-        let base = self.stack.len();
         loop {
             self.skip_ws();
             self.member()?;
-            // Read before the element: an inner array that fails leaves its own elements on
-            // the stack.
-            let index = self.stack.len() - base;
             let v = match self.value() {
                 Ok(v) => v,
                 Err(mut e) => {
                     e.path.push('\u{1}');
-                    e.path.push_str(&format!("[{index}]"));
+                    e.path.push_str(&format!("[{}]", items.len()));
                     return Err(e);
                 }
             };
-            self.stack.push(v);
+            items.push(v);
             self.skip_ws();
             match self.s.get(self.i) {
                 Some(b',') => self.i += 1,
@@ -555,8 +540,6 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             }
         }
         self.depth -= 1;
-        // One exact allocation and one copy (`drain(..).collect()` moved them one by one).
-        let items = self.stack.split_off(base);
         Ok(B::array(items))
     }
 
@@ -833,64 +816,6 @@ mod tests {
         assert_eq!(e.path, "$.rules[1].b");
         let e = parse(br#"{"we ird":[x]}"#).unwrap_err();
         assert_eq!(e.path, "$[\"we ird\"][0]");
-    }
-
-    /// Compact JSON text of a random tree: arrays of every length from empty to past the
-    /// element stack's first sizing, nested in arrays and objects.
-    fn nested(r: &mut crate::tests::rng::Rng, depth: usize, out: &mut String) {
-        match r.below(if depth > 4 { 3 } else { 6 }) {
-            0 => out.push_str(&r.below(1000).to_string()),
-            1 => out.push_str(&format!("\"s{}\"", r.below(50))),
-            2 => out.push_str("null"),
-            3 | 4 => {
-                let n = match r.below(10) {
-                    0 => 0,
-                    1 => 16 + r.below(300),
-                    _ => r.below(6),
-                };
-                out.push('[');
-                for i in 0..n {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    nested(r, depth + 1, out);
-                }
-                out.push(']');
-            }
-            _ => {
-                out.push('{');
-                for i in 0..r.below(4) {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&format!("\"k{i}\":"));
-                    nested(r, depth + 1, out);
-                }
-                out.push('}');
-            }
-        }
-    }
-
-    /// Arrays read through the shared element stack hold exactly their own elements, in
-    /// order, at every nesting, in both trees; an error inside one names its index.
-    #[test]
-    fn nested_arrays_keep_their_own_elements() {
-        let mut r = crate::tests::rng::Rng::new(5);
-        for round in 0..400 {
-            let mut text = String::new();
-            nested(&mut r, 0, &mut text);
-            let v = parse(text.as_bytes()).unwrap();
-            assert_eq!(crate::json::to_string(&v), text, "round {round}");
-            let n = crate::json::node::parse_node(text.as_bytes(), Limits::default()).unwrap();
-            assert_eq!(n.to_value(), v, "round {round}");
-            if let Value::Array(a) = &v {
-                assert_eq!(a.capacity(), a.len());
-            }
-        }
-        let e = parse(b"[[1,2],[3,[4,5,6,x]]]").unwrap_err();
-        assert_eq!(e.path, "$[1][1][3]");
-        let e = parse(format!("[{}x]", "[],".repeat(40)).as_bytes()).unwrap_err();
-        assert_eq!(e.path, "$[40]");
     }
 
     #[test]

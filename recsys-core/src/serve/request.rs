@@ -156,8 +156,9 @@ impl<'r> Input<'r> {
             Input::Similar(_) => Endpoint::Similar,
         }
     }
-    /// The surface the request names (trimmed), before any validation.
-    pub fn surface(&self) -> &str {
+    /// The surface the request names (trimmed), before any validation (borrowed from the
+    /// request).
+    pub fn surface(&self) -> Cow<'_, str> {
         match self {
             Input::Recommend(r) => r.surface(),
             Input::Similar(r) => r.surface(),
@@ -193,13 +194,14 @@ pub(crate) trait Servable: Clone {
 }
 
 impl<'r, T: Servable> Request<'r, T> {
-    /// The surface the request names (trimmed), before any validation.
-    pub fn surface(&self) -> &'r str {
-        match self {
+    /// The surface the request names (trimmed), before any validation (borrowed from the
+    /// request).
+    pub fn surface(&self) -> Cow<'r, str> {
+        Cow::Borrowed(match self {
             Request::Typed(r) => r.surface().trim(),
             Request::Json(v) => peek_surface(*v),
             Request::Text(v) | Request::TextIds(v) => peek_surface(*v),
-        }
+        })
     }
     /// The normalised request and its warnings, or every problem found.
     pub fn resolve(&self, limits: &Limits) -> Result<(Resolved<'r, T>, Vec<Warning>), ApiError> {
