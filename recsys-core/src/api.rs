@@ -427,10 +427,10 @@ impl Engine {
         };
         let req = m.get("request");
         let input = match op {
-            Op::Recommend => Input::Recommend(request(req)),
-            Op::Similar => Input::Similar(request(req)),
+            Op::Recommend => Input::Recommend(request(req, text)),
+            Op::Similar => Input::Similar(request(req, text)),
             _ => {
-                let req = request(req);
+                let req = request(req, false);
                 return Ok(Answer::Validation(self.validate_input(&req, &ctx)?));
             }
         };
@@ -448,10 +448,11 @@ impl Engine {
     }
 }
 
-/// The `request` member still to decode (absent: `null`).
-fn request<J: JsonTree, T>(v: Option<&J>) -> Request<'_, T> {
+/// The `request` member still to decode (absent: `null`); with `text` (a call answered as
+/// text) its candidate id lists may stay slices of the input.
+fn request<J: JsonTree, T>(v: Option<&J>, text: bool) -> Request<'_, T> {
     static NULL: Value = Value::Null;
-    v.map_or(Request::Json(&NULL), J::request)
+    v.map_or(Request::Json(&NULL), |v| v.request(text))
 }
 
 /// `snapshots`: `{}` → `[{"tenant", "surface"}]`.

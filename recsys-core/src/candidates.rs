@@ -5,6 +5,7 @@
 //! items instead of the reference's "top-k, then filter" 0–3.
 
 use crate::config::Weights;
+use crate::probe::{Probe, Slot};
 use crate::ranking::blend;
 use crate::snapshot::{ItemIdx, TagIdx, TenantSnapshot};
 use std::collections::HashMap;
@@ -32,24 +33,39 @@ pub type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
 
 /// A small open-addressing hash table from item key to a value, for request-local lookups
 /// that every candidate makes (the pool's index, the anchors' and user's signal rows): a
-/// power-of-two table at most half full, Fibonacci hashing and linear probing, so a lookup
-/// is a probe or two; grows by rehashing.
+/// [`Probe`] table (at most half full, linear probing) over Fibonacci-hashed keys, so a
+/// lookup is a probe or two; grows by re-placing.
 #[derive(Debug, Clone)]
 pub struct KeyTable<V: Copy + Default> {
-    /// `(key + 1, value)`; 0 marks an empty slot.
-    slots: Vec<(u32, V)>,
-    len: usize,
-    shift: u32,
+    table: Probe<KeySlot<V>>,
     /// The value of key `u32::MAX` (which `key + 1` cannot hold).
     max_key: Option<V>,
+}
+
+/// A [`KeyTable`] slot: `key + 1` (0 marks a free slot) and the key's value.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeySlot<V> {
+    tag: u32,
+    value: V,
+}
+
+impl<V: Copy + Default> Slot for KeySlot<V> {
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.tag == 0
+    }
+}
+
+/// The hash of a slot's tag (`key + 1`): Fibonacci hashing, whose high bits pick the slot.
+#[inline]
+fn key_hash(tag: u32) -> u64 {
+    (tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl<V: Copy + Default> Default for KeyTable<V> {
     fn default() -> Self {
         KeyTable {
-            slots: Vec::new(),
-            len: 0,
-            shift: 0,
+            table: Probe::default(),
             max_key: None,
         }
     }
@@ -58,62 +74,53 @@ impl<V: Copy + Default> Default for KeyTable<V> {
 impl<V: Copy + Default> KeyTable<V> {
     /// An empty table for about `n` keys.
     pub fn with_capacity(n: usize) -> Self {
-        let size = (n.max(4) * 2).next_power_of_two();
         KeyTable {
-            slots: vec![(0, V::default()); size],
-            shift: 64 - size.trailing_zeros(),
-            ..KeyTable::default()
+            table: Probe::with_slots((n.max(4) * 2).next_power_of_two()),
+            max_key: None,
         }
     }
-    /// The slot holding `key` (true), or the empty slot where it would go (false).
-    fn find(&self, key: u32) -> (usize, bool) {
-        let (tag, mask) = (key + 1, self.slots.len() - 1);
-        let mut i = ((tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
-        loop {
-            match self.slots[i].0 {
-                t if t == tag => return (i, true),
-                0 => return (i, false),
-                _ => i = (i + 1) & mask,
-            }
-        }
+    /// How many keys the table holds.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.table.taken() + usize::from(self.max_key.is_some())
     }
     /// The value of `key`.
+    #[inline]
     pub fn get(&self, key: u32) -> Option<V> {
         if key == u32::MAX {
             return self.max_key;
         }
-        if self.slots.is_empty() {
+        if self.table.slots() == 0 {
             return None;
         }
-        let (i, found) = self.find(key);
-        found.then(|| self.slots[i].1)
+        let tag = key + 1;
+        let (i, found) = self.table.find(key_hash(tag), |s| s.tag == tag);
+        found.then(|| self.table.at(i).value)
     }
     /// The value of `key`, inserting `V::default()` when absent; true when it was inserted.
+    #[inline]
     pub fn entry(&mut self, key: u32) -> (&mut V, bool) {
         if key == u32::MAX {
             let inserted = self.max_key.is_none();
             return (self.max_key.get_or_insert_with(V::default), inserted);
         }
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
+        if self.table.full_for_one_more() {
+            // Doubles (an unsized table starts at 16 slots).
+            let size = self.table.slots().max(8) * 2;
+            self.table.resize(size, |s| key_hash(s.tag));
         }
-        let (i, found) = self.find(key);
+        let tag = key + 1;
+        let (i, found) = self.table.find(key_hash(tag), |s| s.tag == tag);
         if !found {
-            self.slots[i].0 = key + 1;
-            self.len += 1;
+            self.table.take(
+                i,
+                KeySlot {
+                    tag,
+                    value: V::default(),
+                },
+            );
         }
-        (&mut self.slots[i].1, !found)
-    }
-    fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        let max_key = self.max_key.take();
-        *self = KeyTable::with_capacity((old.len()).max(8));
-        self.max_key = max_key;
-        for (tag, v) in old.into_iter().filter(|s| s.0 != 0) {
-            let (i, _) = self.find(tag - 1);
-            self.slots[i] = (tag, v);
-            self.len += 1;
-        }
+        (&mut self.table.at_mut(i).value, !found)
     }
 }
 
@@ -134,12 +141,11 @@ impl<'a> Keys<'a> {
             external_index: HashMap::new(),
         }
     }
-    /// The key of an item id, interning unknown ids.
-    pub fn key(&mut self, snap: &TenantSnapshot, id: &'a str) -> u32 {
-        if let Some(i) = snap.items.get(id) {
-            return i;
-        }
-        self.external_key(id)
+    /// The key of an item id already looked up in the catalog (`item`, one of a batched
+    /// lookup's answers): the catalog item, or a request-local key for an id the catalog does
+    /// not know (interned, so the same id named twice, or by a rule, gets the same key).
+    pub fn resolved(&mut self, id: &'a str, item: Option<ItemIdx>) -> u32 {
+        item.unwrap_or_else(|| self.external_key(id))
     }
     /// The key of an id the catalog is known not to have (a rule's stale id), interning it.
     pub fn external_key(&mut self, id: &'a str) -> u32 {
@@ -870,8 +876,8 @@ mod allow_list_signal_tests {
         };
         let all = SignalMaps::build(&snap, &anchors, "u", used, None);
         let only = SignalMaps::build(&snap, &anchors, "u", used, Some(&allow));
-        assert!(only.rows.len <= allow.len(), "{} rows", only.rows.len);
-        assert!(all.rows.len > 3 * allow.len(), "{} rows", all.rows.len);
+        assert!(only.rows.len() <= allow.len(), "{} rows", only.rows.len());
+        assert!(all.rows.len() > 3 * allow.len(), "{} rows", all.rows.len());
         for &k in &allow {
             let (a, b) = (all.signals(&snap, k), only.signals(&snap, k));
             assert_eq!((a.cooc, a.collab, a.session), (b.cooc, b.collab, b.session));

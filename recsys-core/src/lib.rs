@@ -66,6 +66,7 @@ pub(crate) mod candidates;
 pub(crate) mod change;
 pub(crate) mod options;
 pub(crate) mod preview;
+pub(crate) mod probe;
 pub(crate) mod ranking;
 pub(crate) mod release;
 pub(crate) mod serve;

@@ -6,6 +6,7 @@
 use crate::config::Weights;
 use crate::error::ErrorCode;
 use crate::json::{Map, Number, Value};
+use crate::probe::{Probe, Slot};
 use crate::time::Timestamp;
 
 /// A warning in a response: stable code and a human detail.
@@ -383,26 +384,38 @@ impl CallContext {
 }
 
 /// Collects the distinct strings of a request's id list, first occurrence wins (the decoder's
-/// and the builders' normalisation): an open-addressed table of `(hash, position)` slots over
-/// the ids kept so far, at most half full, with the snapshot's seeded string hasher (ids
-/// crafted to collide under one seed do not under another). A repeat is found by its hash
-/// and one string compare; no id is copied for the check.
+/// and the builders' normalisation): a [`Probe`] table of `(hash, position)` slots over the
+/// ids kept so far, with the snapshot's seeded string hasher (ids crafted to collide under
+/// one seed do not under another). A repeat is found by its hash and one string compare; no
+/// id is copied for the check.
 pub(crate) struct DistinctIds {
-    /// `(high hash bits, position + 1)`; position 0 marks a free slot. Power-of-two length.
-    slots: Vec<(u32, u32)>,
-    kept: usize,
+    table: Probe<IdSlot>,
     hasher: crate::snapshot::StrHashState,
     /// Slots read, growth included (the cost test's count).
     #[cfg(test)]
     probes: usize,
 }
 
+/// A [`DistinctIds`] slot: the low bits of the id's hash, and its position in the kept ids
+/// plus one (0 marks a free slot).
+#[derive(Clone, Copy, Default)]
+struct IdSlot {
+    tag: u32,
+    position: u32,
+}
+
+impl Slot for IdSlot {
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.position == 0
+    }
+}
+
 impl DistinctIds {
     /// A table for about `n` ids (it grows past that).
     pub(crate) fn with_capacity(n: usize) -> DistinctIds {
         DistinctIds {
-            slots: vec![(0, 0); (n.saturating_mul(2)).max(8).next_power_of_two()],
-            kept: 0,
+            table: Probe::with_slots((n.saturating_mul(2)).max(8).next_power_of_two()),
             hasher: Default::default(),
             #[cfg(test)]
             probes: 0,
@@ -411,31 +424,32 @@ impl DistinctIds {
 
     /// Pushes `id` onto `out` unless `out` (the ids kept through this table) already has it;
     /// `make` turns the id into what `out` holds.
-    pub(crate) fn push<T: AsRef<str>>(
+    pub(crate) fn push<'s, T: AsRef<str>>(
         &mut self,
         out: &mut Vec<T>,
-        id: &str,
-        make: impl FnOnce(&str) -> T,
+        id: &'s str,
+        make: impl FnOnce(&'s str) -> T,
     ) {
         use std::hash::BuildHasher;
-        debug_assert_eq!(out.len(), self.kept);
+        debug_assert_eq!(out.len(), self.table.taken());
         let h = self.hasher.hash_one(id);
-        let (tag, mask) = ((h >> 32) as u32, self.slots.len() - 1);
-        let mut i = h as usize & mask;
-        while let (t, p @ 1..) = self.slots[i] {
+        let tag = h as u32;
+        #[cfg(test)]
+        let probes = &mut self.probes;
+        let (i, found) = self.table.find(h, |s| {
             #[cfg(test)]
             {
-                self.probes += 1;
+                *probes += 1;
             }
-            if t == tag && out[p as usize - 1].as_ref() == id {
-                return;
-            }
-            i = (i + 1) & mask;
+            s.tag == tag && out[s.position as usize - 1].as_ref() == id
+        });
+        if found {
+            return;
         }
         out.push(make(id));
-        self.kept += 1;
-        self.slots[i] = (tag, self.kept as u32);
-        if self.kept * 2 > self.slots.len() {
+        let position = out.len() as u32;
+        self.table.take(i, IdSlot { tag, position });
+        if self.table.taken() * 2 > self.table.slots() {
             self.grow(out);
         }
     }
@@ -443,20 +457,16 @@ impl DistinctIds {
     /// Doubles the table, placing the kept ids again by their hashes.
     fn grow<T: AsRef<str>>(&mut self, out: &[T]) {
         use std::hash::BuildHasher;
-        self.slots = vec![(0, 0); self.slots.len() * 2];
-        let mask = self.slots.len() - 1;
-        for (p, id) in out.iter().enumerate() {
-            let h = self.hasher.hash_one(id.as_ref());
-            let mut i = h as usize & mask;
-            while self.slots[i].1 != 0 {
-                #[cfg(test)]
-                {
-                    self.probes += 1;
-                }
-                i = (i + 1) & mask;
+        let hasher = &self.hasher;
+        #[cfg(test)]
+        let probes = &mut self.probes;
+        self.table.resize(self.table.slots() * 2, |s| {
+            #[cfg(test)]
+            {
+                *probes += 1;
             }
-            self.slots[i] = ((h >> 32) as u32, p as u32 + 1);
-        }
+            hasher.hash_one(out[s.position as usize - 1].as_ref())
+        });
     }
 }
 
@@ -585,6 +595,36 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    /// `options.explain` is matched without regard to ASCII case or padding; an unknown level
+    /// is quoted lower-cased, and absent or blank is `none`.
+    #[test]
+    fn explain_levels_ignore_case() {
+        let explain = |e: &str| {
+            rec(&format!(
+                r#"{{"surface":"h","user":{{"user_id":"u"}},"options":{{"explain":{e}}}}}"#
+            ))
+            .map(|(r, _)| r.options.explain)
+        };
+        for (e, want) in [
+            (r#""SuMMary""#, Explain::Summary),
+            (r#"" FULL ""#, Explain::Full),
+            (r#""none""#, Explain::None),
+            (r#""""#, Explain::None),
+            (r#"" ""#, Explain::None),
+            ("null", Explain::None),
+        ] {
+            assert_eq!(explain(e).unwrap(), want, "{e}");
+        }
+        let e = explain(r#"" LoUD ""#).unwrap_err();
+        assert_eq!(
+            e.message,
+            "options.explain must be one of none, summary, full, got \"loud\""
+        );
+        assert_eq!(e.problems[0].path, "$.options.explain");
+        let e = explain("1").unwrap_err();
+        assert_eq!(e.problems[0].path, "$.options.explain");
     }
 
     #[test]

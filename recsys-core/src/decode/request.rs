@@ -13,6 +13,7 @@ use crate::request::{
     is_path_safe, normalize_tag, normalized_tag, warnings, CallContext, Constraints, Context,
     DistinctIds, Experiment, Explain, Options, RecommendRequest, SimilarRequest, User, Warning,
 };
+use crate::serve::request::{CandidateIds, Servable};
 use crate::time::Timestamp;
 
 /// The members a `recommend` request may have, in the order its decoder reads them.
@@ -97,12 +98,25 @@ fn unprocessable(d: &mut Decoder, message: impl Into<String>) {
 
 /// A trimmed string member (absent → empty).
 fn string<T: Tree>(d: &mut Decoder, name: &str, v: Option<&T>) -> String {
-    d.field(name, |d| d.string(v).map(|s| s.trim().to_string()))
-        .unwrap_or_default()
+    str_member(d, name, v).to_string()
 }
 
-/// Trimmed, blank-free, de-duplicated (first occurrence wins) id list; case preserved.
-fn id_list<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Vec<String> {
+/// A trimmed string member as a slice of the tree (absent → empty). An absent member is not
+/// entered (no path to report at), so it costs nothing.
+fn str_member<'t, T: Tree>(d: &mut Decoder, name: &str, v: Option<&'t T>) -> &'t str {
+    if v.is_none() {
+        return "";
+    }
+    d.field(name, |d| d.string(v).map(str::trim)).unwrap_or("")
+}
+
+/// Trimmed, blank-free, de-duplicated (first occurrence wins) id list; case preserved. The
+/// ids are `S`: owned copies (`String`), or slices of the tree itself (`&str`, the call
+/// path's candidate lists, see [`CandidateIds`]).
+fn id_list<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
+    d: &mut Decoder,
+    v: Option<&'t T>,
+) -> Vec<S> {
     let Some(v) = v else {
         return Vec::new();
     };
@@ -110,14 +124,14 @@ fn id_list<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Vec<String> {
         d.wrong_type("an array of strings", v);
         return Vec::new();
     };
-    let mut out: Vec<String> = Vec::with_capacity(a.len());
+    let mut out: Vec<S> = Vec::with_capacity(a.len());
     let mut seen = DistinctIds::with_capacity(a.len());
     for (i, x) in a.iter().enumerate() {
         match x.view() {
             View::String(s) => {
                 let t = trimmed(s);
                 if !t.is_empty() {
-                    seen.push(&mut out, t, str::to_string);
+                    seen.push(&mut out, t, S::from);
                 }
             }
             View::Null => {}
@@ -138,11 +152,11 @@ fn trimmed(s: &str) -> &str {
 
 /// Lower-cased tag list (trimmed, blanks dropped, de-duplicated).
 fn tag_list<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Vec<String> {
-    let ids = id_list(d, v);
+    let ids: Vec<&str> = id_list(d, v);
     let mut out: Vec<String> = Vec::with_capacity(ids.len());
     let mut seen = DistinctIds::with_capacity(ids.len());
     for t in ids {
-        let n = normalized_tag(&t);
+        let n = normalized_tag(t);
         if !n.is_empty() {
             seen.push(&mut out, &n, str::to_string);
         }
@@ -182,16 +196,18 @@ fn surface_segment<T: Tree>(
 ) -> (String, String) {
     let d = &mut r.d;
     let surface_s = string(d, "surface", surface);
-    d.field("surface", |d| {
-        if surface_s.is_empty() {
-            bad(d, "surface is required");
-        } else if !is_path_safe(&surface_s) {
-            bad(
-                d,
-                format!("surface contains invalid path segment: {surface_s:?}"),
-            );
-        }
-    });
+    if surface_s.is_empty() || !is_path_safe(&surface_s) {
+        d.field("surface", |d| {
+            if surface_s.is_empty() {
+                bad(d, "surface is required");
+            } else {
+                bad(
+                    d,
+                    format!("surface contains invalid path segment: {surface_s:?}"),
+                );
+            }
+        });
+    }
     let mut segment_s = string(d, "segment", segment);
     if segment_s.is_empty() {
         segment_s = "default".into();
@@ -237,11 +253,17 @@ fn over_limit(d: &mut Decoder, name: &str, what: &str, len: usize, limit: usize)
     }
 }
 
-fn candidates<T: Tree>(
+/// `candidates.include_ids` and `exclude_ids`, decoded apart from the rest of the request so
+/// that the call path can keep them as slices of its input (`S = &str`) while the typed
+/// request is built with owned ones (`S = String`).
+fn candidates<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
     d: &mut Decoder,
-    v: Option<&T>,
+    v: Option<&'t T>,
     limits: &Limits,
-) -> (Vec<String>, Vec<String>) {
+) -> CandidateIds<S> {
+    if v.is_none() {
+        return (Vec::new(), Vec::new());
+    }
     d.field("candidates", |d| {
         let Some(m) = d.object(v) else {
             return (Vec::new(), Vec::new());
@@ -311,6 +333,7 @@ fn max_per_tag<T: Tree>(d: &mut Decoder, mv: &T, limits: &Limits) -> Vec<(String
 }
 
 fn constraints<T: Tree>(d: &mut Decoder, v: Option<&T>, limits: &Limits) -> Option<Constraints> {
+    v?;
     d.field("constraints", |d| {
         let m = d.object(v)?;
         let [req, forb, mpt] = d.fields(m, ["required_tags", "forbidden_tags", "max_per_tag"]);
@@ -352,21 +375,27 @@ fn options<T: Tree>(r: &mut Req, v: Option<&T>) -> Options {
     r.d.field("options", |d| {
         let [reasons, explain, trace, seed] =
             d.fields(m, ["include_reasons", "explain", "include_trace", "seed"]);
-        let include_reasons = d.field("include_reasons", |d| d.boolean(reasons));
-        let include_trace = d.field("include_trace", |d| d.boolean(trace));
-        let explain_s = string(d, "explain", explain).to_ascii_lowercase();
-        let explain = match explain_s.as_str() {
-            "" | "none" => Explain::None,
-            "summary" => Explain::Summary,
-            "full" => Explain::Full,
-            other => {
+        let include_reasons =
+            reasons.and_then(|v| d.field("include_reasons", |d| d.boolean(Some(v))));
+        let include_trace = trace.and_then(|v| d.field("include_trace", |d| d.boolean(Some(v))));
+        let explain_s = str_member(d, "explain", explain);
+        let level = [Explain::None, Explain::Summary, Explain::Full]
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(explain_s));
+        let explain = match level {
+            _ if explain_s.is_empty() => Explain::None,
+            Some(level) => level,
+            None => {
+                let other = explain_s.to_ascii_lowercase();
                 let message =
                     format!("options.explain must be one of none, summary, full, got {other:?}");
                 d.field("explain", |d| unprocessable(d, message));
                 Explain::None
             }
         };
-        let seed = d.field("seed", |d| d.integer(seed)).unwrap_or(0);
+        let seed = seed
+            .and_then(|v| d.field("seed", |d| d.integer(Some(v))))
+            .unwrap_or(0);
         Options {
             include_reasons: include_reasons.unwrap_or(false),
             explain,
@@ -393,6 +422,7 @@ fn user<T: Tree>(d: &mut Decoder, v: Option<&T>) -> User {
 }
 
 fn context<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Context> {
+    v?;
     d.field("context", |d| {
         let cm = d.object(v)?;
         let [locale, device, country, now] = d.fields(cm, ["locale", "device", "country", "now"]);
@@ -416,6 +446,7 @@ fn context<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Context> {
 }
 
 fn anchors<T: Tree>(r: &mut Req, v: Option<&T>, limits: &Limits) -> Option<(Vec<String>, u32)> {
+    v?;
     let am = r.d.field("anchors", |d| d.object(v))?;
     let (ids, max) = r.d.field("anchors", |d| {
         let [ids, max] = d.fields(am, ["item_ids", "max_anchors"]);
@@ -454,6 +485,7 @@ fn anchors<T: Tree>(r: &mut Req, v: Option<&T>, limits: &Limits) -> Option<(Vec<
 }
 
 fn weights<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Weights> {
+    v?;
     d.field("weights", |d| {
         let wm = d.object(v)?;
         let [pop, cooc, emb] = d.fields(wm, ["pop", "cooc", "emb"]);
@@ -493,6 +525,7 @@ fn weights<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Weights> {
 }
 
 fn experiment<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Experiment> {
+    v?;
     d.field("experiment", |d| {
         let em = d.object(v)?;
         let [id, variant] = d.fields(em, ["id", "variant"]);
@@ -504,12 +537,30 @@ fn experiment<T: Tree>(d: &mut Decoder, v: Option<&T>) -> Option<Experiment> {
     })
 }
 
+/// A request decoded apart with its candidate lists put back in.
+fn with_lists<R: Servable>(
+    decoded: Result<(R, CandidateIds<String>, Vec<Warning>), ApiError>,
+) -> Result<(R, Vec<Warning>), ApiError> {
+    let (mut req, (include, exclude), warnings) = decoded?;
+    req.set_candidate_ids(include, exclude);
+    Ok((req, warnings))
+}
+
 impl RecommendRequest {
     /// Decodes, normalises and validates a recommend request against the tenant's limits.
     pub(crate) fn from_value<T: Tree>(
         v: &T,
         limits: &Limits,
     ) -> Result<(RecommendRequest, Vec<Warning>), ApiError> {
+        with_lists(RecommendRequest::decode_apart(v, limits))
+    }
+
+    /// [`RecommendRequest::from_value`] with the candidate id lists handed back apart, as
+    /// `S` (the request's own lists are left empty).
+    pub(crate) fn decode_apart<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
+        v: &'t T,
+        limits: &Limits,
+    ) -> Result<(RecommendRequest, CandidateIds<S>, Vec<Warning>), ApiError> {
         let mut r = Req::new();
         let [surface, segment, k, user_v, context_v, anchors_v, cands, cons, weights_v, opts, exp] =
             root_fields(&mut r.d, v, RECOMMEND_FIELDS);
@@ -518,25 +569,27 @@ impl RecommendRequest {
         let user = user(&mut r.d, user_v);
         let context = context(&mut r.d, context_v);
         let anchors = anchors(&mut r, anchors_v, limits);
-        let (include_ids, exclude_ids) = candidates(&mut r.d, cands, limits);
+        let ids = candidates(&mut r.d, cands, limits);
         let constraints = constraints(&mut r.d, cons, limits);
         let weights = weights(&mut r.d, weights_v);
         let options = options(&mut r, opts);
         let experiment = experiment(&mut r.d, exp);
-        r.finish(RecommendRequest {
+        let req = RecommendRequest {
             surface,
             segment,
             k,
             user,
             context,
             anchors,
-            include_ids,
-            exclude_ids,
+            include_ids: Vec::new(),
+            exclude_ids: Vec::new(),
             constraints,
             weights,
             options,
             experiment,
-        })
+        };
+        r.finish((req, ids))
+            .map(|((req, ids), warnings)| (req, ids, warnings))
     }
 }
 
@@ -547,6 +600,15 @@ impl SimilarRequest {
         v: &T,
         limits: &Limits,
     ) -> Result<(SimilarRequest, Vec<Warning>), ApiError> {
+        with_lists(SimilarRequest::decode_apart(v, limits))
+    }
+
+    /// [`SimilarRequest::from_value`] with the candidate id lists handed back apart, as `S`
+    /// (the request's own lists are left empty).
+    pub(crate) fn decode_apart<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
+        v: &'t T,
+        limits: &Limits,
+    ) -> Result<(SimilarRequest, CandidateIds<S>, Vec<Warning>), ApiError> {
         let mut r = Req::new();
         let [surface, segment, item_id, k, cands, cons, opts] =
             root_fields(&mut r.d, v, SIMILAR_FIELDS);
@@ -556,19 +618,21 @@ impl SimilarRequest {
             r.d.field("item_id", |d| bad(d, "item_id is required"));
         }
         let k = k_value(&mut r, k, limits);
-        let (include_ids, exclude_ids) = candidates(&mut r.d, cands, limits);
+        let ids = candidates(&mut r.d, cands, limits);
         let constraints = constraints(&mut r.d, cons, limits);
         let options = options(&mut r, opts);
-        r.finish(SimilarRequest {
+        let req = SimilarRequest {
             surface,
             segment,
             item_id,
             k,
-            include_ids,
-            exclude_ids,
+            include_ids: Vec::new(),
+            exclude_ids: Vec::new(),
             constraints,
             options,
-        })
+        };
+        r.finish((req, ids))
+            .map(|((req, ids), warnings)| (req, ids, warnings))
     }
 }
 
@@ -589,8 +653,8 @@ impl CallContext {
                 [None; 4]
             }
         };
-        let now_s = string(&mut d, "now", now);
-        let now = Timestamp::parse_rfc3339(&now_s).unwrap_or_else(|| {
+        let now_s = str_member(&mut d, "now", now);
+        let now = Timestamp::parse_rfc3339(now_s).unwrap_or_else(|| {
             // A decoding problem, as the reference's time.Time decoding fails there.
             let message = format!("ctx.now must be an RFC3339 timestamp, got {now_s:?}");
             d.field("now", |d| {
@@ -603,11 +667,14 @@ impl CallContext {
         if tenant.is_empty() {
             d.field("tenant", |d| bad(d, "ctx.tenant is required"));
         }
-        let roles = d
-            .field("roles", |d| id_list(d, roles))
-            .into_iter()
-            .map(|r| r.to_ascii_lowercase())
-            .collect();
+        let roles = match roles {
+            Some(_) => d
+                .field("roles", |d| id_list::<_, &str>(d, roles))
+                .into_iter()
+                .map(|r| r.to_ascii_lowercase())
+                .collect(),
+            None => Vec::new(),
+        };
         match d.fail(ErrorCode::InvalidContext, ErrorCode::InvalidContext) {
             Some(e) => Err(e),
             None => Ok(CallContext {

@@ -29,12 +29,14 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
     let (snap, spec, cfg) = (d.snap, d.spec, d.cfg);
     let mut keys = Keys::new(snap);
     let mut f = Filters::default();
+    f.exclude
+        .reserve_exact(spec.exclude.len() + usize::from(spec.exclude_item.is_some()));
     // The spec looked the ids up in the catalog together; unknown ids get request-local keys.
     let include_keys: Vec<u32> = spec
         .include
         .iter()
         .zip(&spec.include_items)
-        .map(|(id, &item)| item.unwrap_or_else(|| keys.external_key(id)))
+        .map(|(id, &item)| keys.resolved(id, item))
         .collect();
     if !spec.include.is_empty() {
         let mut allow = include_keys.clone();
@@ -45,11 +47,10 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
     // Interned even when unknown, so a rule naming the same id maps to the same key and the
     // exclusion still wins over its pin or boost.
     for (id, &item) in spec.exclude.iter().zip(&spec.exclude_items) {
-        f.exclude
-            .push(item.unwrap_or_else(|| keys.external_key(id)));
+        f.exclude.push(keys.resolved(id, item));
     }
     if let Some(id) = spec.exclude_item {
-        f.exclude.push(keys.key(snap, id));
+        f.exclude.push(keys.resolved(id, snap.items.get(id)));
     }
     f.exclude.sort_unstable();
     f.exclude.dedup();

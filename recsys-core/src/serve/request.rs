@@ -12,7 +12,11 @@ use crate::request::{
     is_path_safe, normalize_tag, normalized_tag, Constraints, DistinctIds, Experiment, Explain,
     Options, RecommendRequest, SimilarRequest, User, Warning, INVALID_REQUEST, UNPROCESSABLE,
 };
+use crate::snapshot::ItemIdx;
 use std::borrow::Cow;
+
+/// The candidate id lists a request's decoder hands back apart from it.
+pub(crate) type CandidateIds<S> = (Vec<S>, Vec<S>);
 
 /// A request of one kind: typed, or JSON still to decode (an owned tree, or a tree borrowing
 /// the call's text).
@@ -20,23 +24,116 @@ pub(crate) enum Request<'r, T> {
     Typed(&'r T),
     Json(&'r Value),
     Text(&'r Node<'r>),
+    /// A tree borrowing the call's text, decoded with its candidate id lists left as slices
+    /// of the text ([`Resolved`]): for a call answered as text, where nothing after the
+    /// decision reads the typed request's own lists (no exposure event is made from it).
+    TextIds(&'r Node<'r>),
+}
+
+/// A request's `include_ids` or `exclude_ids` as the pipeline reads them: the typed
+/// request's own strings, or slices of the call's input text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum IdList<'r> {
+    Owned(&'r [String]),
+    Borrowed(&'r [&'r str]),
+}
+
+impl<'r> IdList<'r> {
+    /// How many ids there are.
+    pub fn len(&self) -> usize {
+        match self {
+            IdList::Owned(ids) => ids.len(),
+            IdList::Borrowed(ids) => ids.len(),
+        }
+    }
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The `i`-th id.
+    pub fn get(&self, i: usize) -> &'r str {
+        match *self {
+            IdList::Owned(ids) => &ids[i],
+            IdList::Borrowed(ids) => ids[i],
+        }
+    }
+    /// The ids, in request order.
+    pub fn iter(self) -> impl Iterator<Item = &'r str> {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    /// The ids resolved against the catalog, in order (one batched lookup).
+    pub fn lookup(self, snap: &crate::snapshot::TenantSnapshot) -> Vec<Option<ItemIdx>> {
+        let mut out = Vec::new();
+        match self {
+            IdList::Owned(ids) => snap.items.get_many(ids, &mut out),
+            IdList::Borrowed(ids) => snap.items.get_many(ids, &mut out),
+        }
+        out
+    }
+}
+
+/// A request resolved for the pipeline: the normalised request (borrowed when it was typed),
+/// and, when it was decoded from [`Request::TextIds`], its candidate id lists as slices of
+/// the input text, the request's own lists then being empty. Read the lists through
+/// [`Resolved::include_ids`] and [`Resolved::exclude_ids`]; [`Resolved::into_owned`] gives
+/// the whole request back.
+pub(crate) struct Resolved<'r, T: Clone> {
+    req: Cow<'r, T>,
+    ids: Option<CandidateIds<&'r str>>,
+}
+
+impl<T: Clone> std::ops::Deref for Resolved<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.req
+    }
+}
+
+impl<'r, T: Servable> Resolved<'r, T> {
+    /// `candidates.include_ids`.
+    pub fn include_ids(&self) -> IdList<'_> {
+        match &self.ids {
+            Some((include, _)) => IdList::Borrowed(include),
+            None => IdList::Owned(self.req.candidate_ids().0),
+        }
+    }
+    /// `candidates.exclude_ids`.
+    pub fn exclude_ids(&self) -> IdList<'_> {
+        match &self.ids {
+            Some((_, exclude)) => IdList::Borrowed(exclude),
+            None => IdList::Owned(self.req.candidate_ids().1),
+        }
+    }
+    /// The whole request, owned (borrowed id lists copied into it).
+    pub fn into_owned(self) -> T {
+        let mut req = self.req.into_owned();
+        if let Some((include, exclude)) = self.ids {
+            let own = |ids: Vec<&str>| ids.into_iter().map(str::to_owned).collect();
+            req.set_candidate_ids(own(include), own(exclude));
+        }
+        req
+    }
 }
 
 /// A JSON tree a request can arrive as.
 pub(crate) trait JsonTree: Tree {
-    /// This value as a request still to decode.
-    fn request<T>(&self) -> Request<'_, T>;
+    /// This value as a request still to decode; `text`: the answer is written as text, so
+    /// the request's candidate id lists may be read from the tree ([`Request::TextIds`]).
+    fn request<T>(&self, text: bool) -> Request<'_, T>;
 }
 
 impl JsonTree for Value {
-    fn request<T>(&self) -> Request<'_, T> {
+    fn request<T>(&self, _: bool) -> Request<'_, T> {
         Request::Json(self)
     }
 }
 
 impl JsonTree for Node<'_> {
-    fn request<T>(&self) -> Request<'_, T> {
-        Request::Text(self)
+    fn request<T>(&self, text: bool) -> Request<'_, T> {
+        match text {
+            true => Request::TextIds(self),
+            false => Request::Text(self),
+        }
     }
 }
 
@@ -59,8 +156,9 @@ impl<'r> Input<'r> {
             Input::Similar(_) => Endpoint::Similar,
         }
     }
-    /// The surface the request names (trimmed), before any validation.
-    pub fn surface(&self) -> String {
+    /// The surface the request names (trimmed), before any validation (borrowed from the
+    /// request).
+    pub fn surface(&self) -> Cow<'_, str> {
         match self {
             Input::Recommend(r) => r.surface(),
             Input::Similar(r) => r.surface(),
@@ -80,35 +178,64 @@ impl<'r> Input<'r> {
 pub(crate) trait Servable: Clone {
     /// Strict decoding against the surface's limits (with `DEFAULT_APPLIED` warnings).
     fn decode<J: Tree>(v: &J, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError>;
+    /// [`Servable::decode`] with the candidate id lists left in the tree (the request's own
+    /// lists empty).
+    fn decode_apart<'t, J: Tree>(
+        v: &'t J,
+        limits: &Limits,
+    ) -> Result<(Self, CandidateIds<&'t str>, Vec<Warning>), ApiError>;
+    /// The request's own `include_ids` and `exclude_ids`.
+    fn candidate_ids(&self) -> (&[String], &[String]);
+    /// Sets the request's own `include_ids` and `exclude_ids`.
+    fn set_candidate_ids(&mut self, include: Vec<String>, exclude: Vec<String>);
     /// Problems of a typed request against the surface's limits.
     fn problems(&self, limits: &Limits, p: &mut Problems);
     fn surface(&self) -> &str;
 }
 
 impl<'r, T: Servable> Request<'r, T> {
-    /// The surface the request names (trimmed), before any validation.
-    pub fn surface(&self) -> String {
-        match self {
-            Request::Typed(r) => r.surface().trim().to_string(),
+    /// The surface the request names (trimmed), before any validation (borrowed from the
+    /// request).
+    pub fn surface(&self) -> Cow<'r, str> {
+        Cow::Borrowed(match self {
+            Request::Typed(r) => r.surface().trim(),
             Request::Json(v) => peek_surface(*v),
-            Request::Text(v) => peek_surface(*v),
-        }
+            Request::Text(v) | Request::TextIds(v) => peek_surface(*v),
+        })
     }
     /// The normalised request and its warnings, or every problem found.
-    pub fn resolve(&self, limits: &Limits) -> Result<(Cow<'r, T>, Vec<Warning>), ApiError> {
+    pub fn resolve(&self, limits: &Limits) -> Result<(Resolved<'r, T>, Vec<Warning>), ApiError> {
+        let owned = |(req, w)| {
+            let req = Resolved {
+                req: Cow::Owned(req),
+                ids: None,
+            };
+            (req, w)
+        };
         match self {
             Request::Typed(r) => {
                 let mut p = Problems::default();
                 r.problems(limits, &mut p);
-                p.finish().map(|_| (Cow::Borrowed(*r), Vec::new()))
+                let req = Resolved {
+                    req: Cow::Borrowed(*r),
+                    ids: None,
+                };
+                p.finish().map(|_| (req, Vec::new()))
             }
-            Request::Json(v) => T::decode(*v, limits).map(|(r, w)| (Cow::Owned(r), w)),
-            Request::Text(v) => T::decode(*v, limits).map(|(r, w)| (Cow::Owned(r), w)),
+            Request::Json(v) => T::decode(*v, limits).map(owned),
+            Request::Text(v) => T::decode(*v, limits).map(owned),
+            Request::TextIds(v) => T::decode_apart(*v, limits).map(|(req, ids, w)| {
+                let req = Resolved {
+                    req: Cow::Owned(req),
+                    ids: Some(ids),
+                };
+                (req, w)
+            }),
         }
     }
 }
 
-fn peek_surface<J: Tree>(request: &J) -> String {
+fn peek_surface<J: Tree>(request: &J) -> &str {
     request
         .as_obj()
         .and_then(|m| {
@@ -118,8 +245,7 @@ fn peek_surface<J: Tree>(request: &J) -> String {
                 .map(|(_, v)| v)
         })
         .and_then(J::as_str)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+        .map_or("", str::trim)
 }
 
 /// Problems found in a typed request: 400 for malformed values, 422 for unacceptable ones;
@@ -234,10 +360,30 @@ impl Problems {
     }
 }
 
+/// The [`Servable`] methods both request kinds implement alike: decoding through the
+/// type's own decoder, and its `include_ids` / `exclude_ids` members.
+macro_rules! decoding {
+    ($t:ty) => {
+        fn decode<J: Tree>(v: &J, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
+            <$t>::from_value(v, limits)
+        }
+        fn decode_apart<'t, J: Tree>(
+            v: &'t J,
+            limits: &Limits,
+        ) -> Result<(Self, CandidateIds<&'t str>, Vec<Warning>), ApiError> {
+            <$t>::decode_apart(v, limits)
+        }
+        fn candidate_ids(&self) -> (&[String], &[String]) {
+            (&self.include_ids, &self.exclude_ids)
+        }
+        fn set_candidate_ids(&mut self, include: Vec<String>, exclude: Vec<String>) {
+            (self.include_ids, self.exclude_ids) = (include, exclude);
+        }
+    };
+}
+
 impl Servable for RecommendRequest {
-    fn decode<J: Tree>(v: &J, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
-        RecommendRequest::from_value(v, limits)
-    }
+    decoding!(RecommendRequest);
     fn surface(&self) -> &str {
         &self.surface
     }
@@ -281,9 +427,7 @@ impl Servable for RecommendRequest {
 }
 
 impl Servable for SimilarRequest {
-    fn decode<J: Tree>(v: &J, limits: &Limits) -> Result<(Self, Vec<Warning>), ApiError> {
-        SimilarRequest::from_value(v, limits)
-    }
+    decoding!(SimilarRequest);
     fn surface(&self) -> &str {
         &self.surface
     }
@@ -484,4 +628,143 @@ impl SimilarRequest {
         }
     }
     shared_builders!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Request, Servable};
+    use crate::config::Limits;
+    use crate::json::node::parse_node;
+    use crate::json::{self, Value};
+    use crate::request::{RecommendRequest, SimilarRequest};
+    use crate::tests::rng::Rng;
+
+    /// Ids as a request may spell them: repeated, padded, blank, escaped, non-ASCII, not
+    /// strings at all.
+    const IDS: &[&str] = &[
+        r#""sku-1""#,
+        r#""sku-2""#,
+        r#"" sku-1 ""#,
+        r#""""#,
+        r#""  ""#,
+        r#""sk\u0075-2""#,
+        r#""a\nb""#,
+        r#""é€""#,
+        r#""\u00a0x\u3000""#,
+        r#""\"q\"""#,
+        "null",
+        "7",
+        "[]",
+    ];
+
+    fn list(r: &mut Rng) -> String {
+        match r.index(12) {
+            0 => "null".into(),
+            1 => r#""sku-1""#.into(),
+            2 => "{}".into(),
+            _ => {
+                let n = r.index(9);
+                let ids: Vec<&str> = (0..n).map(|_| *r.pick(IDS)).collect();
+                format!("[{}]", ids.join(","))
+            }
+        }
+    }
+
+    /// A request with candidate lists, sometimes malformed elsewhere too.
+    fn request(r: &mut Rng, similar: bool) -> String {
+        let mut members = vec![
+            r#""surface":"home""#.to_string(),
+            if similar {
+                r#""item_id":"sku-1""#.to_string()
+            } else {
+                r#""user":{"user_id":"u"}"#.to_string()
+            },
+        ];
+        let (inc, exc) = (list(r), list(r));
+        members.push(match r.index(6) {
+            0 => "\"candidates\":null".to_string(),
+            1 => "\"candidates\":[1]".to_string(),
+            2 => format!(r#""Candidates":{{"include_ids":{inc},"bogus":1}}"#),
+            _ => format!(r#""candidates":{{"include_ids":{inc},"EXCLUDE_IDS":{exc}}}"#),
+        });
+        match r.index(5) {
+            0 => members.push(r#""k":0"#.into()),
+            1 => members.push(r#""options":{"explain":"Summary"}"#.into()),
+            _ => {}
+        }
+        format!("{{{}}}", members.join(","))
+    }
+
+    /// The request `Request::TextIds` resolves to, with its borrowed lists copied back, and
+    /// the lists as the pipeline reads them.
+    fn via_text_ids<T: Servable + std::fmt::Debug + PartialEq>(
+        n: &crate::json::node::Node,
+        lim: &Limits,
+    ) -> Result<(T, Vec<String>, Vec<String>), crate::error::ApiError> {
+        let (req, warnings) = Request::<T>::TextIds(n).resolve(lim)?;
+        let include: Vec<String> = req.include_ids().iter().map(str::to_owned).collect();
+        let exclude: Vec<String> = req.exclude_ids().iter().map(str::to_owned).collect();
+        // Borrowed lists leave the request's own empty.
+        assert!(req.candidate_ids().0.is_empty() && req.candidate_ids().1.is_empty());
+        let _ = warnings;
+        Ok((req.into_owned(), include, exclude))
+    }
+
+    fn via_value<T: Servable>(
+        v: &Value,
+        lim: &Limits,
+    ) -> Result<(T, Vec<String>, Vec<String>), crate::error::ApiError> {
+        let (req, _) = Request::<T>::Json(v).resolve(lim)?;
+        let include: Vec<String> = req.include_ids().iter().map(str::to_owned).collect();
+        let exclude: Vec<String> = req.exclude_ids().iter().map(str::to_owned).collect();
+        Ok((req.into_owned(), include, exclude))
+    }
+
+    /// Candidate lists kept as slices of the call's text give the request, the lists, the
+    /// warnings and the errors that decoding them into owned strings gives, for recommend
+    /// and similar requests, under tight and default limits.
+    #[test]
+    fn borrowed_candidate_lists_resolve_as_owned_ones() {
+        let mut r = Rng::new(0x05ee_d1d5);
+        let tight = Limits {
+            max_include_ids: 3,
+            max_exclude_ids: 2,
+            ..Limits::default()
+        };
+        let (mut with_ids, mut errors) = (0, 0);
+        for i in 0..3_000 {
+            let similar = i % 3 == 0;
+            let text = request(&mut r, similar);
+            let v = json::parse(text.as_bytes()).unwrap();
+            let n = parse_node(text.as_bytes(), json::Limits::default()).unwrap();
+            for lim in [&tight, &Limits::default()] {
+                if similar {
+                    let want = via_value::<SimilarRequest>(&v, lim);
+                    assert_eq!(via_text_ids::<SimilarRequest>(&n, lim), want, "{text}");
+                } else {
+                    let want = via_value::<RecommendRequest>(&v, lim);
+                    let got = via_text_ids::<RecommendRequest>(&n, lim);
+                    assert_eq!(got, want, "{text}");
+                    match &want {
+                        Ok((req, inc, exc)) => {
+                            assert_eq!((&req.include_ids, &req.exclude_ids), (inc, exc));
+                            with_ids += usize::from(!inc.is_empty() && !exc.is_empty());
+                        }
+                        Err(_) => errors += 1,
+                    }
+                }
+                // The warnings too.
+                let warnings = |req: Request<RecommendRequest>| req.resolve(lim).map(|(_, w)| w);
+                assert_eq!(
+                    warnings(Request::TextIds(&n)),
+                    warnings(Request::Json(&v)),
+                    "{text}"
+                );
+            }
+        }
+        assert!(
+            with_ids > 50 && errors > 300,
+            "{with_ids} with ids, {errors} errors"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! (k, weights, anchors, candidate source, filters as the request wrote them), built from
 //! a `recommend` or a `similar` request.
 
+use super::request::{IdList, Resolved};
 use crate::candidates::KeyTable;
 use crate::config::{Algo, SurfaceConfig, Weights};
 use crate::request::{Constraints, Options, RecommendRequest, SimilarRequest};
@@ -28,11 +29,11 @@ pub(crate) struct Spec<'r> {
     pub seeds: Vec<ItemIdx>,
     /// Whether the user key has an implicit or session row (history).
     pub has_history: bool,
-    pub include: &'r [String],
+    pub include: IdList<'r>,
     /// `include` resolved against the catalog (request order; `None`: the catalog does not
     /// know the id), looked up together with [`Interner::get_many`](crate::snapshot::Interner::get_many).
     pub include_items: Vec<Option<ItemIdx>>,
-    pub exclude: &'r [String],
+    pub exclude: IdList<'r>,
     /// `exclude` resolved as `include` is.
     pub exclude_items: Vec<Option<ItemIdx>>,
     /// Extra keys excluded by the call itself (the anchor of `similar`).
@@ -75,19 +76,21 @@ fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool)
     (w, false)
 }
 
-/// `ids` resolved against the catalog, in order.
-fn lookup(snap: &TenantSnapshot, ids: &[String]) -> Vec<Option<ItemIdx>> {
-    let mut out = Vec::new();
-    snap.items.get_many(ids, &mut out);
-    out
-}
-
-/// The first `max` distinct items of `items`, in order (an anchor named twice, or both as an
-/// anchor and in `include_ids`, counts once): a probe of a small key table each, not a scan
-/// of the anchors kept so far.
-fn first_distinct(items: impl Iterator<Item = ItemIdx>, max: usize) -> Vec<ItemIdx> {
-    let mut out = Vec::new();
-    let mut seen: KeyTable<()> = KeyTable::default();
+/// The first `max` distinct items of `items` (`at_most` of them), in order (an anchor named
+/// twice, or both as an anchor and in `include_ids`, counts once): a probe of a small key
+/// table each, not a scan of the anchors kept so far; both sized once.
+fn first_distinct(
+    items: impl Iterator<Item = ItemIdx>,
+    max: usize,
+    at_most: usize,
+) -> Vec<ItemIdx> {
+    let cap = max.min(at_most);
+    let mut out = Vec::with_capacity(cap);
+    // An empty table allocates nothing (a request without anchors or include ids).
+    let mut seen: KeyTable<()> = match cap {
+        0 => KeyTable::default(),
+        _ => KeyTable::with_capacity(cap),
+    };
     for i in items {
         if out.len() >= max {
             break;
@@ -103,7 +106,7 @@ impl<'r> Spec<'r> {
     pub(crate) fn for_recommend(
         snap: &TenantSnapshot,
         cfg: &SurfaceConfig,
-        req: &'r RecommendRequest,
+        req: &'r Resolved<'_, RecommendRequest>,
     ) -> Spec<'r> {
         let (weights, weights_defaulted) = resolve_weights(req.weights, cfg);
         // Anchors: request anchors, then include ids (catalog items only), capped; else the
@@ -114,11 +117,17 @@ impl<'r> Spec<'r> {
             .as_ref()
             .map(|(ids, _)| ids.as_slice())
             .unwrap_or(&[]);
-        let seeds: Vec<ItemIdx> = lookup(snap, explicit).into_iter().flatten().collect();
-        let include_items = lookup(snap, &req.include_ids);
+        let seeds: Vec<ItemIdx> = IdList::Owned(explicit)
+            .lookup(snap)
+            .into_iter()
+            .flatten()
+            .collect();
+        let (include, exclude) = (req.include_ids(), req.exclude_ids());
+        let include_items = include.lookup(snap);
         let mut anchors = first_distinct(
             seeds.iter().chain(include_items.iter().flatten()).copied(),
             max,
+            seeds.len() + include_items.len(),
         );
         let user_key = req.user.key();
         let has_history = !user_key.is_empty()
@@ -139,10 +148,10 @@ impl<'r> Spec<'r> {
             anchors,
             seeds,
             has_history,
-            include: &req.include_ids,
+            include,
             include_items,
-            exclude: &req.exclude_ids,
-            exclude_items: lookup(snap, &req.exclude_ids),
+            exclude,
+            exclude_items: exclude.lookup(snap),
             exclude_item: None,
             constraints: req.constraints.as_ref(),
             options: &req.options,
@@ -152,7 +161,7 @@ impl<'r> Spec<'r> {
     pub(crate) fn for_similar(
         snap: &TenantSnapshot,
         cfg: &SurfaceConfig,
-        req: &'r SimilarRequest,
+        req: &'r Resolved<'_, SimilarRequest>,
     ) -> Spec<'r> {
         let weights = match cfg.weights {
             Some(w) if w.cooc > 0.0 || w.emb > 0.0 => Weights {
@@ -177,10 +186,10 @@ impl<'r> Spec<'r> {
             anchors: snap.items.get(&req.item_id).into_iter().collect(),
             seeds: snap.items.get(&req.item_id).into_iter().collect(),
             has_history: false,
-            include: &req.include_ids,
-            include_items: lookup(snap, &req.include_ids),
-            exclude: &req.exclude_ids,
-            exclude_items: lookup(snap, &req.exclude_ids),
+            include: req.include_ids(),
+            include_items: req.include_ids().lookup(snap),
+            exclude: req.exclude_ids(),
+            exclude_items: req.exclude_ids().lookup(snap),
             exclude_item: Some(&req.item_id),
             constraints: req.constraints.as_ref(),
             options: &req.options,
@@ -213,7 +222,7 @@ mod tests {
                 }
             }
             assert_eq!(
-                first_distinct(items.iter().copied(), max),
+                first_distinct(items.iter().copied(), max, items.len()),
                 want,
                 "{items:?}"
             );
