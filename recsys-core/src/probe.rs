@@ -1,11 +1,13 @@
-//! The open-addressed probe table the request-local hash tables are built on: a power-of-two
-//! array of slots, kept at most half full, where a key's home slot is the high bits of its
-//! 64-bit hash and a lookup walks forward (linear probing) to the slot holding it or to the
-//! first free one. It owns the probing, the insertion count and growth by re-placing; what a
-//! slot holds, how a key is hashed and when two keys are equal belong to its users, each a
-//! thin wrapper: [`crate::candidates::KeyTable`] (item key → value, Fibonacci-hashed keys)
-//! and [`crate::request::DistinctIds`] (the distinct strings of a request's id list, by the
-//! snapshot's seeded string hasher).
+//! The open-addressed probe table the engine's own hash tables are built on: a power-of-two
+//! array of slots, never full (each user grows it past its own load factor), where a key's
+//! home slot is the high bits of its 64-bit hash and a lookup walks forward (linear probing)
+//! to the slot holding it or to the first free one. It owns the probing, the insertion count
+//! and growth by re-placing; what a slot holds, how a key is hashed, when two keys are equal
+//! and how full a table may get belong to its users, each a thin wrapper:
+//! [`crate::candidates::KeyTable`] (item key → value, Fibonacci-hashed keys),
+//! [`crate::request::DistinctIds`] (the distinct strings of a request's id list, by the
+//! snapshot's seeded string hasher) and the snapshot interner's builder (the distinct ids
+//! and tags of a load, at most 2/3 full).
 
 /// A slot of a [`Probe`] table; `Default` is the free slot.
 pub(crate) trait Slot: Copy + Default {
@@ -91,7 +93,7 @@ impl<S: Slot> Probe<S> {
     }
 
     /// Moves every taken slot into a table of `size` slots (a power of two, larger than
-    /// twice what is taken), placed again by `hash`.
+    /// what is taken), placed again by `hash`.
     pub(crate) fn resize(&mut self, size: usize, mut hash: impl FnMut(&S) -> u64) {
         let old = std::mem::replace(self, Probe::with_slots(size));
         for s in old.slots.into_iter().filter(|s| !s.is_free()) {

@@ -2,6 +2,7 @@
 //! maps built on it, and [`Interner`] (dense ids in byte order).
 
 use super::columns::Strs;
+use crate::probe::Probe;
 use hashbrown::HashTable;
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
@@ -239,8 +240,8 @@ impl Interner {
 /// common case) is decided in its slot, without reading the string it names.
 pub(crate) struct InternerBuilder<'a> {
     strs: Vec<Cow<'a, str>>,
-    /// Power-of-two length; a slot with `len == 0` is free (empty strings are never added).
-    slots: Vec<Slot>,
+    /// A slot with `len == 0` is free (empty strings are never added).
+    slots: Probe<Slot>,
     hasher: StrHashState,
 }
 
@@ -253,18 +254,20 @@ struct Slot {
     id: u32,
 }
 
+impl crate::probe::Slot for Slot {
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.len == 0
+    }
+}
+
 impl<'a> InternerBuilder<'a> {
     pub(crate) fn with_capacity(n: usize) -> InternerBuilder<'a> {
         InternerBuilder {
             strs: Vec::with_capacity(n),
-            slots: vec![Slot::default(); slots_for(n)],
+            slots: Probe::with_slots(slots_for(n)),
             hasher: StrHashState::default(),
         }
-    }
-
-    #[inline]
-    fn home(&self, s: &str) -> usize {
-        self.hasher.hash_one(s) as usize & (self.slots.len() - 1)
     }
 
     /// Adds `s` (empty strings are never interned); returns its first-seen id.
@@ -273,22 +276,17 @@ impl<'a> InternerBuilder<'a> {
             return None;
         }
         let (key, len) = (prefix_words(&s), s.len().min(u32::MAX as usize) as u32);
-        let mask = self.slots.len() - 1;
-        let mut i = self.home(&s);
-        loop {
-            let e = self.slots[i];
-            if e.len == 0 {
-                break;
-            }
-            if e.key == key && e.len == len && (len <= 16 || *self.strs[e.id as usize] == *s) {
-                return Some(e.id);
-            }
-            i = (i + 1) & mask;
+        let strs = &self.strs;
+        let (i, found) = self.slots.find(self.hasher.hash_one(&*s), |e| {
+            e.key == key && e.len == len && (len <= 16 || *strs[e.id as usize] == *s)
+        });
+        if found {
+            return Some(self.slots.at(i).id);
         }
         let id = self.strs.len() as u32;
         self.strs.push(s);
-        self.slots[i] = Slot { key, len, id };
-        if self.strs.len() * 3 > self.slots.len() * 2 {
+        self.slots.take(i, Slot { key, len, id });
+        if self.strs.len() * 3 > self.slots.slots() * 2 {
             self.grow();
         }
         Some(id)
@@ -296,16 +294,10 @@ impl<'a> InternerBuilder<'a> {
 
     /// Doubles the table and places every string again.
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        self.slots = vec![Slot::default(); old.len() * 2];
-        let mask = self.slots.len() - 1;
-        for e in old.into_iter().filter(|e| e.len != 0) {
-            let mut i = self.home(&self.strs[e.id as usize]);
-            while self.slots[i].len != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = e;
-        }
+        let (strs, hasher) = (&self.strs, &self.hasher);
+        let size = self.slots.slots() * 2;
+        self.slots
+            .resize(size, |e| hasher.hash_one(&*strs[e.id as usize]));
     }
 
     /// The distinct strings, by first-seen id.
