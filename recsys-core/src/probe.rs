@@ -6,8 +6,9 @@
 //! and how full a table may get belong to its users, each a thin wrapper:
 //! [`crate::candidates::KeyTable`] (item key → value, Fibonacci-hashed keys),
 //! [`crate::request::DistinctIds`] (the distinct strings of a request's id list, by the
-//! snapshot's seeded string hasher) and the snapshot interner's builder (the distinct ids
-//! and tags of a load, at most 2/3 full).
+//! snapshot's seeded string hasher), the snapshot interner's builder (the distinct ids and
+//! tags of a load, at most 2/3 full) and [`crate::decode::KeySet`] (a format's known member
+//! names, at most 1/4 full).
 
 /// A slot of a [`Probe`] table; `Default` is the free slot.
 pub(crate) trait Slot: Copy + Default {

@@ -11,6 +11,7 @@
 
 use super::{quote, Code, Decoder, Severity};
 use crate::json::{Map, Value};
+use crate::probe::{Probe, Slot as ProbeSlot};
 use std::cmp::Ordering;
 
 /// How many repeated / unknown keys of one object are reported one by one (the rest in one
@@ -104,11 +105,18 @@ impl<'k> KeyWord<'k> {
     }
 }
 
-/// A fixed set of keys (a format's known member names): an open-addressing table of at
-/// least four slots per key, probed from the key's hash, so a lookup compares about one key.
-/// A probe run is never longer than the set, whatever is asked.
+/// A fixed set of keys (a format's known member names): a [`Probe`] table of at least four
+/// slots per key, probed from the key's hash, so a lookup compares about one key. A probe
+/// run is never longer than the set, whatever is asked.
 pub struct KeySet {
-    slots: Vec<Option<KeyWord<'static>>>,
+    slots: Probe<Option<KeyWord<'static>>>,
+}
+
+impl ProbeSlot for Option<KeyWord<'static>> {
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.is_none()
+    }
 }
 
 impl KeySet {
@@ -116,32 +124,27 @@ impl KeySet {
     pub fn new(keys: impl IntoIterator<Item = &'static str>) -> KeySet {
         let keys: Vec<KeyWord<'static>> = keys.into_iter().map(KeyWord::new).collect();
         let mut set = KeySet {
-            slots: vec![None; (keys.len() * 4).next_power_of_two().max(8)],
+            slots: Probe::with_slots((keys.len() * 4).next_power_of_two().max(8)),
         };
         for k in keys {
-            let i = set.probe(&k);
-            set.slots[i] = Some(k);
+            if let (i, false) = set.find(&k) {
+                set.slots.take(i, Some(k));
+            }
         }
         set
     }
 
-    /// The slot holding `k`, else the empty slot where its probe run ends.
-    fn probe(&self, k: &KeyWord<'_>) -> usize {
-        let mask = self.slots.len() - 1;
-        let mut i = (k.hash() >> 32) as usize & mask;
-        while let Some(s) = &self.slots[i] {
-            if s.order(k) == Ordering::Equal {
-                break;
-            }
-            i = (i + 1) & mask;
-        }
-        i
+    /// The slot holding `k` (true), else the free slot where its probe run ends (false).
+    #[inline]
+    fn find(&self, k: &KeyWord<'_>) -> (usize, bool) {
+        self.slots.find(k.hash(), |s| {
+            s.as_ref().is_some_and(|s| s.order(k) == Ordering::Equal)
+        })
     }
 
     /// Whether `key` is in the set.
     pub fn contains(&self, key: &str) -> bool {
-        let k = KeyWord::new(key);
-        self.slots[self.probe(&k)].is_some()
+        self.find(&KeyWord::new(key)).1
     }
 }
 
