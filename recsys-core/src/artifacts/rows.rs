@@ -185,15 +185,26 @@ impl<'a> Cursor<'a> {
     /// A content row at the cursor; its tags go to `tags` (cleared first). Answers its id.
     pub(super) fn content_row(&mut self, max_tags: usize, tags: &mut Vec<Span>) -> Option<Span> {
         tags.clear();
+        self.id_and_list(b"\"tags\"", max_tags, |c| {
+            tags.push(c.plain()?);
+            Some(())
+        })
+    }
+
+    /// A row `{"item_id": <id>, <list_key>: [...]}` at the cursor, each element read by
+    /// `each` (at most `max_len` of them). Answers the id.
+    fn id_and_list(
+        &mut self,
+        list_key: &[u8],
+        max_len: usize,
+        each: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<Span> {
         self.byte(b'{')?;
         self.key(b"\"item_id\"")?;
         let id = self.id()?;
         self.byte(b',')?;
-        self.key(b"\"tags\"")?;
-        self.list(max_tags, |c| {
-            tags.push(c.plain()?);
-            Some(())
-        })?;
+        self.key(list_key)?;
+        self.list(max_len, each)?;
         self.byte(b'}')?;
         Some(id)
     }
@@ -219,17 +230,10 @@ impl<'a> Cursor<'a> {
         items: &mut Vec<(Span, i64)>,
     ) -> Option<Span> {
         items.clear();
-        self.byte(b'{')?;
-        self.key(b"\"item_id\"")?;
-        let id = self.id()?;
-        self.byte(b',')?;
-        self.key(b"\"items\"")?;
-        self.list(max_neighbors, |c| {
+        self.id_and_list(b"\"items\"", max_neighbors, |c| {
             items.push(c.counted(max_len)?);
             Some(())
-        })?;
-        self.byte(b'}')?;
-        Some(id)
+        })
     }
 }
 
