@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// Latencies in µs of back-to-back calls of `call` until `done()` says stop.
-fn latencies(mut call: impl FnMut(), done: impl Fn(usize) -> bool) -> Vec<f64> {
+fn latencies(mut call: impl FnMut(), done: impl Fn() -> bool) -> Vec<f64> {
     let mut t = Vec::with_capacity(1 << 16);
-    while !done(t.len()) {
+    while !done() {
         let s = Instant::now();
         call();
         t.push(s.elapsed().as_secs_f64() * 1e6);
@@ -78,7 +78,7 @@ fn during_reloads(
             stop.store(true, Relaxed);
             walls
         });
-        let t = latencies(call, |_| stop.load(Relaxed));
+        let t = latencies(call, || stop.load(Relaxed));
         (t, writer.join().expect("reload thread"))
     })
 }
@@ -109,7 +109,7 @@ fn main() {
         };
         let idle_for = Duration::from_secs(3);
         let start = Instant::now();
-        let idle = latencies(call, |_| start.elapsed() >= idle_for);
+        let idle = latencies(call, || start.elapsed() >= idle_for);
         let (busy, walls) = during_reloads(&engine, &docs, reloads, call);
         let walls: Vec<String> = walls.iter().map(|w| format!("{w:.2} s")).collect();
         println!(
