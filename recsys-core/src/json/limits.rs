@@ -71,7 +71,7 @@ impl Counter<'_> {
             Value::Null => self.add_bytes(4),
             Value::Bool(b) => self.add_bytes(if *b { 4 } else { 5 }),
             Value::Number(n) => {
-                if n.literal().len() > self.limits.max_number_len {
+                if n.literal_len() > self.limits.max_number_len {
                     return Err(too(
                         JsonErrorKind::NumberTooLong,
                         format!(
@@ -80,7 +80,7 @@ impl Counter<'_> {
                         ),
                     ));
                 }
-                self.add_bytes(n.literal().len())
+                self.add_bytes(n.literal_len())
             }
             Value::String(s) => self.add_bytes(string_len(s)),
             Value::Array(a) => {
@@ -117,15 +117,11 @@ impl Counter<'_> {
 }
 
 /// Length of `s` as a compact JSON string (quotes and minimal escapes, as `to_string`).
-/// Bytes that need an escape are rare: they are counted first by a loop with no branch per
-/// byte (which the compiler vectorises), and each escape is sized only when there are some.
+/// Bytes that need an escape are rare: the string is first searched for one a word at a time
+/// ([`needs_escape`]), and each escape is sized only when there is one.
 fn string_len(s: &str) -> usize {
     let b = s.as_bytes();
-    let special = b
-        .iter()
-        .map(|&c| usize::from(c < 0x20 || c == b'"' || c == b'\\'))
-        .sum::<usize>();
-    if special == 0 {
+    if !needs_escape(b) {
         return 2 + b.len();
     }
     2 + s
@@ -147,6 +143,25 @@ fn too(kind: JsonErrorKind, message: String) -> JsonError {
     }
 }
 
+/// True when `b` holds a quote, a backslash or a control byte. Eight bytes at a time, the last
+/// word overlapping the one before it; four to eight bytes as two overlapping halves of one
+/// word; shorter strings a byte at a time (a document's strings are mostly ids of 10 to 40
+/// bytes, so no loop over single bytes and no copy).
+fn needs_escape(b: &[u8]) -> bool {
+    use super::scan::{bytes_equal, HIGHS, ONES};
+    // Whether a flagged byte exists is exact (borrows only flag bytes above a true one).
+    let flags = |x: u64| {
+        bytes_equal(x, b'"') | bytes_equal(x, b'\\') | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
+    };
+    let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    let half = |w: &[u8]| u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+    match b.len() {
+        0..4 => b.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20),
+        4..=8 => flags(half(b) | half(&b[b.len() - 4..]) << 32) != 0,
+        n => b.chunks_exact(8).any(|w| flags(word(w)) != 0) || flags(word(&b[n - 8..])) != 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +177,21 @@ mod tests {
             for b in pieces {
                 for c in pieces {
                     let s = format!("{a}{b}{c}{a}");
+                    let text = to_string(&Value::String(s.clone()));
+                    assert_eq!(string_len(&s), text.len(), "{s:?}");
+                }
+            }
+        }
+    }
+
+    /// The eight-bytes-at-a-time search finds an escape at every position of a longer string
+    /// (in a whole word and in the tail), and multi-byte text beside it is one byte a byte.
+    #[test]
+    fn string_lengths_hold_at_every_position() {
+        for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "\u{7f}", " "] {
+            for len in 0..26 {
+                for at in 0..=len {
+                    let s = format!("{}{special}{}", "x".repeat(at), "y".repeat(len - at));
                     let text = to_string(&Value::String(s.clone()));
                     assert_eq!(string_len(&s), text.len(), "{s:?}");
                 }

@@ -115,6 +115,14 @@ impl Number {
             Repr::Heap(s) => s,
         }
     }
+    /// The literal's length in bytes (what [`Number::literal`]`().len()` gives, without
+    /// reading the literal).
+    pub fn literal_len(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { len, .. } => usize::from(*len),
+            Repr::Heap(s) => s.len(),
+        }
+    }
     /// True when the literal has neither a fraction nor an exponent (what Go accepts for ints).
     pub fn is_integer_literal(&self) -> bool {
         !self
@@ -398,6 +406,22 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A number's length is its literal's, inline (up to 22 bytes) and on the heap.
+    #[test]
+    fn literal_len_is_the_literal_length() {
+        for lit in [
+            "0",
+            "-1.5e-7",
+            "1234567890123456789012",
+            "12345678901234567890123",
+            &"9".repeat(999),
+        ] {
+            let n = Number::from_literal_unchecked(lit);
+            assert_eq!(n.literal(), lit);
+            assert_eq!(n.literal_len(), lit.len(), "{lit}");
+        }
+    }
 
     /// The integer fast path of `from_f64` writes exactly what Go's float rendering does.
     #[test]
