@@ -31,9 +31,46 @@ pub fn check_value(v: &Value, limits: &Limits) -> Result<(), JsonError> {
         bytes: 0,
         members: 0,
     };
-    c.value(v, 1)
+    c.value(v, 1).map_err(|crossed| crossed.error(limits))
 }
 
+/// The bound a value crossed (the walk carries this word, not an error, so each step's
+/// check is a compare and a branch; the error is written once, at the top).
+#[derive(Clone, Copy)]
+enum Crossed {
+    Bytes,
+    Members,
+    Depth,
+    NumberLen,
+}
+
+impl Crossed {
+    /// The error the parser gives for the same crossing.
+    #[cold]
+    fn error(self, l: &Limits) -> JsonError {
+        let (kind, message) = match self {
+            Crossed::Bytes => (
+                JsonErrorKind::TooLarge,
+                format!("document is more than the limit of {} bytes", l.max_bytes),
+            ),
+            Crossed::Members => (
+                JsonErrorKind::TooManyMembers,
+                format!("document has more than {} members", l.max_members),
+            ),
+            Crossed::Depth => (
+                JsonErrorKind::TooDeep,
+                format!("nesting deeper than {} levels", l.max_depth),
+            ),
+            Crossed::NumberLen => (
+                JsonErrorKind::NumberTooLong,
+                format!("number literal longer than {} characters", l.max_number_len),
+            ),
+        };
+        too(kind, message)
+    }
+}
+
+/// Running totals of the walk.
 struct Counter<'a> {
     limits: &'a Limits,
     bytes: usize,
@@ -41,44 +78,31 @@ struct Counter<'a> {
 }
 
 impl Counter<'_> {
-    fn add_bytes(&mut self, n: usize) -> Result<(), JsonError> {
+    #[inline]
+    fn add_bytes(&mut self, n: usize) -> Result<(), Crossed> {
         self.bytes = self.bytes.saturating_add(n);
         if self.bytes > self.limits.max_bytes {
-            return Err(too(
-                JsonErrorKind::TooLarge,
-                format!(
-                    "document is more than the limit of {} bytes",
-                    self.limits.max_bytes
-                ),
-            ));
+            return Err(Crossed::Bytes);
         }
         Ok(())
     }
 
-    fn add_member(&mut self) -> Result<(), JsonError> {
+    #[inline]
+    fn add_member(&mut self) -> Result<(), Crossed> {
         self.members += 1;
         if self.members > self.limits.max_members {
-            return Err(too(
-                JsonErrorKind::TooManyMembers,
-                format!("document has more than {} members", self.limits.max_members),
-            ));
+            return Err(Crossed::Members);
         }
         Ok(())
     }
 
-    fn value(&mut self, v: &Value, depth: usize) -> Result<(), JsonError> {
+    fn value(&mut self, v: &Value, depth: usize) -> Result<(), Crossed> {
         match v {
             Value::Null => self.add_bytes(4),
             Value::Bool(b) => self.add_bytes(if *b { 4 } else { 5 }),
             Value::Number(n) => {
                 if n.literal_len() > self.limits.max_number_len {
-                    return Err(too(
-                        JsonErrorKind::NumberTooLong,
-                        format!(
-                            "number literal longer than {} characters",
-                            self.limits.max_number_len
-                        ),
-                    ));
+                    return Err(Crossed::NumberLen);
                 }
                 self.add_bytes(n.literal_len())
             }
@@ -105,12 +129,10 @@ impl Counter<'_> {
         }
     }
 
-    fn enter(&self, depth: usize) -> Result<(), JsonError> {
+    #[inline]
+    fn enter(&self, depth: usize) -> Result<(), Crossed> {
         if depth > self.limits.max_depth {
-            return Err(too(
-                JsonErrorKind::TooDeep,
-                format!("nesting deeper than {} levels", self.limits.max_depth),
-            ));
+            return Err(Crossed::Depth);
         }
         Ok(())
     }
