@@ -4,7 +4,7 @@
 
 use recsys_core::bench_internals::config::TenantConfig;
 use recsys_core::bench_internals::rules::{parse_rules, RulesParseOptions};
-use recsys_core::bench_internals::snapshot::TenantSnapshot;
+use recsys_core::bench_internals::snapshot::{ServingRules, TenantSnapshot};
 use recsys_core::json::{self, Map, Value};
 use recsys_core::time::Timestamp;
 use recsys_core::Engine;
@@ -284,7 +284,7 @@ pub fn serve_rules(engine: &Engine, wl: &Workload, config: &Value, rules: Option
             &wl.surface,
             snap.catalog.clone(),
             &cfg,
-            doc.rules,
+            &ServingRules::of(&doc.rules),
             snap.versions.clone(),
         ),
     );

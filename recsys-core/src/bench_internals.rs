@@ -37,7 +37,8 @@ pub mod rules {
 /// Compiled snapshots and their parts.
 pub mod snapshot {
     pub use crate::snapshot::{
-        Catalog, ScoredRows, SignalData, Sources, TagPrefixes, TenantSnapshot, Versions,
+        Catalog, ScoredRows, ServingRules, SignalData, Sources, TagPrefixes, TenantSnapshot,
+        Versions,
     };
 }
 

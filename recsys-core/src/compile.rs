@@ -11,7 +11,9 @@ use crate::error::{ApiError, Problem};
 use crate::json::{self, Map, Value};
 use crate::request::is_path_safe;
 use crate::rules::{self, Rule, RulesParseOptions};
-use crate::snapshot::{Catalog, Columns, SignalData, Sources, TenantSnapshot, Versions};
+use crate::snapshot::{
+    Catalog, Columns, ServingRules, SignalData, Sources, TenantSnapshot, Versions,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -242,7 +244,10 @@ fn not_one_pass() -> ApiError {
 pub struct TenantDocs {
     pub config: TenantConfig,
     pub config_version: Option<String>,
-    pub rules: Vec<Rule>,
+    /// The rules in document order (shared by the versions that keep them).
+    pub rules: Arc<[Rule]>,
+    /// The enabled ones in serving order, made once per rules document.
+    pub serving_rules: ServingRules,
     pub rules_version: Option<String>,
     /// Config warnings (unknown members) and rule findings that did not drop a rule.
     pub warnings: Vec<Problem>,
@@ -301,7 +306,8 @@ impl TenantDocs {
             .retain(|p| p.code.starts_with("RECSYS_CONFIG"));
         match rules {
             None => {
-                self.rules = Vec::new();
+                self.rules = Arc::default();
+                self.serving_rules = ServingRules::default();
                 self.rules_version = None;
                 self.rules_dropped = Vec::new();
             }
@@ -310,7 +316,8 @@ impl TenantDocs {
                 let doc = rules::parse_rules_value(v, &opts).map_err(ApiError::from)?;
                 self.rules_version = Some(json::etag_of_value(v)?);
                 self.warnings.extend(doc.warnings);
-                self.rules = doc.rules;
+                self.serving_rules = ServingRules::of(&doc.rules);
+                self.rules = doc.rules.into();
                 self.rules_dropped = doc.dropped;
             }
         }
@@ -594,7 +601,7 @@ pub fn assemble(
         surface,
         set.catalog(),
         &docs.config,
-        docs.rules.clone(),
+        &docs.serving_rules,
         versions,
     )
 }
@@ -690,7 +697,8 @@ impl DocsUpdate {
         if let Some(r) = &self.rules {
             td.warnings.retain(is_config);
             td.warnings.extend(r.warnings.iter().cloned());
-            td.rules = r.rules.clone();
+            td.rules = Arc::clone(&r.rules);
+            td.serving_rules = r.serving_rules.clone();
             td.rules_version = r.rules_version.clone();
             td.rules_dropped = r.rules_dropped.clone();
             td.release_id = None;

@@ -895,7 +895,7 @@ mod tests {
             "t",
             "home",
             &docs.config,
-            docs.rules,
+            docs.rules.to_vec(),
             data,
             Default::default(),
         );

@@ -991,7 +991,8 @@ mod precomputed_tests {
                 .unwrap()
                 .rules;
             let catalog = base.catalog.clone();
-            TenantSnapshot::with_policy("t", "home", catalog, &cfg, rules, Versions::default())
+            let rules = crate::snapshot::ServingRules::of(&rules);
+            TenantSnapshot::with_policy("t", "home", catalog, &cfg, &rules, Versions::default())
         };
         let mut tagged_docs = 0;
         for round in 0..12 {

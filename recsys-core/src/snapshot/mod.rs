@@ -102,8 +102,9 @@ pub struct TenantSnapshot {
     pub catalog: Arc<Catalog>,
     /// Tags under this config's brand/category prefixes (shared while they are unchanged).
     pub tag_index: Arc<TagIndex>,
-    /// Enabled rules, priority desc (stable); scopes are checked per request.
-    pub rules: Vec<Rule>,
+    /// Enabled rules, priority desc (stable); scopes are checked per request. Shared with the
+    /// documents and every surface compiled from the same rules document.
+    pub rules: Arc<[Rule]>,
     /// Targets of `rules`, resolved to interned ids (same order).
     pub rule_targets: Vec<crate::rules::eval::RuleTarget>,
     /// `rules` indexed by target (what a request evaluates).
@@ -121,6 +122,43 @@ impl std::ops::Deref for TenantSnapshot {
     }
 }
 
+/// A rules document's enabled rules in serving order (priority descending, ties in document
+/// order), made once per rules document and shared, not copied, by every surface and snapshot
+/// compiled from it.
+#[derive(Debug, Clone, Default)]
+pub struct ServingRules {
+    rules: Arc<[Rule]>,
+    /// How many of the document's rules are disabled (noted in each snapshot).
+    disabled: usize,
+}
+
+impl ServingRules {
+    /// The enabled rules of `rules` (document order) in serving order.
+    pub fn of(rules: &[Rule]) -> ServingRules {
+        // Sorted as (priority descending, document position) keys, so ties keep document
+        // order and no rule is moved by the sort; each enabled rule is copied once.
+        let mut order: Vec<(std::cmp::Reverse<i64>, usize)> = (rules.iter().enumerate())
+            .filter(|(_, r)| r.enabled)
+            .map(|(i, r)| (std::cmp::Reverse(r.priority), i))
+            .collect();
+        order.sort_unstable();
+        ServingRules {
+            disabled: rules.len() - order.len(),
+            rules: order.iter().map(|&(_, i)| rules[i].clone()).collect(),
+        }
+    }
+
+    /// The enabled rules, in serving order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// How many rules of the document are disabled.
+    pub fn disabled(&self) -> usize {
+        self.disabled
+    }
+}
+
 impl TenantSnapshot {
     #[cfg(any(test, feature = "bench-internals"))]
     /// Compiles a catalog from `data` and a policy against it. `rules` must already be
@@ -135,7 +173,8 @@ impl TenantSnapshot {
     ) -> TenantSnapshot {
         let catalog = Arc::new(Catalog::build(&Sources::of_signals(&data)));
         drop(data);
-        TenantSnapshot::with_policy(tenant, surface, catalog, config, rules, versions)
+        let rules = ServingRules::of(&rules);
+        TenantSnapshot::with_policy(tenant, surface, catalog, config, &rules, versions)
     }
 
     /// Compiles config and rules against an existing catalog: the cost of a document
@@ -146,7 +185,7 @@ impl TenantSnapshot {
         surface: &str,
         catalog: Arc<Catalog>,
         config: &TenantConfig,
-        rules: Vec<Rule>,
+        rules: &ServingRules,
         versions: Versions,
     ) -> TenantSnapshot {
         let sc = config.for_surface(surface);
@@ -157,16 +196,14 @@ impl TenantSnapshot {
         let mut notes = CompileNotes {
             notes: catalog.notes.clone(),
         };
-        let total_rules = rules.len();
-        let mut kept: Vec<Rule> = rules.into_iter().filter(|r| r.enabled).collect();
-        kept.sort_by_key(|r| std::cmp::Reverse(r.priority)); // stable: ties keep document order
-        if kept.len() < total_rules {
+        if rules.disabled > 0 {
             notes.notes.push(crate::error::Problem::new(
                 "$.rules",
                 "RECSYS_SNAPSHOT_RULES_SKIPPED",
                 format!(
-                    "{} of {total_rules} rules are disabled",
-                    total_rules - kept.len()
+                    "{} of {} rules are disabled",
+                    rules.disabled,
+                    rules.disabled + rules.rules.len()
                 ),
             ));
         }
@@ -179,7 +216,7 @@ impl TenantSnapshot {
             versions,
             catalog,
             tag_index,
-            rules: kept,
+            rules: Arc::clone(&rules.rules),
             rule_targets: Vec::new(),
             rule_index: Default::default(),
             notes,

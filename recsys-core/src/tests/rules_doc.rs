@@ -1106,6 +1106,33 @@ fn rule_set_orders_by_priority_stably() {
     assert_eq!(applicable, ids);
 }
 
+/// Serving order is a stable sort of the enabled rules by priority, descending (checked
+/// against `sort_by_key` on random documents with many ties and disabled rules).
+#[test]
+fn serving_rules_are_the_enabled_rules_stably_by_priority() {
+    let mut rng = crate::tests::rng::Rng::new(7);
+    for _ in 0..200 {
+        let n = rng.index(40);
+        let rules: Vec<String> = (0..n)
+            .map(|i| {
+                let p = rng.index(5) as i64 - 2;
+                let on = !rng.chance(300);
+                format!(r#"{{"action":"pin","item_ids":"i{i}","priority":{p},"enabled":{on}}}"#)
+            })
+            .collect();
+        let doc = lenient(&format!("[{}]", rules.join(",")));
+        let mut want: Vec<&crate::rules::Rule> = doc.rules.iter().filter(|r| r.enabled).collect();
+        want.sort_by_key(|r| std::cmp::Reverse(r.priority));
+        let got = crate::snapshot::ServingRules::of(&doc.rules);
+        let ids = |rs: &mut dyn Iterator<Item = &crate::rules::Rule>| {
+            rs.map(|r| r.item_ids[0].clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&mut got.rules().iter()), ids(&mut want.into_iter()));
+        let off = doc.rules.iter().filter(|r| !r.enabled).count();
+        assert_eq!(got.disabled(), off);
+    }
+}
+
 #[test]
 fn rule_constructor() {
     let r = Rule::new(Action::Block, TargetType::Tag, "adult", vec![]);
