@@ -1,8 +1,10 @@
 //! JSON documents embedded in a JSON string literal (an artifact handed over as a string in a
 //! call's text): the literal unescaped in one pass, with each run of whitespace outside the
-//! document's own strings written as one space. The document reads as the same tokens, so it
-//! parses to the same values and hashes the same, in less memory and fewer bytes for its
-//! reader (an indented artifact is 35-50% indentation).
+//! document's own strings written as one space from its first line break, tab or carriage
+//! return on (spaces before it are kept as they are: a single space between tokens costs
+//! nothing to copy). The document reads as the same tokens, so it parses to the same values
+//! and hashes the same, in less memory and fewer bytes for its reader (an indented artifact
+//! is 35-50% indentation).
 //!
 //! What the literal holds is exactly what [`super::parse_with`] reads from it (with `\u0000`
 //! refused): the same escapes, surrogate pairs and refusals; `tests` checks it against the
@@ -11,7 +13,8 @@
 use super::scan::{bytes_equal, HIGHS, ONES};
 
 /// The document held by the string literal `lit` (its quotes included), with each run of JSON
-/// whitespace outside the document's strings written as one space. `None` when the parser
+/// whitespace outside the document's strings written as one space from its first line
+/// break, tab or carriage return on (see the module's doc). `None` when the parser
 /// refuses the literal (a bad escape, a lone surrogate, `\u0000`, a control byte, no closing
 /// quote), when anything follows the closing quote, or when the document as written (before
 /// its whitespace runs are shortened) is longer than `max_len` bytes.
@@ -31,11 +34,30 @@ pub(crate) fn embedded_document(lit: &str, max_len: usize) -> Option<Vec<u8>> {
     loop {
         match *b.get(i)? {
             b'"' => break,
+            // The two escapes an embedded document is made of, first: its own quotes, and
+            // its line breaks with the indentation after them.
+            b'\\' if b.get(i + 1) == Some(&b'"') => {
+                i += 2;
+                o = doc.flush(&mut out, o)?;
+                doc.escaped_char(u32::from(b'"'));
+                *out.get_mut(o)? = b'"';
+                o += 1;
+            }
+            b'\\' if !doc.in_string && b.get(i + 1) == Some(&b'n') => {
+                i += 2;
+                let n = spaces(b.get(i..)?);
+                i += n;
+                doc.gap(n + 1);
+            }
             b'\\' => {
                 let (cp, len) = escape(b, i)?;
                 i += len;
-                if !doc.in_string && matches!(cp, 0x20 | 0x09 | 0x0a | 0x0d) {
-                    doc.gap(1);
+                let gap = matches!(cp, 0x09 | 0x0a | 0x0d) || (cp == 0x20 && doc.pending);
+                if gap && !doc.in_string {
+                    // The gap takes the spaces after it too.
+                    let n = spaces(b.get(i..)?);
+                    i += n;
+                    doc.gap(n + 1);
                     continue;
                 }
                 o = doc.flush(&mut out, o)?;
@@ -43,15 +65,10 @@ pub(crate) fn embedded_document(lit: &str, max_len: usize) -> Option<Vec<u8>> {
                 o = put_char(&mut out, o, cp)?;
             }
             0..=0x1f => return None,
-            b' ' if !doc.in_string => {
-                let n = spaces(&b[i..]);
-                i += n;
-                doc.gap(n);
-            }
             _ => {
                 o = doc.flush(&mut out, o)?;
                 doc.escaped = false;
-                let n = run(&b[i..], out.get_mut(o..)?, doc.in_string)?;
+                let n = run(&b[i..], out.get_mut(o..)?)?;
                 i += n;
                 o += n;
             }
@@ -76,7 +93,8 @@ struct Lexer {
     in_string: bool,
     /// Inside a string, right after the document's own backslash.
     escaped: bool,
-    /// Whitespace outside strings read and not yet written (as one space).
+    /// A line break, tab or carriage return outside strings read, and the whitespace after
+    /// it: not yet written (as one space).
     pending: bool,
     /// Whitespace bytes left out so far (the document as written is the output plus these).
     dropped: usize,
@@ -155,19 +173,16 @@ fn spaces(b: &[u8]) -> usize {
 }
 
 /// Copies the run of bytes at the start of `b` that the literal holds as they are (no quote,
-/// backslash or control byte; outside the document's strings, no space) to the start of
-/// `out`, eight bytes at a time; the run's length (at least one: `b[0]` is such a byte).
-/// `out` is at least as long as `b`.
+/// backslash or control byte) to the start of `out`, eight bytes at a time; the run's length
+/// (at least one: `b[0]` is such a byte). `out` is at least as long as `b`.
 #[inline]
-fn run(b: &[u8], out: &mut [u8], in_string: bool) -> Option<usize> {
-    let space = if in_string { 0 } else { u64::MAX };
+fn run(b: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(w) = word_at(b, i) {
         let x = u64::from_le_bytes(w);
         let stop = bytes_equal(x, b'"')
             | bytes_equal(x, b'\\')
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
-            | (bytes_equal(x, b' ') & space);
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
         // The whole word is written; what follows the run is written over later.
         out.get_mut(i..i + 8)?.copy_from_slice(&w);
         if stop != 0 {
@@ -177,7 +192,7 @@ fn run(b: &[u8], out: &mut [u8], in_string: bool) -> Option<usize> {
         i += 8;
     }
     while let Some(&c) = b.get(i) {
-        if c == b'"' || c == b'\\' || c < 0x20 || (c == b' ' && !in_string) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
             break;
         }
         *out.get_mut(i)? = c;

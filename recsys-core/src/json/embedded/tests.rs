@@ -19,13 +19,20 @@ fn parsed(lit: &str) -> Option<String> {
     }
 }
 
-/// Each run of JSON whitespace outside the document's strings as one space, character by
-/// character (the plain statement of what the unescaper writes).
+/// Each run of JSON whitespace outside the document's strings as one space from its first
+/// line break, tab or carriage return on (spaces before it kept), character by character (the
+/// plain statement of what the unescaper writes).
 fn collapsed(s: &str) -> String {
     let (mut out, mut in_string, mut escaped, mut gap) = (String::new(), false, false, false);
     for c in s.chars() {
-        if !in_string && matches!(c, ' ' | '\t' | '\n' | '\r') {
+        if !in_string && matches!(c, '\t' | '\n' | '\r') {
             gap = true;
+            continue;
+        }
+        if !in_string && c == ' ' {
+            if !gap {
+                out.push(' ');
+            }
             continue;
         }
         if gap {
@@ -93,6 +100,8 @@ const PIECES: &[&str] = &[
     "\\b",
     "\\f",
     "\\u0020",
+    " \\u0020 ",
+    "\\n\\u0020 ",
     "\\u0022",
     "\\u005c",
     "\\u005C",
