@@ -113,14 +113,17 @@ pub enum BlobText<'a> {
 }
 
 impl Blobs<'_> {
-    /// Whether the artifact at `uri` is a string literal (unescaped into a copy to load).
-    fn is_string(&self, uri: &str) -> bool {
+    /// The length of the string literal holding the artifact at `uri` (0 when it is not one).
+    fn string_len(&self, uri: &str) -> usize {
         match self {
-            Blobs::Tree(_) => false,
+            Blobs::Tree(_) => 0,
             Blobs::Raw(raw) => raw
                 .iter()
                 .rfind(|b| b.uri == uri)
-                .is_some_and(|b| matches!(b.text, BlobText::String(_))),
+                .map_or(0, |b| match b.text {
+                    BlobText::String(lit) => lit.len(),
+                    _ => 0,
+                }),
         }
     }
 
@@ -145,6 +148,7 @@ impl Blobs<'_> {
         kind: ArtifactKind,
         scope: (&str, &str),
         limits: &ArtifactLimits,
+        copies: &CopyBudget,
     ) -> Option<Result<LoadedArtifact, ApiError>> {
         let (tenant, surface) = scope;
         match self {
@@ -158,9 +162,7 @@ impl Blobs<'_> {
                 let a = match raw[i].text {
                     BlobText::Bytes(b) => load_blob(b, kind, uri, tenant, surface, limits),
                     BlobText::Object(t) => load_object_span(t, kind, uri, scope, limits),
-                    BlobText::String(lit) => unescape_blob(lit).and_then(|text| {
-                        load_blob(text.as_bytes(), kind, uri, tenant, surface, limits)
-                    }),
+                    BlobText::String(lit) => load_string(lit, kind, uri, scope, limits, copies),
                 };
                 Some(a)
             }
@@ -180,16 +182,98 @@ pub fn call_limits(a: &ArtifactLimits) -> json::Limits {
     }
 }
 
-/// The text of a string literal cut from a call (see [`BlobText::String`]), read with the
-/// call's own parser, so it is exactly the string a parsed call holds.
-fn unescape_blob(lit: &str) -> Result<String, ApiError> {
-    let limits = json::Limits {
-        max_bytes: usize::MAX,
-        ..json::Limits::default()
-    };
-    match json::parse_with(lit.as_bytes(), limits)? {
-        Value::String(s) => Ok(s),
-        _ => Err(not_one_pass()),
+/// A string literal cut from a call (see [`BlobText::String`]): the document it holds,
+/// unescaped into a copy with its whitespace runs shortened (`json::embedded`, which reads the
+/// literal as the call's parser does), loaded like bytes. A literal or document this path does
+/// not take fails, and the caller loads the call the exact way. The copy is held within
+/// `copies`.
+fn load_string(
+    lit: &str,
+    kind: ArtifactKind,
+    uri: &str,
+    (tenant, surface): (&str, &str),
+    limits: &ArtifactLimits,
+    copies: &CopyBudget,
+) -> Result<LoadedArtifact, ApiError> {
+    // The byte limit is on the document as written (the exact path's check).
+    let max = limits.max_bytes.min(MAX_ARTIFACT_BYTES);
+    let mut held = copies.take(lit.len());
+    let text = json::embedded::embedded_document(lit, max).ok_or_else(not_one_pass)?;
+    held.keep(text.capacity());
+    load_blob(&text, kind, uri, tenant, surface, limits)
+}
+
+/// The bytes of unescaped string artifacts one load holds at once (see [`load_string`]).
+/// Each copy takes its literal's length while it is written, then what it kept (an indented
+/// artifact loses its indentation); copies load side by side only while together they fit in
+/// the largest literal. So two large ones never add up in the load's peak, but a large
+/// artifact's shortened copy leaves room for a smaller one beside it.
+pub(crate) struct CopyBudget {
+    limit: usize,
+    held: Mutex<usize>,
+    freed: std::sync::Condvar,
+    #[cfg(test)]
+    seen: string_copies::Count,
+}
+
+/// Bytes taken from a [`CopyBudget`], given back when dropped.
+pub(crate) struct HeldCopy<'b> {
+    budget: &'b CopyBudget,
+    bytes: usize,
+}
+
+impl CopyBudget {
+    /// A budget of `limit` bytes.
+    pub(crate) fn new(limit: usize) -> CopyBudget {
+        CopyBudget {
+            limit,
+            held: Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+            #[cfg(test)]
+            seen: string_copies::Count::default(),
+        }
+    }
+
+    /// Waits until `bytes` more fit (or nothing is held) and takes them. Never waits forever:
+    /// what is held was taken by copies already loading, which wait for nothing.
+    pub(crate) fn take(&self, bytes: usize) -> HeldCopy<'_> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        while *held != 0 && held.saturating_add(bytes) > self.limit {
+            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        *held += bytes;
+        #[cfg(test)]
+        self.seen.took(*held);
+        HeldCopy {
+            budget: self,
+            bytes,
+        }
+    }
+
+    /// Gives `bytes` back.
+    fn give(&self, bytes: usize) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        *held -= bytes;
+        self.freed.notify_all();
+    }
+}
+
+impl HeldCopy<'_> {
+    /// Keeps `bytes` of what was taken (the copy's final size), giving the rest back.
+    pub(crate) fn keep(&mut self, bytes: usize) {
+        let back = self.bytes.saturating_sub(bytes);
+        self.bytes -= back;
+        self.budget.give(back);
+        #[cfg(test)]
+        self.budget.seen.loading();
+    }
+}
+
+impl Drop for HeldCopy<'_> {
+    fn drop(&mut self) {
+        #[cfg(test)]
+        self.budget.seen.done();
+        self.budget.give(self.bytes);
     }
 }
 
@@ -473,25 +557,20 @@ impl ArtifactSet {
             .iter()
             .map(|(_, uri)| blobs.map_or(0, |b| b.size(uri)))
             .collect();
-        // A string is unescaped into a copy of its own while it loads: one such copy at a
-        // time, so two large ones never add up in the load's peak.
-        let one_copy = std::sync::Mutex::new(());
-        #[cfg(test)]
-        let copies = string_copies::Count::default();
+        // A string is unescaped into a copy of its own while it loads: together the copies
+        // never take more than the largest literal.
+        let copies = CopyBudget::new(
+            jobs.iter()
+                .map(|(_, uri)| blobs.map_or(0, |b| b.string_len(uri)))
+                .max()
+                .unwrap_or(0),
+        );
         let loaded = crate::snapshot::parallel::in_parallel(&sizes, |i| {
             let (kind, uri) = jobs[i];
-            let _copy = blobs
-                .is_some_and(|b| b.is_string(uri))
-                .then(|| one_copy.lock().unwrap_or_else(|p| p.into_inner()));
-            let load = || blobs.and_then(|b| b.load(uri, kind, (tenant, surface), limits));
-            #[cfg(test)]
-            if _copy.is_some() {
-                return copies.during(load);
-            }
-            load()
+            blobs.and_then(|b| b.load(uri, kind, (tenant, surface), limits, &copies))
         });
         #[cfg(test)]
-        copies.record();
+        copies.seen.record();
         for ((kind, uri), loaded) in jobs.into_iter().zip(loaded) {
             let Some(a) = loaded else {
                 set.warnings.push(Problem::new(
@@ -970,15 +1049,15 @@ fn tag_rows(rows: &[(usize, &Map)], problems: &mut Vec<Problem>) -> Vec<(String,
     out
 }
 
-/// Test-only count of string artifacts being unescaped and loaded at once by the last
-/// `ArtifactSet::from_documents` of this thread.
+/// Test-only counts of string artifacts being unescaped and loaded at once by the last
+/// `ArtifactSet::from_documents` of this thread, and of the bytes their copies took.
 #[cfg(test)]
 pub(crate) mod string_copies {
     use std::cell::Cell;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
     thread_local! {
-        static MOST: Cell<usize> = const { Cell::new(0) };
+        static MOST: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
     }
 
     /// Live and most-at-once counts of one load.
@@ -986,27 +1065,224 @@ pub(crate) mod string_copies {
     pub(crate) struct Count {
         live: AtomicUsize,
         most: AtomicUsize,
+        most_bytes: AtomicUsize,
     }
 
     impl Count {
-        /// One string artifact loading, until `f` returns.
-        pub(crate) fn during<T>(&self, f: impl FnOnce() -> T) -> T {
+        /// One copy taken; `held` bytes are taken in all.
+        pub(crate) fn took(&self, held: usize) {
             let n = self.live.fetch_add(1, SeqCst) + 1;
             self.most.fetch_max(n, SeqCst);
-            // Long enough for a second thread to start its own, were it allowed to.
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            let out = f();
-            self.live.fetch_sub(1, SeqCst);
-            out
+            self.most_bytes.fetch_max(held, SeqCst);
         }
-        /// Records the load's count for [`most`] (on the thread that ran the load).
+        /// A copy written, about to load.
+        pub(crate) fn loading(&self) {
+            // Long enough for a second thread to take its own, were it allowed to.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        /// A copy given back.
+        pub(crate) fn done(&self) {
+            self.live.fetch_sub(1, SeqCst);
+        }
+        /// Records the load's counts for [`most`] (on the thread that ran the load).
         pub(crate) fn record(&self) {
-            MOST.with(|m| m.set(self.most.load(SeqCst)));
+            MOST.with(|m| m.set((self.most.load(SeqCst), self.most_bytes.load(SeqCst))));
         }
     }
 
     /// The most string artifacts the last load of this thread had loading at once.
     pub(crate) fn most() -> usize {
-        MOST.with(Cell::get)
+        MOST.with(Cell::get).0
+    }
+
+    /// The most bytes the copies of the last load of this thread took at once.
+    pub(crate) fn most_bytes() -> usize {
+        MOST.with(Cell::get).1
+    }
+}
+
+#[cfg(test)]
+mod copy_budget_tests {
+    use super::{ArtifactSet, BlobText, Blobs, CopyBudget, RawBlob};
+    use crate::artifacts::ArtifactLimits;
+    use crate::json::{self, Value};
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn a_copy_that_fits_beside_another_is_taken_while_it_loads() {
+        let budget = CopyBudget::new(100);
+        let mut first = budget.take(100);
+        first.keep(40);
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _second = budget.take(60);
+                tx.send(()).unwrap();
+            });
+            // The first copy is held until the second is taken (or 10 s pass).
+            assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
+            drop(first);
+        });
+        assert_eq!(*budget.held.lock().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_copy_that_does_not_fit_waits_for_the_bytes_to_come_back() {
+        let budget = CopyBudget::new(100);
+        let mut first = budget.take(100);
+        first.keep(50);
+        let given_back = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _second = budget.take(60);
+                assert!(
+                    given_back.load(SeqCst),
+                    "taken beside a copy it does not fit"
+                );
+            });
+            // Time for the second to get through, were it allowed to.
+            std::thread::sleep(Duration::from_millis(50));
+            given_back.store(true, SeqCst);
+            drop(first);
+        });
+        // A copy larger than the budget is taken when nothing is held.
+        let big = budget.take(500);
+        assert_eq!(*budget.held.lock().unwrap(), 500);
+        drop(big);
+        assert_eq!(*budget.held.lock().unwrap(), 0);
+    }
+
+    /// An indented artifact of `kind` with `n` rows written by `row`, and its URI.
+    fn indented(kind: &str, n: usize, row: impl Fn(usize) -> Value) -> (String, String) {
+        let items: Vec<Value> = (0..n).map(row).collect();
+        let doc = |version: &str| {
+            let mut m = json::Map::new();
+            m.push("v", Value::u64(1));
+            m.push("artifact_type", Value::str(kind));
+            m.push("tenant", Value::str("t"));
+            m.push("surface", Value::str("s"));
+            let mut w = json::Map::new();
+            w.push("start", Value::str("2026-01-01T00:00:00Z"));
+            w.push("end", Value::str("2026-01-02T00:00:00Z"));
+            m.push("window", Value::Object(w));
+            m.push("items", Value::Array(items.clone()));
+            let mut b = json::Map::new();
+            b.push("built_at", Value::str(""));
+            b.push("version", Value::str(version));
+            m.push("build", Value::Object(b));
+            // Indented as the pipeline writes it: two spaces a level.
+            let compact = json::to_string(&Value::Object(m));
+            indent(&compact)
+        };
+        let v = crate::check::Artifact::parse(doc("V").as_bytes(), None)
+            .unwrap()
+            .version()
+            .to_string();
+        (format!("s3://b/t/s/{kind}/{v}.json"), doc(&v))
+    }
+
+    /// Compact JSON (no strings holding brackets or commas) indented two spaces a level.
+    fn indent(compact: &str) -> String {
+        let (mut out, mut depth, mut in_string) = (String::new(), 0usize, false);
+        for c in compact.chars() {
+            if c == '"' {
+                in_string = !in_string;
+            }
+            match c {
+                '{' | '[' if !in_string => {
+                    depth += 1;
+                    out.push(c);
+                    out.push('\n');
+                    out.push_str(&"  ".repeat(depth));
+                }
+                '}' | ']' if !in_string => {
+                    depth -= 1;
+                    out.push('\n');
+                    out.push_str(&"  ".repeat(depth));
+                    out.push(c);
+                }
+                ',' if !in_string => {
+                    out.push_str(",\n");
+                    out.push_str(&"  ".repeat(depth));
+                }
+                ':' if !in_string => out.push_str(": "),
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn string_artifacts_load_as_their_bytes_do_with_their_copies_within_the_largest_literal() {
+        let n = 20_000;
+        let id = |i: usize| Value::str(format!("sku-{i:07}"));
+        let arts = [
+            indented("popularity", n, |i| {
+                let mut r = json::Map::new();
+                r.push("item_id", id(i));
+                r.push("count", Value::u64((n - i) as u64));
+                Value::Object(r)
+            }),
+            indented("content_sim", n, |i| {
+                let mut r = json::Map::new();
+                r.push("item_id", id(i));
+                let tags = (0..4).map(|t| Value::str(format!("t{t}:{}", (i * 7 + t) % 300)));
+                r.push("tags", Value::Array(tags.collect()));
+                Value::Object(r)
+            }),
+        ];
+        let manifest = Value::Object({
+            let mut cur = json::Map::new();
+            cur.push("popularity", Value::str(&arts[0].0));
+            cur.push("content_sim", Value::str(&arts[1].0));
+            let mut m = json::Map::new();
+            m.push("v", Value::u64(1));
+            m.push("tenant", Value::str("t"));
+            m.push("surface", Value::str("s"));
+            m.push("current", Value::Object(cur));
+            m
+        });
+        let lits: Vec<String> = arts
+            .iter()
+            .map(|(_, t)| json::to_string(&Value::str(t)))
+            .collect();
+        let blobs = |string: bool| -> Vec<RawBlob> {
+            arts.iter()
+                .zip(&lits)
+                .map(|((uri, text), lit)| RawBlob {
+                    uri,
+                    text: if string {
+                        BlobText::String(lit)
+                    } else {
+                        BlobText::Bytes(text.as_bytes())
+                    },
+                })
+                .collect()
+        };
+        let limits = ArtifactLimits::default();
+        let load = |raw: &[RawBlob]| {
+            crate::snapshot::parallel::with_threads(2, || {
+                ArtifactSet::from_documents(
+                    "t",
+                    "s",
+                    Some(&manifest),
+                    Some(Blobs::Raw(raw)),
+                    &limits,
+                )
+                .unwrap()
+            })
+        };
+        let (bytes, strings) = (load(&blobs(false)), load(&blobs(true)));
+        let largest = lits.iter().map(String::len).max().unwrap();
+        assert!(super::string_copies::most_bytes() <= largest);
+        assert!(super::string_copies::most() >= 1);
+        assert_eq!(bytes.artifacts.len(), 2);
+        for (kind, a) in &bytes.artifacts {
+            let b = &strings.artifacts[kind];
+            assert_eq!((&a.uri, &a.envelope, a.rows), (&b.uri, &b.envelope, b.rows));
+            assert_eq!(format!("{:?}", a.columns), format!("{:?}", b.columns));
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! form.
 
 mod canonical;
+pub(crate) mod embedded;
 mod float;
 mod limits;
 pub(crate) mod node;

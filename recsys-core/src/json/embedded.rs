@@ -1,0 +1,255 @@
+//! JSON documents embedded in a JSON string literal (an artifact handed over as a string in a
+//! call's text): the literal unescaped in one pass, with each run of whitespace outside the
+//! document's own strings written as one space from its first line break, tab or carriage
+//! return on (spaces before it are kept as they are: a single space between tokens costs
+//! nothing to copy). The document reads as the same tokens, so it parses to the same values
+//! and hashes the same, in less memory and fewer bytes for its reader (an indented artifact
+//! is 35-50% indentation).
+//!
+//! What the literal holds is exactly what [`super::parse_with`] reads from it (with `\u0000`
+//! refused): the same escapes, surrogate pairs and refusals; `tests` checks it against the
+//! parser on random and adversarial literals.
+
+use super::scan::{bytes_equal, HIGHS, ONES};
+
+/// The document held by the string literal `lit` (its quotes included), with each run of JSON
+/// whitespace outside the document's strings written as one space from its first line
+/// break, tab or carriage return on (see the module's doc). `None` when the parser
+/// refuses the literal (a bad escape, a lone surrogate, `\u0000`, a control byte, no closing
+/// quote), when anything follows the closing quote, or when the document as written (before
+/// its whitespace runs are shortened) is longer than `max_len` bytes.
+pub(crate) fn embedded_document(lit: &str, max_len: usize) -> Option<Vec<u8>> {
+    let b = lit.as_bytes();
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    // The document is never longer than the literal (every escape is longer than what it
+    // stands for, and a whitespace run's space stands for at least one byte read): written
+    // into one buffer of the literal's length (zeroed pages are not touched until written),
+    // eight bytes at a time, then cut to what was written. `o` stays behind `i`.
+    let mut out = vec![0u8; b.len()];
+    let mut o = 0;
+    let mut doc = Lexer::default();
+    let mut i = 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => break,
+            // The two escapes an embedded document is made of, first: its own quotes, and
+            // its line breaks with the indentation after them.
+            b'\\' if b.get(i + 1) == Some(&b'"') => {
+                i += 2;
+                o = doc.flush(&mut out, o)?;
+                doc.escaped_char(u32::from(b'"'));
+                *out.get_mut(o)? = b'"';
+                o += 1;
+            }
+            b'\\' if !doc.in_string && b.get(i + 1) == Some(&b'n') => {
+                i += 2;
+                let n = spaces(b.get(i..)?);
+                i += n;
+                doc.gap(n + 1);
+            }
+            b'\\' => {
+                let (cp, len) = escape(b, i)?;
+                i += len;
+                let gap = matches!(cp, 0x09 | 0x0a | 0x0d) || (cp == 0x20 && doc.pending);
+                if gap && !doc.in_string {
+                    // The gap takes the spaces after it too.
+                    let n = spaces(b.get(i..)?);
+                    i += n;
+                    doc.gap(n + 1);
+                    continue;
+                }
+                o = doc.flush(&mut out, o)?;
+                doc.escaped_char(cp);
+                o = put_char(&mut out, o, cp)?;
+            }
+            0..=0x1f => return None,
+            _ => {
+                o = doc.flush(&mut out, o)?;
+                doc.escaped = false;
+                let n = run(&b[i..], out.get_mut(o..)?)?;
+                i += n;
+                o += n;
+            }
+        }
+    }
+    if i + 1 != b.len() {
+        return None;
+    }
+    o = doc.flush(&mut out, o)?;
+    if o + doc.dropped > max_len {
+        return None;
+    }
+    out.truncate(o);
+    out.shrink_to_fit();
+    Some(out)
+}
+
+/// Where the document's own lexer stands, and the whitespace it left out.
+#[derive(Default)]
+struct Lexer {
+    /// Inside one of the document's strings.
+    in_string: bool,
+    /// Inside a string, right after the document's own backslash.
+    escaped: bool,
+    /// A line break, tab or carriage return outside strings read, and the whitespace after
+    /// it: not yet written (as one space).
+    pending: bool,
+    /// Whitespace bytes left out so far (the document as written is the output plus these).
+    dropped: usize,
+}
+
+impl Lexer {
+    /// `n` bytes of whitespace outside strings, left out.
+    #[inline]
+    fn gap(&mut self, n: usize) {
+        self.pending = true;
+        self.dropped += n;
+    }
+
+    /// Writes the pending whitespace run as one space at `out[o]`; the new end.
+    #[inline]
+    fn flush(&mut self, out: &mut [u8], o: usize) -> Option<usize> {
+        if !self.pending {
+            return Some(o);
+        }
+        self.pending = false;
+        self.dropped -= 1;
+        *out.get_mut(o)? = b' ';
+        Some(o + 1)
+    }
+
+    /// Follows a character the literal spells as an escape (not whitespace outside strings):
+    /// the document's quotes and backslashes open and close its strings.
+    #[inline]
+    fn escaped_char(&mut self, cp: u32) {
+        if !self.in_string {
+            self.in_string = cp == u32::from(b'"');
+        } else if self.escaped {
+            self.escaped = false;
+        } else if cp == u32::from(b'\\') {
+            self.escaped = true;
+        } else if cp == u32::from(b'"') {
+            self.in_string = false;
+        }
+    }
+}
+
+/// Writes `cp` as UTF-8 at `out[o]`; the new end.
+#[inline]
+fn put_char(out: &mut [u8], o: usize, cp: u32) -> Option<usize> {
+    if cp < 0x80 {
+        *out.get_mut(o)? = cp as u8;
+        return Some(o + 1);
+    }
+    let mut utf8 = [0u8; 4];
+    let s = char::from_u32(cp)?.encode_utf8(&mut utf8);
+    out.get_mut(o..o + s.len())?.copy_from_slice(s.as_bytes());
+    Some(o + s.len())
+}
+
+/// Eight bytes of `b` from `i`, if there are eight.
+#[inline]
+fn word_at(b: &[u8], i: usize) -> Option<[u8; 8]> {
+    b.get(i..i + 8).and_then(|w| w.try_into().ok())
+}
+
+/// The length of the run of spaces at the start of `b`.
+#[inline]
+fn spaces(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(w) = word_at(b, i) {
+        let x = u64::from_le_bytes(w) ^ (ONES * u64::from(b' '));
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
+}
+
+/// Copies the run of bytes at the start of `b` that the literal holds as they are (no quote,
+/// backslash or control byte) to the start of `out`, eight bytes at a time; the run's length
+/// (at least one: `b[0]` is such a byte). `out` is at least as long as `b`.
+#[inline]
+fn run(b: &[u8], out: &mut [u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(w) = word_at(b, i) {
+        let x = u64::from_le_bytes(w);
+        let stop = bytes_equal(x, b'"')
+            | bytes_equal(x, b'\\')
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
+        // The whole word is written; what follows the run is written over later.
+        out.get_mut(i..i + 8)?.copy_from_slice(&w);
+        if stop != 0 {
+            // The lowest flagged byte is a true match (borrows only run upwards).
+            return Some(i + (stop.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        *out.get_mut(i)? = c;
+        i += 1;
+    }
+    Some(i)
+}
+
+/// The character of the escape at `b[i]` (a backslash) and the escape's length, as the
+/// parser reads it; `None` where the parser refuses it.
+#[inline]
+fn escape(b: &[u8], i: usize) -> Option<(u32, usize)> {
+    let c = match *b.get(i + 1)? {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'u' => return unicode_escape(b, i),
+        _ => return None,
+    };
+    Some((u32::from(c), 2))
+}
+
+/// A `\uXXXX` escape at `b[i]`, or a surrogate pair of two; no lone surrogate, no `\u0000`.
+fn unicode_escape(b: &[u8], i: usize) -> Option<(u32, usize)> {
+    let hi = hex4(b.get(i + 2..i + 6)?)?;
+    match hi {
+        0 | 0xDC00..=0xDFFF => None,
+        0xD800..=0xDBFF => {
+            if b.get(i + 6..i + 8)? != b"\\u" {
+                return None;
+            }
+            let lo = hex4(b.get(i + 8..i + 12)?)?;
+            (0xDC00..=0xDFFF)
+                .contains(&lo)
+                .then(|| (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00), 12))
+        }
+        _ => Some((hi, 6)),
+    }
+}
+
+/// Four hex digits (either case).
+fn hex4(h: &[u8]) -> Option<u32> {
+    h.iter().try_fold(0u32, |v, &c| {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        Some(v * 16 + u32::from(d))
+    })
+}
+
+#[cfg(test)]
+mod tests;

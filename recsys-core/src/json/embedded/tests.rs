@@ -1,0 +1,309 @@
+//! `embedded_document` against the call's own parser (`json::parse_with`, which read these
+//! literals before): the same text (whitespace runs aside) and the same refusals, on random
+//! and adversarial literals.
+
+use super::embedded_document;
+use crate::json::{self, Value};
+use crate::tests::rng::Rng;
+
+/// The parser's reading of `lit` as the load read it before (no byte limit, `\u0000` refused).
+fn parsed(lit: &str) -> Option<String> {
+    let limits = json::Limits {
+        max_bytes: usize::MAX,
+        ..json::Limits::default()
+    };
+    match json::parse_with(lit.as_bytes(), limits) {
+        Ok(Value::String(s)) => Some(s),
+        Ok(other) => panic!("a literal parsed as {other:?}"),
+        Err(_) => None,
+    }
+}
+
+/// Each run of JSON whitespace outside the document's strings as one space from its first
+/// line break, tab or carriage return on (spaces before it kept), character by character (the
+/// plain statement of what the unescaper writes).
+fn collapsed(s: &str) -> String {
+    let (mut out, mut in_string, mut escaped, mut gap) = (String::new(), false, false, false);
+    for c in s.chars() {
+        if !in_string && matches!(c, '\t' | '\n' | '\r') {
+            gap = true;
+            continue;
+        }
+        if !in_string && c == ' ' {
+            if !gap {
+                out.push(' ');
+            }
+            continue;
+        }
+        if gap {
+            out.push(' ');
+            gap = false;
+        }
+        out.push(c);
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        }
+    }
+    if gap {
+        out.push(' ');
+    }
+    out
+}
+
+/// The unescaper and the parser agree on `lit`: the same text, collapsed, and its length as
+/// written checked against the limit; or both refuse (the unescaper also refuses anything
+/// or before the opening quote, which the parser allows when it is whitespace).
+fn agree(lit: &str) {
+    let ours = embedded_document(lit, usize::MAX);
+    match parsed(lit) {
+        Some(s) => {
+            let Some(doc) = ours else {
+                let ws = [' ', '\t', '\n', '\r'];
+                assert!(lit.starts_with(ws) || lit.ends_with(ws), "refused {lit:?}");
+                return;
+            };
+            assert_eq!(String::from_utf8(doc).unwrap(), collapsed(&s), "{lit:?}");
+            assert!(embedded_document(lit, s.len()).is_some(), "{lit:?}");
+            if !s.is_empty() {
+                assert_eq!(embedded_document(lit, s.len() - 1), None, "{lit:?}");
+            }
+        }
+        None => assert_eq!(ours, None, "{lit:?} took what the parser refuses"),
+    }
+}
+
+/// Pieces of a literal's body: plain text of every width, spaces, every escape (the document's
+/// own quotes and backslashes among them), `\u` escapes of every kind and case, surrogate
+/// pairs whole and broken, raw control bytes and quotes, and multi-byte characters.
+const PIECES: &[&str] = &[
+    "a",
+    "sku-0000001",
+    "brand:b01616 and more plain text",
+    " ",
+    "        ",
+    "\\n",
+    "\\n      ",
+    "\\r\\n",
+    "\\t",
+    "\\\"",
+    "\\\\",
+    "\\\\\\\"",
+    "\\/",
+    "\\b",
+    "\\f",
+    "\\u0020",
+    " \\u0020 ",
+    "\\n\\u0020 ",
+    "\\u0022",
+    "\\u005c",
+    "\\u005C",
+    "\\u0041",
+    "\\u00e9",
+    "\\u00E9",
+    "\\u20ac",
+    "\\uffff",
+    "\\ud83d\\ude00",
+    "\\uD83D\\uDE00",
+    "\\udbff\\udfff",
+    "\\ud800",
+    "\\ud800x",
+    "\\ud800\\u0041",
+    "\\ud800\\ud800",
+    "\\udc00",
+    "\\u0000",
+    "\\u00",
+    "\\u00g0",
+    "\\x",
+    "\\",
+    "\\'",
+    "\"",
+    "\u{1}",
+    "\u{1f}",
+    "\t",
+    "\n",
+    "\u{7f}",
+    "é",
+    "€",
+    "😀",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+];
+
+#[test]
+fn random_literals_read_as_the_parser_reads_them() {
+    let mut rng = Rng::new(0x5eed_1e55_0fca_1100);
+    for round in 0..20_000 {
+        let n = rng.index(if round % 10 == 0 { 200 } else { 24 });
+        let body: String = (0..n)
+            .map(|_| {
+                // Mostly the escapes and text a document embedded as a string is made of.
+                if rng.chance(600) {
+                    *rng.pick(&PIECES[..18])
+                } else {
+                    *rng.pick(PIECES)
+                }
+            })
+            .collect();
+        let lit = format!("\"{body}\"");
+        agree(&lit);
+        // Cut at a random character boundary, and with a closing quote after the cut.
+        let cut = rng.index(lit.len() + 1);
+        if let Some(head) = lit.get(..cut) {
+            agree(head);
+            agree(&format!("{head}\""));
+        }
+    }
+}
+
+#[test]
+fn every_byte_value_at_every_position_reads_as_the_parser_reads_it() {
+    let base = r#""{\n  \"a\": [\"x y\", \"\\\"q\\\\\"], \"b\" : 1 }\n""#;
+    assert!(parsed(base).is_some());
+    let mut extra: Vec<String> = (0u8..0x80).map(|c| (c as char).to_string()).collect();
+    extra.extend(["é", "€", "😀", "\u{80}", "\u{10ffff}"].map(String::from));
+    for at in 0..=base.len() {
+        for x in &extra {
+            let mut lit = base.to_string();
+            lit.insert_str(at, x);
+            agree(&lit);
+            let mut cut = base.to_string();
+            cut.replace_range(at..(at + 1).min(base.len()), x);
+            agree(&cut);
+        }
+        // Every prefix (an unterminated literal), and every prefix closed.
+        agree(&base[..at]);
+        agree(&format!("{}\"", &base[..at]));
+    }
+}
+
+/// Scalars, pieces of strings and keys of [`document`]'s values.
+const SCALARS: [&str; 5] = ["1", "-2.5e3", "true", "null", "0"];
+const STRING_PIECES: [&str; 10] = [
+    "a b",
+    " ",
+    "\\\"",
+    "\\\\",
+    "\\n",
+    "\\u0020",
+    "é",
+    "\\/",
+    "x\\\\\\\"y",
+    "\t",
+];
+const KEYS: [&str; 3] = ["\"k\"", "\"a b\"", "\"\\\"\""];
+
+/// A random JSON value written with random whitespace, strings holding spaces, the
+/// document's own escapes and non-ASCII text.
+fn document(rng: &mut Rng, depth: usize, out: &mut String) {
+    let ws = |rng: &mut Rng, out: &mut String| {
+        for _ in 0..rng.index(4) {
+            out.push(*rng.pick(&[' ', '\n', '\t', '\r', ' ']));
+        }
+    };
+    ws(rng, out);
+    match if depth > 3 {
+        rng.index(3)
+    } else {
+        rng.index(5)
+    } {
+        0 => {
+            let scalar = *rng.pick(&SCALARS);
+            out.push_str(scalar);
+        }
+        1 | 2 => {
+            out.push('"');
+            for _ in 0..rng.index(6) {
+                let piece = *rng.pick(&STRING_PIECES);
+                out.push_str(piece);
+            }
+            out.push('"');
+        }
+        3 => {
+            out.push('[');
+            for k in 0..rng.index(4) {
+                if k > 0 {
+                    out.push(',');
+                }
+                document(rng, depth + 1, out);
+            }
+            ws(rng, out);
+            out.push(']');
+        }
+        _ => {
+            out.push('{');
+            for k in 0..rng.index(4) {
+                if k > 0 {
+                    out.push(',');
+                }
+                ws(rng, out);
+                let key = *rng.pick(&KEYS);
+                out.push_str(key);
+                ws(rng, out);
+                out.push(':');
+                document(rng, depth + 1, out);
+            }
+            ws(rng, out);
+            out.push('}');
+        }
+    }
+    ws(rng, out);
+}
+
+#[test]
+fn an_embedded_document_parses_to_the_same_value_in_fewer_bytes() {
+    let mut rng = Rng::new(0xd0c0_fd0c_5eed);
+    for _ in 0..3_000 {
+        let mut text = String::new();
+        document(&mut rng, 0, &mut text);
+        let lit = json::to_string(&Value::str(&text));
+        let doc = String::from_utf8(embedded_document(&lit, usize::MAX).unwrap()).unwrap();
+        assert!(doc.len() <= text.len());
+        // Same value when the document is JSON, the same refusal when it is not (a raw tab
+        // or newline inside a string).
+        let (a, b) = (json::parse(text.as_bytes()), json::parse(doc.as_bytes()));
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{text:?}"),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("{text:?}: {a:?} against {doc:?}: {b:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_indented_artifact_shrinks_to_its_tokens() {
+    let text = "{\n  \"items\": [\n    {\n      \"item_id\": \"sku 1\",\n      \"tags\": [\n        \"a:1\"\n      ]\n    }\n  ]\n}\n";
+    let lit = json::to_string(&Value::str(text));
+    let doc = embedded_document(&lit, text.len()).unwrap();
+    assert_eq!(
+        String::from_utf8(doc).unwrap(),
+        r#"{ "items": [ { "item_id": "sku 1", "tags": [ "a:1" ] } ] } "#
+    );
+    // The limit is on the document as written, not as shortened.
+    assert_eq!(embedded_document(&lit, text.len() - 1), None);
+    assert_eq!(embedded_document("x", 10), None);
+    assert_eq!(embedded_document("", 10), None);
+}
+
+#[test]
+fn unescaping_is_linear() {
+    let row =
+        "{\n      \"item_id\": \"sku-0000001\",\n      \"tags\": [\"a:\\u00e9\", \"b\"]\n    },";
+    let lit = |n: usize| json::to_string(&Value::str(row.repeat(n)));
+    let (small, large) = (lit(2_000), lit(20_000));
+    crate::tests::scaling::assert_scales_linearly("embedded_document", 2_000, |n| {
+        let lit = if n == 2_000 { &small } else { &large };
+        assert!(embedded_document(lit, usize::MAX).is_some());
+    });
+}
