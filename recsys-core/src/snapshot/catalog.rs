@@ -549,9 +549,10 @@ impl Catalog {
         csr_row(&self.raw_off, &self.raw_ids, item)
     }
 
-    /// How many raw tags the items carry in all (the sum of their tag lists' lengths).
-    pub(crate) fn raw_tag_count(&self) -> usize {
-        self.raw_ids.len()
+    /// Every item's raw tag ids, item after item (the lists [`Catalog::raw_item_tags`]
+    /// slices): how many raw tags the items carry in all is its length.
+    pub(crate) fn raw_tag_ids(&self) -> &[TagIdx] {
+        &self.raw_ids
     }
 
     /// Number of items in the catalog (any artifact).
