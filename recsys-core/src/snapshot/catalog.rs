@@ -549,6 +549,11 @@ impl Catalog {
         csr_row(&self.raw_off, &self.raw_ids, item)
     }
 
+    /// How many raw tags the items below `item` carry in all.
+    pub(crate) fn raw_tags_before(&self, item: ItemIdx) -> usize {
+        self.raw_off.get(item as usize).map_or(0, |&o| o as usize)
+    }
+
     /// Every item's raw tag ids, item after item (the lists [`Catalog::raw_item_tags`]
     /// slices): how many raw tags the items carry in all is its length.
     pub(crate) fn raw_tag_ids(&self) -> &[TagIdx] {

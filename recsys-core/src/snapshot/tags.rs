@@ -62,15 +62,6 @@ struct Csr {
 }
 
 impl Csr {
-    /// Rows of `ids` zeros to be written by index (see [`item_rows`]).
-    fn zeroed(rows: usize, ids: usize) -> Csr {
-        let mut off = Vec::with_capacity(rows + 1);
-        off.push(0);
-        Csr {
-            off,
-            ids: vec![0; ids],
-        }
-    }
     fn row(&self, i: u32) -> &[u32] {
         csr_row(&self.off, &self.ids, i)
     }
@@ -260,34 +251,55 @@ impl TagIndex {
             ids: vec![0u32; post_off[ntags] as usize],
         };
         // Every raw tag is in the all list and in exactly one of the other three, so twice
-        // the raw tags bound the lists (brand and category values shrink only by
-        // duplicates): sized without a counting pass over every item's tags.
-        let rows = Csr::zeroed(n, n * ROW_HEAD + 2 * raw.len());
-        let keys = vec![0u32; 2 * ntags + 1];
-        let jobs = [
-            Mutex::new(Fill::Rows(rows, keys)),
-            Mutex::new(Fill::Postings(post)),
-        ];
-        let weights = [n * ROW_HEAD + 2 * raw.len(), raw.len()];
-        let done = in_parallel(&weights, |j| {
+        // the raw tags bound an item's lists (brand and category values shrink only by
+        // duplicates): the rows are sized without a counting pass over every item's tags.
+        // Items below `half` are written from the buffer's start, the others from where
+        // the lower items' bound ends; the upper rows are then moved down behind the lower.
+        // The lower side and the postings take about as long as the upper side.
+        let half = rows_split(n, raw.len());
+        let lower = half as usize * ROW_HEAD + 2 * cat.raw_tags_before(half);
+        let mut ids = vec![0u32; n * ROW_HEAD + 2 * raw.len()];
+        let (lo, hi) = ids.split_at_mut(lower);
+        let sides = [(0..half, lo), (half..n as u32, hi)].map(|(items, ids)| Rows {
+            off: Vec::with_capacity(items.len() + 1),
+            keys: vec![0u32; 2 * ntags + 1],
+            items,
+            ids,
+        });
+        let weights = sides.each_ref().map(|r| {
+            let tags = cat.raw_tags_before(r.items.end) - cat.raw_tags_before(r.items.start);
+            ROW_COST * r.items.len() + tags
+        });
+        let [lo, hi] = sides.map(|r| Mutex::new(Fill::Rows(r)));
+        let jobs = [lo, hi, Mutex::new(Fill::Postings(post))];
+        let done = in_parallel(&[weights[0], weights[1], raw.len()], |j| {
             let mut job = jobs[j].lock().unwrap_or_else(|p| p.into_inner());
             match std::mem::replace(&mut *job, Fill::Done) {
-                Fill::Rows(rows, keys) => {
-                    let (rows, keys) = item_rows(cat, &space, rows, keys);
-                    Fill::Rows(rows, keys)
-                }
-                Fill::Postings(post) => Fill::Postings(postings(cat, &space, post)),
-                Fill::Done => Fill::Done,
+                Fill::Rows(r) => item_rows(cat, &space, r),
+                Fill::Postings(post) => Filled::Postings(postings(cat, &space, post).ids),
+                Fill::Done => Filled::Nothing,
             }
         });
-        let (mut rows, mut keys, mut post_ids) = (Csr::default(), Vec::new(), Vec::new());
-        for fill in done {
-            match fill {
-                Fill::Rows(r, k) => (rows, keys) = (r, k),
-                Fill::Postings(p) => post_ids = p.ids,
-                Fill::Done => {}
+        drop(jobs);
+        let mut keys = vec![0u32; 2 * ntags + 1];
+        let (mut off, mut post_ids, mut w) = (Vec::with_capacity(n + 1), Vec::new(), 0);
+        off.push(0);
+        for (filled, start) in done.into_iter().zip([0, lower, 0]) {
+            match filled {
+                Filled::Rows(r_off, r_keys, written) => {
+                    keys.iter_mut().zip(&r_keys).for_each(|(k, &c)| *k += c);
+                    off.extend(r_off.iter().map(|&o| o + w as u32));
+                    if start != w {
+                        ids.copy_within(start..start + written, w);
+                    }
+                    w += written;
+                }
+                Filled::Postings(p) => post_ids = p,
+                Filled::Nothing => {}
             }
         }
+        ids.truncate(w);
+        let rows = Csr { off, ids };
         let values = KeyPostings::build(&rows, ntags, keys);
         TagIndex {
             prefixes,
@@ -411,6 +423,20 @@ impl TagIndex {
     }
 }
 
+/// What writing an item's row costs besides its tags, in tags (callgrind at 1M: ~190
+/// instructions an item and ~23 a tag for the rows; ~23 a tag for the postings).
+const ROW_COST: usize = 8;
+
+/// Where [`TagIndex::build`] splits the items' rows between two jobs: the lower items' rows
+/// and the postings (a job of about one unit per raw tag) cost about what the upper items'
+/// rows cost, `ROW_COST` units an item plus one a tag.
+fn rows_split(n: usize, tags: usize) -> u32 {
+    // lower + tags = upper, where lower + upper = ROW_COST * n + tags.
+    let lower = ROW_COST * n / 2;
+    let per_item = ROW_COST + tags / n.max(1);
+    (lower / per_item).min(n) as u32
+}
+
 /// Turns per-row counts (row `k`'s at `k + 1`) into row offsets.
 fn prefix_sums(off: &mut [u32]) {
     for k in 1..off.len() {
@@ -454,12 +480,31 @@ fn tag_space(raw: &Interner, prefixes: &TagPrefixes) -> (Interner, Vec<RawTag>) 
 }
 
 /// A job of [`TagIndex::build`] with the arrays it fills (allocated by the caller).
-enum Fill {
-    /// The fused item rows (capacity for all of them), and the brand/category key counts.
-    Rows(Csr, Vec<u32>),
+enum Fill<'a> {
+    Rows(Rows<'a>),
     Postings(Postings),
     /// A job already taken (never happens: each runs once).
     Done,
+}
+
+/// What a job of [`TagIndex::build`] gives back.
+enum Filled {
+    /// A side's row ends (from 0 at its first id), brand/category key counts, and how many
+    /// ids it wrote.
+    Rows(Vec<u32>, Vec<u32>, usize),
+    Postings(Vec<u32>),
+    Nothing,
+}
+
+/// The fused rows of a range of items being written: into `ids` (zeros, as many as the
+/// rows may need), their ends into `off` (empty), and per brand value (key `value + 1`)
+/// and category value (key `ntags + value + 1`) how many of the items carry it into `keys`
+/// (`2 * ntags + 1` zeros).
+struct Rows<'a> {
+    items: std::ops::Range<u32>,
+    ids: &'a mut [u32],
+    off: Vec<u32>,
+    keys: Vec<u32>,
 }
 
 /// The similarity postings being filled: where each tag's next item goes, and the items.
@@ -468,38 +513,29 @@ struct Postings {
     ids: Vec<u32>,
 }
 
-/// Every item's fused row (see [`ROW_HEAD`]) into `rows` (whose `ids` are zeros, as many
-/// as the rows may need: they are written by index, then cut to what was written), one
-/// pass over each item's raw tags; and per brand value (key `value + 1`) and category value
-/// (key `ntags + value + 1`) of the rows, how many items carry it, into `keys`
-/// (`2 * ntags + 1` zeros).
-fn item_rows(
-    cat: &Catalog,
-    space: &[RawTag],
-    mut rows: Csr,
-    mut keys: Vec<u32>,
-) -> (Csr, Vec<u32>) {
-    let ntags = keys.len() / 2;
+/// The fused row (see [`ROW_HEAD`]) of every item of `r.items`, one pass over each item's
+/// raw tags, written by index from the start of `r.ids`.
+fn item_rows(cat: &Catalog, space: &[RawTag], mut r: Rows<'_>) -> Filled {
+    let ntags = r.keys.len() / 2;
     let (mut brands, mut cats) = (Vec::new(), Vec::new());
     let mut w = 0;
-    for i in 0..cat.catalog_len() as u32 {
+    for i in r.items.clone() {
         let tags = cat.raw_item_tags(i);
         // The all list, then at most as many similarity tags, brands and categories.
-        let need = ROW_HEAD + 2 * tags.len();
-        if rows.ids.len() < w + need {
-            rows.ids.resize(w + need, 0);
-        }
-        let (head, lists) = rows.ids[w..w + need].split_at_mut(ROW_HEAD);
+        let Some(row) = r.ids.get_mut(w..w + ROW_HEAD + 2 * tags.len()) else {
+            break; // never: `r.ids` holds that much for every item
+        };
+        let (head, lists) = row.split_at_mut(ROW_HEAD);
         let (all, rest) = lists.split_at_mut(tags.len());
         brands.clear();
         cats.clear();
         let mut sim = 0;
         for (slot, &t) in all.iter_mut().zip(tags) {
-            let r = space[t as usize];
-            *slot = r.id;
-            match r.class {
+            let raw = space[t as usize];
+            *slot = raw.id;
+            match raw.class {
                 Class::Sim => {
-                    rest[sim] = r.id;
+                    rest[sim] = raw.id;
                     sim += 1;
                 }
                 Class::Brand(v) => brands.push(v),
@@ -521,16 +557,15 @@ fn item_rows(
         );
         head.copy_from_slice(&[a as u32, s as u32, b as u32]);
         for &v in &brands {
-            keys[v as usize + 1] += 1;
+            r.keys[v as usize + 1] += 1;
         }
         for &v in &cats {
-            keys[ntags + v as usize + 1] += 1;
+            r.keys[ntags + v as usize + 1] += 1;
         }
         w += ROW_HEAD + b + cats.len();
-        rows.off.push(w as u32);
+        r.off.push(w as u32);
     }
-    rows.ids.truncate(w);
-    (rows, keys)
+    Filled::Rows(r.off, r.keys, w)
 }
 
 /// Similarity-tag postings, each by popularity desc then id asc: items are visited in that
