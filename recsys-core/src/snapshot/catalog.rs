@@ -549,9 +549,15 @@ impl Catalog {
         csr_row(&self.raw_off, &self.raw_ids, item)
     }
 
-    /// How many raw tags the items carry in all (the sum of their tag lists' lengths).
-    pub(crate) fn raw_tag_count(&self) -> usize {
-        self.raw_ids.len()
+    /// How many raw tags the items below `item` carry in all.
+    pub(crate) fn raw_tags_before(&self, item: ItemIdx) -> usize {
+        self.raw_off.get(item as usize).map_or(0, |&o| o as usize)
+    }
+
+    /// Every item's raw tag ids, item after item (the lists [`Catalog::raw_item_tags`]
+    /// slices): how many raw tags the items carry in all is its length.
+    pub(crate) fn raw_tag_ids(&self) -> &[TagIdx] {
+        &self.raw_ids
     }
 
     /// Number of items in the catalog (any artifact).

@@ -9,7 +9,9 @@
 //! occurrence interned, ids ranked in byte order.
 
 use super::intern::prefix_words;
+use super::parallel::in_parallel;
 use std::cmp::Ordering;
+use std::sync::Mutex;
 
 /// An occurrence that names nothing (the empty id) in [`SortedList::resolve`].
 pub(crate) const NONE: u32 = u32::MAX;
@@ -327,15 +329,82 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
 }
 
 /// Merges sorted lists of distinct ids (each in byte order) into one: the union in byte
-/// order, and per list, the index of each of its ids in the union. Heads are compared by
-/// their 16-byte prefixes first ([`str_order`]), so the text is read only past them. An id
-/// named by several lists is taken from a `prefer`red list when one names it (a list whose
-/// strings are stored in byte order, so the union's strings are then read in order too).
+/// order, and per list, the index of each of its ids in the union. An id named by several
+/// lists is taken from a `prefer`red list when one names it (a list whose strings are
+/// stored in byte order, so the union's strings are then read in order too).
+///
+/// The ids are split at the middle id of the longest list: the ids below it and the rest
+/// are merged side by side ([`in_parallel`]: on two threads at a cold start), then put
+/// end to end. An id is on the same side in every list, so the result is the one-piece
+/// merge's. Every array the halves fill is allocated here, on the calling thread (filled on
+/// a second thread, it stays in this thread's allocator arena).
 pub(crate) fn merge<'a>(lists: &[&[&'a str]], prefer: &[bool]) -> (Vec<&'a str>, Vec<Vec<u32>>) {
-    let mut pos = vec![0usize; lists.len()];
     let mut remap: Vec<Vec<u32>> = lists.iter().map(|l| vec![0; l.len()]).collect();
-    let mut names: Vec<&'a str> =
-        Vec::with_capacity(lists.iter().map(|l| l.len()).max().unwrap_or(0));
+    let longest = lists
+        .iter()
+        .copied()
+        .max_by_key(|l| l.len())
+        .unwrap_or_default();
+    let cut: Vec<usize> = match longest.get(longest.len() / 2) {
+        Some(pivot) => lists
+            .iter()
+            .map(|l| l.partition_point(|s| s < pivot))
+            .collect(),
+        None => vec![0; lists.len()],
+    };
+    let mut halves: [Half<'a, '_>; 2] = [Half::default(), Half::default()];
+    for ((l, r), &c) in lists.iter().zip(&mut remap).zip(&cut) {
+        let (lo, hi) = l.split_at(c);
+        let (rlo, rhi) = r.split_at_mut(c);
+        halves[0].lists.push(lo);
+        halves[0].remap.push(rlo);
+        halves[1].lists.push(hi);
+        halves[1].remap.push(rhi);
+    }
+    // The lower side's union takes the upper side's after it: room for both.
+    let room = |ls: &[&[&str]]| ls.iter().map(|l| l.len()).max().unwrap_or(0);
+    halves[0].names = Vec::with_capacity(room(lists));
+    halves[1].names = Vec::with_capacity(room(&halves[1].lists));
+    let weights = halves
+        .each_ref()
+        .map(|h| h.lists.iter().map(|l| l.len()).sum());
+    let jobs = halves.map(|h| Mutex::new(Some(h)));
+    let mut done = in_parallel(&weights, |i| {
+        let mut half = jobs[i].lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = &mut half {
+            merge_into(&h.lists, prefer, &mut h.names, &mut h.remap);
+        }
+        half.map(|h| h.names).unwrap_or_default()
+    })
+    .into_iter();
+    let mut names = done.next().unwrap_or_default();
+    let below = names.len() as u32;
+    names.extend(done.flatten());
+    for (r, &c) in remap.iter_mut().zip(&cut) {
+        r.iter_mut().skip(c).for_each(|x| *x += below);
+    }
+    (names, remap)
+}
+
+/// One side of [`merge`]: the lists' ids on that side, where their indexes go, and the
+/// side's union (indexes count from the side's first id).
+#[derive(Default)]
+struct Half<'a, 'r> {
+    lists: Vec<&'r [&'a str]>,
+    remap: Vec<&'r mut [u32]>,
+    names: Vec<&'a str>,
+}
+
+/// The merge itself (see [`merge`]): appends the union of `lists` to `names` and writes
+/// each id's index in it (counted from 0) to `remap`. Heads are compared by their 16-byte
+/// prefixes first ([`str_order`]), so the text is read only past them.
+fn merge_into<'a>(
+    lists: &[&[&'a str]],
+    prefer: &[bool],
+    names: &mut Vec<&'a str>,
+    remap: &mut [&mut [u32]],
+) {
+    let mut pos = vec![0usize; lists.len()];
     // The order heads are compared in: preferred lists first, so that between equal heads
     // (the first least one wins) a preferred list's string is taken, at no cost per id.
     let mut scan: Vec<usize> = (0..lists.len()).collect();
@@ -352,7 +421,7 @@ pub(crate) fn merge<'a>(lists: &[&[&'a str]], prefer: &[bool]) -> (Vec<&'a str>,
             }
         }
         let Some((p, s)) = best else {
-            return (names, remap);
+            return;
         };
         let id = names.len() as u32;
         names.push(s);
@@ -480,6 +549,50 @@ mod id_merge_tests {
                     assert_eq!(names[remap[j][k] as usize], *s, "round {round}");
                 }
             }
+        }
+    }
+
+    /// Split at the longest list's middle id and merged on two threads (lists over the size
+    /// where a second thread starts), the union and every index are the one-piece merge's,
+    /// strings chosen from the preferred list included; so are lists split at their ends
+    /// (every id of a list below or above the middle id) and empty lists.
+    #[test]
+    fn a_merge_split_in_two_equals_the_one_piece_merge() {
+        let mut state = Rng::new(0x0DDB_A11C_0FFE_E000);
+        let stems = ["sku-", "a-long-shared-prefix-", "item-"];
+        let mut lists: Vec<Vec<String>> = [500_000usize, 300_000, 400_000, 0, 30]
+            .iter()
+            .enumerate()
+            .map(|(j, &len)| {
+                let set: BTreeSet<String> = (0..len)
+                    .map(|_| {
+                        let stem = match j {
+                            4 => "zz-",
+                            _ => *state.pick(&stems),
+                        };
+                        format!("{stem}{:07}", state.below(900_000))
+                    })
+                    .collect();
+                set.into_iter().collect()
+            })
+            .collect();
+        lists.push(vec!["a".into(), "b".into()]);
+        let slices: Vec<Vec<&str>> = lists
+            .iter()
+            .map(|l| l.iter().map(String::as_str).collect())
+            .collect();
+        let distinct: Vec<&[&str]> = slices.iter().map(Vec::as_slice).collect();
+        let prefer = [false, true, false, false, true, false];
+        let (names, remap) =
+            crate::snapshot::parallel::with_threads(2, || merge(&distinct, &prefer));
+        let mut want_names = Vec::new();
+        let mut want_remap: Vec<Vec<u32>> = distinct.iter().map(|l| vec![0; l.len()]).collect();
+        let mut parts: Vec<&mut [u32]> = want_remap.iter_mut().map(Vec::as_mut_slice).collect();
+        super::merge_into(&distinct, &prefer, &mut want_names, &mut parts);
+        assert_eq!(names, want_names);
+        assert_eq!(remap, want_remap);
+        for (a, b) in names.iter().zip(&want_names) {
+            assert!(std::ptr::eq(a.as_ptr(), b.as_ptr()), "{a}: the same string");
         }
     }
 

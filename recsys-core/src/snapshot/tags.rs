@@ -7,8 +7,9 @@
 
 use super::catalog::{csr_row, sort_dedup_tail, Catalog};
 use super::intern::Interner;
+use super::parallel::in_parallel;
 use super::{ItemIdx, TagIdx};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The diversity prefixes a tag index is built for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,17 +62,6 @@ struct Csr {
 }
 
 impl Csr {
-    fn with_capacity(rows: usize, ids: usize) -> Csr {
-        let mut off = Vec::with_capacity(rows + 1);
-        off.push(0);
-        Csr {
-            off,
-            ids: Vec::with_capacity(ids),
-        }
-    }
-    fn end_row(&mut self) {
-        self.off.push(self.ids.len() as u32);
-    }
     fn row(&self, i: u32) -> &[u32] {
         csr_row(&self.off, &self.ids, i)
     }
@@ -135,14 +125,10 @@ struct KeyPostings {
 }
 
 impl KeyPostings {
-    /// A counting pass and a filling pass over the fused item rows (`rows` as
-    /// [`TagIndex::build`] lays them out), each reading the rows in order.
-    fn build(rows: &Csr, ntags: usize) -> KeyPostings {
-        let mut off = vec![0u32; 2 * ntags + 1];
-        for_each_key(rows, ntags, |key, _| off[key + 1] += 1);
-        for k in 1..off.len() {
-            off[k] += off[k - 1];
-        }
+    /// A filling pass over the fused item rows (`rows` as [`TagIndex::build`] lays them
+    /// out), reading them in order; `off` holds each key's item count at `key + 1`.
+    fn build(rows: &Csr, ntags: usize, mut off: Vec<u32>) -> KeyPostings {
+        prefix_sums(&mut off);
         let mut next = off.clone();
         let mut ids = vec![0u32; off[2 * ntags] as usize];
         for_each_key(rows, ntags, |key, i| {
@@ -235,71 +221,94 @@ impl TagCounts {
 
 impl TagIndex {
     /// Builds the index of `cat` under `prefixes`.
+    ///
+    /// The fused item rows and the similarity postings are built side by side (the
+    /// postings read the catalog's raw tags, not the rows), then the brand and category
+    /// lists from the rows. Every array a job fills is allocated here, on the calling
+    /// thread, before the jobs start: a second thread only writes into them (built there,
+    /// the index's lists stayed in that thread's allocator arena and RSS after a 1M load
+    /// read up to +296 MiB over the inputs).
     pub fn build(cat: &Catalog, prefixes: TagPrefixes) -> TagIndex {
-        // Tag space: raw tags plus brand/category values, byte order. Raw tags are a sorted
-        // subset of it, so remapping keeps every item's list sorted.
-        let raw = &cat.raw_tags;
-        let mut names: Vec<&str> = (0..raw.len() as u32).map(|t| raw.name(t)).collect();
-        for t in 0..raw.len() as u32 {
-            let (b, c) = prefixes.split(raw.name(t));
-            names.extend(b.or(c));
+        let (tags, space) = tag_space(&cat.raw_tags, &prefixes);
+        let (n, ntags) = (cat.catalog_len(), tags.len());
+        let raw = cat.raw_tag_ids();
+        // Items per raw tag: a raw tag is at most once in an item's list, and distinct raw
+        // tags have distinct ids in the tag space, so these count the postings.
+        let mut per_raw = vec![0u32; space.len()];
+        for &t in raw {
+            per_raw[t as usize] += 1;
         }
-        names.sort_unstable();
-        names.dedup();
-        let tags = Interner::from_sorted(&names);
-        drop(names);
-        let id = |s: &str| tags.get(s).unwrap_or(0);
-        let remap: Vec<TagIdx> = (0..raw.len() as u32).map(|t| id(raw.name(t))).collect();
-        let class: Vec<Class> = (0..raw.len() as u32)
-            .map(|t| match prefixes.split(raw.name(t)) {
-                (Some(b), _) => Class::Brand(id(b)),
-                (_, Some(c)) => Class::Category(id(c)),
-                _ => Class::Sim,
-            })
-            .collect();
-        let n = cat.catalog_len();
+        let mut post_off = vec![0u32; ntags + 1];
+        for (r, &c) in space.iter().zip(&per_raw) {
+            if matches!(r.class, Class::Sim) {
+                post_off[r.id as usize + 1] += c;
+            }
+        }
+        drop(per_raw);
+        prefix_sums(&mut post_off);
+        let post = Postings {
+            next: post_off.clone(),
+            ids: vec![0u32; post_off[ntags] as usize],
+        };
         // Every raw tag is in the all list and in exactly one of the other three, so twice
-        // the raw tags bound the lists (brand and category values shrink only by
-        // duplicates): sized without a counting pass over every item's tags.
-        let mut rows = Csr::with_capacity(n, n * ROW_HEAD + 2 * cat.raw_tag_count());
-        for i in 0..n as u32 {
-            let head = rows.ids.len();
-            rows.ids.extend_from_slice(&[0; ROW_HEAD]);
-            let lists = head + ROW_HEAD;
-            let tags = cat.raw_item_tags(i);
-            rows.ids.extend(tags.iter().map(|&t| remap[t as usize]));
-            rows.ids[head] = (rows.ids.len() - lists) as u32;
-            let sim = tags
-                .iter()
-                .filter(|&&t| matches!(class[t as usize], Class::Sim));
-            rows.ids.extend(sim.map(|&t| remap[t as usize]));
-            rows.ids[head + 1] = (rows.ids.len() - lists) as u32;
-            rows.ids
-                .extend(tags.iter().filter_map(|&t| match class[t as usize] {
-                    Class::Brand(v) => Some(v),
-                    _ => None,
-                }));
-            let brands_from = lists + rows.ids[head + 1] as usize;
-            sort_dedup_tail(&mut rows.ids, brands_from);
-            rows.ids[head + 2] = (rows.ids.len() - lists) as u32;
-            let cats_from = rows.ids.len();
-            rows.ids
-                .extend(tags.iter().filter_map(|&t| match class[t as usize] {
-                    Class::Category(v) => Some(v),
-                    _ => None,
-                }));
-            sort_dedup_tail(&mut rows.ids, cats_from);
-            rows.end_row();
+        // the raw tags bound an item's lists (brand and category values shrink only by
+        // duplicates): the rows are sized without a counting pass over every item's tags.
+        // Items below `half` are written from the buffer's start, the others from where
+        // the lower items' bound ends; the upper rows are then moved down behind the lower.
+        // The lower side and the postings take about as long as the upper side.
+        let half = rows_split(n, raw.len());
+        let lower = half as usize * ROW_HEAD + 2 * cat.raw_tags_before(half);
+        let mut ids = vec![0u32; n * ROW_HEAD + 2 * raw.len()];
+        let (lo, hi) = ids.split_at_mut(lower);
+        let sides = [(0..half, lo), (half..n as u32, hi)].map(|(items, ids)| Rows {
+            off: Vec::with_capacity(items.len() + 1),
+            keys: vec![0u32; 2 * ntags + 1],
+            items,
+            ids,
+        });
+        let weights = sides.each_ref().map(|r| {
+            let tags = cat.raw_tags_before(r.items.end) - cat.raw_tags_before(r.items.start);
+            ROW_COST * r.items.len() + tags
+        });
+        let [lo, hi] = sides.map(|r| Mutex::new(Fill::Rows(r)));
+        let jobs = [lo, hi, Mutex::new(Fill::Postings(post))];
+        let done = in_parallel(&[weights[0], weights[1], raw.len()], |j| {
+            let mut job = jobs[j].lock().unwrap_or_else(|p| p.into_inner());
+            match std::mem::replace(&mut *job, Fill::Done) {
+                Fill::Rows(r) => item_rows(cat, &space, r),
+                Fill::Postings(post) => Filled::Postings(postings(cat, &space, post).ids),
+                Fill::Done => Filled::Nothing,
+            }
+        });
+        drop(jobs);
+        let mut keys = vec![0u32; 2 * ntags + 1];
+        let (mut off, mut post_ids, mut w) = (Vec::with_capacity(n + 1), Vec::new(), 0);
+        off.push(0);
+        for (filled, start) in done.into_iter().zip([0, lower, 0]) {
+            match filled {
+                Filled::Rows(r_off, r_keys, written) => {
+                    keys.iter_mut().zip(&r_keys).for_each(|(k, &c)| *k += c);
+                    off.extend(r_off.iter().map(|&o| o + w as u32));
+                    if start != w {
+                        ids.copy_within(start..start + written, w);
+                    }
+                    w += written;
+                }
+                Filled::Postings(p) => post_ids = p,
+                Filled::Nothing => {}
+            }
         }
-        // One thread: built on a second one, the index's lists stayed in that thread's
-        // allocator arena and RSS after a 1M load read up to +296 MiB over the inputs.
-        let postings = postings(cat, &rows, tags.len());
-        let values = KeyPostings::build(&rows, tags.len());
+        ids.truncate(w);
+        let rows = Csr { off, ids };
+        let values = KeyPostings::build(&rows, ntags, keys);
         TagIndex {
             prefixes,
             tags,
             rows,
-            postings,
+            postings: Csr {
+                off: post_off,
+                ids: post_ids,
+            },
             counts: OnceLock::new(),
             values,
         }
@@ -414,51 +423,284 @@ impl TagIndex {
     }
 }
 
+/// What writing an item's row costs besides its tags, in tags (callgrind at 1M: ~190
+/// instructions an item and ~23 a tag for the rows; ~23 a tag for the postings).
+const ROW_COST: usize = 8;
+
+/// Where [`TagIndex::build`] splits the items' rows between two jobs: the lower items' rows
+/// and the postings (a job of about one unit per raw tag) cost about what the upper items'
+/// rows cost, `ROW_COST` units an item plus one a tag.
+fn rows_split(n: usize, tags: usize) -> u32 {
+    // lower + tags = upper, where lower + upper = ROW_COST * n + tags.
+    let lower = ROW_COST * n / 2;
+    let per_item = ROW_COST + tags / n.max(1);
+    (lower / per_item).min(n) as u32
+}
+
+/// Turns per-row counts (row `k`'s at `k + 1`) into row offsets.
+fn prefix_sums(off: &mut [u32]) {
+    for k in 1..off.len() {
+        off[k] += off[k - 1];
+    }
+}
+
+/// What one raw tag is in a tag index: its id in the tag space and its class under the
+/// prefixes.
+#[derive(Clone, Copy)]
+struct RawTag {
+    id: TagIdx,
+    class: Class,
+}
+
+/// The tag space of `raw` under `prefixes` (raw tags plus brand/category values, byte
+/// order) and what each raw tag is in it. Raw tags are a sorted subset of the space, so
+/// their ids keep every item's list sorted.
+fn tag_space(raw: &Interner, prefixes: &TagPrefixes) -> (Interner, Vec<RawTag>) {
+    let mut names: Vec<&str> = (0..raw.len() as u32).map(|t| raw.name(t)).collect();
+    for t in 0..raw.len() as u32 {
+        let (b, c) = prefixes.split(raw.name(t));
+        names.extend(b.or(c));
+    }
+    names.sort_unstable();
+    names.dedup();
+    let tags = Interner::from_sorted(&names);
+    drop(names);
+    let id = |s: &str| tags.get(s).unwrap_or(0);
+    let space = (0..raw.len() as u32)
+        .map(|t| RawTag {
+            id: id(raw.name(t)),
+            class: match prefixes.split(raw.name(t)) {
+                (Some(b), _) => Class::Brand(id(b)),
+                (_, Some(c)) => Class::Category(id(c)),
+                _ => Class::Sim,
+            },
+        })
+        .collect();
+    (tags, space)
+}
+
+/// A job of [`TagIndex::build`] with the arrays it fills (allocated by the caller).
+enum Fill<'a> {
+    Rows(Rows<'a>),
+    Postings(Postings),
+    /// A job already taken (never happens: each runs once).
+    Done,
+}
+
+/// What a job of [`TagIndex::build`] gives back.
+enum Filled {
+    /// A side's row ends (from 0 at its first id), brand/category key counts, and how many
+    /// ids it wrote.
+    Rows(Vec<u32>, Vec<u32>, usize),
+    Postings(Vec<u32>),
+    Nothing,
+}
+
+/// The fused rows of a range of items being written: into `ids` (zeros, as many as the
+/// rows may need), their ends into `off` (empty), and per brand value (key `value + 1`)
+/// and category value (key `ntags + value + 1`) how many of the items carry it into `keys`
+/// (`2 * ntags + 1` zeros).
+struct Rows<'a> {
+    items: std::ops::Range<u32>,
+    ids: &'a mut [u32],
+    off: Vec<u32>,
+    keys: Vec<u32>,
+}
+
+/// The similarity postings being filled: where each tag's next item goes, and the items.
+struct Postings {
+    next: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+/// The fused row (see [`ROW_HEAD`]) of every item of `r.items`, one pass over each item's
+/// raw tags, written by index from the start of `r.ids`.
+fn item_rows(cat: &Catalog, space: &[RawTag], mut r: Rows<'_>) -> Filled {
+    let ntags = r.keys.len() / 2;
+    let (mut brands, mut cats) = (Vec::new(), Vec::new());
+    let mut w = 0;
+    for i in r.items.clone() {
+        let tags = cat.raw_item_tags(i);
+        // The all list, then at most as many similarity tags, brands and categories.
+        let Some(row) = r.ids.get_mut(w..w + ROW_HEAD + 2 * tags.len()) else {
+            break; // never: `r.ids` holds that much for every item
+        };
+        let (head, lists) = row.split_at_mut(ROW_HEAD);
+        let (all, rest) = lists.split_at_mut(tags.len());
+        brands.clear();
+        cats.clear();
+        let mut sim = 0;
+        for (slot, &t) in all.iter_mut().zip(tags) {
+            let raw = space[t as usize];
+            *slot = raw.id;
+            match raw.class {
+                Class::Sim => {
+                    rest[sim] = raw.id;
+                    sim += 1;
+                }
+                Class::Brand(v) => brands.push(v),
+                Class::Category(v) => cats.push(v),
+            }
+        }
+        if brands.len() > 1 {
+            sort_dedup_tail(&mut brands, 0);
+        }
+        if cats.len() > 1 {
+            sort_dedup_tail(&mut cats, 0);
+        }
+        let values = rest[sim..].iter_mut().zip(brands.iter().chain(&cats));
+        values.for_each(|(slot, &v)| *slot = v);
+        let (a, s, b) = (
+            tags.len(),
+            tags.len() + sim,
+            tags.len() + sim + brands.len(),
+        );
+        head.copy_from_slice(&[a as u32, s as u32, b as u32]);
+        for &v in &brands {
+            r.keys[v as usize + 1] += 1;
+        }
+        for &v in &cats {
+            r.keys[ntags + v as usize + 1] += 1;
+        }
+        w += ROW_HEAD + b + cats.len();
+        r.off.push(w as u32);
+    }
+    Filled::Rows(r.off, r.keys, w)
+}
+
 /// Similarity-tag postings, each by popularity desc then id asc: items are visited in that
 /// order (popular items as ranked, then every item with count 0 by id) and appended to their
-/// tags' lists with a counting sort, so no list is sorted.
-fn postings(cat: &Catalog, rows: &Csr, ntags: usize) -> Csr {
+/// tags' lists with a counting sort, so no list is sorted. Reads the catalog's raw tags.
+fn postings(cat: &Catalog, space: &[RawTag], mut post: Postings) -> Postings {
     let n = cat.catalog_len();
-    let sim = |i: u32| {
-        let row = rows.row(i);
-        let lists = &row[ROW_HEAD.min(row.len())..];
-        match row {
-            [a, s, ..] => &lists[*a as usize..*s as usize],
-            _ => &[],
-        }
-    };
-    let mut counts = vec![0u32; ntags + 1];
-    for i in 0..n as u32 {
-        for &t in sim(i) {
-            counts[t as usize + 1] += 1;
-        }
-    }
-    for k in 1..counts.len() {
-        counts[k] += counts[k - 1];
-    }
-    let off = counts.clone();
-    let mut ids = vec![0u32; counts[ntags] as usize];
-    let popular = cat
+    // Counts are never negative, so the items counted above 0 lead the popularity order.
+    let counted = cat
         .pop_order
-        .iter()
-        .copied()
-        .filter(|&i| cat.pop_count[i as usize] > 0.0);
+        .partition_point(|&i| cat.pop_count[i as usize] > 0.0);
+    let popular = cat.pop_order[..counted].iter().copied();
     let rest = (0..n as u32).filter(|&i| cat.pop_count[i as usize] <= 0.0);
     for i in popular.chain(rest) {
-        for &t in sim(i) {
-            let slot = &mut counts[t as usize];
-            ids[*slot as usize] = i;
-            *slot += 1;
+        for &t in cat.raw_item_tags(i) {
+            let r = space[t as usize];
+            if let Class::Sim = r.class {
+                let slot = &mut post.next[r.id as usize];
+                post.ids[*slot as usize] = i;
+                *slot += 1;
+            }
         }
     }
-    Csr { off, ids }
+    post
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{TagIndex, TagPrefixes};
     use crate::config::TenantConfig;
-    use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+    use crate::snapshot::parallel::with_threads;
+    use crate::snapshot::{Catalog, SignalData, Sources, TenantSnapshot, Versions};
+    use crate::tests::rng::Rng;
     use std::collections::BTreeSet;
+
+    /// Random content (brand, category and plain tags, repeats, values two spellings share,
+    /// empty lists, items without content) and popularity (ties, zero and negative counts,
+    /// items without an entry) for `items` items.
+    fn random_signals(rng: &mut Rng, items: usize) -> SignalData {
+        let tag = |rng: &mut Rng| match rng.below(6) {
+            0 => format!("brand:b{}", rng.below(9)),
+            1 => format!("brand: b{} ", rng.below(9)),
+            2 => format!("cat:c{}", rng.below(9)),
+            3 => "brand:".to_string(),
+            _ => format!("t{}", rng.below(40)),
+        };
+        let mut content = Vec::new();
+        let mut popularity = Vec::new();
+        for i in 0..items {
+            if !rng.chance(100) {
+                let tags = (0..rng.below(8)).map(|_| tag(rng)).collect();
+                content.push((format!("i{i:06}"), tags));
+            }
+            if rng.chance(700) {
+                popularity.push((format!("i{i:06}"), rng.below(5) as f64 - 1.0));
+            }
+        }
+        SignalData {
+            popularity: Some(popularity),
+            content: Some(content),
+            ..SignalData::default()
+        }
+    }
+
+    fn prefixes() -> TagPrefixes {
+        TagPrefixes {
+            brand: vec!["brand:".into()],
+            category: vec!["cat:".into(), "brand:".into()],
+        }
+    }
+
+    /// Every array of an index, for comparing two builds.
+    fn arrays(t: &TagIndex) -> [&[u32]; 6] {
+        [
+            &t.rows.off,
+            &t.rows.ids,
+            &t.postings.off,
+            &t.postings.ids,
+            &t.values.lists.off,
+            &t.values.lists.ids,
+        ]
+    }
+
+    /// The similarity postings are each tag's items by popularity desc then id asc, and the
+    /// brand and category lists each value's items ascending, as a plain scan of every
+    /// item's lists gives them, on random catalogs.
+    #[test]
+    fn postings_and_value_lists_match_a_plain_scan_of_the_items() {
+        let mut rng = Rng::new(0x5EED_7A65);
+        for round in 0..40 {
+            let d = random_signals(&mut rng, 1 + round * 7);
+            let cat = Catalog::build(&Sources::of_signals(&d));
+            let t = TagIndex::build(&cat, prefixes());
+            let n = cat.catalog_len() as u32;
+            for tag in 0..t.tags.len() as u32 {
+                let mut want: Vec<u32> = (0..n)
+                    .filter(|&i| t.item(i).is_some_and(|x| x.sim.contains(&tag)))
+                    .collect();
+                want.sort_by(|&a, &b| {
+                    let count = |i: u32| cat.pop_count[i as usize];
+                    count(b).total_cmp(&count(a)).then(a.cmp(&b))
+                });
+                assert_eq!(
+                    t.postings(tag).unwrap_or(&[]),
+                    want,
+                    "round {round} tag {tag}"
+                );
+                for space in 0..2 {
+                    let want: Vec<u32> = (0..n)
+                        .filter(|&i| {
+                            let x = t.item(i).unwrap_or_default();
+                            [x.brands, x.categories][space].contains(&tag)
+                        })
+                        .collect();
+                    assert_eq!(t.values.row(space, tag), want, "round {round} {space}");
+                }
+            }
+        }
+    }
+
+    /// Built on two threads (a catalog over the size where a second thread starts), the
+    /// index is the one-thread build, array for array.
+    #[test]
+    fn a_two_thread_build_equals_the_one_thread_build() {
+        let mut rng = Rng::new(0xC0FF_EE11);
+        let d = random_signals(&mut rng, 200_000);
+        let cat = Catalog::build(&Sources::of_signals(&d));
+        let weight = cat.catalog_len() * super::ROW_HEAD + 3 * cat.raw_tag_ids().len();
+        assert!(weight > 1 << 20, "large enough for two threads");
+        let one = with_threads(1, || TagIndex::build(&cat, prefixes()));
+        let two = with_threads(2, || TagIndex::build(&cat, prefixes()));
+        assert_eq!(arrays(&one), arrays(&two));
+        assert_eq!(one.tags.len(), two.tags.len());
+        assert!(one.postings.ids.len() > 100_000 && one.values.lists.ids.len() > 100_000);
+    }
 
     /// The fused per-item rows read back exactly the lists a plain split of each item's
     /// tags gives (all tags, similarity tags, brand values, category values; sorted, no
