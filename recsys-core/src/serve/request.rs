@@ -958,7 +958,7 @@ mod tests {
     /// items, known and unknown ids mixed; a list without repeats is not copied.
     #[test]
     fn resolved_borrowed_lists_are_the_owned_lists_looked_up() {
-        let mut r = Rng::new(0x1d5_0f_11575);
+        let mut r = Rng::new(0x001d_50f1_1575);
         let snap = catalog(300);
         let (mut known_repeats, mut unknown_repeats, mut plain) = (0, 0, 0);
         for round in 0..3_000 {
