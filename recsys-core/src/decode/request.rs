@@ -13,7 +13,7 @@ use crate::request::{
     is_path_safe, normalize_tag, normalized_tag, warnings, CallContext, Constraints, Context,
     DistinctIds, Experiment, Explain, Options, RecommendRequest, SimilarRequest, User, Warning,
 };
-use crate::serve::request::{CandidateIds, Servable};
+use crate::serve::request::{CandidateIds, ListId, Servable};
 use crate::time::Timestamp;
 
 /// The members a `recommend` request may have, in the order its decoder reads them.
@@ -60,10 +60,21 @@ struct Req {
     warnings: Vec<Warning>,
 }
 
+/// A request decoder at `root` whose path has room for the members it enters
+/// (`$.options.include_reasons`), so that entering one does not grow it (each growth a
+/// reallocation, ~270 instructions; five in a small request and its context).
+fn decoder(root: &str) -> Decoder {
+    let mut d = Decoder::new(root, STYLE);
+    let mut path = String::with_capacity(64);
+    path.push_str(root);
+    d.swap_path(path);
+    d
+}
+
 impl Req {
     fn new() -> Req {
         Req {
-            d: Decoder::new("$", STYLE),
+            d: decoder("$"),
             warnings: Vec::new(),
         }
     }
@@ -117,6 +128,30 @@ fn id_list<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
     d: &mut Decoder,
     v: Option<&'t T>,
 ) -> Vec<S> {
+    ids(d, v, true)
+}
+
+/// A candidate id list ([`id_list`]), its repeats left in when `S` leaves them to the
+/// catalog lookup ([`ListId`]) and the list is within `limit` (a longer one is made
+/// distinct here, as the limit counts distinct ids).
+fn candidate_list<'t, T: Tree, S: ListId<'t>>(
+    d: &mut Decoder,
+    v: Option<&'t T>,
+    limit: usize,
+) -> Vec<S> {
+    let ids: Vec<S> = ids(d, v, !S::REPEATS_LEFT);
+    match ids.len() > limit && S::REPEATS_LEFT {
+        true => S::distinct(ids),
+        false => ids,
+    }
+}
+
+/// The trimmed, non-blank ids of an id list, de-duplicated when `distinct`.
+fn ids<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
+    d: &mut Decoder,
+    v: Option<&'t T>,
+    distinct: bool,
+) -> Vec<S> {
     let Some(v) = v else {
         return Vec::new();
     };
@@ -125,13 +160,15 @@ fn id_list<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
         return Vec::new();
     };
     let mut out: Vec<S> = Vec::with_capacity(a.len());
-    let mut seen = DistinctIds::with_capacity(a.len());
+    let mut seen = distinct.then(|| DistinctIds::with_capacity(a.len()));
     for (i, x) in a.iter().enumerate() {
         match x.view() {
             View::String(s) => {
                 let t = trimmed(s);
-                if !t.is_empty() {
-                    seen.push(&mut out, t, S::from);
+                match (&mut seen, t.is_empty()) {
+                    (_, true) => {}
+                    (Some(seen), false) => seen.push(&mut out, t, S::from),
+                    (None, false) => out.push(S::from(t)),
                 }
             }
             View::Null => {}
@@ -256,7 +293,7 @@ fn over_limit(d: &mut Decoder, name: &str, what: &str, len: usize, limit: usize)
 /// `candidates.include_ids` and `exclude_ids`, decoded apart from the rest of the request so
 /// that the call path can keep them as slices of its input (`S = &str`) while the typed
 /// request is built with owned ones (`S = String`).
-fn candidates<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
+fn candidates<'t, T: Tree, S: ListId<'t>>(
     d: &mut Decoder,
     v: Option<&'t T>,
     limits: &Limits,
@@ -269,8 +306,12 @@ fn candidates<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
             return (Vec::new(), Vec::new());
         };
         let [inc, exc] = d.fields(m, ["include_ids", "exclude_ids"]);
-        let include = d.field("include_ids", |d| id_list(d, inc));
-        let exclude = d.field("exclude_ids", |d| id_list(d, exc));
+        let include = d.field("include_ids", |d| {
+            candidate_list(d, inc, limits.max_include_ids)
+        });
+        let exclude = d.field("exclude_ids", |d| {
+            candidate_list(d, exc, limits.max_exclude_ids)
+        });
         let what = "candidates.include_ids";
         over_limit(
             d,
@@ -557,7 +598,7 @@ impl RecommendRequest {
 
     /// [`RecommendRequest::from_value`] with the candidate id lists handed back apart, as
     /// `S` (the request's own lists are left empty).
-    pub(crate) fn decode_apart<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
+    pub(crate) fn decode_apart<'t, T: Tree, S: ListId<'t>>(
         v: &'t T,
         limits: &Limits,
     ) -> Result<(RecommendRequest, CandidateIds<S>, Vec<Warning>), ApiError> {
@@ -605,7 +646,7 @@ impl SimilarRequest {
 
     /// [`SimilarRequest::from_value`] with the candidate id lists handed back apart, as `S`
     /// (the request's own lists are left empty).
-    pub(crate) fn decode_apart<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
+    pub(crate) fn decode_apart<'t, T: Tree, S: ListId<'t>>(
         v: &'t T,
         limits: &Limits,
     ) -> Result<(SimilarRequest, CandidateIds<S>, Vec<Warning>), ApiError> {
@@ -644,7 +685,7 @@ impl CallContext {
 
     /// [`CallContext::from_value`] on either tree.
     pub(crate) fn from_tree<T: Tree>(v: &T) -> Result<CallContext, ApiError> {
-        let mut d = Decoder::new("$.ctx", STYLE);
+        let mut d = decoder("$.ctx");
         let names = ["now", "request_id", "tenant", "roles"];
         let [now, rid, tenant, roles] = match v.view() {
             View::Object(m) => d.fields(m, names),

@@ -94,19 +94,35 @@ pub(crate) fn bytes_equal(x: u64, c: u8) -> u64 {
 /// text dense with escapes, such as a document embedded as a string).
 #[inline]
 pub fn special(b: &[u8], control: bool) -> usize {
-    let mut i = 0;
-    while let Some(w) = b.get(i..i + 8) {
+    // The high bit of each special byte of the word at `w` (exact up to the first one).
+    let flags = |w: &[u8]| {
         let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
         let mut m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
         if control {
             // Bytes below 0x20.
             m |= x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
         }
+        m
+    };
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let m = flags(w);
         if m != 0 {
             // The lowest flagged byte is a true match (borrows only run upwards).
             return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
+    }
+    if i < b.len() && b.len() >= 8 {
+        // The tail as the last eight bytes: those before `i` were read clean, so the lowest
+        // flagged byte is the first special one at or after `i` (no loop a byte).
+        let j = b.len() - 8;
+        let m = flags(&b[j..]);
+        return if m != 0 {
+            j + (m.trailing_zeros() / 8) as usize
+        } else {
+            b.len()
+        };
     }
     while let Some(&c) = b.get(i) {
         if c == b'"' || c == b'\\' || (control && c < 0x20) {
@@ -161,6 +177,37 @@ mod tests {
                     .position(|&c| c == b'"' || c == b'\\' || (control && c < 0x20))
                     .unwrap_or(b.len());
                 assert_eq!(special(&b, control), want, "{b:?} {control}");
+            }
+        }
+    }
+
+    /// Every length and position, so that each special byte is met by the word loop, by the
+    /// overlapping last word and by the byte loop of short texts; a second special byte
+    /// after the first (borrows may flag it) must not be reported instead.
+    #[test]
+    fn special_finds_a_byte_at_every_position_of_every_length() {
+        for len in 0..41usize {
+            let clean: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            for control in [false, true] {
+                assert_eq!(special(&clean, control), len);
+            }
+            for pos in 0..len {
+                for c in [b'"', b'\\', 0x00, 0x01, 0x1f, 0x20, 0x7f, 0xff] {
+                    for second in [None, Some(0x00), Some(b'"')] {
+                        let mut b = clean.clone();
+                        b[pos] = c;
+                        if let (Some(x), true) = (second, pos + 1 < len) {
+                            b[pos + 1] = x;
+                        }
+                        for control in [false, true] {
+                            let want = b
+                                .iter()
+                                .position(|&c| c == b'"' || c == b'\\' || (control && c < 0x20))
+                                .unwrap_or(len);
+                            assert_eq!(special(&b, control), want, "{b:?} {control}");
+                        }
+                    }
+                }
             }
         }
     }

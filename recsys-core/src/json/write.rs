@@ -84,19 +84,16 @@ pub(crate) fn write_std_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// The concatenation of `parts` as one JSON string with the minimal escapes (escapes are
-/// per byte, so the parts escaped one by one are the whole escaped), without joining them
-/// first.
-pub(crate) fn write_std_string_parts(out: &mut String, parts: &[&str]) {
-    out.push('"');
-    for s in parts {
-        if needs_std_escape(s.as_bytes()) {
-            push_std_escaped(out, s);
-        } else {
-            out.push_str(s);
-        }
+/// The body of a JSON string holding `s` with the minimal escapes, without its quotes: for
+/// writers that put the quotes into the literals around it (`{"item_id":"` … `","rank":`),
+/// one push fewer a side. Consecutive bodies are the body of the concatenation (escapes are
+/// per byte).
+pub(crate) fn push_std_str(out: &mut String, s: &str) {
+    if needs_std_escape(s.as_bytes()) {
+        push_std_escaped(out, s);
+    } else {
+        out.push_str(s);
     }
-    out.push('"');
 }
 
 /// The body of `s` with the minimal escapes, without quotes.
@@ -333,9 +330,9 @@ mod tests {
         }
     }
 
-    /// Parts written as one string are the joined string written.
+    /// Bodies written one after the other between quotes are the joined string written.
     #[test]
-    fn string_parts_are_the_joined_string() {
+    fn string_bodies_are_the_joined_string() {
         let pieces = [
             "", "a", "sku-1", "\"", "\\", "\n", "\u{1}", "é", ":", "x\ty",
         ];
@@ -344,7 +341,11 @@ mod tests {
                 for c in pieces {
                     let (mut whole, mut parts) = (String::new(), String::new());
                     write_std_string(&mut whole, &[a, b, c].concat());
-                    write_std_string_parts(&mut parts, &[a, b, c]);
+                    parts.push('"');
+                    for p in [a, b, c] {
+                        push_std_str(&mut parts, p);
+                    }
+                    parts.push('"');
                     assert_eq!(parts, whole);
                 }
             }

@@ -8,6 +8,7 @@ use crate::error::{ApiError, Problem};
 use crate::json::node::{Members as _, Node, Tree};
 use crate::json::Value;
 use crate::ops::Endpoint;
+use crate::probe::{Probe, Slot};
 use crate::request::{
     is_path_safe, normalize_tag, normalized_tag, Constraints, DistinctIds, Experiment, Explain,
     Options, RecommendRequest, SimilarRequest, User, Warning, INVALID_REQUEST, UNPROCESSABLE,
@@ -17,6 +18,37 @@ use std::borrow::Cow;
 
 /// The candidate id lists a request's decoder hands back apart from it.
 pub(crate) type CandidateIds<S> = (Vec<S>, Vec<S>);
+
+/// What a decoded candidate id list holds (`S` of [`CandidateIds`]): owned copies, made
+/// distinct by the decoder, or slices of the call's text, whose repeats the decoder leaves
+/// for [`IdList::resolved`] to drop by item after the catalog lookup (it drops them itself
+/// only from a list longer than its limit, which counts distinct ids).
+pub(crate) trait ListId<'t>: From<&'t str> + AsRef<str> + Sized {
+    /// The decoder leaves repeats in.
+    const REPEATS_LEFT: bool;
+    /// `ids` without repeats, first occurrences in order.
+    fn distinct(ids: Vec<Self>) -> Vec<Self>;
+}
+
+impl ListId<'_> for String {
+    const REPEATS_LEFT: bool = false;
+    fn distinct(ids: Vec<String>) -> Vec<String> {
+        // Decoded distinct.
+        ids
+    }
+}
+
+impl<'t> ListId<'t> for &'t str {
+    const REPEATS_LEFT: bool = true;
+    fn distinct(ids: Vec<&'t str>) -> Vec<&'t str> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut seen = DistinctIds::with_capacity(ids.len());
+        for id in ids {
+            seen.push(&mut out, id, |s| s);
+        }
+        out
+    }
+}
 
 /// A request of one kind: typed, or JSON still to decode (an owned tree, or a tree borrowing
 /// the call's text).
@@ -31,11 +63,16 @@ pub(crate) enum Request<'r, T> {
 }
 
 /// A request's `include_ids` or `exclude_ids` as the pipeline reads them: the typed
-/// request's own strings, or slices of the call's input text.
-#[derive(Clone, Copy, Debug)]
+/// request's own strings, slices of the call's input text, or (after [`IdList::resolved`])
+/// the distinct ones of those slices.
+#[derive(Clone, Debug)]
 pub(crate) enum IdList<'r> {
     Owned(&'r [String]),
+    /// Slices of the call's text, as the decoder left them: repeats included unless the list
+    /// was over its limit ([`ListId`]).
     Borrowed(&'r [&'r str]),
+    /// The distinct ids of a borrowed list that had repeats, first occurrences in order.
+    Kept(Vec<&'r str>),
 }
 
 impl<'r> IdList<'r> {
@@ -44,32 +81,109 @@ impl<'r> IdList<'r> {
         match self {
             IdList::Owned(ids) => ids.len(),
             IdList::Borrowed(ids) => ids.len(),
+            IdList::Kept(ids) => ids.len(),
         }
     }
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The `i`-th id.
-    pub fn get(&self, i: usize) -> &'r str {
-        match *self {
-            IdList::Owned(ids) => &ids[i],
-            IdList::Borrowed(ids) => ids[i],
-        }
-    }
-    /// The ids, in request order.
-    pub fn iter(self) -> impl Iterator<Item = &'r str> {
-        (0..self.len()).map(move |i| self.get(i))
+    /// The ids, in request order (one slice walked, not a match an id).
+    pub fn iter(&self) -> impl Iterator<Item = &'r str> + '_ {
+        let (owned, borrowed): (&'r [String], &[&'r str]) = match self {
+            IdList::Owned(ids) => (ids, &[]),
+            IdList::Borrowed(ids) => (&[], ids),
+            IdList::Kept(ids) => (&[], ids),
+        };
+        owned
+            .iter()
+            .map(String::as_str)
+            .chain(borrowed.iter().copied())
     }
     /// The ids resolved against the catalog, in order (one batched lookup).
-    pub fn lookup(self, snap: &crate::snapshot::TenantSnapshot) -> Vec<Option<ItemIdx>> {
+    pub fn lookup(&self, snap: &crate::snapshot::TenantSnapshot) -> Vec<Option<ItemIdx>> {
         let mut out = Vec::new();
         match self {
             IdList::Owned(ids) => snap.items.get_many(ids, &mut out),
             IdList::Borrowed(ids) => snap.items.get_many(ids, &mut out),
+            IdList::Kept(ids) => snap.items.get_many(ids, &mut out),
         }
         out
     }
+    /// The distinct ids (first occurrences, in order) and each one's item, from one batched
+    /// lookup. Owned lists were made distinct by their decoder or builder; a borrowed list
+    /// may still hold repeats, dropped here after the lookup: by item for the ids the
+    /// catalog knows (a probe of a small table of item indexes, no string hashed), by string
+    /// for the others. A list without repeats is not copied.
+    pub fn resolved(
+        self,
+        snap: &crate::snapshot::TenantSnapshot,
+    ) -> (IdList<'r>, Vec<Option<ItemIdx>>) {
+        let items = self.lookup(snap);
+        let IdList::Borrowed(ids) = self else {
+            return (self, items);
+        };
+        if ids.len() < 2 {
+            // No repeats possible (most requests have no lists at all).
+            return (self, items);
+        }
+        match first_occurrences(ids, &items) {
+            None => (IdList::Borrowed(ids), items),
+            Some(keep) => {
+                let (ids, items) = keep.into_iter().map(|i| (ids[i], items[i])).unzip();
+                (IdList::Kept(ids), items)
+            }
+        }
+    }
+}
+
+/// A slot of the item set [`first_occurrences`] keeps: an item index plus one (0: free).
+#[derive(Clone, Copy, Default)]
+struct ItemSlot(u32);
+
+impl Slot for ItemSlot {
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The positions of the first occurrences in `ids` (looked up as `items`), or `None` when
+/// every id occurs once. Known ids are told apart by item (the interner gives equal ids one
+/// item and distinct ids distinct items), unknown ones by string.
+fn first_occurrences(ids: &[&str], items: &[Option<ItemIdx>]) -> Option<Vec<usize>> {
+    // At most half full: sized once for every id.
+    let mut known = Probe::<ItemSlot>::with_slots((ids.len() * 2).max(8).next_power_of_two());
+    let (mut unknown, mut unknown_seen) = (Vec::new(), None::<DistinctIds>);
+    let mut keep: Option<Vec<usize>> = None;
+    for (i, (&id, &item)) in ids.iter().zip(items).enumerate() {
+        let first = match item {
+            Some(idx) => {
+                let key = idx.wrapping_add(1);
+                // Fibonacci hashing: the table's home slot is the product's high bits.
+                let (slot, found) = known
+                    .find(u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15), |s| {
+                        s.0 == key
+                    });
+                if !found {
+                    known.take(slot, ItemSlot(key));
+                }
+                !found
+            }
+            None => {
+                let seen = unknown_seen.get_or_insert_with(|| DistinctIds::with_capacity(8));
+                let before = unknown.len();
+                seen.push(&mut unknown, id, |s| s);
+                unknown.len() > before
+            }
+        };
+        match (&mut keep, first) {
+            (Some(keep), true) => keep.push(i),
+            (None, false) => keep = Some((0..i).collect()),
+            _ => {}
+        }
+    }
+    keep
 }
 
 /// A request resolved for the pipeline: the normalised request (borrowed when it was typed),
@@ -108,7 +222,11 @@ impl<'r, T: Servable> Resolved<'r, T> {
     pub fn into_owned(self) -> T {
         let mut req = self.req.into_owned();
         if let Some((include, exclude)) = self.ids {
-            let own = |ids: Vec<&str>| ids.into_iter().map(str::to_owned).collect();
+            // The decoder left their repeats in.
+            let own = |ids: Vec<&str>| {
+                let ids = <&str as ListId>::distinct(ids);
+                ids.into_iter().map(str::to_owned).collect()
+            };
             req.set_candidate_ids(own(include), own(exclude));
         }
         req
@@ -632,7 +750,7 @@ impl SimilarRequest {
 
 #[cfg(test)]
 mod tests {
-    use super::{Request, Servable};
+    use super::{IdList, ListId, Request, Servable};
     use crate::config::Limits;
     use crate::json::node::parse_node;
     use crate::json::{self, Value};
@@ -702,8 +820,14 @@ mod tests {
         lim: &Limits,
     ) -> Result<(T, Vec<String>, Vec<String>), crate::error::ApiError> {
         let (req, warnings) = Request::<T>::TextIds(n).resolve(lim)?;
-        let include: Vec<String> = req.include_ids().iter().map(str::to_owned).collect();
-        let exclude: Vec<String> = req.exclude_ids().iter().map(str::to_owned).collect();
+        // The lists as the pipeline reads them: their repeats dropped after the lookup (by
+        // string here; `resolved_borrowed_lists_are_the_owned_lists_looked_up` holds the
+        // lookup's dropping to this).
+        let distinct = |ids: IdList| -> Vec<String> {
+            let ids = <&str as ListId>::distinct(ids.iter().collect());
+            ids.into_iter().map(str::to_owned).collect()
+        };
+        let (include, exclude) = (distinct(req.include_ids()), distinct(req.exclude_ids()));
         // Borrowed lists leave the request's own empty.
         assert!(req.candidate_ids().0.is_empty() && req.candidate_ids().1.is_empty());
         let _ = warnings;
@@ -766,5 +890,126 @@ mod tests {
             with_ids > 50 && errors > 300,
             "{with_ids} with ids, {errors} errors"
         );
+    }
+
+    /// The call path's decoder leaves a list's repeats for the lookup to drop (no string
+    /// hashed an id), except from a list over its limit, which it makes distinct to count.
+    #[test]
+    fn text_lists_keep_their_repeats_within_the_limit() {
+        let text = r#"{"surface":"home","user":{"user_id":"u"},"candidates":{"include_ids":["a","b","a"," b","c"],"exclude_ids":["x","x","y"]}}"#;
+        let n = parse_node(text.as_bytes(), json::Limits::default()).unwrap();
+        let lists = |lim: &Limits| {
+            let (req, _) = Request::<RecommendRequest>::TextIds(&n)
+                .resolve(lim)
+                .unwrap();
+            let inc: Vec<String> = req.include_ids().iter().map(str::to_owned).collect();
+            let exc: Vec<String> = req.exclude_ids().iter().map(str::to_owned).collect();
+            (inc, exc, req.into_owned())
+        };
+        let (inc, exc, owned) = lists(&Limits::default());
+        assert_eq!(
+            (inc, exc),
+            (
+                vec!["a", "b", "a", "b", "c"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                vec!["x".to_string(), "x".into(), "y".into()]
+            )
+        );
+        assert_eq!(
+            (owned.include_ids, owned.exclude_ids),
+            (
+                vec!["a".to_string(), "b".into(), "c".into()],
+                vec!["x".to_string(), "y".into()]
+            )
+        );
+        let tight = Limits {
+            max_include_ids: 4,
+            max_exclude_ids: 2,
+            ..Limits::default()
+        };
+        let (inc, exc, _) = lists(&tight);
+        assert_eq!(
+            (inc, exc),
+            (
+                vec!["a".to_string(), "b".into(), "c".into()],
+                vec!["x".to_string(), "y".into()]
+            )
+        );
+    }
+
+    /// A catalog of `n` items `s0`, `s1`, ... (popularity only).
+    fn catalog(n: usize) -> crate::snapshot::TenantSnapshot {
+        use crate::snapshot::{SignalData, TenantSnapshot, Versions};
+        let data = SignalData {
+            popularity: Some((0..n).map(|i| (format!("s{i}"), i as f64)).collect()),
+            content: None,
+            cooc: None,
+            implicit: None,
+            session: None,
+        };
+        let cfg = crate::config::TenantConfig::default();
+        TenantSnapshot::compile("t", "home", &cfg, vec![], data, Versions::default())
+    }
+
+    /// A borrowed list (repeats left in, as the call path's decoder leaves them) resolves to
+    /// the distinct ids an owned list holds (first occurrences, in order) and to their
+    /// items, known and unknown ids mixed; a list without repeats is not copied.
+    #[test]
+    fn resolved_borrowed_lists_are_the_owned_lists_looked_up() {
+        let mut r = Rng::new(0x001d_50f1_1575);
+        let snap = catalog(300);
+        let (mut known_repeats, mut unknown_repeats, mut plain) = (0, 0, 0);
+        for round in 0..3_000 {
+            // Small pools of names, so that repeats are common; long lists now and then.
+            let pool = 1 + r.index(if round % 10 == 0 { 400 } else { 12 });
+            let len = r.index(if round % 10 == 0 { 600 } else { 20 });
+            let raw: Vec<String> = (0..len)
+                .map(|_| match r.chance(300) {
+                    true => format!("u{}", r.index(pool)),
+                    false => format!("s{}", r.index(pool)),
+                })
+                .collect();
+            let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
+            let mut seen = std::collections::HashSet::new();
+            let owned: Vec<String> = raw
+                .iter()
+                .filter(|id| seen.insert(**id))
+                .map(|id| id.to_string())
+                .collect();
+            let (want_ids, want_items) = IdList::Owned(&owned).resolved(&snap);
+            let (got_ids, got_items) = IdList::Borrowed(&raw).resolved(&snap);
+            let want_ids: Vec<&str> = want_ids.iter().collect();
+            assert_eq!(got_ids.iter().collect::<Vec<_>>(), want_ids, "{raw:?}");
+            assert_eq!(got_items, want_items, "{raw:?}");
+            assert_eq!(got_items, snap_items(&snap, &want_ids));
+            if owned.len() == raw.len() {
+                assert!(
+                    matches!(got_ids, IdList::Borrowed(_)),
+                    "copied without repeats"
+                );
+                plain += 1;
+            }
+            let repeats = |unknown: bool| {
+                let of = |ids: &[&str]| {
+                    ids.iter()
+                        .filter(|id| id.starts_with('u') == unknown)
+                        .count()
+                };
+                of(&raw) > of(&want_ids)
+            };
+            known_repeats += usize::from(repeats(false));
+            unknown_repeats += usize::from(repeats(true));
+        }
+        assert!(
+            known_repeats > 500 && unknown_repeats > 500 && plain > 300,
+            "{known_repeats} {unknown_repeats} {plain}"
+        );
+    }
+
+    /// Each id looked up alone.
+    fn snap_items(snap: &crate::snapshot::TenantSnapshot, ids: &[&str]) -> Vec<Option<u32>> {
+        ids.iter().map(|id| snap.items.get(id)).collect()
     }
 }

@@ -122,8 +122,8 @@ impl<'r> Spec<'r> {
             .into_iter()
             .flatten()
             .collect();
-        let (include, exclude) = (req.include_ids(), req.exclude_ids());
-        let include_items = include.lookup(snap);
+        let (include, include_items) = req.include_ids().resolved(snap);
+        let (exclude, exclude_items) = req.exclude_ids().resolved(snap);
         let mut anchors = first_distinct(
             seeds.iter().chain(include_items.iter().flatten()).copied(),
             max,
@@ -151,7 +151,7 @@ impl<'r> Spec<'r> {
             include,
             include_items,
             exclude,
-            exclude_items: exclude.lookup(snap),
+            exclude_items,
             exclude_item: None,
             constraints: req.constraints.as_ref(),
             options: &req.options,
@@ -163,6 +163,8 @@ impl<'r> Spec<'r> {
         cfg: &SurfaceConfig,
         req: &'r Resolved<'_, SimilarRequest>,
     ) -> Spec<'r> {
+        let (include, include_items) = req.include_ids().resolved(snap);
+        let (exclude, exclude_items) = req.exclude_ids().resolved(snap);
         let weights = match cfg.weights {
             Some(w) if w.cooc > 0.0 || w.emb > 0.0 => Weights {
                 pop: 0.0,
@@ -186,10 +188,10 @@ impl<'r> Spec<'r> {
             anchors: snap.items.get(&req.item_id).into_iter().collect(),
             seeds: snap.items.get(&req.item_id).into_iter().collect(),
             has_history: false,
-            include: req.include_ids(),
-            include_items: req.include_ids().lookup(snap),
-            exclude: req.exclude_ids(),
-            exclude_items: req.exclude_ids().lookup(snap),
+            include,
+            include_items,
+            exclude,
+            exclude_items,
             exclude_item: Some(&req.item_id),
             constraints: req.constraints.as_ref(),
             options: &req.options,

@@ -12,7 +12,7 @@
 
 use super::answer::{Counts, Diagnostic, ExperimentMeta, Item, Meta, Recommendation, RuleReport};
 use crate::json::ser::{append_text, SerError};
-use crate::json::write::{write_f64, write_std_string, write_std_string_parts, write_u64};
+use crate::json::write::{push_std_str, write_f64, write_u64};
 use crate::request::Warning;
 use std::borrow::Cow;
 
@@ -214,9 +214,10 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
         reasons,
         explain,
     } = item;
-    out.push_str("{\"item_id\":");
-    write_std_string(out, item_id);
-    out.push_str(",\"rank\":");
+    // The id's quotes are in the literals around it.
+    out.push_str("{\"item_id\":\"");
+    push_std_str(out, item_id);
+    out.push_str("\",\"rank\":");
     write_u64(out, u64::from(*rank));
     // `go_number` (what the derive uses for scores) writes what `write_f64` writes.
     out.push_str(",\"score\":");
@@ -235,20 +236,21 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
 
 /// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}`.
 fn write_plain_item(out: &mut String, id: &str, rank: u64, score: f64) {
-    out.push_str("{\"item_id\":");
-    write_std_string(out, id);
-    out.push_str(",\"rank\":");
+    out.push_str("{\"item_id\":\"");
+    push_std_str(out, id);
+    out.push_str("\",\"rank\":");
     write_u64(out, rank);
     out.push_str(",\"score\":");
     write_f64(out, score);
     out.push('}');
 }
 
-/// `,"name":"value"` when the member is present.
+/// `,"name":"value"` when the member is present (`name` ends with the opening quote).
 fn opt_member(out: &mut String, name: &str, v: Option<&str>) {
     if let Some(v) = v {
         out.push_str(name);
-        write_std_string(out, v);
+        push_std_str(out, v);
+        out.push('"');
     }
 }
 
@@ -271,35 +273,37 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         diagnostics,
         experiment,
     } = m;
-    out.push_str("{\"tenant_id\":");
-    write_std_string(out, tenant_id);
-    out.push_str(",\"surface\":");
-    write_std_string(out, surface);
-    out.push_str(",\"segment\":");
-    write_std_string(out, segment);
-    out.push_str(",\"algo_version\":");
-    match algo_version {
-        (label, None) => write_std_string(out, label),
-        (label, Some(algo)) => write_std_string_parts(out, &[label, ":", algo]),
+    // The strings' quotes are in the literals around them.
+    out.push_str("{\"tenant_id\":\"");
+    push_std_str(out, tenant_id);
+    out.push_str("\",\"surface\":\"");
+    push_std_str(out, surface);
+    out.push_str("\",\"segment\":\"");
+    push_std_str(out, segment);
+    out.push_str("\",\"algo_version\":\"");
+    push_std_str(out, algo_version.0);
+    if let Some(algo) = algo_version.1 {
+        out.push(':');
+        push_std_str(out, algo);
     }
-    opt_member(out, ",\"config_version\":", *config_version);
-    opt_member(out, ",\"rules_version\":", *rules_version);
-    opt_member(out, ",\"manifest_version\":", *manifest_version);
-    opt_member(out, ",\"release_id\":", *release_id);
+    out.push('"');
+    opt_member(out, ",\"config_version\":\"", *config_version);
+    opt_member(out, ",\"rules_version\":\"", *rules_version);
+    opt_member(out, ",\"manifest_version\":\"", *manifest_version);
+    opt_member(out, ",\"release_id\":\"", *release_id);
     if !artifact_versions.is_empty() {
         out.push_str(",\"artifact_versions\":{");
         for (i, (kind, version)) in artifact_versions.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            write_std_string(out, kind);
-            out.push(':');
-            write_std_string(out, version);
+            out.push_str(if i > 0 { ",\"" } else { "\"" });
+            push_std_str(out, kind);
+            out.push_str("\":\"");
+            push_std_str(out, version);
+            out.push('"');
         }
         out.push('}');
     }
-    opt_member(out, ",\"snapshot_surface\":", *snapshot_surface);
-    opt_member(out, ",\"request_id\":", *request_id);
+    opt_member(out, ",\"snapshot_surface\":\"", *snapshot_surface);
+    opt_member(out, ",\"request_id\":\"", *request_id);
     out.push_str(",\"counts\":");
     write_counts(out, counts);
     if let Some(rules) = rules {
