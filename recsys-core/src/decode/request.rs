@@ -333,12 +333,24 @@ fn candidates<'t, T: Tree, S: ListId<'t>>(
 }
 
 /// `max_per_tag`: tag → cap, sorted by tag; keys that collide after lower-casing keep the
-/// strictest cap (0 = no cap).
+/// strictest cap (0 = no cap). The tag limit is checked before any value is read: an object
+/// with more keys than the limit has its distinct tags (trimmed, lower-cased, non-empty)
+/// counted in one hashed pass, and is refused there when they are too many.
 fn max_per_tag<T: Tree>(d: &mut Decoder, mv: &T, limits: &Limits) -> Vec<(String, u32)> {
     let View::Object(mm) = mv.view() else {
         d.wrong_type("an object", mv);
         return Vec::new();
     };
+    if mm.members().len() > limits.max_tags {
+        let tags: std::collections::HashSet<_> = (mm.iter())
+            .map(|(k, _)| crate::request::normalized_tag(k))
+            .filter(|t| !t.is_empty())
+            .collect();
+        if tags.len() > limits.max_tags {
+            bad(d, max_per_tag_limit(tags.len(), limits.max_tags));
+            return Vec::new();
+        }
+    }
     let mut caps: std::collections::BTreeMap<String, u32> = Default::default();
     for (k, x) in mm.deduped() {
         let Some(n) = d.field(k, |d| d.integer(Some(x))) else {
@@ -359,18 +371,12 @@ fn max_per_tag<T: Tree>(d: &mut Decoder, mv: &T, limits: &Limits) -> Vec<(String
             *slot = n;
         }
     }
-    let out: Vec<(String, u32)> = caps.into_iter().collect();
-    if out.len() > limits.max_tags {
-        bad(
-            d,
-            format!(
-                "constraints.max_per_tag exceeds limit: {} tags, the limit is {}",
-                out.len(),
-                limits.max_tags
-            ),
-        );
-    }
-    out
+    caps.into_iter().collect()
+}
+
+/// The message of a `max_per_tag` object with too many tags.
+fn max_per_tag_limit(tags: usize, limit: usize) -> String {
+    format!("constraints.max_per_tag exceeds limit: {tags} tags, the limit is {limit}")
 }
 
 fn constraints<T: Tree>(d: &mut Decoder, v: Option<&T>, limits: &Limits) -> Option<Constraints> {

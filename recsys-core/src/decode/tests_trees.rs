@@ -230,3 +230,40 @@ fn hand_written_requests_decode_the_same_from_both_trees() {
         same_from_both_trees(text.as_bytes());
     }
 }
+
+/// `max_per_tag`'s limit counts distinct tags (trimmed, lower-cased, non-empty) and is met
+/// before any value is read: a negative cap in an object with too many tags is a 400 for the
+/// limit, not a 422 for the value.
+#[test]
+fn max_per_tag_limit_counts_distinct_tags_before_values() {
+    let lim = limits(); // at most 2 tags
+    let decode = |caps: &str| {
+        let text = format!(
+            r#"{{"surface":"home","user":{{"user_id":"u"}},"constraints":{{"max_per_tag":{caps}}}}}"#
+        );
+        let v = json::parse(text.as_bytes()).unwrap();
+        let n = parse_node(text.as_bytes(), json::Limits::default()).unwrap();
+        let by_value = RecommendRequest::from_value(&v, &lim);
+        assert_eq!(by_value, RecommendRequest::from_value(&n, &lim), "{caps}");
+        by_value
+    };
+    for ok in [
+        r#"{"a":1,"b":2}"#,
+        r#"{"A":1," a ":2,"b":3}"#,
+        r#"{"a":1,"b":2,"":3,"  ":4}"#,
+        r#"{"a":1,"a":2,"a":3}"#,
+    ] {
+        let r = decode(ok).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+        let caps = &r.0.constraints.as_ref().expect("constraints").max_per_tag;
+        assert!(caps.len() <= 2, "{ok}: {caps:?}");
+    }
+    for (refused, tags) in [
+        (r#"{"a":1,"b":2,"c":3}"#, 3),
+        (r#"{"a":-1,"B":1," c":2,"d":"x"}"#, 4),
+    ] {
+        let e = decode(refused).unwrap_err();
+        assert_eq!(e.status, 400, "{refused}: {e:?}");
+        let want = format!("constraints.max_per_tag exceeds limit: {tags} tags, the limit is 2");
+        assert_eq!(e.message, want, "{refused}");
+    }
+}
