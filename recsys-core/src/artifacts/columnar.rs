@@ -25,8 +25,6 @@ use crate::snapshot::{ColStrs, Columns, RowCols};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
-mod split;
-
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
     pub envelope: Envelope,
@@ -79,27 +77,7 @@ fn load(
     let Ok(src) = std::str::from_utf8(bytes) else {
         return (None, 0);
     };
-    let cut = if fast && split::worth_it(bytes.len(), scope.kind) {
-        split::cut_near(
-            bytes,
-            scope.kind,
-            bytes.len() / split::CUT_DIVISOR * split::CUT_SHARE,
-        )
-    } else {
-        None
-    };
-    match cut {
-        Some(cut) => split::load_split(src, scope, limits, cut),
-        None => load_pass(Pass::new(src, scope.kind, limits), scope, fast),
-    }
-}
-
-/// Runs pass `p` over its document (rows read by `rows` or not, `fast`) and checks it.
-fn load_pass(
-    mut p: Pass<'_, '_>,
-    scope: &Scope<'_>,
-    fast: bool,
-) -> (Option<Result<ColumnarArtifact, ArtifactError>>, usize) {
+    let mut p = Pass::new(src, scope.kind, limits);
     p.fast = fast;
     let done = p.document();
     let fast_rows = p.fast_rows;
@@ -209,13 +187,6 @@ struct Pass<'a, 'l> {
     spans: Vec<Span>,
     /// The neighbours of the co-occurrence row read by `rows`.
     pairs: Vec<(Span, i64)>,
-    /// Whether the canonical text is hashed (not in the second half of a two-thread pass,
-    /// whose text the first half hashes from the input).
-    hashing: bool,
-    /// Where the second half of a two-thread pass begins, and its outcome once read.
-    split: Option<split::Pending>,
-    /// Rows and columns the second half read (joined when the body ends).
-    tail: Option<split::Tail>,
 }
 
 impl<'a, 'l> Pass<'a, 'l> {
@@ -235,9 +206,6 @@ impl<'a, 'l> Pass<'a, 'l> {
             fast_rows: 0,
             spans: Vec::new(),
             pairs: Vec::new(),
-            hashing: true,
-            split: None,
-            tail: None,
         }
     }
 
@@ -292,9 +260,7 @@ impl<'a, 'l> Pass<'a, 'l> {
     #[inline]
     fn flush(&mut self) {
         if self.out.len() >= HASH_CHUNK {
-            if self.hashing {
-                self.hasher.update(self.out.as_bytes());
-            }
+            self.hasher.update(self.out.as_bytes());
             self.out.clear();
         }
     }
@@ -310,14 +276,18 @@ impl<'a, 'l> Pass<'a, 'l> {
             _ => return Err(bail()),
         }
         self.out.push('[');
-        let limit = row_limit(self.kind, self.lim);
-        let mut cols = Build::new(self.kind);
+        let (limit, kind) = match self.kind {
+            ArtifactKind::Implicit | ArtifactKind::SessionSeq => (self.lim.max_users, self.kind),
+            k => (self.lim.max_items, k),
+        };
+        let mut cols = match kind {
+            ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
+            ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
+            _ => Build::Rows(RowCols::new(0)),
+        };
         let n = r.array(|r, i| {
             if i >= limit || r.peek() != Some(b'{') {
                 return Err(bail());
-            }
-            if self.split.as_ref().is_some_and(|s| s.cut == r.pos()) && self.join_tail(r, i) {
-                return Ok(());
             }
             if i > 0 {
                 self.out.push(',');
@@ -331,15 +301,20 @@ impl<'a, 'l> Pass<'a, 'l> {
             Ok(())
         })?;
         self.out.push(']');
-        let mut columns = cols.finish();
         self.rows = n;
-        if let Some(tail) = self.tail.take() {
-            // The row the second half began with was counted as one.
-            self.rows += tail.rows - 1;
-            split::append(&mut columns, tail.columns);
-            split::shrink(&mut columns);
-        }
-        self.columns = Some(columns);
+        self.columns = Some(match cols {
+            Build::Pairs(mut ids, mut scores) => {
+                ids.shrink();
+                scores.shrink_to_fit();
+                Columns::Pairs { ids, scores }
+            }
+            Build::Rows(mut rc) => {
+                rc.shrink();
+                rc.off.shrink_to_fit();
+                Columns::Rows(rc)
+            }
+            Build::Tags(t) => Columns::Tags(t.finish()),
+        });
         Ok(())
     }
 
@@ -363,33 +338,21 @@ impl<'a, 'l> Pass<'a, 'l> {
     }
 
     fn pop_row(&mut self, r: &mut Reader<'a>, ids: &mut ColStrs, scores: &mut Vec<f64>) -> R<()> {
-        if self.fast && self.fast_pop_row(r, ids, scores) {
-            return Ok(());
+        if self.fast {
+            if let Some((s, count)) = r.fast_row(1, |c, len| c.counted(len)) {
+                let (id, quoted) = r.span(s);
+                write_counted_plain(&mut self.out, quoted, count);
+                ids.push(id);
+                scores.push(count as f64);
+                self.fast_rows += 1;
+                return Ok(());
+            }
         }
         let (id, count) = Self::counted(r)?;
         write_counted(&mut self.out, &id, count);
         ids.push(&id);
         scores.push(count as f64);
         Ok(())
-    }
-
-    /// A popularity row in the pipeline's layout, read by `rows`; `false` (nothing read or
-    /// written) for any other.
-    fn fast_pop_row(
-        &mut self,
-        r: &mut Reader<'a>,
-        ids: &mut ColStrs,
-        scores: &mut Vec<f64>,
-    ) -> bool {
-        let Some((s, count)) = r.fast_row(1, |c, len| c.counted(len)) else {
-            return false;
-        };
-        let (id, quoted) = r.span(s);
-        write_counted_plain(&mut self.out, quoted, count);
-        ids.push(id);
-        scores.push(count as f64);
-        self.fast_rows += 1;
-        true
     }
 
     /// A co-occurrence anchor row or a user row: a key and a nested list of scored items.
@@ -611,41 +574,6 @@ enum Build<'a> {
     Tags(TagColsBuilder<'a>),
 }
 
-impl<'a> Build<'a> {
-    fn new(kind: ArtifactKind) -> Build<'a> {
-        match kind {
-            ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
-            ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
-            _ => Build::Rows(RowCols::new(0)),
-        }
-    }
-
-    /// The columns filled, their spare capacity freed.
-    fn finish(self) -> Columns {
-        match self {
-            Build::Pairs(mut ids, mut scores) => {
-                ids.shrink();
-                scores.shrink_to_fit();
-                Columns::Pairs { ids, scores }
-            }
-            Build::Rows(mut rc) => {
-                rc.shrink();
-                rc.off.shrink_to_fit();
-                Columns::Rows(rc)
-            }
-            Build::Tags(t) => Columns::Tags(t.finish()),
-        }
-    }
-}
-
-/// How many rows the body of a `kind` artifact may have.
-fn row_limit(kind: ArtifactKind, lim: &ArtifactLimits) -> usize {
-    match kind {
-        ArtifactKind::Implicit | ArtifactKind::SessionSeq => lim.max_users,
-        _ => lim.max_items,
-    }
-}
-
 /// A string member (last one wins, `null` leaves it).
 #[inline]
 fn string_slot<'a>(r: &mut Reader<'a>, slot: &mut Cow<'a, str>) -> R<()> {
@@ -714,9 +642,9 @@ mod tests {
     use crate::artifacts::{parse_artifact, version_hash};
     use crate::tests::rng::Rng;
 
-    pub(super) type Outcome = Option<Result<(Envelope, usize, String), ArtifactError>>;
+    type Outcome = Option<Result<(Envelope, usize, String), ArtifactError>>;
 
-    pub(super) fn outcome(r: Option<Result<ColumnarArtifact, ArtifactError>>) -> Outcome {
+    fn outcome(r: Option<Result<ColumnarArtifact, ArtifactError>>) -> Outcome {
         r.map(|r| r.map(|c| (c.envelope, c.rows, format!("{:?}", c.columns))))
     }
 
@@ -740,28 +668,12 @@ mod tests {
 
     /// Generates documents in the pipeline's layout, some of their tokens replaced by odd ones
     /// (`odd` per mille) that the row layouts must leave to the general reader.
-    pub(super) struct Gen {
-        pub(super) rng: Rng,
-        pub(super) odd: u64,
-        /// How many distinct strings of a stem there are.
-        pub(super) vocab: u64,
+    struct Gen {
+        rng: Rng,
+        odd: u64,
     }
 
     impl Gen {
-        /// Small limits (nesting, rows, tags, neighbours) now and then, else the defaults.
-        pub(super) fn limits(&mut self) -> ArtifactLimits {
-            if !self.rng.chance(300) {
-                return ArtifactLimits::default();
-            }
-            ArtifactLimits {
-                max_items: self.rng.index(12),
-                max_neighbors_per_row: self.rng.index(7),
-                max_tags_per_item: self.rng.index(7),
-                max_depth: 2 + self.rng.index(4),
-                ..ArtifactLimits::default()
-            }
-        }
-
         fn ws(&mut self) -> &'static str {
             if !self.rng.chance(self.odd * 4) {
                 return "\n      ";
@@ -787,7 +699,7 @@ mod tests {
                 ];
                 return ODD[self.rng.index(ODD.len())].to_string();
             }
-            format!("\"{stem}{}\"", self.rng.below(self.vocab))
+            format!("\"{stem}{}\"", self.rng.below(100_000))
         }
 
         fn count(&mut self) -> String {
@@ -878,7 +790,7 @@ mod tests {
             self.object(members)
         }
 
-        pub(super) fn document(&mut self, kind: ArtifactKind, version: &str) -> String {
+        fn document(&mut self, kind: ArtifactKind, version: &str) -> String {
             let n = self.rng.index(12);
             let rows = self.list(n, |g| g.row(kind));
             format!(
@@ -889,14 +801,14 @@ mod tests {
         }
     }
 
-    pub(super) const KINDS: [ArtifactKind; 3] = [
+    const KINDS: [ArtifactKind; 3] = [
         ArtifactKind::Popularity,
         ArtifactKind::Cooc,
         ArtifactKind::ContentSim,
     ];
 
     /// The document `g` makes next (the same draws with any version), with its true version.
-    pub(super) fn versioned(g: &mut Gen, kind: ArtifactKind) -> String {
+    fn versioned(g: &mut Gen, kind: ArtifactKind) -> String {
         let seed = g.rng.next_u64();
         g.rng = Rng::new(seed);
         let draft = g.document(kind, "");
@@ -912,7 +824,6 @@ mod tests {
         let mut g = Gen {
             rng: Rng::new(0x5eed_0001),
             odd: 0,
-            vocab: 100_000,
         };
         let lim = ArtifactLimits::default();
         for round in 0..300 {
@@ -930,14 +841,23 @@ mod tests {
         let mut g = Gen {
             rng: Rng::new(0x5eed_0002),
             odd: 0,
-            vocab: 100_000,
         };
         let mut fell_back = 0;
         for round in 0..3000 {
             g.odd = [0, 10, 40, 150][round % 4];
             let kind = KINDS[(round / 4) % 3];
             let doc = versioned(&mut g, kind);
-            let lim = g.limits();
+            let lim = if g.rng.chance(300) {
+                ArtifactLimits {
+                    max_items: g.rng.index(12),
+                    max_neighbors_per_row: g.rng.index(7),
+                    max_tags_per_item: g.rng.index(7),
+                    max_depth: 2 + g.rng.index(4),
+                    ..ArtifactLimits::default()
+                }
+            } else {
+                ArtifactLimits::default()
+            };
             let (got, fast_rows) = agree(doc.as_bytes(), kind, &lim);
             let rows = got
                 .and_then(|r| r.ok())

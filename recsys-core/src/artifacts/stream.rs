@@ -416,38 +416,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A reader of `src` placed at byte `at` inside `depth` levels of nesting, as if it had
-    /// read everything before (the second half of a two-thread pass starts at a row there).
-    pub(super) fn resume(
-        src: &'a str,
-        limits: &ArtifactLimits,
-        at: usize,
-        depth: usize,
-    ) -> Reader<'a> {
-        Reader {
-            i: at,
-            depth,
-            ..Reader::new(src, limits)
-        }
-    }
-
-    /// The offset of the next byte to read.
-    #[inline]
-    pub(super) fn pos(&self) -> usize {
-        self.i
-    }
-
-    /// The input's text from byte `from` to byte `to` (empty unless both are boundaries).
-    pub(super) fn text(&self, from: usize, to: usize) -> &'a str {
-        self.src.get(from..to).unwrap_or_default()
-    }
-
-    /// Moves to byte `at`: the other thread of a two-thread pass read everything before it,
-    /// in this reader's grammar and nesting.
-    pub(super) fn jump(&mut self, at: usize) {
-        self.i = at;
-    }
-
     /// Reads a row with `read` from the cursor's position when `levels` more levels of nesting
     /// are allowed, and moves past it when `read` answers; otherwise the reader is unchanged.
     #[inline]
