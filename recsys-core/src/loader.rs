@@ -622,7 +622,10 @@ impl Engine {
         };
         let kind = pending_kind(&self.lock_state())?;
         let limits = &self.options.artifact_limits;
-        let loaded = load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new);
+        // A cold start may hash a large artifact on a second thread, like `loader_apply_artifacts`.
+        let loaded = crate::snapshot::parallel::with_threads(self.load_threads(), || {
+            load_blob(bytes, kind, uri, tenant, surface, limits).map(Arc::new)
+        });
         let mut st = self.lock_state();
         // The manifest may have been replaced while this artifact was being verified.
         if pending_kind(&st)? != kind {

@@ -25,6 +25,8 @@ use crate::snapshot::{ColStrs, Columns, RowCols};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
+mod beside;
+
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
     pub envelope: Envelope,
@@ -79,6 +81,17 @@ fn load(
     };
     let mut p = Pass::new(src, scope.kind, limits);
     p.fast = fast;
+    if bytes.len() < beside::MIN_BYTES || !crate::snapshot::parallel::second_thread_allowed() {
+        return run_pass(p, scope);
+    }
+    beside::run(p, scope)
+}
+
+/// Reads the document with pass `p`, then checks it.
+fn run_pass(
+    mut p: Pass<'_, '_>,
+    scope: &Scope<'_>,
+) -> (Option<Result<ColumnarArtifact, ArtifactError>>, usize) {
     let done = p.document();
     let fast_rows = p.fast_rows;
     if done.is_err() {
@@ -185,6 +198,8 @@ struct Pass<'a, 'l> {
     fast_rows: usize,
     /// The tags of the content row read by `rows`.
     spans: Vec<Span>,
+    /// Where full chunks of canonical text go when a second thread hashes them.
+    beside: Option<beside::Pipe>,
     /// The neighbours of the co-occurrence row read by `rows`.
     pairs: Vec<(Span, i64)>,
 }
@@ -206,6 +221,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             fast_rows: 0,
             spans: Vec::new(),
             pairs: Vec::new(),
+            beside: None,
         }
     }
 
@@ -260,8 +276,13 @@ impl<'a, 'l> Pass<'a, 'l> {
     #[inline]
     fn flush(&mut self) {
         if self.out.len() >= HASH_CHUNK {
-            self.hasher.update(self.out.as_bytes());
-            self.out.clear();
+            match &self.beside {
+                Some(pipe) => pipe.hand_over(&mut self.out),
+                None => {
+                    self.hasher.update(self.out.as_bytes());
+                    self.out.clear();
+                }
+            }
         }
     }
 
@@ -642,9 +663,9 @@ mod tests {
     use crate::artifacts::{parse_artifact, version_hash};
     use crate::tests::rng::Rng;
 
-    type Outcome = Option<Result<(Envelope, usize, String), ArtifactError>>;
+    pub(super) type Outcome = Option<Result<(Envelope, usize, String), ArtifactError>>;
 
-    fn outcome(r: Option<Result<ColumnarArtifact, ArtifactError>>) -> Outcome {
+    pub(super) fn outcome(r: Option<Result<ColumnarArtifact, ArtifactError>>) -> Outcome {
         r.map(|r| r.map(|c| (c.envelope, c.rows, format!("{:?}", c.columns))))
     }
 

@@ -27,6 +27,13 @@ pub(crate) fn with_threads<T>(threads: usize, f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Whether work on this thread may start one more thread beside itself: the budget
+/// [`with_threads`] set allows two, and not on WASM. Inside [`in_parallel`]'s jobs, when they
+/// run side by side, it does not (they already take both threads).
+pub(crate) fn second_thread_allowed() -> bool {
+    !cfg!(target_arch = "wasm32") && BUDGET.with(Cell::get) >= 2
+}
+
 /// Threads that work side by side: two (the work is memory-bound, and a load rarely has more
 /// than two large artifacts or catalog parts); one on WASM, which has no threads, and for
 /// work weighing under a million (bytes, occurrences).
@@ -64,7 +71,8 @@ pub(crate) fn in_parallel<T: Send>(weights: &[usize], f: impl Fn(usize) -> T + S
             let helpers: Vec<_> = (1..threads)
                 .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
                 .collect();
-            let mut done = work();
+            // The helpers' budget is 1 (each thread starts with it); so is the caller's now.
+            let mut done = with_threads(1, work);
             for h in helpers {
                 done.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
             }
@@ -77,7 +85,7 @@ pub(crate) fn in_parallel<T: Send>(weights: &[usize], f: impl Fn(usize) -> T + S
 
 #[cfg(test)]
 mod parallel_tests {
-    use super::{in_parallel, with_threads};
+    use super::{in_parallel, second_thread_allowed, with_threads};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
@@ -127,5 +135,23 @@ mod parallel_tests {
         });
         assert!(ids.contains(&main), "the calling thread works too");
         assert!(cfg!(target_arch = "wasm32") || ids[0] != ids[1], "{ids:?}");
+    }
+
+    #[test]
+    fn a_second_thread_only_with_the_budget_and_not_inside_jobs_side_by_side() {
+        assert!(!second_thread_allowed());
+        let two = !cfg!(target_arch = "wasm32");
+        assert_eq!(with_threads(2, second_thread_allowed), two);
+        assert!(!with_threads(2, || with_threads(1, second_thread_allowed)));
+        // One job: it may split itself. Two large ones side by side: neither may.
+        let alone = with_threads(2, || in_parallel(&[1 << 22], |_| second_thread_allowed()));
+        assert_eq!(alone, vec![two]);
+        let both = with_threads(2, || {
+            in_parallel(&[1 << 22; 2], |_| second_thread_allowed())
+        });
+        assert_eq!(both, vec![false, false]);
+        // Side by side only when there is enough work: small jobs run as one job would.
+        let small = with_threads(2, || in_parallel(&[10, 10], |_| second_thread_allowed()));
+        assert_eq!(small, vec![two, two]);
     }
 }

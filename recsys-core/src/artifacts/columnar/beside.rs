@@ -1,0 +1,215 @@
+//! The version hash of a large artifact's one pass taken on a second thread, when the thread
+//! budget allows one (a cold start, see [`crate::snapshot::parallel`]).
+//!
+//! The pass writes the canonical text in chunks of 64 KiB as on one thread;
+//! each full chunk is handed to the second thread, which feeds it to SHA-256 and hands the
+//! emptied buffer back. Chunks go through one queue in the order they were written, so the
+//! hash input is the same bytes in the same order: the outcome is the one thread's. At most
+//! [`IN_FLIGHT`] chunks wait, so the memory this takes is a few chunks.
+
+use super::{finish_pass, run_pass, ColumnarArtifact, Pass, Scope};
+use crate::artifacts::error::ArtifactError;
+use sha2::{Digest, Sha256};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+
+/// Documents under this many bytes are hashed on the calling thread (a thread costs more
+/// than it saves).
+pub(super) const MIN_BYTES: usize = 1 << 20;
+
+/// Full chunks that may wait for the hashing thread before the pass waits for it.
+const IN_FLIGHT: usize = 4;
+
+/// The pass's ends of the two queues: full chunks out, emptied buffers back.
+pub(super) struct Pipe {
+    full: SyncSender<String>,
+    empty: Receiver<String>,
+}
+
+impl Pipe {
+    /// Hands the full chunk `out` over and leaves an empty buffer (one handed back, or new)
+    /// in its place.
+    pub(super) fn hand_over(&self, out: &mut String) {
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| String::with_capacity(out.capacity()));
+        let full = std::mem::replace(out, next);
+        #[cfg(test)]
+        tests::HANDED.with(|n| n.set(n.get() + 1));
+        // The hashing thread stops only once this end is dropped.
+        let _ = self.full.send(full);
+    }
+}
+
+/// Hashes every chunk received, handing each buffer back emptied; answers the hasher once
+/// the pass drops its end.
+fn hash_chunks(full: Receiver<String>, empty: Sender<String>) -> Sha256 {
+    let mut hasher = Sha256::new();
+    for mut chunk in full {
+        hasher.update(chunk.as_bytes());
+        chunk.clear();
+        // The pass may be done with buffers already.
+        let _ = empty.send(chunk);
+    }
+    hasher
+}
+
+/// [`run_pass`] with the hash taken on a second thread (on the calling thread if none can be
+/// started).
+pub(super) fn run(
+    mut p: Pass<'_, '_>,
+    scope: &Scope<'_>,
+) -> (Option<Result<ColumnarArtifact, ArtifactError>>, usize) {
+    std::thread::scope(|s| {
+        let (full, full_rx) = sync_channel(IN_FLIGHT);
+        let (empty_tx, empty) = channel();
+        let Ok(hashing) =
+            std::thread::Builder::new().spawn_scoped(s, move || hash_chunks(full_rx, empty_tx))
+        else {
+            return run_pass(p, scope);
+        };
+        p.beside = Some(Pipe { full, empty });
+        let done = p.document();
+        // Every chunk handed over is hashed once the thread sees the end of the queue.
+        p.beside = None;
+        p.hasher = hashing
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let fast_rows = p.fast_rows;
+        if done.is_err() {
+            return (None, fast_rows);
+        }
+        (finish_pass(p, scope), fast_rows)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{outcome, Outcome};
+    use crate::artifacts::{
+        load_columns, parse_artifact, version_hash, ArtifactKind, ArtifactLimits,
+    };
+    use crate::snapshot::parallel::with_threads;
+    use crate::tests::rng::Rng;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Chunks this thread handed to a hashing thread.
+        pub(super) static HANDED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// A `kind` document of `n` rows in the pipeline's layout, every `odd`-th row spelled
+    /// another way (an escape, members reordered) that the general reader takes; with its
+    /// true version when `versioned`.
+    fn document(kind: ArtifactKind, n: usize, odd: usize, versioned: bool) -> String {
+        let mut rng = Rng::new(0xbe51_de00 + n as u64);
+        let mut row = |i: usize| {
+            let id = if odd > 0 && i.is_multiple_of(odd) {
+                format!("sku-\\u0041{i}")
+            } else {
+                format!("sku-{i}")
+            };
+            match kind {
+                ArtifactKind::ContentSim => {
+                    let tags: Vec<String> = (0..6)
+                        .map(|_| format!("\"attr:{}\"", rng.below(300)))
+                        .collect();
+                    format!("{{\n      \"item_id\": \"{id}\",\n      \"tags\": [\n        {}\n      ]\n    }}", tags.join(",\n        "))
+                }
+                ArtifactKind::Cooc => {
+                    let items: Vec<String> = (0..6)
+                        .map(|_| {
+                            format!(
+                                "{{\"item_id\": \"sku-{}\", \"count\": {}}}",
+                                rng.below(9999),
+                                rng.below(99)
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "{{\"items\": [{}], \"item_id\": \"{id}\"}}",
+                        items.join(", ")
+                    )
+                }
+                ArtifactKind::Implicit | ArtifactKind::SessionSeq => {
+                    format!("{{\"user_id\": \"{id}\", \"items\": [{{\"item_id\": \"a\", \"score\": {}.5}}]}}", rng.below(99))
+                }
+                ArtifactKind::Popularity => format!(
+                    "{{\n      \"item_id\": \"{id}\",\n      \"count\": {}\n    }}",
+                    rng.below(99_999)
+                ),
+            }
+        };
+        let rows: Vec<String> = (0..n).map(&mut row).collect();
+        let draft = |version: &str| {
+            format!(
+                "{{\n  \"v\": 1,\n  \"artifact_type\": \"{}\",\n  \"tenant\": \"demo\",\n  \"surface\": \"home\",\n  \"window\": {{\"start\": \"2026-01-01T00:00:00Z\", \"end\": \"2026-01-02T00:00:00Z\"}},\n  \"{}\": [\n    {}\n  ],\n  \"build\": {{\"version\": \"{version}\"}}\n}}",
+                kind.as_str(),
+                kind.body_key(),
+                rows.join(",\n    ")
+            )
+        };
+        if !versioned {
+            return draft("not-the-version");
+        }
+        let lim = ArtifactLimits::default();
+        let a = parse_artifact(draft("").as_bytes(), Some(kind), &lim).unwrap();
+        draft(&version_hash(&a))
+    }
+
+    /// Loads `doc` with a thread budget of 1 and of 2; asserts the same outcome, answers it
+    /// with the chunks handed to a hashing thread under each budget.
+    fn both(doc: &[u8], kind: ArtifactKind) -> (Outcome, usize, usize) {
+        let lim = ArtifactLimits::default();
+        let load = |threads| {
+            let before = HANDED.with(Cell::get);
+            let got = with_threads(threads, || {
+                load_columns(doc, kind, None, "demo", "home", &lim)
+            });
+            (outcome(got), HANDED.with(Cell::get) - before)
+        };
+        let ((one, none), (two, handed)) = (load(1), load(2));
+        assert_eq!(one, two, "{kind:?}");
+        (two, none, handed)
+    }
+
+    #[test]
+    fn large_documents_hashed_beside_the_pass_load_as_on_one_thread() {
+        let threads = !cfg!(target_arch = "wasm32");
+        for kind in ArtifactKind::ALL {
+            for odd in [0, 7] {
+                let doc = document(kind, 20_000, odd, true);
+                assert!(doc.len() > super::MIN_BYTES, "{kind:?} {}", doc.len());
+                let (got, none, handed) = both(doc.as_bytes(), kind);
+                assert_eq!(none, 0);
+                assert_eq!(handed > 10, threads, "{kind:?} {handed}");
+                // Verified against the version the two-step path computes: the same hash.
+                let (_, rows, _) = got.unwrap().unwrap();
+                assert_eq!(rows, 20_000);
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_version_or_a_cut_document_answers_as_on_one_thread() {
+        let doc = document(ArtifactKind::Popularity, 30_000, 0, false);
+        let (got, _, handed) = both(doc.as_bytes(), ArtifactKind::Popularity);
+        assert!(matches!(got, Some(Err(_))), "{got:?}");
+        assert!(handed > 0 || cfg!(target_arch = "wasm32"));
+        let mut rng = Rng::new(0xbe51_de01);
+        for _ in 0..8 {
+            let cut = doc.len() / 2 + rng.index(doc.len() / 2);
+            let (got, _, _) = both(&doc.as_bytes()[..cut], ArtifactKind::Popularity);
+            assert_eq!(got, None);
+        }
+    }
+
+    #[test]
+    fn small_documents_and_a_budget_of_one_stay_on_the_calling_thread() {
+        let doc = document(ArtifactKind::ContentSim, 200, 0, true);
+        assert!(doc.len() < super::MIN_BYTES);
+        let (got, none, handed) = both(doc.as_bytes(), ArtifactKind::ContentSim);
+        assert!(matches!(got, Some(Ok(_))));
+        assert_eq!((none, handed), (0, 0));
+    }
+}
