@@ -420,16 +420,23 @@ impl<'s> Scope<'s> {
         }
     }
     /// Whether rule number `r` applies to this request (counted).
-    #[inline]
     pub fn applies(&self, r: u32) -> bool {
         self.evaluated.set(self.evaluated.get() + 1);
-        bit_set(&self.snap.rule_index.unscoped, r)
-            || active(
-                &self.snap.rules[r as usize],
-                self.surface,
-                self.segment,
-                self.now,
-            )
+        self.admits(r)
+    }
+    /// [`Scope::applies`] without the count: an unscoped rule by its bit, inline (most
+    /// rules are unscoped), the others by comparing their scopes and window.
+    #[inline]
+    fn admits(&self, r: u32) -> bool {
+        bit_set(&self.snap.rule_index.unscoped, r) || self.scoped_admits(r)
+    }
+    /// Whether a rule with a scope or window admits this request.
+    #[inline(never)]
+    fn scoped_admits(&self, r: u32) -> bool {
+        self.snap
+            .rules
+            .get(r as usize)
+            .is_some_and(|rule| active(rule, self.surface, self.segment, self.now))
     }
     #[cfg(test)]
     /// How many rule evaluations this request has made so far.
@@ -711,8 +718,12 @@ pub fn resolve<'s>(
     };
     // Most of the rules are boosts (or pins): sized once, not grown a dozen times.
     out.boosts.reserve(rules.len());
+    // Each rule is evaluated once (counted together, the unscoped ones by a bit inline).
+    scope
+        .evaluated
+        .set(scope.evaluated.get() + rules.len() as u64);
     for r in rules {
-        if !scope.applies(r) {
+        if !scope.admits(r) {
             continue;
         }
         let (Some(rule), Some(target)) = (
