@@ -13,7 +13,7 @@
 use super::{Action, Rule, TargetType};
 use crate::candidates::{Keys, Pool};
 use crate::request::normalize_tag;
-use crate::snapshot::{ItemIdx, TagIdx, TagIndex, TagKey, TenantSnapshot};
+use crate::snapshot::{ItemIdx, ItemTags, TagIdx, TagIndex, TagKey, TenantSnapshot};
 use crate::time::Timestamp;
 use std::cell::Cell;
 
@@ -612,45 +612,72 @@ fn target_of<'s>(keys: &mut Keys<'s>, target: &'s RuleTarget) -> Target<'s> {
     }
 }
 
+impl RuleIndex {
+    /// Whether some tag boost or pin targets a tag, brand or category (a pool's tag rows are
+    /// then scanned for the targeted keys).
+    pub fn targets_tags(&self) -> bool {
+        self.tagged_off.len() > 1
+    }
+
+    /// Adds `(slot, pos)` to `hits` for each of `t`'s tags, brands and categories that a tag
+    /// boost or pin targets (`slot`: its rank among the targeted keys), in key-space order.
+    #[inline]
+    pub fn tag_hits(&self, t: ItemTags, pos: u32, hits: &mut Vec<(u32, u32)>) {
+        let bits = &self.tagged_bits;
+        // A key's bit is its space's base plus its tag: no packing per tag.
+        for (space, list) in [t.all, t.brands, t.categories].into_iter().enumerate() {
+            let base = bits.base(space as u8);
+            for &x in list {
+                if let Some(s) = bits.slot_at(base + x as usize) {
+                    hits.push((s as u32, pos));
+                }
+            }
+        }
+    }
+}
+
 /// The tag targets the pool carries: for each tagged slot of the rule index, the pool
-/// positions carrying its key, in pool order. Grouped with a counting sort over the slots
-/// (ranks in the tagged-key bitset), so no comparison sort and no search per hit.
+/// positions carrying its key, in pool order. The first candidates' hits come recorded
+/// with their signals ([`Pool::tag_hits`]); the rest are scanned here. Grouped with a
+/// counting sort over the slots (ranks in the tagged-key bitset), so no comparison sort
+/// and no search per hit.
 fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> PoolTargets {
     let ix = &snap.rule_index;
     let slots = ix.tagged_off.len().saturating_sub(1);
     if slots == 0 {
         return PoolTargets::default();
     }
+    let recorded = pool.tag_hits();
+    let rest = pool.cands.get(recorded.upto..).unwrap_or_default();
     // Sized for a few targeted keys per candidate (growing a list of thousands of hits
-    // copied it a dozen times per request).
-    let mut hits: Vec<(u32, u32)> = Vec::with_capacity(pool.cands.len() * 4);
+    // copied it a dozen times per request); not built when every candidate is recorded.
+    let mut scanned = Vec::new();
+    if !rest.is_empty() {
+        scanned.reserve(recorded.hits.len() + rest.len() * 4);
+        scanned.extend_from_slice(&recorded.hits);
+    }
     // A chunk's tag rows are located in one short loop first (each is a catalog-scale
     // miss: they overlap instead of each waiting for the last), then scanned.
     const CHUNK: usize = 16;
-    let bits = &ix.tagged_bits;
-    let bases = [bits.base(0), bits.base(1), bits.base(2)];
-    for (c, chunk) in pool.cands.chunks(CHUNK).enumerate() {
-        let mut rows: [Option<crate::snapshot::ItemTags>; CHUNK] = [None; CHUNK];
+    for (c, chunk) in rest.chunks(CHUNK).enumerate() {
+        let mut rows: [Option<ItemTags>; CHUNK] = [None; CHUNK];
         for (j, cand) in chunk.iter().enumerate() {
             rows[j] = snap.item_tags(cand.key);
         }
         for (j, t) in rows.iter().enumerate() {
-            let Some(t) = t else {
-                continue;
-            };
-            let pos = (c * CHUNK + j) as u32;
-            // A key's bit is its space's base plus its tag: no packing per tag.
-            for (base, list) in bases.into_iter().zip([t.all, t.brands, t.categories]) {
-                for &x in list {
-                    if let Some(s) = bits.slot_at(base + x as usize) {
-                        hits.push((s as u32, pos));
-                    }
-                }
+            if let Some(t) = t {
+                let pos = (recorded.upto + c * CHUNK + j) as u32;
+                ix.tag_hits(*t, pos, &mut scanned);
             }
         }
     }
+    let hits: &[(u32, u32)] = if rest.is_empty() {
+        &recorded.hits
+    } else {
+        &scanned
+    };
     let mut off = vec![0u32; slots + 1];
-    for &(s, _) in &hits {
+    for &(s, _) in hits {
         off[s as usize + 1] += 1;
     }
     for s in 0..slots {
@@ -658,7 +685,7 @@ fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> PoolTargets {
     }
     let mut fill = off.clone();
     let mut pos = vec![0u32; hits.len()];
-    for &(s, p) in &hits {
+    for &(s, p) in hits {
         pos[fill[s as usize] as usize] = p;
         fill[s as usize] += 1;
     }
@@ -1135,6 +1162,33 @@ mod precomputed_tests {
         (pool, checks)
     }
 
+    /// Offers `offered` as [`pool_of`] does, reading the signals of what the first `split`
+    /// offers pooled with their targeted tags recorded and the rest's without; returns the
+    /// pool and how many candidates have their tags recorded.
+    fn recorded_pool_of(snap: &TenantSnapshot, offered: &[u32], split: usize) -> (Pool, usize) {
+        let scope = Scope::new(snap, "home", "default", Timestamp::from_secs(0));
+        let keys = Keys::new(snap);
+        let f = crate::candidates::Filters {
+            blocks: Some(&scope),
+            ..Default::default()
+        };
+        let used = crate::candidates::SignalUse::default();
+        let maps = crate::candidates::SignalMaps::build(snap, &[], "", used, None);
+        let w = crate::config::Weights::POPULARITY_ONLY;
+        let mut pool = Pool::with_capacity(0, usize::MAX);
+        let (first, rest) = offered.split_at(split);
+        for &k in first {
+            pool.offer(snap, &keys, &f, k);
+        }
+        pool.fill_signals(snap, &maps, &w, true);
+        let upto = pool.len();
+        for &k in rest {
+            pool.offer(snap, &keys, &f, k);
+        }
+        pool.fill_signals(snap, &maps, &w, false);
+        (pool, upto)
+    }
+
     /// Resolution through the index's per-rule records and tagged slots equals a plain
     /// reading of every rule: for random rule documents (boost values zero, negative and
     /// positive among them), pools and request scopes, the boosts and pins in evaluation
@@ -1268,7 +1322,7 @@ mod precomputed_tests {
         for round in 0..30 {
             let snap = snapshot(&mut rng, 5 + round * 5);
             let offered: Vec<u32> = (0..60).map(|_| rng.below(ITEMS) as u32).collect();
-            let (pool, _) = pool_of(&snap, offered);
+            let (pool, _) = pool_of(&snap, offered.clone());
             let mut keys = std::collections::BTreeSet::new();
             for (rule, target) in snap.rules.iter().zip(&snap.rule_targets) {
                 let key = match target {
@@ -1292,6 +1346,17 @@ mod precomputed_tests {
                 }
             }
             let targets = pool_tag_targets(&snap, &pool);
+            // The same pool with its first candidates' hits recorded while their signals
+            // were read (none, some or all of them) groups the same positions.
+            let split = rng.below(offered.len() as u64 + 1) as usize;
+            let (recorded, upto) = recorded_pool_of(&snap, &offered, split);
+            assert_eq!(recorded.tag_hits().upto, upto, "round {round}");
+            let again = pool_tag_targets(&snap, &recorded);
+            assert_eq!(
+                (&again.off, &again.pos),
+                (&targets.off, &targets.pos),
+                "round {round}"
+            );
             let ix = &snap.rule_index;
             // Every packed key of the tag space: the targeted ones hold their positions,
             // the others none.

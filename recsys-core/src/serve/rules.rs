@@ -52,7 +52,7 @@ fn position(d: &Decision, f: &Filtered, p: &mut Pooled, k: u32) -> Option<usize>
     if !p.pool.offer(d.snap, &f.keys, &f.filters, k) {
         return None;
     }
-    p.pool.fill_signals(d.snap, &p.maps, &p.weights);
+    p.pool.fill_signals(d.snap, &p.maps, &p.weights, false);
     Some(p.pool.len() - 1)
 }
 
@@ -144,7 +144,7 @@ fn inject(d: &Decision, f: &Filtered, p: &mut Pooled, applied: &eval::Applied) {
     if p.pool.len() == before {
         return;
     }
-    p.pool.fill_signals(d.snap, &p.maps, &p.weights);
+    p.pool.fill_signals(d.snap, &p.maps, &p.weights, false);
 }
 
 /// Pins in priority order (blocks already excluded), within the pin budget, each rule's
