@@ -13,7 +13,7 @@
 use super::{Action, Rule, TargetType};
 use crate::candidates::{Keys, Pool};
 use crate::request::normalize_tag;
-use crate::snapshot::{ItemIdx, TagIdx, TagIndex, TagKey, TenantSnapshot};
+use crate::snapshot::{ItemIdx, ItemTags, TagIdx, TagIndex, TagKey, TenantSnapshot};
 use crate::time::Timestamp;
 use std::cell::Cell;
 
@@ -103,45 +103,49 @@ fn unpack(key: u32) -> TagKey {
 #[derive(Debug, Default)]
 struct TagBits {
     ntags: usize,
-    bits: Vec<u64>,
-    /// Per word: the set bits in the words before it.
-    ranks: Vec<u32>,
+    /// Per word of 64 keys: its bits, and how many keys the words before it set (one
+    /// bounds check and one cache line for a key's bit and its rank).
+    words: Vec<(u64, u32)>,
 }
 
 impl TagBits {
     fn new(ntags: usize, keys: impl Iterator<Item = u32>) -> TagBits {
-        let mut b = TagBits {
-            ntags,
-            bits: vec![0u64; (3 * ntags).div_ceil(64)],
-            ranks: Vec::new(),
-        };
+        let mut bits = vec![0u64; (3 * ntags).div_ceil(64)];
         for key in keys {
-            let bit = b.bit(key);
-            if let Some(w) = b.bits.get_mut(bit / 64) {
+            let bit = (key >> 30) as usize * ntags + (key & ((1 << 30) - 1)) as usize;
+            if let Some(w) = bits.get_mut(bit / 64) {
                 *w |= 1 << (bit % 64);
             }
         }
         let mut set = 0u32;
-        b.ranks = b
-            .bits
+        let words = bits
             .iter()
-            .map(|w| {
+            .map(|&w| {
                 let before = set;
                 set += w.count_ones();
-                before
+                (w, before)
             })
             .collect();
-        b
+        TagBits { ntags, words }
     }
     /// The slot of a set key (its rank among the set keys, which is key order), or `None`.
     fn slot(&self, key: u32) -> Option<usize> {
-        let bit = self.bit(key);
-        let w = *self.bits.get(bit / 64)?;
-        let m = 1u64 << (bit % 64);
-        (w & m != 0).then(|| self.ranks[bit / 64] as usize + (w & (m - 1)).count_ones() as usize)
+        self.slot_at((key >> 30) as usize * self.ntags + (key & ((1 << 30) - 1)) as usize)
     }
-    fn bit(&self, key: u32) -> usize {
-        (key >> 30) as usize * self.ntags + (key & ((1 << 30) - 1)) as usize
+    /// The first bit of tag space `space` (0 = all tags, 1 = brands, 2 = categories): tag
+    /// `t` of that space is bit `base + t`.
+    fn base(&self, space: u8) -> usize {
+        space as usize * self.ntags
+    }
+    /// The slot of bit `bit` when it is set: the key's bit and rank are one word's, so a
+    /// miss costs a load and a test, and a hit a count of the bits below it.
+    #[inline]
+    fn slot_at(&self, bit: usize) -> Option<usize> {
+        let &(w, rank) = self.words.get(bit / 64)?;
+        // The key's bit moved to the top: set when the key is, and below it the set keys
+        // that come before it in this word.
+        let upto = w << (63 - bit % 64);
+        (upto >> 63 != 0).then(|| rank as usize + upto.count_ones() as usize - 1)
     }
 }
 
@@ -184,6 +188,48 @@ pub struct RuleIndex {
     /// Bitset over rules: rules with no namespace, surface or segment scope and no validity
     /// window, which apply to every request without comparing anything.
     unscoped: Vec<u64>,
+    /// Per rule (evaluation order): what it does, its boost value and its tagged slot, so
+    /// resolving a request reads one small record per rule instead of the rule itself.
+    facts: Vec<RuleFacts>,
+}
+
+/// What a rule does to a request's pool, as resolution needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Block,
+    /// A boost that can change a score ([`acts`]).
+    Boost,
+    Pin,
+    /// A boost that cannot change a score (zero or not finite).
+    Inert,
+}
+
+/// One rule's [`Kind`], boost value and tagged slot, precomputed per rules document.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RuleFacts {
+    kind: Kind,
+    /// The slot of the tag, brand or category an acting boost or pin targets
+    /// ([`TagBits::slot`] of the tagged keys), `u32::MAX` for none.
+    slot: u32,
+    /// The boost value (0 when none).
+    value: f64,
+}
+
+impl RuleFacts {
+    /// A rule's facts without its tagged slot.
+    fn of(rule: &Rule) -> RuleFacts {
+        let kind = match rule.action {
+            Action::Block => Kind::Block,
+            _ if !acts(rule) => Kind::Inert,
+            Action::Boost => Kind::Boost,
+            Action::Pin => Kind::Pin,
+        };
+        RuleFacts {
+            kind,
+            slot: u32::MAX,
+            value: rule.boost_value.unwrap_or(0.0),
+        }
+    }
 }
 
 fn bit_set(bits: &[u64], i: u32) -> bool {
@@ -266,6 +312,12 @@ impl RuleIndex {
         ix.block_tag_bits = TagBits::new(ntags, ix.block_tags.iter().map(|x| x.0));
         ix.tagged_bits = TagBits::new(ntags, ix.tagged_actions.iter().map(|x| x.0));
         ix.tagged_off = slot_offsets(&ix.tagged_actions);
+        ix.facts = rules.iter().map(RuleFacts::of).collect();
+        for &(key, r) in &ix.tagged_actions {
+            if let (Some(s), Some(f)) = (ix.tagged_bits.slot(key), ix.facts.get_mut(r as usize)) {
+                f.slot = s as u32;
+            }
+        }
         ix.block_off = slot_offsets(&ix.block_tags);
         ix.block_item_bits = vec![0u64; tags.items().div_ceil(64)];
         for &(i, _) in &ix.block_items {
@@ -370,13 +422,21 @@ impl<'s> Scope<'s> {
     /// Whether rule number `r` applies to this request (counted).
     pub fn applies(&self, r: u32) -> bool {
         self.evaluated.set(self.evaluated.get() + 1);
-        bit_set(&self.snap.rule_index.unscoped, r)
-            || active(
-                &self.snap.rules[r as usize],
-                self.surface,
-                self.segment,
-                self.now,
-            )
+        self.admits(r)
+    }
+    /// [`Scope::applies`] without the count: an unscoped rule by its bit, inline (most
+    /// rules are unscoped), the others by comparing their scopes and window.
+    #[inline]
+    fn admits(&self, r: u32) -> bool {
+        bit_set(&self.snap.rule_index.unscoped, r) || self.scoped_admits(r)
+    }
+    /// Whether a rule with a scope or window admits this request.
+    #[inline(never)]
+    fn scoped_admits(&self, r: u32) -> bool {
+        self.snap
+            .rules
+            .get(r as usize)
+            .is_some_and(|rule| active(rule, self.surface, self.segment, self.now))
     }
     #[cfg(test)]
     /// How many rule evaluations this request has made so far.
@@ -426,9 +486,11 @@ impl<'s> Scope<'s> {
         if ix.block_tags.is_empty() {
             return false;
         }
+        let bits = &ix.block_tag_bits;
         for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
+            let base = bits.base(space);
             for &x in list {
-                if let Some(s) = ix.block_tag_bits.slot(pack(space, x)) {
+                if let Some(s) = bits.slot_at(base + x as usize) {
                     let (lo, hi) = (ix.block_off[s] as usize, ix.block_off[s + 1] as usize);
                     if self.any(&ix.block_tags[lo..hi]) {
                         return true;
@@ -459,6 +521,11 @@ impl<'s> Scope<'s> {
 pub struct Action_<'s> {
     pub rule: &'s Rule,
     pub target: Target<'s>,
+    /// The rule's boost value (0 when it has none), read without the rule.
+    pub value: f64,
+    /// The tagged slot of a tag-space target (`u32::MAX` for none): where
+    /// [`Applied::positions`] finds the pool positions carrying it.
+    slot: u32,
 }
 
 /// Resolved targets: explicit keys or a tag-space match.
@@ -492,6 +559,12 @@ impl Applied<'_> {
         self.index
             .map_or(&[], |ix| self.targets.of(ix, pack(space, t)))
     }
+    /// Pool positions (pool order, as of resolution) of the candidates carrying the tag,
+    /// brand or category of action `a` (none for item targets): [`Applied::matches`] of
+    /// its target, found by the slot resolved with the rule.
+    pub fn positions(&self, a: &Action_) -> &[u32] {
+        self.targets.at(a.slot as usize)
+    }
 }
 
 /// The pool positions carrying each tag a tag boost or pin targets: slot `s` of the rule
@@ -505,10 +578,12 @@ struct PoolTargets {
 impl PoolTargets {
     /// The positions carrying packed key `key` (none when no tag rule targets it).
     fn of(&self, ix: &RuleIndex, key: u32) -> &[u32] {
-        match ix.tagged_bits.slot(key) {
-            Some(s) if s + 1 < self.off.len() => {
-                &self.pos[self.off[s] as usize..self.off[s + 1] as usize]
-            }
+        ix.tagged_bits.slot(key).map_or(&[], |s| self.at(s))
+    }
+    /// The positions carrying the key of slot `s` (none past the last slot).
+    fn at(&self, s: usize) -> &[u32] {
+        match (self.off.get(s), self.off.get(s.wrapping_add(1))) {
+            (Some(&lo), Some(&hi)) => self.pos.get(lo as usize..hi as usize).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -537,42 +612,72 @@ fn target_of<'s>(keys: &mut Keys<'s>, target: &'s RuleTarget) -> Target<'s> {
     }
 }
 
+impl RuleIndex {
+    /// Whether some tag boost or pin targets a tag, brand or category (a pool's tag rows are
+    /// then scanned for the targeted keys).
+    pub fn targets_tags(&self) -> bool {
+        self.tagged_off.len() > 1
+    }
+
+    /// Adds `(slot, pos)` to `hits` for each of `t`'s tags, brands and categories that a tag
+    /// boost or pin targets (`slot`: its rank among the targeted keys), in key-space order.
+    #[inline]
+    pub fn tag_hits(&self, t: ItemTags, pos: u32, hits: &mut Vec<(u32, u32)>) {
+        let bits = &self.tagged_bits;
+        // A key's bit is its space's base plus its tag: no packing per tag.
+        for (space, list) in [t.all, t.brands, t.categories].into_iter().enumerate() {
+            let base = bits.base(space as u8);
+            for &x in list {
+                if let Some(s) = bits.slot_at(base + x as usize) {
+                    hits.push((s as u32, pos));
+                }
+            }
+        }
+    }
+}
+
 /// The tag targets the pool carries: for each tagged slot of the rule index, the pool
-/// positions carrying its key, in pool order. Grouped with a counting sort over the slots
-/// (ranks in the tagged-key bitset), so no comparison sort and no search per hit.
+/// positions carrying its key, in pool order. The first candidates' hits come recorded
+/// with their signals ([`Pool::tag_hits`]); the rest are scanned here. Grouped with a
+/// counting sort over the slots (ranks in the tagged-key bitset), so no comparison sort
+/// and no search per hit.
 fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> PoolTargets {
     let ix = &snap.rule_index;
     let slots = ix.tagged_off.len().saturating_sub(1);
     if slots == 0 {
         return PoolTargets::default();
     }
+    let recorded = pool.tag_hits();
+    let rest = pool.cands.get(recorded.upto..).unwrap_or_default();
     // Sized for a few targeted keys per candidate (growing a list of thousands of hits
-    // copied it a dozen times per request).
-    let mut hits: Vec<(u32, u32)> = Vec::with_capacity(pool.cands.len() * 4);
+    // copied it a dozen times per request); not built when every candidate is recorded.
+    let mut scanned = Vec::new();
+    if !rest.is_empty() {
+        scanned.reserve(recorded.hits.len() + rest.len() * 4);
+        scanned.extend_from_slice(&recorded.hits);
+    }
     // A chunk's tag rows are located in one short loop first (each is a catalog-scale
     // miss: they overlap instead of each waiting for the last), then scanned.
     const CHUNK: usize = 16;
-    for (c, chunk) in pool.cands.chunks(CHUNK).enumerate() {
-        let mut rows: [Option<crate::snapshot::ItemTags>; CHUNK] = [None; CHUNK];
+    for (c, chunk) in rest.chunks(CHUNK).enumerate() {
+        let mut rows: [Option<ItemTags>; CHUNK] = [None; CHUNK];
         for (j, cand) in chunk.iter().enumerate() {
             rows[j] = snap.item_tags(cand.key);
         }
         for (j, t) in rows.iter().enumerate() {
-            let Some(t) = t else {
-                continue;
-            };
-            let pos = (c * CHUNK + j) as u32;
-            for (space, list) in [(0u8, t.all), (1, t.brands), (2, t.categories)] {
-                for &x in list {
-                    if let Some(s) = ix.tagged_bits.slot(pack(space, x)) {
-                        hits.push((s as u32, pos));
-                    }
-                }
+            if let Some(t) = t {
+                let pos = (recorded.upto + c * CHUNK + j) as u32;
+                ix.tag_hits(*t, pos, &mut scanned);
             }
         }
     }
+    let hits: &[(u32, u32)] = if rest.is_empty() {
+        &recorded.hits
+    } else {
+        &scanned
+    };
     let mut off = vec![0u32; slots + 1];
-    for &(s, _) in &hits {
+    for &(s, _) in hits {
         off[s as usize + 1] += 1;
     }
     for s in 0..slots {
@@ -580,7 +685,7 @@ fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> PoolTargets {
     }
     let mut fill = off.clone();
     let mut pos = vec![0u32; hits.len()];
-    for &(s, p) in &hits {
+    for &(s, p) in hits {
         pos[fill[s as usize] as usize] = p;
         fill[s as usize] += 1;
     }
@@ -628,12 +733,11 @@ pub fn resolve<'s>(
     let snap = scope.snap;
     let ix = &snap.rule_index;
     let targets = pool_tag_targets(snap, pool);
-    let mut rules: Vec<u32> = if every_rule {
+    let rules: Vec<u32> = if every_rule {
         (0..snap.rules.len() as u32).collect()
     } else {
         candidate_rules(ix, snap.rules.len(), &targets)
     };
-    rules.retain(|&r| scope.applies(r));
     let mut out = Applied {
         index: Some(ix),
         targets,
@@ -641,17 +745,42 @@ pub fn resolve<'s>(
     };
     // Most of the rules are boosts (or pins): sized once, not grown a dozen times.
     out.boosts.reserve(rules.len());
+    // Each rule is evaluated once (counted together, the unscoped ones by a bit inline).
+    scope
+        .evaluated
+        .set(scope.evaluated.get() + rules.len() as u64);
     for r in rules {
-        let rule = &snap.rules[r as usize];
-        let t = target_of(keys, &snap.rule_targets[r as usize]);
-        match rule.action {
-            Action::Block => {
+        if !scope.admits(r) {
+            continue;
+        }
+        let (Some(rule), Some(target)) = (
+            snap.rules.get(r as usize),
+            snap.rule_targets.get(r as usize),
+        ) else {
+            continue;
+        };
+        // What the rule does comes from the index's small per-rule record: the rule itself
+        // is only referenced (the boosts and the answer's tokens read it later).
+        let f = ix
+            .facts
+            .get(r as usize)
+            .copied()
+            .unwrap_or_else(|| RuleFacts::of(rule));
+        let t = target_of(keys, target);
+        let action = |target| Action_ {
+            rule,
+            target,
+            value: f.value,
+            slot: f.slot,
+        };
+        match f.kind {
+            Kind::Block => {
                 out.block_rules.push(rule);
                 out.block_targets.push(t);
             }
-            _ if !acts(rule) => {}
-            Action::Boost => out.boosts.push(Action_ { rule, target: t }),
-            Action::Pin => out.pins.push(Action_ { rule, target: t }),
+            Kind::Inert => {}
+            Kind::Boost => out.boosts.push(action(t)),
+            Kind::Pin => out.pins.push(action(t)),
         }
     }
     out
@@ -1034,6 +1163,121 @@ mod precomputed_tests {
         (pool, checks)
     }
 
+    /// Offers `offered` as [`pool_of`] does, reading the signals of what the first `split`
+    /// offers pooled with their targeted tags recorded and the rest's without; returns the
+    /// pool and how many candidates have their tags recorded.
+    fn recorded_pool_of(snap: &TenantSnapshot, offered: &[u32], split: usize) -> (Pool, usize) {
+        let scope = Scope::new(snap, "home", "default", Timestamp::from_secs(0));
+        let keys = Keys::new(snap);
+        let f = crate::candidates::Filters {
+            blocks: Some(&scope),
+            ..Default::default()
+        };
+        let used = crate::candidates::SignalUse::default();
+        let maps = crate::candidates::SignalMaps::build(snap, &[], "", used, None);
+        let w = crate::config::Weights::POPULARITY_ONLY;
+        let mut pool = Pool::with_capacity(0, usize::MAX);
+        let (first, rest) = offered.split_at(split);
+        for &k in first {
+            pool.offer(snap, &keys, &f, k);
+        }
+        pool.fill_signals(snap, &maps, &w, true);
+        let upto = pool.len();
+        for &k in rest {
+            pool.offer(snap, &keys, &f, k);
+        }
+        pool.fill_signals(snap, &maps, &w, false);
+        (pool, upto)
+    }
+
+    /// Resolution through the index's per-rule records and tagged slots equals a plain
+    /// reading of every rule: for random rule documents (boost values zero, negative and
+    /// positive among them), pools and request scopes, the boosts and pins in evaluation
+    /// order, with their values and the pool positions their tag targets reach, and, when
+    /// every rule is asked for, the applicable blocks.
+    #[test]
+    fn resolve_equals_a_plain_reading_of_the_rules() {
+        let mut rng = Rng::new(16);
+        for round in 0..40 {
+            let data = catalog(&mut rng);
+            let doc: Vec<String> = (0..4 + round * 4)
+                .map(|_| {
+                    let v = ["0.5", "-0.25", "0", "2", "0.5"][rng.index(5)];
+                    rule(&mut rng).replace("0.5", v)
+                })
+                .collect();
+            let rules = parse_rules(
+                format!("[{}]", doc.join(",")).as_bytes(),
+                &RulesParseOptions::lenient("t"),
+            )
+            .unwrap()
+            .rules;
+            let mut cfg = TenantConfig::default();
+            cfg.base.diversity.brand_tag_prefixes = vec!["brand:".into()];
+            cfg.base.diversity.category_tag_prefixes = vec!["category:".into()];
+            let snap = TenantSnapshot::compile("t", "home", &cfg, rules, data, Versions::default());
+            let offered: Vec<u32> = (0..50).map(|_| rng.below(ITEMS) as u32).collect();
+            let (pool, _) = pool_of(&snap, offered);
+            let surface = ["home", "pdp"][rng.index(2)];
+            let segment = ["default", "vip"][rng.index(2)];
+            let now = Timestamp::from_secs([0, 1_800_000_000][rng.index(2)]);
+            let scope = Scope::new(&snap, surface, segment, now);
+            // The pool positions carrying a tag-space target, by a scan of the pool.
+            let reach = |target: &RuleTarget| -> Vec<u32> {
+                let (space, x) = match target {
+                    RuleTarget::Tag(Some(x)) => (0, *x),
+                    RuleTarget::Brand(Some(x)) => (1, *x),
+                    RuleTarget::Category(Some(x)) => (2, *x),
+                    _ => return Vec::new(),
+                };
+                (0..pool.cands.len() as u32)
+                    .filter(|&pos| {
+                        let t = snap.item_tags(pool.cands[pos as usize].key).unwrap();
+                        [t.all, t.brands, t.categories][space].contains(&x)
+                    })
+                    .collect()
+            };
+            for every in [false, true] {
+                let (mut boosts, mut pins, mut blocks) = (vec![], vec![], vec![]);
+                for (r, (rule, target)) in snap.rules.iter().zip(&snap.rule_targets).enumerate() {
+                    if !active(rule, surface, segment, now) {
+                        continue;
+                    }
+                    let keyed = matches!(target, RuleTarget::Items(_) | RuleTarget::KnownItems(_));
+                    let at = reach(target);
+                    let value = rule.boost_value.unwrap_or(0.0);
+                    match rule.action {
+                        Action::Block if every => blocks.push(r),
+                        Action::Block => {}
+                        Action::Boost if value == 0.0 => {}
+                        _ if !every && !keyed && at.is_empty() => {}
+                        Action::Boost => boosts.push((r, value, at)),
+                        Action::Pin => pins.push((r, value, at)),
+                    }
+                }
+                let mut keys = Keys::new(&snap);
+                let got = resolve(&scope, &mut keys, &pool, every);
+                let number = |rule: &Rule| snap.rules.iter().position(|x| std::ptr::eq(x, rule));
+                let read = |list: &[Action_]| -> Vec<(usize, f64, Vec<u32>)> {
+                    list.iter()
+                        .map(|a| (number(a.rule).unwrap(), a.value, got.positions(a).to_vec()))
+                        .collect()
+                };
+                assert_eq!(read(&got.boosts), boosts, "round {round}, every {every}");
+                assert_eq!(read(&got.pins), pins, "round {round}, every {every}");
+                let got_blocks: Vec<usize> =
+                    got.block_rules.iter().map(|r| number(r).unwrap()).collect();
+                assert_eq!(got_blocks, blocks, "round {round}, every {every}");
+                // The slot of each tag-space action finds what its target's key finds.
+                for a in got.boosts.iter().chain(&got.pins) {
+                    if let Target::Tagged(space, t) = a.target {
+                        assert_eq!(got.positions(a), got.matches(space, t), "round {round}");
+                    }
+                }
+            }
+        }
+    }
+
     /// The block lookups' precomputed tables equal binary searches of the sorted block
     /// lists: every packed key of the tag space finds its block rules through its slot, and
     /// an item's block bit is set exactly when some block rule names it.
@@ -1079,7 +1323,7 @@ mod precomputed_tests {
         for round in 0..30 {
             let snap = snapshot(&mut rng, 5 + round * 5);
             let offered: Vec<u32> = (0..60).map(|_| rng.below(ITEMS) as u32).collect();
-            let (pool, _) = pool_of(&snap, offered);
+            let (pool, _) = pool_of(&snap, offered.clone());
             let mut keys = std::collections::BTreeSet::new();
             for (rule, target) in snap.rules.iter().zip(&snap.rule_targets) {
                 let key = match target {
@@ -1103,6 +1347,17 @@ mod precomputed_tests {
                 }
             }
             let targets = pool_tag_targets(&snap, &pool);
+            // The same pool with its first candidates' hits recorded while their signals
+            // were read (none, some or all of them) groups the same positions.
+            let split = rng.below(offered.len() as u64 + 1) as usize;
+            let (recorded, upto) = recorded_pool_of(&snap, &offered, split);
+            assert_eq!(recorded.tag_hits().upto, upto, "round {round}");
+            let again = pool_tag_targets(&snap, &recorded);
+            assert_eq!(
+                (&again.off, &again.pos),
+                (&targets.off, &targets.pos),
+                "round {round}"
+            );
             let ix = &snap.rule_index;
             // Every packed key of the tag space: the targeted ones hold their positions,
             // the others none.

@@ -52,7 +52,7 @@ fn position(d: &Decision, f: &Filtered, p: &mut Pooled, k: u32) -> Option<usize>
     if !p.pool.offer(d.snap, &f.keys, &f.filters, k) {
         return None;
     }
-    p.pool.fill_signals(d.snap, &p.maps, &p.weights);
+    p.pool.fill_signals(d.snap, &p.maps, &p.weights, false);
     Some(p.pool.len() - 1)
 }
 
@@ -64,40 +64,38 @@ fn boosts(
     p: &mut Pooled,
     applied: &eval::Applied,
 ) -> Vec<(usize, usize, f64)> {
+    if applied.boosts.is_empty() {
+        return Vec::new();
+    }
     // One detail per boosted candidate: sized up front (a tag boost can touch much of the
     // pool, so the list can be large and would otherwise be copied as it grows).
-    // Each tag boost's pool positions, looked up once (a slot rank each) for the sizing
-    // and the boosting both.
-    let matched: Vec<&[u32]> = applied
-        .boosts
-        .iter()
-        .map(|b| match &b.target {
-            Target::Tagged(space, t) => applied.matches(*space, *t),
-            _ => &[],
-        })
-        .collect();
     let most: usize = applied
         .boosts
         .iter()
-        .zip(&matched)
-        .map(|(b, m)| match &b.target {
+        .map(|b| match &b.target {
             Target::Keys(ks) => ks.len(),
-            _ => m.len(),
+            _ => applied.positions(b).len(),
         })
         .sum();
     let mut details: Vec<(usize, usize, f64)> = Vec::with_capacity(most);
     inject(d, f, p, applied);
+    // The boosts work on the pool's (score, boost) pairs copied side by side: a tag boost
+    // reaches its positions in pool order but tens of thousands of boosts land all over
+    // the pool, and 16 bytes a candidate stay in cache where whole candidates do not.
+    let mut scored: Vec<(f64, f64)> = p.pool.cands.iter().map(|c| (c.score, c.boost)).collect();
     for (ai, b) in applied.boosts.iter().enumerate() {
-        let v = b.rule.boost_value.unwrap_or(0.0);
-        let mut boost = |p: &mut Pooled, pos: usize| {
-            let c = &mut p.pool.cands[pos];
+        let v = b.value;
+        let mut boost = |pos: usize| {
+            let Some((score, sum)) = scored.get_mut(pos) else {
+                return;
+            };
             // Compounding boosts saturate instead of overflowing to infinity.
-            let mut delta = ranking::finite(c.score * v);
+            let mut delta = ranking::finite(*score * v);
             if delta == 0.0 {
                 delta = v;
             }
-            c.score = ranking::finite(c.score + delta);
-            c.boost = ranking::finite(c.boost + delta);
+            *score = ranking::finite(*score + delta);
+            *sum = ranking::finite(*sum + delta);
             details.push((pos, ai, delta));
         };
         // Each target is boosted as it is found: an injected item's score depends on its
@@ -107,17 +105,21 @@ fn boosts(
                 // `inject` examined every key: each is pooled or refused (one probe).
                 for &k in ks.iter() {
                     if let Ok(pos) = p.pool.lookup(k) {
-                        boost(p, pos);
+                        boost(pos);
                     }
                 }
             }
             Target::Tagged(..) => {
-                for &pos in matched[ai] {
-                    boost(p, pos as usize);
+                for &pos in applied.positions(b) {
+                    boost(pos as usize);
                 }
             }
             Target::Nothing => {}
         }
+    }
+    for (c, &(score, sum)) in p.pool.cands.iter_mut().zip(&scored) {
+        c.score = score;
+        c.boost = sum;
     }
     details
 }
@@ -142,7 +144,7 @@ fn inject(d: &Decision, f: &Filtered, p: &mut Pooled, applied: &eval::Applied) {
     if p.pool.len() == before {
         return;
     }
-    p.pool.fill_signals(d.snap, &p.maps, &p.weights);
+    p.pool.fill_signals(d.snap, &p.maps, &p.weights, false);
 }
 
 /// Pins in priority order (blocks already excluded), within the pin budget, each rule's

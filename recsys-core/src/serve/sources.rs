@@ -204,7 +204,10 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
     } else {
         spec.weights
     };
-    pool.fill_signals(snap, &maps, &weights);
+    // With tag rules on, the candidates' targeted tags are read from the tag rows the
+    // signals read (the rules' resolution scans the pool's tags next).
+    let tag_rules = f.rules_on && snap.rule_index.targets_tags();
+    pool.fill_signals(snap, &maps, &weights, tag_rules);
     // Rule injections (pins, boosted items) come on top of the sources' cap.
     pool.lift_cap();
     Pooled {
