@@ -12,7 +12,7 @@ use super::decode::{
 use super::error::ArtifactError;
 use super::model::*;
 use super::rows::{Cursor, Span};
-use crate::json::scan::special;
+use crate::json::scan::{space_run, special};
 use crate::json::{parse_with, JsonError, JsonErrorKind};
 use std::borrow::Cow;
 
@@ -369,26 +369,6 @@ pub(super) fn skip_ws(b: &[u8], mut i: usize) -> usize {
         }
     }
     i
-}
-
-/// The number of spaces `b` starts with, eight bytes at a time.
-#[inline]
-fn space_run(b: &[u8]) -> usize {
-    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
-    let mut n = 0;
-    while let Some(w) = b.get(n..n + 8) {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ SPACES;
-        if x != 0 {
-            return n + (x.trailing_zeros() / 8) as usize;
-        }
-        n += 8;
-    }
-    n + b
-        .get(n..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|&&c| c == b' ')
-        .count()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -867,8 +847,9 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{space_run, Reader};
+    use super::Reader;
     use crate::artifacts::ArtifactLimits;
+    use crate::json::scan::space_run;
 
     #[test]
     fn runs_of_spaces_are_counted_exactly_at_every_length_and_alignment() {

@@ -133,6 +133,27 @@ pub fn special(b: &[u8], control: bool) -> usize {
     b.len()
 }
 
+/// The number of spaces `b` starts with, eight bytes at a time (indentation, in the artifact
+/// reader and in the unescaper of embedded documents).
+#[inline]
+pub(crate) fn space_run(b: &[u8]) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    let mut n = 0;
+    while let Some(w) = b.get(n..n + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ SPACES;
+        if x != 0 {
+            return n + (x.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + b
+        .get(n..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&c| c == b' ')
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
