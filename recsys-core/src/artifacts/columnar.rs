@@ -17,7 +17,7 @@ use super::decode::{finish, float64_of, int64_of, key_is, RawEnvelope, R};
 use super::error::ArtifactError;
 use super::hash::{check_version, hex, verify_scope, EnvelopeHead, HASH_CHUNK};
 use super::model::*;
-use super::rows::Span;
+use super::rows::{Counted, Span};
 use super::stream::{dec_envelope_member, Reader};
 use crate::json::{format_go_float, write_go_string};
 use crate::snapshot::TagColsBuilder;
@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 mod beside;
+mod canon;
 
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
@@ -125,8 +126,8 @@ fn finish_pass(
         return None;
     }
     let envelope = finish(env, ArtifactBody::absent(kind), kind).ok()?.envelope;
-    out.push_str(",\"build\":{\"built_at\":\"\",\"version\":\"\"}}");
-    hasher.update(out.as_bytes());
+    out.extend_from_slice(b",\"build\":{\"built_at\":\"\",\"version\":\"\"}}");
+    hasher.update(&out);
     let computed = hex(&hasher.finalize());
     Some(
         check_version(&envelope.build, computed, expected_version)
@@ -187,8 +188,8 @@ struct Pass<'a, 'l> {
     at_body: Option<Prefix>,
     columns: Option<Columns>,
     rows: usize,
-    /// Canonical text not yet hashed.
-    out: String,
+    /// Canonical text not yet hashed (see `canon`).
+    out: Vec<u8>,
     hasher: Sha256,
     /// The canonical text of the nested list of the row being read.
     sub: String,
@@ -201,7 +202,7 @@ struct Pass<'a, 'l> {
     /// Where full chunks of canonical text go when a second thread hashes them.
     beside: Option<beside::Pipe>,
     /// The neighbours of the co-occurrence row read by `rows`.
-    pairs: Vec<(Span, i64)>,
+    pairs: Vec<Counted>,
 }
 
 impl<'a, 'l> Pass<'a, 'l> {
@@ -214,7 +215,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             at_body: None,
             columns: None,
             rows: 0,
-            out: String::with_capacity(HASH_CHUNK + 4096),
+            out: Vec::with_capacity(HASH_CHUNK + 4096),
             hasher: Sha256::new(),
             sub: String::new(),
             fast: true,
@@ -250,7 +251,7 @@ impl<'a, 'l> Pass<'a, 'l> {
         if self.at_body.is_none() {
             // No body member: the array is missing (`null`), after the complete envelope.
             self.start_body();
-            self.out.push_str("null");
+            self.out.extend_from_slice(b"null");
         }
         Ok(())
     }
@@ -268,7 +269,9 @@ impl<'a, 'l> Pass<'a, 'l> {
             start: &env.start,
             end: &env.end,
         };
-        head.write(&mut self.out, self.kind);
+        let mut text = String::new();
+        head.write(&mut text, self.kind);
+        self.out.extend_from_slice(text.as_bytes());
         self.at_body = Some(Prefix::of(env));
     }
 
@@ -279,7 +282,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             match &self.beside {
                 Some(pipe) => pipe.hand_over(&mut self.out),
                 None => {
-                    self.hasher.update(self.out.as_bytes());
+                    self.hasher.update(&self.out);
                     self.out.clear();
                 }
             }
@@ -290,13 +293,13 @@ impl<'a, 'l> Pass<'a, 'l> {
         match r.peek() {
             Some(b'n') => {
                 r.null()?;
-                self.out.push_str("null");
+                self.out.extend_from_slice(b"null");
                 return Ok(());
             }
             Some(b'[') => {}
             _ => return Err(bail()),
         }
-        self.out.push('[');
+        self.out.push(b'[');
         let (limit, kind) = match self.kind {
             ArtifactKind::Implicit | ArtifactKind::SessionSeq => (self.lim.max_users, self.kind),
             k => (self.lim.max_items, k),
@@ -311,7 +314,7 @@ impl<'a, 'l> Pass<'a, 'l> {
                 return Err(bail());
             }
             if i > 0 {
-                self.out.push(',');
+                self.out.push(b',');
             }
             match &mut cols {
                 Build::Pairs(ids, scores) => self.pop_row(r, ids, scores),
@@ -321,7 +324,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             self.flush();
             Ok(())
         })?;
-        self.out.push(']');
+        self.out.push(b']');
         self.rows = n;
         self.columns = Some(match cols {
             Build::Pairs(mut ids, mut scores) => {
@@ -360,17 +363,18 @@ impl<'a, 'l> Pass<'a, 'l> {
 
     fn pop_row(&mut self, r: &mut Reader<'a>, ids: &mut ColStrs, scores: &mut Vec<f64>) -> R<()> {
         if self.fast {
-            if let Some((s, count)) = r.fast_row(1, |c, len| c.counted(len)) {
-                let (id, quoted) = r.span(s);
-                write_counted_plain(&mut self.out, quoted, count);
-                ids.push(id);
-                scores.push(count as f64);
+            if let Some(c) = r.fast_row(1, |c, len| c.counted(len)) {
+                write_counted_plain(&mut self.out, r.bytes(), &c);
+                ids.push(r.text(c.id));
+                scores.push(c.count as f64);
                 self.fast_rows += 1;
                 return Ok(());
             }
         }
         let (id, count) = Self::counted(r)?;
-        write_counted(&mut self.out, &id, count);
+        let mut text = String::new();
+        write_counted(&mut text, &id, count);
+        self.out.extend_from_slice(text.as_bytes());
         ids.push(&id);
         scores.push(count as f64);
         Ok(())
@@ -442,15 +446,15 @@ impl<'a, 'l> Pass<'a, 'l> {
             return Err(bail());
         }
         let out = &mut self.out;
-        out.push_str(if users {
-            "{\"user_id\":"
+        out.extend_from_slice(if users {
+            b"{\"user_id\":"
         } else {
-            "{\"item_id\":"
+            b"{\"item_id\":"
         });
-        push_go_string(out, &key);
-        out.push_str(",\"items\":");
-        out.push_str(&self.sub);
-        out.push('}');
+        canon::go_string(out, &key);
+        out.extend_from_slice(b",\"items\":");
+        out.extend_from_slice(self.sub.as_bytes());
+        out.push(b'}');
         rc.keys.push(&key);
         rc.end_row();
         Ok(())
@@ -463,22 +467,21 @@ impl<'a, 'l> Pass<'a, 'l> {
         let Some(key) = r.fast_row(3, |c, len| c.cooc_row(limit, len, pairs)) else {
             return false;
         };
-        let (key, quoted) = r.span(key);
+        let b = r.bytes();
         let out = &mut self.out;
-        out.push_str("{\"item_id\":");
-        out.push_str(quoted);
-        out.push_str(",\"items\":[");
-        for (j, &(s, count)) in self.pairs.iter().enumerate() {
+        out.extend_from_slice(b"{\"item_id\":");
+        canon::copy(out, b, key.start - 1, key.end + 1);
+        out.extend_from_slice(b",\"items\":[");
+        for (j, c) in self.pairs.iter().enumerate() {
             if j > 0 {
-                out.push(',');
+                out.push(b',');
             }
-            let (id, quoted) = r.span(s);
-            write_counted_plain(out, quoted, count);
-            rc.ids.push(id);
-            rc.scores.push(count as f64);
+            write_counted_plain(out, b, c);
+            rc.ids.push(r.text(c.id));
+            rc.scores.push(c.count as f64);
         }
-        out.push_str("]}");
-        rc.keys.push(key);
+        out.extend_from_slice(b"]}");
+        rc.keys.push(r.text(key));
         rc.end_row();
         self.fast_rows += 1;
         true
@@ -492,21 +495,20 @@ impl<'a, 'l> Pass<'a, 'l> {
         let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans)) else {
             return false;
         };
-        let (id, quoted) = r.span(id);
+        let b = r.bytes();
         let out = &mut self.out;
-        out.push_str("{\"item_id\":");
-        out.push_str(quoted);
-        out.push_str(",\"tags\":[");
+        out.extend_from_slice(b"{\"item_id\":");
+        canon::copy(out, b, id.start - 1, id.end + 1);
+        out.extend_from_slice(b",\"tags\":[");
         for (j, &s) in self.spans.iter().enumerate() {
             if j > 0 {
-                out.push(',');
+                out.push(b',');
             }
-            let (tag, quoted) = r.span(s);
-            out.push_str(quoted);
-            t.push_tag(Cow::Borrowed(tag));
+            canon::copy(out, b, s.start - 1, s.end + 1);
+            t.push_tag(Cow::Borrowed(r.text(s)));
         }
-        out.push_str("]}");
-        t.end_item(id);
+        out.extend_from_slice(b"]}");
+        t.end_item(r.text(id));
         self.fast_rows += 1;
         true
     }
@@ -578,11 +580,11 @@ impl<'a, 'l> Pass<'a, 'l> {
             return Err(bail());
         }
         let out = &mut self.out;
-        out.push_str("{\"item_id\":");
-        push_go_string(out, &id);
-        out.push_str(",\"tags\":");
-        out.push_str(&self.sub);
-        out.push('}');
+        out.extend_from_slice(b"{\"item_id\":");
+        canon::go_string(out, &id);
+        out.extend_from_slice(b",\"tags\":");
+        out.extend_from_slice(self.sub.as_bytes());
+        out.push(b'}');
         t.end_item(&id);
         Ok(())
     }
@@ -620,26 +622,24 @@ fn number_slot<T>(r: &mut Reader<'_>, slot: &mut T, of: fn(&str) -> Option<T>) -
     }
 }
 
+/// A counted row's Go encoding (in a nested list's text).
 fn write_counted(out: &mut String, id: &str, count: i64) {
     out.push_str("{\"item_id\":");
     push_go_string(out, id);
-    count_tail(out, count);
-}
-
-/// [`write_counted`] of an id whose Go encoding is `quoted`, its text as it stands.
-#[inline]
-fn write_counted_plain(out: &mut String, quoted: &str, count: i64) {
-    out.push_str("{\"item_id\":");
-    out.push_str(quoted);
-    count_tail(out, count);
-}
-
-#[inline]
-fn count_tail(out: &mut String, count: i64) {
     out.push_str(",\"count\":");
-    // One per row and neighbour: without the formatting machinery.
     crate::json::write_i64(out, count);
     out.push('}');
+}
+
+/// [`write_counted`] into the canonical text, of a row `c` of the input `b` whose Go
+/// encoding is its tokens as they stand (see `rows`).
+#[inline]
+fn write_counted_plain(out: &mut Vec<u8>, b: &[u8], c: &Counted) {
+    out.extend_from_slice(b"{\"item_id\":");
+    canon::copy(out, b, c.id.start - 1, c.id.end + 1);
+    out.extend_from_slice(b",\"count\":");
+    canon::copy(out, b, c.digits.start, c.digits.end);
+    out.push(b'}');
 }
 
 /// Go's string encoding; ids and tags are almost always plain ASCII, copied as they are.

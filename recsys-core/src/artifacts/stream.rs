@@ -356,8 +356,47 @@ fn dec_content_item(
 }
 
 /// The offset of the first byte at or after `i` that is not JSON whitespace.
-#[inline]
-pub(super) fn skip_ws(b: &[u8], mut i: usize) -> usize {
+///
+/// A token right at `i`, one space before a token, and the pipeline's indentation (a line
+/// break, then up to 15 spaces, then a token), are decided within one 17-byte window: the spaces are verified by comparing
+/// two words, and the byte after them must be above the space (no whitespace). Anything else
+/// goes to [`skip_ws_run`], from the first byte not yet known to be whitespace.
+#[inline(always)]
+pub(super) fn skip_ws(b: &[u8], i: usize) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    let Some(w) = b.get(i..).and_then(|r| r.first_chunk::<17>()) else {
+        return skip_ws_run(b, i);
+    };
+    if w[0] > b' ' {
+        return i;
+    }
+    if w[0] != b'\n' {
+        // One space before a token (after a member's `:`), or any other whitespace.
+        return if w[0] == b' ' && w[1] > b' ' {
+            i + 1
+        } else {
+            skip_ws_run(b, i)
+        };
+    }
+    let lo = u64::from_le_bytes([w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]]) ^ SPACES;
+    let hi = u64::from_le_bytes([w[9], w[10], w[11], w[12], w[13], w[14], w[15], w[16]]) ^ SPACES;
+    // The spaces after the line break: whole bytes equal to a space, counted from the low end.
+    let run = if lo != 0 {
+        (lo.trailing_zeros() / 8) as usize
+    } else if hi != 0 {
+        8 + (hi.trailing_zeros() / 8) as usize
+    } else {
+        16
+    };
+    match w.get(1 + run) {
+        Some(&c) if c > b' ' => i + 1 + run,
+        _ => skip_ws_run(b, i + 1 + run),
+    }
+}
+
+/// [`skip_ws`] for any whitespace: a byte at a time, runs of spaces eight at a time.
+#[inline(never)]
+fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
     while let Some(&c) = b.get(i) {
         if c == b' ' {
             // Indentation: a run of spaces, eight at a time.
@@ -413,16 +452,16 @@ impl<'a> Reader<'a> {
         Some(got)
     }
 
-    /// The text of `s`, quotes excluded and included.
+    /// The input's bytes.
     #[inline]
-    pub(super) fn span(&self, s: Span) -> (&'a str, &'a str) {
-        let quoted = self.src.get(s.start - 1..s.end + 1).unwrap_or_default();
-        (
-            quoted
-                .get(1..quoted.len().saturating_sub(1))
-                .unwrap_or_default(),
-            quoted,
-        )
+    pub(super) fn bytes(&self) -> &'a [u8] {
+        self.b
+    }
+
+    /// The text of `s`, quotes excluded.
+    #[inline]
+    pub(super) fn text(&self, s: Span) -> &'a str {
+        self.src.get(s.start..s.end).unwrap_or_default()
     }
 
     fn json_err(&self, kind: JsonErrorKind, message: &str) -> ArtifactError {
@@ -847,7 +886,7 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::Reader;
+    use super::{skip_ws, Reader};
     use crate::artifacts::ArtifactLimits;
     use crate::json::scan::space_run;
 
@@ -859,6 +898,48 @@ mod tests {
                     let s = format!("{}{}{tail}", "z".repeat(pre), " ".repeat(n));
                     let b = &s.as_bytes()[pre..];
                     assert_eq!(space_run(b), n, "{s:?}");
+                }
+            }
+        }
+    }
+
+    /// `skip_ws` against a byte-at-a-time reference: random mixes of the four whitespace
+    /// bytes and long space runs, then a token byte (or a control byte, or nothing), at
+    /// every offset, with the text ending anywhere after.
+    #[test]
+    fn skip_ws_stops_where_a_byte_at_a_time_skip_stops() {
+        let reference = |b: &[u8], i: usize| {
+            i + b[i..]
+                .iter()
+                .take_while(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t'))
+                .count()
+        };
+        let mut rng = crate::tests::rng::Rng::new(0x5c1f_0017);
+        let pieces: [&[u8]; 10] = [
+            b" ",
+            b"\n",
+            b"\r",
+            b"\t",
+            b"\n        ",
+            b"\n      ",
+            b"\n                  ",
+            b"\r\n  ",
+            b"\n \t",
+            b"\n               ",
+        ];
+        let ends: [&[u8]; 7] = [b"\"", b"}", b"]", b",", b"\x01", b"\x7f", b""];
+        for _ in 0..20_000 {
+            let mut b = b"xy".to_vec();
+            for _ in 0..rng.index(4) {
+                b.extend_from_slice(pieces[rng.index(pieces.len())]);
+            }
+            b.extend_from_slice(ends[rng.index(ends.len())]);
+            let pad = rng.index(20);
+            b.extend(std::iter::repeat_n(b'a', pad));
+            for i in 0..=b.len() {
+                let cut = &b[..b.len() - rng.index(b.len() - i + 1)];
+                if i <= cut.len() {
+                    assert_eq!(skip_ws(cut, i), reference(cut, i), "{cut:?} from {i}");
                 }
             }
         }

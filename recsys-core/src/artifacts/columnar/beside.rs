@@ -21,18 +21,18 @@ const IN_FLIGHT: usize = 4;
 
 /// The pass's ends of the two queues: full chunks out, emptied buffers back.
 pub(super) struct Pipe {
-    full: SyncSender<String>,
-    empty: Receiver<String>,
+    full: SyncSender<Vec<u8>>,
+    empty: Receiver<Vec<u8>>,
 }
 
 impl Pipe {
     /// Hands the full chunk `out` over and leaves an empty buffer (one handed back, or new)
     /// in its place.
-    pub(super) fn hand_over(&self, out: &mut String) {
+    pub(super) fn hand_over(&self, out: &mut Vec<u8>) {
         let next = self
             .empty
             .try_recv()
-            .unwrap_or_else(|_| String::with_capacity(out.capacity()));
+            .unwrap_or_else(|_| Vec::with_capacity(out.capacity()));
         let full = std::mem::replace(out, next);
         #[cfg(test)]
         tests::HANDED.with(|n| n.set(n.get() + 1));
@@ -43,10 +43,10 @@ impl Pipe {
 
 /// Hashes every chunk received, handing each buffer back emptied; answers the hasher once
 /// the pass drops its end.
-fn hash_chunks(full: Receiver<String>, empty: Sender<String>) -> Sha256 {
+fn hash_chunks(full: Receiver<Vec<u8>>, empty: Sender<Vec<u8>>) -> Sha256 {
     let mut hasher = Sha256::new();
     for mut chunk in full {
-        hasher.update(chunk.as_bytes());
+        hasher.update(&chunk);
         chunk.clear();
         // The pass may be done with buffers already.
         let _ = empty.send(chunk);
