@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 mod beside;
-mod canon;
+pub(super) mod canon;
 
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
@@ -491,23 +491,13 @@ impl<'a, 'l> Pass<'a, 'l> {
     /// written) for any other.
     fn fast_content_row(&mut self, r: &mut Reader<'a>, t: &mut TagColsBuilder<'a>) -> bool {
         let limit = self.lim.max_tags_per_item;
-        let spans = &mut self.spans;
-        let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans)) else {
+        let (spans, out) = (&mut self.spans, &mut self.out);
+        let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans, out)) else {
             return false;
         };
-        let b = r.bytes();
-        let out = &mut self.out;
-        out.extend_from_slice(b"{\"item_id\":");
-        canon::copy(out, b, id.start - 1, id.end + 1);
-        out.extend_from_slice(b",\"tags\":[");
-        for (j, &s) in self.spans.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            canon::copy(out, b, s.start - 1, s.end + 1);
+        for &s in &self.spans {
             t.push_tag(Cow::Borrowed(r.text(s)));
         }
-        out.extend_from_slice(b"]}");
         t.end_item(r.text(id));
         self.fast_rows += 1;
         true

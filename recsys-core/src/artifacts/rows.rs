@@ -14,6 +14,7 @@
 //!
 //! Scans are linear: every loop advances over the input and stops at its end.
 
+use super::columnar::canon::copy;
 use super::stream::skip_ws;
 use crate::json::scan::{bytes_equal as equal, HIGHS, ONES};
 
@@ -228,27 +229,59 @@ impl<'a> Cursor<'a> {
         Some(more)
     }
 
-    /// A content row at the cursor; its tags go to `tags` (cleared first). Answers its id.
-    ///
-    /// The same grammar as [`Cursor::id_and_list`] with [`Cursor::plain`] elements, written
-    /// out as one loop (no call per tag).
+    /// A content row at the cursor; its tags go to `tags` (cleared first) and its canonical
+    /// text (its tokens as they stand) to the end of `out`, which is left as it was when the
+    /// row is refused. Answers its id.
     #[inline(always)]
-    pub(super) fn content_row(&mut self, max_tags: usize, tags: &mut Vec<Span>) -> Option<Span> {
+    pub(super) fn content_row(
+        &mut self,
+        max_tags: usize,
+        tags: &mut Vec<Span>,
+        out: &mut Vec<u8>,
+    ) -> Option<Span> {
+        let mark = out.len();
+        let got = self.content_row_canon(max_tags, tags, out);
+        if got.is_none() {
+            out.truncate(mark);
+        }
+        got
+    }
+
+    /// [`Cursor::content_row`], leaving what it wrote on a refusal. The same grammar as
+    /// [`Cursor::id_and_list`] with [`Cursor::plain`] elements, written out as one loop (no
+    /// call per tag) that copies each tag as it is read.
+    #[inline(always)]
+    fn content_row_canon(
+        &mut self,
+        max_tags: usize,
+        tags: &mut Vec<Span>,
+        out: &mut Vec<u8>,
+    ) -> Option<Span> {
         tags.clear();
         self.byte(b'{')?;
         self.key(b"\"item_id\"")?;
         let id = self.id()?;
         self.byte(b',')?;
         self.key(b"\"tags\"")?;
+        out.extend_from_slice(b"{\"item_id\":");
+        copy(out, self.b, id.start - 1, id.end + 1);
+        out.extend_from_slice(b",\"tags\":[");
         let mut more = self.list_open()?;
+        if !more {
+            out.push(b']');
+        }
         while more {
             if tags.len() >= max_tags {
                 return None;
             }
-            tags.push(self.plain()?);
+            let tag = self.plain()?;
+            copy(out, self.b, tag.start - 1, tag.end + 1);
+            tags.push(tag);
             more = self.list_next()?;
+            out.push(if more { b',' } else { b']' });
         }
         self.byte(b'}')?;
+        out.push(b'}');
         Some(id)
     }
 
@@ -339,10 +372,24 @@ mod tests {
         }
     }
 
+    /// A content row read from `text`, with its canonical text checked: the row's tokens
+    /// without the whitespace between them (none of these rows has a space in a string), or
+    /// nothing written when it is refused.
     fn content(text: &str, max_tags: usize) -> Option<(String, Vec<String>, usize)> {
         let mut tags = Vec::new();
         let mut c = Cursor::new(text.as_bytes(), 0);
-        let id = c.content_row(max_tags, &mut tags)?;
+        let mut out = b"before".to_vec();
+        let got = c.content_row(max_tags, &mut tags, &mut out);
+        let Some(id) = got else {
+            assert_eq!(out, b"before", "{text:?}");
+            return None;
+        };
+        let tokens: Vec<u8> = text.as_bytes()[..c.at()]
+            .iter()
+            .copied()
+            .filter(|b| !b" \t\r\n".contains(b))
+            .collect();
+        assert_eq!(out[6..], tokens[..], "{text:?}");
         let s = |sp: Span| text[sp.start..sp.end].to_string();
         Some((s(id), tags.into_iter().map(s).collect(), c.at()))
     }
@@ -452,10 +499,11 @@ mod tests {
         for n in [1usize, 10, 10_000] {
             let tags: Vec<String> = (0..n).map(|i| format!("\"t{i}\"")).collect();
             let row = format!("{{\"item_id\":\"a\",\"tags\":[{}]}}", tags.join(",  "));
-            let mut got = Vec::new();
+            let (mut got, mut out) = (Vec::new(), Vec::new());
             let mut c = Cursor::new(row.as_bytes(), 0);
-            assert!(c.content_row(n, &mut got).is_some());
+            assert!(c.content_row(n, &mut got, &mut out).is_some());
             assert_eq!((got.len(), c.at()), (n, row.len()));
+            assert_eq!(out, row.replace(",  ", ",").as_bytes());
         }
     }
 }

@@ -17,7 +17,7 @@ const MOVE: usize = 16;
 /// Whole 16-byte words are copied while the input has them, and `out` is cut back to what
 /// the range holds: the bytes written past it are overwritten by what comes next.
 #[inline]
-pub(super) fn copy(out: &mut Vec<u8>, b: &[u8], start: usize, end: usize) {
+pub(in crate::artifacts) fn copy(out: &mut Vec<u8>, b: &[u8], start: usize, end: usize) {
     let n = end - start;
     let at = out.len();
     let mut k = 0;
