@@ -149,11 +149,13 @@ impl ServingRules {
     }
 
     /// The enabled rules, in serving order.
+    #[cfg(any(test, feature = "bench-internals"))]
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
     /// How many rules of the document are disabled.
+    #[cfg(any(test, feature = "bench-internals"))]
     pub fn disabled(&self) -> usize {
         self.disabled
     }
