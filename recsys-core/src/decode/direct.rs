@@ -271,14 +271,18 @@ impl<'t> Reader<'t> {
         self.end_string(start, len)
     }
 
-    /// A member name that may be one of `names` (none has a quote, backslash or control
-    /// character): found by its closing quote alone, since a name with an escape or a
-    /// control character before that quote matches none of them.
-    fn key(&mut self) -> Option<&'t str> {
+    /// The member name at the reader, as its index in `names` (none has a quote, backslash
+    /// or control character): the name's bytes and the closing quote after them, compared
+    /// in place (a member name with an escape or a control character matches none).
+    fn key(&mut self, names: &[&str]) -> Option<usize> {
         self.byte(b'"')?;
-        let start = self.i;
-        let len = memchr::memchr(b'"', &self.b[start..])?;
-        self.end_string(start, len)
+        let rest = &self.b[self.i..];
+        let i = names.iter().position(|n| {
+            let n = n.as_bytes();
+            rest.get(n.len()) == Some(&b'"') && rest.starts_with(n)
+        })?;
+        self.i += names[i].len() + 1;
+        Some(i)
     }
 
     /// The string of `len` bytes at `start`, if its closing quote follows.
@@ -373,8 +377,7 @@ impl<'t> Reader<'t> {
         }
         loop {
             self.member()?;
-            let key = self.key()?;
-            let i = names.iter().position(|n| *n == key)?;
+            let i = self.key(names)?;
             if seen & (1 << i) != 0 {
                 return None;
             }
