@@ -234,6 +234,14 @@ impl Engine {
                 .load_text(input)
                 .map(|r| json::to_string(&r.to_value()));
         }
+        if op == Op::Recommend && self.text_form() {
+            // The common request read straight from the text; anything else (and every
+            // error) goes through the tree below.
+            if let Some(call) = crate::decode::direct::read(input, &json::Limits::default()) {
+                let _busy = self.enter()?;
+                return self.serve_direct(&call);
+            }
+        }
         if matches!(op, Op::Recommend | Op::Similar | Op::Validate) {
             // The request is read from a tree borrowing the input's strings (same parser,
             // limits and errors as `parse_input`), and the answer is written straight from
@@ -445,6 +453,18 @@ impl Engine {
             (None, false) => Answer::Recommendation(self.serve_input::<Typed>(input, &ctx)?),
             (None, true) => Answer::Text(self.serve_input::<Text>(input, &ctx)?.text),
         })
+    }
+}
+
+impl Engine {
+    /// A `recommend` call read directly ([`crate::decode::direct`]), answered as text: what
+    /// [`Engine::serving_op`] does for the same input without signals.
+    fn serve_direct(
+        &self,
+        call: &crate::decode::direct::DirectCall<'_>,
+    ) -> Result<String, ApiError> {
+        let input = Input::Recommend(Request::Direct(&call.request));
+        Answer::Text(self.serve_input::<Text>(input, &call.ctx)?.text).into_text()
     }
 }
 

@@ -541,6 +541,7 @@ fn push_key(path: &mut String, key: &str, quote_keys: bool) {
     }
 }
 
+pub(crate) mod direct;
 mod input;
 mod members;
 pub use input::Input;
@@ -550,6 +551,8 @@ mod request;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_direct;
 #[cfg(test)]
 mod tests_document;
 #[cfg(test)]

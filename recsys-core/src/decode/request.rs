@@ -180,7 +180,7 @@ fn ids<'t, T: Tree, S: From<&'t str> + AsRef<str>>(
 
 /// `s.trim()`, without scanning when both ends are printable ASCII (ids almost always are;
 /// no byte of a Unicode space is one).
-fn trimmed(s: &str) -> &str {
+pub(super) fn trimmed(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
         _ => s.trim(),

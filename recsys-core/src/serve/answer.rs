@@ -349,10 +349,22 @@ impl Serialize for Action {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::{call_static, Engine};
     use crate::json::{parse, to_string};
+
+    /// The conformance corpus's case files, in name order.
+    pub(crate) fn corpus_case_files() -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+    }
 
     fn member(v: &Value, k: &str) -> Option<String> {
         v.as_object()?.get(k)?.as_str().map(str::to_owned)
@@ -364,13 +376,7 @@ mod tests {
     /// serialising the typed answer sees the same document.
     #[test]
     fn corpus_answers_serialise_identically() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
+        let files = corpus_case_files();
         let (mut recommendations, mut validations) = (0, 0);
         for f in &files {
             let split =

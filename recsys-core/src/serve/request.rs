@@ -4,6 +4,7 @@
 //! request and the warnings to answer with.
 
 use crate::config::{Limits, Weights, MAX_WEIGHT};
+use crate::decode::direct::DirectRequest;
 use crate::error::{ApiError, Problem};
 use crate::json::node::{Members as _, Node, Tree};
 use crate::json::Value;
@@ -60,6 +61,10 @@ pub(crate) enum Request<'r, T> {
     /// of the text ([`Resolved`]): for a call answered as text, where nothing after the
     /// decision reads the typed request's own lists (no exposure event is made from it).
     TextIds(&'r Node<'r>),
+    /// A `recommend` request read straight from the call's text
+    /// ([`crate::decode::direct`]), its candidate id lists slices of the text as with
+    /// [`Request::TextIds`].
+    Direct(&'r DirectRequest<'r>),
 }
 
 /// A request's `include_ids` or `exclude_ids` as the pipeline reads them: the typed
@@ -302,6 +307,16 @@ pub(crate) trait Servable: Clone {
         v: &'t J,
         limits: &Limits,
     ) -> Result<(Self, CandidateIds<&'t str>, Vec<Warning>), ApiError>;
+    /// A request read straight from the call's text, normalised against `limits` as
+    /// [`Servable::decode_apart`] would; `None` when the tree decoder is to decode it (a
+    /// check against `limits` failed, or the kind is not read directly).
+    fn direct<'t>(
+        d: &DirectRequest<'t>,
+        limits: &Limits,
+    ) -> Option<(Self, CandidateIds<&'t str>, Vec<Warning>)> {
+        let _ = (d, limits);
+        None
+    }
     /// The request's own `include_ids` and `exclude_ids`.
     fn candidate_ids(&self) -> (&[String], &[String]);
     /// Sets the request's own `include_ids` and `exclude_ids`.
@@ -319,6 +334,7 @@ impl<'r, T: Servable> Request<'r, T> {
             Request::Typed(r) => r.surface().trim(),
             Request::Json(v) => peek_surface(*v),
             Request::Text(v) | Request::TextIds(v) => peek_surface(*v),
+            Request::Direct(d) => d.surface(),
         })
     }
     /// The normalised request and its warnings, or every problem found.
@@ -327,6 +343,13 @@ impl<'r, T: Servable> Request<'r, T> {
             let req = Resolved {
                 req: Cow::Owned(req),
                 ids: None,
+            };
+            (req, w)
+        };
+        let borrowed = |(req, ids, w)| {
+            let req = Resolved {
+                req: Cow::Owned(req),
+                ids: Some(ids),
             };
             (req, w)
         };
@@ -342,13 +365,19 @@ impl<'r, T: Servable> Request<'r, T> {
             }
             Request::Json(v) => T::decode(*v, limits).map(owned),
             Request::Text(v) => T::decode(*v, limits).map(owned),
-            Request::TextIds(v) => T::decode_apart(*v, limits).map(|(req, ids, w)| {
-                let req = Resolved {
-                    req: Cow::Owned(req),
-                    ids: Some(ids),
-                };
-                (req, w)
-            }),
+            Request::TextIds(v) => T::decode_apart(*v, limits).map(borrowed),
+            Request::Direct(d) => match T::direct(d, limits) {
+                Some(decoded) => Ok(borrowed(decoded)),
+                // A check against `limits` failed: the tree decoder says what (the request's
+                // text was read as valid JSON within the parser's limits).
+                None => {
+                    let v = crate::json::node::parse_node(
+                        d.text.as_bytes(),
+                        crate::json::Limits::default(),
+                    )?;
+                    T::decode(&v, limits).map(owned)
+                }
+            },
         }
     }
 }
@@ -502,6 +531,12 @@ macro_rules! decoding {
 
 impl Servable for RecommendRequest {
     decoding!(RecommendRequest);
+    fn direct<'t>(
+        d: &DirectRequest<'t>,
+        limits: &Limits,
+    ) -> Option<(Self, CandidateIds<&'t str>, Vec<Warning>)> {
+        d.resolve(limits)
+    }
     fn surface(&self) -> &str {
         &self.surface
     }
@@ -687,10 +722,22 @@ impl RecommendRequest {
     /// assert_eq!((r.k, r.exclude_ids.len()), (5, 2));
     /// ```
     pub fn new(surface: impl Into<String>, user: User) -> RecommendRequest {
+        let surface = surface.into().trim().to_string();
+        RecommendRequest::with_parts(surface, "default".into(), 20, user, Options::default())
+    }
+
+    /// A request of these members, the others absent.
+    pub(crate) fn with_parts(
+        surface: String,
+        segment: String,
+        k: u32,
+        user: User,
+        options: Options,
+    ) -> RecommendRequest {
         RecommendRequest {
-            surface: surface.into().trim().to_string(),
-            segment: "default".into(),
-            k: 20,
+            surface,
+            segment,
+            k,
             user,
             context: None,
             anchors: None,
@@ -698,7 +745,7 @@ impl RecommendRequest {
             exclude_ids: Vec::new(),
             constraints: None,
             weights: None,
-            options: Options::default(),
+            options,
             experiment: None,
         }
     }
