@@ -786,25 +786,6 @@ pub fn resolve<'s>(
     out
 }
 
-/// `rule.boost:+0.50[<id>]`: signed, two decimals. Written into a string sized once for
-/// the common case (a reasons answer formats one per boost of each returned item, often
-/// hundreds; `format!` grew each string a time or two).
-pub fn boost_token(rule: &Rule, delta: f64) -> String {
-    use std::fmt::Write;
-    // 11 + a sign + the digits + a 36-character id in brackets.
-    let mut s = String::with_capacity(64);
-    s.push_str("rule.boost:");
-    s.push(if delta >= 0.0 { '+' } else { '-' });
-    // Writing to a `String` cannot fail.
-    let _ = write!(s, "{:.2}[{}]", delta.abs(), rule.id);
-    s
-}
-
-/// `rule.pin[<id>]`.
-pub fn pin_token(rule: &Rule) -> String {
-    format!("rule.pin[{}]", rule.id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
