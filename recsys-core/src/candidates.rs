@@ -566,19 +566,49 @@ impl SignalMaps {
         w: &Weights,
         hits: &mut TagHits,
     ) {
+        // Two loops: with the candidates told apart by the tag-target bitset, or (dense
+        // targets) every row read and scanned without a test.
+        if snap.rule_index.filters_tag_rows() {
+            self.fill_recording_by::<true>(snap, cands, w, hits);
+        } else {
+            self.fill_recording_by::<false>(snap, cands, w, hits);
+        }
+    }
+
+    /// [`SignalMaps::fill_recording`]'s loop; with `FILTER`, a candidate outside the
+    /// tag-target bitset ([`crate::rules::eval::RuleIndex::may_hit`]) has only its
+    /// similarity tags read and nothing recorded.
+    #[inline(always)]
+    fn fill_recording_by<const FILTER: bool>(
+        &self,
+        snap: &TenantSnapshot,
+        cands: &mut [Cand],
+        w: &Weights,
+        hits: &mut TagHits,
+    ) {
         let content = !self.anchor_tags.is_empty();
+        let ix = &snap.rule_index;
         // Sized for a few targeted keys per candidate, as the rules' own scan is.
         hits.hits.reserve(cands.len() * 4);
         for chunk in cands.chunks_mut(FILL_CHUNK) {
             let mut pop = [0.0f64; FILL_CHUNK];
             let mut rows = [ItemTags::default(); FILL_CHUNK];
+            // A candidate carrying no targeted tag (one bit: most of them when the tag
+            // rules target few tags) has only its similarity tags read, as the plain fill
+            // does, and nothing scanned.
+            let mut hit = [false; FILL_CHUNK];
             for (j, c) in chunk.iter().enumerate() {
                 pop[j] = snap.pop_count.get(c.key as usize).copied().unwrap_or(0.0);
-                rows[j] = snap.item_tags(c.key).unwrap_or_default();
+                hit[j] = !FILTER || ix.may_hit(c.key);
+                if hit[j] {
+                    rows[j] = snap.item_tags(c.key).unwrap_or_default();
+                } else if content {
+                    rows[j].sim = snap.tag_index.sim(c.key);
+                }
             }
             for (j, c) in chunk.iter_mut().enumerate() {
                 self.score(c, pop[j], rows[j].sim, content, w);
-                hits.record(snap, rows[j]);
+                hits.record(snap, hit[j].then_some(rows[j]));
             }
         }
     }
@@ -704,11 +734,13 @@ pub struct TagHits {
 
 impl TagHits {
     /// Records the next candidate's targeted tags (`tags`: its tag row, empty outside the
-    /// catalog).
+    /// catalog; `None` when it carries no targeted tag).
     #[inline]
-    fn record(&mut self, snap: &TenantSnapshot, tags: ItemTags) {
-        snap.rule_index
-            .tag_hits(tags, self.upto as u32, &mut self.hits);
+    fn record(&mut self, snap: &TenantSnapshot, tags: Option<ItemTags>) {
+        if let Some(tags) = tags {
+            snap.rule_index
+                .tag_hits(tags, self.upto as u32, &mut self.hits);
+        }
         self.upto += 1;
     }
 }

@@ -176,6 +176,12 @@ pub struct RuleIndex {
     tagged_off: Vec<u32>,
     /// Every boost and pin rule that can act (any target), in evaluation order.
     actions: Vec<u32>,
+    /// Bitset over catalog items: the item carries a tag, brand or category that some tag
+    /// boost or pin targets (whatever its scope). An item outside it has no tag hit, so
+    /// its tag row is neither read nor scanned for the rules ([`RuleIndex::may_hit`]).
+    /// `None` when most items carry one ([`DENSE_TAG_TARGETS`]): a bit per candidate would
+    /// cost more than the few rows it spares.
+    tag_target_items: Option<Vec<u64>>,
     /// Bitset over catalog items: some block rule (whatever its scope or window) names the
     /// item or one of its tags, brands or categories. An item outside it is never blocked,
     /// so the per-candidate block lookup (and its tag rows) is skipped for it.
@@ -192,6 +198,12 @@ pub struct RuleIndex {
     /// resolving a request reads one small record per rule instead of the rule itself.
     facts: Vec<RuleFacts>,
 }
+
+/// Past this fraction of the catalog's items carrying a targeted tag (numerator,
+/// denominator), the tag-target bitset is not kept: nearly every candidate would pass its
+/// test (the 100k workload's 10,000 rules reach 98% of the items, the 1M workload's 1,000
+/// rules 17%).
+const DENSE_TAG_TARGETS: (usize, usize) = (3, 4);
 
 /// What a rule does to a request's pool, as resolution needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,7 +336,29 @@ impl RuleIndex {
             set_bit(&mut ix.block_item_bits, i);
         }
         (ix.may_block, ix.always_blocked) = ix.may_block_bits(tags);
+        ix.tag_target_items = ix.tag_target_bits(tags);
         ix
+    }
+
+    /// The [`RuleIndex::tag_target_items`] bitset: the items of each key a tag boost or pin
+    /// targets, from the tag index's item lists ([`TagIndex::tagged_items`], as the
+    /// may-block bitset is built); all clear when no tag action exists, `None` when more
+    /// than [`DENSE_TAG_TARGETS`] of the items are set.
+    fn tag_target_bits(&self, tags: &TagIndex) -> Option<Vec<u64>> {
+        let mut keys: Vec<TagKey> = self
+            .tagged_actions
+            .iter()
+            .map(|&(k, _)| unpack(k))
+            .collect();
+        // Sorted by packed key, which unpacking keeps: one entry per key.
+        keys.dedup();
+        if keys.is_empty() {
+            return Some(vec![0u64; tags.items().div_ceil(64)]);
+        }
+        let bits = tags.tagged_items(&keys);
+        let set: usize = bits.iter().map(|w| w.count_ones() as usize).sum();
+        let (num, den) = DENSE_TAG_TARGETS;
+        (set * den <= tags.items() * num).then_some(bits)
     }
 
     /// The [`RuleIndex::may_block`] and [`RuleIndex::always_blocked`] bitsets: the items
@@ -619,6 +653,23 @@ impl RuleIndex {
         self.tagged_off.len() > 1
     }
 
+    /// Whether candidate `k` may carry a tag, brand or category some tag boost or pin
+    /// targets: when false, [`RuleIndex::tag_hits`] adds nothing for it (its tag row need
+    /// not be read). False for keys outside the catalog (they carry no tags), true for
+    /// every key when the targets are dense (see [`RuleIndex::filters_tag_rows`]).
+    #[inline]
+    pub fn may_hit(&self, k: u32) -> bool {
+        self.tag_target_items
+            .as_ref()
+            .is_none_or(|bits| bit_set(bits, k))
+    }
+
+    /// Whether [`RuleIndex::may_hit`] tells candidates apart (the targeted tags are carried
+    /// by at most [`DENSE_TAG_TARGETS`] of the items); when not, it is true for every key.
+    pub fn filters_tag_rows(&self) -> bool {
+        self.tag_target_items.is_some()
+    }
+
     /// Adds `(slot, pos)` to `hits` for each of `t`'s tags, brands and categories that a tag
     /// boost or pin targets (`slot`: its rank among the targeted keys), in key-space order.
     #[inline]
@@ -662,7 +713,9 @@ fn pool_tag_targets(snap: &TenantSnapshot, pool: &Pool) -> PoolTargets {
     for (c, chunk) in rest.chunks(CHUNK).enumerate() {
         let mut rows: [Option<ItemTags>; CHUNK] = [None; CHUNK];
         for (j, cand) in chunk.iter().enumerate() {
-            rows[j] = snap.item_tags(cand.key);
+            if ix.may_hit(cand.key) {
+                rows[j] = snap.item_tags(cand.key);
+            }
         }
         for (j, t) in rows.iter().enumerate() {
             if let Some(t) = t {
@@ -784,25 +837,6 @@ pub fn resolve<'s>(
         }
     }
     out
-}
-
-/// `rule.boost:+0.50[<id>]`: signed, two decimals. Written into a string sized once for
-/// the common case (a reasons answer formats one per boost of each returned item, often
-/// hundreds; `format!` grew each string a time or two).
-pub fn boost_token(rule: &Rule, delta: f64) -> String {
-    use std::fmt::Write;
-    // 11 + a sign + the digits + a 36-character id in brackets.
-    let mut s = String::with_capacity(64);
-    s.push_str("rule.boost:");
-    s.push(if delta >= 0.0 { '+' } else { '-' });
-    // Writing to a `String` cannot fail.
-    let _ = write!(s, "{:.2}[{}]", delta.abs(), rule.id);
-    s
-}
-
-/// `rule.pin[<id>]`.
-pub fn pin_token(rule: &Rule) -> String {
-    format!("rule.pin[{}]", rule.id)
 }
 
 #[cfg(test)]
@@ -1320,8 +1354,12 @@ mod precomputed_tests {
     #[test]
     fn pool_tag_targets_match_a_reference_scan() {
         let mut rng = Rng::new(42);
+        // Rounds whose candidates are told apart by the tag-target bitset (the recorded
+        // pools read only the rows it lets through) and rounds with dense targets.
+        let mut filtered = [0usize; 2];
         for round in 0..30 {
             let snap = snapshot(&mut rng, 5 + round * 5);
+            filtered[usize::from(snap.rule_index.filters_tag_rows())] += 1;
             let offered: Vec<u32> = (0..60).map(|_| rng.below(ITEMS) as u32).collect();
             let (pool, _) = pool_of(&snap, offered.clone());
             let mut keys = std::collections::BTreeSet::new();
@@ -1389,6 +1427,78 @@ mod precomputed_tests {
                 "round {round}"
             );
         }
+        assert!(filtered[0] > 3 && filtered[1] > 3, "{filtered:?}");
+    }
+
+    /// The tag-target bitset is exactly "the item carries a tag, brand or category some
+    /// acting tag boost or pin targets" (whatever the rule's scope), so a candidate outside
+    /// it has no tag hit; it is kept while at most 3/4 of the items are set, and without it
+    /// every key may hit. For random rule documents (none to many tag actions, plain,
+    /// prefixed and value-named tags): every catalog item against a scan of its tag row,
+    /// and keys outside the catalog.
+    #[test]
+    fn tag_target_bits_equal_a_scan_of_the_tag_rows() {
+        let mut rng = Rng::new(0x7461_6773);
+        let (mut set, mut clear, mut dense) = (0usize, 0usize, 0usize);
+        for round in 0..40 {
+            let snap = snapshot(&mut rng, round * 3);
+            let ix = &snap.rule_index;
+            let targeted: Vec<(usize, u32)> = snap
+                .rules
+                .iter()
+                .zip(&snap.rule_targets)
+                .filter(|(rule, _)| acts(rule))
+                .filter_map(|(_, target)| match target {
+                    RuleTarget::Tag(Some(t)) => Some((0, *t)),
+                    RuleTarget::Brand(Some(t)) => Some((1, *t)),
+                    RuleTarget::Category(Some(t)) => Some((2, *t)),
+                    _ => None,
+                })
+                .collect();
+            let carries: Vec<bool> = (0..ITEMS as u32)
+                .map(|k| {
+                    let t = snap.item_tags(k).unwrap();
+                    targeted
+                        .iter()
+                        .any(|&(space, x)| [t.all, t.brands, t.categories][space].contains(&x))
+                })
+                .collect();
+            let carried = carries.iter().filter(|&&c| c).count();
+            // Kept exactly while at most 3/4 of the items carry a targeted key.
+            assert_eq!(
+                ix.filters_tag_rows(),
+                carried * 4 <= ITEMS as usize * 3,
+                "round {round}: {carried} items carry a target"
+            );
+            if !ix.filters_tag_rows() {
+                dense += 1;
+                assert!(
+                    (0..ITEMS as u32 + 70).all(|k| ix.may_hit(k)),
+                    "round {round}"
+                );
+                continue;
+            }
+            for (k, &want) in carries.iter().enumerate() {
+                let k = k as u32;
+                assert_eq!(ix.may_hit(k), want, "round {round} item {k}");
+                // Outside the bitset, the hits scan finds nothing.
+                let mut hits = Vec::new();
+                ix.tag_hits(snap.item_tags(k).unwrap(), 0, &mut hits);
+                assert_eq!(hits.is_empty(), !want, "round {round} item {k}");
+                if want {
+                    set += 1;
+                } else {
+                    clear += 1;
+                }
+            }
+            for k in ITEMS as u32..ITEMS as u32 + 70 {
+                assert!(!ix.may_hit(k), "round {round} key {k}");
+            }
+        }
+        assert!(
+            set > 300 && clear > 300 && dense > 5,
+            "set {set}, clear {clear}, dense {dense}"
+        );
     }
 
     /// Block rules a pool cannot hit cost it nothing: the full block lookup runs only for

@@ -56,6 +56,7 @@ mod document;
 mod error;
 pub mod eval;
 mod model;
+pub mod tokens;
 mod uuid;
 mod values;
 

@@ -131,21 +131,39 @@ fn hex_bytes(text: &[u8], digits: &[u8; 32]) -> Option<Uuid> {
     (bad == 0).then_some(Uuid(out))
 }
 
+impl Uuid {
+    /// The lower-case hyphenated text (what [`fmt::Display`] writes), as its 36 ASCII bytes:
+    /// the answer's rule tokens copy it without going through a formatter. Each byte's two
+    /// digits come from one table entry and go to a fixed place (no branch per byte).
+    pub fn hyphenated(&self) -> [u8; 36] {
+        let mut buf = [b'-'; 36];
+        for (&byte, &at) in self.0.iter().zip(&DIGITS_AT) {
+            let [hi, lo] = HEX_PAIRS[byte as usize];
+            buf[at as usize] = hi;
+            buf[at as usize + 1] = lo;
+        }
+        buf
+    }
+}
+
+/// Where each byte's two hex digits go in the hyphenated text (hyphens at 8, 13, 18, 23).
+const DIGITS_AT: [u8; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
+/// Each byte's two lower-case hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [HEX[b >> 4], HEX[b & 0x0f]];
+        b += 1;
+    }
+    t
+};
+
 impl fmt::Display for Uuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 36];
-        let mut n = 0;
-        for (i, byte) in self.0.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                buf[n] = b'-';
-                n += 1;
-            }
-            buf[n] = HEX[(byte >> 4) as usize];
-            buf[n + 1] = HEX[(byte & 0x0f) as usize];
-            n += 2;
-        }
         // Only ASCII was written.
-        f.write_str(std::str::from_utf8(&buf).unwrap_or_default())
+        f.write_str(std::str::from_utf8(&self.hyphenated()).unwrap_or_default())
     }
 }
 
@@ -267,6 +285,32 @@ mod tests {
             }
         }
         assert!(valid > 5_000 && invalid > 2_000, "{valid} {invalid}");
+    }
+
+    /// The table-driven hyphenated text equals the bytes written one by one as two hex
+    /// digits each, with hyphens after the 4th, 6th, 8th and 10th byte, and parses back.
+    #[test]
+    fn hyphenated_text_equals_the_bytes_as_hex() {
+        let mut rng = crate::tests::rng::Rng::new(0x6879);
+        let mut cases: Vec<[u8; 16]> = vec![[0; 16], [0xff; 16], NAMESPACE_OID.0];
+        cases.extend((0..5_000).map(|_| {
+            let mut b = [0u8; 16];
+            b.iter_mut().for_each(|x| *x = rng.below(256) as u8);
+            b
+        }));
+        for b in cases {
+            let mut want = String::new();
+            for (i, x) in b.iter().enumerate() {
+                if matches!(i, 4 | 6 | 8 | 10) {
+                    want.push('-');
+                }
+                want.push_str(&format!("{x:02x}"));
+            }
+            let u = Uuid(b);
+            assert_eq!(std::str::from_utf8(&u.hyphenated()).unwrap(), want);
+            assert_eq!(u.to_string(), want);
+            assert_eq!(Uuid::parse(&want), Some(u));
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::Decision;
 use crate::candidates::Cand;
 use crate::ranking::{self, Blended};
 use crate::request::Explain;
-use crate::rules::eval;
+use crate::rules::tokens;
 
 /// Whether the items carry reasons or explanations (rule tokens are only formatted then).
 pub(crate) fn detailed(d: &Decision) -> bool {
@@ -45,27 +45,21 @@ pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selec
     if !want_tokens {
         return plain(d, f, p, s);
     }
-    // The boosts of the returned positions only, sorted by (position, boost): one pass over
-    // every boost detail instead of sorting them all (a tag boost touches many candidates).
-    let details = if want_tokens {
-        returned_details(&r.boost_details, s)
-    } else {
-        Vec::new()
-    };
+    // The boosts of the returned positions only, grouped by answer rank: one pass over
+    // every boost detail (a tag boost touches many candidates), no sort.
+    let details = returned_details(&r.boost_details, s);
     let tokens_for = |pos: usize, pin: Option<usize>| -> Vec<String> {
-        if !want_tokens {
-            return Vec::new();
-        }
-        let lo = details.partition_point(|&(p, _, _)| p < pos);
-        let mut t: Vec<String> = details[lo..]
-            .iter()
-            .take_while(|(p, _, _)| *p == pos)
-            .map(|(_, ai, d)| eval::boost_token(r.applied.boosts[*ai].rule, *d))
-            .collect();
+        let boosts = details.of(pos);
+        let mut t: Vec<String> = Vec::with_capacity(boosts.len() + usize::from(pin.is_some()));
+        t.extend(
+            boosts
+                .iter()
+                .map(|&(ai, d)| tokens::boost_token(r.applied.boosts[ai].rule, d)),
+        );
         if let Some(ai) = pin {
-            t.push(eval::pin_token(r.applied.pins[ai].rule));
+            t.push(tokens::pin_token(r.applied.pins[ai].rule));
         }
-        t.sort();
+        t.sort_unstable();
         t.dedup();
         t
     };
@@ -74,13 +68,15 @@ pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selec
         let cand = &p.pool.cands[o.pos];
         let bl = ranking::blend(&p.weights, &cand.raw);
         let tokens = tokens_for(o.pos, o.pinned_by);
-        let reasons = if options.include_reasons {
-            reasons(f, p, cand, &bl, o, &tokens)
-        } else {
-            Vec::new()
+        let explain_on = options.explain != Explain::None;
+        // The tokens go to the reasons and the explanation: moved into the one that is
+        // asked for alone, copied only when both are.
+        let (reasons, tokens) = match (options.include_reasons, explain_on) {
+            (true, true) => (reasons(f, p, cand, &bl, o, tokens.clone()), tokens),
+            (true, false) => (reasons(f, p, cand, &bl, o, tokens), Vec::new()),
+            (false, _) => (Vec::new(), tokens),
         };
-        let explain =
-            (options.explain != Explain::None).then(|| explain(d, f, p, cand, &bl, o, tokens));
+        let explain = explain_on.then(|| explain(d, f, p, cand, &bl, o, tokens));
         items.push(Item {
             item_id: f.keys.name(d.snap, cand.key).to_string(),
             rank: rank as u32 + 1,
@@ -111,21 +107,46 @@ fn plain(d: &Decision, f: &Filtered, p: &Pooled, s: &Selected) -> Vec<Item> {
         .collect()
 }
 
-/// The boost details `(position, boost action, delta)` of the selected positions, sorted by
-/// (position, boost action).
-fn returned_details(all: &[(usize, usize, f64)], s: &Selected) -> Vec<(usize, usize, f64)> {
-    let len = s.outs.iter().map(|o| o.pos + 1).max().unwrap_or(0);
-    let mut returned = vec![false; len];
-    for o in &s.outs {
-        returned[o.pos] = true;
+/// The boost details of the selected positions: `(boost action, delta)` per position, in
+/// the order of the details (boost order; the tokens are sorted anyway).
+struct Returned {
+    /// Pool position -> its group in `groups` (`u32::MAX`: not returned).
+    group_of: Vec<u32>,
+    groups: Vec<Vec<(usize, f64)>>,
+}
+
+impl Returned {
+    /// The details of pool position `pos` (none when it is not returned or not boosted).
+    fn of(&self, pos: usize) -> &[(usize, f64)] {
+        self.group_of
+            .get(pos)
+            .and_then(|&g| self.groups.get(g as usize))
+            .map_or(&[], Vec::as_slice)
     }
-    let mut details: Vec<(usize, usize, f64)> = all
-        .iter()
-        .filter(|(p, _, _)| returned.get(*p).copied().unwrap_or(false))
-        .copied()
-        .collect();
-    details.sort_unstable_by_key(|&(p, ai, _)| (p, ai));
-    details
+}
+
+/// Groups the details `(position, boost action, delta)` of the selected positions: one pass
+/// over every detail, no sort.
+fn returned_details(all: &[(usize, usize, f64)], s: &Selected) -> Returned {
+    let len = if all.is_empty() {
+        0
+    } else {
+        s.outs.iter().map(|o| o.pos + 1).max().unwrap_or(0)
+    };
+    let mut group_of = vec![u32::MAX; len];
+    let mut groups = Vec::new();
+    for o in &s.outs {
+        if let Some(g) = group_of.get_mut(o.pos).filter(|g| **g == u32::MAX) {
+            *g = groups.len() as u32;
+            groups.push(Vec::new());
+        }
+    }
+    for &(pos, ai, delta) in all {
+        if let Some(list) = group_of.get(pos).and_then(|&g| groups.get_mut(g as usize)) {
+            list.push((ai, delta));
+        }
+    }
+    Returned { group_of, groups }
 }
 
 /// Why an item is in the answer: the signals that scored it, diversification, and the
@@ -136,7 +157,7 @@ fn reasons(
     cand: &Cand,
     bl: &Blended,
     o: &Out,
-    tokens: &[String],
+    tokens: Vec<String>,
 ) -> Vec<String> {
     let weights = &p.weights;
     let mut r: Vec<String> = Vec::new();
@@ -164,7 +185,7 @@ fn reasons(
     if diversity_on && o.pinned_by.is_none() {
         r.push("diversity".into());
     }
-    r.extend(tokens.iter().cloned());
+    r.extend(tokens);
     r
 }
 
