@@ -13,11 +13,11 @@ use super::parallel::in_parallel;
 use std::cmp::Ordering;
 use std::sync::Mutex;
 
-/// An occurrence that names nothing (the empty id) in [`SortedList::resolve`].
+/// An occurrence that names nothing (the empty id) in [`SortedList::resolve_into`].
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// One list of id occurrences, interned on its own: its distinct ids in byte order and,
-/// per id, where it occurs. Once the lists are merged, [`SortedList::resolve`] gives each
+/// per id, where it occurs. Once the lists are merged, [`SortedList::resolve_into`] gives each
 /// occurrence its catalog id in one pass that reads the ids in order (the occurrences are
 /// written once each, in place of writing a local index per occurrence while sorting and
 /// reading it back through the merge's table afterwards: two passes out of order).
@@ -67,10 +67,20 @@ impl<'a> SortedList<'a> {
         self
     }
 
-    /// Per occurrence, `ids[k]` where `k` is its id's index in `distinct` ([`NONE`] for an
-    /// empty id). `ids` has an entry per distinct id (the merge's remap of this list).
+    #[cfg(test)]
+    /// [`SortedList::resolve_into`] a new array.
     pub(crate) fn resolve(self, ids: &[u32]) -> Vec<u32> {
-        let mut out = vec![NONE; self.len];
+        self.resolve_into(ids, Vec::new())
+    }
+
+    /// Per occurrence, `ids[k]` where `k` is its id's index in the list's distinct ids
+    /// ([`NONE`] for an empty id), written into `out` (its contents are replaced; its
+    /// capacity is used when it is enough, so a job on another thread fills memory the
+    /// caller allocated). `ids` has an entry per distinct id (the merge's remap of this
+    /// list); `distinct` itself is not read, and may have been dropped.
+    pub(crate) fn resolve_into(self, ids: &[u32], mut out: Vec<u32>) -> Vec<u32> {
+        out.clear();
+        out.resize(self.len, NONE);
         let mut from = 0;
         for (&end, &id) in self.ends.iter().zip(ids) {
             for &at in self.at.get(from..end as usize).unwrap_or_default() {
