@@ -243,8 +243,18 @@ struct Packed {
     at: u32,
 }
 
-/// Bits per radix digit in [`radix_order`].
-const DIGIT: u32 = 11;
+/// The widest radix digit [`radix_order`] takes, in bits: a pass's count table is then
+/// 16 KiB, and 24 varying bits (the six decimal digits of a million numbered ids) take two
+/// passes in place of three at 11 bits.
+const MAX_DIGIT: u32 = 12;
+
+/// How [`radix_order`] splits `bits` varying bits into passes: as few passes as digits of
+/// at most [`MAX_DIGIT`] bits allow, the bits shared out evenly (so the count tables are as
+/// small as that number of passes permits). Returns (passes, bits per digit).
+fn digits_for(bits: u32) -> (usize, u32) {
+    let passes = bits.div_ceil(MAX_DIGIT);
+    (passes as usize, bits.div_ceil(passes.max(1)).max(1))
+}
 
 /// One varying byte of the prefix as [`radix_order`] packs it: which word of
 /// [`prefix_words`] holds it, how far to shift that word, which low bits to keep, and how
@@ -261,9 +271,9 @@ struct Field {
 /// bits that vary (ids sharing a stem vary in a few bits of a few bytes: 28 bits for
 /// `sku-0000000`, three counting passes), then each run of equal prefixes ordered by
 /// [`str_order`]. `None` when more than 64 bits vary (the comparison sort is used then).
-/// The digits of every pass are counted while the keys are packed (one read of the ids;
-/// no pass can be skipped: each 11-bit digit holds the highest kept bit of some varying
-/// byte). Costs 16 bytes per occurrence beside the result while sorting.
+/// The digits of every pass are counted while the keys are packed (one read of the ids);
+/// a pass whose digit is the same in every key (its count table has one entry) is
+/// skipped. Costs 16 bytes per occurrence beside the result while sorting.
 fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
     let fields: Vec<Field> = shape
         .fields()
@@ -279,9 +289,9 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
     if bits > 64 {
         return None;
     }
-    let passes = bits.div_ceil(DIGIT) as usize;
-    let mask = (1u64 << DIGIT) - 1;
-    let radix = 1usize << DIGIT;
+    let (passes, digit) = digits_for(bits);
+    let mask = (1u64 << digit) - 1;
+    let radix = 1usize << digit;
     // Per pass, how many keys have each digit.
     let mut count = vec![0u32; passes * radix];
     let mut keys: Vec<Packed> = Vec::with_capacity(occ.len());
@@ -291,7 +301,7 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
             (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
         });
         for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
-            c[((key >> (DIGIT as usize * pass)) & mask) as usize] += 1;
+            c[((key >> (digit as usize * pass)) & mask) as usize] += 1;
         }
         keys.push(Packed {
             key,
@@ -299,23 +309,7 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
             at: i as u32,
         });
     }
-    let mut buf = keys.clone();
-    let mut start = vec![0u32; radix];
-    for (pass, c) in count.chunks_exact(radix).enumerate() {
-        let mut sum = 0;
-        for (st, &n) in start.iter_mut().zip(c) {
-            *st = sum;
-            sum += n;
-        }
-        let shift = DIGIT as usize * pass;
-        for k in &keys {
-            let d = ((k.key >> shift) & mask) as usize;
-            buf[start[d] as usize] = *k;
-            start[d] += 1;
-        }
-        std::mem::swap(&mut keys, &mut buf);
-    }
-    drop(buf);
+    let mut keys = radix_passes(keys, &count, digit);
     // Runs of one prefix: shorter first when either fits the prefix, else by the text.
     let mut i = 0;
     while i < keys.len() {
@@ -336,6 +330,40 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
         i = j;
     }
     Some(keys)
+}
+
+/// The LSD passes of [`radix_order`]: `keys` stably ordered by `key`, one pass per count
+/// table in `count` (each `1 << digit` entries: how many keys have each digit value of
+/// that pass, lowest digit first). A pass whose digit is the same in every key is skipped.
+fn radix_passes(mut keys: Vec<Packed>, count: &[u32], digit: u32) -> Vec<Packed> {
+    let mask = (1u64 << digit) - 1;
+    let radix = 1usize << digit;
+    let mut buf: Vec<Packed> = Vec::new();
+    let mut start = vec![0u32; radix];
+    for (pass, c) in count.chunks_exact(radix).enumerate() {
+        let shift = digit as usize * pass;
+        if keys
+            .first()
+            .is_none_or(|k| c[((k.key >> shift) & mask) as usize] as usize == keys.len())
+        {
+            continue;
+        }
+        if buf.is_empty() {
+            buf = keys.clone();
+        }
+        let mut sum = 0;
+        for (st, &n) in start.iter_mut().zip(c) {
+            *st = sum;
+            sum += n;
+        }
+        for k in &keys {
+            let d = ((k.key >> shift) & mask) as usize;
+            buf[start[d] as usize] = *k;
+            start[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut buf);
+    }
+    keys
 }
 
 /// Merges sorted lists of distinct ids (each in byte order) into one: the union in byte
@@ -474,6 +502,28 @@ mod id_merge_tests {
         }
     }
 
+    /// `sorted` (the sorted `occ`) holds the distinct non-empty ids in byte order, and each
+    /// occurrence resolves to its own id ([`NONE`] for an empty one).
+    fn assert_sorted_like_a_plain_sort(occ: &[&str], sorted: super::SortedList<'_>, round: usize) {
+        let want: Vec<&str> = occ
+            .iter()
+            .copied()
+            .filter(|s| !s.is_empty())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(sorted.distinct, want, "round {round}");
+        let distinct = sorted.distinct.clone();
+        let local = sorted.local();
+        assert_eq!(local.len(), occ.len(), "round {round}");
+        for (i, s) in occ.iter().enumerate() {
+            match s.is_empty() {
+                true => assert_eq!(local[i], NONE, "round {round}"),
+                false => assert_eq!(distinct[local[i] as usize], *s, "round {round}"),
+            }
+        }
+    }
+
     /// Catalog-style ids (one stem, numbered) take the radix path, including ids longer
     /// than the prefix that share it, blanks, empties and shorter numbers; the result is the
     /// byte order of a plain sort.
@@ -498,23 +548,84 @@ mod id_merge_tests {
             }
             let sorted = sort_list(occ.clone());
             assert_eq!(sorted.in_order, shape.in_order, "round {round}");
-            let want: Vec<&str> = occ
-                .iter()
-                .copied()
-                .filter(|s| !s.is_empty())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
+            assert_sorted_like_a_plain_sort(&occ, sorted, round);
+        }
+    }
+
+    /// Numbered ids of a million-item catalog (six varying decimal digits, 24 bits) take
+    /// two 12-bit passes; the order is a plain sort's, duplicates and empties included.
+    #[test]
+    fn six_digit_ids_take_two_passes_into_byte_order() {
+        assert_eq!(super::digits_for(24), (2, 12));
+        assert_eq!(super::digits_for(20), (2, 10));
+        assert_eq!(super::digits_for(28), (3, 10));
+        assert_eq!(super::digits_for(12), (1, 12));
+        assert_eq!(super::digits_for(64), (6, 11));
+        assert_eq!(super::digits_for(0).0, 0);
+        let mut state = Rng::new(0x9E37_79B9_7F4A_7C15);
+        for round in 0..20 {
+            let list: Vec<String> = (0..3000)
+                .map(|_| match state.below(20) {
+                    0 => String::new(),
+                    _ => format!("sku-{:07}", state.below(1_000_000)),
+                })
                 .collect();
-            assert_eq!(sorted.distinct, want, "round {round}");
-            let distinct = sorted.distinct.clone();
-            let local = sorted.local();
-            assert_eq!(local.len(), occ.len(), "round {round}");
-            for (i, s) in occ.iter().enumerate() {
-                match s.is_empty() {
-                    true => assert_eq!(local[i], NONE),
-                    false => assert_eq!(distinct[local[i] as usize], *s),
+            let occ: Vec<&str> = list.iter().map(String::as_str).collect();
+            let shape = super::Shape::of(&occ);
+            let bits: u32 = shape.fields().iter().map(|f| f.1).sum();
+            assert!(bits > 22 && bits <= 24, "round {round}: {bits} bits");
+            assert_sorted_like_a_plain_sort(&occ, sort_list(occ.clone()), round);
+        }
+    }
+
+    /// The LSD passes order keys stably by key whichever digits are the same in every key
+    /// (those passes are skipped): none, the lowest, a middle one, the highest, all.
+    #[test]
+    fn radix_passes_skip_constant_digits_and_stay_stable() {
+        let mut state = Rng::new(0xD1B5_4A32_D192_ED03);
+        for (round, digit) in [(0, 4u32), (1, 7), (2, 11), (3, 12)]
+            .into_iter()
+            .cycle()
+            .take(40)
+        {
+            let passes = 3usize;
+            let radix = 1usize << digit;
+            let constant = state.below(1 << passes);
+            let fixed = state.next_u64();
+            let n = state.index(600);
+            let keys: Vec<super::Packed> = (0..n)
+                .map(|at| {
+                    let mut key = 0u64;
+                    for p in 0..passes {
+                        let d = match constant >> p & 1 {
+                            1 => fixed >> (digit as usize * p),
+                            _ => state.next_u64() % (1 + state.below(1 << digit)),
+                        } & ((1 << digit) - 1);
+                        key |= d << (digit as usize * p);
+                    }
+                    super::Packed {
+                        key,
+                        len: 11,
+                        at: at as u32,
+                    }
+                })
+                .collect();
+            let mut count = vec![0u32; passes * radix];
+            for k in &keys {
+                for (p, c) in count.chunks_exact_mut(radix).enumerate() {
+                    c[((k.key >> (digit as usize * p)) & ((1 << digit) - 1)) as usize] += 1;
                 }
             }
+            let mut want: Vec<(u64, u32)> = keys.iter().map(|k| (k.key, k.at)).collect();
+            want.sort_by_key(|k| k.0);
+            let got: Vec<(u64, u32)> = super::radix_passes(keys, &count, digit)
+                .iter()
+                .map(|k| (k.key, k.at))
+                .collect();
+            assert_eq!(
+                got, want,
+                "round {round}, digit {digit}, constant {constant:b}"
+            );
         }
     }
 
