@@ -156,6 +156,12 @@ pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
             sorted.push(at as u32, (prev != Some(s)).then_some(s));
             prev = Some(s);
         }
+    } else if let Some(order) = narrow_radix_order(&occ, &shape) {
+        for (j, &k) in order.iter().enumerate() {
+            let at = k as u32;
+            let new = j == 0 || order[j - 1] >> 32 != k >> 32;
+            sorted.push(at, new.then(|| occ[at as usize]));
+        }
     } else if let Some(order) = radix_order(&occ, &shape) {
         for (j, p) in order.iter().enumerate() {
             // Equal packed bits and lengths mean equal strings unless both go on past the
@@ -197,6 +203,8 @@ struct Shape {
     in_order: bool,
     /// The bits set in some prefix and clear in another (two words, as [`prefix_words`]).
     varies: [u64; 2],
+    /// The length in bytes every non-empty id has, when they all have one.
+    same_len: Option<usize>,
 }
 
 impl Shape {
@@ -204,8 +212,10 @@ impl Shape {
         let mut in_order = true;
         let mut prev: Option<([u64; 2], &str)> = None;
         let (mut and, mut or) = ([u64::MAX; 2], [0u64; 2]);
+        let mut lens = (usize::MAX, 0usize);
         for &s in occ.iter().filter(|s| !s.is_empty()) {
             let p = prefix_words(s);
+            lens = (lens.0.min(s.len()), lens.1.max(s.len()));
             for w in 0..2 {
                 and[w] &= p[w];
                 or[w] |= p[w];
@@ -218,6 +228,7 @@ impl Shape {
         Shape {
             in_order,
             varies: [and[0] ^ or[0], and[1] ^ or[1]],
+            same_len: (lens.0 == lens.1).then_some(lens.0),
         }
     }
 
@@ -275,41 +286,17 @@ struct Field {
 /// a pass whose digit is the same in every key (its count table has one entry) is
 /// skipped. Costs 16 bytes per occurrence beside the result while sorting.
 fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
-    let fields: Vec<Field> = shape
-        .fields()
-        .into_iter()
-        .map(|(b, w)| Field {
-            word: b / 8,
-            shift: 56 - 8 * (b % 8) as u32,
-            mask: (1 << w) - 1,
-            width: w,
-        })
-        .collect();
-    let bits: u32 = fields.iter().map(|f| f.width).sum();
-    if bits > 64 {
-        return None;
-    }
-    let (passes, digit) = digits_for(bits);
-    let mask = (1u64 << digit) - 1;
-    let radix = 1usize << digit;
-    // Per pass, how many keys have each digit.
-    let mut count = vec![0u32; passes * radix];
-    let mut keys: Vec<Packed> = Vec::with_capacity(occ.len());
-    for (i, s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-        let p = prefix_words(s);
-        let key = fields.iter().fold(0u64, |k, f| {
-            (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
-        });
-        for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
-            c[((key >> (digit as usize * pass)) & mask) as usize] += 1;
-        }
-        keys.push(Packed {
+    let mut keys = radix_sorted(
+        occ,
+        shape,
+        64,
+        |key, s, at| Packed {
             key,
             len: len32(s),
-            at: i as u32,
-        });
-    }
-    let mut keys = radix_passes(keys, &count, digit);
+            at,
+        },
+        |k| k.key,
+    )?;
     // Runs of one prefix: shorter first when either fits the prefix, else by the text.
     let mut i = 0;
     while i < keys.len() {
@@ -332,19 +319,85 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
     Some(keys)
 }
 
-/// The LSD passes of [`radix_order`]: `keys` stably ordered by `key`, one pass per count
-/// table in `count` (each `1 << digit` entries: how many keys have each digit value of
-/// that pass, lowest digit first). A pass whose digit is the same in every key is skipped.
-fn radix_passes(mut keys: Vec<Packed>, count: &[u32], digit: u32) -> Vec<Packed> {
+/// The non-empty occurrences of `occ` as records (`make(key, text, position)`, where `key`
+/// is the prefix bits that vary, packed in byte order), stably sorted by `key` (which
+/// `key_of` reads back): the counting and the passes of [`radix_order`] and
+/// [`narrow_radix_order`]. `None` when more than `max_bits` bits vary.
+fn radix_sorted<T: Copy>(
+    occ: &[&str],
+    shape: &Shape,
+    max_bits: u32,
+    make: impl Fn(u64, &str, u32) -> T,
+    key_of: impl Fn(&T) -> u64,
+) -> Option<Vec<T>> {
+    let fields: Vec<Field> = shape
+        .fields()
+        .into_iter()
+        .map(|(b, w)| Field {
+            word: b / 8,
+            shift: 56 - 8 * (b % 8) as u32,
+            mask: (1 << w) - 1,
+            width: w,
+        })
+        .collect();
+    let bits: u32 = fields.iter().map(|f| f.width).sum();
+    if bits > max_bits {
+        return None;
+    }
+    let (passes, digit) = digits_for(bits);
     let mask = (1u64 << digit) - 1;
     let radix = 1usize << digit;
-    let mut buf: Vec<Packed> = Vec::new();
+    // Per pass, how many keys have each digit.
+    let mut count = vec![0u32; passes * radix];
+    let mut keys: Vec<T> = Vec::with_capacity(occ.len());
+    for (i, s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        let p = prefix_words(s);
+        let key = fields.iter().fold(0u64, |k, f| {
+            (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
+        });
+        for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
+            c[((key >> (digit as usize * pass)) & mask) as usize] += 1;
+        }
+        keys.push(make(key, s, i as u32));
+    }
+    Some(radix_passes(keys, &count, digit, key_of))
+}
+
+/// [`radix_order`] for a list whose non-empty ids all have one length of at most 16 bytes
+/// and vary in at most 32 bits (numbered ids of one stem, as catalogs name them): each
+/// occurrence is one word, its packed bits above its position, so the passes move 8 bytes a
+/// key in place of 16, and equal keys are equal ids (no run is ordered afterwards).
+fn narrow_radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<u64>> {
+    if !shape.same_len.is_some_and(|l| l <= 16) {
+        return None;
+    }
+    radix_sorted(
+        occ,
+        shape,
+        32,
+        |key, _, at| key << 32 | at as u64,
+        |k| k >> 32,
+    )
+}
+
+/// The LSD passes of [`radix_sorted`]: `keys` stably ordered by `key`, one pass per count
+/// table in `count` (each `1 << digit` entries: how many keys have each digit value of
+/// that pass, lowest digit first). A pass whose digit is the same in every key is skipped.
+fn radix_passes<T: Copy>(
+    mut keys: Vec<T>,
+    count: &[u32],
+    digit: u32,
+    key: impl Fn(&T) -> u64,
+) -> Vec<T> {
+    let mask = (1u64 << digit) - 1;
+    let radix = 1usize << digit;
+    let mut buf: Vec<T> = Vec::new();
     let mut start = vec![0u32; radix];
     for (pass, c) in count.chunks_exact(radix).enumerate() {
         let shift = digit as usize * pass;
         if keys
             .first()
-            .is_none_or(|k| c[((k.key >> shift) & mask) as usize] as usize == keys.len())
+            .is_none_or(|k| c[((key(k) >> shift) & mask) as usize] as usize == keys.len())
         {
             continue;
         }
@@ -357,7 +410,7 @@ fn radix_passes(mut keys: Vec<Packed>, count: &[u32], digit: u32) -> Vec<Packed>
             sum += n;
         }
         for k in &keys {
-            let d = ((k.key >> shift) & mask) as usize;
+            let d = ((key(k) >> shift) & mask) as usize;
             buf[start[d] as usize] = *k;
             start[d] += 1;
         }
@@ -578,6 +631,51 @@ mod id_merge_tests {
         }
     }
 
+    /// Ids of one length up to 16 bytes that vary in at most 32 bits take the one-word
+    /// path; its order (positions included) is the 16-byte path's, and the list sorts like
+    /// a plain sort. Mixed lengths, longer ids or more varying bits do not take it.
+    #[test]
+    fn one_length_ids_take_the_one_word_path_in_the_same_order() {
+        let mut state = Rng::new(0x94D0_49BB_1331_11EB);
+        for round in 0..60 {
+            let stem = ["sku-", "", "ü-", "a\0"][round % 4];
+            let n = [1, 2, 64, 1000, 5000][round % 5];
+            let list: Vec<String> = (0..n)
+                .map(|_| match state.below(10) {
+                    0 => String::new(),
+                    _ => format!("{stem}{:07}", state.below(2_000_000)),
+                })
+                .collect();
+            let occ: Vec<&str> = list.iter().map(String::as_str).collect();
+            if occ.iter().all(|s| s.is_empty()) {
+                continue; // in order: no sort is asked for
+            }
+            let shape = super::Shape::of(&occ);
+            let narrow = super::narrow_radix_order(&occ, &shape);
+            let wide = super::radix_order(&occ, &shape).expect("under 64 bits");
+            let narrow = narrow.expect("one length, under 32 bits");
+            let at: Vec<u32> = narrow.iter().map(|&k| k as u32).collect();
+            assert_eq!(
+                at,
+                wide.iter().map(|k| k.at).collect::<Vec<_>>(),
+                "round {round}"
+            );
+            assert_sorted_like_a_plain_sort(&occ, sort_list(occ.clone()), round);
+        }
+        for list in [
+            vec!["sku-1", "sku-22", "sku-1"],
+            vec!["a-long-shared-prefix-2", "a-long-shared-prefix-1"],
+            vec!["zzzzzzzz", "aaaaaaaa"],
+        ] {
+            let shape = super::Shape::of(&list);
+            assert!(
+                super::narrow_radix_order(&list, &shape).is_none(),
+                "{list:?}"
+            );
+            assert_sorted_like_a_plain_sort(&list, sort_list(list.clone()), 0);
+        }
+    }
+
     /// The LSD passes order keys stably by key whichever digits are the same in every key
     /// (those passes are skipped): none, the lowest, a middle one, the highest, all.
     #[test]
@@ -618,7 +716,7 @@ mod id_merge_tests {
             }
             let mut want: Vec<(u64, u32)> = keys.iter().map(|k| (k.key, k.at)).collect();
             want.sort_by_key(|k| k.0);
-            let got: Vec<(u64, u32)> = super::radix_passes(keys, &count, digit)
+            let got: Vec<(u64, u32)> = super::radix_passes(keys, &count, digit, |k| k.key)
                 .iter()
                 .map(|k| (k.key, k.at))
                 .collect();
