@@ -368,7 +368,7 @@ fn radix_sorted<T: Copy>(
 /// occurrence is one word, its packed bits above its position, so the passes move 8 bytes a
 /// key in place of 16, and equal keys are equal ids (no run is ordered afterwards).
 fn narrow_radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<u64>> {
-    if !shape.same_len.is_some_and(|l| l <= 16) {
+    if shape.same_len.is_none_or(|l| l > 16) {
         return None;
     }
     radix_sorted(
