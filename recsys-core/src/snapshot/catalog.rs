@@ -137,14 +137,15 @@ struct Occurrences {
 }
 
 impl Occurrences {
-    /// How much work the part of `kind` is, roughly (content: about six tags an item).
-    fn of(&self, kind: ArtifactKind) -> usize {
-        match kind {
-            ArtifactKind::Popularity => self.pop.len(),
-            ArtifactKind::ContentSim => self.content.len() * 6,
-            ArtifactKind::Cooc => self.cooc.len() + self.cooc_anchor.len(),
-            ArtifactKind::Implicit => self.implicit.len(),
-            ArtifactKind::SessionSeq => self.session.len(),
+    /// The resolved occurrences of list `list` of [`LISTS`].
+    fn list_mut(&mut self, list: usize) -> &mut Vec<u32> {
+        match list {
+            0 => &mut self.pop,
+            1 => &mut self.cooc_anchor,
+            2 => &mut self.cooc,
+            3 => &mut self.implicit,
+            4 => &mut self.session,
+            _ => &mut self.content,
         }
     }
 
@@ -270,6 +271,32 @@ impl Part {
     }
 }
 
+/// The order [`Catalog::build`] starts its jobs in (heaviest weight first): the parts of
+/// [`SIGNALS`], then the ids' lookup table, roughly in units of one content tag. By wall
+/// time at 1M items on two threads, content costs ~6 units an item (about six tags), the
+/// table ~4 an id (a cache miss per insert), co-occurrence ~2 an occurrence and popularity
+/// ~1. The table is weighed between co-occurrence and popularity, not at its cost: the
+/// content part goes first (to the calling thread), co-occurrence second, and the thread
+/// that finishes co-occurrence takes the table, so the table is allocated where
+/// co-occurrence's row buffers were just freed. With the table second, it went to the
+/// second thread's allocator arena first, the row buffers after it, and RSS after the 1M
+/// load read +299 MiB over the inputs against +285 (bound 300).
+fn part_weights(interned: &Interned<'_>, items: usize) -> Vec<usize> {
+    let mut weights = vec![0; SIGNALS.len() + 1];
+    for (l, &(kind, _)) in LISTS.iter().enumerate() {
+        let per_occurrence = match kind {
+            ArtifactKind::ContentSim => 6,
+            ArtifactKind::Cooc => 2,
+            _ => 1,
+        };
+        if let Some(part) = SIGNALS.iter().position(|&k| k == kind) {
+            weights[part] += per_occurrence * interned.len(l);
+        }
+    }
+    weights[SIGNALS.len()] = items + items / 2;
+    weights
+}
+
 /// What [`Catalog::build`] does side by side once the ids are interned.
 enum Job {
     Part(Part),
@@ -311,10 +338,57 @@ fn sort_occurrences<'a>(
     (id_merge::sort_list(ids), untrimmed)
 }
 
+/// The interned ids' occurrences, list by list ([`LISTS`]), until each part's job resolves
+/// its own lists ([`Interned::occurrences`]): the sorted list, the positions of its
+/// untrimmed neighbour ids, its ids' indexes in the catalog, and the array the resolved
+/// occurrences go to (allocated on the calling thread, filled by the job).
+struct Interned<'a> {
+    lists: Vec<Mutex<Option<Unresolved<'a>>>>,
+}
+
+/// One list of [`Interned`] (see there).
+struct Unresolved<'a> {
+    sorted: SortedList<'a>,
+    untrimmed: Vec<usize>,
+    remap: Vec<u32>,
+    /// How many occurrences the list has, empty ids included.
+    len: usize,
+    out: Vec<u32>,
+}
+
+impl Interned<'_> {
+    /// How many occurrences list `l` of [`LISTS`] has.
+    fn len(&self, l: usize) -> usize {
+        let list = self.lists[l].lock().unwrap_or_else(|p| p.into_inner());
+        list.as_ref().map_or(0, |u| u.len)
+    }
+
+    /// The occurrences of `kind`'s lists resolved to item ids (the other lists empty); each
+    /// list is taken, so only the first call for a kind sees them.
+    fn occurrences(&self, kind: ArtifactKind) -> Occurrences {
+        let mut occ = Occurrences::default();
+        for (l, _) in LISTS.iter().enumerate().filter(|(_, list)| list.0 == kind) {
+            let taken = self.lists[l]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            let Some(u) = taken else { continue };
+            let mut ids = u.sorted.resolve_into(&u.remap, u.out);
+            for i in u.untrimmed {
+                if ids[i] != id_merge::NONE {
+                    ids[i] = BY_NAME;
+                }
+            }
+            *occ.list_mut(l) = ids;
+        }
+        occ
+    }
+}
+
 /// Interns every id occurrence of `src`: each list sorted on its own (side by side), then
 /// merged into byte order. Returns the ids, per item the signals naming it, and the
-/// occurrences resolved to item ids.
-fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
+/// occurrences, to be resolved to item ids by the parts' jobs.
+fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
     let weights = LISTS.map(|l| list_len(src, l));
     let sorted =
         super::parallel::in_parallel(&weights, |i| sort_occurrences(src, LISTS[i], weights[i]));
@@ -331,29 +405,24 @@ fn intern_ids(src: &Sources<'_>) -> (Interner, Vec<u8>, Occurrences) {
     }
     let items = Interner::sorted_unindexed(&names);
     drop(names);
-    let mut lists: Vec<Vec<u32>> = sorted
+    let lists = sorted
         .into_iter()
-        .zip(&remap)
-        .map(|((s, untrimmed), map)| {
-            let mut ids = s.resolve(map);
-            for i in untrimmed {
-                if ids[i] != id_merge::NONE {
-                    ids[i] = BY_NAME;
-                }
-            }
-            ids
+        .zip(remap)
+        .zip(weights)
+        .map(|(((mut sorted, untrimmed), remap), len)| {
+            // Merged: its names are no longer needed (16 bytes an id, freed here rather
+            // than when the part's job resolves the list).
+            sorted.distinct = Vec::new();
+            Mutex::new(Some(Unresolved {
+                sorted,
+                untrimmed,
+                remap,
+                len,
+                out: Vec::with_capacity(len),
+            }))
         })
         .collect();
-    let mut take = |i: usize| std::mem::take(&mut lists[i]);
-    let occ = Occurrences {
-        pop: take(0),
-        cooc_anchor: take(1),
-        cooc: take(2),
-        implicit: take(3),
-        session: take(4),
-        content: take(5),
-    };
-    (items, refs, occ)
+    (items, refs, Interned { lists })
 }
 
 /// Whether `s` has no surrounding whitespace (`str::trim` would keep it whole). Ids that
@@ -371,13 +440,16 @@ fn is_trimmed(s: &str) -> bool {
 impl Catalog {
     /// Compiles the catalog from its sources. Item ids are interned in byte order.
     pub fn build(src: &Sources<'_>) -> Catalog {
-        let (mut items, refs, occ) = intern_ids(src);
-        // Side by side, the parts with the most occurrences first, and the ids' lookup table
-        // (until it is in place, the parts look names up by binary search).
-        let mut weights = SIGNALS.map(|k| occ.of(k)).to_vec();
-        weights.push(items.len());
+        let (mut items, refs, interned) = intern_ids(src);
+        // Side by side, the costliest first, and the ids' lookup table (until it is in
+        // place, the parts look names up by binary search). Each part resolves its own
+        // lists of occurrences first.
+        let weights = part_weights(&interned, items.len());
         let jobs = super::parallel::in_parallel(&weights, |i| match SIGNALS.get(i) {
-            Some(&kind) => Job::Part(Part::compile(&items, src, kind, &occ)),
+            Some(&kind) => {
+                let occ = interned.occurrences(kind);
+                Job::Part(Part::compile(&items, src, kind, &occ))
+            }
             None => Job::Table(items.build_table()),
         });
         let mut parts = Vec::with_capacity(SIGNALS.len());
@@ -912,6 +984,118 @@ mod tests {
         let mut users: Vec<_> = c.implicit.iter().chain(c.session.iter()).collect();
         users.sort_by(|a, b| a.0.cmp(b.0));
         out + &format!("{users:?}")
+    }
+
+    use crate::snapshot::ScoredRows;
+    use crate::tests::rng::Rng;
+
+    /// Random signals over `items` ids, every list with empty ids, blank-padded ids,
+    /// duplicates, ids no other list names, non-positive and repeated scores; some rows and
+    /// users empty.
+    fn random_signals(rng: &mut Rng, items: u64) -> SignalData {
+        let id = |rng: &mut Rng| match rng.below(100) {
+            0 => String::new(),
+            1 => format!(" i{:07} ", rng.below(items)),
+            2 => format!("x{}", rng.below(items / 4 + 1)),
+            _ => format!("i{:07}", rng.below(items)),
+        };
+        let list = |rng: &mut Rng, n: u64| -> Vec<(String, f64)> {
+            (0..rng.below(n + 1))
+                .map(|_| (id(rng), rng.below(7) as f64 - 1.0))
+                .collect()
+        };
+        let rows = |rng: &mut Rng, n: u64, len: u64, user: bool| {
+            (0..n)
+                .map(|r| match user {
+                    true => (format!("u{}", rng.below(n)), list(rng, len)),
+                    false => (
+                        format!("i{:07}", (r * 7919 + rng.below(3)) % items),
+                        list(rng, len),
+                    ),
+                })
+                .collect::<ScoredRows>()
+        };
+        let mut popularity = Vec::new();
+        for i in 0..items {
+            if rng.chance(50) {
+                continue;
+            }
+            popularity.push((
+                format!("i{:07}", (i * 104_729) % items),
+                rng.below(9) as f64,
+            ));
+        }
+        popularity.extend(list(rng, 100));
+        let mut content = Vec::new();
+        for i in 0..items {
+            if rng.chance(30) {
+                continue;
+            }
+            let tags = (0..rng.below(7)).map(|_| format!("t{}", rng.below(300)));
+            content.push((format!("i{i:07}"), tags.collect()));
+        }
+        SignalData {
+            popularity: Some(popularity),
+            cooc: Some(rows(rng, items / 12, 100, false)),
+            implicit: Some(rows(rng, 2_000, 20, true)),
+            content: Some(content),
+            session: Some(rows(rng, 1_000, 20, true)),
+        }
+    }
+
+    /// The catalog built on two threads (over the sizes where the sorts and the parts take a
+    /// second thread; the parts resolve their own occurrences there) is the one-thread
+    /// build, on random signals with empty, blank-padded and duplicated ids in every list.
+    #[test]
+    fn a_two_thread_catalog_equals_the_one_thread_catalog() {
+        use crate::snapshot::parallel::with_threads;
+        let mut rng = Rng::new(0x0DD5_EED5);
+        for items in [170_000, 230_000] {
+            let d = random_signals(&mut rng, items);
+            let src = Sources::of_signals(&d);
+            let lists: usize = LISTS.iter().map(|&l| list_len(&src, l)).sum();
+            assert!(lists > 1 << 20, "the sorts take two threads: {lists}");
+            let one = with_threads(1, || Catalog::build(&src));
+            let two = with_threads(2, || Catalog::build(&src));
+            assert!(one.catalog_len() as u64 > items / 2);
+            assert!(one.implicit.len() > 100 && one.cooc_nbrs.len() > 100_000);
+            assert_eq!(dump(&one), dump(&two), "{items} items");
+            assert_eq!(one.refs[..], two.refs[..]);
+            assert_eq!(one.truncated, two.truncated);
+        }
+    }
+
+    /// The parts' weights count every occurrence (content six units an item, co-occurrence
+    /// two, the others one), the id table weighs between co-occurrence and popularity (see
+    /// [`part_weights`]), and each list is resolved once.
+    #[test]
+    fn part_weights_count_every_occurrence_and_put_the_table_after_cooc() {
+        let mut rng = Rng::new(0x0DD5_EED6);
+        let d = random_signals(&mut rng, 120_000);
+        let src = Sources::of_signals(&d);
+        let (items, _, interned) = intern_ids(&src);
+        let w = part_weights(&interned, items.len());
+        let at = |k: ArtifactKind| w[SIGNALS.iter().position(|&s| s == k).unwrap_or(0)];
+        let table = w[SIGNALS.len()];
+        assert_eq!(
+            at(ArtifactKind::ContentSim),
+            6 * d.content.as_ref().map_or(0, Vec::len)
+        );
+        let pairs = |r: &Option<ScoredRows>| r.iter().flatten().map(|x| x.1.len()).sum::<usize>();
+        assert_eq!(
+            at(ArtifactKind::Cooc),
+            2 * (pairs(&d.cooc) + d.cooc.as_ref().map_or(0, Vec::len))
+        );
+        assert_eq!(at(ArtifactKind::Implicit), pairs(&d.implicit));
+        assert_eq!(table, items.len() * 3 / 2);
+        assert!(
+            at(ArtifactKind::Cooc) > table && table > at(ArtifactKind::Popularity),
+            "{w:?}"
+        );
+        // Each list is resolved once, by the first job that asks for its kind.
+        let occ = interned.occurrences(ArtifactKind::Cooc);
+        assert_eq!(occ.cooc.len(), pairs(&d.cooc));
+        assert!(interned.occurrences(ArtifactKind::Cooc).cooc.is_empty());
     }
 
     #[test]

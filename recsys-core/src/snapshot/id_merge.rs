@@ -13,11 +13,11 @@ use super::parallel::in_parallel;
 use std::cmp::Ordering;
 use std::sync::Mutex;
 
-/// An occurrence that names nothing (the empty id) in [`SortedList::resolve`].
+/// An occurrence that names nothing (the empty id) in [`SortedList::resolve_into`].
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// One list of id occurrences, interned on its own: its distinct ids in byte order and,
-/// per id, where it occurs. Once the lists are merged, [`SortedList::resolve`] gives each
+/// per id, where it occurs. Once the lists are merged, [`SortedList::resolve_into`] gives each
 /// occurrence its catalog id in one pass that reads the ids in order (the occurrences are
 /// written once each, in place of writing a local index per occurrence while sorting and
 /// reading it back through the merge's table afterwards: two passes out of order).
@@ -67,10 +67,20 @@ impl<'a> SortedList<'a> {
         self
     }
 
-    /// Per occurrence, `ids[k]` where `k` is its id's index in `distinct` ([`NONE`] for an
-    /// empty id). `ids` has an entry per distinct id (the merge's remap of this list).
+    #[cfg(test)]
+    /// [`SortedList::resolve_into`] a new array.
     pub(crate) fn resolve(self, ids: &[u32]) -> Vec<u32> {
-        let mut out = vec![NONE; self.len];
+        self.resolve_into(ids, Vec::new())
+    }
+
+    /// Per occurrence, `ids[k]` where `k` is its id's index in the list's distinct ids
+    /// ([`NONE`] for an empty id), written into `out` (its contents are replaced; its
+    /// capacity is used when it is enough, so a job on another thread fills memory the
+    /// caller allocated). `ids` has an entry per distinct id (the merge's remap of this
+    /// list); `distinct` itself is not read, and may have been dropped.
+    pub(crate) fn resolve_into(self, ids: &[u32], mut out: Vec<u32>) -> Vec<u32> {
+        out.clear();
+        out.resize(self.len, NONE);
         let mut from = 0;
         for (&end, &id) in self.ends.iter().zip(ids) {
             for &at in self.at.get(from..end as usize).unwrap_or_default() {
@@ -146,6 +156,12 @@ pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
             sorted.push(at as u32, (prev != Some(s)).then_some(s));
             prev = Some(s);
         }
+    } else if let Some(order) = narrow_radix_order(&occ, &shape) {
+        for (j, &k) in order.iter().enumerate() {
+            let at = k as u32;
+            let new = j == 0 || order[j - 1] >> 32 != k >> 32;
+            sorted.push(at, new.then(|| occ[at as usize]));
+        }
     } else if let Some(order) = radix_order(&occ, &shape) {
         for (j, p) in order.iter().enumerate() {
             // Equal packed bits and lengths mean equal strings unless both go on past the
@@ -187,6 +203,8 @@ struct Shape {
     in_order: bool,
     /// The bits set in some prefix and clear in another (two words, as [`prefix_words`]).
     varies: [u64; 2],
+    /// The length in bytes every non-empty id has, when they all have one.
+    same_len: Option<usize>,
 }
 
 impl Shape {
@@ -194,8 +212,10 @@ impl Shape {
         let mut in_order = true;
         let mut prev: Option<([u64; 2], &str)> = None;
         let (mut and, mut or) = ([u64::MAX; 2], [0u64; 2]);
+        let mut lens = (usize::MAX, 0usize);
         for &s in occ.iter().filter(|s| !s.is_empty()) {
             let p = prefix_words(s);
+            lens = (lens.0.min(s.len()), lens.1.max(s.len()));
             for w in 0..2 {
                 and[w] &= p[w];
                 or[w] |= p[w];
@@ -208,6 +228,7 @@ impl Shape {
         Shape {
             in_order,
             varies: [and[0] ^ or[0], and[1] ^ or[1]],
+            same_len: (lens.0 == lens.1).then_some(lens.0),
         }
     }
 
@@ -233,8 +254,18 @@ struct Packed {
     at: u32,
 }
 
-/// Bits per radix digit in [`radix_order`].
-const DIGIT: u32 = 11;
+/// The widest radix digit [`radix_order`] takes, in bits: a pass's count table is then
+/// 16 KiB, and 24 varying bits (the six decimal digits of a million numbered ids) take two
+/// passes in place of three at 11 bits.
+const MAX_DIGIT: u32 = 12;
+
+/// How [`radix_order`] splits `bits` varying bits into passes: as few passes as digits of
+/// at most [`MAX_DIGIT`] bits allow, the bits shared out evenly (so the count tables are as
+/// small as that number of passes permits). Returns (passes, bits per digit).
+fn digits_for(bits: u32) -> (usize, u32) {
+    let passes = bits.div_ceil(MAX_DIGIT);
+    (passes as usize, bits.div_ceil(passes.max(1)).max(1))
+}
 
 /// One varying byte of the prefix as [`radix_order`] packs it: which word of
 /// [`prefix_words`] holds it, how far to shift that word, which low bits to keep, and how
@@ -251,61 +282,21 @@ struct Field {
 /// bits that vary (ids sharing a stem vary in a few bits of a few bytes: 28 bits for
 /// `sku-0000000`, three counting passes), then each run of equal prefixes ordered by
 /// [`str_order`]. `None` when more than 64 bits vary (the comparison sort is used then).
-/// The digits of every pass are counted while the keys are packed (one read of the ids;
-/// no pass can be skipped: each 11-bit digit holds the highest kept bit of some varying
-/// byte). Costs 16 bytes per occurrence beside the result while sorting.
+/// The digits of every pass are counted while the keys are packed (one read of the ids);
+/// a pass whose digit is the same in every key (its count table has one entry) is
+/// skipped. Costs 16 bytes per occurrence beside the result while sorting.
 fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
-    let fields: Vec<Field> = shape
-        .fields()
-        .into_iter()
-        .map(|(b, w)| Field {
-            word: b / 8,
-            shift: 56 - 8 * (b % 8) as u32,
-            mask: (1 << w) - 1,
-            width: w,
-        })
-        .collect();
-    let bits: u32 = fields.iter().map(|f| f.width).sum();
-    if bits > 64 {
-        return None;
-    }
-    let passes = bits.div_ceil(DIGIT) as usize;
-    let mask = (1u64 << DIGIT) - 1;
-    let radix = 1usize << DIGIT;
-    // Per pass, how many keys have each digit.
-    let mut count = vec![0u32; passes * radix];
-    let mut keys: Vec<Packed> = Vec::with_capacity(occ.len());
-    for (i, s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-        let p = prefix_words(s);
-        let key = fields.iter().fold(0u64, |k, f| {
-            (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
-        });
-        for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
-            c[((key >> (DIGIT as usize * pass)) & mask) as usize] += 1;
-        }
-        keys.push(Packed {
+    let mut keys = radix_sorted(
+        occ,
+        shape,
+        64,
+        |key, s, at| Packed {
             key,
             len: len32(s),
-            at: i as u32,
-        });
-    }
-    let mut buf = keys.clone();
-    let mut start = vec![0u32; radix];
-    for (pass, c) in count.chunks_exact(radix).enumerate() {
-        let mut sum = 0;
-        for (st, &n) in start.iter_mut().zip(c) {
-            *st = sum;
-            sum += n;
-        }
-        let shift = DIGIT as usize * pass;
-        for k in &keys {
-            let d = ((k.key >> shift) & mask) as usize;
-            buf[start[d] as usize] = *k;
-            start[d] += 1;
-        }
-        std::mem::swap(&mut keys, &mut buf);
-    }
-    drop(buf);
+            at,
+        },
+        |k| k.key,
+    )?;
     // Runs of one prefix: shorter first when either fits the prefix, else by the text.
     let mut i = 0;
     while i < keys.len() {
@@ -326,6 +317,106 @@ fn radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<Packed>> {
         i = j;
     }
     Some(keys)
+}
+
+/// The non-empty occurrences of `occ` as records (`make(key, text, position)`, where `key`
+/// is the prefix bits that vary, packed in byte order), stably sorted by `key` (which
+/// `key_of` reads back): the counting and the passes of [`radix_order`] and
+/// [`narrow_radix_order`]. `None` when more than `max_bits` bits vary.
+fn radix_sorted<T: Copy>(
+    occ: &[&str],
+    shape: &Shape,
+    max_bits: u32,
+    make: impl Fn(u64, &str, u32) -> T,
+    key_of: impl Fn(&T) -> u64,
+) -> Option<Vec<T>> {
+    let fields: Vec<Field> = shape
+        .fields()
+        .into_iter()
+        .map(|(b, w)| Field {
+            word: b / 8,
+            shift: 56 - 8 * (b % 8) as u32,
+            mask: (1 << w) - 1,
+            width: w,
+        })
+        .collect();
+    let bits: u32 = fields.iter().map(|f| f.width).sum();
+    if bits > max_bits {
+        return None;
+    }
+    let (passes, digit) = digits_for(bits);
+    let mask = (1u64 << digit) - 1;
+    let radix = 1usize << digit;
+    // Per pass, how many keys have each digit.
+    let mut count = vec![0u32; passes * radix];
+    let mut keys: Vec<T> = Vec::with_capacity(occ.len());
+    for (i, s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        let p = prefix_words(s);
+        let key = fields.iter().fold(0u64, |k, f| {
+            (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
+        });
+        for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
+            c[((key >> (digit as usize * pass)) & mask) as usize] += 1;
+        }
+        keys.push(make(key, s, i as u32));
+    }
+    Some(radix_passes(keys, &count, digit, key_of))
+}
+
+/// [`radix_order`] for a list whose non-empty ids all have one length of at most 16 bytes
+/// and vary in at most 32 bits (numbered ids of one stem, as catalogs name them): each
+/// occurrence is one word, its packed bits above its position, so the passes move 8 bytes a
+/// key in place of 16, and equal keys are equal ids (no run is ordered afterwards).
+fn narrow_radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<u64>> {
+    if shape.same_len.is_none_or(|l| l > 16) {
+        return None;
+    }
+    radix_sorted(
+        occ,
+        shape,
+        32,
+        |key, _, at| key << 32 | at as u64,
+        |k| k >> 32,
+    )
+}
+
+/// The LSD passes of [`radix_sorted`]: `keys` stably ordered by `key`, one pass per count
+/// table in `count` (each `1 << digit` entries: how many keys have each digit value of
+/// that pass, lowest digit first). A pass whose digit is the same in every key is skipped.
+fn radix_passes<T: Copy>(
+    mut keys: Vec<T>,
+    count: &[u32],
+    digit: u32,
+    key: impl Fn(&T) -> u64,
+) -> Vec<T> {
+    let mask = (1u64 << digit) - 1;
+    let radix = 1usize << digit;
+    let mut buf: Vec<T> = Vec::new();
+    let mut start = vec![0u32; radix];
+    for (pass, c) in count.chunks_exact(radix).enumerate() {
+        let shift = digit as usize * pass;
+        if keys
+            .first()
+            .is_none_or(|k| c[((key(k) >> shift) & mask) as usize] as usize == keys.len())
+        {
+            continue;
+        }
+        if buf.is_empty() {
+            buf = keys.clone();
+        }
+        let mut sum = 0;
+        for (st, &n) in start.iter_mut().zip(c) {
+            *st = sum;
+            sum += n;
+        }
+        for k in &keys {
+            let d = ((key(k) >> shift) & mask) as usize;
+            buf[start[d] as usize] = *k;
+            start[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut buf);
+    }
+    keys
 }
 
 /// Merges sorted lists of distinct ids (each in byte order) into one: the union in byte
@@ -464,6 +555,28 @@ mod id_merge_tests {
         }
     }
 
+    /// `sorted` (the sorted `occ`) holds the distinct non-empty ids in byte order, and each
+    /// occurrence resolves to its own id ([`NONE`] for an empty one).
+    fn assert_sorted_like_a_plain_sort(occ: &[&str], sorted: super::SortedList<'_>, round: usize) {
+        let want: Vec<&str> = occ
+            .iter()
+            .copied()
+            .filter(|s| !s.is_empty())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(sorted.distinct, want, "round {round}");
+        let distinct = sorted.distinct.clone();
+        let local = sorted.local();
+        assert_eq!(local.len(), occ.len(), "round {round}");
+        for (i, s) in occ.iter().enumerate() {
+            match s.is_empty() {
+                true => assert_eq!(local[i], NONE, "round {round}"),
+                false => assert_eq!(distinct[local[i] as usize], *s, "round {round}"),
+            }
+        }
+    }
+
     /// Catalog-style ids (one stem, numbered) take the radix path, including ids longer
     /// than the prefix that share it, blanks, empties and shorter numbers; the result is the
     /// byte order of a plain sort.
@@ -488,23 +601,129 @@ mod id_merge_tests {
             }
             let sorted = sort_list(occ.clone());
             assert_eq!(sorted.in_order, shape.in_order, "round {round}");
-            let want: Vec<&str> = occ
-                .iter()
-                .copied()
-                .filter(|s| !s.is_empty())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
+            assert_sorted_like_a_plain_sort(&occ, sorted, round);
+        }
+    }
+
+    /// Numbered ids of a million-item catalog (six varying decimal digits, 24 bits) take
+    /// two 12-bit passes; the order is a plain sort's, duplicates and empties included.
+    #[test]
+    fn six_digit_ids_take_two_passes_into_byte_order() {
+        assert_eq!(super::digits_for(24), (2, 12));
+        assert_eq!(super::digits_for(20), (2, 10));
+        assert_eq!(super::digits_for(28), (3, 10));
+        assert_eq!(super::digits_for(12), (1, 12));
+        assert_eq!(super::digits_for(64), (6, 11));
+        assert_eq!(super::digits_for(0).0, 0);
+        let mut state = Rng::new(0x9E37_79B9_7F4A_7C15);
+        for round in 0..20 {
+            let list: Vec<String> = (0..3000)
+                .map(|_| match state.below(20) {
+                    0 => String::new(),
+                    _ => format!("sku-{:07}", state.below(1_000_000)),
+                })
                 .collect();
-            assert_eq!(sorted.distinct, want, "round {round}");
-            let distinct = sorted.distinct.clone();
-            let local = sorted.local();
-            assert_eq!(local.len(), occ.len(), "round {round}");
-            for (i, s) in occ.iter().enumerate() {
-                match s.is_empty() {
-                    true => assert_eq!(local[i], NONE),
-                    false => assert_eq!(distinct[local[i] as usize], *s),
+            let occ: Vec<&str> = list.iter().map(String::as_str).collect();
+            let shape = super::Shape::of(&occ);
+            let bits: u32 = shape.fields().iter().map(|f| f.1).sum();
+            assert!(bits > 22 && bits <= 24, "round {round}: {bits} bits");
+            assert_sorted_like_a_plain_sort(&occ, sort_list(occ.clone()), round);
+        }
+    }
+
+    /// Ids of one length up to 16 bytes that vary in at most 32 bits take the one-word
+    /// path; its order (positions included) is the 16-byte path's, and the list sorts like
+    /// a plain sort. Mixed lengths, longer ids or more varying bits do not take it.
+    #[test]
+    fn one_length_ids_take_the_one_word_path_in_the_same_order() {
+        let mut state = Rng::new(0x94D0_49BB_1331_11EB);
+        for round in 0..60 {
+            let stem = ["sku-", "", "ü-", "a\0"][round % 4];
+            let n = [1, 2, 64, 1000, 5000][round % 5];
+            let list: Vec<String> = (0..n)
+                .map(|_| match state.below(10) {
+                    0 => String::new(),
+                    _ => format!("{stem}{:07}", state.below(2_000_000)),
+                })
+                .collect();
+            let occ: Vec<&str> = list.iter().map(String::as_str).collect();
+            if occ.iter().all(|s| s.is_empty()) {
+                continue; // in order: no sort is asked for
+            }
+            let shape = super::Shape::of(&occ);
+            let narrow = super::narrow_radix_order(&occ, &shape);
+            let wide = super::radix_order(&occ, &shape).expect("under 64 bits");
+            let narrow = narrow.expect("one length, under 32 bits");
+            let at: Vec<u32> = narrow.iter().map(|&k| k as u32).collect();
+            assert_eq!(
+                at,
+                wide.iter().map(|k| k.at).collect::<Vec<_>>(),
+                "round {round}"
+            );
+            assert_sorted_like_a_plain_sort(&occ, sort_list(occ.clone()), round);
+        }
+        for list in [
+            vec!["sku-1", "sku-22", "sku-1"],
+            vec!["a-long-shared-prefix-2", "a-long-shared-prefix-1"],
+            vec!["zzzzzzzz", "aaaaaaaa"],
+        ] {
+            let shape = super::Shape::of(&list);
+            assert!(
+                super::narrow_radix_order(&list, &shape).is_none(),
+                "{list:?}"
+            );
+            assert_sorted_like_a_plain_sort(&list, sort_list(list.clone()), 0);
+        }
+    }
+
+    /// The LSD passes order keys stably by key whichever digits are the same in every key
+    /// (those passes are skipped): none, the lowest, a middle one, the highest, all.
+    #[test]
+    fn radix_passes_skip_constant_digits_and_stay_stable() {
+        let mut state = Rng::new(0xD1B5_4A32_D192_ED03);
+        for (round, digit) in [(0, 4u32), (1, 7), (2, 11), (3, 12)]
+            .into_iter()
+            .cycle()
+            .take(40)
+        {
+            let passes = 3usize;
+            let radix = 1usize << digit;
+            let constant = state.below(1 << passes);
+            let fixed = state.next_u64();
+            let n = state.index(600);
+            let keys: Vec<super::Packed> = (0..n)
+                .map(|at| {
+                    let mut key = 0u64;
+                    for p in 0..passes {
+                        let d = match constant >> p & 1 {
+                            1 => fixed >> (digit as usize * p),
+                            _ => state.next_u64() % (1 + state.below(1 << digit)),
+                        } & ((1 << digit) - 1);
+                        key |= d << (digit as usize * p);
+                    }
+                    super::Packed {
+                        key,
+                        len: 11,
+                        at: at as u32,
+                    }
+                })
+                .collect();
+            let mut count = vec![0u32; passes * radix];
+            for k in &keys {
+                for (p, c) in count.chunks_exact_mut(radix).enumerate() {
+                    c[((k.key >> (digit as usize * p)) & ((1 << digit) - 1)) as usize] += 1;
                 }
             }
+            let mut want: Vec<(u64, u32)> = keys.iter().map(|k| (k.key, k.at)).collect();
+            want.sort_by_key(|k| k.0);
+            let got: Vec<(u64, u32)> = super::radix_passes(keys, &count, digit, |k| k.key)
+                .iter()
+                .map(|k| (k.key, k.at))
+                .collect();
+            assert_eq!(
+                got, want,
+                "round {round}, digit {digit}, constant {constant:b}"
+            );
         }
     }
 

@@ -568,9 +568,18 @@ fn item_rows(cat: &Catalog, space: &[RawTag], mut r: Rows<'_>) -> Filled {
     Filled::Rows(r.off, r.keys, w)
 }
 
+/// Items [`postings`] reads ahead of writing them: their row offsets, then their rows, are
+/// loaded for the whole batch before the first item's postings are written. In popularity
+/// order the items are scattered over the catalog, so each item's row is a cache miss; loads
+/// that do not wait on each other overlap. By a standalone model of the 1M workload's rows
+/// (four similarity tags of six an item, in random popularity order) the pass took 106-118
+/// ms against 310-373 ms item after item (32 items: 109-149 ms; 128: 105-113 ms).
+const READ_AHEAD: usize = 64;
+
 /// Similarity-tag postings, each by popularity desc then id asc: items are visited in that
 /// order (popular items as ranked, then every item with count 0 by id) and appended to their
-/// tags' lists with a counting sort, so no list is sorted. Reads the catalog's raw tags.
+/// tags' lists with a counting sort, so no list is sorted. Reads the catalog's raw tags,
+/// [`READ_AHEAD`] items at a time.
 fn postings(cat: &Catalog, space: &[RawTag], mut post: Postings) -> Postings {
     let n = cat.catalog_len();
     // Counts are never negative, so the items counted above 0 lead the popularity order.
@@ -578,18 +587,41 @@ fn postings(cat: &Catalog, space: &[RawTag], mut post: Postings) -> Postings {
         .pop_order
         .partition_point(|&i| cat.pop_count[i as usize] > 0.0);
     let popular = cat.pop_order[..counted].iter().copied();
-    let rest = (0..n as u32).filter(|&i| cat.pop_count[i as usize] <= 0.0);
-    for i in popular.chain(rest) {
-        for &t in cat.raw_item_tags(i) {
-            let r = space[t as usize];
-            if let Class::Sim = r.class {
-                let slot = &mut post.next[r.id as usize];
-                post.ids[*slot as usize] = i;
-                *slot += 1;
+    let mut visit = popular.chain((0..n as u32).filter(|&i| cat.pop_count[i as usize] <= 0.0));
+    let mut batch = [0u32; READ_AHEAD];
+    let mut rows: [&[TagIdx]; READ_AHEAD] = [&[]; READ_AHEAD];
+    // The batch's raw tags, item after item, and where each item's end.
+    let mut raw: Vec<TagIdx> = Vec::with_capacity(READ_AHEAD * 8);
+    let mut ends = [0usize; READ_AHEAD];
+    loop {
+        let len = batch
+            .iter_mut()
+            .map_while(|b| visit.next().map(|i| *b = i))
+            .count();
+        if len == 0 {
+            return post;
+        }
+        for (row, &i) in rows.iter_mut().zip(&batch[..len]) {
+            *row = cat.raw_item_tags(i);
+        }
+        raw.clear();
+        for (end, row) in ends.iter_mut().zip(&rows[..len]) {
+            raw.extend_from_slice(row);
+            *end = raw.len();
+        }
+        let mut from = 0;
+        for (&end, &i) in ends.iter().zip(&batch[..len]) {
+            for &t in &raw[from..end] {
+                let r = space[t as usize];
+                if let Class::Sim = r.class {
+                    let slot = &mut post.next[r.id as usize];
+                    post.ids[*slot as usize] = i;
+                    *slot += 1;
+                }
             }
+            from = end;
         }
     }
-    post
 }
 
 #[cfg(test)]
@@ -657,7 +689,40 @@ mod tests {
         let mut rng = Rng::new(0x5EED_7A65);
         for round in 0..40 {
             let d = random_signals(&mut rng, 1 + round * 7);
-            let cat = Catalog::build(&Sources::of_signals(&d));
+            lists_match_a_plain_scan(&d, round);
+        }
+    }
+
+    /// The postings read items [`super::READ_AHEAD`] at a time: catalogs of a batch's size
+    /// and one either side, one and two batches, with every item popular, none, or some.
+    #[test]
+    fn postings_read_ahead_match_a_plain_scan_at_every_batch_edge() {
+        let mut rng = Rng::new(0x5EED_7A66);
+        let b = super::READ_AHEAD;
+        for (round, items) in [1, b - 1, b, b + 1, 2 * b, 2 * b + 1]
+            .into_iter()
+            .enumerate()
+        {
+            for popular in [0, 500, 1000] {
+                let mut d = random_signals(&mut rng, items);
+                d.popularity = Some(
+                    (0..items)
+                        .filter_map(|i| {
+                            let count = 1.0 + rng.below(4) as f64;
+                            rng.chance(popular).then(|| (format!("i{i:06}"), count))
+                        })
+                        .collect(),
+                );
+                lists_match_a_plain_scan(&d, round);
+            }
+        }
+    }
+
+    /// Asserts what [`postings_and_value_lists_match_a_plain_scan_of_the_items`] says of
+    /// the index of `d`'s catalog.
+    fn lists_match_a_plain_scan(d: &SignalData, round: usize) {
+        {
+            let cat = Catalog::build(&Sources::of_signals(d));
             let t = TagIndex::build(&cat, prefixes());
             let n = cat.catalog_len() as u32;
             for tag in 0..t.tags.len() as u32 {
