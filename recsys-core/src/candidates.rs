@@ -1415,9 +1415,11 @@ mod batched_signal_tests {
             if rng.chance(100) {
                 list.clear();
             }
-            let mut f = Filters::default();
-            f.allow = Some(AllowSet::new(&list));
-            f.exclude = sorted(&mut rng, 8, span);
+            let f = Filters {
+                allow: Some(AllowSet::new(&list)),
+                exclude: sorted(&mut rng, 8, span),
+                ..Filters::default()
+            };
             let user = *rng.pick(&["u", "", "nobody"]);
             let used = SignalUse {
                 cooc: rng.below(4) != 0,
