@@ -265,18 +265,61 @@ impl AllowSet {
     }
 }
 
-/// A one-hash bit filter in front of an [`AllowSet`], for walks over many more keys than
+/// A one-hash bit filter of a key set: a key whose bit is clear is not in the set; a set
+/// bit says only "maybe" (the set itself answers). Empty (never built) it says "maybe" to
+/// every key.
+#[derive(Debug, Default)]
+pub(crate) struct KeyBits {
+    /// One bit per hash value (a power of two of them); empty when not built.
+    words: Vec<u64>,
+    /// `64 - log2(bits)`: a key's hash, shifted down, is its bit.
+    shift: u32,
+}
+
+impl KeyBits {
+    /// The filter of `keys`, 32 bits a key (about 3% of the keys outside the set find their
+    /// bit set) within `min_bits..=max_bits` (powers of two); empty for no keys.
+    fn of(keys: &[u32], min_bits: usize, max_bits: usize) -> KeyBits {
+        let mut f = KeyBits::default();
+        if keys.is_empty() {
+            return f;
+        }
+        let bits = (keys.len() * 32)
+            .next_power_of_two()
+            .clamp(min_bits, max_bits);
+        f.words = vec![0; bits / 64];
+        f.shift = 64 - bits.trailing_zeros();
+        for &k in keys {
+            let b = f.bit(k);
+            f.words[b / 64] |= 1 << (b % 64);
+        }
+        f
+    }
+    /// The bit of key `k`.
+    #[inline]
+    fn bit(&self, k: u32) -> usize {
+        ((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+    /// False when `k` is surely not in the set; true when it may be (or nothing was built).
+    #[inline]
+    fn may_hold(&self, k: u32) -> bool {
+        if self.words.is_empty() {
+            return true;
+        }
+        let b = self.bit(k);
+        self.words[b / 64] & (1 << (b % 64)) != 0
+    }
+}
+
+/// A [`KeyBits`] filter in front of an [`AllowSet`], for walks over many more keys than
 /// the set holds (the anchors' neighbour rows against a short allow-list): a key whose bit
 /// is clear is not allowed, which most neighbours are not, so the set's table is probed
 /// only for the rest (a load and a bit test instead of a probe sequence).
 #[derive(Debug)]
 struct AllowFilter<'s> {
     set: &'s AllowSet,
-    /// One bit per hash value, `bits` of them (a power of two); none when the filter was
-    /// not worth building (the walk is short against the list).
-    words: Vec<u64>,
-    /// `64 - log2(bits)`: a key's hash, shifted down, is its bit.
-    shift: u32,
+    /// The set's bits; empty when not worth building (the walk is short against the list).
+    bits: KeyBits,
     /// Probes of the set's table made through the filter (the size tests count them).
     #[cfg(test)]
     probes: std::cell::Cell<usize>,
@@ -293,40 +336,23 @@ impl<'s> AllowFilter<'s> {
     /// 8 bits); else every key asks the set.
     fn new(set: &'s AllowSet, walk: usize) -> AllowFilter<'s> {
         let keys = &set.keys;
-        let mut f = AllowFilter {
+        let bits = if walk >= keys.len() {
+            KeyBits::of(keys, Self::MIN_BITS, Self::MAX_BITS)
+        } else {
+            KeyBits::default()
+        };
+        AllowFilter {
             set,
-            words: Vec::new(),
-            shift: 0,
+            bits,
             #[cfg(test)]
             probes: std::cell::Cell::new(0),
-        };
-        if walk >= keys.len() && !keys.is_empty() {
-            // 32 bits a key: about 3% of the keys outside the set find their bit set.
-            let bits = (keys.len() * 32)
-                .next_power_of_two()
-                .clamp(Self::MIN_BITS, Self::MAX_BITS);
-            f.words = vec![0; bits / 64];
-            f.shift = 64 - bits.trailing_zeros();
-            for &k in keys {
-                let b = f.bit(k);
-                f.words[b / 64] |= 1 << (b % 64);
-            }
         }
-        f
-    }
-    /// The bit of key `k`.
-    #[inline]
-    fn bit(&self, k: u32) -> usize {
-        ((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
     /// Whether `k` is in the set: its bit first, then the set's table.
     #[inline]
     fn contains(&self, k: u32) -> bool {
-        if !self.words.is_empty() {
-            let b = self.bit(k);
-            if self.words[b / 64] & (1 << (b % 64)) == 0 {
-                return false;
-            }
+        if !self.bits.may_hold(k) {
+            return false;
         }
         #[cfg(test)]
         self.probes.set(self.probes.get() + 1);
@@ -345,6 +371,9 @@ pub struct Filters<'s> {
     pub allow: Option<AllowSet>,
     /// Sorted excluded keys (only ids the request or catalog know).
     pub exclude: Vec<u32>,
+    /// A bit filter of `exclude` ([`Filters::index_exclusions`]), asked before its binary
+    /// search; empty (every key searched) until built.
+    pub(crate) exclude_bits: KeyBits,
     /// Required tags ("any of"); `Some(vec![])` when every required tag is unknown (nothing passes).
     pub required: Option<Vec<TagIdx>>,
     pub forbidden: Vec<TagIdx>,
@@ -353,6 +382,16 @@ pub struct Filters<'s> {
 }
 
 impl Filters<'_> {
+    /// Fewest and most bits of the exclusions' filter (1,024 bits for up to 32 keys, 64 KB
+    /// past 16,384 keys).
+    const EXCLUDE_BITS: (usize, usize) = (1 << 10, 1 << 19);
+
+    /// Builds the bit filter of `exclude` (sorted by then) that [`Filters::check`] asks
+    /// before searching the list: most candidates are not excluded, and their bit is clear.
+    pub(crate) fn index_exclusions(&mut self) {
+        let (min, max) = Self::EXCLUDE_BITS;
+        self.exclude_bits = KeyBits::of(&self.exclude, min, max);
+    }
     /// Checks one candidate against every hard filter, in pipeline order.
     pub fn check(&self, snap: &TenantSnapshot, keys: &Keys, k: u32) -> Result<(), Stage> {
         if let Some(allow) = &self.allow {
@@ -360,7 +399,18 @@ impl Filters<'_> {
                 return Err(Stage::Include);
             }
         }
-        if self.exclude.binary_search(&k).is_ok() {
+        self.check_allowed(snap, keys, k)
+    }
+    /// Checks a candidate known to pass the allow-list (one of its own keys) against every
+    /// other hard filter, in pipeline order.
+    #[inline]
+    pub(crate) fn check_allowed(
+        &self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        k: u32,
+    ) -> Result<(), Stage> {
+        if self.exclude_bits.may_hold(k) && self.exclude.binary_search(&k).is_ok() {
             return Err(Stage::Exclude);
         }
         // Tags only when a filter needs them (each lookup is a few cache misses at scale);
@@ -938,6 +988,29 @@ impl Pool {
     /// (its signals are read later, for many candidates at once: [`Pool::fill_signals`]).
     /// Returns true when it was pooled.
     pub fn offer(&mut self, snap: &TenantSnapshot, keys: &Keys, f: &Filters, k: u32) -> bool {
+        self.offer_checked(snap, keys, f, k, false)
+    }
+    /// [`Pool::offer`] for a key of the request's own allow-list (`include_ids`): counted
+    /// and filtered alike, but not asked of the allow-list it comes from.
+    pub(crate) fn offer_listed(
+        &mut self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        f: &Filters,
+        k: u32,
+    ) -> bool {
+        self.offer_checked(snap, keys, f, k, true)
+    }
+    /// [`Pool::offer`], with the allow-list check skipped when `listed`.
+    #[inline(always)]
+    fn offer_checked(
+        &mut self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        f: &Filters,
+        k: u32,
+        listed: bool,
+    ) -> bool {
         if self.full() {
             return false;
         }
@@ -945,7 +1018,11 @@ impl Pool {
         if !new {
             return false;
         }
-        let r = f.check(snap, keys, k);
+        let r = if listed {
+            f.check_allowed(snap, keys, k)
+        } else {
+            f.check(snap, keys, k)
+        };
         self.counts.record(r);
         if r.is_err() {
             *slot = Pool::REFUSED;
@@ -1145,7 +1222,10 @@ mod allow_set_tests {
             assert_eq!(set.len(), sorted.len());
             let walk = [0, set.len() / 2, set.len(), 10 * set.len() + 1][(round / 4) % 4];
             let filter = AllowFilter::new(&set, walk);
-            assert_eq!(filter.words.is_empty(), walk < set.len() || set.len() == 0);
+            assert_eq!(
+                filter.bits.words.is_empty(),
+                walk < set.len() || set.len() == 0
+            );
             let asked = keys
                 .iter()
                 .copied()
@@ -1194,9 +1274,9 @@ mod allow_set_tests {
                 (probes - allowed) as f64 <= at_most_outside * outside,
                 "{len} {walk}: {probes} probes, {allowed} allowed"
             );
-            assert!(filter.words.len() * 8 <= 32 << 10);
+            assert!(filter.bits.words.len() * 8 <= 32 << 10);
             if walk < set.len() {
-                assert!(filter.words.is_empty() && probes == walk);
+                assert!(filter.bits.words.is_empty() && probes == walk);
             }
         }
     }
@@ -1402,6 +1482,7 @@ mod batched_signal_tests {
         let mut rng = Rng::new(41);
         let (mut filtered, mut probed, mut empty) = (0, 0, 0);
         let (mut with_content, mut with_cooc, mut with_user) = (0, 0, 0);
+        let mut refused = 0;
         for round in 0..400 {
             let n = 5 + rng.below(120) as usize;
             let snap = world(&mut rng, n);
@@ -1415,9 +1496,23 @@ mod batched_signal_tests {
             if rng.chance(100) {
                 list.clear();
             }
-            let f = Filters {
+            // Exclusions few or many (past the bit filter's 32 keys a 1,024-bit word set),
+            // often among the list's own keys.
+            let mut exclude = sorted(&mut rng, if round % 3 == 0 { 60 } else { 8 }, span);
+            exclude.extend(list.iter().filter(|_| rng.chance(150)));
+            exclude.sort_unstable();
+            exclude.dedup();
+            // The request's filters (exclusions indexed), and the reference: every key asks
+            // the allow set and searches the exclusions, as before.
+            let mut f = Filters {
                 allow: Some(AllowSet::new(&list)),
-                exclude: sorted(&mut rng, 8, span),
+                exclude: exclude.clone(),
+                ..Filters::default()
+            };
+            f.index_exclusions();
+            let plain = Filters {
+                allow: Some(AllowSet::new(&list)),
+                exclude,
                 ..Filters::default()
             };
             let user = *rng.pick(&["u", "", "nobody"]);
@@ -1449,27 +1544,37 @@ mod batched_signal_tests {
             let all = SignalMaps::build(&snap, &anchors, user, used, None);
             let keys = Keys::new(&snap);
             let injected: Vec<u32> = (0..rng.below(6)).map(|_| rng.below(span) as u32).collect();
-            let gather = |maps: &SignalMaps| {
+            // The request's gather offers the list's own keys unasked (`offer_listed`); the
+            // reference offers every key through every filter. Rule injections (any key)
+            // ask the allow set in both.
+            let gather = |maps: &SignalMaps, f: &Filters, listed: bool| {
                 let mut pool = Pool::with_capacity(list.len(), usize::MAX);
                 for &k in &list {
-                    pool.offer(&snap, &keys, &f, k);
+                    if listed {
+                        pool.offer_listed(&snap, &keys, f, k);
+                    } else {
+                        pool.offer(&snap, &keys, f, k);
+                    }
                 }
                 pool.fill_signals(&snap, maps, &w, false);
                 for &k in &injected {
-                    pool.offer(&snap, &keys, &f, k);
+                    pool.offer(&snap, &keys, f, k);
                     pool.fill_signals(&snap, maps, &w, false);
                 }
-                pool.cands
-                    .iter()
-                    .map(|c| {
-                        let r = c.raw;
-                        let bits = [r.pop, r.cooc, r.collab, r.content, r.session, c.score];
-                        (c.key, bits.map(f64::to_bits))
-                    })
-                    .collect::<Vec<_>>()
+                let cands = pool.cands.iter().map(|c| {
+                    let r = c.raw;
+                    let bits = [r.pop, r.cooc, r.collab, r.content, r.session, c.score];
+                    (c.key, bits.map(f64::to_bits))
+                });
+                (cands.collect::<Vec<_>>(), pool.counts)
             };
-            let got = gather(&only);
-            assert_eq!(got, gather(&all), "round {round}");
+            let (want, want_counts) = gather(&all, &plain, false);
+            let (got, counts) = gather(&only, &f, true);
+            assert_eq!((&got, counts), (&want, want_counts), "round {round}");
+            for (k, _) in &got {
+                assert!(f.exclude.binary_search(k).is_err(), "round {round}");
+            }
+            refused += counts.after_include - counts.after_exclude;
             let nonzero = |j: usize| got.iter().any(|c| c.1[j] != 0);
             with_content += usize::from(nonzero(3));
             with_cooc += usize::from(nonzero(1));
@@ -1488,6 +1593,8 @@ mod batched_signal_tests {
         // The rounds read every signal somewhere (not all zeros compared with zeros).
         let read = [with_content, with_cooc, with_user];
         assert!(read.iter().all(|&r| r > 30), "{read:?}");
+        // Many listed keys were excluded (the exclusions are asked of the list's keys).
+        assert!(refused > 200, "{refused}");
     }
 
     /// Every pooled candidate's signals, read a chunk at a time ([`Pool::fill_signals`],

@@ -51,6 +51,7 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
     }
     f.exclude.sort_unstable();
     f.exclude.dedup();
+    f.index_exclusions();
     let mut max_per_tag = Vec::new();
     if let Some(c) = spec.constraints {
         if !c.required_tags.is_empty() {

@@ -167,8 +167,9 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         budgets,
     };
     if f.filters.allow.is_some() {
+        // The list's own keys: the allow check would only find each in the set.
         for &k in &f.include_keys {
-            offer.one(&mut pool, k);
+            pool.offer_listed(snap, &f.keys, &f.filters, k);
         }
     } else {
         match spec.source {
