@@ -98,7 +98,7 @@ impl<V: Copy + Default> KeyTable<V> {
         found.then(|| self.table.at(i).value)
     }
     /// The value of `key`, inserting `V::default()` when absent; true when it was inserted.
-    #[inline]
+    #[inline(always)]
     pub fn entry(&mut self, key: u32) -> (&mut V, bool) {
         if key == u32::MAX {
             let inserted = self.max_key.is_none();
