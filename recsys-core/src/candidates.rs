@@ -98,7 +98,7 @@ impl<V: Copy + Default> KeyTable<V> {
         found.then(|| self.table.at(i).value)
     }
     /// The value of `key`, inserting `V::default()` when absent; true when it was inserted.
-    #[inline]
+    #[inline(always)]
     pub fn entry(&mut self, key: u32) -> (&mut V, bool) {
         if key == u32::MAX {
             let inserted = self.max_key.is_none();
@@ -228,6 +228,138 @@ impl StageCounts {
     }
 }
 
+/// A request's allow-list (`candidates.include_ids`) as a set of keys: one probe table, built
+/// once per request and asked by the hard filters (every offer, rule injections included)
+/// and by the signal rows (the anchors' and user's rows keep only allowed keys). No sort:
+/// the list's order and repeats do not matter to a set.
+#[derive(Debug, Default)]
+pub struct AllowSet {
+    table: KeyTable<()>,
+    /// The distinct keys, first occurrences in list order.
+    keys: Vec<u32>,
+}
+
+impl AllowSet {
+    /// The set of `keys` (repeats counted once).
+    pub fn new(keys: &[u32]) -> AllowSet {
+        let mut table = KeyTable::with_capacity(keys.len());
+        let mut distinct = Vec::with_capacity(keys.len());
+        for &k in keys {
+            if table.entry(k).1 {
+                distinct.push(k);
+            }
+        }
+        AllowSet {
+            table,
+            keys: distinct,
+        }
+    }
+    /// Whether `k` is allowed (one probe).
+    #[inline]
+    pub fn contains(&self, k: u32) -> bool {
+        self.table.get(k).is_some()
+    }
+    /// How many distinct keys are allowed.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// A one-hash bit filter of a key set: a key whose bit is clear is not in the set; a set
+/// bit says only "maybe" (the set itself answers). Empty (never built) it says "maybe" to
+/// every key.
+#[derive(Debug, Default)]
+pub(crate) struct KeyBits {
+    /// One bit per hash value (a power of two of them); empty when not built.
+    words: Vec<u64>,
+    /// `64 - log2(bits)`: a key's hash, shifted down, is its bit.
+    shift: u32,
+}
+
+impl KeyBits {
+    /// The filter of `keys`, 32 bits a key (about 3% of the keys outside the set find their
+    /// bit set) within `min_bits..=max_bits` (powers of two); empty for no keys.
+    fn of(keys: &[u32], min_bits: usize, max_bits: usize) -> KeyBits {
+        let mut f = KeyBits::default();
+        if keys.is_empty() {
+            return f;
+        }
+        let bits = (keys.len() * 32)
+            .next_power_of_two()
+            .clamp(min_bits, max_bits);
+        f.words = vec![0; bits / 64];
+        f.shift = 64 - bits.trailing_zeros();
+        for &k in keys {
+            let b = f.bit(k);
+            f.words[b / 64] |= 1 << (b % 64);
+        }
+        f
+    }
+    /// The bit of key `k`.
+    #[inline]
+    fn bit(&self, k: u32) -> usize {
+        ((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+    /// False when `k` is surely not in the set; true when it may be (or nothing was built).
+    #[inline]
+    fn may_hold(&self, k: u32) -> bool {
+        if self.words.is_empty() {
+            return true;
+        }
+        let b = self.bit(k);
+        self.words[b / 64] & (1 << (b % 64)) != 0
+    }
+}
+
+/// A [`KeyBits`] filter in front of an [`AllowSet`], for walks over many more keys than
+/// the set holds (the anchors' neighbour rows against a short allow-list): a key whose bit
+/// is clear is not allowed, which most neighbours are not, so the set's table is probed
+/// only for the rest (a load and a bit test instead of a probe sequence).
+#[derive(Debug)]
+struct AllowFilter<'s> {
+    set: &'s AllowSet,
+    /// The set's bits; empty when not worth building (the walk is short against the list).
+    bits: KeyBits,
+    /// Probes of the set's table made through the filter (the size tests count them).
+    #[cfg(test)]
+    probes: std::cell::Cell<usize>,
+}
+
+impl<'s> AllowFilter<'s> {
+    /// Fewest bits (and their most: 2^18 bits, 32 KB, for lists past 8,192 keys, where
+    /// the walk it serves is at least as long as the list).
+    const MIN_BITS: usize = 1 << 10;
+    const MAX_BITS: usize = 1 << 18;
+
+    /// A filter of `set` for a walk over `walk` keys: built when the walk is at least as
+    /// long as the set (the build costs a few instructions a key and a byte of zeroing per
+    /// 8 bits); else every key asks the set.
+    fn new(set: &'s AllowSet, walk: usize) -> AllowFilter<'s> {
+        let keys = &set.keys;
+        let bits = if walk >= keys.len() {
+            KeyBits::of(keys, Self::MIN_BITS, Self::MAX_BITS)
+        } else {
+            KeyBits::default()
+        };
+        AllowFilter {
+            set,
+            bits,
+            #[cfg(test)]
+            probes: std::cell::Cell::new(0),
+        }
+    }
+    /// Whether `k` is in the set: its bit first, then the set's table.
+    #[inline]
+    fn contains(&self, k: u32) -> bool {
+        if !self.bits.may_hold(k) {
+            return false;
+        }
+        #[cfg(test)]
+        self.probes.set(self.probes.get() + 1);
+        self.set.contains(k)
+    }
+}
+
 fn intersects(a: &[u32], sorted: &[u32]) -> bool {
     !sorted.is_empty() && a.iter().any(|x| sorted.binary_search(x).is_ok())
 }
@@ -235,10 +367,13 @@ fn intersects(a: &[u32], sorted: &[u32]) -> bool {
 /// Every hard filter of a request, resolved to keys and tag ids.
 #[derive(Debug, Default)]
 pub struct Filters<'s> {
-    /// Sorted allow-list keys; `None` when the request has no `include_ids`.
-    pub allow: Option<Vec<u32>>,
+    /// The allow-list's keys; `None` when the request has no `include_ids`.
+    pub allow: Option<AllowSet>,
     /// Sorted excluded keys (only ids the request or catalog know).
     pub exclude: Vec<u32>,
+    /// A bit filter of `exclude` ([`Filters::index_exclusions`]), asked before its binary
+    /// search; empty (every key searched) until built.
+    pub(crate) exclude_bits: KeyBits,
     /// Required tags ("any of"); `Some(vec![])` when every required tag is unknown (nothing passes).
     pub required: Option<Vec<TagIdx>>,
     pub forbidden: Vec<TagIdx>,
@@ -247,14 +382,37 @@ pub struct Filters<'s> {
 }
 
 impl Filters<'_> {
+    /// Fewest and most bits of the exclusions' filter (1,024 bits for up to 32 keys, 64 KB
+    /// past 16,384 keys).
+    const EXCLUDE_BITS: (usize, usize) = (1 << 10, 1 << 19);
+
+    /// Builds the bit filter of `exclude` (sorted by then) that [`Filters::check`] asks
+    /// before searching the list: most candidates are not excluded, and their bit is clear.
+    pub(crate) fn index_exclusions(&mut self) {
+        let (min, max) = Self::EXCLUDE_BITS;
+        self.exclude_bits = KeyBits::of(&self.exclude, min, max);
+    }
     /// Checks one candidate against every hard filter, in pipeline order.
     pub fn check(&self, snap: &TenantSnapshot, keys: &Keys, k: u32) -> Result<(), Stage> {
         if let Some(allow) = &self.allow {
-            if allow.binary_search(&k).is_err() {
+            if !allow.contains(k) {
                 return Err(Stage::Include);
             }
         }
-        if self.exclude.binary_search(&k).is_ok() {
+        self.check_allowed(snap, keys, k)
+    }
+    /// Checks a candidate known to pass the allow-list (one of its own keys) against every
+    /// other hard filter, in pipeline order. Inlined into [`Pool::offer`] as the whole check
+    /// was before it was split (called out of line, with the pool's index entry, C's offers
+    /// cost ~300 instructions more a request per 1,000 offers).
+    #[inline(always)]
+    pub(crate) fn check_allowed(
+        &self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        k: u32,
+    ) -> Result<(), Stage> {
+        if self.exclude_bits.may_hold(k) && self.exclude.binary_search(&k).is_ok() {
             return Err(Stage::Exclude);
         }
         // Tags only when a filter needs them (each lookup is a few cache misses at scale);
@@ -310,8 +468,12 @@ pub struct SignalMaps {
     has_cooc: bool,
     /// Union of the anchors' similarity tags, sorted, with how many anchors carry each (an
     /// anchor's content similarity is measured against the *other* anchors: a tag counts
-    /// for it when another anchor carries it too).
+    /// for it when another anchor carries it too); the content candidates' order. Not built
+    /// for an allow-listed request (no content candidates), whose counts are only in
+    /// `anchor_table`.
     pub anchor_tags: Vec<(TagIdx, u32)>,
+    /// Some anchor carries a similarity tag (content similarity is read per candidate).
+    any_anchor_tag: bool,
     /// `anchor_tags` as an open-addressing table (what every candidate's content similarity
     /// looks its tags up in: a probe or two instead of a binary search per tag).
     anchor_table: TagTable,
@@ -343,12 +505,16 @@ struct TagTable {
 }
 
 impl TagTable {
-    fn build(tags: &[(TagIdx, u32)]) -> TagTable {
-        let size = (tags.len() * 4).next_power_of_two().max(8);
-        let mut t = TagTable {
+    /// An empty table of `size` slots (a power of two).
+    fn with_slots(size: usize) -> TagTable {
+        TagTable {
             slots: vec![(0, 0); size],
             shift: 64 - size.trailing_zeros(),
-        };
+        }
+    }
+    fn build(tags: &[(TagIdx, u32)]) -> TagTable {
+        let size = (tags.len() * 4).next_power_of_two().max(8);
+        let mut t = TagTable::with_slots(size);
         for &(tag, n) in tags {
             let mut i = t.slot(tag);
             while t.slots[i].0 != 0 {
@@ -360,6 +526,23 @@ impl TagTable {
     }
     fn slot(&self, tag: TagIdx) -> usize {
         ((tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+    /// Adds one to the count of `tag` (the table must have a free slot left; as in
+    /// [`TagTable::build`], tag `u32::MAX` cannot be held and reads 0).
+    fn bump(&mut self, tag: TagIdx) {
+        let (key, mask) = (tag.wrapping_add(1), self.slots.len() - 1);
+        if key == 0 {
+            return;
+        }
+        let mut i = self.slot(tag);
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.0 == 0 || slot.0 == key {
+                *slot = (key, slot.1 + 1);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
     }
     /// The count of `tag` (0 when absent).
     fn get(&self, tag: TagIdx) -> u32 {
@@ -397,20 +580,9 @@ impl SignalMaps {
         anchors: &[ItemIdx],
         user_key: &str,
         used: SignalUse,
-        only: Option<&[u32]>,
+        only: Option<&AllowSet>,
     ) -> SignalMaps {
         let mut m = SignalMaps::default();
-        // With an allow-list (`only`) no other item can be a candidate, so the rows keep just
-        // its keys (200 allowed anchors' co-occurrence rows hold ~10k neighbours): a probe
-        // into a small table of the allowed keys per neighbour.
-        let allowed = only.map(|a| {
-            let mut t = KeyTable::<()>::with_capacity(a.len());
-            for &k in a {
-                t.entry(k);
-            }
-            t
-        });
-        let keep = |k: u32| allowed.as_ref().is_none_or(|t| t.get(k).is_some());
         let cooc_rows: Vec<&[(ItemIdx, f64)]> = if used.cooc {
             anchors.iter().map(|&a| snap.cooc_row(a)).collect()
         } else {
@@ -433,24 +605,37 @@ impl SignalMaps {
         };
         let n: usize = cooc_rows.iter().map(|r| r.len()).sum::<usize>()
             + user_rows.iter().flatten().map(|r| r.len()).sum::<usize>();
-        // No rows at all (a popularity-only request): no table to allocate and zero.
-        if n > 0 {
-            m.rows = KeyTable::with_capacity(only.map_or(n, |a| n.min(a.len())));
-        }
         m.has_cooc = used.cooc;
-        for row in &cooc_rows {
-            // Anchors may be neighbours of each other (included items co-occur); rows
-            // never contain their own anchor.
-            for &(n, c) in row.iter().filter(|(n, _)| keep(*n)) {
-                let e = &mut m.rows.entry(n).0[0];
-                if c > *e {
-                    *e = c;
-                }
+        // Anchors may be neighbours of each other (included items co-occur); rows never
+        // contain their own anchor.
+        match only {
+            // No rows at all (a popularity-only request): no table to allocate and zero.
+            None if n == 0 => {}
+            None => {
+                m.rows = KeyTable::with_capacity(n);
+                each_row_entry(&cooc_rows, user_rows, |k, field, v| {
+                    put_row(&mut m.rows, k, field, v)
+                });
             }
-        }
-        for (field, row) in [(1, user_rows[0]), (2, user_rows[1])] {
-            for &(k, v) in row.into_iter().flatten().filter(|(k, _)| keep(*k)) {
-                m.rows.entry(k).0[field] = v;
+            // With an allow-list no other item can be a candidate, so the rows keep just its
+            // keys (200 allowed anchors' rows hold thousands of neighbours, of which a few
+            // are allowed): each neighbour is asked of the allow-list (through its bit
+            // filter when the rows are long against the list), the few kept are gathered
+            // first, and the table is sized for them, not for the list.
+            Some(set) => {
+                let filter = AllowFilter::new(set, n);
+                let mut kept: Vec<(u32, usize, f64)> = Vec::new();
+                each_row_entry(&cooc_rows, user_rows, |k, field, v| {
+                    if filter.contains(k) {
+                        kept.push((k, field, v));
+                    }
+                });
+                if !kept.is_empty() {
+                    m.rows = KeyTable::with_capacity(kept.len());
+                }
+                for (k, field, v) in kept {
+                    put_row(&mut m.rows, k, field, v);
+                }
             }
         }
         if used.content {
@@ -462,20 +647,45 @@ impl SignalMaps {
             }
             // Every anchor's row first (independent loads, which overlap), then their tags.
             let sims: Vec<&[TagIdx]> = m.anchors.iter().map(|&a| snap.tag_index.sim(a)).collect();
-            let mut tags: Vec<TagIdx> = sims.concat();
-            tags.sort_unstable();
-            for t in tags {
-                match m.anchor_tags.last_mut() {
-                    Some((last, n)) if *last == t => *n += 1,
-                    _ => m.anchor_tags.push((t, 1)),
+            if only.is_some() {
+                m.count_anchor_tags(&sims);
+            } else {
+                let mut tags: Vec<TagIdx> = sims.concat();
+                tags.sort_unstable();
+                for t in tags {
+                    match m.anchor_tags.last_mut() {
+                        Some((last, n)) if *last == t => *n += 1,
+                        _ => m.anchor_tags.push((t, 1)),
+                    }
                 }
-            }
-            m.anchor_table = TagTable::build(&m.anchor_tags);
-            for &(t, _) in &m.anchor_tags {
-                m.anchor_mask[(t as usize / 64) % 16] |= 1 << (t % 64);
+                m.anchor_table = TagTable::build(&m.anchor_tags);
+                for &(t, _) in &m.anchor_tags {
+                    m.anchor_mask[(t as usize / 64) % 16] |= 1 << (t % 64);
+                }
+                m.any_anchor_tag = !m.anchor_tags.is_empty();
             }
         }
         m
+    }
+
+    /// The anchors' tag table and filter counted straight from their similarity-tag rows
+    /// (`sims`), for an allow-listed request: it offers no content candidates, so the tags
+    /// are not needed in order (50 anchors' ~300 tags were sorted for nothing), and a table
+    /// at most half full of every tag occurrence is half the size [`TagTable::build`] gives
+    /// the distinct tags. The counts are those of the sorted list's runs.
+    fn count_anchor_tags(&mut self, sims: &[&[TagIdx]]) {
+        let total: usize = sims.iter().map(|r| r.len()).sum();
+        if total == 0 {
+            return;
+        }
+        self.anchor_table = TagTable::with_slots((total * 2).next_power_of_two().max(8));
+        for row in sims {
+            for &t in row.iter() {
+                self.anchor_table.bump(t);
+                self.anchor_mask[(t as usize / 64) % 16] |= 1 << (t % 64);
+            }
+        }
+        self.any_anchor_tag = true;
     }
 
     /// Content similarity of item `k`, whose similarity tags are `sim`: how many of them the
@@ -513,10 +723,10 @@ impl SignalMaps {
     /// chunk of candidates at a time).
     pub fn signals(&self, snap: &TenantSnapshot, k: u32) -> Signals {
         let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
-        let content = if self.anchor_tags.is_empty() {
-            0.0
-        } else {
+        let content = if self.any_anchor_tag {
             self.content_of(k, snap.tag_index.sim(k))
+        } else {
+            0.0
         };
         self.signals_of(k, pop, content)
     }
@@ -538,7 +748,7 @@ impl SignalMaps {
     /// are read in one short loop first, so their misses overlap, then its signals are
     /// computed and blended while the candidate is at hand).
     fn fill(&self, snap: &TenantSnapshot, cands: &mut [Cand], w: &Weights) {
-        let content = !self.anchor_tags.is_empty();
+        let content = self.any_anchor_tag;
         for chunk in cands.chunks_mut(FILL_CHUNK) {
             let mut pop = [0.0f64; FILL_CHUNK];
             let mut sim: [&[TagIdx]; FILL_CHUNK] = [&[]; FILL_CHUNK];
@@ -586,7 +796,7 @@ impl SignalMaps {
         w: &Weights,
         hits: &mut TagHits,
     ) {
-        let content = !self.anchor_tags.is_empty();
+        let content = self.any_anchor_tag;
         let ix = &snap.rule_index;
         // Sized for a few targeted keys per candidate, as the rules' own scan is.
         hits.hits.reserve(cands.len() * 4);
@@ -657,6 +867,38 @@ impl SignalMaps {
             // Explicit request anchors are the seeds, not co-occurrence candidates.
             .filter(|k| !seeds.contains(k))
             .collect()
+    }
+}
+
+/// Calls `f` with every entry of the signal rows as (key, field, value), in the order they
+/// are applied: the anchors' co-occurrence rows (field 0), then the user's implicit (1) and
+/// session (2) rows. Plain loops: an iterator chain of the same walk was not inlined
+/// (~35 instructions a neighbour more).
+#[inline(always)]
+fn each_row_entry(
+    cooc_rows: &[&[(ItemIdx, f64)]],
+    user_rows: [Option<&[(ItemIdx, f64)]>; 2],
+    mut f: impl FnMut(u32, usize, f64),
+) {
+    for row in cooc_rows {
+        for &(k, c) in row.iter() {
+            f(k, 0, c);
+        }
+    }
+    for (field, row) in [(1, user_rows[0]), (2, user_rows[1])] {
+        for &(k, v) in row.unwrap_or_default() {
+            f(k, field, v);
+        }
+    }
+}
+
+/// Applies one row entry to the signal table: a co-occurrence count raises the key's
+/// (the max over the anchors' rows, from 0), a user row's score replaces it (the last wins).
+#[inline]
+fn put_row(rows: &mut KeyTable<[f64; 3]>, k: u32, field: usize, v: f64) {
+    let e = &mut rows.entry(k).0[field];
+    if field > 0 || v > *e {
+        *e = v;
     }
 }
 
@@ -780,6 +1022,29 @@ impl Pool {
     /// (its signals are read later, for many candidates at once: [`Pool::fill_signals`]).
     /// Returns true when it was pooled.
     pub fn offer(&mut self, snap: &TenantSnapshot, keys: &Keys, f: &Filters, k: u32) -> bool {
+        self.offer_checked(snap, keys, f, k, false)
+    }
+    /// [`Pool::offer`] for a key of the request's own allow-list (`include_ids`): counted
+    /// and filtered alike, but not asked of the allow-list it comes from.
+    pub(crate) fn offer_listed(
+        &mut self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        f: &Filters,
+        k: u32,
+    ) -> bool {
+        self.offer_checked(snap, keys, f, k, true)
+    }
+    /// [`Pool::offer`], with the allow-list check skipped when `listed`.
+    #[inline(always)]
+    fn offer_checked(
+        &mut self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        f: &Filters,
+        k: u32,
+        listed: bool,
+    ) -> bool {
         if self.full() {
             return false;
         }
@@ -787,7 +1052,11 @@ impl Pool {
         if !new {
             return false;
         }
-        let r = f.check(snap, keys, k);
+        let r = if listed {
+            f.check_allowed(snap, keys, k)
+        } else {
+            f.check(snap, keys, k)
+        };
         self.counts.record(r);
         if r.is_err() {
             *slot = Pool::REFUSED;
@@ -952,8 +1221,104 @@ mod key_table_tests {
 }
 
 #[cfg(test)]
+mod allow_set_tests {
+    use super::{AllowFilter, AllowSet};
+    use crate::tests::rng::Rng;
+
+    /// A random list of `len` keys below `span` (repeats likely when `span` is small).
+    fn list(rng: &mut Rng, len: usize, span: u64) -> Vec<u32> {
+        (0..len).map(|_| rng.below(span) as u32).collect()
+    }
+
+    /// The set, and the set behind its bit filter (built or not), answer as a search of the
+    /// list: lists from empty to past the filter's largest size (2^18 bits from 8,192
+    /// keys), keys crowded in a narrow range or spread over a million, keys 0 and
+    /// `u32::MAX`.
+    #[test]
+    fn allow_set_and_filter_answer_as_the_list() {
+        let mut rng = Rng::new(5);
+        for round in 0..60 {
+            let len = match round % 4 {
+                0 => rng.below(5) as usize,
+                1 => rng.below(300) as usize,
+                2 => rng.below(3_000) as usize,
+                _ => 8_000 + rng.below(12_000) as usize,
+            };
+            let span = *rng.pick(&[len as u64 + 10, 1 << 20, 1 << 32]);
+            let mut keys = list(&mut rng, len, span);
+            if rng.chance(300) {
+                keys.extend([0, u32::MAX]);
+            }
+            let set = AllowSet::new(&keys);
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(set.len(), sorted.len());
+            let walk = [0, set.len() / 2, set.len(), 10 * set.len() + 1][(round / 4) % 4];
+            let filter = AllowFilter::new(&set, walk);
+            assert_eq!(
+                filter.bits.words.is_empty(),
+                walk < set.len() || set.len() == 0
+            );
+            let asked = keys
+                .iter()
+                .copied()
+                .chain(list(&mut rng, 2_000, span))
+                .chain([0, 1, u32::MAX - 1, u32::MAX]);
+            for k in asked {
+                let want = sorted.binary_search(&k).is_ok();
+                assert_eq!(set.contains(k), want, "round {round} key {k}");
+                assert_eq!(filter.contains(k), want, "round {round} key {k}");
+            }
+        }
+    }
+
+    /// What a walk over the anchors' neighbours costs against the list (instruction counts
+    /// are the benches' evidence; this is the bound): each neighbour asks the set's table
+    /// at most once, as every neighbour did before the filter, and behind the filter only
+    /// the allowed ones and ~3% of the rest (E's 200 allowed keys against 2,500 neighbours;
+    /// 10,000 allowed against 200,000 neighbours, 1,000 anchors of 200 each, with the filter
+    /// at its largest, 32 KB); a walk shorter than the list builds no filter.
+    #[test]
+    fn filtered_walks_probe_the_table_for_few_keys() {
+        let mut rng = Rng::new(9);
+        for (len, walk, at_most_outside) in [
+            (200, 2_500, 0.06),
+            (10_000, 200_000, 0.08),
+            (100_000, 200_000, 0.45),
+            (10_000, 5_000, 1.0),
+        ] {
+            let keys = list(&mut rng, len, 1 << 20);
+            let set = AllowSet::new(&keys);
+            let filter = AllowFilter::new(&set, walk);
+            // A quarter of the walk is allowed keys, the rest any key of the catalog.
+            let walked: Vec<u32> = (0..walk)
+                .map(|i| match i % 4 {
+                    0 => *rng.pick(&keys),
+                    _ => rng.below(1 << 20) as u32,
+                })
+                .collect();
+            let allowed = walked.iter().filter(|&&k| set.contains(k)).count();
+            let passed = walked.iter().filter(|&&k| filter.contains(k)).count();
+            assert_eq!(passed, allowed);
+            let probes = filter.probes.get();
+            assert!(probes <= walk, "{len} {walk}: {probes} probes");
+            let outside = (walk - allowed) as f64;
+            assert!(
+                (probes - allowed) as f64 <= at_most_outside * outside,
+                "{len} {walk}: {probes} probes, {allowed} allowed"
+            );
+            assert!(filter.bits.words.len() * 8 <= 32 << 10);
+            if walk < set.len() {
+                assert!(filter.bits.words.is_empty() && probes == walk);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod allow_list_signal_tests {
-    use super::{SignalMaps, SignalUse};
+    use super::{AllowSet, SignalMaps, SignalUse};
     use crate::config::TenantConfig;
     use crate::snapshot::{SignalData, TenantSnapshot, Versions};
 
@@ -987,7 +1352,7 @@ mod allow_list_signal_tests {
             session: true,
         };
         let all = SignalMaps::build(&snap, &anchors, "u", used, None);
-        let only = SignalMaps::build(&snap, &anchors, "u", used, Some(&allow));
+        let only = SignalMaps::build(&snap, &anchors, "u", used, Some(&AllowSet::new(&allow)));
         assert!(only.rows.len() <= allow.len(), "{} rows", only.rows.len());
         assert!(all.rows.len() > 3 * allow.len(), "{} rows", all.rows.len());
         for &k in &allow {
@@ -999,7 +1364,7 @@ mod allow_list_signal_tests {
 
 #[cfg(test)]
 mod batched_signal_tests {
-    use super::{Filters, Keys, Pool, SignalMaps, SignalUse};
+    use super::{AllowSet, Filters, Keys, Pool, SignalMaps, SignalUse};
     use crate::config::TenantConfig;
     use crate::snapshot::{SignalData, TenantSnapshot, Versions};
     use crate::tests::rng::Rng;
@@ -1059,8 +1424,13 @@ mod batched_signal_tests {
             let mut f = Filters::default();
             let only = rng.below(6);
             let set = |rng: &mut Rng, which: u64| only == which || (only == 5 && rng.below(2) == 0);
+            let mut allow: Option<Vec<u32>> = None;
             if set(&mut rng, 0) {
-                f.allow = Some(sorted(&mut rng, 30, span));
+                // Unsorted, with repeats: the set does not care.
+                let mut list = sorted(&mut rng, 30, span);
+                list.extend(list.clone().iter().rev().step_by(2));
+                f.allow = Some(AllowSet::new(&list));
+                allow = Some(list);
             }
             if set(&mut rng, 1) {
                 f.exclude = sorted(&mut rng, 10, span);
@@ -1076,7 +1446,7 @@ mod batched_signal_tests {
             let passes = |k: u32| {
                 let any_in =
                     |list: &[u32]| tags(k).is_some_and(|t| t.iter().any(|x| list.contains(x)));
-                f.allow.as_ref().is_none_or(|a| a.contains(&k))
+                allow.as_ref().is_none_or(|a| a.contains(&k))
                     && !f.exclude.contains(&k)
                     && f.required.as_ref().is_none_or(|r| any_in(r))
                     && !any_in(&f.forbidden)
@@ -1133,6 +1503,134 @@ mod batched_signal_tests {
         }
     }
 
+    /// The allow-listed gather equals the unfiltered one: the same requests (random
+    /// allow-lists with repeats and unknown keys, empty lists, exclusions, anchors with
+    /// their rows, a user with history or none, every signal switch, rule injections
+    /// offered after the sources) pool the same candidates, in the same order, with
+    /// bit-identical raw signals and scores, whether the signal rows were built for the
+    /// allow-list (walked through its bit filter or, for walks shorter than the list,
+    /// probed key by key) or unfiltered, as they were before allow-lists had a path of their
+    /// own. The rows keep no key outside the list.
+    #[test]
+    fn allow_listed_gather_equals_the_unfiltered_gather() {
+        let mut rng = Rng::new(41);
+        let (mut filtered, mut probed, mut empty) = (0, 0, 0);
+        let (mut with_content, mut with_cooc, mut with_user) = (0, 0, 0);
+        let mut refused = 0;
+        for round in 0..400 {
+            let n = 5 + rng.below(120) as usize;
+            let snap = world(&mut rng, n);
+            let span = n as u64 + 6;
+            let anchors: Vec<u32> = (0..rng.below(30))
+                .map(|_| rng.below(n as u64) as u32)
+                .collect();
+            let mut list: Vec<u32> = (0..rng.below(if round % 2 == 0 { 12 } else { 2 * span }))
+                .map(|_| rng.below(span) as u32)
+                .collect();
+            if rng.chance(100) {
+                list.clear();
+            }
+            // Exclusions few or many (past the bit filter's 32 keys a 1,024-bit word set),
+            // often among the list's own keys.
+            let mut exclude = sorted(&mut rng, if round % 3 == 0 { 60 } else { 8 }, span);
+            exclude.extend(list.iter().filter(|_| rng.chance(150)));
+            exclude.sort_unstable();
+            exclude.dedup();
+            // The request's filters (exclusions indexed), and the reference: every key asks
+            // the allow set and searches the exclusions, as before.
+            let mut f = Filters {
+                allow: Some(AllowSet::new(&list)),
+                exclude: exclude.clone(),
+                ..Filters::default()
+            };
+            f.index_exclusions();
+            let plain = Filters {
+                allow: Some(AllowSet::new(&list)),
+                exclude,
+                ..Filters::default()
+            };
+            let user = *rng.pick(&["u", "", "nobody"]);
+            let used = SignalUse {
+                cooc: rng.below(4) != 0,
+                collaborative: rng.below(4) != 0,
+                content: rng.below(4) != 0,
+                session: rng.below(4) != 0,
+            };
+            let w = crate::config::Weights {
+                pop: 0.5,
+                cooc: 1.0,
+                emb: [0.0, 0.25][rng.below(2) as usize],
+            };
+            let walk: usize = anchors.iter().map(|&a| snap.cooc_row(a).len()).sum();
+            let distinct = {
+                let mut d = list.clone();
+                d.sort_unstable();
+                d.dedup();
+                d.len()
+            };
+            match distinct {
+                0 => empty += 1,
+                d if used.cooc && walk >= d => filtered += 1,
+                _ => probed += 1,
+            }
+            let set = f.allow.as_ref();
+            let only = SignalMaps::build(&snap, &anchors, user, used, set);
+            let all = SignalMaps::build(&snap, &anchors, user, used, None);
+            let keys = Keys::new(&snap);
+            let injected: Vec<u32> = (0..rng.below(6)).map(|_| rng.below(span) as u32).collect();
+            // The request's gather offers the list's own keys unasked (`offer_listed`); the
+            // reference offers every key through every filter. Rule injections (any key)
+            // ask the allow set in both.
+            let gather = |maps: &SignalMaps, f: &Filters, listed: bool| {
+                let mut pool = Pool::with_capacity(list.len(), usize::MAX);
+                for &k in &list {
+                    if listed {
+                        pool.offer_listed(&snap, &keys, f, k);
+                    } else {
+                        pool.offer(&snap, &keys, f, k);
+                    }
+                }
+                pool.fill_signals(&snap, maps, &w, false);
+                for &k in &injected {
+                    pool.offer(&snap, &keys, f, k);
+                    pool.fill_signals(&snap, maps, &w, false);
+                }
+                let cands = pool.cands.iter().map(|c| {
+                    let r = c.raw;
+                    let bits = [r.pop, r.cooc, r.collab, r.content, r.session, c.score];
+                    (c.key, bits.map(f64::to_bits))
+                });
+                (cands.collect::<Vec<_>>(), pool.counts)
+            };
+            let (want, want_counts) = gather(&all, &plain, false);
+            let (got, counts) = gather(&only, &f, true);
+            assert_eq!((&got, counts), (&want, want_counts), "round {round}");
+            for (k, _) in &got {
+                assert!(f.exclude.binary_search(k).is_err(), "round {round}");
+            }
+            refused += counts.after_include - counts.after_exclude;
+            let nonzero = |j: usize| got.iter().any(|c| c.1[j] != 0);
+            with_content += usize::from(nonzero(3));
+            with_cooc += usize::from(nonzero(1));
+            with_user += usize::from(nonzero(2) || nonzero(4));
+            assert!(only.rows.len() <= distinct, "round {round}");
+            for k in 0..span as u32 {
+                if !list.contains(&k) {
+                    assert_eq!(only.rows.get(k), None, "round {round} key {k}");
+                }
+            }
+        }
+        assert!(
+            filtered > 50 && probed > 50 && empty > 2,
+            "{filtered} {probed} {empty}"
+        );
+        // The rounds read every signal somewhere (not all zeros compared with zeros).
+        let read = [with_content, with_cooc, with_user];
+        assert!(read.iter().all(|&r| r > 30), "{read:?}");
+        // Many listed keys were excluded (the exclusions are asked of the list's keys).
+        assert!(refused > 200, "{refused}");
+    }
+
     /// Every pooled candidate's signals, read a chunk at a time ([`Pool::fill_signals`],
     /// called again after later offers as rule injections do), and its blended score, equal
     /// a plain recomputation from the snapshot: popularity, the max co-occurrence count over
@@ -1163,7 +1661,8 @@ mod batched_signal_tests {
                 content: rng.below(4) != 0,
                 session: rng.below(4) != 0,
             };
-            let maps = SignalMaps::build(&snap, &anchors, "u", used, allow.as_deref());
+            let set = allow.as_deref().map(AllowSet::new);
+            let maps = SignalMaps::build(&snap, &anchors, "u", used, set.as_ref());
             let mut weight = || [0.0, 0.25, 1.0, -0.5][rng.below(4) as usize];
             let w = crate::config::Weights {
                 pop: weight(),

@@ -4,7 +4,7 @@
 //! [`eval::Scope`]), and the caps selection honours.
 
 use super::Decision;
-use crate::candidates::{Filters, Keys};
+use crate::candidates::{AllowSet, Filters, Keys};
 use crate::ranking::SelectParams;
 use crate::rules::eval;
 
@@ -39,10 +39,7 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
         .map(|(id, &item)| keys.resolved(id, item))
         .collect();
     if !spec.include.is_empty() {
-        let mut allow = include_keys.clone();
-        allow.sort_unstable();
-        allow.dedup();
-        f.allow = Some(allow);
+        f.allow = Some(AllowSet::new(&include_keys));
     }
     // Interned even when unknown, so a rule naming the same id maps to the same key and the
     // exclusion still wins over its pin or boost.
@@ -54,6 +51,7 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
     }
     f.exclude.sort_unstable();
     f.exclude.dedup();
+    f.index_exclusions();
     let mut max_per_tag = Vec::new();
     if let Some(c) = spec.constraints {
         if !c.required_tags.is_empty() {

@@ -127,7 +127,7 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         &spec.anchors,
         spec.user_key,
         used,
-        f.filters.allow.as_deref(),
+        f.filters.allow.as_ref(),
     );
     let need = spec.k as usize + cfg.limits.max_pins as usize;
     let exact_pop = spec.weights.cooc == 0.0
@@ -149,10 +149,10 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
     if use_sim {
         expect = expect.saturating_add(budgets.content_total);
     }
-    if f.filters.allow.is_some() {
+    if let Some(allow) = &f.filters.allow {
         // An allow-list is the whole offer: a pool sized for the sources would only be
         // zeroed (a 200-id allow-list zeroed a table for 8,192 keys per request).
-        expect = f.include_keys.len();
+        expect = allow.len();
     }
     let mut pool = Pool::with_capacity(expect.min(8192), cfg.limits.max_pool as usize);
     let mut fell_back_to_pop = false;
@@ -167,8 +167,9 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         budgets,
     };
     if f.filters.allow.is_some() {
+        // The list's own keys: the allow check would only find each in the set.
         for &k in &f.include_keys {
-            offer.one(&mut pool, k);
+            pool.offer_listed(snap, &f.keys, &f.filters, k);
         }
     } else {
         match spec.source {
