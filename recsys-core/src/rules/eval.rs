@@ -1084,7 +1084,7 @@ mod precomputed_tests {
         let t = snap.item_tags(k).unwrap();
         snap.rules
             .iter()
-            .zip(&snap.rule_targets)
+            .zip(snap.rule_targets.iter())
             .filter(|(r, _)| r.action == Action::Block && pick(r))
             .any(|(_, target)| match target {
                 RuleTarget::KnownItems(ids) => ids.contains(&k),
@@ -1180,6 +1180,71 @@ mod precomputed_tests {
         );
     }
 
+    /// A config change (same rules document, same catalog and brand/category prefixes)
+    /// shares the document's compiled targets and index instead of compiling them again;
+    /// other prefixes, another document or another catalog compile their own, each equal
+    /// to a fresh compile against its snapshot.
+    #[test]
+    fn config_changes_share_the_documents_compiled_rules() {
+        use std::sync::Arc;
+        let mut rng = Rng::new(0x5eed_c0de_0007);
+        let base = snapshot(&mut rng, 0);
+        let other_catalog = snapshot(&mut rng, 0);
+        let doc = |rng: &mut Rng| {
+            let doc: Vec<String> = (0..30).map(|_| rule(rng)).collect();
+            let doc = format!("[{}]", doc.join(","));
+            let rules = parse_rules(doc.as_bytes(), &RulesParseOptions::lenient("t"));
+            crate::snapshot::ServingRules::of(&rules.unwrap().rules)
+        };
+        let (serving, serving2) = (doc(&mut rng), doc(&mut rng));
+        let mut cfg = TenantConfig::default();
+        cfg.base.diversity.brand_tag_prefixes = vec!["brand:".into()];
+        cfg.base.diversity.category_tag_prefixes = vec!["category:".into()];
+        let mut changed = cfg.clone();
+        changed.base.rules_enabled = !cfg.base.rules_enabled;
+        let mut prefixes = cfg.clone();
+        prefixes.base.diversity.brand_tag_prefixes = vec!["category:".into()];
+        let with =
+            |cfg: &TenantConfig, snap: &TenantSnapshot, rules: &crate::snapshot::ServingRules| {
+                let catalog = snap.catalog.clone();
+                TenantSnapshot::with_policy("t", "home", catalog, cfg, rules, Versions::default())
+            };
+        // What a compile of its own gives for `snap`.
+        let fresh = |snap: &TenantSnapshot| {
+            let targets: Vec<RuleTarget> = snap
+                .rules
+                .iter()
+                .map(|r| RuleTarget::compile(r, snap))
+                .collect();
+            let index = RuleIndex::build(&snap.rules, &targets, &snap.tag_index);
+            (format!("{targets:?}"), format!("{index:?}"))
+        };
+        let own = |snap: &TenantSnapshot| {
+            (
+                format!("{:?}", &snap.rule_targets[..]),
+                format!("{:?}", snap.rule_index),
+            )
+        };
+        let a = with(&cfg, &base, &serving);
+        let b = with(&changed, &base, &serving);
+        assert!(Arc::ptr_eq(&a.rule_index, &b.rule_index));
+        assert!(Arc::ptr_eq(&a.rule_targets, &b.rule_targets));
+        assert!(!a.rules.is_empty() && own(&b) == fresh(&b));
+        for c in [
+            with(&prefixes, &base, &serving),
+            with(&cfg, &base, &serving2),
+            with(&cfg, &other_catalog, &serving),
+        ] {
+            assert!(!Arc::ptr_eq(&a.rule_index, &c.rule_index));
+            assert_eq!(own(&c), fresh(&c));
+        }
+        // Each of them is kept too: the prefixes' snapshot compiled again shares its own.
+        let p1 = with(&prefixes, &base, &serving);
+        let p2 = with(&changed, &base, &serving);
+        assert!(Arc::ptr_eq(&a.rule_index, &p2.rule_index));
+        assert!(!Arc::ptr_eq(&a.rule_index, &p1.rule_index));
+    }
+
     /// Offers `offered` to an empty pool through the rule blocks of a `home` / `default`
     /// request; returns the pool and how many full block lookups the offers made.
     fn pool_of(snap: &TenantSnapshot, offered: Vec<u32>) -> (Pool, u64) {
@@ -1273,7 +1338,9 @@ mod precomputed_tests {
             };
             for every in [false, true] {
                 let (mut boosts, mut pins, mut blocks) = (vec![], vec![], vec![]);
-                for (r, (rule, target)) in snap.rules.iter().zip(&snap.rule_targets).enumerate() {
+                for (r, (rule, target)) in
+                    snap.rules.iter().zip(snap.rule_targets.iter()).enumerate()
+                {
                     if !active(rule, surface, segment, now) {
                         continue;
                     }
@@ -1363,7 +1430,7 @@ mod precomputed_tests {
             let offered: Vec<u32> = (0..60).map(|_| rng.below(ITEMS) as u32).collect();
             let (pool, _) = pool_of(&snap, offered.clone());
             let mut keys = std::collections::BTreeSet::new();
-            for (rule, target) in snap.rules.iter().zip(&snap.rule_targets) {
+            for (rule, target) in snap.rules.iter().zip(snap.rule_targets.iter()) {
                 let key = match target {
                     RuleTarget::Tag(Some(t)) => pack(0, *t),
                     RuleTarget::Brand(Some(t)) => pack(1, *t),
@@ -1446,7 +1513,7 @@ mod precomputed_tests {
             let targeted: Vec<(usize, u32)> = snap
                 .rules
                 .iter()
-                .zip(&snap.rule_targets)
+                .zip(snap.rule_targets.iter())
                 .filter(|(rule, _)| acts(rule))
                 .filter_map(|(_, target)| match target {
                     RuleTarget::Tag(Some(t)) => Some((0, *t)),

@@ -20,6 +20,7 @@ pub use sources::Sources;
 pub use tags::{ItemTags, TagCounts, TagIndex, TagKey, TagPrefixes};
 
 use crate::config::{SurfaceConfig, TenantConfig};
+use crate::rules::eval::{RuleIndex, RuleTarget};
 use crate::rules::Rule;
 use crate::time::Timestamp;
 #[cfg(feature = "bench-internals")]
@@ -105,10 +106,11 @@ pub struct TenantSnapshot {
     /// Enabled rules, priority desc (stable); scopes are checked per request. Shared with the
     /// documents and every surface compiled from the same rules document.
     pub rules: Arc<[Rule]>,
-    /// Targets of `rules`, resolved to interned ids (same order).
-    pub rule_targets: Vec<crate::rules::eval::RuleTarget>,
-    /// `rules` indexed by target (what a request evaluates).
-    pub rule_index: crate::rules::eval::RuleIndex,
+    /// Targets of `rules`, resolved to interned ids (same order). Shared by every snapshot
+    /// compiled from the same rules document against the same tag index.
+    pub rule_targets: Arc<[RuleTarget]>,
+    /// `rules` indexed by target (what a request evaluates); shared as `rule_targets` is.
+    pub rule_index: Arc<RuleIndex>,
     pub notes: CompileNotes,
     /// Lint findings of the documents served with this catalog (what `validate` reports),
     /// computed once per span of time ([`crate::lint::cache`]).
@@ -130,7 +132,26 @@ pub struct ServingRules {
     rules: Arc<[Rule]>,
     /// How many of the document's rules are disabled (noted in each snapshot).
     disabled: usize,
+    /// The rules' targets and index per tag index they were compiled against (shared by
+    /// the clones: one document's cache), so that a config change that keeps the catalog
+    /// and the brand/category prefixes reuses them instead of resolving every target and
+    /// rebuilding the index's item bitsets (at 1M items, most of `set_config`'s cost).
+    compiled: Arc<std::sync::Mutex<Vec<CompiledRules>>>,
 }
+
+/// [`ServingRules`]' targets and index against one tag index. The tag index is held weakly
+/// (it belongs to its catalog); a weak reference keeps its allocation, so no other tag
+/// index can take its address while the entry exists.
+#[derive(Debug)]
+struct CompiledRules {
+    tags: std::sync::Weak<TagIndex>,
+    targets: Arc<[RuleTarget]>,
+    index: Arc<RuleIndex>,
+}
+
+/// How many tag indexes one rules document keeps its compiled targets for (surfaces with
+/// different brand/category prefixes; entries of dropped catalogs are removed first).
+const COMPILED_RULES_KEPT: usize = 8;
 
 impl ServingRules {
     /// The enabled rules of `rules` (document order) in serving order.
@@ -145,6 +166,7 @@ impl ServingRules {
         ServingRules {
             disabled: rules.len() - order.len(),
             rules: order.iter().map(|&(_, i)| rules[i].clone()).collect(),
+            compiled: Default::default(),
         }
     }
 
@@ -158,6 +180,32 @@ impl ServingRules {
     #[cfg(any(test, feature = "bench-internals"))]
     pub fn disabled(&self) -> usize {
         self.disabled
+    }
+
+    /// The rules' targets and index against `snap`'s catalog and tag index: compiled on
+    /// the first call for that tag index (which belongs to one catalog), then shared.
+    fn compiled_for(&self, snap: &TenantSnapshot) -> (Arc<[RuleTarget]>, Arc<RuleIndex>) {
+        let lock = || self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        let same = |c: &CompiledRules| std::ptr::eq(c.tags.as_ptr(), Arc::as_ptr(&snap.tag_index));
+        if let Some(c) = lock().iter().find(|c| same(c)) {
+            return (Arc::clone(&c.targets), Arc::clone(&c.index));
+        }
+        // Compiled without the lock (another surface may compile meanwhile: both are equal).
+        let targets: Arc<[RuleTarget]> = (self.rules.iter())
+            .map(|r| RuleTarget::compile(r, snap))
+            .collect();
+        let index = Arc::new(RuleIndex::build(&self.rules, &targets, &snap.tag_index));
+        let mut kept = lock();
+        kept.retain(|c| c.tags.strong_count() > 0 && !same(c));
+        if kept.len() >= COMPILED_RULES_KEPT {
+            kept.remove(0);
+        }
+        kept.push(CompiledRules {
+            tags: Arc::downgrade(&snap.tag_index),
+            targets: Arc::clone(&targets),
+            index: Arc::clone(&index),
+        });
+        (targets, index)
     }
 }
 
@@ -219,18 +267,12 @@ impl TenantSnapshot {
             catalog,
             tag_index,
             rules: Arc::clone(&rules.rules),
-            rule_targets: Vec::new(),
+            rule_targets: Arc::new([]),
             rule_index: Default::default(),
             notes,
             lint: Default::default(),
         };
-        snap.rule_targets = snap
-            .rules
-            .iter()
-            .map(|r| crate::rules::eval::RuleTarget::compile(r, &snap))
-            .collect();
-        snap.rule_index =
-            crate::rules::eval::RuleIndex::build(&snap.rules, &snap.rule_targets, &snap.tag_index);
+        (snap.rule_targets, snap.rule_index) = rules.compiled_for(&snap);
         snap
     }
 
