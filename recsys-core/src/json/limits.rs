@@ -3,7 +3,7 @@
 //! bounds whether it arrives as text (`admin.put_config`, `recsys check`) or embedded in
 //! another call (`load_snapshot`, `set_config`, a binding's native dict).
 
-use super::parse::{JsonError, JsonErrorKind, Limits};
+use super::parse::{Crossed, JsonError, JsonErrorKind, Limits};
 use super::value::Value;
 
 impl Limits {
@@ -31,43 +31,10 @@ pub fn check_value(v: &Value, limits: &Limits) -> Result<(), JsonError> {
         bytes: 0,
         members: 0,
     };
-    c.value(v, 1).map_err(|crossed| crossed.error(limits))
-}
-
-/// The bound a value crossed (the walk carries this word, not an error, so each step's
-/// check is a compare and a branch; the error is written once, at the top).
-#[derive(Clone, Copy)]
-enum Crossed {
-    Bytes,
-    Members,
-    Depth,
-    NumberLen,
-}
-
-impl Crossed {
-    /// The error the parser gives for the same crossing.
-    #[cold]
-    fn error(self, l: &Limits) -> JsonError {
-        let (kind, message) = match self {
-            Crossed::Bytes => (
-                JsonErrorKind::TooLarge,
-                format!("document is more than the limit of {} bytes", l.max_bytes),
-            ),
-            Crossed::Members => (
-                JsonErrorKind::TooManyMembers,
-                format!("document has more than {} members", l.max_members),
-            ),
-            Crossed::Depth => (
-                JsonErrorKind::TooDeep,
-                format!("nesting deeper than {} levels", l.max_depth),
-            ),
-            Crossed::NumberLen => (
-                JsonErrorKind::NumberTooLong,
-                format!("number literal longer than {} characters", l.max_number_len),
-            ),
-        };
+    c.value(v, 1).map_err(|crossed| {
+        let (kind, message) = crossed.kind_and_message(limits);
         too(kind, message)
-    }
+    })
 }
 
 /// Running totals of the walk.

@@ -37,6 +37,46 @@ impl Default for Limits {
     }
 }
 
+/// A bound of [`Limits`] a document crossed, worded once for the parser and for the size
+/// walk of [`super::limits::check_value`] (which carries this one word, not an error, and
+/// writes the error once, at the top).
+#[derive(Clone, Copy)]
+pub(crate) enum Crossed {
+    /// `max_bytes`, as the size walk reports it (the parser names the document's length).
+    Bytes,
+    /// `max_members`.
+    Members,
+    /// `max_depth`.
+    Depth,
+    /// `max_number_len`.
+    NumberLen,
+}
+
+impl Crossed {
+    /// The error's kind and message for crossing this bound of `l`.
+    #[cold]
+    pub(crate) fn kind_and_message(self, l: &Limits) -> (JsonErrorKind, String) {
+        match self {
+            Crossed::Bytes => (
+                JsonErrorKind::TooLarge,
+                format!("document is more than the limit of {} bytes", l.max_bytes),
+            ),
+            Crossed::Members => (
+                JsonErrorKind::TooManyMembers,
+                format!("document has more than {} members", l.max_members),
+            ),
+            Crossed::Depth => (
+                JsonErrorKind::TooDeep,
+                format!("nesting deeper than {} levels", l.max_depth),
+            ),
+            Crossed::NumberLen => (
+                JsonErrorKind::NumberTooLong,
+                format!("number literal longer than {} characters", l.max_number_len),
+            ),
+        }
+    }
+}
+
 /// What went wrong, with a stable code per kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JsonErrorKind {
@@ -441,10 +481,8 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
     fn enter(&mut self) -> Result<(), JsonError> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
-            return Err(self.err(
-                JsonErrorKind::TooDeep,
-                format!("nesting deeper than {} levels", self.limits.max_depth),
-            ));
+            let (kind, message) = Crossed::Depth.kind_and_message(&self.limits);
+            return Err(self.err(kind, message));
         }
         Ok(())
     }
@@ -453,10 +491,8 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
     fn member(&mut self) -> Result<(), JsonError> {
         self.members += 1;
         if self.members > self.limits.max_members {
-            return Err(self.err(
-                JsonErrorKind::TooManyMembers,
-                format!("document has more than {} members", self.limits.max_members),
-            ));
+            let (kind, message) = Crossed::Members.kind_and_message(&self.limits);
+            return Err(self.err(kind, message));
         }
         Ok(())
     }
@@ -693,14 +729,12 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             }
         }
         if self.i - start > self.limits.max_number_len {
+            let (kind, message) = Crossed::NumberLen.kind_and_message(&self.limits);
             return Err(JsonError {
-                kind: JsonErrorKind::NumberTooLong,
+                kind,
                 offset: start,
                 path: String::new(),
-                message: format!(
-                    "number literal longer than {} characters",
-                    self.limits.max_number_len
-                ),
+                message,
             });
         }
         let lit = self.text.get(start..self.i).unwrap_or("0");
