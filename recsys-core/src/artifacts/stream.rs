@@ -679,16 +679,16 @@ impl<'a> Reader<'a> {
     }
 
     fn hex4(&mut self) -> R<u32> {
-        let mut v = 0u32;
-        for _ in 0..4 {
-            let d = match self.b.get(self.i) {
-                Some(&c) if c.is_ascii_hexdigit() => (c as char).to_digit(16).unwrap_or(0),
-                _ => return Err(self.syntax("expected 4 hex digits in a \\u escape")),
-            };
-            v = v * 16 + d;
-            self.i += 1;
+        match crate::json::scan::hex4(self.b.get(self.i..).unwrap_or_default()) {
+            Ok(v) => {
+                self.i += 4;
+                Ok(v)
+            }
+            Err(digits) => {
+                self.i += digits;
+                Err(self.syntax("expected 4 hex digits in a \\u escape"))
+            }
         }
-        Ok(v)
     }
 
     /// A number token, validated against the JSON grammar. The reader is at `-` or a digit.
@@ -941,6 +941,25 @@ mod tests {
                 if i <= cut.len() {
                     assert_eq!(skip_ws(cut, i), reference(cut, i), "{cut:?} from {i}");
                 }
+            }
+        }
+    }
+
+    /// A `\u` escape with fewer than four hex digits is refused at its first other byte.
+    #[test]
+    fn short_unicode_escapes_point_at_the_first_byte_that_is_not_a_digit() {
+        let lim = ArtifactLimits::default();
+        for (text, offset) in [
+            (r#""\u12g4""#, 5),
+            (r#""\ud83d\ude0x""#, 12),
+            ("\"\\u00", 5),
+        ] {
+            let mut r = Reader::new(text, &lim);
+            match r.string() {
+                Err(crate::artifacts::ArtifactError::Json(e)) => {
+                    assert_eq!(e.offset, offset, "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
             }
         }
     }

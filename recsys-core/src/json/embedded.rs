@@ -10,7 +10,7 @@
 //! refused): the same escapes, surrogate pairs and refusals; `tests` checks it against the
 //! parser on random and adversarial literals.
 
-use super::scan::{bytes_equal, space_run, HIGHS, ONES};
+use super::scan::{bytes_equal, hex4, space_run, HIGHS, ONES};
 
 /// The document held by the string literal `lit` (its quotes included), with each run of JSON
 /// whitespace outside the document's strings written as one space from its first line
@@ -206,33 +206,20 @@ fn escape(b: &[u8], i: usize) -> Option<(u32, usize)> {
 
 /// A `\uXXXX` escape at `b[i]`, or a surrogate pair of two; no lone surrogate, no `\u0000`.
 fn unicode_escape(b: &[u8], i: usize) -> Option<(u32, usize)> {
-    let hi = hex4(b.get(i + 2..i + 6)?)?;
+    let hi = hex4(b.get(i + 2..i + 6)?).ok()?;
     match hi {
         0 | 0xDC00..=0xDFFF => None,
         0xD800..=0xDBFF => {
             if b.get(i + 6..i + 8)? != b"\\u" {
                 return None;
             }
-            let lo = hex4(b.get(i + 8..i + 12)?)?;
+            let lo = hex4(b.get(i + 8..i + 12)?).ok()?;
             (0xDC00..=0xDFFF)
                 .contains(&lo)
                 .then(|| (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00), 12))
         }
         _ => Some((hi, 6)),
     }
-}
-
-/// Four hex digits (either case).
-fn hex4(h: &[u8]) -> Option<u32> {
-    h.iter().try_fold(0u32, |v, &c| {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => return None,
-        };
-        Some(v * 16 + u32::from(d))
-    })
 }
 
 #[cfg(test)]

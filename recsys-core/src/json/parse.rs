@@ -580,16 +580,16 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let mut v = 0u32;
-        for _ in 0..4 {
-            let d = match self.s.get(self.i) {
-                Some(&b) if b.is_ascii_hexdigit() => (b as char).to_digit(16).unwrap_or(0),
-                _ => return Err(self.syntax("4 hex digits in a \\u escape")),
-            };
-            v = v * 16 + d;
-            self.i += 1;
+        match super::scan::hex4(self.s.get(self.i..).unwrap_or_default()) {
+            Ok(v) => {
+                self.i += 4;
+                Ok(v)
+            }
+            Err(digits) => {
+                self.i += digits;
+                Err(self.syntax("4 hex digits in a \\u escape"))
+            }
         }
-        Ok(v)
     }
 
     fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
@@ -787,6 +787,24 @@ mod tests {
         let n = m.get("n").unwrap().as_array().unwrap();
         assert_eq!(n[0].as_number().unwrap().literal(), "-1.5e3");
         assert_eq!(n[1].as_number().unwrap().literal(), "0");
+    }
+
+    /// A `\u` escape with fewer than four hex digits is refused at its first other byte.
+    #[test]
+    fn short_unicode_escapes_point_at_the_first_byte_that_is_not_a_digit() {
+        for (text, offset) in [
+            (r#"["\u12g4"]"#, 6),
+            (r#"["\uzz"]"#, 4),
+            (r#"["\ud83d\ude0x"]"#, 13),
+            ("[\"\\u00", 6),
+        ] {
+            let err = parse(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.kind, err.offset),
+                (JsonErrorKind::Syntax, offset),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -154,9 +154,40 @@ pub(crate) fn space_run(b: &[u8]) -> usize {
         .count()
 }
 
+/// The value of the four hex digits (either case) `b` starts with, as in a `\u` escape;
+/// when fewer than four lead `b`, how many do (the offset of the first byte that is not
+/// one, where the parser and the artifact reader point their error).
+#[inline]
+pub(crate) fn hex4(b: &[u8]) -> Result<u32, usize> {
+    let mut v = 0u32;
+    for k in 0..4 {
+        match b.get(k).and_then(|&c| char::from(c).to_digit(16)) {
+            Some(d) => v = v * 16 + d,
+            None => return Err(k),
+        }
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex4_reads_four_digits_or_counts_the_leading_ones() {
+        assert_eq!(hex4(b"00e9"), Ok(0xe9));
+        assert_eq!(hex4(b"D83Dx"), Ok(0xd83d));
+        assert_eq!(hex4(b"aBcD"), Ok(0xabcd));
+        assert_eq!(hex4(b"12g4"), Err(2));
+        assert_eq!(hex4(b"12"), Err(2));
+        assert_eq!(hex4(b""), Err(0));
+        assert_eq!(hex4(b"\xb5123"), Err(0));
+        for v in 0..=0xffffu32 {
+            for text in [format!("{v:04x}"), format!("{v:04X}")] {
+                assert_eq!(hex4(text.as_bytes()), Ok(v));
+            }
+        }
+    }
 
     #[test]
     fn finds_the_end_of_every_kind_of_value() {
