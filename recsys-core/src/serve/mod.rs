@@ -150,7 +150,8 @@ impl Form for Text {
                 st.selected,
             )))
         } else {
-            text::Items::Plain(items::plain_view(d, f, st.pooled, st.selected))
+            let (items, ids_plain) = items::plain_view(d, f, st.pooled, st.selected);
+            text::Items::Plain { items, ids_plain }
         };
         let returned = items.len();
         let meta = meta::view(

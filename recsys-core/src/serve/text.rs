@@ -29,7 +29,13 @@ pub(crate) enum Items<'a> {
     /// Typed items (a typed answer's, or items with reasons or explanations).
     Typed(Cow<'a, [Item]>),
     /// Items without reasons or explanations: (id, score), ranked from 1.
-    Plain(Vec<(&'a str, f64)>),
+    Plain {
+        /// (id, score) in answer order.
+        items: Vec<(&'a str, f64)>,
+        /// No id holds a byte the escapes rewrite (known from the catalog's
+        /// [`crate::snapshot::Catalog::ids_plain`]): the ids are copied without a scan.
+        ids_plain: bool,
+    },
 }
 
 impl Items<'_> {
@@ -37,7 +43,7 @@ impl Items<'_> {
     pub(crate) fn len(&self) -> usize {
         match self {
             Items::Typed(i) => i.len(),
-            Items::Plain(i) => i.len(),
+            Items::Plain { items, .. } => items.len(),
         }
     }
 }
@@ -156,12 +162,12 @@ pub(crate) fn write(r: &View) -> Result<String, SerError> {
                 write_item(&mut out, item)?;
             }
         }
-        Items::Plain(items) => {
+        Items::Plain { items, ids_plain } => {
             for (i, &(id, score)) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_plain_item(&mut out, id, i as u64 + 1, score);
+                write_plain_item(&mut out, id, *ids_plain, i as u64 + 1, score);
             }
         }
     }
@@ -181,7 +187,7 @@ fn estimate(r: &View) -> usize {
     // `{"item_id":"…","rank":NN,"score":0.xxxxxxxxxxxxxxxx},`: 14 + 8 + 9 + 24 + 2 around the id.
     let items: usize = match &r.items {
         Items::Typed(i) => i.iter().map(|i| i.item_id.len() + 60).sum(),
-        Items::Plain(i) => i.iter().map(|(id, _)| id.len() + 60).sum(),
+        Items::Plain { items, .. } => items.iter().map(|(id, _)| id.len() + 60).sum(),
     };
     let m = &r.meta;
     let opt = |s: Option<&str>| s.map_or(0, |s| s.len() + 24);
@@ -234,10 +240,15 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
     Ok(())
 }
 
-/// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}`.
-fn write_plain_item(out: &mut String, id: &str, rank: u64, score: f64) {
+/// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}` (`plain`:
+/// the id is known to need no escape).
+fn write_plain_item(out: &mut String, id: &str, plain: bool, rank: u64, score: f64) {
     out.push_str("{\"item_id\":\"");
-    push_std_str(out, id);
+    if plain {
+        out.push_str(id);
+    } else {
+        push_std_str(out, id);
+    }
     out.push_str("\",\"rank\":");
     write_u64(out, rank);
     out.push_str(",\"score\":");
