@@ -135,33 +135,39 @@ pub fn special(b: &[u8], control: bool) -> usize {
 
 /// Whether no byte of `b` is a quote, a backslash or a control character (nothing the
 /// minimal escapes rewrite). [`special`] finds where the first such byte is, one branch per
-/// eight bytes; this only answers whether there is one: 16 bytes a step with no branch
+/// eight bytes; this only answers whether there is one: 32 bytes a step with no branch
 /// inside (the compiler makes each step a few vector compares; the answers' 64-byte
-/// version hashes take four), the last step overlapping the one before; a text under 16
-/// bytes is two overlapping words.
+/// version hashes take two), the last step overlapping the one before; a text under 32
+/// bytes is two overlapping blocks of 16 or words of 8.
 #[inline]
 pub(crate) fn is_plain(b: &[u8]) -> bool {
+    if b.len() >= 32 {
+        let (blocks, rest) = b.as_chunks::<32>();
+        // The last 32 bytes, when the blocks left some (read again in part).
+        let tail = if rest.is_empty() {
+            0
+        } else {
+            b.last_chunk::<32>().map_or(1, block)
+        };
+        return tail == 0 && blocks.iter().all(|c| block(c) == 0);
+    }
     if b.len() >= 16 {
-        let mut blocks = b.chunks_exact(16);
-        let clean = blocks.all(|c| block(c) == 0);
-        // The last 16 bytes, when the blocks left some (read again in part).
-        return clean && (b.len() % 16 == 0 || block(&b[b.len() - 16..]) == 0);
+        let first = b.first_chunk::<16>().map_or(1, block);
+        return first | b.last_chunk::<16>().map_or(1, block) == 0;
     }
     if b.len() >= 8 {
-        let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let m = special_word(word(&b[..8])) | special_word(word(&b[b.len() - 8..]));
-        return m & HIGHS == 0;
+        let word = |w: Option<&[u8; 8]>| w.map_or(HIGHS, |w| special_word(u64::from_le_bytes(*w)));
+        return (word(b.first_chunk()) | word(b.last_chunk())) & HIGHS == 0;
     }
     b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\')
 }
 
-/// Nonzero when a byte of `c` (16 bytes long) is special (see [`is_plain`]).
-#[inline]
-fn block(c: &[u8]) -> u8 {
-    <&[u8; 16]>::try_from(c).map_or(1, |c| {
-        c.iter().fold(0, |m, &x| {
-            m | u8::from(x < 0x20) | u8::from(x == b'"') | u8::from(x == b'\\')
-        })
+/// Nonzero when a byte of `c` is special (see [`is_plain`]); no branch, so the compiler
+/// compares the block's bytes side by side.
+#[inline(always)]
+fn block<const N: usize>(c: &[u8; N]) -> u8 {
+    c.iter().fold(0, |m, &x| {
+        m | u8::from(x < 0x20) | u8::from(x == b'"') | u8::from(x == b'\\')
     })
 }
 
