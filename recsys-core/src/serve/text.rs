@@ -60,6 +60,10 @@ pub(crate) struct MetaView<'a> {
     pub manifest_version: Option<&'a str>,
     pub release_id: Option<&'a str>,
     pub artifact_versions: &'a [(String, String)],
+    /// The text [`versions_text`] wrote of the four versions and `artifact_versions` above
+    /// when the snapshot was installed (the same members, no string scanned per answer);
+    /// `None`: they are written per answer.
+    pub versions_text: Option<&'a str>,
     pub snapshot_surface: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub counts: Counts,
@@ -93,6 +97,7 @@ impl<'a> MetaView<'a> {
             manifest_version: m.manifest_version.as_deref(),
             release_id: m.release_id.as_deref(),
             artifact_versions: &m.artifact_versions,
+            versions_text: None,
             snapshot_surface: m.snapshot_surface.as_deref(),
             request_id: m.request_id.as_deref(),
             counts: m.counts,
@@ -137,6 +142,25 @@ pub(crate) fn joined((label, algo): (&str, Option<&str>)) -> String {
         }
         None => label.to_owned(),
     }
+}
+
+/// The text of `meta`'s version members of a snapshot (`config_version`, `rules_version`,
+/// `manifest_version`, `release_id`, `artifact_versions`, each when present, with their
+/// leading commas), as every answer from that snapshot writes them: written once, when the
+/// snapshot is installed ([`MetaView::versions_text`]).
+pub(crate) fn versions_text(v: &crate::snapshot::Versions) -> String {
+    let mut out = String::new();
+    write_versions(
+        &mut out,
+        [
+            v.config_version.as_deref(),
+            v.rules_version.as_deref(),
+            v.manifest_version.as_deref(),
+            v.release_id.as_deref(),
+        ],
+        &v.artifacts,
+    );
+    out
 }
 
 /// Writes `r` as compact JSON text.
@@ -277,6 +301,7 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         manifest_version,
         release_id,
         artifact_versions,
+        versions_text,
         snapshot_surface,
         request_id,
         counts,
@@ -298,20 +323,18 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         push_std_str(out, algo);
     }
     out.push('"');
-    opt_member(out, ",\"config_version\":\"", *config_version);
-    opt_member(out, ",\"rules_version\":\"", *rules_version);
-    opt_member(out, ",\"manifest_version\":\"", *manifest_version);
-    opt_member(out, ",\"release_id\":\"", *release_id);
-    if !artifact_versions.is_empty() {
-        out.push_str(",\"artifact_versions\":{");
-        for (i, (kind, version)) in artifact_versions.iter().enumerate() {
-            out.push_str(if i > 0 { ",\"" } else { "\"" });
-            push_std_str(out, kind);
-            out.push_str("\":\"");
-            push_std_str(out, version);
-            out.push('"');
-        }
-        out.push('}');
+    match versions_text {
+        Some(text) => out.push_str(text),
+        None => write_versions(
+            out,
+            [
+                *config_version,
+                *rules_version,
+                *manifest_version,
+                *release_id,
+            ],
+            artifact_versions,
+        ),
     }
     opt_member(out, ",\"snapshot_surface\":\"", *snapshot_surface);
     opt_member(out, ",\"request_id\":\"", *request_id);
@@ -331,6 +354,35 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
     }
     out.push('}');
     Ok(())
+}
+
+/// `meta`'s `config_version`, `rules_version`, `manifest_version` and `release_id` (each
+/// when present) and `artifact_versions` (when not empty).
+fn write_versions(
+    out: &mut String,
+    versions: [Option<&str>; 4],
+    artifact_versions: &[(String, String)],
+) {
+    const NAMES: [&str; 4] = [
+        ",\"config_version\":\"",
+        ",\"rules_version\":\"",
+        ",\"manifest_version\":\"",
+        ",\"release_id\":\"",
+    ];
+    for (name, v) in NAMES.into_iter().zip(versions) {
+        opt_member(out, name, v);
+    }
+    if !artifact_versions.is_empty() {
+        out.push_str(",\"artifact_versions\":{");
+        for (i, (kind, version)) in artifact_versions.iter().enumerate() {
+            out.push_str(if i > 0 { ",\"" } else { "\"" });
+            push_std_str(out, kind);
+            out.push_str("\":\"");
+            push_std_str(out, version);
+            out.push('"');
+        }
+        out.push('}');
+    }
 }
 
 /// `meta.counts`.

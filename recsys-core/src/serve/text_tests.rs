@@ -285,6 +285,18 @@ fn the_call_paths_view_writes_what_the_typed_answer_writes() {
         view.meta.diagnostics = owned.diagnostics.map(Cow::Owned);
         view.meta.experiment = owned.experiment.map(Cow::Owned);
         assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
+        // The versions' members as written once when the snapshot is installed.
+        let versions = crate::snapshot::Versions {
+            config_version: r.meta.config_version.clone(),
+            rules_version: r.meta.rules_version.clone(),
+            manifest_version: r.meta.manifest_version.clone(),
+            release_id: r.meta.release_id.clone(),
+            artifacts: r.meta.artifact_versions.clone(),
+            ..Default::default()
+        };
+        let versions_text = super::versions_text(&versions);
+        view.meta.versions_text = Some(&versions_text);
+        assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
         assert_eq!(MetaView::of(&r.meta).into_meta(), r.meta, "case {case}");
     }
     assert!(plain > 5_000, "{plain}");
