@@ -36,15 +36,47 @@ use crate::serve::answer::{ExperimentMeta, Recommendation, Validation, Validatio
 use crate::serve::request::{Input, Request};
 use crate::serve::spec::Spec;
 use crate::serve::{Decision, Form, Typed};
-use crate::snapshot::TenantSnapshot;
+use crate::snapshot::{StrHashState, TenantSnapshot};
 use arc_swap::ArcSwap;
-use std::collections::HashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex};
 
 pub use crate::options::{EngineOptions, ExposureOptions};
 
-type SnapshotMap = HashMap<(String, String), Arc<TenantSnapshot>>;
+/// The current snapshot per (tenant, surface). Hashed with the snapshots' seeded string
+/// hasher (a request's tenant and surface are hashed on every call: SipHash cost ~290
+/// instructions there) and looked up by borrowed strings ([`SurfaceKey`]), so that a call
+/// allocates no owned key.
+type SnapshotMap = hashbrown::HashMap<(String, String), Arc<Installed>, StrHashState>;
+
+/// A snapshot as installed: the snapshot, and what every JSON answer from it writes the
+/// same (`meta`'s version members, [`crate::serve::text::versions_text`]), written once
+/// here rather than scanned for escapes and copied member by member per answer.
+struct Installed {
+    snap: Arc<TenantSnapshot>,
+    versions_text: String,
+}
+
+impl Installed {
+    fn new(snap: &Arc<TenantSnapshot>) -> Arc<Installed> {
+        Arc::new(Installed {
+            versions_text: crate::serve::text::versions_text(&snap.versions),
+            snap: snap.clone(),
+        })
+    }
+}
+
+/// A (tenant, surface) key borrowed from a request: hashes and compares as the owned
+/// `(String, String)` key of [`SnapshotMap`] (a tuple hashes its fields in order, and a
+/// `String` hashes as its `str`).
+#[derive(Hash)]
+struct SurfaceKey<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String)> for SurfaceKey<'_> {
+    fn equivalent(&self, key: &(String, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
 
 /// A serving engine. `Send + Sync`; share one per process.
 pub struct Engine {
@@ -440,12 +472,13 @@ impl Engine {
             return;
         }
         let mut previous = Vec::new();
+        let installed: Vec<Arc<Installed>> = snaps.iter().map(Installed::new).collect();
         self.snapshots.rcu(|cur| {
             let mut next = SnapshotMap::clone(cur);
             previous.clear();
-            for snap in &snaps {
-                let key = (snap.tenant.clone(), snap.surface.clone());
-                previous.extend(next.insert(key, snap.clone()));
+            for i in &installed {
+                let key = (i.snap.tenant.clone(), i.snap.surface.clone());
+                previous.extend(next.insert(key, i.clone()).map(|p| p.snap.clone()));
             }
             next
         });
@@ -477,10 +510,13 @@ impl Engine {
     /// [`Engine::install`] for a snapshot already in an `Arc`.
     pub(crate) fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
         let key = (snap.tenant.clone(), snap.surface.clone());
+        let installed = Installed::new(&snap);
         let mut previous = None;
         self.snapshots.rcu(|cur| {
             let mut next = SnapshotMap::clone(cur);
-            previous = next.insert(key.clone(), snap.clone());
+            previous = next
+                .insert(key.clone(), installed.clone())
+                .map(|p| p.snap.clone());
             next
         });
         // Every path that serves a new snapshot (load_snapshot, the loader, admin writes)
@@ -496,7 +532,7 @@ impl Engine {
         let mut previous = None;
         self.snapshots.rcu(|cur| {
             let mut next = SnapshotMap::clone(cur);
-            previous = next.remove(&key);
+            previous = next.remove(&key).map(|p| p.snap.clone());
             next
         });
         previous
@@ -517,18 +553,20 @@ impl Engine {
     /// # Ok::<(), recsys_core::ApiError>(())
     /// ```
     pub fn snapshot(&self, tenant: &str, surface: &str) -> Option<Served> {
+        self.installed(tenant, surface).map(|(i, fallback)| Served {
+            snapshot: i.snap.clone(),
+            fallback,
+        })
+    }
+
+    /// [`Engine::snapshot`] as installed, and whether the `default` surface serves.
+    fn installed(&self, tenant: &str, surface: &str) -> Option<(Arc<Installed>, bool)> {
         let map = self.snapshots.load();
-        if let Some(s) = map.get(&(tenant.to_string(), surface.to_string())) {
-            return Some(Served {
-                snapshot: s.clone(),
-                fallback: false,
-            });
+        if let Some(s) = map.get(&SurfaceKey(tenant, surface)) {
+            return Some((s.clone(), false));
         }
-        map.get(&(tenant.to_string(), "default".to_string()))
-            .map(|s| Served {
-                snapshot: s.clone(),
-                fallback: true,
-            })
+        map.get(&SurfaceKey(tenant, "default"))
+            .map(|s| (s.clone(), true))
     }
 
     /// The (tenant, surface) pairs with a snapshot, sorted.
@@ -558,9 +596,8 @@ impl Engine {
         &self,
         ctx: &CallContext,
         surface: &str,
-    ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
-        let served = self.snapshot(&ctx.tenant, surface);
-        served.map(|s| (s.snapshot, s.fallback)).ok_or_else(|| {
+    ) -> Result<(Arc<Installed>, bool), ApiError> {
+        self.installed(&ctx.tenant, surface).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::SnapshotNotFound,
                 format!(
@@ -628,7 +665,7 @@ impl Engine {
     ) -> Result<F::Out, ApiError> {
         self.admitted::<F>(input.endpoint(), || {
             self.ephemeral(&input, ctx, signals)
-                .and_then(|snap| self.serve::<F>(&input, ctx, &snap, false))
+                .and_then(|snap| self.serve::<F>(&input, ctx, &snap, None, false))
         })
     }
 
@@ -716,8 +753,10 @@ impl Engine {
         ctx: &CallContext,
     ) -> Result<F::Out, ApiError> {
         self.admitted::<F>(input.endpoint(), || {
-            self.lookup(&input, ctx)
-                .and_then(|(snap, fell_back)| self.serve::<F>(&input, ctx, &snap, fell_back))
+            self.lookup(&input, ctx).and_then(|(i, fell_back)| {
+                let text = Some(i.versions_text.as_str());
+                self.serve::<F>(&input, ctx, &i.snap, text, fell_back)
+            })
         })
     }
 
@@ -776,28 +815,27 @@ impl Engine {
     }
 
     /// The snapshot for a request; without one, request errors are reported first.
-    fn lookup(
-        &self,
-        input: &Input,
-        ctx: &CallContext,
-    ) -> Result<(Arc<TenantSnapshot>, bool), ApiError> {
+    fn lookup(&self, input: &Input, ctx: &CallContext) -> Result<(Arc<Installed>, bool), ApiError> {
         self.snapshot_for(ctx, &input.surface()).or_else(|e| {
             input.precheck()?;
             Err(e)
         })
     }
 
-    /// Decodes (or checks) and runs one request on a snapshot. When the `default` surface
-    /// serves another surface, the requested surface's config overrides and rule scopes apply.
+    /// Decodes (or checks) and runs one request on a snapshot (`versions_text`: its
+    /// [`Installed::versions_text`], when installed). When the `default` surface serves
+    /// another surface, the requested surface's config overrides and rule scopes apply.
     pub(crate) fn serve<F: Form>(
         &self,
         input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
+        versions_text: Option<&str>,
         fell_back: bool,
     ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
         let mut outcomes = Vec::new();
-        let r = self.serve_with::<F>(input, ctx, snap, fell_back, &mut outcomes);
+        let on = (snap, versions_text, fell_back);
+        let r = self.serve_on::<F>(input, ctx, on, &mut outcomes);
         self.rule_stats.record(&outcomes);
         r
     }
@@ -810,6 +848,18 @@ impl Engine {
         ctx: &CallContext,
         snap: &TenantSnapshot,
         fell_back: bool,
+        outcomes: &mut Vec<(String, RuleOutcome)>,
+    ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
+        self.serve_on::<F>(input, ctx, (snap, None, fell_back), outcomes)
+    }
+
+    /// [`Engine::serve_with`] on (snapshot, its versions' text when installed, whether the
+    /// `default` surface serves).
+    fn serve_on<F: Form>(
+        &self,
+        input: &Input,
+        ctx: &CallContext,
+        (snap, versions_text, fell_back): (&TenantSnapshot, Option<&str>, bool),
         outcomes: &mut Vec<(String, RuleOutcome)>,
     ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
@@ -847,6 +897,7 @@ impl Engine {
                     fell_back,
                     spec: &spec,
                     ctx,
+                    versions_text,
                 };
                 let experiment = assignment.as_ref().map(|a| ExperimentMeta {
                     id: a.experiment_id.clone(),
@@ -883,6 +934,7 @@ impl Engine {
                     fell_back,
                     spec: &spec,
                     ctx,
+                    versions_text,
                 };
                 let answer = crate::serve::run::<F>(&decision, warns, outcomes, None)?;
                 let event = self

@@ -133,6 +133,53 @@ pub fn special(b: &[u8], control: bool) -> usize {
     b.len()
 }
 
+/// Whether no byte of `b` is a quote, a backslash or a control character (nothing the
+/// minimal escapes rewrite). [`special`] finds where the first such byte is, one branch per
+/// eight bytes; this only answers whether there is one: 32 bytes a step with no branch
+/// inside (the compiler makes each step a few vector compares; the answers' 64-byte
+/// version hashes take two), the last step overlapping the one before; a text under 32
+/// bytes is two overlapping blocks of 16 or words of 8.
+#[inline]
+pub(crate) fn is_plain(b: &[u8]) -> bool {
+    if b.len() >= 32 {
+        let (blocks, rest) = b.as_chunks::<32>();
+        // The last 32 bytes, when the blocks left some (read again in part).
+        let tail = if rest.is_empty() {
+            0
+        } else {
+            b.last_chunk::<32>().map_or(1, block)
+        };
+        return tail == 0 && blocks.iter().all(|c| block(c) == 0);
+    }
+    if b.len() >= 16 {
+        let first = b.first_chunk::<16>().map_or(1, block);
+        return first | b.last_chunk::<16>().map_or(1, block) == 0;
+    }
+    if b.len() >= 8 {
+        let word = |w: Option<&[u8; 8]>| w.map_or(HIGHS, |w| special_word(u64::from_le_bytes(*w)));
+        return (word(b.first_chunk()) | word(b.last_chunk())) & HIGHS == 0;
+    }
+    b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\')
+}
+
+/// Nonzero when a byte of `c` is special (see [`is_plain`]); no branch, so the compiler
+/// compares the block's bytes side by side.
+#[inline(always)]
+fn block<const N: usize>(c: &[u8; N]) -> u8 {
+    c.iter().fold(0, |m, &x| {
+        m | u8::from(x < 0x20) | u8::from(x == b'"') | u8::from(x == b'\\')
+    })
+}
+
+/// Nonzero in a byte's high bit when that byte of `x` (or, after a true match, a later one
+/// through a borrow) is special: exact on whether any byte is.
+#[inline]
+fn special_word(x: u64) -> u64 {
+    let q = x ^ (ONES * u64::from(b'"'));
+    let s = x ^ (ONES * u64::from(b'\\'));
+    (q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s) | (x.wrapping_sub(ONES * 0x20) & !x)
+}
+
 /// The number of spaces `b` starts with, eight bytes at a time (indentation, in the artifact
 /// reader and in the unescaper of embedded documents).
 #[inline]
@@ -258,6 +305,29 @@ mod tests {
                                 .unwrap_or(len);
                             assert_eq!(special(&b, control), want, "{b:?} {control}");
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `is_plain` answers whether `special` finds a byte, at every length (short texts, the
+    /// two-word texts, whole and partial 16-byte blocks) and with a special byte at every
+    /// position, alone or followed by another.
+    #[test]
+    fn is_plain_is_whether_special_finds_a_byte() {
+        for len in 0..70usize {
+            let clean: Vec<u8> = (0..len).map(|i| b"az~ \x7f\x80\xe9\xff"[i % 8]).collect();
+            assert!(is_plain(&clean), "{clean:?}");
+            for pos in 0..len {
+                for c in [b'"', b'\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x5b, 0x7f, 0xff] {
+                    for second in [None, Some(0x00), Some(b'"')] {
+                        let mut b = clean.clone();
+                        b[pos] = c;
+                        if let (Some(x), true) = (second, pos + 1 < len) {
+                            b[pos + 1] = x;
+                        }
+                        assert_eq!(is_plain(&b), special(&b, true) == len, "{b:?}");
                     }
                 }
             }

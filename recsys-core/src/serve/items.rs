@@ -19,21 +19,26 @@ pub(crate) fn detailed(d: &Decision) -> bool {
 }
 
 /// The items without reasons or explanations, borrowed: (id, score) in answer order, ranked
-/// from 1 (what the call path writes, no id copied).
+/// from 1 (what the call path writes, no id copied), and whether no id needs an escape (all
+/// are catalog ids and the catalog has none that does).
 #[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub(crate) fn plain_view<'a>(
     d: &'a Decision,
     f: &'a Filtered,
     p: &Pooled,
     s: &Selected,
-) -> Vec<(&'a str, f64)> {
-    s.outs
+) -> (Vec<(&'a str, f64)>, bool) {
+    let mut catalog_only = true;
+    let items = s
+        .outs
         .iter()
         .map(|o| {
             let cand = &p.pool.cands[o.pos];
+            catalog_only &= cand.key < f.keys.catalog;
             (f.keys.name(d.snap, cand.key), cand.score)
         })
-        .collect()
+        .collect();
+    (items, catalog_only && d.snap.ids_plain)
 }
 
 /// Builds the items of the answer, in answer order.

@@ -51,6 +51,9 @@ pub(crate) struct Decision<'a> {
     pub fell_back: bool,
     pub spec: &'a Spec<'a>,
     pub ctx: &'a CallContext,
+    /// `meta`'s version members of `snap` as text, written when it was installed
+    /// ([`text::versions_text`]); `None` writes them per answer.
+    pub versions_text: Option<&'a str>,
 }
 
 /// How a decision's answer is handed back: [`Typed`] (a [`Recommendation`]) or [`Text`] (its
@@ -150,7 +153,8 @@ impl Form for Text {
                 st.selected,
             )))
         } else {
-            text::Items::Plain(items::plain_view(d, f, st.pooled, st.selected))
+            let (items, ids_plain) = items::plain_view(d, f, st.pooled, st.selected);
+            text::Items::Plain { items, ids_plain }
         };
         let returned = items.len();
         let meta = meta::view(

@@ -29,7 +29,13 @@ pub(crate) enum Items<'a> {
     /// Typed items (a typed answer's, or items with reasons or explanations).
     Typed(Cow<'a, [Item]>),
     /// Items without reasons or explanations: (id, score), ranked from 1.
-    Plain(Vec<(&'a str, f64)>),
+    Plain {
+        /// (id, score) in answer order.
+        items: Vec<(&'a str, f64)>,
+        /// No id holds a byte the escapes rewrite (known from the catalog's
+        /// [`crate::snapshot::Catalog::ids_plain`]): the ids are copied without a scan.
+        ids_plain: bool,
+    },
 }
 
 impl Items<'_> {
@@ -37,7 +43,7 @@ impl Items<'_> {
     pub(crate) fn len(&self) -> usize {
         match self {
             Items::Typed(i) => i.len(),
-            Items::Plain(i) => i.len(),
+            Items::Plain { items, .. } => items.len(),
         }
     }
 }
@@ -54,6 +60,10 @@ pub(crate) struct MetaView<'a> {
     pub manifest_version: Option<&'a str>,
     pub release_id: Option<&'a str>,
     pub artifact_versions: &'a [(String, String)],
+    /// The text [`versions_text`] wrote of the four versions and `artifact_versions` above
+    /// when the snapshot was installed (the same members, no string scanned per answer);
+    /// `None`: they are written per answer.
+    pub versions_text: Option<&'a str>,
     pub snapshot_surface: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub counts: Counts,
@@ -87,6 +97,7 @@ impl<'a> MetaView<'a> {
             manifest_version: m.manifest_version.as_deref(),
             release_id: m.release_id.as_deref(),
             artifact_versions: &m.artifact_versions,
+            versions_text: None,
             snapshot_surface: m.snapshot_surface.as_deref(),
             request_id: m.request_id.as_deref(),
             counts: m.counts,
@@ -133,6 +144,25 @@ pub(crate) fn joined((label, algo): (&str, Option<&str>)) -> String {
     }
 }
 
+/// The text of `meta`'s version members of a snapshot (`config_version`, `rules_version`,
+/// `manifest_version`, `release_id`, `artifact_versions`, each when present, with their
+/// leading commas), as every answer from that snapshot writes them: written once, when the
+/// snapshot is installed ([`MetaView::versions_text`]).
+pub(crate) fn versions_text(v: &crate::snapshot::Versions) -> String {
+    let mut out = String::new();
+    write_versions(
+        &mut out,
+        [
+            v.config_version.as_deref(),
+            v.rules_version.as_deref(),
+            v.manifest_version.as_deref(),
+            v.release_id.as_deref(),
+        ],
+        &v.artifacts,
+    );
+    out
+}
+
 /// Writes `r` as compact JSON text.
 pub(crate) fn recommendation(r: &Recommendation) -> Result<String, SerError> {
     write(&View::of(r))
@@ -156,12 +186,12 @@ pub(crate) fn write(r: &View) -> Result<String, SerError> {
                 write_item(&mut out, item)?;
             }
         }
-        Items::Plain(items) => {
+        Items::Plain { items, ids_plain } => {
             for (i, &(id, score)) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_plain_item(&mut out, id, i as u64 + 1, score);
+                write_plain_item(&mut out, id, *ids_plain, i as u64 + 1, score);
             }
         }
     }
@@ -181,7 +211,7 @@ fn estimate(r: &View) -> usize {
     // `{"item_id":"…","rank":NN,"score":0.xxxxxxxxxxxxxxxx},`: 14 + 8 + 9 + 24 + 2 around the id.
     let items: usize = match &r.items {
         Items::Typed(i) => i.iter().map(|i| i.item_id.len() + 60).sum(),
-        Items::Plain(i) => i.iter().map(|(id, _)| id.len() + 60).sum(),
+        Items::Plain { items, .. } => items.iter().map(|(id, _)| id.len() + 60).sum(),
     };
     let m = &r.meta;
     let opt = |s: Option<&str>| s.map_or(0, |s| s.len() + 24);
@@ -234,10 +264,15 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
     Ok(())
 }
 
-/// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}`.
-fn write_plain_item(out: &mut String, id: &str, rank: u64, score: f64) {
+/// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}` (`plain`:
+/// the id is known to need no escape).
+fn write_plain_item(out: &mut String, id: &str, plain: bool, rank: u64, score: f64) {
     out.push_str("{\"item_id\":\"");
-    push_std_str(out, id);
+    if plain {
+        out.push_str(id);
+    } else {
+        push_std_str(out, id);
+    }
     out.push_str("\",\"rank\":");
     write_u64(out, rank);
     out.push_str(",\"score\":");
@@ -266,6 +301,7 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         manifest_version,
         release_id,
         artifact_versions,
+        versions_text,
         snapshot_surface,
         request_id,
         counts,
@@ -287,20 +323,18 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         push_std_str(out, algo);
     }
     out.push('"');
-    opt_member(out, ",\"config_version\":\"", *config_version);
-    opt_member(out, ",\"rules_version\":\"", *rules_version);
-    opt_member(out, ",\"manifest_version\":\"", *manifest_version);
-    opt_member(out, ",\"release_id\":\"", *release_id);
-    if !artifact_versions.is_empty() {
-        out.push_str(",\"artifact_versions\":{");
-        for (i, (kind, version)) in artifact_versions.iter().enumerate() {
-            out.push_str(if i > 0 { ",\"" } else { "\"" });
-            push_std_str(out, kind);
-            out.push_str("\":\"");
-            push_std_str(out, version);
-            out.push('"');
-        }
-        out.push('}');
+    match versions_text {
+        Some(text) => out.push_str(text),
+        None => write_versions(
+            out,
+            [
+                *config_version,
+                *rules_version,
+                *manifest_version,
+                *release_id,
+            ],
+            artifact_versions,
+        ),
     }
     opt_member(out, ",\"snapshot_surface\":\"", *snapshot_surface);
     opt_member(out, ",\"request_id\":\"", *request_id);
@@ -320,6 +354,35 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
     }
     out.push('}');
     Ok(())
+}
+
+/// `meta`'s `config_version`, `rules_version`, `manifest_version` and `release_id` (each
+/// when present) and `artifact_versions` (when not empty).
+fn write_versions(
+    out: &mut String,
+    versions: [Option<&str>; 4],
+    artifact_versions: &[(String, String)],
+) {
+    const NAMES: [&str; 4] = [
+        ",\"config_version\":\"",
+        ",\"rules_version\":\"",
+        ",\"manifest_version\":\"",
+        ",\"release_id\":\"",
+    ];
+    for (name, v) in NAMES.into_iter().zip(versions) {
+        opt_member(out, name, v);
+    }
+    if !artifact_versions.is_empty() {
+        out.push_str(",\"artifact_versions\":{");
+        for (i, (kind, version)) in artifact_versions.iter().enumerate() {
+            out.push_str(if i > 0 { ",\"" } else { "\"" });
+            push_std_str(out, kind);
+            out.push_str("\":\"");
+            push_std_str(out, version);
+            out.push('"');
+        }
+        out.push('}');
+    }
 }
 
 /// `meta.counts`.

@@ -244,7 +244,7 @@ fn a_plain_answer_fits_its_estimate() {
 #[test]
 fn the_call_paths_view_writes_what_the_typed_answer_writes() {
     let mut g = Gen(0x5eed_0f7e);
-    let mut plain = 0;
+    let (mut plain, mut escaped) = (0, 0);
     for case in 0..20_000 {
         let mut r = answer(&mut g);
         let simple = g.coin();
@@ -262,7 +262,20 @@ fn the_call_paths_view_writes_what_the_typed_answer_writes() {
         if simple {
             plain += 1;
             let items = r.items.iter().map(|i| (i.item_id.as_str(), i.score));
-            view.items = Items::Plain(items.collect());
+            let items = items.collect::<Vec<_>>();
+            // Scanned ids write the same text whether they need escapes or not.
+            view.items = Items::Plain {
+                items: items.clone(),
+                ids_plain: false,
+            };
+            assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
+            // Ids copied unscanned only when none needs an escape (as the catalog's flag
+            // promises).
+            let ids_plain = items
+                .iter()
+                .all(|(id, _)| crate::json::scan::is_plain(id.as_bytes()));
+            escaped += usize::from(!ids_plain);
+            view.items = Items::Plain { items, ids_plain };
         }
         assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
         view.meta.algo_version = (&label, algo.as_deref());
@@ -272,7 +285,86 @@ fn the_call_paths_view_writes_what_the_typed_answer_writes() {
         view.meta.diagnostics = owned.diagnostics.map(Cow::Owned);
         view.meta.experiment = owned.experiment.map(Cow::Owned);
         assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
+        // The versions' members as written once when the snapshot is installed.
+        let versions = crate::snapshot::Versions {
+            config_version: r.meta.config_version.clone(),
+            rules_version: r.meta.rules_version.clone(),
+            manifest_version: r.meta.manifest_version.clone(),
+            release_id: r.meta.release_id.clone(),
+            artifacts: r.meta.artifact_versions.clone(),
+            ..Default::default()
+        };
+        let versions_text = super::versions_text(&versions);
+        view.meta.versions_text = Some(&versions_text);
+        assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
         assert_eq!(MetaView::of(&r.meta).into_meta(), r.meta, "case {case}");
     }
     assert!(plain > 5_000, "{plain}");
+    assert!(escaped > 500, "{escaped} answers with an id to escape");
+}
+
+/// The call path copies catalog ids unscanned only when the catalog holds none that needs an
+/// escape: catalogs with and without such ids (quote, backslash, control bytes; non-ASCII,
+/// `<>&` and U+2028 need none in answers) answer the text of the typed answer, and the ids
+/// read back.
+#[test]
+fn catalog_ids_are_escaped_unless_the_catalog_holds_none_to_escape() {
+    use crate::{Context, Engine, RecommendRequest, Timestamp, User};
+    let odd = ["q\"uote", "back\\slash", "ctl\u{1}x", "tab\tx", "nl\nx"];
+    let fine = ["plain", "é-ü", "<a&b>", "line\u{2028}sep", "sku-0042"];
+    let mixed: Vec<&str> = fine.iter().chain(&odd[..1]).copied().collect();
+    let mut cases: Vec<(Vec<&str>, bool)> = vec![(fine.to_vec(), true), (mixed, false)];
+    cases.extend(odd.iter().map(|&o| (vec!["a", o, "b"], false)));
+    for (ids, want_plain) in cases {
+        let engine = Engine::new();
+        let pop: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let mut s = String::from(r#"{"item_id":"#);
+                crate::json::write::write_std_string(&mut s, id);
+                s.push_str(&format!(r#","score":{}}}"#, i + 1));
+                s
+            })
+            .collect();
+        let load = format!(
+            r#"{{"tenant":"demo","surface":"home","signals":{{"popularity":[{}]}}}}"#,
+            pop.join(",")
+        );
+        engine.call("load_snapshot", &load).unwrap();
+        let served = engine.snapshot("demo", "home").unwrap();
+        assert_eq!(served.snapshot.ids_plain, want_plain, "{ids:?}");
+        let text = engine
+            .call(
+                "recommend",
+                r#"{"request":{"surface":"home","segment":"default","k":10,"user":{"user_id":"u1"},"options":{}},"ctx":{"now":"2026-03-01T12:00:00Z","tenant":"demo"}}"#,
+            )
+            .unwrap();
+        let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+        let typed = engine
+            .recommend(
+                &RecommendRequest::new("home", User::id("u1")).k(10),
+                &Context::new(now, "demo"),
+            )
+            .unwrap();
+        assert_eq!(text, to_text(&typed).unwrap(), "{ids:?}");
+        let mut got: Vec<String> = typed.items.iter().map(|i| i.item_id.clone()).collect();
+        let parsed = crate::json::parse(text.as_bytes()).unwrap();
+        let read: Vec<String> = parsed
+            .as_object()
+            .and_then(|o| o.get("items"))
+            .and_then(|v| v.as_array())
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let id = i.as_object().and_then(|o| o.get("item_id"));
+                id.and_then(|v| v.as_str()).unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(read, got, "{ids:?}");
+        got.sort();
+        let mut want: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want);
+    }
 }

@@ -87,6 +87,10 @@ const BY_NAME: u32 = u32::MAX - 1;
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub items: Arc<Interner>,
+    /// No item id holds a byte JSON text escapes (quote, backslash, control character):
+    /// answers copy ids without scanning them. Set where the ids are interned (false in a
+    /// default catalog: every id is scanned).
+    pub ids_plain: bool,
     /// Per item, which signals name it (bit `1 << kind`): lets a rebuild keep the ids.
     refs: Shared<u8>,
     /// Normalised tags as they appear in the content data, byte order.
@@ -460,6 +464,8 @@ impl Catalog {
             }
         }
         let mut cat = Catalog {
+            ids_plain: (0..items.len() as u32)
+                .all(|i| crate::json::scan::is_plain(items.name(i).as_bytes())),
             items: Arc::new(items),
             refs: Shared::new(refs),
             ..Catalog::default()
@@ -479,6 +485,7 @@ impl Catalog {
             Some((refs, occ)) => {
                 let mut cat = Catalog {
                     items: prev.items.clone(),
+                    ids_plain: prev.ids_plain,
                     refs: Shared::new(refs),
                     raw_tags: prev.raw_tags.clone(),
                     raw_off: prev.raw_off.clone(),
