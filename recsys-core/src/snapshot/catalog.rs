@@ -464,8 +464,7 @@ impl Catalog {
             }
         }
         let mut cat = Catalog {
-            ids_plain: (0..items.len() as u32)
-                .all(|i| crate::json::scan::is_plain(items.name(i).as_bytes())),
+            ids_plain: crate::json::scan::is_plain(items.names_joined().as_bytes()),
             items: Arc::new(items),
             refs: Shared::new(refs),
             ..Catalog::default()

@@ -73,6 +73,10 @@ impl<O: Offset> Strs<O> {
             .get(start..self.ends[i].get())
             .unwrap_or_default()
     }
+    /// Every string, one after the other with nothing between them.
+    pub(crate) fn joined(&self) -> &str {
+        &self.bytes
+    }
     pub(crate) fn shrink(&mut self) {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();

@@ -218,6 +218,12 @@ impl Interner {
         }
     }
 
+    /// Every name, by id, one after the other with nothing between them (a property every
+    /// name has, such as needing no JSON escape, holds of them all when it holds of this).
+    pub(crate) fn names_joined(&self) -> &str {
+        self.names.joined()
+    }
+
     pub fn name(&self, i: u32) -> &str {
         if (i as usize) < self.names.len() {
             self.names.get(i as usize)
