@@ -276,7 +276,7 @@ pub fn select(
 
 /// A float's bits as an unsigned integer in `f64::total_cmp` order (ascending), so packed
 /// integer keys sort exactly like the floats.
-fn ordered_bits(x: f64) -> u64 {
+pub(crate) fn ordered_bits(x: f64) -> u64 {
     let b = x.to_bits();
     if b >> 63 == 1 {
         !b
