@@ -851,7 +851,7 @@ impl SignalMaps {
         if !self.has_cooc {
             return Vec::new();
         }
-        let windows = anchors.iter().map(|&a| &snap.cooc_row(a)[..]);
+        let windows = anchors.iter().map(|&a| snap.cooc_row(a));
         let mut v: Vec<u128> =
             Vec::with_capacity(windows.clone().map(|r| r.len().min(per_anchor)).sum());
         for row in windows {
@@ -911,7 +911,7 @@ fn sort_runs(v: &mut Vec<u128>) {
             merge_into(&src[pair[0]..pair[1]], &src[pair[1]..pair[2]], &mut dst);
             next.push(dst.len());
         }
-        if bounds.len() % 2 == 0 {
+        if bounds.len().is_multiple_of(2) {
             // An odd run count: the last run is carried over as it is.
             let last = bounds[bounds.len() - 2];
             dst.extend_from_slice(&src[last..]);
