@@ -848,26 +848,98 @@ impl SignalMaps {
         seeds: &[ItemIdx],
         per_anchor: usize,
     ) -> Vec<u32> {
-        let mut v: Vec<(u32, f64)> = Vec::new();
         if !self.has_cooc {
             return Vec::new();
         }
-        for &a in anchors {
-            for &(n, _) in snap.cooc_row(a).iter().take(per_anchor) {
+        let windows = anchors.iter().map(|&a| snap.cooc_row(a));
+        let mut v: Vec<u128> =
+            Vec::with_capacity(windows.clone().map(|r| r.len().min(per_anchor)).sum());
+        for row in windows {
+            for &(n, _) in row.iter().take(per_anchor) {
                 // Every neighbour the rows kept has its co-occurrence score there.
                 if let Some([c, _, _]) = self.rows.get(n) {
-                    v.push((n, c));
+                    v.push(score_key(c, n));
                 }
             }
         }
-        v.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v.dedup_by_key(|x| x.0);
+        // Each anchor's row is in this order already (score desc, key asc; a neighbour's
+        // score is the max over the rows, which is its own row's value unless another
+        // anchor's row holds it higher): a few runs to merge, not a sort of the whole.
+        sort_runs(&mut v);
+        // A key has one score, so its repeats are equal and adjacent.
+        v.dedup();
         v.into_iter()
-            .map(|(k, _)| k)
+            .map(|x| x as u32)
             // Explicit request anchors are the seeds, not co-occurrence candidates.
             .filter(|k| !seeds.contains(k))
             .collect()
     }
+}
+
+/// `(score, key)` as one integer whose ascending order is score descending
+/// ([`f64::total_cmp`]), then key ascending: the co-occurrence candidates' order.
+#[inline]
+fn score_key(score: f64, key: u32) -> u128 {
+    ((!crate::ranking::ordered_bits(score) as u128) << 32) | key as u128
+}
+
+/// Sorts `v` ascending by merging its ascending runs pairwise (bottom up, through one
+/// scratch buffer): O(n log r) for r runs, and with more than [`MERGED_RUNS`] runs a plain
+/// sort. The co-occurrence candidates arrive as one sorted run per anchor; an unstable sort
+/// of C's 250 by a float comparator cost ~50 k instructions a request.
+fn sort_runs(v: &mut Vec<u128>) {
+    let mut bounds: Vec<usize> = vec![0];
+    for i in 1..v.len() {
+        if v[i] < v[i - 1] {
+            if bounds.len() > MERGED_RUNS {
+                v.sort_unstable();
+                return;
+            }
+            bounds.push(i);
+        }
+    }
+    if bounds.len() == 1 {
+        return;
+    }
+    bounds.push(v.len());
+    let mut src = std::mem::take(v);
+    let mut dst: Vec<u128> = Vec::with_capacity(src.len());
+    while bounds.len() > 2 {
+        dst.clear();
+        let mut next = vec![0];
+        for pair in bounds.windows(3).step_by(2) {
+            merge_into(&src[pair[0]..pair[1]], &src[pair[1]..pair[2]], &mut dst);
+            next.push(dst.len());
+        }
+        if bounds.len().is_multiple_of(2) {
+            // An odd run count: the last run is carried over as it is.
+            let last = bounds[bounds.len() - 2];
+            dst.extend_from_slice(&src[last..]);
+            next.push(dst.len());
+        }
+        std::mem::swap(&mut src, &mut dst);
+        bounds = next;
+    }
+    *v = src;
+}
+
+/// More runs than this and [`sort_runs`] sorts instead of merging.
+const MERGED_RUNS: usize = 64;
+
+/// Appends the merge of the ascending `a` and `b` to `out`.
+fn merge_into(a: &[u128], b: &[u128], out: &mut Vec<u128>) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if b[j] < a[i] {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 /// Calls `f` with every entry of the signal rows as (key, field, value), in the order they
@@ -1720,6 +1792,98 @@ mod batched_signal_tests {
                 let score = crate::ranking::blend(&w, &r).score;
                 assert_eq!(c.score.to_bits(), score.to_bits(), "round {round} key {k}");
             }
+        }
+    }
+
+    /// The co-occurrence candidates, from the anchors' rows merged as runs of packed keys,
+    /// equal the first definition: every neighbour in the first `per_anchor` of each anchor's
+    /// row with its score (the max over the rows), sorted by a float comparator (score desc,
+    /// key asc), deduplicated by key, seeds removed. Anchors repeat, rows share neighbours
+    /// (so a neighbour's score is often another row's), scores tie often (1-9), and some
+    /// rounds have more than `MERGED_RUNS` anchors (the plain sort).
+    #[test]
+    fn cooc_candidates_equal_the_float_sort() {
+        let mut rng = Rng::new(61);
+        let (mut merged, mut sorted_plainly, mut lifted) = (0, 0, 0);
+        for round in 0..300 {
+            let n = 5 + rng.below(60) as usize;
+            let snap = world(&mut rng, n);
+            let many = if round % 10 == 0 { 150 } else { 8 };
+            let anchors: Vec<u32> = (0..rng.below(many))
+                .map(|_| rng.below(n as u64 + 2) as u32)
+                .collect();
+            let mut seeds: Vec<u32> = anchors
+                .iter()
+                .copied()
+                .filter(|_| rng.chance(300))
+                .collect();
+            for _ in 0..rng.below(3) {
+                seeds.push(rng.below(n as u64) as u32);
+            }
+            let per_anchor = rng.below(14) as usize;
+            let used = SignalUse {
+                cooc: round % 7 != 0,
+                ..SignalUse::default()
+            };
+            let maps = SignalMaps::build(&snap, &anchors, "", used, None);
+            let got = maps.cooc_candidates(&snap, &anchors, &seeds, per_anchor);
+            let mut want: Vec<(u32, f64)> = Vec::new();
+            for &a in anchors.iter().filter(|_| used.cooc) {
+                for &(k, own) in snap.cooc_row(a).iter().take(per_anchor) {
+                    let best = anchors
+                        .iter()
+                        .flat_map(|&b| snap.cooc_row(b).iter().filter(|e| e.0 == k))
+                        .fold(0.0f64, |m, e| m.max(e.1));
+                    lifted += usize::from(best > own);
+                    want.push((k, best));
+                }
+            }
+            let runs = 1 + want.windows(2).filter(|w| w[1].1 > w[0].1).count();
+            if runs > super::MERGED_RUNS {
+                sorted_plainly += 1;
+            } else if runs > 2 {
+                merged += 1;
+            }
+            want.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            want.dedup_by_key(|x| x.0);
+            let want: Vec<u32> = want
+                .into_iter()
+                .map(|(k, _)| k)
+                .filter(|k| !seeds.contains(k))
+                .collect();
+            assert_eq!(got, want, "round {round}");
+        }
+        assert!(
+            merged > 100 && sorted_plainly > 5 && lifted > 100,
+            "{merged} {sorted_plainly} {lifted}"
+        );
+    }
+
+    /// [`super::sort_runs`] sorts like a plain sort whatever the runs: none, one, a few
+    /// (odd and even counts), past `MERGED_RUNS`, repeats and the extreme values.
+    #[test]
+    fn merged_runs_equal_a_sort() {
+        let mut rng = Rng::new(67);
+        for round in 0..2_000 {
+            let mut v: Vec<u128> = Vec::new();
+            for _ in 0..rng.below(if round % 5 == 0 { 90 } else { 9 }) {
+                let len = rng.below(30);
+                let mut run: Vec<u128> = (0..len)
+                    .map(|_| match rng.below(20) {
+                        0 => 0,
+                        1 => u128::MAX,
+                        _ => (u128::from(rng.below(40)) << 64) | u128::from(rng.next_u64() % 7),
+                    })
+                    .collect();
+                if !rng.chance(100) {
+                    run.sort_unstable();
+                }
+                v.extend(run);
+            }
+            let mut want = v.clone();
+            want.sort_unstable();
+            super::sort_runs(&mut v);
+            assert_eq!(v, want, "round {round}");
         }
     }
 }
