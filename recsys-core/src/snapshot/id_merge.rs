@@ -143,20 +143,18 @@ fn len32(s: &str) -> u32 {
 /// Sorts one list of occurrences into its distinct ids and where each occurs. Lists longer
 /// than `u32::MAX - 1` are not a concern: an artifact is at most 4 GiB.
 ///
-/// A list already in order is not sorted; a list whose 16-byte prefixes differ in at most
-/// 64 bits (ids that share a stem, as catalogs name them) is radix-sorted on those bits
-/// ([`radix_order`]); any other list is sorted by comparison. An occurrence's text is read
-/// again only to start a new id (or to tell apart ids longer than 16 bytes).
+/// A list already in order is not sorted ([`in_order_list`]); a list whose 16-byte
+/// prefixes differ in at most 64 bits (ids that share a stem, as catalogs name them) is
+/// radix-sorted on those bits ([`radix_order`]); any other list is sorted by comparison. An
+/// occurrence's text is read again only to start a new id (or to tell apart ids longer than
+/// 16 bytes).
 pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
+    if let Some(sorted) = in_order_list(&occ) {
+        return sorted;
+    }
     let shape = Shape::of(&occ);
-    let mut sorted = SortedList::with_capacity(occ.len(), shape.in_order);
-    if shape.in_order {
-        let mut prev: Option<&str> = None;
-        for (at, &s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-            sorted.push(at as u32, (prev != Some(s)).then_some(s));
-            prev = Some(s);
-        }
-    } else if let Some(order) = narrow_radix_order(&occ, &shape) {
+    let mut sorted = SortedList::with_capacity(occ.len(), false);
+    if let Some(order) = narrow_radix_order(&occ, &shape) {
         for (j, &k) in order.iter().enumerate() {
             let at = k as u32;
             let new = j == 0 || order[j - 1] >> 32 != k >> 32;
@@ -197,10 +195,45 @@ pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
     sorted.finish()
 }
 
-/// What one read of a list tells: whether its non-empty ids are already in byte order, and
-/// which bits of their 16-byte prefixes differ between them.
+/// How many non-empty ids [`in_order_list`] checks before it allocates: a list out of order
+/// (popularity's, stored by count) is almost always told by then, and costs no allocation.
+const IN_ORDER_PROBE: usize = 64;
+
+/// The sorted list of `occ` when its non-empty ids are already in byte order (content's, as
+/// the pipeline writes it), in one read of the ids: each id's prefix is compared with the
+/// previous id's ([`str_order`]), an equal id joins its group, a greater one starts a
+/// group. `None` at the first id less than the one before it (the read up to there is the
+/// cost of asking; the first [`IN_ORDER_PROBE`] ids are checked before anything is
+/// allocated). Before, the order was checked in one read and the groups formed in a
+/// second that compared every id with the previous one's text.
+fn in_order_list<'a>(occ: &[&'a str]) -> Option<SortedList<'a>> {
+    let mut probe = occ.iter().filter(|s| !s.is_empty()).take(IN_ORDER_PROBE);
+    let first = probe.next().map(|s| (prefix_words(s), *s));
+    probe.try_fold(first, |prev, &s| {
+        let p = prefix_words(s);
+        match prev.map(|(q, t)| str_order(&q, t, &p, s)) {
+            Some(Ordering::Greater) => None,
+            _ => Some(Some((p, s))),
+        }
+    })?;
+    let mut sorted = SortedList::with_capacity(occ.len(), true);
+    let mut prev: Option<([u64; 2], &str)> = None;
+    for (at, &s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        let p = prefix_words(s);
+        let new = match prev.map(|(q, t)| str_order(&q, t, &p, s)) {
+            Some(Ordering::Greater) => return None,
+            Some(Ordering::Equal) => false,
+            _ => true,
+        };
+        sorted.push(at as u32, new.then_some(s));
+        prev = Some((p, s));
+    }
+    Some(sorted.finish())
+}
+
+/// What one read of a list tells: which bits of its non-empty ids' 16-byte prefixes differ
+/// between them, and whether they all have one length.
 struct Shape {
-    in_order: bool,
     /// The bits set in some prefix and clear in another (two words, as [`prefix_words`]).
     varies: [u64; 2],
     /// The length in bytes every non-empty id has, when they all have one.
@@ -209,8 +242,6 @@ struct Shape {
 
 impl Shape {
     fn of(occ: &[&str]) -> Shape {
-        let mut in_order = true;
-        let mut prev: Option<([u64; 2], &str)> = None;
         let (mut and, mut or) = ([u64::MAX; 2], [0u64; 2]);
         let mut lens = (usize::MAX, 0usize);
         for &s in occ.iter().filter(|s| !s.is_empty()) {
@@ -220,13 +251,8 @@ impl Shape {
                 and[w] &= p[w];
                 or[w] |= p[w];
             }
-            if let Some((q, t)) = prev {
-                in_order &= str_order(&q, t, &p, s) != Ordering::Greater;
-            }
-            prev = Some((p, s));
         }
         Shape {
-            in_order,
             varies: [and[0] ^ or[0], and[1] ^ or[1]],
             same_len: (lens.0 == lens.1).then_some(lens.0),
         }
@@ -596,12 +622,58 @@ mod id_merge_tests {
                 .collect();
             let occ: Vec<&str> = list.iter().map(String::as_str).collect();
             let shape = super::Shape::of(&occ);
-            if !shape.in_order && !stem.is_empty() {
+            let given: Vec<&str> = occ.iter().copied().filter(|s| !s.is_empty()).collect();
+            let in_order = given.windows(2).all(|w| w[0] <= w[1]);
+            if !in_order && !stem.is_empty() {
                 assert!(super::radix_order(&occ, &shape).is_some(), "round {round}");
             }
             let sorted = sort_list(occ.clone());
-            assert_eq!(sorted.in_order, shape.in_order, "round {round}");
+            assert_eq!(sorted.in_order, in_order, "round {round}");
             assert_sorted_like_a_plain_sort(&occ, sorted, round);
+        }
+    }
+
+    /// A list given in byte order (duplicates side by side, empties anywhere, ids around
+    /// the 16-byte prefix, multi-byte characters) is read once into its groups, at lengths
+    /// around the probe's; the same list with one pair out of order, before, at or after
+    /// the probe, is not taken as in order and is sorted like a plain sort.
+    #[test]
+    fn lists_in_order_are_grouped_in_one_read_and_others_sorted() {
+        let mut state = Rng::new(0xA076_1D64_78BD_642F);
+        let probe = super::IN_ORDER_PROBE;
+        for (round, n) in [0, 1, 2, probe - 1, probe, probe + 1, 3 * probe, 3000]
+            .into_iter()
+            .cycle()
+            .take(80)
+            .enumerate()
+        {
+            let mut ids: Vec<String> = (0..n).map(|_| random_id(&mut state)).collect();
+            ids.sort();
+            // Empty ids anywhere do not break the order.
+            for _ in 0..n / 10 {
+                let at = state.index(n + 1);
+                ids.insert(at, String::new());
+            }
+            let occ: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let sorted = super::in_order_list(&occ).expect("given in order");
+            assert!(sorted.in_order);
+            assert_sorted_like_a_plain_sort(&occ, sorted, round);
+            assert_sorted_like_a_plain_sort(&occ, sort_list(occ.clone()), round);
+            // Swap two different non-empty ids: out of order wherever the pair is.
+            let full: Vec<usize> = (0..occ.len()).filter(|&i| !occ[i].is_empty()).collect();
+            if full.is_empty() {
+                continue;
+            }
+            let k = state.index(full.len());
+            let Some(&j) = full[k..].iter().find(|&&j| occ[j] != occ[full[k]]) else {
+                continue;
+            };
+            let mut swapped = occ.clone();
+            swapped.swap(full[k], j);
+            assert!(super::in_order_list(&swapped).is_none(), "round {round}");
+            let sorted = sort_list(swapped.clone());
+            assert!(!sorted.in_order, "round {round}");
+            assert_sorted_like_a_plain_sort(&swapped, sorted, round);
         }
     }
 
