@@ -527,9 +527,8 @@ fn merge_into<'a>(
     let mut scan: Vec<usize> = (0..lists.len()).collect();
     scan.sort_by_key(|&j| !prefer.get(j).copied().unwrap_or(false));
     // The head of each list, with its prefix (compared first).
-    let head = |j: usize, pos: &[usize]| lists[j].get(pos[j]).map(|s| (prefix_words(s), *s));
-    let mut heads: Vec<Option<([u64; 2], &str)>> =
-        (0..lists.len()).map(|j| head(j, &pos)).collect();
+    let mut ahead: Vec<Ahead<'a, '_>> = lists.iter().map(|l| Ahead::new(l)).collect();
+    let mut heads: Vec<Option<([u64; 2], &str)>> = ahead.iter_mut().map(|a| a.head(0)).collect();
     loop {
         let mut best: Option<([u64; 2], &str)> = None;
         for h in scan.iter().filter_map(|&j| heads[j].as_ref()) {
@@ -546,8 +545,58 @@ fn merge_into<'a>(
             if heads[j].is_some_and(|h| str_order(&h.0, h.1, &p, s) == Ordering::Equal) {
                 remap[j][pos[j]] = id;
                 pos[j] += 1;
-                heads[j] = head(j, &pos);
+                heads[j] = ahead[j].head(pos[j]);
             }
+        }
+    }
+}
+
+/// How many ids of a list [`merge_into`] reads the prefixes of at a time.
+const MERGE_AHEAD: usize = 32;
+
+/// One list of [`merge_into`] with the prefixes of its next ids, read [`MERGE_AHEAD`] at a
+/// time: popularity's and co-occurrence's ids are stored in no particular order, so each
+/// id's prefix is a read out of order, and read one at a time each waited for the merge to
+/// choose the previous id; read side by side, the batch's misses overlap (as the tag
+/// index's postings read their items' rows ahead).
+struct Ahead<'a, 'r> {
+    list: &'r [&'a str],
+    /// The position of `pre[0]` in `list`.
+    base: usize,
+    pre: [[u64; 2]; MERGE_AHEAD],
+}
+
+impl<'a, 'r> Ahead<'a, 'r> {
+    fn new(list: &'r [&'a str]) -> Ahead<'a, 'r> {
+        let mut a = Ahead {
+            list,
+            base: 0,
+            pre: [[0; 2]; MERGE_AHEAD],
+        };
+        a.fill(0);
+        a
+    }
+
+    /// The id at `pos` with its prefix; `pos` never goes back.
+    #[inline]
+    fn head(&mut self, pos: usize) -> Option<([u64; 2], &'a str)> {
+        let s = *self.list.get(pos)?;
+        let k = match pos.checked_sub(self.base) {
+            Some(k) if k < MERGE_AHEAD => k,
+            _ => {
+                self.fill(pos);
+                0
+            }
+        };
+        Some((self.pre[k], s))
+    }
+
+    /// Reads the prefixes of the ids from `pos` on.
+    fn fill(&mut self, pos: usize) {
+        self.base = pos;
+        let next = self.list.get(pos..).unwrap_or_default();
+        for (p, s) in self.pre.iter_mut().zip(next) {
+            *p = prefix_words(s);
         }
     }
 }
@@ -903,6 +952,25 @@ mod id_merge_tests {
 
     /// Sorting each list and merging gives exactly the byte-order ranks of one table over
     /// every list (the one-table path), for every occurrence, on random lists.
+    /// The merge's read-ahead gives each id with its own prefix at every position around
+    /// its batch edges (lists of 0 to three batches and one), and nothing past the end.
+    #[test]
+    fn merge_read_ahead_gives_every_head_with_its_prefix() {
+        let mut state = Rng::new(0x6A09_E667_F3BC_C908);
+        let b = super::MERGE_AHEAD;
+        for len in [0, 1, b - 1, b, b + 1, 2 * b, 3 * b + 1] {
+            let ids: Vec<String> = (0..len).map(|_| random_id(&mut state)).collect();
+            let list: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut ahead = super::Ahead::new(&list);
+            for (pos, &s) in list.iter().enumerate() {
+                let (p, got) = ahead.head(pos).expect("in the list");
+                assert_eq!((p, got), (super::prefix_words(s), s), "{len}: {pos}");
+                assert!(std::ptr::eq(got, s));
+            }
+            assert_eq!(ahead.head(len), None, "{len}");
+        }
+    }
+
     #[test]
     fn sorted_lists_merge_to_the_byte_order_of_one_table() {
         let mut state = Rng::new(0x9E37_79B9_7F4A_7C15);
