@@ -155,10 +155,20 @@ pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
     let shape = Shape::of(&occ);
     let mut sorted = SortedList::with_capacity(occ.len(), false);
     if let Some(order) = narrow_radix_order(&occ, &shape) {
-        for (j, &k) in order.iter().enumerate() {
-            let at = k as u32;
-            let new = j == 0 || order[j - 1] >> 32 != k >> 32;
-            sorted.push(at, new.then(|| occ[at as usize]));
+        // Each occurrence's string is read by its position, out of order (popularity's
+        // list is stored by count): a chunk's strings are read side by side first, so
+        // their misses overlap, then the chunk is grouped.
+        let mut strs = [""; MERGE_AHEAD];
+        let mut prev = None;
+        for chunk in order.chunks(MERGE_AHEAD) {
+            for (s, &k) in strs.iter_mut().zip(chunk) {
+                *s = occ[k as u32 as usize];
+            }
+            for (&k, &s) in chunk.iter().zip(&strs) {
+                let id = Some(k >> 32);
+                sorted.push(k as u32, (prev != id).then_some(s));
+                prev = id;
+            }
         }
     } else if let Some(order) = radix_order(&occ, &shape) {
         for (j, p) in order.iter().enumerate() {
@@ -551,7 +561,8 @@ fn merge_into<'a>(
     }
 }
 
-/// How many ids of a list [`merge_into`] reads the prefixes of at a time.
+/// How many ids of a list [`merge_into`] reads the prefixes of at a time (and how many
+/// strings [`sort_list`] reads side by side on the one-word radix path).
 const MERGE_AHEAD: usize = 32;
 
 /// One list of [`merge_into`] with the prefixes of its next ids, read [`MERGE_AHEAD`] at a
