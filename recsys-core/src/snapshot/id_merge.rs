@@ -216,7 +216,7 @@ const IN_ORDER_PROBE: usize = 64;
 /// cost of asking; the first [`IN_ORDER_PROBE`] ids are checked before anything is
 /// allocated). Before, the order was checked in one read and the groups formed in a
 /// second that compared every id with the previous one's text.
-fn in_order_list<'a>(occ: &[&'a str]) -> Option<SortedList<'a>> {
+pub(crate) fn in_order_list<'a>(occ: &[&'a str]) -> Option<SortedList<'a>> {
     let mut probe = occ.iter().filter(|s| !s.is_empty()).take(IN_ORDER_PROBE);
     let first = probe.next().map(|s| (prefix_words(s), *s));
     probe.try_fold(first, |prev, &s| {
@@ -239,6 +239,35 @@ fn in_order_list<'a>(occ: &[&'a str]) -> Option<SortedList<'a>> {
         prev = Some((p, s));
     }
     Some(sorted.finish())
+}
+
+/// The list of two lists' occurrences end to end (`hi`'s positions follow `lo`'s), when
+/// both were given in byte order ([`in_order_list`]) and `lo`'s last id is at most `hi`'s
+/// first: what [`sort_list`] gives for the whole list (an id at the edge of both is one
+/// group). Both lists back otherwise. Lets a list in order be read in two halves side by
+/// side.
+pub(crate) fn join_in_order<'a>(
+    mut lo: SortedList<'a>,
+    hi: SortedList<'a>,
+) -> Result<SortedList<'a>, (SortedList<'a>, SortedList<'a>)> {
+    let edge = match (lo.distinct.last(), hi.distinct.first()) {
+        (Some(a), Some(b)) => a.cmp(b),
+        _ => Ordering::Less,
+    };
+    if !lo.in_order || !hi.in_order || edge == Ordering::Greater {
+        return Err((lo, hi));
+    }
+    let joined = edge == Ordering::Equal;
+    if joined {
+        // `hi`'s first group goes on from `lo`'s last.
+        lo.ends.pop();
+    }
+    let (at_shift, end_shift) = (lo.len as u32, lo.at.len() as u32);
+    lo.ends.extend(hi.ends.iter().map(|&e| e + end_shift));
+    lo.distinct.extend(&hi.distinct[usize::from(joined)..]);
+    lo.at.extend(hi.at.iter().map(|&a| a + at_shift));
+    lo.len += hi.len;
+    Ok(lo)
 }
 
 /// What one read of a list tells: which bits of its non-empty ids' 16-byte prefixes differ
@@ -963,6 +992,55 @@ mod id_merge_tests {
 
     /// Sorting each list and merging gives exactly the byte-order ranks of one table over
     /// every list (the one-table path), for every occurrence, on random lists.
+    /// Two halves of a list in byte order, each grouped in one read and joined, are the
+    /// whole list's sort (positions, groups, the same strings in memory), split anywhere:
+    /// at either end, inside a run of one id, between empty ids; halves whose edge is out
+    /// of order are given back.
+    #[test]
+    fn halves_in_order_join_into_the_whole_lists_sort() {
+        let mut state = Rng::new(0xBB67_AE85_84CA_A73B);
+        for round in 0..300 {
+            let n = [0, 1, 2, 7, 64, 65, 500][round % 7];
+            let mut ids: Vec<String> = (0..n).map(|_| random_id(&mut state)).collect();
+            ids.sort();
+            let occ: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let cut = match round % 3 {
+                0 => [0, n][state.index(2)],
+                _ => state.index(n + 1),
+            };
+            let (a, b) = occ.split_at(cut);
+            let lo = super::in_order_list(a).expect("in order");
+            let hi = super::in_order_list(b).expect("in order");
+            let Ok(joined) = super::join_in_order(lo, hi) else {
+                panic!("round {round}: halves of a list in order");
+            };
+            let whole = sort_list(occ.clone());
+            assert!(joined.in_order && whole.in_order, "round {round}");
+            assert_eq!(joined.distinct, whole.distinct, "round {round}");
+            assert!((joined.distinct.iter().zip(&whole.distinct))
+                .all(|(x, y)| std::ptr::eq(x.as_ptr(), y.as_ptr())));
+            assert_eq!(
+                (&joined.at, &joined.ends, joined.len),
+                (&whole.at, &whole.ends, whole.len),
+                "round {round}"
+            );
+            assert_sorted_like_a_plain_sort(&occ, joined, round);
+            // The halves the other way round: out of order at the edge, unless one side
+            // has no id or both name one id only.
+            let lo = super::in_order_list(b).expect("in order");
+            let hi = super::in_order_list(a).expect("in order");
+            let edge_ok = match (lo.distinct.last(), hi.distinct.first()) {
+                (Some(x), Some(y)) => x <= y,
+                _ => true,
+            };
+            assert_eq!(
+                super::join_in_order(lo, hi).is_ok(),
+                edge_ok,
+                "round {round}"
+            );
+        }
+    }
+
     /// The merge's read-ahead gives each id with its own prefix at every position around
     /// its batch edges (lists of 0 to three batches and one), and nothing past the end.
     #[test]
