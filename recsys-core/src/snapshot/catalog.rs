@@ -456,8 +456,8 @@ fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
     let sorted: Vec<(SortedList<'a>, Vec<usize>)> = (pieces.into_iter().enumerate())
         .map(|(l, piece)| match piece {
             Piece::Whole(s) => s,
-            Piece::Lower(lo) => match upper.take().map(|hi| id_merge::join_in_order(lo, hi)) {
-                Some(Ok(s)) => (s, Vec::new()),
+            Piece::Lower(lo) => match upper.take().and_then(|hi| id_merge::join_in_order(lo, hi)) {
+                Some(s) => (s, Vec::new()),
                 // In order in its lower half only, or not at the edge: sorted whole.
                 _ => sort_occurrences(src, LISTS[l], weights[l]),
             },

@@ -244,18 +244,17 @@ pub(crate) fn in_order_list<'a>(occ: &[&'a str]) -> Option<SortedList<'a>> {
 /// The list of two lists' occurrences end to end (`hi`'s positions follow `lo`'s), when
 /// both were given in byte order ([`in_order_list`]) and `lo`'s last id is at most `hi`'s
 /// first: what [`sort_list`] gives for the whole list (an id at the edge of both is one
-/// group). Both lists back otherwise. Lets a list in order be read in two halves side by
-/// side.
+/// group); `None` otherwise. Lets a list in order be read in two halves side by side.
 pub(crate) fn join_in_order<'a>(
     mut lo: SortedList<'a>,
     hi: SortedList<'a>,
-) -> Result<SortedList<'a>, (SortedList<'a>, SortedList<'a>)> {
+) -> Option<SortedList<'a>> {
     let edge = match (lo.distinct.last(), hi.distinct.first()) {
         (Some(a), Some(b)) => a.cmp(b),
         _ => Ordering::Less,
     };
     if !lo.in_order || !hi.in_order || edge == Ordering::Greater {
-        return Err((lo, hi));
+        return None;
     }
     let joined = edge == Ordering::Equal;
     if joined {
@@ -267,7 +266,7 @@ pub(crate) fn join_in_order<'a>(
     lo.distinct.extend(&hi.distinct[usize::from(joined)..]);
     lo.at.extend(hi.at.iter().map(|&a| a + at_shift));
     lo.len += hi.len;
-    Ok(lo)
+    Some(lo)
 }
 
 /// What one read of a list tells: which bits of its non-empty ids' 16-byte prefixes differ
@@ -1011,7 +1010,7 @@ mod id_merge_tests {
             let (a, b) = occ.split_at(cut);
             let lo = super::in_order_list(a).expect("in order");
             let hi = super::in_order_list(b).expect("in order");
-            let Ok(joined) = super::join_in_order(lo, hi) else {
+            let Some(joined) = super::join_in_order(lo, hi) else {
                 panic!("round {round}: halves of a list in order");
             };
             let whole = sort_list(occ.clone());
@@ -1034,7 +1033,7 @@ mod id_merge_tests {
                 _ => true,
             };
             assert_eq!(
-                super::join_in_order(lo, hi).is_ok(),
+                super::join_in_order(lo, hi).is_some(),
                 edge_ok,
                 "round {round}"
             );
