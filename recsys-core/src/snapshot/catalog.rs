@@ -389,13 +389,91 @@ impl Interned<'_> {
     }
 }
 
+/// Content's list in [`LISTS`] (ids of items with tags, as the pipeline writes them: in
+/// byte order).
+const CONTENT: usize = 5;
+const _: () = assert!(matches!(LISTS[CONTENT].0, ArtifactKind::ContentSim) && !LISTS[CONTENT].1);
+/// [`intern_ids`]' job that reads the upper half of content's list.
+const UPPER: usize = LISTS.len();
+
+/// What one job of [`intern_ids`]' sorts gives: a list sorted whole (with the positions of
+/// its untrimmed neighbour ids), the lower half of content's list grouped in one read, or
+/// the upper half (`None` when it is not in byte order).
+enum Piece<'a> {
+    Whole((SortedList<'a>, Vec<usize>)),
+    Lower(SortedList<'a>),
+    Upper(Option<SortedList<'a>>),
+}
+
+/// The occurrences at positions `range` of one list of [`LISTS`].
+fn list_range<'a>(
+    src: &Sources<'a>,
+    list: (ArtifactKind, bool),
+    range: std::ops::Range<usize>,
+) -> Vec<&'a str> {
+    if range.is_empty() {
+        return Vec::new();
+    }
+    let mut v = Vec::with_capacity(range.len());
+    let mut k = 0;
+    each_in_list(src, list, |s| {
+        if range.contains(&k) {
+            v.push(s);
+        }
+        k += 1;
+    });
+    v
+}
+
+/// The lower `half` of content's list grouped in one read when it is in byte order; else
+/// the whole list (`len` occurrences) sorted here, in this job (the upper half's job then
+/// finds its half out of order too, or its result is not used).
+fn content_lower_half<'a>(src: &Sources<'a>, half: usize, len: usize) -> Piece<'a> {
+    match id_merge::in_order_list(&list_range(src, LISTS[CONTENT], 0..half)) {
+        Some(lo) => Piece::Lower(lo),
+        None => Piece::Whole(sort_occurrences(src, LISTS[CONTENT], len)),
+    }
+}
+
 /// Interns every id occurrence of `src`: each list sorted on its own (side by side), then
 /// merged into byte order. Returns the ids, per item the signals naming it, and the
 /// occurrences, to be resolved to item ids by the parts' jobs.
 fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
     let weights = LISTS.map(|l| list_len(src, l));
-    let sorted =
-        super::parallel::in_parallel(&weights, |i| sort_occurrences(src, LISTS[i], weights[i]));
+    // Content's list, in byte order as the pipeline writes it, is read in two halves side
+    // by side (the last job, and `CONTENT`'s): at 1M it ran after both radix sorts while
+    // the other thread idled. On one thread it is read whole (the upper job is empty).
+    let half = match super::parallel::threads_for(&weights) {
+        1 => weights[CONTENT],
+        _ => weights[CONTENT] / 2,
+    };
+    let mut jobs = weights.to_vec();
+    jobs[CONTENT] = half;
+    jobs.push(weights[CONTENT] - half);
+    let mut pieces = super::parallel::in_parallel(&jobs, |i| match i {
+        CONTENT => content_lower_half(src, half, weights[CONTENT]),
+        UPPER => Piece::Upper(id_merge::in_order_list(&list_range(
+            src,
+            LISTS[CONTENT],
+            half..weights[CONTENT],
+        ))),
+        _ => Piece::Whole(sort_occurrences(src, LISTS[i], weights[i])),
+    });
+    let mut upper = match pieces.pop() {
+        Some(Piece::Upper(hi)) => hi,
+        _ => None,
+    };
+    let sorted: Vec<(SortedList<'a>, Vec<usize>)> = (pieces.into_iter().enumerate())
+        .map(|(l, piece)| match piece {
+            Piece::Whole(s) => s,
+            Piece::Lower(lo) => match upper.take().and_then(|hi| id_merge::join_in_order(lo, hi)) {
+                Some(s) => (s, Vec::new()),
+                // In order in its lower half only, or not at the edge: sorted whole.
+                _ => sort_occurrences(src, LISTS[l], weights[l]),
+            },
+            Piece::Upper(_) => sort_occurrences(src, LISTS[l], weights[l]),
+        })
+        .collect();
     let distinct: Vec<&[&str]> = sorted.iter().map(|s| s.0.distinct.as_slice()).collect();
     // Names come from a list stored in byte order where one names them (content, as the
     // pipeline writes it), so the interner copies them reading in order.
@@ -1056,8 +1134,18 @@ mod tests {
     fn a_two_thread_catalog_equals_the_one_thread_catalog() {
         use crate::snapshot::parallel::with_threads;
         let mut rng = Rng::new(0x0DD5_EED5);
-        for items in [170_000, 230_000] {
-            let d = random_signals(&mut rng, items);
+        for (round, items) in [170_000, 230_000, 170_000, 170_000].into_iter().enumerate() {
+            let mut d = random_signals(&mut rng, items);
+            // Content's list (in item order) read in two halves on two threads, whole on
+            // one: in order, in order in its lower half only, in order in each half apart.
+            if let Some(c) = d.content.as_mut() {
+                let half = c.len() / 2;
+                match round {
+                    2 => c[half..].reverse(),
+                    3 => c.rotate_left(half),
+                    _ => {}
+                }
+            }
             let src = Sources::of_signals(&d);
             let lists: usize = LISTS.iter().map(|&l| list_len(&src, l)).sum();
             assert!(lists > 1 << 20, "the sorts take two threads: {lists}");
@@ -1266,6 +1354,21 @@ mod tests {
                 ),
                 session: None,
             };
+            // Content's list read in two halves (`intern_ids`): given in any order, in byte
+            // order, in order in its lower half only, and in order in each half apart.
+            let mut d = d;
+            if let Some(c) = d.content.as_mut() {
+                let half = c.len() / 2;
+                match round % 4 {
+                    1 => c.sort(),
+                    2 => c[..half].sort(),
+                    3 => {
+                        c[..half].sort();
+                        c[half..].sort();
+                    }
+                    _ => {}
+                }
+            }
             let cat = Catalog::build(&Sources::of_signals(&d));
             let name = |s: &str, kind: ArtifactKind, named: &mut BTreeMap<String, u8>| {
                 if !s.is_empty() {

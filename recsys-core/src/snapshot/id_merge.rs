@@ -143,24 +143,32 @@ fn len32(s: &str) -> u32 {
 /// Sorts one list of occurrences into its distinct ids and where each occurs. Lists longer
 /// than `u32::MAX - 1` are not a concern: an artifact is at most 4 GiB.
 ///
-/// A list already in order is not sorted; a list whose 16-byte prefixes differ in at most
-/// 64 bits (ids that share a stem, as catalogs name them) is radix-sorted on those bits
-/// ([`radix_order`]); any other list is sorted by comparison. An occurrence's text is read
-/// again only to start a new id (or to tell apart ids longer than 16 bytes).
+/// A list already in order is not sorted ([`in_order_list`]); a list whose 16-byte
+/// prefixes differ in at most 64 bits (ids that share a stem, as catalogs name them) is
+/// radix-sorted on those bits ([`radix_order`]); any other list is sorted by comparison. An
+/// occurrence's text is read again only to start a new id (or to tell apart ids longer than
+/// 16 bytes).
 pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
+    if let Some(sorted) = in_order_list(&occ) {
+        return sorted;
+    }
     let shape = Shape::of(&occ);
-    let mut sorted = SortedList::with_capacity(occ.len(), shape.in_order);
-    if shape.in_order {
-        let mut prev: Option<&str> = None;
-        for (at, &s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-            sorted.push(at as u32, (prev != Some(s)).then_some(s));
-            prev = Some(s);
-        }
-    } else if let Some(order) = narrow_radix_order(&occ, &shape) {
-        for (j, &k) in order.iter().enumerate() {
-            let at = k as u32;
-            let new = j == 0 || order[j - 1] >> 32 != k >> 32;
-            sorted.push(at, new.then(|| occ[at as usize]));
+    let mut sorted = SortedList::with_capacity(occ.len(), false);
+    if let Some(order) = narrow_radix_order(&occ, &shape) {
+        // Each occurrence's string is read by its position, out of order (popularity's
+        // list is stored by count): a chunk's strings are read side by side first, so
+        // their misses overlap, then the chunk is grouped.
+        let mut strs = [""; MERGE_AHEAD];
+        let mut prev = None;
+        for chunk in order.chunks(MERGE_AHEAD) {
+            for (s, &k) in strs.iter_mut().zip(chunk) {
+                *s = occ[k as u32 as usize];
+            }
+            for (&k, &s) in chunk.iter().zip(&strs) {
+                let id = Some(k >> 32);
+                sorted.push(k as u32, (prev != id).then_some(s));
+                prev = id;
+            }
         }
     } else if let Some(order) = radix_order(&occ, &shape) {
         for (j, p) in order.iter().enumerate() {
@@ -197,10 +205,73 @@ pub(crate) fn sort_list(occ: Vec<&str>) -> SortedList<'_> {
     sorted.finish()
 }
 
-/// What one read of a list tells: whether its non-empty ids are already in byte order, and
-/// which bits of their 16-byte prefixes differ between them.
+/// How many non-empty ids [`in_order_list`] checks before it allocates: a list out of order
+/// (popularity's, stored by count) is almost always told by then, and costs no allocation.
+const IN_ORDER_PROBE: usize = 64;
+
+/// The sorted list of `occ` when its non-empty ids are already in byte order (content's, as
+/// the pipeline writes it), in one read of the ids: each id's prefix is compared with the
+/// previous id's ([`str_order`]), an equal id joins its group, a greater one starts a
+/// group. `None` at the first id less than the one before it (the read up to there is the
+/// cost of asking; the first [`IN_ORDER_PROBE`] ids are checked before anything is
+/// allocated). Before, the order was checked in one read and the groups formed in a
+/// second that compared every id with the previous one's text.
+pub(crate) fn in_order_list<'a>(occ: &[&'a str]) -> Option<SortedList<'a>> {
+    let mut probe = occ.iter().filter(|s| !s.is_empty()).take(IN_ORDER_PROBE);
+    let first = probe.next().map(|s| (prefix_words(s), *s));
+    probe.try_fold(first, |prev, &s| {
+        let p = prefix_words(s);
+        match prev.map(|(q, t)| str_order(&q, t, &p, s)) {
+            Some(Ordering::Greater) => None,
+            _ => Some(Some((p, s))),
+        }
+    })?;
+    let mut sorted = SortedList::with_capacity(occ.len(), true);
+    let mut prev: Option<([u64; 2], &str)> = None;
+    for (at, &s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        let p = prefix_words(s);
+        let new = match prev.map(|(q, t)| str_order(&q, t, &p, s)) {
+            Some(Ordering::Greater) => return None,
+            Some(Ordering::Equal) => false,
+            _ => true,
+        };
+        sorted.push(at as u32, new.then_some(s));
+        prev = Some((p, s));
+    }
+    Some(sorted.finish())
+}
+
+/// The list of two lists' occurrences end to end (`hi`'s positions follow `lo`'s), when
+/// both were given in byte order ([`in_order_list`]) and `lo`'s last id is at most `hi`'s
+/// first: what [`sort_list`] gives for the whole list (an id at the edge of both is one
+/// group); `None` otherwise. Lets a list in order be read in two halves side by side.
+pub(crate) fn join_in_order<'a>(
+    mut lo: SortedList<'a>,
+    hi: SortedList<'a>,
+) -> Option<SortedList<'a>> {
+    let edge = match (lo.distinct.last(), hi.distinct.first()) {
+        (Some(a), Some(b)) => a.cmp(b),
+        _ => Ordering::Less,
+    };
+    if !lo.in_order || !hi.in_order || edge == Ordering::Greater {
+        return None;
+    }
+    let joined = edge == Ordering::Equal;
+    if joined {
+        // `hi`'s first group goes on from `lo`'s last.
+        lo.ends.pop();
+    }
+    let (at_shift, end_shift) = (lo.len as u32, lo.at.len() as u32);
+    lo.ends.extend(hi.ends.iter().map(|&e| e + end_shift));
+    lo.distinct.extend(&hi.distinct[usize::from(joined)..]);
+    lo.at.extend(hi.at.iter().map(|&a| a + at_shift));
+    lo.len += hi.len;
+    Some(lo)
+}
+
+/// What one read of a list tells: which bits of its non-empty ids' 16-byte prefixes differ
+/// between them, and whether they all have one length.
 struct Shape {
-    in_order: bool,
     /// The bits set in some prefix and clear in another (two words, as [`prefix_words`]).
     varies: [u64; 2],
     /// The length in bytes every non-empty id has, when they all have one.
@@ -209,8 +280,6 @@ struct Shape {
 
 impl Shape {
     fn of(occ: &[&str]) -> Shape {
-        let mut in_order = true;
-        let mut prev: Option<([u64; 2], &str)> = None;
         let (mut and, mut or) = ([u64::MAX; 2], [0u64; 2]);
         let mut lens = (usize::MAX, 0usize);
         for &s in occ.iter().filter(|s| !s.is_empty()) {
@@ -220,13 +289,8 @@ impl Shape {
                 and[w] &= p[w];
                 or[w] |= p[w];
             }
-            if let Some((q, t)) = prev {
-                in_order &= str_order(&q, t, &p, s) != Ordering::Greater;
-            }
-            prev = Some((p, s));
         }
         Shape {
-            in_order,
             varies: [and[0] ^ or[0], and[1] ^ or[1]],
             same_len: (lens.0 == lens.1).then_some(lens.0),
         }
@@ -501,9 +565,8 @@ fn merge_into<'a>(
     let mut scan: Vec<usize> = (0..lists.len()).collect();
     scan.sort_by_key(|&j| !prefer.get(j).copied().unwrap_or(false));
     // The head of each list, with its prefix (compared first).
-    let head = |j: usize, pos: &[usize]| lists[j].get(pos[j]).map(|s| (prefix_words(s), *s));
-    let mut heads: Vec<Option<([u64; 2], &str)>> =
-        (0..lists.len()).map(|j| head(j, &pos)).collect();
+    let mut ahead: Vec<Ahead<'a, '_>> = lists.iter().map(|l| Ahead::new(l)).collect();
+    let mut heads: Vec<Option<([u64; 2], &str)>> = ahead.iter_mut().map(|a| a.head(0)).collect();
     loop {
         let mut best: Option<([u64; 2], &str)> = None;
         for h in scan.iter().filter_map(|&j| heads[j].as_ref()) {
@@ -520,8 +583,59 @@ fn merge_into<'a>(
             if heads[j].is_some_and(|h| str_order(&h.0, h.1, &p, s) == Ordering::Equal) {
                 remap[j][pos[j]] = id;
                 pos[j] += 1;
-                heads[j] = head(j, &pos);
+                heads[j] = ahead[j].head(pos[j]);
             }
+        }
+    }
+}
+
+/// How many ids of a list [`merge_into`] reads the prefixes of at a time (and how many
+/// strings [`sort_list`] reads side by side on the one-word radix path).
+const MERGE_AHEAD: usize = 32;
+
+/// One list of [`merge_into`] with the prefixes of its next ids, read [`MERGE_AHEAD`] at a
+/// time: popularity's and co-occurrence's ids are stored in no particular order, so each
+/// id's prefix is a read out of order, and read one at a time each waited for the merge to
+/// choose the previous id; read side by side, the batch's misses overlap (as the tag
+/// index's postings read their items' rows ahead).
+struct Ahead<'a, 'r> {
+    list: &'r [&'a str],
+    /// The position of `pre[0]` in `list`.
+    base: usize,
+    pre: [[u64; 2]; MERGE_AHEAD],
+}
+
+impl<'a, 'r> Ahead<'a, 'r> {
+    fn new(list: &'r [&'a str]) -> Ahead<'a, 'r> {
+        let mut a = Ahead {
+            list,
+            base: 0,
+            pre: [[0; 2]; MERGE_AHEAD],
+        };
+        a.fill(0);
+        a
+    }
+
+    /// The id at `pos` with its prefix; `pos` never goes back.
+    #[inline]
+    fn head(&mut self, pos: usize) -> Option<([u64; 2], &'a str)> {
+        let s = *self.list.get(pos)?;
+        let k = match pos.checked_sub(self.base) {
+            Some(k) if k < MERGE_AHEAD => k,
+            _ => {
+                self.fill(pos);
+                0
+            }
+        };
+        Some((self.pre[k], s))
+    }
+
+    /// Reads the prefixes of the ids from `pos` on.
+    fn fill(&mut self, pos: usize) {
+        self.base = pos;
+        let next = self.list.get(pos..).unwrap_or_default();
+        for (p, s) in self.pre.iter_mut().zip(next) {
+            *p = prefix_words(s);
         }
     }
 }
@@ -596,12 +710,58 @@ mod id_merge_tests {
                 .collect();
             let occ: Vec<&str> = list.iter().map(String::as_str).collect();
             let shape = super::Shape::of(&occ);
-            if !shape.in_order && !stem.is_empty() {
+            let given: Vec<&str> = occ.iter().copied().filter(|s| !s.is_empty()).collect();
+            let in_order = given.windows(2).all(|w| w[0] <= w[1]);
+            if !in_order && !stem.is_empty() {
                 assert!(super::radix_order(&occ, &shape).is_some(), "round {round}");
             }
             let sorted = sort_list(occ.clone());
-            assert_eq!(sorted.in_order, shape.in_order, "round {round}");
+            assert_eq!(sorted.in_order, in_order, "round {round}");
             assert_sorted_like_a_plain_sort(&occ, sorted, round);
+        }
+    }
+
+    /// A list given in byte order (duplicates side by side, empties anywhere, ids around
+    /// the 16-byte prefix, multi-byte characters) is read once into its groups, at lengths
+    /// around the probe's; the same list with one pair out of order, before, at or after
+    /// the probe, is not taken as in order and is sorted like a plain sort.
+    #[test]
+    fn lists_in_order_are_grouped_in_one_read_and_others_sorted() {
+        let mut state = Rng::new(0xA076_1D64_78BD_642F);
+        let probe = super::IN_ORDER_PROBE;
+        for (round, n) in [0, 1, 2, probe - 1, probe, probe + 1, 3 * probe, 3000]
+            .into_iter()
+            .cycle()
+            .take(80)
+            .enumerate()
+        {
+            let mut ids: Vec<String> = (0..n).map(|_| random_id(&mut state)).collect();
+            ids.sort();
+            // Empty ids anywhere do not break the order.
+            for _ in 0..n / 10 {
+                let at = state.index(n + 1);
+                ids.insert(at, String::new());
+            }
+            let occ: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let sorted = super::in_order_list(&occ).expect("given in order");
+            assert!(sorted.in_order);
+            assert_sorted_like_a_plain_sort(&occ, sorted, round);
+            assert_sorted_like_a_plain_sort(&occ, sort_list(occ.clone()), round);
+            // Swap two different non-empty ids: out of order wherever the pair is.
+            let full: Vec<usize> = (0..occ.len()).filter(|&i| !occ[i].is_empty()).collect();
+            if full.is_empty() {
+                continue;
+            }
+            let k = state.index(full.len());
+            let Some(&j) = full[k..].iter().find(|&&j| occ[j] != occ[full[k]]) else {
+                continue;
+            };
+            let mut swapped = occ.clone();
+            swapped.swap(full[k], j);
+            assert!(super::in_order_list(&swapped).is_none(), "round {round}");
+            let sorted = sort_list(swapped.clone());
+            assert!(!sorted.in_order, "round {round}");
+            assert_sorted_like_a_plain_sort(&swapped, sorted, round);
         }
     }
 
@@ -831,6 +991,74 @@ mod id_merge_tests {
 
     /// Sorting each list and merging gives exactly the byte-order ranks of one table over
     /// every list (the one-table path), for every occurrence, on random lists.
+    /// Two halves of a list in byte order, each grouped in one read and joined, are the
+    /// whole list's sort (positions, groups, the same strings in memory), split anywhere:
+    /// at either end, inside a run of one id, between empty ids; halves whose edge is out
+    /// of order are given back.
+    #[test]
+    fn halves_in_order_join_into_the_whole_lists_sort() {
+        let mut state = Rng::new(0xBB67_AE85_84CA_A73B);
+        for round in 0..300 {
+            let n = [0, 1, 2, 7, 64, 65, 500][round % 7];
+            let mut ids: Vec<String> = (0..n).map(|_| random_id(&mut state)).collect();
+            ids.sort();
+            let occ: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let cut = match round % 3 {
+                0 => [0, n][state.index(2)],
+                _ => state.index(n + 1),
+            };
+            let (a, b) = occ.split_at(cut);
+            let lo = super::in_order_list(a).expect("in order");
+            let hi = super::in_order_list(b).expect("in order");
+            let Some(joined) = super::join_in_order(lo, hi) else {
+                panic!("round {round}: halves of a list in order");
+            };
+            let whole = sort_list(occ.clone());
+            assert!(joined.in_order && whole.in_order, "round {round}");
+            assert_eq!(joined.distinct, whole.distinct, "round {round}");
+            assert!((joined.distinct.iter().zip(&whole.distinct))
+                .all(|(x, y)| std::ptr::eq(x.as_ptr(), y.as_ptr())));
+            assert_eq!(
+                (&joined.at, &joined.ends, joined.len),
+                (&whole.at, &whole.ends, whole.len),
+                "round {round}"
+            );
+            assert_sorted_like_a_plain_sort(&occ, joined, round);
+            // The halves the other way round: out of order at the edge, unless one side
+            // has no id or both name one id only.
+            let lo = super::in_order_list(b).expect("in order");
+            let hi = super::in_order_list(a).expect("in order");
+            let edge_ok = match (lo.distinct.last(), hi.distinct.first()) {
+                (Some(x), Some(y)) => x <= y,
+                _ => true,
+            };
+            assert_eq!(
+                super::join_in_order(lo, hi).is_some(),
+                edge_ok,
+                "round {round}"
+            );
+        }
+    }
+
+    /// The merge's read-ahead gives each id with its own prefix at every position around
+    /// its batch edges (lists of 0 to three batches and one), and nothing past the end.
+    #[test]
+    fn merge_read_ahead_gives_every_head_with_its_prefix() {
+        let mut state = Rng::new(0x6A09_E667_F3BC_C908);
+        let b = super::MERGE_AHEAD;
+        for len in [0, 1, b - 1, b, b + 1, 2 * b, 3 * b + 1] {
+            let ids: Vec<String> = (0..len).map(|_| random_id(&mut state)).collect();
+            let list: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut ahead = super::Ahead::new(&list);
+            for (pos, &s) in list.iter().enumerate() {
+                let (p, got) = ahead.head(pos).expect("in the list");
+                assert_eq!((p, got), (super::prefix_words(s), s), "{len}: {pos}");
+                assert!(std::ptr::eq(got, s));
+            }
+            assert_eq!(ahead.head(len), None, "{len}");
+        }
+    }
+
     #[test]
     fn sorted_lists_merge_to_the_byte_order_of_one_table() {
         let mut state = Rng::new(0x9E37_79B9_7F4A_7C15);

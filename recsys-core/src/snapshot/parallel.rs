@@ -39,6 +39,18 @@ pub(crate) fn second_thread_allowed() -> bool {
 /// work weighing under a million (bytes, occurrences).
 const THREADS: usize = 2;
 
+/// How many threads [`in_parallel`] runs jobs of these weights on: one on WASM and for
+/// work weighing under a million (below that a thread costs more than it saves), else up
+/// to [`THREADS`], the budget and the jobs allow. Lets a caller split work only when the
+/// pieces will run side by side.
+pub(crate) fn threads_for(weights: &[usize]) -> usize {
+    if cfg!(target_arch = "wasm32") || weights.iter().sum::<usize>() < 1 << 20 {
+        1
+    } else {
+        THREADS.min(BUDGET.with(Cell::get)).min(weights.len())
+    }
+}
+
 /// `f(i)` for every job `i`, on up to [`THREADS`] threads (and the budget [`with_threads`]
 /// set, 1 by default), heaviest `weights` first
 /// (each thread takes the next job when it is done with one); answers by job. A thread that
@@ -57,12 +69,7 @@ pub(crate) fn in_parallel<T: Send>(weights: &[usize], f: impl Fn(usize) -> T + S
             done.push((i, f(i)));
         }
     };
-    // Below that a thread costs more than it saves.
-    let threads = if cfg!(target_arch = "wasm32") || weights.iter().sum::<usize>() < 1 << 20 {
-        1
-    } else {
-        THREADS.min(BUDGET.with(Cell::get)).min(weights.len())
-    };
+    let threads = threads_for(weights);
     // One thread: no scope at all (no thread machinery, which WASM lacks).
     let mut done: Vec<(usize, T)> = if threads <= 1 {
         work()
@@ -85,7 +92,7 @@ pub(crate) fn in_parallel<T: Send>(weights: &[usize], f: impl Fn(usize) -> T + S
 
 #[cfg(test)]
 mod parallel_tests {
-    use super::{in_parallel, second_thread_allowed, with_threads};
+    use super::{in_parallel, second_thread_allowed, threads_for, with_threads};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
@@ -116,6 +123,24 @@ mod parallel_tests {
             })
         });
         assert!(inner.iter().all(|id| *id == main), "{inner:?}");
+    }
+
+    /// What `threads_for` answers is what `in_parallel` does: two threads for a million
+    /// units of work under a budget of two (not on WASM), one otherwise.
+    #[test]
+    fn threads_for_answers_what_in_parallel_does() {
+        let two = if cfg!(target_arch = "wasm32") { 1 } else { 2 };
+        assert_eq!(with_threads(2, || threads_for(&[1 << 19, 1 << 19])), two);
+        assert_eq!(
+            with_threads(2, || threads_for(&[1 << 19, (1 << 19) - 1])),
+            1
+        );
+        assert_eq!(with_threads(2, || threads_for(&[1 << 22])), 1);
+        assert_eq!(threads_for(&[1 << 22, 1 << 22]), 1);
+        let ids = with_threads(2, || {
+            in_parallel(&[1 << 19, (1 << 19) - 1], |_| std::thread::current().id())
+        });
+        assert!(ids.iter().all(|id| *id == std::thread::current().id()));
     }
 
     #[test]
