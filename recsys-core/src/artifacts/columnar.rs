@@ -495,8 +495,12 @@ impl<'a, 'l> Pass<'a, 'l> {
         let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans, out)) else {
             return false;
         };
+        let src = r.text(Span {
+            start: 0,
+            end: r.bytes().len(),
+        });
         for &s in &self.spans {
-            t.push_tag(Cow::Borrowed(r.text(s)));
+            t.push_tag_in(src, s.start, s.end);
         }
         t.end_item(r.text(id));
         self.fast_rows += 1;
