@@ -495,8 +495,12 @@ impl<'a, 'l> Pass<'a, 'l> {
         let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans, out)) else {
             return false;
         };
+        let src = r.text(Span {
+            start: 0,
+            end: r.bytes().len(),
+        });
         for &s in &self.spans {
-            t.push_tag(Cow::Borrowed(r.text(s)));
+            t.push_tag_in(src, s.start, s.end);
         }
         t.end_item(r.text(id));
         self.fast_rows += 1;
@@ -879,6 +883,77 @@ mod tests {
             agree(&doc.as_bytes()[..cut], kind, &lim);
         }
         assert!(fell_back > 500, "{fell_back}");
+    }
+
+    /// A content_sim document exactly as the pipeline indents it (rows by four spaces, members
+    /// by six, tags by eight), with `tags[r]` tags in row `r`, and its true version.
+    fn pipeline_content(tags: &[usize]) -> String {
+        let doc = |version: &str| {
+            let rows: Vec<String> = tags
+                .iter()
+                .enumerate()
+                .map(|(r, &n)| {
+                    let list = if n == 0 {
+                        "[]".to_string()
+                    } else {
+                        let t: Vec<String> = (0..n)
+                            .map(|j| format!("\n        \"attr:a{:05}\"", (r * 7 + j * 3) % 11))
+                            .collect();
+                        format!("[{}\n      ]", t.join(","))
+                    };
+                    format!("\n    {{\n      \"item_id\": \"sku-{r:07}\",\n      \"tags\": {list}\n    }}")
+                })
+                .collect();
+            format!(
+                "{{\n  \"v\": 1,\n  \"artifact_type\": \"content_sim\",\n  \"tenant\": \"demo\",\n  \"surface\": \"home\",\n  \"segment\": \"default\",\n  \"window\": {{\n    \"start\": \"2026-01-01T00:00:00Z\",\n    \"end\": \"2026-01-02T00:00:00Z\"\n  }},\n  \"items\": [{}\n  ],\n  \"build\": {{\"version\": \"{version}\"}}\n}}\n",
+                rows.join(",")
+            )
+        };
+        let kind = ArtifactKind::ContentSim;
+        let draft = doc("");
+        let version = parse_artifact(draft.as_bytes(), Some(kind), &ArtifactLimits::default())
+            .map(|a| version_hash(&a))
+            .unwrap();
+        doc(&version)
+    }
+
+    #[test]
+    fn content_rows_one_byte_off_the_pipelines_separators_read_the_same() {
+        let kind = ArtifactKind::ContentSim;
+        let doc = pipeline_content(&[2, 0, 1, 3]);
+        let lim = ArtifactLimits::default();
+        // As the pipeline writes it, every row is read by the layout.
+        let (got, fast_rows) = agree(doc.as_bytes(), kind, &lim);
+        assert_eq!(fast_rows, 4);
+        assert_eq!(got.unwrap().unwrap().1, 4);
+        let limits = (0..4).map(|t| ArtifactLimits {
+            max_tags_per_item: t,
+            ..ArtifactLimits::default()
+        });
+        for lim in limits {
+            agree(doc.as_bytes(), kind, &lim);
+        }
+        // Every byte of the rows replaced, removed or preceded by another: the same outcome
+        // (columns, hash verdict or refusal) with and without the layouts.
+        let rows_at = doc.find("\"items\": [").unwrap();
+        let rows_end = doc.find("\n  ],").unwrap() + 4;
+        let mut fell_back = 0;
+        for p in rows_at..rows_end {
+            for c in [
+                b' ', b'\t', b'\n', b'\r', b'"', b'x', b'\\', b',', b':', b']', b'}', b'[', b'{',
+            ] {
+                let mut v = doc.clone().into_bytes();
+                v[p] = c;
+                let (_, n) = agree(&v, kind, &lim);
+                fell_back += usize::from(n < 4);
+                v.insert(p, c);
+                agree(&v, kind, &lim);
+            }
+            let mut v = doc.clone().into_bytes();
+            v.remove(p);
+            agree(&v, kind, &lim);
+        }
+        assert!(fell_back > 200, "{fell_back}");
     }
 
     #[test]

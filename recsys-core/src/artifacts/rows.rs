@@ -18,6 +18,16 @@ use super::columnar::canon::copy;
 use super::stream::skip_ws;
 use crate::json::scan::{bytes_equal as equal, HIGHS, ONES};
 
+/// A content row's start in the pipeline's layout (rows indented by four spaces, members by
+/// six, tags by eight), through the id's opening quote.
+const ROW_OPEN: &[u8] = b"{\n      \"item_id\": \"";
+/// From after a content row's id through its first tag's opening quote.
+const ROW_TAGS: &[u8] = b",\n      \"tags\": [\n        \"";
+/// From after a tag through the next one's opening quote.
+const TAG_NEXT: &[u8] = b",\n        \"";
+/// From after the last tag through the row's `}`.
+const ROW_CLOSE: &[u8] = b"\n      ]\n    }";
+
 /// The high bit of each byte of `x` that ends a plain string or makes it not plain (exact up
 /// to the first such byte): `"`, `&` (0x22 and 0x26 differ in bit 2), `<`, `>` (0x3c and
 /// 0x3e differ in bit 1), `\`, control bytes, DEL and every byte at or above 0x80.
@@ -140,10 +150,27 @@ impl<'a> Cursor<'a> {
         self.byte(b':')
     }
 
+    /// The next bytes are exactly `s` (the pipeline's separator with its whitespace): moves
+    /// past them and answers `true`; otherwise the cursor is unchanged.
+    #[inline(always)]
+    fn lit(&mut self, s: &[u8]) -> bool {
+        let hit = self.b.get(self.i..self.i + s.len()) == Some(s);
+        if hit {
+            self.i += s.len();
+        }
+        hit
+    }
+
     /// The next token is a plain string.
     #[inline(always)]
     fn plain(&mut self) -> Option<Span> {
         self.byte(b'"')?;
+        self.plain_rest()
+    }
+
+    /// A plain string whose opening quote is read: its text and closing quote.
+    #[inline(always)]
+    fn plain_rest(&mut self) -> Option<Span> {
         let start = self.i;
         let end = start + plain_len(self.b.get(start..)?);
         if self.b.get(end) != Some(&b'"') {
@@ -249,7 +276,10 @@ impl<'a> Cursor<'a> {
 
     /// [`Cursor::content_row`], leaving what it wrote on a refusal. The same grammar as
     /// [`Cursor::id_and_list`] with [`Cursor::plain`] elements, written out as one loop (no
-    /// call per tag) that copies each tag as it is read.
+    /// call per tag) that copies each tag as it is read. Between the strings, the pipeline's
+    /// exact separators ([`ROW_OPEN`], [`ROW_TAGS`], [`TAG_NEXT`], [`ROW_CLOSE`]) are taken
+    /// by one compare each; when the bytes differ, the general steps read the same tokens
+    /// from the same place.
     #[inline(always)]
     fn content_row_canon(
         &mut self,
@@ -258,31 +288,63 @@ impl<'a> Cursor<'a> {
         out: &mut Vec<u8>,
     ) -> Option<Span> {
         tags.clear();
-        self.byte(b'{')?;
-        self.key(b"\"item_id\"")?;
-        let id = self.id()?;
-        self.byte(b',')?;
-        self.key(b"\"tags\"")?;
+        if !self.lit(ROW_OPEN) {
+            self.byte(b'{')?;
+            self.key(b"\"item_id\"")?;
+            self.byte(b'"')?;
+        }
+        let id = self.plain_rest().filter(|s| s.end > s.start)?;
         out.extend_from_slice(b"{\"item_id\":");
         copy(out, self.b, id.start - 1, id.end + 1);
         out.extend_from_slice(b",\"tags\":[");
-        let mut more = self.list_open()?;
+        // `more`: a tag's opening quote is read and its text comes next.
+        let mut more = self.lit(ROW_TAGS) || self.tags_open()?;
         if !more {
             out.push(b']');
+            self.byte(b'}')?;
         }
         while more {
             if tags.len() >= max_tags {
                 return None;
             }
-            let tag = self.plain()?;
+            let tag = self.plain_rest()?;
             copy(out, self.b, tag.start - 1, tag.end + 1);
             tags.push(tag);
-            more = self.list_next()?;
+            if self.lit(TAG_NEXT) {
+                out.push(b',');
+                continue;
+            }
+            more = !self.lit(ROW_CLOSE) && self.tag_next()?;
             out.push(if more { b',' } else { b']' });
         }
-        self.byte(b'}')?;
         out.push(b'}');
         Some(id)
+    }
+
+    /// After a content row's id, by the general steps: `,`, the `tags` member and its list's
+    /// `[`; answers `true` with the first tag's opening quote read, `false` with the empty
+    /// list read.
+    #[inline(never)]
+    fn tags_open(&mut self) -> Option<bool> {
+        self.byte(b',')?;
+        self.key(b"\"tags\"")?;
+        if !self.list_open()? {
+            return Some(false);
+        }
+        self.byte(b'"')?;
+        Some(true)
+    }
+
+    /// After a content row's tag, by the general steps: `,` and the next tag's opening quote
+    /// (answers `true`), or `]` and the row's `}` (`false`).
+    #[inline(never)]
+    fn tag_next(&mut self) -> Option<bool> {
+        if self.list_next()? {
+            self.byte(b'"')?;
+            return Some(true);
+        }
+        self.byte(b'}')?;
+        Some(false)
     }
 
     /// A row `{"item_id": <id>, <list_key>: [...]}` at the cursor, each element read by

@@ -260,6 +260,15 @@ impl<'a> TagColsBuilder<'a> {
         }
     }
 
+    /// Adds the tag `src[start..end]` to the item being read: [`TagColsBuilder::push_tag`] of
+    /// that text, looked up by its bytes (see [`InternerBuilder::add_in`]).
+    #[inline]
+    pub(crate) fn push_tag_in(&mut self, src: &'a str, start: usize, end: usize) {
+        if let Some(id) = self.dict.add_in(src, start, end) {
+            self.cols.tags.push(id);
+        }
+    }
+
     /// Ends the item being read (its tags are those pushed since the last call).
     pub(crate) fn end_item(&mut self, item_id: &str) {
         self.cols.items.push(item_id);

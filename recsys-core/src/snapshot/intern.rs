@@ -294,28 +294,85 @@ impl<'a> InternerBuilder<'a> {
             return None;
         }
         let (key, len) = (prefix_words(&s), s.len().min(u32::MAX as usize) as u32);
+        let h = self.slot_hash(key, &s);
         let strs = &self.strs;
-        let (i, found) = self.slots.find(self.hasher.hash_one(&*s), |e| {
+        let (i, found) = self.slots.find(h, |e| {
             e.key == key && e.len == len && (len <= 16 || *strs[e.id as usize] == *s)
         });
         if found {
             return Some(self.slots.at(i).id);
         }
+        Some(self.insert(i, s, key, len))
+    }
+
+    /// [`InternerBuilder::add`] for `src[start..end]`, the same id. A string of at most 16
+    /// bytes (every tag the pipeline writes) is keyed by one 16-byte read at `start` with the
+    /// bytes after `end` masked off, and hashed from that key: when it was seen before, its
+    /// id is found without taking its `&str` (no char-boundary checks) and without hashing
+    /// its bytes one word at a time. Needs 16 bytes of `src` from `start`; otherwise, and for
+    /// a longer string, it is [`InternerBuilder::add`] of `src.get(start..end)` (empty, so not
+    /// interned, when that is not a `str`).
+    #[inline]
+    pub(crate) fn add_in(&mut self, src: &'a str, start: usize, end: usize) -> Option<u32> {
+        let len = end.wrapping_sub(start);
+        let window = src
+            .as_bytes()
+            .get(start..)
+            .and_then(|w| w.first_chunk::<16>());
+        let (Some(window), 1..=16) = (window, len) else {
+            return self.add(Cow::Borrowed(src.get(start..end).unwrap_or_default()));
+        };
+        let k = u128::from_be_bytes(*window) & (u128::MAX << (128 - 8 * len));
+        let (key, len) = ([(k >> 64) as u64, k as u64], len as u32);
+        let (i, found) = self
+            .slots
+            .find(self.short_hash(key, len), |e| e.key == key && e.len == len);
+        if found {
+            return Some(self.slots.at(i).id);
+        }
+        let s = src.get(start..end)?;
+        Some(self.insert(i, Cow::Borrowed(s), key, len))
+    }
+
+    /// Takes the free slot `i` for `s`, a string not seen before; answers its id.
+    fn insert(&mut self, i: usize, s: Cow<'a, str>, key: [u64; 2], len: u32) -> u32 {
         let id = self.strs.len() as u32;
         self.strs.push(s);
         self.slots.take(i, Slot { key, len, id });
         if self.strs.len() * 3 > self.slots.slots() * 2 {
             self.grow();
         }
-        Some(id)
+        id
+    }
+
+    /// The table's hash of `s`, whose prefix key is `key`: [`InternerBuilder::short_hash`]
+    /// up to 16 bytes (the key is the whole string), the seeded string hash past that.
+    #[inline]
+    fn slot_hash(&self, key: [u64; 2], s: &str) -> u64 {
+        match u32::try_from(s.len()) {
+            Ok(len @ ..=16) => self.short_hash(key, len),
+            _ => self.hasher.hash_one(s),
+        }
+    }
+
+    /// The hash of a string of `len` (at most 16) bytes whose prefix key is `key`: one
+    /// folded multiply of the two key words, each mixed with the seed first, and the length
+    /// (strings that differ only by trailing NUL bytes have equal keys).
+    #[inline(always)]
+    fn short_hash(&self, key: [u64; 2], len: u32) -> u64 {
+        let seed = self.hasher.seed;
+        fold_mul(
+            key[0] ^ seed,
+            key[1] ^ seed.rotate_left(29) ^ FOLD_K ^ u64::from(len),
+        )
     }
 
     /// Doubles the table and places every string again.
     fn grow(&mut self) {
-        let (strs, hasher) = (&self.strs, &self.hasher);
         let size = self.slots.slots() * 2;
-        self.slots
-            .resize(size, |e| hasher.hash_one(&*strs[e.id as usize]));
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.resize(size, |e| self.slot_hash(e.key, &self.strs[e.id as usize]));
+        self.slots = slots;
     }
 
     /// The distinct strings, by first-seen id.
@@ -436,6 +493,69 @@ mod builder_tests {
             assert_eq!(interner.get(n), Some(rank[i]));
         }
         assert_eq!(interner.get("a-long-shared-prefix-x"), None);
+    }
+
+    /// `add_in` answers what `add` answers for the same text, step by step and in the end:
+    /// spans of a random document (tags from a small vocabulary, so most are seen again;
+    /// strings that differ only by trailing NUL bytes or past their 16th byte; non-ASCII
+    /// text) and arbitrary spans over it (reversed, past its end, inside a character, in its
+    /// last 16 bytes, empty), fed to two builders.
+    #[test]
+    fn lookups_by_span_equal_lookups_by_text() {
+        use crate::tests::rng::Rng;
+        use std::borrow::Cow;
+        let mut rng = Rng::new(15);
+        let vocab: Vec<String> = (0..300)
+            .map(|i| match i % 6 {
+                0 => format!("attr:a{:05}", rng.below(100_000)),
+                1 => format!("t{}", "\0".repeat(i % 4)),
+                2 => format!("é中{}", rng.below(1000)),
+                3 => format!("a-sixteen-bytes{}", "x".repeat(i % 3)),
+                4 => "x".repeat(1 + i % 20),
+                _ => format!("{}", rng.below(1 << 40)),
+            })
+            .collect();
+        let mut near_end = 0;
+        for round in 0..20 {
+            let mut src = String::new();
+            let mut spans = Vec::new();
+            for _ in 0..2000 {
+                let t = rng.pick(&vocab);
+                src.push('"');
+                spans.push((src.len(), src.len() + t.len()));
+                src.push_str(t);
+            }
+            src.push('"');
+            for _ in 0..500 {
+                let start = rng.index(src.len() + 2);
+                let end = if rng.chance(100) {
+                    rng.index(src.len() + 20)
+                } else {
+                    start + rng.index(20)
+                };
+                spans.insert(rng.index(spans.len()), (start, end));
+            }
+            // Spans that start in the last 16 bytes (no 16-byte window there).
+            for start in src.len() - 16..src.len() {
+                spans.push((start, start + rng.index(src.len() - start + 1)));
+            }
+            let (mut by_span, mut by_text) = (
+                InternerBuilder::with_capacity(round),
+                InternerBuilder::with_capacity(round),
+            );
+            let mut hits = 0;
+            for &(start, end) in &spans {
+                let text = src.get(start..end).unwrap_or_default();
+                let want = by_text.add(Cow::Borrowed(text));
+                let got = by_span.add_in(&src, start, end);
+                assert_eq!(got, want, "round {round}: {start}..{end} {text:?}");
+                hits += usize::from(want.is_some());
+                near_end += usize::from(start + 16 > src.len() && want.is_some());
+            }
+            assert!(hits > 1500, "{hits}");
+            assert_eq!(by_span.into_first_seen(), by_text.into_first_seen());
+        }
+        assert!(near_end > 100, "{near_end}");
     }
 
     /// An interner without its table finds the same ids (by binary search) as with it, and
