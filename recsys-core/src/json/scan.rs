@@ -63,17 +63,79 @@ fn next_structural(b: &[u8]) -> Option<usize> {
 }
 
 /// The end (exclusive) of the string whose opening quote is at `b[start]`.
+///
+/// Eight bytes at a time with no call per escape: a word with no quote or backslash is
+/// passed over whole; in one with a backslash, the escaped bytes are marked from the
+/// backslashes (a backslash escapes the byte after it unless it is itself escaped), carried
+/// into the next word, and the first quote not escaped ends the string. `None` when the
+/// text ends first (including on a trailing backslash).
 #[inline]
 pub fn string_end(b: &[u8], start: usize) -> Option<usize> {
-    let mut j = start + 1;
-    loop {
-        let rest = b.get(j..)?;
-        let k = j + special(rest, false);
-        match b.get(k)? {
-            b'"' => return Some(k + 1),
-            _ => j = k + 2,
+    let mut i = start + 1;
+    // Whether `b[i]` is escaped (by a backslash ending the previous word).
+    let mut carry = false;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let quotes = bytes_equal_all(x, b'"');
+        let slashes = bytes_equal_all(x, b'\\');
+        if slashes == 0 && !carry {
+            if quotes != 0 {
+                return Some(i + (quotes.trailing_zeros() / 8) as usize + 1);
+            }
+            i += 8;
+            continue;
         }
+        let escaped = escaped_bytes(byte_mask(slashes), carry);
+        let open = byte_mask(quotes) & !escaped;
+        if open != 0 {
+            return Some(i + open.trailing_zeros() as usize + 1);
+        }
+        carry = escaped & 0x100 != 0;
+        i += 8;
     }
+    // Fewer than eight bytes left: one at a time.
+    while let Some(&c) = b.get(i) {
+        if carry {
+            carry = false;
+        } else if c == b'"' {
+            return Some(i + 1);
+        } else if c == b'\\' {
+            carry = true;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The high bit of each byte of `x` equal to `c`, exact for every byte (no borrows).
+#[inline]
+fn bytes_equal_all(x: u64, c: u8) -> u64 {
+    const LOWS: u64 = !HIGHS;
+    let y = x ^ (ONES * c as u64);
+    // A byte's high bit after the sum is set when its low seven bits are not all zero.
+    !(((y & LOWS) + LOWS) | y) & HIGHS
+}
+
+/// One bit a byte (bit `k` for byte `k`) from the high bits of a word's bytes.
+#[inline]
+fn byte_mask(high_bits: u64) -> u32 {
+    // Each byte's bit lands in the top byte of the product, in its own place, without carries.
+    ((high_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
+}
+
+/// The bytes of a word escaped by its backslashes (`slashes`, a bit a byte), bit 8 for the
+/// first byte of the next word; `carry`: the word's first byte is escaped.
+#[inline]
+fn escaped_bytes(slashes: u32, carry: bool) -> u32 {
+    let mut escaped = carry as u32;
+    // Backslashes that escape: the lowest not itself escaped escapes the byte after it.
+    let mut live = slashes & !escaped;
+    while live != 0 {
+        let at = live & live.wrapping_neg();
+        escaped |= at << 1;
+        live &= !(at | at << 1);
+    }
+    escaped
 }
 
 /// A one in each byte of a word.
@@ -262,6 +324,87 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The literal-end scan as it was (one `special` call per escape): the reference the
+    /// word scan must agree with on every input.
+    fn string_end_reference(b: &[u8], start: usize) -> Option<usize> {
+        let mut j = start + 1;
+        loop {
+            let rest = b.get(j..)?;
+            let k = j + special(rest, false);
+            match b.get(k)? {
+                b'"' => return Some(k + 1),
+                _ => j = k + 2,
+            }
+        }
+    }
+
+    /// `string_end` against the reference at every start and every cut of `b`.
+    fn agrees_everywhere(b: &[u8]) {
+        for cut in 0..=b.len() {
+            let t = &b[..cut];
+            for start in 0..=cut + 1 {
+                assert_eq!(
+                    string_end(t, start),
+                    string_end_reference(t, start),
+                    "{t:?} {start}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn string_end_agrees_with_the_reference_on_random_mixes() {
+        let mut gen = crate::tests::rng::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let alphabet = b"\"\\\\\\\x00\x01\x1f \x7f\x80\xff\xe9\xc3u";
+        for _ in 0..1500 {
+            let len = gen.index(48);
+            let dense = gen.chance(500);
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    if dense || gen.chance(250) {
+                        *gen.pick(alphabet)
+                    } else {
+                        b'a' + gen.below(26) as u8
+                    }
+                })
+                .collect();
+            agrees_everywhere(&b);
+        }
+    }
+
+    /// Backslash runs of every length before a quote, at every offset in a word, with long
+    /// escape-free runs around them (the word loop, the carry into the next word, the tail).
+    #[test]
+    fn string_end_agrees_on_backslash_runs_and_long_plain_runs() {
+        for lead in 0..17usize {
+            for run in 0..12usize {
+                for trail in [0usize, 1, 7, 8, 9, 40] {
+                    let mut b = vec![b'"'];
+                    b.extend(std::iter::repeat_n(b'x', lead));
+                    b.extend(std::iter::repeat_n(b'\\', run));
+                    b.push(b'"');
+                    b.extend(std::iter::repeat_n(b'y', trail));
+                    b.push(b'"');
+                    agrees_everywhere(&b);
+                    let end = string_end(&b, 0);
+                    let want = if run % 2 == 0 {
+                        lead + run + 2
+                    } else {
+                        b.len()
+                    };
+                    assert_eq!(end, Some(want), "{lead} {run} {trail}");
+                }
+            }
+        }
+        let long: Vec<u8> = std::iter::once(b'"')
+            .chain((0..5000).map(|i| b'a' + (i % 26) as u8))
+            .chain(*b"\\\\\\\"\"tail")
+            .collect();
+        assert_eq!(string_end(&long, 0), Some(5006));
+        assert_eq!(string_end(&long[..5005], 0), None);
+        assert_eq!(string_end(&long[..5006], 0), Some(5006));
     }
 
     #[test]
