@@ -64,78 +64,36 @@ fn next_structural(b: &[u8]) -> Option<usize> {
 
 /// The end (exclusive) of the string whose opening quote is at `b[start]`.
 ///
-/// Eight bytes at a time with no call per escape: a word with no quote or backslash is
-/// passed over whole; in one with a backslash, the escaped bytes are marked from the
-/// backslashes (a backslash escapes the byte after it unless it is itself escaped), carried
-/// into the next word, and the first quote not escaped ends the string. `None` when the
-/// text ends first (including on a trailing backslash).
+/// Eight bytes at a time in one loop with no call per escape: the first quote or backslash
+/// of a word is exact; a quote ends the string, a backslash skips the byte after it and the
+/// scan resumes past both. `None` when the text ends first (including on a trailing
+/// backslash).
 #[inline]
 pub fn string_end(b: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
-    // Whether `b[i]` is escaped (by a backslash ending the previous word).
-    let mut carry = false;
     while let Some(w) = b.get(i..i + 8) {
         let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let quotes = bytes_equal_all(x, b'"');
-        let slashes = bytes_equal_all(x, b'\\');
-        if slashes == 0 && !carry {
-            if quotes != 0 {
-                return Some(i + (quotes.trailing_zeros() / 8) as usize + 1);
-            }
+        let m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
+        if m == 0 {
             i += 8;
             continue;
         }
-        let escaped = escaped_bytes(byte_mask(slashes), carry);
-        let open = byte_mask(quotes) & !escaped;
-        if open != 0 {
-            return Some(i + open.trailing_zeros() as usize + 1);
+        // The lowest flagged byte is a true match (borrows only run upwards).
+        let k = (m.trailing_zeros() / 8) as usize;
+        if w[k] == b'"' {
+            return Some(i + k + 1);
         }
-        carry = escaped & 0x100 != 0;
-        i += 8;
+        i += k + 2;
     }
     // Fewer than eight bytes left: one at a time.
     while let Some(&c) = b.get(i) {
-        if carry {
-            carry = false;
-        } else if c == b'"' {
-            return Some(i + 1);
-        } else if c == b'\\' {
-            carry = true;
+        match c {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
         }
-        i += 1;
     }
     None
-}
-
-/// The high bit of each byte of `x` equal to `c`, exact for every byte (no borrows).
-#[inline]
-fn bytes_equal_all(x: u64, c: u8) -> u64 {
-    const LOWS: u64 = !HIGHS;
-    let y = x ^ (ONES * c as u64);
-    // A byte's high bit after the sum is set when its low seven bits are not all zero.
-    !(((y & LOWS) + LOWS) | y) & HIGHS
-}
-
-/// One bit a byte (bit `k` for byte `k`) from the high bits of a word's bytes.
-#[inline]
-fn byte_mask(high_bits: u64) -> u32 {
-    // Each byte's bit lands in the top byte of the product, in its own place, without carries.
-    ((high_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
-}
-
-/// The bytes of a word escaped by its backslashes (`slashes`, a bit a byte), bit 8 for the
-/// first byte of the next word; `carry`: the word's first byte is escaped.
-#[inline]
-fn escaped_bytes(slashes: u32, carry: bool) -> u32 {
-    let mut escaped = carry as u32;
-    // Backslashes that escape: the lowest not itself escaped escapes the byte after it.
-    let mut live = slashes & !escaped;
-    while live != 0 {
-        let at = live & live.wrapping_neg();
-        escaped |= at << 1;
-        live &= !(at | at << 1);
-    }
-    escaped
 }
 
 /// A one in each byte of a word.
