@@ -63,17 +63,37 @@ fn next_structural(b: &[u8]) -> Option<usize> {
 }
 
 /// The end (exclusive) of the string whose opening quote is at `b[start]`.
+///
+/// Eight bytes at a time in one loop with no call per escape: the first quote or backslash
+/// of a word is exact; a quote ends the string, a backslash skips the byte after it and the
+/// scan resumes past both. `None` when the text ends first (including on a trailing
+/// backslash).
 #[inline]
 pub fn string_end(b: &[u8], start: usize) -> Option<usize> {
-    let mut j = start + 1;
-    loop {
-        let rest = b.get(j..)?;
-        let k = j + special(rest, false);
-        match b.get(k)? {
-            b'"' => return Some(k + 1),
-            _ => j = k + 2,
+    let mut i = start + 1;
+    while let Some(w) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
+        if m == 0 {
+            i += 8;
+            continue;
+        }
+        // The lowest flagged byte is a true match (borrows only run upwards).
+        let k = (m.trailing_zeros() / 8) as usize;
+        if w[k] == b'"' {
+            return Some(i + k + 1);
+        }
+        i += k + 2;
+    }
+    // Fewer than eight bytes left: one at a time.
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
         }
     }
+    None
 }
 
 /// A one in each byte of a word.
@@ -332,6 +352,87 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The literal-end scan as it was (one `special` call per escape): the reference the
+    /// word scan must agree with on every input.
+    fn string_end_reference(b: &[u8], start: usize) -> Option<usize> {
+        let mut j = start + 1;
+        loop {
+            let rest = b.get(j..)?;
+            let k = j + special(rest, false);
+            match b.get(k)? {
+                b'"' => return Some(k + 1),
+                _ => j = k + 2,
+            }
+        }
+    }
+
+    /// `string_end` against the reference at every start and every cut of `b`.
+    fn agrees_everywhere(b: &[u8]) {
+        for cut in 0..=b.len() {
+            let t = &b[..cut];
+            for start in 0..=cut + 1 {
+                assert_eq!(
+                    string_end(t, start),
+                    string_end_reference(t, start),
+                    "{t:?} {start}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn string_end_agrees_with_the_reference_on_random_mixes() {
+        let mut gen = crate::tests::rng::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let alphabet = b"\"\\\\\\\x00\x01\x1f \x7f\x80\xff\xe9\xc3u";
+        for _ in 0..1500 {
+            let len = gen.index(48);
+            let dense = gen.chance(500);
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    if dense || gen.chance(250) {
+                        *gen.pick(alphabet)
+                    } else {
+                        b'a' + gen.below(26) as u8
+                    }
+                })
+                .collect();
+            agrees_everywhere(&b);
+        }
+    }
+
+    /// Backslash runs of every length before a quote, at every offset in a word, with long
+    /// escape-free runs around them (the word loop, the carry into the next word, the tail).
+    #[test]
+    fn string_end_agrees_on_backslash_runs_and_long_plain_runs() {
+        for lead in 0..17usize {
+            for run in 0..12usize {
+                for trail in [0usize, 1, 7, 8, 9, 40] {
+                    let mut b = vec![b'"'];
+                    b.extend(std::iter::repeat_n(b'x', lead));
+                    b.extend(std::iter::repeat_n(b'\\', run));
+                    b.push(b'"');
+                    b.extend(std::iter::repeat_n(b'y', trail));
+                    b.push(b'"');
+                    agrees_everywhere(&b);
+                    let end = string_end(&b, 0);
+                    let want = if run % 2 == 0 {
+                        lead + run + 2
+                    } else {
+                        b.len()
+                    };
+                    assert_eq!(end, Some(want), "{lead} {run} {trail}");
+                }
+            }
+        }
+        let long: Vec<u8> = std::iter::once(b'"')
+            .chain((0..5000).map(|i| b'a' + (i % 26) as u8))
+            .chain(*b"\\\\\\\"\"tail")
+            .collect();
+        assert_eq!(string_end(&long, 0), Some(5006));
+        assert_eq!(string_end(&long[..5005], 0), None);
+        assert_eq!(string_end(&long[..5006], 0), Some(5006));
     }
 
     #[test]

@@ -356,10 +356,10 @@ proptest! {
 }
 
 /// Strings embedded in a call are unescaped into copies of their own: a cold load verifies
-/// artifacts on two threads, but loads one string at a time, so two large copies never add
-/// up in its peak (the objects beside them still load side by side).
+/// artifacts on two threads, and a copy is never held back behind the other (at most one a
+/// thread, two at once), with the same answer as objects.
 #[test]
-fn a_cold_load_unescapes_one_string_at_a_time() {
+fn a_cold_load_unescapes_strings_on_its_two_threads_without_waiting() {
     let version = |body: &str| {
         crate::check::Artifact::parse(body.as_bytes(), None)
             .unwrap()
@@ -410,7 +410,10 @@ fn a_cold_load_unescapes_one_string_at_a_time() {
     let strings = engine()
         .call("load_snapshot", &call_text(&l, string_of))
         .unwrap();
-    assert_eq!(crate::compile::string_copies::most(), 1);
+    let most = crate::compile::string_copies::most();
+    assert!((1..=2).contains(&most), "{most}");
+    let both: usize = l.artifacts.iter().map(|a| string_of(&a.1).len()).sum();
+    assert!(crate::compile::string_copies::most_bytes() <= both);
     let objects = engine()
         .call("load_snapshot", &call_text(&l, str::to_string))
         .unwrap();

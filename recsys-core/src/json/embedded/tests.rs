@@ -307,3 +307,44 @@ fn unescaping_is_linear() {
         assert!(embedded_document(lit, usize::MAX).is_some());
     });
 }
+
+/// Every piece placed at every offset of four eight-byte words (a plain prefix of 0 to 33
+/// bytes), and indentation of 0 to 40 spaces after a line break inside and outside the
+/// document's strings, followed by what ends a run or a gap: each escape, run end and
+/// indentation end lands before, on and after a word's edge, and near the literal's end.
+#[test]
+fn every_piece_at_every_offset_of_a_word_reads_as_the_parser_reads_it() {
+    let tails = [
+        "",
+        "x",
+        "\\\"k\\\": 1",
+        " plain text longer than a window",
+        "\\n    \\\"z\\\"",
+        "\u{1}",
+    ];
+    for pad in 0..=33 {
+        let prefix = "p".repeat(pad);
+        for piece in PIECES {
+            for tail in tails {
+                let lit = format!("\"{prefix}{piece}{tail}\"");
+                agree(&lit);
+                agree(&lit[..lit.len() - 1]);
+            }
+        }
+        for spaces in 0..=40 {
+            let indent = " ".repeat(spaces);
+            for (open, next) in [
+                ("", "\\\"a\\\""),
+                ("\\\"in ", "\\\""),
+                ("", "}"),
+                ("", "\\t"),
+                ("", "\\u0020 x"),
+                ("", ""),
+            ] {
+                let lit = format!("\"{prefix}{open}\\n{indent}{next}\"");
+                agree(&lit);
+                agree(&lit[..lit.len() - 1]);
+            }
+        }
+    }
+}
