@@ -11,6 +11,7 @@ use crate::candidates::Cand;
 use crate::ranking::{self, Blended};
 use crate::request::Explain;
 use crate::rules::tokens;
+use crate::snapshot::TenantSnapshot;
 
 /// Whether the items carry reasons or explanations (rule tokens are only formatted then).
 pub(crate) fn detailed(d: &Decision) -> bool {
@@ -18,27 +19,51 @@ pub(crate) fn detailed(d: &Decision) -> bool {
     options.include_reasons || options.explain != Explain::None
 }
 
-/// The items without reasons or explanations, borrowed: (id, score) in answer order, ranked
-/// from 1 (what the call path writes, no id copied), and whether no id needs an escape (all
-/// are catalog ids and the catalog has none that does).
-#[inline(never)] // a stage of its own in profiles (called a few times per request)
-pub(crate) fn plain_view<'a>(
-    d: &'a Decision,
-    f: &'a Filtered,
-    p: &Pooled,
-    s: &Selected,
-) -> (Vec<(&'a str, f64)>, bool) {
-    let mut catalog_only = true;
-    let items = s
-        .outs
-        .iter()
-        .map(|o| {
+/// The returned items without reasons or explanations, read from the pipeline's stages as
+/// the call path's writer writes them ([`super::text::Items::Returned`]): no list of them is
+/// made, each id is looked up once, when written.
+#[derive(Clone, Copy)]
+pub(crate) struct PlainItems<'a> {
+    snap: &'a TenantSnapshot,
+    f: &'a Filtered<'a>,
+    p: &'a Pooled,
+    s: &'a Selected,
+}
+
+impl<'a> PlainItems<'a> {
+    /// The returned items of these stages.
+    pub(crate) fn new(
+        d: &Decision<'a>,
+        f: &'a Filtered<'a>,
+        p: &'a Pooled,
+        s: &'a Selected,
+    ) -> PlainItems<'a> {
+        PlainItems {
+            snap: d.snap,
+            f,
+            p,
+            s,
+        }
+    }
+
+    /// How many items are returned.
+    pub(crate) fn len(&self) -> usize {
+        self.s.outs.len()
+    }
+
+    /// (id, score, whether the id needs no escape) in answer order, ranked from 1. An id
+    /// needs none when it is a catalog id and the catalog holds no id that does
+    /// ([`crate::snapshot::Catalog::ids_plain`]); other ids are scanned.
+    #[inline]
+    pub(crate) fn iter(self) -> impl Iterator<Item = (&'a str, f64, bool)> {
+        let PlainItems { snap, f, p, s } = self;
+        let catalog = f.keys.catalog;
+        s.outs.iter().map(move |o| {
             let cand = &p.pool.cands[o.pos];
-            catalog_only &= cand.key < f.keys.catalog;
-            (f.keys.name(d.snap, cand.key), cand.score)
+            let plain = cand.key < catalog && snap.ids_plain;
+            (f.keys.name(snap, cand.key), cand.score, plain)
         })
-        .collect();
-    (items, catalog_only && d.snap.ids_plain)
+    }
 }
 
 /// Builds the items of the answer, in answer order.

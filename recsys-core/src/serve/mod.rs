@@ -153,8 +153,7 @@ impl Form for Text {
                 st.selected,
             )))
         } else {
-            let (items, ids_plain) = items::plain_view(d, f, st.pooled, st.selected);
-            text::Items::Plain { items, ids_plain }
+            text::Items::Returned(items::PlainItems::new(d, f, st.pooled, st.selected))
         };
         let returned = items.len();
         let meta = meta::view(

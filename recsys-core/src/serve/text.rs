@@ -28,7 +28,12 @@ pub(crate) struct View<'a> {
 pub(crate) enum Items<'a> {
     /// Typed items (a typed answer's, or items with reasons or explanations).
     Typed(Cow<'a, [Item]>),
-    /// Items without reasons or explanations: (id, score), ranked from 1.
+    /// Items without reasons or explanations, read from the pipeline's stages as they are
+    /// written (the call path's; no list of them is made).
+    Returned(super::items::PlainItems<'a>),
+    /// Items without reasons or explanations listed: (id, score), ranked from 1 (the tests
+    /// write random answers through it, as [`Items::Returned`] writes them).
+    #[cfg(test)]
     Plain {
         /// (id, score) in answer order.
         items: Vec<(&'a str, f64)>,
@@ -43,6 +48,8 @@ impl Items<'_> {
     pub(crate) fn len(&self) -> usize {
         match self {
             Items::Typed(i) => i.len(),
+            Items::Returned(r) => r.len(),
+            #[cfg(test)]
             Items::Plain { items, .. } => items.len(),
         }
     }
@@ -186,13 +193,10 @@ pub(crate) fn write(r: &View) -> Result<String, SerError> {
                 write_item(&mut out, item)?;
             }
         }
+        Items::Returned(r) => write_plain_items(&mut out, r.iter()),
+        #[cfg(test)]
         Items::Plain { items, ids_plain } => {
-            for (i, &(id, score)) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_plain_item(&mut out, id, *ids_plain, i as u64 + 1, score);
-            }
+            write_plain_items(&mut out, items.iter().map(|&(id, s)| (id, s, *ids_plain)));
         }
     }
     out.push_str("],\"meta\":");
@@ -205,12 +209,18 @@ pub(crate) fn write(r: &View) -> Result<String, SerError> {
     Ok(out)
 }
 
+/// The bytes [`estimate`] counts for an id of [`Items::Returned`] (not looked up then).
+const ID_GUESS: usize = 32;
+
 /// Bytes the common members of `r` take (a little over, so that one allocation holds an
 /// answer without reasons, explanations or diagnostics).
 fn estimate(r: &View) -> usize {
     // `{"item_id":"…","rank":NN,"score":0.xxxxxxxxxxxxxxxx},`: 14 + 8 + 9 + 24 + 2 around the id.
     let items: usize = match &r.items {
         Items::Typed(i) => i.iter().map(|i| i.item_id.len() + 60).sum(),
+        // The ids are not looked up twice: an id over the guess may grow the buffer once.
+        Items::Returned(r) => r.len() * (ID_GUESS + 60),
+        #[cfg(test)]
         Items::Plain { items, .. } => items.iter().map(|(id, _)| id.len() + 60).sum(),
     };
     let m = &r.meta;
@@ -262,6 +272,18 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
     }
     out.push('}');
     Ok(())
+}
+
+/// Items without reasons or explanations: (id, score, whether the id needs no escape) in
+/// answer order, ranked from 1.
+#[inline]
+fn write_plain_items<'b>(out: &mut String, items: impl Iterator<Item = (&'b str, f64, bool)>) {
+    for (i, (id, score, plain)) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_plain_item(out, id, plain, i as u64 + 1, score);
+    }
 }
 
 /// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}` (`plain`:

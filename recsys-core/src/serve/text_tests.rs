@@ -368,3 +368,73 @@ fn catalog_ids_are_escaped_unless_the_catalog_holds_none_to_escape() {
         assert_eq!(got, want);
     }
 }
+
+/// A random popularity list for [`the_call_paths_items_are_the_typed_answers_on_random_catalogs`]:
+/// ids short and over the writer's guess of their length (some needing escapes when `odd`),
+/// scores integral, plain decimal and tiny or huge.
+fn random_popularity(g: &mut crate::tests::rng::Rng, n: usize, odd: bool) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let mut id = format!("item-{i}-");
+            let longest = if g.chance(300) { 120 } else { 12 };
+            let extra = g.index(longest);
+            for _ in 0..extra {
+                id.push(char::from(b'a' + g.below(26) as u8));
+            }
+            if odd && g.chance(200) {
+                id.push(*g.pick(&['"', '\\', '\t', '\u{1}', 'é', '\u{2028}']));
+            }
+            let unit = (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let score = match g.below(3) {
+                0 => g.below(100_000) as f64,
+                1 => unit * 1000.0,
+                _ => unit * 10f64.powi(g.below(30) as i32 - 8),
+            };
+            let mut s = String::from(r#"{"item_id":"#);
+            crate::json::write::write_std_string(&mut s, &id);
+            s.push_str(&format!(r#","score":{score:e}}}"#));
+            s
+        })
+        .collect()
+}
+
+/// The call path writes the returned items straight from the pipeline's stages (no list of
+/// them, ids looked up as written, the buffer sized with a guess of their length): its text
+/// is the typed answer's on random catalogs and every k, ids in and over the guess, with and
+/// without ids to escape.
+#[test]
+fn the_call_paths_items_are_the_typed_answers_on_random_catalogs() {
+    use crate::{Context, Engine, RecommendRequest, Timestamp, User};
+    let mut g = crate::tests::rng::Rng::new(0x17e5_0a11);
+    let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+    let (mut long, mut escaped) = (0, 0);
+    for case in 0..80 {
+        let engine = Engine::new();
+        let n = 1 + g.index(40);
+        let odd = g.chance(400);
+        let pop = random_popularity(&mut g, n, odd);
+        long += pop.iter().filter(|p| p.len() > 100).count();
+        escaped += usize::from(pop.iter().any(|p| p.contains('\\')));
+        let load = format!(
+            r#"{{"tenant":"demo","surface":"home","signals":{{"popularity":[{}]}}}}"#,
+            pop.join(",")
+        );
+        engine.call("load_snapshot", &load).unwrap();
+        for k in [1, 1 + g.index(n + 3), n, n + 2] {
+            let call = format!(
+                r#"{{"request":{{"surface":"home","segment":"default","k":{k},"user":{{"user_id":"u1"}},"options":{{}}}},"ctx":{{"now":"2026-03-01T12:00:00Z","tenant":"demo"}}}}"#
+            );
+            let text = engine.call("recommend", &call).unwrap();
+            let typed = engine
+                .recommend(
+                    &RecommendRequest::new("home", User::id("u1")).k(k as u32),
+                    &Context::new(now, "demo"),
+                )
+                .unwrap();
+            assert_eq!(typed.items.len(), k.min(n), "case {case} k {k}");
+            assert_eq!(text, to_text(&typed).unwrap(), "case {case} k {k}");
+        }
+    }
+    assert!(long > 50, "{long} ids over the guess");
+    assert!(escaped > 10, "{escaped} catalogs with an id to escape");
+}
