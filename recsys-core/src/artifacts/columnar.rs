@@ -885,36 +885,113 @@ mod tests {
         assert!(fell_back > 500, "{fell_back}");
     }
 
-    /// A content_sim document exactly as the pipeline indents it (rows by four spaces, members
-    /// by six, tags by eight), with `tags[r]` tags in row `r`, and its true version.
-    fn pipeline_content(tags: &[usize]) -> String {
+    /// A document of `kind` exactly as the pipeline indents it (rows by four spaces, members
+    /// by six), its row list named `list_key` with `rows` (each row's text from its `{`), and
+    /// its true version.
+    fn pipeline_doc(kind: ArtifactKind, list_key: &str, rows: &[String]) -> String {
+        let name = match kind {
+            ArtifactKind::ContentSim => "content_sim",
+            ArtifactKind::Popularity => "popularity",
+            _ => "cooc",
+        };
         let doc = |version: &str| {
-            let rows: Vec<String> = tags
-                .iter()
-                .enumerate()
-                .map(|(r, &n)| {
-                    let list = if n == 0 {
-                        "[]".to_string()
-                    } else {
-                        let t: Vec<String> = (0..n)
-                            .map(|j| format!("\n        \"attr:a{:05}\"", (r * 7 + j * 3) % 11))
-                            .collect();
-                        format!("[{}\n      ]", t.join(","))
-                    };
-                    format!("\n    {{\n      \"item_id\": \"sku-{r:07}\",\n      \"tags\": {list}\n    }}")
-                })
-                .collect();
+            let rows: Vec<String> = rows.iter().map(|r| format!("\n    {r}")).collect();
             format!(
-                "{{\n  \"v\": 1,\n  \"artifact_type\": \"content_sim\",\n  \"tenant\": \"demo\",\n  \"surface\": \"home\",\n  \"segment\": \"default\",\n  \"window\": {{\n    \"start\": \"2026-01-01T00:00:00Z\",\n    \"end\": \"2026-01-02T00:00:00Z\"\n  }},\n  \"items\": [{}\n  ],\n  \"build\": {{\"version\": \"{version}\"}}\n}}\n",
+                "{{\n  \"v\": 1,\n  \"artifact_type\": \"{name}\",\n  \"tenant\": \"demo\",\n  \"surface\": \"home\",\n  \"segment\": \"default\",\n  \"window\": {{\n    \"start\": \"2026-01-01T00:00:00Z\",\n    \"end\": \"2026-01-02T00:00:00Z\"\n  }},\n  \"{list_key}\": [{}\n  ],\n  \"build\": {{\"version\": \"{version}\"}}\n}}\n",
                 rows.join(",")
             )
         };
-        let kind = ArtifactKind::ContentSim;
         let draft = doc("");
         let version = parse_artifact(draft.as_bytes(), Some(kind), &ArtifactLimits::default())
             .map(|a| version_hash(&a))
             .unwrap();
         doc(&version)
+    }
+
+    /// The rows of a document in the pipeline's layout: row `r` with its id and the list
+    /// member `member` of `lens[r]` elements (indented by eight spaces), element `j` being
+    /// `elem(r, j)`.
+    fn pipeline_rows(
+        lens: &[usize],
+        member: &str,
+        elem: impl Fn(usize, usize) -> String,
+    ) -> Vec<String> {
+        let row = |(r, &n): (usize, &usize)| {
+            let list = if n == 0 {
+                "[]".to_string()
+            } else {
+                let t: Vec<String> = (0..n)
+                    .map(|j| format!("\n        {}", elem(r, j)))
+                    .collect();
+                format!("[{}\n      ]", t.join(","))
+            };
+            format!("{{\n      \"item_id\": \"sku-{r:07}\",\n      \"{member}\": {list}\n    }}")
+        };
+        lens.iter().enumerate().map(row).collect()
+    }
+
+    /// A content_sim document in the pipeline's layout, with `tags[r]` tags in row `r`.
+    fn pipeline_content(tags: &[usize]) -> String {
+        let tag = |r: usize, j: usize| format!("\"attr:a{:05}\"", (r * 7 + j * 3) % 11);
+        let rows = pipeline_rows(tags, "tags", tag);
+        pipeline_doc(ArtifactKind::ContentSim, "items", &rows)
+    }
+
+    /// A counted row `{"item_id": .., "count": ..}` as the pipeline writes it with its members
+    /// indented by `indent` spaces (its `}` by two fewer).
+    fn pipeline_counted(indent: usize, id: usize, count: u64) -> String {
+        let (m, c) = (" ".repeat(indent), " ".repeat(indent - 2));
+        format!("{{\n{m}\"item_id\": \"sku-{id:07}\",\n{m}\"count\": {count}\n{c}}}")
+    }
+
+    /// A popularity document in the pipeline's layout with `n` rows.
+    fn pipeline_popularity(n: usize) -> String {
+        let rows: Vec<String> = (0..n)
+            .map(|r| pipeline_counted(6, r * 13 % 97, [4_948_706, 0, 17, 485][r % 4]))
+            .collect();
+        pipeline_doc(ArtifactKind::Popularity, "items", &rows)
+    }
+
+    /// A co-occurrence document in the pipeline's layout (neighbours' members by ten
+    /// spaces), with `neighbours[r]` neighbours in row `r`.
+    fn pipeline_cooc(neighbours: &[usize]) -> String {
+        let neighbour =
+            |r: usize, j: usize| pipeline_counted(10, (r * 7 + j * 3) % 11, 191 - j as u64);
+        let rows = pipeline_rows(neighbours, "items", neighbour);
+        pipeline_doc(ArtifactKind::Cooc, "neighbors", &rows)
+    }
+
+    /// Every byte of `doc`'s rows (from `"<list_key>": [` to the list's `]`) replaced,
+    /// removed or preceded by another: the same outcome (columns, hash verdict or refusal)
+    /// with and without the layouts, under `lim`. Answers how many replacements left some
+    /// of the `rows` rows to the general reader.
+    fn every_byte_off(
+        doc: &str,
+        kind: ArtifactKind,
+        list_key: &str,
+        rows: usize,
+        lim: &ArtifactLimits,
+    ) -> usize {
+        let rows_at = doc.find(&format!("\"{list_key}\": [")).unwrap();
+        let rows_end = doc.find("\n  ],").unwrap() + 4;
+        let mut fell_back = 0;
+        for p in rows_at..rows_end {
+            for c in [
+                b' ', b'\t', b'\n', b'\r', b'"', b'x', b'\\', b',', b':', b']', b'}', b'[', b'{',
+                b'0', b'7', b'-', b'.', b'e',
+            ] {
+                let mut v = doc.to_string().into_bytes();
+                v[p] = c;
+                let (_, n) = agree(&v, kind, lim);
+                fell_back += usize::from(n < rows);
+                v.insert(p, c);
+                agree(&v, kind, lim);
+            }
+            let mut v = doc.to_string().into_bytes();
+            v.remove(p);
+            agree(&v, kind, lim);
+        }
+        fell_back
     }
 
     #[test]
@@ -933,27 +1010,51 @@ mod tests {
         for lim in limits {
             agree(doc.as_bytes(), kind, &lim);
         }
-        // Every byte of the rows replaced, removed or preceded by another: the same outcome
-        // (columns, hash verdict or refusal) with and without the layouts.
-        let rows_at = doc.find("\"items\": [").unwrap();
-        let rows_end = doc.find("\n  ],").unwrap() + 4;
-        let mut fell_back = 0;
-        for p in rows_at..rows_end {
-            for c in [
-                b' ', b'\t', b'\n', b'\r', b'"', b'x', b'\\', b',', b':', b']', b'}', b'[', b'{',
-            ] {
-                let mut v = doc.clone().into_bytes();
-                v[p] = c;
-                let (_, n) = agree(&v, kind, &lim);
-                fell_back += usize::from(n < 4);
-                v.insert(p, c);
-                agree(&v, kind, &lim);
-            }
-            let mut v = doc.clone().into_bytes();
-            v.remove(p);
-            agree(&v, kind, &lim);
-        }
+        let fell_back = every_byte_off(&doc, kind, "items", 4, &lim);
         assert!(fell_back > 200, "{fell_back}");
+    }
+
+    /// `doc` (4 rows in the pipeline's layout, listed under `list_key`) is read by the
+    /// layouts, agrees under the limits `lim(0..4)`, and with every byte of its rows off
+    /// (see [`every_byte_off`]) at least `fell_back` times falls back.
+    fn four_rows_read_the_same(
+        kind: ArtifactKind,
+        doc: &str,
+        list_key: &str,
+        lim: impl Fn(usize) -> ArtifactLimits,
+        fell_back: usize,
+    ) {
+        let all = ArtifactLimits::default();
+        let (got, fast_rows) = agree(doc.as_bytes(), kind, &all);
+        assert_eq!(fast_rows, 4);
+        assert_eq!(got.unwrap().unwrap().1, 4);
+        for n in 0..4 {
+            agree(doc.as_bytes(), kind, &lim(n));
+        }
+        let n = every_byte_off(doc, kind, list_key, 4, &all);
+        assert!(n > fell_back, "{n}");
+    }
+
+    #[test]
+    fn popularity_rows_one_byte_off_the_pipelines_separators_read_the_same() {
+        let lim = |n| ArtifactLimits {
+            max_items: n,
+            max_depth: 2 + n,
+            ..ArtifactLimits::default()
+        };
+        let doc = pipeline_popularity(4);
+        four_rows_read_the_same(ArtifactKind::Popularity, &doc, "items", lim, 200);
+    }
+
+    #[test]
+    fn cooc_rows_one_byte_off_the_pipelines_separators_read_the_same() {
+        let lim = |n| ArtifactLimits {
+            max_neighbors_per_row: n,
+            max_depth: 2 + n,
+            ..ArtifactLimits::default()
+        };
+        let doc = pipeline_cooc(&[2, 0, 1, 3]);
+        four_rows_read_the_same(ArtifactKind::Cooc, &doc, "neighbors", lim, 300);
     }
 
     #[test]

@@ -27,6 +27,18 @@ const ROW_TAGS: &[u8] = b",\n      \"tags\": [\n        \"";
 const TAG_NEXT: &[u8] = b",\n        \"";
 /// From after the last tag through the row's `}`.
 const ROW_CLOSE: &[u8] = b"\n      ]\n    }";
+/// From after a popularity row's id through its count's first digit.
+const POP_COUNT: &[u8] = b",\n      \"count\": ";
+/// From after a popularity row's count through the row's `}`.
+const POP_CLOSE: &[u8] = b"\n    }";
+/// From after a co-occurrence row's id through its first neighbour's id's opening quote.
+const COOC_ITEMS: &[u8] = b",\n      \"items\": [\n        {\n          \"item_id\": \"";
+/// From after a neighbour's id through its count's first digit.
+const NEIGHBOR_COUNT: &[u8] = b",\n          \"count\": ";
+/// From after a neighbour's count through the next neighbour's id's opening quote.
+const NEIGHBOR_NEXT: &[u8] = b"\n        },\n        {\n          \"item_id\": \"";
+/// From after the last neighbour's count through the row's `}`.
+const COOC_CLOSE: &[u8] = b"\n        }\n      ]\n    }";
 
 /// The high bit of each byte of `x` that ends a plain string or makes it not plain (exact up
 /// to the first such byte): `"`, `&` (0x22 and 0x26 differ in bit 2), `<`, `>` (0x3c and
@@ -161,13 +173,6 @@ impl<'a> Cursor<'a> {
         hit
     }
 
-    /// The next token is a plain string.
-    #[inline(always)]
-    fn plain(&mut self) -> Option<Span> {
-        self.byte(b'"')?;
-        self.plain_rest()
-    }
-
     /// A plain string whose opening quote is read: its text and closing quote.
     #[inline(always)]
     fn plain_rest(&mut self) -> Option<Span> {
@@ -204,29 +209,6 @@ impl<'a> Cursor<'a> {
             return None;
         }
         Some((v, Span { start, end: self.i }))
-    }
-
-    /// The next token is a plain, non-empty string (an id: the general reader refuses empty ones).
-    #[inline(always)]
-    fn id(&mut self) -> Option<Span> {
-        self.plain().filter(|s| s.end > s.start)
-    }
-
-    /// A list of elements read by `elem` after the next `[`, through its `]`; `None` past
-    /// `limit` elements.
-    #[inline(always)]
-    fn list(&mut self, limit: usize, mut elem: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        let mut more = self.list_open()?;
-        let mut n = 0;
-        while more {
-            if n >= limit {
-                return None;
-            }
-            elem(self)?;
-            n += 1;
-            more = self.list_next()?;
-        }
-        Some(())
     }
 
     /// The next tokens open a list: `[`, then `]` (answers `false`, the list is empty and
@@ -275,7 +257,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// [`Cursor::content_row`], leaving what it wrote on a refusal. The same grammar as
-    /// [`Cursor::id_and_list`] with [`Cursor::plain`] elements, written out as one loop (no
+    /// `{"item_id": <id>, "tags": [...]}` with plain string elements, written out as one loop (no
     /// call per tag) that copies each tag as it is read. Between the strings, the pipeline's
     /// exact separators ([`ROW_OPEN`], [`ROW_TAGS`], [`TAG_NEXT`], [`ROW_CLOSE`]) are taken
     /// by one compare each; when the bytes differ, the general steps read the same tokens
@@ -288,12 +270,7 @@ impl<'a> Cursor<'a> {
         out: &mut Vec<u8>,
     ) -> Option<Span> {
         tags.clear();
-        if !self.lit(ROW_OPEN) {
-            self.byte(b'{')?;
-            self.key(b"\"item_id\"")?;
-            self.byte(b'"')?;
-        }
-        let id = self.plain_rest().filter(|s| s.end > s.start)?;
+        let id = self.row_id()?;
         out.extend_from_slice(b"{\"item_id\":");
         copy(out, self.b, id.start - 1, id.end + 1);
         out.extend_from_slice(b",\"tags\":[");
@@ -321,14 +298,57 @@ impl<'a> Cursor<'a> {
         Some(id)
     }
 
+    /// A row's `{` and its `item_id` member: its id (plain, non-empty), the row's start taken
+    /// by one compare ([`ROW_OPEN`]) when it is in the pipeline's layout.
+    #[inline(always)]
+    fn row_id(&mut self) -> Option<Span> {
+        if !self.lit(ROW_OPEN) {
+            self.id_open()?;
+        }
+        self.plain_rest().filter(|s| s.end > s.start)
+    }
+
+    /// By the general steps: an object's `{`, its `item_id` member's name and `:`, and the
+    /// id's opening quote.
+    #[inline(never)]
+    fn id_open(&mut self) -> Option<()> {
+        self.byte(b'{')?;
+        self.key(b"\"item_id\"")?;
+        self.byte(b'"')
+    }
+
+    /// After a counted row's id: the `count` member (its `,`, name and `:` taken by one
+    /// compare with `sep` when they are laid out so) and its digits.
+    #[inline(always)]
+    fn count_member(&mut self, sep: &[u8], max_len: usize) -> Option<(i64, Span)> {
+        if !self.lit(sep) {
+            self.count_key()?;
+        }
+        self.count(max_len)
+    }
+
+    /// By the general steps: `,`, the `count` member's name and `:`.
+    #[inline(never)]
+    fn count_key(&mut self) -> Option<()> {
+        self.byte(b',')?;
+        self.key(b"\"count\"")
+    }
+
+    /// `,`, the member name `quoted` and `:`, and the list's opening (see
+    /// [`Cursor::list_open`]).
+    #[inline(always)]
+    fn list_member(&mut self, quoted: &[u8]) -> Option<bool> {
+        self.byte(b',')?;
+        self.key(quoted)?;
+        self.list_open()
+    }
+
     /// After a content row's id, by the general steps: `,`, the `tags` member and its list's
     /// `[`; answers `true` with the first tag's opening quote read, `false` with the empty
     /// list read.
     #[inline(never)]
     fn tags_open(&mut self) -> Option<bool> {
-        self.byte(b',')?;
-        self.key(b"\"tags\"")?;
-        if !self.list_open()? {
+        if !self.list_member(b"\"tags\"")? {
             return Some(false);
         }
         self.byte(b'"')?;
@@ -347,38 +367,25 @@ impl<'a> Cursor<'a> {
         Some(false)
     }
 
-    /// A row `{"item_id": <id>, <list_key>: [...]}` at the cursor, each element read by
-    /// `each` (at most `max_len` of them). Answers the id.
-    fn id_and_list(
-        &mut self,
-        list_key: &[u8],
-        max_len: usize,
-        each: impl FnMut(&mut Self) -> Option<()>,
-    ) -> Option<Span> {
-        self.byte(b'{')?;
-        self.key(b"\"item_id\"")?;
-        let id = self.id()?;
-        self.byte(b',')?;
-        self.key(list_key)?;
-        self.list(max_len, each)?;
-        self.byte(b'}')?;
-        Some(id)
-    }
-
-    /// A counted row (popularity, or a co-occurrence neighbour) at the cursor.
+    /// A counted row (popularity) at the cursor; its separators in the pipeline's layout
+    /// ([`ROW_OPEN`], [`POP_COUNT`], [`POP_CLOSE`]) are taken by one compare each, the general
+    /// steps from the same place when a byte differs.
+    #[inline(always)]
     pub(super) fn counted(&mut self, max_len: usize) -> Option<Counted> {
-        self.byte(b'{')?;
-        self.key(b"\"item_id\"")?;
-        let id = self.id()?;
-        self.byte(b',')?;
-        self.key(b"\"count\"")?;
-        let (count, digits) = self.count(max_len)?;
-        self.byte(b'}')?;
+        let id = self.row_id()?;
+        let (count, digits) = self.count_member(POP_COUNT, max_len)?;
+        if !self.lit(POP_CLOSE) {
+            self.byte(b'}')?;
+        }
         Some(Counted { id, count, digits })
     }
 
     /// A co-occurrence row at the cursor; its neighbours go to `items` (cleared first).
-    /// Answers its anchor id.
+    /// Answers its anchor id. The grammar of a row `{"item_id": <id>, "items": [...]}` whose
+    /// elements are counted rows, written out as one loop; between the tokens, the pipeline's
+    /// exact separators ([`ROW_OPEN`], [`COOC_ITEMS`], [`NEIGHBOR_COUNT`], [`NEIGHBOR_NEXT`],
+    /// [`COOC_CLOSE`]) are taken by one compare each, the general steps from the same place
+    /// when a byte differs.
     pub(super) fn cooc_row(
         &mut self,
         max_neighbors: usize,
@@ -386,10 +393,51 @@ impl<'a> Cursor<'a> {
         items: &mut Vec<Counted>,
     ) -> Option<Span> {
         items.clear();
-        self.id_and_list(b"\"items\"", max_neighbors, |c| {
-            items.push(c.counted(max_len)?);
-            Some(())
-        })
+        let key = self.row_id()?;
+        // `more`: a neighbour's id's opening quote is read and its text comes next.
+        let mut more = self.lit(COOC_ITEMS) || self.items_open()?;
+        if !more {
+            self.byte(b'}')?;
+        }
+        while more {
+            if items.len() >= max_neighbors {
+                return None;
+            }
+            let id = self.plain_rest().filter(|s| s.end > s.start)?;
+            let (count, digits) = self.count_member(NEIGHBOR_COUNT, max_len)?;
+            items.push(Counted { id, count, digits });
+            if self.lit(NEIGHBOR_NEXT) {
+                continue;
+            }
+            more = !self.lit(COOC_CLOSE) && self.neighbor_next()?;
+        }
+        Some(key)
+    }
+
+    /// After a co-occurrence row's id, by the general steps: `,`, the `items` member and its
+    /// list's `[`; answers `true` with the first neighbour read through its id's opening
+    /// quote, `false` with the empty list read.
+    #[inline(never)]
+    fn items_open(&mut self) -> Option<bool> {
+        if !self.list_member(b"\"items\"")? {
+            return Some(false);
+        }
+        self.id_open()?;
+        Some(true)
+    }
+
+    /// After a neighbour's count, by the general steps: its `}`, then `,` and the next
+    /// neighbour through its id's opening quote (answers `true`), or `]` and the row's `}`
+    /// (`false`).
+    #[inline(never)]
+    fn neighbor_next(&mut self) -> Option<bool> {
+        self.byte(b'}')?;
+        if self.list_next()? {
+            self.id_open()?;
+            return Some(true);
+        }
+        self.byte(b'}')?;
+        Some(false)
     }
 }
 
