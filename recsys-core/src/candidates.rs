@@ -393,6 +393,7 @@ impl Filters<'_> {
         self.exclude_bits = KeyBits::of(&self.exclude, min, max);
     }
     /// Checks one candidate against every hard filter, in pipeline order.
+    #[inline]
     pub fn check(&self, snap: &TenantSnapshot, keys: &Keys, k: u32) -> Result<(), Stage> {
         if let Some(allow) = &self.allow {
             if !allow.contains(k) {
@@ -575,6 +576,7 @@ pub struct SignalUse {
 }
 
 impl SignalMaps {
+    #[inline]
     pub fn build(
         snap: &TenantSnapshot,
         anchors: &[ItemIdx],
@@ -1064,6 +1066,7 @@ impl Pool {
     const REFUSED: u32 = u32::MAX;
 
     /// An empty pool for about `n` candidates that takes at most `cap`.
+    #[inline]
     pub fn with_capacity(n: usize, cap: usize) -> Pool {
         Pool {
             cands: Vec::with_capacity(n.min(cap)),
