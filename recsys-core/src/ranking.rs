@@ -332,9 +332,10 @@ enum Ties {
     ScoreKey,
 }
 
-/// A lazy-greedy heap entry: (value bound, tie-break high, tie-break low, position). The
-/// max-heap's top is the best bound, ties to the better score order.
-type HeapEntry = (u64, u64, Reverse<u32>, u32);
+/// A lazy-greedy heap entry: (value bound, tie-break high, tie-break low, position, the
+/// candidate's similarity to the picks). The max-heap's top is the best bound, ties to the
+/// better score order; positions are distinct, so the similarity never decides an order.
+type HeapEntry = (u64, u64, Reverse<u32>, u32, Seen);
 
 /// Greedy MMR: each round picks the eligible candidate maximising
 /// `λ·score/max_score − (1−λ)·max Jaccard(similarity tags, picked)`; ties go to the better
@@ -374,9 +375,6 @@ fn mmr(
             .blocker_of(snap.item_tags(key(pos)), p, true)
             .is_none()
     };
-    let mut sims = Sims::new(m);
-    let mut done = vec![false; m];
-    let value = |pos: usize, sims: &Sims| rel(pos) - (1.0 - lambda) * sims.max_sim[pos];
     // With λ ≤ 1 the penalty weight is not negative and `max_sim` only grows, so a
     // candidate's value never increases between rounds: a value computed in an earlier round
     // is an upper bound. Rounds use a max-heap of such bounds ("lazy greedy"): the top is
@@ -385,6 +383,21 @@ fn mmr(
     // order). Caps only fill up, so a candidate that does not fit now never will and leaves
     // the heap.
     let lazy = !full_scan && (0.0..=1.0).contains(&lambda);
+    // At most `min(n, m)` picks: their lists are sized once (growing them cost ~6 k
+    // instructions a request at 1M).
+    let most = p.n.min(m);
+    sel.picked.reserve(most);
+    let mut sims = Sims {
+        picks: Vec::with_capacity(most),
+    };
+    // Each candidate's similarity to the picks: the lazy heap carries it in the candidate's
+    // entry (a candidate is in one entry at a time; never popped, it is 0 of 0 picks), so
+    // only the full scan keeps it, and its picked marks, per position (three zeroed arrays
+    // of the pool's length cost ~31 k instructions a request at 1M).
+    let mut seen = vec![Seen::default(); if lazy { 0 } else { m }];
+    let mut done = vec![false; seen.len()];
+    let mut picked_pos: Vec<usize> = Vec::with_capacity(most);
+    let value = |pos: usize, s: Seen| rel(pos) - (1.0 - lambda) * s.max_sim();
     // The heap in two parts: the entries never popped, ordered by their tie-break alone
     // (before any pick a candidate's bound is its relevance, which follows its score: see
     // `fresh_entries`), and the re-evaluated ones; the top of the whole is the larger top.
@@ -404,36 +417,41 @@ fn mmr(
             (f >> 64) as u64,
             Reverse(lo),
             pos,
+            Seen::default(),
         )
     };
     while sel.picked.len() < p.n {
-        let mut best: Option<usize> = None;
+        let mut best: Option<(usize, Seen)> = None;
         if lazy {
-            while let Some((bound, hi, lo, pos)) = pop_lazy(&mut fresh, &mut stale, entry) {
-                let pos = pos as usize;
-                sims.catch_up(pos, sim_tags(pos));
-                let cur = ordered_bits(value(pos, &sims));
+            while let Some((bound, hi, lo, pos, s)) = pop_lazy(&mut fresh, &mut stale, entry) {
+                let s = sims.catch_up(s, sim_tags(pos as usize));
+                let cur = ordered_bits(value(pos as usize, s));
                 if cur != bound {
-                    stale.push((cur, hi, lo, pos as u32));
+                    stale.push((cur, hi, lo, pos, s));
                     continue;
                 }
-                if fits(counts, pos) {
-                    best = Some(pos);
+                if fits(counts, pos as usize) {
+                    best = Some((pos as usize, s));
                     break;
                 }
             }
         } else {
             let mut best_v = f64::NEG_INFINITY;
             for pos in (0..m).filter(|&pos| !done[pos]) {
-                sims.catch_up(pos, sim_tags(pos));
-                let v = value(pos, &sims);
+                seen[pos] = sims.catch_up(seen[pos], sim_tags(pos));
+                let v = value(pos, seen[pos]);
                 if (best.is_none() || v > best_v) && fits(counts, pos) {
-                    best = Some(pos);
+                    best = Some((pos, seen[pos]));
                     best_v = v;
                 }
             }
         }
-        let Some(pos) = best else {
+        let Some((pos, s)) = best else {
+            // The lazy path marks its picks only now (once, when nothing fits).
+            done.resize(m, false);
+            for &pos in &picked_pos {
+                done[pos] = true;
+            }
             for pos in (0..m).filter(|p| !done[*p]) {
                 sel.capped += 1;
                 if counts.blocker(snap, key(pos), p, true) == Some(CapHit::MaxPerTag) {
@@ -442,9 +460,12 @@ fn mmr(
             }
             break;
         };
-        done[pos] = true;
+        if !lazy {
+            done[pos] = true;
+        }
+        picked_pos.push(pos);
         counts.add(snap, key(pos), p);
-        let max_sim = sims.max_sim[pos];
+        let max_sim = s.max_sim();
         sel.picked.push((
             order[pos],
             Some(MmrInfo {
@@ -498,37 +519,41 @@ fn pop_lazy(
     }
 }
 
-/// MMR's similarity of each candidate to the items picked so far, kept up to date lazily.
+/// One candidate's similarity to the MMR picks: the largest Jaccard similarity (its bits)
+/// to the first `seen` picks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Seen {
+    max_sim: u64,
+    seen: u32,
+}
+
+impl Seen {
+    fn max_sim(self) -> f64 {
+        f64::from_bits(self.max_sim)
+    }
+}
+
+/// The items MMR picked so far, against which a candidate's [`Seen`] is brought up to date
+/// lazily.
+#[derive(Default)]
 struct Sims<'t> {
-    /// Per position: the largest Jaccard similarity to `picks[..seen]`.
-    max_sim: Vec<f64>,
-    /// Per position: how many picks `max_sim` accounts for.
-    seen: Vec<u32>,
     /// The similarity tags (sorted, distinct tag ids) of each pick, in pick order.
     picks: Vec<&'t [TagIdx]>,
 }
 
 impl<'t> Sims<'t> {
-    fn new(m: usize) -> Sims<'t> {
-        Sims {
-            max_sim: vec![0.0; m],
-            seen: vec![0; m],
-            picks: Vec::new(),
-        }
-    }
-
-    /// Raises `max_sim[pos]` (the candidate's similarity tags are `tags`) to its Jaccard
+    /// `s` (of a candidate whose similarity tags are `tags`) raised to the Jaccard
     /// similarity with each pick it has not been compared with yet, when larger.
-    fn catch_up(&mut self, pos: usize, tags: &[TagIdx]) {
-        let from = self.seen[pos] as usize;
+    fn catch_up(&self, s: Seen, tags: &[TagIdx]) -> Seen {
+        let from = s.seen as usize;
         if from == self.picks.len() {
-            return;
+            return s;
         }
-        self.seen[pos] = self.picks.len() as u32;
+        let seen = self.picks.len() as u32;
         if tags.is_empty() {
-            return;
+            return Seen { seen, ..s };
         }
-        let mut best = self.max_sim[pos];
+        let mut best = s.max_sim();
         for pt in &self.picks[from..] {
             let shared = shared_count(tags, pt);
             if shared == 0 {
@@ -543,7 +568,10 @@ impl<'t> Sims<'t> {
                 }
             }
         }
-        self.max_sim[pos] = best;
+        Seen {
+            max_sim: best.to_bits(),
+            seen,
+        }
     }
 }
 
