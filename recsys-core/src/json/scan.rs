@@ -73,7 +73,7 @@ pub fn string_end(b: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
     while let Some(w) = b.get(i..i + 8) {
         let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
+        let m = special_word(x, false);
         if m == 0 {
             i += 8;
             continue;
@@ -109,6 +109,20 @@ pub(crate) fn bytes_equal(x: u64, c: u8) -> u64 {
     y.wrapping_sub(ONES) & !y & HIGHS
 }
 
+/// The high bit of each byte of `x` that is a quote or a backslash, or (with `control`) a
+/// control character: exact up to the first such byte (borrows may flag bytes after it, so
+/// the lowest flag is a true match, and the word is clean exactly when this is zero). The
+/// word test of [`special`], [`string_end`] and [`is_plain`].
+#[inline(always)]
+fn special_word(x: u64, control: bool) -> u64 {
+    let mut m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
+    if control {
+        // Bytes below 0x20.
+        m |= x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    }
+    m
+}
+
 /// The offset of the first byte of `b` that is a quote or a backslash, or (with `control`) a
 /// control character; `b.len()` if none. Eight bytes at a time (no call per run, so cheap on
 /// text dense with escapes, such as a document embedded as a string).
@@ -116,13 +130,10 @@ pub(crate) fn bytes_equal(x: u64, c: u8) -> u64 {
 pub fn special(b: &[u8], control: bool) -> usize {
     // The high bit of each special byte of the word at `w` (exact up to the first one).
     let flags = |w: &[u8]| {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let mut m = bytes_equal(x, b'"') | bytes_equal(x, b'\\');
-        if control {
-            // Bytes below 0x20.
-            m |= x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-        }
-        m
+        special_word(
+            u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+            control,
+        )
     };
     let mut i = 0;
     while let Some(w) = b.get(i..i + 8) {
@@ -176,8 +187,9 @@ pub(crate) fn is_plain(b: &[u8]) -> bool {
         return first | b.last_chunk::<16>().map_or(1, block) == 0;
     }
     if b.len() >= 8 {
-        let word = |w: Option<&[u8; 8]>| w.map_or(HIGHS, |w| special_word(u64::from_le_bytes(*w)));
-        return (word(b.first_chunk()) | word(b.last_chunk())) & HIGHS == 0;
+        let word =
+            |w: Option<&[u8; 8]>| w.map_or(HIGHS, |w| special_word(u64::from_le_bytes(*w), true));
+        return word(b.first_chunk()) | word(b.last_chunk()) == 0;
     }
     b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\')
 }
@@ -189,15 +201,6 @@ fn block<const N: usize>(c: &[u8; N]) -> u8 {
     c.iter().fold(0, |m, &x| {
         m | u8::from(x < 0x20) | u8::from(x == b'"') | u8::from(x == b'\\')
     })
-}
-
-/// Nonzero in a byte's high bit when that byte of `x` (or, after a true match, a later one
-/// through a borrow) is special: exact on whether any byte is.
-#[inline]
-fn special_word(x: u64) -> u64 {
-    let q = x ^ (ONES * u64::from(b'"'));
-    let s = x ^ (ONES * u64::from(b'\\'));
-    (q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s) | (x.wrapping_sub(ONES * 0x20) & !x)
 }
 
 /// The number of spaces `b` starts with, eight bytes at a time (indentation, in the artifact
