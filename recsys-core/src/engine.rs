@@ -33,6 +33,7 @@ use crate::ops::rule_stats::RuleOutcome;
 use crate::ops::Endpoint;
 use crate::request::{CallContext, Explain, Options, RecommendRequest, SimilarRequest};
 use crate::serve::answer::{ExperimentMeta, Recommendation, Validation, ValidationMeta};
+use crate::serve::prewritten::Prewritten;
 use crate::serve::request::{Input, Request};
 use crate::serve::spec::Spec;
 use crate::serve::{Decision, Form, Typed};
@@ -50,17 +51,17 @@ pub use crate::options::{EngineOptions, ExposureOptions};
 type SnapshotMap = hashbrown::HashMap<(String, String), Arc<Installed>, StrHashState>;
 
 /// A snapshot as installed: the snapshot, and what every JSON answer from it writes the
-/// same (`meta`'s version members, [`crate::serve::text::versions_text`]), written once
-/// here rather than scanned for escapes and copied member by member per answer.
+/// same (`meta`'s version members, the most popular items' score texts:
+/// [`crate::serve::prewritten`]), written once here rather than per answer.
 struct Installed {
     snap: Arc<TenantSnapshot>,
-    versions_text: String,
+    pre: Prewritten,
 }
 
 impl Installed {
     fn new(snap: &Arc<TenantSnapshot>) -> Arc<Installed> {
         Arc::new(Installed {
-            versions_text: crate::serve::text::versions_text(&snap.versions),
+            pre: Prewritten::of(snap),
             snap: snap.clone(),
         })
     }
@@ -754,8 +755,7 @@ impl Engine {
     ) -> Result<F::Out, ApiError> {
         self.admitted::<F>(input.endpoint(), || {
             self.lookup(&input, ctx).and_then(|(i, fell_back)| {
-                let text = Some(i.versions_text.as_str());
-                self.serve::<F>(&input, ctx, &i.snap, text, fell_back)
+                self.serve::<F>(&input, ctx, &i.snap, Some(&i.pre), fell_back)
             })
         })
     }
@@ -822,19 +822,19 @@ impl Engine {
         })
     }
 
-    /// Decodes (or checks) and runs one request on a snapshot (`versions_text`: its
-    /// [`Installed::versions_text`], when installed). When the `default` surface serves
+    /// Decodes (or checks) and runs one request on a snapshot (`pre`: its
+    /// [`Installed::pre`], when installed). When the `default` surface serves
     /// another surface, the requested surface's config overrides and rule scopes apply.
     pub(crate) fn serve<F: Form>(
         &self,
         input: &Input,
         ctx: &CallContext,
         snap: &TenantSnapshot,
-        versions_text: Option<&str>,
+        pre: Option<&Prewritten>,
         fell_back: bool,
     ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
         let mut outcomes = Vec::new();
-        let on = (snap, versions_text, fell_back);
+        let on = (snap, pre, fell_back);
         let r = self.serve_on::<F>(input, ctx, on, &mut outcomes);
         self.rule_stats.record(&outcomes);
         r
@@ -859,7 +859,7 @@ impl Engine {
         &self,
         input: &Input,
         ctx: &CallContext,
-        (snap, versions_text, fell_back): (&TenantSnapshot, Option<&str>, bool),
+        (snap, pre, fell_back): (&TenantSnapshot, Option<&Prewritten>, bool),
         outcomes: &mut Vec<(String, RuleOutcome)>,
     ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
         let fallback_cfg;
@@ -897,7 +897,7 @@ impl Engine {
                     fell_back,
                     spec: &spec,
                     ctx,
-                    versions_text,
+                    pre,
                 };
                 let experiment = assignment.as_ref().map(|a| ExperimentMeta {
                     id: a.experiment_id.clone(),
@@ -934,7 +934,7 @@ impl Engine {
                     fell_back,
                     spec: &spec,
                     ctx,
-                    versions_text,
+                    pre,
                 };
                 let answer = crate::serve::run::<F>(&decision, warns, outcomes, None)?;
                 let event = self

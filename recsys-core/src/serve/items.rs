@@ -3,6 +3,7 @@
 
 use super::answer::{BlendParts, Item, ItemExplain, MmrExplain, RawSignals};
 use super::filters::Filtered;
+use super::prewritten::ScoreTexts;
 use super::rules::Ruled;
 use super::select::{Out, Selected};
 use super::sources::Pooled;
@@ -28,6 +29,8 @@ pub(crate) struct PlainItems<'a> {
     f: &'a Filtered<'a>,
     p: &'a Pooled,
     s: &'a Selected,
+    /// The installed snapshot's score texts ([`super::prewritten::ScoreTexts`]), if any.
+    pub scores: Option<&'a ScoreTexts>,
 }
 
 impl<'a> PlainItems<'a> {
@@ -43,6 +46,7 @@ impl<'a> PlainItems<'a> {
             f,
             p,
             s,
+            scores: d.pre.map(|pre| &pre.scores),
         }
     }
 
@@ -56,7 +60,7 @@ impl<'a> PlainItems<'a> {
     /// ([`crate::snapshot::Catalog::ids_plain`]); other ids are scanned.
     #[inline]
     pub(crate) fn iter(self) -> impl Iterator<Item = (&'a str, f64, bool)> {
-        let PlainItems { snap, f, p, s } = self;
+        let PlainItems { snap, f, p, s, .. } = self;
         let catalog = f.keys.catalog;
         s.outs.iter().map(move |o| {
             let cand = &p.pool.cands[o.pos];

@@ -66,7 +66,7 @@ pub(crate) fn view<'a>(
         manifest_version: v.manifest_version.as_deref(),
         release_id: v.release_id.as_deref(),
         artifact_versions: &v.artifacts,
-        versions_text: d.versions_text,
+        versions_text: d.pre.map(|p| p.versions.as_str()),
         snapshot_surface: d.fell_back.then_some(snap.surface.as_str()),
         request_id: (!d.ctx.request_id.is_empty()).then_some(d.ctx.request_id.as_str()),
         counts,

@@ -21,6 +21,7 @@ pub(crate) mod diagnostics;
 pub(crate) mod filters;
 pub(crate) mod items;
 pub(crate) mod meta;
+pub(crate) mod prewritten;
 pub(crate) mod request;
 pub(crate) mod rules;
 pub(crate) mod select;
@@ -51,9 +52,10 @@ pub(crate) struct Decision<'a> {
     pub fell_back: bool,
     pub spec: &'a Spec<'a>,
     pub ctx: &'a CallContext,
-    /// `meta`'s version members of `snap` as text, written when it was installed
-    /// ([`text::versions_text`]); `None` writes them per answer.
-    pub versions_text: Option<&'a str>,
+    /// What answers from `snap` write the same, written when it was installed
+    /// ([`prewritten`]: `meta`'s version members, the most popular items' score texts);
+    /// `None` writes them per answer.
+    pub pre: Option<&'a prewritten::Prewritten>,
 }
 
 /// How a decision's answer is handed back: [`Typed`] (a [`Recommendation`]) or [`Text`] (its

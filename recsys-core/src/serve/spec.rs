@@ -42,7 +42,7 @@ pub(crate) struct Spec<'r> {
     pub options: &'r Options,
 }
 
-fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool) {
+pub(crate) fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool) {
     let mut w = match (req, cfg.weights) {
         (Some(r), _) => r,
         (None, Some(c)) => c,

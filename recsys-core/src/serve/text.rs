@@ -11,6 +11,7 @@
 //! that on random answers); only the cost differs.
 
 use super::answer::{Counts, Diagnostic, ExperimentMeta, Item, Meta, Recommendation, RuleReport};
+use super::prewritten::{write_score, ScoreTexts};
 use crate::json::ser::{append_text, SerError};
 use crate::json::write::{push_std_str, write_f64, write_u64};
 use crate::request::Warning;
@@ -40,6 +41,8 @@ pub(crate) enum Items<'a> {
         /// No id holds a byte the escapes rewrite (known from the catalog's
         /// [`crate::snapshot::Catalog::ids_plain`]): the ids are copied without a scan.
         ids_plain: bool,
+        /// Score texts written beforehand (as an installed snapshot's).
+        scores: Option<&'a super::prewritten::ScoreTexts>,
     },
 }
 
@@ -193,10 +196,15 @@ pub(crate) fn write(r: &View) -> Result<String, SerError> {
                 write_item(&mut out, item)?;
             }
         }
-        Items::Returned(r) => write_plain_items(&mut out, r.iter()),
+        Items::Returned(r) => write_plain_items(&mut out, r.iter(), r.scores),
         #[cfg(test)]
-        Items::Plain { items, ids_plain } => {
-            write_plain_items(&mut out, items.iter().map(|&(id, s)| (id, s, *ids_plain)));
+        Items::Plain {
+            items,
+            ids_plain,
+            scores,
+        } => {
+            let plain = items.iter().map(|&(id, s)| (id, s, *ids_plain));
+            write_plain_items(&mut out, plain, *scores);
         }
     }
     out.push_str("],\"meta\":");
@@ -275,20 +283,29 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
 }
 
 /// Items without reasons or explanations: (id, score, whether the id needs no escape) in
-/// answer order, ranked from 1.
+/// answer order, ranked from 1; scores found in `scores` are copied from there.
 #[inline]
-fn write_plain_items<'b>(out: &mut String, items: impl Iterator<Item = (&'b str, f64, bool)>) {
+fn write_plain_items<'b>(
+    out: &mut String,
+    items: impl Iterator<Item = (&'b str, f64, bool)>,
+    scores: Option<&ScoreTexts>,
+) {
     for (i, (id, score, plain)) in items.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        write_plain_item(out, id, plain, i as u64 + 1, score);
+        write_plain_item(out, (id, plain), i as u64 + 1, (score, scores));
     }
 }
 
 /// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}` (`plain`:
-/// the id is known to need no escape).
-fn write_plain_item(out: &mut String, id: &str, plain: bool, rank: u64, score: f64) {
+/// the id is known to need no escape; the score's text is copied from `memo` when there).
+fn write_plain_item(
+    out: &mut String,
+    (id, plain): (&str, bool),
+    rank: u64,
+    (score, memo): (f64, Option<&ScoreTexts>),
+) {
     out.push_str("{\"item_id\":\"");
     if plain {
         out.push_str(id);
@@ -298,7 +315,7 @@ fn write_plain_item(out: &mut String, id: &str, plain: bool, rank: u64, score: f
     out.push_str("\",\"rank\":");
     write_u64(out, rank);
     out.push_str(",\"score\":");
-    write_f64(out, score);
+    write_score(out, memo, score);
     out.push('}');
 }
 

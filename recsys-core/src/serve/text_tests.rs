@@ -7,6 +7,7 @@ use crate::ops::rule_stats::RuleOutcome;
 use crate::request::Warning;
 use crate::rules::Action;
 use crate::serve::answer::*;
+use crate::serve::prewritten::ScoreTexts;
 use std::borrow::Cow;
 
 /// A small deterministic generator (splitmix64), so a failure names a reproducible case.
@@ -244,7 +245,7 @@ fn a_plain_answer_fits_its_estimate() {
 #[test]
 fn the_call_paths_view_writes_what_the_typed_answer_writes() {
     let mut g = Gen(0x5eed_0f7e);
-    let (mut plain, mut escaped) = (0, 0);
+    let (mut plain, mut escaped, mut memo_hits) = (0, 0, 0);
     for case in 0..20_000 {
         let mut r = answer(&mut g);
         let simple = g.coin();
@@ -258,6 +259,7 @@ fn the_call_paths_view_writes_what_the_typed_answer_writes() {
         let (label, algo) = (g.string(), g.coin().then(|| g.string()));
         r.meta.algo_version = super::joined((&label, algo.as_deref()));
         let want_joined = to_text(&r).unwrap();
+        let memo;
         let mut view = View::of(&r);
         if simple {
             plain += 1;
@@ -267,6 +269,20 @@ fn the_call_paths_view_writes_what_the_typed_answer_writes() {
             view.items = Items::Plain {
                 items: items.clone(),
                 ids_plain: false,
+                scores: None,
+            };
+            assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
+            // Score texts written beforehand: some of the answer's scores and others; the
+            // hits are copied, the misses written.
+            let mut known: Vec<f64> = items.iter().map(|&(_, s)| s).collect();
+            known.retain(|_| g.coin());
+            known.extend([g.float(), g.float()]);
+            memo = ScoreTexts::of(known, 64);
+            memo_hits += items.iter().filter(|(_, s)| memo.get(*s).is_some()).count();
+            view.items = Items::Plain {
+                items: items.clone(),
+                ids_plain: false,
+                scores: Some(&memo),
             };
             assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
             // Ids copied unscanned only when none needs an escape (as the catalog's flag
@@ -275,7 +291,11 @@ fn the_call_paths_view_writes_what_the_typed_answer_writes() {
                 .iter()
                 .all(|(id, _)| crate::json::scan::is_plain(id.as_bytes()));
             escaped += usize::from(!ids_plain);
-            view.items = Items::Plain { items, ids_plain };
+            view.items = Items::Plain {
+                items,
+                ids_plain,
+                scores: None,
+            };
         }
         assert_eq!(super::write(&view).unwrap(), want_joined, "case {case}");
         view.meta.algo_version = (&label, algo.as_deref());
@@ -301,6 +321,7 @@ fn the_call_paths_view_writes_what_the_typed_answer_writes() {
     }
     assert!(plain > 5_000, "{plain}");
     assert!(escaped > 500, "{escaped} answers with an id to escape");
+    assert!(memo_hits > 10_000, "{memo_hits} scores copied from a memo");
 }
 
 /// The call path copies catalog ids unscanned only when the catalog holds none that needs an

@@ -1,0 +1,167 @@
+//! What every JSON answer from an installed snapshot writes the same, written once when the
+//! snapshot is installed (`Engine`'s map of installed snapshots holds it beside the
+//! snapshot): `meta`'s version members ([`super::text::versions_text`]) and the text of the
+//! scores the most popular items get under the snapshot's surface config ([`ScoreTexts`]).
+//!
+//! The score texts are a memo, not a rule: a popularity-only answer (no anchors, no rules
+//! acting, the config's weights; every anonymous request of a popularity or blend surface)
+//! returns the same few hundred most popular items with the same score bits request after
+//! request, and writing a score's shortest digits costs ~370 instructions where copying its
+//! text costs a few dozen. A score is looked up by its exact `f64` bits and the bits are
+//! compared on lookup, so a hit writes exactly what [`write_f64`] writes for those bits,
+//! whatever item or weights produced them; any other score (a boosted, blended or
+//! personalised one, another config's, an experiment's) misses and is written as before.
+
+use crate::candidates::Signals;
+use crate::config::Weights;
+use crate::json::write::write_f64;
+use crate::ranking::blend;
+use crate::snapshot::TenantSnapshot;
+
+/// How many of the most popular items have their score's text written when a snapshot is
+/// installed: a popularity answer's `k` plus its pins, with room for filters that skip a
+/// few, and not more (the build is ~500 instructions an item, ~40 µs at this size, and
+/// happens on every install: `set_rules`, `set_config`, loads).
+pub(crate) const MEMO_ITEMS: usize = 256;
+
+/// The parts of a snapshot's JSON answers written when it was installed.
+pub(crate) struct Prewritten {
+    /// `meta`'s version members ([`super::text::versions_text`]).
+    pub versions: String,
+    /// The score texts of the [`MEMO_ITEMS`] most popular items.
+    pub scores: ScoreTexts,
+}
+
+impl Prewritten {
+    /// The pre-written parts of `snap`'s answers.
+    pub(crate) fn of(snap: &TenantSnapshot) -> Prewritten {
+        Prewritten {
+            versions: super::text::versions_text(&snap.versions),
+            scores: ScoreTexts::popular(snap, MEMO_ITEMS),
+        }
+    }
+}
+
+/// One slot of [`ScoreTexts`]: a score's bits and where its text is (`len` 0: empty).
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    bits: u64,
+    start: u32,
+    len: u32,
+}
+
+/// Score texts by the score's exact bits: an open-addressed table (linear probing, at most
+/// half full, so a miss ends at an empty slot within a probe or two) over one string holding
+/// the texts. Immutable once built.
+pub(crate) struct ScoreTexts {
+    slots: Box<[Slot]>,
+    /// `64 - log2(slots.len())`: the hash's top bits pick the slot.
+    shift: u32,
+    text: String,
+}
+
+impl ScoreTexts {
+    /// The texts of the scores the `n` most popular items of `snap` get in a popularity-only
+    /// answer under its surface config's weights ([`crate::serve::spec::resolve_weights`]
+    /// without request weights): the raw popularity saturated and blended with no other
+    /// signal, exactly as the candidate pool scores them.
+    pub(crate) fn popular(snap: &TenantSnapshot, n: usize) -> ScoreTexts {
+        let (weights, _) = super::spec::resolve_weights(None, &snap.config);
+        let scores = snap.pop_order.iter().take(n).map(|&k| {
+            let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+            popularity_score(&weights, pop)
+        });
+        ScoreTexts::of(scores, n)
+    }
+
+    /// The texts of `scores` (at most `n` of them are taken; repeats are kept once).
+    pub(crate) fn of(scores: impl IntoIterator<Item = f64>, n: usize) -> ScoreTexts {
+        // At most half full: twice the entries, rounded up to a power of two (at least 2).
+        let size = (2 * n).max(2).next_power_of_two();
+        let mut memo = ScoreTexts {
+            slots: vec![Slot::default(); size].into_boxed_slice(),
+            shift: 64 - size.trailing_zeros(),
+            text: String::with_capacity(n * 20),
+        };
+        for score in scores.into_iter().take(n) {
+            memo.insert(score);
+        }
+        memo
+    }
+
+    /// The slot `bits` starts probing at.
+    #[inline]
+    fn home(&self, bits: u64) -> usize {
+        // Fibonacci hashing: the multiply carries the low mantissa bits, where nearby
+        // scores differ, into the top bits.
+        (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// Adds the text of `score` unless its bits are there already.
+    fn insert(&mut self, score: f64) {
+        let bits = score.to_bits();
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(bits);
+        while self.slots[i].len != 0 {
+            if self.slots[i].bits == bits {
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+        let start = self.text.len();
+        write_f64(&mut self.text, score);
+        self.slots[i] = Slot {
+            bits,
+            start: start as u32,
+            len: (self.text.len() - start) as u32,
+        };
+    }
+
+    /// The text [`write_f64`] writes for `score`, when it is in the table.
+    #[inline]
+    pub(crate) fn get(&self, score: f64) -> Option<&str> {
+        let bits = score.to_bits();
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(bits);
+        loop {
+            let s = self.slots[i];
+            if s.len == 0 {
+                return None;
+            }
+            if s.bits == bits {
+                let start = s.start as usize;
+                return self.text.get(start..start + s.len as usize);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// How many score texts the table holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.len != 0).count()
+    }
+}
+
+/// The score of a candidate whose only signal is its raw popularity `pop` (the pool's
+/// blend with every other signal zero).
+fn popularity_score(w: &Weights, pop: f64) -> f64 {
+    let raw = Signals {
+        pop,
+        ..Signals::default()
+    };
+    blend(w, &raw).score
+}
+
+/// Writes `score` as [`write_f64`] does, copying its text from `memo` when it is there.
+#[inline]
+pub(crate) fn write_score(out: &mut String, memo: Option<&ScoreTexts>, score: f64) {
+    match memo.and_then(|m| m.get(score)) {
+        Some(text) => out.push_str(text),
+        None => write_f64(out, score),
+    }
+}
+
+#[cfg(test)]
+#[path = "prewritten_tests.rs"]
+mod tests;
