@@ -459,3 +459,40 @@ fn the_call_paths_items_are_the_typed_answers_on_random_catalogs() {
     assert!(long > 50, "{long} ids over the guess");
     assert!(escaped > 10, "{escaped} catalogs with an id to escape");
 }
+
+/// Plain answers of every length up to past the memo's size (and empty ones), with and
+/// without score texts written beforehand, are the typed answers' text.
+#[test]
+fn plain_items_of_every_length_are_the_typed_answers() {
+    let mut g = Gen(0x4a2c);
+    let n = crate::serve::prewritten::MEMO_ITEMS;
+    let lengths = (0..30).chain([99, 100, 101, n - 1, n, n + 1, n + 40]);
+    for len in lengths {
+        let mut r = answer(&mut g);
+        r.items = (0..len)
+            .map(|i| Item {
+                item_id: g.string(),
+                rank: i as u32 + 1,
+                score: g.float(),
+                reasons: Vec::new(),
+                explain: None,
+            })
+            .collect();
+        let want = to_text(&r).unwrap();
+        let items: Vec<(&str, f64)> = r
+            .items
+            .iter()
+            .map(|i| (i.item_id.as_str(), i.score))
+            .collect();
+        let memo = ScoreTexts::of(items.iter().map(|&(_, s)| s).step_by(2), len);
+        for scores in [None, Some(&memo)] {
+            let mut view = View::of(&r);
+            view.items = Items::Plain {
+                items: items.clone(),
+                ids_plain: false,
+                scores,
+            };
+            assert_eq!(super::write(&view).unwrap(), want, "{len} items");
+        }
+    }
+}
