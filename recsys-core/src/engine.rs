@@ -59,9 +59,11 @@ struct Installed {
 }
 
 impl Installed {
-    fn new(snap: &Arc<TenantSnapshot>) -> Arc<Installed> {
+    /// `snap` as installed in place of `previous` (whose pre-written parts it may share).
+    fn new(snap: &Arc<TenantSnapshot>, previous: Option<&Arc<Installed>>) -> Arc<Installed> {
+        let previous = previous.map(|p| (&*p.snap, &p.pre));
         Arc::new(Installed {
-            pre: Prewritten::of(snap),
+            pre: Prewritten::of(snap, previous),
             snap: snap.clone(),
         })
     }
@@ -473,7 +475,12 @@ impl Engine {
             return;
         }
         let mut previous = Vec::new();
-        let installed: Vec<Arc<Installed>> = snaps.iter().map(Installed::new).collect();
+        let current = self.snapshots.load();
+        let installed: Vec<Arc<Installed>> = snaps
+            .iter()
+            .map(|s| Installed::new(s, current.get(&SurfaceKey(&s.tenant, &s.surface))))
+            .collect();
+        drop(current);
         self.snapshots.rcu(|cur| {
             let mut next = SnapshotMap::clone(cur);
             previous.clear();
@@ -511,7 +518,10 @@ impl Engine {
     /// [`Engine::install`] for a snapshot already in an `Arc`.
     pub(crate) fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
         let key = (snap.tenant.clone(), snap.surface.clone());
-        let installed = Installed::new(&snap);
+        let current = self.snapshots.load();
+        let installed =
+            Installed::new(&snap, current.get(&SurfaceKey(&snap.tenant, &snap.surface)));
+        drop(current);
         let mut previous = None;
         self.snapshots.rcu(|cur| {
             let mut next = SnapshotMap::clone(cur);

@@ -46,7 +46,7 @@ impl<'a> PlainItems<'a> {
             f,
             p,
             s,
-            scores: d.pre.map(|pre| &pre.scores),
+            scores: d.pre.map(|pre| &*pre.scores),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::config::Weights;
 use crate::json::write::write_f64;
 use crate::ranking::blend;
 use crate::snapshot::TenantSnapshot;
+use std::sync::Arc;
 
 /// How many of the most popular items have their score's text written when a snapshot is
 /// installed: a popularity answer's `k` plus its pins, with room for filters that skip a
@@ -28,18 +29,40 @@ pub(crate) const MEMO_ITEMS: usize = 256;
 pub(crate) struct Prewritten {
     /// `meta`'s version members ([`super::text::versions_text`]).
     pub versions: String,
-    /// The score texts of the [`MEMO_ITEMS`] most popular items.
-    pub scores: ScoreTexts,
+    /// The score texts of the [`MEMO_ITEMS`] most popular items (shared with the snapshot
+    /// this one replaced when both score them alike).
+    pub scores: Arc<ScoreTexts>,
 }
 
 impl Prewritten {
-    /// The pre-written parts of `snap`'s answers.
-    pub(crate) fn of(snap: &TenantSnapshot) -> Prewritten {
+    /// The pre-written parts of `snap`'s answers; `previous` is the snapshot it replaces
+    /// and that one's parts, whose score texts are kept when both snapshots share their
+    /// popularity arrays and score under the same weights (a rules change: `set_rules`
+    /// rebuilds no catalog).
+    pub(crate) fn of(
+        snap: &TenantSnapshot,
+        previous: Option<(&TenantSnapshot, &Prewritten)>,
+    ) -> Prewritten {
+        let weights = popularity_weights(snap);
+        let kept = previous.filter(|(p, pre)| {
+            p.pop_order.ptr_eq(&snap.pop_order)
+                && p.pop_count.ptr_eq(&snap.pop_count)
+                && pre.scores.weights == weights
+        });
         Prewritten {
             versions: super::text::versions_text(&snap.versions),
-            scores: ScoreTexts::popular(snap, MEMO_ITEMS),
+            scores: match kept {
+                Some((_, pre)) => pre.scores.clone(),
+                None => Arc::new(ScoreTexts::popular(snap, MEMO_ITEMS)),
+            },
         }
     }
+}
+
+/// The weights a popularity answer of `snap` scores with: its surface config's
+/// ([`crate::serve::spec::resolve_weights`] without request weights).
+fn popularity_weights(snap: &TenantSnapshot) -> Weights {
+    super::spec::resolve_weights(None, &snap.config).0
 }
 
 /// One slot of [`ScoreTexts`]: a score's bits and where its text is (`len` 0: empty).
@@ -54,6 +77,9 @@ struct Slot {
 /// half full, so a miss ends at an empty slot within a probe or two) over one string holding
 /// the texts. Immutable once built.
 pub(crate) struct ScoreTexts {
+    /// The weights the scores were made with ([`ScoreTexts::popular`]; popularity only
+    /// for [`ScoreTexts::of`]).
+    weights: Weights,
     slots: Box<[Slot]>,
     /// `64 - log2(slots.len())`: the hash's top bits pick the slot.
     shift: u32,
@@ -66,12 +92,15 @@ impl ScoreTexts {
     /// without request weights): the raw popularity saturated and blended with no other
     /// signal, exactly as the candidate pool scores them.
     pub(crate) fn popular(snap: &TenantSnapshot, n: usize) -> ScoreTexts {
-        let (weights, _) = super::spec::resolve_weights(None, &snap.config);
+        let weights = popularity_weights(snap);
         let scores = snap.pop_order.iter().take(n).map(|&k| {
             let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
             popularity_score(&weights, pop)
         });
-        ScoreTexts::of(scores, n)
+        ScoreTexts {
+            weights,
+            ..ScoreTexts::of(scores, n)
+        }
     }
 
     /// The texts of `scores` (at most `n` of them are taken; repeats are kept once).
@@ -79,6 +108,7 @@ impl ScoreTexts {
         // At most half full: twice the entries, rounded up to a power of two (at least 2).
         let size = (2 * n).max(2).next_power_of_two();
         let mut memo = ScoreTexts {
+            weights: Weights::POPULARITY_ONLY,
             slots: vec![Slot::default(); size].into_boxed_slice(),
             shift: 64 - size.trailing_zeros(),
             text: String::with_capacity(n * 20),

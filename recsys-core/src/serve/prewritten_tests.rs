@@ -1,10 +1,11 @@
 //! The score memo held to [`write_f64`] on random sets of every kind of float, and the
 //! installed snapshot's memo held to the scores popularity answers actually return.
 
-use super::{ScoreTexts, MEMO_ITEMS};
+use super::{Prewritten, ScoreTexts, MEMO_ITEMS};
 use crate::json::write::write_f64;
 use crate::tests::rng::Rng;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// A float of any kind: scores in [0, 1], integers, tiny and huge values, signed zeros,
 /// non-finite values and any bit pattern.
@@ -149,4 +150,68 @@ fn popular_score_texts_hold_a_popularity_answers_scores() {
         assert_eq!(text, crate::json::to_text(&typed).unwrap(), "case {case}");
     }
     assert!(checked > 500, "{checked} scores checked");
+}
+
+/// A snapshot installed in place of another keeps the other's score texts only when both
+/// share their popularity arrays and weights (a rules change); a config with other weights
+/// or new popularity rows makes new ones, which hold the new answers' scores.
+#[test]
+fn score_texts_are_kept_across_a_rules_change_only() {
+    use crate::json::parse;
+    use crate::{Context, Documents, Engine, RecommendRequest, Timestamp, User};
+    let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+    let signals = |scale: f64| {
+        let rows: Vec<String> = (0..40)
+            .map(|i| {
+                format!(
+                    r#"{{"item_id":"i{i}","score":{}}}"#,
+                    (i * 7 % 40 + 1) as f64 * scale
+                )
+            })
+            .collect();
+        format!(r#"{{"popularity":[{}]}}"#, rows.join(","))
+    };
+    let engine = Engine::new();
+    let docs = Documents::new("demo", "home").signals(signals(1.5).as_str());
+    engine.load_snapshot(docs).unwrap();
+    let current = || engine.snapshot("demo", "home").unwrap().snapshot;
+    let answer_hits = |pre: &Prewritten| {
+        let typed = engine
+            .recommend(
+                &RecommendRequest::new("home", User::id("u1")).k(10),
+                &Context::new(now, "demo"),
+            )
+            .unwrap();
+        typed
+            .items
+            .iter()
+            .all(|i| pre.scores.get(i.score) == Some(&text(i.score)[..]))
+    };
+    let s1 = current();
+    let p1 = Prewritten::of(&s1, None);
+    assert!(answer_hits(&p1));
+    // Rules: the catalog is kept, so are the texts.
+    let rules = parse(br#"[{"action":"block","item_ids":["i3"]}]"#).unwrap();
+    engine.set_rules("demo", Some(&rules)).unwrap();
+    let s2 = current();
+    assert!(!Arc::ptr_eq(&s1, &s2));
+    let p2 = Prewritten::of(&s2, Some((&s1, &p1)));
+    assert!(Arc::ptr_eq(&p1.scores, &p2.scores));
+    // Other weights: new texts, and the old ones would miss.
+    let config = parse(br#"{"weights":{"pop":3}}"#).unwrap();
+    engine.set_config("demo", Some(&config)).unwrap();
+    let s3 = current();
+    let p3 = Prewritten::of(&s3, Some((&s2, &p2)));
+    assert!(!Arc::ptr_eq(&p2.scores, &p3.scores));
+    assert!(answer_hits(&p3) && !answer_hits(&p2));
+    // The same weights again, but new popularity rows: new texts.
+    let docs = Documents::new("demo", "home")
+        .config(r#"{"weights":{"pop":3}}"#)
+        .signals(signals(2.5).as_str());
+    engine.load_snapshot(docs).unwrap();
+    let s4 = current();
+    let p4 = Prewritten::of(&s4, Some((&s3, &p3)));
+    assert_eq!(p4.scores.weights, p3.scores.weights);
+    assert!(!Arc::ptr_eq(&p3.scores, &p4.scores));
+    assert!(answer_hits(&p4));
 }
