@@ -298,7 +298,7 @@ impl<'t> Reader<'t> {
 
     /// A string, trimmed as the tree decoder trims string members.
     fn trimmed(&mut self) -> Option<&'t str> {
-        self.string().map(str::trim)
+        self.string().map(trimmed)
     }
 
     /// `true` or `false`.

@@ -66,6 +66,7 @@ fn write_value(out: &mut String, v: &Value, esc: Escape) {
 /// answered 32 bytes a branch ([`super::scan::is_plain`]; a per-byte scan cost ~8
 /// instructions a byte on the answers' hashes, and finding the first such byte eight bytes
 /// a branch ~2.5).
+#[inline]
 fn needs_std_escape(s: &[u8]) -> bool {
     !super::scan::is_plain(s)
 }
