@@ -244,7 +244,9 @@ impl RuleFacts {
     }
 }
 
-fn bit_set(bits: &[u64], i: u32) -> bool {
+/// Whether bit `i` of `bits` is set (false past the end).
+#[inline]
+pub(crate) fn bit_set(bits: &[u64], i: u32) -> bool {
     bits.get(i as usize / 64)
         .is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
@@ -662,6 +664,14 @@ impl RuleIndex {
         self.tag_target_items
             .as_ref()
             .is_none_or(|bits| bit_set(bits, k))
+    }
+
+    /// The tag-target bitset over catalog items when [`RuleIndex::may_hit`] tells
+    /// candidates apart (`may_hit(k)` is [`bit_set`] of it), `None` when it is true for
+    /// every key: a loop over many candidates tests the bits without reloading them.
+    #[inline]
+    pub(crate) fn tag_target_set(&self) -> Option<&[u64]> {
+        self.tag_target_items.as_deref()
     }
 
     /// Whether [`RuleIndex::may_hit`] tells candidates apart (the targeted tags are carried
