@@ -182,6 +182,12 @@ pub struct RuleIndex {
     /// `None` when most items carry one ([`DENSE_TAG_TARGETS`]): a bit per candidate would
     /// cost more than the few rows it spares.
     tag_target_items: Option<Vec<u64>>,
+    /// Every tag (space 0) a tag boost or pin targets is a similarity tag (some item carries
+    /// it as one; a tag's kind is its text's, so no item carries it as a brand or category
+    /// tag): an item's targeted tags are then among its similarity tags, and
+    /// [`RuleIndex::tag_hits`] scans those instead of all its tags (the workloads' tag
+    /// rules target attribute tags: 4 of 6 tags an item at 1M).
+    targets_in_sim: bool,
     /// Bitset over catalog items: some block rule (whatever its scope or window) names the
     /// item or one of its tags, brands or categories. An item outside it is never blocked,
     /// so the per-candidate block lookup (and its tag rows) is skipped for it.
@@ -244,7 +250,9 @@ impl RuleFacts {
     }
 }
 
-fn bit_set(bits: &[u64], i: u32) -> bool {
+/// Whether bit `i` of `bits` is set (false past the end).
+#[inline]
+pub(crate) fn bit_set(bits: &[u64], i: u32) -> bool {
     bits.get(i as usize / 64)
         .is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
@@ -337,6 +345,10 @@ impl RuleIndex {
         }
         (ix.may_block, ix.always_blocked) = ix.may_block_bits(tags);
         ix.tag_target_items = ix.tag_target_bits(tags);
+        ix.targets_in_sim = ix.tagged_actions.iter().all(|&(k, _)| match unpack(k) {
+            TagKey::Tag(t) => tags.postings(t).is_some_and(|p| !p.is_empty()),
+            _ => true,
+        });
         ix
     }
 
@@ -664,6 +676,14 @@ impl RuleIndex {
             .is_none_or(|bits| bit_set(bits, k))
     }
 
+    /// The tag-target bitset over catalog items when [`RuleIndex::may_hit`] tells
+    /// candidates apart (`may_hit(k)` is [`bit_set`] of it), `None` when it is true for
+    /// every key: a loop over many candidates tests the bits without reloading them.
+    #[inline]
+    pub(crate) fn tag_target_set(&self) -> Option<&[u64]> {
+        self.tag_target_items.as_deref()
+    }
+
     /// Whether [`RuleIndex::may_hit`] tells candidates apart (the targeted tags are carried
     /// by at most [`DENSE_TAG_TARGETS`] of the items); when not, it is true for every key.
     pub fn filters_tag_rows(&self) -> bool {
@@ -675,8 +695,10 @@ impl RuleIndex {
     #[inline]
     pub fn tag_hits(&self, t: ItemTags, pos: u32, hits: &mut Vec<(u32, u32)>) {
         let bits = &self.tagged_bits;
-        // A key's bit is its space's base plus its tag: no packing per tag.
-        for (space, list) in [t.all, t.brands, t.categories].into_iter().enumerate() {
+        // A key's bit is its space's base plus its tag: no packing per tag. The targeted
+        // tags of `all` are those of `sim` (a sorted sub-list) when all are similarity tags.
+        let tags = if self.targets_in_sim { t.sim } else { t.all };
+        for (space, list) in [tags, t.brands, t.categories].into_iter().enumerate() {
             let base = bits.base(space as u8);
             for &x in list {
                 if let Some(s) = bits.slot_at(base + x as usize) {
@@ -1050,8 +1072,19 @@ mod precomputed_tests {
     }
 
     fn snapshot(rng: &mut Rng, rules: usize) -> TenantSnapshot {
+        snapshot_of(rng, rules, |_| true)
+    }
+
+    /// [`snapshot`] with only the random rules `keep` keeps (drawn until `rules` are kept).
+    fn snapshot_of(rng: &mut Rng, rules: usize, keep: fn(&str) -> bool) -> TenantSnapshot {
         let data = catalog(rng);
-        let doc: Vec<String> = (0..rules).map(|_| rule(rng)).collect();
+        let mut doc: Vec<String> = Vec::new();
+        while doc.len() < rules {
+            let r = rule(rng);
+            if keep(&r) {
+                doc.push(r);
+            }
+        }
         let doc = format!("[{}]", doc.join(","));
         let rules = parse_rules(doc.as_bytes(), &RulesParseOptions::lenient("t"))
             .unwrap()
@@ -1424,9 +1457,23 @@ mod precomputed_tests {
         // Rounds whose candidates are told apart by the tag-target bitset (the recorded
         // pools read only the rows it lets through) and rounds with dense targets.
         let mut filtered = [0usize; 2];
+        // Rounds whose targeted tags are all similarity tags (scanned in `sim`), and rounds
+        // with a prefixed tag targeted (scanned in `all`), both with tag actions.
+        let mut in_sim = [0usize; 2];
         for round in 0..30 {
-            let snap = snapshot(&mut rng, 5 + round * 5);
+            // A third of the rounds target no prefixed tag and no tag outside the items'
+            // similarity tags (`t0`..`t29`) in the tag space.
+            let snap = match round % 3 {
+                0 => snapshot_of(&mut rng, 5 + round * 5, |r| {
+                    !r.contains(r#""target_type":"tag""#)
+                        || r.contains(r#""target_key":"t"#) && !r.contains(r#""target_key":"t3"#)
+                }),
+                _ => snapshot(&mut rng, 5 + round * 5),
+            };
             filtered[usize::from(snap.rule_index.filters_tag_rows())] += 1;
+            if snap.rule_index.targets_tags() {
+                in_sim[usize::from(snap.rule_index.targets_in_sim)] += 1;
+            }
             let offered: Vec<u32> = (0..60).map(|_| rng.below(ITEMS) as u32).collect();
             let (pool, _) = pool_of(&snap, offered.clone());
             let mut keys = std::collections::BTreeSet::new();
@@ -1495,6 +1542,7 @@ mod precomputed_tests {
             );
         }
         assert!(filtered[0] > 3 && filtered[1] > 3, "{filtered:?}");
+        assert!(in_sim[0] > 3 && in_sim[1] > 3, "{in_sim:?}");
     }
 
     /// The tag-target bitset is exactly "the item carries a tag, brand or category some
