@@ -313,7 +313,7 @@ impl<'a, 'l> Pass<'a, 'l> {
         };
         let mut cols = match kind {
             ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
-            // With a second thread, it writes content rows' text and builds their columns.
+            // With a second thread, it builds content rows' columns (see `queued`).
             ArtifactKind::ContentSim if self.beside.is_some() => Build::Queued(Queue::default()),
             ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
             _ => Build::Rows(RowCols::new(0)),

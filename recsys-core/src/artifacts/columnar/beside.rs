@@ -6,6 +6,9 @@
 //! emptied buffer back. Chunks go through one queue in the order they were written, so the
 //! hash input is the same bytes in the same order: the outcome is the one thread's. At most
 //! [`IN_FLIGHT`] chunks wait, so the memory this takes is a few chunks.
+//!
+//! A content artifact's chunks also carry their rows' ids and tags (see `queued`): the second
+//! thread builds the tag columns from them after hashing each chunk.
 
 use super::queued::{Queue, Replay};
 use super::{finish_pass, run_pass, ColumnarArtifact, Pass, Scope};
