@@ -27,6 +27,9 @@ use std::borrow::Cow;
 
 mod beside;
 pub(super) mod canon;
+mod queued;
+
+use queued::{Queue, TagSink};
 
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
@@ -82,10 +85,10 @@ fn load(
     };
     let mut p = Pass::new(src, scope.kind, limits);
     p.fast = fast;
-    if bytes.len() < beside::MIN_BYTES || !crate::snapshot::parallel::second_thread_allowed() {
+    if !beside::worth_a_thread(bytes.len()) || !crate::snapshot::parallel::second_thread_allowed() {
         return run_pass(p, scope);
     }
-    beside::run(p, scope)
+    beside::run(src, p, scope)
 }
 
 /// Reads the document with pass `p`, then checks it.
@@ -200,7 +203,10 @@ struct Pass<'a, 'l> {
     /// The tags of the content row read by `rows`.
     spans: Vec<Span>,
     /// Where full chunks of canonical text go when a second thread hashes them.
-    beside: Option<beside::Pipe>,
+    beside: Option<beside::Pipe<'a>>,
+    /// Whether the body's rows were queued for that thread (see `queued`), which then
+    /// builds the columns.
+    queued: bool,
     /// The neighbours of the co-occurrence row read by `rows`.
     pairs: Vec<Counted>,
 }
@@ -223,6 +229,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             spans: Vec::new(),
             pairs: Vec::new(),
             beside: None,
+            queued: false,
         }
     }
 
@@ -280,7 +287,7 @@ impl<'a, 'l> Pass<'a, 'l> {
     fn flush(&mut self) {
         if self.out.len() >= HASH_CHUNK {
             match &self.beside {
-                Some(pipe) => pipe.hand_over(&mut self.out),
+                Some(pipe) => pipe.hand_over(&mut self.out, None),
                 None => {
                     self.hasher.update(&self.out);
                     self.out.clear();
@@ -306,6 +313,8 @@ impl<'a, 'l> Pass<'a, 'l> {
         };
         let mut cols = match kind {
             ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
+            // With a second thread, it builds content rows' columns (see `queued`).
+            ArtifactKind::ContentSim if self.beside.is_some() => Build::Queued(Queue::default()),
             ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
             _ => Build::Rows(RowCols::new(0)),
         };
@@ -320,6 +329,13 @@ impl<'a, 'l> Pass<'a, 'l> {
                 Build::Pairs(ids, scores) => self.pop_row(r, ids, scores),
                 Build::Rows(rc) => self.keyed_row(r, rc),
                 Build::Tags(t) => self.content_row(r, t),
+                Build::Queued(q) => {
+                    self.queued_row(r, q)?;
+                    if q.full() || self.out.len() >= HASH_CHUNK {
+                        self.hand_over(q);
+                    }
+                    return Ok(());
+                }
             }?;
             self.flush();
             Ok(())
@@ -327,6 +343,12 @@ impl<'a, 'l> Pass<'a, 'l> {
         self.out.push(b']');
         self.rows = n;
         self.columns = Some(match cols {
+            Build::Queued(mut q) => {
+                // The rest goes over now: what the pass writes next must follow it.
+                self.hand_over(&mut q);
+                self.queued = true;
+                return Ok(());
+            }
             Build::Pairs(mut ids, mut scores) => {
                 ids.shrink();
                 scores.shrink_to_fit();
@@ -487,11 +509,35 @@ impl<'a, 'l> Pass<'a, 'l> {
         true
     }
 
+    /// Hands the chunk written so far over with the rows `q` holds.
+    fn hand_over(&mut self, q: &mut Queue<'a>) {
+        if let Some(pipe) = &self.beside {
+            pipe.hand_over(&mut self.out, Some(q));
+        }
+    }
+
+    /// A content row queued for the second thread: read by `rows` when it is in the
+    /// pipeline's layout (its spans queued), else by the general reader; its canonical text
+    /// written as on one thread.
+    fn queued_row(&mut self, r: &mut Reader<'a>, q: &mut Queue<'a>) -> R<()> {
+        if self.fast {
+            let (limit, first) = (self.lim.max_tags_per_item, q.spans.len());
+            let (spans, out) = (&mut q.spans, &mut self.out);
+            if let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans, out)) {
+                q.fast(id, first);
+                self.fast_rows += 1;
+                return Ok(());
+            }
+        }
+        self.general_content_row(r, q)
+    }
+
     /// A content row in the pipeline's layout, read by `rows`; `false` (nothing read or
     /// written) for any other.
     fn fast_content_row(&mut self, r: &mut Reader<'a>, t: &mut TagColsBuilder<'a>) -> bool {
         let limit = self.lim.max_tags_per_item;
         let (spans, out) = (&mut self.spans, &mut self.out);
+        spans.clear();
         let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans, out)) else {
             return false;
         };
@@ -530,6 +576,11 @@ impl<'a, 'l> Pass<'a, 'l> {
         if self.fast && self.fast_content_row(r, t) {
             return Ok(());
         }
+        self.general_content_row(r, t)
+    }
+
+    /// A content row read by the general reader; its tags and id go to `t`.
+    fn general_content_row(&mut self, r: &mut Reader<'a>, t: &mut impl TagSink<'a>) -> R<()> {
         let limit = self.lim.max_tags_per_item;
         let mut id: Cow<'a, str> = Cow::Borrowed("");
         let mut seen_tags = false;
@@ -561,7 +612,7 @@ impl<'a, 'l> Pass<'a, 'l> {
                     }
                     let tag = r.string()?;
                     push_go_string(sub, &tag);
-                    t.push_tag(tag);
+                    t.tag(tag);
                     Ok(())
                 })?;
                 sub.push(']');
@@ -579,7 +630,7 @@ impl<'a, 'l> Pass<'a, 'l> {
         out.extend_from_slice(b",\"tags\":");
         out.extend_from_slice(self.sub.as_bytes());
         out.push(b'}');
-        t.end_item(&id);
+        t.item(id);
         Ok(())
     }
 }
@@ -589,6 +640,8 @@ enum Build<'a> {
     Pairs(ColStrs, Vec<f64>),
     Rows(RowCols),
     Tags(TagColsBuilder<'a>),
+    /// Content rows queued for the second thread, which builds their columns.
+    Queued(Queue<'a>),
 }
 
 /// A string member (last one wins, `null` leaves it).
@@ -678,7 +731,22 @@ mod tests {
         assert_eq!(m, 0);
         let fast = outcome(fast);
         assert_eq!(fast, outcome(general), "{}", String::from_utf8_lossy(bytes));
+        // With a second thread whatever the size: content rows queued for it (see `queued`).
+        for layouts in [true, false] {
+            let (beside, k) = beside_always(|| load(bytes, &scope, limits, layouts));
+            assert_eq!(k, if layouts { n } else { 0 });
+            let beside = outcome(beside);
+            assert_eq!(fast, beside, "{}", String::from_utf8_lossy(bytes));
+        }
         (fast, n)
+    }
+
+    /// `f` with a thread budget of two, every load taking a second thread whatever its size.
+    pub(super) fn beside_always<T>(f: impl FnOnce() -> T) -> T {
+        beside::tests::ALWAYS.with(|a| a.set(true));
+        let got = crate::snapshot::parallel::with_threads(2, f);
+        beside::tests::ALWAYS.with(|a| a.set(false));
+        got
     }
 
     /// Generates documents in the pipeline's layout, some of their tokens replaced by odd ones

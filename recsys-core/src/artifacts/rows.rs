@@ -238,9 +238,9 @@ impl<'a> Cursor<'a> {
         Some(more)
     }
 
-    /// A content row at the cursor; its tags go to `tags` (cleared first) and its canonical
-    /// text (its tokens as they stand) to the end of `out`, which is left as it was when the
-    /// row is refused. Answers its id.
+    /// A content row at the cursor; its tags are appended to `tags` and its canonical text (its
+    /// tokens as they stand) to `out`, both left as they were when the row is refused. Answers
+    /// its id.
     #[inline(always)]
     pub(super) fn content_row(
         &mut self,
@@ -248,10 +248,11 @@ impl<'a> Cursor<'a> {
         tags: &mut Vec<Span>,
         out: &mut Vec<u8>,
     ) -> Option<Span> {
-        let mark = out.len();
+        let (mark, first) = (out.len(), tags.len());
         let got = self.content_row_canon(max_tags, tags, out);
         if got.is_none() {
             out.truncate(mark);
+            tags.truncate(first);
         }
         got
     }
@@ -269,7 +270,7 @@ impl<'a> Cursor<'a> {
         tags: &mut Vec<Span>,
         out: &mut Vec<u8>,
     ) -> Option<Span> {
-        tags.clear();
+        let first = tags.len();
         let id = self.row_id()?;
         out.extend_from_slice(b"{\"item_id\":");
         copy(out, self.b, id.start - 1, id.end + 1);
@@ -281,7 +282,7 @@ impl<'a> Cursor<'a> {
             self.byte(b'}')?;
         }
         while more {
-            if tags.len() >= max_tags {
+            if tags.len() - first >= max_tags {
                 return None;
             }
             let tag = self.plain_rest()?;
@@ -486,12 +487,17 @@ mod tests {
     /// without the whitespace between them (none of these rows has a space in a string), or
     /// nothing written when it is refused.
     fn content(text: &str, max_tags: usize) -> Option<(String, Vec<String>, usize)> {
-        let mut tags = Vec::new();
+        // The tags of an earlier row: kept, and the row's own appended after them.
+        let earlier = Span { start: 7, end: 9 };
+        let mut tags = vec![earlier];
         let mut c = Cursor::new(text.as_bytes(), 0);
         let mut out = b"before".to_vec();
         let got = c.content_row(max_tags, &mut tags, &mut out);
+        assert_eq!(tags.first(), Some(&earlier), "{text:?}");
+        let tags = tags.split_off(1);
         let Some(id) = got else {
             assert_eq!(out, b"before", "{text:?}");
+            assert_eq!(tags, [], "{text:?}");
             return None;
         };
         let tokens: Vec<u8> = text.as_bytes()[..c.at()]

@@ -312,7 +312,11 @@ impl<'a> InternerBuilder<'a> {
     /// its bytes one word at a time. Needs 16 bytes of `src` from `start`; otherwise, and for
     /// a longer string, it is [`InternerBuilder::add`] of `src.get(start..end)` (empty, so not
     /// interned, when that is not a `str`).
-    #[inline]
+    ///
+    /// Always inlined (a tag seen before, the common case, is a few dozen instructions, less
+    /// than a call's own cost); a string not seen before and the long or short-of-input case
+    /// are calls out of line.
+    #[inline(always)]
     pub(crate) fn add_in(&mut self, src: &'a str, start: usize, end: usize) -> Option<u32> {
         let len = end.wrapping_sub(start);
         let window = src
@@ -320,7 +324,7 @@ impl<'a> InternerBuilder<'a> {
             .get(start..)
             .and_then(|w| w.first_chunk::<16>());
         let (Some(window), 1..=16) = (window, len) else {
-            return self.add(Cow::Borrowed(src.get(start..end).unwrap_or_default()));
+            return self.add_span(src, start, end);
         };
         let k = u128::from_be_bytes(*window) & (u128::MAX << (128 - 8 * len));
         let (key, len) = ([(k >> 64) as u64, k as u64], len as u32);
@@ -330,8 +334,30 @@ impl<'a> InternerBuilder<'a> {
         if found {
             return Some(self.slots.at(i).id);
         }
+        self.insert_span(i, src, start, end, key)
+    }
+
+    /// [`InternerBuilder::add_in`]'s general case: [`InternerBuilder::add`] of
+    /// `src.get(start..end)` (empty, so not interned, when that is not a `str`).
+    #[inline(never)]
+    fn add_span(&mut self, src: &'a str, start: usize, end: usize) -> Option<u32> {
+        self.add(Cow::Borrowed(src.get(start..end).unwrap_or_default()))
+    }
+
+    /// [`InternerBuilder::add_in`] of a string of at most 16 bytes not seen before: takes the
+    /// free slot `i` for `src[start..end]`, keyed by `key` (none when that is not a `str`).
+    #[cold]
+    #[inline(never)]
+    fn insert_span(
+        &mut self,
+        i: usize,
+        src: &'a str,
+        start: usize,
+        end: usize,
+        key: [u64; 2],
+    ) -> Option<u32> {
         let s = src.get(start..end)?;
-        Some(self.insert(i, Cow::Borrowed(s), key, len))
+        Some(self.insert(i, Cow::Borrowed(s), key, s.len() as u32))
     }
 
     /// Takes the free slot `i` for `s`, a string not seen before; answers its id.

@@ -6,34 +6,59 @@
 //! emptied buffer back. Chunks go through one queue in the order they were written, so the
 //! hash input is the same bytes in the same order: the outcome is the one thread's. At most
 //! [`IN_FLIGHT`] chunks wait, so the memory this takes is a few chunks.
+//!
+//! A content artifact's chunks also carry their rows' ids and tags (see `queued`): the second
+//! thread builds the tag columns from them after hashing each chunk.
 
+use super::queued::{Queue, Replay};
 use super::{finish_pass, run_pass, ColumnarArtifact, Pass, Scope};
 use crate::artifacts::error::ArtifactError;
-use sha2::{Digest, Sha256};
+use crate::snapshot::{Columns, TagColsBuilder};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 /// Documents under this many bytes are hashed on the calling thread (a thread costs more
 /// than it saves).
-pub(super) const MIN_BYTES: usize = 1 << 20;
+const MIN_BYTES: usize = 1 << 20;
+
+/// Whether a document of `len` bytes is worth a second thread.
+pub(super) fn worth_a_thread(len: usize) -> bool {
+    #[cfg(test)]
+    if tests::ALWAYS.with(std::cell::Cell::get) {
+        return true;
+    }
+    len >= MIN_BYTES
+}
 
 /// Full chunks that may wait for the hashing thread before the pass waits for it.
 const IN_FLIGHT: usize = 4;
 
-/// The pass's ends of the two queues: full chunks out, emptied buffers back.
-pub(super) struct Pipe {
-    full: SyncSender<Vec<u8>>,
-    empty: Receiver<Vec<u8>>,
+/// A chunk handed over: canonical text, and the content rows queued with it (see `queued`).
+struct Batch<'a> {
+    text: Vec<u8>,
+    queue: Queue<'a>,
 }
 
-impl Pipe {
-    /// Hands the full chunk `out` over and leaves an empty buffer (one handed back, or new)
-    /// in its place.
-    pub(super) fn hand_over(&self, out: &mut Vec<u8>) {
-        let next = self
-            .empty
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(out.capacity()));
-        let full = std::mem::replace(out, next);
+/// The pass's ends of the two queues: full chunks out, emptied buffers back.
+pub(super) struct Pipe<'a> {
+    full: SyncSender<Batch<'a>>,
+    empty: Receiver<Batch<'a>>,
+}
+
+impl<'a> Pipe<'a> {
+    /// Hands the full chunk `out` over with the rows `queue` holds (if any), and leaves empty buffers
+    /// (ones handed back, or new) in their place.
+    pub(super) fn hand_over(&self, out: &mut Vec<u8>, queue: Option<&mut Queue<'a>>) {
+        let next = self.empty.try_recv().unwrap_or_else(|_| Batch {
+            text: Vec::with_capacity(out.capacity()),
+            queue: Queue::default(),
+        });
+        let full = Batch {
+            text: std::mem::replace(out, next.text),
+            queue: match queue {
+                Some(q) => std::mem::replace(q, next.queue),
+                None => Queue::default(),
+            },
+        };
         #[cfg(test)]
         tests::HANDED.with(|n| n.set(n.get() + 1));
         // The hashing thread stops only once this end is dropped.
@@ -41,40 +66,51 @@ impl Pipe {
     }
 }
 
-/// Hashes every chunk received, handing each buffer back emptied; answers the hasher once
-/// the pass drops its end.
-fn hash_chunks(full: Receiver<Vec<u8>>, empty: Sender<Vec<u8>>) -> Sha256 {
-    let mut hasher = Sha256::new();
+/// Takes every chunk received (hashes it, and writes and hashes the rows queued with it),
+/// handing each buffer back emptied; answers the hasher and the queued rows' columns once the
+/// pass drops its end.
+fn take_chunks<'a>(
+    src: &'a str,
+    full: Receiver<Batch<'a>>,
+    empty: Sender<Batch<'a>>,
+) -> (sha2::Sha256, Option<Columns>) {
+    let mut replay = Replay::new(src);
     for mut chunk in full {
-        hasher.update(&chunk);
-        chunk.clear();
+        replay.chunk(&chunk.text, &mut chunk.queue);
+        chunk.text.clear();
         // The pass may be done with buffers already.
         let _ = empty.send(chunk);
     }
-    hasher
+    replay.finish()
 }
 
-/// [`run_pass`] with the hash taken on a second thread (on the calling thread if none can be
-/// started).
-pub(super) fn run(
-    mut p: Pass<'_, '_>,
+/// [`run_pass`] with the hash (and a content artifact's columns) taken on a second thread (on
+/// the calling thread if none can be started).
+pub(super) fn run<'a>(
+    src: &'a str,
+    mut p: Pass<'a, '_>,
     scope: &Scope<'_>,
 ) -> (Option<Result<ColumnarArtifact, ArtifactError>>, usize) {
     std::thread::scope(|s| {
         let (full, full_rx) = sync_channel(IN_FLIGHT);
         let (empty_tx, empty) = channel();
-        let Ok(hashing) =
-            std::thread::Builder::new().spawn_scoped(s, move || hash_chunks(full_rx, empty_tx))
+        let Ok(hashing) = std::thread::Builder::new()
+            .spawn_scoped(s, move || take_chunks(src, full_rx, empty_tx))
         else {
             return run_pass(p, scope);
         };
         p.beside = Some(Pipe { full, empty });
         let done = p.document();
-        // Every chunk handed over is hashed once the thread sees the end of the queue.
+        // Every chunk handed over is taken once the thread sees the end of the queue.
         p.beside = None;
-        p.hasher = hashing
+        let (hasher, cols) = hashing
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        p.hasher = hasher;
+        if p.queued {
+            p.columns =
+                Some(cols.unwrap_or_else(|| Columns::Tags(TagColsBuilder::new(0).finish())));
+        }
         let fast_rows = p.fast_rows;
         if done.is_err() {
             return (None, fast_rows);
@@ -84,7 +120,7 @@ pub(super) fn run(
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::artifacts) mod tests {
     use super::super::tests::{outcome, Outcome};
     use crate::artifacts::{
         load_columns, parse_artifact, version_hash, ArtifactKind, ArtifactLimits,
@@ -96,6 +132,8 @@ mod tests {
     thread_local! {
         /// Chunks this thread handed to a hashing thread.
         pub(super) static HANDED: Cell<usize> = const { Cell::new(0) };
+        /// Whether this thread's loads take a second thread whatever their size.
+        pub(in crate::artifacts) static ALWAYS: Cell<bool> = const { Cell::new(false) };
     }
 
     /// A `kind` document of `n` rows in the pipeline's layout, every `odd`-th row spelled

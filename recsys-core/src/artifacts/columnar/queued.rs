@@ -1,0 +1,145 @@
+//! A content artifact's rows queued for the hashing thread (see `beside`): the pass reads and
+//! checks each row and writes its canonical text as on one thread, and records the row's id and
+//! tags; the second thread hashes the text and builds the tag columns from those records.
+//!
+//! A row read by the layout is recorded as the spans of its strings in the input ([`Op::Fast`]),
+//! a row the general reader took as its strings ([`Op::General`]). The thread takes the rows in
+//! order, so the tags are interned in the same order as on one thread (ids are first-seen
+//! positions): the columns are the one thread's.
+
+use crate::artifacts::rows::Span;
+use crate::snapshot::{Columns, TagColsBuilder};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+
+/// Tags queued before the pass hands its chunk over (bounds a chunk of long rows).
+const TAGS: usize = 8192;
+
+/// Where a content row's tags and id go: the columns themselves, or a [`Queue`].
+pub(super) trait TagSink<'a> {
+    /// A tag of the row being read.
+    fn tag(&mut self, tag: Cow<'a, str>);
+    /// Ends the row being read: its id (its tags are those given since the last row).
+    fn item(&mut self, id: Cow<'a, str>);
+}
+
+impl<'a> TagSink<'a> for TagColsBuilder<'a> {
+    #[inline]
+    fn tag(&mut self, tag: Cow<'a, str>) {
+        self.push_tag(tag);
+    }
+    #[inline]
+    fn item(&mut self, id: Cow<'a, str>) {
+        self.end_item(&id);
+    }
+}
+
+/// One queued row.
+enum Op<'a> {
+    /// A row read by the layout: its id, and its tags the next `tags` spans.
+    Fast { id: Span, tags: usize },
+    /// A row the general reader took: its id, and its tags the next `tags` strings.
+    General { id: Cow<'a, str>, tags: usize },
+}
+
+/// The rows of one chunk, in order.
+#[derive(Default)]
+pub(super) struct Queue<'a> {
+    ops: Vec<Op<'a>>,
+    /// The tags of the rows read by the layout, in order.
+    pub(super) spans: Vec<Span>,
+    /// The tags of the rows the general reader took, in order.
+    strs: Vec<Cow<'a, str>>,
+    /// `strs.len()` when the row being read began.
+    row_from: usize,
+}
+
+impl<'a> Queue<'a> {
+    /// Queues a row read by the layout whose tags are the spans from `first` on.
+    #[inline]
+    pub(super) fn fast(&mut self, id: Span, first: usize) {
+        let tags = self.spans.len() - first;
+        self.ops.push(Op::Fast { id, tags });
+    }
+
+    /// Whether the chunk should be handed over before its text is full.
+    #[inline]
+    pub(super) fn full(&self) -> bool {
+        self.spans.len() >= TAGS || self.strs.len() >= TAGS
+    }
+
+    fn clear(&mut self) {
+        self.ops.clear();
+        self.spans.clear();
+        self.strs.clear();
+        self.row_from = 0;
+    }
+}
+
+impl<'a> TagSink<'a> for Queue<'a> {
+    fn tag(&mut self, tag: Cow<'a, str>) {
+        self.strs.push(tag);
+    }
+    fn item(&mut self, id: Cow<'a, str>) {
+        let tags = self.strs.len() - self.row_from;
+        self.row_from = self.strs.len();
+        self.ops.push(Op::General { id, tags });
+    }
+}
+
+/// The second thread's side: the hash and the columns of the rows queued.
+pub(super) struct Replay<'a> {
+    src: &'a str,
+    hasher: Sha256,
+    /// The tag columns, once a chunk came with rows.
+    cols: Option<TagColsBuilder<'a>>,
+}
+
+impl<'a> Replay<'a> {
+    /// A replay of the pass over `src`.
+    pub(super) fn new(src: &'a str) -> Replay<'a> {
+        Replay {
+            src,
+            hasher: Sha256::new(),
+            cols: None,
+        }
+    }
+
+    /// Takes one chunk: hashes its `text`, and adds the rows queued with it (`q`, left empty)
+    /// to the columns.
+    pub(super) fn chunk(&mut self, text: &[u8], q: &mut Queue<'a>) {
+        self.hasher.update(text);
+        if q.ops.is_empty() {
+            return;
+        }
+        let cols = self.cols.get_or_insert_with(|| TagColsBuilder::new(0));
+        let src = self.src;
+        let mut spans = q.spans.iter();
+        let mut strs = q.strs.drain(..);
+        for op in q.ops.drain(..) {
+            match op {
+                Op::Fast { id, tags } => {
+                    for s in spans.by_ref().take(tags) {
+                        cols.push_tag_in(src, s.start, s.end);
+                    }
+                    cols.end_item(src.get(id.start..id.end).unwrap_or_default());
+                }
+                Op::General { id, tags } => {
+                    for tag in strs.by_ref().take(tags) {
+                        cols.push_tag(tag);
+                    }
+                    cols.end_item(&id);
+                }
+            }
+        }
+        drop(strs);
+        q.clear();
+    }
+
+    /// The hash of every chunk taken, and the tag columns of the rows queued (`None` when
+    /// there were none).
+    pub(super) fn finish(self) -> (Sha256, Option<Columns>) {
+        let cols = self.cols.map(|t| Columns::Tags(t.finish()));
+        (self.hasher, cols)
+    }
+}
