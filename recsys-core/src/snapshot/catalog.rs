@@ -890,30 +890,32 @@ fn content(
 /// tag, in place of a sort call and a pass to drop duplicates ([`sort_dedup_tail`], which
 /// longer rows take: their cost stays O(n log n)).
 fn push_row(ids: &mut Vec<TagIdx>, row: &[u32], rank: &[u32]) {
-    let start = ids.len();
     let ranked =
         (row.iter()).filter_map(|&t| rank.get(t as usize).copied().filter(|&k| k != NO_TAG));
     if row.len() > SHORT_ROW {
+        let start = ids.len();
         ids.extend(ranked);
         sort_dedup_tail(ids, start);
         return;
     }
+    // Sorted as the tags come, in a buffer on the stack: each tag moves the greater ones
+    // up one place on its way down (a repeat, rare, moves them back).
+    let mut buf = [0u32; SHORT_ROW + 1];
+    let mut len = 0;
     for k in ranked {
-        let mut at = ids.len();
-        while at > start && ids[at - 1] > k {
+        let mut at = len;
+        while at > 0 && buf[at - 1] > k {
+            buf[at] = buf[at - 1];
             at -= 1;
         }
-        if at > start && ids[at - 1] == k {
+        if at > 0 && buf[at - 1] == k {
+            buf.copy_within(at + 1..len + 1, at);
             continue;
         }
-        ids.push(k);
-        let mut j = ids.len() - 1;
-        while j > at {
-            ids[j] = ids[j - 1];
-            j -= 1;
-        }
-        ids[at] = k;
+        buf[at] = k;
+        len += 1;
     }
+    ids.extend_from_slice(&buf[..len]);
 }
 
 /// The item a resolved neighbour occurrence names.
