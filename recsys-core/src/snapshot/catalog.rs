@@ -405,33 +405,32 @@ enum Piece<'a> {
     Upper(Option<SortedList<'a>>),
 }
 
-/// The occurrences at positions `range` of one list of [`LISTS`].
-fn list_range<'a>(
+/// The item ids of content's rows at positions `range` (only those rows are read),
+/// appended to `v`.
+fn content_range<'a>(
     src: &Sources<'a>,
-    list: (ArtifactKind, bool),
     range: std::ops::Range<usize>,
+    mut v: Vec<&'a str>,
 ) -> Vec<&'a str> {
-    if range.is_empty() {
-        return Vec::new();
+    if let Some(c) = src.content {
+        v.reserve_exact(range.len());
+        c.each_item_in(range, |s| v.push(s));
     }
-    let mut v = Vec::with_capacity(range.len());
-    let mut k = 0;
-    each_in_list(src, list, |s| {
-        if range.contains(&k) {
-            v.push(s);
-        }
-        k += 1;
-    });
     v
 }
 
 /// The lower `half` of content's list grouped in one read when it is in byte order; else
-/// the whole list (`len` occurrences) sorted here, in this job (the upper half's job then
-/// finds its half out of order too, or its result is not used).
+/// the whole list (`len` occurrences) sorted here, in this job, the lower half read once
+/// (the upper half's job then finds its half out of order too, or its result is not used).
+/// Content's list holds no neighbour ids, so no untrimmed positions.
 fn content_lower_half<'a>(src: &Sources<'a>, half: usize, len: usize) -> Piece<'a> {
-    match id_merge::in_order_list(&list_range(src, LISTS[CONTENT], 0..half)) {
+    let lower = content_range(src, 0..half, Vec::new());
+    match id_merge::in_order_list(&lower) {
         Some(lo) => Piece::Lower(lo),
-        None => Piece::Whole(sort_occurrences(src, LISTS[CONTENT], len)),
+        None => {
+            let whole = content_range(src, half..len, lower);
+            Piece::Whole((id_merge::sort_list(whole), Vec::new()))
+        }
     }
 }
 
@@ -452,10 +451,10 @@ fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
     jobs.push(weights[CONTENT] - half);
     let mut pieces = super::parallel::in_parallel(&jobs, |i| match i {
         CONTENT => content_lower_half(src, half, weights[CONTENT]),
-        UPPER => Piece::Upper(id_merge::in_order_list(&list_range(
+        UPPER => Piece::Upper(id_merge::in_order_list(&content_range(
             src,
-            LISTS[CONTENT],
             half..weights[CONTENT],
+            Vec::new(),
         ))),
         _ => Piece::Whole(sort_occurrences(src, LISTS[i], weights[i])),
     });
@@ -1278,6 +1277,78 @@ mod tests {
             }
             assert_eq!(from_rows.raw_off[..], from_cols.raw_off[..]);
             assert_eq!(from_rows.raw_ids[..], from_cols.raw_ids[..]);
+        }
+    }
+
+    /// Content's rows read from a position ([`content_range`], from rows of strings, content
+    /// items and columns) give the ids the whole list's read gives at those positions, ranges
+    /// past the end clamped; and a lower half out of byte order, its read passed on
+    /// ([`content_lower_half`]), is the whole list's sort ([`sort_occurrences`]).
+    #[test]
+    fn content_read_from_a_position_equals_the_whole_lists_read() {
+        use crate::artifacts::ContentItem;
+        use crate::snapshot::TagColsBuilder;
+        use std::borrow::Cow;
+        let mut rng = Rng::new(0x0DD5_EED8);
+        for round in 0..60 {
+            let rows: Vec<(String, Vec<String>)> = (0..rng.below(90))
+                .map(|_| {
+                    let id = match rng.below(8) {
+                        0 => String::new(),
+                        1 => format!(" i{} ", rng.below(40)),
+                        _ => format!("i{:03}", rng.below(40)),
+                    };
+                    (id, (0..rng.below(3)).map(|t| format!("t{t}")).collect())
+                })
+                .collect();
+            let items: Vec<ContentItem> = (rows.iter())
+                .map(|(id, tags)| ContentItem {
+                    item_id: id.clone(),
+                    tags: Some(tags.clone()),
+                })
+                .collect();
+            let mut b = TagColsBuilder::new(rows.len());
+            for (id, tags) in &rows {
+                tags.iter().for_each(|t| b.push_tag(Cow::Borrowed(t)));
+                b.end_item(id);
+            }
+            let cols = b.finish();
+            let n = rows.len();
+            for tagged in [
+                Tagged::Owned(&rows),
+                Tagged::Content(&items),
+                Tagged::Cols(&cols),
+            ] {
+                let src = Sources {
+                    content: Some(tagged),
+                    ..Sources::default()
+                };
+                let whole = list_ids(&src, LISTS[CONTENT], n);
+                assert_eq!(whole.len(), n);
+                for _ in 0..8 {
+                    let a = rng.index(n + 3);
+                    let z = a + rng.index(n + 3);
+                    let want = &whole[a.min(n)..z.min(n)];
+                    let got = content_range(&src, a..z, vec!["before"]);
+                    assert_eq!(got[0], "before", "round {round}");
+                    assert_eq!(&got[1..], want, "round {round}: {a}..{z}");
+                }
+                let half = rng.index(n + 1);
+                let expect = sort_occurrences(&src, LISTS[CONTENT], n).0;
+                match content_lower_half(&src, half, n) {
+                    Piece::Lower(_) => {
+                        assert!(id_merge::in_order_list(&whole[..half]).is_some());
+                    }
+                    Piece::Whole((got, untrimmed)) => {
+                        assert!(id_merge::in_order_list(&whole[..half]).is_none());
+                        assert!(untrimmed.is_empty());
+                        assert_eq!(got.distinct, expect.distinct, "round {round}");
+                        assert_eq!(got.in_order, expect.in_order);
+                        assert_eq!(got.local(), expect.local(), "round {round}");
+                    }
+                    Piece::Upper(_) => panic!("the lower half's job gives no upper half"),
+                }
+            }
         }
     }
 
