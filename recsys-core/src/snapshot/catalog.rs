@@ -11,7 +11,7 @@
 
 use super::id_merge::{self, SortedList};
 use super::intern::{Interner, InternerBuilder, StrMap};
-use super::sources::{Pairs, Rows, Sources, TagList, Tagged};
+use super::sources::{Pairs, Rows, Sources, Tagged};
 use super::tags::{TagIndex, TagPrefixes};
 use super::{Available, ItemIdx, TagIdx, MAX_NEIGHBOURS_PER_ROW};
 use crate::artifacts::ArtifactKind;
@@ -405,33 +405,32 @@ enum Piece<'a> {
     Upper(Option<SortedList<'a>>),
 }
 
-/// The occurrences at positions `range` of one list of [`LISTS`].
-fn list_range<'a>(
+/// The item ids of content's rows at positions `range` (only those rows are read),
+/// appended to `v`.
+fn content_range<'a>(
     src: &Sources<'a>,
-    list: (ArtifactKind, bool),
     range: std::ops::Range<usize>,
+    mut v: Vec<&'a str>,
 ) -> Vec<&'a str> {
-    if range.is_empty() {
-        return Vec::new();
+    if let Some(c) = src.content {
+        v.reserve_exact(range.len());
+        c.each_item_in(range, |s| v.push(s));
     }
-    let mut v = Vec::with_capacity(range.len());
-    let mut k = 0;
-    each_in_list(src, list, |s| {
-        if range.contains(&k) {
-            v.push(s);
-        }
-        k += 1;
-    });
     v
 }
 
 /// The lower `half` of content's list grouped in one read when it is in byte order; else
-/// the whole list (`len` occurrences) sorted here, in this job (the upper half's job then
-/// finds its half out of order too, or its result is not used).
+/// the whole list (`len` occurrences) sorted here, in this job, the lower half read once
+/// (the upper half's job then finds its half out of order too, or its result is not used).
+/// Content's list holds no neighbour ids, so no untrimmed positions.
 fn content_lower_half<'a>(src: &Sources<'a>, half: usize, len: usize) -> Piece<'a> {
-    match id_merge::in_order_list(&list_range(src, LISTS[CONTENT], 0..half)) {
+    let lower = content_range(src, 0..half, Vec::new());
+    match id_merge::in_order_list(&lower) {
         Some(lo) => Piece::Lower(lo),
-        None => Piece::Whole(sort_occurrences(src, LISTS[CONTENT], len)),
+        None => {
+            let whole = content_range(src, half..len, lower);
+            Piece::Whole((id_merge::sort_list(whole), Vec::new()))
+        }
     }
 }
 
@@ -452,10 +451,10 @@ fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
     jobs.push(weights[CONTENT] - half);
     let mut pieces = super::parallel::in_parallel(&jobs, |i| match i {
         CONTENT => content_lower_half(src, half, weights[CONTENT]),
-        UPPER => Piece::Upper(id_merge::in_order_list(&list_range(
+        UPPER => Piece::Upper(id_merge::in_order_list(&content_range(
             src,
-            LISTS[CONTENT],
             half..weights[CONTENT],
+            Vec::new(),
         ))),
         _ => Piece::Whole(sort_occurrences(src, LISTS[i], weights[i])),
     });
@@ -817,36 +816,51 @@ fn popularity(n: usize, pop: Option<Pairs<'_>>, occ: &[u32]) -> (Vec<f64>, Vec<I
     (count, order)
 }
 
+/// A raw tag that normalises to nothing (blank), in [`content`]'s ranks.
+const NO_TAG: u32 = u32::MAX;
+
+/// Rows of at most this many tags are put in order by [`push_row`] one tag at a time;
+/// longer rows are sorted whole.
+const SHORT_ROW: usize = 16;
+
 /// The raw tags of the content rows, and per item its sorted, distinct raw tag ids (the last
 /// row of an item wins).
+///
+/// Each row's tags are numbers into one table of ranks (their normalised tag's id in the
+/// sorted raw tags, or [`NO_TAG`]). Columns already number their distinct raw tags: each is
+/// normalised and ranked once, and an item's row is read straight from the columns (no
+/// intermediate copy of every row's tags, 24 MB at a million items). Other sources number
+/// their tags by first sight here.
 fn content(
     n: usize,
     content: Option<Tagged<'_>>,
     occ: &[u32],
 ) -> (Interner, Vec<u32>, Vec<TagIdx>) {
     let mut tagb = InternerBuilder::with_capacity(1024);
-    let mut tag_off = vec![0u32];
-    let mut tags: Vec<u32> = Vec::new();
-    if let Some(c) = content {
-        // Columns already number their distinct raw tags: normalise each once.
-        let dict: Vec<Option<u32>> = match c {
-            Tagged::Cols(t) => (0..t.dict.len())
-                .map(|i| tagb.add(normalized_tag(t.dict.get(i))))
-                .collect(),
-            _ => Vec::new(),
-        };
-        c.each(|_, list| {
-            match list {
-                TagList::Cols(_, raw) => tags.extend(
-                    raw.iter()
-                        .filter_map(|&r| dict.get(r as usize).copied().flatten()),
-                ),
-                _ => list.each(|t| tags.extend(tagb.add(normalized_tag(t)))),
-            }
-            tag_off.push(tags.len() as u32);
-        });
-    }
+    let (mut own_off, mut own_tags) = (vec![0u32], Vec::new());
+    let mut by_dict: Option<Vec<Option<u32>>> = None;
+    let (row_off, row_tags): (&[u32], &[u32]) = match content {
+        Some(Tagged::Cols(t)) => {
+            let dict = (0..t.dict.len()).map(|i| tagb.add(normalized_tag(t.dict.get(i))));
+            by_dict = Some(dict.collect());
+            (&t.off, &t.tags)
+        }
+        Some(c) => {
+            c.each(|_, list| {
+                list.each(|t| own_tags.extend(tagb.add(normalized_tag(t))));
+                own_off.push(own_tags.len() as u32);
+            });
+            (&own_off, &own_tags)
+        }
+        None => (&own_off, &own_tags),
+    };
     let (raw_tags, tag_rank) = tagb.finish();
+    let rank: Vec<u32> = match by_dict {
+        Some(d) => (d.iter())
+            .map(|t| t.map_or(NO_TAG, |t| tag_rank[t as usize]))
+            .collect(),
+        None => tag_rank,
+    };
     let mut last_row: Vec<u32> = vec![u32::MAX; n];
     for (r, &ix) in occ.iter().enumerate() {
         if ix < BY_NAME {
@@ -854,22 +868,53 @@ fn content(
         }
     }
     let mut off = Vec::with_capacity(n + 1);
-    let mut ids: Vec<TagIdx> = Vec::with_capacity(tags.len());
+    let mut ids: Vec<TagIdx> = Vec::with_capacity(row_tags.len());
     off.push(0u32);
     for &r in &last_row {
         if r != u32::MAX {
-            let (a, b) = (tag_off[r as usize], tag_off[r as usize + 1]);
-            let start = ids.len();
-            ids.extend(
-                tags[a as usize..b as usize]
-                    .iter()
-                    .map(|&t| tag_rank[t as usize]),
-            );
-            sort_dedup_tail(&mut ids, start);
+            let r = r as usize;
+            let row = (row_off.get(r..r + 2))
+                .and_then(|o| row_tags.get(o[0] as usize..o[1] as usize))
+                .unwrap_or_default();
+            push_row(&mut ids, row, &rank);
         }
         off.push(ids.len() as u32);
     }
     (raw_tags, off, ids)
+}
+
+/// Appends the ranks of one row's tags (`rank[t]` for each tag `t` of `row`, [`NO_TAG`]s
+/// left out) to `ids`, in ascending order and distinct. A short row (the common case: a
+/// handful of tags) is kept in order as each tag is added, which costs a few compares a
+/// tag, in place of a sort call and a pass to drop duplicates ([`sort_dedup_tail`], which
+/// longer rows take: their cost stays O(n log n)).
+fn push_row(ids: &mut Vec<TagIdx>, row: &[u32], rank: &[u32]) {
+    let ranked =
+        (row.iter()).filter_map(|&t| rank.get(t as usize).copied().filter(|&k| k != NO_TAG));
+    if row.len() > SHORT_ROW {
+        let start = ids.len();
+        ids.extend(ranked);
+        sort_dedup_tail(ids, start);
+        return;
+    }
+    // Sorted as the tags come, in a buffer on the stack: each tag moves the greater ones
+    // up one place on its way down (a repeat, rare, moves them back).
+    let mut buf = [0u32; SHORT_ROW + 1];
+    let mut len = 0;
+    for k in ranked {
+        let mut at = len;
+        while at > 0 && buf[at - 1] > k {
+            buf[at] = buf[at - 1];
+            at -= 1;
+        }
+        if at > 0 && buf[at - 1] == k {
+            buf.copy_within(at + 1..len + 1, at);
+            continue;
+        }
+        buf[at] = k;
+        len += 1;
+    }
+    ids.extend_from_slice(&buf[..len]);
 }
 
 /// The item a resolved neighbour occurrence names.
@@ -1156,6 +1201,154 @@ mod tests {
             assert_eq!(dump(&one), dump(&two), "{items} items");
             assert_eq!(one.refs[..], two.refs[..]);
             assert_eq!(one.truncated, two.truncated);
+        }
+    }
+
+    /// Content's tags read from columns (ranked once per distinct raw tag, rows read in
+    /// place) and from rows of strings (numbered by first sight) give every item the tags
+    /// of a plain reference: its last row's tags normalised, blanks dropped, distinct, in
+    /// the sorted raw tags' order; and both give the same raw tags and arrays. Random rows
+    /// of 0 to 40 tags (over [`SHORT_ROW`] and under it), with tags repeated in a row in
+    /// other spellings (case, surrounding blanks), blank and empty tags, items named twice.
+    #[test]
+    fn content_tags_from_columns_and_rows_equal_a_plain_reference() {
+        use crate::snapshot::TagColsBuilder;
+        use std::borrow::Cow;
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut rng = Rng::new(0x0DD5_EED7);
+        for round in 0..40 {
+            let items = 1 + rng.below(300);
+            let mut content: Vec<(String, Vec<String>)> = Vec::new();
+            for _ in 0..rng.below(400) {
+                let len = match rng.below(4) {
+                    0 => rng.below(41),
+                    _ => rng.below(SHORT_ROW as u64 + 2),
+                };
+                let id = format!("i{}", rng.below(items));
+                let tags = (0..len).map(|_| match rng.below(12) {
+                    0 => String::new(),
+                    1 => "  ".into(),
+                    2 => format!(" T{} ", rng.below(30)),
+                    3 => format!("Brand:X{}", rng.below(5)),
+                    _ => format!("t{}", rng.below(60 + round)),
+                });
+                content.push((id, tags.collect()));
+            }
+            // The reference: an item's last row wins.
+            let mut expect: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+            let mut all: BTreeSet<String> = BTreeSet::new();
+            for (id, tags) in &content {
+                let norm: BTreeSet<String> = (tags.iter())
+                    .map(|t| normalized_tag(t).into_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                all.extend(norm.iter().cloned());
+                expect.insert(id, norm);
+            }
+            let mut b = TagColsBuilder::new(content.len());
+            for (id, tags) in &content {
+                tags.iter().for_each(|t| b.push_tag(Cow::Borrowed(t)));
+                b.end_item(id);
+            }
+            let cols = b.finish();
+            let data = SignalData {
+                content: Some(content.clone()),
+                ..SignalData::default()
+            };
+            let from_rows = Catalog::build(&Sources::of_signals(&data));
+            let src = Sources {
+                content: Some(Tagged::Cols(&cols)),
+                ..Sources::default()
+            };
+            let from_cols = Catalog::build(&src);
+            for c in [&from_rows, &from_cols] {
+                let raw: Vec<&str> = (0..c.raw_tags.len() as u32)
+                    .map(|t| c.raw_tags.name(t))
+                    .collect();
+                assert_eq!(raw, all.iter().map(String::as_str).collect::<Vec<_>>());
+                assert_eq!(c.catalog_len(), expect.len());
+                for (i, (id, tags)) in expect.iter().enumerate() {
+                    assert_eq!(c.items.name(i as u32), *id);
+                    let got: Vec<&str> = (c.raw_item_tags(i as u32).iter())
+                        .map(|&t| c.raw_tags.name(t))
+                        .collect();
+                    assert_eq!(got, tags.iter().map(String::as_str).collect::<Vec<_>>());
+                }
+            }
+            assert_eq!(from_rows.raw_off[..], from_cols.raw_off[..]);
+            assert_eq!(from_rows.raw_ids[..], from_cols.raw_ids[..]);
+        }
+    }
+
+    /// Content's rows read from a position ([`content_range`], from rows of strings, content
+    /// items and columns) give the ids the whole list's read gives at those positions, ranges
+    /// past the end clamped; and a lower half out of byte order, its read passed on
+    /// ([`content_lower_half`]), is the whole list's sort ([`sort_occurrences`]).
+    #[test]
+    fn content_read_from_a_position_equals_the_whole_lists_read() {
+        use crate::artifacts::ContentItem;
+        use crate::snapshot::TagColsBuilder;
+        use std::borrow::Cow;
+        let mut rng = Rng::new(0x0DD5_EED8);
+        for round in 0..60 {
+            let rows: Vec<(String, Vec<String>)> = (0..rng.below(90))
+                .map(|_| {
+                    let id = match rng.below(8) {
+                        0 => String::new(),
+                        1 => format!(" i{} ", rng.below(40)),
+                        _ => format!("i{:03}", rng.below(40)),
+                    };
+                    (id, (0..rng.below(3)).map(|t| format!("t{t}")).collect())
+                })
+                .collect();
+            let items: Vec<ContentItem> = (rows.iter())
+                .map(|(id, tags)| ContentItem {
+                    item_id: id.clone(),
+                    tags: Some(tags.clone()),
+                })
+                .collect();
+            let mut b = TagColsBuilder::new(rows.len());
+            for (id, tags) in &rows {
+                tags.iter().for_each(|t| b.push_tag(Cow::Borrowed(t)));
+                b.end_item(id);
+            }
+            let cols = b.finish();
+            let n = rows.len();
+            for tagged in [
+                Tagged::Owned(&rows),
+                Tagged::Content(&items),
+                Tagged::Cols(&cols),
+            ] {
+                let src = Sources {
+                    content: Some(tagged),
+                    ..Sources::default()
+                };
+                let whole = list_ids(&src, LISTS[CONTENT], n);
+                assert_eq!(whole.len(), n);
+                for _ in 0..8 {
+                    let a = rng.index(n + 3);
+                    let z = a + rng.index(n + 3);
+                    let want = &whole[a.min(n)..z.min(n)];
+                    let got = content_range(&src, a..z, vec!["before"]);
+                    assert_eq!(got[0], "before", "round {round}");
+                    assert_eq!(&got[1..], want, "round {round}: {a}..{z}");
+                }
+                let half = rng.index(n + 1);
+                let expect = sort_occurrences(&src, LISTS[CONTENT], n).0;
+                match content_lower_half(&src, half, n) {
+                    Piece::Lower(_) => {
+                        assert!(id_merge::in_order_list(&whole[..half]).is_some());
+                    }
+                    Piece::Whole((got, untrimmed)) => {
+                        assert!(id_merge::in_order_list(&whole[..half]).is_none());
+                        assert!(untrimmed.is_empty());
+                        assert_eq!(got.distinct, expect.distinct, "round {round}");
+                        assert_eq!(got.in_order, expect.in_order);
+                        assert_eq!(got.local(), expect.local(), "round {round}");
+                    }
+                    Piece::Upper(_) => panic!("the lower half's job gives no upper half"),
+                }
+            }
         }
     }
 

@@ -408,6 +408,7 @@ fn radix_sorted<T: Copy>(
     if bits > max_bits {
         return None;
     }
+    let nibbles = Nibbles::of(&fields);
     let (passes, digit) = digits_for(bits);
     let mask = (1u64 << digit) - 1;
     let radix = 1usize << digit;
@@ -416,15 +417,78 @@ fn radix_sorted<T: Copy>(
     let mut keys: Vec<T> = Vec::with_capacity(occ.len());
     for (i, s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
         let p = prefix_words(s);
-        let key = fields.iter().fold(0u64, |k, f| {
-            (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
-        });
+        let key = match &nibbles {
+            Some(n) => n.key(p),
+            None => fold_key(&fields, p),
+        };
         for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
             c[((key >> (digit as usize * pass)) & mask) as usize] += 1;
         }
         keys.push(make(key, s, i as u32));
     }
     Some(radix_passes(keys, &count, digit, key_of))
+}
+
+/// The prefix bits of `fields`, packed in byte order (the key [`radix_sorted`] sorts by).
+#[inline]
+fn fold_key(fields: &[Field], p: [u64; 2]) -> u64 {
+    fields.iter().fold(0u64, |k, f| {
+        (k << f.width) | ((p[f.word & 1] >> f.shift) & f.mask)
+    })
+}
+
+/// [`fold_key`] in a few word operations, for the common shape of numbered ids: every
+/// varying byte keeps its low four bits (decimal digits vary in those), and in each word
+/// of the prefix the varying bytes are side by side. Each word's low nibbles are gathered
+/// into 32 bits (byte order kept) and the run of varying ones taken out, so the key is
+/// the same number the fold gives, at ~10 operations in place of ~7 a field.
+struct Nibbles {
+    /// Per word: the right shift of its gathered nibbles and the mask of its run.
+    run: [(u32, u64); 2],
+    /// How many bits the second word's run adds below the first's.
+    low_bits: u32,
+}
+
+impl Nibbles {
+    fn of(fields: &[Field]) -> Option<Nibbles> {
+        let mut run = [(0u32, 0u64); 2];
+        let mut widths = [0u32; 2];
+        for w in 0..2 {
+            let bytes: Vec<u32> = (fields.iter())
+                .filter(|f| f.word == w)
+                .map(|f| (56 - f.shift) / 8)
+                .collect();
+            let side_by_side = bytes.windows(2).all(|b| b[1] == b[0] + 1);
+            let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+                continue;
+            };
+            if !side_by_side {
+                return None;
+            }
+            widths[w] = 4 * (last - first + 1);
+            run[w] = (4 * (7 - last), (1u64 << widths[w]) - 1);
+        }
+        let nibbles = fields.iter().all(|f| f.width == 4 && f.mask == 0xF);
+        nibbles.then_some(Nibbles {
+            run,
+            low_bits: widths[1],
+        })
+    }
+
+    /// The low nibble of each byte of `x`, the first byte's highest, in 32 bits.
+    #[inline]
+    fn gather(x: u64) -> u64 {
+        let x = x & 0x0F0F_0F0F_0F0F_0F0F;
+        let x = (x | (x >> 4)) & 0x00FF_00FF_00FF_00FF;
+        let x = (x | (x >> 8)) & 0x0000_FFFF_0000_FFFF;
+        (x | (x >> 16)) & 0xFFFF_FFFF
+    }
+
+    #[inline]
+    fn key(&self, p: [u64; 2]) -> u64 {
+        let part = |w: usize| (Nibbles::gather(p[w]) >> self.run[w].0) & self.run[w].1;
+        (part(0) << self.low_bits) | part(1)
+    }
 }
 
 /// [`radix_order`] for a list whose non-empty ids all have one length of at most 16 bytes
@@ -718,6 +782,57 @@ mod id_merge_tests {
             let sorted = sort_list(occ.clone());
             assert_eq!(sorted.in_order, in_order, "round {round}");
             assert_sorted_like_a_plain_sort(&occ, sorted, round);
+        }
+    }
+
+    /// The nibble path packs every key into the same number the field-by-field fold
+    /// gives, on lists of numbered ids of one length (its shape: decimal digits side by
+    /// side, in one word of the prefix or across both); lists it does not fit (varying
+    /// bytes apart, a byte varying above its low four bits, fewer than four) are left to
+    /// the fold.
+    #[test]
+    fn nibble_keys_equal_the_fields_fold() {
+        use super::{fold_key, Field, Nibbles, Shape};
+        use crate::snapshot::intern::prefix_words;
+        let fields_of = |occ: &[&str]| -> Vec<Field> {
+            (Shape::of(occ).fields().into_iter())
+                .map(|(b, w)| Field {
+                    word: b / 8,
+                    shift: 56 - 8 * (b % 8) as u32,
+                    mask: (1 << w) - 1,
+                    width: w,
+                })
+                .collect()
+        };
+        let mut state = Rng::new(0x9E37_79B9_7F4A_7C15);
+        let mut taken = 0;
+        for round in 0..300 {
+            let stem = ["sku-", "item-", "", "a-b-c-d-e-f-", "p"][round % 5];
+            let digits = 1 + state.index(12);
+            let list: Vec<String> = (0..1 + state.index(300))
+                .map(|_| {
+                    let n = state.below(10u64.pow(digits.min(12) as u32));
+                    format!("{stem}{n:0digits$}")
+                })
+                .collect();
+            let occ: Vec<&str> = list.iter().map(String::as_str).collect();
+            let fields = fields_of(&occ);
+            if let Some(n) = Nibbles::of(&fields) {
+                taken += 1;
+                for s in &occ {
+                    let p = prefix_words(s);
+                    assert_eq!(n.key(p), fold_key(&fields, p), "round {round}: {s:?}");
+                }
+            }
+        }
+        assert!(taken > 150, "numbered ids take the nibble path: {taken}");
+        // Not its shape: bytes that vary apart, above the low nibble, or in fewer bits.
+        for list in [
+            vec!["a0b0", "a1b1", "a0b1"],
+            vec!["sku-a", "sku-z", "sku-q"],
+            vec!["x0", "x1", "x3"],
+        ] {
+            assert!(Nibbles::of(&fields_of(&list)).is_none(), "{list:?}");
         }
     }
 

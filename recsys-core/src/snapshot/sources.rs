@@ -199,6 +199,17 @@ impl<'a> Tagged<'a> {
             Tagged::Cols(c) => c.items.len(),
         }
     }
+    /// Calls `f(item)` for the rows at positions `range` (clamped to the rows), in order,
+    /// reading only those rows.
+    pub fn each_item_in(&self, range: std::ops::Range<usize>, mut f: impl FnMut(&'a str)) {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        match *self {
+            Tagged::Owned(v) => v[start..end].iter().for_each(|(i, _)| f(i)),
+            Tagged::Content(v) => v[start..end].iter().for_each(|c| f(&c.item_id)),
+            Tagged::Cols(c) => (start..end).for_each(|r| f(c.items.get(r))),
+        }
+    }
     /// Calls `f(item, tags)` for each row, in order.
     pub fn each(&self, mut f: impl FnMut(&'a str, TagList<'a>)) {
         match *self {
