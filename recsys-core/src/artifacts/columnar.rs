@@ -1041,7 +1041,10 @@ mod tests {
         lim: &ArtifactLimits,
     ) -> usize {
         let rows_at = doc.find(&format!("\"{list_key}\": [")).unwrap();
-        let rows_end = doc.find("\n  ],").unwrap() + 4;
+        let rows_end = match doc.find("\n  ],") {
+            Some(e) => e + 4,
+            None => doc.find(" ], \"build\"").unwrap() + 2,
+        };
         let mut fell_back = 0;
         for p in rows_at..rows_end {
             for c in [
@@ -1062,6 +1065,37 @@ mod tests {
         fell_back
     }
 
+    /// `doc` as `json::embedded` writes it when it comes embedded as a string: each line break
+    /// with its indentation as one space.
+    fn compacted(doc: &str) -> String {
+        let mut lit = String::new();
+        crate::json::write_go_string(&mut lit, doc);
+        let out = crate::json::embedded::embedded_document(&lit, usize::MAX).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains('\n') && out.len() < doc.len(), "{out}");
+        out
+    }
+
+    /// `doc` read with the row layouts (see [`agree`]) and the general steps the rows took
+    /// between their strings, for `doc` and for its compacted copy, which must take the same
+    /// (the compacted separators taken by one compare each as the pipeline's are).
+    fn compacted_takes_the_same_steps(doc: &str, kind: ArtifactKind) {
+        let steps = |d: &str| {
+            let before = super::super::rows::general_steps();
+            agree(d.as_bytes(), kind, &ArtifactLimits::default());
+            super::super::rows::general_steps() - before
+        };
+        let (pipeline, compact) = (steps(doc), steps(&compacted(doc)));
+        assert_eq!(compact, pipeline, "{kind:?}");
+    }
+
+    #[test]
+    fn compacted_rows_take_the_same_steps_as_the_pipelines() {
+        compacted_takes_the_same_steps(&pipeline_content(&[2, 0, 1, 3]), ArtifactKind::ContentSim);
+        compacted_takes_the_same_steps(&pipeline_popularity(4), ArtifactKind::Popularity);
+        compacted_takes_the_same_steps(&pipeline_cooc(&[2, 0, 1, 3]), ArtifactKind::Cooc);
+    }
+
     #[test]
     fn content_rows_one_byte_off_the_pipelines_separators_read_the_same() {
         let kind = ArtifactKind::ContentSim;
@@ -1080,6 +1114,10 @@ mod tests {
         }
         let fell_back = every_byte_off(&doc, kind, "items", 4, &lim);
         assert!(fell_back > 200, "{fell_back}");
+        let doc = compacted(&doc);
+        assert_eq!(agree(doc.as_bytes(), kind, &lim).1, 4);
+        let fell_back = every_byte_off(&doc, kind, "items", 4, &lim);
+        assert!(fell_back > 100, "{fell_back}");
     }
 
     /// `doc` (4 rows in the pipeline's layout, listed under `list_key`) is read by the
@@ -1101,6 +1139,10 @@ mod tests {
         }
         let n = every_byte_off(doc, kind, list_key, 4, &all);
         assert!(n > fell_back, "{n}");
+        let doc = compacted(doc);
+        assert_eq!(agree(doc.as_bytes(), kind, &all).1, 4);
+        let n = every_byte_off(&doc, kind, list_key, 4, &all);
+        assert!(n > fell_back / 2, "{n}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The row layouts the pipeline writes, recognised without the general reader: a content row
 //! `{"item_id": "…", "tags": ["…", …]}`, a counted row `{"item_id": "…", "count": N}` and a
 //! co-occurrence row `{"item_id": "…", "items": [counted, …]}`, with any JSON whitespace
-//! between tokens.
+//! between tokens. Between the strings, the separators are compared whole in the pipeline's
+//! layout and in the compacted one `json::embedded` writes for a document embedded as a string
+//! (each line break with its indentation as one space), chosen by the row's start.
 //!
 //! A row is taken only when its canonical text (Go's encoding, which the version hash covers)
 //! is its tokens copied as they stand: members spelled exactly and in struct order, each once
@@ -39,6 +41,47 @@ const NEIGHBOR_COUNT: &[u8] = b",\n          \"count\": ";
 const NEIGHBOR_NEXT: &[u8] = b"\n        },\n        {\n          \"item_id\": \"";
 /// From after the last neighbour's count through the row's `}`.
 const COOC_CLOSE: &[u8] = b"\n        }\n      ]\n    }";
+
+// The same separators in the compacted layout of a document embedded as a string
+// (`json::embedded`): each line break with its indentation written as one space.
+
+/// [`ROW_OPEN`], compacted.
+const ROW_OPEN_C: &[u8] = b"{ \"item_id\": \"";
+/// [`ROW_TAGS`], compacted.
+const ROW_TAGS_C: &[u8] = b", \"tags\": [ \"";
+/// [`TAG_NEXT`], compacted.
+const TAG_NEXT_C: &[u8] = b", \"";
+/// [`ROW_CLOSE`], compacted.
+const ROW_CLOSE_C: &[u8] = b" ] }";
+/// [`POP_COUNT`] and [`NEIGHBOR_COUNT`], compacted.
+const COUNT_C: &[u8] = b", \"count\": ";
+/// [`POP_CLOSE`], compacted.
+const POP_CLOSE_C: &[u8] = b" }";
+/// [`COOC_ITEMS`], compacted.
+const COOC_ITEMS_C: &[u8] = b", \"items\": [ { \"item_id\": \"";
+/// [`NEIGHBOR_NEXT`], compacted.
+const NEIGHBOR_NEXT_C: &[u8] = b" }, { \"item_id\": \"";
+/// [`COOC_CLOSE`], compacted.
+const COOC_CLOSE_C: &[u8] = b" } ] }";
+
+#[cfg(test)]
+thread_local! {
+    /// Test only: how many general steps (between a row's strings) this thread's cursors took.
+    static GENERAL_STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Test only: how many general steps this thread's cursors have taken so far.
+#[cfg(test)]
+pub(super) fn general_steps() -> usize {
+    GENERAL_STEPS.with(|c| c.get())
+}
+
+/// Counts a general step (test builds only).
+#[inline(always)]
+fn general_step() {
+    #[cfg(test)]
+    GENERAL_STEPS.with(|c| c.set(c.get() + 1));
+}
 
 /// The high bit of each byte of `x` that ends a plain string or makes it not plain (exact up
 /// to the first such byte): `"`, `&` (0x22 and 0x26 differ in bit 2), `<`, `>` (0x3c and
@@ -122,11 +165,18 @@ pub(super) struct Counted {
 pub(super) struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
+    /// The row's start was taken by [`ROW_OPEN_C`]: its other separators are compared with
+    /// the compacted ones.
+    compact: bool,
 }
 
 impl<'a> Cursor<'a> {
     pub(super) fn new(b: &'a [u8], i: usize) -> Cursor<'a> {
-        Cursor { b, i }
+        Cursor {
+            b,
+            i,
+            compact: false,
+        }
     }
 
     /// Where the cursor is (after the last row read).
@@ -171,6 +221,17 @@ impl<'a> Cursor<'a> {
             self.i += s.len();
         }
         hit
+    }
+
+    /// [`Cursor::lit`] with the separator `pipeline` or, when the row's start was compacted,
+    /// `compacted`.
+    #[inline(always)]
+    fn sep(&mut self, pipeline: &[u8], compacted: &[u8]) -> bool {
+        if self.compact {
+            self.lit(compacted)
+        } else {
+            self.lit(pipeline)
+        }
     }
 
     /// A plain string whose opening quote is read: its text and closing quote.
@@ -276,7 +337,7 @@ impl<'a> Cursor<'a> {
         copy(out, self.b, id.start - 1, id.end + 1);
         out.extend_from_slice(b",\"tags\":[");
         // `more`: a tag's opening quote is read and its text comes next.
-        let mut more = self.lit(ROW_TAGS) || self.tags_open()?;
+        let mut more = self.sep(ROW_TAGS, ROW_TAGS_C) || self.tags_open()?;
         if !more {
             out.push(b']');
             self.byte(b'}')?;
@@ -288,11 +349,11 @@ impl<'a> Cursor<'a> {
             let tag = self.plain_rest()?;
             copy(out, self.b, tag.start - 1, tag.end + 1);
             tags.push(tag);
-            if self.lit(TAG_NEXT) {
+            if self.sep(TAG_NEXT, TAG_NEXT_C) {
                 out.push(b',');
                 continue;
             }
-            more = !self.lit(ROW_CLOSE) && self.tag_next()?;
+            more = !self.sep(ROW_CLOSE, ROW_CLOSE_C) && self.tag_next()?;
             out.push(if more { b',' } else { b']' });
         }
         out.push(b'}');
@@ -300,11 +361,16 @@ impl<'a> Cursor<'a> {
     }
 
     /// A row's `{` and its `item_id` member: its id (plain, non-empty), the row's start taken
-    /// by one compare ([`ROW_OPEN`]) when it is in the pipeline's layout.
+    /// by one compare ([`ROW_OPEN`]) when it is in the pipeline's layout, or by a second
+    /// ([`ROW_OPEN_C`]) when it is compacted, which sets the separators for the rest of the row.
     #[inline(always)]
     fn row_id(&mut self) -> Option<Span> {
+        self.compact = false;
         if !self.lit(ROW_OPEN) {
-            self.id_open()?;
+            self.compact = self.lit(ROW_OPEN_C);
+            if !self.compact {
+                self.id_open()?;
+            }
         }
         self.plain_rest().filter(|s| s.end > s.start)
     }
@@ -313,6 +379,7 @@ impl<'a> Cursor<'a> {
     /// id's opening quote.
     #[inline(never)]
     fn id_open(&mut self) -> Option<()> {
+        general_step();
         self.byte(b'{')?;
         self.key(b"\"item_id\"")?;
         self.byte(b'"')
@@ -322,7 +389,7 @@ impl<'a> Cursor<'a> {
     /// compare with `sep` when they are laid out so) and its digits.
     #[inline(always)]
     fn count_member(&mut self, sep: &[u8], max_len: usize) -> Option<(i64, Span)> {
-        if !self.lit(sep) {
+        if !self.sep(sep, COUNT_C) {
             self.count_key()?;
         }
         self.count(max_len)
@@ -331,6 +398,7 @@ impl<'a> Cursor<'a> {
     /// By the general steps: `,`, the `count` member's name and `:`.
     #[inline(never)]
     fn count_key(&mut self) -> Option<()> {
+        general_step();
         self.byte(b',')?;
         self.key(b"\"count\"")
     }
@@ -349,6 +417,7 @@ impl<'a> Cursor<'a> {
     /// list read.
     #[inline(never)]
     fn tags_open(&mut self) -> Option<bool> {
+        general_step();
         if !self.list_member(b"\"tags\"")? {
             return Some(false);
         }
@@ -360,6 +429,7 @@ impl<'a> Cursor<'a> {
     /// (answers `true`), or `]` and the row's `}` (`false`).
     #[inline(never)]
     fn tag_next(&mut self) -> Option<bool> {
+        general_step();
         if self.list_next()? {
             self.byte(b'"')?;
             return Some(true);
@@ -375,7 +445,7 @@ impl<'a> Cursor<'a> {
     pub(super) fn counted(&mut self, max_len: usize) -> Option<Counted> {
         let id = self.row_id()?;
         let (count, digits) = self.count_member(POP_COUNT, max_len)?;
-        if !self.lit(POP_CLOSE) {
+        if !self.sep(POP_CLOSE, POP_CLOSE_C) {
             self.byte(b'}')?;
         }
         Some(Counted { id, count, digits })
@@ -396,7 +466,7 @@ impl<'a> Cursor<'a> {
         items.clear();
         let key = self.row_id()?;
         // `more`: a neighbour's id's opening quote is read and its text comes next.
-        let mut more = self.lit(COOC_ITEMS) || self.items_open()?;
+        let mut more = self.sep(COOC_ITEMS, COOC_ITEMS_C) || self.items_open()?;
         if !more {
             self.byte(b'}')?;
         }
@@ -407,10 +477,10 @@ impl<'a> Cursor<'a> {
             let id = self.plain_rest().filter(|s| s.end > s.start)?;
             let (count, digits) = self.count_member(NEIGHBOR_COUNT, max_len)?;
             items.push(Counted { id, count, digits });
-            if self.lit(NEIGHBOR_NEXT) {
+            if self.sep(NEIGHBOR_NEXT, NEIGHBOR_NEXT_C) {
                 continue;
             }
-            more = !self.lit(COOC_CLOSE) && self.neighbor_next()?;
+            more = !self.sep(COOC_CLOSE, COOC_CLOSE_C) && self.neighbor_next()?;
         }
         Some(key)
     }
@@ -420,6 +490,7 @@ impl<'a> Cursor<'a> {
     /// quote, `false` with the empty list read.
     #[inline(never)]
     fn items_open(&mut self) -> Option<bool> {
+        general_step();
         if !self.list_member(b"\"items\"")? {
             return Some(false);
         }
@@ -432,6 +503,7 @@ impl<'a> Cursor<'a> {
     /// (`false`).
     #[inline(never)]
     fn neighbor_next(&mut self) -> Option<bool> {
+        general_step();
         self.byte(b'}')?;
         if self.list_next()? {
             self.id_open()?;

@@ -33,17 +33,27 @@ pub(crate) fn embedded_document(lit: &str, max_len: usize) -> Option<Vec<u8>> {
     let mut doc = Lexer::default();
     let mut i = 1;
     loop {
-        match *b.get(i)? {
+        let c = *b.get(i)?;
+        let quote = c == b'\\' && b.get(i + 1) == Some(&b'"');
+        if (quote && !doc.escaped) || (c >= 0x20 && c != b'"' && c != b'\\') {
+            // Plain bytes and the document's own quotes (`\"`), the bulk of an embedded
+            // document, a word at a time (a plain byte ends a document escape).
+            o = doc.flush(&mut out, o)?;
+            doc.escaped = false;
+            (i, o) = doc.quoted_run(b, i, &mut out, o)?;
+            continue;
+        }
+        match c {
             b'"' => break,
-            // The two escapes an embedded document is made of, first: its own quotes, and
-            // its line breaks with the indentation after them.
-            b'\\' if b.get(i + 1) == Some(&b'"') => {
+            // A quote the document escaped itself (`\\\"` in the literal) does not toggle.
+            b'\\' if quote => {
                 i += 2;
                 o = doc.flush(&mut out, o)?;
                 doc.escaped_char(u32::from(b'"'));
                 *out.get_mut(o)? = b'"';
                 o += 1;
             }
+            // A line break with the indentation after it.
             b'\\' if !doc.in_string && b.get(i + 1) == Some(&b'n') => {
                 i += 2;
                 let n = space_run(b.get(i..)?);
@@ -65,14 +75,7 @@ pub(crate) fn embedded_document(lit: &str, max_len: usize) -> Option<Vec<u8>> {
                 doc.escaped_char(cp);
                 o = put_char(&mut out, o, cp)?;
             }
-            0..=0x1f => return None,
-            _ => {
-                o = doc.flush(&mut out, o)?;
-                doc.escaped = false;
-                let n = run(&b[i..], out.get_mut(o..)?)?;
-                i += n;
-                o += n;
-            }
+            _ => return None,
         }
     }
     if i + 1 != b.len() {
@@ -156,33 +159,125 @@ fn word_at(b: &[u8], i: usize) -> Option<[u8; 8]> {
     b.get(i..i + 8).and_then(|w| w.try_into().ok())
 }
 
-/// Copies the run of bytes at the start of `b` that the literal holds as they are (no quote,
-/// backslash or control byte) to the start of `out`, eight bytes at a time; the run's length
-/// (at least one: `b[0]` is such a byte). `out` is at least as long as `b`.
-#[inline]
-fn run(b: &[u8], out: &mut [u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(w) = word_at(b, i) {
-        let x = u64::from_le_bytes(w);
-        let stop = bytes_equal(x, b'"')
-            | bytes_equal(x, b'\\')
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
-        // The whole word is written; what follows the run is written over later.
-        out.get_mut(i..i + 8)?.copy_from_slice(&w);
-        if stop != 0 {
-            // The lowest flagged byte is a true match (borrows only run upwards).
-            return Some(i + (stop.trailing_zeros() / 8) as usize);
+impl Lexer {
+    /// Unescapes from `b[i]` (a byte the literal holds as it is, or the backslash of a `\"`)
+    /// into `out` from `o` a stretch of such bytes, `\"` escapes, and line breaks outside the
+    /// document's strings whose indentation is followed by more of the same (the pending
+    /// space written at once), up to anything else (another escape, the closing quote, a
+    /// control byte, the literal's end): where it stopped in `b` and `out`. Eight bytes at a
+    /// time: a word whose only backslashes are those of `\"` escapes (no control byte, no
+    /// quote of its own; a backslash in its last byte is left for the next word) is written
+    /// with each backslash taken out, without leaving the loop; any other word is written up
+    /// to its first such byte, and the escape there is read alone. No pending whitespace and
+    /// no escape of the document's are open on entry or on return. `o` is behind `i` (`out`
+    /// is at least as long as `b`).
+    #[inline]
+    fn quoted_run(
+        &mut self,
+        b: &[u8],
+        mut i: usize,
+        out: &mut [u8],
+        mut o: usize,
+    ) -> Option<(usize, usize)> {
+        while let Some(w) = word_at(b, i) {
+            let x = u64::from_le_bytes(w);
+            // Each mask is exact up to its lowest flag; above it, a borrow flags a byte one
+            // above the searched one (`]` over a backslash, `#` over a quote, a space over a
+            // control byte). When `quote == slash << 8`, neither mask has such a flag: a `]`
+            // flagged over a backslash would need a quote flagged under it, and a `#` over
+            // a quote a backslash flagged under it. Otherwise the lowest flag of the three
+            // is a true one.
+            let slash = bytes_equal(x, b'\\');
+            let quote = bytes_equal(x, b'"');
+            let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+            if control == 0 && quote == slash << 8 {
+                // Each backslash is followed by its quote (a backslash in the last byte, by
+                // a byte of the next word: left for it). Taken out lowest first, the bytes
+                // above (and the backslashes left) moving down by one.
+                let last = (slash >> 63) as usize;
+                let (mut y, mut left, mut n) = (x, slash & !(1 << 63), 8 - last);
+                while left != 0 {
+                    let below = ((left & left.wrapping_neg()) >> 7) - 1;
+                    y = (y & below) | ((y >> 8) & !below);
+                    left = (left >> 8) & !below;
+                    n -= 1;
+                    self.in_string = !self.in_string;
+                }
+                // The whole word is written; what follows the `n` bytes is written over later.
+                out.get_mut(o..o + 8)?.copy_from_slice(&y.to_le_bytes());
+                (i, o) = (i + 8 - last, o + n);
+                continue;
+            }
+            let first = ((slash | quote | control).trailing_zeros() / 8) as usize;
+            out.get_mut(o..o + 8)?.copy_from_slice(&w);
+            (i, o) = (i + first, o + first);
+            if (slash >> (first * 8)) & 0x80 == 0 {
+                return Some((i, o));
+            }
+            let (next, written) = self.escape_in_run(b, i, out, o)?;
+            if next == i {
+                return Some((i, o));
+            }
+            (i, o) = (next, written);
         }
-        i += 8;
-    }
-    while let Some(&c) = b.get(i) {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            break;
+        while let Some(&c) = b.get(i) {
+            if c == b'\\' {
+                let (next, written) = self.escape_in_run(b, i, out, o)?;
+                if next == i {
+                    break;
+                }
+                (i, o) = (next, written);
+                continue;
+            }
+            if c == b'"' || c < 0x20 {
+                break;
+            }
+            *out.get_mut(o)? = c;
+            (i, o) = (i + 1, o + 1);
         }
-        *out.get_mut(i)? = c;
-        i += 1;
+        Some((i, o))
     }
-    Some(i)
+
+    /// The escape at `b[i]` (a backslash) inside [`Lexer::quoted_run`], when it is one the run
+    /// takes: a `\"`, or a line break outside strings followed by spaces and then a byte the
+    /// run takes (written as its one space at once). Where the run goes on in `b` and `out`;
+    /// `(i, o)` unchanged when the escape is left to the caller.
+    #[inline(always)]
+    fn escape_in_run(
+        &mut self,
+        b: &[u8],
+        i: usize,
+        out: &mut [u8],
+        o: usize,
+    ) -> Option<(usize, usize)> {
+        match b.get(i + 1) {
+            Some(&b'"') => {
+                *out.get_mut(o)? = b'"';
+                self.in_string = !self.in_string;
+                Some((i + 2, o + 1))
+            }
+            Some(&b'n') if !self.in_string => {
+                let n = space_run(b.get(i + 2..)?);
+                let j = i + 2 + n;
+                let Some(&next) = b.get(j) else {
+                    return Some((i, o));
+                };
+                let goes_on = if next == b'\\' {
+                    b.get(j + 1) == Some(&b'"')
+                } else {
+                    next >= 0x20 && next != b'"'
+                };
+                if !goes_on {
+                    return Some((i, o));
+                }
+                // `n + 1` bytes of whitespace stand as one space.
+                *out.get_mut(o)? = b' ';
+                self.dropped += n;
+                Some((j, o + 1))
+            }
+            _ => Some((i, o)),
+        }
+    }
 }
 
 /// The character of the escape at `b[i]` (a backslash) and the escape's length, as the

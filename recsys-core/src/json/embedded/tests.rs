@@ -141,30 +141,37 @@ const PIECES: &[&str] = &[
     ",",
 ];
 
-#[test]
-fn random_literals_read_as_the_parser_reads_them() {
-    let mut rng = Rng::new(0x5eed_1e55_0fca_1100);
-    for round in 0..20_000 {
+/// `rounds` random literals (a tenth of them long) of pieces `pick` draws, each checked with
+/// [`agree`] whole, cut at a random point, and cut then closed.
+fn random_literals(seed: u64, rounds: usize, pick: impl Fn(&mut Rng) -> &'static str) {
+    let mut rng = Rng::new(seed);
+    for round in 0..rounds {
         let n = rng.index(if round % 10 == 0 { 200 } else { 24 });
-        let body: String = (0..n)
-            .map(|_| {
-                // Mostly the escapes and text a document embedded as a string is made of.
-                if rng.chance(600) {
-                    *rng.pick(&PIECES[..18])
-                } else {
-                    *rng.pick(PIECES)
-                }
-            })
-            .collect();
+        // A plain prefix of 0 to 8 bytes moves every piece across a word's edges.
+        let mut body = "p".repeat(rng.index(9));
+        for _ in 0..n {
+            body.push_str(pick(&mut rng));
+        }
         let lit = format!("\"{body}\"");
         agree(&lit);
-        // Cut at a random character boundary, and with a closing quote after the cut.
         let cut = rng.index(lit.len() + 1);
         if let Some(head) = lit.get(..cut) {
             agree(head);
             agree(&format!("{head}\""));
         }
     }
+}
+
+#[test]
+fn random_literals_read_as_the_parser_reads_them() {
+    // Mostly the escapes and text a document embedded as a string is made of.
+    random_literals(0x5eed_1e55_0fca_1100, 20_000, |rng| {
+        if rng.chance(600) {
+            *rng.pick(&PIECES[..18])
+        } else {
+            *rng.pick(PIECES)
+        }
+    });
 }
 
 #[test]
@@ -331,6 +338,16 @@ fn every_piece_at_every_offset_of_a_word_reads_as_the_parser_reads_it() {
                 agree(&lit[..lit.len() - 1]);
             }
         }
+        // Every pair of layout pieces (see [`LAYOUT`]), open and closed: each escape the
+        // word loop takes on, before and after a word's edge, indentation ending everywhere.
+        for (a, b) in LAYOUT
+            .iter()
+            .flat_map(|a| LAYOUT.iter().map(move |b| (a, b)))
+        {
+            let lit = format!("\"{prefix}{a}{b}{a}\"");
+            agree(&lit);
+            agree(&lit[..lit.len() - 1]);
+        }
         for spaces in 0..=40 {
             let indent = " ".repeat(spaces);
             for (open, next) in [
@@ -346,5 +363,89 @@ fn every_piece_at_every_offset_of_a_word_reads_as_the_parser_reads_it() {
                 agree(&lit[..lit.len() - 1]);
             }
         }
+    }
+}
+
+/// Pieces of the literal of an indented artifact (its quotes, line breaks and indentation
+/// dense, as the pipeline writes it), with the escapes a word may not take among them.
+const LAYOUT: &[&str] = &[
+    "\\\"",
+    "\\\"item_id\\\": \\\"",
+    "sku-0051083",
+    "\\\",",
+    "\\n",
+    "\\n  ",
+    "\\n          ",
+    "\\n        },",
+    "{",
+    "},",
+    "]",
+    ": ",
+    "191",
+    "\\\"count\\\": ",
+    "x",
+    " ",
+    "\\\\",
+    "\\\\\\\"",
+    "\\t",
+    "\\r\\n   ",
+    "\\u0020",
+    "\\u00e9",
+    "é",
+    "\\/",
+    "\u{1}",
+    "\\",
+    "\\x",
+    "\\n\\n",
+    "\\n   \\n",
+    "\\n  \\\\",
+];
+
+/// Literals dense in the escapes the word loop takes (`\"`, line breaks and indentation),
+/// with those it does not take among them, read as the parser reads them.
+#[test]
+fn literals_of_layout_pieces_read_as_the_parser_reads_them() {
+    random_literals(0x00c0_ffee_d00d_0003, 30_000, |rng| {
+        if rng.chance(850) {
+            *rng.pick(&LAYOUT[..16])
+        } else if rng.chance(500) {
+            *rng.pick(LAYOUT)
+        } else {
+            *rng.pick(PIECES)
+        }
+    });
+}
+
+/// Artifacts indented as the pipeline writes them, embedded as Go writes a string: the word
+/// loop's copy is the document's tokens shortened, held to the document's length as written.
+#[test]
+fn indented_artifacts_unescape_to_their_tokens() {
+    let mut rng = Rng::new(0x1dea_0003);
+    for rows in [0, 1, 2, 7, 300] {
+        let mut text = String::from("{\n  \"v\": 1,\n  \"neighbors\": [");
+        for r in 0..rows {
+            let sep = if r == 0 { "" } else { "," };
+            text.push_str(&format!(
+                "{sep}\n    {{\n      \"item_id\": \"sku-{:07}\",\n      \"items\": [",
+                rng.below(10_000_000)
+            ));
+            for k in 0..rng.index(6) {
+                let sep = if k == 0 { "" } else { "," };
+                text.push_str(&format!(
+                    "{sep}\n        {{\n          \"item_id\": \"s \\\"{}\\\\\",\n          \"count\": {}\n        }}",
+                    rng.below(1000),
+                    rng.below(1000)
+                ));
+            }
+            text.push_str("\n      ]\n    }");
+        }
+        text.push_str("\n  ]\n}\n");
+        assert!(json::parse(text.as_bytes()).is_ok(), "{text}");
+        let mut lit = String::new();
+        json::write_go_string(&mut lit, &text);
+        agree(&lit);
+        let doc = embedded_document(&lit, text.len()).unwrap();
+        assert_eq!(String::from_utf8(doc).unwrap(), collapsed(&text));
+        assert_eq!(embedded_document(&lit, text.len() - 1), None);
     }
 }
