@@ -811,9 +811,8 @@ impl SignalMaps {
             self.fill(snap, chunk, w);
             for (j, c) in chunk.iter().enumerate() {
                 if crate::rules::eval::bit_set(targets, c.key) {
-                    if let Some(tags) = snap.item_tags(c.key) {
-                        ix.tag_hits(tags, (hits.upto + j) as u32, &mut hits.hits);
-                    }
+                    let pos = (hits.upto + j) as u32;
+                    ix.item_tag_hits(&snap.tag_index, c.key, pos, &mut hits.hits);
                 }
             }
             hits.upto += chunk.len();

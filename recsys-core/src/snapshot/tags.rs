@@ -395,6 +395,28 @@ impl TagIndex {
         })
     }
 
+    /// The lists of an item's tags that rules target, read straight from its row without
+    /// building [`ItemTags`]: its similarity tags (`sim`) or all its tags, then its brands,
+    /// then its categories (the key spaces 0, 1, 2 in order); empty outside the catalog.
+    /// The rules' tag-hit scan of the rows the tag-target bitset lets through reads these
+    /// three and nothing else (its row set-up was half its cost).
+    #[inline]
+    pub fn keyed_lists(&self, i: ItemIdx, sim: bool) -> [&[TagIdx]; 3] {
+        let row = self.rows.row(i);
+        let Some(([a, s, b], lists)) = row.split_first_chunk::<ROW_HEAD>() else {
+            return [&[]; 3];
+        };
+        // One length check per split (the row's offsets are ascending and within it).
+        let Some((front, categories)) = lists.split_at_checked(*b as usize) else {
+            return [&[]; 3];
+        };
+        let Some((front, brands)) = front.split_at_checked(*s as usize) else {
+            return [&[]; 3];
+        };
+        let (all, sim_tags) = front.split_at_checked(*a as usize).unwrap_or((front, &[]));
+        [if sim { sim_tags } else { all }, brands, categories]
+    }
+
     /// Items carrying `t` as a similarity tag, by popularity desc then id asc.
     /// An item's similarity tags alone (one row: cheaper than [`TagIndex::item`] when the
     /// other lists are not needed).
