@@ -53,7 +53,7 @@ impl Prewritten {
             versions: super::text::versions_text(&snap.versions),
             scores: match kept {
                 Some((_, pre)) => pre.scores.clone(),
-                None => Arc::new(ScoreTexts::popular(snap, MEMO_ITEMS)),
+                None => Arc::new(ScoreTexts::popular(snap, weights, MEMO_ITEMS)),
             },
         }
     }
@@ -90,9 +90,9 @@ impl ScoreTexts {
     /// The texts of the scores the `n` most popular items of `snap` get in a popularity-only
     /// answer under its surface config's weights ([`crate::serve::spec::resolve_weights`]
     /// without request weights): the raw popularity saturated and blended with no other
-    /// signal, exactly as the candidate pool scores them.
-    pub(crate) fn popular(snap: &TenantSnapshot, n: usize) -> ScoreTexts {
-        let weights = popularity_weights(snap);
+    /// signal, exactly as the candidate pool scores them. `weights` is
+    /// [`popularity_weights`] of `snap` (the caller has it already).
+    pub(crate) fn popular(snap: &TenantSnapshot, weights: Weights, n: usize) -> ScoreTexts {
         let scores = snap.pop_order.iter().take(n).map(|&k| {
             let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
             popularity_score(&weights, pop)

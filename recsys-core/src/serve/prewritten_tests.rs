@@ -1,7 +1,7 @@
 //! The score memo held to [`write_f64`] on random sets of every kind of float, and the
 //! installed snapshot's memo held to the scores popularity answers actually return.
 
-use super::{Prewritten, ScoreTexts, MEMO_ITEMS};
+use super::{popularity_weights, Prewritten, ScoreTexts, MEMO_ITEMS};
 use crate::json::write::write_f64;
 use crate::tests::rng::Rng;
 use std::collections::HashSet;
@@ -126,7 +126,7 @@ fn popular_score_texts_hold_a_popularity_answers_scores() {
         let engine = Engine::new();
         engine.load_snapshot(docs).unwrap();
         let snap = engine.snapshot("demo", "home").unwrap().snapshot;
-        let memo = ScoreTexts::popular(&snap, MEMO_ITEMS);
+        let memo = ScoreTexts::popular(&snap, popularity_weights(&snap), MEMO_ITEMS);
         let k = 1 + g.index(n.min(60));
         let typed = engine
             .recommend(
