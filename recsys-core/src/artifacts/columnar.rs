@@ -712,6 +712,9 @@ fn write_cooc_plain<'c>(
     out.extend_from_slice(b"]}");
 }
 
+/// A counted row in the pipeline's layout (spans of `b`), its canonical text appended to
+/// `out`. Inlined: the hashing thread writes one for every popularity row and neighbour.
+#[inline(always)]
 fn write_counted_plain(out: &mut Vec<u8>, b: &[u8], c: &Counted) {
     out.extend_from_slice(b"{\"item_id\":");
     canon::copy(out, b, c.id.start - 1, c.id.end + 1);
