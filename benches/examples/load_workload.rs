@@ -84,7 +84,8 @@ fn main() {
 }
 
 /// [`load_workload`] step by step (manifest, each artifact staged from a copy of its bytes,
-/// apply), printing each step's wall and calling-thread CPU time.
+/// apply), printing each step's wall time, its calling thread's CPU time and the CPU time its
+/// other threads spent beside it.
 fn load_steps(
     engine: &recsys_core::Engine,
     wl: &Workload,
@@ -101,32 +102,47 @@ fn load_steps(
     let mut line = String::from("steps:");
     for uri in &uris {
         if let Some((_, bytes)) = wl.artifacts.iter().find(|(u, _)| u == uri) {
-            let (w, c) = (Instant::now(), thread_cpu_secs());
+            let (w, c, pc) = (Instant::now(), thread_cpu_secs(), process_cpu_secs());
             let owned = bytes.clone();
             engine
                 .loader_stage_artifact(t, s, uri, &owned)
                 .expect("artifact verifies");
             drop(owned);
             let kind = uri.rsplit('/').nth(1).unwrap_or("?");
+            let (c, pc) = (thread_cpu_secs() - c, process_cpu_secs() - pc);
             line += &format!(
-                " {kind} {:.3} s ({:.2} cpu),",
+                " {kind} {:.3} s ({c:.2} cpu, {:.2} beside),",
                 w.elapsed().as_secs_f64(),
-                thread_cpu_secs() - c
+                pc - c
             );
         }
     }
     let (_, hwm) = rss_kib().unwrap_or_default();
     line += &format!(" peak so far {:.0} MiB,", hwm as f64 / 1024.0);
-    let (w, c) = (Instant::now(), thread_cpu_secs());
+    let (w, c, pc) = (Instant::now(), thread_cpu_secs(), process_cpu_secs());
     let v = engine
         .loader_apply_artifacts(t, s, now, Default::default())
         .expect("artifacts step");
+    let (c, pc) = (thread_cpu_secs() - c, process_cpu_secs() - pc);
     println!(
-        "{line} apply {:.3} s ({:.2} cpu)",
+        "{line} apply {:.3} s ({c:.2} cpu, {:.2} beside)",
         w.elapsed().as_secs_f64(),
-        thread_cpu_secs() - c
+        pc - c
     );
     v
+}
+
+/// CPU seconds of every thread of this process so far (`/proc/self/stat`, threads that ended
+/// included): less [`thread_cpu_secs`] over a step, what its other threads spent beside the
+/// calling thread.
+fn process_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // utime and stime, in ticks, are the 12th and 13th fields after the command's name.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: f64 = (after_name.split_whitespace().skip(11).take(2))
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 /// `set_rules` with block targets the engine has not seen (what an operator blocking a new

@@ -209,6 +209,9 @@ struct Pass<'a, 'l> {
     queued: bool,
     /// The neighbours of the co-occurrence row read by `rows`.
     pairs: Vec<Counted>,
+    /// With a second thread, the popularity and co-occurrence rows read by `rows` whose
+    /// canonical text it writes (see `queued`): the pass reads the next row meanwhile.
+    left: Queue<'a>,
 }
 
 impl<'a, 'l> Pass<'a, 'l> {
@@ -230,6 +233,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             pairs: Vec::new(),
             beside: None,
             queued: false,
+            left: Queue::default(),
         }
     }
 
@@ -282,12 +286,13 @@ impl<'a, 'l> Pass<'a, 'l> {
         self.at_body = Some(Prefix::of(env));
     }
 
-    /// Hashes what was written once a chunk is full.
+    /// Hashes what was written once a chunk is full (with a second thread, also once the
+    /// rows whose text is left to it, [`Pass::left`], make a chunk).
     #[inline]
     fn flush(&mut self) {
-        if self.out.len() >= HASH_CHUNK {
+        if self.out.len() >= HASH_CHUNK || self.left.full() {
             match &self.beside {
-                Some(pipe) => pipe.hand_over(&mut self.out, None),
+                Some(pipe) => pipe.hand_over(&mut self.out, Some(&mut self.left)),
                 None => {
                     self.hasher.update(&self.out);
                     self.out.clear();
@@ -341,6 +346,12 @@ impl<'a, 'l> Pass<'a, 'l> {
             Ok(())
         })?;
         self.out.push(b']');
+        if self.left.leaves_text() {
+            // Their text goes before what the pass writes next.
+            if let Some(pipe) = &self.beside {
+                pipe.hand_over(&mut self.out, Some(&mut self.left));
+            }
+        }
         self.rows = n;
         self.columns = Some(match cols {
             Build::Queued(mut q) => {
@@ -386,7 +397,12 @@ impl<'a, 'l> Pass<'a, 'l> {
     fn pop_row(&mut self, r: &mut Reader<'a>, ids: &mut ColStrs, scores: &mut Vec<f64>) -> R<()> {
         if self.fast {
             if let Some(c) = r.fast_row(1, |c, len| c.counted(len)) {
-                write_counted_plain(&mut self.out, r.bytes(), &c);
+                if self.beside.is_some() {
+                    self.left
+                        .written(self.out.len(), None, std::slice::from_ref(&c));
+                } else {
+                    write_counted_plain(&mut self.out, r.bytes(), &c);
+                }
                 ids.push(r.text(c.id));
                 scores.push(c.count as f64);
                 self.fast_rows += 1;
@@ -489,20 +505,15 @@ impl<'a, 'l> Pass<'a, 'l> {
         let Some(key) = r.fast_row(3, |c, len| c.cooc_row(limit, len, pairs)) else {
             return false;
         };
-        let b = r.bytes();
-        let out = &mut self.out;
-        out.extend_from_slice(b"{\"item_id\":");
-        canon::copy(out, b, key.start - 1, key.end + 1);
-        out.extend_from_slice(b",\"items\":[");
-        for (j, c) in self.pairs.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            write_counted_plain(out, b, c);
+        if self.beside.is_some() {
+            self.left.written(self.out.len(), Some(key), &self.pairs);
+        } else {
+            write_cooc_plain(&mut self.out, r.bytes(), key, self.pairs.iter());
+        }
+        for c in &self.pairs {
             rc.ids.push(r.text(c.id));
             rc.scores.push(c.count as f64);
         }
-        out.extend_from_slice(b"]}");
         rc.keys.push(r.text(key));
         rc.end_row();
         self.fast_rows += 1;
@@ -681,6 +692,29 @@ fn write_counted(out: &mut String, id: &str, count: i64) {
 /// [`write_counted`] into the canonical text, of a row `c` of the input `b` whose Go
 /// encoding is its tokens as they stand (see `rows`).
 #[inline]
+/// A co-occurrence row in the pipeline's layout (`key` and its neighbours `pairs`, spans of
+/// `b`), its canonical text appended to `out`.
+fn write_cooc_plain<'c>(
+    out: &mut Vec<u8>,
+    b: &[u8],
+    key: Span,
+    pairs: impl Iterator<Item = &'c Counted>,
+) {
+    out.extend_from_slice(b"{\"item_id\":");
+    canon::copy(out, b, key.start - 1, key.end + 1);
+    out.extend_from_slice(b",\"items\":[");
+    for (j, c) in pairs.enumerate() {
+        if j > 0 {
+            out.push(b',');
+        }
+        write_counted_plain(out, b, c);
+    }
+    out.extend_from_slice(b"]}");
+}
+
+/// A counted row in the pipeline's layout (spans of `b`), its canonical text appended to
+/// `out`. Inlined: the hashing thread writes one for every popularity row and neighbour.
+#[inline(always)]
 fn write_counted_plain(out: &mut Vec<u8>, b: &[u8], c: &Counted) {
     out.extend_from_slice(b"{\"item_id\":");
     canon::copy(out, b, c.id.start - 1, c.id.end + 1);

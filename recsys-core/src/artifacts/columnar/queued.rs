@@ -6,14 +6,23 @@
 //! a row the general reader took as its strings ([`Op::General`]). The thread takes the rows in
 //! order, so the tags are interned in the same order as on one thread (ids are first-seen
 //! positions): the columns are the one thread's.
+//!
+//! Popularity rows and co-occurrence rows read by the layout are queued the other way round:
+//! the pass builds their columns and leaves their canonical text out of the chunk, recording
+//! where it goes and the spans it is written from ([`Queue::written`]); the second thread writes
+//! it there from the input before hashing, the same bytes in the same order.
 
-use crate::artifacts::rows::Span;
+use crate::artifacts::rows::{Counted, Span};
 use crate::snapshot::{Columns, TagColsBuilder};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// Tags queued before the pass hands its chunk over (bounds a chunk of long rows).
 const TAGS: usize = 8192;
+
+/// Counted pairs whose text is left to the second thread before the pass hands its chunk
+/// over (~70 KiB of text, about a chunk).
+const PAIRS: usize = 2048;
 
 /// Where a content row's tags and id go: the columns themselves, or a [`Queue`].
 pub(super) trait TagSink<'a> {
@@ -42,9 +51,23 @@ enum Op<'a> {
     General { id: Cow<'a, str>, tags: usize },
 }
 
+/// A row whose canonical text the second thread writes (see [`Queue::written`]).
+struct Written {
+    /// Where in the chunk's text it goes.
+    at: usize,
+    /// A co-occurrence row's key (the anchor id); `None` for a popularity row.
+    key: Option<Span>,
+    /// Its pairs: the next this many of [`Queue::pairs`].
+    pairs: usize,
+}
+
 /// The rows of one chunk, in order.
 #[derive(Default)]
 pub(super) struct Queue<'a> {
+    /// Rows whose text is left out of the chunk, by position.
+    written: Vec<Written>,
+    /// Their pairs, in order.
+    pairs: Vec<Counted>,
     ops: Vec<Op<'a>>,
     /// The tags of the rows read by the layout, in order.
     pub(super) spans: Vec<Span>,
@@ -62,13 +85,33 @@ impl<'a> Queue<'a> {
         self.ops.push(Op::Fast { id, tags });
     }
 
+    /// Leaves a popularity row's text (`pairs` holds its one pair) or a co-occurrence row's
+    /// (`key` and its neighbours) to the second thread, at `at` in the chunk's text.
+    #[inline]
+    pub(super) fn written(&mut self, at: usize, key: Option<Span>, pairs: &[Counted]) {
+        self.written.push(Written {
+            at,
+            key,
+            pairs: pairs.len(),
+        });
+        self.pairs.extend_from_slice(pairs);
+    }
+
+    /// Whether rows were left to the second thread to write.
+    #[inline]
+    pub(super) fn leaves_text(&self) -> bool {
+        !self.written.is_empty()
+    }
+
     /// Whether the chunk should be handed over before its text is full.
     #[inline]
     pub(super) fn full(&self) -> bool {
-        self.spans.len() >= TAGS || self.strs.len() >= TAGS
+        self.spans.len() >= TAGS || self.strs.len() >= TAGS || self.pairs.len() >= PAIRS
     }
 
     fn clear(&mut self) {
+        self.written.clear();
+        self.pairs.clear();
         self.ops.clear();
         self.spans.clear();
         self.strs.clear();
@@ -93,6 +136,8 @@ pub(super) struct Replay<'a> {
     hasher: Sha256,
     /// The tag columns, once a chunk came with rows.
     cols: Option<TagColsBuilder<'a>>,
+    /// A chunk's text with the rows left to this thread written in.
+    text: Vec<u8>,
 }
 
 impl<'a> Replay<'a> {
@@ -102,14 +147,18 @@ impl<'a> Replay<'a> {
             src,
             hasher: Sha256::new(),
             cols: None,
+            text: Vec::new(),
         }
     }
 
-    /// Takes one chunk: hashes its `text`, and adds the rows queued with it (`q`, left empty)
-    /// to the columns.
+    /// Takes one chunk: hashes its `text` (with the rows whose text was left to this thread
+    /// written in), and adds the content rows queued with it to the columns (`q` is left
+    /// empty).
     pub(super) fn chunk(&mut self, text: &[u8], q: &mut Queue<'a>) {
-        self.hasher.update(text);
+        self.hasher
+            .update(write_in(self.src.as_bytes(), &mut self.text, text, q));
         if q.ops.is_empty() {
+            q.clear();
             return;
         }
         let cols = self.cols.get_or_insert_with(|| TagColsBuilder::new(0));
@@ -142,4 +191,30 @@ impl<'a> Replay<'a> {
         let cols = self.cols.map(|t| Columns::Tags(t.finish()));
         (self.hasher, cols)
     }
+}
+
+/// The chunk's `text` with the rows [`Queue::written`] left out of it written in at their
+/// places from the input `b`'s spans (as the pass writes them on one thread), in `out`; `text`
+/// itself when there are none.
+fn write_in<'t>(b: &[u8], out: &'t mut Vec<u8>, text: &'t [u8], q: &Queue<'_>) -> &'t [u8] {
+    if q.written.is_empty() {
+        return text;
+    }
+    out.clear();
+    let mut from = 0;
+    let mut pairs = q.pairs.iter();
+    for w in &q.written {
+        out.extend_from_slice(&text[from..w.at]);
+        from = w.at;
+        match w.key {
+            None => {
+                for c in pairs.by_ref().take(w.pairs) {
+                    super::write_counted_plain(out, b, c);
+                }
+            }
+            Some(key) => super::write_cooc_plain(out, b, key, pairs.by_ref().take(w.pairs)),
+        }
+    }
+    out.extend_from_slice(&text[from..]);
+    out
 }
