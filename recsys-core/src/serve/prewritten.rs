@@ -1,7 +1,8 @@
 //! What every JSON answer from an installed snapshot writes the same, written once when the
 //! snapshot is installed (`Engine`'s map of installed snapshots holds it beside the
-//! snapshot): `meta`'s version members ([`super::text::versions_text`]) and the text of the
-//! scores the most popular items get under the snapshot's surface config ([`ScoreTexts`]).
+//! snapshot): `meta`'s version members ([`super::text::versions_text`]), the text of the
+//! scores the most popular items get under the snapshot's surface config ([`ScoreTexts`]),
+//! and the whole item a popularity answer writes at each rank ([`ItemTexts`]).
 //!
 //! The score texts are a memo, not a rule: a popularity-only answer (no anchors, no rules
 //! acting, the config's weights; every anonymous request of a popularity or blend surface)
@@ -11,6 +12,11 @@
 //! compared on lookup, so a hit writes exactly what [`write_f64`] writes for those bits,
 //! whatever item or weights produced them; any other score (a boosted, blended or
 //! personalised one, another config's, an experiment's) misses and is written as before.
+//! The item texts are a memo of the same kind, one level up: the item at rank `r` of such
+//! an answer is the `r`-th most popular one, so its whole text (id, rank and score) is
+//! written at install and copied when the answer's item at that rank has that key and those
+//! score bits; any other item at that rank (a filter or pin moved the order, a boost moved
+//! the score) misses and is written piece by piece.
 
 use crate::candidates::Signals;
 use crate::config::Weights;
@@ -32,6 +38,9 @@ pub(crate) struct Prewritten {
     /// The score texts of the [`MEMO_ITEMS`] most popular items (shared with the snapshot
     /// this one replaced when both score them alike).
     pub scores: Arc<ScoreTexts>,
+    /// The item texts of a popularity answer's first [`MEMO_ITEMS`] ranks (shared with the
+    /// snapshot this one replaced when the score texts are and both have the same ids).
+    pub items: Arc<ItemTexts>,
 }
 
 impl Prewritten {
@@ -49,12 +58,24 @@ impl Prewritten {
                 && p.pop_count.ptr_eq(&snap.pop_count)
                 && pre.scores.weights == weights
         });
+        let (scores, items) = match kept {
+            Some((p, pre)) if Arc::ptr_eq(&p.items, &snap.items) => {
+                (pre.scores.clone(), pre.items.clone())
+            }
+            Some((_, pre)) => {
+                let items = ItemTexts::popular(snap, &pre.scores, MEMO_ITEMS);
+                (pre.scores.clone(), Arc::new(items))
+            }
+            None => {
+                let scores = ScoreTexts::popular(snap, weights, MEMO_ITEMS);
+                let items = ItemTexts::popular(snap, &scores, MEMO_ITEMS);
+                (Arc::new(scores), Arc::new(items))
+            }
+        };
         Prewritten {
             versions: super::text::versions_text(&snap.versions),
-            scores: match kept {
-                Some((_, pre)) => pre.scores.clone(),
-                None => Arc::new(ScoreTexts::popular(snap, weights, MEMO_ITEMS)),
-            },
+            scores,
+            items,
         }
     }
 }
@@ -170,6 +191,95 @@ impl ScoreTexts {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.slots.iter().filter(|s| s.len != 0).count()
+    }
+}
+
+/// The most text [`ItemTexts`] holds: ranks after the one that crosses it get none (they
+/// miss), so a catalog of very long ids costs at most this much more per snapshot.
+pub(crate) const ITEM_TEXT_BYTES: usize = 64 * 1024;
+
+/// One rank of [`ItemTexts`]: the item and score bits its text was written for, and where
+/// the text ends (it starts where the previous rank's ends).
+#[derive(Clone, Copy)]
+struct Ranked {
+    key: u32,
+    end: u32,
+    bits: u64,
+}
+
+/// The text of the item at each of the first ranks of a popularity answer, as the call
+/// path's writer writes it (`{"item_id":…,"rank":…,"score":…}`, after a comma from the
+/// second rank on): rank `r`'s is written for the `r`-th most popular item and its
+/// popularity score ([`ScoreTexts::popular`]). Looked up by rank, the item's key and its
+/// score's exact bits, all three compared. Immutable once built.
+pub(crate) struct ItemTexts {
+    ranks: Box<[Ranked]>,
+    text: String,
+}
+
+impl ItemTexts {
+    /// The texts of the first `n` ranks of a popularity answer of `snap`, scored as
+    /// `scores` (the snapshot's [`ScoreTexts::popular`]) holds them.
+    pub(crate) fn popular(snap: &TenantSnapshot, scores: &ScoreTexts, n: usize) -> ItemTexts {
+        let order = snap.pop_order.iter().take(n).map(|&k| {
+            let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+            (
+                k,
+                snap.items.name(k),
+                popularity_score(&scores.weights, pop),
+            )
+        });
+        ItemTexts::of(order, scores)
+    }
+
+    /// The texts of `items` (key, id, score) at ranks 1, 2, … (score texts copied from
+    /// `scores` when there, as the writer does), until [`ITEM_TEXT_BYTES`] are written.
+    pub(crate) fn of<'a>(
+        items: impl IntoIterator<Item = (u32, &'a str, f64)>,
+        scores: &ScoreTexts,
+    ) -> ItemTexts {
+        let mut ranks = Vec::new();
+        let mut text = String::new();
+        for (i, (key, id, score)) in items.into_iter().enumerate() {
+            if text.len() >= ITEM_TEXT_BYTES {
+                break;
+            }
+            if i > 0 {
+                text.push(',');
+            }
+            let rank = i as u64 + 1;
+            super::text::write_plain_item(&mut text, (id, false), rank, (score, Some(scores)));
+            ranks.push(Ranked {
+                key,
+                end: text.len() as u32,
+                bits: score.to_bits(),
+            });
+        }
+        ItemTexts {
+            ranks: ranks.into_boxed_slice(),
+            text,
+        }
+    }
+
+    /// The text of the item at answer position `i` (rank `i + 1`, with its leading comma
+    /// after the first), when it was written for item `key` scored `score` (exact bits).
+    #[inline]
+    pub(crate) fn get(&self, i: usize, key: u32, score: f64) -> Option<&str> {
+        let r = self.ranks.get(i)?;
+        if r.key != key || r.bits != score.to_bits() {
+            return None;
+        }
+        let start = match i {
+            0 => 0,
+            _ => self.ranks[i - 1].end as usize,
+        };
+        self.text.get(start..r.end as usize)
+    }
+
+    /// How many ranks have a text.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.ranks.len()
     }
 }
 

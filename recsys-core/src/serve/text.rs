@@ -196,7 +196,7 @@ pub(crate) fn write(r: &View) -> Result<String, SerError> {
                 write_item(&mut out, item)?;
             }
         }
-        Items::Returned(r) => write_plain_items(&mut out, r.iter(), r.scores),
+        Items::Returned(r) => write_returned(&mut out, r),
         #[cfg(test)]
         Items::Plain {
             items,
@@ -283,8 +283,9 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
 }
 
 /// Items without reasons or explanations: (id, score, whether the id needs no escape) in
-/// answer order, ranked from 1; scores found in `scores` are copied from there.
-#[inline]
+/// answer order, ranked from 1; scores found in `scores` are copied from there (the tests'
+/// [`Items::Plain`]; the call path's items go through [`write_returned`]).
+#[cfg(test)]
 fn write_plain_items<'b>(
     out: &mut String,
     items: impl Iterator<Item = (&'b str, f64, bool)>,
@@ -298,9 +299,26 @@ fn write_plain_items<'b>(
     }
 }
 
+/// The call path's items without reasons or explanations: each copied whole from the
+/// installed snapshot's item texts when the item at its rank has the key and score they
+/// were written for, otherwise written as [`write_plain_items`] writes it.
+#[inline]
+fn write_returned(out: &mut String, r: &super::items::PlainItems) {
+    for (i, (key, score)) in r.iter().enumerate() {
+        if let Some(text) = r.texts.and_then(|t| t.get(i, key, score)) {
+            out.push_str(text);
+            continue;
+        }
+        if i > 0 {
+            out.push(',');
+        }
+        write_plain_item(out, r.id(key), i as u64 + 1, (score, r.scores));
+    }
+}
+
 /// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}` (`plain`:
 /// the id is known to need no escape; the score's text is copied from `memo` when there).
-fn write_plain_item(
+pub(crate) fn write_plain_item(
     out: &mut String,
     (id, plain): (&str, bool),
     rank: u64,
