@@ -1,6 +1,7 @@
 //! What every JSON answer from an installed snapshot writes the same, written once when the
 //! snapshot is installed (`Engine`'s map of installed snapshots holds it beside the
-//! snapshot): `meta`'s version members ([`super::text::versions_text`]), the text of the
+//! snapshot): `meta`'s first members ([`MetaHead`]) and its version members
+//! ([`super::text::versions_text`]), the text of the
 //! scores the most popular items get under the snapshot's surface config ([`ScoreTexts`]),
 //! and the whole item a popularity answer writes at each rank ([`ItemTexts`]).
 //!
@@ -33,6 +34,8 @@ pub(crate) const MEMO_ITEMS: usize = 256;
 
 /// The parts of a snapshot's JSON answers written when it was installed.
 pub(crate) struct Prewritten {
+    /// `meta`'s opening members for requests of the snapshot's own surface ([`MetaHead`]).
+    pub head: MetaHead,
     /// `meta`'s version members ([`super::text::versions_text`]).
     pub versions: String,
     /// The score texts of the [`MEMO_ITEMS`] most popular items (shared with the snapshot
@@ -44,13 +47,15 @@ pub(crate) struct Prewritten {
 }
 
 impl Prewritten {
-    /// The pre-written parts of `snap`'s answers; `previous` is the snapshot it replaces
+    /// The pre-written parts of `snap`'s answers under the engine's build label `label`
+    /// ([`crate::EngineOptions::algo_version`]); `previous` is the snapshot it replaces
     /// and that one's parts, whose score texts are kept when both snapshots share their
     /// popularity arrays and score under the same weights (a rules change: `set_rules`
     /// rebuilds no catalog).
     pub(crate) fn of(
         snap: &TenantSnapshot,
         previous: Option<(&TenantSnapshot, &Prewritten)>,
+        label: &str,
     ) -> Prewritten {
         let weights = popularity_weights(snap);
         let kept = previous.filter(|(p, pre)| {
@@ -73,10 +78,60 @@ impl Prewritten {
             }
         };
         Prewritten {
+            head: MetaHead::of(snap, label),
             versions: super::text::versions_text(&snap.versions),
             scores,
             items,
         }
+    }
+}
+
+/// The segment a request without one is served in.
+const DEFAULT_SEGMENT: &str = "default";
+
+/// The text of `meta`'s opening and first members (`tenant_id`, `surface`, `segment`,
+/// `algo_version`: [`super::text::write_meta_head`]) as an answer from the snapshot writes
+/// them for a request of the snapshot's own surface in the default segment, under the
+/// engine's build label and the snapshot config's algorithm. The surface, segment and
+/// algorithm parts an answer has are compared with the ones written for, so another
+/// surface (the `default` surface serving), segment or algorithm (an experiment's, a
+/// fallback config's) misses and is written per answer; the tenant is the snapshot's.
+pub(crate) struct MetaHead {
+    surface: String,
+    label: String,
+    algo: Option<&'static str>,
+    text: String,
+}
+
+impl MetaHead {
+    /// The head of `snap`'s answers under build label `label`.
+    pub(crate) fn of(snap: &TenantSnapshot, label: &str) -> MetaHead {
+        let algo = snap.algo_explicit.then(|| snap.config.algo.as_str());
+        let mut text = String::new();
+        let strings = [snap.tenant.as_str(), &snap.surface, DEFAULT_SEGMENT];
+        super::text::write_meta_head(&mut text, strings, (label, algo));
+        MetaHead {
+            surface: snap.surface.clone(),
+            label: label.to_owned(),
+            algo,
+            text,
+        }
+    }
+
+    /// The head's text when an answer's `surface`, `segment` and `algo_version` parts are
+    /// the ones it was written for.
+    #[inline]
+    pub(crate) fn get(
+        &self,
+        surface: &str,
+        segment: &str,
+        (label, algo): (&str, Option<&str>),
+    ) -> Option<&str> {
+        let same = surface == self.surface
+            && segment == DEFAULT_SEGMENT
+            && algo == self.algo
+            && label == self.label;
+        same.then_some(self.text.as_str())
     }
 }
 

@@ -1,9 +1,13 @@
 //! The score memo held to [`write_f64`] on random sets of every kind of float, and the
 //! installed snapshot's memo held to the scores popularity answers actually return.
 
-use super::{popularity_weights, ItemTexts, Prewritten, ScoreTexts, ITEM_TEXT_BYTES, MEMO_ITEMS};
+use super::{
+    popularity_weights, ItemTexts, MetaHead, Prewritten, ScoreTexts, ITEM_TEXT_BYTES, MEMO_ITEMS,
+};
 use crate::json::write::write_f64;
+use crate::request::warnings;
 use crate::tests::rng::Rng;
+use crate::{Context, Documents, Engine, EngineOptions, RecommendRequest, Timestamp, User};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -188,21 +192,21 @@ fn score_texts_are_kept_across_a_rules_change_only() {
             .all(|i| pre.scores.get(i.score) == Some(&text(i.score)[..]))
     };
     let s1 = current();
-    let p1 = Prewritten::of(&s1, None);
+    let p1 = Prewritten::of(&s1, None, "x");
     assert!(answer_hits(&p1));
     // Rules: the catalog is kept, so are the texts.
     let rules = parse(br#"[{"action":"block","item_ids":["i3"]}]"#).unwrap();
     engine.set_rules("demo", Some(&rules)).unwrap();
     let s2 = current();
     assert!(!Arc::ptr_eq(&s1, &s2));
-    let p2 = Prewritten::of(&s2, Some((&s1, &p1)));
+    let p2 = Prewritten::of(&s2, Some((&s1, &p1)), "x");
     assert!(Arc::ptr_eq(&p1.scores, &p2.scores));
     assert!(Arc::ptr_eq(&p1.items, &p2.items));
     // Other weights: new texts, and the old ones would miss.
     let config = parse(br#"{"weights":{"pop":3}}"#).unwrap();
     engine.set_config("demo", Some(&config)).unwrap();
     let s3 = current();
-    let p3 = Prewritten::of(&s3, Some((&s2, &p2)));
+    let p3 = Prewritten::of(&s3, Some((&s2, &p2)), "x");
     assert!(!Arc::ptr_eq(&p2.scores, &p3.scores));
     assert!(!Arc::ptr_eq(&p2.items, &p3.items));
     assert!(answer_hits(&p3) && !answer_hits(&p2));
@@ -212,11 +216,16 @@ fn score_texts_are_kept_across_a_rules_change_only() {
         .signals(signals(2.5).as_str());
     engine.load_snapshot(docs).unwrap();
     let s4 = current();
-    let p4 = Prewritten::of(&s4, Some((&s3, &p3)));
+    let p4 = Prewritten::of(&s4, Some((&s3, &p3)), "x");
     assert_eq!(p4.scores.weights, p3.scores.weights);
     assert!(!Arc::ptr_eq(&p3.scores, &p4.scores));
     assert!(!Arc::ptr_eq(&p3.items, &p4.items));
     assert!(answer_hits(&p4));
+}
+
+/// The time the engine-level tests serve at.
+fn now() -> Timestamp {
+    Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap()
 }
 
 /// An id of any kind: short or long, sometimes with a byte the answer escapes.
@@ -295,9 +304,7 @@ fn item_texts_are_what_the_writer_writes() {
 /// the ranks and scores (misses), k past the memo; and it holds the ranks such answers keep.
 #[test]
 fn item_texts_write_popularity_answers_as_the_typed_answers() {
-    use crate::{Context, Documents, Engine, RecommendRequest, Timestamp, User};
     let mut g = Rng::new(0x1e75_a115);
-    let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
     let (mut hits, mut misses) = (0, 0);
     for case in 0..80 {
         let most = if g.chance(300) { 320 } else { 40 };
@@ -339,7 +346,7 @@ fn item_texts_write_popularity_answers_as_the_typed_answers() {
             engine.set_rules("demo", Some(&rules)).unwrap();
         }
         let snap = engine.snapshot("demo", "home").unwrap().snapshot;
-        let pre = Prewritten::of(&snap, None);
+        let pre = Prewritten::of(&snap, None, "x");
         for _ in 0..3 {
             let k = 1 + g.index(n.min(300) + 2);
             let excluded: Vec<String> = match g.chance(300) {
@@ -356,7 +363,7 @@ fn item_texts_write_popularity_answers_as_the_typed_answers() {
             req.segment = "default".into();
             req.exclude_ids = excluded;
             let typed = engine
-                .recommend(&req, &Context::new(now, "demo").request_id("r"))
+                .recommend(&req, &Context::new(now(), "demo").request_id("r"))
                 .unwrap();
             assert_eq!(
                 text,
@@ -376,4 +383,112 @@ fn item_texts_write_popularity_answers_as_the_typed_answers() {
         }
     }
     assert!(hits > 2_000 && misses > 200, "{hits} hits, {misses} misses");
+}
+
+/// A string for a tenant (`path`: path-safe) or a label: sometimes with a byte the answer
+/// escapes.
+fn name(g: &mut Rng, prefix: &str, path: bool) -> String {
+    let odd: &[char] = match path {
+        true => &['"', 'é', '\u{2028}'],
+        false => &['"', '\\', '\t', 'é', '\u{2028}'],
+    };
+    let mut s = String::from(prefix);
+    for _ in 0..g.index(6) {
+        s.push(match g.below(12) {
+            0 => *g.pick(odd),
+            _ => char::from(b'a' + g.below(26) as u8),
+        });
+    }
+    s.push('z');
+    s
+}
+
+/// `meta`'s head, written once an install, is the typed answer's text for requests of the
+/// snapshot's surface in the default segment (segment named or defaulted), and misses for
+/// another segment, another surface the `default` surface serves, another algorithm or
+/// label; tenants, surfaces and labels hold bytes to escape now and then.
+#[test]
+fn meta_heads_write_what_the_typed_answer_writes() {
+    let mut g = Rng::new(0x3e7a_4ead);
+    let (mut hits, mut misses) = (0, 0);
+    for case in 0..150 {
+        let label = name(&mut g, "v", false);
+        let engine = Engine::with_options(EngineOptions {
+            algo_version: label.clone(),
+            ..EngineOptions::default()
+        });
+        let tenant = name(&mut g, "t", true);
+        let own = if g.chance(300) {
+            "default".to_string()
+        } else {
+            format!("s{}", g.below(1000))
+        };
+        let config = *g.pick(&["", r#"{"algo":"popularity"}"#, r#"{"algo":"blend"}"#]);
+        let signals = r#"{"popularity":[{"item_id":"a","score":2},{"item_id":"b","score":1}]}"#;
+        let mut docs = Documents::new(tenant.as_str(), own.as_str()).signals(signals);
+        if !config.is_empty() {
+            docs = docs.config(config);
+        }
+        engine.load_snapshot(docs).unwrap();
+        let snap = engine.snapshot(&tenant, &own).unwrap().snapshot;
+        let head = MetaHead::of(&snap, &label);
+        for _ in 0..4 {
+            let surface = match own == "default" && g.chance(400) {
+                true => "other".to_string(),
+                false => own.clone(),
+            };
+            let segment = *g.pick(&["", "default", "vip"]);
+            let member = match segment {
+                "" => String::new(),
+                s => format!(r#""segment":"{s}","#),
+            };
+            let mut tenant_text = String::new();
+            crate::json::write::write_std_string(&mut tenant_text, &tenant);
+            let call = format!(
+                r#"{{"request":{{"surface":"{surface}",{member}"k":2,"user":{{"user_id":"u"}},"options":{{}}}},"ctx":{{"now":"2026-03-01T12:00:00Z","tenant":{tenant_text}}}}}"#
+            );
+            let text = engine.call("recommend", &call).unwrap();
+            let mut req = RecommendRequest::new(surface.as_str(), User::id("u")).k(2);
+            req.segment = match segment {
+                "" => "default".into(),
+                s => s.into(),
+            };
+            let mut typed = engine
+                .recommend(&req, &Context::new(now(), tenant.as_str()))
+                .unwrap();
+            if segment.is_empty() {
+                // The typed request names its segment: only the call's answer warns.
+                let detail = "segment defaulted to 'default'".to_string();
+                let w = crate::request::Warning::new(warnings::DEFAULT_APPLIED, detail);
+                typed.warnings.insert(0, w);
+            }
+            assert_eq!(text, crate::json::to_text(&typed).unwrap(), "case {case}");
+            let algo = snap.algo_explicit.then(|| snap.config.algo.as_str());
+            let m = &typed.meta;
+            match head.get(&m.surface, &m.segment, (&label, algo)) {
+                Some(t) => {
+                    let mut w = String::new();
+                    let strings = [m.tenant_id.as_str(), &m.surface, &m.segment];
+                    crate::serve::text::write_meta_head(&mut w, strings, (&label, algo));
+                    assert_eq!(t, w, "case {case}");
+                    assert!(text.contains(t), "case {case}");
+                    hits += 1;
+                }
+                None => misses += 1,
+            }
+            let other = if algo == Some("blend") {
+                "popularity"
+            } else {
+                "blend"
+            };
+            assert_eq!(
+                head.get(&m.surface, &m.segment, (&label, Some(other))),
+                None
+            );
+            assert_eq!(head.get(&m.surface, &m.segment, ("w", algo)), None);
+            assert_eq!(head.get(&m.surface, "vip", (&label, algo)), None);
+            assert_eq!(head.get("other-surface", &m.segment, (&label, algo)), None);
+        }
+    }
+    assert!(hits > 150 && misses > 150, "{hits} hits, {misses} misses");
 }

@@ -70,6 +70,10 @@ pub(crate) struct MetaView<'a> {
     pub manifest_version: Option<&'a str>,
     pub release_id: Option<&'a str>,
     pub artifact_versions: &'a [(String, String)],
+    /// The text [`write_meta_head`] wrote of `meta`'s opening and the four members above
+    /// when the snapshot was installed ([`super::prewritten::MetaHead`]), when it holds for
+    /// them; `None`: they are written per answer.
+    pub head: Option<&'a str>,
     /// The text [`versions_text`] wrote of the four versions and `artifact_versions` above
     /// when the snapshot was installed (the same members, no string scanned per answer);
     /// `None`: they are written per answer.
@@ -107,6 +111,7 @@ impl<'a> MetaView<'a> {
             manifest_version: m.manifest_version.as_deref(),
             release_id: m.release_id.as_deref(),
             artifact_versions: &m.artifact_versions,
+            head: None,
             versions_text: None,
             snapshot_surface: m.snapshot_surface.as_deref(),
             request_id: m.request_id.as_deref(),
@@ -358,6 +363,7 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         manifest_version,
         release_id,
         artifact_versions,
+        head,
         versions_text,
         snapshot_surface,
         request_id,
@@ -366,20 +372,10 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         diagnostics,
         experiment,
     } = m;
-    // The strings' quotes are in the literals around them.
-    out.push_str("{\"tenant_id\":\"");
-    push_std_str(out, tenant_id);
-    out.push_str("\",\"surface\":\"");
-    push_std_str(out, surface);
-    out.push_str("\",\"segment\":\"");
-    push_std_str(out, segment);
-    out.push_str("\",\"algo_version\":\"");
-    push_std_str(out, algo_version.0);
-    if let Some(algo) = algo_version.1 {
-        out.push(':');
-        push_std_str(out, algo);
+    match head {
+        Some(text) => out.push_str(text),
+        None => write_meta_head(out, [tenant_id, surface, segment], *algo_version),
     }
-    out.push('"');
     match versions_text {
         Some(text) => out.push_str(text),
         None => write_versions(
@@ -411,6 +407,29 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
     }
     out.push('}');
     Ok(())
+}
+
+/// `meta`'s opening and first members: `{"tenant_id":…,"surface":…,"segment":…,
+/// "algo_version":…` (the build label, and `:` and the algorithm when there is one).
+pub(crate) fn write_meta_head(
+    out: &mut String,
+    [tenant_id, surface, segment]: [&str; 3],
+    algo_version: (&str, Option<&str>),
+) {
+    // The strings' quotes are in the literals around them.
+    out.push_str("{\"tenant_id\":\"");
+    push_std_str(out, tenant_id);
+    out.push_str("\",\"surface\":\"");
+    push_std_str(out, surface);
+    out.push_str("\",\"segment\":\"");
+    push_std_str(out, segment);
+    out.push_str("\",\"algo_version\":\"");
+    push_std_str(out, algo_version.0);
+    if let Some(algo) = algo_version.1 {
+        out.push(':');
+        push_std_str(out, algo);
+    }
+    out.push('"');
 }
 
 /// `meta`'s `config_version`, `rules_version`, `manifest_version` and `release_id` (each
