@@ -59,11 +59,16 @@ struct Installed {
 }
 
 impl Installed {
-    /// `snap` as installed in place of `previous` (whose pre-written parts it may share).
-    fn new(snap: &Arc<TenantSnapshot>, previous: Option<&Arc<Installed>>) -> Arc<Installed> {
+    /// `snap` as installed in place of `previous` (whose pre-written parts it may share),
+    /// its answers labelled `label` ([`EngineOptions::algo_version`]).
+    fn new(
+        snap: &Arc<TenantSnapshot>,
+        previous: Option<&Arc<Installed>>,
+        label: &str,
+    ) -> Arc<Installed> {
         let previous = previous.map(|p| (&*p.snap, &p.pre));
         Arc::new(Installed {
-            pre: Prewritten::of(snap, previous),
+            pre: Prewritten::of(snap, previous, label),
             snap: snap.clone(),
         })
     }
@@ -478,7 +483,10 @@ impl Engine {
         let current = self.snapshots.load();
         let installed: Vec<Arc<Installed>> = snaps
             .iter()
-            .map(|s| Installed::new(s, current.get(&SurfaceKey(&s.tenant, &s.surface))))
+            .map(|s| {
+                let previous = current.get(&SurfaceKey(&s.tenant, &s.surface));
+                Installed::new(s, previous, &self.options.algo_version)
+            })
             .collect();
         drop(current);
         self.snapshots.rcu(|cur| {
@@ -519,8 +527,8 @@ impl Engine {
     pub(crate) fn install_arc(&self, snap: Arc<TenantSnapshot>) -> Option<Arc<TenantSnapshot>> {
         let key = (snap.tenant.clone(), snap.surface.clone());
         let current = self.snapshots.load();
-        let installed =
-            Installed::new(&snap, current.get(&SurfaceKey(&snap.tenant, &snap.surface)));
+        let previous = current.get(&SurfaceKey(&snap.tenant, &snap.surface));
+        let installed = Installed::new(&snap, previous, &self.options.algo_version);
         drop(current);
         let mut previous = None;
         self.snapshots.rcu(|cur| {

@@ -156,10 +156,22 @@ fn read_request<'t>(r: &mut Reader<'t>) -> Option<DirectRequest<'t>> {
     })?;
     q.text = &r.text[start..r.i];
     // What the tree decoder would refuse whatever the limits.
-    let surface_ok = !q.surface.is_empty() && is_path_safe(q.surface);
-    let segment_ok = q.segment.is_empty() || is_path_safe(q.segment);
+    let surface_ok = path_safe(q.surface);
+    let segment_ok = q.segment.is_empty() || path_safe(q.segment);
     let user_ok = q.user.iter().any(|s| !s.is_empty());
     (surface_ok && segment_ok && user_ok).then_some(q)
+}
+
+/// [`is_path_safe`] of a string the reader took: trimmed, and without a quote, backslash or
+/// byte below 0x20 ([`Reader::string`] gives up on those). An ASCII one is then safe unless
+/// it is empty, `.` or `..`, or holds `/` or DEL (the only other ASCII control character);
+/// others are checked by [`is_path_safe`] itself (its second trim and character scan cost
+/// ~160 instructions a string).
+pub(super) fn path_safe(s: &str) -> bool {
+    if !s.is_ascii() {
+        return is_path_safe(s);
+    }
+    !matches!(s, "" | "." | "..") && !s.bytes().any(|b| b == b'/' || b == 0x7f)
 }
 
 fn read_user<'t>(r: &mut Reader<'t>) -> Option<[&'t str; 3]> {

@@ -375,3 +375,37 @@ fn corpus_calls_answer_alike_with_the_direct_reader() {
         "{calls} calls, {direct} read directly"
     );
 }
+
+/// The reader's path check is `is_path_safe` on every string it takes (trimmed, without a
+/// quote, backslash or control byte below 0x20): dots, slashes, DEL, non-ASCII controls,
+/// Unicode spaces that trim, and plain names.
+#[test]
+fn path_safe_is_is_path_safe_on_what_the_reader_takes() {
+    use super::direct::path_safe;
+    use crate::request::is_path_safe;
+    let alphabet = [
+        'a', 'Z', '0', '-', '_', '.', '/', ' ', ':', '~', '\u{7f}', 'é', '\u{85}', '\u{9f}',
+        '\u{a0}', '\u{2028}', '\u{3000}', '\u{feff}',
+    ];
+    let mut g = Rng::new(0x9a7b_5afe);
+    let (mut safe, mut unsafe_) = (0, 0);
+    for _ in 0..40_000 {
+        let len = g.index(6);
+        let s: String = (0..len).map(|_| *g.pick(&alphabet)).collect();
+        let t = super::request::trimmed(&s);
+        assert_eq!(path_safe(t), is_path_safe(t), "{t:?}");
+        match path_safe(t) {
+            true => safe += 1,
+            false => unsafe_ += 1,
+        }
+    }
+    for t in [
+        "", ".", "..", "...", "a/b", "\u{7f}", "a.b", "home", "é", "\u{85}",
+    ] {
+        assert_eq!(path_safe(t), is_path_safe(t), "{t:?}");
+    }
+    assert!(
+        safe > 5_000 && unsafe_ > 5_000,
+        "{safe} safe, {unsafe_} not"
+    );
+}

@@ -3,7 +3,7 @@
 
 use super::answer::{BlendParts, Item, ItemExplain, MmrExplain, RawSignals};
 use super::filters::Filtered;
-use super::prewritten::ScoreTexts;
+use super::prewritten::{ItemTexts, ScoreTexts};
 use super::rules::Ruled;
 use super::select::{Out, Selected};
 use super::sources::Pooled;
@@ -31,6 +31,8 @@ pub(crate) struct PlainItems<'a> {
     s: &'a Selected,
     /// The installed snapshot's score texts ([`super::prewritten::ScoreTexts`]), if any.
     pub scores: Option<&'a ScoreTexts>,
+    /// The installed snapshot's item texts ([`super::prewritten::ItemTexts`]), if any.
+    pub texts: Option<&'a ItemTexts>,
 }
 
 impl<'a> PlainItems<'a> {
@@ -47,6 +49,7 @@ impl<'a> PlainItems<'a> {
             p,
             s,
             scores: d.pre.map(|pre| &*pre.scores),
+            texts: d.pre.map(|pre| &*pre.items),
         }
     }
 
@@ -55,18 +58,23 @@ impl<'a> PlainItems<'a> {
         self.s.outs.len()
     }
 
-    /// (id, score, whether the id needs no escape) in answer order, ranked from 1. An id
-    /// needs none when it is a catalog id and the catalog holds no id that does
-    /// ([`crate::snapshot::Catalog::ids_plain`]); other ids are scanned.
+    /// (key, score) in answer order, ranked from 1 (the id is [`PlainItems::id`]).
     #[inline]
-    pub(crate) fn iter(self) -> impl Iterator<Item = (&'a str, f64, bool)> {
-        let PlainItems { snap, f, p, s, .. } = self;
-        let catalog = f.keys.catalog;
+    pub(crate) fn iter(self) -> impl Iterator<Item = (u32, f64)> + 'a {
+        let PlainItems { p, s, .. } = self;
         s.outs.iter().map(move |o| {
             let cand = &p.pool.cands[o.pos];
-            let plain = cand.key < catalog && snap.ids_plain;
-            (f.keys.name(snap, cand.key), cand.score, plain)
+            (cand.key, cand.score)
         })
+    }
+
+    /// The id of `key` and whether it needs no escape: it needs none when it is a catalog
+    /// id and the catalog holds no id that does ([`crate::snapshot::Catalog::ids_plain`]);
+    /// other ids are scanned.
+    #[inline]
+    pub(crate) fn id(&self, key: u32) -> (&'a str, bool) {
+        let (snap, keys) = (self.snap, &self.f.keys);
+        (keys.name(snap, key), key < keys.catalog && snap.ids_plain)
     }
 }
 

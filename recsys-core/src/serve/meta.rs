@@ -56,16 +56,20 @@ pub(crate) fn view<'a>(
         pinned: t.pinned,
         returned: t.returned,
     };
+    let algo_version = algo_parts(d.opts, snap.algo_explicit, d.cfg.algo);
     MetaView {
         tenant_id: &snap.tenant,
         surface: spec.surface,
         segment: spec.segment,
-        algo_version: algo_parts(d.opts, snap.algo_explicit, d.cfg.algo),
+        algo_version,
         config_version: v.config_version.as_deref(),
         rules_version: v.rules_version.as_deref(),
         manifest_version: v.manifest_version.as_deref(),
         release_id: v.release_id.as_deref(),
         artifact_versions: &v.artifacts,
+        head: d
+            .pre
+            .and_then(|p| p.head.get(spec.surface, spec.segment, algo_version)),
         versions_text: d.pre.map(|p| p.versions.as_str()),
         snapshot_surface: d.fell_back.then_some(snap.surface.as_str()),
         request_id: (!d.ctx.request_id.is_empty()).then_some(d.ctx.request_id.as_str()),

@@ -1,7 +1,9 @@
 //! What every JSON answer from an installed snapshot writes the same, written once when the
 //! snapshot is installed (`Engine`'s map of installed snapshots holds it beside the
-//! snapshot): `meta`'s version members ([`super::text::versions_text`]) and the text of the
-//! scores the most popular items get under the snapshot's surface config ([`ScoreTexts`]).
+//! snapshot): `meta`'s first members ([`MetaHead`]) and its version members
+//! ([`super::text::versions_text`]), the text of the
+//! scores the most popular items get under the snapshot's surface config ([`ScoreTexts`]),
+//! and the whole item a popularity answer writes at each rank ([`ItemTexts`]).
 //!
 //! The score texts are a memo, not a rule: a popularity-only answer (no anchors, no rules
 //! acting, the config's weights; every anonymous request of a popularity or blend surface)
@@ -11,6 +13,11 @@
 //! compared on lookup, so a hit writes exactly what [`write_f64`] writes for those bits,
 //! whatever item or weights produced them; any other score (a boosted, blended or
 //! personalised one, another config's, an experiment's) misses and is written as before.
+//! The item texts are a memo of the same kind, one level up: the item at rank `r` of such
+//! an answer is the `r`-th most popular one, so its whole text (id, rank and score) is
+//! written at install and copied when the answer's item at that rank has that key and those
+//! score bits; any other item at that rank (a filter or pin moved the order, a boost moved
+//! the score) misses and is written piece by piece.
 
 use crate::candidates::Signals;
 use crate::config::Weights;
@@ -27,21 +34,28 @@ pub(crate) const MEMO_ITEMS: usize = 256;
 
 /// The parts of a snapshot's JSON answers written when it was installed.
 pub(crate) struct Prewritten {
+    /// `meta`'s opening members for requests of the snapshot's own surface ([`MetaHead`]).
+    pub head: MetaHead,
     /// `meta`'s version members ([`super::text::versions_text`]).
     pub versions: String,
     /// The score texts of the [`MEMO_ITEMS`] most popular items (shared with the snapshot
     /// this one replaced when both score them alike).
     pub scores: Arc<ScoreTexts>,
+    /// The item texts of a popularity answer's first [`MEMO_ITEMS`] ranks (shared with the
+    /// snapshot this one replaced when the score texts are and both have the same ids).
+    pub items: Arc<ItemTexts>,
 }
 
 impl Prewritten {
-    /// The pre-written parts of `snap`'s answers; `previous` is the snapshot it replaces
+    /// The pre-written parts of `snap`'s answers under the engine's build label `label`
+    /// ([`crate::EngineOptions::algo_version`]); `previous` is the snapshot it replaces
     /// and that one's parts, whose score texts are kept when both snapshots share their
     /// popularity arrays and score under the same weights (a rules change: `set_rules`
     /// rebuilds no catalog).
     pub(crate) fn of(
         snap: &TenantSnapshot,
         previous: Option<(&TenantSnapshot, &Prewritten)>,
+        label: &str,
     ) -> Prewritten {
         let weights = popularity_weights(snap);
         let kept = previous.filter(|(p, pre)| {
@@ -49,13 +63,75 @@ impl Prewritten {
                 && p.pop_count.ptr_eq(&snap.pop_count)
                 && pre.scores.weights == weights
         });
+        let (scores, items) = match kept {
+            Some((p, pre)) if Arc::ptr_eq(&p.items, &snap.items) => {
+                (pre.scores.clone(), pre.items.clone())
+            }
+            Some((_, pre)) => {
+                let items = ItemTexts::popular(snap, &pre.scores, MEMO_ITEMS);
+                (pre.scores.clone(), Arc::new(items))
+            }
+            None => {
+                let scores = ScoreTexts::popular(snap, weights, MEMO_ITEMS);
+                let items = ItemTexts::popular(snap, &scores, MEMO_ITEMS);
+                (Arc::new(scores), Arc::new(items))
+            }
+        };
         Prewritten {
+            head: MetaHead::of(snap, label),
             versions: super::text::versions_text(&snap.versions),
-            scores: match kept {
-                Some((_, pre)) => pre.scores.clone(),
-                None => Arc::new(ScoreTexts::popular(snap, weights, MEMO_ITEMS)),
-            },
+            scores,
+            items,
         }
+    }
+}
+
+/// The segment a request without one is served in.
+const DEFAULT_SEGMENT: &str = "default";
+
+/// The text of `meta`'s opening and first members (`tenant_id`, `surface`, `segment`,
+/// `algo_version`: [`super::text::write_meta_head`]) as an answer from the snapshot writes
+/// them for a request of the snapshot's own surface in the default segment, under the
+/// engine's build label and the snapshot config's algorithm. The surface, segment and
+/// algorithm parts an answer has are compared with the ones written for, so another
+/// surface (the `default` surface serving), segment or algorithm (an experiment's, a
+/// fallback config's) misses and is written per answer; the tenant is the snapshot's.
+pub(crate) struct MetaHead {
+    surface: String,
+    label: String,
+    algo: Option<&'static str>,
+    text: String,
+}
+
+impl MetaHead {
+    /// The head of `snap`'s answers under build label `label`.
+    pub(crate) fn of(snap: &TenantSnapshot, label: &str) -> MetaHead {
+        let algo = snap.algo_explicit.then(|| snap.config.algo.as_str());
+        let mut text = String::new();
+        let strings = [snap.tenant.as_str(), &snap.surface, DEFAULT_SEGMENT];
+        super::text::write_meta_head(&mut text, strings, (label, algo));
+        MetaHead {
+            surface: snap.surface.clone(),
+            label: label.to_owned(),
+            algo,
+            text,
+        }
+    }
+
+    /// The head's text when an answer's `surface`, `segment` and `algo_version` parts are
+    /// the ones it was written for.
+    #[inline]
+    pub(crate) fn get(
+        &self,
+        surface: &str,
+        segment: &str,
+        (label, algo): (&str, Option<&str>),
+    ) -> Option<&str> {
+        let same = surface == self.surface
+            && segment == DEFAULT_SEGMENT
+            && algo == self.algo
+            && label == self.label;
+        same.then_some(self.text.as_str())
     }
 }
 
@@ -170,6 +246,95 @@ impl ScoreTexts {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.slots.iter().filter(|s| s.len != 0).count()
+    }
+}
+
+/// The most text [`ItemTexts`] holds: ranks after the one that crosses it get none (they
+/// miss), so a catalog of very long ids costs at most this much more per snapshot.
+pub(crate) const ITEM_TEXT_BYTES: usize = 64 * 1024;
+
+/// One rank of [`ItemTexts`]: the item and score bits its text was written for, and where
+/// the text ends (it starts where the previous rank's ends).
+#[derive(Clone, Copy)]
+struct Ranked {
+    key: u32,
+    end: u32,
+    bits: u64,
+}
+
+/// The text of the item at each of the first ranks of a popularity answer, as the call
+/// path's writer writes it (`{"item_id":…,"rank":…,"score":…}`, after a comma from the
+/// second rank on): rank `r`'s is written for the `r`-th most popular item and its
+/// popularity score ([`ScoreTexts::popular`]). Looked up by rank, the item's key and its
+/// score's exact bits, all three compared. Immutable once built.
+pub(crate) struct ItemTexts {
+    ranks: Box<[Ranked]>,
+    text: String,
+}
+
+impl ItemTexts {
+    /// The texts of the first `n` ranks of a popularity answer of `snap`, scored as
+    /// `scores` (the snapshot's [`ScoreTexts::popular`]) holds them.
+    pub(crate) fn popular(snap: &TenantSnapshot, scores: &ScoreTexts, n: usize) -> ItemTexts {
+        let order = snap.pop_order.iter().take(n).map(|&k| {
+            let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+            (
+                k,
+                snap.items.name(k),
+                popularity_score(&scores.weights, pop),
+            )
+        });
+        ItemTexts::of(order, scores)
+    }
+
+    /// The texts of `items` (key, id, score) at ranks 1, 2, … (score texts copied from
+    /// `scores` when there, as the writer does), until [`ITEM_TEXT_BYTES`] are written.
+    pub(crate) fn of<'a>(
+        items: impl IntoIterator<Item = (u32, &'a str, f64)>,
+        scores: &ScoreTexts,
+    ) -> ItemTexts {
+        let mut ranks = Vec::new();
+        let mut text = String::new();
+        for (i, (key, id, score)) in items.into_iter().enumerate() {
+            if text.len() >= ITEM_TEXT_BYTES {
+                break;
+            }
+            if i > 0 {
+                text.push(',');
+            }
+            let rank = i as u64 + 1;
+            super::text::write_plain_item(&mut text, (id, false), rank, (score, Some(scores)));
+            ranks.push(Ranked {
+                key,
+                end: text.len() as u32,
+                bits: score.to_bits(),
+            });
+        }
+        ItemTexts {
+            ranks: ranks.into_boxed_slice(),
+            text,
+        }
+    }
+
+    /// The text of the item at answer position `i` (rank `i + 1`, with its leading comma
+    /// after the first), when it was written for item `key` scored `score` (exact bits).
+    #[inline]
+    pub(crate) fn get(&self, i: usize, key: u32, score: f64) -> Option<&str> {
+        let r = self.ranks.get(i)?;
+        if r.key != key || r.bits != score.to_bits() {
+            return None;
+        }
+        let start = match i {
+            0 => 0,
+            _ => self.ranks[i - 1].end as usize,
+        };
+        self.text.get(start..r.end as usize)
+    }
+
+    /// How many ranks have a text.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.ranks.len()
     }
 }
 

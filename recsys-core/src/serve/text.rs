@@ -70,6 +70,10 @@ pub(crate) struct MetaView<'a> {
     pub manifest_version: Option<&'a str>,
     pub release_id: Option<&'a str>,
     pub artifact_versions: &'a [(String, String)],
+    /// The text [`write_meta_head`] wrote of `meta`'s opening and the four members above
+    /// when the snapshot was installed ([`super::prewritten::MetaHead`]), when it holds for
+    /// them; `None`: they are written per answer.
+    pub head: Option<&'a str>,
     /// The text [`versions_text`] wrote of the four versions and `artifact_versions` above
     /// when the snapshot was installed (the same members, no string scanned per answer);
     /// `None`: they are written per answer.
@@ -107,6 +111,7 @@ impl<'a> MetaView<'a> {
             manifest_version: m.manifest_version.as_deref(),
             release_id: m.release_id.as_deref(),
             artifact_versions: &m.artifact_versions,
+            head: None,
             versions_text: None,
             snapshot_surface: m.snapshot_surface.as_deref(),
             request_id: m.request_id.as_deref(),
@@ -196,7 +201,7 @@ pub(crate) fn write(r: &View) -> Result<String, SerError> {
                 write_item(&mut out, item)?;
             }
         }
-        Items::Returned(r) => write_plain_items(&mut out, r.iter(), r.scores),
+        Items::Returned(r) => write_returned(&mut out, r),
         #[cfg(test)]
         Items::Plain {
             items,
@@ -283,8 +288,9 @@ fn write_item(out: &mut String, item: &Item) -> Result<(), SerError> {
 }
 
 /// Items without reasons or explanations: (id, score, whether the id needs no escape) in
-/// answer order, ranked from 1; scores found in `scores` are copied from there.
-#[inline]
+/// answer order, ranked from 1; scores found in `scores` are copied from there (the tests'
+/// [`Items::Plain`]; the call path's items go through [`write_returned`]).
+#[cfg(test)]
 fn write_plain_items<'b>(
     out: &mut String,
     items: impl Iterator<Item = (&'b str, f64, bool)>,
@@ -298,9 +304,26 @@ fn write_plain_items<'b>(
     }
 }
 
+/// The call path's items without reasons or explanations: each copied whole from the
+/// installed snapshot's item texts when the item at its rank has the key and score they
+/// were written for, otherwise written as [`write_plain_items`] writes it.
+#[inline]
+fn write_returned(out: &mut String, r: &super::items::PlainItems) {
+    for (i, (key, score)) in r.iter().enumerate() {
+        if let Some(text) = r.texts.and_then(|t| t.get(i, key, score)) {
+            out.push_str(text);
+            continue;
+        }
+        if i > 0 {
+            out.push(',');
+        }
+        write_plain_item(out, r.id(key), i as u64 + 1, (score, r.scores));
+    }
+}
+
 /// An item without reasons or explanation: `{"item_id":…,"rank":…,"score":…}` (`plain`:
 /// the id is known to need no escape; the score's text is copied from `memo` when there).
-fn write_plain_item(
+pub(crate) fn write_plain_item(
     out: &mut String,
     (id, plain): (&str, bool),
     rank: u64,
@@ -340,6 +363,7 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         manifest_version,
         release_id,
         artifact_versions,
+        head,
         versions_text,
         snapshot_surface,
         request_id,
@@ -348,20 +372,10 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
         diagnostics,
         experiment,
     } = m;
-    // The strings' quotes are in the literals around them.
-    out.push_str("{\"tenant_id\":\"");
-    push_std_str(out, tenant_id);
-    out.push_str("\",\"surface\":\"");
-    push_std_str(out, surface);
-    out.push_str("\",\"segment\":\"");
-    push_std_str(out, segment);
-    out.push_str("\",\"algo_version\":\"");
-    push_std_str(out, algo_version.0);
-    if let Some(algo) = algo_version.1 {
-        out.push(':');
-        push_std_str(out, algo);
+    match head {
+        Some(text) => out.push_str(text),
+        None => write_meta_head(out, [tenant_id, surface, segment], *algo_version),
     }
-    out.push('"');
     match versions_text {
         Some(text) => out.push_str(text),
         None => write_versions(
@@ -393,6 +407,29 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
     }
     out.push('}');
     Ok(())
+}
+
+/// `meta`'s opening and first members: `{"tenant_id":…,"surface":…,"segment":…,
+/// "algo_version":…` (the build label, and `:` and the algorithm when there is one).
+pub(crate) fn write_meta_head(
+    out: &mut String,
+    [tenant_id, surface, segment]: [&str; 3],
+    algo_version: (&str, Option<&str>),
+) {
+    // The strings' quotes are in the literals around them.
+    out.push_str("{\"tenant_id\":\"");
+    push_std_str(out, tenant_id);
+    out.push_str("\",\"surface\":\"");
+    push_std_str(out, surface);
+    out.push_str("\",\"segment\":\"");
+    push_std_str(out, segment);
+    out.push_str("\",\"algo_version\":\"");
+    push_std_str(out, algo_version.0);
+    if let Some(algo) = algo_version.1 {
+        out.push(':');
+        push_std_str(out, algo);
+    }
+    out.push('"');
 }
 
 /// `meta`'s `config_version`, `rules_version`, `manifest_version` and `release_id` (each
