@@ -1053,7 +1053,7 @@ mod tests {
             if want {
                 kept += 1;
                 if let Some(c) = cands.last_mut() {
-                    c.key = keys.catalog + c.key;
+                    c.key += keys.catalog;
                     assert!(!in_score_order(&keys, &cands), "round {round}");
                 }
             } else {
