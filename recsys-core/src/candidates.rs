@@ -84,6 +84,14 @@ impl<V: Copy + Default> KeyTable<V> {
     pub fn len(&self) -> usize {
         self.table.taken() + usize::from(self.max_key.is_some())
     }
+    /// True when the table has no slots yet (never sized, nothing inserted).
+    pub fn never_sized(&self) -> bool {
+        self.table.slots() == 0 && self.max_key.is_none()
+    }
+    /// True when the table holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.table.taken() == 0 && self.max_key.is_none()
+    }
     /// The value of `key`.
     #[inline]
     pub fn get(&self, key: u32) -> Option<V> {
@@ -204,6 +212,16 @@ pub struct StageCounts {
 }
 
 impl StageCounts {
+    /// Records `n` candidates that passed every stage ([`StageCounts::record`] of `Ok`
+    /// `n` times).
+    pub fn passed(&mut self, n: usize) {
+        let n = n as u64;
+        self.candidates += n;
+        self.after_include += n;
+        self.after_exclude += n;
+        self.after_constraints += n;
+        self.after_rules += n;
+    }
     pub fn record(&mut self, r: Result<(), Stage>) {
         self.candidates += 1;
         match r {
@@ -391,6 +409,15 @@ impl Filters<'_> {
     pub(crate) fn index_exclusions(&mut self) {
         let (min, max) = Self::EXCLUDE_BITS;
         self.exclude_bits = KeyBits::of(&self.exclude, min, max);
+    }
+    /// True when every item passes every filter: no allow-list, exclusion or tag filter,
+    /// and no rule that could block (rules off, or the snapshot has none at all).
+    pub fn pass_every_item(&self) -> bool {
+        self.allow.is_none()
+            && self.exclude.is_empty()
+            && self.required.is_none()
+            && self.forbidden.is_empty()
+            && self.blocks.is_none_or(|b| b.snap.rules.is_empty())
     }
     /// Checks one candidate against every hard filter, in pipeline order.
     #[inline]
@@ -594,14 +621,15 @@ impl SignalMaps {
         let user_rows: [Option<&[(ItemIdx, f64)]>; 2] = if user_key.is_empty() {
             [None, None]
         } else {
+            // Looked up only when used (an anonymous popularity request has a user key).
             [
-                snap.implicit
-                    .get(user_key)
-                    .filter(|_| used.collaborative)
+                used.collaborative
+                    .then(|| snap.implicit.get(user_key))
+                    .flatten()
                     .map(|r| &r[..]),
-                snap.session
-                    .get(user_key)
-                    .filter(|_| used.session)
+                used.session
+                    .then(|| snap.session.get(user_key))
+                    .flatten()
                     .map(|r| &r[..]),
             ]
         };
@@ -713,6 +741,13 @@ impl SignalMaps {
             once = 0;
         }
         (once + more) as f64
+    }
+
+    /// True when no signal but popularity is read for any item: no co-occurrence or user
+    /// row holds a score and no anchor carries a similarity tag, so every other raw signal
+    /// of every candidate is zero ([`SignalMaps::signals`]).
+    pub fn reads_popularity_only(&self) -> bool {
+        self.rows.is_empty() && !self.any_anchor_tag
     }
 
     /// Whether `k` is one of the anchors (known when content similarity is used).
@@ -1105,13 +1140,37 @@ impl Pool {
             None => Err(false),
         }
     }
+    /// An empty pool for about `n` candidates that takes at most `cap`, without an index
+    /// table: for a popularity walk that is its only source and that nothing looks up or
+    /// adds to after (no rule acts on it), which then may index no key
+    /// ([`Pool::walk_popular`]). Other offers index as usual (the table grows from empty).
+    #[inline]
+    pub fn for_walk(n: usize, cap: usize) -> Pool {
+        Pool {
+            cands: Vec::with_capacity(n.min(cap)),
+            cap,
+            ..Pool::default()
+        }
+    }
     /// Whether the pool has reached its cap (sources stop offering).
     pub fn full(&self) -> bool {
         self.cands.len() >= self.cap
     }
     /// Lifts the cap once the sources are gathered: rule injections come on top.
+    /// An unindexed walk's candidates are indexed first, so the injections' offers and
+    /// lookups find them.
     pub fn lift_cap(&mut self) {
+        if self.index.never_sized() && !self.cands.is_empty() {
+            self.index_walk();
+        }
         self.cap = usize::MAX;
+    }
+    /// Indexes the candidates of an unindexed walk at their positions (it refused none).
+    #[cold]
+    fn index_walk(&mut self) {
+        for (pos, c) in self.cands.iter().enumerate() {
+            *self.index.entry(c.key).0 = pos as u32;
+        }
     }
     /// Examines a candidate once: counts it, applies the filters, and pools it if it passes
     /// (its signals are read later, for many candidates at once: [`Pool::fill_signals`]).
@@ -1191,6 +1250,77 @@ impl Pool {
             pending => maps.fill(snap, pending, w),
         }
         self.scored = self.cands.len();
+    }
+    /// The popularity walk: offers the snapshot's most popular items in popularity order
+    /// until `fanout` were pooled (or the pool is full), reading each pooled candidate's
+    /// popularity and blending its score (weights `w`) as it is pooled. It pools, counts
+    /// and scores exactly what offering each of them ([`Pool::offer`]) and then
+    /// [`Pool::fill_signals`] give, when that fill reads no signal but popularity
+    /// ([`SignalMaps::reads_popularity_only`]), records no tags (`tag_rules` false) and
+    /// every pooled candidate is scored already. Otherwise it pools nothing and returns
+    /// false (the caller offers and fills as usual).
+    ///
+    /// On an empty pool without an index table ([`Pool::for_walk`]) through filters every
+    /// item passes ([`Filters::pass_every_item`]) it indexes no key (the popularity order
+    /// holds each item once, and none is refused): the pool then takes no other offer, and
+    /// [`Pool::lookup`] finds none of its candidates, until [`Pool::lift_cap`] indexes
+    /// them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn walk_popular(
+        &mut self,
+        snap: &TenantSnapshot,
+        keys: &Keys,
+        f: &Filters,
+        maps: &SignalMaps,
+        w: &Weights,
+        fanout: usize,
+        tag_rules: bool,
+    ) -> bool {
+        if tag_rules || !maps.reads_popularity_only() || self.scored != self.cands.len() {
+            return false;
+        }
+        if self.cands.is_empty() && self.index.never_sized() && f.pass_every_item() {
+            self.take_most_popular(snap, w, fanout);
+            return true;
+        }
+        let mut taken = 0usize;
+        for &k in snap.pop_order.iter() {
+            // A full pool refuses every later offer unchanged: the walk may stop there.
+            if taken >= fanout || self.full() {
+                break;
+            }
+            if self.offer_checked(snap, keys, f, k, false) {
+                let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+                if let Some(c) = self.cands.last_mut() {
+                    c.raw.pop = pop;
+                    c.score = crate::ranking::popularity_score(w, pop);
+                }
+                taken += 1;
+            }
+        }
+        self.scored = self.cands.len();
+        true
+    }
+    /// An unindexed walk through filters every item passes: the most popular items, up to
+    /// `fanout` and the cap, each pooled, counted as passing and scored; the pool is closed
+    /// (cap 0) until [`Pool::lift_cap`].
+    fn take_most_popular(&mut self, snap: &TenantSnapshot, w: &Weights, fanout: usize) {
+        let n = fanout.min(self.cap).min(snap.pop_order.len());
+        self.cands.extend(snap.pop_order[..n].iter().map(|&k| {
+            let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+            Cand {
+                key: k,
+                raw: Signals {
+                    pop,
+                    ..Signals::default()
+                },
+                score: crate::ranking::popularity_score(w, pop),
+                boost: 0.0,
+            }
+        }));
+        self.counts.passed(n);
+        self.scored = n;
+        self.cap = 0;
     }
     /// Content candidates: for each anchor similarity tag in tag order, its most popular
     /// items (the tag's postings order) that are not anchors, up to [`Budgets::per_tag`]
@@ -1724,6 +1854,139 @@ mod batched_signal_tests {
         assert!(read.iter().all(|&r| r > 30), "{read:?}");
         // Many listed keys were excluded (the exclusions are asked of the list's keys).
         assert!(refused > 200, "{refused}");
+    }
+
+    /// A pool's candidates (key, raw signals' and score's bits, boost), stage counts and
+    /// rule-blocked keys, and where each key of `0..span` stands (none for `span` 0).
+    fn pool_state(pool: &Pool, span: u32) -> String {
+        let cands: Vec<(u32, [u64; 7])> = pool
+            .cands
+            .iter()
+            .map(|c| {
+                let r = c.raw;
+                let v = [
+                    r.pop, r.cooc, r.collab, r.content, r.session, c.score, c.boost,
+                ];
+                (c.key, v.map(f64::to_bits))
+            })
+            .collect();
+        let lookups: Vec<Result<usize, bool>> = (0..span).map(|k| pool.lookup(k)).collect();
+        format!("{cands:?} {:?} {:?} {lookups:?}", pool.counts, pool.blocked)
+    }
+
+    /// The popularity walk ([`Pool::walk_popular`]) leaves the pool exactly as offering the
+    /// popularity order key by key until `fanout` are pooled, then filling the signals,
+    /// does (candidates, raw signals and scores bit for bit, counts, where every key
+    /// stands), into a pool with an index table or one without ([`Pool::for_walk`]: through
+    /// exclusions or tag filters its table grows, through none it stays unindexed and
+    /// closed until the cap is lifted), under weights of every sign, small caps and fanouts
+    /// past the catalog; and so do both after the cap is lifted and rule injections are
+    /// offered and filled. It refuses (pooling nothing) when the signal maps read more than
+    /// popularity (anchors' rows, anchor tags, a user's rows) or tags are recorded.
+    #[test]
+    fn popularity_walk_equals_offers_then_fill() {
+        let mut rng = Rng::new(53);
+        let (mut indexed, mut grown, mut unindexed, mut refused) = (0, 0, 0, 0);
+        for round in 0..500 {
+            let n = 1 + rng.below(80) as usize;
+            let snap = world(&mut rng, n);
+            let span = n as u64 + 4;
+            let mut f = Filters::default();
+            match rng.below(5) {
+                0 => f.exclude = sorted(&mut rng, 12, span),
+                1 => f.required = Some(sorted(&mut rng, 3, 20)),
+                2 => f.forbidden = sorted(&mut rng, 3, 20),
+                _ => {}
+            }
+            f.index_exclusions();
+            let w = crate::config::Weights {
+                pop: *rng.pick(&[1.0, 0.0, 2.5, -1.0, 1e-300]),
+                cooc: *rng.pick(&[0.0, 0.0, 0.5, f64::INFINITY]),
+                emb: *rng.pick(&[0.0, 0.0, 0.25]),
+            };
+            let fanout = rng.index(n + 10);
+            let cap = if rng.chance(300) {
+                1 + rng.index(20)
+            } else {
+                usize::MAX
+            };
+            let used = if rng.chance(200) {
+                SignalUse {
+                    cooc: rng.chance(500),
+                    collaborative: rng.chance(500),
+                    content: rng.chance(500),
+                    session: rng.chance(500),
+                }
+            } else {
+                SignalUse::default()
+            };
+            let anchors: Vec<u32> = (0..rng.below(3)).map(|_| rng.below(span) as u32).collect();
+            let maps = SignalMaps::build(&snap, &anchors, "u", used, None);
+            let keys = Keys::new(&snap);
+            let mut want = Pool::with_capacity(fanout, cap);
+            let mut taken = 0;
+            for &k in snap.pop_order.iter() {
+                if taken >= fanout {
+                    break;
+                }
+                taken += usize::from(want.offer(&snap, &keys, &f, k));
+            }
+            want.fill_signals(&snap, &maps, &w, false);
+            let plain = rng.chance(500);
+            let new = || {
+                if plain {
+                    Pool::for_walk(fanout, cap)
+                } else {
+                    Pool::with_capacity(fanout, cap)
+                }
+            };
+            let mut got = new();
+            assert!(!got.walk_popular(&snap, &keys, &f, &maps, &w, fanout, true));
+            assert!(got.is_empty() && got.counts.candidates == 0);
+            if !got.walk_popular(&snap, &keys, &f, &maps, &w, fanout, false) {
+                assert!(!maps.reads_popularity_only(), "round {round}");
+                assert!(got.is_empty() && got.counts.candidates == 0);
+                refused += 1;
+                continue;
+            }
+            assert!(maps.reads_popularity_only(), "round {round}");
+            let span = span as u32;
+            let closed = plain && f.pass_every_item();
+            if !plain {
+                indexed += 1;
+            } else if closed {
+                unindexed += 1;
+                // Closed until the cap is lifted: nothing found, nothing taken.
+                for k in 0..span {
+                    assert_eq!(got.lookup(k), Err(false), "round {round}");
+                }
+                assert!(!got.offer(&snap, &keys, &f, 0), "round {round}");
+            } else {
+                grown += 1;
+            }
+            let lookups = if closed { 0 } else { span };
+            assert_eq!(
+                pool_state(&got, lookups),
+                pool_state(&want, lookups),
+                "round {round}"
+            );
+            want.lift_cap();
+            got.lift_cap();
+            for _ in 0..rng.below(4) {
+                let k = rng.below(span as u64) as u32;
+                want.offer(&snap, &keys, &f, k);
+                got.offer(&snap, &keys, &f, k);
+                want.fill_signals(&snap, &maps, &w, false);
+                got.fill_signals(&snap, &maps, &w, false);
+            }
+            assert_eq!(
+                pool_state(&got, span),
+                pool_state(&want, span),
+                "round {round}"
+            );
+        }
+        let counts = [indexed, grown, unindexed, refused];
+        assert!(counts.iter().all(|&c| c > 40), "{counts:?}");
     }
 
     /// Every pooled candidate's signals, read a chunk at a time ([`Pool::fill_signals`],

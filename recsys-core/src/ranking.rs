@@ -74,6 +74,43 @@ pub fn blend(w: &Weights, raw: &Signals) -> Blended {
     }
 }
 
+/// The blended score of a candidate whose only signal is its popularity count `pop` (every
+/// other raw signal zero): `blend(w, &Signals { pop, ..zeros }).score` bit for bit (the
+/// zero signals' saturations are their zeros, and their products with the weights are kept,
+/// so a weight of any sign or value blends as there), without saturating four zeros.
+#[inline]
+pub fn popularity_score(w: &Weights, pop: f64) -> f64 {
+    finite(w.pop * sat(pop) + w.cooc * 0.0 + w.emb * 0.0)
+}
+
+/// Whether `cands`, in pool order, are catalog items already in [`by_score`] order (score
+/// descending, then item id ascending: the packed keys [`sort_by_score`] sorts, strictly
+/// increasing). Then the best `n` by score are the first `n`, which is what [`select`]
+/// picks without MMR or caps. A popularity walk's pool usually is (the popularity order is
+/// by count, then id); ties the blend makes of different counts (saturated or scaled into
+/// one float, a zero weight) are not, and are found here.
+pub fn in_score_order(keys: &Keys, cands: &[Cand]) -> bool {
+    let mut last: Option<&Cand> = None;
+    // One pass that stops at the first key past the catalog or pair out of order (a
+    // blended pool of hundreds is out of order within its first few candidates).
+    for c in cands {
+        if c.key >= keys.catalog {
+            return false;
+        }
+        if let Some(l) = last {
+            // A strictly greater float is earlier in `total_cmp` order too (the usual
+            // case); equal floats (and ±0, NaN) are ordered by the packed keys.
+            let before = l.score > c.score
+                || (!ordered_bits(l.score), l.key) < (!ordered_bits(c.score), c.key);
+            if !before {
+                return false;
+            }
+        }
+        last = Some(c);
+    }
+    true
+}
+
 /// Score order: score descending, then item id ascending.
 pub fn by_score(snap: &TenantSnapshot, keys: &Keys, a: &Cand, b: &Cand) -> Ordering {
     b.score
@@ -929,16 +966,109 @@ mod tests {
         }
     }
 
+    /// `popularity_score` is `blend`'s score of a candidate whose only signal is its
+    /// popularity, bit for bit, for counts and weights of every kind (both zeros, negatives,
+    /// NaNs, infinities, subnormals, huge); in many of them the zero signals' products
+    /// decide the bits (an infinite or NaN weight, a negative zero).
+    #[test]
+    fn popularity_score_is_the_blend_of_popularity_alone() {
+        let mut rng = Rng::new(0x70b5_c0de);
+        let values = probe_values(&mut rng);
+        let mut decided = 0;
+        for &pop in &values {
+            let mut weight = || {
+                if rng.chance(700) {
+                    *rng.pick(&[0.0, 1.0, 0.5, 2.5, 1e6])
+                } else {
+                    values[rng.index(values.len())]
+                }
+            };
+            let w = Weights {
+                pop: weight(),
+                cooc: weight(),
+                emb: weight(),
+            };
+            let raw = Signals {
+                pop,
+                ..Signals::default()
+            };
+            let want = blend(&w, &raw).score;
+            assert_eq!(
+                popularity_score(&w, pop).to_bits(),
+                want.to_bits(),
+                "{w:?} {pop:e}"
+            );
+            decided += usize::from(finite(w.pop * sat(pop)).to_bits() != want.to_bits());
+        }
+        assert!(decided > 1_000, "{decided}");
+    }
+
+    /// A catalog of `n` items `i0000..`, in id order, equally popular.
+    fn ids_snapshot(n: usize) -> TenantSnapshot {
+        use crate::snapshot::SignalData;
+        snapshot(SignalData {
+            popularity: Some((0..n).map(|i| (format!("i{i:04}"), 1.0)).collect()),
+            ..SignalData::default()
+        })
+    }
+
+    /// `in_score_order` is true exactly when the packed sort keeps the pool's order: random
+    /// pools of distinct catalog keys with tied scores, both zeros and negatives, often
+    /// sorted first and sometimes with one neighbouring pair swapped after; a key past the
+    /// catalog is never in order.
+    #[test]
+    fn in_score_order_is_what_the_sort_keeps() {
+        let n = 300usize;
+        let snap = ids_snapshot(n);
+        let keys = Keys::new(&snap);
+        let values = [-2.5, -0.0, 0.0, 1e-300, 0.5, 0.5, 3.0, f64::MAX, -f64::MAX];
+        let mut rng = Rng::new(0x5c0_11ed);
+        let (mut kept, mut moved) = (0, 0);
+        for round in 0..4_000 {
+            let len = rng.index(30);
+            let mut all: Vec<u32> = (0..n as u32).collect();
+            for i in 0..len {
+                all.swap(i, i + rng.index(n - i));
+            }
+            let mut cands: Vec<Cand> = all[..len]
+                .iter()
+                .map(|&key| Cand {
+                    key,
+                    raw: Signals::default(),
+                    score: *rng.pick(&values),
+                    boost: 0.0,
+                })
+                .collect();
+            if rng.chance(600) {
+                cands.sort_by(|a, b| by_score(&snap, &keys, a, b));
+                if len > 1 && rng.chance(300) {
+                    let i = rng.index(len - 1);
+                    cands.swap(i, i + 1);
+                }
+            }
+            let mut order: Vec<usize> = (0..len).collect();
+            sort_by_score(&snap, &keys, &cands, &mut order, None);
+            let want = order.iter().enumerate().all(|(i, &p)| i == p);
+            assert_eq!(in_score_order(&keys, &cands), want, "round {round}");
+            if want {
+                kept += 1;
+                if let Some(c) = cands.last_mut() {
+                    c.key += keys.catalog;
+                    assert!(!in_score_order(&keys, &cands), "round {round}");
+                }
+            } else {
+                moved += 1;
+            }
+        }
+        assert!(kept > 1_000 && moved > 1_000, "{kept} kept, {moved} moved");
+    }
+
     /// The packed-key sort orders exactly like `by_score` (total order on floats, including
     /// -0.0, negatives and ties broken by id), with and without a top-n cut.
     #[test]
     fn packed_sort_equals_by_score() {
-        use crate::snapshot::SignalData;
         let n = 300usize;
-        let snap = snapshot(SignalData {
-            popularity: Some((0..n).map(|i| (format!("i{i:04}"), 1.0)).collect()),
-            ..SignalData::default()
-        });
+        let snap = ids_snapshot(n);
         let keys = Keys::new(&snap);
         let values = [
             -2.5,

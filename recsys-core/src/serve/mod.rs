@@ -12,6 +12,9 @@
 //! 8. [`items`] and [`meta`]: the typed [`answer::Recommendation`] (with [`diagnostics`]
 //!    when it is short).
 //!
+//! A popularity-only decision takes [`popwalk`]'s shortcuts through stages 3 and 5 when
+//! they give the same answer.
+//!
 //! The answer's form is the caller's ([`Form`]): the typed API gets a [`Recommendation`]
 //! ([`Typed`]); `Engine::call` gets the JSON text ([`Text`]), which [`text`] writes from a
 //! view borrowing the stages' outputs and the snapshot, with no typed answer between.
@@ -21,6 +24,7 @@ pub(crate) mod diagnostics;
 pub(crate) mod filters;
 pub(crate) mod items;
 pub(crate) mod meta;
+pub(crate) mod popwalk;
 pub(crate) mod prewritten;
 pub(crate) mod request;
 pub(crate) mod rules;

@@ -29,6 +29,9 @@ pub(crate) struct Selected {
 /// Selects the answer: pins, then the ranked (and diversified) rest.
 #[inline(never)] // a stage of its own in profiles (called a few times per request)
 pub(crate) fn select(d: &Decision, f: &Filtered, p: &Pooled, r: &mut Ruled) -> Selected {
+    if let Some(sel) = super::popwalk::ranked(d, f, p, r) {
+        return sel;
+    }
     let pinned = &r.pinned;
     let is_pinned = |pos: usize| pinned.iter().any(|(q, _)| *q == pos);
     // Sized once: a filtered range collects through three or four reallocations.

@@ -130,10 +130,11 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         f.filters.allow.as_ref(),
     );
     let need = spec.k as usize + cfg.limits.max_pins as usize;
-    let exact_pop = spec.weights.cooc == 0.0
-        && spec.weights.emb == 0.0
-        && !(f.rules_on && f.scope.any_action())
-        && !f.params.greedy();
+    let pop_weights = spec.weights.cooc == 0.0 && spec.weights.emb == 0.0;
+    // Some boost or pin applies (asked of popularity-only weights alone: it counts the
+    // rules it evaluates).
+    let rules_act = pop_weights && f.rules_on && f.scope.any_action();
+    let exact_pop = pop_weights && !rules_act && !f.params.greedy();
     let fanout = if exact_pop {
         need
     } else {
@@ -154,7 +155,18 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         // zeroed (a 200-id allow-list zeroed a table for 8,192 keys per request).
         expect = allow.len();
     }
-    let mut pool = Pool::with_capacity(expect.min(8192), cfg.limits.max_pool as usize);
+    // The popularity walk alone makes the pool and no rule injects into it or looks it up:
+    // the pool needs no index ([`Pool::for_walk`]).
+    let alone = spec.source == Source::Algo(Algo::Popularity)
+        && f.filters.allow.is_none()
+        && pop_weights
+        && !rules_act
+        && super::popwalk::enabled();
+    let mut pool = if alone {
+        Pool::for_walk(expect.min(8192), cfg.limits.max_pool as usize)
+    } else {
+        Pool::with_capacity(expect.min(8192), cfg.limits.max_pool as usize)
+    };
     let mut fell_back_to_pop = false;
     let offer = Offer {
         snap,
@@ -166,6 +178,13 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         used,
         budgets,
     };
+    // With tag rules on, the candidates' targeted tags are read from the tag rows the
+    // signals read (the rules' resolution scans the pool's tags next).
+    let tag_rules = f.rules_on && snap.rule_index.targets_tags();
+    // The popularity source first, scored as walked when nothing but popularity is read
+    // (the sources that do not fall back: their weights are the request's).
+    let walk =
+        |pool: &mut Pool| super::popwalk::pool(d, f, pool, &maps, &spec.weights, fanout, tag_rules);
     if f.filters.allow.is_some() {
         // The list's own keys: the allow check would only find each in the set.
         for &k in &f.include_keys {
@@ -173,7 +192,11 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
         }
     } else {
         match spec.source {
-            Source::Algo(Algo::Popularity) => offer.popularity(&mut pool, fanout),
+            Source::Algo(Algo::Popularity) => {
+                if !walk(&mut pool) {
+                    offer.popularity(&mut pool, fanout);
+                }
+            }
             Source::Algo(Algo::Cooc) | Source::Algo(Algo::Implicit) => {
                 if spec.source == Source::Algo(Algo::Cooc) {
                     offer.cooc(&mut pool);
@@ -186,7 +209,9 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
                 }
             }
             Source::Algo(Algo::Blend) => {
-                offer.popularity(&mut pool, fanout);
+                if !walk(&mut pool) {
+                    offer.popularity(&mut pool, fanout);
+                }
                 if use_cooc {
                     offer.cooc(&mut pool);
                 }
@@ -205,12 +230,13 @@ pub(crate) fn gather(d: &Decision, f: &Filtered) -> Pooled {
     } else {
         spec.weights
     };
-    // With tag rules on, the candidates' targeted tags are read from the tag rows the
-    // signals read (the rules' resolution scans the pool's tags next).
-    let tag_rules = f.rules_on && snap.rule_index.targets_tags();
+    // Whatever the sources pooled unscored (none after a walk alone).
     pool.fill_signals(snap, &maps, &weights, tag_rules);
-    // Rule injections (pins, boosted items) come on top of the sources' cap.
-    pool.lift_cap();
+    // Rule injections (pins, boosted items) come on top of the sources' cap (none into a
+    // walk alone).
+    if !alone {
+        pool.lift_cap();
+    }
     Pooled {
         pool,
         maps,
