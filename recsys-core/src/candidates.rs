@@ -149,10 +149,13 @@ struct PoolIndex {
     max_key: Option<u32>,
 }
 
+/// A [`PoolIndex`]'s slots, all free, and its emptied list of taken slots, kept for their
+/// allocations.
+type SpareIndex = (Vec<(u32, u32)>, Vec<u32>);
+
 thread_local! {
-    /// The slots of the last large pool index dropped on this thread, all free, and its
-    /// emptied list of taken slots (both kept for their allocations).
-    static SPARE_INDEX: Cell<(Vec<(u32, u32)>, Vec<u32>)> = const { Cell::new((Vec::new(), Vec::new())) };
+    /// The slots of the last large pool index dropped on this thread.
+    static SPARE_INDEX: Cell<SpareIndex> = const { Cell::new((Vec::new(), Vec::new())) };
 }
 
 impl PoolIndex {
