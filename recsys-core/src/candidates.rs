@@ -8,6 +8,7 @@ use crate::config::Weights;
 use crate::probe::{Probe, Slot};
 use crate::ranking::blend;
 use crate::snapshot::{ItemIdx, ItemTags, TagIdx, TenantSnapshot};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -129,6 +130,179 @@ impl<V: Copy + Default> KeyTable<V> {
             );
         }
         (&mut self.table.at_mut(i).value, !found)
+    }
+}
+
+/// The pool's index ([`Pool::lookup`]): every key the pool examined, with its position or
+/// [`Pool::REFUSED`]. The same open addressing as [`KeyTable`] (at most half full, linear
+/// probing from the Fibonacci hash of `key + 1`, 0 a free slot), but a large table's slots
+/// outlive the request: they come from the thread's spare table ([`SPARE_INDEX`]) and are
+/// handed back on drop with only the slots this pool took cleared, by the list of their
+/// numbers. C and D at 1M examine ~2,300-3,300 keys into 8,192 slots: a fresh 64 KB table
+/// was zeroed whole per request (~65 k instructions of `memset` by callgrind's count).
+#[derive(Debug, Default)]
+struct PoolIndex {
+    /// `(key + 1, value)` per slot, `(0, 0)` when free; a power-of-two count, or none.
+    slots: Vec<(u32, u32)>,
+    /// `64 - log2(slots.len())`: a hash's high bits, shifted down, are its home slot.
+    shift: u32,
+    /// How many slots are taken.
+    len: usize,
+    /// The table is handed back on drop ([`PoolIndex::kept`]), so `taken` lists its slots.
+    keep: bool,
+    /// The numbers of the taken slots of a kept table (what its drop clears); empty
+    /// otherwise (a popularity-only request's table of 64 slots is not worth a list).
+    taken: Vec<u32>,
+    /// The value of key `u32::MAX` (which `key + 1` cannot hold).
+    max_key: Option<u32>,
+}
+
+/// A [`PoolIndex`]'s slots, all free, and its emptied list of taken slots, kept for their
+/// allocations.
+type SpareIndex = (Vec<(u32, u32)>, Vec<u32>);
+
+thread_local! {
+    /// The slots of the last large pool index dropped on this thread.
+    static SPARE_INDEX: Cell<SpareIndex> = const { Cell::new((Vec::new(), Vec::new())) };
+}
+
+impl PoolIndex {
+    /// Smaller tables are allocated and zeroed per pool, as [`KeyTable`]'s are.
+    const SPARE_MIN: usize = 1 << 10;
+    /// Larger tables are not kept (512 KB).
+    const SPARE_MAX: usize = 1 << 16;
+
+    /// Whether a table of `slots` slots is kept across pools.
+    fn kept(slots: usize) -> bool {
+        (Self::SPARE_MIN..=Self::SPARE_MAX).contains(&slots)
+    }
+
+    /// An empty index for about `n` keys: the thread's spare slots when they are enough
+    /// and at most four times what is needed, else a fresh table.
+    fn with_capacity(n: usize) -> PoolIndex {
+        let size = (n.max(4) * 2).next_power_of_two();
+        let (mut slots, mut taken) = if Self::kept(size) {
+            SPARE_INDEX.try_with(Cell::take).unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        if slots.len() < size || slots.len() > size * 4 {
+            slots = free_slots(size);
+        }
+        let keep = Self::kept(slots.len());
+        if keep {
+            taken.clear();
+            taken.reserve(slots.len() / 2);
+        }
+        PoolIndex {
+            shift: 64 - slots.len().trailing_zeros(),
+            slots,
+            len: 0,
+            keep,
+            taken,
+            max_key: None,
+        }
+    }
+
+    /// The slot holding `tag` (true), or the free slot where it would go (false).
+    #[inline(always)]
+    fn find(&self, tag: u32) -> (usize, bool) {
+        let mask = self.slots.len() - 1;
+        let mut i = (key_hash(tag) >> self.shift) as usize & mask;
+        loop {
+            match self.slots[i].0 {
+                0 => return (i, false),
+                t if t == tag => return (i, true),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// The value of `key`.
+    #[inline]
+    fn get(&self, key: u32) -> Option<u32> {
+        if key == u32::MAX {
+            return self.max_key;
+        }
+        if self.slots.is_empty() {
+            return None;
+        }
+        let (i, found) = self.find(key + 1);
+        found.then(|| self.slots[i].1)
+    }
+
+    /// The value of `key`, inserting 0 when absent; true when it was inserted.
+    #[inline(always)]
+    fn entry(&mut self, key: u32) -> (&mut u32, bool) {
+        if key == u32::MAX {
+            let inserted = self.max_key.is_none();
+            return (self.max_key.get_or_insert(0), inserted);
+        }
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let tag = key + 1;
+        let (i, found) = self.find(tag);
+        if !found {
+            self.slots[i].0 = tag;
+            self.len += 1;
+            if self.keep {
+                self.taken.push(i as u32);
+            }
+        }
+        (&mut self.slots[i].1, !found)
+    }
+
+    /// Doubles the table (16 slots at least), placing the taken slots again; the old slots
+    /// are freed, not kept.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.slots, free_slots(size));
+        self.shift = 64 - size.trailing_zeros();
+        self.keep = Self::kept(size);
+        self.taken.clear();
+        if self.keep {
+            self.taken.reserve(size / 2);
+        }
+        for slot in old.into_iter().filter(|s| s.0 != 0) {
+            let (i, _) = self.find(slot.0);
+            self.slots[i] = slot;
+            if self.keep {
+                self.taken.push(i as u32);
+            }
+        }
+    }
+}
+
+/// `size` free [`PoolIndex`] slots, allocated and then zeroed: `vec![(0, 0); size]` asks
+/// the allocator for zeroed memory, and glibc's `calloc` cost a popularity-only request
+/// ~400 instructions for its 64 slots against ~40 for `malloc` and `memset`.
+fn free_slots(size: usize) -> Vec<(u32, u32)> {
+    let mut slots = Vec::with_capacity(size);
+    slots.resize(size, (0, 0));
+    slots
+}
+
+impl Drop for PoolIndex {
+    /// Hands a kept table back to the thread with its taken slots freed.
+    fn drop(&mut self) {
+        if !self.keep {
+            return;
+        }
+        for &i in &self.taken {
+            if let Some(slot) = self.slots.get_mut(i as usize) {
+                *slot = (0, 0);
+            }
+        }
+        self.taken.clear();
+        let spare = (
+            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.taken),
+        );
+        // During the thread's teardown there is no spare to keep.
+        let _ = SPARE_INDEX.try_with(|c| c.set(spare));
     }
 }
 
@@ -298,20 +472,28 @@ impl KeyBits {
     /// The filter of `keys`, 32 bits a key (about 3% of the keys outside the set find their
     /// bit set) within `min_bits..=max_bits` (powers of two); empty for no keys.
     fn of(keys: &[u32], min_bits: usize, max_bits: usize) -> KeyBits {
-        let mut f = KeyBits::default();
-        if keys.is_empty() {
-            return f;
-        }
-        let bits = (keys.len() * 32)
-            .next_power_of_two()
-            .clamp(min_bits, max_bits);
-        f.words = vec![0; bits / 64];
-        f.shift = 64 - bits.trailing_zeros();
+        let mut f = KeyBits::sized(keys.len(), min_bits, max_bits);
         for &k in keys {
-            let b = f.bit(k);
-            f.words[b / 64] |= 1 << (b % 64);
+            f.insert(k);
         }
         f
+    }
+    /// An empty filter sized for `keys` keys as [`KeyBits::of`] sizes it (none for none).
+    fn sized(keys: usize, min_bits: usize, max_bits: usize) -> KeyBits {
+        let mut f = KeyBits::default();
+        if keys == 0 {
+            return f;
+        }
+        let bits = (keys * 32).next_power_of_two().clamp(min_bits, max_bits);
+        f.words = vec![0; bits / 64];
+        f.shift = 64 - bits.trailing_zeros();
+        f
+    }
+    /// Adds key `k` (the filter must be sized).
+    #[inline]
+    fn insert(&mut self, k: u32) {
+        let b = self.bit(k);
+        self.words[b / 64] |= 1 << (b % 64);
     }
     /// The bit of key `k`.
     #[inline]
@@ -518,7 +700,17 @@ pub struct SignalMaps {
     /// session scores in one table: (cooc, collab, session) per item, what every
     /// candidate's signals are looked up in (one probe instead of three).
     rows: KeyTable<[f64; 3]>,
+    /// A bit filter of the keys `rows` holds, asked before its probe: most candidates are
+    /// in no signal row (D at 1M: ~2,000 of ~2,300), and a clear bit costs a few
+    /// instructions where a probe that finds nothing costs ~25. Empty (every key probed)
+    /// when not built.
+    row_keys: KeyBits,
 }
+
+/// Fewest and most bits of [`SignalMaps`]' row-key filter: 1,024 bits for up to 32 row
+/// entries, 512 bytes past 128 (C and D at 1M: ~300 entries, ~7% of the bits set; 2 KB
+/// spared a few probes and cost more to allocate and zero).
+const ROW_KEY_BITS: (usize, usize) = (1 << 10, 1 << 12);
 
 /// Candidates whose catalog rows [`SignalMaps::fill`] locates in one loop before reading them.
 const FILL_CHUNK: usize = 16;
@@ -643,7 +835,9 @@ impl SignalMaps {
             None if n == 0 => {}
             None => {
                 m.rows = KeyTable::with_capacity(n);
+                m.row_keys = KeyBits::sized(n, ROW_KEY_BITS.0, ROW_KEY_BITS.1);
                 each_row_entry(&cooc_rows, user_rows, |k, field, v| {
+                    m.row_keys.insert(k);
                     put_row(&mut m.rows, k, field, v)
                 });
             }
@@ -770,7 +964,11 @@ impl SignalMaps {
 
     /// Raw signals of item `k` with popularity count `pop` and content similarity `content`.
     fn signals_of(&self, k: u32, pop: f64, content: f64) -> Signals {
-        let [cooc, collab, session] = self.rows.get(k).unwrap_or_default();
+        let [cooc, collab, session] = if self.row_keys.may_hold(k) {
+            self.rows.get(k).unwrap_or_default()
+        } else {
+            [0.0; 3]
+        };
         Signals {
             pop,
             cooc,
@@ -1080,7 +1278,7 @@ pub struct Pool {
     pub cands: Vec<Cand>,
     /// Every key examined: its position in `cands`, or [`Pool::REFUSED`] when a hard filter
     /// refused it (one map, so an offer costs one hash insert).
-    index: KeyTable<u32>,
+    index: PoolIndex,
     pub counts: StageCounts,
     /// Keys examined and removed by rule blocks (per-rule telemetry).
     pub blocked: Vec<u32>,
@@ -1125,7 +1323,7 @@ impl Pool {
     pub fn with_capacity(n: usize, cap: usize) -> Pool {
         Pool {
             cands: Vec::with_capacity(n.min(cap)),
-            index: KeyTable::with_capacity(n.min(cap)),
+            index: PoolIndex::with_capacity(n.min(cap)),
             cap,
             ..Pool::default()
         }
@@ -1347,7 +1545,9 @@ impl Pool {
                 if maps.is_anchor(k) {
                     continue;
                 }
-                if self.offer(snap, keys, f, k) {
+                // The offer inlined: ~1,700 content offers a C or D request at 1M each paid
+                // a call's prologue and epilogue (~15 instructions).
+                if self.offer_checked(snap, keys, f, k, false) {
                     taken += 1;
                     total += 1;
                 }
@@ -1400,9 +1600,58 @@ mod tag_table_tests {
 
 #[cfg(test)]
 mod key_table_tests {
-    use super::KeyTable;
+    use super::{KeyTable, PoolIndex};
     use crate::tests::rng::Rng;
     use std::collections::HashMap;
+
+    /// A key → `u32` table under test against a `HashMap` model.
+    pub(super) trait KeyMap {
+        fn get(&self, key: u32) -> Option<u32>;
+        fn entry(&mut self, key: u32) -> (&mut u32, bool);
+    }
+
+    impl KeyMap for KeyTable<u32> {
+        fn get(&self, key: u32) -> Option<u32> {
+            KeyTable::get(self, key)
+        }
+        fn entry(&mut self, key: u32) -> (&mut u32, bool) {
+            KeyTable::entry(self, key)
+        }
+    }
+
+    impl KeyMap for PoolIndex {
+        fn get(&self, key: u32) -> Option<u32> {
+            PoolIndex::get(self, key)
+        }
+        fn entry(&mut self, key: u32) -> (&mut u32, bool) {
+            PoolIndex::entry(self, key)
+        }
+    }
+
+    /// One step on `table` and its model `want`: a lookup of `key` (both answer alike), or
+    /// an entry that adds `step` to its value (inserted exactly when the model lacks it).
+    pub(super) fn model_step(
+        table: &mut impl KeyMap,
+        want: &mut HashMap<u32, u32>,
+        key: u32,
+        step: u32,
+        lookup: bool,
+        round: usize,
+    ) {
+        if lookup {
+            assert_eq!(table.get(key), want.get(&key).copied(), "round {round}");
+            return;
+        }
+        let (v, inserted) = table.entry(key);
+        assert_eq!(
+            inserted,
+            !want.contains_key(&key),
+            "round {round} key {key}"
+        );
+        *v = v.wrapping_add(step);
+        let w = want.entry(key).or_insert(0);
+        *w = w.wrapping_add(step);
+    }
 
     /// The key table answers every lookup and insertion as a `HashMap` does, through growth
     /// from an empty and from a sized table, with clustered, spread and extreme keys.
@@ -1424,24 +1673,83 @@ mod key_table_tests {
                     2 => (next(1 << 20) as u32) << 11,
                     _ => next(1 << 31) as u32,
                 };
-                if next(3) == 0 {
-                    assert_eq!(table.get(key), want.get(&key).copied(), "round {round}");
-                    continue;
-                }
-                let (v, inserted) = table.entry(key);
-                assert_eq!(
-                    inserted,
-                    !want.contains_key(&key),
-                    "round {round} key {key}"
-                );
-                *v = v.wrapping_add(step as u32);
-                let w = want.entry(key).or_insert(0);
-                *w = w.wrapping_add(step as u32);
+                let lookup = next(3) == 0;
+                model_step(&mut table, &mut want, key, step as u32, lookup, round);
             }
             for (&k, &v) in &want {
                 assert_eq!(table.get(k), Some(v), "round {round} key {k}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod pool_index_tests {
+    use super::key_table_tests::model_step;
+    use super::{PoolIndex, SPARE_INDEX};
+    use crate::tests::rng::Rng;
+    use std::collections::HashMap;
+
+    /// Pool indexes made one after another on this thread (so most reuse the slots the last
+    /// one handed back) answer every lookup and insertion as a `HashMap` does, through
+    /// growth, from small, spare-sized and oversized requests, with clustered, spread and
+    /// extreme keys; a dropped index hands back only free slots.
+    #[test]
+    fn pool_indexes_in_turn_match_a_hash_map() {
+        let mut rng = Rng::new(17);
+        let mut reused = 0;
+        for round in 0..80 {
+            let spare_len = SPARE_INDEX.with(|c| {
+                let spare = c.take();
+                let len = spare.0.len();
+                assert!(spare.0.iter().all(|&s| s == (0, 0)), "round {round}");
+                assert!(spare.1.is_empty(), "round {round}");
+                c.set(spare);
+                len
+            });
+            let n = match rng.below(4) {
+                0 => rng.below(40) as usize,
+                1 => 512 + rng.below(600) as usize,
+                2 => 3000,
+                _ => rng.below(40_000) as usize,
+            };
+            let mut index = PoolIndex::with_capacity(n);
+            if spare_len > 0 && index.slots.len() == spare_len {
+                reused += 1;
+            }
+            let mut want: HashMap<u32, u32> = HashMap::new();
+            let span = [64u64, 5_000, 1 << 31][rng.index(3)];
+            for step in 0..rng.below(3 * n as u64 + 50) {
+                let key = match rng.below(8) {
+                    0 => u32::MAX - rng.below(3) as u32,
+                    1 => (rng.below(1 << 20) as u32) << 11,
+                    _ => rng.below(span) as u32,
+                };
+                let lookup = rng.below(3) == 0;
+                model_step(&mut index, &mut want, key, step as u32, lookup, round);
+                assert!(index.len * 2 <= index.slots.len(), "round {round}");
+            }
+            for (&k, &v) in &want {
+                assert_eq!(index.get(k), Some(v), "round {round} key {k}");
+            }
+            let in_table = want.keys().filter(|&&k| k != u32::MAX).count();
+            assert_eq!(index.len, in_table, "round {round}");
+            assert_eq!(
+                index.keep,
+                PoolIndex::kept(index.slots.len()),
+                "round {round}"
+            );
+            if index.keep {
+                let mut taken = index.taken.clone();
+                taken.sort_unstable();
+                let free = |i: usize| index.slots[i].0 == 0;
+                let listed: Vec<u32> = (0..index.slots.len() as u32)
+                    .filter(|&i| !free(i as usize))
+                    .collect();
+                assert_eq!(taken, listed, "round {round}");
+            }
+        }
+        assert!(reused > 20, "only {reused} indexes reused the spare slots");
     }
 }
 
@@ -1626,6 +1934,13 @@ mod batched_signal_tests {
     }
 
     /// A random sorted, distinct list of up to `n` values below `below`.
+    /// Fewer than `most` anchors drawn from the `n` items (repeats possible).
+    fn some_anchors(rng: &mut Rng, n: usize, most: u64) -> Vec<u32> {
+        (0..rng.below(most))
+            .map(|_| rng.below(n as u64) as u32)
+            .collect()
+    }
+
     fn sorted(rng: &mut Rng, n: u64, below: u64) -> Vec<u32> {
         let mut v: Vec<u32> = (0..rng.below(n + 1))
             .map(|_| rng.below(below) as u32)
@@ -1714,9 +2029,7 @@ mod batched_signal_tests {
         for round in 0..20 {
             let n = 5 + rng.below(5_000) as usize;
             let snap = world(&mut rng, n);
-            let anchors: Vec<u32> = (0..rng.below(40))
-                .map(|_| rng.below(n as u64) as u32)
-                .collect();
+            let anchors = some_anchors(&mut rng, n, 40);
             let maps = SignalMaps::build(&snap, &anchors, "", used, None);
             for k in (0..n as u32 + 3000).chain([u32::MAX - 1, u32::MAX]) {
                 assert_eq!(
@@ -2001,9 +2314,7 @@ mod batched_signal_tests {
             let n = 5 + rng.below(90) as usize;
             let snap = world(&mut rng, n);
             let catalog = snap.catalog_len() as u32;
-            let anchors: Vec<u32> = (0..rng.below(6))
-                .map(|_| rng.below(n as u64) as u32)
-                .collect();
+            let anchors = some_anchors(&mut rng, n, 6);
             let mut allow: Option<Vec<u32>> = (round % 3 == 0).then(|| {
                 (0..1 + rng.below(n as u64))
                     .map(|_| rng.below(n as u64 + 3) as u32)
@@ -2079,6 +2390,41 @@ mod batched_signal_tests {
                 assert_eq!(c.score.to_bits(), score.to_bits(), "round {round} key {k}");
             }
         }
+    }
+
+    /// The signal rows' key filter never turns away a key the rows hold (a clear bit skips
+    /// the probe, so that would zero its signals), is built whenever rows are, and turns
+    /// away keys outside them: every key of 200 random catalogs (rows from up to 40
+    /// anchors, so some filters are at their most bits), and keys past the catalog.
+    #[test]
+    fn row_key_filter_holds_every_row_key() {
+        let mut rng = Rng::new(71);
+        let (mut built, mut turned_away) = (0, 0);
+        for round in 0..200 {
+            let n = 5 + rng.below(400) as usize;
+            let snap = world(&mut rng, n);
+            let anchors = some_anchors(&mut rng, n, 40);
+            let used = SignalUse {
+                cooc: rng.below(4) != 0,
+                collaborative: rng.below(2) != 0,
+                content: false,
+                session: rng.below(2) != 0,
+            };
+            let maps = SignalMaps::build(&snap, &anchors, "u", used, None);
+            let held = (0..n as u32 + 50).filter(|&k| maps.rows.get(k).is_some());
+            if held.clone().count() > 0 {
+                assert!(!maps.row_keys.words.is_empty(), "round {round}");
+                built += 1;
+            }
+            for k in held {
+                assert!(maps.row_keys.may_hold(k), "round {round} key {k}");
+            }
+            turned_away += (0..n as u32 + 50)
+                .filter(|&k| !maps.row_keys.may_hold(k))
+                .count();
+        }
+        assert!(built > 100, "only {built} rounds had rows");
+        assert!(turned_away > 10_000, "only {turned_away} keys turned away");
     }
 
     /// The co-occurrence candidates, from the anchors' rows merged as runs of packed keys,
