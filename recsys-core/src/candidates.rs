@@ -85,10 +85,6 @@ impl<V: Copy + Default> KeyTable<V> {
     pub fn len(&self) -> usize {
         self.table.taken() + usize::from(self.max_key.is_some())
     }
-    /// True when the table has no slots yet (never sized, nothing inserted).
-    pub fn never_sized(&self) -> bool {
-        self.table.slots() == 0 && self.max_key.is_none()
-    }
     /// True when the table holds no key.
     pub fn is_empty(&self) -> bool {
         self.table.taken() == 0 && self.max_key.is_none()
@@ -216,6 +212,11 @@ impl PoolIndex {
                 _ => i = (i + 1) & mask,
             }
         }
+    }
+
+    /// True when the table has no slots yet (never sized, nothing inserted).
+    fn never_sized(&self) -> bool {
+        self.slots.is_empty() && self.max_key.is_none()
     }
 
     /// The value of `key`.
