@@ -29,7 +29,7 @@ mod beside;
 pub(super) mod canon;
 mod queued;
 
-use queued::{Queue, TagSink};
+use queued::{Queue, Queued, TagSink};
 
 /// A verified artifact as columns: its envelope, its top-level row count and its signal.
 pub struct ColumnarArtifact {
@@ -205,8 +205,10 @@ struct Pass<'a, 'l> {
     /// Where full chunks of canonical text go when a second thread hashes them.
     beside: Option<beside::Pipe<'a>>,
     /// Whether the body's rows were queued for that thread (see `queued`), which then
-    /// builds the columns.
+    /// builds the tag columns.
     queued: bool,
+    /// The queued rows' ids, in order: their items column, built on this thread.
+    items: ColStrs,
     /// The neighbours of the co-occurrence row read by `rows`.
     pairs: Vec<Counted>,
     /// With a second thread, the popularity and co-occurrence rows read by `rows` whose
@@ -233,6 +235,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             pairs: Vec::new(),
             beside: None,
             queued: false,
+            items: ColStrs::default(),
             left: Queue::default(),
         }
     }
@@ -319,7 +322,9 @@ impl<'a, 'l> Pass<'a, 'l> {
         let mut cols = match kind {
             ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
             // With a second thread, it builds content rows' columns (see `queued`).
-            ArtifactKind::ContentSim if self.beside.is_some() => Build::Queued(Queue::default()),
+            ArtifactKind::ContentSim if self.beside.is_some() => {
+                Build::Queued(Queue::default(), ColStrs::default())
+            }
             ArtifactKind::ContentSim => Build::Tags(TagColsBuilder::new(0)),
             _ => Build::Rows(RowCols::new(0)),
         };
@@ -334,8 +339,8 @@ impl<'a, 'l> Pass<'a, 'l> {
                 Build::Pairs(ids, scores) => self.pop_row(r, ids, scores),
                 Build::Rows(rc) => self.keyed_row(r, rc),
                 Build::Tags(t) => self.content_row(r, t),
-                Build::Queued(q) => {
-                    self.queued_row(r, q)?;
+                Build::Queued(q, items) => {
+                    self.queued_row(r, q, items)?;
                     if q.full() || self.out.len() >= HASH_CHUNK {
                         self.hand_over(q);
                     }
@@ -354,10 +359,11 @@ impl<'a, 'l> Pass<'a, 'l> {
         }
         self.rows = n;
         self.columns = Some(match cols {
-            Build::Queued(mut q) => {
+            Build::Queued(mut q, items) => {
                 // The rest goes over now: what the pass writes next must follow it.
                 self.hand_over(&mut q);
                 self.queued = true;
+                self.items = items;
                 return Ok(());
             }
             Build::Pairs(mut ids, mut scores) => {
@@ -529,18 +535,19 @@ impl<'a, 'l> Pass<'a, 'l> {
 
     /// A content row queued for the second thread: read by `rows` when it is in the
     /// pipeline's layout (its spans queued), else by the general reader; its canonical text
-    /// written as on one thread.
-    fn queued_row(&mut self, r: &mut Reader<'a>, q: &mut Queue<'a>) -> R<()> {
+    /// written as on one thread, and its id to `items`.
+    fn queued_row(&mut self, r: &mut Reader<'a>, q: &mut Queue<'a>, items: &mut ColStrs) -> R<()> {
         if self.fast {
             let (limit, first) = (self.lim.max_tags_per_item, q.spans.len());
             let (spans, out) = (&mut q.spans, &mut self.out);
             if let Some(id) = r.fast_row(2, |c, _| c.content_row(limit, spans, out)) {
-                q.fast(id, first);
+                q.fast(first);
+                items.push(r.text(id));
                 self.fast_rows += 1;
                 return Ok(());
             }
         }
-        self.general_content_row(r, q)
+        self.general_content_row(r, &mut Queued { queue: q, items })
     }
 
     /// A content row in the pipeline's layout, read by `rows`; `false` (nothing read or
@@ -651,8 +658,9 @@ enum Build<'a> {
     Pairs(ColStrs, Vec<f64>),
     Rows(RowCols),
     Tags(TagColsBuilder<'a>),
-    /// Content rows queued for the second thread, which builds their columns.
-    Queued(Queue<'a>),
+    /// Content rows queued for the second thread, which builds their tag columns; their
+    /// items column, built by the pass.
+    Queued(Queue<'a>, ColStrs),
 }
 
 /// A string member (last one wins, `null` leaves it).

@@ -275,6 +275,21 @@ impl<'a> TagColsBuilder<'a> {
         self.cols.off.push(self.cols.tags.len() as u32);
     }
 
+    /// Ends the item being read whose id another thread keeps (see [`TagColsBuilder::finish_with`]).
+    #[inline]
+    pub(crate) fn end_row(&mut self) {
+        self.cols.off.push(self.cols.tags.len() as u32);
+    }
+
+    /// [`TagColsBuilder::finish`] of a builder whose items were ended by [`TagColsBuilder::end_row`]:
+    /// `items` holds their ids, in order (a content artifact's pass keeps them on its thread).
+    pub(crate) fn finish_with(mut self, items: ColStrs) -> TagCols {
+        debug_assert_eq!(self.cols.items.len(), 0);
+        debug_assert_eq!(items.len() + 1, self.cols.off.len());
+        self.cols.items = items;
+        self.finish()
+    }
+
     pub(crate) fn finish(mut self) -> TagCols {
         for t in self.dict.into_first_seen() {
             self.cols.dict.push(&t);

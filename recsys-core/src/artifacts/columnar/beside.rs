@@ -7,13 +7,15 @@
 //! hash input is the same bytes in the same order: the outcome is the one thread's. At most
 //! [`IN_FLIGHT`] chunks wait, so the memory this takes is a few chunks.
 //!
-//! A content artifact's chunks also carry their rows' ids and tags (see `queued`): the second
-//! thread builds the tag columns from them after hashing each chunk.
+//! A content artifact's chunks also carry their rows' tags (see `queued`): the second thread
+//! builds the tag columns from them after hashing each chunk; the pass keeps the items column.
 
 use super::queued::{Queue, Replay};
 use super::{finish_pass, run_pass, ColumnarArtifact, Pass, Scope};
 use crate::artifacts::error::ArtifactError;
 use crate::snapshot::{Columns, TagColsBuilder};
+#[cfg(test)]
+use std::sync::mpsc::TrySendError;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 /// Documents under this many bytes are hashed on the calling thread (a thread costs more
@@ -61,6 +63,14 @@ impl<'a> Pipe<'a> {
         };
         #[cfg(test)]
         tests::HANDED.with(|n| n.set(n.get() + 1));
+        #[cfg(test)]
+        let full = match self.full.try_send(full) {
+            Err(TrySendError::Full(b)) => {
+                tests::BLOCKED.with(|n| n.set(n.get() + 1));
+                b
+            }
+            _ => return,
+        };
         // The hashing thread stops only once this end is dropped.
         let _ = self.full.send(full);
     }
@@ -73,9 +83,14 @@ fn take_chunks<'a>(
     src: &'a str,
     full: Receiver<Batch<'a>>,
     empty: Sender<Batch<'a>>,
-) -> (sha2::Sha256, Option<Columns>) {
+    slow: bool,
+) -> (sha2::Sha256, Option<TagColsBuilder<'a>>) {
     let mut replay = Replay::new(src);
     for mut chunk in full {
+        if slow {
+            // Tests only: the pass finds the queue full.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         replay.chunk(&chunk.text, &mut chunk.queue);
         chunk.text.clear();
         // The pass may be done with buffers already.
@@ -94,8 +109,12 @@ pub(super) fn run<'a>(
     std::thread::scope(|s| {
         let (full, full_rx) = sync_channel(IN_FLIGHT);
         let (empty_tx, empty) = channel();
+        #[cfg(not(test))]
+        let slow = false;
+        #[cfg(test)]
+        let slow = tests::SLOW.with(std::cell::Cell::get);
         let Ok(hashing) = std::thread::Builder::new()
-            .spawn_scoped(s, move || take_chunks(src, full_rx, empty_tx))
+            .spawn_scoped(s, move || take_chunks(src, full_rx, empty_tx, slow))
         else {
             return run_pass(p, scope);
         };
@@ -108,8 +127,11 @@ pub(super) fn run<'a>(
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         p.hasher = hasher;
         if p.queued {
-            p.columns =
-                Some(cols.unwrap_or_else(|| Columns::Tags(TagColsBuilder::new(0).finish())));
+            // The tags were taken on the hashing thread, the items on this one.
+            let tags = cols.unwrap_or_else(|| TagColsBuilder::new(0));
+            p.columns = Some(Columns::Tags(
+                tags.finish_with(std::mem::take(&mut p.items)),
+            ));
         }
         let fast_rows = p.fast_rows;
         if done.is_err() {
@@ -122,6 +144,7 @@ pub(super) fn run<'a>(
 #[cfg(test)]
 pub(in crate::artifacts) mod tests {
     use super::super::tests::{outcome, Outcome};
+    use super::IN_FLIGHT;
     use crate::artifacts::{
         load_columns, parse_artifact, version_hash, ArtifactKind, ArtifactLimits,
     };
@@ -134,6 +157,10 @@ pub(in crate::artifacts) mod tests {
         pub(super) static HANDED: Cell<usize> = const { Cell::new(0) };
         /// Whether this thread's loads take a second thread whatever their size.
         pub(in crate::artifacts) static ALWAYS: Cell<bool> = const { Cell::new(false) };
+        /// Whether this thread's hashing threads are slowed (the pass finds the queue full).
+        pub(super) static SLOW: Cell<bool> = const { Cell::new(false) };
+        /// Chunks this thread found the queue full for (and waited).
+        pub(super) static BLOCKED: Cell<usize> = const { Cell::new(0) };
     }
 
     /// A `kind` document of `n` rows in the pipeline's layout (co-occurrence rows on one
@@ -257,6 +284,35 @@ pub(in crate::artifacts) mod tests {
                 assert_eq!(rows, n, "{kind:?} {n} {odd}");
             }
         }
+        ALWAYS.with(|a| a.set(false));
+    }
+
+    /// Content rows' items column is built by the pass, their tag columns by the hashing
+    /// thread: the columns (items, tags, dictionary) are the one thread's when the pass runs
+    /// ahead, when it waits on a full queue, and with rows of both readers mixed at random.
+    #[test]
+    fn content_columns_split_between_the_threads_are_the_one_threads() {
+        let mut rng = Rng::new(0xbe51_de03);
+        ALWAYS.with(|a| a.set(true));
+        for slow in [false, true] {
+            SLOW.with(|s| s.set(slow));
+            let mut sizes = vec![0, 1, 2, 1365, 1366, 12_000];
+            sizes.extend((0..3).map(|_| 1 + rng.index(9000)));
+            for n in sizes {
+                let odd = [0, 1, 2, 5, 97][rng.index(5)];
+                let doc = document(ArtifactKind::ContentSim, n, odd, true);
+                let blocked = BLOCKED.with(Cell::get);
+                let (got, none, handed) = both(doc.as_bytes(), ArtifactKind::ContentSim);
+                assert_eq!(none, 0);
+                // Verified (the two-step path's version), with the one thread's columns.
+                let (_, rows, _) = got.unwrap().unwrap();
+                assert_eq!(rows, n);
+                if slow && handed > IN_FLIGHT + 2 && !cfg!(target_arch = "wasm32") {
+                    assert!(BLOCKED.with(Cell::get) > blocked, "{n} {handed}");
+                }
+            }
+        }
+        SLOW.with(|s| s.set(false));
         ALWAYS.with(|a| a.set(false));
     }
 

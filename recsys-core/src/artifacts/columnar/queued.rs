@@ -1,6 +1,8 @@
 //! A content artifact's rows queued for the hashing thread (see `beside`): the pass reads and
-//! checks each row and writes its canonical text as on one thread, and records the row's id and
-//! tags; the second thread hashes the text and builds the tag columns from those records.
+//! checks each row and writes its canonical text as on one thread, pushes the row's id to the
+//! items column (built on the pass's thread, which the hash leaves idle more often) and records
+//! its tags; the second thread hashes the text and builds the tag columns from those records
+//! (the offsets, the tag ids and the dictionary); the two halves are joined once both are done.
 //!
 //! A row read by the layout is recorded as the spans of its strings in the input ([`Op::Fast`]),
 //! a row the general reader took as its strings ([`Op::General`]). The thread takes the rows in
@@ -13,7 +15,7 @@
 //! it there from the input before hashing, the same bytes in the same order.
 
 use crate::artifacts::rows::{Counted, Span};
-use crate::snapshot::{Columns, TagColsBuilder};
+use crate::snapshot::{ColStrs, TagColsBuilder};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
@@ -43,12 +45,12 @@ impl<'a> TagSink<'a> for TagColsBuilder<'a> {
     }
 }
 
-/// One queued row.
-enum Op<'a> {
-    /// A row read by the layout: its id, and its tags the next `tags` spans.
-    Fast { id: Span, tags: usize },
-    /// A row the general reader took: its id, and its tags the next `tags` strings.
-    General { id: Cow<'a, str>, tags: usize },
+/// One queued row (its id stays on the pass's thread, which builds the items column).
+enum Op {
+    /// A row read by the layout: its tags are the next `tags` spans.
+    Fast { tags: usize },
+    /// A row the general reader took: its tags are the next `tags` strings.
+    General { tags: usize },
 }
 
 /// A row whose canonical text the second thread writes (see [`Queue::written`]).
@@ -68,7 +70,7 @@ pub(super) struct Queue<'a> {
     written: Vec<Written>,
     /// Their pairs, in order.
     pairs: Vec<Counted>,
-    ops: Vec<Op<'a>>,
+    ops: Vec<Op>,
     /// The tags of the rows read by the layout, in order.
     pub(super) spans: Vec<Span>,
     /// The tags of the rows the general reader took, in order.
@@ -80,9 +82,9 @@ pub(super) struct Queue<'a> {
 impl<'a> Queue<'a> {
     /// Queues a row read by the layout whose tags are the spans from `first` on.
     #[inline]
-    pub(super) fn fast(&mut self, id: Span, first: usize) {
+    pub(super) fn fast(&mut self, first: usize) {
         let tags = self.spans.len() - first;
-        self.ops.push(Op::Fast { id, tags });
+        self.ops.push(Op::Fast { tags });
     }
 
     /// Leaves a popularity row's text (`pairs` holds its one pair) or a co-occurrence row's
@@ -119,14 +121,23 @@ impl<'a> Queue<'a> {
     }
 }
 
-impl<'a> TagSink<'a> for Queue<'a> {
+/// A content row's sink with a second thread: its tags go to the [`Queue`] (that thread
+/// builds the tag columns), its id to the items column the pass builds.
+pub(super) struct Queued<'q, 'a> {
+    pub(super) queue: &'q mut Queue<'a>,
+    pub(super) items: &'q mut ColStrs,
+}
+
+impl<'a> TagSink<'a> for Queued<'_, 'a> {
     fn tag(&mut self, tag: Cow<'a, str>) {
-        self.strs.push(tag);
+        self.queue.strs.push(tag);
     }
     fn item(&mut self, id: Cow<'a, str>) {
-        let tags = self.strs.len() - self.row_from;
-        self.row_from = self.strs.len();
-        self.ops.push(Op::General { id, tags });
+        let q = &mut *self.queue;
+        let tags = q.strs.len() - q.row_from;
+        q.row_from = q.strs.len();
+        q.ops.push(Op::General { tags });
+        self.items.push(&id);
     }
 }
 
@@ -167,17 +178,17 @@ impl<'a> Replay<'a> {
         let mut strs = q.strs.drain(..);
         for op in q.ops.drain(..) {
             match op {
-                Op::Fast { id, tags } => {
+                Op::Fast { tags } => {
                     for s in spans.by_ref().take(tags) {
                         cols.push_tag_in(src, s.start, s.end);
                     }
-                    cols.end_item(src.get(id.start..id.end).unwrap_or_default());
+                    cols.end_row();
                 }
-                Op::General { id, tags } => {
+                Op::General { tags } => {
                     for tag in strs.by_ref().take(tags) {
                         cols.push_tag(tag);
                     }
-                    cols.end_item(&id);
+                    cols.end_row();
                 }
             }
         }
@@ -185,11 +196,10 @@ impl<'a> Replay<'a> {
         q.clear();
     }
 
-    /// The hash of every chunk taken, and the tag columns of the rows queued (`None` when
-    /// there were none).
-    pub(super) fn finish(self) -> (Sha256, Option<Columns>) {
-        let cols = self.cols.map(|t| Columns::Tags(t.finish()));
-        (self.hasher, cols)
+    /// The hash of every chunk taken, and the tag columns of the rows queued without their
+    /// items (`None` when there were none; see [`TagColsBuilder::finish_with`]).
+    pub(super) fn finish(self) -> (Sha256, Option<TagColsBuilder<'a>>) {
+        (self.hasher, self.cols)
     }
 }
 
