@@ -39,8 +39,9 @@ struct Offer<'x, 'a> {
 }
 
 impl Offer<'_, '_> {
+    #[inline(always)]
     fn one(&self, pool: &mut Pool, k: u32) -> bool {
-        pool.offer(self.snap, self.keys, self.filters, k)
+        pool.offer_inlined(self.snap, self.keys, self.filters, k)
     }
 
     /// Most popular first, until `fanout` candidates were taken.
