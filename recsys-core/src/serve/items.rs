@@ -9,7 +9,7 @@ use super::select::{Out, Selected};
 use super::sources::Pooled;
 use super::Decision;
 use crate::candidates::Cand;
-use crate::ranking::{self, Blended};
+use crate::ranking::{self, Blended, MmrInfo};
 use crate::request::Explain;
 use crate::rules::tokens;
 use crate::snapshot::TenantSnapshot;
@@ -118,7 +118,8 @@ pub(crate) fn build(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled, s: &Selec
             (true, false) => (reasons(f, p, cand, &bl, o, tokens), Vec::new()),
             (false, _) => (Vec::new(), tokens),
         };
-        let explain = explain_on.then(|| explain(d, f, p, cand, &bl, o, tokens));
+        let placed = (o.pinned_by.is_some(), s.mmr_of(rank));
+        let explain = explain_on.then(|| explain(d, f, p, cand, &bl, placed, tokens));
         items.push(Item {
             item_id: f.keys.name(d.snap, cand.key).to_string(),
             rank: rank as u32 + 1,
@@ -239,7 +240,7 @@ fn explain(
     p: &Pooled,
     cand: &Cand,
     bl: &Blended,
-    o: &Out,
+    (pinned, mmr): (bool, Option<MmrInfo>),
     tokens: Vec<String>,
 ) -> ItemExplain {
     let weights = &p.weights;
@@ -277,8 +278,8 @@ fn explain(
             emb: weights.emb,
         });
         e.boost = (cand.boost != 0.0).then_some(cand.boost);
-        e.pinned = o.pinned_by.is_some();
-        e.mmr = o.mmr.map(|mi| MmrExplain {
+        e.pinned = pinned;
+        e.mmr = mmr.map(|mi| MmrExplain {
             lambda: f.params.lambda,
             relevance: mi.relevance,
             max_sim: mi.max_sim,

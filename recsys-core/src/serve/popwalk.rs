@@ -93,11 +93,11 @@ pub(crate) fn ranked(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled) -> Optio
         .map(|pos| Out {
             pos,
             pinned_by: None,
-            mmr: None,
         })
         .collect();
     Some(Selected {
         outs,
+        mmr: Vec::new(),
         capped: 0,
         capped_by_tag: 0,
     })

@@ -241,3 +241,65 @@ fn walked_answers_equal_the_general_pipelines() {
         "{walks} walks, {ranks} ranked, {unsorted} walked unranked"
     );
 }
+
+/// MMR's figures, kept apart from the answer's positions ([`super::super::select::Selected::mmr`]),
+/// stay with the positions MMR picked: with pins ahead of them (random catalogs, pin and
+/// boost rules, MMR on, `explain: full`), a pinned item has no MMR figures and the others'
+/// MMR ranks count 1, 2, 3… in answer order; pins came first in over 100 answers.
+#[test]
+fn mmr_figures_follow_their_positions_past_pins() {
+    let mut g = Rng::new(0x5e1e_c7ed);
+    let now = r#""ctx":{"now":"2026-03-01T12:00:00Z","tenant":"demo","roles":["admin"]}"#;
+    let (mut with_pins, mut picked) = (0usize, 0usize);
+    for _ in 0..150 {
+        let n = 5 + g.index(40);
+        let signals = signals(&mut g, n);
+        let config = r#"{"algo":"popularity","diversity":{"mmr_lambda":0.7}}"#;
+        let pins: Vec<String> = (0..1 + g.below(3))
+            .map(|_| {
+                format!(
+                    r#"{{"action":"pin","item_ids":["i{}"]}}"#,
+                    g.below(n as u64)
+                )
+            })
+            .collect();
+        let rules = format!("[{}]", pins.join(","));
+        let docs = Documents::new("demo", "home")
+            .signals(signals.as_str())
+            .config(config)
+            .rules(rules.as_str());
+        let engine = Engine::new();
+        engine.load_snapshot(docs).unwrap();
+        let k = 1 + g.below(n as u64);
+        let call = format!(
+            r#"{{"request":{{"surface":"home","segment":"default","k":{k},"user":{{"user_id":"u1"}},"options":{{"explain":"full"}}}},{now}}}"#
+        );
+        let text = engine.call("recommend", &call).unwrap();
+        let answer = json::parse(text.as_bytes()).unwrap();
+        let member = |v: &json::Value, key: &str| v.as_object()?.get(key).cloned();
+        let items = member(&answer, "items").expect("items");
+        let items = items.as_array().expect("items");
+        let (mut next_rank, mut pinned_first) = (1.0, false);
+        for (at, item) in items.iter().enumerate() {
+            let explain = member(item, "explain").expect("explain");
+            let pinned = member(&explain, "pinned").and_then(|v| v.as_bool()) == Some(true);
+            let mmr = member(&explain, "mmr").filter(|v| !matches!(v, json::Value::Null));
+            if pinned {
+                assert!(
+                    mmr.is_none(),
+                    "{call} {rules}: a pin with MMR figures: {text}"
+                );
+                pinned_first |= at == 0;
+            } else {
+                let rank = mmr
+                    .and_then(|m| member(&m, "rank"))
+                    .and_then(|r| r.as_f64());
+                assert_eq!(rank, Some(next_rank), "{call} {rules}: {text}");
+                next_rank += 1.0;
+                picked += 1;
+            }
+        }
+        with_pins += usize::from(pinned_first && next_rank > 1.0);
+    }
+    assert!(with_pins > 100 && picked > 1_000, "{with_pins} {picked}");
+}

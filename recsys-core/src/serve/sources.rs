@@ -26,6 +26,13 @@ pub(crate) struct Pooled {
     pub used: SignalUse,
 }
 
+impl Drop for Pooled {
+    /// A small pool's buffer goes to the thread's next popularity walk.
+    fn drop(&mut self) {
+        self.pool.give_back();
+    }
+}
+
 /// Offers candidates from one source to the pool through the hard filters.
 struct Offer<'x, 'a> {
     snap: &'x TenantSnapshot,
