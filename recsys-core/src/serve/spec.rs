@@ -7,6 +7,8 @@ use crate::candidates::KeyTable;
 use crate::config::{Algo, SurfaceConfig, Weights};
 use crate::request::{Constraints, Options, RecommendRequest, SimilarRequest};
 use crate::snapshot::{ItemIdx, TenantSnapshot};
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Where candidates come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,10 +132,9 @@ impl<'r> Spec<'r> {
             seeds.len() + include_items.len(),
         );
         let user_key = req.user.key();
-        let has_history = !user_key.is_empty()
-            && (snap.implicit.contains_key(user_key) || snap.session.contains_key(user_key));
-        if anchors.is_empty() && !user_key.is_empty() && cfg.signals.history_anchors {
-            if let Some(row) = snap.implicit.get(user_key) {
+        let (implicit, has_history) = history(&snap.implicit, &snap.session, user_key);
+        if anchors.is_empty() && cfg.signals.history_anchors {
+            if let Some(row) = implicit {
                 anchors.extend(row.iter().take(10).map(|(i, _)| *i));
             }
         }
@@ -199,10 +200,30 @@ impl<'r> Spec<'r> {
     }
 }
 
+/// A snapshot's rows by user key (`UserRows`), over any hasher (tests use the standard one).
+type UserRows<S> = HashMap<Box<str>, Box<[(ItemIdx, f64)]>, S>;
+
+/// The user's implicit row and whether the user has history (an implicit or a session row;
+/// an empty key has none): the implicit rows probed once, since their row is also where
+/// history anchors come from (a probe hashes the key: ~100 instructions a call).
+fn history<'s, S: BuildHasher>(
+    implicit: &'s UserRows<S>,
+    session: &UserRows<S>,
+    user_key: &str,
+) -> (Option<&'s [(ItemIdx, f64)]>, bool) {
+    if user_key.is_empty() {
+        return (None, false);
+    }
+    let row = implicit.get(user_key).map(|r| &**r);
+    let has_history = row.is_some() || session.contains_key(user_key);
+    (row, has_history)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::first_distinct;
+    use super::{first_distinct, history};
     use crate::tests::rng::Rng;
+    use std::collections::HashMap;
 
     /// The anchors kept are those a scan of the anchors so far keeps: each item's first
     /// occurrence, in order, at most `max` (random lists with many repeats, every cap).
@@ -228,6 +249,35 @@ mod tests {
                 want,
                 "{items:?}"
             );
+        }
+    }
+
+    /// The implicit row and the history flag are those of a probe of each map apart: the
+    /// row the user's implicit one, history when either map holds the user, none for an
+    /// empty key (random maps over a few keys, some in one map only, some in both).
+    #[test]
+    fn history_is_each_map_probed_apart() {
+        let mut rng = Rng::new(11);
+        let keys = ["", "u1", "u2", "anon-1", "s-9", "x"];
+        for _ in 0..500 {
+            let (mut implicit, mut session) = (HashMap::new(), HashMap::new());
+            for (n, k) in keys.iter().enumerate() {
+                let row: Box<[(u32, f64)]> = vec![(n as u32, 1.0); 1 + n].into();
+                if rng.chance(500) {
+                    implicit.insert(Box::<str>::from(*k), row.clone());
+                }
+                if rng.chance(500) {
+                    session.insert(Box::<str>::from(*k), row);
+                }
+            }
+            for k in keys {
+                let (row, has) = history(&implicit, &session, k);
+                let want_row = (!k.is_empty()).then(|| implicit.get(k)).flatten();
+                assert_eq!(row, want_row.map(|r| &**r), "{k:?}");
+                let want_has =
+                    !k.is_empty() && (implicit.contains_key(k) || session.contains_key(k));
+                assert_eq!(has, want_has, "{k:?}");
+            }
         }
     }
 }
