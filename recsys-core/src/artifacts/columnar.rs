@@ -214,9 +214,6 @@ struct Pass<'a, 'l> {
     /// With a second thread, the popularity and co-occurrence rows read by `rows` whose
     /// canonical text it writes (see `queued`): the pass reads the next row meanwhile.
     left: Queue<'a>,
-    /// Whether the body's co-occurrence rows go to that thread, which then builds their ids
-    /// and scores columns (the pass builds the keys and offsets).
-    pairs_beside: bool,
 }
 
 impl<'a, 'l> Pass<'a, 'l> {
@@ -240,7 +237,6 @@ impl<'a, 'l> Pass<'a, 'l> {
             queued: false,
             items: ColStrs::default(),
             left: Queue::default(),
-            pairs_beside: false,
         }
     }
 
@@ -323,9 +319,6 @@ impl<'a, 'l> Pass<'a, 'l> {
             ArtifactKind::Implicit | ArtifactKind::SessionSeq => (self.lim.max_users, self.kind),
             k => (self.lim.max_items, k),
         };
-        // Co-occurrence only: a popularity row is one pair, and its id on that thread made
-        // it the longer side of its step (0.05-0.06 s against the pass's 0.02-0.04 at 1M).
-        self.pairs_beside = self.beside.is_some() && kind == ArtifactKind::Cooc;
         let mut cols = match kind {
             ArtifactKind::Popularity => Build::Pairs(ColStrs::default(), Vec::new()),
             // With a second thread, it builds content rows' columns (see `queued`).
@@ -358,7 +351,7 @@ impl<'a, 'l> Pass<'a, 'l> {
             Ok(())
         })?;
         self.out.push(b']');
-        if self.left.holds_rows() {
+        if self.left.leaves_text() {
             // Their text goes before what the pass writes next.
             if let Some(pipe) = &self.beside {
                 pipe.hand_over(&mut self.out, Some(&mut self.left));
@@ -444,8 +437,6 @@ impl<'a, 'l> Pass<'a, 'l> {
         }
         let mut key: Cow<'a, str> = Cow::Borrowed("");
         let mut seen_items = false;
-        // Co-occurrence pairs go to the second thread's columns when it builds them.
-        let (beside, left, mut n) = (self.pairs_beside && !users, &mut self.left, 0usize);
         let sub = &mut self.sub;
         sub.clear();
         sub.push_str("null");
@@ -485,13 +476,8 @@ impl<'a, 'l> Pass<'a, 'l> {
                         write_counted(sub, &id, c);
                         (id, c as f64)
                     };
-                    n += 1;
-                    if beside {
-                        left.pair(id, score);
-                    } else {
-                        rc.ids.push(&id);
-                        rc.scores.push(score);
-                    }
+                    rc.ids.push(&id);
+                    rc.scores.push(score);
                     Ok(())
                 })?;
                 sub.push(']');
@@ -514,12 +500,7 @@ impl<'a, 'l> Pass<'a, 'l> {
         out.extend_from_slice(self.sub.as_bytes());
         out.push(b'}');
         rc.keys.push(&key);
-        if beside {
-            self.left.end_pairs();
-            rc.end_row_of(n);
-        } else {
-            rc.end_row();
-        }
+        rc.end_row();
         Ok(())
     }
 
@@ -530,19 +511,17 @@ impl<'a, 'l> Pass<'a, 'l> {
         let Some(key) = r.fast_row(3, |c, len| c.cooc_row(limit, len, pairs)) else {
             return false;
         };
-        if self.pairs_beside {
-            // The second thread writes its text and pushes its ids and scores.
+        if self.beside.is_some() {
             self.left.written(self.out.len(), Some(key), &self.pairs);
-            rc.end_row_of(self.pairs.len());
         } else {
             write_cooc_plain(&mut self.out, r.bytes(), key, self.pairs.iter());
-            for c in &self.pairs {
-                rc.ids.push(r.text(c.id));
-                rc.scores.push(c.count as f64);
-            }
-            rc.end_row();
+        }
+        for c in &self.pairs {
+            rc.ids.push(r.text(c.id));
+            rc.scores.push(c.count as f64);
         }
         rc.keys.push(r.text(key));
+        rc.end_row();
         self.fast_rows += 1;
         true
     }

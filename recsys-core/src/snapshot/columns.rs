@@ -200,12 +200,6 @@ impl RowCols {
     pub(crate) fn end_row(&mut self) {
         self.off.push(self.ids.len() as u32);
     }
-    /// Ends a row of `n` pairs whose ids and scores are pushed elsewhere (see
-    /// `artifacts::columnar::queued`).
-    pub(crate) fn end_row_of(&mut self, n: usize) {
-        let last = self.off.last().copied().unwrap_or(0);
-        self.off.push(last + n as u32);
-    }
     pub(crate) fn shrink(&mut self) {
         self.keys.shrink();
         self.ids.shrink();

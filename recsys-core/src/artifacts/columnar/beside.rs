@@ -10,7 +10,7 @@
 //! A content artifact's chunks also carry their rows' tags (see `queued`): the second thread
 //! builds the tag columns from them after hashing each chunk; the pass keeps the items column.
 
-use super::queued::{PairCols, Queue, Replay};
+use super::queued::{Queue, Replay};
 use super::{finish_pass, run_pass, ColumnarArtifact, Pass, Scope};
 use crate::artifacts::error::ArtifactError;
 use crate::snapshot::{Columns, TagColsBuilder};
@@ -84,7 +84,7 @@ fn take_chunks<'a>(
     full: Receiver<Batch<'a>>,
     empty: Sender<Batch<'a>>,
     slow: bool,
-) -> (sha2::Sha256, Option<TagColsBuilder<'a>>, Option<PairCols>) {
+) -> (sha2::Sha256, Option<TagColsBuilder<'a>>) {
     let mut replay = Replay::new(src);
     for mut chunk in full {
         if slow {
@@ -122,7 +122,7 @@ pub(super) fn run<'a>(
         let done = p.document();
         // Every chunk handed over is taken once the thread sees the end of the queue.
         p.beside = None;
-        let (hasher, cols, pairs) = hashing
+        let (hasher, cols) = hashing
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         p.hasher = hasher;
@@ -133,26 +133,12 @@ pub(super) fn run<'a>(
                 tags.finish_with(std::mem::take(&mut p.items)),
             ));
         }
-        if p.pairs_beside {
-            // The ids and scores were taken on the hashing thread, the rest on this one.
-            join_pairs(p.columns.as_mut(), pairs.unwrap_or_default());
-        }
         let fast_rows = p.fast_rows;
         if done.is_err() {
             return (None, fast_rows);
         }
         (finish_pass(p, scope), fast_rows)
     })
-}
-
-/// Puts the ids and scores built on the hashing thread into the columns the pass built.
-fn join_pairs(columns: Option<&mut Columns>, (mut ids, mut scores): PairCols) {
-    ids.shrink();
-    scores.shrink_to_fit();
-    match columns {
-        Some(Columns::Rows(rc)) => (rc.ids, rc.scores) = (ids, scores),
-        _ => {}
-    }
 }
 
 #[cfg(test)]
@@ -323,42 +309,6 @@ pub(in crate::artifacts) mod tests {
                 assert_eq!(rows, n);
                 if slow && handed > IN_FLIGHT + 2 && !cfg!(target_arch = "wasm32") {
                     assert!(BLOCKED.with(Cell::get) > blocked, "{n} {handed}");
-                }
-            }
-        }
-        SLOW.with(|s| s.set(false));
-        ALWAYS.with(|a| a.set(false));
-    }
-
-    /// Co-occurrence rows' ids and scores are built by the hashing thread, their keys and
-    /// offsets by the pass (popularity rows' columns stay with the pass): the columns are the
-    /// one thread's when the pass runs ahead, when it waits on a full queue, and with rows of
-    /// both readers mixed at random.
-    #[test]
-    fn pair_columns_split_between_the_threads_are_the_one_threads() {
-        let mut rng = Rng::new(0xbe51_de04);
-        ALWAYS.with(|a| a.set(true));
-        for slow in [false, true] {
-            SLOW.with(|s| s.set(slow));
-            for kind in [ArtifactKind::Popularity, ArtifactKind::Cooc] {
-                let mut sizes = vec![0, 1, 2, 341, 342, 2048, 2049, 12_000];
-                sizes.extend((0..3).map(|_| 1 + rng.index(9000)));
-                for n in sizes {
-                    let odd = [0, 1, 2, 5, 97][rng.index(5)];
-                    let doc = document(kind, n, odd, true);
-                    let blocked = BLOCKED.with(Cell::get);
-                    let (got, none, handed) = both(doc.as_bytes(), kind);
-                    assert_eq!(none, 0);
-                    let (_, rows, cols) = got.unwrap().unwrap();
-                    assert_eq!(rows, n, "{kind:?} {n} {odd}");
-                    // Every row's pairs are in the columns (the last row's last id is there).
-                    if n > 0 {
-                        let last = if kind == ArtifactKind::Cooc { 6 } else { 1 };
-                        assert!(cols.matches("sku-").count() >= n * last, "{kind:?} {n}");
-                    }
-                    if slow && handed > IN_FLIGHT + 2 && !cfg!(target_arch = "wasm32") {
-                        assert!(BLOCKED.with(Cell::get) > blocked, "{kind:?} {n} {handed}");
-                    }
                 }
             }
         }

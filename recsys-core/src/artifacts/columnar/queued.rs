@@ -12,16 +12,10 @@
 //! Popularity rows and co-occurrence rows read by the layout are queued the other way round:
 //! the pass builds their columns and leaves their canonical text out of the chunk, recording
 //! where it goes and the spans it is written from ([`Queue::written`]); the second thread writes
-//! it there from the input before hashing, the same bytes in the same order. That thread
-//! also builds a co-occurrence artifact's ids and scores columns ([`Op::Counted`], and
-//! [`Op::Owned`] for rows the general reader took), in row order; the pass keeps the keys and
-//! the offsets.
+//! it there from the input before hashing, the same bytes in the same order.
 
 use crate::artifacts::rows::{Counted, Span};
 use crate::snapshot::{ColStrs, TagColsBuilder};
-
-/// A co-occurrence artifact's ids and scores columns, built on the second thread.
-pub(super) type PairCols = (ColStrs, Vec<f64>);
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
@@ -57,10 +51,6 @@ enum Op {
     Fast { tags: usize },
     /// A row the general reader took: its tags are the next `tags` strings.
     General { tags: usize },
-    /// A co-occurrence row read by the layout: its pairs are the next `n` of [`Queue::pairs`].
-    Counted { n: usize },
-    /// One the general reader took: its pairs are the next `n` of [`Queue::owned`].
-    Owned { n: usize },
 }
 
 /// A row whose canonical text the second thread writes (see [`Queue::written`]).
@@ -87,10 +77,6 @@ pub(super) struct Queue<'a> {
     strs: Vec<Cow<'a, str>>,
     /// `strs.len()` when the row being read began.
     row_from: usize,
-    /// The pairs of the co-occurrence rows the general reader took, in order.
-    owned: Vec<(Cow<'a, str>, f64)>,
-    /// `owned.len()` when the row being read began.
-    owned_from: usize,
 }
 
 impl<'a> Queue<'a> {
@@ -102,8 +88,7 @@ impl<'a> Queue<'a> {
     }
 
     /// Leaves a popularity row's text (`pairs` holds its one pair) or a co-occurrence row's
-    /// (`key` and its neighbours) to the second thread, at `at` in the chunk's text; a
-    /// co-occurrence row's ids and scores too (a popularity row's stay with the pass).
+    /// (`key` and its neighbours) to the second thread, at `at` in the chunk's text.
     #[inline]
     pub(super) fn written(&mut self, at: usize, key: Option<Span>, pairs: &[Counted]) {
         self.written.push(Written {
@@ -111,38 +96,19 @@ impl<'a> Queue<'a> {
             key,
             pairs: pairs.len(),
         });
-        if key.is_some() {
-            self.ops.push(Op::Counted { n: pairs.len() });
-        }
         self.pairs.extend_from_slice(pairs);
     }
 
-    /// A pair of the co-occurrence row the general reader is taking (its text written by the
-    /// pass), for the second thread's columns.
-    pub(super) fn pair(&mut self, id: Cow<'a, str>, score: f64) {
-        self.owned.push((id, score));
-    }
-
-    /// Ends that row (its pairs are those given since the last row).
-    pub(super) fn end_pairs(&mut self) {
-        let n = self.owned.len() - self.owned_from;
-        self.owned_from = self.owned.len();
-        self.ops.push(Op::Owned { n });
-    }
-
-    /// Whether rows were left to the second thread (their text or columns).
+    /// Whether rows were left to the second thread to write.
     #[inline]
-    pub(super) fn holds_rows(&self) -> bool {
-        !self.ops.is_empty() || !self.written.is_empty()
+    pub(super) fn leaves_text(&self) -> bool {
+        !self.written.is_empty()
     }
 
     /// Whether the chunk should be handed over before its text is full.
     #[inline]
     pub(super) fn full(&self) -> bool {
-        self.spans.len() >= TAGS
-            || self.strs.len() >= TAGS
-            || self.pairs.len() >= PAIRS
-            || self.owned.len() >= PAIRS
+        self.spans.len() >= TAGS || self.strs.len() >= TAGS || self.pairs.len() >= PAIRS
     }
 
     fn clear(&mut self) {
@@ -152,8 +118,6 @@ impl<'a> Queue<'a> {
         self.spans.clear();
         self.strs.clear();
         self.row_from = 0;
-        self.owned.clear();
-        self.owned_from = 0;
     }
 }
 
@@ -185,8 +149,6 @@ pub(super) struct Replay<'a> {
     cols: Option<TagColsBuilder<'a>>,
     /// A chunk's text with the rows left to this thread written in.
     text: Vec<u8>,
-    /// The ids and scores columns, once a chunk came with co-occurrence rows.
-    pairs: Option<PairCols>,
 }
 
 impl<'a> Replay<'a> {
@@ -197,12 +159,11 @@ impl<'a> Replay<'a> {
             hasher: Sha256::new(),
             cols: None,
             text: Vec::new(),
-            pairs: None,
         }
     }
 
     /// Takes one chunk: hashes its `text` (with the rows whose text was left to this thread
-    /// written in), and adds the rows queued with it to the columns it builds (`q` is left
+    /// written in), and adds the content rows queued with it to the columns (`q` is left
     /// empty).
     pub(super) fn chunk(&mut self, text: &[u8], q: &mut Queue<'a>) {
         self.hasher
@@ -211,53 +172,34 @@ impl<'a> Replay<'a> {
             q.clear();
             return;
         }
+        let cols = self.cols.get_or_insert_with(|| TagColsBuilder::new(0));
         let src = self.src;
         let mut spans = q.spans.iter();
         let mut strs = q.strs.drain(..);
-        let mut counted = q.pairs.iter();
-        let mut owned = q.owned.drain(..);
         for op in q.ops.drain(..) {
             match op {
                 Op::Fast { tags } => {
-                    let cols = self.cols.get_or_insert_with(|| TagColsBuilder::new(0));
                     for s in spans.by_ref().take(tags) {
                         cols.push_tag_in(src, s.start, s.end);
                     }
                     cols.end_row();
                 }
                 Op::General { tags } => {
-                    let cols = self.cols.get_or_insert_with(|| TagColsBuilder::new(0));
                     for tag in strs.by_ref().take(tags) {
                         cols.push_tag(tag);
                     }
                     cols.end_row();
                 }
-                Op::Counted { n } => {
-                    let (ids, scores) = self.pairs.get_or_insert_with(PairCols::default);
-                    for c in counted.by_ref().take(n) {
-                        ids.push(src.get(c.id.start..c.id.end).unwrap_or_default());
-                        scores.push(c.count as f64);
-                    }
-                }
-                Op::Owned { n } => {
-                    let (ids, scores) = self.pairs.get_or_insert_with(PairCols::default);
-                    for (id, score) in owned.by_ref().take(n) {
-                        ids.push(&id);
-                        scores.push(score);
-                    }
-                }
             }
         }
-        drop(owned);
         drop(strs);
         q.clear();
     }
 
-    /// The hash of every chunk taken, the tag columns of the content rows queued without
-    /// their items (`None` when there were none; see [`TagColsBuilder::finish_with`]), and the
-    /// ids and scores of the co-occurrence rows (`None` when there were none).
-    pub(super) fn finish(self) -> (Sha256, Option<TagColsBuilder<'a>>, Option<PairCols>) {
-        (self.hasher, self.cols, self.pairs)
+    /// The hash of every chunk taken, and the tag columns of the rows queued without their
+    /// items (`None` when there were none; see [`TagColsBuilder::finish_with`]).
+    pub(super) fn finish(self) -> (Sha256, Option<TagColsBuilder<'a>>) {
+        (self.hasher, self.cols)
     }
 }
 
