@@ -76,9 +76,13 @@ impl<V: Copy + Default> KeyTable<V> {
     /// An empty table for about `n` keys.
     pub fn with_capacity(n: usize) -> Self {
         KeyTable {
-            table: Probe::with_slots((n.max(4) * 2).next_power_of_two()),
+            table: Probe::with_slots(Self::slots_for(n)),
             max_key: None,
         }
+    }
+    /// The slot count of a table for about `n` keys (at most half full).
+    fn slots_for(n: usize) -> usize {
+        (n.max(4) * 2).next_power_of_two()
     }
     /// How many keys the table holds.
     #[cfg(test)]
@@ -88,6 +92,10 @@ impl<V: Copy + Default> KeyTable<V> {
     /// True when the table holds no key.
     pub fn is_empty(&self) -> bool {
         self.table.taken() == 0 && self.max_key.is_none()
+    }
+    /// True when the table has no slots yet (never sized, nothing inserted).
+    fn never_sized(&self) -> bool {
+        self.table.slots() == 0 && self.max_key.is_none()
     }
     /// The value of `key`.
     #[inline]
@@ -105,57 +113,98 @@ impl<V: Copy + Default> KeyTable<V> {
     /// The value of `key`, inserting `V::default()` when absent; true when it was inserted.
     #[inline(always)]
     pub fn entry(&mut self, key: u32) -> (&mut V, bool) {
+        self.entry_noting(key, &mut ())
+    }
+    /// [`KeyTable::entry`], telling `notes` which slot a key takes and when the table
+    /// grows.
+    #[inline(always)]
+    fn entry_noting(&mut self, key: u32, notes: &mut impl SlotNotes) -> (&mut V, bool) {
         if key == u32::MAX {
             let inserted = self.max_key.is_none();
             return (self.max_key.get_or_insert_with(V::default), inserted);
         }
         if self.table.full_for_one_more() {
-            // Doubles (an unsized table starts at 16 slots).
-            let size = self.table.slots().max(8) * 2;
-            self.table.resize(size, |s| key_hash(s.tag));
+            self.grow(notes);
         }
         let tag = key + 1;
-        let (i, found) = self.table.find(key_hash(tag), |s| s.tag == tag);
+        // A free slot's value is `V::default()` already: only the tag is written.
+        let (i, found) = self
+            .table
+            .find_or_take(key_hash(tag), |s| s.tag == tag, |s| s.tag = tag);
         if !found {
-            self.table.take(
-                i,
-                KeySlot {
-                    tag,
-                    value: V::default(),
-                },
-            );
+            notes.took(i);
         }
         (&mut self.table.at_mut(i).value, !found)
     }
+    /// Doubles the table (an unsized one starts at 16 slots), placing the keys again.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, notes: &mut impl SlotNotes) {
+        let size = self.table.slots().max(8) * 2;
+        self.table.resize(size, |s| key_hash(s.tag));
+        notes.resized(&self.table);
+    }
+}
+
+/// What a [`KeyTable`]'s user keeps track of as keys take slots: nothing (`()`), or the
+/// pool index's list of taken slots ([`TakenSlots`]).
+trait SlotNotes {
+    /// Slot `i` was taken by a new key.
+    fn took(&mut self, i: usize);
+    /// The table was resized (its keys placed again).
+    fn resized<V: Copy + Default>(&mut self, table: &Probe<KeySlot<V>>);
+}
+
+impl SlotNotes for () {
+    #[inline(always)]
+    fn took(&mut self, _: usize) {}
+    #[inline(always)]
+    fn resized<V: Copy + Default>(&mut self, _: &Probe<KeySlot<V>>) {}
 }
 
 /// The pool's index ([`Pool::lookup`]): every key the pool examined, with its position or
-/// [`Pool::REFUSED`]. The same open addressing as [`KeyTable`] (at most half full, linear
-/// probing from the Fibonacci hash of `key + 1`, 0 a free slot), but a large table's slots
-/// outlive the request: they come from the thread's spare table ([`SPARE_INDEX`]) and are
-/// handed back on drop with only the slots this pool took cleared, by the list of their
-/// numbers. C and D at 1M examine ~2,300-3,300 keys into 8,192 slots: a fresh 64 KB table
-/// was zeroed whole per request (~65 k instructions of `memset` by callgrind's count).
+/// [`Pool::REFUSED`]. A [`KeyTable`], but a large table's slots outlive the request: they
+/// come from the thread's spare table ([`SPARE_INDEX`]) and are handed back on drop with
+/// only the slots this pool took cleared, by the list of their numbers. C and D at 1M
+/// examine ~2,300-3,300 keys into 8,192 slots: a fresh 64 KB table was zeroed whole per
+/// request (~65 k instructions of `memset` by callgrind's count).
 #[derive(Debug, Default)]
 struct PoolIndex {
-    /// `(key + 1, value)` per slot, `(0, 0)` when free; a power-of-two count, or none.
-    slots: Vec<(u32, u32)>,
-    /// `64 - log2(slots.len())`: a hash's high bits, shifted down, are its home slot.
-    shift: u32,
-    /// How many slots are taken.
-    len: usize,
-    /// The table is handed back on drop ([`PoolIndex::kept`]), so `taken` lists its slots.
+    table: KeyTable<u32>,
+    /// Which slots the table took, when it is handed back on drop.
+    taken: TakenSlots,
+}
+
+/// The numbers of a kept pool index's taken slots (what its drop clears).
+#[derive(Debug, Default)]
+struct TakenSlots {
+    /// The table is handed back on drop ([`PoolIndex::kept`]), so `list` lists its slots.
     keep: bool,
-    /// The numbers of the taken slots of a kept table (what its drop clears); empty
-    /// otherwise (a popularity-only request's table of 64 slots is not worth a list).
-    taken: Vec<u32>,
-    /// The value of key `u32::MAX` (which `key + 1` cannot hold).
-    max_key: Option<u32>,
+    /// Empty unless `keep` (a popularity-only request's table of 64 slots is not worth a
+    /// list).
+    list: Vec<u32>,
+}
+
+impl SlotNotes for TakenSlots {
+    #[inline(always)]
+    fn took(&mut self, i: usize) {
+        if self.keep {
+            self.list.push(i as u32);
+        }
+    }
+    fn resized<V: Copy + Default>(&mut self, table: &Probe<KeySlot<V>>) {
+        self.keep = PoolIndex::kept(table.slots());
+        self.list.clear();
+        if self.keep {
+            self.list.reserve(table.slots() / 2);
+            self.list.extend(table.taken_slots().map(|i| i as u32));
+        }
+    }
 }
 
 /// A [`PoolIndex`]'s slots, all free, and its emptied list of taken slots, kept for their
 /// allocations.
-type SpareIndex = (Vec<(u32, u32)>, Vec<u32>);
+type SpareIndex = (Vec<KeySlot<u32>>, Vec<u32>);
 
 thread_local! {
     /// The slots of the last large pool index dropped on this thread.
@@ -176,134 +225,60 @@ impl PoolIndex {
     /// An empty index for about `n` keys: the thread's spare slots when they are enough
     /// and at most four times what is needed, else a fresh table.
     fn with_capacity(n: usize) -> PoolIndex {
-        let size = (n.max(4) * 2).next_power_of_two();
-        let (mut slots, mut taken) = if Self::kept(size) {
+        let size = KeyTable::<u32>::slots_for(n);
+        let (slots, mut list) = if Self::kept(size) {
             SPARE_INDEX.try_with(Cell::take).unwrap_or_default()
         } else {
             Default::default()
         };
-        if slots.len() < size || slots.len() > size * 4 {
-            slots = free_slots(size);
-        }
-        let keep = Self::kept(slots.len());
+        let table = if slots.len() < size || slots.len() > size * 4 {
+            Probe::with_slots(size)
+        } else {
+            Probe::over_free(slots)
+        };
+        let keep = Self::kept(table.slots());
         if keep {
-            taken.clear();
-            taken.reserve(slots.len() / 2);
+            list.clear();
+            list.reserve(table.slots() / 2);
         }
         PoolIndex {
-            shift: 64 - slots.len().trailing_zeros(),
-            slots,
-            len: 0,
-            keep,
-            taken,
-            max_key: None,
-        }
-    }
-
-    /// The slot holding `tag` (true), or the free slot where it would go (false).
-    #[inline(always)]
-    fn find(&self, tag: u32) -> (usize, bool) {
-        let mask = self.slots.len() - 1;
-        let mut i = (key_hash(tag) >> self.shift) as usize & mask;
-        loop {
-            match self.slots[i].0 {
-                0 => return (i, false),
-                t if t == tag => return (i, true),
-                _ => i = (i + 1) & mask,
-            }
+            table: KeyTable {
+                table,
+                max_key: None,
+            },
+            taken: TakenSlots { keep, list },
         }
     }
 
     /// True when the table has no slots yet (never sized, nothing inserted).
     fn never_sized(&self) -> bool {
-        self.slots.is_empty() && self.max_key.is_none()
+        self.table.never_sized()
     }
 
     /// The value of `key`.
     #[inline]
     fn get(&self, key: u32) -> Option<u32> {
-        if key == u32::MAX {
-            return self.max_key;
-        }
-        if self.slots.is_empty() {
-            return None;
-        }
-        let (i, found) = self.find(key + 1);
-        found.then(|| self.slots[i].1)
+        self.table.get(key)
     }
 
     /// The value of `key`, inserting 0 when absent; true when it was inserted.
     #[inline(always)]
     fn entry(&mut self, key: u32) -> (&mut u32, bool) {
-        if key == u32::MAX {
-            let inserted = self.max_key.is_none();
-            return (self.max_key.get_or_insert(0), inserted);
-        }
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        let tag = key + 1;
-        let (i, found) = self.find(tag);
-        if !found {
-            self.slots[i].0 = tag;
-            self.len += 1;
-            if self.keep {
-                self.taken.push(i as u32);
-            }
-        }
-        (&mut self.slots[i].1, !found)
+        self.table.entry_noting(key, &mut self.taken)
     }
-
-    /// Doubles the table (16 slots at least), placing the taken slots again; the old slots
-    /// are freed, not kept.
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.slots, free_slots(size));
-        self.shift = 64 - size.trailing_zeros();
-        self.keep = Self::kept(size);
-        self.taken.clear();
-        if self.keep {
-            self.taken.reserve(size / 2);
-        }
-        for slot in old.into_iter().filter(|s| s.0 != 0) {
-            let (i, _) = self.find(slot.0);
-            self.slots[i] = slot;
-            if self.keep {
-                self.taken.push(i as u32);
-            }
-        }
-    }
-}
-
-/// `size` free [`PoolIndex`] slots, allocated and then zeroed: `vec![(0, 0); size]` asks
-/// the allocator for zeroed memory, and glibc's `calloc` cost a popularity-only request
-/// ~400 instructions for its 64 slots against ~40 for `malloc` and `memset`.
-fn free_slots(size: usize) -> Vec<(u32, u32)> {
-    let mut slots = Vec::with_capacity(size);
-    slots.resize(size, (0, 0));
-    slots
 }
 
 impl Drop for PoolIndex {
     /// Hands a kept table back to the thread with its taken slots freed.
     fn drop(&mut self) {
-        if !self.keep {
+        if !self.taken.keep {
             return;
         }
-        for &i in &self.taken {
-            if let Some(slot) = self.slots.get_mut(i as usize) {
-                *slot = (0, 0);
-            }
-        }
-        self.taken.clear();
-        let spare = (
-            std::mem::take(&mut self.slots),
-            std::mem::take(&mut self.taken),
-        );
+        let mut list = std::mem::take(&mut self.taken.list);
+        let slots = std::mem::take(&mut self.table.table).into_free_slots(&list);
+        list.clear();
         // During the thread's teardown there is no spare to keep.
-        let _ = SPARE_INDEX.try_with(|c| c.set(spare));
+        let _ = SPARE_INDEX.try_with(|c| c.set((slots, list)));
     }
 }
 
@@ -1742,7 +1717,8 @@ mod pool_index_tests {
             let spare_len = SPARE_INDEX.with(|c| {
                 let spare = c.take();
                 let len = spare.0.len();
-                assert!(spare.0.iter().all(|&s| s == (0, 0)), "round {round}");
+                let free = |s: &super::KeySlot<u32>| s.tag == 0 && s.value == 0;
+                assert!(spare.0.iter().all(free), "round {round}");
                 assert!(spare.1.is_empty(), "round {round}");
                 c.set(spare);
                 len
@@ -1754,7 +1730,8 @@ mod pool_index_tests {
                 _ => rng.below(40_000) as usize,
             };
             let mut index = PoolIndex::with_capacity(n);
-            if spare_len > 0 && index.slots.len() == spare_len {
+            let slots = |index: &PoolIndex| index.table.table.slots();
+            if spare_len > 0 && slots(&index) == spare_len {
                 reused += 1;
             }
             let mut want: HashMap<u32, u32> = HashMap::new();
@@ -1767,23 +1744,26 @@ mod pool_index_tests {
                 };
                 let lookup = rng.below(3) == 0;
                 model_step(&mut index, &mut want, key, step as u32, lookup, round);
-                assert!(index.len * 2 <= index.slots.len(), "round {round}");
+                assert!(
+                    index.table.table.taken() * 2 <= slots(&index),
+                    "round {round}"
+                );
             }
             for (&k, &v) in &want {
                 assert_eq!(index.get(k), Some(v), "round {round} key {k}");
             }
             let in_table = want.keys().filter(|&&k| k != u32::MAX).count();
-            assert_eq!(index.len, in_table, "round {round}");
+            assert_eq!(index.table.table.taken(), in_table, "round {round}");
             assert_eq!(
-                index.keep,
-                PoolIndex::kept(index.slots.len()),
+                index.taken.keep,
+                PoolIndex::kept(slots(&index)),
                 "round {round}"
             );
-            if index.keep {
-                let mut taken = index.taken.clone();
+            if index.taken.keep {
+                let mut taken = index.taken.list.clone();
                 taken.sort_unstable();
-                let free = |i: usize| index.slots[i].0 == 0;
-                let listed: Vec<u32> = (0..index.slots.len() as u32)
+                let free = |i: usize| index.table.table.at(i).tag == 0;
+                let listed: Vec<u32> = (0..slots(&index) as u32)
                     .filter(|&i| !free(i as usize))
                     .collect();
                 assert_eq!(taken, listed, "round {round}");

@@ -1,7 +1,8 @@
 //! The open-addressed probe table the engine's own hash tables are built on: a power-of-two
 //! array of slots, never full (each user grows it past its own load factor), where a key's
 //! home slot is the high bits of its 64-bit hash and a lookup walks forward (linear probing)
-//! to the slot holding it or to the first free one. It owns the probing, the insertion count
+//! to the slot holding it or to the first free one; a free slot is always `S::default()`
+//! (tables start so, and freeing restores it). It owns the probing, the insertion count
 //! and growth by re-placing; what a slot holds, how a key is hashed, when two keys are equal
 //! and how full a table may get belong to its users, each a thin wrapper:
 //! [`crate::candidates::KeyTable`] (item key → value, Fibonacci-hashed keys),
@@ -34,6 +35,36 @@ impl<S: Slot> Probe<S> {
             shift: 64 - size.trailing_zeros(),
             taken: 0,
         }
+    }
+
+    /// A table over `slots`, all free (a power-of-two count, at least 2): slots kept from
+    /// an earlier table ([`Probe::into_free_slots`]), so they need no zeroing.
+    pub(crate) fn over_free(slots: Vec<S>) -> Probe<S> {
+        debug_assert!(slots.len().is_power_of_two() && slots.len() >= 2);
+        debug_assert!(slots.iter().all(Slot::is_free));
+        Probe {
+            shift: 64 - slots.len().trailing_zeros(),
+            slots,
+            taken: 0,
+        }
+    }
+
+    /// The slots, each of the taken ones freed by its number in `taken` (which must list
+    /// every taken slot: what [`Probe::over_free`] needs; a number out of range is
+    /// skipped).
+    pub(crate) fn into_free_slots(mut self, taken: &[u32]) -> Vec<S> {
+        for &i in taken {
+            if let Some(s) = self.slots.get_mut(i as usize) {
+                *s = S::default();
+            }
+        }
+        debug_assert!(self.slots.iter().all(Slot::is_free));
+        self.slots
+    }
+
+    /// The numbers of the taken slots, in slot order.
+    pub(crate) fn taken_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.slots.len()).filter(|&i| !self.slots[i].is_free())
     }
 
     /// How many slots there are (0 for a table never sized).
@@ -73,6 +104,34 @@ impl<S: Slot> Probe<S> {
         }
     }
 
+    /// [`Probe::find`], but the free slot that ends the sequence is taken: `fill` makes it
+    /// hold the key (it starts as `S::default()`, as every free slot is). The slot's
+    /// number, and true when `hit` accepted a slot (nothing was taken). One bounds check
+    /// a probe: the slot is written where it was read.
+    #[inline]
+    pub(crate) fn find_or_take(
+        &mut self,
+        hash: u64,
+        mut hit: impl FnMut(&S) -> bool,
+        fill: impl FnOnce(&mut S),
+    ) -> (usize, bool) {
+        let mask = self.slots.len() - 1;
+        let mut i = (hash >> self.shift) as usize & mask;
+        loop {
+            let s = &mut self.slots[i];
+            if s.is_free() {
+                fill(s);
+                debug_assert!(!s.is_free());
+                self.taken += 1;
+                return (i, false);
+            }
+            if hit(s) {
+                return (i, true);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// The slot at `i`.
     #[inline]
     pub(crate) fn at(&self, i: usize) -> &S {
@@ -94,7 +153,10 @@ impl<S: Slot> Probe<S> {
     }
 
     /// Moves every taken slot into a table of `size` slots (a power of two, larger than
-    /// what is taken), placed again by `hash`.
+    /// what is taken), placed again by `hash`; the old slots are freed. Out of line and
+    /// cold: growth is rare, and inlined into a user's insertion it crowded the hot path.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn resize(&mut self, size: usize, mut hash: impl FnMut(&S) -> u64) {
         let old = std::mem::replace(self, Probe::with_slots(size));
         for s in old.slots.into_iter().filter(|s| !s.is_free()) {
