@@ -421,11 +421,11 @@ fn mmr(
     let lazy = !full_scan && (0.0..=1.0).contains(&lambda);
     // The heap in two parts: the entries never popped, ordered by their tie-break alone
     // (before any pick a candidate's bound is its relevance, which follows its score: see
-    // `fresh_entries`), and the re-evaluated ones; the top of the whole is the larger top.
-    let mut fresh: BinaryHeap<u128> = if lazy {
-        fresh_entries(cands, order, ties).into()
+    // [`Fresh`]), and the re-evaluated ones; the top of the whole is the larger top.
+    let mut fresh = if lazy {
+        Fresh::new(cands, order, ties, p.n)
     } else {
-        BinaryHeap::new()
+        Fresh::empty(cands, order, ties)
     };
     // Scores are finite (no NaN for `f64::max` to skip), so a compare finds the same maximum
     // (only its sign when every score is zero could differ, and then none is positive).
@@ -545,24 +545,129 @@ fn mmr(
     }
 }
 
-/// The lazy MMR heap's first entries, one per position of `order`, as one integer each:
-/// the tie-break's high part, its low part inverted (the smaller wins), and the position
-/// ([`Ties`]: the score's bits and the key, or nothing and the position). Their bound, the
-/// relevance `λ·score/max_score` (with λ ≥ 0 and `max_score` > 0 or the relevance 0),
-/// never decreases as the score rises and the positions of a sorted `order` are in score
-/// order, so this order is the full entries' order, without a division and an entry of
-/// 32 bytes per candidate (that cost ~40 instructions a candidate, and the heap's tuple
-/// compares more than these).
-fn fresh_entries(cands: &[Cand], order: &[usize], ties: Ties) -> Vec<u128> {
-    let pack = |hi: u64, lo: u32, pos: u32| {
-        (u128::from(hi) << 64) | (u128::from(!lo) << 32) | u128::from(pos)
-    };
-    let cands = order.iter().map(|&i| &cands[i]).zip(0u32..);
-    match ties {
-        Ties::Position => cands.map(|(_, pos)| pack(0, pos, pos)).collect(),
-        Ties::ScoreKey => cands
-            .map(|(c, pos)| pack(ordered_bits(c.score), c.key, pos))
-            .collect(),
+/// The lazy MMR heap's never-popped entries, one per position of `order`, as one integer
+/// each: the tie-break's high part, its low part inverted (the smaller wins), and the
+/// position ([`Ties`]: the score's bits and the key, or nothing and the position). Their
+/// bound, the relevance `λ·score/max_score` (with λ ≥ 0 and `max_score` > 0 or the
+/// relevance 0), never decreases as the score rises and the positions of a sorted `order`
+/// are in score order, so this order is the full entries' order, without a division and an
+/// entry of 32 bytes per candidate (that cost ~40 instructions a candidate, and the heap's
+/// tuple compares more than these).
+///
+/// A round pops a few entries (D at 1M: ~50 of a pool of ~2,260 over a request), so only
+/// the largest are heaped: each entry has a rank (the score's bits, or the position
+/// inverted) that orders it before every entry of a smaller rank, and the entries whose
+/// rank is at least a threshold (an order statistic of every [`Fresh::STRIDE`]-th
+/// position's rank, chosen so that about an eighth of the pool, and four times the picks,
+/// is expected at or above it) are heaped; the others are made and heaped only if those
+/// run out. Making and heaping every entry cost ~50 instructions a candidate (~114 k a D
+/// request at 1M); a rank and a compare cost ~12.
+#[derive(Debug)]
+struct Fresh<'c> {
+    /// The largest entries (every one of rank at least `below`'s); empty only when no
+    /// entry is left.
+    heap: BinaryHeap<u128>,
+    /// The rank below which entries are not made yet (`None`: every entry was made).
+    below: Option<u64>,
+    cands: &'c [Cand],
+    order: &'c [usize],
+    ties: Ties,
+}
+
+impl<'c> Fresh<'c> {
+    /// Pools of at most this many entries are heaped whole.
+    const WHOLE: usize = 128;
+    /// Every this many positions, one rank is sampled for the threshold.
+    const STRIDE: usize = 16;
+
+    /// No entries (the full scan's).
+    fn empty(cands: &'c [Cand], order: &'c [usize], ties: Ties) -> Fresh<'c> {
+        Fresh {
+            heap: BinaryHeap::new(),
+            below: None,
+            cands,
+            order,
+            ties,
+        }
+    }
+
+    /// The never-popped entries of `order`'s positions, for `picks` picks.
+    fn new(cands: &'c [Cand], order: &'c [usize], ties: Ties, picks: usize) -> Fresh<'c> {
+        let mut fresh = Fresh::empty(cands, order, ties);
+        let m = order.len();
+        if m <= Self::WHOLE {
+            fresh.heap = fresh.entries(m, |_| true).into();
+            return fresh;
+        }
+        // The sample's `k`-th largest rank: ~(k + 1) · STRIDE entries are at least it (the
+        // sampled one among them, so the heap is never empty).
+        let mut sample: Vec<u64> = (0..m)
+            .step_by(Self::STRIDE)
+            .map(|pos| fresh.rank(pos))
+            .collect();
+        let k = (sample.len() / 8)
+            .max(picks.saturating_mul(4).div_ceil(Self::STRIDE))
+            .min(sample.len() - 1);
+        let (_, &mut threshold, _) = sample.select_nth_unstable_by(k, |a, b| b.cmp(a));
+        let room = ((k + 1) * Self::STRIDE * 2).min(m);
+        fresh.heap = fresh.entries(room, |r| r >= threshold).into();
+        fresh.below = Some(threshold);
+        fresh
+    }
+
+    /// Position `pos`'s rank: an entry of a larger rank is a larger entry.
+    #[inline(always)]
+    fn rank(&self, pos: usize) -> u64 {
+        match self.ties {
+            Ties::Position => !(pos as u64),
+            Ties::ScoreKey => ordered_bits(self.cands[self.order[pos]].score),
+        }
+    }
+
+    /// The entries of the positions whose rank `keep` accepts, in a list sized for `room`.
+    fn entries(&self, room: usize, keep: impl Fn(u64) -> bool) -> Vec<u128> {
+        let pack = |hi: u64, lo: u32, pos: u32| {
+            (u128::from(hi) << 64) | (u128::from(!lo) << 32) | u128::from(pos)
+        };
+        let mut v = Vec::with_capacity(room);
+        // One loop per kind of tie-break (a test of it per entry otherwise).
+        match self.ties {
+            Ties::Position => v.extend(
+                (0..self.order.len() as u32)
+                    .filter(|&pos| keep(!u64::from(pos)))
+                    .map(|pos| pack(0, pos, pos)),
+            ),
+            Ties::ScoreKey => v.extend(self.order.iter().zip(0u32..).filter_map(|(&i, pos)| {
+                let c = &self.cands[i];
+                let r = ordered_bits(c.score);
+                keep(r).then(|| pack(r, c.key, pos))
+            })),
+        }
+        v
+    }
+
+    /// The largest entry.
+    #[inline]
+    fn peek(&self) -> Option<&u128> {
+        self.heap.peek()
+    }
+
+    /// Removes the largest entry; heaps the rest when the largest run out.
+    #[inline]
+    fn pop(&mut self) {
+        self.heap.pop();
+        if self.heap.is_empty() && self.below.is_some() {
+            self.refill();
+        }
+    }
+
+    /// Makes and heaps the entries below the threshold (the largest ran out).
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) {
+        if let Some(t) = self.below.take() {
+            self.heap = self.entries(self.order.len(), |r| r < t).into();
+        }
     }
 }
 
@@ -570,7 +675,7 @@ fn fresh_entries(cands: &[Cand], order: &[usize], ties: Ties) -> Vec<u128> {
 /// whole by `entry`) and the re-evaluated entries' top (`stale`).
 #[inline]
 fn pop_lazy(
-    fresh: &mut BinaryHeap<u128>,
+    fresh: &mut Fresh,
     stale: &mut BinaryHeap<HeapEntry>,
     entry: impl Fn(u128) -> HeapEntry,
 ) -> Option<HeapEntry> {
@@ -854,12 +959,18 @@ mod tests {
     ];
 
     /// The lazy-greedy heap picks exactly what the full scan picks (items, order, MMR
-    /// details, capped counts) on random pools with tied scores, shared tags and caps.
+    /// details, capped counts) on random pools with tied scores, shared tags and caps; a
+    /// quarter of the pools are past [`Fresh::WHOLE`] (only their largest entries heaped
+    /// at first).
     #[test]
     fn lazy_mmr_equals_the_full_scan() {
         let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         for world in 0..300 {
-            let n = 5 + rng.below(60) as usize;
+            let n = if world % 4 == 1 {
+                Fresh::WHOLE + 1 + rng.below(500) as usize
+            } else {
+                5 + rng.below(60) as usize
+            };
             let scores = [0.0, 0.25, 0.5, 0.5, 1.0, 2.0];
             let scores = if world % 3 == 0 {
                 &NEAR_TIES[..]
@@ -976,7 +1087,13 @@ mod tests {
     fn mmr_equals_a_reference_full_scan() {
         let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
         for world in 0..400 {
-            let n = 2 + rng.below(80) as usize;
+            // A fifth of the pools past `Fresh::WHOLE` (fewer picks: the reference is slow).
+            let big = world % 5 == 2;
+            let n = if big {
+                Fresh::WHOLE + 20 + rng.below(400) as usize
+            } else {
+                2 + rng.below(80) as usize
+            };
             let scores = [0.0, 0.25, 0.5, 0.5, 1.0, 2.0, 3.5];
             let scores = if world % 3 == 0 {
                 &NEAR_TIES[..]
@@ -986,7 +1103,7 @@ mod tests {
             let (snap, cands) = random_world(&mut rng, n, true, (6, 10), scores);
             let keys = Keys::new(&snap);
             let params = SelectParams {
-                n: 1 + rng.below(n as u64 + 3) as usize,
+                n: 1 + rng.below(if big { 40 } else { n as u64 + 3 }) as usize,
                 lambda: [0.0001, 0.3, 0.5, 0.7, 0.7, 1.0, 1.5][rng.below(7) as usize],
                 brand_cap: rng.below(3) as u32,
                 category_cap: rng.below(3) as u32,
@@ -1003,6 +1120,56 @@ mod tests {
             assert_eq!(mmr_bits(&sel), want.0, "world {world}: picks differ");
             assert_eq!(sel.capped, want.1, "world {world}: capped differs");
         }
+    }
+
+    /// The never-popped entries pop in the tie-break's order, each position once, through
+    /// the threshold's split and the refill: by score (`total_cmp`, descending) then key
+    /// with [`Ties::ScoreKey`], by position with [`Ties::Position`]; pools of every size
+    /// around [`Fresh::WHOLE`] and far past it, few distinct scores (ties), any pick count.
+    #[test]
+    fn fresh_entries_pop_in_tie_break_order() {
+        let mut rng = Rng::new(0x51F1_5EED);
+        let mut refilled = 0;
+        for round in 0..300 {
+            let m = match round % 3 {
+                0 => rng.below(2 * Fresh::WHOLE as u64) as usize,
+                1 => Fresh::WHOLE + rng.below(40) as usize,
+                _ => rng.below(5_000) as usize,
+            };
+            let scores = [&NEAR_TIES[..], &[0.5, 1.0, 2.0]][round % 2];
+            let cands: Vec<Cand> = (0..m as u32)
+                .map(|k| Cand {
+                    key: k * 4096 + rng.below(4096) as u32,
+                    raw: Signals::default(),
+                    score: scores[rng.index(scores.len())],
+                    boost: 0.0,
+                })
+                .collect();
+            let mut order: Vec<usize> = (0..m).collect();
+            for i in (1..m).rev() {
+                order.swap(i, rng.index(i + 1));
+            }
+            let ties = [Ties::ScoreKey, Ties::Position][round % 4 / 3];
+            let picks = rng.below(200) as usize;
+            let mut fresh = Fresh::new(&cands, &order, ties, picks);
+            let mut got = Vec::new();
+            while let Some(&top) = fresh.peek() {
+                if fresh.heap.len() == 1 && fresh.below.is_some() {
+                    refilled += 1;
+                }
+                got.push(top as u32 as usize);
+                fresh.pop();
+            }
+            let mut want: Vec<usize> = (0..m).collect();
+            if ties == Ties::ScoreKey {
+                want.sort_by(|&a, &b| {
+                    let (a, b) = (&cands[order[a]], &cands[order[b]]);
+                    b.score.total_cmp(&a.score).then(a.key.cmp(&b.key))
+                });
+            }
+            assert_eq!(got, want, "round {round}: m {m}, picks {picks}");
+        }
+        assert!(refilled > 30, "only {refilled} refills");
     }
 
     /// Two sorted, distinct id lists share what a plain count says they share.
