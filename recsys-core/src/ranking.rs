@@ -474,11 +474,8 @@ fn mmr(
     let value = |pos: usize, s: Seen| rel(pos) - (1.0 - lambda) * s.max_sim();
     // Sized once for a few re-evaluations a pick (D at 1M: ~14 a request; grown from empty
     // it was reallocated three times, ~1.6 k instructions).
-    let mut stale: BinaryHeap<HeapEntry> = if lazy {
-        BinaryHeap::with_capacity(2 * most + 8)
-    } else {
-        BinaryHeap::new()
-    };
+    let mut stale: BinaryHeap<HeapEntry> =
+        BinaryHeap::with_capacity(if lazy { 2 * most + 8 } else { 0 });
     // A never-popped entry in full: its bound is its relevance (its penalty `(1−λ)·0 = +0`
     // leaves the value's bits unchanged).
     let entry = |f: u128| -> HeapEntry {
