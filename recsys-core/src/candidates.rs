@@ -977,6 +977,10 @@ impl SignalMaps {
         w: &Weights,
         mut after: impl FnMut(usize, &[Cand]),
     ) {
+        // A's calls fill nothing (the walk scored its pool): no arrays to set up.
+        if cands.is_empty() {
+            return;
+        }
         let content = self.any_anchor_tag;
         // Written before read in each chunk (entries past a short last chunk are not read).
         let mut pop = [0.0f64; FILL_CHUNK];
