@@ -59,7 +59,12 @@ pub(crate) fn pool(
     if !enabled() {
         return false;
     }
-    let walked = pool.walk_popular(d.snap, &f.keys, &f.filters, maps, w, fanout, tag_rules);
+    // The installed snapshot's memo of the first popular items' scores, when it blended
+    // them under these weights.
+    let known = d.pre.map_or(&[][..], |pre| pre.scores.popular_under(w));
+    let walked = pool.walk_popular(
+        d.snap, &f.keys, &f.filters, maps, w, fanout, tag_rules, known,
+    );
     #[cfg(test)]
     if walked {
         WALK.set({

@@ -306,10 +306,13 @@ fn write_plain_items<'b>(
 
 /// The call path's items without reasons or explanations: each copied whole from the
 /// installed snapshot's item texts when the item at its rank has the key and score they
-/// were written for, otherwise written as [`write_plain_items`] writes it.
+/// were written for (the leading run of such items in one copy), otherwise written as
+/// [`write_plain_items`] writes it.
 #[inline]
 fn write_returned(out: &mut String, r: &super::items::PlainItems) {
-    for (i, (key, score)) in r.iter().enumerate() {
+    let (run, text) = r.texts.map_or((0, ""), |t| t.leading(r.iter()));
+    out.push_str(text);
+    for ((key, score), i) in r.iter_from(run).zip(run..) {
         if let Some(text) = r.texts.and_then(|t| t.get(i, key, score)) {
             out.push_str(text);
             continue;
