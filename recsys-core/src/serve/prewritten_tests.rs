@@ -4,6 +4,7 @@
 use super::{
     popularity_weights, ItemTexts, MetaHead, Prewritten, ScoreTexts, ITEM_TEXT_BYTES, MEMO_ITEMS,
 };
+use crate::config::Weights;
 use crate::json::write::write_f64;
 use crate::request::warnings;
 use crate::tests::rng::Rng;
@@ -130,7 +131,33 @@ fn popular_score_texts_hold_a_popularity_answers_scores() {
         let engine = Engine::new();
         engine.load_snapshot(docs).unwrap();
         let snap = engine.snapshot("demo", "home").unwrap().snapshot;
-        let memo = ScoreTexts::popular(&snap, popularity_weights(&snap), MEMO_ITEMS);
+        let w = popularity_weights(&snap);
+        let memo = ScoreTexts::popular(&snap, w, MEMO_ITEMS);
+        // The scores themselves, in popularity order, as the walk's pool scores them, under
+        // these weights only: another bit of any weight (a zero's sign too) knows none.
+        let known = memo.popular_under(&w);
+        assert_eq!(known.len(), snap.pop_order.len().min(MEMO_ITEMS));
+        for (&key, &score) in snap.pop_order.iter().zip(known) {
+            let pop = snap.pop_count.get(key as usize).copied().unwrap_or(0.0);
+            let want = crate::ranking::popularity_score(&w, pop);
+            assert_eq!(score.to_bits(), want.to_bits(), "case {case}");
+        }
+        let flip = |x: f64| f64::from_bits(x.to_bits() ^ 1);
+        let others = [
+            Weights {
+                pop: flip(w.pop),
+                ..w
+            },
+            Weights {
+                cooc: flip(w.cooc),
+                ..w
+            },
+            Weights { emb: -w.emb, ..w },
+            Weights { pop: -w.pop, ..w },
+        ];
+        for other in others {
+            assert!(memo.popular_under(&other).is_empty(), "case {case}");
+        }
         let k = 1 + g.index(n.min(60));
         let typed = engine
             .recommend(

@@ -496,3 +496,52 @@ fn plain_items_of_every_length_are_the_typed_answers() {
         }
     }
 }
+
+/// `meta.counts` copied from the thread's last answer is the text written afresh: runs of
+/// answers with the same counts, one count changed by one, one set large, or all new (a
+/// copy when any of the seven differs would write another answer's counts).
+#[test]
+fn counts_copied_from_the_last_answer_are_the_counts_written() {
+    let mut g = Gen(0xc0_0a75);
+    let mut v = [0u64; 7];
+    let (mut same, mut changed) = (0, 0);
+    for round in 0..30_000 {
+        match g.below(4) {
+            0 => same += 1,
+            1 => {
+                let i = g.below(7) as usize;
+                v[i] = if g.coin() {
+                    v[i].wrapping_add(1)
+                } else {
+                    v[i].saturating_sub(1)
+                };
+                changed += 1;
+            }
+            2 => {
+                v[g.below(7) as usize] = g.next() >> g.below(64);
+                changed += 1;
+            }
+            _ => {
+                let most = if g.coin() { 30 } else { 1 << 20 };
+                v = std::array::from_fn(|_| g.below(most));
+            }
+        }
+        let [candidates, after_include, after_exclude, after_constraints, after_rules, pinned, returned] =
+            v;
+        let c = Counts {
+            candidates,
+            after_include,
+            after_exclude,
+            after_constraints,
+            after_rules,
+            pinned,
+            returned,
+        };
+        let (mut copied, mut written) = (String::from("x"), String::from("x"));
+        super::write_counts_memo(&mut copied, &c);
+        super::write_counts(&mut written, &c);
+        assert_eq!(copied, written, "round {round}");
+        assert_eq!(&copied[1..], to_text(&c).unwrap(), "round {round}");
+    }
+    assert!(same > 5_000 && changed > 10_000, "{same} {changed}");
+}
