@@ -76,6 +76,14 @@ impl<'a> PlainItems<'a> {
         })
     }
 
+    /// The returned candidates themselves, in answer order, when the answer's positions are
+    /// the pool's first ones ([`Selected::first`]); `None` otherwise.
+    #[inline]
+    pub(crate) fn in_pool_order(&self) -> Option<&'a [Cand]> {
+        let (p, s) = (self.p, self.s);
+        s.first.then(|| p.pool.cands.get(..s.outs.len())).flatten()
+    }
+
     /// The id of `key` and whether it needs no escape: it needs none when it is a catalog
     /// id and the catalog holds no id that does ([`crate::snapshot::Catalog::ids_plain`]);
     /// other ids are scanned.

@@ -27,6 +27,9 @@ pub(crate) struct Selected {
     pub capped: usize,
     /// Of `capped`: held back by a request `max_per_tag` cap.
     pub capped_by_tag: usize,
+    /// The positions are the pool's first ones in pool order, `0..outs.len()`
+    /// ([`Selected::first`]): readers may walk the pool's candidates directly.
+    pub first: bool,
 }
 
 /// The largest positions buffer a thread keeps for its next plain answer ([`Selected::first`]).
@@ -54,6 +57,7 @@ impl Selected {
             mmr: Vec::new(),
             capped: 0,
             capped_by_tag: 0,
+            first: true,
         }
     }
 
@@ -127,6 +131,7 @@ pub(crate) fn select(d: &Decision, f: &Filtered, p: &Pooled, r: &mut Ruled) -> S
         mmr,
         capped: sel.capped,
         capped_by_tag: sel.capped_by_tag,
+        first: false,
     }
 }
 
@@ -161,7 +166,7 @@ mod tests {
             let most = if g.chance(100) { 200 } else { 40 };
             let n = g.index(most);
             let mut s = Selected::first(n);
-            assert!(plain(&s, n), "round {round}");
+            assert!(plain(&s, n) && s.first, "round {round}");
             if let Some((ptr, cap)) = last {
                 if n <= cap {
                     assert_eq!(s.outs.as_ptr(), ptr, "round {round}");
@@ -177,6 +182,7 @@ mod tests {
                         pinned_by: Some(0),
                     },
                 );
+                s.first = false;
             }
             let cap = s.outs.capacity();
             last = (1..=SPARE_OUTS)

@@ -311,7 +311,12 @@ fn write_plain_items<'b>(
 /// [`write_plain_items`] writes it.
 #[inline]
 fn write_returned(out: &mut String, r: &super::items::PlainItems) {
-    let (run, text) = r.texts.map_or((0, ""), |t| t.leading(r.iter()));
+    let (run, text) = match (r.texts, r.in_pool_order()) {
+        // The pool's first candidates read in place (no position to follow).
+        (Some(t), Some(cands)) => t.leading(cands.iter().map(|c| (c.key, c.score))),
+        (Some(t), None) => t.leading(r.iter()),
+        (None, _) => (0, ""),
+    };
     out.push_str(text);
     for ((key, score), i) in r.iter_from(run).zip(run..) {
         if let Some(text) = r.texts.and_then(|t| t.get(i, key, score)) {
