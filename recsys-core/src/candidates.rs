@@ -1518,7 +1518,8 @@ impl Pool {
     /// item passes ([`Filters::pass_every_item`]) it indexes no key (the popularity order
     /// holds each item once, and none is refused): the pool then takes no other offer, and
     /// [`Pool::lookup`] finds none of its candidates, until [`Pool::lift_cap`] indexes
-    /// them.
+    /// them. There the candidates' scores are copied from `known` when it holds the first
+    /// ones under `w` (see [`Pool::take_most_popular`]; pass `&[]` when none are known).
     #[allow(clippy::too_many_arguments)]
     pub fn walk_popular(
         &mut self,
@@ -1529,12 +1530,13 @@ impl Pool {
         w: &Weights,
         fanout: usize,
         tag_rules: bool,
+        known: &[f64],
     ) -> bool {
         if tag_rules || !maps.reads_popularity_only() || self.scored != self.cands.len() {
             return false;
         }
         if self.cands.is_empty() && self.index.never_sized() && f.pass_every_item() {
-            self.take_most_popular(snap, w, fanout);
+            self.take_most_popular(snap, w, fanout, known);
             return true;
         }
         let mut taken = 0usize;
@@ -1558,9 +1560,20 @@ impl Pool {
     /// An unindexed walk through filters every item passes: the most popular items, up to
     /// `fanout` and the cap, each pooled, counted as passing and scored; the pool is closed
     /// (cap 0) until [`Pool::lift_cap`].
-    fn take_most_popular(&mut self, snap: &TenantSnapshot, w: &Weights, fanout: usize) {
+    /// `known`: the scores of the first items of the popularity order under `w`, when known
+    /// (an installed snapshot's memo, [`crate::serve::prewritten::ScoreTexts::popular_under`]);
+    /// copied instead of blended when they cover the walk (a saturation's division, the
+    /// blend and its finiteness check, ~20 instructions a candidate).
+    fn take_most_popular(
+        &mut self,
+        snap: &TenantSnapshot,
+        w: &Weights,
+        fanout: usize,
+        known: &[f64],
+    ) {
         let n = fanout.min(self.cap).min(snap.pop_order.len());
-        self.cands.extend(snap.pop_order[..n].iter().map(|&k| {
+        let order = &snap.pop_order[..n];
+        let cand = |k: u32, score: Option<f64>| {
             let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
             Cand {
                 key: k,
@@ -1568,10 +1581,17 @@ impl Pool {
                     pop,
                     ..Signals::default()
                 },
-                score: crate::ranking::popularity_score(w, pop),
+                score: score.unwrap_or_else(|| crate::ranking::popularity_score(w, pop)),
                 boost: 0.0,
             }
-        }));
+        };
+        match known.get(..n) {
+            Some(scores) => {
+                let pooled = order.iter().zip(scores).map(|(&k, &s)| cand(k, Some(s)));
+                self.cands.extend(pooled);
+            }
+            None => self.cands.extend(order.iter().map(|&k| cand(k, None))),
+        }
         self.counts.passed(n);
         self.scored = n;
         self.cap = 0;
@@ -2257,12 +2277,15 @@ mod batched_signal_tests {
     /// exclusions or tag filters its table grows, through none it stays unindexed and
     /// closed until the cap is lifted), under weights of every sign, small caps and fanouts
     /// past the catalog; and so do both after the cap is lifted and rule injections are
-    /// offered and filled. It refuses (pooling nothing) when the signal maps read more than
-    /// popularity (anchors' rows, anchor tags, a user's rows) or tags are recorded.
+    /// offered and filled, with the first scores known beforehand (copied) or not. It refuses
+    /// (pooling nothing) when the signal maps read more than popularity (anchors' rows,
+    /// anchor tags, a user's rows) or tags are recorded.
     #[test]
     fn popularity_walk_equals_offers_then_fill() {
         let mut rng = Rng::new(53);
         let (mut indexed, mut grown, mut unindexed, mut refused) = (0, 0, 0, 0);
+        // Closed walks whose scores were all copied from the known ones.
+        let mut copied = 0;
         for round in 0..500 {
             let n = 1 + rng.below(80) as usize;
             let snap = world(&mut rng, n);
@@ -2316,10 +2339,29 @@ mod batched_signal_tests {
                     Pool::with_capacity(fanout, cap)
                 }
             };
+            // The first scores known (an installed snapshot's memo, blended as it blends
+            // them), sometimes fewer than the walk takes, or none.
+            let known: Vec<f64> = snap
+                .pop_order
+                .iter()
+                .take(match rng.below(4) {
+                    0 => 0,
+                    1 => rng.index(n + 2),
+                    _ => n,
+                })
+                .map(|&k| {
+                    let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+                    let raw = super::Signals {
+                        pop,
+                        ..super::Signals::default()
+                    };
+                    crate::ranking::blend(&w, &raw).score
+                })
+                .collect();
             let mut got = new();
-            assert!(!got.walk_popular(&snap, &keys, &f, &maps, &w, fanout, true));
+            assert!(!got.walk_popular(&snap, &keys, &f, &maps, &w, fanout, true, &known));
             assert!(got.is_empty() && got.counts.candidates == 0);
-            if !got.walk_popular(&snap, &keys, &f, &maps, &w, fanout, false) {
+            if !got.walk_popular(&snap, &keys, &f, &maps, &w, fanout, false, &known) {
                 assert!(!maps.reads_popularity_only(), "round {round}");
                 assert!(got.is_empty() && got.counts.candidates == 0);
                 refused += 1;
@@ -2332,6 +2374,7 @@ mod batched_signal_tests {
                 indexed += 1;
             } else if closed {
                 unindexed += 1;
+                copied += usize::from(!got.is_empty() && known.len() >= got.len());
                 // Closed until the cap is lifted: nothing found, nothing taken.
                 for k in 0..span {
                     assert_eq!(got.lookup(k), Err(false), "round {round}");
@@ -2361,7 +2404,7 @@ mod batched_signal_tests {
                 "round {round}"
             );
         }
-        let counts = [indexed, grown, unindexed, refused];
+        let counts = [indexed, grown, unindexed, refused, copied];
         assert!(counts.iter().all(|&c| c > 40), "{counts:?}");
     }
 

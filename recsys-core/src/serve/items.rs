@@ -61,11 +61,27 @@ impl<'a> PlainItems<'a> {
     /// (key, score) in answer order, ranked from 1 (the id is [`PlainItems::id`]).
     #[inline]
     pub(crate) fn iter(self) -> impl Iterator<Item = (u32, f64)> + 'a {
+        self.iter_from(0)
+    }
+
+    /// (key, score) of the items from answer position `start` on (as [`PlainItems::iter`]
+    /// after skipping `start`; none when `start` is past the end).
+    #[inline]
+    pub(crate) fn iter_from(self, start: usize) -> impl Iterator<Item = (u32, f64)> + 'a {
         let PlainItems { p, s, .. } = self;
-        s.outs.iter().map(move |o| {
+        let outs = s.outs.get(start..).unwrap_or_default();
+        outs.iter().map(move |o| {
             let cand = &p.pool.cands[o.pos];
             (cand.key, cand.score)
         })
+    }
+
+    /// The returned candidates themselves, in answer order, when the answer's positions are
+    /// the pool's first ones ([`Selected::first`]); `None` otherwise.
+    #[inline]
+    pub(crate) fn in_pool_order(&self) -> Option<&'a [Cand]> {
+        let (p, s) = (self.p, self.s);
+        s.first.then(|| p.pool.cands.get(..s.outs.len())).flatten()
     }
 
     /// The id of `key` and whether it needs no escape: it needs none when it is a catalog

@@ -17,10 +17,10 @@
 
 use super::filters::Filtered;
 use super::rules::Ruled;
-use super::select::{Out, Selected};
+use super::select::Selected;
 use super::sources::Pooled;
 use super::Decision;
-use crate::candidates::{Pool, SignalMaps};
+use crate::candidates::{Cand, Keys, Pool, SignalMaps};
 use crate::config::Weights;
 use crate::ranking;
 
@@ -59,7 +59,12 @@ pub(crate) fn pool(
     if !enabled() {
         return false;
     }
-    let walked = pool.walk_popular(d.snap, &f.keys, &f.filters, maps, w, fanout, tag_rules);
+    // The installed snapshot's memo of the first popular items' scores, when it blended
+    // them under these weights.
+    let known = d.pre.map_or(&[][..], |pre| pre.scores.popular_under(w));
+    let walked = pool.walk_popular(
+        d.snap, &f.keys, &f.filters, maps, w, fanout, tag_rules, known,
+    );
     #[cfg(test)]
     if walked {
         WALK.set({
@@ -79,7 +84,7 @@ pub(crate) fn ranked(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled) -> Optio
     if !enabled()
         || !r.pinned.is_empty()
         || f.params.greedy()
-        || !ranking::in_score_order(&f.keys, cands)
+        || !(strictly_by_score(&f.keys, cands) || ranking::in_score_order(&f.keys, cands))
     {
         return None;
     }
@@ -88,19 +93,27 @@ pub(crate) fn ranked(d: &Decision, f: &Filtered, p: &Pooled, r: &Ruled) -> Optio
         let (on, p, r) = WALK.get();
         (on, p, r + 1)
     });
-    let n = (d.spec.k as usize).min(cands.len());
-    let outs = (0..n)
-        .map(|pos| Out {
-            pos,
-            pinned_by: None,
-        })
-        .collect();
-    Some(Selected {
-        outs,
-        mmr: Vec::new(),
-        capped: 0,
-        capped_by_tag: 0,
-    })
+    Some(Selected::first((d.spec.k as usize).min(cands.len())))
+}
+
+/// Whether every candidate is a catalog item and each score is strictly below the one
+/// before (the first below +infinity): then they are in [`ranking::in_score_order`]'s order
+/// (a strictly greater float is earlier there), found with one compare a candidate where
+/// that check also orders equal floats by key. False says nothing: the caller asks
+/// [`ranking::in_score_order`] then.
+#[inline]
+fn strictly_by_score(keys: &Keys, cands: &[Cand]) -> bool {
+    let catalog = keys.catalog;
+    let mut above = f64::INFINITY;
+    for c in cands {
+        // NaN fails the compare.
+        if c.key < catalog && c.score < above {
+            above = c.score;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

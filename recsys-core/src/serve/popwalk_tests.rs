@@ -303,3 +303,68 @@ fn mmr_figures_follow_their_positions_past_pins() {
     }
     assert!(with_pins > 100 && picked > 1_000, "{with_pins} {picked}");
 }
+
+/// The quick order check ([`super::strictly_by_score`]) says true only of pools that
+/// [`crate::ranking::in_score_order`] finds in order, and says it of every pool of catalog
+/// items with strictly falling scores below +infinity: random pools over a catalog, with
+/// ties, signed zeros, NaN and infinities, keys past the catalog, sorted or not.
+#[test]
+fn the_quick_order_check_implies_the_full_one() {
+    use crate::candidates::{Cand, Keys, Signals};
+    let mut g = Rng::new(0x0de2_5c07);
+    let pop: Vec<String> = (0..50)
+        .map(|i| format!(r#"{{"item_id":"i{i}","score":{}}}"#, 50 - i))
+        .collect();
+    let signals = format!(r#"{{"popularity":[{}]}}"#, pop.join(","));
+    let engine = Engine::new();
+    engine
+        .load_snapshot(Documents::new("demo", "home").signals(signals.as_str()))
+        .unwrap();
+    let snap = engine.snapshot("demo", "home").unwrap().snapshot;
+    let keys = Keys::new(&snap);
+    let values = [
+        -1.0,
+        -0.0,
+        0.0,
+        1e-300,
+        0.25,
+        0.5,
+        0.5,
+        0.75,
+        1.0,
+        f64::MAX,
+        f64::INFINITY,
+        f64::NAN,
+    ];
+    let (mut quick, mut full_only) = (0, 0);
+    for round in 0..20_000 {
+        let len = g.index(25);
+        let mut cands: Vec<Cand> = (0..len)
+            .map(|_| {
+                let past = u64::from(g.chance(30));
+                Cand {
+                    key: g.below(u64::from(keys.catalog) + past) as u32,
+                    raw: Signals::default(),
+                    score: *g.pick(&values),
+                    boost: 0.0,
+                }
+            })
+            .collect();
+        if g.chance(700) {
+            cands.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+            if g.chance(500) {
+                cands.dedup_by(|a, b| a.score == b.score);
+            }
+        }
+        let plain = cands.iter().all(|c| c.key < keys.catalog)
+            && cands.first().is_none_or(|c| c.score < f64::INFINITY)
+            && cands.windows(2).all(|w| w[0].score > w[1].score);
+        let got = super::strictly_by_score(&keys, &cands);
+        assert_eq!(got, plain, "round {round}");
+        let full = crate::ranking::in_score_order(&keys, &cands);
+        assert!(!got || full, "round {round}");
+        quick += usize::from(got && len > 1);
+        full_only += usize::from(!got && full);
+    }
+    assert!(quick > 1_000 && full_only > 500, "{quick} {full_only}");
+}

@@ -160,6 +160,10 @@ pub(crate) struct ScoreTexts {
     /// `64 - log2(slots.len())`: the hash's top bits pick the slot.
     shift: u32,
     text: String,
+    /// The scores themselves of [`ScoreTexts::popular`]'s items, in popularity order
+    /// (empty for [`ScoreTexts::of`]): what a popularity walk's pool scores them
+    /// ([`ScoreTexts::popular_under`]).
+    popular: Box<[f64]>,
 }
 
 impl ScoreTexts {
@@ -169,13 +173,38 @@ impl ScoreTexts {
     /// signal, exactly as the candidate pool scores them. `weights` is
     /// [`popularity_weights`] of `snap` (the caller has it already).
     pub(crate) fn popular(snap: &TenantSnapshot, weights: Weights, n: usize) -> ScoreTexts {
-        let scores = snap.pop_order.iter().take(n).map(|&k| {
-            let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
-            popularity_score(&weights, pop)
-        });
+        let scores: Box<[f64]> = snap
+            .pop_order
+            .iter()
+            .take(n)
+            .map(|&k| {
+                let pop = snap.pop_count.get(k as usize).copied().unwrap_or(0.0);
+                popularity_score(&weights, pop)
+            })
+            .collect();
+        let texts = ScoreTexts::of(scores.iter().copied(), n);
         ScoreTexts {
             weights,
-            ..ScoreTexts::of(scores, n)
+            popular: scores,
+            ..texts
+        }
+    }
+
+    /// The scores of the snapshot's most popular items in popularity order (the first
+    /// [`MEMO_ITEMS`]), as a popularity walk's pool scores them under weights `w`
+    /// ([`crate::ranking::popularity_score`], bit for bit), when `w` are bit for bit the
+    /// weights they were blended with; empty otherwise. The snapshot is the one this table
+    /// was built for (a kept table has the same popularity arrays).
+    #[inline]
+    pub(crate) fn popular_under(&self, w: &Weights) -> &[f64] {
+        let m = &self.weights;
+        let same = w.pop.to_bits() == m.pop.to_bits()
+            && w.cooc.to_bits() == m.cooc.to_bits()
+            && w.emb.to_bits() == m.emb.to_bits();
+        if same {
+            &self.popular
+        } else {
+            &[]
         }
     }
 
@@ -188,6 +217,7 @@ impl ScoreTexts {
             slots: vec![Slot::default(); size].into_boxed_slice(),
             shift: 64 - size.trailing_zeros(),
             text: String::with_capacity(n * 20),
+            popular: Box::default(),
         };
         for score in scores.into_iter().take(n) {
             memo.insert(score);
@@ -329,6 +359,29 @@ impl ItemTexts {
             _ => self.ranks[i - 1].end as usize,
         };
         self.text.get(start..r.end as usize)
+    }
+
+    /// The leading run of `items` (key, score) in answer order that this table was written
+    /// for, each at its rank with the same key and exact score bits, and the text of that
+    /// run: how many items it covers and their texts, which lie side by side, so the run is
+    /// copied at once (a popularity answer's whole item list is one copy). `(0, "")` when
+    /// the first item differs.
+    #[inline]
+    pub(crate) fn leading(&self, items: impl Iterator<Item = (u32, f64)>) -> (usize, &str) {
+        let mut n = 0usize;
+        for (r, (key, score)) in self.ranks.iter().zip(items) {
+            if r.key != key || r.bits != score.to_bits() {
+                break;
+            }
+            n += 1;
+        }
+        let Some(last) = n.checked_sub(1).and_then(|i| self.ranks.get(i)) else {
+            return (0, "");
+        };
+        match self.text.get(..last.end as usize) {
+            Some(text) => (n, text),
+            None => (0, ""),
+        }
     }
 
     /// How many ranks have a text.

@@ -4,6 +4,7 @@
 use super::{
     popularity_weights, ItemTexts, MetaHead, Prewritten, ScoreTexts, ITEM_TEXT_BYTES, MEMO_ITEMS,
 };
+use crate::config::Weights;
 use crate::json::write::write_f64;
 use crate::request::warnings;
 use crate::tests::rng::Rng;
@@ -130,7 +131,33 @@ fn popular_score_texts_hold_a_popularity_answers_scores() {
         let engine = Engine::new();
         engine.load_snapshot(docs).unwrap();
         let snap = engine.snapshot("demo", "home").unwrap().snapshot;
-        let memo = ScoreTexts::popular(&snap, popularity_weights(&snap), MEMO_ITEMS);
+        let w = popularity_weights(&snap);
+        let memo = ScoreTexts::popular(&snap, w, MEMO_ITEMS);
+        // The scores themselves, in popularity order, as the walk's pool scores them, under
+        // these weights only: another bit of any weight (a zero's sign too) knows none.
+        let known = memo.popular_under(&w);
+        assert_eq!(known.len(), snap.pop_order.len().min(MEMO_ITEMS));
+        for (&key, &score) in snap.pop_order.iter().zip(known) {
+            let pop = snap.pop_count.get(key as usize).copied().unwrap_or(0.0);
+            let want = crate::ranking::popularity_score(&w, pop);
+            assert_eq!(score.to_bits(), want.to_bits(), "case {case}");
+        }
+        let flip = |x: f64| f64::from_bits(x.to_bits() ^ 1);
+        let others = [
+            Weights {
+                pop: flip(w.pop),
+                ..w
+            },
+            Weights {
+                cooc: flip(w.cooc),
+                ..w
+            },
+            Weights { emb: -w.emb, ..w },
+            Weights { pop: -w.pop, ..w },
+        ];
+        for other in others {
+            assert!(memo.popular_under(&other).is_empty(), "case {case}");
+        }
         let k = 1 + g.index(n.min(60));
         let typed = engine
             .recommend(
@@ -247,6 +274,64 @@ fn item_text(i: usize, id: &str, score: f64) -> String {
     let mut s = String::from(if i > 0 { "," } else { "" });
     crate::serve::text::write_plain_item(&mut s, (id, false), i as u64 + 1, (score, None));
     s
+}
+
+/// The leading run an answer shares with the item memo is the longest prefix whose every
+/// item [`ItemTexts::get`] finds at its rank, and its text is those items' texts side by
+/// side: answers that follow the memo for a while, then differ by key or score bits (or
+/// run past the memo's ranks), sometimes from the first item.
+#[test]
+fn the_leading_run_is_the_ranks_get_finds_in_a_row() {
+    let mut g = Rng::new(0x1ead_2026);
+    let (mut whole, mut cut, mut none) = (0, 0, 0);
+    for round in 0..2_000 {
+        let long = g.chance(30);
+        let n = g.index(if long { 300 } else { 40 });
+        let items: Vec<(u32, String, f64)> = (0..n)
+            .map(|_| (g.below(1 << 20) as u32, id(&mut g, long), float(&mut g)))
+            .collect();
+        let scores = ScoreTexts::of(items.iter().map(|i| i.2), n);
+        let memo = ItemTexts::of(
+            items.iter().map(|(k, id, s)| (*k, id.as_str(), *s)),
+            &scores,
+        );
+        // The answer: the memo's items, one changed somewhere (or none), a few past its end.
+        let mut answer: Vec<(u32, f64)> = items.iter().map(|(k, _, s)| (*k, *s)).collect();
+        answer.truncate(g.index(n + 1));
+        if !answer.is_empty() && g.chance(700) {
+            let at = g.index(answer.len());
+            match g.below(3) {
+                0 => answer[at].0 ^= 1 << g.below(20),
+                1 => answer[at].1 = f64::from_bits(answer[at].1.to_bits() ^ 1),
+                _ => {
+                    let other = g.index(answer.len());
+                    answer.swap(at, other);
+                }
+            }
+        }
+        for _ in 0..g.index(3) {
+            answer.push((g.below(1 << 20) as u32, float(&mut g)));
+        }
+        let want = answer
+            .iter()
+            .enumerate()
+            .take_while(|&(i, &(k, s))| memo.get(i, k, s).is_some())
+            .count();
+        let text: String = (0..want)
+            .map(|i| memo.get(i, answer[i].0, answer[i].1).unwrap_or_default())
+            .collect();
+        let (run, got) = memo.leading(answer.iter().copied());
+        assert_eq!((run, got), (want, text.as_str()), "round {round}");
+        match want {
+            0 => none += 1,
+            w if w == answer.len() => whole += 1,
+            _ => cut += 1,
+        }
+    }
+    assert!(
+        whole > 100 && cut > 500 && none > 100,
+        "{whole} {cut} {none}"
+    );
 }
 
 /// Every rank of the item memo reads back as the text the writer writes for its item, rank

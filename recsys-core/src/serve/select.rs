@@ -6,6 +6,7 @@ use super::rules::Ruled;
 use super::sources::Pooled;
 use super::Decision;
 use crate::ranking::{self, MmrInfo, SelectParams};
+use std::cell::Cell;
 
 /// One answer position (24 bytes: a top-20 answer's positions stay within the allocator's
 /// small-block cache, glibc's tcache up to ~1 KiB; MMR's figures are kept apart, in
@@ -26,12 +27,55 @@ pub(crate) struct Selected {
     pub capped: usize,
     /// Of `capped`: held back by a request `max_per_tag` cap.
     pub capped_by_tag: usize,
+    /// The positions are the pool's first ones in pool order, `0..outs.len()`
+    /// ([`Selected::first`]): readers may walk the pool's candidates directly.
+    pub first: bool,
+}
+
+/// The largest positions buffer a thread keeps for its next plain answer ([`Selected::first`]).
+const SPARE_OUTS: usize = 64;
+
+thread_local! {
+    /// An emptied positions buffer of the thread's last answer, for the next
+    /// [`Selected::first`] ([`Selected`]'s drop hands it back; at most [`SPARE_OUTS`]).
+    static SPARE: Cell<Vec<Out>> = const { Cell::new(Vec::new()) };
 }
 
 impl Selected {
+    /// The pool's first `n` positions in pool order, none pinned, no MMR figures or caps (a
+    /// pool already in score order, plain top-k), in the thread's spare buffer when it has
+    /// one: a malloc and a free fewer a request.
+    pub(crate) fn first(n: usize) -> Selected {
+        let mut outs = SPARE.try_with(Cell::take).unwrap_or_default();
+        outs.clear();
+        outs.extend((0..n).map(|pos| Out {
+            pos,
+            pinned_by: None,
+        }));
+        Selected {
+            outs,
+            mmr: Vec::new(),
+            capped: 0,
+            capped_by_tag: 0,
+            first: true,
+        }
+    }
+
     /// MMR's figures of the answer's position `rank` (from 0), when MMR picked it.
     pub(crate) fn mmr_of(&self, rank: usize) -> Option<MmrInfo> {
         self.mmr.get(rank).copied().flatten()
+    }
+}
+
+impl Drop for Selected {
+    /// A small positions buffer, emptied, goes to the thread's next [`Selected::first`].
+    fn drop(&mut self) {
+        if (1..=SPARE_OUTS).contains(&self.outs.capacity()) {
+            let mut outs = std::mem::take(&mut self.outs);
+            outs.clear();
+            // Past the thread's teardown the buffer is simply freed.
+            let _ = SPARE.try_with(|spare| spare.set(outs));
+        }
     }
 }
 
@@ -87,6 +131,7 @@ pub(crate) fn select(d: &Decision, f: &Filtered, p: &Pooled, r: &mut Ruled) -> S
         mmr,
         capped: sel.capped,
         capped_by_tag: sel.capped_by_tag,
+        first: false,
     }
 }
 
@@ -97,5 +142,54 @@ mod tests {
     #[test]
     fn an_answer_position_is_24_bytes() {
         assert_eq!(std::mem::size_of::<super::Out>(), 24);
+    }
+
+    /// [`super::Selected::first`] holds positions 0..n, none pinned, and takes the buffer
+    /// the thread's last dropped answer left when it held at most `SPARE_OUTS` positions
+    /// (the same allocation, refilled from empty, grown when short); a larger one is freed.
+    #[test]
+    fn a_plain_answer_takes_the_last_small_positions_buffer() {
+        use super::{Out, Selected, SPARE_OUTS};
+        let plain = |s: &Selected, n: usize| {
+            s.outs.len() == n
+                && s.outs
+                    .iter()
+                    .enumerate()
+                    .all(|(i, o)| o.pos == i && o.pinned_by.is_none())
+                && s.mmr.is_empty()
+                && (s.capped, s.capped_by_tag) == (0, 0)
+        };
+        let mut g = crate::tests::rng::Rng::new(0x5e1_ec7);
+        let mut reused = 0;
+        let mut last: Option<(*const Out, usize)> = None;
+        for round in 0..2_000 {
+            let most = if g.chance(100) { 200 } else { 40 };
+            let n = g.index(most);
+            let mut s = Selected::first(n);
+            assert!(plain(&s, n) && s.first, "round {round}");
+            if let Some((ptr, cap)) = last {
+                if n <= cap {
+                    assert_eq!(s.outs.as_ptr(), ptr, "round {round}");
+                    reused += 1;
+                }
+            }
+            if g.chance(100) {
+                // An answer with a pin ahead: its buffer goes back as any other.
+                s.outs.insert(
+                    0,
+                    Out {
+                        pos: 7,
+                        pinned_by: Some(0),
+                    },
+                );
+                s.first = false;
+            }
+            let cap = s.outs.capacity();
+            last = (1..=SPARE_OUTS)
+                .contains(&cap)
+                .then_some((s.outs.as_ptr(), cap));
+            drop(s);
+        }
+        assert!(reused > 1_000, "{reused}");
     }
 }

@@ -16,6 +16,7 @@ use crate::json::ser::{append_text, SerError};
 use crate::json::write::{push_std_str, write_f64, write_u64};
 use crate::request::Warning;
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 /// A recommendation as the text writer reads it: borrowed strings, owned only where the
 /// pipeline made them for this answer (the rare members).
@@ -306,10 +307,18 @@ fn write_plain_items<'b>(
 
 /// The call path's items without reasons or explanations: each copied whole from the
 /// installed snapshot's item texts when the item at its rank has the key and score they
-/// were written for, otherwise written as [`write_plain_items`] writes it.
+/// were written for (the leading run of such items in one copy), otherwise written as
+/// [`write_plain_items`] writes it.
 #[inline]
 fn write_returned(out: &mut String, r: &super::items::PlainItems) {
-    for (i, (key, score)) in r.iter().enumerate() {
+    let (run, text) = match (r.texts, r.in_pool_order()) {
+        // The pool's first candidates read in place (no position to follow).
+        (Some(t), Some(cands)) => t.leading(cands.iter().map(|c| (c.key, c.score))),
+        (Some(t), None) => t.leading(r.iter()),
+        (None, _) => (0, ""),
+    };
+    out.push_str(text);
+    for ((key, score), i) in r.iter_from(run).zip(run..) {
         if let Some(text) = r.texts.and_then(|t| t.get(i, key, score)) {
             out.push_str(text);
             continue;
@@ -392,7 +401,7 @@ fn write_meta(out: &mut String, m: &MetaView) -> Result<(), SerError> {
     opt_member(out, ",\"snapshot_surface\":\"", *snapshot_surface);
     opt_member(out, ",\"request_id\":\"", *request_id);
     out.push_str(",\"counts\":");
-    write_counts(out, counts);
+    write_counts_memo(out, counts);
     if let Some(rules) = rules {
         out.push_str(",\"rules\":");
         append_text(out, &**rules)?;
@@ -458,6 +467,46 @@ fn write_versions(
             out.push('"');
         }
         out.push('}');
+    }
+}
+
+thread_local! {
+    /// The `meta.counts` of the thread's last JSON answer and their text (empty: none
+    /// yet): answers to the same kind of request report the same counts request after
+    /// request, so the text is copied rather than written number by number.
+    static LAST_COUNTS: RefCell<(Counts, String)> = const {
+        let none = Counts {
+            candidates: 0,
+            after_include: 0,
+            after_exclude: 0,
+            after_constraints: 0,
+            after_rules: 0,
+            pinned: 0,
+            returned: 0,
+        };
+        RefCell::new((none, String::new()))
+    };
+}
+
+/// `meta.counts`, copied from the thread's last answer's text when its counts are these
+/// (all seven compared), otherwise written ([`write_counts`]) and kept for the next.
+fn write_counts_memo(out: &mut String, c: &Counts) {
+    let copied = LAST_COUNTS.try_with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return false;
+        };
+        let (counts, text) = &mut *last;
+        if text.is_empty() || counts != c {
+            text.clear();
+            write_counts(text, c);
+            *counts = *c;
+        }
+        // At most ~260 bytes (seven 20-digit counts and their names).
+        out.push_str(text);
+        true
+    });
+    if copied != Ok(true) {
+        write_counts(out, c);
     }
 }
 

@@ -496,3 +496,61 @@ fn plain_items_of_every_length_are_the_typed_answers() {
         }
     }
 }
+
+/// One of the seven counts, by number.
+fn count_mut(c: &mut Counts, i: u64) -> &mut u64 {
+    let Counts {
+        candidates: a,
+        after_include: b,
+        after_exclude: e,
+        after_constraints: x,
+        after_rules: r,
+        pinned: p,
+        returned: n,
+    } = c;
+    [a, b, e, x, r, p, n]
+        .into_iter()
+        .nth(i as usize % 7)
+        .unwrap()
+}
+
+/// `meta.counts` copied from the thread's last answer is the text written afresh: runs of
+/// answers with the same counts, one count changed by one, one set large, or all new (a
+/// copy when any of the seven differs would write another answer's counts).
+#[test]
+fn counts_copied_from_the_last_answer_are_the_counts_written() {
+    let mut g = Gen(0xc0_0a75);
+    let mut c = Counts::default();
+    let (mut same, mut changed) = (0, 0);
+    for round in 0..30_000 {
+        match g.below(4) {
+            0 => same += 1,
+            1 => {
+                let n = count_mut(&mut c, g.below(7));
+                *n = if g.coin() {
+                    n.wrapping_add(1)
+                } else {
+                    n.saturating_sub(1)
+                };
+                changed += 1;
+            }
+            2 => {
+                let large = g.next() >> g.below(64);
+                *count_mut(&mut c, g.below(7)) = large;
+                changed += 1;
+            }
+            _ => {
+                let most = if g.coin() { 30 } else { 1 << 20 };
+                for i in 0..7 {
+                    *count_mut(&mut c, i) = g.below(most);
+                }
+            }
+        }
+        let (mut copied, mut written) = (String::from("x"), String::from("x"));
+        super::write_counts_memo(&mut copied, &c);
+        super::write_counts(&mut written, &c);
+        assert_eq!(copied, written, "round {round}");
+        assert_eq!(&copied[1..], to_text(&c).unwrap(), "round {round}");
+    }
+    assert!(same > 5_000 && changed > 10_000, "{same} {changed}");
+}
