@@ -1854,7 +1854,7 @@ mod tests {
             cooc: Some(rows(rng, items / 12 + 1, 60, false)),
             implicit: Some(rows(rng, 300, 20, true)),
             content: Some(content),
-            session: (round % 2 == 0).then(|| rows(rng, 200, 20, true)),
+            session: round.is_multiple_of(2).then(|| rows(rng, 200, 20, true)),
         }
     }
 
@@ -1891,7 +1891,7 @@ mod tests {
             let d = numbered_signals(&mut rng, items, round);
             let src = Sources::of_signals(&d);
             let weights = LISTS.map(|l| list_len(&src, l));
-            let threads = if round % 2 == 0 { 2 } else { 1 };
+            let threads = if round.is_multiple_of(2) { 2 } else { 1 };
             let (keyed, sorted) = super::super::parallel::with_threads(threads, || {
                 let keyed = keyed_ids(&src, &weights).expect("numbered ids are keyed");
                 (interned(keyed), interned(sorted_ids(&src, weights)))

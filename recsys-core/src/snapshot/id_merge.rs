@@ -300,12 +300,12 @@ impl Shape {
     pub(super) fn add(&mut self, s: &str) {
         let p = prefix_words(s);
         self.lens = (self.lens.0.min(s.len()), self.lens.1.max(s.len()));
-        for w in 0..2 {
-            self.and[w] &= p[w];
-            self.or[w] |= p[w];
+        for (w, &p) in p.iter().enumerate() {
+            self.and[w] &= p;
+            self.or[w] |= p;
             // A byte's low four bits plus 6 carry into its bit 4 when they are over 9.
             self.hex[w] |=
-                ((p[w] & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010;
+                ((p & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010;
         }
     }
 
