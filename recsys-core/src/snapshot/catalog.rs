@@ -9,6 +9,7 @@
 //! signal's part is compiled again; the tag indexes are kept too unless popularity or content
 //! changed.
 
+use super::id_keys;
 use super::id_merge::{self, SortedList};
 use super::intern::{Interner, InternerBuilder, StrMap};
 use super::sources::{Pairs, Rows, Sources, Tagged};
@@ -348,23 +349,35 @@ fn sort_occurrences<'a>(
 /// occurrences go to (allocated on the calling thread, filled by the job).
 struct Interned<'a> {
     lists: Vec<Mutex<Option<Unresolved<'a>>>>,
+    /// The ids' keys, when they were interned by key.
+    keys: Option<id_keys::Keys>,
 }
 
 /// One list of [`Interned`] (see there).
-struct Unresolved<'a> {
-    sorted: SortedList<'a>,
-    untrimmed: Vec<usize>,
-    remap: Vec<u32>,
-    /// How many occurrences the list has, empty ids included.
-    len: usize,
-    out: Vec<u32>,
+enum Unresolved<'a> {
+    /// Interned by sorting ([`sorted_ids`]): the sorted list, the positions of its
+    /// untrimmed neighbour ids and its ids' indexes in the catalog.
+    Sorted {
+        sorted: SortedList<'a>,
+        untrimmed: Vec<usize>,
+        remap: Vec<u32>,
+        /// How many occurrences the list has, empty ids included.
+        len: usize,
+        out: Vec<u32>,
+    },
+    /// Interned by key ([`keyed_ids`]): each occurrence's key (or [`id_merge::NONE`], or
+    /// [`BY_NAME`]), turned into its rank in place.
+    Keyed { len: usize, out: Vec<u32> },
 }
 
 impl Interned<'_> {
     /// How many occurrences list `l` of [`LISTS`] has.
     fn len(&self, l: usize) -> usize {
         let list = self.lists[l].lock().unwrap_or_else(|p| p.into_inner());
-        list.as_ref().map_or(0, |u| u.len)
+        match list.as_ref() {
+            Some(Unresolved::Sorted { len, .. } | Unresolved::Keyed { len, .. }) => *len,
+            None => 0,
+        }
     }
 
     /// The occurrences of `kind`'s lists resolved to item ids (the other lists empty); each
@@ -376,14 +389,31 @@ impl Interned<'_> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take();
-            let Some(u) = taken else { continue };
-            let mut ids = u.sorted.resolve_into(&u.remap, u.out);
-            for i in u.untrimmed {
-                if ids[i] != id_merge::NONE {
-                    ids[i] = BY_NAME;
+            *occ.list_mut(l) = match taken {
+                None => continue,
+                Some(Unresolved::Sorted {
+                    sorted,
+                    untrimmed,
+                    remap,
+                    out,
+                    ..
+                }) => {
+                    let mut ids = sorted.resolve_into(&remap, out);
+                    for i in untrimmed {
+                        if ids[i] != id_merge::NONE {
+                            ids[i] = BY_NAME;
+                        }
+                    }
+                    ids
                 }
-            }
-            *occ.list_mut(l) = ids;
+                Some(Unresolved::Keyed { mut out, .. }) => {
+                    let Some(keys) = &self.keys else { continue };
+                    for k in out.iter_mut().filter(|k| **k < BY_NAME) {
+                        *k = keys.rank_of_key(*k);
+                    }
+                    out
+                }
+            };
         }
         occ
     }
@@ -434,18 +464,34 @@ fn content_lower_half<'a>(src: &Sources<'a>, half: usize, len: usize) -> Piece<'
     }
 }
 
-/// Interns every id occurrence of `src`: each list sorted on its own (side by side), then
-/// merged into byte order. Returns the ids, per item the signals naming it, and the
-/// occurrences, to be resolved to item ids by the parts' jobs.
+/// Interns every id occurrence of `src`: by key when the ids are numbered alike
+/// ([`keyed_ids`]), else by sorting ([`sorted_ids`]); both give the same ids. Returns the
+/// ids, per item the signals naming it, and the occurrences, to be resolved to item ids by
+/// the parts' jobs.
 fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
     let weights = LISTS.map(|l| list_len(src, l));
+    keyed_ids(src, &weights).unwrap_or_else(|| sorted_ids(src, weights))
+}
+
+/// Where content's list is cut for reading in two halves side by side: at its middle when
+/// the work runs on two threads, else at its end (read whole; the upper half is empty).
+fn content_half(weights: &[usize; LISTS.len()]) -> usize {
+    match super::parallel::threads_for(weights) {
+        1 => weights[CONTENT],
+        _ => weights[CONTENT] / 2,
+    }
+}
+
+/// Interns every id occurrence of `src`: each list sorted on its own (side by side), then
+/// merged into byte order.
+fn sorted_ids<'a>(
+    src: &Sources<'a>,
+    weights: [usize; LISTS.len()],
+) -> (Interner, Vec<u8>, Interned<'a>) {
     // Content's list, in byte order as the pipeline writes it, is read in two halves side
     // by side (the last job, and `CONTENT`'s): at 1M it ran after both radix sorts while
     // the other thread idled. On one thread it is read whole (the upper job is empty).
-    let half = match super::parallel::threads_for(&weights) {
-        1 => weights[CONTENT],
-        _ => weights[CONTENT] / 2,
-    };
+    let half = content_half(&weights);
     let mut jobs = weights.to_vec();
     jobs[CONTENT] = half;
     jobs.push(weights[CONTENT] - half);
@@ -494,7 +540,7 @@ fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
             // Merged: its names are no longer needed (16 bytes an id, freed here rather
             // than when the part's job resolves the list).
             sorted.distinct = Vec::new();
-            Mutex::new(Some(Unresolved {
+            Mutex::new(Some(Unresolved::Sorted {
                 sorted,
                 untrimmed,
                 remap,
@@ -503,7 +549,126 @@ fn intern_ids<'a>(src: &Sources<'a>) -> (Interner, Vec<u8>, Interned<'a>) {
             }))
         })
         .collect();
-    (items, refs, Interned { lists })
+    (items, refs, Interned { lists, keys: None })
+}
+
+/// Calls `f(id)` for every id occurrence of piece `piece` of [`keyed_ids`], in source
+/// order: list `piece` of [`LISTS`], content's only below `half`, and above it for piece
+/// [`UPPER`].
+fn each_in_piece<'a>(src: &Sources<'a>, piece: usize, half: usize, f: impl FnMut(&'a str)) {
+    match (piece, src.content) {
+        (CONTENT, Some(c)) => c.each_item_in(0..half, f),
+        (UPPER, Some(c)) => c.each_item_in(half..c.len(), f),
+        (CONTENT | UPPER, None) => {}
+        _ => each_in_list(src, LISTS[piece], f),
+    }
+}
+
+/// Interns every id occurrence of `src` by key ([`id_keys`]) when every non-empty id has
+/// one length and they differ in few bits; `None` (having read at most the ids' lengths
+/// past the first that differs, and their prefixes) otherwise. Side by side, each list
+/// (content's in two halves) is read for its shape, then again to set its keys in a bitmap
+/// of its own and to write each occurrence's key (or [`id_merge::NONE`], or [`BY_NAME`]
+/// for an untrimmed neighbour id) into the array its ids go to; the union ranks the ids,
+/// and the parts' jobs turn the keys into ranks in place. Every array is allocated here, on
+/// the calling thread. The ids' names are taken from the lists, content's first (in byte
+/// order as the pipeline writes it, so the interner copies them in order).
+fn keyed_ids<'a>(
+    src: &Sources<'a>,
+    weights: &[usize; LISTS.len()],
+) -> Option<(Interner, Vec<u8>, Interned<'a>)> {
+    let half = content_half(weights);
+    let mut pieces = weights.to_vec();
+    pieces[CONTENT] = half;
+    pieces.push(weights[CONTENT] - half);
+    let shapes = super::parallel::in_parallel(&pieces, |i| {
+        let (mut shape, mut len, mut fits) = (id_merge::Shape::new(), None, true);
+        each_in_piece(src, i, half, |s| {
+            if fits && !s.is_empty() {
+                fits = s.len() <= 16 && *len.get_or_insert(s.len()) == s.len();
+                shape.add(s);
+            }
+        });
+        fits.then_some(shape)
+    });
+    let shapes: Vec<id_merge::Shape> = shapes.into_iter().collect::<Option<_>>()?;
+    let layout = id_keys::layout(&shapes, pieces.iter().sum())?;
+    let jobs: Vec<Mutex<(Vec<u64>, Vec<u32>)>> = (pieces.iter().enumerate())
+        .map(|(i, &w)| {
+            let map = if w > 0 {
+                id_keys::bitmap(&layout)
+            } else {
+                Vec::new()
+            };
+            let room = if i == CONTENT { weights[CONTENT] } else { w };
+            Mutex::new((map, Vec::with_capacity(room)))
+        })
+        .collect();
+    let mut marked = super::parallel::in_parallel(&pieces, |i| {
+        let (mut map, mut keys) =
+            std::mem::take(&mut *jobs[i].lock().unwrap_or_else(|p| p.into_inner()));
+        let neighbours = LISTS[i.min(CONTENT)].1;
+        each_in_piece(src, i, half, |s| {
+            keys.push(match s.is_empty() {
+                true => id_merge::NONE,
+                false => {
+                    let k = id_keys::mark(&layout, &mut map, s);
+                    if neighbours && !is_trimmed(s) {
+                        BY_NAME
+                    } else {
+                        k
+                    }
+                }
+            })
+        });
+        (bit(LISTS[i.min(CONTENT)].0), map, keys)
+    });
+    let (keys, refs) = id_keys::Keys::of(layout, marked.iter().map(|m| (m.0, &m.1[..])));
+    let mut lists: Vec<Vec<u32>> = marked
+        .iter_mut()
+        .map(|m| std::mem::take(&mut m.2))
+        .collect();
+    drop(marked);
+    // Content's upper half follows its lower half (room for it was reserved there).
+    let upper = lists.pop().unwrap_or_default();
+    lists[CONTENT].extend(upper);
+    let names = keyed_names(src, &keys, &lists);
+    let items = Interner::sorted_unindexed(&names);
+    drop(names);
+    let lists = (lists.into_iter().zip(weights))
+        .map(|(out, &len)| Mutex::new(Some(Unresolved::Keyed { len, out })))
+        .collect();
+    let interned = Interned {
+        lists,
+        keys: Some(keys),
+    };
+    Some((items, refs, interned))
+}
+
+/// Each id of `keys` by rank, its name taken from the lists (`lists` holds their
+/// occurrences' keys, as [`keyed_ids`] wrote them), content's first.
+fn keyed_names<'a>(src: &Sources<'a>, keys: &id_keys::Keys, lists: &[Vec<u32>]) -> Vec<&'a str> {
+    let mut names = vec![""; keys.len()];
+    let mut left = keys.len();
+    for l in std::iter::once(CONTENT).chain(0..CONTENT) {
+        if left == 0 {
+            break;
+        }
+        let mut at = lists[l].iter();
+        each_in_list(src, LISTS[l], |s| {
+            let rank = match at.next() {
+                Some(&k) if k < BY_NAME => keys.rank_of_key(k),
+                // An untrimmed neighbour id is interned as written.
+                _ if !s.is_empty() => keys.rank(s),
+                _ => return,
+            };
+            if let Some(name) = names.get_mut(rank as usize).filter(|n| n.is_empty()) {
+                *name = s;
+                left -= 1;
+            }
+        });
+    }
+    names
 }
 
 /// Whether `s` has no surrounding whitespace (`str::trim` would keep it whole). Ids that
@@ -521,7 +686,14 @@ fn is_trimmed(s: &str) -> bool {
 impl Catalog {
     /// Compiles the catalog from its sources. Item ids are interned in byte order.
     pub fn build(src: &Sources<'_>) -> Catalog {
-        let (mut items, refs, interned) = intern_ids(src);
+        Catalog::build_from(src, intern_ids(src))
+    }
+
+    /// [`Catalog::build`] from the interned ids of `src` (by either path of [`intern_ids`]).
+    fn build_from<'a>(
+        src: &Sources<'a>,
+        (mut items, refs, interned): (Interner, Vec<u8>, Interned<'a>),
+    ) -> Catalog {
         // Side by side, the costliest first, and the ids' lookup table (until it is in
         // place, the parts look names up by binary search). Each part resolves its own
         // lists of occurrences first.
@@ -1118,6 +1290,28 @@ mod tests {
     use crate::snapshot::ScoredRows;
     use crate::tests::rng::Rng;
 
+    /// Up to `n` (id, score) pairs, scores from -1 to 5.
+    fn random_list(rng: &mut Rng, n: u64, id: &dyn Fn(&mut Rng) -> String) -> Vec<(String, f64)> {
+        (0..rng.below(n + 1))
+            .map(|_| (id(rng), rng.below(7) as f64 - 1.0))
+            .collect()
+    }
+
+    /// `n` rows of up to `len` pairs, keyed by a user (`u0`..) or an anchor (`anchor(r)`).
+    fn random_rows(
+        rng: &mut Rng,
+        (n, len, user): (u64, u64, bool),
+        id: &dyn Fn(&mut Rng) -> String,
+        anchor: &dyn Fn(&mut Rng, u64) -> String,
+    ) -> ScoredRows {
+        (0..n)
+            .map(|r| match user {
+                true => (format!("u{}", rng.below(n)), random_list(rng, len, id)),
+                false => (anchor(rng, r), random_list(rng, len, id)),
+            })
+            .collect()
+    }
+
     /// Random signals over `items` ids, every list with empty ids, blank-padded ids,
     /// duplicates, ids no other list names, non-positive and repeated scores; some rows and
     /// users empty.
@@ -1128,21 +1322,11 @@ mod tests {
             2 => format!("x{}", rng.below(items / 4 + 1)),
             _ => format!("i{:07}", rng.below(items)),
         };
-        let list = |rng: &mut Rng, n: u64| -> Vec<(String, f64)> {
-            (0..rng.below(n + 1))
-                .map(|_| (id(rng), rng.below(7) as f64 - 1.0))
-                .collect()
-        };
+        let list = |rng: &mut Rng, n: u64| random_list(rng, n, &id);
         let rows = |rng: &mut Rng, n: u64, len: u64, user: bool| {
-            (0..n)
-                .map(|r| match user {
-                    true => (format!("u{}", rng.below(n)), list(rng, len)),
-                    false => (
-                        format!("i{:07}", (r * 7919 + rng.below(3)) % items),
-                        list(rng, len),
-                    ),
-                })
-                .collect::<ScoredRows>()
+            let anchor =
+                |rng: &mut Rng, r: u64| format!("i{:07}", (r * 7919 + rng.below(3)) % items);
+            random_rows(rng, (n, len, user), &id, &anchor)
         };
         let mut popularity = Vec::new();
         for i in 0..items {
@@ -1599,5 +1783,160 @@ mod tests {
                 assert_eq!(cat.pop_count[i], want, "round {round}: {n:?}");
             }
         }
+    }
+
+    /// Random signals whose item ids are numbered alike (one stem, digits of one width:
+    /// the ids `keyed_ids` takes), over `items` numbers: empty ids in every list,
+    /// duplicates, popularity out of order, content out of order in some rounds; in some
+    /// rounds of at most 500 items, ids with a blank in place of their last digit
+    /// (blank-padded neighbour ids resolve by their trimmed name) and hexadecimal digits
+    /// (the key is not read as a decimal number then).
+    fn numbered_signals(rng: &mut Rng, items: u64, round: usize) -> SignalData {
+        let stems = ["sku-", "", "é-", "A", "item/00"];
+        let stem = stems[round % stems.len()];
+        // Small catalogs only: blanks and hexadecimal digits widen the keys.
+        let (blanks, hex) = (
+            items <= 500 && round % 2 == 1,
+            items <= 500 && round % 3 == 2,
+        );
+        let pad = match blanks || hex || items > 5_000 {
+            true => 0,
+            false => rng.index(3),
+        };
+        let width = (items.max(2) - 1).to_string().len() + pad;
+        let id = move |rng: &mut Rng, n: u64| -> String {
+            let mut s = format!("{stem}{n:0width$}");
+            if hex && rng.chance(100) {
+                s.pop();
+                s.push(*rng.pick(&['a', 'c', 'f']));
+            }
+            s
+        };
+        let any = move |rng: &mut Rng| match rng.below(100) {
+            0 => String::new(),
+            1 if blanks => {
+                let n = rng.below(items);
+                let mut s = id(rng, n);
+                s.pop();
+                s + " "
+            }
+            _ => {
+                let n = rng.below(items);
+                id(rng, n)
+            }
+        };
+        let list = |rng: &mut Rng, n: u64| random_list(rng, n, &any);
+        let rows = |rng: &mut Rng, n: u64, len: u64, user: bool| {
+            let anchor = |rng: &mut Rng, r: u64| {
+                let n = (r * 7919 + rng.below(3)) % items;
+                id(rng, n)
+            };
+            random_rows(rng, (n, len, user), &any, &anchor)
+        };
+        let mut popularity: Vec<(String, f64)> = Vec::new();
+        for i in (0..items).filter(|_| !rng.chance(300)).collect::<Vec<_>>() {
+            popularity.push((id(rng, (i * 104_729) % items), rng.below(9) as f64));
+        }
+        popularity.extend(list(rng, 100));
+        let mut content: Vec<(String, Vec<String>)> = Vec::new();
+        for i in (0..items).filter(|_| !rng.chance(200)).collect::<Vec<_>>() {
+            content.push((id(rng, i), vec![format!("t{}", rng.below(50))]));
+        }
+        if round % 4 == 1 {
+            let n = content.len();
+            for i in 0..n {
+                content.swap(i, rng.index(n));
+            }
+        }
+        content.push((String::new(), Vec::new()));
+        SignalData {
+            popularity: Some(popularity),
+            cooc: Some(rows(rng, items / 12 + 1, 60, false)),
+            implicit: Some(rows(rng, 300, 20, true)),
+            content: Some(content),
+            session: round.is_multiple_of(2).then(|| rows(rng, 200, 20, true)),
+        }
+    }
+
+    /// What interning gave: the ids, the signals naming each, and every list's occurrences
+    /// resolved (through the parts' own `Interned::occurrences`).
+    fn interned(
+        (items, refs, interned): (Interner, Vec<u8>, Interned<'_>),
+    ) -> (Vec<String>, Vec<u8>, Vec<Vec<u32>>) {
+        let names = (0..items.len() as u32).map(|i| items.name(i).to_string());
+        let mut lists = vec![Vec::new(); LISTS.len()];
+        for kind in SIGNALS {
+            let mut occ = interned.occurrences(kind);
+            for (l, list) in lists.iter_mut().enumerate() {
+                list.append(occ.list_mut(l));
+            }
+        }
+        (names.collect(), refs, lists)
+    }
+
+    /// Interning by key gives what interning by sorting gives (the ids, the signals naming
+    /// each, every occurrence resolved, blank-padded neighbour ids by name), on one thread
+    /// and, over the size where the lists are read side by side, on two; and the catalogs
+    /// built from either are the same.
+    #[test]
+    fn keyed_interning_equals_sorted_interning() {
+        let mut rng = Rng::new(0x6A09_E667_F3BC_C909);
+        for round in 0..24 {
+            let items = match round {
+                0 => 1,
+                r if r % 8 == 6 => 400_000,
+                r if r % 4 == 1 => 51 + rng.below(450),
+                _ => 1 + rng.below(3_000),
+            };
+            let d = numbered_signals(&mut rng, items, round);
+            let src = Sources::of_signals(&d);
+            let weights = LISTS.map(|l| list_len(&src, l));
+            let threads = if round.is_multiple_of(2) { 2 } else { 1 };
+            let (keyed, sorted) = super::super::parallel::with_threads(threads, || {
+                let keyed = keyed_ids(&src, &weights).expect("numbered ids are keyed");
+                (interned(keyed), interned(sorted_ids(&src, weights)))
+            });
+            assert_eq!(keyed.0, sorted.0, "round {round}: ids");
+            assert_eq!(keyed.1, sorted.1, "round {round}: refs");
+            for (l, (k, s)) in keyed.2.iter().zip(&sorted.2).enumerate() {
+                assert!(k == s, "round {round}: list {l} resolves differently");
+            }
+            if items > 50 && items <= 500 && round % 2 == 1 {
+                assert!(
+                    keyed.2[2].contains(&BY_NAME),
+                    "round {round}: no blank neighbour"
+                );
+            }
+            if items < 5_000 {
+                let by_key = Catalog::build(&src);
+                let by_sort = Catalog::build_from(&src, sorted_ids(&src, weights));
+                assert_eq!(dump(&by_key), dump(&by_sort), "round {round}");
+                assert_eq!(by_key.refs[..], by_sort.refs[..], "round {round}");
+            }
+        }
+    }
+
+    /// Ids that are not numbered alike (lengths that differ, over 16 bytes, or too many
+    /// varying bits for the input's size) are not keyed: they are sorted.
+    #[test]
+    fn ids_not_numbered_alike_are_not_keyed() {
+        let one = |ids: &[&str]| SignalData {
+            popularity: Some(ids.iter().map(|s| (s.to_string(), 1.0)).collect()),
+            ..SignalData::default()
+        };
+        let keyed = |d: &SignalData| {
+            let src = Sources::of_signals(d);
+            keyed_ids(&src, &LISTS.map(|l| list_len(&src, l))).is_some()
+        };
+        assert!(keyed(&one(&["sku-01", "sku-02", "", "sku-01"])));
+        assert!(!keyed(&one(&["sku-01", "sku-002"])));
+        assert!(!keyed(&one(&[
+            "sku-000000000000001",
+            "sku-000000000000002"
+        ])));
+        assert!(!keyed(&one(&["", ""])));
+        assert!(!keyed(&SignalData::default()));
+        // Two ids differing in 40 bits: 2^40 keys for two occurrences.
+        assert!(!keyed(&one(&["aaaaaaaa", "zzzzz\u{7f}\u{7f}\u{7f}"])));
     }
 }

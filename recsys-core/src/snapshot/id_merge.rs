@@ -270,30 +270,71 @@ pub(crate) fn join_in_order<'a>(
 }
 
 /// What one read of a list tells: which bits of its non-empty ids' 16-byte prefixes differ
-/// between them, and whether they all have one length.
-struct Shape {
-    /// The bits set in some prefix and clear in another (two words, as [`prefix_words`]).
-    varies: [u64; 2],
-    /// The length in bytes every non-empty id has, when they all have one.
-    same_len: Option<usize>,
+/// between them, and whether they all have one length. Read in pieces side by side, the
+/// pieces' shapes are joined ([`Shape::join`]).
+#[derive(Clone, Copy)]
+pub(super) struct Shape {
+    /// The bits set in every prefix, and in some prefix (two words, as [`prefix_words`]).
+    and: [u64; 2],
+    or: [u64; 2],
+    /// The shortest and the longest id.
+    lens: (usize, usize),
+    /// Bit 4 of each prefix byte whose low four bits are over 9 in some id (so the bytes
+    /// where it is clear vary as decimal digits, if at all).
+    hex: [u64; 2],
 }
 
 impl Shape {
-    fn of(occ: &[&str]) -> Shape {
-        let (mut and, mut or) = ([u64::MAX; 2], [0u64; 2]);
-        let mut lens = (usize::MAX, 0usize);
-        for &s in occ.iter().filter(|s| !s.is_empty()) {
-            let p = prefix_words(s);
-            lens = (lens.0.min(s.len()), lens.1.max(s.len()));
-            for w in 0..2 {
-                and[w] &= p[w];
-                or[w] |= p[w];
-            }
-        }
+    /// The shape of no id.
+    pub(super) fn new() -> Shape {
         Shape {
-            varies: [and[0] ^ or[0], and[1] ^ or[1]],
-            same_len: (lens.0 == lens.1).then_some(lens.0),
+            and: [u64::MAX; 2],
+            or: [0; 2],
+            lens: (usize::MAX, 0),
+            hex: [0; 2],
         }
+    }
+
+    /// Adds a non-empty id.
+    #[inline]
+    pub(super) fn add(&mut self, s: &str) {
+        let p = prefix_words(s);
+        self.lens = (self.lens.0.min(s.len()), self.lens.1.max(s.len()));
+        for (w, &p) in p.iter().enumerate() {
+            self.and[w] &= p;
+            self.or[w] |= p;
+            // A byte's low four bits plus 6 carry into its bit 4 when they are over 9.
+            self.hex[w] |=
+                ((p & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010;
+        }
+    }
+
+    /// The shape of both pieces' ids.
+    pub(super) fn join(&mut self, other: &Shape) {
+        self.lens = (self.lens.0.min(other.lens.0), self.lens.1.max(other.lens.1));
+        for w in 0..2 {
+            self.and[w] &= other.and[w];
+            self.or[w] |= other.or[w];
+            self.hex[w] |= other.hex[w];
+        }
+    }
+
+    fn of(occ: &[&str]) -> Shape {
+        let mut shape = Shape::new();
+        occ.iter()
+            .filter(|s| !s.is_empty())
+            .for_each(|s| shape.add(s));
+        shape
+    }
+
+    /// The bits set in some prefix and clear in another.
+    fn varies(&self) -> [u64; 2] {
+        [self.and[0] ^ self.or[0], self.and[1] ^ self.or[1]]
+    }
+
+    /// The length in bytes every non-empty id has, when they all have one (and there is one).
+    pub(super) fn same_len(&self) -> Option<usize> {
+        (self.lens.0 == self.lens.1).then_some(self.lens.0)
     }
 
     /// Per prefix byte that varies: its position (0 = first) and how many of its low bits
@@ -301,7 +342,7 @@ impl Shape {
     fn fields(&self) -> Vec<(usize, u32)> {
         (0..16)
             .filter_map(|b| {
-                let m = (self.varies[b / 8] >> (56 - 8 * (b % 8))) as u8;
+                let m = (self.varies()[b / 8] >> (56 - 8 * (b % 8))) as u8;
                 (m != 0).then(|| (b, 8 - m.leading_zeros()))
             })
             .collect()
@@ -394,39 +435,102 @@ fn radix_sorted<T: Copy>(
     make: impl Fn(u64, &str, u32) -> T,
     key_of: impl Fn(&T) -> u64,
 ) -> Option<Vec<T>> {
-    let fields: Vec<Field> = shape
-        .fields()
-        .into_iter()
-        .map(|(b, w)| Field {
-            word: b / 8,
-            shift: 56 - 8 * (b % 8) as u32,
-            mask: (1 << w) - 1,
-            width: w,
-        })
-        .collect();
-    let bits: u32 = fields.iter().map(|f| f.width).sum();
-    if bits > max_bits {
+    let layout = KeyLayout::of(shape);
+    if layout.bits > max_bits {
         return None;
     }
-    let nibbles = Nibbles::of(&fields);
-    let (passes, digit) = digits_for(bits);
+    let (passes, digit) = digits_for(layout.bits);
     let mask = (1u64 << digit) - 1;
     let radix = 1usize << digit;
     // Per pass, how many keys have each digit.
     let mut count = vec![0u32; passes * radix];
     let mut keys: Vec<T> = Vec::with_capacity(occ.len());
     for (i, s) in occ.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
-        let p = prefix_words(s);
-        let key = match &nibbles {
-            Some(n) => n.key(p),
-            None => fold_key(&fields, p),
-        };
+        let key = layout.key(prefix_words(s));
         for (pass, c) in count.chunks_exact_mut(radix).enumerate() {
             c[((key >> (digit as usize * pass)) & mask) as usize] += 1;
         }
         keys.push(make(key, s, i as u32));
     }
     Some(radix_passes(keys, &count, digit, key_of))
+}
+
+/// How the prefix bits that vary between a list's ids are packed into a key, in byte order
+/// (so keys order like the prefixes): [`Nibbles`] for numbered ids, else [`fold_key`].
+pub(super) struct KeyLayout {
+    fields: Vec<Field>,
+    nibbles: Option<Nibbles>,
+    /// How many bits a key has.
+    pub(super) bits: u32,
+    /// Every varying byte is a decimal digit in every id (its low four bits, at most 9):
+    /// [`KeyLayout::dense`] reads the key as a decimal number.
+    decimal: bool,
+}
+
+impl KeyLayout {
+    pub(super) fn of(shape: &Shape) -> KeyLayout {
+        let fields: Vec<Field> = shape
+            .fields()
+            .into_iter()
+            .map(|(b, w)| Field {
+                word: b / 8,
+                shift: 56 - 8 * (b % 8) as u32,
+                mask: (1 << w) - 1,
+                width: w,
+            })
+            .collect();
+        let nibbles = Nibbles::of(&fields);
+        // Bit 4 of the field's byte in `hex`, moved to where its low bits are.
+        let decimal = nibbles.is_some()
+            && (fields.iter()).all(|f| (shape.hex[f.word & 1] >> f.shift) & 0x10 == 0);
+        KeyLayout {
+            bits: fields.iter().map(|f| f.width).sum(),
+            nibbles,
+            fields,
+            decimal,
+        }
+    }
+
+    /// How many keys [`KeyLayout::dense`] can give: `10^(bits / 4)` when the varying bytes
+    /// are decimal digits, else `2^bits`.
+    pub(super) fn dense_keys(&self) -> u64 {
+        match self.decimal {
+            true => 10u64.saturating_pow(self.bits / 4),
+            false => 1u64.checked_shl(self.bits).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// [`KeyLayout::key`] with decimal digits read as a decimal number (numbered ids use
+    /// ten of the sixteen values of each digit's four bits): below [`KeyLayout::dense_keys`],
+    /// in the same order, equal only for equal keys.
+    #[inline]
+    pub(super) fn dense(&self, p: [u64; 2]) -> u64 {
+        let k = self.key(p);
+        match self.decimal {
+            true => decimal(k),
+            false => k,
+        }
+    }
+
+    /// The key of the id whose [`prefix_words`] are `p`.
+    #[inline]
+    pub(super) fn key(&self, p: [u64; 2]) -> u64 {
+        match &self.nibbles {
+            Some(n) => n.key(p),
+            None => fold_key(&self.fields, p),
+        }
+    }
+}
+
+/// The number whose decimal digits are the four-bit groups of `x` (each at most 9), the
+/// lowest group the last digit: pairs of digits into bytes, then bytes into 16-bit and
+/// 32-bit lanes, and the two halves.
+#[inline]
+fn decimal(x: u64) -> u64 {
+    let x = (x & 0x0F0F_0F0F_0F0F_0F0F) + ((x >> 4) & 0x0F0F_0F0F_0F0F_0F0F) * 10;
+    let x = (x & 0x00FF_00FF_00FF_00FF) + ((x >> 8) & 0x00FF_00FF_00FF_00FF) * 100;
+    let x = (x & 0x0000_FFFF_0000_FFFF) + ((x >> 16) & 0x0000_FFFF_0000_FFFF) * 10_000;
+    (x & 0xFFFF_FFFF) + (x >> 32) * 100_000_000
 }
 
 /// The prefix bits of `fields`, packed in byte order (the key [`radix_sorted`] sorts by).
@@ -496,7 +600,7 @@ impl Nibbles {
 /// occurrence is one word, its packed bits above its position, so the passes move 8 bytes a
 /// key in place of 16, and equal keys are equal ids (no run is ordered afterwards).
 fn narrow_radix_order(occ: &[&str], shape: &Shape) -> Option<Vec<u64>> {
-    if shape.same_len.is_none_or(|l| l > 16) {
+    if shape.same_len().is_none_or(|l| l > 16) {
         return None;
     }
     radix_sorted(
@@ -790,6 +894,22 @@ mod id_merge_tests {
     /// side, in one word of the prefix or across both); lists it does not fit (varying
     /// bytes apart, a byte varying above its low four bits, fewer than four) are left to
     /// the fold.
+    /// Four-bit groups of decimal digits read as a number: every width up to 16 digits.
+    #[test]
+    fn decimal_digit_groups_read_as_their_number() {
+        let mut rng = Rng::new(0xBB67_AE85_84CA_A73B);
+        for digits in 0..=16u32 {
+            for _ in 0..200 {
+                let n = rng.below(10u64.pow(digits).max(1));
+                let bcd = n
+                    .to_string()
+                    .bytes()
+                    .fold(0u64, |b, c| b << 4 | u64::from(c - b'0'));
+                assert_eq!(super::decimal(bcd), n, "{n}");
+            }
+        }
+    }
+
     #[test]
     fn nibble_keys_equal_the_fields_fold() {
         use super::{fold_key, Field, Nibbles, Shape};

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod columns;
+mod id_keys;
 mod id_merge;
 mod intern;
 pub(crate) mod parallel;
