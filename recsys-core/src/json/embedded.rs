@@ -221,7 +221,7 @@ impl Lexer {
             if (slash >> (first * 8)) & 0x80 == 0 {
                 return Some((i, o));
             }
-            if let Some((next, written)) = self.separator((b, &mut *out), (i, o)) {
+            if let Some((next, written)) = self.separator(i, o, b, out) {
                 (i, o) = (next, written);
                 continue;
             }

@@ -115,8 +115,10 @@ impl Lexer {
     #[inline(never)]
     pub(super) fn separator(
         &mut self,
-        (b, out): (&[u8], &mut [u8]),
-        (i, o): (usize, usize),
+        i: usize,
+        o: usize,
+        b: &[u8],
+        out: &mut [u8],
     ) -> Option<(usize, usize)> {
         let key = [
             u64::from_le_bytes(word_at(b, i)?),
