@@ -6,11 +6,16 @@
 //! and hashes the same, in less memory and fewer bytes for its reader (an indented artifact
 //! is 35-50% indentation).
 //!
+//! The separators of a layout (`\",\n          \"count\": ` between two values of a row)
+//! are read once and then written whole each time they come again ([`separators`]).
+//!
 //! What the literal holds is exactly what [`super::parse_with`] reads from it (with `\u0000`
 //! refused): the same escapes, surrogate pairs and refusals; `tests` checks it against the
 //! parser on random and adversarial literals.
 
 use super::scan::{bytes_equal, hex4, space_run, HIGHS, ONES};
+
+mod separators;
 
 /// The document held by the string literal `lit` (its quotes included), with each run of JSON
 /// whitespace outside the document's strings written as one space from its first line
@@ -102,6 +107,8 @@ struct Lexer {
     pending: bool,
     /// Whitespace bytes left out so far (the document as written is the output plus these).
     dropped: usize,
+    /// The layout's separators met so far (see [`separators`]).
+    seps: separators::Separators,
 }
 
 impl Lexer {
@@ -213,6 +220,10 @@ impl Lexer {
             (i, o) = (i + first, o + first);
             if (slash >> (first * 8)) & 0x80 == 0 {
                 return Some((i, o));
+            }
+            if let Some((next, written)) = self.separator(i, o, b, out) {
+                (i, o) = (next, written);
+                continue;
             }
             let (next, written) = self.escape_in_run(b, i, out, o)?;
             if next == i {

@@ -141,6 +141,17 @@ const PIECES: &[&str] = &[
     ",",
 ];
 
+/// [`agree`] on the literal of `body`: whole, cut at a random point, and cut then closed.
+fn agree_whole_and_cut(rng: &mut Rng, body: &str) {
+    let lit = format!("\"{body}\"");
+    agree(&lit);
+    let cut = rng.index(lit.len() + 1);
+    if let Some(head) = lit.get(..cut) {
+        agree(head);
+        agree(&format!("{head}\""));
+    }
+}
+
 /// `rounds` random literals (a tenth of them long) of pieces `pick` draws, each checked with
 /// [`agree`] whole, cut at a random point, and cut then closed.
 fn random_literals(seed: u64, rounds: usize, pick: impl Fn(&mut Rng) -> &'static str) {
@@ -152,13 +163,7 @@ fn random_literals(seed: u64, rounds: usize, pick: impl Fn(&mut Rng) -> &'static
         for _ in 0..n {
             body.push_str(pick(&mut rng));
         }
-        let lit = format!("\"{body}\"");
-        agree(&lit);
-        let cut = rng.index(lit.len() + 1);
-        if let Some(head) = lit.get(..cut) {
-            agree(head);
-            agree(&format!("{head}\""));
-        }
+        agree_whole_and_cut(&mut rng, &body);
     }
 }
 
@@ -448,4 +453,205 @@ fn indented_artifacts_unescape_to_their_tokens() {
         assert_eq!(String::from_utf8(doc).unwrap(), collapsed(&text));
         assert_eq!(embedded_document(&lit, text.len() - 1), None);
     }
+}
+
+/// Separators replayed from their slots on this thread so far.
+fn replayed() -> usize {
+    super::separators::REPLAYED.with(std::cell::Cell::get)
+}
+
+/// Tag stems of [`layout_document`]'s content rows.
+const TAGS: [&str; 4] = ["brand:b0", "category:c1", "attr:a2", "margin:low"];
+
+/// A document of `rows` rows of `kind` (0 popularity, 1 co-occurrence, 2 content) in the
+/// pipeline's layout, indented by `step` spaces a level (every row by a width of its own when
+/// `ragged`, so its separators differ from every other row's), with ids holding the
+/// document's own quotes, backslashes, line breaks and separator bytes now and then.
+fn layout_document(rng: &mut Rng, kind: usize, rows: usize, step: usize, ragged: bool) -> String {
+    let id = |rng: &mut Rng| -> String {
+        let odd: [&str; 9] = [
+            "\\\"",
+            "\\\\",
+            "\\n",
+            ", ",
+            ": ",
+            "{ }",
+            "[ ]",
+            "  ",
+            "\\\", \\\"",
+        ];
+        let mut s = format!("sku-{:07}", rng.below(10_000_000));
+        if rng.chance(150) {
+            let piece = *rng.pick(&odd[..]);
+            s.insert_str(rng.index(4), piece);
+        }
+        s
+    };
+    let mut text = String::from("{\n");
+    let pad = |n: usize| " ".repeat(n * step);
+    text.push_str(&format!("{}\"v\": 1,\n{}\"items\": [", pad(1), pad(1)));
+    for r in 0..rows {
+        let extra = if ragged {
+            " ".repeat(r % 70)
+        } else {
+            String::new()
+        };
+        let ind = |n: usize| format!("\n{}{extra}", pad(n));
+        let sep = if r == 0 { "" } else { "," };
+        text.push_str(&format!(
+            "{sep}{}{{{}\"item_id\": \"{}\",",
+            ind(2),
+            ind(3),
+            id(rng)
+        ));
+        match kind {
+            0 => text.push_str(&format!("{}\"count\": {}", ind(3), rng.below(1_000_000))),
+            1 => {
+                text.push_str(&format!("{}\"items\": [", ind(3)));
+                for k in 0..rng.index(8) {
+                    let sep = if k == 0 { "" } else { "," };
+                    text.push_str(&format!(
+                        "{sep}{}{{{}\"item_id\": \"{}\",{}\"count\": {}{}}}",
+                        ind(4),
+                        ind(5),
+                        id(rng),
+                        ind(5),
+                        rng.below(1000),
+                        ind(4)
+                    ));
+                }
+                text.push_str(&format!("{}]", ind(3)));
+            }
+            _ => {
+                text.push_str(&format!("{}\"tags\": [", ind(3)));
+                for k in 0..rng.index(7) {
+                    let sep = if k == 0 { "" } else { "," };
+                    let tag = *rng.pick(&TAGS[..]);
+                    text.push_str(&format!("{sep}{}\"{tag}{}\"", ind(4), rng.below(300)));
+                }
+                text.push_str(&format!("{}]", ind(3)));
+            }
+        }
+        text.push_str(&format!("{}}}", ind(2)));
+    }
+    text.push_str(&format!("\n{}]\n}}\n", pad(1)));
+    text
+}
+
+/// Documents in the pipeline's layouts (each kind, indented by 1 to 4 spaces a level, rows
+/// alike or each indented its own way so that the slots are taken over and over): the
+/// separators are written from their slots, and the copy is the document's tokens, held to
+/// the document's length as written, as the parser reads the literal.
+#[test]
+fn a_layouts_separators_are_written_from_their_slots_as_the_parser_reads_them() {
+    let mut rng = Rng::new(0x5e9a_2a70_0001);
+    for round in 0..240 {
+        let (kind, step, ragged) = (round % 3, 1 + round % 4, round % 5 == 4);
+        let rows = *rng.pick(&[0, 1, 2, 3, 10, 60, 200]);
+        let text = layout_document(&mut rng, kind, rows, step, ragged);
+        assert!(json::parse(text.as_bytes()).is_ok(), "{text}");
+        let mut lit = String::new();
+        json::write_go_string(&mut lit, &text);
+        let before = replayed();
+        agree(&lit);
+        let doc = embedded_document(&lit, text.len()).unwrap();
+        assert_eq!(String::from_utf8(doc).unwrap(), collapsed(&text), "{text}");
+        assert_eq!(embedded_document(&lit, text.len() - 1), None);
+        if rows >= 10 && !ragged {
+            // Two `agree` runs and one more: most rows' separators come from a slot.
+            assert!(
+                replayed() - before >= 3 * rows,
+                "{} for {rows} rows",
+                replayed() - before
+            );
+        }
+    }
+}
+
+/// Every byte of a short layout literal replaced by each byte that ends, continues or breaks
+/// a separator, and removed: read as the parser reads it, with its separators replayed.
+#[test]
+fn every_byte_of_a_layout_literal_replaced_or_removed_reads_as_the_parser_reads_it() {
+    let mut rng = Rng::new(0x5e9a_2a70_0002);
+    for kind in 0..3 {
+        let text = layout_document(&mut rng, kind, 4, 2, false);
+        let mut lit = String::new();
+        json::write_go_string(&mut lit, &text);
+        let before = replayed();
+        agree(&lit);
+        assert!(replayed() > before, "{lit}");
+        let subs = [
+            "\"", "\\", "n", " ", ",", ":", "{", "]", "x", "\u{1}", "é", "t",
+        ];
+        for at in 0..lit.len() {
+            if !lit.is_char_boundary(at) || !lit.is_char_boundary(at + 1) {
+                continue;
+            }
+            for x in subs {
+                let mut changed = lit.clone();
+                changed.replace_range(at..at + 1, x);
+                agree(&changed);
+            }
+            let mut removed = lit.clone();
+            removed.remove(at);
+            agree(&removed);
+        }
+    }
+}
+
+/// Pieces of separators (the document's quotes, line breaks and indentation, `,:{}[]` and
+/// spaces) with values and the escapes a separator may not hold among them: the same bytes
+/// come inside and outside the document's strings, before and after every kind of end.
+const SEPARATOR_PIECES: &[&str] = &[
+    "\\\"",
+    "\\n",
+    "\\n    ",
+    "\\n        ",
+    ", ",
+    ": ",
+    ",",
+    "{",
+    "}",
+    "[",
+    "]",
+    " ",
+    "   ",
+    "x",
+    "sku-1",
+    "\\\\",
+    "\\t",
+    "\\/",
+    "\\u0020",
+    "\u{1}",
+    "\"",
+];
+
+/// Literals of a random row of [`SEPARATOR_PIECES`] said again and again, its values (and
+/// now and then any piece) drawn anew each time: separators come again in every string state
+/// and before every kind of end, and are taken from their slots. Each literal is checked
+/// whole, cut at a random point, and cut then closed.
+#[test]
+fn literals_of_separator_pieces_read_as_the_parser_reads_them() {
+    let mut rng = Rng::new(0x5e9a_2a70_0003);
+    let before = replayed();
+    for _ in 0..6_000 {
+        let row: Vec<&str> = (0..1 + rng.index(12))
+            .map(|_| *rng.pick(&SEPARATOR_PIECES[..13]))
+            .collect();
+        let mut body = "p".repeat(rng.index(9));
+        for _ in 0..2 + rng.index(6) {
+            for piece in &row {
+                let piece = if rng.chance(50) {
+                    *rng.pick(SEPARATOR_PIECES)
+                } else {
+                    piece
+                };
+                body.push_str(piece);
+            }
+            let value = *rng.pick(&SEPARATOR_PIECES[13..15]);
+            body.push_str(value);
+        }
+        agree_whole_and_cut(&mut rng, &body);
+    }
+    assert!(replayed() - before > 5_000, "{}", replayed() - before);
 }
