@@ -988,10 +988,9 @@ impl Engine {
     pub(crate) fn serve_direct(&self, call: &DirectCall<'_>) -> Result<String, ApiError> {
         context::with_direct(&call.ctx, |ctx| {
             self.admitted::<Text>(Endpoint::Recommend, || {
-                let mut outcomes = Vec::new();
-                let r = self.direct_on(call, ctx, &mut outcomes);
-                self.rule_stats.record(&outcomes);
-                r
+                // Recorded when dropped, after the answer is made in its caller's place.
+                let mut outcomes = Outcomes(&self.rule_stats, Vec::new());
+                self.direct_on(call, ctx, &mut outcomes.1)
             })
         })
         .map(|answer| answer.text)
@@ -1255,6 +1254,19 @@ impl Engine {
             ));
         }
         Ok(())
+    }
+}
+
+/// Rule outcomes of one served request, recorded into the engine's rule telemetry when
+/// dropped.
+struct Outcomes<'a>(
+    &'a crate::ops::rule_stats::RuleStats,
+    Vec<(String, RuleOutcome)>,
+);
+
+impl Drop for Outcomes<'_> {
+    fn drop(&mut self) {
+        self.0.record(&self.1);
     }
 }
 

@@ -13,7 +13,8 @@ use crate::json;
 use crate::tests::rng::Rng;
 use crate::{ApiError, Documents, Engine};
 
-/// Popularity for `sku-0..n` (the generator's ids are `sku-0..3`), with ties.
+/// Popularity and tags for `sku-0..n` (the generator's ids are `sku-0..3`), with ties, and
+/// implicit rows of the user ids.
 fn signals(g: &mut Rng, n: usize) -> String {
     let pop: Vec<String> = (0..n)
         .map(|i| format!(r#"{{"item_id":"sku-{i}","score":{}}}"#, g.below(5)))
@@ -22,15 +23,28 @@ fn signals(g: &mut Rng, n: usize) -> String {
         .map(|i| format!(r#"{{"item_id":"sku-{i}","tags":["t{}"]}}"#, g.below(3)))
         .collect();
     format!(
-        r#"{{"popularity":[{}],"tags":[{}],"implicit":[{{"user_id":"u1","items":[{{"item_id":"sku-2","score":1}}]}}]}}"#,
+        r#"{{"popularity":[{}],"tags":[{}],"implicit":[{}]}}"#,
         pop.join(","),
-        tags.join(",")
+        tags.join(","),
+        users(g, n)
     )
 }
 
-/// A config: popularity or blend, sometimes tight limits (k, lists, explain's items).
+/// Implicit rows of the generator's user ids (so which id is the user's key matters).
+fn users(g: &mut Rng, n: usize) -> String {
+    let rows: Vec<String> = ["u1", "anon-1", "s1", "a"]
+        .iter()
+        .map(|u| {
+            let (a, b) = (g.below(n as u64), g.below(n as u64));
+            format!(r#"{{"user_id":"{u}","items":[{{"item_id":"sku-{a}","score":2}},{{"item_id":"sku-{b}","score":1}}]}}"#)
+        })
+        .collect();
+    rows.join(",")
+}
+
+/// A config: popularity, blend or implicit, sometimes tight limits (k, lists, explain's items).
 fn config(g: &mut Rng) -> String {
-    let algo = *g.pick(&["popularity", "blend"]);
+    let algo = *g.pick(&["popularity", "blend", "implicit"]);
     let limits = match g.below(8) {
         0 => {
             r#","limits":{"max_k":5,"max_include_ids":2,"max_exclude_ids":1,"explain_max_items":3}"#
