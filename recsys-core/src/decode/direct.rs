@@ -46,7 +46,7 @@ pub(crate) struct DirectContext<'t> {
 
 impl DirectContext<'_> {
     /// The [`CallContext`] the tree decoder gives for the same `ctx` member.
-    pub fn to_context(&self) -> CallContext {
+    pub fn to_context(self) -> CallContext {
         let mut ctx = CallContext::new(self.now, self.tenant);
         ctx.request_id = self.request_id.to_string();
         ctx
