@@ -456,18 +456,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// A `recommend` call read directly ([`crate::decode::direct`]), answered as text: what
-    /// [`Engine::serving_op`] does for the same input without signals.
-    fn serve_direct(
-        &self,
-        call: &crate::decode::direct::DirectCall<'_>,
-    ) -> Result<String, ApiError> {
-        let input = Input::Recommend(Request::Direct(&call.request));
-        Answer::Text(self.serve_input::<Text>(input, &call.ctx)?.text).into_text()
-    }
-}
-
 /// The `request` member still to decode (absent: `null`); with `text` (a call answered as
 /// text) its candidate id lists may stay slices of the input.
 fn request<J: JsonTree, T>(v: Option<&J>, text: bool) -> Request<'_, T> {

@@ -23,6 +23,7 @@ pub use lifecycle::{DueSurface, ExposureBatch, Loader, Refresh, Served, SurfaceI
 use crate::compile::{assemble, ArtifactSet, TenantDocs};
 use crate::config::SurfaceConfig;
 use crate::control::DocKind;
+use crate::decode::direct::DirectCall;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::json::Value;
@@ -36,13 +37,20 @@ use crate::serve::answer::{ExperimentMeta, Recommendation, Validation, Validatio
 use crate::serve::prewritten::Prewritten;
 use crate::serve::request::{Input, Request};
 use crate::serve::spec::Spec;
-use crate::serve::{Decision, Form, Typed};
+use crate::serve::{Decision, Form, Text, TextAnswer, Typed};
 use crate::snapshot::{StrHashState, TenantSnapshot};
 use arc_swap::ArcSwap;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex};
 
 pub use crate::options::{EngineOptions, ExposureOptions};
+
+#[cfg(test)]
+thread_local! {
+    /// Requests [`Engine::serve_direct`] decided as read, with no `RecommendRequest` (tests
+    /// count them).
+    pub(crate) static DIRECT_SERVED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// The current snapshot per (tenant, surface). Hashed with the snapshots' seeded string
 /// hasher (a request's tenant and surface are hashed on every call: SipHash cost ~290
@@ -908,15 +916,7 @@ impl Engine {
                     None => base,
                 };
                 let spec = Spec::for_recommend(snap, cfg, &req);
-                let decision = Decision {
-                    opts: &self.options,
-                    snap,
-                    cfg,
-                    fell_back,
-                    spec: &spec,
-                    ctx,
-                    pre,
-                };
+                let decision = self.decision((snap, pre, fell_back), cfg, &spec, ctx);
                 let experiment = assignment.as_ref().map(|a| ExperimentMeta {
                     id: a.experiment_id.clone(),
                     variant: a.variant.clone(),
@@ -945,15 +945,7 @@ impl Engine {
                 let (req, warns) = r.resolve(&base.limits)?;
                 self.guards(base, req.k, &req.options, ctx)?;
                 let spec = Spec::for_similar(snap, base, &req);
-                let decision = Decision {
-                    opts: &self.options,
-                    snap,
-                    cfg: base,
-                    fell_back,
-                    spec: &spec,
-                    ctx,
-                    pre,
-                };
+                let decision = self.decision((snap, pre, fell_back), base, &spec, ctx);
                 let answer = crate::serve::run::<F>(&decision, warns, outcomes, None)?;
                 let event = self
                     .options
@@ -964,6 +956,84 @@ impl Engine {
                 Ok((answer, event))
             }
         }
+    }
+
+    /// The decision of `spec` under `cfg` on (snapshot, its versions' text when installed,
+    /// whether the `default` surface serves).
+    fn decision<'a>(
+        &'a self,
+        (snap, pre, fell_back): (&'a TenantSnapshot, Option<&'a Prewritten>, bool),
+        cfg: &'a SurfaceConfig,
+        spec: &'a Spec<'a>,
+        ctx: &'a CallContext,
+    ) -> Decision<'a> {
+        Decision {
+            opts: &self.options,
+            snap,
+            cfg,
+            fell_back,
+            spec,
+            ctx,
+            pre,
+        }
+    }
+
+    /// A `recommend` call read straight from its text ([`crate::decode::direct`]), answered
+    /// as text: [`Engine::serve_input`]'s answer (and error, metrics, rule telemetry) for
+    /// the same request and context. Served as the request was read, with no
+    /// `RecommendRequest` made and no string of it copied, when its surface has a snapshot,
+    /// it passes the serving surface's limits and no experiment can assign it; otherwise
+    /// through [`Engine::serve_on`] (a missing snapshot, the limits' errors and what the
+    /// tree decoder makes of a list over its limit are that path's).
+    pub(crate) fn serve_direct(&self, call: &DirectCall<'_>) -> Result<String, ApiError> {
+        context::with_direct(&call.ctx, |ctx| {
+            self.admitted::<Text>(Endpoint::Recommend, || {
+                // Recorded when dropped, after the answer is made in its caller's place.
+                let mut outcomes = Outcomes(&self.rule_stats, Vec::new());
+                self.direct_on(call, ctx, &mut outcomes.1)
+            })
+        })
+        .map(|answer| answer.text)
+    }
+
+    /// [`Engine::serve_direct`] under its admission slot.
+    fn direct_on(
+        &self,
+        call: &DirectCall<'_>,
+        ctx: &CallContext,
+        outcomes: &mut Vec<(String, RuleOutcome)>,
+    ) -> Result<(TextAnswer, Option<ExposureEvent>), ApiError> {
+        let d = &call.request;
+        let input = Input::Recommend(Request::Direct(d));
+        let found = self.installed(call.ctx.tenant, d.surface());
+        let plain = self.options.experiments.is_none() && self.options.exposure.is_none();
+        let Some((i, fell_back)) = found.filter(|_| plain) else {
+            let (i, fell_back) = self.lookup(&input, ctx)?;
+            return self.serve_on::<Text>(
+                &input,
+                ctx,
+                (&i.snap, Some(&i.pre), fell_back),
+                outcomes,
+            );
+        };
+        let on: (&TenantSnapshot, _, _) = (&i.snap, Some(&i.pre), fell_back);
+        let fallback_cfg;
+        let cfg: &SurfaceConfig = if fell_back {
+            fallback_cfg = i.snap.tenant_config.for_surface(d.surface());
+            &fallback_cfg
+        } else {
+            &i.snap.config
+        };
+        let Some((checked, warns)) = d.check(&cfg.limits) else {
+            return self.serve_on::<Text>(&input, ctx, on, outcomes);
+        };
+        self.guards(cfg, checked.k, &checked.options, ctx)?;
+        #[cfg(test)]
+        DIRECT_SERVED.set(DIRECT_SERVED.get() + 1);
+        let spec = Spec::recommend(&i.snap, cfg, d.parts(&checked));
+        let decision = self.decision(on, cfg, &spec, ctx);
+        let answer = crate::serve::run::<Text>(&decision, warns, outcomes, None)?;
+        Ok((answer, None))
     }
 
     /// Records metrics (when enabled) and delivers the exposure event (when configured) of a
@@ -1184,6 +1254,19 @@ impl Engine {
             ));
         }
         Ok(())
+    }
+}
+
+/// Rule outcomes of one served request, recorded into the engine's rule telemetry when
+/// dropped.
+struct Outcomes<'a>(
+    &'a crate::ops::rule_stats::RuleStats,
+    Vec<(String, RuleOutcome)>,
+);
+
+impl Drop for Outcomes<'_> {
+    fn drop(&mut self) {
+        self.0.record(&self.1);
     }
 }
 

@@ -88,13 +88,22 @@ impl User {
     /// The key used to look a user up in implicit / session artifacts: user id, else session
     /// id, else anonymous id (reference order).
     pub fn key(&self) -> &str {
-        if !self.user_id.is_empty() {
-            &self.user_id
-        } else if !self.session_id.is_empty() {
-            &self.session_id
-        } else {
-            &self.anonymous_id
-        }
+        user_key(&self.user_id, &self.anonymous_id, &self.session_id)
+    }
+}
+
+/// [`User::key`] of a user's three ids (in the member order: user, anonymous, session).
+pub(crate) fn user_key<'a>(
+    user_id: &'a str,
+    anonymous_id: &'a str,
+    session_id: &'a str,
+) -> &'a str {
+    if !user_id.is_empty() {
+        user_id
+    } else if !session_id.is_empty() {
+        session_id
+    } else {
+        anonymous_id
     }
 }
 

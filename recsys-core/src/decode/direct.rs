@@ -17,9 +17,11 @@ use super::request::trimmed;
 use crate::config::Limits;
 use crate::json::scan::special;
 use crate::request::{
-    is_path_safe, warnings, CallContext, Explain, Options, RecommendRequest, User, Warning,
+    is_path_safe, user_key, warnings, CallContext, Explain, Options, RecommendRequest, User,
+    Warning,
 };
-use crate::serve::request::CandidateIds;
+use crate::serve::request::{CandidateIds, IdList};
+use crate::serve::spec::RecommendParts;
 use crate::time::Timestamp;
 
 /// A `recommend` call's input read directly: its request and its context.
@@ -27,7 +29,50 @@ pub(crate) struct DirectCall<'t> {
     /// The `request` member.
     pub request: DirectRequest<'t>,
     /// The `ctx` member, decoded (it needs no limits).
-    pub ctx: CallContext,
+    pub ctx: DirectContext<'t>,
+}
+
+/// A call context read directly: `now` parsed, the request id and the tenant trimmed slices
+/// of the text (the reader gives up on `roles` and any other member, so there are none).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct DirectContext<'t> {
+    /// `ctx.now`.
+    pub now: Timestamp,
+    /// `ctx.request_id` (empty when absent).
+    pub request_id: &'t str,
+    /// `ctx.tenant`: not empty.
+    pub tenant: &'t str,
+}
+
+impl DirectContext<'_> {
+    /// The [`CallContext`] the tree decoder gives for the same `ctx` member.
+    pub fn to_context(self) -> CallContext {
+        let mut ctx = CallContext::new(self.now, self.tenant);
+        ctx.request_id = self.request_id.to_string();
+        ctx
+    }
+
+    /// Sets `ctx` to [`DirectContext::to_context`], its strings' buffers reused.
+    pub fn fill(&self, ctx: &mut CallContext) {
+        ctx.now = self.now;
+        ctx.request_id.clear();
+        ctx.request_id.push_str(self.request_id);
+        ctx.tenant.clear();
+        ctx.tenant.push_str(self.tenant);
+        ctx.roles.clear();
+        ctx.actor = None;
+    }
+}
+
+/// A direct request normalised against the serving surface's limits: the defaults applied
+/// (segment, k, options) and the warnings saying so; the rest is read from the request.
+pub(crate) struct Checked<'t> {
+    /// The segment, `default` when the request had none.
+    pub segment: &'t str,
+    /// Within `1..=max_k`.
+    pub k: u32,
+    /// The request's options, or the defaults.
+    pub options: Options,
 }
 
 /// A `recommend` request's members as read from the text: strings trimmed, slices of it.
@@ -58,13 +103,11 @@ impl<'t> DirectRequest<'t> {
         self.surface
     }
 
-    /// The request normalised against `limits`, its candidate lists apart and the warnings
-    /// of the defaults applied, as `RecommendRequest::decode_apart` gives them; `None` when
-    /// a check against `limits` fails (the caller then decodes [`DirectRequest::text`]).
-    pub fn resolve(
-        &self,
-        limits: &Limits,
-    ) -> Option<(RecommendRequest, CandidateIds<&'t str>, Vec<Warning>)> {
+    /// The request's members normalised against `limits` (as `RecommendRequest::decode_apart`
+    /// normalises them), with the `DEFAULT_APPLIED` warnings of the defaults applied (in the
+    /// tree decoder's order); `None` when a check against `limits` fails (the caller then
+    /// decodes [`DirectRequest::text`]).
+    pub fn check(&self, limits: &Limits) -> Option<(Checked<'t>, Vec<Warning>)> {
         let k = match self.k {
             None => None,
             Some(k) if k >= 1 && k <= i64::from(limits.max_k) => Some(k as u32),
@@ -94,6 +137,42 @@ impl<'t> DirectRequest<'t> {
             warn("options defaulted".into());
             Options::default()
         });
+        Some((
+            Checked {
+                segment,
+                k,
+                options,
+            },
+            warned,
+        ))
+    }
+
+    /// What the decision reads of the request once `checked` ([`DirectRequest::check`]):
+    /// borrowed from the request and the check, nothing copied.
+    pub fn parts<'a>(&'a self, checked: &'a Checked<'t>) -> RecommendParts<'a> {
+        let [user_id, anonymous_id, session_id] = self.user;
+        RecommendParts {
+            surface: self.surface,
+            segment: checked.segment,
+            k: checked.k,
+            user_key: user_key(user_id, anonymous_id, session_id),
+            weights: None,
+            anchors: &[],
+            include: IdList::Borrowed(&self.include),
+            exclude: IdList::Borrowed(&self.exclude),
+            constraints: None,
+            options: &checked.options,
+        }
+    }
+
+    /// The request normalised against `limits`, its candidate lists apart and the warnings
+    /// of the defaults applied, as `RecommendRequest::decode_apart` gives them; `None` when
+    /// a check against `limits` fails (see [`DirectRequest::check`]).
+    pub fn resolve(
+        &self,
+        limits: &Limits,
+    ) -> Option<(RecommendRequest, CandidateIds<&'t str>, Vec<Warning>)> {
+        let (c, warned) = self.check(limits)?;
         let [user_id, anonymous_id, session_id] = self.user.map(str::to_string);
         let user = User {
             user_id,
@@ -101,7 +180,8 @@ impl<'t> DirectRequest<'t> {
             session_id,
         };
         let surface = self.surface.to_string();
-        let req = RecommendRequest::with_parts(surface, segment.to_string(), k, user, options);
+        let req =
+            RecommendRequest::with_parts(surface, c.segment.to_string(), c.k, user, c.options);
         Some((req, (self.include.clone(), self.exclude.clone()), warned))
     }
 }
@@ -223,7 +303,7 @@ fn read_candidates<'t>(r: &mut Reader<'t>) -> Option<Lists<'t>> {
     Some(lists)
 }
 
-fn read_ctx(r: &mut Reader<'_>) -> Option<CallContext> {
+fn read_ctx<'t>(r: &mut Reader<'t>) -> Option<DirectContext<'t>> {
     let mut ctx = [""; 3];
     r.members(&["now", "request_id", "tenant"], |r, i| {
         ctx[i] = r.trimmed()?;
@@ -233,12 +313,10 @@ fn read_ctx(r: &mut Reader<'_>) -> Option<CallContext> {
     if tenant.is_empty() {
         return None;
     }
-    Some(CallContext {
+    Some(DirectContext {
         now: Timestamp::parse_rfc3339(now)?,
-        request_id: request_id.to_string(),
-        tenant: tenant.to_string(),
-        roles: Vec::new(),
-        actor: None,
+        request_id,
+        tenant,
     })
 }
 
@@ -275,7 +353,9 @@ impl<'t> Reader<'t> {
         Some(())
     }
 
-    /// A string without escapes or control characters.
+    /// A string without escapes or control characters (inlined: a call's few strings are
+    /// short, and a call each cost as much as the scan).
+    #[inline(always)]
     fn string(&mut self) -> Option<&'t str> {
         self.byte(b'"')?;
         let start = self.i;

@@ -558,4 +558,6 @@ mod tests_document;
 #[cfg(test)]
 mod tests_members;
 #[cfg(test)]
+mod tests_served;
+#[cfg(test)]
 mod tests_trees;

@@ -51,7 +51,7 @@ fn same_as_tree(text: &str, call: &DirectCall<'_>) -> usize {
         "{text}"
     );
     let ctx = CallContext::from_tree(Members::get(m, "ctx").expect("ctx"));
-    assert_eq!(ctx.as_ref(), Ok(&call.ctx), "{text}");
+    assert_eq!(ctx.as_ref(), Ok(&call.ctx.to_context()), "{text}");
     let tree: Request<'_, RecommendRequest> =
         Members::get(m, "request").expect("request").request(true);
     let direct = Request::Direct(&call.request);
@@ -166,7 +166,7 @@ fn ws(r: &mut Rng, token: &str) -> String {
 
 /// An object with most of `keys` once each, in any order; now and then a key repeated,
 /// differently cased, unknown, or escaped, or another member the reader does not take.
-fn object(r: &mut Rng, keys: &[&str]) -> String {
+pub(super) fn object(r: &mut Rng, keys: &[&str]) -> String {
     // The members a call needs are left out less often.
     let needed = ["request", "ctx", "surface", "user", "now", "tenant"];
     let mut names: Vec<String> = keys
@@ -326,6 +326,15 @@ fn hand_written_calls_read_directly_as_the_tree_reads_them() {
     assert!(read(&text, &few).is_none());
 }
 
+/// `Engine::call`'s `recommend` answer to `input` with the call read by the tree decoder.
+pub(super) fn by_tree(engine: &Engine, input: &str) -> Result<String, ApiError> {
+    let v = parse_node(input.as_bytes(), json::Limits::default())?;
+    let _busy = engine.enter()?;
+    engine
+        .serving_op(Op::Recommend, &v, engine.text_form())?
+        .into_text()
+}
+
 /// The conformance corpus's calls: every input the reader accepts reads as the tree reads
 /// it, and `Engine::call` answers every `recommend` case (answers and errors) as the tree
 /// path answers it.
@@ -360,14 +369,7 @@ fn corpus_calls_answer_alike_with_the_direct_reader() {
             }
         }
         calls += 1;
-        let by_tree = parse_node(input.as_bytes(), json::Limits::default())
-            .map_err(ApiError::from)
-            .and_then(|v| {
-                let _busy = engine.enter()?;
-                engine
-                    .serving_op(Op::Recommend, &v, engine.text_form())?
-                    .into_text()
-            });
+        let by_tree = by_tree(&engine, &input);
         assert_eq!(engine.call("recommend", &input), by_tree, "{}", f.display());
     }
     assert!(

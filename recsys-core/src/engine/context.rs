@@ -1,9 +1,12 @@
 //! [`Context`]: what the host tells the engine about one call (the time, the request id, the
-//! tenant the caller was resolved to, its roles and, for control-plane writes, the caller).
+//! tenant the caller was resolved to, its roles and, for control-plane writes, the caller),
+//! and the context of a `recommend` call read straight from its text ([`with_direct`]).
 
 use crate::control::Principal;
+use crate::decode::direct::DirectContext;
 use crate::request::CallContext;
 use crate::time::Timestamp;
+use std::cell::RefCell;
 
 /// The host-supplied context of one call. The engine reads no clock and authenticates
 /// nobody: `now`, the tenant and the caller come from here.
@@ -89,4 +92,33 @@ impl CallContext {
         self.actor = Some(principal);
         self
     }
+}
+
+thread_local! {
+    /// The context of this thread's calls read directly ([`with_direct`]), kept between calls
+    /// so that its strings' buffers are reused.
+    static DIRECT: RefCell<Option<CallContext>> = const { RefCell::new(None) };
+}
+
+/// Buffers of the kept context past this many bytes are dropped after the call (a long
+/// request id is not kept for the thread's life).
+const DIRECT_KEPT_BYTES: usize = 256;
+
+/// Runs `f` with the [`CallContext`] of a context read directly (the tree decoder's context
+/// for the same `ctx` member): the thread's kept context, its strings overwritten, so that a
+/// call allocates none; a call made from inside `f` (none is: the engine refuses nested
+/// calls) gets a context of its own.
+pub(crate) fn with_direct<R>(d: &DirectContext<'_>, f: impl FnOnce(&CallContext) -> R) -> R {
+    DIRECT.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut kept) => {
+            let ctx = kept.get_or_insert_with(|| d.to_context());
+            d.fill(ctx);
+            let r = f(ctx);
+            if ctx.request_id.capacity() + ctx.tenant.capacity() > DIRECT_KEPT_BYTES {
+                *kept = None;
+            }
+            r
+        }
+        Err(_) => f(&d.to_context()),
+    })
 }

@@ -32,13 +32,11 @@ pub(crate) fn resolve<'a>(d: &Decision<'a>, scope: &'a eval::Scope<'a>) -> Filte
     f.exclude
         .reserve_exact(spec.exclude.len() + usize::from(spec.exclude_item.is_some()));
     // The spec looked the ids up in the catalog together; unknown ids get request-local keys.
-    let include_keys: Vec<u32> = spec
-        .include
-        .iter()
-        .zip(&spec.include_items)
-        .map(|(id, &item)| keys.resolved(id, item))
-        .collect();
+    let mut include_keys = Vec::new();
     if !spec.include.is_empty() {
+        include_keys = (spec.include.iter().zip(&spec.include_items))
+            .map(|(id, &item)| keys.resolved(id, item))
+            .collect();
         f.allow = Some(AllowSet::new(&include_keys));
     }
     // Interned even when unknown, so a rule naming the same id maps to the same key and the

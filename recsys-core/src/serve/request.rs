@@ -124,6 +124,10 @@ impl<'r> IdList<'r> {
         self,
         snap: &crate::snapshot::TenantSnapshot,
     ) -> (IdList<'r>, Vec<Option<ItemIdx>>) {
+        if self.is_empty() {
+            // Most requests have no lists: nothing to look up.
+            return (self, Vec::new());
+        }
         let items = self.lookup(snap);
         let IdList::Borrowed(ids) = self else {
             return (self, items);

@@ -44,6 +44,43 @@ pub(crate) struct Spec<'r> {
     pub options: &'r Options,
 }
 
+/// What [`Spec::recommend`] reads of a `recommend` request, borrowed: from a resolved request
+/// ([`RecommendParts::of`]) or from one read straight from the call's text
+/// (`DirectRequest::parts`), which then needs no `RecommendRequest` at all.
+pub(crate) struct RecommendParts<'r> {
+    pub surface: &'r str,
+    pub segment: &'r str,
+    pub k: u32,
+    /// [`crate::request::User::key`].
+    pub user_key: &'r str,
+    /// The request's own weights (they override the config's).
+    pub weights: Option<Weights>,
+    /// `anchors.item_ids`.
+    pub anchors: &'r [String],
+    pub include: IdList<'r>,
+    pub exclude: IdList<'r>,
+    pub constraints: Option<&'r Constraints>,
+    pub options: &'r Options,
+}
+
+impl<'r> RecommendParts<'r> {
+    /// The parts of a resolved request.
+    pub(crate) fn of(req: &'r Resolved<'_, RecommendRequest>) -> RecommendParts<'r> {
+        RecommendParts {
+            surface: &req.surface,
+            segment: &req.segment,
+            k: req.k,
+            user_key: req.user.key(),
+            weights: req.weights,
+            anchors: req.anchors.as_ref().map_or(&[], |(ids, _)| ids.as_slice()),
+            include: req.include_ids(),
+            exclude: req.exclude_ids(),
+            constraints: req.constraints.as_ref(),
+            options: &req.options,
+        }
+    }
+}
+
 pub(crate) fn resolve_weights(req: Option<Weights>, cfg: &SurfaceConfig) -> (Weights, bool) {
     let mut w = match (req, cfg.weights) {
         (Some(r), _) => r,
@@ -110,28 +147,36 @@ impl<'r> Spec<'r> {
         cfg: &SurfaceConfig,
         req: &'r Resolved<'_, RecommendRequest>,
     ) -> Spec<'r> {
+        Spec::recommend(snap, cfg, RecommendParts::of(req))
+    }
+
+    /// The spec of a `recommend` request's parts (typed, decoded or read directly).
+    pub(crate) fn recommend(
+        snap: &TenantSnapshot,
+        cfg: &SurfaceConfig,
+        req: RecommendParts<'r>,
+    ) -> Spec<'r> {
         let (weights, weights_defaulted) = resolve_weights(req.weights, cfg);
         // Anchors: request anchors, then include ids (catalog items only), capped; else the
         // user's strongest implicit items as history.
         let max = cfg.limits.max_anchors;
-        let explicit = req
-            .anchors
-            .as_ref()
-            .map(|(ids, _)| ids.as_slice())
-            .unwrap_or(&[]);
-        let seeds: Vec<ItemIdx> = IdList::Owned(explicit)
-            .lookup(snap)
-            .into_iter()
-            .flatten()
-            .collect();
-        let (include, include_items) = req.include_ids().resolved(snap);
-        let (exclude, exclude_items) = req.exclude_ids().resolved(snap);
+        let seeds: Vec<ItemIdx> = match req.anchors {
+            // No lookup (and no allocation) for a request without anchors.
+            [] => Vec::new(),
+            explicit => IdList::Owned(explicit)
+                .lookup(snap)
+                .into_iter()
+                .flatten()
+                .collect(),
+        };
+        let (include, include_items) = req.include.resolved(snap);
+        let (exclude, exclude_items) = req.exclude.resolved(snap);
         let mut anchors = first_distinct(
             seeds.iter().chain(include_items.iter().flatten()).copied(),
             max,
             seeds.len() + include_items.len(),
         );
-        let user_key = req.user.key();
+        let user_key = req.user_key;
         let (implicit, has_history) = history(&snap.implicit, &snap.session, user_key);
         if anchors.is_empty() && cfg.signals.history_anchors {
             if let Some(row) = implicit {
@@ -139,8 +184,8 @@ impl<'r> Spec<'r> {
             }
         }
         Spec {
-            surface: &req.surface,
-            segment: &req.segment,
+            surface: req.surface,
+            segment: req.segment,
             k: req.k,
             source: Source::Algo(cfg.algo),
             weights,
@@ -154,8 +199,8 @@ impl<'r> Spec<'r> {
             exclude,
             exclude_items,
             exclude_item: None,
-            constraints: req.constraints.as_ref(),
-            options: &req.options,
+            constraints: req.constraints,
+            options: req.options,
         }
     }
 
