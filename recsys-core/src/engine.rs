@@ -40,6 +40,7 @@ use crate::serve::spec::Spec;
 use crate::serve::{Decision, Form, Text, TextAnswer, Typed};
 use crate::snapshot::{StrHashState, TenantSnapshot};
 use arc_swap::ArcSwap;
+use std::borrow::Cow;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex};
 
@@ -859,11 +860,9 @@ impl Engine {
         pre: Option<&Prewritten>,
         fell_back: bool,
     ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
-        let mut outcomes = Vec::new();
-        let on = (snap, pre, fell_back);
-        let r = self.serve_on::<F>(input, ctx, on, &mut outcomes);
-        self.rule_stats.record(&outcomes);
-        r
+        // Recorded when dropped, after the answer is made in its caller's place.
+        let mut outcomes = Outcomes(&self.rule_stats, Vec::new());
+        self.serve_on::<F>(input, ctx, (snap, pre, fell_back), &mut outcomes.1)
     }
 
     /// [`Engine::serve`] without recording rule telemetry: the outcomes are handed back
@@ -888,13 +887,8 @@ impl Engine {
         (snap, pre, fell_back): (&TenantSnapshot, Option<&Prewritten>, bool),
         outcomes: &mut Vec<(String, RuleOutcome)>,
     ) -> Result<(F::Out, Option<ExposureEvent>), ApiError> {
-        let fallback_cfg;
-        let base: &SurfaceConfig = if fell_back {
-            fallback_cfg = snap.tenant_config.for_surface(&input.surface());
-            &fallback_cfg
-        } else {
-            &snap.config
-        };
+        let base = served_config(snap, &input.surface(), fell_back);
+        let base: &SurfaceConfig = &base;
         let endpoint = input.endpoint();
         match input {
             Input::Recommend(r) => {
@@ -1017,13 +1011,8 @@ impl Engine {
             );
         };
         let on: (&TenantSnapshot, _, _) = (&i.snap, Some(&i.pre), fell_back);
-        let fallback_cfg;
-        let cfg: &SurfaceConfig = if fell_back {
-            fallback_cfg = i.snap.tenant_config.for_surface(d.surface());
-            &fallback_cfg
-        } else {
-            &i.snap.config
-        };
+        let cfg = served_config(&i.snap, d.surface(), fell_back);
+        let cfg: &SurfaceConfig = &cfg;
         let Some((checked, warns)) = d.check(&cfg.limits) else {
             return self.serve_on::<Text>(&input, ctx, on, outcomes);
         };
@@ -1203,8 +1192,7 @@ impl Engine {
             .snapshot(&ctx.tenant, &surface)
             .map(|s| (s.snapshot, s.fallback));
         let limits = match &snap {
-            Some((s, false)) => s.config.limits.clone(),
-            Some((s, true)) => s.tenant_config.for_surface(&surface).limits,
+            Some((s, fell_back)) => served_config(s, &surface, *fell_back).limits.clone(),
             None => Default::default(),
         };
         let (req, warnings) = request.resolve(&limits)?;
@@ -1254,6 +1242,20 @@ impl Engine {
             ));
         }
         Ok(())
+    }
+}
+
+/// The config `surface` is served with on `snap`: the snapshot's own, or, when the `default`
+/// surface serves it (`fell_back`), the tenant's config with that surface's overrides.
+fn served_config<'s>(
+    snap: &'s TenantSnapshot,
+    surface: &str,
+    fell_back: bool,
+) -> Cow<'s, SurfaceConfig> {
+    if fell_back {
+        Cow::Owned(snap.tenant_config.for_surface(surface))
+    } else {
+        Cow::Borrowed(&snap.config)
     }
 }
 
