@@ -227,7 +227,7 @@ impl PoolIndex {
     fn with_capacity(n: usize) -> PoolIndex {
         let size = KeyTable::<u32>::slots_for(n);
         let (slots, mut list) = if Self::kept(size) {
-            SPARE_INDEX.try_with(Cell::take).unwrap_or_default()
+            crate::spare::take(&SPARE_INDEX)
         } else {
             Default::default()
         };
@@ -277,8 +277,7 @@ impl Drop for PoolIndex {
         let mut list = std::mem::take(&mut self.taken.list);
         let slots = std::mem::take(&mut self.table.table).into_free_slots(&list);
         list.clear();
-        // During the thread's teardown there is no spare to keep.
-        let _ = SPARE_INDEX.try_with(|c| c.set((slots, list)));
+        crate::spare::keep(&SPARE_INDEX, (slots, list));
     }
 }
 
@@ -1364,7 +1363,7 @@ impl Pool {
     #[inline]
     pub fn for_walk(n: usize, cap: usize) -> Pool {
         let n = n.min(cap);
-        let mut cands = SPARE_CANDS.try_with(Cell::take).unwrap_or_default();
+        let mut cands = crate::spare::take(&SPARE_CANDS);
         cands.reserve_exact(n);
         Pool {
             cands,
@@ -1375,13 +1374,9 @@ impl Pool {
     /// Hands the pool's candidate buffer, emptied, to the thread's next [`Pool::for_walk`]
     /// when it holds at most [`SPARE_MAX`] candidates (a larger one is freed with the pool).
     pub fn give_back(&mut self) {
-        if self.cands.capacity() == 0 || self.cands.capacity() > SPARE_MAX {
-            return;
+        if self.cands.capacity() <= SPARE_MAX {
+            crate::spare::keep_small(&SPARE_CANDS, std::mem::take(&mut self.cands), SPARE_MAX);
         }
-        let mut cands = std::mem::take(&mut self.cands);
-        cands.clear();
-        // Past the thread's teardown the buffer is simply freed.
-        let _ = SPARE_CANDS.try_with(|spare| spare.set(cands));
     }
     /// Whether the pool has reached its cap (sources stop offering).
     pub fn full(&self) -> bool {

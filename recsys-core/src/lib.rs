@@ -70,6 +70,7 @@ pub(crate) mod probe;
 pub(crate) mod ranking;
 pub(crate) mod release;
 pub(crate) mod serve;
+pub(crate) mod spare;
 pub(crate) mod sync;
 pub(crate) mod wire;
 

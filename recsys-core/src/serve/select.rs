@@ -46,8 +46,7 @@ impl Selected {
     /// pool already in score order, plain top-k), in the thread's spare buffer when it has
     /// one: a malloc and a free fewer a request.
     pub(crate) fn first(n: usize) -> Selected {
-        let mut outs = SPARE.try_with(Cell::take).unwrap_or_default();
-        outs.clear();
+        let mut outs = crate::spare::take(&SPARE);
         outs.extend((0..n).map(|pos| Out {
             pos,
             pinned_by: None,
@@ -70,12 +69,7 @@ impl Selected {
 impl Drop for Selected {
     /// A small positions buffer, emptied, goes to the thread's next [`Selected::first`].
     fn drop(&mut self) {
-        if (1..=SPARE_OUTS).contains(&self.outs.capacity()) {
-            let mut outs = std::mem::take(&mut self.outs);
-            outs.clear();
-            // Past the thread's teardown the buffer is simply freed.
-            let _ = SPARE.try_with(|spare| spare.set(outs));
-        }
+        crate::spare::keep_small(&SPARE, std::mem::take(&mut self.outs), SPARE_OUTS);
     }
 }
 
